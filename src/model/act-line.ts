@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { DecimalStringSchema, MoneySchema } from './money.js';
+import { IsoDateSchema } from './dates.js';
+
+/**
+ * The act line: one line of what the RO reimbursed (NOEMIE décompte) or of a member's invoice
+ * (hors NOEMIE), validated, in one shape whatever the encoding it came from. Field names are the
+ * formats.md §1b columns in camelCase (the XML attribute names). Amounts are Money strings.
+ */
+
+export const NirSchema = z.string().regex(/^\d{13}$/, 'NIR must be 13 digits');
+export const NirKeySchema = z.string().regex(/^\d{2}$/, 'NIR key must be 2 digits');
+
+/** NIR control key = 97 − (NIR mod 97). BigInt: a 13-digit NIR is above 2^32 and we keep integer maths exact. */
+export function nirKey(nir: string): string {
+  const key = 97n - (BigInt(nir) % 97n);
+  return key.toString().padStart(2, '0');
+}
+
+export const OperationSchema = z.enum(['I', 'A']);
+export const PathwaySchema = z.enum(['I', 'H', 'U']);
+export const TiersPayantSchema = z.enum(['00', '05', '15', '25']);
+export const SideSchema = z.enum(['R', 'L']);
+export const SourceSchema = z.enum(['noemie', 'invoice']);
+
+export const ActLineSchema = z
+  .object({
+    /** `noemie` for caisse décomptes, `invoice` for hors-NOEMIE uploads */
+    source: SourceSchema,
+    decompteId: z.string().min(1).max(30),
+    lineNo: z.number().int().min(1).max(9999),
+    operation: OperationSchema,
+    /** régime(2) caisse(3) centre(4); null for invoices */
+    caisse: z.string().regex(/^\d{9}$/, 'caisse must be régime(2) caisse(3) centre(4), 9 digits').nullable(),
+    roPaymentDate: IsoDateSchema.nullable(),
+    nir: NirSchema,
+    nirKey: NirKeySchema,
+    rang: z.number().int().min(1).max(9),
+    birthDate: IsoDateSchema.nullable(),
+    amcMemberId: z.string().min(1).max(20),
+    psId: z.string().min(1).max(20),
+    psSpecialty: z.string().regex(/^\d{2}$/, 'specialty is a 2-digit code').nullable(),
+    psDptm: z.boolean(),
+    actCode: z.string().min(1).max(13),
+    side: SideSchema.nullable(),
+    careStart: IsoDateSchema,
+    careEnd: IsoDateSchema,
+    quantity: z.number().int().min(1).max(999),
+    coefficient: DecimalStringSchema,
+    expense: MoneySchema,
+    br: MoneySchema,
+    roRate: DecimalStringSchema,
+    roAmount: MoneySchema,
+    pf: MoneySchema,
+    franchise: MoneySchema,
+    pathway: PathwaySchema,
+    tp: TiersPayantSchema,
+    accident: z.boolean(),
+  })
+  .superRefine((l, ctx) => {
+    if (l.nirKey !== nirKey(l.nir)) {
+      ctx.addIssue({ code: 'custom', path: ['nirKey'], input: l.nirKey, message: `NIR key ${l.nirKey} does not match the NIR (expected 97 − NIR mod 97)` });
+    }
+    if (l.careEnd < l.careStart) {
+      ctx.addIssue({ code: 'custom', path: ['careEnd'], input: l.careEnd, message: `care end ${l.careEnd} is before care start ${l.careStart}` });
+    }
+    if (l.expense.startsWith('-') || l.br.startsWith('-') || l.roAmount.startsWith('-')) {
+      ctx.addIssue({ code: 'custom', path: ['expense'], input: l.expense, message: 'amounts of an act line are positive; an annulation is operation A' });
+    }
+  });
+export type ActLine = z.infer<typeof ActLineSchema>;
+
+/** `source:decompte_id:line_no`, stable across replays (formats.md §5). */
+export function lineKeyOf(l: Pick<ActLine, 'source' | 'caisse' | 'decompteId' | 'lineNo'>): string {
+  // The décompte number is unique within a caisse only, so NOEMIE keys carry the caisse.
+  const source = l.source === 'noemie' ? `noemie-${l.caisse ?? 'unknown'}` : 'invoice';
+  return `${source}:${l.decompteId}:${l.lineNo}`;
+}
+
+/** Partition key: all lines of one beneficiary (NIR + rang, twins share a NIR) stay together, in order. */
+export function beneficiaryKey(l: Pick<ActLine, 'nir' | 'rang'>): string {
+  return `${l.nir}-${l.rang}`;
+}
+
+/** CSV column (formats.md §1b) ↔ model field. The XML uses the model names. */
+export const CSV_COLUMNS = {
+  decompte_id: 'decompteId',
+  line_no: 'lineNo',
+  operation: 'operation',
+  caisse: 'caisse',
+  ro_payment_date: 'roPaymentDate',
+  nir: 'nir',
+  nir_key: 'nirKey',
+  rang: 'rang',
+  birth_date: 'birthDate',
+  amc_member_id: 'amcMemberId',
+  ps_id: 'psId',
+  ps_specialty: 'psSpecialty',
+  ps_dptm: 'psDptm',
+  act_code: 'actCode',
+  side: 'side',
+  care_start: 'careStart',
+  care_end: 'careEnd',
+  quantity: 'quantity',
+  coefficient: 'coefficient',
+  expense: 'expense',
+  br: 'br',
+  ro_rate: 'roRate',
+  ro_amount: 'roAmount',
+  pf: 'pf',
+  franchise: 'franchise',
+  pathway: 'pathway',
+  tp: 'tp',
+  accident: 'accident',
+} as const satisfies Record<string, keyof ActLine>;
+export type CsvColumn = keyof typeof CSV_COLUMNS;
+export const CSV_COLUMN_NAMES = Object.keys(CSV_COLUMNS) as CsvColumn[];
+
+/** Model field → CSV column, to name fields in the encoding the sender used. */
+export const FIELD_TO_CSV: Record<string, string> = Object.fromEntries(
+  Object.entries(CSV_COLUMNS).map(([csv, field]) => [field, csv]),
+);
+
+/**
+ * Builds an ActLine candidate from textual fields named by model field (as every encoding has them
+ * once decoded): empty → null/default, Y/N → boolean, integers parsed; zod then validates.
+ * Amount normalisation ("12.3" → "12.30") happens here so all encodings compare equal.
+ */
+export function candidateFromText(fields: Partial<Record<keyof ActLine, string | undefined>>, source: ActLine['source']): Record<string, unknown> {
+  const t = (k: keyof ActLine) => {
+    const v = fields[k];
+    return v === undefined ? undefined : v.trim();
+  };
+  const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+  const int = (v: string | undefined) => (v !== undefined && /^-?\d+$/.test(v) ? Number(v) : v);
+  const yn = (v: string | undefined) => (v === 'Y' ? true : v === 'N' ? false : v);
+  const money = (v: string | undefined) => (v !== undefined && /^-?\d+(\.\d{1,2})?$/.test(v) ? normaliseMoney(v) : v);
+  const decimal = (v: string | undefined) => (v !== undefined && /^-?\d+(\.\d+)?$/.test(v) ? normaliseDecimal(v) : v);
+  return {
+    source,
+    decompteId: t('decompteId'),
+    lineNo: int(t('lineNo')),
+    operation: t('operation'),
+    caisse: orNull(t('caisse')),
+    roPaymentDate: orNull(t('roPaymentDate')),
+    nir: t('nir'),
+    nirKey: t('nirKey'),
+    rang: int(t('rang')),
+    birthDate: orNull(t('birthDate')),
+    amcMemberId: t('amcMemberId'),
+    psId: t('psId'),
+    psSpecialty: orNull(t('psSpecialty')),
+    psDptm: yn(t('psDptm')),
+    actCode: t('actCode'),
+    side: orNull(t('side')),
+    careStart: t('careStart'),
+    careEnd: t('careEnd'),
+    quantity: int(t('quantity')),
+    coefficient: t('coefficient') === '' || t('coefficient') === undefined ? '1' : decimal(t('coefficient')),
+    expense: money(t('expense')),
+    br: money(t('br')),
+    roRate: decimal(t('roRate')),
+    roAmount: money(t('roAmount')),
+    pf: money(t('pf')),
+    franchise: money(t('franchise')),
+    pathway: t('pathway'),
+    tp: t('tp'),
+    accident: yn(t('accident')),
+  };
+}
+
+function normaliseMoney(v: string): string {
+  const neg = v.startsWith('-');
+  const [int = '0', frac = ''] = (neg ? v.slice(1) : v).split('.');
+  return `${neg ? "-" : ""}${BigInt(int).toString()}.${frac.padEnd(2, "0")}`;
+}
+
+function normaliseDecimal(v: string): string {
+  // "70.00" and "70" are the same rate; keep the shortest exact form.
+  if (!v.includes('.')) return String(BigInt(v));
+  const trimmed = v.replace(/0+$/, '').replace(/\.$/, '');
+  return trimmed.startsWith('.') ? `0${trimmed}` : trimmed;
+}

@@ -1,0 +1,45 @@
+/**
+ * A record-level validation problem, zod-shaped (`code`, `path`, `input`, `message`) and
+ * located (`file`, `entry` inside an archive, `record` number) so an ops engineer can act on it.
+ * A rejected record lists all its issues, not just the first.
+ */
+export interface RecordIssue {
+  code: string;
+  /** field path, e.g. ["expense"] or ["lines", 2, "care_date"] */
+  path: (string | number)[];
+  input?: unknown;
+  message: string;
+}
+
+export interface Origin {
+  /** drop file name as received (the zip, or the single file) */
+  file: string;
+  /** entry name inside a ZIP archive */
+  entry?: string;
+  /** 1-based record (line) number within the file or entry */
+  record: number;
+}
+
+export interface RejectedRecord {
+  origin: Origin;
+  issues: RecordIssue[];
+  /** the raw record as read, for the quarantine report (personal data is masked by the logger, not here) */
+  raw?: string;
+}
+
+export function describeOrigin(o: Origin): string {
+  return `${o.file}${o.entry ? `!${o.entry}` : ''}#${o.record}`;
+}
+
+/** Turns zod issues into RecordIssues, keeping the offending input value. */
+export function fromZodIssues(
+  issues: readonly { code: string; path: PropertyKey[]; message: string; input?: unknown }[],
+  fieldNames?: (path: PropertyKey[]) => (string | number)[],
+): RecordIssue[] {
+  return issues.map((i) => ({
+    code: i.code,
+    path: fieldNames ? fieldNames(i.path) : i.path.map((p) => (typeof p === 'number' ? p : String(p))),
+    input: i.input,
+    message: i.message,
+  }));
+}

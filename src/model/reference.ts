@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { IsoDateSchema } from './dates.js';
+import { NirSchema, NirKeySchema } from './act-line.js';
+import { MoneySchema } from './money.js';
+
+/** beneficiaries.csv (formats.md §3), one row per covered person; the family shares the adhérent's IBAN. */
+export const SuspensionSchema = z.object({ from: IsoDateSchema, to: IsoDateSchema });
+
+export const BeneficiarySchema = z.object({
+  adherentId: z.string().min(1).max(20),
+  nir: NirSchema,
+  nirKey: NirKeySchema,
+  rang: z.number().int().min(1).max(9),
+  birthDate: IsoDateSchema,
+  /** A adhérent, C spouse/partner, E child */
+  role: z.enum(['A', 'C', 'E']),
+  /** grid ids, socle first, then the surcomplémentaire if any */
+  contracts: z.array(z.string().min(1)).min(1),
+  start: IsoDateSchema,
+  end: IsoDateSchema.nullable(),
+  suspended: z.array(SuspensionSchema),
+  noemie: z.boolean(),
+  iban: z.string().nullable(),
+  bic: z.string().nullable(),
+  name: z.string(),
+});
+export type Beneficiary = z.infer<typeof BeneficiarySchema>;
+
+export const PmssRowSchema = z.object({ year: z.number().int().min(2000).max(2100), pmss: MoneySchema });
+export type PmssRow = z.infer<typeof PmssRowSchema>;
+/** year → PMSS of 1 January of that year */
+export type PmssTable = Readonly<Record<number, string>>;

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { MoneySchema } from './money.js';
+import { IsoDateSchema } from './dates.js';
+
+/**
+ * What the engine decides for one act line (formats.md §5). Extra fields beyond the fixed ones
+ * (`rule`, `formula` on parts, `inputHash`, `operation`) make every amount traceable to the rule
+ * that produced it and let later stages detect a replay that changes nothing.
+ */
+export const SettlementStatusSchema = z.enum(['paid', 'zero', 'rejected', 'review']);
+export type SettlementStatus = z.infer<typeof SettlementStatusSchema>;
+
+export const SettlementPartSchema = z.object({
+  /** grid id, e.g. CCN-HLA-BASE (socle) or CCN-HLA-OPT2 (surcomplémentaire) */
+  contract: z.string(),
+  amount: MoneySchema,
+  /** id of the grid rule applied, e.g. "soins.generalistes" */
+  rule: z.string().optional(),
+  /** the hand computation, e.g. "min(220% × 30.00 − 21.00, 40.00 − 21.00) = 19.00" */
+  formula: z.string().optional(),
+});
+export type SettlementPart = z.infer<typeof SettlementPartSchema>;
+
+export const CounterChangeSchema = z.object({
+  key: z.string(),
+  before: z.string(),
+  after: z.string(),
+});
+export type CounterChange = z.infer<typeof CounterChangeSchema>;
+
+export const SettlementSchema = z.object({
+  lineKey: z.string(),
+  beneficiary: z.object({ nir: z.string(), rang: z.number().int() }),
+  adherentId: z.string().nullable(),
+  careDate: IsoDateSchema,
+  actCode: z.string(),
+  poste: z.string().nullable(),
+  status: SettlementStatusSchema,
+  reason: z.string().nullable(),
+  expense: MoneySchema,
+  roAmount: MoneySchema,
+  amcAmount: MoneySchema,
+  parts: z.array(SettlementPartSchema),
+  restToPay: MoneySchema,
+  payee: z.string().regex(/^(member|ps:.+)$/),
+  counters: z.array(CounterChangeSchema),
+  version: z.number().int().min(1),
+  operation: z.enum(['I', 'A']).optional(),
+  tp: z.enum(['00', '05', '15', '25']).optional(),
+  psId: z.string().optional(),
+  /** hash of the inputs that produced this version: same hash, same settlement, nothing to publish */
+  inputHash: z.string().optional(),
+});
+export type Settlement = z.infer<typeof SettlementSchema>;
