@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream';
+import type { ActLine } from '../model/act-line.js';
+import type { Origin, RejectedRecord } from '../model/issues.js';
+import { PipelineError, type ErrorContext } from '../model/errors.js';
+
+/**
+ * What every codec yields, record by record, in file order. Codecs never throw for a bad record
+ * (that is a `reject` event and the rest of the file goes on); they throw an `IngestError` only
+ * when the whole file/entry must be refused (totals mismatch, wrong format, hostile input).
+ */
+export type IngestEvent =
+  | { kind: 'line'; line: ActLine; origin: Origin }
+  | { kind: 'reject'; rejected: RejectedRecord };
+
+export type DropFormat = 'noemie' | 'csv' | 'xml' | 'invoice-json' | 'invoice-csv';
+
+export interface DecodeInput {
+  /** drop file name as received */
+  file: string;
+  /** entry name when the bytes come from inside a ZIP */
+  entry?: string;
+  /**
+   * Opens a fresh byte stream of the file or entry. Two-pass codecs (NOEMIE control totals are
+   * checked before anything is published) call it twice; memory stays bounded either way.
+   */
+  open(): Promise<Readable>;
+}
+
+export interface Codec {
+  format: DropFormat;
+  decode(input: DecodeInput): AsyncIterable<IngestEvent>;
+}
+
+/** One decodable part of a drop: the file itself, or one entry of a ZIP archive. */
+export interface DropPart {
+  file: string;
+  entry?: string;
+  format: DropFormat;
+  /** consume fully before asking for the next part (ZIP entries are streamed one at a time) */
+  events: AsyncIterable<IngestEvent>;
+}
+
+export type IngestErrorCode =
+  | 'INGEST_CONTROL_TOTALS'
+  | 'INGEST_FORMAT_MISMATCH'
+  | 'INGEST_UNKNOWN_FORMAT'
+  | 'INGEST_ZIP_SLIP'
+  | 'INGEST_ZIP_BOMB'
+  | 'INGEST_ZIP_CORRUPT'
+  | 'INGEST_XML_DOCTYPE'
+  | 'INGEST_XML_MALFORMED'
+  | 'INGEST_CSV_HEADER'
+  | 'INGEST_STRUCTURE'
+  | 'INGEST_IO';
+
+/** A whole file or entry is refused: nothing of it is published, it goes to quarantine with a report. */
+export class IngestError extends PipelineError {
+  declare readonly code: IngestErrorCode;
+  constructor(code: IngestErrorCode, message: string, context: ErrorContext, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(code, message, context, options);
+  }
+}
+
+/** Per file (or ZIP entry) figures printed by `noemie ingest` and kept in the archive ledger. */
+export interface PartSummary {
+  file: string;
+  entry?: string;
+  format: DropFormat;
+  records: number;
+  accepted: number;
+  rejected: number;
+  decomptes: number;
+  /** sums of accepted lines, Money strings */
+  expense: string;
+  roAmount: string;
+  /** set when the whole part was refused */
+  error?: { code: string; message: string; context: ErrorContext };
+}
