@@ -12,7 +12,11 @@ export type IngestEvent =
   | { kind: 'line'; line: ActLine; origin: Origin }
   | { kind: 'reject'; rejected: RejectedRecord };
 
-export type DropFormat = 'noemie' | 'csv' | 'xml' | 'invoice-json' | 'invoice-csv';
+/**
+ * `zip` and `unknown` never reach a codec: they label a part refused before any codec ran (a whole
+ * archive that cannot be opened, a nested archive, an entry whose extension names no format).
+ */
+export type DropFormat = 'noemie' | 'csv' | 'xml' | 'invoice-json' | 'invoice-csv' | 'zip' | 'unknown';
 
 export interface DecodeInput {
   /** drop file name as received */

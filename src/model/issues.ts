@@ -18,6 +18,8 @@ export interface Origin {
   entry?: string;
   /** 1-based record (line) number within the file or entry */
   record: number;
+  /** text line where the record starts, when it differs from `record` (XML: record is the `<line>` ordinal) */
+  textLine?: number;
 }
 
 export interface RejectedRecord {
