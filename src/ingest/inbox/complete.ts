@@ -1,0 +1,87 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * When is a file in the inbox complete? Two conventions, chosen per inbox:
+ *
+ * - `rename` (default, "atomic rename"): the sender writes under a name the inbox never picks —
+ *   starting with `.` or ending with `.part` or `.tmp` — then renames it to its final name, which
+ *   is atomic within one file system. Such names are ignored whatever the mode.
+ * - `ok` (`--complete-when ok`): a file is picked only when a marker `<name>.ok` exists beside it
+ *   (the sender writes the marker after closing the file). The marker is removed once the file has
+ *   been handled; a marker without its file is left alone.
+ *
+ * Either way a file is picked only when its size and mtime are unchanged across two looks at least
+ * `stableMs` apart: a cheap guard against a sender that writes in place under the final name.
+ */
+export type CompleteWhen = 'rename' | 'ok';
+
+export const OK_SUFFIX = '.ok';
+
+export function isInProgressName(name: string): boolean {
+  return name.startsWith('.') || name.endsWith('.part') || name.endsWith('.tmp');
+}
+
+export interface Candidate {
+  name: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** the `.ok` marker to remove once handled (ok mode) */
+  marker?: string;
+}
+
+interface Look {
+  size: number;
+  mtimeMs: number;
+  /** when this size + mtime was first seen */
+  since: number;
+}
+
+export class InboxScanner {
+  private readonly looks = new Map<string, Look>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly completeWhen: CompleteWhen = 'rename',
+    private readonly stableMs = 1000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Files seen since the last scans but not stable yet: the caller should look again soon. */
+  get waiting(): number {
+    return this.looks.size;
+  }
+
+  /** Complete files ready to be handled, oldest first (mtime, then name). */
+  async scan(): Promise<Candidate[]> {
+    const now = this.clock();
+    const entries = await readdir(this.dir, { withFileTypes: true });
+    const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+    const ready: Candidate[] = [];
+    const present = new Set<string>();
+    for (const name of names) {
+      if (isInProgressName(name) || name.endsWith(OK_SUFFIX)) continue;
+      const marker = `${name}${OK_SUFFIX}`;
+      if (this.completeWhen === 'ok' && !names.has(marker)) continue;
+      const path = join(this.dir, name);
+      const st = await stat(path).catch(() => undefined); // renamed away meanwhile
+      if (!st) continue;
+      present.add(name);
+      const look = this.looks.get(name);
+      if (!look || look.size !== st.size || look.mtimeMs !== st.mtimeMs) {
+        this.looks.set(name, { size: st.size, mtimeMs: st.mtimeMs, since: now });
+        continue;
+      }
+      if (now - look.since < this.stableMs) continue;
+      ready.push({ name, path, size: st.size, mtimeMs: st.mtimeMs, ...(this.completeWhen === 'ok' ? { marker: join(this.dir, marker) } : {}) });
+    }
+    for (const name of this.looks.keys()) if (!present.has(name)) this.looks.delete(name);
+    return ready.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Once handled (moved away) a file is forgotten; a failed one must be stable again to be retried. */
+  forget(name: string): void {
+    this.looks.delete(name);
+  }
+}

@@ -1,0 +1,40 @@
+import { copyFile, link, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** `20250314T101502Z`: sortable, no `:` (Windows shares), UTC so two hosts agree. */
+export function stamp(at: Date): string {
+  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Moves `path` into `dir` as `<stamp>-<name><suffix>`, adding `-2`, `-3`… when that name is taken
+ * (the same drop name arriving twice in one second must not clobber the first). `link` + `unlink`
+ * claims the name atomically (link fails with EEXIST); across file systems it falls back to copy.
+ * Returns the name given.
+ */
+export async function moveInto(path: string, dir: string, name: string, at: Date, suffix = ''): Promise<string> {
+  const base = `${stamp(at)}-${name}`;
+  for (let n = 1; ; n += 1) {
+    const stored = `${base}${n === 1 ? '' : `-${n}`}${suffix}`;
+    const target = join(dir, stored);
+    try {
+      await link(path, target);
+      await unlink(path);
+      return stored;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw e;
+      // no hard links here (other file system, some network shares): copy exclusively, then remove
+      try {
+        await copyFile(path, target, 1 /* COPYFILE_EXCL */);
+      } catch (e2) {
+        if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw e2;
+      }
+      await unlink(path);
+      return stored;
+    }
+  }
+}
+
