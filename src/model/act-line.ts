@@ -57,17 +57,25 @@ export const ActLineSchema = z
     tp: TiersPayantSchema,
     accident: z.boolean(),
   })
-  .superRefine((l, ctx) => {
-    if (l.nirKey !== nirKey(l.nir)) {
-      ctx.addIssue({ code: 'custom', path: ['nirKey'], input: l.nirKey, message: `NIR key ${l.nirKey} does not match the NIR (expected 97 − NIR mod 97)` });
-    }
-    if (l.careEnd < l.careStart) {
-      ctx.addIssue({ code: 'custom', path: ['careEnd'], input: l.careEnd, message: `care end ${l.careEnd} is before care start ${l.careStart}` });
-    }
-    if (l.expense.startsWith('-') || l.br.startsWith('-') || l.roAmount.startsWith('-')) {
-      ctx.addIssue({ code: 'custom', path: ['expense'], input: l.expense, message: 'amounts of an act line are positive; an annulation is operation A' });
-    }
-  });
+  .superRefine(
+    (l, ctx) => {
+      // Runs even when other fields failed (`when` below), so a reject lists all its issues: each
+      // check first makes sure the fields it reads are themselves valid.
+      // (Plain regex tests, not safeParse: this runs on every line of a million-line drop.)
+      if (typeof l !== 'object' || l === null) return;
+      const ok = (re: RegExp, v: unknown) => typeof v === 'string' && re.test(v);
+      if (ok(/^\d{13}$/, l.nir) && ok(/^\d{2}$/, l.nirKey) && l.nirKey !== nirKey(l.nir)) {
+        ctx.addIssue({ code: 'custom', path: ['nirKey'], input: l.nirKey, message: `NIR key ${l.nirKey} does not match the NIR (expected 97 − NIR mod 97)` });
+      }
+      if (ok(/^\d{4}-\d{2}-\d{2}$/, l.careStart) && ok(/^\d{4}-\d{2}-\d{2}$/, l.careEnd) && l.careEnd < l.careStart) {
+        ctx.addIssue({ code: 'custom', path: ['careEnd'], input: l.careEnd, message: `care end ${l.careEnd} is before care start ${l.careStart}` });
+      }
+      if ([l.expense, l.br, l.roAmount].some((a) => typeof a === 'string' && a.startsWith('-'))) {
+        ctx.addIssue({ code: 'custom', path: ['expense'], input: l.expense, message: 'amounts of an act line are positive; an annulation is operation A' });
+      }
+    },
+    { when: () => true },
+  );
 export type ActLine = z.infer<typeof ActLineSchema>;
 
 /** `source:decompte_id:line_no`, stable across replays (formats.md §5). */

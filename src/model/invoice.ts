@@ -29,14 +29,22 @@ export const InvoiceSchema = z
     invoice_date: IsoDateSchema,
     lines: z.array(InvoiceLineSchema).min(1),
   })
-  .superRefine((inv, ctx) => {
-    inv.lines.forEach((l, i) => {
-      if (l.care_date > inv.invoice_date) {
-        ctx.addIssue({ code: 'custom', path: ['lines', i, 'care_date'], input: l.care_date, message: `care date ${l.care_date} is after the invoice date ${inv.invoice_date}` });
-      }
-      if (l.br !== undefined && (l.ro_rate === undefined || l.ro_amount === undefined)) {
-        ctx.addIssue({ code: 'custom', path: ['lines', i, 'ro_amount'], input: l.ro_amount, message: 'a line with br must give ro_rate and ro_amount (paper décompte)' });
-      }
-    });
-  });
+  .superRefine(
+    (inv, ctx) => {
+      // Runs even when other fields failed (`when` below), so a reject lists all its issues: each
+      // check first makes sure what it reads is itself valid.
+      if (typeof inv !== 'object' || inv === null || !Array.isArray(inv.lines)) return;
+      const dated = IsoDateSchema.safeParse(inv.invoice_date).success;
+      inv.lines.forEach((l, i) => {
+        if (typeof l !== 'object' || l === null) return;
+        if (dated && IsoDateSchema.safeParse(l.care_date).success && l.care_date > inv.invoice_date) {
+          ctx.addIssue({ code: 'custom', path: ['lines', i, 'care_date'], input: l.care_date, message: `care date ${l.care_date} is after the invoice date ${inv.invoice_date}` });
+        }
+        if (l.br !== undefined && (l.ro_rate === undefined || l.ro_amount === undefined)) {
+          ctx.addIssue({ code: 'custom', path: ['lines', i, 'ro_amount'], input: l.ro_amount, message: 'a line with br must give ro_rate and ro_amount (paper décompte)' });
+        }
+      });
+    },
+    { when: () => true },
+  );
 export type Invoice = z.infer<typeof InvoiceSchema>;

@@ -1,0 +1,75 @@
+import { ActLineSchema, CSV_COLUMN_NAMES, CSV_COLUMNS, FIELD_TO_CSV, candidateFromText, type ActLine } from '../../model/act-line.js';
+import { fromZodIssues, type Origin, type RecordIssue } from '../../model/issues.js';
+import type { Codec, DecodeInput, IngestEvent } from '../types.js';
+import { readHeader } from './header.js';
+import { frameLines, splitFields, unreadableLine } from './lines.js';
+
+/**
+ * Décompte CSV (formats.md §1b): `;`, UTF-8, header row required (any column order), one row per
+ * act line. Record = the line number in the file, the header being line 1. Empty lines are skipped
+ * (they hold nothing to lose). Layout: schemas/decompte-lines.csv.schema.json.
+ */
+
+/** A décompte row is ~250 bytes; 16 KiB leaves room for long ids and quoting, and bounds memory. */
+export const DEFAULT_MAX_CSV_LINE_BYTES = 16 * 1024;
+
+export interface CsvCodecOptions {
+  maxLineBytes?: number;
+}
+
+export function createCsvCodec(options: CsvCodecOptions = {}): Codec {
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_CSV_LINE_BYTES;
+  return { format: 'csv', decode: (input) => decodeCsv(input, maxLineBytes) };
+}
+
+export const csvCodec: Codec = createCsvCodec();
+
+const HEADER_SPEC = { kind: 'CSV décompte file', required: CSV_COLUMN_NAMES };
+
+async function* decodeCsv(input: DecodeInput, maxLineBytes: number): AsyncGenerator<IngestEvent> {
+  const where = input.entry === undefined ? { file: input.file } : { file: input.file, entry: input.entry };
+  const stream = await input.open();
+  try {
+    const lines = frameLines(stream, maxLineBytes);
+    const first = await lines.next();
+    const { index, width } = readHeader(first.done === true ? undefined : first.value, HEADER_SPEC, where);
+    const positions = CSV_COLUMN_NAMES.map((col) => [CSV_COLUMNS[col], index.get(col) ?? -1] as const);
+
+    for await (const framed of lines) {
+      const origin: Origin = { ...where, record: framed.no };
+      const unreadable = unreadableLine(framed, maxLineBytes);
+      if (unreadable !== null) {
+        yield reject(origin, [unreadable], 'text' in framed ? framed.text : undefined);
+        continue;
+      }
+      const text = (framed as { text: string }).text;
+      if (text.trim() === '') continue;
+      const fields = splitFields(text);
+      if ('error' in fields) {
+        yield reject(origin, [{ code: 'invalid_csv', path: [], message: fields.error }], text);
+        continue;
+      }
+      if (fields.length !== width) {
+        const message = `row has ${fields.length} fields, the header has ${width}`;
+        yield reject(origin, [{ code: 'column_count', path: [], input: fields.length, message }], text);
+        continue;
+      }
+      const byField: Partial<Record<keyof ActLine, string>> = {};
+      for (const [field, pos] of positions) byField[field] = fields[pos];
+      const parsed = ActLineSchema.safeParse(candidateFromText(byField, 'noemie'), { reportInput: true });
+      if (parsed.success) yield { kind: 'line', line: parsed.data, origin };
+      else yield reject(origin, fromZodIssues(parsed.error.issues, toCsvPath), text);
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Issues name the CSV column the sender wrote, not our model field. */
+function toCsvPath(path: PropertyKey[]): (string | number)[] {
+  return path.map((p) => (typeof p === 'number' ? p : FIELD_TO_CSV[String(p)] ?? String(p)));
+}
+
+function reject(origin: Origin, issues: RecordIssue[], raw: string | undefined): IngestEvent {
+  return { kind: 'reject', rejected: raw === undefined ? { origin, issues } : { origin, issues, raw } };
+}
