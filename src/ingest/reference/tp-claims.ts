@@ -1,0 +1,53 @@
+import { TP_CLAIM_COLUMN_NAMES, TP_CLAIM_COLUMNS, TpClaimSchema, type TpClaim } from '../../model/tp-claim.js';
+import type { Origin, RejectedRecord } from '../../model/issues.js';
+import { readCsvTable, type CsvTableSpec } from './csv-table.js';
+
+/**
+ * tp_claims.csv (formats.md §4), a drop of tiers-payant claims: streamed row by row (a drop of any
+ * size in bounded memory), each row a validated TpClaim or a RejectedRecord naming the file, the
+ * line and the column of every issue; the rest of the file goes on. A header lacking a column
+ * refuses the whole file (ReferenceDataError REFERENCE_HEADER): a shifted table would be read wrong.
+ * The same tp_claim_id twice is not an error here: a later row is a resend the reconciliation
+ * decider treats as a new revision of the claim.
+ */
+
+export type TpClaimEvent = { kind: 'claim'; claim: TpClaim; origin: Origin } | { kind: 'reject'; rejected: RejectedRecord };
+
+const FIELD_TO_COLUMN: Record<string, string> = Object.fromEntries(Object.entries(TP_CLAIM_COLUMNS).map(([column, field]) => [field, column]));
+
+/** "19" / "19.5" / "19.50" → "19.50"; anything else is left for zod to report as it was written. */
+function money(v: string | undefined): string | undefined {
+  const m = v === undefined ? null : /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(v);
+  return m ? `${BigInt(m[1]!).toString()}.${(m[2] ?? '').padEnd(2, '0')}` : v;
+}
+
+function toCandidate(c: Readonly<Record<string, string>>): unknown {
+  const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+  return {
+    tpClaimId: c.tp_claim_id,
+    operator: c.operator,
+    psId: c.ps_id,
+    nir: c.nir,
+    rang: c.rang !== undefined && /^\d$/.test(c.rang) ? Number(c.rang) : c.rang,
+    careDate: c.care_date,
+    actCode: c.act_code,
+    invoiceNo: orNull(c.invoice_no),
+    amcAmountClaimed: money(c.amc_amount_claimed),
+    paidOn: orNull(c.paid_on),
+  };
+}
+
+export const TP_CLAIMS_TABLE: CsvTableSpec<TpClaim> = {
+  columns: TP_CLAIM_COLUMN_NAMES,
+  schema: TpClaimSchema,
+  toCandidate,
+  fieldToColumn: FIELD_TO_COLUMN,
+};
+
+/** `origin.record` is the 1-based line of the file (the header is line 1). */
+export async function* readTpClaims(file: string): AsyncGenerator<TpClaimEvent> {
+  for await (const ev of readCsvTable(file, TP_CLAIMS_TABLE)) {
+    if (ev.kind === 'row') yield { kind: 'claim', claim: ev.row, origin: { file, record: ev.record } };
+    else yield ev;
+  }
+}

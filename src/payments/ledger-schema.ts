@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { MoneySchema } from '../model/money.js';
+import { ReconKindSchema } from '../model/reconciliation.js';
+import type { PaymentsLedger } from './types.js';
+
+/** The persisted ledger, checked when read back (zod at every boundary). */
+const Money = MoneySchema;
+
+const LineLedgerSchema = z.object({
+  settlement: z
+    .object({
+      version: z.number().int().min(1),
+      status: z.enum(['paid', 'zero', 'rejected', 'review']),
+      annulled: z.boolean(),
+      tiersPayant: z.boolean(),
+      adherentId: z.string().nullable(),
+      amcAmount: Money,
+    })
+    .nullable(),
+  tp: z.object({ version: z.number().int().min(1), kind: ReconKindSchema, payee: z.string().nullable(), owed: Money }).nullable(),
+  paid: z.record(z.string(), Money),
+});
+
+export const PaymentsLedgerSchema = z.object({
+  lines: z.record(z.string(), LineLedgerSchema),
+  operatorPaid: z.record(z.string(), z.object({ payee: z.string(), amount: Money, lineKey: z.string() })),
+  due: z.record(z.string(), z.literal(true)),
+  debts: z.record(z.string(), Money),
+  runs: z.record(z.string(), z.object({ at: z.string(), orders: z.number().int().min(0) })),
+});
+
+export function parsePaymentsLedger(value: unknown): PaymentsLedger {
+  return PaymentsLedgerSchema.parse(value);
+}

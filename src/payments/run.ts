@@ -1,0 +1,138 @@
+import { Decimal } from 'decimal.js';
+import { formatMoney, ZERO } from '../model/money.js';
+import type { PaymentLine, PaymentOrder } from '../model/payment.js';
+import { accountOf, accountProblem, normaliseAccount } from './accounts.js';
+import { endToEndId } from './end-to-end.js';
+import { entitlementOf } from './entitlement.js';
+import { PaymentsError } from './errors.js';
+import type { Blocked, LineLedger, PaymentsLedger, Pending, RunInput, RunResult } from './types.js';
+
+/**
+ * A payment run (a cut-off): for every line whose facts changed, each payee gets
+ * `entitled − already paid` (our runs' net, plus what the TP operator paid), grouped per payee into
+ * one order. Net positive → a `payment` (a SEPA transfer); net negative → a `recovery`: the payee's
+ * debt, carried to its next run and never sent as a transfer. The ledger records what was moved, so
+ * the same run twice, or a replay of the same inputs, moves nothing.
+ */
+
+interface Movement {
+  lineKey: string;
+  version: number;
+  amount: Decimal;
+}
+
+const own = <T>(r: Readonly<Record<string, T>>, k: string): T | undefined => (Object.hasOwn(r, k) ? r[k] : undefined);
+
+/** lineKey → payee → what the operator paid for claims matched to that line. */
+function operatorPaidByLine(ledger: PaymentsLedger): Map<string, Map<string, Decimal>> {
+  const byLine = new Map<string, Map<string, Decimal>>();
+  for (const p of Object.values(ledger.operatorPaid)) {
+    const payees = byLine.get(p.lineKey) ?? new Map<string, Decimal>();
+    payees.set(p.payee, (payees.get(p.payee) ?? ZERO).plus(p.amount));
+    byLine.set(p.lineKey, payees);
+  }
+  return byLine;
+}
+
+function movementsOf(lineKey: string, line: LineLedger, operator: Map<string, Decimal> | undefined): Map<string, Movement> | Pending {
+  const ent = entitlementOf(line);
+  if (ent.kind === 'pending') return { lineKey, reason: ent.reason };
+  const version = line.settlement!.version;
+  const payees = new Set([...Object.keys(ent.amounts), ...Object.keys(line.paid), ...(operator?.keys() ?? [])]);
+  const moves = new Map<string, Movement>();
+  for (const payee of [...payees].sort()) {
+    const entitled = new Decimal(own(ent.amounts, payee) ?? '0');
+    const already = new Decimal(own(line.paid, payee) ?? '0').plus(operator?.get(payee) ?? ZERO);
+    const delta = entitled.minus(already);
+    if (!delta.isZero()) moves.set(payee, { lineKey, version, amount: delta });
+  }
+  return moves;
+}
+
+function checkRun(input: RunInput): string {
+  if (input.runId.trim() === '') throw new PaymentsError('PAYMENTS_BAD_RUN', 'runId is empty');
+  const ms = Date.parse(input.at);
+  if (Number.isNaN(ms)) throw new PaymentsError('PAYMENTS_BAD_RUN', `run ${input.runId}: at "${input.at}" is not an ISO-8601 instant`, { runId: input.runId });
+  return new Date(ms).toISOString();
+}
+
+export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult {
+  const at = checkRun(input);
+  if (Object.hasOwn(ledger.runs, input.runId)) return { orders: [], blocked: [], pending: [], ledger, alreadyRun: true };
+
+  const operator = operatorPaidByLine(ledger);
+  const pending: Pending[] = [];
+  const byPayee = new Map<string, Movement[]>();
+  for (const lineKey of Object.keys(ledger.due).sort()) {
+    const line = own(ledger.lines, lineKey);
+    if (!line) continue;
+    const moves = movementsOf(lineKey, line, operator.get(lineKey));
+    if (!(moves instanceof Map)) {
+      pending.push(moves);
+      continue;
+    }
+    for (const [payee, m] of moves) {
+      const list = byPayee.get(payee);
+      if (list) list.push(m);
+      else byPayee.set(payee, [m]);
+    }
+  }
+
+  const lines: Record<string, LineLedger> = { ...ledger.lines };
+  const debts: Record<string, string> = { ...ledger.debts };
+  const stillDue = new Set(pending.map((p) => p.lineKey));
+  const orders: PaymentOrder[] = [];
+  const blocked: Blocked[] = [];
+
+  for (const [payee, moves] of [...byPayee].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const sum = moves.reduce((s, m) => s.plus(m.amount), ZERO);
+    const debtBefore = new Decimal(own(debts, payee) ?? '0');
+    const net = sum.minus(debtBefore);
+    const account = accountOf(input.accounts, payee);
+    const problem = accountProblem(account);
+    if (net.gt(0) && problem !== null) {
+      // nothing recorded: the lines stay due and are paid by the first run that has a usable account
+      blocked.push({ payee, lineKeys: moves.map((m) => m.lineKey), amount: formatMoney(net), reason: `${payee}: ${problem}` });
+      moves.forEach((m) => stillDue.add(m.lineKey));
+      continue;
+    }
+    const usable = problem === null && account ? normaliseAccount(account) : null;
+    const orderLines: PaymentLine[] = moves.map((m) => ({ lineKey: m.lineKey, version: m.version, amount: formatMoney(m.amount) }));
+    const kind = net.lt(0) ? 'recovery' : 'payment';
+    const amount = formatMoney(net.abs());
+    orders.push({
+      paymentId: `${input.runId}:${payee}`,
+      runId: input.runId,
+      payee,
+      iban: usable?.iban ?? null,
+      bic: usable?.bic ?? null,
+      name: usable?.name ?? account?.name ?? payee,
+      amount,
+      endToEndId: endToEndId(payee, kind, amount, orderLines),
+      lineKeys: orderLines.map((l) => l.lineKey),
+      kind,
+      transfer: net.gt(0),
+      lines: orderLines,
+      debtBefore: formatMoney(debtBefore),
+      debtAfter: formatMoney(net.lt(0) ? net.negated() : ZERO),
+      at,
+    });
+    for (const m of moves) {
+      const line = lines[m.lineKey]!;
+      const paid = new Decimal(own(line.paid, payee) ?? '0').plus(m.amount);
+      lines[m.lineKey] = { ...line, paid: { ...line.paid, [payee]: formatMoney(paid) } };
+    }
+    if (net.lt(0)) debts[payee] = formatMoney(net.negated());
+    else delete debts[payee];
+  }
+
+  const due: Record<string, true> = {};
+  for (const k of stillDue) due[k] = true;
+  return {
+    orders,
+    blocked,
+    pending,
+    alreadyRun: false,
+    ledger: { ...ledger, lines, debts, due, runs: { ...ledger.runs, [input.runId]: { at, orders: orders.length } } },
+  };
+}

@@ -1,0 +1,7 @@
+/** Tiers-payant reconciliation: the pure decider (README.md in this folder has the matching rule). */
+export { decide, decideAll, initialReconState, reconKeyOf, checkReconConfig } from './decide.js';
+export { nextDeadline } from './tick.js';
+export { parseReconState, ReconStateSchema } from './state-schema.js';
+export { ReconError, type ReconErrorCode } from './errors.js';
+export { DEFAULT_RECON_CONFIG } from './types.js';
+export type { ReconConfig, ReconEvent, ReconState, ReconDecision, LineEntry, ClaimEntry, LineStatus, Identity } from './types.js';

@@ -1,0 +1,73 @@
+import { Decimal } from 'decimal.js';
+import type { TpClaim } from '../model/tp-claim.js';
+import type { ClaimEntry, LineEntry, ReconState } from './types.js';
+
+/**
+ * The matching rule (README.md "Matching rule"): a claim and a NOEMIE line belong together when they
+ * name the same beneficiary (NIR + rang), care date, executing professional and act, and their
+ * invoice numbers do not disagree (compared only when both carry one). The amount does not decide
+ * WHETHER they match — a claim for more than the entitlement is exactly the indu to detect — but it
+ * picks the best pair when several lines or claims qualify: same invoice number first, then an
+ * amount within the tolerance, then the oldest (lineKey / receipt order).
+ */
+
+export function sameCareEvent(line: LineEntry, claim: TpClaim): boolean {
+  const id = line.identity;
+  if (id.psId === null) return false;
+  if (id.nir !== claim.nir || id.rang !== claim.rang || id.careDate !== claim.careDate) return false;
+  if (id.psId !== claim.psId || id.actCode !== claim.actCode) return false;
+  return !(line.invoiceNo !== null && claim.invoiceNo !== null && line.invoiceNo !== claim.invoiceNo);
+}
+
+/** A line can take a claim when it is a TP line that is neither annulled nor under review. */
+export function canMatch(line: LineEntry): boolean {
+  return line.status === 'held' || line.status === 'linked';
+}
+
+export function withinTolerance(a: string, b: string, tolerance: string): boolean {
+  return new Decimal(a).minus(b).abs().lte(tolerance);
+}
+
+function rank(line: LineEntry, claim: TpClaim, tolerance: string): [number, number] {
+  const invoice = line.invoiceNo !== null && line.invoiceNo === claim.invoiceNo ? 0 : 1;
+  const amount = withinTolerance(line.amcAmount, claim.amcAmountClaimed, tolerance) ? 0 : 1;
+  return [invoice, amount];
+}
+
+function better(a: [number, number], b: [number, number]): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+/** The free line the claim should be matched to, or undefined. */
+export function bestLineFor(state: ReconState, claim: TpClaim, tolerance: string): LineEntry | undefined {
+  let best: LineEntry | undefined;
+  let bestRank: [number, number] = [2, 2];
+  const keys = Object.keys(state.lines).sort();
+  for (const key of keys) {
+    const line = state.lines[key];
+    if (!line || line.claimId !== null || !canMatch(line) || !sameCareEvent(line, claim)) continue;
+    const r = rank(line, claim, tolerance);
+    if (better(r, bestRank)) {
+      best = line;
+      bestRank = r;
+    }
+  }
+  return best;
+}
+
+/** The pending claim the line should be matched to, or undefined. */
+export function bestClaimFor(state: ReconState, line: LineEntry, tolerance: string): ClaimEntry | undefined {
+  let best: ClaimEntry | undefined;
+  let bestRank: [number, number] = [2, 2];
+  const pending = Object.values(state.claims)
+    .filter((c) => c.lineKey === null && sameCareEvent(line, c.claim))
+    .sort((a, b) => (a.receivedAt === b.receivedAt ? (a.claim.tpClaimId < b.claim.tpClaimId ? -1 : 1) : a.receivedAt < b.receivedAt ? -1 : 1));
+  for (const c of pending) {
+    const r = rank(line, c.claim, tolerance);
+    if (better(r, bestRank)) {
+      best = c;
+      bestRank = r;
+    }
+  }
+  return best;
+}

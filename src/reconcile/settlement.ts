@@ -1,0 +1,78 @@
+import { Decimal } from 'decimal.js';
+import type { Settlement } from '../model/settlement.js';
+import { isTiersPayantLine } from '../model/tp-claim.js';
+import { sameCareEvent } from './match.js';
+import { annulationIndu, decidePair, putLine, type Draft } from './outcome.js';
+import { placeLine, releaseClaim } from './pairing.js';
+import type { LineEntry } from './types.js';
+
+/**
+ * A settlement (a version of one NOEMIE line) reaches reconciliation. Versions only move forward:
+ * the same version twice, or an older one, changes nothing (replays are free).
+ */
+
+const isTiersPayant = isTiersPayantLine;
+
+function entryOf(s: Settlement, prev: LineEntry | undefined): LineEntry {
+  const stillHeld = prev?.status === 'held';
+  return {
+    lineKey: s.lineKey,
+    version: s.version,
+    status: 'member',
+    tp: s.tp ?? null,
+    identity: { nir: s.beneficiary.nir, rang: s.beneficiary.rang, careDate: s.careDate, psId: s.psId ?? psOfPayee(s.payee), actCode: s.actCode },
+    invoiceNo: s.invoiceNo ?? null,
+    adherentId: s.adherentId,
+    amcAmount: s.amcAmount,
+    settled: s.status === 'paid' ? s.amcAmount : '0.00',
+    claimId: null,
+    owed: null,
+    // a new version of a held line keeps waiting from when the wait started (no reset of the delay)
+    heldSince: stillHeld ? prev.heldSince : null,
+    deadline: stillHeld ? prev.deadline : null,
+    exceptionRaised: stillHeld ? prev.exceptionRaised : false,
+  };
+}
+
+function psOfPayee(payee: string): string | null {
+  return payee.startsWith('ps:') ? payee.slice(3) : null;
+}
+
+export function onSettlement(d: Draft, s: Settlement, at: string): void {
+  const prev = Object.hasOwn(d.lines, s.lineKey) ? d.lines[s.lineKey] : undefined;
+  if (prev && prev.version >= s.version) return;
+  if (s.operation === 'A') return annul(d, prev, s, at);
+
+  const line = entryOf(s, prev);
+  if (!isTiersPayant(s) || s.status === 'review') {
+    // not (or not yet) a TP line to match: a person decides a review; tp 00/05 pays the member
+    putLine(d, { ...line, status: isTiersPayant(s) ? 'review' : 'member', heldSince: null, deadline: null, exceptionRaised: false });
+    releaseClaim(d, prev?.claimId ?? null, at);
+    return;
+  }
+  const linked = prev?.claimId ? d.claims[prev.claimId] : undefined;
+  if (linked && sameCareEvent(line, linked.claim)) {
+    // re-liquidation of a matched line: the same claim is judged against the new entitlement
+    putLine(d, decidePair(d, line, linked, at));
+    return;
+  }
+  // a claim the previous version held no longer names this line: it looks elsewhere, then the line does
+  putLine(d, { ...line, status: 'held' });
+  releaseClaim(d, prev?.claimId ?? null, at);
+  const current = d.lines[s.lineKey] ?? line;
+  if (current.claimId === null) placeLine(d, current, at);
+}
+
+function annul(d: Draft, prev: LineEntry | undefined, s: Settlement, at: string): void {
+  const base = prev ?? { ...entryOf(s, undefined), settled: '0.00' };
+  if (prev?.status === 'linked' && prev.claimId !== null && prev.identity.psId !== null) {
+    const claim = d.claims[prev.claimId]?.claim;
+    if (claim?.paidOn) annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, claim.amcAmountClaimed, `paid by the operator ${claim.operator}`);
+    else if (prev.owed !== null && new Decimal(prev.owed).gt(0)) annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, prev.owed, 'settled for payment');
+  } else if (prev?.status === 'member' && prev.adherentId !== null && new Decimal(prev.settled).gt(0)) {
+    annulationIndu(d, prev, s.version, at, `member:${prev.adherentId}`, prev.settled, 'settled for payment');
+  }
+  putLine(d, { ...base, version: s.version, status: 'annulled', claimId: null, owed: null, settled: '0.00', heldSince: null, deadline: null, exceptionRaised: false });
+  // the claim may belong to the line the RO re-issues under another number
+  releaseClaim(d, prev?.claimId ?? null, at);
+}

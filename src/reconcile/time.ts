@@ -1,0 +1,20 @@
+import { ReconError } from './errors.js';
+
+/**
+ * Instants are ISO-8601 UTC strings normalised to `toISOString()` form, so comparing two of them
+ * as strings compares the times. Parsing a given string is not reading a clock: the core stays pure.
+ */
+export function instant(text: string, field: string): string {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new ReconError('RECON_BAD_INSTANT', `${field}: "${text}" is not an ISO-8601 instant`, { field });
+  return new Date(ms).toISOString();
+}
+
+export function plusDays(at: string, days: number): string {
+  return new Date(Date.parse(at) + days * 86_400_000).toISOString();
+}
+
+/** The calendar day of an instant, for reasons people read. */
+export function dayOf(at: string): string {
+  return at.slice(0, 10);
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { euros, renderChartSvg, renderStatementHtml, renderStatementText } from '../../src/statement/index.js';
+import { DATA } from './given.js';
+
+describe('statement data', () => {
+  it('keeps the family’s latest versions in the period, annulled lines out, sorted by care date', () => {
+    expect(DATA.lines.map((l) => [l.lineKey, l.careDate, l.beneficiary, l.actLabel])).toEqual([
+      ['L1', '2025-01-10', 'Léa Martin', 'Consultation généraliste'],
+      ['L2', '2025-02-03', 'Zoé <Martin>', 'Pharmacie 65 %'],
+      ['L7', '2025-02-20', 'Léa Martin', 'Ostéopathie'],
+      ['L3', '2025-03-15', 'Élodie Martin', 'Monture (classe B)'],
+    ]);
+    expect(DATA.lines[0]).toMatchObject({ amcAmount: '11.00', restToPay: '0.00' }); // version 2
+    expect(DATA.holder).toBe('Élodie Martin');
+  });
+
+  it('totals and categories, computed by hand in given.ts', () => {
+    expect(DATA.totals).toEqual({ expense: '252.40', roAmount: '27.09', amcAmount: '115.34', restToPay: '109.97' });
+    expect(DATA.byCategory.map((c) => [c.category, c.lines, c.expense, c.amcAmount])).toEqual([
+      ['ville', 1, '30.00', '11.00'],
+      ['pharmacie', 1, '12.40', '4.34'],
+      ['optique', 1, '150.00', '100.00'],
+      ['autres', 1, '60.00', '0.00'],
+    ]);
+  });
+});
+
+describe('statement text', () => {
+  const text = renderStatementText(DATA);
+  it('has one row per act, the totals and the categories', () => {
+    expect(text).toContain('Historique des remboursements');
+    expect(text).toMatch(/10\/01\/2025\s+Léa Martin\s+Consultation généraliste\s+30,00 €\s+19,00 €\s+11,00 €\s+0,00 €/);
+    expect(text).toMatch(/Total\s+4 acte\(s\)\s+252,40 €\s+27,09 €\s+115,34 €\s+109,97 €/);
+    expect(text).toMatch(/Optique\s+1\s+150,00 €\s+0,03 €\s+100,00 €\s+49,97 €/);
+    expect(text).toContain('Ostéopathie: yearly count reached (4 sessions)');
+  });
+});
+
+describe('statement HTML', () => {
+  const html = renderStatementHtml(DATA);
+  it('is self-contained: no script, no external asset', () => {
+    for (const external of ['<script', '<link', 'src=', 'href=', 'url(', '@import']) expect(html).not.toContain(external);
+    expect(html).toContain('<style>');
+  });
+
+  it('escapes text from data', () => {
+    expect(html).toContain('Zoé &lt;Martin&gt;');
+    expect(html).not.toContain('<Martin>');
+  });
+
+  it('has the totals row and one chart bar per category', () => {
+    expect(html).toMatch(/<tr id="totals"><td colspan="3">Total \(4 actes\)<\/td><td class="num">252,40\u00a0€<\/td><td class="num">27,09\u00a0€<\/td><td class="num">115,34\u00a0€<\/td><td class="num">109,97\u00a0€<\/td><\/tr>/);
+    expect(html.match(/<g class="bar"/g)).toHaveLength(4);
+  });
+
+  it('draws bars to scale: the largest expense (optique 150.00) spans the 420 px bar', () => {
+    const svg = renderChartSvg(DATA.byCategory);
+    // ville: RO 19.00 / 150.00 × 420 = 53.2 px, AMC 11.00 / 150 × 420 = 30.8 px, rest 0 px
+    expect(svg).toMatch(/data-category="ville".*?class="seg-ro" x="170" y="\d+" width="53.2".*?class="seg-amc" x="223.2" y="\d+" width="30.8".*?class="seg-rest" x="254" y="\d+" width="0"/s);
+    // optique: 0.03 → 0.084 → 0.1 px; 100.00 → 280 px; 49.97 → 139.916 → 139.9 px
+    expect(svg).toMatch(/data-category="optique".*?width="0.1".*?width="280".*?width="139.9"/s);
+  });
+});
+
+it('euros: French grouping without floats', () => {
+  expect(euros('1234567.89')).toBe('1 234 567,89 €');
+  expect(euros('-5.00')).toBe('−5,00 €');
+  expect(euros('0.10')).toBe('0,10 €');
+});
