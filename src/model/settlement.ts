@@ -48,6 +48,8 @@ export const SettlementSchema = z.object({
   operation: z.enum(['I', 'A']).optional(),
   tp: z.enum(['00', '05', '15', '25']).optional(),
   psId: z.string().optional(),
+  /** invoice number of the care event when the source carries one; TP reconciliation compares it with the claim's */
+  invoiceNo: z.string().min(1).optional(),
   /** hash of the inputs that produced this version: same hash, same settlement, nothing to publish */
   inputHash: z.string().optional(),
 });

@@ -1,0 +1,28 @@
+import type { Settlement } from '../model/settlement.js';
+import { liquidate } from './liquidate.js';
+import { emptyState, stateKeyOf } from './state.js';
+import type { EngineState, LiquidationContext, LiquidationRequest } from './types.js';
+
+/**
+ * Liquidates requests in order, each against its family's ledger (one EngineState per adhérent).
+ * The ledgers come in as a plain record and go out as a new one; liquidating a list in one call or
+ * in several with the ledgers carried over gives the same settlements.
+ */
+export type Ledgers = Readonly<Record<string, EngineState>>;
+
+export function liquidateAll(
+  requests: Iterable<LiquidationRequest>,
+  context: LiquidationContext,
+  ledgers: Ledgers = {},
+): { settlements: Settlement[]; ledgers: Ledgers } {
+  const next: Record<string, EngineState> = { ...ledgers };
+  const settlements: Settlement[] = [];
+  for (const request of requests) {
+    const key = stateKeyOf(request);
+    const before = key !== null && Object.hasOwn(next, key) ? next[key]! : emptyState();
+    const { settlement, state } = liquidate(request, context, before);
+    if (key !== null) next[key] = state;
+    settlements.push(settlement);
+  }
+  return { settlements, ledgers: next };
+}

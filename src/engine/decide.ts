@@ -1,0 +1,136 @@
+import { Decimal } from 'decimal.js';
+import type { ActLine } from '../model/act-line.js';
+import { gridById, type Grid } from '../model/grid.js';
+import { nomenclatureEntry } from '../model/nomenclature.js';
+import type { Beneficiary } from '../model/reference.js';
+import type { Settlement, SettlementPart, SettlementStatus } from '../model/settlement.js';
+import { checkEligibility } from './eligibility.js';
+import { explain } from './explain.js';
+import { lineFacts, posteOf, settingOf } from './facts.js';
+import { liquidateGrid } from './grid-liquidation.js';
+import { hashInputs } from './hash.js';
+import type { CounterMove, Effects } from './state.js';
+import type { EngineState, LiquidationContext, LiquidationRequest } from './types.js';
+
+
+/**
+ * The decision for one initial line (operation I) against the state before it: the settlement
+ * (without version and counters, which the caller completes) and the effects on the state.
+ * Order: beneficiary known → act code mapped → grids exist → eligibility → each grid → layering.
+ */
+export interface Decision {
+  settlement: Omit<Settlement, 'version' | 'counters'>;
+  effects: Effects;
+  renewalMoves: CounterMove[];
+}
+
+const money = (d: Decimal) => d.toFixed(2);
+
+/** tp 15 (RO + AMC) and 25 (AMC only) pay the professional; 00 and 05 (RO part only in TP) pay the member. */
+export function payeeOf(line: Pick<ActLine, 'tp' | 'psId'>): string {
+  return line.tp === '15' || line.tp === '25' ? `ps:${line.psId}` : 'member';
+}
+
+function shell(line: ActLine, lineKey: string, b: Beneficiary | undefined): Decision['settlement'] {
+  const roNet = new Decimal(line.roAmount).minus(line.pf).minus(line.franchise);
+  return {
+    lineKey,
+    beneficiary: { nir: line.nir, rang: line.rang },
+    adherentId: b?.adherentId ?? null,
+    careDate: line.careStart,
+    actCode: line.actCode,
+    poste: null,
+    status: 'zero',
+    reason: null,
+    expense: line.expense,
+    roAmount: money(roNet),
+    amcAmount: '0.00',
+    parts: [],
+    restToPay: money(new Decimal(line.expense).minus(roNet)),
+    payee: payeeOf(line),
+    operation: line.operation,
+    tp: line.tp,
+    psId: line.psId,
+    inputHash: '',
+  };
+}
+
+const NO_EFFECTS: Effects = { consumed: [], renewals: [] };
+
+function only(s: Decision['settlement'], status: SettlementStatus, reason: string, hashed: unknown): Decision {
+  return { settlement: { ...s, status, reason, inputHash: hashInputs({ hashed, status, reason }) }, effects: NO_EFFECTS, renewalMoves: [] };
+}
+
+export function decide(request: LiquidationRequest, ctx: LiquidationContext, state: EngineState, lineKey: string): Decision {
+  const { line, beneficiary: b } = request;
+  const s = shell(line, lineKey, b);
+  if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, { line });
+  const entry = nomenclatureEntry(ctx.nomenclature, line.actCode);
+  if (!entry) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, { line, b });
+  s.poste = posteOf(entry, settingOf(line));
+  const grids: Grid[] = [];
+  for (const id of b.contracts) {
+    const g = gridById(ctx.grids, id);
+    if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, { line, b });
+    grids.push(g);
+  }
+  const verdict = checkEligibility(b, grids[0]!, line.careStart, ctx.asOf);
+  if (verdict) return only(s, verdict.status, verdict.reason, { line, b, socle: grids[0]!.eligibility ?? null });
+
+  const facts = lineFacts(line, b, entry, ctx.pmss[Number(line.careStart.slice(0, 4))]);
+  const outcomes = grids.map((g) => liquidateGrid(g, facts, state, lineKey));
+  const inputHash = hashInputs({ line, b, entry, pmss: facts.pmss?.toFixed(2) ?? null, grids: outcomes.map((o) => o.reads) });
+  const review = outcomes.find((o) => o.review !== null);
+  if (review) return only(s, 'review', review.review!, inputHash);
+
+  // Layering: the socle pays its AMC; each higher level pays what it adds, "sous déduction" of the
+  // levels below (AMC(option) − AMC(socle)), never less than 0.
+  const parts: SettlementPart[] = [];
+  let paid = new Decimal(0);
+  outcomes.forEach((o, i) => {
+    const amount = i === 0 ? o.amc : Decimal.max(0, o.amc.minus(paid));
+    const formula = i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`;
+    parts.push({ contract: o.contract, amount: money(amount), ...(o.rule ? { rule: o.rule } : {}), formula });
+    paid = paid.plus(amount);
+  });
+  // RO + AMC never exceeds the expense, even when the RO figures on the line are odd.
+  const ceiling = Decimal.max(0, facts.fr.minus(facts.roGross));
+  if (paid.gt(ceiling)) trimTop(parts, paid.minus(ceiling));
+  const total = Decimal.min(paid, ceiling);
+
+  const roNet = facts.roGross.minus(facts.pf).minus(facts.franchise);
+  const rest = facts.fr.minus(roNet).minus(total);
+  // The level whose AMC is the total explains it (the highest that paid, else the socle).
+  const decisive = [...outcomes].reverse().find((o) => o.amc.eq(Decimal.max(...outcomes.map((x) => x.amc)))) ?? outcomes[0]!;
+  return {
+    settlement: {
+      ...s,
+      status: total.gt(0) ? 'paid' : 'zero',
+      reason: explain(facts, decisive, rest),
+      amcAmount: money(total),
+      parts,
+      restToPay: money(rest),
+      inputHash,
+    },
+    effects: { consumed: outcomes.flatMap((o) => o.consumed), renewals: unique(outcomes.flatMap((o) => o.renewals)) },
+    renewalMoves: unique(outcomes.flatMap((o) => o.renewalMoves)),
+  };
+}
+
+function trimTop(parts: SettlementPart[], excess: Decimal): void {
+  let left = excess;
+  for (let i = parts.length - 1; i >= 0 && left.gt(0); i--) {
+    const p = parts[i]!;
+    const cut = Decimal.min(left, new Decimal(p.amount));
+    parts[i] = { ...p, amount: money(new Decimal(p.amount).minus(cut)), formula: `${p.formula}; less ${money(cut)} so that RO + AMC ≤ FR` };
+    left = left.minus(cut);
+  }
+}
+
+/** The socle and the surco renew the same element on the same line: keep it once. */
+function unique<T extends { key: string }>(items: T[]): T[] {
+  const seen = new Map<string, T>();
+  for (const it of items) if (!seen.has(it.key)) seen.set(it.key, it);
+  return [...seen.values()];
+}
+
