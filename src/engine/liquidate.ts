@@ -39,6 +39,11 @@ export function liquidate(request: LiquidationRequest, context: LiquidationConte
   };
   // An unknown beneficiary has no ledger: nothing to remember, nothing consumed.
   if (!request.beneficiary) return { settlement: { ...d.settlement, version, counters: [] }, state };
+  // A line seen again that decides exactly as before (a replay, a redelivery) is nothing new: same
+  // version, ledger untouched, so downstream stages see a duplicate they already dedupe on.
+  if (previous && request.version === undefined && sameOutcome(previous, record)) {
+    return { settlement: { ...d.settlement, version: previous.version, counters: [] }, state };
+  }
   const applied = applyEffects(released.state, lineKey, d.effects, record);
   const renewed = new Set(d.renewalMoves.map((m) => m.key));
   const counters = [
@@ -108,3 +113,10 @@ function mergeMoves(moves: CounterMove[]): CounterMove[] {
   return [...byKey.values()];
 }
 
+
+/** Same decision, same consumption: what a replay must not publish again. */
+function sameOutcome(previous: LineRecord, next: LineRecord): boolean {
+  const { version: _pv, inputHash: _ph, ...a } = previous;
+  const { version: _nv, inputHash: _nh, ...b } = next;
+  return previous.operation === 'I' && JSON.stringify(a) === JSON.stringify(b);
+}
