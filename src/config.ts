@@ -5,12 +5,30 @@ import { z } from 'zod';
  * name the variable, what was received and what was expected (pino habit). CLI flags override.
  */
 const bytes = z.coerce.number().int().positive();
+const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const EnvSchema = z.object({
   NOEMIE_HOME: z.string().default('var'),
   NOEMIE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: z.string().optional(),
   KAFKA_CLIENT_ID: z.string().default('noemie-pipeline'),
+  /** TLS to the brokers; KAFKA_SSL_CA_FILE adds a CA (PEM) to the trusted ones */
+  KAFKA_SSL: flag.default(false),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: flag.default(true),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** consumer group session timeout; tests use ~3000 so a rejoin takes seconds, not 30 s */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** prefix of every topic name (one cluster shared by several environments) */
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only').default(''),
+  /** replication factor of the topics the pipeline creates; unset: the broker's default */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).optional(),
+  /** TP reconciliation: days a tp 15/25 line waits for its claim, a claim for its NOEMIE line, before an exception; amount tolerance */
+  NOEMIE_RECON_HOLD_DAYS: z.coerce.number().int().min(0).default(30),
+  NOEMIE_RECON_CLAIM_DAYS: z.coerce.number().int().min(0).default(30),
+  NOEMIE_RECON_TOLERANCE: z.string().regex(/^\d+\.\d{2}$/, 'an amount with two decimals, e.g. 0.00').default('0.00'),
   /** a ZIP entry inflating past this is refused (zip bomb) */
   NOEMIE_ZIP_MAX_ENTRY_BYTES: bytes.default(512 * 1024 * 1024),
   /** the whole archive inflating past this is refused */
@@ -50,4 +68,44 @@ export function zipLimits(env: Env = readEnv()): ZipLimits {
     maxEntries: env.NOEMIE_ZIP_MAX_ENTRIES,
     maxRatio: env.NOEMIE_ZIP_MAX_RATIO,
   };
+}
+
+/** Kafka connection settings (kafkajs options are built from these in src/bus/kafka). */
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  ssl: false | { caFile?: string; rejectUnauthorized: boolean };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  sessionTimeout: number;
+  topicPrefix: string;
+  replicationFactor?: number;
+}
+
+/** `brokers` from the CLI (`--kafka a:9092,b:9092`) wins over KAFKA_BROKERS. */
+export function kafkaSettings(env: Env = readEnv(), brokers?: string): KafkaSettings {
+  const list = (brokers ?? env.KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
+  if (list.length === 0) throw new ConfigError('no Kafka brokers: pass --kafka host:port[,host:port] or set KAFKA_BROKERS');
+  if (env.KAFKA_SASL_MECHANISM && (env.KAFKA_SASL_USERNAME === undefined || env.KAFKA_SASL_PASSWORD === undefined)) {
+    throw new ConfigError(`KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
+  }
+  const settings: KafkaSettings = {
+    brokers: list,
+    clientId: env.KAFKA_CLIENT_ID,
+    ssl: env.KAFKA_SSL ? { rejectUnauthorized: env.KAFKA_SSL_REJECT_UNAUTHORIZED, ...(env.KAFKA_SSL_CA_FILE ? { caFile: env.KAFKA_SSL_CA_FILE } : {}) } : false,
+    sessionTimeout: env.KAFKA_SESSION_TIMEOUT_MS,
+    topicPrefix: env.KAFKA_TOPIC_PREFIX,
+  };
+  if (env.KAFKA_SASL_MECHANISM) {
+    settings.sasl = { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' };
+  }
+  if (env.KAFKA_REPLICATION_FACTOR !== undefined) settings.replicationFactor = env.KAFKA_REPLICATION_FACTOR;
+  return settings;
+}
+
+/** The reconciliation delays and tolerance (src/reconcile ReconConfig). */
+export function reconSettings(env: Env = readEnv()): { holdDays: number; claimDays: number; tolerance: string } {
+  return { holdDays: env.NOEMIE_RECON_HOLD_DAYS, claimDays: env.NOEMIE_RECON_CLAIM_DAYS, tolerance: env.NOEMIE_RECON_TOLERANCE };
 }

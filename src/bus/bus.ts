@@ -1,0 +1,129 @@
+import { BusError } from './errors.js';
+import type { Headers } from './messages.js';
+import type { MessageOf, TopicName } from './topics.js';
+
+/**
+ * The one interface between stages. Two implementations: embedded (files under NOEMIE_HOME/bus,
+ * the default) and Kafka (kafkajs). Delivery is at-least-once on both; stages get the
+ * exactly-once effect by idempotent processing and by committing only after their effects are
+ * durable (README "Bus").
+ */
+export interface OutgoingMessage<T extends TopicName> {
+  value: MessageOf<T>;
+  /** default: the topic's key (beneficiary for lines and settlements) */
+  key?: string;
+  /** merged over the headers the topic derives from the value (origin, lineKey) */
+  headers?: Headers;
+  /** explicit partition (the counters changelog follows its line's partition); default: partitionFor(key) */
+  partition?: number;
+}
+
+export interface BusRecord<T extends TopicName> {
+  topic: T;
+  partition: number;
+  offset: number;
+  key: string;
+  value: MessageOf<T>;
+  headers: Headers;
+  /** ms since epoch, set when appended (embedded) or produced (Kafka CreateTime) */
+  timestamp: number;
+}
+
+/** What a handler receives: consecutive records of one topic-partition, in offset order. */
+export type Batch<T extends TopicName> = { [K in T]: { topic: K; partition: number; records: BusRecord<K>[] } }[T];
+
+export interface ConsumeOptions<T extends TopicName> {
+  groupId: string;
+  topics: readonly T[];
+  /**
+   * Called one batch at a time per subscription. The batch's offsets are committed only after
+   * the returned promise resolves; if it rejects, nothing is committed, the subscription ends
+   * (`done` rejects) and the batch is delivered again to the group's next member.
+   */
+  handler: (batch: Batch<T>) => Promise<void>;
+  /** where a group without a committed offset starts: earliest (default, true) or the end */
+  fromBeginning?: boolean;
+  /** most records per handler call (default 500) */
+  maxBatch?: number;
+}
+
+export interface Subscription {
+  /** waits for the batch in flight (handler and commit), then leaves the group */
+  stop(): Promise<void>;
+  /** resolves when stopped; rejects with the handler's error, a bad message, or BUS_BROKER */
+  readonly done: Promise<void>;
+}
+
+export interface ReadRangeOptions {
+  /** first offset read */
+  from: number;
+  /** first offset NOT read; default: the end offset when the read starts */
+  to?: number;
+  /** most records per yielded batch (default 500) */
+  maxBatch?: number;
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  /** first offset still held (always 0 on the embedded bus: no retention) */
+  low: number;
+  /** end offset: the offset the next message will get */
+  high: number;
+}
+
+export interface CommittedOffset {
+  partition: number;
+  /** next offset the group will read; null when it never committed */
+  offset: number | null;
+}
+
+export interface GroupLag {
+  topic: TopicName;
+  partition: number;
+  committed: number | null;
+  end: number;
+  /** messages not yet committed by the group (from `low` when it never committed) */
+  lag: number;
+}
+
+export interface Bus {
+  readonly kind: 'embedded' | 'kafka';
+  /**
+   * Appends messages; resolves once they are durable (Kafka: acks from all in-sync replicas,
+   * acks = −1; embedded: written and fdatasync'ed). Order is kept per partition within a call and
+   * between awaited calls. Values are checked against the topic schema first: on a bad value
+   * nothing of the call is sent (BUS_INVALID_MESSAGE).
+   */
+  produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[]): Promise<void>;
+  consume<T extends TopicName>(options: ConsumeOptions<T>): Promise<Subscription>;
+  /** Reads one partition's range [from, to) for replay, outside any consumer group's offsets. */
+  readRange<T extends TopicName>(topic: T, partition: number, options: ReadRangeOptions): AsyncIterable<BusRecord<T>[]>;
+  /** First offset whose timestamp is ≥ `timestamp` (ms), or the end offset. */
+  offsetForTime(topic: TopicName, partition: number, timestamp: number): Promise<number>;
+  endOffsets(topic: TopicName): Promise<PartitionOffsets[]>;
+  committedOffsets(groupId: string, topic: TopicName): Promise<CommittedOffset[]>;
+  lag(groupId: string, topics: readonly TopicName[]): Promise<GroupLag[]>;
+  /** stops every subscription (waiting for batches in flight) and releases files / connections */
+  close(): Promise<void>;
+}
+
+/** Lag from end and committed offsets, shared by both buses. */
+export async function lagOf(bus: Pick<Bus, 'endOffsets' | 'committedOffsets'>, groupId: string, topics: readonly TopicName[]): Promise<GroupLag[]> {
+  const out: GroupLag[] = [];
+  for (const topic of topics) {
+    const [ends, committed] = await Promise.all([bus.endOffsets(topic), bus.committedOffsets(groupId, topic)]);
+    const byPartition = new Map(committed.map((c) => [c.partition, c.offset]));
+    for (const { partition, low, high } of [...ends].sort((a, b) => a.partition - b.partition)) {
+      const c = byPartition.get(partition) ?? null;
+      out.push({ topic, partition, committed: c, end: high, lag: Math.max(0, high - (c ?? low)) });
+    }
+  }
+  return out;
+}
+
+/** A replay must start inside what the partition holds: [low, end]. */
+export function checkRange(topic: string, partition: number, from: number, end: number, low = 0): void {
+  if (!Number.isInteger(from) || from < low || from > end) {
+    throw new BusError('BUS_OFFSET_OUT_OF_RANGE', `${topic}[${partition}] holds offsets ${low}..${end - 1}; cannot start at ${from}`, { topic, partition, offset: String(from) });
+  }
+}

@@ -1,0 +1,85 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { BusError } from '../errors.js';
+
+/**
+ * Committed offsets per consumer group: `<bus>/groups/<group>/<topic>.json`, {"0": 12, ...} with
+ * Kafka's meaning (the next offset to read). Each commit rewrites the small file through a
+ * temporary file, fsync and rename, so a crash leaves the old or the new file, never half of one.
+ */
+const FileSchema = z.record(z.string().regex(/^\d+$/), z.number().int().min(0));
+
+export class OffsetStore {
+  private readonly cache = new Map<string, Map<number, number>>();
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly dir: string) {}
+
+  private file(group: string, topic: string): string {
+    // encodeURIComponent: a group id is free text, a path segment is not.
+    return join(this.dir, encodeURIComponent(group), `${topic}.json`);
+  }
+
+  async get(group: string, topic: string): Promise<Map<number, number>> {
+    const file = this.file(group, topic);
+    const cached = this.cache.get(file);
+    if (cached) return cached;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      throw e;
+    }
+    const parsed = FileSchema.safeParse(safeJson(text));
+    if (!parsed.success) throw new BusError('BUS_CORRUPT_LOG', `${file}: not a committed-offsets file`, { file });
+    const offsets = new Map(Object.entries(parsed.data).map(([p, o]) => [Number(p), o]));
+    this.cache.set(file, offsets);
+    return offsets;
+  }
+
+  async commit(group: string, topic: string, partition: number, offset: number): Promise<void> {
+    const file = this.file(group, topic);
+    const offsets = await this.get(group, topic);
+    offsets.set(partition, offset);
+    this.cache.set(file, offsets);
+    // Writes of one file in order, each writing the latest state.
+    const run = (this.chains.get(file) ?? Promise.resolve()).then(() => writeAtomically(file, JSON.stringify(Object.fromEntries(offsets))));
+    this.chains.set(file, run.catch(() => undefined));
+    await run;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.chains.values());
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeAtomically(file: string, text: string): Promise<void> {
+  const dir = join(file, '..');
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(text, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  // The rename itself is durable only once the directory is synced.
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}

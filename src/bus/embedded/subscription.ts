@@ -1,0 +1,79 @@
+import type { Batch, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
+import { decode } from '../codec.js';
+import type { TopicName } from '../topics.js';
+import type { OffsetStore } from './offsets.js';
+import type { PartitionLog } from './partition-log.js';
+
+/** What a subscription needs from the embedded bus (kept narrow so the loop is testable on its own). */
+export interface SubscriptionHost {
+  log(topic: TopicName, partition: number): Promise<PartitionLog>;
+  partitions(topic: TopicName): number;
+  offsets: OffsetStore;
+  /** resolves once something was appended after `seq`, or on wake() */
+  waitForAppend(seq: number): Promise<void>;
+  readonly appendSeq: number;
+  wake(): void;
+}
+
+interface Slot {
+  topic: TopicName;
+  partition: number;
+  position: number;
+}
+
+/**
+ * The embedded consumer: one member per group, every partition of its topics, one batch at a
+ * time, round robin over partitions so a busy partition does not starve the others. The commit
+ * file is written only after the handler resolved.
+ */
+export class EmbeddedSubscription<T extends TopicName> implements Subscription {
+  readonly done: Promise<void>;
+  private stopping = false;
+
+  constructor(
+    private readonly host: SubscriptionHost,
+    private readonly options: ConsumeOptions<T>,
+    onEnd: () => void,
+  ) {
+    this.done = this.run().finally(onEnd);
+    // The caller may only ever call stop(); an unobserved failure must not crash the process.
+    this.done.catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.host.wake();
+    await this.done.catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    const { groupId, topics, handler, fromBeginning = true, maxBatch = 500 } = this.options;
+    const slots: Slot[] = [];
+    for (const topic of topics) {
+      const committed = await this.host.offsets.get(groupId, topic);
+      for (let partition = 0; partition < this.host.partitions(topic); partition++) {
+        const start = committed.get(partition) ?? (fromBeginning ? 0 : (await this.host.log(topic, partition)).end);
+        slots.push({ topic, partition, position: start });
+      }
+    }
+    while (!this.stopping) {
+      const seq = this.host.appendSeq;
+      let worked = false;
+      for (const slot of slots) {
+        if (this.stopping) break;
+        const log = await this.host.log(slot.topic, slot.partition);
+        const stored = await log.read(slot.position, maxBatch);
+        if (stored.length === 0) continue;
+        const records: BusRecord<TopicName>[] = stored.map((r) =>
+          decode(slot.topic, { partition: slot.partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t }),
+        );
+        await handler({ topic: slot.topic, partition: slot.partition, records } as Batch<T>);
+        const next = slot.position + records.length;
+        await this.host.offsets.commit(groupId, slot.topic, slot.partition, next);
+        slot.position = next;
+        worked = true;
+      }
+      if (!worked && !this.stopping) await this.host.waitForAppend(seq);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { join } from 'node:path';
+import type { Bus } from './bus.js';
+import { openEmbeddedBus } from './embedded/embedded-bus.js';
+import { openKafkaBus, type KafkaBusOptions } from './kafka/kafka-bus.js';
+import type { Logger } from '../log.js';
+
+/** The bus between stages: topics, one interface, two implementations (README "Bus"). */
+export * from './bus.js';
+export * from './errors.js';
+export * from './messages.js';
+export { PARTITIONS, TOPICS, TOPIC_NAMES, partitionFor, topicDef, type MessageOf, type TopicDef, type TopicName } from './topics.js';
+export { openEmbeddedBus, EmbeddedBus, type EmbeddedBusOptions } from './embedded/embedded-bus.js';
+export { openKafkaBus, KafkaBus, type KafkaBusOptions } from './kafka/kafka-bus.js';
+export { onShutdownSignals } from './shutdown.js';
+
+export interface OpenBusOptions {
+  /** NOEMIE_HOME: the embedded bus lives in `<home>/bus` */
+  home: string;
+  /** set (from --kafka / KAFKA_BROKERS, see kafkaSettings in src/config.ts) to use Kafka instead */
+  kafka?: KafkaBusOptions;
+  /** embedded only: inspect a bus another process is writing (noemie topics) */
+  readOnly?: boolean;
+  logger?: Logger;
+}
+
+export function openBus(options: OpenBusOptions): Promise<Bus> {
+  if (options.kafka) return openKafkaBus({ ...options.kafka, ...(options.logger ? { logger: options.logger } : {}) });
+  return openEmbeddedBus({ dir: join(options.home, 'bus'), readOnly: options.readOnly ?? false, ...(options.logger ? { logger: options.logger } : {}) });
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { ActLineSchema } from '../model/act-line.js';
+
+/**
+ * Values of the line, reject and changelog topics; settlements reuse src/model/settlement.ts.
+ * schemas/topics/*.schema.json are generated from these by test/bus/topic-schemas.int.test.ts,
+ * which fails when a file and its zod schema drift apart.
+ */
+
+export const OriginSchema = z
+  .object({
+    file: z.string().min(1).meta({ description: 'drop file name as received (the zip, or the single file)' }),
+    entry: z.string().min(1).optional().meta({ description: 'entry name inside a ZIP archive' }),
+    record: z.number().int().min(1).meta({ description: '1-based record (line) number within the file or entry' }),
+  })
+  .meta({ title: 'Origin' });
+
+/** décompte-lines and invoice-lines: the validated act line and where it was read. */
+export const LineMessageSchema = z
+  .object({ line: ActLineSchema, origin: OriginSchema })
+  .meta({
+    title: 'Act line message',
+    description:
+      'One validated act line (formats.md §1b field names in camelCase) and its origin. Checks not expressible here, done by zod on both ends: nirKey = 97 − (NIR mod 97), careEnd ≥ careStart, dates are calendar dates, amounts positive.',
+  });
+export type LineMessage = z.infer<typeof LineMessageSchema>;
+
+export const RecordIssueSchema = z.object({
+  code: z.string(),
+  path: z.array(z.union([z.string(), z.number()])),
+  input: z.unknown().optional(),
+  message: z.string(),
+});
+
+/** rejects: a record that failed validation, with every issue found (src/model/issues.ts RejectedRecord). */
+export const RejectMessageSchema = z
+  .object({
+    origin: OriginSchema,
+    issues: z.array(RecordIssueSchema).min(1),
+    raw: z.string().optional().meta({ description: 'the record as read; personal data inside, never logged in clear' }),
+  })
+  .meta({ title: 'Rejected record' });
+export type RejectMessage = z.infer<typeof RejectMessageSchema>;
+
+/**
+ * counters-changelog: the value of one counter after a change, keyed by the counter key. The
+ * liquidation service writes it to the same partition number as the line that changed it (the
+ * counters are partition-local state) and rebuilds its state by reading the partition to its end,
+ * keeping the last value per key (what compaction keeps). `value: null` deletes the counter.
+ */
+export const CounterChangelogSchema = z
+  .object({
+    key: z.string().min(1).meta({ description: 'counter key, as in Settlement.counters[].key' }),
+    value: z.string().nullable().meta({ description: 'state after the change (Settlement.counters[].after); null = deleted' }),
+    lineKey: z.string().optional().meta({ description: 'the line whose settlement made this change' }),
+    version: z.number().int().min(1).optional().meta({ description: 'version of that settlement' }),
+  })
+  .meta({ title: 'Counter changelog entry' });
+export type CounterChangelog = z.infer<typeof CounterChangelogSchema>;
+
+/**
+ * Headers of every message (the envelope). Wire names are fixed here so the embedded log and Kafka
+ * carry the same bytes; record travels as a decimal string in Kafka headers.
+ */
+export const HeadersSchema = z
+  .object({
+    file: z.string().min(1).optional().meta({ description: 'source drop file (wire header source-file)' }),
+    entry: z.string().min(1).optional().meta({ description: 'ZIP entry (wire header source-entry)' }),
+    record: z.number().int().min(1).optional().meta({ description: 'record number in the file or entry (wire header record)' }),
+    lineKey: z.string().min(1).optional().meta({ description: 'source:decompte_id:line_no (wire header line-key)' }),
+  })
+  .meta({ title: 'Message headers' });
+export type Headers = z.infer<typeof HeadersSchema>;
+
+export const WIRE_HEADERS = { file: 'source-file', entry: 'source-entry', record: 'record', lineKey: 'line-key' } as const satisfies Record<keyof Headers, string>;

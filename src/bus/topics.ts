@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { Partitioners } from 'kafkajs';
+import { beneficiaryKey, lineKeyOf } from '../model/act-line.js';
+import { SettlementSchema } from '../model/settlement.js';
+import { TpClaimSchema } from '../model/tp-claim.js';
+import { ReconOutcomeSchema } from '../model/reconciliation.js';
+import { PaymentOrderSchema } from '../model/payment.js';
+import { CounterChangelogSchema, LineMessageSchema, RejectMessageSchema, type Headers, type LineMessage } from './messages.js';
+
+/**
+ * The named topics, their message schema, partition count and how a message is keyed. Lines and
+ * settlements are keyed by beneficiary (NIR + rang) so one beneficiary's messages stay on one
+ * partition, in order; the counters that the liquidation service keeps per partition rely on it.
+ */
+
+/**
+ * Four partitions everywhere: librdkafka's mock cluster auto-creates topics with 4, so the test
+ * broker, the embedded bus and topics we create on a real Kafka all agree. Changing it moves keys
+ * to other partitions; both buses refuse a topic whose partition count differs (BUS_PARTITION_MISMATCH).
+ */
+export const PARTITIONS = 4;
+
+export interface TopicDef<S extends z.ZodType = z.ZodType> {
+  name: string;
+  schema: S;
+  partitions: number;
+  /** cleanup.policy=compact on Kafka: only the last value per key is needed */
+  compacted: boolean;
+  /** what the key is, for the README and `noemie topics` */
+  key: string;
+  keyOf?: (value: z.output<S>) => string;
+  headersOf?: (value: z.output<S>) => Headers;
+}
+
+const def = <S extends z.ZodType>(d: Omit<TopicDef<S>, 'partitions' | 'compacted'> & { compacted?: boolean }): TopicDef<S> => ({
+  partitions: PARTITIONS,
+  compacted: false,
+  ...d,
+});
+
+const lineHeaders = (m: LineMessage): Headers => ({ ...m.origin, lineKey: lineKeyOf(m.line) });
+
+export const TOPICS = {
+  'decompte-lines': def({
+    name: 'decompte-lines',
+    schema: LineMessageSchema,
+    key: 'beneficiary: NIR-rang',
+    keyOf: (m) => beneficiaryKey(m.line),
+    headersOf: lineHeaders,
+  }),
+  'invoice-lines': def({
+    name: 'invoice-lines',
+    schema: LineMessageSchema,
+    key: 'beneficiary: NIR-rang',
+    keyOf: (m) => beneficiaryKey(m.line),
+    headersOf: lineHeaders,
+  }),
+  rejects: def({
+    name: 'rejects',
+    schema: RejectMessageSchema,
+    key: 'source file (a rejected record may have no valid NIR)',
+    keyOf: (r) => r.origin.file,
+    headersOf: (r) => ({ ...r.origin }),
+  }),
+  settlements: def({
+    name: 'settlements',
+    schema: SettlementSchema,
+    key: 'beneficiary: NIR-rang',
+    keyOf: (s) => beneficiaryKey(s.beneficiary),
+    headersOf: (s) => ({ lineKey: s.lineKey }),
+  }),
+  'counters-changelog': def({
+    name: 'counters-changelog',
+    schema: CounterChangelogSchema,
+    key: 'counter key; partition set explicitly to the partition of the line that changed it',
+    compacted: true,
+    keyOf: (c) => c.key,
+    headersOf: (c) => (c.lineKey === undefined ? {} : { lineKey: c.lineKey }),
+  }),
+  'tp-claims': def({
+    name: 'tp-claims',
+    schema: TpClaimSchema,
+    key: 'beneficiary: NIR-rang (the reconciliation state is kept per beneficiary)',
+    keyOf: (c) => `${c.nir}-${c.rang}`,
+  }),
+  reconciliation: def({
+    name: 'reconciliation',
+    schema: ReconOutcomeSchema,
+    key: 'beneficiary: NIR-rang',
+    keyOf: (o) => `${o.beneficiary.nir}-${o.beneficiary.rang}`,
+    headersOf: (o) => (o.lineKey === null ? {} : { lineKey: o.lineKey }),
+  }),
+  /** the reconcile service's state per beneficiary (value: ReconState as JSON text), rebuilt on start */
+  'reconcile-changelog': def({
+    name: 'reconcile-changelog',
+    schema: CounterChangelogSchema,
+    key: 'beneficiary: NIR-rang; value = JSON of src/reconcile ReconState, null = forgotten',
+    compacted: true,
+    keyOf: (c) => c.key,
+  }),
+  'payment-orders': def({ name: 'payment-orders', schema: PaymentOrderSchema, key: 'payee (member:<adherentId> or ps:<psId>)', keyOf: (o) => o.payee }),
+} as const;
+
+export type TopicName = keyof typeof TOPICS;
+export type MessageOf<T extends TopicName> = z.output<(typeof TOPICS)[T]['schema']>;
+export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
+
+export function topicDef<T extends TopicName>(name: T): TopicDef {
+  return TOPICS[name] as unknown as TopicDef;
+}
+
+/**
+ * Key → partition, the same function in both buses: kafkajs's DefaultPartitioner (murmur2, the
+ * Java client's algorithm: toPositive(murmur2(utf8 key)) mod partitions), called with a synthetic
+ * metadata list. The Kafka bus lets kafkajs partition with the real metadata; the test suite checks
+ * that both put a key where this function says.
+ */
+const kafkaPartitioner = Partitioners.DefaultPartitioner();
+const metadataByCount = new Map<number, { partitionId: number; leader: number; partitionErrorCode: number; replicas: number[]; isr: number[] }[]>();
+
+export function partitionFor(key: string, partitions: number = PARTITIONS): number {
+  let md = metadataByCount.get(partitions);
+  if (!md) {
+    md = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    metadataByCount.set(partitions, md);
+  }
+  return kafkaPartitioner({ topic: '', partitionMetadata: md, message: { key, value: null } });
+}

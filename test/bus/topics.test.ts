@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { decode, fromWire, prepare, toWire } from '../../src/bus/codec.js';
+import { BusError } from '../../src/bus/errors.js';
+import { partitionFor, TOPIC_NAMES, topicDef } from '../../src/bus/topics.js';
+import { lineMessage, NIRS } from './fixtures.js';
+
+describe('partitionFor: the Kafka Java client partitioner, so both buses and any Kafka client agree', () => {
+  /**
+   * Vectors of Apache Kafka's UtilsTest.testMurmur2 (clients/src/test/.../utils/UtilsTest.java):
+   * murmur2(utf8 key) as a signed 32-bit int. Partition = (h & 0x7fffffff) mod n, by hand:
+   *   "21"        −973932308  → 2^31 − 973932308 = 1173551340; mod 4 = 0, mod 7 = 3
+   *   "foobar"    −790332482  → 1357151166; mod 4 = 2, mod 7 = 0
+   *   "a-little-bit-long-string"   −985981536  → 1161502112; mod 4 = 0, mod 7 = 1
+   *   "a-little-bit-longer-string" −1486304829 → 661178819;  mod 4 = 3, mod 7 = 0
+   *   "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8" −58897971 → 2088585677; mod 4 = 1, mod 7 = 3
+   *   "abc"       479470107 (positive, kept) → mod 4 = 3, mod 7 = 4
+   */
+  it.each([
+    ['21', 0, 3],
+    ['foobar', 2, 0],
+    ['a-little-bit-long-string', 0, 1],
+    ['a-little-bit-longer-string', 3, 0],
+    ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', 1, 3],
+    ['abc', 3, 4],
+  ])('%s → partition %i of 4, %i of 7', (key, of4, of7) => {
+    expect(partitionFor(key)).toBe(of4);
+    expect(partitionFor(key, 4)).toBe(of4);
+    expect(partitionFor(key, 7)).toBe(of7);
+  });
+});
+
+describe('topics', () => {
+  it('declares the pipeline topics, four partitions each, the changelogs compacted', () => {
+    expect(TOPIC_NAMES).toEqual(expect.arrayContaining(['decompte-lines', 'invoice-lines', 'rejects', 'settlements', 'counters-changelog', 'tp-claims', 'reconciliation', 'payment-orders']));
+    for (const t of TOPIC_NAMES) expect(topicDef(t).partitions).toBe(4);
+    expect(topicDef('counters-changelog').compacted).toBe(true);
+    expect(topicDef('decompte-lines').compacted).toBe(false);
+  });
+
+  it('keys a line by its beneficiary (NIR-rang) and carries file, record and lineKey in the headers', () => {
+    const [m] = prepare('decompte-lines', [{ value: lineMessage(NIRS[0], 2, 7) }]);
+    expect(m!.key).toBe('1850375123456-2');
+    // record = lineNo + 1 in the fixture; lineKey = noemie-<caisse>:<décompte>:<line>
+    expect(m!.headers).toEqual({ 'source-file': 'drop-2025-03-10.csv', record: '8', 'line-key': 'noemie-011751234:D0001:7' });
+    expect(m!.partition).toBeUndefined();
+  });
+
+  it('lets the caller override key, headers and partition', () => {
+    const [m] = prepare('decompte-lines', [{ value: lineMessage(NIRS[0], 1, 1), key: 'k', headers: { entry: 'a/b.csv' }, partition: 2 }]);
+    expect(m).toMatchObject({ key: 'k', partition: 2, headers: { 'source-entry': 'a/b.csv', 'source-file': 'drop-2025-03-10.csv' } });
+    expect(() => prepare('decompte-lines', [{ value: lineMessage(NIRS[0], 1, 1), partition: 4 }])).toThrow(/not in 0\.\.3/);
+  });
+});
+
+describe('codec', () => {
+  it('round-trips headers through their wire form', () => {
+    const h = { file: 'x.zip', entry: 'a.csv', record: 12, lineKey: 'invoice:F1:1' };
+    expect(toWire(h)).toEqual({ 'source-file': 'x.zip', 'source-entry': 'a.csv', record: '12', 'line-key': 'invoice:F1:1' });
+    expect(fromWire(toWire(h))).toEqual(h);
+    expect(fromWire({ record: Buffer.from('3') })).toEqual({ record: 3 });
+  });
+
+  it('names topic, partition and offset of a message that fails its schema, without its content', () => {
+    const bad = { ...lineMessage(NIRS[0], 1, 1), origin: { file: 'f', record: 0 } };
+    let err: unknown;
+    try {
+      decode('decompte-lines', { partition: 1, offset: 41, key: 'k', value: bad, headers: {}, timestamp: 0 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BusError);
+    expect(err).toMatchObject({ code: 'BUS_INVALID_MESSAGE', context: { topic: 'decompte-lines', partition: 1, offset: '41' } });
+    expect((err as BusError).message).toContain('origin.record');
+    expect(JSON.stringify((err as BusError).context)).not.toContain(NIRS[0]);
+  });
+
+  it('refuses to produce a value that is not its topic’s, naming the message', () => {
+    expect(() => prepare('settlements', [{ value: lineMessage(NIRS[0], 1, 1) as never }])).toThrow(expect.objectContaining({ code: 'BUS_INVALID_MESSAGE', context: expect.objectContaining({ index: 0 }) }));
+  });
+});
