@@ -1,0 +1,88 @@
+import { dirname, join } from 'node:path';
+import { encodeBeneficiaries } from './beneficiaries.js';
+import { generateActLines } from './decomptes.js';
+import { writeDrop, type DropFormatOption, type DropResult } from './drop.js';
+import { generateInvoices } from './invoices.js';
+import { readNomenclature } from './nomenclature.js';
+import { buildPopulation, type Window } from './population.js';
+import { encodeTpClaims, generateTpClaims } from './tp-claims.js';
+import { batched, writeChunks } from './write.js';
+
+/**
+ * Everything `noemie fixtures generate` writes, from one seed: the drop, and on request the
+ * matching beneficiaries.csv, invoice uploads and tp_claims.csv. The population has its own seed
+ * (default: the drop's), so several drops can share one beneficiaries file.
+ */
+export interface FixtureOptions {
+  seed: number;
+  lines: number;
+  format: DropFormatOption;
+  /** the drop's file path */
+  out: string;
+  nomenclaturePath: string;
+  populationSeed?: number;
+  /** default: one family per 40 lines, 5 to 20 000 */
+  families?: number;
+  window?: Window;
+  bad?: number;
+  beneficiaries?: string;
+  invoices?: number;
+  /** where invoice JSON files go (default: beside the drop) */
+  invoicesDir?: string;
+  /** tp_claims.csv path, when wanted */
+  tpClaims?: string;
+}
+
+export interface FixtureResult {
+  drop: DropResult;
+  families: number;
+  people: number;
+  beneficiaries?: { path: string; rows: number };
+  invoices?: { dir: string; paths: string[] };
+  tpClaims?: { path: string; rows: number };
+}
+
+export const DEFAULT_WINDOW: Window = { from: '2024-01-01', to: '2025-12-31' };
+
+export function defaultFamilies(lines: number): number {
+  return Math.min(20_000, Math.max(5, Math.ceil(lines / 40)));
+}
+
+export async function generateFixtures(o: FixtureOptions): Promise<FixtureResult> {
+  const nomenclature = readNomenclature(o.nomenclaturePath);
+  const population = buildPopulation(o.populationSeed ?? o.seed, o.families ?? defaultFamilies(o.lines), o.window ?? DEFAULT_WINDOW);
+  const result: FixtureResult = {
+    drop: await writeDrop({ format: o.format, out: o.out, seed: o.seed, lines: o.lines, bad: o.bad ?? 0, population, nomenclature }),
+    families: population.families.length,
+    people: population.people.length,
+  };
+  if (o.beneficiaries) {
+    await writeChunks(o.beneficiaries, batched(encodeBeneficiaries(population)));
+    result.beneficiaries = { path: o.beneficiaries, rows: population.people.length };
+  }
+  if (o.invoices && o.invoices > 0) {
+    const dir = o.invoicesDir ?? dirname(o.out);
+    const paths: string[] = [];
+    for (const invoice of generateInvoices(o.seed, o.invoices, population)) {
+      const path = join(dir, `invoice-${invoice.invoice_id}.json`);
+      await writeChunks(path, [`${JSON.stringify(invoice, null, 2)}\n`]);
+      paths.push(path);
+    }
+    result.invoices = { dir, paths };
+  }
+  if (o.tpClaims) {
+    // A second pass over the same (deterministic) line stream: nothing of the first pass is kept.
+    let rows = 0;
+    const claims = generateTpClaims(o.seed, generateActLines({ seed: o.seed, lines: o.lines, population, nomenclature }));
+    const counted = (function* () {
+      for (const c of claims) {
+        rows += 1;
+        yield c;
+      }
+    })();
+    await writeChunks(o.tpClaims, batched(encodeTpClaims(counted)));
+    result.tpClaims = { path: o.tpClaims, rows };
+  }
+  return result;
+}
+
