@@ -74,7 +74,11 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
     if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, { line, b });
     grids.push(g);
   }
-  const verdict = checkEligibility(b, grids[0]!, line.careStart, ctx.asOf);
+  // The claim is made when it reaches the AMC: for a NOEMIE line, the day the RO paid it (the
+  // décompte follows); for an invoice, the liquidation date. Judging NOEMIE lines on their own date
+  // keeps a replay next year from time-barring what was claimed in time.
+  const claimedOn = line.roPaymentDate ?? ctx.asOf;
+  const verdict = checkEligibility(b, grids[0]!, line.careStart, claimedOn);
   if (verdict) return only(s, verdict.status, verdict.reason, { line, b, socle: grids[0]!.eligibility ?? null });
 
   const facts = lineFacts(line, b, entry, ctx.pmss[Number(line.careStart.slice(0, 4))]);

@@ -78,6 +78,16 @@ describe('eligibility on the date of care', () => {
     expect(settle(line({ careStart: '2023-12-31' }), b, { ctx: { asOf: '2025-12-31' } }).status).toBe('paid');
   });
 
+  it('a NOEMIE line is judged on the day the RO paid it, so a later replay does not time-bar it', () => {
+    const b = person({ start: '2022-01-01' });
+    // care 2023-12-30, RO paid 2024-01-15 (claimed in time), liquidated or replayed on 2026-11-23 → still due
+    const inTime = settle(line({ careStart: '2023-12-30', roPaymentDate: '2024-01-15' }), b, { ctx: { asOf: '2026-11-23' } });
+    expect(inTime.status).toBe('paid');
+    // care 2023-12-30, RO paid 2026-01-05: more than 2 years after the care → time-barred whatever asOf
+    const late = settle(line({ careStart: '2023-12-30', roPaymentDate: '2026-01-05' }), b, { ctx: { asOf: '2026-01-06' } });
+    expect(late).toMatchObject({ status: 'rejected', reason: 'claim time-barred: care on 2023-12-30 is more than 2 years before 2026-01-05 (prescription biennale)' });
+  });
+
   it('children: covered to 26 (CCN, proof assumed on file), to 26 inclusive (RELAXEO); beyond → review', () => {
     // born 1999-01-01: 26 on 2025-03-10
     const child = person({ role: 'E', birthDate: '1999-01-01', nir: '1990175123456', rang: 1 });
