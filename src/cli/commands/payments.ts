@@ -1,0 +1,153 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isValidBIC, isValidIBAN } from 'ibantools';
+import { kafkaSettings, readEnv } from '../../config.js';
+import { openBus, type Bus } from '../../bus/index.js';
+import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
+import { createLogger } from '../../log.js';
+import { PaymentOrderSchema } from '../../model/payment.js';
+import { accountBook, renderRunSummary, runSummary, type AccountBook } from '../../payments/index.js';
+import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
+import { ledgerFileOf, loadPaymentsState } from '../../pipeline/payments-store.js';
+import { loadProfessionals } from '../../pipeline/professionals.js';
+import { DEFAULT_REFERENCE } from '../reference.js';
+import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+
+/**
+ * `noemie payments run` and `noemie payments show <runId>` (src/pipeline/payments-service.ts has
+ * the consume → ledger → run → publish sequence and its crash argument).
+ */
+export const DEFAULT_PROFESSIONALS = 'fixtures/sample/professionals.csv';
+
+const RUN_USAGE = `noemie payments run [--dry-run] [--run-id <id>] [--at <instant>] [--home <dir>] [--kafka <brokers>]
+                   [--beneficiaries <csv>] [--professionals <csv>] [--out <dir>]
+                   [--debtor-iban <iban>] [--debtor-bic <bic>] [--debtor-name <name>]
+
+Applies what is new on the settlements and reconciliation topics (group "payments") to the payment
+ledger (<home>/payments/ledger.json), pays each payee the difference between what it is entitled to
+and what it was paid, publishes the orders to payment-orders, and writes <out>/<runId>/orders.ndjson
+and one pain.001.001.09 file per debtor account. A second run over the same facts emits nothing.
+  --dry-run              compute and print; nothing published, committed, written or saved
+  --run-id <id>          default run-<cut-off as YYYYMMDDTHHMMSSZ>; the same id twice is refused
+  --at <instant>         the run's cut-off (ISO-8601), default now
+  --beneficiaries <csv>  family IBANs, default ${DEFAULT_REFERENCE.beneficiaries}
+  --professionals <csv>  ps_id;name;iban;bic, default ${DEFAULT_PROFESSIONALS} (when present)
+  --out <dir>            default <home>/payments
+  --debtor-*             the insurer's paying account, default ${DEFAULT_DEBTOR.name}
+
+exit code: 0 done (blocked payees are reported and stay due), 1 the run id had run already, 2 usage error`;
+
+const RUN_FLAGS = {
+  'dry-run': { type: 'boolean' },
+  'run-id': { type: 'string' },
+  at: { type: 'string' },
+  home: { type: 'string' },
+  kafka: { type: 'string' },
+  beneficiaries: { type: 'string' },
+  professionals: { type: 'string' },
+  out: { type: 'string' },
+  'debtor-iban': { type: 'string' },
+  'debtor-bic': { type: 'string' },
+  'debtor-name': { type: 'string' },
+} as const;
+
+/** The stage's bus: embedded under <home>/bus, or Kafka with --kafka / KAFKA_BROKERS. */
+export async function openCliBus(home: string, kafka: string | undefined, readOnly = false): Promise<Bus> {
+  const env = readEnv();
+  const logger = createLogger({ level: env.NOEMIE_LOG_LEVEL, destination: process.stderr });
+  return openBus({ home, logger, readOnly, ...(kafka !== undefined || env.KAFKA_BROKERS ? { kafka: kafkaSettings(env, kafka) } : {}) });
+}
+
+export async function loadAccounts(beneficiaries: string | undefined, professionals: string | undefined, io: CliIo): Promise<AccountBook> {
+  const family = await loadBeneficiaries(resolve(beneficiaries ?? DEFAULT_REFERENCE.beneficiaries));
+  const psFile = professionals ?? (existsSync(DEFAULT_PROFESSIONALS) ? DEFAULT_PROFESSIONALS : undefined);
+  if (psFile === undefined) return accountBook(family.index.all());
+  const ps = await loadProfessionals(resolve(psFile));
+  for (const r of ps.rejected) writeLine(io.err, `${psFile} line ${r.origin.record}: ${r.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')} (row ignored)`);
+  return accountBook(family.index.all(), ps.accounts);
+}
+
+function printReport(io: CliIo, r: PaymentStageReport): void {
+  const tag = r.dryRun ? ' (dry run: nothing published or saved)' : '';
+  writeLine(io.out, `payment run ${r.runId}${tag}`);
+  writeLine(io.out, `  consumed: ${r.consumed.settlements} settlement(s), ${r.consumed.reconciliation} reconciliation outcome(s)`);
+  if (r.republished > 0) writeLine(io.out, `  re-published ${r.republished} order(s) of an interrupted earlier run`);
+  if (r.alreadyRun) {
+    writeLine(io.out, `  run ${r.runId} already ran: nothing done`);
+    return;
+  }
+  writeLine(io.out, r.orders.length === 0 ? '  nothing to pay or recover' : renderRunSummary(runSummary(r.runId, r.orders)).replace(/^/gm, '  '));
+  for (const b of r.blocked) writeLine(io.out, `  blocked: ${b.payee} ${b.amount} (${b.lineKeys.length} line(s)): ${b.reason}`);
+  if (r.pending.length > 0) writeLine(io.out, `  pending: ${r.pending.length} line(s) not payable yet (review, or awaiting reconciliation)`);
+  if (r.ordersFile) writeLine(io.out, `  orders: ${r.ordersFile}`);
+  for (const f of r.sepaFiles) writeLine(io.out, `  pain.001: ${f}`);
+  if (!r.dryRun) writeLine(io.out, `  ledger: ${r.ledgerFile}`);
+}
+
+export const command: Command = {
+  name: 'payments run',
+  summary: 'payment run: pay / recover what changed since the last run, SEPA pain.001 file',
+  usage: RUN_USAGE,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, RUN_FLAGS, false);
+    const env = readEnv();
+    const home = resolve(values.home ?? env.NOEMIE_HOME);
+    if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`--at expects an ISO-8601 instant, got "${values.at}"`);
+    const debtor = { iban: values['debtor-iban'] ?? DEFAULT_DEBTOR.iban, bic: values['debtor-bic'] ?? DEFAULT_DEBTOR.bic, name: values['debtor-name'] ?? DEFAULT_DEBTOR.name };
+    if (!isValidIBAN(debtor.iban.replace(/\s/g, ''))) throw new UsageError('--debtor-iban is not a valid IBAN');
+    if (debtor.bic !== null && !isValidBIC(debtor.bic)) throw new UsageError('--debtor-bic is not a valid BIC');
+    const accounts = await loadAccounts(values.beneficiaries, values.professionals, io);
+    const bus = await openCliBus(home, values.kafka);
+    try {
+      const report = await runPaymentStage({
+        bus,
+        home,
+        accounts,
+        debtor,
+        dryRun: values['dry-run'] ?? false,
+        ...(values['run-id'] === undefined ? {} : { runId: values['run-id'] }),
+        ...(values.at === undefined ? {} : { at: values.at }),
+        ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
+      });
+      printReport(io, report);
+      return report.alreadyRun ? 1 : 0;
+    } finally {
+      await bus.close();
+    }
+  },
+};
+
+const SHOW_USAGE = `noemie payments show <runId> [--home <dir>] [--out <dir>]
+
+Prints a run's orders and sums (IBANs masked), from <out>/<runId>/orders.ndjson (default <home>/payments).
+exit code: 0 shown, 1 no such run, 2 usage error`;
+
+export const showCommand: Command = {
+  name: 'payments show',
+  summary: 'print a payment run: orders, transfers, recoveries (IBANs masked)',
+  usage: SHOW_USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, out: { type: 'string' } } as const);
+    const runId = positionals[0];
+    if (positionals.length !== 1 || runId === undefined) throw new UsageError('one run id expected');
+    const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
+    const file = join(runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId), 'orders.ndjson');
+    if (!existsSync(file)) {
+      const { ledger } = await loadPaymentsState(ledgerFileOf(home));
+      const run = Object.hasOwn(ledger.runs, runId) ? ledger.runs[runId] : undefined;
+      if (run === undefined) {
+        writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${ledgerFileOf(home)})`);
+        return 1;
+      }
+      writeLine(io.out, `run ${runId} at ${run.at}: ${run.orders} order(s)`);
+      return 0;
+    }
+    const orders = (await readFile(file, 'utf8'))
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => PaymentOrderSchema.parse(JSON.parse(l)));
+    writeLine(io.out, renderRunSummary(runSummary(runId, orders)));
+    return 0;
+  },
+};

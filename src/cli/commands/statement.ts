@@ -1,0 +1,79 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { readEnv } from '../../config.js';
+import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
+import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
+import { isRealDate } from '../../model/dates.js';
+import { settlementsForStatement } from '../../pipeline/statement-source.js';
+import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
+import { DEFAULT_REFERENCE } from '../reference.js';
+import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
+import { openCliBus } from './payments.js';
+
+/**
+ * `noemie statement`: the member's "historique des remboursements" (seed 001) from the settlements
+ * topic — text on stdout, and a self-contained HTML page with the chart when --html is given.
+ */
+const USAGE = `noemie statement --adherent <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD> [--html <out.html>]
+                 [--home <dir>] [--kafka <brokers>] [--beneficiaries <csv>] [--nomenclature <csv>]
+
+Care dates from … to, inclusive; the latest version of each line (an annulled line is left out).
+  --beneficiaries <csv>  names of the family's members, default ${DEFAULT_REFERENCE.beneficiaries}
+  --nomenclature <csv>   act labels, default ${DEFAULT_REFERENCE.nomenclature}
+exit code: 0 written, 1 unknown adherent, 2 usage error`;
+
+const FLAGS = {
+  adherent: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  html: { type: 'string' },
+  home: { type: 'string' },
+  kafka: { type: 'string' },
+  beneficiaries: { type: 'string' },
+  nomenclature: { type: 'string' },
+} as const;
+
+function date(flag: string, v: string | undefined): string {
+  if (v === undefined) throw new UsageError(`${flag} <YYYY-MM-DD> is required`);
+  if (!isRealDate(v)) throw new UsageError(`${flag} expects a calendar date YYYY-MM-DD, got "${v}"`);
+  return v;
+}
+
+export const command: Command = {
+  name: 'statement',
+  summary: 'member statement (historique des remboursements): text, and HTML with a chart',
+  usage: USAGE,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, FLAGS, false);
+    const adherentId = values.adherent;
+    if (!adherentId) throw new UsageError('--adherent <id> is required');
+    const request = { adherentId, from: date('--from', values.from), to: date('--to', values.to) };
+    if (request.to < request.from) throw new UsageError(`--to (${request.to}) is before --from (${request.from})`);
+    const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
+    const [family, nomenclature] = await Promise.all([
+      loadBeneficiaries(resolve(values.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries)),
+      loadNomenclature(resolve(values.nomenclature ?? DEFAULT_REFERENCE.nomenclature)),
+    ]);
+    if (family.index.byAdherent(adherentId).length === 0) {
+      writeLine(io.err, `unknown adherent ${adherentId} (not in the beneficiaries file)`);
+      return 1;
+    }
+    // read-only: a statement can be printed while `noemie run` holds the embedded bus
+    const bus = await openCliBus(home, values.kafka, true);
+    let settlements;
+    try {
+      settlements = await settlementsForStatement(bus, request);
+    } finally {
+      await bus.close();
+    }
+    const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
+    const data = statementData(request, settlements, family.index.all(), labels);
+    io.out.write(renderStatementText(data));
+    if (values.html) {
+      const file = resolve(values.html);
+      await writeFile(file, renderStatementHtml(data));
+      writeLine(io.out, `HTML statement: ${file}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, it } from 'vitest';
+import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
+import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
+import { tempDir } from './stages-given.js';
+import { paymentScenario } from './payments-scenario.js';
+
+/**
+ * The same payment scenario over TCP against librdkafka's mock cluster (kcat), or the Kafka named
+ * by KAFKA_BROKERS: consumer groups `reconcile` and `payments`, commits after effects, the second
+ * run finding nothing new. A fresh topic prefix isolates the test on a shared broker.
+ */
+let broker: TestBroker;
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+}, 30_000);
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+it('Kafka: the payment runs are idempotent and a replay that lowers an amount is recovered', async () => {
+  const { dir: home, cleanup } = await tempDir('payments-kafka-');
+  const bus = await openKafkaBus({
+    brokers: () => broker.brokers(),
+    clientId: 'noemie-test',
+    ssl: false,
+    sessionTimeout: broker.kind === 'mock' ? 3_000 : 6_000,
+    topicPrefix: `p${randomUUID().slice(0, 8)}.`,
+    timestampLookup: broker.kind !== 'mock',
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
+  });
+  try {
+    await paymentScenario(bus, home);
+  } finally {
+    await bus.close();
+    await cleanup();
+  }
+}, 120_000);

@@ -1,0 +1,63 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bus, MessageOf, TopicName } from '../../src/bus/index.js';
+import type { Settlement } from '../../src/model/settlement.js';
+import type { TpClaim } from '../../src/model/tp-claim.js';
+import { TP_CLAIM_COLUMNS } from '../../src/model/tp-claim.js';
+
+/** Given / when / then for the stages on the bus: settlements and claims as the business reads them. */
+
+export const PS = '751234567';
+export const PS_NO_ACCOUNT = '759999999';
+
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A settlement; defaults: a tiers-payant (tp 15) GP consultation, AMC part 19.00, version 1. */
+export function settlement(over: Partial<Settlement> & Pick<Settlement, 'lineKey' | 'beneficiary'>): Settlement {
+  return {
+    adherentId: 'A001',
+    careDate: '2025-03-03',
+    actCode: 'G',
+    poste: 'soins.generalistes',
+    status: 'paid',
+    reason: null,
+    expense: '40.00',
+    roAmount: '21.00',
+    amcAmount: '19.00',
+    parts: [{ contract: 'CCN-HLA-OPT2', amount: over.amcAmount ?? '19.00' }],
+    restToPay: '0.00',
+    payee: `ps:${PS}`,
+    counters: [],
+    version: 1,
+    operation: 'I',
+    tp: '15',
+    psId: PS,
+    ...over,
+  };
+}
+
+export function claim(over: Partial<TpClaim> & Pick<TpClaim, 'tpClaimId' | 'nir'>): TpClaim {
+  return { operator: 'OPTP', psId: PS, rang: 1, careDate: '2025-03-03', actCode: 'G', invoiceNo: null, amcAmountClaimed: '19.00', paidOn: null, ...over };
+}
+
+/** Writes claims as tp_claims.csv (formats.md §4 columns), plus raw extra lines (bad rows). */
+export async function writeTpClaimsCsv(file: string, claims: readonly TpClaim[], extraLines: readonly string[] = []): Promise<void> {
+  const columns = Object.keys(TP_CLAIM_COLUMNS) as (keyof typeof TP_CLAIM_COLUMNS)[];
+  const rows = claims.map((c) => columns.map((col) => String(c[TP_CLAIM_COLUMNS[col]] ?? '')).join(';'));
+  await writeFile(file, `${[columns.join(';'), ...rows, ...extraLines].join('\n')}\n`);
+}
+
+export async function readAll<T extends TopicName>(bus: Bus, topic: T): Promise<MessageOf<T>[]> {
+  const out: MessageOf<T>[] = [];
+  for (const { partition, low, high } of await bus.endOffsets(topic)) {
+    if (high <= low) continue;
+    for await (const records of bus.readRange(topic, partition, { from: low, to: high })) out.push(...records.map((r) => r.value));
+  }
+  return out;
+}
+
+export const DAY = 86_400_000;

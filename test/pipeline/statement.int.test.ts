@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { command } from '../../src/cli/commands/statement.js';
+import { settlement, tempDir } from './stages-given.js';
+
+/**
+ * `noemie statement` end to end: settlements on the embedded bus (several versions, an annulation,
+ * lines outside the period or of another family), the command run as the CLI runs it, the HTML
+ * page it writes opened in a real headless Chromium (Debian `chromium`). Family ADH0000001 of
+ * fixtures/sample/beneficiaries.csv: François (adhérent) and Isabelle.
+ */
+const run = promisify(execFile);
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars'];
+const FRANCOIS = { nir: '1870459280378', rang: 1 };
+const ISABELLE = { nir: '2810669306301', rang: 1 };
+
+let home = '';
+let cleanup: () => Promise<void>;
+let stdout = '';
+let code = -1;
+const html = () => join(home, 'statement.html');
+
+beforeAll(async () => {
+  ({ dir: home, cleanup } = await tempDir('statement-cli-'));
+  const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+  const member = { adherentId: 'ADH0000001', tp: '00' as const, payee: 'member' as const };
+  await bus.produce('settlements', [
+    // François, GP 2025-01-10: 30.00 spent, RO 19.00, AMC 9.00, rest 2.00
+    settlement({ ...member, lineKey: 'n:D1:1', beneficiary: FRANCOIS, careDate: '2025-01-10', expense: '30.00', roAmount: '19.00', amcAmount: '9.00', restToPay: '2.00' }),
+    // Isabelle, pharmacy 2025-02-05: version 1 AMC 7.00, replayed as version 2 AMC 5.00 / rest 2.00: the statement shows version 2
+    settlement({ ...member, lineKey: 'n:D2:1', beneficiary: ISABELLE, careDate: '2025-02-05', actCode: 'PH7', poste: 'soins.medicaments', expense: '20.00', roAmount: '13.00', amcAmount: '7.00', restToPay: '0.00' }),
+    settlement({ ...member, lineKey: 'n:D2:1', beneficiary: ISABELLE, careDate: '2025-02-05', actCode: 'PH7', poste: 'soins.medicaments', expense: '20.00', roAmount: '13.00', amcAmount: '5.00', restToPay: '2.00', version: 2 }),
+    // Isabelle, GP 2025-02-20, annulled by the RO (version 2, operation A): left out
+    settlement({ ...member, lineKey: 'n:D3:1', beneficiary: ISABELLE, careDate: '2025-02-20', expense: '99.00', amcAmount: '77.00' }),
+    settlement({ ...member, lineKey: 'n:D3:1', beneficiary: ISABELLE, careDate: '2025-02-20', expense: '99.00', amcAmount: '77.00', operation: 'A', version: 2 }),
+    // outside the period, and another family's line: left out
+    settlement({ ...member, lineKey: 'n:D4:1', beneficiary: FRANCOIS, careDate: '2025-05-01', expense: '55.00' }),
+    settlement({ ...member, adherentId: 'ADH0000002', lineKey: 'n:D5:1', beneficiary: { nir: '1700699000111', rang: 1 }, careDate: '2025-01-15', expense: '66.00' }),
+  ].map((value) => ({ value })));
+  await bus.close();
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  code = await command.run(['--adherent', 'ADH0000001', '--from', '2025-01-01', '--to', '2025-03-31', '--home', home, '--html', html()], { out, err: new PassThrough() });
+  stdout = Buffer.concat(chunks).toString('utf8').replaceAll('\u00a0', ' ').replaceAll('\u202f', ' ');
+});
+
+afterAll(async () => {
+  await cleanup();
+});
+
+describe('noemie statement', () => {
+  it('prints the two lines of the period and their totals, and where the HTML is', () => {
+    expect(code).toBe(0);
+    // totals: expense 30.00 + 20.00 = 50.00; RO 19.00 + 13.00 = 32.00; AMC 9.00 + 5.00 = 14.00; rest 2.00 + 2.00 = 4.00
+    const total = stdout.split('\n').find((l) => l.includes('Total')) ?? '';
+    for (const amount of ['50,00', '32,00', '14,00', '4,00']) expect(total).toContain(amount);
+    expect(stdout).toContain('Consultation généraliste');
+    expect(stdout).not.toContain('99,00');
+    expect(stdout).not.toContain('55,00');
+    expect(stdout).toContain(`HTML statement: ${html()}`);
+  });
+
+  it('the HTML page, as headless Chromium builds it, holds the lines, the totals and the chart', async () => {
+    const profile = await mkdtemp(join(home, 'profile-'));
+    const { stdout: raw } = await run('chromium', [...FLAGS, `--user-data-dir=${profile}`, '--dump-dom', pathToFileURL(html()).href], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
+    const dom = raw.replaceAll('&nbsp;', ' ').replaceAll('\u00a0', ' ').replaceAll('\u202f', ' ');
+    const totals = /<tr id="totals">(.*?)<\/tr>/s.exec(dom)?.[1] ?? '';
+    expect(totals).toContain('Total (2 actes)');
+    for (const amount of ['50,00 €', '32,00 €', '14,00 €', '4,00 €']) expect(totals).toContain(amount);
+    const body = /<table id="lines">.*?<tbody>(.*?)<\/tbody>/s.exec(dom)?.[1] ?? '';
+    expect(body.match(/<tr /g)).toHaveLength(2);
+    expect(body).toContain('BERTRAND Isabelle');
+    expect(body).toContain('5,00 €');
+    expect(body).not.toContain('7,00 €');
+    // one bar per category present: ville (the GP) and pharmacie
+    expect(dom.match(/<g class="bar" data-category="[a-z]+">/g)?.sort()).toEqual(['<g class="bar" data-category="pharmacie">', '<g class="bar" data-category="ville">']);
+    expect((await readFile(html(), 'utf8')).startsWith('<!DOCTYPE html>') || (await readFile(html(), 'utf8')).startsWith('<!doctype html>')).toBe(true);
+  }, 90_000);
+});
