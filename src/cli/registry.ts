@@ -5,8 +5,14 @@ import type { Command } from './command.js';
  * Add one line per command module (it exports `command`).
  */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: { summary: 'the main job: watch the inbox and run every stage (embedded bus by default, Kafka with --kafka)', load: async () => (await import('./commands/run.js')).command },
   ingest: { summary: 'read caisse drops / invoice uploads, print per-file figures, write the accepted lines', load: async () => (await import('./commands/ingest.js')).command },
   'fixtures generate': { summary: 'write a realistic, deterministic caisse drop (and beneficiaries, invoices, TP claims) from a seed', load: async () => (await import('./commands/fixtures.js')).command },
+  replay: { summary: 're-liquidate a partition range with the current grids; publish only what changed (--dry-run: diff)', load: async () => (await import('./commands/replay.js')).command },
+  topics: { summary: 'list topics (partitions, end offsets) and consumer lag per known group', load: async () => (await import('./commands/topics.js')).command },
+  'payments run': { summary: 'payment run: pay / recover what changed since the last run, SEPA pain.001 file', load: async () => (await import('./commands/payments.js')).command },
+  'payments show': { summary: 'print a payment run: orders, transfers, recoveries (IBANs masked)', load: async () => (await import('./commands/payments.js')).showCommand },
+  statement: { summary: 'member statement (historique des remboursements): text, and HTML with a chart', load: async () => (await import('./commands/statement.js')).command },
   liquidate: { summary: 'liquidate a drop against the guarantee grids, no bus: NDJSON settlements', load: async () => (await import('./commands/liquidate.js')).command },
   estimate: { summary: 'quote (devis conseil): what the AMC would pay for a planned act, nothing consumed', load: async () => (await import('./commands/estimate.js')).command },
 };

@@ -1,0 +1,186 @@
+import { cp, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Decimal } from 'decimal.js';
+import { kafkaSettings, readEnv, reconSettings } from '../../config.js';
+import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
+import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
+import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
+import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
+import { createLogger, maskPersonalData, type Logger } from '../../log.js';
+import { BusIngestSink } from '../../pipeline/bus-sink.js';
+import { LiquidationService } from '../../pipeline/liquidation-service.js';
+import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../pipeline/keys.js';
+import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
+import { runPaymentStage } from '../../pipeline/payments-service.js';
+import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
+import { waitCaughtUp } from '../../pipeline/catch-up.js';
+import { settlementsForStatement } from '../../pipeline/statement-source.js';
+import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
+import type { Settlement } from '../../model/settlement.js';
+import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+import { DEFAULT_REFERENCE } from '../reference.js';
+import { loadAccounts } from './payments.js';
+
+const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
+           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments]
+
+The main job. Watches <home>/inbox and runs every stage: ingestion (drops → décompte/invoice lines,
+rejects; tp_claims*.csv → TP claims), liquidation (piscina pool), tiers-payant reconciliation,
+then — with --once — a payment run (orders topic + pain.001) and member statements.
+  --once           process what is in the inbox, run the stages to the end, print a summary, exit
+  --sample         first copy the sample drop of fixtures/sample/inbox into the inbox (reruns are
+                   idempotent: drops already ingested are recognised by their SHA-256 and skipped)
+  --home <dir>     default NOEMIE_HOME (var/); the embedded bus lives in <home>/bus
+  --kafka <list>   use Apache Kafka (host:port,…) instead of the embedded bus
+  --workers <n>    liquidation worker threads (default NOEMIE_WORKERS, else 2)
+  --reference <d>  grids/, nomenclature.csv, pmss.csv (default fixtures/)
+Without --once it runs until SIGINT/SIGTERM (batches in flight finish and commit); payment runs are
+then the operator's cut-off: noemie payments run.`;
+
+const FLAGS = {
+  once: { type: 'boolean' }, sample: { type: 'boolean' }, home: { type: 'string' }, kafka: { type: 'string' },
+  workers: { type: 'string' }, 'complete-when': { type: 'string' }, beneficiaries: { type: 'string' },
+  professionals: { type: 'string' }, reference: { type: 'string' }, 'no-payments': { type: 'boolean' }, 'stable-ms': { type: 'string' },
+} as const;
+
+const SAMPLE_INBOX = 'fixtures/sample/inbox';
+const SAMPLE_TP_CLAIMS = 'fixtures/sample/tp_claims.csv';
+
+export const command: Command = {
+  name: 'run',
+  summary: 'the main job: watch the inbox and run every stage (embedded bus by default, Kafka with --kafka)',
+  usage: USAGE,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, FLAGS, false);
+    const env = readEnv();
+    const home = resolve(values.home ?? env.NOEMIE_HOME);
+    const workers = Number(values.workers ?? env.NOEMIE_WORKERS ?? 2);
+    if (!Number.isInteger(workers) || workers < 0) throw new UsageError(`--workers expects a whole number, got "${values.workers}"`);
+    const completeWhen = values['complete-when'] ?? 'rename';
+    if (completeWhen !== 'rename' && completeWhen !== 'ok') throw new UsageError(`--complete-when is rename or ok, got "${completeWhen}"`);
+    const referenceDir = resolve(values.reference ?? 'fixtures');
+    const reference = { gridsDir: join(referenceDir, 'grids'), nomenclatureFile: join(referenceDir, 'nomenclature.csv'), pmssFile: join(referenceDir, 'pmss.csv') };
+    const beneficiariesFile = resolve(values.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries);
+    const logger = createLogger({ name: 'run' });
+
+    const layout = inboxLayout(home);
+    await ensureLayout(layout);
+    if (values.sample) await copySample(layout.inbox, io);
+
+    const bus = await openBus({ home, logger, ...(values.kafka ? { kafka: kafkaSettings(env, values.kafka) } : {}) });
+    const { index: beneficiaries } = await loadBeneficiaries(beneficiariesFile);
+    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger });
+    const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger });
+    const inboxOptions: InboxOptions = {
+      completeWhen,
+      logger,
+      ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
+      sinkFor: () => new BusIngestSink(bus),
+    };
+    const stopAll = async () => {
+      await liquidation.stop();
+      await reconcile.stop();
+      await bus.close();
+    };
+
+    if (!values.once) {
+      const controller = new AbortController();
+      onShutdownSignals(async () => {
+        controller.abort();
+        await stopAll();
+      }, logger);
+      const timer = setInterval(() => void reconcile.tick(new Date().toISOString()).catch((e: unknown) => logger.error({ err: e }, 'reconcile tick failed')), 60_000);
+      writeLine(io.out, `watching ${layout.inbox} (${bus.kind} bus); Ctrl-C to stop`);
+      await watchInbox(home, async (o) => {
+        await claimsIn(layout.inbox, bus, layout.archive, io);
+        report(io, o);
+      }, { ...inboxOptions, signal: controller.signal });
+      clearInterval(timer);
+      return 0;
+    }
+
+    const started = Date.now();
+    const claims = await claimsIn(layout.inbox, bus, layout.archive, io);
+    const outcomes = await processInboxOnce(home, inboxOptions);
+    for (const o of outcomes) report(io, o);
+
+    writeLine(io.out, 'liquidating…');
+    await waitCaughtUp(bus, LIQUIDATION_GROUP, LINE_TOPICS, 10 * 60_000);
+    await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
+    const exceptions = await reconcile.tick(new Date().toISOString());
+    const l = liquidation.stats;
+    writeLine(io.out, `liquidation: ${l.lines} lines, ${l.published} settlements published, ${l.unchanged} unchanged, ${l.redelivered} already applied`);
+    const r = reconcile.stats.outcomes;
+    writeLine(io.out, `reconciliation: ${Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ')}${exceptions.length ? ` (${exceptions.length} raised by this run's clock)` : ''}`);
+    await liquidation.stop();
+    await reconcile.stop();
+
+    let code = outcomes.some((o) => o.action === 'failed' || o.action === 'quarantined') ? 1 : 0;
+    try {
+      if (!values['no-payments']) {
+        const accounts = await loadAccounts(beneficiariesFile, values.professionals, io);
+        const run = await runPaymentStage({ bus, home, accounts, logger });
+        const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
+        writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked`);
+        for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
+        if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
+      }
+      const dir = await writeStatements(bus, home, beneficiariesFile, referenceDir, logger);
+      writeLine(io.out, `statements: ${dir}`);
+    } catch (e) {
+      code = 1;
+      throw e;
+    } finally {
+      await bus.close();
+    }
+    writeLine(io.out, `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outcomes.length} drops, ${claims} TP claims; home ${home}`);
+    return code;
+  },
+};
+
+async function copySample(inbox: string, io: CliIo): Promise<void> {
+  for (const name of await readdir(SAMPLE_INBOX)) await cp(join(SAMPLE_INBOX, name), join(inbox, name));
+  await cp(SAMPLE_TP_CLAIMS, join(inbox, 'tp_claims_sample.csv'));
+  writeLine(io.out, `sample drop copied into ${inbox}`);
+}
+
+/** TP claim files travel through the same inbox; they go to the tp-claims topic, then to archive/. */
+async function claimsIn(inbox: string, bus: Bus, archive: string, io: CliIo): Promise<number> {
+  let count = 0;
+  for (const name of (await readdir(inbox)).sort()) {
+    if (!isTpClaimsFile(name) || isInProgressName(name)) continue;
+    const published = await publishTpClaims(bus, join(inbox, name));
+    count += published.claims;
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    await rename(join(inbox, name), join(archive, `${stamp}-${name}`));
+    writeLine(io.out, `${name}: ${published.claims} TP claims published, ${published.rejectedCount} rejected`);
+  }
+  return count;
+}
+
+function report(io: CliIo, o: InboxOutcome): void {
+  const t = o.result?.totals;
+  const figures = t ? `${t.records} records, ${t.accepted} accepted, ${t.rejected} rejected, ${t.decomptes} décomptes, expense ${t.expense} €, RO ${t.roAmount} €` : '';
+  writeLine(io.out, maskPersonalData(`${o.file}: ${o.action}${figures ? ` — ${figures}` : ''}${o.report ? ` (report ${o.report})` : ''}${o.action === 'duplicate' ? ` — ${o.message}` : ''}`));
+}
+
+/** One statement per family that has settlements, over the years of care the bus holds. */
+async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, referenceDir: string, logger: Logger): Promise<string> {
+  const dir = join(home, 'statements');
+  await mkdir(dir, { recursive: true });
+  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(beneficiariesFile), loadNomenclature(join(referenceDir, 'nomenclature.csv'))]);
+  const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
+  const families = new Set([...index.all()].map((b) => b.adherentId));
+  for (const adherentId of families) {
+    const request = { adherentId, from: '2000-01-01', to: '2099-12-31' };
+    const settlements: Settlement[] = await settlementsForStatement(bus, request);
+    if (settlements.length === 0) continue;
+    const years = settlements.map((s) => s.careDate).sort();
+    const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
+    const data = statementData(period, settlements, index.all(), labels);
+    await writeFile(join(dir, `${adherentId}.txt`), renderStatementText(data));
+    await writeFile(join(dir, `${adherentId}.html`), renderStatementHtml(data));
+  }
+  logger.debug({ dir }, 'statements written');
+  return dir;
+}

@@ -1,0 +1,56 @@
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Decimal } from 'decimal.js';
+import { XMLParser } from 'fast-xml-parser';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  err.resume();
+  const code = await main(argv, { out, err });
+  return { code, out: Buffer.concat(chunks).toString('utf8') };
+}
+
+// The README's main command, on the committed sample: every stage on the embedded bus.
+describe('noemie run --once --sample (the main job)', () => {
+  it('runs drop → liquidation → reconciliation → payment run → statements, and a rerun pays nothing twice', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'run-'));
+    const args = ['run', '--once', '--sample', '--home', home, '--stable-ms', '0', '--workers', '2'];
+
+    const first = await run(args);
+    expect(first.code).toBe(0);
+    // the sample: a ZIP of 150 records with 3 bad ones, a 40-line NOEMIE file, two invoices (fixtures/sample/README.md)
+    expect(first.out).toMatch(/cpam-lot-0001\.zip: archived — 150 records, 147 accepted, 3 rejected/);
+    expect(first.out).toMatch(/cpam-lot-0002\.noemie: archived — 40 records, 40 accepted, 0 rejected/);
+    expect(first.out).toMatch(/liquidation: 189 lines, 189 settlements published/);
+    const reconciled = /reconciliation: matched (\d+)/.exec(first.out);
+    expect(Number(reconciled?.[1])).toBeGreaterThan(0);
+
+    // The pain.001 file's control sum and count match the transfer orders of the run.
+    const pain = /pain\.001: (.+\.xml)/.exec(first.out)?.[1];
+    const ordersFile = /orders: +(.+\.ndjson)/.exec(first.out)?.[1];
+    expect(pain).toBeDefined();
+    const orders = (await readFile(ordersFile!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string; amount: string });
+    const transfers = orders.filter((o) => o.kind === 'payment');
+    const xml = new XMLParser({ parseTagValue: false }).parse(await readFile(pain!, 'utf8')) as { Document: { CstmrCdtTrfInitn: { GrpHdr: { NbOfTxs: string; CtrlSum: string } } } };
+    const header = xml.Document.CstmrCdtTrfInitn.GrpHdr;
+    expect(Number(header.NbOfTxs)).toBe(transfers.length);
+    expect(header.CtrlSum).toBe(transfers.reduce((s, o) => s.plus(o.amount), new Decimal(0)).toFixed(2));
+    expect((await readdir(join(home, 'statements'))).some((f) => f.endsWith('.html'))).toBe(true);
+    // the 3 bad records are in a quarantine report
+    expect((await readdir(join(home, 'quarantine'))).some((f) => f.endsWith('.errors.json'))).toBe(true);
+
+    // Rerun: the drops are recognised by SHA-256, nothing is liquidated, published or paid again.
+    const second = await run(args);
+    expect(second.code).toBe(0);
+    expect(second.out).toMatch(/cpam-lot-0001\.zip: duplicate/);
+    expect(second.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
+    expect(second.out).toMatch(/payment run \S+: 0 orders/);
+  }, 120_000);
+});
