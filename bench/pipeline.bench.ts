@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { openEmbeddedBus } from '../src/bus/embedded/embedded-bus.js';
+import { generateFixtures } from '../src/generate/index.js';
+import { readDrop } from '../src/ingest/index.js';
+import { ingestDrop } from '../src/ingest/ingest-drop.js';
+import { loadBeneficiaries } from '../src/ingest/reference/beneficiaries.js';
+import { BusIngestSink } from '../src/pipeline/bus-sink.js';
+import { LIQUIDATION_GROUP, LINE_TOPICS } from '../src/pipeline/keys.js';
+import { LiquidationService } from '../src/pipeline/liquidation-service.js';
+import { referencePaths } from '../src/pipeline/reference.js';
+
+/**
+ * End-to-end pipeline benchmark on the embedded bus: a generated CSV drop goes through ingestion
+ * (BusIngestSink → decompte-lines), then the liquidation service (piscina pool → settlements and
+ * counters-changelog), beside a bare parse of the same drop (readDrop, counting events). Each
+ * measurement runs in a fresh child process so its peak RSS (`resourceUsage().maxRSS`, worker
+ * threads included) is its own.
+ *
+ *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync]
+ */
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, existsSync(resolve(here, '../package.json')) ? '..' : '../..');
+const { values } = parseArgs({
+  options: {
+    lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, 'no-fsync': { type: 'boolean' },
+    child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, home: { type: 'string' },
+  },
+});
+
+const mb = (kb: number) => Math.round(kb / 1024);
+
+async function parseChild(drop: string): Promise<object> {
+  const t0 = performance.now();
+  let lines = 0;
+  for await (const part of readDrop(drop)) for await (const ev of part.events) if (ev.kind === 'line') lines += 1;
+  const seconds = (performance.now() - t0) / 1000;
+  return { lines, seconds, peakRssMb: mb(process.resourceUsage().maxRSS) };
+}
+
+async function pipelineChild(drop: string, ref: string, home: string, workers: number, fsync: boolean): Promise<object> {
+  const paths = referencePaths(ref);
+  const { index } = await loadBeneficiaries(paths.beneficiariesFile);
+  const bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync });
+  const t0 = performance.now();
+  const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus) });
+  const t1 = performance.now();
+  const service = await LiquidationService.start({ bus, beneficiaries: index, reference: paths, workers });
+  for (;;) {
+    const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
+    if (lag.every((l) => l.lag === 0)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const t2 = performance.now();
+  await service.stop();
+  await bus.close();
+  const lines = ingested.totals.accepted;
+  return {
+    lines, ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, seconds: (t2 - t0) / 1000,
+    published: service.stats.published, snapshots: service.stats.snapshots, peakRssMb: mb(process.resourceUsage().maxRSS),
+  };
+}
+
+function runChild(args: string[]): Promise<Record<string, number>> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NOEMIE_LOG_LEVEL: 'warn' } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>) : rej(new Error(`child exited ${code}: ${out}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  if (values.child === 'parse') return void console.log(JSON.stringify(await parseChild(values.drop!)));
+  if (values.child === 'pipeline') {
+    return void console.log(JSON.stringify(await pipelineChild(values.drop!, values.ref!, values.home!, Number(values.workers ?? 2), !values['no-fsync'])));
+  }
+  const lines = Number(values.lines ?? 20_000);
+  const workers = Number(values.workers ?? 2);
+  const dir = resolve(values.dir ?? join(tmpdir(), 'noemie-bench-pipeline'));
+  const ref = join(dir, 'reference');
+  const drop = join(dir, `drop-${lines}.csv`);
+  if (!existsSync(drop)) {
+    mkdirSync(ref, { recursive: true });
+    cpSync(join(root, 'fixtures', 'grids'), join(ref, 'grids'), { recursive: true });
+    cpSync(join(root, 'fixtures', 'nomenclature.csv'), join(ref, 'nomenclature.csv'));
+    cpSync(join(root, 'fixtures', 'pmss.csv'), join(ref, 'pmss.csv'));
+    await generateFixtures({ seed: 1, lines, format: 'csv', out: drop, nomenclaturePath: join(ref, 'nomenclature.csv'), beneficiaries: join(ref, `beneficiaries-${lines}.csv`) });
+  }
+  cpSync(join(ref, `beneficiaries-${lines}.csv`), join(ref, 'beneficiaries.csv'));
+  const home = mkdtempSync(join(dir, 'home-'));
+  try {
+    const parse = await runChild(['--child', 'parse', '--drop', drop]);
+    const pipe = await runChild(['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : [])]);
+    const rows = [
+      { run: 'bare parse (readDrop)', lines: parse.lines!, seconds: parse.seconds!, peakRssMb: parse.peakRssMb! },
+      { run: `pipeline: ingest → bus → liquidation (${workers} workers)`, lines: pipe.lines!, seconds: pipe.seconds!, peakRssMb: pipe.peakRssMb! },
+    ];
+    for (const r of rows) console.log(`${r.run.padEnd(52)} ${String(r.lines).padStart(9)} lines ${r.seconds.toFixed(2).padStart(8)} s ${String(Math.round(r.lines / r.seconds)).padStart(8)} lines/s  peak RSS ${r.peakRssMb} MB`);
+    console.log(`  of which ingest ${pipe.ingestSeconds!.toFixed(2)} s, liquidation ${pipe.liquidateSeconds!.toFixed(2)} s; ${pipe.published} settlements, ${pipe.snapshots} ledger snapshots`);
+    mkdirSync(join(root, 'bench', 'out'), { recursive: true });
+    const report = { date: new Date().toISOString(), node: process.version, lines, workers, fsync: !values['no-fsync'], parse, pipeline: pipe };
+    writeFileSync(join(root, 'bench', 'out', 'pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);
+    appendFileSync(join(dir, 'history.ndjson'), `${JSON.stringify(report)}\n`);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+await main();

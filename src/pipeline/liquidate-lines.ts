@@ -1,0 +1,81 @@
+import { emptyState, liquidate, lineRecord, stateKeyOf, type EngineState, type LineRecord } from '../engine/index.js';
+import { lineKeyOf, type ActLine } from '../model/act-line.js';
+import type { IsoDate } from '../model/dates.js';
+import type { GridSet } from '../model/grid.js';
+import type { Nomenclature } from '../model/nomenclature.js';
+import type { Beneficiary, PmssTable } from '../model/reference.js';
+import type { Settlement } from '../model/settlement.js';
+
+/**
+ * The per-line loop run in a worker (and in-process by replay): the engine's `liquidateAll`, plus
+ * the "nothing new" rule. A line whose lineKey the family's ledger already holds and whose new
+ * decision is the same — same inputHash, or the same outcome (status, amounts, payee, parts) and the
+ * same consumption — publishes nothing and leaves the ledger as it was: that is how a line sent
+ * twice, or a replay after a grid change that does not touch it, costs nothing downstream.
+ * Pure (no I/O): the caller brings reference data and ledgers.
+ */
+export interface Reference {
+  grids: GridSet;
+  nomenclature: Nomenclature;
+  pmss: PmssTable;
+}
+
+export interface LineRequest {
+  line: ActLine;
+  beneficiary: Beneficiary | null;
+  /** the engine's liquidation date: the input record's bus timestamp, as a UTC date (README "asOf") */
+  asOf: IsoDate;
+}
+
+export interface LineOutcome {
+  settlement: Settlement;
+  /** false: identical to the version already recorded, not to publish */
+  changed: boolean;
+  /** the ledger's record of this lineKey before the line (undefined: first time, or no ledger) */
+  previous?: LineRecord;
+}
+
+export function liquidateLines(
+  requests: readonly LineRequest[],
+  reference: Reference,
+  ledgers: Readonly<Record<string, EngineState>>,
+): { outcomes: LineOutcome[]; ledgers: Record<string, EngineState> } {
+  const changedLedgers: Record<string, EngineState> = {};
+  const current = (key: string): EngineState => (Object.hasOwn(changedLedgers, key) ? changedLedgers[key]! : Object.hasOwn(ledgers, key) ? ledgers[key]! : emptyState());
+  const outcomes: LineOutcome[] = [];
+  for (const r of requests) {
+    const request = { line: r.line, beneficiary: r.beneficiary ?? undefined };
+    const key = stateKeyOf(request);
+    const before = key === null ? emptyState() : current(key);
+    const lineKey = lineKeyOf(r.line);
+    const previous = key === null ? undefined : lineRecord(before, lineKey);
+    const { settlement, state } = liquidate(request, { ...reference, asOf: r.asOf }, before);
+    if (previous && sameDecision(previous, lineRecord(state, lineKey), settlement)) {
+      outcomes.push({ settlement, changed: false, previous });
+      continue;
+    }
+    if (key !== null) changedLedgers[key] = state;
+    outcomes.push(previous ? { settlement, changed: true, previous } : { settlement, changed: true });
+  }
+  return { outcomes, ledgers: changedLedgers };
+}
+
+function sameDecision(previous: LineRecord, next: LineRecord | undefined, s: Settlement): boolean {
+  if (!next || previous.operation !== next.operation) return false;
+  if (previous.inputHash !== '' && previous.inputHash === s.inputHash) return true;
+  const parts = (p: LineRecord['parts']) => JSON.stringify(p.map(({ contract, amount, rule }) => [contract, amount, rule ?? null]));
+  return (
+    previous.status === next.status &&
+    previous.amcAmount === next.amcAmount &&
+    previous.restToPay === next.restToPay &&
+    previous.payee === next.payee &&
+    parts(previous.parts) === parts(next.parts) &&
+    JSON.stringify(previous.consumed) === JSON.stringify(next.consumed) &&
+    JSON.stringify(previous.renewals.map((r) => [r.key, r.entry.date, r.entry.units])) === JSON.stringify(next.renewals.map((r) => [r.key, r.entry.date, r.entry.units]))
+  );
+}
+
+/** The engine's date from a bus timestamp: UTC, so every machine derives the same date from a record. */
+export function asOfTimestamp(timestamp: number): IsoDate {
+  return new Date(timestamp).toISOString().slice(0, 10);
+}

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { PipelineStageError } from './errors.js';
+import type { LiquidateTask, LiquidateTaskResult, WorkerSetup } from './pool-messages.js';
+
+/**
+ * Pool side of the thread boundary: a piscina pool running workers/liquidate.worker.ts compiled
+ * to dist/ (`npm run build`). Fixed size (min = max threads) so results never depend on how many
+ * threads happened to be up. `maxQueue` bounds the tasks waiting for a thread: `run` awaits room
+ * when it is full, which is what stops the service from pulling more input.
+ */
+export interface PoolOptions {
+  workers: number;
+  setup: WorkerSetup;
+  /** tasks waiting beyond the running ones (default 2 per thread) */
+  maxQueue?: number;
+  /** the compiled worker (default: dist/workers/liquidate.worker.js of this package) */
+  workerFile?: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+// src/pipeline (tests, tsx) or dist/src/pipeline (built): the package root is two or three levels up.
+const root = existsSync(join(here, '..', '..', 'package.json')) ? join(here, '..', '..') : join(here, '..', '..', '..');
+export const WORKER_FILE = join(root, 'dist', 'workers', 'liquidate.worker.js');
+
+export class LiquidationPool {
+  private readonly piscina: Piscina<LiquidateTask, LiquidateTaskResult>;
+  private readonly maxQueue: number;
+  private waiting: (() => void)[] = [];
+
+  constructor(options: PoolOptions) {
+    const filename = options.workerFile ?? WORKER_FILE;
+    if (!existsSync(filename)) throw new PipelineStageError('PIPELINE_WORKER', `worker ${filename} is missing: run \`npm run build\` first`, { file: filename });
+    this.maxQueue = options.maxQueue ?? 2 * options.workers;
+    this.piscina = new Piscina<LiquidateTask, LiquidateTaskResult>({
+      filename,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      maxQueue: this.maxQueue,
+      workerData: options.setup,
+    });
+  }
+
+  get threads(): number {
+    return this.piscina.threads.length;
+  }
+
+  /** Runs a task; waits for queue room first (backpressure) instead of failing on a full queue. */
+  async run(task: LiquidateTask): Promise<LiquidateTaskResult> {
+    while (this.piscina.queueSize >= this.maxQueue) await new Promise<void>((r) => this.waiting.push(r));
+    try {
+      return await this.piscina.run(task);
+    } catch (cause) {
+      throw new PipelineStageError('PIPELINE_WORKER', `liquidation task failed: ${(cause as Error).message}`, {}, { cause });
+    } finally {
+      this.waiting.shift()?.();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.close();
+  }
+}

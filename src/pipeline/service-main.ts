@@ -1,0 +1,70 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { kafkaSettings, readEnv } from '../config.js';
+import { onShutdownSignals, openBus } from '../bus/index.js';
+import { loadBeneficiaries } from '../ingest/reference/beneficiaries.js';
+import { createLogger } from '../log.js';
+import { LIQUIDATION_GROUP, LINE_TOPICS } from './keys.js';
+import { LiquidationService } from './liquidation-service.js';
+import { referencePaths } from './reference.js';
+
+/**
+ * The liquidation service alone in a process (what the crash tests kill -9, and what `noemie run`
+ * may spawn):
+ *   node dist/src/pipeline/service-main.js --home <dir> [--reference <dir>] [--workers n]
+ *     [--task-lines n] [--kafka brokers] [--topic-prefix p] [--exit-when-idle] [--step-delay-ms n]
+ * Prints one JSON line per batch on stdout ({"batch":n,"lines":…}); SIGINT/SIGTERM finish the batch
+ * in flight, commit, and exit 0. --exit-when-idle stops once the group has no lag.
+ */
+const { values } = parseArgs({
+  options: {
+    home: { type: 'string' }, reference: { type: 'string' }, workers: { type: 'string' }, 'task-lines': { type: 'string' },
+    kafka: { type: 'string' }, 'topic-prefix': { type: 'string' }, 'exit-when-idle': { type: 'boolean' }, 'step-delay-ms': { type: 'string' },
+    'session-timeout-ms': { type: 'string' },
+  },
+});
+
+const env = readEnv();
+const logger = createLogger({ name: 'liquidation' });
+const paths = referencePaths(values.reference ?? 'fixtures');
+const brokers = values.kafka ?? env.KAFKA_BROKERS;
+const kafka = brokers
+  ? {
+      ...kafkaSettings(env, brokers),
+      ...(values['topic-prefix'] !== undefined ? { topicPrefix: values['topic-prefix'] } : {}),
+      ...(values['session-timeout-ms'] !== undefined ? { sessionTimeout: Number(values['session-timeout-ms']) } : {}),
+      // librdkafka's mock cluster answers timestamp lookups wrongly (see the bus tests)
+      timestampLookup: false,
+      retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 30 },
+    }
+  : undefined;
+const bus = await openBus({ home: resolve(values.home ?? env.NOEMIE_HOME), logger, ...(kafka ? { kafka } : {}) });
+const { index } = await loadBeneficiaries(paths.beneficiariesFile);
+const service = await LiquidationService.start({
+  bus, beneficiaries: index, reference: paths, logger,
+  workers: Number(values.workers ?? env.NOEMIE_WORKERS ?? 1),
+  ...(values['task-lines'] ? { taskLines: Number(values['task-lines']) } : {}),
+  ...(values['step-delay-ms'] ? { stepDelayMs: Number(values['step-delay-ms']) } : {}),
+  onBatch: (s) => process.stdout.write(`${JSON.stringify({ batch: s.batches, lines: s.lines, published: s.published, redelivered: s.redelivered })}\n`),
+});
+const close = async () => {
+  await service.stop();
+  await bus.close();
+};
+onShutdownSignals(close, logger);
+
+if (values['exit-when-idle']) {
+  let failed: unknown;
+  service.done.catch((e: unknown) => (failed = e ?? new Error('subscription ended')));
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (failed !== undefined) throw failed;
+    const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
+    if (lag.every((l) => l.lag === 0)) break;
+  }
+  await close();
+  process.stdout.write(`${JSON.stringify({ idle: true, ...service.stats })}\n`);
+} else {
+  await service.done;
+  await close();
+}

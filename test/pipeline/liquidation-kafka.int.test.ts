@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import { readEnv } from '../../src/config.js';
+import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
+import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
+import { defineLiquidationSuite } from './liquidation-suite.js';
+
+/**
+ * The same pipeline suite over TCP against librdkafka's mock cluster (kcat), or the Kafka named by
+ * KAFKA_BROKERS. Each namespace is a topic prefix.
+ */
+let broker: TestBroker;
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+}, 30_000);
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+const options = (topicPrefix: string) => ({
+  brokers: () => broker.brokers(),
+  clientId: 'noemie-pipeline-test',
+  ssl: false as const,
+  sessionTimeout: broker.kind === 'mock' ? 3_000 : 6_000,
+  topicPrefix,
+  timestampLookup: broker.kind !== 'mock',
+  retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
+});
+
+// KAFKA_BROKERS set: an external cluster, which the tests cannot pause.
+const broker_kind = () => (readEnv().KAFKA_BROKERS ? 'external' : 'mock');
+
+defineLiquidationSuite({
+  kind: 'kafka',
+  fresh: async () => `p${randomUUID().slice(0, 8)}.`,
+  open: (prefix) => openKafkaBus(options(prefix)),
+  // The mock keeps its data in kcat's memory: a restart loses every topic and offset, which would
+  // test nothing about the pipeline. SIGSTOP instead: connections stay open, nothing answers, and
+  // kafkajs must time out, retry and carry on (the consumer may be kicked from its group and rejoin).
+  ...(broker_kind() === 'mock'
+    ? {
+        outage: async (ms: number) => {
+          broker.pause();
+          await new Promise((r) => setTimeout(r, ms));
+          broker.resume();
+        },
+      }
+    : {}),
+  serviceArgs: (prefix) => ['--kafka', broker.brokers().join(','), '--topic-prefix', prefix, '--session-timeout-ms', String(broker.kind === 'mock' ? 3_000 : 6_000)],
+});
