@@ -23,7 +23,8 @@ export interface PoolOptions {
 const here = dirname(fileURLToPath(import.meta.url));
 // src/pipeline (tests, tsx) or dist/src/pipeline (built): the package root is two or three levels up.
 const root = existsSync(join(here, '..', '..', 'package.json')) ? join(here, '..', '..') : join(here, '..', '..', '..');
-export const WORKER_FILE = join(root, 'dist', 'workers', 'liquidate.worker.js');
+// The CommonJS entry, not the ESM module itself: see workers/liquidate.entry.cts for why.
+export const WORKER_FILE = join(root, 'dist', 'workers', 'liquidate.entry.cjs');
 
 export class LiquidationPool {
   private readonly piscina: Piscina<LiquidateTask, LiquidateTaskResult>;
