@@ -8,9 +8,10 @@ import { PaymentOrderSchema } from '../model/payment.js';
 import { CounterChangelogSchema, LineMessageSchema, RejectMessageSchema, type Headers, type LineMessage } from './messages.js';
 
 /**
- * The named topics, their message schema, partition count and how a message is keyed. Lines and
- * settlements are keyed by beneficiary (NIR + rang) so one beneficiary's messages stay on one
- * partition, in order; the counters that the liquidation service keeps per partition rely on it.
+ * The named topics, their message schema, partition count and how a message is keyed. The default
+ * key of lines and settlements is the beneficiary (NIR + rang); the pipeline's producers pass the
+ * ADHÉRENT explicitly instead (src/pipeline/keys.ts), because the liquidation ledgers are per
+ * family and a family must live on one partition — which keeps each beneficiary in order too.
  */
 
 /**
@@ -44,14 +45,14 @@ export const TOPICS = {
   'decompte-lines': def({
     name: 'decompte-lines',
     schema: LineMessageSchema,
-    key: 'beneficiary: NIR-rang',
+    key: 'adhérent (amc_member_id), given by the producer; default NIR-rang',
     keyOf: (m) => beneficiaryKey(m.line),
     headersOf: lineHeaders,
   }),
   'invoice-lines': def({
     name: 'invoice-lines',
     schema: LineMessageSchema,
-    key: 'beneficiary: NIR-rang',
+    key: 'adhérent (amc_member_id), given by the producer; default NIR-rang',
     keyOf: (m) => beneficiaryKey(m.line),
     headersOf: lineHeaders,
   }),
@@ -65,14 +66,14 @@ export const TOPICS = {
   settlements: def({
     name: 'settlements',
     schema: SettlementSchema,
-    key: 'beneficiary: NIR-rang',
+    key: 'adhérent, given by the producer; default NIR-rang',
     keyOf: (s) => beneficiaryKey(s.beneficiary),
     headersOf: (s) => ({ lineKey: s.lineKey }),
   }),
   'counters-changelog': def({
     name: 'counters-changelog',
     schema: CounterChangelogSchema,
-    key: 'counter key; partition set explicitly to the partition of the line that changed it',
+    key: 'adhérent: one snapshot of the family ledger per message (src/pipeline/ledgers.ts), compacted',
     compacted: true,
     keyOf: (c) => c.key,
     headersOf: (c) => (c.lineKey === undefined ? {} : { lineKey: c.lineKey }),
