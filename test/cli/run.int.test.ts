@@ -28,6 +28,7 @@ describe('noemie run --once --sample (the main job)', () => {
     // the sample: a ZIP of 150 records with 3 bad ones, a 40-line NOEMIE file, two invoices (fixtures/sample/README.md)
     expect(first.out).toMatch(/cpam-lot-0001\.zip: archived — 150 records, 147 accepted, 3 rejected/);
     expect(first.out).toMatch(/cpam-lot-0002\.noemie: archived — 40 records, 40 accepted, 0 rejected/);
+    expect(first.out).toMatch(/tp_claims_sample\.csv: 50 TP claims published, 0 rejected/);
     expect(first.out).toMatch(/liquidation: 189 lines, 189 settlements published/);
     const reconciled = /reconciliation: matched (\d+)/.exec(first.out);
     expect(Number(reconciled?.[1])).toBeGreaterThan(0);
@@ -50,6 +51,7 @@ describe('noemie run --once --sample (the main job)', () => {
     const second = await run(args);
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/cpam-lot-0001\.zip: duplicate/);
+    expect(second.out).toMatch(/tp_claims_sample\.csv: duplicate/);
     expect(second.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
     expect(second.out).toMatch(/payment run \S+: 0 orders/);
   }, 120_000);

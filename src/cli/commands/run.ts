@@ -5,7 +5,8 @@ import { kafkaSettings, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
-import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
+import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
+import { sha256File } from '../../ingest/ingest-drop.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
 import { BusIngestSink } from '../../pipeline/bus-sink.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
@@ -92,7 +93,7 @@ export const command: Command = {
       const timer = setInterval(() => void reconcile.tick(new Date().toISOString()).catch((e: unknown) => logger.error({ err: e }, 'reconcile tick failed')), 60_000);
       writeLine(io.out, `watching ${layout.inbox} (${bus.kind} bus); Ctrl-C to stop`);
       await watchInbox(home, async (o) => {
-        await claimsIn(layout.inbox, bus, layout.archive, io);
+        await claimsIn(layout, bus, io);
         report(io, o);
       }, { ...inboxOptions, signal: controller.signal });
       clearInterval(timer);
@@ -100,7 +101,7 @@ export const command: Command = {
     }
 
     const started = Date.now();
-    const claims = await claimsIn(layout.inbox, bus, layout.archive, io);
+    const claims = await claimsIn(layout, bus, io);
     const outcomes = await processInboxOnce(home, inboxOptions);
     for (const o of outcomes) report(io, o);
 
@@ -144,16 +145,32 @@ async function copySample(inbox: string, io: CliIo): Promise<void> {
   writeLine(io.out, `sample drop copied into ${inbox}`);
 }
 
-/** TP claim files travel through the same inbox; they go to the tp-claims topic, then to archive/. */
-async function claimsIn(inbox: string, bus: Bus, archive: string, io: CliIo): Promise<number> {
+/**
+ * TP claim files travel through the same inbox; they go to the tp-claims topic, then to archive/,
+ * and share the drops' SHA-256 ledger so a file sent twice is published once.
+ */
+async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<number> {
+  const ledger = await Ledger.open(layout.ledger);
   let count = 0;
-  for (const name of (await readdir(inbox)).sort()) {
+  for (const name of (await readdir(layout.inbox)).sort()) {
     if (!isTpClaimsFile(name) || isInProgressName(name)) continue;
-    const published = await publishTpClaims(bus, join(inbox, name));
-    count += published.claims;
+    const path = join(layout.inbox, name);
+    const sha256 = await sha256File(path);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    await rename(join(inbox, name), join(archive, `${stamp}-${name}`));
-    writeLine(io.out, `${name}: ${published.claims} TP claims published, ${published.rejectedCount} rejected`);
+    const seen = ledger.ingestedAs(sha256);
+    const storedAs = `archive/${stamp}-${name}${seen ? '.duplicate' : ''}`;
+    let claims = 0;
+    let rejected = 0;
+    if (seen) {
+      writeLine(io.out, `${name}: duplicate — already published on ${seen.at} as ${seen.storedAs}, skipped`);
+    } else {
+      const published = await publishTpClaims(bus, path);
+      ({ claims, rejectedCount: rejected } = published);
+      count += claims;
+      writeLine(io.out, `${name}: ${claims} TP claims published, ${rejected} rejected`);
+    }
+    await rename(path, join(layout.home, storedAs));
+    await ledger.append({ sha256, file: name, action: seen ? 'duplicate' : 'archived', storedAs, at: new Date().toISOString(), records: claims + rejected, accepted: claims, rejected, refusedParts: 0 });
   }
   return count;
 }
