@@ -21,14 +21,15 @@ import { referencePaths } from '../src/pipeline/reference.js';
  * measurement runs in a fresh child process so its peak RSS (`resourceUsage().maxRSS`, worker
  * threads included) is its own.
  *
- *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync]
+ *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync] [--ledger-cache n]
+ * The service's ledger store lives in the run's home (state/ledgers), fsync'ed like the bus.
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, existsSync(resolve(here, '../package.json')) ? '..' : '../..');
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, 'no-fsync': { type: 'boolean' },
-    child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, home: { type: 'string' },
+    'ledger-cache': { type: 'string' }, child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, home: { type: 'string' },
   },
 });
 
@@ -42,14 +43,15 @@ async function parseChild(drop: string): Promise<object> {
   return { lines, seconds, peakRssMb: mb(process.resourceUsage().maxRSS) };
 }
 
-async function pipelineChild(drop: string, ref: string, home: string, workers: number, fsync: boolean): Promise<object> {
+async function pipelineChild(drop: string, ref: string, home: string, workers: number, fsync: boolean, cache: number | undefined): Promise<object> {
   const paths = referencePaths(ref);
   const { index } = await loadBeneficiaries(paths.beneficiariesFile);
   const bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync });
   const t0 = performance.now();
   const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus) });
   const t1 = performance.now();
-  const service = await LiquidationService.start({ bus, beneficiaries: index, reference: paths, workers });
+  const ledgers = { dir: join(home, 'state', 'ledgers', 'embedded'), fsync, ...(cache !== undefined ? { cacheSize: cache } : {}) };
+  const service = await LiquidationService.start({ bus, beneficiaries: index, reference: paths, workers, ledgers });
   for (;;) {
     const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
     if (lag.every((l) => l.lag === 0)) break;
@@ -77,7 +79,8 @@ function runChild(args: string[]): Promise<Record<string, number>> {
 async function main(): Promise<void> {
   if (values.child === 'parse') return void console.log(JSON.stringify(await parseChild(values.drop!)));
   if (values.child === 'pipeline') {
-    return void console.log(JSON.stringify(await pipelineChild(values.drop!, values.ref!, values.home!, Number(values.workers ?? 2), !values['no-fsync'])));
+    const cache = values['ledger-cache'] !== undefined ? Number(values['ledger-cache']) : undefined;
+    return void console.log(JSON.stringify(await pipelineChild(values.drop!, values.ref!, values.home!, Number(values.workers ?? 2), !values['no-fsync'], cache)));
   }
   const lines = Number(values.lines ?? 20_000);
   const workers = Number(values.workers ?? 2);
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(dir, 'home-'));
   try {
     const parse = await runChild(['--child', 'parse', '--drop', drop]);
-    const pipe = await runChild(['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : [])]);
+    const pipe = await runChild(['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : []), ...(values['ledger-cache'] ? ['--ledger-cache', values['ledger-cache']] : [])]);
     const rows = [
       { run: 'bare parse (readDrop)', lines: parse.lines!, seconds: parse.seconds!, peakRssMb: parse.peakRssMb! },
       { run: `pipeline: ingest → bus → liquidation (${workers} workers)`, lines: pipe.lines!, seconds: pipe.seconds!, peakRssMb: pipe.peakRssMb! },
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(`${r.run.padEnd(52)} ${String(r.lines).padStart(9)} lines ${r.seconds.toFixed(2).padStart(8)} s ${String(Math.round(r.lines / r.seconds)).padStart(8)} lines/s  peak RSS ${r.peakRssMb} MB`);
     console.log(`  of which ingest ${pipe.ingestSeconds!.toFixed(2)} s, liquidation ${pipe.liquidateSeconds!.toFixed(2)} s; ${pipe.published} settlements, ${pipe.snapshots} ledger snapshots`);
     mkdirSync(join(root, 'bench', 'out'), { recursive: true });
-    const report = { date: new Date().toISOString(), node: process.version, lines, workers, fsync: !values['no-fsync'], parse, pipeline: pipe };
+    const report = { date: new Date().toISOString(), node: process.version, lines, workers, fsync: !values['no-fsync'], ledgerCache: values['ledger-cache'] ?? 'default', parse, pipeline: pipe };
     writeFileSync(join(root, 'bench', 'out', 'pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);
     appendFileSync(join(dir, 'history.ndjson'), `${JSON.stringify(report)}\n`);
   } finally {

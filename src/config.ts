@@ -37,6 +37,8 @@ const EnvSchema = z.object({
   /** a compression ratio above this is treated as a bomb whatever the sizes */
   NOEMIE_ZIP_MAX_RATIO: bytes.default(200),
   NOEMIE_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  /** most family ledgers the liquidation service keeps in memory (the rest wait in <home>/state/ledgers) */
+  NOEMIE_LEDGER_CACHE: z.coerce.number().int().min(1).default(2_000),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

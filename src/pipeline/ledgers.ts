@@ -58,15 +58,18 @@ export function decodeSnapshot(text: string, where: { partition: number; offset:
 }
 
 /**
- * Rebuilds every family's ledger by reading the changelog partitions to their end (the last
- * snapshot per key wins; `value: null` deletes). Reads outside any consumer group.
+ * Rebuilds family ledgers by reading the changelog partitions to their end (the last snapshot per
+ * key wins; `value: null` deletes). Reads outside any consumer group. Holds every family unless
+ * `only` names the ones wanted (replay: the families of its range); the liquidation service uses
+ * the bounded LedgerStore instead (ledger-store.ts).
  */
-export async function loadFamilies(bus: Bus): Promise<Families> {
+export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promise<Families> {
   const families: Families = new Map();
   for (const { partition, low, high } of await bus.endOffsets('counters-changelog')) {
     if (high <= low) continue;
     for await (const batch of bus.readRange('counters-changelog', partition, { from: low, to: high })) {
       for (const r of batch) {
+        if (only && !only.has(r.value.key)) continue;
         if (r.value.value === null) families.delete(r.value.key);
         else families.set(r.value.key, decodeSnapshot(r.value.value, { partition, offset: r.offset }));
       }

@@ -3,7 +3,9 @@ import type { EngineState } from '../engine/index.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS, type LineTopic } from './keys.js';
-import { encodeSnapshot, loadFamilies, watermarkKey, type Families, type Family } from './ledgers.js';
+import { checkpointLedgers, restoreLedgers } from './ledger-restore.js';
+import { LedgerStore } from './ledger-store.js';
+import { encodeSnapshot, watermarkKey, type Family } from './ledgers.js';
 import { asOfTimestamp, liquidateLines, type LineOutcome, type LineRequest } from './liquidate-lines.js';
 import { LiquidationPool } from './pool.js';
 import type { LiquidateTask, LiquidateTaskResult, WorkerSetup } from './pool-messages.js';
@@ -19,6 +21,9 @@ import { loadReference } from './reference.js';
  * The bus hands one batch at a time, and the handler awaits the pool, whose queue is bounded:
  * that is the backpressure from the workers to the consumer.
  */
+/** how often the store's marker moves to the changelog's end: a restart after a crash reads at most this many batches' snapshots */
+const CHECKPOINT_BATCHES = 50;
+
 export interface LiquidationServiceOptions {
   bus: Bus;
   beneficiaries: BeneficiaryIndex;
@@ -30,6 +35,14 @@ export interface LiquidationServiceOptions {
   /** most records per bus batch (default: taskLines × max(1, workers) × 2, to keep every thread busy) */
   maxBatch?: number;
   groupId?: string;
+  /**
+   * The local ledger store (README "State store"): its folder (default: a temporary one, rebuilt
+   * from the whole changelog at each start), the most ledgers kept in memory (default 2 000), and
+   * whether its files are fsync'ed (default true).
+   */
+  ledgers?: { dir?: string; cacheSize?: number; fsync?: boolean };
+  /** names the bus the store mirrors (a store made for another bus is rebuilt); default: bus.kind */
+  busId?: string;
   logger?: Logger;
   /** test hook: a pause between steps 2–3 and 3–4, to let a kill land between them */
   stepDelayMs?: number;
@@ -50,18 +63,24 @@ export interface ServiceStats {
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, published: 0, unchanged: 0, snapshots: 0 };
   private subscription: Subscription | undefined;
+  /** false from a batch's changelog produce until its store writes are done: no checkpoint then */
+  private storeCurrent = true;
   private stopped: Promise<void> | undefined;
 
   private constructor(
     private readonly o: LiquidationServiceOptions,
-    private readonly families: Families,
+    private readonly store: LedgerStore,
     private readonly runTask: (task: LiquidateTask) => Promise<LiquidateTaskResult>,
     private readonly closePool: () => Promise<void>,
   ) {}
 
   static async start(o: LiquidationServiceOptions): Promise<LiquidationService> {
-    const families = await loadFamilies(o.bus);
-    o.logger?.info({ families: families.size }, 'liquidation: ledgers rebuilt from counters-changelog');
+    const families = await LedgerStore.open(o.ledgers ?? {});
+    const restored = await restoreLedgers(o.bus, families, o.busId ?? o.bus.kind).catch(async (e: unknown) => {
+      await families.close();
+      throw e;
+    });
+    o.logger?.info({ ...restored, dir: families.dir, cacheSize: families.cacheSize }, 'liquidation: ledger store current with counters-changelog');
     const workers = o.workers ?? 1;
     let service: LiquidationService;
     if (workers === 0) {
@@ -81,6 +100,11 @@ export class LiquidationService {
     return service;
   }
 
+  /** The ledger store's cache use: ledgers in memory now, the bound, files read and written, cache hits. */
+  get ledgerStats(): { cached: number; cacheSize: number; reads: number; writes: number; hits: number } {
+    return { cached: this.store.cached, cacheSize: this.store.cacheSize, ...this.store.stats };
+  }
+
   /** Resolves when the subscription ends; rejects with the error that ended it. */
   get done(): Promise<void> {
     return this.subscription!.done;
@@ -91,20 +115,29 @@ export class LiquidationService {
     this.stopped ??= (async () => {
       await this.subscription?.stop();
       await this.closePool();
+      if (this.storeCurrent) await checkpointLedgers(this.o.bus, this.store, this.busId);
+      await this.store.close();
     })();
     return this.stopped;
+  }
+
+  private get busId(): string {
+    return this.o.busId ?? this.o.bus.kind;
   }
 
   private async handle(batch: Batch<LineTopic>): Promise<void> {
     const { topic, partition } = batch;
     const records = batch.records as BusRecord<LineTopic>[];
     const wk = watermarkKey(topic, partition);
+    const beneficiaries = records.map((r) => this.o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang) ?? null);
+    // The batch's ledgers, held until the batch is done whatever the cache size.
+    const families = await this.store.getMany(beneficiaries.flatMap((b) => (b ? [b.adherentId] : [])));
     const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string | null }[] = [];
-    for (const record of records) {
+    for (const [i, record] of records.entries()) {
       const { line } = record.value;
-      const beneficiary = this.o.beneficiaries.byNirRang(line.nir, line.rang) ?? null;
+      const beneficiary = beneficiaries[i] ?? null;
       const family = beneficiary?.adherentId ?? null;
-      const applied = family === null ? undefined : this.families.get(family)?.applied[wk];
+      const applied = family === null ? undefined : families.get(family)?.applied[wk];
       if (applied !== undefined && record.offset <= applied) {
         this.stats.redelivered += 1;
         continue;
@@ -113,7 +146,7 @@ export class LiquidationService {
     }
 
     // 1. Liquidate: whole families per task, in order of first appearance.
-    const tasks = this.split(items, this.o.taskLines ?? 256);
+    const tasks = this.split(items, families, this.o.taskLines ?? 256);
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
     const outcomes: LineOutcome[] = new Array(items.length);
     const changed = new Map<string, EngineState>();
@@ -145,12 +178,16 @@ export class LiquidationService {
     for (const item of items) if (item.family !== null) lastOffset.set(item.family, item.record.offset);
     const next = new Map<string, Family>();
     for (const [family, state] of changed) {
-      const old = this.families.get(family);
+      const old = families.get(family);
       next.set(family, { state, applied: { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 } });
     }
     const snapshots = [...next].map(([family, f]) => encodeSnapshot(family, f));
+    this.storeCurrent = false;
     for (let i = 0; i < snapshots.length; i += 200) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + 200));
-    for (const [family, f] of next) this.families.set(family, f);
+    // Durable on the changelog first, then the local copy (ledger-restore.ts: why the order).
+    await this.store.setMany(next);
+    this.storeCurrent = true;
+    if ((this.stats.batches + 1) % CHECKPOINT_BATCHES === 0) await checkpointLedgers(this.o.bus, this.store, this.busId);
     await this.pause();
 
     this.stats.batches += 1;
@@ -162,7 +199,7 @@ export class LiquidationService {
   }
 
   /** Tasks of whole families up to `taskLines` lines; unknown beneficiaries (no ledger) by member number. */
-  private split(items: { request: LineRequest; family: string | null }[], taskLines: number): { task: LiquidateTask; indices: number[] }[] {
+  private split(items: { request: LineRequest; family: string | null }[], families: ReadonlyMap<string, Family>, taskLines: number): { task: LiquidateTask; indices: number[] }[] {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
       const g = item.family ?? `?${item.request.line.amcMemberId}`;
@@ -177,7 +214,7 @@ export class LiquidationService {
         current = { task: { requests: [], ledgers: {} }, indices: [] };
         tasks.push(current);
       }
-      const family = this.families.get(g);
+      const family = families.get(g);
       if (family) current.task.ledgers[g] = family.state;
       for (const i of indices) {
         current.indices.push(i);

@@ -22,7 +22,7 @@ import { asOfTimestamp, liquidateLines, type Reference } from './liquidate-lines
  * annulation is final; re-deciding the original would pay it again), lines without a known
  * beneficiary, and all but the last occurrence of a lineKey in the range (the ledger holds the last).
  *
- * Must not run beside a live liquidation service on the same ledgers (its in-memory ledgers would
+ * Must not run beside a live liquidation service on the same ledgers (its cached ledgers would
  * overwrite the replay's snapshots): the embedded bus's lock enforces it; on Kafka, stop the service.
  */
 export interface ReplayOptions {
@@ -67,18 +67,26 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   if (!ends) throw new PipelineStageError('PIPELINE_REPLAY_RANGE', `${topic} has no partition ${o.partition}`, { topic, partition: o.partition });
   const committed = (await o.bus.committedOffsets(o.groupId ?? LIQUIDATION_GROUP, topic)).find((c) => c.partition === o.partition)?.offset ?? ends.low;
   const from = await resolveOffset(o.bus, topic, o.partition, o.from);
-  const wanted = o.to === undefined ? committed : await resolveOffset(o.bus, topic, o.partition, o.to);
-  const to = Math.min(wanted, committed);
+  const askedTo = o.to === undefined ? committed : await resolveOffset(o.bus, topic, o.partition, o.to);
+  const to = Math.min(askedTo, committed);
   const skipped: Record<string, number> = {};
   const skip = (why: string, n = 1) => (skipped[why] = (skipped[why] ?? 0) + n);
-  if (wanted > committed) skip('not liquidated yet (past the committed offset)', wanted - Math.max(from, committed));
+  if (askedTo > committed) skip('not liquidated yet (past the committed offset)', askedTo - Math.max(from, committed));
 
   // First pass: the last offset of each lineKey in the range (the ledger's record is the last one's).
   const lastOf = new Map<string, number>();
   const range = () => (to > from ? o.bus.readRange(topic, o.partition, { from, to }) : emptyRange<LineTopic>());
-  for await (const batch of range()) for (const r of batch) lastOf.set(lineKeyOf(r.value.line), r.offset);
+  // And the families the range touches: only their ledgers are loaded, not the whole portfolio's.
+  const wanted = new Set<string>();
+  for await (const batch of range()) {
+    for (const r of batch) {
+      lastOf.set(lineKeyOf(r.value.line), r.offset);
+      const b = o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang);
+      if (b) wanted.add(b.adherentId);
+    }
+  }
 
-  const families = await loadFamilies(o.bus);
+  const families = await loadFamilies(o.bus, wanted);
   const touched = new Map<string, Family>();
   const changed: LineDiff[] = [];
   const settlements: OutgoingMessage<'settlements'>[] = [];

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaSettings, readEnv } from '../config.js';
 import { onShutdownSignals, openBus } from '../bus/index.js';
@@ -13,6 +13,7 @@ import { referencePaths } from './reference.js';
  * may spawn):
  *   node dist/src/pipeline/service-main.js --home <dir> [--reference <dir>] [--workers n]
  *     [--task-lines n] [--kafka brokers] [--topic-prefix p] [--exit-when-idle] [--step-delay-ms n]
+ *     [--ledger-cache n]   (family ledgers in memory; the store is <home>/state/ledgers/<bus>)
  * Prints one JSON line per batch on stdout ({"batch":n,"lines":…}); SIGINT/SIGTERM finish the batch
  * in flight, commit, and exit 0. --exit-when-idle stops once the group has no lag.
  */
@@ -20,7 +21,7 @@ const { values } = parseArgs({
   options: {
     home: { type: 'string' }, reference: { type: 'string' }, workers: { type: 'string' }, 'task-lines': { type: 'string' },
     kafka: { type: 'string' }, 'topic-prefix': { type: 'string' }, 'exit-when-idle': { type: 'boolean' }, 'step-delay-ms': { type: 'string' },
-    'session-timeout-ms': { type: 'string' },
+    'session-timeout-ms': { type: 'string' }, 'ledger-cache': { type: 'string' },
   },
 });
 
@@ -38,10 +39,14 @@ const kafka = brokers
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 30 },
     }
   : undefined;
-const bus = await openBus({ home: resolve(values.home ?? env.NOEMIE_HOME), logger, ...(kafka ? { kafka } : {}) });
+const home = resolve(values.home ?? env.NOEMIE_HOME);
+const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
+// One local ledger store per bus the home talks to: Kafka namespaces (topic prefixes) never share one.
+const busId = kafka ? `kafka-${kafka.topicPrefix === '' ? 'default' : kafka.topicPrefix}` : 'embedded';
 const { index } = await loadBeneficiaries(paths.beneficiariesFile);
 const service = await LiquidationService.start({
-  bus, beneficiaries: index, reference: paths, logger,
+  bus, beneficiaries: index, reference: paths, logger, busId,
+  ledgers: { dir: join(home, 'state', 'ledgers', busId), cacheSize: Number(values['ledger-cache'] ?? env.NOEMIE_LEDGER_CACHE) },
   workers: Number(values.workers ?? env.NOEMIE_WORKERS ?? 1),
   ...(values['task-lines'] ? { taskLines: Number(values['task-lines']) } : {}),
   ...(values['step-delay-ms'] ? { stepDelayMs: Number(values['step-delay-ms']) } : {}),

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bus } from '../../src/bus/bus.js';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { generateFixtures } from '../../src/generate/index.js';
+import { ingestDrop } from '../../src/ingest/ingest-drop.js';
+import { loadBeneficiaries, type BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
+import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
+import { restoreLedgers } from '../../src/pipeline/ledger-restore.js';
+import { LedgerStore } from '../../src/pipeline/ledger-store.js';
+import { encodeSnapshot, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
+import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
+import { referencePaths, type ReferencePaths } from '../../src/pipeline/reference.js';
+import { ROOT, byPartition, readTopic, waitIdle } from './liquidation-support.js';
+
+/**
+ * The liquidation service's bounded ledger store (src/pipeline/ledger-store.ts, ledger-restore.ts):
+ * a cache of 3 ledgers over a drop of ~24 families decides exactly as an unbounded cache, and a
+ * restart reads only the changelog tail past the store's marker (all of it when the marker is bad).
+ */
+describe('ledger store: bounded cache and restart from the local store', () => {
+  let dir: string;
+  let reference: ReferencePaths;
+  let beneficiaries: BeneficiaryIndex;
+  let drops: [string, string];
+  const buses: Bus[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'noemie-ledger-store-'));
+    const refDir = join(dir, 'reference');
+    await mkdir(refDir, { recursive: true });
+    await cp(join(ROOT, 'fixtures', 'grids'), join(refDir, 'grids'), { recursive: true });
+    await cp(join(ROOT, 'fixtures', 'nomenclature.csv'), join(refDir, 'nomenclature.csv'));
+    await cp(join(ROOT, 'fixtures', 'pmss.csv'), join(refDir, 'pmss.csv'));
+    reference = referencePaths(refDir);
+    // Two drops over ONE population of 24 families (same populationSeed), different lines.
+    const common = { lines: 200, format: 'csv' as const, nomenclaturePath: reference.nomenclatureFile, families: 24, populationSeed: 5 };
+    drops = [join(dir, 'drop1.csv'), join(dir, 'drop2.csv')];
+    await generateFixtures({ ...common, seed: 21, out: drops[0], beneficiaries: reference.beneficiariesFile });
+    await generateFixtures({ ...common, seed: 22, out: drops[1] });
+    beneficiaries = (await loadBeneficiaries(reference.beneficiariesFile)).index;
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(buses.map((b) => b.close()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function freshBus(): Promise<{ home: string; bus: Bus }> {
+    const home = await mkdtemp(join(dir, 'home-'));
+    const bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync: false });
+    buses.push(bus);
+    return { home, bus };
+  }
+  async function ingest(bus: Bus, drop: string): Promise<void> {
+    const sink = new BusIngestSink(bus, { batch: 64 });
+    await ingestDrop(drop, { sink }).finally(() => sink.close());
+  }
+  async function run(bus: Bus, settings: Partial<LiquidationServiceOptions>) {
+    let maxCached = 0;
+    const service = await LiquidationService.start({
+      bus, beneficiaries, reference, workers: 0, taskLines: 1000, maxBatch: 40, ...settings,
+      onBatch: () => (maxCached = Math.max(maxCached, service.ledgerStats.cached)),
+    });
+    await waitIdle(bus);
+    const ledgerStats = service.ledgerStats;
+    await service.stop();
+    return { maxCached, ledgerStats };
+  }
+  const familiesIn = async (bus: Bus) => {
+    const ids = new Set<string>();
+    for (const r of await readTopic(bus, 'decompte-lines')) {
+      const b = beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang);
+      if (b) ids.add(b.adherentId);
+    }
+    return ids;
+  };
+
+  it('a cache of 3 ledgers gives the settlements and ledgers of an unbounded cache, over 20+ families', async () => {
+    const unbounded = await freshBus();
+    await ingest(unbounded.bus, drops[0]);
+    await ingest(unbounded.bus, drops[1]);
+    await run(unbounded.bus, { ledgers: { cacheSize: 1_000_000, fsync: false } });
+
+    const small = await freshBus();
+    await ingest(small.bus, drops[0]);
+    await ingest(small.bus, drops[1]);
+    const families = await familiesIn(small.bus);
+    expect(families.size).toBeGreaterThanOrEqual(20);
+    const { maxCached, ledgerStats } = await run(small.bus, { ledgers: { cacheSize: 3, fsync: false } });
+    // The bound held between batches, and ledgers went back to disk and were read again:
+    // with 3 slots for 20+ families, more file reads than families (each first read is one).
+    expect(maxCached).toBeLessThanOrEqual(3);
+    expect(ledgerStats.reads).toBeGreaterThan(families.size);
+
+    const want = byPartition(await readTopic(unbounded.bus, 'settlements'));
+    expect(Object.values(want).flat()).toHaveLength(400);
+    expect(byPartition(await readTopic(small.bus, 'settlements'))).toEqual(want);
+    const a = await loadFamilies(unbounded.bus);
+    const b = await loadFamilies(small.bus);
+    expect(b.size).toBe(families.size);
+    expect(new Map([...b].map(([k, f]) => [k, f.state]))).toEqual(new Map([...a].map(([k, f]) => [k, f.state])));
+  }, 60_000);
+
+  it('a restart reads only the changelog tail past the marker, and ends as a single uninterrupted run', async () => {
+    const single = await freshBus();
+    await ingest(single.bus, drops[0]);
+    await ingest(single.bus, drops[1]);
+    await run(single.bus, { ledgers: { cacheSize: 3, fsync: false } });
+
+    const { home, bus } = await freshBus();
+    const storeDir = join(home, 'state', 'ledgers', 'embedded');
+    const ledgers = { dir: storeDir, cacheSize: 3, fsync: false };
+    await ingest(bus, drops[0]);
+    await run(bus, { ledgers });
+    // Stopped cleanly: the marker says the store holds the whole changelog.
+    const ends = await bus.endOffsets('counters-changelog');
+    const marker = JSON.parse(await readFile(join(storeDir, 'marker.json'), 'utf8')) as { next: Record<string, number> };
+    expect(marker.next).toEqual(Object.fromEntries(ends.map((e) => [String(e.partition), e.high])));
+
+    // A snapshot written by someone else (a replay) after the marker: the tail is that one entry.
+    const changelog = await loadFamilies(bus);
+    const [id, family] = [...changelog][0]!;
+    const edited: Family = { ...family, applied: { ...family.applied, 'decompte-lines:99': 7 } };
+    await bus.produce('counters-changelog', [encodeSnapshot(id, edited)]);
+    const store = await LedgerStore.open({ dir: storeDir, cacheSize: 3, fsync: false });
+    const tail = await restoreLedgers(bus, store, 'embedded');
+    expect(tail).toMatchObject({ rebuilt: false, read: 1 });
+    expect(await store.get(id)).toEqual(edited);
+    // Back to the service's own ledger, so the second run decides as the single run did.
+    await bus.produce('counters-changelog', [encodeSnapshot(id, family)]);
+    expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: false, read: 1 });
+    await store.close();
+
+    await ingest(bus, drops[1]);
+    await run(bus, { ledgers });
+    expect(byPartition(await readTopic(bus, 'settlements'))).toEqual(byPartition(await readTopic(single.bus, 'settlements')));
+  }, 60_000);
+
+  it('rebuilds the whole store from offset 0 when the marker is corrupt or made for another bus', async () => {
+    const { home, bus } = await freshBus();
+    const storeDir = join(home, 'state', 'ledgers', 'embedded');
+    await ingest(bus, drops[0]);
+    await run(bus, { ledgers: { dir: storeDir, cacheSize: 3, fsync: false } });
+    const entries = (await bus.endOffsets('counters-changelog')).reduce((n, e) => n + e.high, 0);
+    const changelog = await loadFamilies(bus);
+
+    const store = await LedgerStore.open({ dir: storeDir, cacheSize: 3, fsync: false });
+    expect(await restoreLedgers(bus, store, 'kafka-other')).toMatchObject({ rebuilt: true, read: entries });
+    await writeFile(join(storeDir, 'marker.json'), '{"v":1,"bus":');
+    expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: entries });
+    for (const [id, f] of changelog) expect(await store.get(id)).toEqual(f);
+    await store.close();
+  }, 60_000);
+
+  it('a damaged ledger file is refused with PIPELINE_BAD_SNAPSHOT naming the file', async () => {
+    const storeDir = join(dir, 'damaged');
+    const store = await LedgerStore.open({ dir: storeDir, cacheSize: 1, fsync: false });
+    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 } };
+    await store.set('F1', family);
+    await store.set('F2', family); // evicts F1 from the 1-slot cache
+    expect(store.cached).toBe(1);
+    expect(await store.get('F1')).toEqual(family); // read back from disk
+    expect(store.stats.reads).toBe(1);
+    await store.set('F2', family); // evicts F1 again
+    // The documented layout: <dir>/<2 hex of sha256(key)>/<next 38 hex>.json
+    const h = createHash('sha256').update('F1').digest('hex');
+    const path = join(storeDir, h.slice(0, 2), `${h.slice(2, 40)}.json`);
+    expect(await readFile(path, 'utf8')).toMatch(/^"F1"\n\{"v":1,/);
+    await writeFile(path, '"F1"\n{"v":1,"state":');
+    await expect(store.get('F1')).rejects.toMatchObject({ code: 'PIPELINE_BAD_SNAPSHOT', context: { file: path } });
+    await store.close();
+  });
+});
