@@ -73,7 +73,7 @@ export const TOPICS = {
   'counters-changelog': def({
     name: 'counters-changelog',
     schema: CounterChangelogSchema,
-    key: 'adhérent: one snapshot of the family ledger per message (src/pipeline/ledgers.ts), compacted',
+    key: 'adhérent for a family ledger head, adhérent#bucket for one of its 16 line buckets (src/pipeline/ledgers.ts), compacted',
     compacted: true,
     keyOf: (c) => c.key,
     headersOf: (c) => (c.lineKey === undefined ? {} : { lineKey: c.lineKey }),

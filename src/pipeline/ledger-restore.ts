@@ -10,7 +10,7 @@ import type { LedgerStore } from './ledger-store.js';
  * store's folder) records, per changelog partition, the first offset NOT yet in the store. At
  * start the service reads only the tail from there (all of it when the marker is missing,
  * unreadable, made for another bus, or out of the partition's range: the store is wiped and
- * rebuilt from the first offset). The tail is streamed, batch by batch, last snapshot per key of
+ * rebuilt from the first offset; a v1 marker, from before ledgers were split in pieces, too). The tail is streamed, batch by batch, last piece per key of
  * each batch written to disk: memory stays one batch whatever the changelog size.
  *
  * Why the marker can be trusted: the service is the changelog's only writer while it runs (replay
@@ -20,7 +20,7 @@ import type { LedgerStore } from './ledger-store.js';
  * start replays entries the store already has, in order, which ends on the same last value.
  */
 const MarkerSchema = z.object({
-  v: z.literal(1),
+  v: z.literal(2),
   /** which bus the store mirrors (embedded, or Kafka + topic prefix): another bus means rebuild */
   bus: z.string(),
   next: z.record(z.string(), z.number().int().min(0)),
@@ -92,17 +92,20 @@ export async function restoreLedgers(bus: Bus, store: LedgerStore, busId: string
       read += batch.length;
     }
   }
+  await store.flush();
   await writeMarker(store, busId, ends);
   return { rebuilt, why, read };
 }
 
 /** Records the changelog's current end as applied; call only once the store has every entry below it. */
 export async function checkpointLedgers(bus: Bus, store: LedgerStore, busId: string): Promise<void> {
-  await writeMarker(store, busId, await bus.endOffsets('counters-changelog'));
+  const ends = await bus.endOffsets('counters-changelog');
+  await store.flush();
+  await writeMarker(store, busId, ends);
 }
 
 async function writeMarker(store: LedgerStore, busId: string, ends: PartitionOffsets[]): Promise<void> {
-  const marker: Marker = { v: 1, bus: busId, next: Object.fromEntries(ends.map((e) => [String(e.partition), e.high])) };
+  const marker: Marker = { v: 2, bus: busId, next: Object.fromEntries(ends.map((e) => [String(e.partition), e.high])) };
   const path = markerPath(store);
   const fh = await open(`${path}.tmp`, 'w');
   try {

@@ -3,18 +3,21 @@ import { mkdir, mkdtemp, open, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PipelineStageError } from './errors.js';
-import { decodeSnapshot, encodeSnapshot, type Family } from './ledgers.js';
+import { assemble, bucketKey, decodeSnapshot, encodeFamily, type BucketPiece, type Family, type HeadPiece, type LedgerPiece } from './ledgers.js';
 
 /**
  * The liquidation service's local state store (Kafka Streams' "state store" idea): family ledgers
- * on disk, one small JSON file per adhérent, with an LRU of at most `cacheSize` ledgers in memory.
+ * on disk as the changelog's pieces (ledgers.ts: a head per adhérent, a file per line bucket), one
+ * small JSON file per piece key, with LRUs of at most `cacheSize` heads and 16 × `cacheSize`
+ * buckets in memory; a batch loads the head and only the buckets its lines fall in.
  * Memory is bounded by the cache (plus the families of the batch in flight), not by the portfolio.
  * `counters-changelog` stays the durable source of truth; this store is a rebuildable copy of it
  * (ledger-restore.ts keeps it current and says up to which changelog offsets it is).
  *
  * Why one file per family rather than one append-only file: no in-memory index (an index grows
  * with the portfolio), no compaction to write, and temp + fdatasync + rename makes each write
- * atomic and durable on its own. Files sit in 256 sub-folders named by a hash of the key, so a
+ * atomic on its own; durability is batched: `flush` fdatasyncs the files written since the last one
+ * before the marker moves (ledger-restore.ts). Files sit in 256 sub-folders named by a hash of the key, so a
  * folder holds a few hundred files at a million families, and a key never becomes a path.
  *
  * Write-through: `set` writes the file before it returns and then caches, so eviction never writes
@@ -25,18 +28,26 @@ export interface LedgerStoreOptions {
   dir?: string;
   /** most ledgers held in memory (default 2 000) */
   cacheSize?: number;
-  /** fdatasync every file before its rename (default true; benches may turn it off like the bus) */
+  /** make the files durable at each `flush` (checkpoint) (default true; benches may turn it off like the bus) */
   fsync?: boolean;
 }
 
 export const DEFAULT_LEDGER_CACHE = 2_000;
 const PARALLEL_WRITES = 64;
 
+/** Which buckets of a family to load: the ones a batch's lines fall in, or all the head names. */
+export type BucketChoice = Iterable<string> | 'all';
+
 export class LedgerStore {
-  private readonly cache = new Map<string, Family>();
+  // Two LRUs of parsed pieces: heads (one per family) and buckets (up to 16 per family). A hit
+  // costs nothing: pieces are checked with zod when read from disk (or the changelog), not again.
+  private readonly heads = new Map<string, HeadPiece>();
+  private readonly buckets = new Map<string, BucketPiece>();
   readonly cacheSize: number;
   /** files read and written since open (the test and the bench watch the cache work) */
   readonly stats = { reads: 0, writes: 0, hits: 0 };
+  /** files written since the last flush, not yet fdatasync'ed (at most the pieces of CHECKPOINT_BATCHES batches) */
+  private readonly dirty = new Set<string>();
 
   private constructor(
     readonly dir: string,
@@ -53,14 +64,119 @@ export class LedgerStore {
     return new LedgerStore(dir, o.dir === undefined, o.cacheSize ?? DEFAULT_LEDGER_CACHE, o.fsync ?? true);
   }
 
-  async get(adherentId: string): Promise<Family | undefined> {
-    const cached = this.cache.get(adherentId);
+  /** A family's ledger with the chosen buckets (a bucket the head does not name is empty, not read). */
+  async get(adherentId: string, which: BucketChoice = 'all'): Promise<Family | undefined> {
+    const head = await this.piece(adherentId);
+    if (head === undefined) return undefined;
+    if (head.piece !== 'head') throw this.bad(adherentId, 'holds a bucket where a head was expected');
+    const wanted = which === 'all' ? Object.keys(head.buckets) : [...new Set(which)].filter((b) => Object.hasOwn(head.buckets, b));
+    const found = new Map<string, BucketPiece>();
+    await Promise.all(
+      wanted.map(async (b) => {
+        const piece = await this.piece(bucketKey(adherentId, b));
+        if (piece === undefined || piece.piece !== 'bucket') throw this.bad(bucketKey(adherentId, b), 'is missing or not a bucket, though its head names it');
+        found.set(b, piece);
+      }),
+    );
+    return assemble(adherentId, head, found);
+  }
+
+  /** The ledgers of the given families (absent ones are left out), read in parallel. */
+  async getMany(ids: Iterable<string>, which: (id: string) => BucketChoice = () => 'all'): Promise<Map<string, Family>> {
+    const out = new Map<string, Family>();
+    await inChunks([...new Set(ids)], async (id) => {
+      const f = await this.get(id, which(id));
+      if (f) out.set(id, f);
+    });
+    return out;
+  }
+
+  /** Writes pieces (already encoded: the changelog's value text) to disk, then caches them. */
+  async setPieces(pieces: Iterable<readonly [string, LedgerPiece, string]>): Promise<void> {
+    await inChunks([...pieces], async ([key, piece, text]) => {
+      await this.write(key, text);
+      this.remember(key, piece);
+    });
+  }
+
+  /** Writes a whole family as one change (tests, tools). */
+  async set(adherentId: string, family: Family): Promise<void> {
+    await this.setPieces(encodeFamily(adherentId, family).map((m) => [m.key!, decodeSnapshot(m.value.value!, { partition: -1, offset: -1 }), m.value.value!] as const));
+  }
+
+  /**
+   * Writes a changelog value (already checked by `decodeSnapshot`) to disk without caching it
+   * (bulk restore: the cache keeps what the service uses); null deletes.
+   */
+  async put(key: string, snapshot: string | null): Promise<void> {
+    this.heads.delete(key);
+    this.buckets.delete(key);
+    if (snapshot === null) await rm(this.pathOf(key), { force: true });
+    else await this.write(key, snapshot);
+  }
+
+  async putMany(entries: Iterable<readonly [string, string | null]>): Promise<void> {
+    await inChunks([...entries], ([id, text]) => this.put(id, text));
+  }
+
+  /**
+   * Makes every file written since the last flush durable (fdatasync, once per file however often
+   * it was rewritten). Called before the marker moves: the marker never names entries whose files
+   * could be lost by a power cut. Between flushes a power cut may lose or truncate recent files;
+   * they are all past the marker, so the next start rewrites them from the changelog tail.
+   */
+  async flush(): Promise<void> {
+    const paths = [...this.dirty];
+    this.dirty.clear();
+    if (!this.fsync) return;
+    await inChunks(paths, async (path) => {
+      let fh;
+      try {
+        fh = await open(path, 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // deleted since (put null, clear)
+        throw e;
+      }
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  /** Drops every ledger, on disk and in memory (a store that cannot be trusted is rebuilt). */
+  async clear(): Promise<void> {
+    this.heads.clear();
+    this.buckets.clear();
+    this.dirty.clear();
+    await rm(this.dir, { recursive: true, force: true });
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  /** family heads in memory (at most cacheSize; buckets: at most 16 × cacheSize) */
+  get cached(): number {
+    return this.heads.size;
+  }
+
+  get cachedBuckets(): number {
+    return this.buckets.size;
+  }
+
+  async close(): Promise<void> {
+    this.heads.clear();
+    this.buckets.clear();
+    if (this.temporary) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async piece(key: string): Promise<LedgerPiece | undefined> {
+    const cached = this.heads.get(key) ?? this.buckets.get(key);
     if (cached) {
       this.stats.hits += 1;
-      this.remember(adherentId, cached);
+      this.remember(key, cached);
       return cached;
     }
-    const path = this.pathOf(adherentId);
+    const path = this.pathOf(key);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -69,103 +185,62 @@ export class LedgerStore {
       throw e;
     }
     this.stats.reads += 1;
-    const family = this.decode(text, path, adherentId);
-    this.remember(adherentId, family);
-    return family;
+    const piece = this.decode(text, path, key);
+    this.remember(key, piece);
+    return piece;
   }
 
-  /** The ledgers of the given families (absent ones are left out), read in parallel. */
-  async getMany(ids: Iterable<string>): Promise<Map<string, Family>> {
-    const out = new Map<string, Family>();
-    await inChunks([...new Set(ids)], async (id) => {
-      const f = await this.get(id);
-      if (f) out.set(id, f);
-    });
-    return out;
-  }
-
-  async set(adherentId: string, family: Family): Promise<void> {
-    await this.write(adherentId, encodeSnapshot(adherentId, family).value.value!);
-    this.remember(adherentId, family);
-  }
-
-  async setMany(entries: Iterable<readonly [string, Family]>): Promise<void> {
-    await inChunks([...entries], ([id, f]) => this.set(id, f));
-  }
-
-  /**
-   * Writes a changelog value (already checked by `decodeSnapshot`) to disk without caching it
-   * (bulk restore: the cache keeps what the service uses); null deletes.
-   */
-  async put(adherentId: string, snapshot: string | null): Promise<void> {
-    this.cache.delete(adherentId);
-    if (snapshot === null) await rm(this.pathOf(adherentId), { force: true });
-    else await this.write(adherentId, snapshot);
-  }
-
-  async putMany(entries: Iterable<readonly [string, string | null]>): Promise<void> {
-    await inChunks([...entries], ([id, text]) => this.put(id, text));
-  }
-
-  /** Drops every ledger, on disk and in memory (a store that cannot be trusted is rebuilt). */
-  async clear(): Promise<void> {
-    this.cache.clear();
-    await rm(this.dir, { recursive: true, force: true });
-    await mkdir(this.dir, { recursive: true });
-  }
-
-  get cached(): number {
-    return this.cache.size;
-  }
-
-  async close(): Promise<void> {
-    this.cache.clear();
-    if (this.temporary) await rm(this.dir, { recursive: true, force: true });
-  }
-
-  private remember(id: string, family: Family): void {
+  private remember(key: string, piece: LedgerPiece): void {
     // A Map iterates in insertion order: re-inserting moves the key to the young end.
-    this.cache.delete(id);
-    this.cache.set(id, family);
-    while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    const [cache, bound] = piece.piece === 'head' ? [this.heads, this.cacheSize] : [this.buckets, this.cacheSize * 16];
+    cache.delete(key);
+    (cache as Map<string, LedgerPiece>).set(key, piece);
+    while (cache.size > bound) cache.delete(cache.keys().next().value!);
   }
 
-  private async write(adherentId: string, snapshot: string): Promise<void> {
-    const path = this.pathOf(adherentId);
+  private bad(key: string, why: string): PipelineStageError {
+    const path = this.pathOf(key);
+    return new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `${path}: local ledger file of ${key} ${why} (delete ${this.dir} to rebuild it from counters-changelog)`, { file: path });
+  }
+
+  private async write(key: string, snapshot: string): Promise<void> {
+    const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}.tmp`;
     const fh = await open(tmp, 'w');
     try {
       // The key on the first line, then the changelog value as is (schemas/topics/ledger-snapshot.schema.json).
-      await fh.writeFile(`${JSON.stringify(adherentId)}\n${snapshot}`);
-      if (this.fsync) await fh.datasync();
+      // Not fdatasync'ed here: once per file at the next flush (a piece is rewritten many times
+      // between checkpoints; a file per write fsync'ed made the store the bottleneck).
+      await fh.writeFile(`${JSON.stringify(key)}\n${snapshot}`);
     } finally {
       await fh.close();
     }
     await rename(tmp, path);
+    this.dirty.add(path);
     this.stats.writes += 1;
   }
 
-  private decode(text: string, path: string, adherentId: string): Family {
+  private decode(text: string, path: string, key: string): LedgerPiece {
     const nl = text.indexOf('\n');
-    let key: unknown;
+    let stored: unknown;
     try {
-      key = nl < 0 ? undefined : JSON.parse(text.slice(0, nl));
+      stored = nl < 0 ? undefined : JSON.parse(text.slice(0, nl));
     } catch {
-      key = undefined;
+      stored = undefined;
     }
-    if (key !== adherentId) {
-      throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `${path}: local ledger file does not hold the ledger of ${adherentId} (delete ${this.dir} to rebuild it from counters-changelog)`, { file: path });
+    if (stored !== key) {
+      throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `${path}: local ledger file does not hold the ledger piece ${key} (delete ${this.dir} to rebuild it from counters-changelog)`, { file: path });
     }
     try {
       return decodeSnapshot(text.slice(nl + 1), { partition: -1, offset: -1 });
     } catch (cause) {
-      throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `${path}: local ledger file is not a ledger snapshot (delete ${this.dir} to rebuild it): ${(cause as Error).message}`, { file: path }, { cause });
+      throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `${path}: local ledger file is not a ledger piece (delete ${this.dir} to rebuild it): ${(cause as Error).message}`, { file: path }, { cause });
     }
   }
 
-  private pathOf(adherentId: string): string {
-    const h = createHash('sha256').update(adherentId).digest('hex');
+  private pathOf(key: string): string {
+    const h = createHash('sha256').update(key).digest('hex');
     return join(this.dir, h.slice(0, 2), `${h.slice(2, 40)}.json`);
   }
 }

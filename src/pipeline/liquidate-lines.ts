@@ -5,6 +5,8 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
+import { ledgerChange } from './ledgers.js';
+import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 
 /**
  * The per-line loop run in a worker (and in-process by replay): the engine's `liquidateAll`, plus
@@ -58,6 +60,17 @@ export function liquidateLines(
     outcomes.push(previous ? { settlement, changed: true, previous } : { settlement, changed: true });
   }
   return { outcomes, ledgers: changedLedgers };
+}
+
+/**
+ * One pool task (worker side, or in-thread): what crosses back is each changed ledger's head data
+ * and only its changed buckets, found by reference before the structured clone loses identity.
+ */
+export function liquidateTask(task: LiquidateTask, reference: Reference): LiquidateTaskResult {
+  const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
+  const changes: LiquidateTaskResult['ledgers'] = {};
+  for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerChange(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);
+  return { outcomes, ledgers: changes };
 }
 
 function sameDecision(previous: LineRecord, next: LineRecord | undefined, s: Settlement): boolean {

@@ -1,12 +1,13 @@
 import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
-import type { EngineState } from '../engine/index.js';
+import { lineBucket } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
+import { lineKeyOf } from '../model/act-line.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS, type LineTopic } from './keys.js';
 import { checkpointLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
-import { encodeSnapshot, watermarkKey, type Family } from './ledgers.js';
-import { asOfTimestamp, liquidateLines, type LineOutcome, type LineRequest } from './liquidate-lines.js';
+import { encodeChange, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
+import { asOfTimestamp, liquidateTask, type LineOutcome, type LineRequest } from './liquidate-lines.js';
 import { LiquidationPool } from './pool.js';
 import type { LiquidateTask, LiquidateTaskResult, WorkerSetup } from './pool-messages.js';
 import { loadReference } from './reference.js';
@@ -14,15 +15,18 @@ import { loadReference } from './reference.js';
 /**
  * The liquidation service: consumes décompte and invoice lines (group `liquidation`), liquidates
  * them in a piscina pool, and per bus batch, in this order (README "Exactly-once effect"):
- *   1. liquidate (families split over tasks, a family in one task only, ledgers carried in);
+ *   1. liquidate (families split over tasks, a family in one task only, ledgers carried in: the
+ *      head and the buckets of the task's lines);
  *   2. produce the settlements that are new (unchanged re-decisions publish nothing);
- *   3. produce the changed family ledgers to counters-changelog, with the input watermark;
+ *   3. produce the changed ledger pieces to counters-changelog (changed buckets, then the head
+ *      with the input watermark: ledgers.ts, the rule for a crash between them);
  *   4. return, and the bus commits the input offsets.
  * The bus hands one batch at a time, and the handler awaits the pool, whose queue is bounded:
  * that is the backpressure from the workers to the consumer.
  */
 /** how often the store's marker moves to the changelog's end: a restart after a crash reads at most this many batches' snapshots */
 const CHECKPOINT_BATCHES = 50;
+const CHANGELOG_SLICE = 1_000;
 
 export interface LiquidationServiceOptions {
   bus: Bus;
@@ -57,6 +61,7 @@ export interface ServiceStats {
   published: number;
   /** re-decisions identical to the recorded version: nothing published */
   unchanged: number;
+  /** ledger pieces produced to counters-changelog (changed buckets and heads) */
   snapshots: number;
 }
 
@@ -85,7 +90,7 @@ export class LiquidationService {
     let service: LiquidationService;
     if (workers === 0) {
       const reference = await loadReference(o.reference);
-      service = new LiquidationService(o, families, async (t) => liquidateLines(t.requests, reference, t.ledgers), async () => undefined);
+      service = new LiquidationService(o, families, async (t) => liquidateTask(t, reference), async () => undefined);
     } else {
       const pool = new LiquidationPool({ workers, setup: o.reference });
       service = new LiquidationService(o, families, (t) => pool.run(t), () => pool.close());
@@ -130,8 +135,17 @@ export class LiquidationService {
     const records = batch.records as BusRecord<LineTopic>[];
     const wk = watermarkKey(topic, partition);
     const beneficiaries = records.map((r) => this.o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang) ?? null);
-    // The batch's ledgers, held until the batch is done whatever the cache size.
-    const families = await this.store.getMany(beneficiaries.flatMap((b) => (b ? [b.adherentId] : [])));
+    // The batch's ledgers, held until the batch is done whatever the cache size: each family's
+    // head and only the buckets its lines in this batch fall in.
+    const bucketsOf = new Map<string, Set<string>>();
+    records.forEach((r, i) => {
+      const id = beneficiaries[i]?.adherentId;
+      if (id === undefined) return;
+      let set = bucketsOf.get(id);
+      if (!set) bucketsOf.set(id, (set = new Set()));
+      set.add(lineBucket(lineKeyOf(r.value.line)));
+    });
+    const families = await this.store.getMany(bucketsOf.keys(), (id) => bucketsOf.get(id)!);
     const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string | null }[] = [];
     for (const [i, record] of records.entries()) {
       const { line } = record.value;
@@ -149,7 +163,7 @@ export class LiquidationService {
     const tasks = this.split(items, families, this.o.taskLines ?? 256);
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
     const outcomes: LineOutcome[] = new Array(items.length);
-    const changed = new Map<string, EngineState>();
+    const changed = new Map<string, LedgerChange>();
     results.forEach((result, t) => {
       tasks[t]!.indices.forEach((index, k) => (outcomes[index] = result.outcomes[k]!));
       for (const [family, state] of Object.entries(result.ledgers)) changed.set(family, state);
@@ -176,16 +190,22 @@ export class LiquidationService {
     // 3. Ledgers of the families that changed, with the watermark of this batch.
     const lastOffset = new Map<string, number>();
     for (const item of items) if (item.family !== null) lastOffset.set(item.family, item.record.offset);
-    const next = new Map<string, Family>();
-    for (const [family, state] of changed) {
+    const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+    const pieces: [string, LedgerPiece, string][] = [];
+    for (const [family, change] of changed) {
       const old = families.get(family);
-      next.set(family, { state, applied: { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 } });
+      const applied = { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 };
+      // Buckets before their head, in order on the family's partition: see ledgers.ts for a crash between them.
+      const written = encodeChange(family, old, change, applied);
+      snapshots.push(...written.messages);
+      written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
     }
-    const snapshots = [...next].map(([family, f]) => encodeSnapshot(family, f));
     this.storeCurrent = false;
-    for (let i = 0; i < snapshots.length; i += 200) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + 200));
+    // Pieces are small (a head, or a sixteenth of a family's lines): 1 000 per produce, so a batch
+    // costs a few changelog fsyncs, not one per 200 pieces.
+    for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE));
     // Durable on the changelog first, then the local copy (ledger-restore.ts: why the order).
-    await this.store.setMany(next);
+    await this.store.setPieces(pieces);
     this.storeCurrent = true;
     if ((this.stats.batches + 1) % CHECKPOINT_BATCHES === 0) await checkpointLedgers(this.o.bus, this.store, this.busId);
     await this.pause();

@@ -1,4 +1,5 @@
 import type { EngineState } from '../engine/index.js';
+import type { LedgerChange } from './ledgers.js';
 import type { LineOutcome, LineRequest } from './liquidate-lines.js';
 
 /**
@@ -14,16 +15,18 @@ export interface WorkerSetup {
 }
 
 /**
- * One task: the lines of a set of whole families, in input order, and those families' ledgers.
- * A family is in at most one task in flight, so no two tasks ever change the same ledger.
+ * One task: the lines of a set of whole families, in input order, and those families' ledgers,
+ * each with only the line buckets the task's lines fall in (the engine reads no other: a line's
+ * record is looked up in its own bucket). A family is in at most one task in flight, so no two
+ * tasks ever change the same ledger.
  */
 export interface LiquidateTask {
   requests: LineRequest[];
   ledgers: Record<string, EngineState>;
 }
 
-/** Settlements in request order; only the ledgers that changed. */
+/** Settlements in request order; of the ledgers that changed, the head data and the changed buckets only. */
 export interface LiquidateTaskResult {
   outcomes: LineOutcome[];
-  ledgers: Record<string, EngineState>;
+  ledgers: Record<string, LedgerChange>;
 }

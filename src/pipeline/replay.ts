@@ -6,7 +6,7 @@ import { lineKeyOf } from '../model/act-line.js';
 import type { SettlementStatus } from '../model/settlement.js';
 import { PipelineStageError } from './errors.js';
 import { isLineTopic, LIQUIDATION_GROUP, type LineTopic } from './keys.js';
-import { encodeSnapshot, loadFamilies, type Family } from './ledgers.js';
+import { encodeChange, ledgerChange, loadFamilies, type Family } from './ledgers.js';
 import { asOfTimestamp, liquidateLines, type Reference } from './liquidate-lines.js';
 
 /**
@@ -113,7 +113,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         const { settlement, changed: isNew } = outcomes[0]!;
         if (!isNew) continue;
         const state = ledgers[beneficiary.adherentId];
-        if (state) touched.set(beneficiary.adherentId, { state, applied: family.applied });
+        if (state) {
+          // One change per family for the whole range: its buckets' undo is against the ledger read.
+          const base = families.get(beneficiary.adherentId)!;
+          touched.set(beneficiary.adherentId, { ...base, state });
+        }
         changed.push({ lineKey, offset: r.offset, version: { from: previous.version, to: settlement.version }, amc: { from: previous.amcAmount, to: settlement.amcAmount }, status: { from: previous.status, to: settlement.status } });
         before = before.plus(previous.amcAmount);
         after = after.plus(settlement.amcAmount);
@@ -121,7 +125,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       }
     }
   }
-  const snapshots = [...touched].map(([id, f]) => encodeSnapshot(id, f));
+  const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+  for (const [id, f] of touched) {
+    const base = families.get(id)!;
+    snapshots.push(...encodeChange(id, base, ledgerChange(base.state, f.state), base.applied).messages);
+  }
   if (!o.dryRun) {
     // Settlements first, then ledgers: a crash between them replays to the same versions (README).
     for (let i = 0; i < settlements.length; i += 500) await o.bus.produce('settlements', settlements.slice(i, i + 500));

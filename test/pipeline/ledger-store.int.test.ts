@@ -11,7 +11,7 @@ import { loadBeneficiaries, type BeneficiaryIndex } from '../../src/ingest/refer
 import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
 import { restoreLedgers } from '../../src/pipeline/ledger-restore.js';
 import { LedgerStore } from '../../src/pipeline/ledger-store.js';
-import { encodeSnapshot, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
+import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
 import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
 import { referencePaths, type ReferencePaths } from '../../src/pipeline/reference.js';
 import { ROOT, byPartition, readTopic, waitIdle } from './liquidation-support.js';
@@ -120,17 +120,22 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const marker = JSON.parse(await readFile(join(storeDir, 'marker.json'), 'utf8')) as { next: Record<string, number> };
     expect(marker.next).toEqual(Object.fromEntries(ends.map((e) => [String(e.partition), e.high])));
 
-    // A snapshot written by someone else (a replay) after the marker: the tail is that one entry.
+    // A ledger change written by someone else (a replay) after the marker, touching no line
+    // bucket: one piece, the head; the tail is that one entry.
     const changelog = await loadFamilies(bus);
     const [id, family] = [...changelog][0]!;
-    const edited: Family = { ...family, applied: { ...family.applied, 'decompte-lines:99': 7 } };
-    await bus.produce('counters-changelog', [encodeSnapshot(id, edited)]);
+    const noLines = ledgerChange(family.state, family.state);
+    expect(noLines.buckets).toEqual({});
+    const edited = encodeChange(id, family, noLines, { ...family.applied, 'decompte-lines:99': 7 });
+    expect(edited.messages.map((m) => m.key)).toEqual([id]);
+    await bus.produce('counters-changelog', edited.messages);
     const store = await LedgerStore.open({ dir: storeDir, cacheSize: 3, fsync: false });
     const tail = await restoreLedgers(bus, store, 'embedded');
     expect(tail).toMatchObject({ rebuilt: false, read: 1 });
-    expect(await store.get(id)).toEqual(edited);
-    // Back to the service's own ledger, so the second run decides as the single run did.
-    await bus.produce('counters-changelog', [encodeSnapshot(id, family)]);
+    expect(await store.get(id)).toEqual(edited.family);
+    expect(edited.family).toMatchObject({ state: family.state, seq: family.seq + 1, applied: { 'decompte-lines:99': 7 } });
+    // Back to the service's own watermark, so the second run decides as the single run did.
+    await bus.produce('counters-changelog', encodeChange(id, edited.family, noLines, family.applied).messages);
     expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: false, read: 1 });
     await store.close();
 
@@ -158,18 +163,19 @@ describe('ledger store: bounded cache and restart from the local store', () => {
   it('a damaged ledger file is refused with PIPELINE_BAD_SNAPSHOT naming the file', async () => {
     const storeDir = join(dir, 'damaged');
     const store = await LedgerStore.open({ dir: storeDir, cacheSize: 1, fsync: false });
-    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 } };
+    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
     await store.set('F1', family);
     await store.set('F2', family); // evicts F1 from the 1-slot cache
     expect(store.cached).toBe(1);
-    expect(await store.get('F1')).toEqual(family); // read back from disk
+    // Read back from disk: no line, so the head alone (one file); `set` is write number 1.
+    expect(await store.get('F1')).toEqual({ ...family, seq: 1 });
     expect(store.stats.reads).toBe(1);
     await store.set('F2', family); // evicts F1 again
     // The documented layout: <dir>/<2 hex of sha256(key)>/<next 38 hex>.json
     const h = createHash('sha256').update('F1').digest('hex');
     const path = join(storeDir, h.slice(0, 2), `${h.slice(2, 40)}.json`);
-    expect(await readFile(path, 'utf8')).toMatch(/^"F1"\n\{"v":1,/);
-    await writeFile(path, '"F1"\n{"v":1,"state":');
+    expect(await readFile(path, 'utf8')).toMatch(/^"F1"\n\{"v":2,"piece":"head",/);
+    await writeFile(path, '"F1"\n{"v":2,"piece":');
     await expect(store.get('F1')).rejects.toMatchObject({ code: 'PIPELINE_BAD_SNAPSHOT', context: { file: path } });
     await store.close();
   });
