@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
 import { partitionFor } from '../../src/bus/topics.js';
 import { defineBusSuite } from './bus-suite.js';
 import { lineMessage, NIRS } from './fixtures.js';
+
+// Against the mock broker every consumer-group join waits ~3 s (its session timeout), and the
+// whole suite runs two files at once: the 30 s default is too short and, worse, a timed-out test
+// keeps running (its cleanup lands in the next test). A real hang still fails, later.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
 /**
  * The same suite as the embedded bus, over TCP against librdkafka's mock cluster (kcat), or the

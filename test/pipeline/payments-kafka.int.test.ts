@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, it } from 'vitest';
+import { afterAll, beforeAll, it, vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
 import { tempDir } from './stages-given.js';
 import { paymentScenario } from './payments-scenario.js';
+
+// Against the mock broker every consumer-group join waits ~3 s (its session timeout), and the
+// whole suite runs two files at once: the 30 s default is too short and, worse, a timed-out test
+// keeps running (its cleanup lands in the next test). A real hang still fails, later.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
 /**
  * The same payment scenario over TCP against librdkafka's mock cluster (kcat), or the Kafka named
