@@ -4,7 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
-    // Two cores on CI: integration tests start real processes, keep them from starving each other.
-    maxWorkers: 2,
+    // One file at a time: integration files start real processes (mock Kafka brokers, pipeline
+    // services, Chromium) and time-sensitive outage tests (a broker SIGSTOPped for 1.5 s) went
+    // flaky when two such files shared the 2 cores. The whole suite stays around 5 minutes.
+    fileParallelism: false,
   },
 });

@@ -85,9 +85,12 @@ describe('kafka: broker outages (mock broker only)', () => {
     broker.pause();
     let acked = false;
     const during = bus.produce('decompte-lines', [{ value: lineMessage(NIRS[0], 1, 3) }]).then(() => (acked = true));
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect(acked).toBe(false); // acks = −1: not durable until the broker answers
-    broker.resume();
+    try {
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(acked).toBe(false); // acks = −1: not durable until the broker answers
+    } finally {
+      broker.resume(); // whatever happens above, the next tests need a broker that answers
+    }
     await during;
     await wait(3, 15_000);
     // At-least-once: a retried request may deliver a line twice; each line, in order of first delivery.
