@@ -1,8 +1,6 @@
 import { resolve } from 'node:path';
 import { loadBeneficiaries, type BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
-import { loadGrids } from '../ingest/reference/grids.js';
-import { loadNomenclature } from '../ingest/reference/nomenclature.js';
-import { loadPmss } from '../ingest/reference/pmss.js';
+import { loadReference as loadEngineReference } from '../pipeline/reference.js';
 import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { PmssTable } from '../model/reference.js';
@@ -32,13 +30,12 @@ export interface Reference {
 /** Loads and validates every reference file; any error names the file, line and field (ReferenceDataError). */
 export async function loadReference(paths: ReferencePaths = {}): Promise<Reference> {
   const p = { ...DEFAULT_REFERENCE, ...Object.fromEntries(Object.entries(paths).filter(([, v]) => v !== undefined)) };
-  const [beneficiaries, grids, nomenclature, pmss] = await Promise.all([
+  const [beneficiaries, engine] = await Promise.all([
     loadBeneficiaries(resolve(p.beneficiaries)),
-    loadGrids(resolve(p.grids)),
-    loadNomenclature(resolve(p.nomenclature)),
-    loadPmss(resolve(p.pmss)),
+    // the same loader the pool's workers use, so a CLI run and the service read reference data alike
+    loadEngineReference({ gridsDir: resolve(p.grids), nomenclatureFile: resolve(p.nomenclature), pmssFile: resolve(p.pmss) }),
   ]);
-  return { beneficiaries: beneficiaries.index, grids, nomenclature, pmss };
+  return { beneficiaries: beneficiaries.index, ...engine };
 }
 
 export const REFERENCE_FLAGS = {

@@ -20,6 +20,7 @@ import { renderStatementHtml, renderStatementText, statementData } from '../../s
 import type { Settlement } from '../../model/settlement.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
+import { referencePaths } from '../../pipeline/reference.js';
 import { loadAccounts } from './payments.js';
 
 const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
@@ -60,7 +61,7 @@ export const command: Command = {
     const completeWhen = values['complete-when'] ?? 'rename';
     if (completeWhen !== 'rename' && completeWhen !== 'ok') throw new UsageError(`--complete-when is rename or ok, got "${completeWhen}"`);
     const referenceDir = resolve(values.reference ?? 'fixtures');
-    const reference = { gridsDir: join(referenceDir, 'grids'), nomenclatureFile: join(referenceDir, 'nomenclature.csv'), pmssFile: join(referenceDir, 'pmss.csv') };
+    const { beneficiariesFile: _unused, ...reference } = referencePaths(referenceDir);
     const beneficiariesFile = resolve(values.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries);
     const logger = createLogger({ name: 'run' });
 
@@ -185,7 +186,7 @@ function report(io: CliIo, o: InboxOutcome): void {
 async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, referenceDir: string, logger: Logger): Promise<string> {
   const dir = join(home, 'statements');
   await mkdir(dir, { recursive: true });
-  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(beneficiariesFile), loadNomenclature(join(referenceDir, 'nomenclature.csv'))]);
+  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(beneficiariesFile), loadNomenclature(referencePaths(referenceDir).nomenclatureFile)]);
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const families = new Set([...index.all()].map((b) => b.adherentId));
   for (const adherentId of families) {
