@@ -11,6 +11,7 @@ import { liquidateGrid } from './grid-liquidation.js';
 import { hashInputs } from './hash.js';
 import type { CounterMove, Effects } from './state.js';
 import type { EngineState, LiquidationContext, LiquidationRequest } from './types.js';
+import { formatMoney as money } from '../model/money.js';
 
 
 /**
@@ -24,7 +25,6 @@ export interface Decision {
   renewalMoves: CounterMove[];
 }
 
-const money = (d: Decimal) => d.toFixed(2);
 
 /** tp 15 (RO + AMC) and 25 (AMC only) pay the professional; 00 and 05 (RO part only in TP) pay the member. */
 export function payeeOf(line: Pick<ActLine, 'tp' | 'psId'>): string {

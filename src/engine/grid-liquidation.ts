@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { addDays } from '../model/dates.js';
 import type { Grid, Renewal, Term } from '../model/grid.js';
-import { roundCents } from '../model/money.js';
+import { formatMoney as money, roundCents } from '../model/money.js';
 import { chooseRule } from './conditions.js';
 import type { LineFacts } from './facts.js';
 import { counterKey, renewalKey } from './periods.js';
@@ -33,7 +33,6 @@ export interface GridOutcome {
 }
 
 const TM_ONLY: Term[] = [{ kind: 'pct_br', pct: '100' }];
-const money = (d: Decimal) => d.toFixed(2);
 
 function outcome(grid: Grid, partial: Partial<GridOutcome>): GridOutcome {
   return {

@@ -1,6 +1,6 @@
 import { Decimal } from 'decimal.js';
 import type { Grid, Term } from '../model/grid.js';
-import { roundCents } from '../model/money.js';
+import { formatMoney as money, roundCents } from '../model/money.js';
 import type { LineFacts } from './facts.js';
 import type { Consumption } from './types.js';
 
@@ -31,7 +31,6 @@ export interface TermsResult {
   review: string | null;
 }
 
-const money = (d: Decimal) => d.toFixed(2);
 const pctOf = (pct: string, base: Decimal) => roundCents(new Decimal(pct).times(base).dividedBy(100));
 
 export function isBudget(t: Term): t is Extract<Term, { kind: 'eur' | 'pmss_pct' }> {

@@ -24,7 +24,8 @@ export function roundCents(value: Decimal): Decimal {
 }
 
 export function formatMoney(value: Decimal): Money {
-  return roundCents(value).toFixed(2);
+  // toFixed rounds with the mode it is given: one step, not a rounding then a format (hot path).
+  return value.toFixed(2, Decimal.ROUND_HALF_UP);
 }
 
 /** Cents (integer string, as in fixed-length records) to a Money string, exact. */
