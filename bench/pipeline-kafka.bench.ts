@@ -1,13 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { openKafkaBus, type KafkaBusOptions } from '../src/bus/kafka/kafka-bus.js';
-import { generateFixtures } from '../src/generate/index.js';
 import { readDrop } from '../src/ingest/index.js';
 import { ingestDrop } from '../src/ingest/ingest-drop.js';
 import { loadBeneficiaries } from '../src/ingest/reference/beneficiaries.js';
@@ -16,6 +12,7 @@ import { familyKeyOfLine, LIQUIDATION_GROUP, LINE_TOPICS } from '../src/pipeline
 import { LiquidationService } from '../src/pipeline/liquidation-service.js';
 import { referencePaths } from '../src/pipeline/reference.js';
 import { startTestBroker } from '../test/support/kafka-mock.js';
+import { prepareDrop, root, runChild } from './support.js';
 
 /**
  * End-to-end pipeline benchmark on a Kafka-protocol broker over loopback TCP (librdkafka's mock
@@ -32,8 +29,6 @@ import { startTestBroker } from '../test/support/kafka-mock.js';
  *
  *   npm run bench:pipeline-kafka -- [--lines 20000] [--workers 2] [--dir <dir>] [--batch 500]
  */
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, existsSync(resolve(here, '../package.json')) ? '..' : '../..');
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, batch: { type: 'string' },
@@ -177,14 +172,6 @@ async function messageSizes(drop: string): Promise<{ count: number; valueBytes: 
   return { count, valueBytes: avg(value), keyBytes: avg(key), headerBytes: avg(header), keys: keys.size };
 }
 
-function runChild(args: string[]): Promise<Record<string, number>> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NOEMIE_LOG_LEVEL: 'warn' } });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>) : rej(new Error(`child exited ${code}: ${out}`))));
-  });
-}
 
 /** One measurement against a broker of its own (mock), or under a topic prefix of its own (external). */
 async function withBroker<T>(run: (brokers: string[], prefix: string) => Promise<T>): Promise<T> {
@@ -207,17 +194,7 @@ async function main(): Promise<void> {
   }
   const lines = Number(values.lines ?? 20_000);
   const workers = Number(values.workers ?? 2);
-  // The same directory and file names as bench/pipeline.bench.ts: one generated drop serves both.
-  const dir = resolve(values.dir ?? join(tmpdir(), 'noemie-bench-pipeline'));
-  const ref = join(dir, 'reference');
-  const drop = join(dir, `drop-${lines}.csv`);
-  if (!existsSync(drop)) {
-    mkdirSync(ref, { recursive: true });
-    cpSync(join(root, 'fixtures', 'grids'), join(ref, 'grids'), { recursive: true });
-    cpSync(join(root, 'fixtures', 'nomenclature.csv'), join(ref, 'nomenclature.csv'));
-    cpSync(join(root, 'fixtures', 'pmss.csv'), join(ref, 'pmss.csv'));
-    await generateFixtures({ seed: 1, lines, format: 'csv', out: drop, nomenclaturePath: join(ref, 'nomenclature.csv'), beneficiaries: join(ref, `beneficiaries-${lines}.csv`) });
-  }
+  const { dir, ref, drop } = await prepareDrop(lines, values.dir);
   // A private reference directory: bench:pipeline may run beside this one and copy its own member file.
   const home = mkdtempSync(join(dir, 'kafka-'));
   try {
@@ -231,11 +208,11 @@ async function main(): Promise<void> {
       throw new Error(`${lines} lines need ≈ ${(perPartition / 1024 / 1024).toFixed(1)} MiB per partition of decompte-lines: ${MOCK_LIMIT_TEXT}`);
     }
     const raw = await withBroker((brokers, prefix) =>
-      runChild(['--child', 'raw', '--brokers', brokers.join(','), '--prefix', prefix, '--batch', String(batch), '--count', String(sizes.count),
+      runChild(import.meta.url, ['--child', 'raw', '--brokers', brokers.join(','), '--prefix', prefix, '--batch', String(batch), '--count', String(sizes.count),
         '--value-bytes', String(sizes.valueBytes), '--key-bytes', String(sizes.keyBytes), '--header-bytes', String(sizes.headerBytes), '--keys', String(sizes.keys)]),
     );
     const pipe = await withBroker((brokers, prefix) =>
-      runChild(['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch)]),
+      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch)]),
     );
     const rows = [
       { run: 'raw kafkajs produce + consume', lines: raw.lines!, seconds: raw.seconds!, peakRssMb: raw.peakRssMb! },

@@ -1,11 +1,7 @@
-import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openEmbeddedBus } from '../src/bus/embedded/embedded-bus.js';
-import { generateFixtures } from '../src/generate/index.js';
 import { readDrop } from '../src/ingest/index.js';
 import { ingestDrop } from '../src/ingest/ingest-drop.js';
 import { loadBeneficiaries } from '../src/ingest/reference/beneficiaries.js';
@@ -13,6 +9,7 @@ import { BusIngestSink } from '../src/pipeline/bus-sink.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from '../src/pipeline/keys.js';
 import { LiquidationService } from '../src/pipeline/liquidation-service.js';
 import { referencePaths } from '../src/pipeline/reference.js';
+import { prepareDrop, root, runChild } from './support.js';
 
 /**
  * End-to-end pipeline benchmark on the embedded bus: a generated CSV drop goes through ingestion
@@ -24,8 +21,6 @@ import { referencePaths } from '../src/pipeline/reference.js';
  *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync] [--ledger-cache n]
  * The service's ledger store lives in the run's home (state/ledgers), fsync'ed like the bus.
  */
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, existsSync(resolve(here, '../package.json')) ? '..' : '../..');
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, 'no-fsync': { type: 'boolean' },
@@ -67,14 +62,6 @@ async function pipelineChild(drop: string, ref: string, home: string, workers: n
   };
 }
 
-function runChild(args: string[]): Promise<Record<string, number>> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NOEMIE_LOG_LEVEL: 'warn' } });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>) : rej(new Error(`child exited ${code}: ${out}`))));
-  });
-}
 
 async function main(): Promise<void> {
   if (values.child === 'parse') return void console.log(JSON.stringify(await parseChild(values.drop!)));
@@ -84,21 +71,12 @@ async function main(): Promise<void> {
   }
   const lines = Number(values.lines ?? 20_000);
   const workers = Number(values.workers ?? 2);
-  const dir = resolve(values.dir ?? join(tmpdir(), 'noemie-bench-pipeline'));
-  const ref = join(dir, 'reference');
-  const drop = join(dir, `drop-${lines}.csv`);
-  if (!existsSync(drop)) {
-    mkdirSync(ref, { recursive: true });
-    cpSync(join(root, 'fixtures', 'grids'), join(ref, 'grids'), { recursive: true });
-    cpSync(join(root, 'fixtures', 'nomenclature.csv'), join(ref, 'nomenclature.csv'));
-    cpSync(join(root, 'fixtures', 'pmss.csv'), join(ref, 'pmss.csv'));
-    await generateFixtures({ seed: 1, lines, format: 'csv', out: drop, nomenclaturePath: join(ref, 'nomenclature.csv'), beneficiaries: join(ref, `beneficiaries-${lines}.csv`) });
-  }
+  const { dir, ref, drop } = await prepareDrop(lines, values.dir);
   cpSync(join(ref, `beneficiaries-${lines}.csv`), join(ref, 'beneficiaries.csv'));
   const home = mkdtempSync(join(dir, 'home-'));
   try {
-    const parse = await runChild(['--child', 'parse', '--drop', drop]);
-    const pipe = await runChild(['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : []), ...(values['ledger-cache'] ? ['--ledger-cache', values['ledger-cache']] : [])]);
+    const parse = await runChild(import.meta.url, ['--child', 'parse', '--drop', drop]);
+    const pipe = await runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : []), ...(values['ledger-cache'] ? ['--ledger-cache', values['ledger-cache']] : [])]);
     const rows = [
       { run: 'bare parse (readDrop)', lines: parse.lines!, seconds: parse.seconds!, peakRssMb: parse.peakRssMb! },
       { run: `pipeline: ingest → bus → liquidation (${workers} workers)`, lines: pipe.lines!, seconds: pipe.seconds!, peakRssMb: pipe.peakRssMb! },
