@@ -5,10 +5,11 @@ import type { Bus, MessageOf, TopicName } from '../../src/bus/index.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import type { TpClaim } from '../../src/model/tp-claim.js';
 import { TP_CLAIM_COLUMNS } from '../../src/model/tp-claim.js';
+import { PS, claim as reconClaim, line } from '../reconcile/given.js';
 
 /** Given / when / then for the stages on the bus: settlements and claims as the business reads them. */
 
-export const PS = '751234567';
+export { PS };
 export const PS_NO_ACCOUNT = '759999999';
 
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -16,32 +17,13 @@ export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: (
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A settlement; defaults: a tiers-payant (tp 15) GP consultation, AMC part 19.00, version 1. */
+/** A settlement; defaults: the reconciliation tests' tiers-payant (tp 15) GP consultation, AMC 19.00, version 1. */
 export function settlement(over: Partial<Settlement> & Pick<Settlement, 'lineKey' | 'beneficiary'>): Settlement {
-  return {
-    adherentId: 'A001',
-    careDate: '2025-03-03',
-    actCode: 'G',
-    poste: 'soins.generalistes',
-    status: 'paid',
-    reason: null,
-    expense: '40.00',
-    roAmount: '21.00',
-    amcAmount: '19.00',
-    parts: [{ contract: 'CCN-HLA-OPT2', amount: over.amcAmount ?? '19.00' }],
-    restToPay: '0.00',
-    payee: `ps:${PS}`,
-    counters: [],
-    version: 1,
-    operation: 'I',
-    tp: '15',
-    psId: PS,
-    ...over,
-  };
+  return line({ parts: [{ contract: 'CCN-HLA-OPT2', amount: over.amcAmount ?? '19.00' }], ...over });
 }
 
 export function claim(over: Partial<TpClaim> & Pick<TpClaim, 'tpClaimId' | 'nir'>): TpClaim {
-  return { operator: 'OPTP', psId: PS, rang: 1, careDate: '2025-03-03', actCode: 'G', invoiceNo: null, amcAmountClaimed: '19.00', paidOn: null, ...over };
+  return reconClaim(over);
 }
 
 /** Writes claims as tp_claims.csv (formats.md §4 columns), plus raw extra lines (bad rows). */
