@@ -66,8 +66,8 @@ export const TOPICS = {
   settlements: def({
     name: 'settlements',
     schema: SettlementSchema,
-    key: 'adhérent, given by the producer; default NIR-rang',
-    keyOf: (s) => beneficiaryKey(s.beneficiary),
+    key: 'adhérent (NIR-rang when the beneficiary is unknown)',
+    keyOf: (s) => s.adherentId ?? beneficiaryKey(s.beneficiary),
     headersOf: (s) => ({ lineKey: s.lineKey }),
   }),
   'counters-changelog': def({
