@@ -1,25 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
+import type { Bus } from '../src/bus/bus.js';
 import { openKafkaBus, type KafkaBusOptions } from '../src/bus/kafka/kafka-bus.js';
-import { readDrop } from '../src/ingest/index.js';
+import { TOPIC_NAMES, type TopicName } from '../src/bus/topics.js';
+import { busPartitions, readEnv } from '../src/config.js';
 import { ingestDrop } from '../src/ingest/ingest-drop.js';
 import { loadBeneficiaries } from '../src/ingest/reference/beneficiaries.js';
 import { BusIngestSink } from '../src/pipeline/bus-sink.js';
-import { familyKeyOfLine, LIQUIDATION_GROUP, LINE_TOPICS } from '../src/pipeline/keys.js';
+import { LIQUIDATION_GROUP, LINE_TOPICS } from '../src/pipeline/keys.js';
 import { LiquidationService } from '../src/pipeline/liquidation-service.js';
 import { referencePaths } from '../src/pipeline/reference.js';
-import { startTestBroker } from '../test/support/kafka-mock.js';
+import { startTestBroker, type TestBrokerOptions } from '../test/support/kafka-mock.js';
+import { estimate, fits, measureDrop, mib, MOCK_PARTITION_BYTES, suggestPartitions, type Compression } from './mock-capacity.js';
 import { prepareDrop, root, runChild } from './support.js';
 
 /**
  * End-to-end pipeline benchmark on a Kafka-protocol broker over loopback TCP (librdkafka's mock
- * cluster served by kcat, started here through the test harness; or the cluster named by
+ * cluster, started here through the test harness: kcat's, or with --partitions the one of
+ * test/support/mock-broker/mock-broker.c with every topic made up front; or the cluster named by
  * KAFKA_BROKERS), beside a baseline measured in the same run: bare kafkajs producing and then
- * consuming the same number of messages of the same size. The ratio of the two is the figure:
- * both pay the same broker, loopback and kafkajs client, so it is the cost of the pipeline itself.
+ * consuming the same number of messages of the same size and content, with the same compression.
+ * The ratio of the two is the figure: both pay the same broker, loopback and kafkajs client, so it
+ * is the cost of the pipeline itself.
  *
  * The drop is bench/pipeline.bench.ts's (same generator call, same directory, so it is shared).
  * Each measurement runs in a fresh child process (peak RSS = its `maxRSS`, worker threads
@@ -27,43 +32,62 @@ import { prepareDrop, root, runChild } from './support.js';
  * measurement keeps the first run's data from weighing on the second). With KAFKA_BROKERS, each
  * measurement gets its own topic prefix instead.
  *
+ * The mock keeps at most 5 MiB per partition (bench/mock-capacity.ts): the drop is sized against
+ * it before the run (refused, with the --partitions to use, when it would not fit), and after the
+ * run every partition of the line and settlement topics must still start at offset 0, and hold
+ * every line and every settlement published, or the run fails.
+ *
  *   npm run bench:pipeline-kafka -- [--lines 20000] [--workers 2] [--dir <dir>] [--batch 500]
+ *     [--partitions N (NOEMIE_PARTITIONS, default 4)] [--compression none|gzip (KAFKA_COMPRESSION)]
+ *     [--plan: print the sizing and the smallest --partitions that fits, run nothing]
+ *     [--force: run even when the sizing says it will not fit (the check after the run still applies)]
  */
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, batch: { type: 'string' },
     child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, brokers: { type: 'string' }, prefix: { type: 'string' },
-    count: { type: 'string' }, 'value-bytes': { type: 'string' }, 'key-bytes': { type: 'string' }, 'header-bytes': { type: 'string' }, keys: { type: 'string' },
+    count: { type: 'string' }, 'key-bytes': { type: 'string' }, keys: { type: 'string' }, pool: { type: 'string' },
+    partitions: { type: 'string' }, compression: { type: 'string' }, plan: { type: 'boolean' }, force: { type: 'boolean' },
   },
 });
 
 const mb = (kb: number) => Math.round(kb / 1024);
 
-/**
- * librdkafka's mock keeps at most 5 MiB (and 100 000 message sets) per partition and silently drops
- * the oldest beyond that (rdkafka_mock.c, `mpart->max_size`, not configurable): with 4 partitions
- * a topic holds ≈ 20 MiB, about 28 000 of these lines. The pipeline ingests the whole drop before
- * the service catches up, so a larger drop would lose its first lines; the bench refuses it.
- */
-const MOCK_PARTITION_BYTES = 5 * 1024 * 1024;
-const MOCK_LIMIT_TEXT = 'librdkafka\'s mock broker keeps at most 5 MiB per partition; run larger drops against a real Kafka (KAFKA_BROKERS)';
-const isMock = () => !process.env.KAFKA_BROKERS;
+const env = readEnv();
+const isMock = () => !env.KAFKA_BROKERS;
+const compressionOf = (v: string | undefined): Compression => {
+  const c = v ?? env.KAFKA_COMPRESSION;
+  if (c !== 'none' && c !== 'gzip') throw new Error(`--compression: none or gzip, not ${c}`);
+  return c;
+};
 
 /** As the integration tests: the mock needs a ≥ 3 s session and answers ListOffsets-by-time wrongly. */
-function busOptions(brokers: string[], topicPrefix: string): KafkaBusOptions {
+function busOptions(brokers: string[], topicPrefix: string, compression: Compression): KafkaBusOptions {
   return {
-    brokers, clientId: 'noemie-bench', ssl: false, sessionTimeout: isMock() ? 3_000 : 6_000, topicPrefix,
+    brokers, clientId: 'noemie-bench', ssl: false, sessionTimeout: isMock() ? 3_000 : 6_000, topicPrefix, compression,
     timestampLookup: !isMock(), retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
   };
 }
 
-async function pipelineChild(drop: string, ref: string, brokers: string[], prefix: string, workers: number, batch: number): Promise<object> {
+/** Messages written to a topic (Σ end offsets) and dropped from its head (Σ low watermarks). */
+interface Kept {
+  produced: number;
+  evicted: number;
+}
+
+async function keptOn(bus: Bus, topic: TopicName): Promise<Kept> {
+  const ends = await bus.endOffsets(topic);
+  return { produced: ends.reduce((n, p) => n + p.high, 0), evicted: ends.reduce((n, p) => n + p.low, 0) };
+}
+
+async function pipelineChild(drop: string, ref: string, brokers: string[], prefix: string, workers: number, batch: number, compression: Compression): Promise<object> {
   const paths = referencePaths(ref);
   const { index } = await loadBeneficiaries(paths.beneficiariesFile);
-  const bus = await openKafkaBus(busOptions(brokers, prefix));
+  const bus = await openKafkaBus(busOptions(brokers, prefix, compression));
   const t0 = performance.now();
   const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus, { batch }) });
   const t1 = performance.now();
+  // Fail fast: a head dropped now is lines the service will never see.
   const truncated = (await bus.endOffsets('decompte-lines')).filter((p) => p.low > 0);
   if (truncated.length > 0) throw new Error(`the broker dropped the head of decompte-lines (${JSON.stringify(truncated)}): ${MOCK_LIMIT_TEXT}`);
   // The first batch's time: before it, the service loads the changelog and joins its group (≈ the session timeout on the mock).
@@ -76,42 +100,50 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
   }
   const t2 = performance.now();
   await service.stop();
-  const settlements = (await bus.endOffsets('settlements')).reduce((n, p) => n + p.high, 0);
+  // After the run, not just after ingest: settlements and the changelog grew meanwhile.
+  const kept = { lines: await keptOn(bus, 'decompte-lines'), invoiceLines: await keptOn(bus, 'invoice-lines'), settlements: await keptOn(bus, 'settlements'), changelog: await keptOn(bus, 'counters-changelog') };
   await bus.close();
   return {
     lines: ingested.totals.accepted, ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, joinSeconds: (firstAt - t1) / 1000, seconds: (t2 - t0) / 1000,
-    settlements, stats: service.stats, peakRssMb: mb(process.resourceUsage().maxRSS),
+    settlements: kept.settlements.produced, kept, stats: service.stats, peakRssMb: mb(process.resourceUsage().maxRSS),
   };
 }
 
 /**
  * The baseline: what kafkajs and the broker cost alone. A plain producer (acks −1, not
- * idempotent, maxInFlightRequests 1, as the bus's) sends `count` messages in awaited batches of
- * `batch` (as BusIngestSink does), keyed over `keys` keys, each with a value, a key and three
- * headers of the drop's average sizes; then a fresh consumer group reads them all (eachBatch,
- * one offset commit per batch, as the service). Produce then consume, as the pipeline ingests
- * then liquidates.
+ * idempotent, maxInFlightRequests 1, as the bus's; the same compression) sends `count` messages
+ * in awaited batches of `batch` (as BusIngestSink does), keyed over `keys` keys of the drop's
+ * average key size, with the values and headers of the drop's first lines as BusIngestSink wrote
+ * them (`pool`, cycled: real content, so gzip compresses it as it does the pipeline's); then a
+ * fresh consumer group reads them all (eachBatch, one offset commit per batch, as the service).
+ * Produce then consume, as the pipeline ingests then liquidates.
  */
-async function rawChild(brokers: string[], prefix: string, o: { count: number; valueBytes: number; keyBytes: number; headerBytes: number; keys: number; batch: number }): Promise<object> {
+async function rawChild(brokers: string[], prefix: string, o: { count: number; keyBytes: number; keys: number; batch: number; pool: string; partitions: number; compression: Compression }): Promise<object> {
   const kafka = new Kafka({ clientId: 'noemie-bench-raw', brokers, logLevel: logLevel.WARN, retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 } });
   const topic = `${prefix}raw-lines`;
+  const admin = kafka.admin();
+  await admin.connect();
+  // A real Kafka: as many partitions as the pipeline's topics (the mock has it made already, or auto-creates 4).
+  await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }] }).catch(() => undefined);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true, idempotent: false, maxInFlightRequests: 1 });
   await producer.connect();
-  const value = 'x'.repeat(o.valueBytes);
-  const hv = 'h'.repeat(Math.max(1, Math.round(o.headerBytes / 3)));
+  const pool = readFileSync(o.pool, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { value: string; headers: Record<string, string> });
+  const compression = o.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   const keyOf = (i: number) => `${String(i % o.keys).padStart(o.keyBytes, '0')}`;
+  let valueBytes = 0;
   const t0 = performance.now();
   for (let i = 0; i < o.count; i += o.batch) {
     const messages = [];
-    for (let j = i; j < Math.min(o.count, i + o.batch); j += 1) messages.push({ key: keyOf(j), value, headers: { source: hv, record: hv, lineKey: hv } });
-    await producer.send({ topic, acks: -1, messages });
+    for (let j = i; j < Math.min(o.count, i + o.batch); j += 1) {
+      const m = pool[j % pool.length]!;
+      valueBytes += m.value.length;
+      messages.push({ key: keyOf(j), value: m.value, headers: m.headers });
+    }
+    await producer.send({ topic, acks: -1, compression, messages });
   }
   const t1 = performance.now();
   await producer.disconnect();
-  const admin = kafka.admin();
-  await admin.connect();
   const truncated = (await admin.fetchTopicOffsets(topic)).filter((p) => Number(p.low) > 0);
-  await admin.disconnect();
   if (truncated.length > 0) throw new Error(`the broker dropped the head of ${topic} (${JSON.stringify(truncated)}): ${MOCK_LIMIT_TEXT}`);
   // The bus's consumer settings (src/bus/kafka/subscription.ts), so only the pipeline's own work differs.
   const sessionTimeout = isMock() ? 3_000 : 6_000;
@@ -122,7 +154,6 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; v
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let seen = 0;
-  let bytes = 0;
   let firstAt = 0;
   const t2 = performance.now();
   await new Promise<void>((res, rej) => {
@@ -132,10 +163,7 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; v
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch: b, resolveOffset, heartbeat }) => {
           if (firstAt === 0) firstAt = performance.now();
-          for (const m of b.messages) {
-            bytes += m.value?.length ?? 0;
-            resolveOffset(m.offset);
-          }
+          for (const m of b.messages) resolveOffset(m.offset);
           seen += b.messages.length;
           const last = b.messages[b.messages.length - 1];
           if (last) await consumer.commitOffsets([{ topic: b.topic, partition: b.partition, offset: String(Number(last.offset) + 1) }]);
@@ -147,53 +175,59 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; v
   });
   const t3 = performance.now();
   await consumer.disconnect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const kept: Kept = { produced: ends.reduce((n, p) => n + Number(p.high), 0), evicted: ends.reduce((n, p) => n + Number(p.low), 0) };
   return {
     lines: seen, produceSeconds: (t1 - t0) / 1000, consumeSeconds: (t3 - t2) / 1000, joinSeconds: (firstAt - t2) / 1000, seconds: (t1 - t0 + (t3 - t2)) / 1000,
-    valueBytes: Math.round(bytes / Math.max(1, seen)), peakRssMb: mb(process.resourceUsage().maxRSS),
+    valueBytes: Math.round(valueBytes / Math.max(1, o.count)), kept, partitions: ends.length, peakRssMb: mb(process.resourceUsage().maxRSS),
   };
 }
 
-/** Average sizes of what BusIngestSink puts on the wire for this drop (value JSON, key, headers). */
-async function messageSizes(drop: string): Promise<{ count: number; valueBytes: number; keyBytes: number; headerBytes: number; keys: number }> {
-  let count = 0, value = 0, key = 0, header = 0;
-  const keys = new Set<string>();
-  for await (const part of readDrop(drop)) {
-    for await (const ev of part.events) {
-      if (ev.kind !== 'line') continue;
-      count += 1;
-      value += Buffer.byteLength(JSON.stringify({ line: ev.line, origin: { file: ev.origin.file, record: ev.origin.record } }));
-      const k = familyKeyOfLine(ev.line);
-      keys.add(k);
-      key += k.length;
-      header += ev.origin.file.length + String(ev.origin.record).length + 40;
-    }
-  }
-  const avg = (n: number) => Math.max(1, Math.round(n / Math.max(1, count)));
-  return { count, valueBytes: avg(value), keyBytes: avg(key), headerBytes: avg(header), keys: keys.size };
-}
-
-
-/** One measurement against a broker of its own (mock), or under a topic prefix of its own (external). */
-async function withBroker<T>(run: (brokers: string[], prefix: string) => Promise<T>): Promise<T> {
-  const broker = await startTestBroker();
+/**
+ * One measurement against a broker of its own (mock: `topics` made up front with `partitions` when
+ * set, and the mock's peak memory read before it stops), or under a topic prefix of its own (external).
+ */
+async function withBroker<T>(topics: (prefix: string) => string[], partitions: number | undefined, run: (brokers: string[], prefix: string) => Promise<T>): Promise<{ result: T; mockPeakMb: number | null }> {
+  const prefix = `b${randomUUID().slice(0, 8)}.`;
+  const options: TestBrokerOptions = partitions === undefined ? {} : { partitions, topics: topics(prefix) };
+  const broker = await startTestBroker(options);
   try {
-    return await run(broker.brokers(), `b${randomUUID().slice(0, 8)}.`);
+    const result = await run(broker.brokers(), prefix);
+    const pid = broker.pid();
+    const hwm = pid === undefined ? null : /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return { result, mockPeakMb: hwm ? mb(Number(hwm)) : null };
   } finally {
     await broker.stop();
   }
 }
 
+/** Whether a run kept everything it wrote: null, or what the broker dropped or lacks. */
+function lost(what: string, kept: Kept, expected: number): string | null {
+  if (kept.evicted > 0) return `${what}: the broker dropped the first ${kept.evicted} of ${kept.produced} messages`;
+  if (kept.produced !== expected) return `${what}: ${kept.produced} messages on the topic, ${expected} expected`;
+  return null;
+}
+
+const MOCK_LIMIT_TEXT = 'librdkafka\'s mock broker keeps at most 5 MiB per partition: raise --partitions, add --compression gzip, or use a real Kafka (KAFKA_BROKERS)';
+
 async function main(): Promise<void> {
   const batch = Number(values.batch ?? 500);
+  const compression = compressionOf(values.compression);
   if (values.child === 'pipeline') {
-    return void console.log(JSON.stringify(await pipelineChild(values.drop!, values.ref!, values.brokers!.split(','), values.prefix!, Number(values.workers ?? 2), batch)));
+    return void console.log(JSON.stringify(await pipelineChild(values.drop!, values.ref!, values.brokers!.split(','), values.prefix!, Number(values.workers ?? 2), batch, compression)));
   }
   if (values.child === 'raw') {
-    const o = { count: Number(values.count), valueBytes: Number(values['value-bytes']), keyBytes: Number(values['key-bytes']), headerBytes: Number(values['header-bytes']), keys: Number(values.keys), batch };
+    const o = { count: Number(values.count), keyBytes: Number(values['key-bytes']), keys: Number(values.keys), batch, pool: values.pool!, partitions: Number(values.partitions), compression };
     return void console.log(JSON.stringify(await rawChild(values.brokers!.split(','), values.prefix!, o)));
   }
   const lines = Number(values.lines ?? 20_000);
   const workers = Number(values.workers ?? 2);
+  // --partitions: the children's NOEMIE_PARTITIONS (runChild passes the environment on), and the C mock.
+  const partitions = values.partitions === undefined ? busPartitions() : busPartitions({ NOEMIE_PARTITIONS: values.partitions });
+  process.env.NOEMIE_PARTITIONS = String(partitions);
+  // kcat's mock auto-creates 4 partitions: any other count needs its topics made up front.
+  const mockPartitions = values.partitions !== undefined || partitions !== 4 ? partitions : undefined;
   const { dir, ref, drop } = await prepareDrop(lines, values.dir);
   // A private reference directory: bench:pipeline may run beside this one and copy its own member file.
   const home = mkdtempSync(join(dir, 'kafka-'));
@@ -201,32 +235,63 @@ async function main(): Promise<void> {
     const myRef = join(home, 'reference');
     cpSync(ref, myRef, { recursive: true });
     cpSync(join(ref, `beneficiaries-${lines}.csv`), join(myRef, 'beneficiaries.csv'));
-    const sizes = await messageSizes(drop);
-    // Record on the wire ≈ value + key + headers + ~70 B of framing; 4 partitions, keys spread evenly.
-    const perPartition = (sizes.count * (sizes.valueBytes + sizes.keyBytes + sizes.headerBytes + 70)) / 4;
-    if (isMock() && perPartition > 0.9 * MOCK_PARTITION_BYTES) {
-      throw new Error(`${lines} lines need ≈ ${(perPartition / 1024 / 1024).toFixed(1)} MiB per partition of decompte-lines: ${MOCK_LIMIT_TEXT}`);
+    const sizes = await measureDrop(drop, myRef, { batch, compression });
+    const est = estimate(sizes, partitions, batch);
+    console.log(
+      `  sizing (${partitions} partitions, ${compression}): fullest partition of decompte-lines ≈ ${mib(est.lines.maxPartitionBytes)} MiB (${est.lines.maxPartitionLines} lines), ` +
+        `of settlements ≈ ${mib(est.settlements.maxPartitionBytes)} MiB, of the mock's ${mib(MOCK_PARTITION_BYTES)} (≤ 90 % taken as fitting); stored/wire ${sizes.lineRatio(partitions).toFixed(3)} lines, ` +
+        `${sizes.settlementRatio.toFixed(3)} settlements (a settlement ≈ ${sizes.settlementPerLine.toFixed(2)} × its line)`,
+    );
+    if (values.plan || (isMock() && !fits(est) && !values.force)) {
+      const n = suggestPartitions(sizes, batch, values.plan ? 1 : partitions);
+      if (values.plan) return void console.log(`  plan: the smallest --partitions that fits the mock with ${compression}: ${n ?? 'none up to 1024'}`);
+      throw new Error(
+        `${lines} lines would not fit the mock broker with ${partitions} partitions${compression === 'none' ? ' uncompressed' : ''} (it keeps 5 MiB per partition and drops the oldest): ` +
+          (n === null ? 'not even with 1024 partitions' : `run with --partitions ${n}`) + (compression === 'none' ? ' or add --compression gzip' : '') + ', or use a real Kafka (KAFKA_BROKERS)',
+      );
     }
-    const raw = await withBroker((brokers, prefix) =>
+    const pool = join(home, 'raw-pool.ndjson');
+    writeFileSync(pool, sizes.sample.map((m) => JSON.stringify({ value: m.value, headers: m.headers })).join('\n'));
+    const raw = await withBroker((prefix) => [`${prefix}raw-lines`], mockPartitions, (brokers, prefix) =>
       runChild(import.meta.url, ['--child', 'raw', '--brokers', brokers.join(','), '--prefix', prefix, '--batch', String(batch), '--count', String(sizes.count),
-        '--value-bytes', String(sizes.valueBytes), '--key-bytes', String(sizes.keyBytes), '--header-bytes', String(sizes.headerBytes), '--keys', String(sizes.keys)]),
+        '--key-bytes', String(sizes.keyBytes), '--keys', String(sizes.keys), '--pool', pool, '--partitions', String(partitions), '--compression', compression]),
     );
-    const pipe = await withBroker((brokers, prefix) =>
-      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch)]),
+    const pipe = await withBroker((prefix) => TOPIC_NAMES.map((t) => prefix + t), mockPartitions, (brokers, prefix) =>
+      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch), '--compression', compression]),
     );
+    const r = raw.result as Record<string, number> & { kept: Kept };
+    const p = pipe.result as Record<string, number> & { kept: Record<'lines' | 'invoiceLines' | 'settlements' | 'changelog', Kept>; stats: Record<string, number> };
+    const lineKept = { produced: p.kept.lines.produced + p.kept.invoiceLines.produced, evicted: p.kept.lines.evicted + p.kept.invoiceLines.evicted };
+    const losses = [
+      lost('raw-lines', r.kept, sizes.count),
+      lost('decompte-lines + invoice-lines', lineKept, p.lines!),
+      lost('settlements', p.kept.settlements, p.stats.published!),
+      p.stats.lines! < p.lines! ? `the service consumed ${p.stats.lines} of ${p.lines} lines` : null,
+      r.lines! < sizes.count ? `the raw consumer read ${r.lines} of ${sizes.count} messages` : null,
+    ].filter((l) => l !== null);
     const rows = [
-      { run: 'raw kafkajs produce + consume', lines: raw.lines!, seconds: raw.seconds!, peakRssMb: raw.peakRssMb! },
-      { run: `pipeline on Kafka: ingest → liquidation (${workers} w)`, lines: pipe.lines!, seconds: pipe.seconds!, peakRssMb: pipe.peakRssMb! },
+      { run: 'raw kafkajs produce + consume', lines: r.lines!, seconds: r.seconds!, peakRssMb: r.peakRssMb! },
+      { run: `pipeline on Kafka: ingest → liquidation (${workers} w)`, lines: p.lines!, seconds: p.seconds!, peakRssMb: p.peakRssMb! },
     ];
-    for (const r of rows) console.log(`${r.run.padEnd(52)} ${String(r.lines).padStart(9)} lines ${r.seconds.toFixed(2).padStart(8)} s ${String(Math.round(r.lines / r.seconds)).padStart(8)} lines/s  peak RSS ${r.peakRssMb} MB`);
-    console.log(`  raw: ${sizes.valueBytes} B values, produce ${raw.produceSeconds!.toFixed(2)} s, consume ${raw.consumeSeconds!.toFixed(2)} s (of which group join → first batch ${raw.joinSeconds!.toFixed(2)} s)`);
-    console.log(`  pipeline: ingest ${pipe.ingestSeconds!.toFixed(2)} s, liquidation ${pipe.liquidateSeconds!.toFixed(2)} s (of which start + join → first batch done ${pipe.joinSeconds!.toFixed(2)} s); ${pipe.settlements} settlements on the topic`);
-    const ratio = (pipe.lines! / pipe.seconds!) / (raw.lines! / raw.seconds!);
-    console.log(`  pipeline / raw lines/s: ${ratio.toFixed(3)}; peak RSS pipeline / raw: ${(pipe.peakRssMb! / raw.peakRssMb!).toFixed(2)}`);
+    for (const row of rows) console.log(`${row.run.padEnd(52)} ${String(row.lines).padStart(9)} lines ${row.seconds.toFixed(2).padStart(8)} s ${String(Math.round(row.lines / row.seconds)).padStart(8)} lines/s  peak RSS ${row.peakRssMb} MB`);
+    const ratio = (p.lines! / p.seconds!) / (r.lines! / r.seconds!);
+    console.log(`  pipeline / raw lines/s: ${ratio.toFixed(3)}; peak RSS pipeline / raw: ${(p.peakRssMb! / r.peakRssMb!).toFixed(2)}`);
+    console.log(`  raw: ${r.valueBytes} B values, ${r.partitions} partitions, ${compression}, produce ${r.produceSeconds!.toFixed(2)} s, consume ${r.consumeSeconds!.toFixed(2)} s (of which group join → first batch ${r.joinSeconds!.toFixed(2)} s)`);
+    console.log(`  pipeline: ingest ${p.ingestSeconds!.toFixed(2)} s, liquidation ${p.liquidateSeconds!.toFixed(2)} s (of which start + join → first batch done ${p.joinSeconds!.toFixed(2)} s); ${p.settlements} settlements on the topic`);
+    if (losses.length > 0) throw new Error(`not a valid run, not recorded:\n  ${losses.join('\n  ')}\n${MOCK_LIMIT_TEXT}`);
+    console.log(`  kept by the broker, from offset 0: raw-lines ${r.kept.produced}, lines ${lineKept.produced}, settlements ${p.kept.settlements.produced} (= lines read and settlements published)`);
+    if (p.kept.changelog.evicted > 0) {
+      // Not a failure of this run (the service reads the changelog only when it starts), but a restart would miss ledger pieces.
+      console.log(`  warning: the mock dropped the first ${p.kept.changelog.evicted} of ${p.kept.changelog.produced} counters-changelog pieces (it does not compact): a restarted service could not rebuild its ledgers from it`);
+    } else console.log(`  counters-changelog: ${p.kept.changelog.produced} pieces, all kept`);
+    if (raw.mockPeakMb !== null) console.log(`  mock broker peak RSS: raw ${raw.mockPeakMb} MB, pipeline ${pipe.mockPeakMb} MB`);
     mkdirSync(join(root, 'bench', 'out'), { recursive: true });
+    const { families: _f, sample: _s, lineRatio: _l, ...measured } = sizes;
     const report = {
-      date: new Date().toISOString(), node: process.version, broker: isMock() ? 'librdkafka mock (kcat), 3 brokers, loopback' : 'KAFKA_BROKERS',
-      lines, workers, batch, messageSizes: sizes, raw, pipeline: pipe, ratio,
+      date: new Date().toISOString(), node: process.version,
+      broker: isMock() ? `librdkafka mock (${mockPartitions === undefined ? 'kcat' : 'mock-broker.c'}), 3 brokers, loopback` : 'KAFKA_BROKERS',
+      lines, workers, batch, partitions, compression, messageSizes: { ...measured, lineRatio: sizes.lineRatio(partitions) }, estimate: est,
+      raw: r, pipeline: p, mockPeakMb: { raw: raw.mockPeakMb, pipeline: pipe.mockPeakMb }, ratio,
     };
     writeFileSync(join(root, 'bench', 'out', `pipeline-kafka-${lines}.json`), `${JSON.stringify(report, null, 2)}\n`);
     appendFileSync(join(dir, 'history-kafka.ndjson'), `${JSON.stringify(report)}\n`);

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v kcat >/dev/null 2>&1 || need+=(kcat)              # librdkafka mock cluster: the Kafka-protocol broker of the tests
+command -v gcc >/dev/null 2>&1 || need+=(gcc)                # compiles test/support/mock-broker/mock-broker.c on first use
+[ -f /usr/include/librdkafka/rdkafka_mock.h ] || need+=(librdkafka-dev)  # its headers: the mock with N-partition topics
 command -v chromium >/dev/null 2>&1 || need+=(chromium)      # headless browser check of the HTML statement
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)  # XSD validation of pain.001 files
 

@@ -25,6 +25,13 @@ const EnvSchema = z.object({
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only').default(''),
   /** replication factor of the topics the pipeline creates; unset: the broker's default */
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).optional(),
+  /** producer compression on the Kafka bus (kafkajs has gzip built in; consumers read either) */
+  KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
+  /**
+   * partitions of every topic, in both buses (src/bus/topics.ts). Part of the data's layout: a key's
+   * partition depends on it, so a bus made with another count is refused (BUS_PARTITION_MISMATCH).
+   */
+  NOEMIE_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(4),
   /** TP reconciliation: days a tp 15/25 line waits for its claim, a claim for its NOEMIE line, before an exception; amount tolerance */
   NOEMIE_RECON_HOLD_DAYS: z.coerce.number().int().min(0).default(30),
   NOEMIE_RECON_CLAIM_DAYS: z.coerce.number().int().min(0).default(30),
@@ -45,7 +52,11 @@ export type Env = z.infer<typeof EnvSchema>;
 export class ConfigError extends Error {}
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
-  const parsed = EnvSchema.safeParse(env);
+  return parseEnv(EnvSchema, env);
+}
+
+function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0]);
@@ -54,6 +65,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/**
+ * NOEMIE_PARTITIONS alone: src/bus/topics.ts reads it on first use, wherever the process was
+ * started from, and a bad value elsewhere in the environment is not its business.
+ */
+export function busPartitions(env: NodeJS.ProcessEnv = process.env): number {
+  return parseEnv(EnvSchema.pick({ NOEMIE_PARTITIONS: true }), env).NOEMIE_PARTITIONS;
 }
 
 export interface ZipLimits {
@@ -81,7 +100,11 @@ export interface KafkaSettings {
   sessionTimeout: number;
   topicPrefix: string;
   replicationFactor?: number;
+  /** producer compression; absent: none */
+  compression?: KafkaCompression;
 }
+
+export type KafkaCompression = Env['KAFKA_COMPRESSION'];
 
 /** `brokers` from the CLI (`--kafka a:9092,b:9092`) wins over KAFKA_BROKERS. */
 export function kafkaSettings(env: Env = readEnv(), brokers?: string): KafkaSettings {
@@ -99,6 +122,7 @@ export function kafkaSettings(env: Env = readEnv(), brokers?: string): KafkaSett
     ssl: env.KAFKA_SSL ? { rejectUnauthorized: env.KAFKA_SSL_REJECT_UNAUTHORIZED, ...(env.KAFKA_SSL_CA_FILE ? { caFile: env.KAFKA_SSL_CA_FILE } : {}) } : false,
     sessionTimeout: env.KAFKA_SESSION_TIMEOUT_MS,
     topicPrefix: env.KAFKA_TOPIC_PREFIX,
+    compression: env.KAFKA_COMPRESSION,
   };
   if (env.KAFKA_SASL_MECHANISM) {
     settings.sasl = { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' };

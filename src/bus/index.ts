@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 export * from './bus.js';
 export * from './errors.js';
 export * from './messages.js';
-export { PARTITIONS, TOPICS, TOPIC_NAMES, partitionFor, topicDef, type MessageOf, type TopicDef, type TopicName } from './topics.js';
+export { partitionCount, TOPICS, TOPIC_NAMES, partitionFor, topicDef, type MessageOf, type TopicDef, type TopicName } from './topics.js';
 export { openEmbeddedBus, EmbeddedBus, type EmbeddedBusOptions } from './embedded/embedded-bus.js';
 export { openKafkaBus, KafkaBus, type KafkaBusOptions } from './kafka/kafka-bus.js';
 export { onShutdownSignals } from './shutdown.js';

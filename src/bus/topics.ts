@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Partitioners } from 'kafkajs';
+import { busPartitions } from '../config.js';
 import { beneficiaryKey, lineKeyOf } from '../model/act-line.js';
 import { SettlementSchema } from '../model/settlement.js';
 import { TpClaimSchema } from '../model/tp-claim.js';
@@ -15,11 +16,18 @@ import { CounterChangelogSchema, LineMessageSchema, RejectMessageSchema, type He
  */
 
 /**
- * Four partitions everywhere: librdkafka's mock cluster auto-creates topics with 4, so the test
- * broker, the embedded bus and topics we create on a real Kafka all agree. Changing it moves keys
- * to other partitions; both buses refuse a topic whose partition count differs (BUS_PARTITION_MISMATCH).
+ * Partitions of every topic: NOEMIE_PARTITIONS (src/config.ts, default 4, which is what librdkafka's
+ * mock cluster auto-creates, so kcat's test broker, the embedded bus and topics we create on a real
+ * Kafka agree). Read on first use, not at load, so a bad value surfaces as a ConfigError where the
+ * bus is opened (the CLI prints it), and kept for the life of the process: a key's partition must
+ * not move under a running service. Changing it moves keys to other partitions; both buses refuse
+ * a topic whose partition count differs (BUS_PARTITION_MISMATCH).
  */
-export const PARTITIONS = 4;
+let partitionsOfProcess: number | undefined;
+
+export function partitionCount(): number {
+  return (partitionsOfProcess ??= busPartitions());
+}
 
 export interface TopicDef<S extends z.ZodType = z.ZodType> {
   name: string;
@@ -34,9 +42,11 @@ export interface TopicDef<S extends z.ZodType = z.ZodType> {
 }
 
 const def = <S extends z.ZodType>(d: Omit<TopicDef<S>, 'partitions' | 'compacted'> & { compacted?: boolean }): TopicDef<S> => ({
-  partitions: PARTITIONS,
   compacted: false,
   ...d,
+  get partitions() {
+    return partitionCount();
+  },
 });
 
 const lineHeaders = (m: LineMessage): Headers => ({ ...m.origin, lineKey: lineKeyOf(m.line) });
@@ -119,7 +129,7 @@ export function topicDef<T extends TopicName>(name: T): TopicDef {
 const kafkaPartitioner = Partitioners.DefaultPartitioner();
 const metadataByCount = new Map<number, { partitionId: number; leader: number; partitionErrorCode: number; replicas: number[]; isr: number[] }[]>();
 
-export function partitionFor(key: string, partitions: number = PARTITIONS): number {
+export function partitionFor(key: string, partitions: number = partitionCount()): number {
   let md = metadataByCount.get(partitions);
   if (!md) {
     md = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));

@@ -167,7 +167,10 @@ describe('embedded bus: one owner', () => {
     await threeLinesThenClose();
     await writeFile(join(dir, 'decompte-lines', 'topic.json'), '{"partitions":3}');
     const bus = await open();
-    await expect(bus.produce('decompte-lines', [{ value: lineMessage(nir, 1, 4) }])).rejects.toMatchObject({ code: 'BUS_PARTITION_MISMATCH' });
+    await expect(bus.produce('decompte-lines', [{ value: lineMessage(nir, 1, 4) }])).rejects.toMatchObject({
+      code: 'BUS_PARTITION_MISMATCH',
+      message: expect.stringMatching(/says 3 partitions, the pipeline expects 4 \(NOEMIE_PARTITIONS=4\).*set NOEMIE_PARTITIONS=3/),
+    });
   });
 
   it('on SIGTERM finishes the batch in flight, commits it and exits cleanly', async () => {

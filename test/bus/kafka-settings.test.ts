@@ -10,6 +10,7 @@ describe('kafkaSettings (src/config.ts): what the Kafka bus is built from', () =
       ssl: false,
       sessionTimeout: 30_000,
       topicPrefix: '',
+      compression: 'none',
     });
     expect(kafkaSettings(env).brokers).toEqual(['a:9092']);
   });
@@ -21,6 +22,11 @@ describe('kafkaSettings (src/config.ts): what the Kafka bus is built from', () =
       sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
       replicationFactor: 3,
     });
+  });
+
+  it('takes the producer compression from KAFKA_COMPRESSION: none or gzip', () => {
+    expect(kafkaSettings(readEnv({ KAFKA_BROKERS: 'a:9092', KAFKA_COMPRESSION: 'gzip' })).compression).toBe('gzip');
+    expect(() => readEnv({ KAFKA_COMPRESSION: 'zstd' })).toThrow(/KAFKA_COMPRESSION: .*received "zstd"/);
   });
 
   it('says what is missing', () => {

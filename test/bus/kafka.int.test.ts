@@ -117,6 +117,52 @@ describe('kafka: broker outages (mock broker only)', () => {
   }, 60_000);
 });
 
+/**
+ * KAFKA_COMPRESSION=gzip: record batches are compressed by the producer, stored so by the broker and
+ * inflated by the consumer. 12 000 lines of one beneficiary (one partition) are ≈ 6.4 MiB of values
+ * (12 000 × ≈ 560 B), over the mock's 5 MiB per partition: uncompressed, the mock drops the oldest
+ * (the control, which shows the volume is big enough to tell); gzip'ed (~20× smaller: the lines
+ * differ only in their numbers) every one is kept, and all are read back intact.
+ */
+describe('kafka: gzip compression', () => {
+  const N = 12_000;
+  const message = (i: number) => ({ ...lineMessage(NIRS[3], 1, (i % 9_999) + 1), origin: { file: `drop-${Math.floor(i / 9_999)}.csv`, record: i + 1 } });
+  const produceAll = async (bus: Awaited<ReturnType<typeof openKafkaBus>>) => {
+    for (let i = 0; i < N; i += 500) await bus.produce('decompte-lines', Array.from({ length: 500 }, (_, j) => ({ value: message(i + j) })));
+  };
+  const partition = () => partitionFor(`${NIRS[3]}-1`);
+
+  it('control: uncompressed, 6.4 MiB in one partition lose their head on the mock', async (ctx) => {
+    if (broker.kind !== 'mock') ctx.skip();
+    const bus = await openKafkaBus({ ...testKafkaOptions(`t${randomUUID().slice(0, 8)}.`), compression: 'none' });
+    try {
+      await produceAll(bus);
+      const ends = (await bus.endOffsets('decompte-lines')).find((e) => e.partition === partition());
+      expect(ends?.high).toBe(N);
+      expect(ends?.low).toBeGreaterThan(0);
+    } finally {
+      await bus.close();
+    }
+  }, 60_000);
+
+  it('gzip: every message kept and consumed intact', async () => {
+    const bus = await openKafkaBus({ ...testKafkaOptions(`t${randomUUID().slice(0, 8)}.`), compression: 'gzip' });
+    try {
+      await produceAll(bus);
+      expect((await bus.endOffsets('decompte-lines')).find((e) => e.partition === partition())).toMatchObject({ low: 0, high: N });
+      const records = new Map<number, unknown>();
+      const sub = await bus.consume({ groupId: 'g-gzip', topics: ['decompte-lines'], handler: async (b) => void b.records.forEach((r) => records.set(r.value.origin.record, r.value)) });
+      const until = Date.now() + 60_000;
+      while (records.size < N && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      await sub.stop();
+      expect(records.size).toBe(N);
+      for (const i of [0, 1, 9_998, 9_999, N - 1]) expect(records.get(i + 1)).toEqual(message(i));
+    } finally {
+      await bus.close();
+    }
+  }, 90_000);
+});
+
 describe('kafka: shutdown', () => {
   it('on SIGTERM a consumer process finishes the batch in flight, commits it and exits 0', async () => {
     const topicPrefix = `t${randomUUID().slice(0, 8)}.`;

@@ -39,7 +39,7 @@ function envelopeDocument(): unknown {
     description: `GENERATED from src/bus/topics.ts and src/bus/messages.ts, ${HOW}. A message on a pipeline topic, the same on Kafka and on the embedded bus. Key and header values are UTF-8 strings; the value is JSON, described per topic in x-topics. The embedded bus stores one message per line of <bus>/<topic>/<partition>.log as {"o": offset, "t": timestamp ms, "k": key, "h": headers, "v": value}.`,
     type: 'object',
     properties: {
-      key: { type: 'string', description: 'partition = (murmur2(utf8 key) & 0x7fffffff) mod partitions: the Kafka Java client / kafkajs DefaultPartitioner' },
+      key: { type: 'string', description: 'partition = (murmur2(utf8 key) & 0x7fffffff) mod partitions: the Kafka Java client / kafkajs DefaultPartitioner; partitions = NOEMIE_PARTITIONS, the same for every topic (x-topics shows the default, 4)' },
       headers: {
         type: 'object',
         properties: {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decode, fromWire, prepare, toWire } from '../../src/bus/codec.js';
 import { BusError } from '../../src/bus/errors.js';
-import { partitionFor, TOPIC_NAMES, topicDef } from '../../src/bus/topics.js';
+import { partitionCount, partitionFor, TOPIC_NAMES, topicDef } from '../../src/bus/topics.js';
+import { busPartitions, ConfigError } from '../../src/config.js';
 import { lineMessage, NIRS } from './fixtures.js';
 
 describe('partitionFor: the Kafka Java client partitioner, so both buses and any Kafka client agree', () => {
@@ -27,12 +28,52 @@ describe('partitionFor: the Kafka Java client partitioner, so both buses and any
     expect(partitionFor(key, 4)).toBe(of4);
     expect(partitionFor(key, 7)).toBe(of7);
   });
+
+  /** The same vectors mod 16, by hand: 1173551340 − 16 × 73346958 = 12; 1357151166 − 16 × 84821947 = 14; 479470107 − 16 × 29966881 = 11. */
+  it.each([
+    ['21', 12],
+    ['foobar', 14],
+    ['abc', 11],
+  ])('%s → partition %i of 16 (NOEMIE_PARTITIONS=16)', (key, of16) => {
+    expect(partitionFor(key, 16)).toBe(of16);
+  });
+
+  it('with any other count, puts a key in range, always in the same place, and 16 refines 4 (same hash mod 16, then mod 4)', () => {
+    const keys = Array.from({ length: 2_000 }, (_, i) => `A${String(i).padStart(6, '0')}`);
+    for (const n of [1, 3, 16, 64, 1024]) {
+      const first = keys.map((k) => partitionFor(k, n));
+      expect(first.every((p) => Number.isInteger(p) && p >= 0 && p < n)).toBe(true);
+      expect(keys.map((k) => partitionFor(k, n))).toEqual(first);
+      // 2 000 keys over 16 partitions: an even spread is 125 each; every partition is used
+      if (n === 16) expect(new Set(first).size).toBe(16);
+    }
+    for (const k of keys) expect(partitionFor(k, 16) % 4).toBe(partitionFor(k, 4));
+  });
+});
+
+describe('NOEMIE_PARTITIONS (busPartitions, src/config.ts)', () => {
+  it('defaults to 4 and takes 1..1024', () => {
+    expect(busPartitions({})).toBe(4);
+    expect(busPartitions({ NOEMIE_PARTITIONS: '16' })).toBe(16);
+    expect(busPartitions({ NOEMIE_PARTITIONS: '1' })).toBe(1);
+    expect(busPartitions({ NOEMIE_PARTITIONS: '1024' })).toBe(1024);
+  });
+
+  it.each(['0', '1025', '2.5', 'sixteen', '-4'])('refuses %s, naming the variable', (value) => {
+    expect(() => busPartitions({ NOEMIE_PARTITIONS: value })).toThrow(ConfigError);
+    expect(() => busPartitions({ NOEMIE_PARTITIONS: value })).toThrow(new RegExp(`NOEMIE_PARTITIONS: .*received "${value}"`));
+  });
+
+  it('reads that variable alone: another bad one is not its business', () => {
+    expect(busPartitions({ NOEMIE_LOG_LEVEL: 'loud', NOEMIE_PARTITIONS: '8' })).toBe(8);
+  });
 });
 
 describe('topics', () => {
-  it('declares the pipeline topics, four partitions each, the changelogs compacted', () => {
+  it('declares the pipeline topics, NOEMIE_PARTITIONS partitions each (4 when unset), the changelogs compacted', () => {
     expect(TOPIC_NAMES).toEqual(expect.arrayContaining(['decompte-lines', 'invoice-lines', 'rejects', 'settlements', 'counters-changelog', 'tp-claims', 'reconciliation', 'payment-orders']));
-    for (const t of TOPIC_NAMES) expect(topicDef(t).partitions).toBe(4);
+    expect(partitionCount()).toBe(busPartitions());
+    for (const t of TOPIC_NAMES) expect(topicDef(t).partitions).toBe(partitionCount());
     expect(topicDef('counters-changelog').compacted).toBe(true);
     expect(topicDef('decompte-lines').compacted).toBe(false);
   });

@@ -216,7 +216,11 @@ export class EmbeddedBus implements Bus {
         }
         const found = TopicFileSchema.safeParse(parseOrNull(text)).data?.partitions;
         if (found !== expected) {
-          throw new BusError('BUS_PARTITION_MISMATCH', `${file} says ${found ?? '?'} partitions, this version expects ${expected}: keys would land elsewhere`, { topic, file });
+          throw new BusError(
+            'BUS_PARTITION_MISMATCH',
+            `${file} says ${found ?? '?'} partitions, the pipeline expects ${expected} (NOEMIE_PARTITIONS=${expected}): keys would land elsewhere${found === undefined ? '' : `; set NOEMIE_PARTITIONS=${found} to open this bus`}`,
+            { topic, file },
+          );
         }
       })();
       this.topicsChecked.set(topic, check);

@@ -1,8 +1,8 @@
-import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type OutgoingMessage, type PartitionOffsets, type ReadRangeOptions, type Subscription } from '../bus.js';
 import { prepare } from '../codec.js';
 import { BusError } from '../errors.js';
-import { TOPIC_NAMES, topicDef, type TopicName } from '../topics.js';
+import { partitionCount, TOPIC_NAMES, topicDef, type TopicName } from '../topics.js';
 import { createKafka, RETRY, type KafkaBusOptions } from './client.js';
 import { KafkaRangeReader } from './range-reader.js';
 import { KafkaSubscription } from './subscription.js';
@@ -13,7 +13,8 @@ export type { KafkaBusOptions } from './client.js';
  * The bus on Kafka (kafkajs). Producer: acks −1, not idempotent and not transactional (the
  * pipeline's exactly-once effect comes from idempotent processing; librdkafka's mock cluster, our
  * test broker, breaks kafkajs's idempotent producer), maxInFlightRequests 1 so a retried request
- * cannot overtake the next one and reorder a partition.
+ * cannot overtake the next one and reorder a partition; record batches gzip-compressed when
+ * `compression` is 'gzip' (KAFKA_COMPRESSION).
  */
 export async function openKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> {
   const kafka = await createKafka(options);
@@ -60,12 +61,16 @@ async function ensureTopics(admin: Admin, options: KafkaBusOptions): Promise<voi
   try {
     metadata = await admin.fetchTopicMetadata({ topics: names });
   } catch (e) {
-    throw new BusError('BUS_BROKER', `kafka topics ${names.join(', ')} are missing and could not be created: create them with ${topicDef('settlements').partitions} partitions (${(e as Error).message})`, {}, { cause: e });
+    throw new BusError('BUS_BROKER', `kafka topics ${names.join(', ')} are missing and could not be created: create them with ${partitionCount()} partitions (NOEMIE_PARTITIONS) (${(e as Error).message})`, {}, { cause: e });
   }
   for (const t of metadata.topics) {
     const expected = topicDef(t.name.slice(options.topicPrefix.length) as TopicName).partitions;
     if (t.partitions.length !== expected) {
-      throw new BusError('BUS_PARTITION_MISMATCH', `kafka topic ${t.name} has ${t.partitions.length} partitions, the pipeline expects ${expected}: keys would land elsewhere`, { topic: t.name });
+      throw new BusError(
+        'BUS_PARTITION_MISMATCH',
+        `kafka topic ${t.name} has ${t.partitions.length} partitions, the pipeline expects ${expected} (NOEMIE_PARTITIONS=${expected}): keys would land elsewhere; set NOEMIE_PARTITIONS=${t.partitions.length} to use these topics`,
+        { topic: t.name },
+      );
     }
   }
 }
@@ -75,6 +80,7 @@ export class KafkaBus implements Bus {
   private readonly subscriptions = new Set<KafkaSubscription<TopicName>>();
   private closed = false;
   private readonly ranges: KafkaRangeReader;
+  private readonly compression: CompressionTypes;
 
   constructor(
     private readonly kafka: Kafka,
@@ -82,6 +88,7 @@ export class KafkaBus implements Bus {
     private readonly producer: Producer,
     private readonly options: KafkaBusOptions,
   ) {
+    this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.ranges = new KafkaRangeReader({
       kafka,
       clientId: options.clientId,
@@ -102,6 +109,7 @@ export class KafkaBus implements Bus {
       await this.producer.send({
         topic: this.nameOf(topic),
         acks: -1,
+        compression: this.compression,
         messages: prepared.map((m) => ({ key: m.key, value: m.value, headers: m.headers, ...(m.partition !== undefined ? { partition: m.partition } : {}) })),
       });
     } catch (e) {
