@@ -46,6 +46,10 @@ const EnvSchema = z.object({
   NOEMIE_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /** most family ledgers the liquidation service keeps in memory (the rest wait in <home>/state/ledgers) */
   NOEMIE_LEDGER_CACHE: z.coerce.number().int().min(1).default(2_000),
+  /** and at most this many MiB of ledger text in memory (the bound that holds as families' histories grow) */
+  NOEMIE_LEDGER_CACHE_MB: z.coerce.number().int().min(1).default(32),
+  /** old-generation heap of each liquidation worker thread (piscina resourceLimits): a bound, not a reservation */
+  NOEMIE_WORKER_HEAP_MB: z.coerce.number().int().min(32).default(256),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

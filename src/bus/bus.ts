@@ -29,6 +29,15 @@ export interface BusRecord<T extends TopicName> {
   timestamp: number;
 }
 
+/**
+ * Kafka: tells the group coordinator this member is alive. kafkajs heartbeats only between batches,
+ * so a handler doing long work (a ledger catch-up) calls it now and then, or the group evicts the
+ * member while it still writes. Embedded: a group has one member, nothing to tell.
+ */
+export interface BatchSession {
+  heartbeat(): Promise<void>;
+}
+
 /** What a handler receives: consecutive records of one topic-partition, in offset order. */
 export type Batch<T extends TopicName> = { [K in T]: { topic: K; partition: number; records: BusRecord<K>[] } }[T];
 
@@ -40,7 +49,7 @@ export interface ConsumeOptions<T extends TopicName> {
    * the returned promise resolves; if it rejects, nothing is committed, the subscription ends
    * (`done` rejects) and the batch is delivered again to the group's next member.
    */
-  handler: (batch: Batch<T>) => Promise<void>;
+  handler: (batch: Batch<T>, session: BatchSession) => Promise<void>;
   /** where a group without a committed offset starts: earliest (default, true) or the end */
   fromBeginning?: boolean;
   /** most records per handler call (default 500) */

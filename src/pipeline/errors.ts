@@ -9,7 +9,9 @@ export type PipelineStageErrorCode =
   /** a worker task failed (bad reference data, a bug): the batch is not committed */
   | 'PIPELINE_WORKER'
   /** replay arguments out of range or on a topic that is not replayable */
-  | 'PIPELINE_REPLAY_RANGE';
+  | 'PIPELINE_REPLAY_RANGE'
+  /** the bus does not hold what the service's state needs (a changelog partition is missing) */
+  | 'PIPELINE_STATE';
 
 export class PipelineStageError extends PipelineError {
   declare readonly code: PipelineStageErrorCode;

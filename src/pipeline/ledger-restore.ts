@@ -13,11 +13,13 @@ import type { LedgerStore } from './ledger-store.js';
  * rebuilt from the first offset; a v1 marker, from before ledgers were split in pieces, too). The tail is streamed, batch by batch, last piece per key of
  * each batch written to disk: memory stays one batch whatever the changelog size.
  *
- * Why the marker can be trusted: the service is the changelog's only writer while it runs (replay
- * must not run beside it), and it writes a snapshot to the changelog (durable) before the store.
- * So when `checkpoint` reads the end offsets after the store writes of a batch, every entry below
- * them is in the store. A crash between checkpoints leaves the marker behind the store: the next
- * start replays entries the store already has, in order, which ends on the same last value.
+ * Why the marker can be trusted: a changelog partition has one writer at a time (the group member
+ * that owns the matching line partition; replay must not run beside the service), which writes a
+ * snapshot to the changelog (durable) before the store, and the marker records per partition the
+ * position the store has really reached (liquidation-service.ts keeps it: its own writes, and the
+ * catch-up when a partition arrives from another member). A crash between checkpoints leaves the
+ * marker behind the store: the next start replays entries the store already has, in order, which
+ * ends on the same last value.
  */
 const MarkerSchema = z.object({
   v: z.literal(2),
@@ -33,6 +35,8 @@ export interface RestoreResult {
   why: string;
   /** changelog entries read */
   read: number;
+  /** per changelog partition, the first offset not in the store (the changelog's end at restore) */
+  positions: Map<number, number>;
 }
 
 const markerPath = (store: LedgerStore) => join(store.dir, 'marker.json');
@@ -77,35 +81,48 @@ export async function restoreLedgers(bus: Bus, store: LedgerStore, busId: string
     from = new Map(ends.map((e) => [e.partition, e.low]));
   }
   let read = 0;
+  const positions = new Map<number, number>();
   for (const { partition, high } of ends) {
-    const start = from.get(partition) ?? 0;
-    if (high <= start) continue;
-    for await (const batch of bus.readRange('counters-changelog', partition, { from: start, to: high })) {
-      const last = new Map<string, string | null>();
-      for (const r of batch) {
-        // Checked before anything is written: a bad entry stops the restore with its offset.
-        if (r.value.value !== null) decodeSnapshot(r.value.value, { partition, offset: r.offset });
-        last.delete(r.value.key);
-        last.set(r.value.key, r.value.value);
-      }
-      await store.putMany(last);
-      read += batch.length;
-    }
+    read += await applyChangelog(bus, store, partition, from.get(partition) ?? 0, high);
+    positions.set(partition, high);
   }
-  await store.flush();
-  await writeMarker(store, busId, ends);
-  return { rebuilt, why, read };
+  await checkpointLedgers(store, busId, positions);
+  return { rebuilt, why, read, positions };
 }
 
-/** Records the changelog's current end as applied; call only once the store has every entry below it. */
-export async function checkpointLedgers(bus: Bus, store: LedgerStore, busId: string): Promise<void> {
-  const ends = await bus.endOffsets('counters-changelog');
-  await store.flush();
-  await writeMarker(store, busId, ends);
+/**
+ * Copies counters-changelog[partition] entries [from, to) into the store, batch by batch, the last
+ * piece per key of each batch (memory: one batch). Returns how many entries were read.
+ */
+export async function applyChangelog(bus: Bus, store: LedgerStore, partition: number, from: number, to: number, afterBatch?: () => Promise<void>): Promise<number> {
+  if (to <= from) return 0;
+  let read = 0;
+  for await (const batch of bus.readRange('counters-changelog', partition, { from, to })) {
+    const last = new Map<string, string | null>();
+    for (const r of batch) {
+      // Checked before anything is written: a bad entry stops the restore with its offset.
+      if (r.value.value !== null) decodeSnapshot(r.value.value, { partition, offset: r.offset });
+      last.delete(r.value.key);
+      last.set(r.value.key, r.value.value);
+    }
+    await store.putMany(last);
+    read += batch.length;
+    await afterBatch?.();
+  }
+  return read;
 }
 
-async function writeMarker(store: LedgerStore, busId: string, ends: PartitionOffsets[]): Promise<void> {
-  const marker: Marker = { v: 2, bus: busId, next: Object.fromEntries(ends.map((e) => [String(e.partition), e.high])) };
+/**
+ * Makes the store durable and records `positions` (per changelog partition, the first offset not
+ * in the store) as the marker. Call only once the store has every entry below them.
+ */
+export async function checkpointLedgers(store: LedgerStore, busId: string, positions: ReadonlyMap<number, number>): Promise<void> {
+  await store.flush();
+  await writeMarker(store, busId, positions);
+}
+
+async function writeMarker(store: LedgerStore, busId: string, positions: ReadonlyMap<number, number>): Promise<void> {
+  const marker: Marker = { v: 2, bus: busId, next: Object.fromEntries([...positions].map(([p, next]) => [String(p), next])) };
   const path = markerPath(store);
   const fh = await open(`${path}.tmp`, 'w');
   try {

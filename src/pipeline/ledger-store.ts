@@ -9,7 +9,10 @@ import { assemble, bucketKey, decodeSnapshot, encodeFamily, type BucketPiece, ty
  * The liquidation service's local state store (Kafka Streams' "state store" idea): family ledgers
  * on disk as the changelog's pieces (ledgers.ts: a head per adhérent, a file per line bucket), one
  * small JSON file per piece key, with LRUs of at most `cacheSize` heads and 16 × `cacheSize`
- * buckets in memory; a batch loads the head and only the buckets its lines fall in.
+ * buckets in memory, and at most `cacheBytes` of piece text in all; a batch loads the head and
+ * only the buckets its lines fall in. The byte bound is the one that holds as families age: a
+ * bucket grows with its family's history, so a count alone lets the cache grow with the years
+ * (measured: +105 MB of live heap over a 1 M-line drop with the count bound only).
  * Memory is bounded by the cache (plus the families of the batch in flight), not by the portfolio.
  * `counters-changelog` stays the durable source of truth; this store is a rebuildable copy of it
  * (ledger-restore.ts keeps it current and says up to which changelog offsets it is).
@@ -28,11 +31,14 @@ export interface LedgerStoreOptions {
   dir?: string;
   /** most ledgers held in memory (default 2 000) */
   cacheSize?: number;
+  /** most bytes of piece text (the changelog value) held in memory, heads and buckets together (default 32 MiB) */
+  cacheBytes?: number;
   /** make the files durable at each `flush` (checkpoint) (default true; benches may turn it off like the bus) */
   fsync?: boolean;
 }
 
 export const DEFAULT_LEDGER_CACHE = 2_000;
+export const DEFAULT_LEDGER_CACHE_BYTES = 32 * 1024 * 1024;
 const PARALLEL_WRITES = 64;
 
 /** Which buckets of a family to load: the ones a batch's lines fall in, or all the head names. */
@@ -43,6 +49,9 @@ export class LedgerStore {
   // costs nothing: pieces are checked with zod when read from disk (or the changelog), not again.
   private readonly heads = new Map<string, HeadPiece>();
   private readonly buckets = new Map<string, BucketPiece>();
+  /** text length of each cached piece, and their sum: the byte bound */
+  private readonly sizes = new Map<string, number>();
+  private bytes = 0;
   readonly cacheSize: number;
   /** files read and written since open (the test and the bench watch the cache work) */
   readonly stats = { reads: 0, writes: 0, hits: 0 };
@@ -53,6 +62,7 @@ export class LedgerStore {
     readonly dir: string,
     private readonly temporary: boolean,
     cacheSize: number,
+    readonly cacheBytes: number,
     private readonly fsync: boolean,
   ) {
     this.cacheSize = Math.max(1, cacheSize);
@@ -61,7 +71,7 @@ export class LedgerStore {
   static async open(o: LedgerStoreOptions = {}): Promise<LedgerStore> {
     const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'noemie-ledgers-')));
     await mkdir(dir, { recursive: true });
-    return new LedgerStore(dir, o.dir === undefined, o.cacheSize ?? DEFAULT_LEDGER_CACHE, o.fsync ?? true);
+    return new LedgerStore(dir, o.dir === undefined, o.cacheSize ?? DEFAULT_LEDGER_CACHE, o.cacheBytes ?? DEFAULT_LEDGER_CACHE_BYTES, o.fsync ?? true);
   }
 
   /** A family's ledger with the chosen buckets (a bucket the head does not name is empty, not read). */
@@ -95,7 +105,7 @@ export class LedgerStore {
   async setPieces(pieces: Iterable<readonly [string, LedgerPiece, string]>): Promise<void> {
     await inChunks([...pieces], async ([key, piece, text]) => {
       await this.write(key, text);
-      this.remember(key, piece);
+      this.remember(key, piece, text.length);
     });
   }
 
@@ -109,8 +119,7 @@ export class LedgerStore {
    * (bulk restore: the cache keeps what the service uses); null deletes.
    */
   async put(key: string, snapshot: string | null): Promise<void> {
-    this.heads.delete(key);
-    this.buckets.delete(key);
+    this.forget(key);
     if (snapshot === null) await rm(this.pathOf(key), { force: true });
     else await this.write(key, snapshot);
   }
@@ -149,6 +158,8 @@ export class LedgerStore {
   async clear(): Promise<void> {
     this.heads.clear();
     this.buckets.clear();
+    this.sizes.clear();
+    this.bytes = 0;
     this.dirty.clear();
     await rm(this.dir, { recursive: true, force: true });
     await mkdir(this.dir, { recursive: true });
@@ -163,9 +174,16 @@ export class LedgerStore {
     return this.buckets.size;
   }
 
+  /** bytes of piece text in memory (at most cacheBytes, unless one piece alone is larger) */
+  get cachedBytes(): number {
+    return this.bytes;
+  }
+
   async close(): Promise<void> {
     this.heads.clear();
     this.buckets.clear();
+    this.sizes.clear();
+    this.bytes = 0;
     if (this.temporary) await rm(this.dir, { recursive: true, force: true });
   }
 
@@ -173,7 +191,7 @@ export class LedgerStore {
     const cached = this.heads.get(key) ?? this.buckets.get(key);
     if (cached) {
       this.stats.hits += 1;
-      this.remember(key, cached);
+      this.remember(key, cached, this.sizes.get(key) ?? 0);
       return cached;
     }
     const path = this.pathOf(key);
@@ -186,16 +204,32 @@ export class LedgerStore {
     }
     this.stats.reads += 1;
     const piece = this.decode(text, path, key);
-    this.remember(key, piece);
+    this.remember(key, piece, text.length - text.indexOf('\n') - 1);
     return piece;
   }
 
-  private remember(key: string, piece: LedgerPiece): void {
+  private remember(key: string, piece: LedgerPiece, size: number): void {
     // A Map iterates in insertion order: re-inserting moves the key to the young end.
+    this.forget(key);
     const [cache, bound] = piece.piece === 'head' ? [this.heads, this.cacheSize] : [this.buckets, this.cacheSize * 16];
-    cache.delete(key);
     (cache as Map<string, LedgerPiece>).set(key, piece);
-    while (cache.size > bound) cache.delete(cache.keys().next().value!);
+    this.sizes.set(key, size);
+    this.bytes += size;
+    while (cache.size > bound) this.forget(cache.keys().next().value!);
+    // Over the byte bound, the oldest buckets go first (a head is small and needed by every batch
+    // of its family), then the oldest heads; the piece just remembered stays.
+    while (this.bytes > this.cacheBytes) {
+      const oldest = oldestOtherThan(this.buckets, key) ?? oldestOtherThan(this.heads, key);
+      if (oldest === undefined) break;
+      this.forget(oldest);
+    }
+  }
+
+  private forget(key: string): void {
+    this.heads.delete(key);
+    this.buckets.delete(key);
+    this.bytes -= this.sizes.get(key) ?? 0;
+    this.sizes.delete(key);
   }
 
   private bad(key: string, why: string): PipelineStageError {
@@ -243,6 +277,12 @@ export class LedgerStore {
     const h = createHash('sha256').update(key).digest('hex');
     return join(this.dir, h.slice(0, 2), `${h.slice(2, 40)}.json`);
   }
+}
+
+/** The least recently used key of an LRU map, skipping `key` (the young end, unless it is alone). */
+function oldestOtherThan(cache: ReadonlyMap<string, unknown>, key: string): string | undefined {
+  for (const k of cache.keys()) if (k !== key) return k;
+  return undefined;
 }
 
 /** Runs `fn` over `items`, PARALLEL_WRITES at a time: the file system sees bounded concurrency. */

@@ -1,14 +1,15 @@
-import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
+import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
 import { lineBucket } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS, type LineTopic } from './keys.js';
-import { checkpointLedgers, restoreLedgers } from './ledger-restore.js';
+import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
 import { encodeChange, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
 import { asOfTimestamp, liquidateTask, type LineOutcome, type LineRequest } from './liquidate-lines.js';
 import { LiquidationPool } from './pool.js';
+import { PipelineStageError } from './errors.js';
 import type { LiquidateTask, LiquidateTaskResult, WorkerSetup } from './pool-messages.js';
 import { loadReference } from './reference.js';
 
@@ -44,7 +45,9 @@ export interface LiquidationServiceOptions {
    * from the whole changelog at each start), the most ledgers kept in memory (default 2 000), and
    * whether its files are fsync'ed (default true).
    */
-  ledgers?: { dir?: string; cacheSize?: number; fsync?: boolean };
+  ledgers?: { dir?: string; cacheSize?: number; cacheBytes?: number; fsync?: boolean };
+  /** old-generation heap limit of each worker thread, MiB (pool.ts; default 256) */
+  workerHeapMb?: number;
   /** names the bus the store mirrors (a store made for another bus is rebuilt); default: bus.kind */
   busId?: string;
   logger?: Logger;
@@ -63,10 +66,12 @@ export interface ServiceStats {
   unchanged: number;
   /** ledger pieces produced to counters-changelog (changed buckets and heads) */
   snapshots: number;
+  /** changelog entries written by another group member, read in when their partition moved here */
+  caughtUp: number;
 }
 
 export class LiquidationService {
-  readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, published: 0, unchanged: 0, snapshots: 0 };
+  readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0 };
   private subscription: Subscription | undefined;
   /** false from a batch's changelog produce until its store writes are done: no checkpoint then */
   private storeCurrent = true;
@@ -75,6 +80,8 @@ export class LiquidationService {
   private constructor(
     private readonly o: LiquidationServiceOptions,
     private readonly store: LedgerStore,
+    /** per counters-changelog partition, the first offset not yet in the store */
+    private readonly positions: Map<number, number>,
     private readonly runTask: (task: LiquidateTask) => Promise<LiquidateTaskResult>,
     private readonly closePool: () => Promise<void>,
   ) {}
@@ -85,29 +92,29 @@ export class LiquidationService {
       await families.close();
       throw e;
     });
-    o.logger?.info({ ...restored, dir: families.dir, cacheSize: families.cacheSize }, 'liquidation: ledger store current with counters-changelog');
+    o.logger?.info({ ...restored, dir: families.dir, cacheSize: families.cacheSize, cacheBytes: families.cacheBytes }, 'liquidation: ledger store current with counters-changelog');
     const workers = o.workers ?? 1;
     let service: LiquidationService;
     if (workers === 0) {
       const reference = await loadReference(o.reference);
-      service = new LiquidationService(o, families, async (t) => liquidateTask(t, reference), async () => undefined);
+      service = new LiquidationService(o, families, restored.positions, async (t) => liquidateTask(t, reference), async () => undefined);
     } else {
-      const pool = new LiquidationPool({ workers, setup: o.reference });
-      service = new LiquidationService(o, families, (t) => pool.run(t), () => pool.close());
+      const pool = new LiquidationPool({ workers, setup: o.reference, ...(o.workerHeapMb !== undefined ? { heapMb: o.workerHeapMb } : {}) });
+      service = new LiquidationService(o, families, restored.positions, (t) => pool.run(t), () => pool.close());
     }
     const taskLines = o.taskLines ?? 256;
     service.subscription = await o.bus.consume<LineTopic>({
       groupId: o.groupId ?? LIQUIDATION_GROUP,
       topics: LINE_TOPICS,
       maxBatch: o.maxBatch ?? taskLines * Math.max(1, workers) * 2,
-      handler: (batch) => service.handle(batch),
+      handler: (batch, session) => service.handle(batch, session),
     });
     return service;
   }
 
   /** The ledger store's cache use: ledgers in memory now, the bound, files read and written, cache hits. */
-  get ledgerStats(): { cached: number; cacheSize: number; reads: number; writes: number; hits: number } {
-    return { cached: this.store.cached, cacheSize: this.store.cacheSize, ...this.store.stats };
+  get ledgerStats(): { cached: number; cacheSize: number; cachedBytes: number; cacheBytes: number; reads: number; writes: number; hits: number } {
+    return { cached: this.store.cached, cacheSize: this.store.cacheSize, cachedBytes: this.store.cachedBytes, cacheBytes: this.store.cacheBytes, ...this.store.stats };
   }
 
   /** Resolves when the subscription ends; rejects with the error that ended it. */
@@ -120,7 +127,7 @@ export class LiquidationService {
     this.stopped ??= (async () => {
       await this.subscription?.stop();
       await this.closePool();
-      if (this.storeCurrent) await checkpointLedgers(this.o.bus, this.store, this.busId);
+      if (this.storeCurrent) await checkpointLedgers(this.store, this.busId, this.positions);
       await this.store.close();
     })();
     return this.stopped;
@@ -130,10 +137,11 @@ export class LiquidationService {
     return this.o.busId ?? this.o.bus.kind;
   }
 
-  private async handle(batch: Batch<LineTopic>): Promise<void> {
+  private async handle(batch: Batch<LineTopic>, session: BatchSession): Promise<void> {
     const { topic, partition } = batch;
     const records = batch.records as BusRecord<LineTopic>[];
     const wk = watermarkKey(topic, partition);
+    await this.catchUp(partition, session);
     const beneficiaries = records.map((r) => this.o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang) ?? null);
     // The batch's ledgers, held until the batch is done whatever the cache size: each family's
     // head and only the buckets its lines in this batch fall in.
@@ -206,8 +214,9 @@ export class LiquidationService {
     for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE));
     // Durable on the changelog first, then the local copy (ledger-restore.ts: why the order).
     await this.store.setPieces(pieces);
+    if (snapshots.length > 0) this.positions.set(partition, (await this.changelogRange(partition)).high);
     this.storeCurrent = true;
-    if ((this.stats.batches + 1) % CHECKPOINT_BATCHES === 0) await checkpointLedgers(this.o.bus, this.store, this.busId);
+    if ((this.stats.batches + 1) % CHECKPOINT_BATCHES === 0) await checkpointLedgers(this.store, this.busId, this.positions);
     await this.pause();
 
     this.stats.batches += 1;
@@ -216,6 +225,36 @@ export class LiquidationService {
     this.stats.snapshots += snapshots.length;
     this.o.onBatch?.(this.stats);
     // 4. Returning lets the bus commit the batch's offsets.
+  }
+
+  /**
+   * A family's ledger pieces live on the changelog partition of the same number as its lines.
+   * While this member owns a line partition it is that changelog partition's only writer; when the
+   * partition arrives from another member (a Kafka rebalance), the changelog holds entries this
+   * store has not seen: read them in before liquidating anything of the partition. One end-offset
+   * query per batch; a single member finds nothing to read.
+   */
+  private async catchUp(partition: number, session: BatchSession): Promise<void> {
+    const { low, high: end } = await this.changelogRange(partition);
+    let from = this.positions.get(partition) ?? 0;
+    if (end <= from) return;
+    if (from < low) {
+      // Entries below `low` were deleted (retention, or a test broker's size cap): the compacted
+      // topic's later entries still carry the last value of every piece written since.
+      this.o.logger?.warn({ partition, from, low }, 'liquidation: counters-changelog no longer starts where this store stopped; reading from its first offset');
+      from = low;
+    }
+    // Heartbeats between read batches: a long catch-up must not get this member evicted mid-work.
+    const read = await applyChangelog(this.o.bus, this.store, partition, from, end, () => session.heartbeat());
+    this.positions.set(partition, end);
+    this.stats.caughtUp += read;
+    this.o.logger?.info({ partition, from, to: end, read }, 'liquidation: partition arrived from another member, ledgers caught up from counters-changelog');
+  }
+
+  private async changelogRange(partition: number): Promise<{ low: number; high: number }> {
+    const range = (await this.o.bus.endOffsets('counters-changelog')).find((e) => e.partition === partition);
+    if (!range) throw new PipelineStageError('PIPELINE_STATE', `counters-changelog has no partition ${partition}`, { topic: 'counters-changelog', partition });
+    return range;
   }
 
   /** Tasks of whole families up to `taskLines` lines; unknown beneficiaries (no ledger) by member number. */

@@ -18,6 +18,12 @@ export interface PoolOptions {
   maxQueue?: number;
   /** the compiled worker (default: dist/workers/liquidate.worker.js of this package) */
   workerFile?: string;
+  /**
+   * Old-generation heap limit of each worker, MiB (default 256). Without it every worker may grow
+   * to the process default (4 GiB here) before V8 collects: a worker holds its reference data and
+   * one task's ledgers, the rest is garbage. A task that outgrows it fails (PIPELINE_WORKER).
+   */
+  heapMb?: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +31,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = existsSync(join(here, '..', '..', 'package.json')) ? join(here, '..', '..') : join(here, '..', '..', '..');
 // The CommonJS entry, not the ESM module itself: see workers/liquidate.entry.cts for why.
 export const WORKER_FILE = join(root, 'dist', 'workers', 'liquidate.entry.cjs');
+
+export const DEFAULT_WORKER_HEAP_MB = 256;
 
 export class LiquidationPool {
   private readonly piscina: Piscina<LiquidateTask, LiquidateTaskResult>;
@@ -41,6 +49,7 @@ export class LiquidationPool {
       maxThreads: options.workers,
       maxQueue: this.maxQueue,
       workerData: options.setup,
+      resourceLimits: { maxOldGenerationSizeMb: options.heapMb ?? DEFAULT_WORKER_HEAP_MB },
     });
   }
 

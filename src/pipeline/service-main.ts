@@ -1,10 +1,10 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaSettings, readEnv } from '../config.js';
 import { onShutdownSignals, openBus } from '../bus/index.js';
 import { loadBeneficiaries } from '../ingest/reference/beneficiaries.js';
 import { createLogger } from '../log.js';
-import { LIQUIDATION_GROUP, LINE_TOPICS } from './keys.js';
+import { LIQUIDATION_GROUP, LINE_TOPICS, ledgerStoreDir } from './keys.js';
 import { LiquidationService } from './liquidation-service.js';
 import { referencePaths } from './reference.js';
 
@@ -13,7 +13,8 @@ import { referencePaths } from './reference.js';
  * may spawn):
  *   node dist/src/pipeline/service-main.js --home <dir> [--reference <dir>] [--workers n]
  *     [--task-lines n] [--kafka brokers] [--topic-prefix p] [--exit-when-idle] [--step-delay-ms n]
- *     [--ledger-cache n]   (family ledgers in memory; the store is <home>/state/ledgers/<bus>)
+ *     [--ledger-cache n] [--ledger-cache-mb n]   (family ledgers / MiB of ledger text in memory;
+ *     the store is <home>/state/ledgers/<bus>)
  * Prints one JSON line per batch on stdout ({"batch":n,"lines":…}); SIGINT/SIGTERM finish the batch
  * in flight, commit, and exit 0. --exit-when-idle stops once the group has no lag.
  */
@@ -21,7 +22,7 @@ const { values } = parseArgs({
   options: {
     home: { type: 'string' }, reference: { type: 'string' }, workers: { type: 'string' }, 'task-lines': { type: 'string' },
     kafka: { type: 'string' }, 'topic-prefix': { type: 'string' }, 'exit-when-idle': { type: 'boolean' }, 'step-delay-ms': { type: 'string' },
-    'session-timeout-ms': { type: 'string' }, 'ledger-cache': { type: 'string' },
+    'session-timeout-ms': { type: 'string' }, 'ledger-cache': { type: 'string' }, 'ledger-cache-mb': { type: 'string' },
   },
 });
 
@@ -41,12 +42,16 @@ const kafka = brokers
   : undefined;
 const home = resolve(values.home ?? env.NOEMIE_HOME);
 const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
-// One local ledger store per bus the home talks to: Kafka namespaces (topic prefixes) never share one.
-const busId = kafka ? `kafka-${kafka.topicPrefix === '' ? 'default' : kafka.topicPrefix}` : 'embedded';
+const { busId, dir: ledgerDir } = ledgerStoreDir(home, kafka);
 const { index } = await loadBeneficiaries(paths.beneficiariesFile);
 const service = await LiquidationService.start({
   bus, beneficiaries: index, reference: paths, logger, busId,
-  ledgers: { dir: join(home, 'state', 'ledgers', busId), cacheSize: Number(values['ledger-cache'] ?? env.NOEMIE_LEDGER_CACHE) },
+  ledgers: {
+    dir: ledgerDir,
+    cacheSize: Number(values['ledger-cache'] ?? env.NOEMIE_LEDGER_CACHE),
+    cacheBytes: Number(values['ledger-cache-mb'] ?? env.NOEMIE_LEDGER_CACHE_MB) * 1024 * 1024,
+  },
+  workerHeapMb: env.NOEMIE_WORKER_HEAP_MB,
   workers: Number(values.workers ?? env.NOEMIE_WORKERS ?? 1),
   ...(values['task-lines'] ? { taskLines: Number(values['task-lines']) } : {}),
   ...(values['step-delay-ms'] ? { stepDelayMs: Number(values['step-delay-ms']) } : {}),

@@ -104,6 +104,33 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(new Map([...b].map(([k, f]) => [k, f.state]))).toEqual(new Map([...a].map(([k, f]) => [k, f.state])));
   }, 60_000);
 
+  it('a byte bound of 8 KiB of ledger text holds while families age, with the decisions of an unbounded cache', async () => {
+    const unbounded = await freshBus();
+    await ingest(unbounded.bus, drops[0]);
+    await ingest(unbounded.bus, drops[1]);
+    await run(unbounded.bus, { ledgers: { cacheSize: 1_000_000, fsync: false } });
+
+    const small = await freshBus();
+    await ingest(small.bus, drops[0]);
+    await ingest(small.bus, drops[1]);
+    const bound = 8 * 1024;
+    let maxBytes = 0;
+    const service = await LiquidationService.start({
+      bus: small.bus, beneficiaries, reference, workers: 0, taskLines: 1000, maxBatch: 40,
+      ledgers: { cacheSize: 1_000_000, cacheBytes: bound, fsync: false },
+      onBatch: () => (maxBytes = Math.max(maxBytes, service.ledgerStats.cachedBytes)),
+    });
+    await waitIdle(small.bus);
+    const stats = service.ledgerStats;
+    await service.stop();
+    // 400 lines over 24 families is far more than 8 KiB of ledger text (a line record alone is
+    // ~200 B), so the count bound (a million) never binds and the byte bound must have evicted.
+    expect(maxBytes).toBeGreaterThan(0);
+    expect(maxBytes).toBeLessThanOrEqual(bound);
+    expect(stats.reads).toBeGreaterThan(24);
+    expect(byPartition(await readTopic(small.bus, 'settlements'))).toEqual(byPartition(await readTopic(unbounded.bus, 'settlements')));
+  }, 60_000);
+
   it('a restart reads only the changelog tail past the marker, and ends as a single uninterrupted run', async () => {
     const single = await freshBus();
     await ingest(single.bus, drops[0]);

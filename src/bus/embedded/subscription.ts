@@ -1,8 +1,11 @@
-import type { Batch, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
+import type { Batch, BatchSession, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
 import { decode } from '../codec.js';
 import type { TopicName } from '../topics.js';
 import type { OffsetStore } from './offsets.js';
 import type { PartitionLog } from './partition-log.js';
+
+/** one member per group: no one to tell it is alive */
+const NO_SESSION: BatchSession = { heartbeat: async () => undefined };
 
 /** What a subscription needs from the embedded bus (kept narrow so the loop is testable on its own). */
 export interface SubscriptionHost {
@@ -67,7 +70,7 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
         const records: BusRecord<TopicName>[] = stored.map((r) =>
           decode(slot.topic, { partition: slot.partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t }),
         );
-        await handler({ topic: slot.topic, partition: slot.partition, records } as Batch<T>);
+        await handler({ topic: slot.topic, partition: slot.partition, records } as Batch<T>, NO_SESSION);
         const next = slot.position + records.length;
         await this.host.offsets.commit(groupId, slot.topic, slot.partition, next);
         slot.position = next;

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Batch, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
 import { decode, parseJson } from '../codec.js';
 import { BusError } from '../errors.js';
+import { CoPartitionedAssigner } from './co-partitioned-assigner.js';
 import type { TopicName } from '../topics.js';
 import type { Logger } from '../../log.js';
 import type { KafkaMessage } from 'kafkajs';
@@ -45,6 +46,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       // kafkajs heartbeats between fetches: a fetch must not outwait the session.
       maxWaitTimeInMs: Math.min(5_000, Math.floor(ctx.sessionTimeout / 6)),
       allowAutoTopicCreation: true,
+      partitionAssigners: [CoPartitionedAssigner],
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart && !this.stopping) this.fail(new BusError('BUS_BROKER', `consumer of group ${options.groupId} stopped: ${payload.error.message}`, { group: options.groupId }, { cause: payload.error, retriable: true }));
@@ -73,7 +75,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       let records: BusRecord<TopicName>[];
       try {
         records = chunk.map((m) => toRecord(topic, partition, m));
-        await this.options.handler({ topic, partition, records } as Batch<T>);
+        await this.options.handler({ topic, partition, records } as Batch<T>, { heartbeat });
       } catch (e) {
         // Not thrown to kafkajs: it would retry the same batch; the service decides what next.
         this.fail(e);

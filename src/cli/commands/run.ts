@@ -10,7 +10,7 @@ import { sha256File } from '../../ingest/ingest-drop.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
 import { BusIngestSink } from '../../pipeline/bus-sink.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
-import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../pipeline/keys.js';
+import { LIQUIDATION_GROUP, LINE_TOPICS, ledgerStoreDir } from '../../pipeline/keys.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
 import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
@@ -69,9 +69,16 @@ export const command: Command = {
     await ensureLayout(layout);
     if (values.sample) await copySample(layout.inbox, io);
 
-    const bus = await openBus({ home, logger, ...(values.kafka ? { kafka: kafkaSettings(env, values.kafka) } : {}) });
+    const kafka = values.kafka ? kafkaSettings(env, values.kafka) : undefined;
+    const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
     const { index: beneficiaries } = await loadBeneficiaries(beneficiariesFile);
-    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger });
+    // The ledgers persist in the home, so a restart reads only the changelog's tail.
+    const { busId, dir } = ledgerStoreDir(home, kafka);
+    const liquidation = await LiquidationService.start({
+      bus, beneficiaries, reference, workers, logger, busId,
+      ledgers: { dir, cacheSize: env.NOEMIE_LEDGER_CACHE, cacheBytes: env.NOEMIE_LEDGER_CACHE_MB * 1024 * 1024 },
+      workerHeapMb: env.NOEMIE_WORKER_HEAP_MB,
+    });
     const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger });
     const inboxOptions: InboxOptions = {
       completeWhen,
