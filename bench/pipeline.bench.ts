@@ -18,13 +18,13 @@ import { prepareDrop, root, runChild } from './support.js';
  * measurement runs in a fresh child process so its peak RSS (`resourceUsage().maxRSS`, worker
  * threads included) is its own.
  *
- *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync] [--ledger-cache n]
+ *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync] [--ledger-cache n] [--ledger-cache-mb n] [--live]
  * The service's ledger store lives in the run's home (state/ledgers), fsync'ed like the bus.
  */
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, 'no-fsync': { type: 'boolean' },
-    'ledger-cache': { type: 'string' }, child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, home: { type: 'string' },
+    'ledger-cache': { type: 'string' }, 'ledger-cache-mb': { type: 'string' }, live: { type: 'boolean' }, child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, home: { type: 'string' },
   },
 });
 
@@ -45,20 +45,40 @@ async function pipelineChild(drop: string, ref: string, home: string, workers: n
   const t0 = performance.now();
   const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus) });
   const t1 = performance.now();
-  const ledgers = { dir: join(home, 'state', 'ledgers', 'embedded'), fsync, ...(cache !== undefined ? { cacheSize: cache } : {}) };
-  const service = await LiquidationService.start({ bus, beneficiaries: index, reference: paths, workers, ledgers });
+  const cacheMb = values['ledger-cache-mb'];
+  const ledgers = { dir: join(home, 'state', 'ledgers', 'embedded'), fsync, ...(cache !== undefined ? { cacheSize: cache } : {}), ...(cacheMb !== undefined ? { cacheBytes: Number(cacheMb) * 1048576 } : {}) };
+  // RSS of the whole process (workers included) at each tenth of the drop liquidated: a bounded
+  // service plateaus; one whose memory follows the drop climbs to the end.
+  const live = values.live === true;
+  const samples: { linesDone: number; rssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number }[] = [];
+  let nextTenth = 1;
+  const total = ingested.totals.accepted;
+  const onBatch = (s: { lines: number }) => {
+    while (nextTenth <= 10 && s.lines >= (total * nextTenth) / 10) {
+      const m = process.memoryUsage();
+      // --live: a full collection first, so heapUsed is what the main thread really holds
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (live && gc) gc();
+      const after = process.memoryUsage();
+      const toMb = (n: number) => Math.round(n / 1048576);
+      samples.push({ linesDone: s.lines, rssMb: toMb(m.rss), heapUsedMb: toMb(after.heapUsed), heapTotalMb: toMb(after.heapTotal), externalMb: toMb(after.external) });
+      nextTenth += 1;
+    }
+  };
+  const service = await LiquidationService.start({ bus, beneficiaries: index, reference: paths, workers, ledgers, onBatch });
   for (;;) {
     const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
     if (lag.every((l) => l.lag === 0)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const t2 = performance.now();
+  const ledgerStats = service.ledgerStats;
   await service.stop();
   await bus.close();
   const lines = ingested.totals.accepted;
   return {
     lines, ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, seconds: (t2 - t0) / 1000,
-    published: service.stats.published, snapshots: service.stats.snapshots, peakRssMb: mb(process.resourceUsage().maxRSS),
+    published: service.stats.published, snapshots: service.stats.snapshots, peakRssMb: mb(process.resourceUsage().maxRSS), samples, ledgerStats,
   };
 }
 
@@ -76,12 +96,21 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(dir, 'home-'));
   try {
     const parse = await runChild(import.meta.url, ['--child', 'parse', '--drop', drop]);
-    const pipe = await runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : []), ...(values['ledger-cache'] ? ['--ledger-cache', values['ledger-cache']] : [])]);
+    const pipe = await runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : []), ...(values['ledger-cache'] ? ['--ledger-cache', values['ledger-cache']] : []), ...(values['ledger-cache-mb'] ? ['--ledger-cache-mb', values['ledger-cache-mb']] : []), ...(values.live ? ['--live'] : [])], values.live ? ['--expose-gc'] : []);
     const rows = [
       { run: 'bare parse (readDrop)', lines: parse.lines!, seconds: parse.seconds!, peakRssMb: parse.peakRssMb! },
       { run: `pipeline: ingest → bus → liquidation (${workers} workers)`, lines: pipe.lines!, seconds: pipe.seconds!, peakRssMb: pipe.peakRssMb! },
     ];
     for (const r of rows) console.log(`${r.run.padEnd(52)} ${String(r.lines).padStart(9)} lines ${r.seconds.toFixed(2).padStart(8)} s ${String(Math.round(r.lines / r.seconds)).padStart(8)} lines/s  peak RSS ${r.peakRssMb} MB`);
+    const samples = (pipe as unknown as { samples: { rssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number }[] }).samples;
+    const row = (name: string, f: (x: (typeof samples)[number]) => number) => console.log(`  ${name.padEnd(28)} ${samples.map((x) => String(f(x)).padStart(5)).join(' ')}`);
+    console.log('  MB at each tenth of the drop liquidated:');
+    row('RSS (process)', (x) => x.rssMb);
+    row('main heap total', (x) => x.heapTotalMb);
+    row(values.live ? 'main heap used (after gc)' : 'main heap used', (x) => x.heapUsedMb);
+    row('main external', (x) => x.externalMb);
+    const ls = (pipe as unknown as { ledgerStats: { cached: number; cachedBytes: number; reads: number; hits: number; writes: number } }).ledgerStats;
+    console.log(`  ledger cache at the end: ${ls.cached} families, ${(ls.cachedBytes / 1048576).toFixed(1)} MiB of text; ${ls.reads} store reads, ${ls.hits} hits, ${ls.writes} writes`);
     console.log(`  of which ingest ${pipe.ingestSeconds!.toFixed(2)} s, liquidation ${pipe.liquidateSeconds!.toFixed(2)} s; ${pipe.published} settlements, ${pipe.snapshots} ledger snapshots`);
     mkdirSync(join(root, 'bench', 'out'), { recursive: true });
     const report = { date: new Date().toISOString(), node: process.version, lines, workers, fsync: !values['no-fsync'], ledgerCache: values['ledger-cache'] ?? 'default', parse, pipeline: pipe };

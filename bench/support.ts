@@ -15,9 +15,9 @@ export const root = resolve(here, existsSync(resolve(here, '../package.json')) ?
  * Runs `script` again in a fresh child process (so its peak RSS is its own) and returns the JSON
  * object printed on its last stdout line.
  */
-export function runChild(script: string, args: string[]): Promise<Record<string, number>> {
+export function runChild(script: string, args: string[], nodeFlags: string[] = []): Promise<Record<string, number>> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [fileURLToPath(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NOEMIE_LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NOEMIE_LOG_LEVEL: 'warn' } });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>) : rej(new Error(`child exited ${code}: ${out}`))));

@@ -49,7 +49,7 @@ const EnvSchema = z.object({
   /** and at most this many MiB of ledger text in memory (the bound that holds as families' histories grow) */
   NOEMIE_LEDGER_CACHE_MB: z.coerce.number().int().min(1).default(32),
   /** old-generation heap of each liquidation worker thread (piscina resourceLimits): a bound, not a reservation */
-  NOEMIE_WORKER_HEAP_MB: z.coerce.number().int().min(32).default(256),
+  NOEMIE_WORKER_HEAP_MB: z.coerce.number().int().min(32).default(128),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -46,7 +46,7 @@ export interface LiquidationServiceOptions {
    * whether its files are fsync'ed (default true).
    */
   ledgers?: { dir?: string; cacheSize?: number; cacheBytes?: number; fsync?: boolean };
-  /** old-generation heap limit of each worker thread, MiB (pool.ts; default 256) */
+  /** old-generation heap limit of each worker thread, MiB (pool.ts; default 128) */
   workerHeapMb?: number;
   /** names the bus the store mirrors (a store made for another bus is rebuilt); default: bus.kind */
   busId?: string;

@@ -19,7 +19,7 @@ export interface PoolOptions {
   /** the compiled worker (default: dist/workers/liquidate.worker.js of this package) */
   workerFile?: string;
   /**
-   * Old-generation heap limit of each worker, MiB (default 256). Without it every worker may grow
+   * Old-generation heap limit of each worker, MiB (default 128). Without it every worker may grow
    * to the process default (4 GiB here) before V8 collects: a worker holds its reference data and
    * one task's ledgers, the rest is garbage. A task that outgrows it fails (PIPELINE_WORKER).
    */
@@ -32,7 +32,7 @@ const root = existsSync(join(here, '..', '..', 'package.json')) ? join(here, '..
 // The CommonJS entry, not the ESM module itself: see workers/liquidate.entry.cts for why.
 export const WORKER_FILE = join(root, 'dist', 'workers', 'liquidate.entry.cjs');
 
-export const DEFAULT_WORKER_HEAP_MB = 256;
+export const DEFAULT_WORKER_HEAP_MB = 128;
 
 export class LiquidationPool {
   private readonly piscina: Piscina<LiquidateTask, LiquidateTaskResult>;
