@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import { partitionCount, partitionFor, TOPIC_NAMES } from '../../src/bus/topics.js';
-import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
+import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
 import { lineMessage } from './fixtures.js';
 
 /**
@@ -30,15 +30,7 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-const options = (topicPrefix: string) => ({
-  brokers: () => broker.brokers(),
-  clientId: 'noemie-test',
-  ssl: false as const,
-  sessionTimeout: broker.kind === 'mock' ? 3_000 : 6_000,
-  topicPrefix,
-  timestampLookup: broker.kind !== 'mock',
-  retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
-});
+const options = (topicPrefix: string) => testBusOptions(broker, topicPrefix);
 
 /** 64 beneficiaries (13-digit NIRs; actLine computes their keys). */
 const nirs = Array.from({ length: 64 }, (_, i) => `1850375${String(100_000 + i).padStart(6, '0')}`);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
-import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
+import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
 import { partitionFor } from '../../src/bus/topics.js';
 import { defineBusSuite } from './bus-suite.js';
 import { lineMessage, NIRS } from './fixtures.js';
@@ -29,17 +29,7 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-const testKafkaOptions = (topicPrefix: string) => ({
-  brokers: () => broker.brokers(),
-  clientId: 'noemie-test',
-  ssl: false as const,
-  // The mock needs ≥ 3 s (lower and JoinGroup times out); a real broker refuses < group.min.session.timeout.ms (6 s).
-  sessionTimeout: broker.kind === 'mock' ? 3_000 : 6_000,
-  topicPrefix,
-  // The mock answers ListOffsets-by-timestamp wrongly (it returned the end offset for t=0).
-  timestampLookup: broker.kind !== 'mock',
-  retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
-});
+const testKafkaOptions = (topicPrefix: string) => testBusOptions(broker, topicPrefix);
 
 defineBusSuite('kafka', {
   fresh: async () => {

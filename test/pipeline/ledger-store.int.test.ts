@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +13,8 @@ import { restoreLedgers } from '../../src/pipeline/ledger-restore.js';
 import { LedgerStore } from '../../src/pipeline/ledger-store.js';
 import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
 import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
-import { referencePaths, type ReferencePaths } from '../../src/pipeline/reference.js';
-import { ROOT, byPartition, readTopic, waitIdle } from './liquidation-support.js';
+import type { ReferencePaths } from '../../src/pipeline/reference.js';
+import { byPartition, copyReference, readTopic, waitIdle } from './liquidation-support.js';
 
 /**
  * The liquidation service's bounded ledger store (src/pipeline/ledger-store.ts, ledger-restore.ts):
@@ -30,12 +30,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'noemie-ledger-store-'));
-    const refDir = join(dir, 'reference');
-    await mkdir(refDir, { recursive: true });
-    await cp(join(ROOT, 'fixtures', 'grids'), join(refDir, 'grids'), { recursive: true });
-    await cp(join(ROOT, 'fixtures', 'nomenclature.csv'), join(refDir, 'nomenclature.csv'));
-    await cp(join(ROOT, 'fixtures', 'pmss.csv'), join(refDir, 'pmss.csv'));
-    reference = referencePaths(refDir);
+    reference = await copyReference(dir);
     // Two drops over ONE population of 24 families (same populationSeed), different lines.
     const common = { lines: 200, format: 'csv' as const, nomenclaturePath: reference.nomenclatureFile, families: 24, populationSeed: 5 };
     drops = [join(dir, 'drop1.csv'), join(dir, 'drop2.csv')];
@@ -78,15 +73,20 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     return ids;
   };
 
-  it('a cache of 3 ledgers gives the settlements and ledgers of an unbounded cache, over 20+ families', async () => {
+  /** Both drops liquidated with an unbounded cache (the reference), and a second bus with both drops ingested. */
+  async function unboundedAndFresh() {
     const unbounded = await freshBus();
     await ingest(unbounded.bus, drops[0]);
     await ingest(unbounded.bus, drops[1]);
     await run(unbounded.bus, { ledgers: { cacheSize: 1_000_000, fsync: false } });
-
     const small = await freshBus();
     await ingest(small.bus, drops[0]);
     await ingest(small.bus, drops[1]);
+    return { unbounded, small };
+  }
+
+  it('a cache of 3 ledgers gives the settlements and ledgers of an unbounded cache, over 20+ families', async () => {
+    const { unbounded, small } = await unboundedAndFresh();
     const families = await familiesIn(small.bus);
     expect(families.size).toBeGreaterThanOrEqual(20);
     const { maxCached, ledgerStats } = await run(small.bus, { ledgers: { cacheSize: 3, fsync: false } });
@@ -105,14 +105,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
   }, 60_000);
 
   it('a byte bound of 8 KiB of ledger text holds while families age, with the decisions of an unbounded cache', async () => {
-    const unbounded = await freshBus();
-    await ingest(unbounded.bus, drops[0]);
-    await ingest(unbounded.bus, drops[1]);
-    await run(unbounded.bus, { ledgers: { cacheSize: 1_000_000, fsync: false } });
-
-    const small = await freshBus();
-    await ingest(small.bus, drops[0]);
-    await ingest(small.bus, drops[1]);
+    const { unbounded, small } = await unboundedAndFresh();
     const bound = 8 * 1024;
     let maxBytes = 0;
     const service = await LiquidationService.start({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, vi } from 'vitest';
 import { readEnv } from '../../src/config.js';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
-import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
+import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
 import { defineLiquidationSuite } from './liquidation-suite.js';
 
 // Against the mock broker every consumer-group join waits ~3 s (its session timeout), and the
@@ -24,15 +24,7 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-const options = (topicPrefix: string) => ({
-  brokers: () => broker.brokers(),
-  clientId: 'noemie-pipeline-test',
-  ssl: false as const,
-  sessionTimeout: broker.kind === 'mock' ? 3_000 : 6_000,
-  topicPrefix,
-  timestampLookup: broker.kind !== 'mock',
-  retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
-});
+const options = (topicPrefix: string) => testBusOptions(broker, topicPrefix, 'noemie-pipeline-test');
 
 // KAFKA_BROKERS set: an external cluster, which the tests cannot pause.
 const broker_kind = () => (readEnv().KAFKA_BROKERS ? 'external' : 'mock');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,10 +13,10 @@ import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
 import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
 import { LINE_TOPICS } from '../../src/pipeline/keys.js';
 import { LiquidationService } from '../../src/pipeline/liquidation-service.js';
-import { referencePaths, type ReferencePaths } from '../../src/pipeline/reference.js';
+import type { ReferencePaths } from '../../src/pipeline/reference.js';
 import { line } from '../engine/helpers.js';
-import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
-import { ROOT, dedupe, readTopic } from './liquidation-support.js';
+import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
+import { copyReference, dedupe, readTopic } from './liquidation-support.js';
 
 // Every consumer-group join against the mock waits ~3 s (its session timeout): see liquidation-kafka.int.test.ts.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
@@ -117,12 +117,7 @@ describe('kafka: two liquidation services in one group, one stopped mid-drop', (
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'noemie-rebalance-'));
-    const refDir = join(dir, 'reference');
-    await mkdir(refDir, { recursive: true });
-    await cp(join(ROOT, 'fixtures', 'grids'), join(refDir, 'grids'), { recursive: true });
-    await cp(join(ROOT, 'fixtures', 'nomenclature.csv'), join(refDir, 'nomenclature.csv'));
-    await cp(join(ROOT, 'fixtures', 'pmss.csv'), join(refDir, 'pmss.csv'));
-    reference = referencePaths(refDir);
+    reference = await copyReference(dir);
     const rows = FAMILIES.map((f) => `${f.id};${f.nir};${nirKey(f.nir)};1;1985-03-12;A;${f.kind === 'lens' ? 'CCN-HLA-OPT1' : 'CCN-HLA-BASE'};2024-01-01;;;Y;;;Famille ${f.id}`);
     await writeFile(reference.beneficiariesFile, `adherent_id;nir;nir_key;rang;birth_date;role;contracts;start;end;suspended;noemie;iban;bic;name\n${rows.join('\n')}\n`);
     beneficiaries = (await loadBeneficiaries(reference.beneficiariesFile)).index;
@@ -136,15 +131,7 @@ describe('kafka: two liquidation services in one group, one stopped mid-drop', (
   });
 
   const kafka = async (topicPrefix: string) => {
-    const bus = await openKafkaBus({
-      brokers: () => broker.brokers(),
-      clientId: 'noemie-rebalance-test',
-      ssl: false,
-      sessionTimeout: broker.kind === 'mock' ? 3_000 : 6_000,
-      topicPrefix,
-      timestampLookup: broker.kind !== 'mock',
-      retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
-    });
+    const bus = await openKafkaBus(testBusOptions(broker, topicPrefix, 'noemie-rebalance-test'));
     buses.push(bus);
     return bus;
   };

@@ -32,14 +32,19 @@ export interface World {
   dropBad: number;
 }
 
-export async function makeWorld(lines = 240, bad = 3): Promise<World> {
-  const dir = await mkdtemp(join(tmpdir(), 'noemie-pipeline-'));
+/** `<dir>/reference` with the fixture grids, nomenclature and PMSS (the member file is the test's). */
+export async function copyReference(dir: string): Promise<ReferencePaths> {
   const refDir = join(dir, 'reference');
   await mkdir(refDir, { recursive: true });
   await cp(join(ROOT, 'fixtures', 'grids'), join(refDir, 'grids'), { recursive: true });
   await cp(join(ROOT, 'fixtures', 'nomenclature.csv'), join(refDir, 'nomenclature.csv'));
   await cp(join(ROOT, 'fixtures', 'pmss.csv'), join(refDir, 'pmss.csv'));
-  const reference = referencePaths(refDir);
+  return referencePaths(refDir);
+}
+
+export async function makeWorld(lines = 240, bad = 3): Promise<World> {
+  const dir = await mkdtemp(join(tmpdir(), 'noemie-pipeline-'));
+  const reference = await copyReference(dir);
   const drop = join(dir, 'drop.csv');
   const generated = await generateFixtures({ seed: 11, lines, format: 'csv', out: drop, nomenclaturePath: reference.nomenclatureFile, beneficiaries: reference.beneficiariesFile, bad });
   await appendFile(reference.beneficiariesFile, `${HAND_FAMILY};${HAND_NIR};${nirKey(HAND_NIR)};1;1985-03-12;A;CCN-HLA-BASE;2024-01-01;;;Y;;;Jean Dupont\n`);

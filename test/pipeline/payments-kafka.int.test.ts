@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, it, vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
-import { startTestBroker, type TestBroker } from '../support/kafka-mock.js';
+import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
 import { tempDir } from './stages-given.js';
 import { paymentScenario } from './payments-scenario.js';
 
@@ -27,15 +27,7 @@ afterAll(async () => {
 
 it('Kafka: the payment runs are idempotent and a replay that lowers an amount is recovered', async () => {
   const { dir: home, cleanup } = await tempDir('payments-kafka-');
-  const bus = await openKafkaBus({
-    brokers: () => broker.brokers(),
-    clientId: 'noemie-test',
-    ssl: false,
-    sessionTimeout: broker.kind === 'mock' ? 3_000 : 6_000,
-    topicPrefix: `p${randomUUID().slice(0, 8)}.`,
-    timestampLookup: broker.kind !== 'mock',
-    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
-  });
+  const bus = await openKafkaBus(testBusOptions(broker, `p${randomUUID().slice(0, 8)}.`));
   try {
     await paymentScenario(bus, home);
   } finally {

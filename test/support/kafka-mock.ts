@@ -178,3 +178,21 @@ function killMock(child: ChildProcess): Promise<void> {
     child.kill('SIGKILL');
   });
 }
+
+/**
+ * Kafka bus options for tests against `broker`, in the namespace `topicPrefix`: the mock needs a
+ * session timeout of ≥ 3 s (lower and JoinGroup times out) and a real broker refuses less than its
+ * group.min.session.timeout.ms (6 s); the mock answers ListOffsets-by-timestamp wrongly (it
+ * returned the end offset for t=0), so timestamp lookups are off there.
+ */
+export function testBusOptions(broker: TestBroker, topicPrefix: string, clientId = 'noemie-test') {
+  return {
+    brokers: () => broker.brokers(),
+    clientId,
+    ssl: false as const,
+    sessionTimeout: broker.kind === 'mock' ? 3_000 : 6_000,
+    topicPrefix,
+    timestampLookup: broker.kind !== 'mock',
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
+  };
+}
