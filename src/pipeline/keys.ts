@@ -28,12 +28,3 @@ export const LIQUIDATION_GROUP = 'liquidation';
 
 /** Groups `noemie topics` reports lag for, with the topics each consumes. */
 export const KNOWN_GROUPS: readonly { group: string; topics: readonly TopicName[] }[] = [{ group: LIQUIDATION_GROUP, topics: LINE_TOPICS }];
-
-/**
- * The liquidation service's local ledger store for a home and a bus: one per bus the home talks
- * to, so Kafka namespaces (topic prefixes) never share one (README "State store").
- */
-export function ledgerStoreDir(home: string, kafka: { topicPrefix: string } | undefined): { busId: string; dir: string } {
-  const busId = kafka ? `kafka-${kafka.topicPrefix === '' ? 'default' : kafka.topicPrefix}` : 'embedded';
-  return { busId, dir: `${home}/state/ledgers/${busId}` };
-}

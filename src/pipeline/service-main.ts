@@ -4,7 +4,8 @@ import { kafkaSettings, readEnv } from '../config.js';
 import { onShutdownSignals, openBus } from '../bus/index.js';
 import { loadBeneficiaries } from '../ingest/reference/beneficiaries.js';
 import { createLogger } from '../log.js';
-import { LIQUIDATION_GROUP, LINE_TOPICS, ledgerStoreDir } from './keys.js';
+import { LIQUIDATION_GROUP, LINE_TOPICS } from './keys.js';
+import { liquidationState } from './liquidation-settings.js';
 import { LiquidationService } from './liquidation-service.js';
 import { referencePaths } from './reference.js';
 
@@ -42,16 +43,12 @@ const kafka = brokers
   : undefined;
 const home = resolve(values.home ?? env.NOEMIE_HOME);
 const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
-const { busId, dir: ledgerDir } = ledgerStoreDir(home, kafka);
 const { index } = await loadBeneficiaries(paths.beneficiariesFile);
+const cacheSize = values['ledger-cache'];
+const cacheMb = values['ledger-cache-mb'];
 const service = await LiquidationService.start({
-  bus, beneficiaries: index, reference: paths, logger, busId,
-  ledgers: {
-    dir: ledgerDir,
-    cacheSize: Number(values['ledger-cache'] ?? env.NOEMIE_LEDGER_CACHE),
-    cacheBytes: Number(values['ledger-cache-mb'] ?? env.NOEMIE_LEDGER_CACHE_MB) * 1024 * 1024,
-  },
-  workerHeapMb: env.NOEMIE_WORKER_HEAP_MB,
+  bus, beneficiaries: index, reference: paths, logger,
+  ...liquidationState(home, kafka, env, { ...(cacheSize ? { cacheSize: Number(cacheSize) } : {}), ...(cacheMb ? { cacheMb: Number(cacheMb) } : {}) }),
   workers: Number(values.workers ?? env.NOEMIE_WORKERS ?? 1),
   ...(values['task-lines'] ? { taskLines: Number(values['task-lines']) } : {}),
   ...(values['step-delay-ms'] ? { stepDelayMs: Number(values['step-delay-ms']) } : {}),

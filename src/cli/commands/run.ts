@@ -10,7 +10,8 @@ import { sha256File } from '../../ingest/ingest-drop.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
 import { BusIngestSink } from '../../pipeline/bus-sink.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
-import { LIQUIDATION_GROUP, LINE_TOPICS, ledgerStoreDir } from '../../pipeline/keys.js';
+import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../pipeline/keys.js';
+import { liquidationState } from '../../pipeline/liquidation-settings.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
 import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
@@ -73,12 +74,7 @@ export const command: Command = {
     const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
     const { index: beneficiaries } = await loadBeneficiaries(beneficiariesFile);
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
-    const { busId, dir } = ledgerStoreDir(home, kafka);
-    const liquidation = await LiquidationService.start({
-      bus, beneficiaries, reference, workers, logger, busId,
-      ledgers: { dir, cacheSize: env.NOEMIE_LEDGER_CACHE, cacheBytes: env.NOEMIE_LEDGER_CACHE_MB * 1024 * 1024 },
-      workerHeapMb: env.NOEMIE_WORKER_HEAP_MB,
-    });
+    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...liquidationState(home, kafka, env) });
     const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger });
     const inboxOptions: InboxOptions = {
       completeWhen,

@@ -1,0 +1,27 @@
+import type { Env } from '../config.js';
+import type { LiquidationServiceOptions } from './liquidation-service.js';
+
+/**
+ * The liquidation service's state settings for a home, a bus and the environment, shared by
+ * `noemie run` and the service process: its ledger store lives in `<home>/state/ledgers/<bus>`,
+ * one per bus the home talks to, so Kafka namespaces (topic prefixes) never share one
+ * (src/pipeline/README.md "State store"); cache bounds and the worker heap cap come from the
+ * environment unless the command line says otherwise.
+ */
+export function liquidationState(
+  home: string,
+  kafka: { topicPrefix: string } | undefined,
+  env: Pick<Env, 'NOEMIE_LEDGER_CACHE' | 'NOEMIE_LEDGER_CACHE_MB' | 'NOEMIE_WORKER_HEAP_MB'>,
+  overrides: { cacheSize?: number; cacheMb?: number } = {},
+): Required<Pick<LiquidationServiceOptions, 'busId' | 'ledgers' | 'workerHeapMb'>> {
+  const busId = kafka ? `kafka-${kafka.topicPrefix === '' ? 'default' : kafka.topicPrefix}` : 'embedded';
+  return {
+    busId,
+    ledgers: {
+      dir: `${home}/state/ledgers/${busId}`,
+      cacheSize: overrides.cacheSize ?? env.NOEMIE_LEDGER_CACHE,
+      cacheBytes: (overrides.cacheMb ?? env.NOEMIE_LEDGER_CACHE_MB) * 1024 * 1024,
+    },
+    workerHeapMb: env.NOEMIE_WORKER_HEAP_MB,
+  };
+}
