@@ -8,7 +8,7 @@ import { openEmbeddedBus, type EmbeddedBus } from '../../src/bus/embedded/embedd
 import { partitionFor } from '../../src/bus/topics.js';
 import { createLogger } from '../../src/log.js';
 import { readAll } from './bus-suite.js';
-import { lineMessage, NIRS } from './fixtures.js';
+import { drainUntilSigterm, lineMessage, NIRS } from './fixtures.js';
 
 /** What only the embedded bus has to prove: its files survive crashes and one process owns them. */
 let dir = '';
@@ -178,20 +178,8 @@ describe('embedded bus: one owner', () => {
     await bus.produce('decompte-lines', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => ({ value: lineMessage(nir, 1, n) })));
     await bus.close();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'bus-child.ts'), 'drain', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let signalled = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      // Each batch is 2 records and takes 200 ms: signal during the second one.
-      if (!signalled && out.includes('handled')) {
-        signalled = true;
-        setTimeout(() => child.kill('SIGTERM'), 50);
-      }
-    });
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const { code, handled } = await drainUntilSigterm(dir);
     expect(code).toBe(0);
-    const handled = [...out.matchAll(/handled (\d+):(\d+)/g)].map((m) => Number(m[2]));
     expect(handled.length).toBeGreaterThanOrEqual(2); // the batch in flight at SIGTERM completed
     expect(handled.length).toBeLessThan(5); // and the consumer stopped there
     await expect(stat(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' });

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { nirKey, type ActLine } from '../../src/model/act-line.js';
 import type { LineMessage } from '../../src/bus/messages.js';
 
@@ -41,4 +43,24 @@ export function actLine(nir: string, rang: number, lineNo: number, decompteId = 
 /** A décompte line message; `record` doubles as the line number so each one is told apart. */
 export function lineMessage(nir: string, rang: number, lineNo: number, file = 'drop-2025-03-10.csv'): LineMessage {
   return { line: actLine(nir, rang, lineNo), origin: { file, record: lineNo + 1 } };
+}
+
+/**
+ * Runs fixtures/bus-child.ts `drain <target>` (a consumer whose batches of 2 records take 200 ms
+ * each), sends it SIGTERM during its second batch, and returns its exit code and the offsets it
+ * reported handled, in order.
+ */
+export async function drainUntilSigterm(target: string): Promise<{ code: number | null; handled: number[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'bus-child.ts'), 'drain', target], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let signalled = false;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    if (!signalled && out.includes('handled')) {
+      signalled = true;
+      setTimeout(() => child.kill('SIGTERM'), 50);
+    }
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  return { code, handled: [...out.matchAll(/handled (\d+):(\d+)/g)].map((m) => Number(m[2])) };
 }

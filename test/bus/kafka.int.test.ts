@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
 import { partitionFor } from '../../src/bus/topics.js';
 import { defineBusSuite } from './bus-suite.js';
-import { lineMessage, NIRS } from './fixtures.js';
+import { drainUntilSigterm, lineMessage, NIRS } from './fixtures.js';
 
 // Against the mock broker every consumer-group join waits ~3 s (its session timeout), and the
 // whole suite runs two files at once: the 30 s default is too short and, worse, a timed-out test
@@ -161,20 +159,8 @@ describe('kafka: shutdown', () => {
     try {
       await bus.produce('decompte-lines', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => ({ value: lineMessage(NIRS[2], 1, n) })));
       const target = `kafka://${broker.brokers().join(',')}/${topicPrefix}`;
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'bus-child.ts'), 'drain', target], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let signalled = false;
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        out += chunk;
-        // Batches of 2 records taking 200 ms each: signal during the second one.
-        if (!signalled && out.includes('handled')) {
-          signalled = true;
-          setTimeout(() => child.kill('SIGTERM'), 50);
-        }
-      });
-      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      const { code, handled } = await drainUntilSigterm(target);
       expect(code).toBe(0);
-      const handled = [...out.matchAll(/handled (\d+):(\d+)/g)].map((m) => Number(m[2]));
       expect(handled.length).toBeGreaterThanOrEqual(2);
       expect(handled.length).toBeLessThan(5);
       // Committed = last handled offset + 1: the batch in flight at SIGTERM was committed.
