@@ -11,7 +11,7 @@ import type { LiquidationServiceOptions } from './liquidation-service.js';
 export function liquidationState(
   home: string,
   kafka: { topicPrefix: string } | undefined,
-  env: Pick<Env, 'NOEMIE_LEDGER_CACHE' | 'NOEMIE_LEDGER_CACHE_MB' | 'NOEMIE_WORKER_HEAP_MB'>,
+  env: Env,
   overrides: { cacheSize?: number; cacheMb?: number } = {},
 ): Required<Pick<LiquidationServiceOptions, 'busId' | 'ledgers' | 'workerHeapMb'>> {
   const busId = kafka ? `kafka-${kafka.topicPrefix === '' ? 'default' : kafka.topicPrefix}` : 'embedded';
