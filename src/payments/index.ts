@@ -10,6 +10,9 @@ export { renderPain001, pain001Chunks, pain001Totals, PAIN_001_NS, type Pain001I
 export { planSepaFiles, type SepaFile, type SepaRunInput } from './sepa/files.js';
 export { writePain001File, writeOrdersFile } from './sepa/write.js';
 export { sepaText } from './sepa/text.js';
+export { DEFAULT_LIMITS, RunGate, parseLimit, limitsProblem, transferAmountProblem, type PaymentLimits } from './controls.js';
+export { approvePayment, type ApproveRequest } from './approvals.js';
+export type { Held, Approval, HoldCeiling } from './types.js';
 export type { PaymentsLedger, LineLedger, SettlementFacts, TpFacts, OperatorPayment, AccountBook, RunInput, RunResult, Blocked, Pending } from './types.js';
 export { runSummary, renderRunSummary, maskIban, type RunSummary } from './show.js';
 export { executePaymentRun, type ExecuteRunOptions, type ExecutedRun } from './execute.js';

@@ -27,6 +27,19 @@ export const PaymentsLedgerSchema = z.object({
   due: z.record(z.string(), z.literal(true)),
   debts: z.record(z.string(), Money),
   runs: z.record(z.string(), z.object({ at: z.string(), orders: z.number().int().min(0) })),
+  // absent in ledgers written before the payment controls: nothing held, nothing approved
+  held: z
+    .record(
+      z.string(),
+      z.object({
+        paymentId: z.string(), runId: z.string(), payee: z.string(), amount: z.string(), endToEndId: z.string(), lineKeys: z.array(z.string()),
+        ceiling: z.enum(['amount', 'order', 'run']), limit: Money.nullable(), reason: z.string(),
+      }),
+    )
+    .default({}),
+  approvals: z
+    .record(z.string(), z.object({ payee: z.string(), paymentId: z.string(), endToEndId: z.string(), amount: Money, by: z.string().min(1), at: z.string() }))
+    .default({}),
 });
 
 export function parsePaymentsLedger(value: unknown): PaymentsLedger {

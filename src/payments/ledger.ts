@@ -12,7 +12,7 @@ import type { LineLedger, PaymentsLedger, SettlementFacts, TpFacts } from './typ
 export type PaymentEvent = { kind: 'settlement'; settlement: Settlement } | { kind: 'reconciliation'; outcome: ReconOutcome };
 
 export function initialLedger(): PaymentsLedger {
-  return { lines: {}, operatorPaid: {}, due: {}, debts: {}, runs: {} };
+  return { lines: {}, operatorPaid: {}, due: {}, debts: {}, runs: {}, held: {}, approvals: {} };
 }
 
 const EMPTY_LINE: LineLedger = { settlement: null, tp: null, paid: {} };

@@ -1,11 +1,12 @@
 import { Decimal } from 'decimal.js';
-import { formatMoney, ZERO } from '../model/money.js';
+import { formatMoney, MONEY_PATTERN, ZERO } from '../model/money.js';
 import type { PaymentLine, PaymentOrder } from '../model/payment.js';
 import { accountOf, accountProblem, normaliseAccount } from './accounts.js';
+import { DEFAULT_LIMITS, RunGate } from './controls.js';
 import { endToEndId } from './end-to-end.js';
 import { entitlementOf } from './entitlement.js';
 import { PaymentsError } from './errors.js';
-import type { Blocked, LineLedger, PaymentsLedger, Pending, RunInput, RunResult } from './types.js';
+import type { Approval, Blocked, Held, LineLedger, PaymentsLedger, Pending, RunInput, RunResult } from './types.js';
 
 /**
  * A payment run (a cut-off): for every line whose facts changed, each payee gets
@@ -13,6 +14,10 @@ import type { Blocked, LineLedger, PaymentsLedger, Pending, RunInput, RunResult 
  * one order. Net positive → a `payment` (a SEPA transfer); net negative → a `recovery`: the payee's
  * debt, carried to its next run and never sent as a transfer. The ledger records what was moved, so
  * the same run twice, or a replay of the same inputs, moves nothing.
+ *
+ * Every transfer passes the payment controls (controls.ts) before anything is recorded: an order
+ * above a ceiling, or whose amount is not usable money, is held like a blocked one — its lines stay
+ * due, nothing is paid — until `approvePayment` records an approval of exactly that order.
  */
 
 interface Movement {
@@ -37,6 +42,8 @@ function operatorPaidByLine(ledger: PaymentsLedger): Map<string, Map<string, Dec
 function movementsOf(lineKey: string, line: LineLedger, operator: Map<string, Decimal> | undefined): Map<string, Movement> | Pending {
   const ent = entitlementOf(line);
   if (ent.kind === 'pending') return { lineKey, reason: ent.reason };
+  const garbage = [...Object.values(ent.amounts), ...Object.values(line.paid)].find((a) => !MONEY_PATTERN.test(a));
+  if (garbage !== undefined) return { lineKey, reason: `amount "${garbage}" of version ${line.settlement?.version} is not an amount: nothing moves until it is corrected` };
   const version = line.settlement!.version;
   const payees = new Set([...Object.keys(ent.amounts), ...Object.keys(line.paid), ...(operator?.keys() ?? [])]);
   const moves = new Map<string, Movement>();
@@ -58,7 +65,11 @@ function checkRun(input: RunInput): string {
 
 export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult {
   const at = checkRun(input);
-  if (Object.hasOwn(ledger.runs, input.runId)) return { orders: [], blocked: [], pending: [], ledger, alreadyRun: true };
+  if (Object.hasOwn(ledger.runs, input.runId)) return { orders: [], blocked: [], pending: [], held: [], ledger, alreadyRun: true };
+  const gate = new RunGate(input.limits ?? DEFAULT_LIMITS, ledger.approvals);
+  const heldByPayee: Record<string, Held> = { ...ledger.held };
+  const approvals: Record<string, Approval> = { ...ledger.approvals };
+  const held: Held[] = [];
 
   const operator = operatorPaidByLine(ledger);
   const pending: Pending[] = [];
@@ -100,6 +111,21 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     const orderLines: PaymentLine[] = moves.map((m) => ({ lineKey: m.lineKey, version: m.version, amount: formatMoney(m.amount) }));
     const kind = net.lt(0) ? 'recovery' : 'payment';
     const amount = formatMoney(net.abs());
+    const e2e = endToEndId(payee, kind, amount, orderLines);
+    if (net.gt(0)) {
+      const verdict = gate.check(payee, amount, e2e);
+      if (!verdict.pass) {
+        // like a blocked payee: nothing recorded, the lines stay due; the approval (if any) is for another order
+        const h: Held = { paymentId: `${input.runId}:${payee}`, runId: input.runId, payee, amount, endToEndId: e2e, lineKeys: orderLines.map((l) => l.lineKey), ceiling: verdict.ceiling, limit: verdict.limit, reason: verdict.reason };
+        held.push(h);
+        heldByPayee[payee] = h;
+        if (Object.hasOwn(approvals, payee) && approvals[payee]!.endToEndId !== e2e) delete approvals[payee];
+        moves.forEach((m) => stillDue.add(m.lineKey));
+        continue;
+      }
+    }
+    delete heldByPayee[payee];
+    delete approvals[payee];
     orders.push({
       paymentId: `${input.runId}:${payee}`,
       runId: input.runId,
@@ -108,7 +134,7 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
       bic: usable?.bic ?? null,
       name: usable?.name ?? account?.name ?? payee,
       amount,
-      endToEndId: endToEndId(payee, kind, amount, orderLines),
+      endToEndId: e2e,
       lineKeys: orderLines.map((l) => l.lineKey),
       kind,
       transfer: net.gt(0),
@@ -132,7 +158,8 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     orders,
     blocked,
     pending,
+    held,
     alreadyRun: false,
-    ledger: { ...ledger, lines, debts, due, runs: { ...ledger.runs, [input.runId]: { at, orders: orders.length } } },
+    ledger: { ...ledger, lines, debts, due, held: heldByPayee, approvals, runs: { ...ledger.runs, [input.runId]: { at, orders: orders.length } } },
   };
 }

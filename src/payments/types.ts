@@ -1,6 +1,7 @@
 import type { Money } from '../model/money.js';
 import type { PayeeAccount, PaymentOrder } from '../model/payment.js';
 import type { ReconKind } from '../model/reconciliation.js';
+import type { PaymentLimits } from './controls.js';
 
 /**
  * The payment ledger: plain JSON, persisted between runs. It remembers, per line, the latest facts
@@ -51,6 +52,39 @@ export interface PaymentsLedger {
   debts: Readonly<Record<string, Money>>;
   /** runId → when it ran and how many orders it made */
   runs: Readonly<Record<string, { at: string; orders: number }>>;
+  /** payee → its order the last run held for approval (removed when the payee is paid) */
+  held: Readonly<Record<string, Held>>;
+  /** payee → the approval of one held order (consumed by the run that pays it) */
+  approvals: Readonly<Record<string, Approval>>;
+}
+
+/** Why an order was held: its amount is not usable money, or above the per-order / per-run ceiling. */
+export type HoldCeiling = 'amount' | 'order' | 'run';
+
+/** An order the payment controls held (src/payments/controls.ts): not transferred, its lines stay due. */
+export interface Held {
+  paymentId: string;
+  runId: string;
+  payee: string;
+  amount: Money;
+  /** the EndToEndId the order would have had: an approval is for this order exactly */
+  endToEndId: string;
+  lineKeys: string[];
+  ceiling: HoldCeiling;
+  /** the ceiling's value (null for an unusable amount) */
+  limit: Money | null;
+  reason: string;
+}
+
+/** A person's approval of one held order: that payee, that amount, those lines (its EndToEndId). */
+export interface Approval {
+  payee: string;
+  /** the held order approved: `<runId>:<payee>` of the run that held it */
+  paymentId: string;
+  endToEndId: string;
+  amount: Money;
+  by: string;
+  at: string;
 }
 
 /** Where payees are paid: the adhérent's IBAN for the whole family, a professional's own account. */
@@ -64,6 +98,8 @@ export interface RunInput {
   /** the run's cut-off instant (data, not a clock read) */
   at: string;
   accounts: AccountBook;
+  /** payment controls; default DEFAULT_LIMITS (src/payments/controls.ts) */
+  limits?: PaymentLimits;
 }
 
 /** A payee the run could not pay (no account, invalid IBAN): its lines stay due for the next run. */
@@ -84,6 +120,8 @@ export interface RunResult {
   orders: PaymentOrder[];
   blocked: Blocked[];
   pending: Pending[];
+  /** orders above a ceiling, or with an unusable amount: not paid, lines still due, awaiting approval */
+  held: Held[];
   ledger: PaymentsLedger;
   /** true when this runId had already run: nothing was done */
   alreadyRun: boolean;

@@ -1,8 +1,8 @@
-import { Decimal } from 'decimal.js';
 import { XMLBuilder } from 'fast-xml-parser';
 import { ZERO } from '../../model/money.js';
 import type { PaymentOrder } from '../../model/payment.js';
 import { accountProblem, normaliseAccount } from '../accounts.js';
+import { transferAmountProblem } from '../controls.js';
 import { PaymentsError } from '../errors.js';
 import { sepaText } from './text.js';
 
@@ -52,7 +52,7 @@ function checkInput(input: Pain001Input): DebtorAccount {
   const problem = accountProblem(input.debtor);
   if (problem !== null) throw new PaymentsError('SEPA_BAD_DEBTOR', `debtor account of ${input.messageId}: ${problem}`, { messageId: input.messageId });
   for (const o of input.orders) {
-    if (!o.transfer || o.kind !== 'payment' || o.iban === null || !new Decimal(o.amount).gt(0)) {
+    if (!o.transfer || o.kind !== 'payment' || o.iban === null || transferAmountProblem(o.amount) !== null) {
       throw new PaymentsError('SEPA_BAD_ORDER', `order ${o.paymentId} is not a credit transfer (kind ${o.kind}, amount ${o.amount}, transfer ${o.transfer})`, { paymentId: o.paymentId });
     }
   }
