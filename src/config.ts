@@ -1,10 +1,19 @@
 import { z } from 'zod';
+import { DEFAULT_LIMITS, limitsProblem, parseLimit, type PaymentLimits } from './payments/controls.js';
+import { PAYMENT_RUN_STEPS } from './payments/run-steps.js';
 
 /**
  * Every environment read of the pipeline happens here, validated once at start with messages that
  * name the variable, what was received and what was expected (pino habit). CLI flags override.
  */
 const bytes = z.coerce.number().int().positive();
+/** a payment ceiling in euros ("10000" or "10000.00"), positive: src/payments/controls.ts */
+const ceiling = z.string().transform((v, ctx) => {
+  const parsed = parseLimit(v);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.problem });
+  return z.NEVER;
+});
 const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const EnvSchema = z.object({
@@ -50,6 +59,12 @@ const EnvSchema = z.object({
   NOEMIE_LEDGER_CACHE_MB: z.coerce.number().int().min(1).default(32),
   /** old-generation heap of each liquidation worker thread (piscina resourceLimits): a bound, not a reservation */
   NOEMIE_WORKER_HEAP_MB: z.coerce.number().int().min(32).default(128),
+  /** payment controls: an order above this is held for approval (`--max-order` overrides) */
+  NOEMIE_PAYMENT_MAX_ORDER: ceiling.default(DEFAULT_LIMITS.maxOrder),
+  /** and a run's unapproved transfers never add up to more than this (`--max-run`) */
+  NOEMIE_PAYMENT_MAX_RUN: ceiling.default(DEFAULT_LIMITS.maxRun),
+  /** TEST ONLY: `noemie payments run` kills itself (SIGKILL) right after this step (src/payments/run-steps.ts) */
+  NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -138,4 +153,19 @@ export function kafkaSettings(env: Env = readEnv(), brokers?: string): KafkaSett
 /** The reconciliation delays and tolerance (src/reconcile ReconConfig). */
 export function reconSettings(env: Env = readEnv()): { holdDays: number; claimDays: number; tolerance: string } {
   return { holdDays: env.NOEMIE_RECON_HOLD_DAYS, claimDays: env.NOEMIE_RECON_CLAIM_DAYS, tolerance: env.NOEMIE_RECON_TOLERANCE };
+}
+
+/**
+ * The payment ceilings: NOEMIE_PAYMENT_MAX_ORDER / NOEMIE_PAYMENT_MAX_RUN, overridden by the
+ * command's flags (already checked). A per-order ceiling above the per-run one is refused: it
+ * cannot be what was meant.
+ */
+export function paymentLimits(env: Env = readEnv(), override: Partial<PaymentLimits> = {}): PaymentLimits {
+  const limits = { maxOrder: override.maxOrder ?? env.NOEMIE_PAYMENT_MAX_ORDER, maxRun: override.maxRun ?? env.NOEMIE_PAYMENT_MAX_RUN };
+  const problem = limitsProblem(limits);
+  if (problem !== null) {
+    const names = `${override.maxOrder === undefined ? 'NOEMIE_PAYMENT_MAX_ORDER' : '--max-order'} is above ${override.maxRun === undefined ? 'NOEMIE_PAYMENT_MAX_RUN' : '--max-run'}`;
+    throw new ConfigError(`invalid payment ceilings: ${names} (${problem})`);
+  }
+  return limits;
 }

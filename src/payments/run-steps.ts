@@ -1,0 +1,26 @@
+/**
+ * The steps of a payment run, in order, as `noemie payments run` goes through them (the crash
+ * argument in src/pipeline/payments-service.ts and src/payments/README.md walks them one by one).
+ * NOEMIE_CRASH_AT=<step> kills the process with SIGKILL right after that step: a test-only hook
+ * the crash tests use to stop a real run at each of them.
+ */
+export const PAYMENT_RUN_STEPS = [
+  /** new settlements / outcomes applied to the ledger and saved, offsets committed */
+  'consumed',
+  /** the run's orders decided in memory: nothing of the run recorded yet */
+  'decided',
+  /** the run's intent (orders, file names, MsgIds, EndToEndIds) and its ledger saved in one write */
+  'intent-saved',
+  /** a pain.001 written and fsynced under its temporary name */
+  'pain-temp-written',
+  /** that pain.001 renamed into place (directory fsynced): handed over */
+  'pain-renamed',
+  /** orders.ndjson renamed into place */
+  'orders-written',
+  /** the orders produced to payment-orders */
+  'published',
+  /** the intent marked complete */
+  'completed',
+] as const;
+
+export type PaymentRunStep = (typeof PAYMENT_RUN_STEPS)[number];
