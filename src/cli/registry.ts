@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   replay: { summary: 're-liquidate a partition range with the current grids; publish only what changed (--dry-run: diff)', load: async () => (await import('./commands/replay.js')).command },
   topics: { summary: 'list topics (partitions, end offsets) and consumer lag per known group', load: async () => (await import('./commands/topics.js')).command },
   'payments run': { summary: 'payment run: pay / recover what changed since the last run, SEPA pain.001 file', load: async () => (await import('./commands/payments.js')).command },
+  'payments approve': { summary: 'approve an order the payment controls held; the next payment run pays it', load: async () => (await import('./commands/payments.js')).approveCommand },
   'payments show': { summary: 'print a payment run: orders, transfers, recoveries (IBANs masked)', load: async () => (await import('./commands/payments.js')).showCommand },
   statement: { summary: 'member statement (historique des remboursements): text, and HTML with a chart', load: async () => (await import('./commands/statement.js')).command },
   liquidate: { summary: 'liquidate a drop against the guarantee grids, no bus: NDJSON settlements', load: async () => (await import('./commands/liquidate.js')).command },

@@ -1,17 +1,19 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PaymentOrder } from '../model/payment.js';
+import { checkNotHandedOver, runIntent, sepaFilesOf, type RunIntent } from './intent.js';
 import { runPayments } from './run.js';
+import type { PaymentRunStep } from './run-steps.js';
 import type { DebtorAccount } from './sepa/pain001.js';
 import { planSepaFiles } from './sepa/files.js';
-import { writeOrdersFile, writePain001File } from './sepa/write.js';
+import { removeTempFiles, writeOrdersFile, writePain001File } from './sepa/write.js';
 import type { PaymentsLedger, RunInput, RunResult } from './types.js';
 
 /**
- * One payment run as `noemie payments run [--dry-run]` does it: decide the orders, then (unless
- * dry) write `<outDir>/<runId>/orders.ndjson` and one pain.001 file per debtor account. The caller
- * persists `result.ledger` only after the files are written and the orders published; a dry run
- * returns the same result and writes nothing.
+ * A payment run in two halves, so that the caller can record the decision before any file exists
+ * (src/pipeline/payments-service.ts): `planPaymentRun` decides the orders and the files to come
+ * (the run's intent, nothing written); `writeRunFiles` writes the intent's files, each durably,
+ * and can be called again after a crash with the same result, byte for byte.
  */
 export interface ExecuteRunOptions extends RunInput {
   outDir: string;
@@ -27,19 +29,47 @@ export interface ExecutedRun {
   sepaFiles: string[];
 }
 
-export async function executePaymentRun(ledger: PaymentsLedger, options: ExecuteRunOptions): Promise<ExecutedRun> {
+export const runDirOf = (outDir: string, runId: string) => join(outDir, runId.replace(/[^A-Za-z0-9._-]/g, '_'));
+
+/** The run decided (pure apart from hashing): its result, and its intent when it has orders to write. */
+export function planPaymentRun(ledger: PaymentsLedger, options: Omit<ExecuteRunOptions, 'dryRun'>): { result: RunResult; intent: RunIntent | null } {
   const result = runPayments(ledger, options);
-  if (options.dryRun || result.alreadyRun || result.orders.length === 0) return { result, ordersFile: null, sepaFiles: [] };
-  const dir = join(options.outDir, options.runId.replace(/[^A-Za-z0-9._-]/g, '_'));
-  await mkdir(dir, { recursive: true });
-  const ordersFile = join(dir, 'orders.ndjson');
-  await writeOrdersFile(ordersFile, result.orders);
+  if (result.alreadyRun || result.orders.length === 0) return { result, intent: null };
   const files = planSepaFiles({ runId: options.runId, createdAt: options.at, executionDate: options.executionDate, initiatingParty: options.initiatingParty, orders: result.orders, debtorOf: options.debtorOf });
+  return { result, intent: runIntent(options.runId, options.at, runDirOf(options.outDir, options.runId), result.orders, files) };
+}
+
+export interface WriteRunOptions {
+  /** EndToEndId → MsgId of the one file allowed to carry it (must already hold this intent's ids) */
+  handedOver: Readonly<Record<string, string>>;
+  onStep?: (step: PaymentRunStep) => void;
+}
+
+/** Writes (or re-writes, after a crash) an intent's pain.001 files and orders.ndjson; removes stray temp files first. */
+export async function writeRunFiles(intent: RunIntent, options: WriteRunOptions): Promise<{ ordersFile: string; sepaFiles: string[] }> {
+  await mkdir(intent.dir, { recursive: true });
+  await removeTempFiles(intent.dir);
   const sepaFiles: string[] = [];
-  for (const f of files) {
-    const path = join(dir, f.fileName);
-    await writePain001File(path, f);
+  for (const [i, file] of sepaFilesOf(intent).entries()) {
+    checkNotHandedOver(options.handedOver, intent.files[i]!);
+    const path = join(intent.dir, file.fileName);
+    await writePain001File(path, file, () => options.onStep?.('pain-temp-written'));
+    options.onStep?.('pain-renamed');
     sepaFiles.push(path);
   }
-  return { result, ordersFile, sepaFiles };
+  const ordersFile = join(intent.dir, intent.ordersFile);
+  await writeOrdersFile(ordersFile, intent.orders);
+  options.onStep?.('orders-written');
+  return { ordersFile, sepaFiles };
+}
+
+/**
+ * Both halves at once, for a caller without a durable state of its own (tests, tools): a dry run
+ * returns the decision and writes nothing.
+ */
+export async function executePaymentRun(ledger: PaymentsLedger, options: ExecuteRunOptions): Promise<ExecutedRun> {
+  const { result, intent } = planPaymentRun(ledger, options);
+  if (options.dryRun || intent === null) return { result, ordersFile: null, sepaFiles: [] };
+  const handedOver = Object.fromEntries(intent.files.flatMap((f) => f.endToEndIds.map((id) => [id, f.messageId])));
+  return { result, ...(await writeRunFiles(intent, { handedOver })) };
 }

@@ -1,26 +1,48 @@
 import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Batch, Bus, BusRecord, OutgoingMessage } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import { PaymentOrderSchema, type PaymentOrder } from '../model/payment.js';
-import { applyPaymentEvents, executePaymentRun, type AccountBook, type Blocked, type DebtorAccount, type PaymentEvent, type Pending } from '../payments/index.js';
+import {
+  applyPaymentEvents, checkNotHandedOver, planPaymentRun, removeTempFiles, runDirOf, writeRunFiles,
+  type AccountBook, type Blocked, type DebtorAccount, type Held, type PaymentEvent, type PaymentLimits, type PaymentRunStep, type Pending, type RunIntent,
+} from '../payments/index.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
-import { ledgerFileOf, loadPaymentsState, savePaymentsState, type PaymentsState } from './payments-store.js';
+import { ledgerFileOf, loadPaymentsState, removeStateTemp, savePaymentsState, type PaymentsState } from './payments-store.js';
+
+export { runDirOf };
 
 /**
  * `noemie payments run` on the bus. Consumes what is new on `settlements` and `reconciliation`
  * (group `payments`), folds it into the ledger (`<home>/payments/ledger.json`, saved before each
- * batch is committed: a redelivered batch is a replay the ledger ignores), runs `executePaymentRun`
- * and publishes the orders to `payment-orders`.
+ * batch is committed: a redelivered batch is a replay the ledger ignores), decides the run (with
+ * the payment controls: orders above a ceiling are held, src/payments/controls.ts), writes its
+ * pain.001 files and orders.ndjson and publishes the orders to `payment-orders`.
  *
- * Crash safety, in order: (1) orders.ndjson and the pain.001 files are written; (2) the ledger with
- * the run recorded AND an outbox entry for the run are saved in one atomic write; (3) the orders
- * are produced; (4) the outbox entry is dropped. A crash before (2) leaves the ledger as it was: the
- * next run decides the same orders again. A crash between (2) and (4) is finished by the next start,
- * which produces the outbox's orders from orders.ndjson — at-least-once on the topic, so finance
- * dedupes on `paymentId` / `endToEndId` (both derive from what is paid). Nothing is ever paid twice
- * in the ledger: a second run over the same facts finds nothing due and emits nothing.
+ * Crash safety — a run is atomic as the bank sees it. The steps (src/payments/run-steps.ts; a crash
+ * "after X" is what NOEMIE_CRASH_AT=X simulates) and what a restart does:
+ *   consumed      inputs in the ledger, nothing of the run. Restart decides the run again: the same
+ *                 ledger gives the same orders and EndToEndIds (they derive from what is paid).
+ *   decided       orders in memory only: as above.
+ *   intent-saved  ONE atomic write records the run's intent (runId, orders, EndToEndIds, file
+ *                 names, MsgIds) with the ledger that counts the run as paid, and reserves its
+ *                 EndToEndIds in the handed-over index (EndToEndId → MsgId). From here the run is
+ *                 decided for good: a restart completes it from the intent before anything else —
+ *                 it never decides another run over the same lines while this one is pending.
+ *   pain-temp-written  a pain.001 is on disk under `.<name>.tmp` (fsynced), invisible to the bank.
+ *                 Restart removes the temp file and writes the file again from the intent.
+ *   pain-renamed  the pain.001 is in place (directory fsynced): handed over. Restart writes it
+ *                 again, byte for byte the same (same MsgId, same EndToEndIds), through the same
+ *                 temp + rename: the bank sees one file, whole.
+ *   orders-written  orders.ndjson in place, the same way.
+ *   published     the orders are on `payment-orders`. Restart publishes them again: at-least-once
+ *                 on the topic, identical messages, so finance dedupes on `paymentId`.
+ *   completed     the intent is cleared. Nothing left to do.
+ * Every file goes through temp + fsync + rename, so no 0-byte or half file ever has a real name;
+ * and before a pain.001 is renamed into place, each of its EndToEndIds must belong to that file's
+ * MsgId in the index (PAYMENTS_DUPLICATE_END_TO_END otherwise), so no id is in two files handed
+ * over. Per run, the work is the new orders (lookups in the index, no scan of past runs).
  */
 export const PAYMENTS_GROUP = 'payments';
 export const PAYMENTS_TOPICS = ['settlements', 'reconciliation'] as const;
@@ -42,6 +64,20 @@ export interface PaymentStageOptions {
   initiatingParty?: string;
   groupId?: string;
   logger?: Logger;
+  /** payment ceilings; default DEFAULT_LIMITS (the CLI passes NOEMIE_PAYMENT_MAX_* / --max-*) */
+  limits?: PaymentLimits;
+  /** called after each step of the run (the crash tests kill the process there: NOEMIE_CRASH_AT) */
+  onStep?: (step: PaymentRunStep) => void;
+}
+
+/** A run a crash had interrupted after its intent was recorded, completed by this invocation. */
+export interface ResumedRun {
+  runId: string;
+  orders: number;
+  ordersFile: string;
+  sepaFiles: string[];
+  /** temporary files the crash had left, removed */
+  removedTemp: string[];
 }
 
 export interface PaymentStageReport {
@@ -54,6 +90,12 @@ export interface PaymentStageReport {
   orders: PaymentOrder[];
   blocked: Blocked[];
   pending: Pending[];
+  /** orders the payment controls held for approval: not transferred, lines still due */
+  held: Held[];
+  /** an interrupted run completed first (null when there was none) */
+  resumed: ResumedRun | null;
+  /** dry run only: a recorded run whose files are not all written yet (the next real run completes it) */
+  pendingRun: string | null;
   runDir: string;
   ordersFile: string | null;
   sepaFiles: string[];
@@ -64,8 +106,6 @@ export interface PaymentStageReport {
 export function defaultRunId(at: string): string {
   return `run-${at.slice(0, 19).replace(/[-:]/g, '')}Z`;
 }
-
-export const runDirOf = (outDir: string, runId: string) => join(outDir, runId.replace(/[^A-Za-z0-9._-]/g, '_'));
 
 function eventsOf(batch: Batch<'settlements' | 'reconciliation'>): PaymentEvent[] {
   return batch.topic === 'settlements'
@@ -158,6 +198,31 @@ async function readNew(bus: Bus, groupId: string, start: PaymentsState, counts: 
   return { ...start, ledger };
 }
 
+/** Writes the pending intent's files, publishes its orders and clears it (also after a crash, from the saved intent). */
+async function completeRun(bus: Bus, file: string, state: PaymentsState, onStep: (step: PaymentRunStep) => void): Promise<{ state: PaymentsState; resumed: ResumedRun; intent: RunIntent }> {
+  const intent = state.pending!;
+  const removedTemp = await removeTempFiles(intent.dir);
+  const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: state.handedOver, onStep });
+  await publishOrders(bus, intent.orders);
+  onStep('published');
+  const done: PaymentsState = { ...state, pending: null };
+  await savePaymentsState(file, done);
+  onStep('completed');
+  return { state: done, intent, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp } };
+}
+
+/**
+ * Records the run's EndToEndIds in the handed-over index, refusing the run if one is already
+ * there (a transfer already in a file handed over). The index is extended in place: a run costs
+ * its own orders, not the size of the history.
+ */
+function reserveEndToEndIds(state: PaymentsState, intent: RunIntent): Record<string, string> {
+  for (const f of intent.files) checkNotHandedOver(state.handedOver, { ...f, messageId: '' });
+  const index = state.handedOver;
+  for (const f of intent.files) for (const id of f.endToEndIds) index[id] = f.messageId;
+  return index;
+}
+
 export async function runPaymentStage(options: PaymentStageOptions): Promise<PaymentStageReport> {
   const { bus, home, logger } = options;
   const at = new Date(options.at ?? new Date().toISOString()).toISOString();
@@ -167,48 +232,55 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   const outDir = options.outDir ?? join(home, 'payments');
   const file = ledgerFileOf(home);
   const consumed = { settlements: 0, reconciliation: 0 };
+  const onStep = options.onStep ?? (() => {});
+  const debtor = options.debtor ?? DEFAULT_DEBTOR;
 
   let state = await loadPaymentsState(file);
   let republished = 0;
-  if (!dryRun && state.outbox.length > 0) ({ state, republished } = await drainOutbox(bus, file, state));
-  state = dryRun ? await readNew(bus, groupId, state, consumed) : await consumeNew(bus, groupId, file, state, consumed);
-  logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
-
-  const debtor = options.debtor ?? DEFAULT_DEBTOR;
-  const executed = await executePaymentRun(state.ledger, {
-    runId,
-    at,
-    accounts: options.accounts,
-    outDir,
-    dryRun,
-    executionDate: at.slice(0, 10),
-    initiatingParty: options.initiatingParty ?? debtor.name,
-    debtorOf: () => debtor,
-  });
-  const { result } = executed;
-  if (!dryRun && !result.alreadyRun) {
-    const ordersFile = executed.ordersFile;
-    if (ordersFile === null) {
-      await savePaymentsState(file, { ...state, ledger: result.ledger });
-    } else {
-      const withRun: PaymentsState = { ledger: result.ledger, outbox: [...state.outbox, { runId, ordersFile }] };
-      await savePaymentsState(file, withRun);
-      await publishOrders(bus, result.orders);
-      await savePaymentsState(file, { ...withRun, outbox: state.outbox });
+  let resumed: ResumedRun | null = null;
+  let resumedOrders: PaymentOrder[] = [];
+  const pendingRun = dryRun ? (state.pending?.runId ?? null) : null;
+  if (!dryRun) {
+    await removeStateTemp(file);
+    if (state.outbox.length > 0) ({ state, republished } = await drainOutbox(bus, file, state));
+    if (state.pending !== null) {
+      let intent: RunIntent;
+      ({ state, resumed, intent } = await completeRun(bus, file, state, onStep));
+      resumedOrders = intent.orders;
+      logger?.warn({ runId: resumed.runId, orders: resumed.orders, removedTemp: resumed.removedTemp.length }, 'payments: completed a run a crash had interrupted');
     }
   }
-  return {
-    runId,
-    dryRun,
-    alreadyRun: result.alreadyRun,
-    consumed,
-    republished,
-    orders: result.orders,
-    blocked: result.blocked,
-    pending: result.pending,
-    runDir: runDirOf(outDir, runId),
-    ordersFile: executed.ordersFile,
-    sepaFiles: executed.sepaFiles,
-    ledgerFile: file,
-  };
+  const report = (over: Partial<PaymentStageReport>): PaymentStageReport => ({
+    runId, dryRun, alreadyRun: false, consumed, republished, orders: [], blocked: [], pending: [], held: [], resumed, pendingRun,
+    runDir: runDirOf(outDir, runId), ordersFile: null, sepaFiles: [], ledgerFile: file, ...over,
+  });
+  // the run asked for is the one just completed: that is this run, done
+  if (resumed !== null && resumed.runId === runId) {
+    const held = Object.values(state.ledger.held).filter((h) => h.runId === runId);
+    return report({ orders: resumedOrders, held, runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles });
+  }
+
+  state = dryRun ? await readNew(bus, groupId, state, consumed) : await consumeNew(bus, groupId, file, state, consumed);
+  logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
+  if (!dryRun) onStep('consumed');
+
+  const { result, intent } = planPaymentRun(state.ledger, {
+    runId, at, accounts: options.accounts, outDir, executionDate: at.slice(0, 10), initiatingParty: options.initiatingParty ?? debtor.name, debtorOf: () => debtor,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  for (const h of result.held) logger?.warn({ runId, paymentId: h.paymentId, payee: h.payee, amount: h.amount, ceiling: h.ceiling }, `payments: order held for approval: ${h.reason}`);
+  const decided = { alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held };
+  if (dryRun || result.alreadyRun) return report(decided);
+  onStep('decided');
+
+  if (intent === null) {
+    await savePaymentsState(file, { ...state, ledger: result.ledger });
+    return report(decided);
+  }
+  const handedOver = reserveEndToEndIds(state, intent);
+  state = { ...state, ledger: result.ledger, pending: intent, handedOver };
+  await savePaymentsState(file, state);
+  onStep('intent-saved');
+  const done = await completeRun(bus, file, state, onStep);
+  return report({ ...decided, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles });
 }

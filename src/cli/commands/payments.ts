@@ -1,27 +1,30 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isValidBIC, isValidIBAN } from 'ibantools';
-import { kafkaSettings, readEnv } from '../../config.js';
+import { kafkaSettings, paymentLimits, readEnv } from '../../config.js';
 import { openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
 import { PaymentOrderSchema } from '../../model/payment.js';
-import { accountBook, renderRunSummary, runSummary, type AccountBook } from '../../payments/index.js';
+import { accountBook, approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type AccountBook, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
 import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
-import { ledgerFileOf, loadPaymentsState } from '../../pipeline/payments-store.js';
+import { ledgerFileOf, loadPaymentsState, savePaymentsState } from '../../pipeline/payments-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 
 /**
- * `noemie payments run` and `noemie payments show <runId>` (src/pipeline/payments-service.ts has
- * the consume → ledger → run → publish sequence and its crash argument).
+ * `noemie payments run`, `payments approve` and `payments show <runId>` (src/pipeline/payments-service.ts
+ * has the consume → ledger → run → files → publish sequence and its crash argument; src/payments/controls.ts
+ * the ceilings).
  */
 export const DEFAULT_PROFESSIONALS = 'fixtures/sample/professionals.csv';
 
 const RUN_USAGE = `noemie payments run [--dry-run] [--run-id <id>] [--at <instant>] [--home <dir>] [--kafka <brokers>]
-                   [--beneficiaries <csv>] [--professionals <csv>] [--out <dir>]
+                   [--beneficiaries <csv>] [--professionals <csv>] [--out <dir>] [--json]
+                   [--max-order <eur>] [--max-run <eur>]
                    [--debtor-iban <iban>] [--debtor-bic <bic>] [--debtor-name <name>]
 
 Applies what is new on the settlements and reconciliation topics (group "payments") to the payment
@@ -35,8 +38,15 @@ and one pain.001.001.09 file per debtor account. A second run over the same fact
   --professionals <csv>  ps_id;name;iban;bic, default ${DEFAULT_PROFESSIONALS} (when present)
   --out <dir>            default <home>/payments
   --debtor-*             the insurer's paying account, default ${DEFAULT_DEBTOR.name}
+  --max-order <eur>      payment control: an order above this is HELD for approval (not transferred, its
+                         lines stay due), default NOEMIE_PAYMENT_MAX_ORDER or 10000.00
+  --max-run <eur>        a run's unapproved transfers stay within this; the orders that would pass it are
+                         held, in payee order; default NOEMIE_PAYMENT_MAX_RUN or 500000.00
+  --json                 print the run's report as JSON (IBANs masked)
 
-exit code: 0 done (blocked payees are reported and stay due), 1 the run id had run already, 2 usage error`;
+A run interrupted by a crash is completed first, from what it had recorded (same files, same ids).
+Held orders are released by: noemie payments approve <paymentId|payee>.
+exit code: 0 done (blocked and held payees are reported and stay due), 1 the run id had run already, 2 usage error`;
 
 const RUN_FLAGS = {
   'dry-run': { type: 'boolean' },
@@ -50,7 +60,27 @@ const RUN_FLAGS = {
   'debtor-iban': { type: 'string' },
   'debtor-bic': { type: 'string' },
   'debtor-name': { type: 'string' },
+  'max-order': { type: 'string' },
+  'max-run': { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
+
+function limitFlag(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseLimit(value);
+  if (!parsed.ok) throw new UsageError(`--${name}: ${parsed.problem}`);
+  return parsed.value;
+}
+
+/** NOEMIE_CRASH_AT (test only): SIGKILL right after that step, as a power cut would stop the run there. */
+function crashHook(at: PaymentRunStep | undefined): ((step: PaymentRunStep) => void) | undefined {
+  if (at === undefined) return undefined;
+  return (step) => {
+    if (step !== at) return;
+    process.kill(process.pid, 'SIGKILL');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10_000); // no further line runs while the signal lands
+  };
+}
 
 /** The stage's bus: embedded under <home>/bus, or Kafka with --kafka / KAFKA_BROKERS. */
 export async function openCliBus(home: string, kafka: string | undefined, readOnly = false): Promise<Bus> {
@@ -73,16 +103,27 @@ function printReport(io: CliIo, r: PaymentStageReport): void {
   writeLine(io.out, `payment run ${r.runId}${tag}`);
   writeLine(io.out, `  consumed: ${r.consumed.settlements} settlement(s), ${r.consumed.reconciliation} reconciliation outcome(s)`);
   if (r.republished > 0) writeLine(io.out, `  re-published ${r.republished} order(s) of an interrupted earlier run`);
+  if (r.pendingRun !== null) writeLine(io.out, `  run ${r.pendingRun} is recorded but its files are not all written: the next real run completes it first`);
+  if (r.resumed !== null) {
+    writeLine(io.out, `  completed run ${r.resumed.runId} a crash had interrupted: ${r.resumed.orders} order(s), files re-written from its record${r.resumed.removedTemp.length ? `, ${r.resumed.removedTemp.length} temporary file(s) removed` : ''}`);
+    if (r.resumed.runId !== r.runId) for (const f of r.resumed.sepaFiles) writeLine(io.out, `  pain.001 (run ${r.resumed.runId}): ${f}`);
+  }
   if (r.alreadyRun) {
     writeLine(io.out, `  run ${r.runId} already ran: nothing done`);
     return;
   }
   writeLine(io.out, r.orders.length === 0 ? '  nothing to pay or recover' : renderRunSummary(runSummary(r.runId, r.orders)).replace(/^/gm, '  '));
   for (const b of r.blocked) writeLine(io.out, `  blocked: ${b.payee} ${b.amount} (${b.lineKeys.length} line(s)): ${b.reason}`);
+  for (const h of r.held) writeLine(io.out, `  HELD for approval: ${h.paymentId} ${h.amount} (${h.ceiling} ceiling${h.limit ? ` ${h.limit}` : ''}, ${h.lineKeys.length} line(s)): ${h.reason} — noemie payments approve ${h.paymentId}`);
   if (r.pending.length > 0) writeLine(io.out, `  pending: ${r.pending.length} line(s) not payable yet (review, or awaiting reconciliation)`);
   if (r.ordersFile) writeLine(io.out, `  orders: ${r.ordersFile}`);
   for (const f of r.sepaFiles) writeLine(io.out, `  pain.001: ${f}`);
   if (!r.dryRun) writeLine(io.out, `  ledger: ${r.ledgerFile}`);
+}
+
+/** The report for --json: the orders' IBANs masked like the text output (stdout ends up in logs). */
+function maskedReport(r: PaymentStageReport): PaymentStageReport {
+  return { ...r, orders: r.orders.map((o) => ({ ...o, iban: maskIban(o.iban) })) };
 }
 
 export const command: Command = {
@@ -97,6 +138,13 @@ export const command: Command = {
     const debtor = { iban: values['debtor-iban'] ?? DEFAULT_DEBTOR.iban, bic: values['debtor-bic'] ?? DEFAULT_DEBTOR.bic, name: values['debtor-name'] ?? DEFAULT_DEBTOR.name };
     if (!isValidIBAN(debtor.iban.replace(/\s/g, ''))) throw new UsageError('--debtor-iban is not a valid IBAN');
     if (debtor.bic !== null && !isValidBIC(debtor.bic)) throw new UsageError('--debtor-bic is not a valid BIC');
+    const override: Partial<PaymentLimits> = {};
+    const maxOrder = limitFlag('max-order', values['max-order']);
+    const maxRun = limitFlag('max-run', values['max-run']);
+    if (maxOrder !== undefined) override.maxOrder = maxOrder;
+    if (maxRun !== undefined) override.maxRun = maxRun;
+    const limits = paymentLimits(env, override);
+    const onStep = crashHook(env.NOEMIE_CRASH_AT);
     const accounts = await loadAccounts(values.beneficiaries, values.professionals, io);
     const bus = await openCliBus(home, values.kafka);
     try {
@@ -106,11 +154,14 @@ export const command: Command = {
         accounts,
         debtor,
         dryRun: values['dry-run'] ?? false,
+        limits,
+        ...(onStep ? { onStep } : {}),
         ...(values['run-id'] === undefined ? {} : { runId: values['run-id'] }),
         ...(values.at === undefined ? {} : { at: values.at }),
         ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
       });
-      printReport(io, report);
+      if (values.json) writeLine(io.out, JSON.stringify(maskedReport(report), null, 2));
+      else printReport(io, report);
       return report.alreadyRun ? 1 : 0;
     } finally {
       await bus.close();
@@ -148,6 +199,38 @@ export const showCommand: Command = {
       .filter((l) => l.trim() !== '')
       .map((l) => PaymentOrderSchema.parse(JSON.parse(l)));
     writeLine(io.out, renderRunSummary(runSummary(runId, orders)));
+    return 0;
+  },
+};
+
+const APPROVE_USAGE = `noemie payments approve <paymentId|payee> [--run <runId>] [--by <name>] [--home <dir>] [--json]
+
+Approves an order the payment controls held (a run's report lists them: "HELD for approval"), by its
+paymentId (<runId>:<payee>) or its payee (member:<adherentId>, ps:<psId>). The approval records who,
+when and the order approved (amount and EndToEndId): the next payment run pays exactly that order
+(in its pain.001, once). If the amount or the lines change before that run, the order is a different
+one and is held again: approve it again.
+  --run <runId>   refuse unless the held order comes from this run
+  --by <name>     who approves, default the system user name
+exit code: 0 approved, 1 no such held order, 2 usage error`;
+
+export const approveCommand: Command = {
+  name: 'payments approve',
+  summary: 'approve an order the payment controls held (per-order / per-run ceiling); the next run pays it',
+  usage: APPROVE_USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, run: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } } as const);
+    const ref = positionals[0];
+    if (positionals.length !== 1 || ref === undefined) throw new UsageError('one paymentId or payee expected');
+    const by = values.by ?? userInfo().username;
+    if (by.trim() === '') throw new UsageError('--by must name who approves');
+    const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
+    const file = ledgerFileOf(home);
+    const state = await loadPaymentsState(file);
+    const { ledger, approval } = approvePayment(state.ledger, { ref, by, at: new Date().toISOString(), ...(values.run === undefined ? {} : { runId: values.run }) });
+    await savePaymentsState(file, { ...state, ledger });
+    if (values.json) writeLine(io.out, JSON.stringify(approval, null, 2));
+    else writeLine(io.out, `approved ${approval.paymentId}: ${approval.amount} to ${approval.payee} (EndToEndId ${approval.endToEndId}) by ${approval.by} at ${approval.at}; the next payment run pays it`);
     return 0;
   },
 };

@@ -1,7 +1,7 @@
 import { cp, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
-import { kafkaSettings, readEnv, reconSettings } from '../../config.js';
+import { kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
@@ -124,9 +124,10 @@ export const command: Command = {
     try {
       if (!values['no-payments']) {
         const accounts = await loadAccounts(beneficiariesFile, values.professionals, io);
-        const run = await runPaymentStage({ bus, home, accounts, logger });
+        const run = await runPaymentStage({ bus, home, accounts, logger, limits: paymentLimits(env) });
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
-        writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked`);
+        writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
+        for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
       }
