@@ -29,7 +29,7 @@ export function approvePayment(ledger: PaymentsLedger, request: ApproveRequest):
     throw new PaymentsError('PAYMENTS_NOT_HELD', `${held.payee} was last held by run ${held.runId}, not ${request.runId} (its order of ${held.amount} is ${held.paymentId})`, { ref: request.ref, runId: request.runId });
   }
   if (held.ceiling === 'amount') {
-    throw new PaymentsError('PAYMENTS_NOT_HELD', `${held.paymentId}: ${held.reason}; an unusable amount cannot be approved, the settlement must be corrected`, { ref: request.ref });
+    throw new PaymentsError('PAYMENTS_NOT_HELD', `${held.paymentId}: ${held.reason}; this amount cannot be approved (the settlement must be corrected)`, { ref: request.ref });
   }
   const approval: Approval = { payee: held.payee, paymentId: held.paymentId, endToEndId: held.endToEndId, amount: held.amount, by: request.by.trim(), at: request.at };
   return { ledger: { ...ledger, approvals: { ...ledger.approvals, [held.payee]: approval } }, approval };

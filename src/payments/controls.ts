@@ -9,7 +9,8 @@ import type { Approval, Held, HoldCeiling } from './types.js';
  * wrong settlement got through (an absurd 999 999 999 999.99 € line): the order is HELD — not in the
  * pain.001, not transferred, nothing recorded as paid, its lines stay due — and named in the run's
  * report. `noemie payments approve` releases exactly that order (same EndToEndId, hence same payee,
- * amount and lines); the next run pays it.
+ * amount and lines); the next run pays it. An amount no SEPA transfer can carry (above
+ * 999 999 999.99 €, or not well-formed money) is held too, and cannot be approved.
  *
  * Defaults: 10 000 € per order — a complementary insurer's share of one member's or one
  * professional's acts over a run is a few hundred euros; the large legitimate ones (hospital stays,
@@ -44,10 +45,19 @@ export function limitsProblem(limits: PaymentLimits): string | null {
   return new Decimal(limits.maxOrder).gt(limits.maxRun) ? `the per-order ceiling ${limits.maxOrder} is above the per-run ceiling ${limits.maxRun}` : null;
 }
 
-/** Money that can go into a transfer: a well-formed positive amount (≤ 12 integer digits, 2 decimals). */
+/**
+ * The largest amount of one SEPA credit transfer: the EPC SCT scheme (EPC132-08, the XSD's
+ * InstdAmt maxInclusive) allows 0.01 to 999 999 999.99 €. Above it no bank takes the transfer, so
+ * no approval can release it: the settlement must be corrected.
+ */
+export const SEPA_MAX_TRANSFER = '999999999.99';
+
+/** Money that can go into a transfer: a well-formed positive amount within the SEPA maximum. */
 export function transferAmountProblem(amount: string): string | null {
   if (!MONEY_PATTERN.test(amount)) return `amount "${amount}" is not an amount with two decimals and at most 12 digits before the point`;
-  if (!new Decimal(amount).gt(0)) return `amount ${amount} is not positive`;
+  const value = new Decimal(amount);
+  if (!value.gt(0)) return `amount ${amount} is not positive`;
+  if (value.gt(SEPA_MAX_TRANSFER)) return `amount ${amount} is above the largest SEPA credit transfer (${SEPA_MAX_TRANSFER}, EPC SCT rulebook): it cannot be approved, the settlement must be corrected`;
   return null;
 }
 

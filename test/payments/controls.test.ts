@@ -32,52 +32,65 @@ describe('an absurd settlement (999 999 999 999.99 €) that got past the engine
   it('is held: not an order, not in the pain.001, nothing recorded as paid, the line still due', () => {
     expect(first.orders).toEqual([]);
     expect(sepaOf('R1', first)).toEqual([]);
-    expect(first.held).toEqual([
-      expect.objectContaining({ paymentId: 'R1:member:A001', payee: 'member:A001', amount: ABSURD, ceiling: 'order', limit: '10000.00', lineKeys: [absurd.lineKey] }),
-    ]);
-    expect(first.held[0]!.reason).toContain('above the per-order ceiling 10000.00');
+    // above the largest SEPA credit transfer (999 999 999.99, the EPC XSD's InstdAmt maximum) before any ceiling
+    expect(first.held).toEqual([expect.objectContaining({ paymentId: 'R1:member:A001', payee: 'member:A001', amount: ABSURD, ceiling: 'amount', limit: null, lineKeys: [absurd.lineKey] })]);
+    expect(first.held[0]!.reason).toContain('above the largest SEPA credit transfer (999999999.99');
     expect(paidOn(first.ledger, absurd.lineKey)).toEqual({});
     expect(Object.keys(first.ledger.due)).toEqual([absurd.lineKey]);
-    // and it survives the ledger being saved and read back
     expect(parsePaymentsLedger(JSON.parse(JSON.stringify(first.ledger))).held['member:A001']?.amount).toBe(ABSURD);
+  });
+
+  it('cannot be approved: the settlement must be corrected; corrected to a sane amount it is paid and no longer held', () => {
+    expect(() => approvePayment(first.ledger, { ref: 'member:A001', by: 'alice', at: '2025-04-01T08:00:00Z' })).toThrow(/cannot be approved/);
+    const corrected = ledgerWith([S(settled({ amcAmount: '9.00', version: 2 }))], first.ledger);
+    const r = runPayments(corrected, run('R2', '2025-04-01'));
+    expect(r.orders.map((o) => o.amount)).toEqual(['9.00']);
+    expect(r.ledger.held).toEqual({});
+  });
+});
+
+describe('an order above the per-order ceiling (25 000.00 > 10 000.00)', () => {
+  const BIG = '25000.00';
+  const big = settled({ amcAmount: BIG });
+  const first = runPayments(ledgerWith([S(big)]), run('R1'));
+
+  it('is held: not in the pain.001, nothing paid, the line still due', () => {
+    expect(first.orders).toEqual([]);
+    expect(sepaOf('R1', first)).toEqual([]);
+    expect(first.held).toEqual([expect.objectContaining({ paymentId: 'R1:member:A001', amount: BIG, ceiling: 'order', limit: '10000.00' })]);
+    expect(first.held[0]!.reason).toContain('above the per-order ceiling 10000.00');
+    expect(paidOn(first.ledger, big.lineKey)).toEqual({});
+    expect(Object.keys(first.ledger.due)).toEqual([big.lineKey]);
   });
 
   it('the next run without an approval holds it again and pays nothing', () => {
     const again = runPayments(first.ledger, run('R2', '2025-04-01'));
     expect(again.orders).toEqual([]);
-    expect(again.held.map((h) => [h.paymentId, h.amount])).toEqual([['R2:member:A001', ABSURD]]);
+    expect(again.held.map((h) => [h.paymentId, h.amount])).toEqual([['R2:member:A001', BIG]]);
   });
 
   it('approved, the next run pays exactly that order, in its pain.001, once', () => {
     const { ledger, approval } = approvePayment(first.ledger, { ref: 'member:A001', by: 'alice', at: '2025-04-01T08:00:00Z' });
-    expect(approval).toEqual({ payee: 'member:A001', paymentId: 'R1:member:A001', endToEndId: first.held[0]!.endToEndId, amount: ABSURD, by: 'alice', at: '2025-04-01T08:00:00Z' });
+    expect(approval).toEqual({ payee: 'member:A001', paymentId: 'R1:member:A001', endToEndId: first.held[0]!.endToEndId, amount: BIG, by: 'alice', at: '2025-04-01T08:00:00Z' });
     const paid = runPayments(ledger, run('R2', '2025-04-01'));
     expect(paid.held).toEqual([]);
-    expect(paid.orders.map((o) => [o.payee, o.amount, o.endToEndId, o.transfer])).toEqual([['member:A001', ABSURD, first.held[0]!.endToEndId, true]]);
+    expect(paid.orders.map((o) => [o.payee, o.amount, o.endToEndId, o.transfer])).toEqual([['member:A001', BIG, first.held[0]!.endToEndId, true]]);
     expect(PaymentOrderSchema.parse(paid.orders[0])).toEqual(paid.orders[0]);
     expect(inPain001('R2', paid)).toContain(`<EndToEndId>${first.held[0]!.endToEndId}</EndToEndId>`);
-    expect(paidOn(paid.ledger, absurd.lineKey)).toEqual({ 'member:A001': ABSURD });
-    expect(paid.ledger.approvals).toEqual({});
-    expect(paid.ledger.held).toEqual({});
+    expect(paidOn(paid.ledger, big.lineKey)).toEqual({ 'member:A001': BIG });
+    expect([paid.ledger.approvals, paid.ledger.held]).toEqual([{}, {}]);
     const third = runPayments(paid.ledger, run('R3', '2025-04-02'));
     expect([third.orders, third.held]).toEqual([[], []]);
   });
 
-  it('an approval is for that amount: corrected to another absurd amount, the order is held again', () => {
+  it('an approval is for that amount: corrected to another amount above the ceiling, the order is held again', () => {
     const { ledger } = approvePayment(first.ledger, { ref: 'R1:member:A001', runId: 'R1', by: 'alice', at: '2025-04-01T08:00:00Z' });
     const corrected = ledgerWith([S(settled({ amcAmount: '20000.00', version: 2 }))], ledger);
     const r = runPayments(corrected, run('R2', '2025-04-01'));
     expect(r.orders).toEqual([]);
     expect(r.held.map((h) => [h.amount, h.ceiling])).toEqual([['20000.00', 'order']]);
-    expect(r.held[0]!.reason).toContain(`approval by alice was for ${ABSURD}`);
+    expect(r.held[0]!.reason).toContain(`approval by alice was for ${BIG}`);
     expect(r.ledger.approvals).toEqual({});
-  });
-
-  it('corrected to a sane amount, it is paid without approval and no longer held', () => {
-    const corrected = ledgerWith([S(settled({ amcAmount: '9.00', version: 2 }))], first.ledger);
-    const r = runPayments(corrected, run('R2', '2025-04-01'));
-    expect(r.orders.map((o) => o.amount)).toEqual(['9.00']);
-    expect(r.ledger.held).toEqual({});
   });
 
   it('approving something not held, or from another run, is refused with PAYMENTS_NOT_HELD', () => {
@@ -122,6 +135,14 @@ describe('garbage amounts and ceilings', () => {
     expect(r.orders).toEqual([]);
     expect(r.held.map((h) => [h.amount, h.ceiling])).toEqual([['1999999999999.98', 'amount']]);
     expect(() => approvePayment(r.ledger, { ref: 'member:A001', by: 'alice', at: '2025-04-01T08:00:00Z' })).toThrow(/cannot be approved/);
+  });
+
+  it('the SEPA writer refuses an amount no SEPA transfer carries, whoever hands it over (SEPA_BAD_ORDER)', () => {
+    const ok = runPayments(ledgerWith([S(settled({ amcAmount: '9.00' }))]), run('R1'));
+    const [file] = sepaOf('R1', ok);
+    for (const amount of ['1000000000.00', '0.00', 'NaN', '12']) {
+      expect(() => renderPain001({ ...file!, orders: [{ ...file!.orders[0]!, amount }] })).toThrow(expect.objectContaining({ code: 'SEPA_BAD_ORDER' }));
+    }
   });
 
   it('a line whose amount is not money (a hand-built ledger) is pending, not a crash nor a payment', () => {

@@ -6,16 +6,18 @@ import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PaymentOrderSchema } from '../../src/model/payment.js';
-import { executePaymentRun, planSepaFiles, runPayments, writeOrdersFile, writePain001File } from '../../src/payments/index.js';
+import { executePaymentRun, planPaymentRun, planSepaFiles, runPayments, writeOrdersFile, writePain001File, writeRunFiles } from '../../src/payments/index.js';
 import { DEBTOR_IBAN, ledgerWith, run, S, settled } from './given.js';
 
 /**
- * A run written to disk: the pain.001 file streamed chunk by chunk is well-formed for libxml2
- * (`xmllint`, Debian libxml2-utils, installed by scripts/setup.sh) and its control sums match; the
- * orders file is NDJSON that reads back into valid orders. No XSD check: no package registry we
- * can use ships the pain.001.001.09 XSD (src/payments/README.md).
+ * A run written to disk: the pain.001 file streamed chunk by chunk is valid against the EPC XSD
+ * (`xmllint --schema ../shared/xsd/pain.001.001.09.xsd`, Debian libxml2-utils, installed by
+ * scripts/setup.sh) and its control sums match; the orders file is NDJSON that reads back into
+ * valid orders; files appear whole under their name (temp + rename) and a file that would repeat
+ * an EndToEndId handed over in another one is refused.
  */
 const exec = promisify(execFile);
+const XSD = join(import.meta.dirname, '..', '..', '..', 'shared', 'xsd', 'pain.001.001.09.xsd');
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sepa-'));
@@ -34,7 +36,7 @@ it('writes the run’s pain.001 and orders files', async () => {
   const [file] = planSepaFiles({ runId: 'R-2025-03', createdAt: '2025-03-31T18:00:00Z', executionDate: '2025-04-01', initiatingParty: 'Mutuelle & Co', orders: r.orders, debtorOf: () => ({ name: 'Mutuelle', iban: DEBTOR_IBAN, bic: null }) });
   const path = join(dir, file!.fileName);
   await writePain001File(path, file!);
-  await exec('xmllint', ['--noout', path]);
+  await exec('xmllint', ['--noout', '--schema', XSD, path]);
   const doc = new XMLParser({ parseTagValue: false }).parse(await readFile(path, 'utf8')).Document.CstmrCdtTrfInitn;
   expect(doc.GrpHdr.NbOfTxs).toBe('1');
   expect(doc.GrpHdr.CtrlSum).toBe('34.20');
@@ -59,4 +61,20 @@ it('executePaymentRun: a dry run writes nothing; a real run writes its files; ru
   const again = await executePaymentRun(real.result.ledger, { ...options, runId: 'R8', dryRun: false });
   expect(again.result.orders).toEqual([]);
   expect(again.sepaFiles).toEqual([]);
+});
+
+it('writeRunFiles refuses a pain.001 that would repeat an EndToEndId handed over in another file, before it has a name', async () => {
+  const ledger = ledgerWith([S(settled({ amcAmount: '9.00' }))]);
+  const options = { ...run('R9'), outDir: join(dir, 'dup'), executionDate: '2025-04-01', initiatingParty: 'Mutuelle', debtorOf: () => ({ name: 'Mutuelle', iban: DEBTOR_IBAN, bic: null }) };
+  const { intent } = planPaymentRun(ledger, options);
+  const id = intent!.files[0]!.endToEndIds[0]!;
+  await expect(writeRunFiles(intent!, { handedOver: { [id]: 'NOEANOTHERFILE' } })).rejects.toMatchObject({ code: 'PAYMENTS_DUPLICATE_END_TO_END' });
+  expect(await readdir(intent!.dir)).toEqual([]);
+  // with its own MsgId in the index, the same intent is written, twice over, to the same bytes, no temp file left
+  const own = { [id]: intent!.files[0]!.messageId };
+  const first = await writeRunFiles(intent!, { handedOver: own });
+  const bytes = await readFile(first.sepaFiles[0]!);
+  await writeRunFiles(intent!, { handedOver: own });
+  expect((await readFile(first.sepaFiles[0]!)).equals(bytes)).toBe(true);
+  expect((await readdir(intent!.dir)).sort()).toEqual([basename(first.sepaFiles[0]!), 'orders.ndjson'].sort());
 });

@@ -1,8 +1,13 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
-import { command as paymentsRun, showCommand } from '../../src/cli/commands/payments.js';
+import { approveCommand, command as paymentsRun, showCommand } from '../../src/cli/commands/payments.js';
+import { ledgerFileOf, loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { settlement, tempDir } from './stages-given.js';
 
 /**
@@ -63,4 +68,66 @@ it('a run pays 9.00 + 15.30 = 24.30 to the family, prints where its files are; a
   expect(show.out).toContain('FR76…2283');
   expect(show.out).not.toContain(FAMILY_IBAN);
   expect((await cli(showCommand, ['R9', '--home', home])).code).toBe(1);
+});
+
+const XSD = join(import.meta.dirname, '..', '..', '..', 'shared', 'xsd', 'pain.001.001.09.xsd');
+const exec = promisify(execFile);
+
+/** The pain.001 a run printed, validated against the EPC XSD: its EndToEndIds and CtrlSum. */
+async function painOf(out: string): Promise<{ e2e: string[]; ctrlSum: string; text: string }> {
+  const file = /pain\.001: (.+\.xml)/.exec(out)?.[1];
+  expect(file).toBeDefined();
+  await exec('xmllint', ['--noout', '--schema', XSD, file!]);
+  const text = await readFile(file!, 'utf8');
+  const doc = new XMLParser({ parseTagValue: false }).parse(text).Document.CstmrCdtTrfInitn;
+  return { e2e: ([doc.PmtInf.CdtTrfTxInf].flat() as { PmtId: { EndToEndId: string } }[]).map((t) => t.PmtId.EndToEndId), ctrlSum: doc.GrpHdr.CtrlSum, text };
+}
+
+it('a line above the per-order ceiling is HELD (report, --json), not in the pain.001, still owed; approved, the next run pays exactly it, once', async () => {
+  const ABSURD = '25000.00';
+  const { dir, cleanup: done } = await tempDir('payments-held-');
+  try {
+    const bus = await openEmbeddedBus({ dir: join(dir, 'bus') });
+    await bus.produce('settlements', [
+      { value: settlement({ adherentId: 'ADH0000001', tp: '00', payee: 'member', lineKey: 'n:D1:1', beneficiary: { nir: '1870459280378', rang: 1 }, amcAmount: '9.00' }) },
+      { value: settlement({ adherentId: 'ADH0000002', tp: '00', payee: 'member', lineKey: 'n:D9:1', beneficiary: { nir: '1680229242618', rang: 1 }, amcAmount: ABSURD }) },
+    ]);
+    await bus.close();
+    const at = ['--home', dir, '--at', '2025-03-31T18:00:00Z'];
+
+    const dry = await cli(paymentsRun, [...at, '--run-id', 'R1', '--dry-run']);
+    expect(dry.out).toContain(`HELD for approval: R1:member:ADH0000002 ${ABSURD} (order ceiling 10000.00, 1 line(s))`);
+    // a per-order ceiling above the per-run one is a configuration error naming both
+    await expect(cli(paymentsRun, [...at, '--run-id', 'R1', '--dry-run', '--max-order', '1000000'])).rejects.toThrow(/--max-order is above NOEMIE_PAYMENT_MAX_RUN \(the per-order ceiling 1000000.00 is above the per-run ceiling 500000.00\)/);
+    expect(dry.out).toContain('noemie payments approve R1:member:ADH0000002');
+    // a flag lowers the ceiling: the 9.00 is held too; a bad value is a usage error naming the flag
+    expect((await cli(paymentsRun, [...at, '--run-id', 'R1', '--dry-run', '--max-order', '5'])).out).toContain('HELD for approval: R1:member:ADH0000001 9.00 (order ceiling 5.00');
+    await expect(cli(paymentsRun, [...at, '--run-id', 'R1', '--dry-run', '--max-order', 'lots'])).rejects.toThrow(/--max-order: "lots" is not an amount/);
+
+    const first = await cli(paymentsRun, [...at, '--run-id', 'R1', '--json']);
+    expect(first.code).toBe(0);
+    const report = JSON.parse(first.out) as { held: { paymentId: string; amount: string; ceiling: string; limit: string; endToEndId: string }[]; orders: { payee: string; amount: string; iban: string }[]; sepaFiles: string[] };
+    expect(report.held.map((h) => [h.paymentId, h.amount, h.ceiling, h.limit])).toEqual([['R1:member:ADH0000002', ABSURD, 'order', '10000.00']]);
+    expect(report.orders.map((o) => [o.payee, o.amount, o.iban])).toEqual([['member:ADH0000001', '9.00', 'FR76…2283']]);
+    expect(first.out).not.toContain(FAMILY_IBAN);
+    const pain1 = await painOf(`pain.001: ${report.sepaFiles[0]}`);
+    expect([pain1.ctrlSum, pain1.e2e.length]).toEqual(['9.00', 1]);
+    expect(pain1.text).not.toContain(ABSURD);
+    const owed = (await loadPaymentsState(ledgerFileOf(dir))).ledger;
+    expect([Object.keys(owed.due), owed.lines['n:D9:1']?.paid]).toEqual([['n:D9:1'], {}]);
+
+    const approve = await cli(approveCommand, ['R1:member:ADH0000002', '--run', 'R1', '--by', 'alice', '--home', dir]);
+    expect(approve.code).toBe(0);
+    expect(approve.out).toContain(`approved R1:member:ADH0000002: ${ABSURD} to member:ADH0000002 (EndToEndId ${report.held[0]!.endToEndId}) by alice`);
+
+    const second = await cli(paymentsRun, ['--home', dir, '--at', '2025-04-01T18:00:00Z', '--run-id', 'R2']);
+    expect(second.out).not.toContain('HELD');
+    const pain2 = await painOf(second.out);
+    expect([pain2.e2e, pain2.ctrlSum]).toEqual([[report.held[0]!.endToEndId], ABSURD]);
+    const third = await cli(paymentsRun, ['--home', dir, '--at', '2025-04-02T18:00:00Z', '--run-id', 'R3']);
+    expect(third.out).toContain('nothing to pay or recover');
+    await expect(cli(approveCommand, ['member:ADH0000002', '--by', 'alice', '--home', dir])).rejects.toMatchObject({ code: 'PAYMENTS_NOT_HELD' });
+  } finally {
+    await done();
+  }
 });

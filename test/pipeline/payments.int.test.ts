@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { accountBook } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
+import { emptyPaymentsState, ledgerFileOf, loadPaymentsState, savePaymentsState } from '../../src/pipeline/payments-store.js';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
 import { readAll, settlement, tempDir } from './stages-given.js';
@@ -42,8 +45,44 @@ it('a crash after the ledger is saved but before the orders reach the topic: the
   expect(await readAll(bus, 'payment-orders')).toEqual([]);
 
   const next = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
-  expect(next.republished).toBe(1);
+  // R1 was recorded (its intent) before its files: the next start completes it, then R2 finds nothing
+  expect(next.resumed).toMatchObject({ runId: 'R1', orders: 1 });
   expect(next.orders).toEqual([]);
   const orders = await readAll(bus, 'payment-orders');
   expect(orders.map((o) => [o.runId, o.payee, o.amount])).toEqual([['R1', 'member:A9', '9.00']]);
+});
+
+const A9 = { adherentId: 'A9', nir: '1850375123456', nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A' as const, contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: 'FR7630006000011234567890189', bic: null, name: 'Jean Dupont' };
+const a9Line = (amcAmount: string) => settlement({ lineKey: 'n:D1:1', beneficiary: { nir: '1850375123456', rang: 1 }, adherentId: 'A9', tp: '00', payee: 'member', amcAmount });
+
+it('an EndToEndId already handed over in another file refuses the run (PAYMENTS_DUPLICATE_END_TO_END): nothing recorded, no file', async () => {
+  const accounts = accountBook([A9]);
+  await bus.produce('settlements', [{ value: a9Line('9.00') }]);
+  const dry = await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z', dryRun: true });
+  const id = dry.orders[0]!.endToEndId;
+  // as if an earlier file (another MsgId) had carried this transfer, and the ledger had lost it
+  await savePaymentsState(ledgerFileOf(home), { ...emptyPaymentsState(), handedOver: { [id]: 'NOEOTHERFILE' } });
+  await expect(runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' })).rejects.toMatchObject({ code: 'PAYMENTS_DUPLICATE_END_TO_END', message: expect.stringContaining('NOEOTHERFILE') });
+  const state = await loadPaymentsState(ledgerFileOf(home));
+  expect([state.pending, state.ledger.runs]).toEqual([null, {}]);
+  expect(existsSync(join(home, 'payments', 'R1'))).toBe(false);
+  expect(await readAll(bus, 'payment-orders')).toEqual([]);
+});
+
+it('a state left by the previous version (format 1, an outbox entry) is finished: its orders are published, nothing is paid again', async () => {
+  const accounts = accountBook([A9]);
+  await bus.produce('settlements', [{ value: a9Line('9.00') }]);
+  // the previous version wrote orders.ndjson, then the ledger with the run and an outbox entry, then crashed
+  const first = await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z', dryRun: true });
+  const r0 = await runPaymentStage({ bus, home, accounts, runId: 'R0', at: '2025-03-30T18:00:00Z' }); // consumes; R0 pays 9.00
+  expect(r0.orders.map((o) => o.amount)).toEqual(['9.00']);
+  const state = await loadPaymentsState(ledgerFileOf(home));
+  const ordersFile = join(home, 'legacy-orders.ndjson');
+  await writeFile(ordersFile, `${JSON.stringify({ ...first.orders[0], paymentId: 'R-old:member:A9', runId: 'R-old' })}\n`);
+  await writeFile(ledgerFileOf(home), JSON.stringify({ format: 1, ledger: state.ledger, outbox: [{ runId: 'R-old', ordersFile }] }));
+  const next = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
+  expect(next.republished).toBe(1);
+  expect(next.orders).toEqual([]);
+  expect((await readAll(bus, 'payment-orders')).map((o) => o.paymentId).sort()).toEqual(['R-old:member:A9', 'R0:member:A9']);
+  expect((await loadPaymentsState(ledgerFileOf(home))).outbox).toEqual([]);
 });
