@@ -217,7 +217,7 @@ async function completeRun(bus: Bus, file: string, state: PaymentsState, onStep:
  * its own orders, not the size of the history.
  */
 function reserveEndToEndIds(state: PaymentsState, intent: RunIntent): Record<string, string> {
-  for (const f of intent.files) checkNotHandedOver(state.handedOver, { ...f, messageId: '' });
+  for (const f of intent.files) checkNotHandedOver(state.handedOver, f);
   const index = state.handedOver;
   for (const f of intent.files) for (const id of f.endToEndIds) index[id] = f.messageId;
   return index;
