@@ -154,6 +154,13 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
 
   const due: Record<string, true> = {};
   for (const k of stillDue) due[k] = true;
+  // a held order whose lines no longer need anything (annulled, corrected to what was paid) is resolved
+  for (const [payee, h] of Object.entries(heldByPayee)) {
+    if (!h.lineKeys.some((k) => due[k])) {
+      delete heldByPayee[payee];
+      delete approvals[payee];
+    }
+  }
   return {
     orders,
     blocked,

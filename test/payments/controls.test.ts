@@ -93,6 +93,12 @@ describe('an order above the per-order ceiling (25 000.00 > 10 000.00)', () => {
     expect(r.ledger.approvals).toEqual({});
   });
 
+  it('annulled before it was approved, nothing is owed and the order is no longer held', () => {
+    const annulled = ledgerWith([S(settled({ amcAmount: BIG, version: 2, operation: 'A' }))], first.ledger);
+    const r = runPayments(annulled, run('R2', '2025-04-01'));
+    expect([r.orders, r.held, r.ledger.held, r.ledger.due]).toEqual([[], [], {}, {}]);
+  });
+
   it('approving something not held, or from another run, is refused with PAYMENTS_NOT_HELD', () => {
     expect(() => approvePayment(first.ledger, { ref: 'member:NOPE', by: 'alice', at: '2025-04-01T08:00:00Z' })).toThrow(expect.objectContaining({ code: 'PAYMENTS_NOT_HELD' }));
     expect(() => approvePayment(first.ledger, { ref: 'member:A001', runId: 'R9', by: 'alice', at: '2025-04-01T08:00:00Z' })).toThrow(/last held by run R1, not R9/);
