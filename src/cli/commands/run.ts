@@ -8,7 +8,8 @@ import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
 import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
 import { sha256File } from '../../ingest/ingest-drop.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
-import { BusIngestSink } from '../../pipeline/bus-sink.js';
+import { BusIngestSink, clearSpool } from '../../pipeline/bus-sink.js';
+import { DropMarks, pruneMarks } from '../../pipeline/publication-marks.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
@@ -76,11 +77,19 @@ export const command: Command = {
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
     const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...liquidationState(home, kafka, env) });
     const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger });
+    // Ingestion staging (README "Ingest bus sink"): spools of a killed run are lines in clear of
+    // parts never published (their drop is still in the inbox): removed. Publication marks of
+    // drops the inbox ledger now records are no longer needed.
+    const spoolDir = join(home, 'spool');
+    const marksDir = join(home, 'state', 'ingest');
+    await clearSpool(spoolDir);
+    const inboxLedger = await Ledger.open(layout.ledger);
+    await pruneMarks(marksDir, (sha256) => inboxLedger.ingestedAs(sha256) !== undefined);
     const inboxOptions: InboxOptions = {
       completeWhen,
       logger,
       ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
-      sinkFor: () => new BusIngestSink(bus),
+      sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
     };
     const stopAll = async () => {
       await liquidation.stop();
