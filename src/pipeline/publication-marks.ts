@@ -12,8 +12,8 @@ import { z } from 'zod';
  * liquidation service drops a record id it has already applied.
  *
  * Nothing personal inside (a hash and counts). A drop's file is removed once the inbox ledger
- * records the drop (`pruneMarks`, at the start of `noemie run`): from then on the drop's hash
- * alone keeps it from being read again.
+ * records the drop (`forgetMarks` after each drop, `pruneMarks` at the start of `noemie run` for
+ * a crash in between): from then on the drop's hash alone keeps it from being read again.
  */
 const MarksSchema = z.object({
   v: z.literal(1),
@@ -75,4 +75,9 @@ export async function pruneMarks(dir: string, isRecorded: (sha256: string) => bo
     removed += 1;
   }
   return removed;
+}
+
+/** Removes one drop's marks (the inbox ledger has just recorded it). */
+export async function forgetMarks(dir: string, sha256: string): Promise<void> {
+  await rm(join(dir, `${sha256}.json`), { force: true });
 }

@@ -127,6 +127,8 @@ describe('noemie run --once killed (kill -9) during ingestion, then restarted', 
     // Staging files: the restart removed what the kills left; the completed run leaves none.
     expect(await readdir(join(h.home, 'spool')).catch(() => [] as string[])).toEqual([]);
     expect(await readdir(h.tmp)).toEqual([]);
+    // The drop is recorded: its publication marks are gone too.
+    expect(await readdir(join(h.home, 'state', 'ingest'))).toEqual([]);
     // …and there was something to remove: the kills left spooled lines in the home.
     expect(spoolsLeft).toBeGreaterThan(0);
   }, 600_000);

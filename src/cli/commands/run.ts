@@ -9,7 +9,7 @@ import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInb
 import { sha256File } from '../../ingest/ingest-drop.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
 import { BusIngestSink, clearSpool } from '../../pipeline/bus-sink.js';
-import { DropMarks, pruneMarks } from '../../pipeline/publication-marks.js';
+import { DropMarks, forgetMarks, pruneMarks } from '../../pipeline/publication-marks.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
@@ -106,6 +106,7 @@ export const command: Command = {
       const timer = setInterval(() => void reconcile.tick(new Date().toISOString()).catch((e: unknown) => logger.error({ err: e }, 'reconcile tick failed')), 60_000);
       writeLine(io.out, `watching ${layout.inbox} (${bus.kind} bus); Ctrl-C to stop`);
       await watchInbox(home, async (o) => {
+        if (o.sha256 && o.action !== 'failed') await forgetMarks(marksDir, o.sha256);
         await claimsIn(layout, bus, io);
         report(io, o);
       }, { ...inboxOptions, signal: controller.signal });
@@ -116,6 +117,7 @@ export const command: Command = {
     const started = Date.now();
     const claims = await claimsIn(layout, bus, io);
     const outcomes = await processInboxOnce(home, inboxOptions);
+    for (const o of outcomes) if (o.sha256 && o.action !== 'failed') await forgetMarks(marksDir, o.sha256);
     for (const o of outcomes) report(io, o);
 
     writeLine(io.out, 'liquidating…');
