@@ -108,6 +108,8 @@ describe('noemie run --once killed (kill -9) during ingestion, then restarted', 
     expect(await last.exited, last.output()).toBe(0);
     expect(last.output()).toMatch(/lot\.zip: archived/);
     const got = await results(h.home);
+    // What the kills did, for the record (README figures): kills mid-ingest, spools they left, the last run's summary.
+    console.info(`kills mid-ingest ${midIngest}/6, spool files left ${spoolsLeft}; ${/liquidation: .*/.exec(last.output())?.[0] ?? ''}`);
 
     // Settlements deduped on (lineKey, version), as downstream does: same set, same content.
     const key = (s: Settlement) => `${s.lineKey}#${s.version}`;
