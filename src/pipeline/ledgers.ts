@@ -25,7 +25,12 @@ import { PipelineStageError } from './errors.js';
  * was written, and the batch past its watermark is liquidated again against it.
  */
 const RenewalEntrySchema = z.object({ date: z.string(), units: z.number(), lineKey: z.string() });
-const LineRecordSchema = z.looseObject({ version: z.number().int().min(1), operation: z.enum(['I', 'A']), inputHash: z.string() });
+const LineRecordSchema = z.looseObject({
+  version: z.number().int().min(1),
+  operation: z.enum(['I', 'A']),
+  inputHash: z.string(),
+  recordIds: z.array(z.string()).optional().meta({ description: 'record ids (line messages) applied to this line: a record id seen again is not liquidated again' }),
+});
 const Seq = z.number().int().min(0);
 
 const HeadSchema = z.object({

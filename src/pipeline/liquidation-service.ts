@@ -197,7 +197,10 @@ export class LiquidationService {
       let ofFamily = stamps.get(item.family);
       if (!ofFamily) stamps.set(item.family, (ofFamily = new Map()));
       let ids = ofFamily.get(lineKey);
-      if (!ids) ofFamily.set(lineKey, (ids = [...recordIdsOf(lineRecord(families.get(item.family)?.state ?? { counters: {}, renewals: {}, lines: {} }, lineKey))]));
+      if (!ids) {
+        const before = families.get(item.family);
+        ofFamily.set(lineKey, (ids = [...recordIdsOf(before && lineRecord(before.state, lineKey))]));
+      }
       if (!ids.includes(recordId)) ids.push(recordId);
     });
     for (const [family, ids] of stamps) {
