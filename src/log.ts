@@ -8,11 +8,21 @@ import { pino, type Logger } from 'pino';
 const SENSITIVE = ['nir', 'nirKey', 'nir_key', 'iban', 'bic', 'raw'];
 const REDACT_PATHS = SENSITIVE.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
 
-const NIR_LIKE = /\b[12]\d{12}(\d{2})?\b/g;
-const IBAN_LIKE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g;
+/**
+ * NIR shape (13 characters, or 15 with the key), compact or in its usual groups
+ * `s yy mm dd ccc ooo kk`: sex 1–4, 7, 8; a month 01–12 or 20–99 (unknown months, never 00 or
+ * 13–19); a department of two digits or Corsica's 2A/2B. Bounded on both sides: a digit, letter,
+ * or a decimal mark followed by a digit must not touch it, so "1000000000000.79 €" (an amount,
+ * month 00 anyway) or "1851212345678,00" stays as it is: amounts always carry their cents.
+ */
+const SEP = String.raw`[ \u00a0]?`;
+const NIR_BODY = String.raw`[1-478]${SEP}\d{2}${SEP}(?:0[1-9]|1[0-2]|[2-9]\d)${SEP}(?:\d{2}|2[ABab])${SEP}\d{3}${SEP}\d{3}(?:${SEP}\d{2})?`;
+const NIR_LIKE = new RegExp(String.raw`(?<![\dA-Za-z]|\d[.,])${NIR_BODY}(?![\dA-Za-z]|[.,]\d)`, 'g');
+/** IBAN shape: country, 2 check digits, then 11–30 letters or digits, compact or in groups of four. */
+const IBAN_LIKE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]{4}){2,7}(?:[ \u00a0]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g;
 
 export function maskPersonalData(text: string): string {
-  return text.replace(NIR_LIKE, (m) => `${m.slice(0, 1)}${'*'.repeat(m.length - 1)}`).replace(IBAN_LIKE, (m) => `${m.slice(0, 4)}****`);
+  return text.replace(IBAN_LIKE, (m) => `${m.slice(0, 4)}****`).replace(NIR_LIKE, (m) => `${m.slice(0, 1)}${'*'.repeat(m.length - 1)}`);
 }
 
 export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {

@@ -17,7 +17,15 @@ export const OriginSchema = z
 
 /** décompte-lines and invoice-lines: the validated act line and where it was read. */
 export const LineMessageSchema = z
-  .object({ line: ActLineSchema, origin: OriginSchema })
+  .object({
+    line: ActLineSchema,
+    origin: OriginSchema,
+    recordId: z
+      .string()
+      .regex(/^[0-9a-f]{16}:\d+:\d+$/)
+      .optional()
+      .meta({ description: 'stable id of the record: <first 16 hex of the drop SHA-256>:<part ordinal in the drop>:<line ordinal in the part>; the same drop read again gives the same ids (consumers drop an id already applied)' }),
+  })
   .meta({
     title: 'Act line message',
     description:

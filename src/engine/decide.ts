@@ -17,7 +17,7 @@ import { formatMoney as money } from '../model/money.js';
 /**
  * The decision for one initial line (operation I) against the state before it: the settlement
  * (without version and counters, which the caller completes) and the effects on the state.
- * Order: beneficiary known → act code mapped → grids exist → eligibility → each grid → layering.
+ * Order: beneficiary known → member number agrees with the membership → act code mapped → grids exist → eligibility → each grid → layering.
  */
 export interface Decision {
   settlement: Omit<Settlement, 'version' | 'counters'>;
@@ -65,6 +65,9 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
   const { line, beneficiary: b } = request;
   const s = shell(line, lineKey, b);
   if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, { line });
+  // The family (ledger, partition) is the membership's; a line claiming another adhérent is a
+  // data error upstream (caisse file or membership out of date) that a person must settle.
+  if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, { line, b: b.adherentId });
   const entry = nomenclatureEntry(ctx.nomenclature, line.actCode);
   if (!entry) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, { line, b });
   s.poste = posteOf(entry, settingOf(line));

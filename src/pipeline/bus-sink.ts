@@ -1,25 +1,40 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Bus, OutgoingMessage } from '../bus/bus.js';
 import type { LineMessage, RejectMessage } from '../bus/messages.js';
+import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
 import type { PartSummary } from '../ingest/types.js';
 import type { Origin, RejectedRecord } from '../model/issues.js';
 import { PipelineStageError } from './errors.js';
 import { familyKeyOfLine, lineTopicOf, type LineTopic } from './keys.js';
+import type { DropMarks } from './publication-marks.js';
+import { scratchDir } from './scratch.js';
 
 /**
  * Ingest → bus. Accepted lines go to `decompte-lines` / `invoice-lines` (by `line.source`), keyed
- * by adhérent (README "Partitioning"); rejects go to `rejects` at once.
+ * by the family's adhérent as the membership file says (README "Partitioning", keys.ts); rejects go
+ * to `rejects` at once.
  *
  * A refused part must publish nothing, yet a codec may refuse a part after thousands of its lines
- * (NOEMIE control totals are checked at the end). So a part's lines are spooled to a temporary
- * NDJSON file and produced only on `commitPart`; `abortPart` deletes the spool. The spool is on
- * disk, not in memory: a part ten times larger needs ten times the disk, not the heap; `maxSpoolBytes`
- * bounds the disk too. Rejects are diagnostics, kept even when their part is refused (sink.ts).
+ * (NOEMIE control totals are checked at the end). So a part's lines are spooled to an NDJSON file
+ * and produced only on `commitPart`; `abortPart` deletes the spool. The spool is on disk, not in
+ * memory: a part ten times larger needs ten times the disk, not the heap; `maxSpoolBytes` bounds
+ * the disk too. Rejects are diagnostics, kept even when their part is refused (sink.ts).
+ *
+ * The spool holds whole lines (NIRs in clear): it lives in the home's `spool/` folder (removed at
+ * each start of `noemie run`, `clearSpool`), never outlives its part (removed once the part is
+ * published or refused), and without a folder of our own goes to a per-process scratch folder
+ * that the next process removes if we were killed (scratch.ts).
+ *
+ * Resumable, idempotent publication (given `drop`): each line carries a stable `recordId`
+ * (drop hash, part ordinal, line ordinal), and the drop's marks (publication-marks.ts) record
+ * after each produce call how far each part got. Read again after a crash, a part already
+ * published is skipped whole (lines and rejects), a part cut mid-way resumes after its last
+ * acknowledged produce call; what the marks had not recorded yet is sent again with the same ids
+ * and dropped by the liquidation service.
  *
  * Backpressure: a spool write awaits its flush every `flushBytes`, and commit produces `batch`
  * messages per awaited produce call, so ingestion never runs ahead of the bus.
@@ -27,10 +42,14 @@ import { familyKeyOfLine, lineTopicOf, type LineTopic } from './keys.js';
 export interface BusSinkOptions {
   /** messages per produce call (default 500) */
   batch?: number;
-  /** where spool files go (default: a fresh directory under the OS temp dir) */
+  /** where spool files go (`<home>/spool` for noemie run; default: a per-process scratch folder, scratch.ts) */
   spoolDir?: string;
   /** a part whose spool grows past this is refused with PIPELINE_SPOOL_FULL (default 4 GiB) */
   maxSpoolBytes?: number;
+  /** the drop this sink ingests (one sink per drop): record ids and resumable publication */
+  drop?: { sha256: string; marks: DropMarks };
+  /** the membership file: lines are keyed by the beneficiary's adhérent found there (keys.ts) */
+  members?: Pick<BeneficiaryIndex, 'byNirRang'>;
 }
 
 export interface BusSinkStats {
@@ -38,21 +57,36 @@ export interface BusSinkStats {
   rejects: number;
   partsCommitted: number;
   partsAborted: number;
+  /** lines not produced because the drop's marks say they already are on the bus */
+  alreadyPublished: number;
 }
 
 const FLUSH_BYTES = 256 * 1024;
+
+interface Spool {
+  fh: FileHandle;
+  path: string;
+  bytes: number;
+  pending: string[];
+  pendingBytes: number;
+}
 
 export class BusIngestSink implements IngestSink {
   private readonly batch: number;
   private readonly maxSpoolBytes: number;
   private spoolDir: string | undefined;
   private ownsSpoolDir = false;
-  private spool: { fh: FileHandle; path: string; bytes: number; pending: string[]; pendingBytes: number } | undefined;
+  private spool: Spool | undefined;
   private rejects: OutgoingMessage<'rejects'>[] = [];
   private seq = 0;
-  readonly stats: BusSinkStats = { lines: { 'decompte-lines': 0, 'invoice-lines': 0 }, rejects: 0, partsCommitted: 0, partsAborted: 0 };
+  /** ordinal of the current part in the drop, and its lines so far */
+  private part = 0;
+  private partLines = 0;
+  /** the current part was fully published before a crash: its lines and rejects are not sent again */
+  private skipPart = false;
+  readonly stats: BusSinkStats = { lines: { 'decompte-lines': 0, 'invoice-lines': 0 }, rejects: 0, partsCommitted: 0, partsAborted: 0, alreadyPublished: 0 };
 
-  constructor(private readonly bus: Bus, options: BusSinkOptions = {}) {
+  constructor(private readonly bus: Bus, private readonly options: BusSinkOptions = {}) {
     this.batch = options.batch ?? 500;
     this.maxSpoolBytes = options.maxSpoolBytes ?? 4 * 1024 ** 3;
     this.spoolDir = options.spoolDir;
@@ -60,19 +94,30 @@ export class BusIngestSink implements IngestSink {
 
   async beginPart(part: PartRef): Promise<void> {
     await this.discardSpool();
+    this.part += 1;
+    this.partLines = 0;
+    // A part whose publication had started before a crash sent all its rejects first.
+    this.skipPart = this.options.drop?.marks.published(this.part) === 'done';
+    if (this.skipPart) return;
     if (this.spoolDir === undefined) {
-      this.spoolDir = await mkdtemp(join(tmpdir(), 'noemie-spool-'));
+      this.spoolDir = await scratchDir('noemie-spool-');
       this.ownsSpoolDir = true;
-    }
+    } else await mkdir(this.spoolDir, { recursive: true });
     const path = join(this.spoolDir, `part-${process.pid}-${++this.seq}.ndjson`);
-    this.spool = { fh: await open(path, 'w+'), path, bytes: 0, pending: [], pendingBytes: 0 };
+    this.spool = { fh: await open(path, 'w+', 0o600), path, bytes: 0, pending: [], pendingBytes: 0 };
     void part;
   }
 
   async line(ev: LineEvent): Promise<void> {
+    this.partLines += 1;
+    if (this.skipPart) {
+      this.stats.alreadyPublished += 1;
+      return;
+    }
     const s = this.spool;
     if (!s) throw new Error('BusIngestSink.line outside a part (beginPart not called)');
-    const text = `${JSON.stringify({ line: ev.line, origin: originOf(ev.origin) } satisfies LineMessage)}\n`;
+    const value: LineMessage = { line: ev.line, origin: originOf(ev.origin), ...(this.options.drop ? { recordId: `${this.options.drop.sha256.slice(0, 16)}:${this.part}:${this.partLines}` } : {}) };
+    const text = `${JSON.stringify(value)}\n`;
     s.bytes += Buffer.byteLength(text);
     if (s.bytes > this.maxSpoolBytes) {
       throw new PipelineStageError('PIPELINE_SPOOL_FULL', `part spool over ${this.maxSpoolBytes} bytes: the part is refused`, { file: ev.origin.file, ...(ev.origin.entry ? { entry: ev.origin.entry } : {}), record: ev.origin.record });
@@ -83,6 +128,7 @@ export class BusIngestSink implements IngestSink {
   }
 
   async reject(rejected: RejectedRecord): Promise<void> {
+    if (this.options.drop?.marks.started(this.part)) return;
     const value: RejectMessage = { origin: originOf(rejected.origin), issues: rejected.issues, ...(rejected.raw !== undefined ? { raw: rejected.raw } : {}) };
     this.rejects.push({ value });
     if (this.rejects.length >= this.batch) await this.flushRejects();
@@ -91,6 +137,10 @@ export class BusIngestSink implements IngestSink {
   async commitPart(summary: PartSummary): Promise<void> {
     void summary;
     await this.flushRejects();
+    if (this.skipPart) {
+      this.stats.partsCommitted += 1;
+      return;
+    }
     const s = this.spool;
     if (!s) return;
     await this.flushSpool();
@@ -118,25 +168,46 @@ export class BusIngestSink implements IngestSink {
     this.spoolDir = this.ownsSpoolDir ? undefined : this.spoolDir;
   }
 
+  /**
+   * Produces the spool in its order (a produce call never mixes topics, so "the first n lines are
+   * on the bus" is one number), after the lines the marks say are already there; records the new
+   * count after each acknowledged call, `done` at the end.
+   */
   private async produceSpool(path: string): Promise<void> {
-    const pending: Record<LineTopic, OutgoingMessage<LineTopic>[]> = { 'decompte-lines': [], 'invoice-lines': [] };
-    const flush = async (topic: LineTopic) => {
-      const messages = pending[topic];
-      if (messages.length === 0) return;
-      pending[topic] = [];
+    const marks = this.options.drop?.marks;
+    const part = this.part;
+    const skip = marks ? (marks.published(part) as number) : 0;
+    let pending: OutgoingMessage<LineTopic>[] = [];
+    let pendingTopic: LineTopic | undefined;
+    let read = 0;
+    const flush = async () => {
+      if (pendingTopic === undefined || pending.length === 0) return;
+      const [topic, messages] = [pendingTopic, pending];
+      pending = [];
       await this.bus.produce(topic, messages);
       this.stats.lines[topic] += messages.length;
+      await marks?.set(part, read);
     };
+    if (marks && !marks.started(part)) await marks.set(part, 0);
     const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
     for await (const text of lines) {
       if (text === '') continue;
+      read += 1;
+      if (read <= skip) {
+        this.stats.alreadyPublished += 1;
+        continue;
+      }
       const value = JSON.parse(text) as LineMessage;
       const topic = lineTopicOf(value.line);
-      pending[topic].push({ value, key: familyKeyOfLine(value.line) });
-      if (pending[topic].length >= this.batch) await flush(topic);
+      if (topic !== pendingTopic) {
+        await flush();
+        pendingTopic = topic;
+      }
+      pending.push({ value, key: familyKeyOfLine(value.line, this.options.members) });
+      if (pending.length >= this.batch) await flush();
     }
-    await flush('decompte-lines');
-    await flush('invoice-lines');
+    await flush();
+    await marks?.set(part, 'done');
   }
 
   private async flushSpool(): Promise<void> {
@@ -163,6 +234,15 @@ export class BusIngestSink implements IngestSink {
     await s.fh.close().catch(() => undefined);
     await rm(s.path, { force: true });
   }
+}
+
+/**
+ * Removes every spool file of the folder: at the start of `noemie run`, what a killed run left
+ * there (lines of a part that was never published; its drop is still in the inbox and read again).
+ */
+export async function clearSpool(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
 /** The bus origin has no `textLine` (an XML reading aid, not part of the message). */

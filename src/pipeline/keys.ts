@@ -1,4 +1,5 @@
 import type { TopicName } from '../bus/topics.js';
+import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { ActLine } from '../model/act-line.js';
 
 /**
@@ -14,9 +15,17 @@ export function lineTopicOf(line: Pick<ActLine, 'source'>): LineTopic {
   return line.source === 'noemie' ? 'decompte-lines' : 'invoice-lines';
 }
 
-/** The line's own adhérent number: known before any lookup, so ingestion can key without the member file. */
-export function familyKeyOfLine(line: Pick<ActLine, 'amcMemberId'>): string {
-  return line.amcMemberId;
+/**
+ * The family a line belongs to, from the same source as the ledger it will be liquidated against:
+ * the membership file (the liquidation service keys ledgers by the adhérent of the beneficiary
+ * found by NIR + rang). Keying lines by the member number printed on the line instead would split
+ * a family over two partitions whenever the two disagree, two writers for one ledger. A line whose
+ * beneficiary is unknown has no ledger: its own member number keys it. (A line whose number
+ * disagrees with the membership goes to the family of the membership and the engine settles it
+ * as `review`, naming both numbers.)
+ */
+export function familyKeyOfLine(line: Pick<ActLine, 'amcMemberId' | 'nir' | 'rang'>, members?: Pick<BeneficiaryIndex, 'byNirRang'>): string {
+  return members?.byNirRang(line.nir, line.rang)?.adherentId ?? line.amcMemberId;
 }
 
 export function isLineTopic(topic: string): topic is LineTopic {

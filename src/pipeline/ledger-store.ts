@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PipelineStageError } from './errors.js';
 import { assemble, bucketKey, decodeSnapshot, encodeFamily, type BucketPiece, type Family, type HeadPiece, type LedgerPiece } from './ledgers.js';
+import { scratchDir } from './scratch.js';
 
 /**
  * The liquidation service's local state store (Kafka Streams' "state store" idea): family ledgers
@@ -69,7 +69,9 @@ export class LedgerStore {
   }
 
   static async open(o: LedgerStoreOptions = {}): Promise<LedgerStore> {
-    const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'noemie-ledgers-')));
+    // Without a folder (tests, bench) a per-process scratch one: family ledgers name people (counter
+    // keys carry the NIR), so a killed process's folder is removed by the next one (scratch.ts).
+    const dir = o.dir ?? (await scratchDir('noemie-ledgers-'));
     await mkdir(dir, { recursive: true });
     return new LedgerStore(dir, o.dir === undefined, o.cacheSize ?? DEFAULT_LEDGER_CACHE, o.cacheBytes ?? DEFAULT_LEDGER_CACHE_BYTES, o.fsync ?? true);
   }

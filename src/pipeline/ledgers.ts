@@ -25,7 +25,12 @@ import { PipelineStageError } from './errors.js';
  * was written, and the batch past its watermark is liquidated again against it.
  */
 const RenewalEntrySchema = z.object({ date: z.string(), units: z.number(), lineKey: z.string() });
-const LineRecordSchema = z.looseObject({ version: z.number().int().min(1), operation: z.enum(['I', 'A']), inputHash: z.string() });
+const LineRecordSchema = z.looseObject({
+  version: z.number().int().min(1),
+  operation: z.enum(['I', 'A']),
+  inputHash: z.string(),
+  recordIds: z.array(z.string()).optional().meta({ description: 'record ids (line messages) applied to this line: a record id seen again is not liquidated again' }),
+});
 const Seq = z.number().int().min(0);
 
 const HeadSchema = z.object({
@@ -202,3 +207,27 @@ export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promis
   for (const [id, head] of heads) families.set(id, assemble(id, head, buckets.get(id) ?? new Map()));
   return families;
 }
+
+/**
+ * The record ids (bus/messages.ts `recordId`) of the input records that made a line's record, kept
+ * beside the engine's fields in the line's record: an `I` published again after a crash of the
+ * ingestion (same drop, same record id) is recognised as applied even when its line has been
+ * annulled since — liquidated again it would reopen the annulled line. The engine neither reads
+ * nor writes this field; the annulation's record (`{...previous}`) carries it over.
+ */
+export type StoredLineRecord = LineRecord & { recordIds?: string[] };
+
+export function recordIdsOf(record: LineRecord | undefined): readonly string[] {
+  return (record as StoredLineRecord | undefined)?.recordIds ?? [];
+}
+
+/** Puts each line's record ids into the changed records of `change` (new objects: the change may share them with a worker's state). */
+export function stampRecordIds(change: LedgerChange, ids: ReadonlyMap<string, readonly string[]>, bucketOf: (lineKey: string) => string): void {
+  for (const [lineKey, list] of ids) {
+    const b = bucketOf(lineKey);
+    const bucket = Object.hasOwn(change.buckets, b) ? change.buckets[b]! : undefined;
+    if (!bucket || !Object.hasOwn(bucket, lineKey)) continue;
+    change.buckets[b] = { ...bucket, [lineKey]: { ...bucket[lineKey]!, recordIds: [...list] } as StoredLineRecord };
+  }
+}
+

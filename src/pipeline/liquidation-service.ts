@@ -1,12 +1,12 @@
 import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
-import { lineBucket } from '../engine/state.js';
+import { lineBucket, lineRecord } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS, type LineTopic } from './keys.js';
 import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
-import { encodeChange, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
+import { encodeChange, recordIdsOf, stampRecordIds, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
 import { asOfTimestamp, liquidateTask, type LineOutcome, type LineRequest } from './liquidate-lines.js';
 import { LiquidationPool } from './pool.js';
 import { PipelineStageError } from './errors.js';
@@ -61,6 +61,8 @@ export interface ServiceStats {
   lines: number;
   /** redelivered lines at or below their family's watermark: already applied */
   redelivered: number;
+  /** lines whose record id the family's ledger already holds (or seen earlier in the batch): published twice by a resumed ingestion */
+  republished: number;
   published: number;
   /** re-decisions identical to the recorded version: nothing published */
   unchanged: number;
@@ -71,7 +73,7 @@ export interface ServiceStats {
 }
 
 export class LiquidationService {
-  readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0 };
+  readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0 };
   private subscription: Subscription | undefined;
   /** false from a batch's changelog produce until its store writes are done: no checkpoint then */
   private storeCurrent = true;
@@ -155,15 +157,24 @@ export class LiquidationService {
     });
     const families = await this.store.getMany(bucketsOf.keys(), (id) => bucketsOf.get(id)!);
     const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string | null }[] = [];
+    const idsInBatch = new Set<string>();
     for (const [i, record] of records.entries()) {
-      const { line } = record.value;
+      const { line, recordId } = record.value;
       const beneficiary = beneficiaries[i] ?? null;
       const family = beneficiary?.adherentId ?? null;
-      const applied = family === null ? undefined : families.get(family)?.applied[wk];
+      const ledger = family === null ? undefined : families.get(family);
+      const applied = ledger?.applied[wk];
       if (applied !== undefined && record.offset <= applied) {
         this.stats.redelivered += 1;
         continue;
       }
+      // The same input record published twice (ingestion resumed after a crash, bus-sink.ts):
+      // applied already, whatever happened to its line since (an I after its own A must not reopen it).
+      if (recordId !== undefined && (idsInBatch.has(recordId) || (family !== null && recordIdsOf(ledger && lineRecord(ledger.state, lineKeyOf(line))).includes(recordId)))) {
+        this.stats.republished += 1;
+        continue;
+      }
+      if (recordId !== undefined) idsInBatch.add(recordId);
       items.push({ record, request: { line, beneficiary, asOf: asOfTimestamp(record.timestamp) }, family });
     }
 
@@ -176,6 +187,26 @@ export class LiquidationService {
       tasks[t]!.indices.forEach((index, k) => (outcomes[index] = result.outcomes[k]!));
       for (const [family, state] of Object.entries(result.ledgers)) changed.set(family, state);
     });
+
+    // The record ids of every line whose ledger record changed go into that record (ledgers.ts).
+    const stamps = new Map<string, Map<string, string[]>>();
+    items.forEach((item, i) => {
+      const recordId = item.record.value.recordId;
+      if (item.family === null || recordId === undefined || !outcomes[i]!.changed) return;
+      const lineKey = lineKeyOf(item.request.line);
+      let ofFamily = stamps.get(item.family);
+      if (!ofFamily) stamps.set(item.family, (ofFamily = new Map()));
+      let ids = ofFamily.get(lineKey);
+      if (!ids) {
+        const before = families.get(item.family);
+        ofFamily.set(lineKey, (ids = [...recordIdsOf(before && lineRecord(before.state, lineKey))]));
+      }
+      if (!ids.includes(recordId)) ids.push(recordId);
+    });
+    for (const [family, ids] of stamps) {
+      const change = changed.get(family);
+      if (change) stampRecordIds(change, ids, lineBucket);
+    }
 
     // 2. Settlements, in input order.
     const settlements: OutgoingMessage<'settlements'>[] = [];

@@ -1,12 +1,13 @@
 import { Decimal } from 'decimal.js';
 import type { Bus, BusRecord, OutgoingMessage } from '../bus/bus.js';
 import { lineRecord } from '../engine/index.js';
+import { withLine } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import { lineKeyOf } from '../model/act-line.js';
 import type { SettlementStatus } from '../model/settlement.js';
 import { PipelineStageError } from './errors.js';
 import { isLineTopic, LIQUIDATION_GROUP, type LineTopic } from './keys.js';
-import { encodeChange, ledgerChange, loadFamilies, type Family } from './ledgers.js';
+import { encodeChange, ledgerChange, loadFamilies, recordIdsOf, type Family, type StoredLineRecord } from './ledgers.js';
 import { asOfTimestamp, liquidateLines, type Reference } from './liquidate-lines.js';
 
 /**
@@ -112,7 +113,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         const { outcomes, ledgers } = liquidateLines([{ line, beneficiary, asOf: asOfTimestamp(r.timestamp) }], o.reference, { [beneficiary.adherentId]: family.state });
         const { settlement, changed: isNew } = outcomes[0]!;
         if (!isNew) continue;
-        const state = ledgers[beneficiary.adherentId];
+        let state = ledgers[beneficiary.adherentId];
+        const ids = recordIdsOf(previous);
+        const next = state && lineRecord(state, lineKey);
+        // The engine's new record does not know the input record ids of the line (ledgers.ts): keep them.
+        if (state && next && ids.length > 0) state = { ...state, lines: withLine(state.lines, lineKey, { ...next, recordIds: [...ids] } as StoredLineRecord) };
         if (state) {
           // One change per family for the whole range: its buckets' undo is against the ledger read.
           const base = families.get(beneficiary.adherentId)!;

@@ -70,7 +70,7 @@ describe('kafka: broker outages (mock broker only)', () => {
     await bus.produce('decompte-lines', [1, 2].map((n) => ({ value: lineMessage(NIRS[0], 1, n) })));
     await wait(2, 15_000);
 
-    broker.pause();
+    await broker.pause();
     let acked = false;
     const during = bus.produce('decompte-lines', [{ value: lineMessage(NIRS[0], 1, 3) }]).then(() => (acked = true));
     try {

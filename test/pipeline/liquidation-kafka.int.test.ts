@@ -39,7 +39,7 @@ defineLiquidationSuite({
   ...(broker_kind() === 'mock'
     ? {
         outage: async (ms: number) => {
-          broker.pause();
+          await broker.pause();
           await new Promise((r) => setTimeout(r, ms));
           broker.resume();
         },

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readEnv } from '../../src/config.js';
@@ -28,8 +28,12 @@ export interface TestBroker {
   brokers(): string[];
   /** mock only: the broker's process id (its memory is the mock's: /proc/<pid>/status) */
   pid(): number | undefined;
-  /** mock only: SIGSTOP the broker process; connections stay open and nothing is answered; data kept */
-  pause(): void;
+  /**
+   * mock only: SIGSTOP the broker process; connections stay open and nothing is answered; data kept.
+   * Resolves once every thread of the process is stopped (the signal stops a multi-threaded
+   * process thread by thread: an ack was seen 1.2 ms after SIGSTOP when this returned at once).
+   */
+  pause(): Promise<void>;
   resume(): void;
   /** mock only: kill it and start an empty one on new ports (same topics created up front) */
   restart(): Promise<void>;
@@ -52,7 +56,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     const unsupported = () => {
       throw new Error('pause/restart need the mock broker (KAFKA_BROKERS is set)');
     };
-    return { kind: 'external', brokers: () => list, pid: () => undefined, pause: unsupported, resume: unsupported, restart: async () => unsupported(), stop: async () => undefined };
+    return { kind: 'external', brokers: () => list, pid: () => undefined, pause: async () => unsupported(), resume: unsupported, restart: async () => unsupported(), stop: async () => undefined };
   }
   const launch = options.partitions === undefined && options.topics === undefined ? kcatLaunch() : await mockBrokerLaunch(options);
   let current = await spawnMock(launch);
@@ -60,7 +64,10 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     kind: 'mock',
     brokers: () => current.brokers,
     pid: () => current.child.pid,
-    pause: () => current.child.kill('SIGSTOP'),
+    pause: async () => {
+      current.child.kill('SIGSTOP');
+      await allThreadsStopped(current.child.pid!);
+    },
     resume: () => current.child.kill('SIGCONT'),
     restart: async () => {
       await killMock(current.child);
@@ -168,6 +175,25 @@ function spawnMock(launch: Launch): Promise<Mock> {
     };
     child.stderr!.on('data', onData);
   });
+}
+
+/** Waits until every thread of `pid` is in state T (stopped) in /proc/<pid>/task/<tid>/stat. */
+async function allThreadsStopped(pid: number, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const states = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // "tid (comm) S …": comm may hold spaces or parentheses, the state follows the last ")".
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      } catch {
+        return 'T'; // the thread ended meanwhile
+      }
+    });
+    if (states.every((st) => st === 'T' || st === 't')) return;
+    if (Date.now() > end) throw new Error(`broker ${pid} not stopped after ${timeoutMs} ms: thread states ${states.join('')}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }
 
 function killMock(child: ChildProcess): Promise<void> {

@@ -3,6 +3,7 @@ import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type
 import { prepare } from '../codec.js';
 import { BusError } from '../errors.js';
 import { partitionCount, TOPIC_NAMES, topicDef, type TopicName } from '../topics.js';
+import { AdminQueue } from './admin-queue.js';
 import { createKafka, RETRY, type KafkaBusOptions } from './client.js';
 import { KafkaRangeReader } from './range-reader.js';
 import { KafkaSubscription } from './subscription.js';
@@ -81,6 +82,8 @@ export class KafkaBus implements Bus {
   private closed = false;
   private readonly ranges: KafkaRangeReader;
   private readonly compression: CompressionTypes;
+  /** every admin call goes through it (admin-queue.ts: a kafkajs bug with concurrent calls) */
+  private readonly adminCalls = new AdminQueue();
 
   constructor(
     private readonly kafka: Kafka,
@@ -159,7 +162,7 @@ export class KafkaBus implements Bus {
     const ends = (await this.endOffsets(topic)).find((o) => o.partition === partition);
     if (!ends) throw new BusError('BUS_OFFSET_OUT_OF_RANGE', `${topic} has no partition ${partition}`, { topic, partition });
     if (this.options.timestampLookup !== false) {
-      const found = (await this.admin.fetchTopicOffsetsByTimestamp(this.nameOf(topic), timestamp)).find((o) => o.partition === partition);
+      const found = (await this.adminCalls.run(() => this.admin.fetchTopicOffsetsByTimestamp(this.nameOf(topic), timestamp))).find((o) => o.partition === partition);
       return found ? Number(found.offset) : ends.high;
     }
     // CreateTime is set by the producer, so not strictly ordered: the first record at or after wins.
@@ -171,12 +174,12 @@ export class KafkaBus implements Bus {
   }
 
   async endOffsets(topic: TopicName): Promise<PartitionOffsets[]> {
-    const offsets = await this.admin.fetchTopicOffsets(this.nameOf(topic));
+    const offsets = await this.adminCalls.run(() => this.admin.fetchTopicOffsets(this.nameOf(topic)));
     return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
   }
 
   async committedOffsets(groupId: string, topic: TopicName): Promise<CommittedOffset[]> {
-    const [found] = await this.admin.fetchOffsets({ groupId, topics: [this.nameOf(topic)] });
+    const [found] = await this.adminCalls.run(() => this.admin.fetchOffsets({ groupId, topics: [this.nameOf(topic)] }));
     return (found?.partitions ?? [])
       .map((p) => ({ partition: p.partition, offset: Number(p.offset) < 0 ? null : Number(p.offset) }))
       .sort((a, b) => a.partition - b.partition);

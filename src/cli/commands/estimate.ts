@@ -53,8 +53,10 @@ export const command: Command = {
       const issues = fromZodIssues(parsed.error.issues).map((i) => `${i.path.join('.')}: ${i.message}`);
       throw new UsageError(maskPersonalData(`the quote is not a valid act line: ${issues.join('; ')}`));
     }
-    const line: ActLine = parsed.data;
-    const beneficiary = reference.beneficiaries.byNirRang(line.nir, line.rang);
+    const beneficiary = reference.beneficiaries.byNirRang(parsed.data.nir, parsed.data.rang);
+    // A quote has no member number of its own: the beneficiary's family, as the members file says
+    // (the engine reviews a line whose number disagrees with it).
+    const line: ActLine = { ...parsed.data, amcMemberId: beneficiary?.adherentId ?? parsed.data.amcMemberId };
     const ledgers = await readLedgers(v.state);
     const key = stateKeyOf({ beneficiary });
     const state = (key !== null ? ledgers[key] : undefined) ?? emptyState();

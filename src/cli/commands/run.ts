@@ -8,7 +8,8 @@ import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
 import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
 import { sha256File } from '../../ingest/ingest-drop.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
-import { BusIngestSink } from '../../pipeline/bus-sink.js';
+import { BusIngestSink, clearSpool } from '../../pipeline/bus-sink.js';
+import { DropMarks, forgetMarks, pruneMarks } from '../../pipeline/publication-marks.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
@@ -76,11 +77,19 @@ export const command: Command = {
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
     const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...liquidationState(home, kafka, env) });
     const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger });
+    // Ingestion staging (README "Ingest bus sink"): spools of a killed run are lines in clear of
+    // parts never published (their drop is still in the inbox): removed. Publication marks of
+    // drops the inbox ledger now records are no longer needed.
+    const spoolDir = join(home, 'spool');
+    const marksDir = join(home, 'state', 'ingest');
+    await clearSpool(spoolDir);
+    const inboxLedger = await Ledger.open(layout.ledger);
+    await pruneMarks(marksDir, (sha256) => inboxLedger.ingestedAs(sha256) !== undefined);
     const inboxOptions: InboxOptions = {
       completeWhen,
       logger,
       ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
-      sinkFor: () => new BusIngestSink(bus),
+      sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
     };
     const stopAll = async () => {
       await liquidation.stop();
@@ -97,6 +106,7 @@ export const command: Command = {
       const timer = setInterval(() => void reconcile.tick(new Date().toISOString()).catch((e: unknown) => logger.error({ err: e }, 'reconcile tick failed')), 60_000);
       writeLine(io.out, `watching ${layout.inbox} (${bus.kind} bus); Ctrl-C to stop`);
       await watchInbox(home, async (o) => {
+        if (o.sha256 && o.action !== 'failed') await forgetMarks(marksDir, o.sha256);
         await claimsIn(layout, bus, io);
         report(io, o);
       }, { ...inboxOptions, signal: controller.signal });
@@ -107,6 +117,7 @@ export const command: Command = {
     const started = Date.now();
     const claims = await claimsIn(layout, bus, io);
     const outcomes = await processInboxOnce(home, inboxOptions);
+    for (const o of outcomes) if (o.sha256 && o.action !== 'failed') await forgetMarks(marksDir, o.sha256);
     for (const o of outcomes) report(io, o);
 
     writeLine(io.out, 'liquidating…');
@@ -114,7 +125,7 @@ export const command: Command = {
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
     const exceptions = await reconcile.tick(new Date().toISOString());
     const l = liquidation.stats;
-    writeLine(io.out, `liquidation: ${l.lines} lines, ${l.published} settlements published, ${l.unchanged} unchanged, ${l.redelivered} already applied`);
+    writeLine(io.out, `liquidation: ${l.lines} lines, ${l.published} settlements published, ${l.unchanged} unchanged, ${l.redelivered} already applied, ${l.republished} records published twice dropped`);
     const r = reconcile.stats.outcomes;
     writeLine(io.out, `reconciliation: ${Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ')}${exceptions.length ? ` (${exceptions.length} raised by this run's clock)` : ''}`);
     await liquidation.stop();
