@@ -9,6 +9,7 @@ import { ensureLayout, inboxLayout, ingestedDir, type InboxLayout } from './layo
 import { Ledger, type LedgerEntry } from './ledger.js';
 import { moveInto } from './move.js';
 import { QuarantineReportWriter } from './report.js';
+import { DropIncompleteError, INCOMPLETE_GRACE_MS, assertUnchanged, incompleteTail } from './settled.js';
 
 /**
  * One inbox file, start to end: hash it (streamed SHA-256), skip it when the ledger already holds
@@ -36,6 +37,8 @@ export interface InboxOutcome {
   duplicateOf?: LedgerEntry;
   message: string;
   dryRun: boolean;
+  /** action `failed` because the file looks still being written (settled.ts): not an attempt that counts toward quarantine */
+  incomplete?: true;
 }
 
 export interface InboxOptions {
@@ -54,6 +57,8 @@ export interface InboxOptions {
   inboxDir?: string;
   onProgress?: (p: IngestProgress) => void;
   signal?: AbortSignal;
+  /** an unchanged file that does not end like a complete one is waited for this long, then read as it is (default 5 min, settled.ts) */
+  incompleteGraceMs?: number;
 }
 
 export interface InboxContext {
@@ -75,6 +80,14 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
   const now = options.now ?? (() => new Date());
   const dryRun = options.dryRun ?? false;
   const base = { file: c.name, path: c.path, dryRun };
+  const cut = await incompleteTail(c.path, c.name);
+  if (cut !== null) {
+    // the real clock, not options.now (the archive stamps'): this is about the file's own mtime
+    const quietFor = Date.now() - c.mtimeMs;
+    const grace = options.incompleteGraceMs ?? INCOMPLETE_GRACE_MS;
+    if (quietFor < grace) return incomplete(ctx, c, `${c.name}: ${cut}: still being written? Left in the inbox for a later pickup (read as it is once unchanged for ${Math.round(grace / 1000)} s)`);
+    logger.warn({ file: c.name }, `${c.name}: ${cut}, but unchanged for ${Math.round(quietFor / 1000)} s: read as it is`);
+  }
   const sha256 = await sha256File(c.path);
   const home = (p: string) => relative(layout.home, p);
 
@@ -91,7 +104,8 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
     return { ...base, sha256, action: 'duplicate', storedAs, duplicateOf: previous, message };
   }
 
-  const sink = (await options.sinkFor?.({ file: c.name, sha256, layout })) ?? (dryRun ? new NullSink() : new NdjsonSink(ingestedDir(layout, sha256)));
+  const own = options.sinkFor || dryRun ? undefined : new NdjsonSink(ingestedDir(layout, sha256));
+  const sink = (await options.sinkFor?.({ file: c.name, sha256, layout })) ?? own ?? new NullSink();
   const report = dryRun ? undefined : new QuarantineReportWriter(layout.quarantine, { file: c.name, sha256 });
   let result: DropResult;
   try {
@@ -103,11 +117,18 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      // nothing is published (committed) unless the file is still what was picked up
+      beforeCommit: () => assertUnchanged(c.path, c.name, c),
     });
     await sink.close();
   } catch (e) {
     await Promise.resolve(sink.close()).catch(() => undefined);
     await report?.discard();
+    if (e instanceof DropIncompleteError) {
+      // its (empty: the part was aborted) output files would name a drop that never was
+      if (own) await rm(own.outDir, { recursive: true, force: true });
+      return incomplete(ctx, c, e.message, sha256);
+    }
     throw e;
   }
 
@@ -134,6 +155,12 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
   const message = `${c.name}: ${figures}; ${action} as ${storedAs}${reportPath ? `, report ${home(reportPath)}` : ''}`;
   (read && !reportPath ? logger.info.bind(logger) : logger.warn.bind(logger))({ file: c.name, sha256, storedAs }, message);
   return { ...base, sha256, action, storedAs, result, message, ...(reportPath ? { report: reportPath } : {}) };
+}
+
+/** Left in the inbox, nothing published, moved or recorded: the file is read again once stable. */
+function incomplete(ctx: InboxContext, c: Candidate, message: string, sha256?: string): InboxOutcome {
+  ctx.logger.warn({ file: c.name, size: c.size }, message);
+  return { file: c.name, path: c.path, action: 'failed', incomplete: true, message, dryRun: ctx.options.dryRun ?? false, ...(sha256 ? { sha256 } : {}) };
 }
 
 async function removeMarker(c: Candidate): Promise<void> {

@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { InboxScanner } from './complete.js';
+import { INCOMPLETE_GRACE_MS } from './settled.js';
 import { failure, openInbox, processCandidate, quarantineFailed, sleep, type InboxOptions, type InboxOutcome } from './process.js';
 
 export interface WatchOptions extends InboxOptions {
@@ -24,6 +25,9 @@ export async function watchInbox(home: string, handler: (o: InboxOutcome) => voi
   const maxAttempts = options.maxAttempts ?? 3;
   const scanner = new InboxScanner(ctx.layout.inbox, options.completeWhen, stableMs);
   const attempts = new Map<string, number>();
+  /** files left as still being written, by size + mtime: not looked at again until they change or their grace ends */
+  const incomplete = new Map<string, string>();
+  const grace = options.incompleteGraceMs ?? INCOMPLETE_GRACE_MS;
 
   let wake: (() => void) | undefined;
   let poked = false;
@@ -48,10 +52,14 @@ export async function watchInbox(home: string, handler: (o: InboxOutcome) => voi
       });
       for (const c of ready) {
         if (signal?.aborted) break;
+        const look = `${c.size}:${c.mtimeMs}`;
+        if (incomplete.get(c.name) === look && Date.now() - c.mtimeMs < grace) continue;
+        incomplete.delete(c.name);
         let outcome: InboxOutcome;
         try {
           outcome = await processCandidate(ctx, c);
           attempts.delete(c.name);
+          if (outcome.incomplete) incomplete.set(c.name, look);
         } catch (e) {
           const n = (attempts.get(c.name) ?? 0) + 1;
           attempts.set(c.name, n);
