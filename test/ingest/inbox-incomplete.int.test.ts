@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeCsv } from '../../src/ingest/csv/index.js';
 import { readDrop } from '../../src/ingest/drop.js';
 import type { DropReader } from '../../src/ingest/ingest-drop.js';
-import { ensureLayout, inboxLayout, incompleteTail, processInboxOnce } from '../../src/ingest/inbox/index.js';
+import { ensureLayout, inboxLayout, incompleteTail, processInboxOnce, watchInbox, type InboxOutcome } from '../../src/ingest/inbox/index.js';
 import type { IngestEvent } from '../../src/ingest/types.js';
 import { createLogger } from '../../src/log.js';
 import { consultation } from './codec-support.js';
@@ -131,6 +131,25 @@ describe('a drop written in place that stalls', () => {
     expect((await processInboxOnce(home, { logger, stableMs: 20 })).map((o) => o.action)).toEqual(['failed']);
     const outcomes = await processInboxOnce(home, { logger, stableMs: 20, incompleteGraceMs: 0 });
     expect(outcomes.map((o) => [o.action, o.result?.totals.accepted])).toEqual([['archived', 20]]);
+  });
+});
+
+describe('watch mode', () => {
+  it('a file still being written is neither counted as a failure toward quarantine nor looked at again until it changes', async () => {
+    await writeFile(join(inbox, 'drop.csv'), twentyRows().slice(0, 100)); // cut mid-row
+    const outcomes: InboxOutcome[] = [];
+    const controller = new AbortController();
+    const watching = watchInbox(home, (o) => void outcomes.push(o), { logger, stableMs: 20, pollMs: 30, maxAttempts: 1, signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(outcomes.map((o) => [o.action, o.incomplete])).toEqual([['failed', true]]); // once, though scanned ~20 times
+    expect(await readdir(join(home, 'quarantine'))).toEqual([]);
+
+    await writeFile(join(inbox, 'drop.csv'), twentyRows()); // the sender finishes
+    for (let i = 0; i < 100 && outcomes.length < 2; i += 1) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await watching;
+    expect(outcomes.map((o) => o.action)).toEqual(['failed', 'archived']);
+    expect(await publishedDecomptes()).toHaveLength(20);
   });
 });
 
