@@ -133,12 +133,13 @@ describe('noemie ingest <directory>', () => {
   it('with --home processes it as that home\'s inbox: archive, ledger, duplicate skipped', async () => {
     const home = join(dir, 'home');
     await mkdir(join(home, 'inbox'), { recursive: true });
-    await writeFile(join(home, 'inbox', 'drop.csv'), 'same');
+    // a final newline: a file without one looks still being written (inbox/settled.ts)
+    await writeFile(join(home, 'inbox', 'drop.csv'), 'same\n');
     const first = await run(['--home', home, '--stable-ms', '0', '--json']);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.out).drops[0]).toMatchObject({ action: 'archived', storedAs: expect.stringMatching(/^archive\/\d{8}T\d{6}Z-drop\.csv$/) });
     expect(await readdir(join(home, 'quarantine'))).toHaveLength(1); // the report of the rejected record
-    await writeFile(join(home, 'inbox', 'again.csv'), 'same');
+    await writeFile(join(home, 'inbox', 'again.csv'), 'same\n');
     const second = await run([join(home, 'inbox'), '--home', home, '--stable-ms', '0']);
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/duplicate: again\.csv: already ingested on .* as archive\/\d{8}T\d{6}Z-drop\.csv, skipped/);

@@ -31,7 +31,6 @@ function twentyRows(): string {
   return [...encodeCsv(Array.from({ length: 20 }, (_, i) => consultation({ decompteId: `D${String(i + 1).padStart(3, '0')}` })))].join('');
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
 const ledgerLines = async () => (await readFile(join(home, 'ledger.ndjson'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 
 async function publishedDecomptes(): Promise<string[]> {

@@ -6,7 +6,7 @@ import type { RejectedRecord } from '../../model/issues.js';
 import { ingestDrop, sha256File, type DropReader, type DropResult, type IngestProgress } from '../../ingest/ingest-drop.js';
 import { InboxScanner, processInboxOnce, type CompleteWhen, type InboxOutcome } from '../../ingest/inbox/index.js';
 import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../../ingest/sink.js';
-import { EMPTY_TOTALS, addTotals, type DropReport, type IngestSummary, type Totals } from '../../ingest/summary.js';
+import { EMPTY_TOTALS, addTotals, dropNeedsAttention, type DropReport, type IngestSummary, type Totals } from '../../ingest/summary.js';
 import { maskFieldValue } from '../../ingest/reference/csv-table.js';
 import { describeOrigin } from '../../model/issues.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
@@ -33,8 +33,10 @@ const USAGE = `noemie ingest <path> [--dry-run] [--json] [--out <dir>] [--home <
                    (a file is read only when <name>.ok exists)
   --stable-ms <n>  inbox: two looks this far apart must see the same size (default 1000)
 
-exit code: 0 every part of every drop was read (rejected records and skipped duplicates allowed),
-           1 a part or a whole drop was refused (quarantined) or a file could not be handled,
+exit code (the same rule as noemie run --once):
+           0 every part of every drop was read (rejected records and skipped duplicates allowed),
+           1 a part or a whole drop was refused (even if its other parts were read), a drop was
+             quarantined, or a file could not be handled (left in the inbox, e.g. still being written),
            2 usage error`;
 
 const FLAGS = {
@@ -78,7 +80,7 @@ export const command: Command = {
     else drops = await ingestDirectory(ctx, target);
 
     const totals = drops.reduce((t, d) => addTotals(t, d.totals), EMPTY_TOTALS);
-    const exitCode = drops.every((d) => d.action !== 'failed' && d.action !== 'quarantined' && !d.error && d.totals.refusedParts === 0) ? 0 : 1;
+    const exitCode = drops.some(dropNeedsAttention) ? 1 : 0;
     const summary: IngestSummary = { dryRun: ctx.dryRun, exitCode, drops, totals: { drops: drops.length, ...totals } };
     if (values.json) writeLine(io.out, JSON.stringify(summary));
     else printTotals(io, drops.length, totals, exitCode);

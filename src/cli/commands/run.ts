@@ -7,6 +7,7 @@ import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
 import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
 import { sha256File } from '../../ingest/ingest-drop.js';
+import { EMPTY_TOTALS, dropNeedsAttention } from '../../ingest/summary.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
 import { BusIngestSink } from '../../pipeline/bus-sink.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
@@ -38,7 +39,14 @@ then — with --once — a payment run (orders topic + pain.001) and member stat
   --workers <n>    liquidation worker threads (default NOEMIE_WORKERS, else 2)
   --reference <d>  grids/, nomenclature.csv, pmss.csv (default fixtures/)
 Without --once it runs until SIGINT/SIGTERM (batches in flight finish and commit); payment runs are
-then the operator's cut-off: noemie payments run.`;
+then the operator's cut-off: noemie payments run.
+
+exit code (--once; the same rule as noemie ingest):
+  0 every part of every drop was read (rejected records and skipped duplicates allowed),
+  1 a part or a whole drop was refused (even if its other parts were read and published), a drop was
+    quarantined, a file could not be handled (left in the inbox, e.g. still being written), or a
+    later stage failed,
+  2 usage error`;
 
 const FLAGS = {
   once: { type: 'boolean' }, sample: { type: 'boolean' }, home: { type: 'string' }, kafka: { type: 'string' },
@@ -120,7 +128,8 @@ export const command: Command = {
     await liquidation.stop();
     await reconcile.stop();
 
-    let code = outcomes.some((o) => o.action === 'failed' || o.action === 'quarantined') ? 1 : 0;
+    // the rule of noemie ingest: a drop archived with a refused part still needs attention
+    let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) ? 1 : 0;
     try {
       if (!values['no-payments']) {
         const accounts = await loadAccounts(beneficiariesFile, values.professionals, io);
