@@ -258,3 +258,18 @@ describe('on a real drop (readDrop and the codecs)', () => {
     ]);
   });
 });
+
+describe('noemie ingest --home and TP claims files', () => {
+  it('leaves tp_claims*.csv in the inbox for noemie run (which publishes them) instead of quarantining them', async () => {
+    delete seams.reader; // the real reader: the quarantine came from the CSV header sniff
+    const home = join(dir, 'home');
+    await mkdir(join(home, 'inbox'), { recursive: true });
+    const claims = await readFile('fixtures/sample/tp_claims.csv');
+    await writeFile(join(home, 'inbox', 'tp_claims_2024.csv'), claims);
+    const r = await run(['--home', home, '--stable-ms', '0']);
+    expect(r.code).toBe(0);
+    expect(await readdir(join(home, 'inbox'))).toEqual(['tp_claims_2024.csv']);
+    expect(await readdir(join(home, 'quarantine'))).toEqual([]);
+    expect(r.out).toContain('tp_claims_2024.csv: TP claims, not a drop: left in the inbox for noemie run');
+  });
+});

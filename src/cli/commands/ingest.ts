@@ -1,10 +1,11 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readEnv, zipLimits } from '../../config.js';
 import { createLogger, maskPersonalData } from '../../log.js';
 import type { RejectedRecord } from '../../model/issues.js';
 import { ingestDrop, sha256File, type DropReader, type DropResult, type IngestProgress } from '../../ingest/ingest-drop.js';
-import { InboxScanner, processInboxOnce, type CompleteWhen, type InboxOutcome } from '../../ingest/inbox/index.js';
+import { InboxScanner, isInProgressName, processInboxOnce, type CompleteWhen, type InboxOutcome } from '../../ingest/inbox/index.js';
+import { isTpClaimsFile } from '../../ingest/reference/tp-claims.js';
 import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../../ingest/sink.js';
 import { EMPTY_TOTALS, addTotals, dropNeedsAttention, type DropReport, type IngestSummary, type Totals } from '../../ingest/summary.js';
 import { maskFieldValue } from '../../ingest/reference/csv-table.js';
@@ -130,6 +131,7 @@ async function ingestDirectory(ctx: RunContext, dir: string): Promise<DropReport
   await scanner.scan();
   const reports: DropReport[] = [];
   for (const c of await scanner.scan()) reports.push(await ingestFile(ctx, c.path, ctx.out ?? join(ctx.home, 'ingested'), true));
+  await noteTpClaims(ctx, dir);
   return reports;
 }
 
@@ -148,11 +150,22 @@ async function ingestInbox(ctx: RunContext, dir: string): Promise<DropReport[]> 
     },
   });
   ctx.progress?.clear();
-  return outcomes.map((o) => {
+  const reports = outcomes.map((o) => {
     const report = fromOutcome(o, ctx);
     if (!ctx.json) printDrop(ctx.io, report, shown.get(o.file));
     return report;
   });
+  await noteTpClaims(ctx, dir);
+  return reports;
+}
+
+/** The scanner leaves TP claims files to `noemie run` (inbox/complete.ts): say so rather than be silent. */
+async function noteTpClaims(ctx: RunContext, dir: string): Promise<void> {
+  if (ctx.json) return;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.sort()) {
+    if (isTpClaimsFile(name) && !isInProgressName(name)) writeLine(ctx.io.out, `${name}: TP claims, not a drop: left in the inbox for noemie run`);
+  }
 }
 
 function fromOutcome(o: InboxOutcome, ctx: RunContext): DropReport {

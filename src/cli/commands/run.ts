@@ -104,11 +104,22 @@ export const command: Command = {
       }, logger);
       const timer = setInterval(() => void reconcile.tick(new Date().toISOString()).catch((e: unknown) => logger.error({ err: e }, 'reconcile tick failed')), 60_000);
       writeLine(io.out, `watching ${layout.inbox} (${bus.kind} bus); Ctrl-C to stop`);
+      // The inbox scanner leaves TP claims files to us: look for them on our own clock too (a lone
+      // claims file would otherwise wait for the next drop), one look at a time.
+      let claiming: Promise<unknown> = Promise.resolve();
+      const lookForClaims = () => {
+        claiming = claiming.then(() => claimsIn(layout, bus, io)).catch((e: unknown) => logger.error({ err: e }, 'TP claims ingestion failed'));
+        return claiming;
+      };
+      void lookForClaims();
+      const claimsTimer = setInterval(() => void lookForClaims(), 2000);
       await watchInbox(home, async (o) => {
-        await claimsIn(layout, bus, io);
+        await lookForClaims();
         report(io, o);
       }, { ...inboxOptions, signal: controller.signal });
       clearInterval(timer);
+      clearInterval(claimsTimer);
+      await claiming;
       return 0;
     }
 

@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isTpClaimsFile } from '../reference/tp-claims.js';
 
 /**
  * When is a file in the inbox complete? Two conventions, chosen per inbox:
@@ -13,6 +14,9 @@ import { join } from 'node:path';
  *
  * Either way a file is picked only when its size and mtime are unchanged across two looks at least
  * `stableMs` apart: a cheap guard against a sender that writes in place under the final name.
+ *
+ * `tp_claims*.csv` files share the inbox but are not drops: the scanner leaves them to `noemie run`
+ * (which publishes them to `tp-claims` and archives them), so `noemie ingest --home` and `run` agree.
  */
 export type CompleteWhen = 'rename' | 'ok';
 
@@ -61,7 +65,7 @@ export class InboxScanner {
     const ready: Candidate[] = [];
     const present = new Set<string>();
     for (const name of names) {
-      if (isInProgressName(name) || name.endsWith(OK_SUFFIX)) continue;
+      if (isInProgressName(name) || name.endsWith(OK_SUFFIX) || isTpClaimsFile(name)) continue;
       const marker = `${name}${OK_SUFFIX}`;
       if (this.completeWhen === 'ok' && !names.has(marker)) continue;
       const path = join(this.dir, name);
