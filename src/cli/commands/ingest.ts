@@ -131,6 +131,13 @@ async function ingestDirectory(ctx: RunContext, dir: string): Promise<DropReport
   await scanner.scan();
   const reports: DropReport[] = [];
   for (const c of await scanner.scan()) reports.push(await ingestFile(ctx, c.path, ctx.out ?? join(ctx.home, 'ingested'), true));
+  for (const sp of scanner.specials) {
+    // never followed nor opened; nothing is moved in this mode
+    const message = `${sp.name} is a ${sp.kind}: not read (a drop must be a regular file)`;
+    const report: DropReport = { file: sp.name, path: sp.path, action: 'failed', message, parts: [], totals: EMPTY_TOTALS, error: { code: 'INGEST_NOT_A_FILE', message, context: { file: sp.name, kind: sp.kind } } };
+    if (!ctx.json) printDrop(ctx.io, report, undefined);
+    reports.push(report);
+  }
   await noteTpClaims(ctx, dir);
   return reports;
 }

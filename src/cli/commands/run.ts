@@ -176,7 +176,9 @@ async function copySample(inbox: string, io: CliIo): Promise<void> {
 async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<number> {
   const ledger = await Ledger.open(layout.ledger);
   let count = 0;
-  for (const name of (await readdir(layout.inbox)).sort()) {
+  const entries = await readdir(layout.inbox, { withFileTypes: true });
+  for (const name of entries.filter((e) => e.isFile()).map((e) => e.name).sort()) {
+    // regular files only: a link or a pipe under that name is the inbox's to refuse (never opened here)
     if (!isTpClaimsFile(name) || isInProgressName(name)) continue;
     const path = join(layout.inbox, name);
     const sha256 = await sha256File(path);

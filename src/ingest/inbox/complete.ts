@@ -1,3 +1,4 @@
+import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isTpClaimsFile } from '../reference/tp-claims.js';
@@ -35,6 +36,27 @@ export interface Candidate {
   marker?: string;
 }
 
+/**
+ * An inbox entry that is not a regular file: never read — a symbolic link is not followed (it may
+ * point anywhere), a FIFO not opened (opening one for reading blocks until a writer comes) — but
+ * refused with a report (process.ts), rather than left there unsaid forever. Directories are left
+ * alone (a sender's working folder is none of the inbox's business).
+ */
+export interface SpecialEntry {
+  name: string;
+  path: string;
+  kind: 'symbolic link' | 'FIFO (named pipe)' | 'socket' | 'device';
+}
+
+/** The kind of a non-regular entry (a Dirent, or the Stats of an lstat), null for a regular file or a directory. */
+export function specialKindOf(e: Dirent | Stats): SpecialEntry['kind'] | null {
+  if (e.isSymbolicLink()) return 'symbolic link';
+  if (e.isFIFO()) return 'FIFO (named pipe)';
+  if (e.isSocket()) return 'socket';
+  if (e.isBlockDevice() || e.isCharacterDevice()) return 'device';
+  return null;
+}
+
 interface Look {
   size: number;
   mtimeMs: number;
@@ -52,6 +74,9 @@ export class InboxScanner {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Entries of the last scan that are not regular files (whatever their name says): to refuse. */
+  specials: SpecialEntry[] = [];
+
   /** Files seen since the last scans but not stable yet: the caller should look again soon. */
   get waiting(): number {
     return this.looks.size;
@@ -62,6 +87,11 @@ export class InboxScanner {
     const now = this.clock();
     const entries = await readdir(this.dir, { withFileTypes: true });
     const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+    this.specials = [];
+    for (const e of entries) {
+      const kind = specialKindOf(e);
+      if (kind !== null && !isInProgressName(e.name)) this.specials.push({ name: e.name, path: join(this.dir, e.name), kind });
+    }
     const ready: Candidate[] = [];
     const present = new Set<string>();
     for (const name of names) {

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { InboxScanner } from './complete.js';
 import { INCOMPLETE_GRACE_MS } from './settled.js';
-import { failure, openInbox, processCandidate, quarantineFailed, sleep, type InboxOptions, type InboxOutcome } from './process.js';
+import { failure, openInbox, processCandidate, quarantineFailed, refuseSpecial, sleep, type InboxOptions, type InboxOutcome } from './process.js';
 
 export interface WatchOptions extends InboxOptions {
   /** periodic rescan, the safety net under fs.watch (default 2000 ms) */
@@ -50,6 +50,15 @@ export async function watchInbox(home: string, handler: (o: InboxOutcome) => voi
         ctx.logger.error({ err: e, inbox: ctx.layout.inbox }, 'cannot list the inbox');
         return [];
       });
+      for (const sp of scanner.specials) {
+        if (signal?.aborted) break;
+        const outcome = await refuseSpecial(ctx, sp).catch((e: unknown) => failure(ctx, { name: sp.name, path: sp.path, size: 0, mtimeMs: 0 }, e));
+        try {
+          await handler(outcome);
+        } catch (e) {
+          ctx.logger.error({ err: e, file: sp.name }, 'inbox handler failed');
+        }
+      }
       for (const c of ready) {
         if (signal?.aborted) break;
         const look = `${c.size}:${c.mtimeMs}`;
