@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { printable } from '../../src/cli/command.js';
 import { seams } from '../../src/cli/commands/ingest.js';
 import { IngestError } from '../../src/ingest/types.js';
 import { IngestSummarySchema } from '../../src/ingest/summary.js';
@@ -271,5 +272,30 @@ describe('noemie ingest --home and TP claims files', () => {
     expect(await readdir(join(home, 'inbox'))).toEqual(['tp_claims_2024.csv']);
     expect(await readdir(join(home, 'quarantine'))).toEqual([]);
     expect(r.out).toContain('tp_claims_2024.csv: TP claims, not a drop: left in the inbox for noemie run');
+  });
+});
+
+describe('file names with control characters', () => {
+  it('printable escapes them so a name stays on one line', () => {
+    expect(printable('a\nb\r\tc\x1b[31m\x7f\u0085\u2028.csv')).toBe('a\\nb\\r\\tc\\x1b[31m\\x7f\\x85\\u2028.csv');
+    expect(printable('décompte €.csv')).toBe('décompte €.csv'); // printable text untouched
+  });
+
+  it('a newline in a drop name does not break the human output; JSON keeps the name as it is', async () => {
+    const home = join(dir, 'home');
+    await mkdir(join(home, 'inbox'), { recursive: true });
+    const name = 'evil\nFAKE: 0 refused\x1b[2J.csv';
+    await writeFile(join(home, 'inbox', name), 'x\n');
+    const r = await run(['--home', home, '--stable-ms', '0']);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    // no line starts with what followed the newline: the name is one escaped token
+    expect(lines.some((l) => l.startsWith('FAKE'))).toBe(false);
+    expect(r.out).not.toContain('\x1b');
+    expect(lines[0]).toMatch(/^evil\\nFAKE: 0 refused\\x1b\[2J\.csv {2}sha256 /);
+
+    await writeFile(join(home, 'inbox', `again-${name}`), 'y\n');
+    const j = await run(['--home', home, '--stable-ms', '0', '--json']);
+    expect(JSON.parse(j.out).drops[0].file).toBe(`again-${name}`);
   });
 });

@@ -10,7 +10,7 @@ import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../../ingest/sin
 import { EMPTY_TOTALS, addTotals, dropNeedsAttention, type DropReport, type IngestSummary, type Totals } from '../../ingest/summary.js';
 import { maskFieldValue } from '../../ingest/reference/csv-table.js';
 import { describeOrigin } from '../../model/issues.js';
-import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+import { UsageError, parseFlags, printable, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 
 /**
  * `noemie ingest <path>`: reads a drop (a file) or every complete file of a directory and prints,
@@ -83,7 +83,7 @@ export const command: Command = {
     const totals = drops.reduce((t, d) => addTotals(t, d.totals), EMPTY_TOTALS);
     const exitCode = drops.some(dropNeedsAttention) ? 1 : 0;
     const summary: IngestSummary = { dryRun: ctx.dryRun, exitCode, drops, totals: { drops: drops.length, ...totals } };
-    if (values.json) writeLine(io.out, JSON.stringify(summary));
+    if (values.json) writeLine(io.out, JSON.stringify(summary)); // JSON escapes control characters itself
     else printTotals(io, drops.length, totals, exitCode);
     return exitCode;
   },
@@ -171,7 +171,7 @@ async function noteTpClaims(ctx: RunContext, dir: string): Promise<void> {
   if (ctx.json) return;
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names.sort()) {
-    if (isTpClaimsFile(name) && !isInProgressName(name)) writeLine(ctx.io.out, `${name}: TP claims, not a drop: left in the inbox for noemie run`);
+    if (isTpClaimsFile(name) && !isInProgressName(name)) writeHumanLine(ctx.io.out, `${name}: TP claims, not a drop: left in the inbox for noemie run`);
   }
 }
 
@@ -217,7 +217,7 @@ class Progress {
     if (p.total < this.lastTotal) this.lastTotal = 0; // next drop
     if (now - this.last < 1000) return;
     const rate = Math.round(((p.total - this.lastTotal) * 1000) / (now - this.last));
-    const text = `${p.file}${p.entry ? `!${p.entry}` : ''}: ${p.total} records, ${rate} records/s`;
+    const text = printable(`${p.file}${p.entry ? `!${p.entry}` : ''}: ${p.total} records, ${rate} records/s`);
     this.err.write(this.tty ? `\r\x1b[K${text}` : `${text}\n`);
     this.shown = this.tty;
     this.last = now;
@@ -234,39 +234,39 @@ const COLUMNS = ['records', 'accepted', 'rejected', 'décomptes', 'expense', 'RO
 
 function printDrop(io: CliIo, d: DropReport, shown: FirstRejects | undefined): void {
   const where = d.storedAs ? ` → ${d.action} as ${d.storedAs}` : d.out ? ` → ${d.out}` : '';
-  writeLine(io.out, `${d.file}${d.sha256 ? `  sha256 ${d.sha256.slice(0, 16)}…` : ''}${where}`);
+  writeHumanLine(io.out, `${d.file}${d.sha256 ? `  sha256 ${d.sha256.slice(0, 16)}…` : ''}${where}`);
   if (d.action === 'duplicate' || d.action === 'failed') {
-    writeLine(io.out, `  ${d.action}: ${maskPersonalData(d.message ?? '')}`);
+    writeHumanLine(io.out, `  ${d.action}: ${maskPersonalData(d.message ?? '')}`);
     return;
   }
-  const names = d.parts.map((p) => p.entry ?? p.file);
+  const names = d.parts.map((p) => printable(p.entry ?? p.file));
   const width = Math.max(4, ...names.map((n) => n.length));
-  writeLine(io.out, `  ${'part'.padEnd(width)}  ${'format'.padEnd(12)}${COLUMNS.map((c) => c.padStart(11)).join('')}`);
+  writeHumanLine(io.out, `  ${'part'.padEnd(width)}  ${'format'.padEnd(12)}${COLUMNS.map((c) => c.padStart(11)).join('')}`);
   d.parts.forEach((p, i) => {
     const figures = [p.records, p.accepted, p.rejected, p.decomptes, p.expense, p.roAmount].map((v) => String(v).padStart(11)).join('');
     const refused = p.error ? `  REFUSED [${p.error.code}] ${maskPersonalData(p.error.message)}` : '';
-    writeLine(io.out, `  ${names[i]!.padEnd(width)}  ${p.format.padEnd(12)}${figures}${refused}`);
+    writeHumanLine(io.out, `  ${names[i]!.padEnd(width)}  ${p.format.padEnd(12)}${figures}${refused}`);
   });
-  if (d.error) writeLine(io.out, `  REFUSED [${d.error.code}] ${maskPersonalData(d.error.message)}`);
+  if (d.error) writeHumanLine(io.out, `  REFUSED [${d.error.code}] ${maskPersonalData(d.error.message)}`);
   for (const r of shown?.first ?? []) {
     for (const i of r.issues) {
       const field = i.path.length > 0 ? ` ${i.path.join('.')}` : '';
       const value = i.input === undefined ? '' : ` (value "${maskFieldValue(i.path, i.input)}")`;
-      writeLine(io.err, `  rejected ${describeOrigin(r.origin)}${field}: ${maskPersonalData(i.message)}${value}`);
+      writeHumanLine(io.err, `  rejected ${describeOrigin(r.origin)}${field}: ${maskPersonalData(i.message)}${value}`);
     }
   }
   if (shown && shown.more > 0) {
     const where2 = d.report ? d.report : d.out ? join(d.out, 'rejects.ndjson') : 'run without --dry-run to keep them';
-    writeLine(io.err, `  … ${shown.more} more rejected record(s): ${where2}`);
+    writeHumanLine(io.err, `  … ${shown.more} more rejected record(s): ${where2}`);
   }
-  if (d.report) writeLine(io.out, `  report: ${d.report}`);
+  if (d.report) writeHumanLine(io.out, `  report: ${d.report}`);
 }
 
 function printTotals(io: CliIo, drops: number, t: Totals, exitCode: number): void {
-  writeLine(
+  writeHumanLine(
     io.out,
     `total: ${drops} drop(s), ${t.parts} part(s)${t.refusedParts ? ` (${t.refusedParts} refused)` : ''}, ${t.records} records, ${t.accepted} accepted, ` +
       `${t.rejected} rejected, ${t.decomptes} décomptes, expense ${t.expense}, RO amount ${t.roAmount}`,
   );
-  if (exitCode !== 0) writeLine(io.err, 'some parts or drops were refused or not handled: exit code 1');
+  if (exitCode !== 0) writeHumanLine(io.err, 'some parts or drops were refused or not handled: exit code 1');
 }

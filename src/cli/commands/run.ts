@@ -20,7 +20,7 @@ import { waitCaughtUp } from '../../pipeline/catch-up.js';
 import { settlementsForStatement } from '../../pipeline/statement-source.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import type { Settlement } from '../../model/settlement.js';
-import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
 import { referencePaths } from '../../pipeline/reference.js';
 import { loadAccounts } from './payments.js';
@@ -188,12 +188,12 @@ async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<numbe
     let claims = 0;
     let rejected = 0;
     if (seen) {
-      writeLine(io.out, `${name}: duplicate — already published on ${seen.at} as ${seen.storedAs}, skipped`);
+      writeHumanLine(io.out, `${name}: duplicate — already published on ${seen.at} as ${seen.storedAs}, skipped`);
     } else {
       const published = await publishTpClaims(bus, path);
       ({ claims, rejectedCount: rejected } = published);
       count += claims;
-      writeLine(io.out, `${name}: ${claims} TP claims published, ${rejected} rejected`);
+      writeHumanLine(io.out, `${name}: ${claims} TP claims published, ${rejected} rejected`);
     }
     await rename(path, join(layout.home, storedAs));
     await ledger.append({ sha256, file: name, action: seen ? 'duplicate' : 'archived', storedAs, at: new Date().toISOString(), records: claims + rejected, accepted: claims, rejected, refusedParts: 0 });
@@ -204,7 +204,7 @@ async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<numbe
 function report(io: CliIo, o: InboxOutcome): void {
   const t = o.result?.totals;
   const figures = t ? `${t.records} records, ${t.accepted} accepted, ${t.rejected} rejected, ${t.decomptes} décomptes, expense ${t.expense} €, RO ${t.roAmount} €` : '';
-  writeLine(io.out, maskPersonalData(`${o.file}: ${o.action}${figures ? ` — ${figures}` : ''}${o.report ? ` (report ${o.report})` : ''}${o.action === 'duplicate' ? ` — ${o.message}` : ''}`));
+  writeHumanLine(io.out, maskPersonalData(`${o.file}: ${o.action}${figures ? ` — ${figures}` : ''}${o.report ? ` (report ${o.report})` : ''}${o.action === 'duplicate' ? ` — ${o.message}` : ''}`));
 }
 
 /** One statement per family that has settlements, over the years of care the bus holds. */
