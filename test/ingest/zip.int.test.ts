@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODECS } from '../../src/ingest/drop.js';
 import { ingestDrop } from '../../src/ingest/ingest-drop.js';
 import { NdjsonSink } from '../../src/ingest/sink.js';
 import { crc32 } from '../../src/ingest/zip/crc32.js';
@@ -167,5 +168,37 @@ describe('ZIP entry integrity (CRC-32 and size)', () => {
     damaged[at] = '9'.charCodeAt(0); // 68.55 → 98.55, same length
     const parts = await readAll(await dir.write('stored.zip', damaged));
     expect(parts.map((p) => [p.entry, p.error?.code])).toEqual([['b.csv', 'INGEST_ZIP_CORRUPT']]);
+  });
+});
+
+describe('ZIP entry integrity when the codec stops reading early', () => {
+  it('the entry is read through once more before its part ends: a damaged tail is still caught', async () => {
+    const original = CODECS.csv;
+    // a codec that takes the first chunk and stops: the integrity check at the stream's end never ran
+    CODECS.csv = {
+      format: 'csv',
+      decode: async function* (input) {
+        const stream = await input.open();
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          void chunk;
+          break;
+        }
+        yield { kind: 'line', line: consultation(), origin: { file: input.file, ...(input.entry ? { entry: input.entry } : {}), record: 2 } };
+      },
+    };
+    try {
+      const good = 'decompte_id;x\n' + 'y'.repeat(200_000) + '\n';
+      const zip = await zipBuffer([{ name: 'damaged.csv', data: good, store: true, stream: true }, { name: 'intact.csv', data: good, store: true, stream: true }]);
+      const damaged = Buffer.from(zip);
+      const at = damaged.indexOf('y'.repeat(100)) + 150_000; // far past the first chunk the codec reads
+      damaged[at] = 'z'.charCodeAt(0);
+      const parts = await readAll(await dir.write('early.zip', damaged));
+      expect(parts.map((p) => [p.entry, p.error?.code ?? p.events.length])).toEqual([
+        ['damaged.csv', 'INGEST_ZIP_CORRUPT'],
+        ['intact.csv', 1],
+      ]);
+    } finally {
+      CODECS.csv = original;
+    }
   });
 });
