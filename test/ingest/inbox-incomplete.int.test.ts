@@ -139,12 +139,13 @@ describe('watch mode', () => {
     const outcomes: InboxOutcome[] = [];
     const controller = new AbortController();
     const watching = watchInbox(home, (o) => void outcomes.push(o), { logger, stableMs: 20, pollMs: 30, maxAttempts: 1, signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 600));
-    expect(outcomes.map((o) => [o.action, o.incomplete])).toEqual([['failed', true]]); // once, though scanned ~20 times
+    for (let i = 0; i < 250 && outcomes.length < 1; i += 1) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 500)); // ~15 more scans
+    expect(outcomes.map((o) => [o.action, o.incomplete])).toEqual([['failed', true]]); // once, though scanned again and again
     expect(await readdir(join(home, 'quarantine'))).toEqual([]);
 
     await writeFile(join(inbox, 'drop.csv'), twentyRows()); // the sender finishes
-    for (let i = 0; i < 100 && outcomes.length < 2; i += 1) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && outcomes.length < 2; i += 1) await new Promise((r) => setTimeout(r, 20));
     controller.abort();
     await watching;
     expect(outcomes.map((o) => o.action)).toEqual(['failed', 'archived']);
