@@ -88,3 +88,18 @@ describe('noemie run --once and noemie ingest --home agree', () => {
     expect(i.code).toBe(1);
   }, 60_000);
 });
+
+describe('noemie run --once and a TP claims file still being written', () => {
+  it('a tp_claims file cut mid-row is left in the inbox, nothing of it published', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'run-claims-'));
+    await mkdir(join(home, 'inbox'), { recursive: true });
+    const claims = await readFile('fixtures/sample/tp_claims.csv', 'utf8');
+    const cut = claims.slice(0, claims.indexOf('\n', 500) + 20); // some rows, then half a row
+    await writeFile(join(home, 'inbox', 'tp_claims_live.csv'), cut);
+    const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments']);
+    expect(r.out).toContain('tp_claims_live.csv: its last record has no final newline (cut mid-record?): still being written? Left in the inbox');
+    expect(r.out).not.toMatch(/TP claims published/);
+    expect(r.out).toMatch(/0 TP claims; home/);
+    expect(await readdir(join(home, 'inbox'))).toEqual(['tp_claims_live.csv']);
+  }, 60_000);
+});

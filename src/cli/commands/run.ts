@@ -1,11 +1,11 @@
-import { cp, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
 import { kafkaSettings, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
-import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
+import { INCOMPLETE_GRACE_MS, incompleteTail, inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
 import { sha256File } from '../../ingest/ingest-drop.js';
 import { EMPTY_TOTALS, dropNeedsAttention } from '../../ingest/summary.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
@@ -173,6 +173,9 @@ async function copySample(inbox: string, io: CliIo): Promise<void> {
  * TP claim files travel through the same inbox; they go to the tp-claims topic, then to archive/,
  * and share the drops' SHA-256 ledger so a file sent twice is published once.
  */
+/** TP claims files left as still being written, by mtime: said once, not at every look. */
+const claimsWaiting = new Map<string, number>();
+
 async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<number> {
   const ledger = await Ledger.open(layout.ledger);
   let count = 0;
@@ -181,6 +184,15 @@ async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<numbe
     // regular files only: a link or a pipe under that name is the inbox's to refuse (never opened here)
     if (!isTpClaimsFile(name) || isInProgressName(name)) continue;
     const path = join(layout.inbox, name);
+    // claims are published as they are read: a file cut mid-row (written in place) must wait (inbox/settled.ts)
+    const cut = await incompleteTail(path, name);
+    const mtimeMs = (await stat(path)).mtimeMs;
+    if (cut !== null && Date.now() - mtimeMs < INCOMPLETE_GRACE_MS) {
+      if (claimsWaiting.get(name) !== mtimeMs) writeHumanLine(io.out, `${name}: ${cut}: still being written? Left in the inbox for a later look`);
+      claimsWaiting.set(name, mtimeMs);
+      continue;
+    }
+    claimsWaiting.delete(name);
     const sha256 = await sha256File(path);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const seen = ledger.ingestedAs(sha256);
