@@ -1,5 +1,5 @@
 import { COMMANDS } from './registry.js';
-import { UsageError, writeLine, type CliIo } from './command.js';
+import { UsageError, printable, writeHumanLine, writeLine, type CliIo } from './command.js';
 import { ConfigError } from '../config.js';
 import { PipelineError } from '../model/errors.js';
 import { maskPersonalData } from '../log.js';
@@ -37,12 +37,12 @@ export async function main(argv: string[], io: CliIo = { out: process.stdout, er
     return await command.run(args, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      writeLine(io.err, `noemie ${name}: ${e.message}\nusage: ${command.usage}`);
+      writeLine(io.err, `noemie ${name}: ${printable(e.message)}\nusage: ${command.usage}`);
       return 2;
     }
     if (e instanceof PipelineError || e instanceof ConfigError) {
       const code = e instanceof PipelineError ? ` [${e.code}]` : '';
-      writeLine(io.err, maskPersonalData(`noemie ${name}:${code} ${e.message}`));
+      writeHumanLine(io.err, maskPersonalData(`noemie ${name}:${code} ${e.message}`));
       return 1;
     }
     throw e;

@@ -68,6 +68,8 @@ interface Source {
   file: string;
   entry?: string;
   open: () => Promise<Readable>;
+  /** a ZIP entry: throws unless its bytes matched the archive's CRC-32 and size (read/zip.ts) */
+  verify?: () => Promise<void>;
 }
 
 async function partOf(src: Source): Promise<DropPart> {
@@ -90,7 +92,7 @@ async function partOf(src: Source): Promise<DropPart> {
     return refused(where, FORMAT_OF_EXTENSION[ext], asIngestError(e, where));
   }
   const codec = CODECS[format as CodecFormat];
-  return { ...where, format, events: guarded(codec.decode({ ...where, open: src.open }), where) };
+  return { ...where, format, events: guarded(codec.decode({ ...where, open: src.open }), where, src.verify) };
 }
 
 async function tryHead(open: () => Promise<Readable>, where: ErrorContext): Promise<Buffer | IngestError> {
@@ -111,10 +113,14 @@ async function* throwing(error: IngestError): AsyncGenerator<IngestEvent> {
   throw error;
 }
 
-/** Every failure of a part surfaces as a typed error the caller can report and quarantine. */
-async function* guarded(events: AsyncIterable<IngestEvent>, where: ErrorContext): AsyncGenerator<IngestEvent> {
+/**
+ * Every failure of a part surfaces as a typed error the caller can report and quarantine. The
+ * events end only once a ZIP entry is known intact: the caller commits a part when its events end.
+ */
+async function* guarded(events: AsyncIterable<IngestEvent>, where: ErrorContext, verify?: () => Promise<void>): AsyncGenerator<IngestEvent> {
   try {
     yield* events;
+    await verify?.();
   } catch (e) {
     throw asIngestError(e, where);
   }

@@ -6,7 +6,7 @@ import type { ZipLimits } from '../config.js';
 import type { ErrorContext } from '../model/errors.js';
 import { readDrop } from './drop.js';
 import { IngestError, type DropPart, type PartSummary } from './types.js';
-import { NullSink, type IngestSink } from './sink.js';
+import { NullSink, type IngestSink, type PartRef } from './sink.js';
 import { PartTally, totalsOf, type Totals } from './summary.js';
 
 /**
@@ -40,6 +40,12 @@ export interface IngestDropOptions {
   progressEvery?: number;
   /** checked between records: the current part is aborted in the sink and an AbortError thrown */
   signal?: AbortSignal;
+  /**
+   * Called once a part is fully read, just before the sink commits (publishes) it. Throwing aborts
+   * the part and the drop (the error is rethrown): the inbox checks here that the file did not
+   * change while it was read (inbox/settled.ts).
+   */
+  beforeCommit?: (part: PartRef) => Promise<void>;
 }
 
 export interface DropResult {
@@ -99,6 +105,7 @@ export async function ingestDrop(path: string, options: IngestDropOptions = {}):
           total += 1;
           if (total % every === 0) progress();
         }
+        await options.beforeCommit?.(ref);
       } catch (e) {
         const refused = tally.refused(ref, e instanceof IngestError ? e : { code: 'INGEST_ABORTED', message: (e as Error).message });
         await sink.abortPart(refused);

@@ -116,6 +116,16 @@ export function addTotals(a: Totals, b: Totals): Totals {
 
 export const EMPTY_TOTALS: Totals = totalsOf([]);
 
+/**
+ * The exit-code rule shared by `noemie ingest` and `noemie run --once` (README "Exit codes"): a
+ * drop needs attention (exit 1) when it was not handled (`failed`: left in the inbox, e.g. still
+ * being written), quarantined, could not be listed, or had a part refused — even when its other
+ * parts were read and published. Rejected records and skipped duplicates alone do not.
+ */
+export function dropNeedsAttention(d: { action: string; error?: unknown; totals: Pick<Totals, 'refusedParts'> }): boolean {
+  return d.action === 'failed' || d.action === 'quarantined' || d.error !== undefined || d.totals.refusedParts > 0;
+}
+
 /*
  * The machine form of the figures: `noemie ingest --json` prints one IngestSummary object.
  * schemas/ingest-summary.schema.json is generated from these (test/ingest/ingest-drop-schemas.test.ts).

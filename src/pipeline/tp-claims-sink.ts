@@ -54,7 +54,5 @@ export async function publishTpClaims(bus: Bus, file: string, options: { batchSi
   return { file, claims: count, rejectedCount, rejected };
 }
 
-/** The inbox's test for a TP claims drop: `tp_claims*.csv` (formats.md §4). */
-export function isTpClaimsFile(name: string): boolean {
-  return /^tp_claims.*\.csv$/i.test(basename(name));
-}
+/** The inbox's test for a TP claims drop, shared with the inbox scanner that leaves them to us. */
+export { isTpClaimsFile } from '../ingest/reference/tp-claims.js';

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,15 +6,19 @@ import { Decimal } from 'decimal.js';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { encodeCsv } from '../../src/ingest/csv/index.js';
+import { consultation } from '../ingest/codec-support.js';
+import { zipBuffer } from '../ingest/zip-support.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string }> {
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks: Buffer[] = [];
+  const errors: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  err.resume();
+  err.on('data', (c: Buffer) => errors.push(c));
   const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks).toString('utf8') };
+  return { code, out: Buffer.concat(chunks).toString('utf8'), err: Buffer.concat(errors).toString('utf8') };
 }
 
 // The README's main command, on the committed sample: every stage on the embedded bus.
@@ -55,4 +59,47 @@ describe('noemie run --once --sample (the main job)', () => {
     expect(second.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
     expect(second.out).toMatch(/payment run \S+: 0 orders/);
   }, 120_000);
+});
+
+/** A ZIP drop of which one entry is read and one refused (a .txt no codec reads). */
+async function partlyRefusedDrop(inbox: string): Promise<void> {
+  await mkdir(inbox, { recursive: true });
+  const zip = await zipBuffer([
+    { name: 'a.csv', data: [...encodeCsv([consultation()])].join('') },
+    { name: 'notes.txt', data: 'not a décompte' },
+  ]);
+  await writeFile(join(inbox, 'partly.zip'), zip);
+}
+
+describe('noemie run --once and noemie ingest --home agree', () => {
+  it('exit 1 when a part of a drop was refused, though the drop is archived and its other part published', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'run-refused-'));
+    await partlyRefusedDrop(join(home, 'inbox'));
+    const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments']);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/partly\.zip: archived — 1 records, 1 accepted, 0 rejected/);
+    expect(r.out).toMatch(/liquidation: 1 lines/);
+    expect(r.code).toBe(1);
+
+    const home2 = await mkdtemp(join(tmpdir(), 'ingest-refused-'));
+    await partlyRefusedDrop(join(home2, 'inbox'));
+    const i = await run(['ingest', '--home', home2, '--stable-ms', '0', '--json']);
+    expect(JSON.parse(i.out).drops[0]).toMatchObject({ action: 'archived', totals: { accepted: 1, refusedParts: 1 } });
+    expect(i.code).toBe(1);
+  }, 60_000);
+});
+
+describe('noemie run --once and a TP claims file still being written', () => {
+  it('a tp_claims file cut mid-row is left in the inbox, nothing of it published', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'run-claims-'));
+    await mkdir(join(home, 'inbox'), { recursive: true });
+    const claims = await readFile('fixtures/sample/tp_claims.csv', 'utf8');
+    const cut = claims.slice(0, claims.indexOf('\n', 500) + 20); // some rows, then half a row
+    await writeFile(join(home, 'inbox', 'tp_claims_live.csv'), cut);
+    const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments']);
+    expect(r.out).toContain('tp_claims_live.csv: its last record has no final newline (cut mid-record?): still being written? Left in the inbox');
+    expect(r.out).not.toMatch(/TP claims published/);
+    expect(r.out).toMatch(/0 TP claims; home/);
+    expect(await readdir(join(home, 'inbox'))).toEqual(['tp_claims_live.csv']);
+  }, 60_000);
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { printable } from '../../src/cli/command.js';
 import { seams } from '../../src/cli/commands/ingest.js';
 import { IngestError } from '../../src/ingest/types.js';
 import { IngestSummarySchema } from '../../src/ingest/summary.js';
@@ -133,12 +134,13 @@ describe('noemie ingest <directory>', () => {
   it('with --home processes it as that home\'s inbox: archive, ledger, duplicate skipped', async () => {
     const home = join(dir, 'home');
     await mkdir(join(home, 'inbox'), { recursive: true });
-    await writeFile(join(home, 'inbox', 'drop.csv'), 'same');
+    // a final newline: a file without one looks still being written (inbox/settled.ts)
+    await writeFile(join(home, 'inbox', 'drop.csv'), 'same\n');
     const first = await run(['--home', home, '--stable-ms', '0', '--json']);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.out).drops[0]).toMatchObject({ action: 'archived', storedAs: expect.stringMatching(/^archive\/\d{8}T\d{6}Z-drop\.csv$/) });
     expect(await readdir(join(home, 'quarantine'))).toHaveLength(1); // the report of the rejected record
-    await writeFile(join(home, 'inbox', 'again.csv'), 'same');
+    await writeFile(join(home, 'inbox', 'again.csv'), 'same\n');
     const second = await run([join(home, 'inbox'), '--home', home, '--stable-ms', '0']);
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/duplicate: again\.csv: already ingested on .* as archive\/\d{8}T\d{6}Z-drop\.csv, skipped/);
@@ -255,5 +257,45 @@ describe('on a real drop (readDrop and the codecs)', () => {
       expect.objectContaining({ file: 'drop.zip', entry: 'a.csv', record: 4, field: 'expense', value: '12,30' }),
       expect.objectContaining({ file: 'drop.zip', entry: 'c.noemie', code: 'INGEST_CONTROL_TOTALS' }),
     ]);
+  });
+});
+
+describe('noemie ingest --home and TP claims files', () => {
+  it('leaves tp_claims*.csv in the inbox for noemie run (which publishes them) instead of quarantining them', async () => {
+    delete seams.reader; // the real reader: the quarantine came from the CSV header sniff
+    const home = join(dir, 'home');
+    await mkdir(join(home, 'inbox'), { recursive: true });
+    const claims = await readFile('fixtures/sample/tp_claims.csv');
+    await writeFile(join(home, 'inbox', 'tp_claims_2024.csv'), claims);
+    const r = await run(['--home', home, '--stable-ms', '0']);
+    expect(r.code).toBe(0);
+    expect(await readdir(join(home, 'inbox'))).toEqual(['tp_claims_2024.csv']);
+    expect(await readdir(join(home, 'quarantine'))).toEqual([]);
+    expect(r.out).toContain('tp_claims_2024.csv: TP claims, not a drop: left in the inbox for noemie run');
+  });
+});
+
+describe('file names with control characters', () => {
+  it('printable escapes them so a name stays on one line', () => {
+    expect(printable('a\nb\r\tc\x1b[31m\x7f\u0085\u2028.csv')).toBe('a\\nb\\r\\tc\\x1b[31m\\x7f\\x85\\u2028.csv');
+    expect(printable('décompte €.csv')).toBe('décompte €.csv'); // printable text untouched
+  });
+
+  it('a newline in a drop name does not break the human output; JSON keeps the name as it is', async () => {
+    const home = join(dir, 'home');
+    await mkdir(join(home, 'inbox'), { recursive: true });
+    const name = 'evil\nFAKE: 0 refused\x1b[2J.csv';
+    await writeFile(join(home, 'inbox', name), 'x\n');
+    const r = await run(['--home', home, '--stable-ms', '0']);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    // no line starts with what followed the newline: the name is one escaped token
+    expect(lines.some((l) => l.startsWith('FAKE'))).toBe(false);
+    expect(r.out).not.toContain('\x1b');
+    expect(lines[0]).toMatch(/^evil\\nFAKE: 0 refused\\x1b\[2J\.csv {2}sha256 /);
+
+    await writeFile(join(home, 'inbox', `again-${name}`), 'y\n');
+    const j = await run(['--home', home, '--stable-ms', '0', '--json']);
+    expect(JSON.parse(j.out).drops[0].file).toBe(`again-${name}`);
   });
 });

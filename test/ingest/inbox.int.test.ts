@@ -39,7 +39,8 @@ function scripted(name: string): ScriptedPart[] | Error {
   return [{ file: name, format: 'csv', events: [lineEv(name, 2), lineEv(name, 3, { lineNo: 2 })] }];
 }
 const reader = fakeReader((_path, name) => scripted(name));
-const options = { reader, logger, now, stableMs: 20 };
+// the files hold arbitrary bytes for the fake reader: the "ends like a complete file" wait is tested on its own
+const options = { reader, logger, now, stableMs: 20, incompleteGraceMs: 0 };
 
 const files = async (dir: string) => (await readdir(join(home, dir))).sort();
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createXmlCodec, encodeXml, xmlCodec } from '../../src/ingest/xml/index.js';
+import { MAX_DECOMPTE_DEPTH, createXmlCodec, encodeXml, xmlCodec } from '../../src/ingest/xml/index.js';
 import { IngestError } from '../../src/ingest/types.js';
 import { NIR_A, NIR_B, collect, consultation, linesOf, memoryInput, rejectsOf } from './codec-support.js';
 
@@ -96,7 +96,7 @@ describe('XML décompte codec: record-level rejections', () => {
     expect(events).toHaveLength(2);
     const [rejected] = rejectsOf(events);
     // the broken décompte holds two <line>s: records 1 and 2; the next line is record 3
-    expect(rejected).toMatchObject({ origin: { record: 1 }, issues: [{ code: 'xml_malformed', path: ['decompte'], message: expect.stringContaining('décompte #1 is not well-formed') }] });
+    expect(rejected).toMatchObject({ origin: { record: 1 }, issues: [{ code: 'xml_malformed', path: ['decompte'], message: expect.stringContaining('décompte #1 (id D000000001) is not well-formed') }] });
     expect(events[1]).toMatchObject({ kind: 'line', origin: { record: 3 } });
   });
 
@@ -108,6 +108,27 @@ describe('XML décompte codec: record-level rejections', () => {
     expect(rejectsOf(events)[0]).toMatchObject({ origin: { record: 2 }, issues: [{ code: 'too_long', message: expect.stringContaining('its 40 <line>(s) are rejected') }] });
     // 1 + 40 records before it
     expect(events[2]).toMatchObject({ origin: { record: 42 } });
+  });
+
+  it('100 000 nested tags in one décompte: that décompte is rejected with its id and the depth limit, the others are read', async () => {
+    const deep = `${'<x>'.repeat(100_000)}${'</x>'.repeat(100_000)}`;
+    const hostile = `<decompte id="D-DEEP" caisse="011751001" roPaymentDate="2024-03-12" operation="I">${BENEFICIARY}${line(2)}${deep}</decompte>`;
+    const events = await collect(xmlCodec.decode(memoryInput('d.xml', doc(decompte(line(1)), hostile, decompte(line(3))))));
+    expect(events.map((e) => e.kind)).toEqual(['line', 'reject', 'line']);
+    const [rejected] = rejectsOf(events);
+    expect(rejected).toMatchObject({ origin: { file: 'd.xml', record: 2 }, issues: [{ code: 'too_deep', path: ['decompte'] }] });
+    expect(rejected!.issues[0]!.message).toBe(`décompte #2 (id D-DEEP) nests elements deeper than ${MAX_DECOMPTE_DEPTH} levels: rejected unread`);
+    // décompte #1 holds record 1, #2 record 2, #3 record 3
+    expect(events[2]).toMatchObject({ kind: 'line', origin: { record: 3 } });
+  });
+
+  it('a parser failure inside one décompte rejects that décompte only, with its id', async () => {
+    // deep nesting just under the limit is parsed (a décompte has 2 levels: 8 is well within)
+    const nested = `${'<x>'.repeat(6)}${'</x>'.repeat(6)}`;
+    const odd = `<decompte id="D-ODD" caisse="011751001" roPaymentDate="2024-03-12" operation="I">${BENEFICIARY}${line(1)}${nested}</decompte>`;
+    const events = await collect(xmlCodec.decode(memoryInput('d.xml', doc(odd, decompte(line(2))))));
+    expect(events.map((e) => e.kind)).toEqual(['reject', 'line']);
+    expect(rejectsOf(events)[0]!.issues.map((i) => i.message)).toContain('unexpected element <x> in décompte #1');
   });
 
   it('a décompte without a beneficiary, or with text, is rejected with the reason', async () => {

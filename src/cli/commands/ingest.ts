@@ -1,15 +1,16 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readEnv, zipLimits } from '../../config.js';
 import { createLogger, maskPersonalData } from '../../log.js';
 import type { RejectedRecord } from '../../model/issues.js';
 import { ingestDrop, sha256File, type DropReader, type DropResult, type IngestProgress } from '../../ingest/ingest-drop.js';
-import { InboxScanner, processInboxOnce, type CompleteWhen, type InboxOutcome } from '../../ingest/inbox/index.js';
+import { InboxScanner, isInProgressName, processInboxOnce, type CompleteWhen, type InboxOutcome } from '../../ingest/inbox/index.js';
+import { isTpClaimsFile } from '../../ingest/reference/tp-claims.js';
 import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../../ingest/sink.js';
-import { EMPTY_TOTALS, addTotals, type DropReport, type IngestSummary, type Totals } from '../../ingest/summary.js';
+import { EMPTY_TOTALS, addTotals, dropNeedsAttention, type DropReport, type IngestSummary, type Totals } from '../../ingest/summary.js';
 import { maskFieldValue } from '../../ingest/reference/csv-table.js';
 import { describeOrigin } from '../../model/issues.js';
-import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+import { UsageError, parseFlags, printable, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 
 /**
  * `noemie ingest <path>`: reads a drop (a file) or every complete file of a directory and prints,
@@ -33,8 +34,10 @@ const USAGE = `noemie ingest <path> [--dry-run] [--json] [--out <dir>] [--home <
                    (a file is read only when <name>.ok exists)
   --stable-ms <n>  inbox: two looks this far apart must see the same size (default 1000)
 
-exit code: 0 every part of every drop was read (rejected records and skipped duplicates allowed),
-           1 a part or a whole drop was refused (quarantined) or a file could not be handled,
+exit code (the same rule as noemie run --once):
+           0 every part of every drop was read (rejected records and skipped duplicates allowed),
+           1 a part or a whole drop was refused (even if its other parts were read), a drop was
+             quarantined, or a file could not be handled (left in the inbox, e.g. still being written),
            2 usage error`;
 
 const FLAGS = {
@@ -78,9 +81,9 @@ export const command: Command = {
     else drops = await ingestDirectory(ctx, target);
 
     const totals = drops.reduce((t, d) => addTotals(t, d.totals), EMPTY_TOTALS);
-    const exitCode = drops.every((d) => d.action !== 'failed' && d.action !== 'quarantined' && !d.error && d.totals.refusedParts === 0) ? 0 : 1;
+    const exitCode = drops.some(dropNeedsAttention) ? 1 : 0;
     const summary: IngestSummary = { dryRun: ctx.dryRun, exitCode, drops, totals: { drops: drops.length, ...totals } };
-    if (values.json) writeLine(io.out, JSON.stringify(summary));
+    if (values.json) writeLine(io.out, JSON.stringify(summary)); // JSON escapes control characters itself
     else printTotals(io, drops.length, totals, exitCode);
     return exitCode;
   },
@@ -128,6 +131,14 @@ async function ingestDirectory(ctx: RunContext, dir: string): Promise<DropReport
   await scanner.scan();
   const reports: DropReport[] = [];
   for (const c of await scanner.scan()) reports.push(await ingestFile(ctx, c.path, ctx.out ?? join(ctx.home, 'ingested'), true));
+  for (const sp of scanner.specials) {
+    // never followed nor opened; nothing is moved in this mode
+    const message = `${sp.name} is a ${sp.kind}: not read (a drop must be a regular file)`;
+    const report: DropReport = { file: sp.name, path: sp.path, action: 'failed', message, parts: [], totals: EMPTY_TOTALS, error: { code: 'INGEST_NOT_A_FILE', message, context: { file: sp.name, kind: sp.kind } } };
+    if (!ctx.json) printDrop(ctx.io, report, undefined);
+    reports.push(report);
+  }
+  await noteTpClaims(ctx, dir);
   return reports;
 }
 
@@ -146,11 +157,22 @@ async function ingestInbox(ctx: RunContext, dir: string): Promise<DropReport[]> 
     },
   });
   ctx.progress?.clear();
-  return outcomes.map((o) => {
+  const reports = outcomes.map((o) => {
     const report = fromOutcome(o, ctx);
     if (!ctx.json) printDrop(ctx.io, report, shown.get(o.file));
     return report;
   });
+  await noteTpClaims(ctx, dir);
+  return reports;
+}
+
+/** The scanner leaves TP claims files to `noemie run` (inbox/complete.ts): say so rather than be silent. */
+async function noteTpClaims(ctx: RunContext, dir: string): Promise<void> {
+  if (ctx.json) return;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.sort()) {
+    if (isTpClaimsFile(name) && !isInProgressName(name)) writeHumanLine(ctx.io.out, `${name}: TP claims, not a drop: left in the inbox for noemie run`);
+  }
 }
 
 function fromOutcome(o: InboxOutcome, ctx: RunContext): DropReport {
@@ -195,7 +217,7 @@ class Progress {
     if (p.total < this.lastTotal) this.lastTotal = 0; // next drop
     if (now - this.last < 1000) return;
     const rate = Math.round(((p.total - this.lastTotal) * 1000) / (now - this.last));
-    const text = `${p.file}${p.entry ? `!${p.entry}` : ''}: ${p.total} records, ${rate} records/s`;
+    const text = printable(`${p.file}${p.entry ? `!${p.entry}` : ''}: ${p.total} records, ${rate} records/s`);
     this.err.write(this.tty ? `\r\x1b[K${text}` : `${text}\n`);
     this.shown = this.tty;
     this.last = now;
@@ -212,39 +234,39 @@ const COLUMNS = ['records', 'accepted', 'rejected', 'décomptes', 'expense', 'RO
 
 function printDrop(io: CliIo, d: DropReport, shown: FirstRejects | undefined): void {
   const where = d.storedAs ? ` → ${d.action} as ${d.storedAs}` : d.out ? ` → ${d.out}` : '';
-  writeLine(io.out, `${d.file}${d.sha256 ? `  sha256 ${d.sha256.slice(0, 16)}…` : ''}${where}`);
+  writeHumanLine(io.out, `${d.file}${d.sha256 ? `  sha256 ${d.sha256.slice(0, 16)}…` : ''}${where}`);
   if (d.action === 'duplicate' || d.action === 'failed') {
-    writeLine(io.out, `  ${d.action}: ${maskPersonalData(d.message ?? '')}`);
+    writeHumanLine(io.out, `  ${d.action}: ${maskPersonalData(d.message ?? '')}`);
     return;
   }
-  const names = d.parts.map((p) => p.entry ?? p.file);
+  const names = d.parts.map((p) => printable(p.entry ?? p.file));
   const width = Math.max(4, ...names.map((n) => n.length));
-  writeLine(io.out, `  ${'part'.padEnd(width)}  ${'format'.padEnd(12)}${COLUMNS.map((c) => c.padStart(11)).join('')}`);
+  writeHumanLine(io.out, `  ${'part'.padEnd(width)}  ${'format'.padEnd(12)}${COLUMNS.map((c) => c.padStart(11)).join('')}`);
   d.parts.forEach((p, i) => {
     const figures = [p.records, p.accepted, p.rejected, p.decomptes, p.expense, p.roAmount].map((v) => String(v).padStart(11)).join('');
     const refused = p.error ? `  REFUSED [${p.error.code}] ${maskPersonalData(p.error.message)}` : '';
-    writeLine(io.out, `  ${names[i]!.padEnd(width)}  ${p.format.padEnd(12)}${figures}${refused}`);
+    writeHumanLine(io.out, `  ${names[i]!.padEnd(width)}  ${p.format.padEnd(12)}${figures}${refused}`);
   });
-  if (d.error) writeLine(io.out, `  REFUSED [${d.error.code}] ${maskPersonalData(d.error.message)}`);
+  if (d.error) writeHumanLine(io.out, `  REFUSED [${d.error.code}] ${maskPersonalData(d.error.message)}`);
   for (const r of shown?.first ?? []) {
     for (const i of r.issues) {
       const field = i.path.length > 0 ? ` ${i.path.join('.')}` : '';
       const value = i.input === undefined ? '' : ` (value "${maskFieldValue(i.path, i.input)}")`;
-      writeLine(io.err, `  rejected ${describeOrigin(r.origin)}${field}: ${maskPersonalData(i.message)}${value}`);
+      writeHumanLine(io.err, `  rejected ${describeOrigin(r.origin)}${field}: ${maskPersonalData(i.message)}${value}`);
     }
   }
   if (shown && shown.more > 0) {
     const where2 = d.report ? d.report : d.out ? join(d.out, 'rejects.ndjson') : 'run without --dry-run to keep them';
-    writeLine(io.err, `  … ${shown.more} more rejected record(s): ${where2}`);
+    writeHumanLine(io.err, `  … ${shown.more} more rejected record(s): ${where2}`);
   }
-  if (d.report) writeLine(io.out, `  report: ${d.report}`);
+  if (d.report) writeHumanLine(io.out, `  report: ${d.report}`);
 }
 
 function printTotals(io: CliIo, drops: number, t: Totals, exitCode: number): void {
-  writeLine(
+  writeHumanLine(
     io.out,
     `total: ${drops} drop(s), ${t.parts} part(s)${t.refusedParts ? ` (${t.refusedParts} refused)` : ''}, ${t.records} records, ${t.accepted} accepted, ` +
       `${t.rejected} rejected, ${t.decomptes} décomptes, expense ${t.expense}, RO amount ${t.roAmount}`,
   );
-  if (exitCode !== 0) writeLine(io.err, 'some parts or drops were refused or not handled: exit code 1');
+  if (exitCode !== 0) writeHumanLine(io.err, 'some parts or drops were refused or not handled: exit code 1');
 }

@@ -1,12 +1,13 @@
-import { cp, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
 import { kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
-import { inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
+import { INCOMPLETE_GRACE_MS, incompleteTail, inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
 import { sha256File } from '../../ingest/ingest-drop.js';
+import { EMPTY_TOTALS, dropNeedsAttention } from '../../ingest/summary.js';
 import { createLogger, maskPersonalData, type Logger } from '../../log.js';
 import { BusIngestSink, clearSpool } from '../../pipeline/bus-sink.js';
 import { DropMarks, forgetMarks, pruneMarks } from '../../pipeline/publication-marks.js';
@@ -20,7 +21,7 @@ import { waitCaughtUp } from '../../pipeline/catch-up.js';
 import { settlementsForStatement } from '../../pipeline/statement-source.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import type { Settlement } from '../../model/settlement.js';
-import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
 import { referencePaths } from '../../pipeline/reference.js';
 import { loadAccounts } from './payments.js';
@@ -39,7 +40,14 @@ then — with --once — a payment run (orders topic + pain.001) and member stat
   --workers <n>    liquidation worker threads (default NOEMIE_WORKERS, else 2)
   --reference <d>  grids/, nomenclature.csv, pmss.csv (default fixtures/)
 Without --once it runs until SIGINT/SIGTERM (batches in flight finish and commit); payment runs are
-then the operator's cut-off: noemie payments run.`;
+then the operator's cut-off: noemie payments run.
+
+exit code (--once; the same rule as noemie ingest):
+  0 every part of every drop was read (rejected records and skipped duplicates allowed),
+  1 a part or a whole drop was refused (even if its other parts were read and published), a drop was
+    quarantined, a file could not be handled (left in the inbox, e.g. still being written), or a
+    later stage failed,
+  2 usage error`;
 
 const FLAGS = {
   once: { type: 'boolean' }, sample: { type: 'boolean' }, home: { type: 'string' }, kafka: { type: 'string' },
@@ -105,12 +113,23 @@ export const command: Command = {
       }, logger);
       const timer = setInterval(() => void reconcile.tick(new Date().toISOString()).catch((e: unknown) => logger.error({ err: e }, 'reconcile tick failed')), 60_000);
       writeLine(io.out, `watching ${layout.inbox} (${bus.kind} bus); Ctrl-C to stop`);
+      // The inbox scanner leaves TP claims files to us: look for them on our own clock too (a lone
+      // claims file would otherwise wait for the next drop), one look at a time.
+      let claiming: Promise<unknown> = Promise.resolve();
+      const lookForClaims = () => {
+        claiming = claiming.then(() => claimsIn(layout, bus, io)).catch((e: unknown) => logger.error({ err: e }, 'TP claims ingestion failed'));
+        return claiming;
+      };
+      void lookForClaims();
+      const claimsTimer = setInterval(() => void lookForClaims(), 2000);
       await watchInbox(home, async (o) => {
         if (o.sha256 && o.action !== 'failed') await forgetMarks(marksDir, o.sha256);
-        await claimsIn(layout, bus, io);
+        await lookForClaims();
         report(io, o);
       }, { ...inboxOptions, signal: controller.signal });
       clearInterval(timer);
+      clearInterval(claimsTimer);
+      await claiming;
       return 0;
     }
 
@@ -131,7 +150,8 @@ export const command: Command = {
     await liquidation.stop();
     await reconcile.stop();
 
-    let code = outcomes.some((o) => o.action === 'failed' || o.action === 'quarantined') ? 1 : 0;
+    // the rule of noemie ingest: a drop archived with a refused part still needs attention
+    let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) ? 1 : 0;
     try {
       if (!values['no-payments']) {
         const accounts = await loadAccounts(beneficiariesFile, values.professionals, io);
@@ -165,12 +185,26 @@ async function copySample(inbox: string, io: CliIo): Promise<void> {
  * TP claim files travel through the same inbox; they go to the tp-claims topic, then to archive/,
  * and share the drops' SHA-256 ledger so a file sent twice is published once.
  */
+/** TP claims files left as still being written, by mtime: said once, not at every look. */
+const claimsWaiting = new Map<string, number>();
+
 async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<number> {
   const ledger = await Ledger.open(layout.ledger);
   let count = 0;
-  for (const name of (await readdir(layout.inbox)).sort()) {
+  const entries = await readdir(layout.inbox, { withFileTypes: true });
+  for (const name of entries.filter((e) => e.isFile()).map((e) => e.name).sort()) {
+    // regular files only: a link or a pipe under that name is the inbox's to refuse (never opened here)
     if (!isTpClaimsFile(name) || isInProgressName(name)) continue;
     const path = join(layout.inbox, name);
+    // claims are published as they are read: a file cut mid-row (written in place) must wait (inbox/settled.ts)
+    const cut = await incompleteTail(path, name);
+    const mtimeMs = (await stat(path)).mtimeMs;
+    if (cut !== null && Date.now() - mtimeMs < INCOMPLETE_GRACE_MS) {
+      if (claimsWaiting.get(name) !== mtimeMs) writeHumanLine(io.out, `${name}: ${cut}: still being written? Left in the inbox for a later look`);
+      claimsWaiting.set(name, mtimeMs);
+      continue;
+    }
+    claimsWaiting.delete(name);
     const sha256 = await sha256File(path);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const seen = ledger.ingestedAs(sha256);
@@ -178,12 +212,12 @@ async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<numbe
     let claims = 0;
     let rejected = 0;
     if (seen) {
-      writeLine(io.out, `${name}: duplicate — already published on ${seen.at} as ${seen.storedAs}, skipped`);
+      writeHumanLine(io.out, `${name}: duplicate — already published on ${seen.at} as ${seen.storedAs}, skipped`);
     } else {
       const published = await publishTpClaims(bus, path);
       ({ claims, rejectedCount: rejected } = published);
       count += claims;
-      writeLine(io.out, `${name}: ${claims} TP claims published, ${rejected} rejected`);
+      writeHumanLine(io.out, `${name}: ${claims} TP claims published, ${rejected} rejected`);
     }
     await rename(path, join(layout.home, storedAs));
     await ledger.append({ sha256, file: name, action: seen ? 'duplicate' : 'archived', storedAs, at: new Date().toISOString(), records: claims + rejected, accepted: claims, rejected, refusedParts: 0 });
@@ -194,7 +228,7 @@ async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<numbe
 function report(io: CliIo, o: InboxOutcome): void {
   const t = o.result?.totals;
   const figures = t ? `${t.records} records, ${t.accepted} accepted, ${t.rejected} rejected, ${t.decomptes} décomptes, expense ${t.expense} €, RO ${t.roAmount} €` : '';
-  writeLine(io.out, maskPersonalData(`${o.file}: ${o.action}${figures ? ` — ${figures}` : ''}${o.report ? ` (report ${o.report})` : ''}${o.action === 'duplicate' ? ` — ${o.message}` : ''}`));
+  writeHumanLine(io.out, maskPersonalData(`${o.file}: ${o.action}${figures ? ` — ${figures}` : ''}${o.report ? ` (report ${o.report})` : ''}${o.action === 'duplicate' ? ` — ${o.message}` : ''}`));
 }
 
 /** One statement per family that has settlements, over the years of care the bus holds. */

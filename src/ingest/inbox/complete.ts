@@ -1,5 +1,7 @@
+import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isTpClaimsFile } from '../reference/tp-claims.js';
 
 /**
  * When is a file in the inbox complete? Two conventions, chosen per inbox:
@@ -13,6 +15,9 @@ import { join } from 'node:path';
  *
  * Either way a file is picked only when its size and mtime are unchanged across two looks at least
  * `stableMs` apart: a cheap guard against a sender that writes in place under the final name.
+ *
+ * `tp_claims*.csv` files share the inbox but are not drops: the scanner leaves them to `noemie run`
+ * (which publishes them to `tp-claims` and archives them), so `noemie ingest --home` and `run` agree.
  */
 export type CompleteWhen = 'rename' | 'ok';
 
@@ -29,6 +34,27 @@ export interface Candidate {
   mtimeMs: number;
   /** the `.ok` marker to remove once handled (ok mode) */
   marker?: string;
+}
+
+/**
+ * An inbox entry that is not a regular file: never read — a symbolic link is not followed (it may
+ * point anywhere), a FIFO not opened (opening one for reading blocks until a writer comes) — but
+ * refused with a report (process.ts), rather than left there unsaid forever. Directories are left
+ * alone (a sender's working folder is none of the inbox's business).
+ */
+export interface SpecialEntry {
+  name: string;
+  path: string;
+  kind: 'symbolic link' | 'FIFO (named pipe)' | 'socket' | 'device';
+}
+
+/** The kind of a non-regular entry (a Dirent, or the Stats of an lstat), null for a regular file or a directory. */
+export function specialKindOf(e: Dirent | Stats): SpecialEntry['kind'] | null {
+  if (e.isSymbolicLink()) return 'symbolic link';
+  if (e.isFIFO()) return 'FIFO (named pipe)';
+  if (e.isSocket()) return 'socket';
+  if (e.isBlockDevice() || e.isCharacterDevice()) return 'device';
+  return null;
 }
 
 interface Look {
@@ -48,6 +74,9 @@ export class InboxScanner {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Entries of the last scan that are not regular files (whatever their name says): to refuse. */
+  specials: SpecialEntry[] = [];
+
   /** Files seen since the last scans but not stable yet: the caller should look again soon. */
   get waiting(): number {
     return this.looks.size;
@@ -58,10 +87,15 @@ export class InboxScanner {
     const now = this.clock();
     const entries = await readdir(this.dir, { withFileTypes: true });
     const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+    this.specials = [];
+    for (const e of entries) {
+      const kind = specialKindOf(e);
+      if (kind !== null && !isInProgressName(e.name)) this.specials.push({ name: e.name, path: join(this.dir, e.name), kind });
+    }
     const ready: Candidate[] = [];
     const present = new Set<string>();
     for (const name of names) {
-      if (isInProgressName(name) || name.endsWith(OK_SUFFIX)) continue;
+      if (isInProgressName(name) || name.endsWith(OK_SUFFIX) || isTpClaimsFile(name)) continue;
       const marker = `${name}${OK_SUFFIX}`;
       if (this.completeWhen === 'ok' && !names.has(marker)) continue;
       const path = join(this.dir, name);

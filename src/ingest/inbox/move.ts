@@ -1,4 +1,4 @@
-import { copyFile, link, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** `20250314T101502Z`: sortable, no `:` (Windows shares), UTC so two hosts agree. */
@@ -38,3 +38,26 @@ export async function moveInto(path: string, dir: string, name: string, at: Date
   }
 }
 
+
+/**
+ * Moves an entry that is not a regular file (symlink, FIFO…) into `dir` as it is: `rename` moves
+ * the link or the pipe itself, never what it points to, and never opens it (moveInto's copy
+ * fallback would open a FIFO and block). A name already taken gets `-2`, `-3`…; across file
+ * systems (EXDEV) the entry is removed instead: it holds no bytes of its own, and its report says so.
+ */
+export async function moveSpecialInto(path: string, dir: string, name: string, at: Date): Promise<string | null> {
+  const base = `${stamp(at)}-${name}`;
+  for (let n = 1; ; n += 1) {
+    const stored = `${base}${n === 1 ? '' : `-${n}`}`;
+    const target = join(dir, stored);
+    if (await lstat(target).then(() => true, () => false)) continue;
+    try {
+      await rename(path, target);
+      return stored;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+      await unlink(path);
+      return null;
+    }
+  }
+}

@@ -1,14 +1,17 @@
-import { rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, readlink, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ZipLimits } from '../../config.js';
 import { createLogger, type Logger } from '../../log.js';
+import { totalsOf } from '../summary.js';
 import { anyPartRead, ingestDrop, sha256File, type DropReader, type DropResult, type IngestProgress } from '../ingest-drop.js';
 import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../sink.js';
-import { InboxScanner, type Candidate, type CompleteWhen } from './complete.js';
+import { InboxScanner, specialKindOf, type Candidate, type CompleteWhen, type SpecialEntry } from './complete.js';
 import { ensureLayout, inboxLayout, ingestedDir, type InboxLayout } from './layout.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
-import { moveInto } from './move.js';
+import { moveInto, moveSpecialInto, stamp } from './move.js';
 import { QuarantineReportWriter } from './report.js';
+import { DropIncompleteError, INCOMPLETE_GRACE_MS, assertUnchanged, incompleteTail } from './settled.js';
 
 /**
  * One inbox file, start to end: hash it (streamed SHA-256), skip it when the ledger already holds
@@ -36,6 +39,8 @@ export interface InboxOutcome {
   duplicateOf?: LedgerEntry;
   message: string;
   dryRun: boolean;
+  /** action `failed` because the file looks still being written (settled.ts): not an attempt that counts toward quarantine */
+  incomplete?: true;
 }
 
 export interface InboxOptions {
@@ -54,6 +59,8 @@ export interface InboxOptions {
   inboxDir?: string;
   onProgress?: (p: IngestProgress) => void;
   signal?: AbortSignal;
+  /** an unchanged file that does not end like a complete one is waited for this long, then read as it is (default 5 min, settled.ts) */
+  incompleteGraceMs?: number;
 }
 
 export interface InboxContext {
@@ -75,6 +82,17 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
   const now = options.now ?? (() => new Date());
   const dryRun = options.dryRun ?? false;
   const base = { file: c.name, path: c.path, dryRun };
+  // replaced by a link or a pipe since the scan: refused like one, never opened
+  const kind = specialKindOf(await lstat(c.path));
+  if (kind !== null) return refuseSpecial(ctx, { name: c.name, path: c.path, kind });
+  const cut = await incompleteTail(c.path, c.name);
+  if (cut !== null) {
+    // the real clock, not options.now (the archive stamps'): this is about the file's own mtime
+    const quietFor = Date.now() - c.mtimeMs;
+    const grace = options.incompleteGraceMs ?? INCOMPLETE_GRACE_MS;
+    if (quietFor < grace) return incomplete(ctx, c, `${c.name}: ${cut}: still being written? Left in the inbox for a later pickup (read as it is once unchanged for ${Math.round(grace / 1000)} s)`);
+    logger.warn({ file: c.name }, `${c.name}: ${cut}, but unchanged for ${Math.round(quietFor / 1000)} s: read as it is`);
+  }
   const sha256 = await sha256File(c.path);
   const home = (p: string) => relative(layout.home, p);
 
@@ -91,7 +109,8 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
     return { ...base, sha256, action: 'duplicate', storedAs, duplicateOf: previous, message };
   }
 
-  const sink = (await options.sinkFor?.({ file: c.name, sha256, layout })) ?? (dryRun ? new NullSink() : new NdjsonSink(ingestedDir(layout, sha256)));
+  const own = options.sinkFor || dryRun ? undefined : new NdjsonSink(ingestedDir(layout, sha256));
+  const sink = (await options.sinkFor?.({ file: c.name, sha256, layout })) ?? own ?? new NullSink();
   const report = dryRun ? undefined : new QuarantineReportWriter(layout.quarantine, { file: c.name, sha256 });
   let result: DropResult;
   try {
@@ -103,11 +122,18 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      // nothing is published (committed) unless the file is still what was picked up
+      beforeCommit: () => assertUnchanged(c.path, c.name, c),
     });
     await sink.close();
   } catch (e) {
     await Promise.resolve(sink.close()).catch(() => undefined);
     await report?.discard();
+    if (e instanceof DropIncompleteError) {
+      // its (empty: the part was aborted) output files would name a drop that never was
+      if (own) await rm(own.outDir, { recursive: true, force: true });
+      return incomplete(ctx, c, e.message, sha256);
+    }
     throw e;
   }
 
@@ -136,6 +162,43 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
   return { ...base, sha256, action, storedAs, result, message, ...(reportPath ? { report: reportPath } : {}) };
 }
 
+/** sha256 of zero bytes: an entry that is not a file is never read, its report and ledger line say so. */
+const NOTHING_READ = createHash('sha256').digest('hex');
+
+/**
+ * An inbox entry that is not a regular file (complete.ts SpecialEntry): moved as it is to
+ * quarantine/ (never followed, never opened) with a report naming it and why, and a ledger line.
+ */
+export async function refuseSpecial(ctx: InboxContext, s: SpecialEntry): Promise<InboxOutcome> {
+  const { layout, ledger, options, logger } = ctx;
+  const dryRun = options.dryRun ?? false;
+  const target = s.kind === 'symbolic link' ? await readlink(s.path).catch(() => undefined) : undefined;
+  const what = `${s.name} is a ${s.kind}${target !== undefined ? ` (to ${target})` : ''}: refused, never ${s.kind === 'symbolic link' ? 'followed' : 'opened'}`;
+  const error = { code: 'INGEST_NOT_A_FILE', message: `${what}; a drop must be a regular file`, context: { file: s.name, kind: s.kind } };
+  const result: DropResult = { file: s.name, sha256: NOTHING_READ, parts: [], totals: totalsOf([]), error };
+  const base = { file: s.name, path: s.path, dryRun, result };
+  if (dryRun) return { ...base, action: 'quarantined', message: `${what} (dry run, nothing moved)` };
+  const at = (options.now ?? (() => new Date()))();
+  const report = new QuarantineReportWriter(layout.quarantine, { file: s.name, sha256: NOTHING_READ });
+  await report.addError(error);
+  const stored = await moveSpecialInto(s.path, layout.quarantine, s.name, at);
+  const storedAs = stored === null ? `(removed: ${s.kind} on another file system)` : relative(layout.home, join(layout.quarantine, stored));
+  const reportPath = await report.finish(stored ?? `${stamp(at)}-${s.name}`, { storedAs, parts: [], generatedAt: at.toISOString() });
+  await ledger.append({
+    sha256: NOTHING_READ, file: s.name, action: 'quarantined', storedAs, at: at.toISOString(), records: 0, accepted: 0, rejected: 0, refusedParts: 1,
+    ...(reportPath ? { report: relative(layout.home, reportPath) } : {}),
+  });
+  const message = `${what}; ${stored === null ? 'removed' : `moved to ${storedAs}`}`;
+  logger.warn({ file: s.name, kind: s.kind, storedAs }, message);
+  return { ...base, action: 'quarantined', storedAs, message, ...(reportPath ? { report: reportPath } : {}) };
+}
+
+/** Left in the inbox, nothing published, moved or recorded: the file is read again once stable. */
+function incomplete(ctx: InboxContext, c: Candidate, message: string, sha256?: string): InboxOutcome {
+  ctx.logger.warn({ file: c.name, size: c.size }, message);
+  return { file: c.name, path: c.path, action: 'failed', incomplete: true, message, dryRun: ctx.options.dryRun ?? false, ...(sha256 ? { sha256 } : {}) };
+}
+
 async function removeMarker(c: Candidate): Promise<void> {
   if (c.marker) await rm(c.marker, { force: true });
 }
@@ -158,7 +221,11 @@ export async function processInboxOnce(home: string, options: InboxOptions = {})
   // a few ms more: timers may fire a hair early relative to Date.now()
   if (scanner.waiting > 0) await sleep(stableMs + 10, options.signal);
   const outcomes: InboxOutcome[] = [];
-  for (const c of await scanner.scan()) {
+  const ready = await scanner.scan();
+  for (const s of scanner.specials) {
+    outcomes.push(await refuseSpecial(ctx, s).catch((e: unknown) => failure(ctx, { name: s.name, path: s.path, size: 0, mtimeMs: 0 }, e)));
+  }
+  for (const c of ready) {
     if (options.signal?.aborted) break;
     outcomes.push(await processCandidate(ctx, c).catch((e: unknown) => failure(ctx, c, e)));
   }

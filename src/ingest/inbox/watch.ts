@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { InboxScanner } from './complete.js';
-import { failure, openInbox, processCandidate, quarantineFailed, sleep, type InboxOptions, type InboxOutcome } from './process.js';
+import { INCOMPLETE_GRACE_MS } from './settled.js';
+import { failure, openInbox, processCandidate, quarantineFailed, refuseSpecial, sleep, type InboxOptions, type InboxOutcome } from './process.js';
 
 export interface WatchOptions extends InboxOptions {
   /** periodic rescan, the safety net under fs.watch (default 2000 ms) */
@@ -24,6 +25,9 @@ export async function watchInbox(home: string, handler: (o: InboxOutcome) => voi
   const maxAttempts = options.maxAttempts ?? 3;
   const scanner = new InboxScanner(ctx.layout.inbox, options.completeWhen, stableMs);
   const attempts = new Map<string, number>();
+  /** files left as still being written, by size + mtime: not looked at again until they change or their grace ends */
+  const incomplete = new Map<string, string>();
+  const grace = options.incompleteGraceMs ?? INCOMPLETE_GRACE_MS;
 
   let wake: (() => void) | undefined;
   let poked = false;
@@ -46,12 +50,25 @@ export async function watchInbox(home: string, handler: (o: InboxOutcome) => voi
         ctx.logger.error({ err: e, inbox: ctx.layout.inbox }, 'cannot list the inbox');
         return [];
       });
+      for (const sp of scanner.specials) {
+        if (signal?.aborted) break;
+        const outcome = await refuseSpecial(ctx, sp).catch((e: unknown) => failure(ctx, { name: sp.name, path: sp.path, size: 0, mtimeMs: 0 }, e));
+        try {
+          await handler(outcome);
+        } catch (e) {
+          ctx.logger.error({ err: e, file: sp.name }, 'inbox handler failed');
+        }
+      }
       for (const c of ready) {
         if (signal?.aborted) break;
+        const look = `${c.size}:${c.mtimeMs}`;
+        if (incomplete.get(c.name) === look && Date.now() - c.mtimeMs < grace) continue;
+        incomplete.delete(c.name);
         let outcome: InboxOutcome;
         try {
           outcome = await processCandidate(ctx, c);
           attempts.delete(c.name);
+          if (outcome.incomplete) incomplete.set(c.name, look);
         } catch (e) {
           const n = (attempts.get(c.name) ?? 0) + 1;
           attempts.set(c.name, n);

@@ -11,6 +11,14 @@ import { readCsvTable, type CsvTableSpec } from './csv-table.js';
  * decider treats as a new revision of the claim.
  */
 
+/**
+ * The inbox's test for a TP claims file: `tp_claims*.csv` (formats.md §4). Such a file is not a drop:
+ * the inbox scanner leaves it to `noemie run`, which publishes it to `tp-claims`.
+ */
+export function isTpClaimsFile(name: string): boolean {
+  return /^tp_claims.*\.csv$/i.test(name.slice(name.lastIndexOf('/') + 1));
+}
+
 export type TpClaimEvent = { kind: 'claim'; claim: TpClaim; origin: Origin } | { kind: 'reject'; rejected: RejectedRecord };
 
 const FIELD_TO_COLUMN: Record<string, string> = Object.fromEntries(Object.entries(TP_CLAIM_COLUMNS).map(([column, field]) => [field, column]));

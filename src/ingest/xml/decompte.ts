@@ -41,6 +41,44 @@ export interface DecompteText {
 
 const LINE_START = /<line[\s/>]/g;
 
+/** A décompte is 2 levels deep (décompte > beneficiary, line); anything far deeper is hostile. */
+export const MAX_DECOMPTE_DEPTH = 16;
+
+/** Whether elements nest deeper than `limit`: one pass over the tags, no recursion, no tree. */
+export function tooDeep(xml: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = xml.indexOf('<'); i !== -1; i = xml.indexOf('<', i + 1)) {
+    const next = xml.charAt(i + 1);
+    if (next === '/') depth -= 1;
+    else if (next === '!') {
+      // comment or CDATA: their text may hold '<'
+      const end = xml.startsWith('<!--', i) ? xml.indexOf('-->', i + 4) : xml.startsWith('<![CDATA[', i) ? xml.indexOf(']]>', i + 9) : xml.indexOf('>', i);
+      if (end === -1) return false; // the validator says what is wrong
+      i = end;
+    } else if (next === '?') {
+      const end = xml.indexOf('?>', i + 2);
+      if (end === -1) return false;
+      i = end;
+    } else {
+      const end = startTagEnd(xml, i);
+      if (end === -1) return false;
+      if (xml.charAt(end - 1) !== '/') depth += 1;
+      if (depth > limit) return true;
+      i = end;
+    }
+  }
+  return false;
+}
+
+/** ` (id D123)` from the start tag when its id attribute can be read, for messages about the whole décompte. */
+function idLabel(xml: string): string {
+  const end = startTagEnd(xml, 0);
+  const id = /\sid\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/.exec(xml.slice(0, end === -1 ? Math.min(xml.length, 1000) : end));
+  const text = id?.[1] ?? id?.[2];
+  if (text === undefined || text === '') return '';
+  return ` (id ${JSON.stringify(text.slice(0, 64)).slice(1, -1)})`;
+}
+
 export function decodeDecompte(d: DecompteText, firstRecord: number): { events: IngestEvent[]; records: number } {
   const lineTags = findLineTags(d);
   const records = Math.max(1, lineTags.length);
@@ -49,13 +87,25 @@ export function decodeDecompte(d: DecompteText, firstRecord: number): { events: 
     records,
   });
 
-  const valid = XMLValidator.validate(d.xml);
-  if (valid !== true) {
-    const { msg, line, col } = valid.err;
-    const message = `décompte #${d.index} is not well-formed XML: ${msg} (text line ${d.textLine + line - 1}, column ${col})`;
-    return whole({ code: 'xml_malformed', path: ['decompte'], message });
+  const label = `décompte #${d.index}${idLabel(d.xml)}`;
+  // Checked before any parser sees it: fast-xml-parser throws past its own nesting limit (and its
+  // validator recurses), which would refuse the whole file for one hostile décompte.
+  if (tooDeep(d.xml, MAX_DECOMPTE_DEPTH)) {
+    return whole({ code: 'too_deep', path: ['decompte'], message: `${label} nests elements deeper than ${MAX_DECOMPTE_DEPTH} levels: rejected unread` });
   }
-  const root = ((parser.parse(d.xml) as { decompte?: XmlNode[] }).decompte ?? [])[0] ?? {};
+  let root: XmlNode;
+  try {
+    const valid = XMLValidator.validate(d.xml);
+    if (valid !== true) {
+      const { msg, line, col } = valid.err;
+      const message = `${label} is not well-formed XML: ${msg} (text line ${d.textLine + line - 1}, column ${col})`;
+      return whole({ code: 'xml_malformed', path: ['decompte'], message });
+    }
+    root = ((parser.parse(d.xml) as { decompte?: XmlNode[] }).decompte ?? [])[0] ?? {};
+  } catch (e) {
+    // whatever else the parser trips on is this décompte's problem, not the file's
+    return whole({ code: 'xml_malformed', path: ['decompte'], message: `${label} cannot be parsed: ${e instanceof Error ? e.message : String(e)}` });
+  }
   const shared: RecordIssue[] = [];
   const fields: Partial<Record<keyof ActLine, string>> = {};
   readAttributes(root, 'decompte', DECOMPTE_ATTRS, fields, shared);
@@ -72,7 +122,7 @@ export function decodeDecompte(d: DecompteText, firstRecord: number): { events: 
   }
 
   const lines = children(root, 'line');
-  if (lines.length === 0) return whole({ code: 'invalid_structure', path: ['line'], message: `décompte #${d.index} has no <line>` });
+  if (lines.length === 0) return whole({ code: 'invalid_structure', path: ['line'], message: `${label} has no <line>` });
 
   const events = lines.map((node, i): IngestEvent => {
     const tag = lineTags[i];

@@ -2,6 +2,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { ZipLimits } from '../../config.js';
 import type { ErrorContext } from '../../model/errors.js';
 import { IngestError } from '../types.js';
+import { Crc32 } from './crc32.js';
 
 /**
  * The checks that keep a hostile archive from writing outside where it is read (zip slip) or from
@@ -72,4 +73,52 @@ export class InflateCounter extends Transform {
     const where = `${String(this.context.file)}!${String(this.context.entry)}`;
     callback(new IngestError('INGEST_ZIP_BOMB', `${where} ${why}: refused as a zip bomb`, { ...this.context, inflated: this.count }));
   }
+}
+
+/**
+ * Checks what was inflated against the central directory's CRC-32 and size when the entry's last
+ * byte has gone through: a flipped bit in deflated data may inflate without any error into other
+ * digits (an amount 68.55 read as 98.55). The error comes out of the stream before its end, so the
+ * codec reading it fails and the part is aborted before anything of it is committed.
+ * node-stream-zip checks the CRC itself only for entries without a data descriptor, and not the
+ * size when fewer bytes come out than declared: this check covers every entry.
+ */
+export class EntryIntegrity extends Transform {
+  private readonly crc = new Crc32();
+  private size = 0;
+
+  constructor(
+    private readonly expected: { crc: number; size: number },
+    private readonly context: ErrorContext,
+    private readonly onVerified: () => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.crc.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const where = `${String(this.context.file)}!${String(this.context.entry)}`;
+    const crc = this.crc.value;
+    const why =
+      this.size !== this.expected.size
+        ? `inflates to ${this.size} bytes where the archive declares ${this.expected.size}`
+        : crc !== this.expected.crc >>> 0
+          ? `has CRC-32 ${hex(crc)} where the archive declares ${hex(this.expected.crc)}`
+          : null;
+    if (why === null) {
+      this.onVerified();
+      callback();
+      return;
+    }
+    callback(new IngestError('INGEST_ZIP_CORRUPT', `${where} ${why}: the entry is damaged, refused (nothing of it is published)`, { ...this.context, inflated: this.size, crc: hex(crc), declaredCrc: hex(this.expected.crc), declaredSize: this.expected.size }));
+  }
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
 }

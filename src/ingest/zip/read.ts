@@ -3,7 +3,7 @@ import StreamZip from 'node-stream-zip';
 import type { ZipLimits } from '../../config.js';
 import { PipelineError } from '../../model/errors.js';
 import { IngestError } from '../types.js';
-import { InflateCounter, declaredBomb, unsafeEntryName } from './guard.js';
+import { EntryIntegrity, InflateCounter, declaredBomb, unsafeEntryName } from './guard.js';
 
 /**
  * Walks a ZIP drop entry by entry with node-stream-zip (central directory first, then one entry
@@ -14,9 +14,14 @@ import { InflateCounter, declaredBomb, unsafeEntryName } from './guard.js';
  *
  * The archive stays open until the generator ends: take the next item only once the previous
  * entry has been read (that is also when its inflated size counts toward the archive total).
+ *
+ * Every entry's bytes are checked against the central directory's CRC-32 and size as they reach
+ * their end (EntryIntegrity); `verify()` makes sure that happened, reading the entry through once
+ * more if its codec stopped early (a sniffed head, a codec done before the last byte). Call it
+ * before committing anything of the entry.
  */
 export type ZipItem =
-  | { file: string; entry: string; open: () => Promise<Readable> }
+  | { file: string; entry: string; open: () => Promise<Readable>; verify: () => Promise<void> }
   | { file: string; entry?: string; error: IngestError };
 
 export async function* readZipEntries(path: string, file: string, limits: ZipLimits): AsyncGenerator<ZipItem> {
@@ -63,9 +68,11 @@ export async function* readZipEntries(path: string, file: string, limits: ZipLim
       }
       // A codec may open an entry twice (two-pass); the entry counts once, at its largest read.
       let inflated = 0;
+      let verified = false;
       const before = inflatedBefore;
       const open = async (): Promise<Readable> => {
         const counter = new InflateCounter(limits, e.compressedSize, before, (n) => (inflated = Math.max(inflated, n)), context);
+        const integrity = new EntryIntegrity({ crc: e.crc, size: e.size }, context, () => (verified = true));
         let raw: NodeJS.ReadableStream;
         try {
           raw = await zip.stream(e);
@@ -73,11 +80,22 @@ export async function* readZipEntries(path: string, file: string, limits: ZipLim
           throw corrupt(err, context);
         }
         raw.on('error', (err: unknown) => counter.destroy(corrupt(err, context)));
+        counter.on('error', (err: unknown) => integrity.destroy(err as Error));
         counter.on('close', () => (raw as Readable).destroy());
-        raw.pipe(counter);
-        return counter;
+        integrity.on('close', () => counter.destroy());
+        raw.pipe(counter).pipe(integrity);
+        return integrity;
       };
-      yield { file, entry: e.name, open };
+      const verify = async (): Promise<void> => {
+        if (verified) return;
+        const stream = await open();
+        try {
+          for await (const chunk of stream) void chunk;
+        } catch (err) {
+          throw corrupt(err, context);
+        }
+      };
+      yield { file, entry: e.name, open, verify };
       inflatedBefore += inflated;
     }
   } finally {
