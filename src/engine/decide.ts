@@ -8,6 +8,7 @@ import { checkEligibility } from './eligibility.js';
 import { explain } from './explain.js';
 import { lineFacts, posteOf, settingOf } from './facts.js';
 import { liquidateGrid } from './grid-liquidation.js';
+import { implausibility } from './plausibility.js';
 import { hashInputs } from './hash.js';
 import type { CounterMove, Effects } from './state.js';
 import type { EngineState, LiquidationContext, LiquidationRequest } from './types.js';
@@ -68,6 +69,9 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
   const entry = nomenclatureEntry(ctx.nomenclature, line.actCode);
   if (!entry) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, { line, b });
   s.poste = posteOf(entry, settingOf(line));
+  // Before anything reads the amounts: an absurd figure is never liquidated, whoever the person.
+  const implausible = implausibility(line, entry);
+  if (implausible) return only(s, 'review', implausible, { line, b, bounds: entry.bounds });
   const grids: Grid[] = [];
   for (const id of b.contracts) {
     const g = gridById(ctx.grids, id);
