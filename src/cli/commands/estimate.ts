@@ -56,8 +56,8 @@ export const command: Command = {
     const line: ActLine = parsed.data;
     const beneficiary = reference.beneficiaries.byNirRang(line.nir, line.rang);
     const ledgers = await readLedgers(v.state);
-    const key = stateKeyOf({ beneficiary });
-    const state = (key !== null ? ledgers[key] : undefined) ?? emptyState();
+    const key = stateKeyOf({ line, beneficiary });
+    const state = (Object.hasOwn(ledgers, key) ? ledgers[key] : undefined) ?? emptyState();
     const settlement = estimate({ line, beneficiary }, { grids: reference.grids, nomenclature: reference.nomenclature, pmss: reference.pmss, asOf: date > today ? date : today }, state);
     if (v.json) {
       writeLine(io.out, JSON.stringify(settlement));
