@@ -136,3 +136,17 @@ describe('versions over a mixed history', () => {
     expectUniqueVersions(settlements);
   });
 });
+
+describe('the service loop (liquidateLines) publishes each content once', () => {
+  it('unknown beneficiary: the line and its annulation are both published, as versions 1 and 2; a redelivery is not', async () => {
+    const { liquidateLines } = await import('../../src/pipeline/liquidate-lines.js');
+    const { GRIDS, NOMENCLATURE, PMSS } = await import('./helpers.js');
+    const reference = { grids: GRIDS, nomenclature: NOMENCLATURE, pmss: PMSS };
+    const req = (l: ReturnType<typeof gp>) => ({ line: l, beneficiary: null, asOf: '2025-12-31' });
+    const first = liquidateLines([req(gp()), req(gp({ operation: 'A', roPaymentDate: '2025-04-02' }))], reference, {});
+    expect(first.outcomes.map((o) => [o.changed, o.settlement.operation, o.settlement.version])).toEqual([[true, 'I', 1], [true, 'A', 2]]);
+    const again = liquidateLines([req(gp()), req(gp({ operation: 'A', roPaymentDate: '2025-04-02' }))], reference, first.ledgers);
+    expect(again.outcomes.map((o) => o.changed)).toEqual([false, false]);
+    expect(again.ledgers).toEqual({});
+  });
+});
