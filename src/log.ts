@@ -8,7 +8,8 @@ import { pino, type Logger } from 'pino';
 const SENSITIVE = ['nir', 'nirKey', 'nir_key', 'iban', 'bic', 'raw'];
 const REDACT_PATHS = SENSITIVE.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
 
-const NIR_LIKE = /\b[12]\d{12}(\d{2})?\b/g;
+// 13 digits (or Corsica's 2A/2B as département), optionally followed by the 2-digit key
+const NIR_LIKE = /\b[12]\d{4}(?:\d{2}|2[AB])\d{6}(\d{2})?\b/g;
 const IBAN_LIKE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g;
 
 export function maskPersonalData(text: string): string {
