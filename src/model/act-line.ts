@@ -75,7 +75,7 @@ export const ActLineSchema = z
       if (typeof l !== 'object' || l === null) return;
       const ok = (re: RegExp, v: unknown) => typeof v === 'string' && re.test(v);
       if (ok(NIR_PATTERN, l.nir) && ok(/^\d{2}$/, l.nirKey) && l.nirKey !== nirKey(l.nir)) {
-        ctx.addIssue({ code: 'custom', path: ['nirKey'], input: l.nirKey, message: `NIR key ${l.nirKey} does not match the NIR (expected 97 − NIR mod 97, 2A/2B read as 19/18)` });
+        ctx.addIssue({ code: 'custom', path: ['nirKey'], input: l.nirKey, message: `NIR key ${l.nirKey} does not match the NIR (expected 97 − NIR mod 97)` });
       }
       if (ok(/^\d{4}-\d{2}-\d{2}$/, l.careStart) && ok(/^\d{4}-\d{2}-\d{2}$/, l.careEnd) && l.careEnd < l.careStart) {
         ctx.addIssue({ code: 'custom', path: ['careEnd'], input: l.careEnd, message: `care end ${l.careEnd} is before care start ${l.careStart}` });

@@ -54,7 +54,7 @@ export const BeneficiaryRowSchema = BeneficiarySchema.extend({
     // `when: always` so these run even when another field failed: a rejected row lists all its issues.
     // Each check therefore looks at its inputs' shape before trusting them.
     if (typeof b.nir === 'string' && NIR_PATTERN.test(b.nir) && typeof b.nirKey === 'string' && /^\d{2}$/.test(b.nirKey) && b.nirKey !== nirKey(b.nir)) {
-      ctx.addIssue({ code: 'custom', path: ['nirKey'], input: b.nirKey, message: `NIR key ${b.nirKey} does not match the NIR (expected 97 − NIR mod 97, 2A/2B read as 19/18)` });
+      ctx.addIssue({ code: 'custom', path: ['nirKey'], input: b.nirKey, message: `NIR key ${b.nirKey} does not match the NIR (expected 97 − NIR mod 97)` });
     }
     if (isDate(b.start) && isDate(b.end) && b.end < b.start) {
       ctx.addIssue({ code: 'custom', path: ['end'], input: b.end, message: `affiliation end ${b.end} is before its start ${b.start}` });
