@@ -27,6 +27,8 @@ export function nirKey(nir: string): string {
   return key.toString().padStart(2, '0');
 }
 
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
 export const OperationSchema = z.enum(['I', 'A']);
 export const PathwaySchema = z.enum(['I', 'H', 'U']);
 export const TiersPayantSchema = z.enum(['00', '05', '15', '25']);
@@ -80,8 +82,20 @@ export const ActLineSchema = z
       if (ok(/^\d{4}-\d{2}-\d{2}$/, l.careStart) && ok(/^\d{4}-\d{2}-\d{2}$/, l.careEnd) && l.careEnd < l.careStart) {
         ctx.addIssue({ code: 'custom', path: ['careEnd'], input: l.careEnd, message: `care end ${l.careEnd} is before care start ${l.careStart}` });
       }
-      if ([l.expense, l.br, l.roAmount].some((a) => typeof a === 'string' && a.startsWith('-'))) {
-        ctx.addIssue({ code: 'custom', path: ['expense'], input: l.expense, message: 'amounts of an act line are positive; an annulation is operation A' });
+      // Each negative amount on its own field: the sender must know which one to correct.
+      for (const field of ['expense', 'br', 'roAmount'] as const) {
+        const a = l[field];
+        if (typeof a === 'string' && a.startsWith('-')) ctx.addIssue({ code: 'custom', path: [field], input: a, message: 'amounts of an act line are positive; an annulation is operation A' });
+      }
+      // A person is not cared for, nor reimbursed, before being born. Judged against the record's own
+      // dates (care start, RO payment date), not the clock: the same verdict on every replay.
+      const born = l.birthDate;
+      if (typeof born === 'string' && DATE.test(born)) {
+        if (ok(DATE, l.careStart) && born > l.careStart) {
+          ctx.addIssue({ code: 'custom', path: ['birthDate'], input: born, message: `birth date ${born} is after the care start ${l.careStart}` });
+        } else if (typeof l.roPaymentDate === 'string' && DATE.test(l.roPaymentDate) && born > l.roPaymentDate) {
+          ctx.addIssue({ code: 'custom', path: ['birthDate'], input: born, message: `birth date ${born} is after the RO payment date ${l.roPaymentDate}` });
+        }
       }
     },
     { when: () => true },

@@ -56,6 +56,10 @@ export const BeneficiaryRowSchema = BeneficiarySchema.extend({
     if (typeof b.nir === 'string' && NIR_PATTERN.test(b.nir) && typeof b.nirKey === 'string' && /^\d{2}$/.test(b.nirKey) && b.nirKey !== nirKey(b.nir)) {
       ctx.addIssue({ code: 'custom', path: ['nirKey'], input: b.nirKey, message: `NIR key ${b.nirKey} does not match the NIR (expected 97 − NIR mod 97)` });
     }
+    // Affiliated before being born: a typo in either date (the record's own start, not the clock, judges it).
+    if (isDate(b.birthDate) && isDate(b.start) && b.birthDate > b.start) {
+      ctx.addIssue({ code: 'custom', path: ['birthDate'], input: b.birthDate, message: `birth date ${b.birthDate} is after the affiliation start ${b.start}` });
+    }
     if (isDate(b.start) && isDate(b.end) && b.end < b.start) {
       ctx.addIssue({ code: 'custom', path: ['end'], input: b.end, message: `affiliation end ${b.end} is before its start ${b.start}` });
     }
