@@ -32,7 +32,7 @@ export function liquidate(request: LiquidationRequest, context: LiquidationConte
   if (previous?.operation === 'A') return afterAnnulation(request, state, lineKey, previous, version, lineHash);
 
   const released = previous ? releaseLine(state, lineKey, previous) : { state, moves: [] };
-  const d = decide(request, context, released.state, lineKey);
+  const d = decide(request, context, released.state, lineKey, lineHash);
   const record: LineRecord = {
     version,
     operation: 'I',
@@ -122,7 +122,6 @@ function afterAnnulation(request: LiquidationRequest, state: EngineState, lineKe
 }
 
 function annul(request: LiquidationRequest, state: EngineState, lineKey: string, previous: LineRecord | undefined, version: number, lineHash: string): Liquidation {
-  const { line } = request;
   const base = shellOf(request, lineKey, version);
   if (previous?.operation === 'A' && request.version === undefined && (previous.seen ?? []).includes(lineHash)) {
     return unchanged(request, state, lineKey, previous, `annulation already settled (version ${previous.version}): seen again, it changes nothing`);
@@ -131,7 +130,7 @@ function annul(request: LiquidationRequest, state: EngineState, lineKey: string,
     const reason = previous
       ? `annulation of a line already annulled (version ${previous.version}): nothing left to reverse`
       : 'annulation of a line never liquidated: nothing to reverse; check the original décompte';
-    const settlement = { ...base, status: previous ? 'zero' : 'review', reason, inputHash: hashInputs({ line, previous: previous?.inputHash ?? null }) } satisfies Settlement;
+    const settlement = { ...base, status: previous ? 'zero' : 'review', reason, inputHash: hashInputs({ line: lineHash, previous: previous?.inputHash ?? null }) } satisfies Settlement;
     // Recorded: the initial that may follow must get the next version, and must not be paid.
     const record = annulledRecord(previous, settlement, lineHash, previous ? previous.reversed : '');
     return { settlement, state: { ...state, lines: withLine(state.lines, lineKey, record) } };
@@ -151,7 +150,7 @@ function annul(request: LiquidationRequest, state: EngineState, lineKey: string,
     restToPay: neg(previous.restToPay),
     payee: previous.payee,
     counters: mergeMoves([...released.moves, ...releasedRenewals(previous)]),
-    inputHash: hashInputs({ line, previous: previous.inputHash, version: previous.version }),
+    inputHash: hashInputs({ line: lineHash, previous: previous.inputHash, version: previous.version }),
   };
   const record: LineRecord = { ...annulledRecord(undefined, settlement, lineHash, previous.lineHash), parts };
   return { settlement, state: { ...released.state, lines: withLine(released.state.lines, lineKey, record) } };
