@@ -28,6 +28,17 @@ describe('the audit line: 999 999 999 999.99 on a 100 % Santé code', () => {
     expect(s.reason).toContain('expense 999999999999.99 is above 1 × 3000.00 = 3000.00, the max_unit_expense of act D100S (default of dentaire) per act');
   });
 
+  it('as the audit sent it: a CSV record, well-formed, decoded then liquidated', async () => {
+    const { csvCodec, encodeCsv } = await import('../../src/ingest/csv/index.js');
+    const { Readable } = await import('node:stream');
+    const text = [...encodeCsv([dentist({ actCode: 'D100S', br: '100.00', expense: '999999999999.99', roAmount: '70.00' })])].join('');
+    const events = [];
+    for await (const e of csvCodec.decode({ file: 'audit.csv', open: async () => Readable.from([Buffer.from(text)]) })) events.push(e);
+    expect(events.map((e) => e.kind)).toEqual(['line']);
+    const decoded = events[0]!.kind === 'line' ? events[0]!.line : line();
+    expect(settle(decoded)).toMatchObject({ status: 'review', amcAmount: '0.00', expense: '999999999999.99' });
+  });
+
   it('even with the row\'s price limit removed, as in the audited table', () => {
     const nomenclature = nomenclatureWith('D100S;Soins et prothèses dentaires 100 % Santé;dentaire.panier_100s;;Y;70;act;dental_basket=100S;;;;');
     const s = settle(dentist({ actCode: 'D100S', br: '100.00', expense: '999999999999.99', roAmount: '70.00' }), person(), { ctx: { nomenclature } });
