@@ -19,9 +19,9 @@ export function liquidateAll(
   const settlements: Settlement[] = [];
   for (const request of requests) {
     const key = stateKeyOf(request);
-    const before = key !== null && Object.hasOwn(next, key) ? next[key]! : emptyState();
+    const before = Object.hasOwn(next, key) ? next[key]! : emptyState();
     const { settlement, state } = liquidate(request, context, before);
-    if (key !== null) next[key] = state;
+    next[key] = state;
     settlements.push(settlement);
   }
   return { settlements, ledgers: next };

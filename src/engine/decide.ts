@@ -8,6 +8,7 @@ import { checkEligibility } from './eligibility.js';
 import { explain } from './explain.js';
 import { lineFacts, posteOf, settingOf } from './facts.js';
 import { liquidateGrid } from './grid-liquidation.js';
+import { implausibility } from './plausibility.js';
 import { hashInputs } from './hash.js';
 import type { CounterMove, Effects } from './state.js';
 import type { EngineState, LiquidationContext, LiquidationRequest } from './types.js';
@@ -61,20 +62,24 @@ function only(s: Decision['settlement'], status: SettlementStatus, reason: strin
   return { settlement: { ...s, status, reason, inputHash: hashInputs({ hashed, status, reason }) }, effects: NO_EFFECTS, renewalMoves: [] };
 }
 
-export function decide(request: LiquidationRequest, ctx: LiquidationContext, state: EngineState, lineKey: string): Decision {
+/** `lineHash` is hashInputs(line), computed once by the caller: the hashes below read it instead of walking the line again. */
+export function decide(request: LiquidationRequest, ctx: LiquidationContext, state: EngineState, lineKey: string, lineHash: string): Decision {
   const { line, beneficiary: b } = request;
   const s = shell(line, lineKey, b);
-  if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, { line });
+  if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, { line: lineHash });
   // The family (ledger, partition) is the membership's; a line claiming another adhérent is a
   // data error upstream (caisse file or membership out of date) that a person must settle.
-  if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, { line, b: b.adherentId });
+  if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, { line: lineHash, b: b.adherentId });
   const entry = nomenclatureEntry(ctx.nomenclature, line.actCode);
-  if (!entry) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, { line, b });
+  if (!entry) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, { line: lineHash, b });
   s.poste = posteOf(entry, settingOf(line));
+  // Before anything reads the amounts: an absurd figure is never liquidated, whoever the person.
+  const implausible = implausibility(line, entry);
+  if (implausible) return only(s, 'review', implausible, { line: lineHash, b, entry });
   const grids: Grid[] = [];
   for (const id of b.contracts) {
     const g = gridById(ctx.grids, id);
-    if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, { line, b });
+    if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, { line: lineHash, b });
     grids.push(g);
   }
   // The claim is made when it reaches the AMC: for a NOEMIE line, the day the RO paid it (the
@@ -82,11 +87,11 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
   // keeps a replay next year from time-barring what was claimed in time.
   const claimedOn = line.roPaymentDate ?? ctx.asOf;
   const verdict = checkEligibility(b, grids[0]!, line.careStart, claimedOn);
-  if (verdict) return only(s, verdict.status, verdict.reason, { line, b, socle: grids[0]!.eligibility ?? null });
+  if (verdict) return only(s, verdict.status, verdict.reason, { line: lineHash, b, socle: grids[0]!.eligibility ?? null });
 
   const facts = lineFacts(line, b, entry, ctx.pmss[Number(line.careStart.slice(0, 4))]);
   const outcomes = grids.map((g) => liquidateGrid(g, facts, state, lineKey));
-  const inputHash = hashInputs({ line, b, entry, pmss: facts.pmss?.toFixed(2) ?? null, grids: outcomes.map((o) => o.reads) });
+  const inputHash = hashInputs({ line: lineHash, b, entry, pmss: facts.pmss?.toFixed(2) ?? null, grids: outcomes.map((o) => o.reads) });
   const review = outcomes.find((o) => o.review !== null);
   if (review) return only(s, 'review', review.review!, inputHash);
 

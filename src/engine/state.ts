@@ -10,9 +10,15 @@ export function emptyState(): EngineState {
   return { counters: {}, renewals: {}, lines: {} };
 }
 
-/** Which ledger a request belongs to: the adhérent (family). null for an unknown beneficiary (its ledger is never read). */
-export function stateKeyOf(request: Pick<LiquidationRequest, 'beneficiary'>): string | null {
-  return request.beneficiary?.adherentId ?? null;
+/**
+ * Which ledger a request belongs to: the adhérent (family); for an unknown beneficiary, the member
+ * number the line names (the adhérent the caisse knows, `amc_member_id`). An unknown beneficiary's
+ * lines consume nothing, but their versions must be remembered: the line and its annulation are two
+ * contents, and when the membership file later knows the person — under that member number, the
+ * usual case — the line's next decision is the next version of the same ledger, not a second 1.
+ */
+export function stateKeyOf(request: Pick<LiquidationRequest, 'beneficiary' | 'line'>): string {
+  return request.beneficiary?.adherentId ?? request.line.amcMemberId;
 }
 
 export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {

@@ -27,7 +27,7 @@ export interface TermsResult {
   budgetUse: Consumption[];
   /** a budget term had nothing left */
   exhausted: string[];
-  /** data the computation needs is missing (PMSS of the year) */
+  /** data the computation needs is missing (PMSS of the year, the PLV/HLF of a 100 % Santé act) */
   review: string | null;
 }
 
@@ -89,9 +89,15 @@ export function evaluateTerms(
         break;
       }
       case 'no_rest_to_pay': {
-        const v = facts.priceLimit ? Decimal.min(fr, facts.priceLimit.times(units)) : fr;
+        // "Sans reste à payer dans la limite des PLV/HLF" is bounded by the limit, not by the bill:
+        // without the limit the guarantee is unknown, and paying the expense would pay any figure.
+        if (!facts.priceLimit) {
+          return { ...empty, review: `the ${t.priceLimit} of act ${facts.line.actCode} is unknown (no price_limit in the nomenclature): a 100 % Santé guarantee "without rest to pay within the ${t.priceLimit}" cannot be computed; add the limit, then replay the line` };
+        }
+        const cap = facts.priceLimit.times(units);
+        const v = Decimal.min(fr, cap);
         base = base.plus(v);
-        pieces.push(facts.priceLimit ? `min(FR ${money(fr)}, ${t.priceLimit} ${money(facts.priceLimit.times(units))}) = ${money(v)}` : `FR ${money(v)} (within the ${t.priceLimit})`);
+        pieces.push(`min(FR ${money(fr)}, ${t.priceLimit} ${money(cap)}) = ${money(v)}`);
         break;
       }
       case 'eur':

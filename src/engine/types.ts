@@ -48,6 +48,12 @@ export interface LineRecord {
   consumed: Consumption[];
   renewals: { key: string; entry: RenewalEntry }[];
   inputHash: string;
+  /** I records: hash of the initial line last decided (what an annulation records as `reversed`) */
+  lineHash?: string;
+  /** A records: `lineHash` of the initial the annulation reversed; '' when it reversed nothing (it came first) */
+  reversed?: string;
+  /** A records: hashes of the records already settled against the annulled line (the annulation first): seen again, they are nothing new */
+  seen?: string[];
 }
 
 /**

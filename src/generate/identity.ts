@@ -5,7 +5,7 @@ import type { Rng } from './prng.js';
  * key 97 − NIR mod 97) and French IBAN/RIB (RIB key, ISO 13616 mod-97). All invented.
  */
 
-/** Départements of birth used for NIRs: digits only (Corsica's 2A/2B would not pass `^\d{13}$`). */
+/** Départements of birth used for NIRs: digits only, which keeps the committed samples stable (Corsica's 2A/2B NIRs are accepted everywhere: test/ingest/nir-corsica.test.ts). */
 const BIRTH_DEPARTMENTS = ['75', '69', '13', '33', '59', '44', '31', '67', '35', '06', '34', '38', '76', '92', '93', '94', '62', '57', '29', '974'] as const;
 /** INSEE country codes for people born abroad (département 99). */
 const BIRTH_COUNTRIES = ['350', '352', '139', '109', '134', '127', '351'] as const;

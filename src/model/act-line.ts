@@ -8,14 +8,26 @@ import { IsoDateSchema } from './dates.js';
  * formats.md §1b columns in camelCase (the XML attribute names). Amounts are Money strings.
  */
 
-export const NirSchema = z.string().regex(/^\d{13}$/, 'NIR must be 13 digits');
+/**
+ * A NIR: 13 characters, all digits except the département of birth of people born in Corsica,
+ * `2A` or `2B` (positions 6-7). One pattern for every encoding, reference file and check.
+ */
+export const NIR_PATTERN = /^\d{5}(?:\d{2}|2[AB])\d{6}$/;
+export const NirSchema = z.string().regex(NIR_PATTERN, 'NIR must be 13 digits (département 2A or 2B for Corsica)');
 export const NirKeySchema = z.string().regex(/^\d{2}$/, 'NIR key must be 2 digits');
 
-/** NIR control key = 97 − (NIR mod 97). BigInt: a 13-digit NIR is above 2^32 and we keep integer maths exact. */
+/**
+ * NIR control key = 97 − (NIR mod 97). For Corsica the letters are replaced before computing:
+ * 2A → 19, 2B → 18 (the number read with 2A as 20 minus 1 000 000, 2B minus 2 000 000).
+ * BigInt: a 13-digit NIR is above 2^32 and we keep integer maths exact.
+ */
 export function nirKey(nir: string): string {
-  const key = 97n - (BigInt(nir) % 97n);
+  const digits = nir.slice(5, 7) === '2A' ? `${nir.slice(0, 5)}19${nir.slice(7)}` : nir.slice(5, 7) === '2B' ? `${nir.slice(0, 5)}18${nir.slice(7)}` : nir;
+  const key = 97n - (BigInt(digits) % 97n);
   return key.toString().padStart(2, '0');
 }
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export const OperationSchema = z.enum(['I', 'A']);
 export const PathwaySchema = z.enum(['I', 'H', 'U']);
@@ -64,14 +76,26 @@ export const ActLineSchema = z
       // (Plain regex tests, not safeParse: this runs on every line of a million-line drop.)
       if (typeof l !== 'object' || l === null) return;
       const ok = (re: RegExp, v: unknown) => typeof v === 'string' && re.test(v);
-      if (ok(/^\d{13}$/, l.nir) && ok(/^\d{2}$/, l.nirKey) && l.nirKey !== nirKey(l.nir)) {
+      if (ok(NIR_PATTERN, l.nir) && ok(/^\d{2}$/, l.nirKey) && l.nirKey !== nirKey(l.nir)) {
         ctx.addIssue({ code: 'custom', path: ['nirKey'], input: l.nirKey, message: `NIR key ${l.nirKey} does not match the NIR (expected 97 − NIR mod 97)` });
       }
       if (ok(/^\d{4}-\d{2}-\d{2}$/, l.careStart) && ok(/^\d{4}-\d{2}-\d{2}$/, l.careEnd) && l.careEnd < l.careStart) {
         ctx.addIssue({ code: 'custom', path: ['careEnd'], input: l.careEnd, message: `care end ${l.careEnd} is before care start ${l.careStart}` });
       }
-      if ([l.expense, l.br, l.roAmount].some((a) => typeof a === 'string' && a.startsWith('-'))) {
-        ctx.addIssue({ code: 'custom', path: ['expense'], input: l.expense, message: 'amounts of an act line are positive; an annulation is operation A' });
+      // Each negative amount on its own field: the sender must know which one to correct.
+      for (const field of ['expense', 'br', 'roAmount'] as const) {
+        const a = l[field];
+        if (typeof a === 'string' && a.startsWith('-')) ctx.addIssue({ code: 'custom', path: [field], input: a, message: 'amounts of an act line are positive; an annulation is operation A' });
+      }
+      // A person is not cared for, nor reimbursed, before being born. Judged against the record's own
+      // dates (care start, RO payment date), not the clock: the same verdict on every replay.
+      const born = l.birthDate;
+      if (typeof born === 'string' && DATE.test(born)) {
+        if (ok(DATE, l.careStart) && born > l.careStart) {
+          ctx.addIssue({ code: 'custom', path: ['birthDate'], input: born, message: `birth date ${born} is after the care start ${l.careStart}` });
+        } else if (typeof l.roPaymentDate === 'string' && DATE.test(l.roPaymentDate) && born > l.roPaymentDate) {
+          ctx.addIssue({ code: 'custom', path: ['birthDate'], input: born, message: `birth date ${born} is after the RO payment date ${l.roPaymentDate}` });
+        }
       }
     },
     { when: () => true },

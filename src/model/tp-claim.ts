@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IsoDateSchema } from './dates.js';
 import { MoneySchema } from './money.js';
-import { NirSchema } from './act-line.js';
+import { NIR_PATTERN, NirSchema } from './act-line.js';
 
 /**
  * A tiers-payant claim (formats.md §4): a professional, through a TP operator, asks the AMC to pay
@@ -50,7 +50,7 @@ export const TpClaimCsvRowSchema = z
     tp_claim_id: z.string().min(1).max(40),
     operator: z.string().min(1).max(40),
     ps_id: z.string().min(1).max(20),
-    nir: z.string().regex(/^\d{13}$/).meta({ description: '13 digits, no key' }),
+    nir: z.string().regex(NIR_PATTERN).meta({ description: '13 characters, no key: digits, the département 2A or 2B for Corsica' }),
     rang: z.string().regex(/^[1-9]$/),
     care_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     act_code: z.string().min(1).max(13),

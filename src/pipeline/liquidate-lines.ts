@@ -33,7 +33,7 @@ export interface LineOutcome {
   settlement: Settlement;
   /** false: identical to the version already recorded, not to publish */
   changed: boolean;
-  /** the ledger's record of this lineKey before the line (undefined: first time, or no ledger) */
+  /** the ledger's record of this lineKey before the line (undefined: first time) */
   previous?: LineRecord;
 }
 
@@ -48,15 +48,15 @@ export function liquidateLines(
   for (const r of requests) {
     const request = { line: r.line, beneficiary: r.beneficiary ?? undefined };
     const key = stateKeyOf(request);
-    const before = key === null ? emptyState() : current(key);
+    const before = current(key);
     const lineKey = lineKeyOf(r.line);
-    const previous = key === null ? undefined : lineRecord(before, lineKey);
+    const previous = lineRecord(before, lineKey);
     const { settlement, state } = liquidate(request, { ...reference, asOf: r.asOf }, before);
     if (previous && sameDecision(previous, lineRecord(state, lineKey), settlement)) {
       outcomes.push({ settlement, changed: false, previous });
       continue;
     }
-    if (key !== null) changedLedgers[key] = state;
+    changedLedgers[key] = state;
     outcomes.push(previous ? { settlement, changed: true, previous } : { settlement, changed: true });
   }
   return { outcomes, ledgers: changedLedgers };

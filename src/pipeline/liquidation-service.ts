@@ -1,5 +1,5 @@
 import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
-import { lineBucket, lineRecord } from '../engine/state.js';
+import { lineBucket, lineRecord, stateKeyOf } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
@@ -148,21 +148,23 @@ export class LiquidationService {
     // The batch's ledgers, held until the batch is done whatever the cache size: each family's
     // head and only the buckets its lines in this batch fall in.
     const bucketsOf = new Map<string, Set<string>>();
+    // An unknown beneficiary's lines live in the ledger of the member number they name (stateKeyOf):
+    // consuming nothing, but remembering their versions.
+    const familyOf = (i: number) => stateKeyOf({ line: records[i]!.value.line, beneficiary: beneficiaries[i] ?? undefined });
     records.forEach((r, i) => {
-      const id = beneficiaries[i]?.adherentId;
-      if (id === undefined) return;
+      const id = familyOf(i);
       let set = bucketsOf.get(id);
       if (!set) bucketsOf.set(id, (set = new Set()));
       set.add(lineBucket(lineKeyOf(r.value.line)));
     });
     const families = await this.store.getMany(bucketsOf.keys(), (id) => bucketsOf.get(id)!);
-    const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string | null }[] = [];
+    const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string }[] = [];
     const idsInBatch = new Set<string>();
     for (const [i, record] of records.entries()) {
       const { line, recordId } = record.value;
       const beneficiary = beneficiaries[i] ?? null;
-      const family = beneficiary?.adherentId ?? null;
-      const ledger = family === null ? undefined : families.get(family);
+      const family = familyOf(i);
+      const ledger = families.get(family);
       const applied = ledger?.applied[wk];
       if (applied !== undefined && record.offset <= applied) {
         this.stats.redelivered += 1;
@@ -170,7 +172,7 @@ export class LiquidationService {
       }
       // The same input record published twice (ingestion resumed after a crash, bus-sink.ts):
       // applied already, whatever happened to its line since (an I after its own A must not reopen it).
-      if (recordId !== undefined && (idsInBatch.has(recordId) || (family !== null && recordIdsOf(ledger && lineRecord(ledger.state, lineKeyOf(line))).includes(recordId)))) {
+      if (recordId !== undefined && (idsInBatch.has(recordId) || recordIdsOf(ledger && lineRecord(ledger.state, lineKeyOf(line))).includes(recordId))) {
         this.stats.republished += 1;
         continue;
       }
@@ -192,7 +194,7 @@ export class LiquidationService {
     const stamps = new Map<string, Map<string, string[]>>();
     items.forEach((item, i) => {
       const recordId = item.record.value.recordId;
-      if (item.family === null || recordId === undefined || !outcomes[i]!.changed) return;
+      if (recordId === undefined || !outcomes[i]!.changed) return;
       const lineKey = lineKeyOf(item.request.line);
       let ofFamily = stamps.get(item.family);
       if (!ofFamily) stamps.set(item.family, (ofFamily = new Map()));
@@ -228,7 +230,7 @@ export class LiquidationService {
 
     // 3. Ledgers of the families that changed, with the watermark of this batch.
     const lastOffset = new Map<string, number>();
-    for (const item of items) if (item.family !== null) lastOffset.set(item.family, item.record.offset);
+    for (const item of items) lastOffset.set(item.family, item.record.offset);
     const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
     const pieces: [string, LedgerPiece, string][] = [];
     for (const [family, change] of changed) {
@@ -288,11 +290,11 @@ export class LiquidationService {
     return range;
   }
 
-  /** Tasks of whole families up to `taskLines` lines; unknown beneficiaries (no ledger) by member number. */
-  private split(items: { request: LineRequest; family: string | null }[], families: ReadonlyMap<string, Family>, taskLines: number): { task: LiquidateTask; indices: number[] }[] {
+  /** Tasks of whole families up to `taskLines` lines (an unknown beneficiary: the ledger of its member number). */
+  private split(items: { request: LineRequest; family: string }[], families: ReadonlyMap<string, Family>, taskLines: number): { task: LiquidateTask; indices: number[] }[] {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
-      const g = item.family ?? `?${item.request.line.amcMemberId}`;
+      const g = item.family;
       const list = groups.get(g);
       if (list) list.push(i);
       else groups.set(g, [i]);

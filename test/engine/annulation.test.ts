@@ -43,7 +43,8 @@ describe('annulation (operation A) of a liquidated line', () => {
   it('an annulation of a line never liquidated goes to review; a second annulation reverses nothing', () => {
     const lone = liquidate({ line: osteo(1, { operation: 'A' }), beneficiary: person() }, context(), emptyState());
     expect(lone.settlement).toMatchObject({ status: 'review', amcAmount: '0.00', reason: 'annulation of a line never liquidated: nothing to reverse; check the original décompte' });
-    const { settlements } = settleAll([osteo(1), osteo(1, { operation: 'A' }), osteo(1, { operation: 'A' })], person({ contracts: [OPT1] }));
+    // (another annulation record: the same one seen again is nothing new, test/engine/versions.test.ts)
+    const { settlements } = settleAll([osteo(1), osteo(1, { operation: 'A' }), osteo(1, { operation: 'A', expense: '61.00' })], person({ contracts: [OPT1] }));
     expect(settlements[2]).toMatchObject({ status: 'zero', amcAmount: '0.00', version: 3 });
     expect(settlements[2]!.reason).toContain('already annulled (version 2)');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyState, liquidate } from '../../src/engine/index.js';
+import { emptyState, lineRecord, liquidate } from '../../src/engine/index.js';
 import { BASE, OPT1, OPT2, RELAXEO, context, line, partsOf, person, settle } from './helpers.js';
 
 /** Each exclusion of domain.md §2 and its plain-words reason. */
@@ -133,13 +133,15 @@ describe('acts the grid does not list, and lines nobody can place', () => {
     expect(s.reason).toBe('CCN-HLA-OPT1, divers.dieteticien: the guarantee is for beneficiaries under 12, this one is 14');
   });
 
-  it('an unknown beneficiary → review, never dropped, and the ledger is untouched', () => {
+  it('an unknown beneficiary → review, never dropped; the ledger records its version and nothing consumed', () => {
     const state = emptyState();
     const out = liquidate({ line: line(), beneficiary: undefined }, context(), state);
     expect(out.settlement.status).toBe('review');
     expect(out.settlement.reason).toContain('unknown beneficiary');
     expect(out.settlement.adherentId).toBeNull();
-    expect(out.state).toBe(state);
+    expect(out.state.counters).toEqual({});
+    expect(out.state.renewals).toEqual({});
+    expect(lineRecord(out.state, out.settlement.lineKey)).toMatchObject({ version: 1, status: 'review', consumed: [] });
   });
 
   it('an act code missing from the nomenclature → review', () => {

@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { GridSchema } from '../../src/model/grid.js';
-import { NOMENCLATURE_COLUMNS } from '../../src/model/nomenclature.js';
+import { NOMENCLATURE_BOUND_COLUMNS, NOMENCLATURE_COLUMNS } from '../../src/model/nomenclature.js';
 import { SettlementSchema } from '../../src/model/settlement.js';
 
 /**
@@ -57,8 +57,8 @@ describe('generated schemas', () => {
 describe('nomenclature.csv layout', () => {
   it('lists the columns the loader requires, in order, and its patterns accept the real table', async () => {
     const doc = JSON.parse(await readFile(join(SCHEMAS, 'nomenclature.csv.schema.json'), 'utf8'));
-    expect(doc['x-columns']).toEqual([...NOMENCLATURE_COLUMNS]);
-    expect(Object.keys(doc.properties)).toEqual([...NOMENCLATURE_COLUMNS]);
+    expect(doc['x-columns']).toEqual([...NOMENCLATURE_COLUMNS, ...NOMENCLATURE_BOUND_COLUMNS]);
+    expect(Object.keys(doc.properties)).toEqual([...NOMENCLATURE_COLUMNS, ...NOMENCLATURE_BOUND_COLUMNS]);
     expect(doc.required).toEqual([...NOMENCLATURE_COLUMNS]);
     const validate = new Ajv2020({ strict: false }).compile(doc);
     const [header, ...rows] = (await readFile(join(ROOT, 'fixtures/nomenclature.csv'), 'utf8')).trim().split('\n').map((l) => l.split(';'));

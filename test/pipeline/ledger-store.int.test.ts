@@ -67,8 +67,9 @@ describe('ledger store: bounded cache and restart from the local store', () => {
   const familiesIn = async (bus: Bus) => {
     const ids = new Set<string>();
     for (const r of await readTopic(bus, 'decompte-lines')) {
+      // one ledger per adhérent; an unknown beneficiary's lines keep theirs under the member number they name
       const b = beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang);
-      if (b) ids.add(b.adherentId);
+      ids.add(b ? b.adherentId : r.value.line.amcMemberId);
     }
     return ids;
   };

@@ -1,6 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { emptyState, estimate, stateKeyOf } from '../../engine/index.js';
-import { ActLineSchema, nirKey, type ActLine } from '../../model/act-line.js';
+import { ActLineSchema, NIR_PATTERN, nirKey, type ActLine } from '../../model/act-line.js';
 import { nomenclatureEntry } from '../../model/nomenclature.js';
 import { formatMoney } from '../../model/money.js';
 import { fromZodIssues } from '../../model/issues.js';
@@ -40,7 +40,7 @@ export const command: Command = {
     const nir = v.nir!;
     const candidate = {
       source: 'invoice', decompteId: 'DEVIS', lineNo: 1, operation: 'I', caisse: null, roPaymentDate: null,
-      nir, nirKey: /^\d{13}$/.test(nir) ? nirKey(nir) : '00', rang: Number(v.rang ?? '1'), birthDate: null, amcMemberId: 'DEVIS',
+      nir, nirKey: NIR_PATTERN.test(nir) ? nirKey(nir) : '00', rang: Number(v.rang ?? '1'), birthDate: null, amcMemberId: 'DEVIS',
       psId: 'DEVIS', psSpecialty: '01', psDptm: v.dptm ?? false, actCode: v.act!, side: v.side ?? null,
       careStart: date, careEnd: date, quantity: Number(v.quantity ?? '1'), coefficient: '1',
       expense: money(v.expense!, 'expense'), br: money(br, 'br'), roRate,
@@ -58,8 +58,8 @@ export const command: Command = {
     // (the engine reviews a line whose number disagrees with it).
     const line: ActLine = { ...parsed.data, amcMemberId: beneficiary?.adherentId ?? parsed.data.amcMemberId };
     const ledgers = await readLedgers(v.state);
-    const key = stateKeyOf({ beneficiary });
-    const state = (key !== null ? ledgers[key] : undefined) ?? emptyState();
+    const key = stateKeyOf({ line, beneficiary });
+    const state = (Object.hasOwn(ledgers, key) ? ledgers[key] : undefined) ?? emptyState();
     const settlement = estimate({ line, beneficiary }, { grids: reference.grids, nomenclature: reference.nomenclature, pmss: reference.pmss, asOf: date > today ? date : today }, state);
     if (v.json) {
       writeLine(io.out, JSON.stringify(settlement));

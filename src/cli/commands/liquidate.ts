@@ -58,9 +58,9 @@ export const command: Command = {
           }
           const request = { line: ev.line, beneficiary: reference.beneficiaries.byNirRang(ev.line.nir, ev.line.rang) };
           const key = stateKeyOf(request);
-          const before = key === null ? emptyState() : ledgers.get(key) ?? emptyState();
+          const before = ledgers.get(key) ?? emptyState();
           const { settlement, state } = liquidate(request, context, before);
-          if (key !== null) ledgers.set(key, state);
+          ledgers.set(key, state);
           tally.lines++;
           tally.byStatus.set(settlement.status, (tally.byStatus.get(settlement.status) ?? 0) + 1);
           tally.amc = tally.amc.plus(settlement.amcAmount);

@@ -85,8 +85,8 @@ export const LAYOUT: Readonly<Record<EntityCode, EntityLayout>> = {
     { name: 'operation', length: 1, kind: 'enum', actLine: 'operation', values: ['I', 'A'], description: 'I initial, A annulation' },
   ]),
   '103': entity('103', 'beneficiary', 'Applies to the 255 records that follow, until the next 103 or the end of the décompte.', [
-    { name: 'nir', length: 13, kind: 'code', actLine: 'nir', description: 'NIR, 13 digits' },
-    { name: 'nir_key', length: 2, kind: 'code', actLine: 'nirKey', description: 'NIR key, 97 − NIR mod 97' },
+    { name: 'nir', length: 13, kind: 'code', actLine: 'nir', description: 'NIR, 13 characters: digits, the département 2A or 2B for Corsica' },
+    { name: 'nir_key', length: 2, kind: 'code', actLine: 'nirKey', description: 'NIR key, 97 − NIR mod 97 (2A/2B read as 19/18)' },
     { name: 'rang', length: 1, kind: 'int', actLine: 'rang', description: 'rang de naissance' },
     { name: 'birth_date', length: 8, kind: 'date', actLine: 'birthDate', nullable: true, description: "beneficiary's birth date" },
     { name: 'amc_member_id', length: 20, kind: 'text', actLine: 'amcMemberId', description: "the AMC's adhérent number as known by the caisse" },

@@ -1,6 +1,6 @@
 import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import { z } from 'zod';
-import { nirKey } from '../../model/act-line.js';
+import { NIR_PATTERN, nirKey } from '../../model/act-line.js';
 import { isRealDate } from '../../model/dates.js';
 import type { RejectedRecord } from '../../model/issues.js';
 import { BeneficiarySchema, SuspensionSchema, type Beneficiary } from '../../model/reference.js';
@@ -53,8 +53,12 @@ export const BeneficiaryRowSchema = BeneficiarySchema.extend({
   (b, ctx) => {
     // `when: always` so these run even when another field failed: a rejected row lists all its issues.
     // Each check therefore looks at its inputs' shape before trusting them.
-    if (typeof b.nir === 'string' && /^\d{13}$/.test(b.nir) && typeof b.nirKey === 'string' && /^\d{2}$/.test(b.nirKey) && b.nirKey !== nirKey(b.nir)) {
+    if (typeof b.nir === 'string' && NIR_PATTERN.test(b.nir) && typeof b.nirKey === 'string' && /^\d{2}$/.test(b.nirKey) && b.nirKey !== nirKey(b.nir)) {
       ctx.addIssue({ code: 'custom', path: ['nirKey'], input: b.nirKey, message: `NIR key ${b.nirKey} does not match the NIR (expected 97 − NIR mod 97)` });
+    }
+    // Affiliated before being born: a typo in either date (the record's own start, not the clock, judges it).
+    if (isDate(b.birthDate) && isDate(b.start) && b.birthDate > b.start) {
+      ctx.addIssue({ code: 'custom', path: ['birthDate'], input: b.birthDate, message: `birth date ${b.birthDate} is after the affiliation start ${b.start}` });
     }
     if (isDate(b.start) && isDate(b.end) && b.end < b.start) {
       ctx.addIssue({ code: 'custom', path: ['end'], input: b.end, message: `affiliation end ${b.end} is before its start ${b.start}` });

@@ -15,7 +15,11 @@ export type { Nomenclature, NomenclatureEntry };
 
 const FIELD_TO_COLUMN: Record<string, string> = {
   actCode: 'act_code', hospitalPoste: 'hospital_poste', roReimbursed: 'ro_reimbursed', roRate: 'ro_rate',
+  maxUnitExpense: 'max_unit_expense', maxUnitBr: 'max_unit_br', maxQuantity: 'max_quantity', maxCoefficient: 'max_coefficient',
 };
+
+/** An optional column: absent or empty → null (the family default). */
+const optional = (v: string | undefined) => (v === undefined || v === '' ? null : v);
 
 /** `k=v|k=v` → record; a malformed pair is kept under its raw text so the schema names it. */
 function attributes(text: string | undefined): Record<string, string> | string | undefined {
@@ -41,6 +45,10 @@ export const NOMENCLATURE_TABLE: CsvTableSpec<NomenclatureEntry> = {
     roRate: c.ro_rate,
     unit: c.unit,
     attributes: attributes(c.attributes),
+    maxUnitExpense: optional(c.max_unit_expense),
+    maxUnitBr: optional(c.max_unit_br),
+    maxQuantity: ((v) => (v !== null && /^\d+$/.test(v) ? Number(v) : v))(optional(c.max_quantity)),
+    maxCoefficient: optional(c.max_coefficient),
   }),
   fieldToColumn: FIELD_TO_COLUMN,
 };
