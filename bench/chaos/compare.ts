@@ -53,8 +53,9 @@ export interface Findings {
     reference: number;
     chaos: number;
     missing: string[];
-    /** outcome ids the reference never produced: a second notice for the same fact */
+    /** notices (outcome id without its sequence number) beyond the reference's count: a second notice for the same fact */
     unexpected: string[];
+    /** a notice deciding something else than the reference's (kind, amounts, payee) */
     conflicting: string[];
     redeliveredCopies: number;
   };
@@ -87,6 +88,8 @@ export interface Summary {
   latestSettlementDiffers: number;
   ledgerDiffers: number;
 }
+
+export const noticeKey = (outcomeId: string) => outcomeId.replace(/\|\d+$/, '');
 
 export function checkPain(files: readonly PainFile[], orders: HomeSnapshot['orders']): PainCheck {
   const seen = new Map<string, string[]>();
@@ -199,13 +202,34 @@ export function compareHomes(ref: HomeSnapshot, chaos: HomeSnapshot): Findings {
   }
   const unexpected = [...chaos.settlements.keys()].filter((k) => !ref.settlements.has(k));
 
-  const outMissing = [...ref.outcomes.keys()].filter((id) => !chaos.outcomes.has(id));
-  const outUnexpected = [...chaos.outcomes.keys()].filter((id) => !ref.outcomes.has(id));
+  // An outcome id ends with the reconcile state's sequence number (src/reconcile/outcome.ts), so one
+  // extra event renumbers every later outcome of that person: notices are matched on the id
+  // without it (kind | lineKey@version | claim#revision), counting how many each home sent.
+  const notices = (s: HomeSnapshot) => {
+    const m = new Map<string, { ids: number; decisions: Set<string> }>();
+    for (const [id, contents] of s.outcomes) {
+      const key = noticeKey(id);
+      const e = m.get(key) ?? { ids: 0, decisions: new Set<string>() };
+      e.ids += 1;
+      for (const d of contents.keys()) e.decisions.add(d);
+      m.set(key, e);
+    }
+    return m;
+  };
+  const refNotices = notices(ref);
+  const chaosNotices = notices(chaos);
+  const outMissing: string[] = [];
+  const outUnexpected: string[] = [];
   const outConflicting: string[] = [];
+  for (const [key, r] of refNotices) for (let i = chaosNotices.get(key)?.ids ?? 0; i < r.ids; i++) outMissing.push(key);
+  for (const [key, c] of chaosNotices) {
+    const r = refNotices.get(key);
+    for (let i = r?.ids ?? 0; i < c.ids; i++) outUnexpected.push(key);
+    if (r && [...c.decisions].some((d) => !r.decisions.has(d))) outConflicting.push(key);
+  }
   let outCopies = 0;
   for (const [id, contents] of chaos.outcomes) {
-    const r = ref.outcomes.get(id);
-    if (contents.size > 1 || (r && [...r.keys()][0] !== [...contents.keys()][0])) outConflicting.push(id);
+    if (contents.size > 1) outConflicting.push(`${id} (one id, two contents)`);
     for (const n of contents.values()) outCopies += n - 1;
   }
 

@@ -40,7 +40,7 @@ export interface ChaosOptions {
 
 export interface KillRecord {
   planned: { stage: Stage; step?: PaymentStep; fraction: number };
-  landed: { stage: Position; step?: PaymentStep; atMs: number } | null;
+  landed: { stage: Position; step?: PaymentStep; atMs: number; liquidationLag: number | null; reconcileLag: number | null } | null;
   /** the child ended on its own before the kill */
   outcome: ChildResult['outcome'];
 }
@@ -50,7 +50,11 @@ export interface ChaosReport {
   dir: string;
   linesIn: number;
   reference: { seconds: number; stages: Record<string, number> };
-  chaos: { seconds: number; runs: number; restarts: number; kills: KillRecord[]; killsPerStage: Record<string, number>; completed: boolean };
+  chaos: {
+    seconds: number; runs: number; restarts: number; kills: KillRecord[]; killsPerStage: Record<string, number>; completed: boolean;
+    /** kills that cut the reconcile service with records still to take (it runs beside liquidation) */
+    killsWithReconcileWorkLeft: number;
+  };
   findings: Findings;
   summary: Summary;
   moneyUnsafe: string[];
@@ -198,7 +202,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       runs += 1;
       const r = await runChild({ timeoutMs: timeout, cmd: runArgs(chaos, gen, o, kafka), cwd: root, env: chaos.env, probe: chaos.probe, kill: killPlan, logFile: chaos.logFile, label: `chaos run ${runs}: kill planned in ${p.stage}${p.step ? `/${p.step}` : ''} at ${(p.fraction * 100).toFixed(0)} %` });
       kills.push({ planned: p, landed: r.killedIn ?? null, outcome: r.outcome });
-      log(`  run ${runs}: planned ${p.stage}${p.step ? `/${p.step}` : ''} @${(p.fraction * 100).toFixed(0)} % → ${r.outcome}${r.killedIn ? ` in ${r.killedIn.stage}${r.killedIn.step ? `/${r.killedIn.step}` : ''} at ${(r.killedIn.atMs / 1000).toFixed(2)} s` : ` (exit ${r.code})`}`);
+      log(`  run ${runs}: planned ${p.stage}${p.step ? `/${p.step}` : ''} @${(p.fraction * 100).toFixed(0)} % → ${r.outcome}${r.killedIn ? ` in ${r.killedIn.stage}${r.killedIn.step ? `/${r.killedIn.step}` : ''} at ${(r.killedIn.atMs / 1000).toFixed(2)} s (left: ${r.killedIn.liquidationLag ?? '?'} lines to liquidate, ${r.killedIn.reconcileLag ?? '?'} records to reconcile)` : ` (exit ${r.code})`}`);
       if (r.outcome === 'failed') log(`    the run failed on its own: ${r.stdoutTail.slice(-3).join(' | ')}`);
     }
     // restart until a run completes (a failed run is retried too: a restart is what ops would do)
@@ -222,7 +226,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       dir,
       linesIn: gen.lines,
       reference: { seconds: refRun.elapsedMs / 1000, stages: Object.fromEntries(Object.entries(durations).map(([s, ms]) => [s, Math.round(ms) / 1000])) },
-      chaos: { seconds: chaosSeconds, runs, restarts: runs - 1, kills, killsPerStage, completed },
+      chaos: { seconds: chaosSeconds, runs, restarts: runs - 1, kills, killsPerStage, completed, killsWithReconcileWorkLeft: kills.filter((k) => (k.landed?.reconcileLag ?? 0) > 0).length },
       findings,
       summary,
       moneyUnsafe: [...(completed ? [] : ['no run completed after the kills']), ...moneyUnsafe(summary)],

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { openEmbeddedBus, openKafkaBus, type Bus } from '../../src/bus/index.js';
+import { openEmbeddedBus, openKafkaBus, type Bus, type TopicName } from '../../src/bus/index.js';
 import type { KafkaSettings } from '../../src/config.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../src/pipeline/keys.js';
+import { RECONCILE_GROUP, RECONCILE_TOPICS } from '../../src/pipeline/reconcile-service.js';
 
 /**
  * "Has the liquidation group caught up?" asked from outside the child, while it runs: the one stage
@@ -12,38 +13,44 @@ import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../src/pipeline/keys.js';
  */
 export interface LagProbe {
   liquidationLag(): Promise<number | null>;
+  /** asked after a kill: records the reconcile service still had to take (its work cut by the kill) */
+  reconcileLag(): Promise<number | null>;
   close(): Promise<void>;
 }
 
 export function embeddedProbe(home: string): LagProbe {
+  const lagOf = async (group: string, topics: readonly TopicName[]) => {
+    let bus: Bus | undefined;
+    try {
+      bus = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });
+      const lag = await bus.lag(group, topics);
+      return lag.reduce((s, l) => s + l.lag, 0);
+    } catch {
+      return null;
+    } finally {
+      await bus?.close().catch(() => undefined);
+    }
+  };
   return {
-    async liquidationLag() {
-      let bus: Bus | undefined;
-      try {
-        bus = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });
-        const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
-        return lag.reduce((s, l) => s + l.lag, 0);
-      } catch {
-        return null;
-      } finally {
-        await bus?.close().catch(() => undefined);
-      }
-    },
+    liquidationLag: () => lagOf(LIQUIDATION_GROUP, LINE_TOPICS),
+    reconcileLag: () => lagOf(RECONCILE_GROUP, RECONCILE_TOPICS),
     async close() {},
   };
 }
 
 export async function kafkaProbe(settings: KafkaSettings): Promise<LagProbe> {
   const bus = await openKafkaBus(settings);
+  const lagOf = async (group: string, topics: readonly TopicName[]) => {
+    try {
+      const lag = await bus.lag(group, topics);
+      return lag.reduce((s, l) => s + l.lag, 0);
+    } catch {
+      return null;
+    }
+  };
   return {
-    async liquidationLag() {
-      try {
-        const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
-        return lag.reduce((s, l) => s + l.lag, 0);
-      } catch {
-        return null;
-      }
-    },
+    liquidationLag: () => lagOf(LIQUIDATION_GROUP, LINE_TOPICS),
+    reconcileLag: () => lagOf(RECONCILE_GROUP, RECONCILE_TOPICS),
     close: () => bus.close(),
   };
 }

@@ -15,6 +15,7 @@ export function renderReport(r: ChaosReport): string {
   push(`reference run: ${r.reference.seconds.toFixed(1)} s (${Object.entries(r.reference.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})`);
   push(`chaos home:    ${r.chaos.seconds.toFixed(1)} s, ${r.chaos.runs} runs, ${r.chaos.restarts} restarts, completed: ${r.chaos.completed ? 'yes' : 'NO'}`);
   push(`kills per stage (where they landed): ${Object.entries(r.chaos.killsPerStage).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  push(`  ${r.chaos.killsWithReconcileWorkLeft} of them cut the reconcile service with records still to take (it consumes beside liquidation)`);
   const missed = r.chaos.kills.filter((k) => !k.landed).length;
   if (missed > 0) push(`  ${missed} planned kill(s) did not land: the run ended first`);
   push();

@@ -21,7 +21,7 @@ export interface ChildResult {
   outcome: 'completed' | 'killed' | 'failed';
   code: number | null;
   /** where the SIGKILL landed */
-  killedIn?: { stage: Position; step?: PaymentStep; atMs: number };
+  killedIn?: { stage: Position; step?: PaymentStep; atMs: number; liquidationLag: number | null; reconcileLag: number | null };
   elapsedMs: number;
   entered: StageTracker['entered'];
   stdoutTail: string[];
@@ -93,7 +93,7 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
       killTimer = setTimeout(() => {
         if (exited) return;
         const step = tracker.step;
-        killedIn = { stage: tracker.current, ...(step ? { step } : {}), atMs: Math.round(performance.now() - started) };
+        killedIn = { stage: tracker.current, ...(step ? { step } : {}), atMs: Math.round(performance.now() - started), liquidationLag: null, reconcileLag: null };
         child.kill('SIGKILL');
       }, delay);
     };
@@ -105,7 +105,7 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
   }
 
   return new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once('exit', async (code, signal) => {
       exited = true;
       clearInterval(poll);
       if (killTimer) clearTimeout(killTimer);
@@ -113,6 +113,8 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
       const elapsedMs = performance.now() - started;
       log.write(`[exit +${Math.round(elapsedMs)}] code ${code} signal ${signal}\n`);
       log.end();
+      // the bus as the kill left it: what each stage still had to take
+      if (killedIn) [killedIn.liquidationLag, killedIn.reconcileLag] = [await o.probe.liquidationLag(), await o.probe.reconcileLag()];
       const outcome = timedOut ? 'failed' : killedIn && signal === 'SIGKILL' ? 'killed' : code === 0 && tracker.current === 'done' ? 'completed' : 'failed';
       resolve({ outcome, code, ...(outcome === 'killed' ? { killedIn: killedIn! } : {}), elapsedMs, entered: { ...tracker.entered }, stdoutTail: tail });
     });

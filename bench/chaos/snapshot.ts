@@ -63,17 +63,23 @@ export interface HomeSnapshot {
 
 export type BusAccess = { kind: 'embedded'; home: string } | { kind: 'kafka'; settings: KafkaSettings };
 
-/** Settlement fields that carry the decision (money, status, payee): what must match between homes. */
+/**
+ * Settlement fields that carry the decision (money, status, payee): what must match between homes.
+ * Not `reason`: an annulation's says which version it reverses, and extra versions are counted apart.
+ */
 export function settlementDecision(s: Settlement): string {
   return JSON.stringify({
     status: s.status, amcAmount: s.amcAmount, payee: s.payee, restToPay: s.restToPay, operation: s.operation ?? 'I',
-    parts: s.parts.map((p) => [p.contract, p.amount, p.rule ?? null]), reason: s.reason,
+    parts: s.parts.map((p) => [p.contract, p.amount, p.rule ?? null]),
   });
 }
 
-/** An outcome without the instant it was decided at (a tick uses the run's clock; the decision must not differ). */
+/**
+ * An outcome without its id, the instant it was decided at (a tick uses the run's clock) and its
+ * wording: the decision itself, which must not differ between homes.
+ */
 export function outcomeDecision(o: ReconOutcome): string {
-  const { at: _at, reason: _reason, ...rest } = o;
+  const { at: _at, reason: _reason, outcomeId: _id, ...rest } = o;
   return JSON.stringify(rest);
 }
 
