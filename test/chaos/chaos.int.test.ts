@@ -32,7 +32,7 @@ describe('chaos harness: kill plan', () => {
 // Skipped today: the known money-safety defects (ingestion republishing a drop after a kill,
 // I-after-A reopening lines, payment runs not atomic, spools left in the temp dir) make it fail
 // depending on where the kills land. Un-skip once those fixes are merged.
-describe.skip('chaos harness: 300 lines, 3 kills, embedded bus', () => {
+describe('chaos harness: 300 lines, 3 kills, embedded bus', () => {
   let report: ChaosReport;
 
   it('a home killed 3 times ends with exactly the reference run\'s money', async () => {
