@@ -79,8 +79,8 @@ export function planKills(kills: number, rng: Rng): { stage: Stage; step?: Payme
   const plan: { stage: Stage; step?: PaymentStep; fraction: number }[] = [];
   for (const s of STAGES) {
     for (let i = 0; i < per.get(s)!; i++) {
-      // payment: alternately while the ledger takes the inputs and while the run's files are written
-      const step: PaymentStep | undefined = s === 'payment' ? (i % 2 === 0 ? 'files' : 'consume') : undefined;
+      // payment: in turn while the run's files are written, while the ledger takes the inputs, while the run is decided
+      const step: PaymentStep | undefined = s === 'payment' ? (['write', 'consume', 'files'] as const)[i % 3] : undefined;
       plan.push({ stage: s, ...(step ? { step } : {}), fraction: rng.next() });
     }
   }
@@ -175,7 +175,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const ref = await prepareHome('reference', dir, gen, kafka);
     homes.push(ref);
     log('reference run (uninterrupted)…');
-    const refRun = await runChild({ timeoutMs: timeout, cmd: runArgs(ref, gen, o, kafka), cwd: root, env: ref.env, probe: ref.probe, logFile: ref.logFile, label: 'reference' });
+    const refRun = await runChild({ timeoutMs: timeout, cmd: runArgs(ref, gen, o, kafka), cwd: root, env: ref.env, probe: ref.probe, paymentsDir: join(ref.home, 'payments'), logFile: ref.logFile, label: 'reference' });
     if (refRun.outcome !== 'completed') throw new Error(`the reference run did not complete (exit ${refRun.code}); see ${ref.logFile}:\n${refRun.stdoutTail.join('\n')}`);
     const durations = stageDurations(refRun.entered, refRun.elapsedMs);
     log(`reference: ${(refRun.elapsedMs / 1000).toFixed(1)} s — ${Object.entries(durations).map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
@@ -189,7 +189,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let runs = 0;
     let completed = false;
     for (const p of plan) {
-      const base = p.stage === 'payment' ? durations[p.step === 'files' ? 'payment-files' : 'payment-consume'] : durations[p.stage];
+      const base = p.stage === 'payment' ? durations[`payment-${p.step ?? 'consume'}`] : durations[p.stage];
       const killPlan: KillPlan = {
         stage: p.stage,
         ...(p.step ? { step: p.step } : {}),
@@ -200,7 +200,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         },
       };
       runs += 1;
-      const r = await runChild({ timeoutMs: timeout, cmd: runArgs(chaos, gen, o, kafka), cwd: root, env: chaos.env, probe: chaos.probe, kill: killPlan, logFile: chaos.logFile, label: `chaos run ${runs}: kill planned in ${p.stage}${p.step ? `/${p.step}` : ''} at ${(p.fraction * 100).toFixed(0)} %` });
+      const r = await runChild({ timeoutMs: timeout, cmd: runArgs(chaos, gen, o, kafka), cwd: root, env: chaos.env, probe: chaos.probe, paymentsDir: join(chaos.home, 'payments'), kill: killPlan, logFile: chaos.logFile, label: `chaos run ${runs}: kill planned in ${p.stage}${p.step ? `/${p.step}` : ''} at ${(p.fraction * 100).toFixed(0)} %` });
       kills.push({ planned: p, landed: r.killedIn ?? null, outcome: r.outcome });
       log(`  run ${runs}: planned ${p.stage}${p.step ? `/${p.step}` : ''} @${(p.fraction * 100).toFixed(0)} % → ${r.outcome}${r.killedIn ? ` in ${r.killedIn.stage}${r.killedIn.step ? `/${r.killedIn.step}` : ''} at ${(r.killedIn.atMs / 1000).toFixed(2)} s (left: ${r.killedIn.liquidationLag ?? '?'} lines to liquidate, ${r.killedIn.reconcileLag ?? '?'} records to reconcile)` : ` (exit ${r.code})`}`);
       if (r.outcome === 'failed') log(`    the run failed on its own: ${r.stdoutTail.slice(-3).join(' | ')}`);
@@ -208,7 +208,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // restart until a run completes (a failed run is retried too: a restart is what ops would do)
     for (let attempt = 0; attempt < 5 && !completed; attempt++) {
       runs += 1;
-      const r = await runChild({ timeoutMs: timeout, cmd: runArgs(chaos, gen, o, kafka), cwd: root, env: chaos.env, probe: chaos.probe, logFile: chaos.logFile, label: `chaos run ${runs}: to completion` });
+      const r = await runChild({ timeoutMs: timeout, cmd: runArgs(chaos, gen, o, kafka), cwd: root, env: chaos.env, probe: chaos.probe, paymentsDir: join(chaos.home, 'payments'), logFile: chaos.logFile, label: `chaos run ${runs}: to completion` });
       completed = r.outcome === 'completed';
       log(`  run ${runs}: to completion → ${r.outcome} (exit ${r.code}) in ${(r.elapsedMs / 1000).toFixed(1)} s`);
     }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { LagProbe } from './probe.js';
 import { StageTracker, type PaymentStep, type Position, type Stage } from './stages.js';
@@ -37,6 +37,8 @@ export interface ChildOptions {
   logFile: string;
   pollMs?: number;
   label: string;
+  /** `<home>/payments`: a run folder appearing there marks the payment run's writes */
+  paymentsDir: string;
   /** SIGKILL a child still running after this long; it counts as failed */
   timeoutMs?: number;
 }
@@ -82,6 +84,14 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
     });
   }, o.pollMs ?? 50);
 
+  // While the run is decided, look for its folder every few ms: the window between its files and the
+  // ledger's save is short, and it is the one where a kill can leave a run paid but not recorded.
+  const runsBefore = new Set(existsSync(o.paymentsDir) ? readdirSync(o.paymentsDir) : []);
+  const watchRuns = setInterval(() => {
+    if (exited || tracker.current !== 'payment' || tracker.step !== 'files' || !existsSync(o.paymentsDir)) return;
+    if (readdirSync(o.paymentsDir).some((n) => n.startsWith('run-') && !runsBefore.has(n))) tracker.paymentWriting();
+  }, 3);
+
   if (o.kill) {
     const plan = o.kill;
     let armed = false;
@@ -99,7 +109,7 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
     };
     tracker.onEnter((e) => {
       if (e.stage !== plan.stage) return;
-      if (plan.step === 'files' ? e.step === 'files' : e.step !== 'files') void arm();
+      if ((plan.step ?? 'consume') === (e.step ?? 'consume')) void arm();
     });
     if (plan.stage === 'ingestion') void arm();
   }
@@ -108,6 +118,7 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
     child.once('exit', async (code, signal) => {
       exited = true;
       clearInterval(poll);
+      clearInterval(watchRuns);
       if (killTimer) clearTimeout(killTimer);
       if (watchdog) clearTimeout(watchdog);
       const elapsedMs = performance.now() - started;

