@@ -196,7 +196,7 @@ export function compareHomes(ref: HomeSnapshot, chaos: HomeSnapshot): Findings {
   }
   for (const [lineKey, c] of chaos.settlements) {
     for (const [version, contents] of c.versions) {
-      if (contents.size > 1) conflictingCopies.push(`${lineKey}@${version}`);
+      if (contents.size > 1) conflictingCopies.push(`${lineKey}@${version}: ${[...contents].map(([d, n]) => `${n}× ${d}`).join(' / ')}`);
       for (const n of contents.values()) redeliveredCopies += n - 1;
     }
   }

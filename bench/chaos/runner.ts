@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LagProbe } from './probe.js';
 import { StageTracker, type PaymentStep, type Position, type Stage } from './stages.js';
@@ -87,9 +88,16 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
   // While the run is decided, look for its folder every few ms: the window between its files and the
   // ledger's save is short, and it is the one where a kill can leave a run paid but not recorded.
   const runsBefore = new Set(existsSync(o.paymentsDir) ? readdirSync(o.paymentsDir) : []);
+  const ledgerMtime = () => (existsSync(join(o.paymentsDir, 'ledger.json')) ? statSync(join(o.paymentsDir, 'ledger.json')).mtimeMs : 0);
+  let mtimeAtWrite = 0;
   const watchRuns = setInterval(() => {
-    if (exited || tracker.current !== 'payment' || tracker.step !== 'files' || !existsSync(o.paymentsDir)) return;
-    if (readdirSync(o.paymentsDir).some((n) => n.startsWith('run-') && !runsBefore.has(n))) tracker.paymentWriting();
+    if (exited || tracker.current !== 'payment' || !existsSync(o.paymentsDir)) return;
+    if (tracker.step === 'files' && readdirSync(o.paymentsDir).some((n) => n.startsWith('run-') && !runsBefore.has(n))) {
+      mtimeAtWrite = ledgerMtime();
+      tracker.paymentWriting();
+    } else if (tracker.step === 'write' && ledgerMtime() !== mtimeAtWrite) {
+      tracker.paymentRecorded();
+    }
   }, 3);
 
   if (o.kill) {

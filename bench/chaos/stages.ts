@@ -37,7 +37,7 @@ export class StageTracker {
   private position: Position = 'ingestion';
   private paymentStep: PaymentStep = 'consume';
   /** ms since start at which each stage (and the payment files step) was entered */
-  readonly entered: Partial<Record<Position | 'payment-files' | 'payment-write', number>> = { ingestion: 0 };
+  readonly entered: Partial<Record<Position | 'payment-files' | 'payment-write' | 'payment-recorded', number>> = { ingestion: 0 };
   private readonly listeners: ((e: StageEvent) => void)[] = [];
 
   constructor(private readonly startedAt: number, private readonly now: () => number = () => performance.now()) {}
@@ -81,6 +81,12 @@ export class StageTracker {
     const at = this.elapsed();
     this.entered['payment-write'] = at;
     this.emit({ stage: 'payment', step: 'write', at });
+  }
+
+  /** the payment ledger was saved after the run's folder appeared: the run is recorded */
+  paymentRecorded(): void {
+    if (this.position !== 'payment' || this.paymentStep !== 'write' || this.entered['payment-recorded'] !== undefined) return;
+    this.entered['payment-recorded'] = this.elapsed();
   }
 
   /** the liquidation group has caught up with every line published (from the bus probe) */
@@ -132,6 +138,8 @@ export function stageDurations(entered: StageTracker['entered'], end: number): R
   out['payment-consume'] = pay === undefined ? 0 : Math.max(0, (files ?? payEnd) - pay);
   const write = entered['payment-write'];
   out['payment-files'] = files === undefined ? 0 : Math.max(0, (write ?? payEnd) - files);
-  out['payment-write'] = write === undefined ? 0 : Math.max(0, payEnd - write);
+  // the write step as aimed at: from the run's folder appearing to the ledger recording the run
+  const recorded = entered['payment-recorded'];
+  out['payment-write'] = write === undefined ? 0 : Math.max(0, (recorded ?? payEnd) - write);
   return out;
 }
