@@ -71,7 +71,9 @@ export interface Findings {
     ledgerDiffers: LineMoney[];
     brokenOrderFiles: string[];
   };
+  /** temp files, spools, and the files of run folders the payment ledger never recorded */
   stray: StrayFile[];
+  unrecordedRuns: StrayFile[];
   inboxLeft: string[];
 }
 
@@ -262,6 +264,7 @@ export function compareHomes(ref: HomeSnapshot, chaos: HomeSnapshot): Findings {
       brokenOrderFiles: chaos.brokenOrderFiles,
     },
     stray: chaos.stray,
+    unrecordedRuns: chaos.unrecordedRuns,
     inboxLeft: chaos.inboxLeft,
   };
 }

@@ -30,7 +30,7 @@ export function renderReport(r: ChaosReport): string {
   push(`extra settlement versions       ${s.extraSettlementVersions} (on ${f.settlements.linesWithExtraVersions.length} lines)`);
   push(`duplicate notices               ${s.duplicateNotices} (reconciliation outcomes the reference has not, or with other content)`);
   push(`payment ledger differs (lines)  ${s.ledgerDiffers}`);
-  push(`stray files                     ${s.strayFiles} (${s.strayFilesWithPersonalData} with NIR/IBAN-shaped data)`);
+  push(`stray files                     ${s.strayFiles} (${s.strayFilesWithPersonalData} with NIR/IBAN-shaped data; ${f.unrecordedRuns.length} in run folders the ledger never recorded)`);
   push(`transfers: reference ${f.payments.referenceTotal} €, chaos ${f.payments.chaosTotal} € in ${f.pain.chaos.files} pain.001 file(s) (reference ${f.pain.reference.files})`);
   push(`redelivered identical copies: settlements ${f.settlements.redeliveredCopies}, outcomes ${f.reconciliation.redeliveredCopies}`);
   push();

@@ -59,6 +59,8 @@ export interface HomeSnapshot {
   stray: StrayFile[];
   /** files still in the inbox after the last run */
   inboxLeft: string[];
+  /** run folders under payments/ whose run the ledger never recorded (a run cut before its ledger save) */
+  unrecordedRuns: StrayFile[];
 }
 
 export type BusAccess = { kind: 'embedded'; home: string } | { kind: 'kafka'; settings: KafkaSettings };
@@ -156,10 +158,18 @@ export async function snapshotHome(home: string, access: BusAccess, childTmp: st
     ledgerRuns = Object.keys(state.ledger.runs).sort();
   }
 
+  // a run folder the ledger does not know was written by a run that never happened: its files (orders
+  // with IBANs, maybe a pain.001) are left behind by a crash
+  const unrecordedRuns: StrayFile[] = [];
+  if (existsSync(payments)) {
+    for (const d of (await readdir(payments, { withFileTypes: true })).filter((e) => e.isDirectory() && !ledgerRuns.includes(e.name))) {
+      unrecordedRuns.push(...(await strayFiles(home, join(payments, d.name), () => true)));
+    }
+  }
   const inbox = join(home, 'inbox');
   const inboxLeft = existsSync(inbox) ? (await readdir(inbox)).sort() : [];
   const stray = [...(await strayFiles(home, home, isTempName)), ...(await strayFiles(childTmp, childTmp, () => true)).map((f) => ({ ...f, path: `$TMPDIR/${f.path}` }))];
-  return { settlements, outcomes, orders, ordersOnTopic, painFiles, ledgerPaid, ledgerRuns, brokenOrderFiles, stray, inboxLeft };
+  return { settlements, outcomes, orders, ordersOnTopic, painFiles, ledgerPaid, ledgerRuns, brokenOrderFiles, stray: [...stray, ...unrecordedRuns], inboxLeft, unrecordedRuns };
 }
 
 async function readOrdersFile(path: string): Promise<{ orders: PaymentOrder[]; broken: boolean }> {
