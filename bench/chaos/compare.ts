@@ -44,8 +44,10 @@ export interface Findings {
     /** versions beyond the reference's, summed over lines */
     extraVersions: number;
     linesWithExtraVersions: string[];
-    /** one (lineKey, version) published with two different contents */
+    /** one (lineKey, version) published with two different contents (not counting those the reference has too) */
     conflictingCopies: string[];
+    /** the same in the uninterrupted run: a pipeline behaviour, not a consequence of the kills */
+    conflictingInReference: string[];
     /** identical copies beyond the first (at-least-once redeliveries, harmless downstream) */
     redeliveredCopies: number;
   };
@@ -196,12 +198,16 @@ export function compareHomes(ref: HomeSnapshot, chaos: HomeSnapshot): Findings {
       linesWithExtraVersions.push(lineKey);
     }
   }
-  for (const [lineKey, c] of chaos.settlements) {
-    for (const [version, contents] of c.versions) {
-      if (contents.size > 1) conflictingCopies.push(`${lineKey}@${version}: ${[...contents].map(([d, n]) => `${n}× ${d}`).join(' / ')}`);
-      for (const n of contents.values()) redeliveredCopies += n - 1;
+  const conflicts = (s: HomeSnapshot) => {
+    const out = new Map<string, string>();
+    for (const [lineKey, c] of s.settlements) {
+      for (const [version, contents] of c.versions) if (contents.size > 1) out.set(`${lineKey}@${version}`, [...contents].map(([d, n]) => `${n}× ${d}`).join(' / '));
     }
-  }
+    return out;
+  };
+  const refConflicts = conflicts(ref);
+  for (const [k, text] of conflicts(chaos)) if (!refConflicts.has(k)) conflictingCopies.push(`${k}: ${text}`);
+  for (const c of chaos.settlements.values()) for (const contents of c.versions.values()) for (const n of contents.values()) redeliveredCopies += n - 1;
   const unexpected = [...chaos.settlements.keys()].filter((k) => !ref.settlements.has(k));
 
   // An outcome id ends with the reconcile state's sequence number (src/reconcile/outcome.ts), so one
@@ -251,6 +257,7 @@ export function compareHomes(ref: HomeSnapshot, chaos: HomeSnapshot): Findings {
       extraVersions,
       linesWithExtraVersions,
       conflictingCopies,
+      conflictingInReference: [...refConflicts].map(([k, text]) => `${k}: ${text}`),
       redeliveredCopies,
     },
     reconciliation: { reference: ref.outcomes.size, chaos: chaos.outcomes.size, missing: outMissing, unexpected: outUnexpected, conflicting: outConflicting, redeliveredCopies: outCopies },

@@ -38,6 +38,7 @@ export function renderReport(r: ChaosReport): string {
   if (f.settlements.latestDiffers.length) (push('  latest settlement differs:'), some(f.settlements.latestDiffers, (x) => x));
   if (f.settlements.linesWithExtraVersions.length) (push('  lines with extra versions:'), some(f.settlements.linesWithExtraVersions, (x) => x));
   if (f.settlements.conflictingCopies.length) (push('  one version published with two contents:'), some(f.settlements.conflictingCopies, (x) => x));
+  if (f.settlements.conflictingInReference.length) (push('  one version published with two contents, in the uninterrupted run too (not from the kills):'), some(f.settlements.conflictingInReference, (x) => x));
   if (f.payments.overpaid.length) (push('  paid more than the reference (files):'), some(f.payments.overpaid, (x) => `${x.lineKey} ${x.payee}: ${x.reference} → ${x.chaos}`));
   if (f.payments.underpaid.length) (push('  paid less than the reference (files):'), some(f.payments.underpaid, (x) => `${x.lineKey} ${x.payee}: ${x.reference} → ${x.chaos}`));
   if (f.pain.chaos.duplicateEndToEndIds.length) (push('  EndToEndIds in two files:'), some(f.pain.chaos.duplicateEndToEndIds, (x) => `${x.endToEndId}: ${x.files.join(', ')}`));
