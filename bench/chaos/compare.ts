@@ -302,5 +302,7 @@ export function moneyUnsafe(s: Summary): string[] {
   if (s.emptyOrUnreadablePainFiles > 0) why.push(`${s.emptyOrUnreadablePainFiles} empty or truncated pain.001 file(s)`);
   if (s.controlSumErrors > 0) why.push(`${s.controlSumErrors} pain.001 control sum error(s)`);
   if (s.latestSettlementDiffers > 0) why.push(`${s.latestSettlementDiffers} line(s) settled differently`);
+  // a recovery or a debt is money too, though never a transfer: the ledger must agree line by line
+  if (s.ledgerDiffers > 0) why.push(`payment ledger differs on ${s.ledgerDiffers} line(s)`);
   return why;
 }
