@@ -13,7 +13,7 @@ import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../s
  *   payments.line/<lineKey>                   LineLedger (latest facts, what each payee was paid)
  *   payments.due/<lineKey>                    1 — the line must be looked at by the next run
  *   payments.operator/<claimId>               OperatorPayment (what the TP operator paid for the claim)
- *   payments.operator-by-line/<lineKey>␀<claimId>  1 — index: a due line's operator payments
+ *   payments.operator-by-line/<lineKey>␟<claimId>  1 — index: a due line's operator payments
  *   payments.debt/<payee>                     Money the payee owes us after a recovery
  *   payments.run/<runId>                      { at, orders }
  *   payments.held/<payee>, payments.approval/<payee>   the controls' held order / its approval
@@ -241,9 +241,12 @@ export class PaymentsStore {
   /** Applies a consumed batch: one transaction over that batch's keys. */
   async applyEvents(events: readonly PaymentEvent[], apply: (ledger: PaymentsLedger, events: readonly PaymentEvent[]) => PaymentsLedger): Promise<void> {
     if (events.length === 0) return;
-    const before = this.readSlice(PaymentsStore.keysOfEvents(events));
-    const after = apply(before, events);
-    await this.kv.commit(() => this.writeChanges(before, after));
+    // read, decide and commit as one step: a batch handled at the same time reads this one's writes
+    await this.kv.update(() => {
+      const before = this.readSlice(PaymentsStore.keysOfEvents(events));
+      const after = apply(before, events);
+      return () => this.writeChanges(before, after);
+    });
   }
 
   /**

@@ -12,9 +12,20 @@ import { open, type RootDatabase } from 'lmdb';
  */
 export const stateStoreFileOf = (home: string) => join(home, 'state', 'store.mdb');
 
-/** What one sub-store's key prefix ends with: keys sort by name, then by key, and no key can reach into another sub-store. */
-const SEP = '\u0000';
-const AFTER_SEP = '\u0001';
+/**
+ * What one sub-store's key prefix ends with (and what joins a composite key's parts): keys sort
+ * by name, then by key, and no key can reach into another sub-store. Not NUL: lmdb's key encoding
+ * (ordered-binary) reads bytes 0–4 inside a string key as the boundaries of an ARRAY key, so a
+ * string holding them may not come back as the same string; keys holding one are refused.
+ */
+const SEP = '\u001f';
+const AFTER_SEP = '\u0020';
+const RESERVED = /[\u0000-\u0004]/;
+
+function checkKey(key: string): string {
+  if (RESERVED.test(key)) throw new Error(`state store: key ${JSON.stringify(key)} holds a control character U+0000–U+0004`);
+  return key;
+}
 
 export interface OpenStateStoreOptions {
   /** false: return null rather than create a store that does not exist yet (dry runs, read-only commands) */
@@ -23,6 +34,8 @@ export interface OpenStateStoreOptions {
 
 export class StateStore {
   private writing = false;
+  /** the last queued step: steps (update / commit) of this process run one after the other */
+  private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly file: string,
@@ -42,7 +55,7 @@ export class StateStore {
 
   /** A typed sub-store: the keys under `name`. Values of type V are written and read as they are. */
   sub<V>(name: string): SubStore<V> {
-    if (name.includes(SEP)) throw new Error(`sub-store name ${JSON.stringify(name)} contains the separator`);
+    if (name.includes(SEP) || name.includes(AFTER_SEP) || RESERVED.test(name)) throw new Error(`sub-store name ${JSON.stringify(name)} contains the separator`);
     return new SubStore<V>(this, this.db, name);
   }
 
@@ -51,15 +64,30 @@ export class StateStore {
    * puts and removes (decide first, outside): it runs synchronously inside the transaction and
    * must not throw — lmdb may batch other queued writes of this process in the same transaction.
    */
-  async commit(write: () => void): Promise<void> {
-    await this.db.transaction(() => {
-      this.writing = true;
-      try {
-        write();
-      } finally {
-        this.writing = false;
-      }
+  commit(write: () => void): Promise<void> {
+    return this.update(() => write);
+  }
+
+  /**
+   * A read → decide → commit step: `decide` runs once every earlier step of this process is
+   * committed (so it reads their writes), returns the writes, and they are committed as ONE
+   * durable transaction. Two batches handled at the same time (two partitions) therefore never
+   * decide on the same stale value: the second reads what the first wrote.
+   */
+  update(decide: () => () => void): Promise<void> {
+    const step = this.tail.then(async () => {
+      const write = decide();
+      await this.db.transaction(() => {
+        this.writing = true;
+        try {
+          write();
+        } finally {
+          this.writing = false;
+        }
+      });
     });
+    this.tail = step.catch(() => {}); // a failed step fails its caller, not the steps after it
+    return step;
   }
 
   /** @internal the sub-stores' guard: a write outside `commit` would be its own transaction */
@@ -94,7 +122,7 @@ export class SubStore<V> {
   /** Inside `commit` only. */
   put(key: string, value: V): void {
     this.store.assertWriting(`put ${this.name}/${key}`);
-    this.db.putSync(this.prefix + key, value);
+    this.db.putSync(this.prefix + checkKey(key), value);
   }
 
   /** Inside `commit` only. */
@@ -105,13 +133,13 @@ export class SubStore<V> {
 
   /** The entries whose key starts with `keyPrefix` (all of them by default), in key order. */
   *entries(keyPrefix = ''): Generator<[string, V]> {
-    const start = this.prefix + keyPrefix;
+    const start = this.prefix + checkKey(keyPrefix);
     const end = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${start}\uffff`;
     for (const { key, value } of this.db.getRange({ start, end })) yield [key.slice(this.prefix.length), value as V];
   }
 
   *keys(keyPrefix = ''): Generator<string> {
-    const start = this.prefix + keyPrefix;
+    const start = this.prefix + checkKey(keyPrefix);
     const end = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${start}\uffff`;
     for (const key of this.db.getKeys({ start, end })) yield (key as string).slice(this.prefix.length);
   }

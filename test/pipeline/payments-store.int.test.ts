@@ -9,6 +9,7 @@ import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
 import { readAll, settlement, tempDir } from './stages-given.js';
+import { outcome } from '../payments/given.js';
 
 let home = '';
 let cleanup: () => Promise<void>;
@@ -73,6 +74,44 @@ it('a run reads what is due, not the history; deciding on that slice gives the s
     expect(onSlice.orders.map((o) => o.amount)).toEqual(['2.00']);
     expect(onSlice.orders).toEqual(onWhole.orders);
     expect([onSlice.blocked, onSlice.pending, onSlice.held]).toEqual([onWhole.blocked, onWhole.pending, onWhole.held]);
+  } finally {
+    await store.close();
+  }
+});
+
+it('two batches applied at the same time (settlements and reconciliation partitions) on the same line: both are kept', async () => {
+  // the bus may call the handler for a settlements batch and a reconciliation batch concurrently;
+  // each names line D9: the line must end with the settlement's facts AND the outcome's
+  const store = await PaymentsStore.open(home);
+  try {
+    const lineKey = 'n:D9:1';
+    const s = { kind: 'settlement' as const, settlement: { ...a9Line(lineKey, '19.00'), tp: '15' as const, payee: 'ps' as const } };
+    const o = { kind: 'reconciliation' as const, outcome: outcome({ kind: 'matched', lineKey, version: 1, tpClaimId: 'C9' }) };
+    await Promise.all([store.applyEvents([s], applyPaymentEvents), store.applyEvents([o], applyPaymentEvents)]);
+    const line = store.readAll().ledger.lines[lineKey]!;
+    expect([line.settlement?.version, line.tp?.kind]).toEqual([1, 'matched']);
+    expect(store.readAll().ledger.operatorPaid).toEqual({});
+  } finally {
+    await store.close();
+  }
+});
+
+it('what the TP operator already paid on a line is found by the run (the line → claims index), after the store is reopened', async () => {
+  // D5 in tiers payant, AMC 19.00 to the professional; the operator already paid claim C5 (19.00):
+  // entitled 19.00 − already paid 19.00 = 0.00, so the run moves nothing (no order, nothing blocked)
+  const lineKey = 'noemie-011591001:101000000033:1';
+  const first = await PaymentsStore.open(home);
+  await first.applyEvents([
+    { kind: 'settlement', settlement: { ...a9Line(lineKey, '19.00'), tp: '15', payee: 'ps' } },
+    { kind: 'reconciliation', outcome: outcome({ kind: 'matched', lineKey, version: 1, tpClaimId: 'C5', claimPaidOn: '2025-03-01', claimed: '19.00', owed: '19.00' }) },
+  ], applyPaymentEvents);
+  await first.close();
+  const store = await PaymentsStore.open(home);
+  try {
+    const slice = store.readSlice({ run: true, runId: 'R1' });
+    expect(Object.keys(slice.operatorPaid)).toEqual(['C5']);
+    const r = runPayments(slice, { runId: 'R1', at: '2025-03-31T18:00:00Z', accounts });
+    expect([r.orders, r.blocked, r.pending]).toEqual([[], [], []]);
   } finally {
     await store.close();
   }

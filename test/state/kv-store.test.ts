@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { compositeKey, StateStore, stateStoreFileOf } from '../../src/state/kv-store.js';
 import { tempDir } from '../pipeline/stages-given.js';
@@ -95,3 +95,23 @@ it('kill -9 in the middle of committing: every batch is there whole or not at al
   expect([...perBatch.values()].every((n) => n === 500)).toBe(true);
   await store.close();
 }, 30_000);
+
+it('composite keys come back as the strings written, after the store is opened again (lineKey-like parts)', async () => {
+  const store = StateStore.open(home);
+  const index = store.sub<1>('operator-by-line');
+  const keys = [compositeKey('noemie-011591001:101000000033:1', 'TPC10100000030'), compositeKey('noemie-011591001:101000000033:1', 'TPC10100000031'), compositeKey('noemie-011591001:101000000034:1', 'TPC1')];
+  await store.commit(() => keys.forEach((k) => index.put(k, 1)));
+  await store.close();
+  const again = StateStore.open(home);
+  const reopened = again.sub<1>('operator-by-line');
+  expect([...reopened.keys()]).toEqual(keys);
+  expect([...reopened.keys(compositeKey('noemie-011591001:101000000033:1', ''))]).toEqual(keys.slice(0, 2));
+  expect(() => reopened.get('a\u0000b')).not.toThrow();
+  await again.close();
+});
+
+it('a key holding U+0000–U+0004 is refused (the key encoding would read it back as another key)', async () => {
+  const store = StateStore.open(home);
+  await expect(store.commit(() => store.sub<number>('s').put('a\u0000b', 1))).rejects.toThrow(/control character/);
+  await store.close();
+});
