@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,15 @@ function* randomIndices(n: number, max: number, seed = 7): Generator<number> {
   for (let k = 0; k < n; k++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     yield x % max;
+  }
+}
+
+/** Bytes this process caused to be written to storage (/proc/self/io write_bytes). */
+function writtenBytes(): number {
+  try {
+    return Number(/write_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -116,6 +125,7 @@ async function child(kind: string, path: string, keys: number): Promise<object> 
   const rss = () => mb(process.resourceUsage().maxRSS);
 
   // load: batches of puts (record + index key), a few gets each, one durable commit per batch
+  let w0 = writtenBytes();
   let t0 = performance.now();
   let gets = 0;
   for (let start = 0; start < keys; start += BATCH) {
@@ -128,10 +138,12 @@ async function child(kind: string, path: string, keys: number): Promise<object> 
     await b.write(ops);
   }
   const loadS = (performance.now() - t0) / 1000;
+  const loadWritten = writtenBytes() - w0;
   const loadBytes = duBytes(path);
 
   // update: durable batches re-writing random existing lines (version 2)
   const updateBatches = Math.max(1, Math.min(50, Math.floor(keys / BATCH / 4)));
+  w0 = writtenBytes();
   t0 = performance.now();
   const rand = randomIndices(updateBatches * BATCH, keys, 11);
   for (let u = 0; u < updateBatches; u++) {
@@ -143,6 +155,7 @@ async function child(kind: string, path: string, keys: number): Promise<object> 
     await b.write(ops);
   }
   const updateS = (performance.now() - t0) / 1000;
+  const updateWritten = writtenBytes() - w0;
 
   // point reads
   const nGets = 100_000;
@@ -170,7 +183,8 @@ async function child(kind: string, path: string, keys: number): Promise<object> 
   await b.close();
   return {
     backend: kind, keys, loadSeconds: loadS, loadPutsPerSec: Math.round((2 * keys) / loadS), batchesPerSec: Math.round(keys / BATCH / loadS), getsDuringLoad: gets,
-    updatePutsPerSec: Math.round((updateBatches * BATCH) / updateS), updateBatches,
+    loadWrittenPerLine: Math.round(loadWritten / keys),
+    updatePutsPerSec: Math.round((updateBatches * BATCH) / updateS), updateBatches, updateWrittenPerPut: Math.round(updateWritten / (updateBatches * BATCH)),
     getsPerSec: Math.round(nGets / getS), scanFamiliesPerSec: Math.round(nFamilies / scanS), scannedLines: scanned,
     bytesOnDiskAfterLoad: loadBytes, bytesOnDisk: duBytes(path), bytesPerKey: Math.round(loadBytes / keys), peakRssMb: rss(), reader,
   };

@@ -48,6 +48,7 @@ export { runDirOf };
  */
 export const PAYMENTS_GROUP = 'payments';
 export const PAYMENTS_TOPICS = ['settlements', 'reconciliation'] as const;
+export const PAYMENTS_MAX_BATCH = 4096;
 
 /** The insurer's paying account (fictitious, valid IBAN): `--debtor-iban/--debtor-bic/--debtor-name` override it. */
 export const DEFAULT_DEBTOR: DebtorAccount = { name: 'MUTUELLE NOEMIE', iban: 'FR7630004000031234567890143', bic: 'BNPAFRPPXXX' };
@@ -165,6 +166,9 @@ async function consumeNew(bus: Bus, groupId: string, store: PaymentsStore, count
   const sub = await bus.consume({
     groupId,
     topics: PAYMENTS_TOPICS,
+    // one commit per batch writes the B-tree pages the batch's keys fall in: the larger the batch,
+    // the more keys share a page (a payment message is small; 4 096 of them stay a few MB)
+    maxBatch: PAYMENTS_MAX_BATCH,
     handler: async (batch) => {
       const events = eventsOf(batch);
       await store.applyEvents(events, applyPaymentEvents);
