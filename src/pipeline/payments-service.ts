@@ -274,7 +274,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
       logger?.warn({ runId: resumed.runId, orders: resumed.orders, removedTemp: resumed.removedTemp.length }, 'payments: completed a run a crash had interrupted');
       // the run asked for is the one just completed: that is this run, done
       if (resumed.runId === runId) {
-        const held = Object.values(store.readSlice({ run: true }).held).filter((h) => h.runId === runId);
+        const held = Object.values(store.readSlice({ controls: true }).held).filter((h) => h.runId === runId);
         return report({ republished, resumed, orders: done.intent.orders, held, runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles });
       }
     }
