@@ -20,6 +20,7 @@ import { root, runChild } from './support.js';
  *   scan     prefix scans family → its lineKeys, then a get of each line (what a statement does);
  *   reader   a second reader of the same store from a worker thread while the main thread holds it
  *            open (a piscina worker reading state): ops/s, or the error.
+ * Load and update also report the bytes the child wrote to storage (/proc/self/io write_bytes).
  * Each backend runs in a fresh child process (peak RSS = its own maxRSS). Values are encoded with
  * msgpackr for both (lmdb's default encoding), so both store the same bytes.
  *
