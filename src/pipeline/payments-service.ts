@@ -5,18 +5,20 @@ import type { Batch, Bus, BusRecord, OutgoingMessage } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import { PaymentOrderSchema, type PaymentOrder } from '../model/payment.js';
 import {
-  applyPaymentEvents, checkNotHandedOver, planPaymentRun, removeTempFiles, runDirOf, writeRunFiles,
-  type AccountBook, type Blocked, type DebtorAccount, type Held, type PaymentEvent, type PaymentLimits, type PaymentRunStep, type Pending, type RunIntent,
+  applyPaymentEvents, checkNotHandedOver, initialLedger, planPaymentRun, removeTempFiles, runDirOf, writeRunFiles,
+  type AccountBook, type Blocked, type DebtorAccount, type Held, type PaymentEvent, type PaymentLimits, type PaymentRunStep, type PaymentsLedger, type Pending, type RunIntent,
 } from '../payments/index.js';
+import { stateStoreFileOf } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
-import { ledgerFileOf, loadPaymentsState, removeStateTemp, savePaymentsState, type PaymentsState } from './payments-store.js';
+import { PaymentsStore } from './payments-store.js';
 
 export { runDirOf };
 
 /**
  * `noemie payments run` on the bus. Consumes what is new on `settlements` and `reconciliation`
- * (group `payments`), folds it into the ledger (`<home>/payments/ledger.json`, saved before each
- * batch is committed: a redelivered batch is a replay the ledger ignores), decides the run (with
+ * (group `payments`), folds each batch into the payment state (the home's state store, src/state;
+ * keys in payments-store.ts) in ONE transaction over that batch's keys, committed before the
+ * batch's offsets are (a redelivered batch is a replay the ledger ignores), decides the run (with
  * the payment controls: orders above a ceiling are held, src/payments/controls.ts), writes its
  * pain.001 files and orders.ndjson and publishes the orders to `payment-orders`.
  *
@@ -25,8 +27,8 @@ export { runDirOf };
  *   consumed      inputs in the ledger, nothing of the run. Restart decides the run again: the same
  *                 ledger gives the same orders and EndToEndIds (they derive from what is paid).
  *   decided       orders in memory only: as above.
- *   intent-saved  ONE atomic write records the run's intent (runId, orders, EndToEndIds, file
- *                 names, MsgIds) with the ledger that counts the run as paid, and reserves its
+ *   intent-saved  ONE transaction records the run's intent (runId, orders, EndToEndIds, file
+ *                 names, MsgIds) with the ledger changes that count the run as paid, and reserves its
  *                 EndToEndIds in the handed-over index (EndToEndId → MsgId). From here the run is
  *                 decided for good: a restart completes it from the intent before anything else —
  *                 it never decides another run over the same lines while this one is pending.
@@ -46,6 +48,7 @@ export { runDirOf };
  */
 export const PAYMENTS_GROUP = 'payments';
 export const PAYMENTS_TOPICS = ['settlements', 'reconciliation'] as const;
+export const PAYMENTS_MAX_BATCH = 4096;
 
 /** The insurer's paying account (fictitious, valid IBAN): `--debtor-iban/--debtor-bic/--debtor-name` override it. */
 export const DEFAULT_DEBTOR: DebtorAccount = { name: 'MUTUELLE NOEMIE', iban: 'FR7630004000031234567890143', bic: 'BNPAFRPPXXX' };
@@ -99,6 +102,7 @@ export interface PaymentStageReport {
   runDir: string;
   ordersFile: string | null;
   sepaFiles: string[];
+  /** where the payment state lives (the home's state store) */
   ledgerFile: string;
 }
 
@@ -133,24 +137,23 @@ async function* readOrdersFile(file: string): AsyncGenerator<PaymentOrder> {
   for await (const line of lines) if (line.trim() !== '') yield PaymentOrderSchema.parse(JSON.parse(line));
 }
 
-/** Finishes the runs a crash left between "ledger saved" and "orders on the topic". */
-async function drainOutbox(bus: Bus, file: string, state: PaymentsState): Promise<{ state: PaymentsState; republished: number }> {
+/** Finishes the runs a crash left between "ledger saved" and "orders on the topic" (format-1 homes, imported). */
+async function drainOutbox(bus: Bus, store: PaymentsStore): Promise<number> {
   let republished = 0;
-  let current = state;
-  for (const entry of state.outbox) {
+  for (const entry of store.outbox()) {
     republished += await publishOrders(bus, readOrdersFile(entry.ordersFile));
-    current = { ...current, outbox: current.outbox.filter((e) => e.runId !== entry.runId) };
-    await savePaymentsState(file, current);
+    await store.removeOutbox(entry.runId);
   }
-  return { state: current, republished };
+  return republished;
 }
 
 /**
- * Consumes everything published up to now (end offsets taken at start) with the group, saving
- * the ledger before each commit. Returns the state with every new message applied.
+ * Consumes everything published up to now (end offsets taken at start) with the group. Each batch
+ * is applied to the store in one transaction over its own keys, committed before the handler
+ * returns (hence before the bus commits the batch's offsets).
  */
-async function consumeNew(bus: Bus, groupId: string, file: string, start: PaymentsState, counts: PaymentStageReport['consumed']): Promise<PaymentsState> {
-  if (await caughtUp(bus, groupId, PAYMENTS_TOPICS)) return start;
+async function consumeNew(bus: Bus, groupId: string, store: PaymentsStore, counts: PaymentStageReport['consumed']): Promise<void> {
+  if (await caughtUp(bus, groupId, PAYMENTS_TOPICS)) return;
   const ends = await endOffsetsOf(bus, PAYMENTS_TOPICS);
   const reached = new Map<string, number>();
   for (const t of PAYMENTS_TOPICS) {
@@ -158,16 +161,17 @@ async function consumeNew(bus: Bus, groupId: string, file: string, start: Paymen
     for (const c of await bus.committedOffsets(groupId, t)) reached.set(`${t}/${c.partition}`, c.offset ?? lows.get(c.partition) ?? 0);
   }
   const done = () => [...ends].every(([k, end]) => (reached.get(k) ?? 0) >= end);
-  let state = start;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const sub = await bus.consume({
     groupId,
     topics: PAYMENTS_TOPICS,
+    // one commit per batch writes the B-tree pages the batch's keys fall in: the larger the batch,
+    // the more keys share a page (a payment message is small; 4 096 of them stay a few MB)
+    maxBatch: PAYMENTS_MAX_BATCH,
     handler: async (batch) => {
       const events = eventsOf(batch);
-      state = { ...state, ledger: applyPaymentEvents(state.ledger, events) };
-      await savePaymentsState(file, state);
+      await store.applyEvents(events, applyPaymentEvents);
       counts[batch.topic] += events.length;
       const last = batch.records.at(-1);
       if (last) reached.set(`${batch.topic}/${batch.partition}`, last.offset + 1);
@@ -177,12 +181,11 @@ async function consumeNew(bus: Bus, groupId: string, file: string, start: Paymen
   if (!done()) await Promise.race([finished, sub.done]);
   await sub.stop();
   await sub.done;
-  return state;
 }
 
-/** The dry run reads the same range without the group: nothing is committed or saved. */
-async function readNew(bus: Bus, groupId: string, start: PaymentsState, counts: PaymentStageReport['consumed']): Promise<PaymentsState> {
-  let ledger = start.ledger;
+/** The new inputs, read without the group (a dry run: nothing is committed or saved). */
+async function readNewEvents(bus: Bus, groupId: string, counts: PaymentStageReport['consumed']): Promise<PaymentEvent[]> {
+  const all: PaymentEvent[] = [];
   for (const topic of PAYMENTS_TOPICS) {
     const committed = new Map((await bus.committedOffsets(groupId, topic)).map((c) => [c.partition, c.offset]));
     for (const { partition, low, high } of await bus.endOffsets(topic)) {
@@ -190,37 +193,44 @@ async function readNew(bus: Bus, groupId: string, start: PaymentsState, counts: 
       if (from >= high) continue;
       for await (const records of bus.readRange(topic, partition, { from, to: high })) {
         const events = eventsOf({ topic, partition, records } as Batch<'settlements' | 'reconciliation'>);
-        ledger = applyPaymentEvents(ledger, events);
+        all.push(...events);
         counts[topic] += events.length;
       }
     }
   }
-  return { ...start, ledger };
-}
-
-/** Writes the pending intent's files, publishes its orders and clears it (also after a crash, from the saved intent). */
-async function completeRun(bus: Bus, file: string, state: PaymentsState, onStep: (step: PaymentRunStep) => void): Promise<{ state: PaymentsState; resumed: ResumedRun; intent: RunIntent }> {
-  const intent = state.pending!;
-  const removedTemp = await removeTempFiles(intent.dir);
-  const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: state.handedOver, onStep });
-  await publishOrders(bus, intent.orders);
-  onStep('published');
-  const done: PaymentsState = { ...state, pending: null };
-  await savePaymentsState(file, done);
-  onStep('completed');
-  return { state: done, intent, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp } };
+  return all;
 }
 
 /**
- * Records the run's EndToEndIds in the handed-over index, refusing the run if one is already
- * there (a transfer already in a file handed over). The index is extended in place: a run costs
- * its own orders, not the size of the history.
+ * The ledger a dry run decides on: the stored slice a run would read, widened to the new inputs'
+ * keys, with the new inputs applied in memory. (A home whose ledger.json is not imported yet is
+ * read whole from that file, as the previous version did; nothing is renamed.)
  */
-function reserveEndToEndIds(state: PaymentsState, intent: RunIntent): Record<string, string> {
-  for (const f of intent.files) checkNotHandedOver(state.handedOver, f);
-  const index = state.handedOver;
-  for (const f of intent.files) for (const id of f.endToEndIds) index[id] = f.messageId;
-  return index;
+async function dryRunLedger(bus: Bus, home: string, groupId: string, runId: string, counts: PaymentStageReport['consumed']): Promise<{ ledger: PaymentsLedger; pending: RunIntent | null }> {
+  const events = await readNewEvents(bus, groupId, counts);
+  const source = await PaymentsStore.openForReading(home);
+  if (source === null) return { ledger: applyPaymentEvents(initialLedger(), events), pending: null };
+  if ('legacy' in source) return { ledger: applyPaymentEvents(source.legacy.ledger, events), pending: source.legacy.pending };
+  try {
+    const slice = source.readSlice({ ...PaymentsStore.keysOfEvents(events), run: true, runId });
+    return { ledger: applyPaymentEvents(slice, events), pending: source.pending() };
+  } finally {
+    await source.close();
+  }
+}
+
+const endToEndIdsOf = (intent: RunIntent) => intent.files.flatMap((f) => f.endToEndIds);
+
+/** Writes the pending intent's files, publishes its orders and clears it (also after a crash, from the saved intent). */
+async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: PaymentRunStep) => void): Promise<{ resumed: ResumedRun; intent: RunIntent }> {
+  const intent = store.pending()!;
+  const removedTemp = await removeTempFiles(intent.dir);
+  const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: store.handedOverOf(endToEndIdsOf(intent)), onStep });
+  await publishOrders(bus, intent.orders);
+  onStep('published');
+  await store.clearPending();
+  onStep('completed');
+  return { intent, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp } };
 }
 
 export async function runPaymentStage(options: PaymentStageOptions): Promise<PaymentStageReport> {
@@ -230,57 +240,68 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   const dryRun = options.dryRun ?? false;
   const groupId = options.groupId ?? PAYMENTS_GROUP;
   const outDir = options.outDir ?? join(home, 'payments');
-  const file = ledgerFileOf(home);
   const consumed = { settlements: 0, reconciliation: 0 };
   const onStep = options.onStep ?? (() => {});
   const debtor = options.debtor ?? DEFAULT_DEBTOR;
-
-  let state = await loadPaymentsState(file);
-  let republished = 0;
-  let resumed: ResumedRun | null = null;
-  let resumedOrders: PaymentOrder[] = [];
-  const pendingRun = dryRun ? (state.pending?.runId ?? null) : null;
-  if (!dryRun) {
-    await removeStateTemp(file);
-    if (state.outbox.length > 0) ({ state, republished } = await drainOutbox(bus, file, state));
-    if (state.pending !== null) {
-      let intent: RunIntent;
-      ({ state, resumed, intent } = await completeRun(bus, file, state, onStep));
-      resumedOrders = intent.orders;
-      logger?.warn({ runId: resumed.runId, orders: resumed.orders, removedTemp: resumed.removedTemp.length }, 'payments: completed a run a crash had interrupted');
-    }
-  }
   const report = (over: Partial<PaymentStageReport>): PaymentStageReport => ({
-    runId, dryRun, alreadyRun: false, consumed, republished, orders: [], blocked: [], pending: [], held: [], resumed, pendingRun,
-    runDir: runDirOf(outDir, runId), ordersFile: null, sepaFiles: [], ledgerFile: file, ...over,
+    runId, dryRun, alreadyRun: false, consumed, republished: 0, orders: [], blocked: [], pending: [], held: [], resumed: null, pendingRun: null,
+    runDir: runDirOf(outDir, runId), ordersFile: null, sepaFiles: [], ledgerFile: stateStoreFileOf(home), ...over,
   });
-  // the run asked for is the one just completed: that is this run, done
-  if (resumed !== null && resumed.runId === runId) {
-    const held = Object.values(state.ledger.held).filter((h) => h.runId === runId);
-    return report({ orders: resumedOrders, held, runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles });
+  const plan = (ledger: PaymentsLedger) =>
+    planPaymentRun(ledger, {
+      runId, at, accounts: options.accounts, outDir, executionDate: at.slice(0, 10), initiatingParty: options.initiatingParty ?? debtor.name, debtorOf: () => debtor,
+      ...(options.limits ? { limits: options.limits } : {}),
+    });
+  const warnHeld = (held: Held[]) => {
+    for (const h of held) logger?.warn({ runId, paymentId: h.paymentId, payee: h.payee, amount: h.amount, ceiling: h.ceiling }, `payments: order held for approval: ${h.reason}`);
+  };
+
+  if (dryRun) {
+    const { ledger, pending } = await dryRunLedger(bus, home, groupId, runId, consumed);
+    logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
+    const { result } = plan(ledger);
+    warnHeld(result.held);
+    return report({ alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held, pendingRun: pending?.runId ?? null });
   }
 
-  state = dryRun ? await readNew(bus, groupId, state, consumed) : await consumeNew(bus, groupId, file, state, consumed);
-  logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
-  if (!dryRun) onStep('consumed');
+  const store = await PaymentsStore.open(home);
+  try {
+    const republished = await drainOutbox(bus, store);
+    let resumed: ResumedRun | null = null;
+    if (store.pending() !== null) {
+      const done = await completeRun(bus, store, onStep);
+      resumed = done.resumed;
+      logger?.warn({ runId: resumed.runId, orders: resumed.orders, removedTemp: resumed.removedTemp.length }, 'payments: completed a run a crash had interrupted');
+      // the run asked for is the one just completed: that is this run, done
+      if (resumed.runId === runId) {
+        const held = Object.values(store.readSlice({ controls: true }).held).filter((h) => h.runId === runId);
+        return report({ republished, resumed, orders: done.intent.orders, held, runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles });
+      }
+    }
 
-  const { result, intent } = planPaymentRun(state.ledger, {
-    runId, at, accounts: options.accounts, outDir, executionDate: at.slice(0, 10), initiatingParty: options.initiatingParty ?? debtor.name, debtorOf: () => debtor,
-    ...(options.limits ? { limits: options.limits } : {}),
-  });
-  for (const h of result.held) logger?.warn({ runId, paymentId: h.paymentId, payee: h.payee, amount: h.amount, ceiling: h.ceiling }, `payments: order held for approval: ${h.reason}`);
-  const decided = { alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held };
-  if (dryRun || result.alreadyRun) return report(decided);
-  onStep('decided');
+    await consumeNew(bus, groupId, store, consumed);
+    logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
+    onStep('consumed');
 
-  if (intent === null) {
-    await savePaymentsState(file, { ...state, ledger: result.ledger });
-    return report(decided);
+    // a run reads what is due (and the few per-payee keys), not the ledger's history
+    const before = store.readSlice({ run: true, runId });
+    const { result, intent } = plan(before);
+    warnHeld(result.held);
+    const decided = { republished, resumed, alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held };
+    if (result.alreadyRun) return report(decided);
+    onStep('decided');
+
+    if (intent !== null) {
+      // a transfer already in a file handed over refuses the run, before anything is recorded
+      const handedOver = store.handedOverOf(endToEndIdsOf(intent));
+      for (const f of intent.files) checkNotHandedOver(handedOver, f);
+    }
+    await store.commitRun(before, result.ledger, intent);
+    if (intent === null) return report(decided);
+    onStep('intent-saved');
+    const done = await completeRun(bus, store, onStep);
+    return report({ ...decided, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles });
+  } finally {
+    await store.close();
   }
-  const handedOver = reserveEndToEndIds(state, intent);
-  state = { ...state, ledger: result.ledger, pending: intent, handedOver };
-  await savePaymentsState(file, state);
-  onStep('intent-saved');
-  const done = await completeRun(bus, file, state, onStep);
-  return report({ ...decided, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles });
 }

@@ -1,21 +1,38 @@
-import { open, readFile, rename, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentsLedger, type RunIntent } from '../payments/index.js';
+import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
+import type { Approval, Held, LineLedger, OperatorPayment } from '../payments/types.js';
+import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 
 /**
- * The payment stage's durable state, `<home>/payments/ledger.json`: the ledger (src/payments), the
- * run in progress (`pending`: a run's intent, recorded before its files exist, cleared once its
- * files are in place and its orders on the topic) and the index of EndToEndIds handed over to the
- * bank (EndToEndId → MsgId of the only file that may carry it). Written atomically (temp file,
- * fsync, rename, fsync of the directory): after a crash the file is either the old state or the
- * new one, never half of each.
+ * The payment stage's durable state, in the home's state store (src/state, `<home>/state/store.mdb`),
+ * one key per fact so that applying a batch and deciding a run touch only their own keys:
  *
- * `outbox` is the format-1 way of finishing a run (orders written, not yet on the topic): still
- * read and drained so a state left by the previous version is finished, never written anew.
+ *   payments.line/<lineKey>                   LineLedger (latest facts, what each payee was paid)
+ *   payments.due/<lineKey>                    1 — the line must be looked at by the next run
+ *   payments.operator/<claimId>               OperatorPayment (what the TP operator paid for the claim)
+ *   payments.operator-by-line/<lineKey>␟<claimId>  1 — index: a due line's operator payments
+ *   payments.debt/<payee>                     Money the payee owes us after a recovery
+ *   payments.run/<runId>                      { at, orders }
+ *   payments.held/<payee>, payments.approval/<payee>   the controls' held order / its approval
+ *   payments.handed-over/<EndToEndId>         MsgId of the only pain.001 that may carry it
+ *   payments.pending/run                      the intent of the run whose files are not all done
+ *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
+ *
+ * The pure code (src/payments: applyPaymentEvents, runPayments, approvePayment) still works on a
+ * PaymentsLedger; here it is given a SLICE of the ledger — only the keys the step can read or
+ * change — and what it returns is diffed against the slice into the puts and removes of ONE
+ * commit. A slice must hold every key the step may touch (see `readSlice`): a batch needs its own
+ * lines and claims; a run needs the due lines, their operator payments, the debts, held orders and
+ * approvals (one per payee at most), and its own runId.
+ *
+ * A home written by the previous version (`<home>/payments/ledger.json`, formats 1 and 2) is
+ * imported once when the store is opened for writing, then renamed `ledger.json.imported`.
  */
 const OutboxEntrySchema = z.object({ runId: z.string().min(1), ordersFile: z.string().min(1) });
-const StoreFileSchema = z.object({
+const LegacyFileSchema = z.object({
   format: z.union([z.literal(1), z.literal(2)]),
   ledger: z.unknown(),
   outbox: z.array(OutboxEntrySchema).default([]),
@@ -34,42 +51,309 @@ export interface PaymentsState {
   handedOver: Record<string, string>;
 }
 
-export const ledgerFileOf = (home: string) => join(home, 'payments', 'ledger.json');
+/** The previous version's whole-ledger file: imported once, then renamed `.imported`. */
+export const legacyLedgerFileOf = (home: string) => join(home, 'payments', 'ledger.json');
 
 export const emptyPaymentsState = (): PaymentsState => ({ ledger: initialLedger(), outbox: [], pending: null, handedOver: {} });
 
-export async function loadPaymentsState(file: string): Promise<PaymentsState> {
+/** Reads (and checks: it comes from disk, written by another version) a legacy ledger.json; null when there is none. */
+export async function readLegacyLedgerFile(file: string): Promise<PaymentsState | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyPaymentsState();
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
-  const parsed = StoreFileSchema.parse(JSON.parse(text));
+  const parsed = LegacyFileSchema.parse(JSON.parse(text));
   return { ledger: parsePaymentsLedger(parsed.ledger), outbox: parsed.outbox, pending: parsed.pending, handedOver: parsed.handedOver };
 }
 
-/** A save interrupted by a crash leaves `<file>.tmp`: never the state, removed on start. */
-export async function removeStateTemp(file: string): Promise<void> {
-  await rm(`${file}.tmp`, { force: true });
+/** What a slice must cover. */
+export interface SliceKeys {
+  lineKeys?: Iterable<string>;
+  claimIds?: Iterable<string>;
+  /** the due set, its lines and their operator payments, debts, held orders, approvals (a run) */
+  run?: boolean;
+  /** held orders and approvals only (an approval) */
+  controls?: boolean;
+  /** the run record of this runId, if any (a run's "already run" check) */
+  runId?: string;
 }
 
-export async function savePaymentsState(file: string, state: PaymentsState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(JSON.stringify({ format: 2, ledger: state.ledger, outbox: state.outbox, pending: state.pending, handedOver: state.handedOver }));
-    await handle.sync();
-  } finally {
-    await handle.close();
+const PENDING = 'run';
+
+export class PaymentsStore {
+  private readonly lines: SubStore<LineLedger>;
+  private readonly due: SubStore<1>;
+  private readonly operator: SubStore<OperatorPayment>;
+  private readonly operatorByLine: SubStore<1>;
+  private readonly debts: SubStore<string>;
+  private readonly runs: SubStore<{ at: string; orders: number }>;
+  private readonly held: SubStore<Held>;
+  private readonly approvals: SubStore<Approval>;
+  private readonly handedOver: SubStore<string>;
+  private readonly pendingRun: SubStore<RunIntent>;
+  private readonly outboxEntries: SubStore<OutboxEntry>;
+
+  private constructor(readonly kv: StateStore) {
+    this.lines = kv.sub('payments.line');
+    this.due = kv.sub('payments.due');
+    this.operator = kv.sub('payments.operator');
+    this.operatorByLine = kv.sub('payments.operator-by-line');
+    this.debts = kv.sub('payments.debt');
+    this.runs = kv.sub('payments.run');
+    this.held = kv.sub('payments.held');
+    this.approvals = kv.sub('payments.approval');
+    this.handedOver = kv.sub('payments.handed-over');
+    this.pendingRun = kv.sub('payments.pending');
+    this.outboxEntries = kv.sub('payments.outbox');
   }
-  await rename(tmp, file);
-  const dir = await open(dirname(file), 'r');
+
+  /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
+  static async open(home: string): Promise<PaymentsStore> {
+    await mkdir(join(home, 'payments'), { recursive: true }); // the runs' folders go there
+    const store = new PaymentsStore(StateStore.open(home));
+    try {
+      await store.importLegacy(home);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /**
+   * Read-only view for a dry run or a read-only command: the legacy file if one is still waiting
+   * to be imported (nothing renamed), else the store if it exists (nothing created), else empty.
+   */
+  static async openForReading(home: string): Promise<PaymentsStore | { legacy: PaymentsState } | null> {
+    const legacy = await readLegacyLedgerFile(legacyLedgerFileOf(home));
+    if (legacy !== null) return { legacy };
+    const kv = StateStore.open(home, { create: false });
+    return kv === null ? null : new PaymentsStore(kv);
+  }
+
+  /**
+   * Import: the file's state replaces the store's payment keys in one commit, then the file is
+   * renamed. A crash between the two imports the same file again over the same keys: same result.
+   */
+  private async importLegacy(home: string): Promise<void> {
+    const file = legacyLedgerFileOf(home);
+    await rm(`${file}.tmp`, { force: true }); // a save of the previous version interrupted by a crash: never the state
+    if (!existsSync(file)) return;
+    const state = await readLegacyLedgerFile(file);
+    if (state === null) return;
+    await this.replaceAll(state);
+    await rename(file, `${file}.imported`);
+  }
+
+  // ---- slices -------------------------------------------------------------------------------
+
+  /** The part of the ledger a step may read or change (module comment). */
+  readSlice(keys: SliceKeys): PaymentsLedger {
+    const lines: Record<string, LineLedger> = {};
+    const operatorPaid: Record<string, OperatorPayment> = {};
+    const due: Record<string, true> = {};
+    const addLine = (k: string) => {
+      if (Object.hasOwn(lines, k)) return;
+      const line = this.lines.get(k);
+      if (line !== undefined) lines[k] = line;
+    };
+    const addClaim = (c: string) => {
+      if (Object.hasOwn(operatorPaid, c)) return;
+      const p = this.operator.get(c);
+      if (p !== undefined) operatorPaid[c] = p;
+    };
+    for (const k of keys.lineKeys ?? []) addLine(k);
+    for (const c of keys.claimIds ?? []) addClaim(c);
+    let debts: Record<string, string> = {};
+    let held: Record<string, Held> = {};
+    let approvals: Record<string, Approval> = {};
+    if (keys.run) {
+      for (const k of this.due.keys()) {
+        due[k] = true;
+        addLine(k);
+      }
+      // a run needs the operator payments of the lines it looks at: the due lines and any line
+      // this slice carries (a dry run adds the lines of the inputs it applies in memory)
+      for (const k of Object.keys(lines)) for (const ik of this.operatorByLine.keys(compositeKey(k, ''))) addClaim(splitCompositeKey(ik)[1]!);
+      // one entry per payee with a debt: bounded by payees, not by history
+      debts = Object.fromEntries(this.debts.entries());
+    }
+    if (keys.run || keys.controls) {
+      // one held order and one approval per payee at most
+      held = Object.fromEntries(this.held.entries());
+      approvals = Object.fromEntries(this.approvals.entries());
+    }
+    const runs: Record<string, { at: string; orders: number }> = {};
+    if (keys.runId !== undefined) {
+      const r = this.runs.get(keys.runId);
+      if (r !== undefined) runs[keys.runId] = r;
+    }
+    return { lines, operatorPaid, due, debts, runs, held, approvals };
+  }
+
+  /** Every key of a slice of inputs: their lines and their claims. */
+  static keysOfEvents(events: readonly PaymentEvent[]): { lineKeys: Set<string>; claimIds: Set<string> } {
+    const lineKeys = new Set<string>();
+    const claimIds = new Set<string>();
+    for (const e of events) {
+      if (e.kind === 'settlement') lineKeys.add(e.settlement.lineKey);
+      else {
+        if (e.outcome.lineKey !== null) lineKeys.add(e.outcome.lineKey);
+        if (e.outcome.tpClaimId !== null) claimIds.add(e.outcome.tpClaimId);
+      }
+    }
+    return { lineKeys, claimIds };
+  }
+
+  /**
+   * Writes what changed from `before` (a slice) to `after` (what the pure code returned for it).
+   * Inside a commit only. Unchanged entries are the same objects (the pure code copies only what
+   * it changes), so the writes are the changed keys alone.
+   */
+  private writeChanges(before: PaymentsLedger, after: PaymentsLedger): void {
+    diff(before.lines, after.lines, (k, v) => this.lines.put(k, v), (k) => this.lines.remove(k));
+    diff(before.due, after.due, (k) => this.due.put(k, 1), (k) => this.due.remove(k));
+    diff(
+      before.operatorPaid,
+      after.operatorPaid,
+      (c, p) => {
+        const old = Object.hasOwn(before.operatorPaid, c) ? before.operatorPaid[c]! : undefined;
+        if (old !== undefined && old.lineKey !== p.lineKey) this.operatorByLine.remove(compositeKey(old.lineKey, c));
+        this.operator.put(c, p);
+        this.operatorByLine.put(compositeKey(p.lineKey, c), 1);
+      },
+      (c) => {
+        this.operatorByLine.remove(compositeKey(before.operatorPaid[c]!.lineKey, c));
+        this.operator.remove(c);
+      },
+    );
+    diff(before.debts, after.debts, (k, v) => this.debts.put(k, v), (k) => this.debts.remove(k));
+    diff(before.runs, after.runs, (k, v) => this.runs.put(k, v), (k) => this.runs.remove(k));
+    diff(before.held, after.held, (k, v) => this.held.put(k, v), (k) => this.held.remove(k));
+    diff(before.approvals, after.approvals, (k, v) => this.approvals.put(k, v), (k) => this.approvals.remove(k));
+  }
+
+  // ---- steps --------------------------------------------------------------------------------
+
+  /** Applies a consumed batch: one transaction over that batch's keys. */
+  async applyEvents(events: readonly PaymentEvent[], apply: (ledger: PaymentsLedger, events: readonly PaymentEvent[]) => PaymentsLedger): Promise<void> {
+    if (events.length === 0) return;
+    // read, decide and commit as one step: a batch handled at the same time reads this one's writes
+    await this.kv.update(() => {
+      const before = this.readSlice(PaymentsStore.keysOfEvents(events));
+      const after = apply(before, events);
+      return () => this.writeChanges(before, after);
+    });
+  }
+
+  /**
+   * Records a decided run: the ledger changes and (when it has files) its intent and its
+   * EndToEndIds in the handed-over index — ONE transaction, so after a crash the run is either
+   * not decided at all or decided and pending, never one without the other.
+   */
+  async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null): Promise<void> {
+    await this.kv.commit(() => {
+      this.writeChanges(before, after);
+      if (intent === null) return;
+      this.pendingRun.put(PENDING, intent);
+      for (const f of intent.files) for (const id of f.endToEndIds) this.handedOver.put(id, f.messageId);
+    });
+  }
+
+  async commitApproval(before: PaymentsLedger, after: PaymentsLedger): Promise<void> {
+    await this.kv.commit(() => this.writeChanges(before, after));
+  }
+
+  pending(): RunIntent | null {
+    return this.pendingRun.get(PENDING) ?? null;
+  }
+
+  async clearPending(): Promise<void> {
+    await this.kv.commit(() => this.pendingRun.remove(PENDING));
+  }
+
+  /** The handed-over index restricted to `ids` (a run's own EndToEndIds): lookups, no scan. */
+  handedOverOf(ids: Iterable<string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const id of ids) {
+      const owner = this.handedOver.get(id);
+      if (owner !== undefined) out[id] = owner;
+    }
+    return out;
+  }
+
+  run(runId: string): { at: string; orders: number } | undefined {
+    return this.runs.get(runId);
+  }
+
+  outbox(): OutboxEntry[] {
+    return [...this.outboxEntries.entries()].map(([, e]) => e);
+  }
+
+  async removeOutbox(runId: string): Promise<void> {
+    await this.kv.commit(() => this.outboxEntries.remove(runId));
+  }
+
+  // ---- whole state (import, tests, tools) ---------------------------------------------------
+
+  /** The whole payment state, read key by key (tests and tools; no stage reads it all). */
+  readAll(): PaymentsState {
+    const operatorPaid = Object.fromEntries(this.operator.entries());
+    const ledger: PaymentsLedger = {
+      lines: Object.fromEntries(this.lines.entries()),
+      operatorPaid,
+      due: Object.fromEntries([...this.due.keys()].map((k) => [k, true as const])),
+      debts: Object.fromEntries(this.debts.entries()),
+      runs: Object.fromEntries(this.runs.entries()),
+      held: Object.fromEntries(this.held.entries()),
+      approvals: Object.fromEntries(this.approvals.entries()),
+    };
+    return { ledger, outbox: this.outbox(), pending: this.pending(), handedOver: Object.fromEntries(this.handedOver.entries()) };
+  }
+
+  /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
+  async replaceAll(state: PaymentsState): Promise<void> {
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries];
+    await this.kv.commit(() => {
+      for (const s of subs) s.clear();
+      this.writeChanges(initialLedger(), state.ledger);
+      for (const e of state.outbox) this.outboxEntries.put(e.runId, e);
+      if (state.pending !== null) this.pendingRun.put(PENDING, state.pending);
+      for (const [id, msgId] of Object.entries(state.handedOver)) this.handedOver.put(id, msgId);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.kv.close();
+  }
+}
+
+function diff<V>(before: Readonly<Record<string, V>>, after: Readonly<Record<string, V>>, put: (k: string, v: V) => void, remove: (k: string) => void): void {
+  for (const [k, v] of Object.entries(after)) if (!Object.hasOwn(before, k) || before[k] !== v) put(k, v);
+  for (const k of Object.keys(before)) if (!Object.hasOwn(after, k)) remove(k);
+}
+
+/** The whole payment state of a home (tests, tools): the legacy file if not imported yet, else the store, else empty. */
+export async function loadPaymentsState(home: string): Promise<PaymentsState> {
+  const source = await PaymentsStore.openForReading(home);
+  if (source === null) return emptyPaymentsState();
+  if ('legacy' in source) return source.legacy;
   try {
-    await dir.sync();
+    return source.readAll();
   } finally {
-    await dir.close();
+    await source.close();
+  }
+}
+
+/** Replaces a home's whole payment state (tests, tools). */
+export async function savePaymentsState(home: string, state: PaymentsState): Promise<void> {
+  const store = await PaymentsStore.open(home);
+  try {
+    await store.replaceAll(state);
+  } finally {
+    await store.close();
   }
 }

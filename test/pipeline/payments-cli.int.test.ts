@@ -7,7 +7,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { approveCommand, command as paymentsRun, showCommand } from '../../src/cli/commands/payments.js';
-import { ledgerFileOf, loadPaymentsState } from '../../src/pipeline/payments-store.js';
+import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { settlement, tempDir } from './stages-given.js';
 
 /**
@@ -113,7 +113,7 @@ it('a line above the per-order ceiling is HELD (report, --json), not in the pain
     const pain1 = await painOf(`pain.001: ${report.sepaFiles[0]}`);
     expect([pain1.ctrlSum, pain1.e2e.length]).toEqual(['9.00', 1]);
     expect(pain1.text).not.toContain(ABSURD);
-    const owed = (await loadPaymentsState(ledgerFileOf(dir))).ledger;
+    const owed = (await loadPaymentsState(dir)).ledger;
     expect([Object.keys(owed.due), owed.lines['n:D9:1']?.paid]).toEqual([['n:D9:1'], {}]);
 
     const approve = await cli(approveCommand, ['R1:member:ADH0000002', '--run', 'R1', '--by', 'alice', '--home', dir]);

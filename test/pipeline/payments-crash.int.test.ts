@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { PaymentOrder } from '../../src/model/payment.js';
 import { PAYMENT_RUN_STEPS, type PaymentRunStep } from '../../src/payments/run-steps.js';
-import { ledgerFileOf, loadPaymentsState } from '../../src/pipeline/payments-store.js';
+import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { readAll, settlement, tempDir } from './stages-given.js';
 
 /**
@@ -87,7 +87,7 @@ async function settledHome(home: string): Promise<Outcome> {
   // each EndToEndId in exactly one file, once
   expect(new Set(e2e).size).toBe(e2e.length);
 
-  const { ledger, pending } = await loadPaymentsState(ledgerFileOf(home));
+  const { ledger, pending } = await loadPaymentsState(home);
   expect(pending).toBeNull();
   expect(ledger.due).toEqual({});
   FAMILIES.forEach(([adh], i) => {
@@ -159,7 +159,7 @@ describe('killed at each step, then restarted', () => {
     const at = PAYMENT_RUN_STEPS.indexOf(step);
     const after = (s: PaymentRunStep) => at >= PAYMENT_RUN_STEPS.indexOf(s);
     const leftFiles = (await filesUnder(join(home, 'payments'))).map((f) => relative(home, f.path));
-    const { pending } = await loadPaymentsState(ledgerFileOf(home));
+    const { pending } = await loadPaymentsState(home);
     expect({
       intent: pending !== null,
       temp: leftFiles.some((f) => /\.pain\.001.*\.xml\.tmp$/.test(f)),

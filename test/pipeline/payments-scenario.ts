@@ -8,7 +8,7 @@ import type { Beneficiary } from '../../src/model/reference.js';
 import { accountBook } from '../../src/payments/index.js';
 import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
-import { ledgerFileOf } from '../../src/pipeline/payments-store.js';
+import { stateStoreFileOf } from '../../src/state/kv-store.js';
 import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService } from '../../src/pipeline/reconcile-service.js';
 import { PS, PS_NO_ACCOUNT, claim, readAll, settlement } from './stages-given.js';
 
@@ -66,7 +66,7 @@ export async function paymentScenario(bus: Bus, home: string): Promise<void> {
   const dry = await runPaymentStage({ ...base, runId: 'R0', at: '2025-03-31T18:00:00Z', dryRun: true });
   expect(dry.orders.map((o) => [o.payee, o.amount])).toEqual(expect.arrayContaining([['member:A001', '21.50'], [`ps:${PS}`, '19.00']]));
   expect(await readAll(bus, 'payment-orders')).toEqual([]);
-  expect(existsSync(ledgerFileOf(home))).toBe(false);
+  expect(existsSync(stateStoreFileOf(home))).toBe(false);
   expect(dry.ordersFile).toBeNull();
 
   const first = await runPaymentStage({ ...base, runId: 'R1', at: '2025-03-31T18:00:00Z' });

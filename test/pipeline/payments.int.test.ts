@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { accountBook } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
-import { emptyPaymentsState, ledgerFileOf, loadPaymentsState, savePaymentsState } from '../../src/pipeline/payments-store.js';
+import { emptyPaymentsState, legacyLedgerFileOf, loadPaymentsState, savePaymentsState } from '../../src/pipeline/payments-store.js';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
 import { readAll, settlement, tempDir } from './stages-given.js';
@@ -61,9 +61,9 @@ it('an EndToEndId already handed over in another file refuses the run (PAYMENTS_
   const dry = await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z', dryRun: true });
   const id = dry.orders[0]!.endToEndId;
   // as if an earlier file (another MsgId) had carried this transfer, and the ledger had lost it
-  await savePaymentsState(ledgerFileOf(home), { ...emptyPaymentsState(), handedOver: { [id]: 'NOEOTHERFILE' } });
+  await savePaymentsState(home, { ...emptyPaymentsState(), handedOver: { [id]: 'NOEOTHERFILE' } });
   await expect(runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' })).rejects.toMatchObject({ code: 'PAYMENTS_DUPLICATE_END_TO_END', message: expect.stringContaining('NOEOTHERFILE') });
-  const state = await loadPaymentsState(ledgerFileOf(home));
+  const state = await loadPaymentsState(home);
   expect([state.pending, state.ledger.runs]).toEqual([null, {}]);
   expect(existsSync(join(home, 'payments', 'R1'))).toBe(false);
   expect(await readAll(bus, 'payment-orders')).toEqual([]);
@@ -76,13 +76,13 @@ it('a state left by the previous version (format 1, an outbox entry) is finished
   const first = await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z', dryRun: true });
   const r0 = await runPaymentStage({ bus, home, accounts, runId: 'R0', at: '2025-03-30T18:00:00Z' }); // consumes; R0 pays 9.00
   expect(r0.orders.map((o) => o.amount)).toEqual(['9.00']);
-  const state = await loadPaymentsState(ledgerFileOf(home));
+  const state = await loadPaymentsState(home);
   const ordersFile = join(home, 'legacy-orders.ndjson');
   await writeFile(ordersFile, `${JSON.stringify({ ...first.orders[0], paymentId: 'R-old:member:A9', runId: 'R-old' })}\n`);
-  await writeFile(ledgerFileOf(home), JSON.stringify({ format: 1, ledger: state.ledger, outbox: [{ runId: 'R-old', ordersFile }] }));
+  await writeFile(legacyLedgerFileOf(home), JSON.stringify({ format: 1, ledger: state.ledger, outbox: [{ runId: 'R-old', ordersFile }] }));
   const next = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
   expect(next.republished).toBe(1);
   expect(next.orders).toEqual([]);
   expect((await readAll(bus, 'payment-orders')).map((o) => o.paymentId).sort()).toEqual(['R-old:member:A9', 'R0:member:A9']);
-  expect((await loadPaymentsState(ledgerFileOf(home))).outbox).toEqual([]);
+  expect((await loadPaymentsState(home)).outbox).toEqual([]);
 });

@@ -8,9 +8,10 @@ import { openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
 import { PaymentOrderSchema } from '../../model/payment.js';
-import { accountBook, approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type AccountBook, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
+import { accountBook, approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type AccountBook, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
 import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
-import { ledgerFileOf, loadPaymentsState, savePaymentsState } from '../../pipeline/payments-store.js';
+import { PaymentsStore } from '../../pipeline/payments-store.js';
+import { stateStoreFileOf } from '../../state/kv-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
@@ -28,7 +29,7 @@ const RUN_USAGE = `noemie payments run [--dry-run] [--run-id <id>] [--at <instan
                    [--debtor-iban <iban>] [--debtor-bic <bic>] [--debtor-name <name>]
 
 Applies what is new on the settlements and reconciliation topics (group "payments") to the payment
-ledger (<home>/payments/ledger.json), pays each payee the difference between what it is entitled to
+ledger (the home's state store, <home>/state/store.mdb), pays each payee the difference between what it is entitled to
 and what it was paid, publishes the orders to payment-orders, and writes <out>/<runId>/orders.ndjson
 and one pain.001.001.09 file per debtor account. A second run over the same facts emits nothing.
   --dry-run              compute and print; nothing published, committed, written or saved
@@ -169,6 +170,18 @@ export const command: Command = {
   },
 };
 
+/** A run's record in the payment state (a legacy ledger.json not imported yet is read, not imported). */
+async function recordedRun(home: string, runId: string): Promise<{ at: string; orders: number } | undefined> {
+  const source = await PaymentsStore.openForReading(home);
+  if (source === null) return undefined;
+  if ('legacy' in source) return Object.hasOwn(source.legacy.ledger.runs, runId) ? source.legacy.ledger.runs[runId] : undefined;
+  try {
+    return source.run(runId);
+  } finally {
+    await source.close();
+  }
+}
+
 const SHOW_USAGE = `noemie payments show <runId> [--home <dir>] [--out <dir>]
 
 Prints a run's orders and sums (IBANs masked), from <out>/<runId>/orders.ndjson (default <home>/payments).
@@ -185,10 +198,9 @@ export const showCommand: Command = {
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
     const file = join(runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId), 'orders.ndjson');
     if (!existsSync(file)) {
-      const { ledger } = await loadPaymentsState(ledgerFileOf(home));
-      const run = Object.hasOwn(ledger.runs, runId) ? ledger.runs[runId] : undefined;
+      const run = await recordedRun(home, runId);
       if (run === undefined) {
-        writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${ledgerFileOf(home)})`);
+        writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${stateStoreFileOf(home)})`);
         return 1;
       }
       writeLine(io.out, `run ${runId} at ${run.at}: ${run.orders} order(s)`);
@@ -225,10 +237,16 @@ export const approveCommand: Command = {
     const by = values.by ?? userInfo().username;
     if (by.trim() === '') throw new UsageError('--by must name who approves');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
-    const file = ledgerFileOf(home);
-    const state = await loadPaymentsState(file);
-    const { ledger, approval } = approvePayment(state.ledger, { ref, by, at: new Date().toISOString(), ...(values.run === undefined ? {} : { runId: values.run }) });
-    await savePaymentsState(file, { ...state, ledger });
+    const store = await PaymentsStore.open(home);
+    let approval: Approval;
+    try {
+      const before = store.readSlice({ controls: true });
+      const approved = approvePayment(before, { ref, by, at: new Date().toISOString(), ...(values.run === undefined ? {} : { runId: values.run }) });
+      approval = approved.approval;
+      await store.commitApproval(before, approved.ledger);
+    } finally {
+      await store.close();
+    }
     if (values.json) writeLine(io.out, JSON.stringify(approval, null, 2));
     else writeLine(io.out, `approved ${approval.paymentId}: ${approval.amount} to ${approval.payee} (EndToEndId ${approval.endToEndId}) by ${approval.by} at ${approval.at}; the next payment run pays it`);
     return 0;

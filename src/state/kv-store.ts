@@ -1,0 +1,155 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+
+/**
+ * The pipeline's embedded key-value state store: one LMDB environment per home,
+ * `<home>/state/store.mdb` (+ `store.mdb-lock`), chosen over LevelDB by bench/state-store.bench.ts
+ * (bench/README.md says why). Stages keep their state in typed sub-stores (a key prefix each) and
+ * change it only through `commit`: one transaction, durable (fsynced) when its promise resolves,
+ * all of it or nothing after a crash (LMDB's copy-on-write pages and meta-page switch). Values are
+ * our own records, encoded with msgpack (lmdb's default) and read back without re-validation.
+ */
+export const stateStoreFileOf = (home: string) => join(home, 'state', 'store.mdb');
+
+/**
+ * What one sub-store's key prefix ends with (and what joins a composite key's parts): keys sort
+ * by name, then by key, and no key can reach into another sub-store. Not NUL: lmdb's key encoding
+ * (ordered-binary) reads bytes 0–4 inside a string key as the boundaries of an ARRAY key, so a
+ * string holding them may not come back as the same string; keys holding one are refused.
+ */
+const SEP = '\u001f';
+const AFTER_SEP = '\u0020';
+const RESERVED = /[\u0000-\u0004]/;
+
+function checkKey(key: string): string {
+  if (RESERVED.test(key)) throw new Error(`state store: key ${JSON.stringify(key)} holds a control character U+0000–U+0004`);
+  return key;
+}
+
+export interface OpenStateStoreOptions {
+  /** false: return null rather than create a store that does not exist yet (dry runs, read-only commands) */
+  create?: boolean;
+}
+
+export class StateStore {
+  private writing = false;
+  /** the last queued step: steps (update / commit) of this process run one after the other */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly file: string,
+    private readonly db: RootDatabase<unknown, string>,
+  ) {}
+
+  static open(home: string, options: OpenStateStoreOptions & { create: false }): StateStore | null;
+  static open(home: string, options?: OpenStateStoreOptions): StateStore;
+  static open(home: string, options: OpenStateStoreOptions = {}): StateStore | null {
+    const file = stateStoreFileOf(home);
+    if (options.create === false && !existsSync(file)) return null;
+    mkdirSync(dirname(file), { recursive: true });
+    // overlappingSync off: a commit's promise resolves once its pages AND meta page are fsynced,
+    // so "committed" means "survives a power cut", not only "visible to other readers".
+    return new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false }));
+  }
+
+  /** A typed sub-store: the keys under `name`. Values of type V are written and read as they are. */
+  sub<V>(name: string): SubStore<V> {
+    if (name.includes(SEP) || name.includes(AFTER_SEP) || RESERVED.test(name)) throw new Error(`sub-store name ${JSON.stringify(name)} contains the separator`);
+    return new SubStore<V>(this, this.db, name);
+  }
+
+  /**
+   * Runs `write` in ONE write transaction and resolves once it is durably committed. `write` only
+   * puts and removes (decide first, outside): it runs synchronously inside the transaction and
+   * must not throw — lmdb may batch other queued writes of this process in the same transaction.
+   */
+  commit(write: () => void): Promise<void> {
+    return this.update(() => write);
+  }
+
+  /**
+   * A read → decide → commit step: `decide` runs once every earlier step of this process is
+   * committed (so it reads their writes), returns the writes, and they are committed as ONE
+   * durable transaction. Two batches handled at the same time (two partitions) therefore never
+   * decide on the same stale value: the second reads what the first wrote.
+   */
+  update(decide: () => () => void): Promise<void> {
+    const step = this.tail.then(async () => {
+      const write = decide();
+      await this.db.transaction(() => {
+        this.writing = true;
+        try {
+          write();
+        } finally {
+          this.writing = false;
+        }
+      });
+    });
+    this.tail = step.catch(() => {}); // a failed step fails its caller, not the steps after it
+    return step;
+  }
+
+  /** @internal the sub-stores' guard: a write outside `commit` would be its own transaction */
+  assertWriting(what: string): void {
+    if (!this.writing) throw new Error(`state store: ${what} outside commit()`);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+export class SubStore<V> {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly db: RootDatabase<unknown, string>,
+    readonly name: string,
+  ) {
+    this.prefix = `${name}${SEP}`;
+  }
+
+  get(key: string): V | undefined {
+    return this.db.get(this.prefix + key) as V | undefined;
+  }
+
+  has(key: string): boolean {
+    return this.db.doesExist(this.prefix + key);
+  }
+
+  /** Inside `commit` only. */
+  put(key: string, value: V): void {
+    this.store.assertWriting(`put ${this.name}/${key}`);
+    this.db.putSync(this.prefix + checkKey(key), value);
+  }
+
+  /** Inside `commit` only. */
+  remove(key: string): void {
+    this.store.assertWriting(`remove ${this.name}/${key}`);
+    this.db.removeSync(this.prefix + key);
+  }
+
+  /** The entries whose key starts with `keyPrefix` (all of them by default), in key order. */
+  *entries(keyPrefix = ''): Generator<[string, V]> {
+    const start = this.prefix + checkKey(keyPrefix);
+    const end = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${start}\uffff`;
+    for (const { key, value } of this.db.getRange({ start, end })) yield [key.slice(this.prefix.length), value as V];
+  }
+
+  *keys(keyPrefix = ''): Generator<string> {
+    const start = this.prefix + checkKey(keyPrefix);
+    const end = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${start}\uffff`;
+    for (const key of this.db.getKeys({ start, end })) yield (key as string).slice(this.prefix.length);
+  }
+
+  /** Inside `commit` only: removes every key of this sub-store. */
+  clear(): void {
+    for (const key of [...this.keys()]) this.remove(key);
+  }
+}
+
+/** Joins the parts of a composite key (e.g. lineKey + claimId of an index): a prefix scan on the first part finds the rest. */
+export const compositeKey = (...parts: string[]) => parts.join(SEP);
+export const splitCompositeKey = (key: string) => key.split(SEP);

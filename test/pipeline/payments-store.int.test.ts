@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import type { Bus } from '../../src/bus/index.js';
+import { accountBook, applyPaymentEvents, runPayments } from '../../src/payments/index.js';
+import { runPaymentStage } from '../../src/pipeline/payments-service.js';
+import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
+import { stateStoreFileOf } from '../../src/state/kv-store.js';
+import { readAll, settlement, tempDir } from './stages-given.js';
+import { outcome } from '../payments/given.js';
+
+let home = '';
+let cleanup: () => Promise<void>;
+let bus: Bus;
+
+beforeEach(async () => {
+  ({ dir: home, cleanup } = await tempDir('payments-store-'));
+  bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+});
+afterEach(async () => {
+  await bus.close();
+  await cleanup();
+});
+
+const A9 = { adherentId: 'A9', nir: '1850375123456', nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A' as const, contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: 'FR7630006000011234567890189', bic: null, name: 'Jean Dupont' };
+const accounts = accountBook([A9]);
+const a9Line = (lineKey: string, amcAmount: string) => settlement({ lineKey, beneficiary: { nir: '1850375123456', rang: 1 }, adherentId: 'A9', tp: '00', payee: 'member', amcAmount });
+
+it("a home of the previous version (payments/ledger.json) is imported once: same state, file renamed .imported, nothing paid twice", async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
+  const r1 = await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  expect(r1.orders.map((o) => o.amount)).toEqual(['21.50']); // 9.00 + 12.50 in one order
+  // the same home as the previous version left it: the bus offsets committed, the state in ledger.json
+  const legacy = await loadPaymentsState(home);
+  await rm(stateStoreFileOf(home));
+  await rm(`${stateStoreFileOf(home)}-lock`, { force: true });
+  await writeFile(legacyLedgerFileOf(home), JSON.stringify({ format: 2, ledger: legacy.ledger, outbox: [], pending: null, handedOver: legacy.handedOver }));
+  await writeFile(`${legacyLedgerFileOf(home)}.tmp`, '{"format":2,'); // a save the crash interrupted
+
+  const store = await PaymentsStore.open(home);
+  expect(store.readAll()).toEqual(legacy);
+  await store.close();
+  expect([existsSync(legacyLedgerFileOf(home)), existsSync(`${legacyLedgerFileOf(home)}.imported`), existsSync(`${legacyLedgerFileOf(home)}.tmp`)]).toEqual([false, true, false]);
+
+  // D1 replayed (same version: nothing to pay), D3 new: R2 pays D3's 4.50 alone
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D3:1', '4.50') }]);
+  const r2 = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
+  expect(r2.orders.map((o) => [o.amount, o.lineKeys])).toEqual([['4.50', ['n:D3:1']]]);
+  const after = await loadPaymentsState(home);
+  expect(Object.keys(after.ledger.runs).sort()).toEqual(['R1', 'R2']);
+  // R1's EndToEndId is still in the handed-over index, next to R2's
+  expect(Object.keys(after.handedOver).sort()).toEqual([r1.orders[0]!.endToEndId, r2.orders[0]!.endToEndId].sort());
+  expect((await readAll(bus, 'payment-orders')).map((o) => o.paymentId)).toEqual(['R1:member:A9', 'R2:member:A9']);
+});
+
+it('a run reads what is due, not the history; deciding on that slice gives the same run as on the whole ledger', async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  const store = await PaymentsStore.open(home);
+  try {
+    // a consumed batch: D2 corrected down to 10.00 (version 2), D3 new
+    const batch = [{ kind: 'settlement' as const, settlement: { ...a9Line('n:D2:1', '10.00'), version: 2 } }, { kind: 'settlement' as const, settlement: a9Line('n:D3:1', '4.50') }];
+    await store.applyEvents(batch, applyPaymentEvents);
+    const slice = store.readSlice({ run: true, runId: 'R2' });
+    // D1 (paid, unchanged) is not read
+    expect(Object.keys(slice.lines).sort()).toEqual(['n:D2:1', 'n:D3:1']);
+    expect(Object.keys(slice.due).sort()).toEqual(['n:D2:1', 'n:D3:1']);
+    const input = { runId: 'R2', at: '2025-04-01T18:00:00Z', accounts };
+    const onSlice = runPayments(slice, input);
+    const onWhole = runPayments(store.readAll().ledger, input);
+    // 4.50 new − 2.50 recovered on D2 (12.50 paid, 10.00 due) = 2.00
+    expect(onSlice.orders.map((o) => o.amount)).toEqual(['2.00']);
+    expect(onSlice.orders).toEqual(onWhole.orders);
+    expect([onSlice.blocked, onSlice.pending, onSlice.held]).toEqual([onWhole.blocked, onWhole.pending, onWhole.held]);
+  } finally {
+    await store.close();
+  }
+});
+
+it('two batches applied at the same time (settlements and reconciliation partitions) on the same line: both are kept', async () => {
+  // the bus may call the handler for a settlements batch and a reconciliation batch concurrently;
+  // each names line D9: the line must end with the settlement's facts AND the outcome's
+  const store = await PaymentsStore.open(home);
+  try {
+    const lineKey = 'n:D9:1';
+    const s = { kind: 'settlement' as const, settlement: { ...a9Line(lineKey, '19.00'), tp: '15' as const, payee: 'ps' as const } };
+    const o = { kind: 'reconciliation' as const, outcome: outcome({ kind: 'matched', lineKey, version: 1, tpClaimId: 'C9' }) };
+    await Promise.all([store.applyEvents([s], applyPaymentEvents), store.applyEvents([o], applyPaymentEvents)]);
+    const line = store.readAll().ledger.lines[lineKey]!;
+    expect([line.settlement?.version, line.tp?.kind]).toEqual([1, 'matched']);
+    expect(store.readAll().ledger.operatorPaid).toEqual({});
+  } finally {
+    await store.close();
+  }
+});
+
+it('what the TP operator already paid on a line is found by the run (the line → claims index), after the store is reopened', async () => {
+  // D5 in tiers payant, AMC 19.00 to the professional; the operator already paid claim C5 (19.00):
+  // entitled 19.00 − already paid 19.00 = 0.00, so the run moves nothing (no order, nothing blocked)
+  const lineKey = 'noemie-011591001:101000000033:1';
+  const first = await PaymentsStore.open(home);
+  await first.applyEvents([
+    { kind: 'settlement', settlement: { ...a9Line(lineKey, '19.00'), tp: '15', payee: 'ps' } },
+    { kind: 'reconciliation', outcome: outcome({ kind: 'matched', lineKey, version: 1, tpClaimId: 'C5', claimPaidOn: '2025-03-01', claimed: '19.00', owed: '19.00' }) },
+  ], applyPaymentEvents);
+  await first.close();
+  const store = await PaymentsStore.open(home);
+  try {
+    const slice = store.readSlice({ run: true, runId: 'R1' });
+    expect(Object.keys(slice.operatorPaid)).toEqual(['C5']);
+    const r = runPayments(slice, { runId: 'R1', at: '2025-03-31T18:00:00Z', accounts });
+    expect([r.orders, r.blocked, r.pending]).toEqual([[], [], []]);
+  } finally {
+    await store.close();
+  }
+});

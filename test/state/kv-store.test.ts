@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { compositeKey, StateStore, stateStoreFileOf } from '../../src/state/kv-store.js';
+import { tempDir } from '../pipeline/stages-given.js';
+
+let home = '';
+let cleanup: () => Promise<void>;
+
+beforeEach(async () => {
+  ({ dir: home, cleanup } = await tempDir('kv-store-'));
+});
+afterEach(async () => {
+  await cleanup();
+});
+
+it('what a commit wrote is there after the store is closed and opened again', async () => {
+  const store = StateStore.open(home);
+  const lines = store.sub<{ amount: string }>('lines');
+  await store.commit(() => {
+    lines.put('n:D1:1', { amount: '9.00' });
+    lines.put('n:D2:1', { amount: '12.50' });
+  });
+  await store.close();
+  const again = StateStore.open(home);
+  expect([...again.sub<{ amount: string }>('lines').entries()]).toEqual([['n:D1:1', { amount: '9.00' }], ['n:D2:1', { amount: '12.50' }]]);
+  await again.close();
+});
+
+it('sub-stores do not see each other, even when one name starts with the other', async () => {
+  const store = StateStore.open(home);
+  const a = store.sub<number>('pay');
+  const ab = store.sub<number>('pay.line');
+  await store.commit(() => {
+    a.put('x', 1);
+    ab.put('y', 2);
+  });
+  expect([...a.entries()]).toEqual([['x', 1]]);
+  expect([...ab.keys()]).toEqual(['y']);
+  expect(a.get('y')).toBeUndefined();
+  await store.close();
+});
+
+it('a prefix scan returns the keys under that prefix only (family → its lines)', async () => {
+  const store = StateStore.open(home);
+  const byFamily = store.sub<1>('by-family');
+  await store.commit(() => {
+    for (const [fam, line] of [['A1', 'L1'], ['A1', 'L2'], ['A10', 'L3'], ['A2', 'L4']]) byFamily.put(compositeKey(fam!, line!), 1);
+  });
+  // 'A1' must not catch 'A10': the composite key's separator ends the family
+  expect([...byFamily.keys(compositeKey('A1', ''))]).toEqual([compositeKey('A1', 'L1'), compositeKey('A1', 'L2')]);
+  await store.close();
+});
+
+it('a write outside commit() is refused (it would be a transaction of its own)', async () => {
+  const store = StateStore.open(home);
+  expect(() => store.sub<number>('s').put('k', 1)).toThrow(/outside commit/);
+  expect(() => store.sub<number>('s').remove('k')).toThrow(/outside commit/);
+  await store.close();
+});
+
+it('create: false opens nothing and creates nothing when the home has no store', async () => {
+  expect(StateStore.open(home, { create: false })).toBeNull();
+  expect(existsSync(stateStoreFileOf(home))).toBe(false);
+});
+
+it('kill -9 in the middle of committing: every batch is there whole or not at all', async () => {
+  // a child commits batches of 500 keys plus a `last` marker in the same transaction, as fast as
+  // it can, until it is killed; then every batch up to `last` must be whole and none after it begun
+  const kvModule = resolve('dist/src/state/kv-store.js');
+  const script = `
+    const { StateStore } = await import(${JSON.stringify(kvModule)});
+    const store = StateStore.open(process.argv[1]);
+    const rows = store.sub('rows'), meta = store.sub('meta');
+    for (let b = 0; ; b++) {
+      await store.commit(() => { for (let k = 0; k < 500; k++) rows.put(b + '/' + String(k).padStart(3, '0'), 'x'.repeat(200)); meta.put('last', b); });
+      if (b === 3) process.stdout.write('going\\n');
+    }`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, home], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res) => child.stdout.once('data', () => res()));
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+
+  const store = StateStore.open(home);
+  const last = store.sub<number>('meta').get('last')!;
+  expect(last).toBeGreaterThanOrEqual(3);
+  const perBatch = new Map<number, number>();
+  for (const key of store.sub<string>('rows').keys()) {
+    const b = Number(key.split('/')[0]);
+    perBatch.set(b, (perBatch.get(b) ?? 0) + 1);
+  }
+  expect([...perBatch.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: last + 1 }, (_, i) => i));
+  expect([...perBatch.values()].every((n) => n === 500)).toBe(true);
+  await store.close();
+}, 30_000);
+
+it('composite keys come back as the strings written, after the store is opened again (lineKey-like parts)', async () => {
+  const store = StateStore.open(home);
+  const index = store.sub<1>('operator-by-line');
+  const keys = [compositeKey('noemie-011591001:101000000033:1', 'TPC10100000030'), compositeKey('noemie-011591001:101000000033:1', 'TPC10100000031'), compositeKey('noemie-011591001:101000000034:1', 'TPC1')];
+  await store.commit(() => keys.forEach((k) => index.put(k, 1)));
+  await store.close();
+  const again = StateStore.open(home);
+  const reopened = again.sub<1>('operator-by-line');
+  expect([...reopened.keys()]).toEqual(keys);
+  expect([...reopened.keys(compositeKey('noemie-011591001:101000000033:1', ''))]).toEqual(keys.slice(0, 2));
+  expect(() => reopened.get('a\u0000b')).not.toThrow();
+  await again.close();
+});
+
+it('a key holding U+0000–U+0004 is refused (the key encoding would read it back as another key)', async () => {
+  const store = StateStore.open(home);
+  await expect(store.commit(() => store.sub<number>('s').put('a\u0000b', 1))).rejects.toThrow(/control character/);
+  await store.close();
+});
