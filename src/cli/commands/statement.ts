@@ -24,6 +24,9 @@ const USAGE = `noemie statement --adherent <id> --from <YYYY-MM-DD> --to <YYYY-M
                  [--home <dir>] [--kafka <brokers>] [--beneficiaries <csv>] [--nomenclature <csv>]
 
 Care dates from … to, inclusive; the latest version of each line (an annulled line is left out).
+Read from the statement index in <home>/state (created if missing), brought up to date first with
+the settlements not consumed yet (group statements). If a running noemie run holds the embedded
+bus, the index is read as it is plus the family's newer settlements, and nothing is written.
   --beneficiaries <csv>  names of the family's members, default ${DEFAULT_REFERENCE.beneficiaries}
   --nomenclature <csv>   act labels, default ${DEFAULT_REFERENCE.nomenclature}
 exit code: 0 written, 1 unknown adherent, 2 usage error`;
