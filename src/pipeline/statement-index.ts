@@ -197,3 +197,48 @@ export async function statementFromIndexAndTail(bus: Bus, index: StatementIndex 
   }
   return { settlements: [...merged.values()], tail: read };
 }
+
+export interface StatementIndexer {
+  /** settlement records folded into the index since the start */
+  readonly stats: { consumed: number };
+  readonly done: Promise<void>;
+  /** finishes the batch in flight (its transaction, then its offsets), leaves the group, closes the store */
+  stop(): Promise<void>;
+}
+
+/**
+ * The index kept as settlements pass, for `noemie run` without `--once` (the service mode): the
+ * same consumer as `updateStatementIndex` (group `statements`, one transaction per batch before its
+ * offsets), never finishing. Statements printed meanwhile (`noemie statement`, read-only while the
+ * run holds the embedded bus) then find only the last few settlements outside the index.
+ */
+export async function startStatementIndexer(options: { bus: Bus; home: string; groupId?: string; logger?: Logger }): Promise<StatementIndexer> {
+  const index = StatementIndex.open(options.home);
+  const stats = { consumed: 0 };
+  let sub;
+  try {
+    sub = await options.bus.consume({
+      groupId: options.groupId ?? STATEMENTS_GROUP,
+      topics: ['settlements'],
+      maxBatch: STATEMENTS_MAX_BATCH,
+      handler: async (batch) => {
+        await index.apply(batch.records.map((r) => r.value));
+        stats.consumed += batch.records.length;
+      },
+    });
+  } catch (e) {
+    await index.close();
+    throw e;
+  }
+  const subscription = sub;
+  const done = subscription.done.finally(() => index.close());
+  done.catch((e: unknown) => options.logger?.error({ err: e }, 'statements: the index consumer stopped'));
+  return {
+    stats,
+    done,
+    async stop() {
+      await subscription.stop();
+      await done;
+    },
+  };
+}

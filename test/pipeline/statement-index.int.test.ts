@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedBus, type EmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Settlement } from '../../src/model/settlement.js';
-import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../src/pipeline/statement-index.js';
+import { startStatementIndexer, StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../src/pipeline/statement-index.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
 import { renderStatementText, statementData, type StatementRequest, type StatementSettlement } from '../../src/statement/index.js';
 import { settlement, tempDir } from './stages-given.js';
@@ -199,5 +199,31 @@ describe('statement index', () => {
       await readOnly.close();
     }
     expect(await bus.committedOffsets('statements', 'settlements')).toEqual(committed);
+  });
+
+  it('service mode (noemie run without --once): the indexer keeps the index as settlements pass', async () => {
+    const drop = generatedDrop();
+    const { dir: serviceHome, cleanup: cleanupService } = await tempDir('statement-indexer-');
+    try {
+      const indexer = await startStatementIndexer({ bus, home: serviceHome });
+      await publish(drop.slice(0, 120));
+      await publish(drop.slice(120));
+      for (let i = 0; i < 200 && indexer.stats.consumed < drop.length; i++) await new Promise((r) => setTimeout(r, 25));
+      await indexer.stop();
+      expect(indexer.stats.consumed).toBe(drop.length);
+      const served = StatementIndex.open(serviceHome);
+      try {
+        // everything is consumed: a catch-up finds nothing new, and the statements are the topic's
+        expect((await updateStatementIndex(bus, served)).consumed).toBe(0);
+        for (const adherentId of FAMILIES) {
+          const request = { adherentId, ...BOTH };
+          expect(render(request, served.settlementsOf(request))).toBe(render(request, await settlementsForStatement(bus, request)));
+        }
+      } finally {
+        await served.close();
+      }
+    } finally {
+      await cleanupService();
+    }
   });
 });

@@ -16,7 +16,7 @@ import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../
 import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
-import { StatementIndex, updateStatementIndex } from '../../pipeline/statement-index.js';
+import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
@@ -81,13 +81,17 @@ export const command: Command = {
       ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
       sinkFor: () => new BusIngestSink(bus),
     };
+    let indexer: StatementIndexer | null = null;
     const stopAll = async () => {
       await liquidation.stop();
       await reconcile.stop();
+      await indexer?.stop();
       await bus.close();
     };
 
     if (!values.once) {
+      // the statement index follows the settlements as they pass (with --once, the statement stage catches it up)
+      indexer = await startStatementIndexer({ bus, home, logger });
       const controller = new AbortController();
       onShutdownSignals(async () => {
         controller.abort();
