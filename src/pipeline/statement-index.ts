@@ -106,17 +106,7 @@ export class StatementIndex {
     }
   }
 
-  /** Every family the index holds a line for, once each, in order. */
-  *families(): Generator<string> {
-    let last: string | null = null;
-    for (const key of this.lines.keys()) {
-      const adherentId = splitCompositeKey(key)[0]!;
-      if (adherentId !== last) yield adherentId;
-      last = adherentId;
-    }
-  }
-
-  /** The lineKey's index entry (tests). */
+  /** Where the line's latest version is indexed, and which version it is (the read-only merge, tests). */
   whereOf(lineKey: string): Where | undefined {
     return this.where.get(lineKey);
   }
