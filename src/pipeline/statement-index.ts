@@ -121,6 +121,12 @@ export interface IndexUpdate {
   consumed: number;
 }
 
+/** Has the group committed, by whichever member, every partition up to `ends`? */
+async function committedReach(bus: Bus, groupId: string, ends: Map<string, number>): Promise<boolean> {
+  const committed = new Map((await bus.committedOffsets(groupId, 'settlements')).map((c) => [`settlements/${c.partition}`, c.offset ?? 0]));
+  return [...ends].every(([k, end]) => (committed.get(k) ?? 0) >= end);
+}
+
 /**
  * Brings the index up to what `settlements` holds now (end offsets taken at start), with the
  * group: each batch is applied in one transaction, committed before the handler returns — so
@@ -150,7 +156,16 @@ export async function updateStatementIndex(bus: Bus, index: StatementIndex, opti
       if (done()) finish();
     },
   });
-  if (!done()) await Promise.race([finished, sub.done]);
+  // Kafka: a member already in the group (a `noemie run` service's indexer) may own some
+  // partitions; it folds them into the same home's index and commits them, so its commits count too
+  const others = setInterval(() => {
+    void committedReach(bus, groupId, ends).then((all) => all && finish(), () => undefined);
+  }, 500);
+  try {
+    if (!done()) await Promise.race([finished, sub.done]);
+  } finally {
+    clearInterval(others);
+  }
   await sub.stop();
   await sub.done;
   options.logger?.info({ groupId, consumed: update.consumed }, 'statements: index brought up to date');
@@ -202,8 +217,9 @@ export interface StatementIndexer {
  * offsets), never finishing. Statements printed meanwhile (`noemie statement`, read-only while the
  * run holds the embedded bus) then find only the last few settlements outside the index.
  */
-export async function startStatementIndexer(options: { bus: Bus; home: string; groupId?: string; logger?: Logger }): Promise<StatementIndexer> {
-  const index = StatementIndex.open(options.home);
+export async function startStatementIndexer(options: { bus: Bus; home: string; groupId?: string; logger?: Logger; index?: StatementIndex }): Promise<StatementIndexer> {
+  const index = options.index ?? StatementIndex.open(options.home);
+  const owned = options.index === undefined;
   const stats = { consumed: 0 };
   let sub;
   try {
@@ -217,11 +233,11 @@ export async function startStatementIndexer(options: { bus: Bus; home: string; g
       },
     });
   } catch (e) {
-    await index.close();
+    if (owned) await index.close();
     throw e;
   }
   const subscription = sub;
-  const done = subscription.done.finally(() => index.close());
+  const done = subscription.done.finally(() => (owned ? index.close() : undefined));
   done.catch((e: unknown) => options.logger?.error({ err: e }, 'statements: the index consumer stopped'));
   return {
     stats,

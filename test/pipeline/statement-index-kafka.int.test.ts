@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import type { Settlement } from '../../src/model/settlement.js';
-import { StatementIndex, updateStatementIndex } from '../../src/pipeline/statement-index.js';
+import { startStatementIndexer, StatementIndex, updateStatementIndex } from '../../src/pipeline/statement-index.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
 import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
@@ -62,3 +62,34 @@ it('Kafka: the index consumes each part once and gives the statements the topic 
     await cleanup();
   }
 }, 120_000);
+
+it('Kafka: a statement run beside a running indexer (two members of the group) finishes, and the index misses nothing', async () => {
+  const { dir: home, cleanup } = await tempDir('statement-index-kafka2-');
+  const prefix = `t${randomUUID().slice(0, 8)}.`;
+  const service = await openKafkaBus(testBusOptions(broker, prefix));
+  const cli = await openKafkaBus(testBusOptions(broker, prefix));
+  const index = StatementIndex.open(home);
+  try {
+    const { first, second } = drop();
+    const indexer = await startStatementIndexer({ bus: service, home, index });
+    await service.produce('settlements', first.map((value) => ({ value })));
+    for (let i = 0; i < 400 && indexer.stats.consumed < first.length; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(indexer.stats.consumed).toBe(first.length);
+    await service.produce('settlements', second.map((value) => ({ value })));
+    // the CLI joins the group: the partitions are split between the two; it ends once every
+    // partition is committed up to the end it saw, whichever member consumed it
+    const update = await updateStatementIndex(cli, index);
+    await indexer.stop();
+    expect(indexer.stats.consumed + update.consumed).toBeGreaterThanOrEqual(first.length + second.length);
+    for (const adherentId of FAMILIES) {
+      const request = { adherentId, from: '2025-01-01', to: '2025-06-30' };
+      const expected = renderStatementText(statementData(request, await settlementsForStatement(cli, request), []));
+      expect(renderStatementText(statementData(request, index.settlementsOf(request), []))).toBe(expected);
+    }
+  } finally {
+    await index.close();
+    await cli.close();
+    await service.close();
+    await cleanup();
+  }
+}, 150_000);
