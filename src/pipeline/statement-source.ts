@@ -3,8 +3,10 @@ import type { Settlement } from '../model/settlement.js';
 import type { StatementRequest } from '../statement/index.js';
 
 /**
- * The settlements a member statement needs, read from the `settlements` topic outside any consumer
- * group. Settlements are keyed by adhérent, so the whole family sits on one partition: only that
+ * The reference reading the statement index replaced (statement-index.ts): statements no longer
+ * call it — it costs a quarter of the topic per family — but the tests and bench:statements
+ * compare the index with it. The settlements a member statement needs, read from the `settlements`
+ * topic outside any consumer group. Settlements are keyed by adhérent, so the whole family sits on one partition: only that
  * one is read. Only the family's lines in the period are kept, latest version of each line, so
  * memory follows the statement, not the topic.
  */

@@ -19,6 +19,15 @@ export interface StatementRequest {
   to: string;
 }
 
+/**
+ * What a statement reads of a settlement (the member statement index keeps only this:
+ * src/pipeline/statement-index.ts). A whole Settlement is one.
+ */
+export type StatementSettlement = Pick<
+  Settlement,
+  'lineKey' | 'beneficiary' | 'adherentId' | 'careDate' | 'actCode' | 'poste' | 'status' | 'reason' | 'expense' | 'roAmount' | 'amcAmount' | 'restToPay' | 'version' | 'operation'
+>;
+
 export interface Amounts {
   expense: string;
   roAmount: string;
@@ -64,7 +73,7 @@ const totalsOf = (lines: readonly Amounts[]): Amounts => ({
 
 export function statementData(
   request: StatementRequest,
-  settlements: Iterable<Settlement>,
+  settlements: Iterable<StatementSettlement>,
   beneficiaries: Iterable<Beneficiary>,
   actLabels: Readonly<Record<string, string>> = {},
 ): StatementData {
@@ -76,7 +85,7 @@ export function statementData(
     if (b.role === 'A') holder = b.name;
   }
   // only this family's lines in the period are kept: memory follows the statement, not the input
-  const latest = new Map<string, Settlement>();
+  const latest = new Map<string, StatementSettlement>();
   for (const s of settlements) {
     if (s.adherentId !== request.adherentId || s.careDate < request.from || s.careDate > request.to) continue;
     const prev = latest.get(s.lineKey);

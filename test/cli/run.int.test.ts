@@ -5,10 +5,16 @@ import { PassThrough } from 'node:stream';
 import { Decimal } from 'decimal.js';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { main } from '../../src/cli/main.js';
 import { encodeCsv } from '../../src/ingest/csv/index.js';
 import { consultation } from '../ingest/codec-support.js';
 import { zipBuffer } from '../ingest/zip-support.js';
+import { DEFAULT_REFERENCE } from '../../src/cli/reference.js';
+import { loadBeneficiaries } from '../../src/ingest/reference/beneficiaries.js';
+import { loadNomenclature } from '../../src/ingest/reference/nomenclature.js';
+import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
+import { renderStatementText, statementData } from '../../src/statement/index.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out = new PassThrough();
@@ -48,6 +54,9 @@ describe('noemie run --once --sample (the main job)', () => {
     expect(Number(header.NbOfTxs)).toBe(transfers.length);
     expect(header.CtrlSum).toBe(transfers.reduce((s, o) => s.plus(o.amount), new Decimal(0)).toFixed(2));
     expect((await readdir(join(home, 'statements'))).some((f) => f.endsWith('.html'))).toBe(true);
+    // the statement index was built from the 189 settlements, and each statement is the one reading the topic gives
+    expect(first.out).toMatch(/statements: .+ \(\d+ families; index: 189 new settlements consumed\)/);
+    await expectStatementsAsFromTheTopic(home);
     // the 3 bad records are in a quarantine report
     expect((await readdir(join(home, 'quarantine'))).some((f) => f.endsWith('.errors.json'))).toBe(true);
 
@@ -58,6 +67,8 @@ describe('noemie run --once --sample (the main job)', () => {
     expect(second.out).toMatch(/tp_claims_sample\.csv: duplicate/);
     expect(second.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
     expect(second.out).toMatch(/payment run \S+: 0 orders/);
+    // nothing new on settlements: the statements are read from the index alone
+    expect(second.out).toMatch(/index: 0 new settlements consumed/);
   }, 120_000);
 });
 
@@ -103,3 +114,22 @@ describe('noemie run --once and a TP claims file still being written', () => {
     expect(await readdir(join(home, 'inbox'))).toEqual(['tp_claims_live.csv']);
   }, 60_000);
 });
+/** Each statement file of the run equals the one built from the family's whole settlements partition (the reading the index replaced). */
+async function expectStatementsAsFromTheTopic(home: string): Promise<void> {
+  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(DEFAULT_REFERENCE.beneficiaries), loadNomenclature(DEFAULT_REFERENCE.nomenclature)]);
+  const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
+  const files = (await readdir(join(home, 'statements'))).filter((f) => f.endsWith('.txt'));
+  expect(files.length).toBeGreaterThan(0);
+  const bus = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });
+  try {
+    for (const file of files) {
+      const adherentId = file.slice(0, -'.txt'.length);
+      const settlements = await settlementsForStatement(bus, { adherentId, from: '2000-01-01', to: '2099-12-31' });
+      const dates = settlements.map((s) => s.careDate).sort();
+      const expected = renderStatementText(statementData({ adherentId, from: dates[0]!, to: dates.at(-1)! }, settlements, index.all(), labels));
+      expect(await readFile(join(home, 'statements', file), 'utf8')).toBe(expected);
+    }
+  } finally {
+    await bus.close();
+  }
+}

@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { command } from '../../src/cli/commands/statement.js';
+import { existsSync } from 'node:fs';
+import { stateStoreFileOf } from '../../src/state/kv-store.js';
 import { settlement, tempDir } from './stages-given.js';
 
 /**
@@ -20,6 +22,7 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 const FRANCOIS = { nir: '1870459280378', rang: 1 };
 const ISABELLE = { nir: '2810669306301', rang: 1 };
 
+const member = { adherentId: 'ADH0000001', tp: '00' as const, payee: 'member' as const };
 let home = '';
 let cleanup: () => Promise<void>;
 let stdout = '';
@@ -29,7 +32,6 @@ const html = () => join(home, 'statement.html');
 beforeAll(async () => {
   ({ dir: home, cleanup } = await tempDir('statement-cli-'));
   const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-  const member = { adherentId: 'ADH0000001', tp: '00' as const, payee: 'member' as const };
   await bus.produce('settlements', [
     // François, GP 2025-01-10: 30.00 spent, RO 19.00, AMC 9.00, rest 2.00
     settlement({ ...member, lineKey: 'n:D1:1', beneficiary: FRANCOIS, careDate: '2025-01-10', expense: '30.00', roAmount: '19.00', amcAmount: '9.00', restToPay: '2.00' }),
@@ -44,12 +46,16 @@ beforeAll(async () => {
     settlement({ ...member, adherentId: 'ADH0000002', lineKey: 'n:D5:1', beneficiary: { nir: '1700699000111', rang: 1 }, careDate: '2025-01-15', expense: '66.00' }),
   ].map((value) => ({ value })));
   await bus.close();
+  ({ code, stdout } = await statement('--html', html()));
+});
+
+async function statement(...extra: string[]): Promise<{ code: number; stdout: string }> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  code = await command.run(['--adherent', 'ADH0000001', '--from', '2025-01-01', '--to', '2025-03-31', '--home', home, '--html', html()], { out, err: new PassThrough() });
-  stdout = Buffer.concat(chunks).toString('utf8').replaceAll('\u00a0', ' ').replaceAll('\u202f', ' ');
-});
+  const code = await command.run(['--adherent', 'ADH0000001', '--from', '2025-01-01', '--to', '2025-03-31', '--home', home, ...extra], { out, err: new PassThrough() });
+  return { code, stdout: Buffer.concat(chunks).toString('utf8').replaceAll('\u00a0', ' ').replaceAll('\u202f', ' ') };
+}
 
 afterAll(async () => {
   await cleanup();
@@ -83,4 +89,46 @@ describe('noemie statement', () => {
     expect(dom.match(/<g class="bar" data-category="[a-z]+">/g)?.sort()).toEqual(['<g class="bar" data-category="pharmacie">', '<g class="bar" data-category="ville">']);
     expect((await readFile(html(), 'utf8')).startsWith('<!DOCTYPE html>') || (await readFile(html(), 'utf8')).startsWith('<!doctype html>')).toBe(true);
   }, 90_000);
+});
+
+describe('noemie statement reads the statement index', () => {
+  const totalLine = (out: string) => out.split('\n').find((l) => l.includes('Total')) ?? '';
+
+  it('the first statement built the index in the home (group statements at the end of the topic)', async () => {
+    expect(existsSync(stateStoreFileOf(home))).toBe(true);
+    const bus = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });
+    try {
+      const ends = (await bus.endOffsets('settlements')).map((p) => p.high);
+      expect((await bus.committedOffsets('statements', 'settlements')).map((c) => c.offset ?? 0)).toEqual(ends);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('with the bus held by another writer it reads the index plus what is new, and commits nothing; once free, it consumes it', async () => {
+    const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+    let before;
+    try {
+      // Isabelle's pharmacy line replayed again: version 3, AMC 4.00, rest 3.00
+      await bus.produce('settlements', [{ value: settlement({ ...member, lineKey: 'n:D2:1', beneficiary: ISABELLE, careDate: '2025-02-05', actCode: 'PH7', poste: 'soins.medicaments', expense: '20.00', roAmount: '13.00', amcAmount: '4.00', restToPay: '3.00', version: 3 }) }]);
+      before = await bus.committedOffsets('statements', 'settlements');
+      const held = await statement();
+      expect(held.code).toBe(0);
+      // AMC 9.00 + 4.00 = 13.00; rest 2.00 + 3.00 = 5.00 (expense 50.00 and RO 32.00 unchanged)
+      for (const amount of ['50,00', '32,00', '13,00', '5,00']) expect(totalLine(held.stdout)).toContain(amount);
+      expect(await bus.committedOffsets('statements', 'settlements')).toEqual(before);
+    } finally {
+      await bus.close();
+    }
+    const free = await statement();
+    for (const amount of ['50,00', '32,00', '13,00', '5,00']) expect(totalLine(free.stdout)).toContain(amount);
+    const after = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });
+    try {
+      // exactly one more record consumed by the group: the new version
+      const sum = (offsets: { offset: number | null }[]) => offsets.reduce((n, c) => n + (c.offset ?? 0), 0);
+      expect(sum(await after.committedOffsets('statements', 'settlements'))).toBe(sum(before) + 1);
+    } finally {
+      await after.close();
+    }
+  });
 });

@@ -18,9 +18,8 @@ import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../
 import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
-import { settlementsForStatement } from '../../pipeline/statement-source.js';
+import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
-import type { Settlement } from '../../model/settlement.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
 import { referencePaths } from '../../pipeline/reference.js';
@@ -99,13 +98,17 @@ export const command: Command = {
       ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
       sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
     };
+    let indexer: StatementIndexer | null = null;
     const stopAll = async () => {
       await liquidation.stop();
       await reconcile.stop();
+      await indexer?.stop();
       await bus.close();
     };
 
     if (!values.once) {
+      // the statement index follows the settlements as they pass (with --once, the statement stage catches it up)
+      indexer = await startStatementIndexer({ bus, home, logger });
       const controller = new AbortController();
       onShutdownSignals(async () => {
         controller.abort();
@@ -162,8 +165,8 @@ export const command: Command = {
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
       }
-      const dir = await writeStatements(bus, home, beneficiariesFile, referenceDir, logger);
-      writeLine(io.out, `statements: ${dir}`);
+      const statements = await writeStatements(bus, home, beneficiariesFile, referenceDir, logger);
+      writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
     } catch (e) {
       code = 1;
       throw e;
@@ -231,23 +234,36 @@ function report(io: CliIo, o: InboxOutcome): void {
   writeHumanLine(io.out, maskPersonalData(`${o.file}: ${o.action}${figures ? ` — ${figures}` : ''}${o.report ? ` (report ${o.report})` : ''}${o.action === 'duplicate' ? ` — ${o.message}` : ''}`));
 }
 
-/** One statement per family that has settlements, over the years of care the bus holds. */
-async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, referenceDir: string, logger: Logger): Promise<string> {
+/**
+ * One statement per family that has settlements, over the years of care the bus holds. The
+ * statement index (src/pipeline/statement-index.ts) is first brought up to date with what is new
+ * on `settlements`, then each family is one range scan of it: the cost follows the new settlements
+ * and the statements written, not the topic's history.
+ */
+async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, referenceDir: string, logger: Logger): Promise<{ dir: string; families: number; consumed: number }> {
   const dir = join(home, 'statements');
   await mkdir(dir, { recursive: true });
   const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(beneficiariesFile), loadNomenclature(referencePaths(referenceDir).nomenclatureFile)]);
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const families = new Set([...index.all()].map((b) => b.adherentId));
-  for (const adherentId of families) {
-    const request = { adherentId, from: '2000-01-01', to: '2099-12-31' };
-    const settlements: Settlement[] = await settlementsForStatement(bus, request);
-    if (settlements.length === 0) continue;
-    const years = settlements.map((s) => s.careDate).sort();
-    const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
-    const data = statementData(period, settlements, index.all(), labels);
-    await writeFile(join(dir, `${adherentId}.txt`), renderStatementText(data));
-    await writeFile(join(dir, `${adherentId}.html`), renderStatementHtml(data));
+  const statementIndex = StatementIndex.open(home);
+  let written = 0;
+  let consumed = 0;
+  try {
+    ({ consumed } = await updateStatementIndex(bus, statementIndex, { logger }));
+    for (const adherentId of families) {
+      const settlements = [...statementIndex.settlementsOf({ adherentId, from: '2000-01-01', to: '2099-12-31' })];
+      if (settlements.length === 0) continue;
+      const years = settlements.map((s) => s.careDate).sort();
+      const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
+      const data = statementData(period, settlements, index.all(), labels);
+      await writeFile(join(dir, `${adherentId}.txt`), renderStatementText(data));
+      await writeFile(join(dir, `${adherentId}.html`), renderStatementHtml(data));
+      written++;
+    }
+  } finally {
+    await statementIndex.close();
   }
-  logger.debug({ dir }, 'statements written');
-  return dir;
+  logger.debug({ dir, families: written, consumed }, 'statements written');
+  return { dir, families: written, consumed };
 }

@@ -4,7 +4,10 @@ import { readEnv } from '../../config.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
 import { isRealDate } from '../../model/dates.js';
-import { settlementsForStatement } from '../../pipeline/statement-source.js';
+import { BusError } from '../../bus/errors.js';
+import type { Bus } from '../../bus/index.js';
+import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../pipeline/statement-index.js';
+import type { StatementSettlement } from '../../statement/index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
@@ -13,11 +16,17 @@ import { openCliBus } from './payments.js';
 /**
  * `noemie statement`: the member's "historique des remboursements" (seed 001) from the settlements
  * topic — text on stdout, and a self-contained HTML page with the chart when --html is given.
+ * It reads the statement index (src/pipeline/statement-index.ts), brought up to date first with
+ * what is new on `settlements` (group `statements`); see `settlementsFromIndex` for a bus held by
+ * a running `noemie run`.
  */
 const USAGE = `noemie statement --adherent <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD> [--html <out.html>]
                  [--home <dir>] [--kafka <brokers>] [--beneficiaries <csv>] [--nomenclature <csv>]
 
 Care dates from … to, inclusive; the latest version of each line (an annulled line is left out).
+Read from the statement index in <home>/state (created if missing), brought up to date first with
+the settlements not consumed yet (group statements). If a running noemie run holds the embedded
+bus, the index is read as it is plus the family's newer settlements, and nothing is written.
   --beneficiaries <csv>  names of the family's members, default ${DEFAULT_REFERENCE.beneficiaries}
   --nomenclature <csv>   act labels, default ${DEFAULT_REFERENCE.nomenclature}
 exit code: 0 written, 1 unknown adherent, 2 usage error`;
@@ -58,14 +67,7 @@ export const command: Command = {
       writeLine(io.err, `unknown adherent ${adherentId} (not in the beneficiaries file)`);
       return 1;
     }
-    // read-only: a statement can be printed while `noemie run` holds the embedded bus
-    const bus = await openCliBus(home, values.kafka, true);
-    let settlements;
-    try {
-      settlements = await settlementsForStatement(bus, request);
-    } finally {
-      await bus.close();
-    }
+    const settlements = await settlementsFromIndex(home, values.kafka, request);
     const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
     const data = statementData(request, settlements, family.index.all(), labels);
     io.out.write(renderStatementText(data));
@@ -77,3 +79,36 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * The family's settlements from the statement index. Normally the bus is opened for writing, the
+ * index brought up to date (group `statements`; the home's state store is created if it has none:
+ * the first statement builds the index from the topic, later ones read only what is new) and read.
+ * When the embedded bus is held by a running `noemie run` (BUS_LOCKED), the group cannot consume:
+ * the bus is opened read-only and the index as it is is merged in memory with the family's
+ * settlements past the group's offsets (statementFromIndexAndTail) — nothing is written.
+ */
+async function settlementsFromIndex(home: string, kafka: string | undefined, request: { adherentId: string; from: string; to: string }): Promise<StatementSettlement[]> {
+  let bus: Bus;
+  try {
+    bus = await openCliBus(home, kafka);
+  } catch (e) {
+    if (!(e instanceof BusError && e.code === 'BUS_LOCKED')) throw e;
+    const readOnly = await openCliBus(home, kafka, true);
+    const index = StatementIndex.openForReading(home);
+    try {
+      return (await statementFromIndexAndTail(readOnly, index, request)).settlements;
+    } finally {
+      await index?.close();
+      await readOnly.close();
+    }
+  }
+  const index = StatementIndex.open(home);
+  try {
+    await updateStatementIndex(bus, index);
+    return [...index.settlementsOf(request)];
+  } finally {
+    await index.close();
+    await bus.close();
+  }
+}

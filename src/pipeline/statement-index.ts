@@ -1,0 +1,250 @@
+import { partitionFor, type Bus, type BusRecord } from '../bus/index.js';
+import type { Logger } from '../log.js';
+import type { Settlement } from '../model/settlement.js';
+import type { StatementRequest, StatementSettlement } from '../statement/index.js';
+import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { caughtUp, endOffsetsOf } from './catch-up.js';
+
+/**
+ * The member statements' index, in the home's state store (src/state), kept as settlements pass:
+ *
+ *   statements.line/<adherentId>␟<careDate>␟<lineKey>   StatementSettlement — the line's latest version
+ *   statements.where/<lineKey>                          { key, version } — where the line's latest version is
+ *                                                       indexed (key null: no family), and which version it is
+ *
+ * A statement for a family and a period is one range scan of `statements.line` (keys sort by
+ * family, then care date). It is maintained by a consumer of `settlements` with its own group
+ * (`statements`): each consumed batch is ONE transaction, committed before the handler returns,
+ * hence before the bus commits the batch's offsets. A redelivered batch changes nothing: a version
+ * at or below the one `statements.where` records is ignored. A newer version whose family or care
+ * date differs moves the line (the old key is removed in the same transaction).
+ */
+export const STATEMENTS_GROUP = 'statements';
+export const STATEMENTS_MAX_BATCH = 4096;
+
+interface Where {
+  /** the line's key in `statements.line`, null when its latest version names no family */
+  key: string | null;
+  version: number;
+}
+
+/** What a statement reads of a settlement: `counters` (a line's counter changes) is left out. */
+export function statementSettlementOf(s: Settlement): StatementSettlement {
+  const out: StatementSettlement = {
+    lineKey: s.lineKey, beneficiary: s.beneficiary, adherentId: s.adherentId, careDate: s.careDate, actCode: s.actCode, poste: s.poste,
+    status: s.status, reason: s.reason, expense: s.expense, roAmount: s.roAmount, amcAmount: s.amcAmount, restToPay: s.restToPay, version: s.version,
+  };
+  if (s.operation !== undefined) out.operation = s.operation;
+  return out;
+}
+
+const indexKeyOf = (s: Pick<Settlement, 'adherentId' | 'careDate' | 'lineKey'>) => (s.adherentId === null ? null : compositeKey(s.adherentId, s.careDate, s.lineKey));
+
+/** The latest version of each line in `settlements` (a batch, or a tail read without the group). */
+function latestOf(settlements: Iterable<Settlement>, into = new Map<string, Settlement>()): Map<string, Settlement> {
+  for (const s of settlements) {
+    const prev = into.get(s.lineKey);
+    if (!prev || prev.version < s.version) into.set(s.lineKey, s);
+  }
+  return into;
+}
+
+export class StatementIndex {
+  private readonly lines: SubStore<StatementSettlement>;
+  private readonly where: SubStore<Where>;
+
+  constructor(readonly kv: StateStore) {
+    this.lines = kv.sub('statements.line');
+    this.where = kv.sub('statements.where');
+  }
+
+  /** Opens (creating if needed) the home's state store for the index. */
+  static open(home: string): StatementIndex {
+    return new StatementIndex(StateStore.open(home));
+  }
+
+  /** The index of a home that has a store, or null (nothing is created). */
+  static openForReading(home: string): StatementIndex | null {
+    const kv = StateStore.open(home, { create: false });
+    return kv === null ? null : new StatementIndex(kv);
+  }
+
+  /**
+   * Folds settlements into the index in ONE transaction: per line, its latest version replaces the
+   * indexed one if it is newer (an older or equal version — a redelivery — changes nothing).
+   * Resolves once durable.
+   */
+  apply(settlements: Iterable<Settlement>): Promise<void> {
+    const batch = latestOf(settlements);
+    return this.kv.update(() => {
+      const puts: [string, Settlement, Where][] = [];
+      const removes: string[] = [];
+      for (const [lineKey, s] of batch) {
+        const was = this.where.get(lineKey);
+        if (was !== undefined && was.version >= s.version) continue;
+        const key = indexKeyOf(s);
+        if (was?.key != null && was.key !== key) removes.push(was.key);
+        puts.push([lineKey, s, { key, version: s.version }]);
+      }
+      return () => {
+        for (const k of removes) this.lines.remove(k);
+        for (const [lineKey, s, w] of puts) {
+          if (w.key !== null) this.lines.put(w.key, statementSettlementOf(s));
+          this.where.put(lineKey, w);
+        }
+      };
+    });
+  }
+
+  /** The family's lines whose (latest) care date is in [from, to], in care-date order: one range scan. */
+  *settlementsOf(request: StatementRequest): Generator<StatementSettlement> {
+    for (const [key, s] of this.lines.entries(compositeKey(request.adherentId, ''))) {
+      const careDate = splitCompositeKey(key)[1]!;
+      if (careDate < request.from) continue;
+      if (careDate > request.to) return;
+      yield s;
+    }
+  }
+
+  /** Where the line's latest version is indexed, and which version it is (the read-only merge, tests). */
+  whereOf(lineKey: string): Where | undefined {
+    return this.where.get(lineKey);
+  }
+
+  close(): Promise<void> {
+    return this.kv.close();
+  }
+}
+
+export interface IndexUpdate {
+  /** settlement records consumed into the index by this call */
+  consumed: number;
+}
+
+/** Has the group committed, by whichever member, every partition up to `ends`? */
+async function committedReach(bus: Bus, groupId: string, ends: Map<string, number>): Promise<boolean> {
+  const committed = new Map((await bus.committedOffsets(groupId, 'settlements')).map((c) => [`settlements/${c.partition}`, c.offset ?? 0]));
+  return [...ends].every(([k, end]) => (committed.get(k) ?? 0) >= end);
+}
+
+/**
+ * Brings the index up to what `settlements` holds now (end offsets taken at start), with the
+ * group: each batch is applied in one transaction, committed before the handler returns — so
+ * before the bus commits the batch's offsets. The cost follows what is new, not the topic.
+ */
+export async function updateStatementIndex(bus: Bus, index: StatementIndex, options: { groupId?: string; logger?: Logger; maxBatch?: number } = {}): Promise<IndexUpdate> {
+  const groupId = options.groupId ?? STATEMENTS_GROUP;
+  const update: IndexUpdate = { consumed: 0 };
+  if (await caughtUp(bus, groupId, ['settlements'])) return update;
+  const ends = await endOffsetsOf(bus, ['settlements']);
+  const reached = new Map<string, number>();
+  const lows = new Map((await bus.endOffsets('settlements')).map((p) => [p.partition, p.low]));
+  for (const c of await bus.committedOffsets(groupId, 'settlements')) reached.set(`settlements/${c.partition}`, c.offset ?? lows.get(c.partition) ?? 0);
+  const done = () => [...ends].every(([k, end]) => (reached.get(k) ?? 0) >= end);
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const sub = await bus.consume({
+    groupId,
+    topics: ['settlements'],
+    // one commit per batch: the larger the batch, the more of its keys share a B-tree page
+    maxBatch: options.maxBatch ?? STATEMENTS_MAX_BATCH,
+    handler: async (batch) => {
+      await index.apply(batch.records.map((r) => r.value));
+      update.consumed += batch.records.length;
+      const last = batch.records.at(-1);
+      if (last) reached.set(`settlements/${batch.partition}`, last.offset + 1);
+      if (done()) finish();
+    },
+  });
+  // Kafka: a member already in the group (a `noemie run` service's indexer) may own some
+  // partitions; it folds them into the same home's index and commits them, so its commits count too
+  const others = setInterval(() => {
+    void committedReach(bus, groupId, ends).then((all) => all && finish(), () => undefined);
+  }, 500);
+  try {
+    if (!done()) await Promise.race([finished, sub.done]);
+  } finally {
+    clearInterval(others);
+  }
+  await sub.stop();
+  await sub.done;
+  options.logger?.info({ groupId, consumed: update.consumed }, 'statements: index brought up to date');
+  return update;
+}
+
+/**
+ * A statement when the index cannot be written (the embedded bus is held by a running `noemie
+ * run`, so the group cannot consume): the index as it is (if the home has one) plus the family's
+ * settlements past the group's committed offsets, read without the group from the family's
+ * partition only and merged by version in memory. Nothing is written. The index may be ahead of
+ * the committed offsets (its transaction commits first): the overlap is merged away by version.
+ */
+export async function statementFromIndexAndTail(bus: Bus, index: StatementIndex | null, request: StatementRequest, groupId = STATEMENTS_GROUP): Promise<{ settlements: StatementSettlement[]; tail: number }> {
+  const partition = partitionFor(request.adherentId);
+  const range = (await bus.endOffsets('settlements')).find((p) => p.partition === partition);
+  const committed = (await bus.committedOffsets(groupId, 'settlements')).find((c) => c.partition === partition)?.offset ?? null;
+  const tail = new Map<string, Settlement>();
+  let read = 0;
+  if (range && range.high > (committed ?? range.low)) {
+    for await (const records of bus.readRange('settlements', partition, { from: committed ?? range.low, to: range.high })) {
+      read += records.length;
+      latestOf((records as BusRecord<'settlements'>[]).map((r) => r.value), tail);
+    }
+  }
+  const merged = new Map<string, StatementSettlement>();
+  for (const s of index?.settlementsOf(request) ?? []) merged.set(s.lineKey, s);
+  for (const [lineKey, s] of tail) {
+    const indexed = index?.whereOf(lineKey);
+    if (indexed !== undefined && indexed.version >= s.version) continue;
+    // a newer version in the tail replaces the indexed one, wherever it now belongs
+    merged.delete(lineKey);
+    if (s.adherentId === request.adherentId && s.careDate >= request.from && s.careDate <= request.to) merged.set(lineKey, statementSettlementOf(s));
+  }
+  return { settlements: [...merged.values()], tail: read };
+}
+
+export interface StatementIndexer {
+  /** settlement records folded into the index since the start */
+  readonly stats: { consumed: number };
+  readonly done: Promise<void>;
+  /** finishes the batch in flight (its transaction, then its offsets), leaves the group, closes the store */
+  stop(): Promise<void>;
+}
+
+/**
+ * The index kept as settlements pass, for `noemie run` without `--once` (the service mode): the
+ * same consumer as `updateStatementIndex` (group `statements`, one transaction per batch before its
+ * offsets), never finishing. Statements printed meanwhile (`noemie statement`, read-only while the
+ * run holds the embedded bus) then find only the last few settlements outside the index.
+ */
+export async function startStatementIndexer(options: { bus: Bus; home: string; groupId?: string; logger?: Logger; index?: StatementIndex }): Promise<StatementIndexer> {
+  const index = options.index ?? StatementIndex.open(options.home);
+  const owned = options.index === undefined;
+  const stats = { consumed: 0 };
+  let sub;
+  try {
+    sub = await options.bus.consume({
+      groupId: options.groupId ?? STATEMENTS_GROUP,
+      topics: ['settlements'],
+      maxBatch: STATEMENTS_MAX_BATCH,
+      handler: async (batch) => {
+        await index.apply(batch.records.map((r) => r.value));
+        stats.consumed += batch.records.length;
+      },
+    });
+  } catch (e) {
+    if (owned) await index.close();
+    throw e;
+  }
+  const subscription = sub;
+  const done = subscription.done.finally(() => (owned ? index.close() : undefined));
+  done.catch((e: unknown) => options.logger?.error({ err: e }, 'statements: the index consumer stopped'));
+  return {
+    stats,
+    done,
+    async stop() {
+      await subscription.stop();
+      await done;
+    },
+  };
+}
