@@ -93,7 +93,12 @@ export interface Summary {
   ledgerDiffers: number;
 }
 
-export const noticeKey = (outcomeId: string) => outcomeId.replace(/\|\d+$/, '');
+/**
+ * Outcome ids name their decision (kind|lineKey@version|claim#revision, `|n` for a second wait:
+ * src/reconcile/outcome.ts `outcomeIdOf`), so notices are matched on the whole id. Before, the id
+ * ended with a per-person sequence number and one extra event renumbered every later outcome.
+ */
+export const noticeKey = (outcomeId: string) => outcomeId;
 
 export function checkPain(files: readonly PainFile[], orders: HomeSnapshot['orders']): PainCheck {
   const seen = new Map<string, string[]>();
@@ -210,9 +215,7 @@ export function compareHomes(ref: HomeSnapshot, chaos: HomeSnapshot): Findings {
   for (const c of chaos.settlements.values()) for (const contents of c.versions.values()) for (const n of contents.values()) redeliveredCopies += n - 1;
   const unexpected = [...chaos.settlements.keys()].filter((k) => !ref.settlements.has(k));
 
-  // An outcome id ends with the reconcile state's sequence number (src/reconcile/outcome.ts), so one
-  // extra event renumbers every later outcome of that person: notices are matched on the id
-  // without it (kind | lineKey@version | claim#revision), counting how many each home sent.
+  // Notices are matched on their id (see noticeKey), counting how many each home sent.
   const notices = (s: HomeSnapshot) => {
     const m = new Map<string, { ids: number; decisions: Set<string> }>();
     for (const [id, contents] of s.outcomes) {

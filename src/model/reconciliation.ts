@@ -18,7 +18,7 @@ export const InstantSchema = z.iso.datetime().meta({ description: 'UTC instant, 
 
 export const ReconOutcomeSchema = z
   .object({
-    outcomeId: z.string().min(1).meta({ description: 'kind|lineKey@version|claimId#revision: the same decision always has the same id (dedupe downstream)' }),
+    outcomeId: z.string().min(1).meta({ description: 'kind|lineKey@version|claimId#revision, then |n for the n-th (n ≥ 2) wait of that line version or claim revision: derived from what the decision is about, so the same decision always has the same id, after a redelivery or a replay too (dedupe downstream)' }),
     kind: ReconKindSchema,
     at: InstantSchema.meta({ description: 'time of the event that caused the decision (time comes in as data)' }),
     beneficiary: z.object({ nir: z.string(), rang: z.number().int() }).meta({ description: 'the person; the topic is keyed by NIR-rang like settlements' }),

@@ -12,7 +12,8 @@ import { decide, DEFAULT_RECON_CONFIG, initialReconState, nextDeadline, parseRec
  * Exactly-once effect, as the liquidation service: per batch, outcomes then states are produced
  * (durable), and only then does the handler resolve and the bus commit. A crash in between
  * redelivers the batch onto the older state; the decider then emits the same outcomes with the
- * same `outcomeId`s (its sequence lives in the state), which the payment ledger absorbs.
+ * same `outcomeId`s — ids name what they decide (outcomeIdOf), so they stay the same even when the
+ * redelivered batch is decided after events of the other topic this time — and a consumer dedupes them.
  *
  * Time is data: a settlement or claim is decided at its message timestamp (stable across
  * redeliveries); deadlines run out only when someone calls `tick(now)` (the `run` loop on a timer,

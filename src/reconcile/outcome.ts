@@ -36,11 +36,22 @@ export function putClaim(d: Draft, entry: ClaimEntry): void {
   d.changed = true;
 }
 
-export function emit(d: Draft, kind: ReconKind, at: string, fields: OutcomeFields): void {
+/**
+ * The id says what the decision is about, so the same decision always has the same id, however
+ * many other events the person's state saw before it (a batch redelivered after a crash may be
+ * decided after the other topic's events this time): `kind|lineKey@version|claimId#revision`, plus
+ * `|n` for the n-th (n ≥ 2) wait of that line version or claim revision — a version can be held
+ * again after its claim was corrected away, a claim can wait again after its line changed.
+ */
+export function outcomeIdOf(kind: ReconKind, lineKey: string | null, version: number | null, claimRef: string, episode = 1): string {
+  return `${kind}|${lineKey ?? '-'}@${version ?? '-'}|${claimRef}${episode > 1 ? `|${episode}` : ''}`;
+}
+
+export function emit(d: Draft, kind: ReconKind, at: string, fields: OutcomeFields, episode = 1): void {
   d.seq += 1;
   const claimRef = fields.tpClaimId === null ? '-' : `${fields.tpClaimId}#${d.claims[fields.tpClaimId]?.revision ?? 0}`;
   d.outcomes.push({
-    outcomeId: `${kind}|${fields.lineKey ?? '-'}@${fields.version ?? '-'}|${claimRef}|${d.seq}`,
+    outcomeId: outcomeIdOf(kind, fields.lineKey, fields.version, claimRef, episode),
     kind,
     at,
     entitled: null,
@@ -92,12 +103,13 @@ export function decidePair(d: Draft, line: LineEntry, entry: ClaimEntry, at: str
 export function hold(d: Draft, line: LineEntry, at: string, why = ''): LineEntry {
   const heldSince = line.heldSince ?? at;
   const deadline = line.deadline ?? plusDays(heldSince, d.config.holdDays);
+  const holds = (line.holds ?? 0) + 1;
   emit(d, 'held', at, {
     beneficiary: person(line), lineKey: line.lineKey, version: line.version, tpClaimId: null, psId: line.identity.psId,
     payee: null, amount: line.amcAmount, entitled: line.amcAmount,
     reason: `NOEMIE line ${line.lineKey} v${line.version} is tiers payant (tp ${line.tp ?? '?'}) and no claim confirms it${why}: ${line.amcAmount} held, never paid to the member; exception on ${dayOf(deadline)} if no claim comes.`,
-  });
-  return { ...line, status: 'held', claimId: null, owed: null, heldSince, deadline };
+  }, holds);
+  return { ...line, status: 'held', claimId: null, owed: null, heldSince, deadline, holds };
 }
 
 export function lineException(d: Draft, line: LineEntry, now: string): LineEntry {
@@ -105,7 +117,7 @@ export function lineException(d: Draft, line: LineEntry, now: string): LineEntry
     beneficiary: person(line), lineKey: line.lineKey, version: line.version, tpClaimId: null, psId: line.identity.psId,
     payee: null, amount: line.amcAmount, entitled: line.amcAmount,
     reason: `NOEMIE line ${line.lineKey} v${line.version} held since ${dayOf(line.heldSince ?? now)}: no tiers-payant claim after ${d.config.holdDays} days. A person must decide; it is not paid to the member.`,
-  });
+  }, line.holds ?? 1);
   return { ...line, exceptionRaised: true };
 }
 
@@ -115,7 +127,7 @@ export function claimException(d: Draft, entry: ClaimEntry, now: string): ClaimE
     beneficiary: { nir: c.nir, rang: c.rang }, lineKey: null, version: null, tpClaimId: c.tpClaimId, psId: c.psId,
     payee: psPayee(c.psId), amount: c.amcAmountClaimed, claimed: c.amcAmountClaimed, claimPaidOn: c.paidOn,
     reason: `claim ${c.tpClaimId} (operator ${c.operator}, professional ${c.psId}, care ${c.careDate}, act ${c.actCode}, ${c.amcAmountClaimed}) not confirmed by any NOEMIE line after ${d.config.claimDays} days${c.paidOn === null ? '' : `; the operator paid it on ${c.paidOn}`}. A person must look at it.`,
-  });
+  }, entry.waits ?? 1);
   return { ...entry, exceptionRaised: true };
 }
 

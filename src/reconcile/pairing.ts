@@ -5,7 +5,9 @@ import type { ClaimEntry, LineEntry } from './types.js';
 
 /** Links a claim to its best free line (deciding matched / indu), or leaves it pending with its deadline. */
 export function placeClaim(d: Draft, entry: ClaimEntry, at: string): void {
-  const pending: ClaimEntry = { ...entry, lineKey: null, deadline: entry.deadline ?? plusDays(at, d.config.claimDays) };
+  // a wait starts when no deadline runs yet; one carried over (a pending claim resent) goes on
+  const waits = entry.deadline === null ? (entry.waits ?? 0) + 1 : (entry.waits ?? 1);
+  const pending: ClaimEntry = { ...entry, lineKey: null, deadline: entry.deadline ?? plusDays(at, d.config.claimDays), waits };
   putClaim(d, pending);
   const line = bestLineFor(d, entry.claim, d.config.tolerance);
   if (!line) return;

@@ -72,7 +72,7 @@ function annul(d: Draft, prev: LineEntry | undefined, s: Settlement, at: string)
   } else if (prev?.status === 'member' && prev.adherentId !== null && new Decimal(prev.settled).gt(0)) {
     annulationIndu(d, prev, s.version, at, `member:${prev.adherentId}`, prev.settled, 'settled for payment');
   }
-  putLine(d, { ...base, version: s.version, status: 'annulled', claimId: null, owed: null, settled: '0.00', heldSince: null, deadline: null, exceptionRaised: false });
+  putLine(d, { ...base, version: s.version, status: 'annulled', claimId: null, owed: null, settled: '0.00', heldSince: null, deadline: null, exceptionRaised: false, holds: 0 });
   // the claim may belong to the line the RO re-issues under another number
   releaseClaim(d, prev?.claimId ?? null, at);
 }

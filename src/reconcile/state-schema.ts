@@ -21,6 +21,8 @@ export const LineEntrySchema = z.object({
   heldSince: InstantText.nullable(),
   deadline: InstantText.nullable(),
   exceptionRaised: z.boolean(),
+  // optional: states written before it was added read as a first wait
+  holds: z.number().int().min(0).optional(),
 });
 
 export const ClaimEntrySchema = z.object({
@@ -30,6 +32,7 @@ export const ClaimEntrySchema = z.object({
   lineKey: z.string().nullable(),
   deadline: InstantText.nullable(),
   exceptionRaised: z.boolean(),
+  waits: z.number().int().min(0).optional(),
 });
 
 export const ReconStateSchema = z.object({

@@ -63,6 +63,8 @@ export interface LineEntry {
   heldSince: string | null;
   deadline: string | null;
   exceptionRaised: boolean;
+  /** times this version was held (a second time after its claim was corrected away): part of the outcome ids */
+  holds?: number;
 }
 
 export interface ClaimEntry {
@@ -74,6 +76,8 @@ export interface ClaimEntry {
   lineKey: string | null;
   deadline: string | null;
   exceptionRaised: boolean;
+  /** waits of this revision for a line (a second one after its line changed): part of the outcome ids */
+  waits?: number;
 }
 
 /**
@@ -83,7 +87,7 @@ export interface ClaimEntry {
 export interface ReconState {
   lines: Readonly<Record<string, LineEntry>>;
   claims: Readonly<Record<string, ClaimEntry>>;
-  /** outcomes emitted so far: makes outcome ids unique and stable on replay */
+  /** outcomes emitted so far (a count only: outcome ids do not depend on it, see outcomeIdOf) */
   seq: number;
 }
 

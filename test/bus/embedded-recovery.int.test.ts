@@ -100,6 +100,34 @@ describe('embedded bus: recovery on open', () => {
     expect(await readFile(logFile(), 'utf8')).toHaveLength(text.length);
   });
 
+  it('removes the temp files a kill left between a write and its rename (offsets, topic.json), keeping the committed state', async () => {
+    const bus = await open();
+    await bus.produce('decompte-lines', [1, 2, 3].map((n) => ({ value: lineMessage(nir, 1, n) })));
+    await bus.offsets.commit('g one', 'decompte-lines', p, 2);
+    await bus.close();
+    // What writeAtomically leaves when killed before its rename: `<file>.tmp-<pid of the dead process>`,
+    // holding a newer state that was never committed.
+    const groupDir = join(dir, 'groups', encodeURIComponent('g one'));
+    const planted = [
+      join(groupDir, 'decompte-lines.json.tmp-999999'),
+      join(groupDir, 'settlements.json.tmp-4242'),
+      join(dir, 'decompte-lines', 'topic.json.tmp-31337'),
+    ];
+    for (const f of planted) await writeFile(f, '{"0":99');
+    // Not ours: a file that merely looks alike must stay.
+    await writeFile(join(groupDir, 'notes.txt'), 'keep');
+
+    const reader = await open({ readOnly: true }); // a reader owns nothing and removes nothing
+    for (const f of planted) expect((await stat(f)).isFile()).toBe(true);
+    await reader.close();
+
+    const again = await open();
+    for (const f of planted) await expect(stat(f)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(join(groupDir, 'notes.txt'), 'utf8')).toBe('keep');
+    expect((await again.committedOffsets('g one', 'decompte-lines')).find((c) => c.partition === p)?.offset).toBe(2);
+    expect(await lineNos(again)).toEqual([1, 2, 3]);
+  });
+
   it('keeps every acknowledged message after kill -9 of the writing process', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'bus-child.ts'), 'write', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let acked = 0;

@@ -29,13 +29,10 @@ describe('chaos harness: kill plan', () => {
   });
 });
 
-// Skipped today: it fails on a known defect of "Money safety" (payment runs not atomic). Its third
-// kill lands while the payment run writes its folder (the harness aims payment kills between the
-// run's folder appearing and the ledger recording the run) and leaves payments/run-…/orders.ndjson
-// (0 bytes, or orders with IBANs) in a folder the ledger never recorded: strayFiles 1. Seen twice in
-// a row, 07:05 UTC. Other windows (a drop re-ingested after a kill, a spool left in $TMPDIR) can make
-// it fail too depending on timing. Un-skip once those fixes are merged.
-describe.skip('chaos harness: 300 lines, 3 kills, embedded bus', () => {
+// Un-skipped with the fixes of "Money safety" (atomic payment runs, idempotent ingestion, spools
+// under the home) and of this branch (offset temp files cleaned at open, stable notice ids): any
+// stray file, extra version, duplicate notice or money difference fails it.
+describe('chaos harness: 300 lines, 3 kills, embedded bus', () => {
   let report: ChaosReport;
 
   it('a home killed 3 times ends with exactly the reference run\'s money', async () => {

@@ -188,6 +188,30 @@ describe('reconciliation: idempotence and state', () => {
     expect(new Set(a).size).toBe(a.length);
   });
 
+  it('an outcome id names what it is about, not how many outcomes the person had before', () => {
+    // On Kafka the settlements and tp-claims of one person come in two topics, so a batch redelivered
+    // after a crash can be decided after another topic's events this time: the same decision must keep its id.
+    const other = line({ lineKey: 'noemie-011751001:D200:1', actCode: 'CS', amcAmount: '7.00' });
+    const otherClaim = claim({ tpClaimId: 'C2', actCode: 'CS', amcAmountClaimed: '7.00' });
+    const alone = decideAll(initialReconState(), [S(line())]).outcomes;
+    const afterOthers = decideAll(initialReconState(), [S(other), C(otherClaim), S(line())]).outcomes;
+    expect(alone.map((o) => o.outcomeId)).toEqual([`held|${line().lineKey}@1|-`]);
+    expect(afterOthers.map((o) => o.outcomeId)).toEqual([`held|${other.lineKey}@1|-`, `matched|${other.lineKey}@1|C2#1`, `held|${line().lineKey}@1|-`]);
+    // the two orders of one line and its claim decide the same pair under the same id
+    const claimFirst = decideAll(initialReconState(), [C(claim()), S(line())]).outcomes;
+    const lineFirst = decideAll(initialReconState(), [S(line()), C(claim())]).outcomes;
+    expect(claimFirst.map((o) => o.outcomeId)).toEqual([`matched|${line().lineKey}@1|C1#1`]);
+    expect(lineFirst.map((o) => o.outcomeId)).toEqual([`held|${line().lineKey}@1|-`, `matched|${line().lineKey}@1|C1#1`]);
+  });
+
+  it('a line version held a second time (its claim corrected away) gets a second id, and so does its exception', () => {
+    const events = [S(line()), C(claim()), C(claim({ actCode: 'CS' }), at('2025-03-12')), T(at('2025-05-01'))];
+    const ids = decideAll(initialReconState(), events).outcomes.map((o) => o.outcomeId);
+    const k = `${line().lineKey}@1`;
+    // the corrected claim C1#2 waits (30 days from 03-12), the line waits again: both exceptions on 05-01
+    expect(ids).toEqual([`held|${k}|-`, `matched|${k}|C1#1`, `held|${k}|-|2`, `exception|${k}|-|2`, 'exception|-@-|C1#2']);
+  });
+
   it('the given state is never modified', () => {
     const { state } = decideAll(initialReconState(), [S(line())]);
     const frozen = JSON.stringify(state);

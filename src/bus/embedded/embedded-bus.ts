@@ -6,7 +6,7 @@ import { decode, prepare } from '../codec.js';
 import { BusError } from '../errors.js';
 import { partitionFor, topicDef, type TopicName } from '../topics.js';
 import { acquireLock } from './lock.js';
-import { OffsetStore, writeAtomically } from './offsets.js';
+import { OffsetStore, removeStaleTemps, writeAtomically } from './offsets.js';
 import { PartitionLog, type AppendEntry } from './partition-log.js';
 import { EmbeddedSubscription } from './subscription.js';
 import type { Logger } from '../../log.js';
@@ -42,6 +42,9 @@ export async function openEmbeddedBus(options: EmbeddedBusOptions): Promise<Embe
   if (!readOnly) {
     await mkdir(options.dir, { recursive: true });
     release = await acquireLock(options.dir);
+    // Under the lock: any temp file left is a dead writer's, never to be renamed into place.
+    const removed = await removeStaleTemps(options.dir);
+    if (removed.length > 0) options.logger?.info({ files: removed.length }, 'bus: removed temp files left by an interrupted write');
   }
   return new EmbeddedBus(options, readOnly, release);
 }

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BusError } from '../errors.js';
@@ -61,6 +61,41 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The temp name of `writeAtomically`: `<name>.json.tmp-<pid>`. */
+const TEMP_NAME = /\.json\.tmp-\d+$/;
+
+/**
+ * Removes what `writeAtomically` leaves when its process is killed between the write and the
+ * rename: `<bus>/<topic>/topic.json.tmp-<pid>` and `<bus>/groups/<group>/<topic>.json.tmp-<pid>`.
+ * The next process has another pid and would never reuse (so never replace) the file. Only the
+ * holder of the bus LOCK may call this: one writer per bus, so every temp file found at open
+ * belongs to a dead process, and its content (a state never renamed into place) was never committed.
+ * Returns the files removed.
+ */
+export async function removeStaleTemps(busDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const sweep = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (!entry.isFile() || !TEMP_NAME.test(entry.name)) continue;
+      const file = join(dir, entry.name);
+      await rm(file, { force: true });
+      removed.push(file);
+    }
+  };
+  for (const entry of await readdir(busDir, { withFileTypes: true }).catch(() => [])) {
+    if (!entry.isDirectory()) continue;
+    const sub = join(busDir, entry.name);
+    if (entry.name !== 'groups') {
+      await sweep(sub);
+      continue;
+    }
+    for (const group of await readdir(sub, { withFileTypes: true }).catch(() => [])) {
+      if (group.isDirectory()) await sweep(join(sub, group.name));
+    }
+  }
+  return removed;
 }
 
 export async function writeAtomically(file: string, text: string): Promise<void> {
