@@ -24,6 +24,7 @@ export function onClaim(d: Draft, claim: TpClaim, at: string): void {
     // a pending claim resent keeps its original wait; one that loses its line starts a new one
     deadline: prev && prev.lineKey === null ? prev.deadline : null,
     exceptionRaised: prev && prev.lineKey === null ? prev.exceptionRaised : false,
+    ...(prev?.recoveredOn === undefined ? {} : { recoveredOn: prev.recoveredOn }),
   };
   const line = prev?.lineKey ? d.lines[prev.lineKey] : undefined;
   if (line && canMatch(line) && sameCareEvent(line, claim)) {

@@ -55,6 +55,15 @@ export function bestLineFor(state: ReconState, claim: TpClaim, tolerance: string
   return best;
 }
 
+/** An annulled line naming the claim's care event (the first by lineKey), or undefined. */
+export function annulledLineFor(state: ReconState, claim: TpClaim): LineEntry | undefined {
+  for (const key of Object.keys(state.lines).sort()) {
+    const line = state.lines[key];
+    if (line && line.status === 'annulled' && sameCareEvent(line, claim)) return line;
+  }
+  return undefined;
+}
+
 /** The pending claim the line should be matched to, or undefined. */
 export function bestClaimFor(state: ReconState, line: LineEntry, tolerance: string): ClaimEntry | undefined {
   let best: ClaimEntry | undefined;

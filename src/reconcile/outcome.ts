@@ -131,6 +131,17 @@ export function claimException(d: Draft, entry: ClaimEntry, now: string): ClaimE
   return { ...entry, exceptionRaised: true };
 }
 
+/**
+ * What the operator paid on `entry`'s claim for the care of an annulled line is indu against the
+ * professional. One recovery per claim (`recoveredOn`), whichever came first — the claim or the
+ * annulation — so the decision, its id and the money do not depend on the order of arrival.
+ */
+export function recoverOperatorPayment(d: Draft, annulled: LineEntry, entry: ClaimEntry, at: string): void {
+  const c = entry.claim;
+  putClaim(d, { ...entry, recoveredOn: annulled.lineKey });
+  annulationIndu(d, { ...annulled, claimId: c.tpClaimId }, annulled.version, at, psPayee(c.psId), c.amcAmountClaimed, `paid by the operator ${c.operator}`);
+}
+
 export function annulationIndu(d: Draft, line: LineEntry, version: number, at: string, payee: string, amount: string, what: string): void {
   emit(d, 'annulation-indu', at, {
     beneficiary: person(line), lineKey: line.lineKey, version, tpClaimId: line.claimId, psId: line.identity.psId,

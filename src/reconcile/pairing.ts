@@ -1,5 +1,5 @@
-import { bestClaimFor, bestLineFor } from './match.js';
-import { decidePair, hold, putClaim, putLine, type Draft } from './outcome.js';
+import { annulledLineFor, bestClaimFor, bestLineFor } from './match.js';
+import { decidePair, hold, putClaim, putLine, recoverOperatorPayment, type Draft } from './outcome.js';
 import { plusDays } from './time.js';
 import type { ClaimEntry, LineEntry } from './types.js';
 
@@ -10,7 +10,13 @@ export function placeClaim(d: Draft, entry: ClaimEntry, at: string): void {
   const pending: ClaimEntry = { ...entry, lineKey: null, deadline: entry.deadline ?? plusDays(at, d.config.claimDays), waits };
   putClaim(d, pending);
   const line = bestLineFor(d, entry.claim, d.config.tolerance);
-  if (!line) return;
+  if (!line) {
+    // The operator paid for care whose line the RO has annulled already: the same indu as when the
+    // claim came first (annul() in settlement.ts); the claim still waits for a re-issued line.
+    const annulled = pending.claim.paidOn !== null && pending.recoveredOn === undefined ? annulledLineFor(d, pending.claim) : undefined;
+    if (annulled) recoverOperatorPayment(d, annulled, pending, at);
+    return;
+  }
   const linked: ClaimEntry = { ...pending, lineKey: line.lineKey, deadline: null, exceptionRaised: false };
   putClaim(d, linked);
   putLine(d, decidePair(d, line, linked, at));

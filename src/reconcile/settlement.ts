@@ -1,8 +1,8 @@
 import { Decimal } from 'decimal.js';
 import type { Settlement } from '../model/settlement.js';
 import { isTiersPayantLine } from '../model/tp-claim.js';
-import { sameCareEvent } from './match.js';
-import { annulationIndu, decidePair, putLine, type Draft } from './outcome.js';
+import { bestClaimFor, sameCareEvent } from './match.js';
+import { annulationIndu, decidePair, putClaim, putLine, recoverOperatorPayment, type Draft } from './outcome.js';
 import { placeLine, releaseClaim } from './pairing.js';
 import type { LineEntry } from './types.js';
 
@@ -66,13 +66,21 @@ export function onSettlement(d: Draft, s: Settlement, at: string): void {
 function annul(d: Draft, prev: LineEntry | undefined, s: Settlement, at: string): void {
   const base = prev ?? { ...entryOf(s, undefined), settled: '0.00' };
   if (prev?.status === 'linked' && prev.claimId !== null && prev.identity.psId !== null) {
-    const claim = d.claims[prev.claimId]?.claim;
-    if (claim?.paidOn) annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, claim.amcAmountClaimed, `paid by the operator ${claim.operator}`);
-    else if (prev.owed !== null && new Decimal(prev.owed).gt(0)) annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, prev.owed, 'settled for payment');
+    const entry = d.claims[prev.claimId];
+    const claim = entry?.claim;
+    if (entry && claim?.paidOn) {
+      annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, claim.amcAmountClaimed, `paid by the operator ${claim.operator}`);
+      putClaim(d, { ...entry, recoveredOn: prev.lineKey });
+    } else if (prev.owed !== null && new Decimal(prev.owed).gt(0)) annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, prev.owed, 'settled for payment');
   } else if (prev?.status === 'member' && prev.adherentId !== null && new Decimal(prev.settled).gt(0)) {
     annulationIndu(d, prev, s.version, at, `member:${prev.adherentId}`, prev.settled, 'settled for payment');
   }
-  putLine(d, { ...base, version: s.version, status: 'annulled', claimId: null, owed: null, settled: '0.00', heldSince: null, deadline: null, exceptionRaised: false, holds: 0 });
+  const annulled: LineEntry = { ...base, version: s.version, status: 'annulled', claimId: null, owed: null, settled: '0.00', heldSince: null, deadline: null, exceptionRaised: false, holds: 0 };
+  putLine(d, annulled);
   // the claim may belong to the line the RO re-issues under another number
   releaseClaim(d, prev?.claimId ?? null, at);
+  // a claim the operator paid that was still waiting for this line (it came before the line did, or
+  // the line was held): the same recovery as for a linked claim, whatever the order of arrival
+  const waiting = bestClaimFor(d, annulled, d.config.tolerance);
+  if (waiting && waiting.claim.paidOn !== null && waiting.recoveredOn === undefined) recoverOperatorPayment(d, annulled, waiting, at);
 }

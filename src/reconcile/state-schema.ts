@@ -33,6 +33,7 @@ export const ClaimEntrySchema = z.object({
   deadline: InstantText.nullable(),
   exceptionRaised: z.boolean(),
   waits: z.number().int().min(0).optional(),
+  recoveredOn: z.string().optional(),
 });
 
 export const ReconStateSchema = z.object({

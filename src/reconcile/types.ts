@@ -78,6 +78,12 @@ export interface ClaimEntry {
   exceptionRaised: boolean;
   /** waits of this revision for a line (a second one after its line changed): part of the outcome ids */
   waits?: number;
+  /**
+   * The annulled line against which what the operator paid was claimed back (an `annulation-indu`
+   * naming this claim was emitted): set once, so neither a resend of the claim nor its release
+   * recovers the same payment twice.
+   */
+  recoveredOn?: string;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReconOutcomeSchema } from '../../src/model/reconciliation.js';
-import { decide, decideAll, initialReconState, nextDeadline, parseReconState, ReconError } from '../../src/reconcile/index.js';
+import { decide, decideAll, DEFAULT_RECON_CONFIG, initialReconState, nextDeadline, parseReconState, ReconError, type ReconEvent } from '../../src/reconcile/index.js';
 import { at, C, claim, line, NIR, PS, S, scenario, T } from './given.js';
 
 describe('reconciliation: matched', () => {
@@ -133,6 +133,46 @@ describe('reconciliation: annulation', () => {
     const reissued = line({ lineKey: 'noemie-011751001:D101:1' });
     const { outcomes } = scenario([S(line()), C(claim()), S(line({ version: 2, operation: 'A', amcAmount: '-19.00' }))], [S(reissued)]);
     expect(outcomes).toMatchObject([{ kind: 'matched', lineKey: reissued.lineKey, tpClaimId: 'C1' }]);
+  });
+});
+
+describe('reconciliation: a paid claim and the annulation of its line, in any order', () => {
+  // The operator paid the professional 30.00 for care whose NOEMIE line (TP, AMC 19.00) the RO then
+  // annulled: 30.00 is indu against the professional whatever the order the three facts arrive in
+  // (a tp_claims file read after the annulation, or a restart that reads one topic before the other).
+  const initial = () => S(line(), at('2025-03-10'));
+  const annulation = () => S(line({ version: 2, operation: 'A', amcAmount: '-19.00' }), at('2025-03-20'));
+  const paidClaim = () => C(claim({ amcAmountClaimed: '30.00', paidOn: '2025-03-04' }), at('2025-03-15'));
+  const orders: [string, ReconEvent[]][] = [
+    ['I C A', [initial(), paidClaim(), annulation()]],
+    ['C I A', [paidClaim(), initial(), annulation()]],
+    ['I A C', [initial(), annulation(), paidClaim()]],
+    ['A I C', [annulation(), initial(), paidClaim()]],
+    ['C A I', [paidClaim(), annulation(), initial()]],
+    ['A C I', [annulation(), paidClaim(), initial()]],
+  ];
+  it.each(orders)('%s: one annulation-indu of 30.00 against the professional, with the same id', (_, events) => {
+    const { outcomes } = decideAll(initialReconState(), events, DEFAULT_RECON_CONFIG);
+    const indus = outcomes.filter((o) => o.kind === 'annulation-indu');
+    expect(indus).toHaveLength(1);
+    expect(indus[0]).toMatchObject({ payee: `ps:${PS}`, amount: '30.00', tpClaimId: 'C1', claimPaidOn: '2025-03-04', lineKey: line().lineKey, version: 2, entitled: '0.00' });
+    expect(indus[0]!.outcomeId).toBe(`annulation-indu|${line().lineKey}@2|C1#1`);
+  });
+
+  it('the claim resent (new revision) after its recovery does not recover twice', () => {
+    const { outcomes } = scenario([initial(), annulation(), paidClaim()], [C(claim({ amcAmountClaimed: '30.00', paidOn: '2025-03-04', invoiceNo: 'F-7' }), at('2025-03-25'))]);
+    expect(outcomes.filter((o) => o.kind === 'annulation-indu')).toEqual([]);
+  });
+
+  it('an unpaid claim for an annulled line recovers nothing: it waits for the re-issued line', () => {
+    const { outcomes } = decideAll(initialReconState(), [initial(), annulation(), C(claim(), at('2025-03-25'))], DEFAULT_RECON_CONFIG);
+    expect(outcomes.filter((o) => o.kind === 'annulation-indu')).toEqual([]);
+  });
+
+  it('after the recovery the re-issued line takes the claim (the payment moves with it)', () => {
+    const reissued = line({ lineKey: 'noemie-011751001:D101:1', amcAmount: '30.00' });
+    const { outcomes } = scenario([initial(), annulation(), paidClaim()], [S(reissued, at('2025-03-28'))]);
+    expect(outcomes).toMatchObject([{ kind: 'matched', lineKey: reissued.lineKey, tpClaimId: 'C1', claimPaidOn: '2025-03-04' }]);
   });
 });
 
