@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import { TOPIC_NAMES } from '../../src/bus/topics.js';
-import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
+import { testBusOptions } from '../support/kafka-mock.js';
+import { useTestBroker } from '../support/use-broker.js';
 
 /**
  * Offsets asked concurrently on one bus (what `lag` does, beside the liquidation service asking
@@ -10,13 +11,7 @@ import { startTestBroker, testBusOptions, type TestBroker } from '../support/kaf
  * 'partitions' of 'high.pop(...)'" when they run at once on one admin client; the bus queues its
  * admin calls (src/bus/kafka/admin-queue.ts).
  */
-let broker: TestBroker;
-beforeAll(async () => {
-  broker = await startTestBroker();
-}, 30_000);
-afterAll(async () => {
-  await broker?.stop();
-});
+const broker = useTestBroker();
 
 describe('kafka: admin calls at once on one bus', () => {
   it('end offsets and lag of every topic, many at once, on fresh topics: all answer', async () => {

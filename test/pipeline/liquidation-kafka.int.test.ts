@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, vi } from 'vitest';
+import { vi } from 'vitest';
 import { readEnv } from '../../src/config.js';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
-import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
+import { testBusOptions } from '../support/kafka-mock.js';
+import { useTestBroker } from '../support/use-broker.js';
 import { defineLiquidationSuite } from './liquidation-suite.js';
 
 // Against the mock broker every consumer-group join waits ~3 s (its session timeout), and the
@@ -14,15 +15,7 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
  * The same pipeline suite over TCP against librdkafka's mock cluster (kcat), or the Kafka named by
  * KAFKA_BROKERS. Each namespace is a topic prefix.
  */
-let broker: TestBroker;
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-}, 30_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
+const broker = useTestBroker();
 
 const options = (topicPrefix: string) => testBusOptions(broker, topicPrefix, 'noemie-pipeline-test');
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, it, vi } from 'vitest';
+import { it, vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
-import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
+import { testBusOptions } from '../support/kafka-mock.js';
+import { useTestBroker } from '../support/use-broker.js';
 import { tempDir } from './stages-given.js';
 import { paymentScenario } from './payments-scenario.js';
 
@@ -15,15 +16,7 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
  * by KAFKA_BROKERS: consumer groups `reconcile` and `payments`, commits after effects, the second
  * run finding nothing new. A fresh topic prefix isolates the test on a shared broker.
  */
-let broker: TestBroker;
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-}, 30_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
+const broker = useTestBroker();
 
 it('Kafka: the payment runs are idempotent and a replay that lowers an amount is recovered', async () => {
   const { dir: home, cleanup } = await tempDir('payments-kafka-');

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import { startStatementIndexer, StatementIndex, updateStatementIndex } from '../../src/pipeline/statement-index.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
-import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
+import { testBusOptions } from '../support/kafka-mock.js';
+import { useTestBroker } from '../support/use-broker.js';
 import { settlement, tempDir } from './stages-given.js';
 
 // every consumer-group join on the mock broker waits ~3 s (its session timeout)
@@ -15,15 +16,7 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
  * The statement index over Kafka (librdkafka's mock cluster, or KAFKA_BROKERS): the group
  * `statements` consumes each part of the settlements once, and the index gives the topic's statements.
  */
-let broker: TestBroker;
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-}, 30_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
+const broker = useTestBroker();
 
 const FAMILIES = ['ADH0000001', 'ADH0000002', 'ADH0000003', 'ADH0000004', 'ADH0000005'];
 
