@@ -88,7 +88,9 @@ export function runChild(o: ChildOptions): Promise<ChildResult> {
   // While the run is decided, look for its folder every few ms: the window between its files and the
   // ledger's save is short, and it is the one where a kill can leave a run paid but not recorded.
   const runsBefore = new Set(existsSync(o.paymentsDir) ? readdirSync(o.paymentsDir) : []);
-  const ledgerMtime = () => (existsSync(join(o.paymentsDir, 'ledger.json')) ? statSync(join(o.paymentsDir, 'ledger.json')).mtimeMs : 0);
+  // the payment state's commits (the run's intent, then its completion) change the state store's file
+  const storeFile = join(o.paymentsDir, '..', 'state', 'store.mdb');
+  const ledgerMtime = () => (existsSync(storeFile) ? statSync(storeFile).mtimeMs : 0);
   let mtimeAtWrite = 0;
   const watchRuns = setInterval(() => {
     if (exited || tracker.current !== 'payment' || !existsSync(o.paymentsDir)) return;

@@ -7,6 +7,7 @@ import type { KafkaSettings } from '../../src/config.js';
 import type { PaymentOrder } from '../../src/model/payment.js';
 import type { ReconOutcome } from '../../src/model/reconciliation.js';
 import type { Settlement } from '../../src/model/settlement.js';
+import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 
 /**
  * Everything one home ended with, as plain data the comparison (compare.ts) can take: what the bus
@@ -148,9 +149,9 @@ export async function snapshotHome(home: string, access: BusAccess, childTmp: st
 
   const ledgerPaid = new Map<string, Map<string, string>>();
   let ledgerRuns: string[] = [];
-  const ledgerFile = join(payments, 'ledger.json');
-  if (existsSync(ledgerFile)) {
-    const state = JSON.parse(await readFile(ledgerFile, 'utf8')) as { ledger: { lines: Record<string, { paid: Record<string, string> }>; runs: Record<string, unknown> } };
+  // the payment state lives in the home's state store (src/state); a home of an older build kept payments/ledger.json
+  const state = await loadPaymentsState(home);
+  {
     for (const [lineKey, l] of Object.entries(state.ledger.lines)) {
       const paid = Object.entries(l.paid).filter(([, a]) => !/^-?0(\.0+)?$/.test(a));
       if (paid.length > 0) ledgerPaid.set(lineKey, new Map(paid));
