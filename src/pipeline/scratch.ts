@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from '../bus/embedded/lock.js';
 
 /**
  * A private folder under the OS temp dir for callers that give no folder of their own (tests,
@@ -19,7 +20,7 @@ export async function sweepOrphans(prefix: string): Promise<number> {
   let removed = 0;
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
     const pid = ownerOf(name, prefix);
-    if (pid === undefined || pid === process.pid || alive(pid)) continue;
+    if (pid === undefined || pid === process.pid || isAlive(pid)) continue;
     await rm(join(tmpdir(), name), { recursive: true, force: true });
     removed += 1;
   }
@@ -30,14 +31,4 @@ function ownerOf(name: string, prefix: string): number | undefined {
   if (!name.startsWith(prefix)) return undefined;
   const m = /^(\d+)-/.exec(name.slice(prefix.length));
   return m ? Number(m[1]) : undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, owned by someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -35,7 +35,8 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   throw new BusError('BUS_LOCKED', `${abs}: could not take ${file}`, { file });
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (ours or another user's): the owner check of locks and scratch folders. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
