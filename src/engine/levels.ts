@@ -16,7 +16,8 @@ import { periodOf } from './periods.js';
  * rounded to the cent once, where the window is
  *   - for yearly ceilings and budgets: the year of the limits containing D (calendar or insurance);
  *   - for optics forfaits (rules with a renewal): the renewal period ending on D (2 years from 16,
- *     1 year under 16), i.e. the period the equipment is financed over;
+ *     1 year under 16), i.e. the period the equipment is financed over; hearing aids, by the same
+ *     reading, over their 4 years (the seed names optics only; RELAXEO-F1 and F2 pay the same per aid);
  * days up to D count under the level then in force (days in no period do not count), days after D
  * count under the level in force on D. The latter keeps the decision of a line independent of
  * changes dated after its care date: a re-liquidation "from" a change re-decides exactly the lines
@@ -118,6 +119,8 @@ export function prorate(label: string, window: Window, shares: readonly LevelSha
     if (a === null) return { kind: 'nominal', why: `${label} not prorated: ${s.gridId} has no such ceiling, the level in force's applies` };
     amounts.push({ ...s, amount: money(a) });
   }
+  // Same ceiling under every level: nothing to recalculate (and nothing to clutter the formula with).
+  if (amounts.every((s) => s.amount === amounts[0]!.amount)) return { kind: 'nominal', why: null };
   const days = shares.reduce((n, s) => n + s.days, 0);
   const weighted = amounts.reduce((sum, s) => sum.plus(new Decimal(s.amount).times(s.days)), new Decimal(0));
   const amount = roundCents(weighted.dividedBy(days));

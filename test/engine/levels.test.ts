@@ -85,6 +85,16 @@ describe('RELAXEO change of level in the middle of the insurance year: the denta
     expect(ninth.reason).toContain('yearly ceiling dentaire.plafond of 1252.05 reached (1248.00 used), paid at the rate beyond the ceiling (36.00)');
   });
 
+  it('a line before the change keeps the ceiling of the level then in force: the later change does not reach back', () => {
+    const b = withPeriods([{ from: start, to: '2025-06-30', contracts: [RELAXEO] }, { from: '2025-07-01', to: null, contracts: [RELAXEO2] }], { start });
+    const h1 = ['2025-01-15', '2025-02-15', '2025-03-15', '2025-04-15', '2025-05-15', '2025-06-10', '2025-06-20'].map((d, i) => crown(i + 1, d));
+    const { settlements } = settleAll(h1, b, { liquidatedOnCareDate: true });
+    // Days after 2025-06-20 count under the level in force on that date (F1): ceiling 1 000, 936.00 used
+    // → the 7th gets the 64.00 left (a whole-year proration with F2's half would have paid 156.00).
+    expect(settlements[6]!.amcAmount).toBe('64.00');
+    expect(settlements[6]!.parts[0]!.formula).not.toContain('prorated');
+  });
+
   it('given formule 2 then formule 1 from 1 July (level down), when crowns follow, then the ceiling is 1 247.95, not F1\'s 1 000', () => {
     const b = withPeriods([{ from: start, to: '2025-06-30', contracts: [RELAXEO2] }, { from: '2025-07-01', to: null, contracts: [RELAXEO] }], { start });
     const h1 = ['2025-01-15', '2025-02-15', '2025-03-15', '2025-04-15', '2025-05-15', '2025-06-10', '2025-06-20'].map((d, i) => crown(i + 1, d));
