@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ActLine } from '../../src/model/act-line.js';
 import { BeneficiarySchema, type Beneficiary } from '../../src/model/reference.js';
-import { BASE, OPT1, OPT2, RELAXEO, RELAXEO2, line, partsOf, person, settle, settleAll } from './helpers.js';
+import type { Grid } from '../../src/model/grid.js';
+import { BASE, GRIDS, OPT1, OPT2, RELAXEO, RELAXEO2, line, partsOf, person, settle, settleAll } from './helpers.js';
 
 /**
  * Contract levels over time (Beneficiary.contractPeriods) and the RELAXEO §2.4.1 prorating of
@@ -108,6 +109,21 @@ describe('RELAXEO change of level in the middle of the insurance year: the denta
     expect(settlements.map((s) => s.amcAmount)).toEqual(['156.00', '156.00', '156.00', '156.00', '156.00', '156.00', '156.00', '155.95', '36.00']);
     expect(settlements[7]!.parts[0]!.formula).toContain('(RELAXEO-F2 1500.00 × 181 d + RELAXEO-F1 1000.00 × 184 d) / 365 d = 1247.95');
     expect(settlements[7]!.counters).toContainEqual({ key: `${RELAXEO}|1850375123456-1|dentaire.plafond|amount|2025-01-01`, before: '0.00', after: '155.95' });
+  });
+});
+
+describe('RELAXEO change of level: a level without the ceiling', () => {
+  it('given a previous level whose grid has no dental ceiling, then the ceiling in force is not prorated and the formula says why', () => {
+    // A formule with the F2 rules but no dental ceiling (no such grid in the seed: built here).
+    const noCeiling: Grid = { ...GRIDS[RELAXEO2]!, id: 'RELAXEO-NOCAP', rules: GRIDS[RELAXEO2]!.rules.map((r) => ({ ...r, limits: (r.limits ?? []).filter((l) => l.kind !== 'amount') })) };
+    const grids = { ...GRIDS, [noCeiling.id]: noCeiling };
+    const b = withPeriods([{ from: '2025-01-01', to: '2025-06-30', contracts: [noCeiling.id] }, { from: '2025-07-01', to: null, contracts: [RELAXEO] }], { start: '2025-01-01' });
+    // 7 crowns under the level without ceiling: 7 × 156 = 1 092 consumed (no ceiling counter written: nothing carried)
+    // then under F1 in July: F1's own 1 000, 0 used → 156.00
+    const h1 = ['2025-01-15', '2025-02-15', '2025-03-15', '2025-04-15', '2025-05-15', '2025-06-10', '2025-06-20'].map((d, i) => crown(i + 1, d));
+    const { settlements } = settleAll([...h1, crown(8, '2025-07-15')], b, { ctx: { grids }, liquidatedOnCareDate: true });
+    expect(settlements[7]!.amcAmount).toBe('156.00');
+    expect(settlements[7]!.parts[0]!.formula).toContain("ceiling dentaire.plafond not prorated: RELAXEO-NOCAP has no such ceiling, the level in force's applies");
   });
 });
 
