@@ -1,12 +1,12 @@
 import { Decimal } from 'decimal.js';
 import { addDays } from '../model/dates.js';
-import { gridById, type Grid, type GridSet, type Renewal, type Term } from '../model/grid.js';
+import type { Grid, Renewal, Term } from '../model/grid.js';
 import { formatMoney as money, roundCents } from '../model/money.js';
-import { chooseRule, inForce } from './conditions.js';
+import { chooseRule } from './conditions.js';
 import type { LineFacts } from './facts.js';
-import { otherGridsOfLayer, levelShares, prorate, trailingWindow, yearWindow, type LevelShare, type Prorated, type Window } from './levels.js';
-import { counterKey, renewalKey, type CounterKind } from './periods.js';
-import { counterValue, own, renewalWindow, type CounterMove } from './state.js';
+import { levelReader, type LevelView } from './level-reader.js';
+import { renewalKey } from './periods.js';
+import { own, renewalWindow, type CounterMove } from './state.js';
 import { evaluateTerms, isBudget, type Budget } from './terms.js';
 import type { Consumption, EngineState, RenewalEntry } from './types.js';
 
@@ -47,49 +47,6 @@ function monthsFor(r: Renewal, age: number): number {
   return band.months;
 }
 
-/**
- * The beneficiary's level history seen from one grid: its layer (0 socle, 1 surcomplémentaire) and
- * the grids of the other levels. Given only when the beneficiary has `contractPeriods`.
- */
-export interface LevelView {
-  layer: number;
-  grids: GridSet;
-}
-
-/** The yearly € ceiling on `counter` in another level's grid (null: that grid has none). */
-function ceilingOf(grids: GridSet, id: string, counter: string, date: string): Decimal | null {
-  for (const r of gridById(grids, id)?.rules ?? []) {
-    if (!inForce(r, date)) continue;
-    const l = (r.limits ?? []).find((x) => x.kind === 'amount' && (x.counter ?? r.poste) === counter);
-    if (l && l.kind === 'amount') return new Decimal(l.max);
-  }
-  return null;
-}
-
-/** The yearly budget on `counter` in another level's grid, in euros (null: that grid has none of this kind). */
-function budgetOf(grids: GridSet, id: string, counter: string, kind: Term['kind'], f: LineFacts): Decimal | null {
-  for (const r of gridById(grids, id)?.rules ?? []) {
-    if (!inForce(r, f.careDate)) continue;
-    const t = r.formula.find((x) => isBudget(x) && x.kind === kind && (x.counter ?? r.poste) === counter);
-    if (t?.kind === 'eur') return new Decimal(t.amount);
-    if (t?.kind === 'pmss_pct' && f.pmss) return roundCents(new Decimal(t.pct).times(f.pmss).dividedBy(100));
-  }
-  return null;
-}
-
-/**
- * The per-unit € forfait another level pays for this line (the term at the same place of the rule
- * that level would apply): 0 when that level does not cover the act, null when its rule differs in shape.
- */
-function unitForfaitOf(grids: GridSet, id: string, f: LineFacts, index: number, term: Extract<Term, { kind: 'eur' }>): Decimal | null {
-  const other = gridById(grids, id);
-  if (!other) return null;
-  const choice = chooseRule(other.rules, other.id, f);
-  if (choice.kind === 'none' || choice.rule.formula[0]?.kind === 'not_covered') return new Decimal(0);
-  const t = choice.rule.formula[index];
-  return t?.kind === 'eur' && t.per === term.per ? new Decimal(t.amount) : null;
-}
-
 export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, lineKey: string, levels?: LevelView): GridOutcome {
   const gridReads = { id: grid.id, includesRO: grid.includesRO, yearBasis: grid.yearBasis };
   const choice = chooseRule(grid.rules, grid.id, f);
@@ -116,45 +73,10 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
     return base({ amc: tm.amc, capped: tm.capped, formula: `${span}: TM only; ${tm.text}`, reasons: [`${span}: hospital paid at the ticket modérateur only`] });
   }
 
-  // Level history: consumption under the previous grids of this layer carries over; the € ceilings
-  // are prorated when the grid says so (RELAXEO §2.4.1, levels.ts for the reading).
-  const history = levels !== undefined && b.contractPeriods !== undefined ? levels : undefined;
-  const others = history ? otherGridsOfLayer(b, history.layer, grid.id) : [];
-  const prorating = history !== undefined && grid.prorateCeilingsOnLevelChange === true;
-  const notes: string[] = [];
-  const prorations: Record<string, unknown> = {};
-  let yearShares: { window: Window; shares: LevelShare[] } | undefined;
-  const sharesOfYear = () => (yearShares ??= ((w) => ({ window: w, shares: levelShares(b, history!.layer, w, f.careDate, grid.id) }))(yearWindow(grid, f.careDate, b.start)));
-  const proratedYearly = (label: string, key: string, nominal: Decimal, amountOf: (id: string) => Decimal | null): Decimal => {
-    if (!prorating) return nominal;
-    const { window, shares } = sharesOfYear();
-    return applied(key, prorate(label, window, shares, (id) => (id === grid.id ? nominal : amountOf(id))), nominal);
-  };
-  const applied = (key: string, p: Prorated, nominal: Decimal): Decimal => {
-    if (p.kind === 'nominal') {
-      if (p.why) notes.push(p.why);
-      return nominal;
-    }
-    notes.push(p.text);
-    prorations[key] = p.shares;
-    return p.amount;
-  };
+  // Level history (issue 10): consumption under the previous grids of this layer carries over; the
+  // € ceilings are prorated when the grid says so (RELAXEO §2.4.1; levels.ts gives the reading).
   const readCounters = reads.counters as Record<string, string>;
-  /** What the person used on this counter this year, under this grid and the previous levels of the layer. */
-  const usedOn = (scope: 'beneficiary' | 'family' | undefined, counter: string, kind: CounterKind, digits: number): { key: string; used: Decimal } => {
-    const key = counterKey(grid, b, scope, counter, kind, f.careDate);
-    let used = counterValue(state, key);
-    readCounters[key] = used.toFixed(digits);
-    for (const id of others) {
-      const k = counterKey({ ...grid, id }, b, scope, counter, kind, f.careDate);
-      const v = counterValue(state, k);
-      if (v.isZero()) continue;
-      readCounters[k] = v.toFixed(digits);
-      used = used.plus(v);
-      notes.push(`${counter}: ${v.toFixed(digits)} used under ${id} carried over (level change)`);
-    }
-    return { key, used };
-  };
+  const level = levelReader(grid, f, state, levels, readCounters);
 
   const reasons: string[] = [];
   const consumed: Consumption[] = [];
@@ -173,16 +95,7 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
     const months = monthsFor(r, f.age);
     // "Pour les équipements en optique le plafond sera recalculé en tenant compte de la période des deux
     // ans": the equipment's forfaits are prorated over the renewal period ending on the date of care.
-    if (prorating) {
-      const window = trailingWindow(f.careDate, months);
-      const shares = levelShares(b, history!.layer, window, f.careDate, grid.id);
-      formulaTerms = rule.formula.map((t, j) => {
-        if (t.kind !== 'eur' || t.per === 'year') return t;
-        const nominal = new Decimal(t.amount);
-        const p = prorate(`forfait ${rule.id} per ${t.per}`, window, shares, (id) => (id === grid.id ? nominal : unitForfaitOf(history!.grids, id, f, j, t)));
-        return { ...t, amount: money(applied(`${rule.id}#${j}`, p, nominal)) };
-      });
-    }
+    formulaTerms = level.unitForfaits(rule, months);
     const key = renewalKey(b, r.group, element, side);
     const entries: readonly RenewalEntry[] = own(state.renewals, key) ?? [];
     (reads.renewals as Record<string, unknown>)[key] = entries;
@@ -202,7 +115,7 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
   const unitKeys: string[] = [];
   for (const limit of rule.limits ?? []) {
     if (limit.kind !== 'count' && limit.kind !== 'days') continue;
-    const { key, used } = usedOn(limit.scope, limit.counter ?? rule.poste, limit.kind, 0);
+    const { key, used } = level.used(limit.scope, limit.counter ?? rule.poste, limit.kind);
     const left = Math.max(0, limit.max - used.toNumber());
     if (left < within) {
       const what = limit.kind === 'days' ? 'days' : `${f.entry.unit}s`;
@@ -218,9 +131,9 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
     if (!isBudget(t)) continue;
     if (t.kind === 'pmss_pct' && !f.pmss) return base({ review: `no PMSS for ${f.careDate.slice(0, 4)} in pmss.csv: ${rule.id} cannot be computed` });
     const counter = t.counter ?? rule.poste;
-    const { key, used } = usedOn(t.scope, counter, 'budget', 2);
+    const { key, used } = level.used(t.scope, counter, 'budget');
     const nominal = t.kind === 'eur' ? new Decimal(t.amount) : roundCents(new Decimal(t.pct).times(f.pmss!).dividedBy(100));
-    const total = proratedYearly(`yearly forfait ${counter}`, key, nominal, (id) => budgetOf(history!.grids, id, counter, t.kind, f));
+    const total = level.budget(t, counter, key, nominal);
     budgets.set(t, { key, left: Decimal.max(0, total.minus(used)) });
   }
   const totalLimit = (rule.limits ?? []).find((l) => l.kind === 'total_per_unit');
@@ -241,8 +154,8 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
   for (const limit of rule.limits ?? []) {
     if (limit.kind !== 'amount') continue;
     const counter = limit.counter ?? rule.poste;
-    const { key, used } = usedOn(limit.scope, counter, 'amount', 2);
-    const max = proratedYearly(`ceiling ${counter}`, key, new Decimal(limit.max), (id) => ceilingOf(history!.grids, id, counter, f.careDate));
+    const { key, used } = level.used(limit.scope, counter, 'amount');
+    const max = level.ceiling(counter, key, new Decimal(limit.max));
     const left = Decimal.max(0, max.minus(used));
     if (amc.gt(left)) {
       const fallback = rule.beyond ? evaluateTerms(rule.beyond, allowed, f, basis, new Map(), totalCap).amc : new Decimal(0);
@@ -256,9 +169,9 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
     if (take.gt(0)) consumed.push({ key, amount: money(take) });
   }
 
-  if (notes.length > 0) {
-    formula = `${notes.join('; ')}; ${formula}`;
-    reads.levels = { notes, prorations };
+  if (level.notes.length > 0) {
+    formula = `${level.notes.join('; ')}; ${formula}`;
+    reads.levels = { notes: level.notes, prorations: level.prorations };
   }
   return base({ amc, formula, reasons, capped: main.capped || (over?.capped ?? false) || reasons.length > 0, consumed, renewals, renewalMoves });
 }
