@@ -1,8 +1,13 @@
+import { Decimal } from 'decimal.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ActLine } from '../../src/model/act-line.js';
+import { addDays } from '../../src/model/dates.js';
+import { roundCents } from '../../src/model/money.js';
+import type { Settlement } from '../../src/model/settlement.js';
 import { BeneficiarySchema, type Beneficiary } from '../../src/model/reference.js';
 import type { Grid } from '../../src/model/grid.js';
-import { BASE, GRIDS, OPT1, OPT2, RELAXEO, RELAXEO2, line, partsOf, person, settle, settleAll } from './helpers.js';
+import { BASE, GRIDS, NOMENCLATURE, OPT1, OPT2, RELAXEO, RELAXEO2, line, partsOf, person, settle, settleAll } from './helpers.js';
 
 /**
  * Contract levels over time (Beneficiary.contractPeriods) and the RELAXEO §2.4.1 prorating of
@@ -256,5 +261,49 @@ describe('Beneficiary.contractPeriods shape', () => {
     const r = BeneficiarySchema.safeParse(overlap);
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]).toMatchObject({ path: ['contractPeriods', 1, 'from'], message: 'period from 2025-01-01 overlaps the previous one (2024-01-01 to open): periods are oldest first and do not overlap' });
+  });
+});
+
+describe('property: a history that never changes level decides like no history', () => {
+  // Given random lines over 2024–2025 for every contract shape, when the beneficiary's contracts are
+  // given as two periods of the same contracts (split on a random day) instead of `contracts` alone,
+  // then every settlement has the same status, amounts, parts' amounts and counters, and the same
+  // reason: the level in force is the same every day, nothing is carried twice, nothing prorated.
+  const CODES = Object.keys(NOMENCLATURE).sort();
+  const shapes = [[BASE], [BASE, OPT1], [BASE, OPT2], [OPT2], [RELAXEO], [RELAXEO2]];
+  const lineArb = fc.record({
+    code: fc.constantFrom(...CODES),
+    day: fc.integer({ min: 0, max: 700 }),
+    quantity: fc.integer({ min: 1, max: 3 }),
+    brCents: fc.integer({ min: 0, max: 60_000 }),
+    overCents: fc.integer({ min: 0, max: 80_000 }),
+    hospital: fc.boolean(),
+  });
+  const toLine = (d: { code: string; day: number; quantity: number; brCents: number; overCents: number; hospital: boolean }, n: number): ActLine => {
+    const e = NOMENCLATURE[d.code]!;
+    const br = e.roReimbursed ? new Decimal(d.brCents).dividedBy(100) : new Decimal(0);
+    const rate = e.roReimbursed ? e.roRate : '0';
+    const careStart = addDays('2024-01-01', d.day);
+    return line({
+      decompteId: `Q${n}`, actCode: d.code, careStart, careEnd: careStart, quantity: d.quantity, psSpecialty: d.hospital ? null : '01',
+      br: br.toFixed(2), expense: br.plus(new Decimal(d.overCents).dividedBy(100)).toFixed(2), roRate: rate,
+      roAmount: roundCents(br.times(rate).dividedBy(100)).toFixed(2),
+    });
+  };
+  const essentials = (s: Settlement) => ({ status: s.status, reason: s.reason, amc: s.amcAmount, rest: s.restToPay, parts: partsOf(s), counters: s.counters });
+
+  it('holds for 150 random histories', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...shapes), fc.integer({ min: 1, max: 700 }), fc.array(lineArb, { minLength: 1, maxLength: 15 }), (contracts, split, drafts) => {
+        const plain = person({ contracts, start: '2024-01-01' });
+        const cut = addDays('2024-01-01', split);
+        const split2 = { ...plain, contractPeriods: [{ from: '2024-01-01', to: addDays(cut, -1), contracts }, { from: cut, to: null, contracts }] };
+        const lines = drafts.map(toLine);
+        const a = settleAll(lines, plain, { liquidatedOnCareDate: true }).settlements.map(essentials);
+        const b = settleAll(lines, split2, { liquidatedOnCareDate: true }).settlements.map(essentials);
+        expect(b).toEqual(a);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
