@@ -4,7 +4,8 @@ import { gridById, type Grid } from '../model/grid.js';
 import { nomenclatureEntry } from '../model/nomenclature.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { Settlement, SettlementPart, SettlementStatus } from '../model/settlement.js';
-import { checkEligibility } from './eligibility.js';
+import { checkAffiliation, checkEligibility } from './eligibility.js';
+import { describePeriod, levelOn } from './levels.js';
 import { explain } from './explain.js';
 import { lineFacts, posteOf, settingOf } from './facts.js';
 import { liquidateGrid } from './grid-liquidation.js';
@@ -76,8 +77,16 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
   // Before anything reads the amounts: an absurd figure is never liquidated, whoever the person.
   const implausible = implausibility(line, entry);
   if (implausible) return only(s, 'review', implausible, { line: lineHash, b, entry });
+  // The level in force on the date of care (the period containing it when the membership gives a
+  // history); no period → no cover that day, unless the affiliation itself says why more precisely.
+  const level = levelOn(b, line.careStart);
+  if (!level) {
+    const why = checkAffiliation(b, line.careStart)?.reason
+      ?? `no cover on ${line.careStart}: no contract period of the beneficiary contains that date (periods: ${(b.contractPeriods ?? []).map(describePeriod).join(', ') || 'none'})`;
+    return only(s, 'rejected', why, { line: lineHash, b });
+  }
   const grids: Grid[] = [];
-  for (const id of b.contracts) {
+  for (const id of level.contracts) {
     const g = gridById(ctx.grids, id);
     if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, { line: lineHash, b });
     grids.push(g);
@@ -90,7 +99,7 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
   if (verdict) return only(s, verdict.status, verdict.reason, { line: lineHash, b, socle: grids[0]!.eligibility ?? null });
 
   const facts = lineFacts(line, b, entry, ctx.pmss[Number(line.careStart.slice(0, 4))]);
-  const outcomes = grids.map((g) => liquidateGrid(g, facts, state, lineKey));
+  const outcomes = grids.map((g, layer) => liquidateGrid(g, facts, state, lineKey, level.period ? { layer, grids: ctx.grids } : undefined));
   const inputHash = hashInputs({ line: lineHash, b, entry, pmss: facts.pmss?.toFixed(2) ?? null, grids: outcomes.map((o) => o.reads) });
   const review = outcomes.find((o) => o.review !== null);
   if (review) return only(s, 'review', review.review!, inputHash);
@@ -99,9 +108,11 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
   // levels below (AMC(option) − AMC(socle)), never less than 0.
   const parts: SettlementPart[] = [];
   let paid = new Decimal(0);
+  // Which period (level) produced the amounts, when the membership gives a history.
+  const inForce = level.period ? `level in force on ${line.careStart}: ${level.contracts.join(' + ')} (period ${describePeriod(level.period)}); ` : '';
   outcomes.forEach((o, i) => {
     const amount = i === 0 ? o.amc : Decimal.max(0, o.amc.minus(paid));
-    const formula = i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`;
+    const formula = inForce + (i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`);
     parts.push({ contract: o.contract, amount: money(amount), ...(o.rule ? { rule: o.rule } : {}), formula });
     paid = paid.plus(amount);
   });

@@ -4,8 +4,9 @@ import type { Grid, Renewal, Term } from '../model/grid.js';
 import { formatMoney as money, roundCents } from '../model/money.js';
 import { chooseRule } from './conditions.js';
 import type { LineFacts } from './facts.js';
-import { counterKey, renewalKey } from './periods.js';
-import { counterValue, own, renewalWindow, type CounterMove } from './state.js';
+import { levelReader, type LevelView } from './level-reader.js';
+import { renewalKey } from './periods.js';
+import { own, renewalWindow, type CounterMove } from './state.js';
 import { evaluateTerms, isBudget, type Budget } from './terms.js';
 import type { Consumption, EngineState, RenewalEntry } from './types.js';
 
@@ -46,7 +47,7 @@ function monthsFor(r: Renewal, age: number): number {
   return band.months;
 }
 
-export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, lineKey: string): GridOutcome {
+export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, lineKey: string, levels?: LevelView): GridOutcome {
   const gridReads = { id: grid.id, includesRO: grid.includesRO, yearBasis: grid.yearBasis };
   const choice = chooseRule(grid.rules, grid.id, f);
   if (choice.kind === 'none') return outcome(grid, { reasons: [choice.reason], formula: choice.reason, reads: { grid: gridReads, rule: null } });
@@ -72,11 +73,16 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
     return base({ amc: tm.amc, capped: tm.capped, formula: `${span}: TM only; ${tm.text}`, reasons: [`${span}: hospital paid at the ticket modérateur only`] });
   }
 
+  // Level history (issue 10): consumption under the previous grids of this layer carries over; the
+  // € ceilings are prorated when the grid says so (RELAXEO §2.4.1; levels.ts gives the reading).
+  const readCounters = reads.counters as Record<string, string>;
+  const level = levelReader(grid, f, state, levels, readCounters);
+
   const reasons: string[] = [];
   const consumed: Consumption[] = [];
   const renewals: GridOutcome['renewals'] = [];
   const renewalMoves: CounterMove[] = [];
-  const readCounters = reads.counters as Record<string, string>;
+  let formulaTerms: readonly Term[] = rule.formula;
 
   // Renewal: units over the element's allowance in the running period are refused outright.
   let allowed = f.quantity;
@@ -87,6 +93,9 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
     const side = f.line.side;
     const capacity = side !== null ? 1 : (own(r.unitsPerElement, element) ?? 1);
     const months = monthsFor(r, f.age);
+    // "Pour les équipements en optique le plafond sera recalculé en tenant compte de la période des deux
+    // ans": the equipment's forfaits are prorated over the renewal period ending on the date of care.
+    formulaTerms = level.unitForfaits(rule, months);
     const key = renewalKey(b, r.group, element, side);
     const entries: readonly RenewalEntry[] = own(state.renewals, key) ?? [];
     (reads.renewals as Record<string, unknown>)[key] = entries;
@@ -106,9 +115,7 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
   const unitKeys: string[] = [];
   for (const limit of rule.limits ?? []) {
     if (limit.kind !== 'count' && limit.kind !== 'days') continue;
-    const key = counterKey(grid, b, limit.scope, limit.counter ?? rule.poste, limit.kind, f.careDate);
-    const used = counterValue(state, key);
-    readCounters[key] = used.toFixed(0);
+    const { key, used } = level.used(limit.scope, limit.counter ?? rule.poste, limit.kind);
     const left = Math.max(0, limit.max - used.toNumber());
     if (left < within) {
       const what = limit.kind === 'days' ? 'days' : `${f.entry.unit}s`;
@@ -120,19 +127,19 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
   const beyondUnits = allowed - within;
 
   const budgets = new Map<Term, Budget>();
-  for (const t of rule.formula) {
+  for (const t of formulaTerms) {
     if (!isBudget(t)) continue;
-    const key = counterKey(grid, b, t.scope, t.counter ?? rule.poste, 'budget', f.careDate);
     if (t.kind === 'pmss_pct' && !f.pmss) return base({ review: `no PMSS for ${f.careDate.slice(0, 4)} in pmss.csv: ${rule.id} cannot be computed` });
-    const total = t.kind === 'eur' ? new Decimal(t.amount) : roundCents(new Decimal(t.pct).times(f.pmss!).dividedBy(100));
-    const used = counterValue(state, key);
-    readCounters[key] = used.toFixed(2);
+    const counter = t.counter ?? rule.poste;
+    const { key, used } = level.used(t.scope, counter, 'budget');
+    const nominal = t.kind === 'eur' ? new Decimal(t.amount) : roundCents(new Decimal(t.pct).times(f.pmss!).dividedBy(100));
+    const total = level.budget(t, counter, key, nominal);
     budgets.set(t, { key, left: Decimal.max(0, total.minus(used)) });
   }
   const totalLimit = (rule.limits ?? []).find((l) => l.kind === 'total_per_unit');
   const totalCap = totalLimit ? new Decimal(totalLimit.max) : undefined;
 
-  const main = evaluateTerms(rule.formula, within, f, basis, budgets, totalCap);
+  const main = evaluateTerms(formulaTerms, within, f, basis, budgets, totalCap);
   if (main.review) return base({ review: main.review });
   const over = beyondUnits > 0 && rule.beyond ? evaluateTerms(rule.beyond, beyondUnits, f, basis, new Map(), totalCap) : null;
   if (over?.review) return base({ review: over.review });
@@ -146,22 +153,26 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
   // Yearly ceilings on what the AMC pays; past one, `beyond` (RELAXEO: the TM) still applies.
   for (const limit of rule.limits ?? []) {
     if (limit.kind !== 'amount') continue;
-    const key = counterKey(grid, b, limit.scope, limit.counter ?? rule.poste, 'amount', f.careDate);
-    const used = counterValue(state, key);
-    readCounters[key] = used.toFixed(2);
-    const left = Decimal.max(0, new Decimal(limit.max).minus(used));
+    const counter = limit.counter ?? rule.poste;
+    const { key, used } = level.used(limit.scope, counter, 'amount');
+    const max = level.ceiling(counter, key, new Decimal(limit.max));
+    const left = Decimal.max(0, max.minus(used));
     if (amc.gt(left)) {
       const fallback = rule.beyond ? evaluateTerms(rule.beyond, allowed, f, basis, new Map(), totalCap).amc : new Decimal(0);
       const capped = Decimal.min(amc, Decimal.max(left, fallback));
       const tail = fallback.gt(left) ? `, paid at the rate beyond the ceiling (${money(fallback)})` : left.gt(0) ? `, ${money(left)} left` : '';
-      reasons.push(`yearly ceiling ${limit.counter ?? rule.poste} of ${limit.max} reached (${money(used)} used)${tail}`);
-      formula += `; ceiling ${limit.counter ?? rule.poste} ${limit.max}, left ${money(left)}${fallback.gt(0) ? `, beyond ${money(fallback)}` : ''} → ${money(capped)}`;
+      reasons.push(`yearly ceiling ${counter} of ${money(max)} reached (${money(used)} used)${tail}`);
+      formula += `; ceiling ${counter} ${money(max)}, left ${money(left)}${fallback.gt(0) ? `, beyond ${money(fallback)}` : ''} → ${money(capped)}`;
       amc = capped;
     }
     const take = Decimal.min(amc, left);
     if (take.gt(0)) consumed.push({ key, amount: money(take) });
   }
 
+  if (level.notes.length > 0) {
+    formula = `${level.notes.join('; ')}; ${formula}`;
+    reads.levels = { notes: level.notes, prorations: level.prorations };
+  }
   return base({ amc, formula, reasons, capped: main.capped || (over?.capped ?? false) || reasons.length > 0, consumed, renewals, renewalMoves });
 }
 

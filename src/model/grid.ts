@@ -172,6 +172,12 @@ export const GridSchema = z
     /** the year of yearly limits: calendar, or insurance year from the beneficiary's effective date */
     yearBasis: z.enum(['calendar', 'insurance']).describe('year of yearly limits: calendar, or insurance year from the beneficiary\'s effective date'),
     eligibility: EligibilitySchema.optional(),
+    /**
+     * RELAXEO §2.4.1: on a change of level the € ceilings (yearly amount ceilings and budgets, and the
+     * optics forfaits over their renewal period) are prorated over the days under each level; absent
+     * or false (CCN): the new level's ceilings apply. Consumption carries over either way.
+     */
+    prorateCeilingsOnLevelChange: z.boolean().optional().describe('on a change of level, prorate the € ceilings over the days under each level (RELAXEO §2.4.1); absent: the new level\'s ceilings apply'),
     waitingPeriods: z.array(WaitingPeriodSchema).optional(),
     rules: z.array(GridRuleSchema).min(1),
     note: z.string().optional(),

@@ -9,6 +9,7 @@ import base from '../../fixtures/grids/CCN-HLA-BASE.json' with { type: 'json' };
 import opt1 from '../../fixtures/grids/CCN-HLA-OPT1.json' with { type: 'json' };
 import opt2 from '../../fixtures/grids/CCN-HLA-OPT2.json' with { type: 'json' };
 import relaxeo from '../../fixtures/grids/RELAXEO-F1.json' with { type: 'json' };
+import relaxeo2 from '../../fixtures/grids/RELAXEO-F2.json' with { type: 'json' };
 import nomenclatureCsv from '../../fixtures/nomenclature.csv?raw';
 
 /**
@@ -23,6 +24,7 @@ export const BASE = 'CCN-HLA-BASE';
 export const OPT1 = 'CCN-HLA-OPT1';
 export const OPT2 = 'CCN-HLA-OPT2';
 export const RELAXEO = 'RELAXEO-F1';
+export const RELAXEO2 = 'RELAXEO-F2';
 
 function grid(json: unknown, file: string) {
   const r = parseGrid(json, file);
@@ -35,6 +37,7 @@ export const GRIDS: GridSet = {
   [OPT1]: grid(opt1, `${OPT1}.json`),
   [OPT2]: grid(opt2, `${OPT2}.json`),
   [RELAXEO]: grid(relaxeo, `${RELAXEO}.json`),
+  [RELAXEO2]: grid(relaxeo2, `${RELAXEO2}.json`),
 };
 
 export const NOMENCLATURE = parseNomenclature(nomenclatureCsv);

@@ -24,9 +24,9 @@ async function caught(p: Promise<unknown>): Promise<ReferenceDataError> {
 }
 
 describe('fixtures', () => {
-  it('the four grids and the nomenclature load, and every grid poste has act codes', async () => {
+  it('the five grids and the nomenclature load, and every grid poste has act codes', async () => {
     const grids = await loadGrids(join(ROOT, 'fixtures/grids'));
-    expect(Object.keys(grids).sort()).toEqual(['CCN-HLA-BASE', 'CCN-HLA-OPT1', 'CCN-HLA-OPT2', 'RELAXEO-F1']);
+    expect(Object.keys(grids).sort()).toEqual(['CCN-HLA-BASE', 'CCN-HLA-OPT1', 'CCN-HLA-OPT2', 'RELAXEO-F1', 'RELAXEO-F2']);
     const nomenclature = await loadNomenclature(join(ROOT, 'fixtures/nomenclature.csv'));
     expect(nomenclature.G?.poste).toBe('soins.generalistes');
     expect(nomenclature['2355001']?.attributes).toEqual({ hearing_class: 'I', price_limit: '950.00' });

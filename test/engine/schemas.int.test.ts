@@ -42,10 +42,10 @@ describe('generated schemas', () => {
     expect(await readFile(path, 'utf8')).toBe(expected);
   });
 
-  it('the published grid schema accepts the four fixture grids and refuses a misspelt field', async () => {
+  it('the published grid schema accepts the five fixture grids and refuses a misspelt field', async () => {
     const ajv = new Ajv2020({ allErrors: true, strict: false });
     const validate = ajv.compile(JSON.parse(await readFile(join(SCHEMAS, 'grid.schema.json'), 'utf8')));
-    for (const id of ['CCN-HLA-BASE', 'CCN-HLA-OPT1', 'CCN-HLA-OPT2', 'RELAXEO-F1']) {
+    for (const id of ['CCN-HLA-BASE', 'CCN-HLA-OPT1', 'CCN-HLA-OPT2', 'RELAXEO-F1', 'RELAXEO-F2']) {
       const grid = JSON.parse(await readFile(join(ROOT, 'fixtures/grids', `${id}.json`), 'utf8'));
       expect(validate(grid), `${id}: ${ajv.errorsText(validate.errors)}`).toBe(true);
       grid.rules[0].formula[0].pctNonDPTM = '200';
