@@ -1,6 +1,9 @@
+import { Decimal } from 'decimal.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { emptyState, lineRecord, type EngineState } from '../../src/engine/index.js';
-import { BASE, OPT1, RELAXEO, line, partsOf, person, settle, settleAll } from './helpers.js';
+import { emptyState, lineRecord, liquidate, type EngineState } from '../../src/engine/index.js';
+import { addDays, daysBetween } from '../../src/model/dates.js';
+import { BASE, NOMENCLATURE, OPT1, OPT2, RELAXEO, context, line, partsOf, person, settle, settleAll } from './helpers.js';
 
 /**
  * A stay across a period boundary is counted day by day in the period each day falls in
@@ -124,5 +127,57 @@ describe('a stay across the insurance-year anniversary (RELAXEO-F1: 12 months fr
       ['2026; RELAXEO-F1 year from 2025-03-15', '50.00'],
     ]);
     expect(s.counters).toEqual([{ key: KEY, before: '0', after: '3' }]);
+  });
+});
+
+describe('properties of stays across 1 January (any day or night code, any contract, any length)', () => {
+  const CODES = Object.keys(NOMENCLATURE).filter((c) => ['day', 'night'].includes(NOMENCLATURE[c]!.unit)).sort();
+  const people = [person({ contracts: [BASE] }), person({ contracts: [BASE, OPT2] }), person({ contracts: [OPT1] }), person({ contracts: [RELAXEO], start: '2025-03-15' })];
+  const arb = fc.record({
+    code: fc.constantFrom(...CODES),
+    who: fc.integer({ min: 0, max: people.length - 1 }),
+    start: fc.integer({ min: 0, max: 8 }),
+    length: fc.integer({ min: 1, max: 9 }),
+    short: fc.integer({ min: 0, max: 2 }),
+    unitCents: fc.integer({ min: 0, max: 30_000 }),
+    usedBefore: fc.integer({ min: 0, max: 95 }),
+  });
+
+  it('RO + AMC ≤ FR, expense = RO + AMC + rest, slices add up to their part and their units to the quantity; an annulation gives every counter back', () => {
+    fc.assert(
+      fc.property(arb, (d) => {
+        const e = NOMENCLATURE[d.code]!;
+        const careStart = addDays('2025-12-24', d.start);
+        const careEnd = addDays(careStart, d.length);
+        const room = daysBetween(careStart, careEnd) + (e.unit === 'night' ? 0 : 1);
+        const quantity = Math.max(1, room - d.short);
+        const fr = new Decimal(d.unitCents).times(quantity).dividedBy(100);
+        // a reimbursed day (FJ, GHS…) at its nomenclature rate; rooms and beds are not reimbursed (BR 0)
+        const br = e.roReimbursed ? fr : new Decimal(0);
+        const ro = br.times(e.roRate).dividedBy(100).toDecimalPlaces(2, Decimal.ROUND_HALF_UP);
+        const b = people[d.who]!;
+        const l = line({ actCode: d.code, psSpecialty: null, careStart, careEnd, quantity, expense: fr.toFixed(2), br: br.toFixed(2), roRate: e.roRate, roAmount: ro.toFixed(2) });
+        // some days already used in each year (psychiatry 90 days, RELAXEO room 30 days)
+        const state = withCounters({ [`${b.contracts[0]}|1850375123456-1|hospi.chambre_particuliere_nuit|days|2025`]: String(d.usedBefore) });
+        const ctx = context({ asOf: '2026-03-01' });
+        const first = liquidate({ line: l, beneficiary: b }, ctx, state);
+        const s = first.settlement;
+        if (s.status === 'review') return;
+        const amc = new Decimal(s.amcAmount);
+        expect(new Decimal(s.roAmount).plus(amc).lte(s.expense)).toBe(true);
+        expect(new Decimal(s.roAmount).plus(amc).plus(s.restToPay).toFixed(2)).toBe(s.expense);
+        expect(s.parts.reduce((t, p) => t.plus(p.amount), new Decimal(0)).toFixed(2)).toBe(s.amcAmount);
+        for (const p of s.parts) {
+          if (!p.slices) continue;
+          expect(p.slices.reduce((t, x) => t.plus(x.amount), new Decimal(0)).toFixed(2)).toBe(p.amount);
+          expect(p.slices.reduce((t, x) => t + x.units, 0)).toBe(quantity);
+          expect(p.slices.map((x) => x.from)).toEqual([...p.slices.map((x) => x.from)].sort());
+        }
+        const annulled = liquidate({ line: { ...l, operation: 'A' }, beneficiary: b }, ctx, first.state);
+        expect(annulled.settlement.amcAmount).toBe(amc.negated().toFixed(2));
+        for (const [key, value] of Object.entries(annulled.state.counters)) expect(new Decimal(value).toString(), key).toBe(new Decimal(state.counters[key] ?? '0').toString());
+      }),
+      { numRuns: 200 },
+    );
   });
 });
