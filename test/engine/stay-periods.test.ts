@@ -82,6 +82,14 @@ describe('a stay from 30 December to 3 January, calendar years', () => {
     expect(s.reason).toContain('quantity 6 is more than the 5 day(s) from 2025-12-30 to 2026-01-03 inclusive');
   });
 
+  it("a night in a year whose PMSS is not known yet sends the stay to review, naming that night's period", () => {
+    // 30 Dec 2026 → 2 Jan 2027: nights of 30, 31 Dec (PMSS 2026 = 4 005) and 1 Jan 2027 (no PMSS in the table):
+    // the % PMSS of 2027 cannot be computed, so nothing is paid on a guess (as one line it was 3 × 96.12)
+    const s = settle(stay({ actCode: 'CHP', careStart: '2026-12-30', careEnd: '2027-01-02', quantity: 3, expense: '360.00' }), person({ contracts: [OPT1] }), { ctx: { asOf: '2027-02-01' } });
+    expect(s.status).toBe('review');
+    expect(s.reason).toBe('2027-01-01, 1 night (period 2027): no PMSS for 2027 in pmss.csv: a % PMSS guarantee cannot be computed');
+  });
+
   it('a stay within one year is one computation, as before (no slices)', () => {
     const s = settle(stay({ actCode: 'CHP', careStart: '2025-05-12', careEnd: '2025-05-14', quantity: 2, expense: '240.00' }), person({ contracts: [OPT1] }));
     // 2 × 94.20 = 188.40
