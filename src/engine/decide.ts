@@ -96,7 +96,7 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
   // A stay across a period boundary: each day in its own period (stay.ts).
   const split = splitStay(line, entry, grids, b);
   if (split.kind === 'review') return only(s, 'review', split.reason, { line: lineHash, b, entry });
-  if (split.kind === 'slices') return decideStay({ shell: s, facts, grids, slices: split.slices, pmss: ctx.pmss, state, lineKey, lineHash });
+  if (split.kind === 'slices') return decideStay({ shell: s, facts, grids, slices: split.slices, pmss: ctx.pmss, claimedOn, state, lineKey, lineHash });
 
   const outcomes = grids.map((g) => liquidateGrid(g, facts, state, lineKey));
   const inputHash = hashInputs({ line: lineHash, b, entry, pmss: facts.pmss?.toFixed(2) ?? null, grids: outcomes.map((o) => o.reads) });

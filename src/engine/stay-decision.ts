@@ -1,10 +1,11 @@
 import { Decimal } from 'decimal.js';
 import type { Grid } from '../model/grid.js';
-import { ageOn } from '../model/dates.js';
+import { ageOn, type IsoDate } from '../model/dates.js';
 import { formatMoney as money } from '../model/money.js';
 import type { PmssTable } from '../model/reference.js';
 import type { PartSlice, SettlementPart } from '../model/settlement.js';
 import type { Decision } from './decide.js';
+import { checkEligibility } from './eligibility.js';
 import { explain } from './explain.js';
 import type { LineFacts } from './facts.js';
 import { liquidateGrid, type GridOutcome } from './grid-liquidation.js';
@@ -29,6 +30,8 @@ export interface StayInput {
   grids: readonly Grid[];
   slices: readonly StaySlice[];
   pmss: PmssTable;
+  /** when the claim reached the AMC (eligibility of each later slice) */
+  claimedOn: IsoDate;
   state: EngineState;
   lineKey: string;
   lineHash: string;
@@ -53,7 +56,10 @@ export function decideStay(input: StayInput): Decision {
   let running = state;
   for (const [i, slice] of slices.entries()) {
     const f = perSlice[i]!;
-    const outcomes = grids.map((g) => liquidateGrid(g, f, running, lineKey));
+    // The line's first day was judged by decide(); a later period may fall after the affiliation
+    // end (a résiliation on 31 December) or in a suspension: its days are not covered.
+    const refused = i > 0 ? checkEligibility(b, grids[0]!, slice.from, input.claimedOn) : null;
+    const outcomes = refused?.status === 'rejected' ? grids.map((g) => notCovered(g.id, refused.reason)) : grids.map((g) => liquidateGrid(g, f, running, lineKey));
     const review = outcomes.find((o) => o.review !== null);
     if (review) {
       const reason = `${sliceLabel(slice, unit)}: ${review.review!}`;
@@ -86,6 +92,13 @@ export function decideStay(input: StayInput): Decision {
     },
     effects: { consumed: mergeConsumed(outcomes.flatMap((o) => o.consumed)), renewals: unique(outcomes.flatMap((o) => o.renewals)) },
     renewalMoves: unique(outcomes.flatMap((o) => o.renewalMoves)),
+  };
+}
+
+function notCovered(contract: string, reason: string): GridOutcome {
+  return {
+    contract, amc: new Decimal(0), rule: null, formula: `not covered: ${reason}`, reasons: [reason], capped: false,
+    consumed: [], renewals: [], renewalMoves: [], review: null, reads: { notCovered: reason },
   };
 }
 

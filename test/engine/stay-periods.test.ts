@@ -82,6 +82,17 @@ describe('a stay from 30 December to 3 January, calendar years', () => {
     expect(s.reason).toContain('quantity 6 is more than the 5 day(s) from 2025-12-30 to 2026-01-03 inclusive');
   });
 
+  it('a résiliation on 31 December: the days of the new year are not covered, those of the old one are paid', () => {
+    // Given an affiliation ending 2025-12-31 (the end day is covered) and FJ 30 Dec → 3 Jan, 5 days at 20 €
+    const b = person({ contracts: [BASE], end: '2025-12-31' });
+    const s = settle(stay({ actCode: 'FJ', quantity: 5, br: '100.00', expense: '100.00' }), b, { ctx: { asOf: '2026-02-01' } });
+    // Then 2025: 2 days × 20 = 40.00 paid; 2026: 3 days not covered → 0.00; rest 60.00
+    // (judged on the first day alone, the whole 100.00 was paid)
+    expect([s.status, s.amcAmount, s.restToPay]).toEqual(['paid', '40.00', '60.00']);
+    expect(s.parts[0]!.slices?.map((x) => [x.period, x.amount])).toEqual([['2025', '40.00'], ['2026', '0.00']]);
+    expect(s.reason).toBe('2026-01-01 to 2026-01-03, 3 days (period 2026): care on 2026-01-01 is after the affiliation end 2025-12-31');
+  });
+
   it("a night in a year whose PMSS is not known yet sends the stay to review, naming that night's period", () => {
     // 30 Dec 2026 → 2 Jan 2027: nights of 30, 31 Dec (PMSS 2026 = 4 005) and 1 Jan 2027 (no PMSS in the table):
     // the % PMSS of 2027 cannot be computed, so nothing is paid on a guess (as one line it was 3 × 96.12)
