@@ -61,7 +61,7 @@ function shell(line: ActLine, lineKey: string, b: Beneficiary | undefined): Deci
 
 const NO_EFFECTS: Effects = { consumed: [], renewals: [] };
 
-export function only(s: Decision['settlement'], status: SettlementStatus, reason: string, hashed: unknown): Decision {
+function only(s: Decision['settlement'], status: SettlementStatus, reason: string, hashed: unknown): Decision {
   return { settlement: { ...s, status, reason, inputHash: hashInputs({ hashed, status, reason }) }, effects: NO_EFFECTS, renewalMoves: [] };
 }
 
