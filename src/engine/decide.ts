@@ -3,12 +3,15 @@ import type { ActLine } from '../model/act-line.js';
 import { gridById, type Grid } from '../model/grid.js';
 import { nomenclatureEntry } from '../model/nomenclature.js';
 import type { Beneficiary } from '../model/reference.js';
-import type { Settlement, SettlementPart, SettlementStatus } from '../model/settlement.js';
+import type { Settlement, SettlementStatus } from '../model/settlement.js';
 import { checkAffiliation, checkEligibility } from './eligibility.js';
 import { describePeriod, levelOn } from './levels.js';
 import { explain } from './explain.js';
 import { lineFacts, posteOf, settingOf } from './facts.js';
 import { liquidateGrid } from './grid-liquidation.js';
+import { layer, unique } from './layering.js';
+import { splitStay } from './stay.js';
+import { decideStay } from './stay-decision.js';
 import { implausibility } from './plausibility.js';
 import { hashInputs } from './hash.js';
 import type { CounterMove, Effects } from './state.js';
@@ -99,32 +102,19 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
   if (verdict) return only(s, verdict.status, verdict.reason, { line: lineHash, b, socle: grids[0]!.eligibility ?? null });
 
   const facts = lineFacts(line, b, entry, ctx.pmss[Number(line.careStart.slice(0, 4))]);
+  // A stay across a period boundary: each day in its own period (stay.ts).
+  const split = splitStay(line, entry, grids, b);
+  if (split.kind === 'review') return only(s, 'review', split.reason, { line: lineHash, b, entry });
+  if (split.kind === 'slices') return decideStay({ shell: s, facts, grids, slices: split.slices, pmss: ctx.pmss, claimedOn, state, lineKey, lineHash });
+
   const outcomes = grids.map((g, layer) => liquidateGrid(g, facts, state, lineKey, level.period ? { layer, grids: ctx.grids } : undefined));
   const inputHash = hashInputs({ line: lineHash, b, entry, pmss: facts.pmss?.toFixed(2) ?? null, grids: outcomes.map((o) => o.reads) });
   const review = outcomes.find((o) => o.review !== null);
   if (review) return only(s, 'review', review.review!, inputHash);
 
-  // Layering: the socle pays its AMC; each higher level pays what it adds, "sous déduction" of the
-  // levels below (AMC(option) − AMC(socle)), never less than 0.
-  const parts: SettlementPart[] = [];
-  let paid = new Decimal(0);
   // Which period (level) produced the amounts, when the membership gives a history.
   const inForce = level.period ? `level in force on ${line.careStart}: ${level.contracts.join(' + ')} (period ${describePeriod(level.period)}); ` : '';
-  outcomes.forEach((o, i) => {
-    const amount = i === 0 ? o.amc : Decimal.max(0, o.amc.minus(paid));
-    const formula = inForce + (i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`);
-    parts.push({ contract: o.contract, amount: money(amount), ...(o.rule ? { rule: o.rule } : {}), formula });
-    paid = paid.plus(amount);
-  });
-  // RO + AMC never exceeds the expense, even when the RO figures on the line are odd.
-  const ceiling = Decimal.max(0, facts.fr.minus(facts.roGross));
-  if (paid.gt(ceiling)) trimTop(parts, paid.minus(ceiling));
-  const total = Decimal.min(paid, ceiling);
-
-  const roNet = facts.roGross.minus(facts.pf).minus(facts.franchise);
-  const rest = facts.fr.minus(roNet).minus(total);
-  // The level whose AMC is the total explains it (the highest that paid, else the socle).
-  const decisive = [...outcomes].reverse().find((o) => o.amc.eq(Decimal.max(...outcomes.map((x) => x.amc)))) ?? outcomes[0]!;
+  const { parts, total, rest, decisive } = layer(outcomes, facts, inForce);
   return {
     settlement: {
       ...s,
@@ -139,21 +129,3 @@ export function decide(request: LiquidationRequest, ctx: LiquidationContext, sta
     renewalMoves: unique(outcomes.flatMap((o) => o.renewalMoves)),
   };
 }
-
-function trimTop(parts: SettlementPart[], excess: Decimal): void {
-  let left = excess;
-  for (let i = parts.length - 1; i >= 0 && left.gt(0); i--) {
-    const p = parts[i]!;
-    const cut = Decimal.min(left, new Decimal(p.amount));
-    parts[i] = { ...p, amount: money(new Decimal(p.amount).minus(cut)), formula: `${p.formula}; less ${money(cut)} so that RO + AMC ≤ FR` };
-    left = left.minus(cut);
-  }
-}
-
-/** The socle and the surco renew the same element on the same line: keep it once. */
-function unique<T extends { key: string }>(items: T[]): T[] {
-  const seen = new Map<string, T>();
-  for (const it of items) if (!seen.has(it.key)) seen.set(it.key, it);
-  return [...seen.values()];
-}
-

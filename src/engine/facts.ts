@@ -7,10 +7,12 @@ import type { Beneficiary } from '../model/reference.js';
 
 /**
  * The facts of one line every grid computation reads, computed once. Amounts are Decimals.
- * Setting: a NOEMIE line billed by an establishment carries no specialty (professionals always
- * do), so `psSpecialty === null` means hospital and acts with a hospital poste fall under it.
- * Invoice lines (hors NOEMIE) never carry a specialty code (formats.md §2 has `ps_kind` instead),
- * so they are always in town.
+ * Setting: a line carrying the FINESS of an establishment (`finess`) was given during a stay:
+ * hospital, whoever bills it (a surgeon's or anaesthetist's fee falls under the hospital rows
+ * "Honoraires: actes de chirurgie, d'anesthésie…", not town care). Without it, today's reading: a
+ * NOEMIE line billed by an establishment carries no specialty (professionals always do), so
+ * `psSpecialty === null` means hospital. Invoice lines (hors NOEMIE) never carry a specialty code
+ * (formats.md §2 has `ps_kind` instead) nor a FINESS, so they are always in town.
  */
 export interface LineFacts {
   line: ActLine;
@@ -36,7 +38,8 @@ export interface LineFacts {
   priceLimit: Decimal | undefined;
 }
 
-export function settingOf(line: Pick<ActLine, 'source' | 'psSpecialty'>): 'hospital' | 'town' {
+export function settingOf(line: Pick<ActLine, 'source' | 'psSpecialty' | 'finess'>): 'hospital' | 'town' {
+  if (line.finess !== undefined) return 'hospital';
   return line.source === 'noemie' && line.psSpecialty === null ? 'hospital' : 'town';
 }
 

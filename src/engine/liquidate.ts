@@ -43,7 +43,7 @@ export function liquidate(request: LiquidationRequest, context: LiquidationConte
     amcAmount: d.settlement.amcAmount,
     restToPay: d.settlement.restToPay,
     // The formulas stay in the settlement; the ledger keeps what an annulation needs (memory).
-    parts: d.settlement.parts.map(({ formula: _formula, ...p }) => p),
+    parts: d.settlement.parts.map(ledgerPart),
     consumed: d.effects.consumed,
     renewals: d.effects.renewals,
     inputHash: d.settlement.inputHash ?? '',
@@ -96,7 +96,7 @@ function annulledRecord(previous: LineRecord | undefined, settlement: Settlement
   return {
     version: settlement.version, operation: 'A', status: settlement.status, payee: settlement.payee,
     expense: settlement.expense, roAmount: settlement.roAmount, amcAmount: settlement.amcAmount, restToPay: settlement.restToPay,
-    parts: settlement.parts.map(({ formula: _formula, ...p }) => p), consumed: [], renewals: [], inputHash: settlement.inputHash ?? '',
+    parts: settlement.parts.map(ledgerPart), consumed: [], renewals: [], inputHash: settlement.inputHash ?? '',
     ...(reversed !== undefined ? { reversed } : {}),
     seen: [...(previous?.seen ?? []), lineHash],
   };
@@ -136,7 +136,13 @@ function annul(request: LiquidationRequest, state: EngineState, lineKey: string,
     return { settlement, state: { ...state, lines: withLine(state.lines, lineKey, record) } };
   }
   const neg = (m: string) => new Decimal(m).negated().toFixed(2);
-  const parts: SettlementPart[] = previous.parts.map((p) => ({ ...p, amount: neg(p.amount), formula: `reverses version ${previous.version}: −${p.amount}` }));
+  // A stay's part reverses period by period: each slice's amount is given back to its period.
+  const parts: SettlementPart[] = previous.parts.map((p) => ({
+    ...p,
+    amount: neg(p.amount),
+    formula: `reverses version ${previous.version}: −${p.amount}`,
+    ...(p.slices ? { slices: p.slices.map((x) => ({ ...x, amount: neg(x.amount), formula: `reverses ${x.period}: −${x.amount}` })) } : {}),
+  }));
   const amc = new Decimal(previous.amcAmount);
   const released = releaseLine(state, lineKey, previous);
   const settlement: Settlement = {
@@ -154,6 +160,11 @@ function annul(request: LiquidationRequest, state: EngineState, lineKey: string,
   };
   const record: LineRecord = { ...annulledRecord(undefined, settlement, lineHash, previous.lineHash), parts };
   return { settlement, state: { ...released.state, lines: withLine(released.state.lines, lineKey, record) } };
+}
+
+/** The formulas stay in the settlement; the ledger keeps what an annulation needs (memory). */
+function ledgerPart({ formula: _formula, ...p }: SettlementPart): SettlementPart {
+  return p.slices ? { ...p, slices: p.slices.map(({ formula: _f, ...x }) => x) } : p;
 }
 
 function releasedRenewals(previous: LineRecord | undefined): CounterMove[] {

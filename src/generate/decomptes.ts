@@ -20,6 +20,8 @@ export interface StreamOptions {
   lines: number;
   population: Population;
   nomenclature: Nomenclature;
+  /** hospital lines carry the establishment's FINESS (CareContext.finess) */
+  finess?: boolean;
 }
 
 export type DecompteKind = 'initial' | 'annulation' | 'reissue';
@@ -90,7 +92,7 @@ export function* generateDecomptes(o: StreamOptions): Generator<GeneratedDecompt
     const person = unknown ? stranger(rng, date, knownNirs) : choosePerson(rng, people, date, code);
     const age = ageOn(person.beneficiary.birthDate, date);
     const scenario = code !== undefined ? scenarioOf(code, o.nomenclature) : pickScenario(rng, person, age);
-    const ctx = { rng, nom: o.nomenclature, person, age, date, ...(code !== undefined ? { focus: code } : {}) };
+    const ctx = { rng, nom: o.nomenclature, person, age, date, ...(code !== undefined ? { focus: code } : {}), ...(o.finess ? { finess: true } : {}) };
     let drafts = runScenario(scenario, ctx);
     // A code added to the nomenclature that its scenario does not know yet still gets its line.
     if (code !== undefined && !drafts.some((d) => d.lines.some((l) => l.actCode === code))) drafts = runScenario('generic', ctx);

@@ -31,6 +31,8 @@ export interface DropOptions {
   bad: number;
   population: Population;
   nomenclature: Nomenclature;
+  /** hospital lines carry the establishment's FINESS; the CSV then has the optional finess column */
+  finess?: boolean;
 }
 
 export interface PartCount {
@@ -56,7 +58,7 @@ const ZIP_PARTS: readonly DropFileFormat[] = ['noemie', 'csv', 'xml'];
 
 export async function writeDrop(o: DropOptions): Promise<DropResult> {
   const plan = new BadPlan(o.lines, o.bad, o.seed);
-  const decomptes = plan.mark(generateDecomptes({ seed: o.seed, lines: o.lines, population: o.population, nomenclature: o.nomenclature }));
+  const decomptes = plan.mark(generateDecomptes({ seed: o.seed, lines: o.lines, population: o.population, nomenclature: o.nomenclature, ...(o.finess ? { finess: true } : {}) }));
   const file = basename(o.out);
   const meta = (part: number) => ({
     emitter: 'CPAM - CENTRE DE TRAITEMENT NOÉMIE',
@@ -67,10 +69,10 @@ export async function writeDrop(o: DropOptions): Promise<DropResult> {
   let parts: PartCount[];
   let bytes: number;
   if (o.format === 'zip') {
-    ({ parts, bytes } = await writeZip(o.out, decomptes, o.lines, (fmt, ds, where, i) => encodePart(fmt, ds, where, plan, o.bad > 0, meta(i))));
+    ({ parts, bytes } = await writeZip(o.out, decomptes, o.lines, (fmt, ds, where, i) => encodePart(fmt, ds, where, plan, o.bad > 0, meta(i), o.finess === true)));
   } else {
     const count: PartCount = { format: o.format, lines: 0, decomptes: 0 };
-    bytes = await writeChunks(o.out, encodePart(o.format, counted(decomptes, count), { file }, plan, o.bad > 0, meta(1)));
+    bytes = await writeChunks(o.out, encodePart(o.format, counted(decomptes, count), { file }, plan, o.bad > 0, meta(1), o.finess === true));
     parts = [count];
   }
   return {
@@ -84,13 +86,16 @@ export async function writeDrop(o: DropOptions): Promise<DropResult> {
   };
 }
 
-function encodePart(format: DropFileFormat, ds: Iterable<GeneratedDecompte>, where: Where, plan: BadPlan, inject: boolean, meta: Parameters<typeof encodeNoemie>[1]): Iterable<string | Buffer> {
+function encodePart(format: DropFileFormat, ds: Iterable<GeneratedDecompte>, where: Where, plan: BadPlan, inject: boolean, meta: Parameters<typeof encodeNoemie>[1], finess: boolean): Iterable<string | Buffer> {
   const lines: Iterable<ActLine> = flattenLines(ds);
   switch (format) {
     case 'noemie':
       return inject ? injectNoemie(encodeNoemie(lines, meta), plan, where) : encodeNoemie(lines, meta);
     case 'csv':
-      return batched(inject ? injectCsv(encodeCsv(lines), plan, where) : encodeCsv(lines));
+      {
+        const csv = encodeCsv(lines, finess ? { optionalColumns: ['finess'] } : {});
+        return batched(inject ? injectCsv(csv, plan, where) : csv);
+      }
     case 'xml':
       return batched(inject ? injectXml(encodeXml(lines), plan, where) : encodeXml(lines));
     default: {

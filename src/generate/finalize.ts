@@ -87,6 +87,7 @@ export function toActLines(d: DecompteDraft, who: Beneficiary, ids: DecompteIds,
       pathway: d.pathway,
       tp: d.tp,
       accident: d.accident,
+      ...(l.finess !== undefined ? { finess: l.finess } : {}),
     };
   });
 }

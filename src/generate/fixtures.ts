@@ -31,6 +31,8 @@ export interface FixtureOptions {
   invoicesDir?: string;
   /** tp_claims.csv path, when wanted */
   tpClaims?: string;
+  /** hospital lines carry the establishment's FINESS (`--finess`) */
+  finess?: boolean;
 }
 
 export interface FixtureResult {
@@ -52,7 +54,7 @@ export async function generateFixtures(o: FixtureOptions): Promise<FixtureResult
   const nomenclature = readNomenclature(o.nomenclaturePath);
   const population = buildPopulation(o.populationSeed ?? o.seed, o.families ?? defaultFamilies(o.lines), o.window ?? DEFAULT_WINDOW);
   const result: FixtureResult = {
-    drop: await writeDrop({ format: o.format, out: o.out, seed: o.seed, lines: o.lines, bad: o.bad ?? 0, population, nomenclature }),
+    drop: await writeDrop({ format: o.format, out: o.out, seed: o.seed, lines: o.lines, bad: o.bad ?? 0, population, nomenclature, ...(o.finess ? { finess: true } : {}) }),
     families: population.families.length,
     people: population.people.length,
   };
@@ -73,7 +75,7 @@ export async function generateFixtures(o: FixtureOptions): Promise<FixtureResult
   if (o.tpClaims) {
     // A second pass over the same (deterministic) line stream: nothing of the first pass is kept.
     let rows = 0;
-    const claims = generateTpClaims(o.seed, generateActLines({ seed: o.seed, lines: o.lines, population, nomenclature }));
+    const claims = generateTpClaims(o.seed, generateActLines({ seed: o.seed, lines: o.lines, population, nomenclature, ...(o.finess ? { finess: true } : {}) }));
     const counted = (function* () {
       for (const c of claims) {
         rows += 1;

@@ -17,6 +17,14 @@ export const NirSchema = z.string().regex(NIR_PATTERN, 'NIR must be 13 digits (d
 export const NirKeySchema = z.string().regex(/^\d{2}$/, 'NIR key must be 2 digits');
 
 /**
+ * A FINESS number (the establishment where the care was given, as NOEMIE carries it): 9
+ * characters, the département in the first two (`2A`/`2B` for Corsica, like the NIR), 6 digits of
+ * sequence, 1 check digit. The check digit is not verified: its algorithm is not in our sources.
+ */
+export const FINESS_PATTERN = /^(?:\d{2}|2[AB])\d{7}$/;
+export const FinessSchema = z.string().regex(FINESS_PATTERN, 'FINESS must be 9 characters: 9 digits, or 2A/2B (Corsica) then 7 digits');
+
+/**
  * NIR control key = 97 − (NIR mod 97). For Corsica the letters are replaced before computing:
  * 2A → 19, 2B → 18 (the number read with 2A as 20 minus 1 000 000, 2B minus 2 000 000).
  * BigInt: a 13-digit NIR is above 2^32 and we keep integer maths exact.
@@ -68,6 +76,12 @@ export const ActLineSchema = z
     pathway: PathwaySchema,
     tp: TiersPayantSchema,
     accident: z.boolean(),
+    /**
+     * FINESS of the establishment when the care was given during a stay (optional: absent on town
+     * care and on files written before the field existed). Its presence puts the line in the
+     * hospital setting (src/engine/README.md "Setting").
+     */
+    finess: FinessSchema.optional(),
   })
   .superRefine(
     (l, ctx) => {
@@ -148,9 +162,19 @@ export const CSV_COLUMNS = {
 export type CsvColumn = keyof typeof CSV_COLUMNS;
 export const CSV_COLUMN_NAMES = Object.keys(CSV_COLUMNS) as CsvColumn[];
 
+/**
+ * Columns a décompte CSV may carry or leave out (added after formats.md §1b: old files stay valid).
+ * `finess`: the establishment of a stay, empty or absent for town care.
+ */
+export const CSV_OPTIONAL_COLUMNS = {
+  finess: 'finess',
+} as const satisfies Record<string, keyof ActLine>;
+export type CsvOptionalColumn = keyof typeof CSV_OPTIONAL_COLUMNS;
+export const CSV_OPTIONAL_COLUMN_NAMES = Object.keys(CSV_OPTIONAL_COLUMNS) as CsvOptionalColumn[];
+
 /** Model field → CSV column, to name fields in the encoding the sender used. */
 export const FIELD_TO_CSV: Record<string, string> = Object.fromEntries(
-  Object.entries(CSV_COLUMNS).map(([csv, field]) => [field, csv]),
+  [...Object.entries(CSV_COLUMNS), ...Object.entries(CSV_OPTIONAL_COLUMNS)].map(([csv, field]) => [field, csv]),
 );
 
 /**
@@ -198,6 +222,9 @@ export function candidateFromText(fields: Partial<Record<keyof ActLine, string |
     pathway: t('pathway'),
     tp: t('tp'),
     accident: yn(t('accident')),
+    // Left out when empty, not null: a line without a FINESS is the same object (and the same
+    // content hash) as before the field existed, so replays of old lines change nothing.
+    ...(t('finess') ? { finess: t('finess') } : {}),
   };
 }
 

@@ -10,6 +10,24 @@ import { IsoDateSchema } from './dates.js';
 export const SettlementStatusSchema = z.enum(['paid', 'zero', 'rejected', 'review']);
 export type SettlementStatus = z.infer<typeof SettlementStatusSchema>;
 
+/**
+ * One period's share of a part, when a stay crosses a period boundary (1 January, an insurance
+ * year's anniversary): the days it covers, the period, the rule applied there and its computation.
+ * The slices of a part add up to its amount.
+ */
+export const PartSliceSchema = z.object({
+  /** first and last day (a night: the date it begins) of the slice, inclusive */
+  from: IsoDateSchema,
+  to: IsoDateSchema,
+  units: z.number().int().min(1),
+  /** the calendar year, then the insurance year of each grid that counts one, e.g. "2026; RELAXEO-F1 year from 2026-03-15" */
+  period: z.string(),
+  amount: MoneySchema,
+  rule: z.string().optional(),
+  formula: z.string().optional(),
+});
+export type PartSlice = z.infer<typeof PartSliceSchema>;
+
 export const SettlementPartSchema = z.object({
   /** grid id, e.g. CCN-HLA-BASE (socle) or CCN-HLA-OPT2 (surcomplémentaire) */
   contract: z.string(),
@@ -18,6 +36,8 @@ export const SettlementPartSchema = z.object({
   rule: z.string().optional(),
   /** the hand computation, e.g. "min(220% × 30.00 − 21.00, 40.00 − 21.00) = 19.00" */
   formula: z.string().optional(),
+  /** a stay across a period boundary: what each period paid (src/engine/stay.ts) */
+  slices: z.array(PartSliceSchema).optional(),
 });
 export type SettlementPart = z.infer<typeof SettlementPartSchema>;
 

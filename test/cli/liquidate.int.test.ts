@@ -58,6 +58,29 @@ describe('noemie liquidate / estimate', () => {
     expect(again[0]).toMatchObject({ amcAmount: '19.00', version: 1, inputHash: settlements[0]!.inputHash });
   });
 
+  it('a surgeon fee with the FINESS of the clinic is liquidated (and quoted) under the hospital rows, the same act without it under town care', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-finess-'));
+    await writeFile(join(dir, 'ben.csv'), BENEFICIARIES);
+    // Given CCAM surgery ADC by an OPTAM surgeon (specialty 04): BR 100, RO 70 % → MRn 70, FR 250; line 1 carries a FINESS, line 2 not
+    const fee = { act_code: 'ADC', ps_specialty: '04', expense: '250.00', br: '100.00', ro_amount: '70.00', pf: '0.00' };
+    const rows = [`${CSV_COLUMN_NAMES.join(';')};finess`, `${csvLine(fee)};750300360`, `${csvLine({ ...fee, line_no: '2' })};`];
+    await writeFile(join(dir, 'drop.csv'), rows.join('\n'));
+    const ref = ['--beneficiaries', join(dir, 'ben.csv')];
+    const liq = await run(['liquidate', '--in', join(dir, 'drop.csv'), '--as-of', '2025-04-01', ...ref]);
+    const [stay, town] = liq.out.trim().split('\n').map((l) => JSON.parse(l) as Settlement);
+    // Then with the FINESS: Base hospital 220 % → G 220 → min(150, 180) = 150; Option 2 220 % → 150, surco 0
+    expect([stay!.poste, ...stay!.parts.map((p) => p.amount)]).toEqual(['hospi.honoraires_actes', '150.00', '0.00']);
+    // without: Base town 100 % → G 100 → 30; Option 2 town 220 % → 150, surco 150 − 30 = 120
+    expect([town!.poste, ...town!.parts.map((p) => p.amount)]).toEqual(['soins.actes_techniques', '30.00', '120.00']);
+    // the quote says the same
+    const quote = async (...extra: string[]) => JSON.parse((await run(['estimate', '--nir', NIR, '--act', 'ADC', '--br', '100', '--expense', '250', '--dptm', '--date', '2025-05-01', '--json', ...ref, ...extra])).out) as Settlement;
+    expect((await quote('--finess', '750300360')).parts.map((p) => p.amount)).toEqual(['150.00', '0.00']);
+    expect((await quote()).parts.map((p) => p.amount)).toEqual(['30.00', '120.00']);
+    const bad = await run(['estimate', '--nir', NIR, '--act', 'ADC', '--expense', '250', '--finess', '75030036', ...ref]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/finess: FINESS must be 9 characters/);
+  });
+
   it('estimates a quote without consuming: the 5th osteopath session of the year is not covered', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cli-est-'));
     await writeFile(join(dir, 'ben.csv'), BENEFICIARIES);

@@ -46,3 +46,32 @@ describe('hospital setting', () => {
     expect([over.amcAmount, over.restToPay]).toEqual(['24.00', '6.00']);
   });
 });
+
+describe('the FINESS of the establishment on the line (issue 10): a fee billed during a stay', () => {
+  // CCAM surgery ADC billed by the surgeon himself (specialty 04, OPTAM): BR 100, RO 70 % → MRn 70, FR 250
+  const fee = { actCode: 'ADC', psSpecialty: '04', psDptm: true, br: '100.00', expense: '250.00', roAmount: '70.00' } as const;
+
+  it('with a FINESS: hospital row "Honoraires: actes de chirurgie, d\'anesthésie…", 220 % BR DPTM even in Base', () => {
+    // Given the surgeon's fee carrying the clinic's FINESS, When liquidated under Base,
+    // Then G = 220 % × 100 = 220.00 → AMC = min(220 − 70, 250 − 70) = 150.00
+    const s = settle(line({ ...fee, finess: '750300360' }), person({ contracts: [BASE] }));
+    expect([s.poste, s.parts[0]!.rule, s.amcAmount]).toEqual(['hospi.honoraires_actes', 'hospi.honoraires_actes', '150.00']);
+  });
+
+  it('the same act without a FINESS stays in town: soins.actes_techniques, Base 100 % BR', () => {
+    // G = 100 % × 100 = 100.00 → AMC = min(100 − 70, 180) = 30.00
+    const s = settle(line(fee), person({ contracts: [BASE] }));
+    expect([s.poste, s.amcAmount]).toEqual(['soins.actes_techniques', '30.00']);
+  });
+
+  it("an anaesthetist not OPTAM with a Corsican FINESS: 200 % BR hors DPTM", () => {
+    // ADA, BR 100, RO 70 → MRn 70, FR 250: G = 200 % × 100 = 200 → AMC = min(130, 180) = 130.00
+    const s = settle(line({ ...fee, actCode: 'ADA', psSpecialty: '02', psDptm: false, finess: '2A0000014' }), person({ contracts: [BASE] }));
+    expect([s.poste, s.amcAmount]).toEqual(['hospi.honoraires_actes', '130.00']);
+  });
+
+  it('a line without the field hashes as before the field existed (replays of old lines change nothing)', () => {
+    const l = line(fee);
+    expect('finess' in l).toBe(false);
+  });
+});

@@ -112,3 +112,37 @@ describe('companions of a drop', () => {
     expect(matched).toBeLessThan(rows.length); // and a few that match nothing
   });
 });
+
+describe('--finess: hospital lines carry the establishment FINESS', () => {
+  const base = { seed: 41, lines: 700, population: population(41, 25), nomenclature: nomenclature() };
+
+  it('given the option, the stay lines carry the FINESS, clinic fees are billed by the practitioner with the clinic FINESS; nothing else changes', () => {
+    const plain = [...generateActLines(base)];
+    const withFiness = [...generateActLines({ ...base, finess: true })];
+    expect(plain.some((l) => 'finess' in l)).toBe(false);
+    expect(withFiness).toHaveLength(plain.length);
+    const carrying = withFiness.filter((l) => l.finess !== undefined);
+    expect(carrying.length).toBeGreaterThan(0);
+    // the same stream (no random draw depends on the option): only hospital lines differ
+    withFiness.forEach((l, i) => {
+      const p = plain[i]!;
+      if (l.finess === undefined) expect(l).toEqual(p);
+      else if (p.psSpecialty === null && l.psSpecialty === null) expect(l).toEqual({ ...p, finess: p.psId }); // the establishment's own décompte
+      else {
+        // a surgeon's or anaesthetist's fee: his own number and specialty, the clinic's FINESS
+        expect(['ADC', 'ADA']).toContain(l.actCode);
+        expect({ finess: l.finess, psSpecialty: p.psSpecialty }).toEqual({ finess: p.psId, psSpecialty: null });
+        expect(l.psSpecialty).toMatch(/^(04|41|02)$/);
+      }
+    });
+    expect(carrying.some((l) => l.actCode === 'ADC' && l.psSpecialty !== null)).toBe(true);
+  });
+
+  it('a CSV drop with --finess has the finess column and reads back to the same lines', async () => {
+    const r = await generateFixtures(options('finess-csv', 'csv', { finess: true }));
+    expect((await readFile(r.drop.path, 'utf8')).split('\n')[0]!.endsWith(';accident;finess')).toBe(true);
+    const events = (await readAll(r.drop.path)).flatMap((p) => p.events);
+    expect(events.filter((e) => e.kind === 'reject')).toEqual([]);
+    expect(events.map((e) => (e.kind === 'line' ? e.line : null))).toEqual([...generateActLines({ ...base, finess: true })]);
+  });
+});

@@ -75,3 +75,24 @@ describe('the same lines in CSV, XML and NOEMIE decode to identical ActLines', (
     expect(noemie).toStrictEqual(csv);
   });
 });
+
+describe('with the optional finess (issue 10), the three encodings still agree', () => {
+  // a clinic stay: the surgeon's fee and the forfait journalier carry the clinic's FINESS (a Corsican one
+  // for the second décompte); the town consultation between them has none
+  const STAY: ActLine[] = [
+    consultation({ decompteId: 'D000000010', psSpecialty: '04', actCode: 'ADC', expense: '250.00', br: '100.00', roAmount: '70.00', pf: '0.00', finess: '750300360' }),
+    consultation({ decompteId: 'D000000010', lineNo: 2 }),
+    consultation({ decompteId: 'D000000011', psSpecialty: null, actCode: 'FJ', careStart: '2024-02-27', careEnd: '2024-03-01', quantity: 4, expense: '80.00', br: '80.00', roRate: '0', roAmount: '0.00', pf: '0.00', finess: '2A0000014' }),
+  ];
+
+  it('CSV (with the finess column), XML and NOEMIE decode to the same lines, field for field', async () => {
+    const [csv, xml, noemie] = await Promise.all([
+      decoded(csvCodec, 'e.csv', [...encodeCsv(STAY, { optionalColumns: ['finess'] })].join('')),
+      decoded(xmlCodec, 'e.xml', [...encodeXml(STAY)].join('')),
+      decoded(noemieCodec, 'e.noemie', Buffer.concat([...encodeNoemie(STAY, META)])),
+    ]);
+    expect(csv).toEqual(STAY);
+    expect(xml).toStrictEqual(csv);
+    expect(noemie).toStrictEqual(csv);
+  });
+});

@@ -6,6 +6,7 @@ import { QuarantineReportSchema } from '../../src/ingest/inbox/report.js';
 import { IngestSummarySchema } from '../../src/ingest/summary.js';
 import { BENEFICIARY_COLUMNS } from '../../src/ingest/reference/beneficiaries.js';
 import { PMSS_TABLE } from '../../src/ingest/reference/pmss.js';
+import { CSV_COLUMN_NAMES, CSV_OPTIONAL_COLUMN_NAMES, FINESS_PATTERN } from '../../src/model/act-line.js';
 
 /**
  * The JSON Schemas of what ingestion writes are generated from the zod schemas the code uses, so
@@ -58,5 +59,23 @@ describe('reference CSV layouts', () => {
       if (spec.pattern) expect(new RegExp(spec.pattern).test(example[column] ?? ''), column).toBe(true);
     }
     expect(new RegExp(doc.properties.nir.pattern).test('18503751234')).toBe(false);
+  });
+
+  it('schemas/decompte-lines.csv.schema.json lists the required and optional columns the codec reads; its finess pattern is the model\'s', async () => {
+    const doc = JSON.parse(await readFile(join(SCHEMAS, 'decompte-lines.csv.schema.json'), 'utf8'));
+    expect(doc['x-columns']).toEqual(CSV_COLUMN_NAMES);
+    expect(doc.required).toEqual(CSV_COLUMN_NAMES);
+    expect(doc['x-optionalColumns']).toEqual(CSV_OPTIONAL_COLUMN_NAMES);
+    expect(Object.keys(doc.properties)).toEqual([...CSV_COLUMN_NAMES, ...CSV_OPTIONAL_COLUMN_NAMES]);
+    const pattern = new RegExp(doc.properties.finess.pattern);
+    for (const value of ['750300360', '2A0000014', '2B0000020', '75030036X', '2C0000020', '75030036', '7503003600']) {
+      expect(pattern.test(value), value).toBe(FINESS_PATTERN.test(value));
+    }
+    expect(pattern.test('')).toBe(true); // an empty cell: no FINESS
+    // the XSD's attribute pattern (implicitly anchored) agrees too
+    const xsd = await readFile(join(SCHEMAS, 'decomptes.xsd'), 'utf8');
+    const xsdPattern = /<xs:attribute name="finess">.*?<xs:pattern value="([^"]+)"/.exec(xsd)?.[1];
+    expect(xsdPattern).toBeDefined();
+    for (const value of ['750300360', '2A0000014', '75030036X', '2C0000020', '']) expect(new RegExp(`^${xsdPattern!}$`).test(value), value).toBe(value === '' || FINESS_PATTERN.test(value));
   });
 });

@@ -10,17 +10,19 @@ import { REFERENCE_FLAGS, REFERENCE_USAGE, loadReference } from '../reference.js
 import { readLedgers } from '../ledger-file.js';
 
 const USAGE = `noemie estimate --nir <13 digits> [--rang 1] --act <code> --expense <€> [--br <€>] [--date <YYYY-MM-DD>]
-                [--quantity n] [--dptm] [--side R|L] [--state <file>] [--json]
+                [--quantity n] [--dptm] [--side R|L] [--finess <FINESS>] [--state <file>] [--json]
 
 The "devis conseil" of seed 001: what the AMC would pay for a planned act and the rest to pay,
 with the counters already consumed (--state) taken into account and nothing consumed.
   --br <€>     the RO tariff of the act; 0 for an act the RO does not reimburse (default 0)
   --date       the planned date of care (default: today)
+  --finess     the establishment of a planned stay (9 characters): the act is quoted in the hospital
+               setting (a surgeon's fee under "Honoraires: actes de chirurgie, d'anesthésie…")
 ${REFERENCE_USAGE}`;
 
 const FLAGS = {
   nir: { type: 'string' }, rang: { type: 'string' }, act: { type: 'string' }, expense: { type: 'string' }, br: { type: 'string' },
-  date: { type: 'string' }, quantity: { type: 'string' }, dptm: { type: 'boolean' }, side: { type: 'string' }, state: { type: 'string' },
+  date: { type: 'string' }, quantity: { type: 'string' }, dptm: { type: 'boolean' }, side: { type: 'string' }, finess: { type: 'string' }, state: { type: 'string' },
   json: { type: 'boolean' }, ...REFERENCE_FLAGS,
 } as const;
 
@@ -47,6 +49,7 @@ export const command: Command = {
       // The RO part of a quote is the normal one: BR × the nomenclature's rate, to the cent.
       roAmount: formatMoney(new Decimal(money(br, 'br')).times(roRate).dividedBy(100)),
       pf: '0.00', franchise: '0.00', pathway: 'I', tp: '00', accident: false,
+      ...(v.finess !== undefined ? { finess: v.finess } : {}),
     };
     const parsed = ActLineSchema.safeParse(candidate, { reportInput: true });
     if (!parsed.success) {

@@ -14,7 +14,7 @@ import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../
 const USAGE =
   'noemie fixtures generate --lines N --seed S --format noemie|csv|xml|zip [--out <file|dir>] [--bad K] ' +
   '[--beneficiaries <file>] [--families N] [--population-seed S] [--invoices M] [--invoices-dir <dir>] ' +
-  '[--tp-claims] [--tp-claims-out <file>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--json]';
+  '[--tp-claims] [--tp-claims-out <file>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--finess] [--json]';
 
 const FLAGS = {
   lines: { type: 'string' },
@@ -32,6 +32,7 @@ const FLAGS = {
   from: { type: 'string' },
   to: { type: 'string' },
   nomenclature: { type: 'string' },
+  finess: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -65,6 +66,7 @@ export const command: Command = {
       ...(values.invoices !== undefined ? { invoices: int('--invoices', values.invoices, 0, 1_000_000) } : {}),
       ...(values['invoices-dir'] !== undefined ? { invoicesDir: values['invoices-dir'] } : {}),
       ...(values['tp-claims'] || values['tp-claims-out'] !== undefined ? { tpClaims: values['tp-claims-out'] ?? join(dirname(out), 'tp_claims.csv') } : {}),
+      ...(values.finess ? { finess: true } : {}),
     });
     if (values.json) writeLine(io.out, JSON.stringify(result));
     else report(io, result);

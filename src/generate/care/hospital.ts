@@ -50,8 +50,9 @@ export const hospitalStay: Scenario = (ctx) => {
     lines.push(draft('CHA', D(0), D(rng.int(30, 90)), span));
   }
   const accident = rng.chance(0.1);
+  const stayLines = ctx.finess ? lines.map((l) => ({ ...l, finess: establishment.id })) : lines;
   const out: DecompteDraft[] = [
-    decompte(ctx, establishment, lines.slice(0, 5), { ...span, tp: tpOf(rng, [['15', 85], ['05', 15]]), accident, pathway: accident ? 'U' : 'I', payDelay: rng.int(10, 45) }),
+    decompte(ctx, establishment, stayLines.slice(0, 5), { ...span, tp: tpOf(rng, [['15', 85], ['05', 15]]), accident, pathway: accident ? 'U' : 'I', payDelay: rng.int(10, 45) }),
   ];
   if (privateClinic && kind === 'surgical') out.push(...clinicFees(ctx, establishment, careStart, accident));
   return out;
@@ -61,7 +62,8 @@ export const hospitalStay: Scenario = (ctx) => {
  * In a private clinic the surgeon's and the anaesthetist's fees travel on the clinic's bordereau:
  * billed under the establishment (no specialty: the hospital setting, so the hospital postes apply,
  * domain of src/engine/facts.ts), one décompte per practitioner carrying that practitioner's DPTM
- * status and dépassement, at 100 % (acte lourd, the 24 € being on the stay).
+ * status and dépassement, at 100 % (acte lourd, the 24 € being on the stay). With the `finess`
+ * option the practitioner bills under his own number and the line carries the clinic's FINESS.
  */
 function clinicFees(ctx: CareContext, clinic: Professional, surgeryDay: string, accident: boolean): DecompteDraft[] {
   const { rng } = ctx;
@@ -69,8 +71,11 @@ function clinicFees(ctx: CareContext, clinic: Professional, surgeryDay: string, 
   const bill = (kind: 'surgeon' | 'anaesthetist', code: string, lo: string, hi: string): DecompteDraft => {
     const practitioner = pickProfessional(rng, kind);
     const br = rng.money(lo, hi);
-    const ps: Professional = { ...practitioner, id: clinic.id, specialty: null };
-    return decompte(ctx, ps, [draft(code, br, fees(rng, practitioner, br), { roRate: '100', ...at })], { ...at, tp: tpOf(rng, [['00', 50], ['15', 50]]), accident });
+    // With FINESS on the lines, the practitioner bills under his own number and specialty; the
+    // line's FINESS alone puts it in the hospital setting (src/engine/facts.ts).
+    const ps: Professional = ctx.finess ? practitioner : { ...practitioner, id: clinic.id, specialty: null };
+    const line = draft(code, br, fees(rng, practitioner, br), { roRate: '100', ...at });
+    return decompte(ctx, ps, [ctx.finess ? { ...line, finess: clinic.id } : line], { ...at, tp: tpOf(rng, [['00', 50], ['15', 50]]), accident });
   };
   return [bill('surgeon', 'ADC', '150.00', '600.00'), bill('anaesthetist', 'ADA', '60.00', '250.00')];
 }

@@ -17,6 +17,8 @@ export interface Draft {
   side?: ActLine['side'];
   careStart?: string;
   careEnd?: string;
+  /** FINESS of the establishment of a stay, when the line carries it (`finess` option) */
+  finess?: string;
 }
 
 export interface Professional {
@@ -52,6 +54,12 @@ export interface CareContext {
   date: string;
   /** an act code the décompte must hold (the rotation that makes every poste appear) */
   focus?: string;
+  /**
+   * Hospital lines carry the establishment's FINESS (the optional `finess` of an act line), and the
+   * surgeon and anaesthetist of a clinic bill under their own number and specialty. Off by default:
+   * the committed sample stays as it was. No random draw depends on it.
+   */
+  finess?: boolean;
 }
 
 /** A kind of care event: builds one or more décomptes (a clinic stay also bills the surgeon's fees). */

@@ -1,4 +1,4 @@
-import { ActLineSchema, CSV_COLUMN_NAMES, CSV_COLUMNS, FIELD_TO_CSV, candidateFromText, type ActLine } from '../../model/act-line.js';
+import { ActLineSchema, CSV_COLUMN_NAMES, CSV_COLUMNS, CSV_OPTIONAL_COLUMN_NAMES, CSV_OPTIONAL_COLUMNS, FIELD_TO_CSV, candidateFromText, type ActLine } from '../../model/act-line.js';
 import { fromZodIssues, type Origin, type RecordIssue } from '../../model/issues.js';
 import type { Codec, DecodeInput, IngestEvent } from '../types.js';
 import { readHeader } from './header.js';
@@ -24,7 +24,7 @@ export function createCsvCodec(options: CsvCodecOptions = {}): Codec {
 
 export const csvCodec: Codec = createCsvCodec();
 
-const HEADER_SPEC = { kind: 'CSV décompte file', required: CSV_COLUMN_NAMES };
+const HEADER_SPEC = { kind: 'CSV décompte file', required: CSV_COLUMN_NAMES, optional: CSV_OPTIONAL_COLUMN_NAMES };
 
 async function* decodeCsv(input: DecodeInput, maxLineBytes: number): AsyncGenerator<IngestEvent> {
   const where = input.entry === undefined ? { file: input.file } : { file: input.file, entry: input.entry };
@@ -33,7 +33,12 @@ async function* decodeCsv(input: DecodeInput, maxLineBytes: number): AsyncGenera
     const lines = frameLines(stream, maxLineBytes);
     const first = await lines.next();
     const { index, width } = readHeader(first.done === true ? undefined : first.value, HEADER_SPEC, where);
-    const positions = CSV_COLUMN_NAMES.map((col) => [CSV_COLUMNS[col], index.get(col) ?? -1] as const);
+    const positions: (readonly [keyof ActLine, number])[] = CSV_COLUMN_NAMES.map((col) => [CSV_COLUMNS[col], index.get(col) ?? -1] as const);
+    // Optional columns (finess) are read when the header has them; a file without them reads as before.
+    for (const col of CSV_OPTIONAL_COLUMN_NAMES) {
+      const at = index.get(col);
+      if (at !== undefined) positions.push([CSV_OPTIONAL_COLUMNS[col], at]);
+    }
 
     for await (const framed of lines) {
       const origin: Origin = { ...where, record: framed.no };

@@ -39,7 +39,11 @@ export function formatRecord(entity: EntityCode, fields: Readonly<Record<string,
     if (!layout.fields.some((f) => f.name === name)) throw new NoemieEncodeError(`entity ${entity} has no field ${name}`, { field: name });
   }
   let out: string = entity;
+  // Without a value for any optional field, the record is written as before they existed (its "@"
+  // right after the required fields): files without the new fields stay byte for byte the same.
+  const short = layout.fields.every((f) => !f.optional || (fields[f.name] ?? '').trim() === '');
   for (const spec of layout.fields) {
+    if (short && spec.optional) continue;
     try {
       out += padRaw(spec, fields[spec.name] ?? '');
     } catch (e) {
@@ -109,7 +113,7 @@ const ro = fieldSpec('255', 'ro_amount');
 
 function valuesOf(entity: EntityCode, line: ActLine): Record<string, Value> {
   const values: Record<string, Value> = {};
-  for (const spec of LAYOUT[entity].fields) if (spec.actLine) values[spec.name] = line[spec.actLine];
+  for (const spec of LAYOUT[entity].fields) if (spec.actLine) values[spec.name] = line[spec.actLine] ?? null;
   return values;
 }
 

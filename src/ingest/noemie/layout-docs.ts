@@ -7,6 +7,11 @@ import { ENTITY_CODES, ENTITY_CODE_LENGTH, LAYOUT, RECORD_LENGTH, TERMINATOR, ty
  */
 
 export function formatOf(spec: FieldSpec): string {
+  const format = baseFormatOf(spec);
+  return spec.optional ? `${format}; optional: the record may end before it` : format;
+}
+
+function baseFormatOf(spec: FieldSpec): string {
   const blank = spec.nullable ? ' or spaces' : '';
   switch (spec.kind) {
     case 'text':
@@ -40,9 +45,13 @@ export function layoutRows(code: EntityCode): string[][] {
   return [
     ['entity', '1', String(ENTITY_CODE_LENGTH), `"${code}"`, '—'],
     ...e.fields.map((f) => [f.name, String(f.start), String(f.length), formatOf(f), f.actLine ?? '—']),
-    ['terminator', String(e.terminatorAt), '1', `"${TERMINATOR}"`, '—'],
+    ['terminator', e.shortTerminatorAt === e.terminatorAt ? String(e.terminatorAt) : `${e.terminatorAt} (${e.shortTerminatorAt} without ${optionalNames(code)})`, '1', `"${TERMINATOR}"`, '—'],
     ['padding', String(e.terminatorAt + 1), String(RECORD_LENGTH - e.terminatorAt), 'spaces', '—'],
   ];
+}
+
+function optionalNames(code: EntityCode): string {
+  return LAYOUT[code].fields.filter((f) => f.optional).map((f) => f.name).join(', ');
 }
 
 function patternOf(spec: FieldSpec): string {
@@ -89,6 +98,7 @@ export function layoutJsonSchema(): Record<string, unknown> {
             'x-format': formatOf(f),
             ...(f.kind === 'decimal' ? { 'x-impliedDecimals': f.scale ?? 0 } : {}),
             ...(f.actLine ? { 'x-actLineField': f.actLine } : {}),
+            ...(f.optional ? { 'x-optional': 'the record may end before this field, its terminator at x-shortTerminatorAt' } : {}),
           },
         ]),
       );
@@ -99,8 +109,9 @@ export function layoutJsonSchema(): Record<string, unknown> {
           description: e.description,
           type: 'object',
           'x-terminatorAt': e.terminatorAt,
+          ...(e.shortTerminatorAt !== e.terminatorAt ? { 'x-shortTerminatorAt': e.shortTerminatorAt } : {}),
           properties: { entity: { const: code, 'x-start': 1, 'x-length': ENTITY_CODE_LENGTH }, ...fields },
-          required: ['entity', ...e.fields.map((f) => f.name)],
+          required: ['entity', ...e.fields.filter((f) => !f.optional).map((f) => f.name)],
           additionalProperties: false,
         },
       ];

@@ -40,6 +40,12 @@ interface FieldDef {
   nullable?: boolean;
   scale?: number;
   values?: readonly string[];
+  /**
+   * A field added after the layout was first published, at the end of its record: a record may
+   * stop before it (its `@` right after the last field that is not optional, as files written
+   * before the field existed do). Only the last fields of an entity may be optional.
+   */
+  optional?: boolean;
 }
 
 export interface FieldSpec extends FieldDef {
@@ -56,17 +62,25 @@ export interface EntityLayout {
   fields: readonly FieldSpec[];
   /** 1-based position of the `@` terminator, right after the last field */
   terminatorAt: number;
+  /**
+   * When the entity ends with optional fields: the position of the `@` of a record written without
+   * them (right after the last required field); else the same as `terminatorAt`.
+   */
+  shortTerminatorAt: number;
 }
 
 function entity(code: EntityCode, name: string, description: string, defs: FieldDef[]): EntityLayout {
   let start = ENTITY_CODE_LENGTH + 1;
+  let shortTerminatorAt: number | null = null;
   const fields = defs.map((d) => {
+    if (d.optional) shortTerminatorAt ??= start;
+    else if (shortTerminatorAt !== null) throw new Error(`entity ${code}: field ${d.name} comes after an optional field; optional fields close the record`);
     const f: FieldSpec = { ...d, start, offset: start - 1 };
     start += d.length;
     return f;
   });
   if (start > RECORD_LENGTH) throw new Error(`entity ${code}: fields and terminator do not fit in ${RECORD_LENGTH} positions`);
-  return { code, name, description, fields, terminatorAt: start };
+  return { code, name, description, fields, terminatorAt: start, shortTerminatorAt: shortTerminatorAt ?? start };
 }
 
 const MONEY_DIGITS = 14; // MONEY_PATTERN allows 12 integer digits + 2 decimals: every valid ActLine amount fits
@@ -113,6 +127,15 @@ export const LAYOUT: Readonly<Record<EntityCode, EntityLayout>> = {
     { name: 'pathway', length: 1, kind: 'enum', actLine: 'pathway', values: ['I', 'H', 'U'], description: 'parcours de soins' },
     { name: 'tp', length: 2, kind: 'enum', actLine: 'tp', values: ['00', '05', '15', '25'], description: 'destinataire du règlement' },
     { name: 'accident', length: 1, kind: 'flag', actLine: 'accident', description: 'Y if the care follows an accident' },
+    {
+      name: 'finess',
+      length: 9,
+      kind: 'code',
+      actLine: 'finess',
+      nullable: true,
+      optional: true,
+      description: 'FINESS of the establishment when the care was given during a stay (9 characters; 2A/2B for Corsica); optional: a record may end with its "@" right after accident',
+    },
   ]),
   '990': entity('990', 'décompte control', 'Closes the décompte opened by the latest 100.', [
     { name: 'line_count', length: 6, kind: 'int', description: 'number of 255 records in the décompte' },

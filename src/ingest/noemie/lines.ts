@@ -114,7 +114,7 @@ function readFields(rec: NoemieRecord): { values: TextFields; issues: RecordIssu
   const values: TextFields = {};
   const issues: RecordIssue[] = [];
   for (const spec of LAYOUT[rec.entity as EntityCode].fields) {
-    if (!spec.actLine) continue;
+    if (!spec.actLine || (spec.optional && rec.short)) continue;
     const raw = rawField(rec, spec);
     if (spec.kind === 'amount' && parseSignedCents(raw) === null) {
       issues.push({ code: 'bad_amount', path: [spec.name], input: raw, message: amountMessage(spec, raw) });

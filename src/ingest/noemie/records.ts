@@ -10,6 +10,8 @@ export interface NoemieRecord extends RawRecord {
   entity: EntityCode | null;
   /** what the record breaks of the layout; empty when it is well formed */
   issues: RecordIssue[];
+  /** written without the entity's optional trailing fields (its `@` at `shortTerminatorAt`): they are absent */
+  short?: true;
 }
 
 // compared in place rather than slice + trim: this runs for every record (hot path)
@@ -33,17 +35,21 @@ export function parseRecord(raw: RawRecord): NoemieRecord {
     issues.push({ code: 'unknown_entity', path: ['entity'], input: code, message: `unknown entity code "${code}", expected one of ${ENTITY_CODES.join(', ')}` });
     return { no: raw.no, text: raw.text, length: raw.length, entity, issues };
   }
-  const at = LAYOUT[entity].terminatorAt;
+  const { terminatorAt, shortTerminatorAt: shortAt } = LAYOUT[entity];
+  // A record written before its entity's optional fields existed ends with its "@" where they begin.
+  const short = shortAt !== terminatorAt && raw.text[terminatorAt - 1] !== TERMINATOR && raw.text[shortAt - 1] === TERMINATOR;
+  const at = short ? shortAt : terminatorAt;
   if (raw.text.length >= at && raw.text[at - 1] !== TERMINATOR) {
     issues.push({
       code: 'bad_terminator',
       path: [],
       input: raw.text[at - 1],
-      message: `entity ${entity} ends with "${TERMINATOR}" at position ${at}, found "${raw.text[at - 1]}" (a field is shifted?)`,
+      message: `entity ${entity} ends with "${TERMINATOR}" at position ${at}${shortAt !== at ? ` (or at ${shortAt} without its optional fields)` : ''}, found "${raw.text[at - 1]}" (a field is shifted?)`,
     });
   } else if (raw.text.length > at && !raw.text.startsWith(SPACES.slice(0, raw.text.length - at), at)) {
     issues.push({ code: 'bad_padding', path: [], input: raw.text.slice(at).trimEnd(), message: `entity ${entity} holds only spaces after position ${at}` });
   }
+  if (short) return { no: raw.no, text: raw.text, length: raw.length, entity, issues, short: true };
   return { no: raw.no, text: raw.text, length: raw.length, entity, issues };
 }
 

@@ -26,7 +26,7 @@ function attributes(line: ActLine, names: Record<string, keyof ActLine>): string
   let out = '';
   for (const [attr, field] of Object.entries(names)) {
     const v = line[field];
-    if (v === null) continue;
+    if (v === null || v === undefined) continue;
     const text = typeof v === 'boolean' ? (v ? 'Y' : 'N') : String(v);
     out += ` ${attr}="${escapeAttribute(text)}"`;
   }

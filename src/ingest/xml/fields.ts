@@ -41,6 +41,8 @@ export const LINE_ATTRS = {
   pathway: 'pathway',
   tp: 'tp',
   accident: 'accident',
+  /** optional (issue 10): the FINESS of the establishment of a stay; a line without it reads as before */
+  finess: 'finess',
 } as const satisfies Record<string, keyof ActLine>;
 
 export type XmlElement = 'decompte' | 'beneficiary' | 'line';
