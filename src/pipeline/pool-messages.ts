@@ -7,12 +7,19 @@ import type { LineOutcome, LineRequest } from './liquidate-lines.js';
  * (workers/liquidate.worker.ts), by structured clone. Plain data only.
  */
 
-/** Given once per worker (piscina workerData): the reference files it loads at start. */
-export interface WorkerSetup {
+/** Reference files named explicitly (`--reference <dir>`, tests): read once, never change. */
+export interface ReferenceFiles {
   gridsDir: string;
   nomenclatureFile: string;
   pmssFile: string;
 }
+
+/**
+ * Given once per worker (piscina workerData): where its reference data comes from. Either fixed
+ * files, or a home whose state store holds versioned reference data (src/pipeline/reference-store.ts):
+ * then each task names the version its batch uses, and a worker loads a version it has not got.
+ */
+export type WorkerSetup = ReferenceFiles | { home: string };
 
 /**
  * One task: the lines of a set of whole families, in input order, and those families' ledgers,
@@ -21,6 +28,8 @@ export interface WorkerSetup {
  * tasks ever change the same ledger.
  */
 export interface LiquidateTask {
+  /** the reference version of the task's batch (reference.ts referenceVersionKey): the worker reloads when it changes */
+  reference: string;
   requests: LineRequest[];
   ledgers: Record<string, EngineState>;
 }
