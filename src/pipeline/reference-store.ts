@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadGrids } from '../ingest/reference/grids.js';
 import { loadNomenclature } from '../ingest/reference/nomenclature.js';
 import { loadPmss } from '../ingest/reference/pmss.js';
@@ -51,7 +53,7 @@ export interface ReferenceVersion {
   summary: string;
 }
 
-/** The sample's reference data, what `--sample` publishes into a home. */
+/** The sample's reference data, what `--sample` publishes into a home (paths in this package). */
 export const SAMPLE_REFERENCE: Readonly<Record<ReferenceKind, string>> = {
   grids: 'fixtures/grids',
   nomenclature: 'fixtures/nomenclature.csv',
@@ -59,14 +61,15 @@ export const SAMPLE_REFERENCE: Readonly<Record<ReferenceKind, string>> = {
   professionals: 'fixtures/sample/professionals.csv',
 };
 
-/** The flag that names each kind on the command line (`noemie reference import --grids <dir>`). */
-export const IMPORT_HINT = 'noemie reference import [--home <dir>] --grids <dir> --nomenclature <csv> --pmss <csv> --professionals <csv> (or --sample for the repository\'s sample data)';
+const here = dirname(fileURLToPath(import.meta.url));
+// src/pipeline (tests, tsx) or dist/src/pipeline (built): the package root is two or three levels up.
+const PACKAGE_ROOT = existsSync(join(here, '..', '..', 'package.json')) ? join(here, '..', '..') : join(here, '..', '..', '..');
 
 export class ReferenceMissingError extends PipelineError {
   constructor(home: string, kinds: readonly ReferenceKind[]) {
     super(
       'REFERENCE_MISSING',
-      `the home ${home} holds no ${kinds.join(', ')} (reference data is never taken from the sample silently). Load it with: ${IMPORT_HINT}; or pass the file(s) explicitly (--${kinds[0]} …), or --sample to use the repository's sample data`,
+      `the home ${home} holds no ${kinds.join(', ')} (reference data is never taken from the sample silently). Load it into the home with: noemie reference import --home ${home} ${kinds.map((k) => `--${k} <${k === 'grids' ? 'dir' : 'csv'}>`).join(' ')} (--sample: the repository's sample data), or name the file(s) on the command line`,
       { file: stateStoreFileOf(home), kinds },
     );
   }
@@ -213,12 +216,12 @@ export class ReferenceStore {
   }
 }
 
-/** Reads the sample's files: what `--sample` publishes. Paths relative to the working directory (the repository). */
+/** Reads the sample's files: what `--sample` publishes. */
 export async function sampleReference(kinds: readonly ReferenceKind[] = REFERENCE_KINDS): Promise<ReferenceUpdate> {
   const update: ReferenceUpdate = {};
   for (const kind of kinds) {
     const path = SAMPLE_REFERENCE[kind];
-    (update as Record<string, unknown>)[kind] = { data: await readReferenceFile(kind, path), source: `sample: ${path}` };
+    (update as Record<string, unknown>)[kind] = { data: await readReferenceFile(kind, join(PACKAGE_ROOT, path)), source: `sample: ${path}` };
   }
   return update;
 }
