@@ -7,11 +7,11 @@ import { LIQUIDATION_GROUP, LINE_TOPICS, type LineTopic } from './keys.js';
 import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
 import { encodeChange, recordIdsOf, stampRecordIds, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
-import { asOfTimestamp, liquidateTask, type LineOutcome, type LineRequest } from './liquidate-lines.js';
-import { LiquidationPool } from './pool.js';
+import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
+import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
-import type { LiquidateTask, LiquidateTaskResult, WorkerSetup } from './pool-messages.js';
-import { ReferenceCache } from './reference.js';
+import type { LiquidateTask } from './pool-messages.js';
+import { ReferenceCache, type ReferenceSource } from './reference.js';
 
 /**
  * The liquidation service: consumes décompte and invoice lines (group `liquidation`), liquidates
@@ -37,7 +37,7 @@ export interface LiquidationServiceOptions {
    * of every batch so a version published while the service runs is used from the next batch on
    * (src/pipeline/README.md "Reference data of a home").
    */
-  reference: WorkerSetup;
+  reference: ReferenceSource;
   /** worker threads; 0 liquidates in this thread (tests, small replays). Default 1 */
   workers?: number;
   /** most lines per pool task (default 256); whole families go to a task, so it may be exceeded by one family */
@@ -91,40 +91,34 @@ export class LiquidationService {
     private readonly store: LedgerStore,
     /** per counters-changelog partition, the first offset not yet in the store */
     private readonly positions: Map<number, number>,
-    private readonly runTask: (task: LiquidateTask) => Promise<LiquidateTaskResult>,
-    private readonly closePool: () => Promise<void>,
+    private readonly liquidator: Liquidator,
     private readonly references: ReferenceCache,
   ) {}
 
   static async start(o: LiquidationServiceOptions): Promise<LiquidationService> {
     // Reference data first: a home without it fails here (REFERENCE_MISSING), before any state is opened.
     const references = new ReferenceCache(o.reference);
+    const workers = o.workers ?? 1;
+    const liquidator = new Liquidator(references, { workers, heapMb: o.workerHeapMb });
     let firstKey: string;
     try {
       firstKey = references.currentKey();
-      await references.get(firstKey);
+      await liquidator.use(firstKey);
     } catch (e) {
-      await references.close();
+      await liquidator.close();
       throw e;
     }
     const families = await LedgerStore.open(o.ledgers ?? {}).catch(async (e: unknown) => {
-      await references.close();
+      await liquidator.close();
       throw e;
     });
     const restored = await restoreLedgers(o.bus, families, o.busId ?? o.bus.kind).catch(async (e: unknown) => {
       await families.close();
-      await references.close();
+      await liquidator.close();
       throw e;
     });
     o.logger?.info({ ...restored, dir: families.dir, cacheSize: families.cacheSize, cacheBytes: families.cacheBytes }, 'liquidation: ledger store current with counters-changelog');
-    const workers = o.workers ?? 1;
-    let service: LiquidationService;
-    if (workers === 0) {
-      service = new LiquidationService(o, families, restored.positions, async (t) => liquidateTask(t, await references.get(t.reference)), async () => undefined, references);
-    } else {
-      const pool = new LiquidationPool({ workers, setup: o.reference, ...(o.workerHeapMb !== undefined ? { heapMb: o.workerHeapMb } : {}) });
-      service = new LiquidationService(o, families, restored.positions, (t) => pool.run(t), () => pool.close(), references);
-    }
+    const service = new LiquidationService(o, families, restored.positions, liquidator, references);
     service.stats.reference = firstKey;
     o.logger?.info({ reference: firstKey }, 'liquidation: reference data in force');
     const taskLines = o.taskLines ?? 256;
@@ -151,8 +145,7 @@ export class LiquidationService {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       await this.subscription?.stop();
-      await this.closePool();
-      await this.references.close();
+      await this.liquidator.close();
       if (this.storeCurrent) await checkpointLedgers(this.store, this.busId, this.positions);
       await this.store.close();
     })();
@@ -175,6 +168,7 @@ export class LiquidationService {
       this.o.logger?.info({ reference, before: this.stats.reference }, 'liquidation: new reference version in force from this batch on');
       this.stats.reference = reference;
     }
+    await this.liquidator.use(reference);
     const beneficiaries = records.map((r) => this.o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang) ?? null);
     // The batch's ledgers, held until the batch is done whatever the cache size: each family's
     // head and only the buckets its lines in this batch fall in.
@@ -213,7 +207,7 @@ export class LiquidationService {
 
     // 1. Liquidate: whole families per task, in order of first appearance.
     const tasks = this.split(items, families, this.o.taskLines ?? 256, reference);
-    const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
+    const results = await Promise.all(tasks.map((t) => this.liquidator.run(t.task)));
     const outcomes: LineOutcome[] = new Array(items.length);
     const changed = new Map<string, LedgerChange>();
     results.forEach((result, t) => {

@@ -1,6 +1,6 @@
 import type { EngineState } from '../engine/index.js';
 import type { LedgerChange } from './ledgers.js';
-import type { LineOutcome, LineRequest } from './liquidate-lines.js';
+import type { LineOutcome, LineRequest, Reference } from './liquidate-lines.js';
 
 /**
  * What crosses the thread boundary between the service (src/pipeline/pool.ts) and a worker
@@ -15,11 +15,12 @@ export interface ReferenceFiles {
 }
 
 /**
- * Given once per worker (piscina workerData): where its reference data comes from. Either fixed
- * files, or a home whose state store holds versioned reference data (src/pipeline/reference-store.ts):
- * then each task names the version its batch uses, and a worker loads a version it has not got.
+ * Given once per worker (piscina workerData): its reference data. Either fixed files it reads at
+ * start, or one version of a home's reference data (src/pipeline/reference-store.ts), the data
+ * itself, read once by the service: a pool holds one version, and the service replaces the pool
+ * between two batches when a new version is in force (liquidator.ts says why that is safe).
  */
-export type WorkerSetup = ReferenceFiles | { home: string };
+export type WorkerSetup = ReferenceFiles | { version: string; reference: Reference };
 
 /**
  * One task: the lines of a set of whole families, in input order, and those families' ledgers,
@@ -28,7 +29,7 @@ export type WorkerSetup = ReferenceFiles | { home: string };
  * tasks ever change the same ledger.
  */
 export interface LiquidateTask {
-  /** the reference version of the task's batch (reference.ts referenceVersionKey): the worker reloads when it changes */
+  /** the reference version of the task's batch (reference.ts referenceVersionKey): a worker holding another refuses the task */
   reference: string;
   requests: LineRequest[];
   ledgers: Record<string, EngineState>;

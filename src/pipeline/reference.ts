@@ -3,7 +3,7 @@ import { loadGrids } from '../ingest/reference/grids.js';
 import { loadNomenclature } from '../ingest/reference/nomenclature.js';
 import { loadPmss } from '../ingest/reference/pmss.js';
 import type { Reference } from './liquidate-lines.js';
-import type { ReferenceFiles, WorkerSetup } from './pool-messages.js';
+import type { ReferenceFiles } from './pool-messages.js';
 import { ReferenceMissingError, ReferenceStore } from './reference-store.js';
 
 /**
@@ -31,11 +31,14 @@ export async function loadReference(paths: ReferenceFiles): Promise<Reference> {
   return { grids, nomenclature, pmss };
 }
 
+/** Where a service's engine reference comes from: fixed files, or a home's versioned reference data. */
+export type ReferenceSource = ReferenceFiles | { home: string };
+
 const ENGINE_KINDS = ['grids', 'nomenclature', 'pmss'] as const;
 /** The version key of fixed files: they do not change while a process runs. */
 export const FILES_VERSION = 'files';
 
-export const isHomeSource = (s: WorkerSetup): s is { home: string } => 'home' in s;
+export const isHomeSource = (s: ReferenceSource): s is { home: string } => 'home' in s;
 
 /**
  * The engine reference versions in force, as one key (`grids-2+nomenclature-1+pmss-1`): what a
@@ -43,7 +46,7 @@ export const isHomeSource = (s: WorkerSetup): s is { home: string } => 'home' in
  * point reads in the memory-mapped store), so a version published meanwhile is used from the next
  * batch on. REFERENCE_MISSING when the home lacks one of them.
  */
-export function referenceVersionKey(source: WorkerSetup, store: ReferenceStore | null): string {
+export function referenceVersionKey(source: ReferenceSource, store: ReferenceStore | null): string {
   if (!isHomeSource(source)) return FILES_VERSION;
   if (!store) throw new ReferenceMissingError(source.home, ENGINE_KINDS);
   const missing = ENGINE_KINDS.filter((k) => store.inForce(k) === undefined);
@@ -52,7 +55,7 @@ export function referenceVersionKey(source: WorkerSetup, store: ReferenceStore |
 }
 
 /** The engine reference of one version key (reads the store's immutable versions by id). */
-export async function loadReferenceVersion(source: WorkerSetup, key: string, store: ReferenceStore | null): Promise<Reference> {
+export async function loadReferenceVersion(source: ReferenceSource, key: string, store: ReferenceStore | null): Promise<Reference> {
   if (!isHomeSource(source)) return loadReference(source);
   if (!store) throw new ReferenceMissingError(source.home, ENGINE_KINDS);
   const [grids, nomenclature, pmss] = key.split('+') as [string, string, string];
@@ -60,15 +63,15 @@ export async function loadReferenceVersion(source: WorkerSetup, key: string, sto
 }
 
 /**
- * A process's (or a worker thread's) view of a reference source: the key in force now, and the
- * reference of a key, the last one kept (a new key replaces it: old versions are not needed once
- * the batch that used them is done). Fixed files are read once.
+ * A service's view of its reference source: the key in force now, and the reference of a key, the
+ * last one kept (a new key replaces it: old versions are not needed once the batch that used them
+ * is done). Fixed files are read once.
  */
 export class ReferenceCache {
   private loaded: { key: string; reference: Promise<Reference> } | undefined;
   private readonly store: ReferenceStore | null;
 
-  constructor(readonly source: WorkerSetup) {
+  constructor(readonly source: ReferenceSource) {
     this.store = isHomeSource(source) ? ReferenceStore.open(source.home, { create: false }) : null;
   }
 

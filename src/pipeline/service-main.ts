@@ -7,8 +7,7 @@ import { createLogger } from '../log.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from './keys.js';
 import { liquidationState } from './liquidation-settings.js';
 import { LiquidationService } from './liquidation-service.js';
-import { ReferenceCache, isHomeSource, referencePaths } from './reference.js';
-import type { WorkerSetup } from './pool-messages.js';
+import { ReferenceCache, isHomeSource, referencePaths, type ReferenceSource } from './reference.js';
 import { PipelineError } from '../model/errors.js';
 
 /**
@@ -49,7 +48,7 @@ const kafka = brokers
     }
   : undefined;
 const home = resolve(values.home ?? env.NOEMIE_HOME);
-const reference: WorkerSetup = values.reference !== undefined ? { gridsDir: paths.gridsDir, nomenclatureFile: paths.nomenclatureFile, pmssFile: paths.pmssFile } : { home };
+const reference: ReferenceSource = values.reference !== undefined ? { gridsDir: paths.gridsDir, nomenclatureFile: paths.nomenclatureFile, pmssFile: paths.pmssFile } : { home };
 if (isHomeSource(reference)) {
   // before the bus is opened: a home without reference data is said plainly, not as a stack trace
   const check = new ReferenceCache(reference);

@@ -21,8 +21,7 @@ import { StatementIndex, startStatementIndexer, updateStatementIndex, type State
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
-import { referencePaths } from '../../pipeline/reference.js';
-import type { WorkerSetup } from '../../pipeline/pool-messages.js';
+import { referencePaths, type ReferenceSource } from '../../pipeline/reference.js';
 import type { ReferenceKind } from '../../pipeline/reference-store.js';
 import { chooseReference, publishSampleReference } from '../home-reference.js';
 import { loadAccounts } from './payments.js';
@@ -81,7 +80,7 @@ export const command: Command = {
     // Explicit files (--reference) are fixed for the run; otherwise the home's versioned reference
     // data, which the liquidation service follows batch by batch.
     const referenceFiles = values.reference !== undefined ? referencePaths(values.reference) : undefined;
-    const reference: WorkerSetup = referenceFiles ? { gridsDir: referenceFiles.gridsDir, nomenclatureFile: referenceFiles.nomenclatureFile, pmssFile: referenceFiles.pmssFile } : { home };
+    const reference: ReferenceSource = referenceFiles ? { gridsDir: referenceFiles.gridsDir, nomenclatureFile: referenceFiles.nomenclatureFile, pmssFile: referenceFiles.pmssFile } : { home };
     const beneficiariesFile = resolve(values.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries);
     const logger = createLogger({ name: 'run' });
 
