@@ -90,6 +90,7 @@ it('a line above the per-order ceiling is HELD (report, --json), not in the pain
   const ABSURD = '25000.00';
   const { dir, cleanup: done } = await tempDir('payments-held-');
   try {
+    await publishSample(dir); // the home's reference data: the sample's
     const bus = await openEmbeddedBus({ dir: join(dir, 'bus') });
     await bus.produce('settlements', [
       { value: settlement({ adherentId: 'ADH0000001', tp: '00', payee: 'member', lineKey: 'n:D1:1', beneficiary: { nir: '1870459280378', rang: 1 }, amcAmount: '9.00' }) },
