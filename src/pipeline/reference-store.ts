@@ -20,8 +20,8 @@ import { loadProfessionals } from './professionals.js';
  * files the home's configuration names). Each `publish` validates with the src/ingest/reference
  * loaders (errors name file, line or rule, field), then writes, in ONE commit, the version record,
  * its data, and the pointer to the version in force. Versions are never rewritten or removed: a
- * version id names one content for good, which is what lets a liquidation worker load "the version
- * of this batch" by id while a newer one is being published.
+ * version id names one content for good, which is what lets the liquidation service load "the
+ * version of this batch" by id while a newer one is being published.
  *
  * Sub-stores:
  *   reference.version  compositeKey(kind, seq 8 digits) → ReferenceVersion   (history, in order)
