@@ -5,13 +5,16 @@ import { loadReference } from '../src/pipeline/reference.js';
 
 /**
  * Piscina entry point (worker side of the thread boundary; the pool side is
- * src/pipeline/pool.ts). Loads grids, nomenclature and PMSS once per thread from the paths in
- * workerData, then liquidates each task's families against the ledgers it came with (head data and the
- * buckets of the task's lines), and sends back only what changed.
+ * src/pipeline/pool.ts). Its reference data comes in workerData: fixed files, read once, or one
+ * version of the home's reference data, given whole (a new version in force gets a new pool:
+ * src/pipeline/liquidator.ts). Then it liquidates each task's families against the ledgers it came
+ * with (head data and the buckets of the task's lines), and sends back only what changed.
  */
+const setup = workerData as WorkerSetup;
 let reference: Promise<Reference> | undefined;
 
 export default async function liquidateTask(task: LiquidateTask): Promise<LiquidateTaskResult> {
-  reference ??= loadReference(workerData as WorkerSetup);
+  if ('version' in setup && task.reference !== setup.version) throw new Error(`task for reference ${task.reference} sent to a worker holding ${setup.version}`);
+  reference ??= 'reference' in setup ? Promise.resolve(setup.reference) : loadReference(setup);
   return liquidate(task, await reference);
 }

@@ -11,6 +11,7 @@ import { embeddedProbe, kafkaProbe, type LagProbe } from './probe.js';
 import { runChild, type ChildResult, type KillPlan } from './runner.js';
 import { snapshotHome, type BusAccess } from './snapshot.js';
 import { STAGES, stageDurations, type PaymentStep, type Position, type Stage } from './stages.js';
+import { publishSample } from '../../src/pipeline/reference-store.js';
 
 /**
  * The chaos test of "Money safety" (bench/README.md, "chaos"): one generated drop, an uninterrupted
@@ -126,6 +127,9 @@ async function prepareHome(name: string, dir: string, gen: Generated, kafka: { b
   mkdirSync(join(home, 'inbox'), { recursive: true });
   mkdirSync(tmp, { recursive: true });
   for (const f of readdirSync(gen.dropDir)) cpSync(join(gen.dropDir, f), join(home, 'inbox', f));
+  // The home's reference data: the sample's grids, nomenclature, PMSS and professionals' accounts
+  // (what the generator writes drops for); noemie run reads nothing from fixtures/ by itself.
+  await publishSample(home);
   const prefix = `chaos-${name}-`;
   // The per-run payment ceiling is lifted on both homes: it makes what one run pays depend on how
   // many runs there were (each restart's run has its own budget), which is its purpose, but then an

@@ -1,16 +1,17 @@
 import { resolve } from 'node:path';
 import { loadBeneficiaries, type BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
-import { loadReference as loadEngineReference } from '../pipeline/reference.js';
 import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { PmssTable } from '../model/reference.js';
+import { chooseReference, homeOf } from './home-reference.js';
 
-/** Where reference data lives by default: the committed fixtures (the sample portfolio). */
+/**
+ * Where the members file lives by default (the membership feed of issue 10 replaces it). Grids,
+ * nomenclature and PMSS have NO default file: they are the home's reference data
+ * (src/cli/home-reference.ts), or the files named by their flags.
+ */
 export const DEFAULT_REFERENCE = {
   beneficiaries: 'fixtures/sample/beneficiaries.csv',
-  grids: 'fixtures/grids',
-  nomenclature: 'fixtures/nomenclature.csv',
-  pmss: 'fixtures/pmss.csv',
 } as const;
 
 export interface ReferencePaths {
@@ -18,6 +19,8 @@ export interface ReferencePaths {
   grids?: string | undefined;
   nomenclature?: string | undefined;
   pmss?: string | undefined;
+  home?: string | undefined;
+  sample?: boolean | undefined;
 }
 
 export interface Reference {
@@ -27,15 +30,17 @@ export interface Reference {
   pmss: PmssTable;
 }
 
-/** Loads and validates every reference file; any error names the file, line and field (ReferenceDataError). */
+/**
+ * Loads and validates every reference the engine needs; any error names the file, line and field
+ * (ReferenceDataError); a kind neither given nor in the home is REFERENCE_MISSING.
+ */
 export async function loadReference(paths: ReferencePaths = {}): Promise<Reference> {
-  const p = { ...DEFAULT_REFERENCE, ...Object.fromEntries(Object.entries(paths).filter(([, v]) => v !== undefined)) };
   const [beneficiaries, engine] = await Promise.all([
-    loadBeneficiaries(resolve(p.beneficiaries)),
-    // the same loader the pool's workers use, so a CLI run and the service read reference data alike
-    loadEngineReference({ gridsDir: resolve(p.grids), nomenclatureFile: resolve(p.nomenclature), pmssFile: resolve(p.pmss) }),
+    loadBeneficiaries(resolve(paths.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries)),
+    // the same loaders (and the same versions) the liquidation service's workers use
+    chooseReference(['grids', 'nomenclature', 'pmss'], { home: homeOf(paths.home), sample: paths.sample, files: { grids: paths.grids, nomenclature: paths.nomenclature, pmss: paths.pmss } }),
   ]);
-  return { beneficiaries: beneficiaries.index, ...engine };
+  return { beneficiaries: beneficiaries.index, ...engine.data };
 }
 
 export const REFERENCE_FLAGS = {
@@ -43,9 +48,14 @@ export const REFERENCE_FLAGS = {
   grids: { type: 'string' },
   nomenclature: { type: 'string' },
   pmss: { type: 'string' },
+  home: { type: 'string' },
+  sample: { type: 'boolean' },
 } as const;
 
 export const REFERENCE_USAGE = `  --beneficiaries <csv>  default ${DEFAULT_REFERENCE.beneficiaries}
-  --grids <dir>          default ${DEFAULT_REFERENCE.grids}
-  --nomenclature <csv>   default ${DEFAULT_REFERENCE.nomenclature}
-  --pmss <csv>           default ${DEFAULT_REFERENCE.pmss}`;
+  --grids <dir>          guarantee grids; default: the home's version in force (noemie reference show)
+  --nomenclature <csv>   default: the home's version in force
+  --pmss <csv>           default: the home's version in force
+  --home <dir>           the home whose reference data is read, default NOEMIE_HOME (var/)
+  --sample               publish the repository's sample grids, nomenclature, PMSS and professionals
+                         into the home first (without it, a home with no reference data is an error)`;

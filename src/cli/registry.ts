@@ -15,5 +15,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   'payments show': { summary: 'print a payment run: orders, transfers, recoveries (IBANs masked)', load: async () => (await import('./commands/payments.js')).showCommand },
   statement: { summary: 'member statement (historique des remboursements): text, and HTML with a chart', load: async () => (await import('./commands/statement.js')).command },
   liquidate: { summary: 'liquidate a drop against the guarantee grids, no bus: NDJSON settlements', load: async () => (await import('./commands/liquidate.js')).command },
+  'reference import': { summary: 'validate grids / nomenclature / PMSS / professionals and publish them as a new version in the home', load: async () => (await import('./commands/reference.js')).importCommand },
+  'reference show': { summary: 'list the reference data versions in force in the home (--all: every version kept)', load: async () => (await import('./commands/reference.js')).showCommand },
   estimate: { summary: 'quote (devis conseil): what the AMC would pay for a planned act, nothing consumed', load: async () => (await import('./commands/estimate.js')).command },
 };

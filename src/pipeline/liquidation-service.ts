@@ -7,11 +7,11 @@ import { LIQUIDATION_GROUP, LINE_TOPICS, type LineTopic } from './keys.js';
 import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
 import { encodeChange, recordIdsOf, stampRecordIds, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
-import { asOfTimestamp, liquidateTask, type LineOutcome, type LineRequest } from './liquidate-lines.js';
-import { LiquidationPool } from './pool.js';
+import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
+import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
-import type { LiquidateTask, LiquidateTaskResult, WorkerSetup } from './pool-messages.js';
-import { loadReference } from './reference.js';
+import type { LiquidateTask } from './pool-messages.js';
+import { ReferenceCache, type ReferenceSource } from './reference.js';
 
 /**
  * The liquidation service: consumes décompte and invoice lines (group `liquidation`), liquidates
@@ -32,7 +32,12 @@ const CHANGELOG_SLICE = 1_000;
 export interface LiquidationServiceOptions {
   bus: Bus;
   beneficiaries: BeneficiaryIndex;
-  reference: WorkerSetup;
+  /**
+   * Fixed reference files, or `{ home }`: the home's versioned reference data, read at the start
+   * of every batch so a version published while the service runs is used from the next batch on
+   * (src/pipeline/README.md "Reference data of a home").
+   */
+  reference: ReferenceSource;
   /** worker threads; 0 liquidates in this thread (tests, small replays). Default 1 */
   workers?: number;
   /** most lines per pool task (default 256); whole families go to a task, so it may be exceeded by one family */
@@ -70,10 +75,12 @@ export interface ServiceStats {
   snapshots: number;
   /** changelog entries written by another group member, read in when their partition moved here */
   caughtUp: number;
+  /** the reference version key of the last batch (`grids-2+nomenclature-1+pmss-1`, or `files`) */
+  reference: string;
 }
 
 export class LiquidationService {
-  readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0 };
+  readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, reference: '' };
   private subscription: Subscription | undefined;
   /** false from a batch's changelog produce until its store writes are done: no checkpoint then */
   private storeCurrent = true;
@@ -84,26 +91,36 @@ export class LiquidationService {
     private readonly store: LedgerStore,
     /** per counters-changelog partition, the first offset not yet in the store */
     private readonly positions: Map<number, number>,
-    private readonly runTask: (task: LiquidateTask) => Promise<LiquidateTaskResult>,
-    private readonly closePool: () => Promise<void>,
+    private readonly liquidator: Liquidator,
+    private readonly references: ReferenceCache,
   ) {}
 
   static async start(o: LiquidationServiceOptions): Promise<LiquidationService> {
-    const families = await LedgerStore.open(o.ledgers ?? {});
+    // Reference data first: a home without it fails here (REFERENCE_MISSING), before any state is opened.
+    const references = new ReferenceCache(o.reference);
+    const workers = o.workers ?? 1;
+    const liquidator = new Liquidator(references, { workers, heapMb: o.workerHeapMb });
+    let firstKey: string;
+    try {
+      firstKey = references.currentKey();
+      await liquidator.use(firstKey);
+    } catch (e) {
+      await liquidator.close();
+      throw e;
+    }
+    const families = await LedgerStore.open(o.ledgers ?? {}).catch(async (e: unknown) => {
+      await liquidator.close();
+      throw e;
+    });
     const restored = await restoreLedgers(o.bus, families, o.busId ?? o.bus.kind).catch(async (e: unknown) => {
       await families.close();
+      await liquidator.close();
       throw e;
     });
     o.logger?.info({ ...restored, dir: families.dir, cacheSize: families.cacheSize, cacheBytes: families.cacheBytes }, 'liquidation: ledger store current with counters-changelog');
-    const workers = o.workers ?? 1;
-    let service: LiquidationService;
-    if (workers === 0) {
-      const reference = await loadReference(o.reference);
-      service = new LiquidationService(o, families, restored.positions, async (t) => liquidateTask(t, reference), async () => undefined);
-    } else {
-      const pool = new LiquidationPool({ workers, setup: o.reference, ...(o.workerHeapMb !== undefined ? { heapMb: o.workerHeapMb } : {}) });
-      service = new LiquidationService(o, families, restored.positions, (t) => pool.run(t), () => pool.close());
-    }
+    const service = new LiquidationService(o, families, restored.positions, liquidator, references);
+    service.stats.reference = firstKey;
+    o.logger?.info({ reference: firstKey }, 'liquidation: reference data in force');
     const taskLines = o.taskLines ?? 256;
     service.subscription = await o.bus.consume<LineTopic>({
       groupId: o.groupId ?? LIQUIDATION_GROUP,
@@ -128,7 +145,7 @@ export class LiquidationService {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       await this.subscription?.stop();
-      await this.closePool();
+      await this.liquidator.close();
       if (this.storeCurrent) await checkpointLedgers(this.store, this.busId, this.positions);
       await this.store.close();
     })();
@@ -144,6 +161,14 @@ export class LiquidationService {
     const records = batch.records as BusRecord<LineTopic>[];
     const wk = watermarkKey(topic, partition);
     await this.catchUp(partition, session);
+    // The reference versions in force now: every task of this batch uses them (one batch is never
+    // liquidated under two grid versions); a version published meanwhile counts from the next batch.
+    const reference = this.references.currentKey();
+    if (reference !== this.stats.reference) {
+      this.o.logger?.info({ reference, before: this.stats.reference }, 'liquidation: new reference version in force from this batch on');
+      this.stats.reference = reference;
+    }
+    await this.liquidator.use(reference);
     const beneficiaries = records.map((r) => this.o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang) ?? null);
     // The batch's ledgers, held until the batch is done whatever the cache size: each family's
     // head and only the buckets its lines in this batch fall in.
@@ -181,8 +206,8 @@ export class LiquidationService {
     }
 
     // 1. Liquidate: whole families per task, in order of first appearance.
-    const tasks = this.split(items, families, this.o.taskLines ?? 256);
-    const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
+    const tasks = this.split(items, families, this.o.taskLines ?? 256, reference);
+    const results = await Promise.all(tasks.map((t) => this.liquidator.run(t.task)));
     const outcomes: LineOutcome[] = new Array(items.length);
     const changed = new Map<string, LedgerChange>();
     results.forEach((result, t) => {
@@ -291,7 +316,7 @@ export class LiquidationService {
   }
 
   /** Tasks of whole families up to `taskLines` lines (an unknown beneficiary: the ledger of its member number). */
-  private split(items: { request: LineRequest; family: string }[], families: ReadonlyMap<string, Family>, taskLines: number): { task: LiquidateTask; indices: number[] }[] {
+  private split(items: { request: LineRequest; family: string }[], families: ReadonlyMap<string, Family>, taskLines: number, reference: string): { task: LiquidateTask; indices: number[] }[] {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
       const g = item.family;
@@ -303,7 +328,7 @@ export class LiquidationService {
     let current: { task: LiquidateTask; indices: number[] } | undefined;
     for (const [g, indices] of groups) {
       if (!current || current.indices.length >= taskLines) {
-        current = { task: { requests: [], ledgers: {} }, indices: [] };
+        current = { task: { reference, requests: [], ledgers: {} }, indices: [] };
         tasks.push(current);
       }
       const family = families.get(g);

@@ -7,21 +7,26 @@ import { createLogger } from '../log.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from './keys.js';
 import { liquidationState } from './liquidation-settings.js';
 import { LiquidationService } from './liquidation-service.js';
-import { referencePaths } from './reference.js';
+import { ReferenceCache, isHomeSource, referencePaths, type ReferenceSource } from './reference.js';
+import { PipelineError } from '../model/errors.js';
 
 /**
  * The liquidation service alone in a process (what the crash tests kill -9, and what `noemie run`
  * may spawn):
- *   node dist/src/pipeline/service-main.js --home <dir> [--reference <dir>] [--workers n]
+ *   node dist/src/pipeline/service-main.js --home <dir> [--reference <dir>] [--beneficiaries <csv>] [--workers n]
  *     [--task-lines n] [--kafka brokers] [--topic-prefix p] [--exit-when-idle] [--step-delay-ms n]
  *     [--ledger-cache n] [--ledger-cache-mb n]   (family ledgers / MiB of ledger text in memory;
  *     the store is <home>/state/ledgers/<bus>)
- * Prints one JSON line per batch on stdout ({"batch":n,"lines":…}); SIGINT/SIGTERM finish the batch
+ * Grids, nomenclature and PMSS: the files of --reference <dir> (fixed), else the home's versioned
+ * reference data (a version published while it runs is used from the next batch on; a home without
+ * it fails at start with REFERENCE_MISSING). Beneficiaries: --beneficiaries, else
+ * <--reference dir or fixtures>/beneficiaries.csv as before.
+ * Prints one JSON line per batch on stdout ({"batch":n,"lines":…,"reference":…}); SIGINT/SIGTERM finish the batch
  * in flight, commit, and exit 0. --exit-when-idle stops once the group has no lag.
  */
 const { values } = parseArgs({
   options: {
-    home: { type: 'string' }, reference: { type: 'string' }, workers: { type: 'string' }, 'task-lines': { type: 'string' },
+    home: { type: 'string' }, reference: { type: 'string' }, beneficiaries: { type: 'string' }, workers: { type: 'string' }, 'task-lines': { type: 'string' },
     kafka: { type: 'string' }, 'topic-prefix': { type: 'string' }, 'exit-when-idle': { type: 'boolean' }, 'step-delay-ms': { type: 'string' },
     'session-timeout-ms': { type: 'string' }, 'ledger-cache': { type: 'string' }, 'ledger-cache-mb': { type: 'string' },
   },
@@ -30,6 +35,7 @@ const { values } = parseArgs({
 const env = readEnv();
 const logger = createLogger({ name: 'liquidation' });
 const paths = referencePaths(values.reference ?? 'fixtures');
+if (values.beneficiaries !== undefined) paths.beneficiariesFile = resolve(values.beneficiaries);
 const brokers = values.kafka ?? env.KAFKA_BROKERS;
 const kafka = brokers
   ? {
@@ -42,17 +48,31 @@ const kafka = brokers
     }
   : undefined;
 const home = resolve(values.home ?? env.NOEMIE_HOME);
+const reference: ReferenceSource = values.reference !== undefined ? { gridsDir: paths.gridsDir, nomenclatureFile: paths.nomenclatureFile, pmssFile: paths.pmssFile } : { home };
+if (isHomeSource(reference)) {
+  // before the bus is opened: a home without reference data is said plainly, not as a stack trace
+  const check = new ReferenceCache(reference);
+  try {
+    check.currentKey();
+  } catch (e) {
+    if (!(e instanceof PipelineError)) throw e;
+    process.stderr.write(`liquidation: [${e.code}] ${e.message}\n`);
+    process.exit(1);
+  } finally {
+    await check.close();
+  }
+}
 const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
 const { index } = await loadBeneficiaries(paths.beneficiariesFile);
 const cacheSize = values['ledger-cache'];
 const cacheMb = values['ledger-cache-mb'];
 const service = await LiquidationService.start({
-  bus, beneficiaries: index, reference: paths, logger,
+  bus, beneficiaries: index, reference, logger,
   ...liquidationState(home, kafka, env, { ...(cacheSize ? { cacheSize: Number(cacheSize) } : {}), ...(cacheMb ? { cacheMb: Number(cacheMb) } : {}) }),
   workers: Number(values.workers ?? env.NOEMIE_WORKERS ?? 1),
   ...(values['task-lines'] ? { taskLines: Number(values['task-lines']) } : {}),
   ...(values['step-delay-ms'] ? { stepDelayMs: Number(values['step-delay-ms']) } : {}),
-  onBatch: (s) => process.stdout.write(`${JSON.stringify({ batch: s.batches, lines: s.lines, published: s.published, redelivered: s.redelivered })}\n`),
+  onBatch: (s) => process.stdout.write(`${JSON.stringify({ batch: s.batches, lines: s.lines, published: s.published, redelivered: s.redelivered, reference: s.reference })}\n`),
 });
 const close = async () => {
   await service.stop();

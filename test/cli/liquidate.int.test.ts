@@ -7,6 +7,8 @@ import { main } from '../../src/cli/main.js';
 import { CSV_COLUMN_NAMES } from '../../src/model/act-line.js';
 import type { Settlement } from '../../src/model/settlement.js';
 
+// the reference data these tests are written for, named explicitly (no command falls back to fixtures/)
+const FIXTURE_REFERENCE = ['--grids', 'fixtures/grids', '--nomenclature', 'fixtures/nomenclature.csv', '--pmss', 'fixtures/pmss.csv'];
 const NIR = '1840994098201'; // key 97 − (1840994098201 mod 97) = 96
 const BENEFICIARIES = [
   'adherent_id;nir;nir_key;rang;birth_date;role;contracts;start;end;suspended;noemie;iban;bic;name',
@@ -41,7 +43,7 @@ describe('noemie liquidate / estimate', () => {
     // Given a GP consultation, OPTAM: BR 30, FR 40, RO 70 % → MRn 21, PF 2 (the RO pays 19),
     // and a line with an invalid date (rejected, the rest goes on).
     await writeFile(join(dir, 'drop.csv'), [CSV_COLUMN_NAMES.join(';'), csvLine({}), csvLine({ line_no: '2', care_start: '2025-02-30' })].join('\n'));
-    const args = ['liquidate', '--in', join(dir, 'drop.csv'), '--beneficiaries', join(dir, 'ben.csv'), '--state', join(dir, 'state.json'), '--as-of', '2025-04-01'];
+    const args = ['liquidate', '--in', join(dir, 'drop.csv'), '--beneficiaries', join(dir, 'ben.csv'), '--state', join(dir, 'state.json'), '--as-of', '2025-04-01', ...FIXTURE_REFERENCE];
 
     const first = await run(args);
     expect(first.code).toBe(0);
@@ -90,7 +92,7 @@ describe('noemie liquidate / estimate', () => {
     );
     await writeFile(join(dir, 'drop.csv'), [CSV_COLUMN_NAMES.join(';'), ...sessions].join('\n'));
     const state = join(dir, 'state.json');
-    const ref = ['--beneficiaries', join(dir, 'ben.csv'), '--state', state];
+    const ref = ['--beneficiaries', join(dir, 'ben.csv'), '--state', state, ...FIXTURE_REFERENCE];
     const liq = await run(['liquidate', '--in', join(dir, 'drop.csv'), '--as-of', '2025-07-01', ...ref]);
     // Then the five sessions are paid 60 € each (FR 70 > 60), the yearly count reaches 5.
     expect(liq.out.trim().split('\n').map((l) => (JSON.parse(l) as Settlement).amcAmount)).toEqual(['60.00', '60.00', '60.00', '60.00', '60.00']);

@@ -86,7 +86,7 @@ describe('noemie run --once and noemie ingest --home agree', () => {
   it('exit 1 when a part of a drop was refused, though the drop is archived and its other part published', async () => {
     const home = await mkdtemp(join(tmpdir(), 'run-refused-'));
     await partlyRefusedDrop(join(home, 'inbox'));
-    const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments']);
+    const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments', '--reference', 'fixtures']);
     expect(r.err).toBe('');
     expect(r.out).toMatch(/partly\.zip: archived — 1 records, 1 accepted, 0 rejected/);
     expect(r.out).toMatch(/liquidation: 1 lines/);
@@ -107,7 +107,7 @@ describe('noemie run --once and a TP claims file still being written', () => {
     const claims = await readFile('fixtures/sample/tp_claims.csv', 'utf8');
     const cut = claims.slice(0, claims.indexOf('\n', 500) + 20); // some rows, then half a row
     await writeFile(join(home, 'inbox', 'tp_claims_live.csv'), cut);
-    const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments']);
+    const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments', '--reference', 'fixtures']);
     expect(r.out).toContain('tp_claims_live.csv: its last record has no final newline (cut mid-record?): still being written? Left in the inbox');
     expect(r.out).not.toMatch(/TP claims published/);
     expect(r.out).toMatch(/0 TP claims; home/);
@@ -116,7 +116,7 @@ describe('noemie run --once and a TP claims file still being written', () => {
 });
 /** Each statement file of the run equals the one built from the family's whole settlements partition (the reading the index replaced). */
 async function expectStatementsAsFromTheTopic(home: string): Promise<void> {
-  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(DEFAULT_REFERENCE.beneficiaries), loadNomenclature(DEFAULT_REFERENCE.nomenclature)]);
+  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(DEFAULT_REFERENCE.beneficiaries), loadNomenclature('fixtures/nomenclature.csv')]);
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const files = (await readdir(join(home, 'statements'))).filter((f) => f.endsWith('.txt'));
   expect(files.length).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { approveCommand, command as paymentsRun, showCommand } from '../../src/cli/commands/payments.js';
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
+import { publishSample } from '../../src/pipeline/reference-store.js';
 import { settlement, tempDir } from './stages-given.js';
 
 /**
@@ -31,6 +32,8 @@ async function cli(cmd: typeof paymentsRun, argv: string[]): Promise<{ code: num
 
 beforeAll(async () => {
   ({ dir: home, cleanup } = await tempDir('payments-cli-'));
+  // the home's reference data: the sample's (professionals' accounts), as `--sample` publishes it
+  await publishSample(home);
   const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
   const member = { adherentId: 'ADH0000001', tp: '00' as const, payee: 'member' as const };
   await bus.produce('settlements', [
@@ -87,6 +90,7 @@ it('a line above the per-order ceiling is HELD (report, --json), not in the pain
   const ABSURD = '25000.00';
   const { dir, cleanup: done } = await tempDir('payments-held-');
   try {
+    await publishSample(dir); // the home's reference data: the sample's
     const bus = await openEmbeddedBus({ dir: join(dir, 'bus') });
     await bus.produce('settlements', [
       { value: settlement({ adherentId: 'ADH0000001', tp: '00', payee: 'member', lineKey: 'n:D1:1', beneficiary: { nir: '1870459280378', rang: 1 }, amcAmount: '9.00' }) },

@@ -47,7 +47,7 @@ interface Outcome {
 
 function cli(home: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'payments', 'run', '--home', home, ...args], { cwd: ROOT, env: { ...process.env, NOEMIE_LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'payments', 'run', '--home', home, '--professionals', join(ROOT, 'fixtures', 'sample', 'professionals.csv'), ...args], { cwd: ROOT, env: { ...process.env, NOEMIE_LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));

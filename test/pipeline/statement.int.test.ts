@@ -53,7 +53,7 @@ async function statement(...extra: string[]): Promise<{ code: number; stdout: st
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  const code = await command.run(['--adherent', 'ADH0000001', '--from', '2025-01-01', '--to', '2025-03-31', '--home', home, ...extra], { out, err: new PassThrough() });
+  const code = await command.run(['--adherent', 'ADH0000001', '--from', '2025-01-01', '--to', '2025-03-31', '--home', home, '--nomenclature', 'fixtures/nomenclature.csv', ...extra], { out, err: new PassThrough() });
   return { code, stdout: Buffer.concat(chunks).toString('utf8').replaceAll('\u00a0', ' ').replaceAll('\u202f', ' ') };
 }
 

@@ -14,6 +14,7 @@ import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../state/kv-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
+import { chooseReference } from '../home-reference.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 
 /**
@@ -21,7 +22,6 @@ import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../
  * has the consume → ledger → run → files → publish sequence and its crash argument; src/payments/controls.ts
  * the ceilings).
  */
-export const DEFAULT_PROFESSIONALS = 'fixtures/sample/professionals.csv';
 
 const RUN_USAGE = `noemie payments run [--dry-run] [--run-id <id>] [--at <instant>] [--home <dir>] [--kafka <brokers>]
                    [--beneficiaries <csv>] [--professionals <csv>] [--out <dir>] [--json]
@@ -36,7 +36,8 @@ and one pain.001.001.09 file per debtor account. A second run over the same fact
   --run-id <id>          default run-<cut-off as YYYYMMDDTHHMMSSZ>; the same id twice is refused
   --at <instant>         the run's cut-off (ISO-8601), default now
   --beneficiaries <csv>  family IBANs, default ${DEFAULT_REFERENCE.beneficiaries}
-  --professionals <csv>  ps_id;name;iban;bic, default ${DEFAULT_PROFESSIONALS} (when present)
+  --professionals <csv>  ps_id;name;iban;bic; default: the home's professionals' accounts in force
+                         (noemie reference import --professionals; a home without them is an error)
   --out <dir>            default <home>/payments
   --debtor-*             the insurer's paying account, default ${DEFAULT_DEBTOR.name}
   --max-order <eur>      payment control: an order above this is HELD for approval (not transferred, its
@@ -90,10 +91,15 @@ export async function openCliBus(home: string, kafka: string | undefined, readOn
   return openBus({ home, logger, readOnly, ...(kafka !== undefined || env.KAFKA_BROKERS ? { kafka: kafkaSettings(env, kafka) } : {}) });
 }
 
-export async function loadAccounts(beneficiaries: string | undefined, professionals: string | undefined, io: CliIo): Promise<AccountBook> {
+/**
+ * Members' accounts from the members file; professionals' accounts from the file given (rows with
+ * issues reported and ignored), else the home's version in force (REFERENCE_MISSING when the home
+ * has none: a TP payee is never paid to an account borrowed from the sample).
+ */
+export async function loadAccounts(beneficiaries: string | undefined, professionals: string | undefined, io: CliIo, home: string): Promise<AccountBook> {
   const family = await loadBeneficiaries(resolve(beneficiaries ?? DEFAULT_REFERENCE.beneficiaries));
-  const psFile = professionals ?? (existsSync(DEFAULT_PROFESSIONALS) ? DEFAULT_PROFESSIONALS : undefined);
-  if (psFile === undefined) return accountBook(family.index.all());
+  const psFile = professionals;
+  if (psFile === undefined) return accountBook(family.index.all(), (await chooseReference(['professionals'], { home, files: {} })).data.professionals);
   const ps = await loadProfessionals(resolve(psFile));
   for (const r of ps.rejected) writeLine(io.err, `${psFile} line ${r.origin.record}: ${r.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')} (row ignored)`);
   return accountBook(family.index.all(), ps.accounts);
@@ -146,7 +152,7 @@ export const command: Command = {
     if (maxRun !== undefined) override.maxRun = maxRun;
     const limits = paymentLimits(env, override);
     const onStep = crashHook(env.NOEMIE_CRASH_AT);
-    const accounts = await loadAccounts(values.beneficiaries, values.professionals, io);
+    const accounts = await loadAccounts(values.beneficiaries, values.professionals, io, home);
     const bus = await openCliBus(home, values.kafka);
     try {
       const report = await runPaymentStage({

@@ -3,7 +3,8 @@ import { kafkaSettings, readEnv } from '../../config.js';
 import { openBus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
-import { loadReference, referencePaths } from '../../pipeline/reference.js';
+import { referencePaths } from '../../pipeline/reference.js';
+import { chooseReference } from '../home-reference.js';
 import { replay } from '../../pipeline/replay.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 
@@ -17,7 +18,10 @@ const USAGE = `noemie replay --topic <decompte-lines|invoice-lines> --partition 
   --from / --to   first offset replayed / first offset not replayed (default: the liquidation
                   group's committed offset: lines not liquidated yet are left to the service)
   --dry-run       print per changed line old → new AMC amount and status, and totals; publish nothing
-  --reference     directory holding grids/, nomenclature.csv, pmss.csv, beneficiaries.csv (default fixtures)
+  --reference     directory holding grids/, nomenclature.csv, pmss.csv, beneficiaries.csv; without it
+                  grids, nomenclature and PMSS are the home's versions in force (noemie reference show;
+                  none: REFERENCE_MISSING), and beneficiaries.csv is read from fixtures/
+  --grids <dir>   these grids instead (e.g. a corrected version not yet published)
   Stop the liquidation service first (the embedded bus refuses a second writer anyway).`;
 
 const FLAGS = {
@@ -37,12 +41,16 @@ export const command: Command = {
     if (values.from === undefined) throw new UsageError('--from is required (an offset or an ISO date)');
     const env = readEnv();
     const paths = referencePaths(values.reference ?? 'fixtures');
-    if (values.grids) paths.gridsDir = resolve(values.grids);
     if (values.beneficiaries) paths.beneficiariesFile = resolve(values.beneficiaries);
-    const [reference, { index }] = await Promise.all([loadReference(paths), loadBeneficiaries(paths.beneficiariesFile)]);
+    const home = resolve(values.home ?? env.NOEMIE_HOME);
+    const files = values.reference !== undefined ? { grids: paths.gridsDir, nomenclature: paths.nomenclatureFile, pmss: paths.pmssFile } : {};
+    const [{ data: reference }, { index }] = await Promise.all([
+      chooseReference(['grids', 'nomenclature', 'pmss'], { home, files: { ...files, ...(values.grids ? { grids: values.grids } : {}) } }),
+      loadBeneficiaries(paths.beneficiariesFile),
+    ]);
     const brokers = values.kafka ?? env.KAFKA_BROKERS;
     const logger = createLogger({ name: 'replay' });
-    const bus = await openBus({ home: resolve(values.home ?? env.NOEMIE_HOME), logger, ...(brokers ? { kafka: kafkaSettings(env, brokers) } : {}) });
+    const bus = await openBus({ home, logger, ...(brokers ? { kafka: kafkaSettings(env, brokers) } : {}) });
     try {
       const result = await replay({
         bus, topic: values.topic, partition: Number(values.partition), from: values.from, ...(values.to !== undefined ? { to: values.to } : {}),

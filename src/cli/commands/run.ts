@@ -4,7 +4,6 @@ import { Decimal } from 'decimal.js';
 import { kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
-import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
 import { INCOMPLETE_GRACE_MS, incompleteTail, inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
 import { sha256File } from '../../ingest/ingest-drop.js';
 import { EMPTY_TOTALS, dropNeedsAttention } from '../../ingest/summary.js';
@@ -22,7 +21,9 @@ import { StatementIndex, startStatementIndexer, updateStatementIndex, type State
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
-import { referencePaths } from '../../pipeline/reference.js';
+import { referencePaths, type ReferenceSource } from '../../pipeline/reference.js';
+import type { ReferenceKind } from '../../pipeline/reference-store.js';
+import { chooseReference, publishSampleReference } from '../home-reference.js';
 import { loadAccounts } from './payments.js';
 
 const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
@@ -33,11 +34,18 @@ rejects; tp_claims*.csv → TP claims), liquidation (piscina pool), tiers-payant
 then — with --once — a payment run (orders topic + pain.001) and member statements.
   --once           process what is in the inbox, run the stages to the end, print a summary, exit
   --sample         first copy the sample drop of fixtures/sample/inbox into the inbox (reruns are
-                   idempotent: drops already ingested are recognised by their SHA-256 and skipped)
+                   idempotent: drops already ingested are recognised by their SHA-256 and skipped),
+                   and publish the sample's grids, nomenclature, PMSS and professionals' accounts as
+                   the home's reference data in force (no new version when they already are)
   --home <dir>     default NOEMIE_HOME (var/); the embedded bus lives in <home>/bus
   --kafka <list>   use Apache Kafka (host:port,…) instead of the embedded bus
   --workers <n>    liquidation worker threads (default NOEMIE_WORKERS, else 2)
-  --reference <d>  grids/, nomenclature.csv, pmss.csv (default fixtures/)
+  --reference <d>  read grids/, nomenclature.csv, pmss.csv from this directory instead of the home's
+                   reference data (fixed for the run: no hot reload)
+  --professionals <csv>  TP payees' accounts instead of the home's version in force
+Grids, nomenclature, PMSS and professionals' accounts are the home's reference data (noemie
+reference import / show): a home without them is an error (REFERENCE_MISSING), never the sample's.
+A version published while noemie run watches the inbox is used from the next liquidation batch on.
 Without --once it runs until SIGINT/SIGTERM (batches in flight finish and commit); payment runs are
 then the operator's cut-off: noemie payments run.
 
@@ -69,14 +77,25 @@ export const command: Command = {
     if (!Number.isInteger(workers) || workers < 0) throw new UsageError(`--workers expects a whole number, got "${values.workers}"`);
     const completeWhen = values['complete-when'] ?? 'rename';
     if (completeWhen !== 'rename' && completeWhen !== 'ok') throw new UsageError(`--complete-when is rename or ok, got "${completeWhen}"`);
-    const referenceDir = resolve(values.reference ?? 'fixtures');
-    const { beneficiariesFile: _unused, ...reference } = referencePaths(referenceDir);
+    // Explicit files (--reference) are fixed for the run; otherwise the home's versioned reference
+    // data, which the liquidation service follows batch by batch.
+    const referenceFiles = values.reference !== undefined ? referencePaths(values.reference) : undefined;
+    const reference: ReferenceSource = referenceFiles ? { gridsDir: referenceFiles.gridsDir, nomenclatureFile: referenceFiles.nomenclatureFile, pmssFile: referenceFiles.pmssFile } : { home };
     const beneficiariesFile = resolve(values.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries);
     const logger = createLogger({ name: 'run' });
 
     const layout = inboxLayout(home);
     await ensureLayout(layout);
-    if (values.sample) await copySample(layout.inbox, io);
+    if (values.sample) {
+      await copySample(layout.inbox, io);
+      await publishSampleReference(home, io);
+    }
+    // Fail before the bus is opened when the home lacks what the stages will need.
+    const needed: ReferenceKind[] = [
+      ...(referenceFiles ? [] : (['grids', 'nomenclature', 'pmss'] as const)),
+      ...(values.once && !values['no-payments'] && values.professionals === undefined ? (['professionals'] as const) : []),
+    ];
+    if (needed.length > 0) await chooseReference(needed, { home, files: {} });
 
     const kafka = values.kafka ? kafkaSettings(env, values.kafka) : undefined;
     const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
@@ -157,7 +176,7 @@ export const command: Command = {
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) ? 1 : 0;
     try {
       if (!values['no-payments']) {
-        const accounts = await loadAccounts(beneficiariesFile, values.professionals, io);
+        const accounts = await loadAccounts(beneficiariesFile, values.professionals, io, home);
         const run = await runPaymentStage({ bus, home, accounts, logger, limits: paymentLimits(env) });
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
@@ -165,7 +184,7 @@ export const command: Command = {
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
       }
-      const statements = await writeStatements(bus, home, beneficiariesFile, referenceDir, logger);
+      const statements = await writeStatements(bus, home, beneficiariesFile, referenceFiles?.nomenclatureFile, logger);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
     } catch (e) {
       code = 1;
@@ -240,10 +259,13 @@ function report(io: CliIo, o: InboxOutcome): void {
  * on `settlements`, then each family is one range scan of it: the cost follows the new settlements
  * and the statements written, not the topic's history.
  */
-async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, referenceDir: string, logger: Logger): Promise<{ dir: string; families: number; consumed: number }> {
+async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, nomenclatureFile: string | undefined, logger: Logger): Promise<{ dir: string; families: number; consumed: number }> {
   const dir = join(home, 'statements');
   await mkdir(dir, { recursive: true });
-  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(beneficiariesFile), loadNomenclature(referencePaths(referenceDir).nomenclatureFile)]);
+  const [{ index }, nomenclature] = await Promise.all([
+    loadBeneficiaries(beneficiariesFile),
+    chooseReference(['nomenclature'], { home, files: { nomenclature: nomenclatureFile } }).then((r) => r.data.nomenclature),
+  ]);
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const families = new Set([...index.all()].map((b) => b.adherentId));
   const statementIndex = StatementIndex.open(home);

@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readEnv } from '../../config.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
-import { loadNomenclature } from '../../ingest/reference/nomenclature.js';
 import { isRealDate } from '../../model/dates.js';
 import { BusError } from '../../bus/errors.js';
 import type { Bus } from '../../bus/index.js';
@@ -10,6 +9,7 @@ import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from 
 import type { StatementSettlement } from '../../statement/index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
+import { chooseReference } from '../home-reference.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 import { openCliBus } from './payments.js';
 
@@ -28,7 +28,7 @@ Read from the statement index in <home>/state (created if missing), brought up t
 the settlements not consumed yet (group statements). If a running noemie run holds the embedded
 bus, the index is read as it is plus the family's newer settlements, and nothing is written.
   --beneficiaries <csv>  names of the family's members, default ${DEFAULT_REFERENCE.beneficiaries}
-  --nomenclature <csv>   act labels, default ${DEFAULT_REFERENCE.nomenclature}
+  --nomenclature <csv>   act labels, default: the home's nomenclature in force (noemie reference show)
 exit code: 0 written, 1 unknown adherent, 2 usage error`;
 
 const FLAGS = {
@@ -61,7 +61,8 @@ export const command: Command = {
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
     const [family, nomenclature] = await Promise.all([
       loadBeneficiaries(resolve(values.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries)),
-      loadNomenclature(resolve(values.nomenclature ?? DEFAULT_REFERENCE.nomenclature)),
+      // act labels: the file given, else the home's nomenclature in force (REFERENCE_MISSING if none)
+      chooseReference(['nomenclature'], { home, files: { nomenclature: values.nomenclature } }).then((r) => r.data.nomenclature),
     ]);
     if (family.index.byAdherent(adherentId).length === 0) {
       writeLine(io.err, `unknown adherent ${adherentId} (not in the beneficiaries file)`);
