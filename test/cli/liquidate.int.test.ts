@@ -67,7 +67,7 @@ describe('noemie liquidate / estimate', () => {
     const fee = { act_code: 'ADC', ps_specialty: '04', expense: '250.00', br: '100.00', ro_amount: '70.00', pf: '0.00' };
     const rows = [`${CSV_COLUMN_NAMES.join(';')};finess`, `${csvLine(fee)};750300360`, `${csvLine({ ...fee, line_no: '2' })};`];
     await writeFile(join(dir, 'drop.csv'), rows.join('\n'));
-    const ref = ['--beneficiaries', join(dir, 'ben.csv')];
+    const ref = ['--beneficiaries', join(dir, 'ben.csv'), ...FIXTURE_REFERENCE];
     const liq = await run(['liquidate', '--in', join(dir, 'drop.csv'), '--as-of', '2025-04-01', ...ref]);
     const [stay, town] = liq.out.trim().split('\n').map((l) => JSON.parse(l) as Settlement);
     // Then with the FINESS: Base hospital 220 % → G 220 → min(150, 180) = 150; Option 2 220 % → 150, surco 0

@@ -98,7 +98,7 @@ describe('no silent sample defaults', () => {
     expect((await liquidate('--home', home, '--sample')).code).toBe(0);
     const shown = await show(home);
     expect(shown.versions.map((v) => v.id)).toEqual(['grids-1', 'nomenclature-1', 'pmss-1', 'professionals-1']);
-    expect(shown.inForce.grids).toMatchObject({ id: 'grids-1', source: 'sample: fixtures/grids', summary: '4 grid(s): CCN-HLA-BASE, CCN-HLA-OPT1, CCN-HLA-OPT2, RELAXEO-F1' });
+    expect(shown.inForce.grids).toMatchObject({ id: 'grids-1', source: 'sample: fixtures/grids', summary: '5 grid(s): CCN-HLA-BASE, CCN-HLA-OPT1, CCN-HLA-OPT2, RELAXEO-F1, RELAXEO-F2' });
     expect(shown.inForce.professionals?.hash).toMatch(/^[0-9a-f]{64}$/);
   }, 60_000);
 });
