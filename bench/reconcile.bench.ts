@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -119,6 +120,18 @@ async function stepChild(home: string, impl: string, step: string, fresh: number
   const heapMb = Math.round(process.memoryUsage().heapUsed / 1048576);
   const keys = service.keys;
   await service.stop();
+  // the decisions on the topic, `held` notices aside (their count depends on batch sizes: a line
+  // taken before its claim is held first): the two builds must publish the same ids
+  const ids: string[] = [];
+  let held = 0;
+  for (const { partition, low, high } of await bus.endOffsets('reconciliation')) {
+    if (high <= low) continue;
+    for await (const records of bus.readRange('reconciliation', partition, { from: low, to: high })) {
+      for (const r of records) if (r.value.kind === 'held') held += 1;
+      else ids.push(r.value.outcomeId);
+    }
+  }
+  const decisions = createHash('sha256').update([...new Set(ids)].sort().join('\n')).digest('hex').slice(0, 16);
   await bus.close();
   const outcomes = Object.values(service.stats.outcomes).reduce((a, b) => a + b, 0);
   return {
@@ -129,6 +142,9 @@ async function stepChild(home: string, impl: string, step: string, fresh: number
     events: service.stats.events,
     outcomes,
     keys,
+    decisions,
+    decisionIds: new Set(ids).size,
+    heldOnTopic: held,
     writtenBytes: writtenBytes() - w0,
     heapMb,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -165,7 +181,7 @@ async function main(): Promise<void> {
       const per = step === 'history' ? r.events! : fresh;
       console.log(
         `${name.padEnd(11)} ${step.padEnd(8)} | ${r.seconds!.toFixed(2).padStart(7)} s (start ${r.startSeconds!.toFixed(2)} s, tick ${r.tickSeconds!.toFixed(2)} s: ${r.ticked} raised) | ${r.events} events, ${r.outcomes} outcomes, ${r.keys} keys | ` +
-          `${(r.writtenBytes! / 1048576).toFixed(1)} MB written (${Math.round(r.writtenBytes! / per)} B per ${step === 'history' ? 'event' : 'new settlement'}) | heap ${r.heapMb} MB, peak RSS ${r.peakRssMb} MB | changelog ${(r.changelogBytes! / 1048576).toFixed(1)} MB, store ${(r.storeBytes! / 1048576).toFixed(1)} MB`,
+          `${(r.writtenBytes! / 1048576).toFixed(1)} MB written (${Math.round(r.writtenBytes! / per)} B per ${step === 'history' ? 'event' : 'new settlement'}) | heap ${r.heapMb} MB, peak RSS ${r.peakRssMb} MB | changelog ${(r.changelogBytes! / 1048576).toFixed(1)} MB, store ${(r.storeBytes! / 1048576).toFixed(1)} MB | decisions ${r.decisionIds} ${r.decisions}, held ${r.heldOnTopic}`,
       );
     }
     rmSync(home, { recursive: true, force: true });
