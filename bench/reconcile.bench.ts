@@ -22,10 +22,10 @@ import { root, runChild } from './support.js';
  * Bytes written = the child's `/proc/self/io` write_bytes over the step (bus logs, offsets,
  * changelog, state store). Heap = `heapUsed` after a full GC, the service running, after the step.
  *
- *   npm run bench:reconcile -- [--settlements 100000] [--new 100] [--before /tmp/noemie-before/dist] [--dir <dir>]
+ *   npm run bench:reconcile -- [--settlements 100000] [--new 100] [--before /tmp/noemie-before/dist] [--max-batch n] [--dir <dir>]
  */
 const { values } = parseArgs({
-  options: { settlements: { type: 'string' }, new: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' }, child: { type: 'string' }, home: { type: 'string' }, impl: { type: 'string' } },
+  options: { settlements: { type: 'string' }, new: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' }, child: { type: 'string' }, home: { type: 'string' }, impl: { type: 'string' }, 'max-batch': { type: 'string' } },
 });
 
 const PS = '751234567';
@@ -109,7 +109,7 @@ async function stepChild(home: string, impl: string, step: string, fresh: number
   const w0 = writtenBytes();
   const t0 = performance.now();
   // `home` and `busId` are ignored by a build that keeps its states in memory
-  const service = await startReconcileService({ bus, home, busId: 'embedded' } as Parameters<typeof startReconcileService>[0]);
+  const service = await startReconcileService({ bus, home, busId: 'embedded', ...(values['max-batch'] ? { maxBatch: Number(values['max-batch']) } : {}) } as Parameters<typeof startReconcileService>[0]);
   const startSeconds = (performance.now() - t0) / 1000;
   await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 60 * 60_000);
   const t1 = performance.now();
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
     cpSync(base, home, { recursive: true });
     for (const step of ['history', 'restart']) {
-      const r = (await runChild(import.meta.url, ['--child', step, '--home', home, '--impl', impl, '--new', String(fresh)], ['--expose-gc'])) as Record<string, number>;
+      const r = (await runChild(import.meta.url, ['--child', step, '--home', home, '--impl', impl, '--new', String(fresh), ...(values['max-batch'] ? ['--max-batch', values['max-batch']] : [])], ['--expose-gc'])) as Record<string, number>;
       rows.push({ build: name, step, ...r });
       const per = step === 'history' ? r.events! : fresh;
       console.log(
