@@ -69,6 +69,39 @@ export function decode<T extends TopicName>(topic: T, raw: RawRecord): BusRecord
   };
 }
 
+/**
+ * A record the embedded bus appended in THIS process: `prepare` checked its value and headers
+ * against the topic's schemas just before it was written, and nothing else writes the log while
+ * the bus's lock is held, so it goes back to a typed record without a second zod pass (validation
+ * at the edges, not on every internal hop; README "Bus"). Records found on disk at open (an earlier
+ * process, perhaps an earlier version, or a damaged file) and every Kafka record go through `decode`.
+ */
+export function decodeOwn<T extends TopicName>(topic: T, raw: RawRecord): BusRecord<T> {
+  return {
+    topic,
+    partition: raw.partition,
+    offset: raw.offset,
+    key: raw.key,
+    value: raw.value as BusRecord<T>['value'],
+    headers: ownHeaders(raw.headers as Record<string, string>),
+    timestamp: raw.timestamp,
+  };
+}
+
+/** fromWire for headers `toWire` wrote from checked headers: the same object, without the schema pass. */
+function ownHeaders(wire: Record<string, string>): Headers {
+  const out: Headers = {};
+  const file = wire[WIRE_HEADERS.file];
+  if (file !== undefined) out.file = file;
+  const entry = wire[WIRE_HEADERS.entry];
+  if (entry !== undefined) out.entry = entry;
+  const record = wire[WIRE_HEADERS.record];
+  if (record !== undefined) out.record = Number(record);
+  const lineKey = wire[WIRE_HEADERS.lineKey];
+  if (lineKey !== undefined) out.lineKey = lineKey;
+  return out;
+}
+
 export function toWire(h: Headers): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [field, wire] of Object.entries(WIRE_HEADERS) as [keyof Headers, string][]) {

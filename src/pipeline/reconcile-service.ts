@@ -1,27 +1,30 @@
 import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
-import { decide, DEFAULT_RECON_CONFIG, initialReconState, nextDeadline, parseReconState, reconKeyOf, type ReconConfig, type ReconEvent, type ReconState } from '../reconcile/index.js';
+import { decide, DEFAULT_RECON_CONFIG, initialReconState, reconKeyOf, type ReconConfig, type ReconEvent, type ReconState } from '../reconcile/index.js';
+import { ReconStore, restoreReconStates } from './reconcile-store.js';
 
 /**
  * The reconcile stage on the bus: consumes `settlements` and `tp-claims` (group `reconcile`), runs
- * the pure decider with one state per beneficiary (NIR-rang, the key both topics are partitioned
- * by), publishes outcomes to `reconciliation` and each changed state to `reconcile-changelog`
- * (compacted, same key, hence the same partition number as the beneficiary's settlements).
+ * the pure decider with one state per beneficiary (NIR-rang, the key claims are partitioned by),
+ * publishes outcomes to `reconciliation` and each changed state to `reconcile-changelog`
+ * (compacted, same key), and keeps the states in the home's state store (reconcile-store.ts).
  *
- * Exactly-once effect, as the liquidation service: per batch, outcomes then states are produced
- * (durable), and only then does the handler resolve and the bus commit. A crash in between
- * redelivers the batch onto the older state; the decider then emits the same outcomes with the
- * same `outcomeId`s — ids name what they decide (outcomeIdOf), so they stay the same even when the
- * redelivered batch is decided after events of the other topic this time — and a consumer dedupes them.
+ * Exactly-once effect (README "Reconciliation state"): per batch, decide against the store, produce
+ * the outcomes then the changed states (durable), commit the states with the changelog position
+ * they reflect in ONE store transaction, and only then does the handler resolve and the bus commit
+ * the offsets. A redelivered batch is decided again either on the states from before it (same
+ * outcomes, same `outcomeId`s: ids name what they decide, see outcomeIdOf; a consumer dedupes
+ * them) or on the states after it (the decider ignores a settlement version or a claim content it
+ * already has: nothing new).
  *
  * Time is data: a settlement or claim is decided at its message timestamp (stable across
  * redeliveries); deadlines run out only when someone calls `tick(now)` (the `run` loop on a timer,
- * tests with the instant they want).
+ * tests with the instant they want), which reads the store's deadline index up to `now`.
  *
- * State is rebuilt on start by reading the changelog to its end (last value per key). One instance
- * owns all keys: the state map is global, not partition-scoped, so several instances in one group
- * would each need only their partitions — not done, the pipeline runs one reconcile consumer.
+ * On start the store is brought up to the changelog's end from its marker (the tail only). One
+ * instance owns all keys: several instances in one group would each need only their partitions —
+ * not done, the pipeline runs one reconcile consumer.
  */
 export const RECONCILE_GROUP = 'reconcile';
 export const RECONCILE_TOPICS = ['settlements', 'tp-claims'] as const;
@@ -32,37 +35,40 @@ export interface ReconcileServiceOptions {
   logger?: Logger;
   groupId?: string;
   maxBatch?: number;
+  /** the home whose state store keeps the states (`<home>/state/store.mdb`); none: a scratch store rebuilt from the changelog at each start */
+  home?: string;
+  /** which bus the store mirrors (liquidationState's busId: `embedded`, `kafka-<prefix>`); default the bus kind */
+  busId?: string;
+  /** @internal tests: called where a crash can fall (after the produces, after the store commit); a throw there stops the service as a crash would */
+  faults?: { afterProduce?: () => void | Promise<void>; afterStoreCommit?: () => void | Promise<void> };
 }
 
 export interface ReconcileStats {
   events: number;
   outcomes: Record<ReconOutcome['kind'], number>;
+  /** changelog entries read at start (the tail past the store's marker, or all of it on a rebuild) */
+  restored: number;
 }
 
 export interface ReconcileService {
   /** raises the exceptions whose delay ran out at `now` (ISO instant); resolves once they are durable */
   tick(now: string): Promise<ReconOutcome[]>;
-  /** beneficiaries with state (after the rebuild, then live) */
+  /** beneficiaries with state (after the restore, then live) */
   readonly keys: number;
   readonly stats: ReconcileStats;
   stop(): Promise<void>;
   readonly done: Promise<void>;
 }
 
-/** Last state per key from the changelog: what compaction keeps. */
-export async function rebuildReconStates(bus: Bus): Promise<Map<string, ReconState>> {
-  const states = new Map<string, ReconState>();
-  for (const { partition, low, high } of await bus.endOffsets('reconcile-changelog')) {
-    if (high <= low) continue;
-    for await (const records of bus.readRange('reconcile-changelog', partition, { from: low, to: high })) {
-      for (const r of records) {
-        if (r.value.value === null) states.delete(r.value.key);
-        else states.set(r.value.key, parseReconState(JSON.parse(r.value.value)));
-      }
-    }
-  }
-  return states;
-}
+/**
+ * Most records per consumed batch, hence per store transaction (as the payment stage and the
+ * statement index): a commit rewrites the B-tree pages its keys fall in, and beneficiaries' keys
+ * are scattered, so fewer, larger commits write far fewer bytes per event (bench/README.md, "reconcile").
+ */
+export const RECONCILE_MAX_BATCH = 4096;
+
+/** Beneficiaries a tick decides per store transaction: memory stays one slice however many waits run out at once. */
+const TICK_SLICE = 4096;
 
 function eventOf(record: BusRecord<'settlements'> | BusRecord<'tp-claims'>): ReconEvent {
   const at = new Date(record.timestamp).toISOString();
@@ -72,11 +78,20 @@ function eventOf(record: BusRecord<'settlements'> | BusRecord<'tp-claims'>): Rec
 }
 
 export async function startReconcileService(options: ReconcileServiceOptions): Promise<ReconcileService> {
-  const { bus, logger } = options;
+  const { bus, logger, faults } = options;
   const config = options.config ?? DEFAULT_RECON_CONFIG;
-  const states = await rebuildReconStates(bus);
-  logger?.info({ keys: states.size }, 'reconcile: state rebuilt from the changelog');
-  const stats: ReconcileStats = { events: 0, outcomes: { matched: 0, indu: 0, held: 0, exception: 0, 'annulation-indu': 0 } };
+  const busId = options.busId ?? bus.kind;
+  const store = await ReconStore.open(options.home);
+  let sub: Subscription;
+  const stats: ReconcileStats = { events: 0, outcomes: { matched: 0, indu: 0, held: 0, exception: 0, 'annulation-indu': 0 }, restored: 0 };
+  try {
+    const restored = await restoreReconStates(bus, store, busId);
+    stats.restored = restored.read;
+    logger?.info({ keys: store.keys, read: restored.read, rebuilt: restored.rebuilt, why: restored.why }, 'reconcile: state store brought up to the changelog');
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
 
   // batches and ticks change the same states: one at a time
   let lock: Promise<unknown> = Promise.resolve();
@@ -86,12 +101,15 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
     return next;
   };
 
-  /** Decides events against a working copy; the live map changes only once the effects are durable. */
+  /**
+   * Decides events against the store (the batch's own changes first); produces outcomes, then the
+   * changed states; then commits the states and the changelog's new end in one store transaction.
+   */
   async function apply(events: Iterable<{ key: string; event: ReconEvent }>): Promise<ReconOutcome[]> {
     const changed = new Map<string, ReconState>();
     const outcomes: ReconOutcome[] = [];
     for (const { key, event } of events) {
-      const before = changed.get(key) ?? states.get(key) ?? initialReconState();
+      const before = changed.get(key) ?? store.get(key) ?? initialReconState();
       const d = decide(before, event, config);
       outcomes.push(...d.outcomes);
       if (d.state !== before) changed.set(key, d.state);
@@ -100,8 +118,12 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
     if (changed.size > 0) {
       const log: OutgoingMessage<'reconcile-changelog'>[] = [...changed].map(([key, state]) => ({ value: { key, value: JSON.stringify(state) } }));
       await bus.produce('reconcile-changelog', log);
+      await faults?.afterProduce?.();
+      // One writer of the changelog (this service): its end is the position the store now reflects.
+      const ends = await bus.endOffsets('reconcile-changelog');
+      await store.write(changed, new Map(ends.map((e) => [e.partition, e.high])), busId);
+      await faults?.afterStoreCommit?.();
     }
-    for (const [key, state] of changed) states.set(key, state);
     for (const o of outcomes) stats.outcomes[o.kind] += 1;
     return outcomes;
   }
@@ -117,31 +139,51 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       logger?.debug({ topic: batch.topic, partition: batch.partition, records: events.length, outcomes: outcomes.length }, 'reconcile: batch');
     });
 
-  const sub: Subscription = await bus.consume({
-    groupId: options.groupId ?? RECONCILE_GROUP,
-    topics: RECONCILE_TOPICS,
-    handler,
-    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
-  });
+  try {
+    sub = await bus.consume({
+      groupId: options.groupId ?? RECONCILE_GROUP,
+      topics: RECONCILE_TOPICS,
+      handler,
+      maxBatch: options.maxBatch ?? RECONCILE_MAX_BATCH,
+    });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
 
+  let closed: Promise<void> | null = null;
   return {
     tick: (given) =>
       exclusive(async () => {
         const ms = Date.parse(given);
         if (Number.isNaN(ms)) throw new RangeError(`tick: "${given}" is not an ISO-8601 instant`);
         const now = new Date(ms).toISOString();
-        const due: { key: string; event: ReconEvent }[] = [];
-        for (const [key, state] of states) {
-          const next = nextDeadline(state);
-          if (next !== null && next <= now) due.push({ key, event: { kind: 'tick', now } });
+        // The deadline index up to `now`, a slice at a time; a key decided once is not taken again
+        // (its exception is raised: its next deadline, if any, is later).
+        const outcomes: ReconOutcome[] = [];
+        const seen = new Set<string>();
+        for (;;) {
+          const due: { key: string; event: ReconEvent }[] = [];
+          for (const key of store.dueKeys(now)) {
+            if (seen.has(key)) continue;
+            seen.add(key);
+            due.push({ key, event: { kind: 'tick', now } });
+            if (due.length >= TICK_SLICE) break;
+          }
+          if (due.length === 0) return outcomes;
+          outcomes.push(...(await apply(due)));
         }
-        return apply(due);
       }),
     get keys() {
-      return states.size;
+      return store.keys;
     },
     stats,
-    stop: () => sub.stop(),
+    stop: () =>
+      (closed ??= (async () => {
+        await sub.stop();
+        await lock;
+        await store.close();
+      })()),
     done: sub.done,
   };
 }

@@ -2,7 +2,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type OutgoingMessage, type PartitionOffsets, type ReadRangeOptions, type Subscription } from '../bus.js';
-import { decode, prepare } from '../codec.js';
+import { decode, decodeOwn, prepare } from '../codec.js';
 import { BusError } from '../errors.js';
 import { partitionFor, topicDef, type TopicName } from '../topics.js';
 import { acquireLock } from './lock.js';
@@ -117,7 +117,7 @@ export class EmbeddedBus implements Bus {
     for (let pos = options.from; log && pos < to; ) {
       const stored = await log.read(pos, Math.min(maxBatch, to - pos));
       if (stored.length === 0) break;
-      yield stored.map((r) => decode(topic, { partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t }));
+      yield stored.map((r) => (r.o >= log.ownFrom ? decodeOwn : decode)(topic, { partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t }));
       pos += stored.length;
     }
   }

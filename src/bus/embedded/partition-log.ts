@@ -51,7 +51,16 @@ export class PartitionLog {
     private size: number,
     private lastTimestamp: number,
     readonly recovery: Recovery,
-  ) {}
+  ) {
+    this.ownFrom = endOffset;
+  }
+
+  /**
+   * First offset appended by this open (the end found at open): records from here on were written
+   * by `append`, whose caller (EmbeddedBus.produce) checked them against the topic schema; records
+   * below were found on disk and are checked again when read (codec.ts, decodeOwn).
+   */
+  readonly ownFrom: number;
 
   /** offset the next record gets */
   get end(): number {

@@ -1,5 +1,5 @@
 import type { Batch, BatchSession, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
-import { decode } from '../codec.js';
+import { decode, decodeOwn } from '../codec.js';
 import type { TopicName } from '../topics.js';
 import type { OffsetStore } from './offsets.js';
 import type { PartitionLog } from './partition-log.js';
@@ -68,7 +68,7 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
         const stored = await log.read(slot.position, maxBatch);
         if (stored.length === 0) continue;
         const records: BusRecord<TopicName>[] = stored.map((r) =>
-          decode(slot.topic, { partition: slot.partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t }),
+          (r.o >= log.ownFrom ? decodeOwn : decode)(slot.topic, { partition: slot.partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t }),
         );
         await handler({ topic: slot.topic, partition: slot.partition, records } as Batch<T>, NO_SESSION);
         const next = slot.position + records.length;

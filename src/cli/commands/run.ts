@@ -101,8 +101,10 @@ export const command: Command = {
     const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
     const { index: beneficiaries } = await loadBeneficiaries(beneficiariesFile);
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
-    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...liquidationState(home, kafka, env) });
-    const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger });
+    const state = liquidationState(home, kafka, env);
+    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...state });
+    // Reconciliation states live in the home's state store too: a restart reads only the changelog's tail.
+    const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger, home, busId: state.busId });
     // Ingestion staging (README "Ingest bus sink"): spools of a killed run are lines in clear of
     // parts never published (their drop is still in the inbox): removed. Publication marks of
     // drops the inbox ledger now records are no longer needed.

@@ -1,0 +1,249 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import type { Bus, BusRecord } from '../../src/bus/index.js';
+import type { ReconOutcome } from '../../src/model/reconciliation.js';
+import type { Settlement } from '../../src/model/settlement.js';
+import type { TpClaim } from '../../src/model/tp-claim.js';
+import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
+import { ReconStore } from '../../src/pipeline/reconcile-store.js';
+import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService, type ReconcileService, type ReconcileServiceOptions } from '../../src/pipeline/reconcile-service.js';
+import { decide, initialReconState, nextDeadline, reconKeyOf, type ReconEvent, type ReconState } from '../../src/reconcile/index.js';
+import { claim, readAll, settlement, tempDir } from './stages-given.js';
+
+/**
+ * The reconcile service's state in the home's state store (reconcile-store.ts): a restart reads
+ * only the changelog past the store's marker; a crash between the produces and the store commit,
+ * or between the store commit and the offset commit, ends — once restarted — with exactly the
+ * states and the outcomes (deduped on outcomeId, copies identical) of the pure decider folded over
+ * the same records; the deadline index always names each state's next deadline.
+ *
+ * The events come in two waves (claims, then settlements), each beneficiary's events on one
+ * partition of one topic per wave: whatever the batching and the restarts, each beneficiary sees
+ * its events in the same order, so the reference is the decider folded per beneficiary over the
+ * records read back from the bus, in that order, at their bus timestamps.
+ */
+let dir = '';
+let cleanup: () => Promise<void>;
+let bus: Bus;
+let service: ReconcileService | undefined;
+const home = () => join(dir, 'home');
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir('recon-store-'));
+  bus = await openEmbeddedBus({ dir: join(dir, 'bus') });
+});
+
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+  await bus.close();
+  await cleanup();
+});
+
+const nirOf = (i: number) => `1850575${String(100000 + i).slice(-6)}`;
+const BENEFICIARIES = 12;
+
+/** Claims for the even beneficiaries: C0 claims 25.00 (indu 6.00 against 19.00), the others 19.00. */
+function claims(): TpClaim[] {
+  const out: TpClaim[] = [];
+  for (let i = 0; i < BENEFICIARIES; i += 2) out.push(claim({ tpClaimId: `C${i}`, nir: nirOf(i), amcAmountClaimed: i === 0 ? '25.00' : '19.00' }));
+  return out;
+}
+
+/**
+ * Per beneficiary a tp 15 line (AMC 19.00: matched when an even one's claim waits, else held);
+ * every third a version 2 at 15.00 (the claim of 19.00 becomes an indu of 4.00); i % 4 = 1 also a
+ * member line (tp 00) paid 9.00, then annulled (annulation-indu 9.00).
+ */
+function settlements(): Settlement[] {
+  const out: Settlement[] = [];
+  for (let i = 0; i < BENEFICIARIES; i++) {
+    const beneficiary = { nir: nirOf(i), rang: 1 };
+    out.push(settlement({ lineKey: `noemie-1:D${i}:1`, beneficiary }));
+    if (i % 3 === 0) out.push(settlement({ lineKey: `noemie-1:D${i}:1`, beneficiary, amcAmount: '15.00', version: 2 }));
+    if (i % 4 === 1) {
+      const member = { lineKey: `noemie-1:M${i}:1`, beneficiary, adherentId: `A${i}`, tp: '00', payee: 'member', amcAmount: '9.00' } as const;
+      out.push(settlement(member), settlement({ ...member, operation: 'A', version: 2 }));
+    }
+  }
+  return out;
+}
+
+async function caughtUp(): Promise<void> {
+  await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 15_000);
+}
+
+async function records<T extends 'settlements' | 'tp-claims'>(topic: T): Promise<BusRecord<T>[]> {
+  const out: BusRecord<T>[] = [];
+  for (const { partition, low, high } of await bus.endOffsets(topic)) {
+    if (high > low) for await (const batch of bus.readRange(topic, partition, { from: low, to: high })) out.push(...batch);
+  }
+  return out;
+}
+
+/** The decider folded per beneficiary over the waves' records (claims, then settlements), then the tick. */
+async function reference(tickAt: string): Promise<{ states: Map<string, ReconState>; outcomes: Map<string, ReconOutcome>; ticked: ReconOutcome[] }> {
+  const states = new Map<string, ReconState>();
+  const outcomes = new Map<string, ReconOutcome>();
+  const fold = (event: ReconEvent, key: string) => {
+    const d = decide(states.get(key) ?? initialReconState(), event);
+    if (d.state !== (states.get(key) ?? null)) states.set(key, d.state);
+    for (const o of d.outcomes) outcomes.set(o.outcomeId, o);
+    return d.outcomes;
+  };
+  for (const r of await records('tp-claims')) {
+    const event: ReconEvent = { kind: 'claim', claim: r.value, at: new Date(r.timestamp).toISOString() };
+    fold(event, reconKeyOf(event)!);
+  }
+  for (const r of await records('settlements')) {
+    const event: ReconEvent = { kind: 'settlement', settlement: r.value, at: new Date(r.timestamp).toISOString() };
+    fold(event, reconKeyOf(event)!);
+  }
+  const ticked = [...states.keys()].sort().flatMap((key) => fold({ kind: 'tick', now: tickAt }, key));
+  return { states, outcomes, ticked };
+}
+
+/** Outcomes on the topic, deduped on outcomeId; every copy of an id must be the same outcome. */
+async function published(): Promise<Map<string, ReconOutcome>> {
+  const out = new Map<string, ReconOutcome>();
+  for (const o of await readAll(bus, 'reconciliation')) {
+    const seen = out.get(o.outcomeId);
+    if (seen) expect(o).toEqual(seen);
+    out.set(o.outcomeId, o);
+  }
+  return out;
+}
+
+async function storeOf(h: string): Promise<{ states: Map<string, ReconState>; index: [string, string][]; keys: number }> {
+  const store = await ReconStore.open(h);
+  try {
+    return { states: new Map(store.states()), index: [...store.deadlineIndex()], keys: store.keys };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The index holds exactly one entry per state with a deadline: its next deadline. */
+function expectIndexOf(states: Map<string, ReconState>, index: [string, string][]): void {
+  const expected = [...states]
+    .map(([key, s]) => [nextDeadline(s), key] as const)
+    .filter((e): e is [string, string] => e[0] !== null)
+    .sort((a, b) => (a[0] + a[1] < b[0] + b[1] ? -1 : 1));
+  expect(index).toEqual(expected);
+}
+
+async function start(o: Partial<ReconcileServiceOptions> = {}): Promise<ReconcileService> {
+  service = await startReconcileService({ bus, home: home(), maxBatch: 3, ...o });
+  return service;
+}
+
+async function changelogLength(): Promise<number> {
+  return (await bus.endOffsets('reconcile-changelog')).reduce((s, e) => s + e.high - e.low, 0);
+}
+
+const TICK_AT = '2030-01-01T00:00:00.000Z';
+
+describe('reconcile service state in the state store', () => {
+  it('a restart reads only the changelog past the marker; another bus or a recreated topic rebuilds from the first offset', async () => {
+    await bus.produce('tp-claims', claims().map((value) => ({ value })));
+    await start();
+    await caughtUp();
+    await bus.produce('settlements', settlements().map((value) => ({ value })));
+    await caughtUp();
+    expect(service!.stats.restored).toBe(0);
+    await service!.stop();
+    const total = await changelogLength();
+    expect(total).toBeGreaterThan(BENEFICIARIES);
+
+    // a clean stop left the store at the changelog's end: nothing to read again
+    await start();
+    expect(service!.stats.restored).toBe(0);
+    expect(service!.keys).toBe(BENEFICIARIES);
+    await service!.stop();
+
+    // a store made for another bus (the home talked to Kafka before): wiped, the whole changelog read
+    await start({ busId: 'kafka-default' });
+    expect(service!.stats.restored).toBe(total);
+    expect(service!.keys).toBe(BENEFICIARIES);
+    await service!.stop();
+
+    // the embedded bus of the home deleted and made again (empty topics): the marker is past the end
+    await bus.close();
+    bus = await openEmbeddedBus({ dir: join(dir, 'bus2') });
+    await start({ busId: 'kafka-default' });
+    expect(service!.stats.restored).toBe(0);
+    expect(service!.keys).toBe(0);
+    await service!.stop();
+    expect((await storeOf(home())).states.size).toBe(0);
+  });
+
+  for (const where of ['afterProduce', 'afterStoreCommit'] as const) {
+    it(`a crash ${where === 'afterProduce' ? 'between the produces and the store commit' : 'between the store commit and the offset commit'}: same states and outcomes as the decider folded once`, async () => {
+      await bus.produce('tp-claims', claims().map((value) => ({ value })));
+      await start();
+      await caughtUp();
+      await service!.stop();
+
+      // the third batch of the settlement wave that changes state "crashes" at `where`
+      let calls = 0;
+      const crash = () => {
+        calls += 1;
+        if (calls === 3) throw new Error(`crash ${where}`);
+      };
+      await bus.produce('settlements', settlements().map((value) => ({ value })));
+      await start({ faults: { [where]: crash } });
+      await expect(service!.done).rejects.toThrow(`crash ${where}`);
+      await service!.stop();
+      expect(calls).toBe(3);
+      const statesAtCrash = (await storeOf(home())).states.size;
+      expect(statesAtCrash).toBeGreaterThan(0);
+
+      // restart: the store reads what the crashed batch produced past its marker (nothing when committed)
+      const lengthAtCrash = await changelogLength();
+      await start();
+      if (where === 'afterProduce') expect(service!.stats.restored).toBeGreaterThan(0);
+      else expect(service!.stats.restored).toBe(0);
+      await caughtUp();
+      expect(await changelogLength()).toBeGreaterThanOrEqual(lengthAtCrash);
+      const ticked = await service!.tick(TICK_AT);
+      await service!.stop();
+
+      const ref = await reference(TICK_AT);
+      const after = await storeOf(home());
+      expect(after.states).toEqual(ref.states);
+      expect(after.keys).toBe(ref.states.size);
+      expectIndexOf(after.states, after.index);
+      // the exceptions of the held lines (odd beneficiaries without a claim): 6, each once
+      expect(ticked.map((o) => o.outcomeId).sort()).toEqual(ref.ticked.map((o) => o.outcomeId).sort());
+      expect(ticked.filter((o) => o.kind === 'exception')).toHaveLength(6);
+      expect(await published()).toEqual(ref.outcomes);
+    });
+  }
+
+  it('a tick decides only the beneficiaries whose wait ran out, read from the deadline index', async () => {
+    await bus.produce('tp-claims', claims().map((value) => ({ value })));
+    await bus.produce('settlements', settlements().map((value) => ({ value })));
+    await start();
+    await caughtUp();
+    const { states, index } = await storeOf(home());
+    expectIndexOf(states, index);
+    // every held line and every pending claim waits 30 days from its record's instant
+    expect(index.length).toBeGreaterThan(0);
+    const first = index[0]![0];
+    // one millisecond before the first deadline nothing is due: nothing decided, nothing written
+    const before = await changelogLength();
+    expect(await service!.tick(new Date(Date.parse(first) - 1).toISOString())).toEqual([]);
+    expect(await changelogLength()).toBe(before);
+    const ticked = await service!.tick(TICK_AT);
+    const dueKeys = new Set(index.map(([, key]) => key));
+    expect(ticked.length).toBeGreaterThan(0);
+    for (const o of ticked) expect(dueKeys.has(`${o.beneficiary.nir}-${o.beneficiary.rang}`)).toBe(true);
+    // the changelog received exactly the states of the beneficiaries that were due
+    expect((await changelogLength()) - before).toBe(dueKeys.size);
+    await service!.stop();
+    const after = await storeOf(home());
+    expectIndexOf(after.states, after.index);
+    expect(after.index).toEqual([]); // every wait's exception is raised: nothing left to tick
+  });
+});
