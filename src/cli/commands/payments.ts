@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isValidBIC, isValidIBAN } from 'ibantools';
-import { kafkaSettings, paymentLimits, readEnv } from '../../config.js';
+import { initiatingParty, kafkaSettings, paymentLimits, readEnv } from '../../config.js';
 import { openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
@@ -154,6 +154,7 @@ export const command: Command = {
         home,
         accounts,
         debtor,
+        initiatingParty: initiatingParty(env),
         dryRun: values['dry-run'] ?? false,
         limits,
         ...(onStep ? { onStep } : {}),
