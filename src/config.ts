@@ -19,6 +19,8 @@ const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v
 const EnvSchema = z.object({
   NOEMIE_HOME: z.string().default('var'),
   NOEMIE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** logs on stderr: `pretty` (pino-pretty, ISO times), `json` (one JSON object a line), `auto`: pretty on a terminal, JSON elsewhere */
+  NOEMIE_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   KAFKA_BROKERS: z.string().optional(),
   KAFKA_CLIENT_ID: z.string().default('noemie-pipeline'),
   /** TLS to the brokers; KAFKA_SSL_CA_FILE adds a CA (PEM) to the trusted ones */
@@ -101,6 +103,11 @@ function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.out
  */
 export function busPartitions(env: NodeJS.ProcessEnv = process.env): number {
   return parseEnv(EnvSchema.pick({ NOEMIE_PARTITIONS: true }), env).NOEMIE_PARTITIONS;
+}
+
+/** NOEMIE_LOG_FORMAT alone: the logger is made before (and whatever) the rest of the environment is checked. */
+export function logFormatSetting(env: NodeJS.ProcessEnv = process.env): Env['NOEMIE_LOG_FORMAT'] {
+  return parseEnv(EnvSchema.pick({ NOEMIE_LOG_FORMAT: true }), env).NOEMIE_LOG_FORMAT;
 }
 
 export interface ZipLimits {

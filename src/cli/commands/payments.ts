@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isValidBIC, isValidIBAN } from 'ibantools';
-import { initiatingParty, kafkaSettings, paymentLimits, readEnv } from '../../config.js';
+import { initiatingParty, paymentLimits, readEnv } from '../../config.js';
+import { cliKafkaOptions } from '../kafka.js';
 import { openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
@@ -87,7 +88,7 @@ function crashHook(at: PaymentRunStep | undefined): ((step: PaymentRunStep) => v
 export async function openCliBus(home: string, kafka: string | undefined, readOnly = false): Promise<Bus> {
   const env = readEnv();
   const logger = createLogger({ level: env.NOEMIE_LOG_LEVEL, destination: process.stderr });
-  return openBus({ home, logger, readOnly, ...(kafka !== undefined || env.KAFKA_BROKERS ? { kafka: kafkaSettings(env, kafka) } : {}) });
+  return openBus({ home, logger, readOnly, ...(kafka !== undefined || env.KAFKA_BROKERS ? { kafka: cliKafkaOptions(env, kafka) } : {}) });
 }
 
 export async function loadAccounts(beneficiaries: string | undefined, professionals: string | undefined, io: CliIo): Promise<AccountBook> {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { kafkaSettings, readEnv } from '../../config.js';
+import { readEnv } from '../../config.js';
+import { cliKafkaOptions } from '../kafka.js';
 import { openBus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
@@ -42,7 +43,7 @@ export const command: Command = {
     const [reference, { index }] = await Promise.all([loadReference(paths), loadBeneficiaries(paths.beneficiariesFile)]);
     const brokers = values.kafka ?? env.KAFKA_BROKERS;
     const logger = createLogger({ name: 'replay' });
-    const bus = await openBus({ home: resolve(values.home ?? env.NOEMIE_HOME), logger, ...(brokers ? { kafka: kafkaSettings(env, brokers) } : {}) });
+    const bus = await openBus({ home: resolve(values.home ?? env.NOEMIE_HOME), logger, ...(brokers ? { kafka: cliKafkaOptions(env, brokers) } : {}) });
     try {
       const result = await replay({
         bus, topic: values.topic, partition: Number(values.partition), from: values.from, ...(values.to !== undefined ? { to: values.to } : {}),
