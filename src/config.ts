@@ -105,8 +105,10 @@ export function busPartitions(env: NodeJS.ProcessEnv = process.env): number {
   return parseEnv(EnvSchema.pick({ NOEMIE_PARTITIONS: true }), env).NOEMIE_PARTITIONS;
 }
 
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
 /** NOEMIE_LOG_FORMAT alone: the logger is made before (and whatever) the rest of the environment is checked. */
-export function logFormatSetting(env: NodeJS.ProcessEnv = process.env): Env['NOEMIE_LOG_FORMAT'] {
+export function logFormatSetting(env: NodeJS.ProcessEnv = process.env): LogFormat {
   return parseEnv(EnvSchema.pick({ NOEMIE_LOG_FORMAT: true }), env).NOEMIE_LOG_FORMAT;
 }
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { logFormatSetting } from './config.js';
+import { logFormatSetting, type LogFormat } from './config.js';
 
 /**
  * Personal data never reaches a log in clear: NIR and IBAN fields are redacted by path (pino
@@ -52,7 +52,7 @@ export function wantsPretty(destination: NodeJS.WritableStream, setting = logFor
   return (destination as NodeJS.WritableStream & { isTTY?: boolean }).isTTY === true;
 }
 
-export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream; format?: 'auto' | 'pretty' | 'json' } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream; format?: LogFormat } = {}): Logger {
   // stderr: stdout carries the commands' own output (NDJSON, --json summaries).
   const target = options.destination ?? process.stderr;
   const pretty = wantsPretty(target, options.format ?? logFormatSetting()) ? loadPretty() : null;
