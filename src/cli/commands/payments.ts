@@ -46,6 +46,10 @@ and one pain.001.001.09 file per debtor account. A second run over the same fact
                          held, in payee order; default NOEMIE_PAYMENT_MAX_RUN or 500000.00
   --json                 print the run's report as JSON (IBANs masked)
 
+The pain.001 asks for execution on the cut-off's day, or the next TARGET2 business day when TARGET2 is
+closed (weekends, 1 Jan, Good Friday, Easter Monday, 1 May, 25-26 Dec); its initiating party is
+NOEMIE_INITIATING_PARTY_NAME (default the debtor's name), _ID and _SCHEME (src/payments/README.md).
+With --kafka, a broker that cannot be reached fails in seconds with BUS_BROKER and the address.
 A run interrupted by a crash is completed first, from what it had recorded (same files, same ids).
 Held orders are released by: noemie payments approve <paymentId|payee>.
 exit code: 0 done (blocked and held payees are reported and stay due), 1 the run id had run already, 2 usage error`;

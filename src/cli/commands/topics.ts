@@ -14,7 +14,10 @@ const USAGE = `noemie topics [--kafka <brokers>] [--home <dir>] [--json]
 
   --kafka <brokers>  host:port[,host:port] (default KAFKA_BROKERS; unset: the embedded bus in <home>/bus)
   --home <dir>       NOEMIE_HOME (default var)
-  --json             one JSON object on stdout`;
+  --json             one JSON object on stdout
+
+Groups: liquidation, reconcile, payments, statements (committed offset, end, lag per partition).
+With --kafka, a broker that cannot be reached fails in seconds with BUS_BROKER and the address.`;
 
 const FLAGS = { kafka: { type: 'string' }, home: { type: 'string' }, json: { type: 'boolean' } } as const;
 
