@@ -19,6 +19,8 @@ const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v
 const EnvSchema = z.object({
   NOEMIE_HOME: z.string().default('var'),
   NOEMIE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** logs on stderr: `pretty` (pino-pretty, ISO times), `json` (one JSON object a line), `auto`: pretty on a terminal, JSON elsewhere */
+  NOEMIE_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   KAFKA_BROKERS: z.string().optional(),
   KAFKA_CLIENT_ID: z.string().default('noemie-pipeline'),
   /** TLS to the brokers; KAFKA_SSL_CA_FILE adds a CA (PEM) to the trusted ones */
@@ -63,6 +65,15 @@ const EnvSchema = z.object({
   NOEMIE_PAYMENT_MAX_ORDER: ceiling.default(DEFAULT_LIMITS.maxOrder),
   /** and a run's unapproved transfers never add up to more than this (`--max-run`) */
   NOEMIE_PAYMENT_MAX_RUN: ceiling.default(DEFAULT_LIMITS.maxRun),
+  /** the pain.001's initiating party (GrpHdr/InitgPty): its name (default: the paying account's name) */
+  NOEMIE_INITIATING_PARTY_NAME: z.string().trim().min(1).optional(),
+  /**
+   * and the identifier the bank knows it by (InitgPty/Id/OrgId/Othr/Id, at most 35 characters of the
+   * SEPA set) with its scheme (ISO external code: CUST customer number, BANK, SRET SIRET, SREN SIREN…).
+   * The defaults are fictitious, like the default paying account: set the ones of the bank contract.
+   */
+  NOEMIE_INITIATING_PARTY_ID: z.string().regex(/^[A-Za-z0-9/\-?:().,'+ ]{1,35}$/, "1 to 35 characters of the SEPA set (A-Z a-z 0-9 / - ? : ( ) . , ' + space)").default('NOEMIE0001'),
+  NOEMIE_INITIATING_PARTY_SCHEME: z.string().regex(/^([A-Z0-9]{1,4})?$/, 'an ISO external organisation identification code (1 to 4 capitals: CUST, BANK, SRET…), or empty for none').default('CUST'),
   /** TEST ONLY: `noemie payments run` kills itself (SIGKILL) right after this step (src/payments/run-steps.ts) */
   NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
 });
@@ -92,6 +103,13 @@ function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.out
  */
 export function busPartitions(env: NodeJS.ProcessEnv = process.env): number {
   return parseEnv(EnvSchema.pick({ NOEMIE_PARTITIONS: true }), env).NOEMIE_PARTITIONS;
+}
+
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
+/** NOEMIE_LOG_FORMAT alone: the logger is made before (and whatever) the rest of the environment is checked. */
+export function logFormatSetting(env: NodeJS.ProcessEnv = process.env): LogFormat {
+  return parseEnv(EnvSchema.pick({ NOEMIE_LOG_FORMAT: true }), env).NOEMIE_LOG_FORMAT;
 }
 
 export interface ZipLimits {
@@ -169,4 +187,9 @@ export function paymentLimits(env: Env = readEnv(), override: Partial<PaymentLim
     throw new ConfigError(`invalid payment ceilings: ${names} (${problem})`);
   }
   return limits;
+}
+
+/** The pain.001's initiating party: NOEMIE_INITIATING_PARTY_NAME (null: the paying account's name), _ID and _SCHEME (empty: none). */
+export function initiatingParty(env: Env = readEnv()): { name: string | null; id: string; scheme: string | null } {
+  return { name: env.NOEMIE_INITIATING_PARTY_NAME ?? null, id: env.NOEMIE_INITIATING_PARTY_ID, scheme: env.NOEMIE_INITIATING_PARTY_SCHEME === '' ? null : env.NOEMIE_INITIATING_PARTY_SCHEME };
 }

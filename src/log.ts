@@ -1,4 +1,6 @@
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { logFormatSetting, type LogFormat } from './config.js';
 
 /**
  * Personal data never reaches a log in clear: NIR and IBAN fields are redacted by path (pino
@@ -25,7 +27,39 @@ export function maskPersonalData(text: string): string {
   return text.replace(IBAN_LIKE, (m) => `${m.slice(0, 4)}****`).replace(NIR_LIKE, (m) => `${m.slice(0, 1)}${'*'.repeat(m.length - 1)}`);
 }
 
-export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+/** pino-pretty's time format: ISO 8601 in UTC with milliseconds, like the timestamps of the files and the bus. */
+export const PRETTY_TIME = "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'";
+
+type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
+
+/**
+ * pino-pretty, loaded only when logs go to a terminal (it is a formatting concern, not on the JSON
+ * path). Optional at run time: without it (not installed) the logs stay JSON rather than the
+ * command failing.
+ */
+function loadPretty(): PrettyFactory | null {
+  try {
+    const loaded = createRequire(import.meta.url)('pino-pretty') as PrettyFactory | { default: PrettyFactory };
+    return typeof loaded === 'function' ? loaded : loaded.default;
+  } catch {
+    return null;
+  }
+}
+
+/** Pretty (human) or JSON logs: NOEMIE_LOG_FORMAT, by default pretty on a terminal only, so files and pipes get JSON. */
+export function wantsPretty(destination: NodeJS.WritableStream, setting = logFormatSetting()): boolean {
+  if (setting !== 'auto') return setting === 'pretty';
+  return (destination as NodeJS.WritableStream & { isTTY?: boolean }).isTTY === true;
+}
+
+export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream; format?: LogFormat } = {}): Logger {
+  // stderr: stdout carries the commands' own output (NDJSON, --json summaries).
+  const target = options.destination ?? process.stderr;
+  const pretty = wantsPretty(target, options.format ?? logFormatSetting()) ? loadPretty() : null;
+  const destination: DestinationStream = pretty
+    ? // in-process and synchronous (no transport thread): a line is out before the next human line of the command
+      pretty({ destination: target, sync: true, colorize: (target as { isTTY?: boolean }).isTTY === true, translateTime: PRETTY_TIME, ignore: 'pid,hostname' })
+    : ((options.destination as DestinationStream | undefined) ?? pino.destination(2));
   return pino(
     {
       name: options.name ?? 'noemie',
@@ -41,8 +75,7 @@ export function createLogger(options: { level?: string; name?: string; destinati
         err: (e: Error) => ({ type: e.name, message: maskPersonalData(e.message), code: (e as { code?: string }).code, context: (e as { context?: unknown }).context }),
       },
     },
-    // stderr: stdout carries the commands' own output (NDJSON, --json summaries).
-    (options.destination as pino.DestinationStream | undefined) ?? pino.destination(2),
+    destination,
   );
 }
 

@@ -11,6 +11,7 @@ export * from './messages.js';
 export { partitionCount, TOPICS, TOPIC_NAMES, partitionFor, topicDef, type MessageOf, type TopicDef, type TopicName } from './topics.js';
 export { openEmbeddedBus, EmbeddedBus, type EmbeddedBusOptions } from './embedded/embedded-bus.js';
 export { openKafkaBus, KafkaBus, type KafkaBusOptions } from './kafka/kafka-bus.js';
+export { CLI_CONNECT_RETRY } from './kafka/client.js';
 export { onShutdownSignals } from './shutdown.js';
 
 export interface OpenBusOptions {

@@ -3,11 +3,13 @@ import { UsageError, printable, writeHumanLine, writeLine, type CliIo } from './
 import { ConfigError } from '../config.js';
 import { PipelineError } from '../model/errors.js';
 import { maskPersonalData } from '../log.js';
+import { packageVersion } from './version.js';
 
 function help(io: CliIo): void {
   writeLine(io.out, 'noemie — claims ingestion and settlement pipeline (AMC)');
   writeLine(io.out);
   writeLine(io.out, 'usage: noemie <command> [options]   (noemie <command> --help for its options)');
+  writeLine(io.out, '       noemie --version             (or -V: the version, e.g. in a bug report)');
   writeLine(io.out);
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
   for (const [name, c] of Object.entries(COMMANDS)) writeLine(io.out, `  ${name.padEnd(width)}  ${c.summary}`);
@@ -18,6 +20,10 @@ export async function main(argv: string[], io: CliIo = { out: process.stdout, er
   if (!first || first === '--help' || first === '-h' || first === 'help') {
     help(io);
     return first ? 0 : 2;
+  }
+  if (first === '--version' || first === '-V') {
+    writeLine(io.out, `noemie ${packageVersion()}`);
+    return 0;
   }
   // Two-word commands ("fixtures generate", "payments run") are registered with their space.
   const twoWord = rest[0] !== undefined ? `${first} ${rest[0]}` : undefined;

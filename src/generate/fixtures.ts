@@ -5,12 +5,13 @@ import { writeDrop, type DropFormatOption, type DropResult } from './drop.js';
 import { generateInvoices } from './invoices.js';
 import { readNomenclature } from './nomenclature.js';
 import { buildPopulation, type Window } from './population.js';
+import { encodeProfessionals } from './professionals.js';
 import { encodeTpClaims, generateTpClaims } from './tp-claims.js';
 import { batched, writeChunks } from './write.js';
 
 /**
  * Everything `noemie fixtures generate` writes, from one seed: the drop, and on request the
- * matching beneficiaries.csv, invoice uploads and tp_claims.csv. The population has its own seed
+ * matching beneficiaries.csv, professionals.csv, invoice uploads and tp_claims.csv. The population has its own seed
  * (default: the drop's), so several drops can share one beneficiaries file.
  */
 export interface FixtureOptions {
@@ -33,6 +34,8 @@ export interface FixtureOptions {
   tpClaims?: string;
   /** hospital lines carry the establishment's FINESS (`--finess`) */
   finess?: boolean;
+  /** professionals.csv path (the accounts of every professional the generator invents), when wanted */
+  professionals?: string;
 }
 
 export interface FixtureResult {
@@ -42,6 +45,7 @@ export interface FixtureResult {
   beneficiaries?: { path: string; rows: number };
   invoices?: { dir: string; paths: string[] };
   tpClaims?: { path: string; rows: number };
+  professionals?: { path: string; rows: number };
 }
 
 export const DEFAULT_WINDOW: Window = { from: '2024-01-01', to: '2025-12-31' };
@@ -61,6 +65,17 @@ export async function generateFixtures(o: FixtureOptions): Promise<FixtureResult
   if (o.beneficiaries) {
     await writeChunks(o.beneficiaries, batched(encodeBeneficiaries(population)));
     result.beneficiaries = { path: o.beneficiaries, rows: population.people.length };
+  }
+  if (o.professionals) {
+    let rows = -1; // the header
+    const counted = (function* () {
+      for (const line of encodeProfessionals()) {
+        rows += 1;
+        yield line;
+      }
+    })();
+    await writeChunks(o.professionals, batched(counted));
+    result.professionals = { path: o.professionals, rows };
   }
   if (o.invoices && o.invoices > 0) {
     const dir = o.invoicesDir ?? dirname(o.out);

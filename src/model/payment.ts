@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IsoDateSchema } from './dates.js';
 import { MoneySchema } from './money.js';
 import { InstantSchema } from './reconciliation.js';
 
@@ -40,6 +41,8 @@ export const PaymentOrderSchema = z
     debtBefore: MoneySchema.meta({ description: 'what the payee owed before the run (offset against this run’s movements)' }),
     debtAfter: MoneySchema.meta({ description: 'what the payee owes after the run (carried to the next run, never sent as a transfer)' }),
     at: InstantSchema,
+    careFrom: IsoDateSchema.optional().meta({ description: 'earliest care date of the lines paid (absent for lines settled before care dates were kept): the remittance text names the care period' }),
+    careTo: IsoDateSchema.optional().meta({ description: 'latest care date of the lines paid' }),
   })
   .meta({ title: 'Payment order', description: 'payment-orders topic value and line of the run file (formats.md §5); src/payments/README.md explains the ledger.' });
 export type PaymentOrder = z.infer<typeof PaymentOrderSchema>;

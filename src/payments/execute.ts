@@ -4,7 +4,7 @@ import type { PaymentOrder } from '../model/payment.js';
 import { checkNotHandedOver, runIntent, sepaFilesOf, type RunIntent } from './intent.js';
 import { runPayments } from './run.js';
 import type { PaymentRunStep } from './run-steps.js';
-import type { DebtorAccount } from './sepa/pain001.js';
+import type { DebtorAccount, PartyId } from './sepa/pain001.js';
 import { planSepaFiles } from './sepa/files.js';
 import { removeTempFiles, writeOrdersFile, writePain001File } from './sepa/write.js';
 import type { PaymentsLedger, RunInput, RunResult } from './types.js';
@@ -20,6 +20,7 @@ export interface ExecuteRunOptions extends RunInput {
   dryRun: boolean;
   executionDate: string;
   initiatingParty: string;
+  initiatingPartyId?: PartyId | null;
   debtorOf: (order: PaymentOrder) => DebtorAccount;
 }
 
@@ -35,7 +36,7 @@ export const runDirOf = (outDir: string, runId: string) => join(outDir, runId.re
 export function planPaymentRun(ledger: PaymentsLedger, options: Omit<ExecuteRunOptions, 'dryRun'>): { result: RunResult; intent: RunIntent | null } {
   const result = runPayments(ledger, options);
   if (result.alreadyRun || result.orders.length === 0) return { result, intent: null };
-  const files = planSepaFiles({ runId: options.runId, createdAt: options.at, executionDate: options.executionDate, initiatingParty: options.initiatingParty, orders: result.orders, debtorOf: options.debtorOf });
+  const files = planSepaFiles({ runId: options.runId, createdAt: options.at, executionDate: options.executionDate, initiatingParty: options.initiatingParty, initiatingPartyId: options.initiatingPartyId ?? null, orders: result.orders, debtorOf: options.debtorOf });
   return { result, intent: runIntent(options.runId, options.at, runDirOf(options.outDir, options.runId), result.orders, files) };
 }
 

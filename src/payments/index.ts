@@ -6,10 +6,12 @@ export { accountBook, familyAccounts, accountOf, accountProblem, normaliseAccoun
 export { endToEndId } from './end-to-end.js';
 export { parsePaymentsLedger, PaymentsLedgerSchema } from './ledger-schema.js';
 export { PaymentsError, type PaymentsErrorCode } from './errors.js';
-export { renderPain001, pain001Chunks, pain001Totals, PAIN_001_NS, type Pain001Input, type DebtorAccount } from './sepa/pain001.js';
+export { renderPain001, pain001Chunks, pain001Totals, PAIN_001_NS, type Pain001Input, type DebtorAccount, type PartyId } from './sepa/pain001.js';
 export { planSepaFiles, type SepaFile, type SepaRunInput } from './sepa/files.js';
 export { writePain001File, writeOrdersFile, writeDurably, removeTempFiles, tempNameOf } from './sepa/write.js';
-export { sepaText } from './sepa/text.js';
+export { sepaText, payeeLabel } from './sepa/text.js';
+export { remittanceText } from './sepa/remittance.js';
+export { easterSunday, isTarget2BusinessDay, nextTarget2BusinessDay, target2ClosedReason } from './target2.js';
 export { DEFAULT_LIMITS, RunGate, parseLimit, limitsProblem, transferAmountProblem, type PaymentLimits } from './controls.js';
 export { approvePayment, type ApproveRequest } from './approvals.js';
 export type { Held, Approval, HoldCeiling } from './types.js';

@@ -20,6 +20,8 @@ export const SepaFileIntentSchema = z.object({
   createdAt: z.string(),
   executionDate: z.string(),
   initiatingParty: z.string(),
+  // absent in intents saved before the initiating party had an id: re-written as they were
+  initiatingPartyId: z.object({ id: z.string().min(1), scheme: z.string().nullable() }).nullable().optional(),
   debtor: DebtorSchema,
   /** the file's transactions, in file order (each one an order of `orders`) */
   endToEndIds: z.array(z.string()).min(1),

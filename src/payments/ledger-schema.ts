@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IsoDateSchema } from '../model/dates.js';
 import { MoneySchema } from '../model/money.js';
 import { ReconKindSchema } from '../model/reconciliation.js';
 import type { PaymentsLedger } from './types.js';
@@ -15,6 +16,8 @@ const LineLedgerSchema = z.object({
       tiersPayant: z.boolean(),
       adherentId: z.string().nullable(),
       amcAmount: Money,
+      // absent in ledgers kept before care dates were
+      careDate: IsoDateSchema.optional(),
     })
     .nullable(),
   tp: z.object({ version: z.number().int().min(1), kind: ReconKindSchema, payee: z.string().nullable(), owed: Money }).nullable(),

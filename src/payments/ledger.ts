@@ -18,7 +18,7 @@ export function initialLedger(): PaymentsLedger {
 const EMPTY_LINE: LineLedger = { settlement: null, tp: null, paid: {} };
 
 function factsOf(s: Settlement): SettlementFacts {
-  return { version: s.version, status: s.status, annulled: s.operation === 'A', tiersPayant: isTiersPayantLine(s), adherentId: s.adherentId, amcAmount: s.amcAmount };
+  return { version: s.version, status: s.status, annulled: s.operation === 'A', tiersPayant: isTiersPayantLine(s), adherentId: s.adherentId, amcAmount: s.amcAmount, careDate: s.careDate };
 }
 
 interface Draft {

@@ -56,6 +56,14 @@ function movementsOf(lineKey: string, line: LineLedger, operator: Map<string, De
   return moves;
 }
 
+/** The care period of an order's lines (ISO dates compare as strings); nothing when a line has no care date. */
+function carePeriod(lines: Readonly<Record<string, LineLedger>>, moves: readonly Movement[]): { careFrom?: string; careTo?: string } {
+  const dates = moves.map((m) => lines[m.lineKey]?.settlement?.careDate);
+  if (dates.some((d) => d === undefined)) return {};
+  const sorted = (dates as string[]).sort();
+  return { careFrom: sorted[0]!, careTo: sorted[sorted.length - 1]! };
+}
+
 function checkRun(input: RunInput): string {
   if (input.runId.trim() === '') throw new PaymentsError('PAYMENTS_BAD_RUN', 'runId is empty');
   const ms = Date.parse(input.at);
@@ -142,6 +150,7 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
       debtBefore: formatMoney(debtBefore),
       debtAfter: formatMoney(net.lt(0) ? net.negated() : ZERO),
       at,
+      ...carePeriod(lines, moves),
     });
     for (const m of moves) {
       const line = lines[m.lineKey]!;

@@ -17,6 +17,8 @@ export interface SettlementFacts {
   tiersPayant: boolean;
   adherentId: string | null;
   amcAmount: Money;
+  /** the line's care date (absent in ledgers kept before it was): the transfer's remittance text names the care period */
+  careDate?: string;
 }
 
 /** Latest reconciliation outcome naming the line (TP lines): whom it lets us pay, at which version. */

@@ -1,4 +1,3 @@
-import type { TopicName } from '../bus/topics.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { ActLine } from '../model/act-line.js';
 
@@ -34,6 +33,3 @@ export function isLineTopic(topic: string): topic is LineTopic {
 
 /** The liquidation service's consumer group. */
 export const LIQUIDATION_GROUP = 'liquidation';
-
-/** Groups `noemie topics` reports lag for, with the topics each consumes. */
-export const KNOWN_GROUPS: readonly { group: string; topics: readonly TopicName[] }[] = [{ group: LIQUIDATION_GROUP, topics: LINE_TOPICS }];

@@ -5,7 +5,7 @@ import type { Batch, Bus, BusRecord, OutgoingMessage } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import { PaymentOrderSchema, type PaymentOrder } from '../model/payment.js';
 import {
-  applyPaymentEvents, checkNotHandedOver, initialLedger, planPaymentRun, removeTempFiles, runDirOf, writeRunFiles,
+  applyPaymentEvents, checkNotHandedOver, initialLedger, nextTarget2BusinessDay, planPaymentRun, removeTempFiles, runDirOf, writeRunFiles,
   type AccountBook, type Blocked, type DebtorAccount, type Held, type PaymentEvent, type PaymentLimits, type PaymentRunStep, type PaymentsLedger, type Pending, type RunIntent,
 } from '../payments/index.js';
 import { stateStoreFileOf } from '../state/kv-store.js';
@@ -53,6 +53,12 @@ export const PAYMENTS_MAX_BATCH = 4096;
 /** The insurer's paying account (fictitious, valid IBAN): `--debtor-iban/--debtor-bic/--debtor-name` override it. */
 export const DEFAULT_DEBTOR: DebtorAccount = { name: 'MUTUELLE NOEMIE', iban: 'FR7630004000031234567890143', bic: 'BNPAFRPPXXX' };
 
+export interface InitiatingParty {
+  name: string | null;
+  id: string | null;
+  scheme: string | null;
+}
+
 export interface PaymentStageOptions {
   bus: Bus;
   home: string;
@@ -64,7 +70,8 @@ export interface PaymentStageOptions {
   /** where `<runId>/` goes; default `<home>/payments` */
   outDir?: string;
   debtor?: DebtorAccount;
-  initiatingParty?: string;
+  /** who initiates the files (GrpHdr/InitgPty): name (default: the debtor's) and id (src/config.ts initiatingParty) */
+  initiatingParty?: InitiatingParty;
   groupId?: string;
   logger?: Logger;
   /** payment ceilings; default DEFAULT_LIMITS (the CLI passes NOEMIE_PAYMENT_MAX_* / --max-*) */
@@ -249,7 +256,11 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   });
   const plan = (ledger: PaymentsLedger) =>
     planPaymentRun(ledger, {
-      runId, at, accounts: options.accounts, outDir, executionDate: at.slice(0, 10), initiatingParty: options.initiatingParty ?? debtor.name, debtorOf: () => debtor,
+      runId, at, accounts: options.accounts, outDir, debtorOf: () => debtor,
+      // the cut-off's day, or the next day TARGET2 settles (a bank refuses or moves a closed day)
+      executionDate: nextTarget2BusinessDay(at.slice(0, 10)),
+      initiatingParty: options.initiatingParty?.name ?? debtor.name,
+      initiatingPartyId: options.initiatingParty?.id ? { id: options.initiatingParty.id, scheme: options.initiatingParty.scheme } : null,
       ...(options.limits ? { limits: options.limits } : {}),
     });
   const warnHeld = (held: Held[]) => {

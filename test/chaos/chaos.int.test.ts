@@ -7,6 +7,7 @@ import { planKills, runChaos, type ChaosReport } from '../../bench/chaos/harness
 import { snapshotHome, type HomeSnapshot } from '../../bench/chaos/snapshot.js';
 import { Rng } from '../../src/generate/prng.js';
 import { STAGES } from '../../bench/chaos/stages.js';
+import { validPain001FilesUnder } from '../support/pain001.js';
 
 /**
  * The chaos harness (bench/chaos/, `npm run chaos`) on a tiny drop: 300 lines, 3 kills -9 of
@@ -48,6 +49,8 @@ describe('chaos harness: 300 lines, 3 kills, embedded bus', () => {
       strayFiles: 0, strayFilesWithPersonalData: 0, emptyOrUnreadablePainFiles: 0, controlSumErrors: 0, latestSettlementDiffers: 0, ledgerDiffers: 0,
     });
     expect(report.moneyUnsafe).toEqual([]);
+    // every pain.001 either home handed over is valid against the EPC XSD
+    for (const home of ['reference', 'chaos']) expect((await validPain001FilesUnder(join(report.dir, home, 'payments'))).size).toBeGreaterThan(0);
   }, 300_000);
 });
 

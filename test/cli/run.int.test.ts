@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Decimal } from 'decimal.js';
-import { XMLParser } from 'fast-xml-parser';
+import { validPain001 } from '../support/pain001.js';
 import { describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { main } from '../../src/cli/main.js';
@@ -49,8 +49,7 @@ describe('noemie run --once --sample (the main job)', () => {
     expect(pain).toBeDefined();
     const orders = (await readFile(ordersFile!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string; amount: string });
     const transfers = orders.filter((o) => o.kind === 'payment');
-    const xml = new XMLParser({ parseTagValue: false }).parse(await readFile(pain!, 'utf8')) as { Document: { CstmrCdtTrfInitn: { GrpHdr: { NbOfTxs: string; CtrlSum: string } } } };
-    const header = xml.Document.CstmrCdtTrfInitn.GrpHdr;
+    const header = (await validPain001(pain!)).doc.GrpHdr;
     expect(Number(header.NbOfTxs)).toBe(transfers.length);
     expect(header.CtrlSum).toBe(transfers.reduce((s, o) => s.plus(o.amount), new Decimal(0)).toFixed(2));
     expect((await readdir(join(home, 'statements'))).some((f) => f.endsWith('.html'))).toBe(true);

@@ -2,7 +2,7 @@ import { Decimal } from 'decimal.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { PaymentOrder } from '../../src/model/payment.js';
-import { PAIN_001_NS, PaymentsError, planSepaFiles, renderPain001, runPayments, sepaText } from '../../src/payments/index.js';
+import { PAIN_001_NS, payeeLabel, PaymentsError, planSepaFiles, remittanceText, renderPain001, runPayments, sepaText } from '../../src/payments/index.js';
 import { DEBTOR_IBAN, FAMILY_IBAN, ledgerWith, run, S, settled } from './given.js';
 
 const DEBTOR = { name: 'Mutuelle Exemple', iban: DEBTOR_IBAN, bic: 'SOGEFRPP' };
@@ -121,5 +121,60 @@ describe('sepaText', () => {
     expect(sepaText('Zoé Müller-Øberg & Cie', 70)).toBe('Zoe Muller-Oberg Cie');
     expect(sepaText('Straße «Œuvre»', 70)).toBe('Strasse OEuvre');
     expect(sepaText('abcdef', 3)).toBe('abc');
+  });
+
+  it('transliterates Greek and Cyrillic letters, keeps the capitals', () => {
+    // Γ-ι-ώ-ρ-γ-ο-ς → G-i-o-r-g-o-s (tonos dropped); Π-α-π-α-δ-ό-π-ο-υ-λ-ο-ς → P-a-p-a-d-o-p-o-u-l-o-s
+    expect(sepaText('Γιώργος Παπαδόπουλος', 70)).toBe('Giorgos Papadopoulos');
+    // Б-р-ю-с → B-r-iu-s, Л-и → L-i; Щ-е-д-р-и-н → Shch-e-d-r-i-n
+    expect(sepaText('Брюс Ли', 70)).toBe('Brius Li');
+    expect(sepaText('Щедрин', 70)).toBe('Shchedrin');
+  });
+
+  it('typographic dashes and apostrophes are kept as their SEPA forms', () => {
+    expect(sepaText('Remboursement santé — soins', 140)).toBe('Remboursement sante - soins');
+    expect(sepaText('Cabinet d’Orthodontie', 70)).toBe("Cabinet d'Orthodontie");
+  });
+
+  it('a text with no Latin, Greek or Cyrillic letter falls back to the identifier given, never to empty', () => {
+    expect(sepaText('李小龙', 70)).toBe('');
+    expect(sepaText('李小龙', 70, payeeLabel('member:A001'))).toBe('Adherent A001');
+    expect(sepaText('محمد', 70, payeeLabel('ps:751234567'))).toBe('PS 751234567');
+    expect(sepaText('★', 70, 'A001')).toBe('A001');
+  });
+});
+
+describe('names and remittance in the file', () => {
+  const DEBTOR_FILE = { messageId: 'NOE1', paymentInfoId: 'PMT1', createdAt: '2025-03-31T18:00:00.000Z', executionDate: '2025-03-31', initiatingParty: 'Mutuelle Exemple', debtor: DEBTOR };
+
+  it('a payee whose name has no Latin letter is named by its identifier: no empty <Nm/>', () => {
+    const xml = renderPain001({ ...DEBTOR_FILE, orders: [order({ payee: 'member:A001', amount: '9.00', name: '李小龙' }), order({ payee: 'ps:751234567', amount: '19.00', name: 'Брюс Ли' })] });
+    expect(xml).not.toContain('<Nm/>');
+    expect(xml).not.toContain('<Nm></Nm>');
+    const txs = parse(xml).CstmrCdtTrfInitn.PmtInf[0].CdtTrfTxInf as { Cdtr: { Nm: string } }[];
+    expect(txs.map((t) => t.Cdtr.Nm)).toEqual(['Adherent A001', 'Brius Li']);
+  });
+
+  it('the remittance text says what is paid: the care period, the adhérent, the run', () => {
+    const member = order({ payee: 'member:A001', amount: '34.20', careFrom: '2025-03-03', careTo: '2025-03-10', lineKeys: ['k1', 'k2'] });
+    expect(remittanceText(member)).toBe('Remboursement sante - soins du 03/03/2025 au 10/03/2025 - adherent A001 - ref. R1');
+    expect(remittanceText({ ...member, careTo: '2025-03-03' })).toBe('Remboursement sante - soins du 03/03/2025 - adherent A001 - ref. R1');
+    const ps = order({ payee: 'ps:751234567', amount: '19.00', careFrom: '2025-03-03', careTo: '2025-03-03', lineKeys: ['k1', 'k2', 'k3'] });
+    expect(remittanceText(ps)).toBe('Tiers payant - soins du 03/03/2025 - 3 acte(s) - PS 751234567 - ref. R1');
+    // an order of a ledger written before care dates were kept: the count of acts instead
+    expect(remittanceText(order({ payee: 'member:A001', amount: '9.00', lineKeys: ['k1', 'k2'] }))).toBe('Remboursement sante - 2 acte(s) - adherent A001 - ref. R1');
+    // at most 140 characters (Ustrd), whatever the run id
+    const long = remittanceText({ ...member, runId: 'R'.repeat(200) });
+    expect(long.length).toBeLessThanOrEqual(140);
+    expect(long.startsWith('Remboursement sante - soins du 03/03/2025 au 10/03/2025 - adherent A001 - ref. RRR')).toBe(true);
+    const tx = parse(renderPain001({ ...DEBTOR_FILE, orders: [member] })).CstmrCdtTrfInitn.PmtInf[0].CdtTrfTxInf[0];
+    expect(tx.RmtInf.Ustrd).toBe(remittanceText(member));
+  });
+
+  it('the initiating party is named and identified when an id is configured', () => {
+    const withId = parse(renderPain001({ ...DEBTOR_FILE, initiatingPartyId: { id: '12345678901234', scheme: 'SRET' }, orders: [order({ payee: 'member:A001', amount: '9.00' })] }));
+    expect(withId.CstmrCdtTrfInitn.GrpHdr.InitgPty).toEqual({ Nm: 'Mutuelle Exemple', Id: { OrgId: { Othr: { Id: '12345678901234', SchmeNm: { Cd: 'SRET' } } } } });
+    const noScheme = parse(renderPain001({ ...DEBTOR_FILE, initiatingPartyId: { id: 'CLIENT-0042', scheme: null }, orders: [order({ payee: 'member:A001', amount: '9.00' })] }));
+    expect(noScheme.CstmrCdtTrfInitn.GrpHdr.InitgPty.Id).toEqual({ OrgId: { Othr: { Id: 'CLIENT-0042' } } });
   });
 });

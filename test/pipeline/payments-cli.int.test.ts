@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { promisify } from 'node:util';
-import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { approveCommand, command as paymentsRun, showCommand } from '../../src/cli/commands/payments.js';
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { publishSample } from '../../src/pipeline/reference-store.js';
+import { validPain001 } from '../support/pain001.js';
 import { settlement, tempDir } from './stages-given.js';
 
 /**
@@ -60,6 +57,10 @@ it('a run pays 9.00 + 15.30 = 24.30 to the family, prints where its files are; a
   expect(first.out).toContain(`orders: ${join(home, 'payments', 'R1', 'orders.ndjson')}`);
   expect(first.out).toMatch(/pain\.001: .*\/payments\/R1\/pain\.001\.001\.09-R1-.*\.xml/);
   expect(first.out).not.toContain(FAMILY_IBAN);
+  // the configured initiating party (defaults of src/config.ts: fictitious, like the paying account)
+  const pain = await painOf(first.out);
+  expect(pain.ctrlSum).toBe('24.30');
+  expect(pain.text).toContain('<InitgPty><Nm>MUTUELLE NOEMIE</Nm><Id><OrgId><Othr><Id>NOEMIE0001</Id><SchmeNm><Cd>CUST</Cd></SchmeNm></Othr></OrgId></Id></InitgPty>');
 
   const second = await cli(paymentsRun, ['--home', home, '--run-id', 'R2', '--at', '2025-04-01T18:00:00Z']);
   expect(second.out).toContain('consumed: 0 settlement(s)');
@@ -73,17 +74,12 @@ it('a run pays 9.00 + 15.30 = 24.30 to the family, prints where its files are; a
   expect((await cli(showCommand, ['R9', '--home', home])).code).toBe(1);
 });
 
-const XSD = join(import.meta.dirname, '..', '..', '..', 'shared', 'xsd', 'pain.001.001.09.xsd');
-const exec = promisify(execFile);
-
-/** The pain.001 a run printed, validated against the EPC XSD: its EndToEndIds and CtrlSum. */
+/** The pain.001 a run printed, validated (EPC XSD, sums): its EndToEndIds and CtrlSum. */
 async function painOf(out: string): Promise<{ e2e: string[]; ctrlSum: string; text: string }> {
   const file = /pain\.001: (.+\.xml)/.exec(out)?.[1];
   expect(file).toBeDefined();
-  await exec('xmllint', ['--noout', '--schema', XSD, file!]);
-  const text = await readFile(file!, 'utf8');
-  const doc = new XMLParser({ parseTagValue: false }).parse(text).Document.CstmrCdtTrfInitn;
-  return { e2e: ([doc.PmtInf.CdtTrfTxInf].flat() as { PmtId: { EndToEndId: string } }[]).map((t) => t.PmtId.EndToEndId), ctrlSum: doc.GrpHdr.CtrlSum, text };
+  const { doc, endToEndIds, text } = await validPain001(file!);
+  return { e2e: endToEndIds, ctrlSum: doc.GrpHdr.CtrlSum, text };
 }
 
 it('a line above the per-order ceiling is HELD (report, --json), not in the pain.001, still owed; approved, the next run pays exactly it, once', async () => {

@@ -1,13 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cp, readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
-import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { PaymentOrder } from '../../src/model/payment.js';
 import { PAYMENT_RUN_STEPS, type PaymentRunStep } from '../../src/payments/run-steps.js';
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
+import { validPain001 } from '../support/pain001.js';
 import { readAll, settlement, tempDir } from './stages-given.js';
 
 /**
@@ -19,10 +18,8 @@ import { readAll, settlement, tempDir } from './stages-given.js';
  * the ledger, and the orders on payment-orders identical per paymentId (at-least-once, deduplicable).
  * Needs `npm run build` (bin/noemie.js runs dist/).
  */
-const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'noemie.js');
-const XSD = join(ROOT, '..', 'shared', 'xsd', 'pain.001.001.09.xsd');
 
 // nine families of fixtures/sample/beneficiaries.csv with an IBAN (ADH0000008 has none), adhérent's NIR
 const FAMILIES = [
@@ -67,12 +64,6 @@ async function filesUnder(dir: string): Promise<{ path: string; size: number }[]
   return out;
 }
 
-const parser = new XMLParser({ parseTagValue: false });
-async function endToEndIdsOf(file: string): Promise<string[]> {
-  const doc = parser.parse(await readFile(file, 'utf8')).Document.CstmrCdtTrfInitn;
-  return ([doc.PmtInf.CdtTrfTxInf].flat() as { PmtId: { EndToEndId: string } }[]).map((t) => t.PmtId.EndToEndId);
-}
-
 /** What a finished home holds, checked for what must hold whatever happened before. */
 async function settledHome(home: string): Promise<Outcome> {
   const files = await filesUnder(join(home, 'payments'));
@@ -80,10 +71,7 @@ async function settledHome(home: string): Promise<Outcome> {
   expect((await filesUnder(home)).filter((f) => /\.tmp$|\.tmp[.-]/.test(f.path)).map((f) => relative(home, f.path))).toEqual([]);
   const painFiles = files.filter((f) => f.path.endsWith('.xml')).map((f) => f.path);
   const e2e: string[] = [];
-  for (const file of painFiles) {
-    await exec('xmllint', ['--noout', '--schema', XSD, file]);
-    e2e.push(...(await endToEndIdsOf(file)));
-  }
+  for (const file of painFiles) e2e.push(...(await validPain001(file)).endToEndIds);
   // each EndToEndId in exactly one file, once
   expect(new Set(e2e).size).toBe(e2e.length);
 

@@ -10,6 +10,7 @@ import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
 import { readAll, settlement, tempDir } from './stages-given.js';
 import { outcome } from '../payments/given.js';
+import { validPain001 } from '../support/pain001.js';
 
 let home = '';
 let cleanup: () => Promise<void>;
@@ -32,6 +33,7 @@ it("a home of the previous version (payments/ledger.json) is imported once: same
   await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
   const r1 = await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
   expect(r1.orders.map((o) => o.amount)).toEqual(['21.50']); // 9.00 + 12.50 in one order
+  await validPain001(r1.sepaFiles[0]!);
   // the same home as the previous version left it: the bus offsets committed, the state in ledger.json
   const legacy = await loadPaymentsState(home);
   await rm(stateStoreFileOf(home));
@@ -48,6 +50,7 @@ it("a home of the previous version (payments/ledger.json) is imported once: same
   await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D3:1', '4.50') }]);
   const r2 = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
   expect(r2.orders.map((o) => [o.amount, o.lineKeys])).toEqual([['4.50', ['n:D3:1']]]);
+  await validPain001(r2.sepaFiles[0]!);
   const after = await loadPaymentsState(home);
   expect(Object.keys(after.ledger.runs).sort()).toEqual(['R1', 'R2']);
   // R1's EndToEndId is still in the handed-over index, next to R2's

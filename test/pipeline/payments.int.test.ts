@@ -9,6 +9,7 @@ import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
 import { readAll, settlement, tempDir } from './stages-given.js';
 import { paymentScenario } from './payments-scenario.js';
+import { validPain001 } from '../support/pain001.js';
 
 let home = '';
 let cleanup: () => Promise<void>;
@@ -85,4 +86,24 @@ it('a state left by the previous version (format 1, an outbox entry) is finished
   expect(next.orders).toEqual([]);
   expect((await readAll(bus, 'payment-orders')).map((o) => o.paymentId).sort()).toEqual(['R-old:member:A9', 'R0:member:A9']);
   expect((await loadPaymentsState(home)).outbox).toEqual([]);
+});
+
+it('a run cut off on Good Friday asks the bank for the next TARGET2 business day; a payee named in Chinese still gets a valid pain.001 (EPC XSD)', async () => {
+  const LI = { ...A9, adherentId: 'A10', nir: '1850375123457', name: '李小龙', iban: 'FR1420041010050500013M02606' };
+  const accounts = accountBook([A9, LI]);
+  await bus.produce('settlements', [
+    { value: a9Line('9.00') },
+    { value: settlement({ lineKey: 'n:D2:1', beneficiary: { nir: LI.nir, rang: 1 }, adherentId: 'A10', tp: '00', payee: 'member', amcAmount: '12.50', careDate: '2025-04-07' }) },
+    { value: settlement({ lineKey: 'n:D3:1', beneficiary: { nir: LI.nir, rang: 1 }, adherentId: 'A10', tp: '00', payee: 'member', amcAmount: '3.00', careDate: '2025-04-02' }) },
+  ]);
+  // 18 April 2025 is Good Friday (Easter 20 April): closed, then Saturday, Sunday, Easter Monday → Tuesday 22
+  const r = await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-04-18T16:00:00Z', initiatingParty: { name: 'Mutuelle Exemple', id: 'CLIENT0042', scheme: 'CUST' } });
+  expect(r.sepaFiles).toHaveLength(1);
+  const { doc, transactions } = await validPain001(r.sepaFiles[0]!);
+  expect(doc.PmtInf[0]!.ReqdExctnDt.Dt).toBe('2025-04-22');
+  expect(doc.GrpHdr.InitgPty).toEqual({ Nm: 'Mutuelle Exemple', Id: { OrgId: { Othr: { Id: 'CLIENT0042', SchmeNm: { Cd: 'CUST' } } } } });
+  const li = transactions.find((t) => t.Amt.InstdAmt['#text'] === '15.50')!; // 12.50 + 3.00
+  expect(li.Cdtr.Nm).toBe('Adherent A10');
+  // the care period of its two lines, 2 to 7 April
+  expect(li.RmtInf.Ustrd).toBe('Remboursement sante - soins du 02/04/2025 au 07/04/2025 - adherent A10 - ref. R1');
 });

@@ -15,6 +15,14 @@ export interface KafkaBusOptions extends Omit<KafkaSettings, 'brokers'> {
   /** kafkajs retry options; default RETRY */
   retry?: RetryOptions;
   /**
+   * set: before the bus's own clients, a probe client with this retry connects once (kafkajs
+   * applies the client-level retry to the first connection, whatever the admin's or producer's
+   * own); unset: none. One-shot CLI commands pass CLI_CONNECT_RETRY: a broker that cannot be
+   * reached is reported in seconds with the address tried, not after RETRY's ~2 minutes of silence,
+   * while the bus keeps RETRY for the work once connected.
+   */
+  connectRetry?: RetryOptions;
+  /**
    * Ask the broker for offsets by timestamp (ListOffsets). librdkafka's mock cluster answers it
    * wrongly, so the test harness turns it off and offsetForTime scans the partition instead.
    */
@@ -24,14 +32,26 @@ export interface KafkaBusOptions extends Omit<KafkaSettings, 'brokers'> {
 /** ~3 minutes of backoff (0.3 s doubling to 30 s) before an operation gives up. */
 export const RETRY: RetryOptions = { initialRetryTime: 300, maxRetryTime: 30_000, retries: 10, factor: 0.2, multiplier: 2 };
 
-export async function createKafka(options: KafkaBusOptions): Promise<Kafka> {
+/**
+ * About 4 s of backoff (0.3, 0.6, 1.2, 2 s, ±20 %) before a CLI command says the broker cannot be
+ * reached: a refused or unresolved address fails at once each time, so the wait is the backoff; an
+ * address that swallows packets adds kafkajs's connectionTimeout (1 s) per attempt.
+ */
+export const CLI_CONNECT_RETRY: RetryOptions = { initialRetryTime: 300, maxRetryTime: 2_000, retries: 3, factor: 0.2, multiplier: 2 };
+
+/** The seed brokers as the operator gave them, for error messages. */
+export function brokersTried(options: Pick<KafkaBusOptions, 'brokers'>): string {
+  return Array.isArray(options.brokers) ? options.brokers.join(',') : 'the brokers of the bus factory';
+}
+
+export async function createKafka(options: KafkaBusOptions, retry: RetryOptions = options.retry ?? RETRY): Promise<Kafka> {
   const ssl = options.ssl === false ? false : options.ssl.caFile ? { rejectUnauthorized: options.ssl.rejectUnauthorized, ca: [await readFile(options.ssl.caFile, 'utf8')] } : { rejectUnauthorized: options.ssl.rejectUnauthorized };
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
     ssl,
     ...(options.sasl ? { sasl: options.sasl as SASLOptions } : {}),
-    retry: options.retry ?? RETRY,
+    retry,
     logLevel: options.logger?.isLevelEnabled('debug') ? logLevel.INFO : logLevel.WARN,
     logCreator: () => (entry: LogEntry) => log(options.logger, entry),
   });

@@ -1,10 +1,10 @@
-import { CompressionTypes, Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Admin, type Kafka, type Producer, type RetryOptions } from 'kafkajs';
 import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type OutgoingMessage, type PartitionOffsets, type ReadRangeOptions, type Subscription } from '../bus.js';
 import { prepare } from '../codec.js';
 import { BusError } from '../errors.js';
 import { partitionCount, TOPIC_NAMES, topicDef, type TopicName } from '../topics.js';
 import { AdminQueue } from './admin-queue.js';
-import { createKafka, RETRY, type KafkaBusOptions } from './client.js';
+import { brokersTried, createKafka, RETRY, type KafkaBusOptions } from './client.js';
 import { KafkaRangeReader } from './range-reader.js';
 import { KafkaSubscription } from './subscription.js';
 
@@ -18,6 +18,7 @@ export type { KafkaBusOptions } from './client.js';
  * `compression` is 'gzip' (KAFKA_COMPRESSION).
  */
 export async function openKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> {
+  if (options.connectRetry) await probeBrokers(options, options.connectRetry);
   const kafka = await createKafka(options);
   const admin = kafka.admin({ retry: options.retry ?? RETRY });
   const producer = kafka.producer({
@@ -33,9 +34,21 @@ export async function openKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> 
     await producer.connect();
   } catch (e) {
     await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
-    throw e instanceof BusError ? e : new BusError('BUS_BROKER', `cannot reach Kafka: ${(e as Error).message}`, {}, { cause: e, retriable: true });
+    throw e instanceof BusError ? e : new BusError('BUS_BROKER', `cannot reach Kafka at ${brokersTried(options)}: ${(e as Error).message}`, {}, { cause: e, retriable: true });
   }
   return new KafkaBus(kafka, admin, producer, options);
+}
+
+/** Connects once with `retry` and lets go: BUS_BROKER naming the brokers when none answers. */
+async function probeBrokers(options: KafkaBusOptions, retry: RetryOptions): Promise<void> {
+  const probe = (await createKafka(options, retry)).admin({ retry });
+  try {
+    await probe.connect();
+  } catch (e) {
+    throw new BusError('BUS_BROKER', `cannot reach Kafka at ${brokersTried(options)}: ${(e as Error).message}`, {}, { cause: e, retriable: true });
+  } finally {
+    await probe.disconnect().catch(() => {});
+  }
 }
 
 /**

@@ -8,12 +8,13 @@ import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../
 
 /**
  * `noemie fixtures generate`: a realistic, deterministic caisse drop for the seed contracts, and on
- * request the matching beneficiaries.csv, invoice uploads and tp_claims.csv. What was written goes
+ * request the matching beneficiaries.csv, professionals.csv (the accounts of the professionals paid
+ * in tiers payant), invoice uploads and tp_claims.csv. What was written goes
  * to stdout; the bad records injected with --bad go to stderr as the list of rejects to expect.
  */
 const USAGE =
   'noemie fixtures generate --lines N --seed S --format noemie|csv|xml|zip [--out <file|dir>] [--bad K] ' +
-  '[--beneficiaries <file>] [--families N] [--population-seed S] [--invoices M] [--invoices-dir <dir>] ' +
+  '[--beneficiaries <file>] [--professionals <file>] [--families N] [--population-seed S] [--invoices M] [--invoices-dir <dir>] ' +
   '[--tp-claims] [--tp-claims-out <file>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--finess] [--json]';
 
 const FLAGS = {
@@ -23,6 +24,7 @@ const FLAGS = {
   out: { type: 'string' },
   bad: { type: 'string' },
   beneficiaries: { type: 'string' },
+  professionals: { type: 'string' },
   families: { type: 'string' },
   'population-seed': { type: 'string' },
   invoices: { type: 'string' },
@@ -61,6 +63,7 @@ export const command: Command = {
       nomenclaturePath: values.nomenclature ?? defaultNomenclature(),
       bad: values.bad === undefined ? 0 : int('--bad', values.bad, 0, lines),
       ...(values.beneficiaries !== undefined ? { beneficiaries: values.beneficiaries } : {}),
+      ...(values.professionals !== undefined ? { professionals: values.professionals } : {}),
       ...(values.families !== undefined ? { families: int('--families', values.families, 1, 1_000_000) } : {}),
       ...(values['population-seed'] !== undefined ? { populationSeed: int('--population-seed', values['population-seed'], 0, 0xffff_ffff) } : {}),
       ...(values.invoices !== undefined ? { invoices: int('--invoices', values.invoices, 0, 1_000_000) } : {}),
@@ -116,6 +119,7 @@ function report(io: CliIo, r: FixtureResult): void {
   }
   writeLine(io.out, `population     ${r.families} families, ${r.people} beneficiaries`);
   if (r.beneficiaries) writeLine(io.out, `beneficiaries  ${show(r.beneficiaries.path)}  ${r.beneficiaries.rows} rows`);
+  if (r.professionals) writeLine(io.out, `professionals  ${show(r.professionals.path)}  ${r.professionals.rows} rows (every professional the generator invents, with an account)`);
   if (r.invoices) writeLine(io.out, `invoices       ${r.invoices.paths.length} files in ${show(r.invoices.dir)}`);
   if (r.tpClaims) writeLine(io.out, `tp claims      ${show(r.tpClaims.path)}  ${r.tpClaims.rows} rows`);
   if (d.badWanted > 0) writeLine(io.out, `bad records    ${d.bad.length} injected (expected rejects on stderr)`);

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isValidBIC, isValidIBAN } from 'ibantools';
-import { kafkaSettings, paymentLimits, readEnv } from '../../config.js';
+import { initiatingParty, paymentLimits, readEnv } from '../../config.js';
+import { cliKafkaOptions } from '../kafka.js';
 import { openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
@@ -46,6 +47,10 @@ and one pain.001.001.09 file per debtor account. A second run over the same fact
                          held, in payee order; default NOEMIE_PAYMENT_MAX_RUN or 500000.00
   --json                 print the run's report as JSON (IBANs masked)
 
+The pain.001 asks for execution on the cut-off's day, or the next TARGET2 business day when TARGET2 is
+closed (weekends, 1 Jan, Good Friday, Easter Monday, 1 May, 25-26 Dec); its initiating party is
+NOEMIE_INITIATING_PARTY_NAME (default the debtor's name), _ID and _SCHEME (src/payments/README.md).
+With --kafka, a broker that cannot be reached fails in seconds with BUS_BROKER and the address.
 A run interrupted by a crash is completed first, from what it had recorded (same files, same ids).
 Held orders are released by: noemie payments approve <paymentId|payee>.
 exit code: 0 done (blocked and held payees are reported and stay due), 1 the run id had run already, 2 usage error`;
@@ -88,7 +93,7 @@ function crashHook(at: PaymentRunStep | undefined): ((step: PaymentRunStep) => v
 export async function openCliBus(home: string, kafka: string | undefined, readOnly = false): Promise<Bus> {
   const env = readEnv();
   const logger = createLogger({ level: env.NOEMIE_LOG_LEVEL, destination: process.stderr });
-  return openBus({ home, logger, readOnly, ...(kafka !== undefined || env.KAFKA_BROKERS ? { kafka: kafkaSettings(env, kafka) } : {}) });
+  return openBus({ home, logger, readOnly, ...(kafka !== undefined || env.KAFKA_BROKERS ? { kafka: cliKafkaOptions(env, kafka) } : {}) });
 }
 
 /**
@@ -160,6 +165,7 @@ export const command: Command = {
         home,
         accounts,
         debtor,
+        initiatingParty: initiatingParty(env),
         dryRun: values['dry-run'] ?? false,
         limits,
         ...(onStep ? { onStep } : {}),

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { kafkaSettings, readEnv } from '../../config.js';
+import { readEnv } from '../../config.js';
+import { cliKafkaOptions } from '../kafka.js';
 import { openBus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
@@ -50,7 +51,7 @@ export const command: Command = {
     ]);
     const brokers = values.kafka ?? env.KAFKA_BROKERS;
     const logger = createLogger({ name: 'replay' });
-    const bus = await openBus({ home, logger, ...(brokers ? { kafka: kafkaSettings(env, brokers) } : {}) });
+    const bus = await openBus({ home, logger, ...(brokers ? { kafka: cliKafkaOptions(env, brokers) } : {}) });
     try {
       const result = await replay({
         bus, topic: values.topic, partition: Number(values.partition), from: values.from, ...(values.to !== undefined ? { to: values.to } : {}),

@@ -1,7 +1,7 @@
 import { cp, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
-import { kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
+import { initiatingParty, kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { INCOMPLETE_GRACE_MS, incompleteTail, inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
@@ -179,7 +179,7 @@ export const command: Command = {
     try {
       if (!values['no-payments']) {
         const accounts = await loadAccounts(beneficiariesFile, values.professionals, io, home);
-        const run = await runPaymentStage({ bus, home, accounts, logger, limits: paymentLimits(env) });
+        const run = await runPaymentStage({ bus, home, accounts, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
         for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);

@@ -1,6 +1,6 @@
 import type { PaymentOrder } from '../../model/payment.js';
 import { shortId } from '../end-to-end.js';
-import type { DebtorAccount, Pain001Input } from './pain001.js';
+import type { DebtorAccount, Pain001Input, PartyId } from './pain001.js';
 
 /**
  * The SEPA files of one run: the run's transfers (orders with `transfer: true`; recoveries are
@@ -13,6 +13,7 @@ export interface SepaRunInput {
   createdAt: string;
   executionDate: string;
   initiatingParty: string;
+  initiatingPartyId?: PartyId | null;
   orders: readonly PaymentOrder[];
   /** which of the insurer's accounts pays this order (e.g. one for members, one for professionals) */
   debtorOf: (order: PaymentOrder) => DebtorAccount;
@@ -41,6 +42,7 @@ export function planSepaFiles(input: SepaRunInput): SepaFile[] {
       createdAt: input.createdAt,
       executionDate: input.executionDate,
       initiatingParty: input.initiatingParty,
+      ...(input.initiatingPartyId ? { initiatingPartyId: input.initiatingPartyId } : {}),
       debtor,
       orders,
     };

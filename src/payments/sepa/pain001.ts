@@ -4,7 +4,8 @@ import type { PaymentOrder } from '../../model/payment.js';
 import { accountProblem, normaliseAccount } from '../accounts.js';
 import { transferAmountProblem } from '../controls.js';
 import { PaymentsError } from '../errors.js';
-import { sepaText } from './text.js';
+import { remittanceText } from './remittance.js';
+import { payeeLabel, sepaText } from './text.js';
 
 /**
  * ISO 20022 `pain.001.001.09` (customer credit transfer initiation), one file per run and debtor
@@ -19,6 +20,17 @@ import { sepaText } from './text.js';
  */
 
 export const PAIN_001_NS = 'urn:iso:std:iso:20022:tech:xsd:pain.001.001.09';
+
+/**
+ * How the bank knows the initiating party besides its name (InitgPty/Id/OrgId/Othr): the identifier
+ * it gave the insurer or a registry number, and its scheme (ISO external code, e.g. `CUST` a
+ * customer number, `SRET` a SIRET, `BANK` bank-assigned). From the configuration
+ * (NOEMIE_INITIATING_PARTY_ID / _SCHEME, src/config.ts).
+ */
+export interface PartyId {
+  id: string;
+  scheme: string | null;
+}
 
 export interface DebtorAccount {
   name: string;
@@ -36,6 +48,8 @@ export interface Pain001Input {
   /** ReqdExctnDt, YYYY-MM-DD */
   executionDate: string;
   initiatingParty: string;
+  /** absent: the initiating party is named only (what files written before it was configured carry) */
+  initiatingPartyId?: PartyId | null;
   debtor: DebtorAccount;
   /** `transfer: true` orders only */
   orders: readonly PaymentOrder[];
@@ -65,15 +79,23 @@ const isoSeconds = (instant: string) => new Date(Date.parse(instant)).toISOStrin
 
 const agent = (bic: string | null) => ({ FinInstnId: bic ? { BICFI: bic } : { Othr: { Id: 'NOTPROVIDED' } } });
 
+function initiatingParty(input: Pain001Input): Record<string, unknown> {
+  const name = sepaText(input.initiatingParty, 70, input.initiatingPartyId?.id ?? sepaText(input.debtor.name, 70, 'Debtor'));
+  const party = input.initiatingPartyId;
+  if (!party) return { Nm: name };
+  return { Nm: name, Id: { OrgId: { Othr: { Id: sepaText(party.id, 35), ...(party.scheme ? { SchmeNm: { Cd: party.scheme } } : {}) } } } };
+}
+
 function transaction(o: PaymentOrder): string {
   return xml({
     CdtTrfTxInf: {
       PmtId: { InstrId: o.endToEndId, EndToEndId: o.endToEndId },
       Amt: { InstdAmt: { '@_Ccy': 'EUR', '#text': o.amount } },
       ...(o.bic ? { CdtrAgt: agent(o.bic) } : {}),
-      Cdtr: { Nm: sepaText(o.name, 70) },
+      // a name with nothing left in the SEPA set ("李小龙") is never written empty (the XSD refuses <Nm/>)
+      Cdtr: { Nm: sepaText(o.name, 70, payeeLabel(o.payee)) },
       CdtrAcct: { Id: { IBAN: o.iban } },
-      RmtInf: { Ustrd: sepaText(`Remboursement sante ${o.runId} ${o.lineKeys.length} acte(s)`, 140) },
+      RmtInf: { Ustrd: remittanceText(o) },
     },
   });
 }
@@ -88,7 +110,7 @@ export function* pain001Chunks(input: Pain001Input): Generator<string> {
       CreDtTm: isoSeconds(input.createdAt),
       NbOfTxs: String(nbOfTxs),
       CtrlSum: ctrlSum,
-      InitgPty: { Nm: sepaText(input.initiatingParty, 70) },
+      InitgPty: initiatingParty(input),
     },
   });
   yield '\n<PmtInf>';
@@ -100,7 +122,7 @@ export function* pain001Chunks(input: Pain001Input): Generator<string> {
     CtrlSum: ctrlSum,
     PmtTpInf: { SvcLvl: { Cd: 'SEPA' } },
     ReqdExctnDt: { Dt: input.executionDate },
-    Dbtr: { Nm: sepaText(debtor.name, 70) },
+    Dbtr: { Nm: sepaText(debtor.name, 70, 'Debtor') },
     DbtrAcct: { Id: { IBAN: debtor.iban } },
     DbtrAgt: agent(debtor.bic),
     ChrgBr: 'SLEV',
