@@ -11,6 +11,14 @@ import type { ActLine } from '../model/act-line.js';
 export type LineTopic = 'decompte-lines' | 'invoice-lines';
 export const LINE_TOPICS: readonly LineTopic[] = ['decompte-lines', 'invoice-lines'];
 
+/**
+ * What the liquidation group consumes: the line topics and the re-liquidation requests, all keyed
+ * by adhérent, so one member owns a partition number across the three (the Kafka bus's
+ * co-partitioning assignor) and is the only writer of those families' ledgers.
+ */
+export type LiquidationTopic = LineTopic | 'reliquidations';
+export const LIQUIDATION_TOPICS: readonly LiquidationTopic[] = [...LINE_TOPICS, 'reliquidations'];
+
 export function lineTopicOf(line: Pick<ActLine, 'source'>): LineTopic {
   return line.source === 'noemie' ? 'decompte-lines' : 'invoice-lines';
 }
@@ -36,4 +44,4 @@ export function isLineTopic(topic: string): topic is LineTopic {
 export const LIQUIDATION_GROUP = 'liquidation';
 
 /** Groups `noemie topics` reports lag for, with the topics each consumes. */
-export const KNOWN_GROUPS: readonly { group: string; topics: readonly TopicName[] }[] = [{ group: LIQUIDATION_GROUP, topics: LINE_TOPICS }];
+export const KNOWN_GROUPS: readonly { group: string; topics: readonly TopicName[] }[] = [{ group: LIQUIDATION_GROUP, topics: LIQUIDATION_TOPICS }];

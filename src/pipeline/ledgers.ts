@@ -3,6 +3,7 @@ import type { Bus, OutgoingMessage } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
 import { PipelineStageError } from './errors.js';
+import { LineInputSchema, type LineInput } from './line-input.js';
 
 /**
  * The liquidation service's state: one engine ledger per family (adhérent), persisted on
@@ -30,6 +31,7 @@ const LineRecordSchema = z.looseObject({
   operation: z.enum(['I', 'A']),
   inputHash: z.string(),
   recordIds: z.array(z.string()).optional().meta({ description: 'record ids (line messages) applied to this line: a record id seen again is not liquidated again' }),
+  input: LineInputSchema.optional().meta({ description: 'I records: the act line of this version, its liquidation date and order of arrival, so a re-liquidation can decide it again (src/pipeline/line-input.ts)' }),
 });
 const Seq = z.number().int().min(0);
 
@@ -209,25 +211,40 @@ export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promis
 }
 
 /**
- * The record ids (bus/messages.ts `recordId`) of the input records that made a line's record, kept
- * beside the engine's fields in the line's record: an `I` published again after a crash of the
- * ingestion (same drop, same record id) is recognised as applied even when its line has been
- * annulled since — liquidated again it would reopen the annulled line. The engine neither reads
- * nor writes this field; the annulation's record (`{...previous}`) carries it over.
+ * What the pipeline keeps in a line's record beside the engine's fields (the engine neither reads
+ * nor writes them, and builds each new version's record without them: the service stamps them on
+ * every record that changed, `stampLines`):
+ * - `recordIds`: the record ids (bus/messages.ts `recordId`) of the input records that made the
+ *   line's record: an `I` published again after a crash of the ingestion (same drop, same record
+ *   id) is recognised as applied even when its line has been annulled since — liquidated again it
+ *   would reopen the annulled line. Carried over to every later version, the annulation's included.
+ * - `input`: the act line of the current `I` version, its liquidation date and order of arrival
+ *   (line-input.ts), what a re-liquidation decides again. Not kept on `A` records (never re-decided).
  */
-export type StoredLineRecord = LineRecord & { recordIds?: string[] };
+export type StoredLineRecord = LineRecord & { recordIds?: string[]; input?: LineInput };
 
 export function recordIdsOf(record: LineRecord | undefined): readonly string[] {
   return (record as StoredLineRecord | undefined)?.recordIds ?? [];
 }
 
-/** Puts each line's record ids into the changed records of `change` (new objects: the change may share them with a worker's state). */
-export function stampRecordIds(change: LedgerChange, ids: ReadonlyMap<string, readonly string[]>, bucketOf: (lineKey: string) => string): void {
-  for (const [lineKey, list] of ids) {
+export function inputOf(record: LineRecord | undefined): LineInput | undefined {
+  return (record as StoredLineRecord | undefined)?.input;
+}
+
+export interface LineStamp {
+  recordIds?: readonly string[];
+  input?: LineInput;
+}
+
+/** Puts each line's pipeline fields into the changed records of `change` (new objects: the change may share them with a worker's state). */
+export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>, bucketOf: (lineKey: string) => string): void {
+  for (const [lineKey, stamp] of stamps) {
     const b = bucketOf(lineKey);
     const bucket = Object.hasOwn(change.buckets, b) ? change.buckets[b]! : undefined;
     if (!bucket || !Object.hasOwn(bucket, lineKey)) continue;
-    change.buckets[b] = { ...bucket, [lineKey]: { ...bucket[lineKey]!, recordIds: [...list] } as StoredLineRecord };
+    const record: StoredLineRecord = { ...bucket[lineKey]! };
+    if (stamp.recordIds && stamp.recordIds.length > 0) record.recordIds = [...stamp.recordIds];
+    if (stamp.input && record.operation === 'I') record.input = stamp.input;
+    change.buckets[b] = { ...bucket, [lineKey]: record };
   }
 }
-

@@ -1,0 +1,244 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bus, BusRecord } from '../../src/bus/bus.js';
+import { partitionFor } from '../../src/bus/topics.js';
+import { lineRecord } from '../../src/engine/index.js';
+import { accountBook } from '../../src/payments/index.js';
+import { loadFamilies } from '../../src/pipeline/ledgers.js';
+import { LiquidationService } from '../../src/pipeline/liquidation-service.js';
+import { runPaymentStage } from '../../src/pipeline/payments-service.js';
+import { requestReliquidation, type ReliquidationRequest } from '../../src/pipeline/reliquidation-requests.js';
+import { dedupe, readTopic, spawnService, until, waitIdle } from './liquidation-support.js';
+import type { PipelineBusWorld } from './liquidation-suite.js';
+import { consultation, keyOf, member, Members, nirOf, publishLines, referenceWith, writeMembers } from './reliquidation-support.js';
+
+/**
+ * Re-liquidation end to end (README "Re-liquidation"), on the embedded bus and on a Kafka-protocol
+ * broker: lines liquidated and paid, the membership changed with a date in the past, a request
+ * published; the service publishes new versions of exactly the lines that change, each with the
+ * request's reason, and the payment stage pays or recovers the difference.
+ */
+export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: readonly string[] } = {}): void {
+  const runs = (name: string) => !options.only || options.only.includes(name);
+
+  describe(`${w.kind}: re-liquidation`, () => {
+    const buses: Bus[] = [];
+    const dirs: string[] = [];
+    let reference: Awaited<ReturnType<typeof referenceWith>>['reference'];
+    const open = async (ns: string) => {
+      const bus = await w.open(ns);
+      buses.push(bus);
+      return bus;
+    };
+    const close = async (bus: Bus) => {
+      buses.splice(buses.indexOf(bus), 1);
+      await bus.close();
+    };
+    beforeAll(async () => {
+      const made = await referenceWith([]);
+      dirs.push(made.dir);
+      reference = made.reference;
+    });
+    afterAll(async () => {
+      await Promise.all(buses.map((b) => b.close()));
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    });
+
+    /** The service (in this thread) run until the group has no lag, then stopped. */
+    async function liquidate(bus: Bus, members: Members, groupId?: string) {
+      const service = await LiquidationService.start({ bus, beneficiaries: members.live, reference, workers: 0, ...(groupId ? { groupId } : {}) });
+      await waitIdle(bus, 90_000, groupId);
+      await service.stop();
+      return service.stats;
+    }
+    const payments = async (bus: Bus, home: string, members: Members, runId: string, at: string) =>
+      runPaymentStage({ bus, home, accounts: accountBook(members.current), runId, at });
+    const latest = (records: readonly BusRecord<'settlements'>[], lineKey: string) =>
+      records.filter((r) => r.value.lineKey === lineKey).sort((a, b) => b.value.version - a.value.version)[0]!.value;
+    const home = async () => {
+      const d = await mkdtemp(join(tmpdir(), 'noemie-reliq-home-'));
+      dirs.push(d);
+      return d;
+    };
+
+    it.runIf(runs('résiliation'))('back-dated résiliation: the lines after the end date become rejected, the payment stage recovers exactly what they were paid', async () => {
+      // Given family R001 covered by CCN-HLA-BASE since 2024-01-01, open-ended, and three GP
+      // consultations liquidated and paid: 03-10 (9.00), 05-12 (9.00), 06-20 (expense 25.00: 4.00).
+      const nir = nirOf(1);
+      const members = new Members([member('R001', nir)]);
+      const bus = await open(await w.fresh());
+      const payHome = await home();
+      await publishLines(bus, [
+        consultation({ family: 'R001', nir, decompte: 'R1', care: '2025-03-10' }),
+        consultation({ family: 'R001', nir, decompte: 'R2', care: '2025-05-12' }),
+        consultation({ family: 'R001', nir, decompte: 'R3', care: '2025-06-20', expense: '25.00' }),
+      ]);
+      await liquidate(bus, members);
+      const first = await payments(bus, payHome, members, 'P1', '2025-07-01T18:00:00Z');
+      // 9.00 + 9.00 + 4.00 = 22.00 to the family
+      expect(first.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([['member:R001', 'payment', '22.00']]);
+      const before = await readTopic(bus, 'settlements');
+      expect(before).toHaveLength(3);
+
+      // When the résiliation is back-dated to 2025-04-30 and a request asks for the lines from 05-01
+      members.change(nir, { end: '2025-04-30' });
+      const request: ReliquidationRequest = { requestId: 'q1', adherentId: 'R001', from: '2025-05-01', reason: { eventId: 'ev-7', type: 'affiliation-end', effectiveDate: '2025-04-30' } };
+      await requestReliquidation(bus, [request]);
+      const stats = await liquidate(bus, members);
+
+      // Then R2 and R3 are version 2, rejected, nothing paid, carrying the reason; R1 (before the end) gets nothing new
+      const after = await readTopic(bus, 'settlements');
+      const fresh = after.slice(0).filter((r) => !before.some((b) => b.partition === r.partition && b.offset === r.offset)).map((r) => r.value);
+      expect(fresh.map((s) => [s.lineKey, s.version, s.status, s.amcAmount]).sort()).toEqual([
+        [keyOf('R2'), 2, 'rejected', '0.00'],
+        [keyOf('R3'), 2, 'rejected', '0.00'],
+      ]);
+      for (const s of fresh) {
+        expect(s.reliquidation).toEqual(request.reason);
+        expect(s.reason).toContain('2025-04-30');
+      }
+      expect(stats).toMatchObject({ requests: 1, redecided: 2, published: 2 });
+      // The request's partition watermark is in the family's head, like the lines'
+      const families = await loadFamilies(bus, new Set(['R001']));
+      const request0 = (await readTopic(bus, 'reliquidations'))[0]!;
+      expect(families.get('R001')!.applied[`reliquidations:${partitionFor('R001')}`]).toBe(request0.offset);
+      expect(lineRecord(families.get('R001')!.state, keyOf('R3'))).toMatchObject({ version: 2, status: 'rejected' });
+
+      // And the payment stage recovers 9.00 + 4.00 = 13.00 from the family, line by line
+      const second = await payments(bus, payHome, members, 'P2', '2025-07-08T18:00:00Z');
+      expect(second.orders.map((o) => ({ payee: o.payee, kind: o.kind, amount: o.amount, lines: [...o.lines].sort((a, b) => a.lineKey.localeCompare(b.lineKey)) }))).toEqual([
+        { payee: 'member:R001', kind: 'recovery', amount: '13.00', lines: [{ lineKey: keyOf('R2'), version: 2, amount: '-9.00' }, { lineKey: keyOf('R3'), version: 2, amount: '-4.00' }] },
+      ]);
+
+      // The same request published again: every re-decision equals the recorded version, nothing published
+      await requestReliquidation(bus, [request]);
+      const again = await liquidate(bus, members);
+      expect(again).toMatchObject({ requests: 1, redecided: 2, published: 0 });
+      // Redelivered (a new group reads the topics from the start): every line and the request are
+      // at or below the family's watermarks; nothing decided, nothing published
+      const redelivered = await liquidate(bus, members, 'liquidation-redelivery');
+      expect(redelivered).toMatchObject({ redelivered: 3 + 2, requests: 0, redecided: 0, published: 0 });
+      expect((await readTopic(bus, 'settlements')).length).toBe(after.length);
+      await close(bus);
+    }, 240_000);
+
+    it.runIf(runs('affiliation'))('back-dated affiliation start: lines rejected for no cover are paid', async () => {
+      // Given family S001 affiliated from 2025-06-01, and two consultations before that: rejected
+      const nir = nirOf(2);
+      const members = new Members([member('S001', nir, { start: '2025-06-01' })]);
+      const bus = await open(await w.fresh());
+      const payHome = await home();
+      await publishLines(bus, [
+        consultation({ family: 'S001', nir, decompte: 'S1', care: '2025-03-10' }),
+        consultation({ family: 'S001', nir, decompte: 'S2', care: '2025-04-15', expense: '25.00' }),
+      ]);
+      await liquidate(bus, members);
+      const v1 = await readTopic(bus, 'settlements');
+      expect(v1.map((r) => [r.value.lineKey, r.value.status, r.value.amcAmount]).sort()).toEqual([[keyOf('S1'), 'rejected', '0.00'], [keyOf('S2'), 'rejected', '0.00']]);
+      expect((await payments(bus, payHome, members, 'P1', '2025-05-01T18:00:00Z')).orders).toEqual([]);
+
+      // When the start is moved back to 2025-01-01 and a request for the family arrives
+      members.change(nir, { start: '2025-01-01' });
+      const reason = { eventId: 'ev-8', type: 'affiliation-start', effectiveDate: '2025-01-01' };
+      await requestReliquidation(bus, [{ requestId: 'q2', adherentId: 'S001', from: '2025-01-01', reason }]);
+      await liquidate(bus, members);
+
+      // Then both lines are paid (9.00 and min(9.00, 25.00 − 21.00) = 4.00), version 2, with the reason
+      const all = await readTopic(bus, 'settlements');
+      expect(latest(all, keyOf('S1'))).toMatchObject({ version: 2, status: 'paid', amcAmount: '9.00', reliquidation: reason });
+      expect(latest(all, keyOf('S2'))).toMatchObject({ version: 2, status: 'paid', amcAmount: '4.00', reliquidation: reason });
+      // And the payment stage pays 13.00
+      const run = await payments(bus, payHome, members, 'P2', '2025-06-10T18:00:00Z');
+      expect(run.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([['member:S001', 'payment', '13.00']]);
+      await close(bus);
+    }, 240_000);
+
+    it.runIf(runs('unknown'))('a line left in review for an unknown beneficiary is paid once the person is known and a request arrives', async () => {
+      // Given a consultation for a person nobody knows yet, under member number U001: review, in U001's ledger
+      const nir = nirOf(3);
+      const members = new Members([]);
+      const bus = await open(await w.fresh());
+      const payHome = await home();
+      await publishLines(bus, [consultation({ family: 'U001', nir, decompte: 'U1', care: '2025-03-10' })]);
+      await liquidate(bus, members);
+      const v1 = (await readTopic(bus, 'settlements')).map((r) => r.value);
+      expect(v1).toMatchObject([{ lineKey: keyOf('U1'), version: 1, status: 'review', adherentId: null }]);
+      expect((await payments(bus, payHome, members, 'P1', '2025-03-20T18:00:00Z')).orders).toEqual([]);
+
+      // When the person joins family U001 (covered since 2025-01-01) and a request names the family
+      members.add(member('U001', nir, { start: '2025-01-01' }));
+      const reason = { eventId: 'ev-9', type: 'family-created', effectiveDate: '2025-01-01' };
+      await requestReliquidation(bus, [{ requestId: 'q3', adherentId: 'U001', from: '2025-01-01', reason }]);
+      await liquidate(bus, members);
+
+      // Then the line is version 2, paid 9.00 to the family, with the reason; the payment stage pays it
+      const v2 = latest(await readTopic(bus, 'settlements'), keyOf('U1'));
+      expect(v2).toMatchObject({ version: 2, status: 'paid', amcAmount: '9.00', adherentId: 'U001', payee: 'member', reliquidation: reason });
+      const run = await payments(bus, payHome, members, 'P2', '2025-03-27T18:00:00Z');
+      expect(run.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([['member:U001', 'payment', '9.00']]);
+      await close(bus);
+    }, 240_000);
+
+    it.runIf(runs('kill'))('kill -9 of the service in the middle of re-liquidations, then restarts: the settlements of an uninterrupted run', async () => {
+      // Given 24 families, each with 3 consultations (03-10, 05-12, 06-20) liquidated while covered
+      const FAMILIES = 24;
+      const rows = Array.from({ length: FAMILIES }, (_, i) => member(`K${String(i).padStart(3, '0')}`, nirOf(100 + i)));
+      const lines = rows.flatMap((b, i) => ['2025-03-10', '2025-05-12', '2025-06-20'].map((care, k) => consultation({ family: b.adherentId, nir: b.nir, decompte: `K${i}L${k}`, care, expense: k === 2 ? '25.00' : '50.00' })));
+      // and then every résiliation back-dated to 2025-04-30, one request per family
+      const ended = rows.map((b) => ({ ...b, end: '2025-04-30' }));
+      const requests: ReliquidationRequest[] = rows.map((b) => ({ requestId: `k-${b.adherentId}`, adherentId: b.adherentId, from: '2025-05-01', reason: { eventId: `ev-${b.adherentId}`, type: 'affiliation-end', effectiveDate: '2025-04-30' } }));
+      const given = async () => {
+        const bus = await open(await w.fresh());
+        await publishLines(bus, lines);
+        await liquidate(bus, new Members(rows));
+        await requestReliquidation(bus, requests);
+        return bus;
+      };
+
+      // Uninterrupted: the service applies the requests in one go
+      const refBus = await given();
+      await liquidate(refBus, new Members(ended));
+      const expected = await readTopic(refBus, 'settlements');
+      await close(refBus);
+      // two lines per family re-decided: rejected
+      expect(expected.filter((r) => r.value.version === 2 && r.value.status === 'rejected')).toHaveLength(2 * FAMILIES);
+
+      // Interrupted: the service process (reading the new membership file) killed twice mid-way
+      const ns = await w.fresh();
+      const bus = await w.open(ns);
+      await publishLines(bus, lines);
+      const service = await LiquidationService.start({ bus, beneficiaries: new Members(rows).live, reference, workers: 0 });
+      await waitIdle(bus, 90_000);
+      await service.stop();
+      await requestReliquidation(bus, requests);
+      await bus.close(); // the embedded bus has one writer: the child
+      await writeMembers(reference, ended);
+      // --task-lines 2: batches of 4 requests; pauses between the steps so the kills land between them
+      const args = [...w.serviceArgs(ns), '--reference', join(reference.beneficiariesFile, '..'), '--workers', '1', '--task-lines', '2', '--step-delay-ms', '60'];
+      for (const after of [1, 3]) {
+        const svc = spawnService([...args]);
+        await until(() => svc.batches() >= after || svc.child.exitCode !== null, 90_000, `${after} batches`);
+        expect(svc.child.exitCode, svc.output()).toBeNull();
+        await new Promise((r) => setTimeout(r, 40 * after));
+        svc.child.kill('SIGKILL');
+        await svc.exited;
+      }
+      const last = spawnService([...args, '--exit-when-idle']);
+      const code = await last.exited;
+      expect(code, last.output()).toBe(0);
+      const idle = JSON.parse(last.output().split('\n').find((l) => l.includes('"idle"'))!) as { requests: number };
+      // the kills landed mid-way: the last run still had requests to apply
+      expect(idle.requests).toBeGreaterThan(0);
+
+      const reopened = await open(ns);
+      const got = await readTopic(reopened, 'settlements');
+      const want = dedupe(expected);
+      const have = dedupe(got);
+      expect([...have.keys()].sort()).toEqual([...want.keys()].sort());
+      for (const [k, s] of want) expect(have.get(k)).toEqual(s);
+      await close(reopened);
+    }, 300_000);
+  });
+}
