@@ -25,7 +25,7 @@ const KNOWN = new Set<string>([...LINE_FIELDS, ...DERIVED]);
 
 export const LineInputSchema = z
   .object({
-    at: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).meta({ description: 'the liquidation date (asOf) the line was first decided with: a re-decision judges the prescription on it' }),
+    at: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).meta({ description: 'the liquidation date (asOf) of the input record of this version: a re-decision judges the prescription on it, not on the day of the re-liquidation' }),
     n: z.tuple([z.number().int().min(0), z.number().int().min(0)]).meta({ description: "order of arrival in the family: [the family ledger's write number when the line was first recorded, its position in that batch]" }),
     line: z.array(z.unknown()).meta({ description: `the act line's values in this order: ${LINE_FIELDS.join(', ')}, then optionally an object of any other field (nirKey and operation are derived)` }),
   })
