@@ -3,6 +3,7 @@ import type { Bus, OutgoingMessage } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
 import { PipelineStageError } from './errors.js';
+import { ReliquidationCauseSchema, type ReliquidationCause } from '../model/settlement.js';
 import { LineInputSchema, type LineInput } from './line-input.js';
 
 /**
@@ -32,6 +33,7 @@ const LineRecordSchema = z.looseObject({
   inputHash: z.string(),
   recordIds: z.array(z.string()).optional().meta({ description: 'record ids (line messages) applied to this line: a record id seen again is not liquidated again' }),
   input: LineInputSchema.optional().meta({ description: 'I records: the act line of this version, its liquidation date and order of arrival, so a re-liquidation can decide it again (src/pipeline/line-input.ts)' }),
+  cause: ReliquidationCauseSchema.optional().meta({ description: "set when this version was produced by a re-liquidation: the settlement's `reliquidation` (replay prints it)" }),
 });
 const Seq = z.number().int().min(0);
 
@@ -220,8 +222,9 @@ export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promis
  *   would reopen the annulled line. Carried over to every later version, the annulation's included.
  * - `input`: the act line of the current `I` version, its liquidation date and order of arrival
  *   (line-input.ts), what a re-liquidation decides again. Not kept on `A` records (never re-decided).
+ * - `cause`: on a version a re-liquidation produced, why (the settlement's `reliquidation`).
  */
-export type StoredLineRecord = LineRecord & { recordIds?: string[]; input?: LineInput };
+export type StoredLineRecord = LineRecord & { recordIds?: string[]; input?: LineInput; cause?: ReliquidationCause };
 
 export function recordIdsOf(record: LineRecord | undefined): readonly string[] {
   return (record as StoredLineRecord | undefined)?.recordIds ?? [];
@@ -234,6 +237,11 @@ export function inputOf(record: LineRecord | undefined): LineInput | undefined {
 export interface LineStamp {
   recordIds?: readonly string[];
   input?: LineInput;
+  cause?: ReliquidationCause;
+}
+
+export function causeOf(record: LineRecord | undefined): ReliquidationCause | undefined {
+  return (record as StoredLineRecord | undefined)?.cause;
 }
 
 /** Puts each line's pipeline fields into the changed records of `change` (new objects: the change may share them with a worker's state). */
@@ -245,6 +253,7 @@ export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, Lin
     const record: StoredLineRecord = { ...bucket[lineKey]! };
     if (stamp.recordIds && stamp.recordIds.length > 0) record.recordIds = [...stamp.recordIds];
     if (stamp.input && record.operation === 'I') record.input = stamp.input;
+    if (stamp.cause) record.cause = stamp.cause;
     change.buckets[b] = { ...bucket, [lineKey]: record };
   }
 }

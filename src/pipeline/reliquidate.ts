@@ -82,7 +82,7 @@ export async function reliquidateFamily(
   result.outcomes.forEach((outcome, k) => {
     if (!outcome.changed) return;
     const { lineKey, record, input } = chosen[k]!;
-    stamps.set(lineKey, { recordIds: recordIdsOf(record), input });
+    stamps.set(lineKey, { recordIds: recordIdsOf(record), input, cause: request.reason });
     settlements.push({ ...outcome.settlement, reliquidation: request.reason });
   });
   stampLines(change, stamps, lineBucket);

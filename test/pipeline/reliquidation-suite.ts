@@ -9,6 +9,8 @@ import { accountBook } from '../../src/payments/index.js';
 import { loadFamilies } from '../../src/pipeline/ledgers.js';
 import { LiquidationService } from '../../src/pipeline/liquidation-service.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
+import { loadReference } from '../../src/pipeline/reference.js';
+import { replay } from '../../src/pipeline/replay.js';
 import { requestReliquidation, type ReliquidationRequest } from '../../src/pipeline/reliquidation-requests.js';
 import { dedupe, readTopic, spawnService, until, waitIdle } from './liquidation-support.js';
 import type { PipelineBusWorld } from './liquidation-suite.js';
@@ -122,6 +124,15 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       const redelivered = await liquidate(bus, members, 'liquidation-redelivery');
       expect(redelivered).toMatchObject({ redelivered: 3 + 1, requests: 1, redecided: 2, published: 0, snapshots: 0 });
       expect((await readTopic(bus, 'settlements')).length).toBe(after.length);
+
+      // An ops replay of the partition after the résiliation is cancelled (end date cleared): the
+      // two lines go back to paid as version 3, and the diff names the cause of the version replaced
+      members.change(nir, { end: null });
+      const dry = await replay({ bus, topic: 'decompte-lines', partition: partitionFor('R001'), from: 0, dryRun: true, beneficiaries: members.live, reference: await loadReference(reference) });
+      expect(dry.changed.map((d) => [d.lineKey, d.version, d.amc, d.replaces]).sort()).toEqual([
+        [keyOf('R2'), { from: 2, to: 3 }, { from: '0.00', to: '9.00' }, request.reason],
+        [keyOf('R3'), { from: 2, to: 3 }, { from: '0.00', to: '4.00' }, request.reason],
+      ]);
       await close(bus);
     }, 240_000);
 
