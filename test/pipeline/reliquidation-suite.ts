@@ -12,6 +12,9 @@ import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { loadReference } from '../../src/pipeline/reference.js';
 import { replay } from '../../src/pipeline/replay.js';
 import { requestReliquidation, type ReliquidationRequest } from '../../src/pipeline/reliquidation-requests.js';
+import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
+import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService } from '../../src/pipeline/reconcile-service.js';
+import { PS, claim } from './stages-given.js';
 import { dedupe, readTopic, spawnService, until, waitIdle } from './liquidation-support.js';
 import type { PipelineBusWorld } from './liquidation-suite.js';
 import { consultation, keyOf, member, Members, nirOf, publishLines, referenceWith, writeMembers } from './reliquidation-support.js';
@@ -59,6 +62,15 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       runPaymentStage({ bus, home, accounts: accountBook(members.current), runId, at });
     const latest = (records: readonly BusRecord<'settlements'>[], lineKey: string) =>
       records.filter((r) => r.value.lineKey === lineKey).sort((a, b) => b.value.version - a.value.version)[0]!.value;
+    const PS_IBAN = 'FR1420041010050500013M02606';
+    async function reconcile(bus: Bus) {
+      const service = await startReconcileService({ bus });
+      try {
+        await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 60_000);
+      } finally {
+        await service.stop();
+      }
+    }
     const home = async () => {
       const d = await mkdtemp(join(tmpdir(), 'noemie-reliq-home-'));
       dirs.push(d);
@@ -133,6 +145,37 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
         [keyOf('R2'), { from: 2, to: 3 }, { from: '0.00', to: '9.00' }, request.reason],
         [keyOf('R3'), { from: 2, to: 3 }, { from: '0.00', to: '4.00' }, request.reason],
       ]);
+      await close(bus);
+    }, 240_000);
+
+    it.runIf(runs('tiers-payant'))('back-dated résiliation of a tiers-payant line: reconciliation judges the claim against the new version, the professional owes back what was paid', async () => {
+      // Given family T001 and a consultation on 2025-05-12 in tiers payant (tp 15, to professional PS):
+      // AMC 9.00, claimed 9.00 by the operator → matched, paid to the professional
+      const nir = nirOf(4);
+      const members = new Members([member('T001', nir)]);
+      const bus = await open(await w.fresh());
+      const payHome = await home();
+      const accounts = accountBook(members.current, { [PS]: { iban: PS_IBAN, bic: 'BNPAFRPPXXX', name: 'Cabinet Dr Dupont' } });
+      await publishLines(bus, [{ ...consultation({ family: 'T001', nir, decompte: 'T1', care: '2025-05-12' }), tp: '15', psId: PS }]);
+      await bus.produce('tp-claims', [{ value: claim({ tpClaimId: 'CT1', nir, careDate: '2025-05-12', psId: PS, amcAmountClaimed: '9.00' }) }]);
+      await liquidate(bus, members);
+      await reconcile(bus);
+      const first = await runPaymentStage({ bus, home: payHome, accounts, runId: 'P1', at: '2025-05-20T18:00:00Z' });
+      expect(first.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([[`ps:${PS}`, 'payment', '9.00']]);
+
+      // When the résiliation is back-dated to 2025-04-30
+      members.change(nir, { end: '2025-04-30' });
+      await requestReliquidation(bus, [{ requestId: 'qt', adherentId: 'T001', from: '2025-05-01', reason: { eventId: 'ev-t', type: 'affiliation-end', effectiveDate: '2025-04-30' } }]);
+      await liquidate(bus, members);
+      await reconcile(bus);
+
+      // Then version 2 is rejected, reconciliation speaks for version 2, and the 9.00 paid is recovered from the professional
+      expect(latest(await readTopic(bus, 'settlements'), keyOf('T1'))).toMatchObject({ version: 2, status: 'rejected', amcAmount: '0.00' });
+      const outcomes = (await readTopic(bus, 'reconciliation')).map((r) => r.value).filter((o) => o.lineKey === keyOf('T1') && o.version === 2);
+      // claimed 9.00 for an entitlement of 0.00: 9.00 indu against the professional, owed 0.00
+      expect(outcomes.map((o) => [o.kind, o.amount, o.entitled, o.owed])).toEqual([['indu', '9.00', '0.00', '0.00']]);
+      const second = await runPaymentStage({ bus, home: payHome, accounts, runId: 'P2', at: '2025-05-27T18:00:00Z' });
+      expect(second.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([[`ps:${PS}`, 'recovery', '9.00']]);
       await close(bus);
     }, 240_000);
 
