@@ -17,7 +17,7 @@ import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService } from '../../
 import { PS, claim } from './stages-given.js';
 import { dedupe, readTopic, spawnService, until, waitIdle } from './liquidation-support.js';
 import type { PipelineBusWorld } from './liquidation-suite.js';
-import { consultation, keyOf, member, Members, nirOf, publishLines, referenceWith, writeMembers } from './reliquidation-support.js';
+import { consultation, keyOf, member, Members, nirOf, osteopathy, publishLines, referenceWith, writeMembers } from './reliquidation-support.js';
 
 /**
  * Re-liquidation end to end (README "Re-liquidation"), on the embedded bus and on a Kafka-protocol
@@ -176,6 +176,42 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       expect(outcomes.map((o) => [o.kind, o.amount, o.entitled, o.owed])).toEqual([['indu', '9.00', '0.00', '0.00']]);
       const second = await runPaymentStage({ bus, home: payHome, accounts, runId: 'P2', at: '2025-05-27T18:00:00Z' });
       expect(second.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([[`ps:${PS}`, 'recovery', '9.00']]);
+      await close(bus);
+    }, 240_000);
+
+    it.runIf(runs('counters'))('back-dated suspension: counters move by the difference, in the order the lines arrived', async () => {
+      // Given family C001 and five osteopathy sessions on the 15th of January to May 2025: the first
+      // four are paid 30.00 each, the fifth gets nothing (4 sessions a year)
+      const nir = nirOf(5);
+      const members = new Members([member('C001', nir)]);
+      const bus = await open(await w.fresh());
+      // (invoice numbers run backwards, so neither key nor bucket order is the order of arrival)
+      const sessions = [1, 2, 3, 4, 5].map((m) => osteopathy({ family: 'C001', nir, invoice: `O${6 - m}`, care: `2025-0${m}-15` }));
+      await publishLines(bus, sessions);
+      await liquidate(bus, members);
+      const v1 = (await readTopic(bus, 'settlements')).map((r) => r.value);
+      expect(v1.map((s) => [s.lineKey, s.status, s.amcAmount])).toEqual([
+        ['invoice:O5:1', 'paid', '30.00'], ['invoice:O4:1', 'paid', '30.00'], ['invoice:O3:1', 'paid', '30.00'], ['invoice:O2:1', 'paid', '30.00'], ['invoice:O1:1', 'zero', '0.00'],
+      ]);
+
+      // When a suspension for February is recorded after the fact, and a request asks from 02-01
+      members.change(nir, { suspended: [{ from: '2025-02-01', to: '2025-02-28' }] });
+      const reason = { eventId: 'ev-s', type: 'suspension', effectiveDate: '2025-02-01' };
+      await requestReliquidation(bus, [{ requestId: 'qs', adherentId: 'C001', from: '2025-02-01', reason }]);
+      const stats = await liquidate(bus, members);
+
+      // Then the February session is rejected and gives its count back (4 → 3); March and April
+      // decide as before (nothing published); May now takes the fourth place (3 → 4) and is paid 30.00
+      const fresh = (await readTopic(bus, 'settlements')).map((r) => r.value).slice(v1.length);
+      const counter = `CCN-HLA-BASE|${nir}-1|divers.medecine_preventive|count|2025`;
+      expect(fresh.map((s) => [s.lineKey, s.version, s.status, s.amcAmount, s.counters])).toEqual([
+        ['invoice:O4:1', 2, 'rejected', '0.00', [{ key: counter, before: '4', after: '3' }]],
+        ['invoice:O1:1', 2, 'paid', '30.00', [{ key: counter, before: '3', after: '4' }]],
+      ]);
+      expect(fresh.every((s) => s.reliquidation?.eventId === 'ev-s')).toBe(true);
+      expect(stats).toMatchObject({ requests: 1, redecided: 4, unchanged: 2, published: 2 });
+      const ledger = (await loadFamilies(bus, new Set(['C001']))).get('C001')!.state;
+      expect(ledger.counters[counter]).toBe('4');
       await close(bus);
     }, 240_000);
 

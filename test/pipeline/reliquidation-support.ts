@@ -7,6 +7,7 @@ import { BENEFICIARY_COLUMNS, indexBeneficiaries, type BeneficiaryIndex } from '
 import { nirKey, type ActLine } from '../../src/model/act-line.js';
 import type { Beneficiary } from '../../src/model/reference.js';
 import type { ReferencePaths } from '../../src/pipeline/reference.js';
+import { lineTopicOf } from '../../src/pipeline/keys.js';
 import { copyReference } from './liquidation-support.js';
 
 /**
@@ -74,9 +75,21 @@ export function consultation(o: { family: string; nir: string; decompte: string;
 export const keyOf = (decompte: string) => `noemie-011751001:${decompte}:1`;
 
 export async function publishLines(bus: Bus, lines: readonly ActLine[]): Promise<void> {
-  await bus.produce('decompte-lines', lines.map((line, i) => ({
+  await bus.produce(lineTopicOf(lines[0]!), lines.map((line, i) => ({
     value: { line, origin: { file: 'reliq.csv', record: i + 2 } }, key: line.amcMemberId, partition: partitionFor(line.amcMemberId),
   })));
+}
+
+/**
+ * An osteopathy session on an invoice (act OSTEO, no RO part): CCN-HLA-BASE "divers.medecine_preventive"
+ * 30 € per session, max 4 a calendar year: AMC = min(30.00, expense 60.00 − 0.00) = 30.00 while the
+ * count allows, 0.00 (zero) beyond. An invoice's prescription is judged on the liquidation date.
+ */
+export function osteopathy(o: { family: string; nir: string; invoice: string; care: string }): ActLine {
+  return {
+    ...consultation({ family: o.family, nir: o.nir, decompte: o.invoice, care: o.care }),
+    source: 'invoice', caisse: null, roPaymentDate: null, psSpecialty: null, actCode: 'OSTEO', expense: '60.00', br: '0.00', roRate: '0', roAmount: '0.00',
+  };
 }
 
 /** A reference folder (fixture grids, nomenclature, PMSS) whose beneficiaries.csv the test writes (service-main reads it). */
