@@ -244,8 +244,9 @@ export function causeOf(record: LineRecord | undefined): ReliquidationCause | un
   return (record as StoredLineRecord | undefined)?.cause;
 }
 
-/** Puts each line's pipeline fields into the changed records of `change` (new objects: the change may share them with a worker's state). */
+/** Puts each line's pipeline fields into the changed records of `change` (new objects: the change may share them with a worker's state); each bucket is copied once. */
 export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>, bucketOf: (lineKey: string) => string): void {
+  const copied = new Set<string>();
   for (const [lineKey, stamp] of stamps) {
     const b = bucketOf(lineKey);
     const bucket = Object.hasOwn(change.buckets, b) ? change.buckets[b]! : undefined;
@@ -254,6 +255,10 @@ export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, Lin
     if (stamp.recordIds && stamp.recordIds.length > 0) record.recordIds = [...stamp.recordIds];
     if (stamp.input && record.operation === 'I') record.input = stamp.input;
     if (stamp.cause) record.cause = stamp.cause;
-    change.buckets[b] = { ...bucket, [lineKey]: record };
+    if (!copied.has(b)) {
+      change.buckets[b] = { ...bucket };
+      copied.add(b);
+    }
+    change.buckets[b]![lineKey] = record;
   }
 }
