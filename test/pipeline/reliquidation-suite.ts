@@ -10,6 +10,8 @@ import { loadFamilies } from '../../src/pipeline/ledgers.js';
 import { LiquidationService } from '../../src/pipeline/liquidation-service.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { loadReference } from '../../src/pipeline/reference.js';
+import { StatementIndex, updateStatementIndex } from '../../src/pipeline/statement-index.js';
+import { renderStatementText, statementData } from '../../src/statement/index.js';
 import { replay } from '../../src/pipeline/replay.js';
 import { requestReliquidation, type ReliquidationRequest } from '../../src/pipeline/reliquidation-requests.js';
 import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
@@ -125,6 +127,17 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       expect(second.orders.map((o) => ({ payee: o.payee, kind: o.kind, amount: o.amount, lines: [...o.lines].sort((a, b) => a.lineKey.localeCompare(b.lineKey)) }))).toEqual([
         { payee: 'member:R001', kind: 'recovery', amount: '13.00', lines: [{ lineKey: keyOf('R2'), version: 2, amount: '-9.00' }, { lineKey: keyOf('R3'), version: 2, amount: '-4.00' }] },
       ]);
+
+      // And the member's statement, read from the statement index, says why the two lines changed
+      const statements = StatementIndex.open(await home());
+      try {
+        await updateStatementIndex(bus, statements);
+        const period = { adherentId: 'R001', from: '2025-01-01', to: '2025-12-31' };
+        const text = renderStatementText(statementData(period, statements.settlementsOf(period), members.current));
+        expect(text).toContain('Régularisations :\n  12/05/2025 G: régularisation suite à résiliation du 30/04/2025\n  20/06/2025 G: régularisation suite à résiliation du 30/04/2025\n');
+      } finally {
+        await statements.kv.close();
+      }
 
       // The same request published again: every re-decision equals the recorded version, nothing published
       await requestReliquidation(bus, [request]);
