@@ -3,7 +3,7 @@ import type { Bus, OutgoingMessage } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
 import { PipelineStageError } from './errors.js';
-import { ReliquidationCauseSchema, type ReliquidationCause } from '../model/settlement.js';
+import { ReliquidationCauseSchema, SettlementSchema, type ReliquidationCause, type Settlement } from '../model/settlement.js';
 import { LineInputSchema, type LineInput } from './line-input.js';
 
 /**
@@ -45,6 +45,7 @@ const HeadSchema = z.object({
   renewals: z.record(z.string(), z.array(RenewalEntrySchema)),
   buckets: z.record(z.string(), Seq).meta({ description: 'bucket → seq of its current version (a bucket piece with a higher seq is an unfinished write)' }),
   applied: z.record(z.string(), z.number().int().min(0)).meta({ description: '"<topic>:<partition>" → last input offset applied to this ledger' }),
+  outbox: z.array(SettlementSchema).optional().meta({ description: 'the settlements a re-liquidation decided in this write, published AFTER it: whoever next handles the family (the redelivered request, or any next write) publishes them again before anything else (README "Re-liquidation")' }),
 });
 const BucketSchema = z.object({
   v: z.literal(2),
@@ -71,6 +72,8 @@ export interface Family {
   /** the head's seq and bucket versions: a change is written relative to them */
   seq: number;
   stamps: Record<string, number>;
+  /** settlements written with this head and published after it (a re-liquidation's): to publish again before the family's next write */
+  outbox?: Settlement[];
 }
 
 export type Families = Map<string, Family>;
@@ -105,7 +108,7 @@ export function ledgerChange(before: EngineState | undefined, after: EngineState
  * The changelog messages of one change, buckets first and the head last, on the family's
  * partition; and the family as it now is (holding the buckets it held plus the changed ones).
  */
-export function encodeChange(adherentId: string, before: Family | undefined, change: LedgerChange, applied: Record<string, number>): { messages: OutgoingMessage<'counters-changelog'>[]; family: Family; pieces: [string, LedgerPiece][] } {
+export function encodeChange(adherentId: string, before: Family | undefined, change: LedgerChange, applied: Record<string, number>, outbox: readonly Settlement[] = []): { messages: OutgoingMessage<'counters-changelog'>[]; family: Family; pieces: [string, LedgerPiece][] } {
   const seq = (before?.seq ?? 0) + 1;
   const stamps = { ...(before?.stamps ?? {}) };
   const lines: Record<string, Readonly<Lines>> = { ...(before?.state.lines ?? {}) };
@@ -119,11 +122,16 @@ export function encodeChange(adherentId: string, before: Family | undefined, cha
     lines[b] = bucketLines;
     stamps[b] = seq;
   }
-  const head: HeadPiece = { v: 2, piece: 'head', seq, counters: { ...change.counters }, renewals: change.renewals as HeadPiece['renewals'], buckets: stamps, applied };
+  const head: HeadPiece = { v: 2, piece: 'head', seq, counters: { ...change.counters }, renewals: change.renewals as HeadPiece['renewals'], buckets: stamps, applied, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) };
   pieces.push([adherentId, head]);
   const partition = partitionFor(adherentId);
   const messages = pieces.map(([key, piece]) => ({ key, partition, value: { key, value: JSON.stringify(piece) } }));
-  return { messages, pieces, family: { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, stamps } };
+  return { messages, pieces, family: { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, stamps, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) } };
+}
+
+/** A family's outbox (the settlements its last re-liquidation wrote before publishing), as messages keyed like any settlement of the family. */
+export function outboxOf(id: string, family: Family | undefined): OutgoingMessage<'settlements'>[] {
+  return (family?.outbox ?? []).map((value) => ({ value, key: value.adherentId ?? id }));
 }
 
 /** A whole family written as one change (tests, tools): every bucket it holds, then its head. */
@@ -172,7 +180,7 @@ export function assemble(adherentId: string, head: HeadPiece, found: ReadonlyMap
       throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `ledger of ${adherentId}: bucket ${b} is at write ${piece.seq}, older than its head's ${stamp}`, { topic: 'counters-changelog' });
     }
   }
-  return { state: { counters: head.counters, renewals: head.renewals, lines }, applied: head.applied, seq: head.seq, stamps: head.buckets };
+  return { state: { counters: head.counters, renewals: head.renewals, lines }, applied: head.applied, seq: head.seq, stamps: head.buckets, ...(head.outbox ? { outbox: head.outbox } : {}) };
 }
 
 /**

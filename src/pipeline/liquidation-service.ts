@@ -7,7 +7,7 @@ import type { Settlement } from '../model/settlement.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
 import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
-import { encodeChange, inputOf, recordIdsOf, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
+import { encodeChange, inputOf, outboxOf, recordIdsOf, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { reliquidateFamily } from './reliquidate.js';
 import { asOfTimestamp, liquidateTask, type LineOutcome, type LineRequest } from './liquidate-lines.js';
@@ -223,8 +223,10 @@ export class LiquidationService {
       if (change) stampLines(change, ofFamily, lineBucket);
     }
 
-    // 2. Settlements, in input order.
+    // 2. Settlements, in input order — after those a re-liquidation left in the outbox of a family
+    // this batch rewrites (the rewrite drops the outbox; README "Re-liquidation").
     const settlements: OutgoingMessage<'settlements'>[] = [];
+    for (const family of changed.keys()) settlements.push(...outboxOf(family, families.get(family)));
     items.forEach((item, i) => {
       const { settlement, changed: isNew } = outcomes[i]!;
       if (!isNew) {
@@ -266,11 +268,14 @@ export class LiquidationService {
   }
 
   /**
-   * A batch of re-liquidation requests (README "Re-liquidation"): the same four steps as lines.
-   * Each request is applied to its family's whole ledger unless the family's watermark for this
-   * topic-partition is at or past it (a redelivery: nothing); requests of one family in the
-   * batch one after the other, families in parallel tasks. A family that changed gets its
-   * watermark moved to its last request, in the same head as the lines' watermarks.
+   * A batch of re-liquidation requests (README "Re-liquidation"). Each request is applied to its
+   * family's whole ledger unless the family's watermark for this topic-partition is at or past it
+   * (a redelivery: nothing decided); requests of one family in the batch one after the other,
+   * families in parallel tasks. Steps: (0) publish again the outbox of each family redelivered;
+   * (1) re-decide; (2) write the changed ledgers, each head with the watermark of the family's
+   * last request that changed it and the settlements decided as its outbox; (3) publish those
+   * settlements; (4) return, the bus commits. The ledger goes before the settlements here (the
+   * other way round for lines): see step 2.
    */
   private async handleRequests(batch: Batch<'reliquidations'>, session: BatchSession): Promise<void> {
     const { topic, partition, records } = batch;
@@ -284,6 +289,14 @@ export class LiquidationService {
     }
     // Whole ledgers: which lines a request names is only known by reading them all.
     const families = await this.store.getMany(byFamily.keys(), () => 'all');
+
+    // 0. A request at or below its family's watermark is a redelivery: the process may have died
+    // between writing the ledger and publishing what it decided, so the family's outbox goes out
+    // again (identical copies downstream dedupes). A request past the watermark means the last
+    // request batch was committed, hence published.
+    const redelivered = (id: string, f: Family | undefined) => byFamily.get(id)!.some((r) => f?.applied[wk] !== undefined && r.offset <= f.applied[wk]!);
+    const outboxes = [...byFamily.keys()].filter((id) => redelivered(id, families.get(id))).flatMap((id) => outboxOf(id, families.get(id)));
+    for (let i = 0; i < outboxes.length; i += 500) await this.o.bus.produce('settlements', outboxes.slice(i, i + 500));
 
     // 1. Re-decide, family by family (a family's requests in offset order).
     const results = await Promise.all([...byFamily].map(async ([id, requests]) => {
@@ -313,34 +326,37 @@ export class LiquidationService {
       return { id, family, state, last, settlements, touched };
     }));
 
-    // 2. Settlements, each family's in the order decided.
-    const settlements: OutgoingMessage<'settlements'>[] = results.flatMap((r) => r.settlements.map((value) => ({ value, key: value.adherentId ?? r.id })));
-    for (let i = 0; i < settlements.length; i += 500) await this.o.bus.produce('settlements', settlements.slice(i, i + 500));
-    await this.pause();
-
-    // 3. Changed ledgers, with this topic-partition's watermark at the family's last request that changed it.
+    // 2. Changed ledgers FIRST, each head carrying this topic-partition's watermark at the family's
+    // last request that changed it, and the settlements decided (its outbox). Unlike lines, whose
+    // input record decides them again the same way, a request is decided against the membership
+    // as it is when it runs: decided again after a crash, it could give a version another content.
     const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
     const pieces: [string, LedgerPiece, string][] = [];
-    for (const { id, family, state, last, touched } of results) {
+    for (const { id, family, state, last, touched, settlements } of results) {
       if (!family || !state || last === undefined || state === family.state) continue;
       // Only the buckets of the lines that changed, and only those lines in their undo.
       const buckets = new Set([...touched].map(lineBucket));
       const change: LedgerChange = { counters: state.counters, renewals: state.renewals, buckets: Object.fromEntries([...buckets].map((b) => [b, state.lines[b]!])), touched: [...touched] };
-      const written = encodeChange(id, family, change, { ...family.applied, [wk]: last });
+      const written = encodeChange(id, family, change, { ...family.applied, [wk]: last }, settlements);
       snapshots.push(...written.messages);
       written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
     }
     await this.writeLedgers(partition, snapshots, pieces);
     await this.pause();
 
+    // 3. The settlements, each family's in the order decided.
+    const settlements: OutgoingMessage<'settlements'>[] = results.flatMap((r) => r.settlements.map((value) => ({ value, key: value.adherentId ?? r.id })));
+    for (let i = 0; i < settlements.length; i += 500) await this.o.bus.produce('settlements', settlements.slice(i, i + 500));
+    await this.pause();
+
     this.stats.batches += 1;
-    this.stats.published += settlements.length;
+    this.stats.published += settlements.length + outboxes.length;
     this.stats.snapshots += snapshots.length;
     this.o.onBatch?.(this.stats);
     // 4. Returning lets the bus commit the batch's offsets.
   }
 
-  /** Step 3's writes: the changelog (durable) first, then the local store, then this partition's position. */
+  /** The ledger writes: the changelog (durable) first, then the local store, then this partition's position. */
   private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece, string][]): Promise<void> {
     this.storeCurrent = false;
     // Pieces are small (a head, or a sixteenth of a family's lines): 1 000 per produce, so a batch

@@ -7,7 +7,7 @@ import { lineKeyOf } from '../model/act-line.js';
 import type { ReliquidationCause, SettlementStatus } from '../model/settlement.js';
 import { PipelineStageError } from './errors.js';
 import { isLineTopic, LIQUIDATION_GROUP, type LineTopic } from './keys.js';
-import { causeOf, encodeChange, inputOf, ledgerChange, loadFamilies, recordIdsOf, type Family, type StoredLineRecord } from './ledgers.js';
+import { causeOf, encodeChange, inputOf, ledgerChange, loadFamilies, outboxOf, recordIdsOf, type Family, type StoredLineRecord } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { asOfTimestamp, liquidateLines, type Reference } from './liquidate-lines.js';
 
@@ -137,12 +137,15 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     }
   }
   const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+  // A re-liquidation's settlements still in a family's outbox go out before the rewrite drops them.
+  const outboxes = [...touched.keys()].flatMap((id) => outboxOf(id, families.get(id)));
   for (const [id, f] of touched) {
     const base = families.get(id)!;
     snapshots.push(...encodeChange(id, base, ledgerChange(base.state, f.state), base.applied).messages);
   }
   if (!o.dryRun) {
     // Settlements first, then ledgers: a crash between them replays to the same versions (README).
+    for (let i = 0; i < outboxes.length; i += 500) await o.bus.produce('settlements', outboxes.slice(i, i + 500));
     for (let i = 0; i < settlements.length; i += 500) await o.bus.produce('settlements', settlements.slice(i, i + 500));
     for (let i = 0; i < snapshots.length; i += 200) await o.bus.produce('counters-changelog', snapshots.slice(i, i + 200));
   }

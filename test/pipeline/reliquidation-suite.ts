@@ -143,12 +143,17 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       await requestReliquidation(bus, [request]);
       const again = await liquidate(bus, members);
       expect(again).toMatchObject({ requests: 1, redecided: 2, published: 0 });
-      // Redelivered (a new group reads the topics from the start): the 3 lines and the first request
-      // are at or below the family's watermarks, skipped; the duplicate, which changed nothing and so
-      // wrote no watermark (like an unchanged line), is decided again and still publishes nothing
-      const redelivered = await liquidate(bus, members, 'liquidation-redelivery');
-      expect(redelivered).toMatchObject({ redelivered: 3 + 1, requests: 1, redecided: 2, published: 0, snapshots: 0 });
       expect((await readTopic(bus, 'settlements')).length).toBe(after.length);
+      // Redelivered (a new group reads the topics from the start): the 3 lines and the first request
+      // are at or below the family's watermarks, skipped; the redelivered request publishes its
+      // outbox again (R2 and R3 v2, identical copies: it cannot know whether they went out before a
+      // crash); the duplicate, which changed nothing and so wrote no watermark (like an unchanged
+      // line), is decided again and publishes nothing
+      const redelivered = await liquidate(bus, members, 'liquidation-redelivery');
+      expect(redelivered).toMatchObject({ redelivered: 3 + 1, requests: 1, redecided: 2, published: 2, snapshots: 0 });
+      const final = await readTopic(bus, 'settlements');
+      expect(final.length).toBe(after.length + 2);
+      expect([...dedupe(final).keys()].sort()).toEqual([...dedupe(after).keys()].sort());
 
       // An ops replay of the partition after the résiliation is cancelled (end date cleared): the
       // two lines go back to paid as version 3, and the diff names the cause of the version replaced
@@ -225,6 +230,50 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       expect(stats).toMatchObject({ requests: 1, redecided: 4, unchanged: 2, published: 2 });
       const ledger = (await loadFamilies(bus, new Set(['C001']))).get('C001')!.state;
       expect(ledger.counters[counter]).toBe('4');
+      await close(bus);
+    }, 240_000);
+
+    it.runIf(runs('crash-moved'))('a crash between the new versions and the ledger, the membership moving before the restart: downstream and ledger still agree', async () => {
+      // Given family M001 with a consultation on 2025-05-12 paid 9.00 (version 1)
+      const nir = nirOf(6);
+      const members = new Members([member('M001', nir)]);
+      const bus = await open(await w.fresh());
+      await publishLines(bus, [consultation({ family: 'M001', nir, decompte: 'M1', care: '2025-05-12' })]);
+      await liquidate(bus, members);
+
+      // When a résiliation back-dated to 2025-04-30 is re-liquidated, and the process dies after
+      // writing one of the two (settlements, ledger) and before the other (the bus refuses the second)
+      members.change(nir, { end: '2025-04-30' });
+      await requestReliquidation(bus, [{ requestId: 'qm', adherentId: 'M001', from: '2025-05-01', reason: { eventId: 'ev-m1', type: 'affiliation-end', effectiveDate: '2025-04-30' } }]);
+      let produced = 0;
+      const dying: Bus = Object.create(bus, {
+        produce: { value: async (topic: string, messages: readonly unknown[]) => {
+          if ((topic === 'settlements' || topic === 'counters-changelog') && ++produced === 2) throw new Error('killed between the two writes');
+          return (bus.produce as (t: string, m: readonly unknown[]) => Promise<void>)(topic, messages);
+        } },
+      });
+      const crashed = await LiquidationService.start({ bus: dying, beneficiaries: members.live, reference, workers: 0 });
+      await expect(crashed.done).rejects.toThrow('killed between the two writes');
+      await crashed.stop();
+      // and, before the restart, the résiliation is corrected to 2025-05-31 (the line is covered
+      // again), and a new line of the family arrives (the embedded bus hands it over before the
+      // redelivered request: its ledger write must not drop what the request decided)
+      members.change(nir, { end: '2025-05-31' });
+      await publishLines(bus, [consultation({ family: 'M001', nir, decompte: 'M2', care: '2025-05-20' })]);
+      await liquidate(bus, members);
+      // and the membership store asks again for that event, as it does for every applied event
+      await requestReliquidation(bus, [{ requestId: 'qm2', adherentId: 'M001', from: '2025-05-01', reason: { eventId: 'ev-m2', type: 'affiliation-end', effectiveDate: '2025-05-31' } }]);
+      await liquidate(bus, members);
+
+      // Then every version has one content, none is missing, and the latest one downstream is the one the ledger holds
+      const all = await readTopic(bus, 'settlements');
+      const versions = [...dedupe(all).values()].filter((x) => x.lineKey === keyOf('M1')).map((x) => x.version).sort();
+      expect(versions).toEqual([1, 2, 3]);
+      const ledger = lineRecord((await loadFamilies(bus, new Set(['M001']))).get('M001')!.state, keyOf('M1'))!;
+      const last = latest(all, keyOf('M1'));
+      expect([last.version, last.status, last.amcAmount]).toEqual([ledger.version, ledger.status, ledger.amcAmount]);
+      // covered again on 05-12: paid 9.00
+      expect(last).toMatchObject({ status: 'paid', amcAmount: '9.00' });
       await close(bus);
     }, 240_000);
 
