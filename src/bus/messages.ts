@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ActLineSchema } from '../model/act-line.js';
+import { IsoDateSchema } from '../model/dates.js';
+import { ReliquidationCauseSchema } from '../model/settlement.js';
 
 /**
  * Values of the line, reject and changelog topics; settlements reuse src/model/settlement.ts.
@@ -65,6 +67,22 @@ export const CounterChangelogSchema = z
   })
   .meta({ title: 'Counter changelog entry' });
 export type CounterChangelog = z.infer<typeof CounterChangelogSchema>;
+
+/**
+ * reliquidations: "re-decide this family's lines whose care date is on or after `from`, and every
+ * line of the family left in review or rejected, against the membership and reference data as
+ * they are now" (src/pipeline/reliquidation-requests.ts). Keyed by adhérent, on the adhérent's
+ * partition like its lines and ledger pieces.
+ */
+export const ReliquidationRequestSchema = z
+  .object({
+    requestId: z.string().min(1).meta({ description: 'id of the request, unique per (event, family): names it in logs' }),
+    adherentId: z.string().min(1).max(20).meta({ description: 'the family whose lines are re-decided (the ledger key, and the message key)' }),
+    from: IsoDateSchema.meta({ description: 'lines whose care date (careStart) is on or after this date are re-decided; review and rejected lines whatever their date' }),
+    reason: ReliquidationCauseSchema,
+  })
+  .meta({ title: 'Re-liquidation request' });
+export type ReliquidationRequest = z.infer<typeof ReliquidationRequestSchema>;
 
 /**
  * Headers of every message (the envelope). Wire names are fixed here so the embedded log and Kafka

@@ -6,7 +6,7 @@ import { SettlementSchema } from '../model/settlement.js';
 import { TpClaimSchema } from '../model/tp-claim.js';
 import { ReconOutcomeSchema } from '../model/reconciliation.js';
 import { PaymentOrderSchema } from '../model/payment.js';
-import { CounterChangelogSchema, LineMessageSchema, RejectMessageSchema, type Headers, type LineMessage } from './messages.js';
+import { CounterChangelogSchema, LineMessageSchema, RejectMessageSchema, ReliquidationRequestSchema, type Headers, type LineMessage } from './messages.js';
 
 /**
  * The named topics, their message schema, partition count and how a message is keyed. The default
@@ -108,6 +108,13 @@ export const TOPICS = {
     key: 'beneficiary: NIR-rang; value = JSON of src/reconcile ReconState, null = forgotten',
     compacted: true,
     keyOf: (c) => c.key,
+  }),
+  /** re-decide a family's lines after a back-dated membership or reference change (src/pipeline/reliquidation-requests.ts) */
+  reliquidations: def({
+    name: 'reliquidations',
+    schema: ReliquidationRequestSchema,
+    key: 'adhérent (the family whose lines are re-decided), on partitionFor(adhérent) like its lines and ledger pieces',
+    keyOf: (r) => r.adherentId,
   }),
   'payment-orders': def({ name: 'payment-orders', schema: PaymentOrderSchema, key: 'payee (member:<adherentId> or ps:<psId>)', keyOf: (o) => o.payee }),
 } as const;

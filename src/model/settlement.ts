@@ -48,6 +48,19 @@ export const CounterChangeSchema = z.object({
 });
 export type CounterChange = z.infer<typeof CounterChangeSchema>;
 
+/**
+ * Why a version was produced by a re-liquidation (a back-dated membership or reference change):
+ * the event, its type and its effective date. Absent on versions decided from an input line.
+ */
+export const ReliquidationCauseSchema = z
+  .object({
+    eventId: z.string().min(1),
+    type: z.string().min(1).meta({ description: 'event type, e.g. affiliation-end (résiliation)' }),
+    effectiveDate: IsoDateSchema,
+  })
+  .meta({ title: 'Re-liquidation cause' });
+export type ReliquidationCause = z.infer<typeof ReliquidationCauseSchema>;
+
 export const SettlementSchema = z.object({
   lineKey: z.string(),
   beneficiary: z.object({ nir: z.string(), rang: z.number().int() }),
@@ -72,5 +85,11 @@ export const SettlementSchema = z.object({
   invoiceNo: z.string().min(1).optional(),
   /** hash of the inputs that produced this version: same hash, same settlement, nothing to publish */
   inputHash: z.string().optional(),
+  /**
+   * Set on a version produced by a re-liquidation request: which event made it, and its effective
+   * date (statements print "régularisation suite à <type> du <date>"). Named `reliquidation`, not
+   * `reason`: `reason` is the decision's own explanation, a fixed field.
+   */
+  reliquidation: ReliquidationCauseSchema.optional(),
 });
 export type Settlement = z.infer<typeof SettlementSchema>;

@@ -10,6 +10,14 @@ import type { ActLine } from '../model/act-line.js';
 export type LineTopic = 'decompte-lines' | 'invoice-lines';
 export const LINE_TOPICS: readonly LineTopic[] = ['decompte-lines', 'invoice-lines'];
 
+/**
+ * What the liquidation group consumes: the line topics and the re-liquidation requests, all keyed
+ * by adhérent, so one member owns a partition number across the three (the Kafka bus's
+ * co-partitioning assignor) and is the only writer of those families' ledgers.
+ */
+export type LiquidationTopic = LineTopic | 'reliquidations';
+export const LIQUIDATION_TOPICS: readonly LiquidationTopic[] = [...LINE_TOPICS, 'reliquidations'];
+
 export function lineTopicOf(line: Pick<ActLine, 'source'>): LineTopic {
   return line.source === 'noemie' ? 'decompte-lines' : 'invoice-lines';
 }

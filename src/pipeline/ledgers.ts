@@ -3,6 +3,8 @@ import type { Bus, OutgoingMessage } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
 import { PipelineStageError } from './errors.js';
+import { ReliquidationCauseSchema, SettlementSchema, type ReliquidationCause, type Settlement } from '../model/settlement.js';
+import { LineInputSchema, type LineInput } from './line-input.js';
 
 /**
  * The liquidation service's state: one engine ledger per family (adhérent), persisted on
@@ -30,6 +32,8 @@ const LineRecordSchema = z.looseObject({
   operation: z.enum(['I', 'A']),
   inputHash: z.string(),
   recordIds: z.array(z.string()).optional().meta({ description: 'record ids (line messages) applied to this line: a record id seen again is not liquidated again' }),
+  input: LineInputSchema.optional().meta({ description: 'I records: the act line of this version, its liquidation date and order of arrival, so a re-liquidation can decide it again (src/pipeline/line-input.ts)' }),
+  cause: ReliquidationCauseSchema.optional().meta({ description: "set when this version was produced by a re-liquidation: the settlement's `reliquidation` (replay prints it)" }),
 });
 const Seq = z.number().int().min(0);
 
@@ -41,6 +45,7 @@ const HeadSchema = z.object({
   renewals: z.record(z.string(), z.array(RenewalEntrySchema)),
   buckets: z.record(z.string(), Seq).meta({ description: 'bucket → seq of its current version (a bucket piece with a higher seq is an unfinished write)' }),
   applied: z.record(z.string(), z.number().int().min(0)).meta({ description: '"<topic>:<partition>" → last input offset applied to this ledger' }),
+  outbox: z.array(SettlementSchema).optional().meta({ description: 'the settlements a re-liquidation decided in this write, published AFTER it: whoever next handles the family (the redelivered request, or any next write) publishes them again before anything else (README "Re-liquidation")' }),
 });
 const BucketSchema = z.object({
   v: z.literal(2),
@@ -67,6 +72,8 @@ export interface Family {
   /** the head's seq and bucket versions: a change is written relative to them */
   seq: number;
   stamps: Record<string, number>;
+  /** settlements written with this head and published after it (a re-liquidation's): to publish again before the family's next write */
+  outbox?: Settlement[];
 }
 
 export type Families = Map<string, Family>;
@@ -101,7 +108,7 @@ export function ledgerChange(before: EngineState | undefined, after: EngineState
  * The changelog messages of one change, buckets first and the head last, on the family's
  * partition; and the family as it now is (holding the buckets it held plus the changed ones).
  */
-export function encodeChange(adherentId: string, before: Family | undefined, change: LedgerChange, applied: Record<string, number>): { messages: OutgoingMessage<'counters-changelog'>[]; family: Family; pieces: [string, LedgerPiece][] } {
+export function encodeChange(adherentId: string, before: Family | undefined, change: LedgerChange, applied: Record<string, number>, outbox: readonly Settlement[] = []): { messages: OutgoingMessage<'counters-changelog'>[]; family: Family; pieces: [string, LedgerPiece][] } {
   const seq = (before?.seq ?? 0) + 1;
   const stamps = { ...(before?.stamps ?? {}) };
   const lines: Record<string, Readonly<Lines>> = { ...(before?.state.lines ?? {}) };
@@ -115,11 +122,16 @@ export function encodeChange(adherentId: string, before: Family | undefined, cha
     lines[b] = bucketLines;
     stamps[b] = seq;
   }
-  const head: HeadPiece = { v: 2, piece: 'head', seq, counters: { ...change.counters }, renewals: change.renewals as HeadPiece['renewals'], buckets: stamps, applied };
+  const head: HeadPiece = { v: 2, piece: 'head', seq, counters: { ...change.counters }, renewals: change.renewals as HeadPiece['renewals'], buckets: stamps, applied, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) };
   pieces.push([adherentId, head]);
   const partition = partitionFor(adherentId);
   const messages = pieces.map(([key, piece]) => ({ key, partition, value: { key, value: JSON.stringify(piece) } }));
-  return { messages, pieces, family: { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, stamps } };
+  return { messages, pieces, family: { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, stamps, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) } };
+}
+
+/** A family's outbox (the settlements its last re-liquidation wrote before publishing), as messages keyed like any settlement of the family. */
+export function outboxOf(id: string, family: Family | undefined): OutgoingMessage<'settlements'>[] {
+  return (family?.outbox ?? []).map((value) => ({ value, key: value.adherentId ?? id }));
 }
 
 /** A whole family written as one change (tests, tools): every bucket it holds, then its head. */
@@ -168,7 +180,7 @@ export function assemble(adherentId: string, head: HeadPiece, found: ReadonlyMap
       throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `ledger of ${adherentId}: bucket ${b} is at write ${piece.seq}, older than its head's ${stamp}`, { topic: 'counters-changelog' });
     }
   }
-  return { state: { counters: head.counters, renewals: head.renewals, lines }, applied: head.applied, seq: head.seq, stamps: head.buckets };
+  return { state: { counters: head.counters, renewals: head.renewals, lines }, applied: head.applied, seq: head.seq, stamps: head.buckets, ...(head.outbox ? { outbox: head.outbox } : {}) };
 }
 
 /**
@@ -209,25 +221,52 @@ export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promis
 }
 
 /**
- * The record ids (bus/messages.ts `recordId`) of the input records that made a line's record, kept
- * beside the engine's fields in the line's record: an `I` published again after a crash of the
- * ingestion (same drop, same record id) is recognised as applied even when its line has been
- * annulled since — liquidated again it would reopen the annulled line. The engine neither reads
- * nor writes this field; the annulation's record (`{...previous}`) carries it over.
+ * What the pipeline keeps in a line's record beside the engine's fields (the engine neither reads
+ * nor writes them, and builds each new version's record without them: the service stamps them on
+ * every record that changed, `stampLines`):
+ * - `recordIds`: the record ids (bus/messages.ts `recordId`) of the input records that made the
+ *   line's record: an `I` published again after a crash of the ingestion (same drop, same record
+ *   id) is recognised as applied even when its line has been annulled since — liquidated again it
+ *   would reopen the annulled line. Carried over to every later version, the annulation's included.
+ * - `input`: the act line of the current `I` version, its liquidation date and order of arrival
+ *   (line-input.ts), what a re-liquidation decides again. Not kept on `A` records (never re-decided).
+ * - `cause`: on a version a re-liquidation produced, why (the settlement's `reliquidation`).
  */
-export type StoredLineRecord = LineRecord & { recordIds?: string[] };
+export type StoredLineRecord = LineRecord & { recordIds?: string[]; input?: LineInput; cause?: ReliquidationCause };
 
 export function recordIdsOf(record: LineRecord | undefined): readonly string[] {
   return (record as StoredLineRecord | undefined)?.recordIds ?? [];
 }
 
-/** Puts each line's record ids into the changed records of `change` (new objects: the change may share them with a worker's state). */
-export function stampRecordIds(change: LedgerChange, ids: ReadonlyMap<string, readonly string[]>, bucketOf: (lineKey: string) => string): void {
-  for (const [lineKey, list] of ids) {
+export function inputOf(record: LineRecord | undefined): LineInput | undefined {
+  return (record as StoredLineRecord | undefined)?.input;
+}
+
+export interface LineStamp {
+  recordIds?: readonly string[];
+  input?: LineInput;
+  cause?: ReliquidationCause;
+}
+
+export function causeOf(record: LineRecord | undefined): ReliquidationCause | undefined {
+  return (record as StoredLineRecord | undefined)?.cause;
+}
+
+/** Puts each line's pipeline fields into the changed records of `change` (new objects: the change may share them with a worker's state); each bucket is copied once. */
+export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>, bucketOf: (lineKey: string) => string): void {
+  const copied = new Set<string>();
+  for (const [lineKey, stamp] of stamps) {
     const b = bucketOf(lineKey);
     const bucket = Object.hasOwn(change.buckets, b) ? change.buckets[b]! : undefined;
     if (!bucket || !Object.hasOwn(bucket, lineKey)) continue;
-    change.buckets[b] = { ...bucket, [lineKey]: { ...bucket[lineKey]!, recordIds: [...list] } as StoredLineRecord };
+    const record: StoredLineRecord = { ...bucket[lineKey]! };
+    if (stamp.recordIds && stamp.recordIds.length > 0) record.recordIds = [...stamp.recordIds];
+    if (stamp.input && record.operation === 'I') record.input = stamp.input;
+    if (stamp.cause) record.cause = stamp.cause;
+    if (!copied.has(b)) {
+      change.buckets[b] = { ...bucket };
+      copied.add(b);
+    }
+    change.buckets[b]![lineKey] = record;
   }
 }
-

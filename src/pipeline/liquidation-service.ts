@@ -3,10 +3,13 @@ import { lineBucket, lineRecord, stateKeyOf } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
-import { LIQUIDATION_GROUP, LINE_TOPICS, type LineTopic } from './keys.js';
+import type { Settlement } from '../model/settlement.js';
+import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
 import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
-import { encodeChange, recordIdsOf, stampRecordIds, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
+import { encodeChange, inputOf, outboxOf, recordIdsOf, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
+import { encodeLineInput } from './line-input.js';
+import { reliquidateFamily } from './reliquidate.js';
 import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
@@ -77,10 +80,16 @@ export interface ServiceStats {
   caughtUp: number;
   /** the reference version key of the last batch (`grids-2+nomenclature-1+pmss-1`, or `files`) */
   reference: string;
+  /** re-liquidation requests applied (README "Re-liquidation"); redelivered ones are counted in `redelivered` */
+  requests: number;
+  /** lines decided again by those requests (changed or not) */
+  redecided: number;
+  /** lines a request would have re-decided but could not: no input kept (written before inputs were), or the person now belongs to another family */
+  notRedecided: number;
 }
 
 export class LiquidationService {
-  readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, reference: '' };
+  readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
   private subscription: Subscription | undefined;
   /** false from a batch's changelog produce until its store writes are done: no checkpoint then */
   private storeCurrent = true;
@@ -122,11 +131,11 @@ export class LiquidationService {
     service.stats.reference = firstKey;
     o.logger?.info({ reference: firstKey }, 'liquidation: reference data in force');
     const taskLines = o.taskLines ?? 256;
-    service.subscription = await o.bus.consume<LineTopic>({
+    service.subscription = await o.bus.consume<LiquidationTopic>({
       groupId: o.groupId ?? LIQUIDATION_GROUP,
-      topics: LINE_TOPICS,
+      topics: LIQUIDATION_TOPICS,
       maxBatch: o.maxBatch ?? taskLines * Math.max(1, workers) * 2,
-      handler: (batch, session) => service.handle(batch, session),
+      handler: (batch, session) => (batch.topic === 'reliquidations' ? service.handleRequests(batch, session) : service.handle(batch, session)),
     });
     return service;
   }
@@ -215,28 +224,34 @@ export class LiquidationService {
       for (const [family, state] of Object.entries(result.ledgers)) changed.set(family, state);
     });
 
-    // The record ids of every line whose ledger record changed go into that record (ledgers.ts).
-    const stamps = new Map<string, Map<string, string[]>>();
+    // Every line whose ledger record changed gets the pipeline's fields (ledgers.ts StoredLineRecord):
+    // the record ids of its input records, and its input, for a later re-liquidation.
+    const stamps = new Map<string, Map<string, LineStamp & { recordIds: string[] }>>();
     items.forEach((item, i) => {
-      const recordId = item.record.value.recordId;
-      if (recordId === undefined || !outcomes[i]!.changed) return;
-      const lineKey = lineKeyOf(item.request.line);
+      if (!outcomes[i]!.changed) return;
+      const { line, recordId } = item.record.value;
+      const lineKey = lineKeyOf(line);
       let ofFamily = stamps.get(item.family);
       if (!ofFamily) stamps.set(item.family, (ofFamily = new Map()));
-      let ids = ofFamily.get(lineKey);
-      if (!ids) {
-        const before = families.get(item.family);
-        ofFamily.set(lineKey, (ids = [...recordIdsOf(before && lineRecord(before.state, lineKey))]));
-      }
-      if (!ids.includes(recordId)) ids.push(recordId);
+      const before = families.get(item.family);
+      const recorded = before && lineRecord(before.state, lineKey);
+      let stamp = ofFamily.get(lineKey);
+      if (!stamp) ofFamily.set(lineKey, (stamp = { recordIds: [...recordIdsOf(recorded)] }));
+      if (recordId !== undefined && !stamp.recordIds.includes(recordId)) stamp.recordIds.push(recordId);
+      // Order of arrival: a line keeps the place of its first record; a new one takes
+      // [this family write's number, its position in the batch].
+      const n = inputOf(recorded)?.n ?? stamp.input?.n ?? [(before?.seq ?? 0) + 1, i];
+      stamp.input = line.operation === 'I' ? encodeLineInput(line, item.request.asOf, n) : undefined;
     });
-    for (const [family, ids] of stamps) {
+    for (const [family, ofFamily] of stamps) {
       const change = changed.get(family);
-      if (change) stampRecordIds(change, ids, lineBucket);
+      if (change) stampLines(change, ofFamily, lineBucket);
     }
 
-    // 2. Settlements, in input order.
+    // 2. Settlements, in input order — after those a re-liquidation left in the outbox of a family
+    // this batch rewrites (the rewrite drops the outbox; README "Re-liquidation").
     const settlements: OutgoingMessage<'settlements'>[] = [];
+    for (const family of changed.keys()) settlements.push(...outboxOf(family, families.get(family)));
     items.forEach((item, i) => {
       const { settlement, changed: isNew } = outcomes[i]!;
       if (!isNew) {
@@ -266,6 +281,112 @@ export class LiquidationService {
       snapshots.push(...written.messages);
       written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
     }
+    await this.writeLedgers(partition, snapshots, pieces);
+    await this.pause();
+
+    this.stats.batches += 1;
+    this.stats.lines += records.length;
+    this.stats.published += settlements.length;
+    this.stats.snapshots += snapshots.length;
+    this.o.onBatch?.(this.stats);
+    // 4. Returning lets the bus commit the batch's offsets.
+  }
+
+  /**
+   * A batch of re-liquidation requests (README "Re-liquidation"). Each request is applied to its
+   * family's whole ledger unless the family's watermark for this topic-partition is at or past it
+   * (a redelivery: nothing decided); requests of one family in the batch one after the other,
+   * families in parallel tasks. Steps: (0) publish again the outbox of each family redelivered;
+   * (1) re-decide; (2) write the changed ledgers, each head with the watermark of the family's
+   * last request that changed it and the settlements decided as its outbox; (3) publish those
+   * settlements; (4) return, the bus commits. The ledger goes before the settlements here (the
+   * other way round for lines): see step 2.
+   */
+  private async handleRequests(batch: Batch<'reliquidations'>, session: BatchSession): Promise<void> {
+    const { topic, partition, records } = batch;
+    const wk = watermarkKey(topic, partition);
+    await this.catchUp(partition, session);
+    // Requests are decided under the reference versions in force now, like a batch of lines.
+    const reference = this.references.currentKey();
+    await this.liquidator.use(reference);
+    const runTask = (task: Omit<LiquidateTask, 'reference'>) => this.liquidator.run({ ...task, reference });
+    const byFamily = new Map<string, BusRecord<'reliquidations'>[]>();
+    for (const r of records) {
+      const list = byFamily.get(r.value.adherentId);
+      if (list) list.push(r);
+      else byFamily.set(r.value.adherentId, [r]);
+    }
+    // Whole ledgers: which lines a request names is only known by reading them all.
+    const families = await this.store.getMany(byFamily.keys(), () => 'all');
+
+    // 0. A request at or below its family's watermark is a redelivery: the process may have died
+    // between writing the ledger and publishing what it decided, so the family's outbox goes out
+    // again (identical copies downstream dedupes). A request past the watermark means the last
+    // request batch was committed, hence published.
+    const redelivered = (id: string, f: Family | undefined) => byFamily.get(id)!.some((r) => f?.applied[wk] !== undefined && r.offset <= f.applied[wk]!);
+    const outboxes = [...byFamily.keys()].filter((id) => redelivered(id, families.get(id))).flatMap((id) => outboxOf(id, families.get(id)));
+    for (let i = 0; i < outboxes.length; i += 500) await this.o.bus.produce('settlements', outboxes.slice(i, i + 500));
+
+    // 1. Re-decide, family by family (a family's requests in offset order).
+    const results = await Promise.all([...byFamily].map(async ([id, requests]) => {
+      const family = families.get(id);
+      let state = family?.state;
+      let last: number | undefined;
+      const settlements: Settlement[] = [];
+      const touched = new Set<string>();
+      for (const r of requests) {
+        const applied = family?.applied[wk];
+        if (applied !== undefined && r.offset <= applied) {
+          this.stats.redelivered += 1;
+          continue;
+        }
+        this.stats.requests += 1;
+        // No ledger: the family has no line yet, nothing to re-decide.
+        if (!state) continue;
+        const done = await reliquidateFamily(id, state, r.value, this.o.beneficiaries, runTask);
+        this.stats.redecided += done.redecided;
+        this.stats.notRedecided += done.skipped;
+        this.stats.unchanged += done.redecided - done.settlements.length;
+        if (done.state !== state) last = r.offset;
+        for (const k of done.touched) touched.add(k);
+        state = done.state;
+        settlements.push(...done.settlements);
+      }
+      return { id, family, state, last, settlements, touched };
+    }));
+
+    // 2. Changed ledgers FIRST, each head carrying this topic-partition's watermark at the family's
+    // last request that changed it, and the settlements decided (its outbox). Unlike lines, whose
+    // input record decides them again the same way, a request is decided against the membership
+    // as it is when it runs: decided again after a crash, it could give a version another content.
+    const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+    const pieces: [string, LedgerPiece, string][] = [];
+    for (const { id, family, state, last, touched, settlements } of results) {
+      if (!family || !state || last === undefined || state === family.state) continue;
+      // Only the buckets of the lines that changed, and only those lines in their undo.
+      const buckets = new Set([...touched].map(lineBucket));
+      const change: LedgerChange = { counters: state.counters, renewals: state.renewals, buckets: Object.fromEntries([...buckets].map((b) => [b, state.lines[b]!])), touched: [...touched] };
+      const written = encodeChange(id, family, change, { ...family.applied, [wk]: last }, settlements);
+      snapshots.push(...written.messages);
+      written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
+    }
+    await this.writeLedgers(partition, snapshots, pieces);
+    await this.pause();
+
+    // 3. The settlements, each family's in the order decided.
+    const settlements: OutgoingMessage<'settlements'>[] = results.flatMap((r) => r.settlements.map((value) => ({ value, key: value.adherentId ?? r.id })));
+    for (let i = 0; i < settlements.length; i += 500) await this.o.bus.produce('settlements', settlements.slice(i, i + 500));
+    await this.pause();
+
+    this.stats.batches += 1;
+    this.stats.published += settlements.length + outboxes.length;
+    this.stats.snapshots += snapshots.length;
+    this.o.onBatch?.(this.stats);
+    // 4. Returning lets the bus commit the batch's offsets.
+  }
+
+  /** The ledger writes: the changelog (durable) first, then the local store, then this partition's position. */
+  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece, string][]): Promise<void> {
     this.storeCurrent = false;
     // Pieces are small (a head, or a sixteenth of a family's lines): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
@@ -275,14 +396,6 @@ export class LiquidationService {
     if (snapshots.length > 0) this.positions.set(partition, (await this.changelogRange(partition)).high);
     this.storeCurrent = true;
     if ((this.stats.batches + 1) % CHECKPOINT_BATCHES === 0) await checkpointLedgers(this.store, this.busId, this.positions);
-    await this.pause();
-
-    this.stats.batches += 1;
-    this.stats.lines += records.length;
-    this.stats.published += settlements.length;
-    this.stats.snapshots += snapshots.length;
-    this.o.onBatch?.(this.stats);
-    // 4. Returning lets the bus commit the batch's offsets.
   }
 
   /**

@@ -4,10 +4,11 @@ import { lineRecord } from '../engine/index.js';
 import { withLine } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import { lineKeyOf } from '../model/act-line.js';
-import type { SettlementStatus } from '../model/settlement.js';
+import type { ReliquidationCause, SettlementStatus } from '../model/settlement.js';
 import { PipelineStageError } from './errors.js';
 import { isLineTopic, LIQUIDATION_GROUP, type LineTopic } from './keys.js';
-import { encodeChange, ledgerChange, loadFamilies, recordIdsOf, type Family, type StoredLineRecord } from './ledgers.js';
+import { causeOf, encodeChange, inputOf, ledgerChange, loadFamilies, outboxOf, recordIdsOf, type Family, type StoredLineRecord } from './ledgers.js';
+import { encodeLineInput } from './line-input.js';
 import { asOfTimestamp, liquidateLines, type Reference } from './liquidate-lines.js';
 
 /**
@@ -46,6 +47,8 @@ export interface LineDiff {
   version: { from: number; to: number };
   amc: { from: string; to: string };
   status: { from: SettlementStatus; to: SettlementStatus };
+  /** the version replaced was produced by a re-liquidation: its cause (settlement `reliquidation`) */
+  replaces?: ReliquidationCause;
 }
 
 export interface ReplayResult {
@@ -116,14 +119,17 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         let state = ledgers[beneficiary.adherentId];
         const ids = recordIdsOf(previous);
         const next = state && lineRecord(state, lineKey);
-        // The engine's new record does not know the input record ids of the line (ledgers.ts): keep them.
-        if (state && next && ids.length > 0) state = { ...state, lines: withLine(state.lines, lineKey, { ...next, recordIds: [...ids] } as StoredLineRecord) };
+        // The engine's new record does not carry the pipeline's fields (ledgers.ts): the line's record
+        // ids and its input (kept in its place of arrival) go over to the new version.
+        const input = encodeLineInput(line, asOfTimestamp(r.timestamp), inputOf(previous)?.n ?? [family.seq + 1, 0]);
+        if (state && next) state = { ...state, lines: withLine(state.lines, lineKey, { ...next, ...(ids.length > 0 ? { recordIds: [...ids] } : {}), input } as StoredLineRecord) };
         if (state) {
           // One change per family for the whole range: its buckets' undo is against the ledger read.
           const base = families.get(beneficiary.adherentId)!;
           touched.set(beneficiary.adherentId, { ...base, state });
         }
-        changed.push({ lineKey, offset: r.offset, version: { from: previous.version, to: settlement.version }, amc: { from: previous.amcAmount, to: settlement.amcAmount }, status: { from: previous.status, to: settlement.status } });
+        const cause = causeOf(previous);
+        changed.push({ lineKey, offset: r.offset, version: { from: previous.version, to: settlement.version }, amc: { from: previous.amcAmount, to: settlement.amcAmount }, status: { from: previous.status, to: settlement.status }, ...(cause ? { replaces: cause } : {}) });
         before = before.plus(previous.amcAmount);
         after = after.plus(settlement.amcAmount);
         settlements.push({ value: settlement, key: settlement.adherentId ?? line.amcMemberId, headers: headersOf(r) });
@@ -131,12 +137,15 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     }
   }
   const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+  // A re-liquidation's settlements still in a family's outbox go out before the rewrite drops them.
+  const outboxes = [...touched.keys()].flatMap((id) => outboxOf(id, families.get(id)));
   for (const [id, f] of touched) {
     const base = families.get(id)!;
     snapshots.push(...encodeChange(id, base, ledgerChange(base.state, f.state), base.applied).messages);
   }
   if (!o.dryRun) {
     // Settlements first, then ledgers: a crash between them replays to the same versions (README).
+    for (let i = 0; i < outboxes.length; i += 500) await o.bus.produce('settlements', outboxes.slice(i, i + 500));
     for (let i = 0; i < settlements.length; i += 500) await o.bus.produce('settlements', settlements.slice(i, i + 500));
     for (let i = 0; i < snapshots.length; i += 200) await o.bus.produce('counters-changelog', snapshots.slice(i, i + 200));
   }

@@ -4,7 +4,7 @@ import { kafkaSettings, readEnv } from '../config.js';
 import { onShutdownSignals, openBus } from '../bus/index.js';
 import { loadBeneficiaries } from '../ingest/reference/beneficiaries.js';
 import { createLogger } from '../log.js';
-import { LIQUIDATION_GROUP, LINE_TOPICS } from './keys.js';
+import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from './keys.js';
 import { liquidationState } from './liquidation-settings.js';
 import { LiquidationService } from './liquidation-service.js';
 import { ReferenceCache, isHomeSource, referencePaths, type ReferenceSource } from './reference.js';
@@ -86,7 +86,7 @@ if (values['exit-when-idle']) {
   for (;;) {
     await new Promise((r) => setTimeout(r, 200));
     if (failed !== undefined) throw failed;
-    const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
+    const lag = await bus.lag(LIQUIDATION_GROUP, LIQUIDATION_TOPICS);
     if (lag.every((l) => l.lag === 0)) break;
   }
   await close();

@@ -35,6 +35,7 @@ export function statementSettlementOf(s: Settlement): StatementSettlement {
     status: s.status, reason: s.reason, expense: s.expense, roAmount: s.roAmount, amcAmount: s.amcAmount, restToPay: s.restToPay, version: s.version,
   };
   if (s.operation !== undefined) out.operation = s.operation;
+  if (s.reliquidation !== undefined) out.reliquidation = s.reliquidation;
   return out;
 }
 

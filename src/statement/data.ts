@@ -1,8 +1,9 @@
 import { Decimal } from 'decimal.js';
 import { formatMoney, ZERO } from '../model/money.js';
 import type { Beneficiary } from '../model/reference.js';
-import type { Settlement } from '../model/settlement.js';
+import type { ReliquidationCause, Settlement } from '../model/settlement.js';
 import { CATEGORIES, categoryOf, type CategoryId } from './categories.js';
+import { frenchDate } from './format.js';
 
 /**
  * The data of a member statement ("historique des remboursements", seed 001): for one family and a
@@ -25,7 +26,7 @@ export interface StatementRequest {
  */
 export type StatementSettlement = Pick<
   Settlement,
-  'lineKey' | 'beneficiary' | 'adherentId' | 'careDate' | 'actCode' | 'poste' | 'status' | 'reason' | 'expense' | 'roAmount' | 'amcAmount' | 'restToPay' | 'version' | 'operation'
+  'lineKey' | 'beneficiary' | 'adherentId' | 'careDate' | 'actCode' | 'poste' | 'status' | 'reason' | 'expense' | 'roAmount' | 'amcAmount' | 'restToPay' | 'version' | 'operation' | 'reliquidation'
 >;
 
 export interface Amounts {
@@ -45,6 +46,8 @@ export interface StatementLine extends Amounts {
   status: Settlement['status'];
   /** why the AMC paid less than asked, in plain words, when it did */
   reason: string | null;
+  /** the line was decided again after a change of the membership: "régularisation suite à résiliation du 30/04/2025" */
+  regularisation: string | null;
 }
 
 export interface CategoryTotal extends Amounts {
@@ -102,6 +105,7 @@ export function statementData(
       category: categoryOf(s.poste),
       status: s.status,
       reason: s.reason,
+      regularisation: s.reliquidation ? regularisationText(s.reliquidation) : null,
       expense: s.expense,
       roAmount: s.roAmount,
       amcAmount: s.amcAmount,
@@ -113,6 +117,23 @@ export function statementData(
     return { category: id, label, lines: of.length, ...totalsOf(of) };
   }).filter((c) => c.lines > 0);
   return { adherentId: request.adherentId, holder, from: request.from, to: request.to, lines, totals: totalsOf(lines), byCategory };
+}
+
+/**
+ * Event types of the membership feed in the member's words; a type not listed is printed as
+ * it is (dashes as spaces) rather than hidden.
+ */
+const EVENT_WORDS: Readonly<Record<string, string>> = {
+  'affiliation-end': 'résiliation', 'resiliation': 'résiliation', 'beneficiary-removed': 'radiation d’un bénéficiaire',
+  'affiliation-start': 'adhésion', 'family-created': 'adhésion', 'beneficiary-added': 'ajout d’un bénéficiaire',
+  'suspension': 'suspension', 'suspension-lifted': 'levée de suspension', 'level-change': 'changement de garantie', 'contract-change': 'changement de garantie',
+  'proof': 'justificatif', 'proof-of-studies': 'justificatif de scolarité', 'proof-of-disability': 'justificatif d’invalidité', 'grid-correction': 'correction de garantie',
+};
+
+/** "régularisation suite à résiliation du 30/04/2025" */
+export function regularisationText(cause: ReliquidationCause): string {
+  const words = Object.hasOwn(EVENT_WORDS, cause.type) ? EVENT_WORDS[cause.type]! : cause.type.replaceAll(/[-_]/g, ' ');
+  return `régularisation suite à ${words} du ${frenchDate(cause.effectiveDate)}`;
 }
 
 /** Largest expense of the categories, the chart's full scale (0 when there is nothing). */

@@ -25,7 +25,7 @@ const cells = (a: Amounts) => [a.expense, a.roAmount, a.amcAmount, a.restToPay].
 export function renderStatementHtml(data: StatementData): string {
   const rows = data.lines
     .map((l) => {
-      const reason = l.status !== 'paid' && l.reason ? `<br><span class="reason">${escapeHtml(l.reason)}</span>` : '';
+      const reason = (l.status !== 'paid' && l.reason ? `<br><span class="reason">${escapeHtml(l.reason)}</span>` : '') + (l.regularisation ? `<br><span class="reason">${escapeHtml(l.regularisation)}</span>` : '');
       return `<tr class="${l.status === 'paid' ? 'paid' : 'unpaid'}"><td>${frenchDate(l.careDate)}</td><td>${escapeHtml(l.beneficiary)}</td><td>${escapeHtml(l.actLabel)}${reason}</td>${cells(l)}</tr>`;
     })
     .join('\n');

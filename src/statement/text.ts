@@ -31,6 +31,7 @@ export function renderStatementText(data: StatementData): string {
     new Set([1, 2, 3, 4, 5]),
   );
   const notes = data.lines.filter((l) => l.reason !== null && l.status !== 'paid').map((l) => `  ${frenchDate(l.careDate)} ${l.actLabel}: ${l.reason}`);
+  const regularisations = data.lines.filter((l) => l.regularisation !== null).map((l) => `  ${frenchDate(l.careDate)} ${l.actLabel}: ${l.regularisation}`);
   return [
     'Historique des remboursements',
     `Adhérent : ${data.holder} (${data.adherentId})`,
@@ -45,6 +46,7 @@ export function renderStatementText(data: StatementData): string {
     'Dépenses par catégorie de soins',
     ...categories,
     ...(notes.length > 0 ? ['', 'Actes non remboursés ou en cours :', ...notes] : []),
+    ...(regularisations.length > 0 ? ['', 'Régularisations :', ...regularisations] : []),
     '',
   ].join('\n');
 }

@@ -10,7 +10,7 @@ import { ingestDrop, type DropResult } from '../../src/ingest/ingest-drop.js';
 import { nirKey, type ActLine } from '../../src/model/act-line.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
-import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../src/pipeline/keys.js';
+import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from '../../src/pipeline/keys.js';
 import { referencePaths, type ReferencePaths } from '../../src/pipeline/reference.js';
 
 /**
@@ -90,10 +90,10 @@ export async function readTopic<T extends TopicName>(bus: Bus, topic: T): Promis
   return out;
 }
 
-export async function waitIdle(bus: Bus, timeoutMs = 60_000): Promise<void> {
+export async function waitIdle(bus: Bus, timeoutMs = 60_000, groupId = LIQUIDATION_GROUP): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
+    const lag = await bus.lag(groupId, LIQUIDATION_TOPICS);
     if (lag.every((l) => l.lag === 0)) return;
     if (Date.now() > until) throw new Error(`service still lagging after ${timeoutMs} ms: ${JSON.stringify(lag)}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { euros, renderChartSvg, renderStatementHtml, renderStatementText } from '../../src/statement/index.js';
-import { DATA } from './given.js';
+import { euros, regularisationText, renderChartSvg, renderStatementHtml, renderStatementText, statementData } from '../../src/statement/index.js';
+import { BENEFICIARIES, DATA, LABELS, SETTLEMENTS } from './given.js';
 
 describe('statement data', () => {
   it('keeps the family’s latest versions in the period, annulled lines out, sorted by care date', () => {
@@ -66,4 +66,25 @@ it('euros: French grouping without floats', () => {
   expect(euros('1234567.89')).toBe('1 234 567,89 €');
   expect(euros('-5.00')).toBe('−5,00 €');
   expect(euros('0.10')).toBe('0,10 €');
+});
+
+describe('statement: lines decided again after a membership change', () => {
+  // Given L1 (2025-01-10) re-decided after a résiliation back-dated to 2024-12-31: version 3,
+  // rejected, nothing paid; the member sees why the line changed.
+  const settlements = SETTLEMENTS.map((x) => (x.lineKey === 'L1' && x.version === 2
+    ? { ...x, version: 3, status: 'rejected' as const, amcAmount: '0.00', restToPay: '11.00', reason: 'care on 2025-01-10 after the affiliation end 2024-12-31', reliquidation: { eventId: 'ev-1', type: 'affiliation-end', effectiveDate: '2024-12-31' } }
+    : x));
+  const data = statementData({ adherentId: 'A001', from: '2025-01-01', to: '2025-12-31' }, [...SETTLEMENTS, ...settlements.filter((x) => x.version === 3)], BENEFICIARIES, LABELS);
+
+  it('says "régularisation suite à <event> du <date>" on the line, in text and HTML', () => {
+    expect(data.lines.find((l) => l.lineKey === 'L1')).toMatchObject({ status: 'rejected', amcAmount: '0.00', regularisation: 'régularisation suite à résiliation du 31/12/2024' });
+    expect(data.lines.filter((l) => l.regularisation !== null)).toHaveLength(1);
+    const text = renderStatementText(data);
+    expect(text).toContain('Régularisations :\n  10/01/2025 Consultation généraliste: régularisation suite à résiliation du 31/12/2024');
+    expect(renderStatementHtml(data)).toContain('<span class="reason">régularisation suite à résiliation du 31/12/2024</span>');
+  });
+
+  it('an event type it has no words for is printed as it is', () => {
+    expect(regularisationText({ eventId: 'e', type: 'rib-change', effectiveDate: '2025-02-01' })).toBe('régularisation suite à rib change du 01/02/2025');
+  });
 });

@@ -62,7 +62,9 @@ export const command: Command = {
         return 0;
       }
       for (const d of result.changed) {
-        writeLine(io.out, `${d.lineKey} @${d.offset}  v${d.version.from} → v${d.version.to}  AMC ${d.amc.from} → ${d.amc.to}  ${d.status.from} → ${d.status.to}`);
+        // A version a re-liquidation produced says so: the ops person sees what the replay overrides.
+        const from = d.replaces ? `v${d.version.from} (re-liquidated after ${d.replaces.type} effective ${d.replaces.effectiveDate}, event ${d.replaces.eventId})` : `v${d.version.from}`;
+        writeLine(io.out, `${d.lineKey} @${d.offset}  ${from} → v${d.version.to}  AMC ${d.amc.from} → ${d.amc.to}  ${d.status.from} → ${d.status.to}`);
       }
       writeLine(io.out, `${result.topic}[${result.partition}] offsets ${result.from}..${result.to - 1}: ${result.read} read, ${result.replayed} re-liquidated, ${result.totals.lines} changed`);
       writeLine(io.out, `AMC ${result.totals.amcBefore} → ${result.totals.amcAfter} (difference ${result.totals.delta})`);

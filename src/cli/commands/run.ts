@@ -11,7 +11,7 @@ import { createLogger, maskPersonalData, type Logger } from '../../log.js';
 import { BusIngestSink, clearSpool } from '../../pipeline/bus-sink.js';
 import { DropMarks, forgetMarks, pruneMarks } from '../../pipeline/publication-marks.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
-import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../pipeline/keys.js';
+import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
 import { runPaymentStage } from '../../pipeline/payments-service.js';
@@ -164,7 +164,7 @@ export const command: Command = {
     for (const o of outcomes) report(io, o);
 
     writeLine(io.out, 'liquidating…');
-    await waitCaughtUp(bus, LIQUIDATION_GROUP, LINE_TOPICS, 10 * 60_000);
+    await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
     const exceptions = await reconcile.tick(new Date().toISOString());
     const l = liquidation.stats;

@@ -1,0 +1,19 @@
+import { randomUUID } from 'node:crypto';
+import { vi } from 'vitest';
+import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
+import { testBusOptions } from '../support/kafka-mock.js';
+import { useTestBroker } from '../support/use-broker.js';
+import { defineReliquidationSuite } from './reliquidation-suite.js';
+
+// Every consumer-group join against the mock broker waits ~3 s (its session timeout).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
+
+/** Re-liquidation over TCP against librdkafka's mock cluster (kcat), or the Kafka named by KAFKA_BROKERS. */
+const broker = useTestBroker();
+
+defineReliquidationSuite({
+  kind: 'kafka',
+  fresh: async () => `r${randomUUID().slice(0, 8)}.`,
+  open: (prefix) => openKafkaBus(testBusOptions(broker, prefix, 'noemie-reliq-test')),
+  serviceArgs: (prefix) => ['--kafka', broker.brokers().join(','), '--topic-prefix', prefix, '--session-timeout-ms', String(broker.kind === 'mock' ? 3_000 : 6_000)],
+}, { only: ['résiliation', 'unknown', 'counters', 'kill'] });
