@@ -6,6 +6,8 @@ import { SettlementSchema } from '../model/settlement.js';
 import { TpClaimSchema } from '../model/tp-claim.js';
 import { ReconOutcomeSchema } from '../model/reconciliation.js';
 import { PaymentOrderSchema } from '../model/payment.js';
+import { MembershipEventSchema } from '../model/membership.js';
+import { ReliquidationRequestSchema } from '../model/reliquidation.js';
 import { CounterChangelogSchema, LineMessageSchema, RejectMessageSchema, type Headers, type LineMessage } from './messages.js';
 
 /**
@@ -110,6 +112,10 @@ export const TOPICS = {
     keyOf: (c) => c.key,
   }),
   'payment-orders': def({ name: 'payment-orders', schema: PaymentOrderSchema, key: 'payee (member:<adherentId> or ps:<psId>)', keyOf: (o) => o.payee }),
+  /** membership events (src/model/membership.ts): the member base as dated changes, folded into the membership store */
+  members: def({ name: 'members', schema: MembershipEventSchema, key: 'adhérent: a family\'s events in order on one partition', keyOf: (e) => e.adherentId, headersOf: () => ({}) }),
+  /** re-liquidation requests (src/pipeline/reliquidation-requests.ts), e.g. after a back-dated membership change */
+  reliquidations: def({ name: 'reliquidations', schema: ReliquidationRequestSchema, key: 'adhérent', keyOf: (r) => r.adherentId }),
 } as const;
 
 export type TopicName = keyof typeof TOPICS;

@@ -23,6 +23,14 @@ export const BeneficiarySchema = z.object({
   iban: z.string().nullable(),
   bic: z.string().nullable(),
   name: z.string(),
+  /**
+   * The contract levels over time, oldest first, `to` = last day covered (inclusive), null = open
+   * (issue 10: filled by the membership store when a level changed). When present, the level in
+   * force on the date of care is the period containing it; `contracts` is the latest period's.
+   */
+  contractPeriods: z.array(z.object({ from: IsoDateSchema, to: IsoDateSchema.nullable(), contracts: z.array(z.string().min(1)).min(1) })).optional(),
+  /** A child's proofs on file (studies 18–26, disability beyond); absent = proof assumed (today's reading). */
+  proofs: z.array(z.object({ kind: z.enum(['studies', 'disability']), from: IsoDateSchema, to: IsoDateSchema.nullable() })).optional(),
 });
 export type Beneficiary = z.infer<typeof BeneficiarySchema>;
 
