@@ -6,8 +6,9 @@ import type { Beneficiary } from '../model/reference.js';
  * A family's membership events → the family as known, with its whole dated history. Pure: the
  * store keeps the events (never a state overwritten) and folds them on read. Events are folded in
  * EFFECTIVE-date order (then in the order they were applied), so a back-dated change lands where
- * it belongs in the history whatever day it arrives. `asOf` folds only the events in force on
- * that day: the family as it stood then, as we know it now.
+ * it belongs in the history whatever day it arrives. `familyOn` then reads the family on one day
+ * (who was covered, under which level, paid to which account): the family as it stood then, as
+ * we know it now — a back-dated change known today shows in the past it changes.
  */
 
 /** An open suspension (suspension_start without an end) as Beneficiary.suspended holds it: no date is later. */
@@ -29,6 +30,8 @@ export interface Account {
 
 interface Person {
   b: Beneficiary;
+  /** apply order of the event that created the person */
+  createdSeq: number;
   periods: { from: string; to: string | null; contracts: string[] }[];
   changedLevel: boolean;
   proofs: { kind: 'studies' | 'disability'; from: string; to: string | null }[] | undefined;
@@ -58,15 +61,12 @@ export function accountOn(accounts: readonly Account[], date: string): Account |
   return found;
 }
 
-/**
- * Folds the events. `today` sets which account the holder's row shows (the one in force that day);
- * `asOf` keeps only the events effective on or before it, and only the persons covered from then.
- */
-export function foldFamily(adherentId: string, stored: readonly StoredMembershipEvent[], options: { today: string; asOf?: string }): FamilyState {
-  const events = [...stored].filter((s) => options.asOf === undefined || s.event.effectiveDate <= options.asOf).sort(effectiveOrder);
+/** Folds the events. `today` sets which account the holder's row shows (the one in force that day). */
+export function foldFamily(adherentId: string, stored: readonly StoredMembershipEvent[], options: { today: string }): FamilyState {
+  const events = [...stored].sort(effectiveOrder);
   const persons = new Map<string, Person>();
   const accounts: Account[] = [];
-  for (const { event: e } of events) {
+  for (const { event: e, seq } of events) {
     const d = e.effectiveDate;
     const named = e.nir !== undefined && e.rang !== undefined ? persons.get(personKey(e.nir, e.rang)) : undefined;
     const targets = e.nir !== undefined ? (named ? [named] : []) : [...persons.values()];
@@ -81,6 +81,7 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
               adherentId, nir: e.nir!, nirKey: e.nirKey!, rang: e.rang!, birthDate: e.birthDate!, role: e.role!, contracts: e.contracts!,
               start: d, end: e.end ?? null, suspended: [...(e.suspended ?? [])], noemie: e.noemie ?? false, iban: null, bic: null, name: e.name!,
             },
+            createdSeq: seq,
             periods: [{ from: d, to: null, contracts: e.contracts! }],
             changedLevel: false,
             proofs: undefined,
@@ -139,10 +140,21 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
       }
     }
   }
-  const inForce = accountOn(accounts, options.asOf ?? options.today);
+  // A start moved back before a person's creation (a back-dated affiliation start, applied after
+  // the person was created): the effective-order pass met it before the person existed.
+  for (const { event: e, seq } of events) {
+    if (e.eventType !== 'affiliation_start') continue;
+    const named = e.nir !== undefined && e.rang !== undefined ? persons.get(personKey(e.nir, e.rang)) : undefined;
+    const targets = e.nir !== undefined ? (named ? [named] : []) : [...persons.values()];
+    for (const p of targets) {
+      if (p.createdSeq > seq || p.b.start <= e.effectiveDate) continue;
+      p.b.start = e.effectiveDate;
+      if (p.periods[0] && e.effectiveDate < p.periods[0].from) p.periods[0].from = e.effectiveDate;
+    }
+  }
+  const inForce = accountOn(accounts, options.today);
   const members: Beneficiary[] = [];
   for (const p of persons.values()) {
-    if (options.asOf !== undefined && p.b.start > options.asOf) continue;
     const b: Beneficiary = { ...p.b, suspended: p.b.suspended.map((s) => ({ ...s })), contracts: p.periods.at(-1)!.contracts };
     if (p.changedLevel) b.contractPeriods = p.periods.map((x) => ({ ...x }));
     if (p.proofs !== undefined) b.proofs = p.proofs.map((x) => ({ ...x }));
@@ -166,4 +178,28 @@ function changeLevel(p: Person, from: string, contracts: string[]): void {
   }
   last.to = dayBefore(from);
   p.periods.push({ from, to: null, contracts });
+}
+
+/** A person's standing on one day. */
+export type StatusOn = 'not yet covered' | 'covered' | 'suspended' | 'ended';
+
+export interface FamilyOn {
+  adherentId: string;
+  date: string;
+  /** the persons who had joined by that day, each with the level in force then and its status */
+  members: (Beneficiary & { status: StatusOn })[];
+  /** the account payments made that day go to */
+  account: Account | undefined;
+}
+
+/** The family on `date`, from what is known now (the whole history folded). */
+export function familyOn(state: FamilyState, date: string): FamilyOn {
+  const members = state.members
+    .filter((b) => b.start <= date)
+    .map((b) => {
+      const period = b.contractPeriods?.find((p) => p.from <= date && (p.to === null || date <= p.to));
+      const status: StatusOn = b.end !== null && date > b.end ? 'ended' : b.suspended.some((s) => s.from <= date && date <= s.to) ? 'suspended' : 'covered';
+      return { ...b, contracts: period?.contracts ?? b.contractPeriods?.[0]?.contracts ?? b.contracts, status };
+    });
+  return { adherentId: state.adherentId, date, members, account: accountOn(state.accounts, date) };
 }

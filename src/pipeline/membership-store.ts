@@ -1,10 +1,11 @@
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { MembershipEvent } from '../model/membership.js';
 import type { PayeeAccount } from '../model/payment.js';
+import type { AccountBook } from '../payments/types.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { ReliquidationRequest } from '../model/reliquidation.js';
 import { compositeKey, StateStore, type SubStore } from '../state/kv-store.js';
-import { accountOn, foldFamily, type FamilyState, type StoredMembershipEvent } from './membership-fold.js';
+import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type StoredMembershipEvent } from './membership-fold.js';
 
 /**
  * The membership store (issue 10), in the home's state store (src/state):
@@ -171,10 +172,10 @@ export class MembershipStore {
     return state;
   }
 
-  /** The family as it stood on `date` (the events in force that day), as known now. */
-  familyAsOf(adherentId: string, date: string): FamilyState | null {
-    if (!this.families.has(adherentId)) return null;
-    return foldFamily(adherentId, this.eventsOf(adherentId), { today: this.clock(), asOf: date });
+  /** The family as it stood on `date` (who was covered, at which level, paid where), as known now. */
+  familyAsOf(adherentId: string, date: string): FamilyOn | null {
+    const state = this.family(adherentId);
+    return state === null ? null : familyOn(state, date);
   }
 
   /** The family's account (the holder's RIB) in force on `date`: where a payment made that day goes. */
@@ -226,4 +227,9 @@ export class MembershipStore {
   close(): Promise<void> {
     return this.kv.close();
   }
+}
+
+/** The payment run's account book: members' accounts from the store as of `date`, professionals' as given. */
+export function membershipAccountBook(store: MembershipStore, date: string, professionals: Readonly<Record<string, PayeeAccount>> = {}): AccountBook {
+  return { members: {}, professionals, memberAccount: (adherentId) => store.accountOn(adherentId, date) };
 }

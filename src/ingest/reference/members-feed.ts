@@ -38,7 +38,7 @@ const FileEventSchema = MembershipEventObject.extend({
   .transform((e): MembershipEvent => ({ ...e, eventId: e.eventId ?? contentId(e) }));
 
 /** `m-` + 24 hex of SHA-256 over the record's fields (keys sorted): the same content, the same id. */
-function contentId(e: Record<string, unknown>): string {
+export function contentId(e: Record<string, unknown>): string {
   const canonical = JSON.stringify(Object.keys(e).filter((k) => e[k] !== undefined).sort().map((k) => [k, e[k]]));
   return `m-${createHash('sha256').update(canonical).digest('hex').slice(0, 24)}`;
 }
