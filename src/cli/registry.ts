@@ -14,6 +14,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   'payments approve': { summary: 'approve an order the payment controls held; the next payment run pays it', load: async () => (await import('./commands/payments.js')).approveCommand },
   'payments show': { summary: 'print a payment run: orders, transfers, recoveries (IBANs masked)', load: async () => (await import('./commands/payments.js')).showCommand },
   statement: { summary: 'member statement (historique des remboursements): text, and HTML with a chart', load: async () => (await import('./commands/statement.js')).command },
+  'members import': { summary: 'load a beneficiaries.csv population into the home as membership events', load: async () => (await import('./commands/members.js')).importCommand },
+  'members show': { summary: "print a family's membership history and its state as of a date (--json)", load: async () => (await import('./commands/members.js')).showCommand },
   liquidate: { summary: 'liquidate a drop against the guarantee grids, no bus: NDJSON settlements', load: async () => (await import('./commands/liquidate.js')).command },
   estimate: { summary: 'quote (devis conseil): what the AMC would pay for a planned act, nothing consumed', load: async () => (await import('./commands/estimate.js')).command },
 };

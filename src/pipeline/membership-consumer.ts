@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
@@ -5,7 +6,7 @@ import type { MembershipStore } from './membership-store.js';
 import { requestReliquidation } from './reliquidation-requests.js';
 
 /**
- * The membership consumer: `members` topic → membership store (group `membership`). Per batch:
+ * The membership consumer: `members` topic → membership store (one group per home, membershipGroupOf). Per batch:
  *   1. apply the events in ONE store transaction (history, applied event ids, person index, and
  *      the re-liquidation requests the batch asks for, in an outbox);
  *   2. produce the outbox's requests to `reliquidations`, then remove them from the outbox;
@@ -16,6 +17,15 @@ import { requestReliquidation } from './reliquidation-requests.js';
  * produced twice is harmless: re-deciding lines already re-decided publishes nothing).
  */
 export const MEMBERSHIP_GROUP = 'membership';
+
+/**
+ * The group of a home's store: `membership-<12 hex of sha256(store file)>`. Every home needs EVERY
+ * family's events (a liquidation anywhere may meet any member), so two homes on one Kafka must not
+ * share a group, which would split the partitions between them. One home, one group.
+ */
+export function membershipGroupOf(store: MembershipStore): string {
+  return `${MEMBERSHIP_GROUP}-${createHash('sha256').update(store.kv.file).digest('hex').slice(0, 12)}`;
+}
 const MAX_BATCH = 2000;
 
 export interface MembershipStats {
@@ -50,7 +60,7 @@ function handlerOf(bus: Bus, store: MembershipStore, stats: MembershipStats, log
  * `--once` runs and the payment run call it so they read today's membership.
  */
 export async function updateMembershipStore(bus: Bus, store: MembershipStore, options: { groupId?: string; logger?: Logger } = {}): Promise<MembershipStats> {
-  const groupId = options.groupId ?? MEMBERSHIP_GROUP;
+  const groupId = options.groupId ?? membershipGroupOf(store);
   const stats: MembershipStats = { applied: 0, duplicates: 0, requested: 0 };
   await drainOutbox(bus, store, stats);
   if (await caughtUp(bus, groupId, ['members'])) return stats;
@@ -100,7 +110,7 @@ export async function startMembershipConsumer(options: { bus: Bus; store: Member
   const stats: MembershipStats = { applied: 0, duplicates: 0, requested: 0 };
   await drainOutbox(options.bus, options.store, stats);
   const handle = handlerOf(options.bus, options.store, stats, options.logger);
-  const sub = await options.bus.consume({ groupId: options.groupId ?? MEMBERSHIP_GROUP, topics: ['members'], maxBatch: MAX_BATCH, handler: (batch) => handle(batch) });
+  const sub = await options.bus.consume({ groupId: options.groupId ?? membershipGroupOf(options.store), topics: ['members'], maxBatch: MAX_BATCH, handler: (batch) => handle(batch) });
   sub.done.catch((e: unknown) => options.logger?.error({ err: e }, 'membership: the consumer stopped'));
   return {
     stats,

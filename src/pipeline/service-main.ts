@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaSettings, readEnv } from '../config.js';
 import { onShutdownSignals, openBus } from '../bus/index.js';
-import { loadBeneficiaries } from '../ingest/reference/beneficiaries.js';
+import { importPopulation } from './members-import.js';
+import { startMembershipConsumer, updateMembershipStore } from './membership-consumer.js';
+import { MembershipStore } from './membership-store.js';
 import { createLogger } from '../log.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from './keys.js';
 import { liquidationState } from './liquidation-settings.js';
@@ -12,16 +14,19 @@ import { referencePaths } from './reference.js';
 /**
  * The liquidation service alone in a process (what the crash tests kill -9, and what `noemie run`
  * may spawn):
- *   node dist/src/pipeline/service-main.js --home <dir> [--reference <dir>] [--workers n]
+ *   node dist/src/pipeline/service-main.js --home <dir> [--reference <dir>] [--beneficiaries <csv>] [--workers n]
  *     [--task-lines n] [--kafka brokers] [--topic-prefix p] [--exit-when-idle] [--step-delay-ms n]
  *     [--ledger-cache n] [--ledger-cache-mb n]   (family ledgers / MiB of ledger text in memory;
  *     the store is <home>/state/ledgers/<bus>)
+ * Members are the home's membership store, kept by the membership consumer running beside the
+ * service (a change applied while it runs is seen by the next batch); `--beneficiaries` first
+ * imports that population into the home as events (src/pipeline/members-import.ts).
  * Prints one JSON line per batch on stdout ({"batch":n,"lines":…}); SIGINT/SIGTERM finish the batch
  * in flight, commit, and exit 0. --exit-when-idle stops once the group has no lag.
  */
 const { values } = parseArgs({
   options: {
-    home: { type: 'string' }, reference: { type: 'string' }, workers: { type: 'string' }, 'task-lines': { type: 'string' },
+    home: { type: 'string' }, reference: { type: 'string' }, beneficiaries: { type: 'string' }, workers: { type: 'string' }, 'task-lines': { type: 'string' },
     kafka: { type: 'string' }, 'topic-prefix': { type: 'string' }, 'exit-when-idle': { type: 'boolean' }, 'step-delay-ms': { type: 'string' },
     'session-timeout-ms': { type: 'string' }, 'ledger-cache': { type: 'string' }, 'ledger-cache-mb': { type: 'string' },
   },
@@ -43,7 +48,12 @@ const kafka = brokers
   : undefined;
 const home = resolve(values.home ?? env.NOEMIE_HOME);
 const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
-const { index } = await loadBeneficiaries(paths.beneficiariesFile);
+if (values.beneficiaries) await importPopulation(bus, resolve(values.beneficiaries));
+const membership = MembershipStore.open(home);
+// the members known before the first line is liquidated; then kept as events pass
+await updateMembershipStore(bus, membership, { logger });
+const membershipConsumer = await startMembershipConsumer({ bus, store: membership, logger });
+const index = membership.index();
 const cacheSize = values['ledger-cache'];
 const cacheMb = values['ledger-cache-mb'];
 const service = await LiquidationService.start({
@@ -56,7 +66,9 @@ const service = await LiquidationService.start({
 });
 const close = async () => {
   await service.stop();
+  await membershipConsumer.stop();
   await bus.close();
+  await membership.close();
 };
 onShutdownSignals(close, logger);
 

@@ -197,7 +197,7 @@ export function defineLiquidationSuite(w: PipelineBusWorld): void {
       await close(bus); // the embedded bus has one writer: the child
 
       // Pauses between publish steps so the kills land between settlements, ledgers and commits.
-      const args = [...w.serviceArgs(ns), '--reference', world.reference.gridsDir.replace(/\/grids$/, ''), '--workers', '1', '--task-lines', '8', '--step-delay-ms', '40'];
+      const args = [...w.serviceArgs(ns), '--reference', world.reference.gridsDir.replace(/\/grids$/, ''), '--beneficiaries', world.reference.beneficiariesFile, '--workers', '1', '--task-lines', '8', '--step-delay-ms', '40'];
       for (const after of [2, 5]) {
         const svc = spawnService([...args]);
         await until(() => svc.batches() >= after || svc.child.exitCode !== null, 60_000, `${after} batches`);

@@ -5,15 +5,16 @@ import { join, resolve } from 'node:path';
 import { isValidBIC, isValidIBAN } from 'ibantools';
 import { kafkaSettings, paymentLimits, readEnv } from '../../config.js';
 import { openBus, type Bus } from '../../bus/index.js';
-import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
 import { PaymentOrderSchema } from '../../model/payment.js';
-import { accountBook, approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type AccountBook, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
+import { approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
 import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
 import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../state/kv-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
-import { DEFAULT_REFERENCE } from '../reference.js';
+import { MembershipStore, membershipAccountBook } from '../../pipeline/membership-store.js';
+import { membershipOf } from '../members.js';
+import type { PayeeAccount } from '../../model/payment.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 
 /**
@@ -24,7 +25,7 @@ import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../
 export const DEFAULT_PROFESSIONALS = 'fixtures/sample/professionals.csv';
 
 const RUN_USAGE = `noemie payments run [--dry-run] [--run-id <id>] [--at <instant>] [--home <dir>] [--kafka <brokers>]
-                   [--beneficiaries <csv>] [--professionals <csv>] [--out <dir>] [--json]
+                   [--professionals <csv>] [--out <dir>] [--json]
                    [--max-order <eur>] [--max-run <eur>]
                    [--debtor-iban <iban>] [--debtor-bic <bic>] [--debtor-name <name>]
 
@@ -35,7 +36,9 @@ and one pain.001.001.09 file per debtor account. A second run over the same fact
   --dry-run              compute and print; nothing published, committed, written or saved
   --run-id <id>          default run-<cut-off as YYYYMMDDTHHMMSSZ>; the same id twice is refused
   --at <instant>         the run's cut-off (ISO-8601), default now
-  --beneficiaries <csv>  family IBANs, default ${DEFAULT_REFERENCE.beneficiaries}
+  (members)              each family is paid to its account IN FORCE ON THE RUN'S DAY (--at), from the
+                         home's membership store (noemie members import, members*.csv in the inbox); a
+                         family without a known account is blocked with its reason, its lines stay due
   --professionals <csv>  ps_id;name;iban;bic, default ${DEFAULT_PROFESSIONALS} (when present)
   --out <dir>            default <home>/payments
   --debtor-*             the insurer's paying account, default ${DEFAULT_DEBTOR.name}
@@ -55,7 +58,6 @@ const RUN_FLAGS = {
   at: { type: 'string' },
   home: { type: 'string' },
   kafka: { type: 'string' },
-  beneficiaries: { type: 'string' },
   professionals: { type: 'string' },
   out: { type: 'string' },
   'debtor-iban': { type: 'string' },
@@ -90,13 +92,13 @@ export async function openCliBus(home: string, kafka: string | undefined, readOn
   return openBus({ home, logger, readOnly, ...(kafka !== undefined || env.KAFKA_BROKERS ? { kafka: kafkaSettings(env, kafka) } : {}) });
 }
 
-export async function loadAccounts(beneficiaries: string | undefined, professionals: string | undefined, io: CliIo): Promise<AccountBook> {
-  const family = await loadBeneficiaries(resolve(beneficiaries ?? DEFAULT_REFERENCE.beneficiaries));
+/** Professionals' accounts (members' come from the membership store: membershipAccountBook). */
+export async function loadProfessionalAccounts(professionals: string | undefined, io: CliIo): Promise<Record<string, PayeeAccount>> {
   const psFile = professionals ?? (existsSync(DEFAULT_PROFESSIONALS) ? DEFAULT_PROFESSIONALS : undefined);
-  if (psFile === undefined) return accountBook(family.index.all());
+  if (psFile === undefined) return {};
   const ps = await loadProfessionals(resolve(psFile));
   for (const r of ps.rejected) writeLine(io.err, `${psFile} line ${r.origin.record}: ${r.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')} (row ignored)`);
-  return accountBook(family.index.all(), ps.accounts);
+  return { ...ps.accounts };
 }
 
 function printReport(io: CliIo, r: PaymentStageReport): void {
@@ -146,8 +148,16 @@ export const command: Command = {
     if (maxRun !== undefined) override.maxRun = maxRun;
     const limits = paymentLimits(env, override);
     const onStep = crashHook(env.NOEMIE_CRASH_AT);
-    const accounts = await loadAccounts(values.beneficiaries, values.professionals, io);
+    const professionals = await loadProfessionalAccounts(values.professionals, io);
     const bus = await openCliBus(home, values.kafka);
+    const dryRun = values['dry-run'] ?? false;
+    // a dry run writes nothing: the store as it is (none: every family blocked); else brought up to date first
+    const membership = dryRun ? MembershipStore.openForReading(home) : (await membershipOf(bus, home).catch(async (e: unknown) => {
+      await bus.close();
+      throw e;
+    })).store;
+    const runDay = new Date(values.at ?? new Date().toISOString()).toISOString().slice(0, 10);
+    const accounts = membership === null ? { members: {}, professionals } : membershipAccountBook(membership, runDay, professionals);
     try {
       const report = await runPaymentStage({
         bus,
@@ -166,6 +176,7 @@ export const command: Command = {
       return report.alreadyRun ? 1 : 0;
     } finally {
       await bus.close();
+      await membership?.close();
     }
   },
 };
