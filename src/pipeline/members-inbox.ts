@@ -121,7 +121,7 @@ export async function membersIn(layout: InboxLayout, bus: Bus, options: { logger
       await report.addError({ code: refused.code, message: refused.message });
     }
     const read = refused === null && counts.events > 0;
-    if (refused === null && counts.events === 0) await report.addError({ code: 'MEMBERS_EMPTY', message: `${name} holds no valid membership event` });
+    if (refused === null && counts.events === 0) await report.addError({ code: 'INGEST_MEMBERS_EMPTY', message: `${name} holds no valid membership event` });
     const dir = read ? layout.archive : layout.quarantine;
     const stored = await moveInto(path, dir, name, at);
     const storedAs = relative(layout.home, join(dir, stored));
