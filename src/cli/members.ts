@@ -17,10 +17,10 @@ import { writeLine, type CliIo } from './command.js';
 export const SAMPLE_BENEFICIARIES = 'fixtures/sample/beneficiaries.csv';
 
 /** Publishes a population file as membership events; prints its rejected rows. Returns the events published. */
-export async function importPopulationFile(bus: Bus, file: string, io: CliIo): Promise<{ events: number; rejected: number }> {
-  const { events, rejected } = await importPopulation(bus, resolve(file));
+export async function importPopulationFile(bus: Bus, file: string, io: CliIo, store?: MembershipStore): Promise<{ events: number; skipped: number; rejected: number }> {
+  const { events, skipped, rejected } = await importPopulation(bus, resolve(file), store ? { alreadyApplied: (id) => store.isApplied(id) } : {});
   for (const line of rejected.flatMap(describeRejected)) writeLine(io.err, `${line} (row not imported)`);
-  return { events, rejected: rejected.length };
+  return { events, skipped, rejected: rejected.length };
 }
 
 /** Opens the home's membership store and applies what is new on `members`. */

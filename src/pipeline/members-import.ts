@@ -40,14 +40,19 @@ export function eventsOfPopulation(rows: readonly Beneficiary[]): MembershipEven
   return events;
 }
 
-export async function importPopulation(bus: Bus, file: string, options: { batchSize?: number } = {}): Promise<{ events: number; rejected: RejectedRecord[] }> {
+/**
+ * `alreadyApplied`: the home's store's check; events it has applied are not published again (a
+ * `noemie run --beneficiaries` at every start would otherwise add the population to the topic each time).
+ */
+export async function importPopulation(bus: Bus, file: string, options: { batchSize?: number; alreadyApplied?: (eventId: string) => boolean } = {}): Promise<{ events: number; skipped: number; rejected: RejectedRecord[] }> {
   const { index, rejected } = await loadBeneficiaries(file, { strict: false });
-  const events = eventsOfPopulation([...index.all()]);
+  const all = eventsOfPopulation([...index.all()]);
+  const events = options.alreadyApplied ? all.filter((e) => !options.alreadyApplied!(e.eventId)) : all;
   const size = options.batchSize ?? 1000;
   const name = basename(file);
   for (let i = 0; i < events.length; i += size) {
     const batch: OutgoingMessage<'members'>[] = events.slice(i, i + size).map((e) => ({ value: e, key: e.adherentId, headers: { file: name } }));
     await bus.produce('members', batch);
   }
-  return { events: events.length, rejected };
+  return { events: events.length, skipped: all.length - events.length, rejected };
 }

@@ -6,7 +6,8 @@ import { isRealDate } from '../../model/dates.js';
 import { maskIban } from '../../payments/show.js';
 import { familyOn, OPEN_END, type FamilyState } from '../../pipeline/membership-fold.js';
 import { MembershipStore } from '../../pipeline/membership-store.js';
-import { importPopulationFile, membershipOf } from '../members.js';
+import { importPopulationFile } from '../members.js';
+import { updateMembershipStore } from '../../pipeline/membership-consumer.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type Command } from '../command.js';
 import { openCliBus } from './payments.js';
 
@@ -19,7 +20,8 @@ const IMPORT_USAGE = `noemie members import <beneficiaries.csv> [--home <dir>] [
 Loads a whole population (formats.md §3) into the home as membership events, on the members topic:
 per family the adhérent's row as family_created, every other row as beneficiary_added, each effective
 on its start, with its end, suspensions and the family's account. Then brings the home's membership
-store up to date. Importing the same file again applies nothing (event ids are content hashes).
+store up to date. Importing the same file again publishes and applies nothing (event ids are
+content hashes; events the store has applied are not published again).
 Bad rows are listed (file, line, column) and not imported; the others are.
 exit code: 0 imported, 1 some rows were rejected, 2 usage error`;
 
@@ -43,16 +45,19 @@ export const importCommand: Command = {
     const home = resolve(values.home ?? env.NOEMIE_HOME);
     const logger = createLogger({ level: env.NOEMIE_LOG_LEVEL, destination: process.stderr });
     const bus = await openCliBus(home, values.kafka);
+    const store = MembershipStore.open(home);
     try {
-      const imported = await importPopulationFile(bus, file, io);
-      const { store, stats } = await membershipOf(bus, home, logger);
+      // the store first: what the topic holds and the store has not applied yet, then what the file adds
+      await updateMembershipStore(bus, store, { logger });
+      const imported = await importPopulationFile(bus, file, io, store);
+      const stats = await updateMembershipStore(bus, store, { logger });
       const families = store.familyCount();
-      await store.close();
-      writeLine(io.out, `${file}: ${imported.events} membership events published, ${imported.rejected} row(s) rejected`);
+      writeLine(io.out, `${file}: ${imported.events} membership events published (${imported.skipped} already in the store), ${imported.rejected} row(s) rejected`);
       writeLine(io.out, `membership store: ${stats.applied} event(s) applied, ${stats.duplicates} already applied, ${families} families; ${stats.requested} re-liquidation request(s)`);
       return imported.rejected > 0 ? 1 : 0;
     } finally {
       await bus.close();
+      await store.close();
     }
   },
 };

@@ -86,9 +86,9 @@ export const command: Command = {
     const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
     // Members: the home's membership store only (issue 10, no silent sample default), kept by its
     // consumer as events pass; the liquidation and the ingest sink read it live.
-    if (values.sample) await importPopulationFile(bus, SAMPLE_BENEFICIARIES, io);
-    if (values.beneficiaries) await importPopulationFile(bus, values.beneficiaries, io);
     const membership = MembershipStore.open(home);
+    if (values.sample) await importPopulationFile(bus, SAMPLE_BENEFICIARIES, io, membership);
+    if (values.beneficiaries) await importPopulationFile(bus, values.beneficiaries, io, membership);
     const membershipConsumer: MembershipConsumer = await startMembershipConsumer({ bus, store: membership, logger });
     await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 10 * 60_000); // members known before the first line is decided
     const beneficiaries = membership.index();
