@@ -61,8 +61,12 @@ export function accountOn(accounts: readonly Account[], date: string): Account |
   return found;
 }
 
-/** Folds the events. `today` sets which account the holder's row shows (the one in force that day). */
-export function foldFamily(adherentId: string, stored: readonly StoredMembershipEvent[], options: { today: string }): FamilyState {
+/**
+ * Folds the events. The holder's row shows the family's LATEST account (the others none): the row
+ * is what the engine reads and fingerprints (inputHash), so it must not depend on the clock; the
+ * account a payment goes to is `accountOn(date)`, asked by the payment run.
+ */
+export function foldFamily(adherentId: string, stored: readonly StoredMembershipEvent[]): FamilyState {
   const events = [...stored].sort(effectiveOrder);
   const persons = new Map<string, Person>();
   const accounts: Account[] = [];
@@ -152,15 +156,15 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
       if (p.periods[0] && e.effectiveDate < p.periods[0].from) p.periods[0].from = e.effectiveDate;
     }
   }
-  const inForce = accountOn(accounts, options.today);
+  const latest = [...accounts].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0)).at(-1);
   const members: Beneficiary[] = [];
   for (const p of persons.values()) {
     const b: Beneficiary = { ...p.b, suspended: p.b.suspended.map((s) => ({ ...s })), contracts: p.periods.at(-1)!.contracts };
     if (p.changedLevel) b.contractPeriods = p.periods.map((x) => ({ ...x }));
     if (p.proofs !== undefined) b.proofs = p.proofs.map((x) => ({ ...x }));
-    if (b.role === 'A' && inForce) {
-      b.iban = inForce.iban;
-      b.bic = inForce.bic;
+    if (b.role === 'A' && latest) {
+      b.iban = latest.iban;
+      b.bic = latest.bic;
     }
     members.push(b);
   }

@@ -75,7 +75,7 @@ export class MembershipStore {
   private readonly persons: SubStore<string>;
   private readonly outbox: SubStore<ReliquidationRequest>;
   /** folded families by event count: a family is folded again only when an event was added */
-  private readonly cache = new Map<string, { events: number; today: string; state: FamilyState }>();
+  private readonly cache = new Map<string, { events: number; state: FamilyState }>();
   private static readonly CACHE = 4096;
 
   constructor(readonly kv: StateStore, private readonly clock: () => string = todayUtc) {
@@ -163,12 +163,11 @@ export class MembershipStore {
   family(adherentId: string): FamilyState | null {
     const mark = this.families.get(adherentId);
     if (mark === undefined) return null;
-    const today = this.clock();
     const hit = this.cache.get(adherentId);
-    if (hit && hit.events === mark.events && hit.today === today) return hit.state;
-    const state = foldFamily(adherentId, this.eventsOf(adherentId), { today });
+    if (hit && hit.events === mark.events) return hit.state;
+    const state = foldFamily(adherentId, this.eventsOf(adherentId));
     if (this.cache.size >= MembershipStore.CACHE) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(adherentId, { events: mark.events, today, state });
+    this.cache.set(adherentId, { events: mark.events, state });
     return state;
   }
 

@@ -104,7 +104,7 @@ describe('each event type applied to the store', () => {
     expect(store.accountOn(ADH, '2026-04-30')?.iban).toBe(OLD_IBAN);
     expect(store.accountOn(ADH, '2026-05-01')?.iban).toBe(NEW_IBAN);
     expect(store.accountOn(ADH, '2023-12-31')).toBeUndefined();
-    // as known today (2026-06-15) the holder's row shows the new one
+    // the holder's row shows the latest one (what payments are made to is accountOn, by date)
     expect(store.index().holder(ADH)?.iban).toBe(NEW_IBAN);
   });
 
