@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { kafkaSettings, readEnv } from '../../config.js';
 import { openBus } from '../../bus/index.js';
-import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
+import { MembershipStore } from '../../pipeline/membership-store.js';
+import { membershipOf } from '../members.js';
 import { createLogger } from '../../log.js';
 import { loadReference, referencePaths } from '../../pipeline/reference.js';
 import { replay } from '../../pipeline/replay.js';
@@ -12,18 +13,20 @@ import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
  * changed as new versions (src/pipeline/replay.ts); `--dry-run` prints the diff only.
  */
 const USAGE = `noemie replay --topic <decompte-lines|invoice-lines> --partition <p> --from <offset|ISO date> [--to <offset|ISO date>] [--dry-run] [--json]
-             [--kafka <brokers>] [--home <dir>] [--reference <dir>] [--grids <dir>] [--beneficiaries <file>]
+             [--kafka <brokers>] [--home <dir>] [--reference <dir>] [--grids <dir>]
 
   --from / --to   first offset replayed / first offset not replayed (default: the liquidation
                   group's committed offset: lines not liquidated yet are left to the service)
   --dry-run       print per changed line old → new AMC amount and status, and totals; publish nothing
-  --reference     directory holding grids/, nomenclature.csv, pmss.csv, beneficiaries.csv (default fixtures)
+  --reference     directory holding grids/, nomenclature.csv, pmss.csv (default fixtures)
+  Members: the home's membership store, brought up to date with the members topic first (a dry
+  run reads it as it is).
   Stop the liquidation service first (the embedded bus refuses a second writer anyway).`;
 
 const FLAGS = {
   topic: { type: 'string' }, partition: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
   'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, kafka: { type: 'string' }, home: { type: 'string' },
-  reference: { type: 'string' }, grids: { type: 'string' }, beneficiaries: { type: 'string' },
+  reference: { type: 'string' }, grids: { type: 'string' },
 } as const;
 
 export const command: Command = {
@@ -38,12 +41,19 @@ export const command: Command = {
     const env = readEnv();
     const paths = referencePaths(values.reference ?? 'fixtures');
     if (values.grids) paths.gridsDir = resolve(values.grids);
-    if (values.beneficiaries) paths.beneficiariesFile = resolve(values.beneficiaries);
-    const [reference, { index }] = await Promise.all([loadReference(paths), loadBeneficiaries(paths.beneficiariesFile)]);
+    const reference = await loadReference(paths);
     const brokers = values.kafka ?? env.KAFKA_BROKERS;
     const logger = createLogger({ name: 'replay' });
-    const bus = await openBus({ home: resolve(values.home ?? env.NOEMIE_HOME), logger, ...(brokers ? { kafka: kafkaSettings(env, brokers) } : {}) });
+    const home = resolve(values.home ?? env.NOEMIE_HOME);
+    const bus = await openBus({ home, logger, ...(brokers ? { kafka: kafkaSettings(env, brokers) } : {}) });
+    let membership: MembershipStore | null = null;
     try {
+      membership = values['dry-run'] ? MembershipStore.openForReading(home) : (await membershipOf(bus, home, logger)).store;
+      if (membership === null) {
+        writeLine(io.err, `no membership store in ${home}: every line would be an unknown beneficiary (noemie members import first)`);
+        return 1;
+      }
+      const index = membership.index();
       const result = await replay({
         bus, topic: values.topic, partition: Number(values.partition), from: values.from, ...(values.to !== undefined ? { to: values.to } : {}),
         dryRun: values['dry-run'] ?? false, beneficiaries: index, reference,
@@ -62,6 +72,7 @@ export const command: Command = {
       return 0;
     } finally {
       await bus.close();
+      await membership?.close();
     }
   },
 };
