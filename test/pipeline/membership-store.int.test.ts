@@ -165,3 +165,29 @@ describe('re-liquidation requests', () => {
     expect(r2.requests).toEqual([]);
   });
 });
+
+describe('a crash between the store commit and the requests, or before the offsets', () => {
+  it('requests left in the outbox are produced at the next start; the same event delivered again changes nothing and asks nothing', async () => {
+    const { openEmbeddedBus } = await import('../../src/bus/embedded/embedded-bus.js');
+    const { updateMembershipStore } = await import('../../src/pipeline/membership-consumer.js');
+    const { readAll } = await import('./stages-given.js');
+    const bus = await openEmbeddedBus({ dir: `${home}/bus` });
+    try {
+      // given: a batch committed to the store whose requests were never produced (the process died there)
+      const e = created('2024-01-01');
+      await store.apply([e]);
+      expect(store.pendingRequests()).toHaveLength(1);
+      // and the same event still on the topic, its offsets not committed
+      await bus.produce('members', [{ value: e }]);
+      // when: the consumer starts again
+      const stats = await updateMembershipStore(bus, store);
+      // then: the pending request is produced once, the redelivered event is a duplicate
+      expect(stats).toEqual({ applied: 0, duplicates: 1, requested: 1 });
+      expect((await readAll(bus, 'reliquidations')).map((r) => r.requestId)).toEqual([`members:${e.eventId}`]);
+      expect(store.pendingRequests()).toEqual([]);
+      expect(store.eventsOf(ADH)).toHaveLength(1);
+    } finally {
+      await bus.close();
+    }
+  });
+});
