@@ -116,7 +116,7 @@ describe('noemie run --once and a TP claims file still being written', () => {
 });
 /** Each statement file of the run equals the one built from the family's whole settlements partition (the reading the index replaced). */
 async function expectStatementsAsFromTheTopic(home: string): Promise<void> {
-  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(DEFAULT_REFERENCE.beneficiaries), loadNomenclature(DEFAULT_REFERENCE.nomenclature)]);
+  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries('fixtures/sample/beneficiaries.csv'), loadNomenclature(DEFAULT_REFERENCE.nomenclature)]);
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const files = (await readdir(join(home, 'statements'))).filter((f) => f.endsWith('.txt'));
   expect(files.length).toBeGreaterThan(0);
