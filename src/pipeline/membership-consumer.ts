@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { stateStoreFileOf } from '../state/kv-store.js';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
@@ -24,7 +26,16 @@ export const MEMBERSHIP_GROUP = 'membership';
  * share a group, which would split the partitions between them. One home, one group.
  */
 export function membershipGroupOf(store: MembershipStore): string {
-  return `${MEMBERSHIP_GROUP}-${createHash('sha256').update(store.kv.file).digest('hex').slice(0, 12)}`;
+  return groupOfStoreFile(store.kv.file);
+}
+
+/** The same group, named from the home (`noemie topics` shows its lag without opening the store). */
+export function membershipGroupOfHome(home: string): string {
+  return groupOfStoreFile(stateStoreFileOf(resolve(home)));
+}
+
+function groupOfStoreFile(file: string): string {
+  return `${MEMBERSHIP_GROUP}-${createHash('sha256').update(file).digest('hex').slice(0, 12)}`;
 }
 const MAX_BATCH = 2000;
 
