@@ -122,6 +122,30 @@ describe('each event type applied to the store', () => {
   });
 });
 
+describe('re-affiliation and one person', () => {
+  it('a person covered again after a résiliation: the gap is not covered, the end is lifted', async () => {
+    await store.apply([created('2024-01-01'), ev({ eventType: 'affiliation_end', effectiveDate: '2025-01-01' })]);
+    expect(store.index().holder(ADH)?.end).toBe('2024-12-31');
+    await store.apply([ev({ eventType: 'affiliation_start', effectiveDate: '2025-04-01' })]);
+    // covered 2024-01-01..2024-12-31, not 2025-01-01..2025-03-31, covered again from 2025-04-01
+    expect(store.index().holder(ADH)).toMatchObject({ start: '2024-01-01', end: null, suspended: [{ from: '2025-01-01', to: '2025-03-31' }] });
+    expect(store.familyAsOf(ADH, '2025-02-15')!.members[0]!.status).toBe('suspended');
+    expect(store.familyAsOf(ADH, '2025-04-01')!.members[0]!.status).toBe('covered');
+  });
+
+  it('an event naming one person (nir + rang) changes that person only', async () => {
+    await store.apply([created(), ev({ eventType: 'beneficiary_added', effectiveDate: '2024-01-01', ...person(SPOUSE, 'C', '1981-06-23', 'BERTRAND Isabelle') })]);
+    await store.apply([ev({ eventType: 'suspension_start', effectiveDate: '2026-02-01', end: '2026-02-28', ...SPOUSE })]);
+    expect(store.index().byAdherent(ADH).map((b) => [b.role, b.suspended])).toEqual([['A', []], ['C', [{ from: '2026-02-01', to: '2026-02-28' }]]]);
+  });
+
+  it('the schema refuses a nir without its rang (twins share a NIR) and a family_created that is not the holder', () => {
+    expect(MembershipEventSchema.safeParse({ eventId: 'x', adherentId: ADH, eventType: 'affiliation_end', effectiveDate: '2026-01-01', nir: HOLDER.nir }).success).toBe(false);
+    const notHolder = MembershipEventSchema.safeParse({ eventId: 'y', adherentId: ADH, eventType: 'family_created', effectiveDate: '2026-01-01', ...person(SPOUSE, 'C', '1981-06-23', 'X') });
+    expect(notHolder.success ? [] : notHolder.error.issues.map((i) => i.path.join('.'))).toEqual(['role']);
+  });
+});
+
 describe('history and as-of queries', () => {
   it('the family as it stood on a date, as known now: who had joined, at which level, covered or not; the history is kept whole', async () => {
     await store.apply([
