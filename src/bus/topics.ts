@@ -6,6 +6,7 @@ import { SettlementSchema } from '../model/settlement.js';
 import { TpClaimSchema } from '../model/tp-claim.js';
 import { ReconOutcomeSchema } from '../model/reconciliation.js';
 import { PaymentOrderSchema } from '../model/payment.js';
+import { MembershipEventSchema } from '../model/membership.js';
 import { CounterChangelogSchema, LineMessageSchema, RejectMessageSchema, ReliquidationRequestSchema, type Headers, type LineMessage } from './messages.js';
 
 /**
@@ -117,6 +118,8 @@ export const TOPICS = {
     keyOf: (r) => r.adherentId,
   }),
   'payment-orders': def({ name: 'payment-orders', schema: PaymentOrderSchema, key: 'payee (member:<adherentId> or ps:<psId>)', keyOf: (o) => o.payee }),
+  /** membership events (src/model/membership.ts): the member base as dated changes, folded into the membership store */
+  members: def({ name: 'members', schema: MembershipEventSchema, key: 'adhérent: a family\'s events in order on one partition', keyOf: (e) => e.adherentId, headersOf: () => ({}) }),
 } as const;
 
 export type TopicName = keyof typeof TOPICS;

@@ -51,6 +51,7 @@ export function accountBook(beneficiaries: Iterable<Beneficiary>, professionals:
 export function accountOf(book: AccountBook, payee: string): PayeeAccount | undefined {
   const [kind, ...rest] = payee.split(':');
   const id = rest.join(':');
+  if (kind !== 'ps' && book.memberAccount !== undefined) return book.memberAccount(id);
   const table = kind === 'ps' ? book.professionals : book.members;
   return Object.hasOwn(table, id) ? table[id] : undefined;
 }

@@ -92,6 +92,12 @@ export interface Approval {
 /** Where payees are paid: the adhérent's IBAN for the whole family, a professional's own account. */
 export interface AccountBook {
   members: Readonly<Record<string, PayeeAccount>>;
+  /**
+   * The family's account looked up in the membership store, as of the run's date (a RIB change
+   * applies to payments made from its effective date); when set, it answers for members instead
+   * of `members`. Undefined for an adhérent the store has no account for: the payment is blocked.
+   */
+  memberAccount?: (adherentId: string) => PayeeAccount | undefined;
   professionals: Readonly<Record<string, PayeeAccount>>;
 }
 

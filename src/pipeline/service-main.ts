@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaSettings, readEnv } from '../config.js';
 import { onShutdownSignals, openBus } from '../bus/index.js';
-import { loadBeneficiaries } from '../ingest/reference/beneficiaries.js';
+import { importPopulation } from './members-import.js';
+import { startMembershipConsumer, updateMembershipStore } from './membership-consumer.js';
+import { MembershipStore } from './membership-store.js';
 import { createLogger } from '../log.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from './keys.js';
 import { liquidationState } from './liquidation-settings.js';
@@ -19,8 +21,10 @@ import { PipelineError } from '../model/errors.js';
  *     the store is <home>/state/ledgers/<bus>)
  * Grids, nomenclature and PMSS: the files of --reference <dir> (fixed), else the home's versioned
  * reference data (a version published while it runs is used from the next batch on; a home without
- * it fails at start with REFERENCE_MISSING). Beneficiaries: --beneficiaries, else
- * <--reference dir or fixtures>/beneficiaries.csv as before.
+ * it fails at start with REFERENCE_MISSING). Members are the home's membership store, kept by the
+ * membership consumer running beside the service (a change applied while it runs is seen by the
+ * next batch); `--beneficiaries` first imports that population into the home as events
+ * (src/pipeline/members-import.ts).
  * Prints one JSON line per batch on stdout ({"batch":n,"lines":…,"reference":…}); SIGINT/SIGTERM finish the batch
  * in flight, commit, and exit 0. --exit-when-idle stops once the group has no lag.
  */
@@ -35,7 +39,6 @@ const { values } = parseArgs({
 const env = readEnv();
 const logger = createLogger({ name: 'liquidation' });
 const paths = referencePaths(values.reference ?? 'fixtures');
-if (values.beneficiaries !== undefined) paths.beneficiariesFile = resolve(values.beneficiaries);
 const brokers = values.kafka ?? env.KAFKA_BROKERS;
 const kafka = brokers
   ? {
@@ -63,7 +66,12 @@ if (isHomeSource(reference)) {
   }
 }
 const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
-const { index } = await loadBeneficiaries(paths.beneficiariesFile);
+if (values.beneficiaries) await importPopulation(bus, resolve(values.beneficiaries));
+const membership = MembershipStore.open(home);
+// the members known before the first line is liquidated; then kept as events pass
+await updateMembershipStore(bus, membership, { logger });
+const membershipConsumer = await startMembershipConsumer({ bus, store: membership, logger });
+const index = membership.index();
 const cacheSize = values['ledger-cache'];
 const cacheMb = values['ledger-cache-mb'];
 const service = await LiquidationService.start({
@@ -76,7 +84,9 @@ const service = await LiquidationService.start({
 });
 const close = async () => {
   await service.stop();
+  await membershipConsumer.stop();
   await bus.close();
+  await membership.close();
 };
 onShutdownSignals(close, logger);
 

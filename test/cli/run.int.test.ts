@@ -10,7 +10,6 @@ import { main } from '../../src/cli/main.js';
 import { encodeCsv } from '../../src/ingest/csv/index.js';
 import { consultation } from '../ingest/codec-support.js';
 import { zipBuffer } from '../ingest/zip-support.js';
-import { DEFAULT_REFERENCE } from '../../src/cli/reference.js';
 import { loadBeneficiaries } from '../../src/ingest/reference/beneficiaries.js';
 import { loadNomenclature } from '../../src/ingest/reference/nomenclature.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
@@ -115,7 +114,7 @@ describe('noemie run --once and a TP claims file still being written', () => {
 });
 /** Each statement file of the run equals the one built from the family's whole settlements partition (the reading the index replaced). */
 async function expectStatementsAsFromTheTopic(home: string): Promise<void> {
-  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries(DEFAULT_REFERENCE.beneficiaries), loadNomenclature('fixtures/nomenclature.csv')]);
+  const [{ index }, nomenclature] = await Promise.all([loadBeneficiaries('fixtures/sample/beneficiaries.csv'), loadNomenclature('fixtures/nomenclature.csv')]);
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const files = (await readdir(join(home, 'statements'))).filter((f) => f.endsWith('.txt'));
   expect(files.length).toBeGreaterThan(0);

@@ -1,16 +1,17 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/bus.js';
 import { partitionFor } from '../../src/bus/topics.js';
 import { lineRecord } from '../../src/engine/index.js';
-import { loadBeneficiaries, type BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
+import type { BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
 import { lineKeyOf } from '../../src/model/act-line.js';
 import { loadFamilies } from '../../src/pipeline/ledgers.js';
 import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
 import { loadReference } from '../../src/pipeline/reference.js';
 import { replay } from '../../src/pipeline/replay.js';
 import {
-  HAND_FAMILY, HAND_LINE_KEY, byPartition, dedupe, ingestWorld, makeWorld, readTopic, setRulePct, spawnService, until, waitIdle, type World,
+  HAND_FAMILY, HAND_LINE_KEY, byPartition, dedupe, ingestWorld, makeWorld, membershipIndexOf, readTopic, setRulePct, spawnService, until, waitIdle, type World,
 } from './liquidation-support.js';
 
 /**
@@ -31,6 +32,7 @@ export function defineLiquidationSuite(w: PipelineBusWorld): void {
   describe(`${w.kind}: liquidation service and replay`, () => {
     let world: World;
     let beneficiaries: BeneficiaryIndex;
+    let members: { close: () => Promise<void> } | undefined;
     const buses: Bus[] = [];
     const open = async (ns: string) => {
       const bus = await w.open(ns);
@@ -44,9 +46,13 @@ export function defineLiquidationSuite(w: PipelineBusWorld): void {
 
     beforeAll(async () => {
       world = await makeWorld();
-      beneficiaries = (await loadBeneficiaries(world.reference.beneficiariesFile)).index;
+      // the members as the service child reads them (--beneficiaries: imported into a membership store)
+      const store = await membershipIndexOf(world.reference.beneficiariesFile, join(world.dir, 'members-home'));
+      members = store;
+      beneficiaries = store.index;
     }, 60_000);
     afterAll(async () => {
+      await members?.close();
       await Promise.all(buses.map((b) => b.close()));
       await rm(world.dir, { recursive: true, force: true });
     });
@@ -197,7 +203,7 @@ export function defineLiquidationSuite(w: PipelineBusWorld): void {
       await close(bus); // the embedded bus has one writer: the child
 
       // Pauses between publish steps so the kills land between settlements, ledgers and commits.
-      const args = [...w.serviceArgs(ns), '--reference', world.reference.gridsDir.replace(/\/grids$/, ''), '--workers', '1', '--task-lines', '8', '--step-delay-ms', '40'];
+      const args = [...w.serviceArgs(ns), '--reference', world.reference.gridsDir.replace(/\/grids$/, ''), '--beneficiaries', world.reference.beneficiariesFile, '--workers', '1', '--task-lines', '8', '--step-delay-ms', '40'];
       for (const after of [2, 5]) {
         const svc = spawnService([...args]);
         await until(() => svc.batches() >= after || svc.child.exitCode !== null, 60_000, `${after} batches`);

@@ -12,6 +12,7 @@ import type { Settlement } from '../../src/model/settlement.js';
 import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from '../../src/pipeline/keys.js';
 import { referencePaths, type ReferencePaths } from '../../src/pipeline/reference.js';
+import type { BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
 
 /**
  * Shared set-up of the pipeline tests: a reference directory (the fixture grids, nomenclature and
@@ -155,4 +156,17 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * The members of a beneficiaries.csv as the pipeline reads them: imported as events into a
+ * membership store in `home` (what `service-main.js --beneficiaries` does), read through its live index.
+ */
+export async function membershipIndexOf(file: string, home: string): Promise<{ index: BeneficiaryIndex; close: () => Promise<void> }> {
+  const { loadBeneficiaries } = await import('../../src/ingest/reference/beneficiaries.js');
+  const { eventsOfPopulation } = await import('../../src/pipeline/members-import.js');
+  const { MembershipStore } = await import('../../src/pipeline/membership-store.js');
+  const store = MembershipStore.open(home);
+  await store.apply(eventsOfPopulation([...(await loadBeneficiaries(file)).index.all()]));
+  return { index: store.index(), close: () => store.close() };
 }

@@ -6,11 +6,11 @@ import { approveCommand, command as paymentsRun, showCommand } from '../../src/c
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { publishSample } from '../../src/pipeline/reference-store.js';
 import { validPain001 } from '../support/pain001.js';
-import { settlement, tempDir } from './stages-given.js';
+import { importSampleMembers, settlement, tempDir } from './stages-given.js';
 
 /**
  * `noemie payments run` / `payments show` as the CLI runs them, on an embedded bus in a temp home,
- * with the sample's beneficiaries (ADH0000001's IBAN FR7620041344599806394842283 on the adhérent's row).
+ * with the sample's beneficiaries imported into the home (ADH0000001's IBAN FR7620041344599806394842283 on the adhérent's row).
  */
 const FAMILY_IBAN = 'FR7620041344599806394842283';
 let home = '';
@@ -38,6 +38,7 @@ beforeAll(async () => {
     { value: settlement({ ...member, lineKey: 'n:D2:1', beneficiary: { nir: '2810669306301', rang: 1 }, amcAmount: '15.30' }) },
   ]);
   await bus.close();
+  await importSampleMembers(home);
 });
 
 afterAll(async () => {
@@ -93,6 +94,7 @@ it('a line above the per-order ceiling is HELD (report, --json), not in the pain
       { value: settlement({ adherentId: 'ADH0000002', tp: '00', payee: 'member', lineKey: 'n:D9:1', beneficiary: { nir: '1680229242618', rang: 1 }, amcAmount: ABSURD }) },
     ]);
     await bus.close();
+    await importSampleMembers(dir);
     const at = ['--home', dir, '--at', '2025-03-31T18:00:00Z'];
 
     const dry = await cli(paymentsRun, [...at, '--run-id', 'R1', '--dry-run']);

@@ -7,7 +7,7 @@ import type { PaymentOrder } from '../../src/model/payment.js';
 import { PAYMENT_RUN_STEPS, type PaymentRunStep } from '../../src/payments/run-steps.js';
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { validPain001 } from '../support/pain001.js';
-import { readAll, settlement, tempDir } from './stages-given.js';
+import { readAll, settlement, tempDir, importSampleMembers } from './stages-given.js';
 
 /**
  * A payment run killed (SIGKILL, NOEMIE_CRASH_AT=<step>) at every step of `noemie payments run`,
@@ -118,6 +118,8 @@ beforeAll(async () => {
     ({ value: settlement({ lineKey: `crash:${adh}:${l}`, beneficiary: { nir, rang: 1 }, adherentId: adh, tp: '00', payee: 'member', amcAmount }) });
   await bus.produce('settlements', FAMILIES.flatMap(([adh, nir], i) => [member(adh, nir, 'A', `${10 + i + 1}.00`), member(adh, nir, 'B', '5.50'), member(adh, nir, 'C', '2.25')]));
   await bus.close();
+  // the families' accounts: the sample's members, imported into the home (commands read members from the home only)
+  await importSampleMembers(home);
 
   const uninterrupted = join(prepared, 'baseline');
   await cp(home, uninterrupted, { recursive: true });

@@ -43,3 +43,23 @@ export async function readAll<T extends TopicName>(bus: Bus, topic: T): Promise<
 }
 
 export const DAY = 86_400_000;
+
+/**
+ * The sample's members (fixtures/sample/beneficiaries.csv) imported into the home's membership
+ * store, as `noemie members import` does: commands read members from the home only (issue 10).
+ */
+export async function importSampleMembers(home: string, file = 'fixtures/sample/beneficiaries.csv'): Promise<void> {
+  const { openEmbeddedBus } = await import('../../src/bus/embedded/embedded-bus.js');
+  const { importPopulation } = await import('../../src/pipeline/members-import.js');
+  const { MembershipStore } = await import('../../src/pipeline/membership-store.js');
+  const { updateMembershipStore } = await import('../../src/pipeline/membership-consumer.js');
+  const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+  const store = MembershipStore.open(home);
+  try {
+    await importPopulation(bus, file);
+    await updateMembershipStore(bus, store);
+  } finally {
+    await store.close();
+    await bus.close();
+  }
+}

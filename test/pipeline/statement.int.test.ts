@@ -9,7 +9,7 @@ import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { command } from '../../src/cli/commands/statement.js';
 import { existsSync } from 'node:fs';
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
-import { settlement, tempDir } from './stages-given.js';
+import { importSampleMembers, settlement, tempDir } from './stages-given.js';
 
 /**
  * `noemie statement` end to end: settlements on the embedded bus (several versions, an annulation,
@@ -46,6 +46,7 @@ beforeAll(async () => {
     settlement({ ...member, adherentId: 'ADH0000002', lineKey: 'n:D5:1', beneficiary: { nir: '1700699000111', rang: 1 }, careDate: '2025-01-15', expense: '66.00' }),
   ].map((value) => ({ value })));
   await bus.close();
+  await importSampleMembers(home);
   ({ code, stdout } = await statement('--html', html()));
 });
 

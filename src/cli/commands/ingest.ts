@@ -6,6 +6,7 @@ import type { RejectedRecord } from '../../model/issues.js';
 import { ingestDrop, sha256File, type DropReader, type DropResult, type IngestProgress } from '../../ingest/ingest-drop.js';
 import { InboxScanner, isInProgressName, processInboxOnce, type CompleteWhen, type InboxOutcome } from '../../ingest/inbox/index.js';
 import { isTpClaimsFile } from '../../ingest/reference/tp-claims.js';
+import { isMembersFile } from '../../ingest/reference/members-feed.js';
 import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../../ingest/sink.js';
 import { EMPTY_TOTALS, addTotals, dropNeedsAttention, type DropReport, type IngestSummary, type Totals } from '../../ingest/summary.js';
 import { maskFieldValue } from '../../ingest/reference/csv-table.js';
@@ -172,6 +173,7 @@ async function noteTpClaims(ctx: RunContext, dir: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names.sort()) {
     if (isTpClaimsFile(name) && !isInProgressName(name)) writeHumanLine(ctx.io.out, `${name}: TP claims, not a drop: left in the inbox for noemie run`);
+    if (isMembersFile(name) && !isInProgressName(name)) writeHumanLine(ctx.io.out, `${name}: membership events, not a drop: left in the inbox for noemie run`);
   }
 }
 

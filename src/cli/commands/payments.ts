@@ -6,16 +6,17 @@ import { isValidBIC, isValidIBAN } from 'ibantools';
 import { initiatingParty, paymentLimits, readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
 import { openBus, type Bus } from '../../bus/index.js';
-import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
 import { PaymentOrderSchema } from '../../model/payment.js';
-import { accountBook, approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type AccountBook, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
+import { approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
 import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
 import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../state/kv-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
-import { DEFAULT_REFERENCE } from '../reference.js';
 import { chooseReference } from '../home-reference.js';
+import { MembershipStore, membershipAccountBook } from '../../pipeline/membership-store.js';
+import { membershipOf } from '../members.js';
+import type { PayeeAccount } from '../../model/payment.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 
 /**
@@ -25,7 +26,7 @@ import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../
  */
 
 const RUN_USAGE = `noemie payments run [--dry-run] [--run-id <id>] [--at <instant>] [--home <dir>] [--kafka <brokers>]
-                   [--beneficiaries <csv>] [--professionals <csv>] [--out <dir>] [--json]
+                   [--professionals <csv>] [--out <dir>] [--json]
                    [--max-order <eur>] [--max-run <eur>]
                    [--debtor-iban <iban>] [--debtor-bic <bic>] [--debtor-name <name>]
 
@@ -36,7 +37,9 @@ and one pain.001.001.09 file per debtor account. A second run over the same fact
   --dry-run              compute and print; nothing published, committed, written or saved
   --run-id <id>          default run-<cut-off as YYYYMMDDTHHMMSSZ>; the same id twice is refused
   --at <instant>         the run's cut-off (ISO-8601), default now
-  --beneficiaries <csv>  family IBANs, default ${DEFAULT_REFERENCE.beneficiaries}
+  (members)              each family is paid to its account IN FORCE ON THE RUN'S DAY (--at), from the
+                         home's membership store (noemie members import, members*.csv in the inbox); a
+                         family without a known account is blocked with its reason, its lines stay due
   --professionals <csv>  ps_id;name;iban;bic; default: the home's professionals' accounts in force
                          (noemie reference import --professionals; a home without them is an error)
   --out <dir>            default <home>/payments
@@ -61,7 +64,6 @@ const RUN_FLAGS = {
   at: { type: 'string' },
   home: { type: 'string' },
   kafka: { type: 'string' },
-  beneficiaries: { type: 'string' },
   professionals: { type: 'string' },
   out: { type: 'string' },
   'debtor-iban': { type: 'string' },
@@ -97,17 +99,17 @@ export async function openCliBus(home: string, kafka: string | undefined, readOn
 }
 
 /**
- * Members' accounts from the members file; professionals' accounts from the file given (rows with
- * issues reported and ignored), else the home's version in force (REFERENCE_MISSING when the home
- * has none: a TP payee is never paid to an account borrowed from the sample).
+ * Professionals' accounts: the file given (rows with issues reported and ignored), else the home's
+ * version in force (REFERENCE_MISSING when the home has none: a TP payee is never paid to an
+ * account borrowed from the sample). Members' accounts come from the membership store
+ * (membershipAccountBook).
  */
-export async function loadAccounts(beneficiaries: string | undefined, professionals: string | undefined, io: CliIo, home: string): Promise<AccountBook> {
-  const family = await loadBeneficiaries(resolve(beneficiaries ?? DEFAULT_REFERENCE.beneficiaries));
+export async function loadProfessionalAccounts(professionals: string | undefined, io: CliIo, home: string): Promise<Record<string, PayeeAccount>> {
   const psFile = professionals;
-  if (psFile === undefined) return accountBook(family.index.all(), (await chooseReference(['professionals'], { home, files: {} })).data.professionals);
+  if (psFile === undefined) return { ...(await chooseReference(['professionals'], { home, files: {} })).data.professionals };
   const ps = await loadProfessionals(resolve(psFile));
   for (const r of ps.rejected) writeLine(io.err, `${psFile} line ${r.origin.record}: ${r.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')} (row ignored)`);
-  return accountBook(family.index.all(), ps.accounts);
+  return { ...ps.accounts };
 }
 
 function printReport(io: CliIo, r: PaymentStageReport): void {
@@ -157,8 +159,16 @@ export const command: Command = {
     if (maxRun !== undefined) override.maxRun = maxRun;
     const limits = paymentLimits(env, override);
     const onStep = crashHook(env.NOEMIE_CRASH_AT);
-    const accounts = await loadAccounts(values.beneficiaries, values.professionals, io, home);
+    const professionals = await loadProfessionalAccounts(values.professionals, io, home);
     const bus = await openCliBus(home, values.kafka);
+    const dryRun = values['dry-run'] ?? false;
+    // a dry run writes nothing: the store as it is (none: every family blocked); else brought up to date first
+    const membership = dryRun ? MembershipStore.openForReading(home) : (await membershipOf(bus, home).catch(async (e: unknown) => {
+      await bus.close();
+      throw e;
+    })).store;
+    const runDay = new Date(values.at ?? new Date().toISOString()).toISOString().slice(0, 10);
+    const accounts = membership === null ? { members: {}, professionals } : membershipAccountBook(membership, runDay, professionals);
     try {
       const report = await runPaymentStage({
         bus,
@@ -178,6 +188,7 @@ export const command: Command = {
       return report.alreadyRun ? 1 : 0;
     } finally {
       await bus.close();
+      await membership?.close();
     }
   },
 };

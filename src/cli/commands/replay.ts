@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
 import { openBus } from '../../bus/index.js';
-import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
+import { MembershipStore } from '../../pipeline/membership-store.js';
+import { membershipOf } from '../members.js';
 import { createLogger } from '../../log.js';
 import { referencePaths } from '../../pipeline/reference.js';
 import { chooseReference } from '../home-reference.js';
@@ -14,21 +15,23 @@ import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
  * changed as new versions (src/pipeline/replay.ts); `--dry-run` prints the diff only.
  */
 const USAGE = `noemie replay --topic <decompte-lines|invoice-lines> --partition <p> --from <offset|ISO date> [--to <offset|ISO date>] [--dry-run] [--json]
-             [--kafka <brokers>] [--home <dir>] [--reference <dir>] [--grids <dir>] [--beneficiaries <file>]
+             [--kafka <brokers>] [--home <dir>] [--reference <dir>] [--grids <dir>]
 
   --from / --to   first offset replayed / first offset not replayed (default: the liquidation
                   group's committed offset: lines not liquidated yet are left to the service)
   --dry-run       print per changed line old → new AMC amount and status, and totals; publish nothing
-  --reference     directory holding grids/, nomenclature.csv, pmss.csv, beneficiaries.csv; without it
-                  grids, nomenclature and PMSS are the home's versions in force (noemie reference show;
-                  none: REFERENCE_MISSING), and beneficiaries.csv is read from fixtures/
+  --reference     directory holding grids/, nomenclature.csv, pmss.csv; without it grids,
+                  nomenclature and PMSS are the home's versions in force (noemie reference show;
+                  none: REFERENCE_MISSING)
   --grids <dir>   these grids instead (e.g. a corrected version not yet published)
+  Members: the home's membership store, brought up to date with the members topic first (a dry
+  run reads it as it is).
   Stop the liquidation service first (the embedded bus refuses a second writer anyway).`;
 
 const FLAGS = {
   topic: { type: 'string' }, partition: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
   'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, kafka: { type: 'string' }, home: { type: 'string' },
-  reference: { type: 'string' }, grids: { type: 'string' }, beneficiaries: { type: 'string' },
+  reference: { type: 'string' }, grids: { type: 'string' },
 } as const;
 
 export const command: Command = {
@@ -42,17 +45,20 @@ export const command: Command = {
     if (values.from === undefined) throw new UsageError('--from is required (an offset or an ISO date)');
     const env = readEnv();
     const paths = referencePaths(values.reference ?? 'fixtures');
-    if (values.beneficiaries) paths.beneficiariesFile = resolve(values.beneficiaries);
     const home = resolve(values.home ?? env.NOEMIE_HOME);
     const files = values.reference !== undefined ? { grids: paths.gridsDir, nomenclature: paths.nomenclatureFile, pmss: paths.pmssFile } : {};
-    const [{ data: reference }, { index }] = await Promise.all([
-      chooseReference(['grids', 'nomenclature', 'pmss'], { home, files: { ...files, ...(values.grids ? { grids: values.grids } : {}) } }),
-      loadBeneficiaries(paths.beneficiariesFile),
-    ]);
+    const { data: reference } = await chooseReference(['grids', 'nomenclature', 'pmss'], { home, files: { ...files, ...(values.grids ? { grids: values.grids } : {}) } });
     const brokers = values.kafka ?? env.KAFKA_BROKERS;
     const logger = createLogger({ name: 'replay' });
     const bus = await openBus({ home, logger, ...(brokers ? { kafka: cliKafkaOptions(env, brokers) } : {}) });
+    let membership: MembershipStore | null = null;
     try {
+      membership = values['dry-run'] ? MembershipStore.openForReading(home) : (await membershipOf(bus, home, logger)).store;
+      if (membership === null) {
+        writeLine(io.err, `no membership store in ${home}: every line would be an unknown beneficiary (noemie members import first)`);
+        return 1;
+      }
+      const index = membership.index();
       const result = await replay({
         bus, topic: values.topic, partition: Number(values.partition), from: values.from, ...(values.to !== undefined ? { to: values.to } : {}),
         dryRun: values['dry-run'] ?? false, beneficiaries: index, reference,
@@ -73,6 +79,7 @@ export const command: Command = {
       return 0;
     } finally {
       await bus.close();
+      await membership?.close();
     }
   },
 };

@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
 import { initiatingParty, kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
-import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { INCOMPLETE_GRACE_MS, incompleteTail, inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
 import { sha256File } from '../../ingest/ingest-drop.js';
 import { EMPTY_TOTALS, dropNeedsAttention } from '../../ingest/summary.js';
@@ -20,23 +19,29 @@ import { waitCaughtUp } from '../../pipeline/catch-up.js';
 import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
-import { DEFAULT_REFERENCE } from '../reference.js';
 import { referencePaths, type ReferenceSource } from '../../pipeline/reference.js';
 import type { ReferenceKind } from '../../pipeline/reference-store.js';
 import { chooseReference, publishSampleReference } from '../home-reference.js';
-import { loadAccounts } from './payments.js';
+import { loadProfessionalAccounts } from './payments.js';
+import { MembershipStore, membershipAccountBook } from '../../pipeline/membership-store.js';
+import { membershipGroupOf, startMembershipConsumer, type MembershipConsumer } from '../../pipeline/membership-consumer.js';
+import { membersIn, type MembersFileOutcome } from '../../pipeline/members-inbox.js';
+import { SAMPLE_BENEFICIARIES, importPopulationFile } from '../members.js';
 
 const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
            [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments]
 
 The main job. Watches <home>/inbox and runs every stage: ingestion (drops → décompte/invoice lines,
-rejects; tp_claims*.csv → TP claims), liquidation (piscina pool), tiers-payant reconciliation,
+rejects; tp_claims*.csv → TP claims; members*.csv / members*.json → membership events), liquidation (piscina pool), tiers-payant reconciliation,
 then — with --once — a payment run (orders topic + pain.001) and member statements.
   --once           process what is in the inbox, run the stages to the end, print a summary, exit
-  --sample         first copy the sample drop of fixtures/sample/inbox into the inbox (reruns are
-                   idempotent: drops already ingested are recognised by their SHA-256 and skipped),
-                   and publish the sample's grids, nomenclature, PMSS and professionals' accounts as
-                   the home's reference data in force (no new version when they already are)
+  --sample         first copy the sample drop of fixtures/sample/inbox into the inbox, import the
+                   sample's members (fixtures/sample/beneficiaries.csv) into the home as membership
+                   events, and publish the sample's grids, nomenclature, PMSS and professionals'
+                   accounts as the home's reference data in force (reruns are idempotent: drops by
+                   their SHA-256, events by their id, reference data by its hash)
+  --beneficiaries <csv>  import this population into the home as membership events first
+                   (noemie members import); members are otherwise the home's membership store only
   --home <dir>     default NOEMIE_HOME (var/); the embedded bus lives in <home>/bus
   --kafka <list>   use Apache Kafka (host:port,…) instead of the embedded bus
   --workers <n>    liquidation worker threads (default NOEMIE_WORKERS, else 2)
@@ -81,7 +86,6 @@ export const command: Command = {
     // data, which the liquidation service follows batch by batch.
     const referenceFiles = values.reference !== undefined ? referencePaths(values.reference) : undefined;
     const reference: ReferenceSource = referenceFiles ? { gridsDir: referenceFiles.gridsDir, nomenclatureFile: referenceFiles.nomenclatureFile, pmssFile: referenceFiles.pmssFile } : { home };
-    const beneficiariesFile = resolve(values.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries);
     const logger = createLogger({ name: 'run' });
 
     const layout = inboxLayout(home);
@@ -99,7 +103,14 @@ export const command: Command = {
 
     const kafka = values.kafka ? kafkaSettings(env, values.kafka) : undefined;
     const bus = await openBus({ home, logger, ...(kafka ? { kafka } : {}) });
-    const { index: beneficiaries } = await loadBeneficiaries(beneficiariesFile);
+    // Members: the home's membership store only (issue 10, no silent sample default), kept by its
+    // consumer as events pass; the liquidation and the ingest sink read it live.
+    const membership = MembershipStore.open(home);
+    if (values.sample) await importPopulationFile(bus, SAMPLE_BENEFICIARIES, io, membership);
+    if (values.beneficiaries) await importPopulationFile(bus, values.beneficiaries, io, membership);
+    const membershipConsumer: MembershipConsumer = await startMembershipConsumer({ bus, store: membership, logger });
+    await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 10 * 60_000); // members known before the first line is decided
+    const beneficiaries = membership.index();
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
     const state = liquidationState(home, kafka, env);
     const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...state });
@@ -124,7 +135,9 @@ export const command: Command = {
       await liquidation.stop();
       await reconcile.stop();
       await indexer?.stop();
+      await membershipConsumer.stop();
       await bus.close();
+      await membership.close();
     };
 
     if (!values.once) {
@@ -141,7 +154,12 @@ export const command: Command = {
       // claims file would otherwise wait for the next drop), one look at a time.
       let claiming: Promise<unknown> = Promise.resolve();
       const lookForClaims = () => {
-        claiming = claiming.then(() => claimsIn(layout, bus, io)).catch((e: unknown) => logger.error({ err: e }, 'TP claims ingestion failed'));
+        claiming = claiming
+          .then(async () => {
+            for (const m of await membersIn(layout, bus, { logger })) reportMembers(io, m);
+            await claimsIn(layout, bus, io);
+          })
+          .catch((e: unknown) => logger.error({ err: e }, 'TP claims / membership feed ingestion failed'));
         return claiming;
       };
       void lookForClaims();
@@ -159,10 +177,17 @@ export const command: Command = {
 
     const started = Date.now();
     const claims = await claimsIn(layout, bus, io);
+    // membership feeds first, and applied before the drops are read: lines are keyed and
+    // liquidated against the members as the inbox left them
+    const memberFiles = await membersIn(layout, bus, { logger });
+    for (const m of memberFiles) reportMembers(io, m);
+    await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 10 * 60_000);
     const outcomes = await processInboxOnce(home, inboxOptions);
     for (const o of outcomes) if (o.sha256 && o.action !== 'failed') await forgetMarks(marksDir, o.sha256);
     for (const o of outcomes) report(io, o);
 
+    const m = membershipConsumer.stats;
+    writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${membership.familyCount()} families in the store; ${m.requested} re-liquidation request(s)`);
     writeLine(io.out, 'liquidating…');
     await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
@@ -176,23 +201,29 @@ export const command: Command = {
 
     // the rule of noemie ingest: a drop archived with a refused part still needs attention
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) ? 1 : 0;
+    if (memberFiles.some((m) => m.action === 'quarantined' || m.action === 'waiting')) code = 1;
     try {
       if (!values['no-payments']) {
-        const accounts = await loadAccounts(beneficiariesFile, values.professionals, io, home);
-        const run = await runPaymentStage({ bus, home, accounts, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
+        // each family's account as of the run's day, from the membership store (a payee without one is blocked)
+        const at = new Date().toISOString();
+        const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
+        const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
         for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
       }
-      const statements = await writeStatements(bus, home, beneficiariesFile, referenceFiles?.nomenclatureFile, logger);
+      await membershipConsumer.stop();
+      const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
     } catch (e) {
       code = 1;
       throw e;
     } finally {
+      await membershipConsumer.stop();
       await bus.close();
+      await membership.close();
     }
     writeLine(io.out, `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outcomes.length} drops, ${claims} TP claims; home ${home}`);
     return code;
@@ -249,6 +280,10 @@ async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<numbe
   return count;
 }
 
+function reportMembers(io: CliIo, m: MembersFileOutcome): void {
+  writeHumanLine(io.out, maskPersonalData(m.message));
+}
+
 function report(io: CliIo, o: InboxOutcome): void {
   const t = o.result?.totals;
   const figures = t ? `${t.records} records, ${t.accepted} accepted, ${t.rejected} rejected, ${t.decomptes} décomptes, expense ${t.expense} €, RO ${t.roAmount} €` : '';
@@ -261,15 +296,13 @@ function report(io: CliIo, o: InboxOutcome): void {
  * on `settlements`, then each family is one range scan of it: the cost follows the new settlements
  * and the statements written, not the topic's history.
  */
-async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, nomenclatureFile: string | undefined, logger: Logger): Promise<{ dir: string; families: number; consumed: number }> {
+async function writeStatements(bus: Bus, home: string, membership: MembershipStore, nomenclatureFile: string | undefined, logger: Logger): Promise<{ dir: string; families: number; consumed: number }> {
   const dir = join(home, 'statements');
   await mkdir(dir, { recursive: true });
-  const [{ index }, nomenclature] = await Promise.all([
-    loadBeneficiaries(beneficiariesFile),
-    chooseReference(['nomenclature'], { home, files: { nomenclature: nomenclatureFile } }).then((r) => r.data.nomenclature),
-  ]);
+  const nomenclature = (await chooseReference(['nomenclature'], { home, files: { nomenclature: nomenclatureFile } })).data.nomenclature;
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
-  const families = new Set([...index.all()].map((b) => b.adherentId));
+  const index = membership.index();
+  const families = [...membership.adherents()];
   const statementIndex = StatementIndex.open(home);
   let written = 0;
   let consumed = 0;
@@ -280,7 +313,7 @@ async function writeStatements(bus: Bus, home: string, beneficiariesFile: string
       if (settlements.length === 0) continue;
       const years = settlements.map((s) => s.careDate).sort();
       const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
-      const data = statementData(period, settlements, index.all(), labels);
+      const data = statementData(period, settlements, index.byAdherent(adherentId), labels);
       await writeFile(join(dir, `${adherentId}.txt`), renderStatementText(data));
       await writeFile(join(dir, `${adherentId}.html`), renderStatementHtml(data));
       written++;

@@ -1,14 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readEnv } from '../../config.js';
-import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
+import { MembershipStore } from '../../pipeline/membership-store.js';
 import { isRealDate } from '../../model/dates.js';
 import { BusError } from '../../bus/errors.js';
 import type { Bus } from '../../bus/index.js';
 import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../pipeline/statement-index.js';
 import type { StatementSettlement } from '../../statement/index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
-import { DEFAULT_REFERENCE } from '../reference.js';
 import { chooseReference } from '../home-reference.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 import { openCliBus } from './payments.js';
@@ -21,13 +20,14 @@ import { openCliBus } from './payments.js';
  * a running `noemie run`.
  */
 const USAGE = `noemie statement --adherent <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD> [--html <out.html>]
-                 [--home <dir>] [--kafka <brokers>] [--beneficiaries <csv>] [--nomenclature <csv>]
+                 [--home <dir>] [--kafka <brokers>] [--nomenclature <csv>]
 
 Care dates from … to, inclusive; the latest version of each line (an annulled line is left out).
 Read from the statement index in <home>/state (created if missing), brought up to date first with
 the settlements not consumed yet (group statements). If a running noemie run holds the embedded
 bus, the index is read as it is plus the family's newer settlements, and nothing is written.
-  --beneficiaries <csv>  names of the family's members, default ${DEFAULT_REFERENCE.beneficiaries}
+The family's members (names on the statement) are the home's membership store's
+(noemie members import, members*.csv in the inbox, noemie run --sample).
   --nomenclature <csv>   act labels, default: the home's nomenclature in force (noemie reference show)
 exit code: 0 written, 1 unknown adherent, 2 usage error`;
 
@@ -38,7 +38,6 @@ const FLAGS = {
   html: { type: 'string' },
   home: { type: 'string' },
   kafka: { type: 'string' },
-  beneficiaries: { type: 'string' },
   nomenclature: { type: 'string' },
 } as const;
 
@@ -59,18 +58,18 @@ export const command: Command = {
     const request = { adherentId, from: date('--from', values.from), to: date('--to', values.to) };
     if (request.to < request.from) throw new UsageError(`--to (${request.to}) is before --from (${request.from})`);
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
-    const [family, nomenclature] = await Promise.all([
-      loadBeneficiaries(resolve(values.beneficiaries ?? DEFAULT_REFERENCE.beneficiaries)),
-      // act labels: the file given, else the home's nomenclature in force (REFERENCE_MISSING if none)
-      chooseReference(['nomenclature'], { home, files: { nomenclature: values.nomenclature } }).then((r) => r.data.nomenclature),
-    ]);
-    if (family.index.byAdherent(adherentId).length === 0) {
-      writeLine(io.err, `unknown adherent ${adherentId} (not in the beneficiaries file)`);
+    // act labels: the file given, else the home's nomenclature in force (REFERENCE_MISSING if none)
+    const nomenclature = (await chooseReference(['nomenclature'], { home, files: { nomenclature: values.nomenclature } })).data.nomenclature;
+    const membership = MembershipStore.openForReading(home);
+    const members = membership?.index().byAdherent(adherentId) ?? [];
+    await membership?.close();
+    if (members.length === 0) {
+      writeLine(io.err, `unknown adherent ${adherentId} (not in the home's membership store: noemie members import)`);
       return 1;
     }
     const settlements = await settlementsFromIndex(home, values.kafka, request);
     const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
-    const data = statementData(request, settlements, family.index.all(), labels);
+    const data = statementData(request, settlements, members, labels);
     io.out.write(renderStatementText(data));
     if (values.html) {
       const file = resolve(values.html);

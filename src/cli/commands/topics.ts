@@ -4,6 +4,7 @@ import { cliKafkaOptions } from '../kafka.js';
 import { openBus } from '../../bus/index.js';
 import { TOPIC_NAMES, topicDef } from '../../bus/topics.js';
 import { PIPELINE_GROUPS } from '../../pipeline/groups.js';
+import { membershipGroupOfHome } from '../../pipeline/membership-consumer.js';
 import { parseFlags, writeLine, type Command } from '../command.js';
 
 /**
@@ -35,6 +36,9 @@ export const command: Command = {
       for (const name of TOPIC_NAMES) topics.push({ topic: name, key: topicDef(name).key, partitions: await bus.endOffsets(name) });
       const groups = [];
       for (const { group, topics: consumed, stage } of PIPELINE_GROUPS) groups.push({ group, stage, lag: await bus.lag(group, consumed) });
+      // the membership consumer's group is the home's own (membershipGroupOf)
+      const members = membershipGroupOfHome(values.home ?? env.NOEMIE_HOME);
+      groups.push({ group: members, stage: 'membership store (noemie run, the service)', lag: await bus.lag(members, ['members']) });
       if (values.json) {
         writeLine(io.out, JSON.stringify({ bus: bus.kind, topics, groups }));
         return 0;

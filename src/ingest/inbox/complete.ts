@@ -2,6 +2,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isTpClaimsFile } from '../reference/tp-claims.js';
+import { isMembersFile } from '../reference/members-feed.js';
 
 /**
  * When is a file in the inbox complete? Two conventions, chosen per inbox:
@@ -18,6 +19,7 @@ import { isTpClaimsFile } from '../reference/tp-claims.js';
  *
  * `tp_claims*.csv` files share the inbox but are not drops: the scanner leaves them to `noemie run`
  * (which publishes them to `tp-claims` and archives them), so `noemie ingest --home` and `run` agree.
+ * So are membership feeds, `members*.csv` / `members*.json` (src/pipeline/members-inbox.ts).
  */
 export type CompleteWhen = 'rename' | 'ok';
 
@@ -95,7 +97,7 @@ export class InboxScanner {
     const ready: Candidate[] = [];
     const present = new Set<string>();
     for (const name of names) {
-      if (isInProgressName(name) || name.endsWith(OK_SUFFIX) || isTpClaimsFile(name)) continue;
+      if (isInProgressName(name) || name.endsWith(OK_SUFFIX) || isTpClaimsFile(name) || isMembersFile(name)) continue;
       const marker = `${name}${OK_SUFFIX}`;
       if (this.completeWhen === 'ok' && !names.has(marker)) continue;
       const path = join(this.dir, name);

@@ -36,13 +36,13 @@ const PeriodSchema = z
   })
   .pipe(SuspensionSchema);
 
-const IbanSchema = z
+export const IbanSchema = z
   .string()
   .transform((text) => electronicFormatIBAN(text) ?? text)
   .refine((iban) => isValidIBAN(iban), 'not a valid IBAN (country length/format or mod-97 check digits)')
   .nullable();
 
-const BicSchema = z.string().refine((bic) => isValidBIC(bic), 'not a valid BIC (8 or 11 characters)').nullable();
+export const BicSchema = z.string().refine((bic) => isValidBIC(bic), 'not a valid BIC (8 or 11 characters)').nullable();
 
 /** The model schema plus the text forms of the file (periods) and the checks that need several fields. */
 export const BeneficiaryRowSchema = BeneficiarySchema.extend({

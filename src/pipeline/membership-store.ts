@@ -1,0 +1,234 @@
+import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
+import type { MembershipEvent } from '../model/membership.js';
+import type { PayeeAccount } from '../model/payment.js';
+import type { AccountBook } from '../payments/types.js';
+import type { Beneficiary } from '../model/reference.js';
+import type { ReliquidationRequest } from '../bus/messages.js';
+import { compositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type StoredMembershipEvent } from './membership-fold.js';
+
+/**
+ * The membership store (issue 10), in the home's state store (src/state):
+ *
+ *   members.event/<adhérent>␟<seq, 10 digits>   StoredMembershipEvent — every event applied, never rewritten
+ *   members.family/<adhérent>                   { events } — how many events the family has (next seq; cache check)
+ *   members.applied/<eventId>                   { adherentId, seq } — the event is applied: a second copy changes nothing
+ *   members.person/<nir>-<rang>                 adhérent — the family the person last joined (how a line names its person)
+ *   members.outbox/<requestId>                  ReliquidationRequest — decided with the batch, not produced yet
+ *
+ * State is never stored folded: "who was this person on date D" is a fold of the family's events
+ * (membership-fold.ts), so the history is whole and a back-dated change corrects it in place.
+ * A batch of events is ONE transaction (events, applied marks, person index, outbox).
+ */
+export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox'] as const;
+
+interface FamilyMark {
+  events: number;
+}
+interface AppliedMark {
+  adherentId: string;
+  seq: number;
+}
+
+export interface ApplyResult {
+  /** events applied now */
+  applied: StoredMembershipEvent[];
+  /** events already applied before (same event id): nothing changed */
+  duplicates: number;
+  /** re-liquidations the batch asks for (also kept in the outbox until produced) */
+  requests: ReliquidationRequest[];
+}
+
+const todayUtc = () => new Date().toISOString().slice(0, 10);
+const seqKey = (seq: number) => String(seq).padStart(10, '0');
+
+/**
+ * Which applied events ask for a re-liquidation, one request per family (the earliest effective
+ * date, that event as the reason): an event effective BEFORE the day it is applied may change a
+ * decision already taken (care on or after its date may already be liquidated, or left in review
+ * for an unknown member). We do not look for such lines here — the store does not know them, and
+ * the re-liquidation stage re-decides and publishes only what changed, so a request that finds
+ * nothing costs a read and publishes nothing. A change effective today or later cannot concern a
+ * line already liquidated unless its care date is in the future (refused by plausibility).
+ * A RIB change asks for none: the account is read by the payment run on its own date, it changes
+ * no decision.
+ */
+export function reliquidationsFor(applied: readonly StoredMembershipEvent[], today: string): ReliquidationRequest[] {
+  const byFamily = new Map<string, MembershipEvent>();
+  for (const { event: e } of applied) {
+    if (e.eventType === 'bank_account_change' || e.effectiveDate >= today) continue;
+    const was = byFamily.get(e.adherentId);
+    if (was === undefined || e.effectiveDate < was.effectiveDate) byFamily.set(e.adherentId, e);
+  }
+  return [...byFamily.values()].map((e) => ({
+    requestId: `members:${e.eventId}`,
+    adherentId: e.adherentId,
+    from: e.effectiveDate,
+    reason: { eventId: e.eventId, type: e.eventType, effectiveDate: e.effectiveDate },
+  }));
+}
+
+export class MembershipStore {
+  private readonly events: SubStore<StoredMembershipEvent>;
+  private readonly families: SubStore<FamilyMark>;
+  private readonly applied: SubStore<AppliedMark>;
+  private readonly persons: SubStore<string>;
+  private readonly outbox: SubStore<ReliquidationRequest>;
+  /** folded families by event count: a family is folded again only when an event was added */
+  private readonly cache = new Map<string, { events: number; state: FamilyState }>();
+  private static readonly CACHE = 4096;
+
+  constructor(readonly kv: StateStore, private readonly clock: () => string = todayUtc) {
+    this.events = kv.sub('members.event');
+    this.families = kv.sub('members.family');
+    this.applied = kv.sub('members.applied');
+    this.persons = kv.sub('members.person');
+    this.outbox = kv.sub('members.outbox');
+  }
+
+  static open(home: string, options: { today?: () => string } = {}): MembershipStore {
+    return new MembershipStore(StateStore.open(home), options.today);
+  }
+
+  /** The store of a home that has one, or null (nothing created: read-only commands). */
+  static openForReading(home: string, options: { today?: () => string } = {}): MembershipStore | null {
+    const kv = StateStore.open(home, { create: false });
+    return kv === null ? null : new MembershipStore(kv, options.today);
+  }
+
+  /**
+   * Applies a batch of events in ONE durable transaction: each event not applied yet (by event id,
+   * in this batch too) is appended to its family's history; the re-liquidations it asks for go to
+   * the outbox in the same transaction. Returns what was applied and the requests to produce.
+   */
+  async apply(events: readonly MembershipEvent[]): Promise<ApplyResult> {
+    const result: ApplyResult = { applied: [], duplicates: 0, requests: [] };
+    await this.kv.update(() => {
+      result.applied = [];
+      result.duplicates = 0;
+      const seen = new Set<string>();
+      const next = new Map<string, number>();
+      const at = new Date().toISOString();
+      for (const event of events) {
+        if (seen.has(event.eventId) || this.applied.has(event.eventId)) {
+          result.duplicates += 1;
+          continue;
+        }
+        seen.add(event.eventId);
+        const seq = next.get(event.adherentId) ?? this.families.get(event.adherentId)?.events ?? 0;
+        next.set(event.adherentId, seq + 1);
+        result.applied.push({ seq, appliedAt: at, event });
+      }
+      result.requests = reliquidationsFor(result.applied, this.clock());
+      const applied = result.applied;
+      const requests = result.requests;
+      return () => {
+        for (const s of applied) {
+          this.events.put(compositeKey(s.event.adherentId, seqKey(s.seq)), s);
+          this.applied.put(s.event.eventId, { adherentId: s.event.adherentId, seq: s.seq });
+          if (s.event.nir !== undefined && s.event.rang !== undefined && (s.event.eventType === 'family_created' || s.event.eventType === 'beneficiary_added')) {
+            this.persons.put(`${s.event.nir}-${s.event.rang}`, s.event.adherentId);
+          }
+        }
+        for (const [id, events] of next) this.families.put(id, { events });
+        for (const r of requests) this.outbox.put(r.requestId, r);
+      };
+    });
+    return result;
+  }
+
+  /** Requests decided but not yet produced (a crash between the commit and the produce). */
+  pendingRequests(): ReliquidationRequest[] {
+    return [...this.outbox.entries()].map(([, r]) => r);
+  }
+
+  /** Once produced: removed from the outbox. */
+  async requestsProduced(requests: readonly ReliquidationRequest[]): Promise<void> {
+    if (requests.length === 0) return;
+    await this.kv.commit(() => {
+      for (const r of requests) this.outbox.remove(r.requestId);
+    });
+  }
+
+  isApplied(eventId: string): boolean {
+    return this.applied.has(eventId);
+  }
+
+  /** The family's events, in the order they were applied. */
+  eventsOf(adherentId: string): StoredMembershipEvent[] {
+    return [...this.events.entries(compositeKey(adherentId, ''))].map(([, e]) => e);
+  }
+
+  /** The family as known now, with its whole dated history (null: no event names it). */
+  family(adherentId: string): FamilyState | null {
+    const mark = this.families.get(adherentId);
+    if (mark === undefined) return null;
+    const hit = this.cache.get(adherentId);
+    if (hit && hit.events === mark.events) return hit.state;
+    const state = foldFamily(adherentId, this.eventsOf(adherentId));
+    if (this.cache.size >= MembershipStore.CACHE) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(adherentId, { events: mark.events, state });
+    return state;
+  }
+
+  /** The family as it stood on `date` (who was covered, at which level, paid where), as known now. */
+  familyAsOf(adherentId: string, date: string): FamilyOn | null {
+    const state = this.family(adherentId);
+    return state === null ? null : familyOn(state, date);
+  }
+
+  /** The family's account (the holder's RIB) in force on `date`: where a payment made that day goes. */
+  accountOn(adherentId: string, date: string): PayeeAccount | undefined {
+    const state = this.family(adherentId);
+    if (state === null) return undefined;
+    const account = accountOn(state.accounts, date);
+    if (account === undefined) return undefined;
+    const holder = state.members.find((b) => b.role === 'A') ?? state.members[0];
+    return { iban: account.iban, bic: account.bic, name: holder?.name ?? adherentId };
+  }
+
+  /** Every family the store knows, in key order. */
+  *adherents(): Generator<string> {
+    yield* this.families.keys();
+  }
+
+  familyCount(): number {
+    let n = 0;
+    for (const _ of this.families.keys()) n++;
+    return n;
+  }
+
+  /**
+   * The LIVE BeneficiaryIndex (contract s4 §2): every call reads the store's current knowledge,
+   * so an event applied while a service runs is seen by its next lookup, without a restart.
+   */
+  index(): BeneficiaryIndex {
+    const store = this;
+    return {
+      get size() {
+        let n = 0;
+        for (const _ of store.persons.keys()) n++;
+        return n;
+      },
+      byNirRang(nir, rang) {
+        const adherentId = store.persons.get(`${nir}-${rang}`);
+        if (adherentId === undefined) return undefined;
+        return store.family(adherentId)?.members.find((b) => b.nir === nir && b.rang === rang);
+      },
+      byAdherent: (adherentId) => store.family(adherentId)?.members ?? [],
+      holder: (adherentId) => store.family(adherentId)?.members.find((b) => b.role === 'A'),
+      *all(): Generator<Beneficiary> {
+        for (const id of store.adherents()) yield* store.family(id)?.members ?? [];
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.kv.close();
+  }
+}
+
+/** The payment run's account book: members' accounts from the store as of `date`, professionals' as given. */
+export function membershipAccountBook(store: MembershipStore, date: string, professionals: Readonly<Record<string, PayeeAccount>> = {}): AccountBook {
+  return { members: {}, professionals, memberAccount: (adherentId) => store.accountOn(adherentId, date) };
+}
