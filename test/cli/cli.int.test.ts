@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { main } from '../../src/cli/main.js';
+import { membershipGroupOfHome } from '../../src/pipeline/membership-consumer.js';
 import { PIPELINE_GROUPS } from '../../src/pipeline/groups.js';
 import { tempDir } from '../pipeline/stages-given.js';
 
@@ -58,9 +59,11 @@ describe('noemie topics', () => {
     const json = await cli(['topics', '--home', home, '--json']);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.out) as { groups: { group: string; lag: { topic: string }[] }[] };
-    expect(report.groups.map((g) => g.group)).toEqual(['liquidation', 'reconcile', 'payments', 'statements']);
+    // the pipeline's groups, then the membership consumer's, whose name is the home's own
+    const members = membershipGroupOfHome(home);
+    expect(report.groups.map((g) => g.group)).toEqual(['liquidation', 'reconcile', 'payments', 'statements', members]);
     for (const g of report.groups) {
-      const topics = PIPELINE_GROUPS.find((p) => p.group === g.group)!.topics;
+      const topics = g.group === members ? ['members'] : PIPELINE_GROUPS.find((p) => p.group === g.group)!.topics;
       expect([...new Set(g.lag.map((l) => l.topic))].sort()).toEqual([...topics].sort());
     }
     const text = await cli(['topics', '--home', home]);

@@ -60,8 +60,8 @@ describe('no silent sample defaults', () => {
     const attempts = [
       ['liquidate', '--in', join(home, 'drop.csv'), '--home', home, ...ben],
       ['estimate', '--nir', NIR, '--act', 'G', '--expense', '40', '--br', '30', '--home', home, ...ben],
-      ['statement', '--adherent', 'ADH1', '--from', '2025-01-01', '--to', '2025-12-31', '--home', home, ...ben],
-      ['payments', 'run', '--home', home, '--dry-run', ...ben],
+      ['statement', '--adherent', 'ADH1', '--from', '2025-01-01', '--to', '2025-12-31', '--home', home],
+      ['payments', 'run', '--home', home, '--dry-run'],
       ['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '0', ...ben],
     ];
     for (const argv of attempts) {

@@ -46,7 +46,7 @@ describe('noemie run --once with a members feed in the inbox', () => {
       };
       await writeFile(join(inbox, 'members-pop.csv'), `${[MEMBERSHIP_COLUMNS.join(';'), ...family.map(row)].join('\n')}\n`);
 
-      const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
+      const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--reference', 'fixtures', '--professionals', 'fixtures/sample/professionals.csv']);
       expect(r.out).toMatch(/members-pop\.csv: 5 membership events published, 0 rejected; archived/);
       expect(r.out).toMatch(/members: 5 membership event\(s\) applied, 0 already applied, 1 families in the store/);
       const pain = /pain\.001: (.+\.xml)/.exec(r.out)?.[1];

@@ -71,7 +71,7 @@ describe('payment runs and the membership store', () => {
     ]);
 
     // when: a payment run without any members flag
-    const run = await cli(paymentsRun, ['--home', home, '--run-id', 'R1', '--at', '2026-03-31T18:00:00Z']);
+    const run = await cli(paymentsRun, ['--home', home, '--professionals', 'fixtures/sample/professionals.csv', '--run-id', 'R1', '--at', '2026-03-31T18:00:00Z']);
 
     // then: ADH0000001 is paid 9.00 to the population's IBAN; ADH0000002 is blocked, its 15.30 still due
     expect(run.code).toBe(0);
@@ -87,7 +87,7 @@ describe('payment runs and the membership store', () => {
 
   it('an empty home: every member payment is blocked with its reason, none borrowed from the sample', async () => {
     await produceSettlements([{ ...member('ADH0000001'), lineKey: 'n:D1:1', beneficiary: { nir: '1870459280378', rang: 1 }, amcAmount: '9.00' }]);
-    const run = await cli(paymentsRun, ['--home', home, '--run-id', 'R1', '--at', '2026-03-31T18:00:00Z']);
+    const run = await cli(paymentsRun, ['--home', home, '--professionals', 'fixtures/sample/professionals.csv', '--run-id', 'R1', '--at', '2026-03-31T18:00:00Z']);
     expect(run.code).toBe(0);
     expect(run.out).toContain('blocked: member:ADH0000001 9.00 (1 line(s)): member:ADH0000001: no account known');
     expect(run.out).toContain('nothing to pay or recover');
@@ -98,7 +98,7 @@ describe('payment runs and the membership store', () => {
     await population(pop, [['ADH0000001', '1870459280378', '27', POP_IBAN]]);
     await cli(importCommand, [pop, '--home', home]);
     await produceSettlements([{ ...member('ADH0000001'), lineKey: 'n:D1:1', beneficiary: { nir: '1870459280378', rang: 1 }, amcAmount: '9.00' }]);
-    const r1 = await cli(paymentsRun, ['--home', home, '--run-id', 'R1', '--at', '2026-04-30T18:00:00Z']);
+    const r1 = await cli(paymentsRun, ['--home', home, '--professionals', 'fixtures/sample/professionals.csv', '--run-id', 'R1', '--at', '2026-04-30T18:00:00Z']);
     expect(r1.code).toBe(0);
     expect((await ordersOf('R1')).map((o) => [o.iban, o.amount, o.lineKeys])).toEqual([[POP_IBAN, '9.00', ['n:D1:1']]]);
 
@@ -109,7 +109,7 @@ describe('payment runs and the membership store', () => {
     await bus.produce('settlements', [{ value: settlement({ ...member('ADH0000001'), lineKey: 'n:D3:1', beneficiary: { nir: '1870459280378', rang: 1 }, amcAmount: '15.30' }) }]);
     await bus.close();
 
-    const r2 = await cli(paymentsRun, ['--home', home, '--run-id', 'R2', '--at', '2026-05-02T18:00:00Z']);
+    const r2 = await cli(paymentsRun, ['--home', home, '--professionals', 'fixtures/sample/professionals.csv', '--run-id', 'R2', '--at', '2026-05-02T18:00:00Z']);
     expect(r2.code).toBe(0);
     // only the new line, 15.30, to the new account: the 9.00 of R1 is not sent again
     expect((await ordersOf('R2')).map((o) => [o.iban, o.amount, o.lineKeys])).toEqual([[NEW_IBAN, '15.30', ['n:D3:1']]]);

@@ -43,7 +43,6 @@ function topicDocument(t: TopicName): unknown {
 const FILES: [string, () => unknown][] = [
   ['members.schema.json', recordDocument],
   ['topics/members.schema.json', () => topicDocument('members')],
-  ['topics/reliquidations.schema.json', () => topicDocument('reliquidations')],
 ];
 
 describe('membership schemas', () => {
