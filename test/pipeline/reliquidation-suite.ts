@@ -369,7 +369,7 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       await bus.close(); // the embedded bus has one writer: the child
       await writeMembers(reference, ended);
       // --task-lines 2: batches of 4 requests; pauses between the steps so the kills land between them
-      const args = [...w.serviceArgs(ns), '--reference', join(reference.beneficiariesFile, '..'), '--workers', '1', '--task-lines', '2', '--step-delay-ms', '60'];
+      const args = [...w.serviceArgs(ns), '--reference', join(reference.beneficiariesFile, '..'), '--beneficiaries', reference.beneficiariesFile, '--workers', '1', '--task-lines', '2', '--step-delay-ms', '60'];
       for (const after of [1, 3]) {
         const svc = spawnService([...args]);
         await until(() => svc.batches() >= after || svc.child.exitCode !== null, 90_000, `${after} batches`);
