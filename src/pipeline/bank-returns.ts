@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Decimal } from 'decimal.js';
+import { MAX_BANK_FILE_BYTES, parseBankMessage, sniffBankMessage, type BankMessage, type BankTxStatus } from '../payments/bank-returns/parse.js';
+import { returnReason } from '../payments/bank-returns/reasons.js';
+import { PaymentsError } from '../payments/errors.js';
+import { applyReturn, type TransferRecord } from '../payments/returns.js';
+import type { PaymentsLedger } from '../payments/types.js';
+import type { PaymentsStore, ReturnedTransfer, ReturnException, ReturnFileRecord } from './payments-store.js';
+
+/**
+ * A bank return file (camt.054 or pain.002) applied to the payment state: every returned or
+ * rejected transfer of ours is undone (src/payments/returns.ts: the amount due again, the payee
+ * blocked on that account when the reason is about the account); anything that cannot be applied —
+ * an EndToEndId no transfer of ours carries, a second return of the same transfer, an amount that
+ * is not the transfer's — is kept as an exception for ops (file, record, reason). ONE commit per
+ * file, keyed by the file's SHA-256: the same bytes again are skipped, a crash applies all or none.
+ * A malformed file throws PAYMENTS_RETURN_MALFORMED (file, record, field) before anything is applied.
+ */
+export interface AppliedReturn extends ReturnedTransfer {
+  endToEndId: string;
+}
+
+export interface BankReturnReport {
+  file: string;
+  sha256: string;
+  format: BankMessage['format'] | null;
+  messageId: string | null;
+  /** the same bytes were applied before: nothing done */
+  duplicateOf: ReturnFileRecord | null;
+  returned: AppliedReturn[];
+  acknowledged: number;
+  exceptions: ReturnException[];
+}
+
+const isBankName = (name: string) => /^(camt\.?054|pain\.?002)[^/]*\.xml$/i.test(name);
+
+/** Whether an inbox file is a bank return: by its name (camt054*.xml, pain002*.xml) or its root namespace. */
+export function isBankReturnFile(name: string, head: string): boolean {
+  return isBankName(name) || (name.toLowerCase().endsWith('.xml') && sniffBankMessage(head) !== null);
+}
+
+export interface ApplyReturnOptions {
+  /** when the file is applied (data, not a clock read inside) */
+  at: string;
+  /** how the file is named in the state and messages; default its base name */
+  label?: string;
+}
+
+export async function applyBankReturnFile(store: PaymentsStore, path: string, options: ApplyReturnOptions): Promise<BankReturnReport> {
+  const file = options.label ?? basename(path);
+  const size = (await stat(path)).size;
+  if (size > MAX_BANK_FILE_BYTES) throw new PaymentsError('PAYMENTS_RETURN_MALFORMED', `${file}: Document: larger than ${MAX_BANK_FILE_BYTES} bytes: refused unread`, { file, field: 'Document' });
+  const bytes = await readFile(path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const seen = store.returnFiles.get(sha256);
+  if (seen !== undefined) return { file, sha256, format: null, messageId: null, duplicateOf: seen, returned: [], acknowledged: 0, exceptions: [] };
+  const message = parseBankMessage(bytes.toString('utf8'), file);
+  return applyBankMessage(store, message, { file, sha256, at: options.at });
+}
+
+/** Applies a parsed message in one commit (exported for tests; `applyBankReturnFile` is the entry point). */
+export async function applyBankMessage(store: PaymentsStore, message: BankMessage, where: { file: string; sha256: string; at: string }): Promise<BankReturnReport> {
+  const { file, sha256, at } = where;
+  let report!: BankReturnReport;
+  await store.commitReturns(() => {
+    const duplicateOf = store.returnFiles.get(sha256) ?? null;
+    report = { file, sha256, format: message.format, messageId: message.messageId, duplicateOf, returned: [], acknowledged: 0, exceptions: [] };
+    const empty = { before: { lines: {}, operatorPaid: {}, due: {}, debts: {}, runs: {}, held: {}, approvals: {} } satisfies PaymentsLedger, write: () => {} };
+    if (duplicateOf !== null) return { ...empty, after: empty.before };
+
+    const exception = (tx: Pick<BankTxStatus, 'record' | 'path'> & { endToEndId: string | null; reasonCode: string | null }, reason: string) =>
+      report.exceptions.push({ file, sha256, record: tx.record, path: tx.path, endToEndId: tx.endToEndId, code: tx.reasonCode, reason, at });
+    const toApply: { tx: BankTxStatus; transfer: TransferRecord }[] = [];
+    const inThisFile = new Map<string, number>();
+    for (const tx of message.transactions) {
+      if (tx.status === 'acknowledged') {
+        report.acknowledged += 1;
+        continue;
+      }
+      const first = store.returned.get(tx.endToEndId);
+      const earlierHere = inThisFile.get(tx.endToEndId);
+      if (first !== undefined || earlierHere !== undefined) {
+        const was = first !== undefined ? `${first.file} record ${first.record}` : `record ${earlierHere} of this file`;
+        exception(tx, `second return of EndToEndId ${tx.endToEndId} (already returned by ${was}): not applied again`);
+        continue;
+      }
+      const transfer = store.transfers.get(tx.endToEndId);
+      if (transfer === undefined) {
+        const msgId = store.handedOverOf([tx.endToEndId])[tx.endToEndId];
+        exception(tx, msgId === undefined
+          ? `unknown EndToEndId ${tx.endToEndId}: no transfer of ours carries it`
+          : `EndToEndId ${tx.endToEndId} (pain.001 ${msgId}) was handed over before bank returns were recorded: undo it by hand`);
+        continue;
+      }
+      if (tx.amount !== null && !new Decimal(tx.amount).eq(transfer.amount)) {
+        exception(tx, `returned amount ${tx.amount} is not the transfer's ${transfer.amount} (${transfer.paymentId}): a SEPA return is whole, check with the bank`);
+        continue;
+      }
+      inThisFile.set(tx.endToEndId, tx.record);
+      toApply.push({ tx, transfer });
+    }
+    for (const u of message.unattributed) {
+      exception({ record: 0, path: u.path, endToEndId: null, reasonCode: u.reasonCode }, `${u.path} status ${u.status} without the transactions listed: which transfers it rejects must be checked with the bank`);
+    }
+
+    const before = store.readSlice({ lineKeys: toApply.flatMap((a) => a.transfer.lines.map((l) => l.lineKey)), payees: toApply.map((a) => a.transfer.payee) });
+    let after = before;
+    for (const { tx, transfer } of toApply) {
+      after = applyReturn(after, transfer, { code: tx.reasonCode, file, record: tx.record, endToEndId: tx.endToEndId });
+      const reason = returnReason(tx.reasonCode);
+      report.returned.push({ endToEndId: tx.endToEndId, paymentId: transfer.paymentId, payee: transfer.payee, amount: transfer.amount, code: reason.code, label: reason.label, blocks: reason.blocks, file, record: tx.record, at });
+    }
+    const write = () => {
+      for (const { endToEndId, ...r } of report.returned) store.returned.put(endToEndId, r);
+      for (const e of report.exceptions) store.returnExceptions.put(`${sha256}\u241f${String(e.record).padStart(6, '0')}\u241f${e.path}`, e);
+      store.returnFiles.put(sha256, { file, format: message.format, messageId: message.messageId, at, returned: report.returned.length, acknowledged: report.acknowledged, exceptions: report.exceptions.length });
+    };
+    return { before, after, write };
+  });
+  return report;
+}
