@@ -61,7 +61,7 @@ export function applyReturn(ledger: PaymentsLedger, transfer: TransferRecord, fa
   for (const l of transfer.lines) {
     const line = Object.hasOwn(lines, l.lineKey) ? lines[l.lineKey]! : { settlement: null, tp: null, paid: {} };
     const before = new Decimal(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0');
-    lines[l.lineKey] = { ...line, paid: { ...line.paid, [payee]: formatMoney(before.minus(l.amount)) } };
+    lines[l.lineKey] = { ...line, paid: { ...line.paid, [payee]: formatMoney(before.minus(l.amount)) }, returns: (line.returns ?? 0) + 1 };
     due[l.lineKey] = true;
   }
   const debts: Record<string, string> = { ...ledger.debts };

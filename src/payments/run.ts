@@ -114,7 +114,7 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     const orderLines: PaymentLine[] = moves.map((m) => ({ lineKey: m.lineKey, version: m.version, amount: formatMoney(m.amount) }));
     const kind = net.lt(0) ? 'recovery' : 'payment';
     const amount = formatMoney(net.abs());
-    const e2e = endToEndId(payee, kind, amount, orderLines);
+    const e2e = endToEndId(payee, kind, amount, orderLines, (k) => own(ledger.lines, k)?.returns ?? 0);
     if (net.gt(0)) {
       const verdict = gate.check(payee, amount, e2e);
       if (!verdict.pass) {

@@ -40,6 +40,8 @@ export interface LineLedger {
   tp: TpFacts | null;
   /** net amount our runs moved to each payee for this line (payments − recoveries) */
   paid: Readonly<Record<string, Money>>;
+  /** how many of the transfers paying this line the bank returned (returns.ts); absent = none */
+  returns?: number;
 }
 
 export interface PaymentsLedger {
