@@ -6,7 +6,7 @@ import { MAX_BANK_FILE_BYTES, parseBankMessage, sniffBankMessage, type BankMessa
 import { returnReason } from '../payments/bank-returns/reasons.js';
 import { PaymentsError } from '../payments/errors.js';
 import { applyReturn, type TransferRecord } from '../payments/returns.js';
-import type { PaymentsLedger } from '../payments/types.js';
+import type { PaymentsLedger, ReturnBlock } from '../payments/types.js';
 import type { PaymentsStore, ReturnedTransfer, ReturnException, ReturnFileRecord } from './payments-store.js';
 
 /**
@@ -120,4 +120,39 @@ export async function applyBankMessage(store: PaymentsStore, message: BankMessag
     return { before, after, write };
   });
   return report;
+}
+
+/** What `payments show` lists of the bank returns: payees blocked on a returned account, returns applied, exceptions. */
+export interface BankReturnsView {
+  blocked: ({ payee: string } & ReturnBlock)[];
+  returned: AppliedReturn[];
+  exceptions: ReturnException[];
+  files: (ReturnFileRecord & { sha256: string })[];
+}
+
+export function bankReturnsView(store: PaymentsStore): BankReturnsView {
+  return {
+    blocked: Object.entries(store.readSlice({ run: true }).returnBlocks ?? {}).map(([payee, b]) => ({ payee, ...b })),
+    returned: [...store.returned.entries()].map(([endToEndId, r]) => ({ endToEndId, ...r })),
+    exceptions: [...store.returnExceptions.entries()].map(([, e]) => e),
+    files: [...store.returnFiles.entries()].map(([sha256, f]) => ({ sha256, ...f })),
+  };
+}
+
+/** The report's lines for ops (no IBAN in clear: only the masked one of a block). */
+export function renderBankReturnReport(r: BankReturnReport): string[] {
+  if (r.duplicateOf !== null) return [`${r.file}: duplicate — the same bank file was applied on ${r.duplicateOf.at} as ${r.duplicateOf.file}, skipped`];
+  const out = [`${r.file}: ${r.format} ${r.messageId}: ${r.returned.length} returned, ${r.acknowledged} acknowledged, ${r.exceptions.length} exception(s)`];
+  for (const x of r.returned) out.push(`  returned: ${x.paymentId} ${x.amount} — ${x.code} ${x.label}${x.blocks ? `; ${x.payee} blocked until its account changes` : '; due again'}`);
+  for (const e of r.exceptions) out.push(`  EXCEPTION record ${e.record} (${e.path}): ${e.reason}`);
+  return out;
+}
+
+export function renderBankReturnsView(v: BankReturnsView): string[] {
+  const out: string[] = [];
+  if (v.blocked.length + v.exceptions.length + v.returned.length === 0) return out;
+  out.push(`bank returns: ${v.returned.length} returned transfer(s), ${v.blocked.length} payee(s) blocked, ${v.exceptions.length} exception(s)`);
+  for (const b of v.blocked) out.push(`  blocked: ${b.payee} — returned by the bank: ${b.code} ${b.label} (${b.paymentId}, account ${b.ibanMasked}; ${b.file} record ${b.record}): paid again once its account changes`);
+  for (const e of v.exceptions) out.push(`  EXCEPTION: ${e.file} record ${e.record} (${e.path}): ${e.reason}`);
+  return out;
 }
