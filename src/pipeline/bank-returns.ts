@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { Decimal } from 'decimal.js';
+import { isBankReturnName, isInProgressName } from '../ingest/inbox/complete.js';
+import type { InboxLayout } from '../ingest/inbox/layout.js';
+import { stamp } from '../ingest/inbox/move.js';
+import { INCOMPLETE_GRACE_MS } from '../ingest/inbox/settled.js';
 import { MAX_BANK_FILE_BYTES, parseBankMessage, sniffBankMessage, type BankMessage, type BankTxStatus } from '../payments/bank-returns/parse.js';
 import { returnReason } from '../payments/bank-returns/reasons.js';
 import { PaymentsError } from '../payments/errors.js';
 import { applyReturn, type TransferRecord } from '../payments/returns.js';
 import type { PaymentsLedger, ReturnBlock } from '../payments/types.js';
-import type { PaymentsStore, ReturnedTransfer, ReturnException, ReturnFileRecord } from './payments-store.js';
+import { PaymentsStore, type ReturnedTransfer, type ReturnException, type ReturnFileRecord } from './payments-store.js';
 
 /**
  * A bank return file (camt.054 or pain.002) applied to the payment state: every returned or
@@ -34,11 +38,10 @@ export interface BankReturnReport {
   exceptions: ReturnException[];
 }
 
-const isBankName = (name: string) => /^(camt\.?054|pain\.?002)[^/]*\.xml$/i.test(name);
 
 /** Whether an inbox file is a bank return: by its name (camt054*.xml, pain002*.xml) or its root namespace. */
 export function isBankReturnFile(name: string, head: string): boolean {
-  return isBankName(name) || (name.toLowerCase().endsWith('.xml') && sniffBankMessage(head) !== null);
+  return isBankReturnName(name) || (name.toLowerCase().endsWith('.xml') && sniffBankMessage(head) !== null);
 }
 
 export interface ApplyReturnOptions {
@@ -154,5 +157,88 @@ export function renderBankReturnsView(v: BankReturnsView): string[] {
   out.push(`bank returns: ${v.returned.length} returned transfer(s), ${v.blocked.length} payee(s) blocked, ${v.exceptions.length} exception(s)`);
   for (const b of v.blocked) out.push(`  blocked: ${b.payee} — returned by the bank: ${b.code} ${b.label} (${b.paymentId}, account ${b.ibanMasked}; ${b.file} record ${b.record}): paid again once its account changes`);
   for (const e of v.exceptions) out.push(`  EXCEPTION: ${e.file} record ${e.record} (${e.path}): ${e.reason}`);
+  return out;
+}
+
+// ---- the inbox ---------------------------------------------------------------------------------
+
+export interface InboxBankReturn {
+  file: string;
+  /** where the file went, relative to the home: archive/<stamp>-<name>[.duplicate] or quarantine/<stamp>-<name> */
+  storedAs: string | null;
+  report: BankReturnReport | null;
+  /** PAYMENTS_RETURN_MALFORMED: the message (file, record, field); nothing of the file was applied */
+  error: string | null;
+  /** left in the inbox: it does not end with </Document> yet (still being written?) */
+  waiting?: string;
+}
+
+/** A bank file cut mid-write does not end with its root's closing tag. */
+async function looksComplete(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const window = Math.min(size, 4096);
+    const tail = Buffer.alloc(window);
+    await fh.read(tail, 0, window, size - window);
+    return /<\/(?:[\w.-]+:)?Document\s*>\s*(<!--[\s\S]*?-->\s*)*$/.test(tail.toString('latin1'));
+  } finally {
+    await fh.close();
+  }
+}
+
+async function headOf(path: string): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, 4096, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * `noemie run`'s pass over the inbox for bank return files, before the drops are read: each file
+ * (by name, or an .xml whose root namespace is camt.054 / pain.002) is applied to the payment state,
+ * then moved to archive/ (`.duplicate` when the same bytes were applied before) — or to quarantine/
+ * when it is malformed, nothing of it applied. A file that does not end yet is left for a later look
+ * for `graceMs` after its last change, then read as it is (and quarantined if it is cut).
+ */
+export async function applyInboxBankReturns(layout: InboxLayout, options: { now: () => Date; graceMs?: number }): Promise<InboxBankReturn[]> {
+  const entries = await readdir(layout.inbox, { withFileTypes: true });
+  const candidates: string[] = [];
+  for (const name of entries.filter((e) => e.isFile()).map((e) => e.name).sort()) {
+    if (isInProgressName(name) || !name.toLowerCase().endsWith('.xml')) continue;
+    if (isBankReturnFile(name, isBankReturnName(name) ? '' : await headOf(join(layout.inbox, name)))) candidates.push(name);
+  }
+  if (candidates.length === 0) return [];
+  const out: InboxBankReturn[] = [];
+  const store = await PaymentsStore.open(layout.home);
+  try {
+    for (const name of candidates) {
+      const path = join(layout.inbox, name);
+      const { mtimeMs } = await stat(path);
+      if (!(await looksComplete(path)) && options.now().getTime() - mtimeMs < (options.graceMs ?? INCOMPLETE_GRACE_MS)) {
+        out.push({ file: name, storedAs: null, report: null, error: null, waiting: 'it does not end with </Document> (still being written?): left in the inbox for a later look' });
+        continue;
+      }
+      const at = options.now();
+      try {
+        const report = await applyBankReturnFile(store, path, { at: at.toISOString(), label: name });
+        const storedAs = join('archive', `${stamp(at)}-${name}${report.duplicateOf ? '.duplicate' : ''}`);
+        await rename(path, join(layout.home, storedAs));
+        out.push({ file: name, storedAs, report, error: null });
+      } catch (e) {
+        if (!(e instanceof PaymentsError) || e.code !== 'PAYMENTS_RETURN_MALFORMED') throw e;
+        const storedAs = join('quarantine', `${stamp(at)}-${name}`);
+        await rename(path, join(layout.home, storedAs));
+        await writeFile(join(layout.home, `${storedAs}.errors.json`), `${JSON.stringify({ file: name, code: e.code, message: e.message, context: e.context }, null, 2)}\n`);
+        out.push({ file: name, storedAs, report: null, error: e.message });
+      }
+    }
+  } finally {
+    await store.close();
+  }
   return out;
 }
