@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { z } from 'zod';
 import { tooDeep } from '../../ingest/xml/decompte.js';
-import { MONEY_PATTERN, type Money } from '../../model/money.js';
+import { MONEY_PATTERN, MoneySchema, type Money } from '../../model/money.js';
 import { PaymentsError } from '../errors.js';
 
 /**
@@ -19,30 +20,31 @@ import { PaymentsError } from '../errors.js';
  * a file that is not one of these messages, or misses a field we need, throws PAYMENTS_RETURN_MALFORMED
  * naming the file, the record and the field — before anything is applied.
  */
-export type BankFormat = 'camt.054' | 'pain.002';
+export const BankFormatSchema = z.enum(['camt.054', 'pain.002']);
+export type BankFormat = z.infer<typeof BankFormatSchema>;
 
-export interface BankTxStatus {
-  record: number;
-  endToEndId: string;
-  /** returned (camt.054 RtrInf), rejected (pain.002 RJCT), or only acknowledged */
-  status: 'returned' | 'rejected' | 'acknowledged';
-  /** ISO reason code (Rsn/Cd), null when the bank gave none */
-  reasonCode: string | null;
-  /** the transaction's amount when the message gives it (camt TxDtls/Amt, else Ntry/Amt; pain.002 OrgnlTxRef/Amt/InstdAmt) */
-  amount: Money | null;
-  /** where the record is in the message, for ops: "Ntfctn[1]/Ntry[2]/NtryDtls[1]/TxDtls[1]" */
-  path: string;
-}
+export const BankTxStatusSchema = z.object({
+  record: z.number().int().min(1).meta({ description: 'ordinal of the TxDtls / TxInfAndSts element in the file, 1-based' }),
+  endToEndId: z.string().min(1).max(35).meta({ description: 'camt.054 Refs/EndToEndId, pain.002 OrgnlEndToEndId: our pain.001 EndToEndId' }),
+  status: z.enum(['returned', 'rejected', 'acknowledged']).meta({ description: 'returned: camt.054 RtrInf; rejected: pain.002 TxSts RJCT; acknowledged: anything else (changes nothing)' }),
+  reasonCode: z.string().regex(/^[A-Z0-9]{4}$/).nullable().meta({ description: 'ISO external reason code (Rsn/Cd); null when the bank gave none' }),
+  amount: MoneySchema.nullable().meta({ description: 'camt.054 TxDtls/Amt (else Ntry/Amt for a single transaction), pain.002 OrgnlTxRef/Amt/InstdAmt; EUR' }),
+  path: z.string().meta({ description: 'where the record is in the message, e.g. Ntfctn[1]/Ntry[2]/NtryDtls[1]/TxDtls[1]' }),
+});
+export type BankTxStatus = z.infer<typeof BankTxStatusSchema>;
 
-export interface BankMessage {
-  format: BankFormat;
-  /** the message's namespace version, e.g. "001.08" */
-  version: string;
-  messageId: string;
-  transactions: BankTxStatus[];
-  /** group / payment-information rejections with no transaction listed (pain.002) */
-  unattributed: { path: string; status: string; reasonCode: string | null }[];
-}
+export const BankMessageSchema = z
+  .object({
+    format: BankFormatSchema,
+    version: z.string().regex(/^001\.\d{2}$/).meta({ description: 'the namespace version, e.g. 001.08' }),
+    messageId: z.string().min(1).max(35).meta({ description: 'GrpHdr/MsgId' }),
+    transactions: z.array(BankTxStatusSchema),
+    unattributed: z
+      .array(z.object({ path: z.string(), status: z.string(), reasonCode: z.string().nullable() }))
+      .meta({ description: 'pain.002 group / payment-information rejections with no transaction listed: exceptions for ops' }),
+  })
+  .meta({ title: 'Bank return message (as read)', description: 'What noemie reads of a camt.054 or pain.002 file (src/payments/bank-returns/parse.ts); the XML subsets are schemas/camt.054.001.08-returns.xsd and schemas/pain.002.001.10-returns.xsd.' });
+export type BankMessage = z.infer<typeof BankMessageSchema>;
 
 const NS = /<(?:[A-Za-z_][\w.-]*:)?Document\b[^>]*?\sxmlns(?::[A-Za-z_][\w.-]*)?\s*=\s*["']urn:iso:std:iso:20022:tech:xsd:(camt\.054|pain\.002)\.(\d{3}\.\d{2})["']/;
 
@@ -160,7 +162,8 @@ export function parseBankMessage(xml: string, file: string): BankMessage {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) r.fail('Document', `not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
   const doc = r.one(parser.parse(xml) as Node, 'Document', '');
-  return kind.format === 'camt.054' ? readCamt054(r, doc, kind.version) : readPain002(r, doc, kind.version);
+  // what the reader built is checked like any other edge value (a bug here must not reach the ledger)
+  return BankMessageSchema.parse(kind.format === 'camt.054' ? readCamt054(r, doc, kind.version) : readPain002(r, doc, kind.version));
 }
 
 function readCamt054(r: Reader, doc: Node, version: string): BankMessage {
