@@ -135,7 +135,7 @@ export interface BankReturnsView {
 
 export function bankReturnsView(store: PaymentsStore): BankReturnsView {
   return {
-    blocked: Object.entries(store.readSlice({ run: true }).returnBlocks ?? {}).map(([payee, b]) => ({ payee, ...b })),
+    blocked: [...store.returnBlocks.entries()].map(([payee, b]) => ({ payee, ...b })),
     returned: [...store.returned.entries()].map(([endToEndId, r]) => ({ endToEndId, ...r })),
     exceptions: [...store.returnExceptions.entries()].map(([, e]) => e),
     files: [...store.returnFiles.entries()].map(([sha256, f]) => ({ sha256, ...f })),

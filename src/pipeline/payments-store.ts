@@ -141,7 +141,7 @@ export class PaymentsStore {
   private readonly pendingRun: SubStore<RunIntent>;
   private readonly outboxEntries: SubStore<OutboxEntry>;
   readonly transfers: SubStore<TransferRecord>;
-  private readonly returnBlocks: SubStore<ReturnBlock>;
+  readonly returnBlocks: SubStore<ReturnBlock>;
   readonly returned: SubStore<ReturnedTransfer>;
   readonly returnFiles: SubStore<ReturnFileRecord>;
   readonly returnExceptions: SubStore<ReturnException>;
