@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { DEFAULT_REFERENCE } from '../../src/cli/reference.js';
 
@@ -46,6 +46,7 @@ const ordersOf = async (out: string): Promise<Order[]> => {
 
 it('noemie run --once, end to end: a camt.054 return in the inbox → the family blocked on its account → its account changes → paid once', async () => {
   const home = await mkdtemp(join(tmpdir(), 'run-returns-'));
+  onTestFinished(() => rm(home, { recursive: true, force: true }));
   const base = ['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '2'];
   const first = await run([...base, '--sample']);
   expect(first.code).toBe(0);
