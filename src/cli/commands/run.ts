@@ -239,11 +239,19 @@ async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<numbe
 }
 
 /** Bank return files in the inbox (src/pipeline/bank-returns.ts): applied, then archived; a malformed one quarantined. */
+const returnsWaiting = new Set<string>();
+
 async function bankReturnsIn(layout: InboxLayout, io: CliIo): Promise<{ applied: number; refused: number }> {
   const done = await applyInboxBankReturns(layout, { now: () => new Date() });
   for (const r of done) {
-    if (r.waiting) writeHumanLine(io.out, `${r.file}: ${r.waiting}`);
-    else if (r.report) for (const l of renderBankReturnReport(r.report)) writeHumanLine(io.out, l);
+    // said once, not at every look of the watch loop
+    if (r.waiting) {
+      if (!returnsWaiting.has(r.file)) writeHumanLine(io.out, `${r.file}: ${r.waiting}`);
+      returnsWaiting.add(r.file);
+      continue;
+    }
+    returnsWaiting.delete(r.file);
+    if (r.report) for (const l of renderBankReturnReport(r.report)) writeHumanLine(io.out, l);
     else writeHumanLine(io.out, `${r.file}: quarantined as ${r.storedAs} — PAYMENTS_RETURN_MALFORMED: ${r.error}; nothing of it applied`);
   }
   return { applied: done.filter((r) => r.report !== null).length, refused: done.filter((r) => r.error !== null).length };
