@@ -103,7 +103,8 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     const net = sum.minus(debtBefore);
     const account = accountOf(input.accounts, payee);
     // a payee whose last transfer the bank returned is not paid again to the same account (returns.ts)
-    const problem = accountProblem(account) ?? returnBlockProblem(own(returnBlocks, payee), account!.iban);
+    // (only a transfer is refused: a recovery or a zero order keeps the account it reports)
+    const problem = accountProblem(account) ?? (net.gt(0) ? returnBlockProblem(own(returnBlocks, payee), account!.iban) : null);
     if (net.gt(0) && problem !== null) {
       // nothing recorded: the lines stay due and are paid by the first run that has a usable account
       blocked.push({ payee, lineKeys: moves.map((m) => m.lineKey), amount: formatMoney(net), reason: `${payee}: ${problem}` });

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { BankMessageSchema, parseBankMessage, sniffBankMessage } from '../../src/payments/bank-returns/parse.js';
 import { RETURN_REASONS, returnReason } from '../../src/payments/bank-returns/reasons.js';
-import { applyReturn, ibanHash, returnBlockProblem, type TransferRecord } from '../../src/payments/returns.js';
-import { initialLedger } from '../../src/payments/index.js';
+import { applyReturn, ibanHash, returnBlockProblem, transferRecordOf, type TransferRecord } from '../../src/payments/returns.js';
+import { initialLedger, runPayments } from '../../src/payments/index.js';
 
 const exec = promisify(execFile);
 const FIX = 'fixtures/bank-returns';
@@ -109,5 +109,32 @@ describe('schemas', () => {
     const path = join(SCHEMAS, 'bank-return-message.schema.json');
     if (process.env.UPDATE_SCHEMAS === '1') await writeFile(path, expected);
     expect(await readFile(path, 'utf8')).toBe(expected);
+  });
+});
+
+describe('a returned transfer that had absorbed a debt, through runs', () => {
+  it('R1 pays 20.00 + 15.00 − 5.00 debt = 30.00; returned (AC04); R2 blocks 30.00 on the same account; R3 pays 30.00 to the new one under another EndToEndId; R4 nothing', () => {
+    const facts = (amcAmount: string) => ({ version: 1, status: 'paid' as const, annulled: false, tiersPayant: false, adherentId: 'A1', amcAmount });
+    const ledger = {
+      ...initialLedger(),
+      lines: { L1: { settlement: facts('20.00'), tp: null, paid: {} }, L2: { settlement: facts('15.00'), tp: null, paid: {} } },
+      due: { L1: true as const, L2: true as const },
+      debts: { 'member:A1': '5.00' },
+    };
+    const book = (iban: string) => ({ members: { A1: { iban, bic: null, name: 'Paul Martin' } }, professionals: {} });
+    const OLD = 'FR7630002005500000000000130';
+    const NEW = 'FR7630002005500000000000421';
+    const r1 = runPayments(ledger, { runId: 'R1', at: '2025-03-31T18:00:00Z', accounts: book(OLD) });
+    expect(r1.orders.map((o) => [o.amount, o.debtBefore, o.debtAfter])).toEqual([['30.00', '5.00', '0.00']]);
+    const returned = applyReturn(r1.ledger, transferRecordOf(r1.orders[0]!)!, { code: 'AC04', file: 'camt.xml', record: 1, endToEndId: r1.orders[0]!.endToEndId });
+    const r2 = runPayments(returned, { runId: 'R2', at: '2025-04-04T18:00:00Z', accounts: book(OLD) });
+    expect(r2.orders).toEqual([]);
+    expect(r2.blocked.map((b) => [b.amount, b.reason])).toEqual([['30.00', 'member:A1: returned by the bank: AC04 compte clos (R1:member:A1, account FR76…0130 unchanged)']]);
+    const r3 = runPayments(r2.ledger, { runId: 'R3', at: '2025-04-07T18:00:00Z', accounts: book(NEW) });
+    // movements 20.00 + 15.00 again, less the 5.00 debt owed again = 30.00
+    expect(r3.orders.map((o) => [o.amount, o.iban, o.debtBefore])).toEqual([['30.00', NEW, '5.00']]);
+    expect(r3.orders[0]!.endToEndId).not.toBe(r1.orders[0]!.endToEndId);
+    expect(r3.ledger.returnBlocks).toEqual({});
+    expect(runPayments(r3.ledger, { runId: 'R4', at: '2025-04-08T18:00:00Z', accounts: book(NEW) }).orders).toEqual([]);
   });
 });
