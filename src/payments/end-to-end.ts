@@ -8,8 +8,10 @@ import type { PaymentKind, PaymentLine } from '../model/payment.js';
  * most, letters and digits only (a subset of the SEPA character set): a kind letter + 32 hex digits
  * of SHA-256 (128 bits: collisions are not a practical concern).
  */
-export function endToEndId(payee: string, kind: PaymentKind, amount: string, lines: readonly PaymentLine[]): string {
-  const movements = lines.map((l) => `${l.lineKey}@${l.version}=${l.amount}`).sort();
+export function endToEndId(payee: string, kind: PaymentKind, amount: string, lines: readonly PaymentLine[], returnsOf: (lineKey: string) => number = () => 0): string {
+  // a line whose transfer the bank returned is paid again with the same movement: the count of its
+  // returns tells the new transfer from the returned one (absent when 0: older ids are unchanged)
+  const movements = lines.map((l) => `${l.lineKey}@${l.version}=${l.amount}${returnsOf(l.lineKey) > 0 ? `#r${returnsOf(l.lineKey)}` : ''}`).sort();
   const digest = createHash('sha256').update([payee, kind, amount, ...movements].join('\n')).digest('hex');
   return `${kind === 'payment' ? 'P' : 'R'}${digest.slice(0, 32).toUpperCase()}`;
 }

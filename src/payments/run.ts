@@ -6,7 +6,8 @@ import { DEFAULT_LIMITS, RunGate } from './controls.js';
 import { endToEndId } from './end-to-end.js';
 import { entitlementOf } from './entitlement.js';
 import { PaymentsError } from './errors.js';
-import type { Approval, Blocked, Held, LineLedger, PaymentsLedger, Pending, RunInput, RunResult } from './types.js';
+import { returnBlockProblem } from './returns.js';
+import type { Approval, Blocked, Held, LineLedger, PaymentsLedger, Pending, ReturnBlock, RunInput, RunResult } from './types.js';
 
 /**
  * A payment run (a cut-off): for every line whose facts changed, each payee gets
@@ -102,13 +103,16 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
   const stillDue = new Set(pending.map((p) => p.lineKey));
   const orders: PaymentOrder[] = [];
   const blocked: Blocked[] = [];
+  const returnBlocks: Record<string, ReturnBlock> = { ...(ledger.returnBlocks ?? {}) };
 
   for (const [payee, moves] of [...byPayee].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const sum = moves.reduce((s, m) => s.plus(m.amount), ZERO);
     const debtBefore = new Decimal(own(debts, payee) ?? '0');
     const net = sum.minus(debtBefore);
     const account = accountOf(input.accounts, payee);
-    const problem = accountProblem(account);
+    // a payee whose last transfer the bank returned is not paid again to the same account (returns.ts)
+    // (only a transfer is refused: a recovery or a zero order keeps the account it reports)
+    const problem = accountProblem(account) ?? (net.gt(0) ? returnBlockProblem(own(returnBlocks, payee), account!.iban) : null);
     if (net.gt(0) && problem !== null) {
       // nothing recorded: the lines stay due and are paid by the first run that has a usable account
       blocked.push({ payee, lineKeys: moves.map((m) => m.lineKey), amount: formatMoney(net), reason: `${payee}: ${problem}` });
@@ -119,7 +123,7 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     const orderLines: PaymentLine[] = moves.map((m) => ({ lineKey: m.lineKey, version: m.version, amount: formatMoney(m.amount) }));
     const kind = net.lt(0) ? 'recovery' : 'payment';
     const amount = formatMoney(net.abs());
-    const e2e = endToEndId(payee, kind, amount, orderLines);
+    const e2e = endToEndId(payee, kind, amount, orderLines, (k) => own(ledger.lines, k)?.returns ?? 0);
     if (net.gt(0)) {
       const verdict = gate.check(payee, amount, e2e);
       if (!verdict.pass) {
@@ -134,6 +138,8 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     }
     delete heldByPayee[payee];
     delete approvals[payee];
+    // paid to another account than the one returned: the block is lifted
+    if (net.gt(0)) delete returnBlocks[payee];
     orders.push({
       paymentId: `${input.runId}:${payee}`,
       runId: input.runId,
@@ -176,6 +182,6 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     pending,
     held,
     alreadyRun: false,
-    ledger: { ...ledger, lines, debts, due, held: heldByPayee, approvals, runs: { ...ledger.runs, [input.runId]: { at, orders: orders.length } } },
+    ledger: { ...ledger, lines, debts, due, held: heldByPayee, approvals, ...(ledger.returnBlocks === undefined && Object.keys(returnBlocks).length === 0 ? {} : { returnBlocks }), runs: { ...ledger.runs, [input.runId]: { at, orders: orders.length } } },
   };
 }

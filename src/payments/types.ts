@@ -42,6 +42,8 @@ export interface LineLedger {
   tp: TpFacts | null;
   /** net amount our runs moved to each payee for this line (payments − recoveries) */
   paid: Readonly<Record<string, Money>>;
+  /** how many of the transfers paying this line the bank returned (returns.ts); absent = none */
+  returns?: number;
 }
 
 export interface PaymentsLedger {
@@ -58,6 +60,26 @@ export interface PaymentsLedger {
   held: Readonly<Record<string, Held>>;
   /** payee → the approval of one held order (consumed by the run that pays it) */
   approvals: Readonly<Record<string, Approval>>;
+  /**
+   * payee → the bank's last return of a transfer to it (returns.ts): while the payee's account is
+   * the one that was returned, no transfer is sent to it. Absent in ledgers older than bank returns.
+   */
+  returnBlocks?: Readonly<Record<string, ReturnBlock>>;
+}
+
+/** A payee blocked by a bank return until its account changes (src/payments/returns.ts). */
+export interface ReturnBlock {
+  /** SHA-256 of the returned IBAN (electronic format): compared, never shown */
+  ibanHash: string;
+  /** the returned IBAN masked (FR76…0189), for the report */
+  ibanMasked: string;
+  code: string;
+  label: string;
+  endToEndId: string;
+  paymentId: string;
+  /** the bank file and record that returned it */
+  file: string;
+  record: number;
 }
 
 /** Why an order was held: its amount is not usable money, or above the per-order / per-run ceiling. */

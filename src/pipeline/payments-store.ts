@@ -3,7 +3,9 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
-import type { Approval, Held, LineLedger, OperatorPayment } from '../payments/types.js';
+import type { Approval, Held, LineLedger, OperatorPayment, ReturnBlock } from '../payments/types.js';
+import type { TransferRecord } from '../payments/returns.js';
+import { transferRecordOf } from '../payments/returns.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 
 /**
@@ -20,6 +22,11 @@ import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../s
  *   payments.handed-over/<EndToEndId>         MsgId of the only pain.001 that may carry it
  *   payments.pending/run                      the intent of the run whose files are not all done
  *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
+ *   payments.transfer/<EndToEndId>            TransferRecord: what a transfer handed to the bank paid (to undo it if returned)
+ *   payments.return-block/<payee>             ReturnBlock: the payee's account the bank returned (no transfer there again)
+ *   payments.returned/<EndToEndId>            the bank return applied for that transfer (a second one is an exception)
+ *   payments.return-file/<sha256>             a bank return file applied (the same bytes again are skipped)
+ *   payments.return-exception/<sha256>␟<record>  a return that could not be applied (unknown or already returned transfer…)
  *
  * The pure code (src/payments: applyPaymentEvents, runPayments, approvePayment) still works on a
  * PaymentsLedger; here it is given a SLICE of the ledger — only the keys the step can read or
@@ -79,6 +86,44 @@ export interface SliceKeys {
   controls?: boolean;
   /** the run record of this runId, if any (a run's "already run" check) */
   runId?: string;
+  /** these payees' debts and return blocks (a bank return) */
+  payees?: Iterable<string>;
+}
+
+/** A bank return applied to a transfer (payments.returned). */
+export interface ReturnedTransfer {
+  paymentId: string;
+  payee: string;
+  amount: string;
+  code: string;
+  label: string;
+  blocks: boolean;
+  file: string;
+  record: number;
+  at: string;
+}
+
+/** A bank return file applied (payments.return-file): its hash is the key, so the same bytes are applied once. */
+export interface ReturnFileRecord {
+  file: string;
+  format: string;
+  messageId: string;
+  at: string;
+  returned: number;
+  acknowledged: number;
+  exceptions: number;
+}
+
+/** A return that could not be applied: kept for ops, listed by `payments show`, never lost. */
+export interface ReturnException {
+  file: string;
+  sha256: string;
+  record: number;
+  path: string;
+  endToEndId: string | null;
+  code: string | null;
+  reason: string;
+  at: string;
 }
 
 const PENDING = 'run';
@@ -95,6 +140,11 @@ export class PaymentsStore {
   private readonly handedOver: SubStore<string>;
   private readonly pendingRun: SubStore<RunIntent>;
   private readonly outboxEntries: SubStore<OutboxEntry>;
+  readonly transfers: SubStore<TransferRecord>;
+  readonly returnBlocks: SubStore<ReturnBlock>;
+  readonly returned: SubStore<ReturnedTransfer>;
+  readonly returnFiles: SubStore<ReturnFileRecord>;
+  readonly returnExceptions: SubStore<ReturnException>;
 
   private constructor(readonly kv: StateStore) {
     this.lines = kv.sub('payments.line');
@@ -108,6 +158,11 @@ export class PaymentsStore {
     this.handedOver = kv.sub('payments.handed-over');
     this.pendingRun = kv.sub('payments.pending');
     this.outboxEntries = kv.sub('payments.outbox');
+    this.transfers = kv.sub('payments.transfer');
+    this.returnBlocks = kv.sub('payments.return-block');
+    this.returned = kv.sub('payments.returned');
+    this.returnFiles = kv.sub('payments.return-file');
+    this.returnExceptions = kv.sub('payments.return-exception');
   }
 
   /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
@@ -186,12 +241,21 @@ export class PaymentsStore {
       held = Object.fromEntries(this.held.entries());
       approvals = Object.fromEntries(this.approvals.entries());
     }
+    let returnBlocks: Record<string, ReturnBlock> = {};
+    // one per payee at most, like the debts
+    if (keys.run) returnBlocks = Object.fromEntries(this.returnBlocks.entries());
+    for (const p of keys.payees ?? []) {
+      const debt = this.debts.get(p);
+      if (debt !== undefined) debts[p] = debt;
+      const block = this.returnBlocks.get(p);
+      if (block !== undefined) returnBlocks[p] = block;
+    }
     const runs: Record<string, { at: string; orders: number }> = {};
     if (keys.runId !== undefined) {
       const r = this.runs.get(keys.runId);
       if (r !== undefined) runs[keys.runId] = r;
     }
-    return { lines, operatorPaid, due, debts, runs, held, approvals };
+    return { lines, operatorPaid, due, debts, runs, held, approvals, returnBlocks };
   }
 
   /** Every key of a slice of inputs: their lines and their claims. */
@@ -234,6 +298,7 @@ export class PaymentsStore {
     diff(before.runs, after.runs, (k, v) => this.runs.put(k, v), (k) => this.runs.remove(k));
     diff(before.held, after.held, (k, v) => this.held.put(k, v), (k) => this.held.remove(k));
     diff(before.approvals, after.approvals, (k, v) => this.approvals.put(k, v), (k) => this.approvals.remove(k));
+    diff(before.returnBlocks ?? {}, after.returnBlocks ?? {}, (k, v) => this.returnBlocks.put(k, v), (k) => this.returnBlocks.remove(k));
   }
 
   // ---- steps --------------------------------------------------------------------------------
@@ -259,7 +324,27 @@ export class PaymentsStore {
       this.writeChanges(before, after);
       if (intent === null) return;
       this.pendingRun.put(PENDING, intent);
+      // what each transfer paid, to undo it exactly if the bank returns it
+      for (const o of intent.orders) {
+        const t = transferRecordOf(o);
+        if (t !== null) this.transfers.put(o.endToEndId, t);
+      }
       for (const f of intent.files) for (const id of f.endToEndIds) this.handedOver.put(id, f.messageId);
+    });
+  }
+
+  /**
+   * Applies a bank return file: `decide` reads (inside the transaction, so a run or another file
+   * cannot interleave) and returns the slice, the ledger after the returns and the other writes; all
+   * of it is ONE commit — a file is applied whole or not at all.
+   */
+  async commitReturns(decide: () => { before: PaymentsLedger; after: PaymentsLedger; write: () => void }): Promise<void> {
+    await this.kv.update(() => {
+      const d = decide();
+      return () => {
+        this.writeChanges(d.before, d.after);
+        d.write();
+      };
     });
   }
 
@@ -310,13 +395,14 @@ export class PaymentsStore {
       runs: Object.fromEntries(this.runs.entries()),
       held: Object.fromEntries(this.held.entries()),
       approvals: Object.fromEntries(this.approvals.entries()),
+      returnBlocks: Object.fromEntries(this.returnBlocks.entries()),
     };
     return { ledger, outbox: this.outbox(), pending: this.pending(), handedOver: Object.fromEntries(this.handedOver.entries()) };
   }
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       this.writeChanges(initialLedger(), state.ledger);

@@ -7,10 +7,11 @@ import { initiatingParty, paymentLimits, readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
 import { openBus, type Bus } from '../../bus/index.js';
 import { createLogger } from '../../log.js';
-import { PaymentOrderSchema } from '../../model/payment.js';
-import { approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
+import { PaymentOrderSchema, type PaymentOrder } from '../../model/payment.js';
+import { PaymentsError, approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
 import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
 import { PaymentsStore } from '../../pipeline/payments-store.js';
+import { applyBankReturnFile, bankReturnsView, renderBankReturnReport, renderBankReturnsView, type BankReturnReport, type BankReturnsView } from '../../pipeline/bank-returns.js';
 import { stateStoreFileOf } from '../../state/kv-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
 import { chooseReference } from '../home-reference.js';
@@ -205,36 +206,110 @@ async function recordedRun(home: string, runId: string): Promise<{ at: string; o
   }
 }
 
-const SHOW_USAGE = `noemie payments show <runId> [--home <dir>] [--out <dir>]
+const SHOW_USAGE = `noemie payments show [<runId>] [--home <dir>] [--out <dir>] [--json]
 
-Prints a run's orders and sums (IBANs masked), from <out>/<runId>/orders.ndjson (default <home>/payments).
+Prints a run's orders and sums (IBANs masked), from <out>/<runId>/orders.ndjson (default <home>/payments),
+then the bank returns: payees blocked because the bank returned their account, and the returns that
+could not be applied (exceptions: file, record, reason). Without <runId>, the bank returns only.
+  --json   { run: { runId, orders } | null, returns: { blocked, returned, exceptions, files } }
 exit code: 0 shown, 1 no such run, 2 usage error`;
+
+/** The bank returns part of the payment state (empty when the home has no state yet). */
+async function readBankReturns(home: string): Promise<BankReturnsView> {
+  const source = await PaymentsStore.openForReading(home);
+  if (source === null || 'legacy' in source) return { blocked: [], returned: [], exceptions: [], files: [] };
+  try {
+    return bankReturnsView(source);
+  } finally {
+    await source.close();
+  }
+}
 
 export const showCommand: Command = {
   name: 'payments show',
-  summary: 'print a payment run: orders, transfers, recoveries (IBANs masked)',
+  summary: 'print a payment run (orders, transfers, recoveries; IBANs masked) and the bank returns: blocked payees, exceptions',
   usage: SHOW_USAGE,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, out: { type: 'string' } } as const);
+    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const);
     const runId = positionals[0];
-    if (positionals.length !== 1 || runId === undefined) throw new UsageError('one run id expected');
+    if (positionals.length > 1) throw new UsageError('at most one run id expected');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
-    const file = join(runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId), 'orders.ndjson');
-    if (!existsSync(file)) {
-      const run = await recordedRun(home, runId);
-      if (run === undefined) {
-        writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${stateStoreFileOf(home)})`);
-        return 1;
+    const returns = await readBankReturns(home);
+    let orders: PaymentOrder[] | null = null;
+    const lines: string[] = [];
+    if (runId !== undefined) {
+      const file = join(runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId), 'orders.ndjson');
+      if (!existsSync(file)) {
+        const run = await recordedRun(home, runId);
+        if (run === undefined) {
+          writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${stateStoreFileOf(home)})`);
+          return 1;
+        }
+        lines.push(`run ${runId} at ${run.at}: ${run.orders} order(s)`);
+      } else {
+        orders = (await readFile(file, 'utf8'))
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => PaymentOrderSchema.parse(JSON.parse(l)));
+        lines.push(renderRunSummary(runSummary(runId, orders)));
       }
-      writeLine(io.out, `run ${runId} at ${run.at}: ${run.orders} order(s)`);
+    }
+    if (values.json) {
+      const run = runId === undefined ? null : { runId, orders: (orders ?? []).map((o) => ({ ...o, iban: maskIban(o.iban) })) };
+      writeLine(io.out, JSON.stringify({ run, returns }, null, 2));
       return 0;
     }
-    const orders = (await readFile(file, 'utf8'))
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => PaymentOrderSchema.parse(JSON.parse(l)));
-    writeLine(io.out, renderRunSummary(runSummary(runId, orders)));
+    lines.push(...renderBankReturnsView(returns));
+    if (lines.length === 0) lines.push('no bank return recorded');
+    for (const l of lines) writeLine(io.out, l);
     return 0;
+  },
+};
+
+const RETURNS_USAGE = `noemie payments returns <file>... [--home <dir>] [--json]
+
+Applies the bank's return files to the payment state: camt.054 debit/credit notifications
+(BkToCstmrDbtCdtNtfctn 001.02–001.08; a TxDtls with RtrInf is a returned transfer) and pain.002
+status reports (CstmrPmtStsRpt 001.03–001.10; TxSts RJCT is a rejected transfer). \`noemie run\` does
+the same for such files dropped in the inbox (camt054*.xml, pain002*.xml, or any .xml with that root
+namespace). A returned transfer is undone: its amount is due again to the payee, and when the reason
+is about the account (AC01, AC04, AC06, MD07, MS03…) the payee is blocked — the next runs refuse to
+pay it to the same IBAN ("returned by the bank: AC04 compte clos") until its account changes.
+A return naming an EndToEndId we never sent, or a transfer already returned, is an exception
+(listed by noemie payments show). A file is applied whole, in one transaction; the same bytes twice
+are skipped. A malformed file is refused (PAYMENTS_RETURN_MALFORMED, naming file, record and field)
+and nothing of it is applied.
+  --json   the report of each file as JSON
+exit code: 0 applied (exceptions are reported, not failures), 1 a file was refused, 2 usage error`;
+
+export const returnsCommand: Command = {
+  name: 'payments returns',
+  summary: 'apply the bank\'s returns (camt.054 / pain.002): returned transfers due again, payees blocked until their account changes',
+  usage: RETURNS_USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, json: { type: 'boolean' } } as const);
+    if (positionals.length === 0) throw new UsageError('at least one camt.054 or pain.002 file expected');
+    const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
+    const reports: BankReturnReport[] = [];
+    let code = 0;
+    const store = await PaymentsStore.open(home);
+    try {
+      for (const file of positionals) {
+        try {
+          const report = await applyBankReturnFile(store, resolve(file), { at: new Date().toISOString() });
+          reports.push(report);
+          if (!values.json) for (const l of renderBankReturnReport(report)) writeLine(io.out, l);
+        } catch (e) {
+          if (!(e instanceof PaymentsError) || e.code !== 'PAYMENTS_RETURN_MALFORMED') throw e;
+          code = 1;
+          writeLine(io.err, `${e.code}: ${e.message} — nothing of this file applied`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+    if (values.json) writeLine(io.out, JSON.stringify(reports, null, 2));
+    return code;
   },
 };
 

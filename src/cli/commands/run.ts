@@ -14,6 +14,7 @@ import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
 import { runPaymentStage } from '../../pipeline/payments-service.js';
+import { applyInboxBankReturns, renderBankReturnReport } from '../../pipeline/bank-returns.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
 import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
@@ -32,7 +33,10 @@ const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>]
            [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments]
 
 The main job. Watches <home>/inbox and runs every stage: ingestion (drops → décompte/invoice lines,
-rejects; tp_claims*.csv → TP claims; members*.csv / members*.json → membership events), liquidation (piscina pool), tiers-payant reconciliation,
+rejects; tp_claims*.csv → TP claims; members*.csv / members*.json → membership events; the bank's
+returns camt054*.xml / pain002*.xml, or any .xml whose root is a camt.054 / pain.002 message →
+returned transfers due again, payees blocked until their account changes: see noemie payments
+returns), liquidation (piscina pool), tiers-payant reconciliation,
 then — with --once — a payment run (orders topic + pain.001) and member statements.
   --once           process what is in the inbox, run the stages to the end, print a summary, exit
   --sample         first copy the sample drop of fixtures/sample/inbox into the inbox, import the
@@ -57,8 +61,8 @@ then the operator's cut-off: noemie payments run.
 exit code (--once; the same rule as noemie ingest):
   0 every part of every drop was read (rejected records and skipped duplicates allowed),
   1 a part or a whole drop was refused (even if its other parts were read and published), a drop was
-    quarantined, a file could not be handled (left in the inbox, e.g. still being written), or a
-    later stage failed,
+    quarantined, a bank return file was malformed (quarantined, nothing of it applied), a file could
+    not be handled (left in the inbox, e.g. still being written), or a later stage failed,
   2 usage error`;
 
 const FLAGS = {
@@ -155,6 +159,8 @@ export const command: Command = {
       let claiming: Promise<unknown> = Promise.resolve();
       const lookForClaims = () => {
         claiming = claiming
+          .then(() => bankReturnsIn(layout, io))
+          .catch((e: unknown) => logger.error({ err: e }, 'bank returns failed'))
           .then(async () => {
             for (const m of await membersIn(layout, bus, { logger })) reportMembers(io, m);
             await claimsIn(layout, bus, io);
@@ -176,6 +182,8 @@ export const command: Command = {
     }
 
     const started = Date.now();
+    // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
+    const returns = await bankReturnsIn(layout, io);
     const claims = await claimsIn(layout, bus, io);
     // membership feeds first, and applied before the drops are read: lines are keyed and
     // liquidated against the members as the inbox left them
@@ -200,7 +208,7 @@ export const command: Command = {
     await reconcile.stop();
 
     // the rule of noemie ingest: a drop archived with a refused part still needs attention
-    let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) ? 1 : 0;
+    let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) || returns.refused > 0 ? 1 : 0;
     if (memberFiles.some((m) => m.action === 'quarantined' || m.action === 'waiting')) code = 1;
     try {
       if (!values['no-payments']) {
@@ -211,6 +219,7 @@ export const command: Command = {
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
         for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);
+        for (const b of run.blocked) if (b.reason.includes('returned by the bank')) writeLine(io.out, `  blocked: ${b.amount} — ${b.reason}`);
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
       }
@@ -278,6 +287,25 @@ async function claimsIn(layout: InboxLayout, bus: Bus, io: CliIo): Promise<numbe
     await ledger.append({ sha256, file: name, action: seen ? 'duplicate' : 'archived', storedAs, at: new Date().toISOString(), records: claims + rejected, accepted: claims, rejected, refusedParts: 0 });
   }
   return count;
+}
+
+/** Bank return files in the inbox (src/pipeline/bank-returns.ts): applied, then archived; a malformed one quarantined. */
+const returnsWaiting = new Set<string>();
+
+async function bankReturnsIn(layout: InboxLayout, io: CliIo): Promise<{ applied: number; refused: number }> {
+  const done = await applyInboxBankReturns(layout, { now: () => new Date() });
+  for (const r of done) {
+    // said once, not at every look of the watch loop
+    if (r.waiting) {
+      if (!returnsWaiting.has(r.file)) writeHumanLine(io.out, `${r.file}: ${r.waiting}`);
+      returnsWaiting.add(r.file);
+      continue;
+    }
+    returnsWaiting.delete(r.file);
+    if (r.report) for (const l of renderBankReturnReport(r.report)) writeHumanLine(io.out, l);
+    else writeHumanLine(io.out, `${r.file}: quarantined as ${r.storedAs} — PAYMENTS_RETURN_MALFORMED: ${r.error}; nothing of it applied`);
+  }
+  return { applied: done.filter((r) => r.report !== null).length, refused: done.filter((r) => r.error !== null).length };
 }
 
 function reportMembers(io: CliIo, m: MembersFileOutcome): void {

@@ -20,7 +20,11 @@ import { isMembersFile } from '../reference/members-feed.js';
  * `tp_claims*.csv` files share the inbox but are not drops: the scanner leaves them to `noemie run`
  * (which publishes them to `tp-claims` and archives them), so `noemie ingest --home` and `run` agree.
  * So are membership feeds, `members*.csv` / `members*.json` (src/pipeline/members-inbox.ts).
+ * Bank return files (`camt054*.xml`, `pain002*.xml`: the bank's camt.054 / pain.002) are left to
+ * `noemie run` too, which applies them to the payment state (src/pipeline/bank-returns.ts).
  */
+export const isBankReturnName = (name: string): boolean => /^(camt[._-]?054|pain[._-]?002)[^/]*\.xml$/i.test(name);
+
 export type CompleteWhen = 'rename' | 'ok';
 
 export const OK_SUFFIX = '.ok';
@@ -97,7 +101,7 @@ export class InboxScanner {
     const ready: Candidate[] = [];
     const present = new Set<string>();
     for (const name of names) {
-      if (isInProgressName(name) || name.endsWith(OK_SUFFIX) || isTpClaimsFile(name) || isMembersFile(name)) continue;
+      if (isInProgressName(name) || name.endsWith(OK_SUFFIX) || isTpClaimsFile(name) || isMembersFile(name) || isBankReturnName(name)) continue;
       const marker = `${name}${OK_SUFFIX}`;
       if (this.completeWhen === 'ok' && !names.has(marker)) continue;
       const path = join(this.dir, name);
