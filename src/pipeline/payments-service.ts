@@ -118,6 +118,13 @@ export function defaultRunId(at: string): string {
   return `run-${at.slice(0, 19).replace(/[-:]/g, '')}Z`;
 }
 
+/** `base`, or `base-2`, `base-3`… the first that names no recorded run. */
+export function unusedRunId(base: string, exists: (id: string) => boolean): string {
+  let id = base;
+  for (let n = 2; exists(id); n++) id = `${base}-${n}`;
+  return id;
+}
+
 function eventsOf(batch: Batch<'settlements' | 'reconciliation'>): PaymentEvent[] {
   return batch.topic === 'settlements'
     ? (batch.records as BusRecord<'settlements'>[]).map((r) => ({ kind: 'settlement', settlement: r.value }))
@@ -243,7 +250,9 @@ async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: Paymen
 export async function runPaymentStage(options: PaymentStageOptions): Promise<PaymentStageReport> {
   const { bus, home, logger } = options;
   const at = new Date(options.at ?? new Date().toISOString()).toISOString();
-  const runId = options.runId ?? defaultRunId(at);
+  // A run named by the operator is idempotent (the same id twice: "already ran"); a default id is
+  // the cut-off's second, and a second run in that same second is a new run, not a silent no-op.
+  let runId = options.runId ?? defaultRunId(at);
   const dryRun = options.dryRun ?? false;
   const groupId = options.groupId ?? PAYMENTS_GROUP;
   const outDir = options.outDir ?? join(home, 'payments');
@@ -276,6 +285,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   }
 
   const store = await PaymentsStore.open(home);
+  if (options.runId === undefined) runId = unusedRunId(runId, (id) => store.run(id) !== undefined);
   try {
     const republished = await drainOutbox(bus, store);
     let resumed: ResumedRun | null = null;
