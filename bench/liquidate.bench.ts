@@ -59,6 +59,9 @@ async function main(): Promise<void> {
   let ledgers: Ledgers = {};
   let baseLedgers: Ledgers = {};
   let baselineNs = 0n;
+  let baselineCpuUs = 0;
+  let kernelCpuUs = 0;
+  const cpu = () => { const u = process.cpuUsage(); return u.user + u.system; };
   let differences = 0;
   const report = (what: string) => {
     differences += 1;
@@ -83,14 +86,18 @@ async function main(): Promise<void> {
     let baseline: Settlement[] = [];
     if (withBaseline) {
       const b0 = process.hrtime.bigint();
+      const c0 = cpu();
       const base = liquidateAllDecimal(requests, context, baseLedgers);
+      baselineCpuUs += cpu() - c0;
       baselineNs += process.hrtime.bigint() - b0;
       baseLedgers = base.ledgers;
       baseline = base.settlements;
     }
 
     const t0 = process.hrtime.bigint();
+    const k0 = cpu();
     const out = kernel.liquidateAll(requests, context.asOf, ledgers);
+    kernelCpuUs += cpu() - k0;
     kernelNs += process.hrtime.bigint() - t0;
 
     if (withBaseline) {
@@ -126,7 +133,14 @@ async function main(): Promise<void> {
     lines: done,
     kernelSeconds: Number(seconds.toFixed(3)),
     linesPerSecond: Math.round(done / seconds),
-    baseline: withBaseline ? { seconds: Number(baselineSeconds.toFixed(3)), linesPerSecond: Math.round(done / baselineSeconds), speedup: Number((baselineSeconds / seconds).toFixed(2)) } : null,
+    kernelCpuSeconds: Number((kernelCpuUs / 1e6).toFixed(3)),
+    linesPerCpuSecond: Math.round(done / (kernelCpuUs / 1e6)),
+    baseline: withBaseline
+      ? {
+          seconds: Number(baselineSeconds.toFixed(3)), linesPerSecond: Math.round(done / baselineSeconds), speedup: Number((baselineSeconds / seconds).toFixed(2)),
+          cpuSeconds: Number((baselineCpuUs / 1e6).toFixed(3)), linesPerCpuSecond: Math.round(done / (baselineCpuUs / 1e6)), cpuSpeedup: Number((baselineCpuUs / kernelCpuUs).toFixed(2)),
+        }
+      : null,
     kernelPaths: { ...kernel.stats },
     differences: withBaseline ? differences : null,
     microsecondsPerLine: Number(((seconds * 1e6) / done).toFixed(2)),
@@ -146,9 +160,10 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
   };
   process.stdout.write(`liquidation kernel, one thread: ${result.linesPerSecond} lines/s (${done} lines in ${result.kernelSeconds} s, ${result.microsecondsPerLine} µs/line; generation ${result.generateSeconds} s not counted)\n`);
+  process.stdout.write(`  per CPU second of the process (user + system, GC threads included; the figure on a shared machine): ${result.linesPerCpuSecond} lines/s (${result.kernelCpuSeconds} s CPU)\n`);
   process.stdout.write(`kernel paths: ${kernel.stats.fast} lines in integer cents, ${kernel.stats.fallback} by decimal.js\n`);
   if (result.baseline) {
-    process.stdout.write(`baseline (decimal.js engine, same run, same lines): ${result.baseline.linesPerSecond} lines/s (${result.baseline.seconds} s): kernel ×${result.baseline.speedup}\n`);
+    process.stdout.write(`baseline (decimal.js engine, same run, same lines): ${result.baseline.linesPerSecond} lines/s (${result.baseline.seconds} s): kernel ×${result.baseline.speedup}; per CPU second ${result.baseline.linesPerCpuSecond} lines/s (${result.baseline.cpuSeconds} s CPU): kernel ×${result.baseline.cpuSpeedup}\n`);
     process.stdout.write(differences === 0 ? `check: ${done} settlements and ${Object.keys(ledgers).length} ledgers identical to the decimal engine's\n` : `check FAILED: ${differences} differences\n`);
   }
   process.stdout.write(`statuses ${JSON.stringify(statuses)}\nchapters ${JSON.stringify(chapters)}\n`);

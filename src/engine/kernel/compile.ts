@@ -1,7 +1,7 @@
 import type { Grid, GridRule, Term } from '../../model/grid.js';
 import type { NomenclatureEntry } from '../../model/nomenclature.js';
 import { cents, ratio, type Ratio } from './cents.js';
-import { TokenWriter } from './tokens.js';
+import { Digester } from './digest.js';
 import type { LiquidationContext } from '../types.js';
 
 /**
@@ -22,8 +22,8 @@ export type CompiledTerm =
 
 export interface CompiledRule {
   rule: GridRule;
-  /** token text of the rule (hash input) */
-  tokens: string;
+  /** `#` + digest of the rule (its token in the hash of what a decision read) */
+  token: string;
   exact: boolean;
   formula: CompiledTerm[];
   beyond: CompiledTerm[] | undefined;
@@ -36,16 +36,16 @@ export interface CompiledRule {
 
 export interface CompiledGrid {
   grid: Grid;
-  /** token text of `{ id, includesRO, yearBasis }` (grid-liquidation.ts gridReads) */
-  readsTokens: string;
+  /** token of `{ id, includesRO, yearBasis }` (grid-liquidation.ts gridReads) */
+  readsToken: string;
   rulesByPoste: Map<string, CompiledRule[]>;
-  /** token text of the grid's eligibility block or null (decide.ts, eligibility verdicts) */
-  eligibilityTokens: string;
+  /** token of the grid's eligibility block or null (decide.ts, eligibility verdicts) */
+  eligibilityToken: string;
 }
 
 export interface CompiledEntry {
   entry: NomenclatureEntry;
-  tokens: string;
+  token: string;
   roRate: Ratio | undefined;
   priceLimit: number | undefined;
   /** price_limit present but not Money: decimal path */
@@ -95,7 +95,7 @@ function compileTerms(terms: readonly Term[]): CompiledTerm[] | undefined {
 
 const onlyAmounts = (terms: readonly Term[]) => terms.every((t) => t.kind === 'eur' || t.kind === 'pmss_pct');
 
-function compileRule(rule: GridRule, writer: TokenWriter): CompiledRule {
+function compileRule(rule: GridRule, digester: Digester): CompiledRule {
   const formula = compileTerms(rule.formula);
   const beyond = rule.beyond ? compileTerms(rule.beyond) : undefined;
   const totalLimit = (rule.limits ?? []).find((l) => l.kind === 'total_per_unit');
@@ -104,7 +104,7 @@ function compileRule(rule: GridRule, writer: TokenWriter): CompiledRule {
   const exact = formula !== undefined && (rule.beyond === undefined || beyond !== undefined) && !Number.isNaN(totalCapPerUnit) && !amountLimitMax.some(Number.isNaN);
   return {
     rule,
-    tokens: writer.tokens(rule),
+    token: `#${digester.digestOnce(rule)}`,
     exact,
     formula: formula ?? [],
     beyond,
@@ -115,30 +115,30 @@ function compileRule(rule: GridRule, writer: TokenWriter): CompiledRule {
   };
 }
 
-export function compileGrid(grid: Grid, writer: TokenWriter): CompiledGrid {
+export function compileGrid(grid: Grid, digester: Digester): CompiledGrid {
   const rulesByPoste = new Map<string, CompiledRule[]>();
   for (const rule of grid.rules) {
     const list = rulesByPoste.get(rule.poste) ?? [];
-    list.push(compileRule(rule, writer));
+    list.push(compileRule(rule, digester));
     rulesByPoste.set(rule.poste, list);
   }
   return {
     grid,
-    readsTokens: writer.tokens({ id: grid.id, includesRO: grid.includesRO, yearBasis: grid.yearBasis }),
+    readsToken: `#${digester.digest({ id: grid.id, includesRO: grid.includesRO, yearBasis: grid.yearBasis })}`,
     rulesByPoste,
-    eligibilityTokens: writer.tokens(grid.eligibility ?? null),
+    eligibilityToken: grid.eligibility ? `#${digester.digest(grid.eligibility)}` : 'n',
   };
 }
 
-export function compileEntry(entry: NomenclatureEntry, writer: TokenWriter): CompiledEntry {
+export function compileEntry(entry: NomenclatureEntry, digester: Digester): CompiledEntry {
   const limit = entry.attributes.price_limit;
   const priceLimit = limit === undefined ? undefined : cents(limit);
-  return { entry, tokens: writer.tokens(entry), roRate: ratio(entry.roRate), priceLimit, exact: !Number.isNaN(priceLimit) };
+  return { entry, token: `#${digester.digestOnce(entry)}`, roRate: ratio(entry.roRate), priceLimit, exact: !Number.isNaN(priceLimit) };
 }
 
 /** Compiled lookups of one context, filled lazily (an act code or a grid is compiled when first met). */
 export class CompiledReference {
-  readonly writer = new TokenWriter();
+  readonly digester = new Digester();
   private readonly grids = new Map<string, CompiledGrid | null>();
   private readonly entries = new Map<string, CompiledEntry | null>();
   private readonly pmss = new Map<number, number | undefined>();
@@ -149,7 +149,7 @@ export class CompiledReference {
     let g = this.grids.get(id);
     if (g === undefined) {
       const grid = Object.hasOwn(this.context.grids, id) ? this.context.grids[id] : undefined;
-      g = grid ? compileGrid(grid, this.writer) : null;
+      g = grid ? compileGrid(grid, this.digester) : null;
       this.grids.set(id, g);
     }
     return g;
@@ -159,7 +159,7 @@ export class CompiledReference {
     let e = this.entries.get(actCode);
     if (e === undefined) {
       const entry = Object.hasOwn(this.context.nomenclature, actCode) ? this.context.nomenclature[actCode] : undefined;
-      e = entry ? compileEntry(entry, this.writer) : null;
+      e = entry ? compileEntry(entry, this.digester) : null;
       this.entries.set(actCode, e);
     }
     return e;

@@ -11,7 +11,7 @@ import type { EngineState } from '../types.js';
 import { cents, money, divHalfUp, ratio, ratioLt, type Ratio } from './cents.js';
 import type { CompiledGrid, CompiledReference } from './compile.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
-import { hashOfTokens, str } from './tokens.js';
+import { hashOfTokens, nested, str } from './digest.js';
 
 /**
  * decide.ts in integer cents: the decision for one initial line against the family's state before
@@ -26,11 +26,12 @@ export interface CentsDecision {
 
 const NO_EFFECTS: Effects = { consumed: [], renewals: [] };
 
-function only(s: Omit<Settlement, 'version' | 'counters'>, status: SettlementStatus, reason: string, hashedTokens: string): CentsDecision {
+/** `hashed`: the token of decide.ts's `hashed` (an object's as `#digest`, the input hash's as a string). */
+function only(s: Omit<Settlement, 'version' | 'counters'>, status: SettlementStatus, reason: string, hashed: string): CentsDecision {
   // decide.ts only(): hashInputs({ hashed, status, reason })
   s.status = status;
   s.reason = reason;
-  s.inputHash = hashOfTokens(`{hashed:${hashedTokens},reason:${str(reason)},status:${str(status)},}`);
+  s.inputHash = hashOfTokens(`{hashed:${hashed},reason:${str(reason)},status:${str(status)},}`);
   return { settlement: s, effects: NO_EFFECTS, renewalMoves: [] };
 }
 
@@ -46,7 +47,7 @@ export function decideCents(
   state: EngineState,
   lineKey: string,
   lineHash: string,
-  beneficiaryTokens: (b: NonNullable<LiquidationRequest['beneficiary']>) => string,
+  beneficiaryToken: (b: NonNullable<LiquidationRequest['beneficiary']>) => string,
 ): CentsDecision | Fallback {
   const { line, beneficiary: b } = request;
   const expense = cents(line.expense);
@@ -77,26 +78,26 @@ export function decideCents(
     psId: line.psId,
     inputHash: '',
   };
-  if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, `{${lineTokens}}`);
-  if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, `{b:${str(b.adherentId)},${lineTokens}}`);
-  const bTokens = beneficiaryTokens(b);
+  if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, nested(`{${lineTokens}}`));
+  if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, nested(`{b:${str(b.adherentId)},${lineTokens}}`));
+  const bToken = beneficiaryToken(b);
   const ce = ref.entry(line.actCode);
-  if (!ce) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, `{b:${bTokens},${lineTokens}}`);
+  if (!ce) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, nested(`{b:${bToken},${lineTokens}}`));
   const entry = ce.entry;
   const setting = settingOf(line);
   const poste = posteOf(entry, setting);
   s.poste = poste;
   const implausible = implausibility(line, entry);
-  if (implausible) return only(s, 'review', implausible, `{b:${bTokens},entry:${ce.tokens},${lineTokens}}`);
+  if (implausible) return only(s, 'review', implausible, nested(`{b:${bToken},entry:${ce.token},${lineTokens}}`));
   const grids: CompiledGrid[] = [];
   for (const id of b.contracts) {
     const g = ref.grid(id);
-    if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, `{b:${bTokens},${lineTokens}}`);
+    if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, nested(`{b:${bToken},${lineTokens}}`));
     grids.push(g);
   }
   const claimedOn = line.roPaymentDate ?? asOf;
   const verdict = checkEligibility(b, grids[0]!.grid, line.careStart, claimedOn);
-  if (verdict) return only(s, verdict.status, verdict.reason, `{b:${bTokens},${lineTokens}socle:${grids[0]!.eligibilityTokens},}`);
+  if (verdict) return only(s, verdict.status, verdict.reason, nested(`{b:${bToken},${lineTokens}socle:${grids[0]!.eligibilityToken},}`));
 
   if (!ce.exact || !ce.roRate) return FALLBACK;
   const lineRate = ratio(line.roRate);
@@ -127,13 +128,13 @@ export function decideCents(
   };
   const outcomes: CentsOutcome[] = [];
   for (const g of grids) {
-    const o = liquidateGridCents(g, f, state, lineKey, ref.writer);
+    const o = liquidateGridCents(g, f, state, lineKey, ref.digester);
     if (o === FALLBACK) return FALLBACK;
     outcomes.push(o);
   }
   let gridsTokens = '[';
   for (const o of outcomes) gridsTokens += `${o.reads},`;
-  const inputHash = hashOfTokens(`{b:${bTokens},entry:${ce.tokens},grids:${gridsTokens}],${lineTokens}pmss:${f.pmss === undefined ? 'n' : str(money(f.pmss))},}`);
+  const inputHash = hashOfTokens(`{b:${bToken},entry:${ce.token},grids:${nested(`${gridsTokens}]`)},${lineTokens}pmss:${f.pmss === undefined ? 'n' : str(money(f.pmss))},}`);
   for (const o of outcomes) if (o.review !== null) return only(s, 'review', o.review, str(inputHash));
 
   const parts: SettlementPart[] = [];

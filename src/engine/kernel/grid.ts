@@ -9,7 +9,7 @@ import { own, renewalWindow, type CounterMove } from '../state.js';
 import type { Consumption, EngineState, RenewalEntry } from '../types.js';
 import { money, pctOfCents } from './cents.js';
 import type { CompiledGrid, CompiledRule, CompiledTerm } from './compile.js';
-import type { TokenWriter } from './tokens.js';
+import { EMPTY_OBJECT_TOKEN, nested, type Digester } from './digest.js';
 
 /**
  * grid-liquidation.ts and terms.ts in integer cents, for the shapes they compute exactly: whole
@@ -55,7 +55,7 @@ export interface CentsOutcome {
   renewals: { key: string; entry: RenewalEntry }[];
   renewalMoves: CounterMove[];
   review: string | null;
-  /** token text of what the decision read (grid-liquidation.ts `reads`) */
+  /** token of what the decision read (grid-liquidation.ts `reads`): `#` + digest */
   reads: string;
 }
 
@@ -219,12 +219,20 @@ export function counterCents(text: string | undefined): number {
   return /^\d{1,12}$/.test(text) ? Number(text) * 100 : Number.NaN;
 }
 
-function readsText(grid: CompiledGrid, rule: CompiledRule, counters: Map<string, string> | undefined, renewals: Map<string, readonly RenewalEntry[]> | undefined, writer: TokenWriter): string {
-  let c = '{';
-  if (counters) for (const k of [...counters.keys()].sort()) c += `${k}:"${counters.get(k)!}",`;
-  let r = '{';
-  if (renewals) for (const k of [...renewals.keys()].sort()) r += `${k}:${writer.tokens(renewals.get(k))},`;
-  return `{counters:${c}},grid:${grid.readsTokens},renewals:${r}},rule:${rule.tokens},}`;
+function readsToken(grid: CompiledGrid, rule: CompiledRule, counters: Map<string, string> | undefined, renewals: Map<string, readonly RenewalEntry[]> | undefined, digester: Digester): string {
+  let c = EMPTY_OBJECT_TOKEN;
+  if (counters) {
+    let text = '{';
+    for (const k of [...counters.keys()].sort()) text += `${k}:"${counters.get(k)!}",`;
+    c = nested(`${text}}`);
+  }
+  let r = EMPTY_OBJECT_TOKEN;
+  if (renewals) {
+    let text = '{';
+    for (const k of [...renewals.keys()].sort()) text += `${k}:#${digester.digest(renewals.get(k))},`;
+    r = nested(`${text}}`);
+  }
+  return nested(`{counters:${c},grid:${grid.readsToken},renewals:${r},rule:${rule.token},}`);
 }
 
 interface Choice {
@@ -252,16 +260,16 @@ function outcome(contract: string, rule: string | null, reads: string, partial: 
 }
 
 /** grid-liquidation.ts liquidateGrid in cents; FALLBACK for what it does not compute exactly. */
-export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: EngineState, lineKey: string, writer: TokenWriter): CentsOutcome | Fallback {
+export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: EngineState, lineKey: string, digester: Digester): CentsOutcome | Fallback {
   const g = grid.grid;
   const choice = choose(grid, f);
-  if (!choice.rule) return outcome(g.id, null, `{grid:${grid.readsTokens},rule:n,}`, { reasons: [choice.reason], formula: choice.reason });
+  if (!choice.rule) return outcome(g.id, null, nested(`{grid:${grid.readsToken},rule:n,}`), { reasons: [choice.reason], formula: choice.reason });
   const c = choice.rule;
   if (!c.exact) return FALLBACK;
   const rule = c.rule;
   if (rule.formula[0]?.kind === 'not_covered') {
     const why = `${g.id} does not cover ${rule.poste}${rule.note ? ` (${rule.note})` : ''}`;
-    return outcome(g.id, rule.id, readsText(grid, c, undefined, undefined, writer), { reasons: [why], formula: why });
+    return outcome(g.id, rule.id, readsToken(grid, c, undefined, undefined, digester), { reasons: [why], formula: why });
   }
   const b = f.beneficiary;
   const includesRO = rule.includesRO ?? g.includesRO;
@@ -277,7 +285,7 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
   const consumed: Consumption[] = [];
   const renewals: CentsOutcome['renewals'] = [];
   const renewalMoves: CounterMove[] = [];
-  const reads = () => readsText(grid, c, counters, renewalReads, writer);
+  const reads = () => readsToken(grid, c, counters, renewalReads, digester);
 
   let allowed = f.quantity;
   if (rule.renewal) {

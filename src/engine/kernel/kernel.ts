@@ -8,7 +8,7 @@ import { counterCents, counterUnits, FALLBACK } from './grid.js';
 import { money } from './cents.js';
 import { CompiledReference } from './compile.js';
 import { decideCents } from './decide.js';
-import { hashOfTokens } from './tokens.js';
+
 
 /**
  * The liquidation kernel: `liquidateAll` (batch.ts) on a fast path. Per line it tries the
@@ -35,15 +35,7 @@ export interface KernelStats {
 export class LiquidationKernel {
   readonly reference: CompiledReference;
   readonly stats: KernelStats = { fast: 0, fallback: 0 };
-  private readonly beneficiaryTokens = new WeakMap<Beneficiary, string>();
-  private readonly tokensOfBeneficiary = (b: Beneficiary): string => {
-    let t = this.beneficiaryTokens.get(b);
-    if (t === undefined) {
-      t = this.reference.writer.tokens(b);
-      this.beneficiaryTokens.set(b, t);
-    }
-    return t;
-  };
+  private readonly tokenOfBeneficiary = (b: Beneficiary): string => `#${this.reference.digester.digestOnce(b)}`;
 
   constructor(private readonly context: Omit<LiquidationContext, 'asOf'>) {
     this.reference = new CompiledReference(context);
@@ -79,8 +71,8 @@ export class LiquidationKernel {
     if (line.operation !== 'I') return undefined;
     const lineKey = lineKeyOf(line);
     if (lineRecord(before, lineKey) !== undefined) return undefined;
-    const lineHash = hashOfTokens(this.reference.writer.tokens(line));
-    const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokensOfBeneficiary);
+    const lineHash = `fnv1a64:${this.reference.digester.digest(line)}`;
+    const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
     const version = request.version ?? 1;
     const s = d.settlement;
