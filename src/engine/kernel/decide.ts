@@ -1,5 +1,4 @@
 import { Decimal } from 'decimal.js';
-import { ageOn } from '../../model/dates.js';
 import type { Settlement, SettlementPart, SettlementStatus } from '../../model/settlement.js';
 import { payeeOf } from '../decide.js';
 import { checkEligibility } from '../eligibility.js';
@@ -184,6 +183,15 @@ export function decideCents(
     renewalMoves = unique(outcomes.flatMap((o) => o.renewalMoves));
   }
   return { settlement: s, effects: { consumed, renewals }, renewalMoves };
+}
+
+/** dates.ts ageOn without the split arrays (whole years on `at`, the birthday counted on the day). */
+function ageOn(birthDate: string, at: string): number {
+  const by = Number(birthDate.slice(0, 4));
+  const md = Number(birthDate.slice(5, 7)) * 100 + Number(birthDate.slice(8, 10));
+  const ay = Number(at.slice(0, 4));
+  const amd = Number(at.slice(5, 7)) * 100 + Number(at.slice(8, 10));
+  return ay - by - (amd < md ? 1 : 0);
 }
 
 /** explain.ts in cents. */

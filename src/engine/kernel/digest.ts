@@ -5,7 +5,7 @@
  * object shape (the act lines share one), and hashes a line's decision as a short text of digests
  * and counter values.
  */
-import { Fnv, fnv1a64 } from '../hash.js';
+import { fnv1a64 } from '../hash.js';
 
 // The keys ../hash.ts skips (documentation; `bounds` derived from hashed columns).
 const SKIPPED = new Set(['note', 'label', 'bounds']);
@@ -14,66 +14,74 @@ export class Digester {
   private readonly sortedKeys = new Map<string, string[]>();
   private readonly memo = new WeakMap<object, string>();
 
+  private lastKeys: string[] = [];
+  private lastSorted: string[] = [];
+
   private keysOf(record: Record<string, unknown>): string[] {
     const keys = Object.keys(record);
+    // Act lines come one after another with the same keys: compare with the last shape first.
+    const last = this.lastKeys;
+    if (keys.length === last.length) {
+      let same = true;
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastSorted;
+    }
     const shape = keys.join(',');
     let sorted = this.sortedKeys.get(shape);
     if (!sorted) {
       sorted = [...keys].sort().filter((k) => !SKIPPED.has(k));
       if (this.sortedKeys.size < 4096) this.sortedKeys.set(shape, sorted);
     }
+    this.lastKeys = keys;
+    this.lastSorted = sorted;
     return sorted;
   }
 
-  private feed(h: Fnv, value: unknown): void {
-    if (value === null || value === undefined) return h.text('n');
+  /**
+   * The token text of one level of `value` (../hash.ts feed), built as one string and hashed in
+   * one pass: cheaper than a call into the hash per token for the ~30 fields of an act line.
+   */
+  private level(value: unknown): string {
+    if (value === null || value === undefined) return 'n';
     switch (typeof value) {
       case 'string':
-        h.text('"');
-        h.text(value);
-        return h.text('"');
+        return `"${value}"`;
       case 'number':
       case 'boolean':
-        return h.text(String(value));
+        return String(value);
       case 'object':
         break;
       default:
-        return h.text(String(value));
+        return String(value);
     }
     if (Array.isArray(value)) {
-      h.text('[');
-      for (const v of value) {
-        this.member(h, v);
-        h.text(',');
-      }
-      return h.text(']');
+      let t = '[';
+      for (const v of value) t += `${this.member(v)},`;
+      return `${t}]`;
     }
-    h.text('{');
     const record = value as Record<string, unknown>;
+    let t = '{';
     for (const k of this.keysOf(record)) {
       const v = record[k];
       if (v === undefined) continue;
-      h.text(k);
-      h.text(':');
-      this.member(h, v);
-      h.text(',');
+      t += `${k}:${this.member(v)},`;
     }
-    h.text('}');
+    return `${t}}`;
   }
 
-  private member(h: Fnv, value: unknown): void {
-    if (value !== null && typeof value === 'object') {
-      h.text('#');
-      return h.text(this.digest(value));
-    }
-    this.feed(h, value);
+  private member(value: unknown): string {
+    if (value !== null && typeof value === 'object') return `#${this.digest(value)}`;
+    return this.level(value);
   }
 
   /** ../hash.ts digestOf(value). */
   digest(value: unknown): string {
-    const h = new Fnv();
-    this.feed(h, value);
-    return h.hex();
+    return fnv1a64(this.level(value));
   }
 
   /** The digest of a reference object, computed once (it must not change while the kernel lives). */

@@ -2,7 +2,8 @@ import { lineKeyOf } from '../../model/act-line.js';
 import type { Beneficiary } from '../../model/reference.js';
 import type { Settlement } from '../../model/settlement.js';
 import { liquidate } from '../liquidate.js';
-import { emptyState, lineBucket, lineRecord, own, stateKeyOf, type CounterMove } from '../state.js';
+import { emptyState, own, stateKeyOf, type CounterMove } from '../state.js';
+import { Fnv } from '../hash.js';
 import type { EngineState, LineRecord, LiquidationContext, LiquidationRequest, RenewalEntry } from '../types.js';
 import { counterCents, counterUnits, FALLBACK } from './grid.js';
 import { money } from './cents.js';
@@ -70,7 +71,9 @@ export class LiquidationKernel {
     const { line } = request;
     if (line.operation !== 'I') return undefined;
     const lineKey = lineKeyOf(line);
-    if (lineRecord(before, lineKey) !== undefined) return undefined;
+    const bucketId = bucketOf(lineKey);
+    const known = before.lines[bucketId];
+    if (known !== undefined && own(known, lineKey) !== undefined) return undefined;
     const lineHash = `fnv1a64:${this.reference.digester.digest(line)}`;
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
@@ -85,7 +88,7 @@ export class LiquidationKernel {
       roAmount: s.roAmount,
       amcAmount: s.amcAmount,
       restToPay: s.restToPay,
-      parts: s.parts.map(({ formula: _formula, ...p }) => p),
+      parts: s.parts.map((p) => (p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount })),
       consumed: d.effects.consumed,
       renewals: d.effects.renewals,
       inputHash: s.inputHash ?? '',
@@ -96,7 +99,7 @@ export class LiquidationKernel {
     const state = ownCopy(before, owned);
     let moves: CounterMove[] = [];
     if (d.effects.consumed.length > 0) {
-      const counters = ownCopy(state.counters, owned) as Record<string, string>;
+      const counters = ownDictionary(state.counters, owned) as Record<string, string>;
       state.counters = counters;
       moves = [];
       for (const c of d.effects.consumed) {
@@ -116,7 +119,7 @@ export class LiquidationKernel {
       moves = mergeMoves(moves);
     }
     if (d.effects.renewals.length > 0) {
-      const renewals = ownCopy(state.renewals, owned) as Record<string, readonly RenewalEntry[]>;
+      const renewals = ownDictionary(state.renewals, owned) as Record<string, readonly RenewalEntry[]>;
       state.renewals = renewals;
       for (const { key, entry } of d.effects.renewals) {
         const list = [...(own(renewals, key) ?? []), entry];
@@ -126,13 +129,28 @@ export class LiquidationKernel {
     }
     const lines = ownCopy(state.lines, owned) as Record<string, Readonly<Record<string, LineRecord>>>;
     state.lines = lines;
-    const bucketId = lineBucket(lineKey);
-    const bucket = ownCopy(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
+    const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
     lines[bucketId] = bucket;
     bucket[lineKey] = record;
-    const settlement: Settlement = { ...s, version, counters: d.renewalMoves.length > 0 ? [...moves, ...d.renewalMoves] : moves };
+    // Spelled out, in liquidate.ts's key order ({ ...settlement, version, counters }): a spread
+    // with extra keys was the kernel's costliest line in the profile.
+    const settlement: Settlement = {
+      lineKey: s.lineKey, beneficiary: s.beneficiary, adherentId: s.adherentId, careDate: s.careDate, actCode: s.actCode, poste: s.poste,
+      status: s.status, reason: s.reason, expense: s.expense, roAmount: s.roAmount, amcAmount: s.amcAmount, parts: s.parts,
+      restToPay: s.restToPay, payee: s.payee, operation: s.operation!, tp: s.tp!, psId: s.psId!, inputHash: s.inputHash!,
+      version, counters: d.renewalMoves.length > 0 ? [...moves, ...d.renewalMoves] : moves,
+    };
     return { settlement, state };
   }
+}
+
+const HEX = '0123456789abcdef';
+
+/** state.ts lineBucket (the 8th hex digit of fnv1a64(lineKey): the low nibble of the first lane), without the hex text. */
+function bucketOf(lineKey: string): string {
+  const h = new Fnv();
+  h.text(lineKey);
+  return HEX[h.a & 15]!;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -143,6 +161,23 @@ function ownCopy<T extends object>(o: T, owned: WeakSet<object>): Mutable<T> {
   const copy = { ...o } as Mutable<T>;
   owned.add(copy);
   return copy;
+}
+
+/**
+ * ownCopy for a record keyed by data (lineKeys, counter keys): the copy starts as a V8 dictionary.
+ * Adding a new key to a plain object literal makes a new hidden class per key, and every lineKey
+ * is new: the bucket insert was the second costliest line of the kernel. Two throwaway keys, the
+ * first deleted, switch the object to dictionary mode (deleting only the last key would not);
+ * insertion order, hence JSON text, is unchanged.
+ */
+function ownDictionary<T extends object>(o: T, owned: WeakSet<object>): Mutable<T> {
+  if (owned.has(o)) return o as Mutable<T>;
+  const copy: Record<string, unknown> = { '\u0000a': 0, '\u0000b': 0 };
+  delete copy['\u0000a'];
+  delete copy['\u0000b'];
+  Object.assign(copy, o);
+  owned.add(copy);
+  return copy as Mutable<T>;
 }
 
 /** liquidate.ts mergeMoves: a key moved twice shows once, its first before and last after. */
