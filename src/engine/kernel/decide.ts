@@ -179,8 +179,10 @@ export function decideCents(
   let renewalMoves = outcomes[0]!.renewalMoves;
   if (outcomes.length > 1) {
     consumed = outcomes.flatMap((o) => o.consumed);
-    renewals = unique(outcomes.flatMap((o) => o.renewals));
-    renewalMoves = unique(outcomes.flatMap((o) => o.renewalMoves));
+    if (outcomes.some((o) => o.renewals.length > 0)) {
+      renewals = unique(outcomes.flatMap((o) => o.renewals));
+      renewalMoves = unique(outcomes.flatMap((o) => o.renewalMoves));
+    }
   }
   return { settlement: s, effects: { consumed, renewals }, renewalMoves };
 }

@@ -256,8 +256,15 @@ function choose(grid: CompiledGrid, f: CentsFacts): Choice {
 }
 
 function outcome(contract: string, rule: string | null, reads: string, partial: Partial<CentsOutcome>): CentsOutcome {
-  return { contract, amc: 0, rule, formula: '', reasons: [], capped: false, consumed: [], renewals: [], renewalMoves: [], review: null, reads, ...partial };
+  // Spelled out rather than `{ ...defaults, ...partial }`: one object per grid and line.
+  return {
+    contract, amc: partial.amc ?? 0, rule, formula: partial.formula ?? '', reasons: partial.reasons ?? [], capped: partial.capped ?? false,
+    consumed: partial.consumed ?? NONE, renewals: partial.renewals ?? NONE, renewalMoves: partial.renewalMoves ?? NONE, review: partial.review ?? null, reads,
+  };
 }
+
+// Shared empty list for outcomes that consume nothing; frozen: ledgers keep it, nobody may push to it.
+const NONE = Object.freeze([]) as unknown as never[];
 
 /** grid-liquidation.ts liquidateGrid in cents; FALLBACK for what it does not compute exactly. */
 export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: EngineState, lineKey: string, digester: Digester): CentsOutcome | Fallback {
