@@ -127,7 +127,7 @@ export class LiquidationKernel {
         renewals[key] = list;
       }
     }
-    const lines = ownCopy(state.lines, owned) as Record<string, Readonly<Record<string, LineRecord>>>;
+    const lines = ownDictionary(state.lines, owned) as Record<string, Readonly<Record<string, LineRecord>>>;
     state.lines = lines;
     const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
     lines[bucketId] = bucket;
