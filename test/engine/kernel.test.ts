@@ -171,3 +171,11 @@ describe('kernel purity', () => {
     }
   });
 });
+
+describe('cents parsing', () => {
+  it('reads Money exactly and refuses anything else (NaN: the decimal path decides)', async () => {
+    const { cents } = await import('../../src/engine/kernel/cents.js');
+    expect([cents('0.00'), cents('12.30'), cents('-12.30'), cents('999999999999.99')]).toEqual([0, 1230, -1230, 99999999999999]);
+    for (const bad of ['12.3', '12', '.30', '-.30', '1a.00', '12.3x', '1e3.00', '', '-', '1234567890123.00']) expect(cents(bad), bad).toBeNaN();
+  });
+});
