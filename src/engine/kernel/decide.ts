@@ -7,7 +7,7 @@ import { implausibility } from '../plausibility.js';
 import type { CounterMove, Effects } from '../state.js';
 import type { LiquidationRequest } from '../types.js';
 import type { EngineState } from '../types.js';
-import { cents, money, divHalfUp, ratio, ratioLt, type Ratio } from './cents.js';
+import { cents, flat, money, divHalfUp, ratio, ratioLt, type Ratio } from './cents.js';
 import type { CompiledGrid, CompiledReference } from './compile.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
 import { hashOfTokens, nested, str } from './digest.js';
@@ -142,7 +142,7 @@ export function decideCents(
     const o = outcomes[i]!;
     const amount = i === 0 ? o.amc : Math.max(0, o.amc - paid);
     const formula = i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`;
-    parts.push(o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula } : { contract: o.contract, amount: money(amount), formula });
+    parts.push(o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula: flat(formula) } : { contract: o.contract, amount: money(amount), formula: flat(formula) });
     paid += amount;
   }
   const ceiling = Math.max(0, f.fr - f.roGross);
@@ -169,11 +169,11 @@ export function decideCents(
   }
   const reason = explainCents(f, decisive, rest, lineRate, normalRate, entry.roRate);
   s.status = total > 0 ? 'paid' : 'zero';
-  s.reason = reason;
+  s.reason = reason === null ? null : flat(reason);
   s.amcAmount = money(total);
   s.parts = parts;
   s.restToPay = money(rest);
-  s.inputHash = inputHash;
+  s.inputHash = flat(inputHash);
   let consumed = outcomes[0]!.consumed;
   let renewals = outcomes[0]!.renewals;
   let renewalMoves = outcomes[0]!.renewalMoves;

@@ -6,7 +6,7 @@ import { emptyState, own, stateKeyOf, type CounterMove } from '../state.js';
 import { Fnv } from '../hash.js';
 import type { EngineState, LineRecord, LiquidationContext, LiquidationRequest, RenewalEntry } from '../types.js';
 import { counterCents, counterUnits, FALLBACK } from './grid.js';
-import { money } from './cents.js';
+import { flat, money } from './cents.js';
 import { CompiledReference } from './compile.js';
 import { decideCents } from './decide.js';
 
@@ -70,11 +70,11 @@ export class LiquidationKernel {
   private fast(request: LiquidationRequest, asOf: string, before: EngineState, owned: WeakSet<object>): { settlement: Settlement; state: EngineState } | undefined {
     const { line } = request;
     if (line.operation !== 'I') return undefined;
-    const lineKey = lineKeyOf(line);
+    const lineKey = flat(lineKeyOf(line));
     const bucketId = bucketOf(lineKey);
     const known = before.lines[bucketId];
     if (known !== undefined && own(known, lineKey) !== undefined) return undefined;
-    const lineHash = `fnv1a64:${this.reference.digester.digest(line)}`;
+    const lineHash = flat(`fnv1a64:${this.reference.digester.digest(line)}`);
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
     const version = request.version ?? 1;
