@@ -29,6 +29,7 @@ const variants = [
   ['K2 + hash v2 (digests of reference objects once)', '84095e2', 'kernel'],
   ['K3 + settlement literal, dictionary buckets, hex table, line digest as one string', 'f2fcde8', 'kernel'],
   ['K4 + outcomes spelled out', '8877ee5', 'kernel'],
+  ['K5 + bucket index as dictionary, Money parsed by digits, settlement texts flattened (final)', '7254a24', 'kernel'],
 ];
 const mods = {};
 for (const [, c] of variants) mods[c] ??= await import(join(stepsDir, c, 'dist/src/engine/index.js'));

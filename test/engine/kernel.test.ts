@@ -85,6 +85,29 @@ describe('kernel = decimal.js engine', () => {
   });
 });
 
+describe('kernel, line by line', () => {
+  it('kernel.liquidate gives liquidate\'s settlement and state for each line, and leaves the given state as it was', () => {
+    const requests = generated(4_000, 5);
+    const ctx = context({ asOf: DEFAULT_WINDOW.to });
+    const kernel = new LiquidationKernel(ctx);
+    const kStates = new Map<string, ReturnType<typeof emptyState>>();
+    const dStates = new Map<string, ReturnType<typeof emptyState>>();
+    const key = (r: LiquidationRequest) => r.beneficiary?.adherentId ?? r.line.amcMemberId;
+    for (const r of requests) {
+      const kBefore = kStates.get(key(r)) ?? emptyState();
+      const frozen = JSON.stringify(kBefore);
+      const k = kernel.liquidate(r, ctx.asOf, kBefore);
+      const d = liquidate(r, ctx, dStates.get(key(r)) ?? emptyState());
+      expect(JSON.stringify(kBefore)).toBe(frozen);
+      expect(JSON.stringify(k.settlement)).toBe(JSON.stringify(d.settlement));
+      expect(JSON.stringify(k.state)).toBe(JSON.stringify(d.state));
+      kStates.set(key(r), k.state);
+      dStates.set(key(r), d.state);
+    }
+    expect(kernel.stats.fast).toBeGreaterThan(3_500);
+  }, 120_000);
+});
+
 describe('kernel worked examples (computed by hand, on the integer path)', () => {
   function one(request: LiquidationRequest): { kernel: Settlement; decimal: Settlement; fast: number } {
     const k = new LiquidationKernel(context());

@@ -66,6 +66,22 @@ export class LiquidationKernel {
     return { settlements, ledgers: next };
   }
 
+  /**
+   * One line, with `liquidate`'s contract (../liquidate.ts): the given state is never changed, a
+   * new one comes back (the line's ledger pieces copied, as the decimal path copies them). For
+   * callers that go line by line (src/pipeline/liquidate-lines.ts): same settlement and state as
+   * `liquidate(request, { ...reference, asOf }, state)`.
+   */
+  liquidate(request: LiquidationRequest, asOf: string, state: EngineState): { settlement: Settlement; state: EngineState } {
+    const fast = this.fast(request, asOf, state, new WeakSet());
+    if (fast) {
+      this.stats.fast += 1;
+      return fast;
+    }
+    this.stats.fallback += 1;
+    return liquidate(request, { ...this.context, asOf }, state);
+  }
+
   /** The integer path for one line, or undefined (nothing changed) when the decimal path must decide. */
   private fast(request: LiquidationRequest, asOf: string, before: EngineState, owned: WeakSet<object>): { settlement: Settlement; state: EngineState } | undefined {
     const { line } = request;
