@@ -3,9 +3,10 @@
  * only — no node:*, no I/O, no clock (`context.asOf`), no module state.
  */
 export { liquidate, estimate } from './liquidate.js';
-export { liquidateAll, type Ledgers } from './batch.js';
+export { liquidateAll, liquidateAllDecimal, type Ledgers } from './batch.js';
+export { LiquidationKernel, type KernelStats } from './kernel/index.js';
 export { emptyState, stateKeyOf, lineRecord } from './state.js';
 export { payeeOf } from './decide.js';
-export { hashInputs, canonicalJson, fnv1a64 } from './hash.js';
+export { hashInputs, digestOf, canonicalJson, fnv1a64 } from './hash.js';
 export { periodOf, counterKey, renewalKey } from './periods.js';
 export type { LiquidationRequest, LiquidationContext, EngineState, LineRecord, RenewalEntry, Consumption, Liquidation } from './types.js';

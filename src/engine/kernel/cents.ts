@@ -1,0 +1,88 @@
+/**
+ * Integer cents: the kernel's money. A Money string ("12.30") is read as the integer 1230, exact
+ * in a JS number (Money has at most 14 digits, far below 2^53); a rate or percentage ("70",
+ * "1.46") as an integer numerator over a power of ten. Every product is checked to stay a safe
+ * integer: the caller falls back to the decimal.js path when one does not (never a float euro).
+ * Rounding is decimal.js's ROUND_HALF_UP (away from zero on .5), the engine's rule (money.ts).
+ */
+
+const MONEY = /^-?\d{1,12}\.\d{2}$/;
+const RATE = /^-?\d{1,12}(\.\d{1,6})?$/;
+
+/** Money string → cents; NaN when the text is not Money (the caller falls back). Digit by digit: no regex, no new string (5 per line). */
+export function cents(money: string): number {
+  const n = money.length;
+  if (n < 4 || n > 16 || money.charCodeAt(n - 3) !== 46 /* . */) return MONEY.test(money) ? Number(money.replace('.', '')) : Number.NaN;
+  let i = 0;
+  let negative = false;
+  if (money.charCodeAt(0) === 45 /* - */) {
+    negative = true;
+    i = 1;
+  }
+  const integerDigits = n - 3 - i;
+  if (integerDigits < 1 || integerDigits > 12) return Number.NaN;
+  let value = 0;
+  for (; i < n; i++) {
+    if (i === n - 3) continue;
+    const d = money.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    value = value * 10 + d;
+  }
+  return negative ? -value : value;
+}
+
+/** Cents → Money string, as decimal.js `toFixed(2)` prints it (no "-0.00"). */
+export function money(c: number): string {
+  if (c < 0) {
+    const a = -c;
+    const r = a % 100;
+    return `-${(a - r) / 100}.${r < 10 ? '0' : ''}${r}`;
+  }
+  const r = c % 100;
+  return `${(c - r) / 100}.${r < 10 ? '0' : ''}${r}`;
+}
+
+/** A decimal rate as `num / den` (den a power of ten); undefined when it is not a decimal string. */
+export interface Ratio {
+  num: number;
+  den: number;
+}
+
+export function ratio(text: string): Ratio | undefined {
+  if (!RATE.test(text)) return undefined;
+  const dot = text.indexOf('.');
+  if (dot < 0) return { num: Number(text), den: 1 };
+  const decimals = text.length - dot - 1;
+  return { num: Number(text.slice(0, dot) + text.slice(dot + 1)), den: 10 ** decimals };
+}
+
+/** n / d rounded half up (away from zero), exact for safe integers n and d > 0. */
+export function divHalfUp(n: number, d: number): number {
+  if (n < 0) return -divHalfUp(-n, d);
+  const r = n % d;
+  const q = (n - r) / d;
+  return 2 * r >= d ? q + 1 : q;
+}
+
+/** `pct` % of `base` cents, rounded to the cent half up (terms.ts `pctOf`); NaN past 2^53. */
+export function pctOfCents(pct: Ratio, base: number): number {
+  const n = pct.num * base;
+  return Number.isSafeInteger(n) ? divHalfUp(n, pct.den * 100) : Number.NaN;
+}
+
+/** a < b as decimal rates (same meaning as Decimal#lt). */
+export function ratioLt(a: Ratio, b: Ratio): boolean {
+  return a.num * b.den < b.num * a.den;
+}
+
+/**
+ * The text itself, its V8 representation made flat (pino's `flatstr` habit): a text built by
+ * concatenation is a tree of string pieces, and a settlement's formula or reason is kept (in the
+ * settlement, the ledger) while every piece of the tree would be copied by each young-generation GC.
+ * Converting to a number flattens the string in place; the pieces then die young. No effect on the
+ * value.
+ */
+export function flat(text: string): string {
+  Number(text);
+  return text;
+}

@@ -1,0 +1,222 @@
+import { Decimal } from 'decimal.js';
+import type { Settlement, SettlementPart, SettlementStatus } from '../../model/settlement.js';
+import { payeeOf } from '../decide.js';
+import { checkEligibility } from '../eligibility.js';
+import { posteOf, settingOf } from '../facts.js';
+import { implausibility } from '../plausibility.js';
+import type { CounterMove, Effects } from '../state.js';
+import type { LiquidationRequest } from '../types.js';
+import type { EngineState } from '../types.js';
+import { cents, flat, money, divHalfUp, ratio, ratioLt, type Ratio } from './cents.js';
+import type { CompiledGrid, CompiledReference } from './compile.js';
+import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
+import { hashOfTokens, nested, str } from './digest.js';
+
+/**
+ * decide.ts in integer cents: the decision for one initial line against the family's state before
+ * it, with the same settlement (every field, every text) and the same effects, or FALLBACK when a
+ * step needs decimal.js. Nothing here changes the state: the caller commits the effects.
+ */
+export interface CentsDecision {
+  settlement: Omit<Settlement, 'version' | 'counters'>;
+  effects: Effects;
+  renewalMoves: CounterMove[];
+}
+
+const NO_EFFECTS: Effects = { consumed: [], renewals: [] };
+
+/** `hashed`: the token of decide.ts's `hashed` (an object's as `#digest`, the input hash's as a string). */
+function only(s: Omit<Settlement, 'version' | 'counters'>, status: SettlementStatus, reason: string, hashed: string): CentsDecision {
+  // decide.ts only(): hashInputs({ hashed, status, reason })
+  s.status = status;
+  s.reason = reason;
+  s.inputHash = hashOfTokens(`{hashed:${hashed},reason:${str(reason)},status:${str(status)},}`);
+  return { settlement: s, effects: NO_EFFECTS, renewalMoves: [] };
+}
+
+/** The winner of max(entry rate, line rate), as decide.ts's Decimal.max keeps it. */
+function normalRateOf(entryRate: Ratio, lineRate: Ratio): Ratio {
+  return ratioLt(entryRate, lineRate) ? lineRate : entryRate;
+}
+
+export function decideCents(
+  request: LiquidationRequest,
+  ref: CompiledReference,
+  asOf: string,
+  state: EngineState,
+  lineKey: string,
+  lineHash: string,
+  beneficiaryToken: (b: NonNullable<LiquidationRequest['beneficiary']>) => string,
+): CentsDecision | Fallback {
+  const { line, beneficiary: b } = request;
+  const expense = cents(line.expense);
+  const roGross = cents(line.roAmount);
+  const pf = cents(line.pf);
+  const franchise = cents(line.franchise);
+  const br = cents(line.br);
+  if (Number.isNaN(expense + roGross + pf + franchise + br) || expense < 0 || roGross < 0 || pf < 0 || franchise < 0 || br < 0) return FALLBACK;
+  const roNet = roGross - pf - franchise;
+  const lineTokens = `line:${str(lineHash)},`;
+  const s: Omit<Settlement, 'version' | 'counters'> = {
+    lineKey,
+    beneficiary: { nir: line.nir, rang: line.rang },
+    adherentId: b?.adherentId ?? null,
+    careDate: line.careStart,
+    actCode: line.actCode,
+    poste: null,
+    status: 'zero',
+    reason: null,
+    expense: line.expense,
+    roAmount: money(roNet),
+    amcAmount: '0.00',
+    parts: [],
+    restToPay: money(expense - roNet),
+    payee: payeeOf(line),
+    operation: line.operation,
+    tp: line.tp,
+    psId: line.psId,
+    inputHash: '',
+  };
+  if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, nested(`{${lineTokens}}`));
+  if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, nested(`{b:${str(b.adherentId)},${lineTokens}}`));
+  const bToken = beneficiaryToken(b);
+  const ce = ref.entry(line.actCode);
+  if (!ce) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, nested(`{b:${bToken},${lineTokens}}`));
+  const entry = ce.entry;
+  const setting = settingOf(line);
+  const poste = posteOf(entry, setting);
+  s.poste = poste;
+  const implausible = implausibility(line, entry);
+  if (implausible) return only(s, 'review', implausible, nested(`{b:${bToken},entry:${ce.token},${lineTokens}}`));
+  const grids: CompiledGrid[] = [];
+  for (const id of b.contracts) {
+    const g = ref.grid(id);
+    if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, nested(`{b:${bToken},${lineTokens}}`));
+    grids.push(g);
+  }
+  const claimedOn = line.roPaymentDate ?? asOf;
+  const verdict = checkEligibility(b, grids[0]!.grid, line.careStart, claimedOn);
+  if (verdict) return only(s, verdict.status, verdict.reason, nested(`{b:${bToken},${lineTokens}socle:${grids[0]!.eligibilityToken},}`));
+
+  if (!ce.exact || !ce.roRate) return FALLBACK;
+  const lineRate = ratio(line.roRate);
+  if (!lineRate) return FALLBACK;
+  const normalRate = normalRateOf(ce.roRate, lineRate);
+  const mrnProduct = br * normalRate.num;
+  if (!Number.isSafeInteger(mrnProduct)) return FALLBACK;
+  const pmss = ref.pmssOf(Number(line.careStart.slice(0, 4)));
+  if (pmss && Number.isNaN(pmss.cents)) return FALLBACK;
+  const f: CentsFacts = {
+    line,
+    beneficiary: b,
+    entry,
+    poste,
+    setting,
+    careDate: line.careStart,
+    age: ageOn(b.birthDate, line.careStart),
+    quantity: line.quantity,
+    br,
+    fr: expense,
+    mrn: divHalfUp(mrnProduct, normalRate.den * 100),
+    roGross,
+    pf,
+    franchise,
+    pmss: pmss?.cents,
+    pmssText: pmss?.text,
+    priceLimit: ce.priceLimit,
+  };
+  const outcomes: CentsOutcome[] = [];
+  for (const g of grids) {
+    const o = liquidateGridCents(g, f, state, lineKey, ref.digester);
+    if (o === FALLBACK) return FALLBACK;
+    outcomes.push(o);
+  }
+  let gridsTokens = '[';
+  for (const o of outcomes) gridsTokens += `${o.reads},`;
+  const inputHash = hashOfTokens(`{b:${bToken},entry:${ce.token},grids:${nested(`${gridsTokens}]`)},${lineTokens}pmss:${f.pmss === undefined ? 'n' : str(money(f.pmss))},}`);
+  for (const o of outcomes) if (o.review !== null) return only(s, 'review', o.review, str(inputHash));
+
+  const parts: SettlementPart[] = [];
+  let paid = 0;
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i]!;
+    const amount = i === 0 ? o.amc : Math.max(0, o.amc - paid);
+    const formula = i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`;
+    parts.push(o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula: flat(formula) } : { contract: o.contract, amount: money(amount), formula: flat(formula) });
+    paid += amount;
+  }
+  const ceiling = Math.max(0, f.fr - f.roGross);
+  if (paid > ceiling) {
+    let left = paid - ceiling;
+    for (let i = parts.length - 1; i >= 0 && left > 0; i--) {
+      const p = parts[i]!;
+      const amount = cents(p.amount);
+      const cut = Math.min(left, amount);
+      parts[i] = { ...p, amount: money(amount - cut), formula: `${p.formula}; less ${money(cut)} so that RO + AMC ≤ FR` };
+      left -= cut;
+    }
+  }
+  const total = Math.min(paid, ceiling);
+  const rest = f.fr - roNet - total;
+  let best = outcomes[0]!.amc;
+  for (const o of outcomes) if (o.amc > best) best = o.amc;
+  let decisive = outcomes[0]!;
+  for (let i = outcomes.length - 1; i >= 0; i--) {
+    if (outcomes[i]!.amc === best) {
+      decisive = outcomes[i]!;
+      break;
+    }
+  }
+  const reason = explainCents(f, decisive, rest, lineRate, normalRate, entry.roRate);
+  s.status = total > 0 ? 'paid' : 'zero';
+  s.reason = reason === null ? null : flat(reason);
+  s.amcAmount = money(total);
+  s.parts = parts;
+  s.restToPay = money(rest);
+  s.inputHash = flat(inputHash);
+  let consumed = outcomes[0]!.consumed;
+  let renewals = outcomes[0]!.renewals;
+  let renewalMoves = outcomes[0]!.renewalMoves;
+  if (outcomes.length > 1) {
+    consumed = outcomes.flatMap((o) => o.consumed);
+    if (outcomes.some((o) => o.renewals.length > 0)) {
+      renewals = unique(outcomes.flatMap((o) => o.renewals));
+      renewalMoves = unique(outcomes.flatMap((o) => o.renewalMoves));
+    }
+  }
+  return { settlement: s, effects: { consumed, renewals }, renewalMoves };
+}
+
+/** dates.ts ageOn without the split arrays (whole years on `at`, the birthday counted on the day). */
+function ageOn(birthDate: string, at: string): number {
+  const by = Number(birthDate.slice(0, 4));
+  const md = Number(birthDate.slice(5, 7)) * 100 + Number(birthDate.slice(8, 10));
+  const ay = Number(at.slice(0, 4));
+  const amd = Number(at.slice(5, 7)) * 100 + Number(at.slice(8, 10));
+  return ay - by - (amd < md ? 1 : 0);
+}
+
+/** explain.ts in cents. */
+function explainCents(f: CentsFacts, decisive: CentsOutcome, rest: number, lineRate: Ratio, normalRate: Ratio, entryRateText: string): string | null {
+  if (rest <= 0) return null;
+  const items = [...decisive.reasons];
+  if (f.pf > 0) items.push(`participation forfaitaire ${money(f.pf)} is never covered (contrat responsable)`);
+  if (f.franchise > 0) items.push(`franchise médicale ${money(f.franchise)} is never covered (contrat responsable)`);
+  const majoration = f.mrn - f.roGross;
+  if (majoration > 0 && ratioLt(lineRate, normalRate)) {
+    // The rate as decimal.js prints it (no trailing zeros): the line's rate lost, so the entry's won.
+    items.push(`majoration du ticket modérateur hors parcours de soins ${money(majoration)} (RO at ${f.line.roRate}% instead of ${new Decimal(entryRateText).toFixed()}%) is never covered`);
+  }
+  const overGuarantee = f.fr - f.mrn - decisive.amc;
+  if (decisive.capped && decisive.reasons.length === 0 && overGuarantee > 0) {
+    items.push(`${money(overGuarantee)} of the expense is above the guarantee ${decisive.rule ?? ''} of ${decisive.contract}`.replace('  ', ' '));
+  }
+  if (items.length === 0) items.push(`${money(rest)} left to pay is not covered`);
+  return items.join('; ');
+}
+
+function unique<T extends { key: string }>(items: T[]): T[] {
+  const seen = new Map<string, T>();
+  for (const it of items) if (!seen.has(it.key)) seen.set(it.key, it);
+  return [...seen.values()];
+}

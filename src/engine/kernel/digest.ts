@@ -1,0 +1,113 @@
+/**
+ * Input hashes on the kernel's path, equal to ../hash.ts `hashInputs` / `digestOf`: one level of
+ * canonical tokens per object, nested objects by their digest. The kernel digests each reference
+ * object (beneficiary, nomenclature entry, grid rule) once, caches the sorted key list of each
+ * object shape (the act lines share one), and hashes a line's decision as a short text of digests
+ * and counter values.
+ */
+import { fnv1a64 } from '../hash.js';
+
+// The keys ../hash.ts skips (documentation; `bounds` derived from hashed columns).
+const SKIPPED = new Set(['note', 'label', 'bounds']);
+
+export class Digester {
+  private readonly sortedKeys = new Map<string, string[]>();
+  private readonly memo = new WeakMap<object, string>();
+
+  private lastKeys: string[] = [];
+  private lastSorted: string[] = [];
+
+  private keysOf(record: Record<string, unknown>): string[] {
+    const keys = Object.keys(record);
+    // Act lines come one after another with the same keys: compare with the last shape first.
+    const last = this.lastKeys;
+    if (keys.length === last.length) {
+      let same = true;
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastSorted;
+    }
+    const shape = keys.join(',');
+    let sorted = this.sortedKeys.get(shape);
+    if (!sorted) {
+      sorted = [...keys].sort().filter((k) => !SKIPPED.has(k));
+      if (this.sortedKeys.size < 4096) this.sortedKeys.set(shape, sorted);
+    }
+    this.lastKeys = keys;
+    this.lastSorted = sorted;
+    return sorted;
+  }
+
+  /**
+   * The token text of one level of `value` (../hash.ts feed), built as one string and hashed in
+   * one pass: cheaper than a call into the hash per token for the ~30 fields of an act line.
+   */
+  private level(value: unknown): string {
+    if (value === null || value === undefined) return 'n';
+    switch (typeof value) {
+      case 'string':
+        return `"${value}"`;
+      case 'number':
+      case 'boolean':
+        return String(value);
+      case 'object':
+        break;
+      default:
+        return String(value);
+    }
+    if (Array.isArray(value)) {
+      let t = '[';
+      for (const v of value) t += `${this.member(v)},`;
+      return `${t}]`;
+    }
+    const record = value as Record<string, unknown>;
+    let t = '{';
+    for (const k of this.keysOf(record)) {
+      const v = record[k];
+      if (v === undefined) continue;
+      t += `${k}:${this.member(v)},`;
+    }
+    return `${t}}`;
+  }
+
+  private member(value: unknown): string {
+    if (value !== null && typeof value === 'object') return `#${this.digest(value)}`;
+    return this.level(value);
+  }
+
+  /** ../hash.ts digestOf(value). */
+  digest(value: unknown): string {
+    return fnv1a64(this.level(value));
+  }
+
+  /** The digest of a reference object, computed once (it must not change while the kernel lives). */
+  digestOnce(value: object): string {
+    let d = this.memo.get(value);
+    if (d === undefined) {
+      d = this.digest(value);
+      this.memo.set(value, d);
+    }
+    return d;
+  }
+}
+
+/** A nested object's token: `#` and the 16-hex digest of its token text. */
+export function nested(text: string): string {
+  return `#${fnv1a64(text)}`;
+}
+
+/** `hashInputs(value)` given the token text of `value`. */
+export function hashOfTokens(text: string): string {
+  return `fnv1a64:${fnv1a64(text)}`;
+}
+
+/** The token of a string value (a hash, a reason, a date). */
+export function str(s: string): string {
+  return `"${s}"`;
+}
+
+export const EMPTY_OBJECT_TOKEN = nested('{}');

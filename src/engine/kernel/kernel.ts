@@ -1,0 +1,208 @@
+import { lineKeyOf } from '../../model/act-line.js';
+import type { Beneficiary } from '../../model/reference.js';
+import type { Settlement } from '../../model/settlement.js';
+import { liquidate } from '../liquidate.js';
+import { emptyState, own, stateKeyOf, type CounterMove } from '../state.js';
+import { Fnv } from '../hash.js';
+import type { EngineState, LineRecord, LiquidationContext, LiquidationRequest, RenewalEntry } from '../types.js';
+import { counterCents, counterUnits, FALLBACK } from './grid.js';
+import { flat, money } from './cents.js';
+import { CompiledReference } from './compile.js';
+import { decideCents } from './decide.js';
+
+
+/**
+ * The liquidation kernel: `liquidateAll` (batch.ts) on a fast path. Per line it tries the
+ * integer-cent decision (decide.ts, grid.ts of this folder) on a first decision of an initial line
+ * (operation I, no version recorded yet: the bulk of a drop) and falls back to the decimal.js
+ * engine (`liquidate`, ../liquidate.ts) for anything else — annulations, replays, lines after an
+ * annulation, partial units, waiting periods, negative amounts — and whenever a step would not be
+ * exact in integers. Both give the same settlements and ledgers (test/engine/kernel.test.ts,
+ * bench/liquidate.bench.ts check it on generated drops).
+ *
+ * State: the family ledgers of a batch are changed in place, copy-on-write: an object the caller
+ * gave (a ledger, its counters, renewals, line buckets) is copied once, the first time the batch
+ * changes it, and the copy is then updated line after line. The caller's ledgers are never
+ * changed, and each line no longer copies its family's maps (the decimal path's `applyEffects`
+ * copies counters, renewals and a line bucket per line).
+ */
+export interface KernelStats {
+  /** lines decided on the integer path */
+  fast: number;
+  /** lines decided by the decimal.js engine */
+  fallback: number;
+}
+
+export class LiquidationKernel {
+  readonly reference: CompiledReference;
+  readonly stats: KernelStats = { fast: 0, fallback: 0 };
+  private readonly tokenOfBeneficiary = (b: Beneficiary): string => `#${this.reference.digester.digestOnce(b)}`;
+
+  constructor(private readonly context: Omit<LiquidationContext, 'asOf'>) {
+    this.reference = new CompiledReference(context);
+  }
+
+  /** Same contract as batch.ts liquidateAll: the given ledgers are not changed; new ones come back. */
+  liquidateAll(requests: Iterable<LiquidationRequest>, asOf: string, ledgers: Readonly<Record<string, EngineState>> = {}): { settlements: Settlement[]; ledgers: Record<string, EngineState> } {
+    const next: Record<string, EngineState> = { ...ledgers };
+    const owned = new WeakSet<object>();
+    const settlements: Settlement[] = [];
+    const context: LiquidationContext = { ...this.context, asOf };
+    for (const request of requests) {
+      const key = stateKeyOf(request);
+      const before = Object.hasOwn(next, key) ? next[key]! : emptyState();
+      const fast = this.fast(request, asOf, before, owned);
+      if (fast) {
+        next[key] = fast.state;
+        settlements.push(fast.settlement);
+        this.stats.fast += 1;
+        continue;
+      }
+      const { settlement, state } = liquidate(request, context, before);
+      next[key] = state;
+      settlements.push(settlement);
+      this.stats.fallback += 1;
+    }
+    return { settlements, ledgers: next };
+  }
+
+  /**
+   * One line, with `liquidate`'s contract (../liquidate.ts): the given state is never changed, a
+   * new one comes back (the line's ledger pieces copied, as the decimal path copies them). For
+   * callers that go line by line (src/pipeline/liquidate-lines.ts): same settlement and state as
+   * `liquidate(request, { ...reference, asOf }, state)`.
+   */
+  liquidate(request: LiquidationRequest, asOf: string, state: EngineState): { settlement: Settlement; state: EngineState } {
+    const fast = this.fast(request, asOf, state, new WeakSet());
+    if (fast) {
+      this.stats.fast += 1;
+      return fast;
+    }
+    this.stats.fallback += 1;
+    return liquidate(request, { ...this.context, asOf }, state);
+  }
+
+  /** The integer path for one line, or undefined (nothing changed) when the decimal path must decide. */
+  private fast(request: LiquidationRequest, asOf: string, before: EngineState, owned: WeakSet<object>): { settlement: Settlement; state: EngineState } | undefined {
+    const { line } = request;
+    if (line.operation !== 'I') return undefined;
+    const lineKey = flat(lineKeyOf(line));
+    const bucketId = bucketOf(lineKey);
+    const known = before.lines[bucketId];
+    if (known !== undefined && own(known, lineKey) !== undefined) return undefined;
+    const lineHash = flat(`fnv1a64:${this.reference.digester.digest(line)}`);
+    const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
+    if (d === FALLBACK) return undefined;
+    const version = request.version ?? 1;
+    const s = d.settlement;
+    const record: LineRecord = {
+      version,
+      operation: 'I',
+      status: s.status,
+      payee: s.payee,
+      expense: s.expense,
+      roAmount: s.roAmount,
+      amcAmount: s.amcAmount,
+      restToPay: s.restToPay,
+      parts: s.parts.map((p) => (p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount })),
+      consumed: d.effects.consumed,
+      renewals: d.effects.renewals,
+      inputHash: s.inputHash ?? '',
+      lineHash,
+    };
+
+    // Commit, copy-on-write (state.ts applyEffects, without the per-line copies).
+    const state = ownCopy(before, owned);
+    let moves: CounterMove[] = [];
+    if (d.effects.consumed.length > 0) {
+      const counters = ownDictionary(state.counters, owned) as Record<string, string>;
+      state.counters = counters;
+      moves = [];
+      for (const c of d.effects.consumed) {
+        const kind = c.key.split('|')[3] ?? 'amount';
+        if (kind === 'amount' || kind === 'budget') {
+          const was = counterCents(own(counters, c.key));
+          const after = Math.max(0, was + counterCents(c.amount));
+          counters[c.key] = money(after);
+          moves.push({ key: c.key, before: money(was), after: money(after) });
+        } else {
+          const was = counterUnits(own(counters, c.key));
+          const after = Math.max(0, was + counterUnits(c.amount));
+          counters[c.key] = String(after);
+          moves.push({ key: c.key, before: String(was), after: String(after) });
+        }
+      }
+      moves = mergeMoves(moves);
+    }
+    if (d.effects.renewals.length > 0) {
+      const renewals = ownDictionary(state.renewals, owned) as Record<string, readonly RenewalEntry[]>;
+      state.renewals = renewals;
+      for (const { key, entry } of d.effects.renewals) {
+        const list = [...(own(renewals, key) ?? []), entry];
+        list.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+        renewals[key] = list;
+      }
+    }
+    const lines = ownDictionary(state.lines, owned) as Record<string, Readonly<Record<string, LineRecord>>>;
+    state.lines = lines;
+    const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
+    lines[bucketId] = bucket;
+    bucket[lineKey] = record;
+    // Spelled out, in liquidate.ts's key order ({ ...settlement, version, counters }): a spread
+    // with extra keys was the kernel's costliest line in the profile.
+    const settlement: Settlement = {
+      lineKey: s.lineKey, beneficiary: s.beneficiary, adherentId: s.adherentId, careDate: s.careDate, actCode: s.actCode, poste: s.poste,
+      status: s.status, reason: s.reason, expense: s.expense, roAmount: s.roAmount, amcAmount: s.amcAmount, parts: s.parts,
+      restToPay: s.restToPay, payee: s.payee, operation: s.operation!, tp: s.tp!, psId: s.psId!, inputHash: s.inputHash!,
+      version, counters: d.renewalMoves.length > 0 ? [...moves, ...d.renewalMoves] : moves,
+    };
+    return { settlement, state };
+  }
+}
+
+const HEX = '0123456789abcdef';
+
+/** state.ts lineBucket (the 8th hex digit of fnv1a64(lineKey): the low nibble of the first lane), without the hex text. */
+function bucketOf(lineKey: string): string {
+  const h = new Fnv();
+  h.text(lineKey);
+  return HEX[h.a & 15]!;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The batch's own copy of `o`: `o` itself when the batch made it, else a shallow copy it now owns. */
+function ownCopy<T extends object>(o: T, owned: WeakSet<object>): Mutable<T> {
+  if (owned.has(o)) return o as Mutable<T>;
+  const copy = { ...o } as Mutable<T>;
+  owned.add(copy);
+  return copy;
+}
+
+/**
+ * ownCopy for a record keyed by data (lineKeys, counter keys): the copy starts as a V8 dictionary.
+ * Adding a new key to a plain object literal makes a new hidden class per key, and every lineKey
+ * is new: the bucket insert was the second costliest line of the kernel. Two throwaway keys, the
+ * first deleted, switch the object to dictionary mode (deleting only the last key would not);
+ * insertion order, hence JSON text, is unchanged.
+ */
+function ownDictionary<T extends object>(o: T, owned: WeakSet<object>): Mutable<T> {
+  if (owned.has(o)) return o as Mutable<T>;
+  const copy: Record<string, unknown> = { '\u0000a': 0, '\u0000b': 0 };
+  delete copy['\u0000a'];
+  delete copy['\u0000b'];
+  Object.assign(copy, o);
+  owned.add(copy);
+  return copy as Mutable<T>;
+}
+
+/** liquidate.ts mergeMoves: a key moved twice shows once, its first before and last after. */
+function mergeMoves(moves: CounterMove[]): CounterMove[] {
+  if (moves.length < 2) return moves;
+  const byKey = new Map<string, CounterMove>();
+  for (const m of moves) {
+    const seen = byKey.get(m.key);
+    byKey.set(m.key, seen ? { key: m.key, before: seen.before, after: m.after } : m);
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,204 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LiquidationKernel, digestOf, emptyState, fnv1a64, hashInputs, liquidate, liquidateAllDecimal, type Ledgers, type LiquidationRequest } from '../../src/engine/index.js';
+import { divHalfUp, money, pctOfCents, ratio } from '../../src/engine/kernel/cents.js';
+import { DEFAULT_WINDOW, buildPopulation, defaultFamilies, generateActLines, readNomenclature } from '../../src/generate/index.js';
+import type { Beneficiary } from '../../src/model/reference.js';
+import type { Settlement } from '../../src/model/settlement.js';
+import { liquidateLines } from '../../src/pipeline/liquidate-lines.js';
+import { BASE, GRIDS, NOMENCLATURE, OPT2, PMSS, RELAXEO, context, line, person } from './helpers.js';
+
+/**
+ * The kernel (src/engine/kernel: integer cents, compiled grids, copy-on-write ledgers) against the
+ * decimal.js engine (`liquidateAllDecimal`, the per-line `liquidate`): same settlements, key order
+ * and texts included, and same ledgers, on 100 000 generated lines of every poste.
+ */
+
+const ROOT = join(import.meta.dirname, '../..');
+const REFERENCE = { grids: GRIDS, nomenclature: NOMENCLATURE, pmss: PMSS };
+
+function generated(lines: number, seed: number): LiquidationRequest[] {
+  const population = buildPopulation(seed, defaultFamilies(lines), DEFAULT_WINDOW);
+  const byPerson = new Map<string, Beneficiary>(population.people.map((p) => [`${p.beneficiary.nir}-${p.beneficiary.rang}`, p.beneficiary]));
+  const requests: LiquidationRequest[] = [];
+  for (const l of generateActLines({ seed, lines, population, nomenclature: readNomenclature(join(ROOT, 'fixtures/nomenclature.csv')) })) {
+    requests.push({ line: l, beneficiary: byPerson.get(`${l.nir}-${l.rang}`) });
+  }
+  return requests;
+}
+
+describe('kernel = decimal.js engine', () => {
+  it('100 000 generated lines (every poste, annulations, re-issues, unknown people): identical settlements and ledgers, most on the integer path', () => {
+    const requests = generated(100_000, 7);
+    const ctx = context({ asOf: DEFAULT_WINDOW.to });
+    const kernel = new LiquidationKernel(ctx);
+    let kernelLedgers: Ledgers = {};
+    let decimalLedgers: Ledgers = {};
+    const differences: string[] = [];
+    const chapters = new Set<string>();
+    let layered = 0;
+    let counted = 0;
+    const chunk = 25_000;
+    for (let from = 0; from < requests.length; from += chunk) {
+      const batch = requests.slice(from, from + chunk);
+      const d = liquidateAllDecimal(batch, ctx, decimalLedgers);
+      const fast = kernel.stats.fast;
+      const k = kernel.liquidateAll(batch, ctx.asOf, kernelLedgers);
+      expect(kernel.stats.fast).toBeGreaterThan(fast);
+      decimalLedgers = d.ledgers;
+      kernelLedgers = k.ledgers;
+      batch.forEach((_, i) => {
+        const a = JSON.stringify(d.settlements[i]);
+        const b = JSON.stringify(k.settlements[i]);
+        if (a !== b && differences.length < 3) differences.push(`line ${from + i}\n decimal ${a}\n kernel  ${b}`);
+        const s = k.settlements[i]!;
+        if (s.poste) chapters.add(s.poste.split('.')[0]!);
+        if (s.parts.length > 1 && s.status === 'paid') layered += 1;
+        if (s.counters.length > 0) counted += 1;
+      });
+    }
+    expect(differences).toEqual([]);
+    expect(Object.keys(kernelLedgers).sort()).toEqual(Object.keys(decimalLedgers).sort());
+    for (const key of Object.keys(decimalLedgers)) {
+      if (JSON.stringify(kernelLedgers[key]) !== JSON.stringify(decimalLedgers[key])) differences.push(`ledger ${key}`);
+    }
+    expect(differences).toEqual([]);
+    // The drop exercises what the kernel computes, and the kernel did compute it.
+    expect([...chapters].sort()).toEqual(expect.arrayContaining(['audio', 'dentaire', 'hospi', 'optique', 'soins']));
+    expect(layered).toBeGreaterThan(1_000);
+    expect(counted).toBeGreaterThan(1_000);
+    expect(kernel.stats.fast + kernel.stats.fallback).toBe(100_000);
+    expect(kernel.stats.fast / 100_000).toBeGreaterThan(0.9);
+  }, 240_000);
+
+  it('never changes the ledgers it is given (copy-on-write), and two batches equal one', () => {
+    const requests = generated(6_000, 3);
+    const ctx = context({ asOf: DEFAULT_WINDOW.to });
+    const first = new LiquidationKernel(ctx).liquidateAll(requests.slice(0, 3_000), ctx.asOf);
+    const frozen = JSON.stringify(first.ledgers);
+    const second = new LiquidationKernel(ctx).liquidateAll(requests.slice(3_000), ctx.asOf, first.ledgers);
+    expect(JSON.stringify(first.ledgers)).toBe(frozen);
+    const whole = new LiquidationKernel(ctx).liquidateAll(requests, ctx.asOf);
+    expect(JSON.stringify(second.ledgers)).toBe(JSON.stringify(whole.ledgers));
+    expect(JSON.stringify([...first.settlements, ...second.settlements])).toBe(JSON.stringify(whole.settlements));
+  });
+});
+
+describe('kernel, line by line', () => {
+  it('kernel.liquidate gives liquidate\'s settlement and state for each line, and leaves the given state as it was', () => {
+    const requests = generated(4_000, 5);
+    const ctx = context({ asOf: DEFAULT_WINDOW.to });
+    const kernel = new LiquidationKernel(ctx);
+    const kStates = new Map<string, ReturnType<typeof emptyState>>();
+    const dStates = new Map<string, ReturnType<typeof emptyState>>();
+    const key = (r: LiquidationRequest) => r.beneficiary?.adherentId ?? r.line.amcMemberId;
+    for (const r of requests) {
+      const kBefore = kStates.get(key(r)) ?? emptyState();
+      const frozen = JSON.stringify(kBefore);
+      const k = kernel.liquidate(r, ctx.asOf, kBefore);
+      const d = liquidate(r, ctx, dStates.get(key(r)) ?? emptyState());
+      expect(JSON.stringify(kBefore)).toBe(frozen);
+      expect(JSON.stringify(k.settlement)).toBe(JSON.stringify(d.settlement));
+      expect(JSON.stringify(k.state)).toBe(JSON.stringify(d.state));
+      kStates.set(key(r), k.state);
+      dStates.set(key(r), d.state);
+    }
+    expect(kernel.stats.fast).toBeGreaterThan(3_500);
+  }, 120_000);
+});
+
+describe('kernel worked examples (computed by hand, on the integer path)', () => {
+  function one(request: LiquidationRequest): { kernel: Settlement; decimal: Settlement; fast: number } {
+    const k = new LiquidationKernel(context());
+    const kernel = k.liquidateAll([request], context().asOf).settlements[0]!;
+    const decimal = liquidate(request, context(), emptyState()).settlement;
+    return { kernel, decimal, fast: k.stats.fast };
+  }
+
+  it('domain.md example 1, GP G in OPTAM with Option 2: Base 100 % BR, Option 2 layered', () => {
+    // BR 30.00, FR 40.00, RO 70 % → MRn 21.00; Base G = 100 % × 30.00 = 30.00, AMC = min(30 − 21, 40 − 21) = 9.00.
+    // Option 2's own G (its rule for generalists) is above the expense, so AMC(OPT2) = 40 − 21 = 19.00;
+    // layered: the surco pays 19.00 − 9.00 = 10.00. Rest = 40 − 21 − 19 = 0.
+    const r = { line: line({ expense: '40.00', roAmount: '21.00' }), beneficiary: person({ contracts: [BASE, OPT2] }) };
+    const { kernel, decimal, fast } = one(r);
+    expect(fast).toBe(1);
+    expect(kernel.amcAmount).toBe('19.00');
+    expect(kernel.parts.map((p) => `${p.contract}=${p.amount}`)).toEqual([`${BASE}=9.00`, `${OPT2}=10.00`]);
+    expect(kernel.restToPay).toBe('0.00');
+    expect(JSON.stringify(kernel)).toBe(JSON.stringify(decimal));
+  });
+
+  it('RELAXEO € term on top of the RO part, rounding half up of a % PMSS per unit', () => {
+    // 1.46 % × PMSS 3 925.00 = 57.305 → 57.31 (half up), the domain.md rounding example.
+    expect(pctOfCents(ratio('1.46')!, 392_500)).toBe(5731);
+    const r = { line: line({ actCode: 'CS', br: '30.00', expense: '30.00' }), beneficiary: person({ contracts: [RELAXEO], start: '2024-01-01' }) };
+    const { kernel, decimal, fast } = one(r);
+    expect(fast).toBe(1);
+    expect(JSON.stringify(kernel)).toBe(JSON.stringify(decimal));
+  });
+});
+
+describe('cents', () => {
+  it('rounds half up, away from zero, as decimal.js ROUND_HALF_UP', () => {
+    expect(divHalfUp(5, 10)).toBe(1); // 0.5 → 1
+    expect(divHalfUp(4, 10)).toBe(0); // 0.4 → 0
+    expect(divHalfUp(-5, 10)).toBe(-1); // −0.5 → −1 (away from zero)
+    expect(divHalfUp(15, 10)).toBe(2); // 1.5 → 2
+    // 220 % of 30.00 = 66.00; 33.33 % of 10.00 = 3.333 → 3.33; 12.5 % of 0.04 = 0.005 → 0.01
+    expect(pctOfCents(ratio('220')!, 3000)).toBe(6600);
+    expect(pctOfCents(ratio('33.33')!, 1000)).toBe(333);
+    expect(pctOfCents(ratio('12.5')!, 4)).toBe(1);
+    expect(pctOfCents(ratio('100')!, Number.MAX_SAFE_INTEGER)).toBeNaN(); // past 2^53: the decimal path decides
+  });
+
+  it('prints cents as decimal.js toFixed(2) does', () => {
+    expect([money(0), money(5), money(1230), money(-1230), money(-5), money(123456789012345)]).toEqual(['0.00', '0.05', '12.30', '-12.30', '-0.05', '1234567890123.45']);
+  });
+});
+
+describe('input hash v2 (nested objects by digest)', () => {
+  it('a flat object hashes its tokens as before, so lineHash did not change; a nested one enters as # and its digest', () => {
+    // v1 and v2 agree on one level: {k:"v",n:1,} (sorted keys, each followed by a comma)
+    expect(hashInputs({ n: 1, k: 'v' })).toBe(`fnv1a64:${fnv1a64('{k:"v",n:1,}')}`);
+    expect(hashInputs({ o: { a: 1 }, l: [1, { b: null }] })).toBe(`fnv1a64:${fnv1a64(`{l:#${fnv1a64(`[1,#${fnv1a64('{b:n,}')},]`)},o:#${fnv1a64('{a:1,}')},}`)}`);
+    expect(digestOf({ a: 1 })).toBe(fnv1a64('{a:1,}'));
+    // An act line is flat: its hash is the v1 token stream of its fields.
+    const l = line();
+    const v1 = `{${Object.keys(l).sort().map((k) => `${k}:${typeof (l as Record<string, unknown>)[k] === 'string' ? `"${(l as Record<string, unknown>)[k] as string}"` : String((l as Record<string, unknown>)[k] ?? 'n')}`).join(',')},}`;
+    expect(hashInputs(l)).toBe(`fnv1a64:${fnv1a64(v1)}`);
+  });
+
+  it('a line recorded under an older input hash, replayed unchanged, is not published again (nothing paid twice)', () => {
+    const request = { line: line({ expense: '40.00' }), beneficiary: person() };
+    const first = liquidate(request, context(), emptyState());
+    // Rewrite the recorded hash as a ledger written before the change would hold it.
+    const bucket = Object.entries(first.state.lines)[0]!;
+    const old = { ...first.state, lines: { [bucket[0]]: Object.fromEntries(Object.entries(bucket[1]).map(([k, r]) => [k, { ...r, inputHash: 'fnv1a64:0123456789abcdef' }])) } };
+    const { outcomes, ledgers } = liquidateLines([{ line: request.line, beneficiary: request.beneficiary, asOf: '2025-12-31' }], REFERENCE, { A001: old });
+    expect(outcomes[0]!.changed).toBe(false);
+    expect(outcomes[0]!.settlement.version).toBe(1);
+    expect(ledgers).toEqual({});
+  });
+});
+
+describe('kernel purity', () => {
+  it('src/engine/kernel imports only the engine, src/model and decimal.js; no clock, no randomness', async () => {
+    const dir = join(ROOT, 'src/engine/kernel');
+    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.ts'))) {
+      const text = await readFile(join(dir, name), 'utf8');
+      for (const [, spec] of text.matchAll(/from '([^']+)'/g)) {
+        expect(spec === 'decimal.js' || spec!.startsWith('./') || (spec!.startsWith('../') && !spec!.startsWith('../../')) || spec!.startsWith('../../model/'), `${name} imports ${spec}`).toBe(true);
+      }
+      expect(text, name).not.toMatch(/\b(Date\.now|new Date\(\)|Math\.random|process\.|globalThis)/);
+    }
+  });
+});
+
+describe('cents parsing', () => {
+  it('reads Money exactly and refuses anything else (NaN: the decimal path decides)', async () => {
+    const { cents } = await import('../../src/engine/kernel/cents.js');
+    expect([cents('0.00'), cents('12.30'), cents('-12.30'), cents('999999999999.99')]).toEqual([0, 1230, -1230, 99999999999999]);
+    for (const bad of ['12.3', '12', '.30', '-.30', '1a.00', '12.3x', '1e3.00', '', '-', '1234567890123.00']) expect(cents(bad), bad).toBeNaN();
+  });
+});
