@@ -9,6 +9,7 @@ import type { LiquidationRequest } from '../types.js';
 import type { EngineState } from '../types.js';
 import { cents, flat, money, divHalfUp, ratio, ratioLt, type Ratio } from './cents.js';
 import type { CompiledGrid, CompiledReference } from './compile.js';
+import { splitStay } from '../stay.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
 import { hashOfTokens, nested, str } from './digest.js';
 
@@ -88,6 +89,9 @@ export function decideCents(
   s.poste = poste;
   const implausible = implausibility(line, entry);
   if (implausible) return only(s, 'review', implausible, nested(`{b:${bToken},entry:${ce.token},${lineTokens}}`));
+  // A dated level history (levels.ts: level in force, carried counters, prorated ceilings) is the
+  // decimal path's: rare, and its rules are not ported.
+  if (b.contractPeriods !== undefined) return FALLBACK;
   const grids: CompiledGrid[] = [];
   for (const id of b.contracts) {
     const g = ref.grid(id);
@@ -97,6 +101,8 @@ export function decideCents(
   const claimedOn = line.roPaymentDate ?? asOf;
   const verdict = checkEligibility(b, grids[0]!.grid, line.careStart, claimedOn);
   if (verdict) return only(s, verdict.status, verdict.reason, nested(`{b:${bToken},${lineTokens}socle:${grids[0]!.eligibilityToken},}`));
+  // A stay across a period boundary is sliced day by day (stay.ts): the decimal path's too.
+  if (splitStay(line, entry, grids.map((g) => g.grid), b).kind !== 'whole') return FALLBACK;
 
   if (!ce.exact || !ce.roRate) return FALLBACK;
   const lineRate = ratio(line.roRate);
