@@ -35,6 +35,10 @@ export function statementSettlementOf(s: Settlement): StatementSettlement {
     status: s.status, reason: s.reason, expense: s.expense, roAmount: s.roAmount, amcAmount: s.amcAmount, restToPay: s.restToPay, version: s.version,
   };
   if (s.operation !== undefined) out.operation = s.operation;
+  // who the line pays: the statement says "paid to the professional (tiers payant)"
+  out.payee = s.payee;
+  if (s.psId !== undefined) out.psId = s.psId;
+  if (s.tp !== undefined) out.tp = s.tp;
   return out;
 }
 
