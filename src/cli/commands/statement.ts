@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { readEnv } from '../../config.js';
+import { insurerIdentity, readEnv } from '../../config.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { isRealDate } from '../../model/dates.js';
 import { BusError } from '../../bus/errors.js';
 import type { Bus } from '../../bus/index.js';
 import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../pipeline/statement-index.js';
+import { paymentFactsForStatement } from '../../pipeline/statement-payments.js';
 import type { StatementSettlement } from '../../statement/index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
@@ -21,12 +22,17 @@ import { openCliBus } from './payments.js';
  * a running `noemie run`.
  */
 const USAGE = `noemie statement --adherent <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD> [--html <out.html>]
-                 [--home <dir>] [--kafka <brokers>] [--beneficiaries <csv>] [--nomenclature <csv>]
+                 [--issued <YYYY-MM-DD>] [--home <dir>] [--kafka <brokers>] [--beneficiaries <csv>] [--nomenclature <csv>]
 
 Care dates from … to, inclusive; the latest version of each line (an annulled line is left out).
 Read from the statement index in <home>/state (created if missing), brought up to date first with
 the settlements not consumed yet (group statements). If a running noemie run holds the embedded
 bus, the index is read as it is plus the family's newer settlements, and nothing is written.
+Each act says who was paid (you, or the professional in tiers payant) and on which transfer date
+(from the home's payment state, read only), and what is still "en attente" and why, in the
+member's words; the insurer named at the top is NOEMIE_INSURER_NAME / _ADDRESS / _REGISTRATION
+(fictitious defaults).
+  --issued <YYYY-MM-DD>  the issue date printed on the statement, default today (UTC)
   --beneficiaries <csv>  names of the family's members, default ${DEFAULT_REFERENCE.beneficiaries}
   --nomenclature <csv>   act labels, default: the home's nomenclature in force (noemie reference show)
 exit code: 0 written, 1 unknown adherent, 2 usage error`;
@@ -40,6 +46,7 @@ const FLAGS = {
   kafka: { type: 'string' },
   beneficiaries: { type: 'string' },
   nomenclature: { type: 'string' },
+  issued: { type: 'string' },
 } as const;
 
 function date(flag: string, v: string | undefined): string {
@@ -68,9 +75,12 @@ export const command: Command = {
       writeLine(io.err, `unknown adherent ${adherentId} (not in the beneficiaries file)`);
       return 1;
     }
+    const issuedOn = values.issued === undefined ? new Date().toISOString().slice(0, 10) : date('--issued', values.issued);
     const settlements = await settlementsFromIndex(home, values.kafka, request);
+    // after the index is closed: the payment facts of these lines only, read without writing
+    const payments = await paymentFactsForStatement(home, settlements.map((s) => s.lineKey));
     const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
-    const data = statementData(request, settlements, family.index.all(), labels);
+    const data = statementData(request, settlements, family.index.all(), labels, { insurer: insurerIdentity(), issuedOn, payments });
     io.out.write(renderStatementText(data));
     if (values.html) {
       const file = resolve(values.html);
