@@ -36,7 +36,7 @@ export const REASON_CATEGORIES: readonly ReasonCategory[] = [
   { id: 'time-barred', pattern: /time-barred/, member: 'Demande reçue plus de deux ans après les soins (prescription biennale)' },
   { id: 'no-level', pattern: /no contract period of the beneficiary contains/, member: 'Aucune garantie en vigueur à la date des soins' },
   // ---- paid less than the rest to pay: what the contract says
-  { id: 'waiting-period-tm', pattern: /waiting period .*ticket modérateur only/, member: 'Délai d’attente de votre contrat : hospitalisation remboursée au ticket modérateur seulement' },
+  { id: 'waiting-period-tm', pattern: /ticket modérateur only/, member: 'Délai d’attente de votre contrat : hospitalisation remboursée au ticket modérateur seulement' },
   { id: 'waiting-period', pattern: /waiting period/, member: 'Délai d’attente de votre contrat : acte non couvert pendant cette période' },
   { id: 'renewal', pattern: /renewal period not over/, member: 'Renouvellement avant le délai prévu par votre contrat' },
   { id: 'yearly-count', pattern: /yearly limit of .* reached|yearly count reached/, member: 'Nombre annuel d’actes remboursés atteint' },
