@@ -132,6 +132,14 @@ export class PaymentsStore {
   }
 
   /**
+   * A view over a state store already open in this process (the statement index's, in `noemie run
+   * --once`): one store handle per file, the caller keeps it and closes it. No legacy import.
+   */
+  static over(kv: StateStore): PaymentsStore {
+    return new PaymentsStore(kv);
+  }
+
+  /**
    * Read-only view for a dry run or a read-only command: the legacy file if one is still waiting
    * to be imported (nothing renamed), else the store if it exists (nothing created), else empty.
    */

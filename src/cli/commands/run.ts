@@ -1,7 +1,7 @@
 import { cp, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
-import { initiatingParty, kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
+import { initiatingParty, insurerIdentity, kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { INCOMPLETE_GRACE_MS, incompleteTail, inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
@@ -15,6 +15,7 @@ import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
 import { runPaymentStage } from '../../pipeline/payments-service.js';
+import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
 import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
@@ -271,6 +272,9 @@ async function writeStatements(bus: Bus, home: string, beneficiariesFile: string
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const families = new Set([...index.all()].map((b) => b.adherentId));
   const statementIndex = StatementIndex.open(home);
+  // who was paid and when: the payment state of each family's lines, from the same store handle
+  const payments = PaymentsStore.over(statementIndex.kv);
+  const options = { insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10) };
   let written = 0;
   let consumed = 0;
   try {
@@ -280,7 +284,7 @@ async function writeStatements(bus: Bus, home: string, beneficiariesFile: string
       if (settlements.length === 0) continue;
       const years = settlements.map((s) => s.careDate).sort();
       const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
-      const data = statementData(period, settlements, index.all(), labels);
+      const data = statementData(period, settlements, index.all(), labels, { ...options, payments: payments.paymentFactsOf(settlements.map((s) => s.lineKey)) });
       await writeFile(join(dir, `${adherentId}.txt`), renderStatementText(data));
       await writeFile(join(dir, `${adherentId}.html`), renderStatementHtml(data));
       written++;
