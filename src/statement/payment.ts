@@ -142,13 +142,13 @@ export function waitingText(w: PaymentWaiting): string {
   const professional = w.to.kind === 'professional';
   switch (w.reason) {
     case 'no-account':
-      return professional ? 'coordonnées bancaires du professionnel de santé manquantes' : 'nous n’avons pas vos coordonnées bancaires : merci de nous transmettre votre RIB';
+      return professional ? 'coordonnées bancaires du professionnel de santé manquantes' : 'nous n’avons pas vos coordonnées bancaires, merci de nous transmettre votre RIB';
     case 'invalid-account':
-      return professional ? 'coordonnées bancaires du professionnel de santé inutilisables' : 'vos coordonnées bancaires ne permettent pas le virement : merci de nous transmettre un nouveau RIB';
+      return professional ? 'coordonnées bancaires du professionnel de santé inutilisables' : 'vos coordonnées bancaires ne permettent pas le virement, merci de nous transmettre un nouveau RIB';
     case 'held':
       return 'paiement retenu pour contrôle par nos services';
     case 'returned':
-      return professional ? 'virement au professionnel de santé retourné par sa banque' : 'virement retourné par votre banque : merci de vérifier vos coordonnées bancaires';
+      return professional ? 'virement au professionnel de santé retourné par sa banque' : 'virement retourné par votre banque, merci de vérifier vos coordonnées bancaires';
     case 'reconciliation':
       return 'versé au professionnel de santé à réception de sa facture (tiers payant)';
     case 'next-run':

@@ -152,7 +152,7 @@ describe('noemie statement says who was paid and when, and what waits', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('Mutuelle Noémie Santé (fictive)'); // the documented fictitious default
     expect(stdout).toContain('Émis le 07/04/2025');
-    expect(stdout).toContain('en attente 9,00 € (vous) : nous n’avons pas vos coordonnées bancaires : merci de nous transmettre votre RIB');
+    expect(stdout).toContain('en attente 9,00 € pour vous : nous n’avons pas vos coordonnées bancaires, merci de nous transmettre votre RIB');
     expect(stdout).not.toContain('no account known');
     // AMC 9.00 (D1) + 4.00 (D2 version 3): all waiting
     expect(stdout).toContain('Part mutuelle versée : 0,00 €');
@@ -173,8 +173,8 @@ describe('noemie statement says who was paid and when, and what waits', () => {
     }
     expect(out.stdout).toContain('Mutuelle du Test');
     expect(out.stdout).toContain('RNM 999 888 777');
-    expect(out.stdout).toContain('9,00 € versé à vous, virement du 07/04/2025');
-    expect(out.stdout).toContain('4,00 € versé à vous, virement du 07/04/2025');
+    expect(out.stdout).toContain('9,00 € versés sur votre compte, virement du 07/04/2025');
+    expect(out.stdout).toContain('4,00 € versés sur votre compte, virement du 07/04/2025');
     expect(out.stdout).toContain('Part mutuelle versée : 13,00 €');
     expect(out.stdout).toContain('Part mutuelle en attente : 0,00 €');
   });

@@ -66,19 +66,19 @@ describe('member statement: who was paid, when, and what waits', () => {
 
   it('a line paid in tiers payant names the professional, and the transfer date', () => {
     expect(line('P2').payment!.paid).toEqual([{ to: { kind: 'professional', psId: '751234567' }, amount: '4.34', runId: 'R1', on: '2025-03-17', byOperator: false }]);
-    expect(TEXT).toContain('4,34 € versé à professionnel de santé n° 751234567 (tiers payant), virement du 17/03/2025');
+    expect(TEXT).toContain('4,34 € versés au professionnel de santé n° 751234567 (tiers payant), virement du 17/03/2025');
   });
 
   it('a line paid to the member gives the run’s transfer date (Saturday cut-off → Monday)', () => {
     expect(line('P1').payment!.paid).toEqual([{ to: { kind: 'member' }, amount: '11.00', runId: 'R1', on: '2025-03-17', byOperator: false }]);
-    expect(TEXT).toContain('11,00 € versé à vous, virement du 17/03/2025');
+    expect(TEXT).toContain('11,00 € versés sur votre compte, virement du 17/03/2025');
   });
 
   it('blocked and held amounts are "en attente" with the member reason, and not counted as paid', () => {
     expect(line('P3').payment!.waiting).toEqual([{ to: { kind: 'member' }, amount: '100.00', reason: 'no-account' }]);
     expect(line('P4').payment!.waiting).toEqual([{ to: { kind: 'member' }, amount: '120.00', reason: 'held' }]);
-    expect(TEXT).toContain('en attente 100,00 € (vous) : nous n’avons pas vos coordonnées bancaires : merci de nous transmettre votre RIB');
-    expect(TEXT).toContain('en attente 120,00 € (vous) : paiement retenu pour contrôle par nos services');
+    expect(TEXT).toContain('en attente 100,00 € pour vous : nous n’avons pas vos coordonnées bancaires, merci de nous transmettre votre RIB');
+    expect(TEXT).toContain('en attente 120,00 € pour vous : paiement retenu pour contrôle par nos services');
     // hand-computed in the header comment
     expect(DATA.totals.amcAmount).toBe('235.34');
     expect(DATA.settled).toEqual({ paid: '15.34', waiting: '220.00' });
