@@ -13,14 +13,14 @@ const CSS = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1a202c}
 h1{font-size:1.4rem;margin:0 0 .25rem}
 p.meta{margin:.1rem 0;color:#4a5568}
-table{border-collapse:collapse;margin:1.25rem 0;width:100%;max-width:60rem}
+table{border-collapse:collapse;margin:1.25rem 0;width:100%;max-width:80rem}
 th,td{padding:.35rem .6rem;border-bottom:1px solid #e2e8f0;text-align:left}
 th{background:#edf2f7;font-weight:600}
 td.num,th.num{text-align:right;white-space:nowrap}
 tfoot td{font-weight:700;border-top:2px solid #2d3748}
 tr.unpaid td{color:#718096}
 span.reason{font-size:.85rem;color:#718096}
-td.payment{font-size:.85rem}
+td.payment{font-size:.85rem;min-width:16rem}
 span.waiting{color:#c05621;font-weight:600}
 header.insurer{display:flex;justify-content:space-between;gap:2rem;margin-bottom:1.5rem}
 header.insurer address{font-style:normal}
@@ -28,7 +28,8 @@ p.registration{font-size:.8rem;color:#4a5568}
 .chart text{font-size:12px;fill:#2d3748}
 @media print{
 @page{size:A4;margin:15mm}
-body{margin:0;font-size:10pt;color:#000}
+body{margin:0;font-size:9pt;color:#000}
+td.payment{min-width:0;width:30%}
 section+section{break-before:page;page-break-before:always}
 thead{display:table-header-group}
 tr{break-inside:avoid;page-break-inside:avoid}

@@ -150,7 +150,7 @@ export function waitingText(w: PaymentWaiting): string {
     case 'returned':
       return professional ? 'virement au professionnel de santé retourné par sa banque' : 'virement retourné par votre banque, merci de vérifier vos coordonnées bancaires';
     case 'reconciliation':
-      return 'versé au professionnel de santé à réception de sa facture (tiers payant)';
+      return professional ? 'réglé à réception de sa facture' : 'versé au professionnel de santé à réception de sa facture (tiers payant)';
     case 'next-run':
       return 'sera versé lors du prochain virement';
   }
