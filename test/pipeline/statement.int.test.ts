@@ -93,6 +93,19 @@ describe('noemie statement', () => {
   }, 90_000);
 });
 
+describe('noemie statement prints', () => {
+  it('printed by headless Chromium: A4 pages, the acts and the categories each on their own page', async () => {
+    const profile = await mkdtemp(join(home, 'profile-'));
+    const pdf = join(home, 'statement.pdf');
+    await run('chromium', [...FLAGS, `--user-data-dir=${profile}`, '--no-pdf-header-footer', `--print-to-pdf=${pdf}`, pathToFileURL(html()).href], { timeout: 60_000 });
+    const text = (await readFile(pdf)).toString('latin1');
+    const boxes = [...text.matchAll(/\/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/g)].map((m) => [Math.round(Number(m[1])), Math.round(Number(m[2]))]);
+    // A4 is 210 × 297 mm = 595 × 842 pt; two lines fit one page: a second page is the page break
+    expect(boxes.length).toBe(2);
+    for (const box of boxes) expect(box).toEqual([595, 842]);
+  }, 90_000);
+});
+
 describe('noemie statement reads the statement index', () => {
   const totalLine = (out: string) => out.split('\n').find((l) => l.includes('Total')) ?? '';
 
