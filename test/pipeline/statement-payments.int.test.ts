@@ -57,3 +57,16 @@ it('a run records which lines it paid (and when), and which it could not pay; a 
 it('a home without payment state gives no facts (nothing is created)', async () => {
   expect(await paymentFactsForStatement(join(home, 'empty'), ['D1'])).toEqual(new Map());
 });
+
+it('a line in an order held for control is found held (its payee’s held order names it); the others of the family are not', async () => {
+  await bus.produce('settlements', [{ value: line('H1', A9, '800.00') }, { value: line('H2', A9, '300.00') }, { value: line('S1', B7, '20.00') }]);
+  // A9's order is 800.00 + 300.00 = 1 100.00, above the 1 000.00 ceiling: held; B7's 20.00 is paid
+  const B7withIban = { ...B7, iban: 'FR7630006000011234567890189' };
+  await runPaymentStage({ bus, home, accounts: accountBook([A9, B7withIban]), runId: 'R1', at: '2025-04-01T18:00:00Z', limits: { maxOrder: '1000.00', maxRun: '50000.00' } });
+  const facts = await paymentFactsForStatement(home, ['H1', 'H2', 'S1']);
+  expect(facts.get('H1')!.held).toEqual({ payee: 'member:A9', runId: 'R1', ceiling: 'order' });
+  expect(facts.get('H2')!.held).toEqual({ payee: 'member:A9', runId: 'R1', ceiling: 'order' });
+  expect(facts.get('S1')!.held).toBeNull();
+  expect(linePaymentOf(facts.get('H1')!, line('H1', A9, '800.00')).waiting).toEqual([{ to: { kind: 'member' }, amount: '800.00', reason: 'held' }]);
+  expect(linePaymentOf(facts.get('S1')!, line('S1', B7, '20.00')).waiting).toEqual([]);
+});
