@@ -5,7 +5,7 @@ import type { Settlement } from '../model/settlement.js';
 import { CATEGORIES, categoryOf, type CategoryId } from './categories.js';
 import { DEFAULT_INSURER, type InsurerIdentity } from './insurer.js';
 import { memberReasons } from './member-reasons.js';
-import { linePaymentOf, paymentBeforeLedger, type LinePayment, type LinePaymentFacts } from './payment.js';
+import { linePaymentOf, paymentBeforeLedger, type LinePayment, type LinePaymentFacts, type PaidTo } from './payment.js';
 
 /**
  * The data of a member statement ("historique des remboursements", seed 001): for one family and a
@@ -85,6 +85,8 @@ export interface StatementOptions {
   issuedOn?: string;
   /** the payment facts of the statement's lines (PaymentsStore.paymentFactsOf); absent: not shown */
   payments?: ReadonlyMap<string, LinePaymentFacts>;
+  /** psId → the professional's name (the account holder of the professionals' reference): shown beside the PS id */
+  professionalNames?: Readonly<Record<string, string>>;
 }
 
 const sum = (values: readonly string[]) => formatMoney(values.reduce((s, v) => s.plus(v), ZERO));
@@ -127,7 +129,7 @@ export function statementData(
       category: categoryOf(s.poste),
       status: s.status,
       memberReasons: memberReasons(s.reason, s.status),
-      payment: paymentOfLine(s, options.payments),
+      payment: named(paymentOfLine(s, options.payments), options.professionalNames ?? {}),
       expense: s.expense,
       roAmount: s.roAmount,
       amcAmount: s.amcAmount,
@@ -146,6 +148,12 @@ export function statementData(
     insurer: options.insurer ?? DEFAULT_INSURER, issuedOn: options.issuedOn ?? null,
     adherentId: request.adherentId, holder, from: request.from, to: request.to, lines, totals: totalsOf(lines), settled, byCategory,
   };
+}
+
+function named(payment: LinePayment | null, names: Readonly<Record<string, string>>): LinePayment | null {
+  if (payment === null) return null;
+  const to = (t: PaidTo): PaidTo => (t.kind === 'professional' && Object.hasOwn(names, t.psId) ? { ...t, name: names[t.psId]! } : t);
+  return { paid: payment.paid.map((p) => ({ ...p, to: to(p.to) })), waiting: payment.waiting.map((w) => ({ ...w, to: to(w.to) })) };
 }
 
 function paymentOfLine(s: StatementSettlement, payments: ReadonlyMap<string, LinePaymentFacts> | undefined): LinePayment | null {

@@ -5,8 +5,9 @@ import { waitingText, type LinePayment, type PaidTo } from './payment.js';
  * A line's payment in the member's words, shared by the text and HTML statements: to whom
  * ("vous", or the professional in tiers payant), how much and on which date, and what waits and why.
  */
-const toWhom = (to: PaidTo) => (to.kind === 'member' ? 'sur votre compte' : `au professionnel de santé n° ${to.psId} (tiers payant)`);
-const forWhom = (to: PaidTo) => (to.kind === 'member' ? 'pour vous' : `pour le professionnel de santé n° ${to.psId} (tiers payant)`);
+const professional = (to: { psId: string; name?: string }) => (to.name ? `professionnel de santé ${to.name} (n° ${to.psId}, tiers payant)` : `professionnel de santé n° ${to.psId} (tiers payant)`);
+const toWhom = (to: PaidTo) => (to.kind === 'member' ? 'sur votre compte' : `au ${professional(to)}`);
+const forWhom = (to: PaidTo) => (to.kind === 'member' ? 'pour vous' : `pour le ${professional(to)}`);
 
 export function paidWords(payment: LinePayment, space = ' '): string[] {
   return payment.paid.map((p) => {

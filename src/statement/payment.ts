@@ -47,7 +47,7 @@ export interface LinePaymentFacts {
   returned?: LineReturned | null;
 }
 
-export type PaidTo = { kind: 'member' } | { kind: 'professional'; psId: string };
+export type PaidTo = { kind: 'member' } | { kind: 'professional'; psId: string; name?: string };
 
 export interface PaymentMade {
   to: PaidTo;

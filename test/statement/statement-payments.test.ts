@@ -69,6 +69,12 @@ describe('member statement: who was paid, when, and what waits', () => {
     expect(TEXT).toContain('4,34 € versés au professionnel de santé n° 751234567 (tiers payant), virement du 17/03/2025');
   });
 
+  it('the professional’s name, when known, beside the PS id', () => {
+    const named = statementData({ adherentId: 'A001', from: '2025-01-01', to: '2025-12-31' }, SETTLEMENTS.slice(1, 2), BENEFICIARIES, {}, { payments: PAYMENTS, professionalNames: { '751234567': 'Pharmacie du Centre' } });
+    expect(named.lines[0]!.payment!.paid[0]!.to).toEqual({ kind: 'professional', psId: '751234567', name: 'Pharmacie du Centre' });
+    expect(renderStatementText(named)).toContain('4,34 € versés au professionnel de santé Pharmacie du Centre (n° 751234567, tiers payant), virement du 17/03/2025');
+  });
+
   it('a line paid to the member gives the run’s transfer date (Saturday cut-off → Monday)', () => {
     expect(line('P1').payment!.paid).toEqual([{ to: { kind: 'member' }, amount: '11.00', runId: 'R1', on: '2025-03-17', byOperator: false }]);
     expect(TEXT).toContain('11,00 € versés sur votre compte, virement du 17/03/2025');

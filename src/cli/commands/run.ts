@@ -177,9 +177,11 @@ export const command: Command = {
 
     // the rule of noemie ingest: a drop archived with a refused part still needs attention
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) ? 1 : 0;
+    let professionalNames: Record<string, string> = {};
     try {
       if (!values['no-payments']) {
         const accounts = await loadAccounts(beneficiariesFile, values.professionals, io, home);
+        professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
         const run = await runPaymentStage({ bus, home, accounts, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
@@ -187,7 +189,7 @@ export const command: Command = {
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
       }
-      const statements = await writeStatements(bus, home, beneficiariesFile, referenceFiles?.nomenclatureFile, logger);
+      const statements = await writeStatements(bus, home, beneficiariesFile, referenceFiles?.nomenclatureFile, logger, professionalNames);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
     } catch (e) {
       code = 1;
@@ -262,7 +264,7 @@ function report(io: CliIo, o: InboxOutcome): void {
  * on `settlements`, then each family is one range scan of it: the cost follows the new settlements
  * and the statements written, not the topic's history.
  */
-async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, nomenclatureFile: string | undefined, logger: Logger): Promise<{ dir: string; families: number; consumed: number }> {
+async function writeStatements(bus: Bus, home: string, beneficiariesFile: string, nomenclatureFile: string | undefined, logger: Logger, professionalNames: Record<string, string> = {}): Promise<{ dir: string; families: number; consumed: number }> {
   const dir = join(home, 'statements');
   await mkdir(dir, { recursive: true });
   const [{ index }, nomenclature] = await Promise.all([
@@ -274,7 +276,7 @@ async function writeStatements(bus: Bus, home: string, beneficiariesFile: string
   const statementIndex = StatementIndex.open(home);
   // who was paid and when: the payment state of each family's lines, from the same store handle
   const payments = PaymentsStore.over(statementIndex.kv);
-  const options = { insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10) };
+  const options = { insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10), professionalNames };
   let written = 0;
   let consumed = 0;
   try {

@@ -7,6 +7,7 @@ import { BusError } from '../../bus/errors.js';
 import type { Bus } from '../../bus/index.js';
 import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../pipeline/statement-index.js';
 import { paymentFactsForStatement } from '../../pipeline/statement-payments.js';
+import { ReferenceMissingError } from '../../pipeline/reference-store.js';
 import type { StatementSettlement } from '../../statement/index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { DEFAULT_REFERENCE } from '../reference.js';
@@ -80,7 +81,8 @@ export const command: Command = {
     // after the index is closed: the payment facts of these lines only, read without writing
     const payments = await paymentFactsForStatement(home, settlements.map((s) => s.lineKey));
     const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
-    const data = statementData(request, settlements, family.index.all(), labels, { insurer: insurerIdentity(), issuedOn, payments });
+    const professionalNames = await professionalNamesOf(home);
+    const data = statementData(request, settlements, family.index.all(), labels, { insurer: insurerIdentity(), issuedOn, payments, professionalNames });
     io.out.write(renderStatementText(data));
     if (values.html) {
       const file = resolve(values.html);
@@ -90,6 +92,17 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** The professionals' names (account holders of the home's professionals in force); none in force: PS ids only. */
+async function professionalNamesOf(home: string): Promise<Record<string, string>> {
+  try {
+    const { professionals } = (await chooseReference(['professionals'], { home, files: {} })).data;
+    return Object.fromEntries(Object.entries(professionals).map(([psId, account]) => [psId, account.name]));
+  } catch (e) {
+    if (e instanceof ReferenceMissingError) return {};
+    throw e;
+  }
+}
 
 /**
  * The family's settlements from the statement index. Normally the bus is opened for writing, the
