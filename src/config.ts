@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_LIMITS, limitsProblem, parseLimit, type PaymentLimits } from './payments/controls.js';
 import { PAYMENT_RUN_STEPS } from './payments/run-steps.js';
+import { DEFAULT_INSURER, type InsurerIdentity } from './statement/insurer.js';
 
 /**
  * Every environment read of the pipeline happens here, validated once at start with messages that
@@ -74,6 +75,14 @@ const EnvSchema = z.object({
    */
   NOEMIE_INITIATING_PARTY_ID: z.string().regex(/^[A-Za-z0-9/\-?:().,'+ ]{1,35}$/, "1 to 35 characters of the SEPA set (A-Z a-z 0-9 / - ? : ( ) . , ' + space)").default('NOEMIE0001'),
   NOEMIE_INITIATING_PARTY_SCHEME: z.string().regex(/^([A-Z0-9]{1,4})?$/, 'an ISO external organisation identification code (1 to 4 capitals: CUST, BANK, SRET…), or empty for none').default('CUST'),
+  /**
+   * The insurer named on member statements (src/statement/insurer.ts): its name, its postal address
+   * (lines separated by " | ") and its registration (RNM / SIREN for a mutuelle, ORIAS for an
+   * intermediary). Unset: fictitious defaults, to be replaced by the insurer's own.
+   */
+  NOEMIE_INSURER_NAME: z.string().trim().min(1).optional(),
+  NOEMIE_INSURER_ADDRESS: z.string().trim().min(1).optional(),
+  NOEMIE_INSURER_REGISTRATION: z.string().trim().min(1).optional(),
   /** TEST ONLY: `noemie payments run` kills itself (SIGKILL) right after this step (src/payments/run-steps.ts) */
   NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
 });
@@ -192,4 +201,13 @@ export function paymentLimits(env: Env = readEnv(), override: Partial<PaymentLim
 /** The pain.001's initiating party: NOEMIE_INITIATING_PARTY_NAME (null: the paying account's name), _ID and _SCHEME (empty: none). */
 export function initiatingParty(env: Env = readEnv()): { name: string | null; id: string; scheme: string | null } {
   return { name: env.NOEMIE_INITIATING_PARTY_NAME ?? null, id: env.NOEMIE_INITIATING_PARTY_ID, scheme: env.NOEMIE_INITIATING_PARTY_SCHEME === '' ? null : env.NOEMIE_INITIATING_PARTY_SCHEME };
+}
+
+/** The insurer named on member statements: NOEMIE_INSURER_NAME, _ADDRESS (lines split on "|"), _REGISTRATION; fictitious defaults. */
+export function insurerIdentity(env: Env = readEnv()): InsurerIdentity {
+  return {
+    name: env.NOEMIE_INSURER_NAME ?? DEFAULT_INSURER.name,
+    address: env.NOEMIE_INSURER_ADDRESS ? env.NOEMIE_INSURER_ADDRESS.split('|').map((l) => l.trim()).filter((l) => l !== '') : DEFAULT_INSURER.address,
+    registration: env.NOEMIE_INSURER_REGISTRATION ?? DEFAULT_INSURER.registration,
+  };
 }

@@ -317,7 +317,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
       const handedOver = store.handedOverOf(endToEndIdsOf(intent));
       for (const f of intent.files) checkNotHandedOver(handedOver, f);
     }
-    await store.commitRun(before, result.ledger, intent);
+    await store.commitRun(before, result.ledger, intent, result.blocked);
     if (intent === null) return report(decided);
     onStep('intent-saved');
     const done = await completeRun(bus, store, onStep);

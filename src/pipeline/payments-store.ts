@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
-import type { Approval, Held, LineLedger, OperatorPayment, ReturnBlock } from '../payments/types.js';
+import type { Approval, Blocked, Held, LineLedger, OperatorPayment, ReturnBlock } from '../payments/types.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
+import type { LineBlocked, LinePaymentFacts, LineRun } from '../statement/payment.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 
 /**
@@ -27,6 +29,8 @@ import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../s
  *   payments.returned/<EndToEndId>            the bank return applied for that transfer (a second one is an exception)
  *   payments.return-file/<sha256>             a bank return file applied (the same bytes again are skipped)
  *   payments.return-exception/<sha256>␟<record>  a return that could not be applied (unknown or already returned transfer…)
+ *   payments.line-run/<lineKey>␟<runId>       LineRun: what that run moved to whom for the line (member statements)
+ *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
  *
  * The pure code (src/payments: applyPaymentEvents, runPayments, approvePayment) still works on a
  * PaymentsLedger; here it is given a SLICE of the ledger — only the keys the step can read or
@@ -145,6 +149,8 @@ export class PaymentsStore {
   readonly returned: SubStore<ReturnedTransfer>;
   readonly returnFiles: SubStore<ReturnFileRecord>;
   readonly returnExceptions: SubStore<ReturnException>;
+  private readonly lineRuns: SubStore<LineRun>;
+  private readonly lineBlocked: SubStore<LineBlocked>;
 
   private constructor(readonly kv: StateStore) {
     this.lines = kv.sub('payments.line');
@@ -163,6 +169,8 @@ export class PaymentsStore {
     this.returned = kv.sub('payments.returned');
     this.returnFiles = kv.sub('payments.return-file');
     this.returnExceptions = kv.sub('payments.return-exception');
+    this.lineRuns = kv.sub('payments.line-run');
+    this.lineBlocked = kv.sub('payments.line-blocked');
   }
 
   /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
@@ -176,6 +184,14 @@ export class PaymentsStore {
       throw e;
     }
     return store;
+  }
+
+  /**
+   * A view over a state store already open in this process (the statement index's, in `noemie run
+   * --once`): one store handle per file, the caller keeps it and closes it. No legacy import.
+   */
+  static over(kv: StateStore): PaymentsStore {
+    return new PaymentsStore(kv);
   }
 
   /**
@@ -319,9 +335,10 @@ export class PaymentsStore {
    * EndToEndIds in the handed-over index — ONE transaction, so after a crash the run is either
    * not decided at all or decided and pending, never one without the other.
    */
-  async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null): Promise<void> {
+  async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, blocked: readonly Blocked[] = []): Promise<void> {
     await this.kv.commit(() => {
       this.writeChanges(before, after);
+      this.recordLineRuns(before, after, blocked);
       if (intent === null) return;
       this.pendingRun.put(PENDING, intent);
       // what each transfer paid, to undo it exactly if the bank returns it
@@ -346,6 +363,54 @@ export class PaymentsStore {
         d.write();
       };
     });
+  }
+
+  /**
+   * Which run paid which line (for member statements): the lines whose `paid` this run changed get
+   * a `line-run` record of the run's movements (and lose their blocked mark); the lines of a
+   * blocked payee get one. Inside `commitRun`'s transaction, so a run and its records are one fact.
+   */
+  private recordLineRuns(before: PaymentsLedger, after: PaymentsLedger, blocked: readonly Blocked[]): void {
+    const runId = Object.keys(after.runs).find((k) => !Object.hasOwn(before.runs, k));
+    if (runId === undefined) return;
+    const at = after.runs[runId]!.at;
+    for (const [lineKey, line] of Object.entries(after.lines)) {
+      const was = Object.hasOwn(before.lines, lineKey) ? before.lines[lineKey]! : undefined;
+      if (was === line) continue;
+      const moved = movedBetween(was?.paid ?? {}, line.paid);
+      if (moved.length === 0) continue;
+      this.lineRuns.put(compositeKey(lineKey, runId), { runId, at, moved });
+      if (this.lineBlocked.get(lineKey) !== undefined) this.lineBlocked.remove(lineKey);
+    }
+    for (const b of blocked) for (const lineKey of b.lineKeys) this.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason });
+  }
+
+  /**
+   * The payment facts of the given lines only (a member statement's lines): point reads and one
+   * short range scan per line, so a statement's cost follows its family, not the ledger.
+   */
+  paymentFactsOf(lineKeys: Iterable<string>): Map<string, LinePaymentFacts> {
+    const out = new Map<string, LinePaymentFacts>();
+    const heldOf = new Map<string, Held | undefined>();
+    for (const lineKey of lineKeys) {
+      const line = this.lines.get(lineKey) ?? null;
+      const runs = [...this.lineRuns.entries(compositeKey(lineKey, ''))].map(([, r]) => r);
+      const operatorPaid: OperatorPayment[] = [];
+      for (const k of this.operatorByLine.keys(compositeKey(lineKey, ''))) {
+        const p = this.operator.get(splitCompositeKey(k)[1]!);
+        if (p !== undefined) operatorPaid.push(p);
+      }
+      // the payees the line could be waiting for: its current ones and the ones it was paid to
+      const payees = new Set([...Object.keys(line?.paid ?? {}), ...(line?.tp?.payee ? [line.tp.payee] : []), ...(line?.settlement?.adherentId ? [`member:${line.settlement.adherentId}`] : [])]);
+      let held: LinePaymentFacts['held'] = null;
+      for (const payee of payees) {
+        if (!heldOf.has(payee)) heldOf.set(payee, this.held.get(payee));
+        const h = heldOf.get(payee);
+        if (h !== undefined && h.lineKeys.includes(lineKey)) held = { payee: h.payee, runId: h.runId, ceiling: h.ceiling };
+      }
+      out.set(lineKey, { line, runs, operatorPaid, blocked: this.lineBlocked.get(lineKey) ?? null, held });
+    }
+    return out;
   }
 
   async commitApproval(before: PaymentsLedger, after: PaymentsLedger): Promise<void> {
@@ -402,7 +467,7 @@ export class PaymentsStore {
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.lineRuns, this.lineBlocked];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       this.writeChanges(initialLedger(), state.ledger);
@@ -415,6 +480,17 @@ export class PaymentsStore {
   async close(): Promise<void> {
     await this.kv.close();
   }
+}
+
+/** Per payee, what `after` paid more (or took back) than `before`, payees in order. */
+function movedBetween(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): { payee: string; amount: string }[] {
+  const payees = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  const moved: { payee: string; amount: string }[] = [];
+  for (const payee of payees) {
+    const delta = new Decimal(Object.hasOwn(after, payee) ? after[payee]! : '0').minus(Object.hasOwn(before, payee) ? before[payee]! : '0');
+    if (!delta.isZero()) moved.push({ payee, amount: delta.toFixed(2) });
+  }
+  return moved;
 }
 
 function diff<V>(before: Readonly<Record<string, V>>, after: Readonly<Record<string, V>>, put: (k: string, v: V) => void, remove: (k: string) => void): void {

@@ -36,6 +36,10 @@ export function statementSettlementOf(s: Settlement): StatementSettlement {
   };
   if (s.operation !== undefined) out.operation = s.operation;
   if (s.reliquidation !== undefined) out.reliquidation = s.reliquidation;
+  // who the line pays: the statement says "paid to the professional (tiers payant)"
+  out.payee = s.payee;
+  if (s.psId !== undefined) out.psId = s.psId;
+  if (s.tp !== undefined) out.tp = s.tp;
   return out;
 }
 

@@ -4,13 +4,18 @@ import type { Beneficiary } from '../model/reference.js';
 import type { ReliquidationCause, Settlement } from '../model/settlement.js';
 import { CATEGORIES, categoryOf, type CategoryId } from './categories.js';
 import { frenchDate } from './format.js';
+import { DEFAULT_INSURER, type InsurerIdentity } from './insurer.js';
+import { memberReasons } from './member-reasons.js';
+import { linePaymentOf, paymentBeforeLedger, type LinePayment, type LinePaymentFacts, type PaidTo } from './payment.js';
 
 /**
  * The data of a member statement ("historique des remboursements", seed 001): for one family and a
  * period of care dates, each act with its care date, beneficiary, act, the RO amount, the AMC amount
  * and the rest to pay; totals; and the same sums per care category for the chart. Pure: built from
  * the settlements (latest version of each line; a line whose latest version is an annulation is
- * gone) and the beneficiaries (names).
+ * gone) and the beneficiaries (names). With the payment facts of its lines (options.payments), each
+ * line also says who was paid, by which run and on which date, and what is still waiting and why,
+ * in member words; the totals then split the mutuelle's part into paid and waiting.
  */
 
 export interface StatementRequest {
@@ -27,7 +32,9 @@ export interface StatementRequest {
 export type StatementSettlement = Pick<
   Settlement,
   'lineKey' | 'beneficiary' | 'adherentId' | 'careDate' | 'actCode' | 'poste' | 'status' | 'reason' | 'expense' | 'roAmount' | 'amcAmount' | 'restToPay' | 'version' | 'operation' | 'reliquidation'
->;
+> &
+  // who the settlement pays (absent from lines indexed before they were kept)
+  Partial<Pick<Settlement, 'payee' | 'psId' | 'tp'>>;
 
 export interface Amounts {
   expense: string;
@@ -44,8 +51,13 @@ export interface StatementLine extends Amounts {
   actLabel: string;
   category: CategoryId;
   status: Settlement['status'];
-  /** why the AMC paid less than asked, in plain words, when it did */
-  reason: string | null;
+  /**
+   * why the AMC paid less than asked, or why the line is in review or rejected, in the MEMBER's
+   * words (member-reasons.ts): the engine's reason, written for operators, is never kept here
+   */
+  memberReasons: string[];
+  /** who was paid, when, and what waits (null: the payment facts were not given) */
+  payment: LinePayment | null;
   /** the line was decided again after a change of the membership: "régularisation suite à résiliation du 30/04/2025" */
   regularisation: string | null;
 }
@@ -57,13 +69,27 @@ export interface CategoryTotal extends Amounts {
 }
 
 export interface StatementData {
+  insurer: InsurerIdentity;
+  /** the statement's issue date (YYYY-MM-DD), data, not a clock read */
+  issuedOn: string | null;
   adherentId: string;
   holder: string;
   from: string;
   to: string;
   lines: StatementLine[];
   totals: Amounts;
+  /** the mutuelle's part actually paid, and waiting (blocked, held, returned, next run); null: payment facts not given */
+  settled: { paid: string; waiting: string } | null;
   byCategory: CategoryTotal[];
+}
+
+export interface StatementOptions {
+  insurer?: InsurerIdentity;
+  issuedOn?: string;
+  /** the payment facts of the statement's lines (PaymentsStore.paymentFactsOf); absent: not shown */
+  payments?: ReadonlyMap<string, LinePaymentFacts>;
+  /** psId → the professional's name (the account holder of the professionals' reference): shown beside the PS id */
+  professionalNames?: Readonly<Record<string, string>>;
 }
 
 const sum = (values: readonly string[]) => formatMoney(values.reduce((s, v) => s.plus(v), ZERO));
@@ -79,6 +105,7 @@ export function statementData(
   settlements: Iterable<StatementSettlement>,
   beneficiaries: Iterable<Beneficiary>,
   actLabels: Readonly<Record<string, string>> = {},
+  options: StatementOptions = {},
 ): StatementData {
   const names = new Map<string, string>();
   let holder = request.adherentId;
@@ -104,7 +131,8 @@ export function statementData(
       actLabel: Object.hasOwn(actLabels, s.actCode) ? actLabels[s.actCode]! : s.actCode,
       category: categoryOf(s.poste),
       status: s.status,
-      reason: s.reason,
+      memberReasons: memberReasons(s.reason, s.status),
+      payment: named(paymentOfLine(s, options.payments), options.professionalNames ?? {}),
       regularisation: s.reliquidation ? regularisationText(s.reliquidation) : null,
       expense: s.expense,
       roAmount: s.roAmount,
@@ -116,7 +144,27 @@ export function statementData(
     const of = lines.filter((l) => l.category === id);
     return { category: id, label, lines: of.length, ...totalsOf(of) };
   }).filter((c) => c.lines > 0);
-  return { adherentId: request.adherentId, holder, from: request.from, to: request.to, lines, totals: totalsOf(lines), byCategory };
+  const settled = options.payments === undefined ? null : {
+    paid: sum(lines.flatMap((l) => l.payment?.paid.map((p) => p.amount) ?? [])),
+    waiting: sum(lines.flatMap((l) => l.payment?.waiting.map((w) => w.amount) ?? [])),
+  };
+  return {
+    insurer: options.insurer ?? DEFAULT_INSURER, issuedOn: options.issuedOn ?? null,
+    adherentId: request.adherentId, holder, from: request.from, to: request.to, lines, totals: totalsOf(lines), settled, byCategory,
+  };
+}
+
+function named(payment: LinePayment | null, names: Readonly<Record<string, string>>): LinePayment | null {
+  if (payment === null) return null;
+  const to = (t: PaidTo): PaidTo => (t.kind === 'professional' && Object.hasOwn(names, t.psId) ? { ...t, name: names[t.psId]! } : t);
+  return { paid: payment.paid.map((p) => ({ ...p, to: to(p.to) })), waiting: payment.waiting.map((w) => ({ ...w, to: to(w.to) })) };
+}
+
+function paymentOfLine(s: StatementSettlement, payments: ReadonlyMap<string, LinePaymentFacts> | undefined): LinePayment | null {
+  if (payments === undefined) return null;
+  const facts = payments.get(s.lineKey);
+  const before = { status: s.status, amcAmount: s.amcAmount, adherentId: s.adherentId, ...(s.payee ? { payee: s.payee } : {}), ...(s.psId ? { psId: s.psId } : {}), ...(s.tp ? { tp: s.tp } : {}) };
+  return facts === undefined ? paymentBeforeLedger(before) : linePaymentOf(facts, before);
 }
 
 /**

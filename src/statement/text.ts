@@ -1,9 +1,12 @@
 import type { StatementData } from './data.js';
 import { euros, frenchDate } from './format.js';
+import { paidWords, waitingWords } from './payment-words.js';
 
 /**
- * The statement as plain text (terminal, e-mail): one row per act, totals, then the sums per care
- * category. Columns are padded by character count, amounts right-aligned.
+ * The statement as plain text (terminal, e-mail): who issues it and when, one row per act, totals
+ * (the mutuelle's part split into paid and waiting when the payments are known), the sums per care
+ * category, then per act who was paid and when, what waits and why, in the member's words.
+ * Columns are padded by character count, amounts right-aligned.
  */
 const COLUMNS = ['Date soins', 'Bénéficiaire', 'Acte', 'Dépense', 'Sécurité sociale', 'Mutuelle', 'Reste à charge'] as const;
 
@@ -30,22 +33,32 @@ export function renderStatementText(data: StatementData): string {
     [['Catégorie', 'Actes', 'Dépense', 'Sécurité sociale', 'Mutuelle', 'Reste à charge'], ...data.byCategory.map((c) => [c.label, String(c.lines), ...amounts(c)])],
     new Set([1, 2, 3, 4, 5]),
   );
-  const notes = data.lines.filter((l) => l.reason !== null && l.status !== 'paid').map((l) => `  ${frenchDate(l.careDate)} ${l.actLabel}: ${l.reason}`);
+  const settled = data.settled === null ? [] : [`Part mutuelle versée : ${euros(data.settled.paid)}`, `Part mutuelle en attente : ${euros(data.settled.waiting)}`];
+  const details = data.lines.flatMap((l) => {
+    const words = [...(l.payment ? [...paidWords(l.payment), ...waitingWords(l.payment)] : []), ...l.memberReasons];
+    return words.length === 0 ? [] : [`  ${frenchDate(l.careDate)} ${l.actLabel} :`, ...words.map((w) => `    - ${w}`)];
+  });
   const regularisations = data.lines.filter((l) => l.regularisation !== null).map((l) => `  ${frenchDate(l.careDate)} ${l.actLabel}: ${l.regularisation}`);
   return [
+    data.insurer.name,
+    ...data.insurer.address,
+    data.insurer.registration,
+    '',
     'Historique des remboursements',
     `Adhérent : ${data.holder} (${data.adherentId})`,
     `Soins du ${frenchDate(data.from)} au ${frenchDate(data.to)}`,
+    ...(data.issuedOn === null ? [] : [`Émis le ${frenchDate(data.issuedOn)}`]),
     '',
     main[0]!,
     rule,
     ...main.slice(1, -1),
     rule,
     main[main.length - 1]!,
+    ...settled,
     '',
     'Dépenses par catégorie de soins',
     ...categories,
-    ...(notes.length > 0 ? ['', 'Actes non remboursés ou en cours :', ...notes] : []),
+    ...(details.length > 0 ? ['', 'Détail des paiements et des montants :', ...details] : []),
     ...(regularisations.length > 0 ? ['', 'Régularisations :', ...regularisations] : []),
     '',
   ].join('\n');

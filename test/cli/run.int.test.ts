@@ -13,6 +13,8 @@ import { zipBuffer } from '../ingest/zip-support.js';
 import { loadBeneficiaries } from '../../src/ingest/reference/beneficiaries.js';
 import { loadNomenclature } from '../../src/ingest/reference/nomenclature.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
+import { paymentFactsForStatement } from '../../src/pipeline/statement-payments.js';
+import { chooseReference } from '../../src/cli/home-reference.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -118,14 +120,22 @@ async function expectStatementsAsFromTheTopic(home: string): Promise<void> {
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const files = (await readdir(join(home, 'statements'))).filter((f) => f.endsWith('.txt'));
   expect(files.length).toBeGreaterThan(0);
+  // the professionals the run paid, by name (the home's professionals in force)
+  const { professionals } = (await chooseReference(['professionals'], { home, files: {} })).data;
+  const professionalNames = Object.fromEntries(Object.entries(professionals).map(([psId, a]) => [psId, a.name]));
   const bus = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });
   try {
     for (const file of files) {
       const adherentId = file.slice(0, -'.txt'.length);
       const settlements = await settlementsForStatement(bus, { adherentId, from: '2000-01-01', to: '2099-12-31' });
       const dates = settlements.map((s) => s.careDate).sort();
-      const expected = renderStatementText(statementData({ adherentId, from: dates[0]!, to: dates.at(-1)! }, settlements, index.all(), labels));
-      expect(await readFile(join(home, 'statements', file), 'utf8')).toBe(expected);
+      const written = await readFile(join(home, 'statements', file), 'utf8');
+      // the same payment facts and issue date (today, read back: a run across midnight stays equal)
+      const issued = /Émis le (\d\d)\/(\d\d)\/(\d{4})/.exec(written)!;
+      const payments = await paymentFactsForStatement(home, settlements.map((s) => s.lineKey));
+      const options = { issuedOn: `${issued[3]}-${issued[2]}-${issued[1]}`, payments, professionalNames };
+      const expected = renderStatementText(statementData({ adherentId, from: dates[0]!, to: dates.at(-1)! }, settlements, index.all(), labels, options));
+      expect(written).toBe(expected);
     }
   } finally {
     await bus.close();

@@ -9,6 +9,8 @@ import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { command } from '../../src/cli/commands/statement.js';
 import { existsSync } from 'node:fs';
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
+import { accountBook } from '../../src/payments/index.js';
+import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { importSampleMembers, settlement, tempDir } from './stages-given.js';
 
 /**
@@ -92,6 +94,19 @@ describe('noemie statement', () => {
   }, 90_000);
 });
 
+describe('noemie statement prints', () => {
+  it('printed by headless Chromium: A4 pages, the acts and the categories each on their own page', async () => {
+    const profile = await mkdtemp(join(home, 'profile-'));
+    const pdf = join(home, 'statement.pdf');
+    await run('chromium', [...FLAGS, `--user-data-dir=${profile}`, '--no-pdf-header-footer', `--print-to-pdf=${pdf}`, pathToFileURL(html()).href], { timeout: 60_000 });
+    const text = (await readFile(pdf)).toString('latin1');
+    const boxes = [...text.matchAll(/\/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/g)].map((m) => [Math.round(Number(m[1])), Math.round(Number(m[2]))]);
+    // A4 is 210 × 297 mm = 595 × 842 pt; two lines fit one page: a second page is the page break
+    expect(boxes.length).toBe(2);
+    for (const box of boxes) expect(box).toEqual([595, 842]);
+  }, 90_000);
+});
+
 describe('noemie statement reads the statement index', () => {
   const totalLine = (out: string) => out.split('\n').find((l) => l.includes('Total')) ?? '';
 
@@ -131,5 +146,50 @@ describe('noemie statement reads the statement index', () => {
     } finally {
       await after.close();
     }
+  });
+});
+
+describe('noemie statement says who was paid and when, and what waits', () => {
+  const family = { adherentId: 'ADH0000001', nir: FRANCOIS.nir, nirKey: '00', rang: 1, birthDate: '1987-04-12', role: 'A' as const, contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: 'FR7630006000011234567890189', bic: null, name: 'DURAND François' };
+  const payments = async (runId: string, at: string, accounts: ReturnType<typeof accountBook>) => {
+    const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+    try {
+      await runPaymentStage({ bus, home, accounts, runId, at });
+    } finally {
+      await bus.close();
+    }
+  };
+
+  it('no RIB on file: the mutuelle’s part is "en attente" with the member reason, and nothing counts as paid', async () => {
+    await payments('R1', '2025-04-04T08:00:00Z', accountBook([]));
+    const { code, stdout } = await statement('--issued', '2025-04-07');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Mutuelle Noémie Santé (fictive)'); // the documented fictitious default
+    expect(stdout).toContain('Émis le 07/04/2025');
+    expect(stdout).toContain('en attente 9,00 € pour vous : nous n’avons pas vos coordonnées bancaires, merci de nous transmettre votre RIB');
+    expect(stdout).not.toContain('no account known');
+    // AMC 9.00 (D1) + 4.00 (D2 version 3): all waiting
+    expect(stdout).toContain('Part mutuelle versée : 0,00 €');
+    expect(stdout).toContain('Part mutuelle en attente : 13,00 €');
+  });
+
+  it('once paid: to you, on the run’s transfer date; the insurer from the configuration', async () => {
+    // Saturday 5 April 2025: the transfers go out on Monday 7 April (TARGET2 closed at weekends)
+    await payments('R2', '2025-04-05T08:00:00Z', accountBook([family]));
+    process.env.NOEMIE_INSURER_NAME = 'Mutuelle du Test';
+    process.env.NOEMIE_INSURER_REGISTRATION = 'RNM 999 888 777';
+    let out;
+    try {
+      out = await statement('--issued', '2025-04-10');
+    } finally {
+      delete process.env.NOEMIE_INSURER_NAME;
+      delete process.env.NOEMIE_INSURER_REGISTRATION;
+    }
+    expect(out.stdout).toContain('Mutuelle du Test');
+    expect(out.stdout).toContain('RNM 999 888 777');
+    expect(out.stdout).toContain('9,00 € versés sur votre compte, virement du 07/04/2025');
+    expect(out.stdout).toContain('4,00 € versés sur votre compte, virement du 07/04/2025');
+    expect(out.stdout).toContain('Part mutuelle versée : 13,00 €');
+    expect(out.stdout).toContain('Part mutuelle en attente : 0,00 €');
   });
 });

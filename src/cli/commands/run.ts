@@ -1,7 +1,7 @@
 import { cp, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
-import { initiatingParty, kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
+import { initiatingParty, insurerIdentity, kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
 import { INCOMPLETE_GRACE_MS, incompleteTail, inboxLayout, ensureLayout, isInProgressName, processInboxOnce, watchInbox, Ledger, type InboxLayout, type InboxOutcome, type InboxOptions } from '../../ingest/inbox/index.js';
 import { sha256File } from '../../ingest/ingest-drop.js';
@@ -15,6 +15,7 @@ import { liquidationState } from '../../pipeline/liquidation-settings.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
 import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { applyInboxBankReturns, renderBankReturnReport } from '../../pipeline/bank-returns.js';
+import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
 import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
@@ -210,11 +211,13 @@ export const command: Command = {
     // the rule of noemie ingest: a drop archived with a refused part still needs attention
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) || returns.refused > 0 ? 1 : 0;
     if (memberFiles.some((m) => m.action === 'quarantined' || m.action === 'waiting')) code = 1;
+    let professionalNames: Record<string, string> = {};
     try {
       if (!values['no-payments']) {
         // each family's account as of the run's day, from the membership store (a payee without one is blocked)
         const at = new Date().toISOString();
         const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
+        professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
         const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
@@ -224,7 +227,7 @@ export const command: Command = {
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
       }
       await membershipConsumer.stop();
-      const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger);
+      const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
     } catch (e) {
       code = 1;
@@ -324,7 +327,7 @@ function report(io: CliIo, o: InboxOutcome): void {
  * on `settlements`, then each family is one range scan of it: the cost follows the new settlements
  * and the statements written, not the topic's history.
  */
-async function writeStatements(bus: Bus, home: string, membership: MembershipStore, nomenclatureFile: string | undefined, logger: Logger): Promise<{ dir: string; families: number; consumed: number }> {
+async function writeStatements(bus: Bus, home: string, membership: MembershipStore, nomenclatureFile: string | undefined, logger: Logger, professionalNames: Record<string, string> = {}): Promise<{ dir: string; families: number; consumed: number }> {
   const dir = join(home, 'statements');
   await mkdir(dir, { recursive: true });
   const nomenclature = (await chooseReference(['nomenclature'], { home, files: { nomenclature: nomenclatureFile } })).data.nomenclature;
@@ -332,6 +335,9 @@ async function writeStatements(bus: Bus, home: string, membership: MembershipSto
   const index = membership.index();
   const families = [...membership.adherents()];
   const statementIndex = StatementIndex.open(home);
+  // who was paid and when: the payment state of each family's lines, from the same store handle
+  const payments = PaymentsStore.over(statementIndex.kv);
+  const options = { insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10), professionalNames };
   let written = 0;
   let consumed = 0;
   try {
@@ -341,7 +347,7 @@ async function writeStatements(bus: Bus, home: string, membership: MembershipSto
       if (settlements.length === 0) continue;
       const years = settlements.map((s) => s.careDate).sort();
       const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
-      const data = statementData(period, settlements, index.byAdherent(adherentId), labels);
+      const data = statementData(period, settlements, index.byAdherent(adherentId), labels, { ...options, payments: payments.paymentFactsOf(settlements.map((s) => s.lineKey)) });
       await writeFile(join(dir, `${adherentId}.txt`), renderStatementText(data));
       await writeFile(join(dir, `${adherentId}.html`), renderStatementHtml(data));
       written++;

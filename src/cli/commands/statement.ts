@@ -1,11 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { readEnv } from '../../config.js';
+import { insurerIdentity, readEnv } from '../../config.js';
 import { MembershipStore } from '../../pipeline/membership-store.js';
 import { isRealDate } from '../../model/dates.js';
 import { BusError } from '../../bus/errors.js';
 import type { Bus } from '../../bus/index.js';
 import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../pipeline/statement-index.js';
+import { paymentFactsForStatement } from '../../pipeline/statement-payments.js';
+import { ReferenceMissingError } from '../../pipeline/reference-store.js';
 import type { StatementSettlement } from '../../statement/index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { chooseReference } from '../home-reference.js';
@@ -20,7 +22,7 @@ import { openCliBus } from './payments.js';
  * a running `noemie run`.
  */
 const USAGE = `noemie statement --adherent <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD> [--html <out.html>]
-                 [--home <dir>] [--kafka <brokers>] [--nomenclature <csv>]
+                 [--issued <YYYY-MM-DD>] [--home <dir>] [--kafka <brokers>] [--nomenclature <csv>]
 
 Care dates from … to, inclusive; the latest version of each line (an annulled line is left out).
 Read from the statement index in <home>/state (created if missing), brought up to date first with
@@ -28,6 +30,11 @@ the settlements not consumed yet (group statements). If a running noemie run hol
 bus, the index is read as it is plus the family's newer settlements, and nothing is written.
 The family's members (names on the statement) are the home's membership store's
 (noemie members import, members*.csv in the inbox, noemie run --sample).
+Each act says who was paid (you, or the professional in tiers payant) and on which transfer date
+(from the home's payment state, read only), and what is still "en attente" and why, in the
+member's words; the insurer named at the top is NOEMIE_INSURER_NAME / _ADDRESS / _REGISTRATION
+(fictitious defaults).
+  --issued <YYYY-MM-DD>  the issue date printed on the statement, default today (UTC)
   --nomenclature <csv>   act labels, default: the home's nomenclature in force (noemie reference show)
 exit code: 0 written, 1 unknown adherent, 2 usage error`;
 
@@ -39,6 +46,7 @@ const FLAGS = {
   home: { type: 'string' },
   kafka: { type: 'string' },
   nomenclature: { type: 'string' },
+  issued: { type: 'string' },
 } as const;
 
 function date(flag: string, v: string | undefined): string {
@@ -67,9 +75,13 @@ export const command: Command = {
       writeLine(io.err, `unknown adherent ${adherentId} (not in the home's membership store: noemie members import)`);
       return 1;
     }
+    const issuedOn = values.issued === undefined ? new Date().toISOString().slice(0, 10) : date('--issued', values.issued);
     const settlements = await settlementsFromIndex(home, values.kafka, request);
+    // after the index is closed: the payment facts of these lines only, read without writing
+    const payments = await paymentFactsForStatement(home, settlements.map((s) => s.lineKey));
     const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
-    const data = statementData(request, settlements, members, labels);
+    const professionalNames = await professionalNamesOf(home);
+    const data = statementData(request, settlements, members, labels, { insurer: insurerIdentity(), issuedOn, payments, professionalNames });
     io.out.write(renderStatementText(data));
     if (values.html) {
       const file = resolve(values.html);
@@ -79,6 +91,17 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** The professionals' names (account holders of the home's professionals in force); none in force: PS ids only. */
+async function professionalNamesOf(home: string): Promise<Record<string, string>> {
+  try {
+    const { professionals } = (await chooseReference(['professionals'], { home, files: {} })).data;
+    return Object.fromEntries(Object.entries(professionals).map(([psId, account]) => [psId, account.name]));
+  } catch (e) {
+    if (e instanceof ReferenceMissingError) return {};
+    throw e;
+  }
+}
 
 /**
  * The family's settlements from the statement index. Normally the bus is opened for writing, the

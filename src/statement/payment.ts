@@ -1,0 +1,157 @@
+import { Decimal } from 'decimal.js';
+import { formatMoney, ZERO } from '../model/money.js';
+import { entitlementOf } from '../payments/entitlement.js';
+import { nextTarget2BusinessDay } from '../payments/target2.js';
+import type { Held, LineLedger, OperatorPayment } from '../payments/types.js';
+
+/**
+ * Who was paid for a statement line, when, and what is still waiting and why — from the payment
+ * stage's facts about that line only (src/pipeline/payments-store.ts `paymentFactsOf`), never the
+ * ledger. Pure.
+ */
+
+/** What one payment run moved for one line, per payee (signed: a recovery is negative). */
+export interface LineRun {
+  runId: string;
+  /** the run's cut-off instant */
+  at: string;
+  moved: { payee: string; amount: string }[];
+}
+
+/** The last run that looked at the line could not pay it: no account, or one it cannot use. */
+export interface LineBlocked {
+  runId: string;
+  at: string;
+  payee: string;
+  /** the run's reason (payments/accounts.ts `accountProblem`), for ops: mapped to member words here */
+  reason: string;
+}
+
+/**
+ * The bank returned the transfer (camt.054 / pain.002): HOOK for the bank-returns work. Whoever
+ * records returns fills `LinePaymentFacts.returned`; the statement then says "en attente" with
+ * the member text of 'returned'.
+ */
+export interface LineReturned {
+  payee: string;
+  /** ISO 20022 reason code (AC01, AC04, AC06, MD07…), for ops */
+  code?: string;
+}
+
+export interface LinePaymentFacts {
+  line: LineLedger | null;
+  runs: LineRun[];
+  operatorPaid: OperatorPayment[];
+  blocked: LineBlocked | null;
+  held: Pick<Held, 'payee' | 'runId' | 'ceiling'> | null;
+  returned?: LineReturned | null;
+}
+
+export type PaidTo = { kind: 'member' } | { kind: 'professional'; psId: string; name?: string };
+
+export interface PaymentMade {
+  to: PaidTo;
+  amount: string;
+  /** the run that paid (null: paid by the tiers-payant operator, or by a run before runs were recorded per line) */
+  runId: string | null;
+  /** the run's requested execution date (its cut-off day, or the next TARGET2 business day) */
+  on: string | null;
+  byOperator: boolean;
+}
+
+export type WaitingReason = 'no-account' | 'invalid-account' | 'held' | 'returned' | 'next-run' | 'reconciliation';
+
+export interface PaymentWaiting {
+  to: PaidTo;
+  amount: string;
+  reason: WaitingReason;
+}
+
+export interface LinePayment {
+  paid: PaymentMade[];
+  waiting: PaymentWaiting[];
+}
+
+const paidTo = (payee: string): PaidTo => (payee.startsWith('ps:') ? { kind: 'professional', psId: payee.slice(3) } : { kind: 'member' });
+
+/** The blocked run's reason, by kind: `no account known` (accountProblem) is the member's missing RIB. */
+const blockedKind = (reason: string): WaitingReason => (/no account/i.test(reason) ? 'no-account' : 'invalid-account');
+
+/**
+ * What the settlement itself says when the payment stage has not seen the line yet: its AMC amount
+ * is waiting for the next run (tiers payant: for the professional's claim).
+ */
+export function paymentBeforeLedger(s: { status: string; amcAmount: string; adherentId: string | null; payee?: string; psId?: string; tp?: string }): LinePayment {
+  if (s.status !== 'paid' || !new Decimal(s.amcAmount).gt(0)) return { paid: [], waiting: [] };
+  const tiersPayant = s.tp === '15' || s.tp === '25';
+  const to: PaidTo = tiersPayant && s.psId ? { kind: 'professional', psId: s.psId } : { kind: 'member' };
+  return { paid: [], waiting: [{ to, amount: s.amcAmount, reason: tiersPayant ? 'reconciliation' : 'next-run' }] };
+}
+
+export function linePaymentOf(facts: LinePaymentFacts, settlement: Parameters<typeof paymentBeforeLedger>[0]): LinePayment {
+  const line = facts.line;
+  if (line === null || line.settlement === null) return paymentBeforeLedger(settlement);
+  const paid: PaymentMade[] = [];
+  const byRuns = new Map<string, Decimal>();
+  for (const run of [...facts.runs].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))) {
+    for (const m of run.moved) {
+      paid.push({ to: paidTo(m.payee), amount: m.amount, runId: run.runId, on: nextTarget2BusinessDay(run.at.slice(0, 10)), byOperator: false });
+      byRuns.set(m.payee, (byRuns.get(m.payee) ?? ZERO).plus(m.amount));
+    }
+  }
+  // paid by a run older than the per-line records: the amount is known, the run is not
+  for (const [payee, amount] of Object.entries(line.paid)) {
+    const rest = new Decimal(amount).minus(byRuns.get(payee) ?? ZERO);
+    if (!rest.isZero()) paid.push({ to: paidTo(payee), amount: formatMoney(rest), runId: null, on: null, byOperator: false });
+  }
+  const byOperator = new Map<string, Decimal>();
+  for (const p of facts.operatorPaid) {
+    paid.push({ to: paidTo(p.payee), amount: p.amount, runId: null, on: null, byOperator: true });
+    byOperator.set(p.payee, (byOperator.get(p.payee) ?? ZERO).plus(p.amount));
+  }
+
+  const waiting: PaymentWaiting[] = [];
+  const ent = entitlementOf(line);
+  if (ent.kind === 'pending') {
+    // tiers payant awaiting the professional's claim; a line under review shows its reason instead
+    if (line.settlement.tiersPayant && line.settlement.status === 'paid') {
+      const owed = new Decimal(line.settlement.amcAmount).minus([...Object.values(line.paid)].reduce((s, v) => s.plus(v), ZERO));
+      if (owed.gt(0)) waiting.push({ to: settlement.psId ? { kind: 'professional', psId: settlement.psId } : { kind: 'member' }, amount: formatMoney(owed), reason: 'reconciliation' });
+    }
+    return { paid, waiting };
+  }
+  for (const [payee, entitled] of Object.entries(ent.amounts)) {
+    const owed = new Decimal(entitled).minus(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0').minus(byOperator.get(payee) ?? ZERO);
+    if (!owed.gt(0)) continue;
+    const reason: WaitingReason =
+      facts.returned?.payee === payee ? 'returned'
+        : facts.held?.payee === payee ? 'held'
+          : facts.blocked?.payee === payee ? blockedKind(facts.blocked.reason)
+            : 'next-run';
+    waiting.push({ to: paidTo(payee), amount: formatMoney(owed), reason });
+  }
+  // tiers payant held or in exception at reconciliation: the professional is owed nothing yet
+  if (line.settlement.tiersPayant && Object.keys(ent.amounts).length === 0 && !line.settlement.annulled && line.settlement.status === 'paid' && new Decimal(line.settlement.amcAmount).gt(0)) {
+    waiting.push({ to: settlement.psId ? { kind: 'professional', psId: settlement.psId } : { kind: 'member' }, amount: line.settlement.amcAmount, reason: 'reconciliation' });
+  }
+  return { paid, waiting };
+}
+
+/** The member's words for why money is waiting (never the run's texts). */
+export function waitingText(w: PaymentWaiting): string {
+  const professional = w.to.kind === 'professional';
+  switch (w.reason) {
+    case 'no-account':
+      return professional ? 'coordonnées bancaires du professionnel de santé manquantes' : 'nous n’avons pas vos coordonnées bancaires, merci de nous transmettre votre RIB';
+    case 'invalid-account':
+      return professional ? 'coordonnées bancaires du professionnel de santé inutilisables' : 'vos coordonnées bancaires ne permettent pas le virement, merci de nous transmettre un nouveau RIB';
+    case 'held':
+      return 'paiement retenu pour contrôle par nos services';
+    case 'returned':
+      return professional ? 'virement au professionnel de santé retourné par sa banque' : 'virement retourné par votre banque, merci de vérifier vos coordonnées bancaires';
+    case 'reconciliation':
+      return professional ? 'réglé à réception de sa facture' : 'versé au professionnel de santé à réception de sa facture (tiers payant)';
+    case 'next-run':
+      return 'sera versé lors du prochain virement';
+  }
+}
