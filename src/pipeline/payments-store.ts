@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
+import type { RunReport } from '../payments/report.js';
 import type { Approval, Held, LineLedger, OperatorPayment } from '../payments/types.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 
@@ -19,6 +20,7 @@ import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../s
  *   payments.held/<payee>, payments.approval/<payee>   the controls' held order / its approval
  *   payments.handed-over/<EndToEndId>         MsgId of the only pain.001 that may carry it
  *   payments.pending/run                      the intent of the run whose files are not all done
+ *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), recorded with the run
  *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
  *
  * The pure code (src/payments: applyPaymentEvents, runPayments, approvePayment) still works on a
@@ -95,6 +97,7 @@ export class PaymentsStore {
   private readonly handedOver: SubStore<string>;
   private readonly pendingRun: SubStore<RunIntent>;
   private readonly outboxEntries: SubStore<OutboxEntry>;
+  private readonly reports: SubStore<RunReport>;
 
   private constructor(readonly kv: StateStore) {
     this.lines = kv.sub('payments.line');
@@ -108,6 +111,7 @@ export class PaymentsStore {
     this.handedOver = kv.sub('payments.handed-over');
     this.pendingRun = kv.sub('payments.pending');
     this.outboxEntries = kv.sub('payments.outbox');
+    this.reports = kv.sub('payments.report');
   }
 
   /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
@@ -252,11 +256,13 @@ export class PaymentsStore {
   /**
    * Records a decided run: the ledger changes and (when it has files) its intent and its
    * EndToEndIds in the handed-over index — ONE transaction, so after a crash the run is either
-   * not decided at all or decided and pending, never one without the other.
+   * not decided at all or decided and pending, never one without the other. The run's report goes
+   * in the same transaction: a restart that completes the run writes the report it decided.
    */
-  async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null): Promise<void> {
+  async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, report: RunReport | null = null): Promise<void> {
     await this.kv.commit(() => {
       this.writeChanges(before, after);
+      if (report !== null) this.reports.put(report.runId, report);
       if (intent === null) return;
       this.pendingRun.put(PENDING, intent);
       for (const f of intent.files) for (const id of f.endToEndIds) this.handedOver.put(id, f.messageId);
@@ -283,6 +289,11 @@ export class PaymentsStore {
       if (owner !== undefined) out[id] = owner;
     }
     return out;
+  }
+
+  /** The report recorded with run `runId` (runs decided before reports existed have none). */
+  report(runId: string): RunReport | undefined {
+    return this.reports.get(runId);
   }
 
   run(runId: string): { at: string; orders: number } | undefined {

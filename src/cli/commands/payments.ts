@@ -9,7 +9,10 @@ import { openBus, type Bus } from '../../bus/index.js';
 import { loadBeneficiaries } from '../../ingest/reference/beneficiaries.js';
 import { createLogger } from '../../log.js';
 import { PaymentOrderSchema } from '../../model/payment.js';
-import { accountBook, approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type AccountBook, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
+import {
+  accountBook, approvePayment, maskIban, parseLimit, renderReportSummary, renderRunSummary, reportFilesOf, reportSummary, runSummary,
+  type AccountBook, type Approval, type PaymentLimits, type PaymentRunStep, type ReportFiles, type RunReportSummary, type RunSummary,
+} from '../../payments/index.js';
 import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
 import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../state/kv-store.js';
@@ -53,7 +56,11 @@ NOEMIE_INITIATING_PARTY_NAME (default the debtor's name), _ID and _SCHEME (src/p
 With --kafka, a broker that cannot be reached fails in seconds with BUS_BROKER and the address.
 A run interrupted by a crash is completed first, from what it had recorded (same files, same ids).
 Held orders are released by: noemie payments approve <paymentId|payee>.
-exit code: 0 done (blocked and held payees are reported and stay due), 1 the run id had run already, 2 usage error`;
+The run's report for finance (settled → withheld → held → transferred per debtor account and pain.001
+file → blocked → recoveries and debts, and the equation checking it to the cent) is written next to
+the pain.001: <out>/<runId>/report.json, report.csv, report.html (self-contained).
+exit code: 0 done (blocked and held payees are reported and stay due), 1 the run id had run already,
+2 usage error, 3 the run was made but its figures DO NOT RECONCILE to the cent (see its report)`;
 
 const RUN_FLAGS = {
   'dry-run': { type: 'boolean' },
@@ -130,7 +137,16 @@ function printReport(io: CliIo, r: PaymentStageReport): void {
   if (r.pending.length > 0) writeLine(io.out, `  pending: ${r.pending.length} line(s) not payable yet (review, or awaiting reconciliation)`);
   if (r.ordersFile) writeLine(io.out, `  orders: ${r.ordersFile}`);
   for (const f of r.sepaFiles) writeLine(io.out, `  pain.001: ${f}`);
+  printReportSummary(io, r.report, r.reportFiles, '  ');
   if (!r.dryRun) writeLine(io.out, `  ledger: ${r.ledgerFile}`);
+}
+
+/** The report's summary and where its files are (blocked payees are printed by the caller when it already lists them). */
+function printReportSummary(io: CliIo, summary: RunReportSummary | null, files: ReportFiles | null, indent: string, withBlocked = false): void {
+  if (summary === null) return;
+  const lines = renderReportSummary(summary);
+  for (const l of withBlocked ? lines : lines.filter((l) => !l.startsWith('blocked: '))) writeLine(io.out, `${indent}${l}`);
+  if (files !== null) writeLine(io.out, `${indent}report: ${files.html} (also ${files.json}, ${files.csv})`);
 }
 
 /** The report for --json: the orders' IBANs masked like the text output (stdout ends up in logs). */
@@ -175,54 +191,95 @@ export const command: Command = {
       });
       if (values.json) writeLine(io.out, JSON.stringify(maskedReport(report), null, 2));
       else printReport(io, report);
-      return report.alreadyRun ? 1 : 0;
+      if (report.alreadyRun) return 1;
+      if (report.report !== null && !report.report.reconciled) {
+        writeLine(io.err, `payment run ${report.runId}: THE RUN DOES NOT RECONCILE to the cent with its settlements: see ${report.reportFiles?.html ?? 'its report'}`);
+        return 3;
+      }
+      return 0;
     } finally {
       await bus.close();
     }
   },
 };
 
-/** A run's record in the payment state (a legacy ledger.json not imported yet is read, not imported). */
-async function recordedRun(home: string, runId: string): Promise<{ at: string; orders: number } | undefined> {
+/**
+ * A run's record in the payment state and its report (a legacy ledger.json not imported yet is
+ * read, not imported; it has no reports).
+ */
+async function recordedRun(home: string, runId: string): Promise<{ run: { at: string; orders: number } | undefined; report: RunReportSummary | null }> {
   const source = await PaymentsStore.openForReading(home);
-  if (source === null) return undefined;
-  if ('legacy' in source) return Object.hasOwn(source.legacy.ledger.runs, runId) ? source.legacy.ledger.runs[runId] : undefined;
+  if (source === null) return { run: undefined, report: null };
+  if ('legacy' in source) return { run: Object.hasOwn(source.legacy.ledger.runs, runId) ? source.legacy.ledger.runs[runId] : undefined, report: null };
   try {
-    return source.run(runId);
+    const report = source.report(runId);
+    return { run: source.run(runId), report: report === undefined ? null : reportSummary(report) };
   } finally {
     await source.close();
   }
 }
 
-const SHOW_USAGE = `noemie payments show <runId> [--home <dir>] [--out <dir>]
+const SHOW_USAGE = `noemie payments show <runId> [--home <dir>] [--out <dir>] [--json]
 
-Prints a run's orders and sums (IBANs masked), from <out>/<runId>/orders.ndjson (default <home>/payments).
+Prints a run's orders and sums (IBANs masked), from <out>/<runId>/orders.ndjson (default <home>/payments),
+and its report's summary as recorded with the run (blocked payees with their reasons, whether it
+reconciles to the cent) and where the report's HTML / JSON / CSV are.
+  --json   the same as JSON: { runId, at, orders, summary, report, reportFiles, blocked }
 exit code: 0 shown, 1 no such run, 2 usage error`;
+
+/** What `payments show --json` prints. */
+export interface ShowOutput {
+  runId: string;
+  at: string | null;
+  /** the run's orders and sums (IBANs masked); null when orders.ndjson is not there (a run without orders) */
+  summary: RunSummary | null;
+  report: RunReportSummary | null;
+  reportFiles: ReportFiles | null;
+  blocked: { payee: string; amount: string; reason: string }[];
+}
 
 export const showCommand: Command = {
   name: 'payments show',
   summary: 'print a payment run: orders, transfers, recoveries (IBANs masked)',
   usage: SHOW_USAGE,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, out: { type: 'string' } } as const);
+    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const);
     const runId = positionals[0];
     if (positionals.length !== 1 || runId === undefined) throw new UsageError('one run id expected');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
-    const file = join(runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId), 'orders.ndjson');
-    if (!existsSync(file)) {
-      const run = await recordedRun(home, runId);
-      if (run === undefined) {
-        writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${stateStoreFileOf(home)})`);
-        return 1;
-      }
-      writeLine(io.out, `run ${runId} at ${run.at}: ${run.orders} order(s)`);
+    const runDir = runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId);
+    const file = join(runDir, 'orders.ndjson');
+    const { run, report } = await recordedRun(home, runId);
+    const hasOrders = existsSync(file);
+    if (!hasOrders && run === undefined) {
+      writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${stateStoreFileOf(home)})`);
+      return 1;
+    }
+    const orders = hasOrders
+      ? (await readFile(file, 'utf8'))
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => PaymentOrderSchema.parse(JSON.parse(l)))
+      : null;
+    const summary = orders === null ? null : runSummary(runId, orders);
+    const files = reportFilesOf(runDir);
+    const reportFiles = report !== null && existsSync(files.html) ? files : null;
+    if (values.json) {
+      const out: ShowOutput = {
+        runId,
+        at: run?.at ?? orders?.[0]?.at ?? null,
+        summary: summary === null ? null : { ...summary, orders: summary.orders.map((o) => ({ ...o, iban: maskIban(o.iban) })) },
+        report,
+        reportFiles,
+        blocked: report?.blocked.items ?? [],
+      };
+      writeLine(io.out, JSON.stringify(out, null, 2));
       return 0;
     }
-    const orders = (await readFile(file, 'utf8'))
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => PaymentOrderSchema.parse(JSON.parse(l)));
-    writeLine(io.out, renderRunSummary(runSummary(runId, orders)));
+    if (summary !== null) writeLine(io.out, renderRunSummary(summary));
+    else writeLine(io.out, `run ${runId} at ${run!.at}: ${run!.orders} order(s)`);
+    if (report === null) writeLine(io.out, 'no report recorded for this run (decided before run reports existed)');
+    printReportSummary(io, report, reportFiles, '', true);
     return 0;
   },
 };
