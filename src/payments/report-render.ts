@@ -51,6 +51,7 @@ th{background:#edf2f7;font-weight:600}
 td.num,th.num{text-align:right;white-space:nowrap}
 tfoot td{font-weight:700;border-top:2px solid #2d3748}
 span.reason{font-size:.85rem;color:#718096}
+td.id{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}
 .chart text{font-size:12px;fill:#2d3748}
 @media print{body{margin:1cm}p.alarm{border:2px solid #c53030;color:#c53030;background:none}}
 `;
@@ -93,6 +94,8 @@ function table(id: string, head: string[], rows: string[], foot?: string): strin
 }
 
 const td = (t: string | number) => `<td>${escapeHtml(String(t))}</td>`;
+/** identifiers (file names, MsgId, EndToEndId): long, unbreakable, monospace */
+const tdId = (t: string) => `<td class="id">${escapeHtml(t)}</td>`;
 
 export function renderReportHtml(r: RunReport): string {
   const eq = r.reconciliation;
@@ -129,10 +132,10 @@ ${table('held', ['Ordre retenu pour approbation', 'Bénéficiaire', '#Montant', 
 <h2>Viré</h2>
 ${table('debtors', ['Compte débiteur', '#Virements', '#Montant'], r.transferred.byDebtor.map((d) => `<tr>${td(`${d.debtorName} ${d.debtorIban}`)}<td class="num">${d.count}</td>${num(d.total)}</tr>`))}
 ${table('files', ['Fichier pain.001', 'MsgId', 'Compte débiteur', 'Exécution', '#Virements', '#Montant'],
-  r.transferred.files.map((f) => `<tr>${td(f.fileName)}${td(f.messageId)}${td(f.debtorIban)}${td(f.executionDate)}<td class="num">${f.count}</td>${num(f.total)}</tr>`),
+  r.transferred.files.map((f) => `<tr>${tdId(f.fileName)}${tdId(f.messageId)}${td(f.debtorIban)}${td(f.executionDate)}<td class="num">${f.count}</td>${num(f.total)}</tr>`),
   `<tr><td colspan="4">Total</td><td class="num">${r.transferred.count}</td>${num(r.transferred.total)}</tr>`)}
 ${table('transfers', ['Ordre', 'Bénéficiaire', 'IBAN', 'EndToEndId', 'MsgId', '#Montant'],
-  r.transferred.orders.map((o) => `<tr>${td(o.paymentId)}${td(`${o.name} (${o.payee})`)}${td(o.iban)}${td(o.endToEndId)}${td(o.messageId ?? '')}${num(o.amount)}</tr>`))}
+  r.transferred.orders.map((o) => `<tr>${td(o.paymentId)}${td(`${o.name} (${o.payee})`)}${td(o.iban)}${tdId(o.endToEndId)}${tdId(o.messageId ?? '')}${num(o.amount)}</tr>`))}
 <h2>Bloqué (${r.blocked.count})</h2>
 ${table('blocked', ['Bénéficiaire', '#Montant', 'Motif'],
   r.blocked.items.map((b) => `<tr data-payee="${escapeHtml(b.payee)}">${td(b.payee)}${num(b.amount)}<td>${escapeHtml(b.reason)}<br><span class="reason">${b.lines} ligne(s)</span></td></tr>`),

@@ -81,7 +81,7 @@ export const RunReportSchema = z.object({
     checks: z.array(z.object({ name: z.string(), left: M, right: M, holds: z.boolean() })),
     reconciled: z.boolean(),
   }),
-});
+}).meta({ title: 'Payment-run report', description: 'report.json of a payment run (<out>/<runId>/report.json), for finance: src/payments/README.md, "The payment-run report".' });
 export type RunReport = z.infer<typeof RunReportSchema>;
 
 const money = (d: Decimal) => formatMoney(d);
