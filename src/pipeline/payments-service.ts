@@ -38,7 +38,9 @@ export { runDirOf };
  *   pain-renamed  the pain.001 is in place (directory fsynced): handed over. Restart writes it
  *                 again, byte for byte the same (same MsgId, same EndToEndIds), through the same
  *                 temp + rename: the bank sees one file, whole.
- *   orders-written  orders.ndjson in place, the same way.
+ *   orders-written  orders.ndjson in place, the same way; then the run's report (report.json, .csv,
+ *                 .html, src/payments/report.ts), recorded with the intent, is written the same way.
+ *                 Restart writes them all again from the record.
  *   published     the orders are on `payment-orders`. Restart publishes them again: at-least-once
  *                 on the topic, identical messages, so finance dedupes on `paymentId`.
  *   completed     the intent is cleared. Nothing left to do.
