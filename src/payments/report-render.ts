@@ -43,7 +43,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2re
 h1{font-size:1.4rem;margin:0 0 .25rem}
 h2{font-size:1.1rem;margin:1.5rem 0 .25rem}
 p.meta{margin:.1rem 0;color:#4a5568}
-p.ok{color:#2f855a;font-weight:600}
+p.ok{color:#276749;font-weight:600}
 p.alarm{color:#fff;background:#c53030;padding:.5rem .75rem;font-weight:700}
 table{border-collapse:collapse;margin:.75rem 0;width:100%;max-width:60rem}
 th,td{padding:.35rem .6rem;border-bottom:1px solid #e2e8f0;text-align:left}
@@ -60,7 +60,7 @@ const eur = (m: string) => escapeHtml(euros(m, '\u00a0'));
 const num = (m: string) => `<td class="num">${eur(m)}</td>`;
 
 /** The flow as bars: settled movements, then where the money went (the statement's chart style). */
-const FLOW_COLOURS = { settled: '#4a5568', transferred: '#2f855a', held: '#d69e2e', blocked: '#c53030', recovered: '#2b6cb0', debts: '#805ad5' } as const;
+export const FLOW_COLOURS = { settled: '#4a5568', transferred: '#2f855a', held: '#d69e2e', blocked: '#c53030', recovered: '#2b6cb0', debts: '#805ad5' } as const;
 
 function flowChart(r: RunReport): string {
   const bars: [keyof typeof FLOW_COLOURS, string, string][] = [
