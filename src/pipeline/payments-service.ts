@@ -91,6 +91,8 @@ export interface ResumedRun {
   sepaFiles: string[];
   /** temporary files the crash had left, removed */
   removedTemp: string[];
+  /** its report's HTML, written from what it recorded (null for a run recorded before reports existed) */
+  reportHtml: string | null;
 }
 
 export interface PaymentStageReport {
@@ -260,7 +262,7 @@ async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: Paymen
   onStep('published');
   await store.clearPending();
   onStep('completed');
-  return { intent, report, reportFiles, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp } };
+  return { intent, report, reportFiles, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp, reportHtml: reportFiles?.html ?? null } };
 }
 
 export async function runPaymentStage(options: PaymentStageOptions): Promise<PaymentStageReport> {

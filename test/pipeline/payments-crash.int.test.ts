@@ -176,6 +176,7 @@ describe('killed at each step, then restarted', () => {
     expect(restarted.err).toBe('');
     expect(restarted.code).toBe(0);
     expect(restarted.out.includes('a crash had interrupted')).toBe(after('intent-saved') && !after('completed'));
+    expect(restarted.out.includes(`report (run R-crashed): ${join(home, 'payments', 'R-crashed', 'report.html')}`)).toBe(after('intent-saved') && !after('completed'));
     const done = await settledHome(home);
     // re-published after a crash between "published" and "completed": twice on the topic, the same orders
     expect(done.published).toBe(step === 'published' ? 2 * FAMILIES.length : FAMILIES.length);

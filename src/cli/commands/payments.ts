@@ -125,7 +125,10 @@ function printReport(io: CliIo, r: PaymentStageReport): void {
   if (r.pendingRun !== null) writeLine(io.out, `  run ${r.pendingRun} is recorded but its files are not all written: the next real run completes it first`);
   if (r.resumed !== null) {
     writeLine(io.out, `  completed run ${r.resumed.runId} a crash had interrupted: ${r.resumed.orders} order(s), files re-written from its record${r.resumed.removedTemp.length ? `, ${r.resumed.removedTemp.length} temporary file(s) removed` : ''}`);
-    if (r.resumed.runId !== r.runId) for (const f of r.resumed.sepaFiles) writeLine(io.out, `  pain.001 (run ${r.resumed.runId}): ${f}`);
+    if (r.resumed.runId !== r.runId) {
+      for (const f of r.resumed.sepaFiles) writeLine(io.out, `  pain.001 (run ${r.resumed.runId}): ${f}`);
+      if (r.resumed.reportHtml !== null) writeLine(io.out, `  report (run ${r.resumed.runId}): ${r.resumed.reportHtml}`);
+    }
   }
   if (r.alreadyRun) {
     writeLine(io.out, `  run ${r.runId} already ran: nothing done`);
