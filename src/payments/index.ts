@@ -20,3 +20,6 @@ export { runSummary, renderRunSummary, maskIban, type RunSummary } from './show.
 export { executePaymentRun, planPaymentRun, writeRunFiles, runDirOf, type ExecuteRunOptions, type ExecutedRun, type WriteRunOptions } from './execute.js';
 export { RunIntentSchema, runIntent, sepaFilesOf, checkNotHandedOver, type RunIntent, type SepaFileIntent } from './intent.js';
 export { PAYMENT_RUN_STEPS, type PaymentRunStep } from './run-steps.js';
+export { buildRunReport, reportSummary, renderReportSummary, RunReportSchema, type RunReport, type RunReportInput, type RunReportSummary } from './report.js';
+export { renderReportHtml, reportCsv, REPORT_CSV_HEADER } from './report-render.js';
+export { writeReportFiles, reportFilesOf, type ReportFiles } from './report-files.js';

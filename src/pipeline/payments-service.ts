@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Batch, Bus, BusRecord, OutgoingMessage } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import { PaymentOrderSchema, type PaymentOrder } from '../model/payment.js';
 import {
-  applyPaymentEvents, checkNotHandedOver, initialLedger, nextTarget2BusinessDay, planPaymentRun, removeTempFiles, runDirOf, writeRunFiles,
-  type AccountBook, type Blocked, type DebtorAccount, type Held, type PaymentEvent, type PaymentLimits, type PaymentRunStep, type PaymentsLedger, type Pending, type RunIntent,
+  applyPaymentEvents, buildRunReport, checkNotHandedOver, initialLedger, nextTarget2BusinessDay, planPaymentRun, removeTempFiles, reportSummary, runDirOf, writeReportFiles, writeRunFiles,
+  type AccountBook, type ReportFiles, type RunReport, type RunReportSummary, type Blocked, type DebtorAccount, type Held, type PaymentEvent, type PaymentLimits, type PaymentRunStep, type PaymentsLedger, type Pending, type RunIntent,
 } from '../payments/index.js';
 import { stateStoreFileOf } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
@@ -37,7 +38,9 @@ export { runDirOf };
  *   pain-renamed  the pain.001 is in place (directory fsynced): handed over. Restart writes it
  *                 again, byte for byte the same (same MsgId, same EndToEndIds), through the same
  *                 temp + rename: the bank sees one file, whole.
- *   orders-written  orders.ndjson in place, the same way.
+ *   orders-written  orders.ndjson in place, the same way; then the run's report (report.json, .csv,
+ *                 .html, src/payments/report.ts), recorded with the intent, is written the same way.
+ *                 Restart writes them all again from the record.
  *   published     the orders are on `payment-orders`. Restart publishes them again: at-least-once
  *                 on the topic, identical messages, so finance dedupes on `paymentId`.
  *   completed     the intent is cleared. Nothing left to do.
@@ -88,6 +91,8 @@ export interface ResumedRun {
   sepaFiles: string[];
   /** temporary files the crash had left, removed */
   removedTemp: string[];
+  /** its report's HTML, written from what it recorded (null for a run recorded before reports existed) */
+  reportHtml: string | null;
 }
 
 export interface PaymentStageReport {
@@ -111,6 +116,13 @@ export interface PaymentStageReport {
   sepaFiles: string[];
   /** where the payment state lives (the home's state store) */
   ledgerFile: string;
+  /**
+   * the run's report for finance (src/payments/report.ts): its short summary (blocked payees with
+   * their reasons, whether it reconciles to the cent); null for a run decided before reports existed
+   */
+  report: RunReportSummary | null;
+  /** where the report's JSON, CSV and HTML are (next to the pain.001); null for a dry run */
+  reportFiles: ReportFiles | null;
 }
 
 /** run-20250310T090000Z: sortable, one per second. */
@@ -233,18 +245,31 @@ async function dryRunLedger(bus: Bus, home: string, groupId: string, runId: stri
   }
 }
 
+async function ensureDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** The blocked payees a recorded report lists (a resumed run reports them as the run decided them). */
+const toBlocked = (r: RunReport | null): Blocked[] => (r === null ? [] : r.blocked.items.map((b) => ({ payee: b.payee, amount: b.amount, reason: b.reason, lineKeys: b.lineKeys })));
+
 const endToEndIdsOf = (intent: RunIntent) => intent.files.flatMap((f) => f.endToEndIds);
 
-/** Writes the pending intent's files, publishes its orders and clears it (also after a crash, from the saved intent). */
-async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: PaymentRunStep) => void): Promise<{ resumed: ResumedRun; intent: RunIntent }> {
+/**
+ * Writes the pending intent's files (the pain.001s, orders.ndjson, then the report recorded with
+ * it), publishes its orders and clears it (also after a crash, from the saved intent).
+ */
+async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: PaymentRunStep) => void): Promise<{ resumed: ResumedRun; intent: RunIntent; report: RunReport | null; reportFiles: ReportFiles | null }> {
   const intent = store.pending()!;
   const removedTemp = await removeTempFiles(intent.dir);
   const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: store.handedOverOf(endToEndIdsOf(intent)), onStep });
+  const report = store.report(intent.runId) ?? null;
+  const reportFiles = report === null ? null : await writeReportFiles(intent.dir, report);
   await publishOrders(bus, intent.orders);
   onStep('published');
   await store.clearPending();
   onStep('completed');
-  return { intent, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp } };
+  return { intent, report, reportFiles, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp, reportHtml: reportFiles?.html ?? null } };
 }
 
 export async function runPaymentStage(options: PaymentStageOptions): Promise<PaymentStageReport> {
@@ -261,8 +286,16 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   const debtor = options.debtor ?? DEFAULT_DEBTOR;
   const report = (over: Partial<PaymentStageReport>): PaymentStageReport => ({
     runId, dryRun, alreadyRun: false, consumed, republished: 0, orders: [], blocked: [], pending: [], held: [], resumed: null, pendingRun: null,
-    runDir: runDirOf(outDir, runId), ordersFile: null, sepaFiles: [], ledgerFile: stateStoreFileOf(home), ...over,
+    runDir: runDirOf(outDir, runId), ordersFile: null, sepaFiles: [], ledgerFile: stateStoreFileOf(home), report: null, reportFiles: null, ...over,
   });
+  // the report is decided with the run, from the slice it read: cost of the run, not of the history
+  const reportOf = (slice: PaymentsLedger, planned: ReturnType<typeof plan>) => {
+    const r = buildRunReport({ runId, at, slice, result: planned.result, intent: planned.intent });
+    if (!r.reconciliation.reconciled) {
+      logger?.error({ runId, checks: r.reconciliation.checks.filter((c) => !c.holds) }, 'payments: THE RUN DOES NOT RECONCILE to the cent with its settlements (see its report)');
+    }
+    return r;
+  };
   const plan = (ledger: PaymentsLedger) =>
     planPaymentRun(ledger, {
       runId, at, accounts: options.accounts, outDir, debtorOf: () => debtor,
@@ -279,9 +312,11 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   if (dryRun) {
     const { ledger, pending } = await dryRunLedger(bus, home, groupId, runId, consumed);
     logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
-    const { result } = plan(ledger);
+    const planned = plan(ledger);
+    const { result } = planned;
     warnHeld(result.held);
-    return report({ alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held, pendingRun: pending?.runId ?? null });
+    const summary = result.alreadyRun ? null : reportSummary(reportOf(ledger, planned));
+    return report({ alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held, pendingRun: pending?.runId ?? null, report: summary });
   }
 
   const store = await PaymentsStore.open(home);
@@ -296,7 +331,8 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
       // the run asked for is the one just completed: that is this run, done
       if (resumed.runId === runId) {
         const held = Object.values(store.readSlice({ controls: true }).held).filter((h) => h.runId === runId);
-        return report({ republished, resumed, orders: done.intent.orders, held, runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles });
+        const summary = done.report === null ? null : reportSummary(done.report);
+        return report({ republished, resumed, orders: done.intent.orders, held, blocked: toBlocked(done.report), runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles, report: summary, reportFiles: done.reportFiles });
       }
     }
 
@@ -306,10 +342,15 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
 
     // a run reads what is due (and the few per-payee keys), not the ledger's history
     const before = store.readSlice({ run: true, runId });
-    const { result, intent } = plan(before);
+    const planned = plan(before);
+    const { result, intent } = planned;
     warnHeld(result.held);
     const decided = { republished, resumed, alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held };
-    if (result.alreadyRun) return report(decided);
+    if (result.alreadyRun) {
+      const earlier = store.report(runId);
+      return report({ ...decided, report: earlier === undefined ? null : reportSummary(earlier) });
+    }
+    const runReport = reportOf(before, planned);
     onStep('decided');
 
     if (intent !== null) {
@@ -317,11 +358,15 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
       const handedOver = store.handedOverOf(endToEndIdsOf(intent));
       for (const f of intent.files) checkNotHandedOver(handedOver, f);
     }
-    await store.commitRun(before, result.ledger, intent, result.blocked);
-    if (intent === null) return report(decided);
+    await store.commitRun(before, result.ledger, intent, runReport, result.blocked);
+    if (intent === null) {
+      // no file for the bank: the report still goes where the run's files would be
+      const reportFiles = await writeReportFiles(await ensureDir(runDirOf(outDir, runId)), runReport);
+      return report({ ...decided, report: reportSummary(runReport), reportFiles });
+    }
     onStep('intent-saved');
     const done = await completeRun(bus, store, onStep);
-    return report({ ...decided, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles });
+    return report({ ...decided, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles, report: reportSummary(runReport), reportFiles: done.reportFiles });
   } finally {
     await store.close();
   }

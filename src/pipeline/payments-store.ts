@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
+import type { RunReport } from '../payments/report.js';
 import type { Approval, Blocked, Held, LineLedger, OperatorPayment, ReturnBlock } from '../payments/types.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
@@ -23,6 +24,7 @@ import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../s
  *   payments.held/<payee>, payments.approval/<payee>   the controls' held order / its approval
  *   payments.handed-over/<EndToEndId>         MsgId of the only pain.001 that may carry it
  *   payments.pending/run                      the intent of the run whose files are not all done
+ *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), recorded with the run
  *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
  *   payments.transfer/<EndToEndId>            TransferRecord: what a transfer handed to the bank paid (to undo it if returned)
  *   payments.return-block/<payee>             ReturnBlock: the payee's account the bank returned (no transfer there again)
@@ -151,6 +153,7 @@ export class PaymentsStore {
   readonly returnExceptions: SubStore<ReturnException>;
   private readonly lineRuns: SubStore<LineRun>;
   private readonly lineBlocked: SubStore<LineBlocked>;
+  private readonly reports: SubStore<RunReport>;
 
   private constructor(readonly kv: StateStore) {
     this.lines = kv.sub('payments.line');
@@ -171,6 +174,7 @@ export class PaymentsStore {
     this.returnExceptions = kv.sub('payments.return-exception');
     this.lineRuns = kv.sub('payments.line-run');
     this.lineBlocked = kv.sub('payments.line-blocked');
+    this.reports = kv.sub('payments.report');
   }
 
   /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
@@ -333,12 +337,14 @@ export class PaymentsStore {
   /**
    * Records a decided run: the ledger changes and (when it has files) its intent and its
    * EndToEndIds in the handed-over index — ONE transaction, so after a crash the run is either
-   * not decided at all or decided and pending, never one without the other.
+   * not decided at all or decided and pending, never one without the other. The run's report goes
+   * in the same transaction: a restart that completes the run writes the report it decided.
    */
-  async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, blocked: readonly Blocked[] = []): Promise<void> {
+  async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, report: RunReport | null = null, blocked: readonly Blocked[] = []): Promise<void> {
     await this.kv.commit(() => {
       this.writeChanges(before, after);
       this.recordLineRuns(before, after, blocked);
+      if (report !== null) this.reports.put(report.runId, report);
       if (intent === null) return;
       this.pendingRun.put(PENDING, intent);
       // what each transfer paid, to undo it exactly if the bank returns it
@@ -435,6 +441,11 @@ export class PaymentsStore {
     return out;
   }
 
+  /** The report recorded with run `runId` (runs decided before reports existed have none). */
+  report(runId: string): RunReport | undefined {
+    return this.reports.get(runId);
+  }
+
   run(runId: string): { at: string; orders: number } | undefined {
     return this.runs.get(runId);
   }
@@ -467,7 +478,7 @@ export class PaymentsStore {
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.lineRuns, this.lineBlocked];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.lineRuns, this.lineBlocked, this.reports];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       this.writeChanges(initialLedger(), state.ledger);

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Decimal } from 'decimal.js';
 import { validPain001 } from '../support/pain001.js';
@@ -15,6 +15,7 @@ import { loadNomenclature } from '../../src/ingest/reference/nomenclature.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
 import { paymentFactsForStatement } from '../../src/pipeline/statement-payments.js';
 import { chooseReference } from '../../src/cli/home-reference.js';
+import { RunReportSchema } from '../../src/payments/report.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -53,6 +54,13 @@ describe('noemie run --once --sample (the main job)', () => {
     const header = (await validPain001(pain!)).doc.GrpHdr;
     expect(Number(header.NbOfTxs)).toBe(transfers.length);
     expect(header.CtrlSum).toBe(transfers.reduce((s, o) => s.plus(o.amount), new Decimal(0)).toFixed(2));
+    // the run's report for finance, next to the pain.001: reconciles to the cent, its transfers are the file's
+    const reportHtml = /report: +(.+report\.html)/.exec(first.out)?.[1];
+    expect(reportHtml).toBe(join(dirname(pain!), 'report.html'));
+    const report = RunReportSchema.parse(JSON.parse(await readFile(join(dirname(pain!), 'report.json'), 'utf8')));
+    expect(report.reconciliation.reconciled).toBe(true);
+    expect([report.transferred.total, report.transferred.count]).toEqual([header.CtrlSum, Number(header.NbOfTxs)]);
+    for (const b of report.blocked.items) expect(first.out).toContain(`blocked: ${b.payee} ${b.amount}: ${b.reason}`);
     expect((await readdir(join(home, 'statements'))).some((f) => f.endsWith('.html'))).toBe(true);
     // the statement index was built from the 189 settlements, and each statement is the one reading the topic gives
     expect(first.out).toMatch(/statements: .+ \(\d+ families; index: 189 new settlements consumed\)/);

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { cp, readFile, readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { PaymentOrder } from '../../src/model/payment.js';
+import { RunReportSchema } from '../../src/payments/report.js';
 import { PAYMENT_RUN_STEPS, type PaymentRunStep } from '../../src/payments/run-steps.js';
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { validPain001 } from '../support/pain001.js';
@@ -74,6 +75,11 @@ async function settledHome(home: string): Promise<Outcome> {
   for (const file of painFiles) e2e.push(...(await validPain001(file)).endToEndIds);
   // each EndToEndId in exactly one file, once
   expect(new Set(e2e).size).toBe(e2e.length);
+  // the run's report is next to its pain.001, written from what the run recorded (also by a restart)
+  for (const file of painFiles) {
+    const report = RunReportSchema.parse(JSON.parse(await readFile(join(dirname(file), 'report.json'), 'utf8')));
+    expect([report.reconciliation.reconciled, report.transferred.files.map((f) => f.fileName)]).toEqual([true, [basename(file)]]);
+  }
 
   const { ledger, pending } = await loadPaymentsState(home);
   expect(pending).toBeNull();
@@ -172,6 +178,7 @@ describe('killed at each step, then restarted', () => {
     expect(restarted.err).toBe('');
     expect(restarted.code).toBe(0);
     expect(restarted.out.includes('a crash had interrupted')).toBe(after('intent-saved') && !after('completed'));
+    expect(restarted.out.includes(`report (run R-crashed): ${join(home, 'payments', 'R-crashed', 'report.html')}`)).toBe(after('intent-saved') && !after('completed'));
     const done = await settledHome(home);
     // re-published after a crash between "published" and "completed": twice on the topic, the same orders
     expect(done.published).toBe(step === 'published' ? 2 * FAMILIES.length : FAMILIES.length);

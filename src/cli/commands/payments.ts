@@ -7,8 +7,11 @@ import { initiatingParty, paymentLimits, readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
 import { openBus, type Bus } from '../../bus/index.js';
 import { createLogger } from '../../log.js';
-import { PaymentOrderSchema, type PaymentOrder } from '../../model/payment.js';
-import { PaymentsError, approvePayment, maskIban, parseLimit, renderRunSummary, runSummary, type Approval, type PaymentLimits, type PaymentRunStep } from '../../payments/index.js';
+import { PaymentOrderSchema } from '../../model/payment.js';
+import {
+  PaymentsError, approvePayment, maskIban, parseLimit, renderReportSummary, renderRunSummary, reportFilesOf, reportSummary, runSummary,
+  type Approval, type PaymentLimits, type PaymentRunStep, type ReportFiles, type RunReportSummary, type RunSummary,
+} from '../../payments/index.js';
 import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
 import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { applyBankReturnFile, bankReturnsView, renderBankReturnReport, renderBankReturnsView, type BankReturnReport, type BankReturnsView } from '../../pipeline/bank-returns.js';
@@ -57,7 +60,11 @@ NOEMIE_INITIATING_PARTY_NAME (default the debtor's name), _ID and _SCHEME (src/p
 With --kafka, a broker that cannot be reached fails in seconds with BUS_BROKER and the address.
 A run interrupted by a crash is completed first, from what it had recorded (same files, same ids).
 Held orders are released by: noemie payments approve <paymentId|payee>.
-exit code: 0 done (blocked and held payees are reported and stay due), 1 the run id had run already, 2 usage error`;
+The run's report for finance (settled → withheld → held → transferred per debtor account and pain.001
+file → blocked → recoveries and debts, and the equation checking it to the cent) is written next to
+the pain.001: <out>/<runId>/report.json, report.csv, report.html (self-contained).
+exit code: 0 done (blocked and held payees are reported and stay due), 1 the run id had run already,
+2 usage error, 3 the run was made but its figures DO NOT RECONCILE to the cent (see its report)`;
 
 const RUN_FLAGS = {
   'dry-run': { type: 'boolean' },
@@ -121,7 +128,10 @@ function printReport(io: CliIo, r: PaymentStageReport): void {
   if (r.pendingRun !== null) writeLine(io.out, `  run ${r.pendingRun} is recorded but its files are not all written: the next real run completes it first`);
   if (r.resumed !== null) {
     writeLine(io.out, `  completed run ${r.resumed.runId} a crash had interrupted: ${r.resumed.orders} order(s), files re-written from its record${r.resumed.removedTemp.length ? `, ${r.resumed.removedTemp.length} temporary file(s) removed` : ''}`);
-    if (r.resumed.runId !== r.runId) for (const f of r.resumed.sepaFiles) writeLine(io.out, `  pain.001 (run ${r.resumed.runId}): ${f}`);
+    if (r.resumed.runId !== r.runId) {
+      for (const f of r.resumed.sepaFiles) writeLine(io.out, `  pain.001 (run ${r.resumed.runId}): ${f}`);
+      if (r.resumed.reportHtml !== null) writeLine(io.out, `  report (run ${r.resumed.runId}): ${r.resumed.reportHtml}`);
+    }
   }
   if (r.alreadyRun) {
     writeLine(io.out, `  run ${r.runId} already ran: nothing done`);
@@ -133,7 +143,16 @@ function printReport(io: CliIo, r: PaymentStageReport): void {
   if (r.pending.length > 0) writeLine(io.out, `  pending: ${r.pending.length} line(s) not payable yet (review, or awaiting reconciliation)`);
   if (r.ordersFile) writeLine(io.out, `  orders: ${r.ordersFile}`);
   for (const f of r.sepaFiles) writeLine(io.out, `  pain.001: ${f}`);
+  printReportSummary(io, r.report, r.reportFiles, '  ');
   if (!r.dryRun) writeLine(io.out, `  ledger: ${r.ledgerFile}`);
+}
+
+/** The report's summary and where its files are (blocked payees are printed by the caller when it already lists them). */
+function printReportSummary(io: CliIo, summary: RunReportSummary | null, files: ReportFiles | null, indent: string, withBlocked = false): void {
+  if (summary === null) return;
+  const lines = renderReportSummary(summary);
+  for (const l of withBlocked ? lines : lines.filter((l) => !l.startsWith('blocked: '))) writeLine(io.out, `${indent}${l}`);
+  if (files !== null) writeLine(io.out, `${indent}report: ${files.html} (also ${files.json}, ${files.csv})`);
 }
 
 /** The report for --json: the orders' IBANs masked like the text output (stdout ends up in logs). */
@@ -186,7 +205,12 @@ export const command: Command = {
       });
       if (values.json) writeLine(io.out, JSON.stringify(maskedReport(report), null, 2));
       else printReport(io, report);
-      return report.alreadyRun ? 1 : 0;
+      if (report.alreadyRun) return 1;
+      if (report.report !== null && !report.report.reconciled) {
+        writeLine(io.err, `payment run ${report.runId}: THE RUN DOES NOT RECONCILE to the cent with its settlements: see ${report.reportFiles?.html ?? 'its report'}`);
+        return 3;
+      }
+      return 0;
     } finally {
       await bus.close();
       await membership?.close();
@@ -194,13 +218,17 @@ export const command: Command = {
   },
 };
 
-/** A run's record in the payment state (a legacy ledger.json not imported yet is read, not imported). */
-async function recordedRun(home: string, runId: string): Promise<{ at: string; orders: number } | undefined> {
+/**
+ * A run's record in the payment state and its report (a legacy ledger.json not imported yet is
+ * read, not imported; it has no reports).
+ */
+async function recordedRun(home: string, runId: string): Promise<{ run: { at: string; orders: number } | undefined; report: RunReportSummary | null }> {
   const source = await PaymentsStore.openForReading(home);
-  if (source === null) return undefined;
-  if ('legacy' in source) return Object.hasOwn(source.legacy.ledger.runs, runId) ? source.legacy.ledger.runs[runId] : undefined;
+  if (source === null) return { run: undefined, report: null };
+  if ('legacy' in source) return { run: Object.hasOwn(source.legacy.ledger.runs, runId) ? source.legacy.ledger.runs[runId] : undefined, report: null };
   try {
-    return source.run(runId);
+    const report = source.report(runId);
+    return { run: source.run(runId), report: report === undefined ? null : reportSummary(report) };
   } finally {
     await source.close();
   }
@@ -209,9 +237,11 @@ async function recordedRun(home: string, runId: string): Promise<{ at: string; o
 const SHOW_USAGE = `noemie payments show [<runId>] [--home <dir>] [--out <dir>] [--json]
 
 Prints a run's orders and sums (IBANs masked), from <out>/<runId>/orders.ndjson (default <home>/payments),
-then the bank returns: payees blocked because the bank returned their account, and the returns that
-could not be applied (exceptions: file, record, reason). Without <runId>, the bank returns only.
-  --json   { run: { runId, orders } | null, returns: { blocked, returned, exceptions, files } }
+and its report's summary as recorded with the run (blocked payees with their reasons, whether it
+reconciles to the cent) and where the report's HTML / JSON / CSV are; then the bank returns: payees
+blocked because the bank returned their account, and the returns that could not be applied
+(exceptions: file, record, reason). Without <runId>, the bank returns only.
+  --json   { runId, at, summary, report, reportFiles, blocked, returns: { blocked, returned, exceptions, files } }
 exit code: 0 shown, 1 no such run, 2 usage error`;
 
 /** The bank returns part of the payment state (empty when the home has no state yet). */
@@ -225,6 +255,18 @@ async function readBankReturns(home: string): Promise<BankReturnsView> {
   }
 }
 
+/** What `payments show --json` prints (run fields null without a run id). */
+export interface ShowOutput {
+  runId: string | null;
+  at: string | null;
+  /** the run's orders and sums (IBANs masked); null when orders.ndjson is not there (a run without orders) */
+  summary: RunSummary | null;
+  report: RunReportSummary | null;
+  reportFiles: ReportFiles | null;
+  blocked: { payee: string; amount: string; reason: string }[];
+  returns: BankReturnsView;
+}
+
 export const showCommand: Command = {
   name: 'payments show',
   summary: 'print a payment run (orders, transfers, recoveries; IBANs masked) and the bank returns: blocked payees, exceptions',
@@ -235,33 +277,51 @@ export const showCommand: Command = {
     if (positionals.length > 1) throw new UsageError('at most one run id expected');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
     const returns = await readBankReturns(home);
-    let orders: PaymentOrder[] | null = null;
-    const lines: string[] = [];
-    if (runId !== undefined) {
-      const file = join(runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId), 'orders.ndjson');
-      if (!existsSync(file)) {
-        const run = await recordedRun(home, runId);
-        if (run === undefined) {
-          writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${stateStoreFileOf(home)})`);
-          return 1;
-        }
-        lines.push(`run ${runId} at ${run.at}: ${run.orders} order(s)`);
-      } else {
-        orders = (await readFile(file, 'utf8'))
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => PaymentOrderSchema.parse(JSON.parse(l)));
-        lines.push(renderRunSummary(runSummary(runId, orders)));
+    if (runId === undefined) {
+      if (values.json) {
+        const out: ShowOutput = { runId: null, at: null, summary: null, report: null, reportFiles: null, blocked: [], returns };
+        writeLine(io.out, JSON.stringify(out, null, 2));
+        return 0;
       }
-    }
-    if (values.json) {
-      const run = runId === undefined ? null : { runId, orders: (orders ?? []).map((o) => ({ ...o, iban: maskIban(o.iban) })) };
-      writeLine(io.out, JSON.stringify({ run, returns }, null, 2));
+      const lines = renderBankReturnsView(returns);
+      for (const l of lines.length === 0 ? ['no bank return recorded'] : lines) writeLine(io.out, l);
       return 0;
     }
-    lines.push(...renderBankReturnsView(returns));
-    if (lines.length === 0) lines.push('no bank return recorded');
-    for (const l of lines) writeLine(io.out, l);
+    const runDir = runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId);
+    const file = join(runDir, 'orders.ndjson');
+    const { run, report } = await recordedRun(home, runId);
+    const hasOrders = existsSync(file);
+    if (!hasOrders && run === undefined) {
+      writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${stateStoreFileOf(home)})`);
+      return 1;
+    }
+    const orders = hasOrders
+      ? (await readFile(file, 'utf8'))
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => PaymentOrderSchema.parse(JSON.parse(l)))
+      : null;
+    const summary = orders === null ? null : runSummary(runId, orders);
+    const files = reportFilesOf(runDir);
+    const reportFiles = report !== null && existsSync(files.html) ? files : null;
+    if (values.json) {
+      const out: ShowOutput = {
+        runId,
+        at: run?.at ?? orders?.[0]?.at ?? null,
+        summary: summary === null ? null : { ...summary, orders: summary.orders.map((o) => ({ ...o, iban: maskIban(o.iban) })) },
+        report,
+        reportFiles,
+        blocked: report?.blocked.items ?? [],
+        returns,
+      };
+      writeLine(io.out, JSON.stringify(out, null, 2));
+      return 0;
+    }
+    if (summary !== null) writeLine(io.out, renderRunSummary(summary));
+    else writeLine(io.out, `run ${runId} at ${run!.at}: ${run!.orders} order(s)`);
+    if (report === null) writeLine(io.out, 'no report recorded for this run (decided before run reports existed)');
+    printReportSummary(io, report, reportFiles, '', true);
+    for (const l of renderBankReturnsView(returns)) writeLine(io.out, l);
     return 0;
   },
 };

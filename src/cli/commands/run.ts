@@ -225,6 +225,13 @@ export const command: Command = {
         for (const b of run.blocked) if (b.reason.includes('returned by the bank')) writeLine(io.out, `  blocked: ${b.amount} — ${b.reason}`);
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
+        for (const b of run.blocked) writeLine(io.out, `  blocked: ${b.payee} ${b.amount}: ${b.reason}`);
+        if (run.reportFiles) writeLine(io.out, `  report:   ${run.reportFiles.html} (also .json, .csv)`);
+        if (run.report !== null && !run.report.reconciled) {
+          // the run is made (its files are handed over); its figures must be looked at before the next
+          writeLine(io.err, `payment run ${run.runId}: THE RUN DOES NOT RECONCILE to the cent with its settlements: see ${run.reportFiles?.html ?? 'its report'}`);
+          code = 1;
+        }
       }
       await membershipConsumer.stop();
       const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);

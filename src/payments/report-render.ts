@@ -1,0 +1,153 @@
+import { Decimal } from 'decimal.js';
+import { escapeHtml, euros } from '../statement/format.js';
+import type { RunReport } from './report.js';
+
+/**
+ * The payment-run report as CSV (one row per order, held order, blocked payee) and as one
+ * self-contained HTML page in the statement's style (inline CSS and SVG, no script, no URL: it is
+ * mailed and archived). Amounts stay decimal strings; the chart's geometry is decimal.js too.
+ */
+
+// ---- CSV ----------------------------------------------------------------------------------------
+
+export const REPORT_CSV_HEADER = ['section', 'paymentId', 'payee', 'name', 'amount', 'iban', 'endToEndId', 'messageId', 'fileName', 'lines', 'debtBefore', 'debtAfter', 'reason'] as const;
+
+/** A spreadsheet must not run a cell as a formula (=, +, -, @ first): text cells get a leading quote. */
+function cell(value: string | number | null, text = true): string {
+  let v = value === null ? '' : String(value);
+  if (text && /^[=+\-@\t\r]/.test(v)) v = `'${v}`;
+  return /[;"\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/**
+ * `;`-separated (what French spreadsheets open), `.` decimals (what accounting tools import). Sections:
+ * `transferred` (in a pain.001), `zero` (0.00, nothing sent), `recovery` (owed by the payee, carried),
+ * `held` (awaiting approval), `blocked` (no usable account), `returned` (bank returns: none yet).
+ */
+export function* reportCsv(r: RunReport): Generator<string> {
+  yield `${REPORT_CSV_HEADER.join(';')}\n`;
+  const row = (section: string, f: Partial<Record<(typeof REPORT_CSV_HEADER)[number], string | number | null>>) =>
+    `${REPORT_CSV_HEADER.map((h) => (h === 'section' ? section : cell(f[h] ?? null, !['amount', 'lines', 'debtBefore', 'debtAfter'].includes(h)))).join(';')}\n`;
+  for (const o of r.transferred.orders) yield row('transferred', { paymentId: o.paymentId, payee: o.payee, name: o.name, amount: o.amount, iban: o.iban, endToEndId: o.endToEndId, messageId: o.messageId, fileName: o.fileName, lines: o.lines, debtBefore: o.debtBefore, debtAfter: '0.00' });
+  for (const o of r.zero.items) yield row('zero', { paymentId: o.paymentId, payee: o.payee, amount: '0.00', lines: o.lines, debtBefore: o.debtBefore, debtAfter: '0.00' });
+  for (const o of r.recoveries.items) yield row('recovery', { paymentId: o.paymentId, payee: o.payee, amount: o.amount, lines: o.lines, debtBefore: o.debtBefore, debtAfter: o.debtAfter });
+  for (const h of r.held.items) yield row('held', { paymentId: h.paymentId, payee: h.payee, amount: h.amount, lines: h.lines, reason: h.reason });
+  for (const b of r.blocked.items) yield row('blocked', { payee: b.payee, amount: b.amount, lines: b.lines, reason: b.reason });
+  for (const x of r.returned.items) yield row('returned', { payee: x.payee, amount: x.amount, endToEndId: x.endToEndId, reason: x.reason });
+}
+
+// ---- HTML ---------------------------------------------------------------------------------------
+
+const CSS = `
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1a202c}
+h1{font-size:1.4rem;margin:0 0 .25rem}
+h2{font-size:1.1rem;margin:1.5rem 0 .25rem}
+p.meta{margin:.1rem 0;color:#4a5568}
+p.ok{color:#276749;font-weight:600}
+p.alarm{color:#fff;background:#c53030;padding:.5rem .75rem;font-weight:700}
+table{border-collapse:collapse;margin:.75rem 0;width:100%;max-width:60rem}
+th,td{padding:.35rem .6rem;border-bottom:1px solid #e2e8f0;text-align:left}
+th{background:#edf2f7;font-weight:600}
+td.num,th.num{text-align:right;white-space:nowrap}
+tfoot td{font-weight:700;border-top:2px solid #2d3748}
+span.reason{font-size:.85rem;color:#718096}
+td.id{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}
+.chart text{font-size:12px;fill:#2d3748}
+@media print{body{margin:1cm}p.alarm{border:2px solid #c53030;color:#c53030;background:none}}
+`;
+
+const eur = (m: string) => escapeHtml(euros(m, '\u00a0'));
+const num = (m: string) => `<td class="num">${eur(m)}</td>`;
+
+/** The flow as bars: settled movements, then where the money went (the statement's chart style). */
+export const FLOW_COLOURS = { settled: '#4a5568', transferred: '#2f855a', held: '#d69e2e', blocked: '#c53030', recovered: '#2b6cb0', debts: '#805ad5' } as const;
+
+function flowChart(r: RunReport): string {
+  const bars: [keyof typeof FLOW_COLOURS, string, string][] = [
+    ['settled', 'Mouvements réglés', r.settled.movement],
+    ['transferred', 'Virés (pain.001)', r.transferred.total],
+    ['held', 'Retenus (approbation)', r.held.total],
+    ['blocked', 'Bloqués', r.blocked.total],
+    ['recovered', 'Récupérés (dettes)', r.recoveries.total],
+    ['debts', 'Dettes reportées', r.debts.broughtForward],
+  ];
+  const LABEL_W = 190;
+  const BAR_W = 420;
+  const ROW_H = 30;
+  const scale = Decimal.max(...bars.map(([, , m]) => new Decimal(m).abs()), 0);
+  const width = LABEL_W + BAR_W + 120;
+  const height = bars.length * ROW_H + 10;
+  const rows = bars.map(([key, label, m], i) => {
+    const y = 5 + i * ROW_H;
+    const w = scale.isZero() ? new Decimal(0) : new Decimal(m).abs().div(scale).times(BAR_W);
+    const px = w.toDecimalPlaces(1).toString();
+    return `<g class="bar" data-flow="${key}"><text x="${LABEL_W - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(label)}</text><rect x="${LABEL_W}" y="${y}" width="${px}" height="20" fill="${FLOW_COLOURS[key]}"><title>${escapeHtml(`${label} : ${euros(m, '\u00a0')}`)}</title></rect><text x="${w.plus(LABEL_W + 6).toDecimalPlaces(1).toString()}" y="${y + 15}">${eur(m)}</text></g>`;
+  });
+  // no xmlns: inline SVG in HTML needs none, and the page carries no URL at all
+  return [`<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Flux du paiement">`, ...rows, '</svg>'].join('\n');
+}
+
+function table(id: string, head: string[], rows: string[], foot?: string): string {
+  const th = head.map((h) => (h.startsWith('#') ? `<th class="num">${escapeHtml(h.slice(1))}</th>` : `<th>${escapeHtml(h)}</th>`)).join('');
+  const body = rows.length === 0 ? `<tr><td colspan="${head.length}">—</td></tr>` : rows.join('\n');
+  return `<table id="${id}">\n<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody>${foot ? `\n<tfoot>${foot}</tfoot>` : ''}\n</table>`;
+}
+
+const td = (t: string | number) => `<td>${escapeHtml(String(t))}</td>`;
+/** identifiers (file names, MsgId, EndToEndId): long, unbreakable, monospace */
+const tdId = (t: string) => `<td class="id">${escapeHtml(t)}</td>`;
+
+export function renderReportHtml(r: RunReport): string {
+  const eq = r.reconciliation;
+  const verdict = eq.reconciled
+    ? `<p class="ok" id="verdict">Rapprochement au centime : vérifié.</p>`
+    : `<p class="alarm" id="verdict">LE PAIEMENT NE SE RAPPROCHE PAS : ${escapeHtml(eq.checks.filter((c) => !c.holds).map((c) => `${c.name} (${c.left} ≠ ${c.right})`).join(' ; '))}</p>`;
+  return `<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Rapport du paiement ${escapeHtml(r.runId)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>Rapport du paiement ${escapeHtml(r.runId)}</h1>
+<p class="meta">Arrêté au ${escapeHtml(r.at)}</p>
+${verdict}
+<p class="meta">${escapeHtml(eq.equation)}</p>
+${table('checks', ['Contrôle', '#Gauche', '#Droite', 'Vérifié'], eq.checks.map((c) => `<tr>${td(c.name)}${num(c.left)}${num(c.right)}${td(c.holds ? 'oui' : 'NON')}</tr>`))}
+${flowChart(r)}
+<h2>Réglé (${r.settled.count} ligne${r.settled.count > 1 ? 's' : ''})</h2>
+${table('settled', ['Ligne', '#Version', '#Part mutuelle', '#Dû', '#Déjà payé', '#Mouvement', 'Note'],
+  r.settled.lines.map((l) => `<tr>${td(l.lineKey)}<td class="num">${l.version}</td>${num(l.amcAmount)}${num(l.entitled)}${num(l.paidBefore)}${num(l.movement)}${td(l.note ?? '')}</tr>`),
+  `<tr><td colspan="2">Total</td>${num(r.settled.amcAmount)}${num(r.settled.entitled)}${num(r.settled.paidBefore)}${num(r.settled.movement)}<td></td></tr>`)}
+<h2>Retenu / exception</h2>
+${table('withheld', ['Ligne', 'Motif', '#Part mutuelle'], [
+  ...r.withheld.reconciliation.map((w) => `<tr>${td(w.lineKey)}${td(`tiers payant : ${w.kind}`)}${num(w.amcAmount)}</tr>`),
+  ...r.withheld.pending.map((p) => `<tr>${td(p.lineKey)}${td(p.reason)}<td></td></tr>`),
+])}
+${table('held', ['Ordre retenu pour approbation', 'Bénéficiaire', '#Montant', 'Plafond', 'Motif'],
+  r.held.items.map((h) => `<tr>${td(h.paymentId)}${td(h.payee)}${num(h.amount)}${td(`${h.ceiling}${h.limit ? ` ${h.limit}` : ''}`)}${td(h.reason)}</tr>`),
+  `<tr><td colspan="2">Total (${r.held.count})</td>${num(r.held.total)}<td colspan="2"></td></tr>`)}
+<h2>Viré</h2>
+${table('debtors', ['Compte débiteur', '#Virements', '#Montant'], r.transferred.byDebtor.map((d) => `<tr>${td(`${d.debtorName} ${d.debtorIban}`)}<td class="num">${d.count}</td>${num(d.total)}</tr>`))}
+${table('files', ['Fichier pain.001', 'MsgId', 'Compte débiteur', 'Exécution', '#Virements', '#Montant'],
+  r.transferred.files.map((f) => `<tr>${tdId(f.fileName)}${tdId(f.messageId)}${td(f.debtorIban)}${td(f.executionDate)}<td class="num">${f.count}</td>${num(f.total)}</tr>`),
+  `<tr><td colspan="4">Total</td><td class="num">${r.transferred.count}</td>${num(r.transferred.total)}</tr>`)}
+${table('transfers', ['Ordre', 'Bénéficiaire', 'IBAN', 'EndToEndId', 'MsgId', '#Montant'],
+  r.transferred.orders.map((o) => `<tr>${td(o.paymentId)}${td(`${o.name} (${o.payee})`)}${td(o.iban)}${tdId(o.endToEndId)}${tdId(o.messageId ?? '')}${num(o.amount)}</tr>`))}
+<h2>Bloqué (${r.blocked.count})</h2>
+${table('blocked', ['Bénéficiaire', '#Montant', 'Motif'],
+  r.blocked.items.map((b) => `<tr data-payee="${escapeHtml(b.payee)}">${td(b.payee)}${num(b.amount)}<td>${escapeHtml(b.reason)}<br><span class="reason">${b.lines} ligne(s)</span></td></tr>`),
+  `<tr><td>Total</td>${num(r.blocked.total)}<td></td></tr>`)}
+<h2>Récupérations et dettes</h2>
+${table('recoveries', ['Ordre', 'Bénéficiaire', '#Dette avant', '#Récupéré', '#Dette reportée'],
+  r.recoveries.items.map((o) => `<tr>${td(o.paymentId)}${td(o.payee)}${num(o.debtBefore)}${num(o.amount)}${num(o.debtAfter)}</tr>`),
+  `<tr><td colspan="3">Dettes reprises : ${eur(r.debts.broughtForward)} — dettes reportées : ${eur(r.debts.carried)}</td>${num(r.recoveries.total)}<td></td></tr>`)}
+<h2>Retours bancaires</h2>
+${table('returned', ['Bénéficiaire', 'EndToEndId', '#Montant', 'Motif'], r.returned.items.map((x) => `<tr>${td(x.payee)}${td(x.endToEndId)}${num(x.amount)}${td(x.reason)}</tr>`))}
+${r.returned.implemented ? '' : '<p class="meta">Les retours bancaires (camt.054 / pain.002) ne sont pas encore lus : section vide.</p>'}
+</body>
+</html>
+`;
+}

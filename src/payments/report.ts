@@ -1,0 +1,255 @@
+import { Decimal } from 'decimal.js';
+import { z } from 'zod';
+import { formatMoney, MONEY_PATTERN, MoneySchema, ZERO } from '../model/money.js';
+import type { PaymentOrder } from '../model/payment.js';
+import { entitlementOf } from './entitlement.js';
+import type { RunIntent } from './intent.js';
+import { maskIban } from './show.js';
+import type { PaymentsLedger, RunResult } from './types.js';
+
+/**
+ * The payment-run report for finance (issue 11): what the run's lines were worth, what the run
+ * transferred (per debtor account and per pain.001 file), held, blocked and recovered, and the
+ * equation that ties them together to the cent. Built ONCE, when the run is decided, from the
+ * slice of the ledger the run read (its due lines, their operator payments, the payees' debts) and
+ * the run's result and intent — never from the ledger's history — and recorded with the run
+ * (src/pipeline/payments-store.ts, `payments.report/<runId>`): `payments show` and a restart after
+ * a crash read it back, so its cost grows with the run, not with the past.
+ *
+ * The equation, per payee (run.ts): net = Σ line movements − debt before; net > 0 is transferred,
+ * held or blocked, net < 0 is recovered (carried as a debt). Summed over the run's payees:
+ *
+ *   settled movements = transferred + held + blocked − recovered + debts brought forward
+ *
+ * where "settled movements" is computed independently here, line by line, as
+ * Σ (entitled now − already paid: our runs + the TP operator) over the run's payable lines.
+ */
+
+const M = MoneySchema;
+const count = z.number().int().min(0);
+
+const SettledLineSchema = z.object({
+  lineKey: z.string(),
+  version: z.number().int(),
+  /** the settlement's AMC amount (what the mutuelle owes for the line, whoever is paid) */
+  amcAmount: M,
+  /** what the line's payees are entitled to now (0 for an annulled line, a TP line held/in exception) */
+  entitled: M,
+  /** what was already paid for it: our earlier runs' net, plus what the TP operator paid */
+  paidBefore: M,
+  /** entitled − paidBefore: what this run moves for the line */
+  movement: M,
+  /** why entitled differs from the AMC amount, when it does */
+  note: z.string().nullable(),
+});
+
+const TotalSchema = z.object({ count, total: M });
+
+export const RunReportSchema = z.object({
+  format: z.literal(1),
+  runId: z.string(),
+  at: z.string(),
+  settled: z.object({ lines: z.array(SettledLineSchema), count, amcAmount: M, entitled: M, paidBefore: M, movement: M }),
+  /** lines whose money does not move this run: reconciliation held / exception (TP), review, awaiting reconciliation */
+  withheld: z.object({
+    reconciliation: z.array(z.object({ lineKey: z.string(), kind: z.string(), amcAmount: M })),
+    pending: z.array(z.object({ lineKey: z.string(), reason: z.string() })),
+    reconciliationTotal: M,
+  }),
+  /** orders the payment controls held for approval (not transferred, lines still due) */
+  held: z.object({ items: z.array(z.object({ paymentId: z.string(), payee: z.string(), amount: M, ceiling: z.string(), limit: M.nullable(), reason: z.string(), lines: count })), ...TotalSchema.shape }),
+  transferred: z.object({
+    byDebtor: z.array(z.object({ debtorIban: z.string(), debtorName: z.string(), count, total: M })),
+    files: z.array(z.object({ fileName: z.string(), messageId: z.string(), debtorIban: z.string(), debtorName: z.string(), executionDate: z.string(), count, total: M })),
+    orders: z.array(z.object({ paymentId: z.string(), payee: z.string(), name: z.string(), iban: z.string(), amount: M, endToEndId: z.string(), messageId: z.string().nullable(), fileName: z.string().nullable(), debtBefore: M, lines: count })),
+    ...TotalSchema.shape,
+  }),
+  /** payments of 0.00 (movements that cancel out): recorded, nothing sent */
+  zero: z.object({ items: z.array(z.object({ paymentId: z.string(), payee: z.string(), debtBefore: M, lines: count })), count }),
+  blocked: z.object({ items: z.array(z.object({ payee: z.string(), amount: M, reason: z.string(), lines: count, lineKeys: z.array(z.string()) })), ...TotalSchema.shape }),
+  recoveries: z.object({ items: z.array(z.object({ paymentId: z.string(), payee: z.string(), amount: M, debtBefore: M, debtAfter: M, lines: count })), ...TotalSchema.shape }),
+  debts: z.object({
+    /** Σ the debts the run's payees owed before it (offset against their movements) */
+    broughtForward: M,
+    /** Σ what the run's payees still owe after it (recoveries, and the untouched debts of blocked / held payees) */
+    carried: M,
+  }),
+  /** bank returns (camt.054 / pain.002): HOOK for the returns work — always empty here (see README) */
+  returned: z.object({ implemented: z.boolean(), items: z.array(z.object({ payee: z.string(), amount: M, endToEndId: z.string(), reason: z.string() })), ...TotalSchema.shape }),
+  reconciliation: z.object({
+    equation: z.string(),
+    checks: z.array(z.object({ name: z.string(), left: M, right: M, holds: z.boolean() })),
+    reconciled: z.boolean(),
+  }),
+}).meta({ title: 'Payment-run report', description: 'report.json of a payment run (<out>/<runId>/report.json), for finance: src/payments/README.md, "The payment-run report".' });
+export type RunReport = z.infer<typeof RunReportSchema>;
+
+const money = (d: Decimal) => formatMoney(d);
+const sum = (values: Iterable<string | Decimal>) => {
+  let s = ZERO;
+  for (const v of values) s = s.plus(v);
+  return s;
+};
+const own = <T>(r: Readonly<Record<string, T>>, k: string): T | undefined => (Object.hasOwn(r, k) ? r[k] : undefined);
+
+/** Why what a line entitles differs from its AMC amount (null when it does not). */
+function noteOf(slice: PaymentsLedger, lineKey: string, entitled: Decimal): string | null {
+  const line = slice.lines[lineKey]!;
+  const s = line.settlement!;
+  if (entitled.eq(s.amcAmount)) return null;
+  if (s.annulled) return 'annulled: nothing is owed, what was paid is taken back';
+  if (s.tiersPayant && line.tp !== null) return `tiers payant ${line.tp.kind}: ${line.tp.payee === null ? 'nobody is paid (never the member)' : `the professional is owed ${line.tp.owed}`}`;
+  if (s.status !== 'paid') return `status ${s.status}: nothing owed`;
+  return null;
+}
+
+export interface RunReportInput {
+  runId: string;
+  at: string;
+  /** the ledger slice the run decided on (before the run) */
+  slice: PaymentsLedger;
+  result: Pick<RunResult, 'orders' | 'blocked' | 'held' | 'pending'>;
+  intent: RunIntent | null;
+}
+
+export function buildRunReport({ runId, at, slice, result, intent }: RunReportInput): RunReport {
+  // ---- settled: the run's payable lines, computed from the slice, independently of run.ts ----
+  const pendingKeys = new Set(result.pending.map((p) => p.lineKey));
+  const operatorByLine = new Map<string, Decimal>();
+  for (const p of Object.values(slice.operatorPaid)) operatorByLine.set(p.lineKey, (operatorByLine.get(p.lineKey) ?? ZERO).plus(p.amount));
+  const settledLines: RunReport['settled']['lines'] = [];
+  const reconciliation: RunReport['withheld']['reconciliation'] = [];
+  for (const lineKey of Object.keys(slice.due).sort()) {
+    const line = own(slice.lines, lineKey);
+    if (!line || pendingKeys.has(lineKey) || line.settlement === null) continue;
+    const ent = entitlementOf(line);
+    if (ent.kind === 'pending' || [...Object.values(ent.amounts), ...Object.values(line.paid)].some((a) => !MONEY_PATTERN.test(a))) continue;
+    const entitled = sum(Object.values(ent.amounts));
+    const paidBefore = sum(Object.values(line.paid)).plus(operatorByLine.get(lineKey) ?? ZERO);
+    const s = line.settlement;
+    if (s.tiersPayant && !s.annulled && line.tp !== null && (line.tp.kind === 'held' || line.tp.kind === 'exception')) reconciliation.push({ lineKey, kind: line.tp.kind, amcAmount: s.amcAmount });
+    settledLines.push({ lineKey, version: s.version, amcAmount: s.amcAmount, entitled: money(entitled), paidBefore: money(paidBefore), movement: money(entitled.minus(paidBefore)), note: noteOf(slice, lineKey, entitled) });
+  }
+  const settledMovement = sum(settledLines.map((l) => l.movement));
+
+  // ---- transferred, per pain.001 file and per debtor account ----
+  const fileOf = new Map<string, { fileName: string; messageId: string }>();
+  const orderById = new Map(result.orders.map((o) => [o.endToEndId, o]));
+  const files = (intent?.files ?? []).map((f) => {
+    for (const id of f.endToEndIds) fileOf.set(id, { fileName: f.fileName, messageId: f.messageId });
+    const amounts = f.endToEndIds.map((id) => orderById.get(id)?.amount ?? '0.00');
+    return { fileName: f.fileName, messageId: f.messageId, debtorIban: maskIban(f.debtor.iban), debtorName: f.debtor.name, executionDate: f.executionDate, count: f.endToEndIds.length, total: money(sum(amounts)) };
+  });
+  const byDebtor = new Map<string, { debtorIban: string; debtorName: string; count: number; total: Decimal }>();
+  for (const f of files) {
+    const d = byDebtor.get(f.debtorIban) ?? { debtorIban: f.debtorIban, debtorName: f.debtorName, count: 0, total: ZERO };
+    d.count += f.count;
+    d.total = d.total.plus(f.total);
+    byDebtor.set(f.debtorIban, d);
+  }
+  const transfers = result.orders.filter((o) => o.transfer);
+  const lineCount = (o: PaymentOrder) => o.lines.length;
+  const transferredTotal = sum(transfers.map((o) => o.amount));
+  const recoveries = result.orders.filter((o) => o.kind === 'recovery');
+  const recoveredTotal = sum(recoveries.map((o) => o.amount));
+  const zero = result.orders.filter((o) => o.kind === 'payment' && !o.transfer);
+  const heldTotal = sum(result.held.map((h) => h.amount));
+  const blockedTotal = sum(result.blocked.map((b) => b.amount));
+
+  // ---- debts: of the payees this run looked at ----
+  const debtOf = (payee: string) => new Decimal(own(slice.debts, payee) ?? '0');
+  const untouched = [...result.blocked.map((b) => b.payee), ...result.held.map((h) => h.payee)];
+  const broughtForward = sum(result.orders.map((o) => o.debtBefore)).plus(sum(untouched.map(debtOf)));
+  const carried = sum(result.orders.map((o) => o.debtAfter)).plus(sum(untouched.map(debtOf)));
+
+  // bank returns: when the returns work lands, its returned amounts of this run go in `returned`
+  // and, if they change what the run moves, as a term of the equation below (HOOK)
+  const returnedTotal = ZERO;
+
+  const right = transferredTotal.plus(heldTotal).plus(blockedTotal).minus(recoveredTotal).plus(broughtForward);
+  const filesTotal = sum(files.map((f) => f.total));
+  const checks = [
+    { name: 'settled movements = transferred + held + blocked − recovered + debts brought forward', left: money(settledMovement), right: money(right), holds: settledMovement.eq(right) },
+    { name: 'Σ pain.001 files = transferred', left: money(filesTotal), right: money(transferredTotal), holds: filesTotal.eq(transferredTotal) && files.reduce((n, f) => n + f.count, 0) === transfers.length },
+  ];
+
+  return {
+    format: 1,
+    runId,
+    at,
+    settled: {
+      lines: settledLines,
+      count: settledLines.length,
+      amcAmount: money(sum(settledLines.map((l) => l.amcAmount))),
+      entitled: money(sum(settledLines.map((l) => l.entitled))),
+      paidBefore: money(sum(settledLines.map((l) => l.paidBefore))),
+      movement: money(settledMovement),
+    },
+    withheld: { reconciliation, pending: result.pending.map((p) => ({ lineKey: p.lineKey, reason: p.reason })), reconciliationTotal: money(sum(reconciliation.map((r) => r.amcAmount))) },
+    held: {
+      items: result.held.map((h) => ({ paymentId: h.paymentId, payee: h.payee, amount: h.amount, ceiling: h.ceiling, limit: h.limit, reason: h.reason, lines: h.lineKeys.length })),
+      count: result.held.length,
+      total: money(heldTotal),
+    },
+    transferred: {
+      byDebtor: [...byDebtor.values()].map((d) => ({ ...d, total: money(d.total) })),
+      files,
+      orders: transfers.map((o) => ({
+        paymentId: o.paymentId, payee: o.payee, name: o.name, iban: maskIban(o.iban), amount: o.amount, endToEndId: o.endToEndId,
+        messageId: fileOf.get(o.endToEndId)?.messageId ?? null, fileName: fileOf.get(o.endToEndId)?.fileName ?? null, debtBefore: o.debtBefore, lines: lineCount(o),
+      })),
+      count: transfers.length,
+      total: money(transferredTotal),
+    },
+    zero: { items: zero.map((o) => ({ paymentId: o.paymentId, payee: o.payee, debtBefore: o.debtBefore, lines: lineCount(o) })), count: zero.length },
+    blocked: {
+      items: result.blocked.map((b) => ({ payee: b.payee, amount: b.amount, reason: b.reason, lines: b.lineKeys.length, lineKeys: b.lineKeys })),
+      count: result.blocked.length,
+      total: money(blockedTotal),
+    },
+    recoveries: {
+      items: recoveries.map((o) => ({ paymentId: o.paymentId, payee: o.payee, amount: o.amount, debtBefore: o.debtBefore, debtAfter: o.debtAfter, lines: lineCount(o) })),
+      count: recoveries.length,
+      total: money(recoveredTotal),
+    },
+    debts: { broughtForward: money(broughtForward), carried: money(carried) },
+    returned: { implemented: false, items: [], count: 0, total: money(returnedTotal) },
+    reconciliation: {
+      equation: 'settled movements (entitled now − already paid, per line) = transferred + held for approval + blocked − recovered + debts brought forward',
+      checks,
+      reconciled: checks.every((c) => c.holds),
+    },
+  };
+}
+
+/** The few lines `payments run` / `payments show` print (and their `--json` `report.summary`). */
+export interface RunReportSummary {
+  reconciled: boolean;
+  settled: string;
+  transferred: { count: number; total: string; files: number };
+  held: { count: number; total: string };
+  blocked: { count: number; total: string; items: { payee: string; amount: string; reason: string }[] };
+  recovered: { count: number; total: string };
+  debtsCarried: string;
+}
+
+export function reportSummary(r: RunReport): RunReportSummary {
+  return {
+    reconciled: r.reconciliation.reconciled,
+    settled: r.settled.movement,
+    transferred: { count: r.transferred.count, total: r.transferred.total, files: r.transferred.files.length },
+    held: { count: r.held.count, total: r.held.total },
+    blocked: { count: r.blocked.count, total: r.blocked.total, items: r.blocked.items.map(({ payee, amount, reason }) => ({ payee, amount, reason })) },
+    recovered: { count: r.recoveries.count, total: r.recoveries.total },
+    debtsCarried: r.debts.carried,
+  };
+}
+
+export function renderReportSummary(s: RunReportSummary): string[] {
+  const out = [
+    `settled ${s.settled} = transferred ${s.transferred.total} (${s.transferred.count}, ${s.transferred.files} pain.001) + held ${s.held.total} (${s.held.count}) + blocked ${s.blocked.total} (${s.blocked.count}) − recovered ${s.recovered.total} (${s.recovered.count}) + debts brought forward; debts carried ${s.debtsCarried}`,
+    s.reconciled ? 'reconciled to the cent' : '*** THE RUN DOES NOT RECONCILE: see the report\'s checks ***',
+  ];
+  for (const b of s.blocked.items) out.push(`blocked: ${b.payee} ${b.amount}: ${b.reason}`);
+  return out;
+}
