@@ -5,7 +5,7 @@ import { formatMoney } from '../model/money.js';
 import type { PaymentLine, PaymentOrder } from '../model/payment.js';
 import { returnReason, reasonText } from './bank-returns/reasons.js';
 import { maskIban } from './show.js';
-import type { LineLedger, PaymentsLedger, ReturnBlock } from './types.js';
+import type { LineLedger, LineReturn, PaymentsLedger, ReturnBlock } from './types.js';
 
 /**
  * A transfer the bank returned or rejected, undone in the ledger.
@@ -51,6 +51,8 @@ export interface ReturnFacts {
   file: string;
   record: number;
   endToEndId: string;
+  /** when the return was applied (the report and the statement show it); absent: unknown */
+  at?: string;
 }
 
 /** The ledger with one returned transfer undone (a slice holding the transfer's lines and the payee's debt). */
@@ -58,16 +60,23 @@ export function applyReturn(ledger: PaymentsLedger, transfer: TransferRecord, fa
   const lines: Record<string, LineLedger> = { ...ledger.lines };
   const due: Record<string, true> = { ...ledger.due };
   const { payee } = transfer;
+  const reason = returnReason(facts.code);
+  const mark = (amount: string): LineReturn => ({
+    payee, paymentId: transfer.paymentId, runId: transfer.runId, amount, code: reason.code, label: reason.label, blocks: reason.blocks, file: facts.file, record: facts.record, at: facts.at ?? null,
+  });
   for (const l of transfer.lines) {
     const line = Object.hasOwn(lines, l.lineKey) ? lines[l.lineKey]! : { settlement: null, tp: null, paid: {} };
     const before = new Decimal(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0');
-    lines[l.lineKey] = { ...line, paid: { ...line.paid, [payee]: formatMoney(before.minus(l.amount)) }, returns: (line.returns ?? 0) + 1 };
+    // the line remembers the return until a run moves it for that payee again (run.ts)
+    const returned = { ...(line.returned ?? {}), [facts.endToEndId]: mark(l.amount) };
+    lines[l.lineKey] = { ...line, paid: { ...line.paid, [payee]: formatMoney(before.minus(l.amount)) }, returns: (line.returns ?? 0) + 1, returned };
     due[l.lineKey] = true;
   }
+  // the next run's report lists it (returns applied since the previous run)
+  const returnsToReport = { ...(ledger.returnsToReport ?? {}), [facts.endToEndId]: mark(transfer.amount) };
   const debts: Record<string, string> = { ...ledger.debts };
   const absorbed = new Decimal(transfer.debtBefore);
   if (absorbed.gt(0)) debts[payee] = formatMoney(new Decimal(Object.hasOwn(debts, payee) ? debts[payee]! : '0').plus(absorbed));
-  const reason = returnReason(facts.code);
   const returnBlocks: Record<string, ReturnBlock> = { ...(ledger.returnBlocks ?? {}) };
   if (reason.blocks) {
     returnBlocks[payee] = {
@@ -75,7 +84,7 @@ export function applyReturn(ledger: PaymentsLedger, transfer: TransferRecord, fa
       endToEndId: facts.endToEndId, paymentId: transfer.paymentId, file: facts.file, record: facts.record,
     };
   }
-  return { ...ledger, lines, due, debts, returnBlocks };
+  return { ...ledger, lines, due, debts, returnBlocks, returnsToReport };
 }
 
 /** Why a run does not pay `payee` to this account, or null: the account is not the one the bank returned. */

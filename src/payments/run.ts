@@ -27,6 +27,7 @@ interface Movement {
   amount: Decimal;
 }
 
+const payeeLine = (lineKey: string, payee: string) => `${lineKey}\u241f${payee}`;
 const own = <T>(r: Readonly<Record<string, T>>, k: string): T | undefined => (Object.hasOwn(r, k) ? r[k] : undefined);
 
 /** lineKey → payee → what the operator paid for claims matched to that line. */
@@ -104,6 +105,8 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
   const orders: PaymentOrder[] = [];
   const blocked: Blocked[] = [];
   const returnBlocks: Record<string, ReturnBlock> = { ...(ledger.returnBlocks ?? {}) };
+  // a blocked or held payee's lines: what the bank returned on them is still not paid again
+  const notMoved = new Set<string>();
 
   for (const [payee, moves] of [...byPayee].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const sum = moves.reduce((s, m) => s.plus(m.amount), ZERO);
@@ -117,6 +120,7 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
       // nothing recorded: the lines stay due and are paid by the first run that has a usable account
       blocked.push({ payee, lineKeys: moves.map((m) => m.lineKey), amount: formatMoney(net), reason: `${payee}: ${problem}` });
       moves.forEach((m) => stillDue.add(m.lineKey));
+      moves.forEach((m) => notMoved.add(payeeLine(m.lineKey, payee)));
       continue;
     }
     const usable = problem === null && account ? normaliseAccount(account) : null;
@@ -133,6 +137,7 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
         heldByPayee[payee] = h;
         if (Object.hasOwn(approvals, payee) && approvals[payee]!.endToEndId !== e2e) delete approvals[payee];
         moves.forEach((m) => stillDue.add(m.lineKey));
+        moves.forEach((m) => notMoved.add(payeeLine(m.lineKey, payee)));
         continue;
       }
     }
@@ -167,6 +172,17 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     else delete debts[payee];
   }
 
+  // a returned transfer's lines: paid again by this run (or nothing left to pay) unless still blocked / held / pending
+  const pendingKeys = new Set(pending.map((p) => p.lineKey));
+  for (const lineKey of Object.keys(ledger.due)) {
+    const line = own(lines, lineKey);
+    if (line?.returned === undefined || pendingKeys.has(lineKey)) continue;
+    const kept = Object.entries(line.returned).filter(([, r]) => notMoved.has(payeeLine(lineKey, r.payee)));
+    if (kept.length === Object.keys(line.returned).length) continue;
+    const { returned: _cleared, ...rest } = line;
+    lines[lineKey] = kept.length === 0 ? rest : { ...rest, returned: Object.fromEntries(kept) };
+  }
+
   const due: Record<string, true> = {};
   for (const k of stillDue) due[k] = true;
   // a held order whose lines no longer need anything (annulled, corrected to what was paid) is resolved
@@ -182,6 +198,9 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     pending,
     held,
     alreadyRun: false,
-    ledger: { ...ledger, lines, debts, due, held: heldByPayee, approvals, ...(ledger.returnBlocks === undefined && Object.keys(returnBlocks).length === 0 ? {} : { returnBlocks }), runs: { ...ledger.runs, [input.runId]: { at, orders: orders.length } } },
+    ledger: { ...ledger, lines, debts, due, held: heldByPayee, approvals, ...(ledger.returnBlocks === undefined && Object.keys(returnBlocks).length === 0 ? {} : { returnBlocks }),
+      // this run's report lists the returns applied since the previous run: they are reported
+      ...(ledger.returnsToReport === undefined ? {} : { returnsToReport: {} }),
+      runs: { ...ledger.runs, [input.runId]: { at, orders: orders.length } } },
   };
 }

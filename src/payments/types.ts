@@ -44,6 +44,30 @@ export interface LineLedger {
   paid: Readonly<Record<string, Money>>;
   /** how many of the transfers paying this line the bank returned (returns.ts); absent = none */
   returns?: number;
+  /**
+   * EndToEndId → the bank's return of a transfer that paid this line, while it is not paid again:
+   * set by `applyReturn`, removed by the run that moves the line for that payee again (or finds
+   * nothing left to move). The statement says "en attente" with the reason; the report lists the
+   * re-payment. Absent = none.
+   */
+  returned?: Readonly<Record<string, LineReturn>>;
+}
+
+/** One returned transfer, as it concerns one line (and, in `returnsToReport`, a whole transfer). */
+export interface LineReturn {
+  payee: string;
+  /** the returned order's paymentId and run */
+  paymentId: string;
+  runId: string;
+  /** the line's movement in the returned order (in `returnsToReport`: the transfer's amount) */
+  amount: Money;
+  code: string;
+  label: string;
+  blocks: boolean;
+  /** the bank file and record that returned it, and when it was applied */
+  file: string;
+  record: number;
+  at: string | null;
 }
 
 export interface PaymentsLedger {
@@ -65,6 +89,11 @@ export interface PaymentsLedger {
    * the one that was returned, no transfer is sent to it. Absent in ledgers older than bank returns.
    */
   returnBlocks?: Readonly<Record<string, ReturnBlock>>;
+  /**
+   * EndToEndId → a bank return applied since the last run (returns.ts): the next run's report lists
+   * it, and that run clears the set. Absent in ledgers older than the report's returned section.
+   */
+  returnsToReport?: Readonly<Record<string, LineReturn>>;
 }
 
 /** A payee blocked by a bank return until its account changes (src/payments/returns.ts). */

@@ -111,12 +111,16 @@ export async function applyBankMessage(store: PaymentsStore, message: BankMessag
     const before = store.readSlice({ lineKeys: toApply.flatMap((a) => a.transfer.lines.map((l) => l.lineKey)), payees: toApply.map((a) => a.transfer.payee) });
     let after = before;
     for (const { tx, transfer } of toApply) {
-      after = applyReturn(after, transfer, { code: tx.reasonCode, file, record: tx.record, endToEndId: tx.endToEndId });
+      after = applyReturn(after, transfer, { code: tx.reasonCode, file, record: tx.record, endToEndId: tx.endToEndId, at });
       const reason = returnReason(tx.reasonCode);
       report.returned.push({ endToEndId: tx.endToEndId, paymentId: transfer.paymentId, payee: transfer.payee, amount: transfer.amount, code: reason.code, label: reason.label, blocks: reason.blocks, file, record: tx.record, at });
     }
     const write = () => {
       for (const { endToEndId, ...r } of report.returned) store.returned.put(endToEndId, r);
+      for (const { tx, transfer } of toApply) {
+        const reason = returnReason(tx.reasonCode);
+        store.markLineRunsReturned(transfer, { endToEndId: tx.endToEndId, code: reason.code, label: reason.label });
+      }
       for (const e of report.exceptions) store.returnExceptions.put(`${sha256}\u241f${String(e.record).padStart(6, '0')}\u241f${e.path}`, e);
       store.returnFiles.put(sha256, { file, format: message.format, messageId: message.messageId, at, returned: report.returned.length, acknowledged: report.acknowledged, exceptions: report.exceptions.length });
     };

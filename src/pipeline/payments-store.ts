@@ -5,10 +5,10 @@ import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
 import type { RunReport } from '../payments/report.js';
-import type { Approval, Blocked, Held, LineLedger, OperatorPayment, ReturnBlock } from '../payments/types.js';
+import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, ReturnBlock } from '../payments/types.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
-import type { LineBlocked, LinePaymentFacts, LineRun } from '../statement/payment.js';
+import type { LineBlocked, LinePaymentFacts, LineReturned, LineRun } from '../statement/payment.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 
 /**
@@ -31,7 +31,9 @@ import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../s
  *   payments.returned/<EndToEndId>            the bank return applied for that transfer (a second one is an exception)
  *   payments.return-file/<sha256>             a bank return file applied (the same bytes again are skipped)
  *   payments.return-exception/<sha256>␟<record>  a return that could not be applied (unknown or already returned transfer…)
- *   payments.line-run/<lineKey>␟<runId>       LineRun: what that run moved to whom for the line (member statements)
+ *   payments.return-to-report/<EndToEndId>    LineReturn: a bank return applied since the last run (the next run's report lists it)
+ *   payments.line-run/<lineKey>␟<runId>       LineRun: what that run moved to whom for the line (member statements;
+ *                                             a movement the bank returned is marked `returned`)
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
  *
  * The pure code (src/payments: applyPaymentEvents, runPayments, approvePayment) still works on a
@@ -151,6 +153,7 @@ export class PaymentsStore {
   readonly returned: SubStore<ReturnedTransfer>;
   readonly returnFiles: SubStore<ReturnFileRecord>;
   readonly returnExceptions: SubStore<ReturnException>;
+  private readonly returnsToReport: SubStore<LineReturn>;
   private readonly lineRuns: SubStore<LineRun>;
   private readonly lineBlocked: SubStore<LineBlocked>;
   private readonly reports: SubStore<RunReport>;
@@ -172,6 +175,7 @@ export class PaymentsStore {
     this.returned = kv.sub('payments.returned');
     this.returnFiles = kv.sub('payments.return-file');
     this.returnExceptions = kv.sub('payments.return-exception');
+    this.returnsToReport = kv.sub('payments.return-to-report');
     this.lineRuns = kv.sub('payments.line-run');
     this.lineBlocked = kv.sub('payments.line-blocked');
     this.reports = kv.sub('payments.report');
@@ -264,6 +268,8 @@ export class PaymentsStore {
     let returnBlocks: Record<string, ReturnBlock> = {};
     // one per payee at most, like the debts
     if (keys.run) returnBlocks = Object.fromEntries(this.returnBlocks.entries());
+    // the returns applied since the last run (its report lists them, it clears them): bounded by returns, not history
+    const returnsToReport: Record<string, LineReturn> = keys.run ? Object.fromEntries(this.returnsToReport.entries()) : {};
     for (const p of keys.payees ?? []) {
       const debt = this.debts.get(p);
       if (debt !== undefined) debts[p] = debt;
@@ -275,7 +281,7 @@ export class PaymentsStore {
       const r = this.runs.get(keys.runId);
       if (r !== undefined) runs[keys.runId] = r;
     }
-    return { lines, operatorPaid, due, debts, runs, held, approvals, returnBlocks };
+    return { lines, operatorPaid, due, debts, runs, held, approvals, returnBlocks, returnsToReport };
   }
 
   /** Every key of a slice of inputs: their lines and their claims. */
@@ -319,6 +325,20 @@ export class PaymentsStore {
     diff(before.held, after.held, (k, v) => this.held.put(k, v), (k) => this.held.remove(k));
     diff(before.approvals, after.approvals, (k, v) => this.approvals.put(k, v), (k) => this.approvals.remove(k));
     diff(before.returnBlocks ?? {}, after.returnBlocks ?? {}, (k, v) => this.returnBlocks.put(k, v), (k) => this.returnBlocks.remove(k));
+    diff(before.returnsToReport ?? {}, after.returnsToReport ?? {}, (k, v) => this.returnsToReport.put(k, v), (k) => this.returnsToReport.remove(k));
+  }
+
+  /**
+   * Inside a commit (a bank return file's): marks the returned transfer's movement in the line-run
+   * records of its run, so a member statement no longer counts it as paid (src/statement/payment.ts).
+   */
+  markLineRunsReturned(transfer: TransferRecord, returned: { endToEndId: string; code: string; label: string }): void {
+    for (const l of transfer.lines) {
+      const key = compositeKey(l.lineKey, transfer.runId);
+      const run = this.lineRuns.get(key);
+      if (run === undefined) continue;
+      this.lineRuns.put(key, { ...run, moved: run.moved.map((m) => (m.payee === transfer.payee ? { ...m, returned } : m)) });
+    }
   }
 
   // ---- steps --------------------------------------------------------------------------------
@@ -414,7 +434,7 @@ export class PaymentsStore {
         const h = heldOf.get(payee);
         if (h !== undefined && h.lineKeys.includes(lineKey)) held = { payee: h.payee, runId: h.runId, ceiling: h.ceiling };
       }
-      out.set(lineKey, { line, runs, operatorPaid, blocked: this.lineBlocked.get(lineKey) ?? null, held });
+      out.set(lineKey, { line, runs, operatorPaid, blocked: this.lineBlocked.get(lineKey) ?? null, held, returned: returnedOf(line) });
     }
     return out;
   }
@@ -472,13 +492,14 @@ export class PaymentsStore {
       held: Object.fromEntries(this.held.entries()),
       approvals: Object.fromEntries(this.approvals.entries()),
       returnBlocks: Object.fromEntries(this.returnBlocks.entries()),
+      returnsToReport: Object.fromEntries(this.returnsToReport.entries()),
     };
     return { ledger, outbox: this.outbox(), pending: this.pending(), handedOver: Object.fromEntries(this.handedOver.entries()) };
   }
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.lineRuns, this.lineBlocked, this.reports];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       this.writeChanges(initialLedger(), state.ledger);
@@ -491,6 +512,15 @@ export class PaymentsStore {
   async close(): Promise<void> {
     await this.kv.close();
   }
+}
+
+/** The line's latest bank return not paid again yet (run.ts clears it once a run moves the line again), or null. */
+function returnedOf(line: LineLedger | null): LineReturned | null {
+  const open = Object.entries(line?.returned ?? {}).sort(([, a], [, b]) => ((a.at ?? '') < (b.at ?? '') ? -1 : (a.at ?? '') > (b.at ?? '') ? 1 : 0));
+  const last = open.at(-1);
+  if (last === undefined) return null;
+  const [endToEndId, r] = last;
+  return { payee: r.payee, code: r.code, label: r.label, blocks: r.blocks, endToEndId, runId: r.runId, amount: r.amount, at: r.at };
 }
 
 /** Per payee, what `after` paid more (or took back) than `before`, payees in order. */

@@ -15,7 +15,14 @@ export interface LineRun {
   runId: string;
   /** the run's cut-off instant */
   at: string;
-  moved: { payee: string; amount: string }[];
+  moved: { payee: string; amount: string; returned?: ReturnedMark }[];
+}
+
+/** The bank returned the transfer that made this movement: it is not counted as paid. */
+export interface ReturnedMark {
+  endToEndId: string;
+  code: string;
+  label: string;
 }
 
 /** The last run that looked at the line could not pay it: no account, or one it cannot use. */
@@ -28,14 +35,23 @@ export interface LineBlocked {
 }
 
 /**
- * The bank returned the transfer (camt.054 / pain.002): HOOK for the bank-returns work. Whoever
- * records returns fills `LinePaymentFacts.returned`; the statement then says "en attente" with
- * the member text of 'returned'.
+ * The bank returned a transfer that paid the line (camt.054 / pain.002) and no run has paid it
+ * again yet (PaymentsStore.paymentFactsOf, from the line's `returned` marks): the statement says
+ * "en attente" with the reason's French label.
  */
 export interface LineReturned {
   payee: string;
   /** ISO 20022 reason code (AC01, AC04, AC06, MD07…), for ops */
-  code?: string;
+  code: string;
+  /** the reason in French (src/payments/bank-returns/reasons.ts), shown to the member */
+  label: string;
+  /** the reason is about the account: paid again only to another account */
+  blocks: boolean;
+  endToEndId: string;
+  runId: string;
+  /** the line's movement in the returned transfer */
+  amount: string;
+  at: string | null;
 }
 
 export interface LinePaymentFacts {
@@ -65,6 +81,8 @@ export interface PaymentWaiting {
   to: PaidTo;
   amount: string;
   reason: WaitingReason;
+  /** reason 'returned': the bank's reason in French, and whether the account must change */
+  returnReason?: { label: string; blocks: boolean };
 }
 
 export interface LinePayment {
@@ -95,6 +113,8 @@ export function linePaymentOf(facts: LinePaymentFacts, settlement: Parameters<ty
   const byRuns = new Map<string, Decimal>();
   for (const run of [...facts.runs].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))) {
     for (const m of run.moved) {
+      // the bank returned it: the money did not arrive (the ledger took the movement back too)
+      if (m.returned !== undefined) continue;
       paid.push({ to: paidTo(m.payee), amount: m.amount, runId: run.runId, on: nextTarget2BusinessDay(run.at.slice(0, 10)), byOperator: false });
       byRuns.set(m.payee, (byRuns.get(m.payee) ?? ZERO).plus(m.amount));
     }
@@ -128,7 +148,8 @@ export function linePaymentOf(facts: LinePaymentFacts, settlement: Parameters<ty
         : facts.held?.payee === payee ? 'held'
           : facts.blocked?.payee === payee ? blockedKind(facts.blocked.reason)
             : 'next-run';
-    waiting.push({ to: paidTo(payee), amount: formatMoney(owed), reason });
+    const returned = reason === 'returned' ? { returnReason: { label: facts.returned!.label, blocks: facts.returned!.blocks } } : {};
+    waiting.push({ to: paidTo(payee), amount: formatMoney(owed), reason, ...returned });
   }
   // tiers payant held or in exception at reconciliation: the professional is owed nothing yet
   if (line.settlement.tiersPayant && Object.keys(ent.amounts).length === 0 && !line.settlement.annulled && line.settlement.status === 'paid' && new Decimal(line.settlement.amcAmount).gt(0)) {
@@ -147,8 +168,12 @@ export function waitingText(w: PaymentWaiting): string {
       return professional ? 'coordonnées bancaires du professionnel de santé inutilisables' : 'vos coordonnées bancaires ne permettent pas le virement, merci de nous transmettre un nouveau RIB';
     case 'held':
       return 'paiement retenu pour contrôle par nos services';
-    case 'returned':
-      return professional ? 'virement au professionnel de santé retourné par sa banque' : 'virement retourné par votre banque, merci de vérifier vos coordonnées bancaires';
+    case 'returned': {
+      const why = w.returnReason === undefined ? '' : ` (${w.returnReason.label})`;
+      // a reason about the account is paid again only to another account; otherwise the next run pays it
+      const next = w.returnReason?.blocks === false ? ' : sera versé lors du prochain virement' : professional ? '' : ', merci de nous transmettre vos nouvelles coordonnées bancaires';
+      return professional ? `virement au professionnel de santé retourné par sa banque${why}${next}` : `virement retourné par votre banque${why}${next}`;
+    }
     case 'reconciliation':
       return professional ? 'réglé à réception de sa facture' : 'versé au professionnel de santé à réception de sa facture (tiers payant)';
     case 'next-run':

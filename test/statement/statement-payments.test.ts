@@ -96,12 +96,12 @@ describe('member statement: who was paid, when, and what waits', () => {
     expect(TEXT + HTML).not.toContain('no account known');
   });
 
-  it('a returned transfer (bank returns hook) is waiting with its own member text', () => {
+  it('a returned transfer is waiting with its own member text and the reason in French', () => {
     const returned = statementData({ adherentId: 'A001', from: '2025-01-01', to: '2025-12-31' }, SETTLEMENTS.slice(2, 3), BENEFICIARIES, {}, {
-      payments: new Map([['P3', { ...PAYMENTS.get('P3')!, returned: { payee: 'member:A001', code: 'AC04' } }]]),
+      payments: new Map([['P3', { ...PAYMENTS.get('P3')!, returned: { payee: 'member:A001', code: 'AC04', label: 'compte clos', blocks: true, endToEndId: 'P0', runId: 'R0', amount: '100.00', at: null } }]]),
     });
-    expect(returned.lines[0]!.payment!.waiting).toEqual([{ to: { kind: 'member' }, amount: '100.00', reason: 'returned' }]);
-    expect(renderStatementText(returned)).toContain('virement retourné par votre banque');
+    expect(returned.lines[0]!.payment!.waiting).toEqual([{ to: { kind: 'member' }, amount: '100.00', reason: 'returned', returnReason: { label: 'compte clos', blocks: true } }]);
+    expect(renderStatementText(returned)).toContain('en attente 100,00 € pour vous : virement retourné par votre banque (compte clos), merci de nous transmettre vos nouvelles coordonnées bancaires');
     expect(renderStatementText(returned)).not.toContain('AC04');
   });
 
