@@ -22,7 +22,9 @@ function cell(value: string | number | null, text = true): string {
 /**
  * `;`-separated (what French spreadsheets open), `.` decimals (what accounting tools import). Sections:
  * `transferred` (in a pain.001), `zero` (0.00, nothing sent), `recovery` (owed by the payee, carried),
- * `held` (awaiting approval), `blocked` (no usable account), `returned` (bank returns: none yet).
+ * `held` (awaiting approval), `blocked` (no usable account), `returned` (bank returns applied since the
+ * previous run: the returned EndToEndId, the bank file in `fileName`), `repaid` (this run's orders paying
+ * returned lines again: the new EndToEndId, the returned ones in `reason`).
  */
 export function* reportCsv(r: RunReport): Generator<string> {
   yield `${REPORT_CSV_HEADER.join(';')}\n`;
@@ -33,7 +35,8 @@ export function* reportCsv(r: RunReport): Generator<string> {
   for (const o of r.recoveries.items) yield row('recovery', { paymentId: o.paymentId, payee: o.payee, amount: o.amount, lines: o.lines, debtBefore: o.debtBefore, debtAfter: o.debtAfter });
   for (const h of r.held.items) yield row('held', { paymentId: h.paymentId, payee: h.payee, amount: h.amount, lines: h.lines, reason: h.reason });
   for (const b of r.blocked.items) yield row('blocked', { payee: b.payee, amount: b.amount, lines: b.lines, reason: b.reason });
-  for (const x of r.returned.items) yield row('returned', { payee: x.payee, amount: x.amount, endToEndId: x.endToEndId, reason: x.reason });
+  for (const x of r.returned.items) yield row('returned', { paymentId: x.paymentId, payee: x.payee, amount: x.amount, endToEndId: x.endToEndId, fileName: x.file, reason: x.reason });
+  for (const x of r.returned.repaid?.items ?? []) yield row('repaid', { paymentId: x.paymentId, payee: x.payee, amount: x.amount, endToEndId: x.endToEndId, lines: x.lines, reason: `re-payment of ${x.returnedEndToEndIds.join(' ')} (returned ${x.returnedAmount})` });
 }
 
 // ---- HTML ---------------------------------------------------------------------------------------
@@ -145,8 +148,14 @@ ${table('recoveries', ['Ordre', 'Bénéficiaire', '#Dette avant', '#Récupéré'
   r.recoveries.items.map((o) => `<tr>${td(o.paymentId)}${td(o.payee)}${num(o.debtBefore)}${num(o.amount)}${num(o.debtAfter)}</tr>`),
   `<tr><td colspan="3">Dettes reprises : ${eur(r.debts.broughtForward)} — dettes reportées : ${eur(r.debts.carried)}</td>${num(r.recoveries.total)}<td></td></tr>`)}
 <h2>Retours bancaires</h2>
-${table('returned', ['Bénéficiaire', 'EndToEndId', '#Montant', 'Motif'], r.returned.items.map((x) => `<tr>${td(x.payee)}${td(x.endToEndId)}${num(x.amount)}${td(x.reason)}</tr>`))}
-${r.returned.implemented ? '' : '<p class="meta">Les retours bancaires (camt.054 / pain.002) ne sont pas encore lus : section vide.</p>'}
+<p class="meta">Virements retournés par la banque depuis le paiement précédent (leurs lignes sont à nouveau dues : elles figurent dans les mouvements réglés ci-dessus).</p>
+${table('returned', ['EndToEndId', 'Ordre retourné', 'Bénéficiaire', '#Montant', 'Motif', 'Fichier'],
+  r.returned.items.map((x) => `<tr>${tdId(x.endToEndId)}${td(x.paymentId)}${td(x.payee)}${num(x.amount)}${td(x.reason)}${tdId(`${x.file} (${x.record})`)}</tr>`),
+  `<tr><td colspan="3">Total (${r.returned.count})</td>${num(r.returned.total)}<td colspan="2"></td></tr>`)}
+${table('repaid', ['Ordre (nouveau virement)', 'Bénéficiaire', 'Nouvel EndToEndId', 'EndToEndId retourné(s)', '#Retourné', '#Payé à nouveau'],
+  (r.returned.repaid?.items ?? []).map((x) => `<tr>${td(x.paymentId)}${td(x.payee)}${tdId(x.transfer ? x.endToEndId : `${x.kind} (pas de virement)`)}${tdId(x.returnedEndToEndIds.join(' '))}${num(x.returnedAmount)}${num(x.amount)}</tr>`),
+  r.returned.repaid === undefined ? undefined : `<tr><td colspan="4">Total (${r.returned.repaid.count})</td><td></td>${num(r.returned.repaid.total)}</tr>`)}
+${r.returned.implemented ? '' : '<p class="meta">Paiement décidé avant la lecture des retours bancaires : section vide.</p>'}
 </body>
 </html>
 `;

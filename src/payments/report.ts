@@ -4,6 +4,7 @@ import { formatMoney, MONEY_PATTERN, MoneySchema, ZERO } from '../model/money.js
 import type { PaymentOrder } from '../model/payment.js';
 import { entitlementOf } from './entitlement.js';
 import type { RunIntent } from './intent.js';
+import { reasonText } from './bank-returns/reasons.js';
 import { maskIban } from './show.js';
 import type { PaymentsLedger, RunResult } from './types.js';
 
@@ -74,8 +75,33 @@ export const RunReportSchema = z.object({
     /** Σ what the run's payees still owe after it (recoveries, and the untouched debts of blocked / held payees) */
     carried: M,
   }),
-  /** bank returns (camt.054 / pain.002): HOOK for the returns work — always empty here (see README) */
-  returned: z.object({ implemented: z.boolean(), items: z.array(z.object({ payee: z.string(), amount: M, endToEndId: z.string(), reason: z.string() })), ...TotalSchema.shape }),
+  /**
+   * bank returns (camt.054 / pain.002): `items` the returns applied since the previous run (money the
+   * bank sent back: no term of this run's equation, their lines are due again); `repaid` this run's
+   * orders that pay returned lines again (part of settled movements and of transferred / recovered)
+   */
+  returned: z.object({
+    implemented: z.boolean(),
+    items: z.array(z.object({
+      endToEndId: z.string(), paymentId: z.string(), runId: z.string(), payee: z.string(), amount: M,
+      code: z.string(), label: z.string(), reason: z.string(), blocks: z.boolean(), file: z.string(), record: count, at: z.string().nullable(),
+    })),
+    ...TotalSchema.shape,
+    repaid: z.object({
+      items: z.array(z.object({
+        paymentId: z.string(), payee: z.string(), kind: z.enum(['payment', 'recovery']), transfer: z.boolean(),
+        /** the re-payment's EndToEndId (a new one: the returned id is never sent again) */
+        endToEndId: z.string(),
+        /** Σ this order's movements on the returned lines */
+        amount: M,
+        /** Σ what the bank returned on those lines */
+        returnedAmount: M,
+        returnedEndToEndIds: z.array(z.string()),
+        lines: count,
+      })),
+      ...TotalSchema.shape,
+    }),
+  }),
   reconciliation: z.object({
     equation: z.string(),
     checks: z.array(z.object({ name: z.string(), left: M, right: M, holds: z.boolean() })),
@@ -162,9 +188,27 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
   const broughtForward = sum(result.orders.map((o) => o.debtBefore)).plus(sum(untouched.map(debtOf)));
   const carried = sum(result.orders.map((o) => o.debtAfter)).plus(sum(untouched.map(debtOf)));
 
-  // bank returns: when the returns work lands, its returned amounts of this run go in `returned`
-  // and, if they change what the run moves, as a term of the equation below (HOOK)
-  const returnedTotal = ZERO;
+  // ---- bank returns: applied since the previous run, and re-paid by this one ----
+  // No term in the equation: a return puts its amount back in the lines' `paid` (and the debt the
+  // transfer absorbed back in the payee's debt), so this run's settled movements carry it and it
+  // lands in transferred / held / blocked / recovered like any movement (README, "The equation").
+  const returnsSince = Object.entries(slice.returnsToReport ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([endToEndId, x]) => ({
+      endToEndId, paymentId: x.paymentId, runId: x.runId, payee: x.payee, amount: x.amount,
+      code: x.code, label: x.label, reason: reasonText(x), blocks: x.blocks, file: x.file, record: x.record, at: x.at,
+    }));
+  const returnedTotal = sum(returnsSince.map((x) => x.amount));
+  const repaid: RunReport['returned']['repaid']['items'] = [];
+  for (const o of result.orders) {
+    const marks = o.lines.flatMap((l) => Object.entries(own(slice.lines, l.lineKey)?.returned ?? {}).filter(([, r]) => r.payee === o.payee).map(([id, r]) => ({ id, r, l })));
+    if (marks.length === 0) continue;
+    const returnedLines = new Map(marks.map((m) => [m.l.lineKey, m.l]));
+    repaid.push({
+      paymentId: o.paymentId, payee: o.payee, kind: o.kind, transfer: o.transfer, endToEndId: o.endToEndId,
+      amount: money(sum([...returnedLines.values()].map((l) => l.amount))), returnedAmount: money(sum(marks.map((m) => m.r.amount))),
+      returnedEndToEndIds: [...new Set(marks.map((m) => m.id))].sort(), lines: returnedLines.size,
+    });
+  }
 
   const right = transferredTotal.plus(heldTotal).plus(blockedTotal).minus(recoveredTotal).plus(broughtForward);
   const filesTotal = sum(files.map((f) => f.total));
@@ -213,7 +257,10 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
       total: money(recoveredTotal),
     },
     debts: { broughtForward: money(broughtForward), carried: money(carried) },
-    returned: { implemented: false, items: [], count: 0, total: money(returnedTotal) },
+    returned: {
+      implemented: true, items: returnsSince, count: returnsSince.length, total: money(returnedTotal),
+      repaid: { items: repaid, count: repaid.length, total: money(sum(repaid.map((x) => x.amount))) },
+    },
     reconciliation: {
       equation: 'settled movements (entitled now − already paid, per line) = transferred + held for approval + blocked − recovered + debts brought forward',
       checks,
@@ -231,6 +278,8 @@ export interface RunReportSummary {
   blocked: { count: number; total: string; items: { payee: string; amount: string; reason: string }[] };
   recovered: { count: number; total: string };
   debtsCarried: string;
+  /** bank returns applied since the previous run, and this run's re-payments of returned lines */
+  returned: { count: number; total: string; repaid: { count: number; total: string } };
 }
 
 export function reportSummary(r: RunReport): RunReportSummary {
@@ -242,6 +291,8 @@ export function reportSummary(r: RunReport): RunReportSummary {
     blocked: { count: r.blocked.count, total: r.blocked.total, items: r.blocked.items.map(({ payee, amount, reason }) => ({ payee, amount, reason })) },
     recovered: { count: r.recoveries.count, total: r.recoveries.total },
     debtsCarried: r.debts.carried,
+    // a report recorded before re-payments were reported has no `repaid`
+    returned: { count: r.returned.count, total: r.returned.total, repaid: { count: r.returned.repaid?.count ?? 0, total: r.returned.repaid?.total ?? '0.00' } },
   };
 }
 
@@ -251,5 +302,8 @@ export function renderReportSummary(s: RunReportSummary): string[] {
     s.reconciled ? 'reconciled to the cent' : '*** THE RUN DOES NOT RECONCILE: see the report\'s checks ***',
   ];
   for (const b of s.blocked.items) out.push(`blocked: ${b.payee} ${b.amount}: ${b.reason}`);
+  // absent in a summary recorded before returns were reported
+  const ret = s.returned as RunReportSummary['returned'] | undefined;
+  if (ret !== undefined && ret.count + ret.repaid.count > 0) out.push(`bank returns since the previous run: ${ret.count} (${ret.total}); re-paid by this run: ${ret.repaid.count} (${ret.repaid.total})`);
   return out;
 }

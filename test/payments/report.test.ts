@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { initialLedger, planPaymentRun, type PaymentsLedger } from '../../src/payments/index.js';
 import { RunReportSchema, buildRunReport } from '../../src/payments/report.js';
+import { applyReturn, transferRecordOf } from '../../src/payments/returns.js';
 import { renderReportHtml, reportCsv } from '../../src/payments/report-render.js';
 import { PS, PS_IBAN, S, ledgerWith, settled } from './given.js';
 import { PS2, givenR2, plan, reportOf } from './report-given.js';
@@ -27,7 +29,7 @@ describe('payment-run report', () => {
     expect(report.blocked.items[0]!.reason).toContain(`ps:${PS2}`);
     expect(report.recoveries).toMatchObject({ count: 1, total: '9.45', items: [{ payee: 'member:A001', amount: '9.45', debtBefore: '0.00', debtAfter: '9.45' }] });
     expect(report.debts).toEqual({ broughtForward: '0.00', carried: '9.45' });
-    expect(report.returned).toMatchObject({ implemented: false, count: 0, total: '0.00' });
+    expect(report.returned).toMatchObject({ implemented: true, count: 0, total: '0.00', repaid: { count: 0, total: '0.00' } });
     // 141.55 = 19.00 transferred + 120.00 held + 12.00 blocked − 9.45 recovered + 0.00 debts brought forward
     expect(report.reconciliation.checks[0]).toMatchObject({ left: '141.55', right: '141.55', holds: true });
     expect(report.reconciliation.reconciled).toBe(true);
@@ -91,5 +93,47 @@ describe('payment-run report', () => {
     expect(html).toContain(report.blocked.items[0]!.reason.replace(/'/g, '&#39;'));
     expect(html).toContain('Rapprochement au centime');
     expect(html).not.toContain(PS_IBAN);
+  });
+});
+
+describe('payment-run report: a returned transfer that had absorbed a debt', () => {
+  // A1 owes 5.00; L1 20.00 + L2 15.00: R1 transfers 35.00 − 5.00 = 30.00. The bank returns it (AC04):
+  // L1 and L2 are due again (paid 0.00) and the 5.00 debt is owed again.
+  //   R2, same account: settled 20.00 + 15.00 = 35.00 = blocked 30.00 + debts brought forward 5.00
+  //   R3, new account:  settled 35.00 = transferred 30.00 + debts brought forward 5.00;
+  //                     re-paid: L1 + L2 movements 35.00, for the 35.00 the return took back
+  const facts = (amcAmount: string) => ({ version: 1, status: 'paid' as const, annulled: false, tiersPayant: false, adherentId: 'A1', amcAmount });
+  const book = (iban: string) => ({ members: { A1: { iban, bic: null, name: 'Paul Martin' } }, professionals: {} });
+  const DEBTOR = { name: 'MUTUELLE NOEMIE', iban: 'FR7630004000031234567890143', bic: 'BNPAFRPPXXX' };
+  const OLD = 'FR7630002005500000000000130';
+  const NEW = 'FR7630002005500000000000421';
+  const report = (ledger: PaymentsLedger, runId: string, day: string, iban: string) => {
+    const at = `${day}T18:00:00.000Z`;
+    const { result, intent } = planPaymentRun(ledger, { runId, at, accounts: book(iban), outDir: '/tmp/unused', debtorOf: () => DEBTOR, executionDate: day, initiatingParty: 'MUTUELLE NOEMIE' });
+    return { report: buildRunReport({ runId, at, slice: ledger, result, intent }), result };
+  };
+
+  it('R2 blocked and R3 re-paid both reconcile to the cent, the returned debt in debts brought forward', () => {
+    const start = { ...initialLedger(), lines: { L1: { settlement: facts('20.00'), tp: null, paid: {} }, L2: { settlement: facts('15.00'), tp: null, paid: {} } }, due: { L1: true as const, L2: true as const }, debts: { 'member:A1': '5.00' } };
+    const r1 = report(start, 'R1', '2025-03-31', OLD);
+    const returnedId = r1.result.orders[0]!.endToEndId;
+    const returned = applyReturn(r1.result.ledger, transferRecordOf(r1.result.orders[0]!)!, { code: 'AC04', file: 'camt.xml', record: 2, endToEndId: returnedId, at: '2025-04-02T07:00:00Z' });
+
+    const r2 = report(returned, 'R2', '2025-04-04', OLD);
+    expect(r2.report.returned.items.map((x) => [x.endToEndId, x.payee, x.amount, x.reason, x.file, x.record])).toEqual([[returnedId, 'member:A1', '30.00', 'AC04 compte clos', 'camt.xml', 2]]);
+    expect(r2.report.blocked.items.map((b) => b.amount)).toEqual(['30.00']);
+    expect(r2.report.debts.broughtForward).toBe('5.00');
+    expect(r2.report.reconciliation.checks[0]).toMatchObject({ left: '35.00', right: '35.00', holds: true });
+    expect(r2.report.returned.repaid.items).toEqual([]);
+    // the block keeps the return open on the lines; the report of R3 does not list the return again
+    expect(r2.result.ledger.lines.L1!.returned).toBeDefined();
+    expect(r2.result.ledger.returnsToReport).toEqual({});
+
+    const r3 = report(r2.result.ledger, 'R3', '2025-04-07', NEW);
+    expect(r3.report.returned.items).toEqual([]);
+    expect(r3.report.returned.repaid.items).toEqual([{ paymentId: 'R3:member:A1', payee: 'member:A1', kind: 'payment', transfer: true, endToEndId: r3.result.orders[0]!.endToEndId, amount: '35.00', returnedAmount: '35.00', returnedEndToEndIds: [returnedId], lines: 2 }]);
+    expect(r3.report.reconciliation.checks.map((c) => [c.left, c.right, c.holds])).toEqual([['35.00', '35.00', true], ['30.00', '30.00', true]]);
+    expect(r3.result.ledger.lines.L1!.returned).toBeUndefined();
+    expect(RunReportSchema.parse(r3.report)).toEqual(r3.report);
   });
 });
