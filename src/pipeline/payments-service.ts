@@ -232,14 +232,20 @@ async function readNewEvents(bus: Bus, groupId: string, counts: PaymentStageRepo
  * keys, with the new inputs applied in memory. (A home whose ledger.json is not imported yet is
  * read whole from that file, as the previous version did; nothing is renamed.)
  */
-async function dryRunLedger(bus: Bus, home: string, groupId: string, runId: string, counts: PaymentStageReport['consumed']): Promise<{ ledger: PaymentsLedger; pending: RunIntent | null }> {
+async function dryRunLedger(bus: Bus, home: string, groupId: string, asked: { runId: string; named: boolean }, counts: PaymentStageReport['consumed']): Promise<{ ledger: PaymentsLedger; pending: RunIntent | null; runId: string }> {
   const events = await readNewEvents(bus, groupId, counts);
   const source = await PaymentsStore.openForReading(home);
-  if (source === null) return { ledger: applyPaymentEvents(initialLedger(), events), pending: null };
-  if ('legacy' in source) return { ledger: applyPaymentEvents(source.legacy.ledger, events), pending: source.legacy.pending };
+  // a default id already recorded: the run a real invocation would make now (runPaymentStage)
+  const idIn = (has: (id: string) => boolean) => (asked.named ? asked.runId : unusedRunId(asked.runId, has));
+  if (source === null) return { ledger: applyPaymentEvents(initialLedger(), events), pending: null, runId: asked.runId };
+  if ('legacy' in source) {
+    const runId = idIn((id) => Object.hasOwn(source.legacy.ledger.runs, id));
+    return { ledger: applyPaymentEvents(source.legacy.ledger, events), pending: source.legacy.pending, runId };
+  }
   try {
+    const runId = idIn((id) => source.run(id) !== undefined);
     const slice = source.readSlice({ ...PaymentsStore.keysOfEvents(events), run: true, runId });
-    return { ledger: applyPaymentEvents(slice, events), pending: source.pending() };
+    return { ledger: applyPaymentEvents(slice, events), pending: source.pending(), runId };
   } finally {
     await source.close();
   }
@@ -310,7 +316,9 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   };
 
   if (dryRun) {
-    const { ledger, pending } = await dryRunLedger(bus, home, groupId, runId, consumed);
+    const dry = await dryRunLedger(bus, home, groupId, { runId, named: options.runId !== undefined }, consumed);
+    const { ledger, pending } = dry;
+    runId = dry.runId;
     logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
     const planned = plan(ledger);
     const { result } = planned;

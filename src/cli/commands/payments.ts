@@ -39,7 +39,9 @@ ledger (the home's state store, <home>/state/store.mdb), pays each payee the dif
 and what it was paid, publishes the orders to payment-orders, and writes <out>/<runId>/orders.ndjson
 and one pain.001.001.09 file per debtor account. A second run over the same facts emits nothing.
   --dry-run              compute and print; nothing published, committed, written or saved
-  --run-id <id>          default run-<cut-off as YYYYMMDDTHHMMSSZ>; the same id twice is refused
+  --run-id <id>          the same id twice is refused ("already ran", nothing paid). Default
+                         run-<cut-off as YYYYMMDDTHHMMSSZ>, suffixed -2, -3… when a run of that id is
+                         already recorded: a second run in the same second is a new run
   --at <instant>         the run's cut-off (ISO-8601), default now
   (members)              each family is paid to its account IN FORCE ON THE RUN'S DAY (--at), from the
                          home's membership store (noemie members import, members*.csv in the inbox); a
