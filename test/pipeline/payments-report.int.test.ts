@@ -7,7 +7,7 @@ import { command as paymentsRun, showCommand, type ShowOutput } from '../../src/
 import { RunReportSchema } from '../../src/payments/report.js';
 import type { PaymentStageReport } from '../../src/pipeline/payments-service.js';
 import { publishSample } from '../../src/pipeline/reference-store.js';
-import { settlement, tempDir } from './stages-given.js';
+import { importSampleMembers, settlement, tempDir } from './stages-given.js';
 
 /**
  * The payment-run report through the CLI, on an embedded bus, with the sample's members:
@@ -50,6 +50,8 @@ async function publish(values: ReturnType<typeof member>[]): Promise<void> {
 beforeAll(async () => {
   ({ dir: home, cleanup } = await tempDir('payments-report-'));
   await publishSample(home);
+  // members' accounts come from the home's membership store (not the reference sample)
+  await importSampleMembers(home);
   await publish([member('ADH0000001', '1870459280378', 'n:D1:1', '9.00'), member('ADH0000001', '2810669306301', 'n:D2:1', '15.30')]);
   const r1 = await cli(paymentsRun, ['--home', home, '--run-id', 'R1', '--at', '2025-03-31T18:00:00Z']);
   expect(r1.code).toBe(0);
