@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
-import { RunReportSchema, type RunReport } from '../../src/payments/report.js';
+import { renderReportSummary, RunReportSchema, type RunReport } from '../../src/payments/report.js';
 import type { AccountBook } from '../../src/payments/types.js';
 import { applyBankReturnFile } from '../../src/pipeline/bank-returns.js';
 import { runPaymentStage, type PaymentStageReport } from '../../src/pipeline/payments-service.js';
@@ -78,6 +78,7 @@ describe('payment-run report: bank returns', () => {
     expect(two.csv).toContain(`returned;R1:member:A2;member:A2;;40.50;;${returnedId};;pain002-R1-reject-A2.xml;;;;AC04 compte clos\n`);
     expect(two.html).toMatch(new RegExp(`<table id="returned">[^]*${returnedId}[^]*AC04 compte clos[^]*</table>`));
     expect(r2.report!.returned).toEqual({ count: 1, total: '40.50', repaid: { count: 0, total: '0.00' } });
+    expect(renderReportSummary(r2.report!)).toContain('bank returns since the previous run: 1 (40.50); re-paid by this run: 0 (0.00)');
 
     // R3: A2's new account: paid again, once
     const r3 = await run('R3', accounts({ A2: IBAN.NEW }), '2025-04-07');
@@ -92,6 +93,7 @@ describe('payment-run report: bank returns', () => {
     // 45.50 = transferred 45.50 + 0.00 + 0.00 − 0.00 + 0.00; the pain.001 holds 45.50
     expect(equation(three.json)).toEqual([['45.50', '45.50', true], ['45.50', '45.50', true]]);
     expect(three.csv).toContain(`repaid;R3:member:A2;member:A2;;40.50;;${newId};;;1;;;re-payment of ${returnedId} (returned 40.50)\n`);
+    expect(renderReportSummary(r3.report!)).toContain('bank returns since the previous run: 0 (0.00); re-paid by this run: 1 (40.50)');
     expect(three.html).toMatch(new RegExp(`<table id="repaid">[^]*${newId}[^]*${returnedId}[^]*</table>`));
 
     // R4: nothing left
