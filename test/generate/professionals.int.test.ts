@@ -56,8 +56,8 @@ describe('fixtures generate --professionals', () => {
       const home = await mkdtemp(join(dir, 'home-'));
       await mkdir(join(home, 'inbox'), { recursive: true });
       for (const f of ['drop.csv', 'tp_claims.csv']) await copyFile(join(gen, f), join(home, 'inbox', f));
-      const ref = ['--beneficiaries', join(gen, 'beneficiaries.csv'), '--professionals', professionals ?? join(gen, 'none.csv')];
-      const run = await runCli(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments', '--reference', 'fixtures', ...ref]);
+      const ref = ['--professionals', professionals ?? join(gen, 'none.csv')];
+      const run = await runCli(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments', '--reference', 'fixtures', '--beneficiaries', join(gen, 'beneficiaries.csv'), ...ref]);
       expect(run.code, run.err).toBe(0);
       const pay = await runCli(['payments', 'run', '--home', home, '--dry-run', '--json', ...ref]);
       expect(pay.code, pay.err).toBe(0);
