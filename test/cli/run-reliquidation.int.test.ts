@@ -146,6 +146,16 @@ describe('noemie run --once: a back-dated members feed after a paid sample run',
       const memberLine6 = rejectedBeforeStart.filter((s) => s.payee === 'member').map((s) => after.get(s.lineKey)!);
       expect(memberLine6).toHaveLength(1);
       expect(orders.find((o) => o.payee === 'member:ADH0000006')).toMatchObject({ kind: 'payment', amount: memberLine6[0]!.amcAmount });
+      // …and the tiers-payant lines of ADH0000006, now covered, are owed to their professional net of
+      // what the first run recovered from it (the operator had paid claims 2–4, 136.64 + 169.16 + 6.40 =
+      // 312.20, against an entitlement of 0): 99.97 + 124.97 + 124.97 + 6.00 = 355.91 − 312.20 = 43.71,
+      // blocked (the sample's professionals.csv has no account for ps:943701066), its lines stay due
+      const firstPs = (await ordersOf(first.out)).find((o) => o.payee === 'ps:943701066');
+      expect(firstPs).toMatchObject({ kind: 'recovery', amount: '312.20' });
+      const tpOwed = rejectedBeforeStart.filter((s) => s.payee === 'ps:943701066').reduce((t, s) => t.plus(after.get(s.lineKey)!.amcAmount), new Decimal(0));
+      expect(tpOwed.toFixed(2)).toBe('355.91');
+      expect(second.out).toContain(`blocked: ps:943701066 ${tpOwed.minus(firstPs!.amount).toFixed(2)}: ps:943701066: no account known`);
+      expect(second.out).toContain(`recovery: member:ADH0000003 ${toRecover.toFixed(2)} (debt carried ${toRecover.toFixed(2)})`);
       // …and nothing for a family the events do not touch
       const touched = new Set(['member:ADH0000003', `member:${UNKNOWN.adherentId}`, 'member:ADH0000006', 'ps:943701066']);
       expect(orders.filter((o) => !touched.has(o.payee))).toEqual([]);
