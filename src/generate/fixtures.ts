@@ -5,6 +5,7 @@ import { writeDrop, type DropFormatOption, type DropResult } from './drop.js';
 import { generateInvoices } from './invoices.js';
 import { readNomenclature } from './nomenclature.js';
 import { buildPopulation, type Window } from './population.js';
+import { membersFeed } from './members.js';
 import { encodeProfessionals } from './professionals.js';
 import { encodeTpClaims, generateTpClaims } from './tp-claims.js';
 import { batched, writeChunks } from './write.js';
@@ -36,6 +37,8 @@ export interface FixtureOptions {
   finess?: boolean;
   /** professionals.csv path (the accounts of every professional the generator invents), when wanted */
   professionals?: string;
+  /** members feed path (`members*.csv`: back-dated résiliation, arrivals of the unknown persons, a RIB change; src/generate/members.ts), when wanted */
+  members?: string;
 }
 
 export interface FixtureResult {
@@ -46,6 +49,7 @@ export interface FixtureResult {
   invoices?: { dir: string; paths: string[] };
   tpClaims?: { path: string; rows: number };
   professionals?: { path: string; rows: number };
+  members?: { path: string; rows: number; resiliation: { adherentId: string; effectiveDate: string } | null; arrivals: string[]; ribChange: { adherentId: string; effectiveDate: string } | null };
 }
 
 export const DEFAULT_WINDOW: Window = { from: '2024-01-01', to: '2025-12-31' };
@@ -99,6 +103,12 @@ export async function generateFixtures(o: FixtureOptions): Promise<FixtureResult
     })();
     await writeChunks(o.tpClaims, batched(encodeTpClaims(counted)));
     result.tpClaims = { path: o.tpClaims, rows };
+  }
+  if (o.members) {
+    // Another pass over the same (deterministic) line stream, as for the TP claims.
+    const feed = membersFeed(o.seed, population, generateActLines({ seed: o.seed, lines: o.lines, population, nomenclature, ...(o.finess ? { finess: true } : {}) }));
+    await writeChunks(o.members, [`${feed.rows.join('\n')}\n`]);
+    result.members = { path: o.members, rows: feed.rows.length - 1, resiliation: feed.resiliation, arrivals: feed.arrivals, ribChange: feed.ribChange };
   }
   return result;
 }

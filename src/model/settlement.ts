@@ -55,7 +55,7 @@ export type CounterChange = z.infer<typeof CounterChangeSchema>;
 export const ReliquidationCauseSchema = z
   .object({
     eventId: z.string().min(1),
-    type: z.string().min(1).meta({ description: 'event type, e.g. affiliation-end (résiliation)' }),
+    type: z.string().min(1).meta({ description: 'membership event type (MEMBERSHIP_EVENT_TYPES), e.g. affiliation_end (résiliation)' }),
     effectiveDate: IsoDateSchema,
   })
   .meta({ title: 'Re-liquidation cause' });

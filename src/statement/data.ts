@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { formatMoney, ZERO } from '../model/money.js';
 import type { Beneficiary } from '../model/reference.js';
+import type { MembershipEventType } from '../model/membership.js';
 import type { ReliquidationCause, Settlement } from '../model/settlement.js';
 import { CATEGORIES, categoryOf, type CategoryId } from './categories.js';
 import { frenchDate } from './format.js';
@@ -168,19 +169,24 @@ function paymentOfLine(s: StatementSettlement, payments: ReadonlyMap<string, Lin
 }
 
 /**
- * Event types of the membership feed in the member's words; a type not listed is printed as
- * it is (dashes as spaces) rather than hidden.
+ * Event types of the membership feed (MEMBERSHIP_EVENT_TYPES, the type a re-liquidation's cause
+ * carries) in the member's words — a Record over the feed's types, so a type added to the feed
+ * without its words does not compile. A cause that is not a membership event (a grid correction)
+ * or a type spelt with dashes is looked up too; a type not known is printed as it is (dashes and
+ * underscores as spaces) rather than hidden.
  */
-const EVENT_WORDS: Readonly<Record<string, string>> = {
-  'affiliation-end': 'résiliation', 'resiliation': 'résiliation', 'beneficiary-removed': 'radiation d’un bénéficiaire',
-  'affiliation-start': 'adhésion', 'family-created': 'adhésion', 'beneficiary-added': 'ajout d’un bénéficiaire',
-  'suspension': 'suspension', 'suspension-lifted': 'levée de suspension', 'level-change': 'changement de garantie', 'contract-change': 'changement de garantie',
-  'proof': 'justificatif', 'proof-of-studies': 'justificatif de scolarité', 'proof-of-disability': 'justificatif d’invalidité', 'grid-correction': 'correction de garantie',
+const MEMBERSHIP_EVENT_WORDS: Readonly<Record<MembershipEventType, string>> = {
+  family_created: 'adhésion', beneficiary_added: 'ajout d’un bénéficiaire', beneficiary_removed: 'radiation d’un bénéficiaire',
+  affiliation_start: 'adhésion', affiliation_end: 'résiliation', suspension_start: 'suspension', suspension_lifted: 'levée de suspension',
+  contract_change: 'changement de garantie', bank_account_change: 'changement de coordonnées bancaires',
+  proof_studies: 'justificatif de scolarité', proof_disability: 'justificatif d’invalidité',
 };
+const EVENT_WORDS: Readonly<Record<string, string>> = { ...MEMBERSHIP_EVENT_WORDS, resiliation: 'résiliation', grid_correction: 'correction de garantie' };
 
 /** "régularisation suite à résiliation du 30/04/2025" */
 export function regularisationText(cause: ReliquidationCause): string {
-  const words = Object.hasOwn(EVENT_WORDS, cause.type) ? EVENT_WORDS[cause.type]! : cause.type.replaceAll(/[-_]/g, ' ');
+  const type = cause.type.replaceAll('-', '_');
+  const words = Object.hasOwn(EVENT_WORDS, type) ? EVENT_WORDS[type]! : cause.type.replaceAll(/[-_]/g, ' ');
   return `régularisation suite à ${words} du ${frenchDate(cause.effectiveDate)}`;
 }
 

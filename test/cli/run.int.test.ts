@@ -31,7 +31,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 // The README's main command, on the committed sample: every stage on the embedded bus.
 describe('noemie run --once --sample (the main job)', () => {
-  it('runs drop → liquidation → reconciliation → payment run → statements, and a rerun pays nothing twice', async () => {
+  it('runs drop → liquidation → reconciliation → payment run → statements; the rerun applies the next day\'s members feed (a re-liquidation); a third run pays nothing', async () => {
     const home = await mkdtemp(join(tmpdir(), 'run-'));
     const args = ['run', '--once', '--sample', '--home', home, '--stable-ms', '0', '--workers', '2'];
 
@@ -68,15 +68,33 @@ describe('noemie run --once --sample (the main job)', () => {
     // the 3 bad records are in a quarantine report
     expect((await readdir(join(home, 'quarantine'))).some((f) => f.endsWith('.errors.json'))).toBe(true);
 
-    // Rerun: the drops are recognised by SHA-256, nothing is liquidated, published or paid again.
+    // Rerun ("the next day"): the drops are recognised by SHA-256 and nothing of them is liquidated
+    // again; --sample now brings the sample's members feed (fixtures/sample/feeds: the résiliation of
+    // ADH0000003 back-dated to 2025-06-02, the arrival of ADH9570066 whose line was in review), so the
+    // figures of this run are the re-liquidation's, not 0 as before the feed existed:
+    //   3 new versions = ADH0000003's 2 member lines of 2025-07-31 (3.78) and 2025-11-07 (11.99), now
+    //   rejected, + ADH9570066's line of 2024-01-11, now paid (65.38);
+    //   2 orders = a recovery of 3.78 + 11.99 = 15.77 (no transfer) + a transfer of 65.38.
     const second = await run(args);
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/cpam-lot-0001\.zip: duplicate/);
     expect(second.out).toMatch(/tp_claims_sample\.csv: duplicate/);
-    expect(second.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
-    expect(second.out).toMatch(/payment run \S+: 0 orders/);
+    expect(second.out).toMatch(/sample members feed of the next day copied into .+: members-sample-day2\.csv/);
+    expect(second.out).toMatch(/members: 2 membership event\(s\) applied, 0 already applied, 11 families in the store; 2 re-liquidation request\(s\)/);
+    expect(second.out).toMatch(/liquidation: 0 lines, 3 settlements published/);
+    expect(second.out).toMatch(/payment run \S+: 2 orders \(transfers 65\.38 €\)/);
+    expect(second.out).toContain('  recovery: member:ADH0000003 15.77 (debt carried 15.77)');
+    expect(second.out).toMatch(/index: 3 new settlements consumed/);
+    expect(await readFile(join(home, 'statements', 'ADH0000003.txt'), 'utf8')).toContain('31/07/2025 Analyses de biologie: régularisation suite à résiliation du 02/06/2025');
+
+    // A third run: nothing is liquidated, published or paid again (the feed is not copied twice).
+    const third = await run(args);
+    expect(third.code).toBe(0);
+    expect(third.out).not.toMatch(/sample members feed/);
+    expect(third.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
+    expect(third.out).toMatch(/payment run \S+: 0 orders/);
     // nothing new on settlements: the statements are read from the index alone
-    expect(second.out).toMatch(/index: 0 new settlements consumed/);
+    expect(third.out).toMatch(/index: 0 new settlements consumed/);
   }, 120_000);
 });
 

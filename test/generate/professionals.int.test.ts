@@ -59,7 +59,8 @@ describe('fixtures generate --professionals', () => {
       const ref = ['--professionals', professionals ?? join(gen, 'none.csv')];
       const run = await runCli(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments', '--reference', 'fixtures', '--beneficiaries', join(gen, 'beneficiaries.csv'), ...ref]);
       expect(run.code, run.err).toBe(0);
-      const pay = await runCli(['payments', 'run', '--home', home, '--dry-run', '--json', ...ref]);
+      // members: the home's store, which the run filled from --beneficiaries (payments run has no --beneficiaries since issue 10)
+      const pay = await runCli(['payments', 'run', '--home', home, '--dry-run', '--json', '--professionals', professionals ?? join(gen, 'none.csv')]);
       expect(pay.code, pay.err).toBe(0);
       const report = JSON.parse(pay.out) as { orders: { payee: string }[]; blocked: { payee: string; reason: string }[] };
       return { paidPs: report.orders.filter((o) => o.payee.startsWith('ps:')).length, blocked: report.blocked.filter((b) => b.payee.startsWith('ps:')) };

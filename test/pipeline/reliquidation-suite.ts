@@ -100,7 +100,7 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
 
       // When the résiliation is back-dated to 2025-04-30 and a request asks for the lines from 05-01
       members.change(nir, { end: '2025-04-30' });
-      const request: ReliquidationRequest = { requestId: 'q1', adherentId: 'R001', from: '2025-05-01', reason: { eventId: 'ev-7', type: 'affiliation-end', effectiveDate: '2025-04-30' } };
+      const request: ReliquidationRequest = { requestId: 'q1', adherentId: 'R001', from: '2025-05-01', reason: { eventId: 'ev-7', type: 'affiliation_end', effectiveDate: '2025-04-30' } };
       await requestReliquidation(bus, [request]);
       const stats = await liquidate(bus, members);
 
@@ -183,7 +183,7 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
 
       // When the résiliation is back-dated to 2025-04-30
       members.change(nir, { end: '2025-04-30' });
-      await requestReliquidation(bus, [{ requestId: 'qt', adherentId: 'T001', from: '2025-05-01', reason: { eventId: 'ev-t', type: 'affiliation-end', effectiveDate: '2025-04-30' } }]);
+      await requestReliquidation(bus, [{ requestId: 'qt', adherentId: 'T001', from: '2025-05-01', reason: { eventId: 'ev-t', type: 'affiliation_end', effectiveDate: '2025-04-30' } }]);
       await liquidate(bus, members);
       await reconcile(bus);
 
@@ -244,7 +244,7 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       // When a résiliation back-dated to 2025-04-30 is re-liquidated, and the process dies after
       // writing one of the two (settlements, ledger) and before the other (the bus refuses the second)
       members.change(nir, { end: '2025-04-30' });
-      await requestReliquidation(bus, [{ requestId: 'qm', adherentId: 'M001', from: '2025-05-01', reason: { eventId: 'ev-m1', type: 'affiliation-end', effectiveDate: '2025-04-30' } }]);
+      await requestReliquidation(bus, [{ requestId: 'qm', adherentId: 'M001', from: '2025-05-01', reason: { eventId: 'ev-m1', type: 'affiliation_end', effectiveDate: '2025-04-30' } }]);
       let produced = 0;
       const dying: Bus = Object.create(bus, {
         produce: { value: async (topic: string, messages: readonly unknown[]) => {
@@ -262,7 +262,7 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       await publishLines(bus, [consultation({ family: 'M001', nir, decompte: 'M2', care: '2025-05-20' })]);
       await liquidate(bus, members);
       // and the membership store asks again for that event, as it does for every applied event
-      await requestReliquidation(bus, [{ requestId: 'qm2', adherentId: 'M001', from: '2025-05-01', reason: { eventId: 'ev-m2', type: 'affiliation-end', effectiveDate: '2025-05-31' } }]);
+      await requestReliquidation(bus, [{ requestId: 'qm2', adherentId: 'M001', from: '2025-05-01', reason: { eventId: 'ev-m2', type: 'affiliation_end', effectiveDate: '2025-05-31' } }]);
       await liquidate(bus, members);
 
       // Then every version has one content, none is missing, and the latest one downstream is the one the ledger holds
@@ -341,7 +341,7 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       const lines = rows.flatMap((b, i) => ['2025-03-10', '2025-05-12', '2025-06-20'].map((care, k) => consultation({ family: b.adherentId, nir: b.nir, decompte: `K${i}L${k}`, care, expense: k === 2 ? '25.00' : '50.00' })));
       // and then every résiliation back-dated to 2025-04-30, one request per family
       const ended = rows.map((b) => ({ ...b, end: '2025-04-30' }));
-      const requests: ReliquidationRequest[] = rows.map((b) => ({ requestId: `k-${b.adherentId}`, adherentId: b.adherentId, from: '2025-05-01', reason: { eventId: `ev-${b.adherentId}`, type: 'affiliation-end', effectiveDate: '2025-04-30' } }));
+      const requests: ReliquidationRequest[] = rows.map((b) => ({ requestId: `k-${b.adherentId}`, adherentId: b.adherentId, from: '2025-05-01', reason: { eventId: `ev-${b.adherentId}`, type: 'affiliation_end', effectiveDate: '2025-04-30' } }));
       const given = async () => {
         const bus = await open(await w.fresh());
         await publishLines(bus, lines);

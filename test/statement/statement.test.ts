@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MEMBERSHIP_EVENT_TYPES } from '../../src/model/membership.js';
 import { euros, regularisationText, renderChartSvg, renderStatementHtml, renderStatementText, statementData } from '../../src/statement/index.js';
 import { BENEFICIARIES, DATA, LABELS, SETTLEMENTS } from './given.js';
 
@@ -74,7 +75,7 @@ describe('statement: lines decided again after a membership change', () => {
   // Given L1 (2025-01-10) re-decided after a résiliation back-dated to 2024-12-31: version 3,
   // rejected, nothing paid; the member sees why the line changed.
   const settlements = SETTLEMENTS.map((x) => (x.lineKey === 'L1' && x.version === 2
-    ? { ...x, version: 3, status: 'rejected' as const, amcAmount: '0.00', restToPay: '11.00', reason: 'care on 2025-01-10 after the affiliation end 2024-12-31', reliquidation: { eventId: 'ev-1', type: 'affiliation-end', effectiveDate: '2024-12-31' } }
+    ? { ...x, version: 3, status: 'rejected' as const, amcAmount: '0.00', restToPay: '11.00', reason: 'care on 2025-01-10 after the affiliation end 2024-12-31', reliquidation: { eventId: 'ev-1', type: 'affiliation_end', effectiveDate: '2024-12-31' } }
     : x));
   const data = statementData({ adherentId: 'A001', from: '2025-01-01', to: '2025-12-31' }, [...SETTLEMENTS, ...settlements.filter((x) => x.version === 3)], BENEFICIARIES, LABELS);
 
@@ -84,6 +85,17 @@ describe('statement: lines decided again after a membership change', () => {
     const text = renderStatementText(data);
     expect(text).toContain('Régularisations :\n  10/01/2025 Consultation généraliste: régularisation suite à résiliation du 31/12/2024');
     expect(renderStatementHtml(data)).toContain('<span class="reason">régularisation suite à résiliation du 31/12/2024</span>');
+  });
+
+  it('names every membership event type of the feed in French words (the feed\'s own type names, with underscores)', () => {
+    // the members feed publishes its event types as MEMBERSHIP_EVENT_TYPES spell them (affiliation_end…)
+    expect(regularisationText({ eventId: 'e', type: 'affiliation_end', effectiveDate: '2025-03-01' })).toBe('régularisation suite à résiliation du 01/03/2025');
+    expect(regularisationText({ eventId: 'e', type: 'affiliation_start', effectiveDate: '2025-01-01' })).toBe('régularisation suite à adhésion du 01/01/2025');
+    expect(regularisationText({ eventId: 'e', type: 'beneficiary_added', effectiveDate: '2025-01-01' })).toBe('régularisation suite à ajout d’un bénéficiaire du 01/01/2025');
+    for (const type of MEMBERSHIP_EVENT_TYPES) {
+      const text = regularisationText({ eventId: 'e', type, effectiveDate: '2025-01-01' });
+      expect(text, type).not.toContain(type.replaceAll('_', ' '));
+    }
   });
 
   it('an event type it has no words for is printed as it is', () => {

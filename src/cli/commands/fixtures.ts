@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readEnv } from '../../config.js';
 import { daysBetween, isRealDate } from '../../model/dates.js';
@@ -15,7 +15,7 @@ import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../
 const USAGE =
   'noemie fixtures generate --lines N --seed S --format noemie|csv|xml|zip [--out <file|dir>] [--bad K] ' +
   '[--beneficiaries <file>] [--professionals <file>] [--families N] [--population-seed S] [--invoices M] [--invoices-dir <dir>] ' +
-  '[--tp-claims] [--tp-claims-out <file>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--finess] [--json]';
+  '[--tp-claims] [--tp-claims-out <file>] [--members <members*.csv>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--finess] [--json]';
 
 const FLAGS = {
   lines: { type: 'string' },
@@ -25,6 +25,7 @@ const FLAGS = {
   bad: { type: 'string' },
   beneficiaries: { type: 'string' },
   professionals: { type: 'string' },
+  members: { type: 'string' },
   families: { type: 'string' },
   'population-seed': { type: 'string' },
   invoices: { type: 'string' },
@@ -53,6 +54,9 @@ export const command: Command = {
     const window = { from: date('--from', values.from ?? DEFAULT_WINDOW.from), to: date('--to', values.to ?? DEFAULT_WINDOW.to) };
     if (daysBetween(window.from, window.to) < MIN_WINDOW_DAYS) throw new UsageError(`--to (${window.to}) must come at least ${MIN_WINDOW_DAYS} days after --from (${window.from})`);
 
+    if (values.members !== undefined && !/^members.*\.csv$/.test(basename(values.members))) {
+      throw new UsageError(`--members ${values.members}: the inbox reads a members feed from a file named members*.csv`);
+    }
     const out = dropPath(values.out, format, seed, lines);
     const result = await generateFixtures({
       seed,
@@ -70,6 +74,7 @@ export const command: Command = {
       ...(values['invoices-dir'] !== undefined ? { invoicesDir: values['invoices-dir'] } : {}),
       ...(values['tp-claims'] || values['tp-claims-out'] !== undefined ? { tpClaims: values['tp-claims-out'] ?? join(dirname(out), 'tp_claims.csv') } : {}),
       ...(values.finess ? { finess: true } : {}),
+      ...(values.members !== undefined ? { members: values.members } : {}),
     });
     if (values.json) writeLine(io.out, JSON.stringify(result));
     else report(io, result);
@@ -121,6 +126,15 @@ function report(io: CliIo, r: FixtureResult): void {
   if (r.beneficiaries) writeLine(io.out, `beneficiaries  ${show(r.beneficiaries.path)}  ${r.beneficiaries.rows} rows`);
   if (r.professionals) writeLine(io.out, `professionals  ${show(r.professionals.path)}  ${r.professionals.rows} rows (every professional the generator invents, with an account)`);
   if (r.invoices) writeLine(io.out, `invoices       ${r.invoices.paths.length} files in ${show(r.invoices.dir)}`);
+  if (r.members) {
+    const m = r.members;
+    const what = [
+      m.resiliation ? `résiliation of ${m.resiliation.adherentId} from ${m.resiliation.effectiveDate}` : null,
+      `${m.arrivals.length} arrival(s) of persons the drop names and the population lacks`,
+      m.ribChange ? `RIB change of ${m.ribChange.adherentId} from ${m.ribChange.effectiveDate}` : null,
+    ].filter((x) => x !== null);
+    writeLine(io.out, `members feed   ${show(m.path)}  ${m.rows} events: ${what.join('; ')}`);
+  }
   if (r.tpClaims) writeLine(io.out, `tp claims      ${show(r.tpClaims.path)}  ${r.tpClaims.rows} rows`);
   if (d.badWanted > 0) writeLine(io.out, `bad records    ${d.bad.length} injected (expected rejects on stderr)`);
 }

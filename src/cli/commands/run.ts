@@ -74,6 +74,9 @@ const FLAGS = {
 
 const SAMPLE_INBOX = 'fixtures/sample/inbox';
 const SAMPLE_TP_CLAIMS = 'fixtures/sample/tp_claims.csv';
+/** the sample's members feed of "the next day" (fixtures/sample/README.md): copied once the sample's drop was read */
+const SAMPLE_FEEDS = 'fixtures/sample/feeds';
+const SAMPLE_FIRST_DROP = join(SAMPLE_INBOX, 'cpam-lot-0001.zip');
 
 export const command: Command = {
   name: 'run',
@@ -96,6 +99,7 @@ export const command: Command = {
     const layout = inboxLayout(home);
     await ensureLayout(layout);
     if (values.sample) {
+      await copySampleFeedsOnDayTwo(layout, io);
       await copySample(layout.inbox, io);
       await publishSampleReference(home, io);
     }
@@ -226,6 +230,8 @@ export const command: Command = {
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
         for (const b of run.blocked) writeLine(io.out, `  blocked: ${b.payee} ${b.amount}: ${b.reason}`);
+        // a recovery is not a transfer (no pain.001 line): say it, it is what a re-liquidation of paid care leads to
+        for (const o of run.orders) if (o.kind === 'recovery') writeLine(io.out, `  recovery: ${o.payee} ${o.amount} (debt carried ${o.debtAfter})`);
         if (run.reportFiles) writeLine(io.out, `  report:   ${run.reportFiles.html} (also .json, .csv)`);
         if (run.report !== null && !run.report.reconciled) {
           // the run is made (its files are handed over); its figures must be looked at before the next
@@ -248,6 +254,26 @@ export const command: Command = {
     return code;
   },
 };
+
+/**
+ * The sample's members feed (a résiliation back-dated into the care already paid, the arrival of
+ * the person a line left in review names) is "the next day's" file: applied in the same run as the
+ * drop, it would come before the lines are decided (feeds are applied first), they would simply be
+ * decided under it and nothing would show a re-liquidation. So `--sample` copies it only into a
+ * home that has already read the sample's drop — the second `npm start` on a home — and then once
+ * (a feed seen twice is skipped by its hash).
+ */
+async function copySampleFeedsOnDayTwo(layout: InboxLayout, io: CliIo): Promise<void> {
+  const ledger = await Ledger.open(layout.ledger);
+  if (ledger.ingestedAs(await sha256File(SAMPLE_FIRST_DROP)) === undefined) return;
+  const copied: string[] = [];
+  for (const name of await readdir(SAMPLE_FEEDS)) {
+    if (ledger.ingestedAs(await sha256File(join(SAMPLE_FEEDS, name))) !== undefined) continue;
+    await cp(join(SAMPLE_FEEDS, name), join(layout.inbox, name));
+    copied.push(name);
+  }
+  if (copied.length > 0) writeLine(io.out, `sample members feed of the next day copied into ${layout.inbox}: ${copied.join(', ')}`);
+}
 
 async function copySample(inbox: string, io: CliIo): Promise<void> {
   for (const name of await readdir(SAMPLE_INBOX)) await cp(join(SAMPLE_INBOX, name), join(inbox, name));
