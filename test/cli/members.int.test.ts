@@ -1,25 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { importCommand, showCommand } from '../../src/cli/commands/members.js';
-import type { Command } from '../../src/cli/command.js';
 import { MembershipEventSchema } from '../../src/model/membership.js';
 import { BENEFICIARY_COLUMNS } from '../../src/ingest/reference/beneficiaries.js';
 import { readAll, tempDir } from '../pipeline/stages-given.js';
+import { runCommand } from '../support/cli.js';
 
 /** `noemie members import` and `noemie members show [--as-of] [--json]` on a temp home. */
-async function cli(cmd: Command, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  out.on('data', (c: Buffer) => o.push(c));
-  err.on('data', (c: Buffer) => e.push(c));
-  const code = await cmd.run(argv, { out, err });
-  return { code, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
-}
+const cli = runCommand;
 
 const SAMPLE = 'fixtures/sample/beneficiaries.csv';
 const SAMPLE_IBAN = 'FR7620041344599806394842283';

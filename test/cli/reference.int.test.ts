@@ -1,12 +1,11 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { CSV_COLUMN_NAMES } from '../../src/model/act-line.js';
 import type { ReferenceVersion } from '../../src/pipeline/reference-store.js';
 import type { Settlement } from '../../src/model/settlement.js';
+import { runNoemie } from '../support/cli.js';
 
 /**
  * The home's reference data on the command line: no command takes grids, nomenclature, PMSS or
@@ -23,15 +22,7 @@ async function temp(prefix: string): Promise<string> {
   return dir;
 }
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c: Buffer) => chunks.out.push(c));
-  err.on('data', (c: Buffer) => chunks.err.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks.out).toString('utf8'), err: Buffer.concat(chunks.err).toString('utf8') };
-}
+const run = runNoemie;
 
 interface Shown {
   home: string;

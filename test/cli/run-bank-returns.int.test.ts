@@ -1,21 +1,11 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { expect, it, onTestFinished } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { SAMPLE_REFERENCE } from '../../src/cli/reference.js';
+import { runNoemie } from '../support/cli.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errors.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks).toString('utf8'), err: Buffer.concat(errors).toString('utf8') };
-}
+const run = runNoemie;
 
 /** The bank's camt.054 returning one of our transfers (credit on our account, RtrInf AC04). */
 const camt054 = (endToEndId: string, amount: string) => `<?xml version="1.0" encoding="UTF-8"?>

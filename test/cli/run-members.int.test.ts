@@ -1,21 +1,11 @@
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { MEMBERSHIP_COLUMNS } from '../../src/model/membership.js';
+import { runNoemie } from '../support/cli.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errors.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks).toString('utf8'), err: Buffer.concat(errors).toString('utf8') };
-}
+const run = runNoemie;
 
 /**
  * `noemie run --once` without --sample on the sample's drops, with ITS OWN members feed in the

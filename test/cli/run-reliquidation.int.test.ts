@@ -1,24 +1,14 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
-import { main } from '../../src/cli/main.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import { readAll } from '../pipeline/stages-given.js';
+import { runNoemie } from '../support/cli.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errors.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks).toString('utf8'), err: Buffer.concat(errors).toString('utf8') };
-}
+const run = runNoemie;
 
 async function settlementsOf(home: string): Promise<Settlement[]> {
   const bus = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });

@@ -1,12 +1,10 @@
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Decimal } from 'decimal.js';
 import { validPain001 } from '../support/pain001.js';
 import { describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
-import { main } from '../../src/cli/main.js';
 import { encodeCsv } from '../../src/ingest/csv/index.js';
 import { consultation } from '../ingest/codec-support.js';
 import { zipBuffer } from '../ingest/zip-support.js';
@@ -17,17 +15,9 @@ import { paymentFactsForStatement } from '../../src/pipeline/statement-payments.
 import { chooseReference } from '../../src/cli/home-reference.js';
 import { RunReportSchema } from '../../src/payments/report.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
+import { runNoemie } from '../support/cli.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errors.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks).toString('utf8'), err: Buffer.concat(errors).toString('utf8') };
-}
+const run = runNoemie;
 
 // The README's main command, on the committed sample: every stage on the embedded bus.
 describe('noemie run --once --sample (the main job)', () => {

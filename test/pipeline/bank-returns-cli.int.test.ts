@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
 import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
 import { returnsCommand, showCommand } from '../../src/cli/commands/payments.js';
-import type { Command } from '../../src/cli/command.js';
 import { ensureLayout, inboxLayout, isBankReturnName } from '../../src/ingest/inbox/index.js';
 import { applyInboxBankReturns } from '../../src/pipeline/bank-returns.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { accounts, IBAN, settlements } from './bank-returns-given.js';
 import { tempDir } from './stages-given.js';
+import { runCommand } from '../support/cli.js';
 
 /** Bank returns as ops meet them: files in the inbox (`noemie run`'s pass), `payments returns`, `payments show`. */
 let home = '';
@@ -30,16 +29,7 @@ afterEach(async () => {
   await cleanup();
 });
 
-async function cli(cmd: Command, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  out.on('data', (c: Buffer) => o.push(c));
-  err.on('data', (c: Buffer) => e.push(c));
-  const code = await cmd.run(argv, { out, err });
-  return { code, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
-}
+const cli = runCommand;
 
 it('the inbox scanner leaves bank files to the returns pass (by name)', () => {
   expect(['camt054_20250403.xml', 'CAMT.054-x.xml', 'pain002-R1.xml', 'pain.002.xml'].map(isBankReturnName)).toEqual([true, true, true, true]);

@@ -1,14 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { importCommand } from '../../src/cli/commands/members.js';
 import { command as paymentsRun } from '../../src/cli/commands/payments.js';
-import type { Command } from '../../src/cli/command.js';
 import { MembershipEventSchema } from '../../src/model/membership.js';
 import { BENEFICIARY_COLUMNS } from '../../src/ingest/reference/beneficiaries.js';
 import { readAll, settlement, tempDir } from './stages-given.js';
+import { runCommand } from '../support/cli.js';
 
 /**
  * Payment runs read each family's account from the home's membership store, as of the run's day:
@@ -19,16 +18,7 @@ import { readAll, settlement, tempDir } from './stages-given.js';
 const POP_IBAN = 'FR7630004000031234567890143'; // not in fixtures/sample/beneficiaries.csv
 const NEW_IBAN = 'FR3330002005500000157841Z25';
 
-async function cli(cmd: Command, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  out.on('data', (c: Buffer) => o.push(c));
-  err.on('data', (c: Buffer) => e.push(c));
-  const code = await cmd.run(argv, { out, err });
-  return { code, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
-}
+const cli = runCommand;
 
 /** beneficiaries.csv rows: [adherent, nir, key, iban] as holders of CCN-HLA-BASE from 2024-01-01. */
 async function population(file: string, rows: [string, string, string, string][]): Promise<void> {

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { approveCommand, command as paymentsRun, showCommand } from '../../src/cli/commands/payments.js';
@@ -7,6 +6,7 @@ import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { publishSample } from '../../src/pipeline/reference-store.js';
 import { validPain001 } from '../support/pain001.js';
 import { importSampleMembers, settlement, tempDir } from './stages-given.js';
+import { runCommand } from '../support/cli.js';
 
 /**
  * `noemie payments run` / `payments show` as the CLI runs them, on an embedded bus in a temp home,
@@ -16,16 +16,7 @@ const FAMILY_IBAN = 'FR7620041344599806394842283';
 let home = '';
 let cleanup: () => Promise<void>;
 
-async function cli(cmd: typeof paymentsRun, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  out.on('data', (c: Buffer) => o.push(c));
-  err.on('data', (c: Buffer) => e.push(c));
-  const code = await cmd.run(argv, { out, err });
-  return { code, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
-}
+const cli = runCommand;
 
 beforeAll(async () => {
   ({ dir: home, cleanup } = await tempDir('payments-cli-'));

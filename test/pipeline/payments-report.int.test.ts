@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { command as paymentsRun, showCommand, type ShowOutput } from '../../src/cli/commands/payments.js';
@@ -8,6 +7,7 @@ import { RunReportSchema } from '../../src/payments/report.js';
 import type { PaymentStageReport } from '../../src/pipeline/payments-service.js';
 import { publishSample } from '../../src/pipeline/reference-store.js';
 import { importSampleMembers, settlement, tempDir } from './stages-given.js';
+import { runCommand } from '../support/cli.js';
 
 /**
  * The payment-run report through the CLI, on an embedded bus, with the sample's members:
@@ -27,16 +27,7 @@ let cleanup: () => Promise<void>;
 const member = (adherentId: string, nir: string, lineKey: string, amcAmount: string, version = 1) =>
   ({ value: settlement({ adherentId, tp: '00', payee: 'member', lineKey, beneficiary: { nir, rang: 1 }, amcAmount, version }) });
 
-async function cli(cmd: typeof paymentsRun, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  out.on('data', (c: Buffer) => o.push(c));
-  err.on('data', (c: Buffer) => e.push(c));
-  const code = await cmd.run(argv, { out, err });
-  return { code, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
-}
+const cli = runCommand;
 
 async function publish(values: ReturnType<typeof member>[]): Promise<void> {
   const bus = await openEmbeddedBus({ dir: join(home, 'bus') });

@@ -1,26 +1,16 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { expect } from 'vitest';
 import type { Bus } from '../../src/bus/bus.js';
-import { main } from '../../src/cli/main.js';
 import { loadBeneficiaries } from '../../src/ingest/reference/beneficiaries.js';
 import { nirKey, type ActLine } from '../../src/model/act-line.js';
 import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
 import { HAND_FAMILY, HAND_NIR, ROOT, readTopic } from './liquidation-support.js';
+import { runNoemie } from '../support/cli.js';
 
 /** Shared by the hot-reload tests (embedded bus in-process, service process on the test broker). */
 
-export async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  out.on('data', (c: Buffer) => o.push(c));
-  err.on('data', (c: Buffer) => e.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(o).toString('utf8'), err: Buffer.concat(e).toString('utf8') };
-}
+export const cli = runNoemie;
 
 export async function handMembers(dir: string) {
   const file = join(dir, 'beneficiaries.csv');
