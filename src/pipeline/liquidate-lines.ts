@@ -1,4 +1,4 @@
-import { emptyState, liquidate, lineRecord, stateKeyOf, type EngineState, type LineRecord } from '../engine/index.js';
+import { emptyState, lineRecord, LiquidationKernel, stateKeyOf, type EngineState, type LineRecord } from '../engine/index.js';
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
 import type { IsoDate } from '../model/dates.js';
 import type { GridSet } from '../model/grid.js';
@@ -37,6 +37,18 @@ export interface LineOutcome {
   previous?: LineRecord;
 }
 
+/**
+ * One kernel per reference data object (a worker keeps one per version): the integer-cent kernel
+ * decides first-time initial lines, the decimal engine everything else (src/engine/kernel; the two
+ * give the same settlements and ledgers, test/engine/kernel.test.ts on 100 000 lines).
+ */
+const kernels = new WeakMap<Reference, LiquidationKernel>();
+function kernelOf(reference: Reference): LiquidationKernel {
+  let kernel = kernels.get(reference);
+  if (kernel === undefined) kernels.set(reference, (kernel = new LiquidationKernel(reference)));
+  return kernel;
+}
+
 export function liquidateLines(
   requests: readonly LineRequest[],
   reference: Reference,
@@ -51,7 +63,7 @@ export function liquidateLines(
     const before = current(key);
     const lineKey = lineKeyOf(r.line);
     const previous = lineRecord(before, lineKey);
-    const { settlement, state } = liquidate(request, { ...reference, asOf: r.asOf }, before);
+    const { settlement, state } = kernelOf(reference).liquidate(request, r.asOf, before);
     if (previous && sameDecision(previous, lineRecord(state, lineKey), settlement)) {
       outcomes.push({ settlement, changed: false, previous });
       continue;
