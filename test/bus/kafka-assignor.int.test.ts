@@ -5,7 +5,7 @@ import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import { CoPartitionedAssigner } from '../../src/bus/kafka/co-partitioned-assigner.js';
 import { startTestBroker, testBusOptions, type TestBroker } from '../support/kafka-mock.js';
 
-vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
+vi.setConfig({ testTimeout: 150_000, hookTimeout: 60_000 });
 
 /**
  * The co-partitioning assignor against the Kafka-protocol test broker: three members of one group
@@ -29,40 +29,47 @@ describe('kafka: co-partitioned assignment with 3 members', () => {
     await (await openKafkaBus(options)).close();
     const topics = [`${prefix}decompte-lines`, `${prefix}invoice-lines`];
     const kafka = new Kafka({ clientId: 'noemie-assignor-test', brokers: options.brokers(), logLevel: logLevel.NOTHING });
-    const groupId = `g-${randomUUID()}`;
-    const latest = new Map<string, { protocol: string; assignment: Record<string, number[]> }>();
-    const consumers: Consumer[] = [];
-    try {
-      // All three join at once: one rebalance instead of one per member arriving.
-      for (let i = 0; i < 3; i++) {
-        const consumer = kafka.consumer({ groupId, sessionTimeout: options.sessionTimeout, rebalanceTimeout: 10_000, heartbeatInterval: 300, partitionAssigners: [CoPartitionedAssigner] });
-        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => latest.set(`m${i}`, { protocol: payload.groupProtocol, assignment: payload.memberAssignment }));
-        consumers.push(consumer);
-      }
-      await Promise.all(
-        consumers.map(async (consumer) => {
-          await consumer.connect();
-          await consumer.subscribe({ topics, fromBeginning: true });
-          await consumer.run({ eachMessage: async () => undefined });
-        }),
-      );
-      // Joins settle over a few rebalances: wait for a generation where the three members'
-      // last assignments together hold each partition of each topic exactly once.
-      const settled = () => {
-        if (latest.size < 3) return false;
-        return topics.every((t) => [...latest.values()].flatMap((m) => m.assignment[t] ?? []).sort().join() === '0,1,2,3');
-      };
-      for (const deadline = Date.now() + 90_000; !settled(); ) {
-        if (Date.now() > deadline) throw new Error(`group did not settle: ${JSON.stringify([...latest])}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      const members = [...latest.values()];
-      for (const m of members) expect(m.assignment[topics[0]!] ?? []).toEqual(m.assignment[topics[1]!] ?? []);
-      expect(members.every((m) => m.protocol === 'NoemieCoPartitioned')).toBe(true);
-      // 4 partitions over 3 members: one member holds two partition numbers, the others one each.
-      expect(members.map((m) => (m.assignment[topics[0]!] ?? []).length).sort()).toEqual([1, 1, 2]);
-    } finally {
-      await Promise.allSettled(consumers.map((c) => c.disconnect()));
-    }
+    // The test broker sometimes leaves late joiners of a group waiting far past the rebalance
+    // timeout (seen: one member alone for 90 s on a loaded machine); a second group, joined
+    // afresh, gets another chance. What is asserted is the assignment of a settled generation.
+    let members: { protocol: string; assignment: Record<string, number[]> }[] | null = null;
+    for (let attempt = 1; attempt <= 2 && members === null; attempt++) members = await settledGroup(kafka, topics, options.sessionTimeout, 50_000);
+    if (members === null) throw new Error('group did not settle in two attempts of 50 s');
+    for (const m of members) expect(m.assignment[topics[0]!] ?? []).toEqual(m.assignment[topics[1]!] ?? []);
+    expect(members.every((m) => m.protocol === 'NoemieCoPartitioned')).toBe(true);
+    // 4 partitions over 3 members: one member holds two partition numbers, the others one each.
+    expect(members.map((m) => (m.assignment[topics[0]!] ?? []).length).sort()).toEqual([1, 1, 2]);
   });
 });
+
+/** Three members of a new group join at once; their last assignments once every partition is held once, or null after `waitMs`. */
+async function settledGroup(kafka: Kafka, topics: string[], sessionTimeout: number | undefined, waitMs: number): Promise<{ protocol: string; assignment: Record<string, number[]> }[] | null> {
+  const groupId = `g-${randomUUID()}`;
+  const latest = new Map<string, { protocol: string; assignment: Record<string, number[]> }>();
+  const consumers: Consumer[] = [];
+  try {
+    // All three join at once: one rebalance instead of one per member arriving.
+    for (let i = 0; i < 3; i++) {
+      const consumer = kafka.consumer({ groupId, ...(sessionTimeout !== undefined ? { sessionTimeout } : {}), rebalanceTimeout: 10_000, heartbeatInterval: 300, partitionAssigners: [CoPartitionedAssigner] });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => latest.set(`m${i}`, { protocol: payload.groupProtocol, assignment: payload.memberAssignment }));
+      consumers.push(consumer);
+    }
+    await Promise.all(
+      consumers.map(async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning: true });
+        await consumer.run({ eachMessage: async () => undefined });
+      }),
+    );
+    // Joins settle over a few rebalances: wait for a generation where the three members'
+    // last assignments together hold each partition of each topic exactly once.
+    const settled = () => latest.size === 3 && topics.every((t) => [...latest.values()].flatMap((m) => m.assignment[t] ?? []).sort().join() === '0,1,2,3');
+    for (const deadline = Date.now() + waitMs; !settled(); ) {
+      if (Date.now() > deadline) return null;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return [...latest.values()];
+  } finally {
+    await Promise.allSettled(consumers.map((c) => c.disconnect()));
+  }
+}
