@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { openEmbeddedBus } from '../src/bus/embedded/embedded-bus.js';
 import type { BusRecord, TopicName } from '../src/bus/index.js';
 import type { Settlement } from '../src/model/settlement.js';
-import { root } from './support.js';
+import { root, tpSettlement } from './support.js';
 
 /**
  * The embedded bus alone (fsync on): how many fsyncs a produce call and a consumed batch cost, and
@@ -22,30 +22,9 @@ import { root } from './support.js';
 const { values } = parseArgs({ options: { messages: { type: 'string' }, batch: { type: 'string' }, dir: { type: 'string' } } });
 const N = Number(values.messages ?? 200_000);
 const BATCH = Number(values.batch ?? 500);
-const PS = '751234567';
 
 function settlementOf(i: number): Settlement {
-  return {
-    lineKey: `noemie-bench:D${i}:1`,
-    beneficiary: { nir: `1${String(i % 50_000).padStart(12, '0')}`, rang: 1 },
-    adherentId: `A${i % 20_000}`,
-    careDate: '2025-03-03',
-    actCode: 'G',
-    poste: 'soins.generalistes',
-    status: 'paid',
-    reason: null,
-    expense: '40.00',
-    roAmount: '21.00',
-    amcAmount: '19.00',
-    parts: [{ contract: 'CCN-HLA-OPT2', amount: '19.00' }],
-    restToPay: '0.00',
-    payee: `ps:${PS}`,
-    counters: [],
-    version: 1,
-    operation: 'I',
-    tp: '15',
-    psId: PS,
-  };
+  return tpSettlement({ lineKey: `noemie-bench:D${i}:1`, beneficiary: { nir: `1${String(i % 50_000).padStart(12, '0')}`, rang: 1 }, adherentId: `A${i % 20_000}` });
 }
 
 /** Counts fdatasync and fsync calls of every FileHandle of this process. */

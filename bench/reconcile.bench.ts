@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { openEmbeddedBus } from '../src/bus/embedded/embedded-bus.js';
 import type { Settlement } from '../src/model/settlement.js';
 import type { TpClaim } from '../src/model/tp-claim.js';
-import { root, runChild } from './support.js';
+import { BENCH_PS, root, runChild, tpSettlement } from './support.js';
 
 /**
  * The reconcile service, alone, for two builds side by side in the same run: this one and
@@ -28,7 +28,7 @@ const { values } = parseArgs({
   options: { settlements: { type: 'string' }, new: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' }, child: { type: 'string' }, home: { type: 'string' }, impl: { type: 'string' }, 'max-batch': { type: 'string' } },
 });
 
-const PS = '751234567';
+const PS = BENCH_PS;
 const nirOf = (i: number) => `1${String(i).padStart(12, '0')}`;
 
 function writtenBytes(): number {
@@ -44,27 +44,7 @@ function du(path: string): number {
 
 function settlementOf(i: number, line: number, version = 1): Settlement {
   const day = `2025-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (line % 28)).padStart(2, '0')}`;
-  return {
-    lineKey: `noemie-bench:D${i}:${line}`,
-    beneficiary: { nir: nirOf(i), rang: 1 },
-    adherentId: `A${Math.floor(i / 3)}`,
-    careDate: day,
-    actCode: 'G',
-    poste: 'soins.generalistes',
-    status: 'paid',
-    reason: null,
-    expense: '40.00',
-    roAmount: '21.00',
-    amcAmount: '19.00',
-    parts: [{ contract: 'CCN-HLA-OPT2', amount: '19.00' }],
-    restToPay: '0.00',
-    payee: `ps:${PS}`,
-    counters: [],
-    version,
-    operation: 'I',
-    tp: '15',
-    psId: PS,
-  };
+  return tpSettlement({ lineKey: `noemie-bench:D${i}:${line}`, beneficiary: { nir: nirOf(i), rang: 1 }, adherentId: `A${Math.floor(i / 3)}`, careDate: day, version });
 }
 
 function claimOf(s: Settlement): TpClaim {

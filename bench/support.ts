@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateFixtures } from '../src/generate/index.js';
+import type { Settlement } from '../src/model/settlement.js';
 
 /** Shared by the end-to-end benchmarks (embedded and Kafka), so both measure the same drop. */
 
@@ -40,4 +41,30 @@ export async function prepareDrop(lines: number, dirOption: string | undefined):
     await generateFixtures({ seed: 1, lines, format: 'csv', out: drop, nomenclaturePath: join(ref, 'nomenclature.csv'), beneficiaries: join(ref, `beneficiaries-${lines}.csv`) });
   }
   return { dir, ref, drop };
+}
+
+/** The benches' professional in tiers payant. */
+export const BENCH_PS = '751234567';
+
+/** A GP consultation in tiers payant (tp 15) paying the professional 19.00: the benches' settlement, with what each bench varies. */
+export function tpSettlement(over: Pick<Settlement, 'lineKey' | 'beneficiary' | 'adherentId'> & Partial<Settlement>): Settlement {
+  return {
+    careDate: '2025-03-03',
+    actCode: 'G',
+    poste: 'soins.generalistes',
+    status: 'paid',
+    reason: null,
+    expense: '40.00',
+    roAmount: '21.00',
+    amcAmount: '19.00',
+    parts: [{ contract: 'CCN-HLA-OPT2', amount: '19.00' }],
+    restToPay: '0.00',
+    payee: `ps:${BENCH_PS}`,
+    counters: [],
+    version: 1,
+    operation: 'I',
+    tp: '15',
+    psId: BENCH_PS,
+    ...over,
+  };
 }
