@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headlessChromium } from '../support/chromium.js';
 import { FLOW_COLOURS, renderReportHtml } from '../../src/payments/report-render.js';
 import { PS2, givenR2, reportOf } from './report-given.js';
 
@@ -15,17 +14,10 @@ import { PS2, givenR2, reportOf } from './report-given.js';
  * painted page shows the flow chart's bars. Figures: report-given.ts (141.55 settled, 19.00
  * transferred, 120.00 held, 12.00 blocked, 9.45 recovered).
  */
-const run = promisify(execFile);
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--force-color-profile=srgb', '--hide-scrollbars'];
-
 let dir: string;
 let page: string;
 
-async function chromium(args: string[]): Promise<string> {
-  const profile = await mkdtemp(join(dir, 'profile-'));
-  const { stdout } = await run('chromium', [...FLAGS, `--user-data-dir=${profile}`, ...args], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
-  return stdout;
-}
+const chromium = (args: string[]) => headlessChromium(dir, args);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'run-report-'));

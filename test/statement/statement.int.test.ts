@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headlessChromium } from '../support/chromium.js';
 import { renderStatementHtml, SEGMENT_COLOURS } from '../../src/statement/index.js';
 import { DATA } from './given.js';
 
@@ -14,17 +13,10 @@ import { DATA } from './given.js';
  * scripts/setup.sh): the DOM Chromium builds holds the totals and the chart, and the screenshot it
  * paints shows the chart's three colours. Totals are the hand computation of given.ts.
  */
-const run = promisify(execFile);
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--force-color-profile=srgb', '--hide-scrollbars'];
-
 let dir: string;
 let page: string;
 
-async function chromium(args: string[]): Promise<string> {
-  const profile = await mkdtemp(join(dir, 'profile-'));
-  const { stdout } = await run('chromium', [...FLAGS, `--user-data-dir=${profile}`, ...args], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
-  return stdout;
-}
+const chromium = (args: string[]) => headlessChromium(dir, args);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'statement-'));
