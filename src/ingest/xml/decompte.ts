@@ -1,4 +1,5 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
+import { safeXmlParser, type XmlNode } from '../../model/xml.js';
 import { ActLineSchema, candidateFromText, type ActLine } from '../../model/act-line.js';
 import { fromZodIssues, type Origin, type RecordIssue } from '../../model/issues.js';
 import type { IngestEvent } from '../types.js';
@@ -12,25 +13,8 @@ import { countNewlines, startTagEnd } from './scanner.js';
  * reject at the ordinal of its first `<line>` and uses up as many ordinals as it has `<line>`s (one
  * when it has none). `textLine` is the text line where the element starts.
  */
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  attributesGroupName: '@',
-  // Never let the parser expand anything: the scanner refused DTDs, and entities are decoded by us.
-  processEntities: false,
-  htmlEntities: false,
-  parseAttributeValue: false,
-  parseTagValue: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
-});
-
-interface XmlNode {
-  '@'?: Record<string, string>;
-  '#text'?: string;
-  [child: string]: unknown;
-}
+// Never let the parser expand anything: the scanner refused DTDs, and entities are decoded by us.
+const parser = safeXmlParser();
 
 export interface DecompteText {
   where: { file: string; entry?: string };

@@ -1,4 +1,5 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
+import { safeXmlParser, type XmlNode } from '../../model/xml.js';
 import { z } from 'zod';
 import { tooDeep } from '../../ingest/xml/decompte.js';
 import { MONEY_PATTERN, MoneySchema, type Money } from '../../model/money.js';
@@ -65,25 +66,9 @@ const SUPPORTED: Record<BankFormat, readonly string[]> = {
   'pain.002': ['001.03', '001.04', '001.05', '001.06', '001.07', '001.08', '001.09', '001.10'],
 };
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  attributesGroupName: '@',
-  removeNSPrefix: true,
-  processEntities: false,
-  htmlEntities: false,
-  parseAttributeValue: false,
-  parseTagValue: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
-});
+const parser = safeXmlParser({ removeNSPrefix: true });
 
-interface Node {
-  '@'?: Record<string, string>;
-  '#text'?: string;
-  [child: string]: unknown;
-}
+type Node = XmlNode;
 
 class Reader {
   constructor(readonly file: string) {}
