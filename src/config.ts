@@ -83,6 +83,10 @@ const EnvSchema = z.object({
   NOEMIE_INSURER_NAME: z.string().trim().min(1).optional(),
   NOEMIE_INSURER_ADDRESS: z.string().trim().min(1).optional(),
   NOEMIE_INSURER_REGISTRATION: z.string().trim().min(1).optional(),
+  /** HTTP API (src/http/invoices): an invoice's attachment larger than this is refused with 413 (default 10 MiB) */
+  NOEMIE_HTTP_MAX_ATTACHMENT_BYTES: bytes.default(10 * 1024 * 1024),
+  /** the API clients' keys file (hashes only; `noemie api-keys add`); default `<home>/config/api-keys.json` */
+  NOEMIE_API_KEYS_FILE: z.string().min(1).optional(),
   /** TEST ONLY: `noemie payments run` kills itself (SIGKILL) right after this step (src/payments/run-steps.ts) */
   NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
 });

@@ -20,5 +20,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   liquidate: { summary: 'liquidate a drop against the guarantee grids, no bus: NDJSON settlements', load: async () => (await import('./commands/liquidate.js')).command },
   'reference import': { summary: 'validate grids / nomenclature / PMSS / professionals and publish them as a new version in the home', load: async () => (await import('./commands/reference.js')).importCommand },
   'reference show': { summary: 'list the reference data versions in force in the home (--all: every version kept)', load: async () => (await import('./commands/reference.js')).showCommand },
+  'api-keys add': { summary: 'create an HTTP API key for a client (printed once, only its hash is stored)', load: async () => (await import('./commands/api-keys.js')).addCommand },
+  'api-keys list': { summary: 'list the HTTP API clients and their scopes (keys are not kept)', load: async () => (await import('./commands/api-keys.js')).listCommand },
   estimate: { summary: 'quote (devis conseil): what the AMC would pay for a planned act, nothing consumed', load: async () => (await import('./commands/estimate.js')).command },
 };

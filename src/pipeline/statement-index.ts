@@ -116,6 +116,16 @@ export class StatementIndex {
     return this.where.get(lineKey);
   }
 
+  /**
+   * A line's latest indexed version by its key: two point reads, whatever the history (the HTTP
+   * API's receipt status). `settlement` is null when that version names no family.
+   */
+  latestOf(lineKey: string): { version: number; settlement: StatementSettlement | null } | undefined {
+    const w = this.where.get(lineKey);
+    if (w === undefined) return undefined;
+    return { version: w.version, settlement: w.key === null ? null : (this.lines.get(w.key) ?? null) };
+  }
+
   close(): Promise<void> {
     return this.kv.close();
   }
