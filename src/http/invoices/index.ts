@@ -111,22 +111,29 @@ export function invoicesPlugin(deps: InvoicesPluginDeps): HttpPlugin {
           const idempotencyKey = headers.data['idempotency-key'];
           const receiptId = `rcpt_${randomUUID()}`;
           const incoming = receipts.incomingFileOf(receiptId);
+          let refused: { status: number; issues: HttpIssue[] } | undefined;
+          let submitted: Awaited<ReturnType<InvoiceReceipts['submit']>> | undefined;
           try {
             const read = await readUpload(request, incoming, maxAttachmentBytes);
             const { lines, issues, canonical } = await checkInvoice(read, receiptId, clientId);
             const statusOfIssues = issueStatus(issues);
-            if (statusOfIssues !== null) return sendIssues(reply, statusOfIssues, issues);
-            const attachment = read.attachment as Extract<ReceivedAttachment, { ok: true }>;
-            const requestHash = createHash('sha256').update(canonical).update('\u0000').update(attachment.sha256).digest('hex');
-            const { record, replayed } = await receipts.submit({
-              receiptId, clientId, idempotencyKey, requestHash, invoiceId: lines[0]!.line.decompteId, lines, incoming,
-              attachment: { type: attachment.type, bytes: attachment.bytes, sha256: attachment.sha256 },
-            });
-            if (replayed) void reply.header('idempotent-replayed', 'true');
-            return reply.code(202).header('location', `/v1/invoices/${record.receiptId}`).send(receiptOf(record));
+            if (statusOfIssues !== null) refused = { status: statusOfIssues, issues };
+            else {
+              const attachment = read.attachment as Extract<ReceivedAttachment, { ok: true }>;
+              const requestHash = createHash('sha256').update(canonical).update('\u0000').update(attachment.sha256).digest('hex');
+              submitted = await receipts.submit({
+                receiptId, clientId, idempotencyKey, requestHash, invoiceId: lines[0]!.line.decompteId, lines, incoming,
+                attachment: { type: attachment.type, bytes: attachment.bytes, sha256: attachment.sha256 },
+              });
+            }
           } finally {
+            // before answering: once the client has its answer, no copy of its attachment is left in incoming/
             await rm(incoming, { force: true });
           }
+          if (refused !== undefined || submitted === undefined) return sendIssues(reply, refused?.status ?? 500, refused?.issues ?? []);
+          const { record, replayed } = submitted;
+          if (replayed) void reply.header('idempotent-replayed', 'true');
+          return reply.code(202).header('location', `/v1/invoices/${record.receiptId}`).send(receiptOf(record));
         });
 
         const statusSchema: DocumentedSchema = {
