@@ -30,7 +30,7 @@ export class HttpError extends PipelineError {
     readonly status: number,
     readonly issues: HttpIssue[],
   ) {
-    super(issues[0]?.code ?? 'HTTP_ERROR', issues.map((i) => i.message).join('; '), { status });
+    super(issues[0]?.code ?? 'HTTP_BAD_REQUEST', issues.map((i) => i.message).join('; '), { status });
   }
 }
 

@@ -83,7 +83,7 @@ export function invoicesPlugin(deps: InvoicesPluginDeps): HttpPlugin {
         const uploadSchema: DocumentedSchema = {
           operationId: 'uploadInvoice',
           summary: 'send a member\'s hors-NOEMIE invoice with its attachment',
-          description: `The invoice is checked exactly as an invoice file dropped in the inbox (schemas/invoice.schema.json); a refused one lists every issue. Accepted: its act lines are published for liquidation and a receipt is answered. The attachment (PDF, PNG, JPEG, TIFF, HEIC, WebP: told by its first bytes) is at most ${maxAttachmentBytes} bytes here (NOEMIE_HTTP_MAX_ATTACHMENT_BYTES).`,
+          description: `The invoice is checked exactly as an invoice file dropped in the inbox (schemas/invoice.schema.json); a refused one lists every issue. Accepted: its act lines are published for liquidation and a receipt is answered. The attachment (PDF, PNG, JPEG, TIFF, HEIC, WebP: told by its first bytes) is at most NOEMIE_HTTP_MAX_ATTACHMENT_BYTES bytes (default 10 MiB): larger, 413.`,
           tags: ['invoices'],
           security: API_KEY_SECURITY,
           consumes: ['multipart/form-data'],
