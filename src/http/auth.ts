@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
+import { readEnv } from '../config.js';
 import { PipelineError } from '../model/errors.js';
 import { httpIssue, sendIssues } from './errors.js';
 
@@ -45,10 +46,9 @@ declare module 'fastify' {
 
 export class ApiKeysError extends PipelineError {}
 
-/** `NOEMIE_API_KEYS_FILE`, else `<home>/config/api-keys.json`. */
-export function apiKeysFileOf(home: string, env: NodeJS.ProcessEnv = process.env): string {
-  const named = env.NOEMIE_API_KEYS_FILE;
-  return named !== undefined && named !== '' ? named : join(home, 'config', 'api-keys.json');
+/** `NOEMIE_API_KEYS_FILE` (src/config.ts), else `<home>/config/api-keys.json`. */
+export function apiKeysFileOf(home: string, named: string | undefined = readEnv().NOEMIE_API_KEYS_FILE): string {
+  return named ?? join(home, 'config', 'api-keys.json');
 }
 
 export const sha256Hex = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');

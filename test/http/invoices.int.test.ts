@@ -64,8 +64,8 @@ beforeAll(async () => {
   members = m;
   beneficiaries = m.index;
   bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync: false });
-  portalKey = (await addApiClient(apiKeysFileOf(home, {}), 'portal', ['invoices'])).key;
-  opsKey = (await addApiClient(apiKeysFileOf(home, {}), 'ops', ['admin'])).key;
+  portalKey = (await addApiClient(apiKeysFileOf(home, undefined), 'portal', ['invoices'])).key;
+  opsKey = (await addApiClient(apiKeysFileOf(home, undefined), 'ops', ['admin'])).key;
   await startApp();
 }, 60_000);
 
@@ -293,7 +293,7 @@ describe('GET /v1/invoices/{receipt}, and a crash between publication and record
       ['invoice:INV-HTTP-9:2', 'settled', 'paid', { expense: '60.00', roAmount: '0.00', amcAmount: '30.00', restToPay: '30.00', payee: 'member' }],
     ]);
     // another client does not see it
-    const portal2 = (await addApiClient(apiKeysFileOf(home, {}), 'portal-2', ['invoices'])).key;
+    const portal2 = (await addApiClient(apiKeysFileOf(home, undefined), 'portal-2', ['invoices'])).key;
     await new Promise((r) => setTimeout(r, 1100)); // the keys file is looked at again at most once a second
     expect((await fetch(`${url}/v1/invoices/${receipt}`, { headers: auth(portal2) })).status).toBe(404);
   }, 90_000);

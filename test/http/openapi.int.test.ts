@@ -78,7 +78,7 @@ it('what the service answers validates against the document (JSON Schema 2020-12
   form.append('attachment', new Blob([Buffer.from('%PDF-1.7\n%%EOF\n')]), 'f.pdf');
   const res = await fetch(`${url}/v1/invoices`, { method: 'POST', body: form, headers: { authorization: `Bearer ${KEY}`, 'idempotency-key': 'oa-1' } });
   expect(res.status).toBe(202);
-  const receipt = await res.json();
+  const receipt = (await res.json()) as { receiptId: string };
   const validReceipt = ajv.compile(schemaOf('/v1/invoices', 'post', '202'));
   expect(validReceipt(receipt), JSON.stringify(validReceipt.errors)).toBe(true);
   const status = await (await fetch(`${url}/v1/invoices/${receipt.receiptId}`, { headers: { authorization: `Bearer ${KEY}` } })).json();

@@ -25,7 +25,7 @@ exit code: 0 listed, 1 the file is invalid, 2 usage error`;
 function homeOf(flag: string | undefined): { file: string } {
   const env = readEnv();
   const home = resolve(flag ?? env.NOEMIE_HOME);
-  return { file: env.NOEMIE_API_KEYS_FILE ?? apiKeysFileOf(home, {}) };
+  return { file: apiKeysFileOf(home, env.NOEMIE_API_KEYS_FILE) };
 }
 
 function scopesOf(text: string | undefined): ApiScope[] {
