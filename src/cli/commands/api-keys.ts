@@ -67,7 +67,8 @@ export const listCommand: Command = {
       return 0;
     }
     if (clients.length === 0) writeHumanLine(io.out, `no API client in ${file} (noemie api-keys add <client-id> --scope invoices)`);
-    for (const c of clients) writeHumanLine(io.out, `${c.id}\t${c.scopes.join(',')}\t${c.created ?? ''}`);
+    const width = Math.max(...clients.map((c) => c.id.length));
+    for (const c of clients) writeHumanLine(io.out, `${c.id.padEnd(width)}  ${c.scopes.join(',').padEnd(15)}  ${c.created ?? ''}`.trimEnd());
     return 0;
   },
 };
