@@ -235,6 +235,31 @@ describe('POST /v1/invoices', () => {
   });
 });
 
+describe('a stop before publication', () => {
+  it('recorded, the bus refused the lines: 503; the next start publishes them once and empties incoming/; the retry gets the same receipt', async () => {
+    const before = (await invoiceLines()).length;
+    produceVia = async () => {
+      throw new Error('broker unreachable');
+    };
+    const first = await post(form(handInvoice('INV-HTTP-8')), { ...auth(), 'idempotency-key': 'k-8' });
+    produceVia = (b, topic, messages) => b.produce(topic, messages);
+    expect(first.status).toBe(503);
+    expect(first.body.issues[0].message).toMatch(/retry with the same Idempotency-Key/);
+    expect((await invoiceLines()).length).toBe(before);
+    // what a killed upload would leave: an attachment being received
+    await writeFile(join(home, 'invoices', 'incoming', 'rcpt_00000000-0000-0000-0000-000000000000.part'), PDF);
+    await app.close();
+    await startApp();
+    expect(await readdir(join(home, 'invoices', 'incoming'))).toEqual([]);
+    const published = (await invoiceLines()).filter((m) => m.line.decompteId === 'INV-HTTP-8');
+    expect(published.map((m) => m.line.lineNo)).toEqual([1, 2]);
+    const retry = await post(form(handInvoice('INV-HTTP-8')), { ...auth(), 'idempotency-key': 'k-8' });
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect((await invoiceLines()).filter((m) => m.line.decompteId === 'INV-HTTP-8')).toHaveLength(2);
+  });
+});
+
 describe('GET /v1/invoices/{receipt}, and a crash between publication and record', () => {
   let service: LiquidationService | undefined;
   let indexer: StatementIndexer | undefined;
