@@ -130,8 +130,8 @@ export function invoicesPlugin(deps: InvoicesPluginDeps): HttpPlugin {
             // before answering: once the client has its answer, no copy of its attachment is left in incoming/
             await rm(incoming, { force: true });
           }
-          if (refused !== undefined || submitted === undefined) return sendIssues(reply, refused?.status ?? 500, refused?.issues ?? []);
-          const { record, replayed } = submitted;
+          if (refused !== undefined) return sendIssues(reply, refused.status, refused.issues);
+          const { record, replayed } = submitted!;
           if (replayed) void reply.header('idempotent-replayed', 'true');
           return reply.code(202).header('location', `/v1/invoices/${record.receiptId}`).send(receiptOf(record));
         });
