@@ -122,7 +122,7 @@ export const command: Command = {
     const beneficiaries = membership.index();
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
     const state = liquidationState(home, kafka, env);
-    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...state });
+    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...state, ...(env.NOEMIE_STEP_DELAY_MS ? { stepDelayMs: env.NOEMIE_STEP_DELAY_MS } : {}) });
     // Reconciliation states live in the home's state store too: a restart reads only the changelog's tail.
     const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger, home, busId: state.busId });
     // Ingestion staging (README "Ingest bus sink"): spools of a killed run are lines in clear of
