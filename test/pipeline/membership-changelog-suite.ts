@@ -64,6 +64,14 @@ function answers(store: MembershipStore): Map<string, unknown> {
   return out;
 }
 
+/** The last changelog value of every family is the family's history in the store (and no other family is there). */
+async function expectChangelogIsStore(bus: Bus, store: MembershipStore): Promise<void> {
+  const last = new Map<string, unknown>();
+  for (const v of await readAll(bus, 'members-changelog')) last.set(v.adherentId, v.events);
+  expect([...last.keys()].sort()).toEqual([...store.adherents()].sort());
+  for (const id of store.adherents()) expect(last.get(id), id).toEqual(store.eventsOf(id));
+}
+
 const highs = async (bus: Bus) => new Map((await bus.endOffsets('members')).map((p) => [p.partition, p.high]));
 
 export function defineMembershipChangelogSuite(w: MembershipChangelogWorld): void {
@@ -87,14 +95,17 @@ export function defineMembershipChangelogSuite(w: MembershipChangelogWorld): voi
       const a = MembershipStore.open(await home(), { today: () => TODAY });
       cleanups.push(() => a.close());
       const appliedA = await updateMembershipStore(bus, a);
-      // 30 population events (10 families) + 5 changes, one history per family changed
-      expect(appliedA).toMatchObject({ applied: 35, duplicates: 0, changelog: 10 });
+      // 30 population events (10 families) + 5 changes; a history per family changed per batch
+      // (how many batches depends on the bus), the last one per family being the store's
+      expect(appliedA).toMatchObject({ applied: 35, duplicates: 0 });
+      expect(appliedA.changelog).toBeGreaterThanOrEqual(10);
+      await expectChangelogIsStore(bus, a);
 
       // and then `members` loses everything published so far (retention; a filler makes the mock drop it)
       const before = await highs(bus);
       const fill = fillers();
       for (const f of fill) for (let i = 0; i < w.fillerCopies; i += 10) await bus.produce('members', Array.from({ length: Math.min(10, w.fillerCopies - i) }, () => ({ value: f })));
-      expect(await updateMembershipStore(bus, a)).toMatchObject({ applied: fill.length, changelog: fill.length });
+      expect(await updateMembershipStore(bus, a)).toMatchObject({ applied: fill.length });
       bus = await w.loseHead(ns, bus, before);
       // (none of the population's or the changes' events can be read from `members` any more)
       if (w.kind === 'kafka') for (const { partition, low } of await bus.endOffsets('members')) expect(low, `members partition ${partition} lost its head`).toBeGreaterThanOrEqual(before.get(partition) ?? 0);
@@ -147,10 +158,9 @@ export function defineMembershipChangelogSuite(w: MembershipChangelogWorld): voi
       // those of the crashed batch from their marks, as nothing else would write them
       const restarted = await updateMembershipStore(bus, a);
       expect(a.familyCount()).toBe(10);
-      expect(restarted.changelog).toBe(10);
+      expect(restarted.changelog).toBeGreaterThanOrEqual(10);
       expect(restarted.applied + restarted.duplicates).toBe(35);
-      const written = await readAll(bus, 'members-changelog');
-      expect(new Set(written.map((v) => v.adherentId)).size).toBe(10);
+      await expectChangelogIsStore(bus, a);
       // a second start owes nothing
       expect(await updateMembershipStore(bus, a)).toMatchObject({ applied: 0, changelog: 0 });
 
