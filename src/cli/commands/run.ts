@@ -200,7 +200,7 @@ export const command: Command = {
     for (const o of outcomes) report(io, o);
 
     const m = membershipConsumer.stats;
-    writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${membership.familyCount()} families in the store; ${m.requested} re-liquidation request(s)`);
+    writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${membership.familyCount()} families in the store; ${m.requested} re-liquidation request(s)${m.restored > 0 ? `; ${m.restored} event(s) restored from members-changelog first` : ''}`);
     writeLine(io.out, 'liquidating…');
     await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
