@@ -7,6 +7,7 @@ import { importPopulation } from '../../src/pipeline/members-import.js';
 import { updateMembershipStore } from '../../src/pipeline/membership-consumer.js';
 import { MembershipStore } from '../../src/pipeline/membership-store.js';
 import { readAll, tempDir } from './stages-given.js';
+import { runNoemie } from '../support/cli.js';
 
 /**
  * `members-changelog` (src/pipeline/membership-changelog.ts), on both buses: a home's membership
@@ -92,8 +93,10 @@ export function defineMembershipChangelogSuite(w: MembershipChangelogWorld): voi
       // Given the sample population and back-dated changes applied by home A
       await importPopulation(bus, 'fixtures/sample/beneficiaries.csv');
       await bus.produce('members', changes().map((value) => ({ value })));
-      const a = MembershipStore.open(await home(), { today: () => TODAY });
-      cleanups.push(() => a.close());
+      const homeA = await home();
+      const a = MembershipStore.open(homeA, { today: () => TODAY });
+      let aOpen = true;
+      cleanups.push(async () => void (aOpen && (await a.close())));
       const appliedA = await updateMembershipStore(bus, a);
       // 30 population events (10 families) + 5 changes; a history per family changed per batch
       // (how many batches depends on the bus), the last one per family being the store's
@@ -112,8 +115,10 @@ export function defineMembershipChangelogSuite(w: MembershipChangelogWorld): voi
       else expect((await readAll(bus, 'members')).filter((e) => !e.eventId.startsWith('fill-'))).toEqual([]);
 
       // When a new home brings its store up to date
-      const b = MembershipStore.open(await home(), { today: () => TODAY });
-      cleanups.push(() => b.close());
+      const homeB = await home();
+      const b = MembershipStore.open(homeB, { today: () => TODAY });
+      let bOpen = true;
+      cleanups.push(async () => void (bOpen && (await b.close())));
       const appliedB = await updateMembershipStore(bus, b);
 
       // Then it took the histories from the changelog (events merged, no re-liquidation asked again,
@@ -136,6 +141,20 @@ export function defineMembershipChangelogSuite(w: MembershipChangelogWorld): voi
       expect(await updateMembershipStore(bus, b)).toMatchObject({ applied: 1, restored: 0, changelog: 1 });
       expect(b.accountOn('ADH0000003', '2026-07-01')?.iban).toBe('FR7610278846735004444971779');
       await bus.close();
+
+      // and `noemie members show --as-of` on the two homes prints the same (B has one event more for
+      // ADH0000003 now: compared on families the later event does not touch)
+      await a.close();
+      aOpen = false;
+      await b.close();
+      bOpen = false;
+      for (const id of ['ADH0000001', 'ADH0000002', 'ADH0000006']) {
+        for (const asOf of ['2025-03-01', '2025-09-15']) {
+          const shown = await Promise.all([homeA, homeB].map((h) => runNoemie(['members', 'show', id, '--as-of', asOf, '--home', h])));
+          expect(shown[0]!.code, shown[0]!.err).toBe(0);
+          expect(shown[1]!.out, `${id} as of ${asOf}`).toBe(shown[0]!.out);
+        }
+      }
     });
 
     it('a crash between the store commit and the changelog produce: the next start writes the histories; a home rebuilt from them answers the same', async () => {
