@@ -89,6 +89,8 @@ const EnvSchema = z.object({
   NOEMIE_API_KEYS_FILE: z.string().min(1).optional(),
   /** TEST ONLY: `noemie payments run` kills itself (SIGKILL) right after this step (src/payments/run-steps.ts) */
   NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
+  /** TEST ONLY: `noemie run` pauses this long after each liquidation batch's ledger write and after its settlements, so a kill -9 can land between them */
+  NOEMIE_STEP_DELAY_MS: z.coerce.number().int().min(0).optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

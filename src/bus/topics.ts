@@ -6,7 +6,7 @@ import { SettlementSchema } from '../model/settlement.js';
 import { TpClaimSchema } from '../model/tp-claim.js';
 import { ReconOutcomeSchema } from '../model/reconciliation.js';
 import { PaymentOrderSchema } from '../model/payment.js';
-import { MembershipEventSchema } from '../model/membership.js';
+import { MembersChangelogSchema, MembershipEventSchema } from '../model/membership.js';
 import { CounterChangelogSchema, LineMessageSchema, RejectMessageSchema, ReliquidationRequestSchema, type Headers, type LineMessage } from './messages.js';
 
 /**
@@ -36,6 +36,8 @@ export interface TopicDef<S extends z.ZodType = z.ZodType> {
   partitions: number;
   /** cleanup.policy=compact on Kafka: only the last value per key is needed */
   compacted: boolean;
+  /** retention.ms given when the pipeline creates the topic on Kafka (absent: the broker's default) */
+  retentionMs?: number;
   /** what the key is, for the README and `noemie topics` */
   key: string;
   keyOf?: (value: z.output<S>) => string;
@@ -51,6 +53,14 @@ const def = <S extends z.ZodType>(d: Omit<TopicDef<S>, 'partitions' | 'compacted
 });
 
 const lineHeaders = (m: LineMessage): Headers => ({ ...m.origin, lineKey: lineKeyOf(m.line) });
+
+/**
+ * Retention of `members` when the pipeline creates it on Kafka: 30 days. Every home's store keeps
+ * the history and writes it to the compacted `members-changelog`, so `members` only has to keep
+ * events until every home has applied them: a home down (or lagging) longer than this catches up
+ * from the changelog (src/pipeline/membership-changelog.ts), not from `members`.
+ */
+export const MEMBERS_RETENTION_MS = 30 * 24 * 3_600_000;
 
 export const TOPICS = {
   'decompte-lines': def({
@@ -119,7 +129,24 @@ export const TOPICS = {
   }),
   'payment-orders': def({ name: 'payment-orders', schema: PaymentOrderSchema, key: 'payee (member:<adherentId> or ps:<psId>)', keyOf: (o) => o.payee }),
   /** membership events (src/model/membership.ts): the member base as dated changes, folded into the membership store */
-  members: def({ name: 'members', schema: MembershipEventSchema, key: 'adhérent: a family\'s events in order on one partition', keyOf: (e) => e.adherentId, headersOf: () => ({}) }),
+  members: def({
+    name: 'members',
+    schema: MembershipEventSchema,
+    key: 'adhérent: a family\'s events in order on one partition',
+    keyOf: (e) => e.adherentId,
+    headersOf: () => ({}),
+    // A store needs only what it has not applied yet: history lives in members-changelog.
+    retentionMs: MEMBERS_RETENTION_MS,
+  }),
+  /** the membership store's families (their whole event history), compacted: how a new home starts without the whole `members` topic */
+  'members-changelog': def({
+    name: 'members-changelog',
+    schema: MembersChangelogSchema,
+    key: 'adhérent (the family whose history the value is), compacted',
+    compacted: true,
+    keyOf: (c) => c.adherentId,
+    headersOf: () => ({}),
+  }),
 } as const;
 
 export type TopicName = keyof typeof TOPICS;

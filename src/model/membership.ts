@@ -112,6 +112,29 @@ export const MembershipEventSchema = MembershipEventObject.superRefine(refineMem
 export type MembershipEvent = z.infer<typeof MembershipEventSchema>;
 export { MembershipEventObject };
 
+/**
+ * `members-changelog` value (compacted, keyed by adhérent): the family's whole history as the
+ * membership store holds it — every event applied, with its apply order `seq` and time. The last
+ * value per key is the family; a new home rebuilds its store from these instead of the whole
+ * `members` topic (src/pipeline/membership-changelog.ts).
+ */
+export const MembersChangelogSchema = z
+  .object({
+    adherentId: z.string().min(1).max(20).meta({ description: 'the family (the message key)' }),
+    events: z
+      .array(
+        z.object({
+          seq: z.number().int().min(0).meta({ description: 'apply order within the family (0, 1, …): the fold\'s tie-break after the effective date' }),
+          appliedAt: z.string().min(1).meta({ description: 'when the store applied it (ISO-8601 UTC)' }),
+          event: MembershipEventSchema,
+        }),
+      )
+      .min(1)
+      .meta({ description: 'every event of the family, in apply order' }),
+  })
+  .meta({ title: 'Membership store changelog: a family\'s folded history source', description: 'The family\'s events as applied by the membership store; the last value per adhérent is the whole history.' });
+export type MembersChangelogValue = z.infer<typeof MembersChangelogSchema>;
+
 /** Seeds 000/004: a résiliation takes effect one month after the request is received. */
 export function resiliationEffectiveDate(requestDate: string): string {
   // same day of the next month, the month's last day when it has none (request 01-31 → 02-28)

@@ -6,13 +6,18 @@ import type { Logger } from '../log.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
 import type { MembershipStore } from './membership-store.js';
 import { requestReliquidation } from './reliquidation-requests.js';
+import { publishMembersChangelog, restoreMembership } from './membership-changelog.js';
 
 /**
  * The membership consumer: `members` topic → membership store (one group per home, membershipGroupOf). Per batch:
  *   1. apply the events in ONE store transaction (history, applied event ids, person index, and
  *      the re-liquidation requests the batch asks for, in an outbox);
- *   2. produce the outbox's requests to `reliquidations`, then remove them from the outbox;
+ *   2. produce the histories of the families it changed to `members-changelog` (membership-changelog.ts:
+ *      marked in the same transaction, cleared once produced), then the outbox's requests to
+ *      `reliquidations`, then remove them from the outbox;
  *   3. return: the bus commits the batch's offsets.
+ * Before consuming, a store that `members` alone cannot bring up to date (a new home, a position
+ * below what the topic's retention kept) is caught up from `members-changelog` (restoreMembership).
  * A crash before (1) commits: the batch comes again and is applied. After (1), before the offsets:
  * the batch comes again and every event id is already applied, nothing changes. Between (1) and
  * (2): the requests wait in the outbox and are produced at the next start or batch (a request
@@ -46,9 +51,14 @@ export interface MembershipStats {
   duplicates: number;
   /** re-liquidation requests produced */
   requested: number;
+  /** family histories produced to members-changelog */
+  changelog: number;
+  /** events the store took from members-changelog before consuming (a new home, or `members` lost its head) */
+  restored: number;
 }
 
 async function drainOutbox(bus: Bus, store: MembershipStore, stats: MembershipStats): Promise<void> {
+  stats.changelog += await publishMembersChangelog(bus, store);
   const pending = store.pendingRequests();
   if (pending.length === 0) return;
   await requestReliquidation(bus, pending);
@@ -72,7 +82,8 @@ function handlerOf(bus: Bus, store: MembershipStore, stats: MembershipStats, log
  */
 export async function updateMembershipStore(bus: Bus, store: MembershipStore, options: { groupId?: string; logger?: Logger } = {}): Promise<MembershipStats> {
   const groupId = options.groupId ?? membershipGroupOf(store);
-  const stats: MembershipStats = { applied: 0, duplicates: 0, requested: 0 };
+  const stats: MembershipStats = { applied: 0, duplicates: 0, requested: 0, changelog: 0, restored: 0 };
+  stats.restored = (await restoreMembership(bus, store, groupId, options.logger)).merged;
   await drainOutbox(bus, store, stats);
   if (await caughtUp(bus, groupId, ['members'])) return stats;
   const ends = await endOffsetsOf(bus, ['members']);
@@ -118,10 +129,12 @@ export interface MembershipConsumer {
 
 /** The consumer running beside the services (`noemie run`, service-main): never finishes by itself. */
 export async function startMembershipConsumer(options: { bus: Bus; store: MembershipStore; groupId?: string; logger?: Logger }): Promise<MembershipConsumer> {
-  const stats: MembershipStats = { applied: 0, duplicates: 0, requested: 0 };
+  const stats: MembershipStats = { applied: 0, duplicates: 0, requested: 0, changelog: 0, restored: 0 };
+  const groupId = options.groupId ?? membershipGroupOf(options.store);
+  stats.restored = (await restoreMembership(options.bus, options.store, groupId, options.logger)).merged;
   await drainOutbox(options.bus, options.store, stats);
   const handle = handlerOf(options.bus, options.store, stats, options.logger);
-  const sub = await options.bus.consume({ groupId: options.groupId ?? membershipGroupOf(options.store), topics: ['members'], maxBatch: MAX_BATCH, handler: (batch) => handle(batch) });
+  const sub = await options.bus.consume({ groupId, topics: ['members'], maxBatch: MAX_BATCH, handler: (batch) => handle(batch) });
   sub.done.catch((e: unknown) => options.logger?.error({ err: e }, 'membership: the consumer stopped'));
   return {
     stats,

@@ -1,5 +1,5 @@
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
-import type { MembershipEvent } from '../model/membership.js';
+import type { MembersChangelogValue, MembershipEvent } from '../model/membership.js';
 import type { PayeeAccount } from '../model/payment.js';
 import type { AccountBook } from '../payments/types.js';
 import type { Beneficiary } from '../model/reference.js';
@@ -15,12 +15,13 @@ import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type 
  *   members.applied/<eventId>                   { adherentId, seq } — the event is applied: a second copy changes nothing
  *   members.person/<nir>-<rang>                 adhérent — the family the person last joined (how a line names its person)
  *   members.outbox/<requestId>                  ReliquidationRequest — decided with the batch, not produced yet
+ *   members.changelog-due/<adhérent>            { events } — the family changed: its history is owed to members-changelog
  *
  * State is never stored folded: "who was this person on date D" is a fold of the family's events
  * (membership-fold.ts), so the history is whole and a back-dated change corrects it in place.
  * A batch of events is ONE transaction (events, applied marks, person index, outbox).
  */
-export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox'] as const;
+export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox', 'members.changelog-due'] as const;
 
 interface FamilyMark {
   events: number;
@@ -74,6 +75,7 @@ export class MembershipStore {
   private readonly applied: SubStore<AppliedMark>;
   private readonly persons: SubStore<string>;
   private readonly outbox: SubStore<ReliquidationRequest>;
+  private readonly changelogDue: SubStore<FamilyMark>;
   /** folded families by event count: a family is folded again only when an event was added */
   private readonly cache = new Map<string, { events: number; state: FamilyState }>();
   private static readonly CACHE = 4096;
@@ -84,6 +86,7 @@ export class MembershipStore {
     this.applied = kv.sub('members.applied');
     this.persons = kv.sub('members.person');
     this.outbox = kv.sub('members.outbox');
+    this.changelogDue = kv.sub('members.changelog-due');
   }
 
   static open(home: string, options: { today?: () => string } = {}): MembershipStore {
@@ -123,14 +126,12 @@ export class MembershipStore {
       const applied = result.applied;
       const requests = result.requests;
       return () => {
-        for (const s of applied) {
-          this.events.put(compositeKey(s.event.adherentId, seqKey(s.seq)), s);
-          this.applied.put(s.event.eventId, { adherentId: s.event.adherentId, seq: s.seq });
-          if (s.event.nir !== undefined && s.event.rang !== undefined && (s.event.eventType === 'family_created' || s.event.eventType === 'beneficiary_added')) {
-            this.persons.put(`${s.event.nir}-${s.event.rang}`, s.event.adherentId);
-          }
+        for (const s of applied) this.append(s);
+        for (const [id, events] of next) {
+          this.families.put(id, { events });
+          // owed to members-changelog, in the same transaction as the events (membership-changelog.ts)
+          this.changelogDue.put(id, { events });
         }
-        for (const [id, events] of next) this.families.put(id, { events });
         for (const r of requests) this.outbox.put(r.requestId, r);
       };
     });
@@ -148,6 +149,65 @@ export class MembershipStore {
     await this.kv.commit(() => {
       for (const r of requests) this.outbox.remove(r.requestId);
     });
+  }
+
+  /** Families whose history changed and is not on members-changelog yet, with what to send. */
+  dueChangelog(): MembersChangelogValue[] {
+    const out: MembersChangelogValue[] = [];
+    for (const id of this.changelogDue.keys()) out.push({ adherentId: id, events: this.eventsOf(id) });
+    return out;
+  }
+
+  /**
+   * Once produced: the marks removed — unless the family changed again meanwhile (another writer of
+   * this home's store), whose newer history is then still owed.
+   */
+  async changelogWritten(values: readonly MembersChangelogValue[]): Promise<void> {
+    if (values.length === 0) return;
+    await this.kv.commit(() => {
+      for (const v of values) if (this.changelogDue.get(v.adherentId)?.events === v.events.length) this.changelogDue.remove(v.adherentId);
+    });
+  }
+
+  /**
+   * Rebuild / catch-up from members-changelog (membership-changelog.ts): the events of these
+   * histories that this store has not applied (by event id) are appended in the history's order,
+   * with their original apply time, in ONE transaction. They ask for no re-liquidation (the store
+   * that applied them first did) and are owed to no changelog (they come from it). Histories only
+   * grow, so merging every value of a key in offset order gives its last one.
+   */
+  async merge(values: readonly MembersChangelogValue[]): Promise<number> {
+    let merged = 0;
+    await this.kv.update(() => {
+      merged = 0;
+      const seen = new Set<string>();
+      const next = new Map<string, number>();
+      const add: StoredMembershipEvent[] = [];
+      for (const v of values) {
+        for (const s of [...v.events].sort((a, b) => a.seq - b.seq)) {
+          const e = s.event;
+          if (seen.has(e.eventId) || this.applied.has(e.eventId)) continue;
+          seen.add(e.eventId);
+          const seq = next.get(e.adherentId) ?? this.families.get(e.adherentId)?.events ?? 0;
+          next.set(e.adherentId, seq + 1);
+          add.push({ seq, appliedAt: s.appliedAt, event: e });
+        }
+      }
+      merged = add.length;
+      return () => {
+        for (const s of add) this.append(s);
+        for (const [id, events] of next) this.families.put(id, { events });
+      };
+    });
+    return merged;
+  }
+
+  private append(s: StoredMembershipEvent): void {
+    this.events.put(compositeKey(s.event.adherentId, seqKey(s.seq)), s);
+    this.applied.put(s.event.eventId, { adherentId: s.event.adherentId, seq: s.seq });
+    if (s.event.nir !== undefined && s.event.rang !== undefined && (s.event.eventType === 'family_created' || s.event.eventType === 'beneficiary_added')) {
+      this.persons.put(`${s.event.nir}-${s.event.rang}`, s.event.adherentId);
+    }
   }
 
   isApplied(eventId: string): boolean {

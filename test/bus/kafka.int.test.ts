@@ -170,3 +170,43 @@ describe('kafka: shutdown', () => {
     }
   }, 40_000);
 });
+
+/**
+ * Kafka's liveness is the session timeout; kafkajs heartbeats only between fetches or when the
+ * handler calls heartbeat(). A pipeline handler can be slow for reasons of its own (a re-liquidation
+ * request loads a family's whole ledger, a new grid version starts a worker pool, a loaded machine):
+ * the member must not be evicted for it, which makes the broker hand the batch out again and the
+ * work be done twice (found by `noemie run --once --kafka`: a request batch decided twice,
+ * test/cli/run-reliquidation-kafka.int.test.ts).
+ */
+describe('kafka: a handler slower than the session timeout', () => {
+  it('keeps its membership: each batch is handled once and committed', async () => {
+    const bus = await openKafkaBus(testKafkaOptions(`t${randomUUID().slice(0, 8)}.`));
+    try {
+      const [nir] = NIRS;
+      await bus.produce('decompte-lines', [1, 2, 3].map((i) => ({ value: lineMessage(nir, 1, i) })));
+      const session = testKafkaOptions('').sessionTimeout;
+      const seen: number[] = [];
+      const sub = await bus.consume({
+        groupId: 'g-slow',
+        topics: ['decompte-lines'],
+        maxBatch: 1,
+        handler: async (b) => {
+          for (const r of b.records) seen.push(r.offset);
+          // twice the session timeout without calling heartbeat()
+          await new Promise((r) => setTimeout(r, 2 * session));
+        },
+      });
+      const until = Date.now() + 90_000;
+      while (seen.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      // a redelivery would come within a session timeout or two of the eviction
+      await new Promise((r) => setTimeout(r, 2 * session));
+      await sub.stop();
+      expect(seen).toEqual([0, 1, 2]);
+      const partition = partitionFor(`${nir}-1`);
+      expect((await bus.committedOffsets('g-slow', 'decompte-lines')).find((c) => c.partition === partition)?.offset).toBe(3);
+    } finally {
+      await bus.close();
+    }
+  }, 120_000);
+});

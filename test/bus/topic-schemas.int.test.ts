@@ -55,7 +55,7 @@ function envelopeDocument(): unknown {
     required: ['key', 'headers', 'value'],
     additionalProperties: false,
     'x-topics': Object.fromEntries(
-      TOPIC_NAMES.map((t) => [t, { value: `${t}.schema.json`, key: topicDef(t).key, partitions: topicDef(t).partitions, compacted: topicDef(t).compacted }]),
+      TOPIC_NAMES.map((t) => [t, { value: `${t}.schema.json`, key: topicDef(t).key, partitions: topicDef(t).partitions, compacted: topicDef(t).compacted, ...(topicDef(t).retentionMs !== undefined ? { retentionMs: topicDef(t).retentionMs } : {}) }]),
     ),
   };
 }

@@ -11,8 +11,8 @@ import { MEMBERSHIP_COLUMNS, MEMBERSHIP_EVENT_TYPES } from '../../src/model/memb
  * The membership feed's published schemas, generated from the zod schemas the code validates with:
  *   UPDATE_SCHEMAS=1 npx vitest run test/pipeline/membership-schemas.int.test.ts
  * schemas/members.schema.json: one record of a `members*.json` / `members*.csv` file (formats.md
- * §3 columns plus the event's); schemas/topics/members.schema.json and reliquidations.schema.json:
- * the topic values.
+ * §3 columns plus the event's); schemas/topics/members.schema.json, members-changelog.schema.json
+ * and reliquidations.schema.json: the topic values.
  */
 const SCHEMAS = join(import.meta.dirname, '../../schemas');
 const HOW = 'do not edit (test/pipeline/membership-schemas.int.test.ts compares; UPDATE_SCHEMAS=1 rewrites)';
@@ -43,6 +43,7 @@ function topicDocument(t: TopicName): unknown {
 const FILES: [string, () => unknown][] = [
   ['members.schema.json', recordDocument],
   ['topics/members.schema.json', () => topicDocument('members')],
+  ['topics/members-changelog.schema.json', () => topicDocument('members-changelog')],
 ];
 
 describe('membership schemas', () => {
@@ -59,5 +60,15 @@ describe('membership schemas', () => {
     expect(validate(record)).toBe(true);
     expect(validate({ ...record, event_type: 'moved_house' })).toBe(false);
     expect(validate({ ...record, adherentId: 'camelCase is not a file field' })).toBe(false);
+  });
+
+  it('the published members-changelog schema accepts a family history and refuses one without events', async () => {
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    const validate = ajv.compile(JSON.parse(await readFile(join(SCHEMAS, 'topics/members-changelog.schema.json'), 'utf8')));
+    const event = { eventId: 'e1', eventType: 'family_created', effectiveDate: '2024-01-01', adherentId: 'ADH1', nir: '1870459280378', nirKey: '27', rang: 1, birthDate: '1987-04-20', role: 'A', contracts: ['CCN-HLA-BASE'], name: 'X' };
+    const value = { adherentId: 'ADH1', events: [{ seq: 0, appliedAt: '2026-06-15T08:00:00.000Z', event }] };
+    expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...value, events: [] })).toBe(false);
+    expect(validate({ ...value, events: [{ ...value.events[0], seq: -1 }] })).toBe(false);
   });
 });

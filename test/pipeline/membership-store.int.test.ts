@@ -205,8 +205,10 @@ describe('a crash between the store commit and the requests, or before the offse
       await bus.produce('members', [{ value: e }]);
       // when: the consumer starts again
       const stats = await updateMembershipStore(bus, store);
-      // then: the pending request is produced once, the redelivered event is a duplicate
-      expect(stats).toEqual({ applied: 0, duplicates: 1, requested: 1 });
+      // then: the pending request is produced once, and so is the family's history owed to
+      // members-changelog (marked in the same transaction); the redelivered event is a duplicate
+      expect(stats).toEqual({ applied: 0, duplicates: 1, requested: 1, changelog: 1, restored: 0 });
+      expect((await readAll(bus, 'members-changelog')).map((v) => v.events.map((x) => x.event.eventId))).toEqual([[e.eventId]]);
       expect((await readAll(bus, 'reliquidations')).map((r) => r.requestId)).toEqual([`members:${e.eventId}`]);
       expect(store.pendingRequests()).toEqual([]);
       expect(store.eventsOf(ADH)).toHaveLength(1);

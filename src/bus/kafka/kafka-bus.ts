@@ -52,7 +52,8 @@ async function probeBrokers(options: KafkaBusOptions, retry: RetryOptions): Prom
 }
 
 /**
- * Creates the topics with their partition count (and cleanup.policy=compact for the changelog);
+ * Creates the topics with their partition count (cleanup.policy=compact for the changelogs,
+ * retention.ms where the topic names one: `members`);
  * where CreateTopics is refused or missing (librdkafka's mock lacks it), relies on auto-creation
  * through the metadata request. Either way, checks every topic has the expected partition count.
  */
@@ -65,7 +66,10 @@ async function ensureTopics(admin: Admin, options: KafkaBusOptions): Promise<voi
         topic: options.topicPrefix + t,
         numPartitions: topicDef(t).partitions,
         ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
-        configEntries: topicDef(t).compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        configEntries: [
+          ...(topicDef(t).compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+          ...(topicDef(t).retentionMs !== undefined ? [{ name: 'retention.ms', value: String(topicDef(t).retentionMs) }] : []),
+        ],
       })),
     });
   } catch (e) {

@@ -73,6 +73,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       if (this.stopping || this.failure || !isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + maxBatch);
       let records: BusRecord<TopicName>[];
+      const keepAlive = this.keepAlive(heartbeat);
       try {
         records = chunk.map((m) => toRecord(topic, partition, m));
         await this.options.handler({ topic, partition, records } as Batch<T>, { heartbeat });
@@ -80,12 +81,30 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
         // Not thrown to kafkajs: it would retry the same batch; the service decides what next.
         this.fail(e);
         return;
+      } finally {
+        clearInterval(keepAlive);
       }
       const last = chunk[chunk.length - 1]!.offset;
       resolveOffset(last);
       await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition, offset: String(BigInt(last) + 1n) }] }] });
       await heartbeat();
     }
+  }
+
+  /**
+   * Heartbeats while the handler runs, as the Java client's heartbeat thread does: the session
+   * timeout says whether the member is alive, not how long a batch may take. kafkajs heartbeats only
+   * between fetches or when the handler calls heartbeat(), so a handler slower than the session
+   * timeout (a re-liquidation request loading a whole ledger, a worker pool starting for a new grid
+   * version, a loaded machine) got the member evicted, the batch handed out again and its work done
+   * twice. kafkajs sends a heartbeat only once its heartbeatInterval has passed, so ticking at that
+   * interval costs nothing more. A heartbeat refused (a rebalance under way) is left to the commit
+   * after the handler, which then fails and the batch comes again: at-least-once, as before.
+   */
+  private keepAlive(heartbeat: () => Promise<void>): NodeJS.Timeout {
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), Math.max(100, Math.floor(this.ctx.sessionTimeout / 10)));
+    timer.unref();
+    return timer;
   }
 
   stop(): Promise<void> {

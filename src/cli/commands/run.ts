@@ -122,7 +122,7 @@ export const command: Command = {
     const beneficiaries = membership.index();
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
     const state = liquidationState(home, kafka, env);
-    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...state });
+    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...state, ...(env.NOEMIE_STEP_DELAY_MS ? { stepDelayMs: env.NOEMIE_STEP_DELAY_MS } : {}) });
     // Reconciliation states live in the home's state store too: a restart reads only the changelog's tail.
     const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger, home, busId: state.busId });
     // Ingestion staging (README "Ingest bus sink"): spools of a killed run are lines in clear of
@@ -200,7 +200,7 @@ export const command: Command = {
     for (const o of outcomes) report(io, o);
 
     const m = membershipConsumer.stats;
-    writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${membership.familyCount()} families in the store; ${m.requested} re-liquidation request(s)`);
+    writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${membership.familyCount()} families in the store; ${m.requested} re-liquidation request(s)${m.restored > 0 ? `; ${m.restored} event(s) restored from members-changelog first` : ''}`);
     writeLine(io.out, 'liquidating…');
     await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
