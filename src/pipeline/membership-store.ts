@@ -4,7 +4,7 @@ import type { PayeeAccount } from '../model/payment.js';
 import type { AccountBook } from '../payments/types.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { ReliquidationRequest } from '../bus/messages.js';
-import { compositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type StoredMembershipEvent } from './membership-fold.js';
 
 /**
@@ -15,12 +15,14 @@ import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type 
  *   members.applied/<eventId>                   { adherentId, seq } — the event is applied: a second copy changes nothing
  *   members.person/<nir>-<rang>                 adhérent — the family the person last joined (how a line names its person)
  *   members.outbox/<requestId>                  ReliquidationRequest — decided with the batch, not produced yet
+ *   members.contract/<grid id>␟<adhérent>       true — some event gave the family that contract (grid corrections: who may hold it)
+ *   members.meta/contract-index                 true — members.contract covers every event (built once for stores older than it)
  *
  * State is never stored folded: "who was this person on date D" is a fold of the family's events
  * (membership-fold.ts), so the history is whole and a back-dated change corrects it in place.
  * A batch of events is ONE transaction (events, applied marks, person index, outbox).
  */
-export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox'] as const;
+export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox', 'members.contract', 'members.meta'] as const;
 
 interface FamilyMark {
   events: number;
@@ -74,6 +76,8 @@ export class MembershipStore {
   private readonly applied: SubStore<AppliedMark>;
   private readonly persons: SubStore<string>;
   private readonly outbox: SubStore<ReliquidationRequest>;
+  private readonly contracts: SubStore<true>;
+  private readonly meta: SubStore<true>;
   /** folded families by event count: a family is folded again only when an event was added */
   private readonly cache = new Map<string, { events: number; state: FamilyState }>();
   private static readonly CACHE = 4096;
@@ -84,6 +88,8 @@ export class MembershipStore {
     this.applied = kv.sub('members.applied');
     this.persons = kv.sub('members.person');
     this.outbox = kv.sub('members.outbox');
+    this.contracts = kv.sub('members.contract');
+    this.meta = kv.sub('members.meta');
   }
 
   static open(home: string, options: { today?: () => string } = {}): MembershipStore {
@@ -132,9 +138,34 @@ export class MembershipStore {
         }
         for (const [id, events] of next) this.families.put(id, { events });
         for (const r of requests) this.outbox.put(r.requestId, r);
+        this.indexContracts(applied);
       };
     });
     return result;
+  }
+
+  /** Inside a commit: each contract an event names, under its family. */
+  private indexContracts(stored: Iterable<StoredMembershipEvent>): void {
+    for (const { event: e } of stored) for (const c of e.contracts ?? []) this.contracts.put(compositeKey(c, e.adherentId), true);
+  }
+
+  /**
+   * The families some event ever gave contract `gridId` (a superset of who held it on any date:
+   * the caller reads each one's dated history). A prefix scan of an index kept with the events, so
+   * the cost grows with those families, not with the store. A store written before the index is
+   * indexed once, here, in one commit.
+   */
+  async familiesHolding(gridId: string): Promise<string[]> {
+    if (!this.meta.has('contract-index')) {
+      await this.kv.update(() => {
+        const all = [...this.events.entries()].map(([, e]) => e);
+        return () => {
+          this.indexContracts(all);
+          this.meta.put('contract-index', true);
+        };
+      });
+    }
+    return [...this.contracts.keys(compositeKey(gridId, ''))].map((k) => splitCompositeKey(k)[1]!);
   }
 
   /** Requests decided but not yet produced (a crash between the commit and the produce). */
