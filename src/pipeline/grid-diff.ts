@@ -10,7 +10,8 @@ import { contentHash } from './reference-store.js';
  *
  * "Rules in force on D" is what the engine reads (src/engine/conditions.ts): the grid's rules whose
  * `effective` holds D, IN FILE ORDER (the first rule of a poste whose conditions hold applies), without
- * their `note` (a comment decides nothing). They can only change at a rule's `from` or the day after a
+ * their `note` (a comment decides nothing) nor their `effective` (a rule cut in two at a date
+ * decides the days before the cut as it did). They can only change at a rule's `from` or the day after a
  * rule's `to`, so comparing the two versions at those dates finds the first one. The grid's other
  * fields (includesRO, yearBasis, eligibility, waiting periods, prorating) apply to every date: one of
  * them changed, the grid changed from its earliest rule. A grid added or removed changed from its
@@ -50,7 +51,7 @@ const holds = (r: GridRule, d: string) => r.effective.from <= d && (r.effective.
 
 /** The rules in force on `d`, in file order, as one hash. */
 function inForce(g: Grid, d: string): string {
-  return contentHash(g.rules.filter((r) => holds(r, d)).map(({ note: _note, ...rule }) => rule));
+  return contentHash(g.rules.filter((r) => holds(r, d)).map(({ note: _note, effective: _effective, ...rule }) => rule));
 }
 
 function earliest(rules: readonly GridRule[]): string {
