@@ -17,12 +17,13 @@ import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type 
  *   members.outbox/<requestId>                  ReliquidationRequest — decided with the batch, not produced yet
  *   members.contract/<grid id>␟<adhérent>       true — some event gave the family that contract (grid corrections: who may hold it)
  *   members.meta/contract-index                 true — members.contract covers every event (built once for stores older than it)
+ *   members.unknown/<nir>-<rang>␟<number>       true — lines of this person, unknown then, were keyed by that member number (ingest sink)
  *
  * State is never stored folded: "who was this person on date D" is a fold of the family's events
  * (membership-fold.ts), so the history is whole and a back-dated change corrects it in place.
  * A batch of events is ONE transaction (events, applied marks, person index, outbox).
  */
-export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox', 'members.contract', 'members.meta'] as const;
+export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox', 'members.contract', 'members.meta', 'members.unknown'] as const;
 
 interface FamilyMark {
   events: number;
@@ -78,6 +79,7 @@ export class MembershipStore {
   private readonly outbox: SubStore<ReliquidationRequest>;
   private readonly contracts: SubStore<true>;
   private readonly meta: SubStore<true>;
+  private readonly unknown: SubStore<true>;
   /** folded families by event count: a family is folded again only when an event was added */
   private readonly cache = new Map<string, { events: number; state: FamilyState }>();
   private static readonly CACHE = 4096;
@@ -90,6 +92,7 @@ export class MembershipStore {
     this.outbox = kv.sub('members.outbox');
     this.contracts = kv.sub('members.contract');
     this.meta = kv.sub('members.meta');
+    this.unknown = kv.sub('members.unknown');
   }
 
   static open(home: string, options: { today?: () => string } = {}): MembershipStore {
@@ -125,7 +128,7 @@ export class MembershipStore {
         next.set(event.adherentId, seq + 1);
         result.applied.push({ seq, appliedAt: at, event });
       }
-      result.requests = reliquidationsFor(result.applied, this.clock());
+      result.requests = [...reliquidationsFor(result.applied, this.clock()), ...this.handoversFor(result.applied, this.clock())];
       const applied = result.applied;
       const requests = result.requests;
       return () => {
@@ -166,6 +169,34 @@ export class MembershipStore {
       });
     }
     return [...this.contracts.keys(compositeKey(gridId, ''))].map((k) => splitCompositeKey(k)[1]!);
+  }
+
+  /**
+   * Lines kept under member numbers while their person was unknown (the ingest sink's note): the
+   * person's arrival in a family of ANOTHER number asks that number's ledger to hand them over
+   * (reliquidate.ts). Same rule as reliquidationsFor: an arrival effective today or later changes no
+   * past decision.
+   */
+  private handoversFor(applied: readonly StoredMembershipEvent[], today: string): ReliquidationRequest[] {
+    const requests: ReliquidationRequest[] = [];
+    for (const { event: e } of applied) {
+      if ((e.eventType !== 'family_created' && e.eventType !== 'beneficiary_added') || e.nir === undefined || e.rang === undefined || e.effectiveDate >= today) continue;
+      for (const key of this.unknown.keys(compositeKey(`${e.nir}-${e.rang}`, ''))) {
+        const kept = splitCompositeKey(key)[1]!;
+        if (kept === e.adherentId) continue;
+        requests.push({ requestId: `members:${e.eventId}:${kept}`, adherentId: kept, from: e.effectiveDate, reason: { eventId: e.eventId, type: e.eventType, effectiveDate: e.effectiveDate } });
+      }
+    }
+    return requests;
+  }
+
+  /** The ingest sink's note: these persons, unknown, had lines keyed by these member numbers. Durable when it resolves. */
+  async noteUnknownPersons(persons: readonly { nir: string; rang: number; adherentId: string }[]): Promise<void> {
+    const keys = [...new Set(persons.map((p) => compositeKey(`${p.nir}-${p.rang}`, p.adherentId)))].filter((k) => !this.unknown.has(k));
+    if (keys.length === 0) return;
+    await this.kv.commit(() => {
+      for (const k of keys) this.unknown.put(k, true);
+    });
   }
 
   /** Requests decided but not yet produced (a crash between the commit and the produce). */

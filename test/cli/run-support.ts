@@ -29,9 +29,20 @@ export function latest(settlements: readonly Settlement[]): Map<string, Settleme
   return m;
 }
 
-/** The versions of the line of décompte `decompteId`, oldest first. */
-export const versionsOf = (settlements: readonly Settlement[], decompteId: string) =>
-  settlements.filter((s) => s.lineKey.includes(`:${decompteId}:`)).sort((a, b) => a.version - b.version);
+/**
+ * The versions of the line of décompte `decompteId`, oldest first, deduped on (lineKey, version)
+ * as downstream does (a re-liquidation's outbox can be published again: README "Re-liquidation");
+ * copies of one version must be identical.
+ */
+export function versionsOf(settlements: readonly Settlement[], decompteId: string): Settlement[] {
+  const byVersion = new Map<number, Settlement>();
+  for (const s of settlements.filter((x) => x.lineKey.includes(`:${decompteId}:`))) {
+    const seen = byVersion.get(s.version);
+    if (seen && JSON.stringify(seen) !== JSON.stringify(s)) throw new Error(`two contents for ${s.lineKey} version ${s.version}`);
+    byVersion.set(s.version, s);
+  }
+  return [...byVersion.values()].sort((a, b) => a.version - b.version);
+}
 
 export interface Order { payee: string; kind: string; amount: string; iban: string | null; debtAfter: string; lines: { lineKey: string; version: number; amount: string }[] }
 export async function ordersOf(out: string): Promise<Order[]> {

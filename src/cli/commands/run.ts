@@ -138,7 +138,7 @@ export const command: Command = {
       completeWhen,
       logger,
       ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
-      sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
+      sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, onUnknownPersons: (p) => membership.noteUnknownPersons(p), drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
     };
     let indexer: StatementIndexer | null = null;
     // A grids version corrected in the home (noemie reference import) re-liquidates the period it
