@@ -106,6 +106,9 @@ describe('noemie reference import of a corrected grid, then noemie run --once', 
       expect(orders.find((o) => o.payee === 'member:G001')!.lines.map((l) => [l.version, l.amount])).toEqual([[2, '15.00']]);
       expect(orders.find((o) => o.payee === 'member:G002')!.lines.map((l) => [l.version, l.amount])).toEqual([[2, '-14.00']]);
 
+      // and the member's statement says why
+      expect(await readFile(join(home, 'statements', 'G001.txt'), 'utf8')).toContain('régularisation suite à correction de garantie du 01/03/2025');
+
       // A third run changes nothing: the version is corrected once (marked in the home's state store)
       const third = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
       expect(third.code, third.out + third.err).toBe(0);
