@@ -80,6 +80,15 @@ export const ReliquidationRequestSchema = z
     adherentId: z.string().min(1).max(20).meta({ description: 'the family whose lines are re-decided (the ledger key, and the message key)' }),
     from: IsoDateSchema.meta({ description: 'lines whose care date (careStart) is on or after this date are re-decided; review and rejected lines whatever their date' }),
     reason: ReliquidationCauseSchema,
+    handover: z
+      .object({
+        from: z.string().min(1).max(20).meta({ description: 'the member number whose ledger kept these lines while their person was unknown' }),
+        lines: z
+          .record(z.string(), z.looseObject({ version: z.number().int().min(1), operation: z.literal('I'), status: z.string(), inputHash: z.string() }))
+          .meta({ description: "lineKey → the line's record in that ledger (with its input): the family's ledger takes it as the line's current version, then decides it again" }),
+      })
+      .optional()
+      .meta({ description: "lines kept under another member number while their person was unknown, handed over to this family, the person's (src/pipeline/README.md \"Re-liquidation\")" }),
   })
   .meta({ title: 'Re-liquidation request' });
 export type ReliquidationRequest = z.infer<typeof ReliquidationRequestSchema>;

@@ -50,6 +50,13 @@ export interface BusSinkOptions {
   drop?: { sha256: string; marks: DropMarks };
   /** the membership file: lines are keyed by the beneficiary's adhérent found there (keys.ts) */
   members?: Pick<BeneficiaryIndex, 'byNirRang'>;
+  /**
+   * Told, before they are produced, the lines whose person `members` does not know (keyed by the
+   * member number they name): the membership store remembers under which numbers an unknown
+   * person's lines are kept, so the person's arrival in another family hands them over
+   * (src/pipeline/README.md "Re-liquidation"). Resolves once that is durable.
+   */
+  onUnknownPersons?: (persons: { nir: string; rang: number; adherentId: string }[]) => Promise<void>;
 }
 
 export interface BusSinkStats {
@@ -184,6 +191,10 @@ export class BusIngestSink implements IngestSink {
       if (pendingTopic === undefined || pending.length === 0) return;
       const [topic, messages] = [pendingTopic, pending];
       pending = [];
+      if (this.options.members && this.options.onUnknownPersons) {
+        const unknown = messages.map((m) => m.value.line).filter((l) => this.options.members!.byNirRang(l.nir, l.rang) === undefined);
+        if (unknown.length > 0) await this.options.onUnknownPersons(unknown.map((l) => ({ nir: l.nir, rang: l.rang, adherentId: l.amcMemberId })));
+      }
       await this.bus.produce(topic, messages);
       this.stats.lines[topic] += messages.length;
       await marks?.set(part, read);

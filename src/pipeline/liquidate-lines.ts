@@ -27,6 +27,8 @@ export interface LineRequest {
   beneficiary: Beneficiary | null;
   /** the engine's liquidation date: the input record's bus timestamp, as a UTC date (README "asOf") */
   asOf: IsoDate;
+  /** a new version even when the decision equals the recorded one: a line handed over to its person's family (reliquidate.ts), whose settlement now names that family */
+  newVersion?: boolean;
 }
 
 export interface LineOutcome {
@@ -64,7 +66,7 @@ export function liquidateLines(
     const lineKey = lineKeyOf(r.line);
     const previous = lineRecord(before, lineKey);
     const { settlement, state } = kernelOf(reference).liquidate(request, r.asOf, before);
-    if (previous && sameDecision(previous, lineRecord(state, lineKey), settlement)) {
+    if (previous && !r.newVersion && sameDecision(previous, lineRecord(state, lineKey), settlement)) {
       outcomes.push({ settlement, changed: false, previous });
       continue;
     }

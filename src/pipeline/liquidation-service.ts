@@ -4,12 +4,14 @@ import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
 import type { Settlement } from '../model/settlement.js';
+import type { EngineState } from '../engine/index.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
 import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
 import { encodeChange, inputOf, outboxOf, recordIdsOf, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { reliquidateFamily } from './reliquidate.js';
+import { requestReliquidation, type ReliquidationRequest } from './reliquidation-requests.js';
 import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
@@ -31,6 +33,8 @@ import { ReferenceCache, type ReferenceSource } from './reference.js';
 /** how often the store's marker moves to the changelog's end: a restart after a crash reads at most this many batches' snapshots */
 const CHECKPOINT_BATCHES = 50;
 const CHANGELOG_SLICE = 1_000;
+/** the ledger of a family with no line yet (one a handover creates) */
+const EMPTY_LEDGER: EngineState = { counters: {}, renewals: {}, lines: {} };
 
 export interface LiquidationServiceOptions {
   bus: Bus;
@@ -334,6 +338,7 @@ export class LiquidationService {
       let last: number | undefined;
       const settlements: Settlement[] = [];
       const touched = new Set<string>();
+      const handovers: ReliquidationRequest[] = [];
       for (const r of requests) {
         const applied = family?.applied[wk];
         if (applied !== undefined && r.offset <= applied) {
@@ -341,9 +346,10 @@ export class LiquidationService {
           continue;
         }
         this.stats.requests += 1;
-        // No ledger: the family has no line yet, nothing to re-decide.
-        if (!state) continue;
-        const done = await reliquidateFamily(id, state, r.value, this.o.beneficiaries, runTask);
+        // No ledger: the family has no line yet, nothing to re-decide — unless lines are handed over to it.
+        if (!state && !r.value.handover) continue;
+        const done = await reliquidateFamily(id, state ?? EMPTY_LEDGER, r.value, this.o.beneficiaries, runTask);
+        handovers.push(...done.handovers);
         this.stats.redecided += done.redecided;
         this.stats.notRedecided += done.skipped;
         this.stats.unchanged += done.redecided - done.settlements.length;
@@ -352,8 +358,13 @@ export class LiquidationService {
         state = done.state;
         settlements.push(...done.settlements);
       }
-      return { id, family, state, last, settlements, touched };
+      return { id, family, state, last, settlements, touched, handovers };
     }));
+
+    // 1b. Lines handed over to their person's family (reliquidate.ts), produced BEFORE the ledger
+    // that marks them moved is written: a crash between hands them over again, identical, and the
+    // receiving ledger, which has them by then, adds nothing.
+    await requestReliquidation(this.o.bus, results.flatMap((r) => r.handovers));
 
     // 2. Changed ledgers FIRST, each head carrying this topic-partition's watermark at the family's
     // last request that changed it, and the settlements decided (its outbox). Unlike lines, whose
@@ -362,11 +373,11 @@ export class LiquidationService {
     const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
     const pieces: [string, LedgerPiece, string][] = [];
     for (const { id, family, state, last, touched, settlements } of results) {
-      if (!family || !state || last === undefined || state === family.state) continue;
+      if (!state || last === undefined || state === family?.state) continue;
       // Only the buckets of the lines that changed, and only those lines in their undo.
       const buckets = new Set([...touched].map(lineBucket));
       const change: LedgerChange = { counters: state.counters, renewals: state.renewals, buckets: Object.fromEntries([...buckets].map((b) => [b, state.lines[b]!])), touched: [...touched] };
-      const written = encodeChange(id, family, change, { ...family.applied, [wk]: last }, settlements);
+      const written = encodeChange(id, family, change, { ...family?.applied, [wk]: last }, settlements);
       snapshots.push(...written.messages);
       written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
     }

@@ -4,7 +4,7 @@ import type { PayeeAccount } from '../model/payment.js';
 import type { AccountBook } from '../payments/types.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { ReliquidationRequest } from '../bus/messages.js';
-import { compositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type StoredMembershipEvent } from './membership-fold.js';
 
 /**
@@ -16,12 +16,15 @@ import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type 
  *   members.person/<nir>-<rang>                 adhérent — the family the person last joined (how a line names its person)
  *   members.outbox/<requestId>                  ReliquidationRequest — decided with the batch, not produced yet
  *   members.changelog-due/<adhérent>            { events } — the family changed: its history is owed to members-changelog
+ *   members.contract/<grid id>␟<adhérent>       true — some event gave the family that contract (grid corrections: who may hold it)
+ *   members.meta/contract-index                 true — members.contract covers every event (built once for stores older than it)
+ *   members.unknown/<nir>-<rang>␟<number>       true — lines of this person, unknown then, were keyed by that member number (ingest sink)
  *
  * State is never stored folded: "who was this person on date D" is a fold of the family's events
  * (membership-fold.ts), so the history is whole and a back-dated change corrects it in place.
  * A batch of events is ONE transaction (events, applied marks, person index, outbox).
  */
-export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox', 'members.changelog-due'] as const;
+export const MEMBERS_SUBSTORES = ['members.event', 'members.family', 'members.applied', 'members.person', 'members.outbox', 'members.changelog-due', 'members.contract', 'members.meta', 'members.unknown'] as const;
 
 interface FamilyMark {
   events: number;
@@ -76,6 +79,9 @@ export class MembershipStore {
   private readonly persons: SubStore<string>;
   private readonly outbox: SubStore<ReliquidationRequest>;
   private readonly changelogDue: SubStore<FamilyMark>;
+  private readonly contracts: SubStore<true>;
+  private readonly meta: SubStore<true>;
+  private readonly unknown: SubStore<true>;
   /** folded families by event count: a family is folded again only when an event was added */
   private readonly cache = new Map<string, { events: number; state: FamilyState }>();
   private static readonly CACHE = 4096;
@@ -87,6 +93,9 @@ export class MembershipStore {
     this.persons = kv.sub('members.person');
     this.outbox = kv.sub('members.outbox');
     this.changelogDue = kv.sub('members.changelog-due');
+    this.contracts = kv.sub('members.contract');
+    this.meta = kv.sub('members.meta');
+    this.unknown = kv.sub('members.unknown');
   }
 
   static open(home: string, options: { today?: () => string } = {}): MembershipStore {
@@ -122,7 +131,7 @@ export class MembershipStore {
         next.set(event.adherentId, seq + 1);
         result.applied.push({ seq, appliedAt: at, event });
       }
-      result.requests = reliquidationsFor(result.applied, this.clock());
+      result.requests = [...reliquidationsFor(result.applied, this.clock()), ...this.handoversFor(result.applied, this.clock())];
       const applied = result.applied;
       const requests = result.requests;
       return () => {
@@ -136,6 +145,58 @@ export class MembershipStore {
       };
     });
     return result;
+  }
+
+  /** Inside a commit: each contract an event names, under its family. */
+  private indexContracts(stored: Iterable<StoredMembershipEvent>): void {
+    for (const { event: e } of stored) for (const c of e.contracts ?? []) this.contracts.put(compositeKey(c, e.adherentId), true);
+  }
+
+  /**
+   * The families some event ever gave contract `gridId` (a superset of who held it on any date:
+   * the caller reads each one's dated history). A prefix scan of an index kept with the events, so
+   * the cost grows with those families, not with the store. A store written before the index is
+   * indexed once, here, in one commit.
+   */
+  async familiesHolding(gridId: string): Promise<string[]> {
+    if (!this.meta.has('contract-index')) {
+      await this.kv.update(() => {
+        const all = [...this.events.entries()].map(([, e]) => e);
+        return () => {
+          this.indexContracts(all);
+          this.meta.put('contract-index', true);
+        };
+      });
+    }
+    return [...this.contracts.keys(compositeKey(gridId, ''))].map((k) => splitCompositeKey(k)[1]!);
+  }
+
+  /**
+   * Lines kept under member numbers while their person was unknown (the ingest sink's note): the
+   * person's arrival in a family of ANOTHER number asks that number's ledger to hand them over
+   * (reliquidate.ts). Same rule as reliquidationsFor: an arrival effective today or later changes no
+   * past decision.
+   */
+  private handoversFor(applied: readonly StoredMembershipEvent[], today: string): ReliquidationRequest[] {
+    const requests: ReliquidationRequest[] = [];
+    for (const { event: e } of applied) {
+      if ((e.eventType !== 'family_created' && e.eventType !== 'beneficiary_added') || e.nir === undefined || e.rang === undefined || e.effectiveDate >= today) continue;
+      for (const key of this.unknown.keys(compositeKey(`${e.nir}-${e.rang}`, ''))) {
+        const kept = splitCompositeKey(key)[1]!;
+        if (kept === e.adherentId) continue;
+        requests.push({ requestId: `members:${e.eventId}:${kept}`, adherentId: kept, from: e.effectiveDate, reason: { eventId: e.eventId, type: e.eventType, effectiveDate: e.effectiveDate } });
+      }
+    }
+    return requests;
+  }
+
+  /** The ingest sink's note: these persons, unknown, had lines keyed by these member numbers. Durable when it resolves. */
+  async noteUnknownPersons(persons: readonly { nir: string; rang: number; adherentId: string }[]): Promise<void> {
+    const keys = [...new Set(persons.map((p) => compositeKey(`${p.nir}-${p.rang}`, p.adherentId)))].filter((k) => !this.unknown.has(k));
+    if (keys.length === 0) return;
+    await this.kv.commit(() => {
+      for (const k of keys) this.unknown.put(k, true);
+    });
   }
 
   /** Requests decided but not yet produced (a crash between the commit and the produce). */
@@ -208,6 +269,8 @@ export class MembershipStore {
     if (s.event.nir !== undefined && s.event.rang !== undefined && (s.event.eventType === 'family_created' || s.event.eventType === 'beneficiary_added')) {
       this.persons.put(`${s.event.nir}-${s.event.rang}`, s.event.adherentId);
     }
+    // every path that stores an event (a batch, a rebuild from members-changelog) keeps the contract index whole
+    this.indexContracts([s]);
   }
 
   isApplied(eventId: string): boolean {

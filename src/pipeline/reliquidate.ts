@@ -1,5 +1,5 @@
 import type { ReliquidationRequest } from '../bus/messages.js';
-import { lineBucket, stateKeyOf } from '../engine/state.js';
+import { lineBucket, lineRecord, stateKeyOf, withLine } from '../engine/state.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
@@ -21,6 +21,14 @@ import { PipelineStageError } from './errors.js';
  * Named lines: every `I` line whose care ends on or after `from` (a stay that straddles the date is
  * re-decided whole; re-deciding an unaffected line changes nothing), and every `I` line in review
  * or rejected whatever its date. Annulled lines are final and never re-decided.
+ *
+ * Handover (README "Re-liquidation", a line kept under a number its person never joins): a named
+ * line this ledger only KEPT — its person unknown when it was decided, so it names this member
+ * number and consumed nothing — whose person now belongs to another family is handed over: its
+ * record here is marked `movedTo` (never named again), and a request for that family carries the
+ * record (`handover`). That family's ledger takes the record as the line's current version when it
+ * has none (a second copy of the handover finds it and adds nothing), then decides it like any
+ * named line: version + 1, once, under the person's family.
  */
 export interface FamilyReliquidation {
   /** the family's ledger after the request (same object when nothing changed) */
@@ -31,20 +39,39 @@ export interface FamilyReliquidation {
   skipped: number;
   /** lineKeys whose record changed (a bucket's undo names these only) */
   touched: string[];
+  /** requests handing lines kept here over to their person's family: to produce BEFORE this ledger is written */
+  handovers: ReliquidationRequest[];
+}
+
+/** A record the handover marks: the family the line went to. */
+type KeptRecord = LineRecord & { movedTo?: string };
+
+/** Kept only: decided while its person was unknown (under the number it names), nothing consumed. */
+function onlyKept(familyId: string, record: KeptRecord, line: ActLine): boolean {
+  return (record.status === 'review' || record.status === 'rejected') && line.amcMemberId === familyId && record.consumed.length === 0 && record.renewals.length === 0;
 }
 
 export async function reliquidateFamily(
   familyId: string,
-  state: EngineState,
+  given: EngineState,
   request: ReliquidationRequest,
   beneficiaries: Pick<BeneficiaryIndex, 'byNirRang'>,
   runTask: (task: Omit<LiquidateTask, 'reference'>) => Promise<LiquidateTaskResult>,
 ): Promise<FamilyReliquidation> {
+  let state = given;
   const named: { lineKey: string; record: LineRecord; input: LineInput; line: ActLine }[] = [];
   let skipped = 0;
+  // Lines handed over by the ledger that kept them: this ledger's current version of each, unless it has one.
+  const seeded: string[] = [];
+  for (const [lineKey, record] of Object.entries(request.handover?.lines ?? {})) {
+    if (lineRecord(state, lineKey) !== undefined) continue;
+    const { movedTo: _movedTo, ...kept } = record as unknown as KeptRecord;
+    state = { ...state, lines: withLine(state.lines, lineKey, kept) };
+    seeded.push(lineKey);
+  }
   for (const bucket of Object.values(state.lines)) {
     for (const [lineKey, record] of Object.entries(bucket)) {
-      if (record.operation !== 'I') continue;
+      if (record.operation !== 'I' || (record as KeptRecord).movedTo !== undefined) continue;
       const input = inputOf(record);
       const stuck = record.status === 'review' || record.status === 'rejected';
       if (!input) {
@@ -60,23 +87,44 @@ export async function reliquidateFamily(
 
   const chosen: typeof named = [];
   const requests: LiquidateTask['requests'] = [];
+  const handedOver = new Map<string, Record<string, LineRecord>>();
   for (const item of named) {
     const beneficiary = beneficiaries.byNirRang(item.line.nir, item.line.rang) ?? null;
-    // A person now under another adhérent: deciding the line would write that family's ledger,
-    // which may live on another partition (another member's). Left as it is, counted.
-    if (stateKeyOf({ line: item.line, beneficiary: beneficiary ?? undefined }) !== familyId) {
+    const owner = stateKeyOf({ line: item.line, beneficiary: beneficiary ?? undefined });
+    if (owner !== familyId) {
+      // A line this ledger only kept goes to its person's family (marked here, carried by a request).
+      if (onlyKept(familyId, item.record, item.line)) {
+        const lines = handedOver.get(owner) ?? {};
+        lines[item.lineKey] = item.record;
+        handedOver.set(owner, lines);
+        state = { ...state, lines: withLine(state.lines, item.lineKey, { ...item.record, movedTo: owner } as KeptRecord) };
+        continue;
+      }
+      // A person now under another adhérent, decided here while a member of it: deciding the line
+      // would write that family's ledger, which may live on another partition (another member's).
+      // Left as it is, counted.
       skipped += 1;
       continue;
     }
     chosen.push(item);
-    requests.push({ line: item.line, beneficiary, asOf: item.input.at });
+    // A line handed over is decided under this family for the first time: a new version, even when its outcome is the same.
+    requests.push({ line: item.line, beneficiary, asOf: item.input.at, ...(seeded.includes(item.lineKey) ? { newVersion: true } : {}) });
   }
-  if (requests.length === 0) return { state, settlements: [], redecided: 0, skipped, touched: [] };
+  const handovers: ReliquidationRequest[] = [...handedOver].map(([adherentId, lines]) => ({
+    requestId: `${request.requestId}:from:${familyId}`,
+    adherentId,
+    from: request.from,
+    reason: request.reason,
+    handover: { from: familyId, lines: lines as unknown as NonNullable<ReliquidationRequest['handover']>['lines'] },
+  }));
+  const moved = [...handedOver.values()].flatMap((lines) => Object.keys(lines));
+  const written = [...seeded, ...moved];
+  if (requests.length === 0) return { state, settlements: [], redecided: 0, skipped, touched: written, handovers };
 
   const result = await runTask({ requests, ledgers: { [familyId]: state } });
   const change = result.ledgers[familyId];
   const settlements: Settlement[] = [];
-  if (!change) return { state, settlements, redecided: requests.length, skipped, touched: [] };
+  if (!change) return { state, settlements, redecided: requests.length, skipped, touched: written, handovers };
   // The engine's new records do not carry the pipeline's fields: carry them over from the version replaced.
   const stamps = new Map<string, LineStamp>();
   result.outcomes.forEach((outcome, k) => {
@@ -87,7 +135,7 @@ export async function reliquidateFamily(
   });
   stampLines(change, stamps, lineBucket);
   const next: EngineState = { counters: change.counters, renewals: change.renewals, lines: { ...state.lines, ...change.buckets } };
-  return { state: next, settlements, redecided: requests.length, skipped, touched: change.touched };
+  return { state: next, settlements, redecided: requests.length, skipped, touched: [...new Set([...change.touched, ...written])], handovers };
 }
 
 /** A stored input that does not decode, or decodes to another line, is a damaged ledger: stop rather than decide wrong. */

@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from './keys.js';
 import { liquidationState } from './liquidation-settings.js';
 import { LiquidationService } from './liquidation-service.js';
+import { watchGridCorrections } from './grid-corrections.js';
 import { ReferenceCache, isHomeSource, referencePaths, type ReferenceSource } from './reference.js';
 import { PipelineError } from '../model/errors.js';
 
@@ -82,7 +83,10 @@ const service = await LiquidationService.start({
   ...(values['step-delay-ms'] ? { stepDelayMs: Number(values['step-delay-ms']) } : {}),
   onBatch: (s) => process.stdout.write(`${JSON.stringify({ batch: s.batches, lines: s.lines, published: s.published, redelivered: s.redelivered, reference: s.reference })}\n`),
 });
+// a grids version corrected in the home re-liquidates the period it corrects (README "Grid correction")
+const gridWatch = isHomeSource(reference) ? watchGridCorrections({ bus, membership, busId: liquidationState(home, kafka, env).busId, logger }) : undefined;
 const close = async () => {
+  await gridWatch?.stop();
   await service.stop();
   await membershipConsumer.stop();
   await bus.close();

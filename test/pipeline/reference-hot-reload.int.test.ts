@@ -56,7 +56,9 @@ describe('reference data of a home and the running liquidation service', () => {
       await waitIdle(bus);
       expect(await amcOf(bus, 'HAND0002')).toEqual(['24.00']);
       expect(service.stats.reference).toBe('grids-2+nomenclature-1+pmss-1');
-      // and the line already liquidated is left as it was (re-liquidation is not this change's doing).
+      // and the service alone leaves the line already liquidated as it was: re-deciding it is the
+      // grid-correction watch's, which runs beside the service in noemie run and service-main
+      // (test/pipeline/reference-hot-reload-kafka.int.test.ts, test/cli/run-grid-correction.int.test.ts).
       expect(await amcOf(bus, 'HAND0001')).toEqual(['9.00']);
     } finally {
       await service.stop();

@@ -334,6 +334,50 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       await close(bus);
     }, 240_000);
 
+    it.runIf(runs('handover'))('a line kept under the member number it names, its person joining another family: handed over, decided there once as its next version', async () => {
+      // Given a consultation for a person nobody knows, naming member number U002: review v1, kept in U002's ledger
+      const nir = nirOf(4);
+      const members = new Members([]);
+      const bus = await open(await w.fresh());
+      const payHome = await home();
+      await publishLines(bus, [consultation({ family: 'U002', nir, decompte: 'H1', care: '2025-03-10' })]);
+      await liquidate(bus, members);
+      expect((await readTopic(bus, 'settlements')).map((r) => r.value)).toMatchObject([{ lineKey: keyOf('H1'), version: 1, status: 'review', adherentId: null }]);
+
+      // When the person joins ANOTHER family, Y002, and the membership store asks U002 to hand the line over
+      members.add(member('Y002', nir, { start: '2025-01-01' }));
+      const reason = { eventId: 'ev-y2', type: 'family_created', effectiveDate: '2025-01-01' };
+      await requestReliquidation(bus, [{ requestId: 'members:ev-y2:U002', adherentId: 'U002', from: '2025-01-01', reason }]);
+      await liquidate(bus, members);
+
+      // Then a request for Y002 carries the line, and Y002 decides it as version 2: review, the line
+      // naming U002 while the person is Y002's (the engine's rule for a number that disagrees)
+      const handovers = (await readTopic(bus, 'reliquidations')).map((r) => r.value).filter((r) => r.handover);
+      expect(handovers.map((r) => [r.adherentId, r.handover!.from, Object.keys(r.handover!.lines)])).toEqual([['Y002', 'U002', [keyOf('H1')]]]);
+      const v2 = latest(await readTopic(bus, 'settlements'), keyOf('H1'));
+      expect(v2).toMatchObject({ version: 2, status: 'review', adherentId: 'Y002', amcAmount: '0.00', reliquidation: reason });
+      expect(v2.reason).toContain('member number U002 on the line disagrees with the membership file, where this beneficiary (rang 1) belongs to adhérent Y002');
+      const ledgers = await loadFamilies(bus, new Set(['U002', 'Y002']));
+      expect(lineRecord(ledgers.get('Y002')!.state, keyOf('H1'))).toMatchObject({ version: 2, status: 'review' });
+      expect(lineRecord(ledgers.get('U002')!.state, keyOf('H1'))).toMatchObject({ version: 1, movedTo: 'Y002' });
+
+      // A crash between the handover and U002's ledger sends it again (same request): nothing new;
+      // U002's request again: the line is moved, nothing named
+      const settled = (await readTopic(bus, 'settlements')).length;
+      await requestReliquidation(bus, [handovers[0]!, { requestId: 'members:ev-y2:U002', adherentId: 'U002', from: '2025-01-01', reason }]);
+      await liquidate(bus, members);
+      expect([...dedupe(await readTopic(bus, 'settlements')).values()].filter((x) => x.lineKey === keyOf('H1')).map((x) => x.version).sort()).toEqual([1, 2]);
+      expect((await readTopic(bus, 'settlements')).length).toBe(settled);
+
+      // And the line sent again with the right number is its version 3 in Y002's ledger, paid 9.00 once
+      await publishLines(bus, [consultation({ family: 'Y002', nir, decompte: 'H1', care: '2025-03-10' })]);
+      await liquidate(bus, members);
+      expect(latest(await readTopic(bus, 'settlements'), keyOf('H1'))).toMatchObject({ version: 3, status: 'paid', amcAmount: '9.00', adherentId: 'Y002' });
+      const run = await payments(bus, payHome, members, 'H1', '2025-03-27T18:00:00Z');
+      expect(run.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([['member:Y002', 'payment', '9.00']]);
+      await close(bus);
+    }, 240_000);
+
     it.runIf(runs('kill'))('kill -9 of the service in the middle of re-liquidations, then restarts: the settlements of an uninterrupted run', async () => {
       // Given 24 families, each with 3 consultations (03-10, 05-12, 06-20) liquidated while covered
       const FAMILIES = 24;

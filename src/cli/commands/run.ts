@@ -12,6 +12,7 @@ import { DropMarks, forgetMarks, pruneMarks } from '../../pipeline/publication-m
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
+import { correctGrids, watchGridCorrections, type GridCorrectionResult, type GridCorrectionWatch } from '../../pipeline/grid-corrections.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
 import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { applyInboxBankReturns, renderBankReturnReport } from '../../pipeline/bank-returns.js';
@@ -137,10 +138,15 @@ export const command: Command = {
       completeWhen,
       logger,
       ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
-      sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
+      sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, onUnknownPersons: (p) => membership.noteUnknownPersons(p), drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
     };
     let indexer: StatementIndexer | null = null;
+    // A grids version corrected in the home (noemie reference import) re-liquidates the period it
+    // corrects (src/pipeline/README.md "Grid correction"); with fixed --reference files, nothing changes.
+    const gridCorrection = referenceFiles ? undefined : { bus, membership, busId: state.busId, logger };
+    let gridWatch: GridCorrectionWatch | undefined;
     const stopAll = async () => {
+      await gridWatch?.stop();
       await liquidation.stop();
       await reconcile.stop();
       await indexer?.stop();
@@ -157,6 +163,7 @@ export const command: Command = {
         controller.abort();
         await stopAll();
       }, logger);
+      if (gridCorrection) gridWatch = watchGridCorrections(gridCorrection);
       const timer = setInterval(() => void reconcile.tick(new Date().toISOString()).catch((e: unknown) => logger.error({ err: e }, 'reconcile tick failed')), 60_000);
       writeLine(io.out, `watching ${layout.inbox} (${bus.kind} bus); Ctrl-C to stop`);
       // The inbox scanner leaves TP claims files to us: look for them on our own clock too (a lone
@@ -201,6 +208,7 @@ export const command: Command = {
 
     const m = membershipConsumer.stats;
     writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${membership.familyCount()} families in the store; ${m.requested} re-liquidation request(s)${m.restored > 0 ? `; ${m.restored} event(s) restored from members-changelog first` : ''}`);
+    if (gridCorrection) reportGridCorrections(io, await correctGrids(gridCorrection));
     writeLine(io.out, 'liquidating…');
     await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
@@ -254,6 +262,13 @@ export const command: Command = {
     return code;
   },
 };
+
+function reportGridCorrections(io: CliIo, r: GridCorrectionResult): void {
+  for (const c of r.corrected) {
+    const changed = Object.entries(c.changes).map(([grid, from]) => `${grid} from ${from}`).join(', ');
+    writeLine(io.out, `grid correction ${c.versionId} (after ${c.previous}): ${changed || 'no past care date decided differently'}; ${c.requests} re-liquidation request(s)`);
+  }
+}
 
 /**
  * The sample's members feed (a résiliation back-dated into the care already paid, the arrival of
