@@ -30,6 +30,7 @@ export const command: Command = {
   name: 'estimate',
   summary: 'quote (devis conseil): what the AMC would pay for a planned act, nothing consumed',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values: v } = parseFlags(argv, FLAGS, false);
     for (const required of ['nir', 'act', 'expense'] as const) if (!v[required]) throw new UsageError(`--${required} is required`);

@@ -45,6 +45,7 @@ export const command: Command = {
   name: 'fixtures generate',
   summary: 'write a realistic, deterministic caisse drop (and beneficiaries, invoices, TP claims) from a seed',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     const lines = int('--lines', values.lines, 1, 50_000_000);

@@ -58,6 +58,7 @@ export const command: Command = {
   name: 'ingest',
   summary: 'read caisse drops / invoice uploads, print per-file figures, write the accepted lines',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, FLAGS);
     if (positionals.length > 1) throw new UsageError(`one path expected, got ${positionals.length}`);

@@ -30,6 +30,7 @@ export const command: Command = {
   name: 'liquidate',
   summary: 'liquidate a drop against the guarantee grids, no bus: NDJSON settlements',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     if (!values.in) throw new UsageError('--in <drop or file> is required');

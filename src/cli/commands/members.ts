@@ -33,12 +33,15 @@ the family as it stood on --as-of (default today): who was covered, at which lev
 NIRs and IBANs are masked. Reads the store as it is (noemie run keeps it up to date).
 exit code: 0 shown, 1 unknown adherent, 2 usage error`;
 
+const IMPORT_FLAGS = { home: { type: 'string' }, kafka: { type: 'string' } } as const;
+
 export const importCommand: Command = {
   name: 'members import',
   summary: 'load a beneficiaries.csv population into the home as membership events',
   usage: IMPORT_USAGE,
+  flags: IMPORT_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, kafka: { type: 'string' } });
+    const { values, positionals } = parseFlags(argv, IMPORT_FLAGS);
     const file = positionals[0];
     if (file === undefined || positionals.length > 1) throw new UsageError('expects one beneficiaries.csv file');
     const env = readEnv();
@@ -85,12 +88,15 @@ export function familyJson(state: FamilyState, asOf: string): unknown {
   };
 }
 
+const SHOW_FLAGS = { home: { type: 'string' }, 'as-of': { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export const showCommand: Command = {
   name: 'members show',
   summary: "print a family's membership history and its state as of a date (--json)",
   usage: SHOW_USAGE,
+  flags: SHOW_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, 'as-of': { type: 'string' }, json: { type: 'boolean' } });
+    const { values, positionals } = parseFlags(argv, SHOW_FLAGS);
     const adherentId = positionals[0];
     if (adherentId === undefined || positionals.length > 1) throw new UsageError('expects one adherent id');
     const asOf = values['as-of'] ?? new Date().toISOString().slice(0, 10);

@@ -166,6 +166,7 @@ export const command: Command = {
   name: 'payments run',
   summary: 'payment run: pay / recover what changed since the last run, SEPA pain.001 file',
   usage: RUN_USAGE,
+  flags: RUN_FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, RUN_FLAGS, false);
     const env = readEnv();
@@ -246,6 +247,8 @@ blocked because the bank returned their account, and the returns that could not 
   --json   { runId, at, summary, report, reportFiles, blocked, returns: { blocked, returned, exceptions, files } }
 exit code: 0 shown, 1 no such run, 2 usage error`;
 
+const SHOW_FLAGS = { home: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 /** The bank returns part of the payment state (empty when the home has no state yet). */
 async function readBankReturns(home: string): Promise<BankReturnsView> {
   const source = await PaymentsStore.openForReading(home);
@@ -273,8 +276,9 @@ export const showCommand: Command = {
   name: 'payments show',
   summary: 'print a payment run (orders, transfers, recoveries; IBANs masked) and the bank returns: blocked payees, exceptions',
   usage: SHOW_USAGE,
+  flags: SHOW_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const);
+    const { values, positionals } = parseFlags(argv, SHOW_FLAGS);
     const runId = positionals[0];
     if (positionals.length > 1) throw new UsageError('at most one run id expected');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
@@ -344,12 +348,15 @@ and nothing of it is applied.
   --json   the report of each file as JSON
 exit code: 0 applied (exceptions are reported, not failures), 1 a file was refused, 2 usage error`;
 
+const RETURNS_FLAGS = { home: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export const returnsCommand: Command = {
   name: 'payments returns',
   summary: 'apply the bank\'s returns (camt.054 / pain.002): returned transfers due again, payees blocked until their account changes',
   usage: RETURNS_USAGE,
+  flags: RETURNS_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, json: { type: 'boolean' } } as const);
+    const { values, positionals } = parseFlags(argv, RETURNS_FLAGS);
     if (positionals.length === 0) throw new UsageError('at least one camt.054 or pain.002 file expected');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
     const reports: BankReturnReport[] = [];
@@ -386,12 +393,15 @@ one and is held again: approve it again.
   --by <name>     who approves, default the system user name
 exit code: 0 approved, 1 no such held order, 2 usage error`;
 
+const APPROVE_FLAGS = { home: { type: 'string' }, run: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export const approveCommand: Command = {
   name: 'payments approve',
   summary: 'approve an order the payment controls held (per-order / per-run ceiling); the next run pays it',
   usage: APPROVE_USAGE,
+  flags: APPROVE_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, run: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } } as const);
+    const { values, positionals } = parseFlags(argv, APPROVE_FLAGS);
     const ref = positionals[0];
     if (positionals.length !== 1 || ref === undefined) throw new UsageError('one paymentId or payee expected');
     const by = values.by ?? userInfo().username;

@@ -44,6 +44,7 @@ export const importCommand: Command = {
   name: 'reference import',
   summary: 'validate grids / nomenclature / PMSS / professionals and publish them as a new version in the home',
   usage: IMPORT_USAGE,
+  flags: IMPORT_FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, IMPORT_FLAGS, false);
     const given = REFERENCE_KINDS.filter((k) => values[k] !== undefined);
@@ -72,6 +73,7 @@ export const showCommand: Command = {
   name: 'reference show',
   summary: 'list the reference data versions in force in the home (--all: every version kept)',
   usage: SHOW_USAGE,
+  flags: SHOW_FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, SHOW_FLAGS, false);
     const home = homeOf(values.home);

@@ -38,6 +38,7 @@ export const command: Command = {
   name: 'replay',
   summary: 're-liquidate a partition range with the current grids; publish only what changed (--dry-run: diff)',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     if (!values.topic) throw new UsageError('--topic is required');

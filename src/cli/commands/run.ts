@@ -31,7 +31,7 @@ import { membersIn, type MembersFileOutcome } from '../../pipeline/members-inbox
 import { SAMPLE_BENEFICIARIES, importPopulationFile } from '../members.js';
 
 const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
-           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments]
+           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments] [--stable-ms <n>]
 
 The main job. Watches <home>/inbox and runs every stage: ingestion (drops → décompte/invoice lines,
 rejects; tp_claims*.csv → TP claims; members*.csv / members*.json → membership events; the bank's
@@ -50,9 +50,12 @@ then — with --once — a payment run (orders topic + pain.001) and member stat
   --home <dir>     default NOEMIE_HOME (var/); the embedded bus lives in <home>/bus
   --kafka <list>   use Apache Kafka (host:port,…) instead of the embedded bus
   --workers <n>    liquidation worker threads (default NOEMIE_WORKERS, else 2)
+  --complete-when rename|ok  when an inbox file is complete (noemie ingest --help), default rename
+  --stable-ms <n>  inbox: two looks this far apart must see the same size (default 1000)
   --reference <d>  read grids/, nomenclature.csv, pmss.csv from this directory instead of the home's
                    reference data (fixed for the run: no hot reload)
   --professionals <csv>  TP payees' accounts instead of the home's version in force
+  --no-payments    with --once: no payment run (the statements are still written)
 Grids, nomenclature, PMSS and professionals' accounts are the home's reference data (noemie
 reference import / show): a home without them is an error (REFERENCE_MISSING), never the sample's.
 A version published while noemie run watches the inbox is used from the next liquidation batch on.
@@ -82,6 +85,7 @@ export const command: Command = {
   name: 'run',
   summary: 'the main job: watch the inbox and run every stage (embedded bus by default, Kafka with --kafka)',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     const env = readEnv();

@@ -59,6 +59,7 @@ export const command: Command = {
   name: 'statement',
   summary: 'member statement (historique des remboursements): text, and HTML with a chart',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     const adherentId = values.adherent;

@@ -26,6 +26,7 @@ export const command: Command = {
   name: 'topics',
   summary: 'list topics (partitions, end offsets) and the lag of every consumer group',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     const env = readEnv();
