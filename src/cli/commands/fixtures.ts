@@ -5,6 +5,7 @@ import { readEnv } from '../../config.js';
 import { daysBetween, isRealDate } from '../../model/dates.js';
 import { DEFAULT_WINDOW, MIN_WINDOW_DAYS, generateFixtures, type BadRecord, type DropFormatOption, type FixtureResult } from '../../generate/index.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+import { jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie fixtures generate`: a realistic, deterministic caisse drop for the seed contracts, and on
@@ -15,7 +16,8 @@ import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../
 const USAGE =
   'noemie fixtures generate --lines N --seed S --format noemie|csv|xml|zip [--out <file|dir>] [--bad K] ' +
   '[--beneficiaries <file>] [--professionals <file>] [--families N] [--population-seed S] [--invoices M] [--invoices-dir <dir>] ' +
-  '[--tp-claims] [--tp-claims-out <file>] [--members <members*.csv>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--finess] [--json]';
+  '[--tp-claims] [--tp-claims-out <file>] [--members <members*.csv>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--finess] [--json]\n\n' +
+  `${jsonUsage('fixtures generate')}: what was written`;
 
 const FLAGS = {
   lines: { type: 'string' },
@@ -77,7 +79,7 @@ export const command: Command = {
       ...(values.finess ? { finess: true } : {}),
       ...(values.members !== undefined ? { members: values.members } : {}),
     });
-    if (values.json) writeLine(io.out, JSON.stringify(result));
+    if (values.json) writeJson(io, 'fixtures generate', result);
     else report(io, result);
     reportBad(io, result);
     return 0;
