@@ -59,6 +59,16 @@ describe('fixtures generate --home, then run --once with no other input', () => 
     // and the professionals are paid: tiers-payant orders to ps: payees in the run's orders
     const orders = (await readFile(payments.ordersFile!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { payee: string; kind: string });
     expect(orders.filter((o) => o.payee.startsWith('ps:') && o.kind === 'payment').length).toBeGreaterThan(10);
+    // the member's statement of a family paid, as JSON: its text and where the HTML went
+    const family = orders.find((o) => o.payee.startsWith('member:') && o.kind === 'payment')!.payee.slice('member:'.length);
+    const html = join(dir, 'statement.html');
+    const st = await runCli(['statement', '--home', home, '--adherent', family, '--from', '2024-01-01', '--to', '2025-12-31', '--html', html, '--json']);
+    expect(st.code, st.err).toBe(0);
+    const statement = CLI_OUTPUTS.statement.parse(JSON.parse(st.out));
+    expect(statement).toMatchObject({ adherentId: family, from: '2024-01-01', to: '2025-12-31', html });
+    expect(statement.lines).toBeGreaterThan(0);
+    expect(statement.text).toContain(family);
+    expect(existsSync(html)).toBe(true);
     // the human lines went to stderr, stdout holds the one document
     expect(r.err).toContain('payment run');
   }, 300_000);
