@@ -69,6 +69,12 @@ describe('fixtures generate --home, then run --once with no other input', () => 
     expect(statement.lines).toBeGreaterThan(0);
     expect(statement.text).toContain(family);
     expect(existsSync(html)).toBe(true);
+    // a replay dry-run over what was liquidated, as JSON: same grids, nothing changes
+    const rp = await runCli(['replay', '--home', home, '--topic', 'decompte-lines', '--partition', '0', '--from', '0', '--dry-run', '--json']);
+    expect(rp.code, rp.err).toBe(0);
+    const replayed = CLI_OUTPUTS.replay.parse(JSON.parse(rp.out));
+    expect(replayed.read).toBeGreaterThan(0);
+    expect(replayed.totals).toMatchObject({ lines: 0, delta: '0.00' });
     // the human lines went to stderr, stdout holds the one document
     expect(r.err).toContain('payment run');
   }, 300_000);
