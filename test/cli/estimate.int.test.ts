@@ -100,3 +100,14 @@ describe('noemie estimate', () => {
     expect(v.out).toMatch(/CCN-HLA-OPT2 +10\.00 €/);
   });
 });
+
+describe('noemie estimate, a person the membership does not know', () => {
+  it('says the complementary part cannot be estimated, and the rest is before it (never a rest "to pay" that ignores the AMC)', async () => {
+    const r = await run(['--nir', '1840994098209', '--act', 'G', '--expense', '40', '--date', '2025-06-02']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('ne peut pas être estimé ici');
+    // 40 − (21 − 2) = 21, before the AMC
+    expect(r.out).toMatch(/Reste avant votre complémentaire +21,00 €/);
+    expect(r.out).not.toContain('Reste à votre charge');
+  });
+});

@@ -149,7 +149,8 @@ export function memberText(q: { label: string; date: string; br: string; roRate:
   } else {
     out.push(row('Remboursement de votre complémentaire santé', s.amcAmount));
   }
-  out.push(row('Reste à votre charge', s.restToPay));
+  // under review the AMC's part is not known: the rest is what is left after the Sécurité sociale only
+  out.push(row(s.status === 'review' ? 'Reste avant votre complémentaire' : 'Reste à votre charge', s.restToPay));
   if (new Decimal(q.pf).gt(0)) {
     out.push(row('  dont participation forfaitaire', q.pf));
     out.push('    (retenue par la Sécurité sociale, jamais remboursée par votre complémentaire)');
