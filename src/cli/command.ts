@@ -1,10 +1,17 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-/** One CLI subcommand. `run` returns the process exit code. */
+/** The options a command's parseArgs accepts (node:util). */
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * One CLI subcommand. `run` returns the process exit code. `flags` are the options `run` parses:
+ * declared here so a test can hold `usage` to them (every flag a command takes is in its --help).
+ */
 export interface Command {
   name: string;
   summary: string;
   usage: string;
+  flags: FlagSpec;
   run(argv: string[], io: CliIo): Promise<number>;
 }
 
@@ -16,7 +23,7 @@ export interface CliIo {
 export class UsageError extends Error {}
 
 /** node:util parseArgs with errors turned into UsageError (printed with the command's usage). */
-export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = true) {
+export function parseFlags<T extends FlagSpec>(argv: string[], options: T, allowPositionals = true) {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (e) {

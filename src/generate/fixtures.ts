@@ -7,6 +7,7 @@ import { readNomenclature } from './nomenclature.js';
 import { buildPopulation, type Window } from './population.js';
 import { membersFeed } from './members.js';
 import { encodeProfessionals } from './professionals.js';
+import { encodePopulationFeed } from './population-feed.js';
 import { encodeTpClaims, generateTpClaims } from './tp-claims.js';
 import { batched, writeChunks } from './write.js';
 
@@ -39,6 +40,8 @@ export interface FixtureOptions {
   professionals?: string;
   /** members feed path (`members*.csv`: back-dated résiliation, arrivals of the unknown persons, a RIB change; src/generate/members.ts), when wanted */
   members?: string;
+  /** the population as a members feed (`members*.csv`: family_created / beneficiary_added events, src/generate/population-feed.ts), when wanted */
+  populationFeed?: string;
 }
 
 export interface FixtureResult {
@@ -49,6 +52,7 @@ export interface FixtureResult {
   invoices?: { dir: string; paths: string[] };
   tpClaims?: { path: string; rows: number };
   professionals?: { path: string; rows: number };
+  populationFeed?: { path: string; rows: number };
   members?: { path: string; rows: number; resiliation: { adherentId: string; effectiveDate: string } | null; arrivals: string[]; ribChange: { adherentId: string; effectiveDate: string } | null };
 }
 
@@ -69,6 +73,10 @@ export async function generateFixtures(o: FixtureOptions): Promise<FixtureResult
   if (o.beneficiaries) {
     await writeChunks(o.beneficiaries, batched(encodeBeneficiaries(population)));
     result.beneficiaries = { path: o.beneficiaries, rows: population.people.length };
+  }
+  if (o.populationFeed) {
+    await writeChunks(o.populationFeed, batched(encodePopulationFeed(population)));
+    result.populationFeed = { path: o.populationFeed, rows: population.people.length };
   }
   if (o.professionals) {
     let rows = -1; // the header

@@ -102,7 +102,8 @@ export const NomenclatureEntrySchema = z
     /**
      * `k=v` pairs: optics_class, optics_element, lens_complexity, hearing_class, dental_basket,
      * practitioner, psychiatry; `price_limit` (PLV / HLF per unit, Money) caps "within PLV/HLF"
-     * guarantees when given — without it the expense is taken as within the regulatory limit.
+     * guarantees when given — without it the expense is taken as within the regulatory limit;
+     * `tariff` (the RO's BR per unit, Money): what `noemie estimate` quotes when it is not given a BR.
      */
     attributes: z.record(AttributeKey, z.string()),
     /** optional bounds (NOMENCLATURE_BOUND_COLUMNS); null: the family default */
@@ -119,6 +120,10 @@ export const NomenclatureEntrySchema = z
       const limit = typeof e.attributes === 'object' && e.attributes !== null ? e.attributes.price_limit : undefined;
       if (limit !== undefined && !MoneySchema.safeParse(limit).success) {
         ctx.addIssue({ code: 'custom', path: ['attributes', 'price_limit'], input: limit, message: 'price_limit is an amount with two decimals, e.g. "950.00"' });
+      }
+      const tariff = typeof e.attributes === 'object' && e.attributes !== null ? e.attributes.tariff : undefined;
+      if (tariff !== undefined && !MoneySchema.safeParse(tariff).success) {
+        ctx.addIssue({ code: 'custom', path: ['attributes', 'tariff'], input: tariff, message: 'tariff is an amount with two decimals, e.g. "30.00"' });
       }
       if (e.roReimbursed === false && typeof e.roRate === 'string' && Number(e.roRate) !== 0) {
         ctx.addIssue({ code: 'custom', path: ['roRate'], input: e.roRate, message: 'an act the RO does not reimburse has ro_rate 0' });

@@ -75,10 +75,10 @@ describe('noemie liquidate / estimate', () => {
     // without: Base town 100 % → G 100 → 30; Option 2 town 220 % → 150, surco 150 − 30 = 120
     expect([town!.poste, ...town!.parts.map((p) => p.amount)]).toEqual(['soins.actes_techniques', '30.00', '120.00']);
     // the quote says the same
-    const quote = async (...extra: string[]) => JSON.parse((await run(['estimate', '--nir', NIR, '--act', 'ADC', '--br', '100', '--expense', '250', '--dptm', '--date', '2025-05-01', '--json', ...ref, ...extra])).out) as Settlement;
+    const quote = async (...extra: string[]) => JSON.parse((await run(['estimate', '--nir', NIR, '--act', 'ADC', '--br', '100', '--expense', '250', '--dptm', '--date', '2025-05-01', '--json', ...ref, ...extra])).out).settlement as Settlement;
     expect((await quote('--finess', '750300360')).parts.map((p) => p.amount)).toEqual(['150.00', '0.00']);
     expect((await quote()).parts.map((p) => p.amount)).toEqual(['30.00', '120.00']);
-    const bad = await run(['estimate', '--nir', NIR, '--act', 'ADC', '--expense', '250', '--finess', '75030036', ...ref]);
+    const bad = await run(['estimate', '--nir', NIR, '--act', 'ADC', '--br', '100', '--expense', '250', '--finess', '75030036', ...ref]);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/finess: FINESS must be 9 characters/);
   });
@@ -97,13 +97,13 @@ describe('noemie liquidate / estimate', () => {
     // Then the five sessions are paid 60 € each (FR 70 > 60), the yearly count reaches 5.
     expect(liq.out.trim().split('\n').map((l) => (JSON.parse(l) as Settlement).amcAmount)).toEqual(['60.00', '60.00', '60.00', '60.00', '60.00']);
 
-    const quote = async () => JSON.parse((await run(['estimate', '--nir', NIR, '--act', 'OSTEO', '--expense', '70', '--date', '2025-09-01', '--json', ...ref])).out) as Settlement;
+    const quote = async () => JSON.parse((await run(['estimate', '--nir', NIR, '--act', 'OSTEO', '--expense', '70', '--date', '2025-09-01', '--json', ...ref])).out).settlement as Settlement;
     const sixth = await quote();
     expect(sixth).toMatchObject({ amcAmount: '0.00', restToPay: '70.00' });
     expect(sixth.reason).toMatch(/5/);
     // Nothing consumed by the quote: asking again gives the same answer, and a quote in 2026 (new year) pays 60.
     expect(await quote()).toEqual(sixth);
-    const nextYear = JSON.parse((await run(['estimate', '--nir', NIR, '--act', 'OSTEO', '--expense', '70', '--date', '2026-01-10', '--json', ...ref])).out) as Settlement;
+    const nextYear = JSON.parse((await run(['estimate', '--nir', NIR, '--act', 'OSTEO', '--expense', '70', '--date', '2026-01-10', '--json', ...ref])).out).settlement as Settlement;
     expect(nextYear.amcAmount).toBe('60.00');
   });
 });

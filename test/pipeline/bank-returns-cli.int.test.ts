@@ -5,6 +5,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
 import { returnsCommand, showCommand } from '../../src/cli/commands/payments.js';
+import { CLI_OUTPUTS } from '../../src/cli/output-schemas.js';
 import { ensureLayout, inboxLayout, isBankReturnName } from '../../src/ingest/inbox/index.js';
 import { applyInboxBankReturns } from '../../src/pipeline/bank-returns.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
@@ -84,4 +85,20 @@ it('payments returns: applies a file, a second time says duplicate; an unknown i
   const refused = await cli(returnsCommand, ['--home', home, broken]);
   expect(refused.code).toBe(1);
   expect(refused.err).toContain('PAYMENTS_RETURN_MALFORMED: pain002-broken.xml: CstmrPmtStsRpt/OrgnlGrpInfAndSts: missing — nothing of this file applied');
+});
+
+it('payments returns --json: one document, the report of each file (schemas/cli/payments-returns.schema.json); payments show --json likewise', async () => {
+  const unknown = join(home, 'pain002-unknown.xml');
+  await writeFile(unknown, (await readFile('fixtures/bank-returns/pain002-R1-reject-A2.xml', 'utf8')).replace(/<OrgnlEndToEndId>[^<]+</, '<OrgnlEndToEndId>PNOTOURS0000000000000000000000000<'));
+  const r = await cli(returnsCommand, ['--home', home, 'fixtures/bank-returns/camt054-R1-return-A3.xml', unknown, '--json']);
+  expect(r.code, r.err).toBe(0);
+  const reports = CLI_OUTPUTS['payments returns'].parse(JSON.parse(r.out));
+  expect(reports.map((x) => [x.file, x.format, x.returned.map((t) => [t.paymentId, t.amount, t.code, t.blocks]), x.exceptions.map((e) => e.record)])).toEqual([
+    ['camt054-R1-return-A3.xml', 'camt.054', [['R1:member:A3', '12.30', 'AC01', true]], []],
+    ['pain002-unknown.xml', 'pain.002', [], [1]],
+  ]);
+  const shown = CLI_OUTPUTS['payments show'].parse(JSON.parse((await cli(showCommand, ['R1', '--home', home, '--json'])).out));
+  expect(shown.runId).toBe('R1');
+  expect(shown.returns.blocked.map((b) => b.payee)).toEqual(['member:A3']);
+  expect(r.out + JSON.stringify(shown)).not.toContain(IBAN.A3);
 });

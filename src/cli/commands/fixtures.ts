@@ -5,6 +5,7 @@ import { readEnv } from '../../config.js';
 import { daysBetween, isRealDate } from '../../model/dates.js';
 import { DEFAULT_WINDOW, MIN_WINDOW_DAYS, generateFixtures, type BadRecord, type DropFormatOption, type FixtureResult } from '../../generate/index.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+import { jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie fixtures generate`: a realistic, deterministic caisse drop for the seed contracts, and on
@@ -15,7 +16,24 @@ import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../
 const USAGE =
   'noemie fixtures generate --lines N --seed S --format noemie|csv|xml|zip [--out <file|dir>] [--bad K] ' +
   '[--beneficiaries <file>] [--professionals <file>] [--families N] [--population-seed S] [--invoices M] [--invoices-dir <dir>] ' +
-  '[--tp-claims] [--tp-claims-out <file>] [--members <members*.csv>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--finess] [--json]';
+  '[--tp-claims] [--tp-claims-out <file>] [--members <members*.csv>] [--population-feed <members*.csv>] [--home <dir>]\n' +
+  '                         [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--nomenclature <file>] [--finess] [--json]\n\n' +
+  `  --beneficiaries <file>   the population as beneficiaries.csv (for noemie members import / run --beneficiaries)
+  --population-feed <members*.csv>  the population as a members feed (family_created / beneficiary_added
+                           events): dropped in an inbox, noemie run applies it before the drops
+  --professionals <file>   the account of every professional the generator invents (professionals.csv)
+  --members <members*.csv> the next day's members changes (résiliation, arrivals, RIB change)
+  --tp-claims / --tp-claims-out <file>  the TP claims of the drop's tiers-payant lines
+  --home <dir>             a home ready to run with no other input (noemie run --once --home <dir>): the
+                           drop, its TP claims and the population feed into <dir>/inbox, the
+                           professionals' accounts written under <dir>/reference/ and published as the
+                           home's professionals in force; grids, nomenclature and PMSS the home lacks
+                           published from this package (fixtures/grids, the --nomenclature, fixtures/pmss.csv)
+  --families N / --population-seed S  the population's size and seed (default: from --lines, the drop's seed)
+  --invoices M / --invoices-dir <dir>  M hors-NOEMIE invoice uploads
+  --bad K                  K bad records injected (the expected rejects on stderr)
+  --finess                 hospital lines carry the establishment's FINESS
+${jsonUsage('fixtures generate')}: what was written`;
 
 const FLAGS = {
   lines: { type: 'string' },
@@ -36,6 +54,8 @@ const FLAGS = {
   to: { type: 'string' },
   nomenclature: { type: 'string' },
   finess: { type: 'boolean' },
+  'population-feed': { type: 'string' },
+  home: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -45,6 +65,7 @@ export const command: Command = {
   name: 'fixtures generate',
   summary: 'write a realistic, deterministic caisse drop (and beneficiaries, invoices, TP claims) from a seed',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     const lines = int('--lines', values.lines, 1, 50_000_000);
@@ -54,34 +75,75 @@ export const command: Command = {
     const window = { from: date('--from', values.from ?? DEFAULT_WINDOW.from), to: date('--to', values.to ?? DEFAULT_WINDOW.to) };
     if (daysBetween(window.from, window.to) < MIN_WINDOW_DAYS) throw new UsageError(`--to (${window.to}) must come at least ${MIN_WINDOW_DAYS} days after --from (${window.from})`);
 
-    if (values.members !== undefined && !/^members.*\.csv$/.test(basename(values.members))) {
-      throw new UsageError(`--members ${values.members}: the inbox reads a members feed from a file named members*.csv`);
+    for (const [flag, path] of [['--members', values.members], ['--population-feed', values['population-feed']]] as const) {
+      if (path !== undefined && !/^members.*\.csv$/.test(basename(path))) throw new UsageError(`${flag} ${path}: the inbox reads a members feed from a file named members*.csv`);
     }
-    const out = dropPath(values.out, format, seed, lines);
+    const home = values.home === undefined ? undefined : resolve(values.home);
+    const inbox = home === undefined ? undefined : join(home, 'inbox');
+    const out = dropPath(values.out ?? (inbox === undefined ? undefined : `${inbox}/`), format, seed, lines);
+    const populationSeed = values['population-seed'] !== undefined ? int('--population-seed', values['population-seed'], 0, 0xffff_ffff) : seed;
+    // with --home, what a run needs to liquidate and pay the drop, unless named otherwise
+    const homeFiles = home === undefined || inbox === undefined ? {} : {
+      populationFeed: values['population-feed'] ?? join(inbox, `members-population-${populationSeed}.csv`),
+      professionals: values.professionals ?? join(home, 'reference', 'professionals-generated.csv'),
+      tpClaims: values['tp-claims-out'] ?? join(inbox, `tp_claims-${seed}-${lines}.csv`),
+    };
+    const nomenclaturePath = values.nomenclature ?? defaultNomenclature();
     const result = await generateFixtures({
       seed,
       lines,
       format,
       out,
       window,
-      nomenclaturePath: values.nomenclature ?? defaultNomenclature(),
+      nomenclaturePath,
       bad: values.bad === undefined ? 0 : int('--bad', values.bad, 0, lines),
       ...(values.beneficiaries !== undefined ? { beneficiaries: values.beneficiaries } : {}),
       ...(values.professionals !== undefined ? { professionals: values.professionals } : {}),
       ...(values.families !== undefined ? { families: int('--families', values.families, 1, 1_000_000) } : {}),
-      ...(values['population-seed'] !== undefined ? { populationSeed: int('--population-seed', values['population-seed'], 0, 0xffff_ffff) } : {}),
+      ...(values['population-seed'] !== undefined ? { populationSeed } : {}),
+      ...(values['population-feed'] !== undefined ? { populationFeed: values['population-feed'] } : {}),
+      ...homeFiles,
       ...(values.invoices !== undefined ? { invoices: int('--invoices', values.invoices, 0, 1_000_000) } : {}),
       ...(values['invoices-dir'] !== undefined ? { invoicesDir: values['invoices-dir'] } : {}),
       ...(values['tp-claims'] || values['tp-claims-out'] !== undefined ? { tpClaims: values['tp-claims-out'] ?? join(dirname(out), 'tp_claims.csv') } : {}),
       ...(values.finess ? { finess: true } : {}),
       ...(values.members !== undefined ? { members: values.members } : {}),
     });
-    if (values.json) writeLine(io.out, JSON.stringify(result));
-    else report(io, result);
+    const published = home === undefined ? undefined : await publishIntoHome(home, result.professionals!.path, nomenclaturePath);
+    const written = home === undefined ? result : { ...result, home: { dir: home, published: published! } };
+    if (values.json) writeJson(io, 'fixtures generate', written);
+    else {
+      report(io, result);
+      if (home !== undefined) writeLine(io.out, `home           ${home}: reference published ${published!.length > 0 ? published!.join(', ') : 'none (already in force)'}; run it with: noemie run --once --home ${home}`);
+    }
     reportBad(io, result);
     return 0;
   },
 };
+
+/**
+ * `--home`: the professionals' accounts just written become the home's version in force (the
+ * generated file is the same for every seed: publishing it again changes nothing), and the kinds the
+ * home has none of are published from this package — the grids and PMSS the generator's contracts
+ * and years are made for, and the nomenclature the drop was generated from. A kind already in force
+ * is left as it is. Returns the versions published.
+ */
+async function publishIntoHome(home: string, professionals: string, nomenclature: string): Promise<string[]> {
+  const { ReferenceStore, readReferenceFile, sampleReference } = await import('../../pipeline/reference-store.js');
+  const store = ReferenceStore.open(home)!;
+  try {
+    const missing = (['grids', 'pmss'] as const).filter((k) => store.inForce(k) === undefined);
+    const update = {
+      ...(await sampleReference(missing)),
+      ...(store.inForce('nomenclature') === undefined ? { nomenclature: { data: await readReferenceFile('nomenclature', nomenclature), source: nomenclature } } : {}),
+      professionals: { data: await readReferenceFile('professionals', professionals), source: professionals },
+    };
+    const { published } = await store.publish(update);
+    return published.map((v) => v.id);
+  } finally {
+    await store.close();
+  }
+}
 
 function int(flag: string, text: string | undefined, min: number, max: number): number {
   if (text === undefined) throw new UsageError(`${flag} is required`);
@@ -124,6 +186,7 @@ function report(io: CliIo, r: FixtureResult): void {
   }
   writeLine(io.out, `population     ${r.families} families, ${r.people} beneficiaries`);
   if (r.beneficiaries) writeLine(io.out, `beneficiaries  ${show(r.beneficiaries.path)}  ${r.beneficiaries.rows} rows`);
+  if (r.populationFeed) writeLine(io.out, `members feed   ${show(r.populationFeed.path)}  ${r.populationFeed.rows} events: the population (family_created / beneficiary_added)`);
   if (r.professionals) writeLine(io.out, `professionals  ${show(r.professionals.path)}  ${r.professionals.rows} rows (every professional the generator invents, with an account)`);
   if (r.invoices) writeLine(io.out, `invoices       ${r.invoices.paths.length} files in ${show(r.invoices.dir)}`);
   if (r.members) {

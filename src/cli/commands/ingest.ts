@@ -11,7 +11,8 @@ import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../../ingest/sin
 import { EMPTY_TOTALS, addTotals, dropNeedsAttention, type DropReport, type IngestSummary, type Totals } from '../../ingest/summary.js';
 import { maskFieldValue } from '../../ingest/reference/csv-table.js';
 import { describeOrigin } from '../../model/issues.js';
-import { UsageError, parseFlags, printable, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
+import { UsageError, parseFlags, printable, writeHumanLine, type CliIo, type Command } from '../command.js';
+import { jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie ingest <path>`: reads a drop (a file) or every complete file of a directory and prints,
@@ -28,7 +29,8 @@ import { UsageError, parseFlags, printable, writeHumanLine, writeLine, type CliI
 const USAGE = `noemie ingest <path> [--dry-run] [--json] [--out <dir>] [--home <dir>] [--complete-when rename|ok] [--progress] [--stable-ms <n>]
 
   --dry-run        read and count only: nothing written, moved or recorded
-  --json           one JSON object on stdout (schemas/ingest-summary.schema.json)
+${jsonUsage('ingest')}
+                   (the same shape as schemas/ingest-summary.schema.json)
   --out <dir>      where lines.ndjson / rejects.ndjson go (a directory: one sub-directory per drop)
   --home <dir>     the inbox home; with a directory (or no path) the files are handled as inbox drops
   --complete-when  rename (default: names starting with "." or ending .part/.tmp are skipped) or ok
@@ -58,6 +60,7 @@ export const command: Command = {
   name: 'ingest',
   summary: 'read caisse drops / invoice uploads, print per-file figures, write the accepted lines',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, FLAGS);
     if (positionals.length > 1) throw new UsageError(`one path expected, got ${positionals.length}`);
@@ -84,7 +87,7 @@ export const command: Command = {
     const totals = drops.reduce((t, d) => addTotals(t, d.totals), EMPTY_TOTALS);
     const exitCode = drops.some(dropNeedsAttention) ? 1 : 0;
     const summary: IngestSummary = { dryRun: ctx.dryRun, exitCode, drops, totals: { drops: drops.length, ...totals } };
-    if (values.json) writeLine(io.out, JSON.stringify(summary)); // JSON escapes control characters itself
+    if (values.json) writeJson(io, 'ingest', summary);
     else printTotals(io, drops.length, totals, exitCode);
     return exitCode;
   },

@@ -12,27 +12,33 @@ import { maskPersonalData } from '../../log.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 import { REFERENCE_FLAGS, REFERENCE_USAGE, loadReference } from '../reference.js';
 import { readLedgers, writeLedgers } from '../ledger-file.js';
+import { JSON_FLAG, jsonUsage, writeJson } from '../json-output.js';
 
-const USAGE = `noemie liquidate --in <drop or file> [--beneficiaries <csv>] [--grids <dir>] [--state <file>] [--out <file>] [--as-of <date>]
+const USAGE = `noemie liquidate --in <drop or file> [--beneficiaries <csv>] [--grids <dir>] [--state <file>] [--out <file>] [--as-of <date>] [--json]
 
 Liquidates every act line of a drop without any bus and writes one settlement per line as NDJSON
 (stdout, or --out). Counters are carried across the lines of the run, and across runs with --state.
   --in <path>       a drop: .zip, .noemie, .csv, .xml, or an invoice .json
   --state <file>    family ledgers read before and written after the run (created when missing)
   --as-of <date>    the liquidation date the 2-year prescription is judged against (default: today)
+  --out <file>      the NDJSON settlements go there instead of stdout
+${jsonUsage('liquidate')}:
+                    the figures (lines per status, AMC total, rejects); needs --out (stdout holds the document)
 ${REFERENCE_USAGE}
 
 exit code: 0 all parts read, 1 a part was refused (its lines are not liquidated), 2 usage error`;
 
-const FLAGS = { in: { type: 'string' }, state: { type: 'string' }, out: { type: 'string' }, 'as-of': { type: 'string' }, ...REFERENCE_FLAGS } as const;
+const FLAGS = { in: { type: 'string' }, state: { type: 'string' }, out: { type: 'string' }, 'as-of': { type: 'string' }, ...JSON_FLAG, ...REFERENCE_FLAGS } as const;
 
 export const command: Command = {
   name: 'liquidate',
   summary: 'liquidate a drop against the guarantee grids, no bus: NDJSON settlements',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     if (!values.in) throw new UsageError('--in <drop or file> is required');
+    if (values.json && !values.out) throw new UsageError('--json needs --out <file> for the settlements: stdout holds the JSON document');
     const asOf = values['as-of'] ?? new Date().toISOString().slice(0, 10);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of expects YYYY-MM-DD, got "${asOf}"`);
     const reference = await loadReference(values);
@@ -77,8 +83,16 @@ export const command: Command = {
       await once(out, 'finish');
     }
     if (values.state) await writeLedgers(values.state, Object.fromEntries(ledgers));
+    const exitCode = refused > 0 ? 1 : 0;
+    if (values.json) {
+      writeJson(io, 'liquidate', {
+        in: values.in, out: values.out, lines: tally.lines, byStatus: Object.fromEntries(tally.byStatus), amcTotal: tally.amc.toFixed(2),
+        rejected: tally.rejected, refusedParts: refused, exitCode,
+      });
+      return exitCode;
+    }
     const statuses = [...tally.byStatus].map(([s, n]) => `${s} ${n}`).join(', ');
     writeLine(io.err, `liquidated ${tally.lines} lines (${statuses || 'none'}), AMC total ${tally.amc.toFixed(2)} €, ${tally.rejected} records rejected, ${refused} parts refused`);
-    return refused > 0 ? 1 : 0;
+    return exitCode;
   },
 };

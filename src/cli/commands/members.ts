@@ -10,19 +10,22 @@ import { importPopulationFile } from '../members.js';
 import { updateMembershipStore } from '../../pipeline/membership-consumer.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type Command } from '../command.js';
 import { openCliBus } from './payments.js';
+import type { CliOutput } from '../output-schemas.js';
+import { JSON_FLAG, jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie members import <beneficiaries.csv>` and `noemie members show <adherent>` (issue 10):
  * the membership store of the home (src/pipeline/membership-store.ts, README "Members").
  */
-const IMPORT_USAGE = `noemie members import <beneficiaries.csv> [--home <dir>] [--kafka <brokers>]
+const IMPORT_USAGE = `noemie members import <beneficiaries.csv> [--home <dir>] [--kafka <brokers>] [--json]
 
 Loads a whole population (formats.md §3) into the home as membership events, on the members topic:
 per family the adhérent's row as family_created, every other row as beneficiary_added, each effective
 on its start, with its end, suspensions and the family's account. Then brings the home's membership
 store up to date. Importing the same file again publishes and applies nothing (event ids are
 content hashes; events the store has applied are not published again).
-Bad rows are listed (file, line, column) and not imported; the others are.
+Bad rows are listed (file, line, column) on stderr and not imported; the others are.
+${jsonUsage('members import')}
 exit code: 0 imported, 1 some rows were rejected, 2 usage error`;
 
 const SHOW_USAGE = `noemie members show <adherent> [--as-of YYYY-MM-DD] [--json] [--home <dir>]
@@ -31,14 +34,18 @@ Prints a family from the home's membership store: each person with its dated his
 suspensions, levels, proofs), the family's accounts, every event applied (effective order), and
 the family as it stood on --as-of (default today): who was covered, at which level, paid where.
 NIRs and IBANs are masked. Reads the store as it is (noemie run keeps it up to date).
+${jsonUsage('members show')}
 exit code: 0 shown, 1 unknown adherent, 2 usage error`;
+
+const IMPORT_FLAGS = { home: { type: 'string' }, kafka: { type: 'string' }, ...JSON_FLAG } as const;
 
 export const importCommand: Command = {
   name: 'members import',
   summary: 'load a beneficiaries.csv population into the home as membership events',
   usage: IMPORT_USAGE,
+  flags: IMPORT_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, kafka: { type: 'string' } });
+    const { values, positionals } = parseFlags(argv, IMPORT_FLAGS);
     const file = positionals[0];
     if (file === undefined || positionals.length > 1) throw new UsageError('expects one beneficiaries.csv file');
     const env = readEnv();
@@ -52,6 +59,13 @@ export const importCommand: Command = {
       const imported = await importPopulationFile(bus, file, io, store);
       const stats = await updateMembershipStore(bus, store, { logger });
       const families = store.familyCount();
+      if (values.json) {
+        writeJson(io, 'members import', {
+          file, published: imported.events, alreadyInStore: imported.skipped, rejectedRows: imported.rejected,
+          store: { applied: stats.applied, duplicates: stats.duplicates, families, reliquidationRequests: stats.requested },
+        });
+        return imported.rejected > 0 ? 1 : 0;
+      }
       writeLine(io.out, `${file}: ${imported.events} membership events published (${imported.skipped} already in the store), ${imported.rejected} row(s) rejected`);
       writeLine(io.out, `membership store: ${stats.applied} event(s) applied, ${stats.duplicates} already applied, ${families} families; ${stats.requested} re-liquidation request(s)`);
       return imported.rejected > 0 ? 1 : 0;
@@ -66,7 +80,7 @@ const maskNir = (nir: string) => maskFieldValue(['nir'], nir);
 const open = (d: string | null) => (d === null || d === OPEN_END ? 'open' : d);
 
 /** The family for --json: the store's view, NIRs and IBANs masked. */
-export function familyJson(state: FamilyState, asOf: string): unknown {
+export function familyJson(state: FamilyState, asOf: string): CliOutput<'members show'> {
   const on = familyOn(state, asOf);
   const person = <B extends { nir: string; iban: string | null }>(b: B) => ({ ...b, nir: maskNir(b.nir), iban: b.iban === null ? null : maskIban(b.iban) });
   return {
@@ -85,12 +99,15 @@ export function familyJson(state: FamilyState, asOf: string): unknown {
   };
 }
 
+const SHOW_FLAGS = { home: { type: 'string' }, 'as-of': { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export const showCommand: Command = {
   name: 'members show',
   summary: "print a family's membership history and its state as of a date (--json)",
   usage: SHOW_USAGE,
+  flags: SHOW_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, 'as-of': { type: 'string' }, json: { type: 'boolean' } });
+    const { values, positionals } = parseFlags(argv, SHOW_FLAGS);
     const adherentId = positionals[0];
     if (adherentId === undefined || positionals.length > 1) throw new UsageError('expects one adherent id');
     const asOf = values['as-of'] ?? new Date().toISOString().slice(0, 10);
@@ -104,7 +121,7 @@ export const showCommand: Command = {
       return 1;
     }
     if (values.json) {
-      writeLine(io.out, JSON.stringify(familyJson(state, asOf), null, 2));
+      writeJson(io, 'members show', familyJson(state, asOf));
       return 0;
     }
     const on = familyOn(state, asOf);

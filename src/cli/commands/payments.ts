@@ -22,6 +22,7 @@ import { MembershipStore, membershipAccountBook } from '../../pipeline/membershi
 import { membershipOf } from '../members.js';
 import type { PayeeAccount } from '../../model/payment.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
+import { jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie payments run`, `payments approve` and `payments show <runId>` (src/pipeline/payments-service.ts
@@ -54,7 +55,7 @@ and one pain.001.001.09 file per debtor account. A second run over the same fact
                          lines stay due), default NOEMIE_PAYMENT_MAX_ORDER or 10000.00
   --max-run <eur>        a run's unapproved transfers stay within this; the orders that would pass it are
                          held, in payee order; default NOEMIE_PAYMENT_MAX_RUN or 500000.00
-  --json                 print the run's report as JSON (IBANs masked)
+${jsonUsage('payments run')}: the run's report (IBANs masked)
 
 The pain.001 asks for execution on the cut-off's day, or the next TARGET2 business day when TARGET2 is
 closed (weekends, 1 Jan, Good Friday, Easter Monday, 1 May, 25-26 Dec); its initiating party is
@@ -166,6 +167,7 @@ export const command: Command = {
   name: 'payments run',
   summary: 'payment run: pay / recover what changed since the last run, SEPA pain.001 file',
   usage: RUN_USAGE,
+  flags: RUN_FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, RUN_FLAGS, false);
     const env = readEnv();
@@ -205,7 +207,7 @@ export const command: Command = {
         ...(values.at === undefined ? {} : { at: values.at }),
         ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
       });
-      if (values.json) writeLine(io.out, JSON.stringify(maskedReport(report), null, 2));
+      if (values.json) writeJson(io, 'payments run', maskedReport(report));
       else printReport(io, report);
       if (report.alreadyRun) return 1;
       if (report.report !== null && !report.report.reconciled) {
@@ -243,8 +245,11 @@ and its report's summary as recorded with the run (blocked payees with their rea
 reconciles to the cent) and where the report's HTML / JSON / CSV are; then the bank returns: payees
 blocked because the bank returned their account, and the returns that could not be applied
 (exceptions: file, record, reason). Without <runId>, the bank returns only.
-  --json   { runId, at, summary, report, reportFiles, blocked, returns: { blocked, returned, exceptions, files } }
+${jsonUsage('payments show')}:
+         { runId, at, summary, report, reportFiles, blocked, returns: { blocked, returned, exceptions, files } }
 exit code: 0 shown, 1 no such run, 2 usage error`;
+
+const SHOW_FLAGS = { home: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 /** The bank returns part of the payment state (empty when the home has no state yet). */
 async function readBankReturns(home: string): Promise<BankReturnsView> {
@@ -273,8 +278,9 @@ export const showCommand: Command = {
   name: 'payments show',
   summary: 'print a payment run (orders, transfers, recoveries; IBANs masked) and the bank returns: blocked payees, exceptions',
   usage: SHOW_USAGE,
+  flags: SHOW_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const);
+    const { values, positionals } = parseFlags(argv, SHOW_FLAGS);
     const runId = positionals[0];
     if (positionals.length > 1) throw new UsageError('at most one run id expected');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
@@ -282,7 +288,7 @@ export const showCommand: Command = {
     if (runId === undefined) {
       if (values.json) {
         const out: ShowOutput = { runId: null, at: null, summary: null, report: null, reportFiles: null, blocked: [], returns };
-        writeLine(io.out, JSON.stringify(out, null, 2));
+        writeJson(io, 'payments show', out);
         return 0;
       }
       const lines = renderBankReturnsView(returns);
@@ -316,7 +322,7 @@ export const showCommand: Command = {
         blocked: report?.blocked.items ?? [],
         returns,
       };
-      writeLine(io.out, JSON.stringify(out, null, 2));
+      writeJson(io, 'payments show', out);
       return 0;
     }
     if (summary !== null) writeLine(io.out, renderRunSummary(summary));
@@ -341,15 +347,18 @@ A return naming an EndToEndId we never sent, or a transfer already returned, is 
 (listed by noemie payments show). A file is applied whole, in one transaction; the same bytes twice
 are skipped. A malformed file is refused (PAYMENTS_RETURN_MALFORMED, naming file, record and field)
 and nothing of it is applied.
-  --json   the report of each file as JSON
+${jsonUsage('payments returns')}: the report of each file applied
 exit code: 0 applied (exceptions are reported, not failures), 1 a file was refused, 2 usage error`;
+
+const RETURNS_FLAGS = { home: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 export const returnsCommand: Command = {
   name: 'payments returns',
   summary: 'apply the bank\'s returns (camt.054 / pain.002): returned transfers due again, payees blocked until their account changes',
   usage: RETURNS_USAGE,
+  flags: RETURNS_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, json: { type: 'boolean' } } as const);
+    const { values, positionals } = parseFlags(argv, RETURNS_FLAGS);
     if (positionals.length === 0) throw new UsageError('at least one camt.054 or pain.002 file expected');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
     const reports: BankReturnReport[] = [];
@@ -370,7 +379,7 @@ export const returnsCommand: Command = {
     } finally {
       await store.close();
     }
-    if (values.json) writeLine(io.out, JSON.stringify(reports, null, 2));
+    if (values.json) writeJson(io, 'payments returns', reports);
     return code;
   },
 };
@@ -384,14 +393,18 @@ when and the order approved (amount and EndToEndId): the next payment run pays e
 one and is held again: approve it again.
   --run <runId>   refuse unless the held order comes from this run
   --by <name>     who approves, default the system user name
+${jsonUsage('payments approve')}: the approval recorded
 exit code: 0 approved, 1 no such held order, 2 usage error`;
+
+const APPROVE_FLAGS = { home: { type: 'string' }, run: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 export const approveCommand: Command = {
   name: 'payments approve',
   summary: 'approve an order the payment controls held (per-order / per-run ceiling); the next run pays it',
   usage: APPROVE_USAGE,
+  flags: APPROVE_FLAGS,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { home: { type: 'string' }, run: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } } as const);
+    const { values, positionals } = parseFlags(argv, APPROVE_FLAGS);
     const ref = positionals[0];
     if (positionals.length !== 1 || ref === undefined) throw new UsageError('one paymentId or payee expected');
     const by = values.by ?? userInfo().username;
@@ -407,7 +420,7 @@ export const approveCommand: Command = {
     } finally {
       await store.close();
     }
-    if (values.json) writeLine(io.out, JSON.stringify(approval, null, 2));
+    if (values.json) writeJson(io, 'payments approve', approval);
     else writeLine(io.out, `approved ${approval.paymentId}: ${approval.amount} to ${approval.payee} (EndToEndId ${approval.endToEndId}) by ${approval.by} at ${approval.at}; the next payment run pays it`);
     return 0;
   },

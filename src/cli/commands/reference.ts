@@ -1,6 +1,7 @@
 import { REFERENCE_KINDS, ReferenceStore, readReferenceFile, sampleReference, type ReferenceKind, type ReferenceUpdate, type ReferenceVersion } from '../../pipeline/reference-store.js';
 import { UsageError, parseFlags, printable, writeLine, type Command } from '../command.js';
 import { homeOf } from '../home-reference.js';
+import { jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie reference import` and `noemie reference show`: the home's versioned reference data
@@ -21,7 +22,7 @@ accounts in force when they start.
   --professionals <csv>  ps_id;name;iban;bic: accounts of the professionals paid in tiers payant
   --sample               the repository's sample data (fixtures/grids, fixtures/nomenclature.csv,
                          fixtures/pmss.csv, fixtures/sample/professionals.csv) for the kinds not given
-  --json                 print what was published as JSON
+${jsonUsage('reference import')}: what was published
 exit code: 0 published (or unchanged), 1 invalid data (nothing published), 2 usage error`;
 
 const IMPORT_FLAGS = {
@@ -32,8 +33,9 @@ const IMPORT_FLAGS = {
 const SHOW_USAGE = `noemie reference show [--home <dir>] [--all] [--json]
 
 Lists the reference data versions in force in the home (id, content hash, when and from where it
-was published); --all lists every version kept, oldest first. --json prints
-{ home, inForce: { <kind>: version | null }, versions: [version…] } (versions: all of them).
+was published); --all lists every version kept, oldest first.
+${jsonUsage('reference show')}:
+         { home, inForce: { <kind>: version | null }, versions: [version…] } (versions: all of them)
 exit code: 0, 2 usage error`;
 
 const SHOW_FLAGS = { home: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } } as const;
@@ -44,6 +46,7 @@ export const importCommand: Command = {
   name: 'reference import',
   summary: 'validate grids / nomenclature / PMSS / professionals and publish them as a new version in the home',
   usage: IMPORT_USAGE,
+  flags: IMPORT_FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, IMPORT_FLAGS, false);
     const given = REFERENCE_KINDS.filter((k) => values[k] !== undefined);
@@ -56,7 +59,7 @@ export const importCommand: Command = {
     try {
       const { published, unchanged } = await store.publish(update);
       if (values.json) {
-        writeLine(io.out, JSON.stringify({ home, published, unchanged }));
+        writeJson(io, 'reference import', { home, published, unchanged });
         return 0;
       }
       for (const v of published) writeLine(io.out, `published ${line(v)}`);
@@ -72,6 +75,7 @@ export const showCommand: Command = {
   name: 'reference show',
   summary: 'list the reference data versions in force in the home (--all: every version kept)',
   usage: SHOW_USAGE,
+  flags: SHOW_FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, SHOW_FLAGS, false);
     const home = homeOf(values.home);
@@ -80,7 +84,7 @@ export const showCommand: Command = {
     const versions = store?.history() ?? [];
     await store?.close();
     if (values.json) {
-      writeLine(io.out, JSON.stringify({ home, inForce, versions }));
+      writeJson(io, 'reference show', { home, inForce, versions });
       return 0;
     }
     writeLine(io.out, printable(`reference data of ${home}`));

@@ -9,6 +9,7 @@ import { referencePaths } from '../../pipeline/reference.js';
 import { chooseReference } from '../home-reference.js';
 import { replay } from '../../pipeline/replay.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
+import { jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie replay`: re-liquidates one partition range with the current grids and publishes what
@@ -24,6 +25,7 @@ const USAGE = `noemie replay --topic <decompte-lines|invoice-lines> --partition 
                   nomenclature and PMSS are the home's versions in force (noemie reference show;
                   none: REFERENCE_MISSING)
   --grids <dir>   these grids instead (e.g. a corrected version not yet published)
+${jsonUsage('replay')}
   Members: the home's membership store, brought up to date with the members topic first (a dry
   run reads it as it is).
   Stop the liquidation service first (the embedded bus refuses a second writer anyway).`;
@@ -38,6 +40,7 @@ export const command: Command = {
   name: 'replay',
   summary: 're-liquidate a partition range with the current grids; publish only what changed (--dry-run: diff)',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     if (!values.topic) throw new UsageError('--topic is required');
@@ -64,7 +67,7 @@ export const command: Command = {
         dryRun: values['dry-run'] ?? false, beneficiaries: index, reference,
       });
       if (values.json) {
-        writeLine(io.out, JSON.stringify(result));
+        writeJson(io, 'replay', result);
         return 0;
       }
       for (const d of result.changed) {

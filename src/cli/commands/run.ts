@@ -30,9 +30,11 @@ import { MembershipStore, membershipAccountBook } from '../../pipeline/membershi
 import { membershipGroupOf, startMembershipConsumer, type MembershipConsumer } from '../../pipeline/membership-consumer.js';
 import { membersIn, type MembersFileOutcome } from '../../pipeline/members-inbox.js';
 import { SAMPLE_BENEFICIARIES, importPopulationFile } from '../members.js';
+import { JSON_FLAG, humanIo, jsonUsage, writeJson } from '../json-output.js';
+import type { CliOutput } from '../output-schemas.js';
 
 const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
-           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments]
+           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments] [--stable-ms <n>] [--json]
 
 The main job. Watches <home>/inbox and runs every stage: ingestion (drops → décompte/invoice lines,
 rejects; tp_claims*.csv → TP claims; members*.csv / members*.json → membership events; the bank's
@@ -51,9 +53,14 @@ then — with --once — a payment run (orders topic + pain.001) and member stat
   --home <dir>     default NOEMIE_HOME (var/); the embedded bus lives in <home>/bus
   --kafka <list>   use Apache Kafka (host:port,…) instead of the embedded bus
   --workers <n>    liquidation worker threads (default NOEMIE_WORKERS, else 2)
+  --complete-when rename|ok  when an inbox file is complete (noemie ingest --help), default rename
+  --stable-ms <n>  inbox: two looks this far apart must see the same size (default 1000)
   --reference <d>  read grids/, nomenclature.csv, pmss.csv from this directory instead of the home's
                    reference data (fixed for the run: no hot reload)
   --professionals <csv>  TP payees' accounts instead of the home's version in force
+  --no-payments    with --once: no payment run (the statements are still written)
+${jsonUsage('run')}
+                   with --once: the summary, stage by stage; the human lines go to stderr
 Grids, nomenclature, PMSS and professionals' accounts are the home's reference data (noemie
 reference import / show): a home without them is an error (REFERENCE_MISSING), never the sample's.
 A version published while noemie run watches the inbox is used from the next liquidation batch on.
@@ -71,6 +78,7 @@ const FLAGS = {
   once: { type: 'boolean' }, sample: { type: 'boolean' }, home: { type: 'string' }, kafka: { type: 'string' },
   workers: { type: 'string' }, 'complete-when': { type: 'string' }, beneficiaries: { type: 'string' },
   professionals: { type: 'string' }, reference: { type: 'string' }, 'no-payments': { type: 'boolean' }, 'stable-ms': { type: 'string' },
+  ...JSON_FLAG,
 } as const;
 
 const SAMPLE_INBOX = 'fixtures/sample/inbox';
@@ -83,8 +91,12 @@ export const command: Command = {
   name: 'run',
   summary: 'the main job: watch the inbox and run every stage (embedded bus by default, Kafka with --kafka)',
   usage: USAGE,
-  async run(argv, io) {
+  flags: FLAGS,
+  async run(argv, cliIo) {
     const { values } = parseFlags(argv, FLAGS, false);
+    if (values.json && !values.once) throw new UsageError('--json reports a run: it goes with --once');
+    // with --json, stdout holds the summary document alone
+    const io = humanIo(cliIo, values.json);
     const env = readEnv();
     const home = resolve(values.home ?? env.NOEMIE_HOME);
     const workers = Number(values.workers ?? env.NOEMIE_WORKERS ?? 2);
@@ -207,7 +219,8 @@ export const command: Command = {
     for (const o of outcomes) report(io, o);
 
     const m = membershipConsumer.stats;
-    writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${membership.familyCount()} families in the store; ${m.requested} re-liquidation request(s)${m.restored > 0 ? `; ${m.restored} event(s) restored from members-changelog first` : ''}`);
+    const familiesInStore = membership.familyCount();
+    writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${familiesInStore} families in the store; ${m.requested} re-liquidation request(s)${m.restored > 0 ? `; ${m.restored} event(s) restored from members-changelog first` : ''}`);
     if (gridCorrection) reportGridCorrections(io, await correctGrids(gridCorrection));
     writeLine(io.out, 'liquidating…');
     await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
@@ -224,6 +237,8 @@ export const command: Command = {
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) || returns.refused > 0 ? 1 : 0;
     if (memberFiles.some((m) => m.action === 'quarantined' || m.action === 'waiting')) code = 1;
     let professionalNames: Record<string, string> = {};
+    let payments: CliOutput<'run'>['payments'] = null;
+    let statementsDone: CliOutput<'run'>['statements'] = null;
     try {
       if (!values['no-payments']) {
         // each family's account as of the run's day, from the membership store (a payee without one is blocked)
@@ -241,6 +256,14 @@ export const command: Command = {
         // a recovery is not a transfer (no pain.001 line): say it, it is what a re-liquidation of paid care leads to
         for (const o of run.orders) if (o.kind === 'recovery') writeLine(io.out, `  recovery: ${o.payee} ${o.amount} (debt carried ${o.debtAfter})`);
         if (run.reportFiles) writeLine(io.out, `  report:   ${run.reportFiles.html} (also .json, .csv)`);
+        payments = {
+          runId: run.runId, orders: run.orders.length, transfers: total.toFixed(2),
+          blocked: run.blocked.map((b) => ({ payee: b.payee, amount: b.amount, reason: b.reason })),
+          held: run.held.map((h) => ({ payee: h.payee, amount: h.amount, ceiling: h.ceiling, reason: h.reason })),
+          recoveries: run.orders.filter((o) => o.kind === 'recovery').map((o) => ({ payee: o.payee, amount: o.amount, debtAfter: o.debtAfter })),
+          sepaFiles: run.sepaFiles.map((f) => (typeof f === 'string' ? f : (f as { file: string }).file)),
+          ordersFile: run.ordersFile, reportFiles: run.reportFiles, reconciled: run.report?.reconciled ?? null,
+        };
         if (run.report !== null && !run.report.reconciled) {
           // the run is made (its files are handed over); its figures must be looked at before the next
           writeLine(io.err, `payment run ${run.runId}: THE RUN DOES NOT RECONCILE to the cent with its settlements: see ${run.reportFiles?.html ?? 'its report'}`);
@@ -250,6 +273,7 @@ export const command: Command = {
       await membershipConsumer.stop();
       const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
+      statementsDone = statements;
     } catch (e) {
       code = 1;
       throw e;
@@ -259,6 +283,18 @@ export const command: Command = {
       await membership.close();
     }
     writeLine(io.out, `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outcomes.length} drops, ${claims} TP claims; home ${home}`);
+    if (values.json) {
+      writeJson(cliIo, 'run', {
+        home, bus: bus.kind, exitCode: code, durationMs: Date.now() - started, bankReturns: returns, tpClaims: claims,
+        memberFiles: memberFiles.map((f) => ({ file: f.file, action: f.action, events: f.events, rejected: f.rejected, message: maskPersonalData(f.message) })),
+        drops: outcomes.map((o) => ({ file: o.file, action: o.action, storedAs: o.storedAs ?? null, report: o.report ?? null, totals: o.result?.totals ?? null, message: maskPersonalData(o.message) })),
+        members: { applied: m.applied, duplicates: m.duplicates, families: familiesInStore, reliquidationRequests: m.requested },
+        liquidation: { lines: l.lines, published: l.published, unchanged: l.unchanged, redelivered: l.redelivered, republished: l.republished },
+        reconciliation: { outcomes: r, exceptionsRaised: exceptions.length },
+        payments,
+        statements: statementsDone,
+      });
+    }
     return code;
   },
 };

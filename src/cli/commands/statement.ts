@@ -13,6 +13,7 @@ import { renderStatementHtml, renderStatementText, statementData } from '../../s
 import { chooseReference } from '../home-reference.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 import { openCliBus } from './payments.js';
+import { JSON_FLAG, jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie statement`: the member's "historique des remboursements" (seed 001) from the settlements
@@ -22,7 +23,7 @@ import { openCliBus } from './payments.js';
  * a running `noemie run`.
  */
 const USAGE = `noemie statement --adherent <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD> [--html <out.html>]
-                 [--issued <YYYY-MM-DD>] [--home <dir>] [--kafka <brokers>] [--nomenclature <csv>]
+                 [--issued <YYYY-MM-DD>] [--home <dir>] [--kafka <brokers>] [--nomenclature <csv>] [--json]
 
 Care dates from … to, inclusive; the latest version of each line (an annulled line is left out).
 Read from the statement index in <home>/state (created if missing), brought up to date first with
@@ -36,6 +37,8 @@ member's words; the insurer named at the top is NOEMIE_INSURER_NAME / _ADDRESS /
 (fictitious defaults).
   --issued <YYYY-MM-DD>  the issue date printed on the statement, default today (UTC)
   --nomenclature <csv>   act labels, default: the home's nomenclature in force (noemie reference show)
+  --html <out.html>      also write the self-contained printable HTML page there
+${jsonUsage('statement')}: the text statement and where the HTML is
 exit code: 0 written, 1 unknown adherent, 2 usage error`;
 
 const FLAGS = {
@@ -47,6 +50,7 @@ const FLAGS = {
   kafka: { type: 'string' },
   nomenclature: { type: 'string' },
   issued: { type: 'string' },
+  ...JSON_FLAG,
 } as const;
 
 function date(flag: string, v: string | undefined): string {
@@ -59,6 +63,7 @@ export const command: Command = {
   name: 'statement',
   summary: 'member statement (historique des remboursements): text, and HTML with a chart',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     const adherentId = values.adherent;
@@ -82,12 +87,15 @@ export const command: Command = {
     const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
     const professionalNames = await professionalNamesOf(home);
     const data = statementData(request, settlements, members, labels, { insurer: insurerIdentity(), issuedOn, payments, professionalNames });
-    io.out.write(renderStatementText(data));
-    if (values.html) {
-      const file = resolve(values.html);
-      await writeFile(file, renderStatementHtml(data));
-      writeLine(io.out, `HTML statement: ${file}`);
+    const text = renderStatementText(data);
+    const html = values.html === undefined ? null : resolve(values.html);
+    if (html !== null) await writeFile(html, renderStatementHtml(data));
+    if (values.json) {
+      writeJson(io, 'statement', { ...request, issuedOn, html, text, lines: settlements.length });
+      return 0;
     }
+    io.out.write(text);
+    if (html !== null) writeLine(io.out, `HTML statement: ${html}`);
     return 0;
   },
 };

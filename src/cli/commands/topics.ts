@@ -6,6 +6,7 @@ import { TOPIC_NAMES, topicDef } from '../../bus/topics.js';
 import { PIPELINE_GROUPS } from '../../pipeline/groups.js';
 import { membershipGroupOfHome } from '../../pipeline/membership-consumer.js';
 import { parseFlags, writeLine, type Command } from '../command.js';
+import { jsonUsage, writeJson } from '../json-output.js';
 
 /**
  * `noemie topics`: per topic, its partitions and end offsets, then the lag of every consumer group
@@ -15,7 +16,7 @@ const USAGE = `noemie topics [--kafka <brokers>] [--home <dir>] [--json]
 
   --kafka <brokers>  host:port[,host:port] (default KAFKA_BROKERS; unset: the embedded bus in <home>/bus)
   --home <dir>       NOEMIE_HOME (default var)
-  --json             one JSON object on stdout
+${jsonUsage('topics')}
 
 Groups: liquidation, reconcile, payments, statements (committed offset, end, lag per partition).
 With --kafka, a broker that cannot be reached fails in seconds with BUS_BROKER and the address.`;
@@ -26,6 +27,7 @@ export const command: Command = {
   name: 'topics',
   summary: 'list topics (partitions, end offsets) and the lag of every consumer group',
   usage: USAGE,
+  flags: FLAGS,
   async run(argv, io) {
     const { values } = parseFlags(argv, FLAGS, false);
     const env = readEnv();
@@ -40,7 +42,7 @@ export const command: Command = {
       const members = membershipGroupOfHome(values.home ?? env.NOEMIE_HOME);
       groups.push({ group: members, stage: 'membership store (noemie run, the service)', lag: await bus.lag(members, ['members']) });
       if (values.json) {
-        writeLine(io.out, JSON.stringify({ bus: bus.kind, topics, groups }));
+        writeJson(io, 'topics', { bus: bus.kind, topics, groups });
         return 0;
       }
       writeLine(io.out, `bus: ${bus.kind}`);
