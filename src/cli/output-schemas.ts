@@ -176,6 +176,15 @@ export const CLI_OUTPUTS = {
       published: z.object({ settlements: Count, snapshots: Count }),
     })
     .meta({ description: 'noemie replay --json' }),
+  'api-keys add': z
+    .object({ client: z.string(), scopes: z.array(z.string()), file: z.string(), rotated: z.boolean(), key: z.string() })
+    .meta({ description: 'noemie api-keys add --json: the new key, shown this once (only its SHA-256 is kept)' }),
+  'api-keys list': z
+    .object({
+      file: z.string(),
+      clients: z.array(z.object({ id: z.string(), scopes: z.array(z.string()), created: z.string().optional() })),
+    })
+    .meta({ description: 'noemie api-keys list --json: the HTTP API clients (never a key: only its hash is kept)' }),
   topics: z
     .object({
       bus: z.enum(['embedded', 'kafka']),
