@@ -102,12 +102,15 @@ export function recordDropPart(drop: string, part: { format: string; records: nu
   ingestRejected.inc({ drop, format: part.format }, part.rejected);
 }
 
-/** One liquidation batch: its duration and the settlements it published (status and AMC amount of each). */
-export function recordLiquidationBatch(kind: 'lines' | 'reliquidations', seconds: number, settlements: readonly { status: string; amcAmount: string }[]): void {
-  batchDuration.observe({ kind }, seconds);
-  for (const s of settlements) {
-    liquidatedLines.inc({ status: s.status });
-    settledEuros.inc({ status: s.status }, euros(s.amcAmount));
+/**
+ * One liquidation batch, called once at its end: its wall time since `startedMs` (performance.now()
+ * at its start) and the settlements it published (status and AMC amount of each).
+ */
+export function recordLiquidationBatch(kind: 'lines' | 'reliquidations', startedMs: number, settlements: readonly { value: { status: string; amcAmount: string } }[]): void {
+  batchDuration.observe({ kind }, (performance.now() - startedMs) / 1000);
+  for (const { value } of settlements) {
+    liquidatedLines.inc({ status: value.status });
+    settledEuros.inc({ status: value.status }, euros(value.amcAmount));
   }
 }
 
