@@ -37,11 +37,34 @@ export const liquidatedLines = new Counter({
   registers,
 });
 
+/**
+ * A sum of euros per label set, kept as a Decimal and given to prom-client as a number only when
+ * scraped (the float sum of 0.1 + 0.2 is not 0.3; the exposition shows what the decimals add to).
+ */
+class EuroSums<L extends string> {
+  private readonly sums = new Map<string, { labels: Record<L, string>; total: Decimal }>();
+  add(labels: Record<L, string>, amount: string): void {
+    const key = JSON.stringify(labels);
+    const entry = this.sums.get(key);
+    if (entry) entry.total = entry.total.plus(amount);
+    else this.sums.set(key, { labels, total: new Decimal(amount) });
+  }
+  /** into the counter, at scrape time */
+  collectInto(counter: Counter<L>): void {
+    counter.reset();
+    for (const { labels, total } of this.sums.values()) counter.inc(labels, euros(total.toFixed(2)));
+  }
+}
+
+const settledSums = new EuroSums<'status' | 'operation'>();
 export const settledEuros = new Counter({
   name: 'noemie_liquidation_amc_euros_total',
-  help: 'AMC amount of the settlements published, in euros, per status (a new version of a line adds its whole amount again)',
-  labelNames: ['status'] as const,
+  help: 'AMC amount of the settlements published, in euros, per status and operation (I: a line, A: an annulation, its amount counted positive; a new version of a line adds its whole amount again)',
+  labelNames: ['status', 'operation'] as const,
   registers,
+  collect() {
+    settledSums.collectInto(this);
+  },
 });
 
 export const batchDuration = new Histogram({
@@ -65,11 +88,15 @@ export const paymentRuns = new Counter({
   registers,
 });
 
+const paymentSums = new EuroSums<'kind'>();
 export const paymentEuros = new Counter({
   name: 'noemie_payment_euros_total',
   help: 'euros of the payment runs made, per kind: transfer (in a pain.001), recovery (debt carried), blocked (left due: no usable account)',
   labelNames: ['kind'] as const,
   registers,
+  collect() {
+    paymentSums.collectInto(this);
+  },
 });
 
 export const paymentOrders = new Counter({
@@ -96,35 +123,53 @@ export function euros(amount: string): number {
   return Number(amount);
 }
 
+/**
+ * Metrics must never stop a stage: a recording that throws (a label or a value prom-client refuses)
+ * becomes a process warning, and the stage goes on.
+ */
+function safely(what: string, record: () => void): void {
+  try {
+    record();
+  } catch (e) {
+    process.emitWarning(`metrics: ${what} not recorded: ${(e as Error).message}`, { code: 'NOEMIE_METRICS' });
+  }
+}
+
 /** One part (file or ZIP entry) of a drop read from the inbox. */
 export function recordDropPart(drop: string, part: { format: string; records: number; rejected: number }): void {
-  ingestRecords.inc({ drop, format: part.format }, part.records);
-  ingestRejected.inc({ drop, format: part.format }, part.rejected);
+  safely('drop part', () => {
+    ingestRecords.inc({ drop, format: part.format }, part.records);
+    ingestRejected.inc({ drop, format: part.format }, part.rejected);
+  });
 }
 
 /**
  * One liquidation batch, called once at its end: its wall time since `startedMs` (performance.now()
- * at its start) and the settlements it published (status and AMC amount of each).
+ * at its start) and the settlements it published (status, operation and AMC amount of each).
  */
-export function recordLiquidationBatch(kind: 'lines' | 'reliquidations', startedMs: number, settlements: readonly { value: { status: string; amcAmount: string } }[]): void {
-  batchDuration.observe({ kind }, (performance.now() - startedMs) / 1000);
-  for (const { value } of settlements) {
-    liquidatedLines.inc({ status: value.status });
-    settledEuros.inc({ status: value.status }, euros(value.amcAmount));
-  }
+export function recordLiquidationBatch(kind: 'lines' | 'reliquidations', startedMs: number, settlements: readonly { value: { status: string; amcAmount: string; operation?: 'I' | 'A' } }[]): void {
+  safely('liquidation batch', () => {
+    batchDuration.observe({ kind }, (performance.now() - startedMs) / 1000);
+    for (const { value } of settlements) {
+      liquidatedLines.inc({ status: value.status });
+      settledSums.add({ status: value.status, operation: value.operation ?? 'I' }, new Decimal(value.amcAmount).abs().toFixed(2));
+    }
+  });
 }
 
 /** A payment run made (not a dry run): its orders and the payees it blocked. */
 export function recordPaymentRun(run: { orders: readonly { kind: string; amount: string; transfer: boolean }[]; blocked: readonly { amount: string }[] }): void {
-  paymentRuns.inc();
-  for (const o of run.orders) {
-    const kind = o.transfer ? 'transfer' : o.kind;
-    paymentOrders.inc({ kind });
-    paymentEuros.inc({ kind }, euros(o.amount));
-  }
-  for (const b of run.blocked) paymentEuros.inc({ kind: 'blocked' }, euros(b.amount));
-  blockedPayees.set(run.blocked.length);
-  blockedEuros.set(euros(run.blocked.reduce((sum, b) => sum.plus(b.amount), new Decimal(0)).toFixed(2)));
+  safely('payment run', () => {
+    paymentRuns.inc();
+    for (const o of run.orders) {
+      const kind = o.transfer ? 'transfer' : o.kind;
+      paymentOrders.inc({ kind });
+      paymentSums.add({ kind }, o.amount);
+    }
+    for (const b of run.blocked) paymentSums.add({ kind: 'blocked' }, b.amount);
+    blockedPayees.set(run.blocked.length);
+    blockedEuros.set(euros(run.blocked.reduce((sum, b) => sum.plus(b.amount), new Decimal(0)).toFixed(2)));
+  });
 }
 
 /** The lag gauges, replaced by what the bus says now (partitions of a group no longer there disappear). */

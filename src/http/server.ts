@@ -31,7 +31,9 @@ export interface HttpService {
 
 export async function startHttpService(opts: HttpServiceOptions): Promise<HttpService> {
   const https = opts.tls ? { key: await readFile(opts.tls.key), cert: await readFile(opts.tls.cert) } : null;
-  const app = (https ? Fastify({ https, loggerInstance: opts.logger, disableRequestLogging: true }) : Fastify({ loggerInstance: opts.logger, disableRequestLogging: true })) as unknown as FastifyInstance;
+  // fastify logs every request at info: a probe every few seconds would drown the pipeline's log
+  const loggerInstance = opts.logger.child({ component: 'http' }, { level: 'warn' });
+  const app = (https ? Fastify({ https, loggerInstance }) : Fastify({ loggerInstance })) as unknown as FastifyInstance;
   for (const plugin of opts.plugins) await app.register(async (scope) => plugin.register(scope), {});
   try {
     await app.listen({ host: opts.host, port: opts.port });

@@ -159,15 +159,18 @@ export const command: Command = {
     let indexer: StatementIndexer | null = null;
     // the stages' consumers as /readyz sees them (looked up at each probe: an admin replay restarts the liquidation)
     const watches = new Map<unknown, () => boolean>();
-    const watch = (stage: { done: Promise<void> }) => {
-      if (!watches.has(stage)) watches.set(stage, consumerWatch(stage.done));
+    const watch = (stage: { done: Promise<void> }, name: string) => {
+      if (!watches.has(stage)) {
+        watches.set(stage, consumerWatch(stage.done));
+        stage.done.catch((e: unknown) => logger.error({ err: e, stage: name }, `${name}: the stage's consumer stopped`));
+      }
       return watches.get(stage)!;
     };
     const consumers = (): StageConsumer[] => [
-      { stage: 'membership', group: membershipGroupOf(membership), topics: ['members'], running: watch(membershipConsumer) },
-      { stage: 'liquidation', group: LIQUIDATION_GROUP, topics: LIQUIDATION_TOPICS, running: watch(liquidation) },
-      { stage: 'reconciliation', group: RECONCILE_GROUP, topics: RECONCILE_TOPICS, running: watch(reconcile) },
-      ...(indexer ? [{ stage: 'statements', group: STATEMENTS_GROUP, topics: ['settlements'] as const, running: watch(indexer) }] : []),
+      { stage: 'membership', group: membershipGroupOf(membership), topics: ['members'], running: watch(membershipConsumer, 'membership') },
+      { stage: 'liquidation', group: LIQUIDATION_GROUP, topics: LIQUIDATION_TOPICS, running: watch(liquidation, 'liquidation') },
+      { stage: 'reconciliation', group: RECONCILE_GROUP, topics: RECONCILE_TOPICS, running: watch(reconcile, 'reconciliation') },
+      ...(indexer ? [{ stage: 'statements', group: STATEMENTS_GROUP, topics: ['settlements'] as const, running: watch(indexer, 'statements') }] : []),
     ];
     const actions: AdminActions = values.once
       ? onceActions()
