@@ -131,7 +131,7 @@ function safely(what: string, record: () => void): void {
   try {
     record();
   } catch (e) {
-    process.emitWarning(`metrics: ${what} not recorded: ${(e as Error).message}`, { code: 'NOEMIE_METRICS' });
+    process.emitWarning(`metrics: ${what} not recorded: ${(e as Error).message}`, 'NoemieMetricsWarning');
   }
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // fastify habit: the registry of error codes in the README and the codes the code throws agree.
-const CODE = /'((?:INGEST|REFERENCE|BUS|RECON|PAYMENTS|SEPA|NOEMIE|STATE|PIPELINE)_[A-Z_]+)'/g;
+const CODE = /'((?:INGEST|REFERENCE|BUS|RECON|PAYMENTS|SEPA|NOEMIE|STATE|PIPELINE|HTTP)_[A-Z_]+)'/g;
 
 function* sources(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {
