@@ -194,9 +194,11 @@ export const command: Command = {
                 return await replayAction(request, { bus, home, beneficiaries });
               } finally {
                 liquidation = await startLiquidation();
+                consumers();
               }
             }),
         };
+    consumers(); // each stage's end is logged from its start, probed or not
     const http = await startRunHttp({ values, env, home, bus, logger, consumers, actions });
     if (http) writeLine(io.out, `http: listening on ${http.url}`);
     const stopAll = async () => {
