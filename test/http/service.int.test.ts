@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decimal } from 'decimal.js';
@@ -193,6 +193,26 @@ describe('noemie run HTTP service (embedded bus, child process)', () => {
     const after = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });
     expect(await after.endOffsets('settlements')).toEqual(before);
     await after.close();
+  });
+
+  it('noemie replay (real) while the service runs: its liquidation paused meanwhile, then liquidating again', async () => {
+    const r = cli(['replay', '--topic', 'decompte-lines', '--partition', '1', '--from', '0', '--json'], { NOEMIE_ADMIN_KEY: ADMIN_KEY });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as ReplayResult;
+    expect(result.read).toBeGreaterThan(0);
+    expect(result.published).toEqual({ settlements: 0, snapshots: 0 }); // same grids: nothing changed
+    // the liquidation restarted: a new invoice dropped now is liquidated (one more settlement)
+    const settled = async () => samplesOf(await scrape(), 'noemie_liquidation_settlements_total').reduce((n, s) => n + s.value, 0);
+    const before = await settled();
+    const invoice = JSON.parse(readFileSync('fixtures/sample/inbox/invoice-INV3380000002.json', 'utf8')) as { invoice_id: string };
+    invoice.invoice_id = 'INV3380000099';
+    writeFileSync(join(home, 'invoice-INV3380000099.json'), JSON.stringify(invoice));
+    renameSync(join(home, 'invoice-INV3380000099.json'), join(home, 'inbox', 'invoice-INV3380000099.json'));
+    const deadline = Date.now() + 60_000;
+    while ((await settled()) === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+    expect(await settled()).toBe(before + 1);
+    const ready = (await (await fetch(`${url}/readyz`)).json()) as { consumers: { stage: string; running: boolean }[] };
+    expect(ready.consumers.find((c) => c.stage === 'liquidation')!.running).toBe(true);
   });
 
   it('stops on SIGTERM and removes <home>/run/service.json', async () => {
