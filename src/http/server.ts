@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
+import { PipelineError } from '../model/errors.js';
 
 /**
  * The HTTP service of `noemie run` (issue 11): fastify in the pipeline's process. Each concern is a
@@ -39,7 +40,8 @@ export async function startHttpService(opts: HttpServiceOptions): Promise<HttpSe
     await app.listen({ host: opts.host, port: opts.port });
   } catch (e) {
     await app.close();
-    throw e;
+    const why = (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is in use' : (e as Error).message;
+    throw new PipelineError('HTTP_LISTEN', `the HTTP service cannot listen on ${opts.host}:${opts.port}: ${why} (choose another with --http-port or NOEMIE_HTTP_PORT, or --no-http)`, { host: opts.host, port: opts.port }, { cause: e });
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : opts.port;

@@ -199,7 +199,15 @@ export const command: Command = {
             }),
         };
     consumers(); // each stage's end is logged from its start, probed or not
-    const http = await startRunHttp({ values, env, home, bus, logger, consumers, actions });
+    const http = await startRunHttp({ values, env, home, bus, logger, consumers, actions }).catch(async (e: unknown) => {
+      // the stages are running: stopped, or the process would stay up behind the error
+      await liquidation.stop();
+      await reconcile.stop();
+      await membershipConsumer.stop();
+      await bus.close();
+      await membership.close();
+      throw e;
+    });
     if (http) writeLine(io.out, `http: listening on ${http.url}`);
     const stopAll = async () => {
       await http?.close();
