@@ -8,5 +8,8 @@ export default defineConfig({
     // services, Chromium) and time-sensitive outage tests (a broker SIGSTOPped for 1.5 s) went
     // flaky when two such files shared the 2 cores. The whole suite stays around 5 minutes.
     fileParallelism: false,
+    // `noemie run` starts its HTTP service on 8080 by default: tests (and their child processes, which
+    // inherit this environment) take any free port, so runs side by side never collide.
+    env: { NOEMIE_HTTP_PORT: '0' },
   },
 });

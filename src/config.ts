@@ -87,6 +87,10 @@ const EnvSchema = z.object({
   NOEMIE_HTTP_MAX_ATTACHMENT_BYTES: bytes.default(10 * 1024 * 1024),
   /** the API clients' keys file (hashes only; `noemie api-keys add`); default `<home>/config/api-keys.json` */
   NOEMIE_API_KEYS_FILE: z.string().min(1).optional(),
+  /** `noemie run`'s HTTP service (src/http): port when --http-port is not given (0: any free port) */
+  NOEMIE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** a key of a client with the "admin" scope: what `payments run` / `replay` send to a running service holding the bus */
+  NOEMIE_ADMIN_KEY: z.string().min(1).optional(),
   /** TEST ONLY: `noemie payments run` kills itself (SIGKILL) right after this step (src/payments/run-steps.ts) */
   NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
   /** TEST ONLY: `noemie run` pauses this long after each liquidation batch's ledger write and after its settlements, so a kill -9 can land between them */

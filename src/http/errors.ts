@@ -59,3 +59,8 @@ export function answerHttpErrors(app: FastifyInstance): void {
 export function answerNotFound(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => sendIssues(reply, 404, [httpIssue('HTTP_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)]));
 }
+
+/** The error body of these issues (the admin routes answer it with their own status). */
+export function issuesBody(...issues: HttpIssue[]): HttpErrorBody {
+  return { issues };
+}

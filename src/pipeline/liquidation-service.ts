@@ -17,6 +17,7 @@ import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
 import type { LiquidateTask } from './pool-messages.js';
 import { ReferenceCache, type ReferenceSource } from './reference.js';
+import { recordLiquidationBatch } from '../http/metrics.js';
 
 /**
  * The liquidation service: consumes décompte and invoice lines (group `liquidation`), liquidates
@@ -170,6 +171,7 @@ export class LiquidationService {
   }
 
   private async handle(batch: Batch<LineTopic>, session: BatchSession): Promise<void> {
+    const started = performance.now();
     const { topic, partition } = batch;
     const records = batch.records as BusRecord<LineTopic>[];
     const wk = watermarkKey(topic, partition);
@@ -292,6 +294,7 @@ export class LiquidationService {
     this.stats.lines += records.length;
     this.stats.published += settlements.length;
     this.stats.snapshots += snapshots.length;
+    recordLiquidationBatch('lines', started, settlements);
     this.o.onBatch?.(this.stats);
     // 4. Returning lets the bus commit the batch's offsets.
   }
@@ -307,6 +310,7 @@ export class LiquidationService {
    * other way round for lines): see step 2.
    */
   private async handleRequests(batch: Batch<'reliquidations'>, session: BatchSession): Promise<void> {
+    const started = performance.now();
     const { topic, partition, records } = batch;
     const wk = watermarkKey(topic, partition);
     await this.catchUp(partition, session);
@@ -392,6 +396,7 @@ export class LiquidationService {
     this.stats.batches += 1;
     this.stats.published += settlements.length + outboxes.length;
     this.stats.snapshots += snapshots.length;
+    recordLiquidationBatch('reliquidations', started, settlements);
     this.o.onBatch?.(this.stats);
     // 4. Returning lets the bus commit the batch's offsets.
   }

@@ -8,6 +8,10 @@ import { openEmbeddedBus, type EmbeddedBus } from '../../src/bus/embedded/embedd
 import { ApiKeys, sha256Hex } from '../../src/http/auth.js';
 import { invoicesPlugin } from '../../src/http/invoices/index.js';
 import { openApiPlugin } from '../../src/http/openapi.js';
+import { healthPlugin } from '../../src/http/health.js';
+import { metricsPlugin } from '../../src/http/metrics-plugin.js';
+import { adminPlugin } from '../../src/http/admin.js';
+import { ReadinessProbe } from '../../src/http/readiness.js';
 
 /**
  * schemas/http/openapi.json is the document the service serves at GET /openapi.json, made from the
@@ -30,7 +34,11 @@ beforeAll(async () => {
   app = Fastify({ logger: false });
   const openapi = openApiPlugin();
   document = openapi.document;
-  const plugins = [openapi, invoicesPlugin({ home, bus, keys: ApiKeys.of([{ id: 'portal', scopes: ['invoices'], sha256: sha256Hex(KEY) }]) })];
+  const keys = ApiKeys.of([{ id: 'portal', scopes: ['invoices'], sha256: sha256Hex(KEY) }]);
+  // the service's plugins in noemie run's order (src/cli/run-http.ts); the admin actions are not called here
+  const probe = new ReadinessProbe({ bus, consumers: () => [] });
+  const refused = () => Promise.reject(new Error('not called in this test'));
+  const plugins = [openapi, healthPlugin(probe), metricsPlugin(probe), adminPlugin(keys, { paymentRun: refused, replay: refused }), invoicesPlugin({ home, bus, keys })];
   for (const p of plugins) await p.register(app);
   url = await app.listen({ port: 0, host: '127.0.0.1' });
 }, 60_000);

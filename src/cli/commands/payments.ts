@@ -2,27 +2,29 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isValidBIC, isValidIBAN } from 'ibantools';
-import { initiatingParty, paymentLimits, readEnv } from '../../config.js';
+import { readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
 import { openBus, type Bus } from '../../bus/index.js';
 import { createLogger } from '../../log.js';
 import { PaymentOrderSchema } from '../../model/payment.js';
 import {
-  PaymentsError, approvePayment, maskIban, parseLimit, renderReportSummary, renderRunSummary, reportFilesOf, reportSummary, runSummary,
-  type Approval, type PaymentLimits, type PaymentRunStep, type ReportFiles, type RunReportSummary, type RunSummary,
+  PaymentsError, approvePayment, maskIban, renderReportSummary, renderRunSummary, reportFilesOf, reportSummary, runSummary,
+  type Approval, type PaymentRunStep, type ReportFiles, type RunReportSummary, type RunSummary,
 } from '../../payments/index.js';
-import { DEFAULT_DEBTOR, runDirOf, runPaymentStage, type PaymentStageReport } from '../../pipeline/payments-service.js';
+import { DEFAULT_DEBTOR, runDirOf, type PaymentStageReport } from '../../pipeline/payments-service.js';
 import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { applyBankReturnFile, bankReturnsView, renderBankReturnReport, renderBankReturnsView, type BankReturnReport, type BankReturnsView } from '../../pipeline/bank-returns.js';
 import { stateStoreFileOf } from '../../state/kv-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
 import { chooseReference } from '../home-reference.js';
-import { MembershipStore, membershipAccountBook } from '../../pipeline/membership-store.js';
+import { MembershipStore } from '../../pipeline/membership-store.js';
 import { membershipOf } from '../members.js';
 import type { PayeeAccount } from '../../model/payment.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 import { jsonUsage, writeJson } from '../json-output.js';
+import { checkPaymentRunRequest, maskedReport, paymentCutoff } from '../payment-cutoff.js';
+import { busOrService, callAdmin } from '../service-client.js';
+import type { PaymentRunRequest } from '../../http/admin.js';
 
 /**
  * `noemie payments run`, `payments approve` and `payments show <runId>` (src/pipeline/payments-service.ts
@@ -84,13 +86,6 @@ const RUN_FLAGS = {
   'max-run': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
-
-function limitFlag(name: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const parsed = parseLimit(value);
-  if (!parsed.ok) throw new UsageError(`--${name}: ${parsed.problem}`);
-  return parsed.value;
-}
 
 /** NOEMIE_CRASH_AT (test only): SIGKILL right after that step, as a power cut would stop the run there. */
 function crashHook(at: PaymentRunStep | undefined): ((step: PaymentRunStep) => void) | undefined {
@@ -158,11 +153,6 @@ function printReportSummary(io: CliIo, summary: RunReportSummary | null, files: 
   if (files !== null) writeLine(io.out, `${indent}report: ${files.html} (also ${files.json}, ${files.csv})`);
 }
 
-/** The report for --json: the orders' IBANs masked like the text output (stdout ends up in logs). */
-function maskedReport(r: PaymentStageReport): PaymentStageReport {
-  return { ...r, orders: r.orders.map((o) => ({ ...o, iban: maskIban(o.iban) })) };
-}
-
 export const command: Command = {
   name: 'payments run',
   summary: 'payment run: pay / recover what changed since the last run, SEPA pain.001 file',
@@ -172,53 +162,45 @@ export const command: Command = {
     const { values } = parseFlags(argv, RUN_FLAGS, false);
     const env = readEnv();
     const home = resolve(values.home ?? env.NOEMIE_HOME);
-    if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`--at expects an ISO-8601 instant, got "${values.at}"`);
-    const debtor = { iban: values['debtor-iban'] ?? DEFAULT_DEBTOR.iban, bic: values['debtor-bic'] ?? DEFAULT_DEBTOR.bic, name: values['debtor-name'] ?? DEFAULT_DEBTOR.name };
-    if (!isValidIBAN(debtor.iban.replace(/\s/g, ''))) throw new UsageError('--debtor-iban is not a valid IBAN');
-    if (debtor.bic !== null && !isValidBIC(debtor.bic)) throw new UsageError('--debtor-bic is not a valid BIC');
-    const override: Partial<PaymentLimits> = {};
-    const maxOrder = limitFlag('max-order', values['max-order']);
-    const maxRun = limitFlag('max-run', values['max-run']);
-    if (maxOrder !== undefined) override.maxOrder = maxOrder;
-    if (maxRun !== undefined) override.maxRun = maxRun;
-    const limits = paymentLimits(env, override);
+    // the flags as the admin API's body: what the running service is sent when it holds the bus
+    const request: PaymentRunRequest = {
+      dryRun: values['dry-run'] ?? false,
+      ...(values['run-id'] === undefined ? {} : { runId: values['run-id'] }),
+      ...(values.at === undefined ? {} : { at: values.at }),
+      ...(values.professionals === undefined ? {} : { professionals: resolve(values.professionals) }),
+      ...(values.out === undefined ? {} : { out: resolve(values.out) }),
+      ...(values['debtor-iban'] === undefined ? {} : { debtorIban: values['debtor-iban'] }),
+      ...(values['debtor-bic'] === undefined ? {} : { debtorBic: values['debtor-bic'] }),
+      ...(values['debtor-name'] === undefined ? {} : { debtorName: values['debtor-name'] }),
+      ...(values['max-order'] === undefined ? {} : { maxOrder: values['max-order'] }),
+      ...(values['max-run'] === undefined ? {} : { maxRun: values['max-run'] }),
+    };
+    checkPaymentRunRequest(request, env);
     const onStep = crashHook(env.NOEMIE_CRASH_AT);
-    const professionals = await loadProfessionalAccounts(values.professionals, io, home);
-    const bus = await openCliBus(home, values.kafka);
-    const dryRun = values['dry-run'] ?? false;
-    // a dry run writes nothing: the store as it is (none: every family blocked); else brought up to date first
-    const membership = dryRun ? MembershipStore.openForReading(home) : (await membershipOf(bus, home).catch(async (e: unknown) => {
-      await bus.close();
-      throw e;
-    })).store;
-    const runDay = new Date(values.at ?? new Date().toISOString()).toISOString().slice(0, 10);
-    const accounts = membership === null ? { members: {}, professionals } : membershipAccountBook(membership, runDay, professionals);
-    try {
-      const report = await runPaymentStage({
-        bus,
-        home,
-        accounts,
-        debtor,
-        initiatingParty: initiatingParty(env),
-        dryRun: values['dry-run'] ?? false,
-        limits,
-        ...(onStep ? { onStep } : {}),
-        ...(values['run-id'] === undefined ? {} : { runId: values['run-id'] }),
-        ...(values.at === undefined ? {} : { at: values.at }),
-        ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
-      });
-      if (values.json) writeJson(io, 'payments run', maskedReport(report));
-      else printReport(io, report);
-      if (report.alreadyRun) return 1;
-      if (report.report !== null && !report.report.reconciled) {
-        writeLine(io.err, `payment run ${report.runId}: THE RUN DOES NOT RECONCILE to the cent with its settlements: see ${report.reportFiles?.html ?? 'its report'}`);
-        return 3;
+    const opened = await busOrService(home, () => openCliBus(home, values.kafka));
+    let report: PaymentStageReport;
+    if ('service' in opened) {
+      report = await callAdmin<PaymentStageReport>(opened.service, '/v1/admin/payment-runs', request);
+    } else {
+      const { bus } = opened;
+      let membership: MembershipStore | null = null;
+      try {
+        // a dry run writes nothing: the store as it is (none: every family blocked); else brought up to date first
+        membership = request.dryRun ? MembershipStore.openForReading(home) : (await membershipOf(bus, home)).store;
+        report = maskedReport(await paymentCutoff(request, { bus, home, env, io, membership, ...(onStep ? { onStep } : {}) }));
+      } finally {
+        await bus.close();
+        await membership?.close();
       }
-      return 0;
-    } finally {
-      await bus.close();
-      await membership?.close();
     }
+    if (values.json) writeJson(io, 'payments run', report);
+    else printReport(io, report);
+    if (report.alreadyRun) return 1;
+    if (report.report !== null && !report.report.reconciled) {
+      writeLine(io.err, `payment run ${report.runId}: THE RUN DOES NOT RECONCILE to the cent with its settlements: see ${report.reportFiles?.html ?? 'its report'}`);
+      return 3;
+    }
+    return 0;
   },
 };
 

@@ -3,11 +3,12 @@ import { readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
 import { openBus } from '../../bus/index.js';
 import { MembershipStore } from '../../pipeline/membership-store.js';
+import type { ReplayResult } from '../../pipeline/replay.js';
+import type { ReplayRequest } from '../../http/admin.js';
 import { membershipOf } from '../members.js';
 import { createLogger } from '../../log.js';
-import { referencePaths } from '../../pipeline/reference.js';
-import { chooseReference } from '../home-reference.js';
-import { replay } from '../../pipeline/replay.js';
+import { printReplay, replayAction } from '../replay-action.js';
+import { busOrService, callAdmin } from '../service-client.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 import { jsonUsage, writeJson } from '../json-output.js';
 
@@ -25,10 +26,15 @@ const USAGE = `noemie replay --topic <decompte-lines|invoice-lines> --partition 
                   nomenclature and PMSS are the home's versions in force (noemie reference show;
                   none: REFERENCE_MISSING)
   --grids <dir>   these grids instead (e.g. a corrected version not yet published)
+  --kafka <list>  Apache Kafka (host:port,…) instead of the home's embedded bus
+  --home <dir>    default NOEMIE_HOME (var/)
 ${jsonUsage('replay')}
   Members: the home's membership store, brought up to date with the members topic first (a dry
   run reads it as it is).
-  Stop the liquidation service first (the embedded bus refuses a second writer anyway).`;
+  While noemie run holds the home's embedded bus, the replay is sent to that running service's
+  admin API (POST /v1/admin/replays; the key in NOEMIE_ADMIN_KEY), which runs it with its live
+  members and, for a real replay, with its liquidation paused meanwhile; the output is the same.
+  On Kafka, stop the liquidation service before a real replay.`;
 
 const FLAGS = {
   topic: { type: 'string' }, partition: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
@@ -47,42 +53,36 @@ export const command: Command = {
     if (values.partition === undefined || !/^\d+$/.test(values.partition)) throw new UsageError(`--partition must be a partition number, got ${JSON.stringify(values.partition)}`);
     if (values.from === undefined) throw new UsageError('--from is required (an offset or an ISO date)');
     const env = readEnv();
-    const paths = referencePaths(values.reference ?? 'fixtures');
     const home = resolve(values.home ?? env.NOEMIE_HOME);
-    const files = values.reference !== undefined ? { grids: paths.gridsDir, nomenclature: paths.nomenclatureFile, pmss: paths.pmssFile } : {};
-    const { data: reference } = await chooseReference(['grids', 'nomenclature', 'pmss'], { home, files: { ...files, ...(values.grids ? { grids: values.grids } : {}) } });
+    const request: ReplayRequest = {
+      topic: values.topic, partition: Number(values.partition), from: values.from, ...(values.to !== undefined ? { to: values.to } : {}),
+      dryRun: values['dry-run'] ?? false,
+      ...(values.reference !== undefined ? { reference: resolve(values.reference) } : {}),
+      ...(values.grids !== undefined ? { grids: resolve(values.grids) } : {}),
+    };
     const brokers = values.kafka ?? env.KAFKA_BROKERS;
     const logger = createLogger({ name: 'replay' });
-    const bus = await openBus({ home, logger, ...(brokers ? { kafka: cliKafkaOptions(env, brokers) } : {}) });
-    let membership: MembershipStore | null = null;
-    try {
-      membership = values['dry-run'] ? MembershipStore.openForReading(home) : (await membershipOf(bus, home, logger)).store;
-      if (membership === null) {
-        writeLine(io.err, `no membership store in ${home}: every line would be an unknown beneficiary (noemie members import first)`);
-        return 1;
+    const opened = await busOrService(home, () => openBus({ home, logger, ...(brokers ? { kafka: cliKafkaOptions(env, brokers) } : {}) }));
+    let result: ReplayResult;
+    if ('service' in opened) {
+      result = await callAdmin<ReplayResult>(opened.service, '/v1/admin/replays', request);
+    } else {
+      const { bus } = opened;
+      let membership: MembershipStore | null = null;
+      try {
+        membership = request.dryRun ? MembershipStore.openForReading(home) : (await membershipOf(bus, home, logger)).store;
+        if (membership === null) {
+          writeLine(io.err, `no membership store in ${home}: every line would be an unknown beneficiary (noemie members import first)`);
+          return 1;
+        }
+        result = await replayAction(request, { bus, home, beneficiaries: membership.index() });
+      } finally {
+        await bus.close();
+        await membership?.close();
       }
-      const index = membership.index();
-      const result = await replay({
-        bus, topic: values.topic, partition: Number(values.partition), from: values.from, ...(values.to !== undefined ? { to: values.to } : {}),
-        dryRun: values['dry-run'] ?? false, beneficiaries: index, reference,
-      });
-      if (values.json) {
-        writeJson(io, 'replay', result);
-        return 0;
-      }
-      for (const d of result.changed) {
-        // A version a re-liquidation produced says so: the ops person sees what the replay overrides.
-        const from = d.replaces ? `v${d.version.from} (re-liquidated after ${d.replaces.type} effective ${d.replaces.effectiveDate}, event ${d.replaces.eventId})` : `v${d.version.from}`;
-        writeLine(io.out, `${d.lineKey} @${d.offset}  ${from} → v${d.version.to}  AMC ${d.amc.from} → ${d.amc.to}  ${d.status.from} → ${d.status.to}`);
-      }
-      writeLine(io.out, `${result.topic}[${result.partition}] offsets ${result.from}..${result.to - 1}: ${result.read} read, ${result.replayed} re-liquidated, ${result.totals.lines} changed`);
-      writeLine(io.out, `AMC ${result.totals.amcBefore} → ${result.totals.amcAfter} (difference ${result.totals.delta})`);
-      for (const [why, n] of Object.entries(result.skipped)) writeLine(io.out, `skipped ${n}: ${why}`);
-      writeLine(io.out, values['dry-run'] ? 'dry run: nothing published' : `published ${result.published.settlements} settlements, ${result.published.snapshots} ledger snapshots`);
-      return 0;
-    } finally {
-      await bus.close();
-      await membership?.close();
     }
+    if (values.json) writeJson(io, 'replay', result);
+    else printReplay(io, result, request.dryRun);
+    return 0;
   },
 };

@@ -33,8 +33,18 @@ import { SAMPLE_BENEFICIARIES, importPopulationFile } from '../members.js';
 import { JSON_FLAG, humanIo, jsonUsage, writeJson } from '../json-output.js';
 import type { CliOutput } from '../output-schemas.js';
 
+import { AdminRequestError, type AdminActions } from '../../http/admin.js';
+import { recordDropPart, recordPaymentRun } from '../../http/metrics.js';
+import { consumerWatch, type StageConsumer } from '../../http/readiness.js';
+import { PipelineError } from '../../model/errors.js';
+import { STATEMENTS_GROUP } from '../../pipeline/statement-index.js';
+import { maskedReport, paymentCutoff } from '../payment-cutoff.js';
+import { replayAction } from '../replay-action.js';
+import { HTTP_FLAGS, HTTP_USAGE, httpSettings, startRunHttp } from '../run-http.js';
+
 const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
-           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments] [--stable-ms <n>] [--json]
+           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments] [--stable-ms <ms>] [--json]
+           [--http-port <n>] [--http-host <h>] [--http-tls-key <pem> --http-tls-cert <pem>] [--no-http]
 
 The main job. Watches <home>/inbox and runs every stage: ingestion (drops → décompte/invoice lines,
 rejects; tp_claims*.csv → TP claims; members*.csv / members*.json → membership events; the bank's
@@ -61,6 +71,7 @@ then — with --once — a payment run (orders topic + pain.001) and member stat
   --no-payments    with --once: no payment run (the statements are still written)
 ${jsonUsage('run')}
                    with --once: the summary, stage by stage; the human lines go to stderr
+${HTTP_USAGE}
 Grids, nomenclature, PMSS and professionals' accounts are the home's reference data (noemie
 reference import / show): a home without them is an error (REFERENCE_MISSING), never the sample's.
 A version published while noemie run watches the inbox is used from the next liquidation batch on.
@@ -79,6 +90,7 @@ const FLAGS = {
   workers: { type: 'string' }, 'complete-when': { type: 'string' }, beneficiaries: { type: 'string' },
   professionals: { type: 'string' }, reference: { type: 'string' }, 'no-payments': { type: 'boolean' }, 'stable-ms': { type: 'string' },
   ...JSON_FLAG,
+  ...HTTP_FLAGS,
 } as const;
 
 const SAMPLE_INBOX = 'fixtures/sample/inbox';
@@ -108,6 +120,7 @@ export const command: Command = {
     const referenceFiles = values.reference !== undefined ? referencePaths(values.reference) : undefined;
     const reference: ReferenceSource = referenceFiles ? { gridsDir: referenceFiles.gridsDir, nomenclatureFile: referenceFiles.nomenclatureFile, pmssFile: referenceFiles.pmssFile } : { home };
     const logger = createLogger({ name: 'run' });
+    httpSettings(values, env); // its usage errors before anything is opened
 
     const layout = inboxLayout(home);
     await ensureLayout(layout);
@@ -135,7 +148,8 @@ export const command: Command = {
     const beneficiaries = membership.index();
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
     const state = liquidationState(home, kafka, env);
-    const liquidation = await LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...state, ...(env.NOEMIE_STEP_DELAY_MS ? { stepDelayMs: env.NOEMIE_STEP_DELAY_MS } : {}) });
+    const startLiquidation = () => LiquidationService.start({ bus, beneficiaries, reference, workers, logger, ...state, ...(env.NOEMIE_STEP_DELAY_MS ? { stepDelayMs: env.NOEMIE_STEP_DELAY_MS } : {}) });
+    let liquidation = await startLiquidation();
     // Reconciliation states live in the home's state store too: a restart reads only the changelog's tail.
     const reconcile = await startReconcileService({ bus, config: reconSettings(env), logger, home, busId: state.busId });
     // Ingestion staging (README "Ingest bus sink"): spools of a killed run are lines in clear of
@@ -157,8 +171,61 @@ export const command: Command = {
     // corrects (src/pipeline/README.md "Grid correction"); with fixed --reference files, nothing changes.
     const gridCorrection = referenceFiles ? undefined : { bus, membership, busId: state.busId, logger };
     let gridWatch: GridCorrectionWatch | undefined;
+    // the stages' consumers as /readyz sees them (looked up at each probe: an admin replay restarts the liquidation)
+    const watches = new Map<unknown, () => boolean>();
+    const watch = (stage: { done: Promise<void> }, name: string) => {
+      if (!watches.has(stage)) {
+        watches.set(stage, consumerWatch(stage.done));
+        stage.done.catch((e: unknown) => logger.error({ err: e, stage: name }, `${name}: the stage's consumer stopped`));
+      }
+      return watches.get(stage)!;
+    };
+    const consumers = (): StageConsumer[] => [
+      { stage: 'membership', group: membershipGroupOf(membership), topics: ['members'], running: watch(membershipConsumer, 'membership') },
+      { stage: 'liquidation', group: LIQUIDATION_GROUP, topics: LIQUIDATION_TOPICS, running: watch(liquidation, 'liquidation') },
+      { stage: 'reconciliation', group: RECONCILE_GROUP, topics: RECONCILE_TOPICS, running: watch(reconcile, 'reconciliation') },
+      ...(indexer ? [{ stage: 'statements', group: STATEMENTS_GROUP, topics: ['settlements'] as const, running: watch(indexer, 'statements') }] : []),
+    ];
+    const actions: AdminActions = values.once
+      ? onceActions()
+      : {
+          paymentRun: (request) =>
+            asAdminRequest(async () => {
+              // a cut-off pays the members' accounts as the members topic has them now
+              await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 60_000);
+              const run = await paymentCutoff(request, { bus, home, env, io, membership });
+              if (!run.dryRun && !run.alreadyRun) recordPaymentRun(run);
+              return maskedReport(run);
+            }),
+          replay: (request) =>
+            asAdminRequest(async () => {
+              if (request.dryRun) return replayAction(request, { bus, home, beneficiaries });
+              // A real replay rewrites ledgers: the liquidation must not run beside it (src/pipeline/replay.ts).
+              // Stopped (its batch in flight finishes), then started again: it restores the ledgers
+              // the replay wrote from the changelog before its next batch.
+              await liquidation.stop();
+              try {
+                return await replayAction(request, { bus, home, beneficiaries });
+              } finally {
+                liquidation = await startLiquidation();
+                consumers();
+              }
+            }),
+        };
+    consumers(); // each stage's end is logged from its start, probed or not
+    const http = await startRunHttp({ values, env, home, bus, logger, consumers, actions, members: beneficiaries }).catch(async (e: unknown) => {
+      // the stages are running: stopped, or the process would stay up behind the error
+      await liquidation.stop();
+      await reconcile.stop();
+      await membershipConsumer.stop();
+      await bus.close();
+      await membership.close();
+      throw e;
+    });
+    if (http) writeLine(io.out, `http: listening on ${http.url}`);
     const stopAll = async () => {
       await gridWatch?.stop();
+      await http?.close();
       await liquidation.stop();
       await reconcile.stop();
       await indexer?.stop();
@@ -246,6 +313,7 @@ export const command: Command = {
         const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
         professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
         const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
+        if (!run.alreadyRun) recordPaymentRun(run);
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
         for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);
@@ -278,6 +346,7 @@ export const command: Command = {
       code = 1;
       throw e;
     } finally {
+      await http?.close();
       await membershipConsumer.stop();
       await bus.close();
       await membership.close();
@@ -395,11 +464,34 @@ async function bankReturnsIn(layout: InboxLayout, io: CliIo): Promise<{ applied:
   return { applied: done.filter((r) => r.report !== null).length, refused: done.filter((r) => r.error !== null).length };
 }
 
+/** A request the admin API refuses as the CLI would (a usage error: 400), not as a failure. */
+async function asAdminRequest<T>(act: () => Promise<T>): Promise<T> {
+  try {
+    return await act();
+  } catch (e) {
+    if (e instanceof UsageError) throw new AdminRequestError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * With --once the run makes its own payment run and stops its stages as it goes: an admin action
+ * beside that would race it for the payments group. Refused; the CLI's own commands work again
+ * once the run has exited.
+ */
+function onceActions(): AdminActions {
+  const refuse = async (): Promise<never> => {
+    throw new PipelineError('HTTP_ADMIN_UNAVAILABLE', 'noemie run --once runs its own payment run and stops its stages as it goes: no admin action meanwhile (run the command once it has exited)');
+  };
+  return { paymentRun: refuse, replay: refuse };
+}
+
 function reportMembers(io: CliIo, m: MembersFileOutcome): void {
   writeHumanLine(io.out, maskPersonalData(m.message));
 }
 
 function report(io: CliIo, o: InboxOutcome): void {
+  for (const part of o.result?.parts ?? []) recordDropPart(o.file, part);
   const t = o.result?.totals;
   const figures = t ? `${t.records} records, ${t.accepted} accepted, ${t.rejected} rejected, ${t.decomptes} décomptes, expense ${t.expense} €, RO ${t.roAmount} €` : '';
   writeHumanLine(io.out, maskPersonalData(`${o.file}: ${o.action}${figures ? ` — ${figures}` : ''}${o.report ? ` (report ${o.report})` : ''}${o.action === 'duplicate' ? ` — ${o.message}` : ''}`));

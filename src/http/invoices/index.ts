@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { HttpPlugin } from '../server.js';
 import type { Bus } from '../../bus/bus.js';
 import type { LineMessage } from '../../bus/messages.js';
 import { readEnv } from '../../config.js';
@@ -32,11 +33,6 @@ import { InvoiceUploadSchema, ReceiptParamsSchema, ReceiptSchema, ReceiptStatusS
  * partition key: the family's adhérent from the membership store). Idempotency and crash rules:
  * receipts.ts.
  */
-export interface HttpPlugin {
-  name: string;
-  register: (app: FastifyInstance) => Promise<void>;
-}
-
 export interface InvoicesPluginDeps {
   home: string;
   bus: Pick<Bus, 'produce'>;

@@ -1,0 +1,50 @@
+import { readEnv } from '../config.js';
+import { BusError, type Bus } from '../bus/index.js';
+import { isAlive } from '../bus/embedded/lock.js';
+import { PipelineError } from '../model/errors.js';
+import { readServiceFile } from '../http/service-file.js';
+
+/**
+ * The CLI while `noemie run` holds the embedded bus (issue 11): a command that writes to the bus
+ * (`payments run`, `replay`) is refused by the lock with BUS_LOCKED; when the lock's owner is the
+ * running service that wrote `<home>/run/service.json`, the command sends its flags to the
+ * service's admin API instead and prints the report it answers, as if it had run here.
+ */
+export class ServiceClientError extends PipelineError {}
+
+/** Opens the bus, or says which running service to ask instead (null when the bus is not held by one). */
+export async function busOrService(home: string, open: () => Promise<Bus>): Promise<{ bus: Bus } | { service: string }> {
+  try {
+    return { bus: await open() };
+  } catch (e) {
+    if (!(e instanceof BusError) || e.code !== 'BUS_LOCKED') throw e;
+    const service = await readServiceFile(home);
+    if (service === null || service.pid !== e.context.pid || !isAlive(service.pid)) throw e;
+    return { service: service.url };
+  }
+}
+
+/** POSTs an admin action to the service; its error answers become the CLI's errors (same codes). */
+export async function callAdmin<T>(url: string, path: string, body: unknown): Promise<T> {
+  const key = readEnv().NOEMIE_ADMIN_KEY;
+  if (key === undefined) {
+    throw new ServiceClientError('HTTP_ADMIN_KEY_MISSING', `the bus is held by the running service at ${url}: this command goes through its admin API, which needs an admin key in NOEMIE_ADMIN_KEY (a client with the "admin" scope in <home>/config/api-keys.json)`, { url });
+  }
+  let response: Response;
+  try {
+    response = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  } catch (e) {
+    throw new ServiceClientError('HTTP_SERVICE_UNREACHABLE', `the service holding the bus does not answer at ${url}: ${(e as Error).message}`, { url }, { cause: e });
+  }
+  const text = await response.text();
+  if (response.ok) return JSON.parse(text) as T;
+  let issues: { code: string; message: string; path?: unknown[] }[] = [];
+  try {
+    issues = (JSON.parse(text) as { issues?: typeof issues }).issues ?? [];
+  } catch {
+    // not our error body: said with the status below
+  }
+  const first = issues[0];
+  const message = issues.length > 0 ? issues.map((i) => `${i.path && i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ') : `HTTP ${response.status} ${text.slice(0, 200)}`;
+  throw new ServiceClientError(first?.code ?? 'HTTP_ADMIN_REFUSED', `the service at ${url} refused ${path}: ${message}`, { url, status: response.status });
+}
