@@ -2,6 +2,7 @@ import type { Grid, GridRule, Term } from '../../model/grid.js';
 import type { NomenclatureEntry } from '../../model/nomenclature.js';
 import { cents, ratio, type Ratio } from './cents.js';
 import { Digester } from './digest.js';
+import { EligibilityGuard } from './eligibility.js';
 import type { LiquidationContext } from '../types.js';
 
 /**
@@ -139,6 +140,7 @@ export function compileEntry(entry: NomenclatureEntry, digester: Digester): Comp
 /** Compiled lookups of one context, filled lazily (an act code or a grid is compiled when first met). */
 export class CompiledReference {
   readonly digester = new Digester();
+  readonly eligibility = new EligibilityGuard();
   private readonly grids = new Map<string, CompiledGrid | null>();
   private readonly entries = new Map<string, CompiledEntry | null>();
   private readonly pmss = new Map<number, number | undefined>();

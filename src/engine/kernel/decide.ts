@@ -1,7 +1,6 @@
 import { Decimal } from 'decimal.js';
 import type { Settlement, SettlementPart, SettlementStatus } from '../../model/settlement.js';
 import { payeeOf } from '../decide.js';
-import { checkEligibility } from '../eligibility.js';
 import { posteOf, settingOf } from '../facts.js';
 import { implausibility } from '../plausibility.js';
 import type { CounterMove, Effects } from '../state.js';
@@ -99,10 +98,12 @@ export function decideCents(
     grids.push(g);
   }
   const claimedOn = line.roPaymentDate ?? asOf;
-  const verdict = checkEligibility(b, grids[0]!.grid, line.careStart, claimedOn);
+  const age = ageOn(b.birthDate, line.careStart);
+  const verdict = ref.eligibility.check(b, grids[0]!.grid, line.careStart, claimedOn, age);
   if (verdict) return only(s, verdict.status, verdict.reason, nested(`{b:${bToken},${lineTokens}socle:${grids[0]!.eligibilityToken},}`));
   // A stay across a period boundary is sliced day by day (stay.ts): the decimal path's too.
-  if (splitStay(line, entry, grids.map((g) => g.grid), b).kind !== 'whole') return FALLBACK;
+  // (splitStay's own first test, before it is called: most lines are one day.)
+  if (line.careEnd > line.careStart && (entry.unit === 'day' || entry.unit === 'night') && splitStay(line, entry, grids.map((g) => g.grid), b).kind !== 'whole') return FALLBACK;
 
   if (!ce.exact || !ce.roRate) return FALLBACK;
   const lineRate = ratio(line.roRate);
@@ -119,7 +120,7 @@ export function decideCents(
     poste,
     setting,
     careDate: line.careStart,
-    age: ageOn(b.birthDate, line.careStart),
+    age,
     quantity: line.quantity,
     br,
     fr: expense,

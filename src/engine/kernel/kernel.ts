@@ -90,7 +90,7 @@ export class LiquidationKernel {
     const bucketId = bucketOf(lineKey);
     const known = before.lines[bucketId];
     if (known !== undefined && own(known, lineKey) !== undefined) return undefined;
-    const lineHash = flat(`fnv1a64:${this.reference.digester.digest(line)}`);
+    const lineHash = flat(`fnv1a64:${this.reference.digester.flatDigest(line as unknown as Record<string, unknown>)}`);
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
     const version = request.version ?? 1;
