@@ -6,8 +6,8 @@ import { implausibility } from '../plausibility.js';
 import type { CounterMove, Effects } from '../state.js';
 import type { LiquidationRequest } from '../types.js';
 import type { EngineState } from '../types.js';
-import { cents, flat, money, divHalfUp, ratio, ratioLt, type Ratio } from './cents.js';
-import type { CompiledGrid, CompiledReference } from './compile.js';
+import { cents, flat, money, divHalfUp, ratioLt, type Ratio } from './cents.js';
+import type { CompiledReference } from './compile.js';
 import { splitStay } from '../stay.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
 import { hashOfTokens, nested, str } from './digest.js';
@@ -91,12 +91,8 @@ export function decideCents(
   // A dated level history (levels.ts: level in force, carried counters, prorated ceilings) is the
   // decimal path's: rare, and its rules are not ported.
   if (b.contractPeriods !== undefined) return FALLBACK;
-  const grids: CompiledGrid[] = [];
-  for (const id of b.contracts) {
-    const g = ref.grid(id);
-    if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, nested(`{b:${bToken},${lineTokens}}`));
-    grids.push(g);
-  }
+  const grids = ref.gridsOf(b.contracts);
+  if (typeof grids === 'string') return only(s, 'review', `the beneficiary's contract ${grids} has no guarantee grid loaded`, nested(`{b:${bToken},${lineTokens}}`));
   const claimedOn = line.roPaymentDate ?? asOf;
   const age = ageOn(b.birthDate, line.careStart);
   const verdict = ref.eligibility.check(b, grids[0]!.grid, line.careStart, claimedOn, age);
@@ -106,7 +102,7 @@ export function decideCents(
   if (line.careEnd > line.careStart && (entry.unit === 'day' || entry.unit === 'night') && splitStay(line, entry, grids.map((g) => g.grid), b).kind !== 'whole') return FALLBACK;
 
   if (!ce.exact || !ce.roRate) return FALLBACK;
-  const lineRate = ratio(line.roRate);
+  const lineRate = ref.rate(line.roRate);
   if (!lineRate) return FALLBACK;
   const normalRate = normalRateOf(ce.roRate, lineRate);
   const mrnProduct = br * normalRate.num;

@@ -1,12 +1,13 @@
 import { lineKeyOf } from '../../model/act-line.js';
 import type { Beneficiary } from '../../model/reference.js';
-import type { Settlement } from '../../model/settlement.js';
+import type { Settlement, SettlementPart } from '../../model/settlement.js';
 import { liquidate } from '../liquidate.js';
 import { emptyState, own, stateKeyOf, type CounterMove } from '../state.js';
 import { Fnv } from '../hash.js';
 import type { EngineState, LineRecord, LiquidationContext, LiquidationRequest, RenewalEntry } from '../types.js';
 import { counterCents, counterUnits, FALLBACK } from './grid.js';
-import { flat, money } from './cents.js';
+import { cents, flat, money } from './cents.js';
+import { hashOfTokens, str } from './digest.js';
 import { CompiledReference } from './compile.js';
 import { decideCents } from './decide.js';
 
@@ -85,12 +86,15 @@ export class LiquidationKernel {
   /** The integer path for one line, or undefined (nothing changed) when the decimal path must decide. */
   private fast(request: LiquidationRequest, asOf: string, before: EngineState, owned: WeakSet<object>): { settlement: Settlement; state: EngineState } | undefined {
     const { line } = request;
-    if (line.operation !== 'I') return undefined;
+    if (line.operation !== 'I' && line.operation !== 'A') return undefined;
     const lineKey = flat(lineKeyOf(line));
     const bucketId = bucketOf(lineKey);
     const known = before.lines[bucketId];
-    if (known !== undefined && own(known, lineKey) !== undefined) return undefined;
+    const previous = known !== undefined ? own(known, lineKey) : undefined;
+    if (previous !== undefined && line.operation === 'I') return undefined;
+    if (previous === undefined && line.operation === 'A') return undefined;
     const lineHash = flat(`fnv1a64:${this.reference.digester.flatDigest(line as unknown as Record<string, unknown>)}`);
+    if (previous !== undefined) return annulCents(request, lineHash, before, owned, lineKey, bucketId, previous);
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
     const version = request.version ?? 1;
@@ -158,6 +162,100 @@ export class LiquidationKernel {
     };
     return { settlement, state };
   }
+}
+
+/**
+ * liquidate.ts `annul` for its usual case, in cents: an annulation of a line whose last version is an
+ * initial (not already annulled), without stay slices. Amounts negated, counters released (floored
+ * at 0, as moveCounters), the line's renewal entries removed; same settlement, record and texts.
+ * Every counter is read before anything changes: an unreadable one sends the line to the decimal path.
+ */
+function annulCents(
+  request: LiquidationRequest,
+  lineHash: string,
+  before: EngineState,
+  owned: WeakSet<object>,
+  lineKey: string,
+  bucketId: string,
+  previous: LineRecord,
+): { settlement: Settlement; state: EngineState } | undefined {
+  if (previous.operation !== 'I') return undefined;
+  const { line } = request;
+  const amc = cents(previous.amcAmount);
+  const expense = cents(previous.expense);
+  const ro = cents(previous.roAmount);
+  const rest = cents(previous.restToPay);
+  if (Number.isNaN(amc + expense + ro + rest)) return undefined;
+  const parts: SettlementPart[] = [];
+  for (const p of previous.parts) {
+    const a = cents(p.amount);
+    if (p.slices !== undefined || Number.isNaN(a)) return undefined;
+    parts.push({ ...p, amount: money(-a), formula: `reverses version ${previous.version}: −${p.amount}` });
+  }
+  // Counters released in order (a key twice sees its first release), computed before any change.
+  let released: Map<string, string> | undefined;
+  const moves: CounterMove[] = [];
+  for (const c of previous.consumed) {
+    const kind = c.key.split('|')[3] ?? 'amount';
+    const text = released?.get(c.key) ?? own(before.counters, c.key);
+    let was: string;
+    let after: string;
+    if (kind === 'amount' || kind === 'budget') {
+      const w = counterCents(text);
+      const amount = cents(c.amount);
+      if (Number.isNaN(w) || Number.isNaN(amount)) return undefined;
+      was = money(w);
+      after = money(Math.max(0, w - amount));
+    } else {
+      const w = counterUnits(text);
+      const amount = counterUnits(c.amount);
+      if (Number.isNaN(w) || Number.isNaN(amount)) return undefined;
+      was = String(w);
+      after = String(Math.max(0, w - amount));
+    }
+    (released ??= new Map()).set(c.key, after);
+    moves.push({ key: c.key, before: was, after });
+  }
+  for (const r of previous.renewals) moves.push({ key: r.key, before: `${r.entry.date}:+${r.entry.units}`, after: 'released' });
+  const version = request.version ?? previous.version + 1;
+  const inputHash = flat(hashOfTokens(`{line:${str(lineHash)},previous:${str(previous.inputHash)},version:${previous.version},}`));
+  const settlement: Settlement = {
+    lineKey, beneficiary: { nir: line.nir, rang: line.rang }, adherentId: request.beneficiary?.adherentId ?? null,
+    careDate: line.careStart, actCode: line.actCode, poste: null,
+    status: amc === 0 ? 'zero' : 'paid',
+    reason: `annulled by the RO: reverses version ${previous.version}${amc > 0 ? `, ${previous.amcAmount} to recover (${previous.payee})` : ''}`,
+    expense: money(-expense), roAmount: money(-ro), amcAmount: money(-amc), parts, restToPay: money(-rest), payee: previous.payee,
+    counters: mergeMoves(moves), version, operation: line.operation, tp: line.tp, psId: line.psId,
+    inputHash,
+  };
+  const record: LineRecord = {
+    version, operation: 'A', status: settlement.status, payee: settlement.payee,
+    expense: settlement.expense, roAmount: settlement.roAmount, amcAmount: settlement.amcAmount, restToPay: settlement.restToPay,
+    parts, consumed: [], renewals: [], inputHash,
+    ...(previous.lineHash !== undefined ? { reversed: previous.lineHash } : {}),
+    seen: [lineHash],
+  };
+
+  // Commit, copy-on-write (state.ts releaseLine, then withLine).
+  const state = ownCopy(before, owned);
+  if (released) {
+    const counters = ownDictionary(state.counters, owned) as Record<string, string>;
+    state.counters = counters;
+    for (const [key, value] of released) counters[key] = value;
+  }
+  let renewals: Record<string, readonly RenewalEntry[]> | undefined;
+  for (const key in state.renewals) {
+    const entries = state.renewals[key]!;
+    if (!entries.some((e) => e.lineKey === lineKey)) continue;
+    renewals ??= state.renewals = ownDictionary(state.renewals, owned) as Record<string, readonly RenewalEntry[]>;
+    renewals[key] = entries.filter((e) => e.lineKey !== lineKey);
+  }
+  const lines = ownDictionary(state.lines, owned) as Record<string, Readonly<Record<string, LineRecord>>>;
+  state.lines = lines;
+  const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
+  lines[bucketId] = bucket;
+  bucket[lineKey] = record;
+  return { settlement, state };
 }
 
 const HEX = '0123456789abcdef';
