@@ -18,15 +18,18 @@ import { hashOfTokens, nested, str } from './digest.js';
  * step needs decimal.js. Nothing here changes the state: the caller commits the effects.
  */
 export interface CentsDecision {
-  settlement: Omit<Settlement, 'version' | 'counters'>;
+  /** the settlement itself, in liquidate.ts's key order; the caller sets `counters` when it commits */
+  settlement: Settlement;
   effects: Effects;
   renewalMoves: CounterMove[];
 }
 
 const NO_EFFECTS: Effects = { consumed: [], renewals: [] };
+// Replaced by the caller's moves before the settlement leaves the kernel; never pushed to.
+const NO_MOVES: CounterMove[] = [];
 
 /** `hashed`: the token of decide.ts's `hashed` (an object's as `#digest`, the input hash's as a string). */
-function only(s: Omit<Settlement, 'version' | 'counters'>, status: SettlementStatus, reason: string, hashed: string): CentsDecision {
+function only(s: Settlement, status: SettlementStatus, reason: string, hashed: string): CentsDecision {
   // decide.ts only(): hashInputs({ hashed, status, reason })
   s.status = status;
   s.reason = reason;
@@ -57,7 +60,9 @@ export function decideCents(
   if (Number.isNaN(expense + roGross + pf + franchise + br) || expense < 0 || roGross < 0 || pf < 0 || franchise < 0 || br < 0) return FALLBACK;
   const roNet = roGross - pf - franchise;
   const lineTokens = `line:${str(lineHash)},`;
-  const s: Omit<Settlement, 'version' | 'counters'> = {
+  // One object for the whole decision, with every key in liquidate.ts's order ({ ...settlement,
+  // version, counters }): filled in as the decision goes, never copied.
+  const s: Settlement = {
     lineKey,
     beneficiary: { nir: line.nir, rang: line.rang },
     adherentId: b?.adherentId ?? null,
@@ -76,6 +81,8 @@ export function decideCents(
     tp: line.tp,
     psId: line.psId,
     inputHash: '',
+    version: request.version ?? 1,
+    counters: NO_MOVES,
   };
   if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, nested(`{${lineTokens}}`));
   if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, nested(`{b:${str(b.adherentId)},${lineTokens}}`));

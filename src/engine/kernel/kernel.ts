@@ -97,8 +97,8 @@ export class LiquidationKernel {
     if (previous !== undefined) return annulCents(request, lineHash, before, owned, lineKey, bucketId, previous);
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
-    const version = request.version ?? 1;
     const s = d.settlement;
+    const version = s.version;
     const record: LineRecord = {
       version,
       operation: 'I',
@@ -108,7 +108,7 @@ export class LiquidationKernel {
       roAmount: s.roAmount,
       amcAmount: s.amcAmount,
       restToPay: s.restToPay,
-      parts: s.parts.map((p) => (p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount })),
+      parts: ledgerParts(s.parts),
       consumed: d.effects.consumed,
       renewals: d.effects.renewals,
       inputHash: s.inputHash ?? '',
@@ -152,15 +152,9 @@ export class LiquidationKernel {
     const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
     lines[bucketId] = bucket;
     bucket[lineKey] = record;
-    // Spelled out, in liquidate.ts's key order ({ ...settlement, version, counters }): a spread
-    // with extra keys was the kernel's costliest line in the profile.
-    const settlement: Settlement = {
-      lineKey: s.lineKey, beneficiary: s.beneficiary, adherentId: s.adherentId, careDate: s.careDate, actCode: s.actCode, poste: s.poste,
-      status: s.status, reason: s.reason, expense: s.expense, roAmount: s.roAmount, amcAmount: s.amcAmount, parts: s.parts,
-      restToPay: s.restToPay, payee: s.payee, operation: s.operation!, tp: s.tp!, psId: s.psId!, inputHash: s.inputHash!,
-      version, counters: d.renewalMoves.length > 0 ? [...moves, ...d.renewalMoves] : moves,
-    };
-    return { settlement, state };
+    // The decision's own object (decide.ts builds it in liquidate.ts's key order): no copy.
+    s.counters = d.renewalMoves.length > 0 ? [...moves, ...d.renewalMoves] : moves;
+    return { settlement: s, state };
   }
 }
 
@@ -256,6 +250,16 @@ function annulCents(
   lines[bucketId] = bucket;
   bucket[lineKey] = record;
   return { settlement, state };
+}
+
+/** liquidate.ts ledgerPart for the kernel's parts (never sliced): the formula stays in the settlement. */
+function ledgerParts(parts: readonly SettlementPart[]): SettlementPart[] {
+  const out: SettlementPart[] = new Array(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    out[i] = p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount };
+  }
+  return out;
 }
 
 const HEX = '0123456789abcdef';
