@@ -188,7 +188,11 @@ export function decideCents(
   let renewals = outcomes[0]!.renewals;
   let renewalMoves = outcomes[0]!.renewalMoves;
   if (outcomes.length > 1) {
-    consumed = outcomes.flatMap((o) => o.consumed);
+    // Most layered lines consume under one grid at most: keep that grid's list rather than a flatMap.
+    let consuming = 0;
+    for (const o of outcomes) if (o.consumed.length > 0) consuming += 1;
+    if (consuming > 1) consumed = outcomes.flatMap((o) => o.consumed);
+    else for (const o of outcomes) if (o.consumed.length > 0) consumed = o.consumed;
     if (outcomes.some((o) => o.renewals.length > 0)) {
       renewals = unique(outcomes.flatMap((o) => o.renewals));
       renewalMoves = unique(outcomes.flatMap((o) => o.renewalMoves));
