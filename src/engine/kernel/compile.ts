@@ -34,7 +34,7 @@ export interface CompiledRule {
   totalCapPerUnit: number | undefined;
   amountLimitMax: number[];
   /** grid.ts readsToken when the rule read no counter and no renewal: filled on first use */
-  plainReadsToken?: string;
+  plainReadsToken: string | undefined;
 }
 
 export interface CompiledGrid {
@@ -117,6 +117,8 @@ function compileRule(rule: GridRule, digester: Digester): CompiledRule {
     beyondOnlyAmounts: rule.beyond ? onlyAmounts(rule.beyond) : false,
     totalCapPerUnit,
     amountLimitMax,
+    // Present from the start (filled on first use): a key added later would give the rules two shapes.
+    plainReadsToken: undefined,
   };
 }
 
