@@ -15,10 +15,11 @@ import { decideCents } from './decide.js';
 /**
  * The liquidation kernel: `liquidateAll` (batch.ts) on a fast path. Per line it tries the
  * integer-cent decision (decide.ts, grid.ts of this folder) on a first decision of an initial line
- * (operation I, no version recorded yet: the bulk of a drop) and falls back to the decimal.js
- * engine (`liquidate`, ../liquidate.ts) for anything else — annulations, replays, lines after an
- * annulation, partial units, waiting periods, negative amounts — and whenever a step would not be
- * exact in integers. Both give the same settlements and ledgers (test/engine/kernel.test.ts,
+ * (operation I, no version recorded yet: the bulk of a drop) and on the annulation of an initial
+ * (`annulCents`), and falls back to the decimal.js engine (`liquidate`, ../liquidate.ts) for
+ * anything else — replays, lines after an annulation, annulations of annulled or unknown lines,
+ * stays across a period boundary, dated levels (contractPeriods), partial units, waiting periods,
+ * negative amounts — and whenever a step would not be exact in integers. Both give the same settlements and ledgers (test/engine/kernel.test.ts,
  * bench/liquidate.bench.ts check it on generated drops).
  *
  * State: the family ledgers of a batch are changed in place, copy-on-write: an object the caller
