@@ -1,11 +1,11 @@
 // The kernel's steps side by side in ONE process (bench/README.md "liquidate"): each step is a commit
-// of the branch s4-kernel whose src/engine + src/model were built apart, all run on the same requests,
+// of the branch whose src/engine + src/model were built apart, all run on the same requests,
 // interleaved, best CPU time of N rounds. Build a step (from the repository root, after `npm run build`):
 //   d=/tmp/kv/<commit>; mkdir -p $d && git archive <commit> src/engine src/model | tar -x -C $d
 //   ln -s $PWD/node_modules $d/node_modules; echo '{"type":"module"}' > $d/package.json
 //   printf '{"extends":"%s/tsconfig.build.json","compilerOptions":{"outDir":"dist","rootDir":"."},"include":["src/engine/**/*.ts","src/model/**/*.ts"]}' $PWD > $d/tsconfig.json
 //   (cd $d && npx tsc -p tsconfig.json)
-// then: node --expose-gc bench/kernel-steps.mjs [lines] [rounds]   (KERNEL_STEPS_DIR, default /tmp/kv)
+// then: node --expose-gc bench/kernel-steps.mjs [lines] [rounds] [label=commit:kind ...]   (KERNEL_STEPS_DIR, default /tmp/kv)
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,14 +22,20 @@ const ctx = { grids: await loadGrids(join(fixtures, 'grids')), nomenclature: awa
 const pop = buildPopulation(1, defaultFamilies(N), DEFAULT_WINDOW);
 const by = new Map(pop.people.map((p) => [`${p.beneficiary.nir}-${p.beneficiary.rang}`, p.beneficiary]));
 const reqs = [...generateActLines({ seed: 1, lines: N, population: pop, nomenclature: readNomenclature(join(fixtures, 'nomenclature.csv')) })].map((l) => ({ line: l, beneficiary: by.get(`${l.nir}-${l.rang}`) }));
-const variants = [
-  ['decimal engine (before: v1 hash)', 'cdf7383', 'decimal'],
-  ['decimal engine + hash v2', '84095e2', 'decimal'],
-  ['K1 kernel: cents, compiled grids, copy-on-write, v1 hash from cached token text', 'cdf7383', 'kernel'],
-  ['K2 + hash v2 (digests of reference objects once)', '84095e2', 'kernel'],
-  ['K3 + settlement literal, dictionary buckets, hex table, line digest as one string', 'f2fcde8', 'kernel'],
-  ['K4 + outcomes spelled out', '8877ee5', 'kernel'],
-  ['K5 + bucket index as dictionary, Money parsed by digits, settlement texts flattened (final)', '7254a24', 'kernel'],
+// Variants: `label=commit:kind` arguments after [lines] [rounds] (kind: kernel | decimal); without
+// them, the steps of session 5 (branch s5-kernel) on top of session 4's final kernel (e068bae).
+const given = process.argv.slice(4).map((a) => {
+  const [label, spec] = a.split('=');
+  const [commit, kind] = spec.split(':');
+  return [label, commit, kind ?? 'kernel'];
+});
+const variants = given.length > 0 ? given : [
+  ['decimal engine (baseline)', 'e068bae', 'decimal'],
+  ['session 4 kernel (K5)', 'e068bae', 'kernel'],
+  ['K6 eligibility guard, line digest fed to the lanes', '115e28e', 'kernel'],
+  ['K7 + annulations in cents, constant reads token, lookups once', '3916870', 'kernel'],
+  ['K8 + settlement built once, ledger parts by a loop', '8a5d55a', 'kernel'],
+  ['K9 + no flatMap of consumption (final)', '6cc2163', 'kernel'],
 ];
 const mods = {};
 for (const [, c] of variants) mods[c] ??= await import(join(stepsDir, c, 'dist/src/engine/index.js'));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LiquidationKernel, digestOf, emptyState, fnv1a64, hashInputs, liquidate, liquidateAllDecimal, type Ledgers, type LiquidationRequest } from '../../src/engine/index.js';
 import { divHalfUp, money, pctOfCents, ratio } from '../../src/engine/kernel/cents.js';
+import { Digester } from '../../src/engine/kernel/digest.js';
 import { DEFAULT_WINDOW, buildPopulation, defaultFamilies, generateActLines, readNomenclature } from '../../src/generate/index.js';
 import type { Beneficiary } from '../../src/model/reference.js';
 import type { Settlement } from '../../src/model/settlement.js';
@@ -69,8 +70,10 @@ describe('kernel = decimal.js engine', () => {
     expect(layered).toBeGreaterThan(1_000);
     expect(counted).toBeGreaterThan(1_000);
     expect(kernel.stats.fast + kernel.stats.fallback).toBe(100_000);
-    expect(kernel.stats.fast / 100_000).toBeGreaterThan(0.9);
-  }, 240_000);
+    // Annulations are on the integer path too: what is left for decimal.js is stays across a period
+    // boundary and annulations of annulled lines (≈ 0.2 % of this drop).
+    expect(kernel.stats.fallback / 100_000).toBeLessThan(0.005);
+  }, 600_000);
 
   it('never changes the ledgers it is given (copy-on-write), and two batches equal one', () => {
     const requests = generated(6_000, 3);
@@ -82,6 +85,70 @@ describe('kernel = decimal.js engine', () => {
     const whole = new LiquidationKernel(ctx).liquidateAll(requests, ctx.asOf);
     expect(JSON.stringify(second.ledgers)).toBe(JSON.stringify(whole.ledgers));
     expect(JSON.stringify([...first.settlements, ...second.settlements])).toBe(JSON.stringify(whole.settlements));
+  });
+});
+
+describe('kernel = decimal.js engine on the edges of its guards and of annulations', () => {
+  // Each sequence runs through the kernel and through the decimal engine alone; settlements (JSON
+  // text) and ledgers must be the same. `fast` counts the lines the kernel decided in cents: the
+  // eligibility guard and the annulation port are only worth testing if they are reached.
+  function both(requests: LiquidationRequest[]): { kernel: Settlement[]; fast: number } {
+    const ctx = context({ asOf: '2026-06-30' });
+    const k = new LiquidationKernel(ctx);
+    const kernel = k.liquidateAll(requests, ctx.asOf);
+    const decimal = liquidateAllDecimal(requests, ctx);
+    expect(kernel.settlements.map((s) => JSON.stringify(s))).toEqual(decimal.settlements.map((s) => JSON.stringify(s)));
+    expect(JSON.stringify(kernel.ledgers)).toBe(JSON.stringify(decimal.ledgers));
+    return { kernel: kernel.settlements, fast: k.stats.fast };
+  }
+  const at = (careStart: string, extra: Partial<Parameters<typeof line>[0]> = {}) => line({ careStart, decompteId: `E${careStart}${extra.lineNo ?? ''}`, ...extra });
+
+  it('eligibility: every refusal and doubt of checkEligibility, and the days just inside them', () => {
+    const { kernel, fast } = both([
+      { line: at('2023-12-31'), beneficiary: person() }, // before the start 2024-01-01: rejected
+      { line: at('2025-06-02'), beneficiary: person({ end: '2025-06-01' }) }, // after the end: rejected
+      { line: at('2025-06-01'), beneficiary: person({ end: '2025-06-01' }) }, // the end day is covered
+      { line: at('2025-05-10'), beneficiary: person({ suspended: [{ from: '2025-05-01', to: '2025-05-31' }] }) }, // suspended: rejected
+      // care + 24 months = 2026-03-10: paid on that day, still due; the day after, time-barred.
+      { line: at('2024-03-10', { roPaymentDate: '2026-03-10' }), beneficiary: person() },
+      { line: at('2024-03-10', { roPaymentDate: '2026-03-11', lineNo: 2 }), beneficiary: person() },
+      // 29 February + 24 months = 28 February 2026 (end of month): paid on 1 March, time-barred.
+      { line: at('2024-02-29', { roPaymentDate: '2026-03-01' }), beneficiary: person() },
+      { line: at('2025-03-10', { rang: 3 }), beneficiary: person({ rang: 3, role: 'E', birthDate: '1998-01-01' }) }, // child aged 27 (CCN): review
+      { line: at('2025-03-11', { rang: 3 }), beneficiary: person({ rang: 3, role: 'E', birthDate: '2005-01-01' }) }, // aged 20, proof assumed: paid
+      { line: at('2025-03-12', { rang: 3 }), beneficiary: person({ rang: 3, role: 'E', birthDate: '2005-01-01', proofs: [] }) }, // aged 20, no proof: rejected
+      { line: at('2025-03-13', { rang: 3 }), beneficiary: person({ rang: 3, role: 'E', birthDate: '2005-01-01', proofs: [{ kind: 'studies', from: '2024-09-01', to: null }] }) }, // proof: paid
+      { line: at('2025-03-14'), beneficiary: person({ contracts: [RELAXEO], birthDate: '1930-01-01' }) }, // joined RELAXEO at 94 > 90: review
+    ]);
+    expect(kernel.map((s) => s.status)).toEqual(['rejected', 'rejected', 'paid', 'rejected', 'paid', 'rejected', 'rejected', 'review', 'paid', 'rejected', 'paid', 'review']);
+    expect(fast).toBe(12);
+  });
+
+  it('annulations: of a paid line, of a line that consumed a count and a renewal, twice, before the initial, and an initial after it', () => {
+    const b = person({ contracts: [BASE, OPT2] });
+    const g = at('2025-03-10');
+    const frame = at('2025-04-01', { actCode: '2201001', psSpecialty: '28', expense: '30.00', br: '0.09', roRate: '60', roAmount: '0.05' });
+    const osteo = at('2025-04-02', { actCode: 'OSTEO', psSpecialty: '01', expense: '60.00', br: '0.00', roRate: '0', roAmount: '0.00' });
+    const early = at('2025-05-01', { operation: 'A' });
+    const { kernel, fast } = both([
+      { line: g, beneficiary: b },
+      { line: frame, beneficiary: b },
+      { line: osteo, beneficiary: b },
+      { line: { ...g, operation: 'A' }, beneficiary: b },
+      { line: { ...frame, operation: 'A' }, beneficiary: b },
+      { line: { ...osteo, operation: 'A' }, beneficiary: b },
+      { line: { ...osteo, operation: 'A' }, beneficiary: b }, // the same annulation again: nothing new (decimal path)
+      { line: early, beneficiary: b }, // nothing to reverse: review (decimal path)
+      { line: { ...early, operation: 'I' }, beneficiary: b }, // initial after its annulation: review (decimal path)
+    ]);
+    // G: FR = BR = 30.00, MRn 21.00 → Base 100 % BR: min(30 − 21, 30 − 21) = 9.00; Option 2 is held to
+    // FR − MRn = 9.00 too, less the 9.00 below = 0.00. Reversed: −9.00 and 0.00 (not −0.00).
+    expect(kernel[3]!.amcAmount).toBe('-9.00');
+    expect(kernel[3]!.parts.map((p) => p.amount)).toEqual(['-9.00', '0.00']);
+    // The frame's renewal and the osteopathy session's count are given back.
+    expect(kernel[4]!.counters.some((m) => m.key.startsWith('renewal|') && m.after === 'released')).toBe(true);
+    expect(kernel[5]!.counters.some((m) => m.key.includes('|count|') && m.after === '0')).toBe(true);
+    expect(fast).toBe(6);
   });
 });
 
@@ -167,6 +234,13 @@ describe('input hash v2 (nested objects by digest)', () => {
     const l = line();
     const v1 = `{${Object.keys(l).sort().map((k) => `${k}:${typeof (l as Record<string, unknown>)[k] === 'string' ? `"${(l as Record<string, unknown>)[k] as string}"` : String((l as Record<string, unknown>)[k] ?? 'n')}`).join(',')},}`;
     expect(hashInputs(l)).toBe(`fnv1a64:${fnv1a64(v1)}`);
+  });
+
+  it('the kernel feeds an act line to the hash piece by piece: same digest as digestOf, optional fields present or not', () => {
+    const d = new Digester();
+    const lines = [line(), line({ finess: '750100018', side: 'R', operation: 'A' }), { ...line(), finess: undefined }];
+    for (const l of lines) expect(d.flatDigest(l as unknown as Record<string, unknown>)).toBe(digestOf(l));
+    expect(new Set(lines.map((l) => d.flatDigest(l as unknown as Record<string, unknown>))).size).toBe(2); // finess undefined = absent
   });
 
   it('a line recorded under an older input hash, replayed unchanged, is not published again (nothing paid twice)', () => {

@@ -1,7 +1,8 @@
 import type { Grid, GridRule, Term } from '../../model/grid.js';
 import type { NomenclatureEntry } from '../../model/nomenclature.js';
 import { cents, ratio, type Ratio } from './cents.js';
-import { Digester } from './digest.js';
+import { Digester, nested } from './digest.js';
+import { EligibilityGuard } from './eligibility.js';
 import type { LiquidationContext } from '../types.js';
 
 /**
@@ -32,6 +33,8 @@ export interface CompiledRule {
   beyondOnlyAmounts: boolean;
   totalCapPerUnit: number | undefined;
   amountLimitMax: number[];
+  /** grid.ts readsToken when the rule read no counter and no renewal: filled on first use */
+  plainReadsToken: string | undefined;
 }
 
 export interface CompiledGrid {
@@ -41,6 +44,8 @@ export interface CompiledGrid {
   rulesByPoste: Map<string, CompiledRule[]>;
   /** token of the grid's eligibility block or null (decide.ts, eligibility verdicts) */
   eligibilityToken: string;
+  /** grid-liquidation.ts reads when no rule applies: `{ grid, rule: null }` */
+  noRuleReadsToken: string;
 }
 
 export interface CompiledEntry {
@@ -112,6 +117,8 @@ function compileRule(rule: GridRule, digester: Digester): CompiledRule {
     beyondOnlyAmounts: rule.beyond ? onlyAmounts(rule.beyond) : false,
     totalCapPerUnit,
     amountLimitMax,
+    // Present from the start (filled on first use): a key added later would give the rules two shapes.
+    plainReadsToken: undefined,
   };
 }
 
@@ -122,9 +129,11 @@ export function compileGrid(grid: Grid, digester: Digester): CompiledGrid {
     list.push(compileRule(rule, digester));
     rulesByPoste.set(rule.poste, list);
   }
+  const readsToken = `#${digester.digest({ id: grid.id, includesRO: grid.includesRO, yearBasis: grid.yearBasis })}`;
   return {
     grid,
-    readsToken: `#${digester.digest({ id: grid.id, includesRO: grid.includesRO, yearBasis: grid.yearBasis })}`,
+    readsToken,
+    noRuleReadsToken: nested(`{grid:${readsToken},rule:n,}`),
     rulesByPoste,
     eligibilityToken: grid.eligibility ? `#${digester.digest(grid.eligibility)}` : 'n',
   };
@@ -139,9 +148,12 @@ export function compileEntry(entry: NomenclatureEntry, digester: Digester): Comp
 /** Compiled lookups of one context, filled lazily (an act code or a grid is compiled when first met). */
 export class CompiledReference {
   readonly digester = new Digester();
+  readonly eligibility = new EligibilityGuard();
   private readonly grids = new Map<string, CompiledGrid | null>();
   private readonly entries = new Map<string, CompiledEntry | null>();
-  private readonly pmss = new Map<number, number | undefined>();
+  private readonly pmss = new Map<number, { cents: number; text: string } | undefined>();
+  private readonly rates = new Map<string, Ratio | undefined>();
+  private readonly gridLists = new WeakMap<readonly string[], CompiledGrid[] | string>();
 
   constructor(readonly context: Omit<LiquidationContext, 'asOf'>) {}
 
@@ -167,13 +179,40 @@ export class CompiledReference {
 
   /** PMSS of a year in cents; undefined when pmss.csv lacks the year; NaN when it is not Money. */
   pmssOf(year: number): { cents: number; text: string } | undefined {
+    if (this.pmss.has(year)) return this.pmss.get(year);
     const text = this.context.pmss[year];
-    if (text === undefined) return undefined;
-    let c = this.pmss.get(year);
-    if (c === undefined) {
-      c = cents(text);
-      this.pmss.set(year, c);
+    const p = text === undefined ? undefined : { cents: cents(text), text };
+    this.pmss.set(year, p);
+    return p;
+  }
+
+  /** `ratio(text)` once per distinct rate text (a line's ro_rate: a handful of values). */
+  rate(text: string): Ratio | undefined {
+    let r = this.rates.get(text);
+    if (r === undefined && !this.rates.has(text)) {
+      r = ratio(text);
+      if (this.rates.size > 4096) this.rates.clear();
+      this.rates.set(text, r);
     }
-    return { cents: c, text };
+    return r;
+  }
+
+  /** The compiled grids of a beneficiary's contracts, or the first contract id without a grid; once per contracts array. */
+  gridsOf(contracts: readonly string[]): CompiledGrid[] | string {
+    let list = this.gridLists.get(contracts);
+    if (list === undefined) {
+      const grids: CompiledGrid[] = [];
+      list = grids;
+      for (const id of contracts) {
+        const g = this.grid(id);
+        if (!g) {
+          list = id;
+          break;
+        }
+        grids.push(g);
+      }
+      this.gridLists.set(contracts, list);
+    }
+    return list;
   }
 }

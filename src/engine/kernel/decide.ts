@@ -1,14 +1,13 @@
 import { Decimal } from 'decimal.js';
 import type { Settlement, SettlementPart, SettlementStatus } from '../../model/settlement.js';
 import { payeeOf } from '../decide.js';
-import { checkEligibility } from '../eligibility.js';
 import { posteOf, settingOf } from '../facts.js';
 import { implausibility } from '../plausibility.js';
 import type { CounterMove, Effects } from '../state.js';
 import type { LiquidationRequest } from '../types.js';
 import type { EngineState } from '../types.js';
-import { cents, flat, money, divHalfUp, ratio, ratioLt, type Ratio } from './cents.js';
-import type { CompiledGrid, CompiledReference } from './compile.js';
+import { cents, flat, money, divHalfUp, ratioLt, type Ratio } from './cents.js';
+import type { CompiledReference } from './compile.js';
 import { splitStay } from '../stay.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
 import { hashOfTokens, nested, str } from './digest.js';
@@ -19,15 +18,18 @@ import { hashOfTokens, nested, str } from './digest.js';
  * step needs decimal.js. Nothing here changes the state: the caller commits the effects.
  */
 export interface CentsDecision {
-  settlement: Omit<Settlement, 'version' | 'counters'>;
+  /** the settlement itself, in liquidate.ts's key order; the caller sets `counters` when it commits */
+  settlement: Settlement;
   effects: Effects;
   renewalMoves: CounterMove[];
 }
 
 const NO_EFFECTS: Effects = { consumed: [], renewals: [] };
+// Replaced by the caller's moves before the settlement leaves the kernel; never pushed to.
+const NO_MOVES: CounterMove[] = [];
 
 /** `hashed`: the token of decide.ts's `hashed` (an object's as `#digest`, the input hash's as a string). */
-function only(s: Omit<Settlement, 'version' | 'counters'>, status: SettlementStatus, reason: string, hashed: string): CentsDecision {
+function only(s: Settlement, status: SettlementStatus, reason: string, hashed: string): CentsDecision {
   // decide.ts only(): hashInputs({ hashed, status, reason })
   s.status = status;
   s.reason = reason;
@@ -58,7 +60,9 @@ export function decideCents(
   if (Number.isNaN(expense + roGross + pf + franchise + br) || expense < 0 || roGross < 0 || pf < 0 || franchise < 0 || br < 0) return FALLBACK;
   const roNet = roGross - pf - franchise;
   const lineTokens = `line:${str(lineHash)},`;
-  const s: Omit<Settlement, 'version' | 'counters'> = {
+  // One object for the whole decision, with every key in liquidate.ts's order ({ ...settlement,
+  // version, counters }): filled in as the decision goes, never copied.
+  const s: Settlement = {
     lineKey,
     beneficiary: { nir: line.nir, rang: line.rang },
     adherentId: b?.adherentId ?? null,
@@ -77,6 +81,8 @@ export function decideCents(
     tp: line.tp,
     psId: line.psId,
     inputHash: '',
+    version: request.version ?? 1,
+    counters: NO_MOVES,
   };
   if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, nested(`{${lineTokens}}`));
   if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, nested(`{b:${str(b.adherentId)},${lineTokens}}`));
@@ -92,20 +98,18 @@ export function decideCents(
   // A dated level history (levels.ts: level in force, carried counters, prorated ceilings) is the
   // decimal path's: rare, and its rules are not ported.
   if (b.contractPeriods !== undefined) return FALLBACK;
-  const grids: CompiledGrid[] = [];
-  for (const id of b.contracts) {
-    const g = ref.grid(id);
-    if (!g) return only(s, 'review', `the beneficiary's contract ${id} has no guarantee grid loaded`, nested(`{b:${bToken},${lineTokens}}`));
-    grids.push(g);
-  }
+  const grids = ref.gridsOf(b.contracts);
+  if (typeof grids === 'string') return only(s, 'review', `the beneficiary's contract ${grids} has no guarantee grid loaded`, nested(`{b:${bToken},${lineTokens}}`));
   const claimedOn = line.roPaymentDate ?? asOf;
-  const verdict = checkEligibility(b, grids[0]!.grid, line.careStart, claimedOn);
+  const age = ageOn(b.birthDate, line.careStart);
+  const verdict = ref.eligibility.check(b, grids[0]!.grid, line.careStart, claimedOn, age);
   if (verdict) return only(s, verdict.status, verdict.reason, nested(`{b:${bToken},${lineTokens}socle:${grids[0]!.eligibilityToken},}`));
   // A stay across a period boundary is sliced day by day (stay.ts): the decimal path's too.
-  if (splitStay(line, entry, grids.map((g) => g.grid), b).kind !== 'whole') return FALLBACK;
+  // (splitStay's own first test, before it is called: most lines are one day.)
+  if (line.careEnd > line.careStart && (entry.unit === 'day' || entry.unit === 'night') && splitStay(line, entry, grids.map((g) => g.grid), b).kind !== 'whole') return FALLBACK;
 
   if (!ce.exact || !ce.roRate) return FALLBACK;
-  const lineRate = ratio(line.roRate);
+  const lineRate = ref.rate(line.roRate);
   if (!lineRate) return FALLBACK;
   const normalRate = normalRateOf(ce.roRate, lineRate);
   const mrnProduct = br * normalRate.num;
@@ -119,7 +123,7 @@ export function decideCents(
     poste,
     setting,
     careDate: line.careStart,
-    age: ageOn(b.birthDate, line.careStart),
+    age,
     quantity: line.quantity,
     br,
     fr: expense,
@@ -184,7 +188,11 @@ export function decideCents(
   let renewals = outcomes[0]!.renewals;
   let renewalMoves = outcomes[0]!.renewalMoves;
   if (outcomes.length > 1) {
-    consumed = outcomes.flatMap((o) => o.consumed);
+    // Most layered lines consume under one grid at most: keep that grid's list rather than a flatMap.
+    let consuming = 0;
+    for (const o of outcomes) if (o.consumed.length > 0) consuming += 1;
+    if (consuming > 1) consumed = outcomes.flatMap((o) => o.consumed);
+    else for (const o of outcomes) if (o.consumed.length > 0) consumed = o.consumed;
     if (outcomes.some((o) => o.renewals.length > 0)) {
       renewals = unique(outcomes.flatMap((o) => o.renewals));
       renewalMoves = unique(outcomes.flatMap((o) => o.renewalMoves));

@@ -220,6 +220,8 @@ export function counterCents(text: string | undefined): number {
 }
 
 function readsToken(grid: CompiledGrid, rule: CompiledRule, counters: Map<string, string> | undefined, renewals: Map<string, readonly RenewalEntry[]> | undefined, digester: Digester): string {
+  // A rule that read no counter and no renewal (most lines): the same token for every line, built once.
+  if (!counters && !renewals) return (rule.plainReadsToken ??= nested(`{counters:${EMPTY_OBJECT_TOKEN},grid:${grid.readsToken},renewals:${EMPTY_OBJECT_TOKEN},rule:${rule.token},}`));
   let c = EMPTY_OBJECT_TOKEN;
   if (counters) {
     let text = '{';
@@ -270,7 +272,7 @@ const NONE = Object.freeze([]) as unknown as never[];
 export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: EngineState, lineKey: string, digester: Digester): CentsOutcome | Fallback {
   const g = grid.grid;
   const choice = choose(grid, f);
-  if (!choice.rule) return outcome(g.id, null, nested(`{grid:${grid.readsToken},rule:n,}`), { reasons: [choice.reason], formula: choice.reason });
+  if (!choice.rule) return outcome(g.id, null, grid.noRuleReadsToken, { reasons: [choice.reason], formula: choice.reason });
   const c = choice.rule;
   if (!c.exact) return FALLBACK;
   const rule = c.rule;

@@ -1,12 +1,13 @@
 import { lineKeyOf } from '../../model/act-line.js';
 import type { Beneficiary } from '../../model/reference.js';
-import type { Settlement } from '../../model/settlement.js';
+import type { Settlement, SettlementPart } from '../../model/settlement.js';
 import { liquidate } from '../liquidate.js';
 import { emptyState, own, stateKeyOf, type CounterMove } from '../state.js';
 import { Fnv } from '../hash.js';
 import type { EngineState, LineRecord, LiquidationContext, LiquidationRequest, RenewalEntry } from '../types.js';
 import { counterCents, counterUnits, FALLBACK } from './grid.js';
-import { flat, money } from './cents.js';
+import { cents, flat, money } from './cents.js';
+import { hashOfTokens, str } from './digest.js';
 import { CompiledReference } from './compile.js';
 import { decideCents } from './decide.js';
 
@@ -14,10 +15,11 @@ import { decideCents } from './decide.js';
 /**
  * The liquidation kernel: `liquidateAll` (batch.ts) on a fast path. Per line it tries the
  * integer-cent decision (decide.ts, grid.ts of this folder) on a first decision of an initial line
- * (operation I, no version recorded yet: the bulk of a drop) and falls back to the decimal.js
- * engine (`liquidate`, ../liquidate.ts) for anything else — annulations, replays, lines after an
- * annulation, partial units, waiting periods, negative amounts — and whenever a step would not be
- * exact in integers. Both give the same settlements and ledgers (test/engine/kernel.test.ts,
+ * (operation I, no version recorded yet: the bulk of a drop) and on the annulation of an initial
+ * (`annulCents`), and falls back to the decimal.js engine (`liquidate`, ../liquidate.ts) for
+ * anything else — replays, lines after an annulation, annulations of annulled or unknown lines,
+ * stays across a period boundary, dated levels (contractPeriods), partial units, waiting periods,
+ * negative amounts — and whenever a step would not be exact in integers. Both give the same settlements and ledgers (test/engine/kernel.test.ts,
  * bench/liquidate.bench.ts check it on generated drops).
  *
  * State: the family ledgers of a batch are changed in place, copy-on-write: an object the caller
@@ -85,16 +87,19 @@ export class LiquidationKernel {
   /** The integer path for one line, or undefined (nothing changed) when the decimal path must decide. */
   private fast(request: LiquidationRequest, asOf: string, before: EngineState, owned: WeakSet<object>): { settlement: Settlement; state: EngineState } | undefined {
     const { line } = request;
-    if (line.operation !== 'I') return undefined;
+    if (line.operation !== 'I' && line.operation !== 'A') return undefined;
     const lineKey = flat(lineKeyOf(line));
     const bucketId = bucketOf(lineKey);
     const known = before.lines[bucketId];
-    if (known !== undefined && own(known, lineKey) !== undefined) return undefined;
-    const lineHash = flat(`fnv1a64:${this.reference.digester.digest(line)}`);
+    const previous = known !== undefined ? own(known, lineKey) : undefined;
+    if (previous !== undefined && line.operation === 'I') return undefined;
+    if (previous === undefined && line.operation === 'A') return undefined;
+    const lineHash = flat(`fnv1a64:${this.reference.digester.flatDigest(line as unknown as Record<string, unknown>)}`);
+    if (previous !== undefined) return annulCents(request, lineHash, before, owned, lineKey, bucketId, previous);
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
-    const version = request.version ?? 1;
     const s = d.settlement;
+    const version = s.version;
     const record: LineRecord = {
       version,
       operation: 'I',
@@ -104,7 +109,7 @@ export class LiquidationKernel {
       roAmount: s.roAmount,
       amcAmount: s.amcAmount,
       restToPay: s.restToPay,
-      parts: s.parts.map((p) => (p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount })),
+      parts: ledgerParts(s.parts),
       consumed: d.effects.consumed,
       renewals: d.effects.renewals,
       inputHash: s.inputHash ?? '',
@@ -148,16 +153,114 @@ export class LiquidationKernel {
     const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
     lines[bucketId] = bucket;
     bucket[lineKey] = record;
-    // Spelled out, in liquidate.ts's key order ({ ...settlement, version, counters }): a spread
-    // with extra keys was the kernel's costliest line in the profile.
-    const settlement: Settlement = {
-      lineKey: s.lineKey, beneficiary: s.beneficiary, adherentId: s.adherentId, careDate: s.careDate, actCode: s.actCode, poste: s.poste,
-      status: s.status, reason: s.reason, expense: s.expense, roAmount: s.roAmount, amcAmount: s.amcAmount, parts: s.parts,
-      restToPay: s.restToPay, payee: s.payee, operation: s.operation!, tp: s.tp!, psId: s.psId!, inputHash: s.inputHash!,
-      version, counters: d.renewalMoves.length > 0 ? [...moves, ...d.renewalMoves] : moves,
-    };
-    return { settlement, state };
+    // The decision's own object (decide.ts builds it in liquidate.ts's key order): no copy.
+    s.counters = d.renewalMoves.length > 0 ? [...moves, ...d.renewalMoves] : moves;
+    return { settlement: s, state };
   }
+}
+
+/**
+ * liquidate.ts `annul` for its usual case, in cents: an annulation of a line whose last version is an
+ * initial (not already annulled), without stay slices. Amounts negated, counters released (floored
+ * at 0, as moveCounters), the line's renewal entries removed; same settlement, record and texts.
+ * Every counter is read before anything changes: an unreadable one sends the line to the decimal path.
+ */
+function annulCents(
+  request: LiquidationRequest,
+  lineHash: string,
+  before: EngineState,
+  owned: WeakSet<object>,
+  lineKey: string,
+  bucketId: string,
+  previous: LineRecord,
+): { settlement: Settlement; state: EngineState } | undefined {
+  if (previous.operation !== 'I') return undefined;
+  const { line } = request;
+  const amc = cents(previous.amcAmount);
+  const expense = cents(previous.expense);
+  const ro = cents(previous.roAmount);
+  const rest = cents(previous.restToPay);
+  if (Number.isNaN(amc + expense + ro + rest)) return undefined;
+  const parts: SettlementPart[] = [];
+  for (const p of previous.parts) {
+    const a = cents(p.amount);
+    if (p.slices !== undefined || Number.isNaN(a)) return undefined;
+    parts.push({ ...p, amount: money(-a), formula: `reverses version ${previous.version}: −${p.amount}` });
+  }
+  // Counters released in order (a key twice sees its first release), computed before any change.
+  let released: Map<string, string> | undefined;
+  const moves: CounterMove[] = [];
+  for (const c of previous.consumed) {
+    const kind = c.key.split('|')[3] ?? 'amount';
+    const text = released?.get(c.key) ?? own(before.counters, c.key);
+    let was: string;
+    let after: string;
+    if (kind === 'amount' || kind === 'budget') {
+      const w = counterCents(text);
+      const amount = cents(c.amount);
+      if (Number.isNaN(w) || Number.isNaN(amount)) return undefined;
+      was = money(w);
+      after = money(Math.max(0, w - amount));
+    } else {
+      const w = counterUnits(text);
+      const amount = counterUnits(c.amount);
+      if (Number.isNaN(w) || Number.isNaN(amount)) return undefined;
+      was = String(w);
+      after = String(Math.max(0, w - amount));
+    }
+    (released ??= new Map()).set(c.key, after);
+    moves.push({ key: c.key, before: was, after });
+  }
+  for (const r of previous.renewals) moves.push({ key: r.key, before: `${r.entry.date}:+${r.entry.units}`, after: 'released' });
+  const version = request.version ?? previous.version + 1;
+  const inputHash = flat(hashOfTokens(`{line:${str(lineHash)},previous:${str(previous.inputHash)},version:${previous.version},}`));
+  const settlement: Settlement = {
+    lineKey, beneficiary: { nir: line.nir, rang: line.rang }, adherentId: request.beneficiary?.adherentId ?? null,
+    careDate: line.careStart, actCode: line.actCode, poste: null,
+    status: amc === 0 ? 'zero' : 'paid',
+    reason: `annulled by the RO: reverses version ${previous.version}${amc > 0 ? `, ${previous.amcAmount} to recover (${previous.payee})` : ''}`,
+    expense: money(-expense), roAmount: money(-ro), amcAmount: money(-amc), parts, restToPay: money(-rest), payee: previous.payee,
+    counters: mergeMoves(moves), version, operation: line.operation, tp: line.tp, psId: line.psId,
+    inputHash,
+  };
+  const record: LineRecord = {
+    version, operation: 'A', status: settlement.status, payee: settlement.payee,
+    expense: settlement.expense, roAmount: settlement.roAmount, amcAmount: settlement.amcAmount, restToPay: settlement.restToPay,
+    parts, consumed: [], renewals: [], inputHash,
+    ...(previous.lineHash !== undefined ? { reversed: previous.lineHash } : {}),
+    seen: [lineHash],
+  };
+
+  // Commit, copy-on-write (state.ts releaseLine, then withLine).
+  const state = ownCopy(before, owned);
+  if (released) {
+    const counters = ownDictionary(state.counters, owned) as Record<string, string>;
+    state.counters = counters;
+    for (const [key, value] of released) counters[key] = value;
+  }
+  let renewals: Record<string, readonly RenewalEntry[]> | undefined;
+  for (const key in state.renewals) {
+    const entries = state.renewals[key]!;
+    if (!entries.some((e) => e.lineKey === lineKey)) continue;
+    renewals ??= state.renewals = ownDictionary(state.renewals, owned) as Record<string, readonly RenewalEntry[]>;
+    renewals[key] = entries.filter((e) => e.lineKey !== lineKey);
+  }
+  const lines = ownDictionary(state.lines, owned) as Record<string, Readonly<Record<string, LineRecord>>>;
+  state.lines = lines;
+  const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
+  lines[bucketId] = bucket;
+  bucket[lineKey] = record;
+  return { settlement, state };
+}
+
+/** liquidate.ts ledgerPart for the kernel's parts (never sliced): the formula stays in the settlement. */
+function ledgerParts(parts: readonly SettlementPart[]): SettlementPart[] {
+  const out: SettlementPart[] = new Array(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    out[i] = p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount };
+  }
+  return out;
 }
 
 const HEX = '0123456789abcdef';
