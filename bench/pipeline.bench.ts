@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openEmbeddedBus } from '../src/bus/embedded/embedded-bus.js';
@@ -19,7 +19,7 @@ import { prepareDrop, root, runChild } from './support.js';
  * threads included) is its own.
  *
  *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync] [--ledger-cache n] [--ledger-cache-mb n] [--live]
- * The service's ledger store lives in the run's home (state/ledgers), fsync'ed like the bus.
+ * The service's ledger store lives in the run's home (its state store, state/store.mdb).
  */
 const { values } = parseArgs({
   options: {
@@ -29,6 +29,17 @@ const { values } = parseArgs({
 });
 
 const mb = (kb: number) => Math.round(kb / 1024);
+
+/** This process's I/O counters (Linux): `write_bytes` reached the disk, `wchar` went through write calls. */
+function ioCounters(): { writeBytes: number; wchar: number } {
+  try {
+    const text = readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { writeBytes: field('write_bytes'), wchar: field('wchar') };
+  } catch {
+    return { writeBytes: NaN, wchar: NaN };
+  }
+}
 
 async function parseChild(drop: string): Promise<object> {
   const t0 = performance.now();
@@ -42,11 +53,12 @@ async function pipelineChild(drop: string, ref: string, home: string, workers: n
   const paths = referencePaths(ref);
   const { index } = await loadBeneficiaries(paths.beneficiariesFile);
   const bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync });
+  const io0 = ioCounters();
   const t0 = performance.now();
   const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus) });
   const t1 = performance.now();
   const cacheMb = values['ledger-cache-mb'];
-  const ledgers = { dir: join(home, 'state', 'ledgers', 'embedded'), fsync, ...(cache !== undefined ? { cacheSize: cache } : {}), ...(cacheMb !== undefined ? { cacheBytes: Number(cacheMb) * 1048576 } : {}) };
+  const ledgers = { home, fsync, ...(cache !== undefined ? { cacheSize: cache } : {}), ...(cacheMb !== undefined ? { cacheBytes: Number(cacheMb) * 1048576 } : {}) };
   // RSS of the whole process (workers included) at each tenth of the drop liquidated: a bounded
   // service plateaus; one whose memory follows the drop climbs to the end.
   const live = values.live === true;
@@ -75,9 +87,10 @@ async function pipelineChild(drop: string, ref: string, home: string, workers: n
   const ledgerStats = service.ledgerStats;
   await service.stop();
   await bus.close();
+  const io1 = ioCounters();
   const lines = ingested.totals.accepted;
   return {
-    lines, ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, seconds: (t2 - t0) / 1000,
+    lines, writtenBytesPerLine: Math.round((io1.writeBytes - io0.writeBytes) / lines), writeCallBytesPerLine: Math.round((io1.wchar - io0.wchar) / lines), ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, seconds: (t2 - t0) / 1000,
     published: service.stats.published, snapshots: service.stats.snapshots, peakRssMb: mb(process.resourceUsage().maxRSS), samples, ledgerStats,
   };
 }
@@ -112,6 +125,7 @@ async function main(): Promise<void> {
     const ls = (pipe as unknown as { ledgerStats: { cached: number; cachedBytes: number; reads: number; hits: number; writes: number } }).ledgerStats;
     console.log(`  ledger cache at the end: ${ls.cached} families, ${(ls.cachedBytes / 1048576).toFixed(1)} MiB of text; ${ls.reads} store reads, ${ls.hits} hits, ${ls.writes} writes`);
     console.log(`  of which ingest ${pipe.ingestSeconds!.toFixed(2)} s, liquidation ${pipe.liquidateSeconds!.toFixed(2)} s; ${pipe.published} settlements, ${pipe.snapshots} ledger snapshots`);
+    console.log(`  written per line (ingest + liquidation): ${pipe.writtenBytesPerLine} bytes to disk (/proc/self/io write_bytes), ${pipe.writeCallBytesPerLine} bytes through write calls (wchar)`);
     mkdirSync(join(root, 'bench', 'out'), { recursive: true });
     const report = { date: new Date().toISOString(), node: process.version, lines, workers, fsync: !values['no-fsync'], ledgerCache: values['ledger-cache'] ?? 'default', parse, pipeline: pipe };
     writeFileSync(join(root, 'bench', 'out', 'pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
 import type { Settlement } from '../model/settlement.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
-import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
+import { applyChangelog, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
 import { encodeChange, inputOf, outboxOf, recordIdsOf, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
@@ -28,8 +28,6 @@ import { ReferenceCache, type ReferenceSource } from './reference.js';
  * The bus hands one batch at a time, and the handler awaits the pool, whose queue is bounded:
  * that is the backpressure from the workers to the consumer.
  */
-/** how often the store's marker moves to the changelog's end: a restart after a crash reads at most this many batches' snapshots */
-const CHECKPOINT_BATCHES = 50;
 const CHANGELOG_SLICE = 1_000;
 
 export interface LiquidationServiceOptions {
@@ -49,11 +47,11 @@ export interface LiquidationServiceOptions {
   maxBatch?: number;
   groupId?: string;
   /**
-   * The local ledger store (README "State store"): its folder (default: a temporary one, rebuilt
-   * from the whole changelog at each start), the most ledgers kept in memory (default 2 000), and
-   * whether its files are fsync'ed (default true).
+   * The local ledger store (README "State store"): the home whose state store holds it (default: a
+   * scratch store, rebuilt from the whole changelog at each start), the most ledgers kept parsed in
+   * memory (default 2 000) and their text bound, and whether a scratch store fsyncs (default true).
    */
-  ledgers?: { dir?: string; cacheSize?: number; cacheBytes?: number; fsync?: boolean };
+  ledgers?: { home?: string; cacheSize?: number; cacheBytes?: number; fsync?: boolean };
   /** old-generation heap limit of each worker thread, MiB (pool.ts; default 128) */
   workerHeapMb?: number;
   /** names the bus the store mirrors (a store made for another bus is rebuilt); default: bus.kind */
@@ -91,8 +89,6 @@ export interface ServiceStats {
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
   private subscription: Subscription | undefined;
-  /** false from a batch's changelog produce until its store writes are done: no checkpoint then */
-  private storeCurrent = true;
   private stopped: Promise<void> | undefined;
 
   private constructor(
@@ -117,7 +113,7 @@ export class LiquidationService {
       await liquidator.close();
       throw e;
     }
-    const families = await LedgerStore.open(o.ledgers ?? {}).catch(async (e: unknown) => {
+    const families = await LedgerStore.open({ ...(o.ledgers ?? {}), namespace: o.busId ?? o.bus.kind }).catch(async (e: unknown) => {
       await liquidator.close();
       throw e;
     });
@@ -126,7 +122,7 @@ export class LiquidationService {
       await liquidator.close();
       throw e;
     });
-    o.logger?.info({ ...restored, dir: families.dir, cacheSize: families.cacheSize, cacheBytes: families.cacheBytes }, 'liquidation: ledger store current with counters-changelog');
+    o.logger?.info({ ...restored, file: families.file, cacheSize: families.cacheSize, cacheBytes: families.cacheBytes }, 'liquidation: ledger store current with counters-changelog');
     const service = new LiquidationService(o, families, restored.positions, liquidator, references);
     service.stats.reference = firstKey;
     o.logger?.info({ reference: firstKey }, 'liquidation: reference data in force');
@@ -141,7 +137,7 @@ export class LiquidationService {
   }
 
   /** The ledger store's cache use: ledgers in memory now, the bound, files read and written, cache hits. */
-  get ledgerStats(): { cached: number; cacheSize: number; cachedBytes: number; cacheBytes: number; reads: number; writes: number; hits: number } {
+  get ledgerStats(): { cached: number; cacheSize: number; cachedBytes: number; cacheBytes: number; reads: number; writes: number; hits: number; commits: number } {
     return { cached: this.store.cached, cacheSize: this.store.cacheSize, cachedBytes: this.store.cachedBytes, cacheBytes: this.store.cacheBytes, ...this.store.stats };
   }
 
@@ -155,7 +151,6 @@ export class LiquidationService {
     this.stopped ??= (async () => {
       await this.subscription?.stop();
       await this.liquidator.close();
-      if (this.storeCurrent) await checkpointLedgers(this.store, this.busId, this.positions);
       await this.store.close();
     })();
     return this.stopped;
@@ -385,17 +380,18 @@ export class LiquidationService {
     // 4. Returning lets the bus commit the batch's offsets.
   }
 
-  /** The ledger writes: the changelog (durable) first, then the local store, then this partition's position. */
+  /**
+   * The ledger writes: the changelog (durable) first, then the local store in ONE transaction with
+   * its marker moved to the changelog's new end for this partition (ledger-restore.ts: why the order).
+   */
   private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece, string][]): Promise<void> {
-    this.storeCurrent = false;
+    if (snapshots.length === 0) return;
     // Pieces are small (a head, or a sixteenth of a family's lines): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
     for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE));
-    // Durable on the changelog first, then the local copy (ledger-restore.ts: why the order).
-    await this.store.setPieces(pieces);
-    if (snapshots.length > 0) this.positions.set(partition, (await this.changelogRange(partition)).high);
-    this.storeCurrent = true;
-    if ((this.stats.batches + 1) % CHECKPOINT_BATCHES === 0) await checkpointLedgers(this.store, this.busId, this.positions);
+    const end = (await this.changelogRange(partition)).high;
+    await this.store.write(pieces, new Map([[partition, end]]), this.busId);
+    this.positions.set(partition, end);
   }
 
   /**
@@ -416,7 +412,7 @@ export class LiquidationService {
       from = low;
     }
     // Heartbeats between read batches: a long catch-up must not get this member evicted mid-work.
-    const read = await applyChangelog(this.o.bus, this.store, partition, from, end, () => session.heartbeat());
+    const read = await applyChangelog(this.o.bus, this.store, this.busId, partition, from, end, () => session.heartbeat());
     this.positions.set(partition, end);
     this.stats.caughtUp += read;
     this.o.logger?.info({ partition, from, to: end, read }, 'liquidation: partition arrived from another member, ledgers caught up from counters-changelog');
