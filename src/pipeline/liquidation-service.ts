@@ -1,3 +1,4 @@
+import { serialize } from 'node:v8';
 import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
 import { lineBucket, lineRecord, stateKeyOf } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
@@ -7,13 +8,13 @@ import type { Settlement } from '../model/settlement.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
 import { applyChangelog, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
-import { encodeChange, inputOf, outboxOf, recordIdsOf, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
+import { applyDelta, encodeChange, inputOf, outboxOf, recordIdsOf, slimState, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { reliquidateFamily } from './reliquidate.js';
 import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
-import type { LiquidateTask } from './pool-messages.js';
+import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 import { ReferenceCache, type ReferenceSource } from './reference.js';
 
 /**
@@ -57,6 +58,8 @@ export interface LiquidationServiceOptions {
   /** names the bus the store mirrors (a store made for another bus is rebuilt); default: bus.kind */
   busId?: string;
   logger?: Logger;
+  /** bench: count the structured-clone bytes of every pool task and result (`taskBytes`) */
+  measureTasks?: boolean;
   /** test hook: a pause between steps 2–3 and 3–4, to let a kill land between them */
   stepDelayMs?: number;
   onBatch?: (stats: Readonly<ServiceStats>) => void;
@@ -88,6 +91,8 @@ export interface ServiceStats {
 
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
+  /** with `measureTasks`: pool tasks run and the structured-clone bytes sent to and back from them */
+  readonly taskBytes = { tasks: 0, in: 0, out: 0 };
   private subscription: Subscription | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -211,12 +216,13 @@ export class LiquidationService {
 
     // 1. Liquidate: whole families per task, in order of first appearance.
     const tasks = this.split(items, families, this.o.taskLines ?? 256, reference);
-    const results = await Promise.all(tasks.map((t) => this.liquidator.run(t.task)));
-    const outcomes: LineOutcome[] = new Array(items.length);
+    const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
+    const outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[] = new Array(items.length);
     const changed = new Map<string, LedgerChange>();
     results.forEach((result, t) => {
       tasks[t]!.indices.forEach((index, k) => (outcomes[index] = result.outcomes[k]!));
-      for (const [family, state] of Object.entries(result.ledgers)) changed.set(family, state);
+      // The task sent back the records it wrote; the buckets they go into are held here.
+      for (const [family, delta] of Object.entries(result.ledgers)) changed.set(family, applyDelta(families.get(family)?.state, delta));
     });
 
     // Every line whose ledger record changed gets the pipeline's fields (ledgers.ts StoredLineRecord):
@@ -304,7 +310,7 @@ export class LiquidationService {
     // Requests are decided under the reference versions in force now, like a batch of lines.
     const reference = this.references.currentKey();
     await this.liquidator.use(reference);
-    const runTask = (task: Omit<LiquidateTask, 'reference'>) => this.liquidator.run({ ...task, reference });
+    const runTask = (task: Omit<LiquidateTask, 'reference'>) => this.runTask({ ...task, reference });
     const byFamily = new Map<string, BusRecord<'reliquidations'>[]>();
     for (const r of records) {
       const list = byFamily.get(r.value.adherentId);
@@ -440,14 +446,26 @@ export class LiquidationService {
         current = { task: { reference, requests: [], ledgers: {} }, indices: [] };
         tasks.push(current);
       }
+      // Only the records of the task's own lines travel: the engine reads no other line.
       const family = families.get(g);
-      if (family) current.task.ledgers[g] = family.state;
+      if (family) current.task.ledgers[g] = slimState(family.state, indices.map((i) => lineKeyOf(items[i]!.request.line)));
       for (const i of indices) {
         current.indices.push(i);
         current.task.requests.push(items[i]!.request);
       }
     }
     return tasks;
+  }
+
+  /** One pool task; with `measureTasks`, the structured-clone size of what crosses each way is counted (v8.serialize, the same serializer). */
+  private async runTask(task: LiquidateTask): Promise<LiquidateTaskResult> {
+    const result = await this.liquidator.run(task);
+    if (this.o.measureTasks) {
+      this.taskBytes.tasks += 1;
+      this.taskBytes.in += serialize(task).length;
+      this.taskBytes.out += serialize(result).length;
+    }
+    return result;
   }
 
   private async pause(): Promise<void> {
