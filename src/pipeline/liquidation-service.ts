@@ -92,7 +92,7 @@ export interface ServiceStats {
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
   /** with `measureTasks`: pool tasks run and the structured-clone bytes sent to and back from them */
-  readonly taskBytes = { tasks: 0, in: 0, out: 0 };
+  readonly taskBytes = { tasks: 0, in: 0, out: 0, inBuckets: 0, outBuckets: 0 };
   private subscription: Subscription | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -216,7 +216,7 @@ export class LiquidationService {
 
     // 1. Liquidate: whole families per task, in order of first appearance.
     const tasks = this.split(items, families, this.o.taskLines ?? 256, reference);
-    const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
+    const results = await Promise.all(tasks.map((t) => this.runTask(t.task, families)));
     const outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[] = new Array(items.length);
     const changed = new Map<string, LedgerChange>();
     results.forEach((result, t) => {
@@ -457,13 +457,31 @@ export class LiquidationService {
     return tasks;
   }
 
-  /** One pool task; with `measureTasks`, the structured-clone size of what crosses each way is counted (v8.serialize, the same serializer). */
-  private async runTask(task: LiquidateTask): Promise<LiquidateTaskResult> {
+  /**
+   * One pool task; with `measureTasks`, the structured-clone size of what crosses each way is
+   * counted (v8.serialize, the same serializer), and, given the batch's `families`, what the same
+   * task weighed when it carried the families' buckets and brought back whole changed buckets and
+   * each line's previous record (`inBuckets`, `outBuckets`: the comparison in bench/README.md).
+   */
+  private async runTask(task: LiquidateTask, families?: ReadonlyMap<string, Family>): Promise<LiquidateTaskResult> {
     const result = await this.liquidator.run(task);
     if (this.o.measureTasks) {
-      this.taskBytes.tasks += 1;
-      this.taskBytes.in += serialize(task).length;
-      this.taskBytes.out += serialize(result).length;
+      const b = this.taskBytes;
+      b.tasks += 1;
+      b.in += serialize(task).length;
+      b.out += serialize(result).length;
+      if (families) {
+        const whole = Object.fromEntries(Object.keys(task.ledgers).map((id) => [id, families.get(id)!.state]));
+        b.inBuckets += serialize({ ...task, ledgers: whole }).length;
+        const changes = Object.fromEntries(Object.entries(result.ledgers).map(([id, delta]) => [id, applyDelta(families.get(id)?.state, delta)]));
+        const outcomes = result.outcomes.map((o, k) => {
+          const line = task.requests[k]!.line;
+          const previous = families.get(stateKeyOf({ line, beneficiary: task.requests[k]!.beneficiary ?? undefined }))?.state;
+          const record = previous && lineRecord(previous, lineKeyOf(line));
+          return record ? { ...o, previous: record } : o;
+        });
+        b.outBuckets += serialize({ outcomes, ledgers: changes }).length;
+      }
     }
     return result;
   }
