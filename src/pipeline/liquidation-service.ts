@@ -30,6 +30,18 @@ import { ReferenceCache, type ReferenceSource } from './reference.js';
  * that is the backpressure from the workers to the consumer.
  */
 const CHANGELOG_SLICE = 1_000;
+const KAFKA_SETTLEMENT_SLICE = 500;
+const EMBEDDED_SLICE = 100_000;
+/**
+ * Records per bus batch when none is given: 4 096 (each batch costs a few fsyncs — settlements,
+ * changelog, the store's commit, the offsets — and its store commit rewrites about a page per
+ * family, so larger batches cost fewer of both per line: bench/README.md "pipeline"), or, when
+ * `taskLines` is given, enough to keep every thread busy (taskLines × workers × 2: tests that
+ * want many small batches set small tasks).
+ */
+export function defaultMaxBatch(taskLines: number | undefined, workers: number): number {
+  return taskLines === undefined ? 4_096 : taskLines * Math.max(1, workers) * 2;
+}
 
 export interface LiquidationServiceOptions {
   bus: Bus;
@@ -44,7 +56,7 @@ export interface LiquidationServiceOptions {
   workers?: number;
   /** most lines per pool task (default 256); whole families go to a task, so it may be exceeded by one family */
   taskLines?: number;
-  /** most records per bus batch (default: taskLines × max(1, workers) × 2, to keep every thread busy) */
+  /** most records per bus batch (default 4 096, or taskLines × max(1, workers) × 2 when taskLines is given: `defaultMaxBatch`) */
   maxBatch?: number;
   groupId?: string;
   /**
@@ -131,11 +143,10 @@ export class LiquidationService {
     const service = new LiquidationService(o, families, restored.positions, liquidator, references);
     service.stats.reference = firstKey;
     o.logger?.info({ reference: firstKey }, 'liquidation: reference data in force');
-    const taskLines = o.taskLines ?? 256;
     service.subscription = await o.bus.consume<LiquidationTopic>({
       groupId: o.groupId ?? LIQUIDATION_GROUP,
       topics: LIQUIDATION_TOPICS,
-      maxBatch: o.maxBatch ?? taskLines * Math.max(1, workers) * 2,
+      maxBatch: o.maxBatch ?? defaultMaxBatch(o.taskLines, workers),
       handler: (batch, session) => (batch.topic === 'reliquidations' ? service.handleRequests(batch, session) : service.handle(batch, session)),
     });
     return service;
@@ -266,7 +277,7 @@ export class LiquidationService {
         headers: { ...(file ? { file } : {}), ...(entry ? { entry } : {}), ...(record ? { record } : {}) },
       });
     });
-    for (let i = 0; i < settlements.length; i += 500) await this.o.bus.produce('settlements', settlements.slice(i, i + 500));
+    await this.produceSettlements(settlements);
     await this.pause();
 
     // 3. Ledgers of the families that changed, with the watermark of this batch.
@@ -326,7 +337,7 @@ export class LiquidationService {
     // request batch was committed, hence published.
     const redelivered = (id: string, f: Family | undefined) => byFamily.get(id)!.some((r) => f?.applied[wk] !== undefined && r.offset <= f.applied[wk]!);
     const outboxes = [...byFamily.keys()].filter((id) => redelivered(id, families.get(id))).flatMap((id) => outboxOf(id, families.get(id)));
-    for (let i = 0; i < outboxes.length; i += 500) await this.o.bus.produce('settlements', outboxes.slice(i, i + 500));
+    await this.produceSettlements(outboxes);
 
     // 1. Re-decide, family by family (a family's requests in offset order).
     const results = await Promise.all([...byFamily].map(async ([id, requests]) => {
@@ -376,7 +387,7 @@ export class LiquidationService {
 
     // 3. The settlements, each family's in the order decided.
     const settlements: OutgoingMessage<'settlements'>[] = results.flatMap((r) => r.settlements.map((value) => ({ value, key: value.adherentId ?? r.id })));
-    for (let i = 0; i < settlements.length; i += 500) await this.o.bus.produce('settlements', settlements.slice(i, i + 500));
+    await this.produceSettlements(settlements);
     await this.pause();
 
     this.stats.batches += 1;
@@ -484,6 +495,15 @@ export class LiquidationService {
       }
     }
     return result;
+  }
+
+  /**
+   * Settlements in produce calls of 500 on Kafka (a request stays well under the broker's message
+   * size limit), in one call on the embedded bus, which fsyncs once per call and partition.
+   */
+  private async produceSettlements(settlements: OutgoingMessage<'settlements'>[]): Promise<void> {
+    const slice = this.o.bus.kind === 'embedded' ? EMBEDDED_SLICE : KAFKA_SETTLEMENT_SLICE;
+    for (let i = 0; i < settlements.length; i += slice) await this.o.bus.produce('settlements', settlements.slice(i, i + slice));
   }
 
   private async pause(): Promise<void> {
