@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     const { taskBytes: t, batches } = pipe as unknown as { taskBytes: { tasks: number; in: number; out: number; inBuckets: number; outBuckets: number }; batches: number };
     const perLine = (n: number) => Math.round(n / pipe.lines!);
     const perBatch = (n: number) => Math.round(n / batches / 1024);
-    if (t.tasks > 0) {
+    if (t !== undefined && t.tasks > 0) {
       console.log(`  pool tasks (structured clone, v8.serialize), ${t.tasks} tasks over ${batches} batches:`);
       console.log(`    own lines' records only: ${perLine(t.in)} B in, ${perLine(t.out)} B out per line, ${perBatch(t.in + t.out)} KiB per batch`);
       console.log(`    same tasks with buckets:  ${perLine(t.inBuckets)} B in, ${perLine(t.outBuckets)} B out per line, ${perBatch(t.inBuckets + t.outBuckets)} KiB per batch`);
