@@ -32,8 +32,10 @@ export interface LedgerStoreOptions {
   /** most bytes of piece text (the changelog value) held parsed in memory, heads and buckets together (default 32 MiB) */
   cacheBytes?: number;
   /**
-   * false: a scratch store (no `home`) skips its fsyncs (tests, benches without fsync). A home's
-   * store is shared with the other stages and always durable: LMDB fsyncs once per commit.
+   * false: the store's commits are not fsynced (tests, benches without fsync; LMDB `noSync`: a
+   * killed process loses nothing, a power cut may). Default true: LMDB fsyncs once per commit. A
+   * home's store is one LMDB environment per process, shared with the other stages: the first
+   * open of the file in the process decides (src/state/README.md).
    */
   fsync?: boolean;
 }
@@ -80,7 +82,7 @@ export class LedgerStore {
   static async open(o: LedgerStoreOptions = {}): Promise<LedgerStore> {
     const namespace = o.namespace ?? 'embedded';
     const cache = [o.cacheSize ?? DEFAULT_LEDGER_CACHE, o.cacheBytes ?? DEFAULT_LEDGER_CACHE_BYTES] as const;
-    if (o.home !== undefined) return new LedgerStore(StateStore.open(o.home), namespace, null, ...cache);
+    if (o.home !== undefined) return new LedgerStore(StateStore.open(o.home, { sync: o.fsync ?? true }), namespace, null, ...cache);
     // Without a home (tests, bench) a per-process scratch store: family ledgers name people (counter
     // keys carry the NIR), so a killed process's folder is removed by the next one (scratch.ts).
     const dir = await scratchDir('noemie-ledgers-');

@@ -33,14 +33,16 @@ const CHANGELOG_SLICE = 1_000;
 const KAFKA_SETTLEMENT_SLICE = 500;
 const EMBEDDED_SLICE = 100_000;
 /**
- * Records per bus batch when none is given: 4 096 (each batch costs a few fsyncs — settlements,
- * changelog, the store's commit, the offsets — and its store commit rewrites about a page per
- * family, so larger batches cost fewer of both per line: bench/README.md "pipeline"), or, when
- * `taskLines` is given, enough to keep every thread busy (taskLines × workers × 2: tests that
- * want many small batches set small tasks).
+ * Records per bus batch when none is given: on the embedded bus 4 096 (each batch costs a few
+ * fsyncs — settlements, changelog, the store's commit, the offsets — and its store commit rewrites
+ * about a page per family, so larger batches cost fewer of both per line: bench/README.md
+ * "pipeline"). Otherwise, and whenever `taskLines` is given, enough to keep every thread busy
+ * (taskLines × workers × 2): on Kafka a batch is handled between two heartbeats of the group
+ * (a long one gets the member evicted on a short session timeout), and tests that want many
+ * small batches set small tasks.
  */
-export function defaultMaxBatch(taskLines: number | undefined, workers: number): number {
-  return taskLines === undefined ? 4_096 : taskLines * Math.max(1, workers) * 2;
+export function defaultMaxBatch(taskLines: number | undefined, workers: number, bus: Bus['kind']): number {
+  return taskLines === undefined && bus === 'embedded' ? 4_096 : (taskLines ?? 256) * Math.max(1, workers) * 2;
 }
 
 export interface LiquidationServiceOptions {
@@ -56,7 +58,7 @@ export interface LiquidationServiceOptions {
   workers?: number;
   /** most lines per pool task (default 256); whole families go to a task, so it may be exceeded by one family */
   taskLines?: number;
-  /** most records per bus batch (default 4 096, or taskLines × max(1, workers) × 2 when taskLines is given: `defaultMaxBatch`) */
+  /** most records per bus batch (default on the embedded bus 4 096, else taskLines × max(1, workers) × 2: `defaultMaxBatch`) */
   maxBatch?: number;
   groupId?: string;
   /**
@@ -146,7 +148,7 @@ export class LiquidationService {
     service.subscription = await o.bus.consume<LiquidationTopic>({
       groupId: o.groupId ?? LIQUIDATION_GROUP,
       topics: LIQUIDATION_TOPICS,
-      maxBatch: o.maxBatch ?? defaultMaxBatch(o.taskLines, workers),
+      maxBatch: o.maxBatch ?? defaultMaxBatch(o.taskLines, workers, o.bus.kind),
       handler: (batch, session) => (batch.topic === 'reliquidations' ? service.handleRequests(batch, session) : service.handle(batch, session)),
     });
     return service;
