@@ -42,6 +42,8 @@ export interface LedgerStoreOptions {
 
 export const DEFAULT_LEDGER_CACHE = 2_000;
 export const DEFAULT_LEDGER_CACHE_BYTES = 32 * 1024 * 1024;
+/** most batches staged before the store commits them (ledger-store.ts `stage`) */
+export const FLUSH_BATCHES = 16;
 
 /** Which buckets of a family to load: the ones a batch's lines fall in, or all the head names. */
 export type BucketChoice = Iterable<string> | 'all';
@@ -63,6 +65,15 @@ export class LedgerStore {
   readonly cacheSize: number;
   /** store reads (cache misses) and pieces written since open; cache hits */
   readonly stats = { reads: 0, writes: 0, hits: 0, commits: 0 };
+  /**
+   * Pieces staged by `stage`, not committed yet (read before the cache and the store; never
+   * evicted), and the changelog positions they bring the marker to: committed together by `flush`.
+   */
+  private readonly dirty = new Map<string, readonly [string, LedgerPiece, string]>();
+  private dirtyBytes = 0;
+  private dirtyHeads = 0;
+  private staged = 0;
+  private readonly pending = new Map<number, number>();
   private readonly pieces: SubStore<string>;
   private readonly markers: SubStore<LedgerMarker>;
 
@@ -199,7 +210,56 @@ export class LedgerStore {
     if (this.scratch !== null) await rm(this.scratch, { recursive: true, force: true });
   }
 
+  /**
+   * Takes a batch's pieces (already produced to the changelog) and the changelog end they reach,
+   * and commits them with the next `flush`: true when that is due — `FLUSH_BATCHES` batches staged,
+   * half the cache's text bound, or as many families as the cache holds. Until then they are
+   * read from memory; a crash loses them from the store only, and the restart reads them back from
+   * the changelog (the marker stays where the last commit put it).
+   */
+  stage(entries: Iterable<readonly [string, LedgerPiece, string]>, next: ReadonlyMap<number, number>): boolean {
+    for (const entry of entries) {
+      const [key, piece, text] = entry;
+      const was = this.dirty.get(key);
+      if (was) {
+        this.dirtyBytes -= was[2].length;
+        if (was[1].piece === 'head') this.dirtyHeads -= 1;
+      }
+      this.dirty.set(key, entry);
+      this.dirtyBytes += text.length;
+      if (piece.piece === 'head') this.dirtyHeads += 1;
+      this.remember(key, piece, text.length);
+    }
+    for (const [p, offset] of next) this.pending.set(p, offset);
+    this.staged += 1;
+    return this.staged >= FLUSH_BATCHES || this.dirtyBytes >= this.cacheBytes / 2 || this.dirtyHeads >= this.cacheSize;
+  }
+
+  /** Commits what `stage` took, with the marker, in ONE transaction (nothing staged: nothing written). */
+  async flush(bus: string): Promise<void> {
+    if (this.dirty.size === 0 && this.pending.size === 0) return;
+    const entries = [...this.dirty.values()];
+    const next = new Map(this.pending);
+    await this.write(entries, next, bus);
+    // Staged again during the commit? Not possible: the service awaits each batch's flush decision.
+    this.dirty.clear();
+    this.pending.clear();
+    this.dirtyBytes = 0;
+    this.dirtyHeads = 0;
+    this.staged = 0;
+  }
+
+  /** pieces staged, not committed yet */
+  get staging(): number {
+    return this.dirty.size;
+  }
+
   private piece(key: string): LedgerPiece | undefined {
+    const staged = this.dirty.get(key);
+    if (staged) {
+      this.stats.hits += 1;
+      return staged[1];
+    }
     const cached = this.heads.get(key) ?? this.buckets.get(key);
     if (cached) {
       this.stats.hits += 1;

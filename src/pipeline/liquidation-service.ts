@@ -169,6 +169,8 @@ export class LiquidationService {
     this.stopped ??= (async () => {
       await this.subscription?.stop();
       await this.liquidator.close();
+      // What the last batches staged: committed with its marker (a kill skips this; the restart reads it from the changelog).
+      await this.store.flush(this.busId);
       await this.store.close();
     })();
     return this.stopped;
@@ -400,8 +402,9 @@ export class LiquidationService {
   }
 
   /**
-   * The ledger writes: the changelog (durable) first, then the local store in ONE transaction with
-   * its marker moved to the changelog's new end for this partition (ledger-restore.ts: why the order).
+   * The ledger writes: the changelog (durable) first, then the local store, which commits the
+   * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
+   * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
    */
   private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece, string][]): Promise<void> {
     if (snapshots.length === 0) return;
@@ -409,7 +412,7 @@ export class LiquidationService {
     // costs a few changelog fsyncs, not one per 200 pieces.
     for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE));
     const end = (await this.changelogRange(partition)).high;
-    await this.store.write(pieces, new Map([[partition, end]]), this.busId);
+    if (this.store.stage(pieces, new Map([[partition, end]]))) await this.store.flush(this.busId);
     this.positions.set(partition, end);
   }
 
@@ -430,6 +433,8 @@ export class LiquidationService {
       this.o.logger?.warn({ partition, from, low }, 'liquidation: counters-changelog no longer starts where this store stopped; reading from its first offset');
       from = low;
     }
+    // This store's own staged pieces first (they come before the other member's in the changelog).
+    await this.store.flush(this.busId);
     // Heartbeats between read batches: a long catch-up must not get this member evicted mid-work.
     const read = await applyChangelog(this.o.bus, this.store, this.busId, partition, from, end, () => session.heartbeat());
     this.positions.set(partition, end);
