@@ -12,9 +12,10 @@ import { scratchDir } from './scratch.js';
  *   ledger.piece/<bus>␟<piece key>   the changelog value text of the piece (`A`, `A#b`)
  *   ledger.marker/<bus>              { v: 3, bus, next: { changelog partition: first offset NOT in the store } }
  *
- * Every change is ONE transaction holding the pieces AND the marker that says up to which
- * changelog offset they are (`write`): the marker can never name a piece the store lacks, nor the
- * store hold a piece past the marker, whatever the crash (src/pipeline/README.md "State store").
+ * Every commit is ONE transaction holding the pieces AND the marker that says up to which
+ * changelog offset they are (`write`; the service stages a few batches' pieces and commits them
+ * together, `stage` / `flush`): the marker can never name a piece the store lacks, nor the store
+ * hold a piece past the marker, whatever the crash (src/pipeline/README.md "State store").
  * `<bus>` (embedded, kafka-<prefix>) keeps Kafka namespaces apart in one home.
  *
  * An LRU of parsed pieces, at most `cacheSize` heads, 16 × `cacheSize` buckets and `cacheBytes` of
