@@ -180,6 +180,40 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     await store.close();
   }, 60_000);
 
+  it('pieces staged and not committed yet are read from memory only; lost by a crash, they are read back from the changelog', async () => {
+    const { home, bus } = await freshBus();
+    const store = await LedgerStore.open({ home, fsync: false });
+    expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ read: 0 });
+    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
+    const change = encodeChange('F1', undefined, ledgerChange(undefined, family.state), family.applied);
+    // As the service does: produced to the changelog first, then staged with the end it reaches.
+    await bus.produce('counters-changelog', change.messages);
+    const partition = change.messages[0]!.partition!;
+    const end = (await bus.endOffsets('counters-changelog')).find((e) => e.partition === partition)!.high;
+    expect(end).toBe(1);
+    const due = store.stage(change.pieces.map(([key, piece], k) => [key, piece, change.messages[k]!.value.value!] as const), new Map([[partition, end]]));
+    expect(due).toBe(false); // one family, one batch: far below every bound
+    expect(await store.get('F1')).toEqual(change.family);
+    // Not in the store, and the marker still says offset 0: a crash now (close, no flush) loses nothing.
+    expect(store.marker()!.next[String(partition)]).toBe(0);
+    await store.close();
+    const again = await LedgerStore.open({ home, fsync: false });
+    expect(await again.get('F1')).toBeUndefined();
+    expect(await restoreLedgers(bus, again, 'embedded')).toMatchObject({ rebuilt: false, read: 1 });
+    expect(await again.get('F1')).toEqual(change.family);
+    // A flush commits what is staged with the marker, in one transaction.
+    const next = encodeChange('F1', change.family, ledgerChange(change.family.state, change.family.state), { 'decompte-lines:0': 9 });
+    await bus.produce('counters-changelog', next.messages);
+    again.stage(next.pieces.map(([key, piece], k) => [key, piece, next.messages[k]!.value.value!] as const), new Map([[partition, 2]]));
+    await again.flush('embedded');
+    expect(again.marker()!.next[String(partition)]).toBe(2);
+    await again.close();
+    const third = await LedgerStore.open({ home, fsync: false });
+    expect(await third.get('F1')).toEqual(next.family);
+    expect(await restoreLedgers(bus, third, 'embedded')).toMatchObject({ rebuilt: false, read: 0 });
+    await third.close();
+  });
+
   it('a damaged ledger piece is refused with PIPELINE_BAD_SNAPSHOT naming the store file and key', async () => {
     const store = await LedgerStore.open({ home: join(dir, 'damaged'), cacheSize: 1, fsync: false });
     const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
