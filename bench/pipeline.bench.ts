@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openEmbeddedBus } from '../src/bus/embedded/embedded-bus.js';
@@ -18,17 +18,28 @@ import { prepareDrop, root, runChild } from './support.js';
  * measurement runs in a fresh child process so its peak RSS (`resourceUsage().maxRSS`, worker
  * threads included) is its own.
  *
- *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync] [--ledger-cache n] [--ledger-cache-mb n] [--live]
- * The service's ledger store lives in the run's home (state/ledgers), fsync'ed like the bus.
+ *   npm run build && node dist/bench/pipeline.bench.js [--lines 20000] [--workers 2] [--dir <dir>] [--no-fsync] [--ledger-cache n] [--ledger-cache-mb n] [--live] [--measure-tasks]
+ * The service's ledger store lives in the run's home (its state store, state/store.mdb).
  */
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, 'no-fsync': { type: 'boolean' },
-    'ledger-cache': { type: 'string' }, 'ledger-cache-mb': { type: 'string' }, live: { type: 'boolean' }, child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, home: { type: 'string' },
+    'ledger-cache': { type: 'string' }, 'ledger-cache-mb': { type: 'string' }, live: { type: 'boolean' }, 'measure-tasks': { type: 'boolean' }, child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, home: { type: 'string' },
   },
 });
 
 const mb = (kb: number) => Math.round(kb / 1024);
+
+/** This process's I/O counters (Linux): `write_bytes` reached the disk, `wchar` went through write calls. */
+function ioCounters(): { writeBytes: number; wchar: number } {
+  try {
+    const text = readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { writeBytes: field('write_bytes'), wchar: field('wchar') };
+  } catch {
+    return { writeBytes: NaN, wchar: NaN };
+  }
+}
 
 async function parseChild(drop: string): Promise<object> {
   const t0 = performance.now();
@@ -42,11 +53,12 @@ async function pipelineChild(drop: string, ref: string, home: string, workers: n
   const paths = referencePaths(ref);
   const { index } = await loadBeneficiaries(paths.beneficiariesFile);
   const bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync });
+  const io0 = ioCounters();
   const t0 = performance.now();
   const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus) });
   const t1 = performance.now();
   const cacheMb = values['ledger-cache-mb'];
-  const ledgers = { dir: join(home, 'state', 'ledgers', 'embedded'), fsync, ...(cache !== undefined ? { cacheSize: cache } : {}), ...(cacheMb !== undefined ? { cacheBytes: Number(cacheMb) * 1048576 } : {}) };
+  const ledgers = { home, fsync, ...(cache !== undefined ? { cacheSize: cache } : {}), ...(cacheMb !== undefined ? { cacheBytes: Number(cacheMb) * 1048576 } : {}) };
   // RSS of the whole process (workers included) at each tenth of the drop liquidated: a bounded
   // service plateaus; one whose memory follows the drop climbs to the end.
   const live = values.live === true;
@@ -65,7 +77,8 @@ async function pipelineChild(drop: string, ref: string, home: string, workers: n
       nextTenth += 1;
     }
   };
-  const service = await LiquidationService.start({ bus, beneficiaries: index, reference: paths, workers, ledgers, onBatch });
+  const measureTasks = values['measure-tasks'] === true;
+  const service = await LiquidationService.start({ bus, beneficiaries: index, reference: paths, workers, ledgers, onBatch, ...(measureTasks ? { measureTasks } : {}) });
   for (;;) {
     const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
     if (lag.every((l) => l.lag === 0)) break;
@@ -75,10 +88,11 @@ async function pipelineChild(drop: string, ref: string, home: string, workers: n
   const ledgerStats = service.ledgerStats;
   await service.stop();
   await bus.close();
+  const io1 = ioCounters();
   const lines = ingested.totals.accepted;
   return {
-    lines, ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, seconds: (t2 - t0) / 1000,
-    published: service.stats.published, snapshots: service.stats.snapshots, peakRssMb: mb(process.resourceUsage().maxRSS), samples, ledgerStats,
+    lines, writtenBytesPerLine: Math.round((io1.writeBytes - io0.writeBytes) / lines), writeCallBytesPerLine: Math.round((io1.wchar - io0.wchar) / lines), ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, seconds: (t2 - t0) / 1000,
+    published: service.stats.published, snapshots: service.stats.snapshots, batches: service.stats.batches, taskBytes: service.taskBytes, peakRssMb: mb(process.resourceUsage().maxRSS), samples, ledgerStats,
   };
 }
 
@@ -96,7 +110,7 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(dir, 'home-'));
   try {
     const parse = await runChild(import.meta.url, ['--child', 'parse', '--drop', drop]);
-    const pipe = await runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : []), ...(values['ledger-cache'] ? ['--ledger-cache', values['ledger-cache']] : []), ...(values['ledger-cache-mb'] ? ['--ledger-cache-mb', values['ledger-cache-mb']] : []), ...(values.live ? ['--live'] : [])], values.live ? ['--expose-gc'] : []);
+    const pipe = await runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', ref, '--home', home, '--workers', String(workers), ...(values['no-fsync'] ? ['--no-fsync'] : []), ...(values['ledger-cache'] ? ['--ledger-cache', values['ledger-cache']] : []), ...(values['ledger-cache-mb'] ? ['--ledger-cache-mb', values['ledger-cache-mb']] : []), ...(values.live ? ['--live'] : []), ...(values['measure-tasks'] ? ['--measure-tasks'] : [])], values.live ? ['--expose-gc'] : []);
     const rows = [
       { run: 'bare parse (readDrop)', lines: parse.lines!, seconds: parse.seconds!, peakRssMb: parse.peakRssMb! },
       { run: `pipeline: ingest → bus → liquidation (${workers} workers)`, lines: pipe.lines!, seconds: pipe.seconds!, peakRssMb: pipe.peakRssMb! },
@@ -112,6 +126,15 @@ async function main(): Promise<void> {
     const ls = (pipe as unknown as { ledgerStats: { cached: number; cachedBytes: number; reads: number; hits: number; writes: number } }).ledgerStats;
     console.log(`  ledger cache at the end: ${ls.cached} families, ${(ls.cachedBytes / 1048576).toFixed(1)} MiB of text; ${ls.reads} store reads, ${ls.hits} hits, ${ls.writes} writes`);
     console.log(`  of which ingest ${pipe.ingestSeconds!.toFixed(2)} s, liquidation ${pipe.liquidateSeconds!.toFixed(2)} s; ${pipe.published} settlements, ${pipe.snapshots} ledger snapshots`);
+    const { taskBytes: t, batches } = pipe as unknown as { taskBytes: { tasks: number; in: number; out: number; inBuckets: number; outBuckets: number }; batches: number };
+    const perLine = (n: number) => Math.round(n / pipe.lines!);
+    const perBatch = (n: number) => Math.round(n / batches / 1024);
+    if (t !== undefined && t.tasks > 0) {
+      console.log(`  pool tasks (structured clone, v8.serialize), ${t.tasks} tasks over ${batches} batches:`);
+      console.log(`    own lines' records only: ${perLine(t.in)} B in, ${perLine(t.out)} B out per line, ${perBatch(t.in + t.out)} KiB per batch`);
+      console.log(`    same tasks with buckets:  ${perLine(t.inBuckets)} B in, ${perLine(t.outBuckets)} B out per line, ${perBatch(t.inBuckets + t.outBuckets)} KiB per batch`);
+    }
+    console.log(`  written per line (ingest + liquidation): ${pipe.writtenBytesPerLine} bytes to disk (/proc/self/io write_bytes), ${pipe.writeCallBytesPerLine} bytes through write calls (wchar)`);
     mkdirSync(join(root, 'bench', 'out'), { recursive: true });
     const report = { date: new Date().toISOString(), node: process.version, lines, workers, fsync: !values['no-fsync'], ledgerCache: values['ledger-cache'] ?? 'default', parse, pipeline: pipe };
     writeFileSync(join(root, 'bench', 'out', 'pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -56,7 +56,7 @@ const EnvSchema = z.object({
   /** a compression ratio above this is treated as a bomb whatever the sizes */
   NOEMIE_ZIP_MAX_RATIO: bytes.default(200),
   NOEMIE_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
-  /** most family ledgers the liquidation service keeps in memory (the rest wait in <home>/state/ledgers) */
+  /** most family ledgers the liquidation service keeps in memory (the rest wait in the home's state store, ledger.*) */
   NOEMIE_LEDGER_CACHE: z.coerce.number().int().min(1).default(2_000),
   /** and at most this many MiB of ledger text in memory (the bound that holds as families' histories grow) */
   NOEMIE_LEDGER_CACHE_MB: z.coerce.number().int().min(1).default(32),

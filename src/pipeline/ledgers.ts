@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Bus, OutgoingMessage } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
+import { lineBucket } from '../engine/state.js';
+import type { LedgerDelta } from './pool-messages.js';
 import { PipelineStageError } from './errors.js';
 import { ReliquidationCauseSchema, SettlementSchema, type ReliquidationCause, type Settlement } from '../model/settlement.js';
 import { LineInputSchema, type LineInput } from './line-input.js';
@@ -102,6 +104,42 @@ export function ledgerChange(before: EngineState | undefined, after: EngineState
     for (const [k, r] of Object.entries(lines)) if (!old || !Object.hasOwn(old, k) || old[k] !== r) touched.push(k);
   }
   return { counters: after.counters, renewals: after.renewals, buckets, touched };
+}
+
+/** What crosses back from a pool task: the new records of the lines a change wrote, not their buckets. */
+export function ledgerDelta(before: EngineState | undefined, after: EngineState): LedgerDelta {
+  const change = ledgerChange(before, after);
+  const lines: Record<string, LineRecord> = {};
+  for (const k of change.touched) lines[k] = change.buckets[lineBucket(k)]![k]!;
+  return { counters: change.counters, renewals: change.renewals, lines };
+}
+
+/**
+ * A task's delta as a change of the family's ledger as the service holds it (`before`: its head
+ * data and at least the buckets of the delta's lines): each touched bucket is the held one with
+ * the new records put in (a line record is never removed, only replaced).
+ */
+export function applyDelta(before: EngineState | undefined, delta: LedgerDelta): LedgerChange {
+  const buckets: Record<string, Lines> = {};
+  const touched = Object.keys(delta.lines);
+  for (const k of touched) {
+    const b = lineBucket(k);
+    const bucket = Object.hasOwn(buckets, b) ? buckets[b]! : (buckets[b] = { ...(before && Object.hasOwn(before.lines, b) ? before.lines[b] : {}) });
+    bucket[k] = delta.lines[k]!;
+  }
+  return { counters: delta.counters, renewals: delta.renewals, buckets, touched };
+}
+
+/** A family's state for a pool task: counters and renewals, and only the records of `lineKeys` (the engine reads no other line). */
+export function slimState(state: EngineState, lineKeys: Iterable<string>): EngineState {
+  const lines: Record<string, Lines> = {};
+  for (const k of lineKeys) {
+    const b = lineBucket(k);
+    const held = Object.hasOwn(state.lines, b) ? state.lines[b]! : undefined;
+    if (!held || !Object.hasOwn(held, k)) continue;
+    (lines[b] ??= {})[k] = held[k]!;
+  }
+  return { counters: state.counters, renewals: state.renewals, lines };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
-import { ledgerChange } from './ledgers.js';
+import { ledgerDelta } from './ledgers.js';
 import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 
 /**
@@ -77,14 +77,15 @@ export function liquidateLines(
 }
 
 /**
- * One pool task (worker side, or in-thread): what crosses back is each changed ledger's head data
- * and only its changed buckets, found by reference before the structured clone loses identity.
+ * One pool task (worker side, or in-thread): what crosses back is each changed ledger's counters,
+ * renewals and the records of the lines it wrote (found by reference before the structured clone
+ * loses identity), and each line's settlement and whether it is new.
  */
 export function liquidateTask(task: LiquidateTask, reference: Reference): LiquidateTaskResult {
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
   const changes: LiquidateTaskResult['ledgers'] = {};
-  for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerChange(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);
-  return { outcomes, ledgers: changes };
+  for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);
+  return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: changes };
 }
 
 function sameDecision(previous: LineRecord, next: LineRecord | undefined, s: Settlement): boolean {

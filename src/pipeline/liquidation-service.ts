@@ -1,3 +1,4 @@
+import { serialize } from 'node:v8';
 import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
 import { lineBucket, lineRecord, stateKeyOf } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
@@ -6,16 +7,16 @@ import { lineKeyOf } from '../model/act-line.js';
 import type { Settlement } from '../model/settlement.js';
 import type { EngineState } from '../engine/index.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
-import { applyChangelog, checkpointLedgers, restoreLedgers } from './ledger-restore.js';
+import { applyChangelog, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
-import { encodeChange, inputOf, outboxOf, recordIdsOf, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
+import { applyDelta, encodeChange, inputOf, outboxOf, recordIdsOf, slimState, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { reliquidateFamily } from './reliquidate.js';
 import { requestReliquidation, type ReliquidationRequest } from './reliquidation-requests.js';
 import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
-import type { LiquidateTask } from './pool-messages.js';
+import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 import { ReferenceCache, type ReferenceSource } from './reference.js';
 import { recordLiquidationBatch } from '../http/metrics.js';
 
@@ -31,11 +32,23 @@ import { recordLiquidationBatch } from '../http/metrics.js';
  * The bus hands one batch at a time, and the handler awaits the pool, whose queue is bounded:
  * that is the backpressure from the workers to the consumer.
  */
-/** how often the store's marker moves to the changelog's end: a restart after a crash reads at most this many batches' snapshots */
-const CHECKPOINT_BATCHES = 50;
 const CHANGELOG_SLICE = 1_000;
 /** the ledger of a family with no line yet (one a handover creates) */
 const EMPTY_LEDGER: EngineState = { counters: {}, renewals: {}, lines: {} };
+const KAFKA_SETTLEMENT_SLICE = 500;
+const EMBEDDED_SLICE = 100_000;
+/**
+ * Records per bus batch when none is given: on the embedded bus 4 096 (each batch costs a few
+ * fsyncs — settlements, changelog, the store's commit, the offsets — and its store commit rewrites
+ * about a page per family, so larger batches cost fewer of both per line: bench/README.md
+ * "pipeline"). Otherwise, and whenever `taskLines` is given, enough to keep every thread busy
+ * (taskLines × workers × 2): on Kafka a batch is handled between two heartbeats of the group
+ * (a long one gets the member evicted on a short session timeout), and tests that want many
+ * small batches set small tasks.
+ */
+export function defaultMaxBatch(taskLines: number | undefined, workers: number, bus: Bus['kind']): number {
+  return taskLines === undefined && bus === 'embedded' ? 4_096 : (taskLines ?? 256) * Math.max(1, workers) * 2;
+}
 
 export interface LiquidationServiceOptions {
   bus: Bus;
@@ -50,20 +63,22 @@ export interface LiquidationServiceOptions {
   workers?: number;
   /** most lines per pool task (default 256); whole families go to a task, so it may be exceeded by one family */
   taskLines?: number;
-  /** most records per bus batch (default: taskLines × max(1, workers) × 2, to keep every thread busy) */
+  /** most records per bus batch (default on the embedded bus 4 096, else taskLines × max(1, workers) × 2: `defaultMaxBatch`) */
   maxBatch?: number;
   groupId?: string;
   /**
-   * The local ledger store (README "State store"): its folder (default: a temporary one, rebuilt
-   * from the whole changelog at each start), the most ledgers kept in memory (default 2 000), and
-   * whether its files are fsync'ed (default true).
+   * The local ledger store (README "State store"): the home whose state store holds it (default: a
+   * scratch store, rebuilt from the whole changelog at each start), the most ledgers kept parsed in
+   * memory (default 2 000) and their text bound, and whether a scratch store fsyncs (default true).
    */
-  ledgers?: { dir?: string; cacheSize?: number; cacheBytes?: number; fsync?: boolean };
+  ledgers?: { home?: string; cacheSize?: number; cacheBytes?: number; fsync?: boolean };
   /** old-generation heap limit of each worker thread, MiB (pool.ts; default 128) */
   workerHeapMb?: number;
   /** names the bus the store mirrors (a store made for another bus is rebuilt); default: bus.kind */
   busId?: string;
   logger?: Logger;
+  /** bench: count the structured-clone bytes of every pool task and result (`taskBytes`) */
+  measureTasks?: boolean;
   /** test hook: a pause between steps 2–3 and 3–4, to let a kill land between them */
   stepDelayMs?: number;
   onBatch?: (stats: Readonly<ServiceStats>) => void;
@@ -95,9 +110,9 @@ export interface ServiceStats {
 
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
+  /** with `measureTasks`: pool tasks run and the structured-clone bytes sent to and back from them */
+  readonly taskBytes = { tasks: 0, in: 0, out: 0, inBuckets: 0, outBuckets: 0 };
   private subscription: Subscription | undefined;
-  /** false from a batch's changelog produce until its store writes are done: no checkpoint then */
-  private storeCurrent = true;
   private stopped: Promise<void> | undefined;
 
   private constructor(
@@ -122,7 +137,7 @@ export class LiquidationService {
       await liquidator.close();
       throw e;
     }
-    const families = await LedgerStore.open(o.ledgers ?? {}).catch(async (e: unknown) => {
+    const families = await LedgerStore.open({ ...(o.ledgers ?? {}), namespace: o.busId ?? o.bus.kind }).catch(async (e: unknown) => {
       await liquidator.close();
       throw e;
     });
@@ -131,22 +146,21 @@ export class LiquidationService {
       await liquidator.close();
       throw e;
     });
-    o.logger?.info({ ...restored, dir: families.dir, cacheSize: families.cacheSize, cacheBytes: families.cacheBytes }, 'liquidation: ledger store current with counters-changelog');
+    o.logger?.info({ ...restored, file: families.file, cacheSize: families.cacheSize, cacheBytes: families.cacheBytes }, 'liquidation: ledger store current with counters-changelog');
     const service = new LiquidationService(o, families, restored.positions, liquidator, references);
     service.stats.reference = firstKey;
     o.logger?.info({ reference: firstKey }, 'liquidation: reference data in force');
-    const taskLines = o.taskLines ?? 256;
     service.subscription = await o.bus.consume<LiquidationTopic>({
       groupId: o.groupId ?? LIQUIDATION_GROUP,
       topics: LIQUIDATION_TOPICS,
-      maxBatch: o.maxBatch ?? taskLines * Math.max(1, workers) * 2,
+      maxBatch: o.maxBatch ?? defaultMaxBatch(o.taskLines, workers, o.bus.kind),
       handler: (batch, session) => (batch.topic === 'reliquidations' ? service.handleRequests(batch, session) : service.handle(batch, session)),
     });
     return service;
   }
 
   /** The ledger store's cache use: ledgers in memory now, the bound, files read and written, cache hits. */
-  get ledgerStats(): { cached: number; cacheSize: number; cachedBytes: number; cacheBytes: number; reads: number; writes: number; hits: number } {
+  get ledgerStats(): { cached: number; cacheSize: number; cachedBytes: number; cacheBytes: number; reads: number; writes: number; hits: number; commits: number } {
     return { cached: this.store.cached, cacheSize: this.store.cacheSize, cachedBytes: this.store.cachedBytes, cacheBytes: this.store.cacheBytes, ...this.store.stats };
   }
 
@@ -160,7 +174,8 @@ export class LiquidationService {
     this.stopped ??= (async () => {
       await this.subscription?.stop();
       await this.liquidator.close();
-      if (this.storeCurrent) await checkpointLedgers(this.store, this.busId, this.positions);
+      // What the last batches staged: committed with its marker (a kill skips this; the restart reads it from the changelog).
+      await this.store.flush(this.busId);
       await this.store.close();
     })();
     return this.stopped;
@@ -222,12 +237,13 @@ export class LiquidationService {
 
     // 1. Liquidate: whole families per task, in order of first appearance.
     const tasks = this.split(items, families, this.o.taskLines ?? 256, reference);
-    const results = await Promise.all(tasks.map((t) => this.liquidator.run(t.task)));
-    const outcomes: LineOutcome[] = new Array(items.length);
+    const results = await Promise.all(tasks.map((t) => this.runTask(t.task, families)));
+    const outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[] = new Array(items.length);
     const changed = new Map<string, LedgerChange>();
     results.forEach((result, t) => {
       tasks[t]!.indices.forEach((index, k) => (outcomes[index] = result.outcomes[k]!));
-      for (const [family, state] of Object.entries(result.ledgers)) changed.set(family, state);
+      // The task sent back the records it wrote; the buckets they go into are held here.
+      for (const [family, delta] of Object.entries(result.ledgers)) changed.set(family, applyDelta(families.get(family)?.state, delta));
     });
 
     // Every line whose ledger record changed gets the pipeline's fields (ledgers.ts StoredLineRecord):
@@ -271,7 +287,7 @@ export class LiquidationService {
         headers: { ...(file ? { file } : {}), ...(entry ? { entry } : {}), ...(record ? { record } : {}) },
       });
     });
-    for (let i = 0; i < settlements.length; i += 500) await this.o.bus.produce('settlements', settlements.slice(i, i + 500));
+    await this.produceSettlements(settlements);
     await this.pause();
 
     // 3. Ledgers of the families that changed, with the watermark of this batch.
@@ -317,7 +333,7 @@ export class LiquidationService {
     // Requests are decided under the reference versions in force now, like a batch of lines.
     const reference = this.references.currentKey();
     await this.liquidator.use(reference);
-    const runTask = (task: Omit<LiquidateTask, 'reference'>) => this.liquidator.run({ ...task, reference });
+    const runTask = (task: Omit<LiquidateTask, 'reference'>) => this.runTask({ ...task, reference });
     const byFamily = new Map<string, BusRecord<'reliquidations'>[]>();
     for (const r of records) {
       const list = byFamily.get(r.value.adherentId);
@@ -333,7 +349,7 @@ export class LiquidationService {
     // request batch was committed, hence published.
     const redelivered = (id: string, f: Family | undefined) => byFamily.get(id)!.some((r) => f?.applied[wk] !== undefined && r.offset <= f.applied[wk]!);
     const outboxes = [...byFamily.keys()].filter((id) => redelivered(id, families.get(id))).flatMap((id) => outboxOf(id, families.get(id)));
-    for (let i = 0; i < outboxes.length; i += 500) await this.o.bus.produce('settlements', outboxes.slice(i, i + 500));
+    await this.produceSettlements(outboxes);
 
     // 1. Re-decide, family by family (a family's requests in offset order).
     const results = await Promise.all([...byFamily].map(async ([id, requests]) => {
@@ -390,7 +406,7 @@ export class LiquidationService {
 
     // 3. The settlements, each family's in the order decided.
     const settlements: OutgoingMessage<'settlements'>[] = results.flatMap((r) => r.settlements.map((value) => ({ value, key: value.adherentId ?? r.id })));
-    for (let i = 0; i < settlements.length; i += 500) await this.o.bus.produce('settlements', settlements.slice(i, i + 500));
+    await this.produceSettlements(settlements);
     await this.pause();
 
     this.stats.batches += 1;
@@ -401,17 +417,19 @@ export class LiquidationService {
     // 4. Returning lets the bus commit the batch's offsets.
   }
 
-  /** The ledger writes: the changelog (durable) first, then the local store, then this partition's position. */
+  /**
+   * The ledger writes: the changelog (durable) first, then the local store, which commits the
+   * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
+   * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
+   */
   private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece, string][]): Promise<void> {
-    this.storeCurrent = false;
+    if (snapshots.length === 0) return;
     // Pieces are small (a head, or a sixteenth of a family's lines): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
     for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE));
-    // Durable on the changelog first, then the local copy (ledger-restore.ts: why the order).
-    await this.store.setPieces(pieces);
-    if (snapshots.length > 0) this.positions.set(partition, (await this.changelogRange(partition)).high);
-    this.storeCurrent = true;
-    if ((this.stats.batches + 1) % CHECKPOINT_BATCHES === 0) await checkpointLedgers(this.store, this.busId, this.positions);
+    const end = (await this.changelogRange(partition)).high;
+    if (this.store.stage(pieces, new Map([[partition, end]]))) await this.store.flush(this.busId);
+    this.positions.set(partition, end);
   }
 
   /**
@@ -431,8 +449,10 @@ export class LiquidationService {
       this.o.logger?.warn({ partition, from, low }, 'liquidation: counters-changelog no longer starts where this store stopped; reading from its first offset');
       from = low;
     }
+    // This store's own staged pieces first (they come before the other member's in the changelog).
+    await this.store.flush(this.busId);
     // Heartbeats between read batches: a long catch-up must not get this member evicted mid-work.
-    const read = await applyChangelog(this.o.bus, this.store, partition, from, end, () => session.heartbeat());
+    const read = await applyChangelog(this.o.bus, this.store, this.busId, partition, from, end, () => session.heartbeat());
     this.positions.set(partition, end);
     this.stats.caughtUp += read;
     this.o.logger?.info({ partition, from, to: end, read }, 'liquidation: partition arrived from another member, ledgers caught up from counters-changelog');
@@ -460,14 +480,53 @@ export class LiquidationService {
         current = { task: { reference, requests: [], ledgers: {} }, indices: [] };
         tasks.push(current);
       }
+      // Only the records of the task's own lines travel: the engine reads no other line.
       const family = families.get(g);
-      if (family) current.task.ledgers[g] = family.state;
+      if (family) current.task.ledgers[g] = slimState(family.state, indices.map((i) => lineKeyOf(items[i]!.request.line)));
       for (const i of indices) {
         current.indices.push(i);
         current.task.requests.push(items[i]!.request);
       }
     }
     return tasks;
+  }
+
+  /**
+   * One pool task; with `measureTasks`, the structured-clone size of what crosses each way is
+   * counted (v8.serialize, the same serializer), and, given the batch's `families`, what the same
+   * task weighed when it carried the families' buckets and brought back whole changed buckets and
+   * each line's previous record (`inBuckets`, `outBuckets`: the comparison in bench/README.md).
+   */
+  private async runTask(task: LiquidateTask, families?: ReadonlyMap<string, Family>): Promise<LiquidateTaskResult> {
+    const result = await this.liquidator.run(task);
+    if (this.o.measureTasks) {
+      const b = this.taskBytes;
+      b.tasks += 1;
+      b.in += serialize(task).length;
+      b.out += serialize(result).length;
+      if (families) {
+        const whole = Object.fromEntries(Object.keys(task.ledgers).map((id) => [id, families.get(id)!.state]));
+        b.inBuckets += serialize({ ...task, ledgers: whole }).length;
+        const changes = Object.fromEntries(Object.entries(result.ledgers).map(([id, delta]) => [id, applyDelta(families.get(id)?.state, delta)]));
+        const outcomes = result.outcomes.map((o, k) => {
+          const line = task.requests[k]!.line;
+          const previous = families.get(stateKeyOf({ line, beneficiary: task.requests[k]!.beneficiary ?? undefined }))?.state;
+          const record = previous && lineRecord(previous, lineKeyOf(line));
+          return record ? { ...o, previous: record } : o;
+        });
+        b.outBuckets += serialize({ outcomes, ledgers: changes }).length;
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Settlements in produce calls of 500 on Kafka (a request stays well under the broker's message
+   * size limit), in one call on the embedded bus, which fsyncs once per call and partition.
+   */
+  private async produceSettlements(settlements: OutgoingMessage<'settlements'>[]): Promise<void> {
+    const slice = this.o.bus.kind === 'embedded' ? EMBEDDED_SLICE : KAFKA_SETTLEMENT_SLICE;
+    for (let i = 0; i < settlements.length; i += slice) await this.o.bus.produce('settlements', settlements.slice(i, i + slice));
   }
 
   private async pause(): Promise<void> {

@@ -3,8 +3,9 @@ import type { LiquidationServiceOptions } from './liquidation-service.js';
 
 /**
  * The liquidation service's state settings for a home, a bus and the environment, shared by
- * `noemie run` and the service process: its ledger store lives in `<home>/state/ledgers/<bus>`,
- * one per bus the home talks to, so Kafka namespaces (topic prefixes) never share one
+ * `noemie run` and the service process: its ledger store lives in the home's state store
+ * (`<home>/state/store.mdb`, `ledger.*`), one namespace per bus the home talks to, so Kafka
+ * namespaces (topic prefixes) never share one
  * (src/pipeline/README.md "State store"); cache bounds and the worker heap cap come from the
  * environment unless the command line says otherwise.
  */
@@ -18,7 +19,7 @@ export function liquidationState(
   return {
     busId,
     ledgers: {
-      dir: `${home}/state/ledgers/${busId}`,
+      home,
       cacheSize: overrides.cacheSize ?? env.NOEMIE_LEDGER_CACHE,
       cacheBytes: (overrides.cacheMb ?? env.NOEMIE_LEDGER_CACHE_MB) * 1024 * 1024,
     },

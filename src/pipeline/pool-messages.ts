@@ -1,5 +1,4 @@
-import type { EngineState } from '../engine/index.js';
-import type { LedgerChange } from './ledgers.js';
+import type { EngineState, LineRecord } from '../engine/index.js';
 import type { LineOutcome, LineRequest, Reference } from './liquidate-lines.js';
 
 /**
@@ -24,9 +23,10 @@ export type WorkerSetup = ReferenceFiles | { version: string; reference: Referen
 
 /**
  * One task: the lines of a set of whole families, in input order, and those families' ledgers,
- * each with only the line buckets the task's lines fall in (the engine reads no other: a line's
- * record is looked up in its own bucket). A family is in at most one task in flight, so no two
- * tasks ever change the same ledger.
+ * each with its counters and renewals and only the records of the task's own lines (the engine
+ * reads no other line: a line's record is looked up by its lineKey; ledgers.ts `slimState`), so a
+ * task's size follows its lines, not the families' history. A family is in at most one task in
+ * flight, so no two tasks ever change the same ledger.
  */
 export interface LiquidateTask {
   /** the reference version of the task's batch (reference.ts referenceVersionKey): a worker holding another refuses the task */
@@ -35,8 +35,19 @@ export interface LiquidateTask {
   ledgers: Record<string, EngineState>;
 }
 
-/** Settlements in request order; of the ledgers that changed, the head data and the changed buckets only. */
+/**
+ * What a task changed in one family's ledger: its counters and renewals, and the new records of the
+ * lines it wrote — not their buckets: the service puts them into the buckets it holds (ledgers.ts
+ * `applyDelta`).
+ */
+export interface LedgerDelta {
+  counters: EngineState['counters'];
+  renewals: EngineState['renewals'];
+  lines: Record<string, LineRecord>;
+}
+
+/** Settlements in request order (without the previous record: the service has it); per changed ledger, its delta. */
 export interface LiquidateTaskResult {
-  outcomes: LineOutcome[];
-  ledgers: Record<string, LedgerChange>;
+  outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[];
+  ledgers: Record<string, LedgerDelta>;
 }

@@ -4,7 +4,7 @@ import type { EngineState, LineRecord } from '../engine/index.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
 import type { Settlement } from '../model/settlement.js';
-import { inputOf, recordIdsOf, stampLines, type LineStamp } from './ledgers.js';
+import { applyDelta, inputOf, recordIdsOf, slimState, stampLines, type LineStamp } from './ledgers.js';
 import { byArrival, decodeLineInput, type LineInput } from './line-input.js';
 import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 import { PipelineStageError } from './errors.js';
@@ -121,10 +121,10 @@ export async function reliquidateFamily(
   const written = [...seeded, ...moved];
   if (requests.length === 0) return { state, settlements: [], redecided: 0, skipped, touched: written, handovers };
 
-  const result = await runTask({ requests, ledgers: { [familyId]: state } });
-  const change = result.ledgers[familyId];
+  const result = await runTask({ requests, ledgers: { [familyId]: slimState(state, chosen.map((c) => c.lineKey)) } });
+  const delta = result.ledgers[familyId];
   const settlements: Settlement[] = [];
-  if (!change) return { state, settlements, redecided: requests.length, skipped, touched: written, handovers };
+  if (!delta) return { state, settlements, redecided: requests.length, skipped, touched: written, handovers };
   // The engine's new records do not carry the pipeline's fields: carry them over from the version replaced.
   const stamps = new Map<string, LineStamp>();
   result.outcomes.forEach((outcome, k) => {
@@ -133,6 +133,7 @@ export async function reliquidateFamily(
     stamps.set(lineKey, { recordIds: recordIdsOf(record), input, cause: request.reason });
     settlements.push({ ...outcome.settlement, reliquidation: request.reason });
   });
+  const change = applyDelta(state, delta);
   stampLines(change, stamps, lineBucket);
   const next: EngineState = { counters: change.counters, renewals: change.renewals, lines: { ...state.lines, ...change.buckets } };
   return { state: next, settlements, redecided: requests.length, skipped, touched: [...new Set([...change.touched, ...written])], handovers };

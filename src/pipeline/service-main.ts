@@ -19,7 +19,7 @@ import { PipelineError } from '../model/errors.js';
  *   node dist/src/pipeline/service-main.js --home <dir> [--reference <dir>] [--beneficiaries <csv>] [--workers n]
  *     [--task-lines n] [--kafka brokers] [--topic-prefix p] [--exit-when-idle] [--step-delay-ms n]
  *     [--ledger-cache n] [--ledger-cache-mb n]   (family ledgers / MiB of ledger text in memory;
- *     the store is <home>/state/ledgers/<bus>)
+ *     the store is the home's state store, <home>/state/store.mdb, ledger.*)
  * Grids, nomenclature and PMSS: the files of --reference <dir> (fixed), else the home's versioned
  * reference data (a version published while it runs is used from the next batch on; a home without
  * it fails at start with REFERENCE_MISSING). Members are the home's membership store, kept by the

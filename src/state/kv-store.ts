@@ -30,6 +30,11 @@ function checkKey(key: string): string {
 export interface OpenStateStoreOptions {
   /** false: return null rather than create a store that does not exist yet (dry runs, read-only commands) */
   create?: boolean;
+  /**
+   * false: commits are not fsynced (LMDB `noSync`): for scratch stores of tests and benches only.
+   * lmdb shares one environment per file in a process, so a file's first open decides.
+   */
+  sync?: boolean;
 }
 
 export class StateStore {
@@ -50,7 +55,7 @@ export class StateStore {
     mkdirSync(dirname(file), { recursive: true });
     // overlappingSync off: a commit's promise resolves once its pages AND meta page are fsynced,
     // so "committed" means "survives a power cut", not only "visible to other readers".
-    return new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false }));
+    return new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false, ...(options.sync === false ? { noSync: true } : {}) }));
   }
 
   /** A typed sub-store: the keys under `name`. Values of type V are written and read as they are. */

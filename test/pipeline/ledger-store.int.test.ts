@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +11,14 @@ import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
 import { restoreLedgers } from '../../src/pipeline/ledger-restore.js';
 import { LedgerStore } from '../../src/pipeline/ledger-store.js';
 import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
+import { compositeKey } from '../../src/state/kv-store.js';
 import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
 import type { ReferencePaths } from '../../src/pipeline/reference.js';
 import { byPartition, copyReference, readTopic, waitIdle } from './liquidation-support.js';
 
 /**
- * The liquidation service's bounded ledger store (src/pipeline/ledger-store.ts, ledger-restore.ts):
+ * The liquidation service's ledger store (src/pipeline/ledger-store.ts, ledger-restore.ts; the
+ * home's LMDB state store, a bounded cache of parsed pieces in front):
  * a cache of 3 ledgers over a drop of ~24 families decides exactly as an unbounded cache, and a
  * restart reads only the changelog tail past the store's marker (all of it when the marker is bad).
  */
@@ -91,8 +92,8 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const families = await familiesIn(small.bus);
     expect(families.size).toBeGreaterThanOrEqual(20);
     const { maxCached, ledgerStats } = await run(small.bus, { ledgers: { cacheSize: 3, fsync: false } });
-    // The bound held between batches, and ledgers went back to disk and were read again:
-    // with 3 slots for 20+ families, more file reads than families (each first read is one).
+    // The bound held between batches, and ledgers went back to the store and were read again:
+    // with 3 slots for 20+ families, more store reads than families (each first read is one).
     expect(maxCached).toBeLessThanOrEqual(3);
     expect(ledgerStats.reads).toBeGreaterThan(families.size);
 
@@ -132,14 +133,13 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     await run(single.bus, { ledgers: { cacheSize: 3, fsync: false } });
 
     const { home, bus } = await freshBus();
-    const storeDir = join(home, 'state', 'ledgers', 'embedded');
-    const ledgers = { dir: storeDir, cacheSize: 3, fsync: false };
+    const ledgers = { home, cacheSize: 3, fsync: false };
     await ingest(bus, drops[0]);
     await run(bus, { ledgers });
-    // Stopped cleanly: the marker says the store holds the whole changelog.
+    // Stopped: the marker (committed with the pieces) says the store holds the whole changelog.
     const ends = await bus.endOffsets('counters-changelog');
-    const marker = JSON.parse(await readFile(join(storeDir, 'marker.json'), 'utf8')) as { next: Record<string, number> };
-    expect(marker.next).toEqual(Object.fromEntries(ends.map((e) => [String(e.partition), e.high])));
+    const store = await LedgerStore.open(ledgers);
+    expect(store.marker()!.next).toEqual(Object.fromEntries(ends.map((e) => [String(e.partition), e.high])));
 
     // A ledger change written by someone else (a replay) after the marker, touching no line
     // bucket: one piece, the head; the tail is that one entry.
@@ -150,7 +150,6 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const edited = encodeChange(id, family, noLines, { ...family.applied, 'decompte-lines:99': 7 });
     expect(edited.messages.map((m) => m.key)).toEqual([id]);
     await bus.produce('counters-changelog', edited.messages);
-    const store = await LedgerStore.open({ dir: storeDir, cacheSize: 3, fsync: false });
     const tail = await restoreLedgers(bus, store, 'embedded');
     expect(tail).toMatchObject({ rebuilt: false, read: 1 });
     expect(await store.get(id)).toEqual(edited.family);
@@ -167,37 +166,70 @@ describe('ledger store: bounded cache and restart from the local store', () => {
 
   it('rebuilds the whole store from offset 0 when the marker is corrupt or made for another bus', async () => {
     const { home, bus } = await freshBus();
-    const storeDir = join(home, 'state', 'ledgers', 'embedded');
     await ingest(bus, drops[0]);
-    await run(bus, { ledgers: { dir: storeDir, cacheSize: 3, fsync: false } });
+    await run(bus, { ledgers: { home, cacheSize: 3, fsync: false } });
     const entries = (await bus.endOffsets('counters-changelog')).reduce((n, e) => n + e.high, 0);
     const changelog = await loadFamilies(bus);
 
-    const store = await LedgerStore.open({ dir: storeDir, cacheSize: 3, fsync: false });
+    const store = await LedgerStore.open({ home, cacheSize: 3, fsync: false });
     expect(await restoreLedgers(bus, store, 'kafka-other')).toMatchObject({ rebuilt: true, read: entries });
-    await writeFile(join(storeDir, 'marker.json'), '{"v":1,"bus":');
+    // A marker of an earlier layout (v1: whole-ledger files) cannot be read as this one.
+    await store.kv.commit(() => store.kv.sub('ledger.marker').put('embedded', { v: 1, bus: 'embedded' }));
     expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: entries });
     for (const [id, f] of changelog) expect(await store.get(id)).toEqual(f);
     await store.close();
   }, 60_000);
 
-  it('a damaged ledger file is refused with PIPELINE_BAD_SNAPSHOT naming the file', async () => {
-    const storeDir = join(dir, 'damaged');
-    const store = await LedgerStore.open({ dir: storeDir, cacheSize: 1, fsync: false });
+  it('pieces staged and not committed yet are read from memory only; lost by a crash, they are read back from the changelog', async () => {
+    const { home, bus } = await freshBus();
+    const store = await LedgerStore.open({ home, fsync: false });
+    expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ read: 0 });
+    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
+    const change = encodeChange('F1', undefined, ledgerChange(undefined, family.state), family.applied);
+    // As the service does: produced to the changelog first, then staged with the end it reaches.
+    await bus.produce('counters-changelog', change.messages);
+    const partition = change.messages[0]!.partition!;
+    const end = (await bus.endOffsets('counters-changelog')).find((e) => e.partition === partition)!.high;
+    expect(end).toBe(1);
+    const due = store.stage(change.pieces.map(([key, piece], k) => [key, piece, change.messages[k]!.value.value!] as const), new Map([[partition, end]]));
+    expect(due).toBe(false); // one family, one batch: far below every bound
+    expect(await store.get('F1')).toEqual(change.family);
+    // Not in the store, and the marker still says offset 0: a crash now (close, no flush) loses nothing.
+    expect(store.marker()!.next[String(partition)]).toBe(0);
+    await store.close();
+    const again = await LedgerStore.open({ home, fsync: false });
+    expect(await again.get('F1')).toBeUndefined();
+    expect(await restoreLedgers(bus, again, 'embedded')).toMatchObject({ rebuilt: false, read: 1 });
+    expect(await again.get('F1')).toEqual(change.family);
+    // A flush commits what is staged with the marker, in one transaction.
+    const next = encodeChange('F1', change.family, ledgerChange(change.family.state, change.family.state), { 'decompte-lines:0': 9 });
+    await bus.produce('counters-changelog', next.messages);
+    again.stage(next.pieces.map(([key, piece], k) => [key, piece, next.messages[k]!.value.value!] as const), new Map([[partition, 2]]));
+    await again.flush('embedded');
+    expect(again.marker()!.next[String(partition)]).toBe(2);
+    await again.close();
+    const third = await LedgerStore.open({ home, fsync: false });
+    expect(await third.get('F1')).toEqual(next.family);
+    expect(await restoreLedgers(bus, third, 'embedded')).toMatchObject({ rebuilt: false, read: 0 });
+    await third.close();
+  });
+
+  it('a damaged ledger piece is refused with PIPELINE_BAD_SNAPSHOT naming the store file and key', async () => {
+    const store = await LedgerStore.open({ home: join(dir, 'damaged'), cacheSize: 1, fsync: false });
     const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
     await store.set('F1', family);
     await store.set('F2', family); // evicts F1 from the 1-slot cache
     expect(store.cached).toBe(1);
-    // Read back from disk: no line, so the head alone (one file); `set` is write number 1.
+    // Read back from the store: no line, so the head alone (one key); `set` is write number 1.
     expect(await store.get('F1')).toEqual({ ...family, seq: 1 });
     expect(store.stats.reads).toBe(1);
     await store.set('F2', family); // evicts F1 again
-    // The documented layout: <dir>/<2 hex of sha256(key)>/<next 38 hex>.json
-    const h = createHash('sha256').update('F1').digest('hex');
-    const path = join(storeDir, h.slice(0, 2), `${h.slice(2, 40)}.json`);
-    expect(await readFile(path, 'utf8')).toMatch(/^"F1"\n\{"v":2,"piece":"head",/);
-    await writeFile(path, '"F1"\n{"v":2,"piece":');
-    await expect(store.get('F1')).rejects.toMatchObject({ code: 'PIPELINE_BAD_SNAPSHOT', context: { file: path } });
+    // The documented layout: ledger.piece/<bus>␟<piece key> → the changelog value text
+    const pieces = store.kv.sub<string>('ledger.piece');
+    const key = compositeKey('embedded', 'F1');
+    expect(pieces.get(key)).toMatch(/^\{"v":2,"piece":"head",/);
+    await store.kv.commit(() => pieces.put(key, '{"v":2,"piece":'));
+    await expect(store.get('F1')).rejects.toMatchObject({ code: 'PIPELINE_BAD_SNAPSHOT', context: { file: store.file, key: 'F1' } });
     await store.close();
   });
 });

@@ -136,7 +136,7 @@ describe('kafka: two liquidation services in one group, one stopped mid-drop', (
     return bus;
   };
   const start = (bus: Bus, groupId: string, name: string) =>
-    LiquidationService.start({ bus, beneficiaries, reference, workers: 0, groupId, ledgers: { dir: join(dir, name), fsync: false } });
+    LiquidationService.start({ bus, beneficiaries, reference, workers: 0, groupId, ledgers: { home: join(dir, name), fsync: false } });
 
   /** One service on the embedded bus through `parts`, each ingested once the previous one is liquidated. */
   async function single(name: string, parts: readonly (readonly ActLine[])[]): Promise<BusRecord<'settlements'>[]> {
