@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -55,11 +55,11 @@ describe('POST /v1/invoices through noemie run (watch mode, embedded bus, child 
   /** the invoice's lines on invoice-lines, read back read-only beside the running service */
   const publishedLines = async () => {
     const bus = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });
-    const out: unknown[] = [];
+    const out: { key: string | null; value: unknown }[] = [];
     try {
       for (let p = 0; p < partitionCount(); p++) {
         for await (const batch of bus.readRange('invoice-lines', p, { from: 0 })) {
-          for (const { value } of batch) if (value.line.decompteId === invoice.invoice_id) out.push(value);
+          for (const { key, value } of batch) if (value.line.decompteId === invoice.invoice_id) out.push({ key: key ?? null, value });
         }
       }
     } finally {
@@ -118,7 +118,15 @@ describe('POST /v1/invoices through noemie run (watch mode, embedded bus, child 
     expect(res.body.lines.map((l: { lineKey: string }) => l.lineKey)).toEqual(['invoice:INV-E2E-0001:1']);
     expect(res.body.attachment).toMatchObject({ type: 'pdf', bytes: PDF.length });
     receipt = res.body.receiptId;
-    expect(await publishedLines()).toHaveLength(1);
+    const published = await publishedLines();
+    expect(published).toHaveLength(1);
+    // keyed by the family's adhérent from the run's own membership store (the sample's, imported by --sample), as the inbox keys it
+    expect(published[0]!.key).toBe('ADH0000001');
+    // the PDF kept under the receipt's name (mode 0600, no NIR in the name), nothing left in incoming/
+    const kept = join(home, 'invoices', 'attachments', `${receipt}.pdf`);
+    expect(readFileSync(kept)).toEqual(PDF);
+    expect(statSync(kept).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(home, 'invoices', 'incoming'))).toEqual([]);
   });
 
   it('the same Idempotency-Key again: the same receipt, nothing new published', async () => {
@@ -173,6 +181,9 @@ describe('POST /v1/invoices through noemie run (watch mode, embedded bus, child 
         'POST /v1/admin/payment-runs', 'POST /v1/admin/replays',
       ]),
     );
+    // …and it is the published document (schemas/http/openapi.json, kept by test/http/openapi.int.test.ts
+    // from the plugins in run-http.ts's order): what noemie run serves does not drift from it
+    expect(doc).toEqual(JSON.parse(readFileSync('schemas/http/openapi.json', 'utf8')));
   });
 
   it('an unknown route: 404 with the error body', async () => {
