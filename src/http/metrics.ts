@@ -118,6 +118,13 @@ export const blockedEuros = new Gauge({
   registers,
 });
 
+export const httpInvoices = new Counter({
+  name: 'noemie_http_invoices_total',
+  help: 'invoice uploads answered by POST /v1/invoices, per outcome: accepted (202, a new receipt), replayed (202, the same Idempotency-Key again: the first receipt, nothing published), refused (4xx: unauthenticated, forbidden, a bad request or a refused invoice)',
+  labelNames: ['outcome'] as const,
+  registers,
+});
+
 /** A decimal amount as a sample value: the one place money becomes a float (see the header). */
 export function euros(amount: string): number {
   return Number(amount);
@@ -170,6 +177,13 @@ export function recordPaymentRun(run: { orders: readonly { kind: string; amount:
     blockedPayees.set(run.blocked.length);
     blockedEuros.set(euros(run.blocked.reduce((sum, b) => sum.plus(b.amount), new Decimal(0)).toFixed(2)));
   });
+}
+
+export type InvoiceUploadOutcome = 'accepted' | 'replayed' | 'refused';
+
+/** One answer of POST /v1/invoices (a server error, 5xx, is none of these outcomes: not counted). */
+export function recordInvoiceUpload(outcome: InvoiceUploadOutcome): void {
+  safely('invoice upload', () => httpInvoices.inc({ outcome }));
 }
 
 /** The lag gauges, replaced by what the bus says now (partitions of a group no longer there disappear). */

@@ -115,3 +115,32 @@ it('a key holding U+0000–U+0004 is refused (the key encoding would read it bac
   await expect(store.commit(() => store.sub<number>('s').put('a\u0000b', 1))).rejects.toThrow(/control character/);
   await store.close();
 });
+
+it('two handles on one home in one process (the HTTP service\'s invoices store beside the stages\' own): writes of both kept, each sees the other\'s, closing one leaves the other working', async () => {
+  // lmdb shares one environment per file within a process (counted): a second open is not a second
+  // LMDB environment (which LMDB forbids: closing it would drop the first one's locks).
+  const stages = StateStore.open(home);
+  const http = StateStore.open(home);
+  const statements = stages.sub<number>('statements');
+  const receipts = http.sub<number>('http.receipt');
+  // interleaved commits of both handles, in flight together: the writer lock orders them, none is lost
+  await Promise.all(
+    Array.from({ length: 50 }, (_, i) => [
+      stages.commit(() => statements.put(`s${String(i).padStart(2, '0')}`, i)),
+      http.commit(() => receipts.put(`r${String(i).padStart(2, '0')}`, i)),
+    ]).flat(),
+  );
+  await new Promise((r) => setTimeout(r, 0)); // a handle's read snapshot is renewed at the next turn
+  expect(http.sub<number>('statements').get('s49')).toBe(49); // the invoices plugin reads the statement index this way
+  expect([...stages.sub<number>('http.receipt').keys()]).toHaveLength(50);
+  // the HTTP service closes its handle first (onClose); the stages go on writing and reading
+  await http.close();
+  await stages.commit(() => statements.put('after', 1));
+  expect(statements.get('after')).toBe(1);
+  expect([...statements.keys()]).toHaveLength(51);
+  await stages.close();
+  const again = StateStore.open(home);
+  expect([...again.sub('statements').keys()]).toHaveLength(51);
+  expect([...again.sub('http.receipt').keys()]).toHaveLength(50);
+  await again.close();
+});

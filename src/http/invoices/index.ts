@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpPlugin } from '../server.js';
 import type { Bus } from '../../bus/bus.js';
 import type { LineMessage } from '../../bus/messages.js';
@@ -14,6 +14,7 @@ import { PipelineError } from '../../model/errors.js';
 import { StatementIndex } from '../../pipeline/statement-index.js';
 import { StateStore } from '../../state/kv-store.js';
 import { requireScope, type ApiKeys } from '../auth.js';
+import { recordInvoiceUpload } from '../metrics.js';
 import { answerHttpErrors, HttpError, HttpErrorBodySchema, httpIssue, sendIssues, type HttpIssue } from '../errors.js';
 import { API_KEY_SECURITY, jsonSchemaOf, type DocumentedSchema } from '../openapi.js';
 import { receiveAttachment, type ReceivedAttachment } from './attachment.js';
@@ -97,7 +98,7 @@ export function invoicesPlugin(deps: InvoicesPluginDeps): HttpPlugin {
             '503': { ...errors, description: 'recorded but not yet published (bus unavailable): retry with the same Idempotency-Key' },
           },
         };
-        app.post('/v1/invoices', { schema: uploadSchema, preHandler: auth }, async (request, reply) => {
+        app.post('/v1/invoices', { schema: uploadSchema, preHandler: auth, onResponse: countUpload }, async (request, reply) => {
           const clientId = request.client!.id;
           const headers = UploadHeadersSchema.safeParse(request.headers, { reportInput: true });
           if (!headers.success) {
@@ -241,6 +242,13 @@ function issueStatus(issues: HttpIssue[]): number | null {
   if (codes.has('HTTP_MULTIPART')) return 400;
   if (codes.has('HTTP_ATTACHMENT_TYPE') && issues.every((i) => i.code === 'HTTP_ATTACHMENT_TYPE')) return 415;
   return 422;
+}
+
+/** noemie_http_invoices_total: every answer of the upload route, the refusals of its preHandler (401, 403) included. */
+async function countUpload(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const status = reply.statusCode;
+  if (status === 202) recordInvoiceUpload(reply.getHeader('idempotent-replayed') === 'true' ? 'replayed' : 'accepted');
+  else if (status >= 400 && status < 500) recordInvoiceUpload('refused');
 }
 
 function receiptOf(r: IdempotencyRecord): Receipt {
