@@ -16,4 +16,4 @@ defineReliquidationSuite({
   fresh: async () => `r${randomUUID().slice(0, 8)}.`,
   open: (prefix) => openKafkaBus(testBusOptions(broker, prefix, 'noemie-reliq-test')),
   serviceArgs: (prefix) => ['--kafka', broker.brokers().join(','), '--topic-prefix', prefix, '--session-timeout-ms', String(broker.kind === 'mock' ? 3_000 : 6_000)],
-}, { only: ['résiliation', 'unknown', 'handover', 'counters', 'kill'] });
+}, { only: ['résiliation', 'unknown', 'handover', 'counters', 'kill', 'removed', 'proofs'] });

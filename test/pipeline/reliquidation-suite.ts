@@ -479,6 +479,15 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
         await requestReliquidation(bus, applied.requests);
         expect(await liquidate(bus, store.index())).toMatchObject({ requests: 1, published: 0 });
         expect((await readTopic(bus, 'settlements')).length).toBe(after.length);
+        // and redelivered (a new group reads every topic again): the lines and the first request are
+        // at or below the family's watermarks; that request publishes its outbox again, identical
+        // copies of B2 and B4 v2, which the payment stage does not pay or recover twice
+        expect(await liquidate(bus, store.index(), 'liquidation-redelivery')).toMatchObject({ redelivered: 4 + 1, published: 2 });
+        const redelivered = await readTopic(bus, 'settlements');
+        expect(redelivered.length).toBe(after.length + 2);
+        const copies = dedupe(redelivered);
+        expect([...copies.keys()].sort()).toEqual([...dedupe(after).keys()].sort());
+        for (const [k, s] of dedupe(after)) expect(copies.get(k)).toEqual(s);
         expect((await storePayments(bus, payHome, store, 'P3', '2025-07-29T18:00:00Z')).orders).toEqual([]);
       } finally {
         await close(bus);
