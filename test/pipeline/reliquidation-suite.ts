@@ -387,10 +387,7 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
      * `noemie run` does, the requests it decides produced as its consumer does. `today` is the
      * store's clock (which events are back-dated).
      */
-    async function membershipStore(today: { value: string }) {
-      const store = MembershipStore.open(await home(), { today: () => today.value });
-      return store;
-    }
+    const membershipStore = async (today: { value: string }) => MembershipStore.open(await home(), { today: () => today.value });
     const event = (e: Record<string, unknown>): MembershipEvent => MembershipEventSchema.parse(e);
     const person = (o: { eventId: string; type: 'family_created' | 'beneficiary_added'; family: string; nir: string; role: 'A' | 'E'; birthDate: string; effectiveDate: string }) =>
       event({
