@@ -70,6 +70,9 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
   const events = [...stored].sort(effectiveOrder);
   const persons = new Map<string, Person>();
   const accounts: Account[] = [];
+  // Proofs dated before their person joined (a disability card, a school year begun before the
+  // adhésion): in effective order they come first; kept here and given to the person on arrival.
+  const earlyProofs = new Map<string, NonNullable<Person['proofs']>>();
   for (const { event: e, seq } of events) {
     const d = e.effectiveDate;
     const named = e.nir !== undefined && e.rang !== undefined ? persons.get(personKey(e.nir, e.rang)) : undefined;
@@ -88,8 +91,9 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
             createdSeq: seq,
             periods: [{ from: d, to: null, contracts: e.contracts! }],
             changedLevel: false,
-            proofs: undefined,
+            proofs: earlyProofs.get(key),
           });
+          earlyProofs.delete(key);
         } else {
           // the person again: a re-affiliation after an end leaves the gap uncovered (a suspension
           // in the model's terms), then the details and the level are the new row's
@@ -135,9 +139,16 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
         accounts.push({ from: d, iban: e.iban!, bic: e.bic ?? null, eventId: e.eventId });
         break;
       case 'proof_studies':
-      case 'proof_disability':
-        for (const p of targets) (p.proofs ??= []).push({ kind: e.eventType === 'proof_studies' ? 'studies' : 'disability', from: d, to: e.end ?? null });
+      case 'proof_disability': {
+        const proof = { kind: e.eventType === 'proof_studies' ? 'studies' as const : 'disability' as const, from: d, to: e.end ?? null };
+        if (named === undefined) {
+          // not joined yet on this date (a proof always names its person: nir + rang)
+          const key = personKey(e.nir!, e.rang!);
+          earlyProofs.set(key, [...(earlyProofs.get(key) ?? []), proof]);
+        }
+        for (const p of targets) (p.proofs ??= []).push(proof);
         break;
+      }
       default: {
         const never: never = e.eventType;
         throw new Error(`unhandled membership event type ${String(never)}`);

@@ -120,6 +120,24 @@ describe('each event type applied to the store', () => {
       { kind: 'disability', from: '2026-01-01', to: null },
     ]);
   });
+
+  it('a proof dated before the person joined (a disability card, the school year begun): kept, from its own date', async () => {
+    // the family and the child join on 2025-01-01; the disability card is from 2020-05-01 and this
+    // school year's certificate from 2024-09-01: both are on file for care after the join (folded
+    // in effective order, each proof comes before the person's arrival — it must not be dropped)
+    await store.apply([created('2025-01-01'), ev({ eventType: 'beneficiary_added', effectiveDate: '2025-01-01', ...person(CHILD, 'E', '2008-02-19', 'BERTRAND Philippe') })]);
+    await store.apply([
+      ev({ eventType: 'proof_disability', effectiveDate: '2020-05-01', ...CHILD }),
+      ev({ eventType: 'proof_studies', effectiveDate: '2024-09-01', end: '2025-08-31', ...CHILD }),
+    ]);
+    expect(store.index().byNirRang(CHILD.nir, CHILD.rang)?.proofs).toEqual([
+      { kind: 'disability', from: '2020-05-01', to: null },
+      { kind: 'studies', from: '2024-09-01', to: '2025-08-31' },
+    ]);
+    // a proof for a person the family never had changes nobody
+    await store.apply([ev({ eventType: 'proof_studies', effectiveDate: '2024-09-01', ...SPOUSE })]);
+    expect(store.index().byAdherent(ADH).map((b) => b.proofs?.length ?? 0)).toEqual([0, 2]);
+  });
 });
 
 describe('re-affiliation and one person', () => {

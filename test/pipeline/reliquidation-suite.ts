@@ -19,7 +19,11 @@ import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService } from '../../
 import { PS, claim } from './stages-given.js';
 import { dedupe, readTopic, spawnService, until, waitIdle } from './liquidation-support.js';
 import type { PipelineBusWorld } from './liquidation-suite.js';
-import { consultation, keyOf, member, Members, nirOf, osteopathy, publishLines, referenceWith, writeMembers } from './reliquidation-support.js';
+import { consultation, IBAN, keyOf, member, Members, nirOf, osteopathy, publishLines, referenceWith, writeMembers } from './reliquidation-support.js';
+import { nirKey } from '../../src/model/act-line.js';
+import type { BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
+import { MembershipEventSchema, type MembershipEvent } from '../../src/model/membership.js';
+import { MembershipStore, membershipAccountBook } from '../../src/pipeline/membership-store.js';
 
 /**
  * Re-liquidation end to end (README "Re-liquidation"), on the embedded bus and on a Kafka-protocol
@@ -54,8 +58,8 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
     });
 
     /** The service (in this thread) run until the group has no lag, then stopped. */
-    async function liquidate(bus: Bus, members: Members, groupId?: string) {
-      const service = await LiquidationService.start({ bus, beneficiaries: members.live, reference, workers: 0, ...(groupId ? { groupId } : {}) });
+    async function liquidate(bus: Bus, members: Members | BeneficiaryIndex, groupId?: string) {
+      const service = await LiquidationService.start({ bus, beneficiaries: members instanceof Members ? members.live : members, reference, workers: 0, ...(groupId ? { groupId } : {}) });
       await waitIdle(bus, 90_000, groupId);
       await service.stop();
       return service.stats;
@@ -376,6 +380,231 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       const run = await payments(bus, payHome, members, 'H1', '2025-03-27T18:00:00Z');
       expect(run.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([['member:Y002', 'payment', '9.00']]);
       await close(bus);
+    }, 240_000);
+
+    /**
+     * The membership store itself (not the hand-kept rows above): events applied and folded as
+     * `noemie run` does, the requests it decides produced as its consumer does. `today` is the
+     * store's clock (which events are back-dated).
+     */
+    const membershipStore = async (today: { value: string }) => MembershipStore.open(await home(), { today: () => today.value });
+    const event = (e: Record<string, unknown>): MembershipEvent => MembershipEventSchema.parse(e);
+    const person = (o: { eventId: string; type: 'family_created' | 'beneficiary_added'; family: string; nir: string; role: 'A' | 'E'; birthDate: string; effectiveDate: string }) =>
+      event({
+        eventId: o.eventId, eventType: o.type, effectiveDate: o.effectiveDate, adherentId: o.family, nir: o.nir, nirKey: nirKey(o.nir), rang: 1,
+        birthDate: o.birthDate, role: o.role, contracts: ['CCN-HLA-BASE'], name: `${o.role} ${o.family}`, noemie: true,
+        ...(o.role === 'A' ? { iban: IBAN, bic: 'AGRIFRPP' } : {}),
+      });
+    /** a line of person `nir` (born `birthDate`) of family `family`: a GP consultation (consultation()) */
+    const careOf = (o: { family: string; nir: string; birthDate: string; decompte: string; care: string; expense?: string }) => ({
+      ...consultation(o), birthDate: o.birthDate,
+    });
+    const storePayments = async (bus: Bus, payHome: string, store: MembershipStore, runId: string, at: string) =>
+      runPaymentStage({ bus, home: payHome, accounts: membershipAccountBook(store, at.slice(0, 10)), runId, at });
+    const freshSince = (all: readonly BusRecord<'settlements'>[], before: readonly BusRecord<'settlements'>[]) =>
+      all.filter((r) => !before.some((b) => b.partition === r.partition && b.offset === r.offset)).map((r) => r.value);
+
+    it.runIf(runs('removed'))('beneficiary_removed back-dated into paid care: the child\'s lines after the removal become rejected, exactly what they were paid is recovered, the others untouched', async () => {
+      // Given family B001 in the membership store: the holder and a child (born 2015-04-01, aged 10
+      // in 2025: covered without proof) joined 2024-01-01 under CCN-HLA-BASE
+      const today = { value: '2025-06-30' };
+      const store = await membershipStore(today);
+      const bus = await open(await w.fresh());
+      const payHome = await home();
+      try {
+        const holder = nirOf(20);
+        const child = nirOf(21);
+        await store.apply([
+          person({ eventId: 'b-join', type: 'family_created', family: 'B001', nir: holder, role: 'A', birthDate: '1985-03-12', effectiveDate: '2024-01-01' }),
+          person({ eventId: 'b-child', type: 'beneficiary_added', family: 'B001', nir: child, role: 'E', birthDate: '2015-04-01', effectiveDate: '2024-01-01' }),
+        ]);
+        // and GP consultations liquidated and paid (consultation(): BR 30.00, RO 70 % = 21.00,
+        // CCN-HLA-BASE généralistes 100 % BR → AMC = min(30.00 − 21.00, expense − 21.00)):
+        // the child's 03-20 (expense 50.00: 9.00), 05-12 (expense 25.00: min(9.00, 4.00) = 4.00),
+        // 06-20 (9.00); the holder's 06-10 (9.00)
+        const childLine = (decompte: string, care: string, expense?: string) => careOf({ family: 'B001', nir: child, birthDate: '2015-04-01', decompte, care, ...(expense ? { expense } : {}) });
+        await publishLines(bus, [
+          childLine('B1', '2025-03-20'),
+          childLine('B2', '2025-05-12', '25.00'),
+          careOf({ family: 'B001', nir: holder, birthDate: '1985-03-12', decompte: 'B3', care: '2025-06-10' }),
+          childLine('B4', '2025-06-20'),
+        ]);
+        await liquidate(bus, store.index());
+        const before = await readTopic(bus, 'settlements');
+        expect(before.map((r) => [r.value.lineKey, r.value.status, r.value.amcAmount])).toEqual([
+          [keyOf('B1'), 'paid', '9.00'], [keyOf('B2'), 'paid', '4.00'], [keyOf('B3'), 'paid', '9.00'], [keyOf('B4'), 'paid', '9.00'],
+        ]);
+        // 9.00 + 4.00 + 9.00 + 9.00 = 31.00 to the family
+        const first = await storePayments(bus, payHome, store, 'P1', '2025-07-01T18:00:00Z');
+        expect(first.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([['member:B001', 'payment', '31.00']]);
+
+        // When, on 2025-07-15, the child's removal is recorded effective 2025-05-01 (last day
+        // covered 2025-04-30), and the store's request is produced
+        today.value = '2025-07-15';
+        const removed = event({ eventId: 'b-removed', eventType: 'beneficiary_removed', effectiveDate: '2025-05-01', adherentId: 'B001', nir: child, rang: 1 });
+        const applied = await store.apply([removed]);
+        const reason = { eventId: 'b-removed', type: 'beneficiary_removed', effectiveDate: '2025-05-01' };
+        expect(applied.requests).toEqual([{ requestId: 'members:b-removed', adherentId: 'B001', from: '2025-05-01', reason }]);
+        await requestReliquidation(bus, applied.requests);
+        const stats = await liquidate(bus, store.index());
+
+        // Then the child's 05-12 and 06-20 lines are version 2, rejected (no cover after 04-30),
+        // with the event as their cause; the child's 03-20 and the holder's 06-10 (re-decided: care
+        // on or after 05-01) publish nothing
+        const after = await readTopic(bus, 'settlements');
+        const fresh = freshSince(after, before);
+        expect(fresh.map((s) => [s.lineKey, s.version, s.status, s.amcAmount])).toEqual([
+          [keyOf('B2'), 2, 'rejected', '0.00'],
+          [keyOf('B4'), 2, 'rejected', '0.00'],
+        ]);
+        for (const s of fresh) {
+          expect(s.reliquidation).toEqual(reason);
+          expect(s.reason).toContain('after the affiliation end 2025-04-30');
+        }
+        expect(stats).toMatchObject({ requests: 1, redecided: 3, unchanged: 1, published: 2 });
+
+        // And the payment stage recovers exactly what they were paid: 4.00 + 9.00 = 13.00
+        const second = await storePayments(bus, payHome, store, 'P2', '2025-07-22T18:00:00Z');
+        expect(second.orders.map((o) => ({ payee: o.payee, kind: o.kind, amount: o.amount, lines: [...o.lines].sort((a, b) => a.lineKey.localeCompare(b.lineKey)) }))).toEqual([
+          { payee: 'member:B001', kind: 'recovery', amount: '13.00', lines: [{ lineKey: keyOf('B2'), version: 2, amount: '-4.00' }, { lineKey: keyOf('B4'), version: 2, amount: '-9.00' }] },
+        ]);
+
+        // A third pass changes nothing: the event again (applied once), the request again
+        // (re-decided, equal to the recorded versions), a payment run (nothing due)
+        const again = await store.apply([removed]);
+        expect(again).toMatchObject({ applied: [], duplicates: 1, requests: [] });
+        await requestReliquidation(bus, applied.requests);
+        expect(await liquidate(bus, store.index())).toMatchObject({ requests: 1, published: 0 });
+        expect((await readTopic(bus, 'settlements')).length).toBe(after.length);
+        // and redelivered (a new group reads every topic again): the lines and the first request are
+        // at or below the family's watermarks; that request publishes its outbox again, identical
+        // copies of B2 and B4 v2, which the payment stage does not pay or recover twice
+        expect(await liquidate(bus, store.index(), 'liquidation-redelivery')).toMatchObject({ redelivered: 4 + 1, published: 2 });
+        const redelivered = await readTopic(bus, 'settlements');
+        expect(redelivered.length).toBe(after.length + 2);
+        const copies = dedupe(redelivered);
+        expect([...copies.keys()].sort()).toEqual([...dedupe(after).keys()].sort());
+        for (const [k, s] of dedupe(after)) expect(copies.get(k)).toEqual(s);
+        expect((await storePayments(bus, payHome, store, 'P3', '2025-07-29T18:00:00Z')).orders).toEqual([]);
+      } finally {
+        await close(bus);
+        await store.close();
+      }
+    }, 240_000);
+
+    it.runIf(runs('proofs'))('proof_studies arriving late: a student\'s line rejected for a missing proof is paid once, the proof covering the care date', async () => {
+      // Given family E001: the holder and a child born 2005-06-15 (aged 20 in autumn 2025: covered
+      // from 18 to 25 only with a 'studies' proof covering the date of care, CCN-HLA-BASE
+      // eligibility { childAgeBelow 18, childAgeBelowWithProof 26 }, seed 001 "moins de 26 ans et
+      // sur justificatif"), joined 2024-01-01, last school year's certificate on file:
+      // proof_studies 2024-09-01 to 2025-08-31
+      const today = { value: '2025-10-01' };
+      const store = await membershipStore(today);
+      const bus = await open(await w.fresh());
+      const payHome = await home();
+      try {
+        const holder = nirOf(22);
+        const child = nirOf(23);
+        await store.apply([
+          person({ eventId: 'e-join', type: 'family_created', family: 'E001', nir: holder, role: 'A', birthDate: '1975-03-12', effectiveDate: '2024-01-01' }),
+          person({ eventId: 'e-child', type: 'beneficiary_added', family: 'E001', nir: child, role: 'E', birthDate: '2005-06-15', effectiveDate: '2024-01-01' }),
+          event({ eventId: 'e-proof-2024', eventType: 'proof_studies', effectiveDate: '2024-09-01', end: '2025-08-31', adherentId: 'E001', nir: child, rang: 1 }),
+        ]);
+        // and two consultations of the child: 2025-03-10 (proof on file: 9.00) and 2025-10-06,
+        // decided with proofs present and none covering that date: REJECTED (eligibility.ts
+        // checkChildProof; 'review' is only for a child with no proofs known at all, from 26)
+        const childLine = (decompte: string, care: string) => careOf({ family: 'E001', nir: child, birthDate: '2005-06-15', decompte, care });
+        await publishLines(bus, [childLine('E1', '2025-03-10'), childLine('E2', '2025-10-06')]);
+        await liquidate(bus, store.index());
+        const before = await readTopic(bus, 'settlements');
+        expect(before.map((r) => [r.value.lineKey, r.value.status, r.value.amcAmount])).toEqual([[keyOf('E1'), 'paid', '9.00'], [keyOf('E2'), 'rejected', '0.00']]);
+        expect(before[1]!.value.reason).toContain("child aged 20, covered from 18 to 25 only with a proof of studies (or apprenticeship, first job search) covering that date; missing 'studies' proof (proofs on file: studies 2024-09-01 to 2025-08-31)");
+        const first = await storePayments(bus, payHome, store, 'P1', '2025-10-10T18:00:00Z');
+        expect(first.orders.map((o) => [o.payee, o.kind, o.amount])).toEqual([['member:E001', 'payment', '9.00']]);
+
+        // When, on 2025-11-15, this school year's certificate is recorded: proof_studies from
+        // 2025-09-01 (back-dated) to 2026-08-31
+        today.value = '2025-11-15';
+        const proof = event({ eventId: 'e-proof-2025', eventType: 'proof_studies', effectiveDate: '2025-09-01', end: '2026-08-31', adherentId: 'E001', nir: child, rang: 1 });
+        const applied = await store.apply([proof]);
+        const reason = { eventId: 'e-proof-2025', type: 'proof_studies', effectiveDate: '2025-09-01' };
+        expect(applied.requests).toEqual([{ requestId: 'members:e-proof-2025', adherentId: 'E001', from: '2025-09-01', reason }]);
+        await requestReliquidation(bus, applied.requests);
+        await liquidate(bus, store.index());
+
+        // Then the 10-06 line is version 2, paid min(30.00 − 21.00, 50.00 − 21.00) = 9.00, the
+        // proof as its cause; the 03-10 line publishes nothing
+        const after = await readTopic(bus, 'settlements');
+        expect(freshSince(after, before).map((s) => [s.lineKey, s.version, s.status, s.amcAmount, s.reliquidation])).toEqual([[keyOf('E2'), 2, 'paid', '9.00', reason]]);
+        // And the payment stage pays exactly 9.00 for it
+        const second = await storePayments(bus, payHome, store, 'P2', '2025-11-20T18:00:00Z');
+        expect(second.orders.map((o) => [o.payee, o.kind, o.amount, o.lines])).toEqual([['member:E001', 'payment', '9.00', [{ lineKey: keyOf('E2'), version: 2, amount: '9.00' }]]]);
+
+        // A third pass changes nothing, nothing paid twice
+        expect(await store.apply([proof])).toMatchObject({ applied: [], duplicates: 1, requests: [] });
+        await requestReliquidation(bus, applied.requests);
+        expect(await liquidate(bus, store.index())).toMatchObject({ requests: 1, published: 0 });
+        expect((await readTopic(bus, 'settlements')).length).toBe(after.length);
+        expect((await storePayments(bus, payHome, store, 'P3', '2025-11-27T18:00:00Z')).orders).toEqual([]);
+      } finally {
+        await close(bus);
+        await store.close();
+      }
+    }, 240_000);
+
+    it.runIf(runs('proofs'))('proof_disability arriving late: a dependant over 26 left in review is paid once, the proof dated from the disability card', async () => {
+      // Given family D001 joined 2025-01-01: the holder and a dependant child born 1995-02-20
+      // (aged 30 in 2025: covered beyond 25 only when disabled, the disability before 18, seed
+      // 001), no proof event: `proofs` unknown
+      const today = { value: '2025-04-30' };
+      const store = await membershipStore(today);
+      const bus = await open(await w.fresh());
+      const payHome = await home();
+      try {
+        const holder = nirOf(24);
+        const dependant = nirOf(25);
+        await store.apply([
+          person({ eventId: 'd-join', type: 'family_created', family: 'D001', nir: holder, role: 'A', birthDate: '1965-03-12', effectiveDate: '2025-01-01' }),
+          person({ eventId: 'd-child', type: 'beneficiary_added', family: 'D001', nir: dependant, role: 'E', birthDate: '1995-02-20', effectiveDate: '2025-01-01' }),
+        ]);
+        // and a consultation of the dependant on 2025-04-14, billed 25.00: decided with no proof
+        // known, the child over 26 goes to REVIEW (eligibility.ts: proofs absent → "check the
+        // disability proof"; with proofs present and none covering, it would be rejected)
+        await publishLines(bus, [careOf({ family: 'D001', nir: dependant, birthDate: '1995-02-20', decompte: 'D1', care: '2025-04-14', expense: '25.00' })]);
+        await liquidate(bus, store.index());
+        const before = await readTopic(bus, 'settlements');
+        expect(before.map((r) => [r.value.lineKey, r.value.status, r.value.amcAmount])).toEqual([[keyOf('D1'), 'review', '0.00']]);
+        expect(before[0]!.value.reason).toContain('child aged 30 on 2025-04-14: covered beyond 25 only when disabled');
+        expect((await storePayments(bus, payHome, store, 'P1', '2025-04-20T18:00:00Z')).orders).toEqual([]);
+
+        // When, on 2025-05-20, the disability proof is recorded, effective from the card's date,
+        // 2012-05-01 (before the 18th birthday, 2013-02-20), open-ended — years before the
+        // dependant joined this family
+        today.value = '2025-05-20';
+        const proof = event({ eventId: 'd-proof', eventType: 'proof_disability', effectiveDate: '2012-05-01', adherentId: 'D001', nir: dependant, rang: 1 });
+        const applied = await store.apply([proof]);
+        const reason = { eventId: 'd-proof', type: 'proof_disability', effectiveDate: '2012-05-01' };
+        expect(applied.requests).toEqual([{ requestId: 'members:d-proof', adherentId: 'D001', from: '2012-05-01', reason }]);
+        await requestReliquidation(bus, applied.requests);
+        await liquidate(bus, store.index());
+
+        // Then the line is version 2, paid min(30.00 − 21.00, 25.00 − 21.00) = 4.00, the proof as its cause
+        const after = await readTopic(bus, 'settlements');
+        expect(freshSince(after, before).map((s) => [s.lineKey, s.version, s.status, s.amcAmount, s.reliquidation])).toEqual([[keyOf('D1'), 2, 'paid', '4.00', reason]]);
+        // And the payment stage pays exactly 4.00
+        const second = await storePayments(bus, payHome, store, 'P2', '2025-05-27T18:00:00Z');
+        expect(second.orders.map((o) => [o.payee, o.kind, o.amount, o.lines])).toEqual([['member:D001', 'payment', '4.00', [{ lineKey: keyOf('D1'), version: 2, amount: '4.00' }]]]);
+
+        // A third pass changes nothing, nothing paid twice
+        expect(await store.apply([proof])).toMatchObject({ applied: [], duplicates: 1, requests: [] });
+        await requestReliquidation(bus, applied.requests);
+        expect(await liquidate(bus, store.index())).toMatchObject({ requests: 1, published: 0 });
+        expect((await readTopic(bus, 'settlements')).length).toBe(after.length);
+        expect((await storePayments(bus, payHome, store, 'P3', '2025-06-03T18:00:00Z')).orders).toEqual([]);
+      } finally {
+        await close(bus);
+        await store.close();
+      }
     }, 240_000);
 
     it.runIf(runs('kill'))('kill -9 of the service in the middle of re-liquidations, then restarts: the settlements of an uninterrupted run', async () => {
