@@ -73,6 +73,9 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
   // Proofs dated before their person joined (a disability card, a school year begun before the
   // adhésion): in effective order they come first; kept here and given to the person on arrival.
   const earlyProofs = new Map<string, NonNullable<Person['proofs']>>();
+  // The family's own suspensions (non-payment: an event naming no person): a person who joins while
+  // one is open joins a suspended contract, from the day they join (a child born during the arrears).
+  const familySuspensions: { from: string; to: string }[] = [];
   for (const { event: e, seq } of events) {
     const d = e.effectiveDate;
     const named = e.nir !== undefined && e.rang !== undefined ? persons.get(personKey(e.nir, e.rang)) : undefined;
@@ -94,6 +97,8 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
             proofs: earlyProofs.get(key),
           });
           earlyProofs.delete(key);
+          const joined = persons.get(key)!;
+          for (const f of familySuspensions) if (f.to >= d) joined.b.suspended.push({ from: f.from > d ? f.from : d, to: f.to });
         } else {
           // the person again: a re-affiliation after an end leaves the gap uncovered (a suspension
           // in the model's terms), then the details and the level are the new row's
@@ -123,8 +128,10 @@ export function foldFamily(adherentId: string, stored: readonly StoredMembership
         break;
       case 'suspension_start':
         for (const p of targets) p.b.suspended.push({ from: d, to: e.end ?? OPEN_END });
+        if (e.nir === undefined) familySuspensions.push({ from: d, to: e.end ?? OPEN_END });
         break;
       case 'suspension_lifted':
+        if (e.nir === undefined) for (const f of familySuspensions) if (f.from <= d && f.to >= d) f.to = dayBefore(d);
         for (const p of targets) {
           const open = p.b.suspended.filter((s) => s.from <= d && s.to >= d);
           for (const s of open) s.to = dayBefore(d);

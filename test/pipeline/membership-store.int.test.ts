@@ -76,6 +76,31 @@ describe('each event type applied to the store', () => {
     expect(store.index().holder(ADH)?.suspended).toEqual([{ from: '2026-02-01', to: '2026-04-14' }]);
   });
 
+  it('a family-wide suspension reaches a person who joins while it is open (a child born during the arrears), from the day they join', async () => {
+    // the family is suspended from 2026-02-01 for non-payment; a child added on 2026-03-10 joins a
+    // suspended contract: suspended from 2026-03-10 until the lift (2026-04-15 → last day 2026-04-14)
+    await store.apply([
+      created(),
+      ev({ eventType: 'suspension_start', effectiveDate: '2026-02-01' }),
+      ev({ eventType: 'beneficiary_added', effectiveDate: '2026-03-10', ...person(CHILD, 'E', '2008-02-20', 'BERTRAND Léa') }),
+    ]);
+    const child = () => store.index().byNirRang(CHILD.nir, CHILD.rang);
+    expect(child()?.suspended).toEqual([{ from: '2026-03-10', to: OPEN_END }]);
+    await store.apply([ev({ eventType: 'suspension_lifted', effectiveDate: '2026-04-15' })]);
+    expect(child()?.suspended).toEqual([{ from: '2026-03-10', to: '2026-04-14' }]);
+    expect(store.index().holder(ADH)?.suspended).toEqual([{ from: '2026-02-01', to: '2026-04-14' }]);
+  });
+
+  it('a suspension that ended before a person joins does not reach them; one naming a person stays theirs', async () => {
+    await store.apply([
+      created(),
+      ev({ eventType: 'suspension_start', effectiveDate: '2026-01-05', end: '2026-01-31' }),
+      ev({ eventType: 'suspension_start', effectiveDate: '2026-02-01', ...HOLDER }),
+      ev({ eventType: 'beneficiary_added', effectiveDate: '2026-03-10', ...person(CHILD, 'E', '2008-02-20', 'BERTRAND Léa') }),
+    ]);
+    expect(store.index().byNirRang(CHILD.nir, CHILD.rang)?.suspended).toEqual([]);
+  });
+
   it('contract_change: a dated level per period, the latest level as contracts', async () => {
     await store.apply([created('2024-01-01'), ev({ eventType: 'contract_change', effectiveDate: '2026-03-01', contracts: ['CCN-HLA-BASE', 'RELAXEO-2'] })]);
     const b = store.index().holder(ADH)!;
