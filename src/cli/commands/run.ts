@@ -31,7 +31,7 @@ import { membersIn, type MembersFileOutcome } from '../../pipeline/members-inbox
 import { SAMPLE_BENEFICIARIES, importPopulationFile } from '../members.js';
 
 const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
-           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments]
+           [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments] [--json]
 
 The main job. Watches <home>/inbox and runs every stage: ingestion (drops → décompte/invoice lines,
 rejects; tp_claims*.csv → TP claims; members*.csv / members*.json → membership events; the bank's
@@ -53,6 +53,8 @@ then — with --once — a payment run (orders topic + pain.001) and member stat
   --reference <d>  read grids/, nomenclature.csv, pmss.csv from this directory instead of the home's
                    reference data (fixed for the run: no hot reload)
   --professionals <csv>  TP payees' accounts instead of the home's version in force
+  --json           (--once) end with one JSON line: seconds per stage (ingest, liquidation,
+                   reconciliation, payment run, statements), the whole run, and the process's peak RSS
 Grids, nomenclature, PMSS and professionals' accounts are the home's reference data (noemie
 reference import / show): a home without them is an error (REFERENCE_MISSING), never the sample's.
 A version published while noemie run watches the inbox is used from the next liquidation batch on.
@@ -70,6 +72,7 @@ const FLAGS = {
   once: { type: 'boolean' }, sample: { type: 'boolean' }, home: { type: 'string' }, kafka: { type: 'string' },
   workers: { type: 'string' }, 'complete-when': { type: 'string' }, beneficiaries: { type: 'string' },
   professionals: { type: 'string' }, reference: { type: 'string' }, 'no-payments': { type: 'boolean' }, 'stable-ms': { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
 
 const SAMPLE_INBOX = 'fixtures/sample/inbox';
@@ -187,6 +190,8 @@ export const command: Command = {
     }
 
     const started = Date.now();
+    const stages = new StageClock();
+    let liquidated = 0;
     // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
     const returns = await bankReturnsIn(layout, io);
     const claims = await claimsIn(layout, bus, io);
@@ -201,11 +206,16 @@ export const command: Command = {
 
     const m = membershipConsumer.stats;
     writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${membership.familyCount()} families in the store; ${m.requested} re-liquidation request(s)`);
+    stages.end('ingest');
     writeLine(io.out, 'liquidating…');
     await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
+    stages.end('liquidation');
+    // the reconcile service consumes beside the liquidation: this is what is left of it once the lines are decided
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
     const exceptions = await reconcile.tick(new Date().toISOString());
+    stages.end('reconciliation');
     const l = liquidation.stats;
+    liquidated = l.lines;
     writeLine(io.out, `liquidation: ${l.lines} lines, ${l.published} settlements published, ${l.unchanged} unchanged, ${l.redelivered} already applied, ${l.republished} records published twice dropped`);
     const r = reconcile.stats.outcomes;
     writeLine(io.out, `reconciliation: ${Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ')}${exceptions.length ? ` (${exceptions.length} raised by this run's clock)` : ''}`);
@@ -239,9 +249,11 @@ export const command: Command = {
           code = 1;
         }
       }
+      stages.end('payments');
       await membershipConsumer.stop();
       const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
+      stages.end('statements');
     } catch (e) {
       code = 1;
       throw e;
@@ -250,10 +262,39 @@ export const command: Command = {
       await bus.close();
       await membership.close();
     }
-    writeLine(io.out, `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outcomes.length} drops, ${claims} TP claims; home ${home}`);
+    const seconds = (Date.now() - started) / 1000;
+    writeLine(io.out, `stages: ${stages.describe()}`);
+    writeLine(io.out, `done in ${seconds.toFixed(1)} s: ${outcomes.length} drops, ${claims} TP claims; home ${home}`);
+    if (values.json) {
+      writeLine(io.out, JSON.stringify({ seconds, stages: stages.seconds(), drops: outcomes.length, claims, lines: liquidated, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), home, code }));
+    }
     return code;
   },
 };
+
+/**
+ * Wall time of each stage of `run --once`, in the order they end (the stage begins where the
+ * previous one ended). Reconciliation runs beside the liquidation: its figure is the tail left once
+ * the lines are decided, plus the run's tick.
+ */
+export class StageClock {
+  private last = performance.now();
+  private readonly spent = new Map<string, number>();
+
+  end(stage: 'ingest' | 'liquidation' | 'reconciliation' | 'payments' | 'statements'): void {
+    const now = performance.now();
+    this.spent.set(stage, (this.spent.get(stage) ?? 0) + (now - this.last) / 1000);
+    this.last = now;
+  }
+
+  seconds(): Record<string, number> {
+    return Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
+  }
+
+  describe(): string {
+    return [...this.spent].map(([k, v]) => `${k === 'payments' ? 'payment run' : k} ${v.toFixed(1)} s`).join(', ');
+  }
+}
 
 /**
  * The sample's members feed (a résiliation back-dated into the care already paid, the arrival of
