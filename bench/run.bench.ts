@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readDrop } from '../src/ingest/index.js';
@@ -13,12 +13,13 @@ import { root, runChild } from './support.js';
  * timings (`run --once --json`), the child's peak RSS, the bytes it wrote (`/proc/<pid>/io`
  * write_bytes, polled) and the size of the home afterwards, per folder, per line.
  *
- *   npm run bench:run -- --lines 20000 [--workers 2] [--dir <dir>] [--keep]
+ *   npm run bench:run -- --lines 20000 [--workers 2] [--dir <dir>] [--keep] [--prepare]
+ * --prepare: make the home and print the `noemie run` command line, run nothing (for profilers).
  */
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' },
-    child: { type: 'string' }, drop: { type: 'string' },
+    child: { type: 'string' }, drop: { type: 'string' }, prepare: { type: 'boolean' },
   },
 });
 
@@ -52,12 +53,16 @@ function generate(lines: number, dir: string): Promise<Generated> {
   });
 }
 
-interface RunResult { json: { seconds: number; stages: Record<string, number>; lines: number; peakRssMb: number; code: number }; wallSeconds: number; writeBytes: number; vmHwmMb: number; stdout: string }
+interface RunResult { json: { seconds: number; stages: Record<string, number>; cpuSeconds: Record<string, number>; lines: number; peakRssMb: number; code: number }; wallSeconds: number; writeBytes: number; vmHwmMb: number; stdout: string }
 
 /** `noemie run --once --json` in a child; /proc/<pid>/io and VmHWM sampled every 100 ms (the last sample before exit counts). */
+const runArgs = (home: string, gen: Generated, workers: number) => [bin, 'run', '--once', '--home', home, '--beneficiaries', gen.beneficiaries, '--professionals', gen.professionals, '--stable-ms', '0', '--workers', String(workers), '--json'];
+/** the per-run payment ceiling lifted (as the chaos harness does): the bench measures the run, not the controls */
+const runEnv = (home: string) => ({ NOEMIE_HOME: home, NOEMIE_LOG_LEVEL: 'warn', NOEMIE_PAYMENT_MAX_RUN: '999999999.99', TMPDIR: join(home, '..', 'tmp') });
+
 function runOnce(home: string, gen: Generated, workers: number): Promise<RunResult> {
-  const args = [bin, 'run', '--once', '--home', home, '--beneficiaries', gen.beneficiaries, '--professionals', gen.professionals, '--stable-ms', '0', '--workers', String(workers), '--json'];
-  const env = { ...process.env, NOEMIE_HOME: home, NOEMIE_LOG_LEVEL: 'warn', NOEMIE_PAYMENT_MAX_RUN: '999999999.99', TMPDIR: join(home, '..', 'tmp') };
+  const args = runArgs(home, gen, workers);
+  const env = { ...process.env, ...runEnv(home) };
   mkdirSync(env.TMPDIR, { recursive: true });
   const t0 = performance.now();
   return new Promise((res, rej) => {
@@ -76,9 +81,12 @@ function runOnce(home: string, gen: Generated, workers: number): Promise<RunResu
       }
     };
     const timer = setInterval(sample, 100);
+    let shown = 0;
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       stdout += c;
-      process.stdout.write(c.replace(/^/gm, '  | '));
+      const end = stdout.lastIndexOf('\n') + 1;
+      if (end > shown) process.stdout.write(stdout.slice(shown, end).replace(/^(?=.)/gm, '  | '));
+      shown = Math.max(shown, end);
     });
     child.once('exit', (code) => {
       clearInterval(timer);
@@ -116,15 +124,20 @@ async function main(): Promise<void> {
   const gen = await generate(lines, dir);
   console.log(`drop: ${gen.drop} (${((performance.now() - tg) / 1000).toFixed(1)} s to generate, or reused)`);
 
-  const parse = await runChild(import.meta.url, ['--child', 'parse', '--drop', gen.drop]);
-  console.log(`bare parse (readDrop): ${parse.lines} lines in ${parse.seconds!.toFixed(2)} s, ${Math.round(parse.lines! / parse.seconds!)} lines/s, peak RSS ${parse.peakRssMb} MB`);
-
   const home = join(dir, `home-${lines}`);
   rmSync(home, { recursive: true, force: true });
   mkdirSync(join(home, 'inbox'), { recursive: true });
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
   await publishSample(home);
   cpSync(gen.drop, join(home, 'inbox', 'drop.csv'));
   cpSync(gen.claims, join(home, 'inbox', 'tp_claims.csv'));
+  if (values.prepare) {
+    const env = Object.entries(runEnv(home)).map(([k, v]) => `${k}=${v}`).join(' ');
+    return void console.log(`${env} ${process.execPath} ${runArgs(home, gen, workers).join(' ')}`);
+  }
+
+  const parse = await runChild(import.meta.url, ['--child', 'parse', '--drop', gen.drop]);
+  console.log(`bare parse (readDrop): ${parse.lines} lines in ${parse.seconds!.toFixed(2)} s, ${Math.round(parse.lines! / parse.seconds!)} lines/s, peak RSS ${parse.peakRssMb} MB`);
   const before = sizes(home, 1);
   const run = await runOnce(home, gen, workers);
   const after = sizes(home, 2);
@@ -133,8 +146,12 @@ async function main(): Promise<void> {
   const homeBytes = [...after.values()].reduce((a, b) => a + b, 0) - [...before.values()].reduce((a, b) => a + b, 0);
 
   console.log(`\nnoemie run --once, ${n} lines, ${workers} workers, embedded bus (fsync on): ${run.json.seconds.toFixed(1)} s (${Math.round(n / run.json.seconds)} lines/s end to end), exit ${run.json.code}; child wall ${run.wallSeconds.toFixed(1)} s`);
-  console.log('stage            s     lines/s');
-  for (const [stage, s] of Object.entries(run.json.stages)) console.log(`${stage.padEnd(15)} ${s.toFixed(2).padStart(7)} ${String(Math.round(n / Math.max(s, 0.001))).padStart(9)}`);
+  const cpuTotal = Object.values(run.json.cpuSeconds).reduce((a, b) => a + b, 0);
+  console.log(`stage            wall s   lines/s   CPU s (all threads)   (load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  for (const [stage, s] of Object.entries(run.json.stages)) {
+    console.log(`${stage.padEnd(15)} ${s.toFixed(2).padStart(8)} ${String(Math.round(n / Math.max(s, 0.001))).padStart(9)} ${run.json.cpuSeconds[stage]!.toFixed(2).padStart(9)}`);
+  }
+  console.log(`${'total'.padEnd(15)} ${run.json.seconds.toFixed(2).padStart(8)} ${String(Math.round(n / run.json.seconds)).padStart(9)} ${cpuTotal.toFixed(2).padStart(9)}`);
   console.log(`peak RSS ${run.json.peakRssMb} MB (VmHWM sampled ${run.vmHwmMb} MB); bare parse ${parse.peakRssMb} MB`);
   console.log(`written to disk (write_bytes): ${(run.writeBytes / 1048576).toFixed(1)} MB, ${perLine(run.writeBytes)} B per line`);
   console.log(`home after the run minus the home before: ${(homeBytes / 1048576).toFixed(1)} MB, ${perLine(homeBytes)} B per line; by folder:`);

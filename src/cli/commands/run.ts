@@ -221,6 +221,7 @@ export const command: Command = {
     writeLine(io.out, `reconciliation: ${Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ')}${exceptions.length ? ` (${exceptions.length} raised by this run's clock)` : ''}`);
     await liquidation.stop();
     await reconcile.stop();
+    stages.end('stopping');
 
     // the rule of noemie ingest: a drop archived with a refused part still needs attention
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) || returns.refused > 0 ? 1 : 0;
@@ -266,7 +267,7 @@ export const command: Command = {
     writeLine(io.out, `stages: ${stages.describe()}`);
     writeLine(io.out, `done in ${seconds.toFixed(1)} s: ${outcomes.length} drops, ${claims} TP claims; home ${home}`);
     if (values.json) {
-      writeLine(io.out, JSON.stringify({ seconds, stages: stages.seconds(), drops: outcomes.length, claims, lines: liquidated, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), home, code }));
+      writeLine(io.out, JSON.stringify({ seconds, stages: stages.seconds(), cpuSeconds: stages.cpuSeconds(), drops: outcomes.length, claims, lines: liquidated, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), home, code }));
     }
     return code;
   },
@@ -279,20 +280,31 @@ export const command: Command = {
  */
 export class StageClock {
   private last = performance.now();
-  private readonly spent = new Map<string, number>();
+  private lastCpu = process.cpuUsage();
+  private readonly spent = new Map<string, { wall: number; cpu: number }>();
 
-  end(stage: 'ingest' | 'liquidation' | 'reconciliation' | 'payments' | 'statements'): void {
+  /** `stopping`: the liquidation and reconcile services finishing their batches in flight and closing */
+  end(stage: 'ingest' | 'liquidation' | 'reconciliation' | 'stopping' | 'payments' | 'statements'): void {
     const now = performance.now();
-    this.spent.set(stage, (this.spent.get(stage) ?? 0) + (now - this.last) / 1000);
+    const cpu = process.cpuUsage(this.lastCpu);
+    const was = this.spent.get(stage) ?? { wall: 0, cpu: 0 };
+    this.spent.set(stage, { wall: was.wall + (now - this.last) / 1000, cpu: was.cpu + (cpu.user + cpu.system) / 1e6 });
     this.last = now;
+    this.lastCpu = process.cpuUsage();
   }
 
+  /** wall seconds per stage */
   seconds(): Record<string, number> {
-    return Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
+    return Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v.wall * 1000) / 1000]));
+  }
+
+  /** CPU seconds per stage, every thread of the process (the liquidation workers included): the figure on a shared machine */
+  cpuSeconds(): Record<string, number> {
+    return Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v.cpu * 1000) / 1000]));
   }
 
   describe(): string {
-    return [...this.spent].map(([k, v]) => `${k === 'payments' ? 'payment run' : k} ${v.toFixed(1)} s`).join(', ');
+    return [...this.spent].map(([k, v]) => `${k === 'payments' ? 'payment run' : k} ${v.wall.toFixed(1)} s (CPU ${v.cpu.toFixed(1)} s)`).join(', ');
   }
 }
 
