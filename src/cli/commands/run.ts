@@ -191,6 +191,11 @@ export const command: Command = {
 
     const started = Date.now();
     const stages = new StageClock();
+    // the statement index follows the settlements while the lines are liquidated (the liquidation
+    // waits on its fsyncs most of the time), so the statement stage only catches up the tail
+    const following = await startStatementIndexer({ bus, home, logger });
+    let stoppedFollowing: Promise<void> | null = null;
+    const stopFollowing = () => (stoppedFollowing ??= following.stop());
     let liquidated = 0;
     // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
     const returns = await bankReturnsIn(layout, io);
@@ -252,14 +257,16 @@ export const command: Command = {
       }
       stages.end('payments');
       await membershipConsumer.stop();
+      await stopFollowing();
       const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);
-      writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
+      writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${following.stats.consumed + statements.consumed} new settlements consumed)`);
       stages.end('statements');
     } catch (e) {
       code = 1;
       throw e;
     } finally {
       await membershipConsumer.stop();
+      await stopFollowing();
       await bus.close();
       await membership.close();
     }
