@@ -13,7 +13,7 @@ import { LiquidationService } from '../../pipeline/liquidation-service.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
-import { runPaymentStage } from '../../pipeline/payments-service.js';
+import { runPaymentStage, startPaymentsFollower } from '../../pipeline/payments-service.js';
 import { applyInboxBankReturns, renderBankReturnReport } from '../../pipeline/bank-returns.js';
 import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
@@ -199,6 +199,9 @@ export const command: Command = {
     let liquidated = 0;
     // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
     const returns = await bankReturnsIn(layout, io);
+    // the payment state takes the settlements and outcomes as they come too (after the bank
+    // returns: one writer of the payment state at a time); the payment run then reads the tail
+    const paymentsFollower = values['no-payments'] ? null : await startPaymentsFollower({ bus, home, logger });
     const claims = await claimsIn(layout, bus, io);
     // membership feeds first, and applied before the drops are read: lines are keyed and
     // liquidated against the members as the inbox left them
@@ -238,6 +241,7 @@ export const command: Command = {
         const at = new Date().toISOString();
         const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
         professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
+        await paymentsFollower?.stop();
         const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
@@ -265,6 +269,7 @@ export const command: Command = {
       code = 1;
       throw e;
     } finally {
+      await paymentsFollower?.stop();
       await membershipConsumer.stop();
       await stopFollowing();
       await bus.close();
