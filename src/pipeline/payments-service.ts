@@ -11,6 +11,7 @@ import {
 } from '../payments/index.js';
 import { stateStoreFileOf } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
+import { followInBatches } from './follow-in-batches.js';
 import { PaymentsStore } from './payments-store.js';
 
 export { runDirOf };
@@ -209,51 +210,43 @@ async function consumeNew(bus: Bus, groupId: string, store: PaymentsStore, count
   await sub.done;
 }
 
-/** A consumer that folds the payment inputs into the store as they are published (startPaymentsFollower). */
+/** Folds the payment inputs into the store while they are published (startPaymentsFollower). */
 export interface PaymentsFollower {
+  /** inputs folded in so far */
   readonly stats: PaymentStageReport['consumed'];
-  /** stops consuming (the batch in flight is applied and committed first) and closes its store handle */
+  /** waits for the catch-up in flight, then closes its store handle; what is left is the payment run's */
   stop(): Promise<void>;
 }
 
 /**
- * Folds `settlements` and `reconciliation` into the payment state as they are published, with the
- * payment stage's group, batch for batch as `consumeNew` does (one store transaction per batch,
- * committed before the bus commits its offsets): `noemie run --once` starts it beside the
- * liquidation, which spends most of its time waiting on fsyncs, and stops it before
+ * Folds `settlements` and `reconciliation` into the payment state while they are published, with
+ * the payment stage's group and its own consumption (`consumeNew`: one store transaction per batch,
+ * committed before the bus commits its offsets), each time the group is `minBatch` records behind
+ * (follow-in-batches.ts: full batches, not a commit per small batch). `noemie run --once` starts it
+ * beside the liquidation, which spends most of its time waiting on fsyncs, and stops it before
  * `runPaymentStage`, whose consumption is then only the tail. It must be the only writer of the
  * payment state while it runs (two store handles would decide on each other's stale reads): the
  * caller applies bank returns before starting it and runs the payment stage after stopping it.
  */
-export async function startPaymentsFollower(options: { bus: Bus; home: string; groupId?: string; logger?: Logger }): Promise<PaymentsFollower> {
+export async function startPaymentsFollower(options: { bus: Bus; home: string; groupId?: string; logger?: Logger; minBatch?: number; everyMs?: number }): Promise<PaymentsFollower> {
   const store = await PaymentsStore.open(options.home);
   const stats = { settlements: 0, reconciliation: 0 };
-  let sub;
-  try {
-    sub = await options.bus.consume({
-      groupId: options.groupId ?? PAYMENTS_GROUP,
-      topics: PAYMENTS_TOPICS,
-      maxBatch: PAYMENTS_MAX_BATCH,
-      handler: async (batch) => {
-        const events = eventsOf(batch);
-        await store.applyEvents(events, applyPaymentEvents);
-        stats[batch.topic] += events.length;
-      },
-    });
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
-  const subscription = sub;
-  const done = subscription.done.finally(() => store.close());
-  done.catch((e: unknown) => options.logger?.error({ err: e }, 'payments: the input follower stopped'));
+  const groupId = options.groupId ?? PAYMENTS_GROUP;
+  const follower = followInBatches({
+    bus: options.bus, groupId, topics: PAYMENTS_TOPICS, minBatch: options.minBatch ?? PAYMENTS_MAX_BATCH,
+    catchUp: () => consumeNew(options.bus, groupId, store, stats),
+    what: 'payments', ...(options.logger ? { logger: options.logger } : {}), ...(options.everyMs !== undefined ? { everyMs: options.everyMs } : {}),
+  });
   let stopped: Promise<void> | null = null;
   return {
     stats,
     stop: () =>
       (stopped ??= (async () => {
-        await subscription.stop();
-        await done;
+        try {
+          await follower.stop();
+        } finally {
+          await store.close();
+        }
       })()),
   };
 }

@@ -56,7 +56,8 @@ it('a payment run after the follower pays what a run consuming everything pays, 
 
   const followed = await newHome();
   await followed.bus.produce('settlements', before.map((value) => ({ value })));
-  const follower = await startPaymentsFollower({ bus: followed.bus, home: followed.home });
+  // minBatch 1: a catch-up as soon as anything is new (the run's default waits for a full batch)
+  const follower = await startPaymentsFollower({ bus: followed.bus, home: followed.home, minBatch: 1, everyMs: 20 });
   await followed.bus.produce('settlements', during.map((value) => ({ value })));
   await until(() => follower.stats.settlements === 3);
   await follower.stop();

@@ -18,7 +18,7 @@ import { applyInboxBankReturns, renderBankReturnReport } from '../../pipeline/ba
 import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
-import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
+import { StatementIndex, followStatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { referencePaths, type ReferenceSource } from '../../pipeline/reference.js';
@@ -191,11 +191,10 @@ export const command: Command = {
 
     const started = Date.now();
     const stages = new StageClock();
-    // the statement index follows the settlements while the lines are liquidated (the liquidation
-    // waits on its fsyncs most of the time), so the statement stage only catches up the tail
-    const following = await startStatementIndexer({ bus, home, logger });
-    let stoppedFollowing: Promise<void> | null = null;
-    const stopFollowing = () => (stoppedFollowing ??= following.stop());
+    // the statement index follows the settlements in full batches while the lines are liquidated
+    // (the liquidation waits on its fsyncs most of the time); the statement stage catches up the tail
+    const following = followStatementIndex({ bus, home, logger });
+    const stopFollowing = () => following.stop();
     let liquidated = 0;
     // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
     const returns = await bankReturnsIn(layout, io);
