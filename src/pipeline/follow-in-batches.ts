@@ -3,11 +3,13 @@ import type { Logger } from '../log.js';
 
 /**
  * Runs a stage's one-shot catch-up (`updateStatementIndex`, the payment stage's consumption) while
- * the topics fill, but only once the group is at least `minBatch` records behind: each catch-up then
- * takes full batches (one durable store commit each). A consumer running all the time would commit
- * whatever small batch had just arrived: measured on `noemie run --once` (bench/README.md "run"),
- * that wrote 1.76× the bytes per line, the store's pages rewritten by many small commits.
- * Everything below `minBatch` is left to the stage's own catch-up after `stop()`.
+ * the topics fill, but only once one partition is at least `minBatch` records behind: the catch-up
+ * then takes full batches (a batch is one partition's records, one durable store commit each), as
+ * the stage's own catch-up at the end does. A consumer running all the time would commit whatever
+ * small batch had just arrived: measured on `noemie run --once` (bench/README.md "run"), that wrote
+ * 1.76× the bytes per line, the store's pages rewritten by many small commits; a trigger on the
+ * group's total lag (4 096 over 4 partitions: batches of ≈ 1 000) still 1.35×.
+ * What is left when `stop()` is called is the stage's own catch-up.
  */
 export interface BatchFollower {
   /** waits for the catch-up in flight (if any); starts no other */
@@ -18,7 +20,7 @@ export interface FollowOptions {
   bus: Bus;
   groupId: string;
   topics: readonly TopicName[];
-  /** records behind before a catch-up starts */
+  /** records behind on one partition before a catch-up starts */
   minBatch: number;
   /** how often the lag is read */
   everyMs?: number;
@@ -41,7 +43,7 @@ export function followInBatches(o: FollowOptions): BatchFollower {
   const loop = (async () => {
     while (!stopping) {
       try {
-        const behind = (await o.bus.lag(o.groupId, o.topics)).reduce((n, l) => n + l.lag, 0);
+        const behind = Math.max(0, ...(await o.bus.lag(o.groupId, o.topics)).map((l) => l.lag));
         if (behind >= o.minBatch && !stopping) await o.catchUp();
       } catch (e) {
         o.logger?.warn({ err: e }, `${o.what}: a catch-up while following failed; the stage catches up itself`);
