@@ -11,7 +11,6 @@ import {
 } from '../payments/index.js';
 import { stateStoreFileOf } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
-import { followInBatches } from './follow-in-batches.js';
 import { PaymentsStore } from './payments-store.js';
 
 export { runDirOf };
@@ -208,47 +207,6 @@ async function consumeNew(bus: Bus, groupId: string, store: PaymentsStore, count
   if (!done()) await Promise.race([finished, sub.done]);
   await sub.stop();
   await sub.done;
-}
-
-/** Folds the payment inputs into the store while they are published (startPaymentsFollower). */
-export interface PaymentsFollower {
-  /** inputs folded in so far */
-  readonly stats: PaymentStageReport['consumed'];
-  /** waits for the catch-up in flight, then closes its store handle; what is left is the payment run's */
-  stop(): Promise<void>;
-}
-
-/**
- * Folds `settlements` and `reconciliation` into the payment state while they are published, with
- * the payment stage's group and its own consumption (`consumeNew`: one store transaction per batch,
- * committed before the bus commits its offsets), each time the group is `minBatch` records behind
- * (follow-in-batches.ts: full batches, not a commit per small batch). `noemie run --once` starts it
- * beside the liquidation, which spends most of its time waiting on fsyncs, and stops it before
- * `runPaymentStage`, whose consumption is then only the tail. It must be the only writer of the
- * payment state while it runs (two store handles would decide on each other's stale reads): the
- * caller applies bank returns before starting it and runs the payment stage after stopping it.
- */
-export async function startPaymentsFollower(options: { bus: Bus; home: string; groupId?: string; logger?: Logger; minBatch?: number; everyMs?: number }): Promise<PaymentsFollower> {
-  const store = await PaymentsStore.open(options.home);
-  const stats = { settlements: 0, reconciliation: 0 };
-  const groupId = options.groupId ?? PAYMENTS_GROUP;
-  const follower = followInBatches({
-    bus: options.bus, groupId, topics: PAYMENTS_TOPICS, minBatch: options.minBatch ?? PAYMENTS_MAX_BATCH,
-    catchUp: () => consumeNew(options.bus, groupId, store, stats),
-    what: 'payments', ...(options.logger ? { logger: options.logger } : {}), ...(options.everyMs !== undefined ? { everyMs: options.everyMs } : {}),
-  });
-  let stopped: Promise<void> | null = null;
-  return {
-    stats,
-    stop: () =>
-      (stopped ??= (async () => {
-        try {
-          await follower.stop();
-        } finally {
-          await store.close();
-        }
-      })()),
-  };
 }
 
 /** The new inputs, read without the group (a dry run: nothing is committed or saved). */

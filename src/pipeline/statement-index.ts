@@ -4,7 +4,6 @@ import type { Settlement } from '../model/settlement.js';
 import type { StatementRequest, StatementSettlement } from '../statement/index.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
-import { followInBatches } from './follow-in-batches.js';
 
 /**
  * The member statements' index, in the home's state store (src/state), kept as settlements pass:
@@ -252,34 +251,5 @@ export async function startStatementIndexer(options: { bus: Bus; home: string; g
       await subscription.stop();
       await done;
     },
-  };
-}
-
-/**
- * `noemie run --once`: brings the index up to date in full batches while the settlements are
- * published (follow-in-batches.ts: `updateStatementIndex` each time the group is `minBatch` behind),
- * so the statement stage only catches up the tail. `stop()` waits for the catch-up in flight.
- */
-export function followStatementIndex(options: { bus: Bus; home: string; logger?: Logger; minBatch?: number }): { readonly stats: { consumed: number }; stop(): Promise<void> } {
-  const index = StatementIndex.open(options.home);
-  const stats = { consumed: 0 };
-  const follower = followInBatches({
-    bus: options.bus, groupId: STATEMENTS_GROUP, topics: ['settlements'], minBatch: options.minBatch ?? STATEMENTS_MAX_BATCH,
-    catchUp: async () => {
-      stats.consumed += (await updateStatementIndex(options.bus, index, options.logger ? { logger: options.logger } : {})).consumed;
-    },
-    what: 'statements', ...(options.logger ? { logger: options.logger } : {}),
-  });
-  let stopped: Promise<void> | null = null;
-  return {
-    stats,
-    stop: () =>
-      (stopped ??= (async () => {
-        try {
-          await follower.stop();
-        } finally {
-          await index.close();
-        }
-      })()),
   };
 }

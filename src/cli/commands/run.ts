@@ -13,12 +13,12 @@ import { LiquidationService } from '../../pipeline/liquidation-service.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
-import { runPaymentStage, startPaymentsFollower } from '../../pipeline/payments-service.js';
+import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { applyInboxBankReturns, renderBankReturnReport } from '../../pipeline/bank-returns.js';
 import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
-import { StatementIndex, followStatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
+import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { referencePaths, type ReferenceSource } from '../../pipeline/reference.js';
@@ -191,19 +191,9 @@ export const command: Command = {
 
     const started = Date.now();
     const stages = new StageClock();
-    // the statement index follows the settlements in full batches while the lines are liquidated
-    // (the liquidation waits on its fsyncs most of the time); the statement stage catches up the tail.
-    // Embedded bus only: measured there (bench/README.md "run"); on Kafka each catch-up would be a
-    // group join while the services run, not measured.
-    const follow = bus.kind === 'embedded';
-    const following = follow ? followStatementIndex({ bus, home, logger }) : null;
-    const stopFollowing = async () => following?.stop();
     let liquidated = 0;
     // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
     const returns = await bankReturnsIn(layout, io);
-    // the payment state takes the settlements and outcomes as they come too (after the bank
-    // returns: one writer of the payment state at a time); the payment run then reads the tail
-    const paymentsFollower = values['no-payments'] || !follow ? null : await startPaymentsFollower({ bus, home, logger });
     const claims = await claimsIn(layout, bus, io);
     // membership feeds first, and applied before the drops are read: lines are keyed and
     // liquidated against the members as the inbox left them
@@ -243,7 +233,6 @@ export const command: Command = {
         const at = new Date().toISOString();
         const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
         professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
-        await paymentsFollower?.stop();
         const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
         const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
@@ -263,17 +252,14 @@ export const command: Command = {
       }
       stages.end('payments');
       await membershipConsumer.stop();
-      await stopFollowing();
       const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);
-      writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${(following?.stats.consumed ?? 0) + statements.consumed} new settlements consumed)`);
+      writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
       stages.end('statements');
     } catch (e) {
       code = 1;
       throw e;
     } finally {
-      await paymentsFollower?.stop();
       await membershipConsumer.stop();
-      await stopFollowing();
       await bus.close();
       await membership.close();
     }
