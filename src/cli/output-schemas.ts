@@ -111,6 +111,10 @@ const RunOnceSchema = z
     members: z.object({ applied: Count, duplicates: Count, families: Count, reliquidationRequests: Count }),
     liquidation: z.object({ lines: Count, published: Count, unchanged: Count, redelivered: Count, republished: Count }),
     reconciliation: z.object({ outcomes: z.record(z.string(), Count), exceptionsRaised: Count }),
+    stages: z
+      .record(z.string(), z.object({ seconds: z.number().min(0), cpuSeconds: z.number().min(0) }))
+      .meta({ description: 'wall and CPU seconds (every thread of the process) per stage, in the order they ended: ingest, liquidation, reconciliation, stopping, payments, statements' }),
+    peakRssMb: z.number().int().min(0).meta({ description: "the process's peak resident set size (worker threads included)" }),
     payments: z
       .object({
         runId: z.string(),

@@ -70,7 +70,8 @@ then — with --once — a payment run (orders topic + pain.001) and member stat
   --professionals <csv>  TP payees' accounts instead of the home's version in force
   --no-payments    with --once: no payment run (the statements are still written)
 ${jsonUsage('run')}
-                   with --once: the summary, stage by stage; the human lines go to stderr
+                   with --once: the summary, stage by stage (with wall and CPU seconds per stage and
+                   the peak RSS); the human lines go to stderr
 ${HTTP_USAGE}
 Grids, nomenclature, PMSS and professionals' accounts are the home's reference data (noemie
 reference import / show): a home without them is an error (REFERENCE_MISSING), never the sample's.
@@ -273,6 +274,7 @@ export const command: Command = {
     }
 
     const started = Date.now();
+    const stages = new StageClock();
     // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
     const returns = await bankReturnsIn(layout, io);
     const claims = await claimsIn(layout, bus, io);
@@ -289,16 +291,21 @@ export const command: Command = {
     const familiesInStore = membership.familyCount();
     writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${familiesInStore} families in the store; ${m.requested} re-liquidation request(s)${m.restored > 0 ? `; ${m.restored} event(s) restored from members-changelog first` : ''}`);
     if (gridCorrection) reportGridCorrections(io, await correctGrids(gridCorrection));
+    stages.end('ingest');
     writeLine(io.out, 'liquidating…');
     await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
+    stages.end('liquidation');
+    // the reconcile service consumes beside the liquidation: this is what is left of it once the lines are decided
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
     const exceptions = await reconcile.tick(new Date().toISOString());
+    stages.end('reconciliation');
     const l = liquidation.stats;
     writeLine(io.out, `liquidation: ${l.lines} lines, ${l.published} settlements published, ${l.unchanged} unchanged, ${l.redelivered} already applied, ${l.republished} records published twice dropped`);
     const r = reconcile.stats.outcomes;
     writeLine(io.out, `reconciliation: ${Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ')}${exceptions.length ? ` (${exceptions.length} raised by this run's clock)` : ''}`);
     await liquidation.stop();
     await reconcile.stop();
+    stages.end('stopping');
 
     // the rule of noemie ingest: a drop archived with a refused part still needs attention
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) || returns.refused > 0 ? 1 : 0;
@@ -338,10 +345,12 @@ export const command: Command = {
           code = 1;
         }
       }
+      stages.end('payments');
       await membershipConsumer.stop();
       const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
       statementsDone = statements;
+      stages.end('statements');
     } catch (e) {
       code = 1;
       throw e;
@@ -351,6 +360,7 @@ export const command: Command = {
       await bus.close();
       await membership.close();
     }
+    writeLine(io.out, `stages: ${stages.describe()}`);
     writeLine(io.out, `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outcomes.length} drops, ${claims} TP claims; home ${home}`);
     if (values.json) {
       writeJson(cliIo, 'run', {
@@ -362,6 +372,8 @@ export const command: Command = {
         reconciliation: { outcomes: r, exceptionsRaised: exceptions.length },
         payments,
         statements: statementsDone,
+        stages: stages.json(),
+        peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       });
     }
     return code;
@@ -372,6 +384,47 @@ function reportGridCorrections(io: CliIo, r: GridCorrectionResult): void {
   for (const c of r.corrected) {
     const changed = Object.entries(c.changes).map(([grid, from]) => `${grid} from ${from}`).join(', ');
     writeLine(io.out, `grid correction ${c.versionId} (after ${c.previous}): ${changed || 'no past care date decided differently'}; ${c.requests} re-liquidation request(s)`);
+  }
+}
+
+/**
+ * Wall time of each stage of `run --once`, in the order they end (the stage begins where the
+ * previous one ended). Reconciliation runs beside the liquidation: its figure is the tail left once
+ * the lines are decided, plus the run's tick.
+ */
+export class StageClock {
+  private last = performance.now();
+  private lastCpu = process.cpuUsage();
+  private readonly spent = new Map<string, { wall: number; cpu: number }>();
+
+  /** `stopping`: the liquidation and reconcile services finishing their batches in flight and closing */
+  end(stage: 'ingest' | 'liquidation' | 'reconciliation' | 'stopping' | 'payments' | 'statements'): void {
+    const now = performance.now();
+    const cpu = process.cpuUsage(this.lastCpu);
+    const was = this.spent.get(stage) ?? { wall: 0, cpu: 0 };
+    this.spent.set(stage, { wall: was.wall + (now - this.last) / 1000, cpu: was.cpu + (cpu.user + cpu.system) / 1e6 });
+    this.last = now;
+    this.lastCpu = process.cpuUsage();
+  }
+
+  /** wall seconds per stage */
+  seconds(): Record<string, number> {
+    return Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v.wall * 1000) / 1000]));
+  }
+
+  /** CPU seconds per stage, every thread of the process (the liquidation workers included): the figure on a shared machine */
+  cpuSeconds(): Record<string, number> {
+    return Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v.cpu * 1000) / 1000]));
+  }
+
+  /** per stage, for `run --once --json` */
+  json(): Record<string, { seconds: number; cpuSeconds: number }> {
+    const cpu = this.cpuSeconds();
+    return Object.fromEntries(Object.entries(this.seconds()).map(([k, seconds]) => [k, { seconds, cpuSeconds: cpu[k]! }]));
+  }
+
+  describe(): string {
+    return [...this.spent].map(([k, v]) => `${k === 'payments' ? 'payment run' : k} ${v.wall.toFixed(1)} s (CPU ${v.cpu.toFixed(1)} s)`).join(', ');
   }
 }
 
