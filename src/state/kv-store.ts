@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 
 /**
@@ -37,6 +37,16 @@ export interface OpenStateStoreOptions {
   sync?: boolean;
 }
 
+/**
+ * One StateStore per file in a process, shared by every stage that opens it (counted: the last
+ * close closes it). Two lmdb handles on one file in one process can deadlock: a write transaction
+ * of one holds LMDB's writer mutex while it waits for the main thread to run its callback, and the
+ * main thread, writing through the other handle, waits for that mutex (seen after a kill -9 and
+ * rerun of `noemie run --kafka`: the main thread parked on the lock file's mutex, owned by this
+ * process's own lmdb write thread). One handle also puts every commit of the process in one queue.
+ */
+const OPEN = new Map<string, { store: StateStore; users: number }>();
+
 export class StateStore {
   private writing = false;
   /** the last queued step: steps (update / commit) of this process run one after the other */
@@ -50,12 +60,19 @@ export class StateStore {
   static open(home: string, options: OpenStateStoreOptions & { create: false }): StateStore | null;
   static open(home: string, options?: OpenStateStoreOptions): StateStore;
   static open(home: string, options: OpenStateStoreOptions = {}): StateStore | null {
-    const file = stateStoreFileOf(home);
+    const file = resolve(stateStoreFileOf(home));
+    const shared = OPEN.get(file);
+    if (shared) {
+      shared.users += 1;
+      return shared.store;
+    }
     if (options.create === false && !existsSync(file)) return null;
     mkdirSync(dirname(file), { recursive: true });
     // overlappingSync off: a commit's promise resolves once its pages AND meta page are fsynced,
     // so "committed" means "survives a power cut", not only "visible to other readers".
-    return new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false, ...(options.sync === false ? { noSync: true } : {}) }));
+    const store = new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false, ...(options.sync === false ? { noSync: true } : {}) }));
+    OPEN.set(file, { store, users: 1 });
+    return store;
   }
 
   /** A typed sub-store: the keys under `name`. Values of type V are written and read as they are. */
@@ -100,7 +117,14 @@ export class StateStore {
     if (!this.writing) throw new Error(`state store: ${what} outside commit()`);
   }
 
+  /** One user done; the file is closed when the last one is (a close per open). */
   async close(): Promise<void> {
+    const shared = OPEN.get(this.file);
+    if (shared?.store !== this) return; // closed already
+    shared.users -= 1;
+    if (shared.users > 0) return;
+    OPEN.delete(this.file);
+    await this.tail;
     await this.db.close();
   }
 }
