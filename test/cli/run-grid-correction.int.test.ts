@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Grid } from '../../src/model/grid.js';
 import { runNoemie } from '../support/cli.js';
-import { expectNothingNew, gpLine, holderCreated, homeWithReference, latest, nirOf, ordersOf, runOnceOk, settlementsOf, tempHome, versionsOf, writeDrop, writeFeed } from './run-support.js';
+import { expectNothingNew, gpLine, holderCreated, homeWithReference, latest, nirOf, ordersOf, runOnceOk, settlementsOf, versionsOf, writeDrop, writeFeed } from './run-support.js';
 
 const run = runNoemie;
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -52,8 +52,7 @@ async function correctedGrids(dir: string): Promise<string> {
 
 describe('noemie reference import of a corrected grid, then noemie run --once', () => {
   it('re-decides the lines of the families holding a corrected level in the corrected period, pays and recovers the difference, then nothing more', async () => {
-    const home = await tempHome('run-grid-');
-    const inbox = await homeWithReference(home);
+    const { home, inbox } = await homeWithReference('run-grid-');
     await writeFeed(inbox, 'members-grid.csv', [
       holderCreated('G001', nirOf(1), 'CCN-HLA-BASE'),
       holderCreated('G002', nirOf(2), 'CCN-HLA-OPT1'),

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectNothingNew, feedRow, gpLine, holderCreated, homeWithReference, latest, nirOf, ordersOf, runOnceOk, settlementsOf, tempHome, versionsOf, writeDrop, writeFeed } from './run-support.js';
+import { expectNothingNew, feedRow, gpLine, holderCreated, homeWithReference, latest, nirOf, ordersOf, runOnceOk, settlementsOf, versionsOf, writeDrop, writeFeed } from './run-support.js';
 
 /**
  * A change of level back-dated into paid care, and a suspension lifted after the arrears are paid
@@ -24,8 +24,7 @@ import { expectNothingNew, feedRow, gpLine, holderCreated, homeWithReference, la
  */
 describe('noemie run --once: a back-dated change of level and a lifted suspension', () => {
   it('re-decides the paid and rejected care they change and pays only the difference, then nothing more', async () => {
-    const home = await tempHome('run-levels-');
-    const inbox = await homeWithReference(home);
+    const { home, inbox } = await homeWithReference('run-levels-');
     await writeFeed(inbox, 'members-day1.csv', [
       holderCreated('C001', nirOf(31), 'CCN-HLA-BASE'),
       holderCreated('R001', nirOf(32), 'RELAXEO-F1', '2025-01-01'),

@@ -176,23 +176,14 @@ describe('noemie run --once --kafka: a back-dated members feed after a paid samp
     const changelogBefore = await highs(bus, 'counters-changelog');
     const settlementsBefore = await highs(bus, 'settlements');
 
-    // Killed once a request's ledger pieces are on the changelog and before its settlements
-    // (NOEMIE_STEP_DELAY_MS: a pause after each step so the kill lands between them)…
-    const killedAfterLedger = runOnce(w, [], { NOEMIE_STEP_DELAY_MS: '4000' });
-    await until(async () => (await highs(bus, 'counters-changelog')) > changelogBefore || killedAfterLedger.child.exitCode !== null, 240_000);
-    killedAfterLedger.child.kill('SIGKILL');
-    await killedAfterLedger.exited;
-    expect(killedAfterLedger.child.signalCode, `${killedAfterLedger.out()}\n${killedAfterLedger.err()}`).toBe('SIGKILL');
+    // Killed once a request's ledger pieces are on the changelog and before its settlements…
+    await killedOnceGrown(w, bus, 'counters-changelog', changelogBefore);
     expect(await highs(bus, 'settlements')).toBe(settlementsBefore);
     expect(await highs(bus, 'reliquidations')).toBeGreaterThan(0);
 
     // …then once a batch's settlements are out and before the offsets are committed
     const settlementsMid = await highs(bus, 'settlements');
-    const killedAfterSettlements = runOnce(w, [], { NOEMIE_STEP_DELAY_MS: '4000' });
-    await until(async () => (await highs(bus, 'settlements')) > settlementsMid || killedAfterSettlements.child.exitCode !== null, 240_000);
-    killedAfterSettlements.child.kill('SIGKILL');
-    await killedAfterSettlements.exited;
-    expect(killedAfterSettlements.child.signalCode, `${killedAfterSettlements.out()}\n${killedAfterSettlements.err()}`).toBe('SIGKILL');
+    await killedOnceGrown(w, bus, 'settlements', settlementsMid);
 
     // The rerun to the end
     const last = await completedRun(w);
@@ -207,6 +198,18 @@ describe('noemie run --once --kafka: a back-dated members feed after a paid samp
     expectNothingNew(again.out);
   });
 });
+
+/**
+ * A run killed -9 as soon as `topic` has grown past `high` (or it has exited, which fails the test):
+ * NOEMIE_STEP_DELAY_MS pauses it after each step, so the kill lands between two steps.
+ */
+async function killedOnceGrown(w: World, bus: Bus, topic: TopicName, high: number): Promise<void> {
+  const run = runOnce(w, [], { NOEMIE_STEP_DELAY_MS: '4000' });
+  await until(async () => (await highs(bus, topic)) > high || run.child.exitCode !== null, 240_000);
+  run.child.kill('SIGKILL');
+  await run.exited;
+  expect(run.child.signalCode, `${run.out()}\n${run.err()}`).toBe('SIGKILL');
+}
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -23,13 +23,14 @@ export async function tempHome(prefix: string): Promise<string> {
   return home;
 }
 
-/** A home with the sample's reference data imported and an empty inbox (returned), as before a first run. */
-export async function homeWithReference(home: string): Promise<string> {
+/** A home of the test's own with the sample's reference data imported and an empty inbox, as before a first run. */
+export async function homeWithReference(prefix: string): Promise<{ home: string; inbox: string }> {
+  const home = await tempHome(prefix);
   const inbox = join(home, 'inbox');
   await mkdir(inbox, { recursive: true });
   const imported = await runNoemie(['reference', 'import', '--home', home, '--sample']);
   expect(imported.code, imported.err).toBe(0);
-  return inbox;
+  return { home, inbox };
 }
 
 /** `noemie run --once` on `home` (no wait for files to settle, one worker), in this process. */

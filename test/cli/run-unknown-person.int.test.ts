@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectNothingNew, FEED_IBAN, gpLine, holderCreated, homeWithReference, latest, nirOf, ordersOf, runOnceOk, settlementsOf, tempHome, versionsOf, writeDrop, writeFeed } from './run-support.js';
+import { expectNothingNew, FEED_IBAN, gpLine, holderCreated, homeWithReference, latest, nirOf, ordersOf, runOnceOk, settlementsOf, versionsOf, writeDrop, writeFeed } from './run-support.js';
 
 /**
  * A line kept under the member number it names (its person unknown), when the person then joins
@@ -15,8 +15,7 @@ import { expectNothingNew, FEED_IBAN, gpLine, holderCreated, homeWithReference, 
  */
 describe('noemie run --once: a line in review under the member number it names, its person joining another family', () => {
   it('is decided once under the person\'s family: its next version, never a second version 1, paid once when sent corrected', async () => {
-    const home = await tempHome('run-unknown-');
-    const inbox = await homeWithReference(home);
+    const { home, inbox } = await homeWithReference('run-unknown-');
     // one known family, so the home has members (the person P is not among them)
     await writeFeed(inbox, 'members-day1.csv', [holderCreated('K0001', nirOf(1), 'CCN-HLA-BASE')]);
     await writeDrop(inbox, 'drop-unknown.csv', [gpLine('UNKN0001', nirOf(21), 'U0021', '2025-03-10')]);
