@@ -1,8 +1,7 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { CLI_OUTPUTS } from '../../src/cli/output-schemas.js';
 import { participationForfaitaire } from '../../src/model/participation-forfaitaire.js';
+import { runNoemie } from '../support/cli.js';
 
 /**
  * `noemie estimate` (issue 11): the tariff given or looked up in the nomenclature (never a silent
@@ -16,15 +15,7 @@ const OPT2_ADULT = '1840994098201'; // ADH0000005, CCN-HLA-BASE|CCN-HLA-OPT2, bo
 const OPT2_CHILD = '1100494109216'; // ADH0000005, born 2010-04-10: 15 on 2 June 2025
 const BASE_ADULT = '1870459280378'; // ADH0000001, CCN-HLA-BASE, born 1987-04-20
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c: Buffer) => chunks.out.push(c));
-  err.on('data', (c: Buffer) => chunks.err.push(c));
-  const code = await main(['estimate', ...argv, ...REF], { out, err });
-  return { code, out: Buffer.concat(chunks.out).toString('utf8'), err: Buffer.concat(chunks.err).toString('utf8') };
-}
+const run = (argv: string[]) => runNoemie(['estimate', ...argv, ...REF]);
 
 const quote = async (...argv: string[]) => {
   const r = await run([...argv, '--json']);

@@ -1,38 +1,24 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Decimal } from 'decimal.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { writeJson } from '../../src/cli/json-output.js';
 import { CLI_OUTPUTS } from '../../src/cli/output-schemas.js';
+import { runNoemie } from '../support/cli.js';
+import { useTempDir } from '../support/temp-dir.js';
 
 /** `--json` where it was missing (issue 11): liquidate, members import; and the helper's check. */
 const REF = ['--beneficiaries', 'fixtures/sample/beneficiaries.csv', '--grids', 'fixtures/grids', '--nomenclature', 'fixtures/nomenclature.csv', '--pmss', 'fixtures/pmss.csv'];
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c: Buffer) => chunks.out.push(c));
-  err.on('data', (c: Buffer) => chunks.err.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks.out).toString('utf8'), err: Buffer.concat(chunks.err).toString('utf8') };
-}
+const run = runNoemie;
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noemie-json-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('noemie-json-');
 
 describe('--json', () => {
   it('liquidate --json: the figures as one document, the settlements in --out; without --out a usage error', async () => {
     const drop = 'fixtures/sample/inbox/cpam-lot-0002.noemie';
-    const out = join(dir, 'settlements.ndjson');
+    const out = join(dir(), 'settlements.ndjson');
     const r = await run(['liquidate', '--in', drop, '--out', out, '--as-of', '2026-01-15', '--json', ...REF]);
     expect(r.code, r.err).toBe(0);
     const doc = CLI_OUTPUTS.liquidate.parse(JSON.parse(r.out));
@@ -49,7 +35,7 @@ describe('--json', () => {
   });
 
   it('members import --json: what was published and what the store applied; a second import publishes nothing', async () => {
-    const home = join(dir, 'home');
+    const home = join(dir(), 'home');
     const first = await run(['members', 'import', 'fixtures/sample/beneficiaries.csv', '--home', home, '--json']);
     expect(first.code, first.err).toBe(0);
     const a = CLI_OUTPUTS['members import'].parse(JSON.parse(first.out));
@@ -60,7 +46,7 @@ describe('--json', () => {
   });
 
   it('run --json without --once is a usage error (watching reports no summary)', async () => {
-    const r = await run(['run', '--json', '--home', join(dir, 'nohome')]);
+    const r = await run(['run', '--json', '--home', join(dir(), 'nohome')]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--json reports a run: it goes with --once/);
   });

@@ -1,11 +1,10 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { CSV_COLUMN_NAMES } from '../../src/model/act-line.js';
 import type { Settlement } from '../../src/model/settlement.js';
+import { runNoemie } from '../support/cli.js';
 
 // the reference data these tests are written for, named explicitly (no command falls back to fixtures/)
 const FIXTURE_REFERENCE = ['--grids', 'fixtures/grids', '--nomenclature', 'fixtures/nomenclature.csv', '--pmss', 'fixtures/pmss.csv'];
@@ -26,15 +25,7 @@ function csvLine(over: Record<string, string>): string {
   return CSV_COLUMN_NAMES.map((c) => row[c] ?? '').join(';');
 }
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c: Buffer) => chunks.out.push(c));
-  err.on('data', (c: Buffer) => chunks.err.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks.out).toString('utf8'), err: Buffer.concat(chunks.err).toString('utf8') };
-}
+const run = runNoemie;
 
 describe('noemie liquidate / estimate', () => {
   it('liquidates a drop to NDJSON (domain.md example 1) and a rerun with --state publishes nothing new', async () => {

@@ -1,10 +1,9 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Grid } from '../../src/model/grid.js';
 import { runNoemie } from '../support/cli.js';
-import { gpLine, holderCreated, latest, nirOf, ordersOf, settlementsOf, versionsOf, writeDrop, writeFeed } from './run-support.js';
+import { expectNothingNew, gpLine, holderCreated, homeWithReference, latest, nirOf, ordersOf, runOnceOk, settlementsOf, versionsOf, writeDrop, writeFeed } from './run-support.js';
 
 const run = runNoemie;
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -53,71 +52,59 @@ async function correctedGrids(dir: string): Promise<string> {
 
 describe('noemie reference import of a corrected grid, then noemie run --once', () => {
   it('re-decides the lines of the families holding a corrected level in the corrected period, pays and recovers the difference, then nothing more', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'run-grid-'));
-    try {
-      const inbox = join(home, 'inbox');
-      await mkdir(inbox, { recursive: true });
-      const imported = await run(['reference', 'import', '--home', home, '--sample']);
-      expect(imported.code, imported.err).toBe(0);
-      await writeFeed(inbox, 'members-grid.csv', [
-        holderCreated('G001', nirOf(1), 'CCN-HLA-BASE'),
-        holderCreated('G002', nirOf(2), 'CCN-HLA-OPT1'),
-        holderCreated('G003', nirOf(3), 'CCN-HLA-OPT2'),
-      ]);
-      await writeDrop(inbox, 'drop-grid.csv', [
-        gpLine('GRIDFEB1', nirOf(1), 'G001', '2025-02-10'),
-        gpLine('GRIDMAR1', nirOf(1), 'G001', '2025-03-10'),
-        gpLine('GRIDMAR2', nirOf(2), 'G002', '2025-03-10'),
-        gpLine('GRIDMAR3', nirOf(3), 'G003', '2025-03-10'),
-      ]);
+    const { home, inbox } = await homeWithReference('run-grid-');
+    await writeFeed(inbox, 'members-grid.csv', [
+      holderCreated('G001', nirOf(1), 'CCN-HLA-BASE'),
+      holderCreated('G002', nirOf(2), 'CCN-HLA-OPT1'),
+      holderCreated('G003', nirOf(3), 'CCN-HLA-OPT2'),
+    ]);
+    await writeDrop(inbox, 'drop-grid.csv', [
+      gpLine('GRIDFEB1', nirOf(1), 'G001', '2025-02-10'),
+      gpLine('GRIDMAR1', nirOf(1), 'G001', '2025-03-10'),
+      gpLine('GRIDMAR2', nirOf(2), 'G002', '2025-03-10'),
+      gpLine('GRIDMAR3', nirOf(3), 'G003', '2025-03-10'),
+    ]);
 
-      // Given the lines liquidated and paid under grids-1
-      const first = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
-      expect(first.code, first.out + first.err).toBe(0);
-      const v1 = await settlementsOf(home);
-      expect(['GRIDFEB1', 'GRIDMAR1', 'GRIDMAR2', 'GRIDMAR3'].map((d) => versionsOf(v1, d).map((s) => [s.version, s.status, s.amcAmount]))).toEqual([
-        [[1, 'paid', '9.00']], [[1, 'paid', '9.00']], [[1, 'paid', '29.00']], [[1, 'paid', '29.00']],
-      ]);
-      expect((await ordersOf(first.out)).map((o) => [o.payee, o.kind, o.amount]).sort()).toEqual([
-        ['member:G001', 'payment', '18.00'], ['member:G002', 'payment', '29.00'], ['member:G003', 'payment', '29.00'],
-      ]);
+    // Given the lines liquidated and paid under grids-1
+    const first = await runOnceOk(home);
+    const v1 = await settlementsOf(home);
+    expect(['GRIDFEB1', 'GRIDMAR1', 'GRIDMAR2', 'GRIDMAR3'].map((d) => versionsOf(v1, d).map((s) => [s.version, s.status, s.amcAmount]))).toEqual([
+      [[1, 'paid', '9.00']], [[1, 'paid', '9.00']], [[1, 'paid', '29.00']], [[1, 'paid', '29.00']],
+    ]);
+    expect((await ordersOf(first.out)).map((o) => [o.payee, o.kind, o.amount]).sort()).toEqual([
+      ['member:G001', 'payment', '18.00'], ['member:G002', 'payment', '29.00'], ['member:G003', 'payment', '29.00'],
+    ]);
 
-      // When a corrected grid set is imported into the home and the job runs again (no new drop)
-      const correction = await run(['reference', 'import', '--home', home, '--grids', await correctedGrids(home)]);
-      expect(correction.code, correction.err).toBe(0);
-      expect(correction.out).toMatch(/^published grids-2 /m);
-      const second = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
-      expect(second.code, second.out + second.err).toBe(0);
-      expect(second.out).toContain('grid correction grids-2 (after grids-1): CCN-HLA-BASE from 2025-03-01, CCN-HLA-OPT1 from 2022-01-01; 2 re-liquidation request(s)');
-      expect(second.out).toMatch(/liquidation: 0 lines, 2 settlements published/);
+    // When a corrected grid set is imported into the home and the job runs again (no new drop)
+    const correction = await run(['reference', 'import', '--home', home, '--grids', await correctedGrids(home)]);
+    expect(correction.code, correction.err).toBe(0);
+    expect(correction.out).toMatch(/^published grids-2 /m);
+    const second = await runOnceOk(home);
+    expect(second.out).toContain('grid correction grids-2 (after grids-1): CCN-HLA-BASE from 2025-03-01, CCN-HLA-OPT1 from 2022-01-01; 2 re-liquidation request(s)');
+    expect(second.out).toMatch(/liquidation: 0 lines, 2 settlements published/);
 
-      // Then only G001's March line and G002's line have a version 2, carrying the version as their cause
-      const all = await settlementsOf(home);
-      const after = latest(all);
-      const cause = (from: string) => ({ eventId: 'grids-2', type: 'grid_correction', effectiveDate: from });
-      expect(versionsOf(all, 'GRIDMAR1').at(-1)).toMatchObject({ version: 2, status: 'paid', amcAmount: '24.00', reliquidation: cause('2025-03-01') });
-      expect(versionsOf(all, 'GRIDMAR2').at(-1)).toMatchObject({ version: 2, status: 'paid', amcAmount: '15.00', reliquidation: cause('2022-01-01') });
-      expect(versionsOf(all, 'GRIDFEB1')).toHaveLength(1);
-      expect(versionsOf(all, 'GRIDMAR3')).toHaveLength(1);
-      expect([...after.values()].filter((s) => s.version > 1)).toHaveLength(2);
-      // and the payment run pays G001 the difference, 24.00 − 9.00 = 15.00, and recovers 29.00 − 15.00 = 14.00 from G002
-      const orders = await ordersOf(second.out);
-      expect(orders.map((o) => [o.payee, o.kind, o.amount]).sort()).toEqual([['member:G001', 'payment', '15.00'], ['member:G002', 'recovery', '14.00']]);
-      expect(orders.find((o) => o.payee === 'member:G001')!.lines.map((l) => [l.version, l.amount])).toEqual([[2, '15.00']]);
-      expect(orders.find((o) => o.payee === 'member:G002')!.lines.map((l) => [l.version, l.amount])).toEqual([[2, '-14.00']]);
+    // Then only G001's March line and G002's line have a version 2, carrying the version as their cause
+    const all = await settlementsOf(home);
+    const after = latest(all);
+    const cause = (from: string) => ({ eventId: 'grids-2', type: 'grid_correction', effectiveDate: from });
+    expect(versionsOf(all, 'GRIDMAR1').at(-1)).toMatchObject({ version: 2, status: 'paid', amcAmount: '24.00', reliquidation: cause('2025-03-01') });
+    expect(versionsOf(all, 'GRIDMAR2').at(-1)).toMatchObject({ version: 2, status: 'paid', amcAmount: '15.00', reliquidation: cause('2022-01-01') });
+    expect(versionsOf(all, 'GRIDFEB1')).toHaveLength(1);
+    expect(versionsOf(all, 'GRIDMAR3')).toHaveLength(1);
+    expect([...after.values()].filter((s) => s.version > 1)).toHaveLength(2);
+    // and the payment run pays G001 the difference, 24.00 − 9.00 = 15.00, and recovers 29.00 − 15.00 = 14.00 from G002
+    const orders = await ordersOf(second.out);
+    expect(orders.map((o) => [o.payee, o.kind, o.amount]).sort()).toEqual([['member:G001', 'payment', '15.00'], ['member:G002', 'recovery', '14.00']]);
+    expect(orders.find((o) => o.payee === 'member:G001')!.lines.map((l) => [l.version, l.amount])).toEqual([[2, '15.00']]);
+    expect(orders.find((o) => o.payee === 'member:G002')!.lines.map((l) => [l.version, l.amount])).toEqual([[2, '-14.00']]);
 
-      // and the member's statement says why
-      expect(await readFile(join(home, 'statements', 'G001.txt'), 'utf8')).toContain('régularisation suite à correction de garantie du 01/03/2025');
+    // and the member's statement says why
+    expect(await readFile(join(home, 'statements', 'G001.txt'), 'utf8')).toContain('régularisation suite à correction de garantie du 01/03/2025');
 
-      // A third run changes nothing: the version is corrected once (marked in the home's state store)
-      const third = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
-      expect(third.code, third.out + third.err).toBe(0);
-      expect(third.out).not.toContain('grid correction');
-      expect(third.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
-      expect(third.out).toMatch(/payment run \S+: 0 orders/);
-      expect((await settlementsOf(home)).length).toBe(all.length);
-    } finally {
-      await rm(home, { recursive: true, force: true });
-    }
+    // A third run changes nothing: the version is corrected once (marked in the home's state store)
+    const third = await runOnceOk(home);
+    expect(third.out).not.toContain('grid correction');
+    expectNothingNew(third.out);
+    expect((await settlementsOf(home)).length).toBe(all.length);
   }, 180_000);
 });

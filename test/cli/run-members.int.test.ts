@@ -1,11 +1,7 @@
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MEMBERSHIP_COLUMNS } from '../../src/model/membership.js';
-import { runNoemie } from '../support/cli.js';
-
-const run = runNoemie;
+import { feedRow, ordersOf, runOnce, tempHome, writeFeed } from './run-support.js';
 
 /**
  * `noemie run --once` without --sample on the sample's drops, with ITS OWN members feed in the
@@ -18,38 +14,31 @@ const POP_IBAN = 'FR7630004000031234567890143';
 
 describe('noemie run --once with a members feed in the inbox', () => {
   it('applies the feed before the drops, pays only to the feed\'s account, never a sample one', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'run-members-'));
-    try {
-      const inbox = join(home, 'inbox');
-      await mkdir(inbox, { recursive: true });
-      for (const f of await readdir('fixtures/sample/inbox')) await cp(join('fixtures/sample/inbox', f), join(inbox, f));
-      // the sample's family ADH0000001 (holder, spouse, twins, baby), with this population's account
-      const sample = (await readFile('fixtures/sample/beneficiaries.csv', 'utf8')).trim().split('\n').slice(1).map((l) => l.split(';'));
-      const family = sample.filter((c) => c[0] === 'ADH0000001');
-      expect(family).toHaveLength(5);
-      const row = (c: string[], i: number) => {
-        const cells: Record<string, string> = {
-          event_type: i === 0 ? 'family_created' : 'beneficiary_added', effective_date: c[7]!, adherent_id: c[0]!, nir: c[1]!, nir_key: c[2]!, rang: c[3]!,
-          birth_date: c[4]!, role: c[5]!, contracts: c[6]!, noemie: c[10]!, name: c[13]!, iban: i === 0 ? POP_IBAN : '', bic: i === 0 ? 'BNPAFRPPXXX' : '',
-        };
-        return MEMBERSHIP_COLUMNS.map((k) => cells[k] ?? '').join(';');
-      };
-      await writeFile(join(inbox, 'members-pop.csv'), `${[MEMBERSHIP_COLUMNS.join(';'), ...family.map(row)].join('\n')}\n`);
+    const home = await tempHome('run-members-');
+    const inbox = join(home, 'inbox');
+    await mkdir(inbox, { recursive: true });
+    for (const f of await readdir('fixtures/sample/inbox')) await cp(join('fixtures/sample/inbox', f), join(inbox, f));
+    // the sample's family ADH0000001 (holder, spouse, twins, baby), with this population's account
+    const sample = (await readFile('fixtures/sample/beneficiaries.csv', 'utf8')).trim().split('\n').slice(1).map((l) => l.split(';'));
+    const family = sample.filter((c) => c[0] === 'ADH0000001');
+    expect(family).toHaveLength(5);
+    const row = (c: string[], i: number) => feedRow({
+      event_type: i === 0 ? 'family_created' : 'beneficiary_added', effective_date: c[7]!, adherent_id: c[0]!, nir: c[1]!, nir_key: c[2]!, rang: c[3]!,
+      birth_date: c[4]!, role: c[5]!, contracts: c[6]!, noemie: c[10]!, name: c[13]!, iban: i === 0 ? POP_IBAN : '', bic: i === 0 ? 'BNPAFRPPXXX' : '',
+    });
+    await writeFeed(inbox, 'members-pop.csv', family.map(row));
 
-      const r = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', '--reference', 'fixtures', '--professionals', 'fixtures/sample/professionals.csv']);
-      expect(r.out).toMatch(/members-pop\.csv: 5 membership events published, 0 rejected; archived/);
-      expect(r.out).toMatch(/members: 5 membership event\(s\) applied, 0 already applied, 1 families in the store/);
-      const pain = /pain\.001: (.+\.xml)/.exec(r.out)?.[1];
-      expect(pain, r.out).toBeDefined();
-      const xml = await readFile(pain!, 'utf8');
-      expect(xml).toContain(POP_IBAN);
-      const sampleIbans = new Set(sample.map((c) => c[11]).filter((x): x is string => !!x));
-      for (const iban of sampleIbans) expect(xml).not.toContain(iban);
-      const orders = (await readFile(/orders: +(.+\.ndjson)/.exec(r.out)![1]!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { payee: string; iban: string | null });
-      const members = orders.filter((o) => o.payee.startsWith('member:'));
-      expect(members.map((o) => [o.payee, o.iban])).toEqual([['member:ADH0000001', POP_IBAN]]);
-    } finally {
-      await rm(home, { recursive: true, force: true });
-    }
+    const r = await runOnce(home, '--reference', 'fixtures', '--professionals', 'fixtures/sample/professionals.csv');
+    expect(r.out).toMatch(/members-pop\.csv: 5 membership events published, 0 rejected; archived/);
+    expect(r.out).toMatch(/members: 5 membership event\(s\) applied, 0 already applied, 1 families in the store/);
+    const pain = /pain\.001: (.+\.xml)/.exec(r.out)?.[1];
+    expect(pain, r.out).toBeDefined();
+    const xml = await readFile(pain!, 'utf8');
+    expect(xml).toContain(POP_IBAN);
+    const sampleIbans = new Set(sample.map((c) => c[11]).filter((x): x is string => !!x));
+    for (const iban of sampleIbans) expect(xml).not.toContain(iban);
+    const orders = await ordersOf(r.out);
+    const members = orders.filter((o) => o.payee.startsWith('member:'));
+    expect(members.map((o) => [o.payee, o.iban])).toEqual([['member:ADH0000001', POP_IBAN]]);
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decimal } from 'decimal.js';
@@ -13,6 +13,11 @@ import { readAll } from '../pipeline/stages-given.js';
 import { ROOT } from '../pipeline/liquidation-support.js';
 import { testBusOptions } from '../support/kafka-mock.js';
 import { useTestBroker } from '../support/use-broker.js';
+import {
+  RESILIATION, dropBackdatedFeed, expectArrivedPaid, expectFeedApplied, expectFirstRunLines, expectOnlyTheirLinesChanged,
+  expectSecondPaymentRun, expectThirdRunIdle, firstRunLines,
+} from './run-backdated-feed.js';
+import { expectNothingNew, latest, ordersOf, type Order } from './run-support.js';
 
 // Every consumer-group join against the mock broker waits ~3 s (its session timeout); a run joins several.
 vi.setConfig({ testTimeout: 600_000, hookTimeout: 120_000 });
@@ -26,23 +31,6 @@ vi.setConfig({ testTimeout: 600_000, hookTimeout: 120_000 });
  * middle of the re-liquidation requests, then a rerun, loses and duplicates nothing.
  */
 const broker = useTestBroker();
-
-const UNKNOWN = { adherentId: 'ADH9570066', nir: '2581175045436', nirKey: String(97 - Number(2581175045436n % 97n)).padStart(2, '0') };
-const ARRIVAL_IBAN = 'FR7630004000031234567890143';
-const RESILIATION = '2025-06-02';
-const NEW_START = '2024-01-01';
-const LATE_JOINER_HOLDER = { nir: '1831097412340', nirKey: '27' };
-
-function feed(): string {
-  const header = 'event_id;event_type;effective_date;adherent_id;nir;nir_key;rang;birth_date;role;contracts;noemie;iban;bic;name';
-  return [
-    header,
-    `ev-resil-3;affiliation_end;${RESILIATION};ADH0000003;;;;;;;;;;`,
-    `ev-arrival-957;family_created;2023-01-01;${UNKNOWN.adherentId};${UNKNOWN.nir};${UNKNOWN.nirKey};1;1958-11-15;A;CCN-HLA-BASE;Y;${ARRIVAL_IBAN};BNPAFRPPXXX;ROUX Claire`,
-    `ev-start-6;affiliation_start;${NEW_START};ADH0000006;${LATE_JOINER_HOLDER.nir};${LATE_JOINER_HOLDER.nirKey};1;;;;;;;`,
-    '',
-  ].join('\n');
-}
 
 interface World {
   home: string;
@@ -103,13 +91,6 @@ async function highs(bus: Bus, topic: TopicName): Promise<number> {
   return (await bus.endOffsets(topic)).reduce((t, p) => t + p.high, 0);
 }
 
-/** The last version of each line. */
-function latest(settlements: readonly Settlement[]): Map<string, Settlement> {
-  const m = new Map<string, Settlement>();
-  for (const s of settlements) if ((m.get(s.lineKey)?.version ?? 0) < s.version) m.set(s.lineKey, s);
-  return m;
-}
-
 /** One content per (lineKey, version): two different copies of one version fail the test. */
 function dedupe(settlements: readonly Settlement[]): Map<string, Settlement> {
   const out = new Map<string, Settlement>();
@@ -122,12 +103,6 @@ function dedupe(settlements: readonly Settlement[]): Map<string, Settlement> {
   return out;
 }
 
-interface Order { payee: string; kind: string; amount: string; iban: string | null; debtAfter: string; lines: { lineKey: string; version: number; amount: string }[] }
-async function ordersOf(out: string): Promise<Order[]> {
-  const file = /orders: +(.+\.ndjson)/.exec(out)?.[1];
-  if (!file) return [];
-  return (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Order);
-}
 const orderFigures = (orders: readonly Order[]) => orders.map((o) => [o.payee, o.kind, o.amount, o.debtAfter, o.iban, o.lines.map((l) => [l.lineKey, l.version, l.amount]).sort()]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
 
 // What the uninterrupted scenario ended with, for the restart scenario to compare against.
@@ -142,10 +117,8 @@ describe('noemie run --once --kafka: a back-dated members feed after a paid samp
     const v1 = [...latest(await settlementsOf(w)).values()];
     const before = latest(v1);
 
-    const resiliated = v1.filter((s) => s.adherentId === 'ADH0000003' && s.careDate >= RESILIATION);
-    const keptBefore = v1.filter((s) => s.adherentId === 'ADH0000003' && s.careDate < RESILIATION);
-    const inReview = v1.filter((s) => s.status === 'review' && s.beneficiary.nir === UNKNOWN.nir);
-    const rejectedBeforeStart = v1.filter((s) => s.adherentId === 'ADH0000006' && s.status === 'rejected');
+    const lines = firstRunLines(v1);
+    const { resiliated, inReview, rejectedBeforeStart } = lines;
     // The résiliated lines, computed by hand from the seed tables (ADH0000003 is on CCN-HLA-OPT2):
     //  - 2025-07-31 biology "B", BR 9.45: fixtures/nomenclature.csv B → soins.laboratoire, RO 60 %:
     //    RO = 60 % × 9.45 = 5.67 (paid 3.67 after the 2.00 participation forfaitaire);
@@ -162,51 +135,34 @@ describe('noemie run --once --kafka: a back-dated members feed after a paid samp
     ]);
     const toRecover = new Decimal('3.78').plus('11.99');
     expect(resiliated.reduce((t, s) => t.plus(s.amcAmount), new Decimal(0)).toFixed(2)).toBe(toRecover.toFixed(2));
-    expect(keptBefore.some((s) => s.careDate === '2025-06-01')).toBe(true);
-    expect(inReview).toHaveLength(1);
-    expect(inReview[0]!.reason).toMatch(/unknown beneficiary/);
-    expect(rejectedBeforeStart).toHaveLength(5);
+    expectFirstRunLines(lines);
 
     // When a members feed brings the back-dated events and the job runs again
-    await writeFile(join(w.home, 'inbox', 'members-backdated.csv'), feed());
+    await dropBackdatedFeed(w.home);
     const second = await completedRun(w);
-    expect(second.out).toMatch(/members-backdated\.csv: 3 membership events published, 0 rejected/);
-    expect(second.out).toMatch(/members: 3 membership event\(s\) applied, 0 already applied, 11 families in the store; 3 re-liquidation request\(s\)/);
     // 2 résiliated + 1 arrival + 5 covered again = 8 new versions
-    expect(second.out).toMatch(/liquidation: 0 lines, 8 settlements published/);
+    expectFeedApplied(second.out);
 
     const all = await settlementsOf(w);
     dedupe(all);
     const after = latest(all);
-    const changed = [...after.values()].filter((s) => s.version > (before.get(s.lineKey)?.version ?? 0));
-    expect(changed.map((s) => s.lineKey).sort()).toEqual([...resiliated, ...inReview, ...rejectedBeforeStart].map((s) => s.lineKey).sort());
+    expectOnlyTheirLinesChanged(before, after, lines);
     // Then the résiliated lines are rejected, version 2, carrying the event
     for (const s of resiliated) {
       expect(after.get(s.lineKey)).toMatchObject({ version: 2, status: 'rejected', amcAmount: '0.00', reliquidation: { eventId: 'ev-resil-3', type: 'affiliation_end', effectiveDate: RESILIATION } });
     }
-    for (const s of keptBefore) expect(after.get(s.lineKey)!.version).toBe(s.version);
     // the line left in review is paid once its member exists
-    const arrived = after.get(inReview[0]!.lineKey)!;
-    expect(arrived).toMatchObject({ version: 2, status: 'paid', adherentId: UNKNOWN.adherentId, reliquidation: { eventId: 'ev-arrival-957', type: 'family_created', effectiveDate: '2023-01-01' } });
-    expect(new Decimal(arrived.amcAmount).gt(0)).toBe(true);
+    const arrived = expectArrivedPaid(after, inReview);
     for (const s of rejectedBeforeStart) expect(after.get(s.lineKey)).toMatchObject({ version: 2, status: 'paid', reliquidation: { eventId: 'ev-start-6' } });
 
-    // and the payment run recovers exactly 15.77 from ADH0000003, line by line…
+    // and the payment run recovers exactly 15.77 from ADH0000003, line by line, and pays the
+    // arrival's line to the account its event gave
     const orders = await ordersOf(second.out);
-    const recovery = orders.find((o) => o.payee === 'member:ADH0000003');
-    expect(recovery).toMatchObject({ kind: 'recovery', amount: toRecover.toFixed(2), debtAfter: toRecover.toFixed(2) });
-    expect(recovery!.lines.map((l) => [l.lineKey, l.version, l.amount]).sort()).toEqual(resiliated.map((s) => [s.lineKey, 2, new Decimal(s.amcAmount).neg().toFixed(2)]).sort());
-    // …and pays the arrival's line to the account its event gave
-    expect(orders.find((o) => o.payee === `member:${UNKNOWN.adherentId}`)).toMatchObject({ kind: 'payment', amount: arrived.amcAmount, iban: ARRIVAL_IBAN });
-    const touched = new Set(['member:ADH0000003', `member:${UNKNOWN.adherentId}`, 'member:ADH0000006', 'ps:943701066']);
-    expect(orders.filter((o) => !touched.has(o.payee))).toEqual([]);
-    expect(await readFile(join(w.home, 'statements', 'ADH0000003.txt'), 'utf8')).toContain('régularisation suite à résiliation du 02/06/2025');
+    await expectSecondPaymentRun(w.home, orders, resiliated, arrived, toRecover);
 
     // A third run changes nothing: no event, no settlement, no order
     const third = await completedRun(w);
-    expect(third.out).toMatch(/members: 0 membership event\(s\) applied, 0 already applied, 11 families in the store; 0 re-liquidation request\(s\)/);
-    expect(third.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
-    expect(third.out).toMatch(/payment run \S+: 0 orders/);
+    expectThirdRunIdle(third.out);
     expect((await settlementsOf(w)).length).toBe(all.length);
     uninterrupted = { settlements: dedupe(all), orders };
   });
@@ -215,28 +171,19 @@ describe('noemie run --once --kafka: a back-dated members feed after a paid samp
     expect(uninterrupted, 'the uninterrupted scenario ran first').toBeDefined();
     const w = await world();
     await completedRun(w, ['--sample']);
-    await writeFile(join(w.home, 'inbox', 'members-backdated.csv'), feed());
+    await dropBackdatedFeed(w.home);
     const bus = await busOf(w);
     const changelogBefore = await highs(bus, 'counters-changelog');
     const settlementsBefore = await highs(bus, 'settlements');
 
-    // Killed once a request's ledger pieces are on the changelog and before its settlements
-    // (NOEMIE_STEP_DELAY_MS: a pause after each step so the kill lands between them)…
-    const killedAfterLedger = runOnce(w, [], { NOEMIE_STEP_DELAY_MS: '4000' });
-    await until(async () => (await highs(bus, 'counters-changelog')) > changelogBefore || killedAfterLedger.child.exitCode !== null, 240_000);
-    killedAfterLedger.child.kill('SIGKILL');
-    await killedAfterLedger.exited;
-    expect(killedAfterLedger.child.signalCode, `${killedAfterLedger.out()}\n${killedAfterLedger.err()}`).toBe('SIGKILL');
+    // Killed once a request's ledger pieces are on the changelog and before its settlements…
+    await killedOnceGrown(w, bus, 'counters-changelog', changelogBefore);
     expect(await highs(bus, 'settlements')).toBe(settlementsBefore);
     expect(await highs(bus, 'reliquidations')).toBeGreaterThan(0);
 
     // …then once a batch's settlements are out and before the offsets are committed
     const settlementsMid = await highs(bus, 'settlements');
-    const killedAfterSettlements = runOnce(w, [], { NOEMIE_STEP_DELAY_MS: '4000' });
-    await until(async () => (await highs(bus, 'settlements')) > settlementsMid || killedAfterSettlements.child.exitCode !== null, 240_000);
-    killedAfterSettlements.child.kill('SIGKILL');
-    await killedAfterSettlements.exited;
-    expect(killedAfterSettlements.child.signalCode, `${killedAfterSettlements.out()}\n${killedAfterSettlements.err()}`).toBe('SIGKILL');
+    await killedOnceGrown(w, bus, 'settlements', settlementsMid);
 
     // The rerun to the end
     const last = await completedRun(w);
@@ -248,10 +195,21 @@ describe('noemie run --once --kafka: a back-dated members feed after a paid samp
     expect(orderFigures(await ordersOf(last.out))).toEqual(orderFigures(uninterrupted!.orders));
     // and one more run changes nothing
     const again = await completedRun(w);
-    expect(again.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
-    expect(again.out).toMatch(/payment run \S+: 0 orders/);
+    expectNothingNew(again.out);
   });
 });
+
+/**
+ * A run killed -9 as soon as `topic` has grown past `high` (or it has exited, which fails the test):
+ * NOEMIE_STEP_DELAY_MS pauses it after each step, so the kill lands between two steps.
+ */
+async function killedOnceGrown(w: World, bus: Bus, topic: TopicName, high: number): Promise<void> {
+  const run = runOnce(w, [], { NOEMIE_STEP_DELAY_MS: '4000' });
+  await until(async () => (await highs(bus, topic)) > high || run.child.exitCode !== null, 240_000);
+  run.child.kill('SIGKILL');
+  await run.exited;
+  expect(run.child.signalCode, `${run.out()}\n${run.err()}`).toBe('SIGKILL');
+}
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -1,17 +1,54 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect, onTestFinished } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { encodeCsv } from '../../src/ingest/csv/encode.js';
 import { nirKey, type ActLine } from '../../src/model/act-line.js';
 import { MEMBERSHIP_COLUMNS } from '../../src/model/membership.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import { readAll } from '../pipeline/stages-given.js';
+import { runNoemie, type CliResult } from '../support/cli.js';
 
 /**
  * Given / when / then for `noemie run --once` on a home of the test's own: a members feed and a
  * décompte CSV dropped in the inbox as a user would, then what the run published and paid.
  */
 export const FEED_IBAN = 'FR7630004000031234567890143';
+
+/** A home of the test's own (a temporary directory), removed when the test ends. */
+export async function tempHome(prefix: string): Promise<string> {
+  const home = await mkdtemp(join(tmpdir(), prefix));
+  onTestFinished(() => rm(home, { recursive: true, force: true }));
+  return home;
+}
+
+/** A home of the test's own with the sample's reference data imported and an empty inbox, as before a first run. */
+export async function homeWithReference(prefix: string): Promise<{ home: string; inbox: string }> {
+  const home = await tempHome(prefix);
+  const inbox = join(home, 'inbox');
+  await mkdir(inbox, { recursive: true });
+  const imported = await runNoemie(['reference', 'import', '--home', home, '--sample']);
+  expect(imported.code, imported.err).toBe(0);
+  return { home, inbox };
+}
+
+/** `noemie run --once` on `home` (no wait for files to settle, one worker), in this process. */
+export const runOnce = (home: string, ...args: string[]): Promise<CliResult> =>
+  runNoemie(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1', ...args]);
+
+/** The same, which must exit 0 (what it printed is the failure's message). */
+export async function runOnceOk(home: string, ...args: string[]): Promise<CliResult> {
+  const r = await runOnce(home, ...args);
+  expect(r.code, r.out + r.err).toBe(0);
+  return r;
+}
+
+/** What a run that has nothing new to do prints: no settlement, no order. */
+export function expectNothingNew(out: string): void {
+  expect(out).toMatch(/liquidation: 0 lines, 0 settlements published/);
+  expect(out).toMatch(/payment run \S+: 0 orders/);
+}
 
 export async function settlementsOf(home: string): Promise<Settlement[]> {
   const bus = await openEmbeddedBus({ dir: join(home, 'bus'), readOnly: true });

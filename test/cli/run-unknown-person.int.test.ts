@@ -1,11 +1,5 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runNoemie } from '../support/cli.js';
-import { FEED_IBAN, gpLine, holderCreated, latest, nirOf, ordersOf, settlementsOf, versionsOf, writeDrop, writeFeed } from './run-support.js';
-
-const run = runNoemie;
+import { expectNothingNew, FEED_IBAN, gpLine, holderCreated, homeWithReference, latest, nirOf, ordersOf, runOnceOk, settlementsOf, versionsOf, writeDrop, writeFeed } from './run-support.js';
 
 /**
  * A line kept under the member number it names (its person unknown), when the person then joins
@@ -21,64 +15,51 @@ const run = runNoemie;
  */
 describe('noemie run --once: a line in review under the member number it names, its person joining another family', () => {
   it('is decided once under the person\'s family: its next version, never a second version 1, paid once when sent corrected', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'run-unknown-'));
-    try {
-      const inbox = join(home, 'inbox');
-      await mkdir(inbox, { recursive: true });
-      const imported = await run(['reference', 'import', '--home', home, '--sample']);
-      expect(imported.code, imported.err).toBe(0);
-      // one known family, so the home has members (the person P is not among them)
-      await writeFeed(inbox, 'members-day1.csv', [holderCreated('K0001', nirOf(1), 'CCN-HLA-BASE')]);
-      await writeDrop(inbox, 'drop-unknown.csv', [gpLine('UNKN0001', nirOf(21), 'U0021', '2025-03-10')]);
+    const { home, inbox } = await homeWithReference('run-unknown-');
+    // one known family, so the home has members (the person P is not among them)
+    await writeFeed(inbox, 'members-day1.csv', [holderCreated('K0001', nirOf(1), 'CCN-HLA-BASE')]);
+    await writeDrop(inbox, 'drop-unknown.csv', [gpLine('UNKN0001', nirOf(21), 'U0021', '2025-03-10')]);
 
-      // Given the line left in review, under the number it names
-      const first = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
-      expect(first.code, first.out + first.err).toBe(0);
-      const v1 = versionsOf(await settlementsOf(home), 'UNKN0001');
-      expect(v1.map((s) => [s.version, s.status, s.amcAmount])).toEqual([[1, 'review', '0.00']]);
-      expect(v1[0]!.reason).toMatch(/unknown beneficiary/);
+    // Given the line left in review, under the number it names
+    await runOnceOk(home);
+    const v1 = versionsOf(await settlementsOf(home), 'UNKN0001');
+    expect(v1.map((s) => [s.version, s.status, s.amcAmount])).toEqual([[1, 'review', '0.00']]);
+    expect(v1[0]!.reason).toMatch(/unknown beneficiary/);
 
-      // When the person joins another family, K0021
-      await writeFeed(inbox, 'members-day2.csv', [holderCreated('K0021', nirOf(21), 'CCN-HLA-BASE')]);
-      const second = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
-      expect(second.code, second.out + second.err).toBe(0);
+    // When the person joins another family, K0021
+    await writeFeed(inbox, 'members-day2.csv', [holderCreated('K0021', nirOf(21), 'CCN-HLA-BASE')]);
+    const second = await runOnceOk(home);
 
-      // Then the line is decided under K0021, once: version 2 names the family, and since the line
-      // names another member number, the engine's reading of a number that disagrees with the
-      // membership applies (review, "check the membership before paying"); nothing is paid
-      expect(second.out).toMatch(/members: 1 membership event\(s\) applied, 0 already applied, 2 families in the store; 2 re-liquidation request\(s\)/);
-      expect(second.out).toMatch(/liquidation: 0 lines, 1 settlements published/);
-      const all = await settlementsOf(home);
-      const versions = versionsOf(all, 'UNKN0001');
-      expect(versions.map((s) => [s.version, s.status, s.adherentId, s.amcAmount])).toEqual([
-        [1, 'review', null, '0.00'],
-        [2, 'review', 'K0021', '0.00'],
-      ]);
-      expect(versions[1]!.reason).toMatch(/member number U0021 on the line disagrees with the membership file, where this beneficiary \(rang 1\) belongs to adhérent K0021/);
-      expect(versions[1]!.reliquidation).toEqual({ eventId: 'ev-created-K0021', type: 'family_created', effectiveDate: '2024-01-01' });
-      expect(await ordersOf(second.out)).toEqual([]);
+    // Then the line is decided under K0021, once: version 2 names the family, and since the line
+    // names another member number, the engine's reading of a number that disagrees with the
+    // membership applies (review, "check the membership before paying"); nothing is paid
+    expect(second.out).toMatch(/members: 1 membership event\(s\) applied, 0 already applied, 2 families in the store; 2 re-liquidation request\(s\)/);
+    expect(second.out).toMatch(/liquidation: 0 lines, 1 settlements published/);
+    const all = await settlementsOf(home);
+    const versions = versionsOf(all, 'UNKN0001');
+    expect(versions.map((s) => [s.version, s.status, s.adherentId, s.amcAmount])).toEqual([
+      [1, 'review', null, '0.00'],
+      [2, 'review', 'K0021', '0.00'],
+    ]);
+    expect(versions[1]!.reason).toMatch(/member number U0021 on the line disagrees with the membership file, where this beneficiary \(rang 1\) belongs to adhérent K0021/);
+    expect(versions[1]!.reliquidation).toEqual({ eventId: 'ev-created-K0021', type: 'family_created', effectiveDate: '2024-01-01' });
+    expect(await ordersOf(second.out)).toEqual([]);
 
-      // When the line is sent again corrected (same décompte line, the member number K0021): it is
-      // the line's next version in K0021's ledger — not a second version 1 — paid 9.00, once
-      await writeDrop(inbox, 'drop-corrected.csv', [gpLine('UNKN0001', nirOf(21), 'K0021', '2025-03-10')]);
-      const third = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
-      expect(third.code, third.out + third.err).toBe(0);
-      const corrected = versionsOf(await settlementsOf(home), 'UNKN0001');
-      expect(corrected.map((s) => [s.version, s.status, s.adherentId, s.amcAmount])).toEqual([
-        [1, 'review', null, '0.00'],
-        [2, 'review', 'K0021', '0.00'],
-        [3, 'paid', 'K0021', '9.00'],
-      ]);
-      expect((await ordersOf(third.out)).map((o) => [o.payee, o.kind, o.amount, o.iban])).toEqual([['member:K0021', 'payment', '9.00', FEED_IBAN]]);
+    // When the line is sent again corrected (same décompte line, the member number K0021): it is
+    // the line's next version in K0021's ledger — not a second version 1 — paid 9.00, once
+    await writeDrop(inbox, 'drop-corrected.csv', [gpLine('UNKN0001', nirOf(21), 'K0021', '2025-03-10')]);
+    const third = await runOnceOk(home);
+    const corrected = versionsOf(await settlementsOf(home), 'UNKN0001');
+    expect(corrected.map((s) => [s.version, s.status, s.adherentId, s.amcAmount])).toEqual([
+      [1, 'review', null, '0.00'],
+      [2, 'review', 'K0021', '0.00'],
+      [3, 'paid', 'K0021', '9.00'],
+    ]);
+    expect((await ordersOf(third.out)).map((o) => [o.payee, o.kind, o.amount, o.iban])).toEqual([['member:K0021', 'payment', '9.00', FEED_IBAN]]);
 
-      // A fourth run changes nothing: no settlement, no order
-      const fourth = await run(['run', '--once', '--home', home, '--stable-ms', '0', '--workers', '1']);
-      expect(fourth.code, fourth.out + fourth.err).toBe(0);
-      expect(fourth.out).toMatch(/liquidation: 0 lines, 0 settlements published/);
-      expect(fourth.out).toMatch(/payment run \S+: 0 orders/);
-      expect(latest(await settlementsOf(home)).get(versions[0]!.lineKey)!.version).toBe(3);
-    } finally {
-      await rm(home, { recursive: true, force: true });
-    }
+    // A fourth run changes nothing: no settlement, no order
+    const fourth = await runOnceOk(home);
+    expectNothingNew(fourth.out);
+    expect(latest(await settlementsOf(home)).get(versions[0]!.lineKey)!.version).toBe(3);
   }, 180_000);
 });

@@ -1,23 +1,17 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../support/temp-dir.js';
 import { runCli } from './cli-support.js';
 
 /** `noemie fixtures generate` as a user runs it: what it writes, prints and refuses. */
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noemie-fixtures-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('noemie-fixtures-cli-');
 
 describe('noemie fixtures generate', () => {
   it('writes the drop and its companions and says what it wrote', async () => {
     const r = await runCli([
-      'fixtures', 'generate', '--lines', '300', '--seed', '5', '--format', 'zip', '--out', join(dir, 'a', 'lot.zip'), '--bad', '4',
-      '--beneficiaries', join(dir, 'a', 'beneficiaries.csv'), '--families', '12', '--invoices', '3', '--tp-claims',
+      'fixtures', 'generate', '--lines', '300', '--seed', '5', '--format', 'zip', '--out', join(dir(), 'a', 'lot.zip'), '--bad', '4',
+      '--beneficiaries', join(dir(), 'a', 'beneficiaries.csv'), '--families', '12', '--invoices', '3', '--tp-claims',
     ]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/drop +.*lot\.zip +\d+ bytes, 300 lines, \d+ décomptes/);
@@ -31,19 +25,19 @@ describe('noemie fixtures generate', () => {
     const rejects = r.err.split('\n').filter((l) => /^ {2}lot\.zip!lot-\d\.\w+ record \d+: /.test(l));
     expect(rejects).toHaveLength(4);
     expect(r.err).toContain('expected rejects (4):');
-    expect((await readdir(join(dir, 'a'))).sort()).toEqual(
+    expect((await readdir(join(dir(), 'a'))).sort()).toEqual(
       expect.arrayContaining(['lot.zip', 'beneficiaries.csv', 'tp_claims.csv']),
     );
-    expect((await readdir(join(dir, 'a'))).filter((f) => f.endsWith('.json'))).toHaveLength(3);
+    expect((await readdir(join(dir(), 'a'))).filter((f) => f.endsWith('.json'))).toHaveLength(3);
     // nothing half-written left behind
-    expect((await readdir(join(dir, 'a'))).filter((f) => f.endsWith('.part'))).toEqual([]);
+    expect((await readdir(join(dir(), 'a'))).filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 
   it('names the file itself when --out is a directory, and prints JSON with --json', async () => {
-    const r = await runCli(['fixtures', 'generate', '--lines', '50', '--seed', '9', '--format', 'csv', '--out', `${join(dir, 'b')}/`, '--json']);
+    const r = await runCli(['fixtures', 'generate', '--lines', '50', '--seed', '9', '--format', 'csv', '--out', `${join(dir(), 'b')}/`, '--json']);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out) as { drop: { path: string; lines: number; bad: unknown[] } };
-    expect(summary.drop.path).toBe(join(dir, 'b', 'drop-9-50.csv'));
+    expect(summary.drop.path).toBe(join(dir(), 'b', 'drop-9-50.csv'));
     expect(summary.drop.lines).toBe(50);
     expect(summary.drop.bad).toEqual([]);
     expect(r.err).toBe('');

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI_OUTPUTS } from '../../src/cli/output-schemas.js';
+import { useTempDir } from '../support/temp-dir.js';
 import { runCli } from './cli-support.js';
 
 /**
@@ -14,17 +14,11 @@ import { runCli } from './cli-support.js';
  * them professionals). The only family left without an account is the one the generator makes so
  * on purpose ("no RIB", src/generate/README.md).
  */
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noemie-genhome-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('noemie-genhome-');
 
 describe('fixtures generate --home, then run --once with no other input', () => {
   it('liquidates the drop and pays it: no professional blocked, members blocked only where the population has no account', async () => {
-    const home = join(dir, 'home');
+    const home = join(dir(), 'home');
     const g = await runCli(['fixtures', 'generate', '--lines', '800', '--seed', '11', '--format', 'csv', '--home', home, '--json']);
     expect(g.code, g.err).toBe(0);
     const generated = CLI_OUTPUTS['fixtures generate'].parse(JSON.parse(g.out));
@@ -61,7 +55,7 @@ describe('fixtures generate --home, then run --once with no other input', () => 
     expect(orders.filter((o) => o.payee.startsWith('ps:') && o.kind === 'payment').length).toBeGreaterThan(10);
     // the member's statement of a family paid, as JSON: its text and where the HTML went
     const family = orders.find((o) => o.payee.startsWith('member:') && o.kind === 'payment')!.payee.slice('member:'.length);
-    const html = join(dir, 'statement.html');
+    const html = join(dir(), 'statement.html');
     const st = await runCli(['statement', '--home', home, '--adherent', family, '--from', '2024-01-01', '--to', '2025-12-31', '--html', html, '--json']);
     expect(st.code, st.err).toBe(0);
     const statement = CLI_OUTPUTS.statement.parse(JSON.parse(st.out));

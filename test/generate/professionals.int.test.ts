@@ -1,10 +1,10 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isValidBIC, isValidIBAN } from 'ibantools';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadProfessionals } from '../../src/pipeline/professionals.js';
 import { POOLS } from '../../src/generate/care/professionals.js';
+import { useTempDir } from '../support/temp-dir.js';
 import { runCli } from './cli-support.js';
 
 /**
@@ -12,19 +12,13 @@ import { runCli } from './cli-support.js';
  * invents, so a generated drop's tiers-payant lines are paid: a run over it blocks no
  * professional for want of an account (the issue's 5 000-line drop blocked 355).
  */
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noemie-ps-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('noemie-ps-');
 
 describe('fixtures generate --professionals', () => {
   it('one row per professional of the pools, each with a valid IBAN (RIB key, check digits) and BIC; the same bytes every time', async () => {
-    const a = join(dir, 'a.csv');
-    const b = join(dir, 'b.csv');
-    const r = await runCli(['fixtures', 'generate', '--lines', '20', '--seed', '1', '--format', 'csv', '--out', join(dir, 'x.csv'), '--professionals', a]);
+    const a = join(dir(), 'a.csv');
+    const b = join(dir(), 'b.csv');
+    const r = await runCli(['fixtures', 'generate', '--lines', '20', '--seed', '1', '--format', 'csv', '--out', join(dir(), 'x.csv'), '--professionals', a]);
     expect(r.code).toBe(0);
     const pools = Object.values(POOLS).reduce((s, p) => s + p.size, 0);
     expect(r.out).toContain(`professionals  `);
@@ -38,12 +32,12 @@ describe('fixtures generate --professionals', () => {
       expect(acc.name.length).toBeGreaterThan(3);
     }
     // another seed, another drop: the same professionals, the same accounts
-    await runCli(['fixtures', 'generate', '--lines', '20', '--seed', '2', '--format', 'csv', '--out', join(dir, 'y.csv'), '--professionals', b]);
+    await runCli(['fixtures', 'generate', '--lines', '20', '--seed', '2', '--format', 'csv', '--out', join(dir(), 'y.csv'), '--professionals', b]);
     expect((await readFile(a)).equals(await readFile(b))).toBe(true);
   });
 
   it('a run over a generated drop pays its professionals: none blocked for want of an account (without the file: some are)', async () => {
-    const gen = join(dir, 'gen');
+    const gen = join(dir(), 'gen');
     await mkdir(gen, { recursive: true });
     const g = await runCli([
       'fixtures', 'generate', '--lines', '800', '--seed', '11', '--format', 'csv', '--out', join(gen, 'drop.csv'),
@@ -53,7 +47,7 @@ describe('fixtures generate --professionals', () => {
     await writeFile(join(gen, 'none.csv'), 'ps_id;name;iban;bic\n'); // what a run had before: no professional's account
 
     const blockedPs = async (professionals: string | null) => {
-      const home = await mkdtemp(join(dir, 'home-'));
+      const home = await mkdtemp(join(dir(), 'home-'));
       await mkdir(join(home, 'inbox'), { recursive: true });
       for (const f of ['drop.csv', 'tp_claims.csv']) await copyFile(join(gen, f), join(home, 'inbox', f));
       const ref = ['--professionals', professionals ?? join(gen, 'none.csv')];

@@ -1,10 +1,9 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { ApiKeys, loadApiKeys, sha256Hex } from '../../src/http/auth.js';
+import { runNoemie } from '../support/cli.js';
 
 /** `noemie api-keys add|list` (in process) and the keys file they write: the key shown once, only its hash kept, mode 0600. */
 let home = '';
@@ -15,15 +14,7 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c: Buffer) => chunks.out.push(c));
-  err.on('data', (c: Buffer) => chunks.err.push(c));
-  const code = await main(argv, { out, err });
-  return { code, out: Buffer.concat(chunks.out).toString(), err: Buffer.concat(chunks.err).toString() };
-}
+const cli = (...argv: string[]) => runNoemie(argv);
 
 it('add prints a new key once and stores only its SHA-256, in a 0600 file; list shows clients and scopes, never a key', async () => {
   const added = await cli('api-keys', 'add', 'portal', '--scope', 'invoices,admin', '--home', home);
