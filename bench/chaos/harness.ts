@@ -105,7 +105,8 @@ async function generate(o: ChaosOptions, dir: string): Promise<Generated> {
     ...(o.invoices > 0 ? ['--invoices', String(o.invoices), '--invoices-dir', dropDir] : []),
   ];
   const { stdout } = await run(process.execPath, args, { cwd: root, maxBuffer: 64 << 20 });
-  const result = JSON.parse(stdout.trim().split('\n').pop()!) as { drop: { lines: number } };
+  // --json: stdout holds the one document (schemas/cli/fixtures-generate.schema.json), pretty-printed
+  const result = JSON.parse(stdout) as { drop: { lines: number } };
   return { dropDir, beneficiaries, lines: result.drop.lines };
 }
 
