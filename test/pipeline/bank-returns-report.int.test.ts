@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.js';
 import { renderReportSummary, RunReportSchema, type RunReport } from '../../src/payments/report.js';
 import type { AccountBook } from '../../src/payments/types.js';
@@ -9,7 +8,7 @@ import { applyBankReturnFile } from '../../src/pipeline/bank-returns.js';
 import { runPaymentStage, type PaymentStageReport } from '../../src/pipeline/payments-service.js';
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { accounts, IBAN, NIR, settlements } from './bank-returns-given.js';
-import { settlement, tempDir } from './stages-given.js';
+import { settlement, withEmbeddedHome } from './stages-given.js';
 
 /**
  * The payment-run report's `returned` section with real runs and the golden pain.002 (it rejects
@@ -25,17 +24,8 @@ const PAIN002 = join('fixtures/bank-returns', 'pain002-R1-reject-A2.xml');
 const SECOND = settlement({ lineKey: 'n:D-A2:2', beneficiary: { nir: NIR.A2, rang: 1 }, adherentId: 'A2', tp: '00', payee: 'member', amcAmount: '5.00' });
 
 let home = '';
-let cleanup: () => Promise<void>;
 let bus: Bus;
-
-beforeEach(async () => {
-  ({ dir: home, cleanup } = await tempDir('returns-report-'));
-  bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-});
-afterEach(async () => {
-  await bus.close();
-  await cleanup();
-});
+withEmbeddedHome('returns-report-', (h, b) => ((home = h), (bus = b)));
 
 const run = (runId: string, book: AccountBook, day: string) => runPaymentStage({ bus, home, accounts: book, runId, at: `${day}T18:00:00Z` });
 

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.js';
 import type { Beneficiary } from '../../src/model/reference.js';
 import type { AccountBook } from '../../src/payments/types.js';
@@ -10,7 +9,7 @@ import { PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { paymentFactsForStatement } from '../../src/pipeline/statement-payments.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
 import { accounts, IBAN, NIR, settlements } from './bank-returns-given.js';
-import { settlement, tempDir } from './stages-given.js';
+import { settlement, withEmbeddedHome } from './stages-given.js';
 
 /**
  * A member statement after a bank return, with real payment runs and the golden pain.002 of
@@ -28,17 +27,8 @@ const FAMILY = [...settlements().filter((s) => s.adherentId === 'A2'), SECOND];
 const CLAIRE: Beneficiary = { adherentId: 'A2', nir: NIR.A2, nirKey: '00', rang: 1, birthDate: '1980-01-01', role: 'A', contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: IBAN.A2, bic: null, name: 'Claire Bernard' };
 
 let home = '';
-let cleanup: () => Promise<void>;
 let bus: Bus;
-
-beforeEach(async () => {
-  ({ dir: home, cleanup } = await tempDir('returns-statement-'));
-  bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-});
-afterEach(async () => {
-  await bus.close();
-  await cleanup();
-});
+withEmbeddedHome('returns-statement-', (h, b) => ((home = h), (bus = b)));
 
 const run = (runId: string, book: AccountBook, day: string) => runPaymentStage({ bus, home, accounts: book, runId, at: `${day}T18:00:00Z` });
 

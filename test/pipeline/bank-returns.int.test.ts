@@ -1,32 +1,21 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.js';
 import type { AccountBook } from '../../src/payments/types.js';
 import { applyBankReturnFile, type BankReturnReport } from '../../src/pipeline/bank-returns.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { accounts, AMOUNTS, IBAN, settlements } from './bank-returns-given.js';
-import { readAll, tempDir } from './stages-given.js';
+import { readAll, withEmbeddedHome } from './stages-given.js';
 
 const FIXTURES = 'fixtures/bank-returns';
 const PAIN002 = join(FIXTURES, 'pain002-R1-reject-A2.xml');
 const CAMT054 = join(FIXTURES, 'camt054-R1-return-A3.xml');
 
 let home = '';
-let cleanup: () => Promise<void>;
 let bus: Bus;
-
-beforeEach(async () => {
-  ({ dir: home, cleanup } = await tempDir('returns-'));
-  bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-});
-
-afterEach(async () => {
-  await bus.close();
-  await cleanup();
-});
+withEmbeddedHome('returns-', (h, b) => ((home = h), (bus = b)));
 
 const run = (runId: string, book: AccountBook, day: string) => runPaymentStage({ bus, home, accounts: book, runId, at: `${day}T18:00:00Z` });
 

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { accounts, settlements } from './bank-returns-given.js';
-import { readAll, tempDir } from './stages-given.js';
+import { readAll, withEmbeddedHome } from './stages-given.js';
 
 /**
  * Run ids (README, "Payment runs"): without `--run-id` a run is named after its cut-off's second
@@ -15,17 +14,8 @@ import { readAll, tempDir } from './stages-given.js';
  * Given: A1 25.00 and A2 40.50 settled before the first run, A3 12.30 between the runs.
  */
 let home = '';
-let cleanup: () => Promise<void>;
 let bus: Bus;
-
-beforeEach(async () => {
-  ({ dir: home, cleanup } = await tempDir('run-id-'));
-  bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-});
-afterEach(async () => {
-  await bus.close();
-  await cleanup();
-});
+withEmbeddedHome('run-id-', (h, b) => ((home = h), (bus = b)));
 
 const AT = '2025-03-31T18:00:00Z';
 const [A1, A2, A3] = settlements();

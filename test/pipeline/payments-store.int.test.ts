@@ -1,29 +1,18 @@
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.js';
 import { accountBook, applyPaymentEvents, runPayments } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
-import { readAll, settlement, tempDir } from './stages-given.js';
+import { readAll, settlement, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import { validPain001 } from '../support/pain001.js';
 
 let home = '';
-let cleanup: () => Promise<void>;
 let bus: Bus;
-
-beforeEach(async () => {
-  ({ dir: home, cleanup } = await tempDir('payments-store-'));
-  bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-});
-afterEach(async () => {
-  await bus.close();
-  await cleanup();
-});
+withEmbeddedHome('payments-store-', (h, b) => ((home = h), (bus = b)));
 
 const A9 = { adherentId: 'A9', nir: '1850375123456', nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A' as const, contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: 'FR7630006000011234567890189', bic: null, name: 'Jean Dupont' };
 const accounts = accountBook([A9]);

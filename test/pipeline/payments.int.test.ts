@@ -1,29 +1,18 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { accountBook } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { emptyPaymentsState, legacyLedgerFileOf, loadPaymentsState, savePaymentsState } from '../../src/pipeline/payments-store.js';
-import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
-import { readAll, settlement, tempDir } from './stages-given.js';
+import { readAll, settlement, withEmbeddedHome } from './stages-given.js';
 import { paymentScenario } from './payments-scenario.js';
 import { validPain001 } from '../support/pain001.js';
 
 let home = '';
-let cleanup: () => Promise<void>;
 let bus: Bus;
-
-beforeEach(async () => {
-  ({ dir: home, cleanup } = await tempDir('payments-'));
-  bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-});
-
-afterEach(async () => {
-  await bus.close();
-  await cleanup();
-});
+withEmbeddedHome('payments-', (h, b) => ((home = h), (bus = b)));
 
 it('embedded bus: family on one IBAN, professional in TP, blocked payee, SEPA sums, idempotent runs, recovery after a replay', async () => {
   await paymentScenario(bus, home);

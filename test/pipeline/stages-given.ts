@@ -1,6 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus, MessageOf, TopicName } from '../../src/bus/index.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import type { TpClaim } from '../../src/model/tp-claim.js';
@@ -15,6 +17,25 @@ export const PS_NO_ACCOUNT = '759999999';
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Each test of the file gets a fresh temporary home with an embedded bus in `<home>/bus`, given to
+ * `use`; both are closed and removed after the test.
+ */
+export function withEmbeddedHome(prefix: string, use: (home: string, bus: Bus) => void): void {
+  let done: { bus: Bus; cleanup: () => Promise<void> } | null = null;
+  beforeEach(async () => {
+    const { dir, cleanup } = await tempDir(prefix);
+    const bus = await openEmbeddedBus({ dir: join(dir, 'bus') });
+    done = { bus, cleanup };
+    use(dir, bus);
+  });
+  afterEach(async () => {
+    await done?.bus.close();
+    await done?.cleanup();
+    done = null;
+  });
 }
 
 /** A settlement; defaults: the reconciliation tests' tiers-payant (tp 15) GP consultation, AMC 19.00, version 1. */
@@ -49,7 +70,6 @@ export const DAY = 86_400_000;
  * store, as `noemie members import` does: commands read members from the home only (issue 10).
  */
 export async function importSampleMembers(home: string, file = 'fixtures/sample/beneficiaries.csv'): Promise<void> {
-  const { openEmbeddedBus } = await import('../../src/bus/embedded/embedded-bus.js');
   const { importPopulation } = await import('../../src/pipeline/members-import.js');
   const { MembershipStore } = await import('../../src/pipeline/membership-store.js');
   const { updateMembershipStore } = await import('../../src/pipeline/membership-consumer.js');
