@@ -3,6 +3,9 @@ import { BusError, type Bus } from '../bus/index.js';
 import { isAlive } from '../bus/embedded/lock.js';
 import { PipelineError } from '../model/errors.js';
 import { readServiceFile } from '../http/service-file.js';
+import type { Logger } from '../log.js';
+import { MembershipStore } from '../pipeline/membership-store.js';
+import { membershipOf } from './members.js';
 
 /**
  * The CLI while `noemie run` holds the embedded bus (issue 11): a command that writes to the bus
@@ -47,4 +50,26 @@ export async function callAdmin<T>(url: string, path: string, body: unknown): Pr
   const first = issues[0];
   const message = issues.length > 0 ? issues.map((i) => `${i.path && i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ') : `HTTP ${response.status} ${text.slice(0, 200)}`;
   throw new ServiceClientError(first?.code ?? 'HTTP_ADMIN_REFUSED', `the service at ${url} refused ${path}: ${message}`, { url, status: response.status });
+}
+
+/**
+ * A bus-writing action of the CLI: sent to the running service's admin route (`path`) when that
+ * service holds the bus, else run here with the bus and the home's membership store — as it is for
+ * a dry run (none: null), brought up to date with `members` otherwise — both closed after.
+ */
+export async function adminOrHere<T>(
+  o: { home: string; open: () => Promise<Bus>; path: string; request: { dryRun: boolean }; logger?: Logger },
+  here: (bus: Bus, membership: MembershipStore | null) => Promise<T>,
+): Promise<T> {
+  const opened = await busOrService(o.home, o.open);
+  if ('service' in opened) return callAdmin<T>(opened.service, o.path, o.request);
+  const { bus } = opened;
+  let membership: MembershipStore | null = null;
+  try {
+    membership = o.request.dryRun ? MembershipStore.openForReading(o.home) : (await membershipOf(bus, o.home, o.logger)).store;
+    return await here(bus, membership);
+  } finally {
+    await bus.close();
+    await membership?.close();
+  }
 }

@@ -17,13 +17,11 @@ import { applyBankReturnFile, bankReturnsView, renderBankReturnReport, renderBan
 import { stateStoreFileOf } from '../../state/kv-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
 import { chooseReference } from '../home-reference.js';
-import { MembershipStore } from '../../pipeline/membership-store.js';
-import { membershipOf } from '../members.js';
 import type { PayeeAccount } from '../../model/payment.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 import { jsonUsage, writeJson } from '../json-output.js';
 import { checkPaymentRunRequest, maskedReport, paymentCutoff } from '../payment-cutoff.js';
-import { busOrService, callAdmin } from '../service-client.js';
+import { adminOrHere } from '../service-client.js';
 import type { PaymentRunRequest } from '../../http/admin.js';
 
 /**
@@ -177,22 +175,9 @@ export const command: Command = {
     };
     checkPaymentRunRequest(request, env);
     const onStep = crashHook(env.NOEMIE_CRASH_AT);
-    const opened = await busOrService(home, () => openCliBus(home, values.kafka));
-    let report: PaymentStageReport;
-    if ('service' in opened) {
-      report = await callAdmin<PaymentStageReport>(opened.service, '/v1/admin/payment-runs', request);
-    } else {
-      const { bus } = opened;
-      let membership: MembershipStore | null = null;
-      try {
-        // a dry run writes nothing: the store as it is (none: every family blocked); else brought up to date first
-        membership = request.dryRun ? MembershipStore.openForReading(home) : (await membershipOf(bus, home)).store;
-        report = maskedReport(await paymentCutoff(request, { bus, home, env, io, membership, ...(onStep ? { onStep } : {}) }));
-      } finally {
-        await bus.close();
-        await membership?.close();
-      }
-    }
+    const report = await adminOrHere<PaymentStageReport>({ home, open: () => openCliBus(home, values.kafka), path: '/v1/admin/payment-runs', request }, async (bus, membership) =>
+      maskedReport(await paymentCutoff(request, { bus, home, env, io, membership, ...(onStep ? { onStep } : {}) })),
+    );
     if (values.json) writeJson(io, 'payments run', report);
     else printReport(io, report);
     if (report.alreadyRun) return 1;

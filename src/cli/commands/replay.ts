@@ -2,13 +2,11 @@ import { resolve } from 'node:path';
 import { readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
 import { openBus } from '../../bus/index.js';
-import { MembershipStore } from '../../pipeline/membership-store.js';
 import type { ReplayResult } from '../../pipeline/replay.js';
 import type { ReplayRequest } from '../../http/admin.js';
-import { membershipOf } from '../members.js';
 import { createLogger } from '../../log.js';
 import { printReplay, replayAction } from '../replay-action.js';
-import { busOrService, callAdmin } from '../service-client.js';
+import { adminOrHere } from '../service-client.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 import { jsonUsage, writeJson } from '../json-output.js';
 
@@ -62,24 +60,13 @@ export const command: Command = {
     };
     const brokers = values.kafka ?? env.KAFKA_BROKERS;
     const logger = createLogger({ name: 'replay' });
-    const opened = await busOrService(home, () => openBus({ home, logger, ...(brokers ? { kafka: cliKafkaOptions(env, brokers) } : {}) }));
-    let result: ReplayResult;
-    if ('service' in opened) {
-      result = await callAdmin<ReplayResult>(opened.service, '/v1/admin/replays', request);
-    } else {
-      const { bus } = opened;
-      let membership: MembershipStore | null = null;
-      try {
-        membership = request.dryRun ? MembershipStore.openForReading(home) : (await membershipOf(bus, home, logger)).store;
-        if (membership === null) {
-          writeLine(io.err, `no membership store in ${home}: every line would be an unknown beneficiary (noemie members import first)`);
-          return 1;
-        }
-        result = await replayAction(request, { bus, home, beneficiaries: membership.index() });
-      } finally {
-        await bus.close();
-        await membership?.close();
-      }
+    const open = () => openBus({ home, logger, ...(brokers ? { kafka: cliKafkaOptions(env, brokers) } : {}) });
+    const result = await adminOrHere<ReplayResult | null>({ home, open, path: '/v1/admin/replays', request, logger }, async (bus, membership) =>
+      membership === null ? null : replayAction(request, { bus, home, beneficiaries: membership.index() }),
+    );
+    if (result === null) {
+      writeLine(io.err, `no membership store in ${home}: every line would be an unknown beneficiary (noemie members import first)`);
+      return 1;
     }
     if (values.json) writeJson(io, 'replay', result);
     else printReplay(io, result, request.dryRun);
