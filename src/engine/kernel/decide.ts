@@ -11,6 +11,7 @@ import type { CompiledGrid, CompiledReference } from './compile.js';
 import { splitStay } from '../stay.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
 import { hashOfTokens, nested, str } from './digest.js';
+import { Fnv } from '../hash.js';
 
 /**
  * decide.ts in integer cents: the decision for one initial line against the family's state before
@@ -141,9 +142,33 @@ export function decideCents(
     if (o === FALLBACK) return FALLBACK;
     outcomes.push(o);
   }
-  let gridsTokens = '[';
-  for (const o of outcomes) gridsTokens += `${o.reads},`;
-  const inputHash = hashOfTokens(`{b:${bToken},entry:${ce.token},grids:${nested(`${gridsTokens}]`)},${lineTokens}pmss:${f.pmss === undefined ? 'n' : str(money(f.pmss))},}`);
+  // hashOfTokens(`{b:…,entry:…,grids:${nested(`[${reads},…]`)},line:"…",pmss:…,}`), the pieces fed
+  // to the lanes one after another: no token text built, then flattened, per line.
+  const readsHash = new Fnv();
+  readsHash.text('[');
+  for (const o of outcomes) {
+    readsHash.text(o.reads);
+    readsHash.text(',');
+  }
+  readsHash.text(']');
+  const h = new Fnv();
+  h.text('{b:');
+  h.text(bToken);
+  h.text(',entry:');
+  h.text(ce.token);
+  h.text(',grids:#');
+  h.text(readsHash.hex());
+  h.text(',line:"');
+  h.text(lineHash);
+  h.text('",pmss:');
+  if (f.pmss === undefined) h.text('n');
+  else {
+    h.text('"');
+    h.text(money(f.pmss));
+    h.text('"');
+  }
+  h.text(',}');
+  const inputHash = h.prefixedHex();
   for (const o of outcomes) if (o.review !== null) return only(s, 'review', o.review, str(inputHash));
 
   const parts: SettlementPart[] = [];
@@ -183,7 +208,7 @@ export function decideCents(
   s.amcAmount = money(total);
   s.parts = parts;
   s.restToPay = money(rest);
-  s.inputHash = flat(inputHash);
+  s.inputHash = inputHash;
   let consumed = outcomes[0]!.consumed;
   let renewals = outcomes[0]!.renewals;
   let renewalMoves = outcomes[0]!.renewalMoves;

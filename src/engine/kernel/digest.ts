@@ -12,11 +12,11 @@ const FNV_PRIME = 0x01000193;
 const FNV_A = new Fnv().a;
 const FNV_B = new Fnv().b;
 
-function hexOf(a: number, b: number): string {
+function hexOf(a: number, b: number, prefixed: boolean): string {
   const h = new Fnv();
   h.a = a;
   h.b = b;
-  return h.hex();
+  return prefixed ? h.prefixedHex() : h.hex();
 }
 
 // The keys ../hash.ts skips (documentation; `bounds` derived from hashed columns).
@@ -30,19 +30,19 @@ export class Digester {
   private lastSorted: string[] = [];
 
   private keysOf(record: Record<string, unknown>): string[] {
-    const keys = Object.keys(record);
-    // Act lines come one after another with the same keys: compare with the last shape first.
+    // Act lines come one after another with the same keys: compare with the last shape first, by
+    // for…in (the object's enum cache, no array made; same order as Object.keys for a plain record).
     const last = this.lastKeys;
-    if (keys.length === last.length) {
-      let same = true;
-      for (let i = 0; i < keys.length; i++) {
-        if (keys[i] !== last[i]) {
-          same = false;
-          break;
-        }
+    let i = 0;
+    for (const k in record) {
+      if (k !== last[i]) {
+        i = -1;
+        break;
       }
-      if (same) return this.lastSorted;
+      i++;
     }
+    if (i === last.length) return this.lastSorted;
+    const keys = Object.keys(record);
     const shape = keys.join(',');
     let sorted = this.sortedKeys.get(shape);
     if (!sorted) {
@@ -106,7 +106,7 @@ export class Digester {
    * Same tokens, same order, same digest (test/engine/kernel.test.ts compares with ../hash.ts
    * digestOf). A nested value falls back to `digest`.
    */
-  flatDigest(record: Record<string, unknown>): string {
+  flatDigest(record: Record<string, unknown>, prefixed = false): string {
     const keys = this.keysOf(record);
     let prefixes = this.lastPrefixes;
     if (keys !== this.lastFlatKeys) {
@@ -129,7 +129,7 @@ export class Digester {
         token = v;
         quoted = true;
       } else if (typeof v === 'number' || typeof v === 'boolean') token = String(v);
-      else return this.digest(record);
+      else return prefixed ? `fnv1a64:${this.digest(record)}` : this.digest(record);
       const p = prefixes[k]!;
       for (let i = 0; i < p.length; i++) {
         const c = p.charCodeAt(i);
@@ -156,7 +156,7 @@ export class Digester {
     // '}'
     a = Math.imul(a ^ 125, FNV_PRIME);
     b = Math.imul(b ^ 125 ^ (a >>> 16), FNV_PRIME);
-    return hexOf(a, b);
+    return hexOf(a, b, prefixed);
   }
 
   /** The digest of a reference object, computed once (it must not change while the kernel lives). */
@@ -177,7 +177,9 @@ export function nested(text: string): string {
 
 /** `hashInputs(value)` given the token text of `value`. */
 export function hashOfTokens(text: string): string {
-  return `fnv1a64:${fnv1a64(text)}`;
+  const h = new Fnv();
+  h.text(text);
+  return h.prefixedHex();
 }
 
 /** The token of a string value (a hash, a reason, a date). */

@@ -271,30 +271,26 @@ function readsToken(grid: CompiledGrid, rule: CompiledRule, counters: Map<string
   return nested(`{counters:${c},grid:${grid.readsToken},renewals:${r},rule:${rule.token},}`);
 }
 
-interface Choice {
-  rule: CompiledRule | null;
-  reason: string;
-}
-
-function choose(grid: CompiledGrid, f: CentsFacts): Choice {
+/** The rule that applies, or the reason none does (a string): no object per grid and line. */
+function choose(grid: CompiledGrid, f: CentsFacts): CompiledRule | string {
   const ofPoste = grid.rulesByPoste.get(f.poste);
   const gridId = grid.grid.id;
-  if (!ofPoste) return { rule: null, reason: `${gridId} has no guarantee for ${f.poste} (act ${f.line.actCode})` };
+  if (!ofPoste) return `${gridId} has no guarantee for ${f.poste} (act ${f.line.actCode})`;
   let first: CompiledRule | undefined;
   const facts = f as unknown as LineFacts;
   for (const r of ofPoste) {
     if (!inForce(r.rule, f.careDate)) continue;
     first ??= r;
-    if (unmet(r.rule.conditions, facts) === null) return { rule: r, reason: '' };
+    if (unmet(r.rule.conditions, facts) === null) return r;
   }
-  if (!first) return { rule: null, reason: `no guarantee of ${gridId} for ${f.poste} was in force on ${f.careDate}` };
-  return { rule: null, reason: `${gridId}, ${f.poste}: ${unmet(first.rule.conditions, facts) ?? 'no rule applies'}` };
+  if (!first) return `no guarantee of ${gridId} for ${f.poste} was in force on ${f.careDate}`;
+  return `${gridId}, ${f.poste}: ${unmet(first.rule.conditions, facts) ?? 'no rule applies'}`;
 }
 
 function outcome(contract: string, rule: string | null, reads: string, partial: Partial<CentsOutcome>): CentsOutcome {
   // Spelled out rather than `{ ...defaults, ...partial }`: one object per grid and line.
   return {
-    contract, amc: partial.amc ?? 0, rule, formula: partial.formula ?? '', reasons: partial.reasons ?? [], capped: partial.capped ?? false,
+    contract, amc: partial.amc ?? 0, rule, formula: partial.formula ?? '', reasons: partial.reasons ?? NONE, capped: partial.capped ?? false,
     consumed: partial.consumed ?? NONE, renewals: partial.renewals ?? NONE, renewalMoves: partial.renewalMoves ?? NONE, review: partial.review ?? null, reads,
   };
 }
@@ -302,12 +298,18 @@ function outcome(contract: string, rule: string | null, reads: string, partial: 
 // Shared empty list for outcomes that consume nothing; frozen: ledgers keep it, nobody may push to it.
 const NONE = Object.freeze([]) as unknown as never[];
 
+/** `list` with `item` at its end: a new list in place of the shared NONE, else pushed to. */
+function add<T>(list: T[], item: T): T[] {
+  if (list === NONE) return [item];
+  list.push(item);
+  return list;
+}
+
 /** grid-liquidation.ts liquidateGrid in cents; FALLBACK for what it does not compute exactly. */
 export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: EngineState, lineKey: string, digester: Digester): CentsOutcome | Fallback {
   const g = grid.grid;
-  const choice = choose(grid, f);
-  if (!choice.rule) return outcome(g.id, null, grid.noRuleReadsToken, { reasons: [choice.reason], formula: choice.reason });
-  const c = choice.rule;
+  const c = choose(grid, f);
+  if (typeof c === 'string') return outcome(g.id, null, grid.noRuleReadsToken, { reasons: [c], formula: c });
   if (!c.exact) return FALLBACK;
   const rule = c.rule;
   if (rule.formula[0]?.kind === 'not_covered') {
@@ -324,17 +326,18 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
 
   let counters: Map<string, string> | undefined;
   let renewalReads: Map<string, readonly RenewalEntry[]> | undefined;
-  const reasons: string[] = [];
-  const consumed: Consumption[] = [];
-  const renewals: CentsOutcome['renewals'] = [];
-  const renewalMoves: CounterMove[] = [];
-  const reads = () => readsToken(grid, c, counters, renewalReads, digester);
+  // Made when first pushed to (most lines read no counter, consume nothing, renew nothing): the
+  // shared frozen NONE otherwise. No closure over them, so no context object per call either.
+  let reasons: string[] = NONE;
+  let consumed: Consumption[] = NONE;
+  let renewals: CentsOutcome['renewals'] = NONE;
+  let renewalMoves: CounterMove[] = NONE;
 
   let allowed = f.quantity;
   if (rule.renewal) {
     const r = rule.renewal;
     const element = r.element ?? (r.elementAttribute !== undefined ? own(f.entry.attributes, r.elementAttribute) : undefined);
-    if (element === undefined) return outcome(g.id, rule.id, reads(), { review: `act ${f.line.actCode} has no ${r.elementAttribute} attribute in the nomenclature: renewal of ${r.group} cannot be checked` });
+    if (element === undefined) return outcome(g.id, rule.id, readsToken(grid, c, counters, renewalReads, digester), { review: `act ${f.line.actCode} has no ${r.elementAttribute} attribute in the nomenclature: renewal of ${r.group} cannot be checked` });
     const side = f.line.side;
     const capacity = side !== null ? 1 : (own(r.unitsPerElement, element) ?? 1);
     const months = monthsFor(r, f.age);
@@ -344,11 +347,11 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
     const w = renewalWindow(entries, f.careDate, months, capacity);
     allowed = Math.min(allowed, w.left);
     if (allowed < f.quantity) {
-      reasons.push(`renewal period not over: ${element}${side ? ` (${side})` : ''} already reimbursed on ${w.since}; next one from ${w.until} (one per ${months} months at age ${f.age}); an earlier renewal needs a prescription showing a change of sight or a medical situation`);
+      reasons = add(reasons, `renewal period not over: ${element}${side ? ` (${side})` : ''} already reimbursed on ${w.since}; next one from ${w.until} (one per ${months} months at age ${f.age}); an earlier renewal needs a prescription showing a change of sight or a medical situation`);
     }
     if (allowed > 0) {
-      renewals.push({ key, entry: { date: f.careDate, units: allowed, lineKey } });
-      renewalMoves.push({ key, before: w.until === null ? 'none' : `${w.since}:${w.used}`, after: `${w.since}:${w.used + allowed}` });
+      renewals = add(renewals, { key, entry: { date: f.careDate, units: allowed, lineKey } });
+      renewalMoves = add(renewalMoves, { key, before: w.until === null ? 'none' : `${w.since}:${w.used}`, after: `${w.since}:${w.used + allowed}` });
     }
   }
 
@@ -364,7 +367,7 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
     const left = Math.max(0, limit.max - used);
     if (left < within) {
       const what = limit.kind === 'days' ? 'days' : `${f.entry.unit}s`;
-      reasons.push(`yearly limit of ${limit.max} ${what} reached for ${limit.counter ?? rule.poste} (${used} before this line)${rule.beyond ? ', the rest is paid at the rate beyond the limit' : ''}`);
+      reasons = add(reasons, `yearly limit of ${limit.max} ${what} reached for ${limit.counter ?? rule.poste} (${used} before this line)${rule.beyond ? ', the rest is paid at the rate beyond the limit' : ''}`);
       within = left;
     }
     (unitKeys ??= []).push(key);
@@ -377,7 +380,7 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
     if ((t.kind !== 'eur' && t.kind !== 'pmss_pct') || !t.budget) continue;
     const term = rule.formula[i]! as Extract<typeof rule.formula[number], { kind: 'eur' | 'pmss_pct' }>;
     const key = counterKey(g, b, term.scope, term.counter ?? rule.poste, 'budget', f.careDate);
-    if (t.kind === 'pmss_pct' && f.pmss === undefined) return outcome(g.id, rule.id, reads(), { review: `no PMSS for ${f.careDate.slice(0, 4)} in pmss.csv: ${rule.id} cannot be computed` });
+    if (t.kind === 'pmss_pct' && f.pmss === undefined) return outcome(g.id, rule.id, readsToken(grid, c, counters, renewalReads, digester), { review: `no PMSS for ${f.careDate.slice(0, 4)} in pmss.csv: ${rule.id} cannot be computed` });
     const total = t.kind === 'eur' ? t.amount : pctOfCents(t.pct, f.pmss!);
     const used = counterCents(own(state.counters, key));
     if (Number.isNaN(used) || Number.isNaN(total)) return FALLBACK;
@@ -387,16 +390,16 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
 
   const main = evaluateMemo(c.formulaMemo, c.formula, c.formulaOnlyAmounts, within, f, includesRO, budgets ?? NO_BUDGETS, c.totalCapPerUnit);
   if (main === FALLBACK) return FALLBACK;
-  if (main.review) return outcome(g.id, rule.id, reads(), { review: main.review });
+  if (main.review) return outcome(g.id, rule.id, readsToken(grid, c, counters, renewalReads, digester), { review: main.review });
   const over = beyondUnits > 0 && c.beyond ? evaluateMemo(c.beyondMemo, c.beyond, c.beyondOnlyAmounts, beyondUnits, f, includesRO, NO_BUDGETS, c.totalCapPerUnit) : null;
   if (over === FALLBACK) return FALLBACK;
-  if (over?.review) return outcome(g.id, rule.id, reads(), { review: over.review });
-  for (const key of main.exhausted) reasons.push(`yearly forfait ${key.split('|')[2]} already used up`);
+  if (over?.review) return outcome(g.id, rule.id, readsToken(grid, c, counters, renewalReads, digester), { review: over.review });
+  for (const key of main.exhausted) reasons = add(reasons, `yearly forfait ${key.split('|')[2]} already used up`);
   let amc = main.amc + (over ? over.amc : 0);
   let formula = main.text || (within === 0 ? 'no unit within the limits: 0.00' : '');
   if (over) formula += `; ${beyondUnits} beyond the limit: ${over.text}`;
-  if (within > 0 && unitKeys) for (const key of unitKeys) consumed.push({ key, amount: String(within) });
-  for (const u of main.budgetUse) consumed.push(u);
+  if (within > 0 && unitKeys) for (const key of unitKeys) consumed = add(consumed, { key, amount: String(within) });
+  for (const u of main.budgetUse) consumed = add(consumed, u);
 
   for (let i = 0; i < limits.length; i++) {
     const limit = limits[i]!;
@@ -416,15 +419,16 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
       }
       const capped = Math.min(amc, Math.max(left, fallback));
       const tail = fallback > left ? `, paid at the rate beyond the ceiling (${money(fallback)})` : left > 0 ? `, ${money(left)} left` : '';
-      reasons.push(`yearly ceiling ${limit.counter ?? rule.poste} of ${limit.max} reached (${money(used)} used)${tail}`);
+      reasons = add(reasons, `yearly ceiling ${limit.counter ?? rule.poste} of ${limit.max} reached (${money(used)} used)${tail}`);
       formula += `; ceiling ${limit.counter ?? rule.poste} ${limit.max}, left ${money(left)}${fallback > 0 ? `, beyond ${money(fallback)}` : ''} → ${money(capped)}`;
       amc = capped;
     }
     const take = Math.min(amc, left);
-    if (take > 0) consumed.push({ key, amount: money(take) });
+    if (take > 0) consumed = add(consumed, { key, amount: money(take) });
   }
 
-  return outcome(g.id, rule.id, reads(), {
-    amc, formula, reasons, capped: main.capped || (over ? over.capped : false) || reasons.length > 0, consumed, renewals, renewalMoves,
-  });
+  return {
+    contract: g.id, amc, rule: rule.id, formula, reasons, capped: main.capped || (over ? over.capped : false) || reasons.length > 0,
+    consumed, renewals, renewalMoves, review: null, reads: readsToken(grid, c, counters, renewalReads, digester),
+  };
 }

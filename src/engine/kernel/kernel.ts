@@ -94,7 +94,7 @@ export class LiquidationKernel {
     const previous = known !== undefined ? own(known, lineKey) : undefined;
     if (previous !== undefined && line.operation === 'I') return undefined;
     if (previous === undefined && line.operation === 'A') return undefined;
-    const lineHash = flat(`fnv1a64:${this.reference.digester.flatDigest(line as unknown as Record<string, unknown>)}`);
+    const lineHash = this.reference.digester.flatDigest(line as unknown as Record<string, unknown>, true);
     if (previous !== undefined) return annulCents(request, lineHash, before, owned, lineKey, bucketId, previous);
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
@@ -118,7 +118,8 @@ export class LiquidationKernel {
 
     // Commit, copy-on-write (state.ts applyEffects, without the per-line copies).
     const state = ownCopy(before, owned);
-    let moves: CounterMove[] = [];
+    // No counter moved (most lines): the settlement's `counters` is one shared frozen empty list.
+    let moves: CounterMove[] = NO_MOVES;
     if (d.effects.consumed.length > 0) {
       const counters = ownDictionary(state.counters, owned) as Record<string, string>;
       state.counters = counters;
@@ -213,7 +214,7 @@ function annulCents(
   }
   for (const r of previous.renewals) moves.push({ key: r.key, before: `${r.entry.date}:+${r.entry.units}`, after: 'released' });
   const version = request.version ?? previous.version + 1;
-  const inputHash = flat(hashOfTokens(`{line:${str(lineHash)},previous:${str(previous.inputHash)},version:${previous.version},}`));
+  const inputHash = hashOfTokens(`{line:${str(lineHash)},previous:${str(previous.inputHash)},version:${previous.version},}`);
   const settlement: Settlement = {
     lineKey, beneficiary: { nir: line.nir, rang: line.rang }, adherentId: request.beneficiary?.adherentId ?? null,
     careDate: line.careStart, actCode: line.actCode, poste: null,
@@ -264,6 +265,7 @@ function ledgerParts(parts: readonly SettlementPart[]): SettlementPart[] {
 }
 
 const HEX = '0123456789abcdef';
+const NO_MOVES = Object.freeze([]) as unknown as CounterMove[];
 
 /** state.ts lineBucket (the 8th hex digit of fnv1a64(lineKey): the low nibble of the first lane), without the hex text. */
 function bucketOf(lineKey: string): string {
