@@ -4,7 +4,6 @@ import { cents, ratio, type Ratio } from './cents.js';
 import { Digester, nested } from './digest.js';
 import { EligibilityGuard } from './eligibility.js';
 import type { LiquidationContext } from '../types.js';
-import type { TermsResult } from './grid.js';
 
 /**
  * Reference data compiled once per kernel (per context): each grid's rules grouped by poste in
@@ -36,13 +35,6 @@ export interface CompiledRule {
   amountLimitMax: number[];
   /** grid.ts readsToken when the rule read no counter and no renewal: filled on first use */
   plainReadsToken: string | undefined;
-  /**
-   * grid.ts evaluate's results for this rule's formula / beyond terms, by the figures they read
-   * (texts built once per distinct computation); undefined when a term reads a yearly budget or the
-   * PMSS (a counter or a year the key does not hold).
-   */
-  formulaMemo: Map<string, TermsResult> | undefined;
-  beyondMemo: Map<string, TermsResult> | undefined;
 }
 
 export interface CompiledGrid {
@@ -54,8 +46,6 @@ export interface CompiledGrid {
   eligibilityToken: string;
   /** grid-liquidation.ts reads when no rule applies: `{ grid, rule: null }` */
   noRuleReadsToken: string;
-  /** decide.ts: a level's part formula above the socle, by its own formula, then its AMC and what the levels below paid */
-  layeredTexts: Map<string, Map<number, string>>;
 }
 
 export interface CompiledEntry {
@@ -108,9 +98,6 @@ function compileTerms(terms: readonly Term[]): CompiledTerm[] | undefined {
   return out;
 }
 
-/** evaluate's result depends on the line's figures alone: no yearly budget, no PMSS. */
-const memoable = (terms: readonly CompiledTerm[]) => terms.every((t) => t.kind !== 'pmss_pct' && !(t.kind === 'eur' && t.budget));
-
 const onlyAmounts = (terms: readonly Term[]) => terms.every((t) => t.kind === 'eur' || t.kind === 'pmss_pct');
 
 function compileRule(rule: GridRule, digester: Digester): CompiledRule {
@@ -132,8 +119,6 @@ function compileRule(rule: GridRule, digester: Digester): CompiledRule {
     amountLimitMax,
     // Present from the start (filled on first use): a key added later would give the rules two shapes.
     plainReadsToken: undefined,
-    formulaMemo: formula && memoable(formula) ? new Map() : undefined,
-    beyondMemo: beyond && memoable(beyond) ? new Map() : undefined,
   };
 }
 
@@ -151,7 +136,6 @@ export function compileGrid(grid: Grid, digester: Digester): CompiledGrid {
     noRuleReadsToken: nested(`{grid:${readsToken},rule:n,}`),
     rulesByPoste,
     eligibilityToken: grid.eligibility ? `#${digester.digest(grid.eligibility)}` : 'n',
-    layeredTexts: new Map(),
   };
 }
 
@@ -170,8 +154,6 @@ export class CompiledReference {
   private readonly pmss = new Map<number, { cents: number; text: string } | undefined>();
   private readonly rates = new Map<string, Ratio | undefined>();
   private readonly gridLists = new WeakMap<readonly string[], CompiledGrid[] | string>();
-  /** decide.ts explainCents: the reason naming only the PF and the franchise, by their figures */
-  readonly plainReasons = new Map<number, string>();
 
   constructor(readonly context: Omit<LiquidationContext, 'asOf'>) {}
 

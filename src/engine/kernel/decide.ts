@@ -7,7 +7,7 @@ import type { CounterMove, Effects } from '../state.js';
 import type { LiquidationRequest } from '../types.js';
 import type { EngineState } from '../types.js';
 import { cents, flat, money, divHalfUp, ratioLt, type Ratio } from './cents.js';
-import type { CompiledGrid, CompiledReference } from './compile.js';
+import type { CompiledReference } from './compile.js';
 import { splitStay } from '../stay.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
 import { hashOfTokens, nested, str } from './digest.js';
@@ -176,8 +176,8 @@ export function decideCents(
   for (let i = 0; i < outcomes.length; i++) {
     const o = outcomes[i]!;
     const amount = i === 0 ? o.amc : Math.max(0, o.amc - paid);
-    const formula = i === 0 ? flat(o.formula) : layeredFormula(grids[i]!, o, paid, amount);
-    parts.push(o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula } : { contract: o.contract, amount: money(amount), formula });
+    const formula = i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`;
+    parts.push(o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula: flat(formula) } : { contract: o.contract, amount: money(amount), formula: flat(formula) });
     paid += amount;
   }
   const ceiling = Math.max(0, f.fr - f.roGross);
@@ -202,7 +202,7 @@ export function decideCents(
       break;
     }
   }
-  const reason = explainCents(ref, f, decisive, rest, lineRate, normalRate, entry.roRate);
+  const reason = explainCents(f, decisive, rest, lineRate, normalRate, entry.roRate);
   s.status = total > 0 ? 'paid' : 'zero';
   s.reason = reason === null ? null : flat(reason);
   s.amcAmount = money(total);
@@ -226,33 +226,6 @@ export function decideCents(
   return { settlement: s, effects: { consumed, renewals }, renewalMoves };
 }
 
-const LAYERED_MAX = 4096;
-const TWO_26 = 67_108_864;
-
-/**
- * The formula of a level above the socle, once per distinct (own formula, AMC, paid below) for
- * its grid: most of these formulas repeat (the memoised socle text, the same figures), and a
- * shared string is one less text each young-generation GC copies.
- */
-function layeredFormula(grid: CompiledGrid, o: CentsOutcome, paid: number, amount: number): string {
-  const build = () => flat(`AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`);
-  // amount = max(0, o.amc − paid): the two figures fix the text; past 2^26 cents no memo.
-  if (o.amc < 0 || paid < 0 || o.amc >= TWO_26 || paid >= TWO_26) return build();
-  let byFigures = grid.layeredTexts.get(o.formula);
-  if (byFigures === undefined) {
-    if (grid.layeredTexts.size >= LAYERED_MAX) grid.layeredTexts.clear();
-    byFigures = new Map();
-    grid.layeredTexts.set(o.formula, byFigures);
-  }
-  const key = o.amc * TWO_26 + paid;
-  let text = byFigures.get(key);
-  if (text === undefined) {
-    text = build();
-    byFigures.set(key, text);
-  }
-  return text;
-}
-
 /** dates.ts ageOn without the split arrays (whole years on `at`, the birthday counted on the day). */
 function ageOn(birthDate: string, at: string): number {
   const by = Number(birthDate.slice(0, 4));
@@ -263,29 +236,13 @@ function ageOn(birthDate: string, at: string): number {
 }
 
 /** explain.ts in cents. */
-function explainCents(ref: CompiledReference, f: CentsFacts, decisive: CentsOutcome, rest: number, lineRate: Ratio, normalRate: Ratio, entryRateText: string): string | null {
+function explainCents(f: CentsFacts, decisive: CentsOutcome, rest: number, lineRate: Ratio, normalRate: Ratio, entryRateText: string): string | null {
   if (rest <= 0) return null;
-  const majoration = f.mrn - f.roGross;
-  const majorated = majoration > 0 && ratioLt(lineRate, normalRate);
-  // The usual reason (PF and/or franchise, nothing else to say): one shared text per pair of figures.
-  if (!majorated && decisive.reasons.length === 0 && !decisive.capped && (f.pf > 0 || f.franchise > 0) && f.pf < TWO_26 && f.franchise < TWO_26) {
-    const key = f.pf * TWO_26 + f.franchise;
-    let text = ref.plainReasons.get(key);
-    if (text === undefined) {
-      text = flat(explainItems(f, decisive, rest, false, majoration, entryRateText));
-      if (ref.plainReasons.size >= LAYERED_MAX) ref.plainReasons.clear();
-      ref.plainReasons.set(key, text);
-    }
-    return text;
-  }
-  return explainItems(f, decisive, rest, majorated, majoration, entryRateText);
-}
-
-function explainItems(f: CentsFacts, decisive: CentsOutcome, rest: number, majorated: boolean, majoration: number, entryRateText: string): string {
   const items = [...decisive.reasons];
   if (f.pf > 0) items.push(`participation forfaitaire ${money(f.pf)} is never covered (contrat responsable)`);
   if (f.franchise > 0) items.push(`franchise médicale ${money(f.franchise)} is never covered (contrat responsable)`);
-  if (majorated) {
+  const majoration = f.mrn - f.roGross;
+  if (majoration > 0 && ratioLt(lineRate, normalRate)) {
     // The rate as decimal.js prints it (no trailing zeros): the line's rate lost, so the entry's won.
     items.push(`majoration du ticket modérateur hors parcours de soins ${money(majoration)} (RO at ${f.line.roRate}% instead of ${new Decimal(entryRateText).toFixed()}%) is never covered`);
   }

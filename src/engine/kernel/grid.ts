@@ -7,7 +7,7 @@ import type { LineFacts } from '../facts.js';
 import { counterKey, renewalKey } from '../periods.js';
 import { own, renewalWindow, type CounterMove } from '../state.js';
 import type { Consumption, EngineState, RenewalEntry } from '../types.js';
-import { flat, money, pctOfCents } from './cents.js';
+import { money, pctOfCents } from './cents.js';
 import type { CompiledGrid, CompiledRule, CompiledTerm } from './compile.js';
 import { EMPTY_OBJECT_TOKEN, nested, type Digester } from './digest.js';
 
@@ -64,7 +64,7 @@ interface Budget {
   left: number;
 }
 
-export interface TermsResult {
+interface TermsResult {
   g: number;
   amc: number;
   capped: boolean;
@@ -200,40 +200,6 @@ function evaluate(
   }
   const text = `G = ${pieces.join(' + ')}${pieces.length > 1 ? ` = ${money(g)}` : ''}${capText}; AMC = min(${money(g)} − ${money(mrn)}, ${money(fr)} − ${money(mrn)}) = ${money(amc)}`;
   return { g, amc, capped: byGuarantee < byExpense, text, budgetUse, exhausted, review: null };
-}
-
-// Per rule and list: past it the memo starts again (a drop's figures spread; memory stays bounded).
-const MEMO_MAX = 4096;
-
-/**
- * evaluate, through the rule's memo when it has one: the same figures give the same result, and
- * its text (the part's formula) is then one shared string instead of one per line — fewer
- * allocations, and fewer bytes for each young-generation GC to copy, since a formula outlives its
- * batch. A review (its text names the act and the year) and FALLBACK are not kept.
- */
-function evaluateMemo(
-  memo: Map<string, TermsResult> | undefined,
-  terms: readonly CompiledTerm[],
-  onlyAmounts: boolean,
-  units: number,
-  f: CentsFacts,
-  includesRO: boolean,
-  budgets: readonly (Budget | undefined)[],
-  totalCapPerUnit: number | undefined,
-): TermsResult | Fallback {
-  if (memo === undefined || units <= 0 || units !== f.quantity) return evaluate(terms, onlyAmounts, units, f, includesRO, budgets, totalCapPerUnit);
-  // Everything evaluate reads for these terms (budgets and PMSS excluded by the memo's existence).
-  const key = `${units}|${f.br}|${f.fr}|${f.mrn}|${f.line.psDptm ? 1 : 0}|${f.priceLimit}`;
-  let r = memo.get(key);
-  if (r === undefined) {
-    const e = evaluate(terms, onlyAmounts, units, f, includesRO, budgets, totalCapPerUnit);
-    if (e === FALLBACK || e.review !== null) return e;
-    e.text = flat(e.text);
-    if (memo.size >= MEMO_MAX) memo.clear();
-    memo.set(key, e);
-    r = e;
-  }
-  return r;
 }
 
 function monthsFor(r: NonNullable<CompiledRule['rule']['renewal']>, age: number): number {
@@ -388,10 +354,10 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
     (budgets ??= [])[i] = { key, left: Math.max(0, total - used) };
   }
 
-  const main = evaluateMemo(c.formulaMemo, c.formula, c.formulaOnlyAmounts, within, f, includesRO, budgets ?? NO_BUDGETS, c.totalCapPerUnit);
+  const main = evaluate(c.formula, c.formulaOnlyAmounts, within, f, includesRO, budgets ?? NO_BUDGETS, c.totalCapPerUnit);
   if (main === FALLBACK) return FALLBACK;
   if (main.review) return outcome(g.id, rule.id, readsToken(grid, c, counters, renewalReads, digester), { review: main.review });
-  const over = beyondUnits > 0 && c.beyond ? evaluateMemo(c.beyondMemo, c.beyond, c.beyondOnlyAmounts, beyondUnits, f, includesRO, NO_BUDGETS, c.totalCapPerUnit) : null;
+  const over = beyondUnits > 0 && c.beyond ? evaluate(c.beyond, c.beyondOnlyAmounts, beyondUnits, f, includesRO, NO_BUDGETS, c.totalCapPerUnit) : null;
   if (over === FALLBACK) return FALLBACK;
   if (over?.review) return outcome(g.id, rule.id, readsToken(grid, c, counters, renewalReads, digester), { review: over.review });
   for (const key of main.exhausted) reasons = add(reasons, `yearly forfait ${key.split('|')[2]} already used up`);
@@ -413,7 +379,7 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
     if (amc > left) {
       let fallback = 0;
       if (c.beyond) {
-        const tm = evaluateMemo(c.beyondMemo, c.beyond, c.beyondOnlyAmounts, allowed, f, includesRO, NO_BUDGETS, c.totalCapPerUnit);
+        const tm = evaluate(c.beyond, c.beyondOnlyAmounts, allowed, f, includesRO, NO_BUDGETS, c.totalCapPerUnit);
         if (tm === FALLBACK) return FALLBACK;
         fallback = tm.amc;
       }
