@@ -21,8 +21,14 @@ export function stateKeyOf(request: Pick<LiquidationRequest, 'beneficiary' | 'li
   return request.beneficiary?.adherentId ?? request.line.amcMemberId;
 }
 
+/**
+ * `record[key]` when it is the record's own (never an Object.prototype member such as
+ * `constructor`). Looked up first: most calls miss (a new lineKey, a counter not yet used), and a
+ * miss then costs one lookup, not two.
+ */
 export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
+  const value = record[key];
+  return value !== undefined && Object.hasOwn(record, key) ? value : undefined;
 }
 
 /**

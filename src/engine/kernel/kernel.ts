@@ -47,13 +47,13 @@ export class LiquidationKernel {
   /** Same contract as batch.ts liquidateAll: the given ledgers are not changed; new ones come back. */
   liquidateAll(requests: Iterable<LiquidationRequest>, asOf: string, ledgers: Readonly<Record<string, EngineState>> = {}): { settlements: Settlement[]; ledgers: Record<string, EngineState> } {
     const next: Record<string, EngineState> = { ...ledgers };
-    const owned = new WeakSet<object>();
+    const owned = new Ownership();
     const settlements: Settlement[] = [];
     const context: LiquidationContext = { ...this.context, asOf };
     for (const request of requests) {
       const key = stateKeyOf(request);
       const before = Object.hasOwn(next, key) ? next[key]! : emptyState();
-      const fast = this.fast(request, asOf, before, owned);
+      const fast = this.fast(request, asOf, key, before, owned);
       if (fast) {
         next[key] = fast.state;
         settlements.push(fast.settlement);
@@ -75,7 +75,7 @@ export class LiquidationKernel {
    * `liquidate(request, { ...reference, asOf }, state)`.
    */
   liquidate(request: LiquidationRequest, asOf: string, state: EngineState): { settlement: Settlement; state: EngineState } {
-    const fast = this.fast(request, asOf, state, new WeakSet());
+    const fast = this.fast(request, asOf, stateKeyOf(request), state, new Ownership());
     if (fast) {
       this.stats.fast += 1;
       return fast;
@@ -85,17 +85,18 @@ export class LiquidationKernel {
   }
 
   /** The integer path for one line, or undefined (nothing changed) when the decimal path must decide. */
-  private fast(request: LiquidationRequest, asOf: string, before: EngineState, owned: WeakSet<object>): { settlement: Settlement; state: EngineState } | undefined {
+  private fast(request: LiquidationRequest, asOf: string, family: string, before: EngineState, owned: Ownership): { settlement: Settlement; state: EngineState } | undefined {
     const { line } = request;
     if (line.operation !== 'I' && line.operation !== 'A') return undefined;
     const lineKey = flat(lineKeyOf(line));
-    const bucketId = bucketOf(lineKey);
+    const bucketIndex = bucketOf(lineKey);
+    const bucketId = HEX[bucketIndex]!;
     const known = before.lines[bucketId];
     const previous = known !== undefined ? own(known, lineKey) : undefined;
     if (previous !== undefined && line.operation === 'I') return undefined;
     if (previous === undefined && line.operation === 'A') return undefined;
     const lineHash = this.reference.digester.flatDigest(line as unknown as Record<string, unknown>, true);
-    if (previous !== undefined) return annulCents(request, lineHash, before, owned, lineKey, bucketId, previous);
+    if (previous !== undefined) return annulCents(request, lineHash, before, owned.of(family, before), lineKey, bucketIndex, previous);
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
     const s = d.settlement;
@@ -117,12 +118,12 @@ export class LiquidationKernel {
     };
 
     // Commit, copy-on-write (state.ts applyEffects, without the per-line copies).
-    const state = ownCopy(before, owned);
+    const mine = owned.of(family, before);
+    const state = mine.state;
     // No counter moved (most lines): the settlement's `counters` is one shared frozen empty list.
     let moves: CounterMove[] = NO_MOVES;
     if (d.effects.consumed.length > 0) {
-      const counters = ownDictionary(state.counters, owned) as Record<string, string>;
-      state.counters = counters;
+      const counters = mine.counters();
       moves = [];
       for (const c of d.effects.consumed) {
         const kind = c.key.split('|')[3] ?? 'amount';
@@ -141,19 +142,14 @@ export class LiquidationKernel {
       moves = mergeMoves(moves);
     }
     if (d.effects.renewals.length > 0) {
-      const renewals = ownDictionary(state.renewals, owned) as Record<string, readonly RenewalEntry[]>;
-      state.renewals = renewals;
+      const renewals = mine.renewals();
       for (const { key, entry } of d.effects.renewals) {
         const list = [...(own(renewals, key) ?? []), entry];
         list.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
         renewals[key] = list;
       }
     }
-    const lines = ownDictionary(state.lines, owned) as Record<string, Readonly<Record<string, LineRecord>>>;
-    state.lines = lines;
-    const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
-    lines[bucketId] = bucket;
-    bucket[lineKey] = record;
+    mine.bucket(bucketIndex)[lineKey] = record;
     // The decision's own object (decide.ts builds it in liquidate.ts's key order): no copy.
     s.counters = d.renewalMoves.length > 0 ? [...moves, ...d.renewalMoves] : moves;
     return { settlement: s, state };
@@ -170,9 +166,9 @@ function annulCents(
   request: LiquidationRequest,
   lineHash: string,
   before: EngineState,
-  owned: WeakSet<object>,
+  mine: OwnedFamily,
   lineKey: string,
-  bucketId: string,
+  bucketIndex: number,
   previous: LineRecord,
 ): { settlement: Settlement; state: EngineState } | undefined {
   if (previous.operation !== 'I') return undefined;
@@ -233,24 +229,19 @@ function annulCents(
   };
 
   // Commit, copy-on-write (state.ts releaseLine, then withLine).
-  const state = ownCopy(before, owned);
+  const state = mine.state;
   if (released) {
-    const counters = ownDictionary(state.counters, owned) as Record<string, string>;
-    state.counters = counters;
+    const counters = mine.counters();
     for (const [key, value] of released) counters[key] = value;
   }
   let renewals: Record<string, readonly RenewalEntry[]> | undefined;
   for (const key in state.renewals) {
     const entries = state.renewals[key]!;
     if (!entries.some((e) => e.lineKey === lineKey)) continue;
-    renewals ??= state.renewals = ownDictionary(state.renewals, owned) as Record<string, readonly RenewalEntry[]>;
+    renewals ??= mine.renewals();
     renewals[key] = entries.filter((e) => e.lineKey !== lineKey);
   }
-  const lines = ownDictionary(state.lines, owned) as Record<string, Readonly<Record<string, LineRecord>>>;
-  state.lines = lines;
-  const bucket = ownDictionary(own(lines, bucketId) ?? {}, owned) as Record<string, LineRecord>;
-  lines[bucketId] = bucket;
-  bucket[lineKey] = record;
+  mine.bucket(bucketIndex)[lineKey] = record;
   return { settlement, state };
 }
 
@@ -267,37 +258,95 @@ function ledgerParts(parts: readonly SettlementPart[]): SettlementPart[] {
 const HEX = '0123456789abcdef';
 const NO_MOVES = Object.freeze([]) as unknown as CounterMove[];
 
-/** state.ts lineBucket (the 8th hex digit of fnv1a64(lineKey): the low nibble of the first lane), without the hex text. */
-function bucketOf(lineKey: string): string {
+/** state.ts lineBucket (the 8th hex digit of fnv1a64(lineKey): the low nibble of the first lane), as its index in HEX. */
+function bucketOf(lineKey: string): number {
   const h = new Fnv();
   h.text(lineKey);
-  return HEX[h.a & 15]!;
+  return h.a & 15;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** The batch's own copy of `o`: `o` itself when the batch made it, else a shallow copy it now owns. */
-function ownCopy<T extends object>(o: T, owned: WeakSet<object>): Mutable<T> {
-  if (owned.has(o)) return o as Mutable<T>;
-  const copy = { ...o } as Mutable<T>;
-  owned.add(copy);
-  return copy;
+/**
+ * What a batch has made its own in one family's ledger (copy-on-write): its copy of the state, and
+ * which of the state's maps and line buckets are the batch's copies, so a line finds them by one
+ * lookup of the family key instead of a WeakSet lookup per object (four per line before). An
+ * object the caller gave is copied the first time the batch changes it, then updated in place.
+ */
+class OwnedFamily {
+  private ownCounters = false;
+  private ownRenewals = false;
+  private ownLines = false;
+  /** bit i set: the bucket HEX[i] is the batch's copy */
+  private ownBuckets = 0;
+  readonly state: Mutable<EngineState>;
+
+  constructor(readonly source: EngineState) {
+    this.state = { ...source };
+  }
+
+  counters(): Record<string, string> {
+    if (!this.ownCounters) {
+      this.state.counters = dictionaryCopy(this.state.counters);
+      this.ownCounters = true;
+    }
+    return this.state.counters as Record<string, string>;
+  }
+
+  renewals(): Record<string, readonly RenewalEntry[]> {
+    if (!this.ownRenewals) {
+      this.state.renewals = dictionaryCopy(this.state.renewals);
+      this.ownRenewals = true;
+    }
+    return this.state.renewals as Record<string, readonly RenewalEntry[]>;
+  }
+
+  bucket(index: number): Record<string, LineRecord> {
+    if (!this.ownLines) {
+      this.state.lines = dictionaryCopy(this.state.lines);
+      this.ownLines = true;
+    }
+    const lines = this.state.lines as Record<string, Readonly<Record<string, LineRecord>>>;
+    const id = HEX[index]!;
+    if ((this.ownBuckets & (1 << index)) === 0) {
+      lines[id] = dictionaryCopy(own(lines, id) ?? {});
+      this.ownBuckets |= 1 << index;
+    }
+    return lines[id] as Record<string, LineRecord>;
+  }
+}
+
+/** The families a batch has changed, by family key. */
+class Ownership {
+  private readonly families = new Map<string, OwnedFamily>();
+
+  /**
+   * The batch's own copy of `before`, the family's state: the same one line after line, a new one
+   * when the state is not the one the batch made (first line of the family, or the decimal path
+   * returned a new state: its maps are then copied again when changed, never written to).
+   */
+  of(family: string, before: EngineState): OwnedFamily {
+    let mine = this.families.get(family);
+    if (mine === undefined || mine.state !== before) {
+      mine = new OwnedFamily(before);
+      this.families.set(family, mine);
+    }
+    return mine;
+  }
 }
 
 /**
- * ownCopy for a record keyed by data (lineKeys, counter keys): the copy starts as a V8 dictionary.
+ * A copy of a record keyed by data (lineKeys, counter keys) that starts as a V8 dictionary.
  * Adding a new key to a plain object literal makes a new hidden class per key, and every lineKey
  * is new: the bucket insert was the second costliest line of the kernel. Two throwaway keys, the
  * first deleted, switch the object to dictionary mode (deleting only the last key would not);
  * insertion order, hence JSON text, is unchanged.
  */
-function ownDictionary<T extends object>(o: T, owned: WeakSet<object>): Mutable<T> {
-  if (owned.has(o)) return o as Mutable<T>;
+function dictionaryCopy<T extends object>(o: T): Mutable<T> {
   const copy: Record<string, unknown> = { '\u0000a': 0, '\u0000b': 0 };
   delete copy['\u0000a'];
   delete copy['\u0000b'];
   Object.assign(copy, o);
-  owned.add(copy);
   return copy as Mutable<T>;
 }
 
