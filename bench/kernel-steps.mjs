@@ -23,19 +23,19 @@ const pop = buildPopulation(1, defaultFamilies(N), DEFAULT_WINDOW);
 const by = new Map(pop.people.map((p) => [`${p.beneficiary.nir}-${p.beneficiary.rang}`, p.beneficiary]));
 const reqs = [...generateActLines({ seed: 1, lines: N, population: pop, nomenclature: readNomenclature(join(fixtures, 'nomenclature.csv')) })].map((l) => ({ line: l, beneficiary: by.get(`${l.nir}-${l.rang}`) }));
 // Variants: `label=commit:kind` arguments after [lines] [rounds] (kind: kernel | decimal); without
-// them, the steps of session 5 (branch s5-kernel) on top of session 4's final kernel (e068bae).
+// them, the steps of session 6 (branch s6-kernel) on top of session 5's final kernel (70dce71);
+// session 5's steps were e068bae (K5), 115e28e, 3916870, 8a5d55a, 6cc2163.
 const given = process.argv.slice(4).map((a) => {
   const [label, spec] = a.split('=');
   const [commit, kind] = spec.split(':');
   return [label, commit, kind ?? 'kernel'];
 });
 const variants = given.length > 0 ? given : [
-  ['decimal engine (baseline)', 'e068bae', 'decimal'],
-  ['session 4 kernel (K5)', 'e068bae', 'kernel'],
-  ['K6 eligibility guard, line digest fed to the lanes', '115e28e', 'kernel'],
-  ['K7 + annulations in cents, constant reads token, lookups once', '3916870', 'kernel'],
-  ['K8 + settlement built once, ledger parts by a loop', '8a5d55a', 'kernel'],
-  ['K9 + no flatMap of consumption (final)', '6cc2163', 'kernel'],
+  ['decimal engine (baseline)', '70dce71', 'decimal'],
+  ['K10 session 5 final', '70dce71', 'kernel'],
+  ['K11 texts memo (reverted)', 'b473cdd', 'kernel'],
+  ['K12 fewer objects, hashes, no memo', '411e181', 'kernel'],
+  ['K13 + ownership per family, own()', '3265c12', 'kernel'],
 ];
 const mods = {};
 for (const [, c] of variants) mods[c] ??= await import(join(stepsDir, c, 'dist/src/engine/index.js'));
