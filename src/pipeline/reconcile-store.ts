@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Bus, PartitionOffsets } from '../bus/bus.js';
 import { nextDeadline, parseReconState, type ReconState } from '../reconcile/index.js';
-import { decodeReconState, encodeReconState, isCompactState, type CompactState } from '../reconcile/state-codec.js';
+import { decodeReconState, encodeReconStateText, isCompactState, type CompactState } from '../reconcile/state-codec.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { scratchDir } from './scratch.js';
 
@@ -45,7 +45,7 @@ export interface ReconChange {
 }
 
 export function reconChangeOf(key: string, state: ReconState): ReconChange {
-  return { state, text: JSON.stringify(encodeReconState(key, state)) };
+  return { state, text: encodeReconStateText(key, state) };
 }
 
 const MARKER = 'changelog';

@@ -34,27 +34,55 @@ function personOf(key: string): { nir: string; rang: number } {
   return { nir: key.slice(0, dash), rang: Number(key.slice(dash + 1)) };
 }
 
+function lineTuple(l: LineEntry, p: { nir: string; rang: number }): unknown[] {
+  const id = l.identity;
+  return [
+    l.lineKey, l.version, l.status, l.tp, id.nir === p.nir ? 0 : id.nir, id.rang === p.rang ? 0 : id.rang, id.careDate, id.psId, id.actCode,
+    l.invoiceNo, l.adherentId, l.amcAmount, l.settled, l.claimId, l.owed, l.heldSince, l.deadline, l.exceptionRaised, l.holds ?? null,
+  ];
+}
+
+function claimTuple(e: ClaimEntry, p: { nir: string; rang: number }): unknown[] {
+  const c = e.claim;
+  return [
+    c.tpClaimId, c.operator, c.psId, c.nir === p.nir ? 0 : c.nir, c.rang === p.rang ? 0 : c.rang, c.careDate, c.actCode, c.invoiceNo, c.amcAmountClaimed,
+    c.paidOn, e.revision, e.receivedAt, e.lineKey, e.deadline, e.exceptionRaised, e.waits ?? null, e.recoveredOn ?? null,
+  ];
+}
+
 export function encodeReconState(key: string, state: ReconState): CompactState {
   const p = personOf(key);
   const lines: unknown[][] = [];
-  for (const k in state.lines) {
-    const l = state.lines[k]!;
-    const id = l.identity;
-    lines.push([
-      l.lineKey, l.version, l.status, l.tp, id.nir === p.nir ? 0 : id.nir, id.rang === p.rang ? 0 : id.rang, id.careDate, id.psId, id.actCode,
-      l.invoiceNo, l.adherentId, l.amcAmount, l.settled, l.claimId, l.owed, l.heldSince, l.deadline, l.exceptionRaised, l.holds ?? null,
-    ]);
-  }
+  for (const k in state.lines) lines.push(lineTuple(state.lines[k]!, p));
   const claims: unknown[][] = [];
-  for (const k in state.claims) {
-    const e = state.claims[k]!;
-    const c = e.claim;
-    claims.push([
-      c.tpClaimId, c.operator, c.psId, c.nir === p.nir ? 0 : c.nir, c.rang === p.rang ? 0 : c.rang, c.careDate, c.actCode, c.invoiceNo, c.amcAmountClaimed,
-      c.paidOn, e.revision, e.receivedAt, e.lineKey, e.deadline, e.exceptionRaised, e.waits ?? null, e.recoveredOn ?? null,
-    ]);
-  }
+  for (const k in state.claims) claims.push(claimTuple(state.claims[k]!, p));
   return [COMPACT_STATE_VERSION, state.seq, lines, claims];
+}
+
+/**
+ * Entries are never changed in place (a decision replaces them), so an entry object's JSON is
+ * written once and reused while the object lives: re-encoding a state after a change costs the
+ * changed entries plus a join, not every field of the whole history. Weak: it lives as long as
+ * the entry does (the store's cache holds them), never longer.
+ */
+const texts = new WeakMap<object, { key: string; text: string }>();
+
+function textOf<E extends object>(entry: E, key: string, p: { nir: string; rang: number }, tuple: (e: E, p: { nir: string; rang: number }) => unknown[]): string {
+  const known = texts.get(entry);
+  if (known !== undefined && known.key === key) return known.text;
+  const text = JSON.stringify(tuple(entry, p));
+  texts.set(entry, { key, text });
+  return text;
+}
+
+/** JSON.stringify(encodeReconState(key, state)), the same text, from each entry's remembered JSON. */
+export function encodeReconStateText(key: string, state: ReconState): string {
+  const p = personOf(key);
+  const lines: string[] = [];
+  for (const k in state.lines) lines.push(textOf(state.lines[k]!, key, p, lineTuple));
+  const claims: string[] = [];
+  for (const k in state.claims) claims.push(textOf(state.claims[k]!, key, p, claimTuple));
+  return `[${COMPACT_STATE_VERSION},${JSON.stringify(state.seq)},[${lines.join(',')}],[${claims.join(',')}]]`;
 }
 
 export function isCompactState(value: unknown): value is CompactState {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TpClaimSchema } from '../../src/model/tp-claim.js';
 import { decide, decideAll, foldOf, initialReconState, parseReconState, type ReconEvent } from '../../src/reconcile/index.js';
 import { ClaimEntrySchema, LineEntrySchema } from '../../src/reconcile/state-schema.js';
-import { CLAIM_FIELDS, decodeReconState, encodeReconState, LINE_FIELDS } from '../../src/reconcile/state-codec.js';
+import { CLAIM_FIELDS, decodeReconState, encodeReconState, encodeReconStateText, LINE_FIELDS } from '../../src/reconcile/state-codec.js';
 import { at, C, claim, line, NIR, S, T } from './given.js';
 
 const KEY = `${NIR}-1`;
@@ -16,7 +16,7 @@ const history: ReconEvent[] = [
   S(line({ lineKey: 'L3', careDate: '2025-03-07', invoiceNo: 'F7' }), at('2025-03-11')),
   C(claim({ tpClaimId: 'C9', careDate: '2025-01-01', actCode: 'C', paidOn: '2025-01-02' }), at('2025-03-12')),
   S(line({ lineKey: 'L2', careDate: '2025-03-04', version: 2, operation: 'A' }), at('2025-03-20')),
-  S(line({ lineKey: 'L4', tp: '00', payee: 'member:A001', psId: null }), at('2025-03-21')),
+  S(line({ lineKey: 'L4', tp: '00', payee: 'member:A001' }), at('2025-03-21')),
   T(at('2025-05-01')),
 ];
 
@@ -54,6 +54,20 @@ describe('reconciliation state: the compact form (store and reconcile-changelog)
     const back = decodeReconState(KEY, JSON.parse(JSON.stringify(encodeReconState(KEY, state))));
     expect(back).toStrictEqual(state);
     expect(back.lines.L1!.identity).toMatchObject({ nir: '2990175000001', rang: 2 });
+  });
+});
+
+describe('reconciliation state: the compact text from remembered entries (encodeReconStateText)', () => {
+  it('is the compact form\'s JSON, after each event of a history (unchanged entries reused) and under another key', () => {
+    let state = initialReconState();
+    for (const e of history) {
+      state = decide(state, e).state;
+      expect(encodeReconStateText(KEY, state)).toBe(JSON.stringify(encodeReconState(KEY, state)));
+    }
+    // the same entry objects under a key naming another person: their NIR is written out this time
+    const other = '2990175000001-2';
+    expect(encodeReconStateText(other, state)).toBe(JSON.stringify(encodeReconState(other, state)));
+    expect(encodeReconStateText(other, state)).toContain(NIR);
   });
 });
 
