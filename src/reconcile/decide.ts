@@ -47,8 +47,11 @@ export interface ReconFold {
   decide(event: ReconEvent): ReconOutcome[];
 }
 
+/** configs checked already (a service decides thousands of folds with one config object) */
+const checked = new WeakSet<ReconConfig>();
+
 export function foldOf(state: ReconState, config: ReconConfig = DEFAULT_RECON_CONFIG): ReconFold {
-  checkReconConfig(config);
+  if (!checked.has(config)) checked.add(checkReconConfig(config));
   let current = state;
   let d: Draft | null = null;
   return {
