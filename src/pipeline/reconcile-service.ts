@@ -2,7 +2,7 @@ import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bu
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import { DEFAULT_RECON_CONFIG, foldOf, initialReconState, reconKeyOf, type ReconConfig, type ReconEvent, type ReconFold, type ReconState } from '../reconcile/index.js';
-import { reconChangeOf, ReconStore, restoreReconStates, type ReconChange } from './reconcile-store.js';
+import { ReconStore, restoreReconStates, type ReconChange } from './reconcile-store.js';
 
 /**
  * The reconcile stage on the bus: consumes `settlements` and `tp-claims` (group `reconcile`), runs
@@ -120,7 +120,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       for (const o of f.fold.decide(event)) outcomes.push(o);
     }
     const changed = new Map<string, ReconChange>();
-    for (const [key, { before, fold }] of folds) if (fold.state !== before) changed.set(key, reconChangeOf(key, fold.state));
+    for (const [key, { before, fold }] of folds) if (fold.state !== before) changed.set(key, store.change(key, fold.state));
     if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })));
     if (changed.size > 0) {
       const log: OutgoingMessage<'reconcile-changelog'>[] = [];

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Bus, PartitionOffsets } from '../bus/bus.js';
 import { nextDeadline, parseReconState, type ReconState } from '../reconcile/index.js';
-import { decodeReconState, encodeReconStateText, isCompactState, type CompactState } from '../reconcile/state-codec.js';
+import { decodeReconState, encodeReconStateText, isCompactState, type CompactState, type EntryTexts } from '../reconcile/state-codec.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { scratchDir } from './scratch.js';
 
@@ -42,10 +42,12 @@ export interface ReconMarker {
 export interface ReconChange {
   state: ReconState;
   text: string;
+  /** each entry's JSON (a later change of the state reuses those of the entries it kept) */
+  texts?: EntryTexts;
 }
 
-export function reconChangeOf(key: string, state: ReconState): ReconChange {
-  return { state, text: encodeReconStateText(key, state) };
+export function reconChangeOf(key: string, state: ReconState, known?: EntryTexts): ReconChange {
+  return { state, ...encodeReconStateText(key, state, known) };
 }
 
 const MARKER = 'changelog';
@@ -57,6 +59,7 @@ interface Cached {
   state: ReconState;
   d: string | null;
   size: number;
+  texts: EntryTexts | undefined;
 }
 
 class StateCache {
@@ -74,13 +77,13 @@ class StateCache {
     return c;
   }
 
-  set(key: string, state: ReconState, d: string | null): void {
+  set(key: string, state: ReconState, d: string | null, texts?: EntryTexts): void {
     this.delete(key);
     let size = 1;
     for (const _ in state.lines) size += 1;
     for (const _ in state.claims) size += 1;
     if (size > this.budget) return;
-    this.map.set(key, { state, d, size });
+    this.map.set(key, { state, d, size, texts });
     this.size += size;
     for (const [k, c] of this.map) {
       if (this.size <= this.budget) break;
@@ -140,11 +143,16 @@ export class ReconStore {
     if (stored === undefined) return undefined;
     const state = decodeStored(key, stored);
     this.cache.set(key, state, stored[0]);
-    return { state, d: stored[0], size: 0 };
+    return { state, d: stored[0], size: 0, texts: undefined };
   }
 
   get(key: string): ReconState | undefined {
     return this.read(key)?.state;
+  }
+
+  /** `state`, a new state of `key`, with its compact text (re-using the texts of the entries the cached state shares with it). */
+  change(key: string, state: ReconState): ReconChange {
+    return reconChangeOf(key, state, this.cache.get(key)?.texts);
   }
 
   marker(): ReconMarker | undefined {
@@ -184,7 +192,7 @@ export class ReconStore {
    * store now reflects past; partitions not named keep theirs).
    */
   async write(changes: ReadonlyMap<string, ReconChange | null>, positions: ReadonlyMap<number, number>, busId: string): Promise<void> {
-    const after = new Map<string, { state: ReconState; d: string | null } | null>();
+    const after = new Map<string, { state: ReconState; d: string | null; texts: EntryTexts | undefined } | null>();
     try {
       await this.kv.update(() => {
         const before = this.marker();
@@ -209,7 +217,7 @@ export class ReconStore {
           const stored: StoredState = [d, change.text];
           ops.push(() => this.stateEntries.put(key, stored));
           if (d !== null) ops.push(() => this.deadlines.put(compositeKey(d, key), 1));
-          after.set(key, { state: change.state, d });
+          after.set(key, { state: change.state, d, texts: change.texts });
         }
         const next = { ...(before?.bus === busId ? before.next : {}) };
         for (const [p, offset] of positions) next[String(p)] = offset;
@@ -226,7 +234,7 @@ export class ReconStore {
     }
     for (const [key, a] of after) {
       if (a === null) this.cache.delete(key);
-      else this.cache.set(key, a.state, a.d);
+      else this.cache.set(key, a.state, a.d, a.texts);
     }
   }
 

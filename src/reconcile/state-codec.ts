@@ -59,30 +59,33 @@ export function encodeReconState(key: string, state: ReconState): CompactState {
   return [COMPACT_STATE_VERSION, state.seq, lines, claims];
 }
 
+/** The JSON text of each entry object of a state, kept beside it (EntryTexts of the state before a change). */
+export type EntryTexts = Map<object, string>;
+
 /**
- * Entries are never changed in place (a decision replaces them), so an entry object's JSON is
- * written once and reused while the object lives: re-encoding a state after a change costs the
- * changed entries plus a join, not every field of the whole history. Weak: it lives as long as
- * the entry does (the store's cache holds them), never longer.
+ * JSON.stringify(encodeReconState(key, state)) — the same text — and each entry's JSON. Entries
+ * are never changed in place (a decision replaces them), so an entry object found in `known` (the
+ * texts of the state before the change, under the same key) is not encoded again: a change costs
+ * the entries it replaced plus a join, not every field of the person's whole history.
  */
-const texts = new WeakMap<object, { key: string; text: string }>();
-
-function textOf<E extends object>(entry: E, key: string, p: { nir: string; rang: number }, tuple: (e: E, p: { nir: string; rang: number }) => unknown[]): string {
-  const known = texts.get(entry);
-  if (known !== undefined && known.key === key) return known.text;
-  const text = JSON.stringify(tuple(entry, p));
-  texts.set(entry, { key, text });
-  return text;
-}
-
-/** JSON.stringify(encodeReconState(key, state)), the same text, from each entry's remembered JSON. */
-export function encodeReconStateText(key: string, state: ReconState): string {
+export function encodeReconStateText(key: string, state: ReconState, known?: EntryTexts): { text: string; texts: EntryTexts } {
   const p = personOf(key);
+  const texts: EntryTexts = new Map();
   const lines: string[] = [];
-  for (const k in state.lines) lines.push(textOf(state.lines[k]!, key, p, lineTuple));
+  for (const k in state.lines) {
+    const entry = state.lines[k]!;
+    const text = known?.get(entry) ?? JSON.stringify(lineTuple(entry, p));
+    texts.set(entry, text);
+    lines.push(text);
+  }
   const claims: string[] = [];
-  for (const k in state.claims) claims.push(textOf(state.claims[k]!, key, p, claimTuple));
-  return `[${COMPACT_STATE_VERSION},${JSON.stringify(state.seq)},[${lines.join(',')}],[${claims.join(',')}]]`;
+  for (const k in state.claims) {
+    const entry = state.claims[k]!;
+    const text = known?.get(entry) ?? JSON.stringify(claimTuple(entry, p));
+    texts.set(entry, text);
+    claims.push(text);
+  }
+  return { text: `[${COMPACT_STATE_VERSION},${JSON.stringify(state.seq)},[${lines.join(',')}],[${claims.join(',')}]]`, texts };
 }
 
 export function isCompactState(value: unknown): value is CompactState {
