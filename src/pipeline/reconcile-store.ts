@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Bus, PartitionOffsets } from '../bus/bus.js';
 import { nextDeadline, parseReconState, type ReconState } from '../reconcile/index.js';
-import { decodeReconState, encodeReconStateText, isCompactState, type CompactState, type EntryTexts } from '../reconcile/state-codec.js';
+import { decodeReconState, decodeReconStateText, encodeReconStateText, isCompactState, type EntryTexts } from '../reconcile/state-codec.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { scratchDir } from './scratch.js';
 
@@ -141,9 +141,9 @@ export class ReconStore {
     if (hit !== undefined) return hit;
     const stored = this.stateEntries.get(key);
     if (stored === undefined) return undefined;
-    const state = decodeStored(key, stored);
-    this.cache.set(key, state, stored[0]);
-    return { state, d: stored[0], size: 0, texts: undefined };
+    const { state, texts } = decodeStored(key, stored);
+    this.cache.set(key, state, stored[0], texts);
+    return { state, d: stored[0], size: 0, texts };
   }
 
   get(key: string): ReconState | undefined {
@@ -175,7 +175,7 @@ export class ReconStore {
 
   /** Every state, in key order (inspection and tests: the service itself never reads them all). */
   *states(): Generator<[string, ReconState]> {
-    for (const [key, v] of this.stateEntries.entries()) yield [key, decodeStored(key, v)];
+    for (const [key, v] of this.stateEntries.entries()) yield [key, decodeStored(key, v).state];
   }
 
   /** The deadline index as [deadline, key] pairs, in deadline order (inspection and tests). */
@@ -256,9 +256,9 @@ export class ReconStore {
 }
 
 /** A stored value: [d, compact text] (layout 2); the wiped-and-rebuilt layout 1 `{ s, d }` is read too, for inspection. */
-function decodeStored(key: string, v: StoredState | { s: ReconState; d: string | null }): ReconState {
-  if (!Array.isArray(v)) return v.s;
-  return decodeReconState(key, JSON.parse(v[1]) as CompactState);
+function decodeStored(key: string, v: StoredState | { s: ReconState; d: string | null }): { state: ReconState; texts: EntryTexts | undefined } {
+  if (!Array.isArray(v)) return { state: v.s, texts: undefined };
+  return decodeReconStateText(key, v[1]);
 }
 
 export interface ReconRestoreResult {
@@ -328,8 +328,8 @@ export async function restoreReconStates(bus: Bus, store: ReconStore, busId: str
 function parseChangelogState(key: string, text: string, partition: number, offset: number): ReconChange {
   try {
     const value: unknown = JSON.parse(text);
-    if (isCompactState(value)) return { state: parseReconState(decodeReconState(key, value)), text };
-    return reconChangeOf(key, parseReconState(value));
+    // re-encoded: the store keeps the canonical text of this build (decodeReconStateText splits it)
+    return reconChangeOf(key, parseReconState(isCompactState(value) ? decodeReconState(key, value) : value));
   } catch (e) {
     throw new Error(`reconcile-changelog[${partition}]@${offset}: not a reconciliation state: ${(e as Error).message}`, { cause: e });
   }

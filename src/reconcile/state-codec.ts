@@ -92,6 +92,53 @@ export function isCompactState(value: unknown): value is CompactState {
   return Array.isArray(value) && value[0] === COMPACT_STATE_VERSION;
 }
 
+function lineOf(t: unknown[], p: { nir: string; rang: number }): LineEntry {
+  const line: LineEntry = {
+    lineKey: t[0] as string,
+    version: t[1] as number,
+    status: t[2] as LineStatus,
+    tp: t[3] as string | null,
+    identity: { nir: t[4] === 0 ? p.nir : (t[4] as string), rang: t[5] === 0 ? p.rang : (t[5] as number), careDate: t[6] as string, psId: t[7] as string | null, actCode: t[8] as string },
+    invoiceNo: t[9] as string | null,
+    adherentId: t[10] as string | null,
+    amcAmount: t[11] as string,
+    settled: t[12] as string,
+    claimId: t[13] as string | null,
+    owed: t[14] as string | null,
+    heldSince: t[15] as string | null,
+    deadline: t[16] as string | null,
+    exceptionRaised: t[17] as boolean,
+  };
+  if (t[18] !== null && t[18] !== undefined) line.holds = t[18] as number;
+  return line;
+}
+
+function claimOf(t: unknown[], p: { nir: string; rang: number }): ClaimEntry {
+  const claim: TpClaim = {
+    tpClaimId: t[0] as string,
+    operator: t[1] as string,
+    psId: t[2] as string,
+    nir: t[3] === 0 ? p.nir : (t[3] as string),
+    rang: t[4] === 0 ? p.rang : (t[4] as number),
+    careDate: t[5] as string,
+    actCode: t[6] as string,
+    invoiceNo: t[7] as string | null,
+    amcAmountClaimed: t[8] as string,
+    paidOn: t[9] as string | null,
+  };
+  const entry: ClaimEntry = {
+    claim,
+    revision: t[10] as number,
+    receivedAt: t[11] as string,
+    lineKey: t[12] as string | null,
+    deadline: t[13] as string | null,
+    exceptionRaised: t[14] as boolean,
+  };
+  if (t[15] !== null && t[15] !== undefined) entry.waits = t[15] as number;
+  if (t[16] !== null && t[16] !== undefined) entry.recoveredOn = t[16] as string;
+  return entry;
+}
+
 /**
  * The state back from its compact form. Not a validation: the store's values are this service's
  * own; what comes from the bus goes through parseReconState (zod) after this.
@@ -101,50 +148,81 @@ export function decodeReconState(key: string, compact: CompactState): ReconState
   const p = personOf(key);
   const lines: Record<string, LineEntry> = {};
   for (const t of compact[2] as unknown[][]) {
-    const line: LineEntry = {
-      lineKey: t[0] as string,
-      version: t[1] as number,
-      status: t[2] as LineStatus,
-      tp: t[3] as string | null,
-      identity: { nir: t[4] === 0 ? p.nir : (t[4] as string), rang: t[5] === 0 ? p.rang : (t[5] as number), careDate: t[6] as string, psId: t[7] as string | null, actCode: t[8] as string },
-      invoiceNo: t[9] as string | null,
-      adherentId: t[10] as string | null,
-      amcAmount: t[11] as string,
-      settled: t[12] as string,
-      claimId: t[13] as string | null,
-      owed: t[14] as string | null,
-      heldSince: t[15] as string | null,
-      deadline: t[16] as string | null,
-      exceptionRaised: t[17] as boolean,
-    };
-    if (t[18] !== null && t[18] !== undefined) line.holds = t[18] as number;
+    const line = lineOf(t, p);
     lines[line.lineKey] = line;
   }
   const claims: Record<string, ClaimEntry> = {};
   for (const t of compact[3] as unknown[][]) {
-    const claim: TpClaim = {
-      tpClaimId: t[0] as string,
-      operator: t[1] as string,
-      psId: t[2] as string,
-      nir: t[3] === 0 ? p.nir : (t[3] as string),
-      rang: t[4] === 0 ? p.rang : (t[4] as number),
-      careDate: t[5] as string,
-      actCode: t[6] as string,
-      invoiceNo: t[7] as string | null,
-      amcAmountClaimed: t[8] as string,
-      paidOn: t[9] as string | null,
-    };
-    const entry: ClaimEntry = {
-      claim,
-      revision: t[10] as number,
-      receivedAt: t[11] as string,
-      lineKey: t[12] as string | null,
-      deadline: t[13] as string | null,
-      exceptionRaised: t[14] as boolean,
-    };
-    if (t[15] !== null && t[15] !== undefined) entry.waits = t[15] as number;
-    if (t[16] !== null && t[16] !== undefined) entry.recoveredOn = t[16] as string;
-    claims[claim.tpClaimId] = entry;
+    const entry = claimOf(t, p);
+    claims[entry.claim.tpClaimId] = entry;
   }
   return { lines, claims, seq: compact[1] };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+
+/**
+ * The tuples of a text written by encodeReconStateText (`[2,seq,[[…],[…]],[[…]]]`, no spaces,
+ * tuples of scalars), as substrings: [seq, line texts, claim texts]; undefined for any other text.
+ */
+function splitCanonical(text: string): [number, string[], string[]] | undefined {
+  const head = `[${COMPACT_STATE_VERSION},`;
+  if (!text.startsWith(head)) return undefined;
+  const comma = text.indexOf(',', head.length);
+  const seq = Number(text.slice(head.length, comma));
+  if (!Number.isInteger(seq) || text.charCodeAt(comma + 1) !== OPEN) return undefined;
+  const lists: string[][] = [[], []];
+  let list = -1;
+  let depth = 1;
+  let start = 0;
+  let inString = false;
+  for (let i = comma + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i += 1;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      if (depth !== 3) return undefined;
+      inString = true;
+    } else if (c === OPEN) {
+      depth += 1;
+      if (depth === 2) list += 1;
+      else if (depth === 3) start = i;
+      else return undefined;
+    } else if (c === CLOSE) {
+      if (depth === 3) lists[list]!.push(text.slice(start, i + 1));
+      depth -= 1;
+      if (depth === 0 && i !== text.length - 1) return undefined;
+    }
+  }
+  if (depth !== 0 || list !== 1) return undefined;
+  return [seq, lists[0]!, lists[1]!];
+}
+
+/**
+ * decodeReconState of a compact text, with each entry's text (EntryTexts), so the first change
+ * after a read re-encodes only what it replaced. A text not in the canonical form (another
+ * writer's spacing) is parsed whole, without texts.
+ */
+export function decodeReconStateText(key: string, text: string): { state: ReconState; texts: EntryTexts | undefined } {
+  const split = splitCanonical(text);
+  if (split === undefined) return { state: decodeReconState(key, JSON.parse(text) as CompactState), texts: undefined };
+  const p = personOf(key);
+  const texts: EntryTexts = new Map();
+  const lines: Record<string, LineEntry> = {};
+  for (const t of split[1]) {
+    const line = lineOf(JSON.parse(t) as unknown[], p);
+    lines[line.lineKey] = line;
+    texts.set(line, t);
+  }
+  const claims: Record<string, ClaimEntry> = {};
+  for (const t of split[2]) {
+    const entry = claimOf(JSON.parse(t) as unknown[], p);
+    claims[entry.claim.tpClaimId] = entry;
+    texts.set(entry, t);
+  }
+  return { state: { lines, claims, seq: split[0] }, texts };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TpClaimSchema } from '../../src/model/tp-claim.js';
 import { decide, decideAll, foldOf, initialReconState, parseReconState, type ReconEvent } from '../../src/reconcile/index.js';
 import { ClaimEntrySchema, LineEntrySchema } from '../../src/reconcile/state-schema.js';
-import { CLAIM_FIELDS, decodeReconState, encodeReconState, encodeReconStateText, LINE_FIELDS } from '../../src/reconcile/state-codec.js';
+import { CLAIM_FIELDS, decodeReconState, decodeReconStateText, encodeReconState, encodeReconStateText, LINE_FIELDS } from '../../src/reconcile/state-codec.js';
 import { at, C, claim, line, NIR, S, T } from './given.js';
 
 const KEY = `${NIR}-1`;
@@ -68,6 +68,29 @@ describe('reconciliation state: the compact text from remembered entries (encode
       expect(texts.size).toBe(Object.keys(state.lines).length + Object.keys(state.claims).length);
       known = texts;
     }
+  });
+});
+
+describe('reconciliation state: read back from its text with each entry\'s text (decodeReconStateText)', () => {
+  it('gives the state and the texts the encoder would write, strings holding brackets, quotes and escapes included', () => {
+    const odd = 'L"]\\[x';
+    const { state } = decideAll(initialReconState(), [...history, S(line({ lineKey: odd, careDate: '2025-03-09', invoiceNo: '[F]\\"9' }), at('2025-03-22'))]);
+    const { text, texts } = encodeReconStateText(KEY, state);
+    const back = decodeReconStateText(KEY, text);
+    expect(back.state).toStrictEqual(state);
+    expect(back.state.lines[odd]!.invoiceNo).toBe('[F]\\"9');
+    // each decoded entry carries the text the encoder made for the original entry
+    const expected = [...texts.values()];
+    expect([...back.texts!.values()]).toEqual(expected);
+    expect(encodeReconStateText(KEY, back.state, back.texts).text).toBe(text);
+  });
+
+  it('parses a text of another spacing whole, without entry texts', () => {
+    const { state } = decideAll(initialReconState(), history);
+    const spaced = JSON.stringify(encodeReconState(KEY, state), null, 1);
+    const back = decodeReconStateText(KEY, spaced);
+    expect(back.state).toStrictEqual(state);
+    expect(back.texts).toBeUndefined();
   });
 });
 
