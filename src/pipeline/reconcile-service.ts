@@ -39,6 +39,8 @@ export interface ReconcileServiceOptions {
   home?: string;
   /** which bus the store mirrors (liquidationState's busId: `embedded`, `kafka-<prefix>`); default the bus kind */
   busId?: string;
+  /** lines + claims the cache of decoded states may hold (default RECON_CACHE_ENTRIES; 0: no cache) */
+  cacheEntries?: number;
   /** @internal tests: called where a crash can fall (after the produces, after the store commit); a throw there stops the service as a crash would */
   faults?: { afterProduce?: () => void | Promise<void>; afterStoreCommit?: () => void | Promise<void> };
 }
@@ -81,7 +83,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
   const { bus, logger, faults } = options;
   const config = options.config ?? DEFAULT_RECON_CONFIG;
   const busId = options.busId ?? bus.kind;
-  const store = await ReconStore.open(options.home);
+  const store = await ReconStore.open(options.home, options.cacheEntries === undefined ? {} : { cacheEntries: options.cacheEntries });
   let sub: Subscription;
   const stats: ReconcileStats = { events: 0, outcomes: { matched: 0, indu: 0, held: 0, exception: 0, 'annulation-indu': 0 }, restored: 0 };
   try {
