@@ -164,6 +164,13 @@ const BACKSLASH = 0x5c;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
 
+/** The quote at `at` is escaped: an odd number of backslashes before it. */
+function escaped(text: string, at: number): boolean {
+  let n = 0;
+  for (let k = at - 1; text.charCodeAt(k) === BACKSLASH; k--) n += 1;
+  return n % 2 === 1;
+}
+
 /**
  * The tuples of a text written by encodeReconStateText (`[2,seq,[[…],[…]],[[…]]]`, no spaces,
  * tuples of scalars), as substrings: [seq, line texts, claim texts]; undefined for any other text.
@@ -178,15 +185,15 @@ function splitCanonical(text: string): [number, string[], string[]] | undefined 
   let list = -1;
   let depth = 1;
   let start = 0;
-  let inString = false;
   for (let i = comma + 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i += 1;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) {
+    if (c === QUOTE) {
+      // strings are most of the text: jump to the closing quote (the next one not escaped)
       if (depth !== 3) return undefined;
-      inString = true;
+      let j = text.indexOf('"', i + 1);
+      while (j !== -1 && escaped(text, j)) j = text.indexOf('"', j + 1);
+      if (j === -1) return undefined;
+      i = j;
     } else if (c === OPEN) {
       depth += 1;
       if (depth === 2) list += 1;
