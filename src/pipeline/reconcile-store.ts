@@ -52,7 +52,7 @@ export function reconChangeOf(key: string, state: ReconState, known?: EntryTexts
 
 const MARKER = 'changelog';
 
-/** Entries (lines + claims) the decoded-state cache may hold: ~0.5 KB of heap each, so ≈ 25 MB. */
+/** Entries (lines + claims) the decoded-state cache may hold: ~0.6 KB of heap each with their texts (bench:reconcile: +30 MB when full). */
 export const RECON_CACHE_ENTRIES = 50_000;
 
 interface Cached {
