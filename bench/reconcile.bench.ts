@@ -22,10 +22,14 @@ import { BENCH_PS, root, runChild, tpSettlement } from './support.js';
  * Bytes written = the child's `/proc/self/io` write_bytes over the step (bus logs, offsets,
  * changelog, state store). Heap = `heapUsed` after a full GC, the service running, after the step.
  *
- *   npm run bench:reconcile -- [--settlements 100000] [--new 100] [--before /tmp/noemie-before/dist] [--max-batch n] [--dir <dir>]
+ * CPU = the child's user + system seconds over the step (the machine is shared: wall time moves
+ * with the load, CPU time much less).
+ *
+ *   npm run bench:reconcile -- [--settlements 100000] [--lines 2] [--new 100] [--before /tmp/noemie-before/dist] [--max-batch n] [--dir <dir>]
+ * --lines K: K lines per beneficiary (the depth of each person's history; default 2)
  */
 const { values } = parseArgs({
-  options: { settlements: { type: 'string' }, new: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' }, child: { type: 'string' }, home: { type: 'string' }, impl: { type: 'string' }, 'max-batch': { type: 'string' } },
+  options: { settlements: { type: 'string' }, lines: { type: 'string' }, new: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' }, child: { type: 'string' }, home: { type: 'string' }, impl: { type: 'string' }, 'max-batch': { type: 'string' } },
 });
 
 const PS = BENCH_PS;
@@ -52,9 +56,9 @@ function claimOf(s: Settlement): TpClaim {
 }
 
 /** The home both builds start from: settlements and claims on the embedded bus, nothing consumed. */
-async function prepareChild(home: string, settlements: number): Promise<object> {
+async function prepareChild(home: string, settlements: number, perBeneficiary: number): Promise<object> {
   const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-  const beneficiaries = Math.ceil(settlements / 2);
+  const beneficiaries = Math.ceil(settlements / perBeneficiary);
   let batch: Settlement[] = [];
   let claims: TpClaim[] = [];
   const flush = async () => {
@@ -87,6 +91,7 @@ async function stepChild(home: string, impl: string, step: string, fresh: number
     await bus.produce('settlements', again);
   }
   const w0 = writtenBytes();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   // `home` and `busId` are ignored by a build that keeps its states in memory
   const service = await startReconcileService({ bus, home, busId: 'embedded', ...(values['max-batch'] ? { maxBatch: Number(values['max-batch']) } : {}) } as Parameters<typeof startReconcileService>[0]);
@@ -96,6 +101,8 @@ async function stepChild(home: string, impl: string, step: string, fresh: number
   const ticked = await service.tick('2026-12-01T00:00:00.000Z');
   const tickSeconds = (performance.now() - t1) / 1000;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   globalThis.gc?.();
   const heapMb = Math.round(process.memoryUsage().heapUsed / 1048576);
   const keys = service.keys;
@@ -116,6 +123,7 @@ async function stepChild(home: string, impl: string, step: string, fresh: number
   const outcomes = Object.values(service.stats.outcomes).reduce((a, b) => a + b, 0);
   return {
     seconds,
+    cpuSeconds,
     startSeconds,
     tickSeconds,
     ticked: ticked.length,
@@ -134,18 +142,19 @@ async function stepChild(home: string, impl: string, step: string, fresh: number
 }
 
 async function main(): Promise<void> {
-  if (values.child === 'prepare') return void console.log(JSON.stringify(await prepareChild(values.home!, Number(values.settlements))));
+  if (values.child === 'prepare') return void console.log(JSON.stringify(await prepareChild(values.home!, Number(values.settlements), Number(values.lines ?? 2))));
   if (values.child === 'history' || values.child === 'restart') return void console.log(JSON.stringify(await stepChild(values.home!, values.impl!, values.child, Number(values.new ?? 100))));
   const dir = resolve(values.dir ?? join(tmpdir(), 'noemie-bench-reconcile'));
   const settlements = Number(values.settlements ?? 100_000);
   const fresh = Number(values.new ?? 100);
   const impls: [string, string][] = [['this build', resolve(root, 'dist')]];
   if (values.before) impls.unshift(['before', resolve(values.before)]);
-  const base = join(dir, `home-${settlements}`);
+  const perBeneficiary = Number(values.lines ?? 2);
+  const base = join(dir, `home-${settlements}${perBeneficiary === 2 ? '' : `x${perBeneficiary}`}`);
   if (!existsSync(join(base, 'prepared'))) {
     rmSync(base, { recursive: true, force: true });
     mkdirSync(base, { recursive: true });
-    const p = await runChild(import.meta.url, ['--child', 'prepare', '--home', base, '--settlements', String(settlements)]);
+    const p = await runChild(import.meta.url, ['--child', 'prepare', '--home', base, '--settlements', String(settlements), '--lines', String(perBeneficiary)]);
     writeFileSync(join(base, 'prepared'), JSON.stringify(p));
   }
   const prepared = JSON.parse(readFileSync(join(base, 'prepared'), 'utf8')) as { settlements: number; beneficiaries: number; claims: number };
@@ -160,7 +169,7 @@ async function main(): Promise<void> {
       rows.push({ build: name, step, ...r });
       const per = step === 'history' ? r.events! : fresh;
       console.log(
-        `${name.padEnd(11)} ${step.padEnd(8)} | ${r.seconds!.toFixed(2).padStart(7)} s (start ${r.startSeconds!.toFixed(2)} s, tick ${r.tickSeconds!.toFixed(2)} s: ${r.ticked} raised) | ${r.events} events, ${r.outcomes} outcomes, ${r.keys} keys | ` +
+        `${name.padEnd(11)} ${step.padEnd(8)} | ${r.seconds!.toFixed(2).padStart(7)} s, CPU ${r.cpuSeconds!.toFixed(2)} s (start ${r.startSeconds!.toFixed(2)} s, tick ${r.tickSeconds!.toFixed(2)} s: ${r.ticked} raised) | ${r.events} events, ${r.outcomes} outcomes, ${r.keys} keys | ` +
           `${(r.writtenBytes! / 1048576).toFixed(1)} MB written (${Math.round(r.writtenBytes! / per)} B per ${step === 'history' ? 'event' : 'new settlement'}) | heap ${r.heapMb} MB, peak RSS ${r.peakRssMb} MB | changelog ${(r.changelogBytes! / 1048576).toFixed(1)} MB, store ${(r.storeBytes! / 1048576).toFixed(1)} MB | decisions ${r.decisionIds} ${r.decisions}, held ${r.heldOnTopic}`,
       );
     }

@@ -1,8 +1,8 @@
 import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
-import { decide, DEFAULT_RECON_CONFIG, initialReconState, reconKeyOf, type ReconConfig, type ReconEvent, type ReconState } from '../reconcile/index.js';
-import { ReconStore, restoreReconStates } from './reconcile-store.js';
+import { DEFAULT_RECON_CONFIG, foldOf, initialReconState, reconKeyOf, type ReconConfig, type ReconEvent, type ReconFold, type ReconState } from '../reconcile/index.js';
+import { ReconStore, restoreReconStates, type ReconChange } from './reconcile-store.js';
 
 /**
  * The reconcile stage on the bus: consumes `settlements` and `tp-claims` (group `reconcile`), runs
@@ -39,6 +39,8 @@ export interface ReconcileServiceOptions {
   home?: string;
   /** which bus the store mirrors (liquidationState's busId: `embedded`, `kafka-<prefix>`); default the bus kind */
   busId?: string;
+  /** lines + claims the cache of decoded states may hold (default RECON_CACHE_ENTRIES; 0: no cache) */
+  cacheEntries?: number;
   /** @internal tests: called where a crash can fall (after the produces, after the store commit); a throw there stops the service as a crash would */
   faults?: { afterProduce?: () => void | Promise<void>; afterStoreCommit?: () => void | Promise<void> };
 }
@@ -81,7 +83,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
   const { bus, logger, faults } = options;
   const config = options.config ?? DEFAULT_RECON_CONFIG;
   const busId = options.busId ?? bus.kind;
-  const store = await ReconStore.open(options.home);
+  const store = await ReconStore.open(options.home, options.cacheEntries === undefined ? {} : { cacheEntries: options.cacheEntries });
   let sub: Subscription;
   const stats: ReconcileStats = { events: 0, outcomes: { matched: 0, indu: 0, held: 0, exception: 0, 'annulation-indu': 0 }, restored: 0 };
   try {
@@ -106,17 +108,25 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
    * changed states; then commits the states and the changelog's new end in one store transaction.
    */
   async function apply(events: Iterable<{ key: string; event: ReconEvent }>): Promise<ReconOutcome[]> {
-    const changed = new Map<string, ReconState>();
+    // one working copy per beneficiary for the whole batch: its state read (and copied) once,
+    // however many of its events the batch brings; outcomes keep the records' order
+    const folds = new Map<string, { before: ReconState; fold: ReconFold }>();
     const outcomes: ReconOutcome[] = [];
     for (const { key, event } of events) {
-      const before = changed.get(key) ?? store.get(key) ?? initialReconState();
-      const d = decide(before, event, config);
-      outcomes.push(...d.outcomes);
-      if (d.state !== before) changed.set(key, d.state);
+      let f = folds.get(key);
+      if (f === undefined) {
+        const before = store.get(key) ?? initialReconState();
+        f = { before, fold: foldOf(before, config) };
+        folds.set(key, f);
+      }
+      for (const o of f.fold.decide(event)) outcomes.push(o);
     }
+    const changed = new Map<string, ReconChange>();
+    for (const [key, { before, fold }] of folds) if (fold.state !== before) changed.set(key, store.change(key, fold.state));
     if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })));
     if (changed.size > 0) {
-      const log: OutgoingMessage<'reconcile-changelog'>[] = [...changed].map(([key, state]) => ({ value: { key, value: JSON.stringify(state) } }));
+      const log: OutgoingMessage<'reconcile-changelog'>[] = [];
+      for (const [key, { text }] of changed) log.push({ value: { key, value: text } });
       await bus.produce('reconcile-changelog', log);
       await faults?.afterProduce?.();
       // One writer of the changelog (this service): its end is the position the store now reflects.

@@ -2,10 +2,11 @@ import { Decimal } from 'decimal.js';
 import { MONEY_PATTERN } from '../model/money.js';
 import { onClaim } from './claim.js';
 import { ReconError } from './errors.js';
-import { draftOf } from './outcome.js';
+import { draftOf, type Draft } from './outcome.js';
 import { onSettlement } from './settlement.js';
 import { onTick } from './tick.js';
 import { instant } from './time.js';
+import type { ReconOutcome } from '../model/reconciliation.js';
 import { DEFAULT_RECON_CONFIG, type ReconConfig, type ReconDecision, type ReconEvent, type ReconState } from './types.js';
 
 /**
@@ -29,24 +30,59 @@ export function checkReconConfig(config: ReconConfig): ReconConfig {
 }
 
 export function decide(state: ReconState, event: ReconEvent, config: ReconConfig = DEFAULT_RECON_CONFIG): ReconDecision {
-  const d = draftOf(state, checkReconConfig(config));
+  const fold = foldOf(state, config);
+  const outcomes = fold.decide(event);
+  return { outcomes, state: fold.state };
+}
+
+/**
+ * Several events of ONE key decided on one working copy: the same outcomes and final state as
+ * `decide` folded over them, but the state's maps are copied once, not once per event (a batch
+ * often brings several lines of one beneficiary; a copy costs its whole history). `state` is the
+ * given one while no event changed anything. The given state is never changed; the one `state`
+ * returns belongs to the fold until its last `decide` (read it after).
+ */
+export interface ReconFold {
+  readonly state: ReconState;
+  decide(event: ReconEvent): ReconOutcome[];
+}
+
+/** configs checked already (a service decides thousands of folds with one config object) */
+const checked = new WeakSet<ReconConfig>();
+
+export function foldOf(state: ReconState, config: ReconConfig = DEFAULT_RECON_CONFIG): ReconFold {
+  if (!checked.has(config)) checked.add(checkReconConfig(config));
+  let current = state;
+  let d: Draft | null = null;
+  return {
+    get state() {
+      return current;
+    },
+    decide(event) {
+      d ??= draftOf(state, config);
+      d.outcomes = [];
+      d.changed = false;
+      apply(d, event);
+      if (!d.changed && d.outcomes.length === 0) return [];
+      current = { lines: d.lines, claims: d.claims, seq: d.seq };
+      return d.outcomes;
+    },
+  };
+}
+
+function apply(d: Draft, event: ReconEvent): void {
   switch (event.kind) {
     case 'settlement':
-      onSettlement(d, event.settlement, instant(event.at, 'at'));
-      break;
+      return onSettlement(d, event.settlement, instant(event.at, 'at'));
     case 'claim':
-      onClaim(d, event.claim, instant(event.at, 'at'));
-      break;
+      return onClaim(d, event.claim, instant(event.at, 'at'));
     case 'tick':
-      onTick(d, instant(event.now, 'now'));
-      break;
+      return onTick(d, instant(event.now, 'now'));
     default: {
       const unknown: never = event;
       throw new ReconError('RECON_BAD_EVENT', `unknown event ${JSON.stringify(unknown)}`);
     }
   }
-  if (!d.changed && d.outcomes.length === 0) return { outcomes: [], state };
-  return { outcomes: d.outcomes, state: { lines: d.lines, claims: d.claims, seq: d.seq } };
 }
 
 /** Folds events in order (a replay, a test): the outcomes of all, the final state. */

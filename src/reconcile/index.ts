@@ -1,5 +1,6 @@
 /** Tiers-payant reconciliation: the pure decider (README.md in this folder has the matching rule). */
-export { decide, decideAll, initialReconState, reconKeyOf, checkReconConfig } from './decide.js';
+export { decide, decideAll, foldOf, initialReconState, reconKeyOf, checkReconConfig, type ReconFold } from './decide.js';
+export { decodeReconState, encodeReconState, isCompactState, type CompactState } from './state-codec.js';
 export { nextDeadline } from './tick.js';
 export { parseReconState, ReconStateSchema } from './state-schema.js';
 export { ReconError, type ReconErrorCode } from './errors.js';

@@ -26,7 +26,14 @@ export function nextDeadline(state: ReconState): string | null {
   const consider = (deadline: string | null) => {
     if (deadline !== null && (next === null || deadline < next)) next = deadline;
   };
-  for (const line of Object.values(state.lines)) if (line.status === 'held' && !line.exceptionRaised) consider(line.deadline);
-  for (const c of Object.values(state.claims)) if (c.lineKey === null && !c.exceptionRaised) consider(c.deadline);
+  // for…in: no array of the whole history per call (the store asks at every write)
+  for (const k in state.lines) {
+    const line = state.lines[k]!;
+    if (line.status === 'held' && !line.exceptionRaised) consider(line.deadline);
+  }
+  for (const k in state.claims) {
+    const c = state.claims[k]!;
+    if (c.lineKey === null && !c.exceptionRaised) consider(c.deadline);
+  }
   return next;
 }

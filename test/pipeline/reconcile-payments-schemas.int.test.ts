@@ -13,7 +13,7 @@ const GENERATED = [
     file: 'topics/reconcile-changelog.schema.json',
     schema: CounterChangelogSchema,
     source: 'src/bus/messages.ts (CounterChangelogSchema), written by src/pipeline/reconcile-service.ts',
-    extra: { 'x-value': 'key: NIR-rang; value: JSON text of the reconcile state (src/reconcile/state-schema.ts ReconStateSchema), checked when read back; null: forgotten' },
+    extra: { 'x-value': 'key: NIR-rang; value: JSON text of the reconcile state in its compact form [2, seq, [line tuple…], [claim tuple…]] (src/reconcile/state-codec.ts; the whole-object form of older builds, src/reconcile/state-schema.ts ReconStateSchema, is still read), checked with ReconStateSchema when read back; null: forgotten' },
   },
   {
     file: 'professionals.csv.schema.json',

@@ -7,6 +7,7 @@ import type { Settlement } from '../../src/model/settlement.js';
 import type { TpClaim } from '../../src/model/tp-claim.js';
 import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
 import { ReconStore } from '../../src/pipeline/reconcile-store.js';
+import { StateStore } from '../../src/state/kv-store.js';
 import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService, type ReconcileService, type ReconcileServiceOptions } from '../../src/pipeline/reconcile-service.js';
 import { decide, initialReconState, nextDeadline, reconKeyOf, type ReconEvent, type ReconState } from '../../src/reconcile/index.js';
 import { claim, readAll, settlement, tempDir } from './stages-given.js';
@@ -176,6 +177,47 @@ describe('reconcile service state in the state store', () => {
     expect(service!.keys).toBe(0);
     await service!.stop();
     expect((await storeOf(home())).states.size).toBe(0);
+  });
+
+  it('a home of the previous layout (v1 marker, whole-object states, whole-object changelog) is rebuilt into compact states equal to the decider\'s', async () => {
+    // the previous build's home: each state published whole (JSON of the object) and kept as { s, d } under a v1 marker
+    await bus.produce('tp-claims', claims().map((value) => ({ value })));
+    await bus.produce('settlements', settlements().map((value) => ({ value })));
+    const { states } = await reference(TICK_AT);
+    expect(states.size).toBe(BENEFICIARIES);
+    await bus.produce('reconcile-changelog', [...states].map(([key, state]) => ({ value: { key, value: JSON.stringify(state) } })));
+    const next = Object.fromEntries((await bus.endOffsets('reconcile-changelog')).map((e) => [String(e.partition), e.high]));
+    const kv = StateStore.open(home());
+    await kv.commit(() => {
+      for (const [key, state] of states) kv.sub<{ s: ReconState; d: string | null }>('reconcile.state').put(key, { s: state, d: nextDeadline(state) });
+      kv.sub('reconcile.marker').put('changelog', { v: 1, bus: 'embedded', next, keys: states.size });
+    });
+    await kv.close();
+
+    // this build: the v1 store is wiped and rebuilt from the whole changelog, then every record is
+    // delivered to the new group and changes nothing (the states hold them already)
+    await start();
+    expect(service!.stats.restored).toBe(BENEFICIARIES);
+    await caughtUp();
+    await service!.stop();
+    expect((await published()).size).toBe(0);
+    const after = await storeOf(home());
+    expect(after.states).toEqual(states);
+    expect(after.keys).toBe(BENEFICIARIES);
+    expectIndexOf(after.states, after.index);
+    // the values are the compact layout now: [deadline, compact JSON], the NIR not repeated inside
+    const raw = StateStore.open(home());
+    try {
+      for (const [key, v] of raw.sub<unknown>('reconcile.state').entries()) {
+        expect(Array.isArray(v)).toBe(true);
+        const [d, text] = v as [string | null, string];
+        expect(d).toBe(nextDeadline(states.get(key)!));
+        expect(text.startsWith('[2,')).toBe(true);
+        expect(text).not.toContain(key.split('-')[0]);
+      }
+    } finally {
+      await raw.close();
+    }
   });
 
   for (const where of ['afterProduce', 'afterStoreCommit'] as const) {
