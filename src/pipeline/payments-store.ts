@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
 import type { RunReport } from '../payments/report.js';
@@ -10,6 +9,7 @@ import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
 import type { LineBlocked, LinePaymentFacts, LineReturned, LineRun } from '../statement/payment.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { centsOf, moneyOfCents } from '../model/cents.js';
 
 /**
  * The payment stage's durable state, in the home's state store (src/state, `<home>/state/store.mdb`),
@@ -406,7 +406,7 @@ export class PaymentsStore {
       const moved = movedBetween(was?.paid ?? {}, line.paid);
       if (moved.length === 0) continue;
       this.lineRuns.put(compositeKey(lineKey, runId), { runId, at, moved });
-      if (this.lineBlocked.get(lineKey) !== undefined) this.lineBlocked.remove(lineKey);
+      if (this.lineBlocked.has(lineKey)) this.lineBlocked.remove(lineKey);
     }
     for (const b of blocked) for (const lineKey of b.lineKeys) this.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason });
   }
@@ -420,7 +420,9 @@ export class PaymentsStore {
     const heldOf = new Map<string, Held | undefined>();
     for (const lineKey of lineKeys) {
       const line = this.lines.get(lineKey) ?? null;
-      const runs = [...this.lineRuns.entries(compositeKey(lineKey, ''))].map(([, r]) => r);
+      // a run records a line-run only when it changes the line's `paid`, whose payees stay once
+      // there (a recovery or a return leaves the payee at its new amount): no payee, no record
+      const runs = line === null || Object.keys(line.paid).length === 0 ? [] : [...this.lineRuns.entries(compositeKey(lineKey, ''))].map(([, r]) => r);
       const operatorPaid: OperatorPayment[] = [];
       for (const k of this.operatorByLine.keys(compositeKey(lineKey, ''))) {
         const p = this.operator.get(splitCompositeKey(k)[1]!);
@@ -528,10 +530,17 @@ function movedBetween(before: Readonly<Record<string, string>>, after: Readonly<
   const payees = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
   const moved: { payee: string; amount: string }[] = [];
   for (const payee of payees) {
-    const delta = new Decimal(Object.hasOwn(after, payee) ? after[payee]! : '0').minus(Object.hasOwn(before, payee) ? before[payee]! : '0');
-    if (!delta.isZero()) moved.push({ payee, amount: delta.toFixed(2) });
+    // `paid` holds Money (run.ts, returns.ts write it with two decimals): cents are exact
+    const delta = cents(Object.hasOwn(after, payee) ? after[payee]! : '0.00') - cents(Object.hasOwn(before, payee) ? before[payee]! : '0.00');
+    if (delta !== 0) moved.push({ payee, amount: moneyOfCents(delta) });
   }
   return moved;
+}
+
+function cents(money: string): number {
+  const c = centsOf(money);
+  if (c === null) throw new RangeError(`payment state: paid amount "${money}" is not an amount`);
+  return c;
 }
 
 function diff<V>(before: Readonly<Record<string, V>>, after: Readonly<Record<string, V>>, put: (k: string, v: V) => void, remove: (k: string) => void): void {
