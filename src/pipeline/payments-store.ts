@@ -244,7 +244,12 @@ export class PaymentsStore {
       const p = this.operator.get(c);
       if (p !== undefined) operatorPaid[c] = p;
     };
-    for (const k of keys.lineKeys ?? []) addLine(k);
+    for (const k of keys.lineKeys ?? []) {
+      addLine(k);
+      // a line already due stays due: knowing it spares the batch a put of the same key (a key
+      // written again still rewrites its B-tree page)
+      if (this.due.has(k)) due[k] = true;
+    }
     for (const c of keys.claimIds ?? []) addClaim(c);
     let debts: Record<string, string> = {};
     let held: Record<string, Held> = {};
