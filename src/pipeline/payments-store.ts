@@ -137,7 +137,7 @@ export interface ReturnException {
 const PENDING = 'run';
 
 export class PaymentsStore {
-  private readonly lines: SubStore<LineLedger>;
+  private readonly lines: SubStore<StoredLine>;
   private readonly due: SubStore<1>;
   private readonly operator: SubStore<OperatorPayment>;
   private readonly operatorByLine: SubStore<1>;
@@ -237,7 +237,7 @@ export class PaymentsStore {
     const addLine = (k: string) => {
       if (Object.hasOwn(lines, k)) return;
       const line = this.lines.get(k);
-      if (line !== undefined) lines[k] = line;
+      if (line !== undefined) lines[k] = lineOf(line);
     };
     const addClaim = (c: string) => {
       if (Object.hasOwn(operatorPaid, c)) return;
@@ -309,7 +309,7 @@ export class PaymentsStore {
    * it changes), so the writes are the changed keys alone.
    */
   private writeChanges(before: PaymentsLedger, after: PaymentsLedger): void {
-    diff(before.lines, after.lines, (k, v) => this.lines.put(k, v), (k) => this.lines.remove(k));
+    diff(before.lines, after.lines, (k, v) => this.lines.put(k, storedLine(v)), (k) => this.lines.remove(k));
     diff(before.due, after.due, (k) => this.due.put(k, 1), (k) => this.due.remove(k));
     diff(
       before.operatorPaid,
@@ -424,7 +424,8 @@ export class PaymentsStore {
     const out = new Map<string, LinePaymentFacts>();
     const heldOf = new Map<string, Held | undefined>();
     for (const lineKey of lineKeys) {
-      const line = this.lines.get(lineKey) ?? null;
+      const stored = this.lines.get(lineKey);
+      const line = stored === undefined ? null : lineOf(stored);
       // a run records a line-run only when it changes the line's `paid`, whose payees stay once
       // there (a recovery or a return leaves the payee at its new amount): no payee, no record
       const runs = line === null || Object.keys(line.paid).length === 0 ? [] : [...this.lineRuns.entries(compositeKey(lineKey, ''))].map(([, r]) => r);
@@ -491,7 +492,7 @@ export class PaymentsStore {
   readAll(): PaymentsState {
     const operatorPaid = Object.fromEntries(this.operator.entries());
     const ledger: PaymentsLedger = {
-      lines: Object.fromEntries(this.lines.entries()),
+      lines: Object.fromEntries([...this.lines.entries()].map(([k, v]) => [k, lineOf(v)])),
       operatorPaid,
       due: Object.fromEntries([...this.due.keys()].map((k) => [k, true as const])),
       debts: Object.fromEntries(this.debts.entries()),
@@ -519,6 +520,30 @@ export class PaymentsStore {
   async close(): Promise<void> {
     await this.kv.close();
   }
+}
+
+/**
+ * How `payments.line` values are stored: a LineLedger whose payee-keyed `paid` and EndToEndId-keyed
+ * `returned` maps are lists of [key, value] pairs. As objects, msgpackr (the store's encoding, with
+ * records) makes every new set of keys — every payee — a record definition of its own, carried in
+ * the values once the few shared ones are taken: slower to write and read, and larger. Values
+ * written before (plain objects) are read as they are.
+ */
+interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
+  paid: readonly (readonly [string, string])[] | LineLedger['paid'];
+  returned?: readonly (readonly [string, LineReturn])[] | LineLedger['returned'];
+}
+
+function storedLine(line: LineLedger): StoredLine {
+  const { paid, returned, ...rest } = line;
+  return { ...rest, paid: Object.entries(paid), ...(returned === undefined ? {} : { returned: Object.entries(returned) }) };
+}
+
+function lineOf(stored: StoredLine): LineLedger {
+  const { paid, returned, ...rest } = stored;
+  const line: LineLedger = { ...rest, paid: Array.isArray(paid) ? Object.fromEntries(paid) : (paid as LineLedger['paid']) };
+  if (returned !== undefined) line.returned = Array.isArray(returned) ? Object.fromEntries(returned) : (returned as LineLedger['returned']);
+  return line;
 }
 
 /** The line's latest bank return not paid again yet (run.ts clears it once a run moves the line again), or null. */
