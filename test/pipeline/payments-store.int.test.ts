@@ -8,6 +8,7 @@ import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
 import { readAll, settlement, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
+import type { LineLedger } from '../../src/payments/types.js';
 import { validPain001 } from '../support/pain001.js';
 
 let home = '';
@@ -118,10 +119,10 @@ it("a line's payee-keyed maps are stored as pairs (no msgpack record per payee),
     // R1 paid D1 9.00 to member:A9: stored as [[payee, amount]]
     expect(raw.get('n:D1:1')!.paid).toEqual([['member:A9', '9.00']]);
     // the form of the previous version: `paid` and `returned` as objects
-    const before = {
+    const before: LineLedger = {
       settlement: { version: 1, status: 'paid', annulled: false, tiersPayant: false, adherentId: 'A9', amcAmount: '12.50', careDate: '2025-01-10' },
       tp: null, paid: { 'member:A9': '12.50' }, returns: 1,
-      returned: { E2E1: { payee: 'member:A9', paymentId: 'R0:member:A9', runId: 'R0', amount: '12.50', code: 'AC04', label: 'compte clôturé', blocks: true, at: '2025-03-01T00:00:00Z' } },
+      returned: { E2E1: { payee: 'member:A9', paymentId: 'R0:member:A9', runId: 'R0', amount: '12.50', code: 'AC04', label: 'compte clôturé', blocks: true, file: 'camt054-1.xml', record: 1, at: '2025-03-01T00:00:00Z' } },
     };
     await store.kv.commit(() => raw.put('n:D2:1', before));
     expect(store.readSlice({ lineKeys: ['n:D2:1'] }).lines['n:D2:1']).toEqual(before);
