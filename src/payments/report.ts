@@ -1,6 +1,6 @@
-import { Decimal } from 'decimal.js';
 import { z } from 'zod';
-import { formatMoney, MONEY_PATTERN, MoneySchema, ZERO } from '../model/money.js';
+import { centsOf, moneyOfCents } from '../model/cents.js';
+import { MONEY_PATTERN, MoneySchema } from '../model/money.js';
 import type { PaymentOrder } from '../model/payment.js';
 import { entitlementOf } from './entitlement.js';
 import type { RunIntent } from './intent.js';
@@ -110,19 +110,27 @@ export const RunReportSchema = z.object({
 }).meta({ title: 'Payment-run report', description: 'report.json of a payment run (<out>/<runId>/report.json), for finance: src/payments/README.md, "The payment-run report".' });
 export type RunReport = z.infer<typeof RunReportSchema>;
 
-const money = (d: Decimal) => formatMoney(d);
-const sum = (values: Iterable<string | Decimal>) => {
-  let s = ZERO;
-  for (const v of values) s = s.plus(v);
+// Sums in integer cents (src/model/cents.ts): every amount here is Money (schemas, and the
+// MONEY_PATTERN check below before a line's amounts are summed), and a run's sums stay far below
+// 2^53 cents — a value that is not Money, or a sum out of that range, is an error, never rounded.
+const money = (cents: number) => moneyOfCents(cents);
+const cents = (v: string | number): number => {
+  const c = typeof v === 'number' ? v : centsOf(v);
+  if (c === null || !Number.isSafeInteger(c)) throw new RangeError(`payment report: "${v}" is not an amount`);
+  return c;
+};
+const sum = (values: Iterable<string | number>) => {
+  let s = 0;
+  for (const v of values) s = cents(s + cents(v));
   return s;
 };
 const own = <T>(r: Readonly<Record<string, T>>, k: string): T | undefined => (Object.hasOwn(r, k) ? r[k] : undefined);
 
 /** Why what a line entitles differs from its AMC amount (null when it does not). */
-function noteOf(slice: PaymentsLedger, lineKey: string, entitled: Decimal): string | null {
+function noteOf(slice: PaymentsLedger, lineKey: string, entitled: number): string | null {
   const line = slice.lines[lineKey]!;
   const s = line.settlement!;
-  if (entitled.eq(s.amcAmount)) return null;
+  if (entitled === centsOf(s.amcAmount)) return null;
   if (s.annulled) return 'annulled: nothing is owed, what was paid is taken back';
   if (s.tiersPayant && line.tp !== null) return `tiers payant ${line.tp.kind}: ${line.tp.payee === null ? 'nobody is paid (never the member)' : `the professional is owed ${line.tp.owed}`}`;
   if (s.status !== 'paid') return `status ${s.status}: nothing owed`;
@@ -141,8 +149,8 @@ export interface RunReportInput {
 export function buildRunReport({ runId, at, slice, result, intent }: RunReportInput): RunReport {
   // ---- settled: the run's payable lines, computed from the slice, independently of run.ts ----
   const pendingKeys = new Set(result.pending.map((p) => p.lineKey));
-  const operatorByLine = new Map<string, Decimal>();
-  for (const p of Object.values(slice.operatorPaid)) operatorByLine.set(p.lineKey, (operatorByLine.get(p.lineKey) ?? ZERO).plus(p.amount));
+  const operatorByLine = new Map<string, number>();
+  for (const p of Object.values(slice.operatorPaid)) operatorByLine.set(p.lineKey, sum([operatorByLine.get(p.lineKey) ?? 0, p.amount]));
   const settledLines: RunReport['settled']['lines'] = [];
   const reconciliation: RunReport['withheld']['reconciliation'] = [];
   for (const lineKey of Object.keys(slice.due).sort()) {
@@ -151,10 +159,10 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
     const ent = entitlementOf(line);
     if (ent.kind === 'pending' || [...Object.values(ent.amounts), ...Object.values(line.paid)].some((a) => !MONEY_PATTERN.test(a))) continue;
     const entitled = sum(Object.values(ent.amounts));
-    const paidBefore = sum(Object.values(line.paid)).plus(operatorByLine.get(lineKey) ?? ZERO);
+    const paidBefore = sum([sum(Object.values(line.paid)), operatorByLine.get(lineKey) ?? 0]);
     const s = line.settlement;
     if (s.tiersPayant && !s.annulled && line.tp !== null && (line.tp.kind === 'held' || line.tp.kind === 'exception')) reconciliation.push({ lineKey, kind: line.tp.kind, amcAmount: s.amcAmount });
-    settledLines.push({ lineKey, version: s.version, amcAmount: s.amcAmount, entitled: money(entitled), paidBefore: money(paidBefore), movement: money(entitled.minus(paidBefore)), note: noteOf(slice, lineKey, entitled) });
+    settledLines.push({ lineKey, version: s.version, amcAmount: s.amcAmount, entitled: money(entitled), paidBefore: money(paidBefore), movement: money(sum([entitled, -paidBefore])), note: noteOf(slice, lineKey, entitled) });
   }
   const settledMovement = sum(settledLines.map((l) => l.movement));
 
@@ -166,11 +174,11 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
     const amounts = f.endToEndIds.map((id) => orderById.get(id)?.amount ?? '0.00');
     return { fileName: f.fileName, messageId: f.messageId, debtorIban: maskIban(f.debtor.iban), debtorName: f.debtor.name, executionDate: f.executionDate, count: f.endToEndIds.length, total: money(sum(amounts)) };
   });
-  const byDebtor = new Map<string, { debtorIban: string; debtorName: string; count: number; total: Decimal }>();
+  const byDebtor = new Map<string, { debtorIban: string; debtorName: string; count: number; total: number }>();
   for (const f of files) {
-    const d = byDebtor.get(f.debtorIban) ?? { debtorIban: f.debtorIban, debtorName: f.debtorName, count: 0, total: ZERO };
+    const d = byDebtor.get(f.debtorIban) ?? { debtorIban: f.debtorIban, debtorName: f.debtorName, count: 0, total: 0 };
     d.count += f.count;
-    d.total = d.total.plus(f.total);
+    d.total = sum([d.total, f.total]);
     byDebtor.set(f.debtorIban, d);
   }
   const transfers = result.orders.filter((o) => o.transfer);
@@ -183,10 +191,10 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
   const blockedTotal = sum(result.blocked.map((b) => b.amount));
 
   // ---- debts: of the payees this run looked at ----
-  const debtOf = (payee: string) => new Decimal(own(slice.debts, payee) ?? '0');
+  const debtOf = (payee: string) => cents(own(slice.debts, payee) ?? '0.00');
   const untouched = [...result.blocked.map((b) => b.payee), ...result.held.map((h) => h.payee)];
-  const broughtForward = sum(result.orders.map((o) => o.debtBefore)).plus(sum(untouched.map(debtOf)));
-  const carried = sum(result.orders.map((o) => o.debtAfter)).plus(sum(untouched.map(debtOf)));
+  const broughtForward = sum([sum(result.orders.map((o) => o.debtBefore)), sum(untouched.map(debtOf))]);
+  const carried = sum([sum(result.orders.map((o) => o.debtAfter)), sum(untouched.map(debtOf))]);
 
   // ---- bank returns: applied since the previous run, and re-paid by this one ----
   // No term in the equation: a return puts its amount back in the lines' `paid` (and the debt the
@@ -210,11 +218,11 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
     });
   }
 
-  const right = transferredTotal.plus(heldTotal).plus(blockedTotal).minus(recoveredTotal).plus(broughtForward);
+  const right = sum([transferredTotal, heldTotal, blockedTotal, -recoveredTotal, broughtForward]);
   const filesTotal = sum(files.map((f) => f.total));
   const checks = [
-    { name: 'settled movements = transferred + held + blocked − recovered + debts brought forward', left: money(settledMovement), right: money(right), holds: settledMovement.eq(right) },
-    { name: 'Σ pain.001 files = transferred', left: money(filesTotal), right: money(transferredTotal), holds: filesTotal.eq(transferredTotal) && files.reduce((n, f) => n + f.count, 0) === transfers.length },
+    { name: 'settled movements = transferred + held + blocked − recovered + debts brought forward', left: money(settledMovement), right: money(right), holds: settledMovement === right },
+    { name: 'Σ pain.001 files = transferred', left: money(filesTotal), right: money(transferredTotal), holds: filesTotal === transferredTotal && files.reduce((n, f) => n + f.count, 0) === transfers.length },
   ];
 
   return {

@@ -1,5 +1,5 @@
-import { Decimal } from 'decimal.js';
-import { formatMoney, MONEY_PATTERN, ZERO } from '../model/money.js';
+import { centsOf, moneyOfCents } from '../model/cents.js';
+import { MONEY_PATTERN } from '../model/money.js';
 import type { PaymentLine, PaymentOrder } from '../model/payment.js';
 import { accountOf, accountProblem, normaliseAccount } from './accounts.js';
 import { DEFAULT_LIMITS, RunGate } from './controls.js';
@@ -24,24 +24,41 @@ import type { Approval, Blocked, Held, LineLedger, PaymentsLedger, Pending, Retu
 interface Movement {
   lineKey: string;
   version: number;
-  amount: Decimal;
+  /** signed, in cents (src/model/cents.ts: exact integers) */
+  amount: number;
 }
 
 const payeeLine = (lineKey: string, payee: string) => `${lineKey}\u241f${payee}`;
 const own = <T>(r: Readonly<Record<string, T>>, k: string): T | undefined => (Object.hasOwn(r, k) ? r[k] : undefined);
 
-/** lineKey → payee → what the operator paid for claims matched to that line. */
-function operatorPaidByLine(ledger: PaymentsLedger): Map<string, Map<string, Decimal>> {
-  const byLine = new Map<string, Map<string, Decimal>>();
+/**
+ * Money of the ledger in cents: every amount here is Money (schemas; `movementsOf` turns a line
+ * holding anything else into a pending one first), added and subtracted as exact integers — the
+ * sums of a run stay far below 2^53 cents; `add` refuses rather than round if one ever did not.
+ */
+function cents(money: string): number {
+  const c = centsOf(money);
+  if (c === null) throw new PaymentsError('PAYMENTS_BAD_RUN', `amount "${money}" is not an amount`);
+  return c;
+}
+function add(a: number, b: number): number {
+  const s = a + b;
+  if (!Number.isSafeInteger(s)) throw new PaymentsError('PAYMENTS_BAD_RUN', 'a sum of the run leaves the exact range of integer cents');
+  return s;
+}
+
+/** lineKey → payee → what the operator paid for claims matched to that line (cents). */
+function operatorPaidByLine(ledger: PaymentsLedger): Map<string, Map<string, number>> {
+  const byLine = new Map<string, Map<string, number>>();
   for (const p of Object.values(ledger.operatorPaid)) {
-    const payees = byLine.get(p.lineKey) ?? new Map<string, Decimal>();
-    payees.set(p.payee, (payees.get(p.payee) ?? ZERO).plus(p.amount));
+    const payees = byLine.get(p.lineKey) ?? new Map<string, number>();
+    payees.set(p.payee, add(payees.get(p.payee) ?? 0, cents(p.amount)));
     byLine.set(p.lineKey, payees);
   }
   return byLine;
 }
 
-function movementsOf(lineKey: string, line: LineLedger, operator: Map<string, Decimal> | undefined): Map<string, Movement> | Pending {
+function movementsOf(lineKey: string, line: LineLedger, operator: Map<string, number> | undefined): Map<string, Movement> | Pending {
   const ent = entitlementOf(line);
   if (ent.kind === 'pending') return { lineKey, reason: ent.reason };
   const garbage = [...Object.values(ent.amounts), ...Object.values(line.paid)].find((a) => !MONEY_PATTERN.test(a));
@@ -50,10 +67,10 @@ function movementsOf(lineKey: string, line: LineLedger, operator: Map<string, De
   const payees = new Set([...Object.keys(ent.amounts), ...Object.keys(line.paid), ...(operator?.keys() ?? [])]);
   const moves = new Map<string, Movement>();
   for (const payee of [...payees].sort()) {
-    const entitled = new Decimal(own(ent.amounts, payee) ?? '0');
-    const already = new Decimal(own(line.paid, payee) ?? '0').plus(operator?.get(payee) ?? ZERO);
-    const delta = entitled.minus(already);
-    if (!delta.isZero()) moves.set(payee, { lineKey, version, amount: delta });
+    const entitled = cents(own(ent.amounts, payee) ?? '0.00');
+    const already = add(cents(own(line.paid, payee) ?? '0.00'), operator?.get(payee) ?? 0);
+    const delta = add(entitled, -already);
+    if (delta !== 0) moves.set(payee, { lineKey, version, amount: delta });
   }
   return moves;
 }
@@ -109,26 +126,26 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
   const notMoved = new Set<string>();
 
   for (const [payee, moves] of [...byPayee].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const sum = moves.reduce((s, m) => s.plus(m.amount), ZERO);
-    const debtBefore = new Decimal(own(debts, payee) ?? '0');
-    const net = sum.minus(debtBefore);
+    const sum = moves.reduce((s, m) => add(s, m.amount), 0);
+    const debtBefore = cents(own(debts, payee) ?? '0.00');
+    const net = add(sum, -debtBefore);
     const account = accountOf(input.accounts, payee);
     // a payee whose last transfer the bank returned is not paid again to the same account (returns.ts)
     // (only a transfer is refused: a recovery or a zero order keeps the account it reports)
-    const problem = accountProblem(account) ?? (net.gt(0) ? returnBlockProblem(own(returnBlocks, payee), account!.iban) : null);
-    if (net.gt(0) && problem !== null) {
+    const problem = accountProblem(account) ?? (net > 0 ? returnBlockProblem(own(returnBlocks, payee), account!.iban) : null);
+    if (net > 0 && problem !== null) {
       // nothing recorded: the lines stay due and are paid by the first run that has a usable account
-      blocked.push({ payee, lineKeys: moves.map((m) => m.lineKey), amount: formatMoney(net), reason: `${payee}: ${problem}` });
+      blocked.push({ payee, lineKeys: moves.map((m) => m.lineKey), amount: moneyOfCents(net), reason: `${payee}: ${problem}` });
       moves.forEach((m) => stillDue.add(m.lineKey));
       moves.forEach((m) => notMoved.add(payeeLine(m.lineKey, payee)));
       continue;
     }
     const usable = problem === null && account ? normaliseAccount(account) : null;
-    const orderLines: PaymentLine[] = moves.map((m) => ({ lineKey: m.lineKey, version: m.version, amount: formatMoney(m.amount) }));
-    const kind = net.lt(0) ? 'recovery' : 'payment';
-    const amount = formatMoney(net.abs());
+    const orderLines: PaymentLine[] = moves.map((m) => ({ lineKey: m.lineKey, version: m.version, amount: moneyOfCents(m.amount) }));
+    const kind = net < 0 ? 'recovery' : 'payment';
+    const amount = moneyOfCents(Math.abs(net));
     const e2e = endToEndId(payee, kind, amount, orderLines, (k) => own(ledger.lines, k)?.returns ?? 0);
-    if (net.gt(0)) {
+    if (net > 0) {
       const verdict = gate.check(payee, amount, e2e);
       if (!verdict.pass) {
         // like a blocked payee: nothing recorded, the lines stay due; the approval (if any) is for another order
@@ -144,7 +161,7 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
     delete heldByPayee[payee];
     delete approvals[payee];
     // paid to another account than the one returned: the block is lifted
-    if (net.gt(0)) delete returnBlocks[payee];
+    if (net > 0) delete returnBlocks[payee];
     orders.push({
       paymentId: `${input.runId}:${payee}`,
       runId: input.runId,
@@ -156,19 +173,19 @@ export function runPayments(ledger: PaymentsLedger, input: RunInput): RunResult 
       endToEndId: e2e,
       lineKeys: orderLines.map((l) => l.lineKey),
       kind,
-      transfer: net.gt(0),
+      transfer: net > 0,
       lines: orderLines,
-      debtBefore: formatMoney(debtBefore),
-      debtAfter: formatMoney(net.lt(0) ? net.negated() : ZERO),
+      debtBefore: moneyOfCents(debtBefore),
+      debtAfter: moneyOfCents(net < 0 ? -net : 0),
       at,
       ...carePeriod(lines, moves),
     });
     for (const m of moves) {
       const line = lines[m.lineKey]!;
-      const paid = new Decimal(own(line.paid, payee) ?? '0').plus(m.amount);
-      lines[m.lineKey] = { ...line, paid: { ...line.paid, [payee]: formatMoney(paid) } };
+      const paid = add(cents(own(line.paid, payee) ?? '0.00'), m.amount);
+      lines[m.lineKey] = { ...line, paid: { ...line.paid, [payee]: moneyOfCents(paid) } };
     }
-    if (net.lt(0)) debts[payee] = formatMoney(net.negated());
+    if (net < 0) debts[payee] = moneyOfCents(-net);
     else delete debts[payee];
   }
 

@@ -55,9 +55,18 @@ export function target2ClosedReason(date: string): string | null {
 
 export const isTarget2BusinessDay = (date: string): boolean => target2ClosedReason(date) === null;
 
-/** `date` itself when T2 is open that day, else the next day it is (at most 4 days later: Good Friday → Tuesday). */
+/**
+ * `date` itself when T2 is open that day, else the next day it is (at most 4 days later: Good
+ * Friday → Tuesday). Remembered per date: a statement asks it for every movement of every line,
+ * and the runs' dates are few.
+ */
 export function nextTarget2BusinessDay(date: string): string {
+  const known = NEXT_OPEN.get(date);
+  if (known !== undefined) return known;
   let day = date;
   while (!isTarget2BusinessDay(day)) day = plusDays(day, 1);
+  if (NEXT_OPEN.size >= 4096) NEXT_OPEN.clear(); // bounded: a long-running service sees new days
+  NEXT_OPEN.set(date, day);
   return day;
 }
+const NEXT_OPEN = new Map<string, string>();

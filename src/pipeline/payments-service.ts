@@ -265,11 +265,13 @@ const endToEndIdsOf = (intent: RunIntent) => intent.files.flatMap((f) => f.endTo
  * Writes the pending intent's files (the pain.001s, orders.ndjson, then the report recorded with
  * it), publishes its orders and clears it (also after a crash, from the saved intent).
  */
-async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: PaymentRunStep) => void): Promise<{ resumed: ResumedRun; intent: RunIntent; report: RunReport | null; reportFiles: ReportFiles | null }> {
-  const intent = store.pending()!;
+async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: PaymentRunStep) => void, decided?: { intent: RunIntent; report: RunReport }): Promise<{ resumed: ResumedRun; intent: RunIntent; report: RunReport | null; reportFiles: ReportFiles | null }> {
+  // the run just decided and recorded by this process: what it recorded is what it holds (no
+  // decode of the intent and of a report of one row per line); after a crash, the record
+  const intent = decided?.intent ?? store.pending()!;
   const removedTemp = await removeTempFiles(intent.dir);
   const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: store.handedOverOf(endToEndIdsOf(intent)), onStep });
-  const report = store.report(intent.runId) ?? null;
+  const report = decided?.report ?? store.report(intent.runId) ?? null;
   const reportFiles = report === null ? null : await writeReportFiles(intent.dir, report);
   await publishOrders(bus, intent.orders);
   onStep('published');
@@ -373,7 +375,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
       return report({ ...decided, report: reportSummary(runReport), reportFiles });
     }
     onStep('intent-saved');
-    const done = await completeRun(bus, store, onStep);
+    const done = await completeRun(bus, store, onStep, { intent, report: runReport });
     return report({ ...decided, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles, report: reportSummary(runReport), reportFiles: done.reportFiles });
   } finally {
     await store.close();

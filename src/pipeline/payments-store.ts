@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
 import type { RunReport } from '../payments/report.js';
@@ -10,6 +9,7 @@ import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
 import type { LineBlocked, LinePaymentFacts, LineReturned, LineRun } from '../statement/payment.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { centsOf, moneyOfCents } from '../model/cents.js';
 
 /**
  * The payment stage's durable state, in the home's state store (src/state, `<home>/state/store.mdb`),
@@ -137,7 +137,7 @@ export interface ReturnException {
 const PENDING = 'run';
 
 export class PaymentsStore {
-  private readonly lines: SubStore<LineLedger>;
+  private readonly lines: SubStore<StoredLine>;
   private readonly due: SubStore<1>;
   private readonly operator: SubStore<OperatorPayment>;
   private readonly operatorByLine: SubStore<1>;
@@ -237,14 +237,19 @@ export class PaymentsStore {
     const addLine = (k: string) => {
       if (Object.hasOwn(lines, k)) return;
       const line = this.lines.get(k);
-      if (line !== undefined) lines[k] = line;
+      if (line !== undefined) lines[k] = lineOf(line);
     };
     const addClaim = (c: string) => {
       if (Object.hasOwn(operatorPaid, c)) return;
       const p = this.operator.get(c);
       if (p !== undefined) operatorPaid[c] = p;
     };
-    for (const k of keys.lineKeys ?? []) addLine(k);
+    for (const k of keys.lineKeys ?? []) {
+      addLine(k);
+      // a line already due stays due: knowing it spares the batch a put of the same key (a key
+      // written again still rewrites its B-tree page)
+      if (this.due.has(k)) due[k] = true;
+    }
     for (const c of keys.claimIds ?? []) addClaim(c);
     let debts: Record<string, string> = {};
     let held: Record<string, Held> = {};
@@ -304,7 +309,7 @@ export class PaymentsStore {
    * it changes), so the writes are the changed keys alone.
    */
   private writeChanges(before: PaymentsLedger, after: PaymentsLedger): void {
-    diff(before.lines, after.lines, (k, v) => this.lines.put(k, v), (k) => this.lines.remove(k));
+    diff(before.lines, after.lines, (k, v) => this.lines.put(k, storedLine(v)), (k) => this.lines.remove(k));
     diff(before.due, after.due, (k) => this.due.put(k, 1), (k) => this.due.remove(k));
     diff(
       before.operatorPaid,
@@ -406,7 +411,7 @@ export class PaymentsStore {
       const moved = movedBetween(was?.paid ?? {}, line.paid);
       if (moved.length === 0) continue;
       this.lineRuns.put(compositeKey(lineKey, runId), { runId, at, moved });
-      if (this.lineBlocked.get(lineKey) !== undefined) this.lineBlocked.remove(lineKey);
+      if (this.lineBlocked.has(lineKey)) this.lineBlocked.remove(lineKey);
     }
     for (const b of blocked) for (const lineKey of b.lineKeys) this.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason });
   }
@@ -419,8 +424,11 @@ export class PaymentsStore {
     const out = new Map<string, LinePaymentFacts>();
     const heldOf = new Map<string, Held | undefined>();
     for (const lineKey of lineKeys) {
-      const line = this.lines.get(lineKey) ?? null;
-      const runs = [...this.lineRuns.entries(compositeKey(lineKey, ''))].map(([, r]) => r);
+      const stored = this.lines.get(lineKey);
+      const line = stored === undefined ? null : lineOf(stored);
+      // a run records a line-run only when it changes the line's `paid`, whose payees stay once
+      // there (a recovery or a return leaves the payee at its new amount): no payee, no record
+      const runs = line === null || Object.keys(line.paid).length === 0 ? [] : [...this.lineRuns.entries(compositeKey(lineKey, ''))].map(([, r]) => r);
       const operatorPaid: OperatorPayment[] = [];
       for (const k of this.operatorByLine.keys(compositeKey(lineKey, ''))) {
         const p = this.operator.get(splitCompositeKey(k)[1]!);
@@ -484,7 +492,7 @@ export class PaymentsStore {
   readAll(): PaymentsState {
     const operatorPaid = Object.fromEntries(this.operator.entries());
     const ledger: PaymentsLedger = {
-      lines: Object.fromEntries(this.lines.entries()),
+      lines: Object.fromEntries([...this.lines.entries()].map(([k, v]) => [k, lineOf(v)])),
       operatorPaid,
       due: Object.fromEntries([...this.due.keys()].map((k) => [k, true as const])),
       debts: Object.fromEntries(this.debts.entries()),
@@ -514,6 +522,30 @@ export class PaymentsStore {
   }
 }
 
+/**
+ * How `payments.line` values are stored: a LineLedger whose payee-keyed `paid` and EndToEndId-keyed
+ * `returned` maps are lists of [key, value] pairs. As objects, msgpackr (the store's encoding, with
+ * records) makes every new set of keys — every payee — a record definition of its own, carried in
+ * the values once the few shared ones are taken: slower to write and read, and larger. Values
+ * written before (plain objects) are read as they are.
+ */
+interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
+  paid: readonly (readonly [string, string])[] | LineLedger['paid'];
+  returned?: readonly (readonly [string, LineReturn])[] | LineLedger['returned'];
+}
+
+function storedLine(line: LineLedger): StoredLine {
+  const { paid, returned, ...rest } = line;
+  return { ...rest, paid: Object.entries(paid), ...(returned === undefined ? {} : { returned: Object.entries(returned) }) };
+}
+
+function lineOf(stored: StoredLine): LineLedger {
+  const { paid, returned, ...rest } = stored;
+  const line: LineLedger = { ...rest, paid: Array.isArray(paid) ? Object.fromEntries(paid) : (paid as LineLedger['paid']) };
+  if (returned !== undefined) line.returned = Array.isArray(returned) ? Object.fromEntries(returned) : (returned as LineLedger['returned']);
+  return line;
+}
+
 /** The line's latest bank return not paid again yet (run.ts clears it once a run moves the line again), or null. */
 function returnedOf(line: LineLedger | null): LineReturned | null {
   const open = Object.entries(line?.returned ?? {}).sort(([, a], [, b]) => ((a.at ?? '') < (b.at ?? '') ? -1 : (a.at ?? '') > (b.at ?? '') ? 1 : 0));
@@ -528,10 +560,17 @@ function movedBetween(before: Readonly<Record<string, string>>, after: Readonly<
   const payees = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
   const moved: { payee: string; amount: string }[] = [];
   for (const payee of payees) {
-    const delta = new Decimal(Object.hasOwn(after, payee) ? after[payee]! : '0').minus(Object.hasOwn(before, payee) ? before[payee]! : '0');
-    if (!delta.isZero()) moved.push({ payee, amount: delta.toFixed(2) });
+    // `paid` holds Money (run.ts, returns.ts write it with two decimals): cents are exact
+    const delta = cents(Object.hasOwn(after, payee) ? after[payee]! : '0.00') - cents(Object.hasOwn(before, payee) ? before[payee]! : '0.00');
+    if (delta !== 0) moved.push({ payee, amount: moneyOfCents(delta) });
   }
   return moved;
+}
+
+function cents(money: string): number {
+  const c = centsOf(money);
+  if (c === null) throw new RangeError(`payment state: paid amount "${money}" is not an amount`);
+  return c;
 }
 
 function diff<V>(before: Readonly<Record<string, V>>, after: Readonly<Record<string, V>>, put: (k: string, v: V) => void, remove: (k: string) => void): void {

@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
-import { formatMoney, ZERO } from '../model/money.js';
+import { sumMoney } from '../model/cents.js';
+import { ZERO } from '../model/money.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { MembershipEventType } from '../model/membership.js';
 import type { ReliquidationCause, Settlement } from '../model/settlement.js';
@@ -93,7 +94,8 @@ export interface StatementOptions {
   professionalNames?: Readonly<Record<string, string>>;
 }
 
-const sum = (values: readonly string[]) => formatMoney(values.reduce((s, v) => s.plus(v), ZERO));
+// exact: integer cents, decimal.js for anything that is not a two-decimal amount (src/model/cents.ts)
+const sum = (values: readonly string[]) => sumMoney(values);
 const totalsOf = (lines: readonly Amounts[]): Amounts => ({
   expense: sum(lines.map((l) => l.expense)),
   roAmount: sum(lines.map((l) => l.roAmount)),

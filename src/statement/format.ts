@@ -5,7 +5,8 @@
 export function euros(money: string, space = ' '): string {
   const negative = money.startsWith('-');
   const [int = '0', frac = '00'] = (negative ? money.slice(1) : money).split('.');
-  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, space);
+  // up to 999 there is nothing to group: most amounts of a statement, spared the regular expression
+  const grouped = int.length <= 3 ? int : int.replace(/\B(?=(\d{3})+(?!\d))/g, space);
   return `${negative ? '−' : ''}${grouped},${frac}${space}€`;
 }
 
@@ -14,6 +15,10 @@ export function frenchDate(iso: string): string {
   return `${d}/${m}/${y}`;
 }
 
+const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const HTML_SPECIAL = /[&<>"']/;
+
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  // most texts (amounts, dates, names) hold none of the five: returned as they are
+  return HTML_SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c] ?? c) : text;
 }

@@ -1,5 +1,4 @@
-import { Decimal } from 'decimal.js';
-import { formatMoney, ZERO } from '../model/money.js';
+import { centsOf, moneyOfCents } from '../model/cents.js';
 import { entitlementOf } from '../payments/entitlement.js';
 import { nextTarget2BusinessDay } from '../payments/target2.js';
 import type { Held, LineLedger, OperatorPayment } from '../payments/types.js';
@@ -90,6 +89,13 @@ export interface LinePayment {
   waiting: PaymentWaiting[];
 }
 
+/** Money in cents (src/model/cents.ts): the payment facts hold Money only (schemas, run.ts); exact integers. */
+function cents(money: string): number {
+  const c = centsOf(money);
+  if (c === null) throw new RangeError(`statement: "${money}" is not an amount`);
+  return c;
+}
+
 const paidTo = (payee: string): PaidTo => (payee.startsWith('ps:') ? { kind: 'professional', psId: payee.slice(3) } : { kind: 'member' });
 
 /** The blocked run's reason, by kind: `no account known` (accountProblem) is the member's missing RIB. */
@@ -100,7 +106,7 @@ const blockedKind = (reason: string): WaitingReason => (/no account/i.test(reaso
  * is waiting for the next run (tiers payant: for the professional's claim).
  */
 export function paymentBeforeLedger(s: { status: string; amcAmount: string; adherentId: string | null; payee?: string; psId?: string; tp?: string }): LinePayment {
-  if (s.status !== 'paid' || !new Decimal(s.amcAmount).gt(0)) return { paid: [], waiting: [] };
+  if (s.status !== 'paid' || !(cents(s.amcAmount) > 0)) return { paid: [], waiting: [] };
   const tiersPayant = s.tp === '15' || s.tp === '25';
   const to: PaidTo = tiersPayant && s.psId ? { kind: 'professional', psId: s.psId } : { kind: 'member' };
   return { paid: [], waiting: [{ to, amount: s.amcAmount, reason: tiersPayant ? 'reconciliation' : 'next-run' }] };
@@ -110,24 +116,24 @@ export function linePaymentOf(facts: LinePaymentFacts, settlement: Parameters<ty
   const line = facts.line;
   if (line === null || line.settlement === null) return paymentBeforeLedger(settlement);
   const paid: PaymentMade[] = [];
-  const byRuns = new Map<string, Decimal>();
+  const byRuns = new Map<string, number>();
   for (const run of [...facts.runs].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))) {
     for (const m of run.moved) {
       // the bank returned it: the money did not arrive (the ledger took the movement back too)
       if (m.returned !== undefined) continue;
       paid.push({ to: paidTo(m.payee), amount: m.amount, runId: run.runId, on: nextTarget2BusinessDay(run.at.slice(0, 10)), byOperator: false });
-      byRuns.set(m.payee, (byRuns.get(m.payee) ?? ZERO).plus(m.amount));
+      byRuns.set(m.payee, (byRuns.get(m.payee) ?? 0) + cents(m.amount));
     }
   }
   // paid by a run older than the per-line records: the amount is known, the run is not
   for (const [payee, amount] of Object.entries(line.paid)) {
-    const rest = new Decimal(amount).minus(byRuns.get(payee) ?? ZERO);
-    if (!rest.isZero()) paid.push({ to: paidTo(payee), amount: formatMoney(rest), runId: null, on: null, byOperator: false });
+    const rest = cents(amount) - (byRuns.get(payee) ?? 0);
+    if (rest !== 0) paid.push({ to: paidTo(payee), amount: moneyOfCents(rest), runId: null, on: null, byOperator: false });
   }
-  const byOperator = new Map<string, Decimal>();
+  const byOperator = new Map<string, number>();
   for (const p of facts.operatorPaid) {
     paid.push({ to: paidTo(p.payee), amount: p.amount, runId: null, on: null, byOperator: true });
-    byOperator.set(p.payee, (byOperator.get(p.payee) ?? ZERO).plus(p.amount));
+    byOperator.set(p.payee, (byOperator.get(p.payee) ?? 0) + cents(p.amount));
   }
 
   const waiting: PaymentWaiting[] = [];
@@ -135,24 +141,24 @@ export function linePaymentOf(facts: LinePaymentFacts, settlement: Parameters<ty
   if (ent.kind === 'pending') {
     // tiers payant awaiting the professional's claim; a line under review shows its reason instead
     if (line.settlement.tiersPayant && line.settlement.status === 'paid') {
-      const owed = new Decimal(line.settlement.amcAmount).minus([...Object.values(line.paid)].reduce((s, v) => s.plus(v), ZERO));
-      if (owed.gt(0)) waiting.push({ to: settlement.psId ? { kind: 'professional', psId: settlement.psId } : { kind: 'member' }, amount: formatMoney(owed), reason: 'reconciliation' });
+      const owed = cents(line.settlement.amcAmount) - Object.values(line.paid).reduce((s, v) => s + cents(v), 0);
+      if (owed > 0) waiting.push({ to: settlement.psId ? { kind: 'professional', psId: settlement.psId } : { kind: 'member' }, amount: moneyOfCents(owed), reason: 'reconciliation' });
     }
     return { paid, waiting };
   }
   for (const [payee, entitled] of Object.entries(ent.amounts)) {
-    const owed = new Decimal(entitled).minus(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0').minus(byOperator.get(payee) ?? ZERO);
-    if (!owed.gt(0)) continue;
+    const owed = cents(entitled) - cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00') - (byOperator.get(payee) ?? 0);
+    if (!(owed > 0)) continue;
     const reason: WaitingReason =
       facts.returned?.payee === payee ? 'returned'
         : facts.held?.payee === payee ? 'held'
           : facts.blocked?.payee === payee ? blockedKind(facts.blocked.reason)
             : 'next-run';
     const returned = reason === 'returned' ? { returnReason: { label: facts.returned!.label, blocks: facts.returned!.blocks } } : {};
-    waiting.push({ to: paidTo(payee), amount: formatMoney(owed), reason, ...returned });
+    waiting.push({ to: paidTo(payee), amount: moneyOfCents(owed), reason, ...returned });
   }
   // tiers payant held or in exception at reconciliation: the professional is owed nothing yet
-  if (line.settlement.tiersPayant && Object.keys(ent.amounts).length === 0 && !line.settlement.annulled && line.settlement.status === 'paid' && new Decimal(line.settlement.amcAmount).gt(0)) {
+  if (line.settlement.tiersPayant && Object.keys(ent.amounts).length === 0 && !line.settlement.annulled && line.settlement.status === 'paid' && cents(line.settlement.amcAmount) > 0) {
     waiting.push({ to: settlement.psId ? { kind: 'professional', psId: settlement.psId } : { kind: 'member' }, amount: line.settlement.amcAmount, reason: 'reconciliation' });
   }
   return { paid, waiting };

@@ -10,10 +10,14 @@ import { paidWords, waitingWords } from './payment-words.js';
  */
 const COLUMNS = ['Date soins', 'Bénéficiaire', 'Acte', 'Dépense', 'Sécurité sociale', 'Mutuelle', 'Reste à charge'] as const;
 
+/** Characters (code points) of a cell: its UTF-16 length unless it holds a surrogate pair. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+const charCount = (cell: string) => (SURROGATE.test(cell) ? [...cell].length : cell.length);
+
 function table(rows: string[][], rightAligned: ReadonlySet<number>): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)));
+  const widths = rows[0]!.map((_, i) => rows.reduce((w, r) => Math.max(w, charCount(r[i] ?? '')), 0));
   const pad = (cell: string, i: number) => {
-    const fill = ' '.repeat(widths[i]! - [...cell].length);
+    const fill = ' '.repeat(widths[i]! - charCount(cell));
     return rightAligned.has(i) ? fill + cell : cell + fill;
   };
   return rows.map((r) => r.map(pad).join('  ').trimEnd());
@@ -28,7 +32,7 @@ export function renderStatementText(data: StatementData): string {
   ];
   const right = new Set([3, 4, 5, 6]);
   const main = table(rows, right);
-  const rule = '-'.repeat(Math.max(...main.map((l) => [...l].length)));
+  const rule = '-'.repeat(main.reduce((w, l) => Math.max(w, charCount(l)), 0));
   const categories = table(
     [['Catégorie', 'Actes', 'Dépense', 'Sécurité sociale', 'Mutuelle', 'Reste à charge'], ...data.byCategory.map((c) => [c.label, String(c.lines), ...amounts(c)])],
     new Set([1, 2, 3, 4, 5]),

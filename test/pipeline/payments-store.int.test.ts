@@ -8,6 +8,7 @@ import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
 import { readAll, settlement, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
+import type { LineLedger } from '../../src/payments/types.js';
 import { validPain001 } from '../support/pain001.js';
 
 let home = '';
@@ -104,6 +105,34 @@ it('what the TP operator already paid on a line is found by the run (the line �
     expect(Object.keys(slice.operatorPaid)).toEqual(['C5']);
     const r = runPayments(slice, { runId: 'R1', at: '2025-03-31T18:00:00Z', accounts });
     expect([r.orders, r.blocked, r.pending]).toEqual([[], [], []]);
+  } finally {
+    await store.close();
+  }
+});
+
+it("a line's payee-keyed maps are stored as pairs (no msgpack record per payee), and a line stored as a plain object before still reads", async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  const store = await PaymentsStore.open(home);
+  try {
+    const raw = store.kv.sub<{ paid: unknown }>('payments.line');
+    // R1 paid D1 9.00 to member:A9: stored as [[payee, amount]]
+    expect(raw.get('n:D1:1')!.paid).toEqual([['member:A9', '9.00']]);
+    // the form of the previous version: `paid` and `returned` as objects
+    const before: LineLedger = {
+      settlement: { version: 1, status: 'paid', annulled: false, tiersPayant: false, adherentId: 'A9', amcAmount: '12.50', careDate: '2025-01-10' },
+      tp: null, paid: { 'member:A9': '12.50' }, returns: 1,
+      returned: { E2E1: { payee: 'member:A9', paymentId: 'R0:member:A9', runId: 'R0', amount: '12.50', code: 'AC04', label: 'compte clôturé', blocks: true, file: 'camt054-1.xml', record: 1, at: '2025-03-01T00:00:00Z' } },
+    };
+    await store.kv.commit(() => raw.put('n:D2:1', before));
+    expect(store.readSlice({ lineKeys: ['n:D2:1'] }).lines['n:D2:1']).toEqual(before);
+    expect(store.paymentFactsOf(['n:D2:1']).get('n:D2:1')!.line).toEqual(before);
+    // written again by this version (a run moving it), it reads back the same
+    const slice = store.readSlice({ lineKeys: ['n:D2:1'] });
+    const after = { ...slice, lines: { 'n:D2:1': { ...before, paid: { 'member:A9': '0.00' } } } };
+    await store.commitApproval(slice, after);
+    expect(raw.get('n:D2:1')!.paid).toEqual([['member:A9', '0.00']]);
+    expect(store.readSlice({ lineKeys: ['n:D2:1'] }).lines['n:D2:1']).toEqual(after.lines['n:D2:1']);
   } finally {
     await store.close();
   }

@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
 import { initiatingParty, insurerIdentity, kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
@@ -20,6 +20,7 @@ import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
 import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
+import { StatementFiles } from '../../pipeline/statement-files.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { referencePaths, type ReferenceSource } from '../../pipeline/reference.js';
@@ -569,6 +570,8 @@ async function writeStatements(bus: Bus, home: string, membership: MembershipSto
   const options = { insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10), professionalNames };
   let written = 0;
   let consumed = 0;
+  // one write per file, none when its bytes did not change, a few families at once
+  const files = new StatementFiles();
   try {
     ({ consumed } = await updateStatementIndex(bus, statementIndex, { logger }));
     for (const adherentId of families) {
@@ -577,13 +580,14 @@ async function writeStatements(bus: Bus, home: string, membership: MembershipSto
       const years = settlements.map((s) => s.careDate).sort();
       const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
       const data = statementData(period, settlements, index.byAdherent(adherentId), labels, { ...options, payments: payments.paymentFactsOf(settlements.map((s) => s.lineKey)) });
-      await writeFile(join(dir, `${adherentId}.txt`), renderStatementText(data));
-      await writeFile(join(dir, `${adherentId}.html`), renderStatementHtml(data));
+      await files.add([[join(dir, `${adherentId}.txt`), renderStatementText(data)], [join(dir, `${adherentId}.html`), renderStatementHtml(data)]]);
       written++;
     }
+    await files.flush();
   } finally {
+    await files.flush().catch(() => undefined);
     await statementIndex.close();
   }
-  logger.debug({ dir, families: written, consumed }, 'statements written');
+  logger.debug({ dir, families: written, consumed, files: files.counts }, 'statements written');
   return { dir, families: written, consumed };
 }
