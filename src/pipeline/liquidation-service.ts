@@ -1,13 +1,13 @@
 import { serialize } from 'node:v8';
 import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
-import { lineBucket, lineRecord, stateKeyOf } from '../engine/state.js';
+import { lineRecord, stateKeyOf } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
 import type { Settlement } from '../model/settlement.js';
 import type { EngineState } from '../engine/index.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
-import { applyChangelog, restoreLedgers } from './ledger-restore.js';
+import { applyChangelog, healLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
 import { applyDelta, encodeChange, inputOf, outboxOf, recordIdsOf, slimState, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
@@ -201,18 +201,18 @@ export class LiquidationService {
     await this.liquidator.use(reference);
     const beneficiaries = records.map((r) => this.o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang) ?? null);
     // The batch's ledgers, held until the batch is done whatever the cache size: each family's
-    // head and only the buckets its lines in this batch fall in.
-    const bucketsOf = new Map<string, Set<string>>();
+    // head and only the records of its lines in this batch.
+    const linesOf = new Map<string, Set<string>>();
     // An unknown beneficiary's lines live in the ledger of the member number they name (stateKeyOf):
     // consuming nothing, but remembering their versions.
     const familyOf = (i: number) => stateKeyOf({ line: records[i]!.value.line, beneficiary: beneficiaries[i] ?? undefined });
     records.forEach((r, i) => {
       const id = familyOf(i);
-      let set = bucketsOf.get(id);
-      if (!set) bucketsOf.set(id, (set = new Set()));
-      set.add(lineBucket(lineKeyOf(r.value.line)));
+      let set = linesOf.get(id);
+      if (!set) linesOf.set(id, (set = new Set()));
+      set.add(lineKeyOf(r.value.line));
     });
-    const families = await this.store.getMany(bucketsOf.keys(), (id) => bucketsOf.get(id)!);
+    const families = await this.store.getMany(linesOf.keys(), (id) => linesOf.get(id)!);
     const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string }[] = [];
     const idsInBatch = new Set<string>();
     for (const [i, record] of records.entries()) {
@@ -267,7 +267,7 @@ export class LiquidationService {
     });
     for (const [family, ofFamily] of stamps) {
       const change = changed.get(family);
-      if (change) stampLines(change, ofFamily, lineBucket);
+      if (change) stampLines(change, ofFamily);
     }
 
     // 2. Settlements, in input order — after those a re-liquidation left in the outbox of a family
@@ -394,9 +394,8 @@ export class LiquidationService {
     const pieces: [string, LedgerPiece, string][] = [];
     for (const { id, family, state, last, touched, settlements } of results) {
       if (!state || last === undefined || state === family?.state) continue;
-      // Only the buckets of the lines that changed, and only those lines in their undo.
-      const buckets = new Set([...touched].map(lineBucket));
-      const change: LedgerChange = { counters: state.counters, renewals: state.renewals, buckets: Object.fromEntries([...buckets].map((b) => [b, state.lines[b]!])), touched: [...touched] };
+      // Only the records of the lines that changed.
+      const change: LedgerChange = { counters: state.counters, renewals: state.renewals, lines: Object.fromEntries([...touched].flatMap((k) => { const r = lineRecord(state, k); return r ? [[k, r]] : []; })) };
       const written = encodeChange(id, family, change, { ...family?.applied, [wk]: last }, settlements);
       snapshots.push(...written.messages);
       written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
@@ -453,7 +452,9 @@ export class LiquidationService {
     await this.store.flush(this.busId);
     // Heartbeats between read batches: a long catch-up must not get this member evicted mid-work.
     const read = await applyChangelog(this.o.bus, this.store, this.busId, partition, from, end, () => session.heartbeat());
-    this.positions.set(partition, end);
+    // A write the other member left cut before its head: rolled back on the changelog before this member writes the family.
+    const healed = await healLedgers(this.o.bus, this.store, this.busId, partition);
+    this.positions.set(partition, healed > 0 ? (await this.changelogRange(partition)).high : end);
     this.stats.caughtUp += read;
     this.o.logger?.info({ partition, from, to: end, read }, 'liquidation: partition arrived from another member, ledgers caught up from counters-changelog');
   }

@@ -12,6 +12,7 @@ import { restoreLedgers } from '../../src/pipeline/ledger-restore.js';
 import { LedgerStore } from '../../src/pipeline/ledger-store.js';
 import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
 import { compositeKey } from '../../src/state/kv-store.js';
+import { lineRecord, type LineRecord } from '../../src/engine/index.js';
 import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
 import type { ReferencePaths } from '../../src/pipeline/reference.js';
 import { byPartition, copyReference, readTopic, waitIdle } from './liquidation-support.js';
@@ -106,9 +107,9 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(new Map([...b].map(([k, f]) => [k, f.state]))).toEqual(new Map([...a].map(([k, f]) => [k, f.state])));
   }, 60_000);
 
-  it('a byte bound of 8 KiB of ledger text holds while families age, with the decisions of an unbounded cache', async () => {
+  it('a byte bound of 2 KiB of ledger text holds while families age, with the decisions of an unbounded cache', async () => {
     const { unbounded, small } = await unboundedAndFresh();
-    const bound = 8 * 1024;
+    const bound = 2 * 1024;
     let maxBytes = 0;
     const service = await LiquidationService.start({
       bus: small.bus, beneficiaries, reference, workers: 0, taskLines: 1000, maxBatch: 40,
@@ -118,8 +119,9 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     await waitIdle(small.bus);
     const stats = service.ledgerStats;
     await service.stop();
-    // 400 lines over 24 families is far more than 8 KiB of ledger text (a line record alone is
-    // ~200 B), so the count bound (a million) never binds and the byte bound must have evicted.
+    // 400 lines over 24 families is far more than 2 KiB of ledger text (a line record alone is
+    // ~200 B, a head ~150 B), so the count bound (a million) never binds and the byte bound must
+    // have evicted heads, read again from the store by their family's next batch.
     expect(maxBytes).toBeGreaterThan(0);
     expect(maxBytes).toBeLessThanOrEqual(bound);
     expect(stats.reads).toBeGreaterThan(24);
@@ -141,12 +143,12 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const store = await LedgerStore.open(ledgers);
     expect(store.marker()!.next).toEqual(Object.fromEntries(ends.map((e) => [String(e.partition), e.high])));
 
-    // A ledger change written by someone else (a replay) after the marker, touching no line
-    // bucket: one piece, the head; the tail is that one entry.
+    // A ledger change written by someone else (a replay) after the marker, touching no line:
+    // one piece, the head; the tail is that one entry.
     const changelog = await loadFamilies(bus);
     const [id, family] = [...changelog][0]!;
     const noLines = ledgerChange(family.state, family.state);
-    expect(noLines.buckets).toEqual({});
+    expect(noLines.lines).toEqual({});
     const edited = encodeChange(id, family, noLines, { ...family.applied, 'decompte-lines:99': 7 });
     expect(edited.messages.map((m) => m.key)).toEqual([id]);
     await bus.produce('counters-changelog', edited.messages);
@@ -173,8 +175,8 @@ describe('ledger store: bounded cache and restart from the local store', () => {
 
     const store = await LedgerStore.open({ home, cacheSize: 3, fsync: false });
     expect(await restoreLedgers(bus, store, 'kafka-other')).toMatchObject({ rebuilt: true, read: entries });
-    // A marker of an earlier layout (v1: whole-ledger files) cannot be read as this one.
-    await store.kv.commit(() => store.kv.sub('ledger.marker').put('embedded', { v: 1, bus: 'embedded' }));
+    // A marker of an earlier layout (v3: 16 line buckets per family) cannot be read as this one.
+    await store.kv.commit(() => store.kv.sub('ledger.marker').put('embedded', { v: 3, bus: 'embedded', next: {} }));
     expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: entries });
     for (const [id, f] of changelog) expect(await store.get(id)).toEqual(f);
     await store.close();
@@ -184,7 +186,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const { home, bus } = await freshBus();
     const store = await LedgerStore.open({ home, fsync: false });
     expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ read: 0 });
-    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
+    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0 };
     const change = encodeChange('F1', undefined, ledgerChange(undefined, family.state), family.applied);
     // As the service does: produced to the changelog first, then staged with the end it reaches.
     await bus.produce('counters-changelog', change.messages);
@@ -214,9 +216,40 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     await third.close();
   });
 
+  it('a write cut between its line records and its head is rolled back on the changelog before the family is written again', async () => {
+    const { home, bus } = await freshBus();
+    const record = (version: number) => ({ version, operation: 'I', inputHash: `h${version}` }) as unknown as LineRecord;
+    // Write 1 of F1: L1 version 1, counter 1.
+    const one = encodeChange('F1', undefined, { counters: { c: '1' }, renewals: {}, lines: { L1: record(1) } }, { 'decompte-lines:0': 3 });
+    await bus.produce('counters-changelog', one.messages);
+    // Write 2 cut by a crash: its line records (L1 → version 2, new L2) produced, its head not.
+    const cut = encodeChange('F1', one.family, { counters: { c: '3' }, renewals: {}, lines: { L1: record(2), L2: record(1) } }, { 'decompte-lines:0': 5 });
+    await bus.produce('counters-changelog', cut.messages.slice(0, -1));
+    // The restart: the store reads the tail, finds L1 and L2 above their head, and rolls them back ON THE CHANGELOG.
+    const store = await LedgerStore.open({ home, fsync: false });
+    const restored = await restoreLedgers(bus, store, 'embedded');
+    expect(restored).toMatchObject({ read: 4 });
+    expect(store.suspected()).toEqual([]);
+    const family = (await store.get('F1'))!;
+    expect(family).toEqual(one.family);
+    // The family's next write (the redelivered batch, here touching another line only) is write 2 again, with L3.
+    const next = encodeChange('F1', family, { counters: { c: '2' }, renewals: {}, lines: { L3: record(1) } }, { 'decompte-lines:0': 5 });
+    await bus.produce('counters-changelog', next.messages);
+    await store.close();
+    // Read from the changelog alone (replay, a new home, a Kafka member): head 2 must not adopt the
+    // cut write's L1 version 2 and L2, also written at number 2. Without the rollback, it did.
+    const ledger = (await loadFamilies(bus)).get('F1')!;
+    expect(ledger.state.counters).toEqual({ c: '2' });
+    expect([lineRecord(ledger.state, 'L1'), lineRecord(ledger.state, 'L2'), lineRecord(ledger.state, 'L3')]).toEqual([record(1), undefined, record(1)]);
+    const rebuilt = await LedgerStore.open({ home: join(home, 'again'), fsync: false });
+    expect(await restoreLedgers(bus, rebuilt, 'embedded')).toMatchObject({ rebuilt: true });
+    expect(await rebuilt.get('F1')).toEqual(ledger);
+    await rebuilt.close();
+  });
+
   it('a damaged ledger piece is refused with PIPELINE_BAD_SNAPSHOT naming the store file and key', async () => {
     const store = await LedgerStore.open({ home: join(dir, 'damaged'), cacheSize: 1, fsync: false });
-    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
+    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0 };
     await store.set('F1', family);
     await store.set('F2', family); // evicts F1 from the 1-slot cache
     expect(store.cached).toBe(1);
@@ -227,8 +260,8 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     // The documented layout: ledger.piece/<bus>␟<piece key> → the changelog value text
     const pieces = store.kv.sub<string>('ledger.piece');
     const key = compositeKey('embedded', 'F1');
-    expect(pieces.get(key)).toMatch(/^\{"v":2,"piece":"head",/);
-    await store.kv.commit(() => pieces.put(key, '{"v":2,"piece":'));
+    expect(pieces.get(key)).toMatch(/^\{"v":3,"piece":"head",/);
+    await store.kv.commit(() => pieces.put(key, '{"v":3,"piece":'));
     await expect(store.get('F1')).rejects.toMatchObject({ code: 'PIPELINE_BAD_SNAPSHOT', context: { file: store.file, key: 'F1' } });
     await store.close();
   });
