@@ -73,7 +73,7 @@ export class LedgerStore {
    * Pieces staged by `stage`, not committed yet (read before the cache and the store; never
    * evicted), and the changelog positions they bring the marker to: committed together by `flush`.
    */
-  private readonly dirty = new Map<string, readonly [string, LedgerPiece, string]>();
+  private readonly dirty = new Map<string, readonly [string, LedgerPiece | undefined, string]>();
   private dirtyBytes = 0;
   private dirtyHeads = 0;
   private staged = 0;
@@ -174,7 +174,7 @@ export class LedgerStore {
    * deletes) and the marker moved to `next` for the partitions given. Resolves once committed.
    * Parsed pieces given with their text are cached after the commit; the others are forgotten.
    */
-  async write(entries: Iterable<readonly [string, LedgerPiece | null, string | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
+  async write(entries: Iterable<readonly [string, LedgerPiece | null | undefined, string | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
     const list = [...entries];
     const marker: LedgerMarker = { v: 4, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
     for (const [p, offset] of next) marker.next[String(p)] = offset;
@@ -191,7 +191,7 @@ export class LedgerStore {
     this.stats.commits += 1;
     this.stats.writes += list.length;
     for (const [key, piece, text] of list) {
-      if (piece !== null && text !== null) this.remember(key, piece, text.length);
+      if (piece && text !== null) this.remember(key, piece, text.length);
       else this.forget(key);
     }
   }
@@ -257,18 +257,20 @@ export class LedgerStore {
    * read from memory; a crash loses them from the store only, and the restart reads them back from
    * the changelog (the marker stays where the last commit put it).
    */
-  stage(entries: Iterable<readonly [string, LedgerPiece, string]>, next: ReadonlyMap<number, number>): boolean {
+  stage(entries: Iterable<readonly [string, LedgerPiece | undefined, string]>, next: ReadonlyMap<number, number>): boolean {
     for (const entry of entries) {
       const [key, piece, text] = entry;
       const was = this.dirty.get(key);
       if (was) {
         this.dirtyBytes -= was[2].length;
-        if (was[1].piece === 'head') this.dirtyHeads -= 1;
+        if (isHeadKey(was[0])) this.dirtyHeads -= 1;
       }
       this.dirty.set(key, entry);
       this.dirtyBytes += text.length;
-      if (piece.piece === 'head') this.dirtyHeads += 1;
-      this.remember(key, piece, text.length);
+      if (isHeadKey(key)) this.dirtyHeads += 1;
+      // Given as text only (a worker encoded it): parsed when first read; an older parse is stale.
+      if (piece) this.remember(key, piece, text.length);
+      else this.forget(key);
     }
     for (const [p, offset] of next) this.pending.set(p, offset);
     this.staged += 1;
@@ -298,7 +300,10 @@ export class LedgerStore {
     const staged = this.dirty.get(key);
     if (staged) {
       this.stats.hits += 1;
-      return staged[1];
+      if (staged[1]) return staged[1];
+      const piece = this.decode(staged[2], key);
+      this.dirty.set(key, [key, piece, staged[2]]);
+      return piece;
     }
     const cached = this.heads.get(key) ?? this.lines.get(key);
     if (cached) {
@@ -354,6 +359,11 @@ export class LedgerStore {
     if (typeof p !== 'object' || p === null || p.v !== 3 || (p.piece !== 'head' && p.piece !== 'line')) throw this.bad(key, 'is not a ledger piece');
     return p as LedgerPiece;
   }
+}
+
+/** A head's key is the adhérent; a line record's is `<adhérent>#<lineKey>` (an adhérent id holds no `#`). */
+function isHeadKey(key: string): boolean {
+  return !key.includes('#');
 }
 
 /** The least recently used key of an LRU map, skipping `key` (the young end, unless it is alone). */

@@ -9,8 +9,8 @@ import type { EngineState } from '../engine/index.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
 import { applyChangelog, healLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
-import { applyDelta, encodeChange, inputOf, outboxOf, recordIdsOf, slimState, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
-import { encodeLineInput } from './line-input.js';
+import { applyDelta, encodeChange, outboxOf, recordIdsOf, slimState, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
+import { partitionFor } from '../bus/topics.js';
 import { reliquidateFamily } from './reliquidate.js';
 import { requestReliquidation, type ReliquidationRequest } from './reliquidation-requests.js';
 import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
@@ -235,45 +235,38 @@ export class LiquidationService {
       items.push({ record, request: { line, beneficiary, asOf: asOfTimestamp(record.timestamp) }, family });
     }
 
-    // 1. Liquidate: whole families per task, in order of first appearance.
-    const tasks = this.split(items, families, this.o.taskLines ?? 256, reference);
+    // 1. Liquidate: whole families per task, in order of first appearance. Each task also writes
+    // its families' ledger pieces (liquidate-lines.ts `encodeTaskLedgers`): the pipeline's fields of
+    // each changed record, and the head with this batch's watermark — in the worker, this thread
+    // only appends the text.
+    const lastOffset = new Map<string, number>();
+    for (const item of items) lastOffset.set(item.family, item.record.offset);
+    const write = (family: string) => {
+      const old = families.get(family);
+      return { seq: old?.seq ?? 0, applied: { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 } };
+    };
+    const tasks = this.split(items, families, this.o.taskLines ?? 256, reference, write);
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task, families)));
     const outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[] = new Array(items.length);
-    const changed = new Map<string, LedgerChange>();
+    const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+    const pieces: [string, undefined, string][] = [];
+    const changed: string[] = [];
     results.forEach((result, t) => {
       tasks[t]!.indices.forEach((index, k) => (outcomes[index] = result.outcomes[k]!));
-      // The task sent back the records it wrote; the buckets they go into are held here.
-      for (const [family, delta] of Object.entries(result.ledgers)) changed.set(family, applyDelta(families.get(family)?.state, delta));
+      for (const [family, written] of Object.entries(result.pieces ?? {})) {
+        changed.push(family);
+        const partition = partitionFor(family);
+        for (const [key, text] of written) {
+          snapshots.push({ key, partition, value: { key, value: text } });
+          pieces.push([key, undefined, text]);
+        }
+      }
     });
-
-    // Every line whose ledger record changed gets the pipeline's fields (ledgers.ts StoredLineRecord):
-    // the record ids of its input records, and its input, for a later re-liquidation.
-    const stamps = new Map<string, Map<string, LineStamp & { recordIds: string[] }>>();
-    items.forEach((item, i) => {
-      if (!outcomes[i]!.changed) return;
-      const { line, recordId } = item.record.value;
-      const lineKey = lineKeyOf(line);
-      let ofFamily = stamps.get(item.family);
-      if (!ofFamily) stamps.set(item.family, (ofFamily = new Map()));
-      const before = families.get(item.family);
-      const recorded = before && lineRecord(before.state, lineKey);
-      let stamp = ofFamily.get(lineKey);
-      if (!stamp) ofFamily.set(lineKey, (stamp = { recordIds: [...recordIdsOf(recorded)] }));
-      if (recordId !== undefined && !stamp.recordIds.includes(recordId)) stamp.recordIds.push(recordId);
-      // Order of arrival: a line keeps the place of its first record; a new one takes
-      // [this family write's number, its position in the batch].
-      const n = inputOf(recorded)?.n ?? stamp.input?.n ?? [(before?.seq ?? 0) + 1, i];
-      stamp.input = line.operation === 'I' ? encodeLineInput(line, item.request.asOf, n) : undefined;
-    });
-    for (const [family, ofFamily] of stamps) {
-      const change = changed.get(family);
-      if (change) stampLines(change, ofFamily);
-    }
 
     // 2. Settlements, in input order — after those a re-liquidation left in the outbox of a family
     // this batch rewrites (the rewrite drops the outbox; README "Re-liquidation").
     const settlements: OutgoingMessage<'settlements'>[] = [];
-    for (const family of changed.keys()) settlements.push(...outboxOf(family, families.get(family)));
+    for (const family of changed) settlements.push(...outboxOf(family, families.get(family)));
     items.forEach((item, i) => {
       const { settlement, changed: isNew } = outcomes[i]!;
       if (!isNew) {
@@ -290,19 +283,8 @@ export class LiquidationService {
     await this.produceSettlements(settlements);
     await this.pause();
 
-    // 3. Ledgers of the families that changed, with the watermark of this batch.
-    const lastOffset = new Map<string, number>();
-    for (const item of items) lastOffset.set(item.family, item.record.offset);
-    const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
-    const pieces: [string, LedgerPiece, string][] = [];
-    for (const [family, change] of changed) {
-      const old = families.get(family);
-      const applied = { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 };
-      // Buckets before their head, in order on the family's partition: see ledgers.ts for a crash between them.
-      const written = encodeChange(family, old, change, applied);
-      snapshots.push(...written.messages);
-      written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
-    }
+    // 3. Ledgers of the families that changed (line records before their head, in order on the
+    // family's partition: see ledgers.ts for a crash between them), with the watermark of this batch.
     await this.writeLedgers(partition, snapshots, pieces);
     await this.pause();
 
@@ -421,9 +403,9 @@ export class LiquidationService {
    * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
    * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
    */
-  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece, string][]): Promise<void> {
+  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece | undefined, string][]): Promise<void> {
     if (snapshots.length === 0) return;
-    // Pieces are small (a head, or a sixteenth of a family's lines): 1 000 per produce, so a batch
+    // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
     for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE));
     const end = (await this.changelogRange(partition)).high;
@@ -466,7 +448,7 @@ export class LiquidationService {
   }
 
   /** Tasks of whole families up to `taskLines` lines (an unknown beneficiary: the ledger of its member number). */
-  private split(items: { request: LineRequest; family: string }[], families: ReadonlyMap<string, Family>, taskLines: number, reference: string): { task: LiquidateTask; indices: number[] }[] {
+  private split(items: { request: LineRequest; family: string; record: BusRecord<LineTopic> }[], families: ReadonlyMap<string, Family>, taskLines: number, reference: string, write: (family: string) => { seq: number; applied: Record<string, number> }): { task: LiquidateTask; indices: number[] }[] {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
       const g = item.family;
@@ -478,15 +460,20 @@ export class LiquidationService {
     let current: { task: LiquidateTask; indices: number[] } | undefined;
     for (const [g, indices] of groups) {
       if (!current || current.indices.length >= taskLines) {
-        current = { task: { reference, requests: [], ledgers: {} }, indices: [] };
+        current = { task: { reference, requests: [], ledgers: {}, write: { recordIds: [], positions: [], seqs: {}, applied: {} } }, indices: [] };
         tasks.push(current);
       }
       // Only the records of the task's own lines travel: the engine reads no other line.
       const family = families.get(g);
       if (family) current.task.ledgers[g] = slimState(family.state, indices.map((i) => lineKeyOf(items[i]!.request.line)));
+      const { seq, applied } = write(g);
+      current.task.write!.seqs[g] = seq;
+      current.task.write!.applied[g] = applied;
       for (const i of indices) {
         current.indices.push(i);
         current.task.requests.push(items[i]!.request);
+        current.task.write!.recordIds.push(items[i]!.record.value.recordId ?? null);
+        current.task.write!.positions.push(i);
       }
     }
     return tasks;
