@@ -258,8 +258,12 @@ export class LedgerStore {
    * the changelog (the marker stays where the last commit put it).
    */
   stage(entries: Iterable<readonly [string, LedgerPiece | undefined, string]>, next: ReadonlyMap<number, number>): boolean {
-    for (const entry of entries) {
-      const [key, piece, text] = entry;
+    for (const given of entries) {
+      const [key, , text] = given;
+      // Given as text only (a worker encoded it): a head is parsed now (its family's next batch
+      // reads it), a line record when first read (a new line's record rarely is).
+      const piece = given[1] ?? (isHeadKey(key) ? this.decode(text, key) : undefined);
+      const entry = [key, piece, text] as const;
       const was = this.dirty.get(key);
       if (was) {
         this.dirtyBytes -= was[2].length;
@@ -268,9 +272,8 @@ export class LedgerStore {
       this.dirty.set(key, entry);
       this.dirtyBytes += text.length;
       if (isHeadKey(key)) this.dirtyHeads += 1;
-      // Given as text only (a worker encoded it): parsed when first read; an older parse is stale.
       if (piece) this.remember(key, piece, text.length);
-      else this.forget(key);
+      else this.forget(key); // an older parse is stale
     }
     for (const [p, offset] of next) this.pending.set(p, offset);
     this.staged += 1;
