@@ -1,6 +1,6 @@
 import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
-import { decodeSnapshot, familyOfPiece, rollbackOf, unfinished, type HeadPiece, type LedgerPiece } from './ledgers.js';
+import { decodeSnapshot, familyOfKey, familyOfPiece, rollbackOf, unfinished, type HeadPiece, type LedgerPiece } from './ledgers.js';
 import type { LedgerMarker, LedgerStore } from './ledger-store.js';
 
 /**
@@ -54,10 +54,14 @@ export async function restoreLedgers(bus: Bus, store: LedgerStore, busId: string
     from = new Map(ends.map((e) => [e.partition, e.low]));
   }
   let read = 0;
-  for (const { partition, high } of ends) read += await applyChangelog(bus, store, busId, partition, from.get(partition) ?? 0, high);
-  await healLedgers(bus, store, busId);
+  const positions = new Map<number, number>();
+  for (const { partition, high } of ends) {
+    read += await applyChangelog(bus, store, busId, partition, from.get(partition) ?? 0, high);
+    positions.set(partition, high);
+  }
   // Every partition's position in the marker, even one with nothing to read (a fresh store).
-  const positions = new Map((await bus.endOffsets('counters-changelog')).map((e) => [e.partition, e.high] as const));
+  // Left-overs found are settled by the service before it writes their partition (healLedgers),
+  // not here: on Kafka the partition may be another member's, in the middle of its write.
   await store.write([], positions, busId);
   return { rebuilt, why, read, positions };
 }
@@ -68,27 +72,27 @@ export async function restoreLedgers(bus: Bus, store: LedgerStore, busId: string
  * is current; one still above its head is the left-over of a write cut before its head
  * (ledgers.ts), and its rollback — its `undo` at the head's write number, or a tombstone when the
  * line had no record — is produced to the changelog and read back into the store, so that no later
- * head of the family can make it look current. Run before the service writes anything (at restore,
- * and after a catch-up): the next write of the family comes after the rollback. A crash in between
- * leaves the marks, and the next restore settles them again (a rollback produced twice is the same
- * value). Returns the rollbacks produced.
+ * head of the family can make it look current. The service runs it for a partition before it
+ * writes anything there (its catch-up, at every batch: `suspected(partition)` is one empty range
+ * read when there is nothing to settle): the partition is then this member's alone, and the next
+ * write of the family comes after the rollback. A crash in between leaves the marks, settled again
+ * the next time (a rollback produced twice is the same value). Returns the rollbacks produced.
  */
 export async function healLedgers(bus: Bus, store: LedgerStore, busId: string, partition?: number): Promise<number> {
   let produced = 0;
   for (let round = 0; round < 2; round++) {
     const settled: string[] = [];
     const rollbacks: OutgoingMessage<'counters-changelog'>[] = [];
-    for (const key of store.suspected()) {
+    for (const key of store.suspected(partition)) {
       const piece = store.linePiece(key);
-      const family = piece ? familyOfPiece(key, piece) : undefined;
-      if (partition !== undefined && family !== undefined && partitionFor(family) !== partition) continue;
-      const head = family === undefined ? undefined : store.headOf(family);
+      const family = familyOfKey(key);
+      const head = store.headOf(family);
       if (!piece || !unfinished(piece, head)) {
         settled.push(key);
         continue;
       }
       const back = rollbackOf(piece, head);
-      rollbacks.push({ key, partition: partitionFor(family!), value: { key, value: back === null ? null : JSON.stringify(back) } });
+      rollbacks.push({ key, partition: partitionFor(family), value: { key, value: back === null ? null : JSON.stringify(back) } });
     }
     if (settled.length > 0) await store.write([], new Map(), busId, { remove: settled });
     if (rollbacks.length === 0 || round === 1) break;

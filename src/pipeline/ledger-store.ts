@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { compositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { PipelineStageError } from './errors.js';
-import { assemble, decodeSnapshot, encodeFamily, lineKeyOfPiece, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
+import { partitionFor } from '../bus/topics.js';
+import { assemble, decodeSnapshot, encodeFamily, familyOfKey, lineKeyOfPiece, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
 import { scratchDir } from './scratch.js';
 
 /**
@@ -221,10 +222,11 @@ export class LedgerStore {
     });
   }
 
-  /** The piece keys marked suspect (ledger-restore.ts `healLedgers`). */
-  suspected(): string[] {
+  /** The piece keys marked suspect (ledger-restore.ts `healLedgers`), all or those of a changelog partition's families. */
+  suspected(partition?: number): string[] {
     const prefix = compositeKey(this.namespace, '');
-    return [...this.suspects.keys(prefix)].map((k) => k.slice(prefix.length));
+    const keys = [...this.suspects.keys(prefix)].map((k) => k.slice(prefix.length));
+    return partition === undefined ? keys : keys.filter((k) => partitionFor(familyOfKey(k)) === partition);
   }
 
   /** family heads in memory (at most cacheSize; line records: at most 16 × cacheSize) */

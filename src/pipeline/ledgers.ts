@@ -24,9 +24,9 @@ import { LineInputSchema, type LineInput } from './line-input.js';
  * Each write bumps the head's `seq`, and a line piece carries the seq it was written at. A line
  * piece newer than its head (the crash fell between the line and the head) is not state: it
  * carries `undo` (the line's previous record, or null), which gives back the version the head
- * knows. Such a left-over is rewritten as its rollback by whoever next reads the changelog past
- * it (ledger-restore.ts `healLedgers`), before any later write of the family: otherwise the next
- * head, at a seq as high, would make it look current. So the ledger read is always the last one
+ * knows. Such a left-over is rewritten as its rollback before any later write of the family
+ * (ledger-restore.ts `healLedgers`): otherwise the next head, at a seq as high, would make it look
+ * current. So the ledger read is always the last one
  * whose head was written, and the batch past its watermark is liquidated again against it.
  */
 const RenewalEntrySchema = z.object({ date: z.string(), units: z.number(), lineKey: z.string() });
@@ -186,6 +186,12 @@ export function decodeSnapshot(text: string, where: { partition: number; offset:
 /** The family of a piece key (`A` or `A#lineKey`, as the piece's value says). */
 export function familyOfPiece(key: string, piece: LedgerPiece): string {
   return piece.piece === 'head' ? key : key.slice(0, -(piece.line.length + 1));
+}
+
+/** The family of a piece key without its value (an adhérent id holds no `#`). */
+export function familyOfKey(key: string): string {
+  const hash = key.indexOf('#');
+  return hash < 0 ? key : key.slice(0, hash);
 }
 
 /** The record a line piece gives under a head of write number `headSeq` (undefined: no record). */

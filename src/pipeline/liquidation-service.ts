@@ -423,7 +423,7 @@ export class LiquidationService {
   private async catchUp(partition: number, session: BatchSession): Promise<void> {
     const { low, high: end } = await this.changelogRange(partition);
     let from = this.positions.get(partition) ?? 0;
-    if (end <= from) return;
+    if (end <= from) return this.heal(partition);
     if (from < low) {
       // Entries below `low` were deleted (retention, or a test broker's size cap): the compacted
       // topic's later entries still carry the last value of every piece written since.
@@ -434,11 +434,23 @@ export class LiquidationService {
     await this.store.flush(this.busId);
     // Heartbeats between read batches: a long catch-up must not get this member evicted mid-work.
     const read = await applyChangelog(this.o.bus, this.store, this.busId, partition, from, end, () => session.heartbeat());
-    // A write the other member left cut before its head: rolled back on the changelog before this member writes the family.
-    const healed = await healLedgers(this.o.bus, this.store, this.busId, partition);
-    this.positions.set(partition, healed > 0 ? (await this.changelogRange(partition)).high : end);
+    this.positions.set(partition, end);
     this.stats.caughtUp += read;
     this.o.logger?.info({ partition, from, to: end, read }, 'liquidation: partition arrived from another member, ledgers caught up from counters-changelog');
+    await this.heal(partition);
+  }
+
+  /**
+   * A write cut before its head (a crash, or a refused produce), found past the store's marker by
+   * the restore or a catch-up: rolled back on the changelog before this member writes any family
+   * of the partition (ledger-restore.ts `healLedgers`; ledgers.ts says why it must be).
+   */
+  private async heal(partition: number): Promise<void> {
+    if (this.store.suspected(partition).length === 0) return;
+    await this.store.flush(this.busId);
+    const produced = await healLedgers(this.o.bus, this.store, this.busId, partition);
+    this.positions.set(partition, (await this.changelogRange(partition)).high);
+    if (produced > 0) this.o.logger?.warn({ partition, produced }, 'liquidation: line records of a write cut before its head rolled back on counters-changelog');
   }
 
   private async changelogRange(partition: number): Promise<{ low: number; high: number }> {

@@ -8,7 +8,8 @@ import { generateFixtures } from '../../src/generate/index.js';
 import { ingestDrop } from '../../src/ingest/ingest-drop.js';
 import { loadBeneficiaries, type BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
 import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
-import { restoreLedgers } from '../../src/pipeline/ledger-restore.js';
+import { healLedgers, restoreLedgers } from '../../src/pipeline/ledger-restore.js';
+import { partitionFor } from '../../src/bus/topics.js';
 import { LedgerStore } from '../../src/pipeline/ledger-store.js';
 import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
 import { compositeKey } from '../../src/state/kv-store.js';
@@ -225,10 +226,13 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     // Write 2 cut by a crash: its line records (L1 → version 2, new L2) produced, its head not.
     const cut = encodeChange('F1', one.family, { counters: { c: '3' }, renewals: {}, lines: { L1: record(2), L2: record(1) } }, { 'decompte-lines:0': 5 });
     await bus.produce('counters-changelog', cut.messages.slice(0, -1));
-    // The restart: the store reads the tail, finds L1 and L2 above their head, and rolls them back ON THE CHANGELOG.
+    // The restart: the store reads the tail and marks L1 and L2, above their head; before writing
+    // the partition, the service rolls them back ON THE CHANGELOG (and the store reads that back).
     const store = await LedgerStore.open({ home, fsync: false });
     const restored = await restoreLedgers(bus, store, 'embedded');
     expect(restored).toMatchObject({ read: 4 });
+    expect(store.suspected(partitionFor('F1')).sort()).toEqual(['F1#L1', 'F1#L2']);
+    expect(await healLedgers(bus, store, 'embedded', partitionFor('F1'))).toBe(2);
     expect(store.suspected()).toEqual([]);
     const family = (await store.get('F1'))!;
     expect(family).toEqual(one.family);
