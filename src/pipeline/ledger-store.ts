@@ -34,7 +34,7 @@ export interface LedgerStoreOptions {
   namespace?: string;
   /** most ledgers held parsed in memory (default 2 000) */
   cacheSize?: number;
-  /** most bytes of piece text (the changelog value) held parsed in memory, heads and buckets together (default 32 MiB) */
+  /** most bytes of piece text (the changelog value) held parsed in memory, heads and line records together (default 32 MiB) */
   cacheBytes?: number;
   /**
    * false: the store's commits are not fsynced (tests, benches without fsync; LMDB `noSync`: a

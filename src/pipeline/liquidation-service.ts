@@ -24,9 +24,9 @@ import { recordLiquidationBatch } from '../http/metrics.js';
  * The liquidation service: consumes décompte and invoice lines (group `liquidation`), liquidates
  * them in a piscina pool, and per bus batch, in this order (README "Exactly-once effect"):
  *   1. liquidate (families split over tasks, a family in one task only, ledgers carried in: the
- *      head and the buckets of the task's lines);
+ *      head and the records of the task's lines; the worker writes the ledger pieces too);
  *   2. produce the settlements that are new (unchanged re-decisions publish nothing);
- *   3. produce the changed ledger pieces to counters-changelog (changed buckets, then the head
+ *   3. produce the changed ledger pieces to counters-changelog (changed line records, then the head
  *      with the input watermark: ledgers.ts, the rule for a crash between them);
  *   4. return, and the bus commits the input offsets.
  * The bus hands one batch at a time, and the handler awaits the pool, whose queue is bounded:
@@ -94,7 +94,7 @@ export interface ServiceStats {
   published: number;
   /** re-decisions identical to the recorded version: nothing published */
   unchanged: number;
-  /** ledger pieces produced to counters-changelog (changed buckets and heads) */
+  /** ledger pieces produced to counters-changelog (changed line records and heads) */
   snapshots: number;
   /** changelog entries written by another group member, read in when their partition moved here */
   caughtUp: number;

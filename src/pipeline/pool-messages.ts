@@ -52,7 +52,7 @@ export interface LedgerWrite {
 
 /**
  * What a task changed in one family's ledger: its counters and renewals, and the new records of the
- * lines it wrote — not their buckets: the service puts them into the buckets it holds (ledgers.ts
+ * lines it wrote — not their buckets (used by requests; a batch of lines gets `pieces` instead: ledgers.ts
  * `applyDelta`).
  */
 export interface LedgerDelta {

@@ -37,7 +37,7 @@ export interface FamilyReliquidation {
   redecided: number;
   /** lines named but not decided again: no input kept, or the person now belongs to another family */
   skipped: number;
-  /** lineKeys whose record changed (a bucket's undo names these only) */
+  /** lineKeys whose record changed (the line pieces written, each with its undo) */
   touched: string[];
   /** requests handing lines kept here over to their person's family: to produce BEFORE this ledger is written */
   handovers: ReliquidationRequest[];
