@@ -199,7 +199,14 @@ export class LiquidationService {
       this.stats.reference = reference;
     }
     await this.liquidator.use(reference);
-    const beneficiaries = records.map((r) => this.o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang) ?? null);
+    // One lookup per person of the batch (the array is built synchronously: the live index cannot change in between).
+    const persons = new Map<string, ReturnType<BeneficiaryIndex['byNirRang']> | null>();
+    const beneficiaries = records.map(({ value: { line } }) => {
+      const person = `${line.nir}-${line.rang}`;
+      let b = persons.get(person);
+      if (b === undefined) persons.set(person, (b = this.o.beneficiaries.byNirRang(line.nir, line.rang) ?? null));
+      return b;
+    });
     // The batch's ledgers, held until the batch is done whatever the cache size: each family's
     // head and only the records of its lines in this batch.
     const linesOf = new Map<string, Set<string>>();
