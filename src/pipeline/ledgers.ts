@@ -154,8 +154,15 @@ export function encodeChange(adherentId: string, before: Family | undefined, cha
   pieces.push([adherentId, head]);
   const partition = partitionFor(adherentId);
   const messages = pieces.map(([key, piece]) => ({ key, partition, value: { key, value: JSON.stringify(piece) } }));
-  const lines = withLines(before?.state.lines ?? {}, change.lines);
-  return { messages, pieces, family: { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) } };
+  // The family as it now is, built only when asked (a worker writing a batch never asks).
+  return {
+    messages,
+    pieces,
+    get family(): Family {
+      const lines = withLines(before?.state.lines ?? {}, change.lines);
+      return { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) };
+    },
+  };
 }
 
 /** A family's outbox (the settlements its last re-liquidation wrote before publishing), as messages keyed like any settlement of the family. */
