@@ -94,7 +94,7 @@ export const TOPICS = {
   'counters-changelog': def({
     name: 'counters-changelog',
     schema: CounterChangelogSchema,
-    key: 'adhérent for a family ledger head, adhérent#bucket for one of its 16 line buckets (src/pipeline/ledgers.ts), compacted',
+    key: 'adhérent for a family ledger head, adhérent#lineKey for one of its line records (src/pipeline/ledgers.ts), compacted',
     compacted: true,
     keyOf: (c) => c.key,
     headersOf: (c) => (c.lineKey === undefined ? {} : { lineKey: c.lineKey }),

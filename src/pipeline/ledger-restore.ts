@@ -1,5 +1,6 @@
-import type { Bus, PartitionOffsets } from '../bus/bus.js';
-import { decodeSnapshot, type LedgerPiece } from './ledgers.js';
+import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
+import { partitionFor } from '../bus/topics.js';
+import { decodeSnapshot, familyOfKey, familyOfPiece, rollbackOf, unfinished, type HeadPiece, type LedgerPiece } from './ledgers.js';
 import type { LedgerMarker, LedgerStore } from './ledger-store.js';
 
 /**
@@ -30,7 +31,7 @@ export interface RestoreResult {
 /** Where to start per partition, or why the store must be rebuilt. */
 function startOffsets(marker: LedgerMarker | undefined, busId: string, ends: PartitionOffsets[]): Map<number, number> | string {
   if (marker === undefined) return 'no marker';
-  if (marker.v !== 3 || typeof marker.next !== 'object' || marker.next === null) return 'unreadable marker';
+  if (marker.v !== 4 || typeof marker.next !== 'object' || marker.next === null) return 'unreadable marker';
   if (marker.bus !== busId) return `marker of another bus (${marker.bus})`;
   const out = new Map<number, number>();
   for (const { partition, low, high } of ends) {
@@ -59,8 +60,52 @@ export async function restoreLedgers(bus: Bus, store: LedgerStore, busId: string
     positions.set(partition, high);
   }
   // Every partition's position in the marker, even one with nothing to read (a fresh store).
+  // Left-overs found are settled by the service before it writes their partition (healLedgers),
+  // not here: on Kafka the partition may be another member's, in the middle of its write.
   await store.write([], positions, busId);
   return { rebuilt, why, read, positions };
+}
+
+/**
+ * Settles the line pieces read above their head's write number (`ledger.suspect` marks, written
+ * with them by `applyChangelog`): one whose head has caught up since (a later read batch held it)
+ * is current; one still above its head is the left-over of a write cut before its head
+ * (ledgers.ts), and its rollback — its `undo` at the head's write number, or a tombstone when the
+ * line had no record — is produced to the changelog and read back into the store, so that no later
+ * head of the family can make it look current. The service runs it for a partition before it
+ * writes anything there (its catch-up, at every batch: `suspected(partition)` is one empty range
+ * read when there is nothing to settle): the partition is then this member's alone, and the next
+ * write of the family comes after the rollback. A crash in between leaves the marks, settled again
+ * the next time (a rollback produced twice is the same value). Returns the rollbacks produced.
+ */
+export async function healLedgers(bus: Bus, store: LedgerStore, busId: string, partition?: number): Promise<number> {
+  let produced = 0;
+  for (let round = 0; round < 2; round++) {
+    const settled: string[] = [];
+    const rollbacks: OutgoingMessage<'counters-changelog'>[] = [];
+    for (const key of store.suspected(partition)) {
+      const piece = store.linePiece(key);
+      const family = familyOfKey(key);
+      const head = store.headOf(family);
+      if (!piece || !unfinished(piece, head)) {
+        settled.push(key);
+        continue;
+      }
+      const back = rollbackOf(piece, head);
+      rollbacks.push({ key, partition: partitionFor(family), value: { key, value: back === null ? null : JSON.stringify(back) } });
+    }
+    if (settled.length > 0) await store.write([], new Map(), busId, { remove: settled });
+    if (rollbacks.length === 0 || round === 1) break;
+    for (let i = 0; i < rollbacks.length; i += 1_000) await bus.produce('counters-changelog', rollbacks.slice(i, i + 1_000));
+    produced += rollbacks.length;
+    // Read back: the store takes the rollbacks (and its marker moves past them) like any changelog entry.
+    const marker = store.marker();
+    for (const p of new Set(rollbacks.map((m) => m.partition!))) {
+      const end = (await bus.endOffsets('counters-changelog')).find((e) => e.partition === p)!.high;
+      await applyChangelog(bus, store, busId, p, marker?.next[String(p)] ?? 0, end);
+    }
+  }
+  return produced;
 }
 
 /**
@@ -72,15 +117,29 @@ export async function applyChangelog(bus: Bus, store: LedgerStore, busId: string
   let read = 0;
   for await (const batch of bus.readRange('counters-changelog', partition, { from, to })) {
     const last = new Map<string, readonly [string, LedgerPiece | null, string | null]>();
+    const parsed = new Map<string, LedgerPiece>();
+    const heads = new Map<string, HeadPiece>();
     for (const r of batch) {
-      // Checked before anything is written: a bad entry stops the restore with its offset.
-      if (r.value.value !== null) decodeSnapshot(r.value.value, { partition, offset: r.offset });
       last.delete(r.value.key);
+      parsed.delete(r.value.key);
+      // Checked before anything is written: a bad entry stops the restore with its offset.
+      if (r.value.value !== null) {
+        const piece = decodeSnapshot(r.value.value, { partition, offset: r.offset });
+        parsed.set(r.value.key, piece);
+        if (piece.piece === 'head') heads.set(r.value.key, piece);
+      }
       // Not cached (piece null): the cache keeps what the service uses.
       last.set(r.value.key, [r.value.key, null, r.value.value] as const);
     }
+    // A line above its family's head as of this batch's end may be a left-over: marked with it, settled by healLedgers.
+    const suspects: string[] = [];
+    for (const [key, piece] of parsed) {
+      if (piece.piece !== 'line') continue;
+      const family = familyOfPiece(key, piece);
+      if (unfinished(piece, heads.get(family) ?? store.headOf(family))) suspects.push(key);
+    }
     const next = batch.length > 0 ? batch[batch.length - 1]!.offset + 1 : to;
-    await store.write(last.values(), new Map([[partition, next]]), busId);
+    await store.write(last.values(), new Map([[partition, next]]), busId, { add: suspects });
     read += batch.length;
     await afterBatch?.();
   }

@@ -1,16 +1,20 @@
 import { rm } from 'node:fs/promises';
 import { compositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { PipelineStageError } from './errors.js';
-import { assemble, bucketKey, decodeSnapshot, encodeFamily, type BucketPiece, type Family, type HeadPiece, type LedgerPiece } from './ledgers.js';
+import { partitionFor } from '../bus/topics.js';
+import { assemble, decodeSnapshot, encodeFamily, familyOfKey, lineKeyOfPiece, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
 import { scratchDir } from './scratch.js';
 
 /**
  * The liquidation service's local state store (Kafka Streams' "state store" idea): family ledgers
- * as the changelog's pieces (ledgers.ts: a head per adhérent, one entry per line bucket) in the
+ * as the changelog's pieces (ledgers.ts: a head per adhérent, one entry per line record) in the
  * home's LMDB state store (src/state, `<home>/state/store.mdb`):
  *
- *   ledger.piece/<bus>␟<piece key>   the changelog value text of the piece (`A`, `A#b`)
- *   ledger.marker/<bus>              { v: 3, bus, next: { changelog partition: first offset NOT in the store } }
+ *   ledger.piece/<bus>␟<piece key>   the changelog value text of the piece (`A`, `A#<lineKey>`)
+ *   ledger.marker/<bus>              { v: 4, bus, next: { changelog partition: first offset NOT in the store } }
+ *   ledger.suspect/<bus>␟<piece key> a line piece read from the changelog above its head's write
+ *                                    number: maybe a left-over of an unfinished write, to settle
+ *                                    (ledger-restore.ts `healLedgers`)
  *
  * Every commit is ONE transaction holding the pieces AND the marker that says up to which
  * changelog offset they are (`write`; the service stages a few batches' pieces and commits them
@@ -18,7 +22,7 @@ import { scratchDir } from './scratch.js';
  * hold a piece past the marker, whatever the crash (src/pipeline/README.md "State store").
  * `<bus>` (embedded, kafka-<prefix>) keeps Kafka namespaces apart in one home.
  *
- * An LRU of parsed pieces, at most `cacheSize` heads, 16 × `cacheSize` buckets and `cacheBytes` of
+ * An LRU of parsed pieces, at most `cacheSize` heads, 16 × `cacheSize` line records and `cacheBytes` of
  * piece text, saves the JSON parse of hot families; a miss is a memory-mapped point read. Values
  * are our own writes, parsed without zod (checked once, when read from the changelog).
  * `counters-changelog` stays the durable source of truth; this store is a rebuildable copy of it.
@@ -30,7 +34,7 @@ export interface LedgerStoreOptions {
   namespace?: string;
   /** most ledgers held parsed in memory (default 2 000) */
   cacheSize?: number;
-  /** most bytes of piece text (the changelog value) held parsed in memory, heads and buckets together (default 32 MiB) */
+  /** most bytes of piece text (the changelog value) held parsed in memory, heads and line records together (default 32 MiB) */
   cacheBytes?: number;
   /**
    * false: the store's commits are not fsynced (tests, benches without fsync; LMDB `noSync`: a
@@ -46,20 +50,20 @@ export const DEFAULT_LEDGER_CACHE_BYTES = 32 * 1024 * 1024;
 /** most batches staged before the store commits them (ledger-store.ts `stage`) */
 export const FLUSH_BATCHES = 16;
 
-/** Which buckets of a family to load: the ones a batch's lines fall in, or all the head names. */
-export type BucketChoice = Iterable<string> | 'all';
+/** Which line records of a family to load: the lineKeys a batch names, or all. */
+export type LineChoice = Iterable<string> | 'all';
 
 export interface LedgerMarker {
-  v: 3;
+  v: 4;
   /** which bus the store mirrors (embedded, or Kafka + topic prefix): another bus means rebuild */
   bus: string;
   next: Record<string, number>;
 }
 
 export class LedgerStore {
-  // Two LRUs of parsed pieces: heads (one per family) and buckets (up to 16 per family).
+  // Two LRUs of parsed pieces: heads (one per family) and line records.
   private readonly heads = new Map<string, HeadPiece>();
-  private readonly buckets = new Map<string, BucketPiece>();
+  private readonly lines = new Map<string, LinePiece>();
   /** text length of each cached piece, and their sum: the byte bound */
   private readonly sizes = new Map<string, number>();
   private bytes = 0;
@@ -70,13 +74,14 @@ export class LedgerStore {
    * Pieces staged by `stage`, not committed yet (read before the cache and the store; never
    * evicted), and the changelog positions they bring the marker to: committed together by `flush`.
    */
-  private readonly dirty = new Map<string, readonly [string, LedgerPiece, string]>();
+  private readonly dirty = new Map<string, readonly [string, LedgerPiece | undefined, string]>();
   private dirtyBytes = 0;
   private dirtyHeads = 0;
   private staged = 0;
   private readonly pending = new Map<number, number>();
   private readonly pieces: SubStore<string>;
   private readonly markers: SubStore<LedgerMarker>;
+  private readonly suspects: SubStore<true>;
 
   private constructor(
     readonly kv: StateStore,
@@ -89,6 +94,7 @@ export class LedgerStore {
     this.cacheSize = Math.max(1, cacheSize);
     this.pieces = kv.sub('ledger.piece');
     this.markers = kv.sub('ledger.marker');
+    this.suspects = kv.sub('ledger.suspect');
   }
 
   static async open(o: LedgerStoreOptions = {}): Promise<LedgerStore> {
@@ -111,27 +117,51 @@ export class LedgerStore {
     return this.markers.get(this.namespace);
   }
 
-  /** A family's ledger with the chosen buckets (a bucket the head does not name is empty, not read). */
-  async get(adherentId: string, which: BucketChoice = 'all'): Promise<Family | undefined> {
+  /** A family's ledger with the chosen line records (absent lines are left out). */
+  async get(adherentId: string, which: LineChoice = 'all'): Promise<Family | undefined> {
     return this.getSync(adherentId, which);
   }
 
-  private getSync(adherentId: string, which: BucketChoice): Family | undefined {
-    const head = this.piece(adherentId);
+  private getSync(adherentId: string, which: LineChoice): Family | undefined {
+    const head = this.headOf(adherentId);
     if (head === undefined) return undefined;
-    if (head.piece !== 'head') throw this.bad(adherentId, 'holds a bucket where a head was expected');
-    const wanted = which === 'all' ? Object.keys(head.buckets) : [...new Set(which)].filter((b) => Object.hasOwn(head.buckets, b));
-    const found = new Map<string, BucketPiece>();
-    for (const b of wanted) {
-      const piece = this.piece(bucketKey(adherentId, b));
-      if (piece === undefined || piece.piece !== 'bucket') throw this.bad(bucketKey(adherentId, b), 'is missing or not a bucket, though its head names it');
-      found.set(b, piece);
+    const found: LinePiece[] = [];
+    for (const k of which === 'all' ? this.lineKeysOf(adherentId) : new Set(which)) {
+      const key = lineKeyOfPiece(adherentId, k);
+      const piece = this.piece(key);
+      if (piece === undefined) continue;
+      if (piece.piece !== 'line') throw this.bad(key, 'holds a head where a line record was expected');
+      found.push(piece);
     }
-    return assemble(adherentId, head, found);
+    return assemble(head, found);
+  }
+
+  /** A family's head piece as stored (restore, heal). */
+  headOf(adherentId: string): HeadPiece | undefined {
+    const head = this.piece(adherentId);
+    if (head !== undefined && head.piece !== 'head') throw this.bad(adherentId, 'holds a line record where a head was expected');
+    return head;
+  }
+
+  /** A line piece as stored, whatever its head says (heal). */
+  linePiece(key: string): LinePiece | undefined {
+    const piece = this.piece(key);
+    if (piece !== undefined && piece.piece !== 'line') throw this.bad(key, 'holds a head where a line record was expected');
+    return piece;
+  }
+
+  /** Every lineKey the store (or the staged pieces) holds for a family: one range read. */
+  private lineKeysOf(adherentId: string): Set<string> {
+    const prefix = lineKeyOfPiece(adherentId, '');
+    const stored = compositeKey(this.namespace, prefix);
+    const out = new Set<string>();
+    for (const k of this.pieces.keys(stored)) out.add(k.slice(stored.length));
+    for (const k of this.dirty.keys()) if (k.startsWith(prefix)) out.add(k.slice(prefix.length));
+    return out;
   }
 
   /** The ledgers of the given families (absent ones are left out). */
-  async getMany(ids: Iterable<string>, which: (id: string) => BucketChoice = () => 'all'): Promise<Map<string, Family>> {
+  async getMany(ids: Iterable<string>, which: (id: string) => LineChoice = () => 'all'): Promise<Map<string, Family>> {
     const out = new Map<string, Family>();
     for (const id of new Set(ids)) {
       const f = this.getSync(id, which(id));
@@ -145,9 +175,9 @@ export class LedgerStore {
    * deletes) and the marker moved to `next` for the partitions given. Resolves once committed.
    * Parsed pieces given with their text are cached after the commit; the others are forgotten.
    */
-  async write(entries: Iterable<readonly [string, LedgerPiece | null, string | null]>, next: ReadonlyMap<number, number>, bus: string): Promise<void> {
+  async write(entries: Iterable<readonly [string, LedgerPiece | null | undefined, string | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
     const list = [...entries];
-    const marker: LedgerMarker = { v: 3, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
+    const marker: LedgerMarker = { v: 4, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
     for (const [p, offset] of next) marker.next[String(p)] = offset;
     await this.kv.commit(() => {
       for (const [key, , text] of list) {
@@ -155,12 +185,14 @@ export class LedgerStore {
         if (text === null) this.pieces.remove(k);
         else this.pieces.put(k, text);
       }
+      for (const key of suspects.add ?? []) this.suspects.put(compositeKey(this.namespace, key), true);
+      for (const key of suspects.remove ?? []) this.suspects.remove(compositeKey(this.namespace, key));
       this.markers.put(this.namespace, marker);
     });
     this.stats.commits += 1;
     this.stats.writes += list.length;
     for (const [key, piece, text] of list) {
-      if (piece !== null && text !== null) this.remember(key, piece, text.length);
+      if (piece && text !== null) this.remember(key, piece, text.length);
       else this.forget(key);
     }
   }
@@ -178,23 +210,32 @@ export class LedgerStore {
   /** Drops every ledger of this namespace and its marker, in one transaction (a store that cannot be trusted is rebuilt). */
   async clear(): Promise<void> {
     this.heads.clear();
-    this.buckets.clear();
+    this.lines.clear();
     this.sizes.clear();
     this.bytes = 0;
     const keys = [...this.pieces.keys(compositeKey(this.namespace, ''))];
+    const marks = [...this.suspects.keys(compositeKey(this.namespace, ''))];
     await this.kv.commit(() => {
       for (const k of keys) this.pieces.remove(k);
+      for (const k of marks) this.suspects.remove(k);
       this.markers.remove(this.namespace);
     });
   }
 
-  /** family heads in memory (at most cacheSize; buckets: at most 16 × cacheSize) */
+  /** The piece keys marked suspect (ledger-restore.ts `healLedgers`), all or those of a changelog partition's families. */
+  suspected(partition?: number): string[] {
+    const prefix = compositeKey(this.namespace, '');
+    const keys = [...this.suspects.keys(prefix)].map((k) => k.slice(prefix.length));
+    return partition === undefined ? keys : keys.filter((k) => partitionFor(familyOfKey(k)) === partition);
+  }
+
+  /** family heads in memory (at most cacheSize; line records: at most 16 × cacheSize) */
   get cached(): number {
     return this.heads.size;
   }
 
-  get cachedBuckets(): number {
-    return this.buckets.size;
+  get cachedLines(): number {
+    return this.lines.size;
   }
 
   /** bytes of piece text in memory (at most cacheBytes, unless one piece alone is larger) */
@@ -204,7 +245,7 @@ export class LedgerStore {
 
   async close(): Promise<void> {
     this.heads.clear();
-    this.buckets.clear();
+    this.lines.clear();
     this.sizes.clear();
     this.bytes = 0;
     await this.kv.close();
@@ -218,18 +259,23 @@ export class LedgerStore {
    * read from memory; a crash loses them from the store only, and the restart reads them back from
    * the changelog (the marker stays where the last commit put it).
    */
-  stage(entries: Iterable<readonly [string, LedgerPiece, string]>, next: ReadonlyMap<number, number>): boolean {
-    for (const entry of entries) {
-      const [key, piece, text] = entry;
+  stage(entries: Iterable<readonly [string, LedgerPiece | undefined, string]>, next: ReadonlyMap<number, number>): boolean {
+    for (const given of entries) {
+      const [key, , text] = given;
+      // Given as text only (a worker encoded it): a head is parsed now (its family's next batch
+      // reads it), a line record when first read (a new line's record rarely is).
+      const piece = given[1] ?? (isHeadKey(key) ? this.decode(text, key) : undefined);
+      const entry = [key, piece, text] as const;
       const was = this.dirty.get(key);
       if (was) {
         this.dirtyBytes -= was[2].length;
-        if (was[1].piece === 'head') this.dirtyHeads -= 1;
+        if (isHeadKey(was[0])) this.dirtyHeads -= 1;
       }
       this.dirty.set(key, entry);
       this.dirtyBytes += text.length;
-      if (piece.piece === 'head') this.dirtyHeads += 1;
-      this.remember(key, piece, text.length);
+      if (isHeadKey(key)) this.dirtyHeads += 1;
+      if (piece) this.remember(key, piece, text.length);
+      else this.forget(key); // an older parse is stale
     }
     for (const [p, offset] of next) this.pending.set(p, offset);
     this.staged += 1;
@@ -259,9 +305,12 @@ export class LedgerStore {
     const staged = this.dirty.get(key);
     if (staged) {
       this.stats.hits += 1;
-      return staged[1];
+      if (staged[1]) return staged[1];
+      const piece = this.decode(staged[2], key);
+      this.dirty.set(key, [key, piece, staged[2]]);
+      return piece;
     }
-    const cached = this.heads.get(key) ?? this.buckets.get(key);
+    const cached = this.heads.get(key) ?? this.lines.get(key);
     if (cached) {
       this.stats.hits += 1;
       this.remember(key, cached, this.sizes.get(key) ?? 0);
@@ -278,15 +327,15 @@ export class LedgerStore {
   private remember(key: string, piece: LedgerPiece, size: number): void {
     // A Map iterates in insertion order: re-inserting moves the key to the young end.
     this.forget(key);
-    const [cache, bound] = piece.piece === 'head' ? [this.heads, this.cacheSize] : [this.buckets, this.cacheSize * 16];
+    const [cache, bound] = piece.piece === 'head' ? [this.heads, this.cacheSize] : [this.lines, this.cacheSize * 16];
     (cache as Map<string, LedgerPiece>).set(key, piece);
     this.sizes.set(key, size);
     this.bytes += size;
     while (cache.size > bound) this.forget(cache.keys().next().value!);
-    // Over the byte bound, the oldest buckets go first (a head is small and needed by every batch
-    // of its family), then the oldest heads; the piece just remembered stays.
+    // Over the byte bound, the oldest line records go first (a head is needed by every batch of its
+    // family), then the oldest heads; the piece just remembered stays.
     while (this.bytes > this.cacheBytes) {
-      const oldest = oldestOtherThan(this.buckets, key) ?? oldestOtherThan(this.heads, key);
+      const oldest = oldestOtherThan(this.lines, key) ?? oldestOtherThan(this.heads, key);
       if (oldest === undefined) break;
       this.forget(oldest);
     }
@@ -294,7 +343,7 @@ export class LedgerStore {
 
   private forget(key: string): void {
     this.heads.delete(key);
-    this.buckets.delete(key);
+    this.lines.delete(key);
     this.bytes -= this.sizes.get(key) ?? 0;
     this.sizes.delete(key);
   }
@@ -312,9 +361,14 @@ export class LedgerStore {
       piece = undefined;
     }
     const p = piece as Partial<LedgerPiece> | undefined;
-    if (typeof p !== 'object' || p === null || p.v !== 2 || (p.piece !== 'head' && p.piece !== 'bucket')) throw this.bad(key, 'is not a ledger piece');
+    if (typeof p !== 'object' || p === null || p.v !== 3 || (p.piece !== 'head' && p.piece !== 'line')) throw this.bad(key, 'is not a ledger piece');
     return p as LedgerPiece;
   }
+}
+
+/** A head's key is the adhérent; a line record's is `<adhérent>#<lineKey>` (an adhérent id holds no `#`). */
+function isHeadKey(key: string): boolean {
+  return !key.includes('#');
 }
 
 /** The least recently used key of an LRU map, skipping `key` (the young end, unless it is alone). */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Bus, OutgoingMessage } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
-import { lineBucket } from '../engine/state.js';
+import { lineBucket, lineRecord } from '../engine/state.js';
 import type { LedgerDelta } from './pool-messages.js';
 import { PipelineStageError } from './errors.js';
 import { ReliquidationCauseSchema, SettlementSchema, type ReliquidationCause, type Settlement } from '../model/settlement.js';
@@ -11,22 +11,23 @@ import { LineInputSchema, type LineInput } from './line-input.js';
 /**
  * The liquidation service's state: one engine ledger per family (adhérent), persisted on
  * `counters-changelog` in PIECES, so that a change costs what changed, not the family's history:
- * a HEAD (counters, renewals, the watermark `applied`, and which version of each line bucket is
- * current) keyed `<adhérent>`, and up to 16 BUCKETS (the engine's `lines` buckets) keyed
- * `<adhérent>#<bucket>`. Compaction keeps the last value per piece key; every piece of a family
- * goes to the family's partition (partitionFor(adhérent)), so they are read back in write order.
- * Values: schemas/topics/ledger-snapshot.schema.json.
+ * a HEAD (counters, renewals, the watermark `applied`, the write number `seq`) keyed `<adhérent>`,
+ * and one LINE piece per line record, keyed `<adhérent>#<lineKey>`. Compaction keeps the last value
+ * per piece key; every piece of a family goes to the family's partition (partitionFor(adhérent)),
+ * so they are read back in write order. Values: schemas/topics/ledger-snapshot.schema.json.
  *
  * `applied` is the watermark that makes redelivery harmless: per input topic-partition, the last
  * offset whose line is in this ledger (README "Exactly-once effect").
  *
  * The rule that keeps a half-written change harmless (README "State store"): a change publishes
- * its buckets BEFORE its head, in order on one partition (possibly over two produce calls). Each write bumps the head's
- * `seq`; a bucket carries the seq it was written at, and the head names, per bucket, the seq of the
- * version it belongs with. A bucket newer than its head (the crash fell between the bucket and the
- * head) is not state: it carries `undo` (the previous record, or null, of each line it changed),
- * which gives back the version the head knows. So the ledger read is always the last one whose head
- * was written, and the batch past its watermark is liquidated again against it.
+ * its line pieces BEFORE its head, in order on one partition (possibly over two produce calls).
+ * Each write bumps the head's `seq`, and a line piece carries the seq it was written at. A line
+ * piece newer than its head (the crash fell between the line and the head) is not state: it
+ * carries `undo` (the line's previous record, or null), which gives back the version the head
+ * knows. Such a left-over is rewritten as its rollback before any later write of the family
+ * (ledger-restore.ts `healLedgers`): otherwise the next head, at a seq as high, would make it look
+ * current. So the ledger read is always the last one
+ * whose head was written, and the batch past its watermark is liquidated again against it.
  */
 const RenewalEntrySchema = z.object({ date: z.string(), units: z.number(), lineKey: z.string() });
 const LineRecordSchema = z.looseObject({
@@ -40,94 +41,73 @@ const LineRecordSchema = z.looseObject({
 const Seq = z.number().int().min(0);
 
 const HeadSchema = z.object({
-  v: z.literal(2),
+  v: z.literal(3),
   piece: z.literal('head'),
-  seq: Seq.meta({ description: 'write number of this family ledger (1 for the first)' }),
+  seq: Seq.meta({ description: 'write number of this family ledger (1 for the first); a line piece written at a higher seq is an unfinished write' }),
   counters: z.record(z.string(), z.string()),
   renewals: z.record(z.string(), z.array(RenewalEntrySchema)),
-  buckets: z.record(z.string(), Seq).meta({ description: 'bucket → seq of its current version (a bucket piece with a higher seq is an unfinished write)' }),
   applied: z.record(z.string(), z.number().int().min(0)).meta({ description: '"<topic>:<partition>" → last input offset applied to this ledger' }),
   outbox: z.array(SettlementSchema).optional().meta({ description: 'the settlements a re-liquidation decided in this write, published AFTER it: whoever next handles the family (the redelivered request, or any next write) publishes them again before anything else (README "Re-liquidation")' }),
 });
-const BucketSchema = z.object({
-  v: z.literal(2),
-  piece: z.literal('bucket'),
-  bucket: z.string().regex(/^[0-9a-f]$/),
+const LineSchema = z.object({
+  v: z.literal(3),
+  piece: z.literal('line'),
+  line: z.string().min(1).meta({ description: 'the lineKey (the piece key is `<adhérent>#<lineKey>`)' }),
   seq: Seq,
-  lines: z.record(z.string(), LineRecordSchema),
-  undo: z.record(z.string(), LineRecordSchema.nullable()).meta({ description: 'lineKey → its record before this write (null: absent): rolls back a bucket whose head was not written' }),
+  record: LineRecordSchema.nullable().meta({ description: 'the line record as of this write (null: the rollback of a line an unfinished write created)' }),
+  undo: LineRecordSchema.nullable().meta({ description: 'the record before this write (null: absent): read instead of `record` while the head is below `seq`' }),
 });
 
 export const LedgerSnapshotSchema = z
-  .discriminatedUnion('piece', [HeadSchema, BucketSchema])
-  .meta({ title: 'Family ledger piece', description: 'value of a counters-changelog entry: the head of a family ledger (key = adhérent) or one of its line buckets (key = adhérent#bucket)' });
+  .discriminatedUnion('piece', [HeadSchema, LineSchema])
+  .meta({ title: 'Family ledger piece', description: 'value of a counters-changelog entry: the head of a family ledger (key = adhérent) or one of its line records (key = adhérent#lineKey)' });
 
 export type HeadPiece = z.infer<typeof HeadSchema>;
-export type BucketPiece = z.infer<typeof BucketSchema>;
-export type LedgerPiece = HeadPiece | BucketPiece;
+export type LinePiece = z.infer<typeof LineSchema>;
+export type LedgerPiece = HeadPiece | LinePiece;
 type Lines = Record<string, LineRecord>;
 
-/** A family ledger, whole (loadFamilies) or with only the buckets a batch needs (the service). */
+/** A family ledger, whole (loadFamilies, requests) or with only the lines a batch needs (the service). */
 export interface Family {
   state: EngineState;
   applied: Record<string, number>;
-  /** the head's seq and bucket versions: a change is written relative to them */
+  /** the head's write number: a change is written at the next one */
   seq: number;
-  stamps: Record<string, number>;
   /** settlements written with this head and published after it (a re-liquidation's): to publish again before the family's next write */
   outbox?: Settlement[];
 }
 
 export type Families = Map<string, Family>;
 
-export const BUCKETS = '0123456789abcdef'.split('');
 export const watermarkKey = (topic: string, partition: number) => `${topic}:${partition}`;
-export const bucketKey = (adherentId: string, bucket: string) => `${adherentId}#${bucket}`;
+export const lineKeyOfPiece = (adherentId: string, lineKey: string) => `${adherentId}#${lineKey}`;
 
-/** What one liquidation changed in a family's ledger: the new head data and only the buckets that changed. */
+/** What one liquidation changed in a family's ledger: the new head data and the records of the lines it wrote. */
 export interface LedgerChange {
   counters: EngineState['counters'];
   renewals: EngineState['renewals'];
-  buckets: Record<string, Lines>;
-  /** lineKeys whose record was written (their previous records form the bucket's undo) */
-  touched: string[];
+  lines: Lines;
 }
 
-/** The change between two states: the engine copies only the bucket it writes, so reference equality finds it. */
+/** The change between two states: the engine copies only the bucket it writes and the record it writes, so reference equality finds them. */
 export function ledgerChange(before: EngineState | undefined, after: EngineState): LedgerChange {
-  const buckets: Record<string, Lines> = {};
-  const touched: string[] = [];
-  for (const [b, lines] of Object.entries(after.lines)) {
+  const lines: Lines = {};
+  for (const [b, bucket] of Object.entries(after.lines)) {
     const old = before && Object.hasOwn(before.lines, b) ? before.lines[b] : undefined;
-    if (old === lines) continue;
-    buckets[b] = lines as Lines;
-    for (const [k, r] of Object.entries(lines)) if (!old || !Object.hasOwn(old, k) || old[k] !== r) touched.push(k);
+    if (old === bucket) continue;
+    for (const [k, r] of Object.entries(bucket)) if (!old || !Object.hasOwn(old, k) || old[k] !== r) lines[k] = r;
   }
-  return { counters: after.counters, renewals: after.renewals, buckets, touched };
+  return { counters: after.counters, renewals: after.renewals, lines };
 }
 
-/** What crosses back from a pool task: the new records of the lines a change wrote, not their buckets. */
+/** What crosses back from a pool task: the new records of the lines a change wrote. */
 export function ledgerDelta(before: EngineState | undefined, after: EngineState): LedgerDelta {
-  const change = ledgerChange(before, after);
-  const lines: Record<string, LineRecord> = {};
-  for (const k of change.touched) lines[k] = change.buckets[lineBucket(k)]![k]!;
-  return { counters: change.counters, renewals: change.renewals, lines };
+  return ledgerChange(before, after);
 }
 
-/**
- * A task's delta as a change of the family's ledger as the service holds it (`before`: its head
- * data and at least the buckets of the delta's lines): each touched bucket is the held one with
- * the new records put in (a line record is never removed, only replaced).
- */
-export function applyDelta(before: EngineState | undefined, delta: LedgerDelta): LedgerChange {
-  const buckets: Record<string, Lines> = {};
-  const touched = Object.keys(delta.lines);
-  for (const k of touched) {
-    const b = lineBucket(k);
-    const bucket = Object.hasOwn(buckets, b) ? buckets[b]! : (buckets[b] = { ...(before && Object.hasOwn(before.lines, b) ? before.lines[b] : {}) });
-    bucket[k] = delta.lines[k]!;
-  }
-  return { counters: delta.counters, renewals: delta.renewals, buckets, touched };
+/** A task's delta as a change of the family's ledger: the delta is already the records written. */
+export function applyDelta(_before: EngineState | undefined, delta: LedgerDelta): LedgerChange {
+  return { counters: delta.counters, renewals: delta.renewals, lines: { ...delta.lines } };
 }
 
 /** A family's state for a pool task: counters and renewals, and only the records of `lineKeys` (the engine reads no other line). */
@@ -142,29 +122,47 @@ export function slimState(state: EngineState, lineKeys: Iterable<string>): Engin
   return { counters: state.counters, renewals: state.renewals, lines };
 }
 
+/** `lines` with the records of `written` put in (each touched bucket copied once; the others shared). */
+export function withLines(lines: EngineState['lines'], written: Readonly<Lines>): EngineState['lines'] {
+  const out: Record<string, Lines> = { ...lines } as Record<string, Lines>;
+  const copied = new Set<string>();
+  for (const [k, r] of Object.entries(written)) {
+    const b = lineBucket(k);
+    if (!copied.has(b)) {
+      out[b] = { ...(Object.hasOwn(out, b) ? out[b] : {}) };
+      copied.add(b);
+    }
+    out[b]![k] = r;
+  }
+  return out;
+}
+
 /**
- * The changelog messages of one change, buckets first and the head last, on the family's
- * partition; and the family as it now is (holding the buckets it held plus the changed ones).
+ * The changelog messages of one change, its line pieces first and the head last, on the family's
+ * partition; and the family as it now is. `before` must hold the records of the lines written
+ * (their previous versions are the pieces' `undo`): the service loads them, replay and requests
+ * load whole ledgers.
  */
 export function encodeChange(adherentId: string, before: Family | undefined, change: LedgerChange, applied: Record<string, number>, outbox: readonly Settlement[] = []): { messages: OutgoingMessage<'counters-changelog'>[]; family: Family; pieces: [string, LedgerPiece][] } {
   const seq = (before?.seq ?? 0) + 1;
-  const stamps = { ...(before?.stamps ?? {}) };
-  const lines: Record<string, Readonly<Lines>> = { ...(before?.state.lines ?? {}) };
-  const touched = new Set(change.touched);
   const pieces: [string, LedgerPiece][] = [];
-  for (const [b, bucketLines] of Object.entries(change.buckets)) {
-    const old = Object.hasOwn(lines, b) ? lines[b]! : {};
-    const undo: Record<string, LineRecord | null> = {};
-    for (const k of Object.keys(bucketLines)) if (touched.has(k)) undo[k] = Object.hasOwn(old, k) ? old[k]! : null;
-    pieces.push([bucketKey(adherentId, b), { v: 2, piece: 'bucket', bucket: b, seq, lines: bucketLines as unknown as BucketPiece['lines'], undo: undo as unknown as BucketPiece['undo'] }]);
-    lines[b] = bucketLines;
-    stamps[b] = seq;
+  for (const [k, record] of Object.entries(change.lines)) {
+    const undo = (before && lineRecord(before.state, k)) ?? null;
+    pieces.push([lineKeyOfPiece(adherentId, k), { v: 3, piece: 'line', line: k, seq, record: record as unknown as LinePiece['record'], undo: undo as unknown as LinePiece['undo'] }]);
   }
-  const head: HeadPiece = { v: 2, piece: 'head', seq, counters: { ...change.counters }, renewals: change.renewals as HeadPiece['renewals'], buckets: stamps, applied, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) };
+  const head: HeadPiece = { v: 3, piece: 'head', seq, counters: { ...change.counters }, renewals: change.renewals as HeadPiece['renewals'], applied, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) };
   pieces.push([adherentId, head]);
   const partition = partitionFor(adherentId);
   const messages = pieces.map(([key, piece]) => ({ key, partition, value: { key, value: JSON.stringify(piece) } }));
-  return { messages, pieces, family: { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, stamps, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) } };
+  // The family as it now is, built only when asked (a worker writing a batch never asks).
+  return {
+    messages,
+    pieces,
+    get family(): Family {
+      const lines = withLines(before?.state.lines ?? {}, change.lines);
+      return { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) };
+    },
+  };
 }
 
 /** A family's outbox (the settlements its last re-liquidation wrote before publishing), as messages keyed like any settlement of the family. */
@@ -172,7 +170,7 @@ export function outboxOf(id: string, family: Family | undefined): OutgoingMessag
   return (family?.outbox ?? []).map((value) => ({ value, key: value.adherentId ?? id }));
 }
 
-/** A whole family written as one change (tests, tools): every bucket it holds, then its head. */
+/** A whole family written as one change (tests, tools): every line it holds, then its head. */
 export function encodeFamily(adherentId: string, family: Family): OutgoingMessage<'counters-changelog'>[] {
   return encodeChange(adherentId, { ...family, state: { ...family.state, lines: {} } }, ledgerChange(undefined, family.state), family.applied).messages;
 }
@@ -192,33 +190,42 @@ export function decodeSnapshot(text: string, where: { partition: number; offset:
   return parsed.data;
 }
 
-/** The family of a piece key (`A` or `A#b`, as the piece's value says). */
+/** The family of a piece key (`A` or `A#lineKey`, as the piece's value says). */
 export function familyOfPiece(key: string, piece: LedgerPiece): string {
-  return piece.piece === 'head' ? key : key.slice(0, -(piece.bucket.length + 1));
+  return piece.piece === 'head' ? key : key.slice(0, -(piece.line.length + 1));
 }
 
-/**
- * A family from its head and the bucket pieces found (only those wanted, or all): a bucket newer
- * than the head's stamp is an unfinished write, rolled back with its `undo`; an older one means
- * the changelog lost a write (never happens with ordered produces on one partition) and is refused.
- */
-export function assemble(adherentId: string, head: HeadPiece, found: ReadonlyMap<string, BucketPiece>): Family {
-  const lines: Record<string, Readonly<Lines>> = {};
-  for (const [b, piece] of found) {
-    const stamp = head.buckets[b];
-    if (stamp === piece.seq) lines[b] = piece.lines as unknown as Lines;
-    else if (stamp === undefined || piece.seq > stamp) {
-      const back: Lines = { ...(piece.lines as unknown as Lines) };
-      for (const [k, r] of Object.entries(piece.undo)) {
-        if (r === null) delete back[k];
-        else back[k] = r as unknown as LineRecord;
-      }
-      if (stamp !== undefined) lines[b] = back;
-    } else {
-      throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `ledger of ${adherentId}: bucket ${b} is at write ${piece.seq}, older than its head's ${stamp}`, { topic: 'counters-changelog' });
-    }
+/** The family of a piece key without its value (an adhérent id holds no `#`). */
+export function familyOfKey(key: string): string {
+  const hash = key.indexOf('#');
+  return hash < 0 ? key : key.slice(0, hash);
+}
+
+/** The record a line piece gives under a head of write number `headSeq` (undefined: no record). */
+export function recordUnder(piece: LinePiece, headSeq: number): LineRecord | undefined {
+  const r = piece.seq <= headSeq ? piece.record : piece.undo;
+  return (r ?? undefined) as LineRecord | undefined;
+}
+
+/** A line piece is a left-over of an unfinished write: written above its head's (or without a head). */
+export function unfinished(piece: LinePiece, head: HeadPiece | undefined): boolean {
+  return piece.seq > (head?.seq ?? 0);
+}
+
+/** The piece that undoes a left-over line piece: its previous record at the head's write number (null: remove the key). */
+export function rollbackOf(piece: LinePiece, head: HeadPiece | undefined): LinePiece | null {
+  if (piece.undo === null || head === undefined) return null;
+  return { v: 3, piece: 'line', line: piece.line, seq: head.seq, record: piece.undo, undo: piece.undo };
+}
+
+/** A family from its head and the line pieces found (only those wanted, or all): a piece newer than the head reads as its `undo`. */
+export function assemble(head: HeadPiece, found: Iterable<LinePiece>): Family {
+  const written: Lines = {};
+  for (const piece of found) {
+    const r = recordUnder(piece, head.seq);
+    if (r !== undefined) written[piece.line] = r;
   }
-  return { state: { counters: head.counters, renewals: head.renewals, lines }, applied: head.applied, seq: head.seq, stamps: head.buckets, ...(head.outbox ? { outbox: head.outbox } : {}) };
+  return { state: { counters: head.counters, renewals: head.renewals, lines: withLines({}, written) }, applied: head.applied, seq: head.seq, ...(head.outbox ? { outbox: head.outbox } : {}) };
 }
 
 /**
@@ -229,7 +236,8 @@ export function assemble(adherentId: string, head: HeadPiece, found: ReadonlyMap
  */
 export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promise<Families> {
   const heads = new Map<string, HeadPiece>();
-  const buckets = new Map<string, Map<string, BucketPiece>>();
+  const lines = new Map<string, Map<string, LinePiece>>();
+  const families = new Map<string, string>();
   for (const { partition, low, high } of await bus.endOffsets('counters-changelog')) {
     if (high <= low) continue;
     for await (const batch of bus.readRange('counters-changelog', partition, { from: low, to: high })) {
@@ -237,8 +245,8 @@ export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promis
         const { key, value } = r.value;
         if (value === null) {
           heads.delete(key);
-          const hash = key.lastIndexOf('#');
-          if (hash > 0) buckets.get(key.slice(0, hash))?.delete(key.slice(hash + 1));
+          const family = families.get(key);
+          if (family !== undefined) lines.get(family)?.delete(key);
           continue;
         }
         const piece = decodeSnapshot(value, { partition, offset: r.offset });
@@ -246,16 +254,17 @@ export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promis
         if (only && !only.has(family)) continue;
         if (piece.piece === 'head') heads.set(family, piece);
         else {
-          let m = buckets.get(family);
-          if (!m) buckets.set(family, (m = new Map()));
-          m.set(piece.bucket, piece);
+          families.set(key, family);
+          let m = lines.get(family);
+          if (!m) lines.set(family, (m = new Map()));
+          m.set(key, piece);
         }
       }
     }
   }
-  const families: Families = new Map();
-  for (const [id, head] of heads) families.set(id, assemble(id, head, buckets.get(id) ?? new Map()));
-  return families;
+  const out: Families = new Map();
+  for (const [id, head] of heads) out.set(id, assemble(head, lines.get(id)?.values() ?? []));
+  return out;
 }
 
 /**
@@ -290,21 +299,14 @@ export function causeOf(record: LineRecord | undefined): ReliquidationCause | un
   return (record as StoredLineRecord | undefined)?.cause;
 }
 
-/** Puts each line's pipeline fields into the changed records of `change` (new objects: the change may share them with a worker's state); each bucket is copied once. */
-export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>, bucketOf: (lineKey: string) => string): void {
-  const copied = new Set<string>();
+/** Puts each line's pipeline fields into the records `change` writes (new objects: the change may share them with a worker's state). */
+export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>): void {
   for (const [lineKey, stamp] of stamps) {
-    const b = bucketOf(lineKey);
-    const bucket = Object.hasOwn(change.buckets, b) ? change.buckets[b]! : undefined;
-    if (!bucket || !Object.hasOwn(bucket, lineKey)) continue;
-    const record: StoredLineRecord = { ...bucket[lineKey]! };
+    if (!Object.hasOwn(change.lines, lineKey)) continue;
+    const record: StoredLineRecord = { ...change.lines[lineKey]! };
     if (stamp.recordIds && stamp.recordIds.length > 0) record.recordIds = [...stamp.recordIds];
     if (stamp.input && record.operation === 'I') record.input = stamp.input;
     if (stamp.cause) record.cause = stamp.cause;
-    if (!copied.has(b)) {
-      change.buckets[b] = { ...bucket };
-      copied.add(b);
-    }
-    change.buckets[b]![lineKey] = record;
+    change.lines[lineKey] = record;
   }
 }

@@ -5,8 +5,9 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
-import { ledgerDelta } from './ledgers.js';
-import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
+import { encodeChange, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, type LineStamp } from './ledgers.js';
+import { encodeLineInput } from './line-input.js';
+import type { LedgerWrite, LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 
 /**
  * The per-line loop run in a worker (and in-process by replay): the engine's `liquidateAll`, plus
@@ -83,9 +84,47 @@ export function liquidateLines(
  */
 export function liquidateTask(task: LiquidateTask, reference: Reference): LiquidateTaskResult {
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
+  if (task.write) return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };
   const changes: LiquidateTaskResult['ledgers'] = {};
   for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);
   return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: changes };
+}
+
+/**
+ * A batch's ledger writes, done where the lines were decided (the worker: the service's thread
+ * only appends the text): every changed record gets the pipeline's fields — the record ids of the
+ * input records that made it, and for an `I` its input with its order of arrival — then each
+ * changed family is encoded as its changelog pieces (ledgers.ts `encodeChange`: line records, then
+ * the head at the next write number with the batch's watermarks).
+ */
+export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outcomes: readonly LineOutcome[], ledgers: Readonly<Record<string, EngineState>>): Record<string, [string, string][]> {
+  const stamps = new Map<string, Map<string, LineStamp & { recordIds: string[] }>>();
+  task.requests.forEach((r, k) => {
+    if (!outcomes[k]!.changed) return;
+    const family = stateKeyOf({ line: r.line, beneficiary: r.beneficiary ?? undefined });
+    const lineKey = lineKeyOf(r.line);
+    const recordId = write.recordIds[k] ?? undefined;
+    let ofFamily = stamps.get(family);
+    if (!ofFamily) stamps.set(family, (ofFamily = new Map()));
+    // The record before the batch (the task carries it): its record ids and place are kept.
+    const recorded = Object.hasOwn(task.ledgers, family) ? lineRecord(task.ledgers[family]!, lineKey) : undefined;
+    let stamp = ofFamily.get(lineKey);
+    if (!stamp) ofFamily.set(lineKey, (stamp = { recordIds: [...recordIdsOf(recorded)] }));
+    if (recordId !== undefined && !stamp.recordIds.includes(recordId)) stamp.recordIds.push(recordId);
+    // Order of arrival: a line keeps the place of its first record; a new one takes
+    // [this family write's number, its position in the batch].
+    const n = inputOf(recorded)?.n ?? stamp.input?.n ?? [(write.seqs[family] ?? 0) + 1, write.positions[k]!];
+    stamp.input = r.line.operation === 'I' ? encodeLineInput(r.line, r.asOf, n) : undefined;
+  });
+  const out: Record<string, [string, string][]> = {};
+  for (const [id, state] of Object.entries(ledgers)) {
+    const before = Object.hasOwn(task.ledgers, id) ? task.ledgers[id]! : undefined;
+    const change = ledgerChange(before, state);
+    stampLines(change, stamps.get(id) ?? new Map());
+    const written = encodeChange(id, { state: before ?? emptyState(), applied: {}, seq: write.seqs[id] ?? 0 }, change, write.applied[id] ?? {});
+    out[id] = written.messages.map((m) => [m.key!, m.value.value!]);
+  }
+  return out;
 }
 
 function sameDecision(previous: LineRecord, next: LineRecord | undefined, s: Settlement): boolean {

@@ -1,16 +1,16 @@
 import { serialize } from 'node:v8';
 import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
-import { lineBucket, lineRecord, stateKeyOf } from '../engine/state.js';
+import { lineRecord, stateKeyOf } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
 import type { Settlement } from '../model/settlement.js';
 import type { EngineState } from '../engine/index.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
-import { applyChangelog, restoreLedgers } from './ledger-restore.js';
+import { applyChangelog, healLedgers, restoreLedgers } from './ledger-restore.js';
 import { LedgerStore } from './ledger-store.js';
-import { applyDelta, encodeChange, inputOf, outboxOf, recordIdsOf, slimState, stampLines, watermarkKey, type Family, type LedgerChange, type LedgerPiece, type LineStamp } from './ledgers.js';
-import { encodeLineInput } from './line-input.js';
+import { applyDelta, encodeChange, outboxOf, recordIdsOf, slimState, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
+import { partitionFor } from '../bus/topics.js';
 import { reliquidateFamily } from './reliquidate.js';
 import { requestReliquidation, type ReliquidationRequest } from './reliquidation-requests.js';
 import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
@@ -24,9 +24,9 @@ import { recordLiquidationBatch } from '../http/metrics.js';
  * The liquidation service: consumes décompte and invoice lines (group `liquidation`), liquidates
  * them in a piscina pool, and per bus batch, in this order (README "Exactly-once effect"):
  *   1. liquidate (families split over tasks, a family in one task only, ledgers carried in: the
- *      head and the buckets of the task's lines);
+ *      head and the records of the task's lines; the worker writes the ledger pieces too);
  *   2. produce the settlements that are new (unchanged re-decisions publish nothing);
- *   3. produce the changed ledger pieces to counters-changelog (changed buckets, then the head
+ *   3. produce the changed ledger pieces to counters-changelog (changed line records, then the head
  *      with the input watermark: ledgers.ts, the rule for a crash between them);
  *   4. return, and the bus commits the input offsets.
  * The bus hands one batch at a time, and the handler awaits the pool, whose queue is bounded:
@@ -94,7 +94,7 @@ export interface ServiceStats {
   published: number;
   /** re-decisions identical to the recorded version: nothing published */
   unchanged: number;
-  /** ledger pieces produced to counters-changelog (changed buckets and heads) */
+  /** ledger pieces produced to counters-changelog (changed line records and heads) */
   snapshots: number;
   /** changelog entries written by another group member, read in when their partition moved here */
   caughtUp: number;
@@ -199,20 +199,27 @@ export class LiquidationService {
       this.stats.reference = reference;
     }
     await this.liquidator.use(reference);
-    const beneficiaries = records.map((r) => this.o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang) ?? null);
+    // One lookup per person of the batch (the array is built synchronously: the live index cannot change in between).
+    const persons = new Map<string, ReturnType<BeneficiaryIndex['byNirRang']> | null>();
+    const beneficiaries = records.map(({ value: { line } }) => {
+      const person = `${line.nir}-${line.rang}`;
+      let b = persons.get(person);
+      if (b === undefined) persons.set(person, (b = this.o.beneficiaries.byNirRang(line.nir, line.rang) ?? null));
+      return b;
+    });
     // The batch's ledgers, held until the batch is done whatever the cache size: each family's
-    // head and only the buckets its lines in this batch fall in.
-    const bucketsOf = new Map<string, Set<string>>();
+    // head and only the records of its lines in this batch.
+    const linesOf = new Map<string, Set<string>>();
     // An unknown beneficiary's lines live in the ledger of the member number they name (stateKeyOf):
     // consuming nothing, but remembering their versions.
     const familyOf = (i: number) => stateKeyOf({ line: records[i]!.value.line, beneficiary: beneficiaries[i] ?? undefined });
     records.forEach((r, i) => {
       const id = familyOf(i);
-      let set = bucketsOf.get(id);
-      if (!set) bucketsOf.set(id, (set = new Set()));
-      set.add(lineBucket(lineKeyOf(r.value.line)));
+      let set = linesOf.get(id);
+      if (!set) linesOf.set(id, (set = new Set()));
+      set.add(lineKeyOf(r.value.line));
     });
-    const families = await this.store.getMany(bucketsOf.keys(), (id) => bucketsOf.get(id)!);
+    const families = await this.store.getMany(linesOf.keys(), (id) => linesOf.get(id)!);
     const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string }[] = [];
     const idsInBatch = new Set<string>();
     for (const [i, record] of records.entries()) {
@@ -235,45 +242,38 @@ export class LiquidationService {
       items.push({ record, request: { line, beneficiary, asOf: asOfTimestamp(record.timestamp) }, family });
     }
 
-    // 1. Liquidate: whole families per task, in order of first appearance.
-    const tasks = this.split(items, families, this.o.taskLines ?? 256, reference);
+    // 1. Liquidate: whole families per task, in order of first appearance. Each task also writes
+    // its families' ledger pieces (liquidate-lines.ts `encodeTaskLedgers`): the pipeline's fields of
+    // each changed record, and the head with this batch's watermark — in the worker, this thread
+    // only appends the text.
+    const lastOffset = new Map<string, number>();
+    for (const item of items) lastOffset.set(item.family, item.record.offset);
+    const write = (family: string) => {
+      const old = families.get(family);
+      return { seq: old?.seq ?? 0, applied: { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 } };
+    };
+    const tasks = this.split(items, families, this.o.taskLines ?? 256, reference, write);
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task, families)));
     const outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[] = new Array(items.length);
-    const changed = new Map<string, LedgerChange>();
+    const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+    const pieces: [string, undefined, string][] = [];
+    const changed: string[] = [];
     results.forEach((result, t) => {
       tasks[t]!.indices.forEach((index, k) => (outcomes[index] = result.outcomes[k]!));
-      // The task sent back the records it wrote; the buckets they go into are held here.
-      for (const [family, delta] of Object.entries(result.ledgers)) changed.set(family, applyDelta(families.get(family)?.state, delta));
+      for (const [family, written] of Object.entries(result.pieces ?? {})) {
+        changed.push(family);
+        const partition = partitionFor(family);
+        for (const [key, text] of written) {
+          snapshots.push({ key, partition, value: { key, value: text } });
+          pieces.push([key, undefined, text]);
+        }
+      }
     });
-
-    // Every line whose ledger record changed gets the pipeline's fields (ledgers.ts StoredLineRecord):
-    // the record ids of its input records, and its input, for a later re-liquidation.
-    const stamps = new Map<string, Map<string, LineStamp & { recordIds: string[] }>>();
-    items.forEach((item, i) => {
-      if (!outcomes[i]!.changed) return;
-      const { line, recordId } = item.record.value;
-      const lineKey = lineKeyOf(line);
-      let ofFamily = stamps.get(item.family);
-      if (!ofFamily) stamps.set(item.family, (ofFamily = new Map()));
-      const before = families.get(item.family);
-      const recorded = before && lineRecord(before.state, lineKey);
-      let stamp = ofFamily.get(lineKey);
-      if (!stamp) ofFamily.set(lineKey, (stamp = { recordIds: [...recordIdsOf(recorded)] }));
-      if (recordId !== undefined && !stamp.recordIds.includes(recordId)) stamp.recordIds.push(recordId);
-      // Order of arrival: a line keeps the place of its first record; a new one takes
-      // [this family write's number, its position in the batch].
-      const n = inputOf(recorded)?.n ?? stamp.input?.n ?? [(before?.seq ?? 0) + 1, i];
-      stamp.input = line.operation === 'I' ? encodeLineInput(line, item.request.asOf, n) : undefined;
-    });
-    for (const [family, ofFamily] of stamps) {
-      const change = changed.get(family);
-      if (change) stampLines(change, ofFamily, lineBucket);
-    }
 
     // 2. Settlements, in input order — after those a re-liquidation left in the outbox of a family
     // this batch rewrites (the rewrite drops the outbox; README "Re-liquidation").
     const settlements: OutgoingMessage<'settlements'>[] = [];
-    for (const family of changed.keys()) settlements.push(...outboxOf(family, families.get(family)));
+    for (const family of changed) settlements.push(...outboxOf(family, families.get(family)));
     items.forEach((item, i) => {
       const { settlement, changed: isNew } = outcomes[i]!;
       if (!isNew) {
@@ -290,19 +290,8 @@ export class LiquidationService {
     await this.produceSettlements(settlements);
     await this.pause();
 
-    // 3. Ledgers of the families that changed, with the watermark of this batch.
-    const lastOffset = new Map<string, number>();
-    for (const item of items) lastOffset.set(item.family, item.record.offset);
-    const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
-    const pieces: [string, LedgerPiece, string][] = [];
-    for (const [family, change] of changed) {
-      const old = families.get(family);
-      const applied = { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 };
-      // Buckets before their head, in order on the family's partition: see ledgers.ts for a crash between them.
-      const written = encodeChange(family, old, change, applied);
-      snapshots.push(...written.messages);
-      written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
-    }
+    // 3. Ledgers of the families that changed (line records before their head, in order on the
+    // family's partition: see ledgers.ts for a crash between them), with the watermark of this batch.
     await this.writeLedgers(partition, snapshots, pieces);
     await this.pause();
 
@@ -394,9 +383,8 @@ export class LiquidationService {
     const pieces: [string, LedgerPiece, string][] = [];
     for (const { id, family, state, last, touched, settlements } of results) {
       if (!state || last === undefined || state === family?.state) continue;
-      // Only the buckets of the lines that changed, and only those lines in their undo.
-      const buckets = new Set([...touched].map(lineBucket));
-      const change: LedgerChange = { counters: state.counters, renewals: state.renewals, buckets: Object.fromEntries([...buckets].map((b) => [b, state.lines[b]!])), touched: [...touched] };
+      // Only the records of the lines that changed.
+      const change: LedgerChange = { counters: state.counters, renewals: state.renewals, lines: Object.fromEntries([...touched].flatMap((k) => { const r = lineRecord(state, k); return r ? [[k, r]] : []; })) };
       const written = encodeChange(id, family, change, { ...family?.applied, [wk]: last }, settlements);
       snapshots.push(...written.messages);
       written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
@@ -422,9 +410,9 @@ export class LiquidationService {
    * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
    * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
    */
-  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece, string][]): Promise<void> {
+  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece | undefined, string][]): Promise<void> {
     if (snapshots.length === 0) return;
-    // Pieces are small (a head, or a sixteenth of a family's lines): 1 000 per produce, so a batch
+    // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
     for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE));
     const end = (await this.changelogRange(partition)).high;
@@ -442,7 +430,7 @@ export class LiquidationService {
   private async catchUp(partition: number, session: BatchSession): Promise<void> {
     const { low, high: end } = await this.changelogRange(partition);
     let from = this.positions.get(partition) ?? 0;
-    if (end <= from) return;
+    if (end <= from) return this.heal(partition);
     if (from < low) {
       // Entries below `low` were deleted (retention, or a test broker's size cap): the compacted
       // topic's later entries still carry the last value of every piece written since.
@@ -456,6 +444,20 @@ export class LiquidationService {
     this.positions.set(partition, end);
     this.stats.caughtUp += read;
     this.o.logger?.info({ partition, from, to: end, read }, 'liquidation: partition arrived from another member, ledgers caught up from counters-changelog');
+    await this.heal(partition);
+  }
+
+  /**
+   * A write cut before its head (a crash, or a refused produce), found past the store's marker by
+   * the restore or a catch-up: rolled back on the changelog before this member writes any family
+   * of the partition (ledger-restore.ts `healLedgers`; ledgers.ts says why it must be).
+   */
+  private async heal(partition: number): Promise<void> {
+    if (this.store.suspected(partition).length === 0) return;
+    await this.store.flush(this.busId);
+    const produced = await healLedgers(this.o.bus, this.store, this.busId, partition);
+    this.positions.set(partition, (await this.changelogRange(partition)).high);
+    if (produced > 0) this.o.logger?.warn({ partition, produced }, 'liquidation: line records of a write cut before its head rolled back on counters-changelog');
   }
 
   private async changelogRange(partition: number): Promise<{ low: number; high: number }> {
@@ -465,7 +467,7 @@ export class LiquidationService {
   }
 
   /** Tasks of whole families up to `taskLines` lines (an unknown beneficiary: the ledger of its member number). */
-  private split(items: { request: LineRequest; family: string }[], families: ReadonlyMap<string, Family>, taskLines: number, reference: string): { task: LiquidateTask; indices: number[] }[] {
+  private split(items: { request: LineRequest; family: string; record: BusRecord<LineTopic> }[], families: ReadonlyMap<string, Family>, taskLines: number, reference: string, write: (family: string) => { seq: number; applied: Record<string, number> }): { task: LiquidateTask; indices: number[] }[] {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
       const g = item.family;
@@ -477,15 +479,20 @@ export class LiquidationService {
     let current: { task: LiquidateTask; indices: number[] } | undefined;
     for (const [g, indices] of groups) {
       if (!current || current.indices.length >= taskLines) {
-        current = { task: { reference, requests: [], ledgers: {} }, indices: [] };
+        current = { task: { reference, requests: [], ledgers: {}, write: { recordIds: [], positions: [], seqs: {}, applied: {} } }, indices: [] };
         tasks.push(current);
       }
       // Only the records of the task's own lines travel: the engine reads no other line.
       const family = families.get(g);
       if (family) current.task.ledgers[g] = slimState(family.state, indices.map((i) => lineKeyOf(items[i]!.request.line)));
+      const { seq, applied } = write(g);
+      current.task.write!.seqs[g] = seq;
+      current.task.write!.applied[g] = applied;
       for (const i of indices) {
         current.indices.push(i);
         current.task.requests.push(items[i]!.request);
+        current.task.write!.recordIds.push(items[i]!.record.value.recordId ?? null);
+        current.task.write!.positions.push(i);
       }
     }
     return tasks;

@@ -33,11 +33,26 @@ export interface LiquidateTask {
   reference: string;
   requests: LineRequest[];
   ledgers: Record<string, EngineState>;
+  /** given: the worker also writes the changed ledgers' changelog pieces (a batch of lines; requests and replay write theirs themselves) */
+  write?: LedgerWrite;
+}
+
+/**
+ * What a worker needs to write a batch's ledger pieces itself (liquidate-lines.ts `encodeTaskLedgers`):
+ * the pipeline's fields of each line record (ledgers.ts `StoredLineRecord`) and each family's head.
+ */
+export interface LedgerWrite {
+  /** per request, in task order: the input record's id (null: none), and its place in the batch (order of arrival, line-input.ts `n`) */
+  recordIds: (string | null)[];
+  positions: number[];
+  /** per family of the task: its head's write number now (0: no ledger yet), and the watermarks its next head records */
+  seqs: Record<string, number>;
+  applied: Record<string, Record<string, number>>;
 }
 
 /**
  * What a task changed in one family's ledger: its counters and renewals, and the new records of the
- * lines it wrote — not their buckets: the service puts them into the buckets it holds (ledgers.ts
+ * lines it wrote — not their buckets (used by requests; a batch of lines gets `pieces` instead: ledgers.ts
  * `applyDelta`).
  */
 export interface LedgerDelta {
@@ -49,5 +64,8 @@ export interface LedgerDelta {
 /** Settlements in request order (without the previous record: the service has it); per changed ledger, its delta. */
 export interface LiquidateTaskResult {
   outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[];
+  /** per changed ledger, its delta (empty when the task had `write`: `pieces` instead) */
   ledgers: Record<string, LedgerDelta>;
+  /** with `write`: per changed family, its changelog pieces as [piece key, value text], line records first and the head last */
+  pieces?: Record<string, [string, string][]>;
 }

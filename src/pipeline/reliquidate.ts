@@ -1,10 +1,10 @@
 import type { ReliquidationRequest } from '../bus/messages.js';
-import { lineBucket, lineRecord, stateKeyOf, withLine } from '../engine/state.js';
+import { lineRecord, stateKeyOf, withLine } from '../engine/state.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
 import type { Settlement } from '../model/settlement.js';
-import { applyDelta, inputOf, recordIdsOf, slimState, stampLines, type LineStamp } from './ledgers.js';
+import { applyDelta, inputOf, recordIdsOf, slimState, stampLines, withLines, type LineStamp } from './ledgers.js';
 import { byArrival, decodeLineInput, type LineInput } from './line-input.js';
 import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 import { PipelineStageError } from './errors.js';
@@ -37,7 +37,7 @@ export interface FamilyReliquidation {
   redecided: number;
   /** lines named but not decided again: no input kept, or the person now belongs to another family */
   skipped: number;
-  /** lineKeys whose record changed (a bucket's undo names these only) */
+  /** lineKeys whose record changed (the line pieces written, each with its undo) */
   touched: string[];
   /** requests handing lines kept here over to their person's family: to produce BEFORE this ledger is written */
   handovers: ReliquidationRequest[];
@@ -134,9 +134,9 @@ export async function reliquidateFamily(
     settlements.push({ ...outcome.settlement, reliquidation: request.reason });
   });
   const change = applyDelta(state, delta);
-  stampLines(change, stamps, lineBucket);
-  const next: EngineState = { counters: change.counters, renewals: change.renewals, lines: { ...state.lines, ...change.buckets } };
-  return { state: next, settlements, redecided: requests.length, skipped, touched: [...new Set([...change.touched, ...written])], handovers };
+  stampLines(change, stamps);
+  const next: EngineState = { counters: change.counters, renewals: change.renewals, lines: withLines(state.lines, change.lines) };
+  return { state: next, settlements, redecided: requests.length, skipped, touched: [...new Set([...Object.keys(change.lines), ...written])], handovers };
 }
 
 /** A stored input that does not decode, or decodes to another line, is a damaged ledger: stop rather than decide wrong. */

@@ -124,7 +124,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         const input = encodeLineInput(line, asOfTimestamp(r.timestamp), inputOf(previous)?.n ?? [family.seq + 1, 0]);
         if (state && next) state = { ...state, lines: withLine(state.lines, lineKey, { ...next, ...(ids.length > 0 ? { recordIds: [...ids] } : {}), input } as StoredLineRecord) };
         if (state) {
-          // One change per family for the whole range: its buckets' undo is against the ledger read.
+          // One change per family for the whole range: its line pieces' undo is against the ledger read.
           const base = families.get(beneficiary.adherentId)!;
           touched.set(beneficiary.adherentId, { ...base, state });
         }

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { partitionFor } from '../../src/bus/topics.js';
-import type { LineRecord } from '../../src/engine/index.js';
-import { LedgerSnapshotSchema, assemble, decodeSnapshot, encodeChange, encodeFamily, type BucketPiece, type Family, type HeadPiece } from '../../src/pipeline/ledgers.js';
+import { lineRecord, type LineRecord } from '../../src/engine/index.js';
+import { lineBucket } from '../../src/engine/state.js';
+import { LedgerSnapshotSchema, assemble, decodeSnapshot, encodeChange, encodeFamily, rollbackOf, type Family, type HeadPiece, type LinePiece } from '../../src/pipeline/ledgers.js';
 import { PipelineStageError } from '../../src/pipeline/errors.js';
 
 /**
@@ -21,34 +22,38 @@ describe('ledger snapshot', () => {
     expect(JSON.parse(await readFile(FILE, 'utf8'))).toEqual(generated);
   });
 
-  it('round-trips a ledger as pieces (buckets, then the head) and names the offset of a value that is not one', () => {
-    const family: Family = { state: { counters: { 'k|x|c|count|2025': '2' }, renewals: {}, lines: { '3': { L1: record(1) } } }, applied: { 'decompte-lines:1': 41 }, seq: 0, stamps: {} };
+  it('round-trips a ledger as pieces (line records, then the head) and names the offset of a value that is not one', () => {
+    const family: Family = { state: { counters: { 'k|x|c|count|2025': '2' }, renewals: {}, lines: { [lineBucket('L1')]: { L1: record(1) } } }, applied: { 'decompte-lines:1': 41 }, seq: 0 };
     const msgs = encodeFamily('A001', family);
-    // One bucket then the head, both on the family's partition, each under its own compaction key.
-    expect(msgs.map((m) => m.key)).toEqual(['A001#3', 'A001']);
+    // One line piece then the head, both on the family's partition, each under its own compaction key.
+    expect(msgs.map((m) => m.key)).toEqual(['A001#L1', 'A001']);
     expect(new Set(msgs.map((m) => m.partition))).toEqual(new Set([partitionFor('A001')]));
-    const [bucket, head] = msgs.map((m) => decodeSnapshot(m.value.value!, { partition: 1, offset: 7 })) as [BucketPiece, HeadPiece];
-    expect(head).toEqual({ v: 2, piece: 'head', seq: 1, counters: { 'k|x|c|count|2025': '2' }, renewals: {}, buckets: { '3': 1 }, applied: { 'decompte-lines:1': 41 } });
-    expect(bucket).toMatchObject({ piece: 'bucket', bucket: '3', seq: 1, lines: { L1: record(1) }, undo: { L1: null } });
-    expect(assemble('A001', head, new Map([['3', bucket]]))).toEqual({ ...family, seq: 1, stamps: { '3': 1 } });
+    const [line, head] = msgs.map((m) => decodeSnapshot(m.value.value!, { partition: 1, offset: 7 })) as [LinePiece, HeadPiece];
+    expect(head).toEqual({ v: 3, piece: 'head', seq: 1, counters: { 'k|x|c|count|2025': '2' }, renewals: {}, applied: { 'decompte-lines:1': 41 } });
+    expect(line).toEqual({ v: 3, piece: 'line', line: 'L1', seq: 1, record: record(1), undo: null });
+    expect(assemble(head, [line])).toEqual({ ...family, seq: 1 });
     expect(() => decodeSnapshot('{"v":1}', { partition: 1, offset: 7 })).toThrow(PipelineStageError);
     expect(() => decodeSnapshot('{"v":1}', { partition: 1, offset: 7 })).toThrow(/counters-changelog\[1\]@7/);
+    // The layout before (v2: 16 buckets per family) is refused, not misread.
+    expect(() => decodeSnapshot('{"v":2,"piece":"bucket","bucket":"3","seq":1,"lines":{},"undo":{}}', { partition: 1, offset: 8 })).toThrow(/@8: not a ledger piece/);
   });
 
-  it('a bucket written without its head (crash between them) is rolled back to the version its head knows', () => {
-    // Write 1: L1 (version 1) in bucket 3, counter at 2. Write 2 changes L1 to version 2, adds L2, counter 3.
-    const one = encodeChange('A001', undefined, { counters: { c: '2' }, renewals: {}, buckets: { '3': { L1: record(1) } }, touched: ['L1'] }, { 'decompte-lines:0': 10 });
-    const two = encodeChange('A001', one.family, { counters: { c: '3' }, renewals: {}, buckets: { '3': { L1: record(2), L2: record(1) } }, touched: ['L1', 'L2'] }, { 'decompte-lines:0': 12 });
-    const [bucket2, head2] = two.pieces.map(([, p]) => p) as [BucketPiece, HeadPiece];
+  it('a line written without its head (crash between them) is read as the version its head knows', () => {
+    // Write 1: L1 (version 1), counter at 2. Write 2 changes L1 to version 2, adds L2, counter 3.
+    const one = encodeChange('A001', undefined, { counters: { c: '2' }, renewals: {}, lines: { L1: record(1) } }, { 'decompte-lines:0': 10 });
+    const two = encodeChange('A001', one.family, { counters: { c: '3' }, renewals: {}, lines: { L1: record(2), L2: record(1) } }, { 'decompte-lines:0': 12 });
+    const [l1, l2, head2] = two.pieces.map(([, p]) => p) as [LinePiece, LinePiece, HeadPiece];
     // The undo of write 2 is the previous record of each line it wrote: L1 at version 1, L2 absent.
-    expect(bucket2.undo).toEqual({ L1: record(1), L2: null });
+    expect([l1.undo, l2.undo]).toEqual([record(1), null]);
     const head1 = one.pieces[1]![1] as HeadPiece;
-    // Crash after bucket 2, before head 2: the store holds bucket seq 2 and head seq 1 → write 1's ledger.
-    expect(assemble('A001', head1, new Map([['3', bucket2]]))).toEqual({ state: { counters: { c: '2' }, renewals: {}, lines: { '3': { L1: record(1) } } }, applied: { 'decompte-lines:0': 10 }, seq: 1, stamps: { '3': 1 } });
+    // Crash after the lines of write 2, before its head: head seq 1 → write 1's ledger.
+    expect(assemble(head1, [l1, l2])).toEqual({ state: { counters: { c: '2' }, renewals: {}, lines: { [lineBucket('L1')]: { L1: record(1) } } }, applied: { 'decompte-lines:0': 10 }, seq: 1 });
     // Both written: write 2's ledger.
-    expect(assemble('A001', head2, new Map([['3', bucket2]])).state.lines).toEqual({ '3': { L1: record(2), L2: record(1) } });
-    // A bucket whose first write lost its head is no state at all.
-    expect(assemble('A001', { ...head1, buckets: {} }, new Map([['3', bucket2]])).state.lines).toEqual({});
+    expect(lineRecord(assemble(head2, [l1, l2]).state, 'L1')).toEqual(record(2));
+    expect(lineRecord(assemble(head2, [l1, l2]).state, 'L2')).toEqual(record(1));
+    // The rollback a restore writes for a left-over: its undo at the head's number, or nothing (a tombstone).
+    expect(rollbackOf(l1, head1)).toEqual({ v: 3, piece: 'line', line: 'L1', seq: 1, record: record(1), undo: record(1) });
+    expect(rollbackOf(l2, head1)).toBeNull();
   });
 });
 

@@ -8,10 +8,12 @@ import { generateFixtures } from '../../src/generate/index.js';
 import { ingestDrop } from '../../src/ingest/ingest-drop.js';
 import { loadBeneficiaries, type BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
 import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
-import { restoreLedgers } from '../../src/pipeline/ledger-restore.js';
+import { healLedgers, restoreLedgers } from '../../src/pipeline/ledger-restore.js';
+import { partitionFor } from '../../src/bus/topics.js';
 import { LedgerStore } from '../../src/pipeline/ledger-store.js';
 import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
 import { compositeKey } from '../../src/state/kv-store.js';
+import { lineRecord, type LineRecord } from '../../src/engine/index.js';
 import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
 import type { ReferencePaths } from '../../src/pipeline/reference.js';
 import { byPartition, copyReference, readTopic, waitIdle } from './liquidation-support.js';
@@ -106,9 +108,9 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(new Map([...b].map(([k, f]) => [k, f.state]))).toEqual(new Map([...a].map(([k, f]) => [k, f.state])));
   }, 60_000);
 
-  it('a byte bound of 8 KiB of ledger text holds while families age, with the decisions of an unbounded cache', async () => {
+  it('a byte bound of 2 KiB of ledger text holds while families age, with the decisions of an unbounded cache', async () => {
     const { unbounded, small } = await unboundedAndFresh();
-    const bound = 8 * 1024;
+    const bound = 2 * 1024;
     let maxBytes = 0;
     const service = await LiquidationService.start({
       bus: small.bus, beneficiaries, reference, workers: 0, taskLines: 1000, maxBatch: 40,
@@ -118,8 +120,9 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     await waitIdle(small.bus);
     const stats = service.ledgerStats;
     await service.stop();
-    // 400 lines over 24 families is far more than 8 KiB of ledger text (a line record alone is
-    // ~200 B), so the count bound (a million) never binds and the byte bound must have evicted.
+    // 400 lines over 24 families is far more than 2 KiB of ledger text (a line record alone is
+    // ~200 B, a head ~150 B), so the count bound (a million) never binds and the byte bound must
+    // have evicted heads, read again from the store by their family's next batch.
     expect(maxBytes).toBeGreaterThan(0);
     expect(maxBytes).toBeLessThanOrEqual(bound);
     expect(stats.reads).toBeGreaterThan(24);
@@ -141,12 +144,12 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const store = await LedgerStore.open(ledgers);
     expect(store.marker()!.next).toEqual(Object.fromEntries(ends.map((e) => [String(e.partition), e.high])));
 
-    // A ledger change written by someone else (a replay) after the marker, touching no line
-    // bucket: one piece, the head; the tail is that one entry.
+    // A ledger change written by someone else (a replay) after the marker, touching no line:
+    // one piece, the head; the tail is that one entry.
     const changelog = await loadFamilies(bus);
     const [id, family] = [...changelog][0]!;
     const noLines = ledgerChange(family.state, family.state);
-    expect(noLines.buckets).toEqual({});
+    expect(noLines.lines).toEqual({});
     const edited = encodeChange(id, family, noLines, { ...family.applied, 'decompte-lines:99': 7 });
     expect(edited.messages.map((m) => m.key)).toEqual([id]);
     await bus.produce('counters-changelog', edited.messages);
@@ -173,8 +176,8 @@ describe('ledger store: bounded cache and restart from the local store', () => {
 
     const store = await LedgerStore.open({ home, cacheSize: 3, fsync: false });
     expect(await restoreLedgers(bus, store, 'kafka-other')).toMatchObject({ rebuilt: true, read: entries });
-    // A marker of an earlier layout (v1: whole-ledger files) cannot be read as this one.
-    await store.kv.commit(() => store.kv.sub('ledger.marker').put('embedded', { v: 1, bus: 'embedded' }));
+    // A marker of an earlier layout (v3: 16 line buckets per family) cannot be read as this one.
+    await store.kv.commit(() => store.kv.sub('ledger.marker').put('embedded', { v: 3, bus: 'embedded', next: {} }));
     expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: entries });
     for (const [id, f] of changelog) expect(await store.get(id)).toEqual(f);
     await store.close();
@@ -184,7 +187,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const { home, bus } = await freshBus();
     const store = await LedgerStore.open({ home, fsync: false });
     expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ read: 0 });
-    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
+    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0 };
     const change = encodeChange('F1', undefined, ledgerChange(undefined, family.state), family.applied);
     // As the service does: produced to the changelog first, then staged with the end it reaches.
     await bus.produce('counters-changelog', change.messages);
@@ -214,9 +217,69 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     await third.close();
   });
 
+  it('a write cut between its line records and its head is rolled back on the changelog before the family is written again', async () => {
+    const { home, bus } = await freshBus();
+    const record = (version: number) => ({ version, operation: 'I', inputHash: `h${version}` }) as unknown as LineRecord;
+    // Write 1 of F1: L1 version 1, counter 1.
+    const one = encodeChange('F1', undefined, { counters: { c: '1' }, renewals: {}, lines: { L1: record(1) } }, { 'decompte-lines:0': 3 });
+    await bus.produce('counters-changelog', one.messages);
+    // Write 2 cut by a crash: its line records (L1 → version 2, new L2) produced, its head not.
+    const cut = encodeChange('F1', one.family, { counters: { c: '3' }, renewals: {}, lines: { L1: record(2), L2: record(1) } }, { 'decompte-lines:0': 5 });
+    await bus.produce('counters-changelog', cut.messages.slice(0, -1));
+    // The restart: the store reads the tail and marks L1 and L2, above their head; before writing
+    // the partition, the service rolls them back ON THE CHANGELOG (and the store reads that back).
+    const store = await LedgerStore.open({ home, fsync: false });
+    const restored = await restoreLedgers(bus, store, 'embedded');
+    expect(restored).toMatchObject({ read: 4 });
+    expect(store.suspected(partitionFor('F1')).sort()).toEqual(['F1#L1', 'F1#L2']);
+    expect(await healLedgers(bus, store, 'embedded', partitionFor('F1'))).toBe(2);
+    expect(store.suspected()).toEqual([]);
+    const family = (await store.get('F1'))!;
+    expect(family).toEqual(one.family);
+    // The family's next write (the redelivered batch, here touching another line only) is write 2 again, with L3.
+    const next = encodeChange('F1', family, { counters: { c: '2' }, renewals: {}, lines: { L3: record(1) } }, { 'decompte-lines:0': 5 });
+    await bus.produce('counters-changelog', next.messages);
+    await store.close();
+    // Read from the changelog alone (replay, a new home, a Kafka member): head 2 must not adopt the
+    // cut write's L1 version 2 and L2, also written at number 2. Without the rollback, it did.
+    const ledger = (await loadFamilies(bus)).get('F1')!;
+    expect(ledger.state.counters).toEqual({ c: '2' });
+    expect([lineRecord(ledger.state, 'L1'), lineRecord(ledger.state, 'L2'), lineRecord(ledger.state, 'L3')]).toEqual([record(1), undefined, record(1)]);
+    const rebuilt = await LedgerStore.open({ home: join(home, 'again'), fsync: false });
+    expect(await restoreLedgers(bus, rebuilt, 'embedded')).toMatchObject({ rebuilt: true });
+    expect(await rebuilt.get('F1')).toEqual(ledger);
+    await rebuilt.close();
+  });
+
+  it('the service rolls back a write cut before its head before it writes the family again, and ends as a single uninterrupted run', async () => {
+    const single = await freshBus();
+    await ingest(single.bus, drops[0]);
+    await ingest(single.bus, drops[1]);
+    await run(single.bus, { ledgers: { cacheSize: 3, fsync: false } });
+
+    const { home, bus } = await freshBus();
+    const ledgers = { home, cacheSize: 3, fsync: false };
+    await ingest(bus, drops[0]);
+    await run(bus, { ledgers });
+    // A write of every family cut after its line pieces (a crash before the heads): a record of a
+    // line no drop has, at the next write number. The second drop writes each family again at that
+    // same number without this line, so only a rollback keeps its head from adopting it.
+    const before = await loadFamilies(bus);
+    const cut = [...before].flatMap(([id, family]) => encodeChange(id, family, { counters: family.state.counters, renewals: family.state.renewals, lines: { 'cut:1:1': { version: 1, operation: 'I', inputHash: 'cut' } as unknown as LineRecord } }, family.applied).messages.slice(0, -1));
+    expect(cut).toHaveLength(before.size);
+    await bus.produce('counters-changelog', cut);
+    await ingest(bus, drops[1]);
+    await run(bus, { ledgers });
+    const after = await loadFamilies(bus);
+    for (const [, f] of after) expect(lineRecord(f.state, 'cut:1:1')).toBeUndefined();
+    // (Ledgers are not compared whole with the single run: a line's order of arrival records the batch it came in.)
+    expect(after.size).toBeGreaterThanOrEqual(before.size);
+    expect(byPartition(await readTopic(bus, 'settlements'))).toEqual(byPartition(await readTopic(single.bus, 'settlements')));
+  }, 60_000);
+
   it('a damaged ledger piece is refused with PIPELINE_BAD_SNAPSHOT naming the store file and key', async () => {
     const store = await LedgerStore.open({ home: join(dir, 'damaged'), cacheSize: 1, fsync: false });
-    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0, stamps: {} };
+    const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0 };
     await store.set('F1', family);
     await store.set('F2', family); // evicts F1 from the 1-slot cache
     expect(store.cached).toBe(1);
@@ -227,8 +290,8 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     // The documented layout: ledger.piece/<bus>␟<piece key> → the changelog value text
     const pieces = store.kv.sub<string>('ledger.piece');
     const key = compositeKey('embedded', 'F1');
-    expect(pieces.get(key)).toMatch(/^\{"v":2,"piece":"head",/);
-    await store.kv.commit(() => pieces.put(key, '{"v":2,"piece":'));
+    expect(pieces.get(key)).toMatch(/^\{"v":3,"piece":"head",/);
+    await store.kv.commit(() => pieces.put(key, '{"v":3,"piece":'));
     await expect(store.get('F1')).rejects.toMatchObject({ code: 'PIPELINE_BAD_SNAPSHOT', context: { file: store.file, key: 'F1' } });
     await store.close();
   });
