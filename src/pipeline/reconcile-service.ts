@@ -1,4 +1,5 @@
 import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/index.js';
+import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import { decide, DEFAULT_RECON_CONFIG, initialReconState, reconKeyOf, type ReconConfig, type ReconEvent, type ReconState } from '../reconcile/index.js';
@@ -114,10 +115,10 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       outcomes.push(...d.outcomes);
       if (d.state !== before) changed.set(key, d.state);
     }
-    if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })));
+    if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })), TRUSTED);
     if (changed.size > 0) {
       const log: OutgoingMessage<'reconcile-changelog'>[] = [...changed].map(([key, state]) => ({ value: { key, value: JSON.stringify(state) } }));
-      await bus.produce('reconcile-changelog', log);
+      await bus.produce('reconcile-changelog', log, TRUSTED);
       await faults?.afterProduce?.();
       // One writer of the changelog (this service): its end is the position the store now reflects.
       const ends = await bus.endOffsets('reconcile-changelog');
