@@ -16,6 +16,13 @@ export interface OutgoingMessage<T extends TopicName> {
   headers?: Headers;
   /** explicit partition (the counters changelog follows its line's partition); default: partitionFor(key) */
   partition?: number;
+  /**
+   * `JSON.stringify(value)` when the producer holds it already (the ingest sink reads its lines
+   * back from its spool as that text): written as the value's bytes instead of serialising again.
+   * Used by `trusted` calls only (a checked call writes the schema's output); under
+   * NOEMIE_BUS_VERIFY=1 it must be the JSON of `value`.
+   */
+  json?: string;
 }
 
 /**

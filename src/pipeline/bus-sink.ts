@@ -215,7 +215,8 @@ export class BusIngestSink implements IngestSink {
         await flush();
         pendingTopic = topic;
       }
-      pending.push({ value, key: familyKeyOfLine(value.line, this.options.members) });
+      // `text` is JSON.stringify of the value (line() wrote it): the bus writes it as is, not serialised again.
+      pending.push({ value, key: familyKeyOfLine(value.line, this.options.members), json: text });
       if (pending.length >= this.batch) await flush();
     }
     await flush();

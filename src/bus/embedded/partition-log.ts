@@ -132,16 +132,14 @@ export class PartitionLog {
     const endPos = posAt(k);
     const buf = Buffer.allocUnsafe(endPos - startPos);
     await readAll(this.log, buf, startPos);
-    // One UTF-8 decode for the batch; lines are slices of it (a newline is never inside JSON text).
-    const text = buf.toString('utf8');
     const out: StoredRecord[] = new Array(k);
     let lineStart = 0;
     for (let i = 0; i < k; i++) {
-      const nl = text.indexOf('\n', lineStart);
-      const rec = nl === -1 ? null : parseLine(text, lineStart, nl);
+      const nl = buf.indexOf(10, lineStart);
+      // One small string per line: JSON.parse of slices of one decoded batch measured twice as slow.
+      const rec = nl === -1 ? null : parseStored(buf.subarray(lineStart, nl));
       if (!rec || rec.o !== from + i) {
-        const at = startPos + Buffer.byteLength(text.slice(0, lineStart));
-        throw new BusError('BUS_CORRUPT_LOG', `${this.path}.log: record ${from + i} not found at byte ${at}`, { file: `${this.path}.log`, offset: String(from + i) });
+        throw new BusError('BUS_CORRUPT_LOG', `${this.path}.log: record ${from + i} not found at byte ${startPos + lineStart}`, { file: `${this.path}.log`, offset: String(from + i) });
       }
       out[i] = rec;
       lineStart = nl + 1;
@@ -278,68 +276,9 @@ function encodeRecords(entries: readonly AppendEntry[], base: number, t: number,
 }
 
 function parseStored(bytes: Buffer): StoredRecord | null {
-  const text = bytes.toString('utf8');
-  return parseLine(text, 0, text.length);
-}
-
-/**
- * The record of text[start, end). The lines this module writes (`encodeRecords`) are read without
- * a JSON parse of the envelope: offset and time are digits, a key without escapes is a slice, the
- * headers (flat, string values) and the value are each parsed once. Anything else (a key with
- * escapes, a line written differently) goes through JSON.parse of the whole line, as before.
- * `,"v":` cannot occur inside a JSON string (its quote would be escaped) nor among the header names
- * (WIRE_HEADERS), so its first occurrence after the headers starts the value.
- */
-function parseLine(text: string, start: number, end: number): StoredRecord | null {
-  return fastLine(text, start, end) ?? slowLine(text.slice(start, end));
-}
-
-const O = '{"o":';
-const T = ',"t":';
-const K = ',"k":"';
-const H = '","h":{';
-const V = '},"v":';
-
-function fastLine(text: string, start: number, end: number): StoredRecord | null {
-  if (!text.startsWith(O, start) || text.charCodeAt(end - 1) !== 0x7d) return null;
-  let p = start + O.length;
-  const [o, afterO] = digits(text, p, end);
-  if (afterO === p || !text.startsWith(T, afterO)) return null;
-  p = afterO + T.length;
-  const [t, afterT] = digits(text, p, end);
-  if (afterT === p || !text.startsWith(K, afterT)) return null;
-  const kStart = afterT + K.length;
-  const kEnd = text.indexOf('"', kStart);
-  if (kEnd === -1 || kEnd >= end || !text.startsWith(H, kEnd)) return null;
-  const k = text.slice(kStart, kEnd);
-  if (k.includes('\\')) return null;
-  const hStart = kEnd + H.length - 1;
-  const vAt = text.indexOf(V, hStart);
-  if (vAt === -1 || vAt >= end) return null;
+  // The whole line at once: parsing the value alone (its slice after `,"v":`) measured no faster.
   try {
-    const h = vAt === hStart + 1 ? {} : (JSON.parse(text.slice(hStart, vAt + 1)) as Record<string, string>);
-    const v = JSON.parse(text.slice(vAt + V.length, end - 1)) as unknown;
-    return { o, t, k, h, v };
-  } catch {
-    return null;
-  }
-}
-
-/** A run of decimal digits from p: its value and the index after it (p when there is none). */
-function digits(text: string, p: number, end: number): [number, number] {
-  let n = 0;
-  let i = p;
-  for (; i < end && i - p < 16; i++) {
-    const c = text.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) break;
-    n = n * 10 + c;
-  }
-  return [n, i];
-}
-
-function slowLine(line: string): StoredRecord | null {
-  try {
-    const r = JSON.parse(line) as Partial<StoredRecord> | null;
+    const r = JSON.parse(bytes.toString('utf8')) as Partial<StoredRecord> | null;
     if (r && Number.isInteger(r.o) && typeof r.t === 'number' && typeof r.k === 'string' && typeof r.h === 'object' && r.h !== null && 'v' in r) {
       return r as StoredRecord;
     }
