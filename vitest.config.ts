@@ -10,6 +10,9 @@ export default defineConfig({
     fileParallelism: false,
     // `noemie run` starts its HTTP service on 8080 by default: tests (and their child processes, which
     // inherit this environment) take any free port, so runs side by side never collide.
-    env: { NOEMIE_HTTP_PORT: '0' },
+    // NOEMIE_BUS_VERIFY: the values our stages produce as `trusted` are checked with zod too
+    // (src/bus/codec.ts): in production they skip that pass, in tests a stage building a message its
+    // topic refuses fails.
+    env: { NOEMIE_HTTP_PORT: '0', NOEMIE_BUS_VERIFY: '1' },
   },
 });

@@ -95,6 +95,11 @@ const EnvSchema = z.object({
   NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
   /** TEST ONLY: `noemie run` pauses this long after each liquidation batch's ledger write and after its settlements, so a kill -9 can land between them */
   NOEMIE_STEP_DELAY_MS: z.coerce.number().int().min(0).optional(),
+  /**
+   * TESTS AND DEVELOPMENT: `1` checks with zod the values our own stages produce as `trusted` too
+   * (src/bus/codec.ts), so a stage building a message its topic would refuse fails its tests.
+   */
+  NOEMIE_BUS_VERIFY: z.enum(['0', '1']).default('0'),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -122,6 +127,11 @@ function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.out
  */
 export function busPartitions(env: NodeJS.ProcessEnv = process.env): number {
   return parseEnv(EnvSchema.pick({ NOEMIE_PARTITIONS: true }), env).NOEMIE_PARTITIONS;
+}
+
+/** NOEMIE_BUS_VERIFY alone, read by src/bus/codec.ts on first use. */
+export function busVerify(env: NodeJS.ProcessEnv = process.env): boolean {
+  return parseEnv(EnvSchema.pick({ NOEMIE_BUS_VERIFY: true }), env).NOEMIE_BUS_VERIFY === '1';
 }
 
 export type LogFormat = 'auto' | 'pretty' | 'json';

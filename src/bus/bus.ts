@@ -16,7 +16,37 @@ export interface OutgoingMessage<T extends TopicName> {
   headers?: Headers;
   /** explicit partition (the counters changelog follows its line's partition); default: partitionFor(key) */
   partition?: number;
+  /**
+   * `JSON.stringify(value)` when the producer holds it already (the ingest sink reads its lines
+   * back from its spool as that text): written as the value's bytes instead of serialising again.
+   * Used by `trusted` calls only (a checked call writes the schema's output); under
+   * NOEMIE_BUS_VERIFY=1 it must be the JSON of `value`.
+   */
+  json?: string;
 }
+
+/**
+ * How `produce` treats the values it is given.
+ *
+ * The rule (README "The bus"): zod checks a message where it enters the system — a drop read by an
+ * edge codec, a file or HTTP body, a record read from Kafka or found on disk — not again on every
+ * internal hop. So a value a stage of this pipeline BUILT from data already checked (a line the
+ * CSV/NOEMIE/XML codec validated, a settlement the engine computed from consumed lines, a state
+ * the reconciliation decider folded) is produced with `trusted: true`: serialised as it is, no
+ * schema pass. Everything else (a test, an import, a caller outside the stages) leaves it unset
+ * and is checked: a bad value sends nothing of the call (BUS_INVALID_MESSAGE).
+ *
+ * With NOEMIE_BUS_VERIFY=1 (the test suite sets it: vitest.config.ts) trusted values are checked
+ * too, and must already be exactly what their schema gives (no field the schema would drop or
+ * change): a stage that builds a bad message fails its tests, and production writes the same bytes
+ * as the tests did.
+ */
+export interface ProduceOptions {
+  trusted?: boolean;
+}
+
+/** `produce(topic, messages, TRUSTED)`: values a stage built from data already checked (see ProduceOptions). */
+export const TRUSTED: ProduceOptions = Object.freeze({ trusted: true });
 
 export interface BusRecord<T extends TopicName> {
   topic: T;
@@ -100,10 +130,10 @@ export interface Bus {
   /**
    * Appends messages; resolves once they are durable (Kafka: acks from all in-sync replicas,
    * acks = −1; embedded: written and fdatasync'ed). Order is kept per partition within a call and
-   * between awaited calls. Values are checked against the topic schema first: on a bad value
-   * nothing of the call is sent (BUS_INVALID_MESSAGE).
+   * between awaited calls. Values are checked against the topic schema first (unless `trusted`,
+   * see ProduceOptions): on a bad value nothing of the call is sent (BUS_INVALID_MESSAGE).
    */
-  produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[]): Promise<void>;
+  produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[], options?: ProduceOptions): Promise<void>;
   consume<T extends TopicName>(options: ConsumeOptions<T>): Promise<Subscription>;
   /** Reads one partition's range [from, to) for replay, outside any consumer group's offsets. */
   readRange<T extends TopicName>(topic: T, partition: number, options: ReadRangeOptions): AsyncIterable<BusRecord<T>[]>;

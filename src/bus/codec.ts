@@ -1,9 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
+import { busVerify } from '../config.js';
 import { fromZodIssues } from '../model/issues.js';
 import { BusError } from './errors.js';
 import { HeadersSchema, WIRE_HEADERS, type Headers } from './messages.js';
 import { topicDef, type TopicName } from './topics.js';
-import type { BusRecord, OutgoingMessage } from './bus.js';
+import type { BusRecord, OutgoingMessage, ProduceOptions } from './bus.js';
 
 /**
  * Validation and serialisation shared by both buses, so the embedded log and Kafka carry the same
@@ -18,21 +20,77 @@ export interface PreparedMessage {
   partition?: number;
 }
 
-export function prepare<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[]): PreparedMessage[] {
+let verifyOfProcess: boolean | undefined;
+
+/** NOEMIE_BUS_VERIFY, read on first use and kept for the life of the process (as partitionCount). */
+export function verifyTrusted(): boolean {
+  return (verifyOfProcess ??= busVerify());
+}
+
+/** For tests of the rule itself: the value NOEMIE_BUS_VERIFY would give, until reset with undefined. */
+export function setVerifyTrusted(value: boolean | undefined): void {
+  verifyOfProcess = value;
+}
+
+export function prepare<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[], options: ProduceOptions = {}): PreparedMessage[] {
   const def = topicDef(topic);
-  return messages.map((m, index) => {
-    const parsed = def.schema.safeParse(m.value);
-    if (!parsed.success) throw invalid(topic, parsed.error, { index }, 'produce');
-    const key = m.key ?? def.keyOf?.(parsed.data);
+  const trusted = options.trusted === true;
+  const check = !trusted || verifyTrusted();
+  const out: PreparedMessage[] = new Array(messages.length);
+  for (let index = 0; index < messages.length; index++) {
+    const m = messages[index]!;
+    let value: unknown = m.value;
+    let json: string;
+    if (!check) {
+      json = trusted && m.json !== undefined ? m.json : JSON.stringify(value);
+    } else {
+      const parsed = def.schema.safeParse(m.value);
+      if (!parsed.success) throw invalid(topic, parsed.error, { index }, 'produce');
+      if (trusted) {
+        // Verify mode: the bytes production writes (the value as given), which must be the schema's output.
+        json = m.json ?? JSON.stringify(value);
+        if (!sameJson(json, parsed.data)) {
+          throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: trusted message ${index} is not what its schema gives (a field the schema would drop or change): build it from the schema's fields, or produce it untrusted`, { topic, index });
+        }
+      } else {
+        value = parsed.data;
+        json = JSON.stringify(value);
+      }
+    }
+    const key = m.key ?? def.keyOf?.(value);
     if (key === undefined) throw new BusError('BUS_NO_KEY', `topic ${topic} has no key for message ${index}: pass one`, { topic, index });
     if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < def.partitions)) {
       throw new BusError('BUS_INVALID_MESSAGE', `partition ${m.partition} of message ${index} is not in 0..${def.partitions - 1}`, { topic, index });
     }
-    const headers = toWire({ ...def.headersOf?.(parsed.data), ...m.headers });
-    const out: PreparedMessage = { key, value: JSON.stringify(parsed.data), headers };
-    if (m.partition !== undefined) out.partition = m.partition;
-    return out;
-  });
+    const headers = wireHeaders(def.headersOf?.(value), m.headers);
+    const p: PreparedMessage = { key, value: json, headers };
+    if (m.partition !== undefined) p.partition = m.partition;
+    out[index] = p;
+  }
+  return out;
+}
+
+/** JSON texts of the same data, whatever the order of object keys. */
+function sameJson(json: string, data: unknown): boolean {
+  return isDeepStrictEqual(JSON.parse(json), JSON.parse(JSON.stringify(data)));
+}
+
+/**
+ * toWire({ ...derived, ...given }) without the intermediate objects: a field present in `given`
+ * (even undefined) wins. Spelled out per field: property loads with a variable name over objects
+ * of many shapes were most of its cost.
+ */
+function wireHeaders(derived: Headers | undefined, given: Headers | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const file = given !== undefined && 'file' in given ? given.file : derived?.file;
+  if (file !== undefined) out[WIRE_HEADERS.file] = file;
+  const entry = given !== undefined && 'entry' in given ? given.entry : derived?.entry;
+  if (entry !== undefined) out[WIRE_HEADERS.entry] = entry;
+  const record = given !== undefined && 'record' in given ? given.record : derived?.record;
+  if (record !== undefined) out[WIRE_HEADERS.record] = String(record);
+  const lineKey = given !== undefined && 'lineKey' in given ? given.lineKey : derived?.lineKey;
+  if (lineKey !== undefined) out[WIRE_HEADERS.lineKey] = lineKey;
+  return out;
 }
 
 export interface RawRecord {

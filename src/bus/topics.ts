@@ -167,10 +167,22 @@ const kafkaPartitioner = Partitioners.DefaultPartitioner();
 const metadataByCount = new Map<number, { partitionId: number; leader: number; partitionErrorCode: number; replicas: number[]; isr: number[] }[]>();
 
 export function partitionFor(key: string, partitions: number = partitionCount()): number {
+  let cache = cacheByCount.get(partitions);
+  const hit = cache?.get(key);
+  if (hit !== undefined) return hit;
   let md = metadataByCount.get(partitions);
   if (!md) {
     md = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
     metadataByCount.set(partitions, md);
   }
-  return kafkaPartitioner({ topic: '', partitionMetadata: md, message: { key, value: null } });
+  const p = kafkaPartitioner({ topic: '', partitionMetadata: md, message: { key, value: null } });
+  if (!cache) cacheByCount.set(partitions, (cache = new Map()));
+  // A family's lines, settlements and ledger pieces come in runs with the same key: most lookups
+  // are repeats. Bounded: emptied when full rather than an LRU, the repeats are close together.
+  if (cache.size >= PARTITION_CACHE) cache.clear();
+  cache.set(key, p);
+  return p;
 }
+
+const PARTITION_CACHE = 50_000;
+const cacheByCount = new Map<number, Map<string, number>>();

@@ -3,6 +3,7 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Bus, OutgoingMessage } from '../bus/bus.js';
+import { TRUSTED } from '../bus/bus.js';
 import type { LineMessage, RejectMessage } from '../bus/messages.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
@@ -195,7 +196,7 @@ export class BusIngestSink implements IngestSink {
         const unknown = messages.map((m) => m.value.line).filter((l) => this.options.members!.byNirRang(l.nir, l.rang) === undefined);
         if (unknown.length > 0) await this.options.onUnknownPersons(unknown.map((l) => ({ nir: l.nir, rang: l.rang, adherentId: l.amcMemberId })));
       }
-      await this.bus.produce(topic, messages);
+      await this.bus.produce(topic, messages, TRUSTED);
       this.stats.lines[topic] += messages.length;
       await marks?.set(part, read);
     };
@@ -214,7 +215,8 @@ export class BusIngestSink implements IngestSink {
         await flush();
         pendingTopic = topic;
       }
-      pending.push({ value, key: familyKeyOfLine(value.line, this.options.members) });
+      // `text` is JSON.stringify of the value (line() wrote it): the bus writes it as is, not serialised again.
+      pending.push({ value, key: familyKeyOfLine(value.line, this.options.members), json: text });
       if (pending.length >= this.batch) await flush();
     }
     await flush();

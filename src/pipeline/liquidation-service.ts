@@ -1,5 +1,6 @@
 import { serialize } from 'node:v8';
 import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
+import { TRUSTED } from '../bus/bus.js';
 import { lineRecord, stateKeyOf } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
@@ -414,7 +415,7 @@ export class LiquidationService {
     if (snapshots.length === 0) return;
     // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
-    for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE));
+    for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE), TRUSTED);
     const end = (await this.changelogRange(partition)).high;
     if (this.store.stage(pieces, new Map([[partition, end]]))) await this.store.flush(this.busId);
     this.positions.set(partition, end);
@@ -533,7 +534,7 @@ export class LiquidationService {
    */
   private async produceSettlements(settlements: OutgoingMessage<'settlements'>[]): Promise<void> {
     const slice = this.o.bus.kind === 'embedded' ? EMBEDDED_SLICE : KAFKA_SETTLEMENT_SLICE;
-    for (let i = 0; i < settlements.length; i += slice) await this.o.bus.produce('settlements', settlements.slice(i, i + slice));
+    for (let i = 0; i < settlements.length; i += slice) await this.o.bus.produce('settlements', settlements.slice(i, i + slice), TRUSTED);
   }
 
   private async pause(): Promise<void> {

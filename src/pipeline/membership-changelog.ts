@@ -1,4 +1,5 @@
 import type { Bus } from '../bus/index.js';
+import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { MembersChangelogValue } from '../model/membership.js';
 import type { MembershipStore } from './membership-store.js';
@@ -26,7 +27,7 @@ import type { MembershipStore } from './membership-store.js';
 export async function publishMembersChangelog(bus: Bus, store: MembershipStore): Promise<number> {
   const due = store.dueChangelog().filter((v) => v.events.length > 0);
   if (due.length === 0) return 0;
-  for (let i = 0; i < due.length; i += 500) await bus.produce('members-changelog', due.slice(i, i + 500).map((value) => ({ value })));
+  for (let i = 0; i < due.length; i += 500) await bus.produce('members-changelog', due.slice(i, i + 500).map((value) => ({ value })), TRUSTED);
   await store.changelogWritten(due);
   return due.length;
 }

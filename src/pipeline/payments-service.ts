@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Batch, Bus, BusRecord, OutgoingMessage } from '../bus/index.js';
+import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import { PaymentOrderSchema, type PaymentOrder } from '../model/payment.js';
 import {
@@ -149,12 +150,12 @@ async function publishOrders(bus: Bus, orders: AsyncIterable<PaymentOrder> | Ite
   for await (const value of orders) {
     batch.push({ value });
     if (batch.length >= 500) {
-      await bus.produce('payment-orders', batch);
+      await bus.produce('payment-orders', batch, TRUSTED);
       n += batch.length;
       batch = [];
     }
   }
-  if (batch.length > 0) await bus.produce('payment-orders', batch);
+  if (batch.length > 0) await bus.produce('payment-orders', batch, TRUSTED);
   return n + batch.length;
 }
 

@@ -1,4 +1,5 @@
 import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/index.js';
+import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import { DEFAULT_RECON_CONFIG, foldOf, initialReconState, reconKeyOf, type ReconConfig, type ReconEvent, type ReconFold, type ReconState } from '../reconcile/index.js';
@@ -123,11 +124,11 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
     }
     const changed = new Map<string, ReconChange>();
     for (const [key, { before, fold }] of folds) if (fold.state !== before) changed.set(key, store.change(key, fold.state));
-    if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })));
+    if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })), TRUSTED);
     if (changed.size > 0) {
       const log: OutgoingMessage<'reconcile-changelog'>[] = [];
       for (const [key, { text }] of changed) log.push({ value: { key, value: text } });
-      await bus.produce('reconcile-changelog', log);
+      await bus.produce('reconcile-changelog', log, TRUSTED);
       await faults?.afterProduce?.();
       // One writer of the changelog (this service): its end is the position the store now reflects.
       const ends = await bus.endOffsets('reconcile-changelog');

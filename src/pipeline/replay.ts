@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import type { Bus, BusRecord, OutgoingMessage } from '../bus/bus.js';
+import { TRUSTED } from '../bus/bus.js';
 import { lineRecord } from '../engine/index.js';
 import { withLine } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
@@ -145,9 +146,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   }
   if (!o.dryRun) {
     // Settlements first, then ledgers: a crash between them replays to the same versions (README).
-    for (let i = 0; i < outboxes.length; i += 500) await o.bus.produce('settlements', outboxes.slice(i, i + 500));
-    for (let i = 0; i < settlements.length; i += 500) await o.bus.produce('settlements', settlements.slice(i, i + 500));
-    for (let i = 0; i < snapshots.length; i += 200) await o.bus.produce('counters-changelog', snapshots.slice(i, i + 200));
+    for (let i = 0; i < outboxes.length; i += 500) await o.bus.produce('settlements', outboxes.slice(i, i + 500), TRUSTED);
+    for (let i = 0; i < settlements.length; i += 500) await o.bus.produce('settlements', settlements.slice(i, i + 500), TRUSTED);
+    for (let i = 0; i < snapshots.length; i += 200) await o.bus.produce('counters-changelog', snapshots.slice(i, i + 200), TRUSTED);
   }
   return {
     topic, partition: o.partition, from, to: Math.max(from, to), read, replayed, changed, skipped,

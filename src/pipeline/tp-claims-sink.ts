@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { Bus, OutgoingMessage } from '../bus/index.js';
+import { TRUSTED } from '../bus/index.js';
 import { readTpClaims } from '../ingest/reference/tp-claims.js';
 import type { RejectedRecord } from '../model/issues.js';
 
@@ -34,7 +35,7 @@ export async function publishTpClaims(bus: Bus, file: string, options: { batchSi
   const flush = async () => {
     // rejects first: a crash in between re-reads the file, and a reject published twice is only noise
     if (rejects.length > 0) await bus.produce('rejects', rejects);
-    if (claims.length > 0) await bus.produce('tp-claims', claims);
+    if (claims.length > 0) await bus.produce('tp-claims', claims, TRUSTED);
     count += claims.length;
     claims = [];
     rejects = [];

@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type OutgoingMessage, type PartitionOffsets, type ReadRangeOptions, type Subscription } from '../bus.js';
+import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type OutgoingMessage, type PartitionOffsets, type ProduceOptions, type ReadRangeOptions, type Subscription } from '../bus.js';
 import { decode, decodeOwn, prepare } from '../codec.js';
 import { BusError } from '../errors.js';
 import { partitionFor, topicDef, type TopicName } from '../topics.js';
@@ -76,15 +76,16 @@ export class EmbeddedBus implements Bus {
     return topicDef(topic).partitions;
   }
 
-  async produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[]): Promise<void> {
+  async produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[], options?: ProduceOptions): Promise<void> {
     this.assertWritable();
-    const prepared = prepare(topic, messages);
+    const prepared = prepare(topic, messages, options);
+    const partitions = this.partitions(topic);
     const byPartition = new Map<number, AppendEntry[]>();
     for (const m of prepared) {
-      const p = m.partition ?? partitionFor(m.key, this.partitions(topic));
-      const list = byPartition.get(p) ?? [];
-      list.push({ key: m.key, headers: m.headers, value: m.value });
-      byPartition.set(p, list);
+      const p = m.partition ?? partitionFor(m.key, partitions);
+      const list = byPartition.get(p);
+      if (list) list.push(m);
+      else byPartition.set(p, [m]);
     }
     const sync = this.options.fsync ?? true;
     await Promise.all([...byPartition].map(async ([p, entries]) => (await this.log(topic, p)).append(entries, sync)));

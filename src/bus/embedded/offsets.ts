@@ -29,8 +29,11 @@ export class OffsetStore {
     try {
       text = await readFile(file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // Never committed: remembered like a file read (lag() polls it while a run waits to catch up).
+      const none = new Map<number, number>();
+      this.cache.set(file, none);
+      return none;
     }
     const parsed = FileSchema.safeParse(safeJson(text));
     if (!parsed.success) throw new BusError('BUS_CORRUPT_LOG', `${file}: not a committed-offsets file`, { file });
@@ -100,9 +103,13 @@ export async function removeStaleTemps(busDir: string): Promise<string[]> {
 
 export async function writeAtomically(file: string, text: string): Promise<void> {
   const dir = join(file, '..');
-  await mkdir(dir, { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o644);
+  // The folder is made on the first write only (a commit per consumed batch made it every time).
+  const fh = await open(tmp, 'w', 0o644).catch(async (e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dir, { recursive: true });
+    return open(tmp, 'w', 0o644);
+  });
   try {
     await fh.writeFile(text, 'utf8');
     await fh.sync();

@@ -98,17 +98,8 @@ export class PartitionLog {
     const base = this.endOffset;
     // Timestamps never go back within a partition, so offsetForTime can binary-search them.
     const t = Math.max(Date.now(), this.lastTimestamp);
-    const positions = Buffer.alloc(entries.length * IDX);
-    let text = '';
-    let pos = this.size;
-    entries.forEach((e, i) => {
-      // String concatenation onto a fixed prefix: the value is already JSON, no second stringify.
-      const line = `{"o":${base + i},"t":${t},"k":${JSON.stringify(e.key)},"h":${JSON.stringify(e.headers)},"v":${e.value}}\n`;
-      writePos(positions, i, pos);
-      pos += Buffer.byteLength(line);
-      text += line;
-    });
-    const bytes = Buffer.from(text, 'utf8');
+    const positions = Buffer.allocUnsafe(entries.length * IDX);
+    const bytes = encodeRecords(entries, base, t, this.size, positions);
     try {
       await writeAll(this.log, bytes, this.size);
       if (sync) await this.log.datasync();
@@ -139,17 +130,18 @@ export class PartitionLog {
     // Keep at least one record; shrink the batch to stay under maxBytes of log.
     while (k > 1 && posAt(k) - startPos > maxBytes) k--;
     const endPos = posAt(k);
-    const buf = Buffer.alloc(endPos - startPos);
+    const buf = Buffer.allocUnsafe(endPos - startPos);
     await readAll(this.log, buf, startPos);
-    const out: StoredRecord[] = [];
+    const out: StoredRecord[] = new Array(k);
     let lineStart = 0;
     for (let i = 0; i < k; i++) {
       const nl = buf.indexOf(10, lineStart);
+      // One small string per line: JSON.parse of slices of one decoded batch measured twice as slow.
       const rec = nl === -1 ? null : parseStored(buf.subarray(lineStart, nl));
       if (!rec || rec.o !== from + i) {
         throw new BusError('BUS_CORRUPT_LOG', `${this.path}.log: record ${from + i} not found at byte ${startPos + lineStart}`, { file: `${this.path}.log`, offset: String(from + i) });
       }
-      out.push(rec);
+      out[i] = rec;
       lineStart = nl + 1;
     }
     return out;
@@ -243,7 +235,48 @@ async function isTail(log: FileHandle, bad: Line, logSize: number): Promise<bool
   return logSize - next <= rest.length && rest.every((b) => b === 0 || b === 10);
 }
 
+/**
+ * A process-wide scratch buffer the records of one append are encoded into, then copied out at
+ * their exact size: each string is UTF-8-encoded once, straight into bytes (a string concatenated
+ * then measured with Buffer.byteLength and converted with Buffer.from is flattened twice and
+ * scanned twice). Encoding is synchronous, so one buffer serves every log; it grows to the largest
+ * append seen (3 bytes per UTF-16 unit at worst) up to SCRATCH_MAX and stays there; a larger
+ * append gets a buffer of its own.
+ */
+const SCRATCH_MAX = 8 * 1024 * 1024;
+let scratch = Buffer.allocUnsafe(256 * 1024);
+
+/** The NDJSON lines of records base.., and their byte positions (from `at`) into `positions`. */
+function encodeRecords(entries: readonly AppendEntry[], base: number, t: number, at: number, positions: Buffer): Buffer {
+  const heads: string[] = new Array(entries.length);
+  let bound = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    // A fixed prefix around the value: the value is already JSON, no second stringify.
+    const head = `{"o":${base + i},"t":${t},"k":${JSON.stringify(e.key)},"h":${JSON.stringify(e.headers)},"v":`;
+    heads[i] = head;
+    bound += 3 * (head.length + e.value.length) + 2;
+  }
+  let buf = scratch;
+  if (buf.length < bound) {
+    buf = Buffer.allocUnsafe(Math.max(bound, 2 * scratch.length));
+    if (buf.length <= SCRATCH_MAX) scratch = buf;
+  }
+  let n = 0;
+  for (let i = 0; i < entries.length; i++) {
+    writePos(positions, i, at + n);
+    n += buf.write(heads[i]!, n);
+    n += buf.write(entries[i]!.value, n);
+    buf[n++] = 0x7d; // }
+    buf[n++] = 0x0a; // \n
+  }
+  const out = Buffer.allocUnsafe(n);
+  buf.copy(out, 0, 0, n);
+  return out;
+}
+
 function parseStored(bytes: Buffer): StoredRecord | null {
+  // The whole line at once: parsing the value alone (its slice after `,"v":`) measured no faster.
   try {
     const r = JSON.parse(bytes.toString('utf8')) as Partial<StoredRecord> | null;
     if (r && Number.isInteger(r.o) && typeof r.t === 'number' && typeof r.k === 'string' && typeof r.h === 'object' && r.h !== null && 'v' in r) {
