@@ -144,3 +144,46 @@ it('two handles on one home in one process (the HTTP service\'s invoices store b
   expect([...again.sub('http.receipt').keys()]).toHaveLength(50);
   await again.close();
 });
+
+it('steps queued while a commit is in flight go in ONE transaction, each deciding on what the one before it wrote', async () => {
+  const store = StateStore.open(home);
+  const counter = store.sub<number>('counter');
+  const seen: number[] = [];
+  const increment = () => store.update(() => {
+    const n = counter.get('n') ?? 0;
+    seen.push(n);
+    return () => counter.put('n', n + 1);
+  });
+  const first = increment(); // starts a transaction at once
+  const queued = [increment(), increment(), increment(), increment()]; // wait behind it: one transaction for the four
+  await Promise.all([first, ...queued]);
+  // five increments from 0, each read after the previous one's write: 0, 1, 2, 3, 4, and 5 stored
+  expect(seen).toEqual([0, 1, 2, 3, 4]);
+  expect(counter.get('n')).toBe(5);
+  expect(store.stats).toEqual({ transactions: 2, steps: 5 });
+  await store.close();
+  const again = StateStore.open(home);
+  expect(again.sub<number>('counter').get('n')).toBe(5);
+  await again.close();
+});
+
+it('a step whose decide throws fails alone: the steps committed with it are kept, and it wrote nothing', async () => {
+  const store = StateStore.open(home);
+  const s = store.sub<string>('s');
+  const first = store.commit(() => s.put('a', 'first'));
+  const failing = store.update(() => {
+    if (s.get('a') === 'first') throw new Error('refused: a is already set');
+    return () => s.put('b', 'never');
+  });
+  const after = store.commit(() => s.put('c', 'after'));
+  await expect(failing).rejects.toThrow(/refused/);
+  await Promise.all([first, after]);
+  expect([...s.entries()]).toEqual([['a', 'first'], ['c', 'after']]);
+  // a put in decide is still refused (decide runs inside the shared transaction, but only reads)
+  await expect(store.update(() => {
+    s.put('d', 'in decide');
+    return () => {};
+  })).rejects.toThrow(/outside commit/);
+  expect(s.get('d')).toBeUndefined();
+  await store.close();
+});
