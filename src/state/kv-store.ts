@@ -119,14 +119,14 @@ export class StateStore {
   update(decide: () => () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ decide, resolve, reject });
-      this.draining ??= this.drain().finally(() => {
-        this.draining = null;
-      });
+      if (this.draining === null) this.draining = this.drain();
     });
   }
 
   /** Commits the queued steps, as many as are waiting (up to MAX_STEPS_PER_TRANSACTION) per transaction, until none is left. */
   private async drain(): Promise<void> {
+    // first yield: `draining` is set by the caller before this loop can end and clear it
+    await Promise.resolve();
     while (this.queue.length > 0) {
       const steps = this.queue.splice(0, MAX_STEPS_PER_TRANSACTION);
       const written: QueuedStep[] = [];
@@ -160,6 +160,8 @@ export class StateStore {
       this.stats.steps += written.length;
       for (const step of written) step.resolve();
     }
+    // cleared in the same turn as the last look at the queue: a step queued after this starts a new loop
+    this.draining = null;
   }
 
   /** @internal the sub-stores' guard: a write outside `commit` would be its own transaction */

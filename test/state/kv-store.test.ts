@@ -145,19 +145,22 @@ it('two handles on one home in one process (the HTTP service\'s invoices store b
   await again.close();
 });
 
-it('steps queued while a commit is in flight go in ONE transaction, each deciding on what the one before it wrote', async () => {
+it('steps asked for together go in ONE transaction, and so do the steps queued while it is committed, each deciding on what the one before it wrote', async () => {
   const store = StateStore.open(home);
   const counter = store.sub<number>('counter');
   const seen: number[] = [];
-  const increment = () => store.update(() => {
+  const queuedInFlight: Promise<void>[] = [];
+  const increment = (then?: () => void) => store.update(() => {
     const n = counter.get('n') ?? 0;
     seen.push(n);
+    then?.(); // runs inside the transaction being built: what it queues waits for the next one
     return () => counter.put('n', n + 1);
   });
-  const first = increment(); // starts a transaction at once
-  const queued = [increment(), increment(), increment(), increment()]; // wait behind it: one transaction for the four
-  await Promise.all([first, ...queued]);
-  // five increments from 0, each read after the previous one's write: 0, 1, 2, 3, 4, and 5 stored
+  const together = [increment(), increment(), increment(() => queuedInFlight.push(increment(), increment()))];
+  await Promise.all(together);
+  await Promise.all(queuedInFlight);
+  // five increments from 0, each read after the previous one's write: 0, 1, 2, 3, 4, and 5 stored;
+  // the three asked for in one turn make one transaction, the two queued during it a second one
   expect(seen).toEqual([0, 1, 2, 3, 4]);
   expect(counter.get('n')).toBe(5);
   expect(store.stats).toEqual({ transactions: 2, steps: 5 });
@@ -187,3 +190,13 @@ it('a step whose decide throws fails alone: the steps committed with it are kept
   expect(s.get('d')).toBeUndefined();
   await store.close();
 });
+
+it('a step queued as soon as the one before it resolves is committed too (the queue\'s loop ends and a new one starts)', async () => {
+  const store = StateStore.open(home);
+  const s = store.sub<number>('s');
+  // each commit awaited before the next one is asked for: the pattern of a consumer, batch after batch
+  for (let b = 0; b < 5; b++) await store.commit(() => s.put('last', b));
+  expect(s.get('last')).toBe(4);
+  expect(store.stats).toEqual({ transactions: 5, steps: 5 });
+  await store.close();
+}, 10_000);
