@@ -14,13 +14,13 @@ import type { CliOutput } from '../src/cli/output-schemas.js';
  * timings (`run --once --json`), the child's peak RSS, the bytes it wrote (`/proc/<pid>/io`
  * write_bytes, polled) and the size of the home afterwards, per folder, per line.
  *
- *   npm run bench:run -- --lines 20000 [--workers 2] [--dir <dir>] [--keep] [--prepare]
+ *   npm run bench:run -- --lines 20000 [--workers 2] [--dir <dir>] [--keep] [--prepare] [--node-flags "--max-semi-space-size=8"]
  * --prepare: make the home and print the `noemie run` command line, run nothing (for profilers).
  */
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' },
-    child: { type: 'string' }, drop: { type: 'string' }, prepare: { type: 'boolean' },
+    child: { type: 'string' }, drop: { type: 'string' }, prepare: { type: 'boolean' }, 'node-flags': { type: 'string' },
   },
 });
 
@@ -55,10 +55,13 @@ function generate(lines: number, dir: string): Promise<Generated> {
 }
 
 type RunOnceDocument = CliOutput<'run'>;
-interface RunResult { json: { seconds: number; stages: Record<string, number>; cpuSeconds: Record<string, number>; lines: number; peakRssMb: number; code: number }; wallSeconds: number; writeBytes: number; vmHwmMb: number; stdout: string }
+/** one /proc/<pid>/status sample: seconds since the child started, anonymous (heaps, buffers) and file-backed (mapped LMDB pages) resident MB */
+interface MemorySample { t: number; anonMb: number; fileMb: number }
+interface RunResult { json: { seconds: number; stages: Record<string, number>; cpuSeconds: Record<string, number>; lines: number; peakRssMb: number; code: number }; wallSeconds: number; writeBytes: number; vmHwmMb: number; samples: MemorySample[]; stdout: string }
 
 /** `noemie run --once --json` in a child; /proc/<pid>/io and VmHWM sampled every 100 ms (the last sample before exit counts). */
-const runArgs = (home: string, gen: Generated, workers: number) => [bin, 'run', '--once', '--home', home, '--beneficiaries', gen.beneficiaries, '--professionals', gen.professionals, '--stable-ms', '0', '--workers', String(workers), '--json'];
+const nodeFlags = values['node-flags']?.split(/\s+/).filter(Boolean) ?? [];
+const runArgs = (home: string, gen: Generated, workers: number) => [...nodeFlags, bin, 'run', '--once', '--home', home, '--beneficiaries', gen.beneficiaries, '--professionals', gen.professionals, '--stable-ms', '0', '--workers', String(workers), '--http-port', '0', '--json'];
 /** the per-run payment ceiling lifted (as the chaos harness does): the bench measures the run, not the controls */
 const runEnv = (home: string) => ({ NOEMIE_HOME: home, NOEMIE_LOG_LEVEL: 'warn', NOEMIE_PAYMENT_MAX_RUN: '999999999.99', TMPDIR: join(home, '..', 'tmp') });
 
@@ -72,12 +75,15 @@ function runOnce(home: string, gen: Generated, workers: number): Promise<RunResu
     let stdout = '';
     let writeBytes = 0;
     let vmHwmKb = 0;
+    const samples: MemorySample[] = [];
     const sample = () => {
       try {
         const io = readFileSync(`/proc/${child.pid}/io`, 'utf8');
         writeBytes = Number(/write_bytes: (\d+)/.exec(io)?.[1] ?? writeBytes);
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         vmHwmKb = Math.max(vmHwmKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+        const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+        samples.push({ t: (performance.now() - t0) / 1000, anonMb: mb(kb('RssAnon')), fileMb: mb(kb('RssFile') + kb('RssShmem')) });
       } catch {
         // exited between two samples
       }
@@ -102,9 +108,27 @@ function runOnce(home: string, gen: Generated, workers: number): Promise<RunResu
       const stages = Object.fromEntries(Object.entries(doc.stages).map(([k, v]) => [k, v.seconds]));
       const cpuSeconds = Object.fromEntries(Object.entries(doc.stages).map(([k, v]) => [k, v.cpuSeconds]));
       const json = { seconds: doc.durationMs / 1000, stages, cpuSeconds, lines: doc.liquidation.lines, peakRssMb: doc.peakRssMb, code: doc.exitCode };
-      res({ json, wallSeconds: (performance.now() - t0) / 1000, writeBytes, vmHwmMb: mb(vmHwmKb), stdout });
+      res({ json, wallSeconds: (performance.now() - t0) / 1000, writeBytes, vmHwmMb: mb(vmHwmKb), samples, stdout });
     });
   });
+}
+
+/**
+ * Peak anonymous and file-backed resident memory per stage: the stages are consecutive and end
+ * `durationMs` after the run's start, which is (child wall − run duration) after the child's start
+ * (module loading, the home opened), so each sample falls in the stage whose window holds it.
+ */
+function memoryByStage(run: RunResult): Record<string, { anonMb: number; fileMb: number }> {
+  const by: Record<string, { anonMb: number; fileMb: number }> = {};
+  let end = run.wallSeconds - run.json.seconds;
+  const windows: [string, number, number][] = [['startup', 0, end]];
+  for (const [stage, s] of Object.entries(run.json.stages)) windows.push([stage, end, (end += s)]);
+  windows.push(['exit', end, Infinity]);
+  for (const [stage, from, to] of windows) {
+    const inside = run.samples.filter((x) => x.t >= from && x.t < to);
+    if (inside.length) by[stage] = { anonMb: Math.max(...inside.map((x) => x.anonMb)), fileMb: Math.max(...inside.map((x) => x.fileMb)) };
+  }
+  return by;
 }
 
 /** Allocated bytes (st_blocks) under `dir`, by the path's first `depth` levels. */
@@ -163,6 +187,8 @@ async function main(): Promise<void> {
   }
   console.log(`${'total'.padEnd(15)} ${run.json.seconds.toFixed(2).padStart(8)} ${String(Math.round(n / run.json.seconds)).padStart(9)} ${cpuTotal.toFixed(2).padStart(9)}`);
   console.log(`peak RSS ${run.json.peakRssMb} MB (VmHWM sampled ${run.vmHwmMb} MB); bare parse ${parse.peakRssMb} MB`);
+  const memory = memoryByStage(run);
+  console.log(`resident by stage, peak MB anonymous (heaps, buffers) / file-backed (mapped store pages): ${Object.entries(memory).map(([k, v]) => `${k} ${v.anonMb}/${v.fileMb}`).join(', ')}`);
   console.log(`written to disk (write_bytes): ${(run.writeBytes / 1048576).toFixed(1)} MB, ${perLine(run.writeBytes)} B per line`);
   console.log(`home after the run minus the home before: ${(homeBytes / 1048576).toFixed(1)} MB, ${perLine(homeBytes)} B per line; by folder:`);
   const folders = [...after].filter(([k]) => !k.startsWith('inbox') && !k.startsWith('archive')).sort((a, b) => b[1] - a[1]);
@@ -170,7 +196,7 @@ async function main(): Promise<void> {
 
   const report = {
     date: new Date().toISOString(), node: process.version, lines: n, workers,
-    parse, run: run.json, wallSeconds: run.wallSeconds, writeBytes: run.writeBytes, vmHwmMb: run.vmHwmMb, homeBytes, folders: Object.fromEntries(folders),
+    parse, run: run.json, wallSeconds: run.wallSeconds, writeBytes: run.writeBytes, vmHwmMb: run.vmHwmMb, memory, homeBytes, folders: Object.fromEntries(folders),
   };
   mkdirSync(join(root, 'bench', 'out'), { recursive: true });
   writeFileSync(join(root, 'bench', 'out', `run-${n}.json`), `${JSON.stringify(report, null, 2)}\n`);

@@ -144,3 +144,59 @@ it('two handles on one home in one process (the HTTP service\'s invoices store b
   expect([...again.sub('http.receipt').keys()]).toHaveLength(50);
   await again.close();
 });
+
+it('steps asked for together go in ONE transaction, and so do the steps queued while it is committed, each deciding on what the one before it wrote', async () => {
+  const store = StateStore.open(home);
+  const counter = store.sub<number>('counter');
+  const seen: number[] = [];
+  const queuedInFlight: Promise<void>[] = [];
+  const increment = (then?: () => void) => store.update(() => {
+    const n = counter.get('n') ?? 0;
+    seen.push(n);
+    then?.(); // runs inside the transaction being built: what it queues waits for the next one
+    return () => counter.put('n', n + 1);
+  });
+  const together = [increment(), increment(), increment(() => queuedInFlight.push(increment(), increment()))];
+  await Promise.all(together);
+  await Promise.all(queuedInFlight);
+  // five increments from 0, each read after the previous one's write: 0, 1, 2, 3, 4, and 5 stored;
+  // the three asked for in one turn make one transaction, the two queued during it a second one
+  expect(seen).toEqual([0, 1, 2, 3, 4]);
+  expect(counter.get('n')).toBe(5);
+  expect(store.stats).toEqual({ transactions: 2, steps: 5 });
+  await store.close();
+  const again = StateStore.open(home);
+  expect(again.sub<number>('counter').get('n')).toBe(5);
+  await again.close();
+});
+
+it('a step whose decide throws fails alone: the steps committed with it are kept, and it wrote nothing', async () => {
+  const store = StateStore.open(home);
+  const s = store.sub<string>('s');
+  const first = store.commit(() => s.put('a', 'first'));
+  const failing = store.update(() => {
+    if (s.get('a') === 'first') throw new Error('refused: a is already set');
+    return () => s.put('b', 'never');
+  });
+  const after = store.commit(() => s.put('c', 'after'));
+  await expect(failing).rejects.toThrow(/refused/);
+  await Promise.all([first, after]);
+  expect([...s.entries()]).toEqual([['a', 'first'], ['c', 'after']]);
+  // a put in decide is still refused (decide runs inside the shared transaction, but only reads)
+  await expect(store.update(() => {
+    s.put('d', 'in decide');
+    return () => {};
+  })).rejects.toThrow(/outside commit/);
+  expect(s.get('d')).toBeUndefined();
+  await store.close();
+});
+
+it('a step queued as soon as the one before it resolves is committed too (the queue\'s loop ends and a new one starts)', async () => {
+  const store = StateStore.open(home);
+  const s = store.sub<number>('s');
+  // each commit awaited before the next one is asked for: the pattern of a consumer, batch after batch
+  for (let b = 0; b < 5; b++) await store.commit(() => s.put('last', b));
+  expect(s.get('last')).toBe(4);
+  expect(store.stats).toEqual({ transactions: 5, steps: 5 });
+  await store.close();
+}, 10_000);
