@@ -52,7 +52,7 @@ export { runDirOf };
  */
 export const PAYMENTS_GROUP = 'payments';
 export const PAYMENTS_TOPICS = ['settlements', 'reconciliation'] as const;
-export const PAYMENTS_MAX_BATCH = 4096;
+export const PAYMENTS_MAX_BATCH = 16384;
 
 /** The insurer's paying account (fictitious, valid IBAN): `--debtor-iban/--debtor-bic/--debtor-name` override it. */
 export const DEFAULT_DEBTOR: DebtorAccount = { name: 'MUTUELLE NOEMIE', iban: 'FR7630004000031234567890143', bic: 'BNPAFRPPXXX' };

@@ -68,7 +68,7 @@ export interface ReconcileService {
  * statement index): a commit rewrites the B-tree pages its keys fall in, and beneficiaries' keys
  * are scattered, so fewer, larger commits write far fewer bytes per event (bench/README.md, "reconcile").
  */
-export const RECONCILE_MAX_BATCH = 4096;
+export const RECONCILE_MAX_BATCH = 16384;
 
 /** Beneficiaries a tick decides per store transaction: memory stays one slice however many waits run out at once. */
 const TICK_SLICE = 4096;

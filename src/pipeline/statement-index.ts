@@ -20,7 +20,7 @@ import { caughtUp, endOffsetsOf } from './catch-up.js';
  * date differs moves the line (the old key is removed in the same transaction).
  */
 export const STATEMENTS_GROUP = 'statements';
-export const STATEMENTS_MAX_BATCH = 4096;
+export const STATEMENTS_MAX_BATCH = 16384;
 
 interface Where {
   /** the line's key in `statements.line`, null when its latest version names no family */

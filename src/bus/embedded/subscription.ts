@@ -65,7 +65,7 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
       for (const slot of slots) {
         if (this.stopping) break;
         const log = await this.host.log(slot.topic, slot.partition);
-        const stored = await log.read(slot.position, maxBatch);
+        const stored = await log.read(slot.position, maxBatch, batchBytes(maxBatch));
         if (stored.length === 0) continue;
         const records: BusRecord<TopicName>[] = stored.map((r) =>
           (r.o >= log.ownFrom ? decodeOwn : decode)(slot.topic, { partition: slot.partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t }),
@@ -80,3 +80,11 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
     }
   }
 }
+
+/**
+ * The most log bytes one batch reads: room for `maxBatch` records of up to 2 KiB (a settlement is
+ * ≈ 0.9 KB, a line ≈ 0.8 KB), at least 1 MiB. With a fixed 1 MiB a batch of 4 096 settlements was
+ * cut to ≈ 1 100, so every consumer committed its store (and fsynced) ~4× as often as its
+ * `maxBatch` says — the commits are most of the bytes written (bench/README.md, session 6).
+ */
+export const batchBytes = (maxBatch: number) => Math.max(1024 * 1024, maxBatch * 2048);
