@@ -24,6 +24,7 @@ import { byPartition, copyReference, readTopic, waitIdle } from './liquidation-s
  * a cache of 3 ledgers over a drop of ~24 families decides exactly as an unbounded cache, and a
  * restart reads only the changelog tail past the store's marker (all of it when the marker is bad).
  */
+
 describe('ledger store: bounded cache and restart from the local store', () => {
   let dir: string;
   let reference: ReferencePaths;
@@ -66,6 +67,23 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const ledgerStats = service.ledgerStats;
     await service.stop();
     return { maxCached, ledgerStats };
+  }
+  /** Both drops liquidated by one service that was never stopped: what a restart must end as. */
+  async function uninterruptedRun() {
+    const single = await freshBus();
+    await ingest(single.bus, drops[0]);
+    await ingest(single.bus, drops[1]);
+    await run(single.bus, { ledgers: { cacheSize: 3, fsync: false } });
+    return single;
+  }
+
+  /** A home whose service liquidated the first drop and stopped (its ledgers in the home's store). */
+  async function afterFirstDrop() {
+    const { home, bus } = await freshBus();
+    const ledgers = { home, cacheSize: 3, fsync: false };
+    await ingest(bus, drops[0]);
+    await run(bus, { ledgers });
+    return { home, bus, ledgers };
   }
   const familiesIn = async (bus: Bus) => {
     const ids = new Set<string>();
@@ -130,15 +148,8 @@ describe('ledger store: bounded cache and restart from the local store', () => {
   }, 60_000);
 
   it('a restart reads only the changelog tail past the marker, and ends as a single uninterrupted run', async () => {
-    const single = await freshBus();
-    await ingest(single.bus, drops[0]);
-    await ingest(single.bus, drops[1]);
-    await run(single.bus, { ledgers: { cacheSize: 3, fsync: false } });
-
-    const { home, bus } = await freshBus();
-    const ledgers = { home, cacheSize: 3, fsync: false };
-    await ingest(bus, drops[0]);
-    await run(bus, { ledgers });
+    const single = await uninterruptedRun();
+    const { bus, ledgers } = await afterFirstDrop();
     // Stopped: the marker (committed with the pieces) says the store holds the whole changelog.
     const ends = await bus.endOffsets('counters-changelog');
     const store = await LedgerStore.open(ledgers);
@@ -252,15 +263,8 @@ describe('ledger store: bounded cache and restart from the local store', () => {
   });
 
   it('the service rolls back a write cut before its head before it writes the family again, and ends as a single uninterrupted run', async () => {
-    const single = await freshBus();
-    await ingest(single.bus, drops[0]);
-    await ingest(single.bus, drops[1]);
-    await run(single.bus, { ledgers: { cacheSize: 3, fsync: false } });
-
-    const { home, bus } = await freshBus();
-    const ledgers = { home, cacheSize: 3, fsync: false };
-    await ingest(bus, drops[0]);
-    await run(bus, { ledgers });
+    const single = await uninterruptedRun();
+    const { bus, ledgers } = await afterFirstDrop();
     // A write of every family cut after its line pieces (a crash before the heads): a record of a
     // line no drop has, at the next write number. The second drop writes each family again at that
     // same number without this line, so only a rollback keeps its head from adopting it.
