@@ -47,6 +47,9 @@ export interface OpenStateStoreOptions {
  */
 const OPEN = new Map<string, { store: StateStore; users: number }>();
 
+/** Address space reserved for one store's map (1 TiB: a 64-bit process has 128 TiB). */
+export const STATE_MAP_BYTES = 2 ** 40;
+
 interface QueuedStep {
   decide: () => () => void;
   resolve: () => void;
@@ -83,7 +86,12 @@ export class StateStore {
     mkdirSync(dirname(file), { recursive: true });
     // overlappingSync off: a commit's promise resolves once its pages AND meta page are fsynced,
     // so "committed" means "survives a power cut", not only "visible to other readers".
-    const store = new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false, ...(options.sync === false ? { noSync: true } : {}) }));
+    // mapSize: address space reserved once, so the map never grows. lmdb-js grows a full map by
+    // mapping the file again, twice as large, and keeps the old mappings (readers may hold them):
+    // every page then counts once per mapping in the process's RSS — at 1 M lines 15 mappings of
+    // a 1.6 GB store.mdb held 4.4 GB of file-backed RSS (bench/README.md, session 6). Address
+    // space only: the file grows with its pages, not to this size.
+    const store = new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false, mapSize: STATE_MAP_BYTES, ...(options.sync === false ? { noSync: true } : {}) }));
     OPEN.set(file, { store, users: 1 });
     return store;
   }
