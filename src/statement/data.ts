@@ -1,5 +1,5 @@
 import { Decimal } from 'decimal.js';
-import { sumMoney } from '../model/cents.js';
+import { sumMoneyText } from '../model/cents.js';
 import { ZERO } from '../model/money.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { MembershipEventType } from '../model/membership.js';
@@ -95,7 +95,7 @@ export interface StatementOptions {
 }
 
 // exact: integer cents, decimal.js for anything that is not a two-decimal amount (src/model/cents.ts)
-const sum = (values: readonly string[]) => sumMoney(values);
+const sum = (values: readonly string[]) => sumMoneyText(values);
 const totalsOf = (lines: readonly Amounts[]): Amounts => ({
   expense: sum(lines.map((l) => l.expense)),
   roAmount: sum(lines.map((l) => l.roAmount)),

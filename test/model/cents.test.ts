@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { centsOf, moneyOfCents, sumMoney } from '../../src/model/cents.js';
+import { centsOf, moneyOfCents, sumMoneyText } from '../../src/model/cents.js';
 
 describe('money in integer cents (src/model/cents.ts)', () => {
   it('reads Money strings as whole cents, and nothing else', () => {
@@ -25,19 +25,19 @@ describe('money in integer cents (src/model/cents.ts)', () => {
 
   it('sums exactly: where floats drift, cents do not', () => {
     // 0.10 + 0.20 = 0.30 (as floats: 0.30000000000000004); 10 + 20 = 30 cents
-    expect(sumMoney(['0.10', '0.20'])).toBe('0.30');
+    expect(sumMoneyText(['0.10', '0.20'])).toBe('0.30');
     // 19.99 − 20.00 + 0.01 = 0.00
-    expect(sumMoney(['19.99', '-20.00', '0.01'])).toBe('0.00');
-    expect(sumMoney([])).toBe('0.00');
+    expect(sumMoneyText(['19.99', '-20.00', '0.01'])).toBe('0.00');
+    expect(sumMoneyText([])).toBe('0.00');
     // cents and Money strings mixed: 150 cents + 2.25 € = 3.75 €
-    expect(sumMoney([150, '2.25'])).toBe('3.75');
+    expect(sumMoneyText([150, '2.25'])).toBe('3.75');
   });
 
   it('goes through decimal.js for what is not Money or leaves the exact range, with the exact result', () => {
     // "12.5" is not Money (one decimal): 12.5 + 0.25 = 12.75, formatted with two decimals
-    expect(sumMoney(['12.5', '0.25'])).toBe('12.75');
+    expect(sumMoneyText(['12.5', '0.25'])).toBe('12.75');
     // 100 × 999 999 999 999.99 = 99 999 999 999 999.00 €: 9 999 999 999 999 900 cents, above 2^53
     const big = Array.from({ length: 100 }, () => '999999999999.99');
-    expect(sumMoney(big)).toBe('99999999999999.00');
+    expect(sumMoneyText(big)).toBe('99999999999999.00');
   });
 });

@@ -6,41 +6,10 @@
  * Rounding is decimal.js's ROUND_HALF_UP (away from zero on .5), the engine's rule (money.ts).
  */
 
-const MONEY = /^-?\d{1,12}\.\d{2}$/;
 const RATE = /^-?\d{1,12}(\.\d{1,6})?$/;
 
-/** Money string → cents; NaN when the text is not Money (the caller falls back). Digit by digit: no regex, no new string (5 per line). */
-export function cents(money: string): number {
-  const n = money.length;
-  if (n < 4 || n > 16 || money.charCodeAt(n - 3) !== 46 /* . */) return MONEY.test(money) ? Number(money.replace('.', '')) : Number.NaN;
-  let i = 0;
-  let negative = false;
-  if (money.charCodeAt(0) === 45 /* - */) {
-    negative = true;
-    i = 1;
-  }
-  const integerDigits = n - 3 - i;
-  if (integerDigits < 1 || integerDigits > 12) return Number.NaN;
-  let value = 0;
-  for (; i < n; i++) {
-    if (i === n - 3) continue;
-    const d = money.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return Number.NaN;
-    value = value * 10 + d;
-  }
-  return negative ? -value : value;
-}
-
-/** Cents → Money string, as decimal.js `toFixed(2)` prints it (no "-0.00"). */
-export function money(c: number): string {
-  if (c < 0) {
-    const a = -c;
-    const r = a % 100;
-    return `-${(a - r) / 100}.${r < 10 ? '0' : ''}${r}`;
-  }
-  const r = c % 100;
-  return `${(c - r) / 100}.${r < 10 ? '0' : ''}${r}`;
-}
+// Money string ↔ cents: one implementation for the whole project (src/model/cents.ts).
+export { parseCents as cents, formatCents as money } from '../../model/cents.js';
 
 /** A decimal rate as `num / den` (den a power of ten); undefined when it is not a decimal string. */
 export interface Ratio {
