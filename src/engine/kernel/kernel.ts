@@ -84,6 +84,25 @@ export class LiquidationKernel {
     return liquidate(request, { ...this.context, asOf }, state);
   }
 
+  /**
+   * `liquidate` for a caller that owns its ledgers alone and never reads an old state again once it
+   * passed it on (noemie liquidate's shards, src/pipeline/drop-shard.ts): a state this function
+   * returned is written in place by the family's next line, where `liquidate` copies the touched
+   * maps every line (a copy that grows with the family's history). Same settlements and states.
+   */
+  exclusive(): (request: LiquidationRequest, asOf: string, state: EngineState) => { settlement: Settlement; state: EngineState } {
+    const owned = new Ownership();
+    return (request, asOf, state) => {
+      const fast = this.fast(request, asOf, stateKeyOf(request), state, owned);
+      if (fast) {
+        this.stats.fast += 1;
+        return fast;
+      }
+      this.stats.fallback += 1;
+      return liquidate(request, { ...this.context, asOf }, state);
+    };
+  }
+
   /** The integer path for one line, or undefined (nothing changed) when the decimal path must decide. */
   private fast(request: LiquidationRequest, asOf: string, family: string, before: EngineState, owned: Ownership): { settlement: Settlement; state: EngineState } | undefined {
     const { line } = request;

@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { Piscina } from 'piscina';
+import { stateKeyOf, type EngineState } from '../engine/index.js';
+import { sumMoneyText } from '../model/cents.js';
+import { DropShard, type ShardCall, type ShardRequest, type ShardResult } from './drop-shard.js';
+import { PipelineStageError } from './errors.js';
+import type { Reference } from './liquidate-lines.js';
+import { WORKER_FILE } from './pool.js';
+
+/**
+ * `noemie liquidate`'s thread side: the drop's families spread over `workers` shards by a hash of
+ * the family key, each shard a piscina pool of ONE thread whose module keeps that shard's ledgers
+ * for the run (workers/liquidate-drop.worker.ts, src/pipeline/drop-shard.ts). A shard's calls are
+ * chained: each is handed to its thread when the previous one has returned, so a family's lines
+ * are liquidated in input order even with several batches in flight (three batches submitted at
+ * once to a one-thread piscina pool were seen to run out of order: same settlements, a family's
+ * line records in another order).
+ * `workers: 0` liquidates in this thread (same shard code, no pool).
+ */
+type Shard = { call(call: ShardCall): Promise<unknown>; close(): Promise<void> };
+
+export interface DropLiquidatorOptions {
+  workers: number;
+  reference: Reference;
+  /** the compiled CommonJS entry (default: the package's dist/workers/liquidate.entry.cjs) */
+  workerFile?: string;
+}
+
+export class DropLiquidator {
+  private constructor(private readonly shards: Shard[]) {}
+
+  static open(options: DropLiquidatorOptions): DropLiquidator {
+    if (options.workers === 0) {
+      const shard = new DropShard(options.reference);
+      return new DropLiquidator([{ call: async (c) => shard.call(c), close: async () => undefined }]);
+    }
+    const filename = options.workerFile ?? WORKER_FILE;
+    if (!existsSync(filename)) throw new PipelineStageError('PIPELINE_WORKER', `worker ${filename} is missing: run \`npm run build\` first`, { file: filename });
+    const shards = Array.from({ length: options.workers }, (): Shard => {
+      const pool = new Piscina({ filename, minThreads: 1, maxThreads: 1, idleTimeout: Number.MAX_SAFE_INTEGER, workerData: { entry: './liquidate-drop.worker.js', reference: options.reference } });
+      let tail: Promise<unknown> = Promise.resolve();
+      return {
+        call: (c) => {
+          const done = tail.then(() => pool.run(c));
+          tail = done.catch(() => undefined);
+          return done;
+        },
+        close: () => pool.close(),
+      };
+    });
+    return new DropLiquidator(shards);
+  }
+
+  get width(): number {
+    return this.shards.length;
+  }
+
+  /** The ledgers the run starts from (`--state`), each to the shard its family is routed to. */
+  async load(ledgers: Readonly<Record<string, EngineState>>): Promise<void> {
+    const parts = this.shards.map((): Record<string, EngineState> => ({}));
+    for (const [key, state] of Object.entries(ledgers)) parts[this.shardOf(key)]![key] = state;
+    await Promise.all(this.shards.map((s, i) => s.call({ kind: 'load', ledgers: parts[i]! })));
+  }
+
+  /**
+   * One batch, split by shard and liquidated in parallel; the settlements come back in the
+   * batch's order. Call it again before the previous one resolved to keep the threads busy.
+   */
+  async liquidate(requests: readonly ShardRequest[], asOf: string): Promise<ShardResult> {
+    const split = this.shards.map((): ShardRequest[] => []);
+    const route = new Uint16Array(requests.length);
+    requests.forEach((r, i) => {
+      const s = this.shardOf(stateKeyOf({ line: r.line, beneficiary: r.beneficiary ?? undefined }));
+      route[i] = s;
+      split[s]!.push(r);
+    });
+    const results = await Promise.all(split.map((part, i) => (part.length === 0 ? null : (this.shards[i]!.call({ kind: 'liquidate', batch: { requests: part, asOf } }) as Promise<ShardResult>))));
+    const statuses: Record<string, number> = {};
+    let amcTotal = '0.00';
+    let size = 0;
+    results.forEach((result) => {
+      if (result === null) return;
+      for (const [status, n] of Object.entries(result.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+      amcTotal = sumMoneyText([amcTotal, result.amcTotal]);
+      size += result.bytes.length;
+    });
+    // The shards' lines back in the batch's order: one copy of each line's bytes.
+    const bytes = new Uint8Array(size);
+    const ends = new Uint32Array(requests.length);
+    const next = split.map(() => 0);
+    let n = 0;
+    requests.forEach((_, i) => {
+      const s = route[i]!;
+      const result = results[s]!;
+      const k = next[s]!++;
+      const start = k === 0 ? 0 : result.ends[k - 1]!;
+      bytes.set(result.bytes.subarray(start, result.ends[k]!), n);
+      n += result.ends[k]! - start;
+      ends[i] = n;
+    });
+    const merged: ShardResult = { bytes, ends, statuses, amcTotal };
+    return merged;
+  }
+
+  /** Every family's ledger as the run leaves it (`--state`). */
+  async dump(): Promise<Record<string, EngineState>> {
+    const parts = (await Promise.all(this.shards.map((s) => s.call({ kind: 'dump' })))) as Record<string, EngineState>[];
+    return Object.assign({}, ...parts) as Record<string, EngineState>;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.close()));
+  }
+
+  private shardOf(familyKey: string): number {
+    if (this.shards.length === 1) return 0;
+    // FNV-1a over UTF-16 units: stable across runs and machines, so a family's shard is too.
+    let h = 0x811c9dc5;
+    for (let i = 0; i < familyKey.length; i++) h = Math.imul(h ^ familyKey.charCodeAt(i), 0x01000193);
+    return (h >>> 0) % this.shards.length;
+  }
+}

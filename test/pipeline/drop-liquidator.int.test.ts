@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LiquidationKernel, emptyState, liquidateAllDecimal, stateKeyOf, type Ledgers } from '../../src/engine/index.js';
+import { DEFAULT_WINDOW, buildPopulation, defaultFamilies, generateActLines, readNomenclature } from '../../src/generate/index.js';
+import type { Beneficiary } from '../../src/model/reference.js';
+import { DropLiquidator } from '../../src/pipeline/drop-liquidator.js';
+import { DropShard, type ShardRequest } from '../../src/pipeline/drop-shard.js';
+import { GRIDS, NOMENCLATURE, PMSS } from '../engine/helpers.js';
+
+/**
+ * `noemie liquidate`'s shards (src/pipeline/drop-liquidator.ts): families spread over worker
+ * threads that keep their ledgers for the run. Whatever the number of threads and batches, the
+ * settlements and ledgers must be the decimal engine's over the same lines in input order.
+ */
+const ROOT = join(import.meta.dirname, '../..');
+const REFERENCE = { grids: GRIDS, nomenclature: NOMENCLATURE, pmss: PMSS };
+const AS_OF = DEFAULT_WINDOW.to;
+
+function generated(lines: number, seed: number): ShardRequest[] {
+  const population = buildPopulation(seed, defaultFamilies(lines), DEFAULT_WINDOW);
+  const byPerson = new Map<string, Beneficiary>(population.people.map((p) => [`${p.beneficiary.nir}-${p.beneficiary.rang}`, p.beneficiary]));
+  return [...generateActLines({ seed, lines, population, nomenclature: readNomenclature(join(ROOT, 'fixtures/nomenclature.csv')) })].map((line) => ({ line, beneficiary: byPerson.get(`${line.nir}-${line.rang}`) ?? null }));
+}
+
+const decimal = (requests: readonly ShardRequest[], ledgers: Ledgers = {}) =>
+  liquidateAllDecimal(requests.map((r) => ({ line: r.line, beneficiary: r.beneficiary ?? undefined })), { ...REFERENCE, asOf: AS_OF }, ledgers);
+
+const ndjson = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+describe('noemie liquidate shards', () => {
+  it('two worker threads, batches in flight: settlements in input order and ledgers equal the decimal engine over the same lines', async () => {
+    const requests = generated(6_000, 11);
+    const expected = decimal(requests);
+    const liquidator = DropLiquidator.open({ workers: 2, reference: REFERENCE });
+    try {
+      expect(liquidator.width).toBe(2);
+      // Three batches submitted before the first is awaited: a family's lines still go in input order.
+      const batches = [requests.slice(0, 2_500), requests.slice(2_500, 2_501), requests.slice(2_501)];
+      const results = await Promise.all(batches.map((b) => liquidator.liquidate(b, AS_OF)));
+      const text = results.map((r) => ndjson(r.bytes)).join('');
+      expect(text).toBe(expected.settlements.map((s) => `${JSON.stringify(s)}\n`).join(''));
+      expect(results.flatMap((r) => [...r.ends].map((e, i) => e - (i === 0 ? 0 : r.ends[i - 1]!)))).toEqual(expected.settlements.map((s) => Buffer.byteLength(`${JSON.stringify(s)}\n`)));
+      // Statuses and the AMC total, summed by hand from the engine's settlements.
+      const statuses: Record<string, number> = {};
+      let cents = 0;
+      for (const s of expected.settlements) {
+        statuses[s.status] = (statuses[s.status] ?? 0) + 1;
+        cents += Math.round(Number(s.amcAmount.replace('.', '')));
+      }
+      const merged: Record<string, number> = {};
+      for (const r of results) for (const [k, n] of Object.entries(r.statuses)) merged[k] = (merged[k] ?? 0) + n;
+      expect(merged).toEqual(statuses);
+      const total = results.reduce((c, r) => c + Math.round(Number(r.amcTotal.replace('.', ''))), 0);
+      expect(total).toBe(cents);
+      // Every family is on exactly one thread, and the ledgers come back whole.
+      const dumped = await liquidator.dump();
+      expect(Object.keys(dumped).sort()).toEqual(Object.keys(expected.ledgers).sort());
+      for (const [family, ledger] of Object.entries(expected.ledgers)) expect(JSON.stringify(dumped[family]), family).toBe(JSON.stringify(ledger));
+    } finally {
+      await liquidator.close();
+    }
+  }, 120_000);
+
+  it('ledgers loaded from a previous run (--state) are routed to the thread of their family: forfaits consumed before are not consumed again', async () => {
+    const requests = generated(4_000, 12);
+    const [first, second] = [requests.slice(0, 2_000), requests.slice(2_000)];
+    const before = decimal(first);
+    const expected = decimal(second, before.ledgers);
+    const liquidator = DropLiquidator.open({ workers: 2, reference: REFERENCE });
+    try {
+      await liquidator.load(before.ledgers);
+      const result = await liquidator.liquidate(second, AS_OF);
+      expect(ndjson(result.bytes)).toBe(expected.settlements.map((s) => `${JSON.stringify(s)}\n`).join(''));
+      // A wrong routing would liquidate a family against an empty ledger: its counters would start again.
+      const fresh = decimal(second);
+      expect(ndjson(result.bytes)).not.toBe(fresh.settlements.map((s) => `${JSON.stringify(s)}\n`).join(''));
+    } finally {
+      await liquidator.close();
+    }
+  }, 120_000);
+
+  it("the kernel's exclusive mode writes a family's ledger in place and decides as `liquidate` does", () => {
+    const requests = generated(3_000, 13).map((r) => ({ line: r.line, beneficiary: r.beneficiary ?? undefined }));
+    const kernel = new LiquidationKernel(REFERENCE);
+    const exclusive = kernel.exclusive();
+    const ledgers = new Map<string, ReturnType<typeof exclusive>['state']>();
+    let inPlace = 0;
+    const settlements = requests.map((request) => {
+      const key = stateKeyOf(request);
+      const before = ledgers.get(key);
+      const { settlement, state } = exclusive(request, AS_OF, before ?? emptyState());
+      if (before !== undefined && state === before) inPlace += 1;
+      ledgers.set(key, state);
+      return JSON.stringify(settlement);
+    });
+    expect(settlements).toEqual(decimal(requests.map((r) => ({ line: r.line, beneficiary: r.beneficiary ?? null }))).settlements.map((s) => JSON.stringify(s)));
+    expect(inPlace).toBeGreaterThan(requests.length / 2);
+  }, 120_000);
+
+  it('in-thread shard (--workers 0) gives the same bytes as the threads', async () => {
+    const requests = generated(2_000, 14);
+    const shard = new DropShard(REFERENCE);
+    const liquidator = DropLiquidator.open({ workers: 2, reference: REFERENCE });
+    try {
+      expect(ndjson((await liquidator.liquidate(requests, AS_OF)).bytes)).toBe(ndjson(shard.liquidate({ requests, asOf: AS_OF }).bytes));
+    } finally {
+      await liquidator.close();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,15 @@
+import { workerData } from 'piscina';
+import { DropShard, type ShardCall } from '../src/pipeline/drop-shard.js';
+import type { Reference } from '../src/pipeline/liquidate-lines.js';
+
+/**
+ * Piscina entry point of one `noemie liquidate` shard (the pool side is
+ * src/pipeline/drop-liquidator.ts: one single-thread pool per shard, so this module's ledgers are
+ * the shard's for the whole run). Reference data comes once, in workerData. A batch's NDJSON
+ * crosses as bytes (one memory copy), not as strings or settlement objects.
+ */
+const shard = new DropShard((workerData as { reference: Reference }).reference);
+
+export default function liquidateDropShard(call: ShardCall): ReturnType<DropShard['call']> {
+  return shard.call(call);
+}
