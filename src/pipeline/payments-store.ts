@@ -7,7 +7,7 @@ import type { RunReport } from '../payments/report.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, ReturnBlock } from '../payments/types.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
-import type { LineBlocked, LinePaymentFacts, LineReturned, LineRun } from '../statement/payment.js';
+import { blockedShown, type LineBlocked, type LinePaymentFacts, type LineReturned, type LineRun } from '../statement/payment.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { centsOf, moneyOfCents } from '../model/cents.js';
 import { DirtyFamilies } from './statement-dirty.js';
@@ -356,8 +356,11 @@ export class PaymentsStore {
       before.held,
       after.held,
       (k, v) => {
-        for (const l of v.lineKeys) changed.add(l);
-        for (const l of Object.hasOwn(before.held, k) ? before.held[k]!.lineKeys : []) changed.add(l);
+        // a statement shows a hold's payee only (the key): the lines it starts or stops naming
+        const was = new Set(Object.hasOwn(before.held, k) ? before.held[k]!.lineKeys : []);
+        const now = new Set(v.lineKeys);
+        for (const l of now) if (!was.has(l)) changed.add(l);
+        for (const l of was) if (!now.has(l)) changed.add(l);
         this.held.put(k, v);
       },
       (k) => {
@@ -407,8 +410,10 @@ export class PaymentsStore {
    */
   async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, report: RunReport | null = null, blocked: readonly Blocked[] = []): Promise<void> {
     await this.kv.commit(() => {
-      // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change too
-      this.writeChanges(before, after, blocked.flatMap((b) => b.lineKeys));
+      // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change
+      // when what they show of it does (a line blocked again for the same payee and reason: no)
+      const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
+      this.writeChanges(before, after, newlyBlocked);
       this.recordLineRuns(before, after, blocked);
       if (report !== null) this.reports.put(report.runId, report);
       if (intent === null) return;

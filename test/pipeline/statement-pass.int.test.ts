@@ -128,6 +128,17 @@ describe('statement pass (dirty families)', () => {
     expect(after).toEqual(await fullPassInto('full'));
   });
 
+  it('a run that blocks a line again for the same payee and reason marks nothing: the statement shows no run of a blocked mark', async () => {
+    await firstRun();
+    await pass();
+    // B7 still has no account: R2 blocks B1 again (a new line-blocked record, run R2), pays nothing
+    const r2 = await runPaymentStage({ bus, home, accounts: accountBook([A9, B7, C3]), runId: 'R2', at: '2025-04-01T18:00:00Z' });
+    expect(r2.blocked.map((b) => b.payee)).toEqual(['member:B7']);
+    expect(marked()).toEqual([]);
+    // and indeed a full pass gives the same files
+    expect(await fullPassInto('full')).toEqual(await files());
+  });
+
   it('new settlements mark their families (and the family a line leaves)', async () => {
     await firstRun();
     await pass();
