@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { readdir, readFile, stat, truncate, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
@@ -172,6 +173,35 @@ describe('statement pass (dirty families)', () => {
     expect(await files()).toEqual(written);
     expect(written).toEqual(await fullPassInto('full'));
   });
+
+  it('kill -9 after the files are written, before the marks are cleared (a real process, dist/): the next pass writes them again, identically', async () => {
+    await firstRun();
+    await pass();
+    await runPaymentStage({ bus, home, accounts: accountBook([A9, { ...B7, iban: IBAN }, C3]), runId: 'R2', at: '2025-04-01T18:00:00Z' });
+    expect(marked()).toEqual(['B7']);
+    // the same pass in a child process, SIGKILLed by itself once the group's files are durable
+    const script = `
+      const [home, dir, people] = process.argv.slice(1);
+      const { StatementIndex } = await import(${JSON.stringify(resolve('dist/src/pipeline/statement-index.js'))});
+      const { writeStatementPass } = await import(${JSON.stringify(resolve('dist/src/pipeline/statement-pass.js'))});
+      const { DEFAULT_INSURER } = await import(${JSON.stringify(resolve('dist/src/statement/index.js'))});
+      const byId = new Map(JSON.parse(people));
+      await writeStatementPass({
+        dir, index: StatementIndex.open(home), labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {},
+        families: { all: () => [...byId.keys()].sort(), has: (id) => byId.has(id), members: (id) => byId.get(id) ?? [] },
+        beforeClear: () => process.kill(process.pid, 'SIGKILL'),
+      });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, home, dir(), JSON.stringify([...people])], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const signal = await new Promise((r) => child.once('exit', (_code, s) => r(s)));
+    expect(signal).toBe('SIGKILL');
+    expect(marked()).toEqual(['B7']);
+    const written = await files();
+    const again = await pass();
+    expect(again).toMatchObject({ pass: 'changed', looked: 1, families: 1, files: { written: 0, unchanged: 2 } });
+    expect(marked()).toEqual([]);
+    expect(await files()).toEqual(written);
+    expect(written).toEqual(await fullPassInto('full'));
+  }, 60_000);
 
   it('a home of the previous version (an index, no marks, no finished pass): every family is written, then only the changed ones', async () => {
     await firstRun();
