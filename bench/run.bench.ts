@@ -118,15 +118,16 @@ function runOnce(home: string, gen: Generated, workers: number): Promise<RunResu
  * `durationMs` after the run's start, which is (child wall − run duration) after the child's start
  * (module loading, the home opened), so each sample falls in the stage whose window holds it.
  */
-function memoryByStage(run: RunResult): Record<string, { anonMb: number; fileMb: number }> {
-  const by: Record<string, { anonMb: number; fileMb: number }> = {};
+function memoryByStage(run: RunResult): Record<string, { anonMb: number; fileMb: number; anonAtStartMb: number }> {
+  const by: Record<string, { anonMb: number; fileMb: number; anonAtStartMb: number }> = {};
   let end = run.wallSeconds - run.json.seconds;
   const windows: [string, number, number][] = [['startup', 0, end]];
   for (const [stage, s] of Object.entries(run.json.stages)) windows.push([stage, end, (end += s)]);
   windows.push(['exit', end, Infinity]);
   for (const [stage, from, to] of windows) {
     const inside = run.samples.filter((x) => x.t >= from && x.t < to);
-    if (inside.length) by[stage] = { anonMb: Math.max(...inside.map((x) => x.anonMb)), fileMb: Math.max(...inside.map((x) => x.fileMb)) };
+    // the stage's first sample: what it inherits from the stage before (a heap V8 has not shrunk yet)
+    if (inside.length) by[stage] = { anonMb: Math.max(...inside.map((x) => x.anonMb)), fileMb: Math.max(...inside.map((x) => x.fileMb)), anonAtStartMb: inside[0]!.anonMb };
   }
   return by;
 }
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
   console.log(`peak RSS ${run.json.peakRssMb} MB (VmHWM sampled ${run.vmHwmMb} MB); bare parse ${parse.peakRssMb} MB`);
   const memory = memoryByStage(run);
   console.log(`resident by stage, peak MB anonymous (heaps, buffers) / file-backed (mapped store pages): ${Object.entries(memory).map(([k, v]) => `${k} ${v.anonMb}/${v.fileMb}`).join(', ')}`);
+  console.log(`anonymous MB at each stage's start: ${Object.entries(memory).map(([k, v]) => `${k} ${v.anonAtStartMb}`).join(', ')}`);
   console.log(`written to disk (write_bytes): ${(run.writeBytes / 1048576).toFixed(1)} MB, ${perLine(run.writeBytes)} B per line`);
   console.log(`home after the run minus the home before: ${(homeBytes / 1048576).toFixed(1)} MB, ${perLine(homeBytes)} B per line; by folder:`);
   const folders = [...after].filter(([k]) => !k.startsWith('inbox') && !k.startsWith('archive')).sort((a, b) => b[1] - a[1]);

@@ -130,7 +130,15 @@ const RunOnceSchema = z
       })
       .nullable()
       .meta({ description: 'null with --no-payments' }),
-    statements: z.object({ dir: z.string(), families: Count, consumed: Count }).nullable(),
+    statements: z
+      .object({
+        dir: z.string(),
+        families: Count,
+        consumed: Count,
+        pass: z.enum(['all', 'changed']).meta({ description: 'all: every family (first run of the home, payment state replaced, shared inputs changed); changed: the families whose statement can have changed since the last run' }),
+        files: z.object({ written: Count, unchanged: Count }).meta({ description: 'statement files written (new or changed bytes), and left as they were (same bytes)' }),
+      })
+      .nullable(),
   })
   .meta({ description: 'noemie run --once --json: what the run did, stage by stage (the human lines go to stderr)' });
 

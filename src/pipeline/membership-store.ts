@@ -6,6 +6,7 @@ import type { Beneficiary } from '../model/reference.js';
 import type { ReliquidationRequest } from '../bus/messages.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type StoredMembershipEvent } from './membership-fold.js';
+import { DirtyFamilies } from './statement-dirty.js';
 
 /**
  * The membership store (issue 10), in the home's state store (src/state):
@@ -82,6 +83,8 @@ export class MembershipStore {
   private readonly contracts: SubStore<true>;
   private readonly meta: SubStore<true>;
   private readonly unknown: SubStore<true>;
+  /** the member statements to write again (statement-dirty.ts): a family's history changed */
+  private readonly statements: DirtyFamilies;
   /** folded families by event count: a family is folded again only when an event was added */
   private readonly cache = new Map<string, { events: number; state: FamilyState }>();
   private static readonly CACHE = 4096;
@@ -96,6 +99,7 @@ export class MembershipStore {
     this.contracts = kv.sub('members.contract');
     this.meta = kv.sub('members.meta');
     this.unknown = kv.sub('members.unknown');
+    this.statements = new DirtyFamilies(kv);
   }
 
   static open(home: string, options: { today?: () => string } = {}): MembershipStore {
@@ -136,6 +140,8 @@ export class MembershipStore {
       const requests = result.requests;
       return () => {
         for (const s of applied) this.append(s);
+        // their member statements name the family's people: written again by the next run --once
+        this.statements.mark(next.keys());
         for (const [id, events] of next) {
           this.families.put(id, { events });
           // owed to members-changelog, in the same transaction as the events (membership-changelog.ts)
@@ -257,6 +263,7 @@ export class MembershipStore {
       merged = add.length;
       return () => {
         for (const s of add) this.append(s);
+        this.statements.mark(next.keys());
         for (const [id, events] of next) this.families.put(id, { events });
       };
     });
@@ -313,6 +320,11 @@ export class MembershipStore {
   /** Every family the store knows, in key order. */
   *adherents(): Generator<string> {
     yield* this.families.keys();
+  }
+
+  /** Does an event name this family? (one point read) */
+  hasFamily(adherentId: string): boolean {
+    return this.families.has(adherentId);
   }
 
   familyCount(): number {

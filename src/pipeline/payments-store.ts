@@ -7,9 +7,10 @@ import type { RunReport } from '../payments/report.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, ReturnBlock } from '../payments/types.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
-import type { LineBlocked, LinePaymentFacts, LineReturned, LineRun } from '../statement/payment.js';
+import { blockedShown, type LineBlocked, type LinePaymentFacts, type LineReturned, type LineRun } from '../statement/payment.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { centsOf, moneyOfCents } from '../model/cents.js';
+import { DirtyFamilies } from './statement-dirty.js';
 
 /**
  * The payment stage's durable state, in the home's state store (src/state, `<home>/state/store.mdb`),
@@ -42,6 +43,11 @@ import { centsOf, moneyOfCents } from '../model/cents.js';
  * commit. A slice must hold every key the step may touch (see `readSlice`): a batch needs its own
  * lines and claims; a run needs the due lines, their operator payments, the debts, held orders and
  * approvals (one per payee at most), and its own runId.
+ *
+ * Every step that changes a line's payment facts as a member statement reads them (`paymentFactsOf`:
+ * the line, its line-runs, its blocked mark, its operator payments, a hold naming it) marks the
+ * line's family in `statements.dirty` in the same transaction (statement-dirty.ts), so `run --once`
+ * writes that family's statement again; `replaceAll` makes the next statement pass a full one.
  *
  * A home written by the previous version (`<home>/payments/ledger.json`, formats 1 and 2) is
  * imported once when the store is opened for writing, then renamed `ledger.json.imported`.
@@ -157,6 +163,8 @@ export class PaymentsStore {
   private readonly lineRuns: SubStore<LineRun>;
   private readonly lineBlocked: SubStore<LineBlocked>;
   private readonly reports: SubStore<RunReport>;
+  /** the member statements to write again (statement-dirty.ts) */
+  private readonly statements: DirtyFamilies;
 
   private constructor(readonly kv: StateStore) {
     this.lines = kv.sub('payments.line');
@@ -179,6 +187,7 @@ export class PaymentsStore {
     this.lineRuns = kv.sub('payments.line-run');
     this.lineBlocked = kv.sub('payments.line-blocked');
     this.reports = kv.sub('payments.report');
+    this.statements = new DirtyFamilies(kv);
   }
 
   /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
@@ -308,29 +317,62 @@ export class PaymentsStore {
    * Inside a commit only. Unchanged entries are the same objects (the pure code copies only what
    * it changes), so the writes are the changed keys alone.
    */
-  private writeChanges(before: PaymentsLedger, after: PaymentsLedger): void {
-    diff(before.lines, after.lines, (k, v) => this.lines.put(k, storedLine(v)), (k) => this.lines.remove(k));
+  private writeChanges(before: PaymentsLedger, after: PaymentsLedger, alsoChanged: Iterable<string> = []): void {
+    // the lines whose payment facts (as a statement reads them) this step changes
+    const changed = new Set<string>(alsoChanged);
+    diff(
+      before.lines,
+      after.lines,
+      (k, v) => {
+        changed.add(k);
+        this.lines.put(k, storedLine(v));
+      },
+      (k) => {
+        changed.add(k);
+        this.lines.remove(k);
+      },
+    );
     diff(before.due, after.due, (k) => this.due.put(k, 1), (k) => this.due.remove(k));
     diff(
       before.operatorPaid,
       after.operatorPaid,
       (c, p) => {
         const old = Object.hasOwn(before.operatorPaid, c) ? before.operatorPaid[c]! : undefined;
+        changed.add(p.lineKey);
+        if (old !== undefined) changed.add(old.lineKey);
         if (old !== undefined && old.lineKey !== p.lineKey) this.operatorByLine.remove(compositeKey(old.lineKey, c));
         this.operator.put(c, p);
         this.operatorByLine.put(compositeKey(p.lineKey, c), 1);
       },
       (c) => {
+        changed.add(before.operatorPaid[c]!.lineKey);
         this.operatorByLine.remove(compositeKey(before.operatorPaid[c]!.lineKey, c));
         this.operator.remove(c);
       },
     );
     diff(before.debts, after.debts, (k, v) => this.debts.put(k, v), (k) => this.debts.remove(k));
     diff(before.runs, after.runs, (k, v) => this.runs.put(k, v), (k) => this.runs.remove(k));
-    diff(before.held, after.held, (k, v) => this.held.put(k, v), (k) => this.held.remove(k));
+    diff(
+      before.held,
+      after.held,
+      (k, v) => {
+        // a statement shows a hold's payee only (the key): the lines it starts or stops naming
+        const was = new Set(Object.hasOwn(before.held, k) ? before.held[k]!.lineKeys : []);
+        const now = new Set(v.lineKeys);
+        for (const l of now) if (!was.has(l)) changed.add(l);
+        for (const l of was) if (!now.has(l)) changed.add(l);
+        this.held.put(k, v);
+      },
+      (k) => {
+        for (const l of before.held[k]!.lineKeys) changed.add(l);
+        this.held.remove(k);
+      },
+    );
     diff(before.approvals, after.approvals, (k, v) => this.approvals.put(k, v), (k) => this.approvals.remove(k));
     diff(before.returnBlocks ?? {}, after.returnBlocks ?? {}, (k, v) => this.returnBlocks.put(k, v), (k) => this.returnBlocks.remove(k));
     diff(before.returnsToReport ?? {}, after.returnsToReport ?? {}, (k, v) => this.returnsToReport.put(k, v), (k) => this.returnsToReport.remove(k));
+    const familyIn = (ledger: PaymentsLedger, k: string) => (Object.hasOwn(ledger.lines, k) ? ledger.lines[k]!.settlement?.adherentId : undefined);
+    this.statements.markLines(changed, (k) => [familyIn(before, k), familyIn(after, k)]);
   }
 
   /**
@@ -338,6 +380,7 @@ export class PaymentsStore {
    * records of its run, so a member statement no longer counts it as paid (src/statement/payment.ts).
    */
   markLineRunsReturned(transfer: TransferRecord, returned: { endToEndId: string; code: string; label: string }): void {
+    this.statements.markLines(transfer.lines.map((l) => l.lineKey));
     for (const l of transfer.lines) {
       const key = compositeKey(l.lineKey, transfer.runId);
       const run = this.lineRuns.get(key);
@@ -367,7 +410,10 @@ export class PaymentsStore {
    */
   async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, report: RunReport | null = null, blocked: readonly Blocked[] = []): Promise<void> {
     await this.kv.commit(() => {
-      this.writeChanges(before, after);
+      // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change
+      // when what they show of it does (a line blocked again for the same payee and reason: no)
+      const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
+      this.writeChanges(before, after, newlyBlocked);
       this.recordLineRuns(before, after, blocked);
       if (report !== null) this.reports.put(report.runId, report);
       if (intent === null) return;
@@ -510,6 +556,8 @@ export class PaymentsStore {
     const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
+      // what the statements were written from is gone: the next statement pass writes every family
+      this.statements.forgetWritten();
       this.writeChanges(initialLedger(), state.ledger);
       for (const e of state.outbox) this.outboxEntries.put(e.runId, e);
       if (state.pending !== null) this.pendingRun.put(PENDING, state.pending);

@@ -4,6 +4,7 @@ import type { Settlement } from '../model/settlement.js';
 import type { StatementRequest, StatementSettlement } from '../statement/index.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
+import { DirtyFamilies, STATEMENTS_WHERE } from './statement-dirty.js';
 
 /**
  * The member statements' index, in the home's state store (src/state), kept as settlements pass:
@@ -17,7 +18,9 @@ import { caughtUp, endOffsetsOf } from './catch-up.js';
  * (`statements`): each consumed batch is ONE transaction, committed before the handler returns,
  * hence before the bus commits the batch's offsets. A redelivered batch changes nothing: a version
  * at or below the one `statements.where` records is ignored. A newer version whose family or care
- * date differs moves the line (the old key is removed in the same transaction).
+ * date differs moves the line (the old key is removed in the same transaction). The families a
+ * batch changes (the line's new family and the one it left) are marked in `statements.dirty` in the
+ * same transaction (statement-dirty.ts): their statements are the ones `run --once` writes.
  */
 export const STATEMENTS_GROUP = 'statements';
 export const STATEMENTS_MAX_BATCH = 16384;
@@ -57,10 +60,12 @@ function latestOf(settlements: Iterable<Settlement>, into = new Map<string, Sett
 export class StatementIndex {
   private readonly lines: SubStore<StatementSettlement>;
   private readonly where: SubStore<Where>;
+  readonly dirty: DirtyFamilies;
 
   constructor(readonly kv: StateStore) {
     this.lines = kv.sub('statements.line');
-    this.where = kv.sub('statements.where');
+    this.where = kv.sub(STATEMENTS_WHERE);
+    this.dirty = new DirtyFamilies(kv);
   }
 
   /** Opens (creating if needed) the home's state store for the index. */
@@ -84,14 +89,20 @@ export class StatementIndex {
     return this.kv.update(() => {
       const puts: [string, Settlement, Where][] = [];
       const removes: string[] = [];
+      const families = new Set<string>();
       for (const [lineKey, s] of batch) {
         const was = this.where.get(lineKey);
         if (was !== undefined && was.version >= s.version) continue;
         const key = indexKeyOf(s);
-        if (was?.key != null && was.key !== key) removes.push(was.key);
+        if (was?.key != null && was.key !== key) {
+          removes.push(was.key);
+          families.add(splitCompositeKey(was.key)[0]!);
+        }
+        if (s.adherentId !== null) families.add(s.adherentId);
         puts.push([lineKey, s, { key, version: s.version }]);
       }
       return () => {
+        this.dirty.mark(families);
         for (const k of removes) this.lines.remove(k);
         for (const [lineKey, s, w] of puts) {
           if (w.key !== null) this.lines.put(w.key, statementSettlementOf(s));

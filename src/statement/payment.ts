@@ -102,6 +102,14 @@ const paidTo = (payee: string): PaidTo => (payee.startsWith('ps:') ? { kind: 'pr
 const blockedKind = (reason: string): WaitingReason => (/no account/i.test(reason) ? 'no-account' : 'invalid-account');
 
 /**
+ * What a statement shows of a line's blocked mark: its payee and the kind of its reason, never the
+ * run that set it (each run that cannot pay sets it again). The payment state marks a family's
+ * statement as changed (src/pipeline/statement-dirty.ts) only when this changes; a hold likewise
+ * shows only its payee (`linePaymentOf`).
+ */
+export const blockedShown = (b: Pick<LineBlocked, 'payee' | 'reason'> | null | undefined): string | null => (b == null ? null : `${b.payee} ${blockedKind(b.reason)}`);
+
+/**
  * What the settlement itself says when the payment stage has not seen the line yet: its AMC amount
  * is waiting for the next run (tiers payant: for the professional's claim).
  */

@@ -54,6 +54,8 @@ describe('noemie run --once --sample (the main job)', () => {
     expect((await readdir(join(home, 'statements'))).some((f) => f.endsWith('.html'))).toBe(true);
     // the statement index was built from the 189 settlements, and each statement is the one reading the topic gives
     expect(first.out).toMatch(/statements: .+ \(\d+ families; index: 189 new settlements consumed\)/);
+    // the home's first statement pass writes every family (statement-pass.ts)
+    expect(first.out).toMatch(/new settlements consumed\) — every family: \d+ files written, 0 unchanged/);
     await expectStatementsAsFromTheTopic(home);
     // the 3 bad records are in a quarantine report
     expect((await readdir(join(home, 'quarantine'))).some((f) => f.endsWith('.errors.json'))).toBe(true);
@@ -85,6 +87,10 @@ describe('noemie run --once --sample (the main job)', () => {
     expect(third.out).toMatch(/payment run \S+: 0 orders/);
     // nothing new on settlements: the statements are read from the index alone
     expect(third.out).toMatch(/index: 0 new settlements consumed/);
+    // and only the families whose statement can have changed are computed: fewer than the first run's
+    const families = (out: string) => Number(/statements: .+ \((\d+) families;/.exec(out)?.[1]);
+    expect(third.out).toMatch(/new settlements consumed\) — the families changed since the last run: /);
+    expect(families(third.out)).toBeLessThan(families(first.out));
   }, 120_000);
 });
 

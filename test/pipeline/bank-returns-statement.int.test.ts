@@ -6,6 +6,7 @@ import type { AccountBook } from '../../src/payments/types.js';
 import { applyBankReturnFile } from '../../src/pipeline/bank-returns.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
+import { DirtyFamilies } from '../../src/pipeline/statement-dirty.js';
 import { paymentFactsForStatement } from '../../src/pipeline/statement-payments.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
 import { accounts, IBAN, NIR, settlements } from './bank-returns-given.js';
@@ -74,6 +75,23 @@ describe('member statement after a bank return', () => {
     expect(after3.text).toContain('40,50 € versés sur votre compte, virement du 07/04/2025');
     expect(after3.text).not.toMatch(/31\/03\/2025|retourné|repris/);
     expect(after3.data.settled).toEqual({ paid: '45.50', waiting: '0.00' });
+  });
+
+  it('a bank return marks the family of the returned transfer’s lines (its statement is written again by the next run --once), and no other', async () => {
+    await bus.produce('settlements', settlements().map((value) => ({ value })));
+    await run('R1', accounts(), '2025-03-31');
+    const store = await PaymentsStore.open(home);
+    try {
+      const dirty = new DirtyFamilies(store.kv);
+      // R1 paid the three families: marked; cleared as the statement stage would once their files are written
+      expect([...dirty.entries()].map(([id]) => id)).toEqual(['A1', 'A2', 'A3']);
+      await store.kv.commit(() => dirty.clear([...dirty.entries()]));
+      // the pain.002 returns A2's transfer of R1 (AC04): A2 only
+      await applyBankReturnFile(store, PAIN002, { at: '2025-04-03T08:00:00Z' });
+      expect([...dirty.entries()].map(([id]) => id)).toEqual(['A2']);
+    } finally {
+      await store.close();
+    }
   });
 
   it('a reason not about the account (AM05 duplicate) says the next transfer pays it', async () => {

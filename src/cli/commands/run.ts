@@ -17,12 +17,10 @@ import { correctGrids, watchGridCorrections, type GridCorrectionResult, type Gri
 import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../pipeline/reconcile-service.js';
 import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { applyInboxBankReturns, renderBankReturnReport } from '../../pipeline/bank-returns.js';
-import { PaymentsStore } from '../../pipeline/payments-store.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
 import { waitCaughtUp } from '../../pipeline/catch-up.js';
 import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
-import { StatementFiles } from '../../pipeline/statement-files.js';
-import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
+import { writeStatementPass } from '../../pipeline/statement-pass.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { referencePaths, type ReferenceSource } from '../../pipeline/reference.js';
 import type { ReferenceKind } from '../../pipeline/reference-store.js';
@@ -358,7 +356,7 @@ export const command: Command = {
       stages.end('payments');
       await membershipConsumer.stop();
       const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);
-      writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed)`);
+      writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed) — ${statements.pass === 'all' ? 'every family' : 'the families changed since the last run'}: ${statements.files.written} files written, ${statements.files.unchanged} unchanged`);
       statementsDone = statements;
       stages.end('statements');
     } catch (e) {
@@ -561,42 +559,29 @@ function report(io: CliIo, o: InboxOutcome): void {
 }
 
 /**
- * One statement per family that has settlements, over the years of care the bus holds. The
- * statement index (src/pipeline/statement-index.ts) is first brought up to date with what is new
- * on `settlements`, then each family is one range scan of it: the cost follows the new settlements
- * and the statements written, not the topic's history.
+ * The member statements of `run --once`: the statement index (src/pipeline/statement-index.ts) is
+ * first brought up to date with what is new on `settlements` (marking the families it changes),
+ * then the families whose statement can have changed since the last run are written again
+ * (src/pipeline/statement-pass.ts; every family on the first run of a home, or when the shared
+ * inputs — nomenclature labels, insurer, professionals' names — changed): the cost follows what is
+ * new, not the home's history.
  */
-async function writeStatements(bus: Bus, home: string, membership: MembershipStore, nomenclatureFile: string | undefined, logger: Logger, professionalNames: Record<string, string> = {}): Promise<{ dir: string; families: number; consumed: number }> {
+async function writeStatements(bus: Bus, home: string, membership: MembershipStore, nomenclatureFile: string | undefined, logger: Logger, professionalNames: Record<string, string> = {}): Promise<{ dir: string; families: number; consumed: number; pass: 'all' | 'changed'; files: { written: number; unchanged: number } }> {
   const dir = join(home, 'statements');
   await mkdir(dir, { recursive: true });
   const nomenclature = (await chooseReference(['nomenclature'], { home, files: { nomenclature: nomenclatureFile } })).data.nomenclature;
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
-  const index = membership.index();
-  const families = [...membership.adherents()];
+  const members = membership.index();
   const statementIndex = StatementIndex.open(home);
-  // who was paid and when: the payment state of each family's lines, from the same store handle
-  const payments = PaymentsStore.over(statementIndex.kv);
-  const options = { insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10), professionalNames };
-  let written = 0;
-  let consumed = 0;
-  // one write per file, none when its bytes did not change, a few families at once
-  const files = new StatementFiles();
   try {
-    ({ consumed } = await updateStatementIndex(bus, statementIndex, { logger }));
-    for (const adherentId of families) {
-      const settlements = [...statementIndex.settlementsOf({ adherentId, from: '2000-01-01', to: '2099-12-31' })];
-      if (settlements.length === 0) continue;
-      const years = settlements.map((s) => s.careDate).sort();
-      const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
-      const data = statementData(period, settlements, index.byAdherent(adherentId), labels, { ...options, payments: payments.paymentFactsOf(settlements.map((s) => s.lineKey)) });
-      await files.add([[join(dir, `${adherentId}.txt`), renderStatementText(data)], [join(dir, `${adherentId}.html`), renderStatementHtml(data)]]);
-      written++;
-    }
-    await files.flush();
+    const { consumed } = await updateStatementIndex(bus, statementIndex, { logger });
+    const pass = await writeStatementPass({
+      dir, index: statementIndex, labels, insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10), professionalNames,
+      families: { all: () => membership.adherents(), has: (id) => membership.hasFamily(id), members: (id) => members.byAdherent(id) },
+    });
+    logger.debug({ dir, families: pass.families, looked: pass.looked, pass: pass.pass, consumed, files: pass.files }, 'statements written');
+    return { dir, families: pass.families, consumed, pass: pass.pass, files: { ...pass.files } };
   } finally {
-    await files.flush().catch(() => undefined);
     await statementIndex.close();
   }
-  logger.debug({ dir, families: written, consumed, files: files.counts }, 'statements written');
-  return { dir, families: written, consumed };
 }
