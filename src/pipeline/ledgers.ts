@@ -166,7 +166,7 @@ export function encodeChange(adherentId: string, before: Family | undefined, cha
 }
 
 /** A family's outbox (the settlements its last re-liquidation wrote before publishing), as messages keyed like any settlement of the family. */
-export function outboxOf(id: string, family: Family | undefined): OutgoingMessage<'settlements'>[] {
+export function outboxOf(id: string, family: Pick<Family, 'outbox'> | undefined): OutgoingMessage<'settlements'>[] {
   return (family?.outbox ?? []).map((value) => ({ value, key: value.adherentId ?? id }));
 }
 
