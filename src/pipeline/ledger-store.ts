@@ -51,7 +51,7 @@ export interface LedgerStoreOptions {
 }
 
 export const DEFAULT_LEDGER_CACHE = 50_000;
-export const DEFAULT_LEDGER_CACHE_BYTES = 96 * 1024 * 1024;
+export const DEFAULT_LEDGER_CACHE_BYTES = 64 * 1024 * 1024;
 /** most batches staged before the store commits them (ledger-store.ts `stage`) */
 export const FLUSH_BATCHES = 16;
 
