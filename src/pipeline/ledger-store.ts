@@ -170,6 +170,11 @@ export class LedgerStore {
     return head === undefined ? undefined : this.asHead(adherentId, this.decode(head.text, adherentId));
   }
 
+  /** What the service reads of a family's head (write number, watermarks, outbox), without parsing it again (restore, heal). */
+  headSummary(adherentId: string): HeadSummary | undefined {
+    return this.headText(adherentId);
+  }
+
   /** A line piece as stored, whatever its head says (heal). */
   linePiece(key: string): LinePiece | undefined {
     return this.piece(key);
