@@ -57,9 +57,9 @@ const EnvSchema = z.object({
   NOEMIE_ZIP_MAX_RATIO: bytes.default(200),
   NOEMIE_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /** most family ledgers the liquidation service keeps in memory (the rest wait in the home's state store, ledger.*) */
-  NOEMIE_LEDGER_CACHE: z.coerce.number().int().min(1).default(2_000),
+  NOEMIE_LEDGER_CACHE: z.coerce.number().int().min(1).default(50_000),
   /** and at most this many MiB of ledger text in memory (the bound that holds as families' histories grow) */
-  NOEMIE_LEDGER_CACHE_MB: z.coerce.number().int().min(1).default(32),
+  NOEMIE_LEDGER_CACHE_MB: z.coerce.number().int().min(1).default(64),
   /** old-generation heap of each liquidation worker thread (piscina resourceLimits): a bound, not a reservation */
   NOEMIE_WORKER_HEAP_MB: z.coerce.number().int().min(32).default(128),
   /** payment controls: an order above this is held for approval (`--max-order` overrides) */

@@ -86,7 +86,7 @@ export async function healLedgers(bus: Bus, store: LedgerStore, busId: string, p
     for (const key of store.suspected(partition)) {
       const piece = store.linePiece(key);
       const family = familyOfKey(key);
-      const head = store.headOf(family);
+      const head = store.headSummary(family);
       if (!piece || !unfinished(piece, head)) {
         settled.push(key);
         continue;
@@ -136,7 +136,7 @@ export async function applyChangelog(bus: Bus, store: LedgerStore, busId: string
     for (const [key, piece] of parsed) {
       if (piece.piece !== 'line') continue;
       const family = familyOfPiece(key, piece);
-      if (unfinished(piece, heads.get(family) ?? store.headOf(family))) suspects.push(key);
+      if (unfinished(piece, heads.get(family) ?? store.headSummary(family))) suspects.push(key);
     }
     const next = batch.length > 0 ? batch[batch.length - 1]!.offset + 1 : to;
     await store.write(last.values(), new Map([[partition, next]]), busId, { add: suspects });

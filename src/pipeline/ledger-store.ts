@@ -2,7 +2,9 @@ import { rm } from 'node:fs/promises';
 import { compositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { PipelineStageError } from './errors.js';
 import { partitionFor } from '../bus/topics.js';
-import { assemble, decodeSnapshot, encodeFamily, familyOfKey, lineKeyOfPiece, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
+import { assemble, decodeSnapshot, encodeFamily, familyOfKey, lineKeyOfPiece, recordUnder, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
+import type { LineRecord } from '../engine/index.js';
+import type { Settlement } from '../model/settlement.js';
 import { scratchDir } from './scratch.js';
 
 /**
@@ -22,9 +24,12 @@ import { scratchDir } from './scratch.js';
  * hold a piece past the marker, whatever the crash (src/pipeline/README.md "State store").
  * `<bus>` (embedded, kafka-<prefix>) keeps Kafka namespaces apart in one home.
  *
- * An LRU of parsed pieces, at most `cacheSize` heads, 16 × `cacheSize` line records and `cacheBytes` of
- * piece text, saves the JSON parse of hot families; a miss is a memory-mapped point read. Values
- * are our own writes, parsed without zod (checked once, when read from the changelog).
+ * An LRU keeps at most `cacheSize` heads AS TEXT (with the few fields this thread reads: write
+ * number, watermarks, outbox), 16 × `cacheSize` parsed line records, and `cacheBytes` of piece text
+ * in all. A batch of lines hands each family's head text to the worker, which parses it
+ * (`getBatch`): this thread never parses, nor clones, a family's counters per batch. A miss is a
+ * memory-mapped point read. Values are our own writes, parsed without zod (checked once, when read
+ * from the changelog).
  * `counters-changelog` stays the durable source of truth; this store is a rebuildable copy of it.
  */
 export interface LedgerStoreOptions {
@@ -45,8 +50,8 @@ export interface LedgerStoreOptions {
   fsync?: boolean;
 }
 
-export const DEFAULT_LEDGER_CACHE = 2_000;
-export const DEFAULT_LEDGER_CACHE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_LEDGER_CACHE = 50_000;
+export const DEFAULT_LEDGER_CACHE_BYTES = 64 * 1024 * 1024;
 /** most batches staged before the store commits them (ledger-store.ts `stage`) */
 export const FLUSH_BATCHES = 16;
 
@@ -60,9 +65,35 @@ export interface LedgerMarker {
   next: Record<string, number>;
 }
 
+/** What this thread reads of a family's head (the worker reads the rest from its text). */
+export interface HeadSummary {
+  seq: number;
+  applied: Record<string, number>;
+  outbox?: Settlement[];
+}
+
+/** A head as the cache keeps it: its changelog text and its summary. */
+export interface HeadText extends HeadSummary {
+  text: string;
+}
+
+/** What a batch of lines needs of a family (`getBatch`): its head, and the records of the batch's lines it holds. */
+export interface BatchLedger extends HeadText {
+  lines: Record<string, LineRecord>;
+}
+
+/** A piece to stage: parsed, or (a head a worker wrote) its summary, or text only. */
+export type StagedPiece = readonly [string, LedgerPiece | HeadSummary | undefined, string];
+
+interface Dirty {
+  text: string;
+  head?: HeadText;
+  line?: LinePiece;
+}
+
 export class LedgerStore {
-  // Two LRUs of parsed pieces: heads (one per family) and line records.
-  private readonly heads = new Map<string, HeadPiece>();
+  // Two LRUs: heads (one per family, as text + summary) and parsed line records.
+  private readonly heads = new Map<string, HeadText>();
   private readonly lines = new Map<string, LinePiece>();
   /** text length of each cached piece, and their sum: the byte bound */
   private readonly sizes = new Map<string, number>();
@@ -74,7 +105,7 @@ export class LedgerStore {
    * Pieces staged by `stage`, not committed yet (read before the cache and the store; never
    * evicted), and the changelog positions they bring the marker to: committed together by `flush`.
    */
-  private readonly dirty = new Map<string, readonly [string, LedgerPiece | undefined, string]>();
+  private readonly dirty = new Map<string, Dirty>();
   private dirtyBytes = 0;
   private dirtyHeads = 0;
   private staged = 0;
@@ -127,27 +158,48 @@ export class LedgerStore {
     if (head === undefined) return undefined;
     const found: LinePiece[] = [];
     for (const k of which === 'all' ? this.lineKeysOf(adherentId) : new Set(which)) {
-      const key = lineKeyOfPiece(adherentId, k);
-      const piece = this.piece(key);
-      if (piece === undefined) continue;
-      if (piece.piece !== 'line') throw this.bad(key, 'holds a head where a line record was expected');
-      found.push(piece);
+      const piece = this.piece(lineKeyOfPiece(adherentId, k));
+      if (piece !== undefined) found.push(piece);
     }
     return assemble(head, found);
   }
 
-  /** A family's head piece as stored (restore, heal). */
+  /** A family's head piece as stored (restore, heal, requests): parsed from its text at each call. */
   headOf(adherentId: string): HeadPiece | undefined {
-    const head = this.piece(adherentId);
-    if (head !== undefined && head.piece !== 'head') throw this.bad(adherentId, 'holds a line record where a head was expected');
-    return head;
+    const head = this.headText(adherentId);
+    return head === undefined ? undefined : this.asHead(adherentId, this.decode(head.text, adherentId));
+  }
+
+  /** What the service reads of a family's head (write number, watermarks, outbox), without parsing it again (restore, heal). */
+  headSummary(adherentId: string): HeadSummary | undefined {
+    return this.headText(adherentId);
   }
 
   /** A line piece as stored, whatever its head says (heal). */
   linePiece(key: string): LinePiece | undefined {
-    const piece = this.piece(key);
-    if (piece !== undefined && piece.piece !== 'line') throw this.bad(key, 'holds a head where a line record was expected');
-    return piece;
+    return this.piece(key);
+  }
+
+  /**
+   * What a batch of lines needs of each family (absent ones are left out): its head as text with
+   * its write number, watermarks and outbox, and the records of `lineKeysOf(id)` it holds (a line
+   * piece above the head reads as its `undo`, as in `assemble`). The head is not parsed here: the
+   * worker that liquidates the family parses the text.
+   */
+  getBatch(ids: Iterable<string>, lineKeysOf: (id: string) => Iterable<string>): Map<string, BatchLedger> {
+    const out = new Map<string, BatchLedger>();
+    for (const id of new Set(ids)) {
+      const head = this.headText(id);
+      if (head === undefined) continue;
+      const lines: Record<string, LineRecord> = {};
+      for (const k of new Set(lineKeysOf(id))) {
+        const piece = this.piece(lineKeyOfPiece(id, k));
+        const record = piece && recordUnder(piece, head.seq);
+        if (record !== undefined) lines[k] = record;
+      }
+      out.set(id, { ...head, lines });
+    }
+    return out;
   }
 
   /** Every lineKey the store (or the staged pieces) holds for a family: one range read. */
@@ -175,7 +227,7 @@ export class LedgerStore {
    * deletes) and the marker moved to `next` for the partitions given. Resolves once committed.
    * Parsed pieces given with their text are cached after the commit; the others are forgotten.
    */
-  async write(entries: Iterable<readonly [string, LedgerPiece | null | undefined, string | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
+  async write(entries: Iterable<readonly [string, LedgerPiece | HeadSummary | null | undefined, string | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
     const list = [...entries];
     const marker: LedgerMarker = { v: 4, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
     for (const [p, offset] of next) marker.next[String(p)] = offset;
@@ -191,10 +243,8 @@ export class LedgerStore {
     });
     this.stats.commits += 1;
     this.stats.writes += list.length;
-    for (const [key, piece, text] of list) {
-      if (piece && text !== null) this.remember(key, piece, text.length);
-      else this.forget(key);
-    }
+    // Pieces given without their value (a catch-up's, a tombstone) are forgotten: the next read takes them from the store.
+    for (const [key, piece, text] of list) this.cacheWritten(key, piece ?? undefined, text);
   }
 
   /** Writes pieces (already encoded: the changelog's value text), leaving the marker as it is (tests, tools). */
@@ -259,23 +309,24 @@ export class LedgerStore {
    * read from memory; a crash loses them from the store only, and the restart reads them back from
    * the changelog (the marker stays where the last commit put it).
    */
-  stage(entries: Iterable<readonly [string, LedgerPiece | undefined, string]>, next: ReadonlyMap<number, number>): boolean {
-    for (const given of entries) {
-      const [key, , text] = given;
-      // Given as text only (a worker encoded it): a head is parsed now (its family's next batch
-      // reads it), a line record when first read (a new line's record rarely is).
-      const piece = given[1] ?? (isHeadKey(key) ? this.decode(text, key) : undefined);
-      const entry = [key, piece, text] as const;
+  stage(entries: Iterable<StagedPiece>, next: ReadonlyMap<number, number>): boolean {
+    for (const [key, given, text] of entries) {
+      // Given as text only (a worker encoded it), a line record is parsed when first read (a new
+      // line's record rarely is); a head comes with its summary (the service knows the write
+      // number and watermarks it sent), else it is parsed now.
+      const entry: Dirty = { text };
+      if (isHeadKey(key)) entry.head = { ...this.summaryOf(key, given ?? this.decode(text, key)), text };
+      else if (given !== undefined) entry.line = this.asLine(key, given);
       const was = this.dirty.get(key);
       if (was) {
-        this.dirtyBytes -= was[2].length;
-        if (isHeadKey(was[0])) this.dirtyHeads -= 1;
+        this.dirtyBytes -= was.text.length;
+        if (isHeadKey(key)) this.dirtyHeads -= 1;
       }
       this.dirty.set(key, entry);
       this.dirtyBytes += text.length;
       if (isHeadKey(key)) this.dirtyHeads += 1;
-      if (piece) this.remember(key, piece, text.length);
-      else this.forget(key); // an older parse is stale
+      // What the cache held of this key is older than the staged piece, which is read first until the flush.
+      this.forget(key);
     }
     for (const [p, offset] of next) this.pending.set(p, offset);
     this.staged += 1;
@@ -285,7 +336,7 @@ export class LedgerStore {
   /** Commits what `stage` took, with the marker, in ONE transaction (nothing staged: nothing written). */
   async flush(bus: string): Promise<void> {
     if (this.dirty.size === 0 && this.pending.size === 0) return;
-    const entries = [...this.dirty.values()];
+    const entries = [...this.dirty].map(([key, d]) => [key, d.head ?? d.line, d.text] as const);
     const next = new Map(this.pending);
     await this.write(entries, next, bus);
     // Staged again during the commit? Not possible: the service awaits each batch's flush decision.
@@ -301,34 +352,82 @@ export class LedgerStore {
     return this.dirty.size;
   }
 
-  private piece(key: string): LedgerPiece | undefined {
+  /** A family's head as text and summary: staged, cached, or read from the store (parsed once for its summary, then cached). */
+  private headText(id: string): HeadText | undefined {
+    const staged = this.dirty.get(id);
+    if (staged) {
+      this.stats.hits += 1;
+      return staged.head ?? (staged.head = { ...this.summaryOf(id, this.decode(staged.text, id)), text: staged.text });
+    }
+    const cached = this.heads.get(id);
+    if (cached) {
+      this.stats.hits += 1;
+      this.touch(this.heads, id);
+      return cached;
+    }
+    const text = this.pieces.get(compositeKey(this.namespace, id));
+    if (text === undefined) return undefined;
+    this.stats.reads += 1;
+    const head: HeadText = { ...this.summaryOf(id, this.decode(text, id)), text };
+    this.remember(id, head, text.length);
+    return head;
+  }
+
+  /** A line piece: staged, cached, or read from the store. */
+  private piece(key: string): LinePiece | undefined {
     const staged = this.dirty.get(key);
     if (staged) {
       this.stats.hits += 1;
-      if (staged[1]) return staged[1];
-      const piece = this.decode(staged[2], key);
-      this.dirty.set(key, [key, piece, staged[2]]);
-      return piece;
+      return staged.line ?? (staged.line = this.asLine(key, this.decode(staged.text, key)));
     }
-    const cached = this.heads.get(key) ?? this.lines.get(key);
+    const cached = this.lines.get(key);
     if (cached) {
       this.stats.hits += 1;
-      this.remember(key, cached, this.sizes.get(key) ?? 0);
+      this.touch(this.lines, key);
       return cached;
     }
     const text = this.pieces.get(compositeKey(this.namespace, key));
     if (text === undefined) return undefined;
     this.stats.reads += 1;
-    const piece = this.decode(text, key);
+    const piece = this.asLine(key, this.decode(text, key));
     this.remember(key, piece, text.length);
     return piece;
   }
 
-  private remember(key: string, piece: LedgerPiece, size: number): void {
-    // A Map iterates in insertion order: re-inserting moves the key to the young end.
+  /** After a commit: what the cache keeps of a piece written (a head: its text and summary; a line: its parse), or nothing. */
+  private cacheWritten(key: string, given: LedgerPiece | HeadSummary | undefined, text: string | null): void {
+    if (given === undefined || text === null) return this.forget(key);
+    if (isHeadKey(key)) this.remember(key, { ...this.summaryOf(key, given), text }, text.length);
+    else this.remember(key, this.asLine(key, given), text.length);
+  }
+
+  private summaryOf(key: string, given: LedgerPiece | HeadSummary): HeadSummary {
+    if (!('piece' in given)) return given;
+    const head = this.asHead(key, given);
+    return { seq: head.seq, applied: head.applied, ...(head.outbox ? { outbox: head.outbox } : {}) };
+  }
+
+  private asHead(key: string, piece: LedgerPiece): HeadPiece {
+    if (piece.piece !== 'head') throw this.bad(key, 'holds a line record where a head was expected');
+    return piece;
+  }
+
+  private asLine(key: string, piece: LedgerPiece | HeadSummary): LinePiece {
+    if (!('piece' in piece) || piece.piece !== 'line') throw this.bad(key, 'holds a head where a line record was expected');
+    return piece;
+  }
+
+  /** A Map iterates in insertion order: re-inserting moves the key to the young end. */
+  private touch(cache: Map<string, unknown>, key: string): void {
+    const value = cache.get(key);
+    cache.delete(key);
+    cache.set(key, value);
+  }
+
+  private remember(key: string, value: HeadText | LinePiece, size: number): void {
     this.forget(key);
-    const [cache, bound] = piece.piece === 'head' ? [this.heads, this.cacheSize] : [this.lines, this.cacheSize * 16];
-    (cache as Map<string, LedgerPiece>).set(key, piece);
+    const [cache, bound] = isHeadKey(key) ? [this.heads, this.cacheSize] : [this.lines, this.cacheSize * 16];
+    (cache as Map<string, HeadText | LinePiece>).set(key, value);
     this.sizes.set(key, size);
     this.bytes += size;
     while (cache.size > bound) this.forget(cache.keys().next().value!);

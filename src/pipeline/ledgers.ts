@@ -166,7 +166,7 @@ export function encodeChange(adherentId: string, before: Family | undefined, cha
 }
 
 /** A family's outbox (the settlements its last re-liquidation wrote before publishing), as messages keyed like any settlement of the family. */
-export function outboxOf(id: string, family: Family | undefined): OutgoingMessage<'settlements'>[] {
+export function outboxOf(id: string, family: Pick<Family, 'outbox'> | undefined): OutgoingMessage<'settlements'>[] {
   return (family?.outbox ?? []).map((value) => ({ value, key: value.adherentId ?? id }));
 }
 
@@ -208,12 +208,12 @@ export function recordUnder(piece: LinePiece, headSeq: number): LineRecord | und
 }
 
 /** A line piece is a left-over of an unfinished write: written above its head's (or without a head). */
-export function unfinished(piece: LinePiece, head: HeadPiece | undefined): boolean {
+export function unfinished(piece: LinePiece, head: Pick<HeadPiece, 'seq'> | undefined): boolean {
   return piece.seq > (head?.seq ?? 0);
 }
 
 /** The piece that undoes a left-over line piece: its previous record at the head's write number (null: remove the key). */
-export function rollbackOf(piece: LinePiece, head: HeadPiece | undefined): LinePiece | null {
+export function rollbackOf(piece: LinePiece, head: Pick<HeadPiece, 'seq'> | undefined): LinePiece | null {
   if (piece.undo === null || head === undefined) return null;
   return { v: 3, piece: 'line', line: piece.line, seq: head.seq, record: piece.undo, undo: piece.undo };
 }

@@ -5,7 +5,7 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
-import { encodeChange, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, type LineStamp } from './ledgers.js';
+import { encodeChange, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 
@@ -83,11 +83,26 @@ export function liquidateLines(
  * loses identity), and each line's settlement and whether it is new.
  */
 export function liquidateTask(task: LiquidateTask, reference: Reference): LiquidateTaskResult {
+  openLedgers(task);
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
   if (task.write) return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };
   const changes: LiquidateTaskResult['ledgers'] = {};
   for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);
   return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: changes };
+}
+
+/**
+ * A task of the service carries its families' heads as the store's text (pool-messages.ts
+ * `heads`): parsed here, in the worker, into the ledgers the engine reads. Our own writes, read
+ * without zod (the store checked them when it read them from the changelog).
+ */
+export function openLedgers(task: LiquidateTask): void {
+  if (!task.heads) return;
+  for (const [id, { head, lines }] of Object.entries(task.heads)) {
+    const parsed = JSON.parse(head) as HeadPiece;
+    task.ledgers[id] = { counters: parsed.counters, renewals: parsed.renewals, lines: withLines({}, lines) };
+  }
+  delete task.heads;
 }
 
 /**

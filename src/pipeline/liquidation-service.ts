@@ -6,11 +6,11 @@ import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { Logger } from '../log.js';
 import { lineKeyOf } from '../model/act-line.js';
 import type { Settlement } from '../model/settlement.js';
-import type { EngineState } from '../engine/index.js';
+import type { EngineState, LineRecord } from '../engine/index.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS, type LineTopic, type LiquidationTopic } from './keys.js';
 import { applyChangelog, healLedgers, restoreLedgers } from './ledger-restore.js';
-import { LedgerStore } from './ledger-store.js';
-import { applyDelta, encodeChange, outboxOf, recordIdsOf, slimState, watermarkKey, type Family, type LedgerChange, type LedgerPiece } from './ledgers.js';
+import { LedgerStore, type BatchLedger, type StagedPiece } from './ledger-store.js';
+import { encodeChange, outboxOf, recordIdsOf, watermarkKey, withLines, type Family, type HeadPiece, type LedgerChange, type LedgerPiece } from './ledgers.js';
 import { partitionFor } from '../bus/topics.js';
 import { reliquidateFamily } from './reliquidate.js';
 import { requestReliquidation, type ReliquidationRequest } from './reliquidation-requests.js';
@@ -47,6 +47,11 @@ const EMBEDDED_SLICE = 100_000;
  * (a long one gets the member evicted on a short session timeout), and tests that want many
  * small batches set small tasks.
  */
+/** The record a batch ledger holds for a line (undefined: none, or no ledger). */
+function recordOf(ledger: BatchLedger | undefined, lineKey: string): LineRecord | undefined {
+  return ledger && Object.hasOwn(ledger.lines, lineKey) ? ledger.lines[lineKey] : undefined;
+}
+
 export function defaultMaxBatch(taskLines: number | undefined, workers: number, bus: Bus['kind']): number {
   return taskLines === undefined && bus === 'embedded' ? 4_096 : (taskLines ?? 256) * Math.max(1, workers) * 2;
 }
@@ -112,7 +117,7 @@ export interface ServiceStats {
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
   /** with `measureTasks`: pool tasks run and the structured-clone bytes sent to and back from them */
-  readonly taskBytes = { tasks: 0, in: 0, out: 0, inBuckets: 0, outBuckets: 0 };
+  readonly taskBytes = { tasks: 0, in: 0, out: 0, inParsed: 0 };
   private subscription: Subscription | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -220,7 +225,8 @@ export class LiquidationService {
       if (!set) linesOf.set(id, (set = new Set()));
       set.add(lineKeyOf(r.value.line));
     });
-    const families = await this.store.getMany(linesOf.keys(), (id) => linesOf.get(id)!);
+    // Heads as text (the worker parses them) with their write number and watermarks, and the records of the batch's lines.
+    const families = this.store.getBatch(linesOf.keys(), (id) => linesOf.get(id)!);
     const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string }[] = [];
     const idsInBatch = new Set<string>();
     for (const [i, record] of records.entries()) {
@@ -235,7 +241,7 @@ export class LiquidationService {
       }
       // The same input record published twice (ingestion resumed after a crash, bus-sink.ts):
       // applied already, whatever happened to its line since (an I after its own A must not reopen it).
-      if (recordId !== undefined && (idsInBatch.has(recordId) || recordIdsOf(ledger && lineRecord(ledger.state, lineKeyOf(line))).includes(recordId))) {
+      if (recordId !== undefined && (idsInBatch.has(recordId) || recordIdsOf(recordOf(ledger, lineKeyOf(line))).includes(recordId))) {
         this.stats.republished += 1;
         continue;
       }
@@ -249,24 +255,32 @@ export class LiquidationService {
     // only appends the text.
     const lastOffset = new Map<string, number>();
     for (const item of items) lastOffset.set(item.family, item.record.offset);
+    const writes = new Map<string, { seq: number; applied: Record<string, number> }>();
     const write = (family: string) => {
-      const old = families.get(family);
-      return { seq: old?.seq ?? 0, applied: { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 } };
+      let w = writes.get(family);
+      if (w === undefined) {
+        const old = families.get(family);
+        writes.set(family, (w = { seq: old?.seq ?? 0, applied: { ...(old?.applied ?? {}), [wk]: lastOffset.get(family) ?? old?.applied[wk] ?? 0 } }));
+      }
+      return w;
     };
     const tasks = this.split(items, families, this.o.taskLines ?? 256, reference, write);
-    const results = await Promise.all(tasks.map((t) => this.runTask(t.task, families)));
+    const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
     const outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[] = new Array(items.length);
     const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
-    const pieces: [string, undefined, string][] = [];
+    const pieces: StagedPiece[] = [];
     const changed: string[] = [];
     results.forEach((result, t) => {
       tasks[t]!.indices.forEach((index, k) => (outcomes[index] = result.outcomes[k]!));
       for (const [family, written] of Object.entries(result.pieces ?? {})) {
         changed.push(family);
         const partition = partitionFor(family);
+        // The head's summary is what this batch sent the worker to write (encodeTaskLedgers: the
+        // next write number, these watermarks, no outbox): the head text is not parsed here.
+        const { seq, applied } = write(family);
         for (const [key, text] of written) {
           snapshots.push({ key, partition, value: { key, value: text } });
-          pieces.push([key, undefined, text]);
+          pieces.push([key, key === family ? { seq: seq + 1, applied } : undefined, text]);
         }
       }
     });
@@ -411,7 +425,7 @@ export class LiquidationService {
    * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
    * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
    */
-  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: [string, LedgerPiece | undefined, string][]): Promise<void> {
+  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: StagedPiece[]): Promise<void> {
     if (snapshots.length === 0) return;
     // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
@@ -468,7 +482,7 @@ export class LiquidationService {
   }
 
   /** Tasks of whole families up to `taskLines` lines (an unknown beneficiary: the ledger of its member number). */
-  private split(items: { request: LineRequest; family: string; record: BusRecord<LineTopic> }[], families: ReadonlyMap<string, Family>, taskLines: number, reference: string, write: (family: string) => { seq: number; applied: Record<string, number> }): { task: LiquidateTask; indices: number[] }[] {
+  private split(items: { request: LineRequest; family: string; record: BusRecord<LineTopic> }[], families: ReadonlyMap<string, BatchLedger>, taskLines: number, reference: string, write: (family: string) => { seq: number; applied: Record<string, number> }): { task: LiquidateTask; indices: number[] }[] {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
       const g = item.family;
@@ -480,12 +494,13 @@ export class LiquidationService {
     let current: { task: LiquidateTask; indices: number[] } | undefined;
     for (const [g, indices] of groups) {
       if (!current || current.indices.length >= taskLines) {
-        current = { task: { reference, requests: [], ledgers: {}, write: { recordIds: [], positions: [], seqs: {}, applied: {} } }, indices: [] };
+        current = { task: { reference, requests: [], ledgers: {}, heads: {}, write: { recordIds: [], positions: [], seqs: {}, applied: {} } }, indices: [] };
         tasks.push(current);
       }
-      // Only the records of the task's own lines travel: the engine reads no other line.
+      // The head as text (parsed by the worker) and only the records of the family's lines in this
+      // batch, all in this task: the engine reads no other line.
       const family = families.get(g);
-      if (family) current.task.ledgers[g] = slimState(family.state, indices.map((i) => lineKeyOf(items[i]!.request.line)));
+      if (family) current.task.heads![g] = { head: family.text, lines: family.lines };
       const { seq, applied } = write(g);
       current.task.write!.seqs[g] = seq;
       current.task.write!.applied[g] = applied;
@@ -501,30 +516,19 @@ export class LiquidationService {
 
   /**
    * One pool task; with `measureTasks`, the structured-clone size of what crosses each way is
-   * counted (v8.serialize, the same serializer), and, given the batch's `families`, what the same
-   * task weighed when it carried the families' buckets and brought back whole changed buckets and
-   * each line's previous record (`inBuckets`, `outBuckets`: the comparison in bench/README.md).
+   * counted (v8.serialize, the same serializer), and what the same task weighed when it carried
+   * its families' counters and renewals parsed instead of the head text (`inParsed`: the
+   * comparison in bench/README.md "Session 7 — liquidation ledgers").
    */
-  private async runTask(task: LiquidateTask, families?: ReadonlyMap<string, Family>): Promise<LiquidateTaskResult> {
-    const result = await this.liquidator.run(task);
+  private async runTask(task: LiquidateTask): Promise<LiquidateTaskResult> {
     if (this.o.measureTasks) {
       const b = this.taskBytes;
       b.tasks += 1;
       b.in += serialize(task).length;
-      b.out += serialize(result).length;
-      if (families) {
-        const whole = Object.fromEntries(Object.keys(task.ledgers).map((id) => [id, families.get(id)!.state]));
-        b.inBuckets += serialize({ ...task, ledgers: whole }).length;
-        const changes = Object.fromEntries(Object.entries(result.ledgers).map(([id, delta]) => [id, applyDelta(families.get(id)?.state, delta)]));
-        const outcomes = result.outcomes.map((o, k) => {
-          const line = task.requests[k]!.line;
-          const previous = families.get(stateKeyOf({ line, beneficiary: task.requests[k]!.beneficiary ?? undefined }))?.state;
-          const record = previous && lineRecord(previous, lineKeyOf(line));
-          return record ? { ...o, previous: record } : o;
-        });
-        b.outBuckets += serialize({ outcomes, ledgers: changes }).length;
-      }
+      b.inParsed += serialize({ ...task, heads: undefined, ledgers: Object.fromEntries(Object.entries(task.heads ?? {}).map(([id, { head, lines }]) => { const h = JSON.parse(head) as HeadPiece; return [id, { counters: h.counters, renewals: h.renewals, lines: withLines({}, lines) }]; })) }).length;
     }
+    const result = await this.liquidator.run(task);
+    if (this.o.measureTasks) this.taskBytes.out += serialize(result).length;
     return result;
   }
 

@@ -33,8 +33,20 @@ export interface LiquidateTask {
   reference: string;
   requests: LineRequest[];
   ledgers: Record<string, EngineState>;
+  /**
+   * A batch of lines (the service): per family, its head as the store holds it — the changelog
+   * text, parsed by the worker into the family's counters and renewals — and the records of the
+   * task's lines it holds. The service's thread neither parses nor clones a family's counters;
+   * the worker puts these into `ledgers` before liquidating (liquidate-lines.ts `openLedgers`).
+   */
+  heads?: Record<string, TaskLedger>;
   /** given: the worker also writes the changed ledgers' changelog pieces (a batch of lines; requests and replay write theirs themselves) */
   write?: LedgerWrite;
+}
+
+export interface TaskLedger {
+  head: string;
+  lines: Record<string, LineRecord>;
 }
 
 /**

@@ -281,6 +281,66 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(byPartition(await readTopic(bus, 'settlements'))).toEqual(byPartition(await readTopic(single.bus, 'settlements')));
   }, 60_000);
 
+  it('every head a batch reads (staged by the service without parsing it, cached, or read back) says what its text says', async () => {
+    // The service stages each head a worker wrote with the write number and watermarks it sent for
+    // it (the text is not parsed on its thread): that summary must be the text's, or the next
+    // batch of the family decides its watermark check and its write number on a wrong head.
+    const { bus } = await freshBus();
+    await ingest(bus, drops[0]);
+    await ingest(bus, drops[1]);
+    const ids = [...(await familiesIn(bus))];
+    let checked = 0;
+    const mismatches: string[] = [];
+    const service = await LiquidationService.start({
+      bus, beneficiaries, reference, workers: 0, taskLines: 1000, maxBatch: 40, ledgers: { cacheSize: 1_000, fsync: false },
+      onBatch: () => {
+        // The service's own store (private): what its next batch would read, staged or cached.
+        const store = (service as unknown as { store: LedgerStore }).store;
+        for (const [id, head] of store.getBatch(ids, () => [])) {
+          const text = JSON.parse(head.text) as { seq: number; applied: Record<string, number>; outbox?: unknown };
+          checked += 1;
+          if (head.seq !== text.seq || JSON.stringify(head.applied) !== JSON.stringify(text.applied) || (head.outbox === undefined) !== (text.outbox === undefined)) mismatches.push(`${id}: ${head.seq}/${JSON.stringify(head.applied)} vs ${text.seq}/${JSON.stringify(text.applied)}`);
+        }
+      },
+    });
+    await waitIdle(bus);
+    await service.stop();
+    // 400 lines in batches of 40 over 24 families: every batch checks every family written so far.
+    expect(checked).toBeGreaterThan(100);
+    expect(mismatches).toEqual([]);
+  }, 60_000);
+
+  it("a head written by another writer (a catch-up's, a rollback's: given as text only) replaces the one the cache holds", async () => {
+    const { home } = await freshBus();
+    const store = await LedgerStore.open({ home, fsync: false });
+    const record = (version: number) => ({ version, operation: 'I', inputHash: `h${version}` }) as unknown as LineRecord;
+    const one = encodeChange('F1', undefined, { counters: { c: '1' }, renewals: {}, lines: { L1: record(1) } }, { 'decompte-lines:0': 3 });
+    const p = partitionFor('F1');
+    store.stage(one.pieces.map(([key, piece], k) => [key, piece, one.messages[k]!.value.value!] as const), new Map([[p, 2]]));
+    await store.flush('embedded');
+    // Read once: now cached (head text and summary, and L1's piece).
+    const first = store.getBatch(['F1'], () => ['L1']).get('F1')!;
+    expect([first.seq, first.applied, first.lines]).toEqual([1, { 'decompte-lines:0': 3 }, { L1: record(1) }]);
+    const reads = store.stats.reads;
+    expect(store.getBatch(['F1'], () => ['L1']).get('F1')!.text).toBe(first.text);
+    expect(store.stats.reads).toBe(reads); // a cache hit
+    // Another member wrote F1 meanwhile (write 2: L1 version 2, watermark 7); the catch-up
+    // (applyChangelog) stores its entries as text only. The batch must see write 2, not the cached write 1.
+    const two = encodeChange('F1', one.family, { counters: { c: '2' }, renewals: {}, lines: { L1: record(2) } }, { 'decompte-lines:0': 7 });
+    await store.write(two.messages.map((m) => [m.key!, null, m.value.value!] as const), new Map([[p, 4]]), 'embedded');
+    const second = store.getBatch(['F1'], () => ['L1']).get('F1')!;
+    expect([second.seq, second.applied, second.lines, second.text]).toEqual([2, { 'decompte-lines:0': 7 }, { L1: record(2) }, two.messages[1]!.value.value]);
+    // A left-over of a write cut before its head (L1 at write 3, no head 3) reads as its undo: version 2.
+    const cut = encodeChange('F1', two.family, { counters: { c: '3' }, renewals: {}, lines: { L1: record(3) } }, { 'decompte-lines:0': 9 });
+    store.stage([[cut.messages[0]!.key!, undefined, cut.messages[0]!.value.value!]], new Map([[p, 5]]));
+    expect(store.getBatch(['F1'], () => ['L1']).get('F1')!.lines).toEqual({ L1: record(2) });
+    // A rollback to nothing (a tombstone) removes the line from what a batch reads.
+    await store.flush('embedded');
+    await store.write([['F1#L1', null, null]], new Map([[p, 6]]), 'embedded');
+    expect(store.getBatch(['F1'], () => ['L1']).get('F1')!.lines).toEqual({});
+    await store.close();
+  });
+
   it('a damaged ledger piece is refused with PIPELINE_BAD_SNAPSHOT naming the store file and key', async () => {
     const store = await LedgerStore.open({ home: join(dir, 'damaged'), cacheSize: 1, fsync: false });
     const family: Family = { state: { counters: { 'k|family|2025|amount': '10.00' }, renewals: {}, lines: {} }, applied: { 'decompte-lines:0': 4 }, seq: 0 };
