@@ -25,10 +25,10 @@ import { scratchDir } from './scratch.js';
  * The reconcile service's state in the home's state store (src/state, `<home>/state/store.mdb`),
  * layout 3 — one key per line and per claim, not one per beneficiary (README "Reconciliation state"):
  *
- *   reconcile.head/<NIR-rang>                              [w, seq]: the beneficiary's last write number and outcome count
- *   reconcile.entry/<NIR-rang>␟L␟<lineKey>                 [3, w, tuple] (entry-codec.ts) as JSON text;
- *   reconcile.entry/<NIR-rang>␟C␟<tpClaimId>                 [3, w, tuple, undo] when read from the changelog
- *   reconcile.event/<NIR-rang>␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>   1 — index: the entries of one care event
+ *   reconcile.person/<NIR-rang>␟H                          [w, seq]: the beneficiary's last write number and outcome count
+ *   reconcile.person/<NIR-rang>␟L␟<lineKey>                [3, w, tuple] (entry-codec.ts) as JSON text;
+ *   reconcile.person/<NIR-rang>␟C␟<tpClaimId>                [3, w, tuple, undo] when read from the changelog
+ *   reconcile.person/<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>   1 — index: the entries of one care event
  *                                                          (what a claim's lines and a line's claims share: match.ts careEventOf…)
  *   reconcile.deadline/<deadline>␟<NIR-rang>␟<L|C>␟<id>    1 — index: whose wait runs out when (a tick scans it up to `now`)
  *   reconcile.suspect/<NIR-rang>␟<L|C>␟<id>                1 — an entry read from the changelog above its head, to settle
@@ -83,6 +83,7 @@ export interface LoadedState {
 }
 
 const MARKER = 'changelog';
+const headKey = (beneficiary: string) => compositeKey(beneficiary, 'H');
 
 const groupOf = (kind: EntryKind, entry: AnyEntry): CareEvent => (kind === 'L' ? careEventOfLine(entry as LineEntry) : careEventOfClaim((entry as ClaimEntry).claim));
 const idOf = (kind: EntryKind, entry: AnyEntry): string => (kind === 'L' ? (entry as LineEntry).lineKey : (entry as ClaimEntry).claim.tpClaimId);
@@ -94,9 +95,8 @@ export function currentOf(record: EntryRecord, headW: number): AnyEntry | null {
 }
 
 export class ReconStore {
-  private readonly heads: SubStore<StoredHead>;
-  private readonly entries: SubStore<string>;
-  private readonly events: SubStore<1>;
+  /** a beneficiary's head, entries and care-event index under one prefix: its write touches one region of the B-tree */
+  private readonly people: SubStore<StoredHead | string | 1>;
   private readonly deadlines: SubStore<1>;
   private readonly suspects: SubStore<1>;
   private readonly markers: SubStore<ReconMarker>;
@@ -108,9 +108,7 @@ export class ReconStore {
     /** a scratch folder of this process (no home given): removed at close */
     private readonly scratch: string | null,
   ) {
-    this.heads = kv.sub('reconcile.head');
-    this.entries = kv.sub('reconcile.entry');
-    this.events = kv.sub('reconcile.event');
+    this.people = kv.sub('reconcile.person');
     this.deadlines = kv.sub('reconcile.deadline');
     this.suspects = kv.sub('reconcile.suspect');
     this.markers = kv.sub('reconcile.marker');
@@ -138,13 +136,13 @@ export class ReconStore {
   }
 
   head(beneficiary: string): Head | undefined {
-    const h = this.heads.get(beneficiary);
+    const h = this.people.get(headKey(beneficiary)) as StoredHead | undefined;
     return h === undefined ? undefined : { w: h[0], seq: h[1] };
   }
 
   /** The record an entry key holds, decoded (undefined: none). */
   record(beneficiary: string, kind: EntryKind, id: string): EntryRecord | undefined {
-    const text = this.entries.get(compositeKey(beneficiary, kind, id));
+    const text = this.people.get(compositeKey(beneficiary, kind, id)) as string | undefined;
     return text === undefined ? undefined : parseEntryRecord(beneficiary, kind, text);
   }
 
@@ -167,7 +165,7 @@ export class ReconStore {
     for (const k of lineKeys) todo.push(['L', k]);
     for (const k of claimIds) todo.push(['C', k]);
     const groupTodo: string[] = [];
-    for (const g of groups) groupTodo.push(compositeKey(beneficiary, ...g, ''));
+    for (const g of groups) groupTodo.push(compositeKey(beneficiary, 'E', ...g, ''));
     const seenGroups = new Set<string>();
     while (todo.length > 0 || groupTodo.length > 0) {
       const next = todo.pop();
@@ -184,7 +182,7 @@ export class ReconStore {
         if (kind === 'L') lines[id] = entry as LineEntry;
         else claims[id] = entry as ClaimEntry;
         if (!close) continue;
-        groupTodo.push(compositeKey(beneficiary, ...groupOf(kind, entry), ''));
+        groupTodo.push(compositeKey(beneficiary, 'E', ...groupOf(kind, entry), ''));
         if (kind === 'L' && (entry as LineEntry).claimId !== null) todo.push(['C', (entry as LineEntry).claimId!]);
         if (kind === 'C' && (entry as ClaimEntry).lineKey !== null) todo.push(['L', (entry as ClaimEntry).lineKey!]);
         continue;
@@ -192,9 +190,9 @@ export class ReconStore {
       const prefix = groupTodo.pop()!;
       if (seenGroups.has(prefix)) continue;
       seenGroups.add(prefix);
-      for (const key of this.events.keys(prefix)) {
+      for (const key of this.people.keys(prefix)) {
         const parts = splitCompositeKey(key);
-        todo.push([parts[4] as EntryKind, parts.slice(5).join('\u001f')]);
+        todo.push([parts[5] as EntryKind, parts.slice(6).join('\u001f')]);
       }
     }
     return { head, state: { lines, claims, seq: head?.seq ?? 0 }, stored };
@@ -215,9 +213,10 @@ export class ReconStore {
     if (head === undefined) return undefined;
     const lines: Record<string, LineEntry> = {};
     const claims: Record<string, ClaimEntry> = {};
-    for (const [key, text] of this.entries.entries(compositeKey(beneficiary, ''))) {
+    for (const [key, text] of this.people.entries(compositeKey(beneficiary, ''))) {
       const [, kind, ...rest] = splitCompositeKey(key);
-      const entry = currentOf(parseEntryRecord(beneficiary, kind as EntryKind, text), head.w);
+      if (kind !== 'L' && kind !== 'C') continue;
+      const entry = currentOf(parseEntryRecord(beneficiary, kind, text as string), head.w);
       if (entry === null) continue;
       if (kind === 'L') lines[rest.join('\u001f')] = entry as LineEntry;
       else claims[rest.join('\u001f')] = entry as ClaimEntry;
@@ -227,7 +226,10 @@ export class ReconStore {
 
   /** Every state, in key order (inspection and tests). */
   *states(): Generator<[string, ReconState]> {
-    for (const beneficiary of this.heads.keys()) yield [beneficiary, this.stateOf(beneficiary)!];
+    for (const key of this.people.keys()) {
+      const [beneficiary, kind] = splitCompositeKey(key);
+      if (kind === 'H') yield [beneficiary!, this.stateOf(beneficiary!)!];
+    }
   }
 
   /** The deadline index as [deadline, `<NIR-rang>␟<L|C>␟<id>`] pairs, in deadline order (inspection and tests). */
@@ -238,9 +240,9 @@ export class ReconStore {
     }
   }
 
-  /** The care-event index as `<NIR-rang>␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>` keys (inspection and tests). */
+  /** The care-event index as `<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>` keys (inspection and tests). */
   *careEventIndex(): Generator<string> {
-    yield* this.events.keys();
+    for (const key of this.people.keys()) if (splitCompositeKey(key)[1] === 'E') yield key;
   }
 
   /** Left-overs to settle: entries read from the changelog above their head. */
@@ -269,21 +271,22 @@ export class ReconStore {
       const ops: (() => void)[] = [];
       for (const { beneficiary: b, head, entries } of writes) {
         if (head !== undefined) {
-          const had = this.heads.has(b);
+          const hk = headKey(b);
+          const had = this.people.has(hk);
           if (head === null) {
             if (had) keys -= 1;
-            ops.push(() => this.heads.remove(b));
+            ops.push(() => this.people.remove(hk));
           } else {
             if (!had) keys += 1;
             const value: StoredHead = [head.w, head.seq];
-            ops.push(() => this.heads.put(b, value));
+            ops.push(() => this.people.put(hk, value));
           }
         }
         for (const e of entries) {
           const key = compositeKey(b, e.kind, e.id);
           let old = e.old;
           if (old === undefined) {
-            const text = this.entries.get(key);
+            const text = this.people.get(key) as string | undefined;
             old = text === undefined ? null : parseEntryRecord(b, e.kind, text).entry;
           }
           const oldDeadline = old === null ? null : deadlineOf(e.kind, old);
@@ -298,16 +301,16 @@ export class ReconStore {
               ops.push(() => this.deadlines.put(k, 1));
             }
           }
-          const oldGroup = old === null ? null : compositeKey(b, ...groupOf(e.kind, old), e.kind, e.id);
-          const newGroup = e.entry === null ? null : compositeKey(b, ...groupOf(e.kind, e.entry), e.kind, e.id);
+          const oldGroup = old === null ? null : compositeKey(b, 'E', ...groupOf(e.kind, old), e.kind, e.id);
+          const newGroup = e.entry === null ? null : compositeKey(b, 'E', ...groupOf(e.kind, e.entry), e.kind, e.id);
           if (oldGroup !== newGroup) {
-            if (oldGroup !== null) ops.push(() => this.events.remove(oldGroup));
-            if (newGroup !== null) ops.push(() => this.events.put(newGroup, 1));
+            if (oldGroup !== null) ops.push(() => this.people.remove(oldGroup));
+            if (newGroup !== null) ops.push(() => this.people.put(newGroup, 1));
           }
-          if (e.text === null) ops.push(() => this.entries.remove(key));
+          if (e.text === null) ops.push(() => this.people.remove(key));
           else {
             const text = e.text;
-            ops.push(() => this.entries.put(key, text));
+            ops.push(() => this.people.put(key, text));
           }
         }
       }
@@ -327,16 +330,16 @@ export class ReconStore {
 
   /** The entry keys of a beneficiary (a whole state of an older layout replaces them all; a forgotten beneficiary removes them). */
   *entryKeysOf(beneficiary: string): Generator<{ kind: EntryKind; id: string }> {
-    for (const key of this.entries.keys(compositeKey(beneficiary, ''))) {
+    for (const key of this.people.keys(compositeKey(beneficiary, ''))) {
       const [, kind, ...id] = splitCompositeKey(key);
-      yield { kind: kind as EntryKind, id: id.join('\u001f') };
+      if (kind === 'L' || kind === 'C') yield { kind, id: id.join('\u001f') };
     }
   }
 
   /** Empties the reconciliation state (one transaction; an older layout's keys too) and records that it mirrors nothing of `busId` yet. */
   async wipe(busId: string): Promise<void> {
     await this.kv.commit(() => {
-      for (const sub of [this.heads, this.entries, this.events, this.deadlines, this.suspects, this.legacyStates]) sub.clear();
+      for (const sub of [this.people, this.deadlines, this.suspects, this.legacyStates]) sub.clear();
       this.markers.put(MARKER, { v: RECON_LAYOUT, bus: busId, next: {}, keys: 0 });
     });
   }

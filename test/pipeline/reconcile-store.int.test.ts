@@ -162,7 +162,7 @@ const TICK_AT = '2030-01-01T00:00:00.000Z';
 async function rawEntry(beneficiary: string, kind: 'L' | 'C', id: string): Promise<string | undefined> {
   const kv = StateStore.open(home());
   try {
-    return kv.sub<string>('reconcile.entry').get(compositeKey(beneficiary, kind, id));
+    return kv.sub<string>('reconcile.person').get(compositeKey(beneficiary, kind, id));
   } finally {
     await kv.close();
   }
@@ -172,7 +172,7 @@ async function rawEntry(beneficiary: string, kind: 'L' | 'C', id: string): Promi
 async function headW(beneficiary: string): Promise<number> {
   const kv = StateStore.open(home());
   try {
-    return kv.sub<[number, number]>('reconcile.head').get(beneficiary)![0];
+    return kv.sub<[number, number]>('reconcile.person').get(compositeKey(beneficiary, 'H'))![0];
   } finally {
     await kv.close();
   }
@@ -242,7 +242,7 @@ describe('reconcile service state in the state store', () => {
     const raw = StateStore.open(home());
     try {
       expect([...raw.sub<unknown>('reconcile.state').keys()]).toEqual([]);
-      const entries = [...raw.sub<string>('reconcile.entry').entries()];
+      const entries = [...raw.sub<string>('reconcile.person').entries()].filter(([key]) => ['L', 'C'].includes(key.split('\u001f')[1]!));
       expect(entries).toHaveLength([...states.values()].reduce((n, st) => n + Object.keys(st.lines).length + Object.keys(st.claims).length, 0));
       for (const [key, text] of entries) {
         expect(text.startsWith('[3,1,')).toBe(true); // each whole state read as its beneficiary's first write
