@@ -383,6 +383,74 @@ describe('reconcile service state in the state store', () => {
     });
   }
 
+  it('decides on the entries a batch reaches exactly as the decider on whole states: many versions, corrections, annulations and pairings of a few people (seeded)', async () => {
+    // A seeded mix for 3 beneficiaries over 2 care dates × 2 professionals × 2 acts: lines in
+    // tiers payant or not, new versions that move a line to another care event, reviews,
+    // annulations, claims (paid or not) resent with corrected content. Waves of one topic at a time,
+    // so each person's events come in one order, which the reference folds over whole states.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return (seed >>> 16) % n; // the high bits: the low ones of this generator repeat with a short period
+    };
+    const pick = <T>(xs: readonly T[]) => xs[rand(xs.length)]!;
+    const dates = ['2025-03-03', '2025-03-04'];
+    const pss = ['10000001', '10000002'];
+    const acts = ['G', 'C'];
+    const versions = new Map<string, number>();
+    const waves: { topic: 'settlements' | 'tp-claims'; from: Map<number, number>; to: Map<number, number> }[] = [];
+    await start({ maxBatch: 4 });
+    for (let wave = 0; wave < 12; wave++) {
+      const topic = wave % 2 === 0 ? 'settlements' : 'tp-claims';
+      const from = new Map((await bus.endOffsets(topic)).map((e) => [e.partition, e.high]));
+      const to = new Map<number, number>();
+      waves.push({ topic, from, to });
+      for (let n = 0; n < 10; n++) {
+        const i = rand(3);
+        const beneficiary = { nir: nirOf(100 + i), rang: 1 };
+        if (topic === 'settlements') {
+          const lineKey = `noemie-9:R${i}:${rand(4)}`;
+          const version = (versions.get(lineKey) ?? 0) + 1;
+          versions.set(lineKey, version);
+          const operation = version > 1 && rand(5) === 0 ? 'A' : 'I';
+          const tp = pick(['15', '15', '00'] as const);
+          await bus.produce('settlements', [{ value: settlement({ lineKey, beneficiary, version, operation, careDate: pick(dates), psId: pick(pss), actCode: pick(acts), tp, payee: tp === '00' ? 'member' : `ps:${pick(pss)}`, adherentId: `A${i}`, status: rand(6) === 0 ? 'review' : 'paid', amcAmount: pick(['19.00', '15.00']) }) }]);
+        } else {
+          await bus.produce('tp-claims', [{ value: claim({ tpClaimId: `K${i}-${rand(4)}`, nir: beneficiary.nir, careDate: pick(dates), psId: pick(pss), actCode: pick(acts), amcAmountClaimed: pick(['19.00', '25.00']), paidOn: rand(3) === 0 ? '2025-03-10' : null }) }]);
+        }
+      }
+      for (const e of await bus.endOffsets(topic)) to.set(e.partition, e.high);
+      await caughtUp();
+    }
+    await service!.stop();
+
+    // the reference: whole states, each wave's records in their order
+    const states = new Map<string, ReconState>();
+    const outcomes = new Map<string, ReconOutcome>();
+    for (const { topic, from, to } of waves) {
+      for (const [partition, high] of to) {
+        const start = from.get(partition) ?? 0;
+        if (high <= start) continue;
+        for await (const batch of bus.readRange(topic, partition, { from: start, to: high })) {
+          for (const r of batch) {
+            const at = new Date(r.timestamp).toISOString();
+            const event: ReconEvent = topic === 'settlements' ? { kind: 'settlement', settlement: r.value as Settlement, at } : { kind: 'claim', claim: r.value as TpClaim, at };
+            const key = reconKeyOf(event)!;
+            const d = decide(states.get(key) ?? initialReconState(), event);
+            states.set(key, d.state);
+            for (const o of d.outcomes) outcomes.set(o.outcomeId, o);
+          }
+        }
+      }
+    }
+    const kinds = new Set([...outcomes.values()].map((o) => o.kind));
+    expect([...kinds].sort()).toEqual(['annulation-indu', 'held', 'indu', 'matched']);
+    const after = await storeOf(home());
+    expect(after.states).toEqual(states);
+    expectIndexOf(after.states, after.index);
+    expect(await published()).toEqual(outcomes);
+  });
+
   it('a tick decides only the beneficiaries whose wait ran out, read from the deadline index', async () => {
     await bus.produce('tp-claims', claims().map((value) => ({ value })));
     await bus.produce('settlements', settlements().map((value) => ({ value })));
