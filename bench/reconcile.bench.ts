@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
     cpSync(base, home, { recursive: true });
     for (const step of ['history', 'restart']) {
-      const r = (await runChild(import.meta.url, ['--child', step, '--home', home, '--impl', impl, '--new', String(fresh), ...(values['max-batch'] ? ['--max-batch', values['max-batch']] : [])], ['--expose-gc'])) as Record<string, number>;
+      const r = (await runChild(import.meta.url, ['--child', step, '--home', home, '--impl', impl, '--new', String(fresh), ...(values['max-batch'] ? ['--max-batch', values['max-batch']] : [])], ['--expose-gc', ...(process.env.RECON_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECON_PROF}`] : [])])) as Record<string, number>;
       rows.push({ build: name, step, ...r });
       const per = step === 'history' ? r.events! : fresh;
       console.log(

@@ -116,7 +116,7 @@ export const TOPICS = {
   'reconcile-changelog': def({
     name: 'reconcile-changelog',
     schema: CounterChangelogSchema,
-    key: 'NIR-rang#L#lineKey / NIR-rang#C#tpClaimId (an entry: [3, w, tuple, undo]), NIR-rang#H (the head: [3, w, seq]); on partitionFor(NIR-rang); null = removed. Older builds: NIR-rang, a whole ReconState',
+    key: 'NIR-rang#L#lineKey / NIR-rang#C#tpClaimId (an entry: [3, w, tuple, undo], the last of a write with the head: [3, w, tuple, undo, seq]); on partitionFor(NIR-rang); null = removed. Older builds: NIR-rang, a whole ReconState',
     compacted: true,
     keyOf: (c) => c.key,
   }),

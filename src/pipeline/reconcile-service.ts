@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import { partitionFor } from '../bus/topics.js';
 import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
-import { entryChangelogKey, entryRecordText, entryText, headChangelogKey, headRecordText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
+import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
 import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState } from './reconcile-store.js';
 
 /**
@@ -118,24 +118,24 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
   const partition = partitionFor(beneficiary);
   const entries: EntryWrite[] = [];
   const log: OutgoingMessage<'reconcile-changelog'>[] = [];
-  const put = (kind: EntryKind, id: string, entry: AnyEntry, before: AnyEntry | undefined) => {
-    const text = entryText(beneficiary, kind, entry);
-    const stored = loaded.stored.get(kind + id);
-    entries.push({ kind, id, entry, text: entryRecordText(w, text), old: stored ?? before ?? null });
-    log.push({ value: { key: entryChangelogKey(beneficiary, kind, id), value: entryRecordText(w, text, before === undefined ? null : entryText(beneficiary, kind, before)) }, partition });
-  };
+  const changed: [EntryKind, string, AnyEntry, AnyEntry | undefined][] = [];
   for (const id in after.lines) {
     const entry = after.lines[id]!;
     const before = loaded.state.lines[id];
-    if (entry !== before) put('L', id, entry, before);
+    if (entry !== before) changed.push(['L', id, entry, before]);
   }
   for (const id in after.claims) {
     const entry = after.claims[id]!;
     const before = loaded.state.claims[id];
-    if (entry !== before) put('C', id, entry, before);
+    if (entry !== before) changed.push(['C', id, entry, before]);
   }
-  // the head last: a write cut before it reads as it was (entry-codec.ts, settleReconLeftovers)
-  log.push({ value: { key: headChangelogKey(beneficiary), value: headRecordText(w, after.seq) }, partition });
+  // the last record carries the head: a write cut before it reads as it was (entry-codec.ts, settleReconLeftovers)
+  changed.forEach(([kind, id, entry, before], i) => {
+    const text = entryText(beneficiary, kind, entry);
+    entries.push({ kind, id, entry, text: entryRecordText(w, text), old: loaded.stored.get(kind + id) ?? before ?? null });
+    const undo = before === undefined ? null : entryText(beneficiary, kind, before);
+    log.push({ value: { key: entryChangelogKey(beneficiary, kind, id), value: entryRecordText(w, text, undo, i === changed.length - 1 ? after.seq : undefined) }, partition });
+  });
   return { write: { beneficiary, head: { w, seq: after.seq }, entries }, log };
 }
 

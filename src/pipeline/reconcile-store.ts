@@ -428,6 +428,8 @@ class ReadBatch {
       schema.parse(rec.entry);
       if (rec.undo) schema.parse(rec.undo);
       if (idOf(k.kind, rec.entry) !== k.id) throw new Error(`the entry's id is not its key's (${k.id})`);
+      // the last record of a write commits it (its head); a later write's head always comes later
+      if (rec.seq !== undefined && rec.w >= this.headW(b)) this.heads.set(b, { w: rec.w, seq: rec.seq });
       return this.put(b, { kind: k.kind, id: k.id, entry: rec.entry, text: value }, rec.w);
     }
     // a whole state of an older build: all its entries at the next write number, then its head

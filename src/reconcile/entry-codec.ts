@@ -11,7 +11,9 @@ import type { ClaimEntry, LineEntry } from './types.js';
  *   entry record  [3, w, tuple]            what the store keeps for an entry
  *                 [3, w, tuple, undo]      what reconcile-changelog carries: `undo` the entry's
  *                                          tuple before that write (null: it did not exist)
- *   head record   [3, w, seq]              the beneficiary's last complete write and its outcome count
+ *                 [3, w, tuple, undo, seq] the LAST record of a write: it carries the beneficiary's
+ *                                          head (write number w complete, outcome count seq)
+ *   head record   [3, w, seq]              (key `<NIR-rang>#H`) a head alone: read, not written
  *
  * An entry whose `w` is above its head's is the left-over of a write cut before its head: it reads
  * as its `undo` (the reconcile store settles such left-overs before deciding anything).
@@ -33,9 +35,14 @@ export function entryText(beneficiary: string, kind: EntryKind, entry: AnyEntry)
   return kind === 'L' ? lineEntryText(beneficiary, entry as LineEntry) : claimEntryText(beneficiary, entry as ClaimEntry);
 }
 
-/** The record of an entry written at `w` (with its undo for the changelog; without, as the store keeps it). */
-export function entryRecordText(w: number, tupleText: string, undo?: string | null): string {
-  return undo === undefined ? `[${ENTRY_LAYOUT},${w},${tupleText}]` : `[${ENTRY_LAYOUT},${w},${tupleText},${undo ?? 'null'}]`;
+/**
+ * The record of an entry written at `w` (with its undo for the changelog; without, as the store
+ * keeps it). `seq`: the last record of a write carries the beneficiary's head (its outcome count),
+ * which commits the write (no separate head record: one record less per write).
+ */
+export function entryRecordText(w: number, tupleText: string, undo?: string | null, seq?: number): string {
+  if (undo === undefined) return `[${ENTRY_LAYOUT},${w},${tupleText}]`;
+  return `[${ENTRY_LAYOUT},${w},${tupleText},${undo ?? 'null'}${seq === undefined ? '' : `,${seq}`}]`;
 }
 
 export function headRecordText(w: number, seq: number): string {
@@ -47,6 +54,8 @@ export interface EntryRecord<E extends AnyEntry = AnyEntry> {
   entry: E;
   /** the entry before write `w` (null: none); undefined when the record does not carry it (the store's own) */
   undo: E | null | undefined;
+  /** on the last record of a write: the beneficiary's outcome count after it (the write's head) */
+  seq?: number;
 }
 
 function entryOfTuple(beneficiary: string, kind: EntryKind, t: unknown): AnyEntry {
@@ -63,7 +72,12 @@ export function parseEntryRecord(beneficiary: string, kind: EntryKind, text: str
   const v: unknown = JSON.parse(text);
   if (!Array.isArray(v) || v[0] !== ENTRY_LAYOUT || !Number.isInteger(v[1])) throw new Error(`not a reconciliation entry record (layout ${ENTRY_LAYOUT})`);
   const undo = v.length > 3 ? (v[3] === null ? null : entryOfTuple(beneficiary, kind, v[3])) : undefined;
-  return { w: v[1] as number, entry: entryOfTuple(beneficiary, kind, v[2]), undo };
+  const record: EntryRecord = { w: v[1] as number, entry: entryOfTuple(beneficiary, kind, v[2]), undo };
+  if (v.length > 4) {
+    if (!Number.isInteger(v[4]) || (v[4] as number) < 0) throw new Error(`the head of an entry record must be an outcome count, found ${JSON.stringify(v[4])}`);
+    record.seq = v[4] as number;
+  }
+  return record;
 }
 
 export function parseHeadRecord(text: string): { w: number; seq: number } {
