@@ -27,6 +27,7 @@ import { BENCH_PS, root, runChild, tpSettlement } from './support.js';
  *
  *   npm run bench:reconcile -- [--settlements 100000] [--lines 2] [--new 100] [--before /tmp/noemie-before/dist] [--max-batch n] [--dir <dir>]
  * --lines K: K lines per beneficiary (the depth of each person's history; default 2)
+ * RECON_PROF=<dir>: each step's child runs with --cpu-prof into <dir>
  */
 const { values } = parseArgs({
   options: { settlements: { type: 'string' }, lines: { type: 'string' }, new: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' }, child: { type: 'string' }, home: { type: 'string' }, impl: { type: 'string' }, 'max-batch': { type: 'string' } },
