@@ -30,8 +30,7 @@ import { scratchDir } from './scratch.js';
  *   reconcile.person/<NIR-rang>␟C␟<tpClaimId>                [3, w, tuple, undo] when read from the changelog
  *   reconcile.person/<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>   1 — index: the entries of one care event
  *                                                          (what a claim's lines and a line's claims share: match.ts careEventOf…)
- *   reconcile.person/<NIR-rang>␟W␟<deadline>␟<L|C>␟<id>   1 — the beneficiary's waits (a held line, a pending claim)
- *   reconcile.deadline/<deadline>␟<NIR-rang>               1 — index: each beneficiary's earliest wait (a tick scans it up to `now`)
+ *   reconcile.deadline/<deadline>␟<NIR-rang>␟<L|C>␟<id>    1 — index: whose wait runs out when (a tick scans it up to `now`)
  *   reconcile.suspect/<NIR-rang>␟<L|C>␟<id>                1 — an entry read from the changelog above its head, to settle
  *   reconcile.marker/changelog                             { v: 3, bus, next: { partition: first changelog offset NOT reflected }, keys }
  *
@@ -199,27 +198,13 @@ export class ReconStore {
     return { head, state: { lines, claims, seq: head?.seq ?? 0 }, stored };
   }
 
-  /**
-   * Entries whose wait ends at or before `now`: the beneficiaries whose earliest wait is due (a
-   * range of the deadline index, not a scan of the states), then each one's waits up to `now` (a
-   * range under its own prefix).
-   */
+  /** Entries whose wait ends at or before `now`, in deadline order: a range of the index, not a scan of the states. */
   *dueEntries(now: string): Generator<{ beneficiary: string; kind: EntryKind; id: string }> {
     for (const k of this.deadlines.keys()) {
-      const [deadline, beneficiary] = splitCompositeKey(k);
+      const [deadline, beneficiary, kind, ...id] = splitCompositeKey(k);
       if (deadline! > now) return;
-      for (const w of this.people.keys(compositeKey(beneficiary!, 'W', ''))) {
-        const [, , d, kind, ...id] = splitCompositeKey(w);
-        if (d! > now) break;
-        yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join('\u001f') };
-      }
+      yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join('\u001f') };
     }
-  }
-
-  /** The earliest wait of a beneficiary as its waits stand in the store (null: none). */
-  private earliestWait(beneficiary: string): string | null {
-    for (const w of this.people.keys(compositeKey(beneficiary, 'W', ''))) return w;
-    return null;
   }
 
   /** A beneficiary's whole state (inspection and tests: the service itself never reads one whole). */
@@ -247,21 +232,11 @@ export class ReconStore {
     }
   }
 
-  /** Every waiting entry as [deadline, `<NIR-rang>␟<L|C>␟<id>`] pairs, in deadline order (inspection and tests). */
+  /** The deadline index as [deadline, `<NIR-rang>␟<L|C>␟<id>`] pairs, in deadline order (inspection and tests). */
   *deadlineIndex(): Generator<[string, string]> {
-    const out: [string, string][] = [];
-    for (const key of this.people.keys()) {
-      const [b, what, d, kind, ...id] = splitCompositeKey(key);
-      if (what === 'W') out.push([d!, compositeKey(b!, kind!, ...id)]);
-    }
-    yield* out.sort((x, y) => (compositeKey(...x) < compositeKey(...y) ? -1 : 1));
-  }
-
-  /** The beneficiaries' index: [earliest wait, NIR-rang] in deadline order (inspection and tests). */
-  *beneficiaryDeadlines(): Generator<[string, string]> {
     for (const k of this.deadlines.keys()) {
-      const [deadline, beneficiary] = splitCompositeKey(k);
-      yield [deadline!, beneficiary!];
+      const [deadline, ...rest] = splitCompositeKey(k);
+      yield [deadline!, compositeKey(...rest)];
     }
   }
 
@@ -294,19 +269,7 @@ export class ReconStore {
       const before = this.marker();
       let keys = before?.keys ?? 0;
       const ops: (() => void)[] = [];
-      // one write per beneficiary (a settling may name several entries of one person): its earliest wait is computed once
-      const merged = new Map<string, BeneficiaryWrite>();
-      for (const w of writes) {
-        const m = merged.get(w.beneficiary);
-        if (m === undefined) merged.set(w.beneficiary, { ...w, entries: [...w.entries] });
-        else {
-          m.entries.push(...w.entries);
-          if (w.head !== undefined) m.head = w.head;
-        }
-      }
-      for (const { beneficiary: b, head, entries } of merged.values()) {
-        const waitsGone = new Set<string>();
-        const waitsNew = new Set<string>();
+      for (const { beneficiary: b, head, entries } of writes) {
         if (head !== undefined) {
           const hk = headKey(b);
           const had = this.people.has(hk);
@@ -330,16 +293,12 @@ export class ReconStore {
           const newDeadline = e.entry === null ? null : deadlineOf(e.kind, e.entry);
           if (oldDeadline !== newDeadline) {
             if (oldDeadline !== null) {
-              const k = compositeKey(b, 'W', oldDeadline, e.kind, e.id);
-              waitsGone.add(k);
-              waitsNew.delete(k);
-              ops.push(() => this.people.remove(k));
+              const k = compositeKey(oldDeadline, key);
+              ops.push(() => this.deadlines.remove(k));
             }
             if (newDeadline !== null) {
-              const k = compositeKey(b, 'W', newDeadline, e.kind, e.id);
-              waitsNew.add(k);
-              waitsGone.delete(k);
-              ops.push(() => this.people.put(k, 1));
+              const k = compositeKey(newDeadline, key);
+              ops.push(() => this.deadlines.put(k, 1));
             }
           }
           const oldGroup = old === null ? null : compositeKey(b, 'E', ...groupOf(e.kind, old), e.kind, e.id);
@@ -352,30 +311,6 @@ export class ReconStore {
           else {
             const text = e.text;
             ops.push(() => this.people.put(key, text));
-          }
-        }
-        if (waitsGone.size > 0 || waitsNew.size > 0) {
-          // the beneficiary's earliest wait, before and after: the index moves only when it does
-          const first = this.earliestWait(b);
-          let after: string | null = null;
-          for (const w of this.people.keys(compositeKey(b, 'W', ''))) {
-            if (waitsGone.has(w)) continue;
-            after = w;
-            break;
-          }
-          for (const w of waitsNew) if (after === null || w < after) after = w;
-          const dOf = (w: string | null) => (w === null ? null : splitCompositeKey(w)[2]!);
-          const was = dOf(first);
-          const now = dOf(after);
-          if (was !== now) {
-            if (was !== null) {
-              const k = compositeKey(was, b);
-              ops.push(() => this.deadlines.remove(k));
-            }
-            if (now !== null) {
-              const k = compositeKey(now, b);
-              ops.push(() => this.deadlines.put(k, 1));
-            }
           }
         }
       }
