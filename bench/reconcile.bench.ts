@@ -27,6 +27,7 @@ import { BENCH_PS, root, runChild, tpSettlement } from './support.js';
  *
  *   npm run bench:reconcile -- [--settlements 100000] [--lines 2] [--new 100] [--before /tmp/noemie-before/dist] [--max-batch n] [--dir <dir>]
  * --lines K: K lines per beneficiary (the depth of each person's history; default 2)
+ * RECON_PROF=<dir>: each step's child runs with --cpu-prof into <dir>
  */
 const { values } = parseArgs({
   options: { settlements: { type: 'string' }, lines: { type: 'string' }, new: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' }, child: { type: 'string' }, home: { type: 'string' }, impl: { type: 'string' }, 'max-batch': { type: 'string' } },
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
     cpSync(base, home, { recursive: true });
     for (const step of ['history', 'restart']) {
-      const r = (await runChild(import.meta.url, ['--child', step, '--home', home, '--impl', impl, '--new', String(fresh), ...(values['max-batch'] ? ['--max-batch', values['max-batch']] : [])], ['--expose-gc'])) as Record<string, number>;
+      const r = (await runChild(import.meta.url, ['--child', step, '--home', home, '--impl', impl, '--new', String(fresh), ...(values['max-batch'] ? ['--max-batch', values['max-batch']] : [])], ['--expose-gc', ...(process.env.RECON_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECON_PROF}`] : [])])) as Record<string, number>;
       rows.push({ build: name, step, ...r });
       const per = step === 'history' ? r.events! : fresh;
       console.log(

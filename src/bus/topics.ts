@@ -112,11 +112,11 @@ export const TOPICS = {
     keyOf: (o) => `${o.beneficiary.nir}-${o.beneficiary.rang}`,
     headersOf: (o) => (o.lineKey === null ? {} : { lineKey: o.lineKey }),
   }),
-  /** the reconcile service's state per beneficiary (value: ReconState as JSON text), rebuilt on start */
+  /** the reconcile service's state, one record per line and per claim plus a head per beneficiary (src/reconcile/entry-codec.ts), rebuilt on start */
   'reconcile-changelog': def({
     name: 'reconcile-changelog',
     schema: CounterChangelogSchema,
-    key: 'beneficiary: NIR-rang; value = JSON of src/reconcile ReconState, null = forgotten',
+    key: 'NIR-rang#L#lineKey / NIR-rang#C#tpClaimId (an entry: [3, w, tuple, undo], the last of a write with the head: [3, w, tuple, undo, seq]); on partitionFor(NIR-rang); null = removed. Older builds: NIR-rang, a whole ReconState',
     compacted: true,
     keyOf: (c) => c.key,
   }),

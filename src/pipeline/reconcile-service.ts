@@ -2,22 +2,27 @@ import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bu
 import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
-import { DEFAULT_RECON_CONFIG, foldOf, initialReconState, reconKeyOf, type ReconConfig, type ReconEvent, type ReconFold, type ReconState } from '../reconcile/index.js';
-import { ReconStore, restoreReconStates, type ReconChange } from './reconcile-store.js';
+import { partitionFor } from '../bus/topics.js';
+import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
+import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
+import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState } from './reconcile-store.js';
 
 /**
  * The reconcile stage on the bus: consumes `settlements` and `tp-claims` (group `reconcile`), runs
  * the pure decider with one state per beneficiary (NIR-rang, the key claims are partitioned by),
- * publishes outcomes to `reconciliation` and each changed state to `reconcile-changelog`
- * (compacted, same key), and keeps the states in the home's state store (reconcile-store.ts).
+ * publishes outcomes to `reconciliation` and, per beneficiary changed, each changed line and claim
+ * then its head to `reconcile-changelog` (compacted, keyed per entry, on the beneficiary's
+ * partition), and keeps them in the home's state store (reconcile-store.ts, layout 3): a batch reads
+ * and writes the entries its events reach, never a person's whole history.
  *
  * Exactly-once effect (README "Reconciliation state"): per batch, decide against the store, produce
- * the outcomes then the changed states (durable), commit the states with the changelog position
- * they reflect in ONE store transaction, and only then does the handler resolve and the bus commit
- * the offsets. A redelivered batch is decided again either on the states from before it (same
- * outcomes, same `outcomeId`s: ids name what they decide, see outcomeIdOf; a consumer dedupes
+ * the outcomes then the changed entries and heads (durable), commit them with the changelog
+ * position they reflect in ONE store transaction, and only then does the handler resolve and the
+ * bus commit the offsets. A redelivered batch is decided again either on the states from before it
+ * (same outcomes, same `outcomeId`s: ids name what they decide, see outcomeIdOf; a consumer dedupes
  * them) or on the states after it (the decider ignores a settlement version or a claim content it
- * already has: nothing new).
+ * already has: nothing new). A write cut between its entries and its head is settled at restart
+ * (reconcile-store.ts settleReconLeftovers) before anything is decided.
  *
  * Time is data: a settlement or claim is decided at its message timestamp (stable across
  * redeliveries); deadlines run out only when someone calls `tick(now)` (the `run` loop on a timer,
@@ -40,8 +45,6 @@ export interface ReconcileServiceOptions {
   home?: string;
   /** which bus the store mirrors (liquidationState's busId: `embedded`, `kafka-<prefix>`); default the bus kind */
   busId?: string;
-  /** lines + claims the cache of decoded states may hold (default RECON_CACHE_ENTRIES; 0: no cache) */
-  cacheEntries?: number;
   /** @internal tests: called where a crash can fall (after the produces, after the store commit); a throw there stops the service as a crash would */
   faults?: { afterProduce?: () => void | Promise<void>; afterStoreCommit?: () => void | Promise<void> };
 }
@@ -80,17 +83,78 @@ function eventOf(record: BusRecord<'settlements'> | BusRecord<'tp-claims'>): Rec
     : { kind: 'claim', claim: (record as BusRecord<'tp-claims'>).value, at };
 }
 
+/** What a beneficiary's events in a batch name: the entries they read by id and the care events they look in. */
+interface Wants {
+  lines: Set<string>;
+  claims: Set<string>;
+  groups: CareEvent[];
+}
+
+function wantsOf(event: ReconEvent, into: Wants): void {
+  if (event.kind === 'settlement') {
+    into.lines.add(event.settlement.lineKey);
+    into.groups.push(careEventOfLine({ identity: identityOf(event.settlement) }));
+  } else if (event.kind === 'claim') {
+    into.claims.add(event.claim.tpClaimId);
+    into.groups.push(careEventOfClaim(event.claim));
+  }
+}
+
+/** A beneficiary's fold in a batch: the entries it read, the fold over them. */
+interface Working {
+  loaded: LoadedState;
+  fold: ReconFold;
+}
+
+/**
+ * The beneficiary's write after its fold: the entries whose object changed (the decider replaces
+ * entries, never changes them in place, and never removes one), as store records and changelog
+ * records (with their undo), its head at the next write number. Undefined when nothing changed.
+ */
+function writeOf(beneficiary: string, { loaded, fold }: Working): { write: BeneficiaryWrite; log: OutgoingMessage<'reconcile-changelog'>[] } | undefined {
+  const after = fold.state;
+  if (after === loaded.state) return undefined;
+  const w = (loaded.head?.w ?? 0) + 1;
+  const partition = partitionFor(beneficiary);
+  const entries: EntryWrite[] = [];
+  const log: OutgoingMessage<'reconcile-changelog'>[] = [];
+  const changed: [EntryKind, string, AnyEntry, AnyEntry | undefined][] = [];
+  for (const id in after.lines) {
+    const entry = after.lines[id]!;
+    const before = loaded.state.lines[id];
+    if (entry !== before) changed.push(['L', id, entry, before]);
+  }
+  for (const id in after.claims) {
+    const entry = after.claims[id]!;
+    const before = loaded.state.claims[id];
+    if (entry !== before) changed.push(['C', id, entry, before]);
+  }
+  // the last record carries the head: a write cut before it reads as it was (entry-codec.ts, settleReconLeftovers)
+  changed.forEach(([kind, id, entry, before], i) => {
+    const text = entryText(beneficiary, kind, entry);
+    entries.push({ kind, id, entry, text: entryRecordText(w, text), old: loaded.stored.get(kind + id) ?? before ?? null });
+    const undo = before === undefined ? null : entryText(beneficiary, kind, before);
+    log.push({ value: { key: entryChangelogKey(beneficiary, kind, id), value: entryRecordText(w, text, undo, i === changed.length - 1 ? after.seq : undefined) }, partition });
+  });
+  return { write: { beneficiary, head: { w, seq: after.seq }, entries }, log };
+}
+
 export async function startReconcileService(options: ReconcileServiceOptions): Promise<ReconcileService> {
   const { bus, logger, faults } = options;
   const config = options.config ?? DEFAULT_RECON_CONFIG;
   const busId = options.busId ?? bus.kind;
-  const store = await ReconStore.open(options.home, options.cacheEntries === undefined ? {} : { cacheEntries: options.cacheEntries });
+  const store = await ReconStore.open(options.home);
   let sub: Subscription;
   const stats: ReconcileStats = { events: 0, outcomes: { matched: 0, indu: 0, held: 0, exception: 0, 'annulation-indu': 0 }, restored: 0 };
-  try {
+  /** a write failed after (part of) its produce: the changelog may hold records past the marker, read them (and settle left-overs) before deciding again */
+  let behind = false;
+  const restore = async () => {
     const restored = await restoreReconStates(bus, store, busId);
-    stats.restored = restored.read;
-    logger?.info({ keys: store.keys, read: restored.read, rebuilt: restored.rebuilt, why: restored.why }, 'reconcile: state store brought up to the changelog');
+    stats.restored += restored.read;
+    logger?.info({ keys: store.keys, read: restored.read, rebuilt: restored.rebuilt, settled: restored.settled, why: restored.why }, 'reconcile: state store brought up to the changelog');
+  };
+  try {
+    await restore();
   } catch (e) {
     await store.close();
     throw e;
@@ -106,37 +170,61 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
 
   /**
    * Decides events against the store (the batch's own changes first); produces outcomes, then the
-   * changed states; then commits the states and the changelog's new end in one store transaction.
+   * changed entries and heads; then commits them and the changelog's new end in one store transaction.
+   * `load` gives each beneficiary's part of the state the batch needs.
    */
-  async function apply(events: Iterable<{ key: string; event: ReconEvent }>): Promise<ReconOutcome[]> {
-    // one working copy per beneficiary for the whole batch: its state read (and copied) once,
-    // however many of its events the batch brings; outcomes keep the records' order
-    const folds = new Map<string, { before: ReconState; fold: ReconFold }>();
+  async function apply(events: readonly { key: string; event: ReconEvent }[], load: (key: string) => LoadedState): Promise<ReconOutcome[]> {
+    if (behind) {
+      await restore();
+      behind = false;
+    }
+    // one working copy per beneficiary for the whole batch, read once; outcomes keep the records' order
+    const folds = new Map<string, Working>();
     const outcomes: ReconOutcome[] = [];
     for (const { key, event } of events) {
       let f = folds.get(key);
       if (f === undefined) {
-        const before = store.get(key) ?? initialReconState();
-        f = { before, fold: foldOf(before, config) };
+        const loaded = load(key);
+        f = { loaded, fold: foldOf(loaded.state, config) };
         folds.set(key, f);
       }
       for (const o of f.fold.decide(event)) outcomes.push(o);
     }
-    const changed = new Map<string, ReconChange>();
-    for (const [key, { before, fold }] of folds) if (fold.state !== before) changed.set(key, store.change(key, fold.state));
+    const writes: BeneficiaryWrite[] = [];
+    const log: OutgoingMessage<'reconcile-changelog'>[] = [];
+    for (const [key, f] of folds) {
+      const w = writeOf(key, f);
+      if (w === undefined) continue;
+      writes.push(w.write);
+      for (const m of w.log) log.push(m);
+    }
     if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })), TRUSTED);
-    if (changed.size > 0) {
-      const log: OutgoingMessage<'reconcile-changelog'>[] = [];
-      for (const [key, { text }] of changed) log.push({ value: { key, value: text } });
+    if (writes.length > 0) {
+      behind = true;
       await bus.produce('reconcile-changelog', log, TRUSTED);
       await faults?.afterProduce?.();
       // One writer of the changelog (this service): its end is the position the store now reflects.
       const ends = await bus.endOffsets('reconcile-changelog');
-      await store.write(changed, new Map(ends.map((e) => [e.partition, e.high])), busId);
+      await store.write(writes, new Map(ends.map((e) => [e.partition, e.high])), busId);
+      behind = false;
       await faults?.afterStoreCommit?.();
     }
     for (const o of outcomes) stats.outcomes[o.kind] += 1;
     return outcomes;
+  }
+
+  /** A batch of records: each beneficiary's entries its events name, and their care events, closed over links. */
+  function applyRecords(events: readonly { key: string; event: ReconEvent }[]): Promise<ReconOutcome[]> {
+    const wants = new Map<string, Wants>();
+    for (const { key, event } of events) {
+      let w = wants.get(key);
+      if (w === undefined) wants.set(key, (w = { lines: new Set(), claims: new Set(), groups: [] }));
+      wantsOf(event, w);
+    }
+    return apply(events, (key) => {
+      const w = wants.get(key)!;
+      return store.load(key, w.lines, w.claims, w.groups);
+    });
   }
 
   const handler = (batch: Batch<'settlements' | 'tp-claims'>) =>
@@ -146,7 +234,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
         return { key: reconKeyOf(event)!, event };
       });
       stats.events += events.length;
-      const outcomes = await apply(events);
+      const outcomes = await applyRecords(events);
       logger?.debug({ topic: batch.topic, partition: batch.partition, records: events.length, outcomes: outcomes.length }, 'reconcile: batch');
     });
 
@@ -169,20 +257,26 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
         const ms = Date.parse(given);
         if (Number.isNaN(ms)) throw new RangeError(`tick: "${given}" is not an ISO-8601 instant`);
         const now = new Date(ms).toISOString();
-        // The deadline index up to `now`, a slice at a time; a key decided once is not taken again
-        // (its exception is raised: its next deadline, if any, is later).
+        // The deadline index up to `now`, a slice of beneficiaries at a time, each with all its due
+        // entries (and nothing else: a tick decides only what runs out). An entry decided has its
+        // exception raised: it leaves the index, so the next slice reads the rest from the start.
         const outcomes: ReconOutcome[] = [];
         const seen = new Set<string>();
         for (;;) {
-          const due: { key: string; event: ReconEvent }[] = [];
-          for (const key of store.dueKeys(now)) {
-            if (seen.has(key)) continue;
-            seen.add(key);
-            due.push({ key, event: { kind: 'tick', now } });
-            if (due.length >= TICK_SLICE) break;
+          const due = new Map<string, { lines: string[]; claims: string[] }>();
+          for (const { beneficiary, kind, id } of store.dueEntries(now)) {
+            if (seen.has(beneficiary)) continue;
+            let d = due.get(beneficiary);
+            if (d === undefined) {
+              if (due.size >= TICK_SLICE) continue;
+              due.set(beneficiary, (d = { lines: [], claims: [] }));
+            }
+            (kind === 'L' ? d.lines : d.claims).push(id);
           }
-          if (due.length === 0) return outcomes;
-          outcomes.push(...(await apply(due)));
+          if (due.size === 0) return outcomes;
+          for (const key of due.keys()) seen.add(key);
+          const events = [...due.keys()].map((key) => ({ key, event: { kind: 'tick', now } as ReconEvent }));
+          outcomes.push(...(await apply(events, (key) => store.load(key, due.get(key)!.lines, due.get(key)!.claims, [], false))));
         }
       }),
     get keys() {

@@ -1,126 +1,118 @@
 import { rm } from 'node:fs/promises';
-import type { Bus, PartitionOffsets } from '../bus/bus.js';
-import { nextDeadline, parseReconState, type ReconState } from '../reconcile/index.js';
-import { decodeReconState, decodeReconStateText, encodeReconStateText, isCompactState, type EntryTexts } from '../reconcile/state-codec.js';
+import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
+import { TRUSTED } from '../bus/bus.js';
+import { partitionFor } from '../bus/topics.js';
+import { parseReconState, type ClaimEntry, type LineEntry, type ReconState } from '../reconcile/index.js';
+import { careEventOfClaim, careEventOfLine, type CareEvent } from '../reconcile/match.js';
+import {
+  deadlineOf,
+  entryChangelogKey,
+  entryRecordText,
+  entryText,
+  parseChangelogKey,
+  parseEntryRecord,
+  parseHeadRecord,
+  type AnyEntry,
+  type EntryKind,
+  type EntryRecord,
+} from '../reconcile/entry-codec.js';
+import { decodeReconState, isCompactState } from '../reconcile/state-codec.js';
+import { ClaimEntrySchema, LineEntrySchema } from '../reconcile/state-schema.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { scratchDir } from './scratch.js';
 
 /**
- * The reconcile service's state in the home's state store (src/state, `<home>/state/store.mdb`):
+ * The reconcile service's state in the home's state store (src/state, `<home>/state/store.mdb`),
+ * layout 3 — one key per line and per claim, not one per beneficiary (README "Reconciliation state"):
  *
- *   reconcile.state/<NIR-rang>               [d, text]: d its next deadline or null, text the state's
- *                                            compact JSON (src/reconcile/state-codec.ts), the very
- *                                            text published on reconcile-changelog for it
- *   reconcile.deadline/<deadline>␟<NIR-rang> 1 — index: whose wait runs out when (a tick scans it up to `now`)
- *   reconcile.marker/changelog               { v, bus, next: { partition: first changelog offset NOT reflected }, keys }
+ *   reconcile.person/<NIR-rang>␟H                          [w, seq]: the beneficiary's last write number and outcome count
+ *   reconcile.person/<NIR-rang>␟L␟<lineKey>                [3, w, tuple] (entry-codec.ts) as JSON text;
+ *   reconcile.person/<NIR-rang>␟C␟<tpClaimId>                [3, w, tuple, undo] when read from the changelog
+ *   reconcile.person/<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>   1 — index: the entries of one care event
+ *                                                          (what a claim's lines and a line's claims share: match.ts careEventOf…)
+ *   reconcile.deadline/<deadline>␟<NIR-rang>␟<L|C>␟<id>    1 — index: whose wait runs out when (a tick scans it up to `now`)
+ *   reconcile.suspect/<NIR-rang>␟<L|C>␟<id>                1 — an entry read from the changelog above its head, to settle
+ *   reconcile.marker/changelog                             { v: 3, bus, next: { partition: first changelog offset NOT reflected }, keys }
  *
- * One beneficiary's state per key, so a batch reads and writes only its beneficiaries; a tick reads
- * the deadline index up to its instant, not every state. The marker is written in the SAME
- * transaction as the states it describes: the store reflects exactly `reconcile-changelog` below
- * `next`, never more, never less, so a restart reads the changelog from `next` only. `bus` says
- * which bus the store mirrors (embedded, or Kafka + topic prefix): another bus's store is wiped and
- * rebuilt from the changelog, like a missing marker, one of an older layout (v1: `{ s, d }` objects)
- * or one outside the topic's offsets.
- *
- * A bounded cache of decoded states (most recently used first) sits in front of the store, so the
- * beneficiaries a batch touches again are not decoded again; it holds only committed states (a
- * write updates it once its transaction is durable) and is emptied by a wipe.
+ * A batch reads its beneficiaries' heads and only the entries its events can reach (by id, and by
+ * care event), and writes only the entries it changed: a change costs what changed, not the
+ * person's history. The marker is written in the SAME transaction as the entries it describes.
  */
-type StoredState = [d: string | null, text: string];
-
-export const RECON_LAYOUT = 2;
+export const RECON_LAYOUT = 3;
 
 export interface ReconMarker {
   v: typeof RECON_LAYOUT;
   bus: string;
   next: Record<string, number>;
-  /** beneficiaries with state */
+  /** beneficiaries with state (heads) */
   keys: number;
 }
 
-/** A changed state and its compact JSON text (what the changelog carries and the store keeps). */
-export interface ReconChange {
-  state: ReconState;
-  text: string;
-  /** each entry's JSON (a later change of the state reuses those of the entries it kept) */
-  texts?: EntryTexts;
+export interface Head {
+  w: number;
+  seq: number;
 }
 
-export function reconChangeOf(key: string, state: ReconState, known?: EntryTexts): ReconChange {
-  return { state, ...encodeReconStateText(key, state, known) };
+type StoredHead = [w: number, seq: number];
+
+/** One entry of a write: its new record (null: removed) and, when the caller knows it, what the key held before (for its index entries). */
+export interface EntryWrite {
+  kind: EntryKind;
+  id: string;
+  /** the entry after the write, null: the key removed */
+  entry: AnyEntry | null;
+  /** its record text as the store keeps it (null with `entry` null) */
+  text: string | null;
+  /** what the store key held before (null: nothing); undefined: read it from the store */
+  old?: AnyEntry | null;
+}
+
+/** A beneficiary's part of a transaction: its changed entries and its head (undefined: unchanged, null: removed). */
+export interface BeneficiaryWrite {
+  beneficiary: string;
+  head?: Head | null;
+  entries: EntryWrite[];
+}
+
+/** A beneficiary's entries as a batch reads them: the part of its ReconState the batch's events can reach. */
+export interface LoadedState {
+  head: Head | undefined;
+  state: ReconState;
+  /** entries whose stored record is not what was loaded (a left-over read as its undo), by kind + id: the key's content, for its index entries */
+  stored: Map<string, AnyEntry>;
 }
 
 const MARKER = 'changelog';
+const headKey = (beneficiary: string) => compositeKey(beneficiary, 'H');
 
-/** Entries (lines + claims) the decoded-state cache may hold: ~0.6 KB of heap each with their texts (bench:reconcile: +30 MB when full). */
-export const RECON_CACHE_ENTRIES = 50_000;
+const groupOf = (kind: EntryKind, entry: AnyEntry): CareEvent => (kind === 'L' ? careEventOfLine(entry as LineEntry) : careEventOfClaim((entry as ClaimEntry).claim));
+const idOf = (kind: EntryKind, entry: AnyEntry): string => (kind === 'L' ? (entry as LineEntry).lineKey : (entry as ClaimEntry).claim.tpClaimId);
 
-interface Cached {
-  state: ReconState;
-  d: string | null;
-  size: number;
-  texts: EntryTexts | undefined;
-}
-
-class StateCache {
-  private readonly map = new Map<string, Cached>();
-  private size = 0;
-  constructor(private readonly budget: number) {}
-
-  get(key: string): Cached | undefined {
-    const c = this.map.get(key);
-    if (c !== undefined) {
-      // most recently used last: eviction takes from the front
-      this.map.delete(key);
-      this.map.set(key, c);
-    }
-    return c;
-  }
-
-  set(key: string, state: ReconState, d: string | null, texts?: EntryTexts): void {
-    this.delete(key);
-    let size = 1;
-    for (const _ in state.lines) size += 1;
-    for (const _ in state.claims) size += 1;
-    if (size > this.budget) return;
-    this.map.set(key, { state, d, size, texts });
-    this.size += size;
-    for (const [k, c] of this.map) {
-      if (this.size <= this.budget) break;
-      this.map.delete(k);
-      this.size -= c.size;
-    }
-  }
-
-  delete(key: string): void {
-    const c = this.map.get(key);
-    if (c === undefined) return;
-    this.map.delete(key);
-    this.size -= c.size;
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.size = 0;
-  }
+/** The entry a record reads as, given its beneficiary's head: a write above the head (cut before it) reads as its undo. */
+export function currentOf(record: EntryRecord, headW: number): AnyEntry | null {
+  if (record.w > headW && record.undo !== undefined) return record.undo;
+  return record.entry;
 }
 
 export class ReconStore {
-  private readonly stateEntries: SubStore<StoredState>;
+  /** a beneficiary's head, entries and care-event index under one prefix: its write touches one region of the B-tree */
+  private readonly people: SubStore<StoredHead | string | 1>;
   private readonly deadlines: SubStore<1>;
+  private readonly suspects: SubStore<1>;
   private readonly markers: SubStore<ReconMarker>;
-  private readonly cache: StateCache;
+  /** layouts 1–2: one whole state per beneficiary; wiped when such a home is rebuilt */
+  private readonly legacyStates: SubStore<unknown>;
 
   private constructor(
     readonly kv: StateStore,
     /** a scratch folder of this process (no home given): removed at close */
     private readonly scratch: string | null,
-    cacheEntries: number,
   ) {
-    this.stateEntries = kv.sub('reconcile.state');
+    this.people = kv.sub('reconcile.person');
     this.deadlines = kv.sub('reconcile.deadline');
+    this.suspects = kv.sub('reconcile.suspect');
     this.markers = kv.sub('reconcile.marker');
-    this.cache = new StateCache(cacheEntries);
+    this.legacyStates = kv.sub('reconcile.state');
   }
 
   /**
@@ -128,31 +120,10 @@ export class ReconStore {
    * close — the state names people (keys are NIR-rang), so a killed process's folder is removed by
    * the next one (scratch.ts).
    */
-  static async open(home?: string, options: { cacheEntries?: number } = {}): Promise<ReconStore> {
-    const cacheEntries = options.cacheEntries ?? RECON_CACHE_ENTRIES;
-    if (home !== undefined) return new ReconStore(StateStore.open(home), null, cacheEntries);
+  static async open(home?: string): Promise<ReconStore> {
+    if (home !== undefined) return new ReconStore(StateStore.open(home), null);
     const dir = await scratchDir('noemie-recon-');
-    return new ReconStore(StateStore.open(dir), dir, cacheEntries);
-  }
-
-  /** The state and its next deadline: from the cache, else decoded from the store (and cached). */
-  private read(key: string): Cached | undefined {
-    const hit = this.cache.get(key);
-    if (hit !== undefined) return hit;
-    const stored = this.stateEntries.get(key);
-    if (stored === undefined) return undefined;
-    const { state, texts } = decodeStored(key, stored);
-    this.cache.set(key, state, stored[0], texts);
-    return { state, d: stored[0], size: 0, texts };
-  }
-
-  get(key: string): ReconState | undefined {
-    return this.read(key)?.state;
-  }
-
-  /** `state`, a new state of `key`, with its compact text (re-using the texts of the entries the cached state shares with it). */
-  change(key: string, state: ReconState): ReconChange {
-    return reconChangeOf(key, state, this.cache.get(key)?.texts);
+    return new ReconStore(StateStore.open(dir), dir);
   }
 
   marker(): ReconMarker | undefined {
@@ -164,102 +135,223 @@ export class ReconStore {
     return this.marker()?.keys ?? 0;
   }
 
-  /** Keys whose next deadline is at or before `now`, in deadline order: a range of the index, not a scan of the states. */
-  *dueKeys(now: string): Generator<string> {
+  head(beneficiary: string): Head | undefined {
+    const h = this.people.get(headKey(beneficiary)) as StoredHead | undefined;
+    return h === undefined ? undefined : { w: h[0], seq: h[1] };
+  }
+
+  /** The record an entry key holds, decoded (undefined: none). */
+  record(beneficiary: string, kind: EntryKind, id: string): EntryRecord | undefined {
+    const text = this.people.get(compositeKey(beneficiary, kind, id)) as string | undefined;
+    return text === undefined ? undefined : parseEntryRecord(beneficiary, kind, text);
+  }
+
+  /**
+   * What a batch needs of a beneficiary: the entries named (lines by lineKey, claims by id), the
+   * entries of the care events named, and — closed over — those of the care events and partners
+   * (a line's claim, a claim's line) of every entry taken. The decider only ever pairs entries of
+   * one care event and follows links, so it decides on this part exactly as on the whole state
+   * (test/pipeline/reconcile-store.int.test.ts compares with the decider on whole states).
+   * `close` false: only the entries named (a tick reads its due entries and nothing else).
+   */
+  load(beneficiary: string, lineKeys: Iterable<string>, claimIds: Iterable<string>, groups: Iterable<CareEvent>, close = true): LoadedState {
+    const head = this.head(beneficiary);
+    const headW = head?.w ?? 0;
+    const lines: Record<string, LineEntry> = {};
+    const claims: Record<string, ClaimEntry> = {};
+    const stored = new Map<string, AnyEntry>();
+    const seen = new Set<string>();
+    const todo: [EntryKind, string][] = [];
+    for (const k of lineKeys) todo.push(['L', k]);
+    for (const k of claimIds) todo.push(['C', k]);
+    const groupTodo: string[] = [];
+    for (const g of groups) groupTodo.push(compositeKey(beneficiary, 'E', ...g, ''));
+    const seenGroups = new Set<string>();
+    while (todo.length > 0 || groupTodo.length > 0) {
+      const next = todo.pop();
+      if (next !== undefined) {
+        const [kind, id] = next;
+        const k = kind + id;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        const rec = this.record(beneficiary, kind, id);
+        if (rec === undefined) continue;
+        const entry = currentOf(rec, headW);
+        if (entry !== rec.entry) stored.set(k, rec.entry);
+        if (entry === null) continue;
+        if (kind === 'L') lines[id] = entry as LineEntry;
+        else claims[id] = entry as ClaimEntry;
+        if (!close) continue;
+        groupTodo.push(compositeKey(beneficiary, 'E', ...groupOf(kind, entry), ''));
+        if (kind === 'L' && (entry as LineEntry).claimId !== null) todo.push(['C', (entry as LineEntry).claimId!]);
+        if (kind === 'C' && (entry as ClaimEntry).lineKey !== null) todo.push(['L', (entry as ClaimEntry).lineKey!]);
+        continue;
+      }
+      const prefix = groupTodo.pop()!;
+      if (seenGroups.has(prefix)) continue;
+      seenGroups.add(prefix);
+      for (const key of this.people.keys(prefix)) {
+        const parts = splitCompositeKey(key);
+        todo.push([parts[5] as EntryKind, parts.slice(6).join('\u001f')]);
+      }
+    }
+    return { head, state: { lines, claims, seq: head?.seq ?? 0 }, stored };
+  }
+
+  /** Entries whose wait ends at or before `now`, in deadline order: a range of the index, not a scan of the states. */
+  *dueEntries(now: string): Generator<{ beneficiary: string; kind: EntryKind; id: string }> {
     for (const k of this.deadlines.keys()) {
-      const [deadline, key] = splitCompositeKey(k);
+      const [deadline, beneficiary, kind, ...id] = splitCompositeKey(k);
       if (deadline! > now) return;
-      yield key!;
+      yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join('\u001f') };
     }
   }
 
-  /** Every state, in key order (inspection and tests: the service itself never reads them all). */
-  *states(): Generator<[string, ReconState]> {
-    for (const [key, v] of this.stateEntries.entries()) yield [key, decodeStored(key, v).state];
+  /** A beneficiary's whole state (inspection and tests: the service itself never reads one whole). */
+  stateOf(beneficiary: string): ReconState | undefined {
+    const head = this.head(beneficiary);
+    if (head === undefined) return undefined;
+    const lines: Record<string, LineEntry> = {};
+    const claims: Record<string, ClaimEntry> = {};
+    for (const [key, text] of this.people.entries(compositeKey(beneficiary, ''))) {
+      const [, kind, ...rest] = splitCompositeKey(key);
+      if (kind !== 'L' && kind !== 'C') continue;
+      const entry = currentOf(parseEntryRecord(beneficiary, kind, text as string), head.w);
+      if (entry === null) continue;
+      if (kind === 'L') lines[rest.join('\u001f')] = entry as LineEntry;
+      else claims[rest.join('\u001f')] = entry as ClaimEntry;
+    }
+    return { lines, claims, seq: head.seq };
   }
 
-  /** The deadline index as [deadline, key] pairs, in deadline order (inspection and tests). */
+  /** Every state, in key order (inspection and tests). */
+  *states(): Generator<[string, ReconState]> {
+    for (const key of this.people.keys()) {
+      const [beneficiary, kind] = splitCompositeKey(key);
+      if (kind === 'H') yield [beneficiary!, this.stateOf(beneficiary!)!];
+    }
+  }
+
+  /** The deadline index as [deadline, `<NIR-rang>␟<L|C>␟<id>`] pairs, in deadline order (inspection and tests). */
   *deadlineIndex(): Generator<[string, string]> {
     for (const k of this.deadlines.keys()) {
-      const [deadline, key] = splitCompositeKey(k);
-      yield [deadline!, key!];
+      const [deadline, ...rest] = splitCompositeKey(k);
+      yield [deadline!, compositeKey(...rest)];
+    }
+  }
+
+  /** The care-event index as `<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>` keys (inspection and tests). */
+  *careEventIndex(): Generator<string> {
+    for (const key of this.people.keys()) if (splitCompositeKey(key)[1] === 'E') yield key;
+  }
+
+  /** Left-overs to settle: entries read from the changelog above their head. */
+  *suspectEntries(): Generator<{ beneficiary: string; kind: EntryKind; id: string }> {
+    for (const k of this.suspects.keys()) {
+      const [beneficiary, kind, ...id] = splitCompositeKey(k);
+      yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join('\u001f') };
     }
   }
 
   /**
-   * ONE durable transaction: the changed states (null: forgotten) with their deadline index
-   * entries, and the marker moved to `positions` (per changelog partition, the first offset the
-   * store now reflects past; partitions not named keep theirs).
+   * ONE durable transaction: the beneficiaries' changed entries with their index entries (care
+   * event, deadline) and heads, the marker moved to `positions` (per changelog partition, the
+   * first offset the store now reflects past; partitions not named keep theirs), suspect marks
+   * added / removed.
    */
-  async write(changes: ReadonlyMap<string, ReconChange | null>, positions: ReadonlyMap<number, number>, busId: string): Promise<void> {
-    const after = new Map<string, { state: ReconState; d: string | null; texts: EntryTexts | undefined } | null>();
-    try {
-      await this.kv.update(() => {
-        const before = this.marker();
-        let keys = before?.keys ?? 0;
-        const ops: (() => void)[] = [];
-        for (const [key, change] of changes) {
-          // the old deadline (to remove its index entry) and whether the key existed
-          const old = this.cache.get(key) ?? this.stateEntries.get(key);
-          const oldD = old === undefined ? null : Array.isArray(old) ? old[0] : old.d;
-          if (oldD !== null) {
-            const k = compositeKey(oldD, key);
-            ops.push(() => this.deadlines.remove(k));
+  async write(
+    writes: Iterable<BeneficiaryWrite>,
+    positions: ReadonlyMap<number, number>,
+    busId: string,
+    marks: { add?: Iterable<string>; remove?: Iterable<string> } = {},
+  ): Promise<void> {
+    await this.kv.update(() => {
+      const before = this.marker();
+      let keys = before?.keys ?? 0;
+      const ops: (() => void)[] = [];
+      for (const { beneficiary: b, head, entries } of writes) {
+        if (head !== undefined) {
+          const hk = headKey(b);
+          const had = this.people.has(hk);
+          if (head === null) {
+            if (had) keys -= 1;
+            ops.push(() => this.people.remove(hk));
+          } else {
+            if (!had) keys += 1;
+            const value: StoredHead = [head.w, head.seq];
+            ops.push(() => this.people.put(hk, value));
           }
-          if (change === null) {
-            if (old !== undefined) keys -= 1;
-            ops.push(() => this.stateEntries.remove(key));
-            after.set(key, null);
-            continue;
-          }
-          if (old === undefined) keys += 1;
-          const d = nextDeadline(change.state);
-          const stored: StoredState = [d, change.text];
-          ops.push(() => this.stateEntries.put(key, stored));
-          if (d !== null) ops.push(() => this.deadlines.put(compositeKey(d, key), 1));
-          after.set(key, { state: change.state, d, texts: change.texts });
         }
-        const next = { ...(before?.bus === busId ? before.next : {}) };
-        for (const [p, offset] of positions) next[String(p)] = offset;
-        const marker: ReconMarker = { v: RECON_LAYOUT, bus: busId, next, keys };
-        return () => {
-          for (const op of ops) op();
-          this.markers.put(MARKER, marker);
-        };
-      });
-    } catch (e) {
-      // not committed: what the cache holds for these keys may be ahead of or behind the store
-      for (const key of changes.keys()) this.cache.delete(key);
-      throw e;
-    }
-    for (const [key, a] of after) {
-      if (a === null) this.cache.delete(key);
-      else this.cache.set(key, a.state, a.d, a.texts);
+        for (const e of entries) {
+          const key = compositeKey(b, e.kind, e.id);
+          let old = e.old;
+          if (old === undefined) {
+            const text = this.people.get(key) as string | undefined;
+            old = text === undefined ? null : parseEntryRecord(b, e.kind, text).entry;
+          }
+          const oldDeadline = old === null ? null : deadlineOf(e.kind, old);
+          const newDeadline = e.entry === null ? null : deadlineOf(e.kind, e.entry);
+          if (oldDeadline !== newDeadline) {
+            if (oldDeadline !== null) {
+              const k = compositeKey(oldDeadline, key);
+              ops.push(() => this.deadlines.remove(k));
+            }
+            if (newDeadline !== null) {
+              const k = compositeKey(newDeadline, key);
+              ops.push(() => this.deadlines.put(k, 1));
+            }
+          }
+          const oldGroup = old === null ? null : compositeKey(b, 'E', ...groupOf(e.kind, old), e.kind, e.id);
+          const newGroup = e.entry === null ? null : compositeKey(b, 'E', ...groupOf(e.kind, e.entry), e.kind, e.id);
+          if (oldGroup !== newGroup) {
+            if (oldGroup !== null) ops.push(() => this.people.remove(oldGroup));
+            if (newGroup !== null) ops.push(() => this.people.put(newGroup, 1));
+          }
+          if (e.text === null) ops.push(() => this.people.remove(key));
+          else {
+            const text = e.text;
+            ops.push(() => this.people.put(key, text));
+          }
+        }
+      }
+      const next = { ...(before?.bus === busId ? before.next : {}) };
+      for (const [p, offset] of positions) next[String(p)] = offset;
+      const marker: ReconMarker = { v: RECON_LAYOUT, bus: busId, next, keys };
+      const add = [...(marks.add ?? [])];
+      const remove = [...(marks.remove ?? [])];
+      return () => {
+        for (const op of ops) op();
+        for (const k of remove) this.suspects.remove(k);
+        for (const k of add) this.suspects.put(k, 1);
+        this.markers.put(MARKER, marker);
+      };
+    });
+  }
+
+  /** The entry keys of a beneficiary (a whole state of an older layout replaces them all; a forgotten beneficiary removes them). */
+  *entryKeysOf(beneficiary: string): Generator<{ kind: EntryKind; id: string }> {
+    for (const key of this.people.keys(compositeKey(beneficiary, ''))) {
+      const [, kind, ...id] = splitCompositeKey(key);
+      if (kind === 'L' || kind === 'C') yield { kind, id: id.join('\u001f') };
     }
   }
 
-  /** Empties the reconciliation state (one transaction) and records that it mirrors nothing of `busId` yet. */
+  /** Empties the reconciliation state (one transaction; an older layout's keys too) and records that it mirrors nothing of `busId` yet. */
   async wipe(busId: string): Promise<void> {
-    this.cache.clear();
     await this.kv.commit(() => {
-      this.stateEntries.clear();
-      this.deadlines.clear();
+      for (const sub of [this.people, this.deadlines, this.suspects, this.legacyStates]) sub.clear();
       this.markers.put(MARKER, { v: RECON_LAYOUT, bus: busId, next: {}, keys: 0 });
     });
   }
 
   async close(): Promise<void> {
-    this.cache.clear();
     await this.kv.close();
     if (this.scratch !== null) await rm(this.scratch, { recursive: true, force: true });
   }
 }
 
-/** A stored value: [d, compact text] (layout 2); the wiped-and-rebuilt layout 1 `{ s, d }` is read too, for inspection. */
-function decodeStored(key: string, v: StoredState | { s: ReconState; d: string | null }): { state: ReconState; texts: EntryTexts | undefined } {
-  if (!Array.isArray(v)) return { state: v.s, texts: undefined };
-  return decodeReconStateText(key, v[1]);
-}
+/** The suspect mark of an entry key. */
+export const suspectKey = (beneficiary: string, kind: EntryKind, id: string) => compositeKey(beneficiary, kind, id);
 
 export interface ReconRestoreResult {
   /** the store was wiped and rebuilt from the changelog's first offset */
@@ -267,6 +359,8 @@ export interface ReconRestoreResult {
   why: string;
   /** changelog entries read */
   read: number;
+  /** left-overs of writes cut before their head, rolled back on the changelog */
+  settled: number;
 }
 
 /** Where to start per changelog partition, or why the store must be rebuilt. */
@@ -287,12 +381,92 @@ function startOffsets(marker: ReconMarker | undefined, busId: string, ends: Part
 const RESTORE_BATCH = 2048;
 
 /**
+ * A read batch of the changelog as store writes: the last value per key; heads as they end the
+ * batch; a whole state of layouts 1–2 (key `<NIR-rang>`) as a write of all its entries and its
+ * head at the beneficiary's next write number. Entries come from the bus (on Kafka anyone may
+ * write there): checked with zod, a bad one stops the restore naming its offset.
+ */
+class ReadBatch {
+  private readonly heads = new Map<string, Head | null>();
+  private readonly entries = new Map<string, { b: string; w: EntryWrite; at: number }>();
+  constructor(private readonly store: ReconStore) {}
+
+  headW(b: string): number {
+    const h = this.heads.has(b) ? this.heads.get(b) : this.store.head(b);
+    return h?.w ?? 0;
+  }
+
+  private put(b: string, w: EntryWrite, at: number): void {
+    const key = suspectKey(b, w.kind, w.id);
+    this.entries.delete(key); // the batch's order of last writes
+    this.entries.set(key, { b, w, at });
+  }
+
+  private forget(b: string): void {
+    this.heads.set(b, null);
+    const gone = new Set<string>();
+    for (const { kind, id } of this.store.entryKeysOf(b)) gone.add(suspectKey(b, kind, id));
+    for (const [key, e] of this.entries) if (e.b === b) gone.add(key);
+    for (const key of gone) {
+      const [, kind, ...id] = splitCompositeKey(key);
+      this.put(b, { kind: kind as EntryKind, id: id.join('\u001f'), entry: null, text: null }, -1);
+    }
+  }
+
+  add(key: string, value: string | null): void {
+    const k = parseChangelogKey(key);
+    const b = k.beneficiary;
+    if (k.what === 'head') {
+      if (value === null) return this.forget(b);
+      this.heads.set(b, parseHeadRecord(value));
+      return;
+    }
+    if (k.what === 'entry') {
+      if (value === null) return this.put(b, { kind: k.kind, id: k.id, entry: null, text: null }, -1);
+      const rec = parseEntryRecord(b, k.kind, value);
+      const schema = k.kind === 'L' ? LineEntrySchema : ClaimEntrySchema;
+      schema.parse(rec.entry);
+      if (rec.undo) schema.parse(rec.undo);
+      if (idOf(k.kind, rec.entry) !== k.id) throw new Error(`the entry's id is not its key's (${k.id})`);
+      // the last record of a write commits it (its head); a later write's head always comes later
+      if (rec.seq !== undefined && rec.w >= this.headW(b)) this.heads.set(b, { w: rec.w, seq: rec.seq });
+      return this.put(b, { kind: k.kind, id: k.id, entry: rec.entry, text: value }, rec.w);
+    }
+    // a whole state of an older build: all its entries at the next write number, then its head
+    if (value === null) return this.forget(b);
+    const parsed: unknown = JSON.parse(value);
+    const state = parseReconState(isCompactState(parsed) ? decodeReconState(b, parsed) : parsed);
+    const w = this.headW(b) + 1;
+    for (const [id, line] of Object.entries(state.lines)) this.put(b, { kind: 'L', id, entry: line, text: entryRecordText(w, entryText(b, 'L', line)) }, w);
+    for (const [id, claim] of Object.entries(state.claims)) this.put(b, { kind: 'C', id, entry: claim, text: entryRecordText(w, entryText(b, 'C', claim)) }, w);
+    this.heads.set(b, { w, seq: state.seq });
+  }
+
+  /** The store writes, and the entries left above their head at the batch's end (suspect: a write cut before its head, or a head in the next batch). */
+  writes(): { writes: BeneficiaryWrite[]; suspects: string[] } {
+    const byB = new Map<string, BeneficiaryWrite>();
+    const of = (b: string) => {
+      let w = byB.get(b);
+      if (w === undefined) byB.set(b, (w = { beneficiary: b, entries: [] }));
+      return w;
+    };
+    for (const [b, head] of this.heads) of(b).head = head;
+    const suspects: string[] = [];
+    for (const [key, { b, w, at }] of this.entries) {
+      of(b).entries.push(w);
+      if (w.entry !== null && at > this.headW(b)) suspects.push(key);
+    }
+    return { writes: [...byB.values()], suspects };
+  }
+}
+
+/**
  * Brings the store up to the end of `reconcile-changelog`: from the marker (the tail only), or from
- * the first offset after a wipe when there is no usable marker. Batch by batch, one transaction
- * each (the last value per key of the batch, the marker moved past it): memory is one batch
- * whatever the changelog's size, and a crash mid-restore resumes where the last commit stopped.
- * Entries come from the bus (on Kafka anyone may write there): checked with zod, a bad one stops
- * the restore naming its offset.
+ * the first offset after a wipe when there is no usable marker (a new home, a store of layout 1–2,
+ * another bus's, a recreated topic). Batch by batch, one transaction each (the marker moved past
+ * it): memory is one batch whatever the changelog's size, and a crash mid-restore resumes where the
+ * last commit stopped. Then the left-overs of writes cut before their head are settled
+ * (`settleReconLeftovers`) before anything is decided.
  */
 export async function restoreReconStates(bus: Bus, store: ReconStore, busId: string): Promise<ReconRestoreResult> {
   const ends = await bus.endOffsets('reconcile-changelog');
@@ -309,28 +483,49 @@ export async function restoreReconStates(bus: Bus, store: ReconStore, busId: str
     const start = from.get(partition) ?? 0;
     if (high <= start) continue;
     for await (const records of bus.readRange('reconcile-changelog', partition, { from: start, to: high, maxBatch: RESTORE_BATCH })) {
-      const last = new Map<string, ReconChange | null>();
+      const batch = new ReadBatch(store);
       for (const r of records) {
-        last.delete(r.value.key); // keep the batch's order of last writes
-        last.set(r.value.key, r.value.value === null ? null : parseChangelogState(r.value.key, r.value.value, partition, r.offset));
+        try {
+          batch.add(r.value.key, r.value.value);
+        } catch (e) {
+          throw new Error(`reconcile-changelog[${partition}]@${r.offset}: not a reconciliation state record: ${(e as Error).message}`, { cause: e });
+        }
       }
-      await store.write(last, new Map([[partition, records.at(-1)!.offset + 1]]), busId);
+      const { writes, suspects } = batch.writes();
+      await store.write(writes, new Map([[partition, records.at(-1)!.offset + 1]]), busId, { add: suspects });
       read += records.length;
     }
   }
-  return { rebuilt, why, read };
+  const settled = await settleReconLeftovers(bus, store, busId);
+  return { rebuilt, why, read, settled };
 }
 
 /**
- * A changelog value: the compact form (this layout) or the whole state object (older builds), both
- * checked with zod; kept in the store as compact text.
+ * The rule for a write cut in two: a beneficiary's entry records are produced before its head, on
+ * the beneficiary's partition; a crash can leave entries written and their head not. Such an entry
+ * (its `w` above its head's) reads as its undo — but the next write of the beneficiary reuses that
+ * write number and need not touch the same entries, and its head would make the left-over look
+ * current. So every left-over found past the marker (marked when read) is rolled back on the
+ * changelog — its undo at the head's write number, or a removal when it had none — and in the
+ * store, before the service decides anything. A mark whose head caught up (it was in the next read
+ * batch) is dropped. Returns the entries rolled back.
  */
-function parseChangelogState(key: string, text: string, partition: number, offset: number): ReconChange {
-  try {
-    const value: unknown = JSON.parse(text);
-    // re-encoded: the store keeps the canonical text of this build (decodeReconStateText splits it)
-    return reconChangeOf(key, parseReconState(isCompactState(value) ? decodeReconState(key, value) : value));
-  } catch (e) {
-    throw new Error(`reconcile-changelog[${partition}]@${offset}: not a reconciliation state: ${(e as Error).message}`, { cause: e });
+export async function settleReconLeftovers(bus: Bus, store: ReconStore, busId: string): Promise<number> {
+  const marks = [...store.suspectEntries()];
+  if (marks.length === 0) return 0;
+  const messages: OutgoingMessage<'reconcile-changelog'>[] = [];
+  const writes: BeneficiaryWrite[] = [];
+  for (const { beneficiary: b, kind, id } of marks) {
+    const rec = store.record(b, kind, id);
+    const headW = store.head(b)?.w ?? 0;
+    if (rec === undefined || rec.w <= headW || rec.undo === undefined) continue;
+    const undo = rec.undo;
+    const undoText = undo === null ? null : entryText(b, kind, undo);
+    messages.push({ value: { key: entryChangelogKey(b, kind, id), value: undoText === null ? null : entryRecordText(headW, undoText, null) }, partition: partitionFor(b) });
+    writes.push({ beneficiary: b, entries: [{ kind, id, entry: undo, text: undoText === null ? null : entryRecordText(headW, undoText), old: rec.entry }] });
   }
+  if (messages.length > 0) await bus.produce('reconcile-changelog', messages, TRUSTED);
+  const ends = await bus.endOffsets('reconcile-changelog');
+  await store.write(writes, new Map(ends.map((e) => [e.partition, e.high])), busId, { remove: marks.map((m) => suspectKey(m.beneficiary, m.kind, m.id)) });
+  return messages.length;
 }

@@ -19,6 +19,22 @@ export function sameCareEvent(line: LineEntry, claim: TpClaim): boolean {
   return !(line.invoiceNo !== null && claim.invoiceNo !== null && line.invoiceNo !== claim.invoiceNo);
 }
 
+/**
+ * What `sameCareEvent` compares besides the beneficiary and the invoice number: a line and a claim
+ * can pair only when these are equal, so the consumer's store finds a claim's candidate lines (and
+ * a line's candidate claims) under this key instead of reading the beneficiary's whole history.
+ * A line with no professional gets '' (it never pairs).
+ */
+export type CareEvent = [careDate: string, psId: string, actCode: string];
+
+export function careEventOfLine(line: Pick<LineEntry, 'identity'>): CareEvent {
+  return [line.identity.careDate, line.identity.psId ?? '', line.identity.actCode];
+}
+
+export function careEventOfClaim(claim: TpClaim): CareEvent {
+  return [claim.careDate, claim.psId, claim.actCode];
+}
+
 /** A line can take a claim when it is a TP line that is neither annulled nor under review. */
 export function canMatch(line: LineEntry): boolean {
   return line.status === 'held' || line.status === 'linked';

@@ -4,7 +4,7 @@ import { isTiersPayantLine } from '../model/tp-claim.js';
 import { bestClaimFor, sameCareEvent } from './match.js';
 import { annulationIndu, decidePair, putClaim, putLine, recoverOperatorPayment, type Draft } from './outcome.js';
 import { placeLine, releaseClaim } from './pairing.js';
-import type { LineEntry } from './types.js';
+import type { Identity, LineEntry } from './types.js';
 
 /**
  * A settlement (a version of one NOEMIE line) reaches reconciliation. Versions only move forward:
@@ -13,6 +13,11 @@ import type { LineEntry } from './types.js';
 
 const isTiersPayant = isTiersPayantLine;
 
+/** The identity a settlement gives its line (what matching compares). */
+export function identityOf(s: Settlement): Identity {
+  return { nir: s.beneficiary.nir, rang: s.beneficiary.rang, careDate: s.careDate, psId: s.psId ?? psOfPayee(s.payee), actCode: s.actCode };
+}
+
 function entryOf(s: Settlement, prev: LineEntry | undefined): LineEntry {
   const stillHeld = prev?.status === 'held';
   return {
@@ -20,7 +25,7 @@ function entryOf(s: Settlement, prev: LineEntry | undefined): LineEntry {
     version: s.version,
     status: 'member',
     tp: s.tp ?? null,
-    identity: { nir: s.beneficiary.nir, rang: s.beneficiary.rang, careDate: s.careDate, psId: s.psId ?? psOfPayee(s.payee), actCode: s.actCode },
+    identity: identityOf(s),
     invoiceNo: s.invoiceNo ?? null,
     adherentId: s.adherentId,
     amcAmount: s.amcAmount,

@@ -29,12 +29,12 @@ export const LINE_FIELDS = ['lineKey', 'version', 'status', 'tp', 'identity.nir'
 export const CLAIM_FIELDS = ['claim.tpClaimId', 'claim.operator', 'claim.psId', 'claim.nir', 'claim.rang', 'claim.careDate', 'claim.actCode', 'claim.invoiceNo', 'claim.amcAmountClaimed', 'claim.paidOn', 'revision', 'receivedAt', 'lineKey', 'deadline', 'exceptionRaised', 'waits', 'recoveredOn'] as const;
 
 /** NIR and rang of a state key `NIR-rang` (a NIR holds no '-': digits, 2A / 2B). */
-function personOf(key: string): { nir: string; rang: number } {
+export function personOf(key: string): { nir: string; rang: number } {
   const dash = key.lastIndexOf('-');
   return { nir: key.slice(0, dash), rang: Number(key.slice(dash + 1)) };
 }
 
-function lineTuple(l: LineEntry, p: { nir: string; rang: number }): unknown[] {
+export function lineTuple(l: LineEntry, p: { nir: string; rang: number }): unknown[] {
   const id = l.identity;
   return [
     l.lineKey, l.version, l.status, l.tp, id.nir === p.nir ? 0 : id.nir, id.rang === p.rang ? 0 : id.rang, id.careDate, id.psId, id.actCode,
@@ -42,7 +42,7 @@ function lineTuple(l: LineEntry, p: { nir: string; rang: number }): unknown[] {
   ];
 }
 
-function claimTuple(e: ClaimEntry, p: { nir: string; rang: number }): unknown[] {
+export function claimTuple(e: ClaimEntry, p: { nir: string; rang: number }): unknown[] {
   const c = e.claim;
   return [
     c.tpClaimId, c.operator, c.psId, c.nir === p.nir ? 0 : c.nir, c.rang === p.rang ? 0 : c.rang, c.careDate, c.actCode, c.invoiceNo, c.amcAmountClaimed,
@@ -92,7 +92,7 @@ export function isCompactState(value: unknown): value is CompactState {
   return Array.isArray(value) && value[0] === COMPACT_STATE_VERSION;
 }
 
-function lineOf(t: unknown[], p: { nir: string; rang: number }): LineEntry {
+export function lineOf(t: unknown[], p: { nir: string; rang: number }): LineEntry {
   const line: LineEntry = {
     lineKey: t[0] as string,
     version: t[1] as number,
@@ -113,7 +113,7 @@ function lineOf(t: unknown[], p: { nir: string; rang: number }): LineEntry {
   return line;
 }
 
-function claimOf(t: unknown[], p: { nir: string; rang: number }): ClaimEntry {
+export function claimOf(t: unknown[], p: { nir: string; rang: number }): ClaimEntry {
   const claim: TpClaim = {
     tpClaimId: t[0] as string,
     operator: t[1] as string,

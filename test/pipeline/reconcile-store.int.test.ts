@@ -7,9 +7,12 @@ import type { Settlement } from '../../src/model/settlement.js';
 import type { TpClaim } from '../../src/model/tp-claim.js';
 import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
 import { ReconStore } from '../../src/pipeline/reconcile-store.js';
-import { StateStore } from '../../src/state/kv-store.js';
+import { compositeKey, StateStore } from '../../src/state/kv-store.js';
 import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService, type ReconcileService, type ReconcileServiceOptions } from '../../src/pipeline/reconcile-service.js';
 import { decide, initialReconState, nextDeadline, reconKeyOf, type ReconEvent, type ReconState } from '../../src/reconcile/index.js';
+import { partitionFor } from '../../src/bus/topics.js';
+import { entryRecordText, entryText } from '../../src/reconcile/entry-codec.js';
+import { encodeReconStateText } from '../../src/reconcile/state-codec.js';
 import { claim, readAll, settlement, tempDir } from './stages-given.js';
 
 /**
@@ -125,13 +128,23 @@ async function storeOf(h: string): Promise<{ states: Map<string, ReconState>; in
   }
 }
 
-/** The index holds exactly one entry per state with a deadline: its next deadline. */
+/**
+ * The index holds exactly one entry per line or claim whose wait runs: a held line with no
+ * exception raised yet, a pending claim likewise (what nextDeadline takes the minimum of), under
+ * `<deadline>␟<NIR-rang>␟<L|C>␟<id>`; so each state's first index entry is its nextDeadline.
+ */
 function expectIndexOf(states: Map<string, ReconState>, index: [string, string][]): void {
-  const expected = [...states]
-    .map(([key, s]) => [nextDeadline(s), key] as const)
-    .filter((e): e is [string, string] => e[0] !== null)
-    .sort((a, b) => (a[0] + a[1] < b[0] + b[1] ? -1 : 1));
+  const expected: [string, string][] = [];
+  for (const [key, s] of states) {
+    for (const l of Object.values(s.lines)) if (l.status === 'held' && !l.exceptionRaised && l.deadline !== null) expected.push([l.deadline, compositeKey(key, 'L', l.lineKey)]);
+    for (const c of Object.values(s.claims)) if (c.lineKey === null && !c.exceptionRaised && c.deadline !== null) expected.push([c.deadline, compositeKey(key, 'C', c.claim.tpClaimId)]);
+  }
+  expected.sort((a, b) => (compositeKey(...a) < compositeKey(...b) ? -1 : 1));
   expect(index).toEqual(expected);
+  for (const [key, s] of states) {
+    const first = index.find(([, k]) => k.startsWith(compositeKey(key, '')));
+    expect(first?.[0] ?? null).toBe(nextDeadline(s));
+  }
 }
 
 async function start(o: Partial<ReconcileServiceOptions> = {}): Promise<ReconcileService> {
@@ -144,6 +157,26 @@ async function changelogLength(): Promise<number> {
 }
 
 const TICK_AT = '2030-01-01T00:00:00.000Z';
+
+/** The store's record text of an entry (layout 3). */
+async function rawEntry(beneficiary: string, kind: 'L' | 'C', id: string): Promise<string | undefined> {
+  const kv = StateStore.open(home());
+  try {
+    return kv.sub<string>('reconcile.person').get(compositeKey(beneficiary, kind, id));
+  } finally {
+    await kv.close();
+  }
+}
+
+/** A beneficiary's last write number in the store. */
+async function headW(beneficiary: string): Promise<number> {
+  const kv = StateStore.open(home());
+  try {
+    return kv.sub<[number, number]>('reconcile.person').get(compositeKey(beneficiary, 'H'))![0];
+  } finally {
+    await kv.close();
+  }
+}
 
 describe('reconcile service state in the state store', () => {
   it('a restart reads only the changelog past the marker; another bus or a recreated topic rebuilds from the first offset', async () => {
@@ -205,19 +238,109 @@ describe('reconcile service state in the state store', () => {
     expect(after.states).toEqual(states);
     expect(after.keys).toBe(BENEFICIARIES);
     expectIndexOf(after.states, after.index);
-    // the values are the compact layout now: [deadline, compact JSON], the NIR not repeated inside
+    // the values are layout 3 now: one record per line and per claim, [3, w, tuple], the NIR not repeated inside
     const raw = StateStore.open(home());
     try {
-      for (const [key, v] of raw.sub<unknown>('reconcile.state').entries()) {
-        expect(Array.isArray(v)).toBe(true);
-        const [d, text] = v as [string | null, string];
-        expect(d).toBe(nextDeadline(states.get(key)!));
-        expect(text.startsWith('[2,')).toBe(true);
+      expect([...raw.sub<unknown>('reconcile.state').keys()]).toEqual([]);
+      const entries = [...raw.sub<string>('reconcile.person').entries()].filter(([key]) => ['L', 'C'].includes(key.split('\u001f')[1]!));
+      expect(entries).toHaveLength([...states.values()].reduce((n, st) => n + Object.keys(st.lines).length + Object.keys(st.claims).length, 0));
+      for (const [key, text] of entries) {
+        expect(text.startsWith('[3,1,')).toBe(true); // each whole state read as its beneficiary's first write
         expect(text).not.toContain(key.split('-')[0]);
       }
     } finally {
       await raw.close();
     }
+  });
+
+  it('a home of layout 2 (compact whole states) is rebuilt from its changelog; then a claim for a held line writes that line and the claim only', async () => {
+    await bus.produce('tp-claims', claims().map((value) => ({ value })));
+    await bus.produce('settlements', settlements().map((value) => ({ value })));
+    const { states } = await reference(TICK_AT);
+    // the previous build's home: each state published whole in the compact form, kept as [d, text] under a v2 marker
+    await bus.produce('reconcile-changelog', [...states].map(([key, state]) => ({ value: { key, value: encodeReconStateText(key, state).text } })));
+    const next = Object.fromEntries((await bus.endOffsets('reconcile-changelog')).map((e) => [String(e.partition), e.high]));
+    const kv = StateStore.open(home());
+    await kv.commit(() => {
+      for (const [key, state] of states) kv.sub<[string | null, string]>('reconcile.state').put(key, [nextDeadline(state), encodeReconStateText(key, state).text]);
+      kv.sub('reconcile.marker').put('changelog', { v: 2, bus: 'embedded', next, keys: states.size });
+    });
+    await kv.close();
+
+    await start();
+    expect(service!.stats.restored).toBe(BENEFICIARIES);
+    await caughtUp();
+    expect((await published()).size).toBe(0); // every record delivered again changes nothing
+    let after = await storeOf(home());
+    expect(after.states).toEqual(states);
+    expectIndexOf(after.states, after.index);
+
+    // beneficiary 1: line D1 (tp 15, 19.00) held, member line M1 annulled. A claim of 19.00 for D1:
+    // matched (19.00 = 19.00), D1 linked, the claim linked: two entry records (the last with the head), not M1.
+    const key1 = `${nirOf(1)}-1`;
+    const m1Before = await rawEntry(key1, 'L', 'noemie-1:M1:1');
+    // a beneficiary's records are on one partition, in write order
+    const ofKey1 = async () => (await readAll(bus, 'reconcile-changelog')).filter((r) => r.key.startsWith(`${key1}#`)).map((r) => r.key);
+    const before = (await ofKey1()).length;
+    const total = await changelogLength();
+    await bus.produce('tp-claims', [{ value: claim({ tpClaimId: 'C1', nir: nirOf(1), amcAmountClaimed: '19.00' }) }]);
+    await caughtUp();
+    await service!.stop();
+    expect(await changelogLength()).toBe(total + 2);
+    const written = (await ofKey1()).slice(before);
+    expect(written).toEqual([`${key1}#L#noemie-1:D1:1`, `${key1}#C#C1`]);
+    expect(await rawEntry(key1, 'L', 'noemie-1:M1:1')).toBe(m1Before);
+    const claimRecord = (await records('tp-claims')).find((r) => r.value.tpClaimId === 'C1')!;
+    const expected = decide(states.get(key1)!, { kind: 'claim', claim: claimRecord.value, at: new Date(claimRecord.timestamp).toISOString() });
+    expect(expected.outcomes.map((o) => o.outcomeId)).toEqual(['matched|noemie-1:D1:1@1|C1#1']);
+    // the last record of the write carries the head (write number, outcome count): [3, w, tuple, undo, seq]
+    const last = (await readAll(bus, 'reconcile-changelog')).filter((r) => r.key === `${key1}#C#C1`).at(-1)!;
+    expect(JSON.parse(last.value!)).toEqual([3, await headW(key1), expect.any(Array), null, expected.state.seq]);
+    after = await storeOf(home());
+    expect(after.states.get(key1)).toEqual(expected.state);
+    expect((await published()).get('matched|noemie-1:D1:1@1|C1#1')?.owed).toBe('19.00');
+    expectIndexOf(after.states, after.index);
+  });
+
+  it('a write cut between its entries and its head is rolled back at restart, so a later write of the person does not adopt it', async () => {
+    await bus.produce('tp-claims', claims().map((value) => ({ value })));
+    await bus.produce('settlements', settlements().map((value) => ({ value })));
+    await start();
+    await caughtUp();
+    await service!.stop();
+    const key1 = `${nirOf(1)}-1`;
+    const good = (await storeOf(home())).states.get(key1)!;
+    const d1 = good.lines['noemie-1:D1:1']!;
+    expect(d1.status).toBe('held');
+    // what a crash inside the changelog produce can leave: the entries of write w+1 (D1 linked to a
+    // claim CX, CX new), not its head
+    const w = await headW(key1);
+    const cx = { claim: claim({ tpClaimId: 'CX', nir: nirOf(1), amcAmountClaimed: '19.00' }), revision: 1, receivedAt: d1.heldSince!, lineKey: d1.lineKey, deadline: null, exceptionRaised: false };
+    const linked = { ...d1, status: 'linked' as const, claimId: 'CX', owed: '19.00', heldSince: null, deadline: null };
+    await bus.produce('reconcile-changelog', [
+      { value: { key: `${key1}#L#${d1.lineKey}`, value: entryRecordText(w + 1, entryText(key1, 'L', linked), entryText(key1, 'L', d1)) }, partition: partitionFor(key1) },
+      { value: { key: `${key1}#C#CX`, value: entryRecordText(w + 1, entryText(key1, 'C', cx), null) }, partition: partitionFor(key1) },
+    ]);
+
+    // restart: the left-overs are read, found above their head and rolled back
+    await start();
+    expect(service!.stats.restored).toBe(2);
+    expect((await storeOf(home())).states.get(key1)).toEqual(good);
+    // the person's next write (write number w+1 again) touches another line only
+    await bus.produce('settlements', [{ value: settlement({ lineKey: 'noemie-1:E1:1', beneficiary: { nir: nirOf(1), rang: 1 }, careDate: '2025-02-02' }) }]);
+    await caughtUp();
+    await service!.stop();
+    expect(await headW(key1)).toBe(w + 1);
+    const live = (await storeOf(home())).states.get(key1)!;
+    expect(live.lines['noemie-1:D1:1']).toEqual(d1);
+    expect(live.claims['CX']).toBeUndefined();
+    // read from the changelog alone (another bus id: wiped and rebuilt): D1 still held, CX absent —
+    // without the rollback, the head of w+1 would make both current
+    await start({ busId: 'rebuild' });
+    await service!.stop();
+    const rebuilt = (await storeOf(home())).states.get(key1)!;
+    expect(rebuilt).toEqual(live);
+    expect(rebuilt.lines['noemie-1:E1:1']?.status).toBe('held');
   });
 
   for (const where of ['afterProduce', 'afterStoreCommit'] as const) {
@@ -263,6 +386,74 @@ describe('reconcile service state in the state store', () => {
     });
   }
 
+  it('decides on the entries a batch reaches exactly as the decider on whole states: many versions, corrections, annulations and pairings of a few people (seeded)', async () => {
+    // A seeded mix for 3 beneficiaries over 2 care dates × 2 professionals × 2 acts: lines in
+    // tiers payant or not, new versions that move a line to another care event, reviews,
+    // annulations, claims (paid or not) resent with corrected content. Waves of one topic at a time,
+    // so each person's events come in one order, which the reference folds over whole states.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return (seed >>> 16) % n; // the high bits: the low ones of this generator repeat with a short period
+    };
+    const pick = <T>(xs: readonly T[]) => xs[rand(xs.length)]!;
+    const dates = ['2025-03-03', '2025-03-04'];
+    const pss = ['10000001', '10000002'];
+    const acts = ['G', 'C'];
+    const versions = new Map<string, number>();
+    const waves: { topic: 'settlements' | 'tp-claims'; from: Map<number, number>; to: Map<number, number> }[] = [];
+    await start({ maxBatch: 4 });
+    for (let wave = 0; wave < 12; wave++) {
+      const topic = wave % 2 === 0 ? 'settlements' : 'tp-claims';
+      const from = new Map((await bus.endOffsets(topic)).map((e) => [e.partition, e.high]));
+      const to = new Map<number, number>();
+      waves.push({ topic, from, to });
+      for (let n = 0; n < 10; n++) {
+        const i = rand(3);
+        const beneficiary = { nir: nirOf(100 + i), rang: 1 };
+        if (topic === 'settlements') {
+          const lineKey = `noemie-9:R${i}:${rand(4)}`;
+          const version = (versions.get(lineKey) ?? 0) + 1;
+          versions.set(lineKey, version);
+          const operation = version > 1 && rand(5) === 0 ? 'A' : 'I';
+          const tp = pick(['15', '15', '00'] as const);
+          await bus.produce('settlements', [{ value: settlement({ lineKey, beneficiary, version, operation, careDate: pick(dates), psId: pick(pss), actCode: pick(acts), tp, payee: tp === '00' ? 'member' : `ps:${pick(pss)}`, adherentId: `A${i}`, status: rand(6) === 0 ? 'review' : 'paid', amcAmount: pick(['19.00', '15.00']) }) }]);
+        } else {
+          await bus.produce('tp-claims', [{ value: claim({ tpClaimId: `K${i}-${rand(4)}`, nir: beneficiary.nir, careDate: pick(dates), psId: pick(pss), actCode: pick(acts), amcAmountClaimed: pick(['19.00', '25.00']), paidOn: rand(3) === 0 ? '2025-03-10' : null }) }]);
+        }
+      }
+      for (const e of await bus.endOffsets(topic)) to.set(e.partition, e.high);
+      await caughtUp();
+    }
+    await service!.stop();
+
+    // the reference: whole states, each wave's records in their order
+    const states = new Map<string, ReconState>();
+    const outcomes = new Map<string, ReconOutcome>();
+    for (const { topic, from, to } of waves) {
+      for (const [partition, high] of to) {
+        const start = from.get(partition) ?? 0;
+        if (high <= start) continue;
+        for await (const batch of bus.readRange(topic, partition, { from: start, to: high })) {
+          for (const r of batch) {
+            const at = new Date(r.timestamp).toISOString();
+            const event: ReconEvent = topic === 'settlements' ? { kind: 'settlement', settlement: r.value as Settlement, at } : { kind: 'claim', claim: r.value as TpClaim, at };
+            const key = reconKeyOf(event)!;
+            const d = decide(states.get(key) ?? initialReconState(), event);
+            states.set(key, d.state);
+            for (const o of d.outcomes) outcomes.set(o.outcomeId, o);
+          }
+        }
+      }
+    }
+    const kinds = new Set([...outcomes.values()].map((o) => o.kind));
+    expect([...kinds].sort()).toEqual(['annulation-indu', 'held', 'indu', 'matched']);
+    const after = await storeOf(home());
+    expect(after.states).toEqual(states);
+    expectIndexOf(after.states, after.index);
+    expect(await published()).toEqual(outcomes);
+  });
+
   it('a tick decides only the beneficiaries whose wait ran out, read from the deadline index', async () => {
     await bus.produce('tp-claims', claims().map((value) => ({ value })));
     await bus.produce('settlements', settlements().map((value) => ({ value })));
@@ -278,11 +469,12 @@ describe('reconcile service state in the state store', () => {
     expect(await service!.tick(new Date(Date.parse(first) - 1).toISOString())).toEqual([]);
     expect(await changelogLength()).toBe(before);
     const ticked = await service!.tick(TICK_AT);
-    const dueKeys = new Set(index.map(([, key]) => key));
+    const dueKeys = new Set(index.map(([, key]) => key.split('\u001f')[0]));
     expect(ticked.length).toBeGreaterThan(0);
     for (const o of ticked) expect(dueKeys.has(`${o.beneficiary.nir}-${o.beneficiary.rang}`)).toBe(true);
-    // the changelog received exactly the states of the beneficiaries that were due
-    expect((await changelogLength()) - before).toBe(dueKeys.size);
+    // the changelog received exactly the entries that were due (their exception raised), the last
+    // of each beneficiary carrying its head: nothing of the rest of their history
+    expect((await changelogLength()) - before).toBe(index.length);
     await service!.stop();
     const after = await storeOf(home());
     expectIndexOf(after.states, after.index);
