@@ -24,7 +24,9 @@ import { centsOf, moneyOfCents } from '../model/cents.js';
  *   payments.held/<payee>, payments.approval/<payee>   the controls' held order / its approval
  *   payments.handed-over/<EndToEndId>         MsgId of the only pain.001 that may carry it
  *   payments.pending/run                      the intent of the run whose files are not all done
- *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), recorded with the run
+ *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), recorded with the run;
+ *                                             since session 7 without its settled lines, which are in:
+ *   payments.report-lines/<runId>␟<nnnnnn>    the report's settled lines, REPORT_LINES_PER_KEY per key, in order
  *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
  *   payments.transfer/<EndToEndId>            TransferRecord: what a transfer handed to the bank paid (to undo it if returned)
  *   payments.return-block/<payee>             ReturnBlock: the payee's account the bank returned (no transfer there again)
@@ -136,6 +138,18 @@ export interface ReturnException {
 
 const PENDING = 'run';
 
+/**
+ * A report's settled lines per `payments.report-lines` key: one value per due line would be a
+ * million keys, one value for all of them a single encode buffer (and LMDB overflow pages) as
+ * large as the run; 5 000 lines are a few hundred kB.
+ */
+export const REPORT_LINES_PER_KEY = 5000;
+
+/** How `payments.report` values are stored since session 7: the settled lines are in `payments.report-lines`, `settledLineKeys` keys of them. */
+type StoredReport = RunReport & { settledLineKeys?: number };
+
+const chunkKey = (runId: string, n: number) => compositeKey(runId, String(n).padStart(6, '0'));
+
 export class PaymentsStore {
   private readonly lines: SubStore<StoredLine>;
   private readonly due: SubStore<1>;
@@ -156,7 +170,8 @@ export class PaymentsStore {
   private readonly returnsToReport: SubStore<LineReturn>;
   private readonly lineRuns: SubStore<LineRun>;
   private readonly lineBlocked: SubStore<LineBlocked>;
-  private readonly reports: SubStore<RunReport>;
+  private readonly reports: SubStore<StoredReport>;
+  private readonly reportLines: SubStore<RunReport['settled']['lines']>;
 
   private constructor(readonly kv: StateStore) {
     this.lines = kv.sub('payments.line');
@@ -179,6 +194,7 @@ export class PaymentsStore {
     this.lineRuns = kv.sub('payments.line-run');
     this.lineBlocked = kv.sub('payments.line-blocked');
     this.reports = kv.sub('payments.report');
+    this.reportLines = kv.sub('payments.report-lines');
   }
 
   /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
@@ -369,7 +385,7 @@ export class PaymentsStore {
     await this.kv.commit(() => {
       this.writeChanges(before, after);
       this.recordLineRuns(before, after, blocked);
-      if (report !== null) this.reports.put(report.runId, report);
+      if (report !== null) this.putReport(report);
       if (intent === null) return;
       this.pendingRun.put(PENDING, intent);
       // what each transfer paid, to undo it exactly if the bank returns it
@@ -469,9 +485,22 @@ export class PaymentsStore {
     return out;
   }
 
-  /** The report recorded with run `runId` (runs decided before reports existed have none). */
+  /** Inside a commit: the report, its settled lines in keys of REPORT_LINES_PER_KEY (module comment). */
+  private putReport(report: RunReport): void {
+    const lines = report.settled.lines;
+    const keys = Math.ceil(lines.length / REPORT_LINES_PER_KEY);
+    for (let n = 0; n < keys; n++) this.reportLines.put(chunkKey(report.runId, n), lines.slice(n * REPORT_LINES_PER_KEY, (n + 1) * REPORT_LINES_PER_KEY));
+    this.reports.put(report.runId, { ...report, settled: { ...report.settled, lines: [] }, settledLineKeys: keys });
+  }
+
+  /** The report recorded with run `runId` (runs decided before reports existed have none; one recorded before session 7 is one value). */
   report(runId: string): RunReport | undefined {
-    return this.reports.get(runId);
+    const stored = this.reports.get(runId);
+    if (stored === undefined || stored.settledLineKeys === undefined) return stored;
+    const { settledLineKeys, ...report } = stored;
+    const lines: RunReport['settled']['lines'] = [];
+    for (let n = 0; n < settledLineKeys; n++) for (const l of this.reportLines.get(chunkKey(runId, n)) ?? []) lines.push(l);
+    return { ...report, settled: { ...report.settled, lines } };
   }
 
   run(runId: string): { at: string; orders: number } | undefined {
@@ -507,7 +536,7 @@ export class PaymentsStore {
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       this.writeChanges(initialLedger(), state.ledger);

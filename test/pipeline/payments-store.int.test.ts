@@ -137,3 +137,30 @@ it("a line's payee-keyed maps are stored as pairs (no msgpack record per payee),
     await store.close();
   }
 });
+
+it("a run's report is kept with its settled lines in keys of 5 000 (no value as large as the run), reads back whole; a report stored as one value before still reads", async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  const store = await PaymentsStore.open(home);
+  try {
+    const r1 = store.report('R1')!;
+    expect(r1.settled.lines.map((l) => l.lineKey)).toEqual(['n:D1:1', 'n:D2:1']);
+    // a report of 12 001 settled lines (R1's two, repeated under other keys), recorded as a run records it
+    const lines = Array.from({ length: 12_001 }, (_, i) => ({ ...r1.settled.lines[i % 2]!, lineKey: `n:D${i}:1` }));
+    const big = { ...r1, runId: 'R2', settled: { ...r1.settled, lines, count: lines.length } };
+    const empty = store.readSlice({});
+    await store.commitRun(empty, empty, null, big);
+    const raw = store.kv.sub<{ settled: { lines: unknown[] }; settledLineKeys?: number }>('payments.report');
+    expect(raw.get('R2')!.settled.lines).toEqual([]);
+    expect(raw.get('R2')!.settledLineKeys).toBe(3);
+    // 12 001 = 5 000 + 5 000 + 2 001
+    const chunks = [...store.kv.sub<unknown[]>('payments.report-lines').entries('R2')].map(([, v]) => v.length);
+    expect(chunks).toEqual([5000, 5000, 2001]);
+    expect(store.report('R2')).toEqual(big);
+    // the form of the previous version: the whole report in one value
+    await store.kv.commit(() => raw.put('R0', { ...r1, runId: 'R0' }));
+    expect(store.report('R0')).toEqual({ ...r1, runId: 'R0' });
+  } finally {
+    await store.close();
+  }
+});
