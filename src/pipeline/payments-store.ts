@@ -23,7 +23,9 @@ import { centsOf, moneyOfCents } from '../model/cents.js';
  *   payments.run/<runId>                      { at, orders }
  *   payments.held/<payee>, payments.approval/<payee>   the controls' held order / its approval
  *   payments.handed-over/<EndToEndId>         MsgId of the only pain.001 that may carry it
- *   payments.pending/run                      the intent of the run whose files are not all done
+ *   payments.pending/run                      the intent of the run whose files are not all done; since session 7
+ *                                             without its orders, which are in:
+ *   payments.pending-orders/<nnnnnn>          the pending intent's orders, in order, ~INTENT_LINES_PER_KEY line movements per key
  *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), recorded with the run;
  *                                             since session 7 without its settled lines, which are in:
  *   payments.report-lines/<runId>␟<nnnnnn>    the report's settled lines, REPORT_LINES_PER_KEY per key, in order
@@ -148,6 +150,13 @@ export const REPORT_LINES_PER_KEY = 5000;
 /** How `payments.report` values are stored since session 7: the settled lines are in `payments.report-lines`, `settledLineKeys` keys of them. */
 type StoredReport = RunReport & { settledLineKeys?: number };
 
+/** A pending intent's orders per `payments.pending-orders` key: up to this many line movements (or 1 000 orders) per key. */
+export const INTENT_LINES_PER_KEY = 5000;
+const INTENT_ORDERS_PER_KEY = 1000;
+
+/** How the pending intent is stored since session 7: its orders in `payments.pending-orders`, `orderKeys` keys of them. */
+type StoredIntent = RunIntent & { orderKeys?: number };
+
 const chunkKey = (runId: string, n: number) => compositeKey(runId, String(n).padStart(6, '0'));
 
 export class PaymentsStore {
@@ -160,7 +169,8 @@ export class PaymentsStore {
   private readonly held: SubStore<Held>;
   private readonly approvals: SubStore<Approval>;
   private readonly handedOver: SubStore<string>;
-  private readonly pendingRun: SubStore<RunIntent>;
+  private readonly pendingRun: SubStore<StoredIntent>;
+  private readonly pendingOrders: SubStore<RunIntent['orders']>;
   private readonly outboxEntries: SubStore<OutboxEntry>;
   readonly transfers: SubStore<TransferRecord>;
   readonly returnBlocks: SubStore<ReturnBlock>;
@@ -184,6 +194,7 @@ export class PaymentsStore {
     this.approvals = kv.sub('payments.approval');
     this.handedOver = kv.sub('payments.handed-over');
     this.pendingRun = kv.sub('payments.pending');
+    this.pendingOrders = kv.sub('payments.pending-orders');
     this.outboxEntries = kv.sub('payments.outbox');
     this.transfers = kv.sub('payments.transfer');
     this.returnBlocks = kv.sub('payments.return-block');
@@ -387,7 +398,7 @@ export class PaymentsStore {
       this.recordLineRuns(before, after, blocked);
       if (report !== null) this.putReport(report);
       if (intent === null) return;
-      this.pendingRun.put(PENDING, intent);
+      this.putPending(intent);
       // what each transfer paid, to undo it exactly if the bank returns it
       for (const o of intent.orders) {
         const t = transferRecordOf(o);
@@ -468,11 +479,43 @@ export class PaymentsStore {
   }
 
   pending(): RunIntent | null {
-    return this.pendingRun.get(PENDING) ?? null;
+    const stored = this.pendingRun.get(PENDING);
+    if (stored === undefined || stored.orderKeys === undefined) return stored ?? null;
+    const { orderKeys, ...intent } = stored;
+    const orders: RunIntent['orders'] = [];
+    for (let n = 0; n < orderKeys; n++) for (const o of this.pendingOrders.get(String(n).padStart(6, '0')) ?? []) orders.push(o);
+    return { ...intent, orders };
+  }
+
+  /**
+   * Inside a commit: the intent, its orders in keys of about INTENT_LINES_PER_KEY line movements
+   * (a run's orders carry every line it moves: as one value, an encode buffer and LMDB overflow
+   * pages as large as the run). Only one intent is ever pending: the keys are numbered from 0.
+   */
+  private putPending(intent: RunIntent): void {
+    this.pendingOrders.clear();
+    let n = 0;
+    let chunk: RunIntent['orders'] = [];
+    let lines = 0;
+    const flush = () => {
+      this.pendingOrders.put(String(n++).padStart(6, '0'), chunk);
+      chunk = [];
+      lines = 0;
+    };
+    for (const o of intent.orders) {
+      chunk.push(o);
+      lines += o.lines.length;
+      if (lines >= INTENT_LINES_PER_KEY || chunk.length >= INTENT_ORDERS_PER_KEY) flush();
+    }
+    if (chunk.length > 0) flush();
+    this.pendingRun.put(PENDING, { ...intent, orders: [], orderKeys: n });
   }
 
   async clearPending(): Promise<void> {
-    await this.kv.commit(() => this.pendingRun.remove(PENDING));
+    await this.kv.commit(() => {
+      this.pendingRun.remove(PENDING);
+      this.pendingOrders.clear();
+    });
   }
 
   /** The handed-over index restricted to `ids` (a run's own EndToEndIds): lookups, no scan. */
@@ -536,12 +579,12 @@ export class PaymentsStore {
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       this.writeChanges(initialLedger(), state.ledger);
       for (const e of state.outbox) this.outboxEntries.put(e.runId, e);
-      if (state.pending !== null) this.pendingRun.put(PENDING, state.pending);
+      if (state.pending !== null) this.putPending(state.pending);
       for (const [id, msgId] of Object.entries(state.handedOver)) this.handedOver.put(id, msgId);
     });
   }
