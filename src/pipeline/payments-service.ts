@@ -272,10 +272,8 @@ async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: Paymen
   const intent = decided?.intent ?? store.pending()!;
   const removedTemp = await removeTempFiles(intent.dir);
   const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: store.handedOverOf(endToEndIdsOf(intent)), onStep });
-  mark('run files written');
   const report = decided?.report ?? store.report(intent.runId) ?? null;
   const reportFiles = report === null ? null : await writeReportFiles(intent.dir, report);
-  mark('report files written');
   await publishOrders(bus, intent.orders);
   onStep('published');
   await store.clearPending();
@@ -283,17 +281,7 @@ async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: Paymen
   return { intent, report, reportFiles, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp, reportHtml: reportFiles?.html ?? null } };
 }
 
-const MEMLOG = process.env.NOEMIE_PAY_MEMLOG === '1';
-const t0mem = Date.now();
-function mark(what: string): void {
-  if (!MEMLOG) return;
-  const m = process.memoryUsage();
-  const mb = (n: number) => Math.round(n / 1048576);
-  process.stderr.write(`MEM ${((Date.now() - t0mem) / 1000).toFixed(1)}s ${what}: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} ab ${mb(m.arrayBuffers)}\n`);
-}
-
 export async function runPaymentStage(options: PaymentStageOptions): Promise<PaymentStageReport> {
-  mark('start');
   const { bus, home, logger } = options;
   const at = new Date(options.at ?? new Date().toISOString()).toISOString();
   // A run named by the operator is idempotent (the same id twice: "already ran"); a default id is
@@ -362,22 +350,18 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
     await consumeNew(bus, groupId, store, consumed);
     logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
     onStep('consumed');
-    mark('consumed');
 
     // decided and recorded in a function of its own: the slice the run read and the ledger after it
     // (an entry per due line, each) are garbage once recorded, before the files are written
     const recordRun = async () => {
       // a run reads what is due (and the few per-payee keys), not the ledger's history
       const before = store.readSlice({ run: true, runId });
-      mark('slice read');
       const planned = plan(before);
       const { result, intent } = planned;
-      mark('planned');
       warnHeld(result.held);
       const decided = { republished, resumed, alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held };
       if (result.alreadyRun) return { decided, intent, runReport: null };
       const runReport = reportOf(before, planned);
-      mark('report built');
       onStep('decided');
       if (intent !== null) {
         // a transfer already in a file handed over refuses the run, before anything is recorded
@@ -385,7 +369,6 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
         for (const f of intent.files) checkNotHandedOver(handedOver, f);
       }
       await store.commitRun(before, result.ledger, intent, runReport, result.blocked);
-      mark('committed');
       return { decided, intent, runReport };
     };
     const { decided, intent, runReport } = await recordRun();
@@ -400,7 +383,6 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
     }
     onStep('intent-saved');
     const done = await completeRun(bus, store, onStep, { intent, report: runReport });
-    mark('completed');
     return report({ ...decided, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles, report: reportSummary(runReport), reportFiles: done.reportFiles });
   } finally {
     await store.close();
