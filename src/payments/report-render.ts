@@ -124,7 +124,8 @@ export function* reportHtmlChunks(r: RunReport): Generator<string> {
     return;
   }
   const page = renderPage(r, [SETTLED_ROWS]);
-  const at = page.indexOf(SETTLED_ROWS);
+  // looked for inside the settled table: a runId before it could spell the placeholder (escapeHtml keeps it), never `<table`
+  const at = page.indexOf(SETTLED_ROWS, page.indexOf('<table id="settled">'));
   yield page.slice(0, at);
   for (let i = 0; i < lines.length; i += ROWS_PER_CHUNK) yield (i === 0 ? '' : '\n') + lines.slice(i, i + ROWS_PER_CHUNK).map(settledRow).join('\n');
   yield page.slice(at + SETTLED_ROWS.length);
@@ -142,7 +143,8 @@ export function* reportJsonChunks(r: RunReport): Generator<string> {
   }
   const doc = JSON.stringify({ ...r, settled: { ...r.settled, lines: [SETTLED_ROWS] } }, null, 2);
   const mark = JSON.stringify(SETTLED_ROWS);
-  const at = doc.indexOf(mark);
+  // looked for inside `settled` (its first key is `lines`): runId and at come before it and could spell it
+  const at = doc.indexOf(mark, doc.indexOf('\n  "settled": {'));
   // the indentation of the array's elements: what precedes the mark on its line
   const indent = doc.slice(doc.lastIndexOf('\n', at) + 1, at);
   const element = (l: RunReport['settled']['lines'][number]) => JSON.stringify(l, null, 2).replace(/\n/g, `\n${indent}`);

@@ -60,6 +60,16 @@ describe('payment-run report files, streamed', () => {
     expect(html.endsWith('</body>\n</html>\n')).toBe(true);
   });
 
+  it('a runId that spells the placeholder the rows are written around changes nothing', () => {
+    const report = { ...bigReport(3), runId: '\u241fsettled-rows\u241f' };
+    expect([...reportJsonChunks(report)].join('')).toBe(`${JSON.stringify(report, null, 2)}\n`);
+    const html = [...reportHtmlChunks(report)].join('');
+    // the title keeps the runId as it is, the rows are in the settled table
+    expect(html).toContain('<title>Rapport du paiement \u241fsettled-rows\u241f</title>');
+    const settled = /<table id="settled">\n<thead>.*?<\/thead>\n<tbody>\n([\s\S]*?)\n<\/tbody>/.exec(html)![1]!;
+    expect(settled.split(/(?<=<\/tr>)\n/).map((row) => /<td>(n:D\d+:1)<\/td>/.exec(row)?.[1])).toEqual(['n:D000000:1', 'n:D000001:1', 'n:D000002:1']);
+  });
+
   it('writeReportFiles writes those bytes', async () => {
     dir = await mkdtemp(join(tmpdir(), 'report-files-'));
     const report = bigReport(1234);
