@@ -100,7 +100,60 @@ const td = (t: string | number) => `<td>${escapeHtml(String(t))}</td>`;
 /** identifiers (file names, MsgId, EndToEndId): long, unbreakable, monospace */
 const tdId = (t: string) => `<td class="id">${escapeHtml(t)}</td>`;
 
+/**
+ * Where the settled table's rows go in the page (one row per due line: the page's bulk). The page
+ * is rendered with this in their place, then written around the rows, which are rendered a few at
+ * a time: a run of a million lines never holds its page as one string.
+ */
+const SETTLED_ROWS = '\u241fsettled-rows\u241f';
+/** rows per chunk of the page or of report.json (a chunk is a few hundred kB) */
+const ROWS_PER_CHUNK = 1000;
+
+const settledRow = (l: RunReport['settled']['lines'][number]) => `<tr>${td(l.lineKey)}<td class="num">${l.version}</td>${num(l.amcAmount)}${num(l.entitled)}${num(l.paidBefore)}${num(l.movement)}${td(l.note ?? '')}</tr>`;
+
+/** The page, whole (tests, small runs): the chunks of `reportHtmlChunks` joined. */
 export function renderReportHtml(r: RunReport): string {
+  return [...reportHtmlChunks(r)].join('');
+}
+
+/** The page chunk by chunk, byte for byte `renderReportHtml`'s: the settled rows are rendered as they are written. */
+export function* reportHtmlChunks(r: RunReport): Generator<string> {
+  const lines = r.settled.lines;
+  if (lines.length === 0) {
+    yield renderPage(r, []);
+    return;
+  }
+  const page = renderPage(r, [SETTLED_ROWS]);
+  // looked for inside the settled table: a runId before it could spell the placeholder (escapeHtml keeps it), never `<table`
+  const at = page.indexOf(SETTLED_ROWS, page.indexOf('<table id="settled">'));
+  yield page.slice(0, at);
+  for (let i = 0; i < lines.length; i += ROWS_PER_CHUNK) yield (i === 0 ? '' : '\n') + lines.slice(i, i + ROWS_PER_CHUNK).map(settledRow).join('\n');
+  yield page.slice(at + SETTLED_ROWS.length);
+}
+
+/**
+ * report.json chunk by chunk, byte for byte `JSON.stringify(r, null, 2)` and a newline: the settled
+ * lines (one per due line) are stringified a few at a time, indented as the whole document has them.
+ */
+export function* reportJsonChunks(r: RunReport): Generator<string> {
+  const lines = r.settled.lines;
+  if (lines.length === 0) {
+    yield `${JSON.stringify(r, null, 2)}\n`;
+    return;
+  }
+  const doc = JSON.stringify({ ...r, settled: { ...r.settled, lines: [SETTLED_ROWS] } }, null, 2);
+  const mark = JSON.stringify(SETTLED_ROWS);
+  // looked for inside `settled` (its first key is `lines`): runId and at come before it and could spell it
+  const at = doc.indexOf(mark, doc.indexOf('\n  "settled": {'));
+  // the indentation of the array's elements: what precedes the mark on its line
+  const indent = doc.slice(doc.lastIndexOf('\n', at) + 1, at);
+  const element = (l: RunReport['settled']['lines'][number]) => JSON.stringify(l, null, 2).replace(/\n/g, `\n${indent}`);
+  yield doc.slice(0, at);
+  for (let i = 0; i < lines.length; i += ROWS_PER_CHUNK) yield (i === 0 ? '' : `,\n${indent}`) + lines.slice(i, i + ROWS_PER_CHUNK).map(element).join(`,\n${indent}`);
+  yield `${doc.slice(at + mark.length)}\n`;
+}
+
+function renderPage(r: RunReport, settledRows: string[]): string {
   const eq = r.reconciliation;
   const verdict = eq.reconciled
     ? `<p class="ok" id="verdict">Rapprochement au centime : vérifié.</p>`
@@ -122,7 +175,7 @@ ${table('checks', ['Contrôle', '#Gauche', '#Droite', 'Vérifié'], eq.checks.ma
 ${flowChart(r)}
 <h2>Réglé (${r.settled.count} ligne${r.settled.count > 1 ? 's' : ''})</h2>
 ${table('settled', ['Ligne', '#Version', '#Part mutuelle', '#Dû', '#Déjà payé', '#Mouvement', 'Note'],
-  r.settled.lines.map((l) => `<tr>${td(l.lineKey)}<td class="num">${l.version}</td>${num(l.amcAmount)}${num(l.entitled)}${num(l.paidBefore)}${num(l.movement)}${td(l.note ?? '')}</tr>`),
+  settledRows,
   `<tr><td colspan="2">Total</td>${num(r.settled.amcAmount)}${num(r.settled.entitled)}${num(r.settled.paidBefore)}${num(r.settled.movement)}<td></td></tr>`)}
 <h2>Retenu / exception</h2>
 ${table('withheld', ['Ligne', 'Motif', '#Part mutuelle'], [

@@ -351,25 +351,31 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
     logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
     onStep('consumed');
 
-    // a run reads what is due (and the few per-payee keys), not the ledger's history
-    const before = store.readSlice({ run: true, runId });
-    const planned = plan(before);
-    const { result, intent } = planned;
-    warnHeld(result.held);
-    const decided = { republished, resumed, alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held };
-    if (result.alreadyRun) {
+    // decided and recorded in a function of its own: the slice the run read and the ledger after it
+    // (an entry per due line, each) are garbage once recorded, before the files are written
+    const recordRun = async () => {
+      // a run reads what is due (and the few per-payee keys), not the ledger's history
+      const before = store.readSlice({ run: true, runId });
+      const planned = plan(before);
+      const { result, intent } = planned;
+      warnHeld(result.held);
+      const decided = { republished, resumed, alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held };
+      if (result.alreadyRun) return { decided, intent, runReport: null };
+      const runReport = reportOf(before, planned);
+      onStep('decided');
+      if (intent !== null) {
+        // a transfer already in a file handed over refuses the run, before anything is recorded
+        const handedOver = store.handedOverOf(endToEndIdsOf(intent));
+        for (const f of intent.files) checkNotHandedOver(handedOver, f);
+      }
+      await store.commitRun(before, result.ledger, intent, runReport, result.blocked);
+      return { decided, intent, runReport };
+    };
+    const { decided, intent, runReport } = await recordRun();
+    if (runReport === null) {
       const earlier = store.report(runId);
       return report({ ...decided, report: earlier === undefined ? null : reportSummary(earlier) });
     }
-    const runReport = reportOf(before, planned);
-    onStep('decided');
-
-    if (intent !== null) {
-      // a transfer already in a file handed over refuses the run, before anything is recorded
-      const handedOver = store.handedOverOf(endToEndIdsOf(intent));
-      for (const f of intent.files) checkNotHandedOver(handedOver, f);
-    }
-    await store.commitRun(before, result.ledger, intent, runReport, result.blocked);
     if (intent === null) {
       // no file for the bank: the report still goes where the run's files would be
       const reportFiles = await writeReportFiles(await ensureDir(runDirOf(outDir, runId)), runReport);

@@ -24,8 +24,12 @@ import { DirtyFamilies } from './statement-dirty.js';
  *   payments.run/<runId>                      { at, orders }
  *   payments.held/<payee>, payments.approval/<payee>   the controls' held order / its approval
  *   payments.handed-over/<EndToEndId>         MsgId of the only pain.001 that may carry it
- *   payments.pending/run                      the intent of the run whose files are not all done
- *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), recorded with the run
+ *   payments.pending/run                      the intent of the run whose files are not all done; since session 7
+ *                                             without its orders, which are in:
+ *   payments.pending-orders/<nnnnnn>          the pending intent's orders, in order, ~INTENT_LINES_PER_KEY line movements per key
+ *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), recorded with the run;
+ *                                             since session 7 without its settled lines, which are in:
+ *   payments.report-lines/<runId>␟<nnnnnn>    the report's settled lines, REPORT_LINES_PER_KEY per key, in order
  *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
  *   payments.transfer/<EndToEndId>            TransferRecord: what a transfer handed to the bank paid (to undo it if returned)
  *   payments.return-block/<payee>             ReturnBlock: the payee's account the bank returned (no transfer there again)
@@ -142,6 +146,25 @@ export interface ReturnException {
 
 const PENDING = 'run';
 
+/**
+ * A report's settled lines per `payments.report-lines` key: one value per due line would be a
+ * million keys, one value for all of them a single encode buffer (and LMDB overflow pages) as
+ * large as the run; 5 000 lines are a few hundred kB.
+ */
+export const REPORT_LINES_PER_KEY = 5000;
+
+/** How `payments.report` values are stored since session 7: the settled lines are in `payments.report-lines`, `settledLineKeys` keys of them. */
+type StoredReport = RunReport & { settledLineKeys?: number };
+
+/** A pending intent's orders per `payments.pending-orders` key: up to this many line movements (or 1 000 orders) per key. */
+export const INTENT_LINES_PER_KEY = 5000;
+const INTENT_ORDERS_PER_KEY = 1000;
+
+/** How the pending intent is stored since session 7: its orders in `payments.pending-orders`, `orderKeys` keys of them. */
+type StoredIntent = RunIntent & { orderKeys?: number };
+
+const chunkKey = (runId: string, n: number) => compositeKey(runId, String(n).padStart(6, '0'));
+
 export class PaymentsStore {
   private readonly lines: SubStore<StoredLine>;
   private readonly due: SubStore<1>;
@@ -152,7 +175,8 @@ export class PaymentsStore {
   private readonly held: SubStore<Held>;
   private readonly approvals: SubStore<Approval>;
   private readonly handedOver: SubStore<string>;
-  private readonly pendingRun: SubStore<RunIntent>;
+  private readonly pendingRun: SubStore<StoredIntent>;
+  private readonly pendingOrders: SubStore<RunIntent['orders']>;
   private readonly outboxEntries: SubStore<OutboxEntry>;
   readonly transfers: SubStore<TransferRecord>;
   readonly returnBlocks: SubStore<ReturnBlock>;
@@ -162,7 +186,8 @@ export class PaymentsStore {
   private readonly returnsToReport: SubStore<LineReturn>;
   private readonly lineRuns: SubStore<LineRun>;
   private readonly lineBlocked: SubStore<LineBlocked>;
-  private readonly reports: SubStore<RunReport>;
+  private readonly reports: SubStore<StoredReport>;
+  private readonly reportLines: SubStore<RunReport['settled']['lines']>;
   /** the member statements to write again (statement-dirty.ts) */
   private readonly statements: DirtyFamilies;
 
@@ -177,6 +202,7 @@ export class PaymentsStore {
     this.approvals = kv.sub('payments.approval');
     this.handedOver = kv.sub('payments.handed-over');
     this.pendingRun = kv.sub('payments.pending');
+    this.pendingOrders = kv.sub('payments.pending-orders');
     this.outboxEntries = kv.sub('payments.outbox');
     this.transfers = kv.sub('payments.transfer');
     this.returnBlocks = kv.sub('payments.return-block');
@@ -187,6 +213,7 @@ export class PaymentsStore {
     this.lineRuns = kv.sub('payments.line-run');
     this.lineBlocked = kv.sub('payments.line-blocked');
     this.reports = kv.sub('payments.report');
+    this.reportLines = kv.sub('payments.report-lines');
     this.statements = new DirtyFamilies(kv);
   }
 
@@ -415,9 +442,9 @@ export class PaymentsStore {
       const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
       this.writeChanges(before, after, newlyBlocked);
       this.recordLineRuns(before, after, blocked);
-      if (report !== null) this.reports.put(report.runId, report);
+      if (report !== null) this.putReport(report);
       if (intent === null) return;
-      this.pendingRun.put(PENDING, intent);
+      this.putPending(intent);
       // what each transfer paid, to undo it exactly if the bank returns it
       for (const o of intent.orders) {
         const t = transferRecordOf(o);
@@ -498,11 +525,43 @@ export class PaymentsStore {
   }
 
   pending(): RunIntent | null {
-    return this.pendingRun.get(PENDING) ?? null;
+    const stored = this.pendingRun.get(PENDING);
+    if (stored === undefined || stored.orderKeys === undefined) return stored ?? null;
+    const { orderKeys, ...intent } = stored;
+    const orders: RunIntent['orders'] = [];
+    for (let n = 0; n < orderKeys; n++) for (const o of this.pendingOrders.get(String(n).padStart(6, '0')) ?? []) orders.push(o);
+    return { ...intent, orders };
+  }
+
+  /**
+   * Inside a commit: the intent, its orders in keys of about INTENT_LINES_PER_KEY line movements
+   * (a run's orders carry every line it moves: as one value, an encode buffer and LMDB overflow
+   * pages as large as the run). Only one intent is ever pending: the keys are numbered from 0.
+   */
+  private putPending(intent: RunIntent): void {
+    this.pendingOrders.clear();
+    let n = 0;
+    let chunk: RunIntent['orders'] = [];
+    let lines = 0;
+    const flush = () => {
+      this.pendingOrders.put(String(n++).padStart(6, '0'), chunk);
+      chunk = [];
+      lines = 0;
+    };
+    for (const o of intent.orders) {
+      chunk.push(o);
+      lines += o.lines.length;
+      if (lines >= INTENT_LINES_PER_KEY || chunk.length >= INTENT_ORDERS_PER_KEY) flush();
+    }
+    if (chunk.length > 0) flush();
+    this.pendingRun.put(PENDING, { ...intent, orders: [], orderKeys: n });
   }
 
   async clearPending(): Promise<void> {
-    await this.kv.commit(() => this.pendingRun.remove(PENDING));
+    await this.kv.commit(() => {
+      this.pendingRun.remove(PENDING);
+      this.pendingOrders.clear();
+    });
   }
 
   /** The handed-over index restricted to `ids` (a run's own EndToEndIds): lookups, no scan. */
@@ -515,9 +574,22 @@ export class PaymentsStore {
     return out;
   }
 
-  /** The report recorded with run `runId` (runs decided before reports existed have none). */
+  /** Inside a commit: the report, its settled lines in keys of REPORT_LINES_PER_KEY (module comment). */
+  private putReport(report: RunReport): void {
+    const lines = report.settled.lines;
+    const keys = Math.ceil(lines.length / REPORT_LINES_PER_KEY);
+    for (let n = 0; n < keys; n++) this.reportLines.put(chunkKey(report.runId, n), lines.slice(n * REPORT_LINES_PER_KEY, (n + 1) * REPORT_LINES_PER_KEY));
+    this.reports.put(report.runId, { ...report, settled: { ...report.settled, lines: [] }, settledLineKeys: keys });
+  }
+
+  /** The report recorded with run `runId` (runs decided before reports existed have none; one recorded before session 7 is one value). */
   report(runId: string): RunReport | undefined {
-    return this.reports.get(runId);
+    const stored = this.reports.get(runId);
+    if (stored === undefined || stored.settledLineKeys === undefined) return stored;
+    const { settledLineKeys, ...report } = stored;
+    const lines: RunReport['settled']['lines'] = [];
+    for (let n = 0; n < settledLineKeys; n++) for (const l of this.reportLines.get(chunkKey(runId, n)) ?? []) lines.push(l);
+    return { ...report, settled: { ...report.settled, lines } };
   }
 
   run(runId: string): { at: string; orders: number } | undefined {
@@ -553,14 +625,14 @@ export class PaymentsStore {
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       // what the statements were written from is gone: the next statement pass writes every family
       this.statements.forgetWritten();
       this.writeChanges(initialLedger(), state.ledger);
       for (const e of state.outbox) this.outboxEntries.put(e.runId, e);
-      if (state.pending !== null) this.pendingRun.put(PENDING, state.pending);
+      if (state.pending !== null) this.putPending(state.pending);
       for (const [id, msgId] of Object.entries(state.handedOver)) this.handedOver.put(id, msgId);
     });
   }

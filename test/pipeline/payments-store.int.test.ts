@@ -137,3 +137,65 @@ it("a line's payee-keyed maps are stored as pairs (no msgpack record per payee),
     await store.close();
   }
 });
+
+it("a run's report is kept with its settled lines in keys of 5 000 (no value as large as the run), reads back whole; a report stored as one value before still reads", async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  const store = await PaymentsStore.open(home);
+  try {
+    const r1 = store.report('R1')!;
+    expect(r1.settled.lines.map((l) => l.lineKey)).toEqual(['n:D1:1', 'n:D2:1']);
+    // a report of 12 001 settled lines (R1's two, repeated under other keys), recorded as a run records it
+    const lines = Array.from({ length: 12_001 }, (_, i) => ({ ...r1.settled.lines[i % 2]!, lineKey: `n:D${i}:1` }));
+    const big = { ...r1, runId: 'R2', settled: { ...r1.settled, lines, count: lines.length } };
+    const empty = store.readSlice({});
+    await store.commitRun(empty, empty, null, big);
+    const raw = store.kv.sub<{ settled: { lines: unknown[] }; settledLineKeys?: number }>('payments.report');
+    expect(raw.get('R2')!.settled.lines).toEqual([]);
+    expect(raw.get('R2')!.settledLineKeys).toBe(3);
+    // 12 001 = 5 000 + 5 000 + 2 001
+    const chunks = [...store.kv.sub<unknown[]>('payments.report-lines').entries('R2')].map(([, v]) => v.length);
+    expect(chunks).toEqual([5000, 5000, 2001]);
+    expect(store.report('R2')).toEqual(big);
+    // the form of the previous version: the whole report in one value
+    await store.kv.commit(() => raw.put('R0', { ...r1, runId: 'R0' } as never));
+    expect(store.report('R0')).toEqual({ ...r1, runId: 'R0' });
+  } finally {
+    await store.close();
+  }
+});
+
+it("a pending run's intent keeps its orders in keys of about 5 000 line movements, reads back whole, and is cleared with them; an intent stored as one value before still reads", async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }]);
+  // stopped right after its intent is recorded: the intent stays pending
+  await expect(runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z', onStep: (s) => { if (s === 'intent-saved') throw new Error('stop'); } })).rejects.toThrow('stop');
+  const store = await PaymentsStore.open(home);
+  try {
+    const intent = store.pending()!;
+    expect(intent.orders.map((o) => o.paymentId)).toEqual(['R1:member:A9']);
+    // 1 500 orders of 7 lines each (R1's order, repeated): 714 orders make 4 998 lines, the 715th reaches 5 005 ≥ 5 000 → keys of 715, 715, 70
+    // (orders of 1 line: 1 000 orders per key at most)
+    const orders = Array.from({ length: 1500 }, (_, i) => ({ ...intent.orders[0]!, paymentId: `R1:member:X${i}`, lines: [0, 1, 2, 3, 4, 5, 6].map((j) => ({ ...intent.orders[0]!.lines[0]!, lineKey: `n:X${i}:${j}` })) }));
+    const big = { ...intent, orders };
+    const empty = store.readSlice({});
+    await store.commitRun(empty, empty, { ...big, files: [] });
+    const raw = store.kv.sub<{ orders: unknown[]; orderKeys?: number }>('payments.pending');
+    expect(raw.get('run')!.orders).toEqual([]);
+    const keys = [...store.kv.sub<unknown[]>('payments.pending-orders').entries()].map(([k, v]) => [k, v.length]);
+    expect(keys).toEqual([['000000', 715], ['000001', 715], ['000002', 70]]);
+    expect(store.pending()).toEqual({ ...big, files: [] });
+    const small = { ...intent, files: [], orders: Array.from({ length: 2001 }, (_, i) => ({ ...intent.orders[0]!, paymentId: `R1:member:Y${i}` })) };
+    await store.commitRun(empty, empty, small);
+    // 2 001 orders of 1 line: 1 000 + 1 000 + 1, the previous intent's third key gone
+    expect([...store.kv.sub<unknown[]>('payments.pending-orders').entries()].map(([, v]) => v.length)).toEqual([1000, 1000, 1]);
+    expect(store.pending()).toEqual(small);
+    await store.clearPending();
+    expect(store.pending()).toBeNull();
+    expect([...store.kv.sub('payments.pending-orders').keys()]).toEqual([]);
+    // the form of the previous version: the whole intent in one value
+    await store.kv.commit(() => raw.put('run', intent as never));
+    expect(store.pending()).toEqual(intent);
+  } finally {
+    await store.close();
+  }
+});
