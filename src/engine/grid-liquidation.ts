@@ -147,6 +147,19 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
   let amc = main.amc.plus(over?.amc ?? 0);
   let formula = main.text || (within === 0 ? 'no unit within the limits: 0.00' : '');
   if (over) formula += `; ${beyondUnits} beyond the limit: ${over.text}`;
+  // Each part is rounded to the cent on its own share of FR and MRn: two shares rounded up can
+  // pay a cent more than the allowed units' FR − MRn, a cent of the majoration hors parcours that
+  // is never covered (found by test/engine/properties.test.ts: PPM × 2 at BR 561.96, RO 30 % hors
+  // parcours, 1 unit beyond the count limit → 84.30 + 84.30 = 168.60 against 168.59). Those units
+  // as a whole bound the line.
+  if (over && within > 0) {
+    const share = new Decimal(allowed).dividedBy(f.quantity);
+    const bound = roundCents(Decimal.max(0, f.fr.minus(f.mrn).times(share)));
+    if (amc.gt(bound)) {
+      formula += `; ${allowed} units at most FR − MRn = ${money(bound)}`;
+      amc = bound;
+    }
+  }
   if (within > 0) for (const key of unitKeys) consumed.push({ key, amount: String(within) });
   consumed.push(...main.budgetUse);
 

@@ -88,6 +88,27 @@ describe('max 3 prostheses a year per tooth group, the 4th at 125 % BR', () => {
     ]);
   });
 
+  it('a line split by the count limit never pays more than its FR − MRn: each unit rounded on its own paid a cent of the majoration hors parcours', () => {
+    // Found by properties.test.ts (seed 1818357143). Two PPM lines of 2 units on the same day, Base.
+    // The 1st (BR 0) takes 2 of the 3 acts of the year; the 2nd: 1 unit within, 1 beyond the limit.
+    // 2nd: BR = FR 561.96, RO 30 % hors parcours (168.59), normal rate 70 % → MRn = 561.96 × 70 % = 393.372 → 393.37.
+    // Per unit: BR 280.98, MRn share 196.686. Within: 280 % × 280.98 = 786.744; min(786.744 − 196.686, 280.98 − 196.686) = 84.294 → 84.29
+    // (printed with the shares rounded), beyond: 125 % × 280.98 = 351.225 → the same min → each part 84.30 once rounded half up on
+    // its own share (the bug: 84.30 + 84.30 = 168.60). The 2 units as a whole: FR − MRn = 561.96 − 393.37 = 168.59 → AMC 168.59,
+    // rest 561.96 − 168.59 (RO) − 168.59 = 224.78 = the majoration BR × (70 − 30) % = 224.784 → 224.78, left to the patient whole.
+    const ppm = (n: number, amounts: Partial<Parameters<typeof line>[0]>) =>
+      dentist({ decompteId: `P${n}`, actCode: 'PPM', side: 'R', quantity: 2, careStart: '2024-06-01', careEnd: '2024-06-01', pathway: n === 1 ? 'H' : 'I', pf: '0.00', franchise: '0.00', ...amounts });
+    const { settlements } = settleAll(
+      [ppm(0, { expense: '0.00', br: '0.00', roAmount: '0.00' }), ppm(1, { expense: '561.96', br: '561.96', roRate: '30', roAmount: '168.59' })],
+      person({ contracts: [BASE], start: '2024-01-01' }),
+      { ctx: { asOf: '2024-07-01' } },
+    );
+    const split = settlements[1]!;
+    expect(split.amcAmount).toBe('168.59');
+    expect(split.restToPay).toBe('224.78');
+    expect(split.parts[0]!.formula).toContain('2 units at most FR − MRn = 168.59');
+  });
+
   it('a new calendar year starts a new count', () => {
     // three PAL in 2025, the 4th on 2026-01-05 → the first of 2026 → Base 252.00
     const lines = [1, 2, 3].map((n) => crown(n, 'PAL', '120.00', '84.00'));
