@@ -92,9 +92,9 @@ describe('max 3 prostheses a year per tooth group, the 4th at 125 % BR', () => {
     // Found by properties.test.ts (seed 1818357143). Two PPM lines of 2 units on the same day, Base.
     // The 1st (BR 0) takes 2 of the 3 acts of the year; the 2nd: 1 unit within, 1 beyond the limit.
     // 2nd: BR = FR 561.96, RO 30 % hors parcours (168.59), normal rate 70 % → MRn = 561.96 × 70 % = 393.372 → 393.37.
-    // Per unit: BR 280.98, MRn share 196.686. Within: 280 % × 280.98 = 786.744; min(786.744 − 196.686, 280.98 − 196.686) = 84.294 → 84.29
-    // (printed with the shares rounded), beyond: 125 % × 280.98 = 351.225 → the same min → each part 84.30 once rounded half up on
-    // its own share (the bug: 84.30 + 84.30 = 168.60). The 2 units as a whole: FR − MRn = 561.96 − 393.37 = 168.59 → AMC 168.59,
+    // Per unit: FR 280.98, MRn share 393.37 / 2 = 196.685. Within: 280 % × 280.98 = 786.74; min(786.74 − 196.685, 280.98 − 196.685)
+    // = 84.295; beyond: 125 % × 280.98 = 351.23 → the same min, 84.295. Each part rounded half up on its own: 84.30 + 84.30 = 168.60
+    // (the bug). The 2 units as a whole: FR − MRn = 561.96 − 393.37 = 168.59 → AMC 168.59,
     // rest 561.96 − 168.59 (RO) − 168.59 = 224.78 = the majoration BR × (70 − 30) % = 224.784 → 224.78, left to the patient whole.
     const ppm = (n: number, amounts: Partial<Parameters<typeof line>[0]>) =>
       dentist({ decompteId: `P${n}`, actCode: 'PPM', side: 'R', quantity: 2, careStart: '2024-06-01', careEnd: '2024-06-01', pathway: n === 1 ? 'H' : 'I', pf: '0.00', franchise: '0.00', ...amounts });
