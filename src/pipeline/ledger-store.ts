@@ -354,44 +354,33 @@ export class LedgerStore {
 
   /** A family's head as text and summary: staged, cached, or read from the store (parsed once for its summary, then cached). */
   private headText(id: string): HeadText | undefined {
-    const staged = this.dirty.get(id);
-    if (staged) {
-      this.stats.hits += 1;
-      return staged.head ?? (staged.head = { ...this.summaryOf(id, this.decode(staged.text, id)), text: staged.text });
-    }
-    const cached = this.heads.get(id);
-    if (cached) {
-      this.stats.hits += 1;
-      this.touch(this.heads, id);
-      return cached;
-    }
-    const text = this.pieces.get(compositeKey(this.namespace, id));
-    if (text === undefined) return undefined;
-    this.stats.reads += 1;
-    const head: HeadText = { ...this.summaryOf(id, this.decode(text, id)), text };
-    this.remember(id, head, text.length);
-    return head;
+    return this.lookup(id, this.heads, (staged) => (staged.head ??= { ...this.summaryOf(id, this.decode(staged.text, id)), text: staged.text }), (text) => ({ ...this.summaryOf(id, this.decode(text, id)), text }));
   }
 
   /** A line piece: staged, cached, or read from the store. */
   private piece(key: string): LinePiece | undefined {
+    return this.lookup(key, this.lines, (staged) => (staged.line ??= this.asLine(key, this.decode(staged.text, key))), (text) => this.asLine(key, this.decode(text, key)));
+  }
+
+  /** Staged first (this batch's own writes), then the cache, then a point read of the store, remembered. */
+  private lookup<T extends HeadText | LinePiece>(key: string, cache: Map<string, T>, ofStaged: (staged: NonNullable<ReturnType<typeof this.dirty.get>>) => T, ofText: (text: string) => T): T | undefined {
     const staged = this.dirty.get(key);
     if (staged) {
       this.stats.hits += 1;
-      return staged.line ?? (staged.line = this.asLine(key, this.decode(staged.text, key)));
+      return ofStaged(staged);
     }
-    const cached = this.lines.get(key);
+    const cached = cache.get(key);
     if (cached) {
       this.stats.hits += 1;
-      this.touch(this.lines, key);
+      this.touch(cache, key);
       return cached;
     }
     const text = this.pieces.get(compositeKey(this.namespace, key));
     if (text === undefined) return undefined;
     this.stats.reads += 1;
-    const piece = this.asLine(key, this.decode(text, key));
-    this.remember(key, piece, text.length);
-    return piece;
+    const value = ofText(text);
+    this.remember(key, value, text.length);
+    return value;
   }
 
   /** After a commit: what the cache keeps of a piece written (a head: its text and summary; a line: its parse), or nothing. */
