@@ -151,7 +151,10 @@ export function liquidateGrid(grid: Grid, f: LineFacts, state: EngineState, line
   // pay a cent more than the allowed units' FR − MRn, a cent of the majoration hors parcours that
   // is never covered (found by test/engine/properties.test.ts: PPM × 2 at BR 561.96, RO 30 % hors
   // parcours, 1 unit beyond the count limit → 84.30 + 84.30 = 168.60 against 168.59). Those units
-  // as a whole bound the line.
+  // as a whole bound the line. The cut is at most one cent (two half-up roundings) and only when the
+  // part beyond pays a cent or more, so it is read as taken from that part, which draws on no yearly
+  // budget: the budgets the units within consumed stay what they paid (property test "no euro
+  // counter grows by more than the line paid").
   if (over && within > 0) {
     const share = new Decimal(allowed).dividedBy(f.quantity);
     const bound = roundCents(Decimal.max(0, f.fr.minus(f.mrn).times(share)));

@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { emptyState, estimate, liquidate, liquidateAll, type EngineState, type LiquidationRequest } from '../../src/engine/index.js';
+import { emptyState, estimate, liquidate, liquidateAll, stateKeyOf, type EngineState, type LiquidationRequest } from '../../src/engine/index.js';
 import type { ActLine } from '../../src/model/act-line.js';
 import { addDays } from '../../src/model/dates.js';
 import { centsToMoney, roundCents } from '../../src/model/money.js';
@@ -134,6 +134,33 @@ describe('per line', () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe('consumption', () => {
+  it('no euro counter (yearly budget or ceiling) grows by more than the line paid', () => {
+    // A yearly forfait or ceiling records what the AMC paid out of it: a counter that grew by more
+    // would take from the member's next care euros they were never paid. Counter keys end in
+    // `|<kind>|<period>`; counts and days (`count`, `days`) are units, not euros.
+    const euroKind = (key: string) => /\|(budget|amount)\|[^|]*$/.test(key);
+    fc.assert(
+      fc.property(fc.array(draftArb, { minLength: 1, maxLength: 25 }), (drafts) => {
+        const ledgers = new Map<string, EngineState>();
+        for (const [n, d] of drafts.entries()) {
+          const request = requestOf(d, n);
+          const family = stateKeyOf(request);
+          const state = ledgers.get(family) ?? emptyState();
+          const { settlement, state: next } = liquidate(request, CTX, state);
+          for (const [key, after] of Object.entries(next.counters)) {
+            if (!euroKind(key)) continue;
+            const grew = new Decimal(after).minus(state.counters[key] ?? '0');
+            expect(grew.lte(settlement.amcAmount), `${key} grew by ${grew.toFixed(2)} for a line paying ${settlement.amcAmount}`).toBe(true);
+          }
+          ledgers.set(family, next);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });
