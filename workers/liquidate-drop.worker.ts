@@ -1,5 +1,5 @@
 import { workerData } from 'piscina';
-import { DropShard, type ShardCall } from '../src/pipeline/drop-shard.js';
+import { DropShard, type DropShardOptions, type ShardCall } from '../src/pipeline/drop-shard.js';
 import type { Reference } from '../src/pipeline/liquidate-lines.js';
 
 /**
@@ -8,7 +8,8 @@ import type { Reference } from '../src/pipeline/liquidate-lines.js';
  * the shard's for the whole run). Reference data comes once, in workerData. A batch's NDJSON
  * crosses as bytes (one memory copy), not as strings or settlement objects.
  */
-const shard = new DropShard((workerData as { reference: Reference }).reference);
+const data = workerData as { reference: Reference; shard?: DropShardOptions };
+const shard = new DropShard(data.reference, data.shard ?? {});
 
 export default function liquidateDropShard(call: ShardCall): ReturnType<DropShard['call']> {
   return shard.call(call);

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { stateKeyOf, type EngineState } from '../engine/index.js';
 import { sumMoneyText } from '../model/cents.js';
-import { DropShard, type ShardCall, type ShardRequest, type ShardResult } from './drop-shard.js';
+import { DropShard, type DropShardOptions, type ShardCall, type ShardRequest, type ShardResult } from './drop-shard.js';
+import { LEDGER_SPILL_PREFIX } from './ledger-spill.js';
+import { sweepOrphans } from './scratch.js';
 import { PipelineStageError } from './errors.js';
 import type { Reference } from './liquidate-lines.js';
 import { WORKER_FILE } from './pool.js';
@@ -19,7 +21,7 @@ import { WORKER_FILE } from './pool.js';
  */
 type Shard = { call(call: ShardCall): Promise<unknown>; close(): Promise<void> };
 
-export interface DropLiquidatorOptions {
+export interface DropLiquidatorOptions extends DropShardOptions {
   workers: number;
   reference: Reference;
   /** the compiled CommonJS entry (default: the package's dist/workers/liquidate.entry.cjs) */
@@ -30,14 +32,15 @@ export class DropLiquidator {
   private constructor(private readonly shards: Shard[]) {}
 
   static open(options: DropLiquidatorOptions): DropLiquidator {
+    const shardOptions: DropShardOptions = options.residentLines === undefined ? {} : { residentLines: options.residentLines };
     if (options.workers === 0) {
-      const shard = new DropShard(options.reference);
-      return new DropLiquidator([{ call: async (c) => shard.call(c), close: async () => undefined }]);
+      const shard = new DropShard(options.reference, shardOptions);
+      return new DropLiquidator([{ call: async (c) => shard.call(c), close: async () => shard.close() }]);
     }
     const filename = options.workerFile ?? WORKER_FILE;
     if (!existsSync(filename)) throw new PipelineStageError('PIPELINE_WORKER', `worker ${filename} is missing: run \`npm run build\` first`, { file: filename });
     const shards = Array.from({ length: options.workers }, (): Shard => {
-      const pool = new Piscina({ filename, minThreads: 1, maxThreads: 1, idleTimeout: Number.MAX_SAFE_INTEGER, workerData: { entry: './liquidate-drop.worker.js', reference: options.reference } });
+      const pool = new Piscina({ filename, minThreads: 1, maxThreads: 1, idleTimeout: Number.MAX_SAFE_INTEGER, workerData: { entry: './liquidate-drop.worker.js', reference: options.reference, shard: shardOptions } });
       let tail: Promise<unknown> = Promise.resolve();
       return {
         call: (c) => {
@@ -45,7 +48,12 @@ export class DropLiquidator {
           tail = done.catch(() => undefined);
           return done;
         },
-        close: () => pool.close(),
+        // the shard's spill store first (its thread removes it), then the thread
+        close: async () => {
+          await tail;
+          await pool.run({ kind: 'close' } satisfies ShardCall).catch(() => undefined);
+          await pool.close();
+        },
       };
     });
     return new DropLiquidator(shards);
@@ -55,7 +63,7 @@ export class DropLiquidator {
     return this.shards.length;
   }
 
-  /** The ledgers the run starts from (`--state`), each to the shard its family is routed to. */
+  /** Ledgers the run starts from (`--state`, a chunk at a time), each to the shard its family is routed to. */
   async load(ledgers: Readonly<Record<string, EngineState>>): Promise<void> {
     const parts = this.shards.map((): Record<string, EngineState> => ({}));
     for (const [key, state] of Object.entries(ledgers)) parts[this.shardOf(key)]![key] = state;
@@ -102,10 +110,20 @@ export class DropLiquidator {
     return merged;
   }
 
-  /** Every family's ledger as the run leaves it (`--state`). */
-  async dump(): Promise<Record<string, EngineState>> {
-    const parts = (await Promise.all(this.shards.map((s) => s.call({ kind: 'dump' })))) as Record<string, EngineState>[];
-    return Object.assign({}, ...parts) as Record<string, EngineState>;
+  /** Every family's ledger as the run leaves it (`--state`), `families` at a time per shard: never all of them in memory at once. */
+  async *dump(families = 256): AsyncGenerator<Record<string, EngineState>> {
+    for (const shard of this.shards) {
+      for (;;) {
+        const chunk = (await shard.call({ kind: 'dump', families })) as Record<string, EngineState> | null;
+        if (chunk === null) break;
+        yield chunk;
+      }
+    }
+  }
+
+  /** Spill folders of `noemie liquidate` runs that died (kill -9) before removing theirs. */
+  static sweep(): Promise<number> {
+    return sweepOrphans(LEDGER_SPILL_PREFIX);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { emptyState, LiquidationKernel, stateKeyOf, type EngineState } from '../
 import type { ActLine } from '../model/act-line.js';
 import { sumMoneyText } from '../model/cents.js';
 import type { Beneficiary } from '../model/reference.js';
+import { SpillingLedgers } from './ledger-spill.js';
 import type { Reference } from './liquidate-lines.js';
 
 /**
@@ -9,8 +10,10 @@ import type { Reference } from './liquidate-lines.js';
  * live in that thread for the whole run (src/pipeline/drop-liquidator.ts routes a family always to
  * the same shard). So ledgers never cross the thread boundary per batch: a batch carries its lines
  * in and its settlements' JSON text out, and the ledgers cross twice per run — the `--state` file's
- * in at the start, all of them out at the end.
- * Pure (no I/O): the same class runs in a worker and in-thread (`--workers 0`, tests).
+ * in at the start, all of them out at the end, a chunk of families per call.
+ * The ledgers are bounded in memory (src/pipeline/ledger-spill.ts: the least recently used
+ * families go to an encrypted scratch store between batches). The same class runs in a worker and
+ * in-thread (`--workers 0`, tests).
  */
 export interface ShardRequest {
   line: ActLine;
@@ -36,21 +39,32 @@ export interface ShardResult {
 export type ShardCall =
   | { kind: 'load'; ledgers: Record<string, EngineState> }
   | { kind: 'liquidate'; batch: ShardBatch }
-  | { kind: 'dump' };
+  /** the next chunk of every family's ledger (the first call starts over), null after the last */
+  | { kind: 'dump'; families: number }
+  | { kind: 'close' };
+
+export interface DropShardOptions {
+  /** line records kept in memory before families are spilled (ledger-spill.ts RESIDENT_LINES) */
+  residentLines?: number;
+}
 
 export class DropShard {
-  private readonly ledgers = new Map<string, EngineState>();
+  readonly ledgers: SpillingLedgers;
   private readonly liquidateLine: ReturnType<LiquidationKernel['exclusive']>;
   /** reused across batches: each batch's text is encoded here, then copied out at its size */
   private scratch = new Uint8Array(1 << 20);
+  private dumping: Generator<Record<string, EngineState>> | null = null;
 
-  constructor(reference: Reference) {
+  constructor(reference: Reference, options: DropShardOptions = {}) {
     // The shard is its ledgers' only holder: the kernel may write a family's state in place.
-    this.liquidateLine = new LiquidationKernel(reference).exclusive();
+    const liquidateLine = new LiquidationKernel(reference).exclusive();
+    this.liquidateLine = liquidateLine;
+    this.ledgers = new SpillingLedgers(options.residentLines, (family) => liquidateLine.forget(family));
   }
 
   load(ledgers: Readonly<Record<string, EngineState>>): void {
-    for (const [key, state] of Object.entries(ledgers)) this.ledgers.set(key, state);
+    for (const [key, state] of Object.entries(ledgers)) this.ledgers.load(key, state);
+    this.ledgers.trim();
   }
 
   liquidate(batch: ShardBatch): ShardResult {
@@ -68,6 +82,7 @@ export class DropShard {
       statuses[settlement.status] = (statuses[settlement.status] ?? 0) + 1;
       amounts[i] = settlement.amcAmount;
     });
+    this.ledgers.trim();
     return { ...this.encode(texts, bound), statuses, amcTotal: sumMoneyText(amounts) };
   }
 
@@ -85,13 +100,26 @@ export class DropShard {
     return { bytes: this.scratch.slice(0, n), ends };
   }
 
-  dump(): Record<string, EngineState> {
-    return Object.fromEntries(this.ledgers);
+  /** The next `families` ledgers of the shard (a new pass when the previous one ended), null once all were given. */
+  dump(families: number): Record<string, EngineState> | null {
+    this.dumping ??= this.ledgers.chunks(families);
+    const next = this.dumping.next();
+    if (next.done) {
+      this.dumping = null;
+      return null;
+    }
+    return next.value;
+  }
+
+  /** Removes the shard's spill store. */
+  close(): void {
+    this.ledgers.close();
   }
 
   call(call: ShardCall): ShardResult | Record<string, EngineState> | null {
     if (call.kind === 'load') return this.load(call.ledgers), null;
     if (call.kind === 'liquidate') return this.liquidate(call.batch);
-    return this.dump();
+    if (call.kind === 'dump') return this.dump(call.families);
+    return this.close(), null;
   }
 }

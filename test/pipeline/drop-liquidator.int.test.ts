@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LiquidationKernel, emptyState, liquidateAllDecimal, stateKeyOf, type Ledgers } from '../../src/engine/index.js';
@@ -5,6 +7,7 @@ import { DEFAULT_WINDOW, buildPopulation, defaultFamilies, generateActLines, rea
 import type { Beneficiary } from '../../src/model/reference.js';
 import { DropLiquidator } from '../../src/pipeline/drop-liquidator.js';
 import { DropShard, type ShardRequest } from '../../src/pipeline/drop-shard.js';
+import { LEDGER_SPILL_PREFIX } from '../../src/pipeline/ledger-spill.js';
 import { GRIDS, NOMENCLATURE, PMSS } from '../engine/helpers.js';
 
 /**
@@ -26,6 +29,15 @@ const decimal = (requests: readonly ShardRequest[], ledgers: Ledgers = {}) =>
   liquidateAllDecimal(requests.map((r) => ({ line: r.line, beneficiary: r.beneficiary ?? undefined })), { ...REFERENCE, asOf: AS_OF }, ledgers);
 
 const ndjson = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+async function collect(chunks: AsyncIterable<Ledgers>): Promise<Record<string, Ledgers[string]>> {
+  const all: Record<string, Ledgers[string]> = {};
+  for await (const chunk of chunks) {
+    for (const family of Object.keys(chunk)) expect(all, `${family} dumped twice`).not.toHaveProperty(family);
+    Object.assign(all, chunk);
+  }
+  return all;
+}
 
 describe('noemie liquidate shards', () => {
   it('two worker threads, batches in flight: settlements in input order and ledgers equal the decimal engine over the same lines', async () => {
@@ -53,7 +65,7 @@ describe('noemie liquidate shards', () => {
       const total = results.reduce((c, r) => c + Math.round(Number(r.amcTotal.replace('.', ''))), 0);
       expect(total).toBe(cents);
       // Every family is on exactly one thread, and the ledgers come back whole.
-      const dumped = await liquidator.dump();
+      const dumped = await collect(liquidator.dump(100));
       expect(Object.keys(dumped).sort()).toEqual(Object.keys(expected.ledgers).sort());
       for (const [family, ledger] of Object.entries(expected.ledgers)) expect(JSON.stringify(dumped[family]), family).toBe(JSON.stringify(ledger));
     } finally {
@@ -105,6 +117,49 @@ describe('noemie liquidate shards', () => {
       expect(ndjson((await liquidator.liquidate(requests, AS_OF)).bytes)).toBe(ndjson(shard.liquidate({ requests, asOf: AS_OF }).bytes));
     } finally {
       await liquidator.close();
+    }
+  }, 120_000);
+
+  it('ledgers past the memory budget go to an encrypted scratch store and come back: same settlements and ledgers, the store removed at close', async () => {
+    const requests = generated(6_000, 15);
+    const expected = decimal(requests);
+    // 300 line records in memory at most between batches: most families leave and come back
+    const shard = new DropShard(REFERENCE, { residentLines: 300 });
+    let text = '';
+    for (let i = 0; i < requests.length; i += 500) {
+      text += ndjson(shard.liquidate({ requests: requests.slice(i, i + 500), asOf: AS_OF }).bytes);
+      expect(shard.ledgers.residentWeight).toBeLessThanOrEqual(300);
+    }
+    expect(text).toBe(expected.settlements.map((s) => `${JSON.stringify(s)}\n`).join(''));
+    expect(shard.ledgers.stats.spills).toBeGreaterThan(0);
+    expect(shard.ledgers.stats.reloads).toBeGreaterThan(0);
+    const spillDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`${LEDGER_SPILL_PREFIX}${process.pid}-`));
+    const [dir] = spillDirs();
+    expect(dir).toBeDefined();
+    // the ledgers' counter keys hold NIRs: none may be readable in the spill file
+    const stored = readFileSync(join(tmpdir(), dir!, 'ledgers.mdb'));
+    const nirs = [...new Set(requests.map((r) => r.line.nir))];
+    expect(nirs.filter((nir) => stored.includes(nir))).toEqual([]);
+    const dumped = await collect((async function* () {
+      for (let chunk = shard.dump(64); chunk !== null; chunk = shard.dump(64)) yield chunk;
+    })());
+    expect(Object.keys(dumped).sort()).toEqual(Object.keys(expected.ledgers).sort());
+    for (const [family, ledger] of Object.entries(expected.ledgers)) expect(JSON.stringify(dumped[family]), family).toBe(JSON.stringify(ledger));
+    shard.close();
+    expect(spillDirs()).toEqual([]);
+  }, 120_000);
+
+  it('threads with a small budget give the same bytes as a shard that keeps everything', async () => {
+    const requests = generated(3_000, 16);
+    const whole = new DropShard(REFERENCE);
+    const liquidator = DropLiquidator.open({ workers: 2, reference: REFERENCE, residentLines: 100 });
+    try {
+      const batches = [requests.slice(0, 1_000), requests.slice(1_000, 2_000), requests.slice(2_000)];
+      const results = await Promise.all(batches.map((b) => liquidator.liquidate(b, AS_OF)));
+      expect(results.map((r) => ndjson(r.bytes)).join('')).toBe(ndjson(whole.liquidate({ requests, asOf: AS_OF }).bytes));
+    } finally {
+      await liquidator.close();
+      whole.close();
     }
   }, 120_000);
 });

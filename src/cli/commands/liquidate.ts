@@ -12,7 +12,7 @@ import { zipLimits } from '../../config.js';
 import { maskPersonalData } from '../../log.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 import { REFERENCE_FLAGS, REFERENCE_USAGE, loadReference } from '../reference.js';
-import { readLedgers, writeLedgers } from '../ledger-file.js';
+import { readLedgerChunks, writeLedgerChunks } from '../ledger-file.js';
 import { JSON_FLAG, jsonUsage, writeJson } from '../json-output.js';
 
 const USAGE = `noemie liquidate --in <drop or file> [--beneficiaries <csv>] [--grids <dir>] [--state <file>] [--out <file>] [--as-of <date>] [--workers <n>] [--json]
@@ -75,7 +75,8 @@ export const command: Command = {
 
     let refused = 0;
     try {
-      await liquidator.load(await readLedgers(values.state));
+      await DropLiquidator.sweep();
+      for await (const chunk of readLedgerChunks(values.state)) await liquidator.load(chunk);
       for await (const part of readDrop(values.in, { limits: zipLimits(), name: basename(values.in) })) {
         try {
           for await (const ev of part.events) {
@@ -97,7 +98,7 @@ export const command: Command = {
         await submit();
       }
       while (inFlight.length > 0) await writeOldest();
-      if (values.state) await writeLedgers(values.state, await liquidator.dump());
+      if (values.state) await writeLedgerChunks(values.state, liquidator.dump());
     } finally {
       await Promise.allSettled(inFlight);
       await liquidator.close();

@@ -90,9 +90,9 @@ export class LiquidationKernel {
    * returned is written in place by the family's next line, where `liquidate` copies the touched
    * maps every line (a copy that grows with the family's history). Same settlements and states.
    */
-  exclusive(): (request: LiquidationRequest, asOf: string, state: EngineState) => { settlement: Settlement; state: EngineState } {
+  exclusive(): ExclusiveLiquidation {
     const owned = new Ownership();
-    return (request, asOf, state) => {
+    const run = (request: LiquidationRequest, asOf: string, state: EngineState) => {
       const fast = this.fast(request, asOf, stateKeyOf(request), state, owned);
       if (fast) {
         this.stats.fast += 1;
@@ -101,6 +101,8 @@ export class LiquidationKernel {
       this.stats.fallback += 1;
       return liquidate(request, { ...this.context, asOf }, state);
     };
+    // A caller that lets a family's state go (spilled to disk) must let the kernel forget it too.
+    return Object.assign(run, { forget: (family: string) => owned.forget(family) });
   }
 
   /** The integer path for one line, or undefined (nothing changed) when the decimal path must decide. */
@@ -336,8 +338,17 @@ class OwnedFamily {
 }
 
 /** The families a batch has changed, by family key. */
+/** `LiquidationKernel.exclusive()`: liquidate one line; `forget` drops what the kernel holds of a family's state. */
+export type ExclusiveLiquidation = ((request: LiquidationRequest, asOf: string, state: EngineState) => { settlement: Settlement; state: EngineState }) & {
+  forget(family: string): void;
+};
+
 class Ownership {
   private readonly families = new Map<string, OwnedFamily>();
+
+  forget(family: string): void {
+    this.families.delete(family);
+  }
 
   /**
    * The batch's own copy of `before`, the family's state: the same one line after line, a new one
