@@ -1,8 +1,8 @@
-import { emptyState, LiquidationKernel, stateKeyOf, type EngineState } from '../engine/index.js';
-import type { ActLine } from '../model/act-line.js';
+import { LiquidationKernel, stateKeyOf, type EngineState } from '../engine/index.js';
+import { lineKeyOf, type ActLine } from '../model/act-line.js';
 import { sumMoneyText } from '../model/cents.js';
 import type { Beneficiary } from '../model/reference.js';
-import { SpillingLedgers } from './ledger-spill.js';
+import { DropLedgers } from './ledger-spill.js';
 import type { Reference } from './liquidate-lines.js';
 
 /**
@@ -11,8 +11,8 @@ import type { Reference } from './liquidate-lines.js';
  * the same shard). So ledgers never cross the thread boundary per batch: a batch carries its lines
  * in and its settlements' JSON text out, and the ledgers cross twice per run — the `--state` file's
  * in at the start, all of them out at the end, a chunk of families per call.
- * The ledgers are bounded in memory (src/pipeline/ledger-spill.ts: the least recently used
- * families go to an encrypted scratch store between batches). The same class runs in a worker and
+ * The ledgers do not grow in memory with the drop's lines (src/pipeline/ledger-spill.ts: a
+ * family's head stays, its line records beyond a budget go to an encrypted scratch store). The same class runs in a worker and
  * in-thread (`--workers 0`, tests).
  */
 export interface ShardRequest {
@@ -44,12 +44,12 @@ export type ShardCall =
   | { kind: 'close' };
 
 export interface DropShardOptions {
-  /** line records kept in memory before families are spilled (ledger-spill.ts RESIDENT_LINES) */
+  /** line records kept in memory before the oldest are spilled (ledger-spill.ts RESIDENT_LINES) */
   residentLines?: number;
 }
 
 export class DropShard {
-  readonly ledgers: SpillingLedgers;
+  readonly ledgers: DropLedgers;
   private readonly liquidateLine: ReturnType<LiquidationKernel['exclusive']>;
   /** reused across batches: each batch's text is encoded here, then copied out at its size */
   private scratch = new Uint8Array(1 << 20);
@@ -57,13 +57,12 @@ export class DropShard {
 
   constructor(reference: Reference, options: DropShardOptions = {}) {
     // The shard is its ledgers' only holder: the kernel may write a family's state in place.
-    const liquidateLine = new LiquidationKernel(reference).exclusive();
-    this.liquidateLine = liquidateLine;
-    this.ledgers = new SpillingLedgers(options.residentLines, (family) => liquidateLine.forget(family));
+    this.liquidateLine = new LiquidationKernel(reference).exclusive();
+    this.ledgers = new DropLedgers(options.residentLines);
   }
 
   load(ledgers: Readonly<Record<string, EngineState>>): void {
-    for (const [key, state] of Object.entries(ledgers)) this.ledgers.load(key, state);
+    for (const [key, state] of Object.entries(ledgers)) this.ledgers.keep(key, state);
     this.ledgers.trim();
   }
 
@@ -72,16 +71,32 @@ export class DropShard {
     const statuses: Record<string, number> = {};
     const amounts: string[] = new Array(batch.requests.length);
     let bound = 0;
-    batch.requests.forEach((r, i) => {
-      const request = { line: r.line, beneficiary: r.beneficiary ?? undefined };
+    // Each family's state for the batch: its head and the records of the batch's own lines (all the engine reads).
+    const requests = batch.requests.map((r) => ({ line: r.line, beneficiary: r.beneficiary ?? undefined }));
+    const families = new Map<string, string[]>();
+    const keys = requests.map((request) => {
       const key = stateKeyOf(request);
-      const { settlement, state } = this.liquidateLine(request, batch.asOf, this.ledgers.get(key) ?? emptyState());
-      this.ledgers.set(key, state);
+      let lineKeys = families.get(key);
+      if (lineKeys === undefined) families.set(key, (lineKeys = []));
+      lineKeys.push(lineKeyOf(request.line));
+      return key;
+    });
+    const states = new Map<string, EngineState>();
+    for (const [key, lineKeys] of families) states.set(key, this.ledgers.batchState(key, lineKeys));
+    requests.forEach((request, i) => {
+      const key = keys[i]!;
+      const { settlement, state } = this.liquidateLine(request, batch.asOf, states.get(key)!);
+      states.set(key, state);
       texts[i] = JSON.stringify(settlement);
       bound += 3 * texts[i]!.length + 1;
       statuses[settlement.status] = (statuses[settlement.status] ?? 0) + 1;
       amounts[i] = settlement.amcAmount;
     });
+    for (const [key, state] of states) {
+      this.ledgers.keep(key, state);
+      // the next batch's state is a new object: what the kernel holds of this one can go
+      this.liquidateLine.forget(key);
+    }
     this.ledgers.trim();
     return { ...this.encode(texts, bound), statuses, amcTotal: sumMoneyText(amounts) };
   }

@@ -1,138 +1,114 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
-import type { EngineState } from '../engine/index.js';
+import type { EngineState, LineRecord } from '../engine/index.js';
+import { lineBucket } from '../engine/state.js';
 import { STATE_MAP_BYTES } from '../state/kv-store.js';
 
 /** Prefix of the spill folders under the OS temp dir (`<prefix><pid>-XXXXXX`, swept by `sweepOrphans` when their process is gone). */
 export const LEDGER_SPILL_PREFIX = 'noemie-liquidate-';
 
 /**
- * Line records held in memory by one shard of `noemie liquidate` before the least recently used
- * families go to disk: ≈ 1 KB of heap each (a 200 000-line drop's ledgers are 82 MB of JSON, ≈ 3×
- * that as objects), so ≈ 64 MB per shard whatever the size of the drop.
+ * Line records held in memory by one shard of `noemie liquidate` before the oldest go to disk
+ * (≈ 0.5–1 KB of heap each): ≈ 50 MB per shard whatever the size of the drop.
  */
 export const RESIDENT_LINES = 65_536;
 
+/** Joins a family and a lineKey in the spill store: a family's records are one range. */
+const SEP = '\u001f';
+
+type Head = Pick<EngineState, 'counters' | 'renewals'>;
+
 /**
- * The family ledgers of one `noemie liquidate` shard, bounded in memory: a drop ten times larger
- * does not hold ten times the ledgers. Families are kept in least-recently-used order with a
- * weight (their line records); at the end of each batch the oldest go to a scratch LMDB
- * environment until the weight is back under the budget, and come back (parsed) when one of their
- * lines arrives. The environment is opened at the first spill only, so a drop that fits never
- * touches the disk.
+ * The family ledgers of one `noemie liquidate` shard, in memory that does not grow with the drop's
+ * lines. A ledger is split as the liquidation service's ledger store splits it: the family's head
+ * (counters, renewals: small, always in memory) and its line records, one per lineKey ever
+ * liquidated (what an annulation or a replay of that line needs, and nothing else needs: the
+ * engine reads a line's own record only). A batch gets, per family, the head and the records of
+ * its own lines (`batchState`); after it, the records go back (`keep`) and the oldest beyond
+ * `RESIDENT_LINES` go to a scratch LMDB environment, read back by key when their line comes again.
+ * A drop's families come back batch after batch (lines are not sorted by family), so whole
+ * ledgers spilled least-recently-used would be written and parsed again at every batch: records
+ * by line are written once and read only for the rare line seen twice.
  *
- * The ledgers hold NIRs (counter keys): the spill is encrypted with a key that lives only in this
- * process's memory (LMDB's ChaCha8 `encryptionKey`), so the files a `kill -9` leaves behind are
- * unreadable, and they are removed by `close` or by the next run's sweep. Never fsynced: nothing
- * in it outlives the run.
+ * The records hold NIRs (counter keys): each is encrypted (AES-256-CTR, `SpillCipher`) with a key
+ * that lives only in this process's memory, so the files a `kill -9` leaves behind are unreadable;
+ * `close`, or the next run's sweep, removes them. Keys are the family (adhérent number) and the
+ * lineKey (caisse, décompte, line number). Never fsynced: nothing in it outlives
+ * the run. Opened at the first spill only: a drop that fits never touches the disk.
  */
-export class SpillingLedgers {
-  private readonly resident = new Map<string, { state: EngineState; weight: number }>();
-  private weight = 0;
-  private readonly spilledFamilies = new Set<string>();
-  private store: { db: RootDatabase<string, string>; dir: string } | null = null;
-  readonly stats = { spills: 0, reloads: 0, spilledBytes: 0 };
+export class DropLedgers {
+  private readonly heads = new Map<string, Head>();
+  /** `family␟lineKey` → record, oldest first */
+  private readonly lines = new Map<string, LineRecord>();
+  private store: { db: RootDatabase<Buffer, string>; dir: string } | null = null;
+  private readonly cipher = new SpillCipher();
+  /** the keys spilled, as a filter: most lines are new, and their lookup must not touch the spill store's pages */
+  private readonly spilledKeys = new KeyFilter();
+  readonly stats = { spilled: 0, reloaded: 0 };
 
-  constructor(
-    private readonly budget = RESIDENT_LINES,
-    /** told when a family leaves memory: whoever else holds its state lets it go too */
-    private readonly onSpill: (family: string) => void = () => undefined,
-  ) {}
+  constructor(private readonly budget = RESIDENT_LINES) {}
 
-  get(family: string): EngineState | undefined {
-    const held = this.resident.get(family);
-    if (held !== undefined) {
-      // most recently used last: Map keeps insertion order
-      this.resident.delete(family);
-      this.resident.set(family, held);
-      return held.state;
+  /** A family's state for one batch: its head and the records of the batch's lineKeys it has (a fresh object: the caller may write it). */
+  batchState(family: string, lineKeys: Iterable<string>): EngineState {
+    const head = this.heads.get(family);
+    const lines: Record<string, Record<string, LineRecord>> = {};
+    for (const lineKey of lineKeys) {
+      const record = this.record(family, lineKey);
+      if (record === undefined) continue;
+      const bucket = lineBucket(lineKey);
+      (lines[bucket] ??= {})[lineKey] = record;
     }
-    if (!this.spilledFamilies.has(family)) return undefined;
-    const text = this.store!.db.get(family);
-    if (text === undefined) throw new Error(`ledger spill: family ${family} was spilled but is not in the spill store`);
-    const state = JSON.parse(text) as EngineState;
-    this.stats.reloads += 1;
-    const weight = lineRecordsOf(state);
-    this.resident.set(family, { state, weight });
-    this.weight += weight;
-    return state;
+    return { counters: head?.counters ?? {}, renewals: head?.renewals ?? {}, lines };
   }
 
-  /** The family's state after one more line (or a state loaded from `--state`: `lines` = its line records). */
-  set(family: string, state: EngineState, lines = 1): void {
-    const held = this.resident.get(family);
-    if (held !== undefined) {
-      held.state = state;
-      held.weight += lines;
-    } else {
-      this.resident.set(family, { state, weight: lines });
-    }
-    this.weight += lines;
-  }
-
-  /** Loads a ledger the run starts from (`--state`), weighed by its line records. */
-  load(family: string, state: EngineState): void {
-    const before = this.resident.get(family);
-    if (before !== undefined) {
-      this.weight -= before.weight;
-      this.resident.delete(family);
-    }
-    this.set(family, state, lineRecordsOf(state));
-  }
-
-  /** Between batches: spills the least recently used families until the resident weight fits the budget. */
-  trim(): void {
-    if (this.weight <= this.budget) return;
-    const out: [string, string][] = [];
-    for (const [family, held] of this.resident) {
-      if (this.weight <= this.budget) break;
-      out.push([family, JSON.stringify(held.state)]);
-      this.resident.delete(family);
-      this.weight -= held.weight;
-      this.onSpill(family);
-    }
-    const { db } = this.open();
-    db.transactionSync(() => {
-      for (const [family, text] of out) {
-        db.putSync(family, text);
-        this.spilledFamilies.add(family);
-        this.stats.spilledBytes += text.length;
+  /** A family's state after a batch (or loaded from `--state`): the head kept, the line records filed. */
+  keep(family: string, state: EngineState): void {
+    this.heads.set(family, { counters: state.counters, renewals: state.renewals });
+    for (const bucket of Object.values(state.lines)) {
+      for (const [lineKey, record] of Object.entries(bucket)) {
+        const key = family + SEP + lineKey;
+        this.lines.delete(key); // most recent last
+        this.lines.set(key, record);
       }
-    });
-    this.stats.spills += out.length;
+    }
   }
 
-  /** Every family's ledger, resident or spilled, a chunk at a time (`--state`): at most `size` families parsed at once. */
+  /** Between batches: the oldest line records beyond the budget go to the spill store, in one transaction. */
+  trim(): void {
+    if (this.lines.size <= this.budget) return;
+    this.spill(this.lines.size - this.budget);
+  }
+
+  /** Every family's ledger, `size` families at a time (`--state`); its line records in lineKey order. */
   *chunks(size: number): Generator<Record<string, EngineState>> {
+    // one place to read the records from: the spill store when it is open (everything goes there first)
+    if (this.store !== null) this.spill(this.lines.size);
+    const inMemory = this.store === null ? this.byFamily() : null;
     let chunk: Record<string, EngineState> = {};
     let n = 0;
-    const emit = function* () {
-      if (n === 0) return;
-      yield chunk;
-      chunk = {};
-      n = 0;
-    };
-    for (const [family, held] of this.resident) {
-      chunk[family] = held.state;
-      if (++n >= size) yield* emit();
+    for (const [family, head] of this.heads) {
+      const lines: Record<string, Record<string, LineRecord>> = {};
+      const records = inMemory?.get(family) ?? this.storedRecords(family);
+      for (const [lineKey, record] of records) (lines[lineBucket(lineKey)] ??= {})[lineKey] = record;
+      chunk[family] = { counters: head.counters, renewals: head.renewals, lines };
+      if (++n >= size) {
+        yield chunk;
+        chunk = {};
+        n = 0;
+      }
     }
-    for (const family of this.spilledFamilies) {
-      if (this.resident.has(family)) continue;
-      chunk[family] = JSON.parse(this.store!.db.get(family)!) as EngineState;
-      if (++n >= size) yield* emit();
-    }
-    yield* emit();
+    if (n > 0) yield chunk;
   }
 
-  get residentFamilies(): number {
-    return this.resident.size;
+  get families(): number {
+    return this.heads.size;
   }
 
-  get residentWeight(): number {
-    return this.weight;
+  get residentLines(): number {
+    return this.lines.size;
   }
 
   /** Closes and removes the spill store (nothing in it outlives the run). */
@@ -140,18 +116,65 @@ export class SpillingLedgers {
     if (this.store === null) return;
     const { db, dir } = this.store;
     this.store = null;
-    db.close();
+    void db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
-  private open(): { db: RootDatabase<string, string> } {
+  private record(family: string, lineKey: string): LineRecord | undefined {
+    const key = family + SEP + lineKey;
+    const resident = this.lines.get(key);
+    if (resident !== undefined || this.store === null || !this.spilledKeys.mayHave(key)) return resident;
+    const sealed = this.store.db.get(key);
+    if (sealed === undefined) return undefined;
+    this.stats.reloaded += 1;
+    return JSON.parse(this.cipher.open(sealed)) as LineRecord;
+  }
+
+  private spill(count: number): void {
+    const { db } = this.open();
+    const keys: string[] = [];
+    const texts: string[] = [];
+    for (const [key, record] of this.lines) {
+      if (keys.length >= count) break;
+      keys.push(key);
+      texts.push(JSON.stringify(record));
+    }
+    for (const key of keys) {
+      this.lines.delete(key);
+      this.spilledKeys.add(key);
+    }
+    const sealed = this.cipher.seal(texts);
+    db.transactionSync(() => {
+      keys.forEach((key, i) => db.putSync(key, sealed[i]!));
+    });
+    this.stats.spilled += keys.length;
+  }
+
+  private *storedRecords(family: string): Generator<[string, LineRecord]> {
+    const start = family + SEP;
+    for (const { key, value } of this.store!.db.getRange({ start, end: `${start}\uffff` })) yield [key.slice(start.length), JSON.parse(this.cipher.open(value)) as LineRecord];
+  }
+
+  private byFamily(): Map<string, [string, LineRecord][]> {
+    const out = new Map<string, [string, LineRecord][]>();
+    for (const [key, record] of this.lines) {
+      const at = key.indexOf(SEP);
+      const family = key.slice(0, at);
+      let list = out.get(family);
+      if (list === undefined) out.set(family, (list = []));
+      list.push([key.slice(at + 1), record]);
+    }
+    return out;
+  }
+
+  private open(): { db: RootDatabase<Buffer, string> } {
     if (this.store !== null) return this.store;
     const dir = mkdtempSync(join(tmpdir(), `${LEDGER_SPILL_PREFIX}${process.pid}-`));
-    const db = open<string, string>({
-      path: join(dir, 'ledgers.mdb'),
-      encoding: 'string',
-      // 32 characters, 192 random bits (lmdb-js takes the key as a 32-byte string; a Buffer aborts the process)
-      encryptionKey: randomBytes(24).toString('base64'),
+    // Not LMDB's own `encryptionKey`: with it, a 1 M-line drop failed a commit on a corrupt
+    // freelist (MDB_BAD_TXN "freelist entry had bad/duplicate entries") and held 2.8 GB of RSS.
+    const db = open<Buffer, string>({
+      path: join(dir, 'lines.mdb'),
+      encoding: 'binary',
       noSync: true,
       // address space reserved once: a growing map is re-mapped and every old mapping counted again in RSS (kv-store.ts)
       mapSize: STATE_MAP_BYTES,
@@ -161,9 +184,97 @@ export class SpillingLedgers {
   }
 }
 
-/** How many line records a family's ledger holds (its weight in memory). */
-export function lineRecordsOf(state: EngineState): number {
-  let n = 0;
-  for (const bucket of Object.values(state.lines)) n += Object.keys(bucket).length;
-  return Math.max(1, n);
+/**
+ * Encrypts the spilled records with a key only this process holds. A spill's records are one
+ * AES-256-CTR keystream (one cipher per spill, not per record: 16 µs a record otherwise), each
+ * record stored with the spill's number and its offset in the stream, so one record is read
+ * back alone: CTR lets a decipher start at any 16-byte block. The counter block is the spill's
+ * number (high 64 bits) and the block index (low 64 bits): no keystream block is ever used twice.
+ */
+export class SpillCipher {
+  private readonly key = randomBytes(32);
+  private spills = 0;
+
+  /** The texts encrypted, each as [spill number u32][offset u32][ciphertext]. */
+  seal(texts: readonly string[]): Buffer[] {
+    const spill = this.spills++;
+    const plain = texts.map((t) => Buffer.from(t, 'utf8'));
+    const stream = createCipheriv('aes-256-ctr', this.key, counterBlock(spill, 0)).update(Buffer.concat(plain));
+    let offset = 0;
+    return plain.map((p) => {
+      const out = Buffer.allocUnsafe(8 + p.length);
+      out.writeUInt32BE(spill, 0);
+      out.writeUInt32BE(offset, 4);
+      stream.copy(out, 8, offset, offset + p.length);
+      offset += p.length;
+      return out;
+    });
+  }
+
+  open(sealed: Uint8Array): string {
+    const value = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    const spill = value.readUInt32BE(0);
+    const offset = value.readUInt32BE(4);
+    const decipher = createDecipheriv('aes-256-ctr', this.key, counterBlock(spill, Math.floor(offset / 16)));
+    decipher.update(Buffer.alloc(offset % 16)); // the start of the record's first block
+    return decipher.update(value.subarray(8)).toString('utf8');
+  }
+}
+
+function counterBlock(spill: number, block: number): Buffer {
+  const iv = Buffer.alloc(16);
+  iv.writeUInt32BE(spill, 4);
+  iv.writeBigUInt64BE(BigInt(block), 8);
+  return iv;
+}
+
+/**
+ * A Bloom filter over the spilled keys, grown a layer at a time (≈ 1 % false positives per layer
+ * of 2^20 keys, 10 bits a key: 1.25 MB per million lines). "No" is certain: a new line's lookup
+ * answers from memory instead of walking the spill store's B-tree (whose pages it would map).
+ */
+export class KeyFilter {
+  private static readonly LAYER_KEYS = 1 << 20;
+  private static readonly HASHES = 7;
+  private readonly layers: Uint32Array[] = [];
+  private inLast = 0;
+
+  add(key: string): void {
+    if (this.layers.length === 0 || this.inLast >= KeyFilter.LAYER_KEYS) {
+      this.layers.push(new Uint32Array((KeyFilter.LAYER_KEYS * 10) / 32));
+      this.inLast = 0;
+    }
+    const bits = this.layers[this.layers.length - 1]!;
+    const [h1, h2] = hashes(key);
+    for (let i = 0; i < KeyFilter.HASHES; i++) {
+      const bit = (h1 + Math.imul(i, h2)) >>> 0;
+      const at = bit % (bits.length * 32);
+      bits[at >>> 5]! |= 1 << (at & 31);
+    }
+    this.inLast += 1;
+  }
+
+  mayHave(key: string): boolean {
+    if (this.layers.length === 0) return false;
+    const [h1, h2] = hashes(key);
+    return this.layers.some((bits) => {
+      for (let i = 0; i < KeyFilter.HASHES; i++) {
+        const at = ((h1 + Math.imul(i, h2)) >>> 0) % (bits.length * 32);
+        if ((bits[at >>> 5]! & (1 << (at & 31))) === 0) return false;
+      }
+      return true;
+    });
+  }
+}
+
+/** Two independent 32-bit hashes of a string (FNV-1a and a multiplicative one), for double hashing. */
+function hashes(key: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x85ebca6b) ^ (b >>> 13);
+  }
+  return [a >>> 0, (b | 1) >>> 0];
 }

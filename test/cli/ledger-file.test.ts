@@ -32,7 +32,7 @@ describe('--state ledgers file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ledger-file-'));
     const file = join(dir, 'state.ndjson');
     const families = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`ADH${i}`, ledger(i)]));
-    async function* source() {
+    async function* source(): AsyncGenerator<Record<string, EngineState>> {
       yield { ADH0: families.ADH0!, ADH1: families.ADH1! };
       yield { ADH2: families.ADH2!, ADH3: families.ADH3!, ADH4: families.ADH4! };
     }
