@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import { stateKeyOf, type EngineState } from '../engine/index.js';
+import { stateKeyOf } from '../engine/index.js';
+import type { LedgerPiece } from './drop-ledger-pieces.js';
 import { sumMoneyText } from '../model/cents.js';
 import { DropShard, type DropShardOptions, type ShardCall, type ShardRequest, type ShardResult } from './drop-shard.js';
 import { LEDGER_SPILL_PREFIX } from './ledger-spill.js';
@@ -63,11 +64,11 @@ export class DropLiquidator {
     return this.shards.length;
   }
 
-  /** Ledgers the run starts from (`--state`, a chunk at a time), each to the shard its family is routed to. */
-  async load(ledgers: Readonly<Record<string, EngineState>>): Promise<void> {
-    const parts = this.shards.map((): Record<string, EngineState> => ({}));
-    for (const [key, state] of Object.entries(ledgers)) parts[this.shardOf(key)]![key] = state;
-    await Promise.all(this.shards.map((s, i) => s.call({ kind: 'load', ledgers: parts[i]! })));
+  /** Ledger pieces the run starts from (`--state`, a chunk at a time), each to the shard its family is routed to. */
+  async load(pieces: readonly LedgerPiece[]): Promise<void> {
+    const parts = this.shards.map((): LedgerPiece[] => []);
+    for (const piece of pieces) parts[this.shardOf(piece.family)]!.push(piece);
+    await Promise.all(this.shards.map((s, i) => (parts[i]!.length === 0 ? null : s.call({ kind: 'load', pieces: parts[i]! }))));
   }
 
   /**
@@ -110,13 +111,13 @@ export class DropLiquidator {
     return merged;
   }
 
-  /** Every family's ledger as the run leaves it (`--state`), `families` at a time per shard: never all of them in memory at once. */
-  async *dump(families = 256): AsyncGenerator<Record<string, EngineState>> {
+  /** Every family's ledger as the run leaves it (`--state`), as pieces, `size` at a time per shard: never a whole history in memory. */
+  async *dump(size = 1024): AsyncGenerator<LedgerPiece[]> {
     for (const shard of this.shards) {
       for (;;) {
-        const chunk = (await shard.call({ kind: 'dump', families })) as Record<string, EngineState> | null;
-        if (chunk === null) break;
-        yield chunk;
+        const pieces = (await shard.call({ kind: 'dump', pieces: size })) as LedgerPiece[] | null;
+        if (pieces === null) break;
+        yield pieces;
       }
     }
   }

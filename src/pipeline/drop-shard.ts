@@ -2,6 +2,7 @@ import { LiquidationKernel, stateKeyOf, type EngineState } from '../engine/index
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
 import { sumMoneyText } from '../model/cents.js';
 import type { Beneficiary } from '../model/reference.js';
+import type { LedgerPiece } from './drop-ledger-pieces.js';
 import { DropLedgers } from './ledger-spill.js';
 import type { Reference } from './liquidate-lines.js';
 
@@ -37,10 +38,10 @@ export interface ShardResult {
 }
 
 export type ShardCall =
-  | { kind: 'load'; ledgers: Record<string, EngineState> }
+  | { kind: 'load'; pieces: LedgerPiece[] }
   | { kind: 'liquidate'; batch: ShardBatch }
-  /** the next chunk of every family's ledger (the first call starts over), null after the last */
-  | { kind: 'dump'; families: number }
+  /** the next pieces of every family's ledger, at most `pieces` (the first call starts over), null after the last */
+  | { kind: 'dump'; pieces: number }
   | { kind: 'close' };
 
 export interface DropShardOptions {
@@ -53,7 +54,8 @@ export class DropShard {
   private readonly liquidateLine: ReturnType<LiquidationKernel['exclusive']>;
   /** reused across batches: each batch's text is encoded here, then copied out at its size */
   private scratch = new Uint8Array(1 << 20);
-  private dumping: Generator<Record<string, EngineState>> | null = null;
+  /** the dump in progress; 'done' once its last pieces were given (the next call says so) */
+  private dumping: Generator<LedgerPiece> | 'done' | null = null;
 
   constructor(reference: Reference, options: DropShardOptions = {}) {
     // The shard is its ledgers' only holder: the kernel may write a family's state in place.
@@ -61,8 +63,8 @@ export class DropShard {
     this.ledgers = new DropLedgers(options.residentLines);
   }
 
-  load(ledgers: Readonly<Record<string, EngineState>>): void {
-    for (const [key, state] of Object.entries(ledgers)) this.ledgers.keep(key, state);
+  load(pieces: readonly LedgerPiece[]): void {
+    for (const piece of pieces) this.ledgers.keepPiece(piece);
     this.ledgers.trim();
   }
 
@@ -115,15 +117,20 @@ export class DropShard {
     return { bytes: this.scratch.slice(0, n), ends };
   }
 
-  /** The next `families` ledgers of the shard (a new pass when the previous one ended), null once all were given. */
-  dump(families: number): Record<string, EngineState> | null {
-    this.dumping ??= this.ledgers.chunks(families);
-    const next = this.dumping.next();
-    if (next.done) {
+  /** The shard's next `size` ledger pieces (a new pass when the previous one ended), null once all were given. */
+  dump(size: number): LedgerPiece[] | null {
+    if (this.dumping === 'done') {
       this.dumping = null;
       return null;
     }
-    return next.value;
+    this.dumping ??= this.ledgers.pieces();
+    const out: LedgerPiece[] = [];
+    for (let next = this.dumping.next(); !next.done; next = this.dumping.next()) {
+      out.push(next.value);
+      if (out.length >= size) return out;
+    }
+    this.dumping = out.length > 0 ? 'done' : null;
+    return out.length > 0 ? out : null;
   }
 
   /** Removes the shard's spill store. */
@@ -131,10 +138,10 @@ export class DropShard {
     this.ledgers.close();
   }
 
-  call(call: ShardCall): ShardResult | Record<string, EngineState> | null {
-    if (call.kind === 'load') return this.load(call.ledgers), null;
+  call(call: ShardCall): ShardResult | LedgerPiece[] | null {
+    if (call.kind === 'load') return this.load(call.pieces), null;
     if (call.kind === 'liquidate') return this.liquidate(call.batch);
-    if (call.kind === 'dump') return this.dump(call.families);
+    if (call.kind === 'dump') return this.dump(call.pieces);
     return this.close(), null;
   }
 }

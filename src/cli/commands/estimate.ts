@@ -11,7 +11,7 @@ import { fromZodIssues } from '../../model/issues.js';
 import { maskPersonalData } from '../../log.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 import { REFERENCE_FLAGS, REFERENCE_USAGE, loadReference } from '../reference.js';
-import { readLedgers } from '../ledger-file.js';
+import { readFamilyLedger } from '../ledger-file.js';
 
 const USAGE = `noemie estimate --nir <13 digits> [--rang 1] --act <code> --expense <€> [--br <€>] [--date <YYYY-MM-DD>]
                 [--quantity n] [--dptm] [--side R|L] [--finess <FINESS>] [--pf <€>] [--state <file>] [--verbose] [--json]
@@ -106,9 +106,8 @@ export const command: Command = {
     // A quote has no member number of its own: the beneficiary's family, as the members file says
     // (the engine reviews a line whose number disagrees with it).
     const line: ActLine = { ...parsed.data, amcMemberId: beneficiary?.adherentId ?? parsed.data.amcMemberId };
-    const ledgers = await readLedgers(v.state);
     const key = stateKeyOf({ line, beneficiary });
-    const state = (Object.hasOwn(ledgers, key) ? ledgers[key] : undefined) ?? emptyState();
+    const state = (await readFamilyLedger(v.state, key)) ?? emptyState();
     const settlement = estimate({ line, beneficiary }, { grids: reference.grids, nomenclature: reference.nomenclature, pmss: reference.pmss, asOf: date > today ? date : today }, state);
     const text = memberText({ label: entry?.label ?? `acte ${line.actCode}`, date, br: tariff.br, roRate, pf: pf.amount, settlement });
     if (v.json) {

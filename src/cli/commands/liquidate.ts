@@ -12,7 +12,7 @@ import { zipLimits } from '../../config.js';
 import { maskPersonalData } from '../../log.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
 import { REFERENCE_FLAGS, REFERENCE_USAGE, loadReference } from '../reference.js';
-import { readLedgerChunks, writeLedgerChunks } from '../ledger-file.js';
+import { readLedgerPieces, writeLedgerPieces } from '../ledger-file.js';
 import { JSON_FLAG, jsonUsage, writeJson } from '../json-output.js';
 
 const USAGE = `noemie liquidate --in <drop or file> [--beneficiaries <csv>] [--grids <dir>] [--state <file>] [--out <file>] [--as-of <date>] [--workers <n>] [--json]
@@ -76,7 +76,7 @@ export const command: Command = {
     let refused = 0;
     try {
       await DropLiquidator.sweep();
-      for await (const chunk of readLedgerChunks(values.state)) await liquidator.load(chunk);
+      for await (const pieces of readLedgerPieces(values.state)) await liquidator.load(pieces);
       for await (const part of readDrop(values.in, { limits: zipLimits(), name: basename(values.in) })) {
         try {
           for await (const ev of part.events) {
@@ -98,7 +98,7 @@ export const command: Command = {
         await submit();
       }
       while (inFlight.length > 0) await writeOldest();
-      if (values.state) await writeLedgerChunks(values.state, liquidator.dump());
+      if (values.state) await writeLedgerPieces(values.state, liquidator.dump());
     } finally {
       await Promise.allSettled(inFlight);
       await liquidator.close();
