@@ -173,7 +173,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
    * changed entries and heads; then commits them and the changelog's new end in one store transaction.
    * `load` gives each beneficiary's part of the state the batch needs.
    */
-  async function apply(events: readonly { key: string; event: ReconEvent }[], load: (key: string) => LoadedState): Promise<ReconOutcome[]> {
+  async function apply(events: readonly { key: string; event: ReconEvent }[], load: (key: string) => LoadedState | Promise<LoadedState>): Promise<ReconOutcome[]> {
     if (behind) {
       await restore();
       behind = false;
@@ -184,7 +184,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
     for (const { key, event } of events) {
       let f = folds.get(key);
       if (f === undefined) {
-        const loaded = load(key);
+        const loaded = await load(key);
         f = { loaded, fold: foldOf(loaded.state, config) };
         folds.set(key, f);
       }
@@ -264,7 +264,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
         const seen = new Set<string>();
         for (;;) {
           const due = new Map<string, { lines: string[]; claims: string[] }>();
-          for (const { beneficiary, kind, id } of store.dueEntries(now)) {
+          for await (const { beneficiary, kind, id } of store.dueEntries(now)) {
             if (seen.has(beneficiary)) continue;
             let d = due.get(beneficiary);
             if (d === undefined) {

@@ -8,6 +8,7 @@ import type { TpClaim } from '../../src/model/tp-claim.js';
 import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
 import { ReconStore } from '../../src/pipeline/reconcile-store.js';
 import { compositeKey, StateStore } from '../../src/state/kv-store.js';
+import { LevelStore } from '../../src/state/level-store.js';
 import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService, type ReconcileService, type ReconcileServiceOptions } from '../../src/pipeline/reconcile-service.js';
 import { decide, initialReconState, nextDeadline, reconKeyOf, type ReconEvent, type ReconState } from '../../src/reconcile/index.js';
 import { partitionFor } from '../../src/bus/topics.js';
@@ -122,7 +123,7 @@ async function published(): Promise<Map<string, ReconOutcome>> {
 async function storeOf(h: string): Promise<{ states: Map<string, ReconState>; index: [string, string][]; keys: number }> {
   const store = await ReconStore.open(h);
   try {
-    return { states: new Map(store.states()), index: [...store.deadlineIndex()], keys: store.keys };
+    return { states: await store.states(), index: await store.deadlineIndex(), keys: store.keys };
   } finally {
     await store.close();
   }
@@ -158,21 +159,31 @@ async function changelogLength(): Promise<number> {
 
 const TICK_AT = '2030-01-01T00:00:00.000Z';
 
-/** The store's record text of an entry (layout 3). */
+/** The store's record text of an entry (layout 4: the home's LevelDB). */
 async function rawEntry(beneficiary: string, kind: 'L' | 'C', id: string): Promise<string | undefined> {
-  const kv = StateStore.open(home());
+  const level = await LevelStore.open(home());
   try {
-    return kv.sub<string>('reconcile.person').get(compositeKey(beneficiary, kind, id));
+    return level.sub<string>('reconcile.person', 'text').get(compositeKey(beneficiary, kind, id));
   } finally {
-    await kv.close();
+    await level.close();
   }
 }
 
 /** A beneficiary's last write number in the store. */
 async function headW(beneficiary: string): Promise<number> {
+  const level = await LevelStore.open(home());
+  try {
+    return (JSON.parse(level.sub<string>('reconcile.person', 'text').get(compositeKey(beneficiary, 'H'))!) as [number, number])[0];
+  } finally {
+    await level.close();
+  }
+}
+
+/** The LMDB store's keys of the reconcile sub-stores (a home of layouts 1–3 kept its state there). */
+async function lmdbReconKeys(): Promise<string[]> {
   const kv = StateStore.open(home());
   try {
-    return kv.sub<[number, number]>('reconcile.person').get(compositeKey(beneficiary, 'H'))![0];
+    return ['reconcile.person', 'reconcile.deadline', 'reconcile.suspect', 'reconcile.state', 'reconcile.marker'].flatMap((name) => [...kv.sub<unknown>(name).keys()].map((k) => `${name}/${k}`));
   } finally {
     await kv.close();
   }
@@ -238,11 +249,12 @@ describe('reconcile service state in the state store', () => {
     expect(after.states).toEqual(states);
     expect(after.keys).toBe(BENEFICIARIES);
     expectIndexOf(after.states, after.index);
-    // the values are layout 3 now: one record per line and per claim, [3, w, tuple], the NIR not repeated inside
-    const raw = StateStore.open(home());
+    // the values are layout 4 now (in the home's LevelDB, none left in LMDB): one record per line and per claim, [3, w, tuple], the NIR not repeated inside
+    expect(await lmdbReconKeys()).toEqual([]);
+    const raw = await LevelStore.open(home());
     try {
-      expect([...raw.sub<unknown>('reconcile.state').keys()]).toEqual([]);
-      const entries = [...raw.sub<string>('reconcile.person').entries()].filter(([key]) => ['L', 'C'].includes(key.split('\u001f')[1]!));
+      const entries: [string, string][] = [];
+      for await (const [key, text] of raw.sub<string>('reconcile.person', 'text').entries()) if (['L', 'C'].includes(key.split('\u001f')[1]!)) entries.push([key, text]);
       expect(entries).toHaveLength([...states.values()].reduce((n, st) => n + Object.keys(st.lines).length + Object.keys(st.claims).length, 0));
       for (const [key, text] of entries) {
         expect(text.startsWith('[3,1,')).toBe(true); // each whole state read as its beneficiary's first write
