@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { flushTrace, TraceCommit, tracing } from './write-trace.js';
+import { flushTrace, TraceCommit, traceNote, tracing } from './write-trace.js';
 
 /**
  * The home's log-structured store: one LevelDB database (`classic-level`) per home,
@@ -143,6 +143,9 @@ export class LevelStore {
     if (shared.users > 0) return;
     OPEN.delete(this.dir);
     await this.last;
+    // LevelDB's own account of its compactions (bytes read and written per level): they run in its
+    // background thread, between commits, so the trace's per-commit bytes do not hold them.
+    if (tracing) traceNote('level', this.dir, { compactions: this.db.getProperty('leveldb.stats') });
     await this.db.close();
     flushTrace('level', this.dir);
   }

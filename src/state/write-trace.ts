@@ -60,6 +60,11 @@ export class TraceCommit {
   }
 }
 
+/** Appends a note about a store (e.g. LevelDB's compaction statistics) to the trace file, when tracing. */
+export function traceNote(engine: string, file: string, note: Record<string, unknown>): void {
+  if (FILE !== null) appendFileSync(FILE, `${JSON.stringify({ engine, file, ...note, pid: process.pid })}\n`);
+}
+
 /** Appends a store's totals (then forgets them), one JSON line per group, largest first. */
 export function flushTrace(engine: string, file: string): void {
   const store = `${engine} ${file}`;
