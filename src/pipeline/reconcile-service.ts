@@ -173,7 +173,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
    * changed entries and heads; then commits them and the changelog's new end in one store transaction.
    * `load` gives each beneficiary's part of the state the batch needs.
    */
-  async function apply(events: readonly { key: string; event: ReconEvent }[], load: (key: string) => LoadedState | Promise<LoadedState>): Promise<ReconOutcome[]> {
+  async function apply(events: readonly { key: string; event: ReconEvent }[], load: (key: string) => LoadedState): Promise<ReconOutcome[]> {
     if (behind) {
       await restore();
       behind = false;
@@ -184,7 +184,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
     for (const { key, event } of events) {
       let f = folds.get(key);
       if (f === undefined) {
-        const loaded = await load(key);
+        const loaded = load(key);
         f = { loaded, fold: foldOf(loaded.state, config) };
         folds.set(key, f);
       }
