@@ -264,7 +264,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
         const seen = new Set<string>();
         for (;;) {
           const due = new Map<string, { lines: string[]; claims: string[] }>();
-          for (const { beneficiary, kind, id } of store.dueEntries(now)) {
+          for await (const { beneficiary, kind, id } of store.dueEntries(now)) {
             if (seen.has(beneficiary)) continue;
             let d = due.get(beneficiary);
             if (d === undefined) {

@@ -18,27 +18,31 @@ import {
 } from '../reconcile/entry-codec.js';
 import { decodeReconState, isCompactState } from '../reconcile/state-codec.js';
 import { ClaimEntrySchema, LineEntrySchema } from '../reconcile/state-schema.js';
-import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { compositeKey, splitCompositeKey, StateStore } from '../state/kv-store.js';
+import { LevelStore, type LevelSubStore } from '../state/level-store.js';
 import { scratchDir } from './scratch.js';
 
 /**
- * The reconcile service's state in the home's state store (src/state, `<home>/state/store.mdb`),
- * layout 3 — one key per line and per claim, not one per beneficiary (README "Reconciliation state"):
+ * The reconcile service's state in the home's LOG-STRUCTURED store (src/state/level-store.ts,
+ * LevelDB, `<home>/state/level/`; layout 3 lived in the LMDB store, whose commits re-wrote a
+ * B-tree page per scattered key: bench/README.md "Session 8 — log-structured store"), layout 4 —
+ * one key per line and per claim, not one per beneficiary (README "Reconciliation state"):
  *
- *   reconcile.person/<NIR-rang>␟H                          [w, seq]: the beneficiary's last write number and outcome count
+ *   reconcile.person/<NIR-rang>␟H                          [w, seq] as JSON text: the beneficiary's last write number and outcome count
  *   reconcile.person/<NIR-rang>␟L␟<lineKey>                [3, w, tuple] (entry-codec.ts) as JSON text;
  *   reconcile.person/<NIR-rang>␟C␟<tpClaimId>                [3, w, tuple, undo] when read from the changelog
- *   reconcile.person/<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>   1 — index: the entries of one care event
- *                                                          (what a claim's lines and a line's claims share: match.ts careEventOf…)
+ *   reconcile.person/<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>   ["L<lineKey>", "C<tpClaimId>", …] — index: the entries of one
+ *                                                          care event, as ONE value (a point read, not a range scan:
+ *                                                          LevelDB's scans are async); match.ts careEventOf…
  *   reconcile.deadline/<deadline>␟<NIR-rang>␟<L|C>␟<id>    1 — index: whose wait runs out when (a tick scans it up to `now`)
  *   reconcile.suspect/<NIR-rang>␟<L|C>␟<id>                1 — an entry read from the changelog above its head, to settle
- *   reconcile.marker/changelog                             { v: 3, bus, next: { partition: first changelog offset NOT reflected }, keys }
+ *   reconcile.marker/changelog                             { v: 4, bus, next: { partition: first changelog offset NOT reflected }, keys }
  *
  * A batch reads its beneficiaries' heads and only the entries its events can reach (by id, and by
  * care event), and writes only the entries it changed: a change costs what changed, not the
- * person's history. The marker is written in the SAME transaction as the entries it describes.
+ * person's history. The marker is written in the SAME batch as the entries it describes.
  */
-export const RECON_LAYOUT = 3;
+export const RECON_LAYOUT = 4;
 
 export interface ReconMarker {
   v: typeof RECON_LAYOUT;
@@ -84,6 +88,8 @@ export interface LoadedState {
 
 const MARKER = 'changelog';
 const headKey = (beneficiary: string) => compositeKey(beneficiary, 'H');
+/** The key of a care event's index value under its beneficiary. */
+const groupKey = (beneficiary: string, g: CareEvent) => compositeKey(beneficiary, 'E', ...g);
 
 const groupOf = (kind: EntryKind, entry: AnyEntry): CareEvent => (kind === 'L' ? careEventOfLine(entry as LineEntry) : careEventOfClaim((entry as ClaimEntry).claim));
 const idOf = (kind: EntryKind, entry: AnyEntry): string => (kind === 'L' ? (entry as LineEntry).lineKey : (entry as ClaimEntry).claim.tpClaimId);
@@ -95,35 +101,48 @@ export function currentOf(record: EntryRecord, headW: number): AnyEntry | null {
 }
 
 export class ReconStore {
-  /** a beneficiary's head, entries and care-event index under one prefix: its write touches one region of the B-tree */
-  private readonly people: SubStore<StoredHead | string | 1>;
-  private readonly deadlines: SubStore<1>;
-  private readonly suspects: SubStore<1>;
-  private readonly markers: SubStore<ReconMarker>;
-  /** layouts 1–2: one whole state per beneficiary; wiped when such a home is rebuilt */
-  private readonly legacyStates: SubStore<unknown>;
+  /** a beneficiary's head, entries and care-event index under one prefix (values as text: JSON the codecs write) */
+  private readonly people: LevelSubStore<string>;
+  private readonly deadlines: LevelSubStore<string>;
+  private readonly suspects: LevelSubStore<string>;
+  private readonly markers: LevelSubStore<ReconMarker>;
 
   private constructor(
-    readonly kv: StateStore,
+    readonly level: LevelStore,
     /** a scratch folder of this process (no home given): removed at close */
     private readonly scratch: string | null,
   ) {
-    this.people = kv.sub('reconcile.person');
-    this.deadlines = kv.sub('reconcile.deadline');
-    this.suspects = kv.sub('reconcile.suspect');
-    this.markers = kv.sub('reconcile.marker');
-    this.legacyStates = kv.sub('reconcile.state');
+    this.people = level.sub('reconcile.person', 'text');
+    this.deadlines = level.sub('reconcile.deadline', 'text');
+    this.suspects = level.sub('reconcile.suspect', 'text');
+    this.markers = level.sub('reconcile.marker');
   }
 
   /**
    * The home's store; without a home (tests, bench) a per-process scratch one, empty, removed at
    * close — the state names people (keys are NIR-rang), so a killed process's folder is removed by
-   * the next one (scratch.ts).
+   * the next one (scratch.ts). `fsync` false: batches not fsynced (benches and tests without fsync).
+   * A home of an earlier layout (its state in the LMDB store) has its LMDB keys removed here; the
+   * LevelDB side has no marker yet, so the restore rebuilds it from reconcile-changelog.
    */
-  static async open(home?: string): Promise<ReconStore> {
-    if (home !== undefined) return new ReconStore(StateStore.open(home), null);
+  static async open(home?: string, o: { fsync?: boolean } = {}): Promise<ReconStore> {
+    if (home !== undefined) {
+      const level = await LevelStore.open(home, { sync: o.fsync ?? true });
+      try {
+        await dropLmdbReconState(home);
+      } catch (e) {
+        await level.close();
+        throw e;
+      }
+      return new ReconStore(level, null);
+    }
     const dir = await scratchDir('noemie-recon-');
-    return new ReconStore(StateStore.open(dir), dir);
+    return new ReconStore(await LevelStore.open(dir, { sync: o.fsync ?? true }), dir);
+  }
+
+  /** where the state is: the LevelDB folder */
+  get dir(): string {
+    return this.level.dir;
   }
 
   marker(): ReconMarker | undefined {
@@ -136,13 +155,15 @@ export class ReconStore {
   }
 
   head(beneficiary: string): Head | undefined {
-    const h = this.people.get(headKey(beneficiary)) as StoredHead | undefined;
-    return h === undefined ? undefined : { w: h[0], seq: h[1] };
+    const text = this.people.get(headKey(beneficiary));
+    if (text === undefined) return undefined;
+    const h = JSON.parse(text) as StoredHead;
+    return { w: h[0], seq: h[1] };
   }
 
   /** The record an entry key holds, decoded (undefined: none). */
   record(beneficiary: string, kind: EntryKind, id: string): EntryRecord | undefined {
-    const text = this.people.get(compositeKey(beneficiary, kind, id)) as string | undefined;
+    const text = this.people.get(compositeKey(beneficiary, kind, id));
     return text === undefined ? undefined : parseEntryRecord(beneficiary, kind, text);
   }
 
@@ -165,7 +186,7 @@ export class ReconStore {
     for (const k of lineKeys) todo.push(['L', k]);
     for (const k of claimIds) todo.push(['C', k]);
     const groupTodo: string[] = [];
-    for (const g of groups) groupTodo.push(compositeKey(beneficiary, 'E', ...g, ''));
+    for (const g of groups) groupTodo.push(groupKey(beneficiary, g));
     const seenGroups = new Set<string>();
     while (todo.length > 0 || groupTodo.length > 0) {
       const next = todo.pop();
@@ -182,25 +203,28 @@ export class ReconStore {
         if (kind === 'L') lines[id] = entry as LineEntry;
         else claims[id] = entry as ClaimEntry;
         if (!close) continue;
-        groupTodo.push(compositeKey(beneficiary, 'E', ...groupOf(kind, entry), ''));
+        groupTodo.push(groupKey(beneficiary, groupOf(kind, entry)));
         if (kind === 'L' && (entry as LineEntry).claimId !== null) todo.push(['C', (entry as LineEntry).claimId!]);
         if (kind === 'C' && (entry as ClaimEntry).lineKey !== null) todo.push(['L', (entry as ClaimEntry).lineKey!]);
         continue;
       }
-      const prefix = groupTodo.pop()!;
-      if (seenGroups.has(prefix)) continue;
-      seenGroups.add(prefix);
-      for (const key of this.people.keys(prefix)) {
-        const parts = splitCompositeKey(key);
-        todo.push([parts[5] as EntryKind, parts.slice(6).join('\u001f')]);
-      }
+      const group = groupTodo.pop()!;
+      if (seenGroups.has(group)) continue;
+      seenGroups.add(group);
+      for (const member of this.groupMembers(group)) todo.push([member[0] as EntryKind, member.slice(1)]);
     }
     return { head, state: { lines, claims, seq: head?.seq ?? 0 }, stored };
   }
 
+  /** The members of a care event's index value (`<L|C><id>` each), none when it has none. */
+  private groupMembers(key: string): string[] {
+    const text = this.people.get(key);
+    return text === undefined ? [] : (JSON.parse(text) as string[]);
+  }
+
   /** Entries whose wait ends at or before `now`, in deadline order: a range of the index, not a scan of the states. */
-  *dueEntries(now: string): Generator<{ beneficiary: string; kind: EntryKind; id: string }> {
-    for (const k of this.deadlines.keys()) {
+  async *dueEntries(now: string): AsyncGenerator<{ beneficiary: string; kind: EntryKind; id: string }> {
+    for await (const k of this.deadlines.keys()) {
       const [deadline, beneficiary, kind, ...id] = splitCompositeKey(k);
       if (deadline! > now) return;
       yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join('\u001f') };
@@ -208,15 +232,15 @@ export class ReconStore {
   }
 
   /** A beneficiary's whole state (inspection and tests: the service itself never reads one whole). */
-  stateOf(beneficiary: string): ReconState | undefined {
+  async stateOf(beneficiary: string): Promise<ReconState | undefined> {
     const head = this.head(beneficiary);
     if (head === undefined) return undefined;
     const lines: Record<string, LineEntry> = {};
     const claims: Record<string, ClaimEntry> = {};
-    for (const [key, text] of this.people.entries(compositeKey(beneficiary, ''))) {
+    for await (const [key, text] of this.people.entries(compositeKey(beneficiary, ''))) {
       const [, kind, ...rest] = splitCompositeKey(key);
       if (kind !== 'L' && kind !== 'C') continue;
-      const entry = currentOf(parseEntryRecord(beneficiary, kind, text as string), head.w);
+      const entry = currentOf(parseEntryRecord(beneficiary, kind, text), head.w);
       if (entry === null) continue;
       if (kind === 'L') lines[rest.join('\u001f')] = entry as LineEntry;
       else claims[rest.join('\u001f')] = entry as ClaimEntry;
@@ -225,39 +249,51 @@ export class ReconStore {
   }
 
   /** Every state, in key order (inspection and tests). */
-  *states(): Generator<[string, ReconState]> {
-    for (const key of this.people.keys()) {
+  async states(): Promise<Map<string, ReconState>> {
+    const heads: string[] = [];
+    for await (const key of this.people.keys()) {
       const [beneficiary, kind] = splitCompositeKey(key);
-      if (kind === 'H') yield [beneficiary!, this.stateOf(beneficiary!)!];
+      if (kind === 'H') heads.push(beneficiary!);
     }
+    const out = new Map<string, ReconState>();
+    for (const b of heads) out.set(b, (await this.stateOf(b))!);
+    return out;
   }
 
   /** The deadline index as [deadline, `<NIR-rang>␟<L|C>␟<id>`] pairs, in deadline order (inspection and tests). */
-  *deadlineIndex(): Generator<[string, string]> {
-    for (const k of this.deadlines.keys()) {
+  async deadlineIndex(): Promise<[string, string][]> {
+    const out: [string, string][] = [];
+    for await (const k of this.deadlines.keys()) {
       const [deadline, ...rest] = splitCompositeKey(k);
-      yield [deadline!, compositeKey(...rest)];
+      out.push([deadline!, compositeKey(...rest)]);
     }
+    return out;
   }
 
-  /** The care-event index as `<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>` keys (inspection and tests). */
-  *careEventIndex(): Generator<string> {
-    for (const key of this.people.keys()) if (splitCompositeKey(key)[1] === 'E') yield key;
+  /** The care-event index as `<NIR-rang>␟E␟<careDate>␟<psId>␟<actCode>␟<L|C>␟<id>`, one per member, in key order (inspection and tests). */
+  async careEventIndex(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const [key, text] of this.people.entries()) {
+      if (splitCompositeKey(key)[1] !== 'E') continue;
+      for (const member of JSON.parse(text) as string[]) out.push(compositeKey(key, member[0]!, member.slice(1)));
+    }
+    return out.sort();
   }
 
   /** Left-overs to settle: entries read from the changelog above their head. */
-  *suspectEntries(): Generator<{ beneficiary: string; kind: EntryKind; id: string }> {
-    for (const k of this.suspects.keys()) {
+  async *suspectEntries(): AsyncGenerator<{ beneficiary: string; kind: EntryKind; id: string }> {
+    for await (const k of this.suspects.keys()) {
       const [beneficiary, kind, ...id] = splitCompositeKey(k);
       yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join('\u001f') };
     }
   }
 
   /**
-   * ONE durable transaction: the beneficiaries' changed entries with their index entries (care
-   * event, deadline) and heads, the marker moved to `positions` (per changelog partition, the
-   * first offset the store now reflects past; partitions not named keep theirs), suspect marks
-   * added / removed.
+   * ONE durable batch: the beneficiaries' changed entries with their index entries (care event,
+   * deadline) and heads, the marker moved to `positions` (per changelog partition, the first
+   * offset the store now reflects past; partitions not named keep theirs), suspect marks added /
+   * removed. What it reads (heads, old entries, care-event lists) it reads inside the commit,
+   * after every earlier commit of the process has been written (LevelStore.commit runs them in order).
    */
   async write(
     writes: Iterable<BeneficiaryWrite>,
@@ -265,20 +301,27 @@ export class ReconStore {
     busId: string,
     marks: { add?: Iterable<string>; remove?: Iterable<string> } = {},
   ): Promise<void> {
-    await this.kv.update(() => {
+    await this.level.commit(() => {
       const before = this.marker();
       let keys = before?.keys ?? 0;
       const ops: (() => void)[] = [];
+      // care-event lists read and changed by this batch, written once each at the end
+      const groups = new Map<string, string[]>();
+      const members = (key: string) => {
+        let list = groups.get(key);
+        if (list === undefined) groups.set(key, (list = this.groupMembers(key)));
+        return list;
+      };
       for (const { beneficiary: b, head, entries } of writes) {
         if (head !== undefined) {
           const hk = headKey(b);
-          const had = this.people.has(hk);
+          const had = this.people.get(hk) !== undefined;
           if (head === null) {
             if (had) keys -= 1;
             ops.push(() => this.people.remove(hk));
           } else {
             if (!had) keys += 1;
-            const value: StoredHead = [head.w, head.seq];
+            const value = JSON.stringify([head.w, head.seq] satisfies StoredHead);
             ops.push(() => this.people.put(hk, value));
           }
         }
@@ -286,7 +329,7 @@ export class ReconStore {
           const key = compositeKey(b, e.kind, e.id);
           let old = e.old;
           if (old === undefined) {
-            const text = this.people.get(key) as string | undefined;
+            const text = this.people.get(key);
             old = text === undefined ? null : parseEntryRecord(b, e.kind, text).entry;
           }
           const oldDeadline = old === null ? null : deadlineOf(e.kind, old);
@@ -298,14 +341,22 @@ export class ReconStore {
             }
             if (newDeadline !== null) {
               const k = compositeKey(newDeadline, key);
-              ops.push(() => this.deadlines.put(k, 1));
+              ops.push(() => this.deadlines.put(k, '1'));
             }
           }
-          const oldGroup = old === null ? null : compositeKey(b, 'E', ...groupOf(e.kind, old), e.kind, e.id);
-          const newGroup = e.entry === null ? null : compositeKey(b, 'E', ...groupOf(e.kind, e.entry), e.kind, e.id);
+          const member = e.kind + e.id;
+          const oldGroup = old === null ? null : groupKey(b, groupOf(e.kind, old));
+          const newGroup = e.entry === null ? null : groupKey(b, groupOf(e.kind, e.entry));
           if (oldGroup !== newGroup) {
-            if (oldGroup !== null) ops.push(() => this.people.remove(oldGroup));
-            if (newGroup !== null) ops.push(() => this.people.put(newGroup, 1));
+            if (oldGroup !== null) {
+              const list = members(oldGroup);
+              const at = list.indexOf(member);
+              if (at >= 0) list.splice(at, 1);
+            }
+            if (newGroup !== null) {
+              const list = members(newGroup);
+              if (!list.includes(member)) list.push(member);
+            }
           }
           if (e.text === null) ops.push(() => this.people.remove(key));
           else {
@@ -319,33 +370,38 @@ export class ReconStore {
       const marker: ReconMarker = { v: RECON_LAYOUT, bus: busId, next, keys };
       const add = [...(marks.add ?? [])];
       const remove = [...(marks.remove ?? [])];
-      return () => {
-        for (const op of ops) op();
-        for (const k of remove) this.suspects.remove(k);
-        for (const k of add) this.suspects.put(k, 1);
-        this.markers.put(MARKER, marker);
-      };
+      for (const op of ops) op();
+      for (const [key, list] of groups) {
+        if (list.length === 0) this.people.remove(key);
+        else this.people.put(key, JSON.stringify(list));
+      }
+      for (const k of remove) this.suspects.remove(k);
+      for (const k of add) this.suspects.put(k, '1');
+      this.markers.put(MARKER, marker);
     });
   }
 
   /** The entry keys of a beneficiary (a whole state of an older layout replaces them all; a forgotten beneficiary removes them). */
-  *entryKeysOf(beneficiary: string): Generator<{ kind: EntryKind; id: string }> {
-    for (const key of this.people.keys(compositeKey(beneficiary, ''))) {
+  async *entryKeysOf(beneficiary: string): AsyncGenerator<{ kind: EntryKind; id: string }> {
+    for await (const key of this.people.keys(compositeKey(beneficiary, ''))) {
       const [, kind, ...id] = splitCompositeKey(key);
       if (kind === 'L' || kind === 'C') yield { kind, id: id.join('\u001f') };
     }
   }
 
-  /** Empties the reconciliation state (one transaction; an older layout's keys too) and records that it mirrors nothing of `busId` yet. */
+  /**
+   * Empties the reconciliation state and records that it mirrors nothing of `busId` yet: the
+   * marker removed first (a durable batch), then the ranges cleared, then the empty marker — a
+   * crash in between leaves no marker, so the next start wipes again.
+   */
   async wipe(busId: string): Promise<void> {
-    await this.kv.commit(() => {
-      for (const sub of [this.people, this.deadlines, this.suspects, this.legacyStates]) sub.clear();
-      this.markers.put(MARKER, { v: RECON_LAYOUT, bus: busId, next: {}, keys: 0 });
-    });
+    await this.level.commit(() => this.markers.remove(MARKER));
+    for (const sub of [this.people, this.deadlines, this.suspects]) await sub.clear();
+    await this.level.commit(() => this.markers.put(MARKER, { v: RECON_LAYOUT, bus: busId, next: {}, keys: 0 }));
   }
 
   async close(): Promise<void> {
-    await this.kv.close();
+    await this.level.close();
     if (this.scratch !== null) await rm(this.scratch, { recursive: true, force: true });
   }
 }
@@ -402,10 +458,10 @@ class ReadBatch {
     this.entries.set(key, { b, w, at });
   }
 
-  private forget(b: string): void {
+  private async forget(b: string): Promise<void> {
     this.heads.set(b, null);
     const gone = new Set<string>();
-    for (const { kind, id } of this.store.entryKeysOf(b)) gone.add(suspectKey(b, kind, id));
+    for await (const { kind, id } of this.store.entryKeysOf(b)) gone.add(suspectKey(b, kind, id));
     for (const [key, e] of this.entries) if (e.b === b) gone.add(key);
     for (const key of gone) {
       const [, kind, ...id] = splitCompositeKey(key);
@@ -413,7 +469,7 @@ class ReadBatch {
     }
   }
 
-  add(key: string, value: string | null): void {
+  async add(key: string, value: string | null): Promise<void> {
     const k = parseChangelogKey(key);
     const b = k.beneficiary;
     if (k.what === 'head') {
@@ -486,7 +542,7 @@ export async function restoreReconStates(bus: Bus, store: ReconStore, busId: str
       const batch = new ReadBatch(store);
       for (const r of records) {
         try {
-          batch.add(r.value.key, r.value.value);
+          await batch.add(r.value.key, r.value.value);
         } catch (e) {
           throw new Error(`reconcile-changelog[${partition}]@${r.offset}: not a reconciliation state record: ${(e as Error).message}`, { cause: e });
         }
@@ -511,7 +567,8 @@ export async function restoreReconStates(bus: Bus, store: ReconStore, busId: str
  * batch) is dropped. Returns the entries rolled back.
  */
 export async function settleReconLeftovers(bus: Bus, store: ReconStore, busId: string): Promise<number> {
-  const marks = [...store.suspectEntries()];
+  const marks: { beneficiary: string; kind: EntryKind; id: string }[] = [];
+  for await (const m of store.suspectEntries()) marks.push(m);
   if (marks.length === 0) return 0;
   const messages: OutgoingMessage<'reconcile-changelog'>[] = [];
   const writes: BeneficiaryWrite[] = [];
@@ -528,4 +585,39 @@ export async function settleReconLeftovers(bus: Bus, store: ReconStore, busId: s
   const ends = await bus.endOffsets('reconcile-changelog');
   await store.write(writes, new Map(ends.map((e) => [e.partition, e.high])), busId, { remove: marks.map((m) => suspectKey(m.beneficiary, m.kind, m.id)) });
   return messages.length;
+}
+
+/** Keys removed per LMDB commit when a home of an earlier layout drops its reconciliation state. */
+const LEGACY_REMOVE_BATCH = 20_000;
+
+/**
+ * A home of layouts 1–3 (the state in LMDB, `store.mdb`): not read any more — the LevelDB side has
+ * no marker, so the restore rebuilds it from reconcile-changelog — and its LMDB keys are removed:
+ * the marker first, then the keys in commits of 20 000 (a crash in between leaves keys nothing
+ * reads, removed at the next start). One point read and empty range reads for a home without them.
+ */
+export async function dropLmdbReconState(home: string): Promise<number> {
+  const kv = StateStore.open(home, { create: false });
+  if (kv === null) return 0;
+  try {
+    const markers = kv.sub<unknown>('reconcile.marker');
+    const subs = ['reconcile.person', 'reconcile.deadline', 'reconcile.suspect', 'reconcile.state'].map((name) => kv.sub<unknown>(name));
+    if (markers.has(MARKER)) await kv.commit(() => markers.remove(MARKER));
+    let removed = 0;
+    for (const sub of subs) {
+      for (;;) {
+        const keys: string[] = [];
+        for (const k of sub.keys()) {
+          keys.push(k);
+          if (keys.length === LEGACY_REMOVE_BATCH) break;
+        }
+        if (keys.length === 0) break;
+        await kv.commit(() => keys.forEach((k) => sub.remove(k)));
+        removed += keys.length;
+      }
+    }
+    return removed;
+  } finally {
+    await kv.close();
+  }
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
+import { flushTrace, TraceCommit, tracing } from './write-trace.js';
 
 /**
  * The pipeline's embedded key-value state store: one LMDB environment per home,
@@ -61,6 +62,8 @@ const MAX_STEPS_PER_TRANSACTION = 256;
 
 export class StateStore {
   private writing = false;
+  /** NOEMIE_STATE_TRACE: the transaction being written (write-trace.ts) */
+  trace: TraceCommit | null = null;
   /** steps (update / commit) waiting for the transaction in flight: they go in the next one, together */
   private queue: QueuedStep[] = [];
   /** the transactions' loop while steps are queued; settled when the queue is empty */
@@ -138,6 +141,7 @@ export class StateStore {
     while (this.queue.length > 0) {
       const steps = this.queue.splice(0, MAX_STEPS_PER_TRANSACTION);
       const written: QueuedStep[] = [];
+      this.trace = tracing ? new TraceCommit('lmdb', this.file) : null;
       try {
         await this.db.transaction(() => {
           for (const step of steps) {
@@ -163,6 +167,9 @@ export class StateStore {
       } catch (e) {
         for (const step of written) step.reject(e);
         continue;
+      } finally {
+        this.trace?.end();
+        this.trace = null;
       }
       this.stats.transactions += 1;
       this.stats.steps += written.length;
@@ -186,6 +193,7 @@ export class StateStore {
     OPEN.delete(this.file);
     await this.draining;
     await this.db.close();
+    flushTrace('lmdb', this.file);
   }
 }
 
@@ -211,12 +219,14 @@ export class SubStore<V> {
   /** Inside `commit` only. */
   put(key: string, value: V): void {
     this.store.assertWriting(`put ${this.name}/${key}`);
+    this.store.trace?.touch(this.name);
     this.db.putSync(this.prefix + checkKey(key), value);
   }
 
   /** Inside `commit` only. */
   remove(key: string): void {
     this.store.assertWriting(`remove ${this.name}/${key}`);
+    this.store.trace?.touch(this.name);
     this.db.removeSync(this.prefix + key);
   }
 

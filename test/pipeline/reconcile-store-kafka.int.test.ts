@@ -26,7 +26,7 @@ const nirOf = (i: number) => `2900175${String(100000 + i).slice(-6)}`;
 async function statesOf(home: string): Promise<Map<string, ReconState>> {
   const store = await ReconStore.open(home);
   try {
-    return new Map(store.states());
+    return await store.states();
   } finally {
     await store.close();
   }

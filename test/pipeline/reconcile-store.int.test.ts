@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus, BusRecord } from '../../src/bus/index.js';
@@ -8,6 +10,7 @@ import type { TpClaim } from '../../src/model/tp-claim.js';
 import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
 import { ReconStore } from '../../src/pipeline/reconcile-store.js';
 import { compositeKey, StateStore } from '../../src/state/kv-store.js';
+import { LevelStore } from '../../src/state/level-store.js';
 import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService, type ReconcileService, type ReconcileServiceOptions } from '../../src/pipeline/reconcile-service.js';
 import { decide, initialReconState, nextDeadline, reconKeyOf, type ReconEvent, type ReconState } from '../../src/reconcile/index.js';
 import { partitionFor } from '../../src/bus/topics.js';
@@ -122,7 +125,7 @@ async function published(): Promise<Map<string, ReconOutcome>> {
 async function storeOf(h: string): Promise<{ states: Map<string, ReconState>; index: [string, string][]; keys: number }> {
   const store = await ReconStore.open(h);
   try {
-    return { states: new Map(store.states()), index: [...store.deadlineIndex()], keys: store.keys };
+    return { states: await store.states(), index: await store.deadlineIndex(), keys: store.keys };
   } finally {
     await store.close();
   }
@@ -158,21 +161,31 @@ async function changelogLength(): Promise<number> {
 
 const TICK_AT = '2030-01-01T00:00:00.000Z';
 
-/** The store's record text of an entry (layout 3). */
+/** The store's record text of an entry (layout 4: the home's LevelDB). */
 async function rawEntry(beneficiary: string, kind: 'L' | 'C', id: string): Promise<string | undefined> {
-  const kv = StateStore.open(home());
+  const level = await LevelStore.open(home());
   try {
-    return kv.sub<string>('reconcile.person').get(compositeKey(beneficiary, kind, id));
+    return level.sub<string>('reconcile.person', 'text').get(compositeKey(beneficiary, kind, id));
   } finally {
-    await kv.close();
+    await level.close();
   }
 }
 
 /** A beneficiary's last write number in the store. */
 async function headW(beneficiary: string): Promise<number> {
+  const level = await LevelStore.open(home());
+  try {
+    return (JSON.parse(level.sub<string>('reconcile.person', 'text').get(compositeKey(beneficiary, 'H'))!) as [number, number])[0];
+  } finally {
+    await level.close();
+  }
+}
+
+/** The LMDB store's keys of the reconcile sub-stores (a home of layouts 1–3 kept its state there). */
+async function lmdbReconKeys(): Promise<string[]> {
   const kv = StateStore.open(home());
   try {
-    return kv.sub<[number, number]>('reconcile.person').get(compositeKey(beneficiary, 'H'))![0];
+    return ['reconcile.person', 'reconcile.deadline', 'reconcile.suspect', 'reconcile.state', 'reconcile.marker'].flatMap((name) => [...kv.sub<unknown>(name).keys()].map((k) => `${name}/${k}`));
   } finally {
     await kv.close();
   }
@@ -238,11 +251,12 @@ describe('reconcile service state in the state store', () => {
     expect(after.states).toEqual(states);
     expect(after.keys).toBe(BENEFICIARIES);
     expectIndexOf(after.states, after.index);
-    // the values are layout 3 now: one record per line and per claim, [3, w, tuple], the NIR not repeated inside
-    const raw = StateStore.open(home());
+    // the values are layout 4 now (in the home's LevelDB, none left in LMDB): one record per line and per claim, [3, w, tuple], the NIR not repeated inside
+    expect(await lmdbReconKeys()).toEqual([]);
+    const raw = await LevelStore.open(home());
     try {
-      expect([...raw.sub<unknown>('reconcile.state').keys()]).toEqual([]);
-      const entries = [...raw.sub<string>('reconcile.person').entries()].filter(([key]) => ['L', 'C'].includes(key.split('\u001f')[1]!));
+      const entries: [string, string][] = [];
+      for await (const [key, text] of raw.sub<string>('reconcile.person', 'text').entries()) if (['L', 'C'].includes(key.split('\u001f')[1]!)) entries.push([key, text]);
       expect(entries).toHaveLength([...states.values()].reduce((n, st) => n + Object.keys(st.lines).length + Object.keys(st.claims).length, 0));
       for (const [key, text] of entries) {
         expect(text.startsWith('[3,1,')).toBe(true); // each whole state read as its beneficiary's first write
@@ -252,6 +266,98 @@ describe('reconcile service state in the state store', () => {
       await raw.close();
     }
   });
+
+  it('a home of layout 3 (its state in the LMDB store) is rebuilt into the home\'s LevelDB from the changelog, and its LMDB keys removed', async () => {
+    await bus.produce('tp-claims', claims().map((value) => ({ value })));
+    await start();
+    await caughtUp();
+    await bus.produce('settlements', settlements().map((value) => ({ value })));
+    await caughtUp();
+    await service!.stop();
+    const total = await changelogLength();
+    const outcomes = (await published()).size;
+    // the previous build's home: the same keys in LMDB under a v3 marker at the changelog's end, no LevelDB folder
+    const level = await LevelStore.open(home());
+    const copied: [string, string, string][] = [];
+    for (const name of ['reconcile.person', 'reconcile.deadline']) for await (const [k, v] of level.sub<string>(name, 'text').entries()) copied.push([name, k, v]);
+    await level.close();
+    expect(copied.length).toBeGreaterThan(BENEFICIARIES);
+    await rm(join(home(), 'state', 'level'), { recursive: true });
+    const next = Object.fromEntries((await bus.endOffsets('reconcile-changelog')).map((e) => [String(e.partition), e.high]));
+    const kv = StateStore.open(home());
+    await kv.commit(() => {
+      for (const [name, k, v] of copied) kv.sub<string>(name).put(k, v);
+      kv.sub('reconcile.marker').put('changelog', { v: 3, bus: 'embedded', next, keys: BENEFICIARIES });
+    });
+    await kv.close();
+    expect((await lmdbReconKeys()).length).toBe(copied.length + 1);
+
+    // this build: no LevelDB marker, so the whole changelog is read into LevelDB; the LMDB keys are gone
+    await start();
+    expect(service!.stats.restored).toBe(total);
+    expect(service!.keys).toBe(BENEFICIARIES);
+    await caughtUp();
+    const ticked = await service!.tick(TICK_AT);
+    await service!.stop();
+    expect(await lmdbReconKeys()).toEqual([]);
+    const ref = await reference(TICK_AT);
+    const after = await storeOf(home());
+    expect(after.states).toEqual(ref.states);
+    expectIndexOf(after.states, after.index);
+    // nothing decided twice: the records delivered again changed nothing, the tick raised the waits once
+    expect(ticked.map((o) => o.outcomeId).sort()).toEqual(ref.ticked.map((o) => o.outcomeId).sort());
+    expect((await published()).size).toBe(outcomes + ticked.length);
+    expect(await published()).toEqual(ref.outcomes);
+  });
+
+  it('kill -9 of the service process twice while it commits batches, then a restart: the states and outcomes of the decider folded once', async () => {
+    // the claims' wave first (the reference folds each person's claims before their settlements)
+    await bus.produce('tp-claims', claims().map((value) => ({ value })));
+    await start();
+    await caughtUp();
+    await service!.stop();
+    await bus.produce('settlements', settlements().map((value) => ({ value })));
+    const total = (await bus.endOffsets('settlements')).reduce((n, e) => n + e.high, 0);
+    await bus.close();
+    // The service in a child process on the home's LevelDB, batches of 2 records, a pause after each
+    // produce and each store commit so the kills land between them, killed after a few commits.
+    const modules = { bus: resolve('dist/src/bus/embedded/embedded-bus.js'), service: resolve('dist/src/pipeline/reconcile-service.js') };
+    const script = `
+      const { openEmbeddedBus } = await import(${JSON.stringify(modules.bus)});
+      const { startReconcileService } = await import(${JSON.stringify(modules.service)});
+      const pause = () => new Promise((r) => setTimeout(r, 20));
+      const bus = await openEmbeddedBus({ dir: process.argv[1] });
+      await startReconcileService({ bus, home: process.argv[2], maxBatch: 2, faults: { afterProduce: pause, afterStoreCommit: async () => { process.stdout.write('c\\n'); await pause(); } } });
+      setInterval(() => {}, 1000);`;
+    for (const commits of [3, 4]) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, join(dir, 'bus'), home()], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let seen = 0;
+      await new Promise<void>((res, rej) => {
+        child.stdout.on('data', (d: Buffer) => {
+          seen += d.toString().split('\n').filter(Boolean).length;
+          if (seen >= commits) res();
+        });
+        child.once('exit', () => rej(new Error(`the service exited before ${commits} commits (${seen})`)));
+      });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    bus = await openEmbeddedBus({ dir: join(dir, 'bus') });
+    await start();
+    await caughtUp();
+    // the kills landed mid-way: the last run still had records to decide
+    expect(service!.stats.events).toBeGreaterThan(0);
+    expect(service!.stats.events).toBeLessThan(total);
+    const ticked = await service!.tick(TICK_AT);
+    await service!.stop();
+    const ref = await reference(TICK_AT);
+    const after = await storeOf(home());
+    expect(after.states).toEqual(ref.states);
+    expect(after.keys).toBe(ref.states.size);
+    expectIndexOf(after.states, after.index);
+    expect(ticked.map((o) => o.outcomeId).sort()).toEqual(ref.ticked.map((o) => o.outcomeId).sort());
+    expect(await published()).toEqual(ref.outcomes);
+  }, 60_000);
 
   it('a home of layout 2 (compact whole states) is rebuilt from its changelog; then a claim for a held line writes that line and the claim only', async () => {
     await bus.produce('tp-claims', claims().map((value) => ({ value })));

@@ -1,0 +1,210 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { flushTrace, TraceCommit, traceNote, tracing } from './write-trace.js';
+
+/**
+ * The home's log-structured store: one LevelDB database (`classic-level`) per home,
+ * `<home>/state/level/`, for the sub-stores whose commits re-write keys scattered over the
+ * history — where LMDB re-writes a B-tree page (and its large page-cache folio) per key and LevelDB
+ * appends (bench/README.md "state-store", "Session 8 — log-structured store"). Same model as the
+ * LMDB `StateStore`: typed sub-stores (a key prefix each), writes only inside `commit`, ONE
+ * `batch(ops, { sync })` per commit — atomic through LevelDB's write-ahead log (a batch is one log
+ * record, checksummed: replayed whole or dropped at the next open) and durable when its promise
+ * resolves (`sync: true`: the log is fsynced first). Point reads are synchronous (`getSync`: the
+ * memtables, the block cache, then the table files); range reads are async iterators.
+ *
+ * A step writes to ONE engine: a commit here never holds LMDB keys, and the reverse (a marker
+ * moves with its data, in the same engine). LevelDB's LOCK allows ONE opener: the database is
+ * opened once per process (counted; the last close closes it), and piscina workers never open it.
+ */
+export const levelDirOf = (home: string) => join(home, 'state', 'level');
+
+const SEP = '\u001f';
+const AFTER_SEP = '\u0020';
+
+/**
+ * LevelDB's memory, outside the JS heap (it counts in RSS): one 8 MiB LRU of decompressed blocks,
+ * and a write buffer (memtable) of 8 MiB, two while one is being written out as a table file.
+ * Larger memtables make fewer level-0 files (fewer compactions, fewer bytes re-written) and cost
+ * their size in RSS; 8 MiB holds ~10 000 ledger pieces.
+ */
+export const LEVEL_CACHE_BYTES = 8 * 1024 * 1024;
+export const LEVEL_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
+
+export interface OpenLevelStoreOptions {
+  /** false: a commit's batch is not fsynced (tests, benches without fsync); a killed process loses nothing, a power cut may lose the last batches whole. Default true. The first open in a process decides. */
+  sync?: boolean;
+}
+
+type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+const OPEN = new Map<string, { opening: Promise<LevelStore>; users: number }>();
+
+export class LevelStore {
+  /** the batch being built by `commit` (null: not writing) */
+  private ops: Op[] | null = null;
+  /** NOEMIE_STATE_TRACE: the commit being written (write-trace.ts) */
+  trace: TraceCommit | null = null;
+  /** commits run one after another: two batches on libuv's pool could otherwise land in either order */
+  private last: Promise<unknown> = Promise.resolve();
+  readonly stats = { commits: 0, puts: 0 };
+
+  private constructor(
+    readonly dir: string,
+    private readonly db: ClassicLevel<string, string>,
+    private readonly sync: boolean,
+  ) {}
+
+  /** Opens (or creates) the home's database; a second open in the process shares the first. */
+  static open(home: string, options: OpenLevelStoreOptions = {}): Promise<LevelStore> {
+    const dir = resolve(levelDirOf(home));
+    const shared = OPEN.get(dir);
+    if (shared) {
+      shared.users += 1;
+      return shared.opening;
+    }
+    const opening = (async () => {
+      mkdirSync(dir, { recursive: true });
+      const db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8', cacheSize: LEVEL_CACHE_BYTES, writeBufferSize: LEVEL_WRITE_BUFFER_BYTES });
+      await db.open();
+      return new LevelStore(dir, db, options.sync ?? true);
+    })();
+    const entry = { opening, users: 1 };
+    OPEN.set(dir, entry);
+    opening.catch(() => {
+      if (OPEN.get(dir) === entry) OPEN.delete(dir);
+    });
+    return opening;
+  }
+
+  /** A typed sub-store: the keys under `name`; `text` sub-stores hold strings as they are, the others JSON. */
+  sub<V>(name: string, codec: 'text' | 'json' = 'json'): LevelSubStore<V> {
+    if (name.includes(SEP) || name.includes(AFTER_SEP)) throw new Error(`sub-store name ${JSON.stringify(name)} contains the separator`);
+    return new LevelSubStore<V>(this, this.db, name, codec);
+  }
+
+  /**
+   * ONE batch holding every put and remove `write` makes (synchronously: decide first), written
+   * after the commits asked for before it, durable (fsynced) when the promise resolves unless the
+   * store was opened with `sync: false`. A `write` that throws writes nothing.
+   */
+  commit(write: () => void): Promise<void> {
+    const run = this.last.then(async () => {
+      this.ops = [];
+      this.trace = tracing ? new TraceCommit('level', this.dir) : null;
+      let ops: Op[];
+      try {
+        write();
+        ops = this.ops;
+      } catch (e) {
+        this.trace = null;
+        throw e;
+      } finally {
+        this.ops = null;
+      }
+      if (ops.length === 0) return;
+      try {
+        // A chained batch, filled here: each op goes to the native batch as it is added. The array
+        // form (`db.batch(ops)`) copies and re-checks every op in abstract-level first — 3× the
+        // CPU per op (12 against 4 µs measured), most of the reconcile service's store time.
+        const batch = this.db.batch();
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+        await batch.write({ sync: this.sync });
+      } finally {
+        this.trace?.end();
+        this.trace = null;
+      }
+      this.stats.commits += 1;
+      this.stats.puts += ops.length;
+    });
+    this.last = run.catch(() => undefined);
+    return run;
+  }
+
+  /** @internal the sub-stores' writes: into the batch being built, or refused outside `commit` */
+  op(op: Op, name: string): void {
+    if (this.ops === null) throw new Error(`level store: ${op.type} ${name}/${op.key} outside commit()`);
+    this.trace?.touch(name);
+    this.ops.push(op);
+  }
+
+  /**
+   * Removes every key of a range, in LevelDB's own batches, not fsynced: NOT one atomic step, nor
+   * durable by itself. Callers make it safe by order — remove what says the range is valid (a
+   * marker) in a durable `commit` first, so a crash in the middle leaves a range that is cleared again.
+   */
+  clearRange(gte: string, lt: string): Promise<void> {
+    const run = this.last.then(() => this.db.clear({ gte, lt }));
+    this.last = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One user done; the database is closed when the last one is (a close per open). */
+  async close(): Promise<void> {
+    const shared = OPEN.get(this.dir);
+    if (!shared) return;
+    shared.users -= 1;
+    if (shared.users > 0) return;
+    OPEN.delete(this.dir);
+    await this.last;
+    // LevelDB's own account of its compactions (bytes read and written per level): they run in its
+    // background thread, between commits, so the trace's per-commit bytes do not hold them.
+    if (tracing) traceNote('level', this.dir, { compactions: this.db.getProperty('leveldb.stats') });
+    await this.db.close();
+    flushTrace('level', this.dir);
+  }
+}
+
+export class LevelSubStore<V> {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly store: LevelStore,
+    private readonly db: ClassicLevel<string, string>,
+    readonly name: string,
+    private readonly codec: 'text' | 'json',
+  ) {
+    this.prefix = `${name}${SEP}`;
+  }
+
+  /** A synchronous point read (LevelDB's memtables, block cache, then files). */
+  get(key: string): V | undefined {
+    const raw = this.db.getSync(this.prefix + key);
+    if (raw === undefined) return undefined;
+    return (this.codec === 'text' ? raw : JSON.parse(raw)) as V;
+  }
+
+  /** Inside `commit` only. */
+  put(key: string, value: V): void {
+    this.store.op({ type: 'put', key: this.prefix + key, value: this.codec === 'text' ? (value as string) : JSON.stringify(value) }, this.name);
+  }
+
+  /** Inside `commit` only. */
+  remove(key: string): void {
+    this.store.op({ type: 'del', key: this.prefix + key }, this.name);
+  }
+
+  /** The keys starting with `keyPrefix` (all of the sub-store's by default), in key order: an async scan. */
+  async *keys(keyPrefix = ''): AsyncGenerator<string> {
+    for await (const key of this.db.keys(this.range(keyPrefix))) yield key.slice(this.prefix.length);
+  }
+
+  async *entries(keyPrefix = ''): AsyncGenerator<[string, V]> {
+    for await (const [key, raw] of this.db.iterator(this.range(keyPrefix))) yield [key.slice(this.prefix.length), (this.codec === 'text' ? raw : JSON.parse(raw)) as V];
+  }
+
+  /** Removes the keys under `keyPrefix` (all by default): several batches, NOT atomic (LevelStore.clearRange). */
+  clear(keyPrefix = ''): Promise<void> {
+    const { gte, lt } = this.range(keyPrefix);
+    return this.store.clearRange(gte, lt);
+  }
+
+  private range(keyPrefix: string): { gte: string; lt: string } {
+    const gte = this.prefix + keyPrefix;
+    return { gte, lt: keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${gte}\uffff` };
+  }
+}

@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { compositeKey } from '../../src/state/kv-store.js';
+import { LevelStore, levelDirOf } from '../../src/state/level-store.js';
+
+/**
+ * The home's log-structured store (src/state/level-store.ts, classic-level): one batch per commit,
+ * synchronous point reads, async scans, one database per home shared in a process.
+ */
+let home = '';
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'noemie-level-'));
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+};
+
+it('a commit is one batch: its puts and removes read back synchronously, scans in key order within the sub-store and prefix', async () => {
+  const store = await LevelStore.open(home);
+  const rows = store.sub<string>('rows', 'text');
+  const meta = store.sub<{ n: number }>('meta');
+  await store.commit(() => {
+    rows.put(compositeKey('b', '2'), 'two');
+    rows.put(compositeKey('a', '1'), 'one');
+    rows.put(compositeKey('b', '1'), 'b-one');
+    meta.put('last', { n: 3 });
+  });
+  expect(rows.get(compositeKey('a', '1'))).toBe('one');
+  expect(meta.get('last')).toEqual({ n: 3 });
+  expect(meta.get('none')).toBeUndefined();
+  // the sub-store's keys only (not meta's), in byte order; a prefix is a contiguous range
+  expect(await collect(rows.keys())).toEqual([compositeKey('a', '1'), compositeKey('b', '1'), compositeKey('b', '2')]);
+  expect(await collect(rows.entries(compositeKey('b', '')))).toEqual([[compositeKey('b', '1'), 'b-one'], [compositeKey('b', '2'), 'two']]);
+  await store.commit(() => rows.remove(compositeKey('b', '1')));
+  expect(rows.get(compositeKey('b', '1'))).toBeUndefined();
+  await rows.clear(compositeKey('b', ''));
+  expect(await collect(rows.keys())).toEqual([compositeKey('a', '1')]);
+  // a write outside commit is refused (it would not be in any batch); a commit whose write throws writes nothing
+  expect(() => rows.put('x', 'y')).toThrow(/outside commit/);
+  await expect(store.commit(() => {
+    rows.put('x', 'y');
+    throw new Error('decided wrong');
+  })).rejects.toThrow('decided wrong');
+  expect(rows.get('x')).toBeUndefined();
+  await store.close();
+});
+
+it('one database per home in a process: a second open shares the first (LevelDB LOCK allows one opener), the last close closes it', async () => {
+  const a = await LevelStore.open(home);
+  const b = await LevelStore.open(home);
+  expect(b).toBe(a);
+  await a.commit(() => a.sub<string>('s', 'text').put('k', 'v'));
+  await a.close();
+  // still open for b
+  expect(b.sub<string>('s', 'text').get('k')).toBe('v');
+  await b.close();
+  const again = await LevelStore.open(home);
+  expect(again.sub<string>('s', 'text').get('k')).toBe('v');
+  expect(again.dir).toBe(resolve(levelDirOf(home)));
+  await again.close();
+});
+
+it('kill -9 in the middle of committing: every batch is there whole or not at all, and the marker names the last', async () => {
+  // a child commits batches of 500 keys plus a `last` marker in the same batch (sync: fsynced), as
+  // fast as it can, until it is killed; at the next open LevelDB replays its log: every batch up
+  // to `last` must be whole and none after it begun
+  const levelModule = resolve('dist/src/state/level-store.js');
+  const script = `
+    const { LevelStore } = await import(${JSON.stringify(levelModule)});
+    const store = await LevelStore.open(process.argv[1]);
+    const rows = store.sub('rows', 'text'), meta = store.sub('meta');
+    for (let b = 0; ; b++) {
+      await store.commit(() => { for (let k = 0; k < 500; k++) rows.put(b + '/' + String(k).padStart(3, '0'), 'x'.repeat(200)); meta.put('last', b); });
+      if (b === 3) process.stdout.write('going\\n');
+    }`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, home], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res) => child.stdout.once('data', () => res()));
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+
+  const store = await LevelStore.open(home);
+  const last = store.sub<number>('meta').get('last')!;
+  expect(last).toBeGreaterThanOrEqual(3);
+  const perBatch = new Map<number, number>();
+  for await (const key of store.sub<string>('rows', 'text').keys()) {
+    const b = Number(key.split('/')[0]);
+    perBatch.set(b, (perBatch.get(b) ?? 0) + 1);
+  }
+  expect([...perBatch.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: last + 1 }, (_, i) => i));
+  expect([...perBatch.values()].every((n) => n === 500)).toBe(true);
+  await store.close();
+}, 30_000);
