@@ -26,22 +26,27 @@ export class Digester {
   private readonly sortedKeys = new Map<string, string[]>();
   private readonly memo = new WeakMap<object, string>();
 
-  private lastKeys: string[] = [];
-  private lastSorted: string[] = [];
+  /** The last few key lists met (act lines come in a handful of shapes: optional fields present or not), most recent first, each with its sorted list. */
+  private readonly recentKeys: string[][] = [];
+  private readonly recentSorted: string[][] = [];
 
   private keysOf(record: Record<string, unknown>): string[] {
-    // Act lines come one after another with the same keys: compare with the last shape first, by
-    // for…in (the object's enum cache, no array made; same order as Object.keys for a plain record).
-    const last = this.lastKeys;
-    let i = 0;
-    for (const k in record) {
-      if (k !== last[i]) {
-        i = -1;
-        break;
+    // Compared with the recent shapes first, by for…in (the object's enum cache, no array made;
+    // same order as Object.keys for a plain record): Object.keys, a join and a Map lookup by a
+    // 300-character text per line when two shapes alternate, as they do in a drop.
+    const recent = this.recentKeys;
+    for (let s = 0; s < recent.length; s++) {
+      const last = recent[s]!;
+      let i = 0;
+      for (const k in record) {
+        if (k !== last[i]) {
+          i = -1;
+          break;
+        }
+        i++;
       }
-      i++;
+      if (i === last.length) return this.recentSorted[s]!;
     }
-    if (i === last.length) return this.lastSorted;
     const keys = Object.keys(record);
     const shape = keys.join(',');
     let sorted = this.sortedKeys.get(shape);
@@ -49,8 +54,12 @@ export class Digester {
       sorted = [...keys].sort().filter((k) => !SKIPPED.has(k));
       if (this.sortedKeys.size < 4096) this.sortedKeys.set(shape, sorted);
     }
-    this.lastKeys = keys;
-    this.lastSorted = sorted;
+    recent.unshift(keys);
+    this.recentSorted.unshift(sorted);
+    if (recent.length > 4) {
+      recent.pop();
+      this.recentSorted.pop();
+    }
     return sorted;
   }
 
@@ -96,8 +105,8 @@ export class Digester {
     return fnv1a64(this.level(value));
   }
 
-  private lastFlatKeys: string[] = [];
-  private lastPrefixes: string[] = [];
+  /** `key:` of each sorted key list's keys, per list (a handful of act line shapes). */
+  private readonly prefixesOf = new Map<string[], string[]>();
 
   /**
    * `digest(record)` for a flat record (the act line: strings, numbers, booleans, null), fed to the
@@ -108,11 +117,10 @@ export class Digester {
    */
   flatDigest(record: Record<string, unknown>, prefixed = false): string {
     const keys = this.keysOf(record);
-    let prefixes = this.lastPrefixes;
-    if (keys !== this.lastFlatKeys) {
+    let prefixes = this.prefixesOf.get(keys);
+    if (prefixes === undefined) {
       prefixes = keys.map((k) => `${k}:`);
-      this.lastFlatKeys = keys;
-      this.lastPrefixes = prefixes;
+      if (this.prefixesOf.size < 4096) this.prefixesOf.set(keys, prefixes);
     }
     let a = FNV_A;
     let b = FNV_B;

@@ -91,7 +91,9 @@ function evaluate(
   for (const t of terms) if (t.kind === 'not_covered') return EMPTY;
   if (units !== f.quantity) return FALLBACK;
   const { br, fr, mrn } = f;
-  const pieces: string[] = [];
+  // The terms' texts joined by ' + ' as they come (terms.ts pieces.join(' + ')), no list.
+  let sum = '';
+  let count = 0;
   let base = 0;
   let slots: Budget[] | undefined;
   for (let i = 0; i < terms.length; i++) {
@@ -109,7 +111,7 @@ function evaluate(
           if (cap < v) v = cap;
         }
         base += v;
-        pieces.push(`${text} = ${money(v)}`);
+        sum = count++ === 0 ? `${text} = ${money(v)}` : `${sum} + ${text} = ${money(v)}`;
         break;
       }
       case 'pct_fr': {
@@ -122,7 +124,7 @@ function evaluate(
           if (cap < v) v = cap;
         }
         base += v;
-        pieces.push(`${text} = ${money(v)}`);
+        sum = count++ === 0 ? `${text} = ${money(v)}` : `${sum} + ${text} = ${money(v)}`;
         break;
       }
       case 'no_rest_to_pay': {
@@ -132,7 +134,8 @@ function evaluate(
         const cap = f.priceLimit * units;
         const v = fr < cap ? fr : cap;
         base += v;
-        pieces.push(`min(FR ${money(fr)}, ${t.priceLimit} ${money(cap)}) = ${money(v)}`);
+        const piece = `min(FR ${money(fr)}, ${t.priceLimit} ${money(cap)}) = ${money(v)}`;
+        sum = count++ === 0 ? piece : `${sum} + ${piece}`;
         break;
       }
       case 'eur':
@@ -152,11 +155,13 @@ function evaluate(
           const budget = budgets[i];
           if (!budget) throw new Error('engine bug: a yearly budget term has no budget slot');
           (slots ??= []).push(budget);
-          pieces.push(`${label}/year, left ${money(budget.left)}`);
+          const piece = `${label}/year, left ${money(budget.left)}`;
+          sum = count++ === 0 ? piece : `${sum} + ${piece}`;
         } else {
           const v = unitAmount * units;
           base += v;
-          pieces.push(`${label} per ${t.per} × ${units} = ${money(v)}`);
+          const piece = `${label} per ${t.per} × ${units} = ${money(v)}`;
+          sum = count++ === 0 ? piece : `${sum} + ${piece}`;
         }
         break;
       }
@@ -166,7 +171,7 @@ function evaluate(
   }
   if (!includesRO && onlyAmounts) {
     base += mrn;
-    pieces.push(`RO part ${money(mrn)}`);
+    sum = count++ === 0 ? `RO part ${money(mrn)}` : `${sum} + RO part ${money(mrn)}`;
   }
   let g = base;
   if (slots) for (const s of slots) g += s.left;
@@ -198,7 +203,9 @@ function evaluate(
       toTake -= take;
     }
   }
-  const text = `G = ${pieces.join(' + ')}${pieces.length > 1 ? ` = ${money(g)}` : ''}${capText}; AMC = min(${money(g)} − ${money(mrn)}, ${money(fr)} − ${money(mrn)}) = ${money(amc)}`;
+  const mrnText = money(mrn);
+  const gText = money(g);
+  const text = `G = ${sum}${count > 1 ? ` = ${gText}` : ''}${capText}; AMC = min(${gText} − ${mrnText}, ${money(fr)} − ${mrnText}) = ${money(amc)}`;
   return { g, amc, capped: byGuarantee < byExpense, text, budgetUse, exhausted, review: null };
 }
 
