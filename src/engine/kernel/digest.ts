@@ -22,6 +22,14 @@ function hexOf(a: number, b: number, prefixed: boolean): string {
 // The keys ../hash.ts skips (documentation; `bounds` derived from hashed columns).
 const SKIPPED = new Set(['note', 'label', 'bounds']);
 
+/** One key list of flat records (flatDigest): the keys in the record's order, sorted, where each sorted key is in the record, `key:` of each sorted key. */
+interface FlatShape {
+  keys: string[];
+  sorted: string[];
+  at: number[];
+  prefixes: string[];
+}
+
 export class Digester {
   private readonly sortedKeys = new Map<string, string[]>();
   private readonly memo = new WeakMap<object, string>();
@@ -105,8 +113,37 @@ export class Digester {
     return fnv1a64(this.level(value));
   }
 
-  /** `key:` of each sorted key list's keys, per list (a handful of act line shapes). */
-  private readonly prefixesOf = new Map<string[], string[]>();
+  /** The act line shapes met, most recent first (a handful: optional fields present or not). */
+  private readonly flatShapes: FlatShape[] = [];
+  /** The record's values in its own key order, filled by flatDigest (reused: no list per line). */
+  private readonly values: unknown[] = [];
+
+  /** The shape of `record`, its values read into `this.values` in the record's own key order. */
+  private flatShapeOf(record: Record<string, unknown>): FlatShape {
+    const values = this.values;
+    // for…in with record[k] reads each field by its index in the object's enum cache; the record
+    // read by key name (record[keys[k]], the keys sorted) was a megamorphic keyed load per field,
+    // ≈ 30 per line.
+    for (const shape of this.flatShapes) {
+      const own = shape.keys;
+      let i = 0;
+      for (const k in record) {
+        if (k !== own[i]) {
+          i = -1;
+          break;
+        }
+        values[i++] = record[k];
+      }
+      if (i === own.length) return shape;
+    }
+    const keys = Object.keys(record);
+    const sorted = this.keysOf(record);
+    const shape: FlatShape = { keys, sorted, at: sorted.map((k) => keys.indexOf(k)), prefixes: sorted.map((k) => `${k}:`) };
+    this.flatShapes.unshift(shape);
+    if (this.flatShapes.length > 8) this.flatShapes.pop();
+    for (let i = 0; i < keys.length; i++) values[i] = record[keys[i]!];
+    return shape;
+  }
 
   /**
    * `digest(record)` for a flat record (the act line: strings, numbers, booleans, null), fed to the
@@ -116,19 +153,15 @@ export class Digester {
    * digestOf). A nested value falls back to `digest`.
    */
   flatDigest(record: Record<string, unknown>, prefixed = false): string {
-    const keys = this.keysOf(record);
-    let prefixes = this.prefixesOf.get(keys);
-    if (prefixes === undefined) {
-      prefixes = keys.map((k) => `${k}:`);
-      if (this.prefixesOf.size < 4096) this.prefixesOf.set(keys, prefixes);
-    }
+    const { sorted: keys, at, prefixes } = this.flatShapeOf(record);
+    const values = this.values;
     let a = FNV_A;
     let b = FNV_B;
     // '{'
     a = Math.imul(a ^ 123, FNV_PRIME);
     b = Math.imul(b ^ 123 ^ (a >>> 16), FNV_PRIME);
     for (let k = 0; k < keys.length; k++) {
-      const v = record[keys[k]!];
+      const v = values[at[k]!];
       if (v === undefined) continue;
       let token: string;
       let quoted = false;

@@ -1,4 +1,5 @@
-import { addDays, type IsoDate } from '../../model/dates.js';
+import type { IsoDate } from '../../model/dates.js';
+import { beforeDaysAfter } from './days.js';
 import type { NomenclatureEntry } from '../../model/nomenclature.js';
 import type { ActLine } from '../../model/act-line.js';
 import type { Beneficiary } from '../../model/reference.js';
@@ -209,6 +210,12 @@ function evaluate(
   return { g, amc, capped: byGuarantee < byExpense, text, budgetUse, exhausted, review: null };
 }
 
+/** prefixes.some((p) => text.startsWith(p)), without a closure per call. */
+function startsWithOneOf(text: string, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) if (text.startsWith(p)) return true;
+  return false;
+}
+
 function monthsFor(r: NonNullable<CompiledRule['rule']['renewal']>, age: number): number {
   const band = r.periods.find((p) => p.ageBelow === undefined || age < p.ageBelow) ?? r.periods[r.periods.length - 1]!;
   return band.months;
@@ -293,7 +300,7 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
   const includesRO = rule.includesRO ?? g.includesRO;
   if (g.waitingPeriods && g.waitingPeriods.length > 0) {
     for (const w of g.waitingPeriods) {
-      if (w.postePrefixes.some((p) => f.poste.startsWith(p)) && f.careDate < addDays(b.start, w.days) && !(w.exceptAccident && f.line.accident)) return FALLBACK;
+      if (startsWithOneOf(f.poste, w.postePrefixes) && beforeDaysAfter(f.careDate, b.start, w.days) && !(w.exceptAccident && f.line.accident)) return FALLBACK;
     }
   }
 

@@ -179,7 +179,7 @@ export class LiquidationKernel {
       const counters = mine.counters();
       moves = [];
       for (const c of d.effects.consumed) {
-        const kind = c.key.split('|')[3] ?? 'amount';
+        const kind = counterKind(c.key);
         if (kind === 'amount' || kind === 'budget') {
           const was = counterCents(own(counters, c.key));
           const after = Math.max(0, was + counterCents(c.amount));
@@ -241,7 +241,7 @@ function annulCents(
   let released: Map<string, string> | undefined;
   const moves: CounterMove[] = [];
   for (const c of previous.consumed) {
-    const kind = c.key.split('|')[3] ?? 'amount';
+    const kind = counterKind(c.key);
     const text = released?.get(c.key) ?? own(before.counters, c.key);
     let was: string;
     let after: string;
@@ -306,6 +306,17 @@ function ledgerParts(parts: readonly SettlementPart[]): SettlementPart[] {
     out[i] = p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount };
   }
   return out;
+}
+
+/** key.split('|')[3] ?? 'amount' (the kind of a counter key: grid|who|counter|kind|period), without the list of five texts. */
+function counterKind(key: string): string {
+  let at = -1;
+  for (let n = 0; n < 3; n++) {
+    at = key.indexOf('|', at + 1);
+    if (at < 0) return 'amount';
+  }
+  const end = key.indexOf('|', at + 1);
+  return end < 0 ? key.slice(at + 1) : key.slice(at + 1, end);
 }
 
 const HEX = '0123456789abcdef';
