@@ -140,18 +140,19 @@ export function decideCents(
     pmssText: pmss?.text,
     priceLimit: ce.priceLimit,
   };
-  const outcomes: CentsOutcome[] = [];
-  for (const g of grids) {
-    const o = liquidateGridCents(g, f, state, lineKey, ref.digester);
+  // Lists of their final length (one or two grids): a first push would reserve 17 slots.
+  const outcomes: CentsOutcome[] = new Array(grids.length);
+  for (let i = 0; i < grids.length; i++) {
+    const o = liquidateGridCents(grids[i]!, f, state, lineKey, ref.digester);
     if (o === FALLBACK) return FALLBACK;
-    outcomes.push(o);
+    outcomes[i] = o;
   }
   // hashOfTokens(`{b:…,entry:…,grids:${nested(`[${reads},…]`)},line:"…",pmss:…,}`), the pieces fed
   // to the lanes one after another: no token text built, then flattened, per line.
   const readsHash = new Fnv();
   readsHash.text('[');
-  for (const o of outcomes) {
-    readsHash.text(o.reads);
+  for (let i = 0; i < outcomes.length; i++) {
+    readsHash.text(outcomes[i]!.reads);
     readsHash.text(',');
   }
   readsHash.text(']');
@@ -173,15 +174,19 @@ export function decideCents(
   }
   h.text(',}');
   const inputHash = h.prefixedHex();
-  for (const o of outcomes) if (o.review !== null) return only(s, 'review', o.review, str(inputHash));
+  for (let i = 0; i < outcomes.length; i++) {
+    const review = outcomes[i]!.review;
+    if (review !== null) return only(s, 'review', review, str(inputHash));
+  }
 
-  const parts: SettlementPart[] = [];
+  // Of its final length: the settlement keeps this list, and `[]` grown by a push keeps 17 slots.
+  const parts: SettlementPart[] = new Array(outcomes.length);
   let paid = 0;
   for (let i = 0; i < outcomes.length; i++) {
     const o = outcomes[i]!;
     const amount = i === 0 ? o.amc : Math.max(0, o.amc - paid);
     const formula = i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`;
-    parts.push(o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula: flat(formula) } : { contract: o.contract, amount: money(amount), formula: flat(formula) });
+    parts[i] = o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula: flat(formula) } : { contract: o.contract, amount: money(amount), formula: flat(formula) };
     paid += amount;
   }
   const ceiling = Math.max(0, f.fr - f.roGross);
@@ -198,7 +203,7 @@ export function decideCents(
   const total = Math.min(paid, ceiling);
   const rest = f.fr - roNet - total;
   let best = outcomes[0]!.amc;
-  for (const o of outcomes) if (o.amc > best) best = o.amc;
+  for (let i = 1; i < outcomes.length; i++) if (outcomes[i]!.amc > best) best = outcomes[i]!.amc;
   let decisive = outcomes[0]!;
   for (let i = outcomes.length - 1; i >= 0; i--) {
     if (outcomes[i]!.amc === best) {

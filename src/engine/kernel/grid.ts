@@ -89,7 +89,7 @@ function evaluate(
   totalCapPerUnit: number | undefined,
 ): TermsResult | Fallback {
   if (units <= 0) return EMPTY;
-  for (const t of terms) if (t.kind === 'not_covered') return EMPTY;
+  for (let i = 0; i < terms.length; i++) if (terms[i]!.kind === 'not_covered') return EMPTY;
   if (units !== f.quantity) return FALLBACK;
   const { br, fr, mrn } = f;
   // The terms' texts joined by ' + ' as they come (terms.ts pieces.join(' + ')), no list.
@@ -258,7 +258,8 @@ function choose(grid: CompiledGrid, f: CentsFacts): CompiledRule | string {
   if (!ofPoste) return `${gridId} has no guarantee for ${f.poste} (act ${f.line.actCode})`;
   let first: CompiledRule | undefined;
   const facts = f as unknown as LineFacts;
-  for (const r of ofPoste) {
+  for (let i = 0; i < ofPoste.length; i++) {
+    const r = ofPoste[i]!;
     if (!inForce(r.rule, f.careDate)) continue;
     first ??= r;
     if (unmet(r.rule.conditions, facts) === null) return r;
@@ -338,7 +339,8 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
   const limits = rule.limits ?? [];
   let within = allowed;
   let unitKeys: string[] | undefined;
-  for (const limit of limits) {
+  for (let l = 0; l < limits.length; l++) {
+    const limit = limits[l]!;
     if (limit.kind !== 'count' && limit.kind !== 'days') continue;
     const key = counterKey(g, b, limit.scope, limit.counter ?? rule.poste, limit.kind, f.careDate);
     const used = counterUnits(own(state.counters, key));

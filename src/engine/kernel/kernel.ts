@@ -177,19 +177,21 @@ export class LiquidationKernel {
     let moves: CounterMove[] = NO_MOVES;
     if (d.effects.consumed.length > 0) {
       const counters = mine.counters();
-      moves = [];
-      for (const c of d.effects.consumed) {
+      // Of its final length (the settlement keeps it): `[]` grown by a push keeps 17 slots.
+      moves = new Array(d.effects.consumed.length);
+      for (let i = 0; i < d.effects.consumed.length; i++) {
+        const c = d.effects.consumed[i]!;
         const kind = counterKind(c.key);
         if (kind === 'amount' || kind === 'budget') {
           const was = counterCents(own(counters, c.key));
           const after = Math.max(0, was + counterCents(c.amount));
           counters[c.key] = money(after);
-          moves.push({ key: c.key, before: money(was), after: money(after) });
+          moves[i] = { key: c.key, before: money(was), after: money(after) };
         } else {
           const was = counterUnits(own(counters, c.key));
           const after = Math.max(0, was + counterUnits(c.amount));
           counters[c.key] = String(after);
-          moves.push({ key: c.key, before: String(was), after: String(after) });
+          moves[i] = { key: c.key, before: String(was), after: String(after) };
         }
       }
       moves = mergeMoves(moves);
@@ -231,11 +233,12 @@ function annulCents(
   const ro = cents(previous.roAmount);
   const rest = cents(previous.restToPay);
   if (Number.isNaN(amc + expense + ro + rest)) return undefined;
-  const parts: SettlementPart[] = [];
-  for (const p of previous.parts) {
+  const parts: SettlementPart[] = new Array(previous.parts.length);
+  for (let i = 0; i < previous.parts.length; i++) {
+    const p = previous.parts[i]!;
     const a = cents(p.amount);
     if (p.slices !== undefined || Number.isNaN(a)) return undefined;
-    parts.push({ ...p, amount: money(-a), formula: `reverses version ${previous.version}: −${p.amount}` });
+    parts[i] = { ...p, amount: money(-a), formula: `reverses version ${previous.version}: −${p.amount}` };
   }
   // Counters released in order (a key twice sees its first release), computed before any change.
   let released: Map<string, string> | undefined;
