@@ -27,7 +27,12 @@ export function unmet(c: Conditions | undefined, f: LineFacts): string | null {
   if (c.accident !== undefined && c.accident !== f.line.accident) {
     return c.accident ? 'the guarantee applies to care following an accident only' : 'the guarantee does not apply to care following an accident';
   }
-  for (const [k, v] of Object.entries(c.attributes ?? {})) {
+  // for…in over the own keys (Object.entries' order) rather than Object.entries: no list of pairs
+  // per rule tried and line (conditions are read on every line, by both engines).
+  const attributes = c.attributes;
+  if (attributes) for (const k in attributes) {
+    if (!Object.hasOwn(attributes, k)) continue;
+    const v = attributes[k];
     const actual = Object.hasOwn(f.entry.attributes, k) ? f.entry.attributes[k] : undefined;
     if (actual !== v) return `the guarantee is for acts with ${k}=${v}, act ${f.line.actCode} has ${actual === undefined ? `no ${k}` : `${k}=${actual}`}`;
   }

@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import type { ActLine } from '../model/act-line.js';
+import { parseCents } from '../model/cents.js';
 import { centsOf, formatCents, type NomenclatureEntry } from '../model/nomenclature.js';
 
 /**
@@ -22,22 +23,32 @@ import { centsOf, formatCents, type NomenclatureEntry } from '../model/nomenclat
 export function implausibility(line: ActLine, entry: NomenclatureEntry): string | null {
   const b = entry.bounds;
   const q = line.quantity;
+  const expense = moneyCents(line.expense);
+  const br = moneyCents(line.br);
+  // Every check passed (nearly every line): said without building anything — no list, no closure,
+  // no text (the kernel calls this on every line). The same tests as below, negated as written
+  // there, so a NaN figure takes the slow path exactly as before.
+  if (!(q > b.quantity) && !(Number(line.coefficient) > b.coefficient) && !(expense > b.unitExpenseCents * q) && !(br > b.unitBrCents * q) && roConsistent(br, line.roRate, moneyCents(line.roAmount), q)) return null;
   const problems: string[] = [];
   const whose = (column: string, own: unknown) => `${column} of act ${entry.actCode}${own === null ? ` (default of ${b.family})` : ''}`;
   if (q > b.quantity) problems.push(`quantity ${q} is above ${b.quantity}, the ${whose('max_quantity', entry.maxQuantity)}`);
   if (Number(line.coefficient) > b.coefficient) problems.push(`coefficient ${line.coefficient} is above ${b.coefficient}, the ${whose('max_coefficient', entry.maxCoefficient)}`);
-  const expense = centsOf(line.expense);
   if (expense > b.unitExpenseCents * q) {
     problems.push(`expense ${line.expense} is above ${q} × ${formatCents(b.unitExpenseCents)} = ${formatCents(b.unitExpenseCents * q)}, the ${whose('max_unit_expense', entry.maxUnitExpense)} per ${entry.unit}`);
   }
-  const br = centsOf(line.br);
   if (br > b.unitBrCents * q) problems.push(`br ${line.br} is above ${q} × ${formatCents(b.unitBrCents)} = ${formatCents(b.unitBrCents * q)}, the ${whose('max_unit_br', entry.maxUnitBr)} per ${entry.unit}`);
-  if (!roConsistent(br, line.roRate, centsOf(line.roAmount), q)) {
+  if (!roConsistent(br, line.roRate, moneyCents(line.roAmount), q)) {
     const expected = new Decimal(line.br).times(line.roRate).dividedBy(100).toFixed(2, Decimal.ROUND_HALF_UP);
     problems.push(`ro_amount ${line.roAmount} is not br ${line.br} × ro_rate ${line.roRate} % = ${expected} (tolerance ${formatCents(q)}: one cent per unit of rounding)`);
   }
   if (problems.length === 0) return null;
   return `implausible figures for act ${entry.actCode}: ${problems.join('; ')}; check the record with its sender, correct it, then replay the line`;
+}
+
+/** nomenclature.ts centsOf (the text without its dot, as a number), read digit by digit for a Money string (no new string). */
+function moneyCents(money: string): number {
+  const c = parseCents(money);
+  return Number.isNaN(c) ? centsOf(money) : c;
 }
 
 /** |ro × 100 − br × rate| ≤ quantity × 100, in cents × percent; exact integers, BigInt only past 2^53. */

@@ -9,7 +9,34 @@
 const RATE = /^-?\d{1,12}(\.\d{1,6})?$/;
 
 // Money string ↔ cents: one implementation for the whole project (src/model/cents.ts).
-export { parseCents as cents, formatCents as money } from '../../model/cents.js';
+import { formatCents } from '../../model/cents.js';
+export { parseCents as cents } from '../../model/cents.js';
+
+// The printed amounts from 0.00 to 1 310.71, each printed once and then shared (see `money`).
+const SHARED_MONEY = 1 << 17;
+// Filled with undefined up front: a fast (not dictionary) elements store for any index.
+const moneyTexts: (string | undefined)[] = new Array<string | undefined>(SHARED_MONEY).fill(undefined);
+
+/**
+ * Cents → Money text (model/cents.ts formatCents, decimal.js toFixed(2)'s printing). An amount
+ * below 1 310.72 € is printed once per process and the same string is returned after: a line
+ * prints ≈ 15 amounts (its settlement's and ledger record's fields, every figure of its formula)
+ * and most are small and repeated (25.00, 7.50, 0.00…). What that saves is the printing and, above
+ * all, the copy: an amount kept in a settlement or a ledger is a pointer to a string already in the
+ * old generation instead of a new string every young-generation GC copies. A memo of a pure
+ * function (same text for the same number), bounded (one array of 2^17 slots): not engine state.
+ */
+export function money(c: number): string {
+  if ((c >>> 0) === c && c < SHARED_MONEY) {
+    let text = moneyTexts[c];
+    if (text === undefined) {
+      text = formatCents(c);
+      moneyTexts[c] = text;
+    }
+    return text;
+  }
+  return formatCents(c);
+}
 
 /** A decimal rate as `num / den` (den a power of ten); undefined when it is not a decimal string. */
 export interface Ratio {

@@ -38,6 +38,11 @@ function only(s: Settlement, status: SettlementStatus, reason: string, hashed: s
   return { settlement: s, effects: NO_EFFECTS, renewalMoves: [] };
 }
 
+/** The line's token in the hash of a decision that stopped early (built only then). */
+function lineToken(lineHash: string): string {
+  return `line:${str(lineHash)},`;
+}
+
 /** The winner of max(entry rate, line rate), as decide.ts's Decimal.max keeps it. */
 function normalRateOf(entryRate: Ratio, lineRate: Ratio): Ratio {
   return ratioLt(entryRate, lineRate) ? lineRate : entryRate;
@@ -60,7 +65,6 @@ export function decideCents(
   const br = cents(line.br);
   if (Number.isNaN(expense + roGross + pf + franchise + br) || expense < 0 || roGross < 0 || pf < 0 || franchise < 0 || br < 0) return FALLBACK;
   const roNet = roGross - pf - franchise;
-  const lineTokens = `line:${str(lineHash)},`;
   // One object for the whole decision, with every key in liquidate.ts's order ({ ...settlement,
   // version, counters }): filled in as the decision goes, never copied.
   const s: Settlement = {
@@ -85,26 +89,26 @@ export function decideCents(
     version: request.version ?? 1,
     counters: NO_MOVES,
   };
-  if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, nested(`{${lineTokens}}`));
-  if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, nested(`{b:${str(b.adherentId)},${lineTokens}}`));
+  if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, nested(`{${lineToken(lineHash)}}`));
+  if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, nested(`{b:${str(b.adherentId)},${lineToken(lineHash)}}`));
   const bToken = beneficiaryToken(b);
   const ce = ref.entry(line.actCode);
-  if (!ce) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, nested(`{b:${bToken},${lineTokens}}`));
+  if (!ce) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, nested(`{b:${bToken},${lineToken(lineHash)}}`));
   const entry = ce.entry;
   const setting = settingOf(line);
   const poste = posteOf(entry, setting);
   s.poste = poste;
   const implausible = implausibility(line, entry);
-  if (implausible) return only(s, 'review', implausible, nested(`{b:${bToken},entry:${ce.token},${lineTokens}}`));
+  if (implausible) return only(s, 'review', implausible, nested(`{b:${bToken},entry:${ce.token},${lineToken(lineHash)}}`));
   // A dated level history (levels.ts: level in force, carried counters, prorated ceilings) is the
   // decimal path's: rare, and its rules are not ported.
   if (b.contractPeriods !== undefined) return FALLBACK;
   const grids = ref.gridsOf(b.contracts);
-  if (typeof grids === 'string') return only(s, 'review', `the beneficiary's contract ${grids} has no guarantee grid loaded`, nested(`{b:${bToken},${lineTokens}}`));
+  if (typeof grids === 'string') return only(s, 'review', `the beneficiary's contract ${grids} has no guarantee grid loaded`, nested(`{b:${bToken},${lineToken(lineHash)}}`));
   const claimedOn = line.roPaymentDate ?? asOf;
   const age = ageOn(b.birthDate, line.careStart);
   const verdict = ref.eligibility.check(b, grids[0]!.grid, line.careStart, claimedOn, age);
-  if (verdict) return only(s, verdict.status, verdict.reason, nested(`{b:${bToken},${lineTokens}socle:${grids[0]!.eligibilityToken},}`));
+  if (verdict) return only(s, verdict.status, verdict.reason, nested(`{b:${bToken},${lineToken(lineHash)}socle:${grids[0]!.eligibilityToken},}`));
   // A stay across a period boundary is sliced day by day (stay.ts): the decimal path's too.
   // (splitStay's own first test, before it is called: most lines are one day.)
   if (line.careEnd > line.careStart && (entry.unit === 'day' || entry.unit === 'night') && splitStay(line, entry, grids.map((g) => g.grid), b).kind !== 'whole') return FALLBACK;
@@ -115,7 +119,7 @@ export function decideCents(
   const normalRate = normalRateOf(ce.roRate, lineRate);
   const mrnProduct = br * normalRate.num;
   if (!Number.isSafeInteger(mrnProduct)) return FALLBACK;
-  const pmss = ref.pmssOf(Number(line.careStart.slice(0, 4)));
+  const pmss = ref.pmssOf(digits(line.careStart, 0, 4));
   if (pmss && Number.isNaN(pmss.cents)) return FALLBACK;
   const f: CentsFacts = {
     line,
@@ -136,18 +140,19 @@ export function decideCents(
     pmssText: pmss?.text,
     priceLimit: ce.priceLimit,
   };
-  const outcomes: CentsOutcome[] = [];
-  for (const g of grids) {
-    const o = liquidateGridCents(g, f, state, lineKey, ref.digester);
+  // Lists of their final length (one or two grids): a first push would reserve 17 slots.
+  const outcomes: CentsOutcome[] = new Array(grids.length);
+  for (let i = 0; i < grids.length; i++) {
+    const o = liquidateGridCents(grids[i]!, f, state, lineKey, ref.digester);
     if (o === FALLBACK) return FALLBACK;
-    outcomes.push(o);
+    outcomes[i] = o;
   }
   // hashOfTokens(`{b:…,entry:…,grids:${nested(`[${reads},…]`)},line:"…",pmss:…,}`), the pieces fed
   // to the lanes one after another: no token text built, then flattened, per line.
   const readsHash = new Fnv();
   readsHash.text('[');
-  for (const o of outcomes) {
-    readsHash.text(o.reads);
+  for (let i = 0; i < outcomes.length; i++) {
+    readsHash.text(outcomes[i]!.reads);
     readsHash.text(',');
   }
   readsHash.text(']');
@@ -169,15 +174,19 @@ export function decideCents(
   }
   h.text(',}');
   const inputHash = h.prefixedHex();
-  for (const o of outcomes) if (o.review !== null) return only(s, 'review', o.review, str(inputHash));
+  for (let i = 0; i < outcomes.length; i++) {
+    const review = outcomes[i]!.review;
+    if (review !== null) return only(s, 'review', review, str(inputHash));
+  }
 
-  const parts: SettlementPart[] = [];
+  // Of its final length: the settlement keeps this list, and `[]` grown by a push keeps 17 slots.
+  const parts: SettlementPart[] = new Array(outcomes.length);
   let paid = 0;
   for (let i = 0; i < outcomes.length; i++) {
     const o = outcomes[i]!;
     const amount = i === 0 ? o.amc : Math.max(0, o.amc - paid);
     const formula = i === 0 ? o.formula : `AMC(${o.contract}) ${money(o.amc)} − AMC of the levels below ${money(paid)} = ${money(amount)}; ${o.formula}`;
-    parts.push(o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula: flat(formula) } : { contract: o.contract, amount: money(amount), formula: flat(formula) });
+    parts[i] = o.rule ? { contract: o.contract, amount: money(amount), rule: o.rule, formula: flat(formula) } : { contract: o.contract, amount: money(amount), formula: flat(formula) };
     paid += amount;
   }
   const ceiling = Math.max(0, f.fr - f.roGross);
@@ -194,7 +203,7 @@ export function decideCents(
   const total = Math.min(paid, ceiling);
   const rest = f.fr - roNet - total;
   let best = outcomes[0]!.amc;
-  for (const o of outcomes) if (o.amc > best) best = o.amc;
+  for (let i = 1; i < outcomes.length; i++) if (outcomes[i]!.amc > best) best = outcomes[i]!.amc;
   let decisive = outcomes[0]!;
   for (let i = outcomes.length - 1; i >= 0; i--) {
     if (outcomes[i]!.amc === best) {
@@ -228,11 +237,22 @@ export function decideCents(
 
 /** dates.ts ageOn without the split arrays (whole years on `at`, the birthday counted on the day). */
 function ageOn(birthDate: string, at: string): number {
-  const by = Number(birthDate.slice(0, 4));
-  const md = Number(birthDate.slice(5, 7)) * 100 + Number(birthDate.slice(8, 10));
-  const ay = Number(at.slice(0, 4));
-  const amd = Number(at.slice(5, 7)) * 100 + Number(at.slice(8, 10));
+  const by = digits(birthDate, 0, 4);
+  const md = digits(birthDate, 5, 7) * 100 + digits(birthDate, 8, 10);
+  const ay = digits(at, 0, 4);
+  const amd = digits(at, 5, 7) * 100 + digits(at, 8, 10);
   return ay - by - (amd < md ? 1 : 0);
+}
+
+/** Number(text.slice(from, to)) for the digits of an ISO date, read in place (no sliced string per field); Number(slice) when they are not all digits. */
+function digits(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return Number(text.slice(from, to));
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** explain.ts in cents. */

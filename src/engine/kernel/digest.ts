@@ -22,26 +22,39 @@ function hexOf(a: number, b: number, prefixed: boolean): string {
 // The keys ../hash.ts skips (documentation; `bounds` derived from hashed columns).
 const SKIPPED = new Set(['note', 'label', 'bounds']);
 
+/** One key list of flat records (flatDigest): the keys in the record's order, sorted, where each sorted key is in the record, `key:` of each sorted key. */
+interface FlatShape {
+  keys: string[];
+  sorted: string[];
+  at: number[];
+  prefixes: string[];
+}
+
 export class Digester {
   private readonly sortedKeys = new Map<string, string[]>();
   private readonly memo = new WeakMap<object, string>();
 
-  private lastKeys: string[] = [];
-  private lastSorted: string[] = [];
+  /** The last few key lists met (act lines come in a handful of shapes: optional fields present or not), most recent first, each with its sorted list. */
+  private readonly recentKeys: string[][] = [];
+  private readonly recentSorted: string[][] = [];
 
   private keysOf(record: Record<string, unknown>): string[] {
-    // Act lines come one after another with the same keys: compare with the last shape first, by
-    // for…in (the object's enum cache, no array made; same order as Object.keys for a plain record).
-    const last = this.lastKeys;
-    let i = 0;
-    for (const k in record) {
-      if (k !== last[i]) {
-        i = -1;
-        break;
+    // Compared with the recent shapes first, by for…in (the object's enum cache, no array made;
+    // same order as Object.keys for a plain record): Object.keys, a join and a Map lookup by a
+    // 300-character text per line when two shapes alternate, as they do in a drop.
+    const recent = this.recentKeys;
+    for (let s = 0; s < recent.length; s++) {
+      const last = recent[s]!;
+      let i = 0;
+      for (const k in record) {
+        if (k !== last[i]) {
+          i = -1;
+          break;
+        }
+        i++;
       }
-      i++;
+      if (i === last.length) return this.recentSorted[s]!;
     }
-    if (i === last.length) return this.lastSorted;
     const keys = Object.keys(record);
     const shape = keys.join(',');
     let sorted = this.sortedKeys.get(shape);
@@ -49,8 +62,12 @@ export class Digester {
       sorted = [...keys].sort().filter((k) => !SKIPPED.has(k));
       if (this.sortedKeys.size < 4096) this.sortedKeys.set(shape, sorted);
     }
-    this.lastKeys = keys;
-    this.lastSorted = sorted;
+    recent.unshift(keys);
+    this.recentSorted.unshift(sorted);
+    if (recent.length > 4) {
+      recent.pop();
+      this.recentSorted.pop();
+    }
     return sorted;
   }
 
@@ -96,8 +113,37 @@ export class Digester {
     return fnv1a64(this.level(value));
   }
 
-  private lastFlatKeys: string[] = [];
-  private lastPrefixes: string[] = [];
+  /** The act line shapes met, most recent first (a handful: optional fields present or not). */
+  private readonly flatShapes: FlatShape[] = [];
+  /** The record's values in its own key order, filled by flatDigest (reused: no list per line). */
+  private readonly values: unknown[] = [];
+
+  /** The shape of `record`, its values read into `this.values` in the record's own key order. */
+  private flatShapeOf(record: Record<string, unknown>): FlatShape {
+    const values = this.values;
+    // for…in with record[k] reads each field by its index in the object's enum cache; the record
+    // read by key name (record[keys[k]], the keys sorted) was a megamorphic keyed load per field,
+    // ≈ 30 per line.
+    for (const shape of this.flatShapes) {
+      const own = shape.keys;
+      let i = 0;
+      for (const k in record) {
+        if (k !== own[i]) {
+          i = -1;
+          break;
+        }
+        values[i++] = record[k];
+      }
+      if (i === own.length) return shape;
+    }
+    const keys = Object.keys(record);
+    const sorted = this.keysOf(record);
+    const shape: FlatShape = { keys, sorted, at: sorted.map((k) => keys.indexOf(k)), prefixes: sorted.map((k) => `${k}:`) };
+    this.flatShapes.unshift(shape);
+    if (this.flatShapes.length > 8) this.flatShapes.pop();
+    for (let i = 0; i < keys.length; i++) values[i] = record[keys[i]!];
+    return shape;
+  }
 
   /**
    * `digest(record)` for a flat record (the act line: strings, numbers, booleans, null), fed to the
@@ -107,20 +153,15 @@ export class Digester {
    * digestOf). A nested value falls back to `digest`.
    */
   flatDigest(record: Record<string, unknown>, prefixed = false): string {
-    const keys = this.keysOf(record);
-    let prefixes = this.lastPrefixes;
-    if (keys !== this.lastFlatKeys) {
-      prefixes = keys.map((k) => `${k}:`);
-      this.lastFlatKeys = keys;
-      this.lastPrefixes = prefixes;
-    }
+    const { sorted: keys, at, prefixes } = this.flatShapeOf(record);
+    const values = this.values;
     let a = FNV_A;
     let b = FNV_B;
     // '{'
     a = Math.imul(a ^ 123, FNV_PRIME);
     b = Math.imul(b ^ 123 ^ (a >>> 16), FNV_PRIME);
     for (let k = 0; k < keys.length; k++) {
-      const v = record[keys[k]!];
+      const v = values[at[k]!];
       if (v === undefined) continue;
       let token: string;
       let quoted = false;

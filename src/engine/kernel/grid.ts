@@ -1,4 +1,5 @@
-import { addDays, type IsoDate } from '../../model/dates.js';
+import type { IsoDate } from '../../model/dates.js';
+import { beforeDaysAfter } from './days.js';
 import type { NomenclatureEntry } from '../../model/nomenclature.js';
 import type { ActLine } from '../../model/act-line.js';
 import type { Beneficiary } from '../../model/reference.js';
@@ -88,10 +89,12 @@ function evaluate(
   totalCapPerUnit: number | undefined,
 ): TermsResult | Fallback {
   if (units <= 0) return EMPTY;
-  for (const t of terms) if (t.kind === 'not_covered') return EMPTY;
+  for (let i = 0; i < terms.length; i++) if (terms[i]!.kind === 'not_covered') return EMPTY;
   if (units !== f.quantity) return FALLBACK;
   const { br, fr, mrn } = f;
-  const pieces: string[] = [];
+  // The terms' texts joined by ' + ' as they come (terms.ts pieces.join(' + ')), no list.
+  let sum = '';
+  let count = 0;
   let base = 0;
   let slots: Budget[] | undefined;
   for (let i = 0; i < terms.length; i++) {
@@ -109,7 +112,7 @@ function evaluate(
           if (cap < v) v = cap;
         }
         base += v;
-        pieces.push(`${text} = ${money(v)}`);
+        sum = count++ === 0 ? `${text} = ${money(v)}` : `${sum} + ${text} = ${money(v)}`;
         break;
       }
       case 'pct_fr': {
@@ -122,7 +125,7 @@ function evaluate(
           if (cap < v) v = cap;
         }
         base += v;
-        pieces.push(`${text} = ${money(v)}`);
+        sum = count++ === 0 ? `${text} = ${money(v)}` : `${sum} + ${text} = ${money(v)}`;
         break;
       }
       case 'no_rest_to_pay': {
@@ -132,7 +135,8 @@ function evaluate(
         const cap = f.priceLimit * units;
         const v = fr < cap ? fr : cap;
         base += v;
-        pieces.push(`min(FR ${money(fr)}, ${t.priceLimit} ${money(cap)}) = ${money(v)}`);
+        const piece = `min(FR ${money(fr)}, ${t.priceLimit} ${money(cap)}) = ${money(v)}`;
+        sum = count++ === 0 ? piece : `${sum} + ${piece}`;
         break;
       }
       case 'eur':
@@ -152,11 +156,13 @@ function evaluate(
           const budget = budgets[i];
           if (!budget) throw new Error('engine bug: a yearly budget term has no budget slot');
           (slots ??= []).push(budget);
-          pieces.push(`${label}/year, left ${money(budget.left)}`);
+          const piece = `${label}/year, left ${money(budget.left)}`;
+          sum = count++ === 0 ? piece : `${sum} + ${piece}`;
         } else {
           const v = unitAmount * units;
           base += v;
-          pieces.push(`${label} per ${t.per} × ${units} = ${money(v)}`);
+          const piece = `${label} per ${t.per} × ${units} = ${money(v)}`;
+          sum = count++ === 0 ? piece : `${sum} + ${piece}`;
         }
         break;
       }
@@ -166,7 +172,7 @@ function evaluate(
   }
   if (!includesRO && onlyAmounts) {
     base += mrn;
-    pieces.push(`RO part ${money(mrn)}`);
+    sum = count++ === 0 ? `RO part ${money(mrn)}` : `${sum} + RO part ${money(mrn)}`;
   }
   let g = base;
   if (slots) for (const s of slots) g += s.left;
@@ -198,8 +204,16 @@ function evaluate(
       toTake -= take;
     }
   }
-  const text = `G = ${pieces.join(' + ')}${pieces.length > 1 ? ` = ${money(g)}` : ''}${capText}; AMC = min(${money(g)} − ${money(mrn)}, ${money(fr)} − ${money(mrn)}) = ${money(amc)}`;
+  const mrnText = money(mrn);
+  const gText = money(g);
+  const text = `G = ${sum}${count > 1 ? ` = ${gText}` : ''}${capText}; AMC = min(${gText} − ${mrnText}, ${money(fr)} − ${mrnText}) = ${money(amc)}`;
   return { g, amc, capped: byGuarantee < byExpense, text, budgetUse, exhausted, review: null };
+}
+
+/** prefixes.some((p) => text.startsWith(p)), without a closure per call. */
+function startsWithOneOf(text: string, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) if (text.startsWith(p)) return true;
+  return false;
 }
 
 function monthsFor(r: NonNullable<CompiledRule['rule']['renewal']>, age: number): number {
@@ -244,7 +258,8 @@ function choose(grid: CompiledGrid, f: CentsFacts): CompiledRule | string {
   if (!ofPoste) return `${gridId} has no guarantee for ${f.poste} (act ${f.line.actCode})`;
   let first: CompiledRule | undefined;
   const facts = f as unknown as LineFacts;
-  for (const r of ofPoste) {
+  for (let i = 0; i < ofPoste.length; i++) {
+    const r = ofPoste[i]!;
     if (!inForce(r.rule, f.careDate)) continue;
     first ??= r;
     if (unmet(r.rule.conditions, facts) === null) return r;
@@ -286,7 +301,7 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
   const includesRO = rule.includesRO ?? g.includesRO;
   if (g.waitingPeriods && g.waitingPeriods.length > 0) {
     for (const w of g.waitingPeriods) {
-      if (w.postePrefixes.some((p) => f.poste.startsWith(p)) && f.careDate < addDays(b.start, w.days) && !(w.exceptAccident && f.line.accident)) return FALLBACK;
+      if (startsWithOneOf(f.poste, w.postePrefixes) && beforeDaysAfter(f.careDate, b.start, w.days) && !(w.exceptAccident && f.line.accident)) return FALLBACK;
     }
   }
 
@@ -324,7 +339,8 @@ export function liquidateGridCents(grid: CompiledGrid, f: CentsFacts, state: Eng
   const limits = rule.limits ?? [];
   let within = allowed;
   let unitKeys: string[] | undefined;
-  for (const limit of limits) {
+  for (let l = 0; l < limits.length; l++) {
+    const limit = limits[l]!;
     if (limit.kind !== 'count' && limit.kind !== 'days') continue;
     const key = counterKey(g, b, limit.scope, limit.counter ?? rule.poste, limit.kind, f.careDate);
     const used = counterUnits(own(state.counters, key));

@@ -1,0 +1,47 @@
+// The kernel of several builds on the bench's drop, interleaved, in ONE process (bench/README.md "Session 8 — kernel"):
+// the drop (seed 1, as npm run bench:liquidate) is generated first, cut in chunks of 50 000 lines, then each build's
+// LiquidationKernel runs over the chunks with its ledgers carried from chunk to chunk, build after build, for N rounds;
+// it prints the CPU ms of each build and round (round 0 is the JIT's warm-up: left out by a median). A build is a
+// directory holding dist/src/engine (+ dist/src/model) compiled from a commit (kernel-steps.mjs says how); generation
+// and reference loading come from this repository's dist. PROFILE=<path> writes a .cpuprofile of each build's last round.
+//   node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+const [linesArg, roundsArg, ...dists] = process.argv.slice(2);
+const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = 50000;
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { loadGrids } = await import(join(root, 'dist/src/ingest/reference/grids.js'));
+const { loadNomenclature } = await import(join(root, 'dist/src/ingest/reference/nomenclature.js'));
+const { loadPmss } = await import(join(root, 'dist/src/ingest/reference/pmss.js'));
+const { buildPopulation, defaultFamilies, generateActLines, readNomenclature, DEFAULT_WINDOW } = await import(join(root, 'dist/src/generate/index.js'));
+const fixtures = join(root, 'fixtures');
+const ctx = { grids: await loadGrids(join(fixtures, 'grids')), nomenclature: await loadNomenclature(join(fixtures, 'nomenclature.csv')), pmss: await loadPmss(join(fixtures, 'pmss.csv')), asOf: DEFAULT_WINDOW.to };
+const pop = buildPopulation(1, defaultFamilies(N), DEFAULT_WINDOW);
+const by = new Map(pop.people.map((p) => [`${p.beneficiary.nir}-${p.beneficiary.rang}`, p.beneficiary]));
+const all = [...generateActLines({ seed: 1, lines: N, population: pop, nomenclature: readNomenclature(join(fixtures, 'nomenclature.csv')) })].map((l) => ({ line: l, beneficiary: by.get(`${l.nir}-${l.rang}`) }));
+const chunks = []; for (let i = 0; i < all.length; i += CHUNK) chunks.push(all.slice(i, i + CHUNK));
+const mods = []; for (const d of dists) mods.push(await import(join(d, 'dist/src/engine/index.js')));
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const best = dists.map(() => Infinity);
+const prof = process.env.PROFILE;
+let session;
+if (prof) { session = new Session(); session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.setSamplingInterval', { interval: 200 }); }
+let outs = [];
+for (let r = 0; r < rounds; r++) {
+  for (let i = 0; i < dists.length; i++) {
+    globalThis.gc?.();
+    outs = [];
+    const k = new mods[i].LiquidationKernel(ctx);
+    if (prof && r === rounds - 1) await session.post('Profiler.start');
+    const c0 = cpu(); const t0 = performance.now();
+    let ledgers = {};
+    for (const c of chunks) { const o = k.liquidateAll(c, ctx.asOf, ledgers); ledgers = o.ledgers; outs.push(o.settlements); if (outs.length > 1) outs.shift(); }
+    const ms = cpu() - c0; const wall = performance.now() - t0;
+    if (prof && r === rounds - 1) { const { profile } = await session.post('Profiler.stop'); writeFileSync(`${prof}.${i}.cpuprofile`, JSON.stringify(profile)); }
+    best[i] = Math.min(best[i], ms);
+    process.stderr.write(`round ${r} ${dists[i]}: ${ms.toFixed(0)} ms CPU, ${wall.toFixed(0)} ms wall, fast ${k.stats.fast} fallback ${k.stats.fallback}\n`);
+  }
+}
+for (let i = 0; i < dists.length; i++) console.log(`${dists[i]}: best ${best[i].toFixed(0)} ms CPU = ${Math.round(all.length / best[i] * 1000)} lines/CPU s; x${(best[0] / best[i]).toFixed(3)} vs first`);
