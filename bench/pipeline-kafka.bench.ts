@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { Bus } from '../src/bus/bus.js';
+import { installGzipCodec } from '../src/bus/kafka/gzip-codec.js';
 import { openKafkaBus, type KafkaBusOptions } from '../src/bus/kafka/kafka-bus.js';
 import { TOPIC_NAMES, type TopicName } from '../src/bus/topics.js';
 import { busPartitions, readEnv } from '../src/config.js';
@@ -137,6 +138,8 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
  * Produce then consume, as the pipeline ingests then liquidates.
  */
 async function rawChild(brokers: string[], prefix: string, o: { count: number; keyBytes: number; keys: number; batch: number; pool: string; partitions: number; compression: Compression }): Promise<object> {
+  // The bus's gzip codec (level and in-place calls, src/bus/kafka/gzip-codec.ts): the same compression work per byte as the pipeline.
+  installGzipCodec();
   const kafka = new Kafka({ clientId: 'noemie-bench-raw', brokers, logLevel: logLevel.WARN, retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 } });
   const topic = `${prefix}raw-lines`;
   const admin = kafka.admin();
