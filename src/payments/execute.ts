@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PaymentOrder } from '../model/payment.js';
+import type { PaymentOrder, PaymentOrderHead } from '../model/payment.js';
 import { checkNotHandedOver, runIntent, sepaFilesOf, type RunIntent } from './intent.js';
 import { runPayments } from './run.js';
 import type { PaymentRunStep } from './run-steps.js';
@@ -21,7 +21,7 @@ export interface ExecuteRunOptions extends RunInput {
   executionDate: string;
   initiatingParty: string;
   initiatingPartyId?: PartyId | null;
-  debtorOf: (order: PaymentOrder) => DebtorAccount;
+  debtorOf: (order: PaymentOrder | PaymentOrderHead) => DebtorAccount;
 }
 
 export interface ExecutedRun {
