@@ -60,6 +60,7 @@ export async function paymentCutoff(request: PaymentRunRequest, ctx: CutoffConte
     limits,
     ...(ctx.onStep ? { onStep: ctx.onStep } : {}),
     ...(ctx.orderLines === false ? { orderLines: false } : {}),
+    ...(ctx.env.NOEMIE_PAYMENT_SLICE_LINES === undefined ? {} : { sliceLines: ctx.env.NOEMIE_PAYMENT_SLICE_LINES }),
     ...(request.runId === undefined ? {} : { runId: request.runId }),
     ...(request.at === undefined ? {} : { at: request.at }),
     ...(request.out === undefined ? {} : { outDir: resolve(request.out) }),

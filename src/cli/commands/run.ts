@@ -327,7 +327,7 @@ export const command: Command = {
         const at = new Date().toISOString();
         const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
         professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
-        const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env), orderLines: false });
+        const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env), orderLines: false, ...(env.NOEMIE_PAYMENT_SLICE_LINES === undefined ? {} : { sliceLines: env.NOEMIE_PAYMENT_SLICE_LINES }) });
         if (!run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked });
         const total = run.orderHeads.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orderHeads.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
