@@ -30,11 +30,15 @@ export { runDirOf };
  *   consumed      inputs in the ledger, nothing of the run. Restart decides the run again: the same
  *                 ledger gives the same orders and EndToEndIds (they derive from what is paid).
  *   decided       orders in memory only: as above.
- *   intent-saved  ONE transaction records the run's intent (runId, orders, EndToEndIds, file
- *                 names, MsgIds) with the ledger changes that count the run as paid, and reserves its
+ *   intent-saved  ONE transaction records the run's decision (payment-run-stream.ts): its intent
+ *                 (runId, order heads, EndToEndIds, file names, MsgIds), the per-payee outcomes,
+ *                 debts, holds, approvals, the report, the apply cursor, and reserves its
  *                 EndToEndIds in the handed-over index (EndToEndId → MsgId). From here the run is
- *                 decided for good: a restart completes it from the intent before anything else —
+ *                 decided for good: a restart applies and completes it before anything else —
  *                 it never decides another run over the same lines while this one is pending.
+ *   slice-applied one slice of the line updates (paid, line-run, blocked and due marks) committed
+ *                 with the cursor's advance. Restart applies the rest from the cursor.
+ *   applied       every line updated, the transfer records written, the cursor removed.
  *   pain-temp-written  a pain.001 is on disk under `.<name>.tmp` (fsynced), invisible to the bank.
  *                 Restart removes the temp file and writes the file again from the intent.
  *   pain-renamed  the pain.001 is in place (directory fsynced): handed over. Restart writes it

@@ -42,9 +42,13 @@ import { DirtyFamilies } from './statement-dirty.js';
  *   payments.line-run/<lineKey>␟<runId>       LineRun: what that run moved to whom for the line (member statements;
  *                                             a movement the bank returned is marked `returned`)
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
+ *   payments.run-move/<payee>␟<lineKey>        scratch of the run being decided / applied: StoredMove (payment-run-stream.ts)
+ *   payments.run-payee/<payee>                scratch: PayeeOutcome, the recorded decision for the payee
+ *   payments.pending/apply, payments.pending/scan   the streamed run's apply cursor / the run id of a scan in progress
  *
- * The pure code (src/payments: applyPaymentEvents, runPayments, approvePayment) still works on a
- * PaymentsLedger; here it is given a SLICE of the ledger — only the keys the step can read or
+ * A payment run is decided and applied by streaming (payment-run-stream.ts, through `runKeys`); the
+ * other steps' pure code (src/payments: applyPaymentEvents, approvePayment, applyReturn; runPayments
+ * for a dry run) still works on a PaymentsLedger; here it is given a SLICE of the ledger — only the keys the step can read or
  * change — and what it returns is diffed against the slice into the puts and removes of ONE
  * commit. A slice must hold every key the step may touch (see `readSlice`): a batch needs its own
  * lines and claims; a run needs the due lines, their operator payments, the debts, held orders and
