@@ -716,7 +716,7 @@ export class PaymentsStore {
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       // what the statements were written from is gone: the next statement pass writes every family
