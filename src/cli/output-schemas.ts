@@ -73,6 +73,8 @@ const PaymentStageSchema = z
     consumed: z.object({ settlements: Count, reconciliation: Count }),
     republished: Count,
     orders: z.array(OrderItem),
+    /** the orders without their lines (`lineCount` of them): what the text output and `run --once` print */
+    orderHeads: z.array(OrderItem.extend({ lineCount: Count })),
     blocked: z.array(BlockedItem),
     pending: z.array(z.looseObject({})),
     held: z.array(z.looseObject({ paymentId: z.string(), payee: z.string(), amount: Amount, reason: z.string() })),

@@ -41,6 +41,8 @@ export interface CutoffContext {
   /** the members' accounts as of the run's day; null: none known (every family blocked) */
   membership: MembershipStore | null;
   onStep?: (step: PaymentRunStep) => void;
+  /** false: the report's orders without their lines (`orderHeads` only; PaymentStageOptions.orderLines) */
+  orderLines?: boolean;
 }
 
 export async function paymentCutoff(request: PaymentRunRequest, ctx: CutoffContext): Promise<PaymentStageReport> {
@@ -57,6 +59,8 @@ export async function paymentCutoff(request: PaymentRunRequest, ctx: CutoffConte
     dryRun: request.dryRun,
     limits,
     ...(ctx.onStep ? { onStep: ctx.onStep } : {}),
+    ...(ctx.orderLines === false ? { orderLines: false } : {}),
+    ...(ctx.env.NOEMIE_PAYMENT_SLICE_LINES === undefined ? {} : { sliceLines: ctx.env.NOEMIE_PAYMENT_SLICE_LINES }),
     ...(request.runId === undefined ? {} : { runId: request.runId }),
     ...(request.at === undefined ? {} : { at: request.at }),
     ...(request.out === undefined ? {} : { outDir: resolve(request.out) }),
@@ -65,5 +69,5 @@ export async function paymentCutoff(request: PaymentRunRequest, ctx: CutoffConte
 
 /** The report for --json and the admin API: the orders' IBANs masked like the text output (stdout ends up in logs). */
 export function maskedReport(r: PaymentStageReport): PaymentStageReport {
-  return { ...r, orders: r.orders.map((o) => ({ ...o, iban: maskIban(o.iban) })) };
+  return { ...r, orders: r.orders.map((o) => ({ ...o, iban: maskIban(o.iban) })), orderHeads: r.orderHeads.map((o) => ({ ...o, iban: maskIban(o.iban) })) };
 }

@@ -54,3 +54,19 @@ export const PayeeAccountSchema = z.object({
   name: z.string().min(1),
 });
 export type PayeeAccount = z.infer<typeof PayeeAccountSchema>;
+
+/**
+ * An order without its per-line lists (`lineKeys`, `lines`): what a bank file, a report row and a
+ * run summary need. A large run keeps its orders so while it is written, the lines in the store
+ * (src/pipeline/payment-run-stream.ts); `lineCount` says how many lines the order moves.
+ */
+export type PaymentOrderHead = Omit<PaymentOrder, 'lineKeys' | 'lines'> & { lineCount: number };
+
+/** The head of a full order. */
+export function orderHeadOf(o: PaymentOrder): PaymentOrderHead {
+  const { lineKeys: _keys, lines, ...head } = o;
+  return { ...head, lineCount: lines.length };
+}
+
+/** How many lines an order moves, whether it carries them or only their count. */
+export const orderLineCount = (o: { lineKeys: readonly string[] } | { lineCount: number }): number => ('lineCount' in o ? o.lineCount : o.lineKeys.length);

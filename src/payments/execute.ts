@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PaymentOrder } from '../model/payment.js';
+import type { PaymentOrder, PaymentOrderHead } from '../model/payment.js';
 import { checkNotHandedOver, runIntent, sepaFilesOf, type RunIntent } from './intent.js';
 import { runPayments } from './run.js';
 import type { PaymentRunStep } from './run-steps.js';
@@ -21,7 +21,7 @@ export interface ExecuteRunOptions extends RunInput {
   executionDate: string;
   initiatingParty: string;
   initiatingPartyId?: PartyId | null;
-  debtorOf: (order: PaymentOrder) => DebtorAccount;
+  debtorOf: (order: PaymentOrder | PaymentOrderHead) => DebtorAccount;
 }
 
 export interface ExecutedRun {
@@ -44,10 +44,12 @@ export interface WriteRunOptions {
   /** EndToEndId → MsgId of the one file allowed to carry it (must already hold this intent's ids) */
   handedOver: Readonly<Record<string, string>>;
   onStep?: (step: PaymentRunStep) => void;
+  /** the orders with their lines, in the intent's order, when the intent holds only their heads (a streamed run) */
+  orders?: () => Iterable<PaymentOrder>;
 }
 
 /** Writes (or re-writes, after a crash) an intent's pain.001 files and orders.ndjson; removes stray temp files first. */
-export async function writeRunFiles(intent: RunIntent, options: WriteRunOptions): Promise<{ ordersFile: string; sepaFiles: string[] }> {
+export async function writeRunFiles(intent: Omit<RunIntent, 'orders'> & { orders: readonly (PaymentOrder | PaymentOrderHead)[] }, options: WriteRunOptions): Promise<{ ordersFile: string; sepaFiles: string[] }> {
   await mkdir(intent.dir, { recursive: true });
   await removeTempFiles(intent.dir);
   const sepaFiles: string[] = [];
@@ -59,7 +61,7 @@ export async function writeRunFiles(intent: RunIntent, options: WriteRunOptions)
     sepaFiles.push(path);
   }
   const ordersFile = join(intent.dir, intent.ordersFile);
-  await writeOrdersFile(ordersFile, intent.orders);
+  await writeOrdersFile(ordersFile, options.orders?.() ?? (intent.orders as PaymentOrder[]));
   options.onStep?.('orders-written');
   return { ordersFile, sepaFiles };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PaymentOrderSchema, type PaymentOrder } from '../model/payment.js';
+import { PaymentOrderSchema, type PaymentOrder, type PaymentOrderHead } from '../model/payment.js';
 import { PaymentsError } from './errors.js';
 import type { DebtorAccount } from './sepa/pain001.js';
 import type { SepaFile } from './sepa/files.js';
@@ -43,7 +43,7 @@ export type RunIntent = z.infer<typeof RunIntentSchema>;
  * The intent of a run from its orders and its planned files, with the "one bank file per payment"
  * control: every transfer in exactly one file, nothing else in any file.
  */
-export function runIntent(runId: string, at: string, dir: string, orders: PaymentOrder[], files: SepaFile[]): RunIntent {
+export function runIntent<O extends PaymentOrder | PaymentOrderHead = PaymentOrder>(runId: string, at: string, dir: string, orders: O[], files: SepaFile[]): Omit<RunIntent, 'orders'> & { orders: O[] } {
   const transfers = new Set(orders.filter((o) => o.transfer).map((o) => o.endToEndId));
   const seen = new Set<string>();
   const fileIntents = files.map(({ orders: inFile, ...f }) => {
@@ -61,7 +61,7 @@ export function runIntent(runId: string, at: string, dir: string, orders: Paymen
 }
 
 /** The files of an intent with their orders, in the recorded order. */
-export function sepaFilesOf(intent: RunIntent): SepaFile[] {
+export function sepaFilesOf(intent: Omit<RunIntent, 'orders'> & { orders: readonly (PaymentOrder | PaymentOrderHead)[] }): SepaFile[] {
   const byId = new Map(intent.orders.map((o) => [o.endToEndId, o]));
   return intent.files.map(({ endToEndIds, ...f }) => ({
     ...f,

@@ -116,10 +116,23 @@ export function renderReportHtml(r: RunReport): string {
   return [...reportHtmlChunks(r)].join('');
 }
 
+/**
+ * The settled rows of a report, a few at a time: its own `settled.lines`, or (a report recorded
+ * without them: a large run's rows are stored apart) the chunks `rows` reads.
+ */
+export type SettledRows = () => Iterable<readonly RunReport['settled']['lines'][number][]>;
+
+function* chunksOf(r: RunReport, rows?: SettledRows): Generator<readonly RunReport['settled']['lines'][number][]> {
+  if (rows !== undefined) {
+    for (const chunk of rows()) if (chunk.length > 0) yield chunk;
+    return;
+  }
+  for (let i = 0; i < r.settled.lines.length; i += ROWS_PER_CHUNK) yield r.settled.lines.slice(i, i + ROWS_PER_CHUNK);
+}
+
 /** The page chunk by chunk, byte for byte `renderReportHtml`'s: the settled rows are rendered as they are written. */
-export function* reportHtmlChunks(r: RunReport): Generator<string> {
-  const lines = r.settled.lines;
-  if (lines.length === 0) {
+export function* reportHtmlChunks(r: RunReport, rows?: SettledRows): Generator<string> {
+  if ((rows === undefined ? r.settled.lines.length : r.settled.count) === 0) {
     yield renderPage(r, []);
     return;
   }
@@ -127,7 +140,11 @@ export function* reportHtmlChunks(r: RunReport): Generator<string> {
   // looked for inside the settled table: a runId before it could spell the placeholder (escapeHtml keeps it), never `<table`
   const at = page.indexOf(SETTLED_ROWS, page.indexOf('<table id="settled">'));
   yield page.slice(0, at);
-  for (let i = 0; i < lines.length; i += ROWS_PER_CHUNK) yield (i === 0 ? '' : '\n') + lines.slice(i, i + ROWS_PER_CHUNK).map(settledRow).join('\n');
+  let first = true;
+  for (const chunk of chunksOf(r, rows)) {
+    yield (first ? '' : '\n') + chunk.map(settledRow).join('\n');
+    first = false;
+  }
   yield page.slice(at + SETTLED_ROWS.length);
 }
 
@@ -135,9 +152,8 @@ export function* reportHtmlChunks(r: RunReport): Generator<string> {
  * report.json chunk by chunk, byte for byte `JSON.stringify(r, null, 2)` and a newline: the settled
  * lines (one per due line) are stringified a few at a time, indented as the whole document has them.
  */
-export function* reportJsonChunks(r: RunReport): Generator<string> {
-  const lines = r.settled.lines;
-  if (lines.length === 0) {
+export function* reportJsonChunks(r: RunReport, rows?: SettledRows): Generator<string> {
+  if ((rows === undefined ? r.settled.lines.length : r.settled.count) === 0) {
     yield `${JSON.stringify(r, null, 2)}\n`;
     return;
   }
@@ -149,7 +165,11 @@ export function* reportJsonChunks(r: RunReport): Generator<string> {
   const indent = doc.slice(doc.lastIndexOf('\n', at) + 1, at);
   const element = (l: RunReport['settled']['lines'][number]) => JSON.stringify(l, null, 2).replace(/\n/g, `\n${indent}`);
   yield doc.slice(0, at);
-  for (let i = 0; i < lines.length; i += ROWS_PER_CHUNK) yield (i === 0 ? '' : `,\n${indent}`) + lines.slice(i, i + ROWS_PER_CHUNK).map(element).join(`,\n${indent}`);
+  let first = true;
+  for (const chunk of chunksOf(r, rows)) {
+    yield (first ? '' : `,\n${indent}`) + chunk.map(element).join(`,\n${indent}`);
+    first = false;
+  }
   yield `${doc.slice(at + mark.length)}\n`;
 }
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { centsOf, moneyOfCents } from '../model/cents.js';
 import { MONEY_PATTERN, MoneySchema } from '../model/money.js';
-import type { PaymentOrder } from '../model/payment.js';
+import type { PaymentOrder, PaymentOrderHead } from '../model/payment.js';
 import { entitlementOf } from './entitlement.js';
-import type { RunIntent } from './intent.js';
+import type { RunIntent, SepaFileIntent } from './intent.js';
 import { reasonText } from './bank-returns/reasons.js';
 import { maskIban } from './show.js';
-import type { PaymentsLedger, RunResult } from './types.js';
+import type { Blocked, Held, LineLedger, LineReturn, PaymentsLedger, Pending, RunResult } from './types.js';
 
 /**
  * The payment-run report for finance (issue 11): what the run's lines were worth, what the run
@@ -127,8 +127,7 @@ const sum = (values: Iterable<string | number>) => {
 const own = <T>(r: Readonly<Record<string, T>>, k: string): T | undefined => (Object.hasOwn(r, k) ? r[k] : undefined);
 
 /** Why what a line entitles differs from its AMC amount (null when it does not). */
-function noteOf(slice: PaymentsLedger, lineKey: string, entitled: number): string | null {
-  const line = slice.lines[lineKey]!;
+function noteOf(line: LineLedger, entitled: number): string | null {
   const s = line.settlement!;
   if (entitled === centsOf(s.amcAmount)) return null;
   if (s.annulled) return 'annulled: nothing is owed, what was paid is taken back';
@@ -146,30 +145,115 @@ export interface RunReportInput {
   intent: RunIntent | null;
 }
 
+export type SettledLine = RunReport['settled']['lines'][number];
+export type WithheldLine = RunReport['withheld']['reconciliation'][number];
+
+/**
+ * One due line's row of the report's settled table (and its withheld entry for a TP line held or in
+ * exception), computed from the line before the run and what the operator paid for it (cents),
+ * independently of run.ts; null for a line the run cannot settle (pending).
+ */
+export function settledLineOf(lineKey: string, line: LineLedger, operatorPaid: number): { row: SettledLine; withheld: WithheldLine | null } | null {
+  if (line.settlement === null) return null;
+  const ent = entitlementOf(line);
+  if (ent.kind === 'pending' || [...Object.values(ent.amounts), ...Object.values(line.paid)].some((a) => !MONEY_PATTERN.test(a))) return null;
+  const entitled = sum(Object.values(ent.amounts));
+  const paidBefore = sum([sum(Object.values(line.paid)), operatorPaid]);
+  const s = line.settlement;
+  const withheld = s.tiersPayant && !s.annulled && line.tp !== null && (line.tp.kind === 'held' || line.tp.kind === 'exception') ? { lineKey, kind: line.tp.kind, amcAmount: s.amcAmount } : null;
+  return { row: { lineKey, version: s.version, amcAmount: s.amcAmount, entitled: money(entitled), paidBefore: money(paidBefore), movement: money(sum([entitled, -paidBefore])), note: noteOf(line, entitled) }, withheld };
+}
+
+/** The report's sums of the settled table, in cents (kept as the rows go by when they are not all in memory). */
+export class SettledTotals {
+  count = 0;
+  amcAmount = 0;
+  entitled = 0;
+  paidBefore = 0;
+  movement = 0;
+
+  add(l: SettledLine): void {
+    this.count += 1;
+    this.amcAmount = sum([this.amcAmount, l.amcAmount]);
+    this.entitled = sum([this.entitled, l.entitled]);
+    this.paidBefore = sum([this.paidBefore, l.paidBefore]);
+    this.movement = sum([this.movement, l.movement]);
+  }
+}
+
+/** A bank return mark on a line an order moves, for the same payee: what `returned.repaid` is made of. */
+export interface RepaidMark {
+  endToEndId: string;
+  /** what the bank returned on the line */
+  returnedAmount: string;
+  lineKey: string;
+  /** the order's movement on the line */
+  lineAmount: string;
+}
+
+/** The marks of an order's lines, in the order's line order (each line's marks as the line lists them). */
+export function repaidMarksOf(lines: readonly { lineKey: string; amount: string }[], payee: string, returnedOf: (lineKey: string) => LineLedger['returned']): RepaidMark[] {
+  return lines.flatMap((l) => Object.entries(returnedOf(l.lineKey) ?? {}).filter(([, r]) => r.payee === payee).map(([id, r]) => ({ endToEndId: id, returnedAmount: r.amount, lineKey: l.lineKey, lineAmount: l.amount })));
+}
+
+function repaidItemOf(o: PaymentOrder | PaymentOrderHead, marks: readonly RepaidMark[]): RunReport['returned']['repaid']['items'][number] | null {
+  if (marks.length === 0) return null;
+  const returnedLines = new Map(marks.map((m) => [m.lineKey, m.lineAmount]));
+  return {
+    paymentId: o.paymentId, payee: o.payee, kind: o.kind, transfer: o.transfer, endToEndId: o.endToEndId,
+    amount: money(sum([...returnedLines.values()])), returnedAmount: money(sum(marks.map((m) => m.returnedAmount))),
+    returnedEndToEndIds: [...new Set(marks.map((m) => m.endToEndId))].sort(), lines: returnedLines.size,
+  };
+}
+
+/** What the report is assembled from: the settled table (its rows, or only its totals when the rows are stored apart) and the run's decision. */
+export interface RunReportParts {
+  runId: string;
+  at: string;
+  settled: { lines: SettledLine[]; totals: SettledTotals };
+  withheldReconciliation: WithheldLine[];
+  result: { orders: readonly (PaymentOrder | PaymentOrderHead)[]; blocked: readonly Blocked[]; held: readonly Held[]; pending: readonly Pending[] };
+  files: readonly SepaFileIntent[];
+  /** the debt a payee owed before the run */
+  debtOf: (payee: string) => string | undefined;
+  returnsToReport: Readonly<Record<string, LineReturn>>;
+  /** an order's repaid marks (empty: it pays no returned line again) */
+  repaidMarksOf: (o: PaymentOrder | PaymentOrderHead) => readonly RepaidMark[];
+}
+
 export function buildRunReport({ runId, at, slice, result, intent }: RunReportInput): RunReport {
   // ---- settled: the run's payable lines, computed from the slice, independently of run.ts ----
   const pendingKeys = new Set(result.pending.map((p) => p.lineKey));
   const operatorByLine = new Map<string, number>();
   for (const p of Object.values(slice.operatorPaid)) operatorByLine.set(p.lineKey, sum([operatorByLine.get(p.lineKey) ?? 0, p.amount]));
-  const settledLines: RunReport['settled']['lines'] = [];
-  const reconciliation: RunReport['withheld']['reconciliation'] = [];
+  const settledLines: SettledLine[] = [];
+  const totals = new SettledTotals();
+  const reconciliation: WithheldLine[] = [];
   for (const lineKey of Object.keys(slice.due).sort()) {
     const line = own(slice.lines, lineKey);
-    if (!line || pendingKeys.has(lineKey) || line.settlement === null) continue;
-    const ent = entitlementOf(line);
-    if (ent.kind === 'pending' || [...Object.values(ent.amounts), ...Object.values(line.paid)].some((a) => !MONEY_PATTERN.test(a))) continue;
-    const entitled = sum(Object.values(ent.amounts));
-    const paidBefore = sum([sum(Object.values(line.paid)), operatorByLine.get(lineKey) ?? 0]);
-    const s = line.settlement;
-    if (s.tiersPayant && !s.annulled && line.tp !== null && (line.tp.kind === 'held' || line.tp.kind === 'exception')) reconciliation.push({ lineKey, kind: line.tp.kind, amcAmount: s.amcAmount });
-    settledLines.push({ lineKey, version: s.version, amcAmount: s.amcAmount, entitled: money(entitled), paidBefore: money(paidBefore), movement: money(sum([entitled, -paidBefore])), note: noteOf(slice, lineKey, entitled) });
+    if (!line || pendingKeys.has(lineKey)) continue;
+    const settled = settledLineOf(lineKey, line, operatorByLine.get(lineKey) ?? 0);
+    if (settled === null) continue;
+    if (settled.withheld !== null) reconciliation.push(settled.withheld);
+    settledLines.push(settled.row);
+    totals.add(settled.row);
   }
-  const settledMovement = sum(settledLines.map((l) => l.movement));
+  return assembleRunReport({
+    runId, at, settled: { lines: settledLines, totals }, withheldReconciliation: reconciliation, result, files: intent?.files ?? [],
+    debtOf: (payee) => own(slice.debts, payee), returnsToReport: slice.returnsToReport ?? {},
+    repaidMarksOf: (o) => ('lines' in o ? repaidMarksOf(o.lines, o.payee, (k) => own(slice.lines, k)?.returned) : []),
+  });
+}
+
+export function assembleRunReport(parts: RunReportParts): RunReport {
+  const { runId, at, result } = parts;
+  const settledMovement = parts.settled.totals.movement;
+  const reconciliation = parts.withheldReconciliation;
 
   // ---- transferred, per pain.001 file and per debtor account ----
   const fileOf = new Map<string, { fileName: string; messageId: string }>();
   const orderById = new Map(result.orders.map((o) => [o.endToEndId, o]));
-  const files = (intent?.files ?? []).map((f) => {
+  const files = parts.files.map((f) => {
     for (const id of f.endToEndIds) fileOf.set(id, { fileName: f.fileName, messageId: f.messageId });
     const amounts = f.endToEndIds.map((id) => orderById.get(id)?.amount ?? '0.00');
     return { fileName: f.fileName, messageId: f.messageId, debtorIban: maskIban(f.debtor.iban), debtorName: f.debtor.name, executionDate: f.executionDate, count: f.endToEndIds.length, total: money(sum(amounts)) };
@@ -182,7 +266,7 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
     byDebtor.set(f.debtorIban, d);
   }
   const transfers = result.orders.filter((o) => o.transfer);
-  const lineCount = (o: PaymentOrder) => o.lines.length;
+  const lineCount = (o: PaymentOrder | PaymentOrderHead) => ('lines' in o ? o.lines.length : o.lineCount);
   const transferredTotal = sum(transfers.map((o) => o.amount));
   const recoveries = result.orders.filter((o) => o.kind === 'recovery');
   const recoveredTotal = sum(recoveries.map((o) => o.amount));
@@ -191,7 +275,7 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
   const blockedTotal = sum(result.blocked.map((b) => b.amount));
 
   // ---- debts: of the payees this run looked at ----
-  const debtOf = (payee: string) => cents(own(slice.debts, payee) ?? '0.00');
+  const debtOf = (payee: string) => cents(parts.debtOf(payee) ?? '0.00');
   const untouched = [...result.blocked.map((b) => b.payee), ...result.held.map((h) => h.payee)];
   const broughtForward = sum([sum(result.orders.map((o) => o.debtBefore)), sum(untouched.map(debtOf))]);
   const carried = sum([sum(result.orders.map((o) => o.debtAfter)), sum(untouched.map(debtOf))]);
@@ -200,7 +284,7 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
   // No term in the equation: a return puts its amount back in the lines' `paid` (and the debt the
   // transfer absorbed back in the payee's debt), so this run's settled movements carry it and it
   // lands in transferred / held / blocked / recovered like any movement (README, "The equation").
-  const returnsSince = Object.entries(slice.returnsToReport ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const returnsSince = Object.entries(parts.returnsToReport).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([endToEndId, x]) => ({
       endToEndId, paymentId: x.paymentId, runId: x.runId, payee: x.payee, amount: x.amount,
       code: x.code, label: x.label, reason: reasonText(x), blocks: x.blocks, file: x.file, record: x.record, at: x.at,
@@ -208,14 +292,8 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
   const returnedTotal = sum(returnsSince.map((x) => x.amount));
   const repaid: RunReport['returned']['repaid']['items'] = [];
   for (const o of result.orders) {
-    const marks = o.lines.flatMap((l) => Object.entries(own(slice.lines, l.lineKey)?.returned ?? {}).filter(([, r]) => r.payee === o.payee).map(([id, r]) => ({ id, r, l })));
-    if (marks.length === 0) continue;
-    const returnedLines = new Map(marks.map((m) => [m.l.lineKey, m.l]));
-    repaid.push({
-      paymentId: o.paymentId, payee: o.payee, kind: o.kind, transfer: o.transfer, endToEndId: o.endToEndId,
-      amount: money(sum([...returnedLines.values()].map((l) => l.amount))), returnedAmount: money(sum(marks.map((m) => m.r.amount))),
-      returnedEndToEndIds: [...new Set(marks.map((m) => m.id))].sort(), lines: returnedLines.size,
-    });
+    const item = repaidItemOf(o, parts.repaidMarksOf(o));
+    if (item !== null) repaid.push(item);
   }
 
   const right = sum([transferredTotal, heldTotal, blockedTotal, -recoveredTotal, broughtForward]);
@@ -225,16 +303,17 @@ export function buildRunReport({ runId, at, slice, result, intent }: RunReportIn
     { name: 'Σ pain.001 files = transferred', left: money(filesTotal), right: money(transferredTotal), holds: filesTotal === transferredTotal && files.reduce((n, f) => n + f.count, 0) === transfers.length },
   ];
 
+  const t = parts.settled.totals;
   return {
     format: 1,
     runId,
     at,
     settled: {
-      lines: settledLines,
-      count: settledLines.length,
-      amcAmount: money(sum(settledLines.map((l) => l.amcAmount))),
-      entitled: money(sum(settledLines.map((l) => l.entitled))),
-      paidBefore: money(sum(settledLines.map((l) => l.paidBefore))),
+      lines: parts.settled.lines,
+      count: t.count,
+      amcAmount: money(t.amcAmount),
+      entitled: money(t.entitled),
+      paidBefore: money(t.paidBefore),
       movement: money(settledMovement),
     },
     withheld: { reconciliation, pending: result.pending.map((p) => ({ lineKey: p.lineKey, reason: p.reason })), reconciliationTotal: money(sum(reconciliation.map((r) => r.amcAmount))) },

@@ -9,8 +9,12 @@ export const PAYMENT_RUN_STEPS = [
   'consumed',
   /** the run's orders decided in memory: nothing of the run recorded yet */
   'decided',
-  /** the run's intent (orders, file names, MsgIds, EndToEndIds) and its ledger saved in one write */
+  /** the run's decision recorded in one write: intent (orders, file names, MsgIds, EndToEndIds), per-payee outcomes, debts, holds, the apply cursor */
   'intent-saved',
+  /** one slice of the run's line updates (paid, line-run records, due marks) committed with the cursor's advance */
+  'slice-applied',
+  /** every line update applied, the transfer records written, the cursor removed */
+  'applied',
   /** a pain.001 written and fsynced under its temporary name */
   'pain-temp-written',
   /** that pain.001 renamed into place (directory fsynced): handed over */

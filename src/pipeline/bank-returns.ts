@@ -11,6 +11,7 @@ import { returnReason } from '../payments/bank-returns/reasons.js';
 import { PaymentsError } from '../payments/errors.js';
 import { applyReturn, type TransferRecord } from '../payments/returns.js';
 import type { PaymentsLedger, ReturnBlock } from '../payments/types.js';
+import { applyCursorOf, applyStreamedRun } from './payment-run-stream.js';
 import { PaymentsStore, type ReturnedTransfer, type ReturnException, type ReturnFileRecord } from './payments-store.js';
 
 /**
@@ -66,6 +67,9 @@ export async function applyBankReturnFile(store: PaymentsStore, path: string, op
 /** Applies a parsed message in one commit (exported for tests; `applyBankReturnFile` is the entry point). */
 export async function applyBankMessage(store: PaymentsStore, message: BankMessage, where: { file: string; sha256: string; at: string }): Promise<BankReturnReport> {
   const { file, sha256, at } = where;
+  // a payment run recorded but not wholly applied (a crash): its line updates go first — they
+  // are computed from the lines as the run decided on them, which a return would change under it
+  if (applyCursorOf(store) !== null) await applyStreamedRun(store);
   let report!: BankReturnReport;
   await store.commitReturns(() => {
     const duplicateOf = store.returnFiles.get(sha256) ?? null;

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Batch, Bus, BusRecord, OutgoingMessage } from '../bus/index.js';
 import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
-import { PaymentOrderSchema, type PaymentOrder } from '../model/payment.js';
+import { orderHeadOf, PaymentOrderSchema, type PaymentOrder, type PaymentOrderHead } from '../model/payment.js';
 import {
   applyPaymentEvents, buildRunReport, checkNotHandedOver, initialLedger, nextTarget2BusinessDay, planPaymentRun, removeTempFiles, reportSummary, runDirOf, writeReportFiles, writeRunFiles,
   type AccountBook, type ReportFiles, type RunReport, type RunReportSummary, type Blocked, type DebtorAccount, type Held, type PaymentEvent, type PaymentLimits, type PaymentRunStep, type PaymentsLedger, type Pending, type RunIntent,
@@ -13,6 +13,7 @@ import {
 import { stateStoreFileOf } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
 import { PaymentsStore } from './payments-store.js';
+import { applyCursorOf, applyStreamedRun, clearRunScratch, decideStreamedRun, ordersWithLines, recordStreamedRun, reportRows, streamedIntentOf, type StreamedIntent } from './payment-run-stream.js';
 
 export { runDirOf };
 
@@ -29,11 +30,15 @@ export { runDirOf };
  *   consumed      inputs in the ledger, nothing of the run. Restart decides the run again: the same
  *                 ledger gives the same orders and EndToEndIds (they derive from what is paid).
  *   decided       orders in memory only: as above.
- *   intent-saved  ONE transaction records the run's intent (runId, orders, EndToEndIds, file
- *                 names, MsgIds) with the ledger changes that count the run as paid, and reserves its
+ *   intent-saved  ONE transaction records the run's decision (payment-run-stream.ts): its intent
+ *                 (runId, order heads, EndToEndIds, file names, MsgIds), the per-payee outcomes,
+ *                 debts, holds, approvals, the report, the apply cursor, and reserves its
  *                 EndToEndIds in the handed-over index (EndToEndId → MsgId). From here the run is
- *                 decided for good: a restart completes it from the intent before anything else —
+ *                 decided for good: a restart applies and completes it before anything else —
  *                 it never decides another run over the same lines while this one is pending.
+ *   slice-applied one slice of the line updates (paid, line-run, blocked and due marks) committed
+ *                 with the cursor's advance. Restart applies the rest from the cursor.
+ *   applied       every line updated, the transfer records written, the cursor removed.
  *   pain-temp-written  a pain.001 is on disk under `.<name>.tmp` (fsynced), invisible to the bank.
  *                 Restart removes the temp file and writes the file again from the intent.
  *   pain-renamed  the pain.001 is in place (directory fsynced): handed over. Restart writes it
@@ -82,6 +87,13 @@ export interface PaymentStageOptions {
   limits?: PaymentLimits;
   /** called after each step of the run (the crash tests kill the process there: NOEMIE_CRASH_AT) */
   onStep?: (step: PaymentRunStep) => void;
+  /** due lines per slice of the streamed run (payment-run-stream.ts); default DEFAULT_SLICE_LINES */
+  sliceLines?: number;
+  /**
+   * false: the report's `orders` is left empty, `orderHeads` says what the run paid (a large run's
+   * orders with their lines are as large as orders.ndjson: `noemie run --once` prints only sums)
+   */
+  orderLines?: boolean;
 }
 
 /** A run a crash had interrupted after its intent was recorded, completed by this invocation. */
@@ -104,6 +116,8 @@ export interface PaymentStageReport {
   /** orders of earlier runs published now (a crash had interrupted them) */
   republished: number;
   orders: PaymentOrder[];
+  /** the run's orders without their lines (always filled; `orders` may be left empty: options.orderLines) */
+  orderHeads: PaymentOrderHead[];
   blocked: Blocked[];
   pending: Pending[];
   /** orders the payment controls held for approval: not transferred, lines still due */
@@ -260,25 +274,43 @@ async function ensureDir(dir: string): Promise<string> {
 /** The blocked payees a recorded report lists (a resumed run reports them as the run decided them). */
 const toBlocked = (r: RunReport | null): Blocked[] => (r === null ? [] : r.blocked.items.map((b) => ({ payee: b.payee, amount: b.amount, reason: b.reason, lineKeys: b.lineKeys })));
 
-const endToEndIdsOf = (intent: RunIntent) => intent.files.flatMap((f) => f.endToEndIds);
+const endToEndIdsOf = (intent: Pick<RunIntent, 'files'>) => intent.files.flatMap((f) => f.endToEndIds);
 
 /**
  * Writes the pending intent's files (the pain.001s, orders.ndjson, then the report recorded with
- * it), publishes its orders and clears it (also after a crash, from the saved intent).
+ * it), publishes its orders and clears it (also after a crash, from the saved intent). A streamed
+ * run's orders and report rows are read back from the store one payee / one chunk at a time.
  */
-async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: PaymentRunStep) => void, decided?: { intent: RunIntent; report: RunReport }): Promise<{ resumed: ResumedRun; intent: RunIntent; report: RunReport | null; reportFiles: ReportFiles | null }> {
-  // the run just decided and recorded by this process: what it recorded is what it holds (no
-  // decode of the intent and of a report of one row per line); after a crash, the record
-  const intent = decided?.intent ?? store.pending()!;
+async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: PaymentRunStep) => void, keepOrders: boolean, decided?: { intent: StreamedIntent; report: RunReport }): Promise<{ resumed: ResumedRun; orders: PaymentOrder[]; heads: PaymentOrderHead[]; report: RunReport | null; reportFiles: ReportFiles | null }> {
+  const streamed = decided?.intent ?? streamedIntentOf(store);
+  if (streamed === null) {
+    // an intent recorded whole (a run decided before session 8)
+    const intent = store.pending()!;
+    const removedTemp = await removeTempFiles(intent.dir);
+    const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: store.handedOverOf(endToEndIdsOf(intent)), onStep });
+    const report = store.report(intent.runId) ?? null;
+    const reportFiles = report === null ? null : await writeReportFiles(intent.dir, report);
+    await publishOrders(bus, intent.orders);
+    onStep('published');
+    await store.clearPending();
+    onStep('completed');
+    return { orders: intent.orders, heads: intent.orders.map(orderHeadOf), report, reportFiles, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp, reportHtml: reportFiles?.html ?? null } };
+  }
+  const intent = streamed;
+  const orders = () => ordersWithLines(store, intent.orders);
   const removedTemp = await removeTempFiles(intent.dir);
-  const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: store.handedOverOf(endToEndIdsOf(intent)), onStep });
-  const report = decided?.report ?? store.report(intent.runId) ?? null;
-  const reportFiles = report === null ? null : await writeReportFiles(intent.dir, report);
-  await publishOrders(bus, intent.orders);
+  const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: store.handedOverOf(endToEndIdsOf(intent)), onStep, orders });
+  const recorded = store.reportHeader(intent.runId);
+  const report = decided?.report ?? recorded?.report ?? null;
+  const chunks = recorded?.settledLineKeys ?? null;
+  const reportFiles = report === null ? null : await writeReportFiles(intent.dir, report, chunks === null ? undefined : () => reportRows(store, intent.runId, chunks));
+  await publishOrders(bus, orders());
   onStep('published');
+  const whole = keepOrders ? [...orders()] : [];
   await store.clearPending();
   onStep('completed');
-  return { intent, report, reportFiles, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp, reportHtml: reportFiles?.html ?? null } };
+  await clearRunScratch(store);
+  return { orders: whole, heads: intent.orders, report, reportFiles, resumed: { runId: intent.runId, orders: intent.orders.length, ordersFile, sepaFiles, removedTemp, reportHtml: reportFiles?.html ?? null } };
 }
 
 export async function runPaymentStage(options: PaymentStageOptions): Promise<PaymentStageReport> {
@@ -294,7 +326,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   const onStep = options.onStep ?? (() => {});
   const debtor = options.debtor ?? DEFAULT_DEBTOR;
   const report = (over: Partial<PaymentStageReport>): PaymentStageReport => ({
-    runId, dryRun, alreadyRun: false, consumed, republished: 0, orders: [], blocked: [], pending: [], held: [], resumed: null, pendingRun: null,
+    runId, dryRun, alreadyRun: false, consumed, republished: 0, orders: [], orderHeads: [], blocked: [], pending: [], held: [], resumed: null, pendingRun: null,
     runDir: runDirOf(outDir, runId), ordersFile: null, sepaFiles: [], ledgerFile: stateStoreFileOf(home), report: null, reportFiles: null, ...over,
   });
   // the report is decided with the run, from the slice it read: cost of the run, not of the history
@@ -327,23 +359,28 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
     const { result } = planned;
     warnHeld(result.held);
     const summary = result.alreadyRun ? null : reportSummary(reportOf(ledger, planned));
-    return report({ alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held, pendingRun: pending?.runId ?? null, report: summary });
+    return report({ alreadyRun: result.alreadyRun, orders: result.orders, orderHeads: result.orders.map(orderHeadOf), blocked: result.blocked, pending: result.pending, held: result.held, pendingRun: pending?.runId ?? null, report: summary });
   }
 
   const store = await PaymentsStore.open(home);
   if (options.runId === undefined) runId = unusedRunId(runId, (id) => store.run(id) !== undefined);
   try {
     const republished = await drainOutbox(bus, store);
+    const keepOrders = options.orderLines !== false;
+    const sliceLines = options.sliceLines;
     let resumed: ResumedRun | null = null;
-    if (store.pending() !== null) {
-      const done = await completeRun(bus, store, onStep);
+    // a run recorded whose line updates a crash interrupted: applied first, from its cursor (its
+    // lines must not change before, and no other run is decided before it is whole)
+    if (applyCursorOf(store) !== null) await applyStreamedRun(store, { ...(sliceLines ? { sliceLines } : {}) });
+    if (store.hasPending()) {
+      const done = await completeRun(bus, store, onStep, keepOrders);
       resumed = done.resumed;
       logger?.warn({ runId: resumed.runId, orders: resumed.orders, removedTemp: resumed.removedTemp.length }, 'payments: completed a run a crash had interrupted');
       // the run asked for is the one just completed: that is this run, done
       if (resumed.runId === runId) {
         const held = Object.values(store.readSlice({ controls: true }).held).filter((h) => h.runId === runId);
         const summary = done.report === null ? null : reportSummary(done.report);
-        return report({ republished, resumed, orders: done.intent.orders, held, blocked: toBlocked(done.report), runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles, report: summary, reportFiles: done.reportFiles });
+        return report({ republished, resumed, orders: done.orders, orderHeads: done.heads, held, blocked: toBlocked(done.report), runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles, report: summary, reportFiles: done.reportFiles });
       }
     }
 
@@ -351,39 +388,44 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
     logger?.info({ runId, ...consumed }, 'payments: inputs applied to the ledger');
     onStep('consumed');
 
-    // decided and recorded in a function of its own: the slice the run read and the ledger after it
-    // (an entry per due line, each) are garbage once recorded, before the files are written
-    const recordRun = async () => {
-      // a run reads what is due (and the few per-payee keys), not the ledger's history
-      const before = store.readSlice({ run: true, runId });
-      const planned = plan(before);
-      const { result, intent } = planned;
-      warnHeld(result.held);
-      const decided = { republished, resumed, alreadyRun: result.alreadyRun, orders: result.orders, blocked: result.blocked, pending: result.pending, held: result.held };
-      if (result.alreadyRun) return { decided, intent, runReport: null };
-      const runReport = reportOf(before, planned);
-      onStep('decided');
-      if (intent !== null) {
-        // a transfer already in a file handed over refuses the run, before anything is recorded
-        const handedOver = store.handedOverOf(endToEndIdsOf(intent));
-        for (const f of intent.files) checkNotHandedOver(handedOver, f);
-      }
-      await store.commitRun(before, result.ledger, intent, runReport, result.blocked);
-      return { decided, intent, runReport };
-    };
-    const { decided, intent, runReport } = await recordRun();
-    if (runReport === null) {
+    // decided by streaming the due lines (payment-run-stream.ts): in memory, per payee only
+    const decided = await decideStreamedRun(store, {
+      runId, at, accounts: options.accounts, outDir, debtorOf: () => debtor,
+      // the cut-off's day, or the next day TARGET2 settles (a bank refuses or moves a closed day)
+      executionDate: nextTarget2BusinessDay(at.slice(0, 10)),
+      initiatingParty: options.initiatingParty?.name ?? debtor.name,
+      initiatingPartyId: options.initiatingParty?.id ? { id: options.initiatingParty.id, scheme: options.initiatingParty.scheme } : null,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(sliceLines ? { sliceLines } : {}),
+    });
+    if (decided === null) {
       const earlier = store.report(runId);
-      return report({ ...decided, report: earlier === undefined ? null : reportSummary(earlier) });
+      return report({ republished, resumed, alreadyRun: true, report: earlier === undefined ? null : reportSummary(earlier) });
     }
+    warnHeld(decided.held);
+    if (!decided.report.reconciliation.reconciled) {
+      logger?.error({ runId, checks: decided.report.reconciliation.checks.filter((c) => !c.holds) }, 'payments: THE RUN DOES NOT RECONCILE to the cent with its settlements (see its report)');
+    }
+    onStep('decided');
+    const { intent } = decided;
+    if (intent !== null) {
+      // a transfer already in a file handed over refuses the run, before anything is recorded
+      const handedOver = store.handedOverOf(endToEndIdsOf(intent));
+      for (const f of intent.files) checkNotHandedOver(handedOver, f);
+    }
+    await recordStreamedRun(store, decided);
+    onStep('intent-saved');
+    await applyStreamedRun(store, { ...(sliceLines ? { sliceLines } : {}), onSlice: () => onStep('slice-applied') });
+    onStep('applied');
+    const outcome = { republished, resumed, orderHeads: decided.orders, blocked: decided.blocked, pending: decided.pending, held: decided.held, report: reportSummary(decided.report) };
     if (intent === null) {
       // no file for the bank: the report still goes where the run's files would be
-      const reportFiles = await writeReportFiles(await ensureDir(runDirOf(outDir, runId)), runReport);
-      return report({ ...decided, report: reportSummary(runReport), reportFiles });
+      const reportFiles = await writeReportFiles(await ensureDir(runDirOf(outDir, runId)), decided.report, () => reportRows(store, runId, decided.settledLineKeys));
+      await clearRunScratch(store);
+      return report({ ...outcome, reportFiles });
     }
-    onStep('intent-saved');
-    const done = await completeRun(bus, store, onStep, { intent, report: runReport });
-    return report({ ...decided, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles, report: reportSummary(runReport), reportFiles: done.reportFiles });
+    const done = await completeRun(bus, store, onStep, keepOrders, { intent, report: decided.report });
+    return report({ ...outcome, orders: done.orders, runDir: intent.dir, ordersFile: done.resumed.ordersFile, sepaFiles: done.resumed.sepaFiles, reportFiles: done.reportFiles });
   } finally {
     await store.close();
   }

@@ -10,6 +10,8 @@ import { transferRecordOf } from '../payments/returns.js';
 import { blockedShown, type LineBlocked, type LinePaymentFacts, type LineReturned, type LineRun } from '../statement/payment.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { centsOf, moneyOfCents } from '../model/cents.js';
+import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
+import { orderWithLines } from '../payments/run.js';
 import { DirtyFamilies } from './statement-dirty.js';
 
 /**
@@ -40,9 +42,13 @@ import { DirtyFamilies } from './statement-dirty.js';
  *   payments.line-run/<lineKey>␟<runId>       LineRun: what that run moved to whom for the line (member statements;
  *                                             a movement the bank returned is marked `returned`)
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
+ *   payments.run-move/<payee>␟<lineKey>        scratch of the run being decided / applied: StoredMove (payment-run-stream.ts)
+ *   payments.run-payee/<payee>                scratch: PayeeOutcome, the recorded decision for the payee
+ *   payments.pending/apply, payments.pending/scan   the streamed run's apply cursor / the run id of a scan in progress
  *
- * The pure code (src/payments: applyPaymentEvents, runPayments, approvePayment) still works on a
- * PaymentsLedger; here it is given a SLICE of the ledger — only the keys the step can read or
+ * A payment run is decided and applied by streaming (payment-run-stream.ts, through `runKeys`); the
+ * other steps' pure code (src/payments: applyPaymentEvents, approvePayment, applyReturn; runPayments
+ * for a dry run) still works on a PaymentsLedger; here it is given a SLICE of the ledger — only the keys the step can read or
  * change — and what it returns is diffed against the slice into the puts and removes of ONE
  * commit. A slice must hold every key the step may touch (see `readSlice`): a batch needs its own
  * lines and claims; a run needs the due lines, their operator payments, the debts, held orders and
@@ -154,16 +160,49 @@ const PENDING = 'run';
 export const REPORT_LINES_PER_KEY = 5000;
 
 /** How `payments.report` values are stored since session 7: the settled lines are in `payments.report-lines`, `settledLineKeys` keys of them. */
-type StoredReport = RunReport & { settledLineKeys?: number };
+export type StoredReport = RunReport & { settledLineKeys?: number };
 
 /** A pending intent's orders per `payments.pending-orders` key: up to this many line movements (or 1 000 orders) per key. */
 export const INTENT_LINES_PER_KEY = 5000;
 const INTENT_ORDERS_PER_KEY = 1000;
 
 /** How the pending intent is stored since session 7: its orders in `payments.pending-orders`, `orderKeys` keys of them. */
-type StoredIntent = RunIntent & { orderKeys?: number };
+export type StoredIntent = RunIntent & { orderKeys?: number; /** a streamed run's: its orders are heads, their lines in `payments.run-move` */ streamed?: boolean };
 
-const chunkKey = (runId: string, n: number) => compositeKey(runId, String(n).padStart(6, '0'));
+/** A streamed run's movement of one line for one payee (`payments.run-move/<payee>␟<lineKey>`): [version, signed cents, the line's bank returns]. */
+export type StoredMove = readonly [version: number, cents: number, returns: number];
+
+/** A streamed run's decision for one payee (`payments.run-payee/<payee>`): its order's head, or why its lines stay due. */
+export type PayeeOutcome = { o: 'order'; head: PaymentOrderHead } | { o: 'blocked'; reason: string } | { o: 'held' };
+
+export interface RunKeys {
+  kv: StateStore;
+  lines: SubStore<StoredLine>;
+  due: SubStore<1>;
+  operator: SubStore<OperatorPayment>;
+  operatorByLine: SubStore<1>;
+  debts: SubStore<string>;
+  runs: SubStore<{ at: string; orders: number }>;
+  held: SubStore<Held>;
+  approvals: SubStore<Approval>;
+  handedOver: SubStore<string>;
+  pendingRun: SubStore<StoredIntent>;
+  pendingOrders: SubStore<RunIntent['orders']>;
+  transfers: SubStore<TransferRecord>;
+  returnBlocks: SubStore<ReturnBlock>;
+  returnsToReport: SubStore<LineReturn>;
+  lineRuns: SubStore<LineRun>;
+  lineBlocked: SubStore<LineBlocked>;
+  reports: SubStore<StoredReport>;
+  reportLines: SubStore<RunReport['settled']['lines']>;
+  runMoves: SubStore<StoredMove>;
+  runPayees: SubStore<PayeeOutcome>;
+  statements: DirtyFamilies;
+  lineOf(lineKey: string): LineLedger | undefined;
+  putLine(lineKey: string, line: LineLedger): void;
+}
+
+export const chunkKey = (runId: string, n: number) => compositeKey(runId, String(n).padStart(6, '0'));
 
 export class PaymentsStore {
   private readonly lines: SubStore<StoredLine>;
@@ -188,6 +227,8 @@ export class PaymentsStore {
   private readonly lineBlocked: SubStore<LineBlocked>;
   private readonly reports: SubStore<StoredReport>;
   private readonly reportLines: SubStore<RunReport['settled']['lines']>;
+  private readonly runMoves: SubStore<StoredMove>;
+  private readonly runPayees: SubStore<PayeeOutcome>;
   /** the member statements to write again (statement-dirty.ts) */
   private readonly statements: DirtyFamilies;
 
@@ -214,6 +255,8 @@ export class PaymentsStore {
     this.lineBlocked = kv.sub('payments.line-blocked');
     this.reports = kv.sub('payments.report');
     this.reportLines = kv.sub('payments.report-lines');
+    this.runMoves = kv.sub('payments.run-move');
+    this.runPayees = kv.sub('payments.run-payee');
     this.statements = new DirtyFamilies(kv);
   }
 
@@ -524,13 +567,31 @@ export class PaymentsStore {
     await this.kv.commit(() => this.writeChanges(before, after));
   }
 
+  /**
+   * The pending intent, its orders whole (tools, tests, a dry run: a streamed run's orders are read
+   * back with their lines from `payments.run-move`; the stage itself writes them one at a time).
+   */
   pending(): RunIntent | null {
     const stored = this.pendingRun.get(PENDING);
     if (stored === undefined || stored.orderKeys === undefined) return stored ?? null;
-    const { orderKeys, ...intent } = stored;
+    const { orderKeys, streamed, ...intent } = stored;
     const orders: RunIntent['orders'] = [];
-    for (let n = 0; n < orderKeys; n++) for (const o of this.pendingOrders.get(String(n).padStart(6, '0')) ?? []) orders.push(o);
+    for (let n = 0; n < orderKeys; n++) {
+      for (const o of this.pendingOrders.get(String(n).padStart(6, '0')) ?? []) {
+        orders.push(streamed === true ? orderWithLines(o as unknown as PaymentOrderHead, this.movedLinesOf(o.payee)) : o);
+      }
+    }
     return { ...intent, orders };
+  }
+
+  /** Whether a run's intent is pending (its files not all done), without reading its orders. */
+  hasPending(): boolean {
+    return this.pendingRun.has(PENDING);
+  }
+
+  /** A streamed run's movements for one payee, in lineKey order (payment-run-stream.ts). */
+  private movedLinesOf(payee: string): PaymentLine[] {
+    return [...this.runMoves.entries(compositeKey(payee, ''))].map(([k, [version, amount]]) => ({ lineKey: k.slice(payee.length + 1), version, amount: moneyOfCents(amount) }));
   }
 
   /**
@@ -592,6 +653,18 @@ export class PaymentsStore {
     return { ...report, settled: { ...report.settled, lines } };
   }
 
+  /**
+   * The report recorded with run `runId` and how many `report-lines` chunks hold its settled rows;
+   * null for a report recorded whole (before session 7: its rows are in it).
+   */
+  reportHeader(runId: string): { report: RunReport; settledLineKeys: number | null } | undefined {
+    const stored = this.reports.get(runId);
+    if (stored === undefined) return undefined;
+    if (stored.settledLineKeys === undefined) return { report: stored, settledLineKeys: null };
+    const { settledLineKeys, ...report } = stored;
+    return { report, settledLineKeys };
+  }
+
   run(runId: string): { at: string; orders: number } | undefined {
     return this.runs.get(runId);
   }
@@ -602,6 +675,24 @@ export class PaymentsStore {
 
   async removeOutbox(runId: string): Promise<void> {
     await this.kv.commit(() => this.outboxEntries.remove(runId));
+  }
+
+  /**
+   * The keys a streamed run (payment-run-stream.ts) reads and writes, each slice in a commit of its
+   * own: that module holds the run's logic, this one the layout.
+   */
+  runKeys(): RunKeys {
+    return {
+      kv: this.kv, lines: this.lines, due: this.due, operator: this.operator, operatorByLine: this.operatorByLine, debts: this.debts, runs: this.runs,
+      held: this.held, approvals: this.approvals, handedOver: this.handedOver, pendingRun: this.pendingRun, pendingOrders: this.pendingOrders,
+      transfers: this.transfers, returnBlocks: this.returnBlocks, returnsToReport: this.returnsToReport, lineRuns: this.lineRuns, lineBlocked: this.lineBlocked,
+      reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, statements: this.statements,
+      lineOf: (k) => {
+        const stored = this.lines.get(k);
+        return stored === undefined ? undefined : lineOf(stored);
+      },
+      putLine: (k, line) => this.lines.put(k, storedLine(line)),
+    };
   }
 
   // ---- whole state (import, tests, tools) ---------------------------------------------------
@@ -625,7 +716,7 @@ export class PaymentsStore {
 
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines];
+    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
       // what the statements were written from is gone: the next statement pass writes every family
@@ -649,7 +740,7 @@ export class PaymentsStore {
  * the values once the few shared ones are taken: slower to write and read, and larger. Values
  * written before (plain objects) are read as they are.
  */
-interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
+export interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
   paid: readonly (readonly [string, string])[] | LineLedger['paid'];
   returned?: readonly (readonly [string, LineReturn])[] | LineLedger['returned'];
 }

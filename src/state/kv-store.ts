@@ -243,6 +243,34 @@ export class SubStore<V> {
     for (const key of this.db.getKeys({ start, end })) yield (key as string).slice(this.prefix.length);
   }
 
+  /** Up to `limit` entries whose key is after `after` (from the first when null), in key order: a slice of a long walk, resumed from its last key. */
+  entriesAfter(after: string | null, limit: number, keyPrefix = ''): [string, V][] {
+    const first = this.prefix + checkKey(keyPrefix);
+    const start = after === null ? first : this.prefix + after;
+    const end = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${first}\uffff`;
+    const out: [string, V][] = [];
+    for (const { key, value } of this.db.getRange({ start, end, limit: limit + 1 })) {
+      const k = (key as string).slice(this.prefix.length);
+      if (after !== null && k === after) continue;
+      out.push([k, value as V]);
+      if (out.length === limit) break;
+    }
+    return out;
+  }
+
+  /** Up to `limit` keys after `after` (from the first when null), in key order. */
+  keysAfter(after: string | null, limit: number): string[] {
+    const start = after === null ? this.prefix : this.prefix + after;
+    const out: string[] = [];
+    for (const key of this.db.getKeys({ start, end: `${this.name}${AFTER_SEP}`, limit: limit + 1 })) {
+      const k = (key as string).slice(this.prefix.length);
+      if (after !== null && k === after) continue;
+      out.push(k);
+      if (out.length === limit) break;
+    }
+    return out;
+  }
+
   /** Inside `commit` only: removes every key of this sub-store. */
   clear(): void {
     for (const key of [...this.keys()]) this.remove(key);

@@ -133,7 +133,7 @@ function printReport(io: CliIo, r: PaymentStageReport): void {
     writeLine(io.out, `  run ${r.runId} already ran: nothing done`);
     return;
   }
-  writeLine(io.out, r.orders.length === 0 ? '  nothing to pay or recover' : renderRunSummary(runSummary(r.runId, r.orders)).replace(/^/gm, '  '));
+  writeLine(io.out, r.orderHeads.length === 0 ? '  nothing to pay or recover' : renderRunSummary(runSummary(r.runId, r.orderHeads)).replace(/^/gm, '  '));
   for (const b of r.blocked) writeLine(io.out, `  blocked: ${b.payee} ${b.amount} (${b.lineKeys.length} line(s)): ${b.reason}`);
   for (const h of r.held) writeLine(io.out, `  HELD for approval: ${h.paymentId} ${h.amount} (${h.ceiling} ceiling${h.limit ? ` ${h.limit}` : ''}, ${h.lineKeys.length} line(s)): ${h.reason} — noemie payments approve ${h.paymentId}`);
   if (r.pending.length > 0) writeLine(io.out, `  pending: ${r.pending.length} line(s) not payable yet (review, or awaiting reconciliation)`);
@@ -176,7 +176,7 @@ export const command: Command = {
     checkPaymentRunRequest(request, env);
     const onStep = crashHook(env.NOEMIE_CRASH_AT);
     const report = await adminOrHere<PaymentStageReport>({ home, open: () => openCliBus(home, values.kafka), path: '/v1/admin/payment-runs', request }, async (bus, membership) =>
-      maskedReport(await paymentCutoff(request, { bus, home, env, io, membership, ...(onStep ? { onStep } : {}) })),
+      maskedReport(await paymentCutoff(request, { bus, home, env, io, membership, ...(onStep ? { onStep } : {}), orderLines: values.json === true })),
     );
     if (values.json) writeJson(io, 'payments run', report);
     else printReport(io, report);

@@ -203,7 +203,7 @@ export const command: Command = {
               // a cut-off pays the members' accounts as the members topic has them now
               await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 60_000);
               const run = await paymentCutoff(request, { bus, home, env, io, membership });
-              if (!run.dryRun && !run.alreadyRun) recordPaymentRun(run);
+              if (!run.dryRun && !run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked });
               return maskedReport(run);
             }),
           replay: (request) =>
@@ -327,23 +327,23 @@ export const command: Command = {
         const at = new Date().toISOString();
         const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
         professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
-        const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env) });
-        if (!run.alreadyRun) recordPaymentRun(run);
-        const total = run.orders.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
-        writeLine(io.out, `payment run ${run.runId}: ${run.orders.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
+        const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env), orderLines: false, ...(env.NOEMIE_PAYMENT_SLICE_LINES === undefined ? {} : { sliceLines: env.NOEMIE_PAYMENT_SLICE_LINES }) });
+        if (!run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked });
+        const total = run.orderHeads.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
+        writeLine(io.out, `payment run ${run.runId}: ${run.orderHeads.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
         for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);
         for (const b of run.blocked) if (b.reason.includes('returned by the bank')) writeLine(io.out, `  blocked: ${b.amount} — ${b.reason}`);
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
         if (run.ordersFile) writeLine(io.out, `  orders:   ${run.ordersFile}`);
         for (const b of run.blocked) writeLine(io.out, `  blocked: ${b.payee} ${b.amount}: ${b.reason}`);
         // a recovery is not a transfer (no pain.001 line): say it, it is what a re-liquidation of paid care leads to
-        for (const o of run.orders) if (o.kind === 'recovery') writeLine(io.out, `  recovery: ${o.payee} ${o.amount} (debt carried ${o.debtAfter})`);
+        for (const o of run.orderHeads) if (o.kind === 'recovery') writeLine(io.out, `  recovery: ${o.payee} ${o.amount} (debt carried ${o.debtAfter})`);
         if (run.reportFiles) writeLine(io.out, `  report:   ${run.reportFiles.html} (also .json, .csv)`);
         payments = {
-          runId: run.runId, orders: run.orders.length, transfers: total.toFixed(2),
+          runId: run.runId, orders: run.orderHeads.length, transfers: total.toFixed(2),
           blocked: run.blocked.map((b) => ({ payee: b.payee, amount: b.amount, reason: b.reason })),
           held: run.held.map((h) => ({ payee: h.payee, amount: h.amount, ceiling: h.ceiling, reason: h.reason })),
-          recoveries: run.orders.filter((o) => o.kind === 'recovery').map((o) => ({ payee: o.payee, amount: o.amount, debtAfter: o.debtAfter })),
+          recoveries: run.orderHeads.filter((o) => o.kind === 'recovery').map((o) => ({ payee: o.payee, amount: o.amount, debtAfter: o.debtAfter })),
           sepaFiles: run.sepaFiles.map((f) => (typeof f === 'string' ? f : (f as { file: string }).file)),
           ordersFile: run.ordersFile, reportFiles: run.reportFiles, reconciled: run.report?.reconciled ?? null,
         };

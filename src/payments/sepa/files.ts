@@ -1,4 +1,4 @@
-import type { PaymentOrder } from '../../model/payment.js';
+import type { PaymentOrder, PaymentOrderHead } from '../../model/payment.js';
 import { shortId } from '../end-to-end.js';
 import type { DebtorAccount, Pain001Input, PartyId } from './pain001.js';
 
@@ -14,9 +14,9 @@ export interface SepaRunInput {
   executionDate: string;
   initiatingParty: string;
   initiatingPartyId?: PartyId | null;
-  orders: readonly PaymentOrder[];
+  orders: readonly (PaymentOrder | PaymentOrderHead)[];
   /** which of the insurer's accounts pays this order (e.g. one for members, one for professionals) */
-  debtorOf: (order: PaymentOrder) => DebtorAccount;
+  debtorOf: (order: PaymentOrder | PaymentOrderHead) => DebtorAccount;
 }
 
 export interface SepaFile extends Pain001Input {
@@ -24,7 +24,7 @@ export interface SepaFile extends Pain001Input {
 }
 
 export function planSepaFiles(input: SepaRunInput): SepaFile[] {
-  const groups = new Map<string, { debtor: DebtorAccount; orders: PaymentOrder[] }>();
+  const groups = new Map<string, { debtor: DebtorAccount; orders: (PaymentOrder | PaymentOrderHead)[] }>();
   for (const order of input.orders) {
     if (!order.transfer) continue;
     const debtor = input.debtorOf(order);

@@ -1,6 +1,6 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { ZERO } from '../../model/money.js';
-import type { PaymentOrder } from '../../model/payment.js';
+import type { PaymentOrder, PaymentOrderHead } from '../../model/payment.js';
 import { accountProblem, normaliseAccount } from '../accounts.js';
 import { transferAmountProblem } from '../controls.js';
 import { PaymentsError } from '../errors.js';
@@ -52,7 +52,7 @@ export interface Pain001Input {
   initiatingPartyId?: PartyId | null;
   debtor: DebtorAccount;
   /** `transfer: true` orders only */
-  orders: readonly PaymentOrder[];
+  orders: readonly (PaymentOrder | PaymentOrderHead)[];
 }
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
@@ -86,7 +86,7 @@ function initiatingParty(input: Pain001Input): Record<string, unknown> {
   return { Nm: name, Id: { OrgId: { Othr: { Id: sepaText(party.id, 35), ...(party.scheme ? { SchmeNm: { Cd: party.scheme } } : {}) } } } };
 }
 
-function transaction(o: PaymentOrder): string {
+function transaction(o: PaymentOrder | PaymentOrderHead): string {
   return xml({
     CdtTrfTxInf: {
       PmtId: { InstrId: o.endToEndId, EndToEndId: o.endToEndId },

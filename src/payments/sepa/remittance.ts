@@ -1,4 +1,4 @@
-import type { PaymentOrder } from '../../model/payment.js';
+import { orderLineCount, type PaymentOrder, type PaymentOrderHead } from '../../model/payment.js';
 import { payeeLabel, sepaText } from './text.js';
 
 /**
@@ -11,15 +11,15 @@ import { payeeLabel, sepaText } from './text.js';
  */
 const frenchDate = (iso: string) => `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`;
 
-function period(o: PaymentOrder): string {
-  if (!o.careFrom || !o.careTo) return `${o.lineKeys.length} acte(s)`;
+function period(o: PaymentOrder | PaymentOrderHead): string {
+  if (!o.careFrom || !o.careTo) return `${orderLineCount(o)} acte(s)`;
   return o.careFrom === o.careTo ? `soins du ${frenchDate(o.careFrom)}` : `soins du ${frenchDate(o.careFrom)} au ${frenchDate(o.careTo)}`;
 }
 
-export function remittanceText(o: PaymentOrder): string {
+export function remittanceText(o: PaymentOrder | PaymentOrderHead): string {
   const ref = `réf. ${o.runId}`;
   const text = o.payee.startsWith('ps:')
-    ? ['Tiers payant', period(o), ...(o.careFrom ? [`${o.lineKeys.length} acte(s)`] : []), payeeLabel(o.payee), ref]
+    ? ['Tiers payant', period(o), ...(o.careFrom ? [`${orderLineCount(o)} acte(s)`] : []), payeeLabel(o.payee), ref]
     : ['Remboursement santé', period(o), payeeLabel(o.payee).replace(/^Adherent/, 'adhérent'), ref];
   return sepaText(text.join(' — '), 140, payeeLabel(o.payee));
 }

@@ -1,0 +1,465 @@
+import { moneyOfCents } from '../model/cents.js';
+import type { PaymentLine, PaymentOrder, PaymentOrderHead } from '../model/payment.js';
+import { endToEndId } from '../payments/end-to-end.js';
+import { runDirOf } from '../payments/execute.js';
+import { runIntent, type RunIntent } from '../payments/intent.js';
+import { assembleRunReport, repaidMarksOf, SettledTotals, settledLineOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
+import { transferRecordOf } from '../payments/returns.js';
+import { add, cents, checkRun, decidePayee, keptReturns, movementsOf, orderWithLines, resolveHeld, runDecisionState } from '../payments/run.js';
+import { planSepaFiles } from '../payments/sepa/files.js';
+import type { DebtorAccount, PartyId } from '../payments/sepa/pain001.js';
+import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBlock, RunInput } from '../payments/types.js';
+import { blockedShown, type LineBlocked } from '../statement/payment.js';
+import { compositeKey, splitCompositeKey } from '../state/kv-store.js';
+import { chunkKey, REPORT_LINES_PER_KEY, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
+
+/**
+ * A payment run decided and applied by streaming its due lines, so that its memory follows its
+ * payees, not its lines (issue 12; bench/README.md "Session 8 — payment run"). The orders, their
+ * EndToEndIds, the files and the ledger after the run are exactly those of the in-memory run
+ * (src/payments/run.ts `runPayments`, which the dry run still uses): the per-payee decision is the
+ * same function (`decidePayee`), fed with sums instead of lists.
+ *
+ *   1. scan    the due keys in slices of `sliceLines` (LMDB order = lineKey order), one commit per
+ *              slice: each line's movements go to `payments.run-move/<payee>␟<lineKey>`, its report
+ *              row to `payments.report-lines/<runId>␟<n>`; in memory, per payee, only its sum, line
+ *              count and care period (and the rare bank-return marks of its lines), plus the
+ *              pending and withheld lines the report lists. Nothing of the ledger changes.
+ *   2. decide  payee by payee in payee order (the run's ceiling is first fit in that order): the
+ *              EndToEndId hashes the payee's movements, read back from `run-move` (one payee's
+ *              lines at a time), sorted as strings as `endToEndId` always did.
+ *   3. record  ONE commit: the run, the payees' debts, held orders, approvals, return blocks, the
+ *              per-payee outcomes (`payments.run-payee/<payee>`: the order's head, or blocked /
+ *              held), the report without its rows, the intent (order heads), the EndToEndIds
+ *              reserved in the handed-over index, and `payments.pending/apply`: the cursor.
+ *   4. apply   the due keys again, in slices, each in its own commit WITH the cursor's advance:
+ *              `paid`, the line-run record, the blocked mark, the due mark, the returns cleared,
+ *              the statements' dirty marks — each line's movements computed again from the line,
+ *              which nothing else changes until the cursor is at its end (the stage applies a
+ *              recorded run before anything else; a bank return file first completes it). Then the
+ *              transfer records, per order, in slices too. Then the cursor is removed.
+ *   5. files   pain.001 from the heads; orders.ndjson, the topic and the report's rows read back
+ *              from `run-move` and `report-lines`, a payee / a chunk at a time.
+ * A crash in 1–2 leaves only scratch keys (cleared by the next scan); from 3 on the run is decided
+ * for good and a restart resumes 4 at the cursor, then writes the files (the crash argument in
+ * src/pipeline/README.md, "The payment run, streamed").
+ */
+
+/** Lines per slice of the scan and of the apply: a few thousand lines are a few MB of dirty pages. */
+export const DEFAULT_SLICE_LINES = 4096;
+
+/** The apply cursor (`payments.pending/apply`): the run being applied and how far. */
+export interface ApplyCursor {
+  runId: string;
+  at: string;
+  phase: 'lines' | 'transfers';
+  /** the last key applied (a due lineKey, then a payee); null before the first */
+  after: string | null;
+}
+
+export interface StreamedRunOptions extends RunInput {
+  outDir: string;
+  executionDate: string;
+  initiatingParty: string;
+  initiatingPartyId?: PartyId | null;
+  debtorOf: (order: PaymentOrder | PaymentOrderHead) => DebtorAccount;
+  sliceLines?: number;
+}
+
+/** The intent of a streamed run: its orders without their lines (read back from the store when written). */
+export type StreamedIntent = Omit<RunIntent, 'orders'> & { orders: PaymentOrderHead[] };
+
+export interface StreamedDecision {
+  runId: string;
+  at: string;
+  orders: PaymentOrderHead[];
+  blocked: Blocked[];
+  held: Held[];
+  pending: Pending[];
+  intent: StreamedIntent | null;
+  /** the report without its rows (in `payments.report-lines`, `settledLineKeys` chunks of them) */
+  report: RunReport;
+  settledLineKeys: number;
+  /** what the record commit writes besides the outcomes */
+  after: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock> };
+  before: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock>; returnsToReport: Record<string, LineReturn> };
+}
+
+
+interface PayeeTotals {
+  sum: number;
+  lineCount: number;
+  careFrom: string | undefined;
+  careTo: string | undefined;
+  /** a line without a care date: the order has no care period */
+  careMissing: boolean;
+  /** the bank-return marks of its lines (re-payments in the report) */
+  marks: RepaidMark[] | undefined;
+}
+
+const SCAN = 'scan';
+const APPLY = 'apply';
+
+/** The operator's payments for one line: per payee (cents) and in all. */
+function operatorOf(keys: RunKeys, lineKey: string): { byPayee: Map<string, number>; total: number } {
+  const byPayee = new Map<string, number>();
+  let total = 0;
+  for (const ik of keys.operatorByLine.keys(compositeKey(lineKey, ''))) {
+    const p = keys.operator.get(splitCompositeKey(ik)[1]!);
+    if (p === undefined) continue;
+    byPayee.set(p.payee, add(byPayee.get(p.payee) ?? 0, cents(p.amount)));
+    total = add(total, cents(p.amount));
+  }
+  return { byPayee, total };
+}
+
+/** One payee's movements, in lineKey order, as the run recorded them. */
+function movesOf(keys: RunKeys, payee: string): { line: PaymentLine; returns: number }[] {
+  const out: { line: PaymentLine; returns: number }[] = [];
+  for (const [k, [version, amount, returns]] of keys.runMoves.entries(compositeKey(payee, ''))) {
+    out.push({ line: { lineKey: k.slice(payee.length + 1), version, amount: moneyOfCents(amount) }, returns });
+  }
+  return out;
+}
+
+/** Removes a streamed run's scratch keys (movements, outcomes), a slice per commit. */
+export async function clearRunScratch(store: PaymentsStore, sliceLines = DEFAULT_SLICE_LINES): Promise<void> {
+  const keys = store.runKeys();
+  for (const sub of [keys.runMoves, keys.runPayees]) {
+    for (;;) {
+      const batch = sub.keysAfter(null, sliceLines);
+      if (batch.length === 0) break;
+      await keys.kv.commit(() => {
+        for (const k of batch) sub.remove(k);
+      });
+    }
+  }
+}
+
+/**
+ * Steps 1–2: scans the due lines and decides the run (nothing of the ledger written; the scratch
+ * and the report's rows are). Null when the run id has run already.
+ */
+export async function decideStreamedRun(store: PaymentsStore, options: StreamedRunOptions): Promise<StreamedDecision | null> {
+  const at = checkRun(options);
+  const keys = store.runKeys();
+  if (keys.runs.has(options.runId)) return null;
+  const slice = options.sliceLines ?? DEFAULT_SLICE_LINES;
+  // what an interrupted scan left: its report rows (under its run id, never recorded) and the scratch
+  const left = keys.pendingRun.get(SCAN) as { runId: string } | undefined;
+  if (left !== undefined && !keys.runs.has(left.runId)) await removeReportRows(store, left.runId, slice);
+  await removeReportRows(store, options.runId, slice);
+  await clearRunScratch(store, slice);
+  await keys.kv.commit(() => keys.pendingRun.put(SCAN, { runId: options.runId } as never));
+
+  // ---- 1. scan ----
+  const payees = new Map<string, PayeeTotals>();
+  const pending: Pending[] = [];
+  const withheld: WithheldLine[] = [];
+  const totals = new SettledTotals();
+  let rows: SettledLine[] = [];
+  let chunks = 0;
+  let after: string | null = null;
+  for (;;) {
+    const dueKeys = keys.due.keysAfter(after, slice);
+    if (dueKeys.length === 0 && rows.length === 0) break;
+    await keys.kv.update(() => {
+      const moves: [string, StoredMove][] = [];
+      for (const lineKey of dueKeys) {
+        const line = keys.lineOf(lineKey);
+        if (line === undefined) continue;
+        const operator = operatorOf(keys, lineKey);
+        const m = movementsOf(lineKey, line, operator.byPayee);
+        if (!(m instanceof Map)) {
+          pending.push(m);
+          continue;
+        }
+        const settled = settledLineOf(lineKey, line, operator.total);
+        if (settled !== null) {
+          rows.push(settled.row);
+          totals.add(settled.row);
+          if (settled.withheld !== null) withheld.push(settled.withheld);
+        }
+        const careDate = line.settlement?.careDate;
+        for (const [payee, move] of m) {
+          let t = payees.get(payee);
+          if (t === undefined) payees.set(payee, (t = { sum: 0, lineCount: 0, careFrom: undefined, careTo: undefined, careMissing: false, marks: undefined }));
+          t.sum = add(t.sum, move.amount);
+          t.lineCount += 1;
+          if (careDate === undefined) t.careMissing = true;
+          else {
+            if (t.careFrom === undefined || careDate < t.careFrom) t.careFrom = careDate;
+            if (t.careTo === undefined || careDate > t.careTo) t.careTo = careDate;
+          }
+          if (line.returned !== undefined) {
+            const marks = repaidMarksOf([{ lineKey, amount: moneyOfCents(move.amount) }], payee, () => line.returned);
+            if (marks.length > 0) (t.marks ??= []).push(...marks);
+          }
+          moves.push([compositeKey(payee, lineKey), [move.version, move.amount, line.returns ?? 0]]);
+        }
+      }
+      const full: SettledLine[][] = [];
+      while (rows.length >= REPORT_LINES_PER_KEY || (dueKeys.length === 0 && rows.length > 0)) {
+        full.push(rows.slice(0, REPORT_LINES_PER_KEY));
+        rows = rows.slice(REPORT_LINES_PER_KEY);
+      }
+      return () => {
+        for (const [k, v] of moves) keys.runMoves.put(k, v);
+        for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c);
+      };
+    });
+    if (dueKeys.length === 0) break;
+    after = dueKeys.at(-1)!;
+  }
+
+  // ---- 2. decide, payee by payee ----
+  const before = {
+    debts: Object.fromEntries(keys.debts.entries()), held: Object.fromEntries(keys.held.entries()), approvals: Object.fromEntries(keys.approvals.entries()),
+    returnBlocks: Object.fromEntries(keys.returnBlocks.entries()), returnsToReport: Object.fromEntries(keys.returnsToReport.entries()),
+  };
+  const state = runDecisionState(before, options, at);
+  const orders: PaymentOrderHead[] = [];
+  const blocked: Blocked[] = [];
+  const held: Held[] = [];
+  const stillDue = new Set(pending.map((p) => p.lineKey));
+  for (const [payee, t] of [...payees].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    let mine: ReturnType<typeof movesOf> | null = null;
+    const lines = () => (mine ??= movesOf(keys, payee));
+    const care = t.careMissing ? {} : { careFrom: t.careFrom!, careTo: t.careTo! };
+    const decision = decidePayee(
+      state,
+      { payee, sum: t.sum, lineCount: t.lineCount, ...care },
+      (kind, amount) => {
+        const returns = new Map(lines().map((m) => [m.line.lineKey, m.returns]));
+        return endToEndId(payee, kind, amount, lines().map((m) => m.line), (k) => returns.get(k) ?? 0);
+      },
+      () => lines().map((m) => m.line.lineKey),
+    );
+    if (decision.kind === 'order') orders.push(decision.order);
+    else {
+      const list = decision.kind === 'blocked' ? decision.blocked.lineKeys : decision.held.lineKeys;
+      if (decision.kind === 'blocked') blocked.push(decision.blocked);
+      else held.push(decision.held);
+      for (const k of list) stillDue.add(k);
+    }
+  }
+  resolveHeld(state, (k) => stillDue.has(k));
+
+  const files = orders.length === 0 ? [] : planSepaFiles({ runId: options.runId, createdAt: at, executionDate: options.executionDate, initiatingParty: options.initiatingParty, initiatingPartyId: options.initiatingPartyId ?? null, orders, debtorOf: options.debtorOf });
+  const intent = orders.length === 0 ? null : (runIntent(options.runId, at, runDirOf(options.outDir, options.runId), orders, files) as StreamedIntent);
+  const report = assembleRunReport({
+    runId: options.runId, at, settled: { lines: [], totals }, withheldReconciliation: withheld, result: { orders, blocked, held, pending }, files: intent?.files ?? [],
+    debtOf: (payee) => (Object.hasOwn(before.debts, payee) ? before.debts[payee] : undefined), returnsToReport: before.returnsToReport,
+    repaidMarksOf: (o) => payees.get(o.payee)?.marks ?? [],
+  });
+  return {
+    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks,
+    before, after: { debts: state.debts, held: state.heldByPayee, approvals: state.approvals, returnBlocks: state.returnBlocks },
+  };
+}
+
+async function removeReportRows(store: PaymentsStore, runId: string, slice: number): Promise<void> {
+  const keys = store.runKeys();
+  for (;;) {
+    const batch = keys.reportLines.entriesAfter(null, Math.max(1, Math.floor(slice / 256)), compositeKey(runId, '')).map(([k]) => k);
+    if (batch.length === 0) return;
+    await keys.kv.commit(() => {
+      for (const k of batch) keys.reportLines.remove(k);
+    });
+  }
+}
+
+function diffInto<V>(before: Readonly<Record<string, V>>, after: Readonly<Record<string, V>>, put: (k: string, v: V) => void, remove: (k: string) => void): void {
+  for (const [k, v] of Object.entries(after)) if (!Object.hasOwn(before, k) || before[k] !== v) put(k, v);
+  for (const k of Object.keys(before)) if (!Object.hasOwn(after, k)) remove(k);
+}
+
+/** Step 3: the decision recorded, in ONE commit (module comment). */
+export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecision): Promise<void> {
+  const keys = store.runKeys();
+  await keys.kv.commit(() => {
+    keys.runs.put(d.runId, { at: d.at, orders: d.orders.length });
+    diffInto(d.before.debts, d.after.debts, (k, v) => keys.debts.put(k, v), (k) => keys.debts.remove(k));
+    diffInto(d.before.approvals, d.after.approvals, (k, v) => keys.approvals.put(k, v), (k) => keys.approvals.remove(k));
+    diffInto(d.before.returnBlocks, d.after.returnBlocks, (k, v) => keys.returnBlocks.put(k, v), (k) => keys.returnBlocks.remove(k));
+    // this run's report lists the returns applied since the previous run: they are reported
+    for (const k of Object.keys(d.before.returnsToReport)) keys.returnsToReport.remove(k);
+    // a statement shows a hold's payee: the lines a hold starts or stops naming
+    const heldChanged = new Set<string>();
+    diffInto(
+      d.before.held,
+      d.after.held,
+      (k, v) => {
+        const was = new Set(Object.hasOwn(d.before.held, k) ? d.before.held[k]!.lineKeys : []);
+        const now = new Set(v.lineKeys);
+        for (const l of now) if (!was.has(l)) heldChanged.add(l);
+        for (const l of was) if (!now.has(l)) heldChanged.add(l);
+        keys.held.put(k, v);
+      },
+      (k) => {
+        for (const l of d.before.held[k]!.lineKeys) heldChanged.add(l);
+        keys.held.remove(k);
+      },
+    );
+    keys.statements.markLines(heldChanged, (k) => [keys.lineOf(k)?.settlement?.adherentId]);
+    for (const o of d.orders) keys.runPayees.put(o.payee, { o: 'order', head: o });
+    for (const b of d.blocked) keys.runPayees.put(b.payee, { o: 'blocked', reason: b.reason });
+    for (const h of d.held) keys.runPayees.put(h.payee, { o: 'held' });
+    keys.reports.put(d.runId, { ...d.report, settledLineKeys: d.settledLineKeys });
+    if (d.intent !== null) {
+      putStreamedIntent(keys, d.intent);
+      for (const f of d.intent.files) for (const id of f.endToEndIds) keys.handedOver.put(id, f.messageId);
+    }
+    keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null } satisfies ApplyCursor as never);
+    keys.pendingRun.remove(SCAN);
+  });
+}
+
+const ORDER_HEADS_PER_KEY = 1000;
+
+function putStreamedIntent(keys: RunKeys, intent: StreamedIntent): void {
+  keys.pendingOrders.clear();
+  let n = 0;
+  for (let i = 0; i < intent.orders.length; i += ORDER_HEADS_PER_KEY) keys.pendingOrders.put(String(n++).padStart(6, '0'), intent.orders.slice(i, i + ORDER_HEADS_PER_KEY) as never);
+  keys.pendingRun.put('run', { ...intent, orders: [], orderKeys: n, streamed: true } as never);
+}
+
+/** The run whose line updates are not all applied yet (null: none). */
+export function applyCursorOf(store: PaymentsStore): ApplyCursor | null {
+  return (store.runKeys().pendingRun.get(APPLY) as ApplyCursor | undefined) ?? null;
+}
+
+/**
+ * Step 4: applies the recorded run at the cursor, slice by slice, each slice and the cursor's
+ * advance in one commit; `onSlice` after each (the crash tests stop there). Idempotent: a slice
+ * is applied whole or not at all, and the cursor says where the next one starts.
+ */
+export async function applyStreamedRun(store: PaymentsStore, options: { sliceLines?: number; onSlice?: () => void } = {}): Promise<void> {
+  const keys = store.runKeys();
+  const slice = options.sliceLines ?? DEFAULT_SLICE_LINES;
+  for (;;) {
+    const cursor = applyCursorOf(store);
+    if (cursor === null) return;
+    if (cursor.phase === 'lines') await applyLineSlice(keys, cursor, slice);
+    else await applyTransferSlice(keys, cursor, slice);
+    options.onSlice?.();
+  }
+}
+
+async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number): Promise<void> {
+  const { runId, at } = cursor;
+  await keys.kv.update(() => {
+    const dueKeys = keys.due.keysAfter(cursor.after, slice);
+    const outcomes = new Map<string, ReturnType<typeof keys.runPayees.get>>();
+    const outcomeOf = (payee: string) => {
+      if (!outcomes.has(payee)) outcomes.set(payee, keys.runPayees.get(payee));
+      const o = outcomes.get(payee);
+      if (o === undefined) throw new Error(`payment run ${runId}: no recorded decision for payee ${payee} (the run's record is incomplete)`);
+      return o;
+    };
+    const writes: (() => void)[] = [];
+    const changed = new Map<string, string | null | undefined>();
+    for (const lineKey of dueKeys) {
+      const line = keys.lineOf(lineKey);
+      if (line === undefined) {
+        writes.push(() => keys.due.remove(lineKey));
+        continue;
+      }
+      const m = movementsOf(lineKey, line, operatorOf(keys, lineKey).byPayee);
+      if (!(m instanceof Map)) continue; // pending: stays due, unchanged
+      const paid: Record<string, string> = { ...line.paid };
+      const moved: { payee: string; amount: string }[] = [];
+      const notMoved = new Set<string>();
+      const blockedFor: { payee: string; reason: string }[] = [];
+      for (const [payee, move] of m) {
+        const o = outcomeOf(payee);
+        if (o.o === 'order') {
+          paid[payee] = moneyOfCents(add(cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00'), move.amount));
+          moved.push({ payee, amount: moneyOfCents(move.amount) });
+        } else {
+          notMoved.add(payee);
+          if (o.o === 'blocked') blockedFor.push({ payee, reason: o.reason });
+        }
+      }
+      let next: LineLedger = moved.length > 0 ? { ...line, paid } : line;
+      if (next.returned !== undefined) {
+        const kept = keptReturns(next.returned, (payee) => notMoved.has(payee));
+        if (kept !== next.returned) {
+          const { returned: _cleared, ...rest } = next;
+          next = kept === undefined ? rest : { ...rest, returned: kept };
+        }
+      }
+      const wasBlocked = keys.lineBlocked.get(lineKey);
+      if (next !== line) changed.set(lineKey, line.settlement?.adherentId);
+      for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
+      const final = next;
+      writes.push(() => {
+        if (final !== line) keys.putLine(lineKey, final);
+        if (moved.length > 0) {
+          keys.lineRuns.put(compositeKey(lineKey, runId), { runId, at, moved });
+          if (keys.lineBlocked.has(lineKey)) keys.lineBlocked.remove(lineKey);
+        }
+        for (const b of blockedFor) keys.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason } satisfies LineBlocked);
+        if (notMoved.size === 0) keys.due.remove(lineKey);
+      });
+    }
+    const next: ApplyCursor = dueKeys.length < slice ? { ...cursor, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
+    return () => {
+      for (const w of writes) w();
+      keys.statements.markLines(changed.keys(), (k) => [changed.get(k)]);
+      keys.pendingRun.put(APPLY, next as never);
+    };
+  });
+}
+
+async function applyTransferSlice(keys: RunKeys, cursor: ApplyCursor, slice: number): Promise<void> {
+  await keys.kv.update(() => {
+    const records: [string, NonNullable<ReturnType<typeof transferRecordOf>>][] = [];
+    let lines = 0;
+    let last: string | null = null;
+    let end = true;
+    for (const [payee, o] of keys.runPayees.entriesAfter(cursor.after, slice)) {
+      if (lines >= slice) {
+        end = false;
+        break;
+      }
+      last = payee;
+      if (o.o !== 'order' || !o.head.transfer) continue;
+      const order = orderWithLines(o.head, movesOf(keys, payee).map((m) => m.line));
+      const t = transferRecordOf(order);
+      if (t !== null) records.push([o.head.endToEndId, t]);
+      lines += o.head.lineCount;
+    }
+    // a full slice of payees read: there may be more after the last one
+    if (end && last !== null && keys.runPayees.keysAfter(last, 1).length > 0) end = false;
+    return () => {
+      // what each transfer paid, to undo it exactly if the bank returns it
+      for (const [id, t] of records) keys.transfers.put(id, t);
+      if (end) keys.pendingRun.remove(APPLY);
+      else keys.pendingRun.put(APPLY, { ...cursor, after: last } as never);
+    };
+  });
+}
+
+/** The streamed intent recorded (its order heads), or null when the pending intent is not a streamed one. */
+export function streamedIntentOf(store: PaymentsStore): StreamedIntent | null {
+  const keys = store.runKeys();
+  const stored = keys.pendingRun.get('run') as (RunIntent & { orderKeys?: number; streamed?: boolean }) | undefined;
+  if (stored === undefined || stored.streamed !== true) return null;
+  const { orderKeys, streamed: _s, ...intent } = stored;
+  const orders: PaymentOrderHead[] = [];
+  for (let n = 0; n < (orderKeys ?? 0); n++) for (const o of (keys.pendingOrders.get(String(n).padStart(6, '0')) ?? []) as unknown as PaymentOrderHead[]) orders.push(o);
+  return { ...intent, orders };
+}
+
+/** A streamed run's orders with their lines, one at a time (orders.ndjson, the topic). */
+export function* ordersWithLines(store: PaymentsStore, heads: readonly PaymentOrderHead[]): Generator<PaymentOrder> {
+  const keys = store.runKeys();
+  for (const h of heads) yield orderWithLines(h, movesOf(keys, h.payee).map((m) => m.line));
+}
+
+/** A report's settled rows, chunk by chunk, from the store (a report recorded without them). */
+export function* reportRows(store: PaymentsStore, runId: string, chunks: number): Generator<SettledLine[]> {
+  const keys = store.runKeys();
+  for (let n = 0; n < chunks; n++) yield keys.reportLines.get(chunkKey(runId, n)) ?? [];
+}

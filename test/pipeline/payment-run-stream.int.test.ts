@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { moneyOfCents } from '../../src/model/cents.js';
+import { buildRunReport, nextTarget2BusinessDay, planPaymentRun, type AccountBook, type LineLedger, type PaymentsLedger } from '../../src/payments/index.js';
+import { ibanHash } from '../../src/payments/returns.js';
+import type { LineReturn, OperatorPayment } from '../../src/payments/types.js';
+import { applyCursorOf, applyStreamedRun, clearRunScratch, decideStreamedRun, ordersWithLines, recordStreamedRun } from '../../src/pipeline/payment-run-stream.js';
+import { PaymentsStore, savePaymentsState } from '../../src/pipeline/payments-store.js';
+import { ibanCheckDigits } from '../../src/generate/identity.js';
+import { tempDir } from './stages-given.js';
+
+/**
+ * The streamed payment run (src/pipeline/payment-run-stream.ts) against the in-memory one it
+ * replaces in the stage (runPayments + buildRunReport + commitRun, what the stage did before
+ * session 8), on the same ledger: a few hundred due lines, members and professionals, complements
+ * and recoveries, debts, blocked payees (no account, an account the bank returned), orders held by
+ * both ceilings, a stale approval and a stale hold, review / awaiting-reconciliation lines, TP lines
+ * the operator paid, returned transfers paid again, line keys that are prefixes of others (L1,
+ * L10: the EndToEndId sorts movements as strings, not lines), a due key without a line. Decided and
+ * applied in slices of 1, 7 and 1 000 lines (many slices, and one), every key the run writes must
+ * be the same, value for value, and its orders the same, byte for byte.
+ */
+
+const RUN = 'R-stream';
+const AT = '2025-04-01T18:00:00.000Z';
+/** A valid French IBAN per n (RIB key, then the ISO 13616 check digits). */
+function IBAN(n: number): string {
+  const [bank, branch, account] = ['30006', '00001', `123456789${String(n).padStart(2, '0')}`];
+  const ribKey = 97n - ((89n * BigInt(bank) + 15n * BigInt(branch) + 3n * BigInt(account)) % 97n);
+  const bban = `${bank}${branch}${account}${String(ribKey).padStart(2, '0')}`;
+  return `FR${ibanCheckDigits('FR', bban)}${bban}`;
+}
+
+/** mulberry32: the same ledger at every run of the test */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function world(seed: number, count: number): { ledger: PaymentsLedger; accounts: AccountBook } {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+  const cents = (max: number) => Math.floor(r() * max) + 1;
+  const members = Array.from({ length: 12 }, (_, i) => `M${i}`);
+  const pss = Array.from({ length: 5 }, (_, i) => `P${i}`);
+  const lines: Record<string, LineLedger> = {};
+  const operatorPaid: Record<string, OperatorPayment> = {};
+  const due: Record<string, true> = {};
+  for (let i = 1; i <= count; i++) {
+    const lineKey = `L${i}`;
+    const careDate = r() < 0.05 ? undefined : `2025-03-${String(1 + Math.floor(r() * 28)).padStart(2, '0')}`;
+    const version = r() < 0.2 ? 2 : 1;
+    const annulled = r() < 0.05;
+    let line: LineLedger;
+    if (r() < 0.65) {
+      const adh = pick(members);
+      const status = r() < 0.05 ? 'review' : r() < 0.05 ? 'zero' : 'paid';
+      const amc = moneyOfCents(cents(30000));
+      // a line paid before (a complement, or a recovery when the new amount is lower)
+      const paid = r() < 0.2 ? { [`member:${adh}`]: moneyOfCents(cents(30000)) } : {};
+      line = { settlement: { version, status, annulled, tiersPayant: false, adherentId: adh, amcAmount: amc, ...(careDate ? { careDate } : {}) }, tp: null, paid };
+    } else {
+      const ps = pick(pss);
+      const kind = pick(['matched', 'matched', 'matched', 'indu', 'held', 'exception'] as const);
+      const owed = kind === 'matched' || kind === 'indu' ? moneyOfCents(cents(20000)) : '0.00';
+      const tpVersion = r() < 0.1 ? version - 1 || 3 : version; // awaiting reconciliation of the current version
+      line = { settlement: { version, status: 'paid', annulled, tiersPayant: true, adherentId: pick(members), amcAmount: moneyOfCents(cents(20000)), ...(careDate ? { careDate } : {}) }, tp: { version: tpVersion, kind, payee: owed === '0.00' ? null : `ps:${ps}`, owed }, paid: {} };
+      if (r() < 0.15) operatorPaid[`C${i}`] = { payee: `ps:${ps}`, amount: moneyOfCents(cents(5000)), lineKey };
+    }
+    // a transfer that paid the line, returned by the bank: paid again (or kept open while blocked / held)
+    if (r() < 0.06) {
+      const payee = line.settlement!.tiersPayant ? line.tp!.payee ?? 'ps:P0' : `member:${line.settlement!.adherentId}`;
+      const mark: LineReturn = { payee, paymentId: `R0:${payee}`, runId: 'R0', amount: moneyOfCents(cents(3000)), code: 'AC04', label: 'closed account', blocks: true, file: 'camt054.xml', record: i, at: '2025-03-30T10:00:00.000Z' };
+      line = { ...line, returns: 1, returned: { [`E${i}`]: mark } };
+    }
+    lines[lineKey] = line;
+    due[lineKey] = true;
+  }
+  due['Z-no-line'] = true;
+  const account = (n: number, name: string) => ({ iban: IBAN(n), bic: null, name });
+  const accounts: AccountBook = {
+    // M3 and P2 have no account: blocked
+    members: Object.fromEntries(members.filter((m) => m !== 'M3').map((m, i) => [m, account(i, `Famille ${m}`)])),
+    professionals: Object.fromEntries(pss.filter((p) => p !== 'P2').map((p, i) => [p, account(50 + i, `Cabinet ${p}`)])),
+  };
+  const m6 = accounts.members.M6!;
+  const mark: LineReturn = { payee: 'member:M1', paymentId: 'R0:member:M1', runId: 'R0', amount: '12.00', code: 'AC04', label: 'closed account', blocks: true, file: 'camt054.xml', record: 1, at: '2025-03-30T10:00:00.000Z' };
+  const ledger: PaymentsLedger = {
+    lines, operatorPaid, due,
+    debts: { 'member:M5': '300.00', 'ps:P1': '120.00', 'member:M11': '99999.00' },
+    runs: { R0: { at: '2025-03-01T18:00:00.000Z', orders: 3 } },
+    held: { 'member:M9': { paymentId: 'R0:member:M9', runId: 'R0', payee: 'member:M9', amount: '20000.00', endToEndId: 'POLD', lineKeys: ['L5', 'L-not-due'], ceiling: 'order', limit: '4000.00', reason: 'old' } },
+    approvals: { 'member:M4': { payee: 'member:M4', paymentId: 'R0:member:M4', endToEndId: 'PSTALE', amount: '1.00', by: 'ops', at: '2025-03-02T10:00:00.000Z' } },
+    // M6's account is the one the bank returned: no transfer to it
+    returnBlocks: { 'member:M6': { ibanHash: ibanHash(m6.iban), ibanMasked: 'FR76…0096', code: 'AC04', label: 'closed account', endToEndId: 'EOLD', paymentId: 'R0:member:M6', file: 'camt054.xml', record: 2 } },
+    returnsToReport: { EOLD: mark },
+  };
+  return { ledger, accounts };
+}
+
+const DEBTOR = { name: 'MUTUELLE NOEMIE', iban: 'FR7630004000031234567890143', bic: 'BNPAFRPPXXX' };
+const optionsOf = (accounts: AccountBook, outDir: string) => ({
+  runId: RUN, at: AT, accounts, outDir, debtorOf: () => DEBTOR, executionDate: nextTarget2BusinessDay(AT.slice(0, 10)), initiatingParty: DEBTOR.name, initiatingPartyId: null,
+  // low ceilings: orders held by the per-order one and by the per-run one (first fit in payee order)
+  limits: { maxOrder: '2500.00', maxRun: '9000.00' },
+});
+
+/** Every key a run writes or reads, sub-store by sub-store (the scratch apart). */
+const SUBS = ['payments.line', 'payments.due', 'payments.debt', 'payments.run', 'payments.held', 'payments.approval', 'payments.handed-over', 'payments.transfer', 'payments.return-block', 'payments.return-to-report', 'payments.line-run', 'payments.line-blocked', 'payments.report-lines'];
+// the families whose statements must be written again (a mark's value counts the marks: one per slice here)
+const dump = (store: PaymentsStore) => ({ ...Object.fromEntries(SUBS.map((s) => [s, [...store.kv.sub(s).entries()]])), dirty: [...store.kv.sub('statements.dirty').keys()] });
+
+let root = '';
+let cleanup: () => Promise<void>;
+beforeAll(async () => ({ dir: root, cleanup } = await tempDir('payment-run-stream-')));
+afterAll(async () => cleanup());
+
+async function inMemory(name: string, ledger: PaymentsLedger, accounts: AccountBook) {
+  const home = join(root, name);
+  await savePaymentsState(home, { ledger, outbox: [], pending: null, handedOver: {} });
+  const store = await PaymentsStore.open(home);
+  const before = store.readSlice({ run: true, runId: RUN });
+  const planned = planPaymentRun(before, optionsOf(accounts, join(root, 'out')));
+  const report = buildRunReport({ runId: RUN, at: AT, slice: before, result: planned.result, intent: planned.intent });
+  await store.commitRun(before, planned.result.ledger, planned.intent, report, planned.result.blocked);
+  return { store, planned, report };
+}
+
+it.each([[1], [7], [1000]])('decided and applied in slices of %i lines: the same orders, report and keys as the run in memory', async (slice) => {
+  const { ledger, accounts } = world(20251205, 300);
+  const old = await inMemory(`memory-${slice}`, ledger, accounts);
+  const home = join(root, `streamed-${slice}`);
+  await savePaymentsState(home, { ledger, outbox: [], pending: null, handedOver: {} });
+  const store = await PaymentsStore.open(home);
+  try {
+    const d = (await decideStreamedRun(store, { ...optionsOf(accounts, join(root, 'out')), sliceLines: slice }))!;
+    const { result, intent } = old.planned;
+    // the world is the one described: every kind of outcome is there
+    expect([result.orders.some((o) => o.kind === 'recovery'), result.orders.some((o) => o.transfer), result.blocked.length >= 2, result.held.some((h) => h.ceiling === 'order'), result.held.some((h) => h.ceiling === 'run'), result.pending.length > 0]).toEqual([true, true, true, true, true, true]);
+    expect({ blocked: d.blocked, held: d.held, pending: d.pending }).toEqual({ blocked: result.blocked, held: result.held, pending: result.pending });
+
+    await recordStreamedRun(store, d);
+    await applyStreamedRun(store, { sliceLines: slice });
+    expect(applyCursorOf(store)).toBeNull();
+    // the orders with their lines, as orders.ndjson and the topic carry them: the same bytes
+    const orders = [...ordersWithLines(store, d.orders)];
+    expect(orders.map((o) => JSON.stringify(o))).toEqual(result.orders.map((o) => JSON.stringify(o)));
+    expect(JSON.stringify(store.pending())).toBe(JSON.stringify(old.store.pending()));
+    expect(intent!.files.map((f) => f.endToEndIds)).toEqual(d.intent!.files.map((f) => f.endToEndIds));
+    expect(JSON.stringify(store.report(RUN))).toBe(JSON.stringify(old.store.report(RUN)));
+    expect(JSON.stringify(store.report(RUN))).toBe(JSON.stringify(old.report));
+    expect(dump(store)).toEqual(dump(old.store));
+    await clearRunScratch(store, slice);
+    expect([[...store.kv.sub('payments.run-move').keys()], [...store.kv.sub('payments.run-payee').keys()]]).toEqual([[], []]);
+  } finally {
+    await store.close();
+    await old.store.close();
+  }
+}, 60_000);

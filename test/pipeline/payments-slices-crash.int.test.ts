@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { cp, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import type { PaymentOrder } from '../../src/model/payment.js';
+import type { PaymentRunStep } from '../../src/payments/run-steps.js';
+import { loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
+import { readAll, settlement, tempDir, importSampleMembers } from './stages-given.js';
+
+/**
+ * A payment run whose due lines span many slices (NOEMIE_PAYMENT_SLICE_LINES=4: 33 lines, 9
+ * slices), killed (SIGKILL, NOEMIE_CRASH_AT) once its decision is recorded and before its first
+ * slice is applied, between its first and second slices, and after its last one; then run again
+ * with the same run id and cut-off. The home must then hold exactly what the uninterrupted run
+ * left: the same files, byte for byte (pain.001, orders.ndjson, report.json / .csv / .html), the
+ * same ledger and line-run records (nothing paid twice, nothing lost), the same orders on the topic.
+ * Needs `npm run build` (bin/noemie.js runs dist/).
+ */
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'noemie.js');
+const RUN = ['--run-id', 'R-slices', '--at', '2025-04-01T18:00:00Z'];
+
+// ten families of fixtures/sample/beneficiaries.csv (ADH0000008 has no IBAN: its lines stay due, blocked)
+const FAMILIES = [
+  ['ADH0000001', '1870459280378'], ['ADH0000002', '1680229242618'], ['ADH0000003', '1610192173864'],
+  ['ADH0000004', '1831138137535'], ['ADH0000005', '1840994098201'], ['ADH0000006', '1831097412340'],
+  ['ADH0000007', '2491194388579'], ['ADH0000008', '1901238302667'], ['ADH0000009', '2510794017717'], ['ADH0000010', '2830692018725'],
+] as const;
+
+function cli(home: string, env: Record<string, string> = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'payments', 'run', '--home', home, '--professionals', join(ROOT, 'fixtures', 'sample', 'professionals.csv'), ...RUN], {
+      cwd: ROOT, env: { ...process.env, NOEMIE_LOG_LEVEL: 'silent', NOEMIE_PAYMENT_SLICE_LINES: '4', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, out, err }));
+  });
+}
+
+/** Everything the run leaves: its files (name → bytes), its ledger and line-run records, the orders on the topic. */
+async function whatIsLeft(home: string) {
+  const dir = join(home, 'payments', 'R-slices');
+  const files: Record<string, string> = {};
+  for (const name of (await readdir(dir)).sort()) files[name] = (await readFile(join(dir, name))).toString('base64');
+  const state = await loadPaymentsState(home);
+  const store = await PaymentsStore.open(home);
+  let lineRuns: unknown[];
+  let scratch: unknown[];
+  try {
+    lineRuns = [...store.kv.sub('payments.line-run').entries()];
+    scratch = [...store.kv.sub('payments.run-move').keys(), ...store.kv.sub('payments.run-payee').keys(), ...store.kv.sub('payments.pending').keys()];
+  } finally {
+    await store.close();
+  }
+  const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+  let published: PaymentOrder[];
+  try {
+    published = await readAll(bus, 'payment-orders');
+  } finally {
+    await bus.close();
+  }
+  // at-least-once on the topic: a re-publication is the same order
+  const byId = new Map<string, string>();
+  for (const o of published) {
+    const text = JSON.stringify(o);
+    expect(byId.get(o.paymentId) ?? text).toBe(text);
+    byId.set(o.paymentId, text);
+  }
+  return { files, state, lineRuns, scratch, orders: [...byId.values()] };
+}
+
+let prepared = '';
+let cleanup: () => Promise<void>;
+let baseline: Awaited<ReturnType<typeof whatIsLeft>>;
+
+beforeAll(async () => {
+  ({ dir: prepared, cleanup } = await tempDir('payments-slices-'));
+  const home = join(prepared, 'home');
+  const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+  // three lines per family (care dates apart: the remittance text names the period), a fourth for two of them
+  const line = (adh: string, nir: string, l: string, amcAmount: string, day: number) =>
+    ({ value: { ...settlement({ lineKey: `slice:${adh}:${l}`, beneficiary: { nir, rang: 1 }, adherentId: adh, tp: '00', payee: 'member', amcAmount }), careDate: `2025-03-${String(day).padStart(2, '0')}` } });
+  await bus.produce('settlements', FAMILIES.flatMap(([adh, nir], i) => [
+    line(adh, nir, 'A', `${10 + i}.00`, 1 + i), line(adh, nir, 'B', '5.50', 12), line(adh, nir, 'C', '2.25', 20 + i),
+    ...(i % 4 === 0 ? [line(adh, nir, 'D', '1.10', 28)] : []),
+  ]));
+  await bus.close();
+  await importSampleMembers(home);
+  const uninterrupted = join(prepared, 'baseline');
+  await cp(home, uninterrupted, { recursive: true });
+  const r = await cli(uninterrupted);
+  expect([r.code, r.err]).toEqual([0, '']);
+  baseline = await whatIsLeft(uninterrupted);
+}, 60_000);
+
+afterAll(async () => {
+  await cleanup();
+});
+
+it('the uninterrupted run pays nine families in one pain.001, blocks the tenth, and leaves no scratch', () => {
+  expect(Object.keys(baseline.files)).toEqual(expect.arrayContaining(['orders.ndjson', 'report.csv', 'report.html', 'report.json']));
+  expect(Object.keys(baseline.files).filter((f) => f.startsWith('pain.001'))).toHaveLength(1);
+  expect(baseline.orders).toHaveLength(9);
+  // 33 lines: 30 paid (a line-run record each), ADH0000008's three stay due
+  expect(baseline.lineRuns).toHaveLength(30);
+  expect(Object.keys(baseline.state.ledger.due).sort()).toEqual(['slice:ADH0000008:A', 'slice:ADH0000008:B', 'slice:ADH0000008:C']);
+  expect(baseline.scratch).toEqual([]);
+});
+
+describe('killed around the slices of the line updates, then run again', () => {
+  it.each([['intent-saved'], ['slice-applied'], ['applied']] as [PaymentRunStep][])('SIGKILL after %s: the same files, ledger and orders as the uninterrupted run', async (step) => {
+    const home = join(prepared, `crash-${step}`);
+    await cp(join(prepared, 'home'), home, { recursive: true });
+    const crashed = await cli(home, { NOEMIE_CRASH_AT: step });
+    expect(crashed.signal).toBe('SIGKILL');
+    // the crash left the run recorded, its updates applied up to the cursor: some lines paid, not all
+    const half = await loadPaymentsState(home);
+    const paid = Object.values(half.ledger.lines).filter((l) => Object.keys(l.paid).length > 0).length;
+    expect(paid).toBe({ 'intent-saved': 0, 'slice-applied': 4, applied: 30 }[step as string]);
+
+    const again = await cli(home);
+    expect([again.code, again.err]).toEqual([0, '']);
+    expect(again.out).toContain('completed run R-slices a crash had interrupted: 9 order(s)');
+    const done = await whatIsLeft(home);
+    expect(Object.keys(done.files)).toEqual(Object.keys(baseline.files));
+    for (const name of Object.keys(baseline.files)) expect({ name, same: done.files[name] === baseline.files[name] }).toEqual({ name, same: true });
+    expect(done.state).toEqual(baseline.state);
+    expect(done.lineRuns).toEqual(baseline.lineRuns);
+    expect(done.orders).toEqual(baseline.orders);
+    expect(done.scratch).toEqual([]);
+  }, 60_000);
+});
