@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { vi } from 'vitest';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import { testBusOptions } from '../support/kafka-mock.js';
@@ -17,5 +19,7 @@ defineReliquidationSuite({
   kind: 'kafka',
   fresh: async () => `r${randomUUID().slice(0, 8)}.`,
   open: (prefix) => openKafkaBus(testBusOptions(broker, prefix, 'noemie-reliq-test')),
-  serviceArgs: (prefix) => ['--kafka', broker.brokers().join(','), '--topic-prefix', prefix, '--session-timeout-ms', String(broker.kind === 'mock' ? 3_000 : 6_000)],
+  // a home of its own per run: without --home the service would keep its state (membership, ledgers) in ./var,
+  // shared with every other run from this folder (a stale ./var once changed the members a line was read against)
+  serviceArgs: (prefix) => ['--home', join(tmpdir(), `noemie-kafka-test-${prefix}`), '--kafka', broker.brokers().join(','), '--topic-prefix', prefix, '--session-timeout-ms', String(broker.kind === 'mock' ? 3_000 : 6_000)],
 }, { only: ['résiliation', 'unknown', 'handover', 'counters', 'kill', 'removed'] });
