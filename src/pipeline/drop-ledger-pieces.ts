@@ -1,5 +1,5 @@
 import type { EngineState, LineRecord } from '../engine/index.js';
-import { lineBucket } from '../engine/state.js';
+import { withLines } from './ledgers.js';
 
 /**
  * A family ledger as `noemie liquidate` moves it (the `--state` file's lines, the shards' load and
@@ -18,15 +18,20 @@ export function* piecesOf(family: string, state: EngineState): Generator<LedgerP
 
 /** Whole ledgers from their pieces (tests, `noemie estimate`'s one family). */
 export function assembleLedgers(pieces: Iterable<LedgerPiece>): Record<string, EngineState> {
-  const out: Record<string, { counters: EngineState['counters']; renewals: EngineState['renewals']; lines: Record<string, Record<string, LineRecord>> }> = {};
+  const heads = new Map<string, Pick<EngineState, 'counters' | 'renewals'>>();
+  const records = new Map<string, Record<string, LineRecord>>();
   for (const piece of pieces) {
-    const state = (out[piece.family] ??= { counters: {}, renewals: {}, lines: {} });
-    if ('head' in piece) {
-      state.counters = piece.head.counters;
-      state.renewals = piece.head.renewals;
-    } else {
-      (state.lines[lineBucket(piece.line)] ??= {})[piece.line] = piece.record;
+    if ('head' in piece) heads.set(piece.family, piece.head);
+    else {
+      let mine = records.get(piece.family);
+      if (mine === undefined) records.set(piece.family, (mine = {}));
+      mine[piece.line] = piece.record;
     }
+  }
+  const out: Record<string, EngineState> = {};
+  for (const family of new Set([...heads.keys(), ...records.keys()])) {
+    const head = heads.get(family);
+    out[family] = { counters: head?.counters ?? {}, renewals: head?.renewals ?? {}, lines: withLines({}, records.get(family) ?? {}) };
   }
   return out;
 }

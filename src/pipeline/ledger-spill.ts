@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import type { EngineState, LineRecord } from '../engine/index.js';
-import { lineBucket } from '../engine/state.js';
 import type { LedgerPiece } from './drop-ledger-pieces.js';
+import { withLines } from './ledgers.js';
 import { STATE_MAP_BYTES } from '../state/kv-store.js';
 
 /** Prefix of the spill folders under the OS temp dir (`<prefix><pid>-XXXXXX`, swept by `sweepOrphans` when their process is gone). */
@@ -61,14 +61,12 @@ export class DropLedgers {
   /** A family's state for one batch: its head and the records of the batch's lineKeys it has (a fresh object: the caller may write it). */
   batchState(family: string, lineKeys: Iterable<string>): EngineState {
     const head = this.heads.get(family);
-    const lines: Record<string, Record<string, LineRecord>> = {};
+    const records: Record<string, LineRecord> = {};
     for (const lineKey of lineKeys) {
       const record = this.record(family, lineKey);
-      if (record === undefined) continue;
-      const bucket = lineBucket(lineKey);
-      (lines[bucket] ??= {})[lineKey] = record;
+      if (record !== undefined) records[lineKey] = record;
     }
-    return { counters: head?.counters ?? {}, renewals: head?.renewals ?? {}, lines };
+    return { counters: head?.counters ?? {}, renewals: head?.renewals ?? {}, lines: withLines({}, records) };
   }
 
   /** A family's state after a batch: the head kept, the line records filed. */
