@@ -102,6 +102,8 @@ const EnvSchema = z.object({
    * (src/bus/codec.ts), so a stage building a message its topic would refuse fails its tests.
    */
   NOEMIE_BUS_VERIFY: z.enum(['0', '1']).default('0'),
+  /** MEASUREMENT: a file where the state stores append, per group of sub-stores, the commits, puts and bytes written (src/state/write-trace.ts) */
+  NOEMIE_STATE_TRACE: z.string().min(1).optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -134,6 +136,11 @@ export function busPartitions(env: NodeJS.ProcessEnv = process.env): number {
 /** NOEMIE_BUS_VERIFY alone, read by src/bus/codec.ts on first use. */
 export function busVerify(env: NodeJS.ProcessEnv = process.env): boolean {
   return parseEnv(EnvSchema.pick({ NOEMIE_BUS_VERIFY: true }), env).NOEMIE_BUS_VERIFY === '1';
+}
+
+/** NOEMIE_STATE_TRACE alone, read by src/state/write-trace.ts when it is loaded. */
+export function stateTraceFile(env: NodeJS.ProcessEnv = process.env): string | null {
+  return parseEnv(EnvSchema.pick({ NOEMIE_STATE_TRACE: true }), env).NOEMIE_STATE_TRACE ?? null;
 }
 
 export type LogFormat = 'auto' | 'pretty' | 'json';

@@ -1,4 +1,5 @@
 import { appendFileSync, readFileSync } from 'node:fs';
+import { stateTraceFile } from '../config.js';
 
 /**
  * Opt-in trace of which sub-stores' commits write the bytes (bench/README.md "Session 8 —
@@ -9,7 +10,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
  * an upper bound per group). At each store's last close the totals are appended to the file, one
  * JSON line per group. Off (no env): one boolean test per commit and per put.
  */
-const FILE = process.env.NOEMIE_STATE_TRACE || null;
+const FILE = stateTraceFile();
 
 export const tracing = FILE !== null;
 
