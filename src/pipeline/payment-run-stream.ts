@@ -10,7 +10,7 @@ import { planSepaFiles } from '../payments/sepa/files.js';
 import type { DebtorAccount, PartyId } from '../payments/sepa/pain001.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBlock, RunInput } from '../payments/types.js';
 import { blockedShown, type LineBlocked } from '../statement/payment.js';
-import { compositeKey, splitCompositeKey } from '../state/kv-store.js';
+import { compositeKey, splitCompositeKey, type SubStore } from '../state/kv-store.js';
 import { chunkKey, REPORT_LINES_PER_KEY, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
 
 /**
@@ -125,14 +125,17 @@ function movesOf(keys: RunKeys, payee: string): { line: PaymentLine; returns: nu
 /** Removes a streamed run's scratch keys (movements, outcomes), a slice per commit. */
 export async function clearRunScratch(store: PaymentsStore, sliceLines = DEFAULT_SLICE_LINES): Promise<void> {
   const keys = store.runKeys();
-  for (const sub of [keys.runMoves, keys.runPayees]) {
-    for (;;) {
-      const batch = sub.keysAfter(null, sliceLines);
-      if (batch.length === 0) break;
-      await keys.kv.commit(() => {
-        for (const k of batch) sub.remove(k);
-      });
-    }
+  for (const sub of [keys.runMoves, keys.runPayees]) await removeInSlices(keys.kv, sub, sliceLines);
+}
+
+/** Removes the keys of `sub` under `keyPrefix`, `limit` per commit (keys only: their values are not read). */
+async function removeInSlices(kv: RunKeys['kv'], sub: SubStore<unknown>, limit: number, keyPrefix = ''): Promise<void> {
+  for (;;) {
+    const batch = sub.keysAfter(null, limit, keyPrefix);
+    if (batch.length === 0) return;
+    await kv.commit(() => {
+      for (const k of batch) sub.remove(k);
+    });
   }
 }
 
@@ -260,13 +263,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
 
 async function removeReportRows(store: PaymentsStore, runId: string, slice: number): Promise<void> {
   const keys = store.runKeys();
-  for (;;) {
-    const batch = keys.reportLines.entriesAfter(null, Math.max(1, Math.floor(slice / 256)), compositeKey(runId, '')).map(([k]) => k);
-    if (batch.length === 0) return;
-    await keys.kv.commit(() => {
-      for (const k of batch) keys.reportLines.remove(k);
-    });
-  }
+  await removeInSlices(keys.kv, keys.reportLines, Math.max(1, Math.floor(slice / 256)), compositeKey(runId, ''));
 }
 
 function diffInto<V>(before: Readonly<Record<string, V>>, after: Readonly<Record<string, V>>, put: (k: string, v: V) => void, remove: (k: string) => void): void {

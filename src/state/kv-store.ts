@@ -258,11 +258,13 @@ export class SubStore<V> {
     return out;
   }
 
-  /** Up to `limit` keys after `after` (from the first when null), in key order. */
-  keysAfter(after: string | null, limit: number): string[] {
-    const start = after === null ? this.prefix : this.prefix + after;
+  /** Up to `limit` keys (starting with `keyPrefix`) after `after` (from the first when null), in key order; values not read. */
+  keysAfter(after: string | null, limit: number, keyPrefix = ''): string[] {
+    const first = this.prefix + checkKey(keyPrefix);
+    const start = after === null ? first : this.prefix + after;
+    const end = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${first}\uffff`;
     const out: string[] = [];
-    for (const key of this.db.getKeys({ start, end: `${this.name}${AFTER_SEP}`, limit: limit + 1 })) {
+    for (const key of this.db.getKeys({ start, end, limit: limit + 1 })) {
       const k = (key as string).slice(this.prefix.length);
       if (after !== null && k === after) continue;
       out.push(k);
