@@ -13,9 +13,12 @@ export const LEDGER_SPILL_PREFIX = 'noemie-liquidate-';
 
 /**
  * Line records held in memory by one shard of `noemie liquidate` before the oldest go to disk
- * (≈ 0.5–1 KB of heap each): ≈ 50 MB per shard whatever the size of the drop.
+ * (≈ 0.5–1 KB of heap each): two batches' worth (drop-liquidator BATCH_LINES 4 096). A record is
+ * read again only when its line comes again (an annulation, a replay), so a larger budget bought
+ * nothing: 65 536 held 145 MB more anonymous memory at 200 k lines with 2 shards for the same CPU
+ * (bench/README.md "Session 9 — `noemie liquidate` resident records").
  */
-export const RESIDENT_LINES = 65_536;
+export const RESIDENT_LINES = 8_192;
 
 /**
  * Joins a lineKey and its family in the spill store. LineKey first (`noemie-<caisse>:<décompte>:<line>`):
