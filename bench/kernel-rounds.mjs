@@ -1,16 +1,16 @@
 // The kernel of several builds on the bench's drop, interleaved, in ONE process (bench/README.md "Session 8 — kernel"):
 // the drop (seed 1, as npm run bench:liquidate) is generated first, cut in chunks of 50 000 lines, then each build's
 // LiquidationKernel runs over the chunks with its ledgers carried from chunk to chunk, build after build, for N rounds;
-// it prints the CPU ms of each build and round (round 0 is the JIT's warm-up: left out by a median). A build is a
+// it prints the CPU ms of each build and round, then each build's median (round 0, the JIT's warm-up, left out) and best. A build is a
 // directory holding dist/src/engine (+ dist/src/model) compiled from a commit (kernel-steps.mjs says how); generation
 // and reference loading come from this repository's dist. PROFILE=<path> writes a .cpuprofile of each build's last round.
-//   node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
+//   [CHUNK=50000] node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...  (CHUNK: lines per liquidateAll call)
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 const [linesArg, roundsArg, ...dists] = process.argv.slice(2);
-const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = 50000;
+const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = Number(process.env.CHUNK ?? 50000);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { loadGrids } = await import(join(root, 'dist/src/ingest/reference/grids.js'));
 const { loadNomenclature } = await import(join(root, 'dist/src/ingest/reference/nomenclature.js'));
@@ -25,6 +25,7 @@ const chunks = []; for (let i = 0; i < all.length; i += CHUNK) chunks.push(all.s
 const mods = []; for (const d of dists) mods.push(await import(join(d, 'dist/src/engine/index.js')));
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const best = dists.map(() => Infinity);
+const times = dists.map(() => []);
 const prof = process.env.PROFILE;
 let session;
 if (prof) { session = new Session(); session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.setSamplingInterval', { interval: 200 }); }
@@ -41,7 +42,10 @@ for (let r = 0; r < rounds; r++) {
     const ms = cpu() - c0; const wall = performance.now() - t0;
     if (prof && r === rounds - 1) { const { profile } = await session.post('Profiler.stop'); writeFileSync(`${prof}.${i}.cpuprofile`, JSON.stringify(profile)); }
     best[i] = Math.min(best[i], ms);
+    if (r > 0 || rounds === 1) times[i].push(ms);
     process.stderr.write(`round ${r} ${dists[i]}: ${ms.toFixed(0)} ms CPU, ${wall.toFixed(0)} ms wall, fast ${k.stats.fast} fallback ${k.stats.fallback}\n`);
   }
 }
-for (let i = 0; i < dists.length; i++) console.log(`${dists[i]}: best ${best[i].toFixed(0)} ms CPU = ${Math.round(all.length / best[i] * 1000)} lines/CPU s; x${(best[0] / best[i]).toFixed(3)} vs first`);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const medians = times.map(median);
+for (let i = 0; i < dists.length; i++) console.log(`${dists[i]}: median ${medians[i].toFixed(0)} ms CPU = ${Math.round(all.length / medians[i] * 1000)} lines/CPU s, x${(medians[0] / medians[i]).toFixed(3)} vs first; best ${best[i].toFixed(0)} ms CPU = ${Math.round(all.length / best[i] * 1000)} lines/CPU s, x${(best[0] / best[i]).toFixed(3)} vs first`);

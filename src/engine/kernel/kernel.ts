@@ -38,7 +38,25 @@ export interface KernelStats {
 export class LiquidationKernel {
   readonly reference: CompiledReference;
   readonly stats: KernelStats = { fast: 0, fallback: 0 };
-  private readonly tokenOfBeneficiary = (b: Beneficiary): string => `#${this.reference.digester.digestOnce(b)}`;
+  /**
+   * A beneficiary's token in the decision's input hash (`#` and its digest), once per beneficiary
+   * object: the same string every line (no `#`-prefixed copy built per line), and the last one kept
+   * apart — lines come family by family, so consecutive lines are mostly the same person's.
+   */
+  private readonly beneficiaryTokens = new WeakMap<Beneficiary, string>();
+  private lastBeneficiary: Beneficiary | undefined = undefined;
+  private lastBeneficiaryToken = '';
+  private readonly tokenOfBeneficiary = (b: Beneficiary): string => {
+    if (b === this.lastBeneficiary) return this.lastBeneficiaryToken;
+    let token = this.beneficiaryTokens.get(b);
+    if (token === undefined) {
+      token = flat(`#${this.reference.digester.digestOnce(b)}`);
+      this.beneficiaryTokens.set(b, token);
+    }
+    this.lastBeneficiary = b;
+    this.lastBeneficiaryToken = token;
+    return token;
+  };
 
   constructor(private readonly context: Omit<LiquidationContext, 'asOf'>) {
     this.reference = new CompiledReference(context);
