@@ -4,7 +4,7 @@
 // it prints the CPU ms of each build and round, then each build's median (round 0, the JIT's warm-up, left out) and best. A build is a
 // directory holding dist/src/engine (+ dist/src/model) compiled from a commit (kernel-steps.mjs says how); generation
 // and reference loading come from this repository's dist. PROFILE=<path> writes a .cpuprofile of each build's last round.
-//   [CHUNK=50000] [MODE=batch|line|exclusive] node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
+//   [CHUNK=50000] [MODE=batch|line|exclusive] [FRESH=1] node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
 // CHUNK: lines per liquidateAll call; MODE: batch = liquidateAll (the default), line = kernel.liquidate line by line (the
 // workers' call), exclusive = kernel.exclusive() line by line (noemie liquidate's shards).
 import { dirname, join, resolve } from 'node:path';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 const [linesArg, roundsArg, ...dists] = process.argv.slice(2);
-const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = Number(process.env.CHUNK ?? 50000), MODE = process.env.MODE ?? 'batch';
+const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = Number(process.env.CHUNK ?? 50000), MODE = process.env.MODE ?? 'batch', FRESH = process.env.FRESH === '1';
 if (!['batch', 'line', 'exclusive'].includes(MODE)) throw new Error(`MODE is batch, line or exclusive; got ${MODE}`);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { loadGrids } = await import(join(root, 'dist/src/ingest/reference/grids.js'));
@@ -38,17 +38,21 @@ for (let r = 0; r < rounds; r++) {
     globalThis.gc?.();
     outs = [];
     const k = new mods[i].LiquidationKernel(ctx);
+    // FRESH=1: each chunk's requests structured-cloned just before the timed run, as a worker receives its batch
+    // (young, in input order in memory) instead of lines generated long before and read cold; beneficiaries cloned
+    // with them, as in a pool task. Outside the timed section.
+    const runChunks = FRESH ? chunks.map((c) => structuredClone(c)) : chunks;
     if (prof && r === rounds - 1) await session.post('Profiler.start');
     const c0 = cpu(); const t0 = performance.now();
     let ledgers = {};
-    if (MODE === 'batch') for (const c of chunks) { const o = k.liquidateAll(c, ctx.asOf, ledgers); ledgers = o.ledgers; outs.push(o.settlements); if (outs.length > 1) outs.shift(); }
+    if (MODE === 'batch') for (const c of runChunks) { const o = k.liquidateAll(c, ctx.asOf, ledgers); ledgers = o.ledgers; outs.push(o.settlements); if (outs.length > 1) outs.shift(); }
     else {
       // One line at a time, each family's state kept by the caller: 'line' = kernel.liquidate (the given state never
       // changed, as src/pipeline/liquidate-lines.ts calls it in the workers), 'exclusive' = kernel.exclusive() (the
       // state written in place, as noemie liquidate's shards, src/pipeline/drop-shard.ts).
       const one = MODE === 'exclusive' ? k.exclusive() : (request, asOf, state) => k.liquidate(request, asOf, state);
       const states = new Map();
-      for (const c of chunks) {
+      for (const c of runChunks) {
         const settlements = new Array(c.length);
         for (let j = 0; j < c.length; j++) {
           const family = mods[i].stateKeyOf(c[j]);
