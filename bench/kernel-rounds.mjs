@@ -1,16 +1,19 @@
 // The kernel of several builds on the bench's drop, interleaved, in ONE process (bench/README.md "Session 8 — kernel"):
 // the drop (seed 1, as npm run bench:liquidate) is generated first, cut in chunks of 50 000 lines, then each build's
 // LiquidationKernel runs over the chunks with its ledgers carried from chunk to chunk, build after build, for N rounds;
-// it prints the CPU ms of each build and round (round 0 is the JIT's warm-up: left out by a median). A build is a
+// it prints the CPU ms of each build and round, then each build's median (round 0, the JIT's warm-up, left out) and best. A build is a
 // directory holding dist/src/engine (+ dist/src/model) compiled from a commit (kernel-steps.mjs says how); generation
 // and reference loading come from this repository's dist. PROFILE=<path> writes a .cpuprofile of each build's last round.
-//   node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
+//   [CHUNK=50000] [MODE=batch|line|exclusive] [FRESH=1] node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
+// CHUNK: lines per liquidateAll call; MODE: batch = liquidateAll (the default), line = kernel.liquidate line by line (the
+// workers' call), exclusive = kernel.exclusive() line by line (noemie liquidate's shards).
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 const [linesArg, roundsArg, ...dists] = process.argv.slice(2);
-const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = 50000;
+const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = Number(process.env.CHUNK ?? 50000), MODE = process.env.MODE ?? 'batch', FRESH = process.env.FRESH === '1';
+if (!['batch', 'line', 'exclusive'].includes(MODE)) throw new Error(`MODE is batch, line or exclusive; got ${MODE}`);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { loadGrids } = await import(join(root, 'dist/src/ingest/reference/grids.js'));
 const { loadNomenclature } = await import(join(root, 'dist/src/ingest/reference/nomenclature.js'));
@@ -25,6 +28,7 @@ const chunks = []; for (let i = 0; i < all.length; i += CHUNK) chunks.push(all.s
 const mods = []; for (const d of dists) mods.push(await import(join(d, 'dist/src/engine/index.js')));
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const best = dists.map(() => Infinity);
+const times = dists.map(() => []);
 const prof = process.env.PROFILE;
 let session;
 if (prof) { session = new Session(); session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.setSamplingInterval', { interval: 200 }); }
@@ -34,14 +38,38 @@ for (let r = 0; r < rounds; r++) {
     globalThis.gc?.();
     outs = [];
     const k = new mods[i].LiquidationKernel(ctx);
+    // FRESH=1: each chunk's requests structured-cloned just before the timed run, as a worker receives its batch
+    // (young, in input order in memory) instead of lines generated long before and read cold; beneficiaries cloned
+    // with them, as in a pool task. Outside the timed section.
+    const runChunks = FRESH ? chunks.map((c) => structuredClone(c)) : chunks;
     if (prof && r === rounds - 1) await session.post('Profiler.start');
     const c0 = cpu(); const t0 = performance.now();
     let ledgers = {};
-    for (const c of chunks) { const o = k.liquidateAll(c, ctx.asOf, ledgers); ledgers = o.ledgers; outs.push(o.settlements); if (outs.length > 1) outs.shift(); }
+    if (MODE === 'batch') for (const c of runChunks) { const o = k.liquidateAll(c, ctx.asOf, ledgers); ledgers = o.ledgers; outs.push(o.settlements); if (outs.length > 1) outs.shift(); }
+    else {
+      // One line at a time, each family's state kept by the caller: 'line' = kernel.liquidate (the given state never
+      // changed, as src/pipeline/liquidate-lines.ts calls it in the workers), 'exclusive' = kernel.exclusive() (the
+      // state written in place, as noemie liquidate's shards, src/pipeline/drop-shard.ts).
+      const one = MODE === 'exclusive' ? k.exclusive() : (request, asOf, state) => k.liquidate(request, asOf, state);
+      const states = new Map();
+      for (const c of runChunks) {
+        const settlements = new Array(c.length);
+        for (let j = 0; j < c.length; j++) {
+          const family = mods[i].stateKeyOf(c[j]);
+          const o = one(c[j], ctx.asOf, states.get(family) ?? mods[i].emptyState());
+          states.set(family, o.state);
+          settlements[j] = o.settlement;
+        }
+        outs.push(settlements); if (outs.length > 1) outs.shift();
+      }
+    }
     const ms = cpu() - c0; const wall = performance.now() - t0;
     if (prof && r === rounds - 1) { const { profile } = await session.post('Profiler.stop'); writeFileSync(`${prof}.${i}.cpuprofile`, JSON.stringify(profile)); }
     best[i] = Math.min(best[i], ms);
+    if (r > 0 || rounds === 1) times[i].push(ms);
     process.stderr.write(`round ${r} ${dists[i]}: ${ms.toFixed(0)} ms CPU, ${wall.toFixed(0)} ms wall, fast ${k.stats.fast} fallback ${k.stats.fallback}\n`);
   }
 }
-for (let i = 0; i < dists.length; i++) console.log(`${dists[i]}: best ${best[i].toFixed(0)} ms CPU = ${Math.round(all.length / best[i] * 1000)} lines/CPU s; x${(best[0] / best[i]).toFixed(3)} vs first`);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const medians = times.map(median);
+for (let i = 0; i < dists.length; i++) console.log(`${dists[i]}: median ${medians[i].toFixed(0)} ms CPU = ${Math.round(all.length / medians[i] * 1000)} lines/CPU s, x${(medians[0] / medians[i]).toFixed(3)} vs first; best ${best[i].toFixed(0)} ms CPU = ${Math.round(all.length / best[i] * 1000)} lines/CPU s, x${(best[0] / best[i]).toFixed(3)} vs first`);

@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { LiquidationKernel, digestOf, emptyState, fnv1a64, hashInputs, liquidate, liquidateAllDecimal, type Ledgers, type LiquidationRequest } from '../../src/engine/index.js';
 import { divHalfUp, money, pctOfCents, ratio } from '../../src/engine/kernel/cents.js';
 import { Digester } from '../../src/engine/kernel/digest.js';
+import { bucketOf } from '../../src/engine/kernel/kernel.js';
+import { lineBucket } from '../../src/engine/state.js';
+
+const HEX_DIGITS = '0123456789abcdef';
 import { DEFAULT_WINDOW, buildPopulation, defaultFamilies, generateActLines, readNomenclature } from '../../src/generate/index.js';
 import type { Beneficiary } from '../../src/model/reference.js';
 import type { Settlement } from '../../src/model/settlement.js';
@@ -241,6 +245,19 @@ describe('input hash v2 (nested objects by digest)', () => {
     const lines = [line(), line({ finess: '750100018', side: 'R', operation: 'A' }), { ...line(), finess: undefined }];
     for (const l of lines) expect(d.flatDigest(l as unknown as Record<string, unknown>)).toBe(digestOf(l));
     expect(new Set(lines.map((l) => d.flatDigest(l as unknown as Record<string, unknown>))).size).toBe(2); // finess undefined = absent
+  });
+
+  it('the kernel picks a line\'s bucket from the first hash lane alone: the same bucket as state.ts lineBucket', () => {
+    // Given lineKeys of every source and length, odd characters included (the lane reads UTF-16 code units)
+    const keys = ['invoice:R1:1', 'noemie-unknown::9999', 'noemie-é€:x:1'];
+    for (let i = 0; i < 5_000; i++) keys.push(`noemie-0116910${i % 97}:${101000000000 + i * 7919}:${1 + (i % 12)}`);
+    // When the kernel picks the bucket, then it is lineBucket's hex digit, and every bucket is used
+    const buckets = new Set<number>();
+    for (const k of keys) {
+      expect(HEX_DIGITS[bucketOf(k)]).toBe(lineBucket(k));
+      buckets.add(bucketOf(k));
+    }
+    expect(buckets.size).toBe(16);
   });
 
   it('a line recorded under an older input hash, replayed unchanged, is not published again (nothing paid twice)', () => {

@@ -255,23 +255,37 @@ function digits(text: string, from: number, to: number): number {
   return n;
 }
 
-/** explain.ts in cents. */
+/**
+ * explain.ts in cents. The items joined by '; ' as they come (explain.ts: a copy of the outcome's
+ * reasons, pushes, then `join`): no list per line, the same text.
+ */
 function explainCents(f: CentsFacts, decisive: CentsOutcome, rest: number, lineRate: Ratio, normalRate: Ratio, entryRateText: string): string | null {
   if (rest <= 0) return null;
-  const items = [...decisive.reasons];
-  if (f.pf > 0) items.push(`participation forfaitaire ${money(f.pf)} is never covered (contrat responsable)`);
-  if (f.franchise > 0) items.push(`franchise médicale ${money(f.franchise)} is never covered (contrat responsable)`);
+  const reasons = decisive.reasons;
+  let text = '';
+  let count = 0;
+  for (let i = 0; i < reasons.length; i++) text = count++ === 0 ? reasons[i]! : `${text}; ${reasons[i]!}`;
+  if (f.pf > 0) {
+    const item = `participation forfaitaire ${money(f.pf)} is never covered (contrat responsable)`;
+    text = count++ === 0 ? item : `${text}; ${item}`;
+  }
+  if (f.franchise > 0) {
+    const item = `franchise médicale ${money(f.franchise)} is never covered (contrat responsable)`;
+    text = count++ === 0 ? item : `${text}; ${item}`;
+  }
   const majoration = f.mrn - f.roGross;
   if (majoration > 0 && ratioLt(lineRate, normalRate)) {
     // The rate as decimal.js prints it (no trailing zeros): the line's rate lost, so the entry's won.
-    items.push(`majoration du ticket modérateur hors parcours de soins ${money(majoration)} (RO at ${f.line.roRate}% instead of ${new Decimal(entryRateText).toFixed()}%) is never covered`);
+    const item = `majoration du ticket modérateur hors parcours de soins ${money(majoration)} (RO at ${f.line.roRate}% instead of ${new Decimal(entryRateText).toFixed()}%) is never covered`;
+    text = count++ === 0 ? item : `${text}; ${item}`;
   }
   const overGuarantee = f.fr - f.mrn - decisive.amc;
-  if (decisive.capped && decisive.reasons.length === 0 && overGuarantee > 0) {
-    items.push(`${money(overGuarantee)} of the expense is above the guarantee ${decisive.rule ?? ''} of ${decisive.contract}`.replace('  ', ' '));
+  if (decisive.capped && reasons.length === 0 && overGuarantee > 0) {
+    const item = `${money(overGuarantee)} of the expense is above the guarantee ${decisive.rule ?? ''} of ${decisive.contract}`.replace('  ', ' ');
+    text = count++ === 0 ? item : `${text}; ${item}`;
   }
-  if (items.length === 0) items.push(`${money(rest)} left to pay is not covered`);
-  return items.join('; ');
+  if (count === 0) return `${money(rest)} left to pay is not covered`;
+  return text;
 }
 
 function unique<T extends { key: string }>(items: T[]): T[] {

@@ -38,7 +38,25 @@ export interface KernelStats {
 export class LiquidationKernel {
   readonly reference: CompiledReference;
   readonly stats: KernelStats = { fast: 0, fallback: 0 };
-  private readonly tokenOfBeneficiary = (b: Beneficiary): string => `#${this.reference.digester.digestOnce(b)}`;
+  /**
+   * A beneficiary's token in the decision's input hash (`#` and its digest), once per beneficiary
+   * object: the same string every line (no `#`-prefixed copy built per line), and the last one kept
+   * apart — lines come family by family, so consecutive lines are mostly the same person's.
+   */
+  private readonly beneficiaryTokens = new WeakMap<Beneficiary, string>();
+  private lastBeneficiary: Beneficiary | undefined = undefined;
+  private lastBeneficiaryToken = '';
+  private readonly tokenOfBeneficiary = (b: Beneficiary): string => {
+    if (b === this.lastBeneficiary) return this.lastBeneficiaryToken;
+    let token = this.beneficiaryTokens.get(b);
+    if (token === undefined) {
+      token = flat(`#${this.reference.digester.digestOnce(b)}`);
+      this.beneficiaryTokens.set(b, token);
+    }
+    this.lastBeneficiary = b;
+    this.lastBeneficiaryToken = token;
+    return token;
+  };
 
   constructor(private readonly context: Omit<LiquidationContext, 'asOf'>) {
     this.reference = new CompiledReference(context);
@@ -327,12 +345,19 @@ function counterKind(key: string): string {
 const HEX = '0123456789abcdef';
 const NO_MOVES = Object.freeze([]) as unknown as CounterMove[];
 
-/** state.ts lineBucket (the 8th hex digit of fnv1a64(lineKey): the low nibble of the first lane), as its index in HEX. */
-function bucketOf(lineKey: string): number {
-  const h = new Fnv();
-  h.text(lineKey);
-  return h.a & 15;
+/**
+ * state.ts lineBucket (the 8th hex digit of fnv1a64(lineKey): the low nibble of the first lane), as
+ * its index in HEX. The first lane alone (hash.ts Fnv's `a`, which never reads the second): half the
+ * multiplications of the two-lane hash, same nibble (test/engine/kernel.test.ts checks it against
+ * lineBucket).
+ */
+export function bucketOf(lineKey: string): number {
+  let a = FNV_OFFSET_A;
+  for (let i = 0; i < lineKey.length; i++) a = Math.imul(a ^ lineKey.charCodeAt(i), FNV_PRIME);
+  return a & 15;
 }
+const FNV_OFFSET_A = new Fnv().a;
+const FNV_PRIME = 0x01000193;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
