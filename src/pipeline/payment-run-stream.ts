@@ -10,8 +10,10 @@ import { planSepaFiles } from '../payments/sepa/files.js';
 import type { DebtorAccount, PartyId } from '../payments/sepa/pain001.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBlock, RunInput } from '../payments/types.js';
 import { blockedShown, type LineBlocked } from '../statement/payment.js';
-import { compositeKey, splitCompositeKey, type SubStore } from '../state/kv-store.js';
+import { rm } from 'node:fs/promises';
+import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { chunkKey, REPORT_LINES_PER_KEY, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
+import { scratchDir } from './scratch.js';
 
 /**
  * A payment run decided and applied by streaming its due lines, so that its memory follows its
@@ -21,8 +23,9 @@ import { chunkKey, REPORT_LINES_PER_KEY, type PaymentsStore, type RunKeys, type 
  * same function (`decidePayee`), fed with sums instead of lists.
  *
  *   1. scan    the due keys in slices of `sliceLines` (LMDB order = lineKey order), one commit per
- *              slice: each line's movements go to `payments.run-move/<payee>␟<lineKey>`, its report
- *              row to `payments.report-lines/<runId>␟<n>`; in memory, per payee, only its sum, line
+ *              slice: each line's report row to `payments.report-lines/<runId>␟<n>`, its movements
+ *              to a private unsynced LMDB that sorts them, copied at the end of the scan into
+ *              `payments.run-move/<payee>␟<lineKey>` in key order; in memory, per payee, only its sum, line
  *              count and care period (and the rare bank-return marks of its lines), plus the
  *              pending and withheld lines the report lists. Nothing of the ledger changes.
  *   2. decide  payee by payee in payee order (the run's ceiling is first fit in that order): the
@@ -45,8 +48,17 @@ import { chunkKey, REPORT_LINES_PER_KEY, type PaymentsStore, type RunKeys, type 
  * src/pipeline/README.md, "The payment run, streamed").
  */
 
-/** Lines per slice of the scan and of the apply: a few thousand lines are a few MB of dirty pages. */
-export const DEFAULT_SLICE_LINES = 4096;
+/**
+ * Lines per slice of the scan and of the apply. Each apply slice is a durable commit that rewrites
+ * the B-tree pages its keys fall in (and their page-cache folios): fewer, larger slices write fewer
+ * bytes. 16 384 (session 9; 4 096 before): the payment run alone at 100 k lines wrote 1 313 MB of
+ * state commits with 4 096, 913 MB with 16 384, 674 MB with 65 536 — which also held 170 MB more
+ * (bench/README.md, "Session 9 — payments").
+ */
+export const DEFAULT_SLICE_LINES = 16384;
+
+/** Movements copied per commit from the scan's sort scratch into `payments.run-move` (in key order: appended pages). */
+const MOVES_PER_COPY = 65536;
 
 /** The apply cursor (`payments.pending/apply`): the run being applied and how far. */
 export interface ApplyCursor {
@@ -162,57 +174,83 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   const totals = new SettledTotals();
   let rows: SettledLine[] = [];
   let chunks = 0;
-  let after: string | null = null;
-  for (;;) {
-    const dueKeys = keys.due.keysAfter(after, slice);
-    if (dueKeys.length === 0 && rows.length === 0) break;
-    await keys.kv.update(() => {
+  // The movements are keyed payee first (the decision and the transfers read them per payee), but
+  // the scan meets them in lineKey order: put straight into the home's store, each slice's durable
+  // commit rewrote pages all over `payments.run-move` — the whole scratch once per slice, quadratic
+  // in the run (session 9: 334 MB of the 1 313 MB the run alone wrote at 100 k lines). They are
+  // sorted in a private, unsynced LMDB first (a crash loses it, and nothing needs it: the run is
+  // not recorded and the next scan starts over), then copied in key order, which appends pages.
+  const sortDir = await scratchDir('noemie-payrun-');
+  const sort = StateStore.open(sortDir, { sync: false });
+  try {
+    const sorting = sort.sub<StoredMove>('run-move');
+    let after: string | null = null;
+    for (;;) {
+      const dueKeys = keys.due.keysAfter(after, slice);
+      if (dueKeys.length === 0 && rows.length === 0) break;
       const moves: [string, StoredMove][] = [];
-      for (const lineKey of dueKeys) {
-        const line = keys.lineOf(lineKey);
-        if (line === undefined) continue;
-        const operator = operatorOf(keys, lineKey);
-        const m = movementsOf(lineKey, line, operator.byPayee);
-        if (!(m instanceof Map)) {
-          pending.push(m);
-          continue;
-        }
-        const settled = settledLineOf(lineKey, line, operator.total);
-        if (settled !== null) {
-          rows.push(settled.row);
-          totals.add(settled.row);
-          if (settled.withheld !== null) withheld.push(settled.withheld);
-        }
-        const careDate = line.settlement?.careDate;
-        for (const [payee, move] of m) {
-          let t = payees.get(payee);
-          if (t === undefined) payees.set(payee, (t = { sum: 0, lineCount: 0, careFrom: undefined, careTo: undefined, careMissing: false, marks: undefined }));
-          t.sum = add(t.sum, move.amount);
-          t.lineCount += 1;
-          if (careDate === undefined) t.careMissing = true;
-          else {
-            if (t.careFrom === undefined || careDate < t.careFrom) t.careFrom = careDate;
-            if (t.careTo === undefined || careDate > t.careTo) t.careTo = careDate;
+      await keys.kv.update(() => {
+        for (const lineKey of dueKeys) {
+          const line = keys.lineOf(lineKey);
+          if (line === undefined) continue;
+          const operator = operatorOf(keys, lineKey);
+          const m = movementsOf(lineKey, line, operator.byPayee);
+          if (!(m instanceof Map)) {
+            pending.push(m);
+            continue;
           }
-          if (line.returned !== undefined) {
-            const marks = repaidMarksOf([{ lineKey, amount: moneyOfCents(move.amount) }], payee, () => line.returned);
-            if (marks.length > 0) (t.marks ??= []).push(...marks);
+          const settled = settledLineOf(lineKey, line, operator.total);
+          if (settled !== null) {
+            rows.push(settled.row);
+            totals.add(settled.row);
+            if (settled.withheld !== null) withheld.push(settled.withheld);
           }
-          moves.push([compositeKey(payee, lineKey), [move.version, move.amount, line.returns ?? 0]]);
+          const careDate = line.settlement?.careDate;
+          for (const [payee, move] of m) {
+            let t = payees.get(payee);
+            if (t === undefined) payees.set(payee, (t = { sum: 0, lineCount: 0, careFrom: undefined, careTo: undefined, careMissing: false, marks: undefined }));
+            t.sum = add(t.sum, move.amount);
+            t.lineCount += 1;
+            if (careDate === undefined) t.careMissing = true;
+            else {
+              if (t.careFrom === undefined || careDate < t.careFrom) t.careFrom = careDate;
+              if (t.careTo === undefined || careDate > t.careTo) t.careTo = careDate;
+            }
+            if (line.returned !== undefined) {
+              const marks = repaidMarksOf([{ lineKey, amount: moneyOfCents(move.amount) }], payee, () => line.returned);
+              if (marks.length > 0) (t.marks ??= []).push(...marks);
+            }
+            moves.push([compositeKey(payee, lineKey), [move.version, move.amount, line.returns ?? 0]]);
+          }
         }
+        const full: SettledLine[][] = [];
+        while (rows.length >= REPORT_LINES_PER_KEY || (dueKeys.length === 0 && rows.length > 0)) {
+          full.push(rows.slice(0, REPORT_LINES_PER_KEY));
+          rows = rows.slice(REPORT_LINES_PER_KEY);
+        }
+        return () => {
+          for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c);
+        };
+      });
+      if (moves.length > 0) {
+        await sort.commit(() => {
+          for (const [k, v] of moves) sorting.put(k, v);
+        });
       }
-      const full: SettledLine[][] = [];
-      while (rows.length >= REPORT_LINES_PER_KEY || (dueKeys.length === 0 && rows.length > 0)) {
-        full.push(rows.slice(0, REPORT_LINES_PER_KEY));
-        rows = rows.slice(REPORT_LINES_PER_KEY);
-      }
-      return () => {
-        for (const [k, v] of moves) keys.runMoves.put(k, v);
-        for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c);
-      };
-    });
-    if (dueKeys.length === 0) break;
-    after = dueKeys.at(-1)!;
+      if (dueKeys.length === 0) break;
+      after = dueKeys.at(-1)!;
+    }
+    for (let from: string | null = null; ; ) {
+      const sorted = sorting.entriesAfter(from, MOVES_PER_COPY);
+      if (sorted.length === 0) break;
+      await keys.kv.commit(() => {
+        for (const [k, v] of sorted) keys.runMoves.put(k, v);
+      });
+      from = sorted.at(-1)![0];
+    }
+  } finally {
+    await sort.close();
+    await rm(sortDir, { recursive: true, force: true });
   }
 
   // ---- 2. decide, payee by payee ----

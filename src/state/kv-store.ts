@@ -51,6 +51,32 @@ const OPEN = new Map<string, { store: StateStore; users: number }>();
 /** Address space reserved for one store's map: 64 GiB. With 1 TiB each, the Kafka rebalance test (one process, many stores open) saw its consumer group never settle; 64 GiB passes and leaves room for ~2 000 stores in 128 TiB. */
 export const STATE_MAP_BYTES = 2 ** 36;
 
+/**
+ * Values share their msgpack record structures through the store (session 9). Without a
+ * `sharedStructuresKey` — lmdb's default, and this store's until then — msgpackr writes every
+ * object's field names into each value as an inline record definition, and reading it compiles that
+ * definition again: a `payments.line` value was 149 bytes and 7.3 µs to read, with shared structures
+ * 58 bytes and 3.0 µs (bench/README.md, "Session 9 — payments"). Smaller values also mean fewer
+ * pages per commit and fewer mapped pages.
+ *
+ * - Only structures whose keys are all field names are shared: an object keyed by data (NIRs,
+ *   payees, ids) would take a slot per key set, and the list is written again whenever it grows.
+ *   Such objects keep their inline definitions, as before.
+ * - `maxSharedStructures` is fixed for the life of a store (msgpackr refuses a store whose list is
+ *   longer than the maximum): 512 leaves room for every record shape of every stage.
+ * - Values written before (inline definitions) are read as they were: msgpackr restores a shared
+ *   slot an inline definition shadowed once the value is decoded (test/state/kv-store.test.ts).
+ *   A store written by this version cannot be read by an earlier one (no downgrade).
+ * - The list lives in the store under its own key and is written inside the transaction that
+ *   first needs a new structure: committed with the values that use it, or not at all.
+ */
+const FIELD_NAME = /^[A-Za-z_$][\w$]*$/;
+export const SHARED_STRUCTURES = {
+  sharedStructuresKey: Symbol.for('structures'),
+  maxSharedStructures: 512,
+  shouldShareStructure: (keys: readonly string[]) => keys.every((k) => FIELD_NAME.test(k)),
+};
+
 interface QueuedStep {
   decide: () => () => void;
   resolve: () => void;
@@ -94,7 +120,7 @@ export class StateStore {
     // every page then counts once per mapping in the process's RSS — at 1 M lines 15 mappings of
     // a 1.6 GB store.mdb held 4.4 GB of file-backed RSS (bench/README.md, session 6). Address
     // space only: the file grows with its pages, not to this size.
-    const store = new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false, mapSize: STATE_MAP_BYTES, ...(options.sync === false ? { noSync: true } : {}) }));
+    const store = new StateStore(file, open<unknown, string>({ path: file, overlappingSync: false, mapSize: STATE_MAP_BYTES, ...SHARED_STRUCTURES, ...(options.sync === false ? { noSync: true } : {}) }));
     OPEN.set(file, { store, users: 1 });
     return store;
   }

@@ -200,3 +200,46 @@ it('a step queued as soon as the one before it resolves is committed too (the qu
   expect(store.stats).toEqual({ transactions: 5, steps: 5 });
   await store.close();
 }, 10_000);
+
+it('values share their record structures through the store, and values written before (inline structures) still read', async () => {
+  // a store written by the previous version: lmdb opened without shared structures, keys as StateStore lays them out
+  const { open } = await import('lmdb');
+  const file = stateStoreFileOf(home);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(resolve(file, '..'), { recursive: true });
+  const shapeOf = (i: number) => ({ version: i, status: 'paid', [`field${i % 70}`]: { n: i, [`inner${i % 40}`]: [i, { deep: 'x' }] }, paid: { [`member:A${i % 30}`]: '1.00' } });
+  const before = open<unknown, string>({ path: file, overlappingSync: false });
+  await before.transaction(() => {
+    for (let i = 0; i < 500; i++) before.putSync(compositeKey('old', String(i).padStart(4, '0')), shapeOf(i));
+  });
+  const oldBytes = before.getBinary(compositeKey('old', '0001'))!.length;
+  await before.close();
+
+  const store = StateStore.open(home);
+  const old = store.sub<ReturnType<typeof shapeOf>>('old');
+  const fresh = store.sub<ReturnType<typeof shapeOf>>('new');
+  for (let i = 0; i < 500; i++) expect(old.get(String(i).padStart(4, '0'))).toEqual(shapeOf(i));
+  await store.commit(() => {
+    for (let i = 0; i < 500; i++) fresh.put(String(i).padStart(4, '0'), shapeOf(i));
+  });
+  // old and new values read in turn: an old value's inline definition does not shadow a shared structure for the next read
+  for (let i = 0; i < 500; i++) {
+    expect(old.get(String(i).padStart(4, '0'))).toEqual(shapeOf(i));
+    expect(fresh.get(String(i).padStart(4, '0'))).toEqual(shapeOf(i));
+  }
+  await store.close();
+
+  const again = StateStore.open(home);
+  expect([...again.sub('new').entries()].map(([, v]) => v)).toEqual(Array.from({ length: 500 }, (_, i) => shapeOf(i)));
+  expect([...again.sub('old').entries()].map(([, v]) => v)).toEqual(Array.from({ length: 500 }, (_, i) => shapeOf(i)));
+  await again.close();
+
+  // the field names of a shared structure are no longer in each value; the data-keyed object (payees) is not shared
+  const raw = open<unknown, string>({ path: file, overlappingSync: false, readOnly: true });
+  const newBytes = raw.getBinary(compositeKey('new', '0001'))!.length;
+  const shared = raw.get(Symbol.for('structures') as never) as string[][];
+  await raw.close();
+  expect(newBytes).toBeLessThan(oldBytes);
+  expect(shared.some((keys) => keys.includes('version') && keys.includes('status'))).toBe(true);
+  expect(shared.some((keys) => keys.some((k) => k.startsWith('member:')))).toBe(false);
+});
