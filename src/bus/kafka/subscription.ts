@@ -30,6 +30,8 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
   private failure: unknown = null;
   private settle!: { resolve: () => void; reject: (e: unknown) => void };
   private shutdown: Promise<void> | null = null;
+  /** group joins so far (BatchSession.generation) */
+  private joins = 0;
 
   constructor(
     private readonly ctx: KafkaSubscriptionContext,
@@ -48,6 +50,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       allowAutoTopicCreation: true,
       partitionAssigners: [CoPartitionedAssigner],
     });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => void (this.joins += 1));
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart && !this.stopping) this.fail(new BusError('BUS_BROKER', `consumer of group ${options.groupId} stopped: ${payload.error.message}`, { group: options.groupId }, { cause: payload.error, retriable: true }));
       else ctx.logger?.warn({ group: options.groupId, err: payload.error }, 'kafka consumer crashed, restarting');
@@ -60,7 +63,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: Math.max(1, this.options.concurrency ?? 1),
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
@@ -76,7 +79,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       const keepAlive = this.keepAlive(heartbeat);
       try {
         records = chunk.map((m) => toRecord(topic, partition, m));
-        await this.options.handler({ topic, partition, records } as Batch<T>, { heartbeat });
+        await this.options.handler({ topic, partition, records } as Batch<T>, { heartbeat, generation: this.joins });
       } catch (e) {
         // Not thrown to kafkajs: it would retry the same batch; the service decides what next.
         this.fail(e);
