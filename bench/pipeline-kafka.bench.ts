@@ -42,13 +42,14 @@ import { prepareDrop, root, runChild } from './support.js';
  *     [--partitions N (NOEMIE_PARTITIONS, default 4)] [--compression none|gzip (KAFKA_COMPRESSION)]
  *     [--plan: print the sizing and the smallest --partitions that fits, run nothing]
  *     [--force: run even when the sizing says it will not fit (the check after the run still applies)]
+ *     [--profile <dir>: the pipeline child runs under `node --cpu-prof` into <dir> (every thread)]
  */
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, batch: { type: 'string' },
     child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, brokers: { type: 'string' }, prefix: { type: 'string' },
     count: { type: 'string' }, 'key-bytes': { type: 'string' }, keys: { type: 'string' }, pool: { type: 'string' },
-    partitions: { type: 'string' }, compression: { type: 'string' }, plan: { type: 'boolean' }, force: { type: 'boolean' },
+    partitions: { type: 'string' }, compression: { type: 'string' }, plan: { type: 'boolean' }, force: { type: 'boolean' }, profile: { type: 'string' },
   },
 });
 
@@ -283,7 +284,7 @@ async function main(): Promise<void> {
         '--key-bytes', String(sizes.keyBytes), '--keys', String(sizes.keys), '--pool', pool, '--partitions', String(partitions), '--compression', compression]),
     );
     const pipe = await withBroker((prefix) => TOPIC_NAMES.map((t) => prefix + t), mockPartitions, (brokers, prefix) =>
-      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch), '--compression', compression]),
+      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch), '--compression', compression], values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []),
     );
     const r = raw.result as Record<string, number> & { kept: Kept };
     const p = pipe.result as Record<string, number> & { kept: Record<'lines' | 'invoiceLines' | 'settlements' | 'changelog', Kept>; stats: Record<string, number> };

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Batch, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
 import { decode, parseJson } from '../codec.js';
 import { BusError } from '../errors.js';
+import { commitGroups } from './commits.js';
 import { CoPartitionedAssigner } from './co-partitioned-assigner.js';
 import type { TopicName } from '../topics.js';
 import type { Logger } from '../../log.js';
@@ -32,6 +33,8 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
   private shutdown: Promise<void> | null = null;
   /** group joins so far (BatchSession.generation) */
   private joins = 0;
+  /** commits of batches handled at once go in one OffsetCommit (commits.ts) */
+  private readonly commits = commitGroups();
 
   constructor(
     private readonly ctx: KafkaSubscriptionContext,
@@ -75,11 +78,12 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     for (let i = 0; i < batch.messages.length; i += maxBatch) {
       if (this.stopping || this.failure || !isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + maxBatch);
+      const generation = this.joins;
       let records: BusRecord<TopicName>[];
       const keepAlive = this.keepAlive(heartbeat);
       try {
         records = chunk.map((m) => toRecord(topic, partition, m));
-        await this.options.handler({ topic, partition, records } as Batch<T>, { heartbeat, generation: this.joins });
+        await this.options.handler({ topic, partition, records } as Batch<T>, { heartbeat, generation });
       } catch (e) {
         // Not thrown to kafkajs: it would retry the same batch; the service decides what next.
         this.fail(e);
@@ -89,7 +93,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       }
       const last = chunk[chunk.length - 1]!.offset;
       resolveOffset(last);
-      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition, offset: String(BigInt(last) + 1n) }] }] });
+      await this.commits.push({ generation, commit: commitOffsetsIfNecessary, topic: batch.topic, partition, offset: String(BigInt(last) + 1n) });
       await heartbeat();
     }
   }
