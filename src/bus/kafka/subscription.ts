@@ -63,7 +63,8 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     private readonly options: ConsumeOptions<T>,
   ) {
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
-    this.heldLimit = (options.maxBatch ?? 500) * Math.max(1, options.concurrency ?? 1);
+    // A full batch for each partition handled at once, and one more gathering.
+    this.heldLimit = (options.maxBatch ?? 500) * (Math.max(1, options.concurrency ?? 1) + 1);
     this.done.catch(() => undefined);
     this.consumer = ctx.kafka.consumer({
       groupId: options.groupId,
@@ -141,8 +142,8 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     if (held === undefined) this.held.set(slot, (held = { generation, records: [], timer: undefined }));
     for (const r of records) held.records.push(r);
     this.heldCount += records.length;
-    const readAll = this.lingered.delete(slot) || Number(batch.lastOffset()) + 1 >= Number(batch.highWatermark) || this.heldCount > this.heldLimit;
-    while (held.records.length >= maxBatch || (readAll && held.records.length > 0)) {
+    const readAll = this.lingered.delete(slot) || Number(batch.lastOffset()) + 1 >= Number(batch.highWatermark);
+    while (held.records.length >= maxBatch || (held.records.length > 0 && (readAll || this.heldCount > this.heldLimit))) {
       if (gone()) return this.release(slot);
       const chunk = held.records.splice(0, maxBatch);
       this.heldCount -= chunk.length;
