@@ -40,7 +40,7 @@ const EMPTY_LEDGER: EngineState = { counters: {}, renewals: {}, lines: {} };
 const KAFKA_SETTLEMENT_SLICE = 500;
 /**
  * Kafka batches handled at once by default: while one batch waits for its produce acks or its
- * commit, another one's lines are in the pool (bench/README.md "Session 8 — Kafka").
+ * commit, another one's lines are in the pool (bench/README.md "Session 9 — kafka").
  */
 export const DEFAULT_PARTITIONS_AT_ONCE = 4;
 const EMBEDDED_SLICE = 100_000;

@@ -8,7 +8,7 @@ const { CompressionCodecs, CompressionTypes } = kafkajs;
 /**
  * zlib level of the record batches the bus gzips (KAFKA_COMPRESSION=gzip). Level 1 packs the
  * pipeline's JSON to ≈ 0.14 of its size where kafkajs's default (6) gives ≈ 0.11, for a third of
- * the CPU (bench/README.md "Session 8 — Kafka").
+ * the CPU (bench/README.md "Session 9 — kafka").
  */
 export const GZIP_LEVEL = 1;
 
