@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { GZIP_LEVEL } from '../src/bus/kafka/gzip-codec.js';
 import { prepare } from '../src/bus/codec.js';
 import { partitionFor } from '../src/bus/topics.js';
 import { readDrop } from '../src/ingest/index.js';
@@ -71,7 +72,7 @@ function ratioOf(groups: WireMessage[][], compression: Compression): number {
     if (g.length === 0) continue;
     const text = Buffer.from(g.map((m) => `${m.key}${m.value}${Object.entries(m.headers).flat().join('')}`).join(''));
     raw += g.reduce((n, m) => n + recordBytes(m), 0);
-    packed += gzipSync(text).length;
+    packed += gzipSync(text, { level: GZIP_LEVEL }).length;
   }
   return raw === 0 ? 1 : Math.min(1, (RATIO_MARGIN * packed) / raw);
 }

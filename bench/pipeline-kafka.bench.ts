@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { Bus } from '../src/bus/bus.js';
+import { installGzipCodec } from '../src/bus/kafka/gzip-codec.js';
 import { openKafkaBus, type KafkaBusOptions } from '../src/bus/kafka/kafka-bus.js';
 import { TOPIC_NAMES, type TopicName } from '../src/bus/topics.js';
 import { busPartitions, readEnv } from '../src/config.js';
@@ -41,17 +42,20 @@ import { prepareDrop, root, runChild } from './support.js';
  *     [--partitions N (NOEMIE_PARTITIONS, default 4)] [--compression none|gzip (KAFKA_COMPRESSION)]
  *     [--plan: print the sizing and the smallest --partitions that fits, run nothing]
  *     [--force: run even when the sizing says it will not fit (the check after the run still applies)]
+ *     [--profile <dir>: the pipeline child runs under `node --cpu-prof` into <dir> (every thread)]
  */
 const { values } = parseArgs({
   options: {
     lines: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' }, batch: { type: 'string' },
     child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, brokers: { type: 'string' }, prefix: { type: 'string' },
     count: { type: 'string' }, 'key-bytes': { type: 'string' }, keys: { type: 'string' }, pool: { type: 'string' },
-    partitions: { type: 'string' }, compression: { type: 'string' }, plan: { type: 'boolean' }, force: { type: 'boolean' },
+    partitions: { type: 'string' }, compression: { type: 'string' }, plan: { type: 'boolean' }, force: { type: 'boolean' }, profile: { type: 'string' },
   },
 });
 
 const mb = (kb: number) => Math.round(kb / 1024);
+/** user + system CPU of the whole process (every thread) between two `process.cpuUsage()` readings */
+const cpuSeconds = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1e6;
 
 const env = readEnv();
 const isMock = () => !env.KAFKA_BROKERS;
@@ -85,26 +89,42 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
   const { index } = await loadBeneficiaries(paths.beneficiariesFile);
   const bus = await openKafkaBus(busOptions(brokers, prefix, compression));
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus, { batch }) });
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   // Fail fast: a head dropped now is lines the service will never see.
   const truncated = (await bus.endOffsets('decompte-lines')).filter((p) => p.low > 0);
   if (truncated.length > 0) throw new Error(`the broker dropped the head of decompte-lines (${JSON.stringify(truncated)}): ${MOCK_LIMIT_TEXT}`);
   // The first batch's time: before it, the service loads the changelog and joins its group (≈ the session timeout on the mock).
   let firstAt = 0;
-  const service = await LiquidationService.start({ bus, beneficiaries: index, reference: paths, workers, onBatch: () => void (firstAt ||= performance.now()) });
+  // Done when the service has handled as many lines as were accepted (as the baseline counts what
+  // it read), then confirmed by the group's lag: polling the lag all along cost the pipeline's
+  // process 4 admin calls every 50 ms (≈ 18 requests each) that the baseline does not pay.
+  let handledAll!: () => void;
+  const handled = new Promise<void>((r) => (handledAll = r));
+  const service = await LiquidationService.start({
+    bus, beneficiaries: index, reference: paths, workers,
+    onBatch: (stats) => {
+      firstAt ||= performance.now();
+      if (stats.lines >= ingested.totals.accepted) handledAll();
+    },
+  });
+  await Promise.race([handled, service.done]);
   for (;;) {
     const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
     if (lag.every((l) => l.lag === 0)) break;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
   const t2 = performance.now();
+  const c2 = process.cpuUsage();
   await service.stop();
   // After the run, not just after ingest: settlements and the changelog grew meanwhile.
   const kept = { lines: await keptOn(bus, 'decompte-lines'), invoiceLines: await keptOn(bus, 'invoice-lines'), settlements: await keptOn(bus, 'settlements'), changelog: await keptOn(bus, 'counters-changelog') };
   await bus.close();
   return {
     lines: ingested.totals.accepted, ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, joinSeconds: (firstAt - t1) / 1000, seconds: (t2 - t0) / 1000,
+    ingestCpuSeconds: cpuSeconds(c0, c1), liquidateCpuSeconds: cpuSeconds(c1, c2), cpuSeconds: cpuSeconds(c0, c2),
     settlements: kept.settlements.produced, kept, stats: service.stats, peakRssMb: mb(process.resourceUsage().maxRSS),
   };
 }
@@ -119,6 +139,8 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
  * Produce then consume, as the pipeline ingests then liquidates.
  */
 async function rawChild(brokers: string[], prefix: string, o: { count: number; keyBytes: number; keys: number; batch: number; pool: string; partitions: number; compression: Compression }): Promise<object> {
+  // The bus's gzip codec (level and in-place calls, src/bus/kafka/gzip-codec.ts): the same compression work per byte as the pipeline.
+  installGzipCodec();
   const kafka = new Kafka({ clientId: 'noemie-bench-raw', brokers, logLevel: logLevel.WARN, retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 } });
   const topic = `${prefix}raw-lines`;
   const admin = kafka.admin();
@@ -132,6 +154,7 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
   const keyOf = (i: number) => `${String(i % o.keys).padStart(o.keyBytes, '0')}`;
   let valueBytes = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < o.count; i += o.batch) {
     const messages = [];
     for (let j = i; j < Math.min(o.count, i + o.batch); j += 1) {
@@ -142,6 +165,7 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
     await producer.send({ topic, acks: -1, compression, messages });
   }
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   await producer.disconnect();
   const truncated = (await admin.fetchTopicOffsets(topic)).filter((p) => Number(p.low) > 0);
   if (truncated.length > 0) throw new Error(`the broker dropped the head of ${topic} (${JSON.stringify(truncated)}): ${MOCK_LIMIT_TEXT}`);
@@ -156,6 +180,7 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
   let seen = 0;
   let firstAt = 0;
   const t2 = performance.now();
+  const c2 = process.cpuUsage();
   await new Promise<void>((res, rej) => {
     consumer
       .run({
@@ -174,12 +199,14 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
       .catch(rej);
   });
   const t3 = performance.now();
+  const c3 = process.cpuUsage();
   await consumer.disconnect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   const kept: Kept = { produced: ends.reduce((n, p) => n + Number(p.high), 0), evicted: ends.reduce((n, p) => n + Number(p.low), 0) };
   return {
     lines: seen, produceSeconds: (t1 - t0) / 1000, consumeSeconds: (t3 - t2) / 1000, joinSeconds: (firstAt - t2) / 1000, seconds: (t1 - t0 + (t3 - t2)) / 1000,
+    produceCpuSeconds: cpuSeconds(c0, c1), consumeCpuSeconds: cpuSeconds(c2, c3), cpuSeconds: cpuSeconds(c0, c1) + cpuSeconds(c2, c3),
     valueBytes: Math.round(valueBytes / Math.max(1, o.count)), kept, partitions: ends.length, peakRssMb: mb(process.resourceUsage().maxRSS),
   };
 }
@@ -257,7 +284,7 @@ async function main(): Promise<void> {
         '--key-bytes', String(sizes.keyBytes), '--keys', String(sizes.keys), '--pool', pool, '--partitions', String(partitions), '--compression', compression]),
     );
     const pipe = await withBroker((prefix) => TOPIC_NAMES.map((t) => prefix + t), mockPartitions, (brokers, prefix) =>
-      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch), '--compression', compression]),
+      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch), '--compression', compression], values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []),
     );
     const r = raw.result as Record<string, number> & { kept: Kept };
     const p = pipe.result as Record<string, number> & { kept: Record<'lines' | 'invoiceLines' | 'settlements' | 'changelog', Kept>; stats: Record<string, number> };
@@ -276,8 +303,9 @@ async function main(): Promise<void> {
     for (const row of rows) console.log(`${row.run.padEnd(52)} ${String(row.lines).padStart(9)} lines ${row.seconds.toFixed(2).padStart(8)} s ${String(Math.round(row.lines / row.seconds)).padStart(8)} lines/s  peak RSS ${row.peakRssMb} MB`);
     const ratio = (p.lines! / p.seconds!) / (r.lines! / r.seconds!);
     console.log(`  pipeline / raw lines/s: ${ratio.toFixed(3)}; peak RSS pipeline / raw: ${(p.peakRssMb! / r.peakRssMb!).toFixed(2)}`);
-    console.log(`  raw: ${r.valueBytes} B values, ${r.partitions} partitions, ${compression}, produce ${r.produceSeconds!.toFixed(2)} s, consume ${r.consumeSeconds!.toFixed(2)} s (of which group join → first batch ${r.joinSeconds!.toFixed(2)} s)`);
-    console.log(`  pipeline: ingest ${p.ingestSeconds!.toFixed(2)} s, liquidation ${p.liquidateSeconds!.toFixed(2)} s (of which start + join → first batch done ${p.joinSeconds!.toFixed(2)} s); ${p.settlements} settlements on the topic`);
+    console.log(`  raw: ${r.valueBytes} B values, ${r.partitions} partitions, ${compression}, produce ${r.produceSeconds!.toFixed(2)} s, consume ${r.consumeSeconds!.toFixed(2)} s (of which group join → first batch ${r.joinSeconds!.toFixed(2)} s); CPU ${r.cpuSeconds!.toFixed(2)} s (produce ${r.produceCpuSeconds!.toFixed(2)}, consume ${r.consumeCpuSeconds!.toFixed(2)})`);
+    console.log(`  pipeline: ingest ${p.ingestSeconds!.toFixed(2)} s, liquidation ${p.liquidateSeconds!.toFixed(2)} s (of which start + join → first batch done ${p.joinSeconds!.toFixed(2)} s); ${p.settlements} settlements on the topic; CPU ${p.cpuSeconds!.toFixed(2)} s (ingest ${p.ingestCpuSeconds!.toFixed(2)}, liquidation ${p.liquidateCpuSeconds!.toFixed(2)}), ${p.stats.batches} service batches`);
+    console.log(`  pipeline / raw CPU s: ${(p.cpuSeconds! / r.cpuSeconds!).toFixed(2)}`);
     if (losses.length > 0) throw new Error(`not a valid run, not recorded:\n  ${losses.join('\n  ')}\n${MOCK_LIMIT_TEXT}`);
     console.log(`  kept by the broker, from offset 0: raw-lines ${r.kept.produced}, lines ${lineKept.produced}, settlements ${p.kept.settlements.produced} (= lines read and settlements published)`);
     if (p.kept.changelog.evicted > 0) {

@@ -66,6 +66,13 @@ export interface BusRecord<T extends TopicName> {
  */
 export interface BatchSession {
   heartbeat(): Promise<void>;
+  /**
+   * Kafka: how many times this member has joined its group so far (each join may change its
+   * partitions). Two batches that see the same number were handed out with no rebalance between
+   * them: the member held their partitions all along, so nobody else consumed them meanwhile.
+   * Embedded: undefined (a group has one member).
+   */
+  readonly generation?: number;
 }
 
 /** What a handler receives: consecutive records of one topic-partition, in offset order. */
@@ -75,7 +82,7 @@ export interface ConsumeOptions<T extends TopicName> {
   groupId: string;
   topics: readonly T[];
   /**
-   * Called one batch at a time per subscription. The batch's offsets are committed only after
+   * Called one batch at a time per subscription (Kafka: up to `concurrency` at once). The batch's offsets are committed only after
    * the returned promise resolves; if it rejects, nothing is committed, the subscription ends
    * (`done` rejects) and the batch is delivered again to the group's next member.
    */
@@ -84,6 +91,15 @@ export interface ConsumeOptions<T extends TopicName> {
   fromBeginning?: boolean;
   /** most records per handler call (default 500) */
   maxBatch?: number;
+  /**
+   * Kafka: how many batches may be handled at once, each of a different topic-partition (kafkajs
+   * `partitionsConsumedConcurrently`; default 1). Batches of one topic-partition still come one
+   * at a time and in offset order, each committed after its own handler resolved; what batches of
+   * different topic-partitions share (the same partition number of two co-partitioned topics, a
+   * store) is the handler's to keep apart. The embedded bus hands one batch at a time whatever
+   * this says.
+   */
+  concurrency?: number;
 }
 
 export interface Subscription {

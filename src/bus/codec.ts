@@ -105,7 +105,8 @@ export interface RawRecord {
 
 export function parseJson(bytes: string | Uint8Array, where: { topic: string; partition: number; offset: number }): unknown {
   try {
-    return JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
+    // A Buffer (what kafkajs hands out) is decoded where it is: Buffer.from(buffer) would copy it first.
+    return JSON.parse(typeof bytes === 'string' ? bytes : Buffer.isBuffer(bytes) ? bytes.toString('utf8') : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (cause) {
     throw new BusError('BUS_INVALID_MESSAGE', `${where.topic}[${where.partition}]@${where.offset}: value is not JSON`, { ...where, offset: String(where.offset) }, { cause });
   }

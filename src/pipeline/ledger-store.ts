@@ -110,6 +110,8 @@ export class LedgerStore {
   private dirtyHeads = 0;
   private staged = 0;
   private readonly pending = new Map<number, number>();
+  /** the commit under way (`write`) */
+  private writing: Promise<void> = Promise.resolve();
   private readonly pieces: SubStore<string>;
   private readonly markers: SubStore<LedgerMarker>;
   private readonly suspects: SubStore<true>;
@@ -229,6 +231,15 @@ export class LedgerStore {
    */
   async write(entries: Iterable<readonly [string, LedgerPiece | HeadSummary | null | undefined, string | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
     const list = [...entries];
+    // One commit at a time: each builds its marker from the one before (batches of several
+    // partitions may flush or catch up at once on Kafka).
+    const run = () => this.commitPieces(list, next, bus, suspects);
+    const done = this.writing.then(run, run);
+    this.writing = done.catch(() => undefined);
+    return done;
+  }
+
+  private async commitPieces(list: (readonly [string, LedgerPiece | HeadSummary | null | undefined, string | null])[], next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> }): Promise<void> {
     const marker: LedgerMarker = { v: 4, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
     for (const [p, offset] of next) marker.next[String(p)] = offset;
     await this.kv.commit(() => {
@@ -336,15 +347,19 @@ export class LedgerStore {
   /** Commits what `stage` took, with the marker, in ONE transaction (nothing staged: nothing written). */
   async flush(bus: string): Promise<void> {
     if (this.dirty.size === 0 && this.pending.size === 0) return;
-    const entries = [...this.dirty].map(([key, d]) => [key, d.head ?? d.line, d.text] as const);
+    const taken = new Map(this.dirty);
     const next = new Map(this.pending);
-    await this.write(entries, next, bus);
-    // Staged again during the commit? Not possible: the service awaits each batch's flush decision.
-    this.dirty.clear();
-    this.pending.clear();
-    this.dirtyBytes = 0;
-    this.dirtyHeads = 0;
-    this.staged = 0;
+    await this.write([...taken].map(([key, d]) => [key, d.head ?? d.line, d.text] as const), next, bus);
+    // A batch of another partition may have staged during the commit (the Kafka service handles
+    // several at once): only what this commit wrote leaves the staging area, the rest waits for the next.
+    for (const [key, d] of taken) {
+      if (this.dirty.get(key) !== d) continue;
+      this.dirty.delete(key);
+      this.dirtyBytes -= d.text.length;
+      if (isHeadKey(key)) this.dirtyHeads -= 1;
+    }
+    for (const [p, offset] of next) if (this.pending.get(p) === offset) this.pending.delete(p);
+    this.staged = this.dirty.size === 0 ? 0 : 1;
   }
 
   /** pieces staged, not committed yet */

@@ -12,6 +12,7 @@ import { applyChangelog, healLedgers, restoreLedgers } from './ledger-restore.js
 import { LedgerStore, type BatchLedger, type StagedPiece } from './ledger-store.js';
 import { encodeChange, outboxOf, recordIdsOf, watermarkKey, withLines, type Family, type HeadPiece, type LedgerChange, type LedgerPiece } from './ledgers.js';
 import { partitionFor } from '../bus/topics.js';
+import { PartitionLocks } from './partition-locks.js';
 import { reliquidateFamily } from './reliquidate.js';
 import { requestReliquidation, type ReliquidationRequest } from './reliquidation-requests.js';
 import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
@@ -37,6 +38,11 @@ const CHANGELOG_SLICE = 1_000;
 /** the ledger of a family with no line yet (one a handover creates) */
 const EMPTY_LEDGER: EngineState = { counters: {}, renewals: {}, lines: {} };
 const KAFKA_SETTLEMENT_SLICE = 500;
+/**
+ * Kafka batches handled at once by default: while one batch waits for its produce acks or its
+ * commit, another one's lines are in the pool (bench/README.md "Session 9 — kafka").
+ */
+export const DEFAULT_PARTITIONS_AT_ONCE = 4;
 const EMBEDDED_SLICE = 100_000;
 /**
  * Records per bus batch when none is given: on the embedded bus 4 096 (each batch costs a few
@@ -71,6 +77,12 @@ export interface LiquidationServiceOptions {
   taskLines?: number;
   /** most records per bus batch (default on the embedded bus 4 096, else taskLines × max(1, workers) × 2: `defaultMaxBatch`) */
   maxBatch?: number;
+  /**
+   * Kafka: batches of different partitions handled at once (the bus's `concurrency`; default
+   * DEFAULT_PARTITIONS_AT_ONCE), each holding its partition number and its families' (README
+   * "Liquidation service"). 1: one batch at a time. The embedded bus hands one batch at a time.
+   */
+  partitionsAtOnce?: number;
   groupId?: string;
   /**
    * The local ledger store (README "State store"): the home whose state store holds it (default: a
@@ -120,6 +132,14 @@ export class LiquidationService {
   readonly taskBytes = { tasks: 0, in: 0, out: 0, inParsed: 0 };
   private subscription: Subscription | undefined;
   private stopped: Promise<void> | undefined;
+  private readonly locks = new PartitionLocks();
+  /**
+   * Changelog partitions whose end this member knows without asking the broker: the position it
+   * reached, confirmed equal to the end in the group generation given (`catchUp`).
+   */
+  private readonly confirmed = new Map<number, number>();
+  /** batches under way and the reference version they use (`enterReference`) */
+  private readonly inForce = { batches: 0, key: '', drained: [] as (() => void)[] };
 
   private constructor(
     private readonly o: LiquidationServiceOptions,
@@ -160,6 +180,7 @@ export class LiquidationService {
       groupId: o.groupId ?? LIQUIDATION_GROUP,
       topics: LIQUIDATION_TOPICS,
       maxBatch: o.maxBatch ?? defaultMaxBatch(o.taskLines, workers, o.bus.kind),
+      concurrency: o.partitionsAtOnce ?? DEFAULT_PARTITIONS_AT_ONCE,
       handler: (batch, session) => (batch.topic === 'reliquidations' ? service.handleRequests(batch, session) : service.handle(batch, session)),
     });
     return service;
@@ -187,6 +208,38 @@ export class LiquidationService {
     return this.stopped;
   }
 
+  /**
+   * The reference version in force for a batch starting now, its pool ready. Batches under way
+   * under another version are let finish first: the pool holds one version and is replaced
+   * between batches (liquidator.ts), never under a task in flight.
+   */
+  private async enterReference(): Promise<string> {
+    for (;;) {
+      const reference = this.references.currentKey();
+      if (this.inForce.batches === 0 || this.inForce.key === reference) {
+        this.inForce.batches += 1;
+        this.inForce.key = reference;
+        if (reference !== this.stats.reference) {
+          this.o.logger?.info({ reference, before: this.stats.reference }, 'liquidation: new reference version in force from this batch on');
+          this.stats.reference = reference;
+        }
+        try {
+          await this.liquidator.use(reference);
+        } catch (e) {
+          this.leaveReference();
+          throw e;
+        }
+        return reference;
+      }
+      await new Promise<void>((resolve) => this.inForce.drained.push(resolve));
+    }
+  }
+
+  private leaveReference(): void {
+    this.inForce.batches -= 1;
+    if (this.inForce.batches === 0) for (const resume of this.inForce.drained.splice(0)) resume();
+  }
+
   private get busId(): string {
     return this.o.busId ?? this.o.bus.kind;
   }
@@ -196,16 +249,8 @@ export class LiquidationService {
     const { topic, partition } = batch;
     const records = batch.records as BusRecord<LineTopic>[];
     const wk = watermarkKey(topic, partition);
-    await this.catchUp(partition, session);
-    // The reference versions in force now: every task of this batch uses them (one batch is never
-    // liquidated under two grid versions); a version published meanwhile counts from the next batch.
-    const reference = this.references.currentKey();
-    if (reference !== this.stats.reference) {
-      this.o.logger?.info({ reference, before: this.stats.reference }, 'liquidation: new reference version in force from this batch on');
-      this.stats.reference = reference;
-    }
-    await this.liquidator.use(reference);
-    // One lookup per person of the batch (the array is built synchronously: the live index cannot change in between).
+    // One lookup per person of the batch, when it arrives (the array is built synchronously: the
+    // live index cannot change in between; the batch is decided against this picture of it).
     const persons = new Map<string, ReturnType<BeneficiaryIndex['byNirRang']> | null>();
     const beneficiaries = records.map(({ value: { line } }) => {
       const person = `${line.nir}-${line.rang}`;
@@ -225,6 +270,32 @@ export class LiquidationService {
       if (!set) linesOf.set(id, (set = new Set()));
       set.add(lineKeyOf(r.value.line));
     });
+    // Batches of other partitions may be under way (Kafka `concurrency`): this one holds its
+    // partition number and its families' until it returns (partition-locks.ts).
+    const release = await this.locks.acquire([partition, ...[...linesOf.keys()].map((family) => partitionFor(family))]);
+    let reference: string | undefined;
+    try {
+      await this.catchUp(partition, session);
+      // The reference versions in force now: every task of this batch uses them (one batch is never
+      // liquidated under two grid versions); a version published meanwhile counts from the next batch.
+      reference = await this.enterReference();
+      await this.liquidateLines(batch, started, wk, records, beneficiaries, linesOf, familyOf, reference);
+    } finally {
+      if (reference !== undefined) this.leaveReference();
+      release();
+    }
+  }
+
+  private async liquidateLines(
+    { partition }: Batch<LineTopic>,
+    started: number,
+    wk: string,
+    records: BusRecord<LineTopic>[],
+    beneficiaries: (ReturnType<BeneficiaryIndex['byNirRang']> | null)[],
+    linesOf: Map<string, Set<string>>,
+    familyOf: (i: number) => string,
+    reference: string,
+  ): Promise<void> {
     // Heads as text (the worker parses them) with their write number and watermarks, and the records of the batch's lines.
     const families = this.store.getBatch(linesOf.keys(), (id) => linesOf.get(id)!);
     const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string }[] = [];
@@ -330,13 +401,23 @@ export class LiquidationService {
    * other way round for lines): see step 2.
    */
   private async handleRequests(batch: Batch<'reliquidations'>, session: BatchSession): Promise<void> {
+    const release = await this.locks.acquire([batch.partition, ...batch.records.map((r) => partitionFor(r.value.adherentId))]);
+    let reference: string | undefined;
+    try {
+      await this.catchUp(batch.partition, session);
+      // Requests are decided under the reference versions in force now, like a batch of lines.
+      reference = await this.enterReference();
+      await this.applyRequests(batch, reference);
+    } finally {
+      if (reference !== undefined) this.leaveReference();
+      release();
+    }
+  }
+
+  private async applyRequests(batch: Batch<'reliquidations'>, reference: string): Promise<void> {
     const started = performance.now();
     const { topic, partition, records } = batch;
     const wk = watermarkKey(topic, partition);
-    await this.catchUp(partition, session);
-    // Requests are decided under the reference versions in force now, like a batch of lines.
-    const reference = this.references.currentKey();
-    await this.liquidator.use(reference);
     const runTask = (task: Omit<LiquidateTask, 'reference'>) => this.runTask({ ...task, reference });
     const byFamily = new Map<string, BusRecord<'reliquidations'>[]>();
     for (const r of records) {
@@ -430,22 +511,43 @@ export class LiquidationService {
     // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
     for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE), TRUSTED);
-    const end = (await this.changelogRange(partition)).high;
+    // The only writer of the partition since its end was last asked (`catchUp`): the end is that
+    // position plus what this batch wrote there. A producer retry that wrote a slice twice leaves
+    // the real end further: the marker then sits below it and a restore reads those copies again
+    // (harmless), never above it.
+    const written = new Map<number, number>();
+    for (const s of snapshots) written.set(s.partition!, (written.get(s.partition!) ?? 0) + 1);
+    const known = this.confirmed.has(partition) ? this.positions.get(partition) : undefined;
+    const end = known !== undefined ? known + (written.get(partition) ?? 0) : (await this.changelogRange(partition)).high;
     if (this.store.stage(pieces, new Map([[partition, end]]))) await this.store.flush(this.busId);
     this.positions.set(partition, end);
+    // A family keyed elsewhere than its lines' partition (held too: partition-locks.ts) keeps its known end exact.
+    for (const [p, n] of written) if (p !== partition && this.confirmed.has(p)) this.positions.set(p, this.positions.get(p)! + n);
   }
 
   /**
    * A family's ledger pieces live on the changelog partition of the same number as its lines.
    * While this member owns a line partition it is that changelog partition's only writer; when the
    * partition arrives from another member (a Kafka rebalance), the changelog holds entries this
-   * store has not seen: read them in before liquidating anything of the partition. One end-offset
-   * query per batch; a single member finds nothing to read.
+   * store has not seen: read them in before liquidating anything of the partition. On Kafka the
+   * end is asked at the partition's first batch after each group join (BatchSession.generation):
+   * between two joins the member held the partition all along, so it knows the end from its own
+   * writes (`confirmed`, `writeLedgers`). The embedded bus (one member) asks at every batch: a
+   * local call. A single member finds nothing to read.
    */
   private async catchUp(partition: number, session: BatchSession): Promise<void> {
+    const { generation } = session;
+    if (generation !== undefined && this.confirmed.get(partition) === generation) return this.heal(partition);
+    this.confirmed.delete(partition);
     const { low, high: end } = await this.changelogRange(partition);
     let from = this.positions.get(partition) ?? 0;
-    if (end <= from) return this.heal(partition);
+    if (end <= from) {
+      if (end === from && generation !== undefined) {
+        this.positions.set(partition, end);
+        this.confirmed.set(partition, generation);
+      }
+      return this.heal(partition);
+    }
     if (from < low) {
       // Entries below `low` were deleted (retention, or a test broker's size cap): the compacted
       // topic's later entries still carry the last value of every piece written since.
@@ -457,6 +559,7 @@ export class LiquidationService {
     // Heartbeats between read batches: a long catch-up must not get this member evicted mid-work.
     const read = await applyChangelog(this.o.bus, this.store, this.busId, partition, from, end, () => session.heartbeat());
     this.positions.set(partition, end);
+    if (generation !== undefined) this.confirmed.set(partition, generation);
     this.stats.caughtUp += read;
     this.o.logger?.info({ partition, from, to: end, read }, 'liquidation: partition arrived from another member, ledgers caught up from counters-changelog');
     await this.heal(partition);

@@ -10,8 +10,9 @@ import { isHomeSource, type ReferenceCache } from './reference.js';
  *
  * A new version in force replaces the pool, between two batches (`use`, called by the service at
  * the start of a batch). That is safe with the pool's bounded queue because the service awaits every
- * task of a batch before it returns the batch, and the bus hands one batch at a time: when `use`
- * runs, no task is queued or running, so closing the old pool drops nothing, and no batch ever
+ * task of a batch before it returns the batch, and starts a batch under a new version only once
+ * the batches under way under the old one are done (several run at once on Kafka: the service's
+ * `enterReference`): when `use` replaces the pool, no task is queued or running, so closing the old pool drops nothing, and no batch ever
  * mixes two versions. The cost, starting threads (well under a second), is paid once per
  * published version, not per batch. Workers reading the home's state store themselves was the other
  * way: it would make every worker an LMDB reader of a store being written by another process, for

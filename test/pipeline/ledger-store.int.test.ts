@@ -228,6 +228,46 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     await third.close();
   });
 
+  it('pieces of another partition staged while a flush commits stay staged, are read from memory, and go with the next flush', async () => {
+    // On Kafka the service handles batches of several partitions at once (partitionsAtOnce): one
+    // batch's flush may be committing while another stages its pieces.
+    const { home, bus } = await freshBus();
+    const store = await LedgerStore.open({ home, fsync: false });
+    await restoreLedgers(bus, store, 'embedded');
+    const ids = ['F1', 'F2', 'F3', 'F4', 'F5', 'F6'];
+    const first = ids[0]!;
+    const second = ids.find((id) => partitionFor(id) !== partitionFor(first))!;
+    const changeOf = (id: string, amount: string) => {
+      const family: Family = { state: { counters: { [`k|family|2025|amount`]: amount }, renewals: {}, lines: {} }, applied: { [`decompte-lines:${partitionFor(id)}`]: 3 }, seq: 0 };
+      return encodeChange(id, undefined, ledgerChange(undefined, family.state), family.applied);
+    };
+    const a = changeOf(first, '10.00');
+    const b = changeOf(second, '20.00');
+    await bus.produce('counters-changelog', a.messages);
+    await bus.produce('counters-changelog', b.messages);
+    const staged = (c: typeof a) => c.pieces.map(([key, piece], k) => [key, piece, c.messages[k]!.value.value!] as const);
+    const [pa, pb] = [partitionFor(first), partitionFor(second)];
+    store.stage(staged(a), new Map([[pa, 1]]));
+    const flushing = store.flush('embedded');
+    // staged while the commit of `first` is under way
+    store.stage(staged(b), new Map([[pb, 1]]));
+    await flushing;
+    expect(store.marker()!.next[String(pa)]).toBe(1);
+    // `second` was not in that commit: still staged, still read (from memory), its marker not moved
+    expect(store.staging).toBe(b.pieces.length);
+    expect(store.marker()!.next[String(pb)]).toBe(0);
+    expect(await store.get(second)).toEqual(b.family);
+    await store.flush('embedded');
+    expect(store.staging).toBe(0);
+    expect(store.marker()!.next[String(pb)]).toBe(1);
+    await store.close();
+    const again = await LedgerStore.open({ home, fsync: false });
+    expect(await again.get(first)).toEqual(a.family);
+    expect(await again.get(second)).toEqual(b.family);
+    expect(await restoreLedgers(bus, again, 'embedded')).toMatchObject({ rebuilt: false, read: 0 });
+    await again.close();
+  });
+
   it('a write cut between its line records and its head is rolled back on the changelog before the family is written again', async () => {
     const { home, bus } = await freshBus();
     const record = (version: number) => ({ version, operation: 'I', inputHash: `h${version}` }) as unknown as LineRecord;

@@ -93,9 +93,10 @@ export function defineLiquidationSuite(w: PipelineBusWorld): void {
       await close(bus);
     });
 
-    it('gives the same settlements, partition by partition, for 1 or 2 workers, in-thread, and any batch size', async () => {
+    it('gives the same settlements, partition by partition, for 1 or 2 workers, in-thread, any batch size, one partition at a time or several', async () => {
       const settings: Partial<LiquidationServiceOptions>[] = [
-        { workers: 1, taskLines: 256, maxBatch: 500 },
+        // One batch at a time; the others handle up to DEFAULT_PARTITIONS_AT_ONCE batches at once on Kafka.
+        { workers: 1, taskLines: 256, maxBatch: 500, partitionsAtOnce: 1 },
         { workers: 2, taskLines: 5, maxBatch: 17 },
         { workers: 0, taskLines: 1000, maxBatch: 40 },
       ];

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Kafka, logLevel, type LogEntry, type RetryOptions, type SASLOptions } from 'kafkajs';
 import type { KafkaSettings } from '../../config.js';
 import type { Logger } from '../../log.js';
+import { installGzipCodec } from './gzip-codec.js';
 
 /**
  * Builds the kafkajs client from src/config.ts settings. Reconnection is kafkajs's own: every
@@ -45,6 +46,7 @@ export function brokersTried(options: Pick<KafkaBusOptions, 'brokers'>): string 
 }
 
 export async function createKafka(options: KafkaBusOptions, retry: RetryOptions = options.retry ?? RETRY): Promise<Kafka> {
+  installGzipCodec();
   const ssl = options.ssl === false ? false : options.ssl.caFile ? { rejectUnauthorized: options.ssl.rejectUnauthorized, ca: [await readFile(options.ssl.caFile, 'utf8')] } : { rejectUnauthorized: options.ssl.rejectUnauthorized };
   return new Kafka({
     clientId: options.clientId,

@@ -6,6 +6,8 @@ import { partitionCount, TOPIC_NAMES, topicDef, type TopicName } from '../topics
 import { AdminQueue } from './admin-queue.js';
 import { brokersTried, createKafka, RETRY, type KafkaBusOptions } from './client.js';
 import { KafkaRangeReader } from './range-reader.js';
+import type { CallGroups } from './call-groups.js';
+import { sendGroups, type TopicMessages } from './sends.js';
 import { KafkaSubscription } from './subscription.js';
 
 export type { KafkaBusOptions } from './client.js';
@@ -15,7 +17,8 @@ export type { KafkaBusOptions } from './client.js';
  * pipeline's exactly-once effect comes from idempotent processing; librdkafka's mock cluster, our
  * test broker, breaks kafkajs's idempotent producer), maxInFlightRequests 1 so a retried request
  * cannot overtake the next one and reorder a partition; record batches gzip-compressed when
- * `compression` is 'gzip' (KAFKA_COMPRESSION).
+ * `compression` is 'gzip' (KAFKA_COMPRESSION). Produce calls made while a send is in flight go
+ * out together in the next send (call-groups.ts).
  */
 export async function openKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> {
   if (options.connectRetry) await probeBrokers(options, options.connectRetry);
@@ -101,6 +104,8 @@ export class KafkaBus implements Bus {
   private readonly compression: CompressionTypes;
   /** every admin call goes through it (admin-queue.ts: a kafkajs bug with concurrent calls) */
   private readonly adminCalls = new AdminQueue();
+  /** produce calls made while a send is in flight share the next one (call-groups.ts) */
+  private readonly sends: CallGroups<TopicMessages>;
 
   constructor(
     private readonly kafka: Kafka,
@@ -109,6 +114,7 @@ export class KafkaBus implements Bus {
     private readonly options: KafkaBusOptions,
   ) {
     this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    this.sends = sendGroups((topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression }));
     this.ranges = new KafkaRangeReader({
       kafka,
       clientId: options.clientId,
@@ -126,10 +132,8 @@ export class KafkaBus implements Bus {
     const prepared = prepare(topic, messages, options);
     if (prepared.length === 0) return;
     try {
-      await this.producer.send({
+      await this.sends.push({
         topic: this.nameOf(topic),
-        acks: -1,
-        compression: this.compression,
         messages: prepared.map((m) => ({ key: m.key, value: m.value, headers: m.headers, ...(m.partition !== undefined ? { partition: m.partition } : {}) })),
       });
     } catch (e) {

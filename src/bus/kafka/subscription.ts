@@ -2,10 +2,26 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Batch, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
 import { decode, parseJson } from '../codec.js';
 import { BusError } from '../errors.js';
+import { commitGroups } from './commits.js';
 import { CoPartitionedAssigner } from './co-partitioned-assigner.js';
 import type { TopicName } from '../topics.js';
 import type { Logger } from '../../log.js';
 import type { KafkaMessage } from 'kafkajs';
+
+/**
+ * How long held records wait for their partition's next batch before `linger` has them read
+ * again: well past a fetch round trip on a loaded machine, since in the normal course the next
+ * batch comes with the next fetch, right after the handler calls of this one.
+ */
+const LINGER_MS = 1_000;
+
+/** Records of one topic-partition read and not yet handled (`onBatch`). */
+interface Held {
+  /** group joins when they were read */
+  generation: number;
+  records: BusRecord<TopicName>[];
+  timer: NodeJS.Timeout | undefined;
+}
 
 export interface KafkaSubscriptionContext {
   kafka: Kafka;
@@ -17,9 +33,9 @@ export interface KafkaSubscriptionContext {
 }
 
 /**
- * A consumer group member. autoCommit off and eachBatchAutoResolve off: an offset is resolved and
- * committed (commitOffsets with the explicit offset) only after the handler resolved for its
- * records. A handler failure commits nothing and ends the subscription; kafkajs crashes on
+ * A consumer group member. autoCommit off and eachBatchAutoResolve off: an offset is committed
+ * (commitOffsets with the explicit offset) only after the handler resolved for its records;
+ * records are gathered across fetches into handler batches (`onBatch`). A handler failure commits nothing and ends the subscription; kafkajs crashes on
  * retriable broker errors restart the consumer by themselves (with backoff), others end it with
  * BUS_BROKER.
  */
@@ -30,12 +46,25 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
   private failure: unknown = null;
   private settle!: { resolve: () => void; reject: (e: unknown) => void };
   private shutdown: Promise<void> | null = null;
+  /** group joins so far (BatchSession.generation) */
+  private joins = 0;
+  /** commits of batches handled at once go in one OffsetCommit (commits.ts) */
+  private readonly commits = commitGroups();
+  /** records read and not yet handled, per `<kafka topic>:<partition>` (onBatch) */
+  private readonly held = new Map<string, Held>();
+  private heldCount = 0;
+  /** most records held at once: past it, a partition's held records go to the handler without waiting for more */
+  private readonly heldLimit: number;
+  /** partitions sought back by `linger`: their next batch goes to the handler at once */
+  private readonly lingered = new Set<string>();
 
   constructor(
     private readonly ctx: KafkaSubscriptionContext,
     private readonly options: ConsumeOptions<T>,
   ) {
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    // A full batch for each partition handled at once, and one more gathering.
+    this.heldLimit = (options.maxBatch ?? 500) * (Math.max(1, options.concurrency ?? 1) + 1);
     this.done.catch(() => undefined);
     this.consumer = ctx.kafka.consumer({
       groupId: options.groupId,
@@ -48,6 +77,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       allowAutoTopicCreation: true,
       partitionAssigners: [CoPartitionedAssigner],
     });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => void (this.joins += 1));
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart && !this.stopping) this.fail(new BusError('BUS_BROKER', `consumer of group ${options.groupId} stopped: ${payload.error.message}`, { group: options.groupId }, { cause: payload.error, retriable: true }));
       else ctx.logger?.warn({ group: options.groupId, err: payload.error }, 'kafka consumer crashed, restarting');
@@ -60,23 +90,66 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: Math.max(1, this.options.concurrency ?? 1),
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
 
+  /**
+   * Records are gathered across fetches, per topic-partition, into handler batches of up to
+   * `maxBatch`: a batch is handed to the handler once `maxBatch` records are there, or once the
+   * partition has nothing more for now (its records read up to the high watermark the fetch
+   * reported), or when this member holds too many records read and not handled (`heldLimit`).
+   * Why: a broker answers a fetch with what it has at hand — librdkafka's mock, the test broker,
+   * with ONE record batch per partition, so a drop sent 500 lines at a time over 16 partitions came
+   * as handler batches of ≈ 30 lines, each paying the service's fixed cost per batch (a pool task,
+   * produce and commit round trips, a ledger head per family: bench/README.md "Session 9 — kafka").
+   *
+   * Read records are resolved (so the next fetch goes on from them) but not committed: the
+   * commit, as before, is the offset after the last record the handler returned for. The handler
+   * still runs inside kafkajs's eachBatch of its partition, so a rebalance still waits for it (the
+   * next owner never works on the partition at the same time). Records held when the group is
+   * joined again (a new generation) are dropped: the new assignment starts from the committed
+   * offsets, so they are read again, by this member or the next owner; so are records held when
+   * the subscription stops.
+   */
   private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const topic = this.ctx.topicOf(batch.topic);
     const { partition } = batch;
+    const slot = `${batch.topic}:${partition}`;
     const maxBatch = this.options.maxBatch ?? 500;
-    for (let i = 0; i < batch.messages.length; i += maxBatch) {
-      if (this.stopping || this.failure || !isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(i, i + maxBatch);
-      let records: BusRecord<TopicName>[];
+    const generation = this.joins;
+    let held = this.held.get(slot);
+    if (held !== undefined) {
+      clearTimeout(held.timer);
+      held.timer = undefined;
+      if (held.generation !== generation) {
+        this.release(slot);
+        held = undefined;
+      }
+    }
+    const gone = () => this.stopping || this.failure !== null || !isRunning() || isStale();
+    if (gone()) return this.release(slot);
+    let records: BusRecord<TopicName>[];
+    try {
+      records = batch.messages.map((m) => toRecord(topic, partition, m));
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (records.length === 0) return;
+    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+    if (held === undefined) this.held.set(slot, (held = { generation, records: [], timer: undefined }));
+    for (const r of records) held.records.push(r);
+    this.heldCount += records.length;
+    const readAll = this.lingered.delete(slot) || Number(batch.lastOffset()) + 1 >= Number(batch.highWatermark);
+    while (held.records.length >= maxBatch || (held.records.length > 0 && (readAll || this.heldCount > this.heldLimit))) {
+      if (gone()) return this.release(slot);
+      const chunk = held.records.splice(0, maxBatch);
+      this.heldCount -= chunk.length;
       const keepAlive = this.keepAlive(heartbeat);
       try {
-        records = chunk.map((m) => toRecord(topic, partition, m));
-        await this.options.handler({ topic, partition, records } as Batch<T>, { heartbeat });
+        await this.options.handler({ topic, partition, records: chunk } as Batch<T>, { heartbeat, generation });
       } catch (e) {
         // Not thrown to kafkajs: it would retry the same batch; the service decides what next.
         this.fail(e);
@@ -84,11 +157,43 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       } finally {
         clearInterval(keepAlive);
       }
-      const last = chunk[chunk.length - 1]!.offset;
-      resolveOffset(last);
-      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition, offset: String(BigInt(last) + 1n) }] }] });
+      await this.commits.push({ generation, commit: commitOffsetsIfNecessary, topic: batch.topic, partition, offset: String(chunk[chunk.length - 1]!.offset + 1) });
       await heartbeat();
     }
+    if (held.records.length > 0) {
+      const kept = held;
+      kept.timer = setTimeout(() => this.linger(slot, batch.topic, partition, kept), LINGER_MS);
+      kept.timer.unref();
+    }
+  }
+
+  /**
+   * Held records whose partition brought nothing more within LINGER_MS although the fetch said
+   * more was there: the rest may be records kafkajs does not hand out (transaction markers,
+   * records deleted since). The handler may only run inside an eachBatch of the partition, so
+   * the held records are dropped and the partition is sought back to the first of them: the next
+   * fetch reads them again, and that batch goes to the handler at once, whatever follows it.
+   */
+  private linger(slot: string, kafkaTopic: string, partition: number, held: Held): void {
+    if (this.held.get(slot) !== held || held.generation !== this.joins || this.stopping || this.failure !== null) return;
+    const first = held.records[0]!.offset;
+    this.release(slot);
+    this.lingered.add(slot);
+    try {
+      this.consumer.seek({ topic: kafkaTopic, partition, offset: String(first) });
+    } catch (e) {
+      // The consumer is not running: its next run starts from the committed offsets, before `first`.
+      this.ctx.logger?.warn({ err: e, group: this.options.groupId, topic: kafkaTopic, partition }, 'kafka consumer: could not seek back to held records');
+    }
+  }
+
+  /** Forgets the records held for `slot` (read again from the committed offset: see onBatch). */
+  private release(slot: string): void {
+    const held = this.held.get(slot);
+    if (held === undefined) return;
+    clearTimeout(held.timer);
+    this.heldCount -= held.records.length;
+    this.held.delete(slot);
   }
 
   /**
@@ -109,6 +214,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
 
   stop(): Promise<void> {
     this.stopping = true;
+    for (const slot of [...this.held.keys()]) this.release(slot);
     return this.close();
   }
 
