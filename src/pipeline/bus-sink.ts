@@ -41,7 +41,7 @@ import { scratchDir } from './scratch.js';
  * messages per awaited produce call, so ingestion never runs ahead of the bus.
  */
 export interface BusSinkOptions {
-  /** messages per produce call (default 500) */
+  /** messages per produce call (default: `defaultSinkBatch`, 4 096 on the embedded bus, 500 on Kafka) */
   batch?: number;
   /** where spool files go (`<home>/spool` for noemie run; default: a per-process scratch folder, scratch.ts) */
   spoolDir?: string;
@@ -71,6 +71,19 @@ export interface BusSinkStats {
 
 const FLUSH_BYTES = 256 * 1024;
 
+/**
+ * Messages per produce call when none is given. On the embedded bus 4 096, the liquidation's bus
+ * batch: every call fdatasyncs each partition it touches, writes the drop's marks and, when the
+ * call holds a person the membership does not know, commits the membership store's note
+ * (`onUnknownPersons`, one LMDB commit that rewrites its pages: ≈ 0.8 MB written per commit at
+ * 100 k lines). At 500 per call a 100 k-line drop made 200 calls: 736 fdatasyncs on
+ * `decompte-lines` and 189 membership commits, 157 MB (1.6 KB per line; bench/README.md
+ * "Session 9 — service"). On Kafka 500: a produce request stays well under the broker's size limit.
+ */
+export function defaultSinkBatch(kind: Bus['kind']): number {
+  return kind === 'embedded' ? 4_096 : 500;
+}
+
 interface Spool {
   fh: FileHandle;
   path: string;
@@ -95,7 +108,7 @@ export class BusIngestSink implements IngestSink {
   readonly stats: BusSinkStats = { lines: { 'decompte-lines': 0, 'invoice-lines': 0 }, rejects: 0, partsCommitted: 0, partsAborted: 0, alreadyPublished: 0 };
 
   constructor(private readonly bus: Bus, private readonly options: BusSinkOptions = {}) {
-    this.batch = options.batch ?? 500;
+    this.batch = options.batch ?? defaultSinkBatch(bus.kind);
     this.maxSpoolBytes = options.maxSpoolBytes ?? 4 * 1024 ** 3;
     this.spoolDir = options.spoolDir;
   }
