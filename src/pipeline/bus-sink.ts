@@ -10,7 +10,7 @@ import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
 import type { PartSummary } from '../ingest/types.js';
 import type { Origin, RejectedRecord } from '../model/issues.js';
 import { PipelineStageError } from './errors.js';
-import { familyKeyOfLine, lineTopicOf, type LineTopic } from './keys.js';
+import { lineTopicOf, type LineTopic } from './keys.js';
 import type { DropMarks } from './publication-marks.js';
 import { scratchDir } from './scratch.js';
 
@@ -200,15 +200,17 @@ export class BusIngestSink implements IngestSink {
     const skip = marks ? (marks.published(part) as number) : 0;
     let pending: OutgoingMessage<LineTopic>[] = [];
     let pendingTopic: LineTopic | undefined;
+    // The lines of `pending` whose person the membership does not know, found when each line was
+    // keyed (one membership lookup per line, not one for the key and one for this list).
+    let unknown: { nir: string; rang: number; adherentId: string }[] = [];
+    const { members, onUnknownPersons } = this.options;
     let read = 0;
     const flush = async () => {
       if (pendingTopic === undefined || pending.length === 0) return;
-      const [topic, messages] = [pendingTopic, pending];
+      const [topic, messages, persons] = [pendingTopic, pending, unknown];
       pending = [];
-      if (this.options.members && this.options.onUnknownPersons) {
-        const unknown = messages.map((m) => m.value.line).filter((l) => this.options.members!.byNirRang(l.nir, l.rang) === undefined);
-        if (unknown.length > 0) await this.options.onUnknownPersons(unknown.map((l) => ({ nir: l.nir, rang: l.rang, adherentId: l.amcMemberId })));
-      }
+      unknown = [];
+      if (onUnknownPersons && persons.length > 0) await onUnknownPersons(persons);
       await this.bus.produce(topic, messages, TRUSTED);
       this.stats.lines[topic] += messages.length;
       await marks?.set(part, read);
@@ -228,8 +230,12 @@ export class BusIngestSink implements IngestSink {
         await flush();
         pendingTopic = topic;
       }
+      // The family key as keys.ts `familyKeyOfLine` gives it, the lookup kept for the unknown persons' list.
+      const { line } = value;
+      const known = members?.byNirRang(line.nir, line.rang);
+      if (members && known === undefined) unknown.push({ nir: line.nir, rang: line.rang, adherentId: line.amcMemberId });
       // `text` is JSON.stringify of the value (line() wrote it): the bus writes it as is, not serialised again.
-      pending.push({ value, key: familyKeyOfLine(value.line, this.options.members), json: text });
+      pending.push({ value, key: known?.adherentId ?? line.amcMemberId, json: text });
       if (pending.length >= this.batch) await flush();
     }
     await flush();
