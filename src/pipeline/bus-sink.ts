@@ -203,14 +203,16 @@ export class BusIngestSink implements IngestSink {
     // The lines of `pending` whose person the membership does not know, found when each line was
     // keyed (one membership lookup per line, not one for the key and one for this list).
     let unknown: { nir: string; rang: number; adherentId: string }[] = [];
+    let persons = new Map<string, ReturnType<Pick<BeneficiaryIndex, 'byNirRang'>['byNirRang']>>();
     const { members, onUnknownPersons } = this.options;
     let read = 0;
     const flush = async () => {
       if (pendingTopic === undefined || pending.length === 0) return;
-      const [topic, messages, persons] = [pendingTopic, pending, unknown];
+      const [topic, messages, strangers] = [pendingTopic, pending, unknown];
       pending = [];
       unknown = [];
-      if (onUnknownPersons && persons.length > 0) await onUnknownPersons(persons);
+      persons = new Map();
+      if (onUnknownPersons && strangers.length > 0) await onUnknownPersons(strangers);
       await this.bus.produce(topic, messages, TRUSTED);
       this.stats.lines[topic] += messages.length;
       await marks?.set(part, read);
@@ -232,7 +234,12 @@ export class BusIngestSink implements IngestSink {
       }
       // The family key as keys.ts `familyKeyOfLine` gives it, the lookup kept for the unknown persons' list.
       const { line } = value;
-      const known = members?.byNirRang(line.nir, line.rang);
+      // One lookup per person per produce call (a person has several lines in a call): the lines
+      // of one call get the same answer even if a membership event lands between two of them.
+      const person = `${line.nir}-${line.rang}`;
+      let known = persons.get(person);
+      if (known === undefined && !persons.has(person)) persons.set(person, (known = members?.byNirRang(line.nir, line.rang)));
+      // Every line of an unknown person: each names the member number its lines are kept under.
       if (members && known === undefined) unknown.push({ nir: line.nir, rang: line.rang, adherentId: line.amcMemberId });
       // `text` is JSON.stringify of the value (line() wrote it): the bus writes it as is, not serialised again.
       pending.push({ value, key: known?.adherentId ?? line.amcMemberId, json: text });
