@@ -15,14 +15,6 @@ export interface PreparedMessage {
   key: string;
   /** JSON of the validated value */
   value: string;
-  /**
-   * The value `value` is the JSON of, as an object: what a consumer of this process reads back
-   * from JSON.parse of those bytes (the embedded bus hands it to its in-process consumers instead
-   * of parsing the bytes again: partition-log.ts "recent"). Under NOEMIE_BUS_VERIFY=1 it is checked
-   * to be deep-equal to JSON.parse(value) and frozen, so a consumer that would change a shared
-   * record fails the suite. Undefined for a checked (untrusted) call.
-   */
-  data: unknown;
   headers: Record<string, string>;
   /** only when the caller set one */
   partition?: number;
@@ -71,32 +63,11 @@ export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoi
       throw new BusError('BUS_INVALID_MESSAGE', `partition ${m.partition} of message ${index} is not in 0..${def.partitions - 1}`, { topic, index });
     }
     const headers = wireHeaders(def.headersOf?.(value), m.headers);
-    // A trusted value is handed over as given; a checked one is not (zod's output may hold
-    // `undefined` fields its JSON drops): its consumers parse the bytes.
-    if (trusted && check) handOffChecked(topic, index, json, value);
-    const p: PreparedMessage = { key, value: json, headers, data: trusted ? value : undefined };
+    const p: PreparedMessage = { key, value: json, headers };
     if (m.partition !== undefined) p.partition = m.partition;
     out[index] = p;
   }
   return out;
-}
-
-/**
- * Verify mode: the object handed to in-process consumers must be what they would parse from the
- * bytes written (no `undefined` field, no class instance, no key JSON drops), and nobody may change
- * it afterwards (frozen: a write throws in strict code).
- */
-function handOffChecked(topic: string, index: number, json: string, value: unknown): void {
-  if (!isDeepStrictEqual(JSON.parse(json), value)) {
-    throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: message ${index} is not what JSON.parse of its bytes gives (an undefined field, a class instance?): in-process consumers would read another value than a reader of the log`, { topic, index });
-  }
-  deepFreeze(value);
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const v of Object.values(value)) deepFreeze(v);
 }
 
 /** JSON texts of the same data, whatever the order of object keys. */

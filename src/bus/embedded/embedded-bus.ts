@@ -55,8 +55,6 @@ export class EmbeddedBus implements Bus {
   private readonly topicsChecked = new Map<TopicName, Promise<void>>();
   private readonly subscriptions = new Set<EmbeddedSubscription<TopicName>>();
   private readonly groupsInUse = new Set<string>();
-  /** subscriptions of this process per topic: a topic nobody here reads keeps no recent records (partition-log.ts) */
-  private readonly readers = new Map<TopicName, number>();
   private waiters: (() => void)[] = [];
   private seq = 0;
   private closed = false;
@@ -83,9 +81,7 @@ export class EmbeddedBus implements Bus {
     const prepared = prepare(topic, messages, options);
     const partitions = this.partitions(topic);
     const byPartition = new Map<number, AppendEntry[]>();
-    const read = (this.readers.get(topic) ?? 0) > 0;
     for (const m of prepared) {
-      if (!read) m.data = undefined;
       const p = m.partition ?? partitionFor(m.key, partitions);
       const list = byPartition.get(p);
       if (list) list.push(m);
@@ -103,11 +99,9 @@ export class EmbeddedBus implements Bus {
       throw new BusError('BUS_GROUP_BUSY', `group ${options.groupId} already has a member; the embedded bus serves one per group`, { group: options.groupId });
     }
     this.groupsInUse.add(options.groupId);
-    for (const t of options.topics) this.readers.set(t, (this.readers.get(t) ?? 0) + 1);
     for (const t of options.topics) await this.log(t, 0);
     const sub: EmbeddedSubscription<TopicName> = new EmbeddedSubscription<TopicName>(this, options as unknown as ConsumeOptions<TopicName>, () => {
       this.groupsInUse.delete(options.groupId);
-      for (const t of options.topics) this.readers.set(t, this.readers.get(t)! - 1);
       this.subscriptions.delete(sub);
     });
     this.subscriptions.add(sub);

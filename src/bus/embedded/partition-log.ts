@@ -29,26 +29,6 @@ export interface AppendEntry {
   headers: Record<string, string>;
   /** the value as JSON text */
   value: string;
-  /** the value as the object `value` is the JSON of (codec.ts PreparedMessage.data): kept for in-process readers; undefined: not kept */
-  data?: unknown;
-}
-
-/**
- * The records this process appended last, per partition, as objects (values, headers), so its
- * own consumers read them without reading the file back and parsing it: a consumer of the same
- * process follows the producer closely (the liquidation service the ingest, the reconcile service
- * the liquidation), and at 100 k lines the parse of what it read was 1.4 s of the service
- * thread's 31 CPU s, plus the read, the UTF-8 decoding and the garbage (bench/README.md "Session
- * 9 — service"). Bounded by records and by bytes of JSON; a reader further behind reads the file.
- * The objects are shared by every reader: they are our own records, read-only by rule (frozen
- * and checked against their bytes under NOEMIE_BUS_VERIFY=1, codec.ts).
- */
-const RECENT_RECORDS = 8_192;
-const RECENT_BYTES = 6 * 1024 * 1024;
-
-interface Recent extends StoredRecord {
-  /** bytes of the record's line, newline included */
-  bytes: number;
 }
 
 export interface Recovery {
@@ -62,11 +42,6 @@ export interface Recovery {
 
 export class PartitionLog {
   private chain: Promise<unknown> = Promise.resolve();
-  /** the last records appended, recent[head…] are offsets recentFrom…end−1 (RECENT_RECORDS) */
-  private recent: Recent[] = [];
-  private head = 0;
-  private recentFrom = 0;
-  private recentBytes = 0;
 
   private constructor(
     readonly path: string,
@@ -78,7 +53,6 @@ export class PartitionLog {
     readonly recovery: Recovery,
   ) {
     this.ownFrom = endOffset;
-    this.recentFrom = endOffset;
   }
 
   /**
@@ -135,56 +109,10 @@ export class PartitionLog {
       await this.log.truncate(this.size).catch(() => undefined);
       throw new BusError('BUS_CORRUPT_LOG', `cannot append to ${this.path}.log: ${(e as Error).message}`, { file: `${this.path}.log` }, { cause: e, retriable: true });
     }
-    this.keepRecent(entries, base, t, positions, bytes.length);
     this.size += bytes.length;
     this.endOffset += entries.length;
     this.lastTimestamp = t;
     return base;
-  }
-
-  /** After an append: its records join `recent` (an entry without data empties it: it must stay contiguous). */
-  private keepRecent(entries: readonly AppendEntry[], base: number, t: number, positions: Buffer, length: number): void {
-    if (this.recentFrom + this.recent.length - this.head !== base || entries.some((e) => e.data === undefined)) {
-      this.recent = [];
-      this.head = 0;
-      this.recentBytes = 0;
-      this.recentFrom = base + entries.length;
-      if (entries.some((e) => e.data === undefined)) return;
-      this.recentFrom = base;
-    }
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const bytes = (i + 1 < entries.length ? readPos(positions, i + 1) : this.size + length) - readPos(positions, i);
-      this.recent.push({ o: base + i, t, k: e.key, h: e.headers, v: e.data, bytes });
-      this.recentBytes += bytes;
-    }
-    while (this.recent.length - this.head > RECENT_RECORDS || (this.recentBytes > RECENT_BYTES && this.recent.length - this.head > 1)) {
-      this.recentBytes -= this.recent[this.head]!.bytes;
-      this.recent[this.head++] = undefined as unknown as Recent;
-      this.recentFrom += 1;
-    }
-    // Drop the forgotten slots now and then (not at every append: that would copy the array each time).
-    if (this.head > RECENT_RECORDS) {
-      this.recent = this.recent.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /** `read` from `recent`, when it holds `from`: the same records, the same byte bound. */
-  private readRecent(from: number, maxRecords: number, maxBytes: number): StoredRecord[] | null {
-    if (from < this.recentFrom || from >= this.endOffset) return null;
-    const first = this.head + (from - this.recentFrom);
-    const n = Math.min(maxRecords, this.endOffset - from);
-    const out: StoredRecord[] = [];
-    let bytes = 0;
-    for (let i = 0; i < n; i++) {
-      const r = this.recent[first + i]!;
-      bytes += r.bytes;
-      // Keep at least one record; stop before maxBytes of log, as a read of the file does.
-      if (i > 0 && bytes > maxBytes) break;
-      out.push({ o: r.o, t: r.t, k: r.k, h: r.h, v: r.v });
-    }
-    return out;
   }
 
   /** Up to `maxRecords` records from `from`, at most ~maxBytes of log (at least one record). */
@@ -192,8 +120,6 @@ export class PartitionLog {
     const end = this.endOffset;
     const size = this.size;
     if (from >= end || from < 0) return [];
-    const recent = this.readRecent(from, maxRecords, maxBytes);
-    if (recent !== null) return recent;
     const n = Math.min(maxRecords, end - from);
     const withNext = from + n < end;
     const ib = Buffer.alloc((n + (withNext ? 1 : 0)) * IDX);
