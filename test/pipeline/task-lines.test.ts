@@ -15,7 +15,7 @@ const person = { nir: '185037512345678', rang: 1, adherentId: 'ADH1', birthDate:
 
 function requests(): LineRequest[] {
   const base = handLine();
-  const other: ActLine = { ...base, lineNo: 2, side: 'D', expense: '12.30' };
+  const other: ActLine = { ...base, lineNo: 2, side: 'L', expense: '12.30' };
   // another key order (a line built elsewhere), and a field set to undefined
   const reordered = Object.fromEntries(Object.entries({ ...base, lineNo: 3 }).reverse()) as unknown as ActLine;
   const withUndefined = { ...base, lineNo: 4, psSpecialty: undefined } as unknown as ActLine;
