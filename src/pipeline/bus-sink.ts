@@ -10,7 +10,7 @@ import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
 import type { PartSummary } from '../ingest/types.js';
 import type { Origin, RejectedRecord } from '../model/issues.js';
 import { PipelineStageError } from './errors.js';
-import { familyKeyOfLine, lineTopicOf, type LineTopic } from './keys.js';
+import { lineTopicOf, type LineTopic } from './keys.js';
 import type { DropMarks } from './publication-marks.js';
 import { scratchDir } from './scratch.js';
 
@@ -41,7 +41,7 @@ import { scratchDir } from './scratch.js';
  * messages per awaited produce call, so ingestion never runs ahead of the bus.
  */
 export interface BusSinkOptions {
-  /** messages per produce call (default 500) */
+  /** messages per produce call (default: `defaultSinkBatch`, 4 096 on the embedded bus, 500 on Kafka) */
   batch?: number;
   /** where spool files go (`<home>/spool` for noemie run; default: a per-process scratch folder, scratch.ts) */
   spoolDir?: string;
@@ -71,6 +71,19 @@ export interface BusSinkStats {
 
 const FLUSH_BYTES = 256 * 1024;
 
+/**
+ * Messages per produce call when none is given. On the embedded bus 4 096, the liquidation's bus
+ * batch: every call fdatasyncs each partition it touches, writes the drop's marks and, when the
+ * call holds a person the membership does not know, commits the membership store's note
+ * (`onUnknownPersons`, one LMDB commit that rewrites its pages: ≈ 0.8 MB written per commit at
+ * 100 k lines). At 500 per call a 100 k-line drop made 200 calls: 736 fdatasyncs on
+ * `decompte-lines` and 189 membership commits, 157 MB (1.6 KB per line; bench/README.md
+ * "Session 9 — service"). On Kafka 500: a produce request stays well under the broker's size limit.
+ */
+export function defaultSinkBatch(kind: Bus['kind']): number {
+  return kind === 'embedded' ? 4_096 : 500;
+}
+
 interface Spool {
   fh: FileHandle;
   path: string;
@@ -95,7 +108,7 @@ export class BusIngestSink implements IngestSink {
   readonly stats: BusSinkStats = { lines: { 'decompte-lines': 0, 'invoice-lines': 0 }, rejects: 0, partsCommitted: 0, partsAborted: 0, alreadyPublished: 0 };
 
   constructor(private readonly bus: Bus, private readonly options: BusSinkOptions = {}) {
-    this.batch = options.batch ?? 500;
+    this.batch = options.batch ?? defaultSinkBatch(bus.kind);
     this.maxSpoolBytes = options.maxSpoolBytes ?? 4 * 1024 ** 3;
     this.spoolDir = options.spoolDir;
   }
@@ -187,15 +200,19 @@ export class BusIngestSink implements IngestSink {
     const skip = marks ? (marks.published(part) as number) : 0;
     let pending: OutgoingMessage<LineTopic>[] = [];
     let pendingTopic: LineTopic | undefined;
+    // The lines of `pending` whose person the membership does not know, found when each line was
+    // keyed (one membership lookup per line, not one for the key and one for this list).
+    let unknown: { nir: string; rang: number; adherentId: string }[] = [];
+    let persons = new Map<string, ReturnType<Pick<BeneficiaryIndex, 'byNirRang'>['byNirRang']>>();
+    const { members, onUnknownPersons } = this.options;
     let read = 0;
     const flush = async () => {
       if (pendingTopic === undefined || pending.length === 0) return;
-      const [topic, messages] = [pendingTopic, pending];
+      const [topic, messages, strangers] = [pendingTopic, pending, unknown];
       pending = [];
-      if (this.options.members && this.options.onUnknownPersons) {
-        const unknown = messages.map((m) => m.value.line).filter((l) => this.options.members!.byNirRang(l.nir, l.rang) === undefined);
-        if (unknown.length > 0) await this.options.onUnknownPersons(unknown.map((l) => ({ nir: l.nir, rang: l.rang, adherentId: l.amcMemberId })));
-      }
+      unknown = [];
+      persons = new Map();
+      if (onUnknownPersons && strangers.length > 0) await onUnknownPersons(strangers);
       await this.bus.produce(topic, messages, TRUSTED);
       this.stats.lines[topic] += messages.length;
       await marks?.set(part, read);
@@ -215,8 +232,17 @@ export class BusIngestSink implements IngestSink {
         await flush();
         pendingTopic = topic;
       }
+      // The family key as keys.ts `familyKeyOfLine` gives it, the lookup kept for the unknown persons' list.
+      const { line } = value;
+      // One lookup per person per produce call (a person has several lines in a call): the lines
+      // of one call get the same answer even if a membership event lands between two of them.
+      const person = `${line.nir}-${line.rang}`;
+      let known = persons.get(person);
+      if (known === undefined && !persons.has(person)) persons.set(person, (known = members?.byNirRang(line.nir, line.rang)));
+      // Every line of an unknown person: each names the member number its lines are kept under.
+      if (members && known === undefined) unknown.push({ nir: line.nir, rang: line.rang, adherentId: line.amcMemberId });
       // `text` is JSON.stringify of the value (line() wrote it): the bus writes it as is, not serialised again.
-      pending.push({ value, key: familyKeyOfLine(value.line, this.options.members), json: text });
+      pending.push({ value, key: known?.adherentId ?? line.amcMemberId, json: text });
       if (pending.length >= this.batch) await flush();
     }
     await flush();

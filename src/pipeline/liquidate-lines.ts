@@ -8,6 +8,7 @@ import type { Settlement } from '../model/settlement.js';
 import { encodeChange, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
+import { unpackRequests } from './task-lines.js';
 
 /**
  * The per-line loop run in a worker (and in-process by replay): the engine's `liquidateAll`, plus
@@ -83,6 +84,10 @@ export function liquidateLines(
  * loses identity), and each line's settlement and whether it is new.
  */
 export function liquidateTask(task: LiquidateTask, reference: Reference): LiquidateTaskResult {
+  if (task.packed) {
+    task.requests = unpackRequests(task.packed);
+    delete task.packed;
+  }
   openLedgers(task);
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
   if (task.write) return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };

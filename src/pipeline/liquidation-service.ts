@@ -19,6 +19,7 @@ import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-l
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
 import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
+import { packRequests } from './task-lines.js';
 import { ReferenceCache, type ReferenceSource } from './reference.js';
 import { recordLiquidationBatch } from '../http/metrics.js';
 
@@ -336,6 +337,11 @@ export class LiquidationService {
       return w;
     };
     const tasks = this.split(items, families, this.o.taskLines ?? 256, reference, write);
+    // The lines cross to the worker packed (task-lines.ts): values without their names.
+    for (const { task } of tasks) {
+      task.packed = packRequests(task.requests);
+      task.requests = [];
+    }
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
     const outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[] = new Array(items.length);
     const snapshots: OutgoingMessage<'counters-changelog'>[] = [];

@@ -1,5 +1,6 @@
 import type { EngineState, LineRecord } from '../engine/index.js';
 import type { LineOutcome, LineRequest, Reference } from './liquidate-lines.js';
+import type { PackedLines } from './task-lines.js';
 
 /**
  * What crosses the thread boundary between the service (src/pipeline/pool.ts) and a worker
@@ -32,6 +33,8 @@ export interface LiquidateTask {
   /** the reference version of the task's batch (reference.ts referenceVersionKey): a worker holding another refuses the task */
   reference: string;
   requests: LineRequest[];
+  /** a batch of lines (the service): its requests packed (task-lines.ts), unpacked into `requests` by the worker */
+  packed?: PackedLines;
   ledgers: Record<string, EngineState>;
   /**
    * A batch of lines (the service): per family, its head as the store holds it — the changelog
