@@ -31,7 +31,7 @@ export interface RestoreResult {
 /** Where to start per partition, or why the store must be rebuilt. */
 function startOffsets(marker: LedgerMarker | undefined, busId: string, ends: PartitionOffsets[]): Map<number, number> | string {
   if (marker === undefined) return 'no marker';
-  if (marker.v !== 4 || typeof marker.next !== 'object' || marker.next === null) return 'unreadable marker';
+  if (marker.v !== 5 || typeof marker.next !== 'object' || marker.next === null) return 'unreadable marker';
   if (marker.bus !== busId) return `marker of another bus (${marker.bus})`;
   const out = new Map<number, number>();
   for (const { partition, low, high } of ends) {
@@ -83,7 +83,7 @@ export async function healLedgers(bus: Bus, store: LedgerStore, busId: string, p
   for (let round = 0; round < 2; round++) {
     const settled: string[] = [];
     const rollbacks: OutgoingMessage<'counters-changelog'>[] = [];
-    for (const key of store.suspected(partition)) {
+    for (const key of await store.suspected(partition)) {
       const piece = store.linePiece(key);
       const family = familyOfKey(key);
       const head = store.headSummary(family);

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
-import { compositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { compositeKey, StateStore } from '../state/kv-store.js';
+import { LevelStore, type LevelSubStore } from '../state/level-store.js';
 import { PipelineStageError } from './errors.js';
 import { partitionFor } from '../bus/topics.js';
 import { assemble, decodeSnapshot, encodeFamily, familyOfKey, lineKeyOfPiece, recordUnder, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
@@ -10,10 +11,10 @@ import { scratchDir } from './scratch.js';
 /**
  * The liquidation service's local state store (Kafka Streams' "state store" idea): family ledgers
  * as the changelog's pieces (ledgers.ts: a head per adhérent, one entry per line record) in the
- * home's LMDB state store (src/state, `<home>/state/store.mdb`):
+ * home's log-structured store (src/state/level-store.ts, `<home>/state/level/`, LevelDB):
  *
  *   ledger.piece/<bus>␟<piece key>   the changelog value text of the piece (`A`, `A#<lineKey>`)
- *   ledger.marker/<bus>              { v: 4, bus, next: { changelog partition: first offset NOT in the store } }
+ *   ledger.marker/<bus>              { v: 5, bus, next: { changelog partition: first offset NOT in the store } }
  *   ledger.suspect/<bus>␟<piece key> a line piece read from the changelog above its head's write
  *                                    number: maybe a left-over of an unfinished write, to settle
  *                                    (ledger-restore.ts `healLedgers`)
@@ -23,6 +24,14 @@ import { scratchDir } from './scratch.js';
  * together, `stage` / `flush`): the marker can never name a piece the store lacks, nor the store
  * hold a piece past the marker, whatever the crash (src/pipeline/README.md "State store").
  * `<bus>` (embedded, kafka-<prefix>) keeps Kafka namespaces apart in one home.
+
+Why LevelDB and not the home's LMDB store (where the ledgers were until session 9, marker v4): a
+commit puts line records of families scattered over the whole history (keys family first), and an
+LMDB commit rewrites the B-tree page of every key it puts (and its page-cache folio): at 100 k
+lines 3 commits wrote 215 MB, and each commit rewrites more as the store grows (4 KB per line at
+300 k). LevelDB appends the batch to its log and sorts it into table files in the background
+(bench/README.md "Session 9 — service"). The LMDB keys of an earlier home (`ledger.*`) are
+removed at open; the marker v5 is new, so such a home rebuilds its ledgers from the changelog.
  *
  * An LRU keeps at most `cacheSize` heads AS TEXT (with the few fields this thread reads: write
  * number, watermarks, outbox), 16 × `cacheSize` parsed line records, and `cacheBytes` of piece text
@@ -42,10 +51,10 @@ export interface LedgerStoreOptions {
   /** most bytes of piece text (the changelog value) held parsed in memory, heads and line records together (default 32 MiB) */
   cacheBytes?: number;
   /**
-   * false: the store's commits are not fsynced (tests, benches without fsync; LMDB `noSync`: a
-   * killed process loses nothing, a power cut may). Default true: LMDB fsyncs once per commit. A
-   * home's store is one LMDB environment per process, shared with the other stages: the first
-   * open of the file in the process decides (src/state/README.md).
+   * false: the store's commits are not fsynced (tests, benches without fsync: a killed process
+   * loses nothing, a power cut may). Default true: one fsynced LevelDB batch per commit. A home's
+   * database is opened once per process, shared with the other stages: the first open decides
+   * (src/state/README.md).
    */
   fsync?: boolean;
 }
@@ -59,7 +68,7 @@ export const FLUSH_BATCHES = 16;
 export type LineChoice = Iterable<string> | 'all';
 
 export interface LedgerMarker {
-  v: 4;
+  v: 5;
   /** which bus the store mirrors (embedded, or Kafka + topic prefix): another bus means rebuild */
   bus: string;
   next: Record<string, number>;
@@ -112,12 +121,12 @@ export class LedgerStore {
   private readonly pending = new Map<number, number>();
   /** the commit under way (`write`) */
   private writing: Promise<void> = Promise.resolve();
-  private readonly pieces: SubStore<string>;
-  private readonly markers: SubStore<LedgerMarker>;
-  private readonly suspects: SubStore<true>;
+  private readonly pieces: LevelSubStore<string>;
+  private readonly markers: LevelSubStore<LedgerMarker>;
+  private readonly suspects: LevelSubStore<true>;
 
   private constructor(
-    readonly kv: StateStore,
+    readonly kv: LevelStore,
     readonly namespace: string,
     /** a scratch folder of this process (no home given): removed at close */
     private readonly scratch: string | null,
@@ -125,7 +134,7 @@ export class LedgerStore {
     readonly cacheBytes: number,
   ) {
     this.cacheSize = Math.max(1, cacheSize);
-    this.pieces = kv.sub('ledger.piece');
+    this.pieces = kv.sub('ledger.piece', 'text');
     this.markers = kv.sub('ledger.marker');
     this.suspects = kv.sub('ledger.suspect');
   }
@@ -133,16 +142,19 @@ export class LedgerStore {
   static async open(o: LedgerStoreOptions = {}): Promise<LedgerStore> {
     const namespace = o.namespace ?? 'embedded';
     const cache = [o.cacheSize ?? DEFAULT_LEDGER_CACHE, o.cacheBytes ?? DEFAULT_LEDGER_CACHE_BYTES] as const;
-    if (o.home !== undefined) return new LedgerStore(StateStore.open(o.home, { sync: o.fsync ?? true }), namespace, null, ...cache);
+    if (o.home !== undefined) {
+      await dropLmdbLedgers(o.home, o.fsync ?? true);
+      return new LedgerStore(await LevelStore.open(o.home, { sync: o.fsync ?? true }), namespace, null, ...cache);
+    }
     // Without a home (tests, bench) a per-process scratch store: family ledgers name people (counter
     // keys carry the NIR), so a killed process's folder is removed by the next one (scratch.ts).
     const dir = await scratchDir('noemie-ledgers-');
-    return new LedgerStore(StateStore.open(dir, { sync: o.fsync ?? true }), namespace, dir, ...cache);
+    return new LedgerStore(await LevelStore.open(dir, { sync: o.fsync ?? true }), namespace, dir, ...cache);
   }
 
-  /** where the ledgers are: the state store's file */
+  /** where the ledgers are: the log-structured store's folder */
   get file(): string {
-    return this.kv.file;
+    return this.kv.dir;
   }
 
   /** The marker of this store's namespace, if any. */
@@ -152,14 +164,10 @@ export class LedgerStore {
 
   /** A family's ledger with the chosen line records (absent lines are left out). */
   async get(adherentId: string, which: LineChoice = 'all'): Promise<Family | undefined> {
-    return this.getSync(adherentId, which);
-  }
-
-  private getSync(adherentId: string, which: LineChoice): Family | undefined {
     const head = this.headOf(adherentId);
     if (head === undefined) return undefined;
     const found: LinePiece[] = [];
-    for (const k of which === 'all' ? this.lineKeysOf(adherentId) : new Set(which)) {
+    for (const k of which === 'all' ? await this.lineKeysOf(adherentId) : new Set(which)) {
       const piece = this.piece(lineKeyOfPiece(adherentId, k));
       if (piece !== undefined) found.push(piece);
     }
@@ -205,11 +213,11 @@ export class LedgerStore {
   }
 
   /** Every lineKey the store (or the staged pieces) holds for a family: one range read. */
-  private lineKeysOf(adherentId: string): Set<string> {
+  private async lineKeysOf(adherentId: string): Promise<Set<string>> {
     const prefix = lineKeyOfPiece(adherentId, '');
     const stored = compositeKey(this.namespace, prefix);
     const out = new Set<string>();
-    for (const k of this.pieces.keys(stored)) out.add(k.slice(stored.length));
+    for await (const k of this.pieces.keys(stored)) out.add(k.slice(stored.length));
     for (const k of this.dirty.keys()) if (k.startsWith(prefix)) out.add(k.slice(prefix.length));
     return out;
   }
@@ -218,7 +226,7 @@ export class LedgerStore {
   async getMany(ids: Iterable<string>, which: (id: string) => LineChoice = () => 'all'): Promise<Map<string, Family>> {
     const out = new Map<string, Family>();
     for (const id of new Set(ids)) {
-      const f = this.getSync(id, which(id));
+      const f = await this.get(id, which(id));
       if (f) out.set(id, f);
     }
     return out;
@@ -240,7 +248,7 @@ export class LedgerStore {
   }
 
   private async commitPieces(list: (readonly [string, LedgerPiece | HeadSummary | null | undefined, string | null])[], next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> }): Promise<void> {
-    const marker: LedgerMarker = { v: 4, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
+    const marker: LedgerMarker = { v: 5, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
     for (const [p, offset] of next) marker.next[String(p)] = offset;
     await this.kv.commit(() => {
       for (const [key, , text] of list) {
@@ -268,25 +276,27 @@ export class LedgerStore {
     await this.setPieces(encodeFamily(adherentId, family).map((m) => [m.key!, decodeSnapshot(m.value.value!, { partition: -1, offset: -1 }), m.value.value!] as const));
   }
 
-  /** Drops every ledger of this namespace and its marker, in one transaction (a store that cannot be trusted is rebuilt). */
+  /**
+   * Drops every ledger of this namespace and its marker (a store that cannot be trusted is
+   * rebuilt). The marker goes first, in a durable commit: the range removals after it are neither
+   * atomic nor fsynced (LevelStore.clearRange), and a crash among them leaves a store without a
+   * marker, which the next restore clears and rebuilds again.
+   */
   async clear(): Promise<void> {
     this.heads.clear();
     this.lines.clear();
     this.sizes.clear();
     this.bytes = 0;
-    const keys = [...this.pieces.keys(compositeKey(this.namespace, ''))];
-    const marks = [...this.suspects.keys(compositeKey(this.namespace, ''))];
-    await this.kv.commit(() => {
-      for (const k of keys) this.pieces.remove(k);
-      for (const k of marks) this.suspects.remove(k);
-      this.markers.remove(this.namespace);
-    });
+    await this.kv.commit(() => this.markers.remove(this.namespace));
+    await this.pieces.clear(compositeKey(this.namespace, ''));
+    await this.suspects.clear(compositeKey(this.namespace, ''));
   }
 
   /** The piece keys marked suspect (ledger-restore.ts `healLedgers`), all or those of a changelog partition's families. */
-  suspected(partition?: number): string[] {
+  async suspected(partition?: number): Promise<string[]> {
     const prefix = compositeKey(this.namespace, '');
-    const keys = [...this.suspects.keys(prefix)].map((k) => k.slice(prefix.length));
+    const keys: string[] = [];
+    for await (const k of this.suspects.keys(prefix)) keys.push(k.slice(prefix.length));
     return partition === undefined ? keys : keys.filter((k) => partitionFor(familyOfKey(k)) === partition);
   }
 
@@ -466,6 +476,25 @@ export class LedgerStore {
     const p = piece as Partial<LedgerPiece> | undefined;
     if (typeof p !== 'object' || p === null || p.v !== 3 || (p.piece !== 'head' && p.piece !== 'line')) throw this.bad(key, 'is not a ledger piece');
     return p as LedgerPiece;
+  }
+}
+
+/**
+ * The ledger keys an earlier layout (marker v4 and before) left in the home's LMDB store: removed
+ * in one commit, so they neither take room nor get read again (the ledgers are rebuilt from the
+ * changelog into the log-structured store). Nothing to do, and no LMDB store opened, for a home
+ * without one.
+ */
+async function dropLmdbLedgers(home: string, sync: boolean): Promise<void> {
+  const kv = StateStore.open(home, { create: false, sync });
+  if (kv === null) return;
+  try {
+    const subs = ['ledger.piece', 'ledger.marker', 'ledger.suspect'].map((name) => kv.sub(name));
+    const keys = subs.map((sub) => [...sub.keys()]);
+    if (keys.every((k) => k.length === 0)) return;
+    await kv.commit(() => subs.forEach((sub, i) => keys[i]!.forEach((k) => sub.remove(k))));
+  } finally {
+    await kv.close();
   }
 }
 

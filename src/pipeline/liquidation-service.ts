@@ -577,7 +577,7 @@ export class LiquidationService {
    * of the partition (ledger-restore.ts `healLedgers`; ledgers.ts says why it must be).
    */
   private async heal(partition: number): Promise<void> {
-    if (this.store.suspected(partition).length === 0) return;
+    if ((await this.store.suspected(partition)).length === 0) return;
     await this.store.flush(this.busId);
     const produced = await healLedgers(this.o.bus, this.store, this.busId, partition);
     this.positions.set(partition, (await this.changelogRange(partition)).high);

@@ -282,9 +282,9 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const store = await LedgerStore.open({ home, fsync: false });
     const restored = await restoreLedgers(bus, store, 'embedded');
     expect(restored).toMatchObject({ read: 4 });
-    expect(store.suspected(partitionFor('F1')).sort()).toEqual(['F1#L1', 'F1#L2']);
+    expect((await store.suspected(partitionFor('F1'))).sort()).toEqual(['F1#L1', 'F1#L2']);
     expect(await healLedgers(bus, store, 'embedded', partitionFor('F1'))).toBe(2);
-    expect(store.suspected()).toEqual([]);
+    expect(await store.suspected()).toEqual([]);
     const family = (await store.get('F1'))!;
     expect(family).toEqual(one.family);
     // The family's next write (the redelivered batch, here touching another line only) is write 2 again, with L3.
@@ -392,7 +392,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(store.stats.reads).toBe(1);
     await store.set('F2', family); // evicts F1 again
     // The documented layout: ledger.piece/<bus>␟<piece key> → the changelog value text
-    const pieces = store.kv.sub<string>('ledger.piece');
+    const pieces = store.kv.sub<string>('ledger.piece', 'text');
     const key = compositeKey('embedded', 'F1');
     expect(pieces.get(key)).toMatch(/^\{"v":3,"piece":"head",/);
     await store.kv.commit(() => pieces.put(key, '{"v":3,"piece":'));
