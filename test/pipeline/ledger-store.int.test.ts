@@ -12,7 +12,7 @@ import { healLedgers, restoreLedgers } from '../../src/pipeline/ledger-restore.j
 import { partitionFor } from '../../src/bus/topics.js';
 import { LedgerStore } from '../../src/pipeline/ledger-store.js';
 import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
-import { compositeKey } from '../../src/state/kv-store.js';
+import { compositeKey, StateStore } from '../../src/state/kv-store.js';
 import { lineRecord, type LineRecord } from '../../src/engine/index.js';
 import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
 import type { ReferencePaths } from '../../src/pipeline/reference.js';
@@ -380,6 +380,31 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(store.getBatch(['F1'], () => ['L1']).get('F1')!.lines).toEqual({});
     await store.close();
   });
+
+  it('a home whose ledgers are in its LMDB store (marker v4, before session 9): the LMDB keys are removed, the ledgers rebuilt from the changelog', async () => {
+    const { home, bus } = await freshBus();
+    await ingest(bus, drops[0]);
+    await run(bus, { ledgers: { home, fsync: false } });
+    const entries = (await bus.endOffsets('counters-changelog')).reduce((n, e) => n + e.high, 0);
+    const changelog = await loadFamilies(bus);
+    // The layout of an earlier build, in the home's LMDB store: a marker v4 and the pieces as text.
+    const kv = StateStore.open(home, { sync: false });
+    const [family] = [...changelog.keys()];
+    await kv.commit(() => {
+      kv.sub('ledger.marker').put('embedded', { v: 4, bus: 'embedded', next: { 0: 1 } });
+      kv.sub('ledger.piece').put(compositeKey('embedded', family!), '{"v":3,"piece":"head"}');
+      kv.sub('ledger.suspect').put(compositeKey('embedded', `${family!}#L`), true);
+    });
+    const store = await LedgerStore.open({ home, fsync: false });
+    for (const name of ['ledger.marker', 'ledger.piece', 'ledger.suspect']) expect([...kv.sub(name).keys()]).toEqual([]);
+    await kv.close();
+    // The log-structured store's own marker (v5) still holds: nothing to rebuild; made unreadable, all is rebuilt.
+    expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: false, read: 0 });
+    await store.kv.commit(() => store.kv.sub('ledger.marker').put('embedded', { v: 4, bus: 'embedded', next: {} }));
+    expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: entries });
+    for (const [id, f] of changelog) expect(await store.get(id)).toEqual(f);
+    await store.close();
+  }, 60_000);
 
   it('a damaged ledger piece is refused with PIPELINE_BAD_SNAPSHOT naming the store file and key', async () => {
     const store = await LedgerStore.open({ home: join(dir, 'damaged'), cacheSize: 1, fsync: false });
