@@ -10,7 +10,7 @@ import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
 import type { PartSummary } from '../ingest/types.js';
 import type { Origin, RejectedRecord } from '../model/issues.js';
 import { PipelineStageError } from './errors.js';
-import { lineTopicOf, type LineTopic } from './keys.js';
+import { familyKeyOf, lineTopicOf, type LineTopic } from './keys.js';
 import type { DropMarks } from './publication-marks.js';
 import { scratchDir } from './scratch.js';
 
@@ -79,6 +79,7 @@ const FLUSH_BYTES = 256 * 1024;
  * 100 k lines). At 500 per call a 100 k-line drop made 200 calls: 736 fdatasyncs on
  * `decompte-lines` and 189 membership commits, 157 MB (1.6 KB per line; bench/README.md
  * "Session 9 — service"). On Kafka 500: a produce request stays well under the broker's size limit.
+ * The TP-claims sink (tp-claims-sink.ts) produces in calls of the same size, for the same reasons.
  */
 export function defaultSinkBatch(kind: Bus['kind']): number {
   return kind === 'embedded' ? 4_096 : 500;
@@ -232,7 +233,6 @@ export class BusIngestSink implements IngestSink {
         await flush();
         pendingTopic = topic;
       }
-      // The family key as keys.ts `familyKeyOfLine` gives it, the lookup kept for the unknown persons' list.
       const { line } = value;
       // One lookup per person per produce call (a person has several lines in a call): the lines
       // of one call get the same answer even if a membership event lands between two of them.
@@ -242,7 +242,7 @@ export class BusIngestSink implements IngestSink {
       // Every line of an unknown person: each names the member number its lines are kept under.
       if (members && known === undefined) unknown.push({ nir: line.nir, rang: line.rang, adherentId: line.amcMemberId });
       // `text` is JSON.stringify of the value (line() wrote it): the bus writes it as is, not serialised again.
-      pending.push({ value, key: known?.adherentId ?? line.amcMemberId, json: text });
+      pending.push({ value, key: familyKeyOf(line, known), json: text });
       if (pending.length >= this.batch) await flush();
     }
     await flush();

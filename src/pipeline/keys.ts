@@ -32,7 +32,12 @@ export function lineTopicOf(line: Pick<ActLine, 'source'>): LineTopic {
  * as `review`, naming both numbers.)
  */
 export function familyKeyOfLine(line: Pick<ActLine, 'amcMemberId' | 'nir' | 'rang'>, members?: Pick<BeneficiaryIndex, 'byNirRang'>): string {
-  return members?.byNirRang(line.nir, line.rang)?.adherentId ?? line.amcMemberId;
+  return familyKeyOf(line, members?.byNirRang(line.nir, line.rang));
+}
+
+/** `familyKeyOfLine` for a caller that already looked the line's person up (undefined: unknown to the membership). */
+export function familyKeyOf(line: Pick<ActLine, 'amcMemberId'>, person: { adherentId: string } | undefined): string {
+  return person?.adherentId ?? line.amcMemberId;
 }
 
 export function isLineTopic(topic: string): topic is LineTopic {

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Bus, OutgoingMessage } from '../bus/index.js';
 import { TRUSTED } from '../bus/index.js';
+import { defaultSinkBatch } from './bus-sink.js';
 import { readTpClaims } from '../ingest/reference/tp-claims.js';
 import type { RejectedRecord } from '../model/issues.js';
 
@@ -22,14 +23,9 @@ export interface TpClaimsPublished {
 
 const KEEP_REJECTED = 1000;
 
-/**
- * Claims per produce call: each call fdatasyncs every partition it touches, so on the embedded bus
- * 4 096 (the consumers' batch), on Kafka 500 (a request well under the broker's size limit).
- */
-const batchFor = (kind: Bus['kind']) => (kind === 'embedded' ? 4_096 : 500);
 
 export async function publishTpClaims(bus: Bus, file: string, options: { batchSize?: number } = {}): Promise<TpClaimsPublished> {
-  const size = options.batchSize ?? batchFor(bus.kind);
+  const size = options.batchSize ?? defaultSinkBatch(bus.kind);
   const name = basename(file);
   let claims: OutgoingMessage<'tp-claims'>[] = [];
   let rejects: OutgoingMessage<'rejects'>[] = [];
