@@ -8,7 +8,7 @@ import { RunReportSchema } from '../../src/payments/report.js';
 import { PAYMENT_RUN_STEPS, type PaymentRunStep } from '../../src/payments/run-steps.js';
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
 import { validPain001 } from '../support/pain001.js';
-import { readAll, settlement, tempDir, importSampleMembers } from './stages-given.js';
+import { publishedOrders, readAll, settlement, tempDir, importSampleMembers } from './stages-given.js';
 
 /**
  * A payment run killed (SIGKILL, NOEMIE_CRASH_AT=<step>) at every step of `noemie payments run`,
@@ -89,22 +89,10 @@ async function settledHome(home: string): Promise<Outcome> {
     expect(paid).toEqual([`${10 + i + 1}.00`, '5.50', '2.25']);
   });
 
-  const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-  let published: PaymentOrder[];
-  try {
-    published = await readAll(bus, 'payment-orders');
-  } finally {
-    await bus.close();
-  }
-  const byPaymentId = new Map<string, PaymentOrder>();
-  for (const o of published) {
-    const seen = byPaymentId.get(o.paymentId);
-    if (seen) expect(o).toEqual(seen); // a re-publication is the same order
-    else byPaymentId.set(o.paymentId, o);
-  }
-  const orders = [...byPaymentId.values()].sort((a, b) => (a.payee < b.payee ? -1 : 1));
+  const { orders: distinct, published } = await publishedOrders(home); // a re-publication is the same order
+  const orders = distinct.sort((a, b) => (a.payee < b.payee ? -1 : 1));
   expect(orders.map((o) => o.endToEndId).sort()).toEqual([...e2e].sort());
-  return { orders, published: published.length, e2e: e2e.sort(), painFiles };
+  return { orders, published, e2e: e2e.sort(), painFiles };
 }
 
 async function publishedCount(home: string): Promise<number> {

@@ -3,10 +3,9 @@ import { cp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
-import type { PaymentOrder } from '../../src/model/payment.js';
 import type { PaymentRunStep } from '../../src/payments/run-steps.js';
 import { loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
-import { readAll, settlement, tempDir, importSampleMembers } from './stages-given.js';
+import { publishedOrders, settlement, tempDir, importSampleMembers } from './stages-given.js';
 
 /**
  * A payment run whose due lines span many slices (NOEMIE_PAYMENT_SLICE_LINES=4: 33 lines, 9
@@ -57,21 +56,9 @@ async function whatIsLeft(home: string) {
   } finally {
     await store.close();
   }
-  const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-  let published: PaymentOrder[];
-  try {
-    published = await readAll(bus, 'payment-orders');
-  } finally {
-    await bus.close();
-  }
-  // at-least-once on the topic: a re-publication is the same order
-  const byId = new Map<string, string>();
-  for (const o of published) {
-    const text = JSON.stringify(o);
-    expect(byId.get(o.paymentId) ?? text).toBe(text);
-    byId.set(o.paymentId, text);
-  }
-  return { files, state, lineRuns, scratch, orders: [...byId.values()] };
+  // at-least-once on the topic: a re-publication is the same order (publishedOrders checks it)
+  const { orders } = await publishedOrders(home);
+  return { files, state, lineRuns, scratch, orders: orders.map((o) => JSON.stringify(o)) };
 }
 
 let prepared = '';

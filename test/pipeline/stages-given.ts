@@ -1,9 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus, MessageOf, TopicName } from '../../src/bus/index.js';
+import type { PaymentOrder } from '../../src/model/payment.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import type { TpClaim } from '../../src/model/tp-claim.js';
 import { TP_CLAIM_COLUMNS } from '../../src/model/tp-claim.js';
@@ -61,6 +62,29 @@ export async function readAll<T extends TopicName>(bus: Bus, topic: T): Promise<
     for await (const records of bus.readRange(topic, partition, { from: low, to: high })) out.push(...records.map((r) => r.value));
   }
   return out;
+}
+
+/**
+ * The payment orders a home's embedded bus holds, once each, in the order first published: the
+ * topic is at-least-once (a crash between publishing and recording republishes), and a
+ * re-publication must be the same order, byte for byte (checked here).
+ */
+export async function publishedOrders(home: string): Promise<{ orders: PaymentOrder[]; published: number }> {
+  const bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+  let published: PaymentOrder[];
+  try {
+    published = await readAll(bus, 'payment-orders');
+  } finally {
+    await bus.close();
+  }
+  const byId = new Map<string, { order: PaymentOrder; text: string }>();
+  for (const order of published) {
+    const text = JSON.stringify(order);
+    const seen = byId.get(order.paymentId);
+    if (seen) expect(text).toBe(seen.text);
+    else byId.set(order.paymentId, { order, text });
+  }
+  return { orders: [...byId.values()].map((o) => o.order), published: published.length };
 }
 
 export const DAY = 86_400_000;
