@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { cp, readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import type { PaymentOrder } from '../../src/model/payment.js';
 import { RunReportSchema } from '../../src/payments/report.js';
 import { PAYMENT_RUN_STEPS, type PaymentRunStep } from '../../src/payments/run-steps.js';
 import { loadPaymentsState } from '../../src/pipeline/payments-store.js';
+import { spawnNoemie, type SpawnedCli } from '../support/cli.js';
 import { validPain001 } from '../support/pain001.js';
 import { publishedOrders, readAll, settlement, tempDir, importSampleMembers } from './stages-given.js';
 
@@ -20,7 +20,6 @@ import { publishedOrders, readAll, settlement, tempDir, importSampleMembers } fr
  * Needs `npm run build` (bin/noemie.js runs dist/).
  */
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'noemie.js');
 
 // nine families of fixtures/sample/beneficiaries.csv with an IBAN (ADH0000008 has none), adhérent's NIR
 const FAMILIES = [
@@ -43,16 +42,8 @@ interface Outcome {
   painFiles: string[];
 }
 
-function cli(home: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'payments', 'run', '--home', home, '--professionals', join(ROOT, 'fixtures', 'sample', 'professionals.csv'), ...args], { cwd: ROOT, env: { ...process.env, NOEMIE_LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, out, err }));
-  });
+function cli(home: string, env: Record<string, string> = {}, args: string[] = []): Promise<SpawnedCli> {
+  return spawnNoemie(['payments', 'run', '--home', home, '--professionals', join(ROOT, 'fixtures', 'sample', 'professionals.csv'), ...args], { NOEMIE_LOG_LEVEL: 'silent', ...env });
 }
 
 async function filesUnder(dir: string): Promise<{ path: string; size: number }[]> {

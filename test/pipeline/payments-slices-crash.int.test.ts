@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { cp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { PaymentRunStep } from '../../src/payments/run-steps.js';
 import { loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
+import { spawnNoemie, type SpawnedCli } from '../support/cli.js';
 import { publishedOrders, settlement, tempDir, importSampleMembers } from './stages-given.js';
 
 /**
@@ -17,7 +17,6 @@ import { publishedOrders, settlement, tempDir, importSampleMembers } from './sta
  * Needs `npm run build` (bin/noemie.js runs dist/).
  */
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'noemie.js');
 const RUN = ['--run-id', 'R-slices', '--at', '2025-04-01T18:00:00Z'];
 
 // ten families of fixtures/sample/beneficiaries.csv (ADH0000008 has no IBAN: its lines stay due, blocked)
@@ -27,18 +26,8 @@ const FAMILIES = [
   ['ADH0000007', '2491194388579'], ['ADH0000008', '1901238302667'], ['ADH0000009', '2510794017717'], ['ADH0000010', '2830692018725'],
 ] as const;
 
-function cli(home: string, env: Record<string, string> = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'payments', 'run', '--home', home, '--professionals', join(ROOT, 'fixtures', 'sample', 'professionals.csv'), ...RUN], {
-      cwd: ROOT, env: { ...process.env, NOEMIE_LOG_LEVEL: 'silent', NOEMIE_PAYMENT_SLICE_LINES: '4', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, out, err }));
-  });
+function cli(home: string, env: Record<string, string> = {}): Promise<SpawnedCli> {
+  return spawnNoemie(['payments', 'run', '--home', home, '--professionals', join(ROOT, 'fixtures', 'sample', 'professionals.csv'), ...RUN], { NOEMIE_LOG_LEVEL: 'silent', NOEMIE_PAYMENT_SLICE_LINES: '4', ...env });
 }
 
 /** Everything the run leaves: its files (name → bytes), its ledger and line-run records, the orders on the topic. */
