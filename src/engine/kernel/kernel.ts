@@ -40,21 +40,12 @@ export class LiquidationKernel {
   readonly stats: KernelStats = { fast: 0, fallback: 0 };
   /**
    * A beneficiary's token in the decision's input hash (`#` and its digest), once per beneficiary
-   * object: the same string every line (no `#`-prefixed copy built per line), and the last one kept
-   * apart — lines come family by family, so consecutive lines are mostly the same person's.
+   * object: the same string every line, no `#`-prefixed copy built per line.
    */
   private readonly beneficiaryTokens = new WeakMap<Beneficiary, string>();
-  private lastBeneficiary: Beneficiary | undefined = undefined;
-  private lastBeneficiaryToken = '';
   private readonly tokenOfBeneficiary = (b: Beneficiary): string => {
-    if (b === this.lastBeneficiary) return this.lastBeneficiaryToken;
     let token = this.beneficiaryTokens.get(b);
-    if (token === undefined) {
-      token = flat(`#${this.reference.digester.digestOnce(b)}`);
-      this.beneficiaryTokens.set(b, token);
-    }
-    this.lastBeneficiary = b;
-    this.lastBeneficiaryToken = token;
+    if (token === undefined) this.beneficiaryTokens.set(b, (token = flat(`#${this.reference.digester.digestOnce(b)}`)));
     return token;
   };
 
