@@ -95,6 +95,12 @@ const EnvSchema = z.object({
   NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
   /** due lines per slice of a payment run's scan and apply (src/pipeline/payment-run-stream.ts); tests set a few lines so a run has many slices */
   NOEMIE_PAYMENT_SLICE_LINES: z.coerce.number().int().min(1).optional(),
+  /**
+   * `noemie run --once`: how long a stage (membership, liquidation, reconciliation) may commit
+   * nothing before the run fails (ms; default 10 minutes). A slow stage that commits is waited for,
+   * its progress said every 10 s (src/pipeline/catch-up.ts).
+   */
+  NOEMIE_STALL_MS: z.coerce.number().int().min(1).default(600_000),
   /** TEST ONLY: `noemie run` pauses this long after each liquidation batch's ledger write and after its settlements, so a kill -9 can land between them */
   NOEMIE_STEP_DELAY_MS: z.coerce.number().int().min(0).optional(),
   /**

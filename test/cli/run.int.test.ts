@@ -15,7 +15,7 @@ import { paymentFactsForStatement } from '../../src/pipeline/statement-payments.
 import { chooseReference } from '../../src/cli/home-reference.js';
 import { RunReportSchema } from '../../src/payments/report.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
-import { runNoemie } from '../support/cli.js';
+import { runNoemie, spawnNoemie } from '../support/cli.js';
 
 const run = runNoemie;
 
@@ -163,3 +163,16 @@ async function expectStatementsAsFromTheTopic(home: string): Promise<void> {
     await bus.close();
   }
 }
+
+describe('noemie run --once and a stage that stalls', () => {
+  it('fails once the liquidation commits nothing for NOEMIE_STALL_MS, says how far behind it is, and exits (its stages stopped)', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'run-stall-'));
+    // each liquidation batch pauses 4 s (a test-only step delay) against a stall budget of 1 s
+    const r = await spawnNoemie(['run', '--once', '--sample', '--home', home, '--stable-ms', '0', '--workers', '1', '--no-payments'], { NOEMIE_STEP_DELAY_MS: '4000', NOEMIE_STALL_MS: '1000', NOEMIE_LOG_LEVEL: 'error' });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/group liquidation committed nothing on decompte-lines, invoice-lines, reliquidations for 1000 ms \(\d+ message\(s\) behind/);
+    expect(r.out).toMatch(/liquidating…/);
+    expect(r.out).not.toMatch(/^liquidation: /m);
+  }, 120_000);
+});

@@ -18,7 +18,7 @@ import { startReconcileService, RECONCILE_GROUP, RECONCILE_TOPICS } from '../../
 import { runPaymentStage } from '../../pipeline/payments-service.js';
 import { applyInboxBankReturns, renderBankReturnReport } from '../../pipeline/bank-returns.js';
 import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.js';
-import { waitCaughtUp } from '../../pipeline/catch-up.js';
+import { waitCaughtUp, type CatchUpProgress } from '../../pipeline/catch-up.js';
 import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
 import { writeStatementPass } from '../../pipeline/statement-pass.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
@@ -153,7 +153,13 @@ export const command: Command = {
     if (values.sample) await importPopulationFile(bus, SAMPLE_BENEFICIARIES, io, membership);
     if (values.beneficiaries) await importPopulationFile(bus, values.beneficiaries, io, membership);
     const membershipConsumer: MembershipConsumer = await startMembershipConsumer({ bus, store: membership, logger });
-    await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 10 * 60_000); // members known before the first line is decided
+    // members known before the first line is decided; on a stall, the consumer is stopped (the process would stay up behind the error)
+    await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], env.NOEMIE_STALL_MS).catch(async (e: unknown) => {
+      await membershipConsumer.stop();
+      await bus.close();
+      await membership.close();
+      throw e;
+    });
     const beneficiaries = membership.index();
     // The ledgers persist in the home, so a restart reads only the changelog's tail.
     const state = liquidationState(home, kafka, env);
@@ -283,37 +289,49 @@ export const command: Command = {
 
     const started = Date.now();
     const stages = new StageClock();
-    // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
-    const returns = await bankReturnsIn(layout, io);
-    const claims = await claimsIn(layout, bus, io);
-    // membership feeds first, and applied before the drops are read: lines are keyed and
-    // liquidated against the members as the inbox left them
-    const memberFiles = await membersIn(layout, bus, { logger });
-    for (const m of memberFiles) reportMembers(io, m);
-    await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 10 * 60_000);
-    const outcomes = await processInboxOnce(home, inboxOptions);
-    for (const o of outcomes) if (o.sha256 && o.action !== 'failed') await forgetMarks(marksDir, o.sha256);
-    for (const o of outcomes) report(io, o);
+    // Until the services are stopped below, an error must stop them too: the process would otherwise
+    // stay up behind the error, its consumers still at work (seen at 1 M lines: the run reported the
+    // failure and went on liquidating).
+    const once = await (async () => {
+      // before the drops: a bank file must not be read as a décompte, and the payment run below sees its returns
+      const returns = await bankReturnsIn(layout, io);
+      const claims = await claimsIn(layout, bus, io);
+      // membership feeds first, and applied before the drops are read: lines are keyed and
+      // liquidated against the members as the inbox left them
+      const memberFiles = await membersIn(layout, bus, { logger });
+      for (const m of memberFiles) reportMembers(io, m);
+      await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], env.NOEMIE_STALL_MS);
+      const outcomes = await processInboxOnce(home, inboxOptions);
+      for (const o of outcomes) if (o.sha256 && o.action !== 'failed') await forgetMarks(marksDir, o.sha256);
+      for (const o of outcomes) report(io, o);
 
-    const m = membershipConsumer.stats;
-    const familiesInStore = membership.familyCount();
-    writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${familiesInStore} families in the store; ${m.requested} re-liquidation request(s)${m.restored > 0 ? `; ${m.restored} event(s) restored from members-changelog first` : ''}`);
-    if (gridCorrection) reportGridCorrections(io, await correctGrids(gridCorrection));
-    stages.end('ingest');
-    writeLine(io.out, 'liquidating…');
-    await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, 10 * 60_000);
-    stages.end('liquidation');
-    // the reconcile service consumes beside the liquidation: this is what is left of it once the lines are decided
-    await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 10 * 60_000);
-    const exceptions = await reconcile.tick(new Date().toISOString());
-    stages.end('reconciliation');
-    const l = liquidation.stats;
-    writeLine(io.out, `liquidation: ${l.lines} lines, ${l.published} settlements published, ${l.unchanged} unchanged, ${l.redelivered} already applied, ${l.republished} records published twice dropped`);
-    const r = reconcile.stats.outcomes;
-    writeLine(io.out, `reconciliation: ${Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ')}${exceptions.length ? ` (${exceptions.length} raised by this run's clock)` : ''}`);
-    await liquidation.stop();
-    await reconcile.stop();
-    stages.end('stopping');
+      const m = membershipConsumer.stats;
+      const familiesInStore = membership.familyCount();
+      writeLine(io.out, `members: ${m.applied} membership event(s) applied, ${m.duplicates} already applied, ${familiesInStore} families in the store; ${m.requested} re-liquidation request(s)${m.restored > 0 ? `; ${m.restored} event(s) restored from members-changelog first` : ''}`);
+      if (gridCorrection) reportGridCorrections(io, await correctGrids(gridCorrection));
+      stages.end('ingest');
+      writeLine(io.out, 'liquidating…');
+      // A stage that commits nothing for NOEMIE_STALL_MS has stalled; a slow one (a large drop, a loaded machine) is waited for, and said.
+      const tell = (what: string) => ({ onProgress: (p: CatchUpProgress) => writeLine(io.out, `${what}… ${p.done} message(s) done, ${p.lag} to go (${Math.round(p.elapsedMs / 1000)} s)`) });
+      await waitCaughtUp(bus, LIQUIDATION_GROUP, LIQUIDATION_TOPICS, env.NOEMIE_STALL_MS, 50, tell('liquidating'));
+      stages.end('liquidation');
+      // the reconcile service consumes beside the liquidation: this is what is left of it once the lines are decided
+      await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, env.NOEMIE_STALL_MS, 50, tell('reconciling'));
+      const exceptions = await reconcile.tick(new Date().toISOString());
+      stages.end('reconciliation');
+      const l = liquidation.stats;
+      writeLine(io.out, `liquidation: ${l.lines} lines, ${l.published} settlements published, ${l.unchanged} unchanged, ${l.redelivered} already applied, ${l.republished} records published twice dropped`);
+      const r = reconcile.stats.outcomes;
+      writeLine(io.out, `reconciliation: ${Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ')}${exceptions.length ? ` (${exceptions.length} raised by this run's clock)` : ''}`);
+      await liquidation.stop();
+      await reconcile.stop();
+      stages.end('stopping');
+      return { returns, claims, memberFiles, outcomes, m, familiesInStore, exceptions, l, r };
+    })().catch(async (e: unknown) => {
+      await stopAll().catch((stopError: unknown) => logger.error({ err: stopError }, 'run --once: stopping the stages after an error failed'));
+      throw e;
+    });
+    const { returns, claims, memberFiles, outcomes, m, familiesInStore, exceptions, l, r } = once;
 
     // the rule of noemie ingest: a drop archived with a refused part still needs attention
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) || returns.refused > 0 ? 1 : 0;
