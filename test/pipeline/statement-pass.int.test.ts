@@ -235,6 +235,17 @@ describe('statement pass (dirty families)', () => {
     expect((await pass({ labels: { C110: 'Consultation du généraliste' } })).looked).toBe(0);
   });
 
+  it('a mark without its change (a crash after the membership store’s LevelDB marks, before its LMDB commit) computes the statement again: the same bytes, no file written', async () => {
+    await firstRun();
+    await pass();
+    const before = await files();
+    await index.dirty.markNow(['A9']);
+    expect(await marked()).toEqual(['A9']);
+    expect(await pass()).toMatchObject({ pass: 'changed', looked: 1, families: 1, files: { written: 0, unchanged: 2 } });
+    expect(await marked()).toEqual([]);
+    expect(await files()).toEqual(before);
+  });
+
   it('a family the home does not know gets no statement (as before), and its mark is cleared', async () => {
     await firstRun();
     await pass();
