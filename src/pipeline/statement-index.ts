@@ -213,20 +213,18 @@ export class StatementIndex {
     });
   }
 
-  /** The family's lines whose (latest) care date is in [from, to], in care-date order: one range scan (async: LevelDB's iterator). */
-  async *settlementsOf(request: StatementRequest): AsyncGenerator<StatementSettlement> {
-    for await (const [key, s] of this.lines.entries(compositeKey(request.adherentId, ''))) {
-      const careDate = splitCompositeKey(key)[1]!;
-      if (careDate < request.from) continue;
-      if (careDate > request.to) return;
-      yield s;
-    }
-  }
-
-  /** The family's lines in the period, collected. */
+  /**
+   * The family's lines whose (latest) care date is in [from, to], in care-date order: one range
+   * scan of the family's keys, read in one go (a family's lines are a statement's worth).
+   */
   async settlementsIn(request: StatementRequest): Promise<StatementSettlement[]> {
     const out: StatementSettlement[] = [];
-    for await (const s of this.settlementsOf(request)) out.push(s);
+    for (const [key, s] of await this.lines.entriesIn(compositeKey(request.adherentId, ''))) {
+      const careDate = splitCompositeKey(key)[1]!;
+      if (careDate < request.from) continue;
+      if (careDate > request.to) break;
+      out.push(s);
+    }
     return out;
   }
 
