@@ -69,6 +69,8 @@ const LAYOUT = 'layout';
 const MOVE_CHUNK = 8192;
 /** the statement sub-stores an older home holds in LMDB (`statements.dirty` stays: the payment state's marks, statement-dirty.ts) */
 const MOVED_FROM_LMDB = ['statements.line', STATEMENTS_WHERE, STATEMENTS_META] as const;
+/** the move in flight per LevelDB directory (StatementIndex.open) */
+const MOVING = new Map<string, Promise<void>>();
 
 /** LevelDB refused to open: another process holds its LOCK (a running `noemie run` on the same home). */
 export function isLevelLocked(e: unknown): boolean {
@@ -98,7 +100,15 @@ export class StatementIndex {
   static async open(home: string, options: { sync?: boolean } = {}): Promise<StatementIndex> {
     const index = new StatementIndex(await LevelStore.open(home, options));
     try {
-      await index.moveFromLmdb(home);
+      // one move per home at a time: two opens of one process (the service's indexer and its HTTP
+      // API) share the database, and a second move's clearing could remove what the first's index
+      // has applied since (other processes are kept out by LevelDB's LOCK)
+      let move = MOVING.get(index.level.dir);
+      if (move === undefined) {
+        move = index.moveFromLmdb(home).finally(() => MOVING.delete(index.level.dir));
+        MOVING.set(index.level.dir, move);
+      }
+      await move;
     } catch (e) {
       await index.close();
       throw e;

@@ -135,6 +135,25 @@ describe('an older home (index in LMDB)', () => {
     expect(await lmdbKeys(home, 'statements.dirty')).toBe(1);
   });
 
+  it('two opens at once in one process (the service’s indexer and its HTTP API) move it once: a version applied meanwhile is kept', async () => {
+    const settlements = drop(10_000);
+    await bus.produce('settlements', settlements.map((value) => ({ value })));
+    await writeLegacyIndex(home, settlements);
+    const second = StatementIndex.open(home);
+    const first = await StatementIndex.open(home);
+    const newer = settlement({ lineKey: 'noemie:D1:1', adherentId: FAMILIES[1]!, careDate: '2025-02-02', beneficiary: { nir: '1000000000001', rang: 1 }, payee: 'member', amcAmount: '99.00', version: 7 });
+    await first.apply([newer]);
+    const other = await second;
+    try {
+      expect(other.whereOf('noemie:D1:1')?.version).toBe(7);
+      expect((await other.settlementsIn({ adherentId: FAMILIES[1]!, ...ALL })).find((s) => s.lineKey === 'noemie:D1:1')?.amcAmount).toBe('99.00');
+      expect(await lmdbKeys(home, 'statements.line')).toBe(0);
+    } finally {
+      await other.close();
+      await first.close();
+    }
+  }, 60_000);
+
   // kill -9 after the n-th commit of the move, LevelDB's (the copy in batches of 8 192 keys, then
   // the layout key) or LMDB's (the removal after it): the next open finishes it, the same index
   for (const at of ['level:1', 'level:3', 'level:6', 'lmdb:1']) {
