@@ -270,7 +270,14 @@ export class PaymentsStore {
     await mkdir(join(home, 'payments'), { recursive: true }); // the runs' folders go there
     // the statement index's LevelDB (statements.where: which family a changed line's statement is): shared in the process
     const level = await LevelStore.open(home);
-    const store = new PaymentsStore(StateStore.open(home), new DirtyFamilies(level));
+    let kv: StateStore;
+    try {
+      kv = StateStore.open(home);
+    } catch (e) {
+      await level.close();
+      throw e;
+    }
+    const store = new PaymentsStore(kv, new DirtyFamilies(level));
     try {
       await store.importLegacy(home);
     } catch (e) {
