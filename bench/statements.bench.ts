@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const bus: EmbeddedBus = await openEmbeddedBus({ dir: join(home, 'bus') });
   const settlements = (await bus.endOffsets('settlements')).reduce((n, p) => n + p.high - p.low, 0);
   const group = `statements-bench-${process.pid}`;
-  const index = StatementIndex.open(join(scratch, 'index-home'));
+  const index = await StatementIndex.open(join(scratch, 'index-home'));
   const all = { adherentId: '', from: '2000-01-01', to: '2099-12-31' };
   try {
     let t = performance.now();
@@ -90,12 +90,12 @@ async function main(): Promise<void> {
     t = performance.now();
     const cold = await updateStatementIndex(bus, index, { groupId: group });
     const buildSeconds = (performance.now() - t) / 1000;
-    await writeAll(join(scratch, 'cold'), families, (adherentId) => [...index.settlementsOf({ ...all, adherentId })], beneficiaries, labels);
+    await writeAll(join(scratch, 'cold'), families, (adherentId) => index.settlementsIn({ ...all, adherentId }), beneficiaries, labels);
     const coldSeconds = (performance.now() - t) / 1000;
 
     t = performance.now();
     const warm = await updateStatementIndex(bus, index, { groupId: group });
-    await writeAll(join(scratch, 'warm'), families, (adherentId) => [...index.settlementsOf({ ...all, adherentId })], beneficiaries, labels);
+    await writeAll(join(scratch, 'warm'), families, (adherentId) => index.settlementsIn({ ...all, adherentId }), beneficiaries, labels);
     const warmSeconds = (performance.now() - t) / 1000;
 
     const identical = sameFiles(join(scratch, 'topic'), join(scratch, 'cold')) && sameFiles(join(scratch, 'topic'), join(scratch, 'warm'));

@@ -6,7 +6,7 @@ import type { Beneficiary } from '../model/reference.js';
 import type { ReliquidationRequest } from '../bus/messages.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type StoredMembershipEvent } from './membership-fold.js';
-import { DirtyFamilies } from './statement-dirty.js';
+import { homeOfStateStore, LazyDirtyFamilies } from './statement-dirty.js';
 
 /**
  * The membership store (issue 10), in the home's state store (src/state):
@@ -83,8 +83,8 @@ export class MembershipStore {
   private readonly contracts: SubStore<true>;
   private readonly meta: SubStore<true>;
   private readonly unknown: SubStore<true>;
-  /** the member statements to write again (statement-dirty.ts): a family's history changed */
-  private readonly statements: DirtyFamilies;
+  /** the member statements to write again (statement-dirty.ts, in the home's LevelDB): a family's history changed */
+  private readonly statements: LazyDirtyFamilies;
   /** folded families by event count: a family is folded again only when an event was added */
   private readonly cache = new Map<string, { events: number; state: FamilyState }>();
   // Every family of a 1 M-line portfolio (18 354): with 4 096, 300 k lines (7 500 families) missed for most
@@ -101,7 +101,7 @@ export class MembershipStore {
     this.contracts = kv.sub('members.contract');
     this.meta = kv.sub('members.meta');
     this.unknown = kv.sub('members.unknown');
-    this.statements = new DirtyFamilies(kv);
+    this.statements = new LazyDirtyFamilies(homeOfStateStore(kv));
   }
 
   static open(home: string, options: { today?: () => string } = {}): MembershipStore {
@@ -121,6 +121,11 @@ export class MembershipStore {
    */
   async apply(events: readonly MembershipEvent[]): Promise<ApplyResult> {
     const result: ApplyResult = { applied: [], duplicates: 0, requests: [] };
+    // the families' statement marks first, durable in LevelDB, then the events in LMDB: a crash
+    // between leaves marks without a change (statements computed again, the same bytes), never a
+    // change without its mark. The families of the events not applied yet: an applied mark is never
+    // removed, so the transaction below applies a subset of these (a superset marked is harmless).
+    await this.statements.markNow(events.filter((e) => !this.applied.has(e.eventId)).map((e) => e.adherentId));
     await this.kv.update(() => {
       result.applied = [];
       result.duplicates = 0;
@@ -141,9 +146,8 @@ export class MembershipStore {
       const applied = result.applied;
       const requests = result.requests;
       return () => {
+        // their member statements name the family's people: written again by the next run --once (marked above)
         for (const s of applied) this.append(s);
-        // their member statements name the family's people: written again by the next run --once
-        this.statements.mark(next.keys());
         for (const [id, events] of next) {
           this.families.put(id, { events });
           // owed to members-changelog, in the same transaction as the events (membership-changelog.ts)
@@ -247,6 +251,8 @@ export class MembershipStore {
    */
   async merge(values: readonly MembersChangelogValue[]): Promise<number> {
     let merged = 0;
+    // marks first (durable, LevelDB), then the events (LMDB): as in `apply`
+    await this.statements.markNow(values.flatMap((v) => v.events.filter((s) => !this.applied.has(s.event.eventId)).map((s) => s.event.adherentId)));
     await this.kv.update(() => {
       merged = 0;
       const seen = new Set<string>();
@@ -265,7 +271,6 @@ export class MembershipStore {
       merged = add.length;
       return () => {
         for (const s of add) this.append(s);
-        this.statements.mark(next.keys());
         for (const [id, events] of next) this.families.put(id, { events });
       };
     });
@@ -360,8 +365,9 @@ export class MembershipStore {
     };
   }
 
-  close(): Promise<void> {
-    return this.kv.close();
+  async close(): Promise<void> {
+    await this.statements.close();
+    await this.kv.close();
   }
 }
 

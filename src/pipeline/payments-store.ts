@@ -12,7 +12,8 @@ import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../s
 import { centsOf, moneyOfCents } from '../model/cents.js';
 import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
 import { orderWithLines } from '../payments/run.js';
-import { DirtyFamilies } from './statement-dirty.js';
+import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
+import { LevelStore } from '../state/level-store.js';
 
 /**
  * The payment stage's durable state, in the home's state store (src/state, `<home>/state/store.mdb`),
@@ -197,7 +198,7 @@ export interface RunKeys {
   reportLines: SubStore<RunReport['settled']['lines']>;
   runMoves: SubStore<StoredMove>;
   runPayees: SubStore<PayeeOutcome>;
-  statements: DirtyFamilies;
+  statements: PaymentStatementMarks;
   lineOf(lineKey: string): LineLedger | undefined;
   putLine(lineKey: string, line: LineLedger): void;
 }
@@ -229,10 +230,14 @@ export class PaymentsStore {
   private readonly reportLines: SubStore<RunReport['settled']['lines']>;
   private readonly runMoves: SubStore<StoredMove>;
   private readonly runPayees: SubStore<PayeeOutcome>;
-  /** the member statements to write again (statement-dirty.ts) */
-  private readonly statements: DirtyFamilies;
+  /** the member statements to write again (statement-dirty.ts): in this LMDB transaction until payments.* moves to LevelDB */
+  private readonly statements: PaymentStatementMarks;
 
-  private constructor(readonly kv: StateStore) {
+  /** `level`: the home's statement marks in LevelDB (where a line is indexed, the full-pass marker); null for a read-only view */
+  private constructor(
+    readonly kv: StateStore,
+    private readonly level: DirtyFamilies | null = null,
+  ) {
     this.lines = kv.sub('payments.line');
     this.due = kv.sub('payments.due');
     this.operator = kv.sub('payments.operator');
@@ -257,13 +262,22 @@ export class PaymentsStore {
     this.reportLines = kv.sub('payments.report-lines');
     this.runMoves = kv.sub('payments.run-move');
     this.runPayees = kv.sub('payments.run-payee');
-    this.statements = new DirtyFamilies(kv);
+    this.statements = new PaymentStatementMarks(kv, level);
   }
 
   /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
   static async open(home: string): Promise<PaymentsStore> {
     await mkdir(join(home, 'payments'), { recursive: true }); // the runs' folders go there
-    const store = new PaymentsStore(StateStore.open(home));
+    // the statement index's LevelDB (statements.where: which family a changed line's statement is): shared in the process
+    const level = await LevelStore.open(home);
+    let kv: StateStore;
+    try {
+      kv = StateStore.open(home);
+    } catch (e) {
+      await level.close();
+      throw e;
+    }
+    const store = new PaymentsStore(kv, new DirtyFamilies(level));
     try {
       await store.importLegacy(home);
     } catch (e) {
@@ -717,10 +731,12 @@ export class PaymentsStore {
   /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
   async replaceAll(state: PaymentsState): Promise<void> {
     const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
+    // what the statements were written from is gone: the next statement pass writes every family —
+    // forgotten first, durably (LevelDB), then the state replaced (LMDB): a crash between costs a full pass
+    if (this.level === null) throw new Error('payments: a read-only view cannot replace the payment state');
+    await this.level.level.commit(() => this.level!.forgetWritten());
     await this.kv.commit(() => {
       for (const s of subs) s.clear();
-      // what the statements were written from is gone: the next statement pass writes every family
-      this.statements.forgetWritten();
       this.writeChanges(initialLedger(), state.ledger);
       for (const e of state.outbox) this.outboxEntries.put(e.runId, e);
       if (state.pending !== null) this.putPending(state.pending);
@@ -730,6 +746,7 @@ export class PaymentsStore {
 
   async close(): Promise<void> {
     await this.kv.close();
+    await this.level?.level.close();
   }
 }
 

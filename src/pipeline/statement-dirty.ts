@@ -1,22 +1,33 @@
 import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
 import { splitCompositeKey, type StateStore, type SubStore } from '../state/kv-store.js';
+import { LevelStore, type LevelSubStore } from '../state/level-store.js';
 
 /**
  * Which member statements can have changed since they were last written (src/pipeline/README.md,
- * "Member statements"), in the home's state store:
+ * "Member statements"), in the home's log-structured store (LevelDB, src/state/level-store.ts)
+ * beside the statement index (session 10; LMDB before):
  *
  *   statements.dirty/<adherentId>   n — the family's statement must be computed again; n grows at
  *                                   each mark, so the statement stage clears only the marks it saw
  *   statements.meta/written         { inputs } — a full pass of `run --once` finished with these
  *                                   shared inputs (nomenclature labels, insurer, professionals' names)
  *
- * A family is marked IN THE SAME TRANSACTION as what changes its statement: a new version of one of
- * its lines in the statement index (and the family the line left), a change of one of its lines'
- * payment facts (payments-store.ts: a run paying, recovering or blocking it, a hold, an operator
- * payment, a bank return), an event of its membership history. `run --once` then computes the
- * statements of the marked families only, and removes a mark once the family's files are durably
- * written (fsynced). No `written` marker (a home of an earlier version, a payment state replaced
- * whole) or other shared inputs: every family is written, as before, and the marker is set after.
+ * Who marks, and in which order (a step writes to ONE engine):
+ * - the statement index: in the SAME LevelDB batch as the new versions (statement-index.ts);
+ * - the membership store (LMDB): the batch's families are marked in a durable LevelDB commit
+ *   FIRST (`markNow`), then the events are committed in LMDB. A crash between the two leaves a
+ *   mark without its change: the next pass computes that family's statement again from the same
+ *   facts — the same bytes, the file is left as it is — and nothing is lost;
+ * - the payment state (LMDB, payments-store.ts, payment-run-stream.ts): its marks are decided
+ *   inside its own LMDB transaction (the diff of the ledger), so until `payments.*` moves to
+ *   LevelDB they stay in that transaction, in LMDB's `statements.dirty` (`PaymentStatementMarks`),
+ *   and the statement stage reads the marks of both engines (`StatementMarks`). The line → family
+ *   lookup they need reads the index's `statements.where` in LevelDB.
+ * `run --once` computes the statements of the marked families only, and removes a mark once the
+ * family's files are durably written (fsynced), each engine's marks in its own commit (a crash
+ * between the two leaves marks: computed again, the same bytes). No `written` marker (a home of an
+ * earlier version, a payment state replaced whole) or other shared inputs: every family is written.
  */
 export const STATEMENTS_DIRTY = 'statements.dirty';
 export const STATEMENTS_META = 'statements.meta';
@@ -30,40 +41,41 @@ export interface StatementsWritten {
   inputs: string;
 }
 
-export class DirtyFamilies {
-  private readonly dirty: SubStore<number>;
-  private readonly meta: SubStore<StatementsWritten>;
-  private readonly where: SubStore<{ key: string | null }>;
+/** A home's directory from its LMDB store file (`<home>/state/store.mdb`). */
+export const homeOfStateStore = (kv: StateStore) => dirname(dirname(kv.file));
 
-  constructor(readonly kv: StateStore) {
-    this.dirty = kv.sub(STATEMENTS_DIRTY);
-    this.meta = kv.sub(STATEMENTS_META);
-    this.where = kv.sub(STATEMENTS_WHERE);
+/** Each family once, null / undefined left out. */
+function familiesIn(adherentIds: Iterable<string | null | undefined>): string[] {
+  const out = new Set<string>();
+  for (const id of adherentIds) if (id != null) out.add(id);
+  return [...out];
+}
+
+/** The marks and the full-pass marker in the home's LevelDB (the index's own marks and the members'). */
+export class DirtyFamilies {
+  private readonly dirty: LevelSubStore<number>;
+  private readonly meta: LevelSubStore<StatementsWritten>;
+  private readonly where: LevelSubStore<{ key: string | null }>;
+
+  constructor(readonly level: LevelStore) {
+    this.dirty = level.sub(STATEMENTS_DIRTY);
+    this.meta = level.sub(STATEMENTS_META);
+    this.where = level.sub(STATEMENTS_WHERE);
   }
 
-  /** Inside a commit: these families' statements must be computed again (null / undefined ignored, each family once). */
+  /** Inside a LevelDB commit: these families' statements must be computed again (null / undefined ignored, each family once). */
   mark(adherentIds: Iterable<string | null | undefined>): void {
-    const seen = new Set<string>();
-    for (const id of adherentIds) {
-      if (id == null || seen.has(id)) continue;
-      seen.add(id);
-      this.dirty.put(id, (this.dirty.get(id) ?? 0) + 1);
-    }
+    for (const id of familiesIn(adherentIds)) this.dirty.put(id, (this.dirty.get(id) ?? 0) + 1);
   }
 
   /**
-   * Inside a commit: the families of these lines (payment facts changed). A line's family is the
-   * one the statement index files it under now, plus the ones the caller knows (the payment
-   * ledger's view of the line's settlement, before and after): the index and the payment ledger
-   * may each be ahead of the other by a version that moved the line.
+   * Marks these families in a durable commit of their own, for a writer of the OTHER engine (the
+   * membership store): called BEFORE that writer's LMDB commit, so a committed change always has
+   * its mark. A superset is harmless: a family marked for nothing is computed again, same bytes.
    */
-  markLines(lineKeys: Iterable<string>, knownFamilies: (lineKey: string) => Iterable<string | null | undefined> = () => []): void {
-    const families = new Set<string | null | undefined>();
-    for (const lineKey of lineKeys) {
-      families.add(this.indexedFamilyOf(lineKey));
-      for (const f of knownFamilies(lineKey)) families.add(f);
-    }
-    this.mark(families);
+  async markNow(adherentIds: Iterable<string | null | undefined>): Promise<void> {
+    const ids = familiesIn(adherentIds);
+    if (ids.length > 0) await this.level.commit(() => this.mark(ids));
   }
 
   /** The family the statement index files the line under (undefined: not indexed, or no family). */
@@ -72,12 +84,14 @@ export class DirtyFamilies {
     return key == null ? undefined : splitCompositeKey(key)[0];
   }
 
-  /** The marked families with their mark, in key order. */
-  *entries(): Generator<[string, number]> {
-    yield* this.dirty.entries();
+  /** The marked families with their mark, in key order (an async scan, collected). */
+  async entries(): Promise<[string, number][]> {
+    const out: [string, number][] = [];
+    for await (const e of this.dirty.entries()) out.push(e);
+    return out;
   }
 
-  /** Inside a commit: removes the marks that are still the ones seen (a family marked again meanwhile keeps its mark). */
+  /** Inside a LevelDB commit: removes the marks that are still the ones seen (a family marked again meanwhile keeps its mark). */
   clear(seen: Iterable<readonly [string, number]>): void {
     for (const [id, n] of seen) if (this.dirty.get(id) === n) this.dirty.remove(id);
   }
@@ -87,14 +101,125 @@ export class DirtyFamilies {
     return this.meta.get(WRITTEN);
   }
 
-  /** Inside a commit: a full pass with these shared inputs finished. */
+  /** Inside a LevelDB commit: a full pass with these shared inputs finished. */
   setWritten(inputs: string): void {
     this.meta.put(WRITTEN, { inputs });
   }
 
-  /** Inside a commit: the next pass writes every family (what the marks follow was replaced whole). */
+  /** Inside a LevelDB commit: the next pass writes every family (what the marks follow was replaced whole). */
   forgetWritten(): void {
-    if (this.meta.has(WRITTEN)) this.meta.remove(WRITTEN);
+    if (this.meta.get(WRITTEN) !== undefined) this.meta.remove(WRITTEN);
+  }
+}
+
+/**
+ * The membership store's marks: the home's LevelDB opened on the first mark (a read-only store
+ * never opens it: LevelDB's LOCK allows one process), closed with the store.
+ */
+export class LazyDirtyFamilies {
+  private opened: Promise<DirtyFamilies> | null = null;
+
+  constructor(private readonly home: string) {}
+
+  /** Marks these families in a durable LevelDB commit (DirtyFamilies.markNow): before the caller's LMDB commit. */
+  async markNow(adherentIds: Iterable<string | null | undefined>): Promise<void> {
+    const ids = familiesIn(adherentIds);
+    if (ids.length === 0) return;
+    this.opened ??= LevelStore.open(this.home).then((level) => new DirtyFamilies(level));
+    await (await this.opened).markNow(ids);
+  }
+
+  async close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = null;
+    if (opened) await (await opened.catch(() => null))?.level.close();
+  }
+}
+
+/**
+ * The payment state's marks (payments-store.ts, payment-run-stream.ts), written INSIDE the payment
+ * state's LMDB transaction, in LMDB's `statements.dirty` — the same change and its mark in one
+ * transaction, as before session 10 — until `payments.*` moves to LevelDB, where they join the
+ * payments' own batch. `where` finds the family the statement index files a line under (LevelDB's
+ * `statements.where`); null for a read-only view, which marks nothing.
+ */
+export class PaymentStatementMarks {
+  private readonly dirty: SubStore<number>;
+
+  constructor(
+    readonly kv: StateStore,
+    private readonly where: DirtyFamilies | null,
+  ) {
+    this.dirty = kv.sub(STATEMENTS_DIRTY);
+  }
+
+  /** Inside an LMDB commit: these families' statements must be computed again. */
+  mark(adherentIds: Iterable<string | null | undefined>): void {
+    for (const id of familiesIn(adherentIds)) this.dirty.put(id, (this.dirty.get(id) ?? 0) + 1);
+  }
+
+  /**
+   * Inside an LMDB commit: the families of these lines (payment facts changed). A line's family is
+   * the one the statement index files it under now, plus the ones the caller knows (the payment
+   * ledger's view of the line's settlement, before and after): the index and the payment ledger
+   * may each be ahead of the other by a version that moved the line.
+   */
+  markLines(lineKeys: Iterable<string>, knownFamilies: (lineKey: string) => Iterable<string | null | undefined> = () => []): void {
+    if (this.where === null) throw new Error('statements: a read-only payment state marks no statement');
+    const families = new Set<string | null | undefined>();
+    for (const lineKey of lineKeys) {
+      families.add(this.where.indexedFamilyOf(lineKey));
+      for (const f of knownFamilies(lineKey)) families.add(f);
+    }
+    this.mark(families);
+  }
+
+  /** The marked families with their mark, in key order. */
+  entries(): [string, number][] {
+    return [...this.dirty.entries()];
+  }
+
+  /** Inside an LMDB commit: removes the marks that are still the ones seen. */
+  clear(seen: Iterable<readonly [string, number]>): void {
+    for (const [id, n] of seen) if (this.dirty.get(id) === n) this.dirty.remove(id);
+  }
+}
+
+/** What one statement pass read of the marks: each engine's, cleared in that engine. */
+export interface SeenMarks {
+  level: [string, number][];
+  lmdb: [string, number][];
+}
+
+/** Both engines' marks, as the statement stage reads and clears them (statement-pass.ts). */
+export class StatementMarks {
+  constructor(
+    readonly level: DirtyFamilies,
+    readonly lmdb: PaymentStatementMarks | null,
+  ) {}
+
+  async read(): Promise<SeenMarks> {
+    return { level: await this.level.entries(), lmdb: this.lmdb?.entries() ?? [] };
+  }
+
+  /** The families marked in either engine, in key order, each once. */
+  static families(seen: SeenMarks): string[] {
+    return [...new Set([...seen.level, ...seen.lmdb].map(([id]) => id))].sort();
+  }
+
+  /**
+   * Clears the marks seen of these families (all when omitted): LevelDB's in one durable commit,
+   * with `also` (the full-pass marker), then LMDB's. A crash between leaves LMDB's marks: those
+   * families are computed again by the next pass, the same bytes.
+   */
+  async clear(seen: SeenMarks, families: ReadonlySet<string> | null, also: () => void = () => undefined): Promise<void> {
+    const of = (marks: [string, number][]) => (families === null ? marks : marks.filter(([id]) => families.has(id)));
+    await this.level.level.commit(() => {
+      this.level.clear(of(seen.level));
+      also();
+    });
+    const lmdb = of(seen.lmdb);
+    if (this.lmdb !== null && lmdb.length > 0) await this.lmdb.kv.commit(() => this.lmdb!.clear(lmdb));
   }
 }
 

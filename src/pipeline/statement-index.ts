@@ -2,9 +2,11 @@ import { partitionFor, type Bus, type BusRecord } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { Settlement } from '../model/settlement.js';
 import type { StatementRequest, StatementSettlement } from '../statement/index.js';
-import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { existsSync } from 'node:fs';
+import { compositeKey, splitCompositeKey, StateStore, stateStoreFileOf } from '../state/kv-store.js';
+import { LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
-import { DirtyFamilies, STATEMENTS_WHERE } from './statement-dirty.js';
+import { DirtyFamilies, STATEMENTS_META, STATEMENTS_WHERE } from './statement-dirty.js';
 
 /**
  * The member statements' index, in the home's state store (src/state), kept as settlements pass:
@@ -57,69 +59,183 @@ function latestOf(settlements: Iterable<Settlement>, into = new Map<string, Sett
   return into;
 }
 
+/** `statements.meta/layout`: the index is in LevelDB (session 10); `lmdbCleared` once the LMDB copy it came from is removed */
+interface Layout {
+  layout: 1;
+  lmdbCleared: boolean;
+}
+const LAYOUT = 'layout';
+/** keys copied or removed per commit when an older home's index moves from LMDB (bounded batches, bounded memory) */
+const MOVE_CHUNK = 8192;
+/** the statement sub-stores an older home holds in LMDB (`statements.dirty` stays: the payment state's marks, statement-dirty.ts) */
+const MOVED_FROM_LMDB = ['statements.line', STATEMENTS_WHERE, STATEMENTS_META] as const;
+/** the move in flight per LevelDB directory (StatementIndex.open) */
+const MOVING = new Map<string, Promise<void>>();
+
+/** LevelDB refused to open: another process holds its LOCK (a running `noemie run` on the same home). */
+export function isLevelLocked(e: unknown): boolean {
+  for (let c: unknown = e; c instanceof Error; c = (c as Error & { cause?: unknown }).cause) {
+    if ((c as { code?: string }).code === 'LEVEL_LOCKED') return true;
+  }
+  return false;
+}
+
 export class StatementIndex {
-  private readonly lines: SubStore<StatementSettlement>;
-  private readonly where: SubStore<Where>;
+  private readonly lines: LevelSubStore<StatementSettlement>;
+  private readonly where: LevelSubStore<Where>;
+  private readonly meta: LevelSubStore<Layout>;
   readonly dirty: DirtyFamilies;
 
-  constructor(readonly kv: StateStore) {
-    this.lines = kv.sub('statements.line');
-    this.where = kv.sub(STATEMENTS_WHERE);
-    this.dirty = new DirtyFamilies(kv);
-  }
-
-  /** Opens (creating if needed) the home's state store for the index. */
-  static open(home: string): StatementIndex {
-    return new StatementIndex(StateStore.open(home));
-  }
-
-  /** The index of a home that has a store, or null (nothing is created). */
-  static openForReading(home: string): StatementIndex | null {
-    const kv = StateStore.open(home, { create: false });
-    return kv === null ? null : new StatementIndex(kv);
+  constructor(readonly level: LevelStore) {
+    this.lines = level.sub('statements.line');
+    this.where = level.sub(STATEMENTS_WHERE);
+    this.meta = level.sub(STATEMENTS_META);
+    this.dirty = new DirtyFamilies(level);
   }
 
   /**
-   * Folds settlements into the index in ONE transaction: per line, its latest version replaces the
-   * indexed one if it is newer (an older or equal version — a redelivery — changes nothing).
-   * Resolves once durable.
+   * Opens (creating if needed) the index in the home's LevelDB store. An older home's index, in
+   * LMDB, is moved first (`moveFromLmdb`). `sync: false`: batches not fsynced (tests, benches).
+   */
+  static async open(home: string, options: { sync?: boolean } = {}): Promise<StatementIndex> {
+    const index = new StatementIndex(await LevelStore.open(home, options));
+    try {
+      // one move per home at a time: two opens of one process (the service's indexer and its HTTP
+      // API) share the database, and a second move's clearing could remove what the first's index
+      // has applied since (other processes are kept out by LevelDB's LOCK)
+      let move = MOVING.get(index.level.dir);
+      if (move === undefined) {
+        move = index.moveFromLmdb(home).finally(() => MOVING.delete(index.level.dir));
+        MOVING.set(index.level.dir, move);
+      }
+      await move;
+    } catch (e) {
+      await index.close();
+      throw e;
+    }
+    return index;
+  }
+
+  /**
+   * The index as it is, for a read that writes nothing, or null: the home has no index in LevelDB
+   * (none yet, or an older home's still in LMDB, moved by the next writable open), or another
+   * process holds the database (a running `noemie run`: LevelDB's LOCK allows one opener). The
+   * caller then reads the family's partition as without an index (statementFromIndexAndTail).
+   */
+  static async openForReading(home: string): Promise<StatementIndex | null> {
+    if (!existsSync(levelDirOf(home))) return null;
+    let level: LevelStore;
+    try {
+      level = await LevelStore.open(home);
+    } catch (e) {
+      if (isLevelLocked(e)) return null;
+      throw e;
+    }
+    const index = new StatementIndex(level);
+    if (index.meta.get(LAYOUT) === undefined) {
+      await index.close();
+      return null;
+    }
+    return index;
+  }
+
+  /**
+   * An older home (index in LMDB, `<home>/state/store.mdb`): its `statements.line`, `.where` and
+   * `.meta` keys are copied to LevelDB in bounded batches, then `statements.meta/layout` is set in
+   * its own durable commit, then the LMDB keys are removed in bounded commits and the layout says
+   * so. Why a crash anywhere loses nothing: before the layout key, the LevelDB copy is not read
+   * (the next open clears it and copies again from LMDB, untouched until then); after it, LevelDB
+   * is the index and what is left in LMDB is only removed (again). The `statements` group's offsets
+   * were committed after the LMDB transactions they follow, so the copy is at or ahead of them, as
+   * the index always is. The payment state's marks stay in LMDB's `statements.dirty` (read there).
+   * A home without LMDB state (or without statements in it) gets the layout key at once.
+   */
+  private async moveFromLmdb(home: string): Promise<void> {
+    const layout = this.meta.get(LAYOUT);
+    if (layout?.lmdbCleared) return;
+    const kv = existsSync(stateStoreFileOf(home)) ? StateStore.open(home, { create: false }) : null;
+    try {
+      if (layout === undefined) {
+        for (const name of MOVED_FROM_LMDB) await this.level.sub(name).clear();
+        if (kv !== null) {
+          for (const name of MOVED_FROM_LMDB) {
+            const from = kv.sub<unknown>(name);
+            const to = this.level.sub<unknown>(name);
+            for (let after: string | null = null; ; ) {
+              const chunk = from.entriesAfter(after, MOVE_CHUNK);
+              if (chunk.length === 0) break;
+              await this.level.commit(() => {
+                for (const [k, v] of chunk) to.put(k, v);
+              });
+              after = chunk[chunk.length - 1]![0];
+            }
+          }
+        }
+        await this.level.commit(() => this.meta.put(LAYOUT, { layout: 1, lmdbCleared: kv === null }));
+      }
+      if (kv !== null) {
+        for (const name of MOVED_FROM_LMDB) {
+          const from = kv.sub<unknown>(name);
+          for (;;) {
+            const keys = from.keysAfter(null, MOVE_CHUNK);
+            if (keys.length === 0) break;
+            await kv.commit(() => {
+              for (const k of keys) from.remove(k);
+            });
+          }
+        }
+        await this.level.commit(() => this.meta.put(LAYOUT, { layout: 1, lmdbCleared: true }));
+      }
+    } finally {
+      await kv?.close();
+    }
+  }
+
+  /**
+   * Folds settlements into the index in ONE LevelDB batch (with the families it changes marked in
+   * `statements.dirty`): per line, its latest version replaces the indexed one if it is newer (an
+   * older or equal version — a redelivery — changes nothing). Resolves once durable. The decision
+   * reads `statements.where` inside the commit: commits run one after another, so it sees every
+   * earlier batch of the process.
    */
   apply(settlements: Iterable<Settlement>): Promise<void> {
     const batch = latestOf(settlements);
-    return this.kv.update(() => {
-      const puts: [string, Settlement, Where][] = [];
-      const removes: string[] = [];
+    return this.level.commit(() => {
       const families = new Set<string>();
+      const puts: [string, Settlement, Where][] = [];
       for (const [lineKey, s] of batch) {
         const was = this.where.get(lineKey);
         if (was !== undefined && was.version >= s.version) continue;
         const key = indexKeyOf(s);
         if (was?.key != null && was.key !== key) {
-          removes.push(was.key);
+          this.lines.remove(was.key);
           families.add(splitCompositeKey(was.key)[0]!);
         }
         if (s.adherentId !== null) families.add(s.adherentId);
         puts.push([lineKey, s, { key, version: s.version }]);
       }
-      return () => {
-        this.dirty.mark(families);
-        for (const k of removes) this.lines.remove(k);
-        for (const [lineKey, s, w] of puts) {
-          if (w.key !== null) this.lines.put(w.key, statementSettlementOf(s));
-          this.where.put(lineKey, w);
-        }
-      };
+      // the marks read `statements.dirty` before any put of this batch: decided first, then written
+      this.dirty.mark(families);
+      for (const [lineKey, s, w] of puts) {
+        if (w.key !== null) this.lines.put(w.key, statementSettlementOf(s));
+        this.where.put(lineKey, w);
+      }
     });
   }
 
-  /** The family's lines whose (latest) care date is in [from, to], in care-date order: one range scan. */
-  *settlementsOf(request: StatementRequest): Generator<StatementSettlement> {
-    for (const [key, s] of this.lines.entries(compositeKey(request.adherentId, ''))) {
+  /**
+   * The family's lines whose (latest) care date is in [from, to], in care-date order: one range
+   * scan of the family's keys, read in one go (a family's lines are a statement's worth).
+   */
+  async settlementsIn(request: StatementRequest): Promise<StatementSettlement[]> {
+    const out: StatementSettlement[] = [];
+    for (const [key, s] of await this.lines.entriesIn(compositeKey(request.adherentId, ''))) {
       const careDate = splitCompositeKey(key)[1]!;
       if (careDate < request.from) continue;
-      if (careDate > request.to) return;
-      yield s;
+      if (careDate > request.to) break;
+      out.push(s);
     }
+    return out;
   }
 
   /** Where the line's latest version is indexed, and which version it is (the read-only merge, tests). */
@@ -138,7 +254,7 @@ export class StatementIndex {
   }
 
   close(): Promise<void> {
-    return this.kv.close();
+    return this.level.close();
   }
 }
 
@@ -211,14 +327,16 @@ export async function statementFromIndexAndTail(bus: Bus, index: StatementIndex 
   const committed = (await bus.committedOffsets(groupId, 'settlements')).find((c) => c.partition === partition)?.offset ?? null;
   const tail = new Map<string, Settlement>();
   let read = 0;
-  if (range && range.high > (committed ?? range.low)) {
-    for await (const records of bus.readRange('settlements', partition, { from: committed ?? range.low, to: range.high })) {
+  // no index (none in LevelDB yet, or held by a running service): the whole partition, as without an index
+  const from = index === null ? (range?.low ?? 0) : (committed ?? range?.low ?? 0);
+  if (range && range.high > from) {
+    for await (const records of bus.readRange('settlements', partition, { from, to: range.high })) {
       read += records.length;
       latestOf((records as BusRecord<'settlements'>[]).map((r) => r.value), tail);
     }
   }
   const merged = new Map<string, StatementSettlement>();
-  for (const s of index?.settlementsOf(request) ?? []) merged.set(s.lineKey, s);
+  for (const s of (await index?.settlementsIn(request)) ?? []) merged.set(s.lineKey, s);
   for (const [lineKey, s] of tail) {
     const indexed = index?.whereOf(lineKey);
     if (indexed !== undefined && indexed.version >= s.version) continue;
@@ -244,7 +362,7 @@ export interface StatementIndexer {
  * run holds the embedded bus) then find only the last few settlements outside the index.
  */
 export async function startStatementIndexer(options: { bus: Bus; home: string; groupId?: string; logger?: Logger; index?: StatementIndex }): Promise<StatementIndexer> {
-  const index = options.index ?? StatementIndex.open(options.home);
+  const index = options.index ?? (await StatementIndex.open(options.home));
   const owned = options.index === undefined;
   const stats = { consumed: 0 };
   let sub;

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Beneficiary } from '../model/reference.js';
 import { renderStatementHtml, renderStatementText, statementData, type StatementOptions } from '../statement/index.js';
 import { PaymentsStore } from './payments-store.js';
-import { statementInputsHash } from './statement-dirty.js';
+import type { StateStore } from '../state/kv-store.js';
+import { PaymentStatementMarks, StatementMarks, statementInputsHash } from './statement-dirty.js';
 import { StatementFiles } from './statement-files.js';
 import type { StatementIndex } from './statement-index.js';
 
@@ -17,8 +18,10 @@ export interface StatementFamilies {
 
 export interface StatementPassOptions {
   dir: string;
-  /** the home's statement index, brought up to date by the caller (its store holds the dirty marks and the payment state) */
+  /** the home's statement index (LevelDB), brought up to date by the caller; its store holds the marks and the full-pass marker */
   index: StatementIndex;
+  /** the home's LMDB state store (the payment state: its lines' facts, and its marks, statement-dirty.ts) */
+  kv: StateStore;
   families: StatementFamilies;
   labels: Record<string, string>;
   insurer: NonNullable<StatementOptions['insurer']>;
@@ -55,9 +58,11 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const dirty = o.index.dirty;
   const inputs = statementInputsHash({ labels: o.labels, insurer: o.insurer, professionalNames: o.professionalNames });
   const full = dirty.written()?.inputs !== inputs;
-  // the marks as they are now: a mark made after this (another writer of the home) is a newer number, kept by `clear`
-  const marks = [...dirty.entries()];
-  const payments = PaymentsStore.over(o.index.kv);
+  // the marks of both engines as they are now: a mark made after this (another writer of the home) is a newer number, kept by `clear`
+  const both = new StatementMarks(dirty, new PaymentStatementMarks(o.kv, null));
+  const seen = await both.read();
+  const marks = StatementMarks.families(seen);
+  const payments = PaymentsStore.over(o.kv);
   const files = new StatementFiles(o.inFlight ?? 8, { durable: true });
   const clearEvery = o.clearEvery ?? 256;
   const result: StatementPass = { pass: full ? 'all' : 'changed', looked: 0, families: 0, files: files.counts };
@@ -66,7 +71,7 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const writeFamily = async (adherentId: string) => {
     result.looked += 1;
     if (!o.families.has(adherentId)) return;
-    const settlements = [...o.index.settlementsOf({ adherentId, from: '2000-01-01', to: '2099-12-31' })];
+    const settlements = await o.index.settlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' });
     if (settlements.length === 0) return;
     const years = settlements.map((s) => s.careDate).sort();
     const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
@@ -87,17 +92,14 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
       }
       await files.flush();
       await o.beforeClear?.(all);
-      await o.index.kv.commit(() => {
-        dirty.clear(marks);
-        dirty.setWritten(inputs);
-      });
+      await both.clear(seen, null, () => dirty.setWritten(inputs));
     } else {
       for (let i = 0; i < marks.length; i += clearEvery) {
         const group = marks.slice(i, i + clearEvery);
-        for (const [adherentId] of group) await writeFamily(adherentId);
+        for (const adherentId of group) await writeFamily(adherentId);
         await files.flush();
-        await o.beforeClear?.(group.map(([id]) => id));
-        await o.index.kv.commit(() => dirty.clear(group));
+        await o.beforeClear?.(group);
+        await both.clear(seen, new Set(group));
       }
     }
   } finally {

@@ -6,7 +6,8 @@ import type { AccountBook } from '../../src/payments/types.js';
 import { applyBankReturnFile } from '../../src/pipeline/bank-returns.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
-import { DirtyFamilies } from '../../src/pipeline/statement-dirty.js';
+import { DirtyFamilies, PaymentStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
+import { LevelStore } from '../../src/state/level-store.js';
 import { paymentFactsForStatement } from '../../src/pipeline/statement-payments.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
 import { accounts, IBAN, NIR, settlements } from './bank-returns-given.js';
@@ -82,13 +83,18 @@ describe('member statement after a bank return', () => {
     await run('R1', accounts(), '2025-03-31');
     const store = await PaymentsStore.open(home);
     try {
-      const dirty = new DirtyFamilies(store.kv);
-      // R1 paid the three families: marked; cleared as the statement stage would once their files are written
-      expect([...dirty.entries()].map(([id]) => id)).toEqual(['A1', 'A2', 'A3']);
-      await store.kv.commit(() => dirty.clear([...dirty.entries()]));
-      // the pain.002 returns A2's transfer of R1 (AC04): A2 only
-      await applyBankReturnFile(store, PAIN002, { at: '2025-04-03T08:00:00Z' });
-      expect([...dirty.entries()].map(([id]) => id)).toEqual(['A2']);
+      // both engines' marks, as the statement stage reads them (statement-dirty.ts)
+      const marks = new StatementMarks(new DirtyFamilies(await LevelStore.open(home)), new PaymentStatementMarks(store.kv, null));
+      try {
+        // R1 paid the three families: marked; cleared as the statement stage would once their files are written
+        expect(StatementMarks.families(await marks.read())).toEqual(['A1', 'A2', 'A3']);
+        await marks.clear(await marks.read(), null);
+        // the pain.002 returns A2's transfer of R1 (AC04): A2 only
+        await applyBankReturnFile(store, PAIN002, { at: '2025-04-03T08:00:00Z' });
+        expect(StatementMarks.families(await marks.read())).toEqual(['A2']);
+      } finally {
+        await marks.level.level.close();
+      }
     } finally {
       await store.close();
     }

@@ -264,14 +264,21 @@ describe('a crash between the store commit and the requests, or before the offse
 describe('member statements to write again (statements.dirty)', () => {
   it('an applied event marks its family in the same commit; a duplicate (same event id) marks nothing', async () => {
     const { DirtyFamilies } = await import('../../src/pipeline/statement-dirty.js');
-    const dirty = new DirtyFamilies(store.kv);
-    const first = created();
-    await store.apply([first]);
-    expect([...dirty.entries()].map(([id]) => id)).toEqual([ADH]);
-    await store.kv.commit(() => dirty.clear([...dirty.entries()]));
-    await store.apply([first]);
-    expect([...dirty.entries()]).toEqual([]);
-    await store.apply([ev({ eventType: 'beneficiary_added', effectiveDate: '2024-03-01', ...person(CHILD, 'E', '2008-02-19', 'BERTRAND Philippe') })]);
-    expect([...dirty.entries()].map(([id]) => id)).toEqual([ADH]);
+    const { LevelStore } = await import('../../src/state/level-store.js');
+    // the marks are in the home's LevelDB (session 10): shared with the store's own handle in this process
+    const dirty = new DirtyFamilies(await LevelStore.open(home));
+    try {
+      const first = created();
+      await store.apply([first]);
+      expect((await dirty.entries()).map(([id]) => id)).toEqual([ADH]);
+      const seen = await dirty.entries();
+      await dirty.level.commit(() => dirty.clear(seen));
+      await store.apply([first]);
+      expect(await dirty.entries()).toEqual([]);
+      await store.apply([ev({ eventType: 'beneficiary_added', effectiveDate: '2024-03-01', ...person(CHILD, 'E', '2008-02-19', 'BERTRAND Philippe') })]);
+      expect((await dirty.entries()).map(([id]) => id)).toEqual([ADH]);
+    } finally {
+      await dirty.level.close();
+    }
   });
 });

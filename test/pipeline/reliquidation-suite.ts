@@ -133,14 +133,14 @@ export function defineReliquidationSuite(w: PipelineBusWorld, options: { only?: 
       ]);
 
       // And the member's statement, read from the statement index, says why the two lines changed
-      const statements = StatementIndex.open(await home());
+      const statements = await StatementIndex.open(await home());
       try {
         await updateStatementIndex(bus, statements);
         const period = { adherentId: 'R001', from: '2025-01-01', to: '2025-12-31' };
-        const text = renderStatementText(statementData(period, statements.settlementsOf(period), members.current));
+        const text = renderStatementText(statementData(period, await statements.settlementsIn(period), members.current));
         expect(text).toContain('Régularisations :\n  12/05/2025 G: régularisation suite à résiliation du 30/04/2025\n  20/06/2025 G: régularisation suite à résiliation du 30/04/2025\n');
       } finally {
-        await statements.kv.close();
+        await statements.close();
       }
 
       // The same request published again: every re-decision equals the recorded version, nothing published

@@ -36,7 +36,7 @@ function drop(): { first: Settlement[]; second: Settlement[] } {
 it('Kafka: the index consumes each part once and gives the statements the topic gives', async () => {
   const { dir: home, cleanup } = await tempDir('statement-index-kafka-');
   const bus = await openKafkaBus(testBusOptions(broker, `s${randomUUID().slice(0, 8)}.`));
-  const index = StatementIndex.open(home);
+  const index = await StatementIndex.open(home);
   try {
     const { first, second } = drop();
     for (const part of [first, second]) {
@@ -45,7 +45,7 @@ it('Kafka: the index consumes each part once and gives the statements the topic 
       for (const adherentId of FAMILIES) {
         const request = { adherentId, from: '2025-01-01', to: '2025-03-31' };
         const expected = renderStatementText(statementData(request, await settlementsForStatement(bus, request), []));
-        expect(renderStatementText(statementData(request, index.settlementsOf(request), []))).toBe(expected);
+        expect(renderStatementText(statementData(request, await index.settlementsIn(request), []))).toBe(expected);
       }
     }
     expect((await updateStatementIndex(bus, index)).consumed).toBe(0);
@@ -61,7 +61,7 @@ it('Kafka: a statement run beside a running indexer (two members of the group) f
   const prefix = `t${randomUUID().slice(0, 8)}.`;
   const service = await openKafkaBus(testBusOptions(broker, prefix));
   const cli = await openKafkaBus(testBusOptions(broker, prefix));
-  const index = StatementIndex.open(home);
+  const index = await StatementIndex.open(home);
   try {
     const { first, second } = drop();
     const indexer = await startStatementIndexer({ bus: service, home, index });
@@ -77,7 +77,7 @@ it('Kafka: a statement run beside a running indexer (two members of the group) f
     for (const adherentId of FAMILIES) {
       const request = { adherentId, from: '2025-01-01', to: '2025-06-30' };
       const expected = renderStatementText(statementData(request, await settlementsForStatement(cli, request), []));
-      expect(renderStatementText(statementData(request, index.settlementsOf(request), []))).toBe(expected);
+      expect(renderStatementText(statementData(request, await index.settlementsIn(request), []))).toBe(expected);
     }
   } finally {
     await index.close();

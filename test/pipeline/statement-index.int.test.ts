@@ -54,6 +54,13 @@ function generatedDrop(): Settlement[] {
   return out;
 }
 
+/** Every entry of one of the index's sub-stores (LevelDB: an async scan), in key order. */
+async function entriesOf(of: StatementIndex, name: string): Promise<[string, unknown][]> {
+  const out: [string, unknown][] = [];
+  for await (const e of of.level.sub<unknown>(name).entries()) out.push(e);
+  return out;
+}
+
 const render = (request: StatementRequest, settlements: Iterable<StatementSettlement>) => renderStatementText(statementData(request, settlements, []));
 
 let home = '';
@@ -64,7 +71,7 @@ let index: StatementIndex;
 beforeEach(async () => {
   ({ dir: home, cleanup } = await tempDir('statement-index-'));
   bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync: false });
-  index = StatementIndex.open(home);
+  index = await StatementIndex.open(home);
 });
 
 afterEach(async () => {
@@ -80,7 +87,7 @@ async function expectSameStatementsAsTheTopic(): Promise<number> {
   for (const adherentId of FAMILIES) {
     for (const period of [Q1, Q2, BOTH]) {
       const request = { adherentId, ...period };
-      const fromIndex = [...index.settlementsOf(request)];
+      const fromIndex = (await index.settlementsIn(request));
       expect(render(request, fromIndex)).toBe(render(request, await settlementsForStatement(bus, request)));
       if (period === BOTH) lines += fromIndex.length;
     }
@@ -113,7 +120,7 @@ describe('statement index', () => {
     await publish(drop);
     // the second batch's transaction commits, then the process "dies" before its offsets are committed
     const sizes: number[] = [];
-    const crashing = new StatementIndex(index.kv);
+    const crashing = new StatementIndex(index.level);
     const apply = crashing.apply.bind(crashing);
     crashing.apply = async (s) => {
       const batch = [...s];
@@ -129,11 +136,11 @@ describe('statement index', () => {
     expect(after.consumed).toBe(drop.length - sizes[0]!);
 
     const { dir: cleanHome, cleanup: cleanupClean } = await tempDir('statement-index-clean-');
-    const clean = StatementIndex.open(cleanHome);
+    const clean = await StatementIndex.open(cleanHome);
     try {
       await clean.apply(drop);
-      expect([...index.kv.sub('statements.line').entries()]).toEqual([...clean.kv.sub('statements.line').entries()]);
-      expect([...index.kv.sub('statements.where').entries()]).toEqual([...clean.kv.sub('statements.where').entries()]);
+      expect(await entriesOf(index, 'statements.line')).toEqual(await entriesOf(clean, 'statements.line'));
+      expect(await entriesOf(index, 'statements.where')).toEqual(await entriesOf(clean, 'statements.where'));
     } finally {
       await clean.close();
       await cleanupClean();
@@ -145,7 +152,7 @@ describe('statement index', () => {
     const base = { lineKey: 'noemie:D1:1', adherentId: FAMILIES[0]!, beneficiary: { nir: '1850575123456', rang: 1 }, careDate: '2025-02-03' };
     await index.apply([settlement({ ...base, version: 2, amcAmount: '5.00' })]);
     await index.apply([settlement({ ...base, version: 1, amcAmount: '7.00' })]);
-    const lines = [...index.settlementsOf({ adherentId: FAMILIES[0]!, ...Q1 })];
+    const lines = (await index.settlementsIn({ adherentId: FAMILIES[0]!, ...Q1 }));
     expect(lines.map((l) => [l.version, l.amcAmount])).toEqual([[2, '5.00']]);
   });
 
@@ -154,22 +161,22 @@ describe('statement index', () => {
     const [a, b] = [FAMILIES[0]!, FAMILIES[1]!];
     await index.apply([settlement({ ...base, adherentId: a, careDate: '2025-02-03', version: 1 })]);
     await index.apply([settlement({ ...base, adherentId: a, careDate: '2025-05-03', version: 2 })]);
-    expect([...index.settlementsOf({ adherentId: a, ...Q1 })]).toEqual([]);
-    expect([...index.settlementsOf({ adherentId: a, ...Q2 })].map((l) => l.careDate)).toEqual(['2025-05-03']);
+    expect((await index.settlementsIn({ adherentId: a, ...Q1 }))).toEqual([]);
+    expect((await index.settlementsIn({ adherentId: a, ...Q2 })).map((l) => l.careDate)).toEqual(['2025-05-03']);
     await index.apply([settlement({ ...base, adherentId: b, careDate: '2025-05-03', version: 3 })]);
-    expect([...index.settlementsOf({ adherentId: a, ...BOTH })]).toEqual([]);
-    expect([...index.settlementsOf({ adherentId: b, ...BOTH })].map((l) => l.version)).toEqual([3]);
+    expect((await index.settlementsIn({ adherentId: a, ...BOTH }))).toEqual([]);
+    expect((await index.settlementsIn({ adherentId: b, ...BOTH })).map((l) => l.version)).toEqual([3]);
     // unknown beneficiary (no family): indexed nowhere
     await index.apply([settlement({ ...base, adherentId: null, careDate: '2025-05-03', version: 4 })]);
-    expect([...index.settlementsOf({ adherentId: b, ...BOTH })]).toEqual([]);
-    expect([...index.kv.sub('statements.line').keys()]).toEqual([]);
+    expect((await index.settlementsIn({ adherentId: b, ...BOTH }))).toEqual([]);
+    expect((await entriesOf(index, 'statements.line')).map(([k]) => k)).toEqual([]);
     expect(index.whereOf('noemie:D1:1')).toEqual({ key: null, version: 4 });
   });
 
   it('keeps what a statement needs, not the counters', async () => {
     const s = settlement({ lineKey: 'noemie:D1:1', adherentId: FAMILIES[0]!, beneficiary: { nir: '1850575123456', rang: 1 }, careDate: '2025-02-03', counters: [{ key: 'k', before: '0.00', after: '19.00' }] });
     await index.apply([s]);
-    const [stored] = [...index.settlementsOf({ adherentId: FAMILIES[0]!, ...Q1 })];
+    const [stored] = (await index.settlementsIn({ adherentId: FAMILIES[0]!, ...Q1 }));
     expect(stored).not.toHaveProperty('counters');
     expect(stored).not.toHaveProperty('parts');
     expect(render({ adherentId: FAMILIES[0]!, ...Q1 }, [stored!])).toBe(render({ adherentId: FAMILIES[0]!, ...Q1 }, [s]));
@@ -211,13 +218,13 @@ describe('statement index', () => {
       for (let i = 0; i < 200 && indexer.stats.consumed < drop.length; i++) await new Promise((r) => setTimeout(r, 25));
       await indexer.stop();
       expect(indexer.stats.consumed).toBe(drop.length);
-      const served = StatementIndex.open(serviceHome);
+      const served = await StatementIndex.open(serviceHome);
       try {
         // everything is consumed: a catch-up finds nothing new, and the statements are the topic's
         expect((await updateStatementIndex(bus, served)).consumed).toBe(0);
         for (const adherentId of FAMILIES) {
           const request = { adherentId, ...BOTH };
-          expect(render(request, served.settlementsOf(request))).toBe(render(request, await settlementsForStatement(bus, request)));
+          expect(render(request, await served.settlementsIn(request))).toBe(render(request, await settlementsForStatement(bus, request)));
         }
       } finally {
         await served.close();

@@ -9,6 +9,8 @@ import { accountBook } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { StatementIndex, updateStatementIndex } from '../../src/pipeline/statement-index.js';
 import { writeStatementPass, type StatementPassOptions } from '../../src/pipeline/statement-pass.js';
+import { PaymentStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
+import { StateStore } from '../../src/state/kv-store.js';
 import { DEFAULT_INSURER } from '../../src/statement/index.js';
 import { settlement, tempDir } from './stages-given.js';
 
@@ -21,13 +23,17 @@ let home = '';
 let cleanup: () => Promise<void>;
 let bus: Bus;
 let index: StatementIndex;
+/** the home's LMDB store: the payment state, its facts and its statement marks */
+let kv: StateStore;
 
 beforeEach(async () => {
   ({ dir: home, cleanup } = await tempDir('statement-pass-'));
   bus = await openEmbeddedBus({ dir: join(home, 'bus') });
-  index = StatementIndex.open(home);
+  index = await StatementIndex.open(home);
+  kv = StateStore.open(home);
 });
 afterEach(async () => {
+  await kv.close();
   await index.close();
   await bus.close();
   await cleanup();
@@ -44,11 +50,13 @@ const people = new Map([A9, B7, C3].map((p) => [p.adherentId, [p]]));
 const dir = () => join(home, 'statements');
 const pass = (over: Partial<StatementPassOptions> = {}) =>
   writeStatementPass({
-    dir: dir(), index, labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {},
+    dir: dir(), index, kv, labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {},
     families: { all: () => [...people.keys()].sort(), has: (id) => people.has(id), members: (id) => people.get(id) ?? [] },
     ...over,
   });
-const marked = () => [...index.dirty.entries()].map(([id]) => id);
+/** both engines' marks (statement-dirty.ts): the index's and the members' in LevelDB, the payment state's in LMDB */
+const marks = () => new StatementMarks(index.dirty, new PaymentStatementMarks(kv, null));
+const marked = async () => StatementMarks.families(await marks().read());
 
 /** the statement files, by name */
 async function files(of = dir()): Promise<Map<string, string>> {
@@ -71,13 +79,14 @@ async function fullPassInto(sub: string): Promise<Map<string, string>> {
   await mkdir(other, { recursive: true });
   const written = index.dirty.written();
   // a full pass writes the marker again: put the home's own back after
-  await index.kv.commit(() => index.dirty.forgetWritten());
-  const marks = [...index.dirty.entries()];
+  await index.level.commit(() => index.dirty.forgetWritten());
+  const seen = await marks().read();
   await pass({ dir: other });
-  await index.kv.commit(() => {
+  await index.level.commit(() => {
     if (written) index.dirty.setWritten(written.inputs);
-    index.dirty.mark(marks.map(([id]) => id));
+    index.dirty.mark(seen.level.map(([id]) => id));
   });
+  await kv.commit(() => marks().lmdb!.mark(seen.lmdb.map(([id]) => id)));
   return files(other);
 }
 
@@ -91,10 +100,10 @@ describe('statement pass (dirty families)', () => {
   it('the first pass of a home writes every family; a pass with nothing changed since computes no statement and writes no file', async () => {
     await firstRun();
     // the index and the run marked the three families
-    expect(marked()).toEqual(['A9', 'B7', 'C3']);
+    expect(await marked()).toEqual(['A9', 'B7', 'C3']);
     const first = await pass();
     expect(first).toMatchObject({ pass: 'all', looked: 3, families: 3, files: { written: 6, unchanged: 0 } });
-    expect(marked()).toEqual([]);
+    expect(await marked()).toEqual([]);
     expect([...(await files()).keys()]).toEqual(['A9.html', 'A9.txt', 'B7.html', 'B7.txt', 'C3.html', 'C3.txt']);
     await age(['A9.txt', 'B7.txt', 'C3.txt']);
 
@@ -114,11 +123,11 @@ describe('statement pass (dirty families)', () => {
 
     // B7 sends its RIB: R2 pays B1 (5.00); A1 and C1 were paid by R1, R2 changes nothing of theirs
     await runPaymentStage({ bus, home, accounts: accountBook([A9, { ...B7, iban: IBAN }, C3]), runId: 'R2', at: '2025-04-01T18:00:00Z' });
-    expect(marked()).toEqual(['B7']);
+    expect(await marked()).toEqual(['B7']);
     await updateStatementIndex(bus, index);
     const second = await pass();
     expect(second).toMatchObject({ pass: 'changed', looked: 1, families: 1, files: { written: 2, unchanged: 0 } });
-    expect(marked()).toEqual([]);
+    expect(await marked()).toEqual([]);
     const after = await files();
     expect(after.get('B7.txt')).not.toEqual(before.get('B7.txt'));
     for (const f of ['A9.txt', 'A9.html', 'C3.txt', 'C3.html']) {
@@ -135,7 +144,7 @@ describe('statement pass (dirty families)', () => {
     // B7 still has no account: R2 blocks B1 again (a new line-blocked record, run R2), pays nothing
     const r2 = await runPaymentStage({ bus, home, accounts: accountBook([A9, B7, C3]), runId: 'R2', at: '2025-04-01T18:00:00Z' });
     expect(r2.blocked.map((b) => b.payee)).toEqual(['member:B7']);
-    expect(marked()).toEqual([]);
+    expect(await marked()).toEqual([]);
     // and indeed a full pass gives the same files
     expect(await fullPassInto('full')).toEqual(await files());
   });
@@ -146,12 +155,12 @@ describe('statement pass (dirty families)', () => {
     // a new line for C3, and A1 re-liquidated under B7 (its family changed): C3, A9 (left) and B7 (joined)
     await bus.produce('settlements', [{ value: line('C2', C3, '3.00', '2025-03-20') }, { value: { ...line('A1', B7, '9.00'), version: 2 } }]);
     expect(await updateStatementIndex(bus, index)).toEqual({ consumed: 2 });
-    expect(marked()).toEqual(['A9', 'B7', 'C3']);
+    expect(await marked()).toEqual(['A9', 'B7', 'C3']);
     // a redelivered (older or equal) version marks nothing
     await bus.produce('settlements', [{ value: line('C1', C3, '7.00') }]);
     await pass();
     expect(await updateStatementIndex(bus, index)).toEqual({ consumed: 1 });
-    expect(marked()).toEqual([]);
+    expect(await marked()).toEqual([]);
     const third = await pass();
     expect(third.looked).toBe(0);
   });
@@ -163,13 +172,13 @@ describe('statement pass (dirty families)', () => {
     const crash = new Error('killed between the files and the clear');
     await expect(pass({ beforeClear: () => Promise.reject(crash) })).rejects.toBe(crash);
     // the files were written (durably), the mark is still there
-    expect(marked()).toEqual(['B7']);
+    expect(await marked()).toEqual(['B7']);
     const written = await files();
     // and the crash tore the text file (a write cut short: the mark is what makes it come back)
     await truncate(join(dir(), 'B7.txt'), 40);
     const again = await pass();
     expect(again).toMatchObject({ pass: 'changed', looked: 1, families: 1, files: { written: 1, unchanged: 1 } });
-    expect(marked()).toEqual([]);
+    expect(await marked()).toEqual([]);
     expect(await files()).toEqual(written);
     expect(written).toEqual(await fullPassInto('full'));
   });
@@ -178,27 +187,31 @@ describe('statement pass (dirty families)', () => {
     await firstRun();
     await pass();
     await runPaymentStage({ bus, home, accounts: accountBook([A9, { ...B7, iban: IBAN }, C3]), runId: 'R2', at: '2025-04-01T18:00:00Z' });
-    expect(marked()).toEqual(['B7']);
+    expect(await marked()).toEqual(['B7']);
     // the same pass in a child process, SIGKILLed by itself once the group's files are durable
     const script = `
       const [home, dir, people] = process.argv.slice(1);
       const { StatementIndex } = await import(${JSON.stringify(resolve('dist/src/pipeline/statement-index.js'))});
+      const { StateStore } = await import(${JSON.stringify(resolve('dist/src/state/kv-store.js'))});
       const { writeStatementPass } = await import(${JSON.stringify(resolve('dist/src/pipeline/statement-pass.js'))});
       const { DEFAULT_INSURER } = await import(${JSON.stringify(resolve('dist/src/statement/index.js'))});
       const byId = new Map(JSON.parse(people));
       await writeStatementPass({
-        dir, index: StatementIndex.open(home), labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {},
+        dir, index: await StatementIndex.open(home), kv: StateStore.open(home), labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {},
         families: { all: () => [...byId.keys()].sort(), has: (id) => byId.has(id), members: (id) => byId.get(id) ?? [] },
         beforeClear: () => process.kill(process.pid, 'SIGKILL'),
       });`;
+    // LevelDB's LOCK allows one process: the test's handle is closed while the child runs
+    await index.close();
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, home, dir(), JSON.stringify([...people])], { stdio: ['ignore', 'inherit', 'inherit'] });
     const signal = await new Promise((r) => child.once('exit', (_code, s) => r(s)));
+    index = await StatementIndex.open(home);
     expect(signal).toBe('SIGKILL');
-    expect(marked()).toEqual(['B7']);
+    expect(await marked()).toEqual(['B7']);
     const written = await files();
     const again = await pass();
     expect(again).toMatchObject({ pass: 'changed', looked: 1, families: 1, files: { written: 0, unchanged: 2 } });
-    expect(marked()).toEqual([]);
+    expect(await marked()).toEqual([]);
     expect(await files()).toEqual(written);
     expect(written).toEqual(await fullPassInto('full'));
   }, 60_000);
@@ -206,11 +219,8 @@ describe('statement pass (dirty families)', () => {
   it('a home of the previous version (an index, no marks, no finished pass): every family is written, then only the changed ones', async () => {
     await firstRun();
     // what a home of the previous version holds: the index and the payment state, no statements.dirty / statements.meta
-    await index.kv.commit(() => {
-      index.dirty.clear([...index.dirty.entries()]);
-      index.dirty.forgetWritten();
-    });
-    expect(marked()).toEqual([]);
+    await marks().clear(await marks().read(), null, () => index.dirty.forgetWritten());
+    expect(await marked()).toEqual([]);
     const first = await pass();
     expect(first).toMatchObject({ pass: 'all', looked: 3, families: 3, files: { written: 6 } });
     expect((await pass()).looked).toBe(0);
@@ -225,14 +235,25 @@ describe('statement pass (dirty families)', () => {
     expect((await pass({ labels: { C110: 'Consultation du généraliste' } })).looked).toBe(0);
   });
 
+  it('a mark without its change (a crash after the membership store’s LevelDB marks, before its LMDB commit) computes the statement again: the same bytes, no file written', async () => {
+    await firstRun();
+    await pass();
+    const before = await files();
+    await index.dirty.markNow(['A9']);
+    expect(await marked()).toEqual(['A9']);
+    expect(await pass()).toMatchObject({ pass: 'changed', looked: 1, families: 1, files: { written: 0, unchanged: 2 } });
+    expect(await marked()).toEqual([]);
+    expect(await files()).toEqual(before);
+  });
+
   it('a family the home does not know gets no statement (as before), and its mark is cleared', async () => {
     await firstRun();
     await pass();
     await bus.produce('settlements', [{ value: line('Z1', person('Z0', '1850375123459', null), '1.00') }]);
     await updateStatementIndex(bus, index);
-    expect(marked()).toEqual(['Z0']);
+    expect(await marked()).toEqual(['Z0']);
     expect(await pass()).toMatchObject({ looked: 1, families: 0 });
-    expect(marked()).toEqual([]);
+    expect(await marked()).toEqual([]);
     expect((await files()).has('Z0.txt')).toBe(false);
   });
 });

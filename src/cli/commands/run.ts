@@ -21,6 +21,7 @@ import { isTpClaimsFile, publishTpClaims } from '../../pipeline/tp-claims-sink.j
 import { waitCaughtUp, type CatchUpProgress } from '../../pipeline/catch-up.js';
 import { StatementIndex, startStatementIndexer, updateStatementIndex, type StatementIndexer } from '../../pipeline/statement-index.js';
 import { writeStatementPass } from '../../pipeline/statement-pass.js';
+import { StateStore } from '../../state/kv-store.js';
 import { UsageError, parseFlags, writeHumanLine, writeLine, type CliIo, type Command } from '../command.js';
 import { referencePaths, type ReferenceSource } from '../../pipeline/reference.js';
 import type { ReferenceKind } from '../../pipeline/reference-store.js';
@@ -590,16 +591,19 @@ async function writeStatements(bus: Bus, home: string, membership: MembershipSto
   const nomenclature = (await chooseReference(['nomenclature'], { home, files: { nomenclature: nomenclatureFile } })).data.nomenclature;
   const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
   const members = membership.index();
-  const statementIndex = StatementIndex.open(home);
+  const statementIndex = await StatementIndex.open(home);
+  // the payment state (its lines' facts, its statement marks) stays in LMDB: one handle per process, shared
+  const kv = StateStore.open(home);
   try {
     const { consumed } = await updateStatementIndex(bus, statementIndex, { logger });
     const pass = await writeStatementPass({
-      dir, index: statementIndex, labels, insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10), professionalNames,
+      dir, index: statementIndex, kv, labels, insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10), professionalNames,
       families: { all: () => membership.adherents(), has: (id) => membership.hasFamily(id), members: (id) => members.byAdherent(id) },
     });
     logger.debug({ dir, families: pass.families, looked: pass.looked, pass: pass.pass, consumed, files: pass.files }, 'statements written');
     return { dir, families: pass.families, consumed, pass: pass.pass, files: { ...pass.files } };
   } finally {
+    await kv.close();
     await statementIndex.close();
   }
 }

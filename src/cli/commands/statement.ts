@@ -5,7 +5,7 @@ import { MembershipStore } from '../../pipeline/membership-store.js';
 import { isRealDate } from '../../model/dates.js';
 import { BusError } from '../../bus/errors.js';
 import type { Bus } from '../../bus/index.js';
-import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../pipeline/statement-index.js';
+import { isLevelLocked, StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../pipeline/statement-index.js';
 import { paymentFactsForStatement } from '../../pipeline/statement-payments.js';
 import { ReferenceMissingError } from '../../pipeline/reference-store.js';
 import type { StatementSettlement } from '../../statement/index.js';
@@ -126,7 +126,8 @@ async function settlementsFromIndex(home: string, kafka: string | undefined, req
   } catch (e) {
     if (!(e instanceof BusError && e.code === 'BUS_LOCKED')) throw e;
     const readOnly = await openCliBus(home, kafka, true);
-    const index = StatementIndex.openForReading(home);
+    // null: no index in LevelDB, or held by the running service (one opener): the family's whole partition is read
+    const index = await StatementIndex.openForReading(home);
     try {
       return (await statementFromIndexAndTail(readOnly, index, request)).settlements;
     } finally {
@@ -134,10 +135,21 @@ async function settlementsFromIndex(home: string, kafka: string | undefined, req
       await readOnly.close();
     }
   }
-  const index = StatementIndex.open(home);
+  let index: StatementIndex;
+  try {
+    index = await StatementIndex.open(home);
+  } catch (e) {
+    // Kafka: a running `noemie run --kafka` on this home holds its LevelDB (one opener): read without the index
+    if (!isLevelLocked(e)) throw e;
+    try {
+      return (await statementFromIndexAndTail(bus, null, request)).settlements;
+    } finally {
+      await bus.close();
+    }
+  }
   try {
     await updateStatementIndex(bus, index);
-    return [...index.settlementsOf(request)];
+    return await index.settlementsIn(request);
   } finally {
     await index.close();
     await bus.close();

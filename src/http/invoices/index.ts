@@ -60,7 +60,9 @@ export function invoicesPlugin(deps: InvoicesPluginDeps): HttpPlugin {
       const maxAttachmentBytes = deps.maxAttachmentBytes ?? readEnv().NOEMIE_HTTP_MAX_ATTACHMENT_BYTES;
       const kv = deps.store ?? StateStore.open(deps.home);
       const receipts = new InvoiceReceipts(kv, deps.home, deps.bus, deps.members);
-      const statements = new StatementIndex(kv);
+      // the index is in the home's LevelDB (opened once per process: the running service's)
+      const statements = await StatementIndex.open(deps.home);
+      root.addHook('onClose', async () => statements.close());
       await receipts.recover(deps.logger);
       if (deps.store === undefined) root.addHook('onClose', async () => kv.close());
 
