@@ -13,7 +13,7 @@ import { centsOf, moneyOfCents } from '../model/cents.js';
 import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
 import { orderWithLines } from '../payments/run.js';
 import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
-import { LevelStore } from '../state/level-store.js';
+import { isLevelLocked, LevelStore } from '../state/level-store.js';
 
 /**
  * The payment stage's durable state, in the home's state store (src/state, `<home>/state/store.mdb`),
@@ -233,10 +233,14 @@ export class PaymentsStore {
   /** the member statements to write again (statement-dirty.ts): in this LMDB transaction until payments.* moves to LevelDB */
   private readonly statements: PaymentStatementMarks;
 
-  /** `level`: the home's statement marks in LevelDB (where a line is indexed, the full-pass marker); null for a read-only view */
+  /**
+   * `level`: the home's statement marks in LevelDB (where a line is indexed, the full-pass marker);
+   * null for a read-only view, or beside the process that holds the LevelDB (`besideHolder`).
+   */
   private constructor(
     readonly kv: StateStore,
     private readonly level: DirtyFamilies | null = null,
+    private readonly besideHolder = false,
   ) {
     this.lines = kv.sub('payments.line');
     this.due = kv.sub('payments.due');
@@ -268,16 +272,23 @@ export class PaymentsStore {
   /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
   static async open(home: string): Promise<PaymentsStore> {
     await mkdir(join(home, 'payments'), { recursive: true }); // the runs' folders go there
-    // the statement index's LevelDB (statements.where: which family a changed line's statement is): shared in the process
-    const level = await LevelStore.open(home);
+    // the statement index's LevelDB (statements.where: which family a changed line's statement is),
+    // shared in the process; held by another process (a CLI command beside a running `noemie run`):
+    // without it, the changed lines are marked and their families found by the statement stage
+    let level: LevelStore | null = null;
+    try {
+      level = await LevelStore.open(home);
+    } catch (e) {
+      if (!isLevelLocked(e)) throw e;
+    }
     let kv: StateStore;
     try {
       kv = StateStore.open(home);
     } catch (e) {
-      await level.close();
+      await level?.close();
       throw e;
     }
-    const store = new PaymentsStore(kv, new DirtyFamilies(level));
+    const store = new PaymentsStore(kv, level && new DirtyFamilies(level), level === null);
     try {
       await store.importLegacy(home);
     } catch (e) {
@@ -733,7 +744,7 @@ export class PaymentsStore {
     const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
     // what the statements were written from is gone: the next statement pass writes every family —
     // forgotten first, durably (LevelDB), then the state replaced (LMDB): a crash between costs a full pass
-    if (this.level === null) throw new Error('payments: a read-only view cannot replace the payment state');
+    if (this.level === null) throw new Error(this.besideHolder ? 'payments: the payment state cannot be replaced while another process holds the home\'s LevelDB (a running noemie run): stop it first' : 'payments: a read-only view cannot replace the payment state');
     await this.level.level.commit(() => this.level!.forgetWritten());
     await this.kv.commit(() => {
       for (const s of subs) s.clear();

@@ -23,13 +23,19 @@ import { LevelStore, type LevelSubStore } from '../state/level-store.js';
  *   inside its own LMDB transaction (the diff of the ledger), so until `payments.*` moves to
  *   LevelDB they stay in that transaction, in LMDB's `statements.dirty` (`PaymentStatementMarks`),
  *   and the statement stage reads the marks of both engines (`StatementMarks`). The line → family
- *   lookup they need reads the index's `statements.where` in LevelDB.
+ *   lookup they need reads the index's `statements.where` in LevelDB — or, when another process
+ *   holds the LevelDB (`noemie payments returns` beside a running `noemie run`: one opener), the
+ *   lines themselves are marked, `statements.dirty-line/<lineKey>` in the same LMDB transaction,
+ *   and the statement stage finds their families in the index when it reads the marks. A line the
+ *   index moved to another family in between marked the family it left in the index's own batch.
  * `run --once` computes the statements of the marked families only, and removes a mark once the
  * family's files are durably written (fsynced), each engine's marks in its own commit (a crash
  * between the two leaves marks: computed again, the same bytes). No `written` marker (a home of an
  * earlier version, a payment state replaced whole) or other shared inputs: every family is written.
  */
 export const STATEMENTS_DIRTY = 'statements.dirty';
+/** LMDB: lines whose payment facts changed, marked by a payment writer that could not open the index (PaymentStatementMarks) */
+export const STATEMENTS_DIRTY_LINE = 'statements.dirty-line';
 export const STATEMENTS_META = 'statements.meta';
 /** the statement index's line → key sub-store (statement-index.ts), read to find a line's family */
 export const STATEMENTS_WHERE = 'statements.where';
@@ -141,16 +147,19 @@ export class LazyDirtyFamilies {
  * state's LMDB transaction, in LMDB's `statements.dirty` — the same change and its mark in one
  * transaction, as before session 10 — until `payments.*` moves to LevelDB, where they join the
  * payments' own batch. `where` finds the family the statement index files a line under (LevelDB's
- * `statements.where`); null for a read-only view, which marks nothing.
+ * `statements.where`); null when the index cannot be opened in this process (another holds the
+ * LevelDB): the lines are marked instead, their families found when the marks are read.
  */
 export class PaymentStatementMarks {
   private readonly dirty: SubStore<number>;
+  private readonly dirtyLines: SubStore<number>;
 
   constructor(
     readonly kv: StateStore,
     private readonly where: DirtyFamilies | null,
   ) {
     this.dirty = kv.sub(STATEMENTS_DIRTY);
+    this.dirtyLines = kv.sub(STATEMENTS_DIRTY_LINE);
   }
 
   /** Inside an LMDB commit: these families' statements must be computed again. */
@@ -165,10 +174,10 @@ export class PaymentStatementMarks {
    * may each be ahead of the other by a version that moved the line.
    */
   markLines(lineKeys: Iterable<string>, knownFamilies: (lineKey: string) => Iterable<string | null | undefined> = () => []): void {
-    if (this.where === null) throw new Error('statements: a read-only payment state marks no statement');
     const families = new Set<string | null | undefined>();
     for (const lineKey of lineKeys) {
-      families.add(this.where.indexedFamilyOf(lineKey));
+      if (this.where === null) this.dirtyLines.put(lineKey, (this.dirtyLines.get(lineKey) ?? 0) + 1);
+      else families.add(this.where.indexedFamilyOf(lineKey));
       for (const f of knownFamilies(lineKey)) families.add(f);
     }
     this.mark(families);
@@ -179,9 +188,15 @@ export class PaymentStatementMarks {
     return [...this.dirty.entries()];
   }
 
-  /** Inside an LMDB commit: removes the marks that are still the ones seen. */
-  clear(seen: Iterable<readonly [string, number]>): void {
+  /** The marked lines with their mark, in key order (marked by a writer without the index). */
+  lineEntries(): [string, number][] {
+    return [...this.dirtyLines.entries()];
+  }
+
+  /** Inside an LMDB commit: removes the marks that are still the ones seen (families, then lines). */
+  clear(seen: Iterable<readonly [string, number]>, seenLines: Iterable<readonly [string, number]> = []): void {
     for (const [id, n] of seen) if (this.dirty.get(id) === n) this.dirty.remove(id);
+    for (const [lineKey, n] of seenLines) if (this.dirtyLines.get(lineKey) === n) this.dirtyLines.remove(lineKey);
   }
 }
 
@@ -189,6 +204,8 @@ export class PaymentStatementMarks {
 export interface SeenMarks {
   level: [string, number][];
   lmdb: [string, number][];
+  /** LMDB's marked lines, each with the family the index files it under when read (none: not on any statement) */
+  lines: [string, number, string | undefined][];
 }
 
 /** Both engines' marks, as the statement stage reads and clears them (statement-pass.ts). */
@@ -199,12 +216,14 @@ export class StatementMarks {
   ) {}
 
   async read(): Promise<SeenMarks> {
-    return { level: await this.level.entries(), lmdb: this.lmdb?.entries() ?? [] };
+    const lines = (this.lmdb?.lineEntries() ?? []).map(([lineKey, n]): [string, number, string | undefined] => [lineKey, n, this.level.indexedFamilyOf(lineKey)]);
+    return { level: await this.level.entries(), lmdb: this.lmdb?.entries() ?? [], lines };
   }
 
-  /** The families marked in either engine, in key order, each once. */
+  /** The families marked in either engine (or whose lines are), in key order, each once. */
   static families(seen: SeenMarks): string[] {
-    return [...new Set([...seen.level, ...seen.lmdb].map(([id]) => id))].sort();
+    const lineFamilies = seen.lines.flatMap(([, , family]) => (family === undefined ? [] : [family]));
+    return [...new Set([...[...seen.level, ...seen.lmdb].map(([id]) => id), ...lineFamilies])].sort();
   }
 
   /**
@@ -219,7 +238,9 @@ export class StatementMarks {
       also();
     });
     const lmdb = of(seen.lmdb);
-    if (this.lmdb !== null && lmdb.length > 0) await this.lmdb.kv.commit(() => this.lmdb!.clear(lmdb));
+    // a line on no statement is cleared with the first group: there is nothing to write for it
+    const lines = seen.lines.filter(([, , family]) => families === null || family === undefined || families.has(family)).map(([lineKey, n]): [string, number] => [lineKey, n]);
+    if (this.lmdb !== null && lmdb.length + lines.length > 0) await this.lmdb.kv.commit(() => this.lmdb!.clear(lmdb, lines));
   }
 }
 

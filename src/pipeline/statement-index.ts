@@ -4,7 +4,7 @@ import type { Settlement } from '../model/settlement.js';
 import type { StatementRequest, StatementSettlement } from '../statement/index.js';
 import { existsSync } from 'node:fs';
 import { compositeKey, splitCompositeKey, StateStore, stateStoreFileOf } from '../state/kv-store.js';
-import { LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
+import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
 import { DirtyFamilies, STATEMENTS_META, STATEMENTS_WHERE } from './statement-dirty.js';
 
@@ -72,13 +72,6 @@ const MOVED_FROM_LMDB = ['statements.line', STATEMENTS_WHERE, STATEMENTS_META] a
 /** the move in flight per LevelDB directory (StatementIndex.open) */
 const MOVING = new Map<string, Promise<void>>();
 
-/** LevelDB refused to open: another process holds its LOCK (a running `noemie run` on the same home). */
-export function isLevelLocked(e: unknown): boolean {
-  for (let c: unknown = e; c instanceof Error; c = (c as Error & { cause?: unknown }).cause) {
-    if ((c as { code?: string }).code === 'LEVEL_LOCKED') return true;
-  }
-  return false;
-}
 
 export class StatementIndex {
   private readonly lines: LevelSubStore<StatementSettlement>;

@@ -20,6 +20,14 @@ import { flushTrace, TraceCommit, traceNote, tracing } from './write-trace.js';
  */
 export const levelDirOf = (home: string) => join(home, 'state', 'level');
 
+/** LevelDB refused to open: another process holds its LOCK (a running `noemie run` on the same home). */
+export function isLevelLocked(e: unknown): boolean {
+  for (let c: unknown = e; c instanceof Error; c = (c as Error & { cause?: unknown }).cause) {
+    if ((c as { code?: string }).code === 'LEVEL_LOCKED') return true;
+  }
+  return false;
+}
+
 const SEP = '\u001f';
 const AFTER_SEP = '\u0020';
 

@@ -8,7 +8,8 @@ import type { Settlement } from '../../src/model/settlement.js';
 import { nirKey } from '../../src/model/act-line.js';
 import { MembershipEventSchema } from '../../src/model/membership.js';
 import { MembershipStore } from '../../src/pipeline/membership-store.js';
-import { DirtyFamilies } from '../../src/pipeline/statement-dirty.js';
+import { DirtyFamilies, PaymentStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
+import { PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { StatementIndex, statementFromIndexAndTail, statementSettlementOf, updateStatementIndex } from '../../src/pipeline/statement-index.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
 import { compositeKey, StateStore } from '../../src/state/kv-store.js';
@@ -258,5 +259,55 @@ describe('beside a process holding the home’s LevelDB (one opener)', () => {
     const held = await run();
     expect(held.code).toBe(0);
     expect(held.text).toBe(reference.text);
+  }, 60_000);
+});
+
+describe('payment marks beside a process holding the LevelDB', () => {
+  it('a payments store opened beside a running holder marks the changed lines in LMDB; the statement stage finds their families in the index and clears them', async () => {
+    // the index knows two lines of ADH0000002; a third line is on no statement
+    const settlements = drop(12).filter((s) => s.adherentId === FAMILIES[1]);
+    await bus.produce('settlements', settlements.map((value) => ({ value })));
+    const index = await StatementIndex.open(home, { sync: false });
+    await updateStatementIndex(bus, index);
+    await index.close();
+    const [a, b] = [settlements[0]!.lineKey, settlements.at(-1)!.lineKey];
+
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `
+      const { LevelStore } = await import(${JSON.stringify(resolve('dist/src/state/level-store.js'))});
+      await LevelStore.open(process.argv[1]);
+      process.stdout.write('held\\n');
+      setInterval(() => undefined, 1000);`, home], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(holder);
+    await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+
+    // what `noemie payments returns` does beside a running `noemie run`: it opens, it marks
+    const store = await PaymentsStore.open(home);
+    const marks = new PaymentStatementMarks(store.kv, null);
+    await store.kv.commit(() => marks.markLines([a, b, 'noemie:NOWHERE:1'], () => ['ADH0000005']));
+    await store.kv.commit(() => marks.markLines([a]));
+    expect(marks.lineEntries()).toEqual([[a, 2], [b, 1], ['noemie:NOWHERE:1', 1]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))));
+    expect(marks.entries()).toEqual([['ADH0000005', 1]]);
+    await store.close();
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+
+    // the statement stage (the holder gone): the lines' families from the index, each once
+    const reopened = await StatementIndex.open(home, { sync: false });
+    const kv = StateStore.open(home);
+    try {
+      const both = new StatementMarks(reopened.dirty, new PaymentStatementMarks(kv, null));
+      const seen = await both.read();
+      expect(StatementMarks.families(seen)).toEqual(expect.arrayContaining([FAMILIES[1], 'ADH0000005']));
+      expect(seen.lines.map(([lineKey, , family]) => [lineKey, family ?? null])).toEqual(expect.arrayContaining([[a, FAMILIES[1]], [b, FAMILIES[1]], ['noemie:NOWHERE:1', null]]));
+      // a group without the lines' family keeps their marks, but clears the line on no statement
+      await both.clear(seen, new Set(['ADH0000005']));
+      expect(new PaymentStatementMarks(kv, null).lineEntries().map(([k]) => k).sort()).toEqual([a, b].sort());
+      await both.clear(seen, new Set([FAMILIES[1]!]));
+      expect(new PaymentStatementMarks(kv, null).lineEntries()).toEqual([]);
+      expect(new PaymentStatementMarks(kv, null).entries()).toEqual([]);
+    } finally {
+      await kv.close();
+      await reopened.close();
+    }
   }, 60_000);
 });
