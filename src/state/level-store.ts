@@ -50,9 +50,10 @@ export class LevelStore {
   private ops = 0;
   /**
    * Read-your-writes inside a commit (a `get` in `write` sees the batch's own puts and removes).
-   * Kept lazily: until the first `get` of a commit its writes are only pushed, key then value
-   * (undefined: removed), on a flat array; the first `get` folds them into a Map that later
-   * writes update. A commit that never reads back pays two pushes per op, no hashing.
+   * Kept lazily: until the first `get` after a write in a commit, its writes are only pushed, key
+   * then value (undefined: removed), on a flat array; that `get` folds them into a Map that later
+   * writes update. A commit that never reads back (or reads only before it writes, as the
+   * reconciliation's does) pays two pushes per op, no hashing.
    */
   private written: (string | undefined)[] = [];
   private overlay: Map<string, string | undefined> | null = null;
@@ -174,7 +175,8 @@ export class LevelStore {
    * removed key reads as absent), else the database (every earlier commit of the process).
    */
   read(key: string): string | undefined {
-    if (this.batch !== null) {
+    // nothing written yet (a commit that reads first, as the reconciliation's does): no Map to make
+    if (this.batch !== null && (this.overlay !== null || this.written.length > 0)) {
       if (this.overlay === null) {
         const overlay = new Map<string, string | undefined>();
         const w = this.written;

@@ -133,10 +133,12 @@ it('read-your-writes inside a commit: a get sees the batch own puts and removes 
   })).rejects.toThrow('decided wrong');
   await store.commit(() => {
     seen.length = 0;
-    seen.push(other.get('k'));
+    // a read before any write of the commit (the database), then a write read back
+    seen.push(other.get('k'), other.get('j'));
     other.put('j', 'x');
+    seen.push(other.get('j'));
   });
-  expect(seen).toEqual([undefined]);
+  expect(seen).toEqual([undefined, undefined, 'x']);
   expect(other.get('k')).toBeUndefined();
   await store.close();
 });
