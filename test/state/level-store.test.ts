@@ -100,3 +100,76 @@ it('kill -9 in the middle of committing: every batch is there whole or not at al
   expect([...perBatch.values()].every((n) => n === 500)).toBe(true);
   await store.close();
 }, 30_000);
+
+it('read-your-writes inside a commit: a get sees the batch own puts and removes (before and after its first read), nothing of a commit that threw', async () => {
+  const store = await LevelStore.open(home);
+  const runs = store.sub<{ moved: string[] }>('runs');
+  const other = store.sub<string>('other', 'text');
+  await store.commit(() => {
+    runs.put('L1␟R1', { moved: ['a'] });
+    other.put('k', 'committed');
+  });
+  const seen: unknown[] = [];
+  await store.commit(() => {
+    // two writes before the first read (folded into the overlay at that read), then more after it
+    runs.put('L1␟R1', { moved: ['a', 'returned'] });
+    other.remove('k');
+    seen.push(runs.get('L1␟R1'), other.get('k'), runs.get('L2␟R1'));
+    runs.put('L2␟R1', { moved: ['b'] });
+    seen.push(runs.get('L2␟R1'));
+    // the second return of the same run on the same line reads the first's change, not the database
+    runs.put('L1␟R1', { moved: [...runs.get('L1␟R1')!.moved, 'returned again'] });
+    runs.remove('L2␟R1');
+    seen.push(runs.get('L2␟R1'));
+  });
+  expect(seen).toEqual([{ moved: ['a', 'returned'] }, undefined, undefined, { moved: ['b'] }, undefined]);
+  expect(runs.get('L1␟R1')).toEqual({ moved: ['a', 'returned', 'returned again'] });
+  expect(other.get('k')).toBeUndefined();
+  // a commit that throws leaves no overlay behind: the next commit reads the database
+  await expect(store.commit(() => {
+    other.put('k', 'never');
+    expect(other.get('k')).toBe('never');
+    throw new Error('decided wrong');
+  })).rejects.toThrow('decided wrong');
+  await store.commit(() => {
+    seen.length = 0;
+    // a read before any write of the commit (the database), then a write read back
+    seen.push(other.get('k'), other.get('j'));
+    other.put('j', 'x');
+    seen.push(other.get('j'));
+  });
+  expect(seen).toEqual([undefined, undefined, 'x']);
+  expect(other.get('k')).toBeUndefined();
+  await store.close();
+});
+
+it('update: an async decide (a scan) runs after the steps asked before it are written, and no commit lands between its read and its write', async () => {
+  const store = await LevelStore.open(home);
+  const due = store.sub<number>('due');
+  const total = store.sub<number>('total');
+  await store.commit(() => {
+    for (let i = 0; i < 10; i++) due.put(String(i).padStart(3, '0'), i);
+  });
+  // ten updates asked in the same turn, each summing the due values by a scan and adding a key:
+  // each must see all the writes of the ones before it
+  const sums: number[] = [];
+  await Promise.all(Array.from({ length: 10 }, (_, n) => store.update(async () => {
+    let sum = 0;
+    for await (const [, v] of due.entries()) sum += v;
+    sums.push(sum);
+    return () => {
+      due.put(`n${n}`, 100);
+      total.put('sum', sum);
+    };
+  })));
+  expect(sums).toEqual(Array.from({ length: 10 }, (_, n) => 45 + 100 * n));
+  expect(total.get('sum')).toBe(45 + 900);
+  // a decide that writes nothing (null) and one that throws: neither blocks the next steps
+  await store.update(() => null);
+  await expect(store.update(async () => {
+    throw new Error('cannot decide');
+  })).rejects.toThrow('cannot decide');
+  await store.commit(() => total.put('after', 1));
+  expect(total.get('after')).toBe(1);
+  await store.close();
+});

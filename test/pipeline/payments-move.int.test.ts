@@ -1,0 +1,82 @@
+import { expect, it } from 'vitest';
+import type { Bus } from '../../src/bus/index.js';
+import { accountBook, applyPaymentEvents } from '../../src/payments/index.js';
+import { runPaymentStage } from '../../src/pipeline/payments-service.js';
+import { movePaymentsToLevel, PAYMENTS_LAYOUT, PAYMENTS_SUB_STORES } from '../../src/pipeline/payments-move.js';
+import { PaymentsStore } from '../../src/pipeline/payments-store.js';
+import { splitCompositeKey, StateStore } from '../../src/state/kv-store.js';
+import { LevelStore } from '../../src/state/level-store.js';
+import { settlement, withEmbeddedHome } from './stages-given.js';
+import { outcome } from '../payments/given.js';
+
+/**
+ * The payment state's move to LevelDB (src/pipeline/payments-move.ts) on a state the stage wrote:
+ * every `payments.*` LMDB key is in LevelDB afterwards, value for value (two indexes regrouped into
+ * one value per line), none is left in LMDB, `statements.*` stays where it is, and the marker is
+ * the payment state's own.
+ */
+let home = '';
+let bus: Bus;
+withEmbeddedHome('payments-move-', (h, b) => ((home = h), (bus = b)));
+
+const A9 = { adherentId: 'A9', nir: '1850375123456', nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A' as const, contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: 'FR7630006000011234567890189', bic: null, name: 'Jean Dupont' };
+const accounts = accountBook([A9]);
+const a9Line = (lineKey: string, amcAmount: string) => settlement({ lineKey, beneficiary: { nir: '1850375123456', rang: 1 }, adherentId: 'A9', tp: '00', payee: 'member', amcAmount });
+
+const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+};
+
+it('moves every payments.* key to LevelDB as it was (line-run and operator-by-line one value per line), leaves statements.* in LMDB', async () => {
+  // two runs paying three lines (D2 corrected between them: two line-runs), a TP line whose operator paid two claims
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  await bus.produce('settlements', [{ value: { ...a9Line('n:D2:1', '14.00'), version: 2 } }, { value: a9Line('n:D3:1', '4.50') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-30T18:00:00Z' });
+  const tpLine = 'noemie-011591001:101000000033:1';
+  const store = await PaymentsStore.open(home);
+  await store.applyEvents([
+    { kind: 'settlement', settlement: { ...a9Line(tpLine, '19.00'), tp: '15', payee: 'ps' } },
+    { kind: 'reconciliation', outcome: outcome({ kind: 'matched', lineKey: tpLine, version: 1, tpClaimId: 'C5', claimPaidOn: '2025-03-01', claimed: '10.00', owed: '10.00' }) },
+    { kind: 'reconciliation', outcome: outcome({ kind: 'matched', lineKey: tpLine, version: 1, tpClaimId: 'C6', claimPaidOn: '2025-03-02', claimed: '9.00', owed: '9.00' }) },
+  ], applyPaymentEvents);
+  const before = store.readAll();
+  await store.close();
+
+  const kv = StateStore.open(home);
+  const lmdb = new Map(PAYMENTS_SUB_STORES.map((s) => [s.from, kv.sub<unknown>(s.from).entriesAfter(null, 1_000_000)]));
+  const statements = kv.sub<unknown>('statements.dirty').entriesAfter(null, 1_000_000);
+  expect(lmdb.get('payments.line-run')!.map(([k]) => k)).toEqual(['n:D1:1\u001fR1', 'n:D2:1\u001fR1', 'n:D2:1\u001fR2', 'n:D3:1\u001fR2']);
+  expect(lmdb.get('payments.operator-by-line')!.map(([k]) => k)).toEqual([`${tpLine}\u001fC5`, `${tpLine}\u001fC6`]);
+  expect([...lmdb.values()].reduce((n, e) => n + e.length, 0)).toBeGreaterThan(20);
+
+  const level = await LevelStore.open(home);
+  try {
+    const report = await movePaymentsToLevel(kv, level);
+    const total = [...lmdb.values()].reduce((n, e) => n + e.length, 0);
+    expect(report).toEqual({ copied: total, removed: total });
+    for (const s of PAYMENTS_SUB_STORES) {
+      const moved = await collect(level.sub<unknown>(s.to ?? s.from).entries());
+      if (s.into === undefined) expect(moved).toEqual(lmdb.get(s.from));
+      expect(kv.sub(s.from).keysAfter(null, 1)).toEqual([]);
+    }
+    expect(await collect(level.sub<unknown>('payments.line-runs').entries())).toEqual([
+      ['n:D1:1', [lmdb.get('payments.line-run')![0]![1]]],
+      ['n:D2:1', [lmdb.get('payments.line-run')![1]![1], lmdb.get('payments.line-run')![2]![1]]],
+      ['n:D3:1', [lmdb.get('payments.line-run')![3]![1]]],
+    ]);
+    expect(level.sub<string[]>('payments.line-operators').get(tpLine)).toEqual(['C5', 'C6']);
+    // what the operator paid is still the whole LMDB state's (values as JSON now: equal, not identical objects)
+    expect(Object.fromEntries((await collect(level.sub<unknown>('payments.operator').entries())).map(([k, v]) => [k, v]))).toEqual(before.ledger.operatorPaid);
+    expect(level.sub<{ layout: number }>(PAYMENTS_LAYOUT.sub).get(PAYMENTS_LAYOUT.key)?.layout).toBe(1);
+    // statements.* untouched, and the move is done once
+    expect(kv.sub<unknown>('statements.dirty').entriesAfter(null, 1_000_000)).toEqual(statements);
+    expect(await movePaymentsToLevel(kv, level)).toEqual({ copied: 0, removed: 0 });
+    expect(splitCompositeKey(lmdb.get('payments.line-run')![0]![0])).toEqual(['n:D1:1', 'R1']);
+  } finally {
+    await level.close();
+    await kv.close();
+  }
+});
