@@ -3,7 +3,9 @@ import { Piscina } from 'piscina';
 import { stateKeyOf } from '../engine/index.js';
 import type { LedgerPiece } from './drop-ledger-pieces.js';
 import { sumMoneyText } from '../model/cents.js';
-import { DropShard, type DropShardOptions, type ShardCall, type ShardRequest, type ShardResult } from './drop-shard.js';
+import { DropShard, type DropShardOptions, type ShardCall, type ShardRequest, type ShardResult, type ShardRowResult } from './drop-shard.js';
+import type { CsvRowLayout } from '../ingest/types.js';
+import type { Beneficiary } from '../model/reference.js';
 import { LEDGER_SPILL_PREFIX } from './ledger-spill.js';
 import { sweepOrphans } from './scratch.js';
 import { PipelineStageError } from './errors.js';
@@ -29,8 +31,26 @@ export interface DropLiquidatorOptions extends DropShardOptions {
   workerFile?: string;
 }
 
+/**
+ * Rows of one décompte CSV as the reader framed them, not validated, each with its family (which
+ * routes it) and its beneficiary as the reader looked them up (src/pipeline/drop-rows.ts).
+ */
+export interface RowBatch {
+  where: { file: string; entry?: string };
+  layout: CsvRowLayout;
+  texts: string[];
+  records: number[];
+  beneficiaries: (Beneficiary | null)[];
+  families: string[];
+}
+
 export class DropLiquidator {
-  private constructor(private readonly shards: Shard[]) {}
+  /** per shard, the beneficiaries sent to it and the number it knows each by */
+  private readonly sent: Map<Beneficiary, number>[];
+
+  private constructor(private readonly shards: Shard[]) {
+    this.sent = shards.map(() => new Map());
+  }
 
   static open(options: DropLiquidatorOptions): DropLiquidator {
     const shardOptions: DropShardOptions = options.residentLines === undefined ? {} : { residentLines: options.residentLines };
@@ -84,6 +104,61 @@ export class DropLiquidator {
       split[s]!.push(r);
     });
     const results = await Promise.all(split.map((part, i) => (part.length === 0 ? null : (this.shards[i]!.call({ kind: 'liquidate', batch: { requests: part, asOf } }) as Promise<ShardResult>))));
+    return this.merge(route, results);
+  }
+
+  /**
+   * Raw CSV rows, routed by family, validated and liquidated in the shards; the settlements come
+   * back in the rows' order (`ends`: one per row, a rejected row adds no bytes), the rejects by row.
+   */
+  async liquidateRows(batch: RowBatch, asOf: string): Promise<ShardRowResult> {
+    const count = batch.texts.length;
+    const parts = this.shards.map(() => ({ texts: [] as string[], records: [] as number[], beneficiaries: [] as number[], fresh: [] as Beneficiary[], rows: [] as number[] }));
+    const route = new Uint16Array(count);
+    for (let k = 0; k < count; k++) {
+      const s = this.shardOf(batch.families[k]!);
+      route[k] = s;
+      const part = parts[s]!;
+      part.texts.push(batch.texts[k]!);
+      part.records.push(batch.records[k]!);
+      part.rows.push(k);
+      const b = batch.beneficiaries[k];
+      if (b === null || b === undefined) {
+        part.beneficiaries.push(-1);
+        continue;
+      }
+      const sent = this.sent[s]!;
+      let id = sent.get(b);
+      if (id === undefined) {
+        sent.set(b, (id = sent.size));
+        part.fresh.push(b);
+      }
+      part.beneficiaries.push(id);
+    }
+    const results = await Promise.all(
+      parts.map((part, i) =>
+        part.texts.length === 0
+          ? null
+          : (this.shards[i]!.call({
+              kind: 'liquidate-rows',
+              batch: { where: batch.where, layout: batch.layout, text: part.texts.join('\n'), records: Int32Array.from(part.records), beneficiaries: Int32Array.from(part.beneficiaries), fresh: part.fresh, asOf },
+            }) as Promise<ShardRowResult>),
+      ),
+    );
+    const merged = this.merge(route, results);
+    const rejects: ShardRowResult['rejects'] = [];
+    let lines = 0;
+    results.forEach((result, i) => {
+      if (result === null) return;
+      lines += result.lines;
+      for (const r of result.rejects) rejects.push({ row: parts[i]!.rows[r.row]!, detail: r.detail });
+    });
+    rejects.sort((a, b) => a.row - b.row);
+    return { ...merged, lines, rejects };
+  }
+
+  /** The shards' results back in the batch's order (`route`: each item's shard): one copy of each item's bytes. */
+  private merge(route: Uint16Array, results: readonly (ShardResult | null)[]): ShardResult {
     const statuses: Record<string, number> = {};
     let amcTotal = '0.00';
     let size = 0;
@@ -93,12 +168,11 @@ export class DropLiquidator {
       amcTotal = sumMoneyText([amcTotal, result.amcTotal]);
       size += result.bytes.length;
     });
-    // The shards' lines back in the batch's order: one copy of each line's bytes.
     const bytes = new Uint8Array(size);
-    const ends = new Uint32Array(requests.length);
-    const next = split.map(() => 0);
+    const ends = new Uint32Array(route.length);
+    const next = results.map(() => 0);
     let n = 0;
-    requests.forEach((_, i) => {
+    for (let i = 0; i < route.length; i++) {
       const s = route[i]!;
       const result = results[s]!;
       const k = next[s]!++;
@@ -106,9 +180,8 @@ export class DropLiquidator {
       bytes.set(result.bytes.subarray(start, result.ends[k]!), n);
       n += result.ends[k]! - start;
       ends[i] = n;
-    });
-    const merged: ShardResult = { bytes, ends, statuses, amcTotal };
-    return merged;
+    }
+    return { bytes, ends, statuses, amcTotal };
   }
 
   /** Every family's ledger as the run leaves it (`--state`), as pieces, `size` at a time per shard: never a whole history in memory. */
