@@ -6,6 +6,7 @@ import { sumMoneyText } from '../model/cents.js';
 import { DropShard, type DropShardOptions, type ShardCall, type ShardRequest, type ShardResult, type ShardRowResult } from './drop-shard.js';
 import type { CsvRowLayout } from '../ingest/types.js';
 import type { Beneficiary } from '../model/reference.js';
+import type { ActLine } from '../model/act-line.js';
 import { LEDGER_SPILL_PREFIX } from './ledger-spill.js';
 import { sweepOrphans } from './scratch.js';
 import { PipelineStageError } from './errors.js';
@@ -96,15 +97,34 @@ export class DropLiquidator {
    * batch's order. Call it again before the previous one resolved to keep the threads busy.
    */
   async liquidate(requests: readonly ShardRequest[], asOf: string): Promise<ShardResult> {
-    const split = this.shards.map((): ShardRequest[] => []);
+    const parts = this.shards.map(() => ({ lines: [] as ActLine[], beneficiaries: [] as number[], fresh: [] as Beneficiary[] }));
     const route = new Uint16Array(requests.length);
     requests.forEach((r, i) => {
       const s = this.shardOf(stateKeyOf({ line: r.line, beneficiary: r.beneficiary ?? undefined }));
       route[i] = s;
-      split[s]!.push(r);
+      parts[s]!.lines.push(r.line);
+      parts[s]!.beneficiaries.push(this.numbered(s, r.beneficiary, parts[s]!.fresh));
     });
-    const results = await Promise.all(split.map((part, i) => (part.length === 0 ? null : (this.shards[i]!.call({ kind: 'liquidate', batch: { requests: part, asOf } }) as Promise<ShardResult>))));
+    const results = await Promise.all(
+      parts.map((part, i) =>
+        part.lines.length === 0
+          ? null
+          : (this.shards[i]!.call({ kind: 'liquidate-lines', batch: { lines: part.lines, beneficiaries: Int32Array.from(part.beneficiaries), fresh: part.fresh, asOf } }) as Promise<ShardResult>),
+      ),
+    );
     return this.merge(route, results);
+  }
+
+  /** The number shard `s` knows beneficiary `b` by (-1: none); a beneficiary it was not sent yet is added to `fresh`. */
+  private numbered(s: number, b: Beneficiary | null | undefined, fresh: Beneficiary[]): number {
+    if (b === null || b === undefined) return -1;
+    const sent = this.sent[s]!;
+    let id = sent.get(b);
+    if (id === undefined) {
+      sent.set(b, (id = sent.size));
+      fresh.push(b);
+    }
+    return id;
   }
 
   /**
@@ -122,18 +142,7 @@ export class DropLiquidator {
       part.texts.push(batch.texts[k]!);
       part.records.push(batch.records[k]!);
       part.rows.push(k);
-      const b = batch.beneficiaries[k];
-      if (b === null || b === undefined) {
-        part.beneficiaries.push(-1);
-        continue;
-      }
-      const sent = this.sent[s]!;
-      let id = sent.get(b);
-      if (id === undefined) {
-        sent.set(b, (id = sent.size));
-        part.fresh.push(b);
-      }
-      part.beneficiaries.push(id);
+      part.beneficiaries.push(this.numbered(s, batch.beneficiaries[k], part.fresh));
     }
     const results = await Promise.all(
       parts.map((part, i) =>

@@ -61,6 +61,14 @@ export interface ShardRowBatch {
   asOf: string;
 }
 
+/** Act lines validated by the reader (the formats other than CSV), with their beneficiaries numbered as in `ShardRowBatch`. */
+export interface ShardLineBatch {
+  lines: ActLine[];
+  beneficiaries: Int32Array;
+  fresh: Beneficiary[];
+  asOf: string;
+}
+
 export interface ShardRowResult extends ShardResult {
   /** `ends` has an entry per row: a rejected row ends where the row before it ended (no bytes) */
   lines: number;
@@ -71,6 +79,7 @@ export interface ShardRowResult extends ShardResult {
 export type ShardCall =
   | { kind: 'load'; pieces: LedgerPiece[] }
   | { kind: 'liquidate'; batch: ShardBatch }
+  | { kind: 'liquidate-lines'; batch: ShardLineBatch }
   | { kind: 'liquidate-rows'; batch: ShardRowBatch }
   /** the next pieces of every family's ledger, at most `pieces` (the first call starts over), null after the last */
   | { kind: 'dump'; pieces: number }
@@ -135,6 +144,16 @@ export class DropShard {
     }
     this.ledgers.trim();
     return { ...this.encode(texts, bound), statuses, amcTotal: sumMoneyText(amounts) };
+  }
+
+  /** Act lines with numbered beneficiaries (`ShardLineBatch`). */
+  liquidateLines(batch: ShardLineBatch): ShardResult {
+    for (const b of batch.fresh) this.beneficiaries.push(b);
+    const requests = batch.lines.map((line, k): ShardRequest => {
+      const id = batch.beneficiaries[k]!;
+      return { line, beneficiary: id < 0 ? null : this.beneficiaries[id]! };
+    });
+    return this.liquidate({ requests, asOf: batch.asOf });
   }
 
   /** Raw CSV rows: each validated as the codec does, the act lines liquidated, the rejects said by row. */
@@ -206,6 +225,7 @@ export class DropShard {
   call(call: ShardCall): ShardResult | ShardRowResult | LedgerPiece[] | null {
     if (call.kind === 'load') return this.load(call.pieces), null;
     if (call.kind === 'liquidate') return this.liquidate(call.batch);
+    if (call.kind === 'liquidate-lines') return this.liquidateLines(call.batch);
     if (call.kind === 'liquidate-rows') return this.liquidateRows(call.batch);
     if (call.kind === 'dump') return this.dump(call.pieces);
     return this.close(), null;
