@@ -43,8 +43,8 @@ export interface ShardResult {
  * Rows of a décompte CSV routed to this shard as read (framed, not validated): the shard validates
  * each (`decodeCsvRow`, the codec's own check) and liquidates those that hold an act line. The
  * rows cross as one string, not as act-line objects (a structured clone of one flat string is a
- * copy; of 30 fields per line, a walk of every one), and the beneficiaries by number: each is sent
- * once to the shard that holds its family, which keeps it for the run.
+ * copy; of 30 fields per line, a walk of every one), and the beneficiaries by number: each
+ * beneficiary once per call, however many of its lines the call holds.
  */
 export interface ShardRowBatch {
   /** the file (and ZIP entry) the rows come from, for the rejects' origin */
@@ -54,10 +54,10 @@ export interface ShardRowBatch {
   text: string;
   /** each row's line number in its file */
   records: Int32Array;
-  /** each row's beneficiary: an index in the shard's table (`fresh` appended to it first), -1 for none */
+  /** each row's beneficiary: an index in `people`, -1 for none */
   beneficiaries: Int32Array;
-  /** beneficiaries this shard was not sent before, appended to its table in this order */
-  fresh: Beneficiary[];
+  /** the call's distinct beneficiaries */
+  people: Beneficiary[];
   asOf: string;
 }
 
@@ -65,7 +65,7 @@ export interface ShardRowBatch {
 export interface ShardLineBatch {
   lines: ActLine[];
   beneficiaries: Int32Array;
-  fresh: Beneficiary[];
+  people: Beneficiary[];
   asOf: string;
 }
 
@@ -97,8 +97,6 @@ export class DropShard {
   private scratch = new Uint8Array(1 << 20);
   /** the dump in progress; 'done' once its last pieces were given (the next call says so) */
   private dumping: Generator<LedgerPiece> | 'done' | null = null;
-  /** the beneficiaries of this shard's families, by the number the reader gave each (`ShardRowBatch`) */
-  private readonly beneficiaries: Beneficiary[] = [];
 
   constructor(reference: Reference, options: DropShardOptions = {}) {
     // The shard is its ledgers' only holder: the kernel may write a family's state in place.
@@ -148,17 +146,15 @@ export class DropShard {
 
   /** Act lines with numbered beneficiaries (`ShardLineBatch`). */
   liquidateLines(batch: ShardLineBatch): ShardResult {
-    for (const b of batch.fresh) this.beneficiaries.push(b);
     const requests = batch.lines.map((line, k): ShardRequest => {
       const id = batch.beneficiaries[k]!;
-      return { line, beneficiary: id < 0 ? null : this.beneficiaries[id]! };
+      return { line, beneficiary: id < 0 ? null : batch.people[id]! };
     });
     return this.liquidate({ requests, asOf: batch.asOf });
   }
 
   /** Raw CSV rows: each validated as the codec does, the act lines liquidated, the rejects said by row. */
   liquidateRows(batch: ShardRowBatch): ShardRowResult {
-    for (const b of batch.fresh) this.beneficiaries.push(b);
     const count = batch.records.length;
     const texts = count === 0 ? [] : batch.text.split('\n');
     const requests: ShardRequest[] = [];
@@ -167,7 +163,7 @@ export class DropShard {
       const ev = decodeCsvRow(texts[k]!, { ...batch.where, record: batch.records[k]! }, batch.layout);
       if (ev.kind === 'line') {
         const id = batch.beneficiaries[k]!;
-        requests.push({ line: ev.line, beneficiary: id < 0 ? null : this.beneficiaries[id]! });
+        requests.push({ line: ev.line, beneficiary: id < 0 ? null : batch.people[id]! });
       } else {
         const first = ev.rejected.issues[0];
         rejects.push({ row: k, detail: `${first?.path.join('.')} ${first?.message}` });
