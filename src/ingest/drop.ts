@@ -92,7 +92,10 @@ async function partOf(src: Source): Promise<DropPart> {
     return refused(where, FORMAT_OF_EXTENSION[ext], asIngestError(e, where));
   }
   const codec = CODECS[format as CodecFormat];
-  return { ...where, format, events: guarded(codec.decode({ ...where, open: src.open }), where, src.verify) };
+  const part: DropPart = { ...where, format, events: guarded(codec.decode({ ...where, open: src.open }), where, src.verify) };
+  // Generators start when iterated: offering the rows too costs nothing to a reader of `events`.
+  if (codec.rows !== undefined) part.rows = guarded(codec.rows({ ...where, open: src.open }), where, src.verify);
+  return part;
 }
 
 async function tryHead(open: () => Promise<Readable>, where: ErrorContext): Promise<Buffer | IngestError> {
@@ -117,7 +120,7 @@ async function* throwing(error: IngestError): AsyncGenerator<IngestEvent> {
  * Every failure of a part surfaces as a typed error the caller can report and quarantine. The
  * events end only once a ZIP entry is known intact: the caller commits a part when its events end.
  */
-async function* guarded(events: AsyncIterable<IngestEvent>, where: ErrorContext, verify?: () => Promise<void>): AsyncGenerator<IngestEvent> {
+async function* guarded<E>(events: AsyncIterable<E>, where: ErrorContext, verify?: () => Promise<void>): AsyncGenerator<E> {
   try {
     yield* events;
     await verify?.();

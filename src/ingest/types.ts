@@ -13,6 +13,27 @@ export type IngestEvent =
   | { kind: 'reject'; rejected: RejectedRecord };
 
 /**
+ * Where each model field sits in a row of one file (its header), and how many fields a row has:
+ * what `decodeCsvRow` needs to read a row of that file anywhere (`noemie liquidate` reads the rows
+ * in its shard threads).
+ */
+export interface CsvRowLayout {
+  positions: (readonly [keyof ActLine, number])[];
+  width: number;
+}
+
+/**
+ * A décompte CSV framed into rows, not yet validated: first the file's layout, then each non-blank
+ * row's text with its line number, or the reject of a line that cannot even be read as text (too
+ * long, not UTF-8). `decodeCsvRow` turns a row into what `decode` yields for it; `decode` is
+ * exactly `rows` then `decodeCsvRow`, so the two ways of reading a file report the same.
+ */
+export type CsvRowEvent =
+  | { kind: 'layout'; layout: CsvRowLayout }
+  | { kind: 'row'; record: number; text: string }
+  | { kind: 'reject'; rejected: RejectedRecord };
+
+/**
  * `zip` and `unknown` never reach a codec: they label a part refused before any codec ran (a whole
  * archive that cannot be opened, a nested archive, an entry whose extension names no format).
  */
@@ -33,6 +54,8 @@ export interface DecodeInput {
 export interface Codec {
   format: DropFormat;
   decode(input: DecodeInput): AsyncIterable<IngestEvent>;
+  /** the CSV décompte codec only: the rows framed, each validated later by `decodeCsvRow` (src/ingest/csv/codec.ts) */
+  rows?(input: DecodeInput): AsyncIterable<CsvRowEvent>;
 }
 
 /** One decodable part of a drop: the file itself, or one entry of a ZIP archive. */
@@ -42,6 +65,12 @@ export interface DropPart {
   format: DropFormat;
   /** consume fully before asking for the next part (ZIP entries are streamed one at a time) */
   events: AsyncIterable<IngestEvent>;
+  /**
+   * A CSV décompte part only: the same records framed but not validated (`Codec.rows`), for a
+   * reader that validates them elsewhere (`noemie liquidate`'s shards). Iterate either `events` or
+   * `rows`, not both; the same refusals are thrown.
+   */
+  rows?: AsyncIterable<CsvRowEvent>;
 }
 
 export type IngestErrorCode =

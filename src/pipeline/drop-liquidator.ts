@@ -3,7 +3,10 @@ import { Piscina } from 'piscina';
 import { stateKeyOf } from '../engine/index.js';
 import type { LedgerPiece } from './drop-ledger-pieces.js';
 import { sumMoneyText } from '../model/cents.js';
-import { DropShard, type DropShardOptions, type ShardCall, type ShardRequest, type ShardResult } from './drop-shard.js';
+import { DropShard, type DropShardOptions, type ShardCall, type ShardRequest, type ShardResult, type ShardRowResult } from './drop-shard.js';
+import type { CsvRowLayout } from '../ingest/types.js';
+import type { Beneficiary } from '../model/reference.js';
+import type { ActLine } from '../model/act-line.js';
 import { LEDGER_SPILL_PREFIX } from './ledger-spill.js';
 import { sweepOrphans } from './scratch.js';
 import { PipelineStageError } from './errors.js';
@@ -27,6 +30,40 @@ export interface DropLiquidatorOptions extends DropShardOptions {
   reference: Reference;
   /** the compiled CommonJS entry (default: the package's dist/workers/liquidate.entry.cjs) */
   workerFile?: string;
+}
+
+/**
+ * Rows of one décompte CSV as the reader framed them, not validated, each with its family (which
+ * routes it) and its beneficiary as the reader looked them up (src/pipeline/drop-rows.ts).
+ */
+export interface RowBatch {
+  where: { file: string; entry?: string };
+  layout: CsvRowLayout;
+  texts: string[];
+  records: number[];
+  beneficiaries: (Beneficiary | null)[];
+  families: string[];
+}
+
+/**
+ * A call's distinct beneficiaries, each numbered once: a beneficiary named by many lines of a call
+ * is cloned once with it. Per call, not per run: a shard that kept every beneficiary it was ever
+ * sent held a second copy of the members seen (+115 MB of anonymous memory at 1 M lines, where the
+ * generator's members grow with the drop), for no CPU gain that this machine could measure.
+ */
+class People {
+  readonly list: Beneficiary[] = [];
+  private readonly numbers = new Map<Beneficiary, number>();
+
+  numberOf(b: Beneficiary | null | undefined): number {
+    if (b === null || b === undefined) return -1;
+    let n = this.numbers.get(b);
+    if (n === undefined) {
+      this.numbers.set(b, (n = this.list.length));
+      this.list.push(b);
+    }
+    return n;
+  }
 }
 
 export class DropLiquidator {
@@ -76,14 +113,65 @@ export class DropLiquidator {
    * batch's order. Call it again before the previous one resolved to keep the threads busy.
    */
   async liquidate(requests: readonly ShardRequest[], asOf: string): Promise<ShardResult> {
-    const split = this.shards.map((): ShardRequest[] => []);
+    const parts = this.shards.map(() => ({ lines: [] as ActLine[], beneficiaries: [] as number[], people: new People() }));
     const route = new Uint16Array(requests.length);
     requests.forEach((r, i) => {
       const s = this.shardOf(stateKeyOf({ line: r.line, beneficiary: r.beneficiary ?? undefined }));
       route[i] = s;
-      split[s]!.push(r);
+      parts[s]!.lines.push(r.line);
+      parts[s]!.beneficiaries.push(parts[s]!.people.numberOf(r.beneficiary));
     });
-    const results = await Promise.all(split.map((part, i) => (part.length === 0 ? null : (this.shards[i]!.call({ kind: 'liquidate', batch: { requests: part, asOf } }) as Promise<ShardResult>))));
+    const results = await Promise.all(
+      parts.map((part, i) =>
+        part.lines.length === 0
+          ? null
+          : (this.shards[i]!.call({ kind: 'liquidate-lines', batch: { lines: part.lines, beneficiaries: Int32Array.from(part.beneficiaries), people: part.people.list, asOf } }) as Promise<ShardResult>),
+      ),
+    );
+    return this.merge(route, results);
+  }
+
+  /**
+   * Raw CSV rows, routed by family, validated and liquidated in the shards; the settlements come
+   * back in the rows' order (`ends`: one per row, a rejected row adds no bytes), the rejects by row.
+   */
+  async liquidateRows(batch: RowBatch, asOf: string): Promise<ShardRowResult> {
+    const count = batch.texts.length;
+    const parts = this.shards.map(() => ({ texts: [] as string[], records: [] as number[], beneficiaries: [] as number[], people: new People(), rows: [] as number[] }));
+    const route = new Uint16Array(count);
+    for (let k = 0; k < count; k++) {
+      const s = this.shardOf(batch.families[k]!);
+      route[k] = s;
+      const part = parts[s]!;
+      part.texts.push(batch.texts[k]!);
+      part.records.push(batch.records[k]!);
+      part.rows.push(k);
+      part.beneficiaries.push(part.people.numberOf(batch.beneficiaries[k]));
+    }
+    const results = await Promise.all(
+      parts.map((part, i) =>
+        part.texts.length === 0
+          ? null
+          : (this.shards[i]!.call({
+              kind: 'liquidate-rows',
+              batch: { where: batch.where, layout: batch.layout, text: part.texts.join('\n'), records: Int32Array.from(part.records), beneficiaries: Int32Array.from(part.beneficiaries), people: part.people.list, asOf },
+            }) as Promise<ShardRowResult>),
+      ),
+    );
+    const merged = this.merge(route, results);
+    const rejects: ShardRowResult['rejects'] = [];
+    let lines = 0;
+    results.forEach((result, i) => {
+      if (result === null) return;
+      lines += result.lines;
+      for (const r of result.rejects) rejects.push({ row: parts[i]!.rows[r.row]!, detail: r.detail });
+    });
+    rejects.sort((a, b) => a.row - b.row);
+    return { ...merged, lines, rejects };
+  }
+
+  /** The shards' results back in the batch's order (`route`: each item's shard): one copy of each item's bytes. */
+  private merge(route: Uint16Array, results: readonly (ShardResult | null)[]): ShardResult {
     const statuses: Record<string, number> = {};
     let amcTotal = '0.00';
     let size = 0;
@@ -93,12 +181,11 @@ export class DropLiquidator {
       amcTotal = sumMoneyText([amcTotal, result.amcTotal]);
       size += result.bytes.length;
     });
-    // The shards' lines back in the batch's order: one copy of each line's bytes.
     const bytes = new Uint8Array(size);
-    const ends = new Uint32Array(requests.length);
-    const next = split.map(() => 0);
+    const ends = new Uint32Array(route.length);
+    const next = results.map(() => 0);
     let n = 0;
-    requests.forEach((_, i) => {
+    for (let i = 0; i < route.length; i++) {
       const s = route[i]!;
       const result = results[s]!;
       const k = next[s]!++;
@@ -106,9 +193,8 @@ export class DropLiquidator {
       bytes.set(result.bytes.subarray(start, result.ends[k]!), n);
       n += result.ends[k]! - start;
       ends[i] = n;
-    });
-    const merged: ShardResult = { bytes, ends, statuses, amcTotal };
-    return merged;
+    }
+    return { bytes, ends, statuses, amcTotal };
   }
 
   /** Every family's ledger as the run leaves it (`--state`), as pieces, `size` at a time per shard: never a whole history in memory. */

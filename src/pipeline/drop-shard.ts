@@ -1,4 +1,6 @@
 import { LiquidationKernel, stateKeyOf, type EngineState } from '../engine/index.js';
+import { decodeCsvRow } from '../ingest/csv/codec.js';
+import type { CsvRowLayout } from '../ingest/types.js';
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
 import { sumMoneyText } from '../model/cents.js';
 import type { Beneficiary } from '../model/reference.js';
@@ -37,9 +39,48 @@ export interface ShardResult {
   amcTotal: string;
 }
 
+/**
+ * Rows of a décompte CSV routed to this shard as read (framed, not validated): the shard validates
+ * each (`decodeCsvRow`, the codec's own check) and liquidates those that hold an act line. The
+ * rows cross as one string, not as act-line objects (a structured clone of one flat string is a
+ * copy; of 30 fields per line, a walk of every one), and the beneficiaries by number: each
+ * beneficiary once per call, however many of its lines the call holds.
+ */
+export interface ShardRowBatch {
+  /** the file (and ZIP entry) the rows come from, for the rejects' origin */
+  where: { file: string; entry?: string };
+  layout: CsvRowLayout;
+  /** the rows' texts joined by \n (a framed row holds no \n) */
+  text: string;
+  /** each row's line number in its file */
+  records: Int32Array;
+  /** each row's beneficiary: an index in `people`, -1 for none */
+  beneficiaries: Int32Array;
+  /** the call's distinct beneficiaries */
+  people: Beneficiary[];
+  asOf: string;
+}
+
+/** Act lines validated by the reader (the formats other than CSV), with their beneficiaries numbered as in `ShardRowBatch`. */
+export interface ShardLineBatch {
+  lines: ActLine[];
+  beneficiaries: Int32Array;
+  people: Beneficiary[];
+  asOf: string;
+}
+
+export interface ShardRowResult extends ShardResult {
+  /** `ends` has an entry per row: a rejected row ends where the row before it ended (no bytes) */
+  lines: number;
+  /** the rows refused by validation, in row order: the row's index and `<path> <message>` of its first issue */
+  rejects: { row: number; detail: string }[];
+}
+
 export type ShardCall =
   | { kind: 'load'; pieces: LedgerPiece[] }
   | { kind: 'liquidate'; batch: ShardBatch }
+  | { kind: 'liquidate-lines'; batch: ShardLineBatch }
+  | { kind: 'liquidate-rows'; batch: ShardRowBatch }
   /** the next pieces of every family's ledger, at most `pieces` (the first call starts over), null after the last */
   | { kind: 'dump'; pieces: number }
   | { kind: 'close' };
@@ -103,6 +144,45 @@ export class DropShard {
     return { ...this.encode(texts, bound), statuses, amcTotal: sumMoneyText(amounts) };
   }
 
+  /** Act lines with numbered beneficiaries (`ShardLineBatch`). */
+  liquidateLines(batch: ShardLineBatch): ShardResult {
+    const requests = batch.lines.map((line, k): ShardRequest => {
+      const id = batch.beneficiaries[k]!;
+      return { line, beneficiary: id < 0 ? null : batch.people[id]! };
+    });
+    return this.liquidate({ requests, asOf: batch.asOf });
+  }
+
+  /** Raw CSV rows: each validated as the codec does, the act lines liquidated, the rejects said by row. */
+  liquidateRows(batch: ShardRowBatch): ShardRowResult {
+    const count = batch.records.length;
+    const texts = count === 0 ? [] : batch.text.split('\n');
+    const requests: ShardRequest[] = [];
+    const rejects: ShardRowResult['rejects'] = [];
+    for (let k = 0; k < count; k++) {
+      const ev = decodeCsvRow(texts[k]!, { ...batch.where, record: batch.records[k]! }, batch.layout);
+      if (ev.kind === 'line') {
+        const id = batch.beneficiaries[k]!;
+        requests.push({ line: ev.line, beneficiary: id < 0 ? null : batch.people[id]! });
+      } else {
+        const first = ev.rejected.issues[0];
+        rejects.push({ row: k, detail: `${first?.path.join('.')} ${first?.message}` });
+      }
+    }
+    const result = this.liquidate({ requests, asOf: batch.asOf });
+    // One end per row, a rejected row's at the previous one: the reader merges the shards by row.
+    const ends = new Uint32Array(count);
+    let r = 0;
+    let j = 0;
+    let end = 0;
+    for (let k = 0; k < count; k++) {
+      if (r < rejects.length && rejects[r]!.row === k) r++;
+      else end = result.ends[j++]!;
+      ends[k] = end;
+    }
+    return { ...result, ends, lines: requests.length, rejects };
+  }
+
   /** The lines as UTF-8 in one buffer (moved, not copied, to the reader's thread) and where each ends. */
   private encode(texts: readonly string[], bound: number): Pick<ShardResult, 'bytes' | 'ends'> {
     if (this.scratch.length < bound) this.scratch = new Uint8Array(Math.max(bound, 2 * this.scratch.length));
@@ -138,9 +218,11 @@ export class DropShard {
     this.ledgers.close();
   }
 
-  call(call: ShardCall): ShardResult | LedgerPiece[] | null {
+  call(call: ShardCall): ShardResult | ShardRowResult | LedgerPiece[] | null {
     if (call.kind === 'load') return this.load(call.pieces), null;
     if (call.kind === 'liquidate') return this.liquidate(call.batch);
+    if (call.kind === 'liquidate-lines') return this.liquidateLines(call.batch);
+    if (call.kind === 'liquidate-rows') return this.liquidateRows(call.batch);
     if (call.kind === 'dump') return this.dump(call.pieces);
     return this.close(), null;
   }

@@ -3,11 +3,12 @@ import { once } from 'node:events';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { readDrop } from '../../ingest/drop.js';
-import { IngestError } from '../../ingest/types.js';
+import { IngestError, type CsvRowLayout } from '../../ingest/types.js';
 import { sumMoneyText } from '../../model/cents.js';
-import { describeOrigin } from '../../model/issues.js';
-import { DropLiquidator } from '../../pipeline/drop-liquidator.js';
-import type { ShardRequest, ShardResult } from '../../pipeline/drop-shard.js';
+import { describeOrigin, type Origin, type RejectedRecord } from '../../model/issues.js';
+import { DropLiquidator, type RowBatch } from '../../pipeline/drop-liquidator.js';
+import type { ShardRequest, ShardResult, ShardRowResult } from '../../pipeline/drop-shard.js';
+import { rowRouter, type RowRouter } from '../../pipeline/drop-rows.js';
 import { zipLimits } from '../../config.js';
 import { maskPersonalData } from '../../log.js';
 import { UsageError, parseFlags, writeLine, type Command } from '../command.js';
@@ -37,6 +38,78 @@ const FLAGS = { in: { type: 'string' }, state: { type: 'string' }, out: { type: 
 const BATCH_LINES = 4096;
 const IN_FLIGHT = 2;
 
+/** A CSV part being read as rows: where they come from, their layout, and how each is routed. */
+interface RowFile {
+  where: { file: string; entry?: string };
+  layout: CsvRowLayout;
+  route: RowRouter;
+}
+
+type Outcome = ShardResult & Pick<ShardRowResult, 'lines' | 'rejects'>;
+
+/** A batch handed to the shards, and what to say about it once its settlements are written. */
+interface Pending {
+  result: Promise<Outcome>;
+  /** the rejects found while reading (before `at` rows of the batch), ready to be said */
+  rejects: { at: number; message: string }[];
+  /** the origin of the batch's row `row`, to name the rejects found by the shards */
+  originOf(row: number): Origin;
+  /** said after the batch (a part's refusal) */
+  after: string[];
+}
+
+const rejectMessage = (origin: Origin, detail: string) => `rejected ${describeOrigin(origin)}: ${detail}`;
+const firstIssue = (rejected: RejectedRecord) => `${rejected.issues[0]?.path.join('.')} ${rejected.issues[0]?.message}`;
+
+/** The next batch: the rows of one CSV part, or the act lines of one part of another format. */
+class Batch {
+  size = 0;
+  readonly rejects: Pending['rejects'] = [];
+  private readonly requests: ShardRequest[] = [];
+  private rows: RowBatch | null = null;
+
+  row(file: RowFile, record: number, text: string): void {
+    this.rows ??= { where: file.where, layout: file.layout, texts: [], records: [], beneficiaries: [], families: [] };
+    const { family, beneficiary } = file.route(text);
+    this.rows.texts.push(text);
+    this.rows.records.push(record);
+    this.rows.beneficiaries.push(beneficiary);
+    this.rows.families.push(family);
+    this.size++;
+  }
+
+  line(request: ShardRequest): void {
+    this.requests.push(request);
+    this.size++;
+  }
+
+  reject(rejected: RejectedRecord): void {
+    this.rejects.push({ at: this.size, message: rejectMessage(rejected.origin, firstIssue(rejected)) });
+  }
+
+  send(liquidator: DropLiquidator, asOf: string, after: string[]): Pending {
+    const rows = this.rows;
+    const nothing: Outcome = { bytes: new Uint8Array(0), ends: new Uint32Array(0), statuses: {}, amcTotal: '0.00', lines: 0, rejects: [] };
+    const result: Promise<Outcome> =
+      rows !== null
+        ? liquidator.liquidateRows(rows, asOf)
+        : this.requests.length > 0
+          ? liquidator.liquidate(this.requests, asOf).then((r) => ({ ...r, lines: this.requests.length, rejects: [] }))
+          : Promise.resolve(nothing);
+    return { result, rejects: this.rejects, originOf: (row) => ({ ...rows!.where, record: rows!.records[row]! }), after };
+  }
+}
+
+/** A batch's rejects in the order their records were read: those found while reading, and the shards'. */
+function* inReadOrder(pending: Pending, found: Outcome['rejects']): Generator<string> {
+  let j = 0;
+  for (const local of pending.rejects) {
+    for (; j < found.length && found[j]!.row < local.at; j++) yield rejectMessage(pending.originOf(found[j]!.row), found[j]!.detail);
+    yield local.message;
+  }
+  for (; j < found.length; j++) yield rejectMessage(pending.originOf(found[j]!.row), found[j]!.detail);
+}
+
 export const command: Command = {
   name: 'liquidate',
   summary: 'liquidate a drop against the guarantee grids, no bus: NDJSON settlements',
@@ -55,21 +128,27 @@ export const command: Command = {
 
     const out = values.out ? createWriteStream(values.out) : io.out;
     const tally = { lines: 0, rejected: 0, byStatus: new Map<string, number>(), amc: '0.00' };
-    // Batches in input order; each written when it and every batch before it are liquidated.
-    const inFlight: Promise<ShardResult>[] = [];
+    const say = (message: string) => writeLine(io.err, maskPersonalData(message));
+    // Batches in input order; each written when it and every batch before it are liquidated, with
+    // its rejects (found here, or by the shards) and any refusal after it, in the order read.
+    const inFlight: Pending[] = [];
     const writeOldest = async () => {
-      const result = await inFlight.shift()!;
+      const pending = inFlight.shift()!;
+      const result = await pending.result;
+      tally.lines += result.lines;
+      tally.rejected += pending.rejects.length + result.rejects.length;
       for (const [status, n] of Object.entries(result.statuses)) tally.byStatus.set(status, (tally.byStatus.get(status) ?? 0) + n);
       tally.amc = sumMoneyText([tally.amc, result.amcTotal]);
+      for (const message of inReadOrder(pending, result.rejects)) say(message);
       // Respect the consumer's pace: a slow pipe must not make us buffer a whole drop of settlements.
       if (result.bytes.length > 0 && !out.write(result.bytes)) await once(out, 'drain');
+      for (const message of pending.after) say(message);
     };
-    let batch: ShardRequest[] = [];
-    const submit = async () => {
-      if (batch.length === 0) return;
-      tally.lines += batch.length;
-      inFlight.push(liquidator.liquidate(batch, asOf));
-      batch = [];
+    let batch = new Batch();
+    const submit = async (after: string[] = []) => {
+      if (batch.size === 0 && batch.rejects.length === 0 && after.length === 0) return;
+      inFlight.push(batch.send(liquidator, asOf, after));
+      batch = new Batch();
       if (inFlight.length >= IN_FLIGHT) await writeOldest();
     };
 
@@ -78,29 +157,41 @@ export const command: Command = {
       await DropLiquidator.sweep();
       for await (const pieces of readLedgerPieces(values.state)) await liquidator.load(pieces);
       for await (const part of readDrop(values.in, { limits: zipLimits(), name: basename(values.in) })) {
+        const where = part.entry === undefined ? { file: part.file } : { file: part.file, entry: part.entry };
         try {
-          for await (const ev of part.events) {
-            if (ev.kind === 'reject') {
-              tally.rejected++;
-              const first = ev.rejected.issues[0];
-              writeLine(io.err, maskPersonalData(`rejected ${describeOrigin(ev.rejected.origin)}: ${first?.path.join('.')} ${first?.message}`));
-              continue;
+          if (part.rows !== undefined) {
+            // A CSV: rows routed raw to their family's shard, validated there (the codec's check).
+            let file: RowFile | undefined;
+            for await (const ev of part.rows) {
+              if (ev.kind === 'layout') file = { where, layout: ev.layout, route: rowRouter(ev.layout, reference.beneficiaries) };
+              else if (ev.kind === 'reject') batch.reject(ev.rejected);
+              else {
+                batch.row(file!, ev.record, ev.text);
+                if (batch.size >= BATCH_LINES) await submit();
+              }
             }
-            batch.push({ line: ev.line, beneficiary: reference.beneficiaries.byNirRang(ev.line.nir, ev.line.rang) ?? null });
-            if (batch.length >= BATCH_LINES) await submit();
+          } else {
+            for await (const ev of part.events) {
+              if (ev.kind === 'reject') {
+                batch.reject(ev.rejected);
+                continue;
+              }
+              batch.line({ line: ev.line, beneficiary: reference.beneficiaries.byNirRang(ev.line.nir, ev.line.rang) ?? null });
+              if (batch.size >= BATCH_LINES) await submit();
+            }
           }
         } catch (e) {
           if (!(e instanceof IngestError)) throw e;
           refused++;
-          writeLine(io.err, maskPersonalData(`refused ${part.file}${part.entry ? `!${part.entry}` : ''} [${e.code}]: ${e.message}`));
+          // A refused part's lines read before the refusal are liquidated, as they were line by line.
+          await submit([`refused ${part.file}${part.entry ? `!${part.entry}` : ''} [${e.code}]: ${e.message}`]);
         }
-        // A refused part's lines read before the refusal are liquidated, as they were line by line.
         await submit();
       }
       while (inFlight.length > 0) await writeOldest();
       if (values.state) await writeLedgerPieces(values.state, liquidator.dump());
     } finally {
-      await Promise.allSettled(inFlight);
+      await Promise.allSettled(inFlight.map((p) => p.result));
       await liquidator.close();
     }
     if (values.out) {

@@ -1,6 +1,6 @@
 import { ActLineSchema, CSV_COLUMN_NAMES, CSV_COLUMNS, CSV_OPTIONAL_COLUMN_NAMES, CSV_OPTIONAL_COLUMNS, FIELD_TO_CSV, candidateFromText, type ActLine } from '../../model/act-line.js';
-import { fromZodIssues, type Origin, type RecordIssue } from '../../model/issues.js';
-import type { Codec, DecodeInput, IngestEvent } from '../types.js';
+import { fromZodIssues, type Origin, type RecordIssue, type RejectedRecord } from '../../model/issues.js';
+import type { Codec, CsvRowEvent, CsvRowLayout, DecodeInput, IngestEvent } from '../types.js';
 import { readHeader } from './header.js';
 import { frameLines, splitFields, unreadableLine } from './lines.js';
 
@@ -19,7 +19,7 @@ export interface CsvCodecOptions {
 
 export function createCsvCodec(options: CsvCodecOptions = {}): Codec {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_CSV_LINE_BYTES;
-  return { format: 'csv', decode: (input) => decodeCsv(input, maxLineBytes) };
+  return { format: 'csv', decode: (input) => decodeCsv(input, maxLineBytes), rows: (input) => csvRows(input, maxLineBytes) };
 }
 
 export const csvCodec: Codec = createCsvCodec();
@@ -27,6 +27,16 @@ export const csvCodec: Codec = createCsvCodec();
 const HEADER_SPEC = { kind: 'CSV décompte file', required: CSV_COLUMN_NAMES, optional: CSV_OPTIONAL_COLUMN_NAMES };
 
 async function* decodeCsv(input: DecodeInput, maxLineBytes: number): AsyncGenerator<IngestEvent> {
+  const where = input.entry === undefined ? { file: input.file } : { file: input.file, entry: input.entry };
+  let layout: CsvRowLayout | undefined;
+  for await (const ev of csvRows(input, maxLineBytes)) {
+    if (ev.kind === 'layout') layout = ev.layout;
+    else if (ev.kind === 'reject') yield ev;
+    else yield decodeCsvRow(ev.text, { ...where, record: ev.record }, layout!);
+  }
+}
+
+async function* csvRows(input: DecodeInput, maxLineBytes: number): AsyncGenerator<CsvRowEvent> {
   const where = input.entry === undefined ? { file: input.file } : { file: input.file, entry: input.entry };
   const stream = await input.open();
   try {
@@ -39,35 +49,36 @@ async function* decodeCsv(input: DecodeInput, maxLineBytes: number): AsyncGenera
       const at = index.get(col);
       if (at !== undefined) positions.push([CSV_OPTIONAL_COLUMNS[col], at]);
     }
+    yield { kind: 'layout', layout: { positions, width } };
 
     for await (const framed of lines) {
-      const origin: Origin = { ...where, record: framed.no };
       const unreadable = unreadableLine(framed, maxLineBytes);
       if (unreadable !== null) {
-        yield reject(origin, [unreadable], 'text' in framed ? framed.text : undefined);
+        yield reject({ ...where, record: framed.no }, [unreadable], 'text' in framed ? framed.text : undefined);
         continue;
       }
       const text = (framed as { text: string }).text;
       if (text.trim() === '') continue;
-      const fields = splitFields(text);
-      if ('error' in fields) {
-        yield reject(origin, [{ code: 'invalid_csv', path: [], message: fields.error }], text);
-        continue;
-      }
-      if (fields.length !== width) {
-        const message = `row has ${fields.length} fields, the header has ${width}`;
-        yield reject(origin, [{ code: 'column_count', path: [], input: fields.length, message }], text);
-        continue;
-      }
-      const byField: Partial<Record<keyof ActLine, string>> = {};
-      for (const [field, pos] of positions) byField[field] = fields[pos];
-      const parsed = ActLineSchema.safeParse(candidateFromText(byField, 'noemie'), { reportInput: true });
-      if (parsed.success) yield { kind: 'line', line: parsed.data, origin };
-      else yield reject(origin, fromZodIssues(parsed.error.issues, toCsvPath), text);
+      yield { kind: 'row', record: framed.no, text };
     }
   } finally {
     stream.destroy();
   }
+}
+
+/** One row of a décompte CSV (a line framed by `rows`) as the act line it holds, or its reject listing every issue. */
+export function decodeCsvRow(text: string, origin: Origin, layout: CsvRowLayout): IngestEvent {
+  const fields = splitFields(text);
+  if ('error' in fields) return reject(origin, [{ code: 'invalid_csv', path: [], message: fields.error }], text);
+  if (fields.length !== layout.width) {
+    const message = `row has ${fields.length} fields, the header has ${layout.width}`;
+    return reject(origin, [{ code: 'column_count', path: [], input: fields.length, message }], text);
+  }
+  const byField: Partial<Record<keyof ActLine, string>> = {};
+  for (const [field, pos] of layout.positions) byField[field] = fields[pos];
+  const parsed = ActLineSchema.safeParse(candidateFromText(byField, 'noemie'), { reportInput: true });
+  if (parsed.success) return { kind: 'line', line: parsed.data, origin };
+  return reject(origin, fromZodIssues(parsed.error.issues, toCsvPath), text);
 }
 
 /** Issues name the CSV column the sender wrote, not our model field. */
@@ -75,6 +86,6 @@ function toCsvPath(path: PropertyKey[]): (string | number)[] {
   return path.map((p) => (typeof p === 'number' ? p : FIELD_TO_CSV[String(p)] ?? String(p)));
 }
 
-function reject(origin: Origin, issues: RecordIssue[], raw: string | undefined): IngestEvent {
+function reject(origin: Origin, issues: RecordIssue[], raw: string | undefined): { kind: 'reject'; rejected: RejectedRecord } {
   return { kind: 'reject', rejected: raw === undefined ? { origin, issues } : { origin, issues, raw } };
 }
