@@ -47,7 +47,7 @@ import { prepareDrop, root, runChild } from './support.js';
  *     [--mem-trace <file>: the pipeline child appends its memory every 250 ms to <file> (NDJSON, `memoryTrace`)]
  *     [--node-flags "<flags>": node/V8 flags of the pipeline child, e.g. "--trace-gc" (every thread's GCs, one isolate address each)]
  *     [--child-stdout <file>: what the pipeline child printed (the --trace-gc lines) appended to <file>]
- *     [--worker-heap MiB, --partitions-at-once N, --max-batch N: the liquidation service's workerHeapMb, partitionsAtOnce, maxBatch]
+ *     [--worker-heap MiB, --worker-young MiB, --partitions-at-once N, --max-batch N: the liquidation service's workerHeapMb, partitionsAtOnce, maxBatch]
  *     [--heap-growing-percent N: the pipeline child's V8 heap growth (default as `noemie run`: src/heap-growth.ts; 0: V8's own rule)]
  */
 const { values } = parseArgs({
@@ -56,7 +56,7 @@ const { values } = parseArgs({
     child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, brokers: { type: 'string' }, prefix: { type: 'string' },
     count: { type: 'string' }, 'key-bytes': { type: 'string' }, keys: { type: 'string' }, pool: { type: 'string' },
     partitions: { type: 'string' }, compression: { type: 'string' }, plan: { type: 'boolean' }, force: { type: 'boolean' }, profile: { type: 'string' },
-    'mem-trace': { type: 'string' }, 'node-flags': { type: 'string' }, 'worker-heap': { type: 'string' }, 'partitions-at-once': { type: 'string' }, 'max-batch': { type: 'string' },
+    'mem-trace': { type: 'string' }, 'node-flags': { type: 'string' }, 'worker-heap': { type: 'string' }, 'worker-young': { type: 'string' }, 'partitions-at-once': { type: 'string' }, 'max-batch': { type: 'string' },
     'child-stdout': { type: 'string' }, 'heap-growing-percent': { type: 'string' },
   },
 });
@@ -149,6 +149,7 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
   service = await LiquidationService.start({
     bus, beneficiaries: index, reference: paths, workers,
     ...(values['worker-heap'] ? { workerHeapMb: Number(values['worker-heap']) } : {}),
+    ...(values['worker-young'] ? { workerYoungMb: Number(values['worker-young']) } : {}),
     ...(values['partitions-at-once'] ? { partitionsAtOnce: Number(values['partitions-at-once']) } : {}),
     ...(values['max-batch'] ? { maxBatch: Number(values['max-batch']) } : {}),
     onBatch: (stats) => {
@@ -332,7 +333,7 @@ async function main(): Promise<void> {
     );
     const pipe = await withBroker((prefix) => TOPIC_NAMES.map((t) => prefix + t), mockPartitions, (brokers, prefix) =>
       runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch), '--compression', compression, ...(values['mem-trace'] ? ['--mem-trace', values['mem-trace']] : []),
-        ...(['worker-heap', 'partitions-at-once', 'max-batch', 'heap-growing-percent'] as const).flatMap((o) => (values[o] ? [`--${o}`, values[o]] : []))],
+        ...(['worker-heap', 'worker-young', 'partitions-at-once', 'max-batch', 'heap-growing-percent'] as const).flatMap((o) => (values[o] ? [`--${o}`, values[o]] : []))],
         [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...(values['node-flags']?.split(' ').filter(Boolean) ?? [])], values['child-stdout']),
     );
     const r = raw.result as Record<string, number> & { kept: Kept };
