@@ -8,6 +8,7 @@ import { installGzipCodec } from '../src/bus/kafka/gzip-codec.js';
 import { openKafkaBus, type KafkaBusOptions } from '../src/bus/kafka/kafka-bus.js';
 import { TOPIC_NAMES, type TopicName } from '../src/bus/topics.js';
 import { busPartitions, readEnv } from '../src/config.js';
+import { HEAP_GROWING_PERCENT, limitHeapGrowth } from '../src/heap-growth.js';
 import { ingestDrop } from '../src/ingest/ingest-drop.js';
 import { loadBeneficiaries } from '../src/ingest/reference/beneficiaries.js';
 import { BusIngestSink } from '../src/pipeline/bus-sink.js';
@@ -43,6 +44,11 @@ import { prepareDrop, root, runChild } from './support.js';
  *     [--plan: print the sizing and the smallest --partitions that fits, run nothing]
  *     [--force: run even when the sizing says it will not fit (the check after the run still applies)]
  *     [--profile <dir>: the pipeline child runs under `node --cpu-prof` into <dir> (every thread)]
+ *     [--mem-trace <file>: the pipeline child appends its memory every 250 ms to <file> (NDJSON, `memoryTrace`)]
+ *     [--node-flags "<flags>": node/V8 flags of the pipeline child, e.g. "--trace-gc" (every thread's GCs, one isolate address each)]
+ *     [--child-stdout <file>: what the pipeline child printed (the --trace-gc lines) appended to <file>]
+ *     [--worker-heap MiB, --worker-young MiB, --partitions-at-once N, --max-batch N: the liquidation service's workerHeapMb, partitionsAtOnce, maxBatch]
+ *     [--heap-growing-percent N: the pipeline child's V8 heap growth (default as `noemie run`: src/heap-growth.ts; 0: V8's own rule)]
  */
 const { values } = parseArgs({
   options: {
@@ -50,6 +56,8 @@ const { values } = parseArgs({
     child: { type: 'string' }, drop: { type: 'string' }, ref: { type: 'string' }, brokers: { type: 'string' }, prefix: { type: 'string' },
     count: { type: 'string' }, 'key-bytes': { type: 'string' }, keys: { type: 'string' }, pool: { type: 'string' },
     partitions: { type: 'string' }, compression: { type: 'string' }, plan: { type: 'boolean' }, force: { type: 'boolean' }, profile: { type: 'string' },
+    'mem-trace': { type: 'string' }, 'node-flags': { type: 'string' }, 'worker-heap': { type: 'string' }, 'worker-young': { type: 'string' }, 'partitions-at-once': { type: 'string' }, 'max-batch': { type: 'string' },
+    'child-stdout': { type: 'string' }, 'heap-growing-percent': { type: 'string' },
   },
 });
 
@@ -84,13 +92,48 @@ async function keptOn(bus: Bus, topic: TopicName): Promise<Kept> {
   return { produced: ends.reduce((n, p) => n + p.high, 0), evicted: ends.reduce((n, p) => n + p.low, 0) };
 }
 
+/**
+ * --mem-trace <file>: one NDJSON line every 250 ms of the pipeline child's memory — the process's
+ * resident set split as the kernel counts it (/proc/self/status: anonymous, file-backed), the main
+ * thread's V8 heap, and what lives outside it (Buffers, native allocations; the workers' heaps are
+ * the anonymous memory none of these explain) — with the phase and the service's progress.
+ */
+function memoryTrace(file: string, progress: () => object): () => void {
+  const t0 = performance.now();
+  const kb = (status: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  const sample = () => {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const m = process.memoryUsage();
+    const line = {
+      t: Math.round(performance.now() - t0), rssMb: mb(kb(status, 'VmRSS')), anonMb: mb(kb(status, 'RssAnon')), fileMb: mb(kb(status, 'RssFile')),
+      heapUsedMb: Math.round(m.heapUsed / 2 ** 20), heapTotalMb: Math.round(m.heapTotal / 2 ** 20), externalMb: Math.round(m.external / 2 ** 20), arrayBuffersMb: Math.round(m.arrayBuffers / 2 ** 20),
+      ...progress(),
+    };
+    appendFileSync(file, `${JSON.stringify(line)}\n`);
+  };
+  const timer = setInterval(sample, 250);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    sample();
+  };
+}
+
 async function pipelineChild(drop: string, ref: string, brokers: string[], prefix: string, workers: number, batch: number, compression: Compression): Promise<object> {
+  // The pipeline's process as `noemie run` sets it up (heap-growth.ts); --heap-growing-percent 0: V8's own rule.
+  const growth = Number(values['heap-growing-percent'] ?? HEAP_GROWING_PERCENT);
+  if (growth > 0) limitHeapGrowth(growth);
+  let phase = 'start';
+  let service: LiquidationService | undefined;
+  const stopTrace = values['mem-trace'] ? memoryTrace(values['mem-trace'], () => ({ phase, lines: service?.stats.lines ?? 0, batches: service?.stats.batches ?? 0, ...(service ? { ledgers: service.ledgerStats } : {}) })) : () => undefined;
   const paths = referencePaths(ref);
   const { index } = await loadBeneficiaries(paths.beneficiariesFile);
   const bus = await openKafkaBus(busOptions(brokers, prefix, compression));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  phase = 'ingest';
   const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus, { batch }) });
+  phase = 'liquidation';
   const t1 = performance.now();
   const c1 = process.cpuUsage();
   // Fail fast: a head dropped now is lines the service will never see.
@@ -103,8 +146,12 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
   // process 4 admin calls every 50 ms (≈ 18 requests each) that the baseline does not pay.
   let handledAll!: () => void;
   const handled = new Promise<void>((r) => (handledAll = r));
-  const service = await LiquidationService.start({
+  service = await LiquidationService.start({
     bus, beneficiaries: index, reference: paths, workers,
+    ...(values['worker-heap'] ? { workerHeapMb: Number(values['worker-heap']) } : {}),
+    ...(values['worker-young'] ? { workerYoungMb: Number(values['worker-young']) } : {}),
+    ...(values['partitions-at-once'] ? { partitionsAtOnce: Number(values['partitions-at-once']) } : {}),
+    ...(values['max-batch'] ? { maxBatch: Number(values['max-batch']) } : {}),
     onBatch: (stats) => {
       firstAt ||= performance.now();
       if (stats.lines >= ingested.totals.accepted) handledAll();
@@ -118,6 +165,7 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
   }
   const t2 = performance.now();
   const c2 = process.cpuUsage();
+  stopTrace();
   await service.stop();
   // After the run, not just after ingest: settlements and the changelog grew meanwhile.
   const kept = { lines: await keptOn(bus, 'decompte-lines'), invoiceLines: await keptOn(bus, 'invoice-lines'), settlements: await keptOn(bus, 'settlements'), changelog: await keptOn(bus, 'counters-changelog') };
@@ -284,7 +332,9 @@ async function main(): Promise<void> {
         '--key-bytes', String(sizes.keyBytes), '--keys', String(sizes.keys), '--pool', pool, '--partitions', String(partitions), '--compression', compression]),
     );
     const pipe = await withBroker((prefix) => TOPIC_NAMES.map((t) => prefix + t), mockPartitions, (brokers, prefix) =>
-      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch), '--compression', compression], values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []),
+      runChild(import.meta.url, ['--child', 'pipeline', '--drop', drop, '--ref', myRef, '--brokers', brokers.join(','), '--prefix', prefix, '--workers', String(workers), '--batch', String(batch), '--compression', compression, ...(values['mem-trace'] ? ['--mem-trace', values['mem-trace']] : []),
+        ...(['worker-heap', 'worker-young', 'partitions-at-once', 'max-batch', 'heap-growing-percent'] as const).flatMap((o) => (values[o] ? [`--${o}`, values[o]] : []))],
+        [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...(values['node-flags']?.split(' ').filter(Boolean) ?? [])], values['child-stdout']),
     );
     const r = raw.result as Record<string, number> & { kept: Kept };
     const p = pipe.result as Record<string, number> & { kept: Record<'lines' | 'invoiceLines' | 'settlements' | 'changelog', Kept>; stats: Record<string, number> };

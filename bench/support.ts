@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,14 +14,22 @@ export const root = resolve(here, existsSync(resolve(here, '../package.json')) ?
 
 /**
  * Runs `script` again in a fresh child process (so its peak RSS is its own) and returns the JSON
- * object printed on its last stdout line.
+ * object printed on its last stdout line that is one (node flags may print lines after it).
  */
-export function runChild(script: string, args: string[], nodeFlags: string[] = []): Promise<Record<string, number>> {
+export function runChild(script: string, args: string[], nodeFlags: string[] = [], stdoutFile?: string): Promise<Record<string, number>> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NOEMIE_LOG_LEVEL: 'warn' } });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>) : rej(new Error(`child exited ${code}: ${out}`))));
+    // The last line that is a JSON object: node flags such as --trace-gc print on stdout too, even after it.
+    const result = () => JSON.parse(out.trim().split('\n').findLast((l) => l.startsWith('{'))!) as Record<string, number>;
+    // 'close', not 'exit': its stdout read to the end.
+    child.once('close', (code) => {
+      // What the child printed besides its result (--trace-gc and the like), kept when asked.
+      if (stdoutFile !== undefined) appendFileSync(stdoutFile, out);
+      if (code === 0) res(result());
+      else rej(new Error(`child exited ${code}: ${out.slice(-4000)}`));
+    });
   });
 }
 

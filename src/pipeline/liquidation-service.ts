@@ -93,6 +93,8 @@ export interface LiquidationServiceOptions {
   ledgers?: { home?: string; cacheSize?: number; cacheBytes?: number; fsync?: boolean };
   /** old-generation heap limit of each worker thread, MiB (pool.ts; default 128) */
   workerHeapMb?: number;
+  /** young-generation size of each worker thread, MiB (pool.ts; default 16) */
+  workerYoungMb?: number;
   /** names the bus the store mirrors (a store made for another bus is rebuilt); default: bus.kind */
   busId?: string;
   logger?: Logger;
@@ -155,7 +157,7 @@ export class LiquidationService {
     // Reference data first: a home without it fails here (REFERENCE_MISSING), before any state is opened.
     const references = new ReferenceCache(o.reference);
     const workers = o.workers ?? 1;
-    const liquidator = new Liquidator(references, { workers, heapMb: o.workerHeapMb });
+    const liquidator = new Liquidator(references, { workers, heapMb: o.workerHeapMb, youngMb: o.workerYoungMb });
     let firstKey: string;
     try {
       firstKey = references.currentKey();

@@ -23,7 +23,7 @@ export class Liquidator {
 
   constructor(
     private readonly references: ReferenceCache,
-    private readonly o: { workers: number; heapMb?: number | undefined },
+    private readonly o: { workers: number; heapMb?: number | undefined; youngMb?: number | undefined },
   ) {}
 
   /** At a batch's start (no task in flight): the reference of `key` is loaded, and the pool holds it. */
@@ -31,7 +31,7 @@ export class Liquidator {
     const reference = await this.references.get(key);
     if (this.o.workers === 0 || this.pool?.key === key) return;
     const setup: WorkerSetup = isHomeSource(this.references.source) ? { version: key, reference } : this.references.source;
-    const next = new LiquidationPool({ workers: this.o.workers, setup, ...(this.o.heapMb !== undefined ? { heapMb: this.o.heapMb } : {}) });
+    const next = new LiquidationPool({ workers: this.o.workers, setup, ...(this.o.heapMb !== undefined ? { heapMb: this.o.heapMb } : {}), ...(this.o.youngMb !== undefined ? { youngMb: this.o.youngMb } : {}) });
     const old = this.pool;
     this.pool = { key, pool: next };
     await old?.pool.close();

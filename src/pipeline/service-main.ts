@@ -12,6 +12,7 @@ import { LiquidationService } from './liquidation-service.js';
 import { watchGridCorrections } from './grid-corrections.js';
 import { ReferenceCache, isHomeSource, referencePaths, type ReferenceSource } from './reference.js';
 import { PipelineError } from '../model/errors.js';
+import { limitHeapGrowth } from '../heap-growth.js';
 
 /**
  * The liquidation service alone in a process (what the crash tests kill -9, and what `noemie run`
@@ -37,6 +38,8 @@ const { values } = parseArgs({
   },
 });
 
+// As `noemie run`: the old generation grows by half what survives a full GC, not up to ~4× (heap-growth.ts).
+limitHeapGrowth();
 const env = readEnv();
 const logger = createLogger({ name: 'liquidation' });
 const paths = referencePaths(values.reference ?? 'fixtures');

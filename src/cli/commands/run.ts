@@ -1,6 +1,5 @@
 import { cp, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { Decimal } from 'decimal.js';
 import { initiatingParty, insurerIdentity, kafkaSettings, paymentLimits, readEnv, reconSettings } from '../../config.js';
 import { onShutdownSignals, openBus, type Bus } from '../../bus/index.js';
@@ -42,6 +41,7 @@ import { STATEMENTS_GROUP } from '../../pipeline/statement-index.js';
 import { maskedReport, paymentCutoff } from '../payment-cutoff.js';
 import { replayAction } from '../replay-action.js';
 import { HTTP_FLAGS, HTTP_USAGE, httpSettings, startRunHttp } from '../run-http.js';
+import { limitHeapGrowth } from '../../heap-growth.js';
 
 const USAGE = `noemie run [--once] [--sample] [--home <dir>] [--kafka <brokers>] [--workers n] [--complete-when rename|ok]
            [--beneficiaries <csv>] [--professionals <csv>] [--reference <dir>] [--no-payments] [--stable-ms <ms>] [--json]
@@ -101,9 +101,6 @@ const SAMPLE_TP_CLAIMS = 'fixtures/sample/tp_claims.csv';
 const SAMPLE_FEEDS = 'fixtures/sample/feeds';
 const SAMPLE_FIRST_DROP = join(SAMPLE_INBOX, 'cpam-lot-0001.zip');
 
-/** the old generation may grow by this much over what survives a full GC (V8's own rule: up to ~300 %) */
-const HEAP_GROWING_PERCENT = 50;
-
 export const command: Command = {
   name: 'run',
   summary: 'the main job: watch the inbox and run every stage (embedded bus by default, Kafka with --kafka)',
@@ -112,10 +109,9 @@ export const command: Command = {
   async run(argv, cliIo) {
     const { values } = parseFlags(argv, FLAGS, false);
     // V8 grows the old generation up to ~4× what survives a full GC when the allocation rate is
-    // high; the run's live heap is a fraction of that (bench/README.md, "Session 6 — memory and
-    // bytes written": 20 k lines, peak RSS ~620 → ~470 MB, CPU within the noise; 20 % cost more
-    // CPU). V8 reads the flag at every GC, so setting it here is enough.
-    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+    // high; the run's live heap is a fraction of that (heap-growth.ts; bench/README.md, "Session 6
+    // — memory and bytes written": 20 k lines, peak RSS ~620 → ~470 MB, CPU within the noise).
+    limitHeapGrowth();
     if (values.json && !values.once) throw new UsageError('--json reports a run: it goes with --once');
     // with --json, stdout holds the summary document alone
     const io = humanIo(cliIo, values.json);
