@@ -88,6 +88,18 @@ let cleanup: () => Promise<void>;
 let bus: EmbeddedBus;
 const children: ChildProcess[] = [];
 
+/** Another process holding the home's LevelDB, as a running `noemie run` does (killed after the test). */
+async function holdLevelDb(of: string): Promise<ChildProcess> {
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', `
+    const { LevelStore } = await import(${JSON.stringify(resolve('dist/src/state/level-store.js'))});
+    await LevelStore.open(process.argv[1]);
+    process.stdout.write('held\\n');
+    setInterval(() => undefined, 1000);`, of], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(holder);
+  await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+  return holder;
+}
+
 beforeEach(async () => {
   ({ dir: home, cleanup } = await tempDir('statement-level-'));
   bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync: false });
@@ -248,13 +260,7 @@ describe('beside a process holding the home’s LevelDB (one opener)', () => {
     expect(reference.text).toContain('7,00');
     bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync: false });
     // another process holds the home's LevelDB, as a running `noemie run` does; this one the bus
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', `
-      const { LevelStore } = await import(${JSON.stringify(resolve('dist/src/state/level-store.js'))});
-      await LevelStore.open(process.argv[1]);
-      process.stdout.write('held\\n');
-      setInterval(() => undefined, 1000);`, home], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(holder);
-    await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+    await holdLevelDb(home);
     expect(await StatementIndex.openForReading(home)).toBeNull();
     const held = await run();
     expect(held.code).toBe(0);
@@ -272,13 +278,7 @@ describe('payment marks beside a process holding the LevelDB', () => {
     await index.close();
     const [a, b] = [settlements[0]!.lineKey, settlements.at(-1)!.lineKey];
 
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', `
-      const { LevelStore } = await import(${JSON.stringify(resolve('dist/src/state/level-store.js'))});
-      await LevelStore.open(process.argv[1]);
-      process.stdout.write('held\\n');
-      setInterval(() => undefined, 1000);`, home], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(holder);
-    await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+    const holder = await holdLevelDb(home);
 
     // what `noemie payments returns` does beside a running `noemie run`: it opens, it marks
     const store = await PaymentsStore.open(home);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { compositeKey } from '../../src/state/kv-store.js';
 import { LevelStore, levelDirOf } from '../../src/state/level-store.js';
+import { collectAll as collect } from '../support/iterables.js';
 
 /**
  * The home's log-structured store (src/state/level-store.ts, classic-level): one batch per commit,
@@ -17,12 +18,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
-
-const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-};
 
 it('a commit is one batch: its puts and removes read back synchronously, scans in key order within the sub-store and prefix', async () => {
   const store = await LevelStore.open(home);

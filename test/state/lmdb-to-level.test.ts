@@ -6,6 +6,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { compositeKey, StateStore } from '../../src/state/kv-store.js';
 import { LevelStore } from '../../src/state/level-store.js';
 import { moveLmdbToLevel, type MovedSubStore } from '../../src/state/lmdb-to-level.js';
+import { collectAll as collect } from '../support/iterables.js';
 
 /**
  * The one-time move of a state from the home's LMDB store to its LevelDB store
@@ -19,12 +20,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
-
-const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-};
 
 const MARKER = { sub: 'payments.layout', key: 'layout', layout: 1 };
 /** `<lineKey>␟<runId>` → one value per line: the line's runs, in runId order */
