@@ -6,7 +6,7 @@ import { movePaymentsToLevel, PAYMENTS_LAYOUT, PAYMENTS_SUB_STORES } from '../..
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { splitCompositeKey, StateStore } from '../../src/state/kv-store.js';
 import { LevelStore } from '../../src/state/level-store.js';
-import { settlement, withEmbeddedHome } from './stages-given.js';
+import { A9, a9Line, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import { collectAll as collect } from '../support/iterables.js';
 
@@ -20,9 +20,7 @@ let home = '';
 let bus: Bus;
 withEmbeddedHome('payments-move-', (h, b) => ((home = h), (bus = b)));
 
-const A9 = { adherentId: 'A9', nir: '1850375123456', nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A' as const, contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: 'FR7630006000011234567890189', bic: null, name: 'Jean Dupont' };
 const accounts = accountBook([A9]);
-const a9Line = (lineKey: string, amcAmount: string) => settlement({ lineKey, beneficiary: { nir: '1850375123456', rang: 1 }, adherentId: 'A9', tp: '00', payee: 'member', amcAmount });
 
 it('moves every payments.* key to LevelDB as it was (line-run and operator-by-line one value per line), leaves statements.* in LMDB', async () => {
   // two runs paying three lines (D2 corrected between them: two line-runs), a TP line whose operator paid two claims

@@ -6,7 +6,7 @@ import { accountBook, applyPaymentEvents, runPayments } from '../../src/payments
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
-import { readAll, settlement, withEmbeddedHome } from './stages-given.js';
+import { A9, a9Line, readAll, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import type { LineLedger } from '../../src/payments/types.js';
 import { validPain001 } from '../support/pain001.js';
@@ -15,9 +15,7 @@ let home = '';
 let bus: Bus;
 withEmbeddedHome('payments-store-', (h, b) => ((home = h), (bus = b)));
 
-const A9 = { adherentId: 'A9', nir: '1850375123456', nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A' as const, contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: 'FR7630006000011234567890189', bic: null, name: 'Jean Dupont' };
 const accounts = accountBook([A9]);
-const a9Line = (lineKey: string, amcAmount: string) => settlement({ lineKey, beneficiary: { nir: '1850375123456', rang: 1 }, adherentId: 'A9', tp: '00', payee: 'member', amcAmount });
 
 it("a home of the previous version (payments/ledger.json) is imported once: same state, file renamed .imported, nothing paid twice", async () => {
   await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);

@@ -107,3 +107,7 @@ export async function importSampleMembers(home: string, file = 'fixtures/sample/
     await bus.close();
   }
 }
+
+/** A9, a member paid by transfer (his own IBAN), and his lines (the payment-state suites' family). */
+export const A9 = { adherentId: 'A9', nir: '1850375123456', nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A' as const, contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban: 'FR7630006000011234567890189', bic: null, name: 'Jean Dupont' };
+export const a9Line = (lineKey: string, amcAmount: string) => settlement({ lineKey, beneficiary: { nir: '1850375123456', rang: 1 }, adherentId: 'A9', tp: '00', payee: 'member', amcAmount });
