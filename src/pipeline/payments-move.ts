@@ -19,7 +19,10 @@ import { moveLmdbToLevel, type MovedSubStore, type MoveReport } from '../state/l
  *     payments.line-run/<lineKey>␟<runId>           → payments.line-runs/<lineKey> = [LineRun, …] in runId order
  *
  * NOT WIRED YET: `PaymentsStore` still reads and writes LMDB; this move runs when its readers and
- * writers are on LevelDB (what is left: bench/README.md, "Session 10 — payments").
+ * writers are on LevelDB (what is left: bench/README.md, "Session 10 — payments"). The payment
+ * state's statement marks (LMDB `statements.dirty`, and `statements.dirty-line` made beside a
+ * running service, statement-dirty.ts) are not in this list: once the payments commit to LevelDB
+ * their marks join that batch, and the LMDB marks are only read until empty by the statement stage.
  */
 export const PAYMENTS_LAYOUT = { sub: 'payments.layout', key: 'layout', layout: 1 } as const;
 
