@@ -33,6 +33,12 @@ export function describeOrigin(o: Origin): string {
   return `${o.file}${o.entry ? `!${o.entry}` : ''}#${o.record}`;
 }
 
+/** `<field path> <message>` of a rejected record's first issue: how `noemie liquidate` names a reject. */
+export function firstIssueText(rejected: Pick<RejectedRecord, 'issues'>): string {
+  const first = rejected.issues[0];
+  return `${first?.path.join('.')} ${first?.message}`;
+}
+
 /** Turns zod issues into RecordIssues, keeping the offending input value. */
 export function fromZodIssues(
   issues: readonly { code: string; path: PropertyKey[]; message: string; input?: unknown }[],

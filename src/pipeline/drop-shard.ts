@@ -2,6 +2,7 @@ import { LiquidationKernel, stateKeyOf, type EngineState } from '../engine/index
 import { decodeCsvRow } from '../ingest/csv/codec.js';
 import type { CsvRowLayout } from '../ingest/types.js';
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
+import { firstIssueText } from '../model/issues.js';
 import { sumMoneyText } from '../model/cents.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { LedgerPiece } from './drop-ledger-pieces.js';
@@ -78,7 +79,6 @@ export interface ShardRowResult extends ShardResult {
 
 export type ShardCall =
   | { kind: 'load'; pieces: LedgerPiece[] }
-  | { kind: 'liquidate'; batch: ShardBatch }
   | { kind: 'liquidate-lines'; batch: ShardLineBatch }
   | { kind: 'liquidate-rows'; batch: ShardRowBatch }
   /** the next pieces of every family's ledger, at most `pieces` (the first call starts over), null after the last */
@@ -165,8 +165,7 @@ export class DropShard {
         const id = batch.beneficiaries[k]!;
         requests.push({ line: ev.line, beneficiary: id < 0 ? null : batch.people[id]! });
       } else {
-        const first = ev.rejected.issues[0];
-        rejects.push({ row: k, detail: `${first?.path.join('.')} ${first?.message}` });
+        rejects.push({ row: k, detail: firstIssueText(ev.rejected) });
       }
     }
     const result = this.liquidate({ requests, asOf: batch.asOf });
@@ -220,7 +219,6 @@ export class DropShard {
 
   call(call: ShardCall): ShardResult | ShardRowResult | LedgerPiece[] | null {
     if (call.kind === 'load') return this.load(call.pieces), null;
-    if (call.kind === 'liquidate') return this.liquidate(call.batch);
     if (call.kind === 'liquidate-lines') return this.liquidateLines(call.batch);
     if (call.kind === 'liquidate-rows') return this.liquidateRows(call.batch);
     if (call.kind === 'dump') return this.dump(call.pieces);

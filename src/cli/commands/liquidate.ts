@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { readDrop } from '../../ingest/drop.js';
 import { IngestError, type CsvRowLayout } from '../../ingest/types.js';
 import { sumMoneyText } from '../../model/cents.js';
-import { describeOrigin, type Origin, type RejectedRecord } from '../../model/issues.js';
+import { describeOrigin, firstIssueText, type Origin, type RejectedRecord } from '../../model/issues.js';
 import { DropLiquidator, type RowBatch } from '../../pipeline/drop-liquidator.js';
 import type { ShardRequest, ShardResult, ShardRowResult } from '../../pipeline/drop-shard.js';
 import { rowRouter, type RowRouter } from '../../pipeline/drop-rows.js';
@@ -59,7 +59,6 @@ interface Pending {
 }
 
 const rejectMessage = (origin: Origin, detail: string) => `rejected ${describeOrigin(origin)}: ${detail}`;
-const firstIssue = (rejected: RejectedRecord) => `${rejected.issues[0]?.path.join('.')} ${rejected.issues[0]?.message}`;
 
 /** The next batch: the rows of one CSV part, or the act lines of one part of another format. */
 class Batch {
@@ -84,7 +83,7 @@ class Batch {
   }
 
   reject(rejected: RejectedRecord): void {
-    this.rejects.push({ at: this.size, message: rejectMessage(rejected.origin, firstIssue(rejected)) });
+    this.rejects.push({ at: this.size, message: rejectMessage(rejected.origin, firstIssueText(rejected)) });
   }
 
   send(liquidator: DropLiquidator, asOf: string, after: string[]): Pending {
