@@ -247,7 +247,7 @@ export class LevelSubStore<V> {
   get(key: string): V | undefined {
     const raw = this.store.read(this.prefix + key);
     if (raw === undefined) return undefined;
-    return (this.codec === 'text' ? raw : JSON.parse(raw)) as V;
+    return this.decode(raw);
   }
 
   /** Inside `commit` only. */
@@ -266,7 +266,7 @@ export class LevelSubStore<V> {
   }
 
   async *entries(keyPrefix = ''): AsyncGenerator<[string, V]> {
-    for await (const [key, raw] of this.db.iterator(this.range(keyPrefix))) yield [key.slice(this.prefix.length), (this.codec === 'text' ? raw : JSON.parse(raw)) as V];
+    for await (const [key, raw] of this.db.iterator(this.range(keyPrefix))) yield [key.slice(this.prefix.length), this.decode(raw)];
   }
 
   /**
@@ -280,7 +280,7 @@ export class LevelSubStore<V> {
     const out: [string, V][] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const [key, value] = raw[i]!;
-      out[i] = [key.slice(this.prefix.length), (this.codec === 'text' ? value : JSON.parse(value)) as V];
+      out[i] = [key.slice(this.prefix.length), this.decode(value)];
     }
     return out;
   }
@@ -289,6 +289,10 @@ export class LevelSubStore<V> {
   clear(keyPrefix = ''): Promise<void> {
     const { gte, lt } = this.range(keyPrefix);
     return this.store.clearRange(gte, lt);
+  }
+
+  private decode(raw: string): V {
+    return (this.codec === 'text' ? raw : JSON.parse(raw)) as V;
   }
 
   private range(keyPrefix: string): { gte: string; lt: string } {
