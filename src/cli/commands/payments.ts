@@ -202,6 +202,8 @@ and its report's summary as recorded with the run (blocked payees with their rea
 reconciles to the cent) and where the report's HTML / JSON / CSV are; then the bank returns: payees
 blocked because the bank returned their account, and the returns that could not be applied
 (exceptions: file, record, reason). Without <runId>, the bank returns only.
+While noemie run holds the home (<home>/run/service.json), the payment state is read through its admin
+API (NOEMIE_ADMIN_KEY, a key with the "admin" scope): the same output.
 ${jsonUsage('payments show')}:
          { runId, at, summary, report, reportFiles, blocked, returns: { blocked, returned, exceptions, files } }
 exit code: 0 shown, 1 no such run, 2 usage error`;
@@ -297,7 +299,9 @@ pay it to the same IBAN ("returned by the bank: AC04 compte clos") until its acc
 A return naming an EndToEndId we never sent, or a transfer already returned, is an exception
 (listed by noemie payments show). A file is applied whole, in one transaction; the same bytes twice
 are skipped. A malformed file is refused (PAYMENTS_RETURN_MALFORMED, naming file, record and field)
-and nothing of it is applied.
+and nothing of it is applied. While noemie run holds the home (<home>/run/service.json), each file's
+content is sent to its admin API (NOEMIE_ADMIN_KEY), which applies it the same way (same report; the
+same bytes again, from here or through it, are skipped).
 ${jsonUsage('payments returns')}: the report of each file applied
 exit code: 0 applied (exceptions are reported, not failures), 1 a file was refused, 2 usage error`;
 
@@ -345,6 +349,8 @@ when and the order approved (amount and EndToEndId): the next payment run pays e
 one and is held again: approve it again.
   --run <runId>   refuse unless the held order comes from this run
   --by <name>     who approves, default the system user name
+While noemie run holds the home (<home>/run/service.json), the approval is recorded through its admin
+API (NOEMIE_ADMIN_KEY): the same output.
 ${jsonUsage('payments approve')}: the approval recorded
 exit code: 0 approved, 1 no such held order, 2 usage error`;
 
