@@ -97,13 +97,33 @@ export type PaymentStateActions = Pick<AdminActions, 'bankReturn' | 'approval' |
  * a bank return applied while a run is being applied would apply that run a second time
  * (bank-returns.ts finishes an interrupted run first). `{ refuse }`: writes refused (`run --once`).
  */
-export function paymentStateActions(home: string, writes: (<T>(job: () => Promise<T>) => Promise<T>) | { refuse: () => Promise<never> }): PaymentStateActions {
-  const write = <T>(job: () => Promise<T>): Promise<T> => ('refuse' in writes ? writes.refuse() : writes(job));
+export function paymentStateActions(
+  home: string,
+  writes: (<T>(job: () => Promise<T>) => Promise<T>) | { refuse: () => Promise<never> },
+  crashAfter?: AdminWrite,
+): PaymentStateActions {
+  const write = <T>(kind: AdminWrite, job: () => Promise<T>): Promise<T> =>
+    'refuse' in writes
+      ? writes.refuse()
+      : writes(async () => {
+          const done = await job();
+          if (crashAfter === kind) crash();
+          return done;
+        });
   return {
-    bankReturn: (r) => write(() => applyBankReturn(home, r.file, Buffer.from(r.content, 'base64'))),
-    approval: (r) => write(() => approveHeld(home, r)),
+    bankReturn: (r) => write('bank-return', () => applyBankReturn(home, r.file, Buffer.from(r.content, 'base64'))),
+    approval: (r) => write('approval', () => approveHeld(home, r)),
     runRecord: (runId) => recordedRun(home, runId),
     bankReturns: () => readBankReturns(home),
     paymentFacts: (r) => paymentFacts(home, r.lineKeys),
   };
+}
+
+export type AdminWrite = 'bank-return' | 'approval';
+
+/** NOEMIE_ADMIN_CRASH_AFTER (test only): SIGKILL once the write is committed, before the answer: a power cut there. */
+function crash(): never {
+  process.kill(process.pid, 'SIGKILL');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10_000); // nothing answers while the signal lands
+  throw new Error('not killed');
 }

@@ -206,7 +206,7 @@ export const command: Command = {
     const actions: AdminActions = values.once
       ? onceActions(home)
       : {
-          ...paymentStateActions(home, paymentTurn),
+          ...paymentStateActions(home, paymentTurn, env.NOEMIE_ADMIN_CRASH_AFTER),
           paymentRun: (request) =>
             asAdminRequest(() =>
               paymentTurn(async () => {
