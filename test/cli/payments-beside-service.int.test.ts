@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { camt054Return } from '../support/camt054.js';
 import { spawnNoemie, type SpawnedCli } from '../support/cli.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -19,26 +20,7 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 const ADMIN_KEY = 'admin-key-for-payments-beside-service';
 const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 
-/** The bank's camt.054 returning one of our transfers (RtrInf AC04: the account is closed). */
-const camt054 = (endToEndId: string, amount: string, currency = 'EUR') => `<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">
-  <BkToCstmrDbtCdtNtfctn>
-    <GrpHdr><MsgId>BANK-C54-BESIDE-1</MsgId><CreDtTm>2025-04-03T06:30:00+02:00</CreDtTm></GrpHdr>
-    <Ntfctn>
-      <Id>N1</Id>
-      <Acct><Id><IBAN>FR7630004000031234567890143</IBAN></Id></Acct>
-      <Ntry>
-        <Amt Ccy="EUR">${amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
-        <NtryDtls><TxDtls>
-          <Refs><EndToEndId>${endToEndId}</EndToEndId></Refs>
-          <Amt Ccy="${currency}">${amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>
-          <RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf>
-        </TxDtls></NtryDtls>
-      </Ntry>
-    </Ntfctn>
-  </BkToCstmrDbtCdtNtfctn>
-</Document>
-`;
+const camt054 = (endToEndId: string, amount: string, currency = 'EUR') => camt054Return({ endToEndId, amount, currency, messageId: 'BANK-C54-BESIDE-1' });
 
 interface Order { payee: string; amount: string; endToEndId: string; transfer: boolean; runId: string }
 

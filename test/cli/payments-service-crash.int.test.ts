@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { serviceFileOf } from '../../src/http/service-file.js';
+import { camt054Return } from '../support/camt054.js';
 import { spawnNoemie } from '../support/cli.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -19,25 +20,7 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 const ADMIN_KEY = 'admin-key-for-the-crash-test';
 const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 
-const camt054 = (endToEndId: string, amount: string) => `<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">
-  <BkToCstmrDbtCdtNtfctn>
-    <GrpHdr><MsgId>BANK-C54-CRASH-1</MsgId><CreDtTm>2025-04-03T06:30:00+02:00</CreDtTm></GrpHdr>
-    <Ntfctn>
-      <Id>N1</Id>
-      <Acct><Id><IBAN>FR7630004000031234567890143</IBAN></Id></Acct>
-      <Ntry>
-        <Amt Ccy="EUR">${amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
-        <NtryDtls><TxDtls>
-          <Refs><EndToEndId>${endToEndId}</EndToEndId></Refs>
-          <Amt Ccy="EUR">${amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>
-          <RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf>
-        </TxDtls></NtryDtls>
-      </Ntry>
-    </Ntfctn>
-  </BkToCstmrDbtCdtNtfctn>
-</Document>
-`;
+const camt054 = (endToEndId: string, amount: string) => camt054Return({ endToEndId, amount, messageId: 'BANK-C54-CRASH-1' });
 
 interface Order { payee: string; amount: string; endToEndId: string; transfer: boolean }
 
