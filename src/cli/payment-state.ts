@@ -8,7 +8,7 @@ import type { AdminActions, ApprovalRequest } from '../http/admin.js';
 /**
  * Finance's reads and writes of the payment state, one function each, run by the CLI command on
  * the home when no service holds it, and by the running service for its admin API when one does
- * (src/cli/service-client.ts `storeOrService`): the same code either way, so the same answer.
+ * (src/cli/service-client.ts `hereOrService`): the same code either way, so the same answer.
  * The store is opened and closed per call (in the service, a second open of the home's stores in
  * the process shares the first: src/state).
  */

@@ -105,6 +105,9 @@ export interface AdminActions {
   paymentFacts(request: PaymentFactsRequest): Promise<unknown>;
 }
 
+/** 100 000 line keys of ~80 bytes: past fastify's default 1 MiB, which ~25 000 keys would fill */
+const PAYMENT_FACTS_BODY_LIMIT = 8 * 1024 * 1024;
+
 /** base64 of the largest bank return file read (MAX_BANK_FILE_BYTES), and room for the JSON around it */
 const BANK_RETURN_BODY_LIMIT = Math.ceil(MAX_BANK_FILE_BYTES / 3) * 4 + 64 * 1024;
 
@@ -187,7 +190,7 @@ export function adminPlugin(keys: ApiKeys, actions: AdminActions): HttpPlugin {
       route('/v1/admin/replays', ReplayRequestSchema, 'replay a partition range (dry run or real): the report of noemie replay', (b) => actions.replay(b));
       route('/v1/admin/bank-returns', BankReturnRequestSchema, 'apply one bank return file (camt.054 / pain.002) given by its content: the report of noemie payments returns for it; the same bytes again are skipped (duplicateOf)', (b) => actions.bankReturn(b), { bodyLimit: BANK_RETURN_BODY_LIMIT });
       route('/v1/admin/approvals', ApprovalRequestSchema, 'approve a held order: the approval of noemie payments approve', (b) => actions.approval(b));
-      route('/v1/admin/payment-facts', PaymentFactsRequestSchema, "a read: the payment facts of a statement's lines (noemie statement), { lines: [{ lineKey, facts }] }", (b) => actions.paymentFacts(b), { queued: false });
+      route('/v1/admin/payment-facts', PaymentFactsRequestSchema, "a read: the payment facts of a statement's lines (noemie statement), { lines: [{ lineKey, facts }] }", (b) => actions.paymentFacts(b), { queued: false, bodyLimit: PAYMENT_FACTS_BODY_LIMIT });
       read('/v1/admin/payment-runs/:runId', RunRecordParamsSchema, "a payment run's record and its report's summary, { run, report } (noemie payments show <runId>)", (p) => actions.runRecord(p.runId));
       read('/v1/admin/bank-returns', null, 'the bank returns recorded: blocked payees, returns applied, exceptions, files (noemie payments show)', () => actions.bankReturns());
     },
