@@ -62,6 +62,11 @@ it('reads: the run record and its report, the bank returns, the payment facts of
   expect(facts.statusCode).toBe(200);
   const lines = (facts.json() as { lines: { lineKey: string; facts: { line: unknown; runs: { runId: string }[] } }[] }).lines;
   expect(lines.map((l) => [l.lineKey, l.facts.runs.map((r) => r.runId)])).toEqual([['n:D-A3:1', ['R1']], ['n:unknown:1', []]]);
+  // a family with many lines: more keys than fastify's default 1 MiB body holds
+  const many = Array.from({ length: 30_000 }, (_, i) => `noemie-011751001:3380000${String(i).padStart(5, '0')}:1`);
+  const big = await app.inject({ method: 'POST', url: '/v1/admin/payment-facts', headers: auth, payload: { lineKeys: many } });
+  expect(big.statusCode).toBe(200);
+  expect((big.json() as { lines: unknown[] }).lines).toHaveLength(30_000);
   expect((await app.inject({ method: 'GET', url: '/v1/admin/bank-returns' })).statusCode).toBe(401);
 });
 
