@@ -107,13 +107,16 @@ export async function callAdmin<T>(url: string, path: string, body: unknown, met
 
 /**
  * A bus-writing action of the CLI: sent to the running service's admin route (`path`) when that
- * service holds the bus, else run here with the bus and the home's membership store — as it is for
+ * service holds the home (its bus, or on Kafka its LevelDB: `serviceHoldingHome`), else run here with the bus and the home's membership store — as it is for
  * a dry run (none: null), brought up to date with `members` otherwise — both closed after.
  */
 export async function adminOrHere<T>(
   o: { home: string; open: () => Promise<Bus>; path: string; request: { dryRun: boolean }; logger?: Logger },
   here: (bus: Bus, membership: MembershipStore | null) => Promise<T>,
 ): Promise<T> {
+  // a service holding the home's LevelDB (`noemie run --kafka`: no bus lock to meet) is asked too
+  const holder = await serviceHoldingHome(o.home);
+  if (holder !== null) return callAdmin<T>(holder, o.path, o.request);
   const opened = await busOrService(o.home, o.open);
   if ('service' in opened) return callAdmin<T>(opened.service, o.path, o.request);
   const { bus } = opened;

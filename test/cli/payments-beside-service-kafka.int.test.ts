@@ -37,7 +37,7 @@ describe('finance\'s commands beside noemie run --kafka', () => {
   });
   const cli = (args: string[], key: string | null = ADMIN_KEY): Promise<SpawnedCli> => spawnNoemie([...args, '--home', home()], { ...env(), ...(key === null ? {} : { NOEMIE_ADMIN_KEY: key }) });
 
-  it('payments show / returns through the service (found by LEVEL_LOCKED), then the same without it', async () => {
+  it('payments show / returns / run --dry-run through the service (found by LEVEL_LOCKED), then the same without it', async () => {
     const once = await spawnNoemie(['run', '--once', '--sample', '--kafka', broker.brokers().join(','), '--home', home(), '--stable-ms', '0', '--workers', '1', '--no-http'], env());
     expect(once.code, once.err).toBe(0);
     const runId = /payment run (\S+):/.exec(once.out)![1]!;
@@ -71,12 +71,22 @@ describe('finance\'s commands beside noemie run --kafka', () => {
     expect(shownThere.code, shownThere.err).toBe(0);
     expect(JSON.parse(shownThere.out)).toMatchObject({ runId, returns: { returned: [{ endToEndId: transfer.endToEndId }] } });
     const returnsThere = await cli(['payments', 'show', '--json']);
+    // payments run opens the Kafka bus (no lock): the LevelDB's lock sends it to the service too
+    const dryArgs = ['payments', 'run', '--dry-run', '--run-id', 'DRY-K', '--at', '2026-12-07T10:00:00Z', '--kafka', broker.brokers().join(','), '--json'];
+    const dryNoKey = await cli(dryArgs, null);
+    expect(dryNoKey.code).toBe(1);
+    expect(dryNoKey.err).toContain('[HTTP_ADMIN_KEY_MISSING]');
+    const dryThere = await cli(dryArgs);
+    expect(dryThere.code, dryThere.err).toBe(0);
 
     service.kill('SIGTERM');
     expect(await exited).toBe(0);
     const shownHere = await cli(['payments', 'show', runId, '--json'], null);
     expect(shownHere).toMatchObject({ code: 0, out: shownThere.out, err: shownThere.err });
     expect((await cli(['payments', 'show', '--json'], null)).out).toBe(returnsThere.out);
+    const dryHere = await cli(dryArgs, null);
+    expect(dryHere.code, dryHere.err).toBe(0);
+    expect(JSON.parse(dryHere.out)).toEqual(JSON.parse(dryThere.out));
     const again = await cli(['payments', 'returns', file], null);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/camt054-kafka\.xml: duplicate — the same bank file was applied on \S+ as camt054-kafka\.xml, skipped/);
