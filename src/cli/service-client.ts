@@ -15,7 +15,10 @@ import { membershipOf } from './members.js';
  * The CLI while `noemie run` holds the embedded bus (issue 11): a command that writes to the bus
  * (`payments run`, `replay`) is refused by the lock with BUS_LOCKED; when the lock's owner is the
  * running service that wrote `<home>/run/service.json`, the command sends its flags to the
- * service's admin API instead and prints the report it answers, as if it had run here.
+ * service's admin API instead and prints the report it answers, as if it had run here. Finance's
+ * commands on the payment state (`payments show / returns / approve`, `statement`'s payment facts)
+ * do the same when the service holds the home (`serviceHoldingHome`, `hereOrService`): its LevelDB
+ * allows one opener, and on Kafka there is no bus lock to meet.
  */
 export class ServiceClientError extends PipelineError {}
 
