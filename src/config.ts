@@ -93,6 +93,8 @@ const EnvSchema = z.object({
   NOEMIE_ADMIN_KEY: z.string().min(1).optional(),
   /** TEST ONLY: `noemie payments run` kills itself (SIGKILL) right after this step (src/payments/run-steps.ts) */
   NOEMIE_CRASH_AT: z.enum(PAYMENT_RUN_STEPS).optional(),
+  /** TEST ONLY: the running service kills itself (SIGKILL) once that admin write is committed, before it answers (src/cli/payment-state.ts) */
+  NOEMIE_ADMIN_CRASH_AFTER: z.enum(['bank-return', 'approval']).optional(),
   /** due lines per slice of a payment run's scan and apply (src/pipeline/payment-run-stream.ts); tests set a few lines so a run has many slices */
   NOEMIE_PAYMENT_SLICE_LINES: z.coerce.number().int().min(1).optional(),
   /**

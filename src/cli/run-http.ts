@@ -28,11 +28,12 @@ export const HTTP_USAGE = `  --http-port <n>  the HTTP service's port (default N
   --no-http        no HTTP service
 The HTTP service (README "HTTP service"): GET /healthz, GET /readyz (bus reachable, consumers
 running, lag per group), GET /metrics (Prometheus), and for clients with the "admin" scope
-(<home>/config/api-keys.json) POST /v1/admin/payment-runs and POST /v1/admin/replays; for clients
-with the "invoices" scope the members' invoices API, POST /v1/invoices and GET /v1/invoices/{receipt}
-(README "HTTP API"); GET /openapi.json describes them all. While it
-runs, noemie payments run and noemie replay on this home go through those routes (the key in
-NOEMIE_ADMIN_KEY). The URL it listens on is printed, and written in <home>/run/service.json.`;
+(<home>/config/api-keys.json) POST /v1/admin/payment-runs, POST /v1/admin/replays, and finance's
+/v1/admin/bank-returns, /v1/admin/approvals, /v1/admin/payment-runs/{runId}, /v1/admin/payment-facts;
+for clients with the "invoices" scope the members' invoices API, POST /v1/invoices and
+GET /v1/invoices/{receipt} (README "HTTP API"); GET /openapi.json describes them all. While it
+runs, noemie payments run / show / returns / approve, noemie replay and the payment facts of noemie
+statement on this home go through those routes (the key in NOEMIE_ADMIN_KEY). The URL it listens on is printed, and written in <home>/run/service.json.`;
 
 type HttpFlagValues = { 'http-port'?: string; 'http-host'?: string; 'no-http'?: boolean; 'http-tls-key'?: string; 'http-tls-cert'?: string };
 

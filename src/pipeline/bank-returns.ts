@@ -53,10 +53,28 @@ export interface ApplyReturnOptions {
 }
 
 export async function applyBankReturnFile(store: PaymentsStore, path: string, options: ApplyReturnOptions): Promise<BankReturnReport> {
-  const file = options.label ?? basename(path);
-  const size = (await stat(path)).size;
-  if (size > MAX_BANK_FILE_BYTES) throw new PaymentsError('PAYMENTS_RETURN_MALFORMED', `${file}: Document: larger than ${MAX_BANK_FILE_BYTES} bytes: refused unread`, { file, field: 'Document' });
-  const bytes = await readFile(path);
+  const bytes = await readBankReturnFile(path, options.label ?? basename(path));
+  return applyBankReturnBytes(store, bytes, { ...options, label: options.label ?? basename(path) });
+}
+
+/**
+ * A bank return file's bytes, refused unread past MAX_BANK_FILE_BYTES (PAYMENTS_RETURN_MALFORMED):
+ * what `noemie payments returns` sends to a running service holding the payment state.
+ */
+export async function readBankReturnFile(path: string, label: string = basename(path)): Promise<Buffer> {
+  if ((await stat(path)).size > MAX_BANK_FILE_BYTES) throw tooLarge(label);
+  return readFile(path);
+}
+
+const tooLarge = (file: string) => new PaymentsError('PAYMENTS_RETURN_MALFORMED', `${file}: Document: larger than ${MAX_BANK_FILE_BYTES} bytes: refused unread`, { file, field: 'Document' });
+
+/**
+ * A bank return file given by its bytes (the admin API's POST /v1/admin/bank-returns): keyed by
+ * their SHA-256 as a file read here is, so the same bytes given either way are applied once.
+ */
+export async function applyBankReturnBytes(store: PaymentsStore, bytes: Buffer, options: ApplyReturnOptions & { label: string }): Promise<BankReturnReport> {
+  const file = options.label;
+  if (bytes.length > MAX_BANK_FILE_BYTES) throw tooLarge(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const seen = store.returnFiles.get(sha256);
   if (seen !== undefined) return { file, sha256, format: null, messageId: null, duplicateOf: seen, returned: [], acknowledged: 0, exceptions: [] };

@@ -38,7 +38,7 @@ beforeAll(async () => {
   // the service's plugins in noemie run's order (src/cli/run-http.ts); the admin actions are not called here
   const probe = new ReadinessProbe({ bus, consumers: () => [] });
   const refused = () => Promise.reject(new Error('not called in this test'));
-  const plugins = [openapi, healthPlugin(probe), metricsPlugin(probe), adminPlugin(keys, { paymentRun: refused, replay: refused }), invoicesPlugin({ home, bus, keys })];
+  const plugins = [openapi, healthPlugin(probe), metricsPlugin(probe), adminPlugin(keys, { paymentRun: refused, replay: refused, bankReturn: refused, approval: refused, runRecord: refused, bankReturns: refused, paymentFacts: refused }), invoicesPlugin({ home, bus, keys })];
   for (const p of plugins) await p.register(app);
   url = await app.listen({ port: 0, host: '127.0.0.1' });
 }, 60_000);

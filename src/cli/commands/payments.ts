@@ -1,19 +1,18 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
 import { openBus, type Bus } from '../../bus/index.js';
-import { createLogger } from '../../log.js';
+import { createLogger, maskPersonalData } from '../../log.js';
 import { PaymentOrderSchema } from '../../model/payment.js';
 import {
-  PaymentsError, approvePayment, maskIban, renderReportSummary, renderRunSummary, reportFilesOf, reportSummary, runSummary,
+  maskIban, renderReportSummary, renderRunSummary, reportFilesOf, runSummary,
   type Approval, type PaymentRunStep, type ReportFiles, type RunReportSummary, type RunSummary,
 } from '../../payments/index.js';
 import { DEFAULT_DEBTOR, runDirOf, type PaymentStageReport } from '../../pipeline/payments-service.js';
-import { PaymentsStore } from '../../pipeline/payments-store.js';
-import { applyBankReturnFile, bankReturnsView, renderBankReturnReport, renderBankReturnsView, type BankReturnReport, type BankReturnsView } from '../../pipeline/bank-returns.js';
+import { readBankReturnFile, renderBankReturnReport, renderBankReturnsView, type BankReturnReport, type BankReturnsView } from '../../pipeline/bank-returns.js';
 import { stateStoreFileOf } from '../../state/kv-store.js';
 import { loadProfessionals } from '../../pipeline/professionals.js';
 import { chooseReference } from '../home-reference.js';
@@ -21,8 +20,10 @@ import type { PayeeAccount } from '../../model/payment.js';
 import { UsageError, parseFlags, writeLine, type CliIo, type Command } from '../command.js';
 import { jsonUsage, writeJson } from '../json-output.js';
 import { checkPaymentRunRequest, maskedReport, paymentCutoff } from '../payment-cutoff.js';
-import { adminOrHere } from '../service-client.js';
-import type { PaymentRunRequest } from '../../http/admin.js';
+import { adminOrHere, callAdmin, hereOrService } from '../service-client.js';
+import type { ApprovalRequest, BankReturnRequest, PaymentRunRequest } from '../../http/admin.js';
+import { applyBankReturn, approveHeld, readBankReturns, recordedRun, type RecordedRun } from '../payment-state.js';
+import { PipelineError } from '../../model/errors.js';
 
 /**
  * `noemie payments run`, `payments approve` and `payments show <runId>` (src/pipeline/payments-service.ts
@@ -189,20 +190,9 @@ export const command: Command = {
   },
 };
 
-/**
- * A run's record in the payment state and its report (a legacy ledger.json not imported yet is
- * read, not imported; it has no reports).
- */
-async function recordedRun(home: string, runId: string): Promise<{ run: { at: string; orders: number } | undefined; report: RunReportSummary | null }> {
-  const source = await PaymentsStore.openForReading(home);
-  if (source === null) return { run: undefined, report: null };
-  if ('legacy' in source) return { run: Object.hasOwn(source.legacy.ledger.runs, runId) ? source.legacy.ledger.runs[runId] : undefined, report: null };
-  try {
-    const report = source.report(runId);
-    return { run: source.run(runId), report: report === undefined ? null : reportSummary(report) };
-  } finally {
-    await source.close();
-  }
+/** A run's record and its report's summary: here, or from the service holding the home. */
+function runRecordOf(home: string, runId: string): Promise<RecordedRun> {
+  return hereOrService(home, () => recordedRun(home, runId), (url) => callAdmin<RecordedRun>(url, `/v1/admin/payment-runs/${encodeURIComponent(runId)}`, undefined, 'GET'));
 }
 
 const SHOW_USAGE = `noemie payments show [<runId>] [--home <dir>] [--out <dir>] [--json]
@@ -212,21 +202,17 @@ and its report's summary as recorded with the run (blocked payees with their rea
 reconciles to the cent) and where the report's HTML / JSON / CSV are; then the bank returns: payees
 blocked because the bank returned their account, and the returns that could not be applied
 (exceptions: file, record, reason). Without <runId>, the bank returns only.
+While noemie run holds the home (<home>/run/service.json), the payment state is read through its admin
+API (NOEMIE_ADMIN_KEY, a key with the "admin" scope): the same output.
 ${jsonUsage('payments show')}:
          { runId, at, summary, report, reportFiles, blocked, returns: { blocked, returned, exceptions, files } }
 exit code: 0 shown, 1 no such run, 2 usage error`;
 
 const SHOW_FLAGS = { home: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const;
 
-/** The bank returns part of the payment state (empty when the home has no state yet). */
-async function readBankReturns(home: string): Promise<BankReturnsView> {
-  const source = await PaymentsStore.openForReading(home);
-  if (source === null || 'legacy' in source) return { blocked: [], returned: [], exceptions: [], files: [] };
-  try {
-    return bankReturnsView(source);
-  } finally {
-    await source.close();
-  }
+/** The bank returns part of the payment state: here, or from the service holding the home. */
+function bankReturnsOf(home: string): Promise<BankReturnsView> {
+  return hereOrService(home, () => readBankReturns(home), (url) => callAdmin<BankReturnsView>(url, '/v1/admin/bank-returns', undefined, 'GET'));
 }
 
 /** What `payments show --json` prints (run fields null without a run id). */
@@ -251,7 +237,7 @@ export const showCommand: Command = {
     const runId = positionals[0];
     if (positionals.length > 1) throw new UsageError('at most one run id expected');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
-    const returns = await readBankReturns(home);
+    const returns = await bankReturnsOf(home);
     if (runId === undefined) {
       if (values.json) {
         const out: ShowOutput = { runId: null, at: null, summary: null, report: null, reportFiles: null, blocked: [], returns };
@@ -264,9 +250,9 @@ export const showCommand: Command = {
     }
     const runDir = runDirOf(values.out === undefined ? join(home, 'payments') : resolve(values.out), runId);
     const file = join(runDir, 'orders.ndjson');
-    const { run, report } = await recordedRun(home, runId);
+    const { run, report } = await runRecordOf(home, runId);
     const hasOrders = existsSync(file);
-    if (!hasOrders && run === undefined) {
+    if (!hasOrders && run === null) {
       writeLine(io.err, `no payment run ${runId} (no ${file}, not in ${stateStoreFileOf(home)})`);
       return 1;
     }
@@ -313,7 +299,9 @@ pay it to the same IBAN ("returned by the bank: AC04 compte clos") until its acc
 A return naming an EndToEndId we never sent, or a transfer already returned, is an exception
 (listed by noemie payments show). A file is applied whole, in one transaction; the same bytes twice
 are skipped. A malformed file is refused (PAYMENTS_RETURN_MALFORMED, naming file, record and field)
-and nothing of it is applied.
+and nothing of it is applied. While noemie run holds the home (<home>/run/service.json), each file's
+content is sent to its admin API (NOEMIE_ADMIN_KEY), which applies it the same way (same report; the
+same bytes again, from here or through it, are skipped).
 ${jsonUsage('payments returns')}: the report of each file applied
 exit code: 0 applied (exceptions are reported, not failures), 1 a file was refused, 2 usage error`;
 
@@ -330,21 +318,22 @@ export const returnsCommand: Command = {
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
     const reports: BankReturnReport[] = [];
     let code = 0;
-    const store = await PaymentsStore.open(home);
-    try {
-      for (const file of positionals) {
-        try {
-          const report = await applyBankReturnFile(store, resolve(file), { at: new Date().toISOString() });
-          reports.push(report);
-          if (!values.json) for (const l of renderBankReturnReport(report)) writeLine(io.out, l);
-        } catch (e) {
-          if (!(e instanceof PaymentsError) || e.code !== 'PAYMENTS_RETURN_MALFORMED') throw e;
-          code = 1;
-          writeLine(io.err, `${e.code}: ${e.message} — nothing of this file applied`);
-        }
+    for (const path of positionals.map((f) => resolve(f))) {
+      const file = basename(path);
+      try {
+        const bytes = await readBankReturnFile(path, file);
+        // one file at a time, here or through the service: the same bytes twice are skipped either way
+        const report = await hereOrService(home, () => applyBankReturn(home, file, bytes), (url) =>
+          callAdmin<BankReturnReport>(url, '/v1/admin/bank-returns', { file, content: bytes.toString('base64') } satisfies BankReturnRequest),
+        );
+        reports.push(report);
+        if (!values.json) for (const l of renderBankReturnReport(report)) writeLine(io.out, l);
+      } catch (e) {
+        if (!(e instanceof PipelineError) || e.code !== 'PAYMENTS_RETURN_MALFORMED') throw e;
+        code = 1;
+        // masked as the service masks its answers: a malformed IBAN field quoted in clear would end up in logs
+        writeLine(io.err, maskPersonalData(`${e.code}: ${e.message} — nothing of this file applied`));
       }
-    } finally {
-      await store.close();
     }
     if (values.json) writeJson(io, 'payments returns', reports);
     return code;
@@ -360,6 +349,8 @@ when and the order approved (amount and EndToEndId): the next payment run pays e
 one and is held again: approve it again.
   --run <runId>   refuse unless the held order comes from this run
   --by <name>     who approves, default the system user name
+While noemie run holds the home (<home>/run/service.json), the approval is recorded through its admin
+API (NOEMIE_ADMIN_KEY): the same output.
 ${jsonUsage('payments approve')}: the approval recorded
 exit code: 0 approved, 1 no such held order, 2 usage error`;
 
@@ -377,16 +368,8 @@ export const approveCommand: Command = {
     const by = values.by ?? userInfo().username;
     if (by.trim() === '') throw new UsageError('--by must name who approves');
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
-    const store = await PaymentsStore.open(home);
-    let approval: Approval;
-    try {
-      const before = store.readSlice({ controls: true });
-      const approved = approvePayment(before, { ref, by, at: new Date().toISOString(), ...(values.run === undefined ? {} : { runId: values.run }) });
-      approval = approved.approval;
-      await store.commitApproval(before, approved.ledger);
-    } finally {
-      await store.close();
-    }
+    const request: ApprovalRequest = { ref, by, ...(values.run === undefined ? {} : { runId: values.run }) };
+    const approval = await hereOrService(home, () => approveHeld(home, request), (url) => callAdmin<Approval>(url, '/v1/admin/approvals', request));
     if (values.json) writeJson(io, 'payments approve', approval);
     else writeLine(io.out, `approved ${approval.paymentId}: ${approval.amount} to ${approval.payee} (EndToEndId ${approval.endToEndId}) by ${approval.by} at ${approval.at}; the next payment run pays it`);
     return 0;

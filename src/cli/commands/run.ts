@@ -40,6 +40,7 @@ import { PipelineError } from '../../model/errors.js';
 import { STATEMENTS_GROUP } from '../../pipeline/statement-index.js';
 import { maskedReport, paymentCutoff } from '../payment-cutoff.js';
 import { replayAction } from '../replay-action.js';
+import { oneAtATime, paymentStateActions } from '../payment-state.js';
 import { HTTP_FLAGS, HTTP_USAGE, httpSettings, startRunHttp } from '../run-http.js';
 import { limitHeapGrowth } from '../../heap-growth.js';
 
@@ -198,17 +199,24 @@ export const command: Command = {
       { stage: 'reconciliation', group: RECONCILE_GROUP, topics: RECONCILE_TOPICS, running: watch(reconcile, 'reconciliation') },
       ...(indexer ? [{ stage: 'statements', group: STATEMENTS_GROUP, topics: ['settlements'] as const, running: watch(indexer, 'statements') }] : []),
     ];
+    // the service's writers of the payment state, one at a time: admin cut-offs, bank returns and
+    // approvals, and the inbox's bank return pass (a return applied while a run is being applied
+    // would apply that run again: bank-returns.ts finishes an interrupted run first)
+    const paymentTurn = oneAtATime();
     const actions: AdminActions = values.once
-      ? onceActions()
+      ? onceActions(home)
       : {
+          ...paymentStateActions(home, paymentTurn, env.NOEMIE_ADMIN_CRASH_AFTER),
           paymentRun: (request) =>
-            asAdminRequest(async () => {
-              // a cut-off pays the members' accounts as the members topic has them now
-              await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 60_000);
-              const run = await paymentCutoff(request, { bus, home, env, io, membership });
-              if (!run.dryRun && !run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked });
-              return maskedReport(run);
-            }),
+            asAdminRequest(() =>
+              paymentTurn(async () => {
+                // a cut-off pays the members' accounts as the members topic has them now
+                await waitCaughtUp(bus, membershipGroupOf(membership), ['members'], 60_000);
+                const run = await paymentCutoff(request, { bus, home, env, io, membership });
+                if (!run.dryRun && !run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked });
+                return maskedReport(run);
+              }),
+            ),
           replay: (request) =>
             asAdminRequest(async () => {
               if (request.dryRun) return replayAction(request, { bus, home, beneficiaries });
@@ -262,7 +270,7 @@ export const command: Command = {
       let claiming: Promise<unknown> = Promise.resolve();
       const lookForClaims = () => {
         claiming = claiming
-          .then(() => bankReturnsIn(layout, io))
+          .then(() => paymentTurn(() => bankReturnsIn(layout, io)))
           .catch((e: unknown) => logger.error({ err: e }, 'bank returns failed'))
           .then(async () => {
             for (const m of await membersIn(layout, bus, { logger })) reportMembers(io, m);
@@ -552,14 +560,15 @@ async function asAdminRequest<T>(act: () => Promise<T>): Promise<T> {
 
 /**
  * With --once the run makes its own payment run and stops its stages as it goes: an admin action
- * beside that would race it for the payments group. Refused; the CLI's own commands work again
- * once the run has exited.
+ * beside that would race it for the payments group. Refused (the reads of the payment state behind
+ * `payments show` and `statement` answer); the CLI's own commands work again once the run has exited.
  */
-function onceActions(): AdminActions {
+function onceActions(home: string): AdminActions {
   const refuse = async (): Promise<never> => {
     throw new PipelineError('HTTP_ADMIN_UNAVAILABLE', 'noemie run --once runs its own payment run and stops its stages as it goes: no admin action meanwhile (run the command once it has exited)');
   };
-  return { paymentRun: refuse, replay: refuse };
+  // reads of the payment state answer (what is committed); its writes would race the run's own
+  return { ...paymentStateActions(home, { refuse }), paymentRun: refuse, replay: refuse };
 }
 
 function reportMembers(io: CliIo, m: MembersFileOutcome): void {

@@ -8,6 +8,10 @@ import type { Bus } from '../../bus/index.js';
 import { StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../pipeline/statement-index.js';
 import { isLevelLocked } from '../../state/level-store.js';
 import { paymentFactsForStatement } from '../../pipeline/statement-payments.js';
+import type { LinePaymentFacts } from '../../statement/payment.js';
+import type { PaymentFactsRequest } from '../../http/admin.js';
+import type { PaymentFactsAnswer } from '../payment-state.js';
+import { callAdmin, hereOrService } from '../service-client.js';
 import { ReferenceMissingError } from '../../pipeline/reference-store.js';
 import type { StatementSettlement } from '../../statement/index.js';
 import { renderStatementHtml, renderStatementText, statementData } from '../../statement/index.js';
@@ -33,7 +37,8 @@ bus, the index is read as it is plus the family's newer settlements, and nothing
 The family's members (names on the statement) are the home's membership store's
 (noemie members import, members*.csv in the inbox, noemie run --sample).
 Each act says who was paid (you, or the professional in tiers payant) and on which transfer date
-(from the home's payment state, read only), and what is still "en attente" and why, in the
+(from the home's payment state, read only; asked of the running noemie run when it holds the home,
+with NOEMIE_ADMIN_KEY), and what is still "en attente" and why, in the
 member's words; the insurer named at the top is NOEMIE_INSURER_NAME / _ADDRESS / _REGISTRATION
 (fictitious defaults).
   --issued <YYYY-MM-DD>  the issue date printed on the statement, default today (UTC)
@@ -84,7 +89,7 @@ export const command: Command = {
     const issuedOn = values.issued === undefined ? new Date().toISOString().slice(0, 10) : date('--issued', values.issued);
     const settlements = await settlementsFromIndex(home, values.kafka, request);
     // after the index is closed: the payment facts of these lines only, read without writing
-    const payments = await paymentFactsForStatement(home, settlements.map((s) => s.lineKey));
+    const payments = await paymentFactsOf(home, settlements.map((s) => s.lineKey));
     const labels = Object.fromEntries(Object.entries(nomenclature).map(([code, e]) => [code, e.label]));
     const professionalNames = await professionalNamesOf(home);
     const data = statementData(request, settlements, members, labels, { insurer: insurerIdentity(), issuedOn, payments, professionalNames });
@@ -100,6 +105,18 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * The payment facts of the statement's lines: read here, or asked of the running service when it
+ * holds the home's payment state (src/cli/service-client.ts): the same facts either way.
+ */
+async function paymentFactsOf(home: string, lineKeys: string[]): Promise<Map<string, LinePaymentFacts>> {
+  return hereOrService(
+    home,
+    () => paymentFactsForStatement(home, lineKeys),
+    async (url) => new Map((await callAdmin<PaymentFactsAnswer>(url, '/v1/admin/payment-facts', { lineKeys } satisfies PaymentFactsRequest)).lines.map((l) => [l.lineKey, l.facts])),
+  );
+}
 
 /** The professionals' names (account holders of the home's professionals in force); none in force: PS ids only. */
 async function professionalNamesOf(home: string): Promise<Record<string, string>> {
