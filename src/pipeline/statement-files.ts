@@ -37,11 +37,8 @@ export class StatementFiles {
   /** files written (new or changed), and files left as they were (same bytes) */
   readonly counts = { written: 0, unchanged: 0 };
 
-  /** `inFlight`: kept for callers of the asynchronous version; the writes are synchronous now. */
-  constructor(
-    _inFlight = 8,
-    private readonly options: { durable?: boolean } = {},
-  ) {}
+  /** `durable`: `flush` fdatasyncs what was written (the statement stage) */
+  constructor(private readonly options: { durable?: boolean } = {}) {}
 
   /** Writes the files of one statement (those whose bytes changed); throws a failure of an earlier statement's. */
   async add(files: readonly (readonly [path: string, text: string])[]): Promise<void> {
