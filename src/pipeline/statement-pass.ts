@@ -27,6 +27,8 @@ export interface StatementPassOptions {
   insurer: NonNullable<StatementOptions['insurer']>;
   issuedOn: string;
   professionalNames: Record<string, string>;
+  /** families whose files are written at once (default 8) */
+  inFlight?: number;
   /** families whose marks are cleared in one commit, once their files are durable (default 256) */
   clearEvery?: number;
   /** tests: after a group's files are durable, before its marks are cleared (a crash there is what it simulates) */
@@ -47,8 +49,8 @@ export interface StatementPass {
  * The statements of `run --once` (src/pipeline/README.md, "Member statements"): the families whose
  * statement can have changed since the last pass (`statements.dirty`, statement-dirty.ts), or
  * every family when the home has no finished full pass with the same shared inputs. Per family:
- * one range scan of the index, point reads of its lines' payment facts, its members; its files
- * written at once (statement-files.ts), fsynced by group, and the marks of a group of families
+ * one range scan of the index, point reads of its lines' payment facts, its members; a few
+ * families' files in flight at once (their files fsynced), and the marks of a group of families
  * removed in one commit once all of that group's files are durable — a crash before leaves them
  * marked: the next run writes them again, the same bytes for the same facts on the same day.
  */
@@ -61,7 +63,7 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const seen = await both.read();
   const marks = StatementMarks.families(seen);
   const payments = PaymentsStore.over(o.kv);
-  const files = new StatementFiles({ durable: true });
+  const files = new StatementFiles(o.inFlight ?? 8, { durable: true });
   const clearEvery = o.clearEvery ?? 256;
   const result: StatementPass = { pass: full ? 'all' : 'changed', looked: 0, families: 0, files: files.counts };
   const options = { insurer: o.insurer, issuedOn: o.issuedOn, professionalNames: o.professionalNames };

@@ -19,7 +19,7 @@ describe('statement files (src/pipeline/statement-files.ts)', () => {
     // an old modification time: a rewrite of `same` would move it to now
     const old = new Date('2020-01-01T00:00:00Z');
     utimesSync(same, old, old);
-    const files = new StatementFiles();
+    const files = new StatementFiles(2);
     await files.add([[same, 'Émis le 05/12/2026\n'], [changed, 'new\n']]);
     await files.add([[join(dir, 'A3.txt'), 'first\n']]);
     await files.flush();
@@ -34,9 +34,10 @@ describe('statement files (src/pipeline/statement-files.ts)', () => {
     const shorter = join(dir, 'A2.html');
     writeFileSync(longer, 'x'.repeat(10_000));
     writeFileSync(shorter, 'y');
-    const files = new StatementFiles({ durable: true });
+    const files = new StatementFiles(2, { durable: true });
     await files.add([[longer, 'short\n'], [shorter, 'z'.repeat(5_000)]]);
     await files.add([[join(dir, 'A3.html'), 'same'], [join(dir, 'A3.txt'), '']]);
+    await files.flush();
     await files.add([[join(dir, 'A3.html'), 'same']]);
     await files.flush();
     expect(readFileSync(longer, 'utf8')).toBe('short\n');
@@ -46,7 +47,7 @@ describe('statement files (src/pipeline/statement-files.ts)', () => {
   });
 
   it('a failed write is reported, by the next statement queued or by flush', async () => {
-    const files = new StatementFiles();
+    const files = new StatementFiles(4);
     // a folder that does not exist: the write fails with ENOENT
     await files.add([[join(dir, 'missing', 'A1.txt'), 'x']]);
     await expect(files.flush()).rejects.toMatchObject({ code: 'ENOENT' });
