@@ -7,11 +7,13 @@ import { compositeKey, splitCompositeKey, StateStore, stateStoreFileOf } from '.
 import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
 import { DirtyFamilies, STATEMENTS_META, STATEMENTS_WHERE } from './statement-dirty.js';
+import { statementLineCodec } from './statement-line-codec.js';
 
 /**
  * The member statements' index, in the home's state store (src/state), kept as settlements pass:
  *
  *   statements.line/<adherentId>␟<careDate>␟<lineKey>   StatementSettlement — the line's latest version
+ *                                                       (msgpack, statement-line-codec.ts; JSON before session 11, still read)
  *   statements.where/<lineKey>                          { key, version } — where the line's latest version is
  *                                                       indexed (key null: no family), and which version it is
  *
@@ -80,7 +82,8 @@ export class StatementIndex {
   readonly dirty: DirtyFamilies;
 
   constructor(readonly level: LevelStore) {
-    this.lines = level.sub('statements.line');
+    // msgpack with fixed structures; JSON values (session 10's homes, the move from LMDB) still read
+    this.lines = level.sub('statements.line', statementLineCodec);
     this.where = level.sub(STATEMENTS_WHERE);
     this.meta = level.sub(STATEMENTS_META);
     this.dirty = new DirtyFamilies(level);

@@ -50,6 +50,20 @@ export interface OpenLevelStoreOptions {
 
 type ChainedBatch = ReturnType<ClassicLevel<string, string>['batch']>;
 
+/**
+ * A sub-store's own value encoding, for values read often enough that JSON's text costs (the
+ * member statements' lines: msgpack with fixed structures, src/pipeline/statement-line-codec.ts).
+ * Values are stored as bytes; `decode` gets what the key holds, whatever wrote it — a JSON text
+ * written before the sub-store had its codec included (the first byte tells them apart).
+ */
+export interface BinaryCodec<V> {
+  encode(value: V): Uint8Array;
+  decode(raw: Buffer): V;
+}
+export type LevelCodec<V> = 'text' | 'json' | BinaryCodec<V>;
+/** per-operation encoding of a binary sub-store's values (the database's default is utf8) */
+const AS_BUFFER = { valueEncoding: 'buffer' } as const;
+
 const OPEN = new Map<string, { opening: Promise<LevelStore>; users: number }>();
 
 export class LevelStore {
@@ -63,8 +77,8 @@ export class LevelStore {
    * writes update. A commit that never reads back (or reads only before it writes, as the
    * reconciliation's does) pays two pushes per op, no hashing.
    */
-  private written: (string | undefined)[] = [];
-  private overlay: Map<string, string | undefined> | null = null;
+  private written: (string | Uint8Array | undefined)[] = [];
+  private overlay: Map<string, string | Uint8Array | undefined> | null = null;
   /** NOEMIE_STATE_TRACE: the commit being written (write-trace.ts) */
   trace: TraceCommit | null = null;
   /** commits run one after another: two batches on libuv's pool could otherwise land in either order */
@@ -99,8 +113,8 @@ export class LevelStore {
     return opening;
   }
 
-  /** A typed sub-store: the keys under `name`; `text` sub-stores hold strings as they are, the others JSON. */
-  sub<V>(name: string, codec: 'text' | 'json' = 'json'): LevelSubStore<V> {
+  /** A typed sub-store: the keys under `name`; `text` sub-stores hold strings as they are, `json` ones JSON, a BinaryCodec its bytes. */
+  sub<V>(name: string, codec: LevelCodec<V> = 'json'): LevelSubStore<V> {
     if (name.includes(SEP) || name.includes(AFTER_SEP)) throw new Error(`sub-store name ${JSON.stringify(name)} contains the separator`);
     return new LevelSubStore<V>(this, this.db, name, codec);
   }
@@ -164,9 +178,10 @@ export class LevelStore {
     this.stats.puts += ops;
   }
 
-  /** @internal the sub-stores' writes: into the batch being built, or refused outside `commit` */
-  put(key: string, value: string, name: string): void {
-    this.writing('put', key, name).put(key, value);
+  /** @internal the sub-stores' writes: into the batch being built, or refused outside `commit` (bytes: a binary sub-store's) */
+  put(key: string, value: string | Uint8Array, name: string): void {
+    if (typeof value === 'string') this.writing('put', key, name).put(key, value);
+    else this.writing('put', key, name).put(key, value as unknown as string, AS_BUFFER);
     if (this.overlay !== null) this.overlay.set(key, value);
     else this.written.push(key, value);
   }
@@ -181,20 +196,24 @@ export class LevelStore {
   /**
    * @internal a point read: inside `commit`, the batch's own last write of the key first (a
    * removed key reads as absent), else the database (every earlier commit of the process).
+   * `bytes`: a binary sub-store's key, read as a Buffer (its own writes are bytes too).
    */
-  read(key: string): string | undefined {
+  read(key: string, bytes = false): string | Buffer | undefined {
     // nothing written yet (a commit that reads first, as the reconciliation's does): no Map to make
     if (this.batch !== null && (this.overlay !== null || this.written.length > 0)) {
       if (this.overlay === null) {
-        const overlay = new Map<string, string | undefined>();
+        const overlay = new Map<string, string | Uint8Array | undefined>();
         const w = this.written;
-        for (let i = 0; i < w.length; i += 2) overlay.set(w[i]!, w[i + 1]);
+        for (let i = 0; i < w.length; i += 2) overlay.set(w[i] as string, w[i + 1]);
         this.overlay = overlay;
         this.written = [];
       }
-      if (this.overlay.has(key)) return this.overlay.get(key);
+      if (this.overlay.has(key)) {
+        const own = this.overlay.get(key);
+        return own instanceof Uint8Array ? Buffer.from(own.buffer, own.byteOffset, own.byteLength) : own;
+      }
     }
-    return this.db.getSync(key);
+    return bytes ? (this.db.getSync(key, AS_BUFFER) as unknown as Buffer | undefined) : this.db.getSync(key);
   }
 
   private writing(op: string, key: string, name: string): ChainedBatch {
@@ -238,21 +257,26 @@ export class LevelSubStore<V> {
     private readonly store: LevelStore,
     private readonly db: ClassicLevel<string, string>,
     readonly name: string,
-    private readonly codec: 'text' | 'json',
+    private readonly codec: LevelCodec<V>,
   ) {
     this.prefix = `${name}${SEP}`;
+    this.binary = typeof codec === 'object';
   }
+
+  /** the values are bytes (a BinaryCodec): read as Buffers */
+  private readonly binary: boolean;
 
   /** A synchronous point read (LevelDB's memtables, block cache, then files); inside `commit`, the batch's own writes first. */
   get(key: string): V | undefined {
-    const raw = this.store.read(this.prefix + key);
+    const raw = this.store.read(this.prefix + key, this.binary);
     if (raw === undefined) return undefined;
     return this.decode(raw);
   }
 
   /** Inside `commit` only. */
   put(key: string, value: V): void {
-    this.store.put(this.prefix + key, this.codec === 'text' ? (value as string) : JSON.stringify(value), this.name);
+    const codec = this.codec;
+    this.store.put(this.prefix + key, codec === 'text' ? (value as string) : codec === 'json' ? JSON.stringify(value) : codec.encode(value), this.name);
   }
 
   /** Inside `commit` only. */
@@ -266,7 +290,7 @@ export class LevelSubStore<V> {
   }
 
   async *entries(keyPrefix = ''): AsyncGenerator<[string, V]> {
-    for await (const [key, raw] of this.db.iterator(this.range(keyPrefix))) yield [key.slice(this.prefix.length), this.decode(raw)];
+    for await (const [key, raw] of this.db.iterator<string, string | Buffer>(this.range(keyPrefix))) yield [key.slice(this.prefix.length), this.decode(raw)];
   }
 
   /**
@@ -276,7 +300,7 @@ export class LevelSubStore<V> {
    * bounded range (one family's lines): the whole range is held in memory.
    */
   async entriesIn(keyPrefix = ''): Promise<[string, V][]> {
-    const raw = await this.db.iterator(this.range(keyPrefix)).all();
+    const raw = await this.db.iterator<string, string | Buffer>(this.range(keyPrefix)).all();
     const out: [string, V][] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const [key, value] = raw[i]!;
@@ -291,12 +315,16 @@ export class LevelSubStore<V> {
     return this.store.clearRange(gte, lt);
   }
 
-  private decode(raw: string): V {
-    return (this.codec === 'text' ? raw : JSON.parse(raw)) as V;
+  private decode(raw: string | Buffer): V {
+    const codec = this.codec;
+    if (codec === 'text') return raw as V;
+    if (codec === 'json') return JSON.parse(raw as string) as V;
+    return codec.decode(raw as Buffer);
   }
 
-  private range(keyPrefix: string): { gte: string; lt: string } {
+  private range(keyPrefix: string): { gte: string; lt: string; valueEncoding?: 'buffer' } {
     const gte = this.prefix + keyPrefix;
-    return { gte, lt: keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${gte}\uffff` };
+    const lt = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${gte}\uffff`;
+    return this.binary ? { gte, lt, ...AS_BUFFER } : { gte, lt };
   }
 }

@@ -29,6 +29,23 @@ describe('statement files (src/pipeline/statement-files.ts)', () => {
     expect(files.counts).toEqual({ written: 2, unchanged: 1 });
   });
 
+  it('a file of another size is rewritten whole, shorter or longer; durable: flush syncs what was written and what was left', async () => {
+    const longer = join(dir, 'A1.html');
+    const shorter = join(dir, 'A2.html');
+    writeFileSync(longer, 'x'.repeat(10_000));
+    writeFileSync(shorter, 'y');
+    const files = new StatementFiles(2, { durable: true });
+    await files.add([[longer, 'short\n'], [shorter, 'z'.repeat(5_000)]]);
+    await files.add([[join(dir, 'A3.html'), 'same'], [join(dir, 'A3.txt'), '']]);
+    await files.flush();
+    await files.add([[join(dir, 'A3.html'), 'same']]);
+    await files.flush();
+    expect(readFileSync(longer, 'utf8')).toBe('short\n');
+    expect(readFileSync(shorter, 'utf8')).toBe('z'.repeat(5_000));
+    expect(readFileSync(join(dir, 'A3.txt'), 'utf8')).toBe('');
+    expect(files.counts).toEqual({ written: 4, unchanged: 1 });
+  });
+
   it('a failed write is reported, by the next statement queued or by flush', async () => {
     const files = new StatementFiles(4);
     // a folder that does not exist: the write fails with ENOENT

@@ -3,7 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedBus, type EmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import { startStatementIndexer, StatementIndex, statementFromIndexAndTail, updateStatementIndex } from '../../src/pipeline/statement-index.js';
+import { statementLineCodec } from '../../src/pipeline/statement-line-codec.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
+import type { BinaryCodec } from '../../src/state/level-store.js';
 import { renderStatementText, statementData, type StatementRequest, type StatementSettlement } from '../../src/statement/index.js';
 import { settlement, tempDir } from './stages-given.js';
 
@@ -57,7 +59,8 @@ function generatedDrop(): Settlement[] {
 /** Every entry of one of the index's sub-stores (LevelDB: an async scan), in key order. */
 async function entriesOf(of: StatementIndex, name: string): Promise<[string, unknown][]> {
   const out: [string, unknown][] = [];
-  for await (const e of of.level.sub<unknown>(name).entries()) out.push(e);
+  // the lines are msgpack (statement-line-codec.ts), the other sub-stores JSON
+  for await (const e of of.level.sub<unknown>(name, name === 'statements.line' ? (statementLineCodec as BinaryCodec<unknown>) : 'json').entries()) out.push(e);
   return out;
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { compositeKey } from '../../src/state/kv-store.js';
-import { LevelStore, levelDirOf } from '../../src/state/level-store.js';
+import { LevelStore, levelDirOf, type BinaryCodec } from '../../src/state/level-store.js';
 import { collectAll as collect } from '../support/iterables.js';
 
 /**
@@ -166,5 +166,30 @@ it('update: an async decide (a scan) runs after the steps asked before it are wr
   })).rejects.toThrow('cannot decide');
   await store.commit(() => total.put('after', 1));
   expect(total.get('after')).toBe(1);
+  await store.close();
+});
+
+it('a binary sub-store (its own codec) stores bytes: read back inside its commit, by point and range reads, beside JSON and text sub-stores', async () => {
+  // a codec whose bytes are not text: one byte per number, and a first byte 0xff that utf8 would not keep
+  const bytes: BinaryCodec<number[]> = { encode: (v) => Uint8Array.from([0xff, ...v]), decode: (raw) => (raw[0] === 0xff ? [...raw.subarray(1)] : (JSON.parse(raw.toString('utf8')) as number[])) };
+  const store = await LevelStore.open(home);
+  const packed = store.sub<number[]>('packed', bytes);
+  const json = store.sub<number[]>('json');
+  const seen: unknown[] = [];
+  await store.commit(() => {
+    json.put('a', [1]);
+    packed.put('a', [0, 128, 255]);
+    packed.put('b', [7]);
+    seen.push(packed.get('a'), packed.get('c'));
+  });
+  expect(seen).toEqual([[0, 128, 255], undefined]);
+  expect(packed.get('a')).toEqual([0, 128, 255]);
+  expect(json.get('a')).toEqual([1]);
+  expect(await packed.entriesIn()).toEqual([['a', [0, 128, 255]], ['b', [7]]]);
+  expect(await collect(packed.entries())).toEqual([['a', [0, 128, 255]], ['b', [7]]]);
+  // a value the same key held as JSON text before the codec (its decode tells them apart)
+  await store.commit(() => store.sub<number[]>('packed', 'json').put('c', [3, 4]));
+  expect(packed.get('c')).toEqual([3, 4]);
+  expect((await packed.entriesIn()).map(([k]) => k)).toEqual(['a', 'b', 'c']);
   await store.close();
 });
