@@ -285,6 +285,32 @@ export class LevelSubStore<V> {
     return out;
   }
 
+  /** Whether the key is there (a point read; inside `commit`, the batch's own writes first). */
+  has(key: string): boolean {
+    return this.store.read(this.prefix + key) !== undefined;
+  }
+
+  /**
+   * Up to `limit` entries under `keyPrefix` whose key is after `after` (from the first when null),
+   * in key order, read in one go: a slice of a long walk, resumed from its last key (the LMDB
+   * sub-store's `entriesAfter`; async, as every LevelDB range read). Not the batch being built.
+   */
+  async entriesAfter(after: string | null, limit: number, keyPrefix = ''): Promise<[string, V][]> {
+    const raw = await this.db.iterator({ ...this.rangeAfter(after, keyPrefix), limit }).all();
+    const out: [string, V][] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const [key, value] = raw[i]!;
+      out[i] = [key.slice(this.prefix.length), this.decode(value)];
+    }
+    return out;
+  }
+
+  /** Up to `limit` keys under `keyPrefix` after `after` (from the first when null), in key order; values not read. */
+  async keysAfter(after: string | null, limit: number, keyPrefix = ''): Promise<string[]> {
+    const raw = await this.db.keys({ ...this.rangeAfter(after, keyPrefix), limit }).all();
+    return raw.map((key) => key.slice(this.prefix.length));
+  }
+
   /** Removes the keys under `keyPrefix` (all by default): several batches, NOT atomic (LevelStore.clearRange). */
   clear(keyPrefix = ''): Promise<void> {
     const { gte, lt } = this.range(keyPrefix);
@@ -293,6 +319,11 @@ export class LevelSubStore<V> {
 
   private decode(raw: string): V {
     return (this.codec === 'text' ? raw : JSON.parse(raw)) as V;
+  }
+
+  private rangeAfter(after: string | null, keyPrefix: string): { gte: string; lt: string } | { gt: string; lt: string } {
+    const { gte, lt } = this.range(keyPrefix);
+    return after === null ? { gte, lt } : { gt: this.prefix + after, lt };
   }
 
   private range(keyPrefix: string): { gte: string; lt: string } {

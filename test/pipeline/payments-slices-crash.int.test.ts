@@ -40,8 +40,9 @@ async function whatIsLeft(home: string) {
   let lineRuns: unknown[];
   let scratch: unknown[];
   try {
-    lineRuns = [...store.kv.sub('payments.line-run').entries()];
-    scratch = [...store.kv.sub('payments.run-move').keys(), ...store.kv.sub('payments.run-payee').keys(), ...store.kv.sub('payments.pending').keys()];
+    // in the home's LevelDB since session 11 (a line's runs are one value per line)
+    lineRuns = await store.level.sub('payments.line-runs').entriesIn();
+    scratch = [...(await store.level.sub('payments.run-move').entriesIn()), ...(await store.level.sub('payments.run-payee').entriesIn()), ...(await store.level.sub('payments.pending').entriesIn())].map(([k]) => k);
   } finally {
     await store.close();
   }

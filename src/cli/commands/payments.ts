@@ -223,7 +223,7 @@ async function readBankReturns(home: string): Promise<BankReturnsView> {
   const source = await PaymentsStore.openForReading(home);
   if (source === null || 'legacy' in source) return { blocked: [], returned: [], exceptions: [], files: [] };
   try {
-    return bankReturnsView(source);
+    return await bankReturnsView(source);
   } finally {
     await source.close();
   }
@@ -380,7 +380,7 @@ export const approveCommand: Command = {
     const store = await PaymentsStore.open(home);
     let approval: Approval;
     try {
-      const before = store.readSlice({ controls: true });
+      const before = await store.readSlice({ controls: true });
       const approved = approvePayment(before, { ref, by, at: new Date().toISOString(), ...(values.run === undefined ? {} : { runId: values.run }) });
       approval = approved.approval;
       await store.commitApproval(before, approved.ledger);
