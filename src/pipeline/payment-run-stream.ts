@@ -73,6 +73,8 @@ export interface StreamedRunOptions extends RunInput {
   initiatingPartyId?: PartyId | null;
   debtorOf: (order: PaymentOrder | PaymentOrderHead) => DebtorAccount;
   sliceLines?: number;
+  /** after each scan slice's batch (the crash tests stop there: NOEMIE_CRASH_AT=scan-slice) */
+  onScanSlice?: () => void;
 }
 
 /** The intent of a streamed run: its orders without their lines (read back from the store when written). */
@@ -214,6 +216,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
         for (const [k, v] of moves) keys.runMoves.put(k, v);
       };
     });
+    options.onScanSlice?.();
     if (dueKeys.length === 0) break;
     after = dueKeys.at(-1)!;
   }

@@ -29,6 +29,8 @@ export { runDirOf };
  * "after X" is what NOEMIE_CRASH_AT=X simulates) and what a restart does:
  *   consumed      inputs in the ledger, nothing of the run. Restart decides the run again: the same
  *                 ledger gives the same orders and EndToEndIds (they derive from what is paid).
+ *   scan-slice    a slice of the run's scan written: its movements (scratch) and report rows under
+ *                 its run id, nothing of the ledger. Restart removes them and decides the run again.
  *   decided       orders in memory only: as above.
  *   intent-saved  ONE transaction records the run's decision (payment-run-stream.ts): its intent
  *                 (runId, order heads, EndToEndIds, file names, MsgIds), the per-payee outcomes,
@@ -398,6 +400,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
       initiatingPartyId: options.initiatingParty?.id ? { id: options.initiatingParty.id, scheme: options.initiatingParty.scheme } : null,
       ...(options.limits ? { limits: options.limits } : {}),
       ...(sliceLines ? { sliceLines } : {}),
+      onScanSlice: () => onStep('scan-slice'),
     });
     if (decided === null) {
       const earlier = store.report(runId);
