@@ -839,10 +839,10 @@ function movedOnce(home: string, level: LevelStore, kv: StateStore | null = null
 
 /**
  * How `payments.line` values are stored: a LineLedger whose payee-keyed `paid` and EndToEndId-keyed
- * `returned` maps are lists of [key, value] pairs. As objects, msgpackr (the store's encoding, with
- * records) makes every new set of keys — every payee — a record definition of its own, carried in
- * the values once the few shared ones are taken: slower to write and read, and larger. Values
- * written before (plain objects) are read as they are.
+ * `returned` maps are lists of [key, value] pairs. Chosen for LMDB (sessions 6–10): as objects,
+ * msgpackr (its encoding, with records) made every new set of keys — every payee — a record
+ * definition of its own. Kept in LevelDB (JSON, where it costs nothing either way): the move copies
+ * the values as they are. Values written before (plain objects) are read as they are.
  */
 export interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
   paid: readonly (readonly [string, string])[] | LineLedger['paid'];
