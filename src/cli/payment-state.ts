@@ -36,7 +36,7 @@ export async function readBankReturns(home: string): Promise<BankReturnsView> {
   const source = await PaymentsStore.openForReading(home);
   if (source === null || 'legacy' in source) return { blocked: [], returned: [], exceptions: [], files: [] };
   try {
-    return bankReturnsView(source);
+    return await bankReturnsView(source);
   } finally {
     await source.close();
   }
@@ -60,7 +60,7 @@ export async function applyBankReturn(home: string, file: string, bytes: Buffer)
 export async function approveHeld(home: string, request: ApprovalRequest): Promise<Approval> {
   const store = await PaymentsStore.open(home);
   try {
-    const before = store.readSlice({ controls: true });
+    const before = await store.readSlice({ controls: true });
     const approved = approvePayment(before, { ref: request.ref, by: request.by, at: new Date().toISOString(), ...(request.runId === undefined ? {} : { runId: request.runId }) });
     await store.commitApproval(before, approved.ledger);
     return approved.approval;

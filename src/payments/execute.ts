@@ -45,7 +45,7 @@ export interface WriteRunOptions {
   handedOver: Readonly<Record<string, string>>;
   onStep?: (step: PaymentRunStep) => void;
   /** the orders with their lines, in the intent's order, when the intent holds only their heads (a streamed run) */
-  orders?: () => Iterable<PaymentOrder>;
+  orders?: () => Iterable<PaymentOrder> | AsyncIterable<PaymentOrder>;
 }
 
 /** Writes (or re-writes, after a crash) an intent's pain.001 files and orders.ndjson; removes stray temp files first. */

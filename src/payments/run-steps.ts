@@ -7,6 +7,8 @@
 export const PAYMENT_RUN_STEPS = [
   /** new settlements / outcomes applied to the ledger and saved, offsets committed */
   'consumed',
+  /** one slice of the run's scan written (its movements to the run's scratch, its report rows under its run id): nothing of the ledger */
+  'scan-slice',
   /** the run's orders decided in memory: nothing of the run recorded yet */
   'decided',
   /** the run's decision recorded in one write: intent (orders, file names, MsgIds, EndToEndIds), per-payee outcomes, debts, holds, the apply cursor */

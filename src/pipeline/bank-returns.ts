@@ -89,7 +89,7 @@ export async function applyBankMessage(store: PaymentsStore, message: BankMessag
   // are computed from the lines as the run decided on them, which a return would change under it
   if (applyCursorOf(store) !== null) await applyStreamedRun(store);
   let report!: BankReturnReport;
-  await store.commitReturns(() => {
+  await store.commitReturns(async () => {
     const duplicateOf = store.returnFiles.get(sha256) ?? null;
     report = { file, sha256, format: message.format, messageId: message.messageId, duplicateOf, returned: [], acknowledged: 0, exceptions: [] };
     const empty = { before: { lines: {}, operatorPaid: {}, due: {}, debts: {}, runs: {}, held: {}, approvals: {} } satisfies PaymentsLedger, write: () => {} };
@@ -130,7 +130,7 @@ export async function applyBankMessage(store: PaymentsStore, message: BankMessag
       exception({ record: 0, path: u.path, endToEndId: null, reasonCode: u.reasonCode }, `${u.path} status ${u.status} without the transactions listed: which transfers it rejects must be checked with the bank`);
     }
 
-    const before = store.readSlice({ lineKeys: toApply.flatMap((a) => a.transfer.lines.map((l) => l.lineKey)), payees: toApply.map((a) => a.transfer.payee) });
+    const before = await store.readSlice({ lineKeys: toApply.flatMap((a) => a.transfer.lines.map((l) => l.lineKey)), payees: toApply.map((a) => a.transfer.payee) });
     let after = before;
     for (const { tx, transfer } of toApply) {
       after = applyReturn(after, transfer, { code: tx.reasonCode, file, record: tx.record, endToEndId: tx.endToEndId, at });
@@ -159,12 +159,12 @@ export interface BankReturnsView {
   files: (ReturnFileRecord & { sha256: string })[];
 }
 
-export function bankReturnsView(store: PaymentsStore): BankReturnsView {
+export async function bankReturnsView(store: PaymentsStore): Promise<BankReturnsView> {
   return {
-    blocked: [...store.returnBlocks.entries()].map(([payee, b]) => ({ payee, ...b })),
-    returned: [...store.returned.entries()].map(([endToEndId, r]) => ({ endToEndId, ...r })),
-    exceptions: [...store.returnExceptions.entries()].map(([, e]) => e),
-    files: [...store.returnFiles.entries()].map(([sha256, f]) => ({ sha256, ...f })),
+    blocked: (await store.returnBlocks.entriesIn()).map(([payee, b]) => ({ payee, ...b })),
+    returned: (await store.returned.entriesIn()).map(([endToEndId, r]) => ({ endToEndId, ...r })),
+    exceptions: (await store.returnExceptions.entriesIn()).map(([, e]) => e),
+    files: (await store.returnFiles.entriesIn()).map(([sha256, f]) => ({ sha256, ...f })),
   };
 }
 

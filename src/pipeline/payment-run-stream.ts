@@ -10,10 +10,9 @@ import { planSepaFiles } from '../payments/sepa/files.js';
 import type { DebtorAccount, PartyId } from '../payments/sepa/pain001.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBlock, RunInput } from '../payments/types.js';
 import { blockedShown, type LineBlocked } from '../statement/payment.js';
-import { rm } from 'node:fs/promises';
-import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { compositeKey } from '../state/kv-store.js';
+import type { LevelSubStore } from '../state/level-store.js';
 import { chunkKey, REPORT_LINES_PER_KEY, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
-import { scratchDir } from './scratch.js';
 
 /**
  * A payment run decided and applied by streaming its due lines, so that its memory follows its
@@ -22,10 +21,10 @@ import { scratchDir } from './scratch.js';
  * (src/payments/run.ts `runPayments`, which the dry run still uses): the per-payee decision is the
  * same function (`decidePayee`), fed with sums instead of lists.
  *
- *   1. scan    the due keys in slices of `sliceLines` (LMDB order = lineKey order), one commit per
+ *   1. scan    the due keys in slices of `sliceLines` (key order = lineKey order), one batch per
  *              slice: each line's report row to `payments.report-lines/<runId>␟<n>`, its movements
- *              to a private unsynced LMDB that sorts them, copied at the end of the scan into
- *              `payments.run-move/<payee>␟<lineKey>` in key order; in memory, per payee, only its sum, line
+ *              to `payments.run-move/<payee>␟<lineKey>` (LevelDB appends them and sorts them in
+ *              its own compactions); in memory, per payee, only its sum, line
  *              count and care period (and the rare bank-return marks of its lines), plus the
  *              pending and withheld lines the report lists. Nothing of the ledger changes.
  *   2. decide  payee by payee in payee order (the run's ceiling is first fit in that order): the
@@ -35,7 +34,7 @@ import { scratchDir } from './scratch.js';
  *              per-payee outcomes (`payments.run-payee/<payee>`: the order's head, or blocked /
  *              held), the report without its rows, the intent (order heads), the EndToEndIds
  *              reserved in the handed-over index, and `payments.pending/apply`: the cursor.
- *   4. apply   the due keys again, in slices, each in its own commit WITH the cursor's advance:
+ *   4. apply   the due keys again, in slices, each in its own batch WITH the cursor's advance:
  *              `paid`, the line-run record, the blocked mark, the due mark, the returns cleared,
  *              the statements' dirty marks — each line's movements computed again from the line,
  *              which nothing else changes until the cursor is at its end (the stage applies a
@@ -45,20 +44,18 @@ import { scratchDir } from './scratch.js';
  *              from `run-move` and `report-lines`, a payee / a chunk at a time.
  * A crash in 1–2 leaves only scratch keys (cleared by the next scan); from 3 on the run is decided
  * for good and a restart resumes 4 at the cursor, then writes the files (the crash argument in
- * src/pipeline/README.md, "The payment run, streamed").
+ * src/pipeline/README.md, "The payment run, streamed"). The state is the home's LevelDB (session
+ * 11): every step that reads before it writes is one `level.update` (its range reads are async;
+ * no other commit of the process runs between the reads and the batch).
  */
 
 /**
- * Lines per slice of the scan and of the apply. Each apply slice is a durable commit that rewrites
- * the B-tree pages its keys fall in (and their page-cache folios): fewer, larger slices write fewer
- * bytes. 16 384 (session 9; 4 096 before): the payment run alone at 100 k lines wrote 1 313 MB of
- * state commits with 4 096, 913 MB with 16 384, 674 MB with 65 536 — which also held 170 MB more
- * (bench/README.md, "Session 9 — payments").
+ * Lines per slice of the scan and of the apply: one synced batch each. 16 384 since session 9,
+ * chosen for LMDB (whose commits re-wrote the B-tree pages their keys fell in: 4 096 wrote 1 313 MB
+ * at 100 k lines, 16 384 913 MB; bench/README.md, "Session 9 — payments"); in LevelDB a batch
+ * appends its keys, the size only bounds the batch held in memory and the fsyncs per run.
  */
 export const DEFAULT_SLICE_LINES = 16384;
-
-/** Movements copied per commit from the scan's sort scratch into `payments.run-move` (in key order: appended pages). */
-const MOVES_PER_COPY = 65536;
 
 /** The apply cursor (`payments.pending/apply`): the run being applied and how far. */
 export interface ApplyCursor {
@@ -76,6 +73,8 @@ export interface StreamedRunOptions extends RunInput {
   initiatingPartyId?: PartyId | null;
   debtorOf: (order: PaymentOrder | PaymentOrderHead) => DebtorAccount;
   sliceLines?: number;
+  /** after each scan slice's batch (the crash tests stop there: NOEMIE_CRASH_AT=scan-slice) */
+  onScanSlice?: () => void;
 }
 
 /** The intent of a streamed run: its orders without their lines (read back from the store when written). */
@@ -112,12 +111,12 @@ interface PayeeTotals {
 const SCAN = 'scan';
 const APPLY = 'apply';
 
-/** The operator's payments for one line: per payee (cents) and in all. */
+/** The operator's payments for one line: per payee (cents) and in all (point reads). */
 function operatorOf(keys: RunKeys, lineKey: string): { byPayee: Map<string, number>; total: number } {
   const byPayee = new Map<string, number>();
   let total = 0;
-  for (const ik of keys.operatorByLine.keys(compositeKey(lineKey, ''))) {
-    const p = keys.operator.get(splitCompositeKey(ik)[1]!);
+  for (const c of keys.lineOperators.get(lineKey) ?? []) {
+    const p = keys.operator.get(c);
     if (p === undefined) continue;
     byPayee.set(p.payee, add(byPayee.get(p.payee) ?? 0, cents(p.amount)));
     total = add(total, cents(p.amount));
@@ -125,30 +124,19 @@ function operatorOf(keys: RunKeys, lineKey: string): { byPayee: Map<string, numb
   return { byPayee, total };
 }
 
-/** One payee's movements, in lineKey order, as the run recorded them. */
-function movesOf(keys: RunKeys, payee: string): { line: PaymentLine; returns: number }[] {
-  const out: { line: PaymentLine; returns: number }[] = [];
-  for (const [k, [version, amount, returns]] of keys.runMoves.entries(compositeKey(payee, ''))) {
-    out.push({ line: { lineKey: k.slice(payee.length + 1), version, amount: moneyOfCents(amount) }, returns });
-  }
-  return out;
+/** One payee's movements, in lineKey order, as the run recorded them (one range read: the payee's own keys). */
+async function movesOf(keys: RunKeys, payee: string): Promise<{ line: PaymentLine; returns: number }[]> {
+  return (await keys.runMoves.entriesIn(compositeKey(payee, ''))).map(([k, [version, amount, returns]]) => ({ line: { lineKey: k.slice(payee.length + 1), version, amount: moneyOfCents(amount) }, returns }));
 }
 
-/** Removes a streamed run's scratch keys (movements, outcomes), a slice per commit. */
-export async function clearRunScratch(store: PaymentsStore, sliceLines = DEFAULT_SLICE_LINES): Promise<void> {
+/**
+ * Removes a streamed run's scratch keys (movements, outcomes): range clears, not one step — safe
+ * because the scratch is dead whenever this runs (before a scan's marker, after the intent is
+ * cleared): nothing reads it until the next run's record, and that run's scan clears it first.
+ */
+export async function clearRunScratch(store: PaymentsStore): Promise<void> {
   const keys = store.runKeys();
-  for (const sub of [keys.runMoves, keys.runPayees]) await removeInSlices(keys.kv, sub, sliceLines);
-}
-
-/** Removes the keys of `sub` under `keyPrefix`, `limit` per commit (keys only: their values are not read). */
-async function removeInSlices(kv: RunKeys['kv'], sub: SubStore<unknown>, limit: number, keyPrefix = ''): Promise<void> {
-  for (;;) {
-    const batch = sub.keysAfter(null, limit, keyPrefix);
-    if (batch.length === 0) return;
-    await kv.commit(() => {
-      for (const k of batch) sub.remove(k);
-    });
-  }
+  for (const sub of [keys.runMoves, keys.runPayees] as LevelSubStore<unknown>[]) await sub.clear();
 }
 
 /**
@@ -162,10 +150,10 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   const slice = options.sliceLines ?? DEFAULT_SLICE_LINES;
   // what an interrupted scan left: its report rows (under its run id, never recorded) and the scratch
   const left = keys.pendingRun.get(SCAN) as { runId: string } | undefined;
-  if (left !== undefined && !keys.runs.has(left.runId)) await removeReportRows(store, left.runId, slice);
-  await removeReportRows(store, options.runId, slice);
-  await clearRunScratch(store, slice);
-  await keys.kv.commit(() => keys.pendingRun.put(SCAN, { runId: options.runId } as never));
+  if (left !== undefined && !keys.runs.has(left.runId)) await removeReportRows(store, left.runId);
+  await removeReportRows(store, options.runId);
+  await clearRunScratch(store);
+  await keys.level.commit(() => keys.pendingRun.put(SCAN, { runId: options.runId } as never));
 
   // ---- 1. scan ----
   const payees = new Map<string, PayeeTotals>();
@@ -175,88 +163,68 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   let rows: SettledLine[] = [];
   let chunks = 0;
   // The movements are keyed payee first (the decision and the transfers read them per payee), but
-  // the scan meets them in lineKey order: put straight into the home's store, each slice's durable
-  // commit rewrote pages all over `payments.run-move` — the whole scratch once per slice, quadratic
-  // in the run (session 9: 334 MB of the 1 313 MB the run alone wrote at 100 k lines). They are
-  // sorted in a private, unsynced LMDB first (a crash loses it, and nothing needs it: the run is
-  // not recorded and the next scan starts over), then copied in key order, which appends pages.
-  const sortDir = await scratchDir('noemie-payrun-');
-  const sort = StateStore.open(sortDir, { sync: false });
-  try {
-    const sorting = sort.sub<StoredMove>('run-move');
-    let after: string | null = null;
-    for (;;) {
-      const dueKeys = keys.due.keysAfter(after, slice);
-      if (dueKeys.length === 0 && rows.length === 0) break;
+  // the scan meets them in lineKey order. In LMDB each slice's commit re-wrote pages all over
+  // `payments.run-move` (quadratic in the run), so they were sorted in a private LMDB first; a
+  // LevelDB batch appends them to its log whatever their order, and its compactions sort them.
+  let after: string | null = null;
+  for (;;) {
+    let dueKeys: string[] = [];
+    await keys.level.update(async () => {
+      dueKeys = await keys.due.keysAfter(after, slice);
       const moves: [string, StoredMove][] = [];
-      await keys.kv.update(() => {
-        for (const lineKey of dueKeys) {
-          const line = keys.lineOf(lineKey);
-          if (line === undefined) continue;
-          const operator = operatorOf(keys, lineKey);
-          const m = movementsOf(lineKey, line, operator.byPayee);
-          if (!(m instanceof Map)) {
-            pending.push(m);
-            continue;
-          }
-          const settled = settledLineOf(lineKey, line, operator.total);
-          if (settled !== null) {
-            rows.push(settled.row);
-            totals.add(settled.row);
-            if (settled.withheld !== null) withheld.push(settled.withheld);
-          }
-          const careDate = line.settlement?.careDate;
-          for (const [payee, move] of m) {
-            let t = payees.get(payee);
-            if (t === undefined) payees.set(payee, (t = { sum: 0, lineCount: 0, careFrom: undefined, careTo: undefined, careMissing: false, marks: undefined }));
-            t.sum = add(t.sum, move.amount);
-            t.lineCount += 1;
-            if (careDate === undefined) t.careMissing = true;
-            else {
-              if (t.careFrom === undefined || careDate < t.careFrom) t.careFrom = careDate;
-              if (t.careTo === undefined || careDate > t.careTo) t.careTo = careDate;
-            }
-            if (line.returned !== undefined) {
-              const marks = repaidMarksOf([{ lineKey, amount: moneyOfCents(move.amount) }], payee, () => line.returned);
-              if (marks.length > 0) (t.marks ??= []).push(...marks);
-            }
-            moves.push([compositeKey(payee, lineKey), [move.version, move.amount, line.returns ?? 0]]);
-          }
+      for (const lineKey of dueKeys) {
+        const line = keys.lineOf(lineKey);
+        if (line === undefined) continue;
+        const operator = operatorOf(keys, lineKey);
+        const m = movementsOf(lineKey, line, operator.byPayee);
+        if (!(m instanceof Map)) {
+          pending.push(m);
+          continue;
         }
-        const full: SettledLine[][] = [];
-        while (rows.length >= REPORT_LINES_PER_KEY || (dueKeys.length === 0 && rows.length > 0)) {
-          full.push(rows.slice(0, REPORT_LINES_PER_KEY));
-          rows = rows.slice(REPORT_LINES_PER_KEY);
+        const settled = settledLineOf(lineKey, line, operator.total);
+        if (settled !== null) {
+          rows.push(settled.row);
+          totals.add(settled.row);
+          if (settled.withheld !== null) withheld.push(settled.withheld);
         }
-        return () => {
-          for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c);
-        };
-      });
-      if (moves.length > 0) {
-        await sort.commit(() => {
-          for (const [k, v] of moves) sorting.put(k, v);
-        });
+        const careDate = line.settlement?.careDate;
+        for (const [payee, move] of m) {
+          let t = payees.get(payee);
+          if (t === undefined) payees.set(payee, (t = { sum: 0, lineCount: 0, careFrom: undefined, careTo: undefined, careMissing: false, marks: undefined }));
+          t.sum = add(t.sum, move.amount);
+          t.lineCount += 1;
+          if (careDate === undefined) t.careMissing = true;
+          else {
+            if (t.careFrom === undefined || careDate < t.careFrom) t.careFrom = careDate;
+            if (t.careTo === undefined || careDate > t.careTo) t.careTo = careDate;
+          }
+          if (line.returned !== undefined) {
+            const marks = repaidMarksOf([{ lineKey, amount: moneyOfCents(move.amount) }], payee, () => line.returned);
+            if (marks.length > 0) (t.marks ??= []).push(...marks);
+          }
+          moves.push([compositeKey(payee, lineKey), [move.version, move.amount, line.returns ?? 0]]);
+        }
       }
-      if (dueKeys.length === 0) break;
-      after = dueKeys.at(-1)!;
-    }
-    for (let from: string | null = null; ; ) {
-      const sorted = sorting.entriesAfter(from, MOVES_PER_COPY);
-      if (sorted.length === 0) break;
-      await keys.kv.commit(() => {
-        for (const [k, v] of sorted) keys.runMoves.put(k, v);
-      });
-      from = sorted.at(-1)![0];
-    }
-  } finally {
-    await sort.close();
-    await rm(sortDir, { recursive: true, force: true });
+      const full: SettledLine[][] = [];
+      while (rows.length >= REPORT_LINES_PER_KEY || (dueKeys.length === 0 && rows.length > 0)) {
+        full.push(rows.slice(0, REPORT_LINES_PER_KEY));
+        rows = rows.slice(REPORT_LINES_PER_KEY);
+      }
+      if (full.length === 0 && moves.length === 0) return null;
+      return () => {
+        for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c);
+        for (const [k, v] of moves) keys.runMoves.put(k, v);
+      };
+    });
+    options.onScanSlice?.();
+    if (dueKeys.length === 0) break;
+    after = dueKeys.at(-1)!;
   }
 
   // ---- 2. decide, payee by payee ----
   const before = {
-    debts: Object.fromEntries(keys.debts.entries()), held: Object.fromEntries(keys.held.entries()), approvals: Object.fromEntries(keys.approvals.entries()),
-    returnBlocks: Object.fromEntries(keys.returnBlocks.entries()), returnsToReport: Object.fromEntries(keys.returnsToReport.entries()),
+    debts: Object.fromEntries(await keys.debts.entriesIn()), held: Object.fromEntries(await keys.held.entriesIn()), approvals: Object.fromEntries(await keys.approvals.entriesIn()),
+    returnBlocks: Object.fromEntries(await keys.returnBlocks.entriesIn()), returnsToReport: Object.fromEntries(await keys.returnsToReport.entriesIn()),
   };
   const state = runDecisionState(before, options, at);
   const orders: PaymentOrderHead[] = [];
@@ -264,8 +232,9 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   const held: Held[] = [];
   const stillDue = new Set(pending.map((p) => p.lineKey));
   for (const [payee, t] of [...payees].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    let mine: ReturnType<typeof movesOf> | null = null;
-    const lines = () => (mine ??= movesOf(keys, payee));
+    // read before the decision, which is synchronous (it always needs them: an EndToEndId or the lines kept due)
+    const mine = await movesOf(keys, payee);
+    const lines = () => mine;
     const care = t.careMissing ? {} : { careFrom: t.careFrom!, careTo: t.careTo! };
     const decision = decidePayee(
       state,
@@ -299,9 +268,9 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   };
 }
 
-async function removeReportRows(store: PaymentsStore, runId: string, slice: number): Promise<void> {
-  const keys = store.runKeys();
-  await removeInSlices(keys.kv, keys.reportLines, Math.max(1, Math.floor(slice / 256)), compositeKey(runId, ''));
+/** A run's report rows removed (a range clear: only ever for a run not recorded, whose rows nothing reads). */
+async function removeReportRows(store: PaymentsStore, runId: string): Promise<void> {
+  await store.runKeys().reportLines.clear(compositeKey(runId, ''));
 }
 
 function diffInto<V>(before: Readonly<Record<string, V>>, after: Readonly<Record<string, V>>, put: (k: string, v: V) => void, remove: (k: string) => void): void {
@@ -309,51 +278,55 @@ function diffInto<V>(before: Readonly<Record<string, V>>, after: Readonly<Record
   for (const k of Object.keys(before)) if (!Object.hasOwn(after, k)) remove(k);
 }
 
-/** Step 3: the decision recorded, in ONE commit (module comment). */
+/** Step 3: the decision recorded, in ONE batch (module comment). */
 export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecision): Promise<void> {
   const keys = store.runKeys();
-  await keys.kv.commit(() => {
-    keys.runs.put(d.runId, { at: d.at, orders: d.orders.length });
-    diffInto(d.before.debts, d.after.debts, (k, v) => keys.debts.put(k, v), (k) => keys.debts.remove(k));
-    diffInto(d.before.approvals, d.after.approvals, (k, v) => keys.approvals.put(k, v), (k) => keys.approvals.remove(k));
-    diffInto(d.before.returnBlocks, d.after.returnBlocks, (k, v) => keys.returnBlocks.put(k, v), (k) => keys.returnBlocks.remove(k));
-    // this run's report lists the returns applied since the previous run: they are reported
-    for (const k of Object.keys(d.before.returnsToReport)) keys.returnsToReport.remove(k);
-    // a statement shows a hold's payee: the lines a hold starts or stops naming
-    const heldChanged = new Set<string>();
-    diffInto(
-      d.before.held,
-      d.after.held,
-      (k, v) => {
-        const was = new Set(Object.hasOwn(d.before.held, k) ? d.before.held[k]!.lineKeys : []);
-        const now = new Set(v.lineKeys);
-        for (const l of now) if (!was.has(l)) heldChanged.add(l);
-        for (const l of was) if (!now.has(l)) heldChanged.add(l);
-        keys.held.put(k, v);
-      },
-      (k) => {
-        for (const l of d.before.held[k]!.lineKeys) heldChanged.add(l);
-        keys.held.remove(k);
-      },
-    );
-    keys.statements.markLines(heldChanged, (k) => [keys.lineOf(k)?.settlement?.adherentId]);
-    for (const o of d.orders) keys.runPayees.put(o.payee, { o: 'order', head: o });
-    for (const b of d.blocked) keys.runPayees.put(b.payee, { o: 'blocked', reason: b.reason });
-    for (const h of d.held) keys.runPayees.put(h.payee, { o: 'held' });
-    keys.reports.put(d.runId, { ...d.report, settledLineKeys: d.settledLineKeys });
-    if (d.intent !== null) {
-      putStreamedIntent(keys, d.intent);
-      for (const f of d.intent.files) for (const id of f.endToEndIds) keys.handedOver.put(id, f.messageId);
-    }
-    keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null } satisfies ApplyCursor as never);
-    keys.pendingRun.remove(SCAN);
+  // the keys of an earlier intent's orders, removed in the same batch (none is pending: a pending run completes first)
+  await keys.level.update(async () => {
+    const oldOrders = d.intent === null ? [] : await keys.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
+    return () => {
+      keys.runs.put(d.runId, { at: d.at, orders: d.orders.length });
+      diffInto(d.before.debts, d.after.debts, (k, v) => keys.debts.put(k, v), (k) => keys.debts.remove(k));
+      diffInto(d.before.approvals, d.after.approvals, (k, v) => keys.approvals.put(k, v), (k) => keys.approvals.remove(k));
+      diffInto(d.before.returnBlocks, d.after.returnBlocks, (k, v) => keys.returnBlocks.put(k, v), (k) => keys.returnBlocks.remove(k));
+      // this run's report lists the returns applied since the previous run: they are reported
+      for (const k of Object.keys(d.before.returnsToReport)) keys.returnsToReport.remove(k);
+      // a statement shows a hold's payee: the lines a hold starts or stops naming
+      const heldChanged = new Set<string>();
+      diffInto(
+        d.before.held,
+        d.after.held,
+        (k, v) => {
+          const was = new Set(Object.hasOwn(d.before.held, k) ? d.before.held[k]!.lineKeys : []);
+          const now = new Set(v.lineKeys);
+          for (const l of now) if (!was.has(l)) heldChanged.add(l);
+          for (const l of was) if (!now.has(l)) heldChanged.add(l);
+          keys.held.put(k, v);
+        },
+        (k) => {
+          for (const l of d.before.held[k]!.lineKeys) heldChanged.add(l);
+          keys.held.remove(k);
+        },
+      );
+      keys.statements.markLines(heldChanged, (k) => [keys.lineOf(k)?.settlement?.adherentId]);
+      for (const o of d.orders) keys.runPayees.put(o.payee, { o: 'order', head: o });
+      for (const b of d.blocked) keys.runPayees.put(b.payee, { o: 'blocked', reason: b.reason });
+      for (const h of d.held) keys.runPayees.put(h.payee, { o: 'held' });
+      keys.reports.put(d.runId, { ...d.report, settledLineKeys: d.settledLineKeys });
+      if (d.intent !== null) {
+        putStreamedIntent(keys, d.intent, oldOrders);
+        for (const f of d.intent.files) for (const id of f.endToEndIds) keys.handedOver.put(id, f.messageId);
+      }
+      keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null } satisfies ApplyCursor as never);
+      keys.pendingRun.remove(SCAN);
+    };
   });
 }
 
 const ORDER_HEADS_PER_KEY = 1000;
 
-function putStreamedIntent(keys: RunKeys, intent: StreamedIntent): void {
-  keys.pendingOrders.clear();
+function putStreamedIntent(keys: RunKeys, intent: StreamedIntent, oldKeys: readonly string[]): void {
+  for (const k of oldKeys) keys.pendingOrders.remove(k);
   let n = 0;
   for (let i = 0; i < intent.orders.length; i += ORDER_HEADS_PER_KEY) keys.pendingOrders.put(String(n++).padStart(6, '0'), intent.orders.slice(i, i + ORDER_HEADS_PER_KEY) as never);
   keys.pendingRun.put('run', { ...intent, orders: [], orderKeys: n, streamed: true } as never);
@@ -383,8 +356,8 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
 
 async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number): Promise<void> {
   const { runId, at } = cursor;
-  await keys.kv.update(() => {
-    const dueKeys = keys.due.keysAfter(cursor.after, slice);
+  await keys.level.update(async () => {
+    const dueKeys = await keys.due.keysAfter(cursor.after, slice);
     const outcomes = new Map<string, ReturnType<typeof keys.runPayees.get>>();
     const outcomeOf = (payee: string) => {
       if (!outcomes.has(payee)) outcomes.set(payee, keys.runPayees.get(payee));
@@ -431,7 +404,7 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
       writes.push(() => {
         if (final !== line) keys.putLine(lineKey, final);
         if (moved.length > 0) {
-          keys.lineRuns.put(compositeKey(lineKey, runId), { runId, at, moved });
+          keys.putLineRun(lineKey, { runId, at, moved });
           if (keys.lineBlocked.has(lineKey)) keys.lineBlocked.remove(lineKey);
         }
         for (const b of blockedFor) keys.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason } satisfies LineBlocked);
@@ -448,25 +421,25 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
 }
 
 async function applyTransferSlice(keys: RunKeys, cursor: ApplyCursor, slice: number): Promise<void> {
-  await keys.kv.update(() => {
+  await keys.level.update(async () => {
     const records: [string, NonNullable<ReturnType<typeof transferRecordOf>>][] = [];
     let lines = 0;
     let last: string | null = null;
     let end = true;
-    for (const [payee, o] of keys.runPayees.entriesAfter(cursor.after, slice)) {
+    for (const [payee, o] of await keys.runPayees.entriesAfter(cursor.after, slice)) {
       if (lines >= slice) {
         end = false;
         break;
       }
       last = payee;
       if (o.o !== 'order' || !o.head.transfer) continue;
-      const order = orderWithLines(o.head, movesOf(keys, payee).map((m) => m.line));
+      const order = orderWithLines(o.head, (await movesOf(keys, payee)).map((m) => m.line));
       const t = transferRecordOf(order);
       if (t !== null) records.push([o.head.endToEndId, t]);
       lines += o.head.lineCount;
     }
     // a full slice of payees read: there may be more after the last one
-    if (end && last !== null && keys.runPayees.keysAfter(last, 1).length > 0) end = false;
+    if (end && last !== null && (await keys.runPayees.keysAfter(last, 1)).length > 0) end = false;
     return () => {
       // what each transfer paid, to undo it exactly if the bank returns it
       for (const [id, t] of records) keys.transfers.put(id, t);
@@ -488,9 +461,9 @@ export function streamedIntentOf(store: PaymentsStore): StreamedIntent | null {
 }
 
 /** A streamed run's orders with their lines, one at a time (orders.ndjson, the topic). */
-export function* ordersWithLines(store: PaymentsStore, heads: readonly PaymentOrderHead[]): Generator<PaymentOrder> {
+export async function* ordersWithLines(store: PaymentsStore, heads: readonly PaymentOrderHead[]): AsyncGenerator<PaymentOrder> {
   const keys = store.runKeys();
-  for (const h of heads) yield orderWithLines(h, movesOf(keys, h.payee).map((m) => m.line));
+  for (const h of heads) yield orderWithLines(h, (await movesOf(keys, h.payee)).map((m) => m.line));
 }
 
 /** A report's settled rows, chunk by chunk, from the store (a report recorded without them). */

@@ -18,11 +18,11 @@ import { moveLmdbToLevel, type MovedSubStore, type MoveReport } from '../state/l
  *     payments.operator-by-line/<lineKey>␟<claimId> → payments.line-operators/<lineKey> = [claimId, …]
  *     payments.line-run/<lineKey>␟<runId>           → payments.line-runs/<lineKey> = [LineRun, …] in runId order
  *
- * NOT WIRED YET: `PaymentsStore` still reads and writes LMDB; this move runs when its readers and
- * writers are on LevelDB (what is left: bench/README.md, "Session 10 — payments"). The payment
- * state's statement marks (LMDB `statements.dirty`, and `statements.dirty-line` made beside a
- * running service, statement-dirty.ts) are not in this list: once the payments commit to LevelDB
- * their marks join that batch, and the LMDB marks are only read until empty by the statement stage.
+ * Wired since session 11: `PaymentsStore.open`, `openForReading` and `over` run it first (once
+ * per home at a time in a process). The payment state's statement marks an earlier version left in
+ * LMDB (`statements.dirty`, `statements.dirty-line`) are not in this list: since the move the marks
+ * are in the payment batches themselves, and the LMDB marks are only read until empty by the
+ * statement stage (statement-dirty.ts `LmdbStatementMarks`).
  */
 export const PAYMENTS_LAYOUT = { sub: 'payments.layout', key: 'layout', layout: 1 } as const;
 

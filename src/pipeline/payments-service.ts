@@ -29,6 +29,8 @@ export { runDirOf };
  * "after X" is what NOEMIE_CRASH_AT=X simulates) and what a restart does:
  *   consumed      inputs in the ledger, nothing of the run. Restart decides the run again: the same
  *                 ledger gives the same orders and EndToEndIds (they derive from what is paid).
+ *   scan-slice    a slice of the run's scan written: its movements (scratch) and report rows under
+ *                 its run id, nothing of the ledger. Restart removes them and decides the run again.
  *   decided       orders in memory only: as above.
  *   intent-saved  ONE transaction records the run's decision (payment-run-stream.ts): its intent
  *                 (runId, order heads, EndToEndIds, file names, MsgIds), the per-payee outcomes,
@@ -181,7 +183,7 @@ async function* readOrdersFile(file: string): AsyncGenerator<PaymentOrder> {
 /** Finishes the runs a crash left between "ledger saved" and "orders on the topic" (format-1 homes, imported). */
 async function drainOutbox(bus: Bus, store: PaymentsStore): Promise<number> {
   let republished = 0;
-  for (const entry of store.outbox()) {
+  for (const entry of await store.outbox()) {
     republished += await publishOrders(bus, readOrdersFile(entry.ordersFile));
     await store.removeOutbox(entry.runId);
   }
@@ -259,8 +261,8 @@ async function dryRunLedger(bus: Bus, home: string, groupId: string, asked: { ru
   }
   try {
     const runId = idIn((id) => source.run(id) !== undefined);
-    const slice = source.readSlice({ ...PaymentsStore.keysOfEvents(events), run: true, runId });
-    return { ledger: applyPaymentEvents(slice, events), pending: source.pending(), runId };
+    const slice = await source.readSlice({ ...PaymentsStore.keysOfEvents(events), run: true, runId });
+    return { ledger: applyPaymentEvents(slice, events), pending: await source.pending(), runId };
   } finally {
     await source.close();
   }
@@ -285,7 +287,7 @@ async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: Paymen
   const streamed = decided?.intent ?? streamedIntentOf(store);
   if (streamed === null) {
     // an intent recorded whole (a run decided before session 8)
-    const intent = store.pending()!;
+    const intent = (await store.pending())!;
     const removedTemp = await removeTempFiles(intent.dir);
     const { ordersFile, sepaFiles } = await writeRunFiles(intent, { handedOver: store.handedOverOf(endToEndIdsOf(intent)), onStep });
     const report = store.report(intent.runId) ?? null;
@@ -306,7 +308,8 @@ async function completeRun(bus: Bus, store: PaymentsStore, onStep: (step: Paymen
   const reportFiles = report === null ? null : await writeReportFiles(intent.dir, report, chunks === null ? undefined : () => reportRows(store, intent.runId, chunks));
   await publishOrders(bus, orders());
   onStep('published');
-  const whole = keepOrders ? [...orders()] : [];
+  const whole: PaymentOrder[] = [];
+  if (keepOrders) for await (const o of orders()) whole.push(o);
   await store.clearPending();
   onStep('completed');
   await clearRunScratch(store);
@@ -378,7 +381,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
       logger?.warn({ runId: resumed.runId, orders: resumed.orders, removedTemp: resumed.removedTemp.length }, 'payments: completed a run a crash had interrupted');
       // the run asked for is the one just completed: that is this run, done
       if (resumed.runId === runId) {
-        const held = Object.values(store.readSlice({ controls: true }).held).filter((h) => h.runId === runId);
+        const held = Object.values((await store.readSlice({ controls: true })).held).filter((h) => h.runId === runId);
         const summary = done.report === null ? null : reportSummary(done.report);
         return report({ republished, resumed, orders: done.orders, orderHeads: done.heads, held, blocked: toBlocked(done.report), runDir: dirname(resumed.ordersFile), ordersFile: resumed.ordersFile, sepaFiles: resumed.sepaFiles, report: summary, reportFiles: done.reportFiles });
       }
@@ -397,6 +400,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
       initiatingPartyId: options.initiatingParty?.id ? { id: options.initiatingParty.id, scheme: options.initiatingParty.scheme } : null,
       ...(options.limits ? { limits: options.limits } : {}),
       ...(sliceLines ? { sliceLines } : {}),
+      onScanSlice: () => onStep('scan-slice'),
     });
     if (decided === null) {
       const earlier = store.report(runId);

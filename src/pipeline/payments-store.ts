@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
 import type { RunReport } from '../payments/report.js';
@@ -8,30 +8,32 @@ import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, 
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
 import { blockedShown, type LineBlocked, type LinePaymentFacts, type LineReturned, type LineRun } from '../statement/payment.js';
-import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
+import { compositeKey, StateStore, stateStoreFileOf } from '../state/kv-store.js';
 import { centsOf, moneyOfCents } from '../model/cents.js';
 import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
 import { orderWithLines } from '../payments/run.js';
 import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
-import { isLevelLocked, LevelStore } from '../state/level-store.js';
+import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
+import { moveMarkerOf, type MoveMarker } from '../state/lmdb-to-level.js';
+import { movePaymentsToLevel, PAYMENTS_LAYOUT } from './payments-move.js';
 
 /**
- * The payment stage's durable state, in the home's state store (src/state, `<home>/state/store.mdb`),
- * one key per fact so that applying a batch and deciding a run touch only their own keys:
+ * The payment stage's durable state, in the home's LevelDB store (src/state/level-store.ts,
+ * `<home>/state/level/`; session 11 — LMDB's `<home>/state/store.mdb` before, moved by the first
+ * open: payments-move.ts), one key per fact so that applying a batch and deciding a run touch only
+ * their own keys (src/pipeline/README.md, "Payment state", has the table of what each holds):
  *
  *   payments.line/<lineKey>                   LineLedger (latest facts, what each payee was paid)
  *   payments.due/<lineKey>                    1 — the line must be looked at by the next run
  *   payments.operator/<claimId>               OperatorPayment (what the TP operator paid for the claim)
- *   payments.operator-by-line/<lineKey>␟<claimId>  1 — index: a due line's operator payments
+ *   payments.line-operators/<lineKey>         [claimId, …] — index: a line's operator payments (one value per line)
  *   payments.debt/<payee>                     Money the payee owes us after a recovery
  *   payments.run/<runId>                      { at, orders }
  *   payments.held/<payee>, payments.approval/<payee>   the controls' held order / its approval
  *   payments.handed-over/<EndToEndId>         MsgId of the only pain.001 that may carry it
- *   payments.pending/run                      the intent of the run whose files are not all done; since session 7
- *                                             without its orders, which are in:
+ *   payments.pending/run                      the intent of the run whose files are not all done (its orders in:)
  *   payments.pending-orders/<nnnnnn>          the pending intent's orders, in order, ~INTENT_LINES_PER_KEY line movements per key
- *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), recorded with the run;
- *                                             since session 7 without its settled lines, which are in:
+ *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), without its settled lines:
  *   payments.report-lines/<runId>␟<nnnnnn>    the report's settled lines, REPORT_LINES_PER_KEY per key, in order
  *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
  *   payments.transfer/<EndToEndId>            TransferRecord: what a transfer handed to the bank paid (to undo it if returned)
@@ -40,28 +42,34 @@ import { isLevelLocked, LevelStore } from '../state/level-store.js';
  *   payments.return-file/<sha256>             a bank return file applied (the same bytes again are skipped)
  *   payments.return-exception/<sha256>␟<record>  a return that could not be applied (unknown or already returned transfer…)
  *   payments.return-to-report/<EndToEndId>    LineReturn: a bank return applied since the last run (the next run's report lists it)
- *   payments.line-run/<lineKey>␟<runId>       LineRun: what that run moved to whom for the line (member statements;
- *                                             a movement the bank returned is marked `returned`)
+ *   payments.line-runs/<lineKey>              [LineRun, …] in runId order: what each run moved to whom for the line (member
+ *                                             statements; a movement the bank returned is marked `returned`)
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
  *   payments.run-move/<payee>␟<lineKey>        scratch of the run being decided / applied: StoredMove (payment-run-stream.ts)
  *   payments.run-payee/<payee>                scratch: PayeeOutcome, the recorded decision for the payee
  *   payments.pending/apply, payments.pending/scan   the streamed run's apply cursor / the run id of a scan in progress
+ *   payments.layout/layout                    the payment state is in LevelDB (payments-move.ts)
  *
  * A payment run is decided and applied by streaming (payment-run-stream.ts, through `runKeys`); the
  * other steps' pure code (src/payments: applyPaymentEvents, approvePayment, applyReturn; runPayments
- * for a dry run) still works on a PaymentsLedger; here it is given a SLICE of the ledger — only the keys the step can read or
- * change — and what it returns is diffed against the slice into the puts and removes of ONE
- * commit. A slice must hold every key the step may touch (see `readSlice`): a batch needs its own
- * lines and claims; a run needs the due lines, their operator payments, the debts, held orders and
- * approvals (one per payee at most), and its own runId.
+ * for a dry run) still works on a PaymentsLedger; here it is given a SLICE of the ledger — only the
+ * keys the step can read or change — and what it returns is diffed against the slice into the puts
+ * and removes of ONE batch. A slice must hold every key the step may touch (see `readSlice`): a
+ * batch needs its own lines and claims; a run needs the due lines, their operator payments, the
+ * debts, held orders and approvals (one per payee at most), and its own runId. A step that reads
+ * before it writes is one `LevelStore.update` (the reads, then the batch, no other commit of the
+ * process between: LevelDB's range reads are async); point reads are synchronous, and inside a
+ * batch they see the batch's own writes (the per-line lists are read-modify-written there).
  *
  * Every step that changes a line's payment facts as a member statement reads them (`paymentFactsOf`:
  * the line, its line-runs, its blocked mark, its operator payments, a hold naming it) marks the
- * line's family in `statements.dirty` in the same transaction (statement-dirty.ts), so `run --once`
- * writes that family's statement again; `replaceAll` makes the next statement pass a full one.
+ * line's family in `statements.dirty` in the same batch (statement-dirty.ts); `replaceAll` makes
+ * the next statement pass a full one.
  *
- * A home written by the previous version (`<home>/payments/ledger.json`, formats 1 and 2) is
- * imported once when the store is opened for writing, then renamed `ledger.json.imported`.
+ * LevelDB's LOCK allows one process: beside a running `noemie run` the store does not open
+ * (LEVEL_LOCKED; the CLI asks the running service). A home written by the previous version
+ * (`<home>/payments/ledger.json`, formats 1 and 2) is imported once when the store is opened for
+ * writing, then renamed `ledger.json.imported`.
  */
 const OutboxEntrySchema = z.object({ runId: z.string().min(1), ordersFile: z.string().min(1) });
 const LegacyFileSchema = z.object({
@@ -177,119 +185,107 @@ export type StoredMove = readonly [version: number, cents: number, returns: numb
 export type PayeeOutcome = { o: 'order'; head: PaymentOrderHead } | { o: 'blocked'; reason: string } | { o: 'held' };
 
 export interface RunKeys {
-  kv: StateStore;
-  lines: SubStore<StoredLine>;
-  due: SubStore<1>;
-  operator: SubStore<OperatorPayment>;
-  operatorByLine: SubStore<1>;
-  debts: SubStore<string>;
-  runs: SubStore<{ at: string; orders: number }>;
-  held: SubStore<Held>;
-  approvals: SubStore<Approval>;
-  handedOver: SubStore<string>;
-  pendingRun: SubStore<StoredIntent>;
-  pendingOrders: SubStore<RunIntent['orders']>;
-  transfers: SubStore<TransferRecord>;
-  returnBlocks: SubStore<ReturnBlock>;
-  returnsToReport: SubStore<LineReturn>;
-  lineRuns: SubStore<LineRun>;
-  lineBlocked: SubStore<LineBlocked>;
-  reports: SubStore<StoredReport>;
-  reportLines: SubStore<RunReport['settled']['lines']>;
-  runMoves: SubStore<StoredMove>;
-  runPayees: SubStore<PayeeOutcome>;
+  level: LevelStore;
+  lines: LevelSubStore<StoredLine>;
+  due: LevelSubStore<1>;
+  operator: LevelSubStore<OperatorPayment>;
+  lineOperators: LevelSubStore<string[]>;
+  debts: LevelSubStore<string>;
+  runs: LevelSubStore<{ at: string; orders: number }>;
+  held: LevelSubStore<Held>;
+  approvals: LevelSubStore<Approval>;
+  handedOver: LevelSubStore<string>;
+  pendingRun: LevelSubStore<StoredIntent>;
+  pendingOrders: LevelSubStore<RunIntent['orders']>;
+  transfers: LevelSubStore<TransferRecord>;
+  returnBlocks: LevelSubStore<ReturnBlock>;
+  returnsToReport: LevelSubStore<LineReturn>;
+  lineRuns: LevelSubStore<LineRun[]>;
+  lineBlocked: LevelSubStore<LineBlocked>;
+  reports: LevelSubStore<StoredReport>;
+  reportLines: LevelSubStore<RunReport['settled']['lines']>;
+  runMoves: LevelSubStore<StoredMove>;
+  runPayees: LevelSubStore<PayeeOutcome>;
   statements: PaymentStatementMarks;
   lineOf(lineKey: string): LineLedger | undefined;
   putLine(lineKey: string, line: LineLedger): void;
+  /** inside a commit: the line's record of this run, in its runId-ordered list */
+  putLineRun(lineKey: string, run: LineRun): void;
 }
 
 export const chunkKey = (runId: string, n: number) => compositeKey(runId, String(n).padStart(6, '0'));
 
 export class PaymentsStore {
-  private readonly lines: SubStore<StoredLine>;
-  private readonly due: SubStore<1>;
-  private readonly operator: SubStore<OperatorPayment>;
-  private readonly operatorByLine: SubStore<1>;
-  private readonly debts: SubStore<string>;
-  private readonly runs: SubStore<{ at: string; orders: number }>;
-  private readonly held: SubStore<Held>;
-  private readonly approvals: SubStore<Approval>;
-  private readonly handedOver: SubStore<string>;
-  private readonly pendingRun: SubStore<StoredIntent>;
-  private readonly pendingOrders: SubStore<RunIntent['orders']>;
-  private readonly outboxEntries: SubStore<OutboxEntry>;
-  readonly transfers: SubStore<TransferRecord>;
-  readonly returnBlocks: SubStore<ReturnBlock>;
-  readonly returned: SubStore<ReturnedTransfer>;
-  readonly returnFiles: SubStore<ReturnFileRecord>;
-  readonly returnExceptions: SubStore<ReturnException>;
-  private readonly returnsToReport: SubStore<LineReturn>;
-  private readonly lineRuns: SubStore<LineRun>;
-  private readonly lineBlocked: SubStore<LineBlocked>;
-  private readonly reports: SubStore<StoredReport>;
-  private readonly reportLines: SubStore<RunReport['settled']['lines']>;
-  private readonly runMoves: SubStore<StoredMove>;
-  private readonly runPayees: SubStore<PayeeOutcome>;
-  /** the member statements to write again (statement-dirty.ts): in this LMDB transaction until payments.* moves to LevelDB */
+  private readonly lines: LevelSubStore<StoredLine>;
+  private readonly due: LevelSubStore<1>;
+  private readonly operator: LevelSubStore<OperatorPayment>;
+  /** per line, the claims whose operator payment names it (one value per line: a point read, where LMDB scanned `payments.operator-by-line/<lineKey>␟<claimId>`) */
+  private readonly lineOperators: LevelSubStore<string[]>;
+  private readonly debts: LevelSubStore<string>;
+  private readonly runs: LevelSubStore<{ at: string; orders: number }>;
+  private readonly held: LevelSubStore<Held>;
+  private readonly approvals: LevelSubStore<Approval>;
+  private readonly handedOver: LevelSubStore<string>;
+  private readonly pendingRun: LevelSubStore<StoredIntent>;
+  private readonly pendingOrders: LevelSubStore<RunIntent['orders']>;
+  private readonly outboxEntries: LevelSubStore<OutboxEntry>;
+  readonly transfers: LevelSubStore<TransferRecord>;
+  readonly returnBlocks: LevelSubStore<ReturnBlock>;
+  readonly returned: LevelSubStore<ReturnedTransfer>;
+  readonly returnFiles: LevelSubStore<ReturnFileRecord>;
+  readonly returnExceptions: LevelSubStore<ReturnException>;
+  private readonly returnsToReport: LevelSubStore<LineReturn>;
+  /** per line, the runs that moved it, in runId order (one value per line, where LMDB had `payments.line-run/<lineKey>␟<runId>`) */
+  private readonly lineRuns: LevelSubStore<LineRun[]>;
+  private readonly lineBlocked: LevelSubStore<LineBlocked>;
+  private readonly reports: LevelSubStore<StoredReport>;
+  private readonly reportLines: LevelSubStore<RunReport['settled']['lines']>;
+  private readonly runMoves: LevelSubStore<StoredMove>;
+  private readonly runPayees: LevelSubStore<PayeeOutcome>;
+  /** the member statements to write again (statement-dirty.ts): in the payment commits' own batch */
   private readonly statements: PaymentStatementMarks;
 
-  /**
-   * `level`: the home's statement marks in LevelDB (where a line is indexed, the full-pass marker);
-   * null for a read-only view, or beside the process that holds the LevelDB (`besideHolder`).
-   */
-  private constructor(
-    readonly kv: StateStore,
-    private readonly level: DirtyFamilies | null = null,
-    private readonly besideHolder = false,
-  ) {
-    this.lines = kv.sub('payments.line');
-    this.due = kv.sub('payments.due');
-    this.operator = kv.sub('payments.operator');
-    this.operatorByLine = kv.sub('payments.operator-by-line');
-    this.debts = kv.sub('payments.debt');
-    this.runs = kv.sub('payments.run');
-    this.held = kv.sub('payments.held');
-    this.approvals = kv.sub('payments.approval');
-    this.handedOver = kv.sub('payments.handed-over');
-    this.pendingRun = kv.sub('payments.pending');
-    this.pendingOrders = kv.sub('payments.pending-orders');
-    this.outboxEntries = kv.sub('payments.outbox');
-    this.transfers = kv.sub('payments.transfer');
-    this.returnBlocks = kv.sub('payments.return-block');
-    this.returned = kv.sub('payments.returned');
-    this.returnFiles = kv.sub('payments.return-file');
-    this.returnExceptions = kv.sub('payments.return-exception');
-    this.returnsToReport = kv.sub('payments.return-to-report');
-    this.lineRuns = kv.sub('payments.line-run');
-    this.lineBlocked = kv.sub('payments.line-blocked');
-    this.reports = kv.sub('payments.report');
-    this.reportLines = kv.sub('payments.report-lines');
-    this.runMoves = kv.sub('payments.run-move');
-    this.runPayees = kv.sub('payments.run-payee');
-    this.statements = new PaymentStatementMarks(kv, level);
+  private constructor(readonly level: LevelStore) {
+    this.lines = level.sub('payments.line');
+    this.due = level.sub('payments.due');
+    this.operator = level.sub('payments.operator');
+    this.lineOperators = level.sub('payments.line-operators');
+    this.debts = level.sub('payments.debt');
+    this.runs = level.sub('payments.run');
+    this.held = level.sub('payments.held');
+    this.approvals = level.sub('payments.approval');
+    this.handedOver = level.sub('payments.handed-over');
+    this.pendingRun = level.sub('payments.pending');
+    this.pendingOrders = level.sub('payments.pending-orders');
+    this.outboxEntries = level.sub('payments.outbox');
+    this.transfers = level.sub('payments.transfer');
+    this.returnBlocks = level.sub('payments.return-block');
+    this.returned = level.sub('payments.returned');
+    this.returnFiles = level.sub('payments.return-file');
+    this.returnExceptions = level.sub('payments.return-exception');
+    this.returnsToReport = level.sub('payments.return-to-report');
+    this.lineRuns = level.sub('payments.line-runs');
+    this.lineBlocked = level.sub('payments.line-blocked');
+    this.reports = level.sub('payments.report');
+    this.reportLines = level.sub('payments.report-lines');
+    this.runMoves = level.sub('payments.run-move');
+    this.runPayees = level.sub('payments.run-payee');
+    this.statements = new PaymentStatementMarks(new DirtyFamilies(level));
   }
 
-  /** Opens the home's state store for the payment stage, importing a legacy ledger.json first. */
+  /**
+   * Opens the payment state in the home's LevelDB for the payment stage: an older home's state is
+   * moved from LMDB first (payments-move.ts), then a legacy ledger.json imported. LevelDB's LOCK
+   * allows one process: beside a running `noemie run` this throws its LEVEL_LOCKED error
+   * (`isLevelLocked`), and the CLI asks the running service instead (src/cli/service-client.ts).
+   */
   static async open(home: string): Promise<PaymentsStore> {
-    await mkdir(join(home, 'payments'), { recursive: true }); // the runs' folders go there
-    // the statement index's LevelDB (statements.where: which family a changed line's statement is),
-    // shared in the process; held by another process (a CLI command beside a running `noemie run`):
-    // without it, the changed lines are marked and their families found by the statement stage
-    let level: LevelStore | null = null;
+    const level = await LevelStore.open(home);
+    const store = new PaymentsStore(level);
     try {
-      level = await LevelStore.open(home);
-    } catch (e) {
-      if (!isLevelLocked(e)) throw e;
-    }
-    let kv: StateStore;
-    try {
-      kv = StateStore.open(home);
-    } catch (e) {
-      await level?.close();
-      throw e;
-    }
-    const store = new PaymentsStore(kv, level && new DirtyFamilies(level), level === null);
-    try {
+      // the runs' folders go there; made once the LevelDB is ours (openForReading: none, no payment state)
+      await mkdir(join(home, 'payments'), { recursive: true });
+      await movedOnce(home, level);
       await store.importLegacy(home);
     } catch (e) {
       await store.close();
@@ -299,27 +295,46 @@ export class PaymentsStore {
   }
 
   /**
-   * A view over a state store already open in this process (the statement index's, in `noemie run
-   * --once`): one store handle per file, the caller keeps it and closes it. No legacy import.
+   * A view over the home's LevelDB already open in this process (the statement index's, in `noemie
+   * run --once`): the caller keeps it and closes it. No legacy import; an older home's state is
+   * moved first (`kv`: its LMDB store, open in the caller), so the view never reads a half layout.
    */
-  static over(kv: StateStore): PaymentsStore {
-    return new PaymentsStore(kv);
+  static async over(level: LevelStore, kv: StateStore | null): Promise<PaymentsStore> {
+    await movedOnce(dirname(dirname(level.dir)), level, kv);
+    return new PaymentsStore(level);
   }
 
   /**
    * Read-only view for a dry run or a read-only command: the legacy file if one is still waiting
-   * to be imported (nothing renamed), else the store if it exists (nothing created), else empty.
+   * to be imported (nothing renamed), else the state (an older home's moved to LevelDB first: a
+   * change of layout, not of facts), else null. A home whose payment stage never ran (no
+   * `<home>/payments`: `open` makes it before it writes anything) has none, even beside a process
+   * holding the LevelDB; a home that has one, beside such a process: LEVEL_LOCKED, thrown.
    */
   static async openForReading(home: string): Promise<PaymentsStore | { legacy: PaymentsState } | null> {
     const legacy = await readLegacyLedgerFile(legacyLedgerFileOf(home));
     if (legacy !== null) return { legacy };
-    const kv = StateStore.open(home, { create: false });
-    return kv === null ? null : new PaymentsStore(kv);
+    if (!existsSync(levelDirOf(home)) && !existsSync(stateStoreFileOf(home))) return null;
+    let level: LevelStore;
+    try {
+      level = await LevelStore.open(home);
+    } catch (e) {
+      if (isLevelLocked(e) && !existsSync(join(home, 'payments'))) return null;
+      throw e;
+    }
+    const store = new PaymentsStore(level);
+    try {
+      await movedOnce(home, level);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return store;
   }
 
   /**
-   * Import: the file's state replaces the store's payment keys in one commit, then the file is
-   * renamed. A crash between the two imports the same file again over the same keys: same result.
+   * Import: the file's state replaces the store's payment keys, then the file is renamed. A crash
+   * before the rename imports the same file again over the same keys: same result.
    */
   private async importLegacy(home: string): Promise<void> {
     const file = legacyLedgerFileOf(home);
@@ -333,8 +348,8 @@ export class PaymentsStore {
 
   // ---- slices -------------------------------------------------------------------------------
 
-  /** The part of the ledger a step may read or change (module comment). */
-  readSlice(keys: SliceKeys): PaymentsLedger {
+  /** The part of the ledger a step may read or change (module comment): point reads, and scans for a run or the controls. */
+  async readSlice(keys: SliceKeys): Promise<PaymentsLedger> {
     const lines: Record<string, LineLedger> = {};
     const operatorPaid: Record<string, OperatorPayment> = {};
     const due: Record<string, true> = {};
@@ -350,8 +365,7 @@ export class PaymentsStore {
     };
     for (const k of keys.lineKeys ?? []) {
       addLine(k);
-      // a line already due stays due: knowing it spares the batch a put of the same key (a key
-      // written again still rewrites its B-tree page)
+      // a line already due stays due: knowing it spares the batch a put of the same key
       if (this.due.has(k)) due[k] = true;
     }
     for (const c of keys.claimIds ?? []) addClaim(c);
@@ -359,26 +373,26 @@ export class PaymentsStore {
     let held: Record<string, Held> = {};
     let approvals: Record<string, Approval> = {};
     if (keys.run) {
-      for (const k of this.due.keys()) {
+      for await (const k of this.due.keys()) {
         due[k] = true;
         addLine(k);
       }
       // a run needs the operator payments of the lines it looks at: the due lines and any line
       // this slice carries (a dry run adds the lines of the inputs it applies in memory)
-      for (const k of Object.keys(lines)) for (const ik of this.operatorByLine.keys(compositeKey(k, ''))) addClaim(splitCompositeKey(ik)[1]!);
+      for (const k of Object.keys(lines)) for (const c of this.lineOperators.get(k) ?? []) addClaim(c);
       // one entry per payee with a debt: bounded by payees, not by history
-      debts = Object.fromEntries(this.debts.entries());
+      debts = Object.fromEntries(await this.debts.entriesIn());
     }
     if (keys.run || keys.controls) {
       // one held order and one approval per payee at most
-      held = Object.fromEntries(this.held.entries());
-      approvals = Object.fromEntries(this.approvals.entries());
+      held = Object.fromEntries(await this.held.entriesIn());
+      approvals = Object.fromEntries(await this.approvals.entriesIn());
     }
     let returnBlocks: Record<string, ReturnBlock> = {};
     // one per payee at most, like the debts
-    if (keys.run) returnBlocks = Object.fromEntries(this.returnBlocks.entries());
+    if (keys.run) returnBlocks = Object.fromEntries(await this.returnBlocks.entriesIn());
     // the returns applied since the last run (its report lists them, it clears them): bounded by returns, not history
-    const returnsToReport: Record<string, LineReturn> = keys.run ? Object.fromEntries(this.returnsToReport.entries()) : {};
+    const returnsToReport: Record<string, LineReturn> = keys.run ? Object.fromEntries(await this.returnsToReport.entriesIn()) : {};
     for (const p of keys.payees ?? []) {
       const debt = this.debts.get(p);
       if (debt !== undefined) debts[p] = debt;
@@ -435,13 +449,13 @@ export class PaymentsStore {
         const old = Object.hasOwn(before.operatorPaid, c) ? before.operatorPaid[c]! : undefined;
         changed.add(p.lineKey);
         if (old !== undefined) changed.add(old.lineKey);
-        if (old !== undefined && old.lineKey !== p.lineKey) this.operatorByLine.remove(compositeKey(old.lineKey, c));
+        if (old !== undefined && old.lineKey !== p.lineKey) this.unlistOperator(old.lineKey, c);
         this.operator.put(c, p);
-        this.operatorByLine.put(compositeKey(p.lineKey, c), 1);
+        this.listOperator(p.lineKey, c);
       },
       (c) => {
         changed.add(before.operatorPaid[c]!.lineKey);
-        this.operatorByLine.remove(compositeKey(before.operatorPaid[c]!.lineKey, c));
+        this.unlistOperator(before.operatorPaid[c]!.lineKey, c);
         this.operator.remove(c);
       },
     );
@@ -470,6 +484,21 @@ export class PaymentsStore {
     this.statements.markLines(changed, (k) => [familyIn(before, k), familyIn(after, k)]);
   }
 
+  /** Inside a commit: the claim listed under its line (read-modify-write of the line's list; the batch's own writes are read back). */
+  private listOperator(lineKey: string, claimId: string): void {
+    const list = this.lineOperators.get(lineKey) ?? [];
+    if (!list.includes(claimId)) this.lineOperators.put(lineKey, [...list, claimId].sort());
+  }
+
+  /** Inside a commit: the claim no longer listed under its line (the key removed with its last claim). */
+  private unlistOperator(lineKey: string, claimId: string): void {
+    const list = this.lineOperators.get(lineKey);
+    if (list === undefined || !list.includes(claimId)) return;
+    const rest = list.filter((c) => c !== claimId);
+    if (rest.length === 0) this.lineOperators.remove(lineKey);
+    else this.lineOperators.put(lineKey, rest);
+  }
+
   /**
    * Inside a commit (a bank return file's): marks the returned transfer's movement in the line-run
    * records of its run, so a member statement no longer counts it as paid (src/statement/payment.ts).
@@ -477,21 +506,22 @@ export class PaymentsStore {
   markLineRunsReturned(transfer: TransferRecord, returned: { endToEndId: string; code: string; label: string }): void {
     this.statements.markLines(transfer.lines.map((l) => l.lineKey));
     for (const l of transfer.lines) {
-      const key = compositeKey(l.lineKey, transfer.runId);
-      const run = this.lineRuns.get(key);
-      if (run === undefined) continue;
-      this.lineRuns.put(key, { ...run, moved: run.moved.map((m) => (m.payee === transfer.payee ? { ...m, returned } : m)) });
+      const runs = this.lineRuns.get(l.lineKey);
+      const i = runs?.findIndex((r) => r.runId === transfer.runId) ?? -1;
+      if (runs === undefined || i < 0) continue;
+      const run = runs[i]!;
+      this.lineRuns.put(l.lineKey, runs.map((r, j) => (j === i ? { ...run, moved: run.moved.map((m) => (m.payee === transfer.payee ? { ...m, returned } : m)) } : r)));
     }
   }
 
   // ---- steps --------------------------------------------------------------------------------
 
-  /** Applies a consumed batch: one transaction over that batch's keys. */
+  /** Applies a consumed batch: one batch over that batch's keys. */
   async applyEvents(events: readonly PaymentEvent[], apply: (ledger: PaymentsLedger, events: readonly PaymentEvent[]) => PaymentsLedger): Promise<void> {
     if (events.length === 0) return;
     // read, decide and commit as one step: a batch handled at the same time reads this one's writes
-    await this.kv.update(() => {
-      const before = this.readSlice(PaymentsStore.keysOfEvents(events));
+    await this.level.update(async () => {
+      const before = await this.readSlice(PaymentsStore.keysOfEvents(events));
       const after = apply(before, events);
       return () => this.writeChanges(before, after);
     });
@@ -499,37 +529,40 @@ export class PaymentsStore {
 
   /**
    * Records a decided run: the ledger changes and (when it has files) its intent and its
-   * EndToEndIds in the handed-over index — ONE transaction, so after a crash the run is either
-   * not decided at all or decided and pending, never one without the other. The run's report goes
-   * in the same transaction: a restart that completes the run writes the report it decided.
+   * EndToEndIds in the handed-over index — ONE batch, so after a crash the run is either not
+   * decided at all or decided and pending, never one without the other. The run's report goes in
+   * the same batch: a restart that completes the run writes the report it decided.
    */
   async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, report: RunReport | null = null, blocked: readonly Blocked[] = []): Promise<void> {
-    await this.kv.commit(() => {
-      // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change
-      // when what they show of it does (a line blocked again for the same payee and reason: no)
-      const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
-      this.writeChanges(before, after, newlyBlocked);
-      this.recordLineRuns(before, after, blocked);
-      if (report !== null) this.putReport(report);
-      if (intent === null) return;
-      this.putPending(intent);
-      // what each transfer paid, to undo it exactly if the bank returns it
-      for (const o of intent.orders) {
-        const t = transferRecordOf(o);
-        if (t !== null) this.transfers.put(o.endToEndId, t);
-      }
-      for (const f of intent.files) for (const id of f.endToEndIds) this.handedOver.put(id, f.messageId);
+    await this.level.update(async () => {
+      const oldOrders = intent === null ? [] : await this.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
+      return () => {
+        // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change
+        // when what they show of it does (a line blocked again for the same payee and reason: no)
+        const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
+        this.writeChanges(before, after, newlyBlocked);
+        this.recordLineRuns(before, after, blocked);
+        if (report !== null) this.putReport(report);
+        if (intent === null) return;
+        this.putPending(intent, oldOrders);
+        // what each transfer paid, to undo it exactly if the bank returns it
+        for (const o of intent.orders) {
+          const t = transferRecordOf(o);
+          if (t !== null) this.transfers.put(o.endToEndId, t);
+        }
+        for (const f of intent.files) for (const id of f.endToEndIds) this.handedOver.put(id, f.messageId);
+      };
     });
   }
 
   /**
-   * Applies a bank return file: `decide` reads (inside the transaction, so a run or another file
-   * cannot interleave) and returns the slice, the ledger after the returns and the other writes; all
-   * of it is ONE commit — a file is applied whole or not at all.
+   * Applies a bank return file: `decide` reads (inside the exclusive step, so a run or another
+   * file cannot interleave) and returns the slice, the ledger after the returns and the other
+   * writes; all of it is ONE batch — a file is applied whole or not at all.
    */
-  async commitReturns(decide: () => { before: PaymentsLedger; after: PaymentsLedger; write: () => void }): Promise<void> {
-    await this.kv.update(() => {
-      const d = decide();
+  async commitReturns(decide: () => Promise<{ before: PaymentsLedger; after: PaymentsLedger; write: () => void }>): Promise<void> {
+    await this.level.update(async () => {
+      const d = await decide();
       return () => {
         this.writeChanges(d.before, d.after);
         d.write();
@@ -539,8 +572,8 @@ export class PaymentsStore {
 
   /**
    * Which run paid which line (for member statements): the lines whose `paid` this run changed get
-   * a `line-run` record of the run's movements (and lose their blocked mark); the lines of a
-   * blocked payee get one. Inside `commitRun`'s transaction, so a run and its records are one fact.
+   * a line-run record of the run's movements (and lose their blocked mark); the lines of a blocked
+   * payee get one. Inside `commitRun`'s batch, so a run and its records are one fact.
    */
   private recordLineRuns(before: PaymentsLedger, after: PaymentsLedger, blocked: readonly Blocked[]): void {
     const runId = Object.keys(after.runs).find((k) => !Object.hasOwn(before.runs, k));
@@ -551,15 +584,16 @@ export class PaymentsStore {
       if (was === line) continue;
       const moved = movedBetween(was?.paid ?? {}, line.paid);
       if (moved.length === 0) continue;
-      this.lineRuns.put(compositeKey(lineKey, runId), { runId, at, moved });
+      putLineRun(this.lineRuns, lineKey, { runId, at, moved });
       if (this.lineBlocked.has(lineKey)) this.lineBlocked.remove(lineKey);
     }
     for (const b of blocked) for (const lineKey of b.lineKeys) this.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason });
   }
 
   /**
-   * The payment facts of the given lines only (a member statement's lines): point reads and one
-   * short range scan per line, so a statement's cost follows its family, not the ledger.
+   * The payment facts of the given lines only (a member statement's lines): point reads only (the
+   * line, its line-runs, its blocked mark, its operator payments, a hold naming it), so a
+   * statement's cost follows its family, not the ledger.
    */
   paymentFactsOf(lineKeys: Iterable<string>): Map<string, LinePaymentFacts> {
     const out = new Map<string, LinePaymentFacts>();
@@ -569,10 +603,10 @@ export class PaymentsStore {
       const line = stored === undefined ? null : lineOf(stored);
       // a run records a line-run only when it changes the line's `paid`, whose payees stay once
       // there (a recovery or a return leaves the payee at its new amount): no payee, no record
-      const runs = line === null || Object.keys(line.paid).length === 0 ? [] : [...this.lineRuns.entries(compositeKey(lineKey, ''))].map(([, r]) => r);
+      const runs = line === null || Object.keys(line.paid).length === 0 ? [] : (this.lineRuns.get(lineKey) ?? []);
       const operatorPaid: OperatorPayment[] = [];
-      for (const k of this.operatorByLine.keys(compositeKey(lineKey, ''))) {
-        const p = this.operator.get(splitCompositeKey(k)[1]!);
+      for (const c of this.lineOperators.get(lineKey) ?? []) {
+        const p = this.operator.get(c);
         if (p !== undefined) operatorPaid.push(p);
       }
       // the payees the line could be waiting for: its current ones and the ones it was paid to
@@ -589,21 +623,21 @@ export class PaymentsStore {
   }
 
   async commitApproval(before: PaymentsLedger, after: PaymentsLedger): Promise<void> {
-    await this.kv.commit(() => this.writeChanges(before, after));
+    await this.level.commit(() => this.writeChanges(before, after));
   }
 
   /**
    * The pending intent, its orders whole (tools, tests, a dry run: a streamed run's orders are read
    * back with their lines from `payments.run-move`; the stage itself writes them one at a time).
    */
-  pending(): RunIntent | null {
+  async pending(): Promise<RunIntent | null> {
     const stored = this.pendingRun.get(PENDING);
     if (stored === undefined || stored.orderKeys === undefined) return stored ?? null;
     const { orderKeys, streamed, ...intent } = stored;
     const orders: RunIntent['orders'] = [];
     for (let n = 0; n < orderKeys; n++) {
       for (const o of this.pendingOrders.get(String(n).padStart(6, '0')) ?? []) {
-        orders.push(streamed === true ? orderWithLines(o as unknown as PaymentOrderHead, this.movedLinesOf(o.payee)) : o);
+        orders.push(streamed === true ? orderWithLines(o as unknown as PaymentOrderHead, await this.movedLinesOf(o.payee)) : o);
       }
     }
     return { ...intent, orders };
@@ -615,17 +649,18 @@ export class PaymentsStore {
   }
 
   /** A streamed run's movements for one payee, in lineKey order (payment-run-stream.ts). */
-  private movedLinesOf(payee: string): PaymentLine[] {
-    return [...this.runMoves.entries(compositeKey(payee, ''))].map(([k, [version, amount]]) => ({ lineKey: k.slice(payee.length + 1), version, amount: moneyOfCents(amount) }));
+  private async movedLinesOf(payee: string): Promise<PaymentLine[]> {
+    return (await this.runMoves.entriesIn(compositeKey(payee, ''))).map(([k, [version, amount]]) => ({ lineKey: k.slice(payee.length + 1), version, amount: moneyOfCents(amount) }));
   }
 
   /**
    * Inside a commit: the intent, its orders in keys of about INTENT_LINES_PER_KEY line movements
-   * (a run's orders carry every line it moves: as one value, an encode buffer and LMDB overflow
-   * pages as large as the run). Only one intent is ever pending: the keys are numbered from 0.
+   * (a run's orders carry every line it moves: as one value, as large as the run). Only one intent
+   * is ever pending: the keys are numbered from 0; `oldKeys` (read before the commit: a scan) are
+   * the earlier intent's, removed in the same batch.
    */
-  private putPending(intent: RunIntent): void {
-    this.pendingOrders.clear();
+  private putPending(intent: RunIntent, oldKeys: readonly string[]): void {
+    for (const k of oldKeys) this.pendingOrders.remove(k);
     let n = 0;
     let chunk: RunIntent['orders'] = [];
     let lines = 0;
@@ -643,10 +678,14 @@ export class PaymentsStore {
     this.pendingRun.put(PENDING, { ...intent, orders: [], orderKeys: n });
   }
 
+  /** The intent and its order keys removed, in ONE batch (the keys listed first: a scan, inside the exclusive step). */
   async clearPending(): Promise<void> {
-    await this.kv.commit(() => {
-      this.pendingRun.remove(PENDING);
-      this.pendingOrders.clear();
+    await this.level.update(async () => {
+      const orderKeys = await this.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
+      return () => {
+        this.pendingRun.remove(PENDING);
+        for (const k of orderKeys) this.pendingOrders.remove(k);
+      };
     });
   }
 
@@ -694,21 +733,21 @@ export class PaymentsStore {
     return this.runs.get(runId);
   }
 
-  outbox(): OutboxEntry[] {
-    return [...this.outboxEntries.entries()].map(([, e]) => e);
+  async outbox(): Promise<OutboxEntry[]> {
+    return (await this.outboxEntries.entriesIn()).map(([, e]) => e);
   }
 
   async removeOutbox(runId: string): Promise<void> {
-    await this.kv.commit(() => this.outboxEntries.remove(runId));
+    await this.level.commit(() => this.outboxEntries.remove(runId));
   }
 
   /**
-   * The keys a streamed run (payment-run-stream.ts) reads and writes, each slice in a commit of its
+   * The keys a streamed run (payment-run-stream.ts) reads and writes, each slice in a batch of its
    * own: that module holds the run's logic, this one the layout.
    */
   runKeys(): RunKeys {
     return {
-      kv: this.kv, lines: this.lines, due: this.due, operator: this.operator, operatorByLine: this.operatorByLine, debts: this.debts, runs: this.runs,
+      level: this.level, lines: this.lines, due: this.due, operator: this.operator, lineOperators: this.lineOperators, debts: this.debts, runs: this.runs,
       held: this.held, approvals: this.approvals, handedOver: this.handedOver, pendingRun: this.pendingRun, pendingOrders: this.pendingOrders,
       transfers: this.transfers, returnBlocks: this.returnBlocks, returnsToReport: this.returnsToReport, lineRuns: this.lineRuns, lineBlocked: this.lineBlocked,
       reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, statements: this.statements,
@@ -717,56 +756,93 @@ export class PaymentsStore {
         return stored === undefined ? undefined : lineOf(stored);
       },
       putLine: (k, line) => this.lines.put(k, storedLine(line)),
+      putLineRun: (k, run) => putLineRun(this.lineRuns, k, run),
     };
   }
 
   // ---- whole state (import, tests, tools) ---------------------------------------------------
 
   /** The whole payment state, read key by key (tests and tools; no stage reads it all). */
-  readAll(): PaymentsState {
-    const operatorPaid = Object.fromEntries(this.operator.entries());
+  async readAll(): Promise<PaymentsState> {
+    const all = async <V>(sub: LevelSubStore<V>) => Object.fromEntries(await sub.entriesIn());
     const ledger: PaymentsLedger = {
-      lines: Object.fromEntries([...this.lines.entries()].map(([k, v]) => [k, lineOf(v)])),
-      operatorPaid,
-      due: Object.fromEntries([...this.due.keys()].map((k) => [k, true as const])),
-      debts: Object.fromEntries(this.debts.entries()),
-      runs: Object.fromEntries(this.runs.entries()),
-      held: Object.fromEntries(this.held.entries()),
-      approvals: Object.fromEntries(this.approvals.entries()),
-      returnBlocks: Object.fromEntries(this.returnBlocks.entries()),
-      returnsToReport: Object.fromEntries(this.returnsToReport.entries()),
+      lines: Object.fromEntries((await this.lines.entriesIn()).map(([k, v]) => [k, lineOf(v)])),
+      operatorPaid: await all(this.operator),
+      due: Object.fromEntries((await this.due.keysAfter(null, Number.MAX_SAFE_INTEGER)).map((k) => [k, true as const])),
+      debts: await all(this.debts),
+      runs: await all(this.runs),
+      held: await all(this.held),
+      approvals: await all(this.approvals),
+      returnBlocks: await all(this.returnBlocks),
+      returnsToReport: await all(this.returnsToReport),
     };
-    return { ledger, outbox: this.outbox(), pending: this.pending(), handedOver: Object.fromEntries(this.handedOver.entries()) };
+    return { ledger, outbox: await this.outbox(), pending: await this.pending(), handedOver: await all(this.handedOver) };
   }
 
-  /** Replaces the whole payment state in one commit (the import of a legacy file; tests). */
+  /**
+   * Replaces the whole payment state (the import of a legacy file; tests): the statements' full-pass
+   * marker forgotten (durable), every payment sub-store cleared (range clears: NOT one step), then
+   * the state written in ONE batch. Not atomic as a whole: the import renames its file only after,
+   * so a crash in between imports it again (and a read-only view reads the file until then).
+   */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs = [this.lines, this.due, this.operator, this.operatorByLine, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.returnBlocks, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
-    // what the statements were written from is gone: the next statement pass writes every family —
-    // forgotten first, durably (LevelDB), then the state replaced (LMDB): a crash between costs a full pass
-    if (this.level === null) throw new Error(this.besideHolder ? 'payments: the payment state cannot be replaced while another process holds the home\'s LevelDB (a running noemie run): stop it first' : 'payments: a read-only view cannot replace the payment state');
-    await this.level.level.commit(() => this.level!.forgetWritten());
-    await this.kv.commit(() => {
-      for (const s of subs) s.clear();
+    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
+    // what the statements were written from is gone: the next statement pass writes every family
+    await this.level.commit(() => this.statements.families.forgetWritten());
+    for (const s of subs) await s.clear();
+    await this.level.commit(() => {
       this.writeChanges(initialLedger(), state.ledger);
       for (const e of state.outbox) this.outboxEntries.put(e.runId, e);
-      if (state.pending !== null) this.putPending(state.pending);
+      if (state.pending !== null) this.putPending(state.pending, []);
       for (const [id, msgId] of Object.entries(state.handedOver)) this.handedOver.put(id, msgId);
     });
   }
 
   async close(): Promise<void> {
-    await this.kv.close();
-    await this.level?.level.close();
+    await this.level.close();
   }
+}
+
+/** Inside a commit: the line's run record for `run.runId` put in its list, kept in runId order (replaced when already there). */
+function putLineRun(sub: LevelSubStore<LineRun[]>, lineKey: string, run: LineRun): void {
+  const runs = sub.get(lineKey) ?? [];
+  const i = runs.findIndex((r) => r.runId >= run.runId);
+  if (i < 0) sub.put(lineKey, [...runs, run]);
+  else if (runs[i]!.runId === run.runId) sub.put(lineKey, runs.map((r, j) => (j === i ? run : r)));
+  else sub.put(lineKey, [...runs.slice(0, i), run, ...runs.slice(i)]);
+}
+
+/** The homes whose move is running in this process: two opens of one process (the stage and the admin API) share it. */
+const MOVING = new Map<string, Promise<void>>();
+
+/**
+ * An older home's payment state moved from LMDB to LevelDB, once (payments-move.ts; resumed after
+ * a crash). `kv`: the home's LMDB store when the caller holds it open; else opened here if the
+ * home has one (a home without LMDB state has nothing to move: the marker alone).
+ */
+function movedOnce(home: string, level: LevelStore, kv: StateStore | null = null): Promise<void> {
+  let move = MOVING.get(level.dir);
+  if (move === undefined) {
+    move = (async () => {
+      const lmdb = kv ?? StateStore.open(home, { create: false });
+      try {
+        if (lmdb !== null) await movePaymentsToLevel(lmdb, level);
+        else if (moveMarkerOf(level, PAYMENTS_LAYOUT) === undefined) await level.commit(() => level.sub<MoveMarker>(PAYMENTS_LAYOUT.sub).put(PAYMENTS_LAYOUT.key, { layout: PAYMENTS_LAYOUT.layout, moved: new Date().toISOString() }));
+      } finally {
+        if (kv === null) await lmdb?.close();
+      }
+    })().finally(() => MOVING.delete(level.dir));
+    MOVING.set(level.dir, move);
+  }
+  return move;
 }
 
 /**
  * How `payments.line` values are stored: a LineLedger whose payee-keyed `paid` and EndToEndId-keyed
- * `returned` maps are lists of [key, value] pairs. As objects, msgpackr (the store's encoding, with
- * records) makes every new set of keys — every payee — a record definition of its own, carried in
- * the values once the few shared ones are taken: slower to write and read, and larger. Values
- * written before (plain objects) are read as they are.
+ * `returned` maps are lists of [key, value] pairs. Chosen for LMDB (sessions 6–10): as objects,
+ * msgpackr (its encoding, with records) made every new set of keys — every payee — a record
+ * definition of its own. Kept in LevelDB (JSON, where it costs nothing either way): the move copies
+ * the values as they are. Values written before (plain objects) are read as they are.
  */
 export interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
   paid: readonly (readonly [string, string])[] | LineLedger['paid'];
@@ -823,7 +899,7 @@ export async function loadPaymentsState(home: string): Promise<PaymentsState> {
   if (source === null) return emptyPaymentsState();
   if ('legacy' in source) return source.legacy;
   try {
-    return source.readAll();
+    return await source.readAll();
   } finally {
     await source.close();
   }

@@ -19,22 +19,20 @@ import { LevelStore, type LevelSubStore } from '../state/level-store.js';
  *   FIRST (`markNow`), then the events are committed in LMDB. A crash between the two leaves a
  *   mark without its change: the next pass computes that family's statement again from the same
  *   facts — the same bytes, the file is left as it is — and nothing is lost;
- * - the payment state (LMDB, payments-store.ts, payment-run-stream.ts): its marks are decided
- *   inside its own LMDB transaction (the diff of the ledger), so until `payments.*` moves to
- *   LevelDB they stay in that transaction, in LMDB's `statements.dirty` (`PaymentStatementMarks`),
- *   and the statement stage reads the marks of both engines (`StatementMarks`). The line → family
- *   lookup they need reads the index's `statements.where` in LevelDB — or, when another process
- *   holds the LevelDB (`noemie payments returns` beside a running `noemie run`: one opener), the
- *   lines themselves are marked, `statements.dirty-line/<lineKey>` in the same LMDB transaction,
- *   and the statement stage finds their families in the index when it reads the marks. A line the
- *   index moved to another family in between marked the family it left in the index's own batch.
+ * - the payment state (payments-store.ts, payment-run-stream.ts): its marks are decided inside its
+ *   own commits and written in the SAME LevelDB batch as the change (`PaymentStatementMarks`;
+ *   session 11 — before, the payment state was in LMDB and so were its marks). The line → family
+ *   lookup reads the index's `statements.where`. A line the index moved to another family in
+ *   between marked the family it left in the index's own batch. Marks an earlier version left in
+ *   LMDB (`statements.dirty`, and `statements.dirty-line/<lineKey>` made beside a process holding
+ *   the LevelDB) are still read and cleared by the statement stage (`LmdbStatementMarks`).
  * `run --once` computes the statements of the marked families only, and removes a mark once the
  * family's files are durably written (fsynced), each engine's marks in its own commit (a crash
  * between the two leaves marks: computed again, the same bytes). No `written` marker (a home of an
  * earlier version, a payment state replaced whole) or other shared inputs: every family is written.
  */
 export const STATEMENTS_DIRTY = 'statements.dirty';
-/** LMDB: lines whose payment facts changed, marked by a payment writer that could not open the index (PaymentStatementMarks) */
+/** LMDB: lines whose payment facts changed, marked by an earlier version's payment writer that could not open the index (LmdbStatementMarks reads them) */
 export const STATEMENTS_DIRTY_LINE = 'statements.dirty-line';
 export const STATEMENTS_META = 'statements.meta';
 /** the statement index's line → key sub-store (statement-index.ts), read to find a line's family */
@@ -144,43 +142,43 @@ export class LazyDirtyFamilies {
 
 /**
  * The payment state's marks (payments-store.ts, payment-run-stream.ts), written INSIDE the payment
- * state's LMDB transaction, in LMDB's `statements.dirty` — the same change and its mark in one
- * transaction, as before session 10 — until `payments.*` moves to LevelDB, where they join the
- * payments' own batch. `where` finds the family the statement index files a line under (LevelDB's
- * `statements.where`); null when the index cannot be opened in this process (another holds the
- * LevelDB): the lines are marked instead, their families found when the marks are read.
+ * commit's own LevelDB batch (session 11: the payment state is in LevelDB too): the change and its
+ * mark are one batch. A line's family is the one the statement index files it under now
+ * (`statements.where`, a point read), plus the ones the caller knows.
  */
 export class PaymentStatementMarks {
-  private readonly dirty: SubStore<number>;
-  private readonly dirtyLines: SubStore<number>;
-
-  constructor(
-    readonly kv: StateStore,
-    private readonly where: DirtyFamilies | null,
-  ) {
-    this.dirty = kv.sub(STATEMENTS_DIRTY);
-    this.dirtyLines = kv.sub(STATEMENTS_DIRTY_LINE);
-  }
-
-  /** Inside an LMDB commit: these families' statements must be computed again. */
-  mark(adherentIds: Iterable<string | null | undefined>): void {
-    for (const id of familiesIn(adherentIds)) this.dirty.put(id, (this.dirty.get(id) ?? 0) + 1);
-  }
+  constructor(readonly families: DirtyFamilies) {}
 
   /**
-   * Inside an LMDB commit: the families of these lines (payment facts changed). A line's family is
-   * the one the statement index files it under now, plus the ones the caller knows (the payment
+   * Inside a LevelDB commit: the families of these lines (payment facts changed). A line's family
+   * is the one the statement index files it under now, plus the ones the caller knows (the payment
    * ledger's view of the line's settlement, before and after): the index and the payment ledger
    * may each be ahead of the other by a version that moved the line.
    */
   markLines(lineKeys: Iterable<string>, knownFamilies: (lineKey: string) => Iterable<string | null | undefined> = () => []): void {
     const families = new Set<string | null | undefined>();
     for (const lineKey of lineKeys) {
-      if (this.where === null) this.dirtyLines.put(lineKey, (this.dirtyLines.get(lineKey) ?? 0) + 1);
-      else families.add(this.where.indexedFamilyOf(lineKey));
+      families.add(this.families.indexedFamilyOf(lineKey));
       for (const f of knownFamilies(lineKey)) families.add(f);
     }
-    this.mark(families);
+    this.families.mark(families);
+  }
+}
+
+/**
+ * The marks an earlier version's payment state left in LMDB (before session 11 its commits were
+ * LMDB transactions): `statements.dirty/<adherentId>`, and `statements.dirty-line/<lineKey>` made
+ * by a payment command beside a process holding the LevelDB (session 10; nothing writes either
+ * since the payment state moved to LevelDB — a command beside a running service asks the service).
+ * Read and cleared by the statement stage until empty.
+ */
+export class LmdbStatementMarks {
+  private readonly dirty: SubStore<number>;
+  private readonly dirtyLines: SubStore<number>;
+
+  constructor(readonly kv: StateStore) {
+    this.dirty = kv.sub(STATEMENTS_DIRTY);
+    this.dirtyLines = kv.sub(STATEMENTS_DIRTY_LINE);
   }
 
   /** The marked families with their mark, in key order. */
@@ -188,7 +186,7 @@ export class PaymentStatementMarks {
     return [...this.dirty.entries()];
   }
 
-  /** The marked lines with their mark, in key order (marked by a writer without the index). */
+  /** The marked lines with their mark, in key order. */
   lineEntries(): [string, number][] {
     return [...this.dirtyLines.entries()];
   }
@@ -212,7 +210,7 @@ export interface SeenMarks {
 export class StatementMarks {
   constructor(
     readonly level: DirtyFamilies,
-    readonly lmdb: PaymentStatementMarks | null,
+    readonly lmdb: LmdbStatementMarks | null,
   ) {}
 
   async read(): Promise<SeenMarks> {

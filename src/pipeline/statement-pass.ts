@@ -3,7 +3,7 @@ import type { Beneficiary } from '../model/reference.js';
 import { renderStatementHtml, renderStatementText, statementData, type StatementOptions } from '../statement/index.js';
 import { PaymentsStore } from './payments-store.js';
 import type { StateStore } from '../state/kv-store.js';
-import { PaymentStatementMarks, StatementMarks, statementInputsHash } from './statement-dirty.js';
+import { LmdbStatementMarks, StatementMarks, statementInputsHash } from './statement-dirty.js';
 import { StatementFiles } from './statement-files.js';
 import type { StatementIndex } from './statement-index.js';
 
@@ -20,7 +20,7 @@ export interface StatementPassOptions {
   dir: string;
   /** the home's statement index (LevelDB), brought up to date by the caller; its store holds the marks and the full-pass marker */
   index: StatementIndex;
-  /** the home's LMDB state store (the payment state: its lines' facts, and its marks, statement-dirty.ts) */
+  /** the home's LMDB state store (marks an earlier version's payment state left there, statement-dirty.ts; an older home's payment state, moved) */
   kv: StateStore;
   families: StatementFamilies;
   labels: Record<string, string>;
@@ -59,10 +59,11 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const inputs = statementInputsHash({ labels: o.labels, insurer: o.insurer, professionalNames: o.professionalNames });
   const full = dirty.written()?.inputs !== inputs;
   // the marks of both engines as they are now: a mark made after this (another writer of the home) is a newer number, kept by `clear`
-  const both = new StatementMarks(dirty, new PaymentStatementMarks(o.kv, null));
+  const both = new StatementMarks(dirty, new LmdbStatementMarks(o.kv));
   const seen = await both.read();
   const marks = StatementMarks.families(seen);
-  const payments = PaymentsStore.over(o.kv);
+  // the payment facts, in the same LevelDB (an older home's payment state moved there first)
+  const payments = await PaymentsStore.over(o.index.level, o.kv);
   const files = new StatementFiles(o.inFlight ?? 8, { durable: true });
   const clearEvery = o.clearEvery ?? 256;
   const result: StatementPass = { pass: full ? 'all' : 'changed', looked: 0, families: 0, files: files.counts };

@@ -309,6 +309,32 @@ export class LevelSubStore<V> {
     return out;
   }
 
+  /** Whether the key is there (a point read; inside `commit`, the batch's own writes first). */
+  has(key: string): boolean {
+    return this.store.read(this.prefix + key) !== undefined;
+  }
+
+  /**
+   * Up to `limit` entries under `keyPrefix` whose key is after `after` (from the first when null),
+   * in key order, read in one go: a slice of a long walk, resumed from its last key (the LMDB
+   * sub-store's `entriesAfter`; async, as every LevelDB range read). Not the batch being built.
+   */
+  async entriesAfter(after: string | null, limit: number, keyPrefix = ''): Promise<[string, V][]> {
+    const raw = await this.db.iterator({ ...this.rangeAfter(after, keyPrefix), limit }).all();
+    const out: [string, V][] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const [key, value] = raw[i]!;
+      out[i] = [key.slice(this.prefix.length), this.decode(value)];
+    }
+    return out;
+  }
+
+  /** Up to `limit` keys under `keyPrefix` after `after` (from the first when null), in key order; values not read. */
+  async keysAfter(after: string | null, limit: number, keyPrefix = ''): Promise<string[]> {
+    const raw = await this.db.keys({ ...this.rangeAfter(after, keyPrefix), limit }).all();
+    return raw.map((key) => key.slice(this.prefix.length));
+  }
+
   /** Removes the keys under `keyPrefix` (all by default): several batches, NOT atomic (LevelStore.clearRange). */
   clear(keyPrefix = ''): Promise<void> {
     const { gte, lt } = this.range(keyPrefix);
@@ -320,6 +346,13 @@ export class LevelSubStore<V> {
     if (codec === 'text') return raw as V;
     if (codec === 'json') return JSON.parse(raw as string) as V;
     return codec.decode(raw as Buffer);
+  }
+
+  private rangeAfter(after: string | null, keyPrefix: string): { gte: string; lt: string; valueEncoding?: 'buffer' } | { gt: string; lt: string; valueEncoding?: 'buffer' } {
+    const range = this.range(keyPrefix);
+    if (after === null) return range;
+    const { gte: _from, ...rest } = range;
+    return { ...rest, gt: this.prefix + after };
   }
 
   private range(keyPrefix: string): { gte: string; lt: string; valueEncoding?: 'buffer' } {

@@ -6,7 +6,7 @@ import type { AccountBook } from '../../src/payments/types.js';
 import { applyBankReturnFile } from '../../src/pipeline/bank-returns.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
-import { DirtyFamilies, PaymentStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
+import { DirtyFamilies, StatementMarks } from '../../src/pipeline/statement-dirty.js';
 import { LevelStore } from '../../src/state/level-store.js';
 import { paymentFactsForStatement } from '../../src/pipeline/statement-payments.js';
 import { renderStatementText, statementData } from '../../src/statement/index.js';
@@ -84,7 +84,7 @@ describe('member statement after a bank return', () => {
     const store = await PaymentsStore.open(home);
     try {
       // both engines' marks, as the statement stage reads them (statement-dirty.ts)
-      const marks = new StatementMarks(new DirtyFamilies(await LevelStore.open(home)), new PaymentStatementMarks(store.kv, null));
+      const marks = new StatementMarks(new DirtyFamilies(await LevelStore.open(home)), null);
       try {
         // R1 paid the three families: marked; cleared as the statement stage would once their files are written
         expect(StatementMarks.families(await marks.read())).toEqual(['A1', 'A2', 'A3']);

@@ -133,7 +133,7 @@ describe('bank returns', () => {
     expect((await loadPaymentsState(home)).ledger).toEqual(before);
     const store = await PaymentsStore.open(home);
     try {
-      expect([...store.returnExceptions.entries()].map(([, e]) => e.record)).toEqual([1, 2]);
+      expect((await store.returnExceptions.entriesIn()).map(([, e]) => e.record)).toEqual([1, 2]);
     } finally {
       await store.close();
     }

@@ -4,7 +4,8 @@ import { accountBook, applyPaymentEvents } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { movePaymentsToLevel, PAYMENTS_LAYOUT, PAYMENTS_SUB_STORES } from '../../src/pipeline/payments-move.js';
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
-import { splitCompositeKey, StateStore } from '../../src/state/kv-store.js';
+import { compositeKey, splitCompositeKey, StateStore } from '../../src/state/kv-store.js';
+import type { LineRun } from '../../src/statement/payment.js';
 import { LevelStore } from '../../src/state/level-store.js';
 import { A9, a9Line, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
@@ -14,13 +15,49 @@ import { collectAll as collect } from '../support/iterables.js';
  * The payment state's move to LevelDB (src/pipeline/payments-move.ts) on a state the stage wrote:
  * every `payments.*` LMDB key is in LevelDB afterwards, value for value (two indexes regrouped into
  * one value per line), none is left in LMDB, `statements.*` stays where it is, and the marker is
- * the payment state's own.
+ * the payment state's own. Since session 11 the stage writes the payment state in LevelDB: the
+ * state an earlier version wrote in LMDB is made here from what the stage wrote (`asAnOlderHome`).
  */
 let home = '';
 let bus: Bus;
 withEmbeddedHome('payments-move-', (h, b) => ((home = h), (bus = b)));
 
 const accounts = accountBook([A9]);
+
+/**
+ * The home as an earlier version left it: the payment state the stage wrote in LevelDB written
+ * back into LMDB in that version's layout (`payments.line-run/<lineKey>␟<runId>`,
+ * `payments.operator-by-line/<lineKey>␟<claimId>`: a key per pair), its statement marks in LMDB's
+ * `statements.dirty`, and no payment key nor marker left in LevelDB.
+ */
+async function asAnOlderHome(): Promise<void> {
+  const level = await LevelStore.open(home);
+  const kv = StateStore.open(home);
+  try {
+    for (const s of PAYMENTS_SUB_STORES) {
+      const from = level.sub<unknown>(s.to ?? s.from);
+      const entries = await from.entriesIn();
+      const to = kv.sub<unknown>(s.from);
+      await kv.commit(() => {
+        for (const [k, v] of entries) {
+          if (s.from === 'payments.line-run') for (const r of v as LineRun[]) to.put(compositeKey(k, r.runId), r);
+          else if (s.from === 'payments.operator-by-line') for (const c of v as string[]) to.put(compositeKey(k, c), 1);
+          else to.put(k, v);
+        }
+      });
+      await from.clear();
+    }
+    const marks = await level.sub<number>('statements.dirty').entriesIn();
+    await kv.commit(() => {
+      for (const [k, n] of marks) kv.sub<number>('statements.dirty').put(k, n);
+    });
+    await level.sub('statements.dirty').clear();
+    await level.sub(PAYMENTS_LAYOUT.sub).clear();
+  } finally {
+    await kv.close();
+    await level.close();
+  }
+}
 
 it('moves every payments.* key to LevelDB as it was (line-run and operator-by-line one value per line), leaves statements.* in LMDB', async () => {
   // two runs paying three lines (D2 corrected between them: two line-runs), a TP line whose operator paid two claims
@@ -35,8 +72,9 @@ it('moves every payments.* key to LevelDB as it was (line-run and operator-by-li
     { kind: 'reconciliation', outcome: outcome({ kind: 'matched', lineKey: tpLine, version: 1, tpClaimId: 'C5', claimPaidOn: '2025-03-01', claimed: '10.00', owed: '10.00' }) },
     { kind: 'reconciliation', outcome: outcome({ kind: 'matched', lineKey: tpLine, version: 1, tpClaimId: 'C6', claimPaidOn: '2025-03-02', claimed: '9.00', owed: '9.00' }) },
   ], applyPaymentEvents);
-  const before = store.readAll();
+  const before = await store.readAll();
   await store.close();
+  await asAnOlderHome();
 
   const kv = StateStore.open(home);
   const lmdb = new Map(PAYMENTS_SUB_STORES.map((s) => [s.from, kv.sub<unknown>(s.from).entriesAfter(null, 1_000_000)]));
@@ -72,4 +110,39 @@ it('moves every payments.* key to LevelDB as it was (line-run and operator-by-li
     await level.close();
     await kv.close();
   }
+});
+
+it('PaymentsStore.open moves an older home first: the same state read back, nothing left in LMDB, and the stage runs on', async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  const before = await (async () => {
+    const store = await PaymentsStore.open(home);
+    try {
+      return await store.readAll();
+    } finally {
+      await store.close();
+    }
+  })();
+  await asAnOlderHome();
+  const kv = StateStore.open(home);
+  expect(kv.sub('payments.line').keysAfter(null, 10)).toEqual(['n:D1:1', 'n:D2:1']);
+  await kv.close();
+
+  const store = await PaymentsStore.open(home);
+  try {
+    expect(await store.readAll()).toEqual(before);
+    expect(store.paymentFactsOf(['n:D1:1']).get('n:D1:1')!.runs.map((r) => r.runId)).toEqual(['R1']);
+  } finally {
+    await store.close();
+  }
+  const after = StateStore.open(home);
+  try {
+    for (const s of PAYMENTS_SUB_STORES) expect(after.sub(s.from).keysAfter(null, 1)).toEqual([]);
+  } finally {
+    await after.close();
+  }
+  // the next run pays the new line only
+  await bus.produce('settlements', [{ value: a9Line('n:D3:1', '4.50') }]);
+  const r2 = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-30T18:00:00Z' });
+  expect(r2.orders.map((o) => [o.payee, o.amount])).toEqual([['member:A9', '4.50']]);
 });

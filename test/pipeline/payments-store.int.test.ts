@@ -6,6 +6,7 @@ import { accountBook, applyPaymentEvents, runPayments } from '../../src/payments
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
+import { levelDirOf } from '../../src/state/level-store.js';
 import { A9, a9Line, readAll, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import type { LineLedger } from '../../src/payments/types.js';
@@ -24,13 +25,14 @@ it("a home of the previous version (payments/ledger.json) is imported once: same
   await validPain001(r1.sepaFiles[0]!);
   // the same home as the previous version left it: the bus offsets committed, the state in ledger.json
   const legacy = await loadPaymentsState(home);
-  await rm(stateStoreFileOf(home));
+  await rm(stateStoreFileOf(home), { force: true }); // none since session 11 (the payment state is in LevelDB)
   await rm(`${stateStoreFileOf(home)}-lock`, { force: true });
+  await rm(levelDirOf(home), { recursive: true }); // since session 11 the state the stage wrote is there
   await writeFile(legacyLedgerFileOf(home), JSON.stringify({ format: 2, ledger: legacy.ledger, outbox: [], pending: null, handedOver: legacy.handedOver }));
   await writeFile(`${legacyLedgerFileOf(home)}.tmp`, '{"format":2,'); // a save the crash interrupted
 
   const store = await PaymentsStore.open(home);
-  expect(store.readAll()).toEqual(legacy);
+  expect(await store.readAll()).toEqual(legacy);
   await store.close();
   expect([existsSync(legacyLedgerFileOf(home)), existsSync(`${legacyLedgerFileOf(home)}.imported`), existsSync(`${legacyLedgerFileOf(home)}.tmp`)]).toEqual([false, true, false]);
 
@@ -54,13 +56,13 @@ it('a run reads what is due, not the history; deciding on that slice gives the s
     // a consumed batch: D2 corrected down to 10.00 (version 2), D3 new
     const batch = [{ kind: 'settlement' as const, settlement: { ...a9Line('n:D2:1', '10.00'), version: 2 } }, { kind: 'settlement' as const, settlement: a9Line('n:D3:1', '4.50') }];
     await store.applyEvents(batch, applyPaymentEvents);
-    const slice = store.readSlice({ run: true, runId: 'R2' });
+    const slice = await store.readSlice({ run: true, runId: 'R2' });
     // D1 (paid, unchanged) is not read
     expect(Object.keys(slice.lines).sort()).toEqual(['n:D2:1', 'n:D3:1']);
     expect(Object.keys(slice.due).sort()).toEqual(['n:D2:1', 'n:D3:1']);
     const input = { runId: 'R2', at: '2025-04-01T18:00:00Z', accounts };
     const onSlice = runPayments(slice, input);
-    const onWhole = runPayments(store.readAll().ledger, input);
+    const onWhole = runPayments((await store.readAll()).ledger, input);
     // 4.50 new − 2.50 recovered on D2 (12.50 paid, 10.00 due) = 2.00
     expect(onSlice.orders.map((o) => o.amount)).toEqual(['2.00']);
     expect(onSlice.orders).toEqual(onWhole.orders);
@@ -79,9 +81,9 @@ it('two batches applied at the same time (settlements and reconciliation partiti
     const s = { kind: 'settlement' as const, settlement: { ...a9Line(lineKey, '19.00'), tp: '15' as const, payee: 'ps' as const } };
     const o = { kind: 'reconciliation' as const, outcome: outcome({ kind: 'matched', lineKey, version: 1, tpClaimId: 'C9' }) };
     await Promise.all([store.applyEvents([s], applyPaymentEvents), store.applyEvents([o], applyPaymentEvents)]);
-    const line = store.readAll().ledger.lines[lineKey]!;
+    const line = (await store.readAll()).ledger.lines[lineKey]!;
     expect([line.settlement?.version, line.tp?.kind]).toEqual([1, 'matched']);
-    expect(store.readAll().ledger.operatorPaid).toEqual({});
+    expect((await store.readAll()).ledger.operatorPaid).toEqual({});
   } finally {
     await store.close();
   }
@@ -99,7 +101,7 @@ it('what the TP operator already paid on a line is found by the run (the line �
   await first.close();
   const store = await PaymentsStore.open(home);
   try {
-    const slice = store.readSlice({ run: true, runId: 'R1' });
+    const slice = await store.readSlice({ run: true, runId: 'R1' });
     expect(Object.keys(slice.operatorPaid)).toEqual(['C5']);
     const r = runPayments(slice, { runId: 'R1', at: '2025-03-31T18:00:00Z', accounts });
     expect([r.orders, r.blocked, r.pending]).toEqual([[], [], []]);
@@ -113,7 +115,7 @@ it("a line's payee-keyed maps are stored as pairs (no msgpack record per payee),
   await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
   const store = await PaymentsStore.open(home);
   try {
-    const raw = store.kv.sub<{ paid: unknown }>('payments.line');
+    const raw = store.level.sub<{ paid: unknown }>('payments.line');
     // R1 paid D1 9.00 to member:A9: stored as [[payee, amount]]
     expect(raw.get('n:D1:1')!.paid).toEqual([['member:A9', '9.00']]);
     // the form of the previous version: `paid` and `returned` as objects
@@ -122,15 +124,15 @@ it("a line's payee-keyed maps are stored as pairs (no msgpack record per payee),
       tp: null, paid: { 'member:A9': '12.50' }, returns: 1,
       returned: { E2E1: { payee: 'member:A9', paymentId: 'R0:member:A9', runId: 'R0', amount: '12.50', code: 'AC04', label: 'compte clôturé', blocks: true, file: 'camt054-1.xml', record: 1, at: '2025-03-01T00:00:00Z' } },
     };
-    await store.kv.commit(() => raw.put('n:D2:1', before));
-    expect(store.readSlice({ lineKeys: ['n:D2:1'] }).lines['n:D2:1']).toEqual(before);
+    await store.level.commit(() => raw.put('n:D2:1', before));
+    expect((await store.readSlice({ lineKeys: ['n:D2:1'] })).lines['n:D2:1']).toEqual(before);
     expect(store.paymentFactsOf(['n:D2:1']).get('n:D2:1')!.line).toEqual(before);
     // written again by this version (a run moving it), it reads back the same
-    const slice = store.readSlice({ lineKeys: ['n:D2:1'] });
+    const slice = await store.readSlice({ lineKeys: ['n:D2:1'] });
     const after = { ...slice, lines: { 'n:D2:1': { ...before, paid: { 'member:A9': '0.00' } } } };
     await store.commitApproval(slice, after);
     expect(raw.get('n:D2:1')!.paid).toEqual([['member:A9', '0.00']]);
-    expect(store.readSlice({ lineKeys: ['n:D2:1'] }).lines['n:D2:1']).toEqual(after.lines['n:D2:1']);
+    expect((await store.readSlice({ lineKeys: ['n:D2:1'] })).lines['n:D2:1']).toEqual(after.lines['n:D2:1']);
   } finally {
     await store.close();
   }
@@ -146,17 +148,17 @@ it("a run's report is kept with its settled lines in keys of 5 000 (no value as 
     // a report of 12 001 settled lines (R1's two, repeated under other keys), recorded as a run records it
     const lines = Array.from({ length: 12_001 }, (_, i) => ({ ...r1.settled.lines[i % 2]!, lineKey: `n:D${i}:1` }));
     const big = { ...r1, runId: 'R2', settled: { ...r1.settled, lines, count: lines.length } };
-    const empty = store.readSlice({});
+    const empty = await store.readSlice({});
     await store.commitRun(empty, empty, null, big);
-    const raw = store.kv.sub<{ settled: { lines: unknown[] }; settledLineKeys?: number }>('payments.report');
+    const raw = store.level.sub<{ settled: { lines: unknown[] }; settledLineKeys?: number }>('payments.report');
     expect(raw.get('R2')!.settled.lines).toEqual([]);
     expect(raw.get('R2')!.settledLineKeys).toBe(3);
     // 12 001 = 5 000 + 5 000 + 2 001
-    const chunks = [...store.kv.sub<unknown[]>('payments.report-lines').entries('R2')].map(([, v]) => v.length);
+    const chunks = (await store.level.sub<unknown[]>('payments.report-lines').entriesIn('R2')).map(([, v]) => v.length);
     expect(chunks).toEqual([5000, 5000, 2001]);
     expect(store.report('R2')).toEqual(big);
     // the form of the previous version: the whole report in one value
-    await store.kv.commit(() => raw.put('R0', { ...r1, runId: 'R0' } as never));
+    await store.level.commit(() => raw.put('R0', { ...r1, runId: 'R0' } as never));
     expect(store.report('R0')).toEqual({ ...r1, runId: 'R0' });
   } finally {
     await store.close();
@@ -169,30 +171,30 @@ it("a pending run's intent keeps its orders in keys of about 5 000 line movement
   await expect(runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z', onStep: (s) => { if (s === 'intent-saved') throw new Error('stop'); } })).rejects.toThrow('stop');
   const store = await PaymentsStore.open(home);
   try {
-    const intent = store.pending()!;
+    const intent = (await store.pending())!;
     expect(intent.orders.map((o) => o.paymentId)).toEqual(['R1:member:A9']);
     // 1 500 orders of 7 lines each (R1's order, repeated): 714 orders make 4 998 lines, the 715th reaches 5 005 ≥ 5 000 → keys of 715, 715, 70
     // (orders of 1 line: 1 000 orders per key at most)
     const orders = Array.from({ length: 1500 }, (_, i) => ({ ...intent.orders[0]!, paymentId: `R1:member:X${i}`, lines: [0, 1, 2, 3, 4, 5, 6].map((j) => ({ ...intent.orders[0]!.lines[0]!, lineKey: `n:X${i}:${j}` })) }));
     const big = { ...intent, orders };
-    const empty = store.readSlice({});
+    const empty = await store.readSlice({});
     await store.commitRun(empty, empty, { ...big, files: [] });
-    const raw = store.kv.sub<{ orders: unknown[]; orderKeys?: number }>('payments.pending');
+    const raw = store.level.sub<{ orders: unknown[]; orderKeys?: number }>('payments.pending');
     expect(raw.get('run')!.orders).toEqual([]);
-    const keys = [...store.kv.sub<unknown[]>('payments.pending-orders').entries()].map(([k, v]) => [k, v.length]);
+    const keys = (await store.level.sub<unknown[]>('payments.pending-orders').entriesIn()).map(([k, v]) => [k, v.length]);
     expect(keys).toEqual([['000000', 715], ['000001', 715], ['000002', 70]]);
-    expect(store.pending()).toEqual({ ...big, files: [] });
+    expect(await store.pending()).toEqual({ ...big, files: [] });
     const small = { ...intent, files: [], orders: Array.from({ length: 2001 }, (_, i) => ({ ...intent.orders[0]!, paymentId: `R1:member:Y${i}` })) };
     await store.commitRun(empty, empty, small);
     // 2 001 orders of 1 line: 1 000 + 1 000 + 1, the previous intent's third key gone
-    expect([...store.kv.sub<unknown[]>('payments.pending-orders').entries()].map(([, v]) => v.length)).toEqual([1000, 1000, 1]);
-    expect(store.pending()).toEqual(small);
+    expect((await store.level.sub<unknown[]>('payments.pending-orders').entriesIn()).map(([, v]) => v.length)).toEqual([1000, 1000, 1]);
+    expect(await store.pending()).toEqual(small);
     await store.clearPending();
-    expect(store.pending()).toBeNull();
-    expect([...store.kv.sub('payments.pending-orders').keys()]).toEqual([]);
+    expect(await store.pending()).toBeNull();
+    expect(await store.level.sub('payments.pending-orders').keysAfter(null, 10)).toEqual([]);
     // the form of the previous version: the whole intent in one value
-    await store.kv.commit(() => raw.put('run', intent as never));
-    expect(store.pending()).toEqual(intent);
+    await store.level.commit(() => raw.put('run', intent as never));
+    expect(await store.pending()).toEqual(intent);
   } finally {
     await store.close();
   }

@@ -8,12 +8,12 @@ import type { Settlement } from '../../src/model/settlement.js';
 import { nirKey } from '../../src/model/act-line.js';
 import { MembershipEventSchema } from '../../src/model/membership.js';
 import { MembershipStore } from '../../src/pipeline/membership-store.js';
-import { DirtyFamilies, PaymentStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
+import { DirtyFamilies, LmdbStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { StatementIndex, statementFromIndexAndTail, statementSettlementOf, updateStatementIndex } from '../../src/pipeline/statement-index.js';
 import { settlementsForStatement } from '../../src/pipeline/statement-source.js';
 import { compositeKey, StateStore } from '../../src/state/kv-store.js';
-import { LevelStore } from '../../src/state/level-store.js';
+import { isLevelLocked, LevelStore } from '../../src/state/level-store.js';
 import { renderStatementHtml, renderStatementText, statementData, type StatementRequest, type StatementSettlement } from '../../src/statement/index.js';
 import { importSampleMembers, settlement, tempDir } from './stages-given.js';
 
@@ -269,7 +269,7 @@ describe('beside a process holding the home’s LevelDB (one opener)', () => {
 });
 
 describe('payment marks beside a process holding the LevelDB', () => {
-  it('a payments store opened beside a running holder marks the changed lines in LMDB; the statement stage finds their families in the index and clears them', async () => {
+  it('the payment state is not opened beside a running holder (LEVEL_LOCKED); the line marks an earlier version made in LMDB are resolved by the statement stage and cleared', async () => {
     // the index knows two lines of ADH0000002; a third line is on no statement
     const settlements = drop(12).filter((s) => s.adherentId === FAMILIES[1]);
     await bus.produce('settlements', settlements.map((value) => ({ value })));
@@ -279,15 +279,20 @@ describe('payment marks beside a process holding the LevelDB', () => {
     const [a, b] = [settlements[0]!.lineKey, settlements.at(-1)!.lineKey];
 
     const holder = await holdLevelDb(home);
-
-    // what `noemie payments returns` does beside a running `noemie run`: it opens, it marks
-    const store = await PaymentsStore.open(home);
-    const marks = new PaymentStatementMarks(store.kv, null);
-    await store.kv.commit(() => marks.markLines([a, b, 'noemie:NOWHERE:1'], () => ['ADH0000005']));
-    await store.kv.commit(() => marks.markLines([a]));
-    expect(marks.lineEntries()).toEqual([[a, 2], [b, 1], ['noemie:NOWHERE:1', 1]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))));
-    expect(marks.entries()).toEqual([['ADH0000005', 1]]);
-    await store.close();
+    // since session 11 the payment state is in the LevelDB: a payment command beside a running
+    // `noemie run` cannot open it (it asks the service, src/cli/service-client.ts) and marks nothing
+    const refused = await PaymentsStore.open(home).then(async (s) => (await s.close(), null), (e: unknown) => e);
+    expect(isLevelLocked(refused)).toBe(true);
+    // what `noemie payments returns` beside a running `noemie run` left in LMDB before session 11
+    const old = StateStore.open(home);
+    const lines = old.sub<number>('statements.dirty-line');
+    await old.commit(() => {
+      lines.put(a, 2);
+      lines.put(b, 1);
+      lines.put('noemie:NOWHERE:1', 1);
+      old.sub<number>('statements.dirty').put('ADH0000005', 1);
+    });
+    await old.close();
     holder.kill('SIGKILL');
     await new Promise((r) => holder.once('exit', r));
 
@@ -295,16 +300,16 @@ describe('payment marks beside a process holding the LevelDB', () => {
     const reopened = await StatementIndex.open(home, { sync: false });
     const kv = StateStore.open(home);
     try {
-      const both = new StatementMarks(reopened.dirty, new PaymentStatementMarks(kv, null));
+      const both = new StatementMarks(reopened.dirty, new LmdbStatementMarks(kv));
       const seen = await both.read();
       expect(StatementMarks.families(seen)).toEqual(expect.arrayContaining([FAMILIES[1], 'ADH0000005']));
       expect(seen.lines.map(([lineKey, , family]) => [lineKey, family ?? null])).toEqual(expect.arrayContaining([[a, FAMILIES[1]], [b, FAMILIES[1]], ['noemie:NOWHERE:1', null]]));
       // a group without the lines' family keeps their marks, but clears the line on no statement
       await both.clear(seen, new Set(['ADH0000005']));
-      expect(new PaymentStatementMarks(kv, null).lineEntries().map(([k]) => k).sort()).toEqual([a, b].sort());
+      expect(new LmdbStatementMarks(kv).lineEntries().map(([k]) => k).sort()).toEqual([a, b].sort());
       await both.clear(seen, new Set([FAMILIES[1]!]));
-      expect(new PaymentStatementMarks(kv, null).lineEntries()).toEqual([]);
-      expect(new PaymentStatementMarks(kv, null).entries()).toEqual([]);
+      expect(new LmdbStatementMarks(kv).lineEntries()).toEqual([]);
+      expect(new LmdbStatementMarks(kv).entries()).toEqual([]);
     } finally {
       await kv.close();
       await reopened.close();

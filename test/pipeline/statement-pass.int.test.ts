@@ -9,7 +9,7 @@ import { accountBook } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { StatementIndex, updateStatementIndex } from '../../src/pipeline/statement-index.js';
 import { writeStatementPass, type StatementPassOptions } from '../../src/pipeline/statement-pass.js';
-import { PaymentStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
+import { LmdbStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
 import { StateStore } from '../../src/state/kv-store.js';
 import { DEFAULT_INSURER } from '../../src/statement/index.js';
 import { settlement, tempDir } from './stages-given.js';
@@ -54,8 +54,8 @@ const pass = (over: Partial<StatementPassOptions> = {}) =>
     families: { all: () => [...people.keys()].sort(), has: (id) => people.has(id), members: (id) => people.get(id) ?? [] },
     ...over,
   });
-/** both engines' marks (statement-dirty.ts): the index's and the members' in LevelDB, the payment state's in LMDB */
-const marks = () => new StatementMarks(index.dirty, new PaymentStatementMarks(kv, null));
+/** both engines' marks (statement-dirty.ts): the index's, the members' and the payment state's in LevelDB, an earlier version's payment marks in LMDB */
+const marks = () => new StatementMarks(index.dirty, new LmdbStatementMarks(kv));
 const marked = async () => StatementMarks.families(await marks().read());
 
 /** the statement files, by name */
@@ -86,7 +86,10 @@ async function fullPassInto(sub: string): Promise<Map<string, string>> {
     if (written) index.dirty.setWritten(written.inputs);
     index.dirty.mark(seen.level.map(([id]) => id));
   });
-  await kv.commit(() => marks().lmdb!.mark(seen.lmdb.map(([id]) => id)));
+  const lmdbMarks = kv.sub<number>('statements.dirty');
+  await kv.commit(() => {
+    for (const [id] of seen.lmdb) lmdbMarks.put(id, (lmdbMarks.get(id) ?? 0) + 1);
+  });
   return files(other);
 }
 

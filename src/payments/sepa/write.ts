@@ -54,9 +54,10 @@ export async function writePain001File(path: string, input: Pain001Input, afterT
 }
 
 /** The run's orders as NDJSON (the "file" form of the payment-orders topic), one order per line, durably. */
-export async function writeOrdersFile(path: string, orders: Iterable<PaymentOrder>, afterTemp?: () => void): Promise<void> {
-  function* lines() {
-    for (const o of orders) yield `${JSON.stringify(o)}\n`;
+export async function writeOrdersFile(path: string, orders: Iterable<PaymentOrder> | AsyncIterable<PaymentOrder>, afterTemp?: () => void): Promise<void> {
+  // a streamed run's orders are read back from the store (async): one at a time either way
+  async function* lines() {
+    for await (const o of orders) yield `${JSON.stringify(o)}\n`;
   }
   await writeDurably(path, lines(), afterTemp);
 }
