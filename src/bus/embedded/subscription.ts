@@ -22,6 +22,7 @@ interface Slot {
   topic: TopicName;
   partition: number;
   position: number;
+  log: PartitionLog;
 }
 
 /**
@@ -50,21 +51,33 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
   }
 
   private async run(): Promise<void> {
-    const { groupId, topics, handler, fromBeginning = true, maxBatch = 500 } = this.options;
+    const { groupId, topics, fromBeginning = true } = this.options;
     const slots: Slot[] = [];
-    for (const topic of topics) {
-      const committed = await this.host.offsets.get(groupId, topic);
-      for (let partition = 0; partition < this.host.partitions(topic); partition++) {
-        const start = committed.get(partition) ?? (fromBeginning ? 0 : (await this.host.log(topic, partition)).end);
-        slots.push({ topic, partition, position: start });
+    try {
+      for (const topic of topics) {
+        const committed = await this.host.offsets.get(groupId, topic);
+        for (let partition = 0; partition < this.host.partitions(topic); partition++) {
+          const log = await this.host.log(topic, partition);
+          const start = committed.get(partition) ?? (fromBeginning ? 0 : log.end);
+          slots.push({ topic, partition, position: start, log });
+          // From here on the partition's appends are kept in memory until this group has read them (tail.ts).
+          log.tail?.follow(this, start);
+        }
       }
+      await this.loop(slots);
+    } finally {
+      for (const slot of slots) slot.log.tail?.unfollow(this);
     }
+  }
+
+  private async loop(slots: Slot[]): Promise<void> {
+    const { groupId, handler, maxBatch = 500 } = this.options;
     while (!this.stopping) {
       const seq = this.host.appendSeq;
       let worked = false;
       for (const slot of slots) {
         if (this.stopping) break;
-        const log = await this.host.log(slot.topic, slot.partition);
+        const { log } = slot;
         const stored = await log.read(slot.position, maxBatch, batchBytes(maxBatch));
         if (stored.length === 0) continue;
         const records: BusRecord<TopicName>[] = stored.map((r) =>
@@ -74,6 +87,7 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
         const next = slot.position + records.length;
         await this.host.offsets.commit(groupId, slot.topic, slot.partition, next);
         slot.position = next;
+        log.tail?.advance(this, next);
         worked = true;
       }
       if (!worked && !this.stopping) await this.host.waitForAppend(seq);
