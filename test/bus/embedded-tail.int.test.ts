@@ -86,7 +86,8 @@ describe('embedded bus: the in-memory tail', () => {
 
   it('hands each group objects of its own: what one changes, the other does not see', async () => {
     const bus = await open();
-    const [g1, g2]: Line[][] = [[], []];
+    const g1: Line[] = [];
+    const g2: Line[] = [];
     const subs = [await follow(bus, 'g1', g1, { mutate: true }), await follow(bus, 'g2', g2)];
     await bus.produce('decompte-lines', lines(1, 20));
     await until(() => g1.length === 20 && g2.length === 20);
@@ -118,8 +119,8 @@ describe('embedded bus: the in-memory tail', () => {
     const one = JSON.stringify(lineMessage(nir, 1, 1)).length;
     // room for about 25 records of the 60 produced while the group is held back
     const bus = await open({ tailBytes: 25 * (one + 150) });
-    let open_ = () => undefined as void;
-    const gate = new Promise<void>((r) => (open_ = r));
+    let release = () => undefined as void;
+    const gate = new Promise<void>((r) => (release = r));
     const got: Line[] = [];
     const sub = await follow(bus, 'g', got, { gate, maxBatch: 10 });
     let most = 0;
@@ -129,7 +130,7 @@ describe('embedded bus: the in-memory tail', () => {
     }
     expect(most).toBeLessThanOrEqual(bus.tailStats().limit);
     expect(bus.tailStats().refused).toBeGreaterThan(0);
-    open_();
+    release();
     await until(() => got.length === 60);
     // appends made after the group caught up are kept again
     await bus.produce('decompte-lines', lines(61, 10));
