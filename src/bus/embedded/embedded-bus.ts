@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type OutgoingMessage, type PartitionOffsets, type ProduceOptions, type ReadRangeOptions, type Subscription } from '../bus.js';
+import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type Outgoing, type PartitionOffsets, type ProduceOptions, type ReadRangeOptions, type Subscription } from '../bus.js';
 import { decode, decodeOwn, prepare } from '../codec.js';
 import { BusError } from '../errors.js';
 import { partitionFor, topicDef, type TopicName } from '../topics.js';
@@ -102,7 +102,7 @@ export class EmbeddedBus implements Bus {
     return topicDef(topic).partitions;
   }
 
-  async produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[], options?: ProduceOptions): Promise<void> {
+  async produce<T extends TopicName>(topic: T, messages: readonly Outgoing<T>[], options?: ProduceOptions): Promise<void> {
     this.assertWritable();
     const prepared = prepare(topic, messages, options);
     const partitions = this.partitions(topic);
