@@ -26,11 +26,12 @@ export interface OutgoingMessage<T extends TopicName> {
 }
 
 /**
- * A message a trusted producer holds only as text: its value's JSON, with the key and every header
- * the topic would derive from the value (`headersOf`), so nothing has to parse it back. The ingest
+ * A message a trusted producer holds only as text: its value's JSON, with the key and the headers —
+ * every header the topic would derive from the value (`headersOf`) and any other it sets, as the
+ * value path writes them — so nothing has to parse it back. The ingest
  * sink's spooled lines (src/pipeline/bus-sink.ts): parsing each line again to key it was most of
  * the sink's main-thread cost. A `trusted` call writes the text as it is (under NOEMIE_BUS_VERIFY=1
- * it is parsed and checked as a trusted value is, and the headers must be those the value derives);
+ * it is parsed and checked as a trusted value is, and the headers must include those the value derives);
  * an unchecked call parses it, checks it and writes the schema's output, as for a value.
  */
 export interface OutgoingText {

@@ -72,8 +72,9 @@ export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoi
 
 /**
  * A message given as its JSON text (OutgoingText). Trusted: written as it is, keyed and headed as
- * given; verify mode parses the text, checks it as a trusted value, and that the headers given are
- * those the value derives (a producer that heads its text wrongly fails its tests). Untrusted: the
+ * given; verify mode parses the text, checks it as a trusted value, and that the headers given
+ * include every header the value derives (a producer that heads its text wrongly fails its tests;
+ * given over derived, as for a value, so the bytes are the value path's). Untrusted: the
  * text is parsed and checked, and the schema's output written, as for a value.
  */
 function prepareText(topic: string, def: TopicDef, m: OutgoingText, index: number, trusted: boolean, check: boolean): PreparedMessage {
@@ -97,8 +98,9 @@ function prepareText(topic: string, def: TopicDef, m: OutgoingText, index: numbe
       headers = wireHeaders(derived, m.headers);
     } else {
       if (!sameJson(m.json, parsed.data)) throw notSchemaOutput(topic, index);
-      if (!isDeepStrictEqual(wireHeaders(derived, undefined), headers)) {
-        throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: the headers of trusted message ${index} are not those its value derives`, { topic, index });
+      // The value path writes the given headers over the derived ones: the text must carry them all.
+      if (!isDeepStrictEqual(wireHeaders(derived, m.headers), headers)) {
+        throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: trusted message ${index} lacks headers its value derives`, { topic, index });
       }
     }
   }
