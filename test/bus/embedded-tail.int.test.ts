@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,12 +40,13 @@ const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => (
 type Line = BusRecord<'decompte-lines'>;
 
 /** A group consuming decompte-lines into `got`, its handler optionally held back by `gate`. */
-async function follow(bus: EmbeddedBus, groupId: string, got: Line[], options: { gate?: Promise<void>; mutate?: boolean; maxBatch?: number } = {}) {
+async function follow(bus: EmbeddedBus, groupId: string, got: Line[], options: { gate?: Promise<void>; entered?: () => void; mutate?: boolean; maxBatch?: number } = {}) {
   return bus.consume({
     groupId,
     topics: ['decompte-lines'],
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
     handler: async (b) => {
+      options.entered?.();
       await options.gate;
       for (const r of b.records as Line[]) {
         got.push(structuredClone(r));
@@ -141,6 +143,37 @@ describe('embedded bus: the in-memory tail', () => {
     expect(s.missed).toBeGreaterThan(0);
     expect(got.map((r) => r.offset)).toEqual(Array.from({ length: 70 }, (_, i) => i));
     expect(got).toEqual(await fromFile());
+  });
+
+  it('keeps appends only for groups that keep up: one behind what memory holds reads the file, and is served from memory once it has caught up', async () => {
+    const bus = await open();
+    await bus.produce('decompte-lines', lines(1, 10)); // before any group: nothing kept
+    let release = () => undefined as void;
+    const gate = new Promise<void>((r) => (release = r));
+    const got: Line[] = [];
+    let entered = false;
+    const sub = await follow(bus, 'g', got, { gate, entered: () => (entered = true) });
+    await until(() => entered); // following, its first batch (the first 10) in hand
+    await bus.produce('decompte-lines', lines(11, 10)); // the group is 10 records behind it
+    expect(bus.tailStats()).toMatchObject({ kept: 0, refused: 1, used: 0 });
+    release();
+    await until(() => got.length === 20);
+    // its commit on disk (the group goes on once the offsets file is renamed into place and its folder synced)
+    const offsetsFile = join(dir, 'groups', 'g', 'decompte-lines.json');
+    await until(() => {
+      try {
+        return (JSON.parse(readFileSync(offsetsFile, 'utf8')) as Record<string, number>)[String(p)] === 20;
+      } catch {
+        return false;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bus.tailStats().served).toBe(0); // all of it from the file
+    await bus.produce('decompte-lines', lines(21, 10)); // caught up: kept, and served from memory
+    await until(() => got.length === 30);
+    await sub.stop();
+    expect(bus.tailStats()).toMatchObject({ kept: 1, served: 10 });
+    expect(got.map((r) => r.value.line.lineNo)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 
   it('keeps nothing when told so (tailBytes 0): every read goes to the file', async () => {

@@ -131,6 +131,8 @@ export class EmbeddedBus implements Bus {
       this.subscriptions.delete(sub);
     });
     this.subscriptions.add(sub);
+    // Resolved with its partitions followed: what is appended from now on is kept for it (tail.ts).
+    await sub.ready;
     return sub;
   }
 

@@ -32,6 +32,9 @@ interface Slot {
  */
 export class EmbeddedSubscription<T extends TopicName> implements Subscription {
   readonly done: Promise<void>;
+  /** resolves once the group's start positions are known and its partitions followed (or it failed before) */
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
   private stopping = false;
 
   constructor(
@@ -39,7 +42,11 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
     private readonly options: ConsumeOptions<T>,
     onEnd: () => void,
   ) {
-    this.done = this.run().finally(onEnd);
+    this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
+    this.done = this.run().finally(() => {
+      this.markReady();
+      onEnd();
+    });
     // The caller may only ever call stop(); an unobserved failure must not crash the process.
     this.done.catch(() => undefined);
   }
@@ -64,6 +71,7 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
           log.tail?.follow(this, start);
         }
       }
+      this.markReady();
       await this.loop(slots);
     } finally {
       for (const slot of slots) slot.log.tail?.unfollow(this);

@@ -19,9 +19,10 @@ import type { AppendEntry, StoredRecord } from './partition-log.js';
  * - values: each read parses the value's JSON again, so every consumer gets objects of its own, as
  *   from disk (freezing one parsed object shared by the groups was measured: see the README section);
  * - memory: a byte budget shared by every partition of the bus (`TailBudget`). Kept only while some
- *   subscription follows the partition; what every follower has passed is let go at once; when the
- *   budget is spent, newer appends are not kept (the followers reach the older ones first: a lagging
- *   reader reads the file up to the tail, then the tail, rather than a tail that keeps moving away).
+ *   subscription follows the partition, and only while every follower keeps up (none behind what the
+ *   tail holds); what every follower has passed is let go at once; when the budget is spent, newer
+ *   appends are not kept (the followers reach the older ones first: a reader reads the file up to
+ *   the tail, then the tail, rather than a tail that keeps moving away).
  */
 export class TailBudget {
   used = 0;
@@ -105,7 +106,11 @@ export class PartitionTail {
   appended(base: number, t: number, entries: readonly AppendEntry[]): void {
     if (this.followers.size === 0) return;
     // A gap (an append not kept before): keep the older run whole, the followers reach it first.
-    if (this.chunks.length > 0 && this.end !== base) {
+    // And only for followers that keep up: each at most at the first offset held (or, nothing
+    // held, at this append). A follower further behind reads the file anyway; keeping appends for
+    // it would hold their strings past the young generation's collections (copied, then promoted)
+    // where the file costs the heap nothing.
+    if ((this.chunks.length > 0 && this.end !== base) || this.slowest() < (this.chunks.length > 0 ? this.start : base)) {
       this.stats.refused += 1;
       return;
     }
@@ -167,13 +172,18 @@ export class PartitionTail {
     return out;
   }
 
+  private slowest(): number {
+    let min = Infinity;
+    for (const p of this.followers.values()) if (p < min) min = p;
+    return min;
+  }
+
   private trim(): void {
     if (this.followers.size === 0) {
       this.clear();
       return;
     }
-    let min = Infinity;
-    for (const p of this.followers.values()) if (p < min) min = p;
+    const min = this.slowest();
     let drop = 0;
     while (drop < this.chunks.length && this.chunks[drop]!.base + this.chunks[drop]!.entries.length <= min) {
       this.budget.used -= this.chunks[drop]!.bytes;
