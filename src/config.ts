@@ -110,6 +110,12 @@ const EnvSchema = z.object({
    * (src/bus/codec.ts), so a stage building a message its topic would refuse fails its tests.
    */
   NOEMIE_BUS_VERIFY: z.enum(['0', '1']).default('0'),
+  /**
+   * MiB of the newest bus records the embedded bus keeps in memory, all partitions together, for the
+   * consumers of the same process that keep up with them (src/bus/embedded/tail.ts): they are served
+   * from there instead of being read back from the log file. 0 keeps none.
+   */
+  NOEMIE_BUS_TAIL_MB: z.coerce.number().int().min(0).max(4096).default(32),
   /** MEASUREMENT: a file where the state stores append, per group of sub-stores, the commits, puts and bytes written (src/state/write-trace.ts) */
   NOEMIE_STATE_TRACE: z.string().min(1).optional(),
 });
@@ -144,6 +150,11 @@ export function busPartitions(env: NodeJS.ProcessEnv = process.env): number {
 /** NOEMIE_BUS_VERIFY alone, read by src/bus/codec.ts on first use. */
 export function busVerify(env: NodeJS.ProcessEnv = process.env): boolean {
   return parseEnv(EnvSchema.pick({ NOEMIE_BUS_VERIFY: true }), env).NOEMIE_BUS_VERIFY === '1';
+}
+
+/** NOEMIE_BUS_TAIL_MB alone, read by src/bus/embedded/embedded-bus.ts when a bus is opened. */
+export function busTailMb(env: NodeJS.ProcessEnv = process.env): number {
+  return parseEnv(EnvSchema.pick({ NOEMIE_BUS_TAIL_MB: true }), env).NOEMIE_BUS_TAIL_MB;
 }
 
 /** NOEMIE_STATE_TRACE alone, read by src/state/write-trace.ts when it is loaded. */

@@ -26,6 +26,26 @@ export interface OutgoingMessage<T extends TopicName> {
 }
 
 /**
+ * A message a trusted producer holds only as text: its value's JSON, with the key and the headers —
+ * every header the topic would derive from the value (`headersOf`) and any other it sets, as the
+ * value path writes them — so nothing has to parse it back. The ingest
+ * sink's spooled lines (src/pipeline/bus-sink.ts): parsing each line again to key it was most of
+ * the sink's main-thread cost. A `trusted` call writes the text as it is (under NOEMIE_BUS_VERIFY=1
+ * it is parsed and checked as a trusted value is, and the headers must include those the value derives);
+ * an unchecked call parses it, checks it and writes the schema's output, as for a value.
+ */
+export interface OutgoingText {
+  value?: undefined;
+  json: string;
+  key: string;
+  headers: Headers;
+  partition?: number;
+}
+
+/** What `produce` takes: a value (OutgoingMessage), or a trusted producer's text (OutgoingText). */
+export type Outgoing<T extends TopicName> = OutgoingMessage<T> | OutgoingText;
+
+/**
  * How `produce` treats the values it is given.
  *
  * The rule (README "The bus"): zod checks a message where it enters the system — a drop read by an
@@ -149,7 +169,7 @@ export interface Bus {
    * between awaited calls. Values are checked against the topic schema first (unless `trusted`,
    * see ProduceOptions): on a bad value nothing of the call is sent (BUS_INVALID_MESSAGE).
    */
-  produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[], options?: ProduceOptions): Promise<void>;
+  produce<T extends TopicName>(topic: T, messages: readonly Outgoing<T>[], options?: ProduceOptions): Promise<void>;
   consume<T extends TopicName>(options: ConsumeOptions<T>): Promise<Subscription>;
   /** Reads one partition's range [from, to) for replay, outside any consumer group's offsets. */
   readRange<T extends TopicName>(topic: T, partition: number, options: ReadRangeOptions): AsyncIterable<BusRecord<T>[]>;

@@ -4,8 +4,8 @@ import { busVerify } from '../config.js';
 import { fromZodIssues } from '../model/issues.js';
 import { BusError } from './errors.js';
 import { HeadersSchema, WIRE_HEADERS, type Headers } from './messages.js';
-import { topicDef, type TopicName } from './topics.js';
-import type { BusRecord, OutgoingMessage, ProduceOptions } from './bus.js';
+import { topicDef, type TopicDef, type TopicName } from './topics.js';
+import type { BusRecord, Outgoing, OutgoingText, ProduceOptions } from './bus.js';
 
 /**
  * Validation and serialisation shared by both buses, so the embedded log and Kafka carry the same
@@ -32,13 +32,17 @@ export function setVerifyTrusted(value: boolean | undefined): void {
   verifyOfProcess = value;
 }
 
-export function prepare<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[], options: ProduceOptions = {}): PreparedMessage[] {
+export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoing<T>[], options: ProduceOptions = {}): PreparedMessage[] {
   const def = topicDef(topic);
   const trusted = options.trusted === true;
   const check = !trusted || verifyTrusted();
   const out: PreparedMessage[] = new Array(messages.length);
   for (let index = 0; index < messages.length; index++) {
     const m = messages[index]!;
+    if (m.value === undefined) {
+      out[index] = prepareText(topic, def, m as OutgoingText, index, trusted, check);
+      continue;
+    }
     let value: unknown = m.value;
     let json: string;
     if (!check) {
@@ -49,9 +53,7 @@ export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoi
       if (trusted) {
         // Verify mode: the bytes production writes (the value as given), which must be the schema's output.
         json = m.json ?? JSON.stringify(value);
-        if (!sameJson(json, parsed.data)) {
-          throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: trusted message ${index} is not what its schema gives (a field the schema would drop or change): build it from the schema's fields, or produce it untrusted`, { topic, index });
-        }
+        if (!sameJson(json, parsed.data)) throw notSchemaOutput(topic, index);
       } else {
         value = parsed.data;
         json = JSON.stringify(value);
@@ -59,15 +61,63 @@ export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoi
     }
     const key = m.key ?? def.keyOf?.(value);
     if (key === undefined) throw new BusError('BUS_NO_KEY', `topic ${topic} has no key for message ${index}: pass one`, { topic, index });
-    if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < def.partitions)) {
-      throw new BusError('BUS_INVALID_MESSAGE', `partition ${m.partition} of message ${index} is not in 0..${def.partitions - 1}`, { topic, index });
-    }
+    checkPartition(def, m.partition, index);
     const headers = wireHeaders(def.headersOf?.(value), m.headers);
     const p: PreparedMessage = { key, value: json, headers };
     if (m.partition !== undefined) p.partition = m.partition;
     out[index] = p;
   }
   return out;
+}
+
+/**
+ * A message given as its JSON text (OutgoingText). Trusted: written as it is, keyed and headed as
+ * given; verify mode parses the text, checks it as a trusted value, and that the headers given
+ * include every header the value derives (a producer that heads its text wrongly fails its tests;
+ * given over derived, as for a value, so the bytes are the value path's). Untrusted: the
+ * text is parsed and checked, and the schema's output written, as for a value.
+ */
+function prepareText(topic: string, def: TopicDef, m: OutgoingText, index: number, trusted: boolean, check: boolean): PreparedMessage {
+  if (typeof m.json !== 'string' || typeof m.key !== 'string' || m.headers === undefined) {
+    throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: message ${index} has no value: give one, or its JSON text with its key and headers`, { topic, index });
+  }
+  let json = m.json;
+  let headers = wireHeaders(undefined, m.headers);
+  if (check) {
+    let value: unknown;
+    try {
+      value = JSON.parse(m.json);
+    } catch {
+      throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: the text of message ${index} is not JSON`, { topic, index });
+    }
+    const parsed = def.schema.safeParse(value);
+    if (!parsed.success) throw invalid(topic, parsed.error, { index }, 'produce');
+    const derived = def.headersOf?.(parsed.data);
+    if (!trusted) {
+      json = JSON.stringify(parsed.data);
+      headers = wireHeaders(derived, m.headers);
+    } else {
+      if (!sameJson(m.json, parsed.data)) throw notSchemaOutput(topic, index);
+      // The value path writes the given headers over the derived ones: the text must carry them all.
+      if (!isDeepStrictEqual(wireHeaders(derived, m.headers), headers)) {
+        throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: trusted message ${index} lacks headers its value derives`, { topic, index });
+      }
+    }
+  }
+  checkPartition(def, m.partition, index);
+  const p: PreparedMessage = { key: m.key, value: json, headers };
+  if (m.partition !== undefined) p.partition = m.partition;
+  return p;
+}
+
+function checkPartition(def: TopicDef, partition: number | undefined, index: number): void {
+  if (partition !== undefined && !(Number.isInteger(partition) && partition >= 0 && partition < def.partitions)) {
+    throw new BusError('BUS_INVALID_MESSAGE', `partition ${partition} of message ${index} is not in 0..${def.partitions - 1}`, { topic: def.name, index });
+  }
+}
+
+function notSchemaOutput(topic: string, index: number): BusError {
+  return new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: trusted message ${index} is not what its schema gives (a field the schema would drop or change): build it from the schema's fields, or produce it untrusted`, { topic, index });
 }
 
 /** JSON texts of the same data, whatever the order of object keys. */

@@ -2,12 +2,13 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Bus, OutgoingMessage } from '../bus/bus.js';
+import type { Bus, OutgoingMessage, OutgoingText } from '../bus/bus.js';
 import { TRUSTED } from '../bus/bus.js';
-import type { LineMessage, RejectMessage } from '../bus/messages.js';
+import type { Headers, LineMessage, RejectMessage } from '../bus/messages.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
 import type { PartSummary } from '../ingest/types.js';
+import { lineKeyOf } from '../model/act-line.js';
 import type { Origin, RejectedRecord } from '../model/issues.js';
 import { PipelineStageError } from './errors.js';
 import { familyKeyOf, lineTopicOf, type LineTopic } from './keys.js';
@@ -70,6 +71,16 @@ export interface BusSinkStats {
 }
 
 const FLUSH_BYTES = 256 * 1024;
+
+/**
+ * A spool line is `<head>\t<the line message's JSON>`: the head, a small JSON array, holds what
+ * producing the line needs besides its text — the topic, the person (NIR, rang) and member number
+ * it is keyed by, and the headers the topic derives from the message (origin and lineKey) — so the
+ * line itself is never parsed back (it was most of produceSpool's main-thread time; bench/README.md
+ * "Session 11 — bus"). JSON text has no raw tab, so the first tab ends the head. The spool never
+ * outlives its process's part (clearSpool), so no older layout is ever read.
+ */
+type SpoolHead = [topic: LineTopic, nir: string, rang: number, amcMemberId: string, headers: Headers];
 
 /**
  * Messages per produce call when none is given. On the embedded bus 4 096, the liquidation's bus
@@ -138,8 +149,12 @@ export class BusIngestSink implements IngestSink {
     }
     const s = this.spool;
     if (!s) throw new Error('BusIngestSink.line outside a part (beginPart not called)');
-    const value: LineMessage = { line: ev.line, origin: originOf(ev.origin), ...(this.options.drop ? { recordId: `${this.options.drop.sha256.slice(0, 16)}:${this.part}:${this.partLines}` } : {}) };
-    const text = `${JSON.stringify(value)}\n`;
+    const { line } = ev;
+    const origin = originOf(ev.origin);
+    const value: LineMessage = { line, origin, ...(this.options.drop ? { recordId: `${this.options.drop.sha256.slice(0, 16)}:${this.part}:${this.partLines}` } : {}) };
+    // What produceSpool needs to route, key and head the line, before its JSON (see SpoolHead).
+    const head: SpoolHead = [lineTopicOf(line), line.nir, line.rang, line.amcMemberId, { ...origin, lineKey: lineKeyOf(line) }];
+    const text = `${JSON.stringify(head)}\t${JSON.stringify(value)}\n`;
     s.bytes += Buffer.byteLength(text);
     if (s.bytes > this.maxSpoolBytes) {
       throw new PipelineStageError('PIPELINE_SPOOL_FULL', `part spool over ${this.maxSpoolBytes} bytes: the part is refused`, { file: ev.origin.file, ...(ev.origin.entry ? { entry: ev.origin.entry } : {}), record: ev.origin.record });
@@ -199,7 +214,7 @@ export class BusIngestSink implements IngestSink {
     const marks = this.options.drop?.marks;
     const part = this.part;
     const skip = marks ? (marks.published(part) as number) : 0;
-    let pending: OutgoingMessage<LineTopic>[] = [];
+    let pending: OutgoingText[] = [];
     let pendingTopic: LineTopic | undefined;
     // The lines of `pending` whose person the membership does not know, found when each line was
     // keyed (one membership lookup per line, not one for the key and one for this list).
@@ -227,22 +242,21 @@ export class BusIngestSink implements IngestSink {
         this.stats.alreadyPublished += 1;
         continue;
       }
-      const value = JSON.parse(text) as LineMessage;
-      const topic = lineTopicOf(value.line);
+      // The head alone is parsed; the line's JSON goes to the bus as line() wrote it (OutgoingText).
+      const tab = text.indexOf('\t');
+      const [topic, nir, rang, amcMemberId, headers] = JSON.parse(text.slice(0, tab)) as SpoolHead;
       if (topic !== pendingTopic) {
         await flush();
         pendingTopic = topic;
       }
-      const { line } = value;
       // One lookup per person per produce call (a person has several lines in a call): the lines
       // of one call get the same answer even if a membership event lands between two of them.
-      const person = `${line.nir}-${line.rang}`;
+      const person = `${nir}-${rang}`;
       let known = persons.get(person);
-      if (known === undefined && !persons.has(person)) persons.set(person, (known = members?.byNirRang(line.nir, line.rang)));
+      if (known === undefined && !persons.has(person)) persons.set(person, (known = members?.byNirRang(nir, rang)));
       // Every line of an unknown person: each names the member number its lines are kept under.
-      if (members && known === undefined) unknown.push({ nir: line.nir, rang: line.rang, adherentId: line.amcMemberId });
-      // `text` is JSON.stringify of the value (line() wrote it): the bus writes it as is, not serialised again.
-      pending.push({ value, key: familyKeyOf(line, known), json: text });
+      if (members && known === undefined) unknown.push({ nir, rang, adherentId: amcMemberId });
+      pending.push({ json: text.slice(tab + 1), key: familyKeyOf({ amcMemberId }, known), headers });
       if (pending.length >= this.batch) await flush();
     }
     await flush();

@@ -90,7 +90,11 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
   }
   openLedgers(task);
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
-  if (task.write) return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };
+  if (task.write) {
+    // The new settlements' JSON made here, off the service's thread (pool-messages.ts LiquidateTaskResult).
+    const out = outcomes.map(({ settlement, changed }) => (changed ? { settlement, changed, json: JSON.stringify(settlement) } : { settlement, changed }));
+    return { outcomes: out, ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };
+  }
   const changes: LiquidateTaskResult['ledgers'] = {};
   for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);
   return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: changes };

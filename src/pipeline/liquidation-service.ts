@@ -15,7 +15,7 @@ import { partitionFor } from '../bus/topics.js';
 import { PartitionLocks } from './partition-locks.js';
 import { reliquidateFamily } from './reliquidate.js';
 import { requestReliquidation, type ReliquidationRequest } from './reliquidation-requests.js';
-import { asOfTimestamp, type LineOutcome, type LineRequest } from './liquidate-lines.js';
+import { asOfTimestamp, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
 import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
@@ -345,7 +345,7 @@ export class LiquidationService {
       task.requests = [];
     }
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
-    const outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[] = new Array(items.length);
+    const outcomes: LiquidateTaskResult['outcomes'] = new Array(items.length);
     const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
     const pieces: StagedPiece[] = [];
     const changed: string[] = [];
@@ -369,7 +369,7 @@ export class LiquidationService {
     const settlements: OutgoingMessage<'settlements'>[] = [];
     for (const family of changed) settlements.push(...outboxOf(family, families.get(family)));
     items.forEach((item, i) => {
-      const { settlement, changed: isNew } = outcomes[i]!;
+      const { settlement, changed: isNew, json } = outcomes[i]!;
       if (!isNew) {
         this.stats.unchanged += 1;
         return;
@@ -379,6 +379,8 @@ export class LiquidationService {
         value: settlement,
         key: settlement.adherentId ?? item.request.line.amcMemberId,
         headers: { ...(file ? { file } : {}), ...(entry ? { entry } : {}), ...(record ? { record } : {}) },
+        // the worker's JSON of the settlement: written as it is (NOEMIE_BUS_VERIFY checks it is the value's)
+        ...(json !== undefined ? { json } : {}),
       });
     });
     await this.produceSettlements(settlements);

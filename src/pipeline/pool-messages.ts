@@ -78,7 +78,12 @@ export interface LedgerDelta {
 
 /** Settlements in request order (without the previous record: the service has it); per changed ledger, its delta. */
 export interface LiquidateTaskResult {
-  outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[];
+  /**
+   * With `write` (the service's batches of lines), a new settlement also comes as its JSON text
+   * (`json`), made in the worker: the service produces it as it is (`OutgoingMessage.json`) instead
+   * of serialising it again on its own thread, which the workers leave idle most of the time.
+   */
+  outcomes: (Pick<LineOutcome, 'settlement' | 'changed'> & { json?: string })[];
   /** per changed ledger, its delta (empty when the task had `write`: `pieces` instead) */
   ledgers: Record<string, LedgerDelta>;
   /** with `write`: per changed family, its changelog pieces as [piece key, value text], line records first and the head last */

@@ -87,7 +87,45 @@ describe('produce: zod at the edges, not on every internal hop', () => {
     expect(JSON.parse(c!.value)).toEqual(value);
   });
 
+  it('a message given as its JSON text alone (the ingest spool): written as given when trusted, parsed and checked when not', async () => {
+    setVerifyTrusted(false);
+    const value = canonical(1);
+    const headers = { file: value.origin.file, record: value.origin.record, lineKey: 'noemie-011751234:D0001:1' };
+    const text = { json: JSON.stringify(value), key: 'A1', headers };
+    const parse = vi.spyOn(JSON, 'parse');
+    const [t] = prepare('decompte-lines', [text], TRUSTED);
+    expect(parse).not.toHaveBeenCalled(); // nothing parsed back
+    parse.mockRestore();
+    // the same record as the value would give, headers derived from it included
+    const [v] = prepare('decompte-lines', [{ value, key: 'A1' }], TRUSTED);
+    expect(t).toEqual(v);
+    // unchecked: parsed, checked and the schema's output written, as for a value
+    expect(prepare('decompte-lines', [text])).toEqual([v]);
+    expect(() => prepare('decompte-lines', [{ ...text, json: JSON.stringify(bad()) }])).toThrow(/line\.expense/);
+    // key and headers are required: nothing would give them
+    expect(() => prepare('decompte-lines', [{ json: text.json, key: 'A1' } as unknown as typeof text], TRUSTED)).toThrow(/has no value/);
+    // and the embedded bus writes the same log bytes for both
+    const a = await open('text');
+    const b = await open('value');
+    await a.produce('decompte-lines', [text], TRUSTED);
+    await b.produce('decompte-lines', [{ value, key: 'A1' }], TRUSTED);
+    expect(await logText('text', 'decompte-lines', partitionFor('A1'))).toBe(await logText('value', 'decompte-lines', partitionFor('A1')));
+  });
+
   describe('NOEMIE_BUS_VERIFY=1 (the test suite): trusted values are checked too', () => {
+    it('checks a trusted message given as text: its value, and that its headers include those the value derives', () => {
+      setVerifyTrusted(true);
+      const value = canonical(1);
+      const headers = { file: value.origin.file, record: value.origin.record, lineKey: 'noemie-011751234:D0001:1' };
+      expect(prepare('decompte-lines', [{ json: JSON.stringify(value), key: 'A1', headers }], TRUSTED)).toHaveLength(1);
+      expect(() => prepare('decompte-lines', [{ json: JSON.stringify(bad()), key: 'A1', headers }], TRUSTED)).toThrow(/line\.expense/);
+      expect(() => prepare('decompte-lines', [{ json: JSON.stringify(value), key: 'A1', headers: { file: headers.file, record: headers.record } }], TRUSTED)).toThrow(/trusted message 0 lacks headers its value derives/);
+      // given over derived, as for a value: the same bytes as the value path
+      const over = { ...headers, record: 3 };
+      expect(prepare('decompte-lines', [{ json: JSON.stringify(value), key: 'A1', headers: over }], TRUSTED)).toEqual(prepare('decompte-lines', [{ value, key: 'A1', headers: over }], TRUSTED));
+    });
+
+
     it('refuses a trusted value its schema refuses', () => {
       setVerifyTrusted(true);
       expect(() => prepare('decompte-lines', [{ value: bad() }], TRUSTED)).toThrow(expect.objectContaining({ code: 'BUS_INVALID_MESSAGE', context: expect.objectContaining({ index: 0 }) }));

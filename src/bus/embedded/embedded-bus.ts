@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type OutgoingMessage, type PartitionOffsets, type ProduceOptions, type ReadRangeOptions, type Subscription } from '../bus.js';
+import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type Outgoing, type PartitionOffsets, type ProduceOptions, type ReadRangeOptions, type Subscription } from '../bus.js';
 import { decode, decodeOwn, prepare } from '../codec.js';
 import { BusError } from '../errors.js';
 import { partitionFor, topicDef, type TopicName } from '../topics.js';
@@ -9,6 +9,8 @@ import { acquireLock } from './lock.js';
 import { OffsetStore, removeStaleTemps, writeAtomically } from './offsets.js';
 import { PartitionLog, type AppendEntry } from './partition-log.js';
 import { EmbeddedSubscription } from './subscription.js';
+import { TailBudget } from './tail.js';
+import { busTailMb } from '../../config.js';
 import type { Logger } from '../../log.js';
 
 /**
@@ -31,6 +33,11 @@ export interface EmbeddedBusOptions {
    * false: written to the OS only (survives kill -9 of the process, not a power loss).
    */
   fsync?: boolean;
+  /**
+   * Bytes of the newest appends kept in memory, all partitions together, for the subscriptions of
+   * this process that keep up (tail.ts); 0 keeps none. Default: NOEMIE_BUS_TAIL_MB (src/config.ts).
+   */
+  tailBytes?: number;
   logger?: Logger;
 }
 
@@ -52,6 +59,7 @@ export async function openEmbeddedBus(options: EmbeddedBusOptions): Promise<Embe
 export class EmbeddedBus implements Bus {
   readonly kind = 'embedded' as const;
   private readonly logs = new Map<string, Promise<PartitionLog>>();
+  private readonly openLogs: PartitionLog[] = [];
   private readonly topicsChecked = new Map<TopicName, Promise<void>>();
   private readonly subscriptions = new Set<EmbeddedSubscription<TopicName>>();
   private readonly groupsInUse = new Set<string>();
@@ -59,6 +67,8 @@ export class EmbeddedBus implements Bus {
   private seq = 0;
   private closed = false;
   readonly offsets: OffsetStore;
+  /** shared by every partition's tail (null: none kept) */
+  private readonly tailBudget: TailBudget | null;
 
   constructor(
     private readonly options: EmbeddedBusOptions,
@@ -66,6 +76,22 @@ export class EmbeddedBus implements Bus {
     private readonly release: () => Promise<void>,
   ) {
     this.offsets = new OffsetStore(join(options.dir, 'groups'));
+    const tailBytes = options.tailBytes ?? busTailMb() * 1024 * 1024;
+    this.tailBudget = readOnly || tailBytes <= 0 ? null : new TailBudget(tailBytes);
+  }
+
+  /** What the in-memory tails hold and served (tail.ts), all partitions together. */
+  tailStats(): { limit: number; used: number; served: number; missed: number; kept: number; refused: number } {
+    const out = { limit: this.tailBudget?.limit ?? 0, used: this.tailBudget?.used ?? 0, served: 0, missed: 0, kept: 0, refused: 0 };
+    for (const l of this.openLogs) {
+      const s = l.tail?.stats;
+      if (!s) continue;
+      out.served += s.served;
+      out.missed += s.missed;
+      out.kept += s.kept;
+      out.refused += s.refused;
+    }
+    return out;
   }
 
   get appendSeq(): number {
@@ -76,7 +102,7 @@ export class EmbeddedBus implements Bus {
     return topicDef(topic).partitions;
   }
 
-  async produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[], options?: ProduceOptions): Promise<void> {
+  async produce<T extends TopicName>(topic: T, messages: readonly Outgoing<T>[], options?: ProduceOptions): Promise<void> {
     this.assertWritable();
     const prepared = prepare(topic, messages, options);
     const partitions = this.partitions(topic);
@@ -105,6 +131,8 @@ export class EmbeddedBus implements Bus {
       this.subscriptions.delete(sub);
     });
     this.subscriptions.add(sub);
+    // Resolved with its partitions followed: what is appended from now on is kept for it (tail.ts).
+    await sub.ready;
     return sub;
   }
 
@@ -161,6 +189,7 @@ export class EmbeddedBus implements Bus {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     await this.offsets.flush();
+    if (this.tailBudget) this.options.logger?.info({ tail: this.tailStats() }, 'embedded bus: records served from memory (tail) and read from the logs');
     const logs = await Promise.allSettled(this.logs.values());
     await Promise.all(logs.map((l) => (l.status === 'fulfilled' ? l.value.close() : undefined)));
     await this.release();
@@ -185,7 +214,8 @@ export class EmbeddedBus implements Bus {
     let log = this.logs.get(name);
     if (!log) {
       log = this.checkTopic(topic).then(async () => {
-        const l = await PartitionLog.open(join(this.options.dir, topic, String(partition)), this.readOnly);
+        const l = await PartitionLog.open(join(this.options.dir, topic, String(partition)), this.readOnly, this.tailBudget ?? undefined);
+        this.openLogs.push(l);
         const r = l.recovery;
         if (r.truncatedBytes > 0 || r.fullRebuild) {
           this.options.logger?.warn({ topic, partition, ...r }, 'embedded bus: recovered a partition log after an unclean stop');

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BusError } from '../errors.js';
 import { linesOf, type Line } from './lines.js';
+import { PartitionTail, type TailBudget } from './tail.js';
 
 /**
  * One partition on disk: `<n>.log`, NDJSON records `{"o":offset,"t":ms,"k":key,"h":{headers},"v":value}`,
@@ -11,7 +12,9 @@ import { linesOf, type Line } from './lines.js';
  * Writes: log first, fdatasync, then index. A crash can leave a torn last line (truncated on open)
  * or an index behind the log (completed on open from the last indexed record). One process writes
  * (the bus directory lock); readers in that process share the handles with positional reads and
- * only ever see offsets below `end`, which moves after both writes are done.
+ * only ever see offsets below `end`, which moves after both writes are done. A read-write open also
+ * keeps its newest appends in memory while a subscription follows the partition (`tail`, tail.ts):
+ * a reader keeping up is served from there instead of the file.
  */
 const IDX = 8;
 const INDEX_FLUSH = 4096;
@@ -42,6 +45,8 @@ export interface Recovery {
 
 export class PartitionLog {
   private chain: Promise<unknown> = Promise.resolve();
+  /** the newest appends, kept while a subscription follows this partition (null: a read-only open) */
+  readonly tail: PartitionTail | null;
 
   private constructor(
     readonly path: string,
@@ -51,8 +56,10 @@ export class PartitionLog {
     private size: number,
     private lastTimestamp: number,
     readonly recovery: Recovery,
+    budget: TailBudget | null,
   ) {
     this.ownFrom = endOffset;
+    this.tail = budget ? new PartitionTail(budget, path) : null;
   }
 
   /**
@@ -69,9 +76,10 @@ export class PartitionLog {
 
   /**
    * Opens (creating if needed) and recovers. Read-only opens recover nothing: they trust the index
-   * up to its last valid entry, a snapshot of what the writer had indexed.
+   * up to its last valid entry, a snapshot of what the writer had indexed. `tailBudget`: the bus's
+   * budget for in-memory tails (none: reads always go to the file).
    */
-  static async open(path: string, readOnly: boolean): Promise<PartitionLog> {
+  static async open(path: string, readOnly: boolean, tailBudget?: TailBudget): Promise<PartitionLog> {
     const flags = readOnly ? constants.O_RDONLY : constants.O_RDWR | constants.O_CREAT;
     const log = await open(`${path}.log`, flags, 0o644);
     const idx = await open(`${path}.idx`, flags, 0o644).catch(async (e: unknown) => {
@@ -80,7 +88,7 @@ export class PartitionLog {
     });
     try {
       const r = await recover(path, log, idx, readOnly);
-      return new PartitionLog(path, log, idx, r.end, r.size, r.lastTimestamp, r.recovery);
+      return new PartitionLog(path, log, idx, r.end, r.size, r.lastTimestamp, r.recovery, readOnly ? null : (tailBudget ?? null));
     } catch (e) {
       await Promise.allSettled([log.close(), idx.close()]);
       throw e;
@@ -112,6 +120,8 @@ export class PartitionLog {
     this.size += bytes.length;
     this.endOffset += entries.length;
     this.lastTimestamp = t;
+    // Durable and visible (`end` moved) in the same synchronous step: a follower sees it now, from memory.
+    this.tail?.appended(base, t, entries);
     return base;
   }
 
@@ -120,6 +130,8 @@ export class PartitionLog {
     const end = this.endOffset;
     const size = this.size;
     if (from >= end || from < 0) return [];
+    const kept = this.tail?.read(from, maxRecords, maxBytes);
+    if (kept) return kept;
     const n = Math.min(maxRecords, end - from);
     const withNext = from + n < end;
     const ib = Buffer.alloc((n + (withNext ? 1 : 0)) * IDX);
@@ -149,6 +161,7 @@ export class PartitionLog {
 
   async close(): Promise<void> {
     await this.chain;
+    this.tail?.clear();
     await Promise.allSettled([this.log.close(), this.idx.close()]);
   }
 }

@@ -22,6 +22,7 @@ interface Slot {
   topic: TopicName;
   partition: number;
   position: number;
+  log: PartitionLog;
 }
 
 /**
@@ -31,6 +32,9 @@ interface Slot {
  */
 export class EmbeddedSubscription<T extends TopicName> implements Subscription {
   readonly done: Promise<void>;
+  /** resolves once the group's start positions are known and its partitions followed (or it failed before) */
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
   private stopping = false;
 
   constructor(
@@ -38,7 +42,11 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
     private readonly options: ConsumeOptions<T>,
     onEnd: () => void,
   ) {
-    this.done = this.run().finally(onEnd);
+    this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
+    this.done = this.run().finally(() => {
+      this.markReady();
+      onEnd();
+    });
     // The caller may only ever call stop(); an unobserved failure must not crash the process.
     this.done.catch(() => undefined);
   }
@@ -50,21 +58,34 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
   }
 
   private async run(): Promise<void> {
-    const { groupId, topics, handler, fromBeginning = true, maxBatch = 500 } = this.options;
+    const { groupId, topics, fromBeginning = true } = this.options;
     const slots: Slot[] = [];
-    for (const topic of topics) {
-      const committed = await this.host.offsets.get(groupId, topic);
-      for (let partition = 0; partition < this.host.partitions(topic); partition++) {
-        const start = committed.get(partition) ?? (fromBeginning ? 0 : (await this.host.log(topic, partition)).end);
-        slots.push({ topic, partition, position: start });
+    try {
+      for (const topic of topics) {
+        const committed = await this.host.offsets.get(groupId, topic);
+        for (let partition = 0; partition < this.host.partitions(topic); partition++) {
+          const log = await this.host.log(topic, partition);
+          const start = committed.get(partition) ?? (fromBeginning ? 0 : log.end);
+          slots.push({ topic, partition, position: start, log });
+          // From here on the partition's appends are kept in memory until this group has read them (tail.ts).
+          log.tail?.follow(this, start);
+        }
       }
+      this.markReady();
+      await this.loop(slots);
+    } finally {
+      for (const slot of slots) slot.log.tail?.unfollow(this);
     }
+  }
+
+  private async loop(slots: Slot[]): Promise<void> {
+    const { groupId, handler, maxBatch = 500 } = this.options;
     while (!this.stopping) {
       const seq = this.host.appendSeq;
       let worked = false;
       for (const slot of slots) {
         if (this.stopping) break;
-        const log = await this.host.log(slot.topic, slot.partition);
+        const { log } = slot;
         const stored = await log.read(slot.position, maxBatch, batchBytes(maxBatch));
         if (stored.length === 0) continue;
         const records: BusRecord<TopicName>[] = stored.map((r) =>
@@ -74,6 +95,7 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
         const next = slot.position + records.length;
         await this.host.offsets.commit(groupId, slot.topic, slot.partition, next);
         slot.position = next;
+        log.tail?.advance(this, next);
         worked = true;
       }
       if (!worked && !this.stopping) await this.host.waitForAppend(seq);

@@ -1,5 +1,5 @@
 import { CompressionTypes, Partitioners, type Admin, type Kafka, type Producer, type RetryOptions } from 'kafkajs';
-import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type OutgoingMessage, type PartitionOffsets, type ProduceOptions, type ReadRangeOptions, type Subscription } from '../bus.js';
+import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type Outgoing, type PartitionOffsets, type ProduceOptions, type ReadRangeOptions, type Subscription } from '../bus.js';
 import { prepare } from '../codec.js';
 import { BusError } from '../errors.js';
 import { partitionCount, TOPIC_NAMES, topicDef, type TopicName } from '../topics.js';
@@ -127,7 +127,7 @@ export class KafkaBus implements Bus {
     return this.options.topicPrefix + topic;
   }
 
-  async produce<T extends TopicName>(topic: T, messages: readonly OutgoingMessage<T>[], options?: ProduceOptions): Promise<void> {
+  async produce<T extends TopicName>(topic: T, messages: readonly Outgoing<T>[], options?: ProduceOptions): Promise<void> {
     this.assertOpen();
     const prepared = prepare(topic, messages, options);
     if (prepared.length === 0) return;
