@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BusRecord } from '../../src/bus/bus.js';
 import { decode, toWire } from '../../src/bus/codec.js';
-import { openEmbeddedBus, type EmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import type { EmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { partitionFor, TOPICS } from '../../src/bus/topics.js';
+import { embeddedBusPerTest } from '../support/embedded-bus.js';
 import { readAll } from './bus-suite.js';
 import { lineMessage, NIRS } from './fixtures.js';
 
@@ -14,22 +14,8 @@ import { lineMessage, NIRS } from './fixtures.js';
  * appended is handed to consumers and readRange without a second schema pass; a record found on
  * disk when the bus was opened (another process, another version, a damaged file) is checked again.
  */
-let dir = '';
-const opened: EmbeddedBus[] = [];
-const open = async () => {
-  const bus = await openEmbeddedBus({ dir });
-  opened.push(bus);
-  return bus;
-};
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noemie-bus-own-'));
-});
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = embeddedBusPerTest('noemie-bus-own-');
+const open = () => tmp.open();
 
 const nir = NIRS[0];
 const p = partitionFor(`${nir}-1`);
@@ -66,7 +52,7 @@ describe('embedded bus: one schema check per message', () => {
     await first.produce('decompte-lines', messages(1, 3));
     await first.close();
     // the second record's NIR made invalid (a letter), same length: the index stays right, the JSON too
-    const file = join(dir, 'decompte-lines', `${p}.log`);
+    const file = join(tmp.dir, 'decompte-lines', `${p}.log`);
     const lines = (await readFile(file, 'utf8')).split('\n');
     expect(lines[1]).toContain('"lineNo":2');
     lines[1] = lines[1]!.replace(`"nir":"${nir}"`, `"nir":"${nir.slice(0, 12)}X"`);

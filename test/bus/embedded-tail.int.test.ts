@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BusRecord } from '../../src/bus/bus.js';
-import { openEmbeddedBus, type EmbeddedBus, type EmbeddedBusOptions } from '../../src/bus/embedded/embedded-bus.js';
+import type { EmbeddedBus, EmbeddedBusOptions } from '../../src/bus/embedded/embedded-bus.js';
 import { partitionFor } from '../../src/bus/topics.js';
+import { embeddedBusPerTest } from '../support/embedded-bus.js';
 import { readAll } from './bus-suite.js';
 import { lineMessage, NIRS } from './fixtures.js';
 
@@ -17,22 +16,8 @@ import { lineMessage, NIRS } from './fixtures.js';
  * records, each consumer's own objects), when (only once the append is durable), and what a
  * restart reads (the file) — within a byte budget.
  */
-let dir = '';
-const opened: EmbeddedBus[] = [];
-const open = async (options: Partial<EmbeddedBusOptions> = {}) => {
-  const bus = await openEmbeddedBus({ dir, ...options });
-  opened.push(bus);
-  return bus;
-};
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noemie-bus-tail-'));
-});
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = embeddedBusPerTest('noemie-bus-tail-');
+const open = (options: Partial<EmbeddedBusOptions> = {}) => tmp.open(options);
 
 const nir = NIRS[0];
 const p = partitionFor(`${nir}-1`);
@@ -66,7 +51,7 @@ async function until(what: () => boolean, ms = 5_000): Promise<void> {
 
 /** The partition as a fresh process reads it: from the file, checked with zod (codec.ts decode). */
 async function fromFile(): Promise<Line[]> {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
+  await tmp.closeAll();
   const bus = await open({ readOnly: true });
   return (await readAll(bus.readRange('decompte-lines', p, { from: 0 }))).flat();
 }
@@ -159,7 +144,7 @@ describe('embedded bus: the in-memory tail', () => {
     release();
     await until(() => got.length === 20);
     // its commit on disk (the group goes on once the offsets file is renamed into place and its folder synced)
-    const offsetsFile = join(dir, 'groups', 'g', 'decompte-lines.json');
+    const offsetsFile = join(tmp.dir, 'groups', 'g', 'decompte-lines.json');
     await until(() => {
       try {
         return (JSON.parse(readFileSync(offsetsFile, 'utf8')) as Record<string, number>)[String(p)] === 20;
@@ -208,7 +193,7 @@ describe('embedded bus: the in-memory tail', () => {
   });
 
   it('after kill -9, every record a group was handed from memory is in the file as it was handed, and a restart reads the file', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'bus-child.ts'), 'follow', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'bus-child.ts'), 'follow', tmp.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -1,13 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TRUSTED } from '../../src/bus/bus.js';
 import { prepare, setVerifyTrusted } from '../../src/bus/codec.js';
-import { openEmbeddedBus, type EmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { partitionFor, TOPICS } from '../../src/bus/topics.js';
 import { LineMessageSchema, type LineMessage } from '../../src/bus/messages.js';
+import { embeddedBusPerTest } from '../support/embedded-bus.js';
 import { readAll } from './bus-suite.js';
 import { lineMessage, NIRS } from './fixtures.js';
 
@@ -17,23 +16,9 @@ import { lineMessage, NIRS } from './fixtures.js';
  * and skips the schema pass, except under NOEMIE_BUS_VERIFY=1 (the test suite), where its values
  * are checked and must be the schema's output. Both paths write the same bytes.
  */
-let dir = '';
-const opened: EmbeddedBus[] = [];
-const open = async (sub: string) => {
-  const bus = await openEmbeddedBus({ dir: join(dir, sub) });
-  opened.push(bus);
-  return bus;
-};
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noemie-bus-trusted-'));
-});
-afterEach(async () => {
-  vi.restoreAllMocks();
-  setVerifyTrusted(undefined);
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = embeddedBusPerTest('noemie-bus-trusted-');
+const open = (sub: string) => tmp.open({ sub });
+afterEach(() => setVerifyTrusted(undefined));
 
 const nir = NIRS[0];
 /** a line as the CSV codec gives it: the schema's output (its key order, no other field) */
@@ -44,7 +29,7 @@ const bad = (): LineMessage => {
   return m;
 };
 /** the log without its timestamps, which differ between two appends */
-const logText = async (bus: string, topic: string, p: number) => (await readFile(join(dir, bus, topic, `${p}.log`), 'utf8')).replace(/"t":\d+/g, '"t":0');
+const logText = async (bus: string, topic: string, p: number) => (await readFile(join(tmp.dir, bus, topic, `${p}.log`), 'utf8')).replace(/"t":\d+/g, '"t":0');
 
 describe('produce: zod at the edges, not on every internal hop', () => {
   for (const verify of [false, true]) {
@@ -168,12 +153,12 @@ describe('embedded partition log bytes', () => {
       { value, key: 'Zoé', partition: 2 },
       { value: { key: 'k2', value: null }, key: 'k€y', partition: 2, headers: { file: 'relevé.csv', record: 7 } },
     ]);
-    const log = await readFile(join(dir, 'bytes', 'counters-changelog', '2.log'));
+    const log = await readFile(join(tmp.dir, 'bytes', 'counters-changelog', '2.log'));
     const t = /"t":(\d+)/.exec(log.toString('utf8'))![1];
     const first = `{"o":0,"t":${t},"k":"Zoé","h":{"line-key":"noemie-x:D1:1"},"v":{"key":"compteur","value":"é€","lineKey":"noemie-x:D1:1","version":1}}\n`;
     const second = `{"o":1,"t":${t},"k":"k€y","h":{"source-file":"relevé.csv","record":"7"},"v":{"key":"k2","value":null}}\n`;
     expect(log.toString('utf8')).toBe(first + second);
-    const idx = await readFile(join(dir, 'bytes', 'counters-changelog', '2.idx'));
+    const idx = await readFile(join(tmp.dir, 'bytes', 'counters-changelog', '2.idx'));
     // positions in BYTES: "é" is 2 bytes, "€" 3, so the second line starts past first.length
     expect(Buffer.byteLength(first)).toBe(first.length + 1 + 1 + 2);
     expect([idx.readUInt32BE(4), idx.readUInt32BE(12)]).toEqual([0, Buffer.byteLength(first)]);

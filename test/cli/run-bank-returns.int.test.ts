@@ -3,30 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { SAMPLE_REFERENCE } from '../../src/cli/reference.js';
+import { camt054Return } from '../support/camt054.js';
 import { runNoemie } from '../support/cli.js';
 
 const run = runNoemie;
-
-/** The bank's camt.054 returning one of our transfers (credit on our account, RtrInf AC04). */
-const camt054 = (endToEndId: string, amount: string) => `<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">
-  <BkToCstmrDbtCdtNtfctn>
-    <GrpHdr><MsgId>BANK-C54-E2E-1</MsgId><CreDtTm>2025-04-03T06:30:00+02:00</CreDtTm></GrpHdr>
-    <Ntfctn>
-      <Id>N1</Id>
-      <Acct><Id><IBAN>FR7630004000031234567890143</IBAN></Id></Acct>
-      <Ntry>
-        <Amt Ccy="EUR">${amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
-        <NtryDtls><TxDtls>
-          <Refs><EndToEndId>${endToEndId}</EndToEndId></Refs>
-          <Amt Ccy="EUR">${amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>
-          <RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf>
-        </TxDtls></NtryDtls>
-      </Ntry>
-    </Ntfctn>
-  </BkToCstmrDbtCdtNtfctn>
-</Document>
-`;
 
 interface Order { payee: string; kind: string; amount: string; iban: string | null; endToEndId: string; transfer: boolean }
 const ordersOf = async (out: string): Promise<Order[]> => {
@@ -44,7 +24,7 @@ it('noemie run --once, end to end: a camt.054 return in the inbox → the family
   expect(member).toBeDefined();
 
   // given the bank returns that family's transfer (account closed)
-  await writeFile(join(home, 'inbox', 'camt054-20250403.xml'), camt054(member.endToEndId, member.amount));
+  await writeFile(join(home, 'inbox', 'camt054-20250403.xml'), camt054Return({ endToEndId: member.endToEndId, amount: member.amount, messageId: 'BANK-C54-E2E-1' }));
   const second = await run(base);
   expect(second.code).toBe(0);
   expect(second.out).toContain(`camt054-20250403.xml: camt.054 BANK-C54-E2E-1: 1 returned, 0 acknowledged, 0 exception(s)`);
