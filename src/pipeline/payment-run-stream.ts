@@ -405,7 +405,8 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
         if (final !== line) keys.putLine(lineKey, final);
         if (moved.length > 0) {
           keys.putLineRun(lineKey, { runId, at, moved });
-          if (keys.lineBlocked.has(lineKey)) keys.lineBlocked.remove(lineKey);
+          // read once above, in this update's decision: nothing else writes the line meanwhile
+          if (wasBlocked !== undefined) keys.lineBlocked.remove(lineKey);
         }
         for (const b of blockedFor) keys.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason } satisfies LineBlocked);
         if (notMoved.size === 0) keys.due.remove(lineKey);
