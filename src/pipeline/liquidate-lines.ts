@@ -7,7 +7,7 @@ import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
 import { encodeChange, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
-import type { LedgerWrite, LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
+import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, WrittenOutcome } from './pool-messages.js';
 import { unpackRequests } from './task-lines.js';
 
 /**
@@ -91,9 +91,15 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
   openLedgers(task);
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
   if (task.write) {
-    // The new settlements' JSON made here, off the service's thread (pool-messages.ts LiquidateTaskResult).
-    const out = outcomes.map(({ settlement, changed }) => (changed ? { settlement, changed, json: JSON.stringify(settlement) } : { settlement, changed }));
-    return { outcomes: out, ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };
+    // The new settlements' JSON made here, off the service's thread, and only that text and a
+    // summary cross back (pool-messages.ts WrittenOutcome).
+    const written = outcomes.map(({ settlement: s, changed }): WrittenOutcome => {
+      if (!changed) return { changed };
+      const out: WrittenOutcome = { changed, json: JSON.stringify(s), lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
+      if (s.operation !== undefined) out.operation = s.operation;
+      return out;
+    });
+    return { outcomes: [], written, ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };
   }
   const changes: LiquidateTaskResult['ledgers'] = {};
   for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);

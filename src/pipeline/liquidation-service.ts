@@ -1,5 +1,5 @@
 import { serialize } from 'node:v8';
-import type { Batch, BatchSession, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/bus.js';
+import type { Batch, BatchSession, Bus, BusRecord, Outgoing, OutgoingMessage, Subscription } from '../bus/bus.js';
 import { TRUSTED } from '../bus/bus.js';
 import { lineRecord, stateKeyOf } from '../engine/state.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
@@ -18,7 +18,7 @@ import { requestReliquidation, type ReliquidationRequest } from './reliquidation
 import { asOfTimestamp, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
-import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
+import type { LiquidateTask, LiquidateTaskResult, WrittenOutcome } from './pool-messages.js';
 import { packRequests } from './task-lines.js';
 import { ReferenceCache, type ReferenceSource } from './reference.js';
 import { recordLiquidationBatch } from '../http/metrics.js';
@@ -345,19 +345,20 @@ export class LiquidationService {
       task.requests = [];
     }
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
-    const outcomes: LiquidateTaskResult['outcomes'] = new Array(items.length);
+    const outcomes: WrittenOutcome[] = new Array(items.length);
     const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
     const pieces: StagedPiece[] = [];
     const changed: string[] = [];
     results.forEach((result, t) => {
-      tasks[t]!.indices.forEach((index, k) => (outcomes[index] = result.outcomes[k]!));
-      for (const [family, written] of Object.entries(result.pieces ?? {})) {
+      const written = result.written!;
+      tasks[t]!.indices.forEach((index, k) => (outcomes[index] = written[k]!));
+      for (const [family, familyPieces] of Object.entries(result.pieces ?? {})) {
         changed.push(family);
         const partition = partitionFor(family);
         // The head's summary is what this batch sent the worker to write (encodeTaskLedgers: the
         // next write number, these watermarks, no outbox): the head text is not parsed here.
         const { seq, applied } = write(family);
-        for (const [key, text] of written) {
+        for (const [key, text] of familyPieces) {
           snapshots.push({ key, partition, value: { key, value: text } });
           pieces.push([key, key === family ? { seq: seq + 1, applied } : undefined, text]);
         }
@@ -366,22 +367,29 @@ export class LiquidationService {
 
     // 2. Settlements, in input order — after those a re-liquidation left in the outbox of a family
     // this batch rewrites (the rewrite drops the outbox; README "Re-liquidation").
-    const settlements: OutgoingMessage<'settlements'>[] = [];
-    for (const family of changed) settlements.push(...outboxOf(family, families.get(family)));
+    const settlements: Outgoing<'settlements'>[] = [];
+    const counted: { value: { status: string; amcAmount: string; operation?: 'I' | 'A' } }[] = [];
+    for (const family of changed) {
+      for (const m of outboxOf(family, families.get(family))) {
+        settlements.push(m);
+        counted.push(m);
+      }
+    }
     items.forEach((item, i) => {
-      const { settlement, changed: isNew, json } = outcomes[i]!;
-      if (!isNew) {
+      const outcome = outcomes[i]!;
+      if (!outcome.changed) {
         this.stats.unchanged += 1;
         return;
       }
       const { file, entry, record } = item.record.headers;
+      // The worker's JSON of the settlement, written as it is, keyed and headed as the value path
+      // would (the topic derives the lineKey header; NOEMIE_BUS_VERIFY parses and checks the text).
       settlements.push({
-        value: settlement,
-        key: settlement.adherentId ?? item.request.line.amcMemberId,
-        headers: { ...(file ? { file } : {}), ...(entry ? { entry } : {}), ...(record ? { record } : {}) },
-        // the worker's JSON of the settlement: written as it is (NOEMIE_BUS_VERIFY checks it is the value's)
-        ...(json !== undefined ? { json } : {}),
+        json: outcome.json,
+        key: outcome.adherentId ?? item.request.line.amcMemberId,
+        headers: { ...(file ? { file } : {}), ...(entry ? { entry } : {}), ...(record ? { record } : {}), lineKey: outcome.lineKey },
       });
+      counted.push({ value: outcome });
     });
     await this.produceSettlements(settlements);
     await this.pause();
@@ -395,7 +403,7 @@ export class LiquidationService {
     this.stats.lines += records.length;
     this.stats.published += settlements.length;
     this.stats.snapshots += snapshots.length;
-    recordLiquidationBatch('lines', started, settlements);
+    recordLiquidationBatch('lines', started, counted);
     this.o.onBatch?.(this.stats);
     // 4. Returning lets the bus commit the batch's offsets.
   }
@@ -649,7 +657,7 @@ export class LiquidationService {
    * Settlements in produce calls of 500 on Kafka (a request stays well under the broker's message
    * size limit), in one call on the embedded bus, which fsyncs once per call and partition.
    */
-  private async produceSettlements(settlements: OutgoingMessage<'settlements'>[]): Promise<void> {
+  private async produceSettlements(settlements: Outgoing<'settlements'>[]): Promise<void> {
     const slice = this.o.bus.kind === 'embedded' ? EMBEDDED_SLICE : KAFKA_SETTLEMENT_SLICE;
     for (let i = 0; i < settlements.length; i += slice) await this.o.bus.produce('settlements', settlements.slice(i, i + slice), TRUSTED);
   }

@@ -1,6 +1,7 @@
 import type { EngineState, LineRecord } from '../engine/index.js';
 import type { LineOutcome, LineRequest, Reference } from './liquidate-lines.js';
 import type { PackedLines } from './task-lines.js';
+import type { Settlement } from '../model/settlement.js';
 
 /**
  * What crosses the thread boundary between the service (src/pipeline/pool.ts) and a worker
@@ -76,14 +77,34 @@ export interface LedgerDelta {
   lines: Record<string, LineRecord>;
 }
 
+/**
+ * A line's outcome as it crosses back from a task with `write` (the service's batches of lines):
+ * a new settlement comes as its JSON text, made in the worker, and the few fields the service
+ * keys, heads and counts it by; the settlement object itself does not cross. The service produces
+ * the text as it is (`OutgoingText`) and never needs the object: cloning it back cost its thread
+ * 2–3× the text's clone (structured clone of ≈ 40 small objects per settlement, then their
+ * garbage; bench/README.md "Session 12 — mainthread").
+ */
+export type WrittenOutcome =
+  | { changed: false }
+  | {
+      changed: true;
+      /** `JSON.stringify(settlement)`, the bytes produced to `settlements` */
+      json: string;
+      lineKey: string;
+      adherentId: string | null;
+      /** for the service's metrics (http/metrics.ts recordLiquidationBatch) */
+      status: Settlement['status'];
+      amcAmount: string;
+      operation?: 'I' | 'A';
+    };
+
 /** Settlements in request order (without the previous record: the service has it); per changed ledger, its delta. */
 export interface LiquidateTaskResult {
-  /**
-   * With `write` (the service's batches of lines), a new settlement also comes as its JSON text
-   * (`json`), made in the worker: the service produces it as it is (`OutgoingMessage.json`) instead
-   * of serialising it again on its own thread, which the workers leave idle most of the time.
-   */
-  outcomes: (Pick<LineOutcome, 'settlement' | 'changed'> & { json?: string })[];
+  /** without `write` (re-liquidation requests, replays): each line's settlement and whether it is new */
+  outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[];
+  /** with `write`: each line's outcome as text and summary (`outcomes` is then empty) */
+  written?: WrittenOutcome[];
   /** per changed ledger, its delta (empty when the task had `write`: `pieces` instead) */
   ledgers: Record<string, LedgerDelta>;
   /** with `write`: per changed family, its changelog pieces as [piece key, value text], line records first and the head last */
