@@ -136,7 +136,7 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
     const undo = before === undefined ? null : entryText(beneficiary, kind, before);
     log.push({ value: { key: entryChangelogKey(beneficiary, kind, id), value: entryRecordText(w, text, undo, i === changed.length - 1 ? after.seq : undefined) }, partition });
   });
-  return { write: { beneficiary, head: { w, seq: after.seq }, entries }, log };
+  return { write: { beneficiary, head: { w, seq: after.seq }, entries, known: { head: loaded.head !== undefined, groups: loaded.groups } }, log };
 }
 
 export async function startReconcileService(options: ReconcileServiceOptions): Promise<ReconcileService> {

@@ -76,6 +76,13 @@ export interface BeneficiaryWrite {
   beneficiary: string;
   head?: Head | null;
   entries: EntryWrite[];
+  /**
+   * What the caller read of the beneficiary's keys just before (`load`, under the reconcile
+   * service's one-at-a-time lock, no commit of these keys in between): whether its head existed
+   * and the care-event lists read, by key. `write` uses them instead of reading the keys again
+   * (two of the five LevelDB point reads per settlement); a list it was not given it reads.
+   */
+  known?: { head: boolean; groups: ReadonlyMap<string, readonly string[]> };
 }
 
 /** A beneficiary's entries as a batch reads them: the part of its ReconState the batch's events can reach. */
@@ -84,6 +91,8 @@ export interface LoadedState {
   state: ReconState;
   /** entries whose stored record is not what was loaded (a left-over read as its undo), by kind + id: the key's content, for its index entries */
   stored: Map<string, AnyEntry>;
+  /** the care-event lists read (an absent key: empty), by key, as the store holds them (BeneficiaryWrite.known) */
+  groups: Map<string, string[]>;
 }
 
 const MARKER = 'changelog';
@@ -187,7 +196,7 @@ export class ReconStore {
     for (const k of claimIds) todo.push(['C', k]);
     const groupTodo: string[] = [];
     for (const g of groups) groupTodo.push(groupKey(beneficiary, g));
-    const seenGroups = new Set<string>();
+    const seenGroups = new Map<string, string[]>();
     while (todo.length > 0 || groupTodo.length > 0) {
       const next = todo.pop();
       if (next !== undefined) {
@@ -210,10 +219,11 @@ export class ReconStore {
       }
       const group = groupTodo.pop()!;
       if (seenGroups.has(group)) continue;
-      seenGroups.add(group);
-      for (const member of this.groupMembers(group)) todo.push([member[0] as EntryKind, member.slice(1)]);
+      const list = this.groupMembers(group);
+      seenGroups.set(group, list);
+      for (const member of list) todo.push([member[0] as EntryKind, member.slice(1)]);
     }
-    return { head, state: { lines, claims, seq: head?.seq ?? 0 }, stored };
+    return { head, state: { lines, claims, seq: head?.seq ?? 0 }, stored, groups: seenGroups };
   }
 
   /** The members of a care event's index value (`<L|C><id>` each), none when it has none. */
@@ -307,15 +317,20 @@ export class ReconStore {
       const ops: (() => void)[] = [];
       // care-event lists read and changed by this batch, written once each at the end
       const groups = new Map<string, string[]>();
+      let known: BeneficiaryWrite['known'];
       const members = (key: string) => {
         let list = groups.get(key);
-        if (list === undefined) groups.set(key, (list = this.groupMembers(key)));
+        if (list === undefined) {
+          const read = known?.groups.get(key);
+          groups.set(key, (list = read !== undefined ? read.slice() : this.groupMembers(key)));
+        }
         return list;
       };
-      for (const { beneficiary: b, head, entries } of writes) {
+      for (const { beneficiary: b, head, entries, known: k } of writes) {
+        known = k;
         if (head !== undefined) {
           const hk = headKey(b);
-          const had = this.people.get(hk) !== undefined;
+          const had = known !== undefined ? known.head : this.people.get(hk) !== undefined;
           if (head === null) {
             if (had) keys -= 1;
             ops.push(() => this.people.remove(hk));
