@@ -5,11 +5,12 @@
  * instantiated module", seen on a second pool start in one process). Requiring a .cjs is plain
  * CommonJS; it then loads the real entry point with import(): workers/liquidate.worker.ts (the
  * liquidation service's pool), or the one its pool names in workerData.entry
- * (workers/liquidate-drop.worker.ts: `noemie liquidate`'s shards).
+ * (workers/liquidate-drop.worker.ts: `noemie liquidate`'s shards; workers/decode-rows.worker.ts:
+ * the ingest's row decoder, src/pipeline/row-decoder.ts).
  */
 type Handler = (task: unknown) => Promise<unknown>;
 
-const ENTRIES = new Set(['./liquidate.worker.js', './liquidate-drop.worker.js']);
+const ENTRIES = new Set(['./liquidate.worker.js', './liquidate-drop.worker.js', './decode-rows.worker.js']);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { workerData } = require('piscina') as { workerData?: { entry?: unknown } };
 const entry = typeof workerData?.entry === 'string' && ENTRIES.has(workerData.entry) ? workerData.entry : './liquidate.worker.js';

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ZipLimits } from '../config.js';
 import type { ErrorContext } from '../model/errors.js';
 import { readDrop } from './drop.js';
-import { IngestError, type DropPart, type PartSummary } from './types.js';
+import { IngestError, type CsvRowEvent, type DropPart, type IngestEvent, type PartSummary } from './types.js';
 import { NullSink, type IngestSink, type PartRef } from './sink.js';
 import { PartTally, totalsOf, type Totals } from './summary.js';
 
@@ -17,6 +17,13 @@ import { PartTally, totalsOf, type Totals } from './summary.js';
  */
 
 export type DropReader = (path: string, options?: { limits?: ZipLimits; name?: string }) => AsyncIterable<DropPart>;
+
+/**
+ * Validates a CSV part's framed rows elsewhere (src/pipeline/row-decoder.ts: in a worker thread),
+ * yielding exactly what the codec's `decode` yields for them (`rows` then `decodeCsvRow`, in order),
+ * and throwing what `rows` throws after the events before it.
+ */
+export type RowDecoder = (rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }) => AsyncIterable<IngestEvent>;
 
 export interface IngestProgress {
   file: string;
@@ -46,6 +53,8 @@ export interface IngestDropOptions {
    * change while it was read (inbox/settled.ts).
    */
   beforeCommit?: (part: PartRef) => Promise<void>;
+  /** given: a part that offers its rows (a CSV décompte part) is read as rows and validated by it */
+  decodeRows?: RowDecoder;
 }
 
 export interface DropResult {
@@ -93,7 +102,9 @@ export async function ingestDrop(path: string, options: IngestDropOptions = {}):
       const progress = () => options.onProgress?.({ ...ref, records: tally.records, total });
       await sink.beginPart(ref);
       try {
-        for await (const ev of part.events) {
+        const where = part.entry === undefined ? { file: part.file } : { file: part.file, entry: part.entry };
+        const events = options.decodeRows !== undefined && part.rows !== undefined ? options.decodeRows(part.rows, where) : part.events;
+        for await (const ev of events) {
           options.signal?.throwIfAborted();
           if (ev.kind === 'line') {
             tally.line(ev.line);

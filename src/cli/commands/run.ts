@@ -10,6 +10,7 @@ import { createLogger, maskPersonalData, type Logger } from '../../log.js';
 import { BusIngestSink, clearSpool } from '../../pipeline/bus-sink.js';
 import { DropMarks, forgetMarks, pruneMarks } from '../../pipeline/publication-marks.js';
 import { LiquidationService } from '../../pipeline/liquidation-service.js';
+import { RowDecodePool } from '../../pipeline/row-decoder.js';
 import { LIQUIDATION_GROUP, LIQUIDATION_TOPICS } from '../../pipeline/keys.js';
 import { liquidationState } from '../../pipeline/liquidation-settings.js';
 import { correctGrids, watchGridCorrections, type GridCorrectionResult, type GridCorrectionWatch } from '../../pipeline/grid-corrections.js';
@@ -173,9 +174,12 @@ export const command: Command = {
     await clearSpool(spoolDir);
     const inboxLedger = await Ledger.open(layout.ledger);
     await pruneMarks(marksDir, (sha256) => inboxLedger.ingestedAs(sha256) !== undefined);
+    // CSV rows validated off this thread while a drop is read (row-decoder.ts); with --workers 0, here
+    const rowDecoder = workers > 0 ? new RowDecodePool() : undefined;
     const inboxOptions: InboxOptions = {
       completeWhen,
       logger,
+      ...(rowDecoder ? { decodeRows: rowDecoder.decode } : {}),
       ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
       sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, onUnknownPersons: (p) => membership.noteUnknownPersons(p), drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
     };
@@ -238,6 +242,7 @@ export const command: Command = {
       await liquidation.stop();
       await reconcile.stop();
       await membershipConsumer.stop();
+      await rowDecoder?.close();
       await bus.close();
       await membership.close();
       throw e;
@@ -250,6 +255,7 @@ export const command: Command = {
       await reconcile.stop();
       await indexer?.stop();
       await membershipConsumer.stop();
+      await rowDecoder?.close();
       await bus.close();
       await membership.close();
     };
@@ -330,6 +336,7 @@ export const command: Command = {
       writeLine(io.out, `reconciliation: ${Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ')}${exceptions.length ? ` (${exceptions.length} raised by this run's clock)` : ''}`);
       await liquidation.stop();
       await reconcile.stop();
+      await rowDecoder?.close();
       stages.end('stopping');
       return { returns, claims, memberFiles, outcomes, m, familiesInStore, exceptions, l, r };
     })().catch(async (e: unknown) => {

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import type { ZipLimits } from '../../config.js';
 import { createLogger, type Logger } from '../../log.js';
 import { totalsOf } from '../summary.js';
-import { anyPartRead, ingestDrop, sha256File, type DropReader, type DropResult, type IngestProgress } from '../ingest-drop.js';
+import { anyPartRead, ingestDrop, sha256File, type DropReader, type DropResult, type RowDecoder, type IngestProgress } from '../ingest-drop.js';
 import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../sink.js';
 import { InboxScanner, specialKindOf, type Candidate, type CompleteWhen, type SpecialEntry } from './complete.js';
 import { ensureLayout, inboxLayout, ingestedDir, type InboxLayout } from './layout.js';
@@ -61,6 +61,8 @@ export interface InboxOptions {
   signal?: AbortSignal;
   /** an unchanged file that does not end like a complete one is waited for this long, then read as it is (default 5 min, settled.ts) */
   incompleteGraceMs?: number;
+  /** CSV parts' rows validated by it (ingest-drop.ts RowDecoder; `noemie run`: a worker thread) */
+  decodeRows?: RowDecoder;
 }
 
 export interface InboxContext {
@@ -122,6 +124,7 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.decodeRows ? { decodeRows: options.decodeRows } : {}),
       // nothing is published (committed) unless the file is still what was picked up
       beforeCommit: () => assertUnchanged(c.path, c.name, c),
     });

@@ -1,0 +1,141 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readDrop } from '../../src/ingest/drop.js';
+import { decodeCsvRow } from '../../src/ingest/csv/index.js';
+import { ingestDrop } from '../../src/ingest/ingest-drop.js';
+import type { IngestSink } from '../../src/ingest/sink.js';
+import type { CsvRowEvent, IngestEvent } from '../../src/ingest/types.js';
+import { RowDecodePool } from '../../src/pipeline/row-decoder.js';
+import { tempDir, zipBuffer } from '../ingest/zip-support.js';
+
+/**
+ * The ingest's row decoder (src/pipeline/row-decoder.ts, after `npm run build`: its worker is
+ * dist/workers/decode-rows.worker.js) yields, in file order, exactly what the CSV codec's
+ * `decode` yields on the service's thread — lines (same keys in the same order), rejects and
+ * their issues, origins with their ZIP entry — across many batches, and throws what the part's
+ * rows throw after the events before it.
+ */
+const GOLDEN = join(import.meta.dirname, '../../fixtures/golden/csv/decomptes.csv');
+const pool = new RowDecodePool();
+afterAll(() => pool.close());
+
+/** A CSV of `n` data rows from the golden file's, each variant a row of its own: some valid, some rejected in every way a row can be. */
+async function bigCsv(n: number): Promise<string> {
+  const [header, ...rows] = (await readFile(GOLDEN, 'utf8')).split('\n').filter((l) => l !== '');
+  const out = [header!];
+  for (let i = 0; i < n; i++) {
+    const base = rows[i % rows.length]!.split(';');
+    base[0] = `D${1000 + i}`; // decompte_id
+    if (i % 97 === 5) base[19] = 'abc'; // expense not an amount
+    if (i % 131 === 7) base.pop(); // a field short
+    if (i % 211 === 9) out.push(''); // a blank line: skipped, its number counted
+    if (i % 307 === 11) base[9] = '"ADH;"QUOTE'; // unreadable quoting
+    out.push(base.join(';'));
+  }
+  out.push('x'.repeat(20 * 1024)); // longer than a row may be: rejected by the framing
+  out.push(rows[0]!);
+  return `${out.join('\n')}\n`;
+}
+
+async function eventsOf(path: string, withPool: boolean): Promise<{ parts: { events: IngestEvent[]; error?: string }[] }> {
+  const parts: { events: IngestEvent[]; error?: string }[] = [];
+  for await (const part of readDrop(path)) {
+    const where = part.entry === undefined ? { file: part.file } : { file: part.file, entry: part.entry };
+    const events: IngestEvent[] = [];
+    const result: { events: IngestEvent[]; error?: string } = { events };
+    try {
+      for await (const ev of withPool && part.rows ? pool.decode(part.rows, where) : part.events) events.push(ev);
+    } catch (e) {
+      result.error = `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+    parts.push(result);
+  }
+  return { parts };
+}
+
+describe('ingest row decoder (worker thread)', () => {
+  it('yields what the codec yields on a 3 000-row file: lines, rejects, blank lines and an over-long line, in order', async () => {
+    const dir = await tempDir();
+    try {
+      const path = await dir.write('big.csv', await bigCsv(3000));
+      const inThread = await eventsOf(path, false);
+      const pooled = await eventsOf(path, true);
+      const events = inThread.parts[0]!.events;
+      expect(events.length).toBe(3002);
+      expect(events.filter((e) => e.kind === 'reject').length).toBeGreaterThan(50);
+      // exactly, key order included (the bus writes the line's JSON as its keys come)
+      expect(JSON.stringify(pooled)).toBe(JSON.stringify(inThread));
+      expect(pooled).toEqual(inThread);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('names the ZIP entry in each origin, part by part', async () => {
+    const dir = await tempDir();
+    try {
+      const csv = await bigCsv(700);
+      const path = await dir.write('drop.zip', await zipBuffer([{ name: 'a.csv', data: csv }, { name: 'b.csv', data: csv.split('\n').slice(0, 40).join('\n') }]));
+      const inThread = await eventsOf(path, false);
+      const pooled = await eventsOf(path, true);
+      expect(inThread.parts.length).toBe(2);
+      expect(JSON.stringify(pooled)).toBe(JSON.stringify(inThread));
+      expect((pooled.parts[1]!.events[0] as { kind: 'line'; origin: { entry?: string } }).origin.entry).toBe('b.csv');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a refused part (a bad header) throws the same error', async () => {
+    const path = join(import.meta.dirname, '../../fixtures/golden/csv/bad-header.csv');
+    const inThread = await eventsOf(path, false);
+    const pooled = await eventsOf(path, true);
+    expect(inThread.parts[0]!.error).toMatch(/^INGEST_/);
+    expect(pooled).toEqual(inThread);
+  });
+
+  it('rows that throw mid-part: every event before the throw, in order, then the error', async () => {
+    const [header, ...rows] = (await readFile(GOLDEN, 'utf8')).split('\n').filter((l) => l !== '');
+    const names = header!.split(';');
+    const { CSV_COLUMN_NAMES, CSV_COLUMNS } = await import('../../src/model/act-line.js');
+    const layout = { positions: CSV_COLUMN_NAMES.map((c) => [CSV_COLUMNS[c], names.indexOf(c)] as const), width: names.length };
+    const boom = new Error('the entry failed its CRC check');
+    async function* source(): AsyncGenerator<CsvRowEvent> {
+      yield { kind: 'layout', layout };
+      for (let i = 0; i < 1300; i++) yield { kind: 'row', record: i + 2, text: rows[i % rows.length]! };
+      throw boom;
+    }
+    const got: IngestEvent[] = [];
+    await expect((async () => {
+      for await (const ev of pool.decode(source(), { file: 'f.csv' })) got.push(ev);
+    })()).rejects.toBe(boom);
+    expect(got).toEqual(Array.from({ length: 1300 }, (_, i) => decodeCsvRow(rows[i % rows.length]!, { file: 'f.csv', record: i + 2 }, layout)));
+  });
+
+  it('ingestDrop with the decoder hands the sink the same calls and sums the same totals', async () => {
+    const dir = await tempDir();
+    try {
+      const path = await dir.write('big.csv', await bigCsv(1500));
+      const run = async (decode: boolean) => {
+        const calls: unknown[] = [];
+        const sink: IngestSink = {
+          beginPart: async (p) => void calls.push(['begin', p]),
+          line: async (ev) => void calls.push(['line', ev]),
+          reject: async (r) => void calls.push(['reject', r]),
+          commitPart: async (s) => void calls.push(['commit', s]),
+          abortPart: async (s) => void calls.push(['abort', s]),
+          close: async () => undefined,
+        };
+        const result = await ingestDrop(path, { sink, ...(decode ? { decodeRows: pool.decode } : {}) });
+        return { calls, result };
+      };
+      const a = await run(false);
+      const b = await run(true);
+      expect(a.calls.length).toBe(1502 + 2);
+      expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    } finally {
+      await dir.remove();
+    }
+  });
+});
