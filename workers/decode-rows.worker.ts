@@ -1,12 +1,12 @@
 import { decodeCsvRow } from '../src/ingest/csv/index.js';
-import { packDecoded, type DecodedRows, type DecodeRowsTask } from '../src/pipeline/row-decode-messages.js';
+import type { DecodedRows, DecodeRowsTask } from '../src/pipeline/row-decode-messages.js';
 
 /**
  * Piscina entry point of the ingest's row decoder (worker side; the pool side is
  * src/pipeline/row-decoder.ts): validates a batch of CSV rows exactly as the codec's `decode`
- * would on the service's thread (`decodeCsvRow`, zod at the edge), and sends the events back packed.
+ * would on the service's thread (`decodeCsvRow`, zod at the edge), and sends the events back.
  */
 export default function decodeRows(task: DecodeRowsTask): DecodedRows {
   const { layout, where, texts, records } = task;
-  return packDecoded(texts.map((text, i) => decodeCsvRow(text, { ...where, record: records[i]! }, layout)));
+  return texts.map((text, i) => decodeCsvRow(text, { ...where, record: records[i]! }, layout));
 }

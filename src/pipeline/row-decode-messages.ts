@@ -1,4 +1,3 @@
-import type { ActLine } from '../model/act-line.js';
 import type { IngestEvent, CsvRowLayout } from '../ingest/types.js';
 
 /**
@@ -16,63 +15,8 @@ export interface DecodeRowsTask {
 }
 
 /**
- * The batch's events, in its order: the act lines packed (values without their names, as a pool
- * task's lines: task-lines.ts), and the rejects as they are, each at its row's index. The
- * decoder rebuilds each line with the same keys in the same order, and its origin.
+ * The batch's events, one per row in its order, as they are: packing the lines as values without
+ * their names (as a pool task's lines are, task-lines.ts) cloned fewer bytes but cost the service's
+ * thread more to rebuild (4.4 against 3.5 µs a row, `npm run bench:mainthread-clone`'s method).
  */
-export interface DecodedRows {
-  shapes: string[][];
-  /** per row that validated: its row's index in the batch, its shape's index, then its values */
-  lines: unknown[][];
-  rejects: [index: number, event: Extract<IngestEvent, { kind: 'reject' }>][];
-}
-
-/** Packs the decoded events of a batch (worker side). */
-export function packDecoded(events: readonly IngestEvent[]): DecodedRows {
-  const shapes: string[][] = [];
-  const lines: unknown[][] = [];
-  const rejects: DecodedRows['rejects'] = [];
-  let shape: string[] | null = null;
-  events.forEach((ev, index) => {
-    if (ev.kind === 'reject') {
-      rejects.push([index, ev]);
-      return;
-    }
-    const line = ev.line as unknown as Record<string, unknown>;
-    let same = shape !== null;
-    if (shape !== null) {
-      let i = 0;
-      for (const k in line) {
-        if (k !== shape[i++]) {
-          same = false;
-          break;
-        }
-      }
-      if (i !== shape.length) same = false;
-    }
-    if (!same) {
-      shape = Object.keys(line);
-      shapes.push(shape);
-    }
-    const row = new Array<unknown>(shape!.length + 2);
-    row[0] = index;
-    row[1] = shapes.length - 1;
-    for (let j = 0; j < shape!.length; j++) row[j + 2] = line[shape![j]!];
-    lines.push(row);
-  });
-  return { shapes, lines, rejects };
-}
-
-/** The batch's events back, in order, each line with its keys in the order it had and its origin `{ ...where, record }` (pool side). */
-export function unpackDecoded(task: Pick<DecodeRowsTask, 'where' | 'records'>, decoded: DecodedRows): IngestEvent[] {
-  const out: IngestEvent[] = new Array(task.records.length);
-  for (const [index, ev] of decoded.rejects) out[index] = ev;
-  for (const row of decoded.lines) {
-    const index = row[0] as number;
-    const shape = decoded.shapes[row[1] as number]!;
-    const line: Record<string, unknown> = {};
-    for (let j = 0; j < shape.length; j++) line[shape[j]!] = row[j + 2];
-    out[index] = { kind: 'line', line: line as unknown as ActLine, origin: { ...task.where, record: task.records[index]! } };
-  }
-  return out;
-}
+export type DecodedRows = IngestEvent[];

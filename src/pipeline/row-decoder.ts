@@ -4,7 +4,7 @@ import type { CsvRowEvent, IngestEvent } from '../ingest/types.js';
 import type { RowDecoder } from '../ingest/ingest-drop.js';
 import { PipelineStageError } from './errors.js';
 import { WORKER_FILE } from './pool.js';
-import { unpackDecoded, type DecodedRows, type DecodeRowsTask } from './row-decode-messages.js';
+import type { DecodedRows, DecodeRowsTask } from './row-decode-messages.js';
 
 /**
  * The ingest's CSV rows validated in a worker thread (workers/decode-rows.worker.ts) instead of
@@ -45,8 +45,7 @@ export class RowDecodePool {
   private async *decodeRows(rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }): AsyncGenerator<IngestEvent> {
     const ahead: Promise<IngestEvent[]>[] = [];
     const send = (task: DecodeRowsTask) => {
-      const done = this.piscina.run(task).then(
-        (decoded) => unpackDecoded(task, decoded),
+      const done = this.piscina.run(task).catch(
         (cause: unknown) => {
           throw new PipelineStageError('PIPELINE_WORKER', `ingest row decoder: ${(cause as Error).message}`, { file: where.file }, { cause });
         },
