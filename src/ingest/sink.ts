@@ -140,7 +140,7 @@ export class NdjsonSink implements IngestSink {
   }
 
   async line(ev: LineEvent): Promise<void> {
-    await this.lines.append(`${JSON.stringify(ev.line)}\n`);
+    await this.lines.append(`${ev.json ?? JSON.stringify(ev.line)}\n`);
   }
 
   async reject(r: RejectedRecord): Promise<void> {

@@ -9,7 +9,17 @@ import { PipelineError, type ErrorContext } from '../model/errors.js';
  * when the whole file/entry must be refused (totals mismatch, wrong format, hostile input).
  */
 export type IngestEvent =
-  | { kind: 'line'; line: ActLine; origin: Origin }
+  | {
+      kind: 'line';
+      line: ActLine;
+      origin: Origin;
+      /**
+       * `JSON.stringify(line)` when the reader made it already (the ingest's row decoder makes it in
+       * its worker thread, src/pipeline/row-decoder.ts): a sink writes it instead of serialising the
+       * line again on its own thread. Absent from the codecs' own events.
+       */
+      json?: string;
+    }
   | { kind: 'reject'; rejected: RejectedRecord };
 
 /**

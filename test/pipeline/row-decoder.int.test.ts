@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDrop } from '../../src/ingest/drop.js';
@@ -7,6 +7,9 @@ import { ingestDrop } from '../../src/ingest/ingest-drop.js';
 import type { IngestSink } from '../../src/ingest/sink.js';
 import type { CsvRowEvent, IngestEvent } from '../../src/ingest/types.js';
 import { RowDecodePool } from '../../src/pipeline/row-decoder.js';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
+import { DropMarks } from '../../src/pipeline/publication-marks.js';
 import { tempDir, zipBuffer } from '../ingest/zip-support.js';
 
 /**
@@ -38,6 +41,19 @@ async function bigCsv(n: number): Promise<string> {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * The pooled events without the lines' JSON the worker adds (`json`), after checking that each is
+ * `JSON.stringify` of its line: what is left must be the codec's events exactly.
+ */
+function withoutJson(events: IngestEvent[]): IngestEvent[] {
+  return events.map((ev) => {
+    if (ev.kind !== 'line') return ev;
+    expect(ev.json).toBe(JSON.stringify(ev.line));
+    const { json: _json, ...rest } = ev;
+    return rest;
+  });
+}
+
 async function eventsOf(path: string, withPool: boolean): Promise<{ parts: { events: IngestEvent[]; error?: string }[] }> {
   const parts: { events: IngestEvent[]; error?: string }[] = [];
   for await (const part of readDrop(path)) {
@@ -49,6 +65,7 @@ async function eventsOf(path: string, withPool: boolean): Promise<{ parts: { eve
     } catch (e) {
       result.error = `${(e as { code?: string }).code}: ${(e as Error).message}`;
     }
+    if (withPool) result.events = withoutJson(events);
     parts.push(result);
   }
   return { parts };
@@ -110,7 +127,7 @@ describe('ingest row decoder (worker thread)', () => {
     await expect((async () => {
       for await (const ev of pool.decode(source(), { file: 'f.csv' })) got.push(ev);
     })()).rejects.toBe(boom);
-    expect(got).toEqual(Array.from({ length: 1300 }, (_, i) => decodeCsvRow(rows[i % rows.length]!, { file: 'f.csv', record: i + 2 }, layout)));
+    expect(withoutJson(got)).toEqual(Array.from({ length: 1300 }, (_, i) => decodeCsvRow(rows[i % rows.length]!, { file: 'f.csv', record: i + 2 }, layout)));
   });
 
   it('ingestDrop with the decoder hands the sink the same calls and sums the same totals', async () => {
@@ -121,7 +138,7 @@ describe('ingest row decoder (worker thread)', () => {
         const calls: unknown[] = [];
         const sink: IngestSink = {
           beginPart: async (p) => void calls.push(['begin', p]),
-          line: async (ev) => void calls.push(['line', ev]),
+          line: async (ev) => void calls.push(['line', decode ? withoutJson([ev])[0] : ev]),
           reject: async (r) => void calls.push(['reject', r]),
           commitPart: async (s) => void calls.push(['commit', s]),
           abortPart: async (s) => void calls.push(['abort', s]),
@@ -134,6 +151,35 @@ describe('ingest row decoder (worker thread)', () => {
       const b = await run(true);
       expect(a.calls.length).toBe(1502 + 2);
       expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('the bus sink writes the same bytes to decompte-lines from the worker\'s JSON as from the line', async () => {
+    const dir = await tempDir();
+    try {
+      const path = await dir.write('big.csv', await bigCsv(1500));
+      const logOf = async (decode: boolean) => {
+        const home = dir.path(decode ? 'pooled' : 'here');
+        const bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync: false });
+        try {
+          const sha256 = 'ab'.repeat(32);
+          const sink = new BusIngestSink(bus, { spoolDir: join(home, 'spool'), drop: { sha256, marks: await DropMarks.open(join(home, 'marks'), sha256) } });
+          await ingestDrop(path, { sink, sha256, ...(decode ? { decodeRows: pool.decode } : {}) });
+          await sink.close();
+        } finally {
+          await bus.close();
+        }
+        const topic = join(home, 'bus', 'decompte-lines');
+        const logs = (await readdir(topic)).filter((f) => f.endsWith('.log')).sort();
+        // the append time aside, every byte of every record
+        return (await Promise.all(logs.map((f) => readFile(join(topic, f), 'utf8')))).map((text) => text.replace(/"t":\d+/g, '"t":0'));
+      };
+      const here = await logOf(false);
+      const pooled = await logOf(true);
+      expect(here.join('').split('\n').length).toBeGreaterThan(800); // the golden rows' rejects aside
+      expect(pooled).toEqual(here);
     } finally {
       await dir.remove();
     }
