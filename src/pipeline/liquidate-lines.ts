@@ -7,7 +7,7 @@ import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
 import { encodeChange, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
-import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, WrittenOutcome } from './pool-messages.js';
+import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
 import { unpackRequests } from './task-lines.js';
 
 /**
@@ -127,7 +127,7 @@ export function openLedgers(task: LiquidateTask): void {
  * changed family is encoded as its changelog pieces (ledgers.ts `encodeChange`: line records, then
  * the head at the next write number with the batch's watermarks).
  */
-export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outcomes: readonly LineOutcome[], ledgers: Readonly<Record<string, EngineState>>): Record<string, [string, string][]> {
+export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outcomes: readonly LineOutcome[], ledgers: Readonly<Record<string, EngineState>>): Record<string, TaskPiece[]> {
   const stamps = new Map<string, Map<string, LineStamp & { recordIds: string[] }>>();
   task.requests.forEach((r, k) => {
     if (!outcomes[k]!.changed) return;
@@ -146,13 +146,14 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
     const n = inputOf(recorded)?.n ?? stamp.input?.n ?? [(write.seqs[family] ?? 0) + 1, write.positions[k]!];
     stamp.input = r.line.operation === 'I' ? encodeLineInput(r.line, r.asOf, n) : undefined;
   });
-  const out: Record<string, [string, string][]> = {};
+  const out: Record<string, TaskPiece[]> = {};
   for (const [id, state] of Object.entries(ledgers)) {
     const before = Object.hasOwn(task.ledgers, id) ? task.ledgers[id]! : undefined;
     const change = ledgerChange(before, state);
     stampLines(change, stamps.get(id) ?? new Map());
     const written = encodeChange(id, { state: before ?? emptyState(), applied: {}, seq: write.seqs[id] ?? 0 }, change, write.applied[id] ?? {});
-    out[id] = written.messages.map((m) => [m.key!, m.value.value!]);
+    // the changelog record's JSON made here too: the service produces it as it is (pool-messages.ts TaskPiece)
+    out[id] = written.messages.map((m) => [m.key!, m.value.value!, JSON.stringify({ key: m.key!, value: m.value.value! })]);
   }
   return out;
 }

@@ -358,8 +358,9 @@ export class LiquidationService {
         // The head's summary is what this batch sent the worker to write (encodeTaskLedgers: the
         // next write number, these watermarks, no outbox): the head text is not parsed here.
         const { seq, applied } = write(family);
-        for (const [key, text] of familyPieces) {
-          snapshots.push({ key, partition, value: { key, value: text } });
+        for (const [key, text, json] of familyPieces) {
+          // the record's JSON made by the worker (NOEMIE_BUS_VERIFY checks it is the value's)
+          snapshots.push({ key, partition, value: { key, value: text }, json });
           pieces.push([key, key === family ? { seq: seq + 1, applied } : undefined, text]);
         }
       }

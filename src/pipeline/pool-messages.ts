@@ -99,6 +99,13 @@ export type WrittenOutcome =
       operation?: 'I' | 'A';
     };
 
+/**
+ * A ledger piece a worker wrote: its key, its value text (what the store keeps) and the JSON of its
+ * counters-changelog record, `JSON.stringify({ key, value: text })`, which the service produces as
+ * it is (`OutgoingMessage.json`) instead of escaping the text again on its thread.
+ */
+export type TaskPiece = [key: string, text: string, json: string];
+
 /** Settlements in request order (without the previous record: the service has it); per changed ledger, its delta. */
 export interface LiquidateTaskResult {
   /** without `write` (re-liquidation requests, replays): each line's settlement and whether it is new */
@@ -107,6 +114,6 @@ export interface LiquidateTaskResult {
   written?: WrittenOutcome[];
   /** per changed ledger, its delta (empty when the task had `write`: `pieces` instead) */
   ledgers: Record<string, LedgerDelta>;
-  /** with `write`: per changed family, its changelog pieces as [piece key, value text], line records first and the head last */
-  pieces?: Record<string, [string, string][]>;
+  /** with `write`: per changed family, its changelog pieces, line records first and the head last */
+  pieces?: Record<string, TaskPiece[]>;
 }
