@@ -1,4 +1,5 @@
 import { workerData } from 'piscina';
+import { decodeIndexedLines } from '../src/pipeline/statement-line-codec.js';
 import { writeFamilyStatements } from '../src/pipeline/statement-render.js';
 import type { StatementRenderResult, StatementRenderSetup, StatementRenderTask } from '../src/pipeline/statement-render-messages.js';
 
@@ -12,5 +13,5 @@ import type { StatementRenderResult, StatementRenderSetup, StatementRenderTask }
 const setup = workerData as StatementRenderSetup;
 
 export default function renderStatements(task: StatementRenderTask): Promise<StatementRenderResult> {
-  return writeFamilyStatements(task.families, setup);
+  return writeFamilyStatements(task.families.map((f) => ({ adherentId: f.adherentId, settlements: decodeIndexedLines(f.lines), payments: f.payments, members: f.members })), setup);
 }

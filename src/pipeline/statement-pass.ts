@@ -6,7 +6,7 @@ import { LmdbStatementMarks, StatementMarks, statementInputsHash } from './state
 import { StatementFiles } from './statement-files.js';
 import type { StatementIndex } from './statement-index.js';
 import { familyStatementFiles } from './statement-render.js';
-import type { FamilyStatementInput, StatementRenderSetup } from './statement-render-messages.js';
+import type { FamilyStatementInput, FamilyTaskInput, StatementRenderSetup } from './statement-render-messages.js';
 import { StatementRenderPool } from './statement-render-pool.js';
 
 /** The family side of a statement: who is in it (the membership store's live index). */
@@ -94,18 +94,19 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
     return { adherentId, settlements, payments: payments.paymentFactsOf(settlements.map((s) => s.lineKey)), members: [...o.families.members(adherentId)] };
   };
   /**
-   * With workers: a task's families read together — their index ranges at once, then their lines'
-   * payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool, not this thread).
+   * With workers: a task's families read together — their index ranges at once, as stored (the
+   * worker decodes them), then their lines' payment facts in one `paymentFactsOfMany` (LevelDB's
+   * reads on libuv's pool, not this thread).
    */
-  const readTask = async (adherentIds: readonly string[]): Promise<FamilyStatementInput[]> => {
+  const readTask = async (adherentIds: readonly string[]): Promise<FamilyTaskInput[]> => {
     const known = adherentIds.filter((id) => o.families.has(id));
-    const lines = await Promise.all(known.map((adherentId) => o.index.settlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
-    const facts = await payments.paymentFactsOfMany(lines.flatMap((settlements) => settlements.map((s) => s.lineKey)));
-    const out: FamilyStatementInput[] = [];
+    const read = await Promise.all(known.map((adherentId) => o.index.encodedSettlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
+    const facts = await payments.paymentFactsOfMany(read.flatMap((r) => r.lineKeys));
+    const out: FamilyTaskInput[] = [];
     known.forEach((adherentId, i) => {
-      const settlements = lines[i]!;
-      if (settlements.length === 0) return;
-      out.push({ adherentId, settlements, payments: new Map(settlements.map((s) => [s.lineKey, facts.get(s.lineKey)!])), members: [...o.families.members(adherentId)] });
+      const { lineKeys, lines } = read[i]!;
+      if (lineKeys.length === 0) return;
+      out.push({ adherentId, lines, payments: new Map(lineKeys.map((k) => [k, facts.get(k)!])), members: [...o.families.members(adherentId)] });
     });
     return out;
   };

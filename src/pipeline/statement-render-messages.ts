@@ -1,5 +1,6 @@
 import type { Beneficiary } from '../model/reference.js';
 import type { InsurerIdentity, LinePaymentFacts, StatementSettlement } from '../statement/index.js';
+import type { EncodedLines } from './statement-line-codec.js';
 
 /**
  * What crosses the thread boundary between the statement pass (src/pipeline/statement-render-pool.ts,
@@ -30,13 +31,24 @@ export interface FamilyStatementInput {
 }
 
 /**
+ * A family as a task carries it: its lines as the index stores them (msgpack, decoded by the
+ * worker: this thread neither decodes them nor clones their objects), their payment facts, its people.
+ */
+export interface FamilyTaskInput {
+  adherentId: string;
+  lines: EncodedLines;
+  payments: Map<string, LinePaymentFacts>;
+  members: Beneficiary[];
+}
+
+/**
  * A few whole families: each family's files are written by one task, so by one thread. Sent by
- * structured clone (≈ 770 bytes a line at 100 k lines, 0.5 MB a task of 16 families): cheaper on
- * the main thread than a JSON text or a msgpack buffer of the same (bench/README.md "Session 12 —
+ * structured clone: the payment facts and members as objects (cheaper on the main thread than a
+ * JSON text or a msgpack buffer of the same), the lines as bytes (bench/README.md "Session 12 —
  * statements").
  */
 export interface StatementRenderTask {
-  families: FamilyStatementInput[];
+  families: FamilyTaskInput[];
 }
 
 export interface StatementRenderResult {

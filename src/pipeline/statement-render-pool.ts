@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { PipelineStageError } from './errors.js';
 import { serialize } from 'node:v8';
-import type { FamilyStatementInput, StatementRenderResult, StatementRenderSetup, StatementRenderTask } from './statement-render-messages.js';
+import type { FamilyTaskInput, StatementRenderResult, StatementRenderSetup, StatementRenderTask } from './statement-render-messages.js';
 
 /**
  * Pool side of the statement workers' thread boundary (worker side: workers/statements.worker.ts;
@@ -62,7 +62,7 @@ export class StatementRenderPool {
   }
 
   /** Hands these families to a worker; waits while `inFlight` tasks are queued or running. */
-  async submit(families: FamilyStatementInput[]): Promise<void> {
+  async submit(families: FamilyTaskInput[]): Promise<void> {
     if (this.failure !== null) throw this.failure;
     const task: StatementRenderTask = { families };
     if (this.options.measureClone) {

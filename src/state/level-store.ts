@@ -321,6 +321,17 @@ export class LevelSubStore<V> {
     return out;
   }
 
+  /**
+   * `entriesIn` without the decode: the values as stored (a binary sub-store's bytes, another's
+   * text), for a reader that hands them to another thread to decode (the member statements' lines,
+   * statement-render-messages.ts).
+   */
+  async rawEntriesIn(keyPrefix = ''): Promise<[string, Buffer | string][]> {
+    const raw = await this.db.iterator<string, string | Buffer>(this.range(keyPrefix)).all();
+    for (const entry of raw) entry[0] = entry[0].slice(this.prefix.length);
+    return raw;
+  }
+
   /** Whether the key is there (a point read; inside `commit`, the batch's own writes first). */
   has(key: string): boolean {
     return this.store.read(this.prefix + key) !== undefined;
