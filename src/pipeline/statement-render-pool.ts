@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { PipelineStageError } from './errors.js';
+import { DEFAULT_WORKER_YOUNG_MB } from './pool.js';
 import { serialize } from 'node:v8';
 import type { FamilyTaskInput, StatementRenderResult, StatementRenderSetup, StatementRenderTask } from './statement-render-messages.js';
 
@@ -57,7 +58,8 @@ export class StatementRenderPool {
       minThreads: options.threads,
       maxThreads: options.threads,
       workerData: options.setup,
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      // the liquidation workers' young generation too (pool.ts): V8's default made each worker's heap ≈ 30 MB larger
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: DEFAULT_WORKER_YOUNG_MB },
     });
   }
 
