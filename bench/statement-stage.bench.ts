@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openEmbeddedBus } from '../src/bus/embedded/embedded-bus.js';
@@ -8,28 +8,50 @@ import { MembershipStore } from '../src/pipeline/membership-store.js';
 import { StatementIndex, updateStatementIndex } from '../src/pipeline/statement-index.js';
 import { writeStatementPass } from '../src/pipeline/statement-pass.js';
 import { StateStore } from '../src/state/kv-store.js';
+import { LevelStore, levelDirOf } from '../src/state/level-store.js';
+import { STATEMENTS_DIRTY, STATEMENTS_META, STATEMENTS_WHERE } from '../src/pipeline/statement-dirty.js';
 
 /**
  * The statement stage of `noemie run --once` alone, on a home a run kept (`bench:run -- --keep`),
  * for comparing builds back to back without the other stages' noise (bench/README.md, "Session 11
- * — statements"): a fresh index in `<scratch>/state/level` built from the home's `settlements` with
- * a group of its own (the catch-up of a first run), then a full pass writing every family's files
- * into `<scratch>/statements` (the home's payment state and membership store read, its LMDB marks
- * cleared if any). Prints CPU seconds (whole process, and the main thread's from /proc), system
- * CPU and wall for both steps. The files equal the home's own `statements/` when `--issued` is the
- * run's day (`diff -r`).
+ * — statements", "Session 12 — statements"): the home's LevelDB is copied to
+ * `<scratch>/state/level` (not timed) with its statement index removed, so the payment facts are
+ * the run's; a fresh index is built there from the home's `settlements` with a group of its own (the
+ * catch-up of a first run), then a full pass writes every family's files into
+ * `<scratch>/statements` (the home's membership store read, its LMDB marks cleared if any). Prints
+ * CPU seconds (whole process, and the main thread's from /proc), system CPU and wall for both
+ * steps. The files equal the home's own `statements/` when `--issued` is the run's day (`diff -r`).
+ * (Session 11's version built the index in an empty scratch LevelDB: since the payment state moved
+ * to LevelDB, its statements had no payment facts.)
  *
  *   node dist/bench/statement-stage.bench.js --home <kept home> --scratch <new folder> [--professionals <csv>] [--issued YYYY-MM-DD]
+ *        [--render-threads n] [--per-task n] [--measure-clone]
+ * `--render-threads`: the pass's statement workers (statement-pass.ts `renderThreads`, as `run
+ * --once --workers n` has them; default 0, rendered on the main thread); `--measure-clone`: the
+ * structured-clone size of the workers' tasks, printed with the pass.
  *
  * `--scratch` must not exist yet: removing a large folder just before creating thousands of files
  * costs the creates system CPU on an ext4 without journal (inodes freed in the last 30 s are
  * skipped one by one, `recently_deleted`), which is the previous run's cost, not this one's.
  */
-const { values } = parseArgs({ options: { home: { type: 'string' }, scratch: { type: 'string' }, professionals: { type: 'string' }, issued: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    home: { type: 'string' }, scratch: { type: 'string' }, professionals: { type: 'string' }, issued: { type: 'string' },
+    'render-threads': { type: 'string' }, 'per-task': { type: 'string' }, 'measure-clone': { type: 'boolean' },
+  },
+});
 if (!values.home || !values.scratch) throw new Error('usage: statement-stage.bench.js --home <kept home> --scratch <new folder> [--professionals <csv>] [--issued YYYY-MM-DD]');
 const home = values.home;
 const scratch = values.scratch;
+if (existsSync(scratch)) throw new Error(`--scratch ${scratch} exists: give a new folder`);
 mkdirSync(join(scratch, 'statements'), { recursive: true });
+// the home's LevelDB (payment state included) without its statement index: what a first run's stage finds
+cpSync(levelDirOf(home), levelDirOf(scratch), { recursive: true });
+{
+  const level = await LevelStore.open(scratch);
+  for (const name of ['statements.line', STATEMENTS_WHERE, STATEMENTS_META, STATEMENTS_DIRTY]) await level.sub(name).clear();
+  await level.close();
+}
 
 const cpu = () => {
   const u = process.cpuUsage();
@@ -71,6 +93,9 @@ try {
     writeStatementPass({
       dir: join(scratch, 'statements'), index, kv, labels, insurer: insurerIdentity(), issuedOn: values.issued ?? new Date().toISOString().slice(0, 10), professionalNames,
       families: { all: () => membership.adherents(), has: (id) => membership.hasFamily(id), members: (id) => members.byAdherent(id) },
+      renderThreads: Number(values['render-threads'] ?? 0),
+      ...(values['per-task'] ? { familiesPerTask: Number(values['per-task']) } : {}),
+      measureClone: values['measure-clone'] ?? false,
     }),
   );
 } finally {

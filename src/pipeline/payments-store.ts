@@ -598,26 +598,54 @@ export class PaymentsStore {
   paymentFactsOf(lineKeys: Iterable<string>): Map<string, LinePaymentFacts> {
     const out = new Map<string, LinePaymentFacts>();
     const heldOf = new Map<string, Held | undefined>();
+    const held = (payee: string) => {
+      if (!heldOf.has(payee)) heldOf.set(payee, this.held.get(payee));
+      return heldOf.get(payee);
+    };
     for (const lineKey of lineKeys) {
       const stored = this.lines.get(lineKey);
       const line = stored === undefined ? null : lineOf(stored);
       // a run records a line-run only when it changes the line's `paid`, whose payees stay once
       // there (a recovery or a return leaves the payee at its new amount): no payee, no record
-      const runs = line === null || Object.keys(line.paid).length === 0 ? [] : (this.lineRuns.get(lineKey) ?? []);
+      const runs = !paidToSomeone(line) ? [] : (this.lineRuns.get(lineKey) ?? []);
       const operatorPaid: OperatorPayment[] = [];
       for (const c of this.lineOperators.get(lineKey) ?? []) {
         const p = this.operator.get(c);
         if (p !== undefined) operatorPaid.push(p);
       }
-      // the payees the line could be waiting for: its current ones and the ones it was paid to
-      const payees = new Set([...Object.keys(line?.paid ?? {}), ...(line?.tp?.payee ? [line.tp.payee] : []), ...(line?.settlement?.adherentId ? [`member:${line.settlement.adherentId}`] : [])]);
-      let held: LinePaymentFacts['held'] = null;
-      for (const payee of payees) {
-        if (!heldOf.has(payee)) heldOf.set(payee, this.held.get(payee));
-        const h = heldOf.get(payee);
-        if (h !== undefined && h.lineKeys.includes(lineKey)) held = { payee: h.payee, runId: h.runId, ceiling: h.ceiling };
+      out.set(lineKey, factsOfLine(lineKey, line, runs, operatorPaid, this.lineBlocked.get(lineKey) ?? null, held));
+    }
+    return out;
+  }
+
+  /**
+   * `paymentFactsOf`, the same facts, read in two rounds of LevelDB `getMany` (the lines, their
+   * operator-claim lists and blocked marks; then the runs of the lines paid to someone, the operator
+   * payments named, the holds of the payees): the reads run on libuv's pool, not on the caller's
+   * thread — the statement pass's main thread, which reads while its workers render (session 12).
+   * What is committed, outside any commit (a commit's batch being built is not seen).
+   */
+  async paymentFactsOfMany(lineKeys: readonly string[]): Promise<Map<string, LinePaymentFacts>> {
+    const [stored, claimsOf, blocked] = await Promise.all([this.lines.getMany(lineKeys), this.lineOperators.getMany(lineKeys), this.lineBlocked.getMany(lineKeys)]);
+    const lines = stored.map((s) => (s === undefined ? null : lineOf(s)));
+    const paid = lineKeys.filter((_, i) => paidToSomeone(lines[i]!));
+    const claims = [...new Set(claimsOf.flatMap((c) => c ?? []))];
+    const payees = [...new Set(lines.flatMap((line) => [...payeesWaitingFor(line)]))];
+    const [runs, operator, held] = await Promise.all([this.lineRuns.getMany(paid), this.operator.getMany(claims), this.held.getMany(payees)]);
+    const runsOf = new Map(paid.map((k, i) => [k, runs[i]] as const));
+    const operatorOf = new Map(claims.map((c, i) => [c, operator[i]] as const));
+    const heldOf = new Map(payees.map((p, i) => [p, held[i]] as const));
+    const out = new Map<string, LinePaymentFacts>();
+    for (let i = 0; i < lineKeys.length; i++) {
+      const lineKey = lineKeys[i]!;
+      const line = lines[i]!;
+      const operatorPaid: OperatorPayment[] = [];
+      for (const c of claimsOf[i] ?? []) {
+        const p = operatorOf.get(c);
+        if (p !== undefined) operatorPaid.push(p);
       }
-      out.set(lineKey, { line, runs, operatorPaid, blocked: this.lineBlocked.get(lineKey) ?? null, held, returned: returnedOf(line) });
+      const lineRuns = !paidToSomeone(line) ? [] : (runsOf.get(lineKey) ?? []);
+      out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, blocked[i] ?? null, (payee) => heldOf.get(payee)));
     }
     return out;
   }
@@ -852,6 +880,26 @@ export interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
 function storedLine(line: LineLedger): StoredLine {
   const { paid, returned, ...rest } = line;
   return { ...rest, paid: Object.entries(paid), ...(returned === undefined ? {} : { returned: Object.entries(returned) }) };
+}
+
+/** A run records a line-run only when it changes the line's `paid` (paymentFactsOf). */
+function paidToSomeone(line: LineLedger | null): boolean {
+  return line !== null && Object.keys(line.paid).length > 0;
+}
+
+/** The payees the line could be waiting for: its current ones and the ones it was paid to. */
+function payeesWaitingFor(line: LineLedger | null): Set<string> {
+  return new Set([...Object.keys(line?.paid ?? {}), ...(line?.tp?.payee ? [line.tp.payee] : []), ...(line?.settlement?.adherentId ? [`member:${line.settlement.adherentId}`] : [])]);
+}
+
+/** One line's facts from what was read of it (paymentFactsOf, paymentFactsOfMany): the hold naming it among its payees' ones. */
+function factsOfLine(lineKey: string, line: LineLedger | null, runs: LineRun[], operatorPaid: OperatorPayment[], blocked: LineBlocked | null, heldOf: (payee: string) => Held | undefined): LinePaymentFacts {
+  let held: LinePaymentFacts['held'] = null;
+  for (const payee of payeesWaitingFor(line)) {
+    const h = heldOf(payee);
+    if (h !== undefined && h.lineKeys.includes(lineKey)) held = { payee: h.payee, runId: h.runId, ceiling: h.ceiling };
+  }
+  return { line, runs, operatorPaid, blocked, held, returned: returnedOf(line) };
 }
 
 function lineOf(stored: StoredLine): LineLedger {

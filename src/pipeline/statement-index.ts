@@ -7,7 +7,7 @@ import { compositeKey, splitCompositeKey, StateStore, stateStoreFileOf } from '.
 import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
 import { DirtyFamilies, STATEMENTS_META, STATEMENTS_WHERE } from './statement-dirty.js';
-import { statementLineCodec } from './statement-line-codec.js';
+import { statementLineCodec, type EncodedLines } from './statement-line-codec.js';
 
 /**
  * The member statements' index, in the home's state store (src/state), kept as settlements pass:
@@ -27,6 +27,7 @@ import { statementLineCodec } from './statement-line-codec.js';
  * same transaction (statement-dirty.ts): their statements are the ones `run --once` writes.
  */
 export const STATEMENTS_GROUP = 'statements';
+
 export const STATEMENTS_MAX_BATCH = 16384;
 
 interface Where {
@@ -232,6 +233,30 @@ export class StatementIndex {
       out.push(s);
     }
     return out;
+  }
+
+  /**
+   * `settlementsIn` without decoding the values: the family's lines in [from, to] as the index
+   * stores them (statement-line-codec.ts), back to back in one buffer, each ending at `ends[i]`, with
+   * their lineKeys (from the keys). A statement worker decodes them (`decodeIndexedLines`); this
+   * thread only reads.
+   */
+  async encodedSettlementsIn(request: StatementRequest): Promise<{ lineKeys: string[]; lines: EncodedLines }> {
+    const lineKeys: string[] = [];
+    const parts: Buffer[] = [];
+    const ends: number[] = [];
+    let end = 0;
+    for (const [key, raw] of await this.lines.rawEntriesIn(compositeKey(request.adherentId, ''))) {
+      const [, careDate, lineKey] = splitCompositeKey(key);
+      if (careDate! < request.from) continue;
+      if (careDate! > request.to) break;
+      const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+      lineKeys.push(lineKey!);
+      parts.push(bytes);
+      end += bytes.length;
+      ends.push(end);
+    }
+    return { lineKeys, lines: { bytes: Buffer.concat(parts, end), ends } };
   }
 
   /** Where the line's latest version is indexed, and which version it is (the read-only merge, tests). */

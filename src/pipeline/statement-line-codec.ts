@@ -91,3 +91,21 @@ function decode(raw: Buffer): StatementSettlement {
 }
 
 export const statementLineCodec: BinaryCodec<StatementSettlement> = { encode, decode };
+
+/** Index values back to back (statement-index.ts `encodedSettlementsIn`): value i is bytes[ends[i-1] ?? 0, ends[i]). */
+export interface EncodedLines {
+  bytes: Uint8Array;
+  ends: number[];
+}
+
+/** The settlements of `encodedSettlementsIn`'s bytes, in order (statement-index.ts; decoded in a statement worker: statement-render.ts). */
+export function decodeIndexedLines(lines: EncodedLines): StatementSettlement[] {
+  const bytes = Buffer.from(lines.bytes.buffer, lines.bytes.byteOffset, lines.bytes.byteLength);
+  const out: StatementSettlement[] = new Array(lines.ends.length);
+  for (let i = 0, start = 0; i < lines.ends.length; i++) {
+    const end = lines.ends[i]!;
+    out[i] = decode(bytes.subarray(start, end));
+    start = end;
+  }
+  return out;
+}

@@ -1,11 +1,13 @@
-import { join } from 'node:path';
 import type { Beneficiary } from '../model/reference.js';
-import { renderStatementHtml, renderStatementText, statementData, type StatementOptions } from '../statement/index.js';
+import type { StatementOptions } from '../statement/index.js';
 import { PaymentsStore } from './payments-store.js';
 import type { StateStore } from '../state/kv-store.js';
 import { LmdbStatementMarks, StatementMarks, statementInputsHash } from './statement-dirty.js';
 import { StatementFiles } from './statement-files.js';
 import type { StatementIndex } from './statement-index.js';
+import { familyStatementFiles } from './statement-render.js';
+import type { FamilyStatementInput, FamilyTaskInput, StatementRenderSetup } from './statement-render-messages.js';
+import { StatementRenderPool } from './statement-render-pool.js';
 
 /** The family side of a statement: who is in it (the membership store's live index). */
 export interface StatementFamilies {
@@ -27,8 +29,18 @@ export interface StatementPassOptions {
   insurer: NonNullable<StatementOptions['insurer']>;
   issuedOn: string;
   professionalNames: Record<string, string>;
-  /** families whose files are written at once (default 8) */
+  /** families whose files are written at once (default 8; on this thread, without `renderThreads`) */
   inFlight?: number;
+  /**
+   * statement workers (statement-render-pool.ts) that render and write the families' files while
+   * this thread reads the next ones (default 0: rendered and written from this thread). Needs the
+   * built worker (`npm run build`).
+   */
+  renderThreads?: number;
+  /** families per worker task (default 16) */
+  familiesPerTask?: number;
+  /** benches: measure the structured-clone size of the worker tasks (StatementPass.clone) */
+  measureClone?: boolean;
   /** families whose marks are cleared in one commit, once their files are durable (default 256) */
   clearEvery?: number;
   /** tests: after a group's files are durable, before its marks are cleared (a crash there is what it simulates) */
@@ -43,6 +55,8 @@ export interface StatementPass {
   /** statements computed (families with at least one settlement), as `run --once` always reported */
   families: number;
   files: { written: number; unchanged: number };
+  /** with `measureClone` and workers: tasks sent, their structured-clone bytes in all and the largest */
+  clone?: { tasks: number; bytes: number; largest: number };
 }
 
 /**
@@ -64,21 +78,63 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const marks = StatementMarks.families(seen);
   // the payment facts, in the same LevelDB (an older home's payment state moved there first)
   const payments = await PaymentsStore.over(o.index.level, o.kv);
-  const files = new StatementFiles(o.inFlight ?? 8, { durable: true });
+  const setup: StatementRenderSetup = { dir: o.dir, labels: o.labels, insurer: o.insurer, issuedOn: o.issuedOn, professionalNames: o.professionalNames, durable: true };
+  // with workers: this thread reads, a task of `perTask` families renders and writes in a worker
+  const render = o.renderThreads ? new StatementRenderPool({ threads: o.renderThreads, setup, measureClone: o.measureClone ?? false }) : null;
+  const files = render === null ? new StatementFiles(o.inFlight ?? 8, { durable: true }) : null;
+  const perTask = o.familiesPerTask ?? 16;
   const clearEvery = o.clearEvery ?? 256;
-  const result: StatementPass = { pass: full ? 'all' : 'changed', looked: 0, families: 0, files: files.counts };
-  const options = { insurer: o.insurer, issuedOn: o.issuedOn, professionalNames: o.professionalNames };
+  const result: StatementPass = { pass: full ? 'all' : 'changed', looked: 0, families: 0, files: render?.counts ?? files!.counts };
 
+  /** what the family's statement is made of: null when it has none (a family the home does not know, no settlement) */
+  const readFamily = async (adherentId: string): Promise<FamilyStatementInput | null> => {
+    if (!o.families.has(adherentId)) return null;
+    const settlements = await o.index.settlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' });
+    if (settlements.length === 0) return null;
+    return { adherentId, settlements, payments: payments.paymentFactsOf(settlements.map((s) => s.lineKey)), members: [...o.families.members(adherentId)] };
+  };
+  /**
+   * With workers: a task's families read together — their index ranges at once, as stored (the
+   * worker decodes them), then their lines' payment facts in one `paymentFactsOfMany` (LevelDB's
+   * reads on libuv's pool, not this thread).
+   */
+  const readTask = async (adherentIds: readonly string[]): Promise<FamilyTaskInput[]> => {
+    const known = adherentIds.filter((id) => o.families.has(id));
+    const read = await Promise.all(known.map((adherentId) => o.index.encodedSettlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
+    const facts = await payments.paymentFactsOfMany(read.flatMap((r) => r.lineKeys));
+    const out: FamilyTaskInput[] = [];
+    known.forEach((adherentId, i) => {
+      const { lineKeys, lines } = read[i]!;
+      if (lineKeys.length === 0) return;
+      out.push({ adherentId, lines, payments: new Map(lineKeys.map((k) => [k, facts.get(k)!])), members: [...o.families.members(adherentId)] });
+    });
+    return out;
+  };
+  let waiting: string[] = [];
+  const sendTask = async () => {
+    const ids = waiting;
+    waiting = [];
+    const task = await readTask(ids);
+    result.families += task.length;
+    if (task.length > 0) await render!.submit(task);
+  };
   const writeFamily = async (adherentId: string) => {
     result.looked += 1;
-    if (!o.families.has(adherentId)) return;
-    const settlements = await o.index.settlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' });
-    if (settlements.length === 0) return;
-    const years = settlements.map((s) => s.careDate).sort();
-    const period = { adherentId, from: years[0]!, to: years[years.length - 1]! };
-    const data = statementData(period, settlements, o.families.members(adherentId), o.labels, { ...options, payments: payments.paymentFactsOf(settlements.map((s) => s.lineKey)) });
-    await files.add([[join(o.dir, `${adherentId}.txt`), renderStatementText(data)], [join(o.dir, `${adherentId}.html`), renderStatementHtml(data)]]);
+    if (render !== null) {
+      waiting.push(adherentId);
+      if (waiting.length >= perTask) await sendTask();
+      return;
+    }
+    const input = await readFamily(adherentId);
+    if (input === null) return;
     result.families += 1;
+    await files!.add(familyStatementFiles(input, setup));
+  };
+  /** every family handed over so far has its files durable (the families still waiting sent first) */
+  const flushFiles = async () => {
+    if (render === null) return files!.flush();
+    if (waiting.length > 0) await sendTask();
+    await render.drain();
   };
 
   try {
@@ -89,22 +145,25 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
       for (let i = 0; i < all.length; i++) {
         await writeFamily(all[i]!);
         // the files to sync are listed until a flush: a bounded list, and syncs issued in groups
-        if ((i + 1) % clearEvery === 0) await files.flush();
+        // (workers sync each task's files themselves: no pause of the pipeline until the end)
+        if (render === null && (i + 1) % clearEvery === 0) await flushFiles();
       }
-      await files.flush();
+      await flushFiles();
       await o.beforeClear?.(all);
       await both.clear(seen, null, () => dirty.setWritten(inputs));
     } else {
       for (let i = 0; i < marks.length; i += clearEvery) {
         const group = marks.slice(i, i + clearEvery);
         for (const adherentId of group) await writeFamily(adherentId);
-        await files.flush();
+        await flushFiles();
         await o.beforeClear?.(group);
         await both.clear(seen, new Set(group));
       }
     }
   } finally {
-    await files.flush().catch(() => undefined);
+    await files?.flush().catch(() => undefined);
+    await render?.close();
   }
+  if (render !== null && o.measureClone) result.clone = { ...render.clone };
   return result;
 }

@@ -273,6 +273,18 @@ export class LevelSubStore<V> {
     return this.decode(raw);
   }
 
+  /**
+   * Point reads of many keys in one call, in the order given (undefined: absent). Unlike `get`, the
+   * reads run on libuv's pool, not on this thread (LevelDB's `getMany`), and do not see the batch
+   * of a commit being built: for reads outside a commit (the member statements' payment facts).
+   */
+  async getMany(keys: readonly string[]): Promise<(V | undefined)[]> {
+    if (keys.length === 0) return [];
+    const full = keys.map((k) => this.prefix + k);
+    const raw = (this.binary ? await this.db.getMany<string, Buffer>(full, AS_BUFFER) : await this.db.getMany(full)) as (string | Buffer | undefined)[];
+    return raw.map((r) => (r === undefined ? undefined : this.decode(r)));
+  }
+
   /** Inside `commit` only. */
   put(key: string, value: V): void {
     const codec = this.codec;
@@ -307,6 +319,17 @@ export class LevelSubStore<V> {
       out[i] = [key.slice(this.prefix.length), this.decode(value)];
     }
     return out;
+  }
+
+  /**
+   * `entriesIn` without the decode: the values as stored (a binary sub-store's bytes, another's
+   * text), for a reader that hands them to another thread to decode (the member statements' lines,
+   * statement-render-messages.ts).
+   */
+  async rawEntriesIn(keyPrefix = ''): Promise<[string, Buffer | string][]> {
+    const raw = await this.db.iterator<string, string | Buffer>(this.range(keyPrefix)).all();
+    for (const entry of raw) entry[0] = entry[0].slice(this.prefix.length);
+    return raw;
   }
 
   /** Whether the key is there (a point read; inside `commit`, the batch's own writes first). */

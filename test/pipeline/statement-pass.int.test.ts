@@ -48,9 +48,11 @@ const line = (lineKey: string, p: Beneficiary, amcAmount: string, careDate = '20
 
 const people = new Map([A9, B7, C3].map((p) => [p.adherentId, [p]]));
 const dir = () => join(home, 'statements');
+/** statement workers of the pass (each test runs without and with them: statement-render-pool.ts, dist/ built); one family per task, so a pass has several */
+let renderThreads = 0;
 const pass = (over: Partial<StatementPassOptions> = {}) =>
   writeStatementPass({
-    dir: dir(), index, kv, labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {},
+    dir: dir(), index, kv, labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {}, renderThreads, familiesPerTask: 1,
     families: { all: () => [...people.keys()].sort(), has: (id) => people.has(id), members: (id) => people.get(id) ?? [] },
     ...over,
   });
@@ -99,7 +101,11 @@ async function age(names: readonly string[]): Promise<void> {
 }
 const mtime = async (name: string) => (await stat(join(dir(), name))).mtimeMs;
 
-describe('statement pass (dirty families)', () => {
+describe.each([0, 2])('statement pass (dirty families), %i statement workers', (threads) => {
+  beforeEach(() => {
+    renderThreads = threads;
+  });
+
   it('the first pass of a home writes every family; a pass with nothing changed since computes no statement and writes no file', async () => {
     await firstRun();
     // the index and the run marked the three families
@@ -202,6 +208,7 @@ describe('statement pass (dirty families)', () => {
       await writeStatementPass({
         dir, index: await StatementIndex.open(home), kv: StateStore.open(home), labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {},
         families: { all: () => [...byId.keys()].sort(), has: (id) => byId.has(id), members: (id) => byId.get(id) ?? [] },
+        renderThreads: ${threads}, familiesPerTask: 1,
         beforeClear: () => process.kill(process.pid, 'SIGKILL'),
       });`;
     // LevelDB's LOCK allows one process: the test's handle is closed while the child runs

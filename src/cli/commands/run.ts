@@ -385,7 +385,7 @@ export const command: Command = {
       }
       stages.end('payments');
       await membershipConsumer.stop();
-      const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames);
+      const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames, workers);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed) — ${statements.pass === 'all' ? 'every family' : 'the families changed since the last run'}: ${statements.files.written} files written, ${statements.files.unchanged} unchanged`);
       statementsDone = statements;
       stages.end('statements');
@@ -597,7 +597,7 @@ function report(io: CliIo, o: InboxOutcome): void {
  * inputs — nomenclature labels, insurer, professionals' names — changed): the cost follows what is
  * new, not the home's history.
  */
-async function writeStatements(bus: Bus, home: string, membership: MembershipStore, nomenclatureFile: string | undefined, logger: Logger, professionalNames: Record<string, string> = {}): Promise<{ dir: string; families: number; consumed: number; pass: 'all' | 'changed'; files: { written: number; unchanged: number } }> {
+async function writeStatements(bus: Bus, home: string, membership: MembershipStore, nomenclatureFile: string | undefined, logger: Logger, professionalNames: Record<string, string> = {}, renderThreads = 0): Promise<{ dir: string; families: number; consumed: number; pass: 'all' | 'changed'; files: { written: number; unchanged: number } }> {
   const dir = join(home, 'statements');
   await mkdir(dir, { recursive: true });
   const nomenclature = (await chooseReference(['nomenclature'], { home, files: { nomenclature: nomenclatureFile } })).data.nomenclature;
@@ -611,6 +611,8 @@ async function writeStatements(bus: Bus, home: string, membership: MembershipSto
     const pass = await writeStatementPass({
       dir, index: statementIndex, kv, labels, insurer: insurerIdentity(), issuedOn: new Date().toISOString().slice(0, 10), professionalNames,
       families: { all: () => membership.adherents(), has: (id) => membership.hasFamily(id), members: (id) => members.byAdherent(id) },
+      // the liquidation's pool is closed by now: as many statement workers render and write while this thread reads
+      renderThreads,
     });
     logger.debug({ dir, families: pass.families, looked: pass.looked, pass: pass.pass, consumed, files: pass.files }, 'statements written');
     return { dir, families: pass.families, consumed, pass: pass.pass, files: { ...pass.files } };

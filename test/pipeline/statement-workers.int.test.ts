@@ -1,0 +1,116 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import type { Bus } from '../../src/bus/index.js';
+import type { Beneficiary } from '../../src/model/reference.js';
+import { accountBook } from '../../src/payments/index.js';
+import { runPaymentStage } from '../../src/pipeline/payments-service.js';
+import { PaymentsStore } from '../../src/pipeline/payments-store.js';
+import { StatementMarks, LmdbStatementMarks } from '../../src/pipeline/statement-dirty.js';
+import { StatementIndex, updateStatementIndex } from '../../src/pipeline/statement-index.js';
+import { decodeIndexedLines } from '../../src/pipeline/statement-line-codec.js';
+import { writeStatementPass } from '../../src/pipeline/statement-pass.js';
+import { StateStore } from '../../src/state/kv-store.js';
+import { DEFAULT_INSURER } from '../../src/statement/index.js';
+import { settlement, tempDir } from './stages-given.js';
+
+/**
+ * The statement pass with statement workers (src/pipeline/statement-render-pool.ts, dist/ built):
+ * what the main thread reads for them — the payment facts by `getMany`, the index's lines as stored
+ * — is what the one-thread pass reads, and a worker that fails fails the pass with every mark kept.
+ * (test/pipeline/statement-pass.int.test.ts runs the pass's own cases with and without workers.)
+ */
+let home = '';
+let cleanup: () => Promise<void>;
+let bus: Bus;
+
+beforeEach(async () => {
+  ({ dir: home, cleanup } = await tempDir('statement-workers-'));
+  bus = await openEmbeddedBus({ dir: join(home, 'bus') });
+});
+afterEach(async () => {
+  await bus.close();
+  await cleanup();
+});
+
+const IBAN = 'FR7630006000011234567890189';
+const person = (adherentId: string, nir: string, iban: string | null): Beneficiary => ({ adherentId, nir, nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A', contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban, bic: null, name: `Famille ${adherentId}` });
+const A9 = person('A9', '1850375123456', IBAN);
+const B7 = person('B7', '2850375123457', null);
+const C3 = person('C3', '1850375123458', IBAN);
+const line = (lineKey: string, p: Beneficiary, amcAmount: string, careDate = '2025-03-10') => settlement({ lineKey, beneficiary: { nir: p.nir, rang: 1 }, adherentId: p.adherentId, tp: '00', payee: 'member', amcAmount, careDate });
+
+/** R1: A9's order (800 + 300) held above the 1 000.00 ceiling, B7 blocked (no account), C3 paid; R2: C3's second line paid, B7 blocked again */
+async function paymentsOfEveryKind(): Promise<void> {
+  await bus.produce('settlements', [{ value: line('H1', A9, '800.00') }, { value: line('H2', A9, '300.00') }, { value: line('B1', B7, '5.00') }, { value: line('C1', C3, '7.00') }]);
+  await runPaymentStage({ bus, home, accounts: accountBook([A9, B7, C3]), runId: 'R1', at: '2025-03-29T18:00:00Z', limits: { maxOrder: '1000.00', maxRun: '50000.00' } });
+  await bus.produce('settlements', [{ value: line('C2', C3, '4.00', '2025-03-20') }]);
+  await runPaymentStage({ bus, home, accounts: accountBook([A9, B7, C3]), runId: 'R2', at: '2025-04-01T18:00:00Z', limits: { maxOrder: '1000.00', maxRun: '50000.00' } });
+}
+
+it('paymentFactsOfMany reads what paymentFactsOf reads: paid twice, held, blocked, unknown lines, a key given twice', async () => {
+  await paymentsOfEveryKind();
+  const store = await PaymentsStore.open(home);
+  try {
+    const keys = ['H1', 'H2', 'B1', 'C1', 'C2', 'unknown', 'C1'];
+    const many = await store.paymentFactsOfMany(keys);
+    expect(many).toEqual(store.paymentFactsOf(keys));
+    // the cases are there (not all empty facts compared with each other)
+    expect(many.get('H1')!.held).toEqual({ payee: 'member:A9', runId: 'R2', ceiling: 'order' }); // held again by R2
+    expect(many.get('B1')!.blocked).toMatchObject({ runId: 'R2', payee: 'member:B7' });
+    expect(many.get('C2')!.runs.map((r) => r.runId)).toEqual(['R2']);
+    expect(many.get('unknown')).toMatchObject({ line: null, runs: [], blocked: null, held: null });
+    expect(await store.paymentFactsOfMany([])).toEqual(new Map());
+  } finally {
+    await store.close();
+  }
+});
+
+it('a family’s lines as the index stores them decode to what settlementsIn gives', async () => {
+  await paymentsOfEveryKind();
+  const index = await StatementIndex.open(home);
+  try {
+    await updateStatementIndex(bus, index);
+    for (const adherentId of ['A9', 'B7', 'C3', 'nobody']) {
+      const request = { adherentId, from: '2000-01-01', to: '2099-12-31' };
+      const { lineKeys, lines } = await index.encodedSettlementsIn(request);
+      const decoded = await index.settlementsIn(request);
+      expect(decodeIndexedLines(lines)).toEqual(decoded);
+      expect(lineKeys).toEqual(decoded.map((s) => s.lineKey));
+    }
+    // a period: only C3's line of the 20th
+    const { lineKeys } = await index.encodedSettlementsIn({ adherentId: 'C3', from: '2025-03-15', to: '2025-03-31' });
+    expect(lineKeys).toEqual(['C2']);
+  } finally {
+    await index.close();
+  }
+});
+
+it('a worker that cannot write (the statements folder is gone) fails the pass: no mark is cleared, and the next pass writes every family', async () => {
+  await paymentsOfEveryKind();
+  const index = await StatementIndex.open(home);
+  const kv = StateStore.open(home);
+  const people = new Map([A9, B7, C3].map((p) => [p.adherentId, [p]]));
+  const dir = join(home, 'statements');
+  const pass = () =>
+    writeStatementPass({
+      dir, index, kv, labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {}, renderThreads: 2, familiesPerTask: 1,
+      families: { all: () => [...people.keys()].sort(), has: (id) => people.has(id), members: (id) => people.get(id) ?? [] },
+    });
+  const marked = async () => StatementMarks.families(await new StatementMarks(index.dirty, new LmdbStatementMarks(kv)).read());
+  try {
+    await updateStatementIndex(bus, index);
+    expect(await marked()).toEqual(['A9', 'B7', 'C3']);
+    await rm(dir, { recursive: true, force: true });
+    await expect(pass()).rejects.toMatchObject({ code: 'PIPELINE_WORKER' });
+    expect(await marked()).toEqual(['A9', 'B7', 'C3']);
+    await mkdir(dir);
+    expect(await pass()).toMatchObject({ pass: 'all', looked: 3, families: 3, files: { written: 6, unchanged: 0 } });
+    expect(await marked()).toEqual([]);
+    expect((await readdir(dir)).sort()).toEqual(['A9.html', 'A9.txt', 'B7.html', 'B7.txt', 'C3.html', 'C3.txt']);
+  } finally {
+    await kv.close();
+    await index.close();
+  }
+});
