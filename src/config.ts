@@ -116,6 +116,13 @@ const EnvSchema = z.object({
    * from there instead of being read back from the log file. 0 keeps none.
    */
   NOEMIE_BUS_TAIL_MB: z.coerce.number().int().min(0).max(4096).default(32),
+  /**
+   * Threads that render the member statements of `noemie run --once` (statement-pass.ts
+   * `renderThreads`); 0 renders them on the main thread. Default 0: on the project's 2 cores the
+   * threads doubled the pass's CPU (start-up, a second copy of the data) and did not shorten it
+   * (bench/README.md "Session 12 — statements", "Session 12 — the whole run after the merges").
+   */
+  NOEMIE_STATEMENT_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   /** MEASUREMENT: a file where the state stores append, per group of sub-stores, the commits, puts and bytes written (src/state/write-trace.ts) */
   NOEMIE_STATE_TRACE: z.string().min(1).optional(),
 });

@@ -385,7 +385,7 @@ export const command: Command = {
       }
       stages.end('payments');
       await membershipConsumer.stop();
-      const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames, workers);
+      const statements = await writeStatements(bus, home, membership, referenceFiles?.nomenclatureFile, logger, professionalNames, env.NOEMIE_STATEMENT_THREADS);
       writeLine(io.out, `statements: ${statements.dir} (${statements.families} families; index: ${statements.consumed} new settlements consumed) — ${statements.pass === 'all' ? 'every family' : 'the families changed since the last run'}: ${statements.files.written} files written, ${statements.files.unchanged} unchanged`);
       statementsDone = statements;
       stages.end('statements');
