@@ -61,8 +61,11 @@ export interface BinaryCodec<V> {
   decode(raw: Buffer): V;
 }
 export type LevelCodec<V> = 'text' | 'json' | BinaryCodec<V>;
-/** per-operation encoding of a binary sub-store's values (the database's default is utf8) */
-const AS_BUFFER = { valueEncoding: 'buffer' } as const;
+/**
+ * per-operation encoding of a binary sub-store's values (the database's default is utf8); the key
+ * encoding named too: abstract-level's getSync copies the options of every read that leaves it out
+ */
+const AS_BUFFER = { keyEncoding: 'utf8', valueEncoding: 'buffer' } as const;
 
 const OPEN = new Map<string, { opening: Promise<LevelStore>; users: number }>();
 
@@ -329,6 +332,33 @@ export class LevelSubStore<V> {
     return out;
   }
 
+  /**
+   * The entries from `from` on (a key of this sub-store; from the first when null), in key order,
+   * `chunk` at a time through ONE iterator (`nextv`): a long walk read in a few round trips to
+   * LevelDB's thread, where a range read per group (one iterator, one async `nextv` each) costs a
+   * round trip per group — the payment run's per-payee reads of its movements (payment-run-stream.ts).
+   * The iterator reads a snapshot taken when the walk starts; it is closed when the walk ends or
+   * its consumer stops (`return`).
+   */
+  async *walk(from: string | null = null, chunk = 1024): AsyncGenerator<[string, V][]> {
+    const range = this.range('');
+    const it = this.db.iterator<string, string | Buffer>(from === null ? range : { ...range, gte: this.prefix + from });
+    try {
+      for (;;) {
+        const raw = await it.nextv(chunk);
+        if (raw.length === 0) return;
+        const out: [string, V][] = new Array(raw.length);
+        for (let i = 0; i < raw.length; i++) {
+          const [key, value] = raw[i]!;
+          out[i] = [key.slice(this.prefix.length), this.decode(value)];
+        }
+        yield out;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
   /** Up to `limit` keys under `keyPrefix` after `after` (from the first when null), in key order; values not read. */
   async keysAfter(after: string | null, limit: number, keyPrefix = ''): Promise<string[]> {
     const raw = await this.db.keys({ ...this.rangeAfter(after, keyPrefix), limit }).all();
@@ -348,14 +378,14 @@ export class LevelSubStore<V> {
     return codec.decode(raw as Buffer);
   }
 
-  private rangeAfter(after: string | null, keyPrefix: string): { gte: string; lt: string; valueEncoding?: 'buffer' } | { gt: string; lt: string; valueEncoding?: 'buffer' } {
+  private rangeAfter(after: string | null, keyPrefix: string): { gte: string; lt: string; keyEncoding?: 'utf8'; valueEncoding?: 'buffer' } | { gt: string; lt: string; keyEncoding?: 'utf8'; valueEncoding?: 'buffer' } {
     const range = this.range(keyPrefix);
     if (after === null) return range;
     const { gte: _from, ...rest } = range;
     return { ...rest, gt: this.prefix + after };
   }
 
-  private range(keyPrefix: string): { gte: string; lt: string; valueEncoding?: 'buffer' } {
+  private range(keyPrefix: string): { gte: string; lt: string; keyEncoding?: 'utf8'; valueEncoding?: 'buffer' } {
     const gte = this.prefix + keyPrefix;
     const lt = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${gte}\uffff`;
     return this.binary ? { gte, lt, ...AS_BUFFER } : { gte, lt };
