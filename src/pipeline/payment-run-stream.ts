@@ -12,7 +12,7 @@ import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBl
 import { blockedShown, type LineBlocked, type LineRun } from '../statement/payment.js';
 import { compositeKey } from '../state/kv-store.js';
 import type { LevelSubStore } from '../state/level-store.js';
-import { chunkKey, REPORT_LINES_PER_KEY, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
+import { chunkKey, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
 
 /**
  * A payment run decided and applied by streaming its due lines, so that its memory follows its
@@ -113,20 +113,28 @@ const APPLY = 'apply';
 
 const NO_OPERATOR = { byPayee: undefined, total: 0 } as const;
 
-/** The operator's payments for one line: per payee (cents) and in all (point reads). */
-function operatorOf(keys: RunKeys, lineKey: string): { byPayee: Map<string, number> | undefined; total: number } {
-  const claims = keys.lineOperators.get(lineKey);
-  // most lines have none (not tiers payant, or the operator did not pay): nothing to build
-  if (claims === undefined) return NO_OPERATOR;
-  const byPayee = new Map<string, number>();
-  let total = 0;
-  for (const c of claims) {
-    const p = keys.operator.get(c);
-    if (p === undefined) continue;
-    byPayee.set(p.payee, add(byPayee.get(p.payee) ?? 0, cents(p.amount)));
-    total = add(total, cents(p.amount));
-  }
-  return { byPayee, total };
+/**
+ * The operator's payments of a slice's lines, per line (operatorOf's), read at once: the lines'
+ * claim lists, then their claims (LevelSubStore.getMany: two round trips to the thread pool, where
+ * point reads are a native call each on the main thread).
+ */
+async function operatorsOf(keys: RunKeys, lineKeys: readonly string[]): Promise<{ byPayee: Map<string, number> | undefined; total: number }[]> {
+  const lists = await keys.lineOperators.getMany(lineKeys);
+  const claims = [...new Set(lists.flatMap((l) => l ?? []))];
+  const payments = await keys.operator.getMany(claims);
+  const paymentOf = new Map(claims.map((c, i) => [c, payments[i]]));
+  return lists.map((list) => {
+    if (list === undefined) return NO_OPERATOR;
+    const byPayee = new Map<string, number>();
+    let total = 0;
+    for (const c of list) {
+      const p = paymentOf.get(c);
+      if (p === undefined) continue;
+      byPayee.set(p.payee, add(byPayee.get(p.payee) ?? 0, cents(p.amount)));
+      total = add(total, cents(p.amount));
+    }
+    return { byPayee, total };
+  });
 }
 
 /** One payee's movements, in lineKey order, as the run recorded them (one range read: the payee's own keys). */
@@ -239,10 +247,12 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     await keys.level.update(async () => {
       dueKeys = await keys.due.keysAfter(after, slice);
       const moves: [string, StoredMove][] = [];
-      for (const lineKey of dueKeys) {
-        const line = keys.lineOf(lineKey);
+      const [lines, operators] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys)]);
+      for (let i = 0; i < dueKeys.length; i++) {
+        const lineKey = dueKeys[i]!;
+        const line = lines[i];
         if (line === undefined) continue;
-        const operator = operatorOf(keys, lineKey);
+        const operator = operators[i]!;
         const m = movementsOf(lineKey, line, operator.byPayee);
         if (!(m instanceof Map)) {
           pending.push(m);
@@ -442,13 +452,15 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
     // folds its own writes into a read-your-writes map (LevelStore.read)
     const writes: LineWrite[] = [];
     const changed = new Map<string, string | null | undefined>();
-    for (const lineKey of dueKeys) {
-      const line = keys.lineOf(lineKey);
+    const [lines, operators, blockedMarks, runLists] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys), keys.lineBlocked.getMany(dueKeys), keys.lineRuns.getMany(dueKeys)]);
+    for (let i = 0; i < dueKeys.length; i++) {
+      const lineKey = dueKeys[i]!;
+      const line = lines[i];
       if (line === undefined) {
         writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: true });
         continue;
       }
-      const m = movementsOf(lineKey, line, operatorOf(keys, lineKey).byPayee);
+      const m = movementsOf(lineKey, line, operators[i]!.byPayee);
       if (!(m instanceof Map)) continue; // pending: stays due, unchanged
       const paid: Record<string, string> = { ...line.paid };
       const moved: { payee: string; amount: string }[] = [];
@@ -472,13 +484,13 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
           next = kept === undefined ? rest : { ...rest, returned: kept };
         }
       }
-      const wasBlocked = keys.lineBlocked.get(lineKey);
+      const wasBlocked = blockedMarks[i];
       if (next !== line) changed.set(lineKey, line.settlement?.adherentId);
       for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
       writes.push({
         lineKey,
         line: next !== line ? next : undefined,
-        runs: moved.length > 0 ? keys.lineRunsWith(lineKey, { runId, at, moved }) : undefined,
+        runs: moved.length > 0 ? withLineRun(runLists[i], { runId, at, moved }) : undefined,
         // read once above, in this update's decision: nothing else writes the line meanwhile
         unblock: moved.length > 0 && wasBlocked !== undefined,
         blockedFor,

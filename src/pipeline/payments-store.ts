@@ -215,11 +215,11 @@ export interface RunKeys {
   runPayees: LevelSubStore<PayeeOutcome>;
   statements: PaymentStatementMarks;
   lineOf(lineKey: string): LineLedger | undefined;
+  /** these lines, read at once before a batch (LevelSubStore.getMany): undefined for a line not there */
+  linesOf(lineKeys: readonly string[]): Promise<(LineLedger | undefined)[]>;
   putLine(lineKey: string, line: LineLedger): void;
   /** inside a commit: the line's record of this run, in its runId-ordered list */
   putLineRun(lineKey: string, run: LineRun): void;
-  /** the line's run list with `run` in it (a point read: the caller puts it in its batch) */
-  lineRunsWith(lineKey: string, run: LineRun): LineRun[];
 }
 
 export const chunkKey = (runId: string, n: number) => compositeKey(runId, String(n).padStart(6, '0'));
@@ -373,13 +373,20 @@ export class PaymentsStore {
       if (p !== undefined) operatorPaid[c] = p;
     };
     const lineDue = keys.lineDue !== false;
-    for (const k of keys.lineKeys ?? []) {
-      addLine(k);
+    // the given lines and claims read at once (LevelDB's reads on the thread pool): a consumed batch's thousands
+    const lineKeys = [...new Set(keys.lineKeys ?? [])];
+    const stored = await this.lines.getMany(lineKeys);
+    for (let i = 0; i < lineKeys.length; i++) {
+      const k = lineKeys[i]!;
+      const line = stored[i];
+      if (line !== undefined) lines[k] = lineOf(line);
       // a line already due stays due: knowing it spares the batch a put of the same key (and a
       // step that removes marks must know them: a bank return's slice reads them)
       if (lineDue && this.due.has(k)) due[k] = true;
     }
-    for (const c of keys.claimIds ?? []) addClaim(c);
+    const claimIds = [...new Set(keys.claimIds ?? [])];
+    const paid = await this.operator.getMany(claimIds);
+    for (let i = 0; i < claimIds.length; i++) if (paid[i] !== undefined) operatorPaid[claimIds[i]!] = paid[i]!;
     let debts: Record<string, string> = {};
     let held: Record<string, Held> = {};
     let approvals: Record<string, Approval> = {};
@@ -764,9 +771,9 @@ export class PaymentsStore {
         const stored = this.lines.get(k);
         return stored === undefined ? undefined : lineOf(stored);
       },
+      linesOf: async (ks) => (await this.lines.getMany(ks)).map((stored) => (stored === undefined ? undefined : lineOf(stored))),
       putLine: (k, line) => this.lines.put(k, storedLine(line)),
       putLineRun: (k, run) => putLineRun(this.lineRuns, k, run),
-      lineRunsWith: (k, run) => withLineRun(this.lineRuns.get(k), run),
     };
   }
 
@@ -861,7 +868,7 @@ function putLineRun(sub: LevelSubStore<LineRun[]>, lineKey: string, run: LineRun
 }
 
 /** A line's run list (none yet: undefined) with the record of `run.runId` in it, kept in runId order (replaced when already there). */
-function withLineRun(runs: readonly LineRun[] | undefined, run: LineRun): LineRun[] {
+export function withLineRun(runs: readonly LineRun[] | undefined, run: LineRun): LineRun[] {
   if (runs === undefined) return [run];
   const i = runs.findIndex((r) => r.runId >= run.runId);
   if (i < 0) return [...runs, run];

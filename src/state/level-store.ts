@@ -276,6 +276,25 @@ export class LevelSubStore<V> {
     return this.decode(raw);
   }
 
+  /**
+   * Point reads of many keys at once (`getMany`: LevelDB's reads made on libuv's thread pool, one
+   * round trip, where `get` reads on the calling thread, one native call per key): for a slice of
+   * keys read before a batch — it does NOT see the batch being built (use it in `update`'s decide,
+   * before the write). undefined: absent.
+   */
+  async getMany(keys: readonly string[]): Promise<(V | undefined)[]> {
+    if (keys.length === 0) return [];
+    const prefixed = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) prefixed[i] = this.prefix + keys[i]!;
+    const raw = (await (this.binary ? this.db.getMany(prefixed, AS_BUFFER) : this.db.getMany(prefixed))) as (string | Buffer | undefined)[];
+    const out = new Array<V | undefined>(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const r = raw[i];
+      out[i] = r === undefined ? undefined : this.decode(r);
+    }
+    return out;
+  }
+
   /** Inside `commit` only. */
   put(key: string, value: V): void {
     const codec = this.codec;
