@@ -163,7 +163,7 @@ export function* reportJsonChunks(r: RunReport, rows?: SettledRows): Generator<s
   const at = doc.indexOf(mark, doc.indexOf('\n  "settled": {'));
   // the indentation of the array's elements: what precedes the mark on its line
   const indent = doc.slice(doc.lastIndexOf('\n', at) + 1, at);
-  const element = (l: RunReport['settled']['lines'][number]) => JSON.stringify(l, null, 2).replace(/\n/g, `\n${indent}`);
+  const element = (l: RunReport['settled']['lines'][number]) => flatElement(l, indent) ?? JSON.stringify(l, null, 2).replace(/\n/g, `\n${indent}`);
   yield doc.slice(0, at);
   let first = true;
   for (const chunk of chunksOf(r, rows)) {
@@ -171,6 +171,27 @@ export function* reportJsonChunks(r: RunReport, rows?: SettledRows): Generator<s
     first = false;
   }
   yield `${doc.slice(at + mark.length)}\n`;
+}
+
+/**
+ * `JSON.stringify(l, null, 2)` with `indent` after each newline, for an object whose fields are all
+ * strings, finite numbers, booleans, null or undefined (a settled row: one per due line, the bulk
+ * of report.json) — the same bytes, without the indented text made then re-scanned for newlines;
+ * null when a field is anything else (the caller stringifies it whole).
+ */
+function flatElement(l: object, indent: string): string | null {
+  let out = '{';
+  let first = true;
+  const inner = `\n${indent}  `;
+  for (const k in l) {
+    const v = (l as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    const t = typeof v;
+    if (v !== null && t !== 'string' && t !== 'boolean' && !(t === 'number' && Number.isFinite(v))) return null;
+    out += `${first ? '' : ','}${inner}${JSON.stringify(k)}: ${JSON.stringify(v)}`;
+    first = false;
+  }
+  return first ? '{}' : `${out}\n${indent}}`;
 }
 
 function renderPage(r: RunReport, settledRows: string[]): string {

@@ -61,18 +61,28 @@ function operatorPaidByLine(ledger: PaymentsLedger): Map<string, Map<string, num
 export function movementsOf(lineKey: string, line: LineLedger, operator: Map<string, number> | undefined): Map<string, Movement> | Pending {
   const ent = entitlementOf(line);
   if (ent.kind === 'pending') return { lineKey, reason: ent.reason };
-  const garbage = [...Object.values(ent.amounts), ...Object.values(line.paid)].find((a) => !MONEY_PATTERN.test(a));
+  // (loops, not spreads of Object.values / keys: this runs twice per due line in a run, and a line has one or two payees)
+  const garbage = firstNotMoney(ent.amounts) ?? firstNotMoney(line.paid);
   if (garbage !== undefined) return { lineKey, reason: `amount "${garbage}" of version ${line.settlement?.version} is not an amount: nothing moves until it is corrected` };
   const version = line.settlement!.version;
-  const payees = new Set([...Object.keys(ent.amounts), ...Object.keys(line.paid), ...(operator?.keys() ?? [])]);
+  const payees: string[] = [];
+  for (const p in ent.amounts) payees.push(p);
+  for (const p in line.paid) if (!payees.includes(p)) payees.push(p);
+  if (operator !== undefined) for (const p of operator.keys()) if (!payees.includes(p)) payees.push(p);
   const moves = new Map<string, Movement>();
-  for (const payee of [...payees].sort()) {
+  for (const payee of payees.sort()) {
     const entitled = cents(own(ent.amounts, payee) ?? '0.00');
     const already = add(cents(own(line.paid, payee) ?? '0.00'), operator?.get(payee) ?? 0);
     const delta = add(entitled, -already);
     if (delta !== 0) moves.set(payee, { lineKey, version, amount: delta });
   }
   return moves;
+}
+
+/** The first amount of `amounts` (in its key order) that is not Money, if any. */
+function firstNotMoney(amounts: Readonly<Record<string, string>>): string | undefined {
+  for (const k in amounts) if (!MONEY_PATTERN.test(amounts[k]!)) return amounts[k];
+  return undefined;
 }
 
 /** The care period of an order's lines (ISO dates compare as strings); nothing when a line has no care date. */

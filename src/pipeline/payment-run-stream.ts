@@ -9,10 +9,10 @@ import { add, cents, checkRun, decidePayee, keptReturns, movementsOf, orderWithL
 import { planSepaFiles } from '../payments/sepa/files.js';
 import type { DebtorAccount, PartyId } from '../payments/sepa/pain001.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBlock, RunInput } from '../payments/types.js';
-import { blockedShown, type LineBlocked } from '../statement/payment.js';
+import { blockedShown, type LineBlocked, type LineRun } from '../statement/payment.js';
 import { compositeKey } from '../state/kv-store.js';
 import type { LevelSubStore } from '../state/level-store.js';
-import { chunkKey, REPORT_LINES_PER_KEY, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
+import { chunkKey, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
 
 /**
  * A payment run decided and applied by streaming its due lines, so that its memory follows its
@@ -111,22 +111,97 @@ interface PayeeTotals {
 const SCAN = 'scan';
 const APPLY = 'apply';
 
-/** The operator's payments for one line: per payee (cents) and in all (point reads). */
-function operatorOf(keys: RunKeys, lineKey: string): { byPayee: Map<string, number>; total: number } {
-  const byPayee = new Map<string, number>();
-  let total = 0;
-  for (const c of keys.lineOperators.get(lineKey) ?? []) {
-    const p = keys.operator.get(c);
-    if (p === undefined) continue;
-    byPayee.set(p.payee, add(byPayee.get(p.payee) ?? 0, cents(p.amount)));
-    total = add(total, cents(p.amount));
-  }
-  return { byPayee, total };
+const NO_OPERATOR = { byPayee: undefined, total: 0 } as const;
+
+/**
+ * The operator's payments of a slice's lines, per line (operatorOf's), read at once: the lines'
+ * claim lists, then their claims (LevelSubStore.getMany: two round trips to the thread pool, where
+ * point reads are a native call each on the main thread).
+ */
+async function operatorsOf(keys: RunKeys, lineKeys: readonly string[]): Promise<{ byPayee: Map<string, number> | undefined; total: number }[]> {
+  const lists = await keys.lineOperators.getMany(lineKeys);
+  const claims = [...new Set(lists.flatMap((l) => l ?? []))];
+  const payments = await keys.operator.getMany(claims);
+  const paymentOf = new Map(claims.map((c, i) => [c, payments[i]]));
+  return lists.map((list) => {
+    if (list === undefined) return NO_OPERATOR;
+    const byPayee = new Map<string, number>();
+    let total = 0;
+    for (const c of list) {
+      const p = paymentOf.get(c);
+      if (p === undefined) continue;
+      byPayee.set(p.payee, add(byPayee.get(p.payee) ?? 0, cents(p.amount)));
+      total = add(total, cents(p.amount));
+    }
+    return { byPayee, total };
+  });
 }
 
 /** One payee's movements, in lineKey order, as the run recorded them (one range read: the payee's own keys). */
 async function movesOf(keys: RunKeys, payee: string): Promise<{ line: PaymentLine; returns: number }[]> {
   return (await keys.runMoves.entriesIn(compositeKey(payee, ''))).map(([k, [version, amount, returns]]) => ({ line: { lineKey: k.slice(payee.length + 1), version, amount: moneyOfCents(amount) }, returns }));
+}
+
+type Moves = { line: PaymentLine; returns: number }[];
+
+/**
+ * One walk of `payments.run-move` in key order (payee, then lineKey), handing out each payee's
+ * movements in turn: the run reads them payee by payee, in payee order, four times (the decision,
+ * the transfer records, orders.ndjson, the topic). A range read per payee was one iterator and one
+ * async round trip to LevelDB's thread each (≈ 4 000 payees × 4 at 100 k lines); one walk reads
+ * them in chunks. The payees asked for must come in key order (payee order: `payee␟…` keys sort as
+ * the payees do, for the `ps:` / `member:` ids, which never hold a character below the separator);
+ * a payee the walk has gone past or does not reach is read on its own, so a different order costs
+ * time, never a wrong answer.
+ */
+class MoveWalk {
+  private readonly chunks: AsyncGenerator<[string, StoredMove][]>;
+  private buffer: [string, StoredMove][] = [];
+  private at = 0;
+  private ended = false;
+
+  constructor(
+    private readonly keys: RunKeys,
+    from: string | null = null,
+  ) {
+    this.chunks = keys.runMoves.walk(from === null ? null : compositeKey(from, ''));
+  }
+
+  /** The next entry not taken yet (undefined at the end of the walk). */
+  private async peek(): Promise<[string, StoredMove] | undefined> {
+    while (this.at >= this.buffer.length) {
+      if (this.ended) return undefined;
+      const next = await this.chunks.next();
+      if (next.done === true) {
+        this.ended = true;
+        return undefined;
+      }
+      this.buffer = next.value;
+      this.at = 0;
+    }
+    return this.buffer[this.at];
+  }
+
+  async movesOf(payee: string): Promise<Moves> {
+    const prefix = compositeKey(payee, '');
+    let e = await this.peek();
+    // the payees before this one that nobody asks for (blocked and held payees, for the orders)
+    while (e !== undefined && e[0] < prefix && !e[0].startsWith(prefix)) {
+      this.at += 1;
+      e = await this.peek();
+    }
+    if (e === undefined || !e[0].startsWith(prefix)) return movesOf(this.keys, payee);
+    const out: Moves = [];
+    for (; e !== undefined && e[0].startsWith(prefix); this.at += 1, e = await this.peek()) {
+      const [version, amount, returns] = e[1];
+      out.push({ line: { lineKey: e[0].slice(prefix.length), version, amount: moneyOfCents(amount) }, returns });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.chunks.return(undefined);
+  }
 }
 
 /**
@@ -172,10 +247,12 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     await keys.level.update(async () => {
       dueKeys = await keys.due.keysAfter(after, slice);
       const moves: [string, StoredMove][] = [];
-      for (const lineKey of dueKeys) {
-        const line = keys.lineOf(lineKey);
+      const [lines, operators] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys)]);
+      for (let i = 0; i < dueKeys.length; i++) {
+        const lineKey = dueKeys[i]!;
+        const line = lines[i];
         if (line === undefined) continue;
-        const operator = operatorOf(keys, lineKey);
+        const operator = operators[i]!;
         const m = movementsOf(lineKey, line, operator.byPayee);
         if (!(m instanceof Map)) {
           pending.push(m);
@@ -231,9 +308,11 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   const blocked: Blocked[] = [];
   const held: Held[] = [];
   const stillDue = new Set(pending.map((p) => p.lineKey));
+  const walk = new MoveWalk(keys);
+  try {
   for (const [payee, t] of [...payees].sort(([a], [b]) => (a < b ? -1 : 1))) {
     // read before the decision, which is synchronous (it always needs them: an EndToEndId or the lines kept due)
-    const mine = await movesOf(keys, payee);
+    const mine = await walk.movesOf(payee);
     const lines = () => mine;
     const care = t.careMissing ? {} : { careFrom: t.careFrom!, careTo: t.careTo! };
     const decision = decidePayee(
@@ -252,6 +331,9 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
       else held.push(decision.held);
       for (const k of list) stillDue.add(k);
     }
+  }
+  } finally {
+    await walk.close();
   }
   resolveHeld(state, (k) => stillDue.has(k));
 
@@ -365,19 +447,24 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
       if (o === undefined) throw new Error(`payment run ${runId}: no recorded decision for payee ${payee} (the run's record is incomplete)`);
       return o;
     };
-    const writes: (() => void)[] = [];
+    // what each line gets, decided here with every read (the line, its operator payments, its
+    // blocked mark, its run list) done before the batch: the batch then only writes, so it never
+    // folds its own writes into a read-your-writes map (LevelStore.read)
+    const writes: LineWrite[] = [];
     const changed = new Map<string, string | null | undefined>();
-    for (const lineKey of dueKeys) {
-      const line = keys.lineOf(lineKey);
+    const [lines, operators, blockedMarks, runLists] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys), keys.lineBlocked.getMany(dueKeys), keys.lineRuns.getMany(dueKeys)]);
+    for (let i = 0; i < dueKeys.length; i++) {
+      const lineKey = dueKeys[i]!;
+      const line = lines[i];
       if (line === undefined) {
-        writes.push(() => keys.due.remove(lineKey));
+        writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: true });
         continue;
       }
-      const m = movementsOf(lineKey, line, operatorOf(keys, lineKey).byPayee);
+      const m = movementsOf(lineKey, line, operators[i]!.byPayee);
       if (!(m instanceof Map)) continue; // pending: stays due, unchanged
       const paid: Record<string, string> = { ...line.paid };
       const moved: { payee: string; amount: string }[] = [];
-      const notMoved = new Set<string>();
+      let notMoved: Set<string> | null = null;
       const blockedFor: { payee: string; reason: string }[] = [];
       for (const [payee, move] of m) {
         const o = outcomeOf(payee);
@@ -385,40 +472,58 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
           paid[payee] = moneyOfCents(add(cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00'), move.amount));
           moved.push({ payee, amount: moneyOfCents(move.amount) });
         } else {
-          notMoved.add(payee);
+          (notMoved ??= new Set<string>()).add(payee);
           if (o.o === 'blocked') blockedFor.push({ payee, reason: o.reason });
         }
       }
       let next: LineLedger = moved.length > 0 ? { ...line, paid } : line;
       if (next.returned !== undefined) {
-        const kept = keptReturns(next.returned, (payee) => notMoved.has(payee));
+        const kept = keptReturns(next.returned, (payee) => notMoved?.has(payee) === true);
         if (kept !== next.returned) {
           const { returned: _cleared, ...rest } = next;
           next = kept === undefined ? rest : { ...rest, returned: kept };
         }
       }
-      const wasBlocked = keys.lineBlocked.get(lineKey);
+      const wasBlocked = blockedMarks[i];
       if (next !== line) changed.set(lineKey, line.settlement?.adherentId);
       for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
-      const final = next;
-      writes.push(() => {
-        if (final !== line) keys.putLine(lineKey, final);
-        if (moved.length > 0) {
-          keys.putLineRun(lineKey, { runId, at, moved });
-          // read once above, in this update's decision: nothing else writes the line meanwhile
-          if (wasBlocked !== undefined) keys.lineBlocked.remove(lineKey);
-        }
-        for (const b of blockedFor) keys.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason } satisfies LineBlocked);
-        if (notMoved.size === 0) keys.due.remove(lineKey);
+      writes.push({
+        lineKey,
+        line: next !== line ? next : undefined,
+        runs: moved.length > 0 ? withLineRun(runLists[i], { runId, at, moved }) : undefined,
+        // read once above, in this update's decision: nothing else writes the line meanwhile
+        unblock: moved.length > 0 && wasBlocked !== undefined,
+        blockedFor,
+        due: notMoved === null,
       });
     }
     const next: ApplyCursor = dueKeys.length < slice ? { ...cursor, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
     return () => {
-      for (const w of writes) w();
+      // the marks first: they read the statement index (and the marks), before the batch holds any write
       keys.statements.markLines(changed.keys(), (k) => [changed.get(k)]);
+      for (const w of writes) {
+        if (w.line !== undefined) keys.putLine(w.lineKey, w.line);
+        if (w.runs !== undefined) keys.lineRuns.put(w.lineKey, w.runs);
+        if (w.unblock) keys.lineBlocked.remove(w.lineKey);
+        for (const b of w.blockedFor) keys.lineBlocked.put(w.lineKey, { runId, at, payee: b.payee, reason: b.reason } satisfies LineBlocked);
+        if (w.due) keys.due.remove(w.lineKey);
+      }
       keys.pendingRun.put(APPLY, next as never);
     };
   });
+}
+
+/** What the apply writes for one due line (undefined: that key is left as it is). */
+interface LineWrite {
+  lineKey: string;
+  line: LineLedger | undefined;
+  /** the line's run list with this run's record in it */
+  runs: LineRun[] | undefined;
+  /** the line's blocked mark removed (the run moved it) */
+  unblock: boolean;
+  blockedFor: { payee: string; reason: string }[];
+  /** the due mark removed: every payee's movement was made (or the line is gone) */
+  due: boolean;
 }
 
 async function applyTransferSlice(keys: RunKeys, cursor: ApplyCursor, slice: number): Promise<void> {
@@ -427,17 +532,23 @@ async function applyTransferSlice(keys: RunKeys, cursor: ApplyCursor, slice: num
     let lines = 0;
     let last: string | null = null;
     let end = true;
-    for (const [payee, o] of await keys.runPayees.entriesAfter(cursor.after, slice)) {
-      if (lines >= slice) {
-        end = false;
-        break;
+    const outcomes = await keys.runPayees.entriesAfter(cursor.after, slice);
+    const walk = new MoveWalk(keys, outcomes[0]?.[0] ?? null);
+    try {
+      for (const [payee, o] of outcomes) {
+        if (lines >= slice) {
+          end = false;
+          break;
+        }
+        last = payee;
+        if (o.o !== 'order' || !o.head.transfer) continue;
+        const order = orderWithLines(o.head, (await walk.movesOf(payee)).map((m) => m.line));
+        const t = transferRecordOf(order);
+        if (t !== null) records.push([o.head.endToEndId, t]);
+        lines += o.head.lineCount;
       }
-      last = payee;
-      if (o.o !== 'order' || !o.head.transfer) continue;
-      const order = orderWithLines(o.head, (await movesOf(keys, payee)).map((m) => m.line));
-      const t = transferRecordOf(order);
-      if (t !== null) records.push([o.head.endToEndId, t]);
-      lines += o.head.lineCount;
+    } finally {
+      await walk.close();
     }
     // a full slice of payees read: there may be more after the last one
     if (end && last !== null && (await keys.runPayees.keysAfter(last, 1)).length > 0) end = false;
@@ -463,8 +574,12 @@ export function streamedIntentOf(store: PaymentsStore): StreamedIntent | null {
 
 /** A streamed run's orders with their lines, one at a time (orders.ndjson, the topic). */
 export async function* ordersWithLines(store: PaymentsStore, heads: readonly PaymentOrderHead[]): AsyncGenerator<PaymentOrder> {
-  const keys = store.runKeys();
-  for (const h of heads) yield orderWithLines(h, (await movesOf(keys, h.payee)).map((m) => m.line));
+  const walk = new MoveWalk(store.runKeys());
+  try {
+    for (const h of heads) yield orderWithLines(h, (await walk.movesOf(h.payee)).map((m) => m.line));
+  } finally {
+    await walk.close();
+  }
 }
 
 /** A report's settled rows, chunk by chunk, from the store (a report recorded without them). */

@@ -16,6 +16,7 @@ import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
 import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
 import { moveMarkerOf, type MoveMarker } from '../state/lmdb-to-level.js';
 import { movePaymentsToLevel, PAYMENTS_LAYOUT } from './payments-move.js';
+import { paymentLineCodec } from './payment-line-codec.js';
 
 /**
  * The payment stage's durable state, in the home's LevelDB store (src/state/level-store.ts,
@@ -23,7 +24,7 @@ import { movePaymentsToLevel, PAYMENTS_LAYOUT } from './payments-move.js';
  * open: payments-move.ts), one key per fact so that applying a batch and deciding a run touch only
  * their own keys (src/pipeline/README.md, "Payment state", has the table of what each holds):
  *
- *   payments.line/<lineKey>                   LineLedger (latest facts, what each payee was paid)
+ *   payments.line/<lineKey>                   LineLedger (latest facts, what each payee was paid): msgpack, payment-line-codec.ts
  *   payments.due/<lineKey>                    1 — the line must be looked at by the next run
  *   payments.operator/<claimId>               OperatorPayment (what the TP operator paid for the claim)
  *   payments.line-operators/<lineKey>         [claimId, …] — index: a line's operator payments (one value per line)
@@ -121,6 +122,12 @@ export interface SliceKeys {
   runId?: string;
   /** these payees' debts and return blocks (a bank return) */
   payees?: Iterable<string>;
+  /**
+   * false: the lines' due marks are not read (a consumed batch: applyPaymentEvents only ever adds
+   * marks, so a line already due gets its mark put again, the same value — a 40-byte log record,
+   * where the read was a LevelDB point read per consumed line, most of them misses). Default true.
+   */
+  lineDue?: boolean;
 }
 
 /** A bank return applied to a transfer (payments.returned). */
@@ -208,6 +215,8 @@ export interface RunKeys {
   runPayees: LevelSubStore<PayeeOutcome>;
   statements: PaymentStatementMarks;
   lineOf(lineKey: string): LineLedger | undefined;
+  /** these lines, read at once before a batch (LevelSubStore.getMany): undefined for a line not there */
+  linesOf(lineKeys: readonly string[]): Promise<(LineLedger | undefined)[]>;
   putLine(lineKey: string, line: LineLedger): void;
   /** inside a commit: the line's record of this run, in its runId-ordered list */
   putLineRun(lineKey: string, run: LineRun): void;
@@ -246,7 +255,7 @@ export class PaymentsStore {
   private readonly statements: PaymentStatementMarks;
 
   private constructor(readonly level: LevelStore) {
-    this.lines = level.sub('payments.line');
+    this.lines = level.sub('payments.line', paymentLineCodec);
     this.due = level.sub('payments.due');
     this.operator = level.sub('payments.operator');
     this.lineOperators = level.sub('payments.line-operators');
@@ -363,12 +372,21 @@ export class PaymentsStore {
       const p = this.operator.get(c);
       if (p !== undefined) operatorPaid[c] = p;
     };
-    for (const k of keys.lineKeys ?? []) {
-      addLine(k);
-      // a line already due stays due: knowing it spares the batch a put of the same key
-      if (this.due.has(k)) due[k] = true;
+    const lineDue = keys.lineDue !== false;
+    // the given lines and claims read at once (LevelDB's reads on the thread pool): a consumed batch's thousands
+    const lineKeys = [...new Set(keys.lineKeys ?? [])];
+    const stored = await this.lines.getMany(lineKeys);
+    for (let i = 0; i < lineKeys.length; i++) {
+      const k = lineKeys[i]!;
+      const line = stored[i];
+      if (line !== undefined) lines[k] = lineOf(line);
+      // a line already due stays due: knowing it spares the batch a put of the same key (and a
+      // step that removes marks must know them: a bank return's slice reads them)
+      if (lineDue && this.due.has(k)) due[k] = true;
     }
-    for (const c of keys.claimIds ?? []) addClaim(c);
+    const claimIds = [...new Set(keys.claimIds ?? [])];
+    const paid = await this.operator.getMany(claimIds);
+    for (let i = 0; i < claimIds.length; i++) if (paid[i] !== undefined) operatorPaid[claimIds[i]!] = paid[i]!;
     let debts: Record<string, string> = {};
     let held: Record<string, Held> = {};
     let approvals: Record<string, Approval> = {};
@@ -424,24 +442,31 @@ export class PaymentsStore {
   /**
    * Writes what changed from `before` (a slice) to `after` (what the pure code returned for it).
    * Inside a commit only. Unchanged entries are the same objects (the pure code copies only what
-   * it changes), so the writes are the changed keys alone.
+   * it changes), so the writes are the changed keys alone. Every read (the operator lists, the
+   * statement index for the marks) is made before the first write: a batch that reads after it
+   * has written folds its writes into a read-your-writes map first (LevelStore.read), and a
+   * consumed batch writes tens of thousands of keys.
    */
   private writeChanges(before: PaymentsLedger, after: PaymentsLedger, alsoChanged: Iterable<string> = []): void {
     // the lines whose payment facts (as a statement reads them) this step changes
     const changed = new Set<string>(alsoChanged);
+    // the writes, made after the reads: [sub-store, key, value] (undefined: removed)
+    const writes: [LevelSubStore<never>, string, unknown][] = [];
+    const write = <V>(sub: LevelSubStore<V>, k: string, v: V | undefined) => writes.push([sub as unknown as LevelSubStore<never>, k, v]);
+    const lists = new OperatorLists(this.lineOperators);
     diff(
       before.lines,
       after.lines,
       (k, v) => {
         changed.add(k);
-        this.lines.put(k, storedLine(v));
+        write(this.lines, k, storedLine(v));
       },
       (k) => {
         changed.add(k);
-        this.lines.remove(k);
+        write(this.lines, k, undefined);
       },
     );
-    diff(before.due, after.due, (k) => this.due.put(k, 1), (k) => this.due.remove(k));
+    diff(before.due, after.due, (k) => write(this.due, k, 1), (k) => write(this.due, k, undefined));
     diff(
       before.operatorPaid,
       after.operatorPaid,
@@ -449,18 +474,18 @@ export class PaymentsStore {
         const old = Object.hasOwn(before.operatorPaid, c) ? before.operatorPaid[c]! : undefined;
         changed.add(p.lineKey);
         if (old !== undefined) changed.add(old.lineKey);
-        if (old !== undefined && old.lineKey !== p.lineKey) this.unlistOperator(old.lineKey, c);
-        this.operator.put(c, p);
-        this.listOperator(p.lineKey, c);
+        if (old !== undefined && old.lineKey !== p.lineKey) lists.unlist(old.lineKey, c);
+        write(this.operator, c, p);
+        lists.list(p.lineKey, c);
       },
       (c) => {
         changed.add(before.operatorPaid[c]!.lineKey);
-        this.unlistOperator(before.operatorPaid[c]!.lineKey, c);
-        this.operator.remove(c);
+        lists.unlist(before.operatorPaid[c]!.lineKey, c);
+        write(this.operator, c, undefined);
       },
     );
-    diff(before.debts, after.debts, (k, v) => this.debts.put(k, v), (k) => this.debts.remove(k));
-    diff(before.runs, after.runs, (k, v) => this.runs.put(k, v), (k) => this.runs.remove(k));
+    diff(before.debts, after.debts, (k, v) => write(this.debts, k, v), (k) => write(this.debts, k, undefined));
+    diff(before.runs, after.runs, (k, v) => write(this.runs, k, v), (k) => write(this.runs, k, undefined));
     diff(
       before.held,
       after.held,
@@ -470,33 +495,23 @@ export class PaymentsStore {
         const now = new Set(v.lineKeys);
         for (const l of now) if (!was.has(l)) changed.add(l);
         for (const l of was) if (!now.has(l)) changed.add(l);
-        this.held.put(k, v);
+        write(this.held, k, v);
       },
       (k) => {
         for (const l of before.held[k]!.lineKeys) changed.add(l);
-        this.held.remove(k);
+        write(this.held, k, undefined);
       },
     );
-    diff(before.approvals, after.approvals, (k, v) => this.approvals.put(k, v), (k) => this.approvals.remove(k));
-    diff(before.returnBlocks ?? {}, after.returnBlocks ?? {}, (k, v) => this.returnBlocks.put(k, v), (k) => this.returnBlocks.remove(k));
-    diff(before.returnsToReport ?? {}, after.returnsToReport ?? {}, (k, v) => this.returnsToReport.put(k, v), (k) => this.returnsToReport.remove(k));
+    diff(before.approvals, after.approvals, (k, v) => write(this.approvals, k, v), (k) => write(this.approvals, k, undefined));
+    diff(before.returnBlocks ?? {}, after.returnBlocks ?? {}, (k, v) => write(this.returnBlocks, k, v), (k) => write(this.returnBlocks, k, undefined));
+    diff(before.returnsToReport ?? {}, after.returnsToReport ?? {}, (k, v) => write(this.returnsToReport, k, v), (k) => write(this.returnsToReport, k, undefined));
     const familyIn = (ledger: PaymentsLedger, k: string) => (Object.hasOwn(ledger.lines, k) ? ledger.lines[k]!.settlement?.adherentId : undefined);
     this.statements.markLines(changed, (k) => [familyIn(before, k), familyIn(after, k)]);
-  }
-
-  /** Inside a commit: the claim listed under its line (read-modify-write of the line's list; the batch's own writes are read back). */
-  private listOperator(lineKey: string, claimId: string): void {
-    const list = this.lineOperators.get(lineKey) ?? [];
-    if (!list.includes(claimId)) this.lineOperators.put(lineKey, [...list, claimId].sort());
-  }
-
-  /** Inside a commit: the claim no longer listed under its line (the key removed with its last claim). */
-  private unlistOperator(lineKey: string, claimId: string): void {
-    const list = this.lineOperators.get(lineKey);
-    if (list === undefined || !list.includes(claimId)) return;
-    const rest = list.filter((c) => c !== claimId);
-    if (rest.length === 0) this.lineOperators.remove(lineKey);
-    else this.lineOperators.put(lineKey, rest);
+    for (const [sub, k, v] of writes) {
+      if (v === undefined) sub.remove(k);
+      else sub.put(k, v as never);
+    }
+    lists.write();
   }
 
   /**
@@ -521,7 +536,8 @@ export class PaymentsStore {
     if (events.length === 0) return;
     // read, decide and commit as one step: a batch handled at the same time reads this one's writes
     await this.level.update(async () => {
-      const before = await this.readSlice(PaymentsStore.keysOfEvents(events));
+      // the pure fold only adds due marks (never removes one): the marks need not be read
+      const before = await this.readSlice({ ...PaymentsStore.keysOfEvents(events), lineDue: false });
       const after = apply(before, events);
       return () => this.writeChanges(before, after);
     });
@@ -783,6 +799,7 @@ export class PaymentsStore {
         const stored = this.lines.get(k);
         return stored === undefined ? undefined : lineOf(stored);
       },
+      linesOf: async (ks) => (await this.lines.getMany(ks)).map((stored) => (stored === undefined ? undefined : lineOf(stored))),
       putLine: (k, line) => this.lines.put(k, storedLine(line)),
       putLineRun: (k, run) => putLineRun(this.lineRuns, k, run),
     };
@@ -831,13 +848,60 @@ export class PaymentsStore {
   }
 }
 
+/**
+ * Inside a commit: the lines' operator-claim lists (`payments.line-operators`, one value per line)
+ * as a step edits them — each list read once, edited in memory (a claim listed, or unlisted; the
+ * key removed with its last claim), the edited ones written by `write`.
+ */
+class OperatorLists {
+  private readonly lists = new Map<string, string[] | undefined>();
+  private readonly edited = new Set<string>();
+
+  constructor(private readonly sub: LevelSubStore<string[]>) {}
+
+  private of(lineKey: string): string[] | undefined {
+    if (!this.lists.has(lineKey)) this.lists.set(lineKey, this.sub.get(lineKey));
+    return this.lists.get(lineKey);
+  }
+
+  /** The claim listed under its line (the list kept sorted). */
+  list(lineKey: string, claimId: string): void {
+    const list = this.of(lineKey) ?? [];
+    if (list.includes(claimId)) return;
+    this.lists.set(lineKey, [...list, claimId].sort());
+    this.edited.add(lineKey);
+  }
+
+  /** The claim no longer listed under its line. */
+  unlist(lineKey: string, claimId: string): void {
+    const list = this.of(lineKey);
+    if (list === undefined || !list.includes(claimId)) return;
+    const rest = list.filter((c) => c !== claimId);
+    this.lists.set(lineKey, rest.length === 0 ? undefined : rest);
+    this.edited.add(lineKey);
+  }
+
+  write(): void {
+    for (const k of this.edited) {
+      const list = this.lists.get(k);
+      if (list === undefined) this.sub.remove(k);
+      else this.sub.put(k, list);
+    }
+  }
+}
+
 /** Inside a commit: the line's run record for `run.runId` put in its list, kept in runId order (replaced when already there). */
 function putLineRun(sub: LevelSubStore<LineRun[]>, lineKey: string, run: LineRun): void {
-  const runs = sub.get(lineKey) ?? [];
+  sub.put(lineKey, withLineRun(sub.get(lineKey), run));
+}
+
+/** A line's run list (none yet: undefined) with the record of `run.runId` in it, kept in runId order (replaced when already there). */
+export function withLineRun(runs: readonly LineRun[] | undefined, run: LineRun): LineRun[] {
+  if (runs === undefined) return [run];
   const i = runs.findIndex((r) => r.runId >= run.runId);
-  if (i < 0) sub.put(lineKey, [...runs, run]);
-  else if (runs[i]!.runId === run.runId) sub.put(lineKey, runs.map((r, j) => (j === i ? run : r)));
-  else sub.put(lineKey, [...runs.slice(0, i), run, ...runs.slice(i)]);
+  if (i < 0) return [...runs, run];
+  if (runs[i]!.runId === run.runId) return runs.map((r, j) => (j === i ? run : r));
+  return [...runs.slice(0, i), run, ...runs.slice(i)];
 }
 
 /** The homes whose move is running in this process: two opens of one process (the stage and the admin API) share it. */
@@ -869,17 +933,28 @@ function movedOnce(home: string, level: LevelStore, kv: StateStore | null = null
  * How `payments.line` values are stored: a LineLedger whose payee-keyed `paid` and EndToEndId-keyed
  * `returned` maps are lists of [key, value] pairs. Chosen for LMDB (sessions 6–10): as objects,
  * msgpackr (its encoding, with records) made every new set of keys — every payee — a record
- * definition of its own. Kept in LevelDB (JSON, where it costs nothing either way): the move copies
- * the values as they are. Values written before (plain objects) are read as they are.
+ * definition of its own. In LevelDB JSON (session 11: the move copies the values as they are), then
+ * msgpack with fixed structures (session 12, payment-line-codec.ts; JSON values still read). Values
+ * written before (plain objects) are read as they are.
  */
 export interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
   paid: readonly (readonly [string, string])[] | LineLedger['paid'];
   returned?: readonly (readonly [string, LineReturn])[] | LineLedger['returned'];
 }
 
+/** The fields a LineLedger has: any other (a later version's) is carried over as it is. */
+const LINE_FIELDS = new Set(['settlement', 'tp', 'returns', 'paid', 'returned']);
+
+/**
+ * Both directions build the object field by field, not by rest and spread (`{ paid, ...rest }`):
+ * those made objects of varying shapes, which every later read of the line paid for — as a
+ * LineLedger is read per due line by the run's decision and apply (bench/README.md, "Session 12 —
+ * payments": decode and lineOf 3.2–5.5 → 1.7–2.0 µs a line, movementsOf 3.5–4.5 → 2.5).
+ */
 function storedLine(line: LineLedger): StoredLine {
-  const { paid, returned, ...rest } = line;
-  return { ...rest, paid: Object.entries(paid), ...(returned === undefined ? {} : { returned: Object.entries(returned) }) };
+  const out: StoredLine = line.returns === undefined ? { settlement: line.settlement, tp: line.tp, paid: Object.entries(line.paid) } : { settlement: line.settlement, tp: line.tp, returns: line.returns, paid: Object.entries(line.paid) };
+  if (line.returned !== undefined) out.returned = Object.entries(line.returned);
+  return withOtherFields(line, out);
 }
 
 /** A run records a line-run only when it changes the line's `paid` (paymentFactsOf). */
@@ -903,10 +978,16 @@ function factsOfLine(lineKey: string, line: LineLedger | null, runs: LineRun[], 
 }
 
 function lineOf(stored: StoredLine): LineLedger {
-  const { paid, returned, ...rest } = stored;
-  const line: LineLedger = { ...rest, paid: Array.isArray(paid) ? Object.fromEntries(paid) : (paid as LineLedger['paid']) };
+  const { paid, returned } = stored;
+  const line: LineLedger = { settlement: stored.settlement, tp: stored.tp, paid: Array.isArray(paid) ? Object.fromEntries(paid) : (paid as LineLedger['paid']) };
+  if (stored.returns !== undefined) line.returns = stored.returns;
   if (returned !== undefined) line.returned = Array.isArray(returned) ? Object.fromEntries(returned) : (returned as LineLedger['returned']);
-  return line;
+  return withOtherFields(stored, line);
+}
+
+function withOtherFields<T extends object>(from: object, to: T): T {
+  for (const k in from) if (!LINE_FIELDS.has(k)) (to as Record<string, unknown>)[k] = (from as Record<string, unknown>)[k];
+  return to;
 }
 
 /** The line's latest bank return not paid again yet (run.ts clears it once a run moves the line again), or null. */
@@ -937,8 +1018,11 @@ function cents(money: string): number {
 }
 
 function diff<V>(before: Readonly<Record<string, V>>, after: Readonly<Record<string, V>>, put: (k: string, v: V) => void, remove: (k: string) => void): void {
-  for (const [k, v] of Object.entries(after)) if (!Object.hasOwn(before, k) || before[k] !== v) put(k, v);
-  for (const k of Object.keys(before)) if (!Object.hasOwn(after, k)) remove(k);
+  // the same map: nothing changed (the pure code hands back what it did not touch as it was)
+  if (before === after) return;
+  // for-in, not Object.entries: a consumed batch's maps hold tens of thousands of keys (plain data objects: own keys only)
+  for (const k in after) if (!Object.hasOwn(before, k) || before[k] !== after[k]) put(k, after[k]!);
+  for (const k in before) if (!Object.hasOwn(after, k)) remove(k);
 }
 
 /** The whole payment state of a home (tests, tools): the legacy file if not imported yet, else the store, else empty. */

@@ -61,8 +61,11 @@ export interface BinaryCodec<V> {
   decode(raw: Buffer): V;
 }
 export type LevelCodec<V> = 'text' | 'json' | BinaryCodec<V>;
-/** per-operation encoding of a binary sub-store's values (the database's default is utf8) */
-const AS_BUFFER = { valueEncoding: 'buffer' } as const;
+/**
+ * per-operation encoding of a binary sub-store's values (the database's default is utf8); the key
+ * encoding named too: abstract-level's getSync copies the options of every read that leaves it out
+ */
+const AS_BUFFER = { keyEncoding: 'utf8', valueEncoding: 'buffer' } as const;
 
 const OPEN = new Map<string, { opening: Promise<LevelStore>; users: number }>();
 
@@ -274,15 +277,23 @@ export class LevelSubStore<V> {
   }
 
   /**
-   * Point reads of many keys in one call, in the order given (undefined: absent). Unlike `get`, the
-   * reads run on libuv's pool, not on this thread (LevelDB's `getMany`), and do not see the batch
-   * of a commit being built: for reads outside a commit (the member statements' payment facts).
+   * Point reads of many keys at once (`getMany`: LevelDB's reads made on libuv's thread pool, one
+   * round trip, where `get` reads on the calling thread, one native call per key), in the order
+   * given: for a slice of keys read before a batch (the payment run's slices), or reads outside a
+   * commit (the member statements' payment facts) — it does NOT see the batch being built (use it
+   * in `update`'s decide, before the write). undefined: absent.
    */
   async getMany(keys: readonly string[]): Promise<(V | undefined)[]> {
     if (keys.length === 0) return [];
-    const full = keys.map((k) => this.prefix + k);
-    const raw = (this.binary ? await this.db.getMany<string, Buffer>(full, AS_BUFFER) : await this.db.getMany(full)) as (string | Buffer | undefined)[];
-    return raw.map((r) => (r === undefined ? undefined : this.decode(r)));
+    const prefixed = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) prefixed[i] = this.prefix + keys[i]!;
+    const raw = (await (this.binary ? this.db.getMany(prefixed, AS_BUFFER) : this.db.getMany(prefixed))) as (string | Buffer | undefined)[];
+    const out = new Array<V | undefined>(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const r = raw[i];
+      out[i] = r === undefined ? undefined : this.decode(r);
+    }
+    return out;
   }
 
   /** Inside `commit` only. */
@@ -352,6 +363,33 @@ export class LevelSubStore<V> {
     return out;
   }
 
+  /**
+   * The entries from `from` on (a key of this sub-store; from the first when null), in key order,
+   * `chunk` at a time through ONE iterator (`nextv`): a long walk read in a few round trips to
+   * LevelDB's thread, where a range read per group (one iterator, one async `nextv` each) costs a
+   * round trip per group — the payment run's per-payee reads of its movements (payment-run-stream.ts).
+   * The iterator reads a snapshot taken when the walk starts; it is closed when the walk ends or
+   * its consumer stops (`return`).
+   */
+  async *walk(from: string | null = null, chunk = 1024): AsyncGenerator<[string, V][]> {
+    const range = this.range('');
+    const it = this.db.iterator<string, string | Buffer>(from === null ? range : { ...range, gte: this.prefix + from });
+    try {
+      for (;;) {
+        const raw = await it.nextv(chunk);
+        if (raw.length === 0) return;
+        const out: [string, V][] = new Array(raw.length);
+        for (let i = 0; i < raw.length; i++) {
+          const [key, value] = raw[i]!;
+          out[i] = [key.slice(this.prefix.length), this.decode(value)];
+        }
+        yield out;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
   /** Up to `limit` keys under `keyPrefix` after `after` (from the first when null), in key order; values not read. */
   async keysAfter(after: string | null, limit: number, keyPrefix = ''): Promise<string[]> {
     const raw = await this.db.keys({ ...this.rangeAfter(after, keyPrefix), limit }).all();
@@ -371,14 +409,14 @@ export class LevelSubStore<V> {
     return codec.decode(raw as Buffer);
   }
 
-  private rangeAfter(after: string | null, keyPrefix: string): { gte: string; lt: string; valueEncoding?: 'buffer' } | { gt: string; lt: string; valueEncoding?: 'buffer' } {
+  private rangeAfter(after: string | null, keyPrefix: string): { gte: string; lt: string; keyEncoding?: 'utf8'; valueEncoding?: 'buffer' } | { gt: string; lt: string; keyEncoding?: 'utf8'; valueEncoding?: 'buffer' } {
     const range = this.range(keyPrefix);
     if (after === null) return range;
     const { gte: _from, ...rest } = range;
     return { ...rest, gt: this.prefix + after };
   }
 
-  private range(keyPrefix: string): { gte: string; lt: string; valueEncoding?: 'buffer' } {
+  private range(keyPrefix: string): { gte: string; lt: string; keyEncoding?: 'utf8'; valueEncoding?: 'buffer' } {
     const gte = this.prefix + keyPrefix;
     const lt = keyPrefix === '' ? `${this.name}${AFTER_SEP}` : `${gte}\uffff`;
     return this.binary ? { gte, lt, ...AS_BUFFER } : { gte, lt };

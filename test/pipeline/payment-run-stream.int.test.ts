@@ -7,6 +7,8 @@ import { ibanHash } from '../../src/payments/returns.js';
 import type { LineReturn, OperatorPayment } from '../../src/payments/types.js';
 import { applyCursorOf, applyStreamedRun, clearRunScratch, decideStreamedRun, ordersWithLines, recordStreamedRun } from '../../src/pipeline/payment-run-stream.js';
 import { PaymentsStore, savePaymentsState } from '../../src/pipeline/payments-store.js';
+import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
+import type { BinaryCodec } from '../../src/state/level-store.js';
 import { ibanCheckDigits } from '../../src/generate/identity.js';
 import { tempDir } from './stages-given.js';
 
@@ -116,7 +118,7 @@ const optionsOf = (accounts: AccountBook, outDir: string) => ({
 const SUBS = ['payments.line', 'payments.due', 'payments.debt', 'payments.run', 'payments.held', 'payments.approval', 'payments.handed-over', 'payments.transfer', 'payments.return-block', 'payments.return-to-report', 'payments.line-runs', 'payments.line-blocked', 'payments.report-lines'];
 // the families whose statements must be written again (a mark's value counts the marks: one per slice here)
 // (the home's LevelDB since session 11: the payment state and the statements' marks)
-const dump = async (store: PaymentsStore) => ({ ...Object.fromEntries(await Promise.all(SUBS.map(async (s) => [s, await store.level.sub(s).entriesIn()]))), dirty: (await store.level.sub('statements.dirty').entriesIn()).map(([k]) => k) });
+const dump = async (store: PaymentsStore) => ({ ...Object.fromEntries(await Promise.all(SUBS.map(async (s) => [s, await store.level.sub(s, s === 'payments.line' ? (paymentLineCodec as BinaryCodec<unknown>) : 'json').entriesIn()]))), dirty: (await store.level.sub('statements.dirty').entriesIn()).map(([k]) => k) });
 
 let root = '';
 let cleanup: () => Promise<void>;

@@ -6,7 +6,8 @@ import { movePaymentsToLevel, PAYMENTS_LAYOUT, PAYMENTS_SUB_STORES } from '../..
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { compositeKey, splitCompositeKey, StateStore } from '../../src/state/kv-store.js';
 import type { LineRun } from '../../src/statement/payment.js';
-import { LevelStore } from '../../src/state/level-store.js';
+import { LevelStore, type BinaryCodec } from '../../src/state/level-store.js';
+import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
 import { A9, a9Line, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import { collectAll as collect } from '../support/iterables.js';
@@ -35,7 +36,8 @@ async function asAnOlderHome(): Promise<void> {
   const kv = StateStore.open(home);
   try {
     for (const s of PAYMENTS_SUB_STORES) {
-      const from = level.sub<unknown>(s.to ?? s.from);
+      // payments.line through its codec (msgpack since session 12: payment-line-codec.ts), the others JSON
+      const from = level.sub<unknown>(s.to ?? s.from, s.from === 'payments.line' ? (paymentLineCodec as BinaryCodec<unknown>) : 'json');
       const entries = await from.entriesIn();
       const to = kv.sub<unknown>(s.from);
       await kv.commit(() => {

@@ -6,7 +6,8 @@ import { accountBook, applyPaymentEvents, runPayments } from '../../src/payments
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
-import { levelDirOf } from '../../src/state/level-store.js';
+import { levelDirOf, type BinaryCodec } from '../../src/state/level-store.js';
+import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
 import { A9, a9Line, readAll, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import type { LineLedger } from '../../src/payments/types.js';
@@ -115,7 +116,10 @@ it("a line's payee-keyed maps are stored as pairs (no msgpack record per payee),
   await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
   const store = await PaymentsStore.open(home);
   try {
-    const raw = store.level.sub<{ paid: unknown }>('payments.line');
+    // the stored form, read through the sub-store's own codec (msgpack since session 12: payment-line-codec.ts)
+    const raw = store.level.sub<{ paid: unknown }>('payments.line', paymentLineCodec as unknown as BinaryCodec<{ paid: unknown }>);
+    // what the previous versions wrote: JSON text
+    const json = store.level.sub<string>('payments.line', 'text');
     // R1 paid D1 9.00 to member:A9: stored as [[payee, amount]]
     expect(raw.get('n:D1:1')!.paid).toEqual([['member:A9', '9.00']]);
     // the form of the previous version: `paid` and `returned` as objects
@@ -124,7 +128,7 @@ it("a line's payee-keyed maps are stored as pairs (no msgpack record per payee),
       tp: null, paid: { 'member:A9': '12.50' }, returns: 1,
       returned: { E2E1: { payee: 'member:A9', paymentId: 'R0:member:A9', runId: 'R0', amount: '12.50', code: 'AC04', label: 'compte clôturé', blocks: true, file: 'camt054-1.xml', record: 1, at: '2025-03-01T00:00:00Z' } },
     };
-    await store.level.commit(() => raw.put('n:D2:1', before));
+    await store.level.commit(() => json.put('n:D2:1', JSON.stringify(before)));
     expect((await store.readSlice({ lineKeys: ['n:D2:1'] })).lines['n:D2:1']).toEqual(before);
     expect(store.paymentFactsOf(['n:D2:1']).get('n:D2:1')!.line).toEqual(before);
     // written again by this version (a run moving it), it reads back the same

@@ -193,3 +193,30 @@ it('a binary sub-store (its own codec) stores bytes: read back inside its commit
   expect((await packed.entriesIn()).map(([k]) => k)).toEqual(['a', 'b', 'c']);
   await store.close();
 });
+
+it('getMany reads many keys in one go (absent: undefined), binary sub-stores included; walk reads a range through one iterator, chunk by chunk, from a key', async () => {
+  const store = await LevelStore.open(home);
+  const rows = store.sub<{ n: number }>('rows');
+  const other = store.sub<{ n: number }>('rows-other');
+  const bytes: BinaryCodec<number> = { encode: (n) => Uint8Array.of(n), decode: (b) => b[0]! };
+  const bin = store.sub<number>('bin', bytes);
+  await store.commit(() => {
+    for (let i = 0; i < 10; i++) rows.put(`k${i}`, { n: i });
+    other.put('k0', { n: -1 });
+    bin.put('a', 7);
+  });
+  expect(await rows.getMany(['k3', 'nope', 'k0', 'k3'])).toEqual([{ n: 3 }, undefined, { n: 0 }, { n: 3 }]);
+  expect(await rows.getMany([])).toEqual([]);
+  expect(await bin.getMany(['a', 'b'])).toEqual([7, undefined]);
+  // chunks of 4, the sub-store's keys only (not rows-other's), in key order, then from a key on
+  const chunks: [string, { n: number }][][] = [];
+  for await (const c of rows.walk(null, 4)) chunks.push(c);
+  expect(chunks.map((c) => c.length)).toEqual([4, 4, 2]);
+  expect(chunks.flat().map(([k, v]) => `${k}=${v.n}`)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}=${i}`));
+  const from: string[] = [];
+  for await (const c of rows.walk('k7', 2)) for (const [k] of c) from.push(k);
+  expect(from).toEqual(['k7', 'k8', 'k9']);
+  // a walk stopped early closes its iterator: the store still closes
+  for await (const c of rows.walk(null, 1)) if (c.length > 0) break;
+  await store.close();
+});

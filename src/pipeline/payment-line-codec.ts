@@ -1,0 +1,101 @@
+import { Packr } from 'msgpackr';
+import type { LineReturn } from '../payments/types.js';
+import type { BinaryCodec } from '../state/level-store.js';
+import type { StoredLine } from './payments-store.js';
+
+/**
+ * The value of `payments.line/<lineKey>` (payments-store.ts, `StoredLine`: a LineLedger whose
+ * payee-keyed maps are [key, value] pairs) since session 12: msgpack with four structures fixed
+ * here, in the code, as `statements.line` does (statement-line-codec.ts) — the line, its
+ * settlement facts, its TP facts, a bank return. Every value is written in exactly those shapes
+ * (an absent optional field is a nil), so msgpackr writes records of known structures: no key
+ * names in the bytes (≈ 90 bytes a line against ≈ 250 in JSON), and a decode that builds the
+ * objects from their structures. A line is read up to four times and written up to three in a
+ * payment stage (the consumed settlement and outcome, the run's scan and apply, the statements'
+ * payment facts): JSON.parse / JSON.stringify of it were ≈ 6 / 4 µs, unpack / pack ≈ 2 / 1.6
+ * (bench/README.md, "Session 12 — payments").
+ *
+ * Values written as JSON (sessions 9–11, the LMDB → LevelDB move) still read: JSON text starts
+ * with `{` (0x7b), these records with their structure id (0x40). A line holding a field these
+ * structures do not name (a later version's) is written as JSON, whole: never a field dropped.
+ * Adding a field means a FIFTH structure (appended: 0x40–0x43 stay what they are), never a change
+ * of these four.
+ */
+const LINE = ['settlement', 'tp', 'returns', 'paid', 'returned'];
+const SETTLEMENT = ['version', 'status', 'annulled', 'tiersPayant', 'adherentId', 'amcAmount', 'careDate'];
+const TP = ['version', 'kind', 'payee', 'owed'];
+const RETURN = ['payee', 'paymentId', 'runId', 'amount', 'code', 'label', 'blocks', 'file', 'record', 'at'];
+const JSON_OBJECT = 0x7b;
+
+// the structures are the format's: none is ever added (maxSharedStructures) and nothing is saved
+const packr = new Packr({ structures: [LINE.slice(), SETTLEMENT.slice(), TP.slice(), RETURN.slice()], maxSharedStructures: 4 });
+
+type Facts = NonNullable<StoredLine['settlement']>;
+type Tp = NonNullable<StoredLine['tp']>;
+type Pairs<V> = readonly (readonly [string, V])[];
+
+const LINE_KEYS = new Set(LINE);
+const SETTLEMENT_KEYS = new Set(SETTLEMENT);
+const TP_KEYS = new Set(TP);
+const RETURN_KEYS = new Set(RETURN);
+
+/** Whether every own key of `o` is one of `known` (a field the structures do not name: JSON instead). */
+function only(o: object, known: ReadonlySet<string>): boolean {
+  for (const k in o) if (!known.has(k)) return false;
+  return true;
+}
+
+const pairsOf = <V>(m: Pairs<V> | Readonly<Record<string, V>>): Pairs<V> => (Array.isArray(m) ? (m as Pairs<V>) : Object.entries(m));
+
+function fits(line: StoredLine): boolean {
+  if (!only(line, LINE_KEYS)) return false;
+  if (line.settlement !== null && !only(line.settlement, SETTLEMENT_KEYS)) return false;
+  if (line.tp !== null && !only(line.tp, TP_KEYS)) return false;
+  if (line.returned !== undefined) for (const [, r] of pairsOf(line.returned)) if (!only(r, RETURN_KEYS)) return false;
+  return true;
+}
+
+function encode(line: StoredLine): Uint8Array {
+  if (!fits(line)) return Buffer.from(JSON.stringify(line), 'utf8');
+  const s = line.settlement;
+  const tp = line.tp;
+  // every object in its structure's key order, every field there (nil for an absent one)
+  return packr.pack({
+    settlement: s === null ? null : { version: s.version, status: s.status, annulled: s.annulled, tiersPayant: s.tiersPayant, adherentId: s.adherentId, amcAmount: s.amcAmount, careDate: s.careDate ?? null },
+    tp: tp === null ? null : { version: tp.version, kind: tp.kind, payee: tp.payee, owed: tp.owed },
+    returns: line.returns ?? null,
+    paid: pairsOf(line.paid),
+    returned:
+      line.returned === undefined
+        ? null
+        : pairsOf(line.returned).map(([id, r]) => [id, { payee: r.payee, paymentId: r.paymentId, runId: r.runId, amount: r.amount, code: r.code, label: r.label, blocks: r.blocks, file: r.file, record: r.record, at: r.at }]),
+  });
+}
+
+interface Wire {
+  settlement: (Omit<Facts, 'careDate'> & { careDate: string | null }) | null;
+  tp: Tp | null;
+  returns: number | null;
+  paid: Pairs<string>;
+  returned: Pairs<LineReturn> | null;
+}
+
+/**
+ * The StoredLine a value holds, as JSON.parse gave it before: the same fields in the same order
+ * (settlement, tp, returns?, paid, returned? — `storedLine`'s), the absent optional ones left out.
+ */
+function decode(raw: Buffer): StoredLine {
+  if (raw[0] === JSON_OBJECT) return JSON.parse(raw.toString('utf8')) as StoredLine;
+  const w = packr.unpack(raw) as Wire;
+  const s = w.settlement;
+  let settlement: Facts | null = null;
+  if (s !== null) {
+    settlement = { version: s.version, status: s.status, annulled: s.annulled, tiersPayant: s.tiersPayant, adherentId: s.adherentId, amcAmount: s.amcAmount };
+    if (s.careDate !== null) settlement.careDate = s.careDate;
+  }
+  const out: StoredLine = w.returns === null ? { settlement, tp: w.tp, paid: w.paid } : { settlement, tp: w.tp, returns: w.returns, paid: w.paid };
+  if (w.returned !== null) out.returned = w.returned;
+  return out;
+}
+
+export const paymentLineCodec: BinaryCodec<StoredLine> = { encode, decode };
