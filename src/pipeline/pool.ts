@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { PipelineStageError } from './errors.js';
+import { workerEntry } from './package-root.js';
 import type { LiquidateTask, LiquidateTaskResult, WorkerSetup } from './pool-messages.js';
 
 /**
@@ -28,11 +27,8 @@ export interface PoolOptions {
   youngMb?: number;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-// src/pipeline (tests, tsx) or dist/src/pipeline (built): the package root is two or three levels up.
-const root = existsSync(join(here, '..', '..', 'package.json')) ? join(here, '..', '..') : join(here, '..', '..', '..');
 // The CommonJS entry, not the ESM module itself: see workers/liquidate.entry.cts for why.
-export const WORKER_FILE = join(root, 'dist', 'workers', 'liquidate.entry.cjs');
+export const WORKER_FILE = workerEntry('liquidate.entry.cjs');
 
 export const DEFAULT_WORKER_HEAP_MB = 128;
 /**

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { loadGrids } from '../ingest/reference/grids.js';
 import { loadNomenclature } from '../ingest/reference/nomenclature.js';
 import { loadPmss } from '../ingest/reference/pmss.js';
@@ -12,6 +10,7 @@ import type { PayeeAccount } from '../model/payment.js';
 import type { PmssTable } from '../model/reference.js';
 import { PipelineError } from '../model/errors.js';
 import { StateStore, compositeKey, stateStoreFileOf, type SubStore } from '../state/kv-store.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { loadProfessionals } from './professionals.js';
 
 /**
@@ -61,9 +60,6 @@ export const SAMPLE_REFERENCE: Readonly<Record<ReferenceKind, string>> = {
   professionals: 'fixtures/sample/professionals.csv',
 };
 
-const here = dirname(fileURLToPath(import.meta.url));
-// src/pipeline (tests, tsx) or dist/src/pipeline (built): the package root is two or three levels up.
-const PACKAGE_ROOT = existsSync(join(here, '..', '..', 'package.json')) ? join(here, '..', '..') : join(here, '..', '..', '..');
 
 export class ReferenceMissingError extends PipelineError {
   constructor(home: string, kinds: readonly ReferenceKind[]) {

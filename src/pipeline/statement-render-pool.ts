@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { PipelineStageError } from './errors.js';
+import { workerEntry } from './package-root.js';
 import { DEFAULT_WORKER_YOUNG_MB } from './pool.js';
 import { serialize } from 'node:v8';
 import type { FamilyTaskInput, StatementRenderResult, StatementRenderSetup, StatementRenderTask } from './statement-render-messages.js';
@@ -32,10 +31,7 @@ export interface StatementRenderPoolOptions {
   measureClone?: boolean;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-// src/pipeline (tests, tsx) or dist/src/pipeline (built): the package root is two or three levels up
-const root = existsSync(join(here, '..', '..', 'package.json')) ? join(here, '..', '..') : join(here, '..', '..', '..');
-export const STATEMENT_WORKER_FILE = join(root, 'dist', 'workers', 'statements.entry.cjs');
+export const STATEMENT_WORKER_FILE = workerEntry('statements.entry.cjs');
 
 /** Old-generation heap of a statement worker, MiB: it holds a task's families and their rendering, nothing between tasks. */
 const WORKER_HEAP_MB = 128;

@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
-import type { Beneficiary } from '../../src/model/reference.js';
 import { accountBook } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { StatementIndex, updateStatementIndex } from '../../src/pipeline/statement-index.js';
@@ -12,7 +11,8 @@ import { writeStatementPass, type StatementPassOptions } from '../../src/pipelin
 import { LmdbStatementMarks, StatementMarks } from '../../src/pipeline/statement-dirty.js';
 import { StateStore } from '../../src/state/kv-store.js';
 import { DEFAULT_INSURER } from '../../src/statement/index.js';
-import { settlement, tempDir } from './stages-given.js';
+import { tempDir } from './stages-given.js';
+import { A9, B7, C3, IBAN, line, person } from './statement-families.js';
 
 /**
  * `run --once`'s statements follow what changed (src/pipeline/statement-pass.ts, statement-dirty.ts):
@@ -39,12 +39,6 @@ afterEach(async () => {
   await cleanup();
 });
 
-const IBAN = 'FR7630006000011234567890189';
-const person = (adherentId: string, nir: string, iban: string | null): Beneficiary => ({ adherentId, nir, nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A', contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban, bic: null, name: `Famille ${adherentId}` });
-const A9 = person('A9', '1850375123456', IBAN);
-const B7 = person('B7', '2850375123457', null);
-const C3 = person('C3', '1850375123458', IBAN);
-const line = (lineKey: string, p: Beneficiary, amcAmount: string, careDate = '2025-03-10') => settlement({ lineKey, beneficiary: { nir: p.nir, rang: 1 }, adherentId: p.adherentId, tp: '00', payee: 'member', amcAmount, careDate });
 
 const people = new Map([A9, B7, C3].map((p) => [p.adherentId, [p]]));
 const dir = () => join(home, 'statements');

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
-import type { Beneficiary } from '../../src/model/reference.js';
 import { accountBook } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { PaymentsStore } from '../../src/pipeline/payments-store.js';
@@ -13,7 +12,8 @@ import { decodeIndexedLines } from '../../src/pipeline/statement-line-codec.js';
 import { writeStatementPass } from '../../src/pipeline/statement-pass.js';
 import { StateStore } from '../../src/state/kv-store.js';
 import { DEFAULT_INSURER } from '../../src/statement/index.js';
-import { settlement, tempDir } from './stages-given.js';
+import { tempDir } from './stages-given.js';
+import { A9, B7, C3, line } from './statement-families.js';
 
 /**
  * The statement pass with statement workers (src/pipeline/statement-render-pool.ts, dist/ built):
@@ -34,12 +34,6 @@ afterEach(async () => {
   await cleanup();
 });
 
-const IBAN = 'FR7630006000011234567890189';
-const person = (adherentId: string, nir: string, iban: string | null): Beneficiary => ({ adherentId, nir, nirKey: '00', rang: 1, birthDate: '1985-01-01', role: 'A', contracts: ['X'], start: '2024-01-01', end: null, suspended: [], noemie: true, iban, bic: null, name: `Famille ${adherentId}` });
-const A9 = person('A9', '1850375123456', IBAN);
-const B7 = person('B7', '2850375123457', null);
-const C3 = person('C3', '1850375123458', IBAN);
-const line = (lineKey: string, p: Beneficiary, amcAmount: string, careDate = '2025-03-10') => settlement({ lineKey, beneficiary: { nir: p.nir, rang: 1 }, adherentId: p.adherentId, tp: '00', payee: 'member', amcAmount, careDate });
 
 /** R1: A9's order (800 + 300) held above the 1 000.00 ceiling, B7 blocked (no account), C3 paid; R2: C3's second line paid, B7 blocked again */
 async function paymentsOfEveryKind(): Promise<void> {
