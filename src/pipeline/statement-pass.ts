@@ -37,7 +37,7 @@ export interface StatementPassOptions {
    * built worker (`npm run build`).
    */
   renderThreads?: number;
-  /** families per worker task (default 16) */
+  /** families per worker task, or read together on this thread (default 16) */
   familiesPerTask?: number;
   /** benches: measure the structured-clone size of the worker tasks (StatementPass.clone) */
   measureClone?: boolean;
@@ -86,12 +86,39 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const clearEvery = o.clearEvery ?? 256;
   const result: StatementPass = { pass: full ? 'all' : 'changed', looked: 0, families: 0, files: render?.counts ?? files!.counts };
 
-  /** what the family's statement is made of: null when it has none (a family the home does not know, no settlement) */
-  const readFamily = async (adherentId: string): Promise<FamilyStatementInput | null> => {
-    if (!o.families.has(adherentId)) return null;
-    const settlements = await o.index.settlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' });
-    if (settlements.length === 0) return null;
-    return { adherentId, settlements, payments: payments.paymentFactsOf(settlements.map((s) => s.lineKey)), members: [...o.families.members(adherentId)] };
+  /**
+   * On this thread: a group's families read together — their index ranges at once, then their
+   * lines' payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool) — while the
+   * previous group is rendered and written (`readAhead`). Families without a statement (unknown
+   * to the home, no settlement) are left out.
+   */
+  const readGroup = async (adherentIds: readonly string[]): Promise<FamilyStatementInput[]> => {
+    const known = adherentIds.filter((id) => o.families.has(id));
+    const read = await Promise.all(known.map((adherentId) => o.index.settlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
+    const facts = await payments.paymentFactsOfMany(read.flatMap((settlements) => settlements.map((s) => s.lineKey)));
+    const out: FamilyStatementInput[] = [];
+    known.forEach((adherentId, i) => {
+      const settlements = read[i]!;
+      if (settlements.length === 0) return;
+      out.push({ adherentId, settlements, payments: new Map(settlements.map((s) => [s.lineKey, facts.get(s.lineKey)!])), members: [...o.families.members(adherentId)] });
+    });
+    return out;
+  };
+  /** the group being read while the one before it is written (null: none) */
+  let readAhead: Promise<FamilyStatementInput[]> | null = null;
+  const writeGroup = async (inputs: readonly FamilyStatementInput[]) => {
+    for (const input of inputs) {
+      result.families += 1;
+      await files!.add(familyStatementFiles(input, setup));
+    }
+  };
+  /** start reading `ids`, then write the group read before them */
+  const readNextWritePrevious = async (ids: readonly string[] | null) => {
+    const previous = readAhead;
+    readAhead = ids === null ? null : readGroup(ids);
+    // a read that fails while the previous group is written is reported by its own await, later
+    readAhead?.catch(() => undefined);
+    if (previous !== null) await writeGroup(await previous);
   };
   /**
    * With workers: a task's families read together — their index ranges at once, as stored (the
@@ -125,14 +152,24 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
       if (waiting.length >= perTask) await sendTask();
       return;
     }
-    const input = await readFamily(adherentId);
-    if (input === null) return;
-    result.families += 1;
-    await files!.add(familyStatementFiles(input, setup));
+    waiting.push(adherentId);
+    if (waiting.length >= perTask) {
+      const ids = waiting;
+      waiting = [];
+      await readNextWritePrevious(ids);
+    }
   };
   /** every family handed over so far has its files durable (the families still waiting sent first) */
   const flushFiles = async () => {
-    if (render === null) return files!.flush();
+    if (render === null) {
+      if (waiting.length > 0) {
+        const ids = waiting;
+        waiting = [];
+        await readNextWritePrevious(ids);
+      }
+      await readNextWritePrevious(null);
+      return files!.flush();
+    }
     if (waiting.length > 0) await sendTask();
     await render.drain();
   };
