@@ -5,7 +5,7 @@ import type { ReconOutcome } from '../model/reconciliation.js';
 import { partitionFor } from '../bus/topics.js';
 import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
 import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
-import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState } from './reconcile-store.js';
+import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants } from './reconcile-store.js';
 
 /**
  * The reconcile stage on the bus: consumes `settlements` and `tp-claims` (group `reconcile`), runs
@@ -84,7 +84,7 @@ function eventOf(record: BusRecord<'settlements'> | BusRecord<'tp-claims'>): Rec
 }
 
 /** What a beneficiary's events in a batch name: the entries they read by id and the care events they look in. */
-interface Wants {
+interface Wants extends LoadWants {
   lines: Set<string>;
   claims: Set<string>;
   groups: CareEvent[];
@@ -173,18 +173,19 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
    * changed entries and heads; then commits them and the changelog's new end in one store transaction.
    * `load` gives each beneficiary's part of the state the batch needs.
    */
-  async function apply(events: readonly { key: string; event: ReconEvent }[], load: (key: string) => LoadedState): Promise<ReconOutcome[]> {
+  async function apply(events: readonly { key: string; event: ReconEvent }[], wants: ReadonlyMap<string, LoadWants>): Promise<ReconOutcome[]> {
     if (behind) {
       await restore();
       behind = false;
     }
+    const parts = await store.loadMany(wants);
     // one working copy per beneficiary for the whole batch, read once; outcomes keep the records' order
     const folds = new Map<string, Working>();
     const outcomes: ReconOutcome[] = [];
     for (const { key, event } of events) {
       let f = folds.get(key);
       if (f === undefined) {
-        const loaded = load(key);
+        const loaded = parts.get(key)!;
         f = { loaded, fold: foldOf(loaded.state, config) };
         folds.set(key, f);
       }
@@ -221,10 +222,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       if (w === undefined) wants.set(key, (w = { lines: new Set(), claims: new Set(), groups: [] }));
       wantsOf(event, w);
     }
-    return apply(events, (key) => {
-      const w = wants.get(key)!;
-      return store.load(key, w.lines, w.claims, w.groups);
-    });
+    return apply(events, wants);
   }
 
   const handler = (batch: Batch<'settlements' | 'tp-claims'>) =>
@@ -276,7 +274,9 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
           if (due.size === 0) return outcomes;
           for (const key of due.keys()) seen.add(key);
           const events = [...due.keys()].map((key) => ({ key, event: { kind: 'tick', now } as ReconEvent }));
-          outcomes.push(...(await apply(events, (key) => store.load(key, due.get(key)!.lines, due.get(key)!.claims, [], false))));
+          const wants = new Map<string, LoadWants>();
+          for (const [key, d] of due) wants.set(key, { lines: d.lines, claims: d.claims, close: false });
+          outcomes.push(...(await apply(events, wants)));
         }
       }),
     get keys() {

@@ -3,6 +3,7 @@ import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
 import { TRUSTED } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import { parseReconState, type ClaimEntry, type LineEntry, type ReconState } from '../reconcile/index.js';
+import { emptyDict } from '../reconcile/dict.js';
 import { careEventOfClaim, careEventOfLine, type CareEvent } from '../reconcile/match.js';
 import {
   deadlineOf,
@@ -96,6 +97,26 @@ export interface LoadedState {
 }
 
 const MARKER = 'changelog';
+const headOf = (text: string): Head => {
+  const h = JSON.parse(text) as StoredHead;
+  return { w: h[0], seq: h[1] };
+};
+
+/** What a batch wants read of one beneficiary (`ReconStore.loadMany`): as `load`'s arguments. */
+export interface LoadWants {
+  lines: Iterable<string>;
+  claims: Iterable<string>;
+  groups?: Iterable<CareEvent>;
+  /** false: only the entries named (a tick's due entries), no care events, no partners */
+  close?: boolean;
+}
+
+/** A key of a `loadMany` round: a head (H), an entry (L, C) or a care event's index value (E) of beneficiary `b`. */
+interface Pending {
+  b: string;
+  kind: 'H' | EntryKind | 'E';
+  id: string;
+}
 const headKey = (beneficiary: string) => compositeKey(beneficiary, 'H');
 /** The key of a care event's index value under its beneficiary. */
 const groupKey = (beneficiary: string, g: CareEvent) => compositeKey(beneficiary, 'E', ...g);
@@ -165,9 +186,7 @@ export class ReconStore {
 
   head(beneficiary: string): Head | undefined {
     const text = this.people.get(headKey(beneficiary));
-    if (text === undefined) return undefined;
-    const h = JSON.parse(text) as StoredHead;
-    return { w: h[0], seq: h[1] };
+    return text === undefined ? undefined : headOf(text);
   }
 
   /** The record an entry key holds, decoded (undefined: none). */
@@ -187,8 +206,8 @@ export class ReconStore {
   load(beneficiary: string, lineKeys: Iterable<string>, claimIds: Iterable<string>, groups: Iterable<CareEvent>, close = true): LoadedState {
     const head = this.head(beneficiary);
     const headW = head?.w ?? 0;
-    const lines: Record<string, LineEntry> = {};
-    const claims: Record<string, ClaimEntry> = {};
+    const lines = emptyDict<LineEntry>();
+    const claims = emptyDict<ClaimEntry>();
     const stored = new Map<string, AnyEntry>();
     const seen = new Set<string>();
     const todo: [EntryKind, string][] = [];
@@ -224,6 +243,85 @@ export class ReconStore {
       for (const member of list) todo.push([member[0] as EntryKind, member.slice(1)]);
     }
     return { head, state: { lines, claims, seq: head?.seq ?? 0 }, stored, groups: seenGroups };
+  }
+
+  /**
+   * `load` for every beneficiary of a batch at once, the same entries (the closure is a fixed point:
+   * the order keys are read in does not change it), read in rounds of ONE `getMany` each instead of
+   * a `getSync` per key: round 1 the heads, the entries named and the care events named; each next
+   * round what the previous one's entries and care events lead to (their care events, partners,
+   * members), until nothing is new — 2 or 3 rounds for a batch of thousands. LevelDB's lookups run
+   * on libuv's pool, off the service's thread, and the per-read toll of a synchronous native call
+   * (abstract-level's options, a N-API crossing per key) is paid once per round: the reads were a
+   * third of the service's time (bench/README.md, "Session 13 — reconciliation"). Outside a commit
+   * only: `getMany` does not see a batch being built.
+   */
+  async loadMany(wants: ReadonlyMap<string, LoadWants>): Promise<Map<string, LoadedState>> {
+    const out = new Map<string, LoadedState>();
+    const seen = new Set<string>();
+    /** keys to read in the next round, and what each is: a head, an entry, a care event of one beneficiary */
+    let keys: string[] = [];
+    let what: Pending[] = [];
+    const want = (p: Pending, key: string) => {
+      if (seen.has(key)) return;
+      seen.add(key);
+      keys.push(key);
+      what.push(p);
+    };
+    const closing = new Map<string, boolean>();
+    for (const [b, w] of wants) {
+      closing.set(b, w.close !== false);
+      want({ b, kind: 'H', id: '' }, headKey(b));
+      for (const id of w.lines) want({ b, kind: 'L', id }, compositeKey(b, 'L', id));
+      for (const id of w.claims) want({ b, kind: 'C', id }, compositeKey(b, 'C', id));
+      for (const g of w.groups ?? []) want({ b, kind: 'E', id: '' }, groupKey(b, g));
+    }
+    while (keys.length > 0) {
+      const values = await this.people.getMany(keys);
+      const round = what;
+      const roundKeys = keys;
+      keys = [];
+      what = [];
+      // heads first: an entry read in the same round reads as its head says (currentOf)
+      for (let i = 0; i < round.length; i++) {
+        const p = round[i]!;
+        if (p.kind !== 'H') continue;
+        const text = values[i];
+        const head = text === undefined ? undefined : headOf(text);
+        out.set(p.b, { head, state: { lines: emptyDict<LineEntry>(), claims: emptyDict<ClaimEntry>(), seq: head?.seq ?? 0 }, stored: new Map(), groups: new Map() });
+      }
+      for (let i = 0; i < round.length; i++) {
+        const p = round[i]!;
+        const text = values[i];
+        if (p.kind === 'H') continue;
+        const loaded = out.get(p.b)!;
+        if (p.kind === 'E') {
+          const list = text === undefined ? [] : (JSON.parse(text) as string[]);
+          loaded.groups.set(roundKeys[i]!, list);
+          for (const member of list) {
+            const kind = member[0] as EntryKind;
+            const id = member.slice(1);
+            want({ b: p.b, kind, id }, compositeKey(p.b, kind, id));
+          }
+          continue;
+        }
+        if (text === undefined) continue;
+        const rec = parseEntryRecord(p.b, p.kind, text);
+        const entry = currentOf(rec, loaded.head?.w ?? 0);
+        if (entry !== rec.entry) loaded.stored.set(p.kind + p.id, rec.entry);
+        if (entry === null) continue;
+        if (p.kind === 'L') (loaded.state.lines as Record<string, LineEntry>)[p.id] = entry as LineEntry;
+        else (loaded.state.claims as Record<string, ClaimEntry>)[p.id] = entry as ClaimEntry;
+        if (!closing.get(p.b)) continue;
+        want({ b: p.b, kind: 'E', id: '' }, groupKey(p.b, groupOf(p.kind, entry)));
+        const partner = p.kind === 'L' ? (entry as LineEntry).claimId : (entry as ClaimEntry).lineKey;
+        if (partner !== null) {
+          const kind = p.kind === 'L' ? 'C' : 'L';
+          want({ b: p.b, kind, id: partner }, compositeKey(p.b, kind, partner));
+        }
+      }
+    }
+    return out;
   }
 
   /** The members of a care event's index value (`<L|C><id>` each), none when it has none. */

@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import type { TpClaim } from '../model/tp-claim.js';
+import { centsOf } from './cents.js';
 import type { ClaimEntry, LineEntry, ReconState } from './types.js';
 
 /**
@@ -41,6 +42,10 @@ export function canMatch(line: LineEntry): boolean {
 }
 
 export function withinTolerance(a: string, b: string, tolerance: string): boolean {
+  const ca = centsOf(a);
+  const cb = centsOf(b);
+  const ct = centsOf(tolerance);
+  if (ca !== undefined && cb !== undefined && ct !== undefined) return Math.abs(ca - cb) <= ct;
   return new Decimal(a).minus(b).abs().lte(tolerance);
 }
 
