@@ -133,7 +133,7 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
   changed.forEach(([kind, id, entry, before], i) => {
     const text = entryText(beneficiary, kind, entry);
     entries.push({ kind, id, entry, text: entryRecordText(w, text), old: loaded.stored.get(kind + id) ?? before ?? null });
-    const undo = before === undefined ? null : entryText(beneficiary, kind, before);
+    const undo = before === undefined ? null : (loaded.texts?.get(before) ?? entryText(beneficiary, kind, before));
     log.push({ value: { key: entryChangelogKey(beneficiary, kind, id), value: entryRecordText(w, text, undo, i === changed.length - 1 ? after.seq : undefined) }, partition });
   });
   return { write: { beneficiary, head: { w, seq: after.seq }, entries, known: { head: loaded.head !== undefined, groups: loaded.groups } }, log };

@@ -6,6 +6,7 @@ import { parseReconState, type ClaimEntry, type LineEntry, type ReconState } fro
 import { emptyDict } from '../reconcile/dict.js';
 import { careEventOfClaim, careEventOfLine, type CareEvent } from '../reconcile/match.js';
 import {
+  ENTRY_LAYOUT,
   deadlineOf,
   entryChangelogKey,
   entryRecordText,
@@ -94,6 +95,11 @@ export interface LoadedState {
   stored: Map<string, AnyEntry>;
   /** the care-event lists read (an absent key: empty), by key, as the store holds them (BeneficiaryWrite.known) */
   groups: Map<string, string[]>;
+  /**
+   * `loadMany`: the tuple text (entry-codec.ts `entryText`) of entries read from a record of the
+   * store's own form `[3, w, tuple]`, by entry object — a write's undo is that text, not encoded again
+   */
+  texts?: Map<AnyEntry, string>;
 }
 
 const MARKER = 'changelog';
@@ -101,6 +107,9 @@ const headOf = (text: string): Head => {
   const h = JSON.parse(text) as StoredHead;
   return { w: h[0], seq: h[1] };
 };
+
+/** The tuple of a store record `[3,w,tuple]` as the text it was written with (entryRecordText). */
+const tupleTextOf = (record: string, w: number): string => record.slice(`[${ENTRY_LAYOUT},${w},`.length, -1);
 
 /** What a batch wants read of one beneficiary (`ReconStore.loadMany`): as `load`'s arguments. */
 export interface LoadWants {
@@ -288,7 +297,7 @@ export class ReconStore {
         if (p.kind !== 'H') continue;
         const text = values[i];
         const head = text === undefined ? undefined : headOf(text);
-        out.set(p.b, { head, state: { lines: emptyDict<LineEntry>(), claims: emptyDict<ClaimEntry>(), seq: head?.seq ?? 0 }, stored: new Map(), groups: new Map() });
+        out.set(p.b, { head, state: { lines: emptyDict<LineEntry>(), claims: emptyDict<ClaimEntry>(), seq: head?.seq ?? 0 }, stored: new Map(), groups: new Map(), texts: new Map() });
       }
       for (let i = 0; i < round.length; i++) {
         const p = round[i]!;
@@ -310,6 +319,7 @@ export class ReconStore {
         const entry = currentOf(rec, loaded.head?.w ?? 0);
         if (entry !== rec.entry) loaded.stored.set(p.kind + p.id, rec.entry);
         if (entry === null) continue;
+        if (entry === rec.entry && rec.undo === undefined) loaded.texts!.set(entry, tupleTextOf(text, rec.w));
         if (p.kind === 'L') (loaded.state.lines as Record<string, LineEntry>)[p.id] = entry as LineEntry;
         else (loaded.state.claims as Record<string, ClaimEntry>)[p.id] = entry as ClaimEntry;
         if (!closing.get(p.b)) continue;
