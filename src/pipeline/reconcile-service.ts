@@ -76,8 +76,16 @@ export const RECONCILE_MAX_BATCH = 16384;
 /** Beneficiaries a tick decides per store transaction: memory stays one slice however many waits run out at once. */
 const TICK_SLICE = 4096;
 
+/** the ISO form of the last record timestamp seen: a batch's records mostly share theirs (appended together) */
+let lastTimestamp = Number.NaN;
+let lastAt = '';
+
 function eventOf(record: BusRecord<'settlements'> | BusRecord<'tp-claims'>): ReconEvent {
-  const at = new Date(record.timestamp).toISOString();
+  if (record.timestamp !== lastTimestamp) {
+    lastAt = new Date(record.timestamp).toISOString();
+    lastTimestamp = record.timestamp;
+  }
+  const at = lastAt;
   return record.topic === 'settlements'
     ? { kind: 'settlement', settlement: (record as BusRecord<'settlements'>).value, at }
     : { kind: 'claim', claim: (record as BusRecord<'tp-claims'>).value, at };
