@@ -3,7 +3,7 @@ import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import { partitionFor } from '../bus/topics.js';
-import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
+import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
 import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
 import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants } from './reconcile-store.js';
 
@@ -101,7 +101,8 @@ interface Wants extends LoadWants {
 function wantsOf(event: ReconEvent, into: Wants): void {
   if (event.kind === 'settlement') {
     into.lines.add(event.settlement.lineKey);
-    into.groups.push(careEventOfLine({ identity: identityOf(event.settlement) }));
+    // a member or review line never pairs: its care event is not read (what its previous version was linked to is reached through it)
+    if (looksInCareEvent(event.settlement)) into.groups.push(careEventOfLine({ identity: identityOf(event.settlement) }));
   } else if (event.kind === 'claim') {
     into.claims.add(event.claim.tpClaimId);
     into.groups.push(careEventOfClaim(event.claim));

@@ -4,7 +4,7 @@ import { TRUSTED } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import { parseReconState, type ClaimEntry, type LineEntry, type ReconState } from '../reconcile/index.js';
 import { emptyDict } from '../reconcile/dict.js';
-import { careEventOfClaim, careEventOfLine, type CareEvent } from '../reconcile/match.js';
+import { careEventOfClaim, careEventOfLine, findableInCareEvent, type CareEvent } from '../reconcile/match.js';
 import {
   ENTRY_LAYOUT,
   deadlineOf,
@@ -137,6 +137,8 @@ const headKey = (beneficiary: string) => `${beneficiary}${SEP}H`;
 const groupKey = (beneficiary: string, g: CareEvent) => `${beneficiary}${SEP}E${SEP}${g[0]}${SEP}${g[1]}${SEP}${g[2]}`;
 
 const groupOf = (kind: EntryKind, entry: AnyEntry): CareEvent => (kind === 'L' ? careEventOfLine(entry as LineEntry) : careEventOfClaim((entry as ClaimEntry).claim));
+/** In its care event's index: every claim, a line only when the decider can find it there (layout 4 listed every line; such a list still reads). */
+const listed = (kind: EntryKind, entry: AnyEntry): boolean => kind === 'C' || findableInCareEvent(entry as LineEntry);
 const idOf = (kind: EntryKind, entry: AnyEntry): string => (kind === 'L' ? (entry as LineEntry).lineKey : (entry as ClaimEntry).claim.tpClaimId);
 
 /** The entry a record reads as, given its beneficiary's head: a write above the head (cut before it) reads as its undo. */
@@ -476,8 +478,10 @@ export class ReconStore {
             }
           }
           const member = e.kind + e.id;
-          const oldGroup = old === null ? null : groupKey(b, groupOf(e.kind, old));
-          const newGroup = e.entry === null ? null : groupKey(b, groupOf(e.kind, e.entry));
+          // listed: claims, and the lines the decider finds by care event (match.ts findableInCareEvent); a
+          // member or review line is reached by its lineKey only (one list and one put less per such line)
+          const oldGroup = old === null || !listed(e.kind, old) ? null : groupKey(b, groupOf(e.kind, old));
+          const newGroup = e.entry === null || !listed(e.kind, e.entry) ? null : groupKey(b, groupOf(e.kind, e.entry));
           if (oldGroup !== newGroup) {
             if (oldGroup !== null) {
               const list = members(oldGroup);

@@ -1,5 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
+import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService } from '../../src/pipeline/reconcile-service.js';
+import { readAll } from './stages-given.js';
 import { ReconStore, type BeneficiaryWrite, type EntryWrite, type LoadWants } from '../../src/pipeline/reconcile-store.js';
 import { careEventOfClaim, careEventOfLine, decide, initialReconState, reconKeyOf, type CareEvent, type ReconEvent, type ReconState } from '../../src/reconcile/index.js';
 import { entryRecordText, entryText, type AnyEntry, type EntryKind } from '../../src/reconcile/entry-codec.js';
@@ -116,6 +120,41 @@ describe('reconcile store: a batch read in rounds (loadMany)', () => {
     expect(restored.state.lines[restoredId]).toEqual(restoredLine);
     // a claim's care event leads to the lines of that care event
     expect(careEventOfClaim(claim({ tpClaimId: 'x', nir: nirOf(0), careDate: dates[0], psId: pss[0], actCode: acts[0] }))).toEqual([dates[0], pss[0], acts[0]]);
+  });
+});
+
+describe('reconcile service: which care events a batch reads', () => {
+  it('a member line is read by its lineKey only, an annulation of a line never seen still finds the paid claim waiting in its care event', async () => {
+    const bus = await openEmbeddedBus({ dir: join(dir, 'bus') });
+    const service = await startReconcileService({ bus, home: join(dir, 'svc'), maxBatch: 2 });
+    try {
+      const beneficiary = { nir: nirOf(1), rang: 1 };
+      // a claim the operator paid, waiting (no line); then the RO annuls a line this stage never saw (version 2, operation A)
+      await bus.produce('tp-claims', [{ value: claim({ tpClaimId: 'KP', nir: beneficiary.nir, careDate: '2025-03-03', psId: '10000001', actCode: 'G', paidOn: '2025-03-05' }) }]);
+      await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 15_000);
+      await bus.produce('settlements', [
+        // (its version says tp 00, paid to the member: not a line that takes claims, yet its annulation looks in its care event)
+        { value: settlement({ lineKey: 'noemie-9:A1:1', beneficiary, version: 2, operation: 'A', careDate: '2025-03-03', psId: '10000001', actCode: 'G', tp: '00', payee: 'member', adherentId: 'A1' }) },
+        // a member line (tp 00) of the same care event: kept, not listed in the care event's index
+        { value: settlement({ lineKey: 'noemie-9:M1:1', beneficiary, careDate: '2025-03-03', psId: '10000001', actCode: 'G', tp: '00', payee: 'member', adherentId: 'A1' }) },
+      ]);
+      await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 15_000);
+      const outcomes = await readAll(bus, 'reconciliation');
+      // what the decider says on the whole state: the operator's payment is indu against the professional
+      expect(outcomes.filter((o) => o.kind === 'annulation-indu').map((o) => [o.outcomeId, o.amount, o.payee])).toEqual([['annulation-indu|noemie-9:A1:1@2|KP#1', '19.00', 'ps:10000001']]);
+      await service.stop();
+      const after = await ReconStore.open(join(dir, 'svc'), { fsync: false });
+      try {
+        const b = `${beneficiary.nir}-1`;
+        expect((await after.stateOf(b))!.lines['noemie-9:M1:1']!.status).toBe('member');
+        expect(await after.careEventIndex()).toEqual([`${b}\u001fE\u001f2025-03-03\u001f10000001\u001fG\u001fC\u001fKP`, `${b}\u001fE\u001f2025-03-03\u001f10000001\u001fG\u001fL\u001fnoemie-9:A1:1`]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await service.stop();
+      await bus.close();
+    }
   });
 });
 
