@@ -3,9 +3,9 @@ import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import { partitionFor } from '../bus/topics.js';
-import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
+import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
 import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
-import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState } from './reconcile-store.js';
+import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants } from './reconcile-store.js';
 
 /**
  * The reconcile stage on the bus: consumes `settlements` and `tp-claims` (group `reconcile`), runs
@@ -76,15 +76,23 @@ export const RECONCILE_MAX_BATCH = 16384;
 /** Beneficiaries a tick decides per store transaction: memory stays one slice however many waits run out at once. */
 const TICK_SLICE = 4096;
 
+/** the ISO form of the last record timestamp seen: a batch's records mostly share theirs (appended together) */
+let lastTimestamp = Number.NaN;
+let lastAt = '';
+
 function eventOf(record: BusRecord<'settlements'> | BusRecord<'tp-claims'>): ReconEvent {
-  const at = new Date(record.timestamp).toISOString();
+  if (record.timestamp !== lastTimestamp) {
+    lastAt = new Date(record.timestamp).toISOString();
+    lastTimestamp = record.timestamp;
+  }
+  const at = lastAt;
   return record.topic === 'settlements'
     ? { kind: 'settlement', settlement: (record as BusRecord<'settlements'>).value, at }
     : { kind: 'claim', claim: (record as BusRecord<'tp-claims'>).value, at };
 }
 
 /** What a beneficiary's events in a batch name: the entries they read by id and the care events they look in. */
-interface Wants {
+interface Wants extends LoadWants {
   lines: Set<string>;
   claims: Set<string>;
   groups: CareEvent[];
@@ -93,7 +101,8 @@ interface Wants {
 function wantsOf(event: ReconEvent, into: Wants): void {
   if (event.kind === 'settlement') {
     into.lines.add(event.settlement.lineKey);
-    into.groups.push(careEventOfLine({ identity: identityOf(event.settlement) }));
+    // a member or review line never pairs: its care event is not read (what its previous version was linked to is reached through it)
+    if (looksInCareEvent(event.settlement)) into.groups.push(careEventOfLine({ identity: identityOf(event.settlement) }));
   } else if (event.kind === 'claim') {
     into.claims.add(event.claim.tpClaimId);
     into.groups.push(careEventOfClaim(event.claim));
@@ -133,7 +142,7 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
   changed.forEach(([kind, id, entry, before], i) => {
     const text = entryText(beneficiary, kind, entry);
     entries.push({ kind, id, entry, text: entryRecordText(w, text), old: loaded.stored.get(kind + id) ?? before ?? null });
-    const undo = before === undefined ? null : entryText(beneficiary, kind, before);
+    const undo = before === undefined ? null : (loaded.texts?.get(before) ?? entryText(beneficiary, kind, before));
     log.push({ value: { key: entryChangelogKey(beneficiary, kind, id), value: entryRecordText(w, text, undo, i === changed.length - 1 ? after.seq : undefined) }, partition });
   });
   return { write: { beneficiary, head: { w, seq: after.seq }, entries, known: { head: loaded.head !== undefined, groups: loaded.groups } }, log };
@@ -173,18 +182,19 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
    * changed entries and heads; then commits them and the changelog's new end in one store transaction.
    * `load` gives each beneficiary's part of the state the batch needs.
    */
-  async function apply(events: readonly { key: string; event: ReconEvent }[], load: (key: string) => LoadedState): Promise<ReconOutcome[]> {
+  async function apply(events: readonly { key: string; event: ReconEvent }[], wants: ReadonlyMap<string, LoadWants>): Promise<ReconOutcome[]> {
     if (behind) {
       await restore();
       behind = false;
     }
+    const parts = await store.loadMany(wants);
     // one working copy per beneficiary for the whole batch, read once; outcomes keep the records' order
     const folds = new Map<string, Working>();
     const outcomes: ReconOutcome[] = [];
     for (const { key, event } of events) {
       let f = folds.get(key);
       if (f === undefined) {
-        const loaded = load(key);
+        const loaded = parts.get(key)!;
         f = { loaded, fold: foldOf(loaded.state, config) };
         folds.set(key, f);
       }
@@ -221,10 +231,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       if (w === undefined) wants.set(key, (w = { lines: new Set(), claims: new Set(), groups: [] }));
       wantsOf(event, w);
     }
-    return apply(events, (key) => {
-      const w = wants.get(key)!;
-      return store.load(key, w.lines, w.claims, w.groups);
-    });
+    return apply(events, wants);
   }
 
   const handler = (batch: Batch<'settlements' | 'tp-claims'>) =>
@@ -276,7 +283,9 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
           if (due.size === 0) return outcomes;
           for (const key of due.keys()) seen.add(key);
           const events = [...due.keys()].map((key) => ({ key, event: { kind: 'tick', now } as ReconEvent }));
-          outcomes.push(...(await apply(events, (key) => store.load(key, due.get(key)!.lines, due.get(key)!.claims, [], false))));
+          const wants = new Map<string, LoadWants>();
+          for (const [key, d] of due) wants.set(key, { lines: d.lines, claims: d.claims, close: false });
+          outcomes.push(...(await apply(events, wants)));
         }
       }),
     get keys() {

@@ -3,8 +3,10 @@ import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
 import { TRUSTED } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import { parseReconState, type ClaimEntry, type LineEntry, type ReconState } from '../reconcile/index.js';
-import { careEventOfClaim, careEventOfLine, type CareEvent } from '../reconcile/match.js';
+import { emptyDict } from '../reconcile/dict.js';
+import { careEventOfClaim, careEventOfLine, findableInCareEvent, type CareEvent } from '../reconcile/match.js';
 import {
+  ENTRY_LAYOUT,
   deadlineOf,
   entryChangelogKey,
   entryRecordText,
@@ -93,14 +95,50 @@ export interface LoadedState {
   stored: Map<string, AnyEntry>;
   /** the care-event lists read (an absent key: empty), by key, as the store holds them (BeneficiaryWrite.known) */
   groups: Map<string, string[]>;
+  /**
+   * `loadMany`: the tuple text (entry-codec.ts `entryText`) of entries read from a record of the
+   * store's own form `[3, w, tuple]`, by entry object — a write's undo is that text, not encoded again
+   */
+  texts?: Map<AnyEntry, string>;
 }
 
 const MARKER = 'changelog';
-const headKey = (beneficiary: string) => compositeKey(beneficiary, 'H');
+const headOf = (text: string): Head => {
+  const h = JSON.parse(text) as StoredHead;
+  return { w: h[0], seq: h[1] };
+};
+
+/** The tuple of a store record `[3,w,tuple]` as the text it was written with (entryRecordText). */
+const tupleTextOf = (record: string, w: number): string => record.slice(`[${ENTRY_LAYOUT},${w},`.length, -1);
+
+/** What a batch wants read of one beneficiary (`ReconStore.loadMany`): as `load`'s arguments. */
+export interface LoadWants {
+  lines: Iterable<string>;
+  claims: Iterable<string>;
+  groups?: Iterable<CareEvent>;
+  /** false: only the entries named (a tick's due entries), no care events, no partners */
+  close?: boolean;
+}
+
+/** A key of a `loadMany` round: a head (H), an entry (L, C) or a care event's index value (E) of beneficiary `b`. */
+interface Pending {
+  b: string;
+  kind: 'H' | EntryKind | 'E';
+  id: string;
+}
+const SEP = '\u001f';
+/**
+ * The hot keys spelled out (compositeKey's bytes: the parts joined by ␟) — compositeKey's rest
+ * array and join cost a tenth of the store's write in the 100 k profile.
+ */
+const entryKey = (beneficiary: string, kind: EntryKind, id: string) => `${beneficiary}${SEP}${kind}${SEP}${id}`;
+const headKey = (beneficiary: string) => `${beneficiary}${SEP}H`;
 /** The key of a care event's index value under its beneficiary. */
-const groupKey = (beneficiary: string, g: CareEvent) => compositeKey(beneficiary, 'E', ...g);
+const groupKey = (beneficiary: string, g: CareEvent) => `${beneficiary}${SEP}E${SEP}${g[0]}${SEP}${g[1]}${SEP}${g[2]}`;
 
 const groupOf = (kind: EntryKind, entry: AnyEntry): CareEvent => (kind === 'L' ? careEventOfLine(entry as LineEntry) : careEventOfClaim((entry as ClaimEntry).claim));
+/** In its care event's index: every claim, a line only when the decider can find it there (layout 4 listed every line; such a list still reads). */
+const listed = (kind: EntryKind, entry: AnyEntry): boolean => kind === 'C' || findableInCareEvent(entry as LineEntry);
 const idOf = (kind: EntryKind, entry: AnyEntry): string => (kind === 'L' ? (entry as LineEntry).lineKey : (entry as ClaimEntry).claim.tpClaimId);
 
 /** The entry a record reads as, given its beneficiary's head: a write above the head (cut before it) reads as its undo. */
@@ -165,14 +203,12 @@ export class ReconStore {
 
   head(beneficiary: string): Head | undefined {
     const text = this.people.get(headKey(beneficiary));
-    if (text === undefined) return undefined;
-    const h = JSON.parse(text) as StoredHead;
-    return { w: h[0], seq: h[1] };
+    return text === undefined ? undefined : headOf(text);
   }
 
   /** The record an entry key holds, decoded (undefined: none). */
   record(beneficiary: string, kind: EntryKind, id: string): EntryRecord | undefined {
-    const text = this.people.get(compositeKey(beneficiary, kind, id));
+    const text = this.people.get(entryKey(beneficiary, kind, id));
     return text === undefined ? undefined : parseEntryRecord(beneficiary, kind, text);
   }
 
@@ -187,8 +223,8 @@ export class ReconStore {
   load(beneficiary: string, lineKeys: Iterable<string>, claimIds: Iterable<string>, groups: Iterable<CareEvent>, close = true): LoadedState {
     const head = this.head(beneficiary);
     const headW = head?.w ?? 0;
-    const lines: Record<string, LineEntry> = {};
-    const claims: Record<string, ClaimEntry> = {};
+    const lines = emptyDict<LineEntry>();
+    const claims = emptyDict<ClaimEntry>();
     const stored = new Map<string, AnyEntry>();
     const seen = new Set<string>();
     const todo: [EntryKind, string][] = [];
@@ -224,6 +260,86 @@ export class ReconStore {
       for (const member of list) todo.push([member[0] as EntryKind, member.slice(1)]);
     }
     return { head, state: { lines, claims, seq: head?.seq ?? 0 }, stored, groups: seenGroups };
+  }
+
+  /**
+   * `load` for every beneficiary of a batch at once, the same entries (the closure is a fixed point:
+   * the order keys are read in does not change it), read in rounds of ONE `getMany` each instead of
+   * a `getSync` per key: round 1 the heads, the entries named and the care events named; each next
+   * round what the previous one's entries and care events lead to (their care events, partners,
+   * members), until nothing is new — 2 or 3 rounds for a batch of thousands. LevelDB's lookups run
+   * on libuv's pool, off the service's thread, and the per-read toll of a synchronous native call
+   * (abstract-level's options, a N-API crossing per key) is paid once per round: the reads were a
+   * third of the service's time (bench/README.md, "Session 13 — reconciliation"). Outside a commit
+   * only: `getMany` does not see a batch being built.
+   */
+  async loadMany(wants: ReadonlyMap<string, LoadWants>): Promise<Map<string, LoadedState>> {
+    const out = new Map<string, LoadedState>();
+    const seen = new Set<string>();
+    /** keys to read in the next round, and what each is: a head, an entry, a care event of one beneficiary */
+    let keys: string[] = [];
+    let what: Pending[] = [];
+    const want = (p: Pending, key: string) => {
+      if (seen.has(key)) return;
+      seen.add(key);
+      keys.push(key);
+      what.push(p);
+    };
+    const closing = new Map<string, boolean>();
+    for (const [b, w] of wants) {
+      closing.set(b, w.close !== false);
+      want({ b, kind: 'H', id: '' }, headKey(b));
+      for (const id of w.lines) want({ b, kind: 'L', id }, entryKey(b, 'L', id));
+      for (const id of w.claims) want({ b, kind: 'C', id }, entryKey(b, 'C', id));
+      for (const g of w.groups ?? []) want({ b, kind: 'E', id: '' }, groupKey(b, g));
+    }
+    while (keys.length > 0) {
+      const values = await this.people.getMany(keys);
+      const round = what;
+      const roundKeys = keys;
+      keys = [];
+      what = [];
+      // heads first: an entry read in the same round reads as its head says (currentOf)
+      for (let i = 0; i < round.length; i++) {
+        const p = round[i]!;
+        if (p.kind !== 'H') continue;
+        const text = values[i];
+        const head = text === undefined ? undefined : headOf(text);
+        out.set(p.b, { head, state: { lines: emptyDict<LineEntry>(), claims: emptyDict<ClaimEntry>(), seq: head?.seq ?? 0 }, stored: new Map(), groups: new Map(), texts: new Map() });
+      }
+      for (let i = 0; i < round.length; i++) {
+        const p = round[i]!;
+        const text = values[i];
+        if (p.kind === 'H') continue;
+        const loaded = out.get(p.b)!;
+        if (p.kind === 'E') {
+          const list = text === undefined ? [] : (JSON.parse(text) as string[]);
+          loaded.groups.set(roundKeys[i]!, list);
+          for (const member of list) {
+            const kind = member[0] as EntryKind;
+            const id = member.slice(1);
+            want({ b: p.b, kind, id }, entryKey(p.b, kind, id));
+          }
+          continue;
+        }
+        if (text === undefined) continue;
+        const rec = parseEntryRecord(p.b, p.kind, text);
+        const entry = currentOf(rec, loaded.head?.w ?? 0);
+        if (entry !== rec.entry) loaded.stored.set(p.kind + p.id, rec.entry);
+        if (entry === null) continue;
+        if (entry === rec.entry && rec.undo === undefined) loaded.texts!.set(entry, tupleTextOf(text, rec.w));
+        if (p.kind === 'L') (loaded.state.lines as Record<string, LineEntry>)[p.id] = entry as LineEntry;
+        else (loaded.state.claims as Record<string, ClaimEntry>)[p.id] = entry as ClaimEntry;
+        if (!closing.get(p.b)) continue;
+        want({ b: p.b, kind: 'E', id: '' }, groupKey(p.b, groupOf(p.kind, entry)));
+        const partner = p.kind === 'L' ? (entry as LineEntry).claimId : (entry as ClaimEntry).lineKey;
+        if (partner !== null) {
+          const kind = p.kind === 'L' ? 'C' : 'L';
+          want({ b: p.b, kind, id: partner }, entryKey(p.b, kind, partner));
+        }
+      }
+    }
+    return out;
   }
 
   /** The members of a care event's index value (`<L|C><id>` each), none when it has none. */
@@ -314,7 +430,9 @@ export class ReconStore {
     await this.level.commit(() => {
       const before = this.marker();
       let keys = before?.keys ?? 0;
-      const ops: (() => void)[] = [];
+      // the puts (a value) and removes (null), made after the reads above: key, value pairs per sub-store
+      const people: (string | null)[] = [];
+      const deadlines: (string | null)[] = [];
       // care-event lists read and changed by this batch, written once each at the end
       const groups = new Map<string, string[]>();
       let known: BeneficiaryWrite['known'];
@@ -333,15 +451,15 @@ export class ReconStore {
           const had = known !== undefined ? known.head : this.people.get(hk) !== undefined;
           if (head === null) {
             if (had) keys -= 1;
-            ops.push(() => this.people.remove(hk));
+            people.push(hk, null);
           } else {
             if (!had) keys += 1;
             const value = JSON.stringify([head.w, head.seq] satisfies StoredHead);
-            ops.push(() => this.people.put(hk, value));
+            people.push(hk, value);
           }
         }
         for (const e of entries) {
-          const key = compositeKey(b, e.kind, e.id);
+          const key = entryKey(b, e.kind, e.id);
           let old = e.old;
           if (old === undefined) {
             const text = this.people.get(key);
@@ -351,17 +469,19 @@ export class ReconStore {
           const newDeadline = e.entry === null ? null : deadlineOf(e.kind, e.entry);
           if (oldDeadline !== newDeadline) {
             if (oldDeadline !== null) {
-              const k = compositeKey(oldDeadline, key);
-              ops.push(() => this.deadlines.remove(k));
+              const k = `${oldDeadline}${SEP}${key}`;
+              deadlines.push(k, null);
             }
             if (newDeadline !== null) {
-              const k = compositeKey(newDeadline, key);
-              ops.push(() => this.deadlines.put(k, '1'));
+              const k = `${newDeadline}${SEP}${key}`;
+              deadlines.push(k, '1');
             }
           }
           const member = e.kind + e.id;
-          const oldGroup = old === null ? null : groupKey(b, groupOf(e.kind, old));
-          const newGroup = e.entry === null ? null : groupKey(b, groupOf(e.kind, e.entry));
+          // listed: claims, and the lines the decider finds by care event (match.ts findableInCareEvent); a
+          // member or review line is reached by its lineKey only (one list and one put less per such line)
+          const oldGroup = old === null || !listed(e.kind, old) ? null : groupKey(b, groupOf(e.kind, old));
+          const newGroup = e.entry === null || !listed(e.kind, e.entry) ? null : groupKey(b, groupOf(e.kind, e.entry));
           if (oldGroup !== newGroup) {
             if (oldGroup !== null) {
               const list = members(oldGroup);
@@ -373,11 +493,7 @@ export class ReconStore {
               if (!list.includes(member)) list.push(member);
             }
           }
-          if (e.text === null) ops.push(() => this.people.remove(key));
-          else {
-            const text = e.text;
-            ops.push(() => this.people.put(key, text));
-          }
+          people.push(key, e.text);
         }
       }
       const next = { ...(before?.bus === busId ? before.next : {}) };
@@ -385,7 +501,16 @@ export class ReconStore {
       const marker: ReconMarker = { v: RECON_LAYOUT, bus: busId, next, keys };
       const add = [...(marks.add ?? [])];
       const remove = [...(marks.remove ?? [])];
-      for (const op of ops) op();
+      for (let i = 0; i < people.length; i += 2) {
+        const value = people[i + 1] as string | null;
+        if (value === null) this.people.remove(people[i] as string);
+        else this.people.put(people[i] as string, value);
+      }
+      for (let i = 0; i < deadlines.length; i += 2) {
+        const value = deadlines[i + 1] as string | null;
+        if (value === null) this.deadlines.remove(deadlines[i] as string);
+        else this.deadlines.put(deadlines[i] as string, value);
+      }
       for (const [key, list] of groups) {
         if (list.length === 0) this.people.remove(key);
         else this.people.put(key, JSON.stringify(list));

@@ -6,5 +6,5 @@ export { parseReconState, ReconStateSchema } from './state-schema.js';
 export { ReconError, type ReconErrorCode } from './errors.js';
 export { DEFAULT_RECON_CONFIG } from './types.js';
 export type { ReconConfig, ReconEvent, ReconState, ReconDecision, LineEntry, ClaimEntry, LineStatus, Identity } from './types.js';
-export { careEventOfClaim, careEventOfLine, type CareEvent } from './match.js';
+export { careEventOfClaim, careEventOfLine, findableInCareEvent, looksInCareEvent, type CareEvent } from './match.js';
 export { identityOf } from './settlement.js';

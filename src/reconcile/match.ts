@@ -1,5 +1,7 @@
 import { Decimal } from 'decimal.js';
-import type { TpClaim } from '../model/tp-claim.js';
+import type { Settlement } from '../model/settlement.js';
+import { isTiersPayantLine, type TpClaim } from '../model/tp-claim.js';
+import { centsOf } from './cents.js';
 import type { ClaimEntry, LineEntry, ReconState } from './types.js';
 
 /**
@@ -35,12 +37,36 @@ export function careEventOfClaim(claim: TpClaim): CareEvent {
   return [claim.careDate, claim.psId, claim.actCode];
 }
 
+/**
+ * Whether deciding this settlement can look among its care event's entries: a tiers-payant line
+ * to place (it takes a pending claim) or an annulation (a claim the operator paid, waiting, is
+ * recovered). A member line (tp 00/05) or one under review takes no claim: what its previous
+ * version was linked to is reached through that version (its claim, and that claim's care event).
+ * The consumer's store reads a care event only when something can look in it.
+ */
+export function looksInCareEvent(s: Pick<Settlement, 'operation' | 'tp' | 'payee' | 'status'>): boolean {
+  return s.operation === 'A' || (isTiersPayantLine(s) && s.status !== 'review');
+}
+
+/**
+ * Whether a line is one the decider finds by its care event (`bestLineFor`: held or linked;
+ * `annulledLineFor`: annulled), hence listed in the consumer's care-event index; a member or review
+ * line is only ever reached by its lineKey (a new version, an annulation). Every claim is listed.
+ */
+export function findableInCareEvent(line: LineEntry): boolean {
+  return line.status === 'held' || line.status === 'linked' || line.status === 'annulled';
+}
+
 /** A line can take a claim when it is a TP line that is neither annulled nor under review. */
 export function canMatch(line: LineEntry): boolean {
   return line.status === 'held' || line.status === 'linked';
 }
 
 export function withinTolerance(a: string, b: string, tolerance: string): boolean {
+  const ca = centsOf(a);
+  const cb = centsOf(b);
+  const ct = centsOf(tolerance);
+  if (ca !== undefined && cb !== undefined && ct !== undefined) return Math.abs(ca - cb) <= ct;
   return new Decimal(a).minus(b).abs().lte(tolerance);
 }
 

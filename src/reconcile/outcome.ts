@@ -1,6 +1,8 @@
 import { Decimal } from 'decimal.js';
 import { formatMoney } from '../model/money.js';
 import type { ReconKind, ReconOutcome } from '../model/reconciliation.js';
+import { centsOf, formatCents } from './cents.js';
+import { copyDict } from './dict.js';
 import { withinTolerance } from './match.js';
 import { dayOf, plusDays } from './time.js';
 import type { ClaimEntry, LineEntry, ReconConfig, ReconState } from './types.js';
@@ -20,7 +22,7 @@ export interface Draft {
 }
 
 export function draftOf(state: ReconState, config: ReconConfig): Draft {
-  return { lines: { ...state.lines }, claims: { ...state.claims }, seq: state.seq, outcomes: [], config, changed: false };
+  return { lines: copyDict(state.lines), claims: copyDict(state.claims), seq: state.seq, outcomes: [], config, changed: false };
 }
 
 type OutcomeFields = Omit<ReconOutcome, 'outcomeId' | 'kind' | 'at' | 'entitled' | 'claimed' | 'owed' | 'claimPaidOn'> &
@@ -66,6 +68,24 @@ const person = (line: LineEntry) => ({ nir: line.identity.nir, rang: line.identi
 const psPayee = (psId: string) => `ps:${psId}`;
 
 /**
+ * What a pair's amounts mean: the claim is in excess (above the entitlement and not equal within
+ * the tolerance), what the professional is owed (the entitlement when in excess, else the amount
+ * claimed) and the excess. In integer cents when both amounts are canonical (cents.ts), else decimal.js.
+ */
+function pairAmounts(entitledText: string, claimedText: string, equal: boolean): { excess: boolean; owed: string; diff: string } {
+  const e = centsOf(entitledText);
+  const c = centsOf(claimedText);
+  if (e !== undefined && c !== undefined) {
+    const excess = !equal && c > e;
+    return { excess, owed: excess ? entitledText : claimedText, diff: excess ? formatCents(c - e) : '' };
+  }
+  const entitled = new Decimal(entitledText);
+  const claimed = new Decimal(claimedText);
+  const excess = !equal && claimed.gt(entitled);
+  return { excess, owed: formatMoney(excess ? entitled : claimed), diff: excess ? formatMoney(claimed.minus(entitled)) : '' };
+}
+
+/**
  * Decides a line + claim pair: equal within the tolerance → matched (owed: the amount claimed);
  * claimed above → indu for the excess (owed: the entitlement); claimed below → matched for what
  * was claimed (the professional asked for less; the member was never to be paid for a TP line).
@@ -73,11 +93,8 @@ const psPayee = (psId: string) => `ps:${psId}`;
  */
 export function decidePair(d: Draft, line: LineEntry, entry: ClaimEntry, at: string): LineEntry {
   const c = entry.claim;
-  const entitled = new Decimal(line.amcAmount);
-  const claimed = new Decimal(c.amcAmountClaimed);
   const equal = withinTolerance(line.amcAmount, c.amcAmountClaimed, d.config.tolerance);
-  const excess = !equal && claimed.gt(entitled);
-  const owed = formatMoney(excess ? entitled : claimed);
+  const { excess, owed, diff } = pairAmounts(line.amcAmount, c.amcAmountClaimed, equal);
   const who = `professional ${c.psId}`;
   const paid = c.paidOn === null ? '' : ` The operator ${c.operator} paid ${c.amcAmountClaimed} on ${c.paidOn}.`;
   const ref = `claim ${c.tpClaimId} (operator ${c.operator}) and NOEMIE line ${line.lineKey} v${line.version}`;
@@ -86,7 +103,6 @@ export function decidePair(d: Draft, line: LineEntry, entry: ClaimEntry, at: str
     payee: psPayee(c.psId), entitled: line.amcAmount, claimed: c.amcAmountClaimed, owed, claimPaidOn: c.paidOn,
   };
   if (excess) {
-    const diff = formatMoney(claimed.minus(entitled));
     const tail = c.paidOn === null ? ` Only ${owed} will be paid to the ${who}.` : ` ${diff} to recover from the ${who}.`;
     emit(d, 'indu', at, { ...common, amount: diff, reason: `${ref}: ${c.amcAmountClaimed} claimed for an entitlement of ${line.amcAmount}, ${diff} indu against the ${who}.${paid}${tail}` });
   } else {

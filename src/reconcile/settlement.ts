@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
 import type { Settlement } from '../model/settlement.js';
 import { isTiersPayantLine } from '../model/tp-claim.js';
+import { centsOf } from './cents.js';
 import { bestClaimFor, sameCareEvent } from './match.js';
 import { annulationIndu, decidePair, putClaim, putLine, recoverOperatorPayment, type Draft } from './outcome.js';
 import { placeLine, releaseClaim } from './pairing.js';
@@ -37,6 +38,12 @@ function entryOf(s: Settlement, prev: LineEntry | undefined): LineEntry {
     deadline: stillHeld ? prev.deadline : null,
     exceptionRaised: stillHeld ? prev.exceptionRaised : false,
   };
+}
+
+/** money > 0: in cents when canonical (cents.ts), else decimal.js */
+function isPositive(money: string): boolean {
+  const cents = centsOf(money);
+  return cents !== undefined ? cents > 0 : new Decimal(money).gt(0);
 }
 
 function psOfPayee(payee: string): string | null {
@@ -76,8 +83,8 @@ function annul(d: Draft, prev: LineEntry | undefined, s: Settlement, at: string)
     if (entry && claim?.paidOn) {
       annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, claim.amcAmountClaimed, `paid by the operator ${claim.operator}`);
       putClaim(d, { ...entry, recoveredOn: prev.lineKey });
-    } else if (prev.owed !== null && new Decimal(prev.owed).gt(0)) annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, prev.owed, 'settled for payment');
-  } else if (prev?.status === 'member' && prev.adherentId !== null && new Decimal(prev.settled).gt(0)) {
+    } else if (prev.owed !== null && isPositive(prev.owed)) annulationIndu(d, prev, s.version, at, `ps:${prev.identity.psId}`, prev.owed, 'settled for payment');
+  } else if (prev?.status === 'member' && prev.adherentId !== null && isPositive(prev.settled)) {
     annulationIndu(d, prev, s.version, at, `member:${prev.adherentId}`, prev.settled, 'settled for payment');
   }
   const annulled: LineEntry = { ...base, version: s.version, status: 'annulled', claimId: null, owed: null, settled: '0.00', heldSince: null, deadline: null, exceptionRaised: false, holds: 0 };

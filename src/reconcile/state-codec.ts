@@ -1,4 +1,5 @@
 import type { TpClaim } from '../model/tp-claim.js';
+import { emptyDict } from './dict.js';
 import type { ClaimEntry, LineEntry, LineStatus, ReconState } from './types.js';
 
 /**
@@ -146,12 +147,12 @@ export function claimOf(t: unknown[], p: { nir: string; rang: number }): ClaimEn
 export function decodeReconState(key: string, compact: CompactState): ReconState {
   if (!isCompactState(compact) || !Array.isArray(compact[2]) || !Array.isArray(compact[3])) throw new Error(`not a compact reconciliation state (version ${COMPACT_STATE_VERSION})`);
   const p = personOf(key);
-  const lines: Record<string, LineEntry> = {};
+  const lines = emptyDict<LineEntry>();
   for (const t of compact[2] as unknown[][]) {
     const line = lineOf(t, p);
     lines[line.lineKey] = line;
   }
-  const claims: Record<string, ClaimEntry> = {};
+  const claims = emptyDict<ClaimEntry>();
   for (const t of compact[3] as unknown[][]) {
     const entry = claimOf(t, p);
     claims[entry.claim.tpClaimId] = entry;
@@ -219,13 +220,13 @@ export function decodeReconStateText(key: string, text: string): { state: ReconS
   if (split === undefined) return { state: decodeReconState(key, JSON.parse(text) as CompactState), texts: undefined };
   const p = personOf(key);
   const texts: EntryTexts = new Map();
-  const lines: Record<string, LineEntry> = {};
+  const lines = emptyDict<LineEntry>();
   for (const t of split[1]) {
     const line = lineOf(JSON.parse(t) as unknown[], p);
     lines[line.lineKey] = line;
     texts.set(line, t);
   }
-  const claims: Record<string, ClaimEntry> = {};
+  const claims = emptyDict<ClaimEntry>();
   for (const t of split[2]) {
     const entry = claimOf(JSON.parse(t) as unknown[], p);
     claims[entry.claim.tpClaimId] = entry;
