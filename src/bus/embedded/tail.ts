@@ -8,8 +8,9 @@ import type { AppendEntry, StoredRecord } from './partition-log.js';
  * (codec.ts `prepare`); a subscription of the same process that keeps up with the partition used to
  * read it back from the log file and JSON.parse the whole stored line (envelope included) — the
  * main thread's largest bus cost after GC (bench/README.md, "Session 11 — bus"). The tail keeps the
- * appended entries (key, wire headers, the value's JSON) of the partitions a subscription follows,
- * and `PartitionLog.read` serves a range from it when it holds the range's first offset.
+ * appended records (key, wire headers, and the bytes written to the log, where each value's JSON is
+ * found: `Chunk`) of the partitions a subscription follows, and `PartitionLog.read` serves a range
+ * from it when it holds the range's first offset.
  *
  * What it changes, and what it does not:
  * - visibility: a chunk is added after its append is written and synced (PartitionLog.write), at the
@@ -29,20 +30,30 @@ export class TailBudget {
   constructor(readonly limit: number) {}
 }
 
-/** One append call's entries (offsets base, base + 1, …), all with the append's timestamp. */
+/**
+ * One append call's records (offsets base, base + 1, …), all with the append's timestamp: their
+ * keys and wire headers, and the bytes the append wrote to the log, where each value's JSON lies at
+ * [values[2·i], values[2·i + 1]). The bytes, not the values' strings: a Buffer lives outside the
+ * JS heap, so records waiting for their follower are never copied by the young generation's
+ * collections nor promoted into the old one (the strings were, for as long as the follower lagged:
+ * seconds, during an ingest); the strings die as soon as they are written.
+ */
 interface Chunk {
   base: number;
   t: number;
-  entries: readonly AppendEntry[];
-  bytes: number;
+  keys: string[];
+  headers: Record<string, string>[];
+  bytes: Buffer;
+  values: Uint32Array;
+  /** what the budget counts for it */
+  size: number;
 }
 
 /**
- * Bytes an entry holds: its strings (one byte per character for the Latin-1 text of our messages),
- * plus what the objects around them cost (a rough, fixed figure: the budget is a bound, not an account).
+ * What the objects kept besides the bytes cost per record (the key, the headers object): a rough,
+ * fixed figure — the budget is a bound, not an account.
  */
 const ENTRY_OVERHEAD = 96;
-const entryBytes = (e: AppendEntry) => e.value.length + e.key.length + ENTRY_OVERHEAD;
 
 export interface TailStats {
   /** records served from memory, and read ranges the tail did not hold (read from the file) */
@@ -54,7 +65,7 @@ export interface TailStats {
 }
 
 export class PartitionTail {
-  /** contiguous: chunks[i + 1].base = chunks[i].base + chunks[i].entries.length */
+  /** contiguous: chunks[i + 1].base = chunks[i].base + chunks[i].keys.length */
   private chunks: Chunk[] = [];
   /** follower → the next offset it will read */
   private readonly followers = new Map<object, number>();
@@ -74,12 +85,12 @@ export class PartitionTail {
   /** first offset after those held (meaningless when empty) */
   get end(): number {
     const last = this.chunks[this.chunks.length - 1];
-    return last ? last.base + last.entries.length : 0;
+    return last ? last.base + last.keys.length : 0;
   }
 
   get bytes(): number {
     let n = 0;
-    for (const c of this.chunks) n += c.bytes;
+    for (const c of this.chunks) n += c.size;
     return n;
   }
 
@@ -102,8 +113,11 @@ export class PartitionTail {
     this.trim();
   }
 
-  /** Called by PartitionLog once an append is durable and `end` has moved past it. */
-  appended(base: number, t: number, entries: readonly AppendEntry[]): void {
+  /**
+   * Called by PartitionLog once an append is durable and `end` has moved past it: `bytes` is what
+   * it wrote, `values` where each entry's value lies in it (see Chunk).
+   */
+  appended(base: number, t: number, entries: readonly AppendEntry[], bytes: Buffer, values: Uint32Array): void {
     if (this.followers.size === 0) return;
     // A gap (an append not kept before): keep the older run whole, the followers reach it first.
     // And only for followers that keep up: each at most at the first offset held (or, nothing
@@ -114,14 +128,20 @@ export class PartitionTail {
       this.stats.refused += 1;
       return;
     }
-    let bytes = 0;
-    for (const e of entries) bytes += entryBytes(e);
-    if (this.budget.used + bytes > this.budget.limit) {
+    const n = entries.length;
+    const size = bytes.length + n * ENTRY_OVERHEAD;
+    if (this.budget.used + size > this.budget.limit) {
       this.stats.refused += 1;
       return;
     }
-    this.budget.used += bytes;
-    this.chunks.push({ base, t, entries, bytes });
+    const keys: string[] = new Array(n);
+    const headers: Record<string, string>[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      keys[i] = entries[i]!.key;
+      headers[i] = entries[i]!.headers;
+    }
+    this.budget.used += size;
+    this.chunks.push({ base, t, keys, headers, bytes, values, size });
     this.stats.kept += 1;
   }
 
@@ -136,17 +156,18 @@ export class PartitionTail {
       return null;
     }
     let c = 0;
-    while (chunks[c]!.base + chunks[c]!.entries.length <= from) c++;
+    while (chunks[c]!.base + chunks[c]!.keys.length <= from) c++;
     const out: StoredRecord[] = [];
-    let bytes = 0;
+    let read = 0;
     for (let i = from - chunks[c]!.base; c < chunks.length && out.length < maxRecords; c++, i = 0) {
-      const { base, t, entries } = chunks[c]!;
-      for (; i < entries.length && out.length < maxRecords; i++) {
-        const e = entries[i]!;
-        if (out.length > 0 && bytes + e.value.length > maxBytes) return this.served(out);
-        bytes += e.value.length;
+      const { base, t, keys, headers, bytes, values } = chunks[c]!;
+      for (; i < keys.length && out.length < maxRecords; i++) {
+        const start = values[2 * i]!;
+        const end = values[2 * i + 1]!;
+        if (out.length > 0 && read + end - start > maxBytes) return this.served(out);
+        read += end - start;
         const o = base + i;
-        out.push({ o, t, k: e.key, h: e.headers, v: this.parse(e.value, o) });
+        out.push({ o, t, k: keys[i]!, h: headers[i]!, v: this.parse(bytes, start, end, o) });
       }
     }
     return this.served(out);
@@ -154,13 +175,13 @@ export class PartitionTail {
 
   /** Lets go of everything (the log closes). */
   clear(): void {
-    for (const c of this.chunks) this.budget.used -= c.bytes;
+    for (const c of this.chunks) this.budget.used -= c.size;
     this.chunks = [];
   }
 
-  private parse(json: string, offset: number): unknown {
+  private parse(bytes: Buffer, start: number, end: number, offset: number): unknown {
     try {
-      return JSON.parse(json);
+      return JSON.parse(bytes.toString('utf8', start, end));
     } catch (cause) {
       // Only a trusted producer's `json` that is not JSON gets here (NOEMIE_BUS_VERIFY refuses it in tests).
       throw new BusError('BUS_INVALID_MESSAGE', `${this.path}: record ${offset} is not JSON`, { file: `${this.path}.log`, offset: String(offset) }, { cause });
@@ -185,8 +206,8 @@ export class PartitionTail {
     }
     const min = this.slowest();
     let drop = 0;
-    while (drop < this.chunks.length && this.chunks[drop]!.base + this.chunks[drop]!.entries.length <= min) {
-      this.budget.used -= this.chunks[drop]!.bytes;
+    while (drop < this.chunks.length && this.chunks[drop]!.base + this.chunks[drop]!.keys.length <= min) {
+      this.budget.used -= this.chunks[drop]!.size;
       drop++;
     }
     if (drop > 0) this.chunks = this.chunks.slice(drop);
