@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Bus, OutgoingMessage, OutgoingText } from '../bus/bus.js';
+import { linesOf } from '../bus/embedded/lines.js';
 import { TRUSTED } from '../bus/bus.js';
 import { verifyTrusted } from '../bus/codec.js';
 import type { Headers, LineMessage, RejectMessage } from '../bus/messages.js';
@@ -72,6 +71,7 @@ export interface BusSinkStats {
 }
 
 const FLUSH_BYTES = 256 * 1024;
+const TAB = 0x09;
 
 /**
  * A spool line is `<head>\t<the line message's JSON>`: the head, a small JSON array, holds what
@@ -235,17 +235,7 @@ export class BusIngestSink implements IngestSink {
       await marks?.set(part, read);
     };
     if (marks && !marks.started(part)) await marks.set(part, 0);
-    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const text of lines) {
-      if (text === '') continue;
-      read += 1;
-      if (read <= skip) {
-        this.stats.alreadyPublished += 1;
-        continue;
-      }
-      // The head alone is parsed; the line's JSON goes to the bus as line() wrote it (OutgoingText).
-      const tab = text.indexOf('\t');
-      const [topic, nir, rang, amcMemberId, headers] = JSON.parse(text.slice(0, tab)) as SpoolHead;
+    const add = async ([topic, nir, rang, amcMemberId, headers]: SpoolHead, json: Uint8Array) => {
       if (topic !== pendingTopic) {
         await flush();
         pendingTopic = topic;
@@ -257,8 +247,28 @@ export class BusIngestSink implements IngestSink {
       if (known === undefined && !persons.has(person)) persons.set(person, (known = members?.byNirRang(nir, rang)));
       // Every line of an unknown person: each names the member number its lines are kept under.
       if (members && known === undefined) unknown.push({ nir, rang, adherentId: amcMemberId });
-      pending.push({ json: text.slice(tab + 1), key: familyKeyOf({ amcMemberId }, known), headers });
+      pending.push({ json, key: familyKeyOf({ amcMemberId }, known), headers });
       if (pending.length >= this.batch) await flush();
+    };
+    const fh = await open(path, 'r');
+    try {
+      // Read as bytes, 64 KiB at a time: each line's JSON goes to the bus as the bytes line() wrote
+      // (OutgoingText), copied into the log as they are — not decoded into a string here to be
+      // encoded again by the log (bench/README.md "Session 13 — bus").
+      for await (const { bytes, complete } of linesOf(fh, 0, (await fh.stat()).size)) {
+        if (bytes.length === 0) continue;
+        if (!complete) throw new Error(`${path}: the spool ends in the middle of a line`);
+        read += 1;
+        if (read <= skip) {
+          this.stats.alreadyPublished += 1;
+          continue;
+        }
+        // The head alone is parsed (JSON text has no raw tab: the first tab ends the head).
+        const tab = bytes.indexOf(TAB);
+        await add(JSON.parse(bytes.toString('utf8', 0, tab)) as SpoolHead, bytes.subarray(tab + 1));
+      }
+    } finally {
+      await fh.close();
     }
     await flush();
     await marks?.set(part, 'done');
