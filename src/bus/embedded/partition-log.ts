@@ -107,9 +107,7 @@ export class PartitionLog {
     // Timestamps never go back within a partition, so offsetForTime can binary-search them.
     const t = Math.max(Date.now(), this.lastTimestamp);
     const positions = Buffer.allocUnsafe(entries.length * IDX);
-    // Where each value lies in `bytes`: the tail hands followers the values from there (tail.ts).
-    const values = this.tail ? new Uint32Array(entries.length * 2) : null;
-    const bytes = encodeRecords(entries, base, t, this.size, positions, values);
+    const bytes = encodeRecords(entries, base, t, this.size, positions);
     try {
       await writeAll(this.log, bytes, this.size);
       if (sync) await this.log.datasync();
@@ -123,7 +121,7 @@ export class PartitionLog {
     this.endOffset += entries.length;
     this.lastTimestamp = t;
     // Durable and visible (`end` moved) in the same synchronous step: a follower sees it now, from memory.
-    if (values) this.tail?.appended(base, t, entries, bytes, values);
+    this.tail?.appended(base, t, entries);
     return base;
   }
 
@@ -261,11 +259,8 @@ async function isTail(log: FileHandle, bad: Line, logSize: number): Promise<bool
 const SCRATCH_MAX = 8 * 1024 * 1024;
 let scratch = Buffer.allocUnsafe(256 * 1024);
 
-/**
- * The NDJSON lines of records base.., and their byte positions (from `at`) into `positions`; with
- * `values`, each record's value as [start, end) in the returned bytes, at [2·i, 2·i + 1].
- */
-export function encodeRecords(entries: readonly AppendEntry[], base: number, t: number, at: number, positions: Buffer, values: Uint32Array | null): Buffer {
+/** The NDJSON lines of records base.., and their byte positions (from `at`) into `positions`. */
+function encodeRecords(entries: readonly AppendEntry[], base: number, t: number, at: number, positions: Buffer): Buffer {
   const heads: string[] = new Array(entries.length);
   let bound = 0;
   for (let i = 0; i < entries.length; i++) {
@@ -285,14 +280,12 @@ export function encodeRecords(entries: readonly AppendEntry[], base: number, t: 
   for (let i = 0; i < entries.length; i++) {
     writePos(positions, i, at + n);
     n += buf.write(heads[i]!, n);
-    if (values) values[2 * i] = n;
     const value = entries[i]!.value;
     if (typeof value === 'string') n += buf.write(value, n);
     else {
       buf.set(value, n);
       n += value.length;
     }
-    if (values) values[2 * i + 1] = n;
     buf[n++] = 0x7d; // }
     buf[n++] = 0x0a; // \n
   }

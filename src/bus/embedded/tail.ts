@@ -8,9 +8,8 @@ import type { AppendEntry, StoredRecord } from './partition-log.js';
  * (codec.ts `prepare`); a subscription of the same process that keeps up with the partition used to
  * read it back from the log file and JSON.parse the whole stored line (envelope included) — the
  * main thread's largest bus cost after GC (bench/README.md, "Session 11 — bus"). The tail keeps the
- * appended records (key, wire headers, and the bytes written to the log, where each value's JSON is
- * found: `Chunk`) of the partitions a subscription follows, and `PartitionLog.read` serves a range
- * from it when it holds the range's first offset.
+ * appended entries (key, wire headers, the value's JSON as given: text or its bytes) of the partitions a subscription follows,
+ * and `PartitionLog.read` serves a range from it when it holds the range's first offset.
  *
  * What it changes, and what it does not:
  * - visibility: a chunk is added after its append is written and synced (PartitionLog.write), at the
@@ -30,30 +29,28 @@ export class TailBudget {
   constructor(readonly limit: number) {}
 }
 
-/**
- * One append call's records (offsets base, base + 1, …), all with the append's timestamp: their
- * keys and wire headers, and the bytes the append wrote to the log, where each value's JSON lies at
- * [values[2·i], values[2·i + 1]). The bytes, not the values' strings: a Buffer lives outside the
- * JS heap, so records waiting for their follower are never copied by the young generation's
- * collections nor promoted into the old one (the strings were, for as long as the follower lagged:
- * seconds, during an ingest); the strings die as soon as they are written.
- */
+/** One append call's entries (offsets base, base + 1, …), all with the append's timestamp. */
 interface Chunk {
   base: number;
   t: number;
-  keys: string[];
-  headers: Record<string, string>[];
-  bytes: Buffer;
-  values: Uint32Array;
-  /** what the budget counts for it */
-  size: number;
+  entries: readonly AppendEntry[];
+  bytes: number;
 }
 
 /**
- * What the objects kept besides the bytes cost per record (the key, the headers object): a rough,
- * fixed figure — the budget is a bound, not an account.
+ * Bytes an entry holds: its strings (one byte per character for the Latin-1 text of our messages),
+ * plus what the objects around them cost (a rough, fixed figure: the budget is a bound, not an account).
  */
 const ENTRY_OVERHEAD = 96;
+const entryBytes = (e: AppendEntry) => e.value.length + e.key.length + ENTRY_OVERHEAD;
+
+/**
+ * A value's JSON as the producer gave it: a string, or its UTF-8 bytes (the ingest sink's spooled
+ * lines, OutgoingText). Keeping each append's written bytes instead (off the JS heap, no string
+ * kept) was tried: no CPU gained per record (parsing from bytes ≈ +0.4 µs), and the same budget
+ * held ≈ 12 % fewer records (the envelopes are in the bytes) — bench/README.md "Session 13 — bus".
+ */
+const textOf = (value: string | Uint8Array): string => (typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
 
 export interface TailStats {
   /** records served from memory, and read ranges the tail did not hold (read from the file) */
@@ -65,7 +62,7 @@ export interface TailStats {
 }
 
 export class PartitionTail {
-  /** contiguous: chunks[i + 1].base = chunks[i].base + chunks[i].keys.length */
+  /** contiguous: chunks[i + 1].base = chunks[i].base + chunks[i].entries.length */
   private chunks: Chunk[] = [];
   /** follower → the next offset it will read */
   private readonly followers = new Map<object, number>();
@@ -85,12 +82,12 @@ export class PartitionTail {
   /** first offset after those held (meaningless when empty) */
   get end(): number {
     const last = this.chunks[this.chunks.length - 1];
-    return last ? last.base + last.keys.length : 0;
+    return last ? last.base + last.entries.length : 0;
   }
 
   get bytes(): number {
     let n = 0;
-    for (const c of this.chunks) n += c.size;
+    for (const c of this.chunks) n += c.bytes;
     return n;
   }
 
@@ -113,11 +110,8 @@ export class PartitionTail {
     this.trim();
   }
 
-  /**
-   * Called by PartitionLog once an append is durable and `end` has moved past it: `bytes` is what
-   * it wrote, `values` where each entry's value lies in it (see Chunk).
-   */
-  appended(base: number, t: number, entries: readonly AppendEntry[], bytes: Buffer, values: Uint32Array): void {
+  /** Called by PartitionLog once an append is durable and `end` has moved past it. */
+  appended(base: number, t: number, entries: readonly AppendEntry[]): void {
     if (this.followers.size === 0) return;
     // A gap (an append not kept before): keep the older run whole, the followers reach it first.
     // And only for followers that keep up: each at most at the first offset held (or, nothing
@@ -128,20 +122,14 @@ export class PartitionTail {
       this.stats.refused += 1;
       return;
     }
-    const n = entries.length;
-    const size = bytes.length + n * ENTRY_OVERHEAD;
-    if (this.budget.used + size > this.budget.limit) {
+    let bytes = 0;
+    for (const e of entries) bytes += entryBytes(e);
+    if (this.budget.used + bytes > this.budget.limit) {
       this.stats.refused += 1;
       return;
     }
-    const keys: string[] = new Array(n);
-    const headers: Record<string, string>[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      keys[i] = entries[i]!.key;
-      headers[i] = entries[i]!.headers;
-    }
-    this.budget.used += size;
-    this.chunks.push({ base, t, keys, headers, bytes, values, size });
+    this.budget.used += bytes;
+    this.chunks.push({ base, t, entries, bytes });
     this.stats.kept += 1;
   }
 
@@ -156,18 +144,17 @@ export class PartitionTail {
       return null;
     }
     let c = 0;
-    while (chunks[c]!.base + chunks[c]!.keys.length <= from) c++;
+    while (chunks[c]!.base + chunks[c]!.entries.length <= from) c++;
     const out: StoredRecord[] = [];
-    let read = 0;
+    let bytes = 0;
     for (let i = from - chunks[c]!.base; c < chunks.length && out.length < maxRecords; c++, i = 0) {
-      const { base, t, keys, headers, bytes, values } = chunks[c]!;
-      for (; i < keys.length && out.length < maxRecords; i++) {
-        const start = values[2 * i]!;
-        const end = values[2 * i + 1]!;
-        if (out.length > 0 && read + end - start > maxBytes) return this.served(out);
-        read += end - start;
+      const { base, t, entries } = chunks[c]!;
+      for (; i < entries.length && out.length < maxRecords; i++) {
+        const e = entries[i]!;
+        if (out.length > 0 && bytes + e.value.length > maxBytes) return this.served(out);
+        bytes += e.value.length;
         const o = base + i;
-        out.push({ o, t, k: keys[i]!, h: headers[i]!, v: this.parse(bytes, start, end, o) });
+        out.push({ o, t, k: e.key, h: e.headers, v: this.parse(e.value, o) });
       }
     }
     return this.served(out);
@@ -175,13 +162,13 @@ export class PartitionTail {
 
   /** Lets go of everything (the log closes). */
   clear(): void {
-    for (const c of this.chunks) this.budget.used -= c.size;
+    for (const c of this.chunks) this.budget.used -= c.bytes;
     this.chunks = [];
   }
 
-  private parse(bytes: Buffer, start: number, end: number, offset: number): unknown {
+  private parse(json: string | Uint8Array, offset: number): unknown {
     try {
-      return JSON.parse(bytes.toString('utf8', start, end));
+      return JSON.parse(textOf(json));
     } catch (cause) {
       // Only a trusted producer's `json` that is not JSON gets here (NOEMIE_BUS_VERIFY refuses it in tests).
       throw new BusError('BUS_INVALID_MESSAGE', `${this.path}: record ${offset} is not JSON`, { file: `${this.path}.log`, offset: String(offset) }, { cause });
@@ -206,8 +193,8 @@ export class PartitionTail {
     }
     const min = this.slowest();
     let drop = 0;
-    while (drop < this.chunks.length && this.chunks[drop]!.base + this.chunks[drop]!.keys.length <= min) {
-      this.budget.used -= this.chunks[drop]!.size;
+    while (drop < this.chunks.length && this.chunks[drop]!.base + this.chunks[drop]!.entries.length <= min) {
+      this.budget.used -= this.chunks[drop]!.bytes;
       drop++;
     }
     if (drop > 0) this.chunks = this.chunks.slice(drop);
