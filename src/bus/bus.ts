@@ -38,8 +38,8 @@ export interface OutgoingText {
   value?: undefined;
   /**
    * The JSON text, or its UTF-8 bytes (the ingest sink reads its spool as bytes: the bytes go to
-   * the log as they are, never decoded to a string and encoded again; the bus keeps no reference
-   * to them once `produce` resolved).
+   * the log as they are, never decoded to a string and encoded again). Not to be changed once
+   * given: the embedded bus's tail keeps them for its followers until they have read them.
    */
   json: string | Uint8Array;
   key: string;
