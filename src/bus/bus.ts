@@ -36,7 +36,12 @@ export interface OutgoingMessage<T extends TopicName> {
  */
 export interface OutgoingText {
   value?: undefined;
-  json: string;
+  /**
+   * The JSON text, or its UTF-8 bytes (the ingest sink reads its spool as bytes: the bytes go to
+   * the log as they are, never decoded to a string and encoded again). Not to be changed once
+   * given: the embedded bus's tail keeps them for its followers until they have read them.
+   */
+  json: string | Uint8Array;
   key: string;
   headers: Headers;
   partition?: number;

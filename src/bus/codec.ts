@@ -5,16 +5,16 @@ import { fromZodIssues } from '../model/issues.js';
 import { BusError } from './errors.js';
 import { HeadersSchema, WIRE_HEADERS, type Headers } from './messages.js';
 import { topicDef, type TopicDef, type TopicName } from './topics.js';
-import type { BusRecord, Outgoing, OutgoingText, ProduceOptions } from './bus.js';
+import type { BusRecord, Outgoing, OutgoingMessage, OutgoingText, ProduceOptions } from './bus.js';
 
 /**
  * Validation and serialisation shared by both buses, so the embedded log and Kafka carry the same
  * key, header and value bytes.
  */
-export interface PreparedMessage {
+export interface PreparedMessage<V extends string | Uint8Array = string | Uint8Array> {
   key: string;
-  /** JSON of the validated value */
-  value: string;
+  /** JSON of the validated value: a string, or its UTF-8 bytes as a trusted producer gave them (OutgoingText) */
+  value: V;
   headers: Record<string, string>;
   /** only when the caller set one */
   partition?: number;
@@ -32,6 +32,11 @@ export function setVerifyTrusted(value: boolean | undefined): void {
   verifyOfProcess = value;
 }
 
+/** Messages whose JSON, when given, is a string: their prepared values are strings. */
+type OutgoingString<T extends TopicName> = OutgoingMessage<T> | (OutgoingText & { json: string });
+
+export function prepare<T extends TopicName>(topic: T, messages: readonly OutgoingString<T>[], options?: ProduceOptions): PreparedMessage<string>[];
+export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoing<T>[], options?: ProduceOptions): PreparedMessage[];
 export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoing<T>[], options: ProduceOptions = {}): PreparedMessage[] {
   const def = topicDef(topic);
   const trusted = options.trusted === true;
@@ -43,16 +48,17 @@ export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoi
       out[index] = prepareText(topic, def, m as OutgoingText, index, trusted, check);
       continue;
     }
+    const given = (m as OutgoingMessage<T>).json;
     let value: unknown = m.value;
     let json: string;
     if (!check) {
-      json = trusted && m.json !== undefined ? m.json : JSON.stringify(value);
+      json = trusted && given !== undefined ? given : JSON.stringify(value);
     } else {
       const parsed = def.schema.safeParse(m.value);
       if (!parsed.success) throw invalid(topic, parsed.error, { index }, 'produce');
       if (trusted) {
         // Verify mode: the bytes production writes (the value as given), which must be the schema's output.
-        json = m.json ?? JSON.stringify(value);
+        json = given ?? JSON.stringify(value);
         if (!sameJson(json, parsed.data)) throw notSchemaOutput(topic, index);
       } else {
         value = parsed.data;
@@ -78,15 +84,16 @@ export function prepare<T extends TopicName>(topic: T, messages: readonly Outgoi
  * text is parsed and checked, and the schema's output written, as for a value.
  */
 function prepareText(topic: string, def: TopicDef, m: OutgoingText, index: number, trusted: boolean, check: boolean): PreparedMessage {
-  if (typeof m.json !== 'string' || typeof m.key !== 'string' || m.headers === undefined) {
+  if ((typeof m.json !== 'string' && !(m.json instanceof Uint8Array)) || typeof m.key !== 'string' || m.headers === undefined) {
     throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: message ${index} has no value: give one, or its JSON text with its key and headers`, { topic, index });
   }
   let json = m.json;
   let headers = wireHeaders(undefined, m.headers);
   if (check) {
+    const text = typeof m.json === 'string' ? m.json : Buffer.from(m.json.buffer, m.json.byteOffset, m.json.byteLength).toString('utf8');
     let value: unknown;
     try {
-      value = JSON.parse(m.json);
+      value = JSON.parse(text);
     } catch {
       throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: the text of message ${index} is not JSON`, { topic, index });
     }
@@ -97,7 +104,7 @@ function prepareText(topic: string, def: TopicDef, m: OutgoingText, index: numbe
       json = JSON.stringify(parsed.data);
       headers = wireHeaders(derived, m.headers);
     } else {
-      if (!sameJson(m.json, parsed.data)) throw notSchemaOutput(topic, index);
+      if (!sameJson(text, parsed.data)) throw notSchemaOutput(topic, index);
       // The value path writes the given headers over the derived ones: the text must carry them all.
       if (!isDeepStrictEqual(wireHeaders(derived, m.headers), headers)) {
         throw new BusError('BUS_INVALID_MESSAGE', `produce on ${topic}: trusted message ${index} lacks headers its value derives`, { topic, index });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { Partitioners } from 'kafkajs';
 import { busPartitions } from '../config.js';
+import { murmur2 } from './murmur2.js';
 import { beneficiaryKey, lineKeyOf } from '../model/act-line.js';
 import { SettlementSchema } from '../model/settlement.js';
 import { TpClaimSchema } from '../model/tp-claim.js';
@@ -158,31 +158,11 @@ export function topicDef<T extends TopicName>(name: T): TopicDef {
 }
 
 /**
- * Key → partition, the same function in both buses: kafkajs's DefaultPartitioner (murmur2, the
- * Java client's algorithm: toPositive(murmur2(utf8 key)) mod partitions), called with a synthetic
- * metadata list. The Kafka bus lets kafkajs partition with the real metadata; the test suite checks
- * that both put a key where this function says.
+ * Key → partition, the same function in both buses: the Java client's default partitioner
+ * (toPositive(murmur2(utf8 key)) mod partitions, as kafkajs's DefaultPartitioner), with the hash
+ * computed by murmur2.ts. The Kafka bus lets kafkajs partition with the real metadata; the test
+ * suite checks that both put a key where this function says, and that murmur2.ts gives kafkajs's hash.
  */
-const kafkaPartitioner = Partitioners.DefaultPartitioner();
-const metadataByCount = new Map<number, { partitionId: number; leader: number; partitionErrorCode: number; replicas: number[]; isr: number[] }[]>();
-
 export function partitionFor(key: string, partitions: number = partitionCount()): number {
-  let cache = cacheByCount.get(partitions);
-  const hit = cache?.get(key);
-  if (hit !== undefined) return hit;
-  let md = metadataByCount.get(partitions);
-  if (!md) {
-    md = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
-    metadataByCount.set(partitions, md);
-  }
-  const p = kafkaPartitioner({ topic: '', partitionMetadata: md, message: { key, value: null } });
-  if (!cache) cacheByCount.set(partitions, (cache = new Map()));
-  // A family's lines, settlements and ledger pieces come in runs with the same key: most lookups
-  // are repeats. Bounded: emptied when full rather than an LRU, the repeats are close together.
-  if (cache.size >= PARTITION_CACHE) cache.clear();
-  cache.set(key, p);
-  return p;
+  return (murmur2(key) & 0x7fffffff) % partitions;
 }
-
-const PARTITION_CACHE = 50_000;
-const cacheByCount = new Map<number, Map<string, number>>();

@@ -1,11 +1,34 @@
+import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { decode, fromWire, prepare, toWire } from '../../src/bus/codec.js';
 import { BusError } from '../../src/bus/errors.js';
+import { murmur2 } from '../../src/bus/murmur2.js';
 import { partitionCount, partitionFor, TOPIC_NAMES, topicDef } from '../../src/bus/topics.js';
 import { busPartitions, ConfigError } from '../../src/config.js';
 import { lineMessage, NIRS } from './fixtures.js';
 
 describe('partitionFor: the Kafka Java client partitioner, so both buses and any Kafka client agree', () => {
+  it("puts every key where kafkajs's DefaultPartitioner does (murmur2.ts is not kafkajs's function): ASCII keys of every length, accents, other scripts, emoji", () => {
+    const kafkajs = Partitioners.DefaultPartitioner();
+    const metadata = (n: number) => Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    const alphabet = ['a', 'Z', '0', '9', '-', '#', ':', '~', ' ', 'é', 'ß', 'ÿ', 'Ω', 'ж', '中', '😀', '\u0001', '\u007f', '\u0080'];
+    let seed = 12345;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const keys = ['', ...NIRS.map((n) => `${n}-1`), `${NIRS[0]}-1#L#noemie-011751234:D0001:3`, 'member:A000123', 'ps:10000000001'];
+    for (let i = 0; i < 3000; i++) {
+      const ascii = i % 3 !== 0;
+      keys.push(Array.from({ length: i % 41 }, () => (ascii ? alphabet[Math.floor(random() * 9)]! : alphabet[Math.floor(random() * alphabet.length)]!)).join(''));
+    }
+    for (const n of [1, 4, 7, 16]) {
+      const md = metadata(n);
+      for (const key of keys) expect(partitionFor(key, n), `${JSON.stringify(key)} of ${n}`).toBe(kafkajs({ topic: 't', partitionMetadata: md, message: { key, value: null } }));
+    }
+    // the hash itself, signed as Java's: Kafka's UtilsTest vectors
+    expect(murmur2('21')).toBe(-973932308);
+    expect(murmur2('foobar')).toBe(-790332482);
+    expect(murmur2('abc')).toBe(479470107);
+  });
+
   /**
    * Vectors of Apache Kafka's UtilsTest.testMurmur2 (clients/src/test/.../utils/UtilsTest.java):
    * murmur2(utf8 key) as a signed 32-bit int. Partition = (h & 0x7fffffff) mod n, by hand:

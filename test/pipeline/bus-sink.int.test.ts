@@ -131,4 +131,38 @@ describe('BusIngestSink', () => {
     expect((await readTopic(bus, 'rejects')).map((r) => r.value.origin.file).sort()).toEqual(['p1.csv', 'p2.csv']);
     expect((await readdir(dir)).filter((f) => f.endsWith('.ndjson'))).toEqual([]);
   });
+
+  it('a part mixing décompte and invoice lines, cut when its topic changes, resumes at the first line not on the bus', async () => {
+    const sha256 = 'cd'.repeat(32);
+    const marksDir = join(dir, 'marks');
+    // The process dies on the part's first invoice-lines produce call, right after the décompte lines before it were produced.
+    const failing = new Proxy(bus, {
+      get(target, prop, receiver) {
+        if (prop === 'produce') {
+          return async (topic: string, messages: unknown[]) => {
+            if (topic === 'invoice-lines') throw new Error('killed');
+            return (target.produce as (t: string, m: unknown[]) => Promise<unknown>).call(target, topic, messages);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    }) as Bus;
+    const ingest = async (sink: BusIngestSink) => {
+      await sink.beginPart({ file: 'mixed.csv', format: 'csv' });
+      for (const [n, source] of [[1, 'noemie'], [2, 'noemie'], [3, 'invoice'], [4, 'noemie']] as const) await sink.line(line(n, source));
+      await sink.commitPart({ ...summary, file: 'mixed.csv' });
+    };
+    const first = new BusIngestSink(failing, { batch: 10, spoolDir: dir, drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } });
+    await expect(ingest(first)).rejects.toThrow('killed');
+    await first.close();
+    expect((await readTopic(bus, 'decompte-lines')).map((r) => r.value.line.lineNo)).toEqual([1, 2]);
+
+    const again = new BusIngestSink(bus, { batch: 10, spoolDir: dir, drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } });
+    await ingest(again);
+    await again.close();
+    // every line once: the invoice line that was not produced is not taken for published
+    expect((await readTopic(bus, 'decompte-lines')).map((r) => r.value.line.lineNo).sort()).toEqual([1, 2, 4]);
+    expect((await readTopic(bus, 'invoice-lines')).map((r) => r.value.line.lineNo)).toEqual([3]);
+    expect(again.stats.alreadyPublished).toBe(2);
+  });
 });

@@ -30,8 +30,8 @@ export interface StoredRecord {
 export interface AppendEntry {
   key: string;
   headers: Record<string, string>;
-  /** the value as JSON text */
-  value: string;
+  /** the value as JSON text, or that text's UTF-8 bytes (copied as they are) */
+  value: string | Uint8Array;
 }
 
 export interface Recovery {
@@ -268,7 +268,8 @@ function encodeRecords(entries: readonly AppendEntry[], base: number, t: number,
     // A fixed prefix around the value: the value is already JSON, no second stringify.
     const head = `{"o":${base + i},"t":${t},"k":${JSON.stringify(e.key)},"h":${JSON.stringify(e.headers)},"v":`;
     heads[i] = head;
-    bound += 3 * (head.length + e.value.length) + 2;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; bytes are copied as they are.
+    bound += 3 * head.length + (typeof e.value === 'string' ? 3 : 1) * e.value.length + 2;
   }
   let buf = scratch;
   if (buf.length < bound) {
@@ -279,7 +280,12 @@ function encodeRecords(entries: readonly AppendEntry[], base: number, t: number,
   for (let i = 0; i < entries.length; i++) {
     writePos(positions, i, at + n);
     n += buf.write(heads[i]!, n);
-    n += buf.write(entries[i]!.value, n);
+    const value = entries[i]!.value;
+    if (typeof value === 'string') n += buf.write(value, n);
+    else {
+      buf.set(value, n);
+      n += value.length;
+    }
     buf[n++] = 0x7d; // }
     buf[n++] = 0x0a; // \n
   }

@@ -8,7 +8,7 @@ import type { AppendEntry, StoredRecord } from './partition-log.js';
  * (codec.ts `prepare`); a subscription of the same process that keeps up with the partition used to
  * read it back from the log file and JSON.parse the whole stored line (envelope included) — the
  * main thread's largest bus cost after GC (bench/README.md, "Session 11 — bus"). The tail keeps the
- * appended entries (key, wire headers, the value's JSON) of the partitions a subscription follows,
+ * appended entries (key, wire headers, the value's JSON as given: text or its bytes) of the partitions a subscription follows,
  * and `PartitionLog.read` serves a range from it when it holds the range's first offset.
  *
  * What it changes, and what it does not:
@@ -43,6 +43,14 @@ interface Chunk {
  */
 const ENTRY_OVERHEAD = 96;
 const entryBytes = (e: AppendEntry) => e.value.length + e.key.length + ENTRY_OVERHEAD;
+
+/**
+ * A value's JSON as the producer gave it: a string, or its UTF-8 bytes (the ingest sink's spooled
+ * lines, OutgoingText). Keeping each append's written bytes instead (off the JS heap, no string
+ * kept) was tried: no CPU gained per record (parsing from bytes ≈ +0.4 µs), and the same budget
+ * held ≈ 12 % fewer records (the envelopes are in the bytes) — bench/README.md "Session 13 — bus".
+ */
+const textOf = (value: string | Uint8Array): string => (typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
 
 export interface TailStats {
   /** records served from memory, and read ranges the tail did not hold (read from the file) */
@@ -158,9 +166,9 @@ export class PartitionTail {
     this.chunks = [];
   }
 
-  private parse(json: string, offset: number): unknown {
+  private parse(json: string | Uint8Array, offset: number): unknown {
     try {
-      return JSON.parse(json);
+      return JSON.parse(textOf(json));
     } catch (cause) {
       // Only a trusted producer's `json` that is not JSON gets here (NOEMIE_BUS_VERIFY refuses it in tests).
       throw new BusError('BUS_INVALID_MESSAGE', `${this.path}: record ${offset} is not JSON`, { file: `${this.path}.log`, offset: String(offset) }, { cause });

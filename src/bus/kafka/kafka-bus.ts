@@ -134,7 +134,7 @@ export class KafkaBus implements Bus {
     try {
       await this.sends.push({
         topic: this.nameOf(topic),
-        messages: prepared.map((m) => ({ key: m.key, value: m.value, headers: m.headers, ...(m.partition !== undefined ? { partition: m.partition } : {}) })),
+        messages: prepared.map((m) => ({ key: m.key, value: kafkaValue(m.value), headers: m.headers, ...(m.partition !== undefined ? { partition: m.partition } : {}) })),
       });
     } catch (e) {
       throw new BusError('BUS_BROKER', `produce to ${this.nameOf(topic)} failed after retries: ${(e as Error).message}`, { topic }, { cause: e, retriable: true });
@@ -221,4 +221,9 @@ export class KafkaBus implements Bus {
   private assertOpen(): void {
     if (this.closed) throw new BusError('BUS_CLOSED', 'the bus is closed');
   }
+}
+
+/** kafkajs takes a string or a Buffer: bytes a producer gave (OutgoingText) are viewed as a Buffer, not copied. */
+function kafkaValue(value: string | Uint8Array): string | Buffer {
+  return typeof value === 'string' || Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
