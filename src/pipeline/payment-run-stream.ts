@@ -167,8 +167,13 @@ class MoveWalk {
     this.chunks = keys.runMoves.walk(from === null ? null : compositeKey(from, ''));
   }
 
-  /** The next entry not taken yet (undefined at the end of the walk). */
-  private async peek(): Promise<[string, StoredMove] | undefined> {
+  /**
+   * The next entry not taken yet (undefined at the end of the walk), read from LevelDB. The
+   * callers take entries from the chunk in hand synchronously and come here only when it is used
+   * up: an `await` per entry (100 000 movements, four walks a run) was a promise and a
+   * continuation each, most of the walks' allocation (bench/README.md, "Session 13 — payments").
+   */
+  private async refill(): Promise<[string, StoredMove] | undefined> {
     while (this.at >= this.buffer.length) {
       if (this.ended) return undefined;
       const next = await this.chunks.next();
@@ -184,17 +189,20 @@ class MoveWalk {
 
   async movesOf(payee: string): Promise<Moves> {
     const prefix = compositeKey(payee, '');
-    let e = await this.peek();
+    let e = this.at < this.buffer.length ? this.buffer[this.at] : await this.refill();
     // the payees before this one that nobody asks for (blocked and held payees, for the orders)
     while (e !== undefined && e[0] < prefix && !e[0].startsWith(prefix)) {
       this.at += 1;
-      e = await this.peek();
+      e = this.at < this.buffer.length ? this.buffer[this.at] : await this.refill();
     }
     if (e === undefined || !e[0].startsWith(prefix)) return movesOf(this.keys, payee);
     const out: Moves = [];
-    for (; e !== undefined && e[0].startsWith(prefix); this.at += 1, e = await this.peek()) {
+    const from = prefix.length;
+    while (e !== undefined && e[0].startsWith(prefix)) {
       const [version, amount, returns] = e[1];
-      out.push({ line: { lineKey: e[0].slice(prefix.length), version, amount: moneyOfCents(amount) }, returns });
+      out.push({ line: { lineKey: e[0].slice(from), version, amount: moneyOfCents(amount) }, returns });
+      this.at += 1;
+      e = this.at < this.buffer.length ? this.buffer[this.at] : await this.refill();
     }
     return out;
   }
