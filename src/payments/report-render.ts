@@ -109,7 +109,9 @@ const SETTLED_ROWS = '\u241fsettled-rows\u241f';
 /** rows per chunk of the page or of report.json (a chunk is a few hundred kB) */
 const ROWS_PER_CHUNK = 1000;
 
-const settledRow = (l: RunReport['settled']['lines'][number]) => `<tr>${td(l.lineKey)}<td class="num">${l.version}</td>${num(l.amcAmount)}${num(l.entitled)}${num(l.paidBefore)}${num(l.movement)}${td(l.note ?? '')}</tr>`;
+/** one row per due line, the page's bulk: one template (the `td` / `num` cells' text, without a string per cell) */
+const settledRow = (l: RunReport['settled']['lines'][number]) =>
+  `<tr><td>${escapeHtml(String(l.lineKey))}</td><td class="num">${l.version}</td><td class="num">${eur(l.amcAmount)}</td><td class="num">${eur(l.entitled)}</td><td class="num">${eur(l.paidBefore)}</td><td class="num">${eur(l.movement)}</td><td>${escapeHtml(String(l.note ?? ''))}</td></tr>`;
 
 /** The page, whole (tests, small runs): the chunks of `reportHtmlChunks` joined. */
 export function renderReportHtml(r: RunReport): string {

@@ -470,21 +470,22 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
       }
       const m = movementsOf(lineKey, line, operators[i]!.byPayee);
       if (!(m instanceof Map)) continue; // pending: stays due, unchanged
-      const paid: Record<string, string> = { ...line.paid };
+      // (made when first needed: most lines move for one payee, and are blocked for none)
+      let paid: Record<string, string> | null = null;
       const moved: { payee: string; amount: string }[] = [];
       let notMoved: Set<string> | null = null;
-      const blockedFor: { payee: string; reason: string }[] = [];
+      let blockedFor: { payee: string; reason: string }[] = NOT_BLOCKED;
       for (const [payee, move] of m) {
         const o = outcomeOf(payee);
         if (o.o === 'order') {
-          paid[payee] = moneyOfCents(add(cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00'), move.amount));
+          (paid ??= { ...line.paid })[payee] = moneyOfCents(add(cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00'), move.amount));
           moved.push({ payee, amount: moneyOfCents(move.amount) });
         } else {
           (notMoved ??= new Set<string>()).add(payee);
-          if (o.o === 'blocked') blockedFor.push({ payee, reason: o.reason });
+          if (o.o === 'blocked') (blockedFor === NOT_BLOCKED ? (blockedFor = []) : blockedFor).push({ payee, reason: o.reason });
         }
       }
-      let next: LineLedger = moved.length > 0 ? { ...line, paid } : line;
+      let next: LineLedger = paid !== null ? { ...line, paid } : line;
       if (next.returned !== undefined) {
         const kept = keptReturns(next.returned, (payee) => notMoved?.has(payee) === true);
         if (kept !== next.returned) {
@@ -520,6 +521,9 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
     };
   });
 }
+
+/** A line blocked for no payee (shared, never written to). */
+const NOT_BLOCKED: { payee: string; reason: string }[] = [];
 
 /** What the apply writes for one due line (undefined: that key is left as it is). */
 interface LineWrite {
