@@ -173,6 +173,29 @@ export function settledLineOf(lineKey: string, line: LineLedger, operatorPaid: n
   return { row: { lineKey, version: s.version, amcAmount: s.amcAmount, entitled: money(entitled), paidBefore: money(paidBefore), movement: money(plus(entitled, -paidBefore)), note: noteOf(line, entitled) }, withheld };
 }
 
+/**
+ * A settled row as `payments.report-lines` keeps it since session 13 (src/pipeline/payments-store.ts):
+ * its seven fields in `settledLineOf`'s order, without their names — half the bytes of the object
+ * (≈ 75 against 150 a due line, kept with every run), and the same row back (`settledRowOf`).
+ */
+export type SettledTuple = readonly [lineKey: string, version: number, amcAmount: string, entitled: string, paidBefore: string, movement: string, note: string | null];
+const SETTLED_FIELDS = ['lineKey', 'version', 'amcAmount', 'entitled', 'paidBefore', 'movement', 'note'];
+
+/** The row as a tuple; the row itself when it is not exactly the seven fields in their order (kept whole: never a field lost). */
+export function settledTupleOf(l: SettledLine): SettledTuple | SettledLine {
+  let i = 0;
+  for (const k in l) if (k !== SETTLED_FIELDS[i++]) return l;
+  if (i !== SETTLED_FIELDS.length) return l;
+  return [l.lineKey, l.version, l.amcAmount, l.entitled, l.paidBefore, l.movement, l.note];
+}
+
+/** A stored row (a tuple, or an object as rows were stored before session 13) as the report's row. */
+export function settledRowOf(r: SettledTuple | SettledLine): SettledLine {
+  if (!Array.isArray(r)) return r as SettledLine;
+  const t = r as SettledTuple;
+  return { lineKey: t[0], version: t[1], amcAmount: t[2], entitled: t[3], paidBefore: t[4], movement: t[5], note: t[6] };
+}
+
 /** The report's sums of the settled table, in cents (kept as the rows go by when they are not all in memory). */
 export class SettledTotals {
   count = 0;

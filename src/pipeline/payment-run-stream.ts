@@ -3,7 +3,7 @@ import type { PaymentLine, PaymentOrder, PaymentOrderHead } from '../model/payme
 import { endToEndId } from '../payments/end-to-end.js';
 import { runDirOf } from '../payments/execute.js';
 import { runIntent, type RunIntent } from '../payments/intent.js';
-import { assembleRunReport, repaidMarksOf, SettledTotals, settledLineOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
+import { assembleRunReport, repaidMarksOf, SettledTotals, settledLineOf, settledRowOf, settledTupleOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
 import { transferRecordOf } from '../payments/returns.js';
 import { add, cents, checkRun, decidePayee, keptReturns, movementsOf, orderWithLines, resolveHeld, runDecisionState } from '../payments/run.js';
 import { planSepaFiles } from '../payments/sepa/files.js';
@@ -297,7 +297,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
       }
       if (full.length === 0 && moves.length === 0) return null;
       return () => {
-        for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c);
+        for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
         for (const [k, v] of moves) keys.runMoves.put(k, v);
       };
     });
@@ -597,5 +597,5 @@ export async function* ordersWithLines(store: PaymentsStore, heads: readonly Pay
 /** A report's settled rows, chunk by chunk, from the store (a report recorded without them). */
 export function* reportRows(store: PaymentsStore, runId: string, chunks: number): Generator<SettledLine[]> {
   const keys = store.runKeys();
-  for (let n = 0; n < chunks; n++) yield keys.reportLines.get(chunkKey(runId, n)) ?? [];
+  for (let n = 0; n < chunks; n++) yield (keys.reportLines.get(chunkKey(runId, n)) ?? []).map(settledRowOf);
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { applyPaymentEvents, initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
 import { foldPaymentEvents, noFoldChanges, type FoldChanges } from '../payments/ledger.js';
-import type { RunReport } from '../payments/report.js';
+import { settledRowOf, settledTupleOf, type RunReport, type SettledLine, type SettledTuple } from '../payments/report.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, ReturnBlock } from '../payments/types.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
@@ -36,7 +36,7 @@ import { paymentLineCodec } from './payment-line-codec.js';
  *   payments.pending/run                      the intent of the run whose files are not all done (its orders in:)
  *   payments.pending-orders/<nnnnnn>          the pending intent's orders, in order, ~INTENT_LINES_PER_KEY line movements per key
  *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), without its settled lines:
- *   payments.report-lines/<runId>␟<nnnnnn>    the report's settled lines, REPORT_LINES_PER_KEY per key, in order
+ *   payments.report-lines/<runId>␟<nnnnnn>    the report's settled lines, REPORT_LINES_PER_KEY per key, in order (tuples since session 13: settledTupleOf)
  *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
  *   payments.transfer/<EndToEndId>            TransferRecord: what a transfer handed to the bank paid (to undo it if returned)
  *   payments.return-block/<payee>             ReturnBlock: the payee's account the bank returned (no transfer there again)
@@ -211,7 +211,8 @@ export interface RunKeys {
   lineRuns: LevelSubStore<LineRun[]>;
   lineBlocked: LevelSubStore<LineBlocked>;
   reports: LevelSubStore<StoredReport>;
-  reportLines: LevelSubStore<RunReport['settled']['lines']>;
+  /** a chunk of a report's settled rows, as tuples (before session 13: objects; settledRowOf reads both) */
+  reportLines: LevelSubStore<(SettledTuple | SettledLine)[]>;
   runMoves: LevelSubStore<StoredMove>;
   runPayees: LevelSubStore<PayeeOutcome>;
   statements: PaymentStatementMarks;
@@ -249,7 +250,7 @@ export class PaymentsStore {
   private readonly lineRuns: LevelSubStore<LineRun[]>;
   private readonly lineBlocked: LevelSubStore<LineBlocked>;
   private readonly reports: LevelSubStore<StoredReport>;
-  private readonly reportLines: LevelSubStore<RunReport['settled']['lines']>;
+  private readonly reportLines: LevelSubStore<(SettledTuple | SettledLine)[]>;
   private readonly runMoves: LevelSubStore<StoredMove>;
   private readonly runPayees: LevelSubStore<PayeeOutcome>;
   /** the member statements to write again (statement-dirty.ts): in the payment commits' own batch */
@@ -745,7 +746,7 @@ export class PaymentsStore {
   private putReport(report: RunReport): void {
     const lines = report.settled.lines;
     const keys = Math.ceil(lines.length / REPORT_LINES_PER_KEY);
-    for (let n = 0; n < keys; n++) this.reportLines.put(chunkKey(report.runId, n), lines.slice(n * REPORT_LINES_PER_KEY, (n + 1) * REPORT_LINES_PER_KEY));
+    for (let n = 0; n < keys; n++) this.reportLines.put(chunkKey(report.runId, n), lines.slice(n * REPORT_LINES_PER_KEY, (n + 1) * REPORT_LINES_PER_KEY).map(settledTupleOf));
     this.reports.put(report.runId, { ...report, settled: { ...report.settled, lines: [] }, settledLineKeys: keys });
   }
 
@@ -755,7 +756,7 @@ export class PaymentsStore {
     if (stored === undefined || stored.settledLineKeys === undefined) return stored;
     const { settledLineKeys, ...report } = stored;
     const lines: RunReport['settled']['lines'] = [];
-    for (let n = 0; n < settledLineKeys; n++) for (const l of this.reportLines.get(chunkKey(runId, n)) ?? []) lines.push(l);
+    for (let n = 0; n < settledLineKeys; n++) for (const l of this.reportLines.get(chunkKey(runId, n)) ?? []) lines.push(settledRowOf(l));
     return { ...report, settled: { ...report.settled, lines } };
   }
 

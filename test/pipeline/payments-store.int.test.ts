@@ -163,6 +163,19 @@ it("a run's report is kept with its settled lines in keys of 5 000 (no value as 
     const chunks = (await store.level.sub<unknown[]>('payments.report-lines').entriesIn('R2')).map(([, v]) => v.length);
     expect(chunks).toEqual([5000, 5000, 2001]);
     expect(store.report('R2')).toEqual(big);
+    // each row stored as its seven fields in order, without their names (session 13)
+    const firstChunk = store.level.sub<unknown[]>('payments.report-lines').get('R2\u001f000000')!;
+    expect(firstChunk[0]).toEqual(Object.values(lines[0]!));
+    // rows stored as objects (sessions 7–12) still read, the same report; a row with a field the tuple does not name is kept whole
+    const older = { ...r1, runId: 'R3', settled: { ...r1.settled, lines: [r1.settled.lines[0]!, { ...r1.settled.lines[1]!, extra: 'kept' }], count: 2 } };
+    await store.level.commit(() => {
+      store.level.sub('payments.report-lines').put('R3\u001f000000', older.settled.lines as never);
+      raw.put('R3', { ...older, settled: { ...older.settled, lines: [] }, settledLineKeys: 1 } as never);
+    });
+    expect(store.report('R3')).toEqual(older);
+    await store.commitRun(empty, empty, null, { ...older, runId: 'R4' });
+    expect(store.level.sub<unknown[]>('payments.report-lines').get('R4\u001f000000')).toEqual([Object.values(r1.settled.lines[0]!), older.settled.lines[1]]);
+    expect(store.report('R4')).toEqual({ ...older, runId: 'R4' });
     // the form of the previous version: the whole report in one value
     await store.level.commit(() => raw.put('R0', { ...r1, runId: 'R0' } as never));
     expect(store.report('R0')).toEqual({ ...r1, runId: 'R0' });
