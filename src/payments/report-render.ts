@@ -1,6 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { escapeHtml, euros } from '../statement/format.js';
-import type { RunReport } from './report.js';
+import { SETTLED_FIELDS, type RunReport } from './report.js';
 
 /**
  * The payment-run report as CSV (one row per order, held order, blocked payee) and as one
@@ -175,9 +175,6 @@ export function* reportJsonChunks(r: RunReport, rows?: SettledRows): Generator<s
   }
   yield `${doc.slice(at + mark.length)}\n`;
 }
-
-/** A settled row's fields, in the order `settledLineOf` makes them (and JSON.parse gives them back). */
-const SETTLED_FIELDS = ['lineKey', 'version', 'amcAmount', 'entitled', 'paidBefore', 'movement', 'note'] as const;
 
 /**
  * `flatElement` for a settled row of exactly its fields, in their order (one per due line, the

@@ -179,7 +179,8 @@ export function settledLineOf(lineKey: string, line: LineLedger, operatorPaid: n
  * (≈ 75 against 150 a due line, kept with every run), and the same row back (`settledRowOf`).
  */
 export type SettledTuple = readonly [lineKey: string, version: number, amcAmount: string, entitled: string, paidBefore: string, movement: string, note: string | null];
-const SETTLED_FIELDS = ['lineKey', 'version', 'amcAmount', 'entitled', 'paidBefore', 'movement', 'note'];
+/** A settled row's fields, in the order `settledLineOf` makes them (and JSON.parse gives them back). */
+export const SETTLED_FIELDS = ['lineKey', 'version', 'amcAmount', 'entitled', 'paidBefore', 'movement', 'note'] as const;
 
 /** The row as a tuple; the row itself when it is not exactly the seven fields in their order (kept whole: never a field lost). */
 export function settledTupleOf(l: SettledLine): SettledTuple | SettledLine {
