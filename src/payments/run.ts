@@ -4,7 +4,7 @@ import type { PaymentKind, PaymentLine, PaymentOrder, PaymentOrderHead } from '.
 import { accountOf, accountProblem, normaliseAccount } from './accounts.js';
 import { DEFAULT_LIMITS, RunGate } from './controls.js';
 import { endToEndId } from './end-to-end.js';
-import { entitlementOf } from './entitlement.js';
+import { entitledOf } from './entitlement.js';
 import { PaymentsError } from './errors.js';
 import { returnBlockProblem } from './returns.js';
 import type { Approval, Blocked, Held, LineLedger, PaymentsLedger, Pending, ReturnBlock, RunInput, RunResult } from './types.js';
@@ -59,19 +59,18 @@ function operatorPaidByLine(ledger: PaymentsLedger): Map<string, Map<string, num
 }
 
 export function movementsOf(lineKey: string, line: LineLedger, operator: Map<string, number> | undefined): Map<string, Movement> | Pending {
-  const ent = entitlementOf(line);
+  const ent = entitledOf(line);
   if (ent.kind === 'pending') return { lineKey, reason: ent.reason };
   // (loops, not spreads of Object.values / keys: this runs twice per due line in a run, and a line has one or two payees)
-  const garbage = firstNotMoney(ent.amounts) ?? firstNotMoney(line.paid);
+  const garbage = ent.payee !== null && !MONEY_PATTERN.test(ent.amount) ? ent.amount : firstNotMoney(line.paid);
   if (garbage !== undefined) return { lineKey, reason: `amount "${garbage}" of version ${line.settlement?.version} is not an amount: nothing moves until it is corrected` };
   const version = line.settlement!.version;
-  const payees: string[] = [];
-  for (const p in ent.amounts) payees.push(p);
+  const payees: string[] = ent.payee === null ? [] : [ent.payee];
   for (const p in line.paid) if (!payees.includes(p)) payees.push(p);
   if (operator !== undefined) for (const p of operator.keys()) if (!payees.includes(p)) payees.push(p);
   const moves = new Map<string, Movement>();
-  for (const payee of payees.sort()) {
-    const entitled = cents(own(ent.amounts, payee) ?? '0.00');
+  for (const payee of payees.length > 1 ? payees.sort() : payees) {
+    const entitled = payee === ent.payee ? cents(ent.amount) : 0;
     const already = add(cents(own(line.paid, payee) ?? '0.00'), operator?.get(payee) ?? 0);
     const delta = add(entitled, -already);
     if (delta !== 0) moves.set(payee, { lineKey, version, amount: delta });

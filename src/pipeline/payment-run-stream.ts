@@ -3,7 +3,7 @@ import type { PaymentLine, PaymentOrder, PaymentOrderHead } from '../model/payme
 import { endToEndId } from '../payments/end-to-end.js';
 import { runDirOf } from '../payments/execute.js';
 import { runIntent, type RunIntent } from '../payments/intent.js';
-import { assembleRunReport, repaidMarksOf, SettledTotals, settledLineOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
+import { assembleRunReport, repaidMarksOf, SettledTotals, settledLineOf, settledRowOf, settledTupleOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
 import { transferRecordOf } from '../payments/returns.js';
 import { add, cents, checkRun, decidePayee, keptReturns, movementsOf, orderWithLines, resolveHeld, runDecisionState } from '../payments/run.js';
 import { planSepaFiles } from '../payments/sepa/files.js';
@@ -167,8 +167,13 @@ class MoveWalk {
     this.chunks = keys.runMoves.walk(from === null ? null : compositeKey(from, ''));
   }
 
-  /** The next entry not taken yet (undefined at the end of the walk). */
-  private async peek(): Promise<[string, StoredMove] | undefined> {
+  /**
+   * The next entry not taken yet (undefined at the end of the walk), read from LevelDB. The
+   * callers take entries from the chunk in hand synchronously and come here only when it is used
+   * up: an `await` per entry (100 000 movements, four walks a run) was a promise and a
+   * continuation each, most of the walks' allocation (bench/README.md, "Session 13 — payments").
+   */
+  private async refill(): Promise<[string, StoredMove] | undefined> {
     while (this.at >= this.buffer.length) {
       if (this.ended) return undefined;
       const next = await this.chunks.next();
@@ -184,17 +189,20 @@ class MoveWalk {
 
   async movesOf(payee: string): Promise<Moves> {
     const prefix = compositeKey(payee, '');
-    let e = await this.peek();
+    let e = this.at < this.buffer.length ? this.buffer[this.at] : await this.refill();
     // the payees before this one that nobody asks for (blocked and held payees, for the orders)
     while (e !== undefined && e[0] < prefix && !e[0].startsWith(prefix)) {
       this.at += 1;
-      e = await this.peek();
+      e = this.at < this.buffer.length ? this.buffer[this.at] : await this.refill();
     }
     if (e === undefined || !e[0].startsWith(prefix)) return movesOf(this.keys, payee);
     const out: Moves = [];
-    for (; e !== undefined && e[0].startsWith(prefix); this.at += 1, e = await this.peek()) {
+    const from = prefix.length;
+    while (e !== undefined && e[0].startsWith(prefix)) {
       const [version, amount, returns] = e[1];
-      out.push({ line: { lineKey: e[0].slice(prefix.length), version, amount: moneyOfCents(amount) }, returns });
+      out.push({ line: { lineKey: e[0].slice(from), version, amount: moneyOfCents(amount) }, returns });
+      this.at += 1;
+      e = this.at < this.buffer.length ? this.buffer[this.at] : await this.refill();
     }
     return out;
   }
@@ -289,7 +297,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
       }
       if (full.length === 0 && moves.length === 0) return null;
       return () => {
-        for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c);
+        for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
         for (const [k, v] of moves) keys.runMoves.put(k, v);
       };
     });
@@ -462,21 +470,22 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
       }
       const m = movementsOf(lineKey, line, operators[i]!.byPayee);
       if (!(m instanceof Map)) continue; // pending: stays due, unchanged
-      const paid: Record<string, string> = { ...line.paid };
+      // (made when first needed: most lines move for one payee, and are blocked for none)
+      let paid: Record<string, string> | null = null;
       const moved: { payee: string; amount: string }[] = [];
       let notMoved: Set<string> | null = null;
-      const blockedFor: { payee: string; reason: string }[] = [];
+      let blockedFor: { payee: string; reason: string }[] = NOT_BLOCKED;
       for (const [payee, move] of m) {
         const o = outcomeOf(payee);
         if (o.o === 'order') {
-          paid[payee] = moneyOfCents(add(cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00'), move.amount));
+          (paid ??= { ...line.paid })[payee] = moneyOfCents(add(cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00'), move.amount));
           moved.push({ payee, amount: moneyOfCents(move.amount) });
         } else {
           (notMoved ??= new Set<string>()).add(payee);
-          if (o.o === 'blocked') blockedFor.push({ payee, reason: o.reason });
+          if (o.o === 'blocked') (blockedFor === NOT_BLOCKED ? (blockedFor = []) : blockedFor).push({ payee, reason: o.reason });
         }
       }
-      let next: LineLedger = moved.length > 0 ? { ...line, paid } : line;
+      let next: LineLedger = paid !== null ? { ...line, paid } : line;
       if (next.returned !== undefined) {
         const kept = keptReturns(next.returned, (payee) => notMoved?.has(payee) === true);
         if (kept !== next.returned) {
@@ -512,6 +521,9 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
     };
   });
 }
+
+/** A line blocked for no payee (shared, never written to). */
+const NOT_BLOCKED: { payee: string; reason: string }[] = [];
 
 /** What the apply writes for one due line (undefined: that key is left as it is). */
 interface LineWrite {
@@ -585,5 +597,5 @@ export async function* ordersWithLines(store: PaymentsStore, heads: readonly Pay
 /** A report's settled rows, chunk by chunk, from the store (a report recorded without them). */
 export function* reportRows(store: PaymentsStore, runId: string, chunks: number): Generator<SettledLine[]> {
   const keys = store.runKeys();
-  for (let n = 0; n < chunks; n++) yield keys.reportLines.get(chunkKey(runId, n)) ?? [];
+  for (let n = 0; n < chunks; n++) yield (keys.reportLines.get(chunkKey(runId, n)) ?? []).map(settledRowOf);
 }

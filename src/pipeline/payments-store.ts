@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
-import type { RunReport } from '../payments/report.js';
+import { applyPaymentEvents, initialLedger, parsePaymentsLedger, RunIntentSchema, type PaymentEvent, type PaymentsLedger, type RunIntent } from '../payments/index.js';
+import { foldPaymentEvents, noFoldChanges, type FoldChanges } from '../payments/ledger.js';
+import { settledRowOf, settledTupleOf, type RunReport, type SettledLine, type SettledTuple } from '../payments/report.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, ReturnBlock } from '../payments/types.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
@@ -35,7 +36,7 @@ import { paymentLineCodec } from './payment-line-codec.js';
  *   payments.pending/run                      the intent of the run whose files are not all done (its orders in:)
  *   payments.pending-orders/<nnnnnn>          the pending intent's orders, in order, ~INTENT_LINES_PER_KEY line movements per key
  *   payments.report/<runId>                   the run's report for finance (src/payments/report.ts), without its settled lines:
- *   payments.report-lines/<runId>␟<nnnnnn>    the report's settled lines, REPORT_LINES_PER_KEY per key, in order
+ *   payments.report-lines/<runId>␟<nnnnnn>    the report's settled lines, REPORT_LINES_PER_KEY per key, in order (tuples since session 13: settledTupleOf)
  *   payments.outbox/<runId>                   format-1 outbox entries (imported, drained, never written anew)
  *   payments.transfer/<EndToEndId>            TransferRecord: what a transfer handed to the bank paid (to undo it if returned)
  *   payments.return-block/<payee>             ReturnBlock: the payee's account the bank returned (no transfer there again)
@@ -210,7 +211,8 @@ export interface RunKeys {
   lineRuns: LevelSubStore<LineRun[]>;
   lineBlocked: LevelSubStore<LineBlocked>;
   reports: LevelSubStore<StoredReport>;
-  reportLines: LevelSubStore<RunReport['settled']['lines']>;
+  /** a chunk of a report's settled rows, as tuples (before session 13: objects; settledRowOf reads both) */
+  reportLines: LevelSubStore<(SettledTuple | SettledLine)[]>;
   runMoves: LevelSubStore<StoredMove>;
   runPayees: LevelSubStore<PayeeOutcome>;
   statements: PaymentStatementMarks;
@@ -248,7 +250,7 @@ export class PaymentsStore {
   private readonly lineRuns: LevelSubStore<LineRun[]>;
   private readonly lineBlocked: LevelSubStore<LineBlocked>;
   private readonly reports: LevelSubStore<StoredReport>;
-  private readonly reportLines: LevelSubStore<RunReport['settled']['lines']>;
+  private readonly reportLines: LevelSubStore<(SettledTuple | SettledLine)[]>;
   private readonly runMoves: LevelSubStore<StoredMove>;
   private readonly runPayees: LevelSubStore<PayeeOutcome>;
   /** the member statements to write again (statement-dirty.ts): in the payment commits' own batch */
@@ -448,44 +450,17 @@ export class PaymentsStore {
    * consumed batch writes tens of thousands of keys.
    */
   private writeChanges(before: PaymentsLedger, after: PaymentsLedger, alsoChanged: Iterable<string> = []): void {
-    // the lines whose payment facts (as a statement reads them) this step changes
-    const changed = new Set<string>(alsoChanged);
-    // the writes, made after the reads: [sub-store, key, value] (undefined: removed)
-    const writes: [LevelSubStore<never>, string, unknown][] = [];
-    const write = <V>(sub: LevelSubStore<V>, k: string, v: V | undefined) => writes.push([sub as unknown as LevelSubStore<never>, k, v]);
-    const lists = new OperatorLists(this.lineOperators);
-    diff(
-      before.lines,
-      after.lines,
-      (k, v) => {
-        changed.add(k);
-        write(this.lines, k, storedLine(v));
-      },
-      (k) => {
-        changed.add(k);
-        write(this.lines, k, undefined);
-      },
-    );
-    diff(before.due, after.due, (k) => write(this.due, k, 1), (k) => write(this.due, k, undefined));
+    const w = new LedgerWrites(this.subs(), alsoChanged);
+    diff(before.lines, after.lines, (k, v) => w.line(k, v), (k) => w.line(k, undefined));
+    diff(before.due, after.due, (k) => w.due(k, true), (k) => w.due(k, false));
     diff(
       before.operatorPaid,
       after.operatorPaid,
-      (c, p) => {
-        const old = Object.hasOwn(before.operatorPaid, c) ? before.operatorPaid[c]! : undefined;
-        changed.add(p.lineKey);
-        if (old !== undefined) changed.add(old.lineKey);
-        if (old !== undefined && old.lineKey !== p.lineKey) lists.unlist(old.lineKey, c);
-        write(this.operator, c, p);
-        lists.list(p.lineKey, c);
-      },
-      (c) => {
-        changed.add(before.operatorPaid[c]!.lineKey);
-        lists.unlist(before.operatorPaid[c]!.lineKey, c);
-        write(this.operator, c, undefined);
-      },
+      (c, p) => w.operatorPaid(c, Object.hasOwn(before.operatorPaid, c) ? before.operatorPaid[c]! : undefined, p),
+      (c) => w.operatorPaid(c, before.operatorPaid[c]!, undefined),
     );
-    diff(before.debts, after.debts, (k, v) => write(this.debts, k, v), (k) => write(this.debts, k, undefined));
-    diff(before.runs, after.runs, (k, v) => write(this.runs, k, v), (k) => write(this.runs, k, undefined));
+    diff(before.debts, after.debts, (k, v) => w.write(this.debts, k, v), (k) => w.write(this.debts, k, undefined));
+    diff(before.runs, after.runs, (k, v) => w.write(this.runs, k, v), (k) => w.write(this.runs, k, undefined));
     diff(
       before.held,
       after.held,
@@ -493,25 +468,43 @@ export class PaymentsStore {
         // a statement shows a hold's payee only (the key): the lines it starts or stops naming
         const was = new Set(Object.hasOwn(before.held, k) ? before.held[k]!.lineKeys : []);
         const now = new Set(v.lineKeys);
-        for (const l of now) if (!was.has(l)) changed.add(l);
-        for (const l of was) if (!now.has(l)) changed.add(l);
-        write(this.held, k, v);
+        for (const l of now) if (!was.has(l)) w.changed.add(l);
+        for (const l of was) if (!now.has(l)) w.changed.add(l);
+        w.write(this.held, k, v);
       },
       (k) => {
-        for (const l of before.held[k]!.lineKeys) changed.add(l);
-        write(this.held, k, undefined);
+        for (const l of before.held[k]!.lineKeys) w.changed.add(l);
+        w.write(this.held, k, undefined);
       },
     );
-    diff(before.approvals, after.approvals, (k, v) => write(this.approvals, k, v), (k) => write(this.approvals, k, undefined));
-    diff(before.returnBlocks ?? {}, after.returnBlocks ?? {}, (k, v) => write(this.returnBlocks, k, v), (k) => write(this.returnBlocks, k, undefined));
-    diff(before.returnsToReport ?? {}, after.returnsToReport ?? {}, (k, v) => write(this.returnsToReport, k, v), (k) => write(this.returnsToReport, k, undefined));
+    diff(before.approvals, after.approvals, (k, v) => w.write(this.approvals, k, v), (k) => w.write(this.approvals, k, undefined));
+    diff(before.returnBlocks ?? {}, after.returnBlocks ?? {}, (k, v) => w.write(this.returnBlocks, k, v), (k) => w.write(this.returnBlocks, k, undefined));
+    diff(before.returnsToReport ?? {}, after.returnsToReport ?? {}, (k, v) => w.write(this.returnsToReport, k, v), (k) => w.write(this.returnsToReport, k, undefined));
     const familyIn = (ledger: PaymentsLedger, k: string) => (Object.hasOwn(ledger.lines, k) ? ledger.lines[k]!.settlement?.adherentId : undefined);
-    this.statements.markLines(changed, (k) => [familyIn(before, k), familyIn(after, k)]);
-    for (const [sub, k, v] of writes) {
-      if (v === undefined) sub.remove(k);
-      else sub.put(k, v as never);
+    w.finish((k) => [familyIn(before, k), familyIn(after, k)]);
+  }
+
+  /**
+   * `writeChanges` for a slice the ledger's own fold changed IN PLACE (`foldPaymentEvents`): the
+   * keys it changed, with their values before, are in `changes` — no copy of the slice's maps, no
+   * diff of them whole (a consumed batch's 16 384 keys; bench/README.md, "Session 13 — payments").
+   * The same writes and marks as `writeChanges(slice before, slice after)`.
+   */
+  private writeFolded(after: PaymentsLedger, changes: FoldChanges): void {
+    const w = new LedgerWrites(this.subs());
+    // a fold sets lines, never removes one
+    for (const [k, was] of changes.lines) if (after.lines[k] !== was) w.line(k, after.lines[k]);
+    for (const k of changes.due) w.due(k, true);
+    for (const [c, was] of changes.operatorPaid) {
+      const now = Object.hasOwn(after.operatorPaid, c) ? after.operatorPaid[c] : undefined;
+      if (now !== was) w.operatorPaid(c, was, now);
     }
-    lists.write();
+    const familyBefore = (k: string) => (changes.lines.has(k) ? changes.lines.get(k)?.settlement?.adherentId : after.lines[k]?.settlement?.adherentId);
+    w.finish((k) => [familyBefore(k), Object.hasOwn(after.lines, k) ? after.lines[k]!.settlement?.adherentId : undefined]);
+  }
+
+  private subs(): LedgerSubs {
+    return { lines: this.lines, due: this.due, operator: this.operator, lineOperators: this.lineOperators, statements: this.statements };
   }
 
   /**
@@ -532,14 +525,20 @@ export class PaymentsStore {
   // ---- steps --------------------------------------------------------------------------------
 
   /** Applies a consumed batch: one batch over that batch's keys. */
-  async applyEvents(events: readonly PaymentEvent[], apply: (ledger: PaymentsLedger, events: readonly PaymentEvent[]) => PaymentsLedger): Promise<void> {
+  async applyEvents(events: readonly PaymentEvent[], apply: (ledger: PaymentsLedger, events: readonly PaymentEvent[]) => PaymentsLedger = applyPaymentEvents): Promise<void> {
     if (events.length === 0) return;
     // read, decide and commit as one step: a batch handled at the same time reads this one's writes
     await this.level.update(async () => {
       // the pure fold only adds due marks (never removes one): the marks need not be read
-      const before = await this.readSlice({ ...PaymentsStore.keysOfEvents(events), lineDue: false });
-      const after = apply(before, events);
-      return () => this.writeChanges(before, after);
+      const slice = await this.readSlice({ ...PaymentsStore.keysOfEvents(events), lineDue: false });
+      if (apply !== applyPaymentEvents) {
+        const after = apply(slice, events);
+        return () => this.writeChanges(slice, after);
+      }
+      // the ledger's own fold: the slice (this step's alone) folded in place, what changed recorded as it goes
+      const changes = noFoldChanges();
+      foldPaymentEvents(slice, events, changes);
+      return () => this.writeFolded(slice, changes);
     });
   }
 
@@ -747,7 +746,7 @@ export class PaymentsStore {
   private putReport(report: RunReport): void {
     const lines = report.settled.lines;
     const keys = Math.ceil(lines.length / REPORT_LINES_PER_KEY);
-    for (let n = 0; n < keys; n++) this.reportLines.put(chunkKey(report.runId, n), lines.slice(n * REPORT_LINES_PER_KEY, (n + 1) * REPORT_LINES_PER_KEY));
+    for (let n = 0; n < keys; n++) this.reportLines.put(chunkKey(report.runId, n), lines.slice(n * REPORT_LINES_PER_KEY, (n + 1) * REPORT_LINES_PER_KEY).map(settledTupleOf));
     this.reports.put(report.runId, { ...report, settled: { ...report.settled, lines: [] }, settledLineKeys: keys });
   }
 
@@ -757,7 +756,7 @@ export class PaymentsStore {
     if (stored === undefined || stored.settledLineKeys === undefined) return stored;
     const { settledLineKeys, ...report } = stored;
     const lines: RunReport['settled']['lines'] = [];
-    for (let n = 0; n < settledLineKeys; n++) for (const l of this.reportLines.get(chunkKey(runId, n)) ?? []) lines.push(l);
+    for (let n = 0; n < settledLineKeys; n++) for (const l of this.reportLines.get(chunkKey(runId, n)) ?? []) lines.push(settledRowOf(l));
     return { ...report, settled: { ...report.settled, lines } };
   }
 
@@ -845,6 +844,75 @@ export class PaymentsStore {
 
   async close(): Promise<void> {
     await this.level.close();
+  }
+}
+
+/** The sub-stores `LedgerWrites` writes. */
+interface LedgerSubs {
+  lines: LevelSubStore<StoredLine>;
+  due: LevelSubStore<1>;
+  operator: LevelSubStore<OperatorPayment>;
+  lineOperators: LevelSubStore<string[]>;
+  statements: PaymentStatementMarks;
+}
+
+/**
+ * Inside a commit: a step's changes of the ledger (writeChanges, writeFolded), written after its
+ * reads. The lines whose payment facts (as a statement reads them) change are collected, and
+ * `finish` reads what it must (the operator lists, the statement index for the marks) before the
+ * first write: a batch that reads after it has written folds its writes into a read-your-writes
+ * map first (LevelStore.read), and a consumed batch writes tens of thousands of keys.
+ */
+class LedgerWrites {
+  readonly changed: Set<string>;
+  /** the writes, made by `finish`: [sub-store, key, value] (undefined: removed) */
+  private readonly writes: [LevelSubStore<never>, string, unknown][] = [];
+  private readonly lists: OperatorLists;
+
+  constructor(
+    private readonly subs: LedgerSubs,
+    alsoChanged: Iterable<string> = [],
+  ) {
+    this.changed = new Set(alsoChanged);
+    this.lists = new OperatorLists(subs.lineOperators);
+  }
+
+  write<V>(sub: LevelSubStore<V>, k: string, v: V | undefined): void {
+    this.writes.push([sub as unknown as LevelSubStore<never>, k, v]);
+  }
+
+  line(k: string, line: LineLedger | undefined): void {
+    this.changed.add(k);
+    this.write(this.subs.lines, k, line === undefined ? undefined : storedLine(line));
+  }
+
+  due(k: string, on: boolean): void {
+    this.write(this.subs.due, k, on ? 1 : undefined);
+  }
+
+  /** a claim's operator payment changed from `was` to `now` (undefined: none) */
+  operatorPaid(c: string, was: OperatorPayment | undefined, now: OperatorPayment | undefined): void {
+    if (now === undefined) {
+      this.changed.add(was!.lineKey);
+      this.lists.unlist(was!.lineKey, c);
+      this.write(this.subs.operator, c, undefined);
+      return;
+    }
+    this.changed.add(now.lineKey);
+    if (was !== undefined) this.changed.add(was.lineKey);
+    if (was !== undefined && was.lineKey !== now.lineKey) this.lists.unlist(was.lineKey, c);
+    this.write(this.subs.operator, c, now);
+    this.lists.list(now.lineKey, c);
+  }
+
+  /** The statement marks (`families`: the ledger's view of a changed line's family, before and after), then every write. */
+  finish(families: (lineKey: string) => Iterable<string | null | undefined>): void {
+    this.subs.statements.markLines(this.changed, families);
+    for (const [sub, k, v] of this.writes) {
+      if (v === undefined) sub.remove(k);
+      else sub.put(k, v as never);
+    }
+    this.lists.write();
   }
 }
 

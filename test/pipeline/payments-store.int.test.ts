@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.js';
-import { accountBook, applyPaymentEvents, runPayments } from '../../src/payments/index.js';
+import { accountBook, applyPaymentEvents, runPayments, type PaymentEvent } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { stateStoreFileOf } from '../../src/state/kv-store.js';
@@ -161,6 +163,19 @@ it("a run's report is kept with its settled lines in keys of 5 000 (no value as 
     const chunks = (await store.level.sub<unknown[]>('payments.report-lines').entriesIn('R2')).map(([, v]) => v.length);
     expect(chunks).toEqual([5000, 5000, 2001]);
     expect(store.report('R2')).toEqual(big);
+    // each row stored as its seven fields in order, without their names (session 13)
+    const firstChunk = store.level.sub<unknown[]>('payments.report-lines').get('R2\u001f000000')!;
+    expect(firstChunk[0]).toEqual(Object.values(lines[0]!));
+    // rows stored as objects (sessions 7–12) still read, the same report; a row with a field the tuple does not name is kept whole
+    const older = { ...r1, runId: 'R3', settled: { ...r1.settled, lines: [r1.settled.lines[0]!, { ...r1.settled.lines[1]!, extra: 'kept' }], count: 2 } };
+    await store.level.commit(() => {
+      store.level.sub('payments.report-lines').put('R3\u001f000000', older.settled.lines as never);
+      raw.put('R3', { ...older, settled: { ...older.settled, lines: [] }, settledLineKeys: 1 } as never);
+    });
+    expect(store.report('R3')).toEqual(older);
+    await store.commitRun(empty, empty, null, { ...older, runId: 'R4' });
+    expect(store.level.sub<unknown[]>('payments.report-lines').get('R4\u001f000000')).toEqual([Object.values(r1.settled.lines[0]!), older.settled.lines[1]]);
+    expect(store.report('R4')).toEqual({ ...older, runId: 'R4' });
     // the form of the previous version: the whole report in one value
     await store.level.commit(() => raw.put('R0', { ...r1, runId: 'R0' } as never));
     expect(store.report('R0')).toEqual({ ...r1, runId: 'R0' });
@@ -201,5 +216,57 @@ it("a pending run's intent keeps its orders in keys of about 5 000 line movement
     expect(await store.pending()).toEqual(intent);
   } finally {
     await store.close();
+  }
+});
+
+it("a consumed batch folded in place (the ledger's own fold) writes exactly what the slice copied and diffed writes: lines, due marks, operator payments, the line → claims index, statement marks", async () => {
+  // the same batches applied to two stores: this home's with the default fold (in place, its
+  // changes recorded), another's through a fold the store does not know (copy and diff)
+  const other = await mkdtemp(join(tmpdir(), 'payments-store-diff-'));
+  const folded = await PaymentsStore.open(home);
+  const diffed = await PaymentsStore.open(other);
+  try {
+    const tp = (lineKey: string, amc: string, version = 1) => ({ kind: 'settlement' as const, settlement: { ...a9Line(lineKey, amc), version, tp: '15' as const, payee: 'ps' as const } });
+    const member = (lineKey: string, amc: string, version = 1) => ({ kind: 'settlement' as const, settlement: { ...a9Line(lineKey, amc), version } });
+    const o = (over: Parameters<typeof outcome>[0]) => ({ kind: 'reconciliation' as const, outcome: outcome(over) });
+    const batches: PaymentEvent[][] = [
+      [member('n:M1:1', '9.00'), member('n:M2:1', '12.50'), tp('n:T1:1', '19.00'), tp('n:T2:1', '30.00'), tp('n:T3:1', '8.00')],
+      [
+        o({ kind: 'matched', lineKey: 'n:T1:1', version: 1, tpClaimId: 'C1', claimPaidOn: '2025-03-01', claimed: '19.00', owed: '19.00' }),
+        o({ kind: 'matched', lineKey: 'n:T2:1', version: 1, tpClaimId: 'C2', claimPaidOn: '2025-03-01', claimed: '30.00', owed: '30.00' }),
+        o({ kind: 'held', lineKey: 'n:T3:1', version: 1, tpClaimId: 'C3' }),
+        // C2 moves to T3 (the RO re-issued it): its payment with it, T2 due again
+        o({ kind: 'matched', lineKey: 'n:T3:1', version: 1, tpClaimId: 'C2', claimPaidOn: '2025-03-01', claimed: '30.00', owed: '8.00' }),
+      ],
+      // a newer version, a replay (same version: ignored), a new line
+      [member('n:M1:1', '7.00', 2), member('n:M2:1', '12.50'), member('n:M3:1', '4.50')],
+      [
+        // C1 no longer paid by the operator (its payment removed), an annulation keeping what was paid on T3
+        o({ kind: 'matched', lineKey: 'n:T1:1', version: 1, tpClaimId: 'C1', claimPaidOn: null, claimed: '19.00', owed: '19.00' }),
+        o({ kind: 'annulation-indu', lineKey: 'n:T3:1', version: 1, tpClaimId: 'C4', claimPaidOn: '2025-03-02', amount: '8.00' }),
+        o({ kind: 'exception', lineKey: 'n:T2:1', version: 1, tpClaimId: null }),
+      ],
+    ];
+    for (const b of batches) {
+      await folded.applyEvents(b);
+      await diffed.applyEvents(b, (ledger, events) => applyPaymentEvents(ledger, events));
+    }
+    const state = await folded.readAll();
+    expect(state).toEqual(await diffed.readAll());
+    expect(Object.keys(state.ledger.operatorPaid).sort()).toEqual(['C2', 'C4']);
+    expect(state.ledger.operatorPaid['C2']!.lineKey).toBe('n:T3:1');
+    expect(Object.keys(state.ledger.due).sort()).toEqual(['n:M1:1', 'n:M2:1', 'n:M3:1', 'n:T1:1', 'n:T2:1', 'n:T3:1']);
+    expect(state.ledger.lines['n:M1:1']!.settlement!.amcAmount).toBe('7.00');
+    // what is not in the ledger's view: the line → claims index and the statements' marks, key by key
+    for (const name of ['payments.line-operators', 'statements.dirty', 'payments.line']) {
+      const raw = (s: PaymentsStore) => s.level.sub<string>(name, 'text').entriesIn();
+      expect(await raw(folded)).toEqual(await raw(diffed));
+    }
+    expect(await folded.level.sub<string[]>('payments.line-operators').entriesIn()).toEqual([['n:T3:1', ['C2', 'C4']]]);
+    expect((await folded.level.sub<number>('statements.dirty').entriesIn()).map(([k]) => k)).toEqual(['A9']);
+  } finally {
+    await folded.close();
+    await diffed.close();
+    await rm(other, { recursive: true, force: true });
   }
 });
