@@ -48,7 +48,7 @@ export interface LedgerStoreOptions {
   namespace?: string;
   /** most ledgers held parsed in memory (default 2 000) */
   cacheSize?: number;
-  /** most bytes of piece text (the changelog value) held parsed in memory, heads and line records together (default 32 MiB) */
+  /** most bytes of piece text (the changelog value) held parsed in memory, heads and line records together (default 16 MiB) */
   cacheBytes?: number;
   /**
    * false: the store's commits are not fsynced (tests, benches without fsync: a killed process
@@ -60,7 +60,8 @@ export interface LedgerStoreOptions {
 }
 
 export const DEFAULT_LEDGER_CACHE = 50_000;
-export const DEFAULT_LEDGER_CACHE_BYTES = 64 * 1024 * 1024;
+/** the text bound (NOEMIE_LEDGER_CACHE_MB's default, src/config.ts: why 16) */
+export const DEFAULT_LEDGER_CACHE_BYTES = 16 * 1024 * 1024;
 /** most batches staged before the store commits them (ledger-store.ts `stage`) */
 export const FLUSH_BATCHES = 16;
 
