@@ -58,8 +58,13 @@ const EnvSchema = z.object({
   NOEMIE_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /** most family ledgers the liquidation service keeps in memory (the rest wait in the home's state store, ledger.*) */
   NOEMIE_LEDGER_CACHE: z.coerce.number().int().min(1).default(50_000),
-  /** and at most this many MiB of ledger text in memory (the bound that holds as families' histories grow) */
-  NOEMIE_LEDGER_CACHE_MB: z.coerce.number().int().min(1).default(64),
+  /**
+   * and at most this many MiB of ledger text in memory (the bound that holds as families' histories
+   * grow). 16 since session 13 (was 64): the text is counted, not the parsed records and summaries
+   * around it, so the heap held ~1.5× the bound, and V8's growth headroom half as much again; a miss
+   * is one LevelDB point read (bench/README.md, "Session 13 — memory").
+   */
+  NOEMIE_LEDGER_CACHE_MB: z.coerce.number().int().min(1).default(16),
   /** old-generation heap of each liquidation worker thread (piscina resourceLimits): a bound, not a reservation */
   NOEMIE_WORKER_HEAP_MB: z.coerce.number().int().min(32).default(128),
   /** payment controls: an order above this is held for approval (`--max-order` overrides) */
@@ -113,9 +118,12 @@ const EnvSchema = z.object({
   /**
    * MiB of the newest bus records the embedded bus keeps in memory, all partitions together, for the
    * consumers of the same process that keep up with them (src/bus/embedded/tail.ts): they are served
-   * from there instead of being read back from the log file. 0 keeps none.
+   * from there instead of being read back from the log file. 0 keeps none. 8 since session 13 (was
+   * 32): during a drop's ingest the liquidation lags the producer, so the tail sat full, and each
+   * kept value is a slice of the spool's 64 KiB read chunk, which it keeps alive whole; 32 MiB of
+   * budget held ≈ 40 MB of heap live, and V8's headroom on top (bench/README.md, "Session 13 — memory").
    */
-  NOEMIE_BUS_TAIL_MB: z.coerce.number().int().min(0).max(4096).default(32),
+  NOEMIE_BUS_TAIL_MB: z.coerce.number().int().min(0).max(4096).default(8),
   /**
    * Threads that render the member statements of `noemie run --once` (statement-pass.ts
    * `renderThreads`); 0 renders them on the main thread. Default 0: on the project's 2 cores the

@@ -48,7 +48,7 @@ export interface LedgerStoreOptions {
   namespace?: string;
   /** most ledgers held parsed in memory (default 2 000) */
   cacheSize?: number;
-  /** most bytes of piece text (the changelog value) held parsed in memory, heads and line records together (default 32 MiB) */
+  /** most bytes of piece text (the changelog value) held parsed in memory, heads and line records together (default 16 MiB) */
   cacheBytes?: number;
   /**
    * false: the store's commits are not fsynced (tests, benches without fsync: a killed process
@@ -60,9 +60,19 @@ export interface LedgerStoreOptions {
 }
 
 export const DEFAULT_LEDGER_CACHE = 50_000;
-export const DEFAULT_LEDGER_CACHE_BYTES = 64 * 1024 * 1024;
+/** the text bound (NOEMIE_LEDGER_CACHE_MB's default, src/config.ts: why 16) */
+export const DEFAULT_LEDGER_CACHE_BYTES = 16 * 1024 * 1024;
 /** most batches staged before the store commits them (ledger-store.ts `stage`) */
 export const FLUSH_BATCHES = 16;
+/**
+ * Most piece text staged before the store commits it: 16 MiB (what half the cache bound gave, 32 MiB,
+ * until session 13, when the bound went from 64 to 16 MiB). Staged pieces are the largest part of the
+ * store's heap; committing them more often writes each family's head more often: at 8 MiB (half the
+ * new bound) +4 % bytes written per line at 100 k and +9 % at 300 k; at 16 MiB the bytes are the
+ * base's and the liquidation's peak −60 to −90 MB (bench/README.md, "Session 13 — memory"). A small
+ * bound (tests) commits at twice the bound.
+ */
+export const STAGED_TEXT_BYTES = 16 * 1024 * 1024;
 
 /** Which line records of a family to load: the lineKeys a batch names, or all. */
 export type LineChoice = Iterable<string> | 'all';
@@ -326,7 +336,7 @@ export class LedgerStore {
   /**
    * Takes a batch's pieces (already produced to the changelog) and the changelog end they reach,
    * and commits them with the next `flush`: true when that is due — `FLUSH_BATCHES` batches staged,
-   * half the cache's text bound, or as many families as the cache holds. Until then they are
+   * `STAGED_TEXT_BYTES` of text (or twice the cache's text bound, if less), or as many families as the cache holds. Until then they are
    * read from memory; a crash loses them from the store only, and the restart reads them back from
    * the changelog (the marker stays where the last commit put it).
    */
@@ -351,7 +361,7 @@ export class LedgerStore {
     }
     for (const [p, offset] of next) this.pending.set(p, offset);
     this.staged += 1;
-    return this.staged >= FLUSH_BATCHES || this.dirtyBytes >= this.cacheBytes / 2 || this.dirtyHeads >= this.cacheSize;
+    return this.staged >= FLUSH_BATCHES || this.dirtyBytes >= Math.min(STAGED_TEXT_BYTES, this.cacheBytes * 2) || this.dirtyHeads >= this.cacheSize;
   }
 
   /** Commits what `stage` took, with the marker, in ONE transaction (nothing staged: nothing written). */
