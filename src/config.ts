@@ -120,8 +120,10 @@ const EnvSchema = z.object({
    * consumers of the same process that keep up with them (src/bus/embedded/tail.ts): they are served
    * from there instead of being read back from the log file. 0 keeps none. 8 since session 13 (was
    * 32): during a drop's ingest the liquidation lags the producer, so the tail sat full, and each
-   * kept value is a slice of the spool's 64 KiB read chunk, which it keeps alive whole; 32 MiB of
-   * budget held ≈ 40 MB of heap live, and V8's headroom on top (bench/README.md, "Session 13 — memory").
+   * kept value is a view of the spool's read chunk (64 KiB then, 1 MiB since the bus change of the
+   * same session), which it keeps alive whole; 32 MiB of budget held ≈ 40 MB of heap live, and V8's
+   * headroom on top (bench/README.md, "Session 13 — memory"). The kept values are the newest ones,
+   * so the chunks they keep alive are about the budget, plus one per partition.
    */
   NOEMIE_BUS_TAIL_MB: z.coerce.number().int().min(0).max(4096).default(8),
   /**
