@@ -20,7 +20,7 @@ import {
 } from '../reconcile/entry-codec.js';
 import { decodeReconState, isCompactState } from '../reconcile/state-codec.js';
 import { ClaimEntrySchema, LineEntrySchema } from '../reconcile/state-schema.js';
-import { compositeKey, splitCompositeKey, StateStore } from '../state/kv-store.js';
+import { compositeKey, KEY_SEP, splitCompositeKey, StateStore } from '../state/kv-store.js';
 import { LevelStore, type LevelSubStore } from '../state/level-store.js';
 import { scratchDir } from './scratch.js';
 
@@ -126,15 +126,14 @@ interface Pending {
   kind: 'H' | EntryKind | 'E';
   id: string;
 }
-const SEP = '\u001f';
 /**
  * The hot keys spelled out (compositeKey's bytes: the parts joined by ␟) — compositeKey's rest
  * array and join cost a tenth of the store's write in the 100 k profile.
  */
-const entryKey = (beneficiary: string, kind: EntryKind, id: string) => `${beneficiary}${SEP}${kind}${SEP}${id}`;
-const headKey = (beneficiary: string) => `${beneficiary}${SEP}H`;
+const entryKey = (beneficiary: string, kind: EntryKind, id: string) => `${beneficiary}${KEY_SEP}${kind}${KEY_SEP}${id}`;
+const headKey = (beneficiary: string) => `${beneficiary}${KEY_SEP}H`;
 /** The key of a care event's index value under its beneficiary. */
-const groupKey = (beneficiary: string, g: CareEvent) => `${beneficiary}${SEP}E${SEP}${g[0]}${SEP}${g[1]}${SEP}${g[2]}`;
+const groupKey = (beneficiary: string, g: CareEvent) => `${beneficiary}${KEY_SEP}E${KEY_SEP}${g[0]}${KEY_SEP}${g[1]}${KEY_SEP}${g[2]}`;
 
 const groupOf = (kind: EntryKind, entry: AnyEntry): CareEvent => (kind === 'L' ? careEventOfLine(entry as LineEntry) : careEventOfClaim((entry as ClaimEntry).claim));
 /** In its care event's index: every claim, a line only when the decider can find it there (layout 4 listed every line; such a list still reads). */
@@ -353,7 +352,7 @@ export class ReconStore {
     for await (const k of this.deadlines.keys()) {
       const [deadline, beneficiary, kind, ...id] = splitCompositeKey(k);
       if (deadline! > now) return;
-      yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join('\u001f') };
+      yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join(KEY_SEP) };
     }
   }
 
@@ -368,8 +367,8 @@ export class ReconStore {
       if (kind !== 'L' && kind !== 'C') continue;
       const entry = currentOf(parseEntryRecord(beneficiary, kind, text), head.w);
       if (entry === null) continue;
-      if (kind === 'L') lines[rest.join('\u001f')] = entry as LineEntry;
-      else claims[rest.join('\u001f')] = entry as ClaimEntry;
+      if (kind === 'L') lines[rest.join(KEY_SEP)] = entry as LineEntry;
+      else claims[rest.join(KEY_SEP)] = entry as ClaimEntry;
     }
     return { lines, claims, seq: head.seq };
   }
@@ -410,7 +409,7 @@ export class ReconStore {
   async *suspectEntries(): AsyncGenerator<{ beneficiary: string; kind: EntryKind; id: string }> {
     for await (const k of this.suspects.keys()) {
       const [beneficiary, kind, ...id] = splitCompositeKey(k);
-      yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join('\u001f') };
+      yield { beneficiary: beneficiary!, kind: kind as EntryKind, id: id.join(KEY_SEP) };
     }
   }
 
@@ -469,11 +468,11 @@ export class ReconStore {
           const newDeadline = e.entry === null ? null : deadlineOf(e.kind, e.entry);
           if (oldDeadline !== newDeadline) {
             if (oldDeadline !== null) {
-              const k = `${oldDeadline}${SEP}${key}`;
+              const k = `${oldDeadline}${KEY_SEP}${key}`;
               deadlines.push(k, null);
             }
             if (newDeadline !== null) {
-              const k = `${newDeadline}${SEP}${key}`;
+              const k = `${newDeadline}${KEY_SEP}${key}`;
               deadlines.push(k, '1');
             }
           }
@@ -525,7 +524,7 @@ export class ReconStore {
   async *entryKeysOf(beneficiary: string): AsyncGenerator<{ kind: EntryKind; id: string }> {
     for await (const key of this.people.keys(compositeKey(beneficiary, ''))) {
       const [, kind, ...id] = splitCompositeKey(key);
-      if (kind === 'L' || kind === 'C') yield { kind, id: id.join('\u001f') };
+      if (kind === 'L' || kind === 'C') yield { kind, id: id.join(KEY_SEP) };
     }
   }
 
@@ -605,7 +604,7 @@ class ReadBatch {
     for (const [key, e] of this.entries) if (e.b === b) gone.add(key);
     for (const key of gone) {
       const [, kind, ...id] = splitCompositeKey(key);
-      this.put(b, { kind: kind as EntryKind, id: id.join('\u001f'), entry: null, text: null }, -1);
+      this.put(b, { kind: kind as EntryKind, id: id.join(KEY_SEP), entry: null, text: null }, -1);
     }
   }
 

@@ -19,7 +19,9 @@ export const stateStoreFileOf = (home: string) => join(home, 'state', 'store.mdb
  * (ordered-binary) reads bytes 0–4 inside a string key as the boundaries of an ARRAY key, so a
  * string holding them may not come back as the same string; keys holding one are refused.
  */
-const SEP = '\u001f';
+/** The separator of a composite key's parts (compositeKey); hot paths that spell a key out use it too. */
+export const KEY_SEP = '\u001f';
+const SEP = KEY_SEP;
 const AFTER_SEP = '\u0020';
 const RESERVED = /[\u0000-\u0004]/;
 
