@@ -1,5 +1,6 @@
 import { open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { BoundedJobs } from './bounded-jobs.js';
 
 /**
  * Writes the statement files of `noemie run --once` (`<home>/statements/<adhérent>.txt|.html`):
@@ -20,8 +21,7 @@ import { dirname } from 'node:path';
 const SYNC_AT_ONCE = 128;
 
 export class StatementFiles {
-  private readonly pending = new Set<Promise<void>>();
-  private failure: unknown = null;
+  private readonly jobs: BoundedJobs;
   /** folders a new file was created in since the last flush (their entries to fsync) */
   private readonly newIn = new Set<string>();
   /** files written or found unchanged since the last flush (durable: their data to fsync) */
@@ -30,29 +30,20 @@ export class StatementFiles {
   readonly counts = { written: 0, unchanged: 0 };
 
   constructor(
-    private readonly inFlight = 8,
+    inFlight = 8,
     private readonly options: { durable?: boolean } = {},
-  ) {}
+  ) {
+    this.jobs = new BoundedJobs(inFlight);
+  }
 
   /** Queues the files of one statement; waits while `inFlight` statements are being written. */
   async add(files: readonly (readonly [path: string, text: string])[]): Promise<void> {
-    if (this.failure !== null) throw this.failure;
-    const job = Promise.all(files.map(([path, text]) => this.writeIfChanged(path, text))).then(
-      () => undefined,
-      (e: unknown) => {
-        this.failure ??= e;
-      },
-    );
-    this.pending.add(job);
-    void job.finally(() => this.pending.delete(job));
-    while (this.pending.size >= this.inFlight) await Promise.race(this.pending);
-    if (this.failure !== null) throw this.failure;
+    await this.jobs.add(() => Promise.all(files.map(([path, text]) => this.writeIfChanged(path, text))));
   }
 
   /** Waits for every queued file (durable: and the folders of new ones); throws the first write that failed. */
   async flush(): Promise<void> {
-    await Promise.all(this.pending);
-    if (this.failure !== null) throw this.failure;
+    await this.jobs.drain();
     if (this.options.durable) {
       const files = this.toSync;
       this.toSync = [];

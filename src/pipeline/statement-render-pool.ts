@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
+import { BoundedJobs } from './bounded-jobs.js';
 import { PipelineStageError } from './errors.js';
 import { workerEntry } from './package-root.js';
 import { DEFAULT_WORKER_YOUNG_MB } from './pool.js';
@@ -38,9 +39,7 @@ const WORKER_HEAP_MB = 128;
 
 export class StatementRenderPool {
   private readonly piscina: Piscina<StatementRenderTask, StatementRenderResult>;
-  private readonly inFlight: number;
-  private readonly running = new Set<Promise<void>>();
-  private failure: unknown = null;
+  private readonly jobs: BoundedJobs;
   readonly counts = { written: 0, unchanged: 0 };
   /** with measureClone: tasks sent, their structured-clone bytes in all and the largest */
   readonly clone = { tasks: 0, bytes: 0, largest: 0 };
@@ -48,7 +47,7 @@ export class StatementRenderPool {
   constructor(private readonly options: StatementRenderPoolOptions) {
     const filename = options.workerFile ?? STATEMENT_WORKER_FILE;
     if (!existsSync(filename)) throw new PipelineStageError('PIPELINE_WORKER', `worker ${filename} is missing: run \`npm run build\` first`, { file: filename });
-    this.inFlight = options.inFlight ?? 2 * options.threads;
+    this.jobs = new BoundedJobs(options.inFlight ?? 2 * options.threads, (cause) => new PipelineStageError('PIPELINE_WORKER', `statement task failed: ${(cause as Error).message}`, {}, { cause }));
     this.piscina = new Piscina<StatementRenderTask, StatementRenderResult>({
       filename,
       minThreads: options.threads,
@@ -61,37 +60,28 @@ export class StatementRenderPool {
 
   /** Hands these families to a worker; waits while `inFlight` tasks are queued or running. */
   async submit(families: FamilyTaskInput[]): Promise<void> {
-    if (this.failure !== null) throw this.failure;
     const task: StatementRenderTask = { families };
-    if (this.options.measureClone) {
-      const bytes = serialize(task).length;
-      this.clone.tasks += 1;
-      this.clone.bytes += bytes;
-      this.clone.largest = Math.max(this.clone.largest, bytes);
-    }
-    const job = this.piscina.run(task).then(
-      (r) => {
+    await this.jobs.add(() => {
+      if (this.options.measureClone) {
+        const bytes = serialize(task).length;
+        this.clone.tasks += 1;
+        this.clone.bytes += bytes;
+        this.clone.largest = Math.max(this.clone.largest, bytes);
+      }
+      return this.piscina.run(task).then((r) => {
         this.counts.written += r.written;
         this.counts.unchanged += r.unchanged;
-      },
-      (cause: unknown) => {
-        this.failure ??= new PipelineStageError('PIPELINE_WORKER', `statement task failed: ${(cause as Error).message}`, {}, { cause });
-      },
-    );
-    this.running.add(job);
-    void job.finally(() => this.running.delete(job));
-    while (this.running.size >= this.inFlight) await Promise.race(this.running);
-    if (this.failure !== null) throw this.failure;
+      });
+    });
   }
 
   /** Waits for every task submitted so far (durable: their files synced); throws the first that failed. */
   async drain(): Promise<void> {
-    await Promise.all(this.running);
-    if (this.failure !== null) throw this.failure;
+    await this.jobs.drain();
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled(this.running);
+    await this.jobs.settle();
     await this.piscina.close();
   }
 }
