@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Bus, OutgoingMessage, OutgoingText } from '../bus/bus.js';
 import { TRUSTED } from '../bus/bus.js';
 import { verifyTrusted } from '../bus/codec.js';
+import { lineChunks } from '../bus/embedded/lines.js';
 import type { Headers, LineMessage, RejectMessage } from '../bus/messages.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
@@ -334,24 +335,13 @@ function originOf(o: Origin): LineMessage['origin'] {
 }
 
 /**
- * The spool file in chunks of whole lines (about SPOOL_CHUNK bytes each; a line cut by a chunk's
- * end starts the next one). Memory: a chunk, plus the chunks a produce call's lines still point into.
+ * The spool file in chunks of whole lines (about SPOOL_CHUNK bytes each, the bus's `lineChunks`).
+ * Memory: a chunk, plus the chunks a produce call's lines still point into.
  */
 async function* spoolChunks(fh: FileHandle, path: string): AsyncGenerator<Buffer> {
-  const size = (await fh.stat()).size;
-  let carry: Buffer | null = null;
-  for (let pos = 0; pos < size; ) {
-    const want = Math.min(SPOOL_CHUNK, size - pos);
-    const chunk = Buffer.allocUnsafe(want);
-    const { bytesRead } = await fh.read(chunk, 0, want, pos);
-    if (bytesRead === 0) break;
-    pos += bytesRead;
-    let data = chunk.subarray(0, bytesRead);
-    if (carry) data = Buffer.concat([carry, data]);
-    const last = data.lastIndexOf(NL);
-    carry = last === data.length - 1 ? null : data.subarray(last + 1);
-    if (last !== -1) yield data.subarray(0, last + 1);
+  for await (const chunk of lineChunks(fh, 0, (await fh.stat()).size, SPOOL_CHUNK)) {
+    // line() ends every line with a newline: anything after the last one is not a line it wrote
+    if (!chunk.complete) throw new Error(`${path}: the spool ends in the middle of a line`);
+    yield chunk.data;
   }
-  // line() ends every line with a newline: anything after the last one is not a line it wrote
-  if (carry && carry.length > 0) throw new Error(`${path}: the spool ends in the middle of a line`);
 }
