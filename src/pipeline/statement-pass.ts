@@ -1,5 +1,5 @@
 import type { Beneficiary } from '../model/reference.js';
-import type { StatementOptions } from '../statement/index.js';
+import type { StatementOptions, StatementRequest } from '../statement/index.js';
 import { PaymentsStore } from './payments-store.js';
 import type { StateStore } from '../state/kv-store.js';
 import { LmdbStatementMarks, StatementMarks, statementInputsHash } from './statement-dirty.js';
@@ -87,91 +87,64 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const result: StatementPass = { pass: full ? 'all' : 'changed', looked: 0, families: 0, files: render?.counts ?? files!.counts };
 
   /**
-   * On this thread: a group's families read together — their index ranges at once, then their
-   * lines' payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool) — while the
-   * previous group is rendered and written (`readAhead`). Families without a statement (unknown
-   * to the home, no settlement) are left out.
+   * A group's families read together: their index ranges at once (`range`), then their lines'
+   * payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool, not this thread).
+   * Families without a statement (unknown to the home, no settlement) are left out.
    */
-  const readGroup = async (adherentIds: readonly string[]): Promise<FamilyStatementInput[]> => {
+  const readFamilies = async <R>(adherentIds: readonly string[], range: (request: StatementRequest) => Promise<R>, lineKeysOf: (read: R) => readonly string[]) => {
     const known = adherentIds.filter((id) => o.families.has(id));
-    const read = await Promise.all(known.map((adherentId) => o.index.settlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
-    const facts = await payments.paymentFactsOfMany(read.flatMap((settlements) => settlements.map((s) => s.lineKey)));
-    const out: FamilyStatementInput[] = [];
-    known.forEach((adherentId, i) => {
-      const settlements = read[i]!;
-      if (settlements.length === 0) return;
-      out.push({ adherentId, settlements, payments: new Map(settlements.map((s) => [s.lineKey, facts.get(s.lineKey)!])), members: [...o.families.members(adherentId)] });
-    });
-    return out;
+    const read = await Promise.all(known.map((adherentId) => range({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
+    const keys = read.map(lineKeysOf);
+    const facts = await payments.paymentFactsOfMany(keys.flat());
+    return known.flatMap((adherentId, i) =>
+      keys[i]!.length === 0 ? [] : [{ adherentId, read: read[i]!, payments: new Map(keys[i]!.map((k) => [k, facts.get(k)!])), members: [...o.families.members(adherentId)] }],
+    );
   };
-  /** the group being read while the one before it is written (null: none) */
+  /** on this thread: the families decoded, rendered and written here */
+  const readGroup = async (ids: readonly string[]): Promise<FamilyStatementInput[]> =>
+    (await readFamilies(ids, (q) => o.index.settlementsIn(q), (settlements) => settlements.map((s) => s.lineKey))).map(({ read, ...f }) => ({ ...f, settlements: read }));
+  /** with workers: the index's lines as stored (the worker decodes them) */
+  const readTask = async (ids: readonly string[]): Promise<FamilyTaskInput[]> =>
+    (await readFamilies(ids, (q) => o.index.encodedSettlementsIn(q), (r) => r.lineKeys)).map(({ read, ...f }) => ({ ...f, lines: read.lines }));
+
+  /** on this thread: the group being read while the one before it is written (null: none) */
   let readAhead: Promise<FamilyStatementInput[]> | null = null;
-  const writeGroup = async (inputs: readonly FamilyStatementInput[]) => {
-    for (const input of inputs) {
-      result.families += 1;
-      await files!.add(familyStatementFiles(input, setup));
-    }
-  };
-  /** start reading `ids`, then write the group read before them */
+  /** start reading `ids` (null: nothing more), then write the group read before them */
   const readNextWritePrevious = async (ids: readonly string[] | null) => {
     const previous = readAhead;
     readAhead = ids === null ? null : readGroup(ids);
     // a read that fails while the previous group is written is reported by its own await, later
     readAhead?.catch(() => undefined);
-    if (previous !== null) await writeGroup(await previous);
+    if (previous === null) return;
+    for (const input of await previous) {
+      result.families += 1;
+      await files!.add(familyStatementFiles(input, setup));
+    }
   };
-  /**
-   * With workers: a task's families read together — their index ranges at once, as stored (the
-   * worker decodes them), then their lines' payment facts in one `paymentFactsOfMany` (LevelDB's
-   * reads on libuv's pool, not this thread).
-   */
-  const readTask = async (adherentIds: readonly string[]): Promise<FamilyTaskInput[]> => {
-    const known = adherentIds.filter((id) => o.families.has(id));
-    const read = await Promise.all(known.map((adherentId) => o.index.encodedSettlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
-    const facts = await payments.paymentFactsOfMany(read.flatMap((r) => r.lineKeys));
-    const out: FamilyTaskInput[] = [];
-    known.forEach((adherentId, i) => {
-      const { lineKeys, lines } = read[i]!;
-      if (lineKeys.length === 0) return;
-      out.push({ adherentId, lines, payments: new Map(lineKeys.map((k) => [k, facts.get(k)!])), members: [...o.families.members(adherentId)] });
-    });
-    return out;
-  };
-  let waiting: string[] = [];
-  const sendTask = async () => {
-    const ids = waiting;
-    waiting = [];
+  /** a group of families, to a worker or to this thread's read-ahead */
+  const handOver = async (ids: readonly string[]) => {
+    if (render === null) return readNextWritePrevious(ids);
     const task = await readTask(ids);
     result.families += task.length;
-    if (task.length > 0) await render!.submit(task);
+    if (task.length > 0) await render.submit(task);
+  };
+  let waiting: string[] = [];
+  const handOverWaiting = async () => {
+    const ids = waiting;
+    waiting = [];
+    if (ids.length > 0) await handOver(ids);
   };
   const writeFamily = async (adherentId: string) => {
     result.looked += 1;
-    if (render !== null) {
-      waiting.push(adherentId);
-      if (waiting.length >= perTask) await sendTask();
-      return;
-    }
     waiting.push(adherentId);
-    if (waiting.length >= perTask) {
-      const ids = waiting;
-      waiting = [];
-      await readNextWritePrevious(ids);
-    }
+    if (waiting.length >= perTask) await handOverWaiting();
   };
   /** every family handed over so far has its files durable (the families still waiting sent first) */
   const flushFiles = async () => {
-    if (render === null) {
-      if (waiting.length > 0) {
-        const ids = waiting;
-        waiting = [];
-        await readNextWritePrevious(ids);
-      }
-      await readNextWritePrevious(null);
-      return files!.flush();
-    }
-    if (waiting.length > 0) await sendTask();
-    await render.drain();
+    await handOverWaiting();
+    if (render !== null) return render.drain();
+    await readNextWritePrevious(null);
+    await files!.flush();
   };
 
   try {
