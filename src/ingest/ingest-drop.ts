@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ZipLimits } from '../config.js';
 import type { ErrorContext } from '../model/errors.js';
 import { readDrop } from './drop.js';
-import { IngestError, type CsvRowEvent, type DropPart, type IngestEvent, type PartSummary } from './types.js';
+import { IngestError, type CsvRowEvent, type DropPart, type IngestEvent, type LineRun, type PartSummary } from './types.js';
 import { NullSink, type IngestSink, type PartRef } from './sink.js';
 import { PartTally, totalsOf, type Totals } from './summary.js';
 
@@ -24,6 +24,12 @@ export type DropReader = (path: string, options?: { limits?: ZipLimits; name?: s
  * and throwing what `rows` throws after the events before it.
  */
 export type RowDecoder = (rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }) => AsyncIterable<IngestEvent>;
+
+/**
+ * A `RowDecoder` that hands consecutive accepted lines over as runs (`LineRun`, for a sink with
+ * `lineRun`), rejects one by one, in file order; the same lines, rejects and refusal otherwise.
+ */
+export type RowRunDecoder = (rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }) => AsyncIterable<LineRun | Extract<IngestEvent, { kind: 'reject' }>>;
 
 export interface IngestProgress {
   file: string;
@@ -55,6 +61,8 @@ export interface IngestDropOptions {
   beforeCommit?: (part: PartRef) => Promise<void>;
   /** given: a part that offers its rows (a CSV décompte part) is read as rows and validated by it */
   decodeRows?: RowDecoder;
+  /** given, and the sink takes runs (`lineRun`): a part that offers its rows is read as runs by it instead */
+  decodeRowRuns?: RowRunDecoder;
 }
 
 export interface DropResult {
@@ -74,7 +82,7 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 export async function ingestDrop(path: string, options: IngestDropOptions = {}): Promise<DropResult> {
-  const sink = options.sink ?? new NullSink();
+  const sink: IngestSink = options.sink ?? new NullSink();
   const reader = options.reader ?? readDrop;
   const every = options.progressEvery ?? 4096;
   const name = options.name ?? basename(path);
@@ -103,18 +111,37 @@ export async function ingestDrop(path: string, options: IngestDropOptions = {}):
       await sink.beginPart(ref);
       try {
         const where = part.entry === undefined ? { file: part.file } : { file: part.file, entry: part.entry };
-        const events = options.decodeRows !== undefined && part.rows !== undefined ? options.decodeRows(part.rows, where) : part.events;
-        for await (const ev of events) {
-          options.signal?.throwIfAborted();
-          if (ev.kind === 'line') {
-            tally.line(ev.line);
-            await sink.line(ev);
-          } else {
-            tally.reject();
-            await sink.reject(ev.rejected);
+        const lineRun = sink.lineRun?.bind(sink);
+        if (options.decodeRowRuns !== undefined && lineRun !== undefined && part.rows !== undefined) {
+          for await (const ev of options.decodeRowRuns(part.rows, where)) {
+            options.signal?.throwIfAborted();
+            const before = total;
+            if (ev.kind === 'lines') {
+              tally.run(ev.tally);
+              await lineRun(ev);
+              total += ev.tally.lines;
+            } else {
+              tally.reject();
+              await sink.reject(ev.rejected);
+              total += 1;
+            }
+            // a run counts as its lines: progress whenever it passes a multiple of `every`
+            if (Math.floor(total / every) !== Math.floor(before / every)) progress();
           }
-          total += 1;
-          if (total % every === 0) progress();
+        } else {
+          const events = options.decodeRows !== undefined && part.rows !== undefined ? options.decodeRows(part.rows, where) : part.events;
+          for await (const ev of events) {
+            options.signal?.throwIfAborted();
+            if (ev.kind === 'line') {
+              tally.line(ev.line);
+              await sink.line(ev);
+            } else {
+              tally.reject();
+              await sink.reject(ev.rejected);
+            }
+            total += 1;
+            if (total % every === 0) progress();
+          }
         }
         await options.beforeCommit?.(ref);
       } catch (e) {

@@ -1,7 +1,7 @@
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RejectedRecord } from '../model/issues.js';
-import type { DropFormat, IngestEvent, PartSummary } from './types.js';
+import type { DropFormat, IngestEvent, LineRun, PartSummary } from './types.js';
 
 /**
  * Where ingested records go. Every method may return a promise and the caller awaits it before the
@@ -25,6 +25,11 @@ export interface PartRef {
 export interface IngestSink {
   beginPart(part: PartRef): Awaitable<void>;
   line(ev: LineEvent): Awaitable<void>;
+  /**
+   * Optional: consecutive accepted lines prepared by a row decoder (types.ts `LineRun`), instead of
+   * one `line` call each. ingestDrop asks a decoder for runs only when the sink takes them.
+   */
+  lineRun?(run: LineRun): Awaitable<void>;
   reject(rejected: RejectedRecord): Awaitable<void>;
   commitPart(summary: PartSummary): Awaitable<void>;
   abortPart(summary: PartSummary): Awaitable<void>;
@@ -44,8 +49,15 @@ export class NullSink implements IngestSink {
 /** Sends everything to several sinks in turn (the output sink and the quarantine report writer). */
 export class TeeSink implements IngestSink {
   private readonly sinks: readonly IngestSink[];
+  /** present when every sink takes runs (a sink that ignores lines may just define it empty) */
+  readonly lineRun?: (run: LineRun) => Promise<void>;
   constructor(...sinks: IngestSink[]) {
     this.sinks = sinks;
+    if (sinks.every((s) => s.lineRun !== undefined)) {
+      this.lineRun = async (run) => {
+        for (const s of this.sinks) await s.lineRun!(run);
+      };
+    }
   }
   async beginPart(part: PartRef): Promise<void> { for (const s of this.sinks) await s.beginPart(part); }
   async line(ev: LineEvent): Promise<void> { for (const s of this.sinks) await s.line(ev); }

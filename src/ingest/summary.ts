@@ -3,7 +3,7 @@ import type { ActLine } from '../model/act-line.js';
 import type { ErrorContext } from '../model/errors.js';
 import { z } from 'zod';
 import { MoneySchema, ZERO, formatMoney, type Money } from '../model/money.js';
-import type { DropFormat, DropPart, PartSummary } from './types.js';
+import type { DropFormat, DropPart, PartSummary, RunTally } from './types.js';
 
 /**
  * The figures `noemie ingest` prints and the archive ledger keeps, counted while the records flow
@@ -21,21 +21,32 @@ export class PartTally {
   accepted = 0;
   rejected = 0;
   decomptes = 0;
-  private expense: Decimal = ZERO;
-  private roAmount: Decimal = ZERO;
+  private readonly expense = new CentSum();
+  private readonly roAmount = new CentSum();
   private lastDecompte: string | undefined;
 
   line(l: ActLine): void {
     this.records += 1;
     this.accepted += 1;
-    const key = `${l.caisse ?? ''}\u0000${l.decompteId}`;
+    const key = decompteKeyOf(l);
     if (key !== this.lastDecompte) {
       this.decomptes += 1;
       this.lastDecompte = key;
     }
     const sign = l.operation === 'A' ? -1 : 1;
-    this.expense = this.expense.plus(new Decimal(l.expense).times(sign));
-    this.roAmount = this.roAmount.plus(new Decimal(l.roAmount).times(sign));
+    this.expense.add(sign * centsOf(l.expense));
+    this.roAmount.add(sign * centsOf(l.roAmount));
+  }
+
+  /** A run of accepted lines counted elsewhere (`tallyRun`, in the row decoder's worker): as if each were given to `line`. */
+  run(t: RunTally): void {
+    if (t.lines === 0) return;
+    this.records += t.lines;
+    this.accepted += t.lines;
+    this.decomptes += t.decompteChanges + (t.firstDecompte !== this.lastDecompte ? 1 : 0);
+    this.lastDecompte = t.lastDecompte;
+    this.expense.addBig(BigInt(t.expenseCents));
+    this.roAmount.addBig(BigInt(t.roCents));
   }
 
   reject(): void {
@@ -50,8 +61,8 @@ export class PartTally {
       accepted: this.accepted,
       rejected: this.rejected,
       decomptes: this.decomptes,
-      expense: formatMoney(this.expense),
-      roAmount: formatMoney(this.roAmount),
+      expense: this.expense.money(),
+      roAmount: this.roAmount.money(),
     };
   }
 
@@ -66,6 +77,76 @@ export class PartTally {
       roAmount: '0.00',
       error: { code: error.code, message: error.message, context: error.context ?? {} },
     };
+  }
+}
+
+/** What counts as one décompte: lines of a décompte are consecutive (see PartTally). */
+function decompteKeyOf(l: Pick<ActLine, 'caisse' | 'decompteId'>): string {
+  return `${l.caisse ?? ''}\u0000${l.decompteId}`;
+}
+
+/** The summary's figures over consecutive accepted lines (a run the row decoder hands over whole). */
+export function tallyRun(lines: readonly Pick<ActLine, 'caisse' | 'decompteId' | 'operation' | 'expense' | 'roAmount'>[]): RunTally {
+  const expense = new CentSum();
+  const ro = new CentSum();
+  let first = '';
+  let last = '';
+  let changes = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const key = decompteKeyOf(l);
+    if (i === 0) first = key;
+    else if (key !== last) changes += 1;
+    last = key;
+    const sign = l.operation === 'A' ? -1 : 1;
+    expense.add(sign * centsOf(l.expense));
+    ro.add(sign * centsOf(l.roAmount));
+  }
+  return { lines: lines.length, firstDecompte: first, lastDecompte: last, decompteChanges: changes, expenseCents: expense.cents().toString(), roCents: ro.cents().toString() };
+}
+
+/** A validated amount (MoneySchema: `-?\d{1,12}\.\d{2}`, at most 10^14 cents: a safe integer) in whole cents. */
+const CANONICAL_MONEY = /^-?\d{1,13}\.\d{2}$/;
+function centsOf(m: Money): number {
+  // The text is canonical: its cents are its digits without the point, read exactly as a number.
+  if (CANONICAL_MONEY.test(m)) return Number(m.slice(0, -3) + m.slice(-2));
+  const cents = new Decimal(m).times(100);
+  if (!cents.isInteger() || !Number.isSafeInteger(cents.toNumber())) throw new Error(`not an amount in cents: ${m}`);
+  return cents.toNumber();
+}
+
+/**
+ * An exact signed sum of cents: a JS number while it stays a safe integer (every line's amount is
+ * one), a BigInt beyond. Replaces a decimal.js sum per line (two Decimals and a product per
+ * amount: ≈ 0.3 s of the service's thread per 100 k lines), to the same text (`money`).
+ */
+class CentSum {
+  private small = 0;
+  private big = 0n;
+
+  add(cents: number): void {
+    const s = this.small + cents;
+    if (Number.isSafeInteger(s)) this.small = s;
+    else {
+      // past 2^53 a number sum is no longer exact: carry over into the BigInt
+      this.big += BigInt(this.small) + BigInt(cents);
+      this.small = 0;
+    }
+  }
+
+  addBig(cents: bigint): void {
+    this.big += cents;
+  }
+
+  cents(): bigint {
+    return this.big + BigInt(this.small);
+  }
+
+  /** As `formatMoney` writes the same sum: two decimals, '-' before a negative, `0.00` for zero. */
+  money(): Money {
+    const c = this.cents();
+    const digits = (c < 0n ? -c : c).toString().padStart(3, '0');
+    return `${c < 0n ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
   }
 }
 

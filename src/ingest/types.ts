@@ -23,6 +23,42 @@ export type IngestEvent =
   | { kind: 'reject'; rejected: RejectedRecord };
 
 /**
+ * Consecutive accepted lines of one part, prepared by a row decoder for a sink that takes them
+ * together (`IngestSink.lineRun`): what the service's thread needs of them, without the lines
+ * themselves. Rebuilding each line as an object on that thread (structured clone), handing it
+ * through three async hops and summing its amounts in decimal.js was most of the ingest's cost
+ * there (bench/README.md "Session 14 — ingest").
+ */
+export interface LineRun {
+  kind: 'lines';
+  /** the part's file and ZIP entry (each line's origin is these and its record number) */
+  where: { file: string; entry?: string };
+  /** each line's record number, in order */
+  records: number[];
+  /**
+   * Each line's text for the bus sink's spool, up to its record id (src/pipeline/spool-line.ts
+   * `spoolLinePrefix`): what the sink would have made of the line itself.
+   */
+  spool: string[];
+  /** UTF-8 bytes of `spool`, all lines together */
+  spoolBytes: number;
+  /** what the part's summary counts of these lines (summary.ts `PartTally.run`) */
+  tally: RunTally;
+}
+
+/** The summary's figures over a run of consecutive accepted lines (summary.ts). */
+export interface RunTally {
+  lines: number;
+  /** the (caisse, décompte id) key of the first and last line, and how often it changes inside the run */
+  firstDecompte: string;
+  lastDecompte: string;
+  decompteChanges: number;
+  /** signed sums in whole cents (annulations negative), as decimal integer strings: exact at any size */
+  expenseCents: string;
+  roCents: string;
+}
+
+/**
  * Where each model field sits in a row of one file (its header), and how many fields a row has:
  * what `decodeCsvRow` needs to read a row of that file anywhere (`noemie liquidate` reads the rows
  * in its shard threads).

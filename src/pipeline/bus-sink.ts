@@ -4,16 +4,16 @@ import type { Bus, OutgoingMessage, OutgoingText } from '../bus/bus.js';
 import { TRUSTED } from '../bus/bus.js';
 import { verifyTrusted } from '../bus/codec.js';
 import { lineChunks } from '../bus/embedded/lines.js';
-import type { Headers, LineMessage, RejectMessage } from '../bus/messages.js';
+import type { RejectMessage } from '../bus/messages.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
-import type { PartSummary } from '../ingest/types.js';
-import { lineKeyOf } from '../model/act-line.js';
+import type { LineRun, PartSummary } from '../ingest/types.js';
 import type { Origin, RejectedRecord } from '../model/issues.js';
 import { PipelineStageError } from './errors.js';
-import { familyKeyOf, lineTopicOf, type LineTopic } from './keys.js';
+import { familyKeyOf, type LineTopic } from './keys.js';
 import type { DropMarks } from './publication-marks.js';
 import { scratchDir } from './scratch.js';
+import { originOf, spoolLineEnd, spoolLinePrefix, type SpoolHead } from './spool-line.js';
 
 /**
  * Ingest → bus. Accepted lines go to `decompte-lines` / `invoice-lines` (by `line.source`), keyed
@@ -76,15 +76,6 @@ const NL = 0x0a;
 /** bytes of spool read at a time */
 const SPOOL_CHUNK = 1024 * 1024;
 
-/**
- * A spool line is `<head>\t<the line message's JSON>`: the head, a small JSON array, holds what
- * producing the line needs besides its text — the topic, the person (NIR, rang) and member number
- * it is keyed by, and the headers the topic derives from the message (origin and lineKey) — so the
- * line itself is never parsed back (it was most of produceSpool's main-thread time; bench/README.md
- * "Session 11 — bus"). JSON text has no raw tab, so the first tab ends the head. The spool never
- * outlives its process's part (clearSpool), so no older layout is ever read.
- */
-type SpoolHead = [topic: LineTopic, nir: string, rang: number, amcMemberId: string, headers: Headers];
 
 /**
  * Messages per produce call when none is given. On the embedded bus 4 096, the liquidation's bus
@@ -151,21 +142,62 @@ export class BusIngestSink implements IngestSink {
       this.stats.alreadyPublished += 1;
       return;
     }
-    const s = this.spool;
-    if (!s) throw new Error('BusIngestSink.line outside a part (beginPart not called)');
-    const { line } = ev;
-    const origin = originOf(ev.origin);
-    const recordId = this.options.drop ? `${this.options.drop.sha256.slice(0, 16)}:${this.part}:${this.partLines}` : undefined;
-    // What produceSpool needs to route, key and head the line, before its JSON (see SpoolHead).
-    const head: SpoolHead = [lineTopicOf(line), line.nir, line.rang, line.amcMemberId, { ...origin, lineKey: lineKeyOf(line) }];
-    const text = `${JSON.stringify(head)}\t${messageJson(ev, origin, recordId)}\n`;
+    const s = this.openSpool();
+    const text = spoolLinePrefix(ev.line, lineJson(ev), ev.origin) + spoolLineEnd(this.recordId(this.partLines));
     s.bytes += Buffer.byteLength(text);
-    if (s.bytes > this.maxSpoolBytes) {
-      throw new PipelineStageError('PIPELINE_SPOOL_FULL', `part spool over ${this.maxSpoolBytes} bytes: the part is refused`, { file: ev.origin.file, ...(ev.origin.entry ? { entry: ev.origin.entry } : {}), record: ev.origin.record });
-    }
+    if (s.bytes > this.maxSpoolBytes) throw this.spoolFull(ev.origin);
     s.pending.push(text);
     s.pendingBytes += text.length;
     if (s.pendingBytes >= FLUSH_BYTES) await this.flushSpool();
+  }
+
+  /**
+   * Consecutive lines whose spool text the row decoder made (`LineRun.spool`, its worker thread):
+   * each gets its record id and goes to the spool as `line` would have written it.
+   */
+  async lineRun(run: LineRun): Promise<void> {
+    const n = run.spool.length;
+    if (this.skipPart) {
+      this.partLines += n;
+      this.stats.alreadyPublished += n;
+      return;
+    }
+    const s = this.openSpool();
+    let ends = 0;
+    const texts: string[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const end = spoolLineEnd(this.recordId(this.partLines + i + 1));
+      ends += end.length; // ASCII: one byte a character
+      texts[i] = run.spool[i]! + end;
+    }
+    if (s.bytes + run.spoolBytes + ends > this.maxSpoolBytes) {
+      // the line that goes past the limit names the refusal, as `line` does
+      let bytes = s.bytes;
+      for (let i = 0; i < n; i++) {
+        bytes += Buffer.byteLength(texts[i]!);
+        if (bytes > this.maxSpoolBytes) throw this.spoolFull({ ...run.where, record: run.records[i]! });
+      }
+    }
+    this.partLines += n;
+    s.bytes += run.spoolBytes + ends;
+    for (const text of texts) {
+      s.pending.push(text);
+      s.pendingBytes += text.length;
+    }
+    if (s.pendingBytes >= FLUSH_BYTES) await this.flushSpool();
+  }
+
+  private openSpool(): Spool {
+    if (!this.spool) throw new Error('BusIngestSink.line outside a part (beginPart not called)');
+    return this.spool;
+  }
+
+  private recordId(lineInPart: number): string | undefined {
+    return this.options.drop ? `${this.options.drop.sha256.slice(0, 16)}:${this.part}:${lineInPart}` : undefined;
+  }
+
+  private spoolFull(origin: Origin): PipelineStageError {
+    return new PipelineStageError('PIPELINE_SPOOL_FULL', `part spool over ${this.maxSpoolBytes} bytes: the part is refused`, { file: origin.file, ...(origin.entry ? { entry: origin.entry } : {}), record: origin.record });
   }
 
   async reject(rejected: RejectedRecord): Promise<void> {
@@ -318,20 +350,15 @@ export async function clearSpool(dir: string): Promise<void> {
 }
 
 /**
- * The line message's JSON, `JSON.stringify({ line, origin, recordId })` byte for byte (keys in that
- * order, recordId left out when undefined), with the line's part taken as the reader made it when
- * it did (`LineEvent.json`, the row decoder's worker): serialising the line was most of this
- * sink's time on the service's thread. NOEMIE_BUS_VERIFY (the test suite) checks the text given.
+ * The line's JSON, as the reader made it when it did (`LineEvent.json`): serialising the line was
+ * most of this sink's time on the service's thread. With the line message's origin and record id
+ * around it (spool-line.ts) it is `JSON.stringify({ line, origin, recordId })` byte for byte.
+ * NOEMIE_BUS_VERIFY (the test suite) checks the text given.
  */
-function messageJson(ev: LineEvent, origin: LineMessage['origin'], recordId: string | undefined): string {
-  if (ev.json === undefined) return JSON.stringify({ line: ev.line, origin, ...(recordId !== undefined ? { recordId } : {}) } satisfies LineMessage);
+function lineJson(ev: LineEvent): string {
+  if (ev.json === undefined) return JSON.stringify(ev.line);
   if (verifyTrusted() && ev.json !== JSON.stringify(ev.line)) throw new Error(`line ${ev.origin.record} of ${ev.origin.file}: its JSON is not the line's`);
-  return `{"line":${ev.json},"origin":${JSON.stringify(origin)}${recordId !== undefined ? `,"recordId":${JSON.stringify(recordId)}` : ''}}`;
-}
-
-/** The bus origin has no `textLine` (an XML reading aid, not part of the message). */
-function originOf(o: Origin): LineMessage['origin'] {
-  return { file: o.file, ...(o.entry !== undefined ? { entry: o.entry } : {}), record: o.record };
+  return ev.json;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { IngestEvent, CsvRowLayout } from '../ingest/types.js';
+import type { IngestEvent, CsvRowLayout, LineRun } from '../ingest/types.js';
 
 /**
  * What crosses the thread boundary between the ingest's row decoder (src/pipeline/row-decoder.ts)
@@ -12,6 +12,8 @@ export interface DecodeRowsTask {
   where: { file: string; entry?: string };
   texts: string[];
   records: number[];
+  /** true: the lines come back as runs (`DecodedRuns`), for a sink that takes them */
+  runs?: boolean;
 }
 
 /**
@@ -20,3 +22,10 @@ export interface DecodeRowsTask {
  * thread more to rebuild (4.4 against 3.5 µs a row, `npm run bench:mainthread-clone`'s method).
  */
 export type DecodedRows = IngestEvent[];
+
+/**
+ * The batch as runs of consecutive lines (`LineRun`: each line's spool text, record number and the
+ * summary's figures) between its rejects, in row order: a few strings and numbers a line cross the
+ * boundary instead of the line's object, and the service's thread builds nothing of it.
+ */
+export type DecodedRuns = (LineRun | Extract<IngestEvent, { kind: 'reject' }>)[];

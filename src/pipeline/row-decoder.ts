@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import type { CsvRowEvent, IngestEvent } from '../ingest/types.js';
-import type { RowDecoder } from '../ingest/ingest-drop.js';
+import type { RowDecoder, RowRunDecoder } from '../ingest/ingest-drop.js';
 import { PipelineStageError } from './errors.js';
 import { WORKER_FILE } from './pool.js';
-import type { DecodedRows, DecodeRowsTask } from './row-decode-messages.js';
+import type { DecodedRows, DecodedRuns, DecodeRowsTask } from './row-decode-messages.js';
 
 /**
  * The ingest's CSV rows validated in a worker thread (workers/decode-rows.worker.ts) instead of
@@ -24,11 +24,11 @@ const AHEAD = 4;
 const IDLE_MS = 2_000;
 
 export class RowDecodePool {
-  private readonly piscina: Piscina<DecodeRowsTask, DecodedRows>;
+  private readonly piscina: Piscina<DecodeRowsTask, DecodedRows | DecodedRuns>;
 
   constructor(workerFile: string = WORKER_FILE) {
     if (!existsSync(workerFile)) throw new PipelineStageError('PIPELINE_WORKER', `worker ${workerFile} is missing: run \`npm run build\` first`, { file: workerFile });
-    this.piscina = new Piscina<DecodeRowsTask, DecodedRows>({
+    this.piscina = new Piscina<DecodeRowsTask, DecodedRows | DecodedRuns>({
       filename: workerFile,
       minThreads: 0,
       maxThreads: 1,
@@ -40,10 +40,17 @@ export class RowDecodePool {
   }
 
   /** The decoder to give ingestDrop (`decodeRows`). */
-  readonly decode: RowDecoder = (rows, where) => this.decodeRows(rows, where);
+  readonly decode: RowDecoder = (rows, where) => this.decodeRows(rows, where, false) as AsyncGenerator<IngestEvent>;
 
-  private async *decodeRows(rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }): AsyncGenerator<IngestEvent> {
-    const ahead: Promise<IngestEvent[]>[] = [];
+  /**
+   * The decoder to give ingestDrop (`decodeRowRuns`) for a sink that takes runs of lines (the bus
+   * sink): the same rows validated the same way, each run of lines between rejects handed over as
+   * its spool texts and figures (`LineRun`) instead of one line event each.
+   */
+  readonly decodeRuns: RowRunDecoder = (rows, where) => this.decodeRows(rows, where, true) as AsyncGenerator<DecodedRuns[number]>;
+
+  private async *decodeRows(rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }, runs: boolean): AsyncGenerator<IngestEvent | DecodedRuns[number]> {
+    const ahead: Promise<(IngestEvent | DecodedRuns[number])[]>[] = [];
     const send = (task: DecodeRowsTask) => {
       const done = this.piscina.run(task).catch(
         (cause: unknown) => {
@@ -59,7 +66,7 @@ export class RowDecodePool {
     let records: number[] = [];
     const flush = () => {
       if (texts.length === 0) return;
-      send({ layout: layout!, where, texts, records });
+      send({ layout: layout!, where, texts, records, ...(runs ? { runs } : {}) });
       texts = [];
       records = [];
     };

@@ -10,6 +10,8 @@ import { RowDecodePool } from '../../src/pipeline/row-decoder.js';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
 import { DropMarks } from '../../src/pipeline/publication-marks.js';
+import type { Bus } from '../../src/bus/bus.js';
+import { PipelineStageError } from '../../src/pipeline/errors.js';
 import { tempDir, zipBuffer } from '../ingest/zip-support.js';
 
 /**
@@ -180,6 +182,123 @@ describe('ingest row decoder (worker thread)', () => {
       const pooled = await logOf(true);
       expect(here.join('').split('\n').length).toBeGreaterThan(800); // the golden rows' rejects aside
       expect(pooled).toEqual(here);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+/**
+ * Runs (`RowDecodePool.decodeRuns` → `BusIngestSink.lineRun`, what `noemie run` uses): the worker
+ * hands consecutive lines over as the sink's spool texts and the summary's figures. What reaches
+ * the bus, the rejects, the drop's summary and a resumed publication must be what the codec's own
+ * line events give.
+ */
+describe('ingest row decoder, lines handed over as runs', () => {
+  /** bigCsv with annulations (signed sums) and a few décomptes of several lines */
+  async function mixedCsv(n: number): Promise<string> {
+    const [header, ...rows] = (await bigCsv(n)).split('\n');
+    return `${[header, ...rows.map((r, i) => {
+      const f = r.split(';');
+      if (f.length < 20) return r;
+      if (i % 5 === 2) f[2] = 'A';
+      if (i % 3 !== 0) f[0] = `D${1000 + i - (i % 3)}`; // three lines a décompte
+      if (i % 11 === 4) f[19] = '987654321098.76'; // a large expense
+      return f.join(';');
+    })].join('\n')}`;
+  }
+
+  type Mode = 'codec' | 'lines' | 'runs';
+  /** ingests the drop into a fresh embedded bus with the bus sink; what the topics hold (append times aside) and the result */
+  async function publish(dir: Awaited<ReturnType<typeof tempDir>>, path: string, mode: Mode, name: string, options: { batch?: number; failOnCall?: number; maxSpoolBytes?: number } = {}) {
+    const home = dir.path(name);
+    const bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync: false });
+    const sha256 = 'cd'.repeat(32);
+    try {
+      const ingest = async (target: Bus) => {
+        const sink = new BusIngestSink(target, { spoolDir: join(home, 'spool'), ...(options.batch ? { batch: options.batch } : {}), ...(options.maxSpoolBytes ? { maxSpoolBytes: options.maxSpoolBytes } : {}), drop: { sha256, marks: await DropMarks.open(join(home, 'marks'), sha256) } });
+        try {
+          return await ingestDrop(path, { sink, sha256, ...(mode === 'lines' ? { decodeRows: pool.decode } : mode === 'runs' ? { decodeRows: pool.decode, decodeRowRuns: pool.decodeRuns } : {}) });
+        } finally {
+          await sink.close();
+        }
+      };
+      let failure: string | undefined;
+      let error: unknown;
+      if (options.failOnCall !== undefined) {
+        let calls = 0;
+        const failing = new Proxy(bus, {
+          get(target, prop, receiver) {
+            if (prop === 'produce') {
+              return async (topic: string, messages: unknown[], ...rest: unknown[]) => {
+                if (topic === 'decompte-lines' && ++calls === options.failOnCall) throw new Error('killed');
+                return (target.produce as (t: string, m: unknown[], ...r: unknown[]) => Promise<unknown>).call(target, topic, messages, ...rest);
+              };
+            }
+            return Reflect.get(target, prop, receiver);
+          },
+        }) as Bus;
+        failure = await ingest(failing).then(() => 'no failure', (e: Error) => e.message);
+      }
+      const result = await ingest(bus).catch((e: unknown) => void (error = e));
+      const topicText = async (topic: string) => {
+        const at = join(home, 'bus', topic);
+        const logs = (await readdir(at).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).sort();
+        return (await Promise.all(logs.map((f) => readFile(join(at, f), 'utf8')))).map((text) => text.replace(/"t":\d+/g, '"t":0'));
+      };
+      return { result, failure, error, lines: await topicText('decompte-lines'), rejects: await topicText('rejects') };
+    } finally {
+      await bus.close();
+    }
+  }
+
+  it('the same decompte-lines and rejects, byte for byte, and the same summary (counts, décomptes, signed sums) as the codec\'s lines, over a ZIP of two entries', async () => {
+    const dir = await tempDir();
+    try {
+      const csv = await mixedCsv(3000);
+      const path = await dir.write('drop.zip', await zipBuffer([{ name: 'a.csv', data: csv }, { name: 'b.csv', data: csv.split('\n').slice(0, 700).join('\n') }]));
+      const codec = await publish(dir, path, 'codec', 'codec');
+      const runs = await publish(dir, path, 'runs', 'runs');
+      expect(codec.result.totals.accepted).toBeGreaterThan(2000);
+      expect(codec.lines.join('')).toContain('"operation":"A"');
+      expect(runs.result).toEqual(codec.result);
+      expect(runs.lines.join('').length).toBeGreaterThan(1_000_000);
+      expect(runs.lines).toEqual(codec.lines);
+      expect(runs.rejects).toEqual(codec.rejects);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a publication killed on its 4th produce call, read again: each line once with the ids of an uninterrupted publication', async () => {
+    const dir = await tempDir();
+    try {
+      const path = await dir.write('big.csv', await mixedCsv(2000));
+      const whole = await publish(dir, path, 'lines', 'whole', { batch: 300 });
+      const resumed = await publish(dir, path, 'runs', 'resumed', { batch: 300, failOnCall: 4 });
+      expect(resumed.failure).toBe('killed');
+      const records = (logs: string[]) => logs.join('').split('\n').filter((l) => l !== '').map((l) => l.replace(/^\{"o":\d+,/, '{')).sort();
+      expect(records(whole.lines).length).toBeGreaterThan(1100);
+      expect(records(resumed.lines)).toEqual(records(whole.lines));
+      expect(resumed.result).toEqual(whole.result);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a spool over its limit refuses the part naming the same record as line by line', async () => {
+    const dir = await tempDir();
+    try {
+      const path = await dir.write('big.csv', await mixedCsv(1200));
+      const lines = await publish(dir, path, 'lines', 'lines', { maxSpoolBytes: 300_000 });
+      const runs = await publish(dir, path, 'runs', 'runs', { maxSpoolBytes: 300_000 });
+      expect(lines.error).toBeInstanceOf(PipelineStageError);
+      expect((lines.error as PipelineStageError).code).toBe('PIPELINE_SPOOL_FULL');
+      expect((lines.error as PipelineStageError).context.record).toBeGreaterThan(100);
+      expect(runs.error).toEqual(lines.error);
+      expect((runs.error as PipelineStageError).context).toEqual((lines.error as PipelineStageError).context);
+      expect(runs.lines.join('')).toBe('');
+      expect(runs.rejects).toEqual(lines.rejects);
     } finally {
       await dir.remove();
     }

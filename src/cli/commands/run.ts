@@ -179,7 +179,7 @@ export const command: Command = {
     const inboxOptions: InboxOptions = {
       completeWhen,
       logger,
-      ...(rowDecoder ? { decodeRows: rowDecoder.decode } : {}),
+      ...(rowDecoder ? { decodeRows: rowDecoder.decode, decodeRowRuns: rowDecoder.decodeRuns } : {}),
       ...(values['stable-ms'] ? { stableMs: Number(values['stable-ms']) } : {}),
       sinkFor: async ({ sha256 }) => new BusIngestSink(bus, { spoolDir, members: beneficiaries, onUnknownPersons: (p) => membership.noteUnknownPersons(p), drop: { sha256, marks: await DropMarks.open(marksDir, sha256) } }),
     };

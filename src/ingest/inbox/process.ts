@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import type { ZipLimits } from '../../config.js';
 import { createLogger, type Logger } from '../../log.js';
 import { totalsOf } from '../summary.js';
-import { anyPartRead, ingestDrop, sha256File, type DropReader, type DropResult, type RowDecoder, type IngestProgress } from '../ingest-drop.js';
+import { anyPartRead, ingestDrop, sha256File, type DropReader, type DropResult, type RowDecoder, type RowRunDecoder, type IngestProgress } from '../ingest-drop.js';
 import { NdjsonSink, NullSink, TeeSink, type IngestSink } from '../sink.js';
 import { InboxScanner, specialKindOf, type Candidate, type CompleteWhen, type SpecialEntry } from './complete.js';
 import { ensureLayout, inboxLayout, ingestedDir, type InboxLayout } from './layout.js';
@@ -63,6 +63,8 @@ export interface InboxOptions {
   incompleteGraceMs?: number;
   /** CSV parts' rows validated by it (ingest-drop.ts RowDecoder; `noemie run`: a worker thread) */
   decodeRows?: RowDecoder;
+  /** the same, handing lines over as runs to a sink that takes them (ingest-drop.ts RowRunDecoder) */
+  decodeRowRuns?: RowRunDecoder;
 }
 
 export interface InboxContext {
@@ -125,6 +127,7 @@ export async function processCandidate(ctx: InboxContext, c: Candidate): Promise
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.decodeRows ? { decodeRows: options.decodeRows } : {}),
+      ...(options.decodeRowRuns ? { decodeRowRuns: options.decodeRowRuns } : {}),
       // nothing is published (committed) unless the file is still what was picked up
       beforeCommit: () => assertUnchanged(c.path, c.name, c),
     });

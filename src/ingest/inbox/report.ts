@@ -87,6 +87,7 @@ export class QuarantineReportWriter implements IngestSink {
 
   beginPart(): void {}
   line(): void {}
+  lineRun(): void {}
   async reject(r: RejectedRecord): Promise<void> {
     await this.write(entriesOfRejected(r));
   }

@@ -1,0 +1,43 @@
+import type { Headers, LineMessage } from '../bus/messages.js';
+import type { ActLine } from '../model/act-line.js';
+import { lineKeyOf } from '../model/act-line.js';
+import type { Origin } from '../model/issues.js';
+import { lineTopicOf, type LineTopic } from './keys.js';
+
+/**
+ * One line of the ingest sink's spool (bus-sink.ts), made where the line is decoded: on the
+ * service's thread for a codec's own events (`BusIngestSink.line`), in the row decoder's worker for
+ * a CSV part's rows (workers/decode-rows.worker.ts), so that thread only appends the record id.
+ *
+ * A spool line is `<head>\t<the line message's JSON>\n`: the head, a small JSON array, holds what
+ * producing the line needs besides its text — the topic, the person (NIR, rang) and member number
+ * it is keyed by, and the headers the topic derives from the message (origin and lineKey) — so the
+ * line itself is never parsed back (it was most of produceSpool's main-thread time; bench/README.md
+ * "Session 11 — bus"). JSON text has no raw tab, so the first tab ends the head. The spool never
+ * outlives its process's part (clearSpool), so no older layout is ever read.
+ */
+export type SpoolHead = [topic: LineTopic, nir: string, rang: number, amcMemberId: string, headers: Headers];
+
+/** The bus origin has no `textLine` (an XML reading aid, not part of the message). */
+export function originOf(o: Origin): LineMessage['origin'] {
+  return { file: o.file, ...(o.entry !== undefined ? { entry: o.entry } : {}), record: o.record };
+}
+
+/**
+ * The spool line up to its record id: `<head>\t{"line":<json>,"origin":<origin>` — the message's
+ * JSON without its `,"recordId":…` and closing brace, which `spoolLineEnd` adds once the sink
+ * knows the line's ordinal in its part. `json` is `JSON.stringify(line)`, made by the caller
+ * (the worker makes it anyway), so the whole is `JSON.stringify({ line, origin, recordId })`
+ * byte for byte (keys in that order).
+ */
+export function spoolLinePrefix(line: ActLine, json: string, origin: Origin): string {
+  const bus = originOf(origin);
+  const head: SpoolHead = [lineTopicOf(line), line.nir, line.rang, line.amcMemberId, { ...bus, lineKey: lineKeyOf(line) }];
+  return `${JSON.stringify(head)}\t{"line":${json},"origin":${JSON.stringify(bus)}`;
+}
+
+/** What ends a spool line after `spoolLinePrefix`: the record id when there is one, the brace, the newline. */
+export function spoolLineEnd(recordId: string | undefined): string {
+  // a record id is `<16 hex>:<part>:<line>`: nothing in it needs escaping
+  return recordId === undefined ? '}\n' : `,"recordId":"${recordId}"}\n`;
+}
