@@ -259,7 +259,7 @@ describe('ingest row decoder, lines handed over as runs', () => {
       const path = await dir.write('drop.zip', await zipBuffer([{ name: 'a.csv', data: csv }, { name: 'b.csv', data: csv.split('\n').slice(0, 700).join('\n') }]));
       const codec = await publish(dir, path, 'codec', 'codec');
       const runs = await publish(dir, path, 'runs', 'runs');
-      expect(codec.result.totals.accepted).toBeGreaterThan(2000);
+      expect(codec.result!.totals.accepted).toBeGreaterThan(2000);
       expect(codec.lines.join('')).toContain('"operation":"A"');
       expect(runs.result).toEqual(codec.result);
       expect(runs.lines.join('').length).toBeGreaterThan(1_000_000);
