@@ -26,7 +26,8 @@ if (!values.dist || !values.drop || !values.beneficiaries) throw new Error('usag
 const dist = resolve(values.dist);
 const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(dist, path)).href)) as T;
 
-type Module = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// Loaded from another build's dist: typed loosely on purpose (its signatures may differ from this checkout's).
+type Module = Record<string, any>;
 const { ingestDrop } = await load<Module>('src/ingest/ingest-drop.js');
 const { BusIngestSink } = await load<Module>('src/pipeline/bus-sink.js');
 const { RowDecodePool } = await load<Module>('src/pipeline/row-decoder.js');
