@@ -33,15 +33,17 @@ const AFTER_SEP = '\u0020';
 
 /**
  * LevelDB's memory, outside the JS heap (it counts in RSS): one 8 MiB LRU of decompressed blocks,
- * and a write buffer (memtable) of 32 MiB, two while one is being written out as a table file.
- * Larger memtables make fewer level-0 files (fewer compactions, fewer bytes re-written) and cost
- * their size in RSS. 32 MiB since session 9 (8 before): `bench:reconcile` at 100 000 settlements
- * (150 000 events) re-wrote 68 MB in compactions with 8 MiB, 34 with 16, 21 with 32 (a deadline
- * key put and removed within one memtable never reaches a table file), written per event 2 089 →
- * 1 757 bytes, peak RSS +24 MB (bench/README.md, "Session 9 — payments").
+ * and a write buffer (memtable) of 64 MiB, two while one is being written out as a table file.
+ * Larger memtables make fewer level-0 files (fewer compactions, fewer bytes re-written: a transient
+ * key put and removed within one memtable never reaches a table file) and cost their size in RSS.
+ * 8 MiB until session 9, 32 until session 14: `bench:reconcile` at 100 000 settlements re-wrote 68 MB
+ * in compactions with 8 MiB, 34 with 16, 21 with 32 ("Session 9 — payments"); the whole run at
+ * 300 k lines re-wrote 1 611 MB with 32 MiB and 1 120 MB with 64 (written per line 15.3 → 13.6 KB,
+ * peak RSS +29 MB; bench/README.md, "Session 14 — LevelDB's write buffer"). The cost on a restart:
+ * the log of up to one memtable is replayed at open (≈ 1 s per 32 MiB measured in session 9).
  */
 export const LEVEL_CACHE_BYTES = 8 * 1024 * 1024;
-export const LEVEL_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
+export const LEVEL_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 
 export interface OpenLevelStoreOptions {
   /** false: a commit's batch is not fsynced (tests, benches without fsync); a killed process loses nothing, a power cut may lose the last batches whole. Default true. The first open in a process decides. */
