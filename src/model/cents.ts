@@ -67,3 +67,38 @@ export function sumMoneyText(values: Iterable<string | number>): string {
   if (rest.length === 0) return moneyOfCents(total);
   return formatMoney(rest.reduce<Decimal>((s, v) => s.plus(typeof v === 'number' ? new Decimal(v).dividedBy(100) : v), new Decimal(total).dividedBy(100)));
 }
+
+/**
+ * An exact signed sum of cents: a JS number while it stays a safe integer (every line's amount is
+ * one), a BigInt beyond — a running total where `sumMoneyText` takes a whole list (the ingest
+ * summary: it replaced a decimal.js sum per line, ≈ 0.3 s of the main thread per 100 k lines).
+ */
+export class CentSum {
+  private small = 0;
+  private big = 0n;
+
+  add(cents: number): void {
+    const s = this.small + cents;
+    if (Number.isSafeInteger(s)) this.small = s;
+    else {
+      // past 2^53 a number sum is no longer exact: carry over into the BigInt
+      this.big += BigInt(this.small) + BigInt(cents);
+      this.small = 0;
+    }
+  }
+
+  addBig(cents: bigint): void {
+    this.big += cents;
+  }
+
+  cents(): bigint {
+    return this.big + BigInt(this.small);
+  }
+
+  /** As `formatMoney` writes the same sum: two decimals, '-' before a negative, `0.00` for zero. */
+  money(): string {
+    const c = this.cents();
+    const digits = (c < 0n ? -c : c).toString().padStart(3, '0');
+    return `${c < 0n ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+  }
+}
