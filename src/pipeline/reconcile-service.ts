@@ -1,4 +1,4 @@
-import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/index.js';
+import type { Batch, Bus, BusRecord, OutgoingText, Subscription } from '../bus/index.js';
 import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
@@ -119,14 +119,19 @@ interface Working {
  * The beneficiary's write after its fold: the entries whose object changed (the decider replaces
  * entries, never changes them in place, and never removes one), as store records and changelog
  * records (with their undo), its head at the next write number. Undefined when nothing changed.
+ *
+ * The changelog records are handed to the bus as their message's JSON text (OutgoingText, the
+ * bytes `JSON.stringify({ key, value })` gives): built once here instead of a message object the
+ * bus serialises again. The LAST record of a write carries the head, so it is never read above it
+ * (entry-codec.ts): its undo is written `null`, not the entry's tuple before the write.
  */
-function writeOf(beneficiary: string, { loaded, fold }: Working): { write: BeneficiaryWrite; log: OutgoingMessage<'reconcile-changelog'>[] } | undefined {
+function writeOf(beneficiary: string, { loaded, fold }: Working): { write: BeneficiaryWrite; log: OutgoingText[] } | undefined {
   const after = fold.state;
   if (after === loaded.state) return undefined;
   const w = (loaded.head?.w ?? 0) + 1;
   const partition = partitionFor(beneficiary);
   const entries: EntryWrite[] = [];
-  const log: OutgoingMessage<'reconcile-changelog'>[] = [];
+  const log: OutgoingText[] = [];
   const changed: [EntryKind, string, AnyEntry, AnyEntry | undefined][] = [];
   for (const id in after.lines) {
     const entry = after.lines[id]!;
@@ -138,15 +143,22 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
     const before = loaded.state.claims[id];
     if (entry !== before) changed.push(['C', id, entry, before]);
   }
+  const last = changed.length - 1;
   // the last record carries the head: a write cut before it reads as it was (entry-codec.ts, settleReconLeftovers)
-  changed.forEach(([kind, id, entry, before], i) => {
+  for (let i = 0; i <= last; i++) {
+    const [kind, id, entry, before] = changed[i]!;
     const text = entryText(beneficiary, kind, entry);
     entries.push({ kind, id, entry, text: entryRecordText(w, text), old: loaded.stored.get(kind + id) ?? before ?? null });
-    const undo = before === undefined ? null : (loaded.texts?.get(before) ?? entryText(beneficiary, kind, before));
-    log.push({ value: { key: entryChangelogKey(beneficiary, kind, id), value: entryRecordText(w, text, undo, i === changed.length - 1 ? after.seq : undefined) }, partition });
-  });
+    const undo = i === last || before === undefined ? null : (loaded.texts?.get(before) ?? entryText(beneficiary, kind, before));
+    const key = entryChangelogKey(beneficiary, kind, id);
+    const record = entryRecordText(w, text, undo, i === last ? after.seq : undefined);
+    log.push({ json: `{"key":${JSON.stringify(key)},"value":${JSON.stringify(record)}}`, key, headers: NO_HEADERS, partition });
+  }
   return { write: { beneficiary, head: { w, seq: after.seq }, entries, known: { head: loaded.head !== undefined, groups: loaded.groups } }, log };
 }
+
+/** reconcile-changelog derives no header from its values */
+const NO_HEADERS = Object.freeze({});
 
 export async function startReconcileService(options: ReconcileServiceOptions): Promise<ReconcileService> {
   const { bus, logger, faults } = options;
@@ -201,7 +213,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       for (const o of f.fold.decide(event)) outcomes.push(o);
     }
     const writes: BeneficiaryWrite[] = [];
-    const log: OutgoingMessage<'reconcile-changelog'>[] = [];
+    const log: OutgoingText[] = [];
     for (const [key, f] of folds) {
       const w = writeOf(key, f);
       if (w === undefined) continue;
