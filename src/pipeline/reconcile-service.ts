@@ -91,20 +91,23 @@ function eventOf(record: BusRecord<'settlements'> | BusRecord<'tp-claims'>): Rec
     : { kind: 'claim', claim: (record as BusRecord<'tp-claims'>).value, at };
 }
 
-/** What a beneficiary's events in a batch name: the entries they read by id and the care events they look in. */
+/**
+ * What a beneficiary's events in a batch name: the entries they read by id and the care events they
+ * look in. Arrays, not Sets (a batch holds one per beneficiary through its awaits): `loadMany` reads a key once.
+ */
 interface Wants extends LoadWants {
-  lines: Set<string>;
-  claims: Set<string>;
+  lines: string[];
+  claims: string[];
   groups: CareEvent[];
 }
 
 function wantsOf(event: ReconEvent, into: Wants): void {
   if (event.kind === 'settlement') {
-    into.lines.add(event.settlement.lineKey);
+    into.lines.push(event.settlement.lineKey);
     // a member or review line never pairs: its care event is not read (what its previous version was linked to is reached through it)
     if (looksInCareEvent(event.settlement)) into.groups.push(careEventOfLine({ identity: identityOf(event.settlement) }));
   } else if (event.kind === 'claim') {
-    into.claims.add(event.claim.tpClaimId);
+    into.claims.push(event.claim.tpClaimId);
     into.groups.push(careEventOfClaim(event.claim));
   }
 }
@@ -240,7 +243,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
     const wants = new Map<string, Wants>();
     for (const { key, event } of events) {
       let w = wants.get(key);
-      if (w === undefined) wants.set(key, (w = { lines: new Set(), claims: new Set(), groups: [] }));
+      if (w === undefined) wants.set(key, (w = { lines: [], claims: [], groups: [] }));
       wantsOf(event, w);
     }
     return apply(events, wants);
