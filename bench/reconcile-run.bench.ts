@@ -23,7 +23,8 @@ import { root, runChild } from './support.js';
  * `outcomes` hashes every outcome on `reconciliation` in partition and offset order, `at` left out
  * (instants are the child's clock): builds that decide the same way print the same hash.
  *
- *   npm run bench:reconcile-run -- --source <home>/bus [--before <dist>] [--rounds 2] [--max-batch 4096] [--dir <dir>]
+ *   npm run bench:reconcile-run -- --source <home>/bus [--before <dist>] [--rounds 2] [--max-batch 4096] [--slice n] [--dir <dir>]
+ * --slice n: the service's records per commit (this build's sliceSize; a build without it ignores it)
  * RECON_PROF=<dir>: each measured phase's main-thread CPU profile into <dir>/<pid>-<phase>.cpuprofile (node:inspector);
  * RECON_HEAP=<dir>: each measured phase's sampled allocations (collected ones included) into <dir>/<pid>-<phase>.heapprofile;
  * NOEMIE_STATE_TRACE works as in `run`.
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     before: { type: 'string' },
     rounds: { type: 'string' },
     'max-batch': { type: 'string' },
+    slice: { type: 'string' },
     dir: { type: 'string' },
     child: { type: 'string' },
     impl: { type: 'string' },
@@ -121,7 +123,7 @@ async function replayChild(impl: string, home: string, source: string): Promise<
     const m0 = mainThreadCpuNs();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const service = await startReconcileService({ bus, home, busId: 'embedded', ...(maxBatch ? { maxBatch } : {}) });
+    const service = await startReconcileService({ bus, home, busId: 'embedded', ...(maxBatch ? { maxBatch } : {}), ...(values.slice ? { sliceSize: Number(values.slice) } : {}) } as Parameters<typeof startReconcileService>[0]);
     await waitCaughtUp(bus, RECONCILE_GROUP, RECONCILE_TOPICS, 60 * 60_000);
     await service.stop();
     const cpu = process.cpuUsage(c0);
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
       mkdirSync(home, { recursive: true });
       const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
       const flags = ['--expose-gc'];
-      const r = (await runChild(import.meta.url, ['--child', 'replay', '--impl', impl, '--home', home, '--source', values.source, ...(values['max-batch'] ? ['--max-batch', values['max-batch']] : [])], flags)) as unknown as Row;
+      const r = (await runChild(import.meta.url, ['--child', 'replay', '--impl', impl, '--home', home, '--source', values.source, ...(values['max-batch'] ? ['--max-batch', values['max-batch']] : []), ...(values.slice ? ['--slice', values.slice] : [])], flags)) as unknown as Row;
       rows.push({ round, build: name, load, ...r });
       const cells = Object.entries(r.phases).map(([phase, p]) => `${phase} ${p.events} ev: ${p.seconds.toFixed(2)} s, CPU ${p.cpuSeconds.toFixed(2)} s (main ${p.mainCpuSeconds.toFixed(2)}; ${JSON.stringify(p.threads)}), ${(p.writtenBytes / 1048576).toFixed(1)} MB written`);
       const sum = Object.values(r.phases).reduce((a, p) => ({ cpu: a.cpu + p.cpuSeconds, main: a.main + p.mainCpuSeconds, events: a.events + p.events }), { cpu: 0, main: 0, events: 0 });

@@ -3,7 +3,7 @@ import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import { partitionFor } from '../bus/topics.js';
-import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
+import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, slimSettlement, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
 import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
 import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants } from './reconcile-store.js';
 
@@ -41,6 +41,8 @@ export interface ReconcileServiceOptions {
   logger?: Logger;
   groupId?: string;
   maxBatch?: number;
+  /** records decided and committed together (RECONCILE_SLICE) */
+  sliceSize?: number;
   /** the home whose state store keeps the states (`<home>/state/store.mdb`); none: a scratch store rebuilt from the changelog at each start */
   home?: string;
   /** which bus the store mirrors (liquidationState's busId: `embedded`, `kafka-<prefix>`); default the bus kind */
@@ -72,6 +74,17 @@ export interface ReconcileService {
  * are scattered, so fewer, larger commits write far fewer bytes per event (bench/README.md, "reconcile").
  */
 export const RECONCILE_MAX_BATCH = 16384;
+
+/**
+ * Records of a consumed batch decided, produced and committed together (a batch of up to
+ * RECONCILE_MAX_BATCH is taken in slices of this many). What a slice reads and builds — its
+ * beneficiaries' entries, the fold's copies, the outcomes, the store and changelog records — lives
+ * through its awaits (LevelDB's reads, the produces' and the commit's syncs), where every scavenge
+ * of the young generation copies it, then promotes it: a batch of thousands kept ≈ 10 MB live.
+ * A slice commits like a batch (the changelog's end with its entries): a crash after slice k
+ * redelivers the batch, whose first k slices then decide nothing new (README "Reconciliation state").
+ */
+export const RECONCILE_SLICE = 1024;
 
 /** Beneficiaries a tick decides per store transaction: memory stays one slice however many waits run out at once. */
 const TICK_SLICE = 4096;
@@ -167,6 +180,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
   const { bus, logger, faults } = options;
   const config = options.config ?? DEFAULT_RECON_CONFIG;
   const busId = options.busId ?? bus.kind;
+  const sliceSize = options.sliceSize ?? RECONCILE_SLICE;
   const store = await ReconStore.open(options.home);
   let sub: Subscription;
   const stats: ReconcileStats = { events: 0, outcomes: { matched: 0, indu: 0, held: 0, exception: 0, 'annulation-indu': 0 }, restored: 0 };
@@ -256,8 +270,10 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
         return { key: reconKeyOf(event)!, event };
       });
       stats.events += events.length;
-      const outcomes = await applyRecords(events);
-      logger?.debug({ topic: batch.topic, partition: batch.partition, records: events.length, outcomes: outcomes.length }, 'reconcile: batch');
+      // in slices, each read, decided, produced and committed before the next is read (see RECONCILE_SLICE)
+      let outcomes = 0;
+      for (let from = 0; from < events.length; from += sliceSize) outcomes += (await applyRecords(from === 0 && events.length <= sliceSize ? events : events.slice(from, from + sliceSize))).length;
+      logger?.debug({ topic: batch.topic, partition: batch.partition, records: events.length, outcomes }, 'reconcile: batch');
     });
 
   try {
@@ -266,6 +282,8 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       topics: RECONCILE_TOPICS,
       handler,
       maxBatch: options.maxBatch ?? RECONCILE_MAX_BATCH,
+      // a batch's settlements are held through its slices' awaits: only what the decider reads
+      slim: { settlements: slimSettlement },
     });
   } catch (e) {
     await store.close();
