@@ -15,7 +15,8 @@ const tmp = embeddedBusPerTest('noemie-bus-slim-');
 const nir = NIRS[0];
 const messages = (n: number) => Array.from({ length: n }, (_, i) => ({ value: lineMessage(nir, 1, i + 1) }));
 type Line = BusRecord<'decompte-lines'>['value'];
-const slim = (v: Line) => ({ lineKey: v.lineKey }) as unknown as Line;
+const idOf = (v: Line) => `${v.line.decompteId}:${v.line.lineNo}`;
+const slim = (v: Line) => ({ id: idOf(v) }) as unknown as Line;
 
 async function consumeAll(bus: EmbeddedBus, groupId: string, expected: number, withSlim: boolean): Promise<unknown[]> {
   const got: unknown[] = [];
@@ -35,7 +36,8 @@ describe('embedded bus: a consumer’s slim values', () => {
     let bus = await tmp.open();
     const sent = messages(4).map((m) => m.value);
     await bus.produce('decompte-lines', messages(4));
-    const keys = sent.map((v) => ({ lineKey: v.lineKey }));
+    const keys = sent.map((v) => ({ id: idOf(v) }));
+    expect(new Set(keys.map((k) => k.id)).size).toBe(4);
     expect(await consumeAll(bus, 'slim', 4, true)).toEqual(keys);
     expect(await consumeAll(bus, 'whole', 4, false)).toEqual(sent);
     await bus.close();
