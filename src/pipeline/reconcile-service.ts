@@ -1,9 +1,9 @@
-import type { Batch, Bus, BusRecord, OutgoingMessage, Subscription } from '../bus/index.js';
+import type { Batch, Bus, BusRecord, OutgoingText, Subscription } from '../bus/index.js';
 import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import { partitionFor } from '../bus/topics.js';
-import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
+import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, slimSettlement, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
 import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
 import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants } from './reconcile-store.js';
 
@@ -41,6 +41,8 @@ export interface ReconcileServiceOptions {
   logger?: Logger;
   groupId?: string;
   maxBatch?: number;
+  /** records decided and committed together (RECONCILE_SLICE) */
+  sliceSize?: number;
   /** the home whose state store keeps the states (`<home>/state/store.mdb`); none: a scratch store rebuilt from the changelog at each start */
   home?: string;
   /** which bus the store mirrors (liquidationState's busId: `embedded`, `kafka-<prefix>`); default the bus kind */
@@ -73,6 +75,17 @@ export interface ReconcileService {
  */
 export const RECONCILE_MAX_BATCH = 16384;
 
+/**
+ * Records of a consumed batch decided, produced and committed together (a batch of up to
+ * RECONCILE_MAX_BATCH is taken in slices of this many). What a slice reads and builds — its
+ * beneficiaries' entries, the fold's copies, the outcomes, the store and changelog records — lives
+ * through its awaits (LevelDB's reads, the produces' and the commit's syncs), where every scavenge
+ * of the young generation copies it, then promotes it: a batch of thousands kept ≈ 10 MB live.
+ * A slice commits like a batch (the changelog's end with its entries): a crash after slice k
+ * redelivers the batch, whose first k slices then decide nothing new (README "Reconciliation state").
+ */
+export const RECONCILE_SLICE = 1024;
+
 /** Beneficiaries a tick decides per store transaction: memory stays one slice however many waits run out at once. */
 const TICK_SLICE = 4096;
 
@@ -91,20 +104,23 @@ function eventOf(record: BusRecord<'settlements'> | BusRecord<'tp-claims'>): Rec
     : { kind: 'claim', claim: (record as BusRecord<'tp-claims'>).value, at };
 }
 
-/** What a beneficiary's events in a batch name: the entries they read by id and the care events they look in. */
+/**
+ * What a beneficiary's events in a batch name: the entries they read by id and the care events they
+ * look in. Arrays, not Sets (a batch holds one per beneficiary through its awaits): `loadMany` reads a key once.
+ */
 interface Wants extends LoadWants {
-  lines: Set<string>;
-  claims: Set<string>;
+  lines: string[];
+  claims: string[];
   groups: CareEvent[];
 }
 
 function wantsOf(event: ReconEvent, into: Wants): void {
   if (event.kind === 'settlement') {
-    into.lines.add(event.settlement.lineKey);
+    into.lines.push(event.settlement.lineKey);
     // a member or review line never pairs: its care event is not read (what its previous version was linked to is reached through it)
     if (looksInCareEvent(event.settlement)) into.groups.push(careEventOfLine({ identity: identityOf(event.settlement) }));
   } else if (event.kind === 'claim') {
-    into.claims.add(event.claim.tpClaimId);
+    into.claims.push(event.claim.tpClaimId);
     into.groups.push(careEventOfClaim(event.claim));
   }
 }
@@ -119,14 +135,19 @@ interface Working {
  * The beneficiary's write after its fold: the entries whose object changed (the decider replaces
  * entries, never changes them in place, and never removes one), as store records and changelog
  * records (with their undo), its head at the next write number. Undefined when nothing changed.
+ *
+ * The changelog records are handed to the bus as their message's JSON text (OutgoingText, the
+ * bytes `JSON.stringify({ key, value })` gives): built once here instead of a message object the
+ * bus serialises again. The LAST record of a write carries the head, so it is never read above it
+ * (entry-codec.ts): its undo is written `null`, not the entry's tuple before the write.
  */
-function writeOf(beneficiary: string, { loaded, fold }: Working): { write: BeneficiaryWrite; log: OutgoingMessage<'reconcile-changelog'>[] } | undefined {
+function writeOf(beneficiary: string, { loaded, fold }: Working): { write: BeneficiaryWrite; log: OutgoingText[] } | undefined {
   const after = fold.state;
   if (after === loaded.state) return undefined;
   const w = (loaded.head?.w ?? 0) + 1;
   const partition = partitionFor(beneficiary);
   const entries: EntryWrite[] = [];
-  const log: OutgoingMessage<'reconcile-changelog'>[] = [];
+  const log: OutgoingText[] = [];
   const changed: [EntryKind, string, AnyEntry, AnyEntry | undefined][] = [];
   for (const id in after.lines) {
     const entry = after.lines[id]!;
@@ -138,20 +159,28 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
     const before = loaded.state.claims[id];
     if (entry !== before) changed.push(['C', id, entry, before]);
   }
+  const last = changed.length - 1;
   // the last record carries the head: a write cut before it reads as it was (entry-codec.ts, settleReconLeftovers)
-  changed.forEach(([kind, id, entry, before], i) => {
+  for (let i = 0; i <= last; i++) {
+    const [kind, id, entry, before] = changed[i]!;
     const text = entryText(beneficiary, kind, entry);
     entries.push({ kind, id, entry, text: entryRecordText(w, text), old: loaded.stored.get(kind + id) ?? before ?? null });
-    const undo = before === undefined ? null : (loaded.texts?.get(before) ?? entryText(beneficiary, kind, before));
-    log.push({ value: { key: entryChangelogKey(beneficiary, kind, id), value: entryRecordText(w, text, undo, i === changed.length - 1 ? after.seq : undefined) }, partition });
-  });
+    const undo = i === last || before === undefined ? null : (loaded.texts?.get(before) ?? entryText(beneficiary, kind, before));
+    const key = entryChangelogKey(beneficiary, kind, id);
+    const record = entryRecordText(w, text, undo, i === last ? after.seq : undefined);
+    log.push({ json: `{"key":${JSON.stringify(key)},"value":${JSON.stringify(record)}}`, key, headers: NO_HEADERS, partition });
+  }
   return { write: { beneficiary, head: { w, seq: after.seq }, entries, known: { head: loaded.head !== undefined, groups: loaded.groups } }, log };
 }
+
+/** reconcile-changelog derives no header from its values */
+const NO_HEADERS = Object.freeze({});
 
 export async function startReconcileService(options: ReconcileServiceOptions): Promise<ReconcileService> {
   const { bus, logger, faults } = options;
   const config = options.config ?? DEFAULT_RECON_CONFIG;
   const busId = options.busId ?? bus.kind;
+  const sliceSize = options.sliceSize ?? RECONCILE_SLICE;
   const store = await ReconStore.open(options.home);
   let sub: Subscription;
   const stats: ReconcileStats = { events: 0, outcomes: { matched: 0, indu: 0, held: 0, exception: 0, 'annulation-indu': 0 }, restored: 0 };
@@ -201,7 +230,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       for (const o of f.fold.decide(event)) outcomes.push(o);
     }
     const writes: BeneficiaryWrite[] = [];
-    const log: OutgoingMessage<'reconcile-changelog'>[] = [];
+    const log: OutgoingText[] = [];
     for (const [key, f] of folds) {
       const w = writeOf(key, f);
       if (w === undefined) continue;
@@ -228,7 +257,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
     const wants = new Map<string, Wants>();
     for (const { key, event } of events) {
       let w = wants.get(key);
-      if (w === undefined) wants.set(key, (w = { lines: new Set(), claims: new Set(), groups: [] }));
+      if (w === undefined) wants.set(key, (w = { lines: [], claims: [], groups: [] }));
       wantsOf(event, w);
     }
     return apply(events, wants);
@@ -241,8 +270,10 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
         return { key: reconKeyOf(event)!, event };
       });
       stats.events += events.length;
-      const outcomes = await applyRecords(events);
-      logger?.debug({ topic: batch.topic, partition: batch.partition, records: events.length, outcomes: outcomes.length }, 'reconcile: batch');
+      // in slices, each read, decided, produced and committed before the next is read (see RECONCILE_SLICE)
+      let outcomes = 0;
+      for (let from = 0; from < events.length; from += sliceSize) outcomes += (await applyRecords(from === 0 && events.length <= sliceSize ? events : events.slice(from, from + sliceSize))).length;
+      logger?.debug({ topic: batch.topic, partition: batch.partition, records: events.length, outcomes }, 'reconcile: batch');
     });
 
   try {
@@ -251,6 +282,8 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       topics: RECONCILE_TOPICS,
       handler,
       maxBatch: options.maxBatch ?? RECONCILE_MAX_BATCH,
+      // a batch's settlements are held through its slices' awaits: only what the decider reads
+      slim: { settlements: slimSettlement },
     });
   } catch (e) {
     await store.close();

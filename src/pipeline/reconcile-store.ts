@@ -87,7 +87,11 @@ export interface BeneficiaryWrite {
   known?: { head: boolean; groups: ReadonlyMap<string, readonly string[]> };
 }
 
-/** A beneficiary's entries as a batch reads them: the part of its ReconState the batch's events can reach. */
+/**
+ * A beneficiary's entries as a batch reads them: the part of its ReconState the batch's events can
+ * reach. From `loadMany`, an empty map or dictionary may be one shared by every beneficiary that
+ * read nothing into it: read them, never write into them.
+ */
 export interface LoadedState {
   head: Head | undefined;
   state: ReconState;
@@ -126,6 +130,18 @@ interface Pending {
   kind: 'H' | EntryKind | 'E';
   id: string;
 }
+/*
+ * What a beneficiary loaded with nothing in it shares: most of a batch's beneficiaries (a member
+ * line's first version) read no entry, no care event, no left-over, and an empty Map or dictionary
+ * costs ≈ 190 bytes that live through the batch's awaits (copied by every scavenge, then promoted:
+ * an empty LoadedState was ≈ 1 KB). `loadMany` replaces each by its own on its first write; never written.
+ */
+const NO_ENTRIES: Readonly<Record<string, never>> = Object.freeze(emptyDict<never>());
+const NO_STORED: Map<string, AnyEntry> = new Map();
+const NO_GROUPS: Map<string, string[]> = new Map();
+const NO_TEXTS: Map<AnyEntry, string> = new Map();
+const emptyLoaded = (head: Head | undefined): LoadedState => ({ head, state: { lines: NO_ENTRIES, claims: NO_ENTRIES, seq: head?.seq ?? 0 }, stored: NO_STORED, groups: NO_GROUPS, texts: NO_TEXTS });
+
 /**
  * The hot keys spelled out (compositeKey's bytes: the parts joined by ␟) — compositeKey's rest
  * array and join cost a tenth of the store's write in the 100 k profile.
@@ -275,66 +291,89 @@ export class ReconStore {
   async loadMany(wants: ReadonlyMap<string, LoadWants>): Promise<Map<string, LoadedState>> {
     const out = new Map<string, LoadedState>();
     const seen = new Set<string>();
-    /** keys to read in the next round, and what each is: a head, an entry, a care event of one beneficiary */
+    // keys to read in the next round, and what each is — a head (H), an entry (L, C), a care event
+    // (E) — of which beneficiary: parallel arrays, not an object per key (they live through the round)
     let keys: string[] = [];
-    let what: Pending[] = [];
-    const want = (p: Pending, key: string) => {
+    let owners: string[] = [];
+    let kinds: Pending['kind'][] = [];
+    let ids: string[] = [];
+    const want = (b: string, kind: Pending['kind'], id: string, key: string) => {
       if (seen.has(key)) return;
       seen.add(key);
       keys.push(key);
-      what.push(p);
+      owners.push(b);
+      kinds.push(kind);
+      ids.push(id);
     };
     const closing = new Map<string, boolean>();
     for (const [b, w] of wants) {
       closing.set(b, w.close !== false);
-      want({ b, kind: 'H', id: '' }, headKey(b));
-      for (const id of w.lines) want({ b, kind: 'L', id }, entryKey(b, 'L', id));
-      for (const id of w.claims) want({ b, kind: 'C', id }, entryKey(b, 'C', id));
-      for (const g of w.groups ?? []) want({ b, kind: 'E', id: '' }, groupKey(b, g));
+      want(b, 'H', '', headKey(b));
+      for (const id of w.lines) want(b, 'L', id, entryKey(b, 'L', id));
+      for (const id of w.claims) want(b, 'C', id, entryKey(b, 'C', id));
+      for (const g of w.groups ?? []) want(b, 'E', '', groupKey(b, g));
     }
     while (keys.length > 0) {
       const values = await this.people.getMany(keys);
-      const round = what;
       const roundKeys = keys;
+      const roundOwners = owners;
+      const roundKinds = kinds;
+      const roundIds = ids;
       keys = [];
-      what = [];
+      owners = [];
+      kinds = [];
+      ids = [];
       // heads first: an entry read in the same round reads as its head says (currentOf)
-      for (let i = 0; i < round.length; i++) {
-        const p = round[i]!;
-        if (p.kind !== 'H') continue;
+      for (let i = 0; i < roundKinds.length; i++) {
+        if (roundKinds[i] !== 'H') continue;
         const text = values[i];
         const head = text === undefined ? undefined : headOf(text);
-        out.set(p.b, { head, state: { lines: emptyDict<LineEntry>(), claims: emptyDict<ClaimEntry>(), seq: head?.seq ?? 0 }, stored: new Map(), groups: new Map(), texts: new Map() });
+        out.set(roundOwners[i]!, emptyLoaded(head));
       }
-      for (let i = 0; i < round.length; i++) {
-        const p = round[i]!;
+      for (let i = 0; i < roundKinds.length; i++) {
+        const kind = roundKinds[i]!;
+        if (kind === 'H') continue;
+        const b = roundOwners[i]!;
         const text = values[i];
-        if (p.kind === 'H') continue;
-        const loaded = out.get(p.b)!;
-        if (p.kind === 'E') {
+        const loaded = out.get(b)!;
+        if (kind === 'E') {
           const list = text === undefined ? [] : (JSON.parse(text) as string[]);
+          if (loaded.groups === NO_GROUPS) loaded.groups = new Map();
           loaded.groups.set(roundKeys[i]!, list);
           for (const member of list) {
-            const kind = member[0] as EntryKind;
+            const k = member[0] as EntryKind;
             const id = member.slice(1);
-            want({ b: p.b, kind, id }, entryKey(p.b, kind, id));
+            want(b, k, id, entryKey(b, k, id));
           }
           continue;
         }
         if (text === undefined) continue;
-        const rec = parseEntryRecord(p.b, p.kind, text);
+        const id = roundIds[i]!;
+        const rec = parseEntryRecord(b, kind, text);
         const entry = currentOf(rec, loaded.head?.w ?? 0);
-        if (entry !== rec.entry) loaded.stored.set(p.kind + p.id, rec.entry);
+        if (entry !== rec.entry) {
+          if (loaded.stored === NO_STORED) loaded.stored = new Map();
+          loaded.stored.set(kind + id, rec.entry);
+        }
         if (entry === null) continue;
-        if (entry === rec.entry && rec.undo === undefined) loaded.texts!.set(entry, tupleTextOf(text, rec.w));
-        if (p.kind === 'L') (loaded.state.lines as Record<string, LineEntry>)[p.id] = entry as LineEntry;
-        else (loaded.state.claims as Record<string, ClaimEntry>)[p.id] = entry as ClaimEntry;
-        if (!closing.get(p.b)) continue;
-        want({ b: p.b, kind: 'E', id: '' }, groupKey(p.b, groupOf(p.kind, entry)));
-        const partner = p.kind === 'L' ? (entry as LineEntry).claimId : (entry as ClaimEntry).lineKey;
+        if (entry === rec.entry && rec.undo === undefined) {
+          if (loaded.texts === NO_TEXTS) loaded.texts = new Map();
+          loaded.texts!.set(entry, tupleTextOf(text, rec.w));
+        }
+        const state = loaded.state as { lines: Record<string, LineEntry>; claims: Record<string, ClaimEntry> };
+        if (kind === 'L') {
+          if (state.lines === NO_ENTRIES) state.lines = emptyDict<LineEntry>();
+          state.lines[id] = entry as LineEntry;
+        } else {
+          if (state.claims === NO_ENTRIES) state.claims = emptyDict<ClaimEntry>();
+          state.claims[id] = entry as ClaimEntry;
+        }
+        if (!closing.get(b)) continue;
+        want(b, 'E', '', groupKey(b, groupOf(kind, entry)));
+        const partner = kind === 'L' ? (entry as LineEntry).claimId : (entry as ClaimEntry).lineKey;
         if (partner !== null) {
-          const kind = p.kind === 'L' ? 'C' : 'L';
-          want({ b: p.b, kind, id: partner }, entryKey(p.b, kind, partner));
+          const k = kind === 'L' ? 'C' : 'L';
+          want(b, k, partner, entryKey(b, k, partner));
         }
       }
     }

@@ -12,7 +12,10 @@ import type { ClaimEntry, LineEntry } from './types.js';
  *                 [3, w, tuple, undo]      what reconcile-changelog carries: `undo` the entry's
  *                                          tuple before that write (null: it did not exist)
  *                 [3, w, tuple, undo, seq] the LAST record of a write: it carries the beneficiary's
- *                                          head (write number w complete, outcome count seq)
+ *                                          head (write number w complete, outcome count seq); since
+ *                                          session 14 its undo is written null (a record that carries
+ *                                          its head is never read above it); one written before with
+ *                                          the entry's tuple there reads the same
  *   head record   [3, w, seq]              (key `<NIR-rang>#H`) a head alone: read, not written
  *
  * An entry whose `w` is above its head's is the left-over of a write cut before its head: it reads

@@ -7,4 +7,4 @@ export { ReconError, type ReconErrorCode } from './errors.js';
 export { DEFAULT_RECON_CONFIG } from './types.js';
 export type { ReconConfig, ReconEvent, ReconState, ReconDecision, LineEntry, ClaimEntry, LineStatus, Identity } from './types.js';
 export { careEventOfClaim, careEventOfLine, findableInCareEvent, looksInCareEvent, type CareEvent } from './match.js';
-export { identityOf } from './settlement.js';
+export { identityOf, slimSettlement } from './settlement.js';

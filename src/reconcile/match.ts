@@ -70,27 +70,33 @@ export function withinTolerance(a: string, b: string, tolerance: string): boolea
   return new Decimal(a).minus(b).abs().lte(tolerance);
 }
 
-function rank(line: LineEntry, claim: TpClaim, tolerance: string): [number, number] {
-  const invoice = line.invoiceNo !== null && line.invoiceNo === claim.invoiceNo ? 0 : 1;
+/** How well a line and a claim pair, lower is better: the same invoice number first, then an amount within the tolerance (0..3). */
+function rank(line: LineEntry, claim: TpClaim, tolerance: string): number {
+  const invoice = line.invoiceNo !== null && line.invoiceNo === claim.invoiceNo ? 0 : 2;
   const amount = withinTolerance(line.amcAmount, claim.amcAmountClaimed, tolerance) ? 0 : 1;
-  return [invoice, amount];
+  return invoice + amount;
 }
 
-function better(a: [number, number], b: [number, number]): boolean {
-  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
-}
+/*
+ * The three look-ups below walk the entries once, keeping the best so far, instead of sorting an
+ * array of keys or of entries first and taking the first of the best rank: the same choice (the
+ * smallest by rank, then by the order they sorted in), without the arrays — bestClaimFor's
+ * Object.values + filter + sort was the decider's largest self time in the 100 k profile
+ * (bench/README.md, "Session 14 — reconciliation").
+ */
 
-/** The free line the claim should be matched to, or undefined. */
+/** The free line the claim should be matched to (best rank, then the smallest lineKey), or undefined. */
 export function bestLineFor(state: ReconState, claim: TpClaim, tolerance: string): LineEntry | undefined {
   let best: LineEntry | undefined;
-  let bestRank: [number, number] = [2, 2];
-  const keys = Object.keys(state.lines).sort();
-  for (const key of keys) {
+  let bestKey = '';
+  let bestRank = 4;
+  for (const key in state.lines) {
     const line = state.lines[key];
     if (!line || line.claimId !== null || !canMatch(line) || !sameCareEvent(line, claim)) continue;
     const r = rank(line, claim, tolerance);
-    if (better(r, bestRank)) {
+    if (r < bestRank || (r === bestRank && key < bestKey)) {
       best = line;
+      bestKey = key;
       bestRank = r;
     }
   }
@@ -99,23 +105,32 @@ export function bestLineFor(state: ReconState, claim: TpClaim, tolerance: string
 
 /** An annulled line naming the claim's care event (the first by lineKey), or undefined. */
 export function annulledLineFor(state: ReconState, claim: TpClaim): LineEntry | undefined {
-  for (const key of Object.keys(state.lines).sort()) {
+  let best: LineEntry | undefined;
+  let bestKey = '';
+  for (const key in state.lines) {
     const line = state.lines[key];
-    if (line && line.status === 'annulled' && sameCareEvent(line, claim)) return line;
+    if (line && line.status === 'annulled' && sameCareEvent(line, claim) && (best === undefined || key < bestKey)) {
+      best = line;
+      bestKey = key;
+    }
   }
-  return undefined;
+  return best;
 }
 
-/** The pending claim the line should be matched to, or undefined. */
+/** Pending claim `a` comes before `b`: received earlier, then the smaller id (the oldest claim). */
+function receivedBefore(a: ClaimEntry, b: ClaimEntry): boolean {
+  return a.receivedAt === b.receivedAt ? a.claim.tpClaimId < b.claim.tpClaimId : a.receivedAt < b.receivedAt;
+}
+
+/** The pending claim the line should be matched to (best rank, then the oldest), or undefined. */
 export function bestClaimFor(state: ReconState, line: LineEntry, tolerance: string): ClaimEntry | undefined {
   let best: ClaimEntry | undefined;
-  let bestRank: [number, number] = [2, 2];
-  const pending = Object.values(state.claims)
-    .filter((c) => c.lineKey === null && sameCareEvent(line, c.claim))
-    .sort((a, b) => (a.receivedAt === b.receivedAt ? (a.claim.tpClaimId < b.claim.tpClaimId ? -1 : 1) : a.receivedAt < b.receivedAt ? -1 : 1));
-  for (const c of pending) {
+  let bestRank = 4;
+  for (const id in state.claims) {
+    const c = state.claims[id]!;
+    if (c.lineKey !== null || !sameCareEvent(line, c.claim)) continue;
     const r = rank(line, c.claim, tolerance);
-    if (better(r, bestRank)) {
+    if (r < bestRank || (r === bestRank && receivedBefore(c, best!))) {
       best = c;
       bestRank = r;
     }

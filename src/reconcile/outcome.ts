@@ -49,6 +49,11 @@ export function outcomeIdOf(kind: ReconKind, lineKey: string | null, version: nu
   return `${kind}|${lineKey ?? '-'}@${version ?? '-'}|${claimRef}${episode > 1 ? `|${episode}` : ''}`;
 }
 
+/**
+ * Built field by field in the topic's order (outcomeId, kind, at, entitled, claimed, owed,
+ * claimPaidOn, then the rest): the bytes a spread `{ outcomeId, kind, at, entitled: null, …, ...fields }`
+ * gave, without the intermediate objects (an outcome per TP line and claim).
+ */
 export function emit(d: Draft, kind: ReconKind, at: string, fields: OutcomeFields, episode = 1): void {
   d.seq += 1;
   const claimRef = fields.tpClaimId === null ? '-' : `${fields.tpClaimId}#${d.claims[fields.tpClaimId]?.revision ?? 0}`;
@@ -56,11 +61,18 @@ export function emit(d: Draft, kind: ReconKind, at: string, fields: OutcomeField
     outcomeId: outcomeIdOf(kind, fields.lineKey, fields.version, claimRef, episode),
     kind,
     at,
-    entitled: null,
-    claimed: null,
-    owed: null,
-    claimPaidOn: null,
-    ...fields,
+    entitled: fields.entitled ?? null,
+    claimed: fields.claimed ?? null,
+    owed: fields.owed ?? null,
+    claimPaidOn: fields.claimPaidOn ?? null,
+    beneficiary: fields.beneficiary,
+    lineKey: fields.lineKey,
+    version: fields.version,
+    tpClaimId: fields.tpClaimId,
+    psId: fields.psId,
+    payee: fields.payee,
+    amount: fields.amount,
+    reason: fields.reason,
   });
 }
 
@@ -98,19 +110,23 @@ export function decidePair(d: Draft, line: LineEntry, entry: ClaimEntry, at: str
   const who = `professional ${c.psId}`;
   const paid = c.paidOn === null ? '' : ` The operator ${c.operator} paid ${c.amcAmountClaimed} on ${c.paidOn}.`;
   const ref = `claim ${c.tpClaimId} (operator ${c.operator}) and NOEMIE line ${line.lineKey} v${line.version}`;
-  const common = {
-    beneficiary: person(line), lineKey: line.lineKey, version: line.version, tpClaimId: c.tpClaimId, psId: c.psId,
-    payee: psPayee(c.psId), entitled: line.amcAmount, claimed: c.amcAmountClaimed, owed, claimPaidOn: c.paidOn,
-  };
+  const beneficiary = person(line);
+  const payee = psPayee(c.psId);
   if (excess) {
     const tail = c.paidOn === null ? ` Only ${owed} will be paid to the ${who}.` : ` ${diff} to recover from the ${who}.`;
-    emit(d, 'indu', at, { ...common, amount: diff, reason: `${ref}: ${c.amcAmountClaimed} claimed for an entitlement of ${line.amcAmount}, ${diff} indu against the ${who}.${paid}${tail}` });
+    emit(d, 'indu', at, {
+      beneficiary, lineKey: line.lineKey, version: line.version, tpClaimId: c.tpClaimId, psId: c.psId, payee, entitled: line.amcAmount, claimed: c.amcAmountClaimed, owed, claimPaidOn: c.paidOn,
+      amount: diff, reason: `${ref}: ${c.amcAmountClaimed} claimed for an entitlement of ${line.amcAmount}, ${diff} indu against the ${who}.${paid}${tail}`,
+    });
   } else {
     const how = equal
       ? `${c.amcAmountClaimed} claimed, entitlement ${line.amcAmount}`
       : `${c.amcAmountClaimed} claimed, less than the entitlement ${line.amcAmount}: the ${who} is owed what it claimed`;
     const pay = c.paidOn === null ? ` Pay ${owed} to the ${who}, not the member.` : ' Nothing more to pay; not paid to the member.';
-    emit(d, 'matched', at, { ...common, amount: owed, reason: `${ref} match: ${how}.${paid}${pay}` });
+    emit(d, 'matched', at, {
+      beneficiary, lineKey: line.lineKey, version: line.version, tpClaimId: c.tpClaimId, psId: c.psId, payee, entitled: line.amcAmount, claimed: c.amcAmountClaimed, owed, claimPaidOn: c.paidOn,
+      amount: owed, reason: `${ref} match: ${how}.${paid}${pay}`,
+    });
   }
   return { ...line, status: 'linked', claimId: c.tpClaimId, owed, heldSince: null, deadline: null, exceptionRaised: false };
 }

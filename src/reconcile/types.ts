@@ -20,8 +20,17 @@ export interface ReconConfig {
 
 export const DEFAULT_RECON_CONFIG: ReconConfig = { holdDays: 30, claimDays: 30, tolerance: '0.00' };
 
+/**
+ * What the decider reads of a settlement: a settlement is one, and so is what `slimSettlement`
+ * keeps of it (the reconcile service's consumer keeps no more of each settlement of a batch).
+ */
+export type ReconSettlement = Pick<
+  Settlement,
+  'lineKey' | 'beneficiary' | 'adherentId' | 'careDate' | 'actCode' | 'status' | 'amcAmount' | 'payee' | 'version' | 'operation' | 'tp' | 'psId' | 'invoiceNo'
+>;
+
 export type ReconEvent =
-  | { kind: 'settlement'; settlement: Settlement; at: string }
+  | { kind: 'settlement'; settlement: ReconSettlement; at: string }
   | { kind: 'claim'; claim: TpClaim; at: string }
   | { kind: 'tick'; now: string };
 

@@ -492,6 +492,41 @@ describe('reconcile service state in the state store', () => {
     });
   }
 
+  for (const where of ['afterProduce', 'afterStoreCommit'] as const) {
+    it(`a batch taken in slices, a crash ${where === 'afterProduce' ? 'between a later slice\'s produces and its commit' : 'after a later slice\'s commit'}: the redelivered batch ends with the decider's states and outcomes`, async () => {
+      await bus.produce('tp-claims', claims().map((value) => ({ value })));
+      await start();
+      await caughtUp();
+      await service!.stop();
+
+      // batches of up to 8 settlements, slices of 3: the second slice of the first batch "crashes"
+      // at `where`, its first slice committed — the batch is delivered again whole
+      let calls = 0;
+      const crash = () => {
+        calls += 1;
+        if (calls === 2) throw new Error(`crash ${where}`);
+      };
+      await bus.produce('settlements', settlements().map((value) => ({ value })));
+      await start({ maxBatch: 8, sliceSize: 3, faults: { [where]: crash } });
+      await expect(service!.done).rejects.toThrow(`crash ${where}`);
+      await service!.stop();
+      expect(calls).toBe(2);
+
+      await start({ maxBatch: 8, sliceSize: 3 });
+      if (where === 'afterProduce') expect(service!.stats.restored).toBeGreaterThan(0);
+      await caughtUp();
+      const ticked = await service!.tick(TICK_AT);
+      await service!.stop();
+
+      const ref = await reference(TICK_AT);
+      const after = await storeOf(home());
+      expect(after.states).toEqual(ref.states);
+      expectIndexOf(after.states, after.index);
+      expect(ticked.map((o) => o.outcomeId).sort()).toEqual(ref.ticked.map((o) => o.outcomeId).sort());
+      expect(await published()).toEqual(ref.outcomes);
+    });
+  }
+
   it('decides on the entries a batch reaches exactly as the decider on whole states: many versions, corrections, annulations and pairings of a few people (seeded)', async () => {
     // A seeded mix for 3 beneficiaries over 2 care dates × 2 professionals × 2 acts: lines in
     // tiers payant or not, new versions that move a line to another care event, reviews,

@@ -78,6 +78,22 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
     }
   }
 
+  /**
+   * The next batch of a partition as typed records, the topic's `slim` applied to their values. Its
+   * own method: an async function's frame keeps every local through its awaits (V8 saves the whole
+   * register file), so the stored records — values whole — would otherwise live as long as the handler.
+   */
+  private async take(slot: Slot, maxBatch: number): Promise<BusRecord<TopicName>[]> {
+    const { log, topic, partition } = slot;
+    const stored = await log.read(slot.position, maxBatch, batchBytes(maxBatch));
+    const slim = this.options.slim?.[topic as T] as ((value: unknown) => unknown) | undefined;
+    return stored.map((r) => {
+      const record = (r.o >= log.ownFrom ? decodeOwn : decode)(topic, { partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t });
+      if (slim !== undefined) record.value = slim(record.value) as typeof record.value;
+      return record;
+    });
+  }
+
   private async loop(slots: Slot[]): Promise<void> {
     const { groupId, handler, maxBatch = 500 } = this.options;
     while (!this.stopping) {
@@ -85,17 +101,13 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
       let worked = false;
       for (const slot of slots) {
         if (this.stopping) break;
-        const { log } = slot;
-        const stored = await log.read(slot.position, maxBatch, batchBytes(maxBatch));
-        if (stored.length === 0) continue;
-        const records: BusRecord<TopicName>[] = stored.map((r) =>
-          (r.o >= log.ownFrom ? decodeOwn : decode)(slot.topic, { partition: slot.partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t }),
-        );
+        const records = await this.take(slot, maxBatch);
+        if (records.length === 0) continue;
         await handler({ topic: slot.topic, partition: slot.partition, records } as Batch<T>, NO_SESSION);
         const next = slot.position + records.length;
         await this.host.offsets.commit(groupId, slot.topic, slot.partition, next);
         slot.position = next;
-        log.tail?.advance(this, next);
+        slot.log.tail?.advance(this, next);
         worked = true;
       }
       if (!worked && !this.stopping) await this.host.waitForAppend(seq);
