@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import type { Settlement } from '../model/settlement.js';
 import { isTiersPayantLine, type TpClaim } from '../model/tp-claim.js';
-import { centsOf } from './cents.js';
+import { centsOf } from '../model/cents.js';
 import type { ClaimEntry, LineEntry, ReconState } from './types.js';
 
 /**
@@ -66,7 +66,7 @@ export function withinTolerance(a: string, b: string, tolerance: string): boolea
   const ca = centsOf(a);
   const cb = centsOf(b);
   const ct = centsOf(tolerance);
-  if (ca !== undefined && cb !== undefined && ct !== undefined) return Math.abs(ca - cb) <= ct;
+  if (ca !== null && cb !== null && ct !== null) return Math.abs(ca - cb) <= ct;
   return new Decimal(a).minus(b).abs().lte(tolerance);
 }
 

@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { formatMoney } from '../model/money.js';
 import type { ReconKind, ReconOutcome } from '../model/reconciliation.js';
-import { centsOf, formatCents } from './cents.js';
+import { centsOf, formatCents } from '../model/cents.js';
 import { copyDict } from './dict.js';
 import { withinTolerance } from './match.js';
 import { dayOf, plusDays } from './time.js';
@@ -82,12 +82,12 @@ const psPayee = (psId: string) => `ps:${psId}`;
 /**
  * What a pair's amounts mean: the claim is in excess (above the entitlement and not equal within
  * the tolerance), what the professional is owed (the entitlement when in excess, else the amount
- * claimed) and the excess. In integer cents when both amounts are canonical (cents.ts), else decimal.js.
+ * claimed) and the excess. In integer cents when both amounts are canonical (model/cents.ts), else decimal.js.
  */
 function pairAmounts(entitledText: string, claimedText: string, equal: boolean): { excess: boolean; owed: string; diff: string } {
   const e = centsOf(entitledText);
   const c = centsOf(claimedText);
-  if (e !== undefined && c !== undefined) {
+  if (e !== null && c !== null) {
     const excess = !equal && c > e;
     return { excess, owed: excess ? entitledText : claimedText, diff: excess ? formatCents(c - e) : '' };
   }

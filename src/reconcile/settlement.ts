@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import type { Settlement } from '../model/settlement.js';
 import { isTiersPayantLine } from '../model/tp-claim.js';
-import { centsOf } from './cents.js';
+import { centsOf } from '../model/cents.js';
 import { bestClaimFor, sameCareEvent } from './match.js';
 import { annulationIndu, decidePair, putClaim, putLine, recoverOperatorPayment, type Draft } from './outcome.js';
 import { placeLine, releaseClaim } from './pairing.js';
@@ -66,10 +66,10 @@ function entryOf(s: ReconSettlement, prev: LineEntry | undefined): LineEntry {
   };
 }
 
-/** money > 0: in cents when canonical (cents.ts), else decimal.js */
+/** money > 0: in cents when canonical (model/cents.ts), else decimal.js */
 function isPositive(money: string): boolean {
   const cents = centsOf(money);
-  return cents !== undefined ? cents > 0 : new Decimal(money).gt(0);
+  return cents !== null ? cents > 0 : new Decimal(money).gt(0);
 }
 
 function psOfPayee(payee: string): string | null {
