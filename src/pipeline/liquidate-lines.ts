@@ -5,7 +5,7 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
-import { encodeChange, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
+import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
 import { unpackRequests } from './task-lines.js';
@@ -61,13 +61,19 @@ export function liquidateLines(
   const changedLedgers: Record<string, EngineState> = {};
   const current = (key: string): EngineState => (Object.hasOwn(changedLedgers, key) ? changedLedgers[key]! : Object.hasOwn(ledgers, key) ? ledgers[key]! : emptyState());
   const outcomes: LineOutcome[] = [];
+  const kernel = kernelOf(reference);
+  // A line with no record yet (most of a drop) is always new: its state is always kept, so the
+  // kernel may write it in place, copy-on-write once per family for the call (`exclusive`: the
+  // given ledgers are copied, never changed), where `liquidate` copies the touched maps every
+  // line. A line with a record may turn out unchanged, its new state then dropped: it gets a copy.
+  const exclusive = kernel.exclusive();
   for (const r of requests) {
     const request = { line: r.line, beneficiary: r.beneficiary ?? undefined };
     const key = stateKeyOf(request);
     const before = current(key);
     const lineKey = lineKeyOf(r.line);
     const previous = lineRecord(before, lineKey);
-    const { settlement, state } = kernelOf(reference).liquidate(request, r.asOf, before);
+    const { settlement, state } = previous === undefined ? exclusive(request, r.asOf, before) : kernel.liquidate(request, r.asOf, before);
     if (previous && !r.newVersion && sameDecision(previous, lineRecord(state, lineKey), settlement)) {
       outcomes.push({ settlement, changed: false, previous });
       continue;
@@ -150,10 +156,18 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
   for (const [id, state] of Object.entries(ledgers)) {
     const before = Object.hasOwn(task.ledgers, id) ? task.ledgers[id]! : undefined;
     const change = ledgerChange(before, state);
-    stampLines(change, stamps.get(id) ?? new Map());
-    const written = encodeChange(id, { state: before ?? emptyState(), applied: {}, seq: write.seqs[id] ?? 0 }, change, write.applied[id] ?? {});
-    // the changelog record's JSON made here too: the service produces it as it is (pool-messages.ts TaskPiece)
-    out[id] = written.messages.map((m) => [m.key!, m.value.value!, JSON.stringify({ key: m.key!, value: m.value.value! })]);
+    // in place: this task's states are dropped once encoded (a record written here is new, the kernel's)
+    stampLines(change, stamps.get(id) ?? new Map(), true);
+    const pieces = changePieces(id, { state: before ?? emptyState(), seq: write.seqs[id] ?? 0 }, change, write.applied[id] ?? {});
+    // The changelog record's JSON made here too: the service produces it as it is (pool-messages.ts
+    // TaskPiece). No message objects (the service keys and partitions them).
+    const texts: TaskPiece[] = new Array(pieces.length);
+    for (let i = 0; i < pieces.length; i++) {
+      const [key, piece] = pieces[i]!;
+      const text = JSON.stringify(piece);
+      texts[i] = [key, text, JSON.stringify({ key, value: text })];
+    }
+    out[id] = texts;
   }
   return out;
 }
