@@ -8,6 +8,7 @@ import type { Settlement } from '../model/settlement.js';
 import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
+import { utf8Views } from './task-bytes.js';
 import { unpackRequests } from './task-lines.js';
 
 /**
@@ -47,6 +48,8 @@ export interface LineOutcome {
  * give the same settlements and ledgers, test/engine/kernel.test.ts on 100 000 lines).
  */
 const kernels = new WeakMap<Reference, LiquidationKernel>();
+/** a settlement's bytes until its view is known (liquidateTask) */
+const EMPTY = new Uint8Array(0);
 function kernelOf(reference: Reference): LiquidationKernel {
   let kernel = kernels.get(reference);
   if (kernel === undefined) kernels.set(reference, (kernel = new LiquidationKernel(reference)));
@@ -98,14 +101,35 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
   if (task.write) {
     // The new settlements' JSON made here, off the service's thread, and only that text and a
-    // summary cross back (pool-messages.ts WrittenOutcome).
-    const written = outcomes.map(({ settlement: s, changed }): WrittenOutcome => {
+    // summary cross back (pool-messages.ts WrittenOutcome); it and the ledger pieces' texts as
+    // UTF-8 views on one buffer the worker transfers (task-bytes.ts).
+    const texts: string[] = [];
+    const at = (text: string) => texts.push(text) - 1;
+    const slots: number[] = [];
+    const written = outcomes.map(({ settlement: s, changed }, k): WrittenOutcome => {
       if (!changed) return { changed };
-      const out: WrittenOutcome = { changed, json: JSON.stringify(s), lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
+      slots[k] = at(JSON.stringify(s));
+      const out: WrittenOutcome = { changed, json: EMPTY, lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
       if (s.operation !== undefined) out.operation = s.operation;
       return out;
     });
-    return { outcomes: [], written, ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };
+    const pieces = encodeTaskLedgers(task, task.write, outcomes, ledgers);
+    // per piece: its text's slot (a head's text stays a string: -1) and its record's
+    const pieceSlots: Record<string, [number, number][]> = {};
+    for (const family in pieces) pieceSlots[family] = pieces[family]!.map(([key, text, json]) => [key === family ? -1 : at(text as string), at(json as string)]);
+    const { buffer, views } = utf8Views(texts);
+    written.forEach((w, k) => {
+      if (w.changed) w.json = views[slots[k]!]!;
+    });
+    for (const family in pieces) {
+      const slotsOf = pieceSlots[family]!;
+      pieces[family]!.forEach((piece, i) => {
+        const [text, json] = slotsOf[i]!;
+        if (text >= 0) piece[1] = views[text]!;
+        piece[2] = views[json]!;
+      });
+    }
+    return { outcomes: [], written, ledgers: {}, pieces, bytes: buffer };
   }
   const changes: LiquidateTaskResult['ledgers'] = {};
   for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);

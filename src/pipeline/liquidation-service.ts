@@ -346,7 +346,7 @@ export class LiquidationService {
     }
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
     const outcomes: WrittenOutcome[] = new Array(items.length);
-    const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+    const snapshots: Outgoing<'counters-changelog'>[] = [];
     const pieces: StagedPiece[] = [];
     const changed: string[] = [];
     results.forEach((result, t) => {
@@ -359,8 +359,9 @@ export class LiquidationService {
         // next write number, these watermarks, no outbox): the head text is not parsed here.
         const { seq, applied } = write(family);
         for (const [key, text, json] of familyPieces) {
-          // the record's JSON made by the worker (NOEMIE_BUS_VERIFY checks it is the value's)
-          snapshots.push({ key, partition, value: { key, value: text }, json });
+          // The record's JSON made by the worker, its bytes written as they are (NOEMIE_BUS_VERIFY
+          // parses and checks it); the topic derives no header from a piece.
+          snapshots.push({ key, partition, json, headers: {} });
           pieces.push([key, key === family ? { seq: seq + 1, applied } : undefined, text]);
         }
       }
@@ -525,7 +526,7 @@ export class LiquidationService {
    * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
    * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
    */
-  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: StagedPiece[]): Promise<void> {
+  private async writeLedgers(partition: number, snapshots: Outgoing<'counters-changelog'>[], pieces: StagedPiece[]): Promise<void> {
     if (snapshots.length === 0) return;
     // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
