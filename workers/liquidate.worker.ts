@@ -17,7 +17,7 @@ export default async function liquidateTask(task: LiquidateTask): Promise<Liquid
   if ('version' in setup && task.reference !== setup.version) throw new Error(`task for reference ${task.reference} sent to a worker holding ${setup.version}`);
   reference ??= 'reference' in setup ? Promise.resolve(setup.reference) : loadReference(setup);
   const result = liquidate(task, await reference);
-  // The texts' buffer is transferred, not cloned (src/pipeline/task-bytes.ts): the views on it
+  // The texts' buffers are transferred, not cloned (src/pipeline/task-bytes.ts): the views on them
   // arrive as views on the same memory.
   return result.bytes ? (move({ [transferableSymbol]: result.bytes, [valueSymbol]: result }) as unknown as LiquidateTaskResult) : result;
 }

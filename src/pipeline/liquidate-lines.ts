@@ -102,34 +102,37 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
   if (task.write) {
     // The new settlements' JSON made here, off the service's thread, and only that text and a
     // summary cross back (pool-messages.ts WrittenOutcome); it and the ledger pieces' texts as
-    // UTF-8 views on one buffer the worker transfers (task-bytes.ts).
-    const texts: string[] = [];
-    const at = (text: string) => texts.push(text) - 1;
+    // UTF-8 views on buffers the worker transfers (task-bytes.ts): what the bus writes in one,
+    // the line pieces' texts the store stages until its flush in another, so that a staged piece
+    // keeps alive no more than the staged texts (its bound counts their bytes).
+    const sent: string[] = [];
+    const kept: string[] = [];
     const slots: number[] = [];
     const written = outcomes.map(({ settlement: s, changed }, k): WrittenOutcome => {
       if (!changed) return { changed };
-      slots[k] = at(JSON.stringify(s));
+      slots[k] = sent.push(JSON.stringify(s)) - 1;
       const out: WrittenOutcome = { changed, json: EMPTY, lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
       if (s.operation !== undefined) out.operation = s.operation;
       return out;
     });
     const pieces = encodeTaskLedgers(task, task.write, outcomes, ledgers);
-    // per piece: its text's slot (a head's text stays a string: -1) and its record's
+    // per piece: its text's slot in `kept` (a head's text stays a string: -1) and its record's in `sent`
     const pieceSlots: Record<string, [number, number][]> = {};
-    for (const family in pieces) pieceSlots[family] = pieces[family]!.map(([key, text, json]) => [key === family ? -1 : at(text as string), at(json as string)]);
-    const { buffer, views } = utf8Views(texts);
+    for (const family in pieces) pieceSlots[family] = pieces[family]!.map(([key, text, json]) => [key === family ? -1 : kept.push(text as string) - 1, sent.push(json as string) - 1]);
+    const out = utf8Views(sent);
+    const stored = utf8Views(kept);
     written.forEach((w, k) => {
-      if (w.changed) w.json = views[slots[k]!]!;
+      if (w.changed) w.json = out.views[slots[k]!]!;
     });
     for (const family in pieces) {
       const slotsOf = pieceSlots[family]!;
       pieces[family]!.forEach((piece, i) => {
         const [text, json] = slotsOf[i]!;
-        if (text >= 0) piece[1] = views[text]!;
-        piece[2] = views[json]!;
+        if (text >= 0) piece[1] = stored.views[text]!;
+        piece[2] = out.views[json]!;
       });
     }
-    return { outcomes: [], written, ledgers: {}, pieces, bytes: buffer };
+    return { outcomes: [], written, ledgers: {}, pieces, bytes: [out.buffer, stored.buffer] };
   }
   const changes: LiquidateTaskResult['ledgers'] = {};
   for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);

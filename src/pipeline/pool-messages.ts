@@ -120,8 +120,9 @@ export interface LiquidateTaskResult {
   /** with `write`: per changed family, its changelog pieces, line records first and the head last */
   pieces?: Record<string, TaskPiece[]>;
   /**
-   * with `write`: the one buffer every byte view of `written` and `pieces` is on; the worker
-   * transfers it (task-bytes.ts says why), so the texts cross without a copy
+   * with `write`: the buffers every byte view of `written` and `pieces` is on (what is produced;
+   * the line pieces' texts the store stages); the worker transfers them (task-bytes.ts says why),
+   * so the texts cross without a copy
    */
-  bytes?: ArrayBuffer;
+  bytes?: ArrayBuffer[];
 }

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 
 /**
  * The texts a liquidation task sends back (settlements' JSON, ledger pieces' text and changelog
- * records: ≈ 3.4 KB a line), as UTF-8 views on ONE ArrayBuffer that the worker transfers to the
+ * records: ≈ 3.4 KB a line), as UTF-8 views on an ArrayBuffer that the worker transfers to the
  * service's thread instead of cloning the strings (workers/liquidate.worker.ts). Cloned, every
  * text was copied into the message, then into a new string on the service's heap, where it lived
  * through the batch's produce and the store's staging — young-generation copies and promotions
