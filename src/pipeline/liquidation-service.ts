@@ -131,8 +131,8 @@ export interface ServiceStats {
 
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
-  /** with `measureTasks`: pool tasks run and the structured-clone bytes sent to and back from them */
-  readonly taskBytes = { tasks: 0, in: 0, out: 0, inParsed: 0 };
+  /** with `measureTasks`: pool tasks run, the structured-clone bytes sent to and back from them, and the bytes transferred back (the results' texts) */
+  readonly taskBytes = { tasks: 0, in: 0, out: 0, inParsed: 0, transferred: 0 };
   private subscription: Subscription | undefined;
   private stopped: Promise<void> | undefined;
   private readonly locks = new PartitionLocks();
@@ -651,7 +651,13 @@ export class LiquidationService {
       b.inParsed += serialize({ ...task, heads: undefined, ledgers: Object.fromEntries(Object.entries(task.heads ?? {}).map(([id, { head, lines }]) => { const h = JSON.parse(head) as HeadPiece; return [id, { counters: h.counters, renewals: h.renewals, lines: withLines({}, lines) }]; })) }).length;
     }
     const result = await this.liquidator.run(task);
-    if (this.o.measureTasks) this.taskBytes.out += serialize(result).length;
+    if (this.o.measureTasks) {
+      // The texts' buffers were transferred, not cloned: counted apart (`transferred`), each view
+      // in the clone as its length (v8.serialize would copy a view's bytes, as a clone does not).
+      const size = (v: unknown) => (v instanceof Uint8Array ? v.byteLength : v);
+      this.taskBytes.out += serialize({ ...result, written: result.written?.map((w) => (w.changed ? { ...w, json: w.json.byteLength } : w)), pieces: Object.fromEntries(Object.entries(result.pieces ?? {}).map(([f, list]) => [f, list.map((p) => p.map(size))])), bytes: undefined }).length;
+      this.taskBytes.transferred += (result.bytes ?? []).reduce((n, b) => n + b.byteLength, 0);
+    }
     return result;
   }
 
