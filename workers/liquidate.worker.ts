@@ -1,4 +1,4 @@
-import { workerData } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { liquidateTask as liquidate, type Reference } from '../src/pipeline/liquidate-lines.js';
 import type { LiquidateTask, LiquidateTaskResult, WorkerSetup } from '../src/pipeline/pool-messages.js';
 import { loadReference } from '../src/pipeline/reference.js';
@@ -16,5 +16,8 @@ let reference: Promise<Reference> | undefined;
 export default async function liquidateTask(task: LiquidateTask): Promise<LiquidateTaskResult> {
   if ('version' in setup && task.reference !== setup.version) throw new Error(`task for reference ${task.reference} sent to a worker holding ${setup.version}`);
   reference ??= 'reference' in setup ? Promise.resolve(setup.reference) : loadReference(setup);
-  return liquidate(task, await reference);
+  const result = liquidate(task, await reference);
+  // The texts' buffers are transferred, not cloned (src/pipeline/task-bytes.ts): the views on them
+  // arrive as views on the same memory.
+  return result.bytes ? (move({ [transferableSymbol]: result.bytes, [valueSymbol]: result }) as unknown as LiquidateTaskResult) : result;
 }

@@ -7,6 +7,7 @@ import { assemble, decodeSnapshot, encodeFamily, familyOfKey, lineKeyOfPiece, re
 import type { LineRecord } from '../engine/index.js';
 import type { Settlement } from '../model/settlement.js';
 import { scratchDir } from './scratch.js';
+import { textOfBytes } from './task-bytes.js';
 
 /**
  * The liquidation service's local state store (Kafka Streams' "state store" idea): family ledgers
@@ -101,11 +102,17 @@ export interface BatchLedger extends HeadText {
   lines: Record<string, LineRecord>;
 }
 
+/**
+ * A piece's value text, or its UTF-8 bytes (a line piece a worker wrote: task-bytes.ts), written to
+ * LevelDB as they are and decoded only if the piece is read before the flush.
+ */
+export type PieceText = string | Uint8Array;
+
 /** A piece to stage: parsed, or (a head a worker wrote) its summary, or text only. */
-export type StagedPiece = readonly [string, LedgerPiece | HeadSummary | undefined, string];
+export type StagedPiece = readonly [string, LedgerPiece | HeadSummary | undefined, PieceText];
 
 interface Dirty {
-  text: string;
+  text: PieceText;
   head?: HeadText;
   line?: LinePiece;
 }
@@ -247,7 +254,7 @@ export class LedgerStore {
    * deletes) and the marker moved to `next` for the partitions given. Resolves once committed.
    * Parsed pieces given with their text are cached after the commit; the others are forgotten.
    */
-  async write(entries: Iterable<readonly [string, LedgerPiece | HeadSummary | null | undefined, string | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
+  async write(entries: Iterable<readonly [string, LedgerPiece | HeadSummary | null | undefined, PieceText | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
     const list = [...entries];
     // One commit at a time: each builds its marker from the one before (batches of several
     // partitions may flush or catch up at once on Kafka).
@@ -257,14 +264,15 @@ export class LedgerStore {
     return done;
   }
 
-  private async commitPieces(list: (readonly [string, LedgerPiece | HeadSummary | null | undefined, string | null])[], next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> }): Promise<void> {
+  private async commitPieces(list: (readonly [string, LedgerPiece | HeadSummary | null | undefined, PieceText | null])[], next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> }): Promise<void> {
     const marker: LedgerMarker = { v: 5, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
     for (const [p, offset] of next) marker.next[String(p)] = offset;
     await this.kv.commit(() => {
       for (const [key, , text] of list) {
         const k = compositeKey(this.namespace, key);
         if (text === null) this.pieces.remove(k);
-        else this.pieces.put(k, text);
+        // bytes go to LevelDB as they are (level-store.ts put), the same UTF-8 a string would give
+        else this.pieces.put(k, text as string);
       }
       for (const key of suspects.add ?? []) this.suspects.put(compositeKey(this.namespace, key), true);
       for (const key of suspects.remove ?? []) this.suspects.remove(compositeKey(this.namespace, key));
@@ -346,7 +354,7 @@ export class LedgerStore {
       // line's record rarely is); a head comes with its summary (the service knows the write
       // number and watermarks it sent), else it is parsed now.
       const entry: Dirty = { text };
-      if (isHeadKey(key)) entry.head = { ...this.summaryOf(key, given ?? this.decode(text, key)), text };
+      if (isHeadKey(key)) entry.head = { ...this.summaryOf(key, given ?? this.decode(text, key)), text: textOfBytes(text) };
       else if (given !== undefined) entry.line = this.asLine(key, given);
       const was = this.dirty.get(key);
       if (was) {
@@ -389,7 +397,7 @@ export class LedgerStore {
 
   /** A family's head as text and summary: staged, cached, or read from the store (parsed once for its summary, then cached). */
   private headText(id: string): HeadText | undefined {
-    return this.lookup(id, this.heads, (staged) => (staged.head ??= { ...this.summaryOf(id, this.decode(staged.text, id)), text: staged.text }), (text) => ({ ...this.summaryOf(id, this.decode(text, id)), text }));
+    return this.lookup(id, this.heads, (staged) => (staged.head ??= { ...this.summaryOf(id, this.decode(staged.text, id)), text: textOfBytes(staged.text) }), (text) => ({ ...this.summaryOf(id, this.decode(text, id)), text }));
   }
 
   /** A line piece: staged, cached, or read from the store. */
@@ -419,9 +427,9 @@ export class LedgerStore {
   }
 
   /** After a commit: what the cache keeps of a piece written (a head: its text and summary; a line: its parse), or nothing. */
-  private cacheWritten(key: string, given: LedgerPiece | HeadSummary | undefined, text: string | null): void {
+  private cacheWritten(key: string, given: LedgerPiece | HeadSummary | undefined, text: PieceText | null): void {
     if (given === undefined || text === null) return this.forget(key);
-    if (isHeadKey(key)) this.remember(key, { ...this.summaryOf(key, given), text }, text.length);
+    if (isHeadKey(key)) this.remember(key, { ...this.summaryOf(key, given), text: textOfBytes(text) }, text.length);
     else this.remember(key, this.asLine(key, given), text.length);
   }
 
@@ -476,10 +484,10 @@ export class LedgerStore {
   }
 
   /** Our own write, read back without zod: only a value that is not a piece at all is refused. */
-  private decode(text: string, key: string): LedgerPiece {
+  private decode(text: PieceText, key: string): LedgerPiece {
     let piece: unknown;
     try {
-      piece = JSON.parse(text);
+      piece = JSON.parse(textOfBytes(text));
     } catch {
       piece = undefined;
     }

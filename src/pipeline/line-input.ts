@@ -33,9 +33,18 @@ export const LineInputSchema = z
 export type LineInput = z.infer<typeof LineInputSchema>;
 
 export function encodeLineInput(line: ActLine, at: IsoDate, n: [number, number]): LineInput {
-  const values: unknown[] = LINE_FIELDS.map((f) => line[f]);
-  const extra = Object.entries(line).filter(([k, v]) => !KNOWN.has(k) && v !== undefined);
-  if (extra.length > 0) values.push(Object.fromEntries(extra));
+  // Once per line recorded, in the worker: a plain loop, no array of entries per line (the map
+  // and Object.entries + filter were ≈ 5 % of a worker's busy time).
+  const values: unknown[] = new Array(LINE_FIELDS.length);
+  for (let i = 0; i < LINE_FIELDS.length; i++) values[i] = line[LINE_FIELDS[i]!];
+  let extra: Record<string, unknown> | undefined;
+  const fields = line as unknown as Record<string, unknown>;
+  for (const k in fields) {
+    if (KNOWN.has(k) || !Object.hasOwn(fields, k)) continue;
+    const v = fields[k];
+    if (v !== undefined) (extra ??= {})[k] = v;
+  }
+  if (extra !== undefined) values.push(extra);
   return { at, n, line: values };
 }
 

@@ -5,9 +5,10 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
-import { encodeChange, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
+import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
+import { utf8Views } from './task-bytes.js';
 import { unpackRequests } from './task-lines.js';
 
 /**
@@ -47,6 +48,8 @@ export interface LineOutcome {
  * give the same settlements and ledgers, test/engine/kernel.test.ts on 100 000 lines).
  */
 const kernels = new WeakMap<Reference, LiquidationKernel>();
+/** a settlement's bytes until its view is known (liquidateTask) */
+const EMPTY = new Uint8Array(0);
 function kernelOf(reference: Reference): LiquidationKernel {
   let kernel = kernels.get(reference);
   if (kernel === undefined) kernels.set(reference, (kernel = new LiquidationKernel(reference)));
@@ -61,13 +64,19 @@ export function liquidateLines(
   const changedLedgers: Record<string, EngineState> = {};
   const current = (key: string): EngineState => (Object.hasOwn(changedLedgers, key) ? changedLedgers[key]! : Object.hasOwn(ledgers, key) ? ledgers[key]! : emptyState());
   const outcomes: LineOutcome[] = [];
+  const kernel = kernelOf(reference);
+  // A line with no record yet (most of a drop) is always new: its state is always kept, so the
+  // kernel may write it in place, copy-on-write once per family for the call (`exclusive`: the
+  // given ledgers are copied, never changed), where `liquidate` copies the touched maps every
+  // line. A line with a record may turn out unchanged, its new state then dropped: it gets a copy.
+  const exclusive = kernel.exclusive();
   for (const r of requests) {
     const request = { line: r.line, beneficiary: r.beneficiary ?? undefined };
     const key = stateKeyOf(request);
     const before = current(key);
     const lineKey = lineKeyOf(r.line);
     const previous = lineRecord(before, lineKey);
-    const { settlement, state } = kernelOf(reference).liquidate(request, r.asOf, before);
+    const { settlement, state } = previous === undefined ? exclusive(request, r.asOf, before) : kernel.liquidate(request, r.asOf, before);
     if (previous && !r.newVersion && sameDecision(previous, lineRecord(state, lineKey), settlement)) {
       outcomes.push({ settlement, changed: false, previous });
       continue;
@@ -92,14 +101,38 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
   if (task.write) {
     // The new settlements' JSON made here, off the service's thread, and only that text and a
-    // summary cross back (pool-messages.ts WrittenOutcome).
-    const written = outcomes.map(({ settlement: s, changed }): WrittenOutcome => {
+    // summary cross back (pool-messages.ts WrittenOutcome); it and the ledger pieces' texts as
+    // UTF-8 views on buffers the worker transfers (task-bytes.ts): what the bus writes in one,
+    // the line pieces' texts the store stages until its flush in another, so that a staged piece
+    // keeps alive no more than the staged texts (its bound counts their bytes).
+    const sent: string[] = [];
+    const kept: string[] = [];
+    const slots: number[] = [];
+    const written = outcomes.map(({ settlement: s, changed }, k): WrittenOutcome => {
       if (!changed) return { changed };
-      const out: WrittenOutcome = { changed, json: JSON.stringify(s), lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
+      slots[k] = sent.push(JSON.stringify(s)) - 1;
+      const out: WrittenOutcome = { changed, json: EMPTY, lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
       if (s.operation !== undefined) out.operation = s.operation;
       return out;
     });
-    return { outcomes: [], written, ledgers: {}, pieces: encodeTaskLedgers(task, task.write, outcomes, ledgers) };
+    const pieces = encodeTaskLedgers(task, task.write, outcomes, ledgers);
+    // per piece: its text's slot in `kept` (a head's text stays a string: -1) and its record's in `sent`
+    const pieceSlots: Record<string, [number, number][]> = {};
+    for (const family in pieces) pieceSlots[family] = pieces[family]!.map(([key, text, json]) => [key === family ? -1 : kept.push(text as string) - 1, sent.push(json as string) - 1]);
+    const out = utf8Views(sent);
+    const stored = utf8Views(kept);
+    written.forEach((w, k) => {
+      if (w.changed) w.json = out.views[slots[k]!]!;
+    });
+    for (const family in pieces) {
+      const slotsOf = pieceSlots[family]!;
+      pieces[family]!.forEach((piece, i) => {
+        const [text, json] = slotsOf[i]!;
+        if (text >= 0) piece[1] = stored.views[text]!;
+        piece[2] = out.views[json]!;
+      });
+    }
+    return { outcomes: [], written, ledgers: {}, pieces, bytes: [out.buffer, stored.buffer] };
   }
   const changes: LiquidateTaskResult['ledgers'] = {};
   for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);
@@ -150,10 +183,18 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
   for (const [id, state] of Object.entries(ledgers)) {
     const before = Object.hasOwn(task.ledgers, id) ? task.ledgers[id]! : undefined;
     const change = ledgerChange(before, state);
-    stampLines(change, stamps.get(id) ?? new Map());
-    const written = encodeChange(id, { state: before ?? emptyState(), applied: {}, seq: write.seqs[id] ?? 0 }, change, write.applied[id] ?? {});
-    // the changelog record's JSON made here too: the service produces it as it is (pool-messages.ts TaskPiece)
-    out[id] = written.messages.map((m) => [m.key!, m.value.value!, JSON.stringify({ key: m.key!, value: m.value.value! })]);
+    // in place: this task's states are dropped once encoded (a record written here is new, the kernel's)
+    stampLines(change, stamps.get(id) ?? new Map(), true);
+    const pieces = changePieces(id, { state: before ?? emptyState(), seq: write.seqs[id] ?? 0 }, change, write.applied[id] ?? {});
+    // The changelog record's JSON made here too: the service produces it as it is (pool-messages.ts
+    // TaskPiece). No message objects (the service keys and partitions them).
+    const texts: TaskPiece[] = new Array(pieces.length);
+    for (let i = 0; i < pieces.length; i++) {
+      const [key, piece] = pieces[i]!;
+      const text = JSON.stringify(piece);
+      texts[i] = [key, text, JSON.stringify({ key, value: text })];
+    }
+    out[id] = texts;
   }
   return out;
 }

@@ -131,8 +131,8 @@ export interface ServiceStats {
 
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
-  /** with `measureTasks`: pool tasks run and the structured-clone bytes sent to and back from them */
-  readonly taskBytes = { tasks: 0, in: 0, out: 0, inParsed: 0 };
+  /** with `measureTasks`: pool tasks run, the structured-clone bytes sent to and back from them, and the bytes transferred back (the results' texts) */
+  readonly taskBytes = { tasks: 0, in: 0, out: 0, inParsed: 0, transferred: 0 };
   private subscription: Subscription | undefined;
   private stopped: Promise<void> | undefined;
   private readonly locks = new PartitionLocks();
@@ -346,7 +346,7 @@ export class LiquidationService {
     }
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
     const outcomes: WrittenOutcome[] = new Array(items.length);
-    const snapshots: OutgoingMessage<'counters-changelog'>[] = [];
+    const snapshots: Outgoing<'counters-changelog'>[] = [];
     const pieces: StagedPiece[] = [];
     const changed: string[] = [];
     results.forEach((result, t) => {
@@ -359,8 +359,9 @@ export class LiquidationService {
         // next write number, these watermarks, no outbox): the head text is not parsed here.
         const { seq, applied } = write(family);
         for (const [key, text, json] of familyPieces) {
-          // the record's JSON made by the worker (NOEMIE_BUS_VERIFY checks it is the value's)
-          snapshots.push({ key, partition, value: { key, value: text }, json });
+          // The record's JSON made by the worker, its bytes written as they are (NOEMIE_BUS_VERIFY
+          // parses and checks it); the topic derives no header from a piece.
+          snapshots.push({ key, partition, json, headers: {} });
           pieces.push([key, key === family ? { seq: seq + 1, applied } : undefined, text]);
         }
       }
@@ -525,7 +526,7 @@ export class LiquidationService {
    * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
    * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
    */
-  private async writeLedgers(partition: number, snapshots: OutgoingMessage<'counters-changelog'>[], pieces: StagedPiece[]): Promise<void> {
+  private async writeLedgers(partition: number, snapshots: Outgoing<'counters-changelog'>[], pieces: StagedPiece[]): Promise<void> {
     if (snapshots.length === 0) return;
     // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
@@ -650,7 +651,13 @@ export class LiquidationService {
       b.inParsed += serialize({ ...task, heads: undefined, ledgers: Object.fromEntries(Object.entries(task.heads ?? {}).map(([id, { head, lines }]) => { const h = JSON.parse(head) as HeadPiece; return [id, { counters: h.counters, renewals: h.renewals, lines: withLines({}, lines) }]; })) }).length;
     }
     const result = await this.liquidator.run(task);
-    if (this.o.measureTasks) this.taskBytes.out += serialize(result).length;
+    if (this.o.measureTasks) {
+      // The texts' buffers were transferred, not cloned: counted apart (`transferred`), each view
+      // in the clone as its length (v8.serialize would copy a view's bytes, as a clone does not).
+      const size = (v: unknown) => (v instanceof Uint8Array ? v.byteLength : v);
+      this.taskBytes.out += serialize({ ...result, written: result.written?.map((w) => (w.changed ? { ...w, json: w.json.byteLength } : w)), pieces: Object.fromEntries(Object.entries(result.pieces ?? {}).map(([f, list]) => [f, list.map((p) => p.map(size))])), bytes: undefined }).length;
+      this.taskBytes.transferred += (result.bytes ?? []).reduce((n, b) => n + b.byteLength, 0);
+    }
     return result;
   }
 

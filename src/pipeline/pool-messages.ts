@@ -89,8 +89,8 @@ export type WrittenOutcome =
   | { changed: false }
   | {
       changed: true;
-      /** `JSON.stringify(settlement)`, the bytes produced to `settlements` */
-      json: string;
+      /** `JSON.stringify(settlement)`'s UTF-8, the bytes produced to `settlements` (a view on the result's `bytes`) */
+      json: Uint8Array;
       lineKey: string;
       adherentId: string | null;
       /** for the service's metrics (http/metrics.ts recordLiquidationBatch) */
@@ -102,9 +102,12 @@ export type WrittenOutcome =
 /**
  * A ledger piece a worker wrote: its key, its value text (what the store keeps) and the JSON of its
  * counters-changelog record, `JSON.stringify({ key, value: text })`, which the service produces as
- * it is (`OutgoingMessage.json`) instead of escaping the text again on its thread.
+ * it is (`OutgoingText.json`) instead of escaping the text again on its thread. As they cross back
+ * (`LiquidateTaskResult.pieces`), the record and a line piece's text are UTF-8 views on the
+ * result's `bytes`; a head's text stays a string (the store caches it and the family's next task
+ * carries it: a view would take its whole buffer along).
  */
-export type TaskPiece = [key: string, text: string, json: string];
+export type TaskPiece = [key: string, text: string | Uint8Array, json: string | Uint8Array];
 
 /** Settlements in request order (without the previous record: the service has it); per changed ledger, its delta. */
 export interface LiquidateTaskResult {
@@ -116,4 +119,10 @@ export interface LiquidateTaskResult {
   ledgers: Record<string, LedgerDelta>;
   /** with `write`: per changed family, its changelog pieces, line records first and the head last */
   pieces?: Record<string, TaskPiece[]>;
+  /**
+   * with `write`: the buffers every byte view of `written` and `pieces` is on (what is produced;
+   * the line pieces' texts the store stages); the worker transfers them (task-bytes.ts says why),
+   * so the texts cross without a copy
+   */
+  bytes?: ArrayBuffer[];
 }

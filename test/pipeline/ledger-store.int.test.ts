@@ -11,6 +11,7 @@ import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
 import { healLedgers, restoreLedgers } from '../../src/pipeline/ledger-restore.js';
 import { partitionFor } from '../../src/bus/topics.js';
 import { LedgerStore } from '../../src/pipeline/ledger-store.js';
+import { utf8Views } from '../../src/pipeline/task-bytes.js';
 import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
 import { compositeKey, StateStore } from '../../src/state/kv-store.js';
 import { lineRecord, type LineRecord } from '../../src/engine/index.js';
@@ -192,6 +193,30 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(await restoreLedgers(bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: entries });
     for (const [id, f] of changelog) expect(await store.get(id)).toEqual(f);
     await store.close();
+  }, 60_000);
+
+  it('line pieces staged as UTF-8 bytes (what a worker sends back) read as their text before and after the commit, and the store keeps that text', async () => {
+    const { home, bus } = await freshBus();
+    const store = await LedgerStore.open({ home, fsync: false });
+    await restoreLedgers(bus, store, 'embedded');
+    // a record with a non-ASCII text: the bytes are UTF-8, not one byte per UTF-16 unit
+    const record = { version: 1, operation: 'I', status: 'review', payee: 'member', expense: '10.00', roAmount: '0.00', amcAmount: '0.00', restToPay: '10.00', parts: [], consumed: [], renewals: [], inputHash: 'fnv1a64:0', reason: 'bénéficiaire inconnu — à vérifier' } as unknown as LineRecord;
+    const family: Family = { state: { counters: {}, renewals: {}, lines: { a: { L1: record } } }, applied: { 'decompte-lines:0': 0 }, seq: 0 };
+    const change = encodeChange('F2', undefined, ledgerChange(undefined, family.state), family.applied);
+    const partition = change.messages[0]!.partition!;
+    await bus.produce('counters-changelog', change.messages);
+    const { views } = utf8Views(change.messages.map((m) => m.value.value!));
+    // as the service stages a worker's pieces: line pieces as bytes, the head as text
+    store.stage(change.pieces.map(([key, piece], k) => [key, key === 'F2' ? piece : undefined, key === 'F2' ? change.messages[k]!.value.value! : views[k]!] as const), new Map([[partition, 1]]));
+    expect(lineRecord((await store.get('F2', ['L1']))!.state, 'L1')).toEqual(record);
+    await store.flush('embedded');
+    await store.close();
+    const again = await LedgerStore.open({ home, fsync: false });
+    expect(lineRecord((await again.get('F2', ['L1']))!.state, 'L1')).toEqual(record);
+    // the stored value is the changelog's text itself
+    const stored = again.kv.sub('ledger.piece', 'text').get(compositeKey('embedded', 'F2#L1'));
+    expect(stored).toBe(change.messages.find((m) => m.key === 'F2#L1')!.value.value);
+    await again.close();
   }, 60_000);
 
   it('pieces staged and not committed yet are read from memory only; lost by a crash, they are read back from the changelog', async () => {
