@@ -500,7 +500,7 @@ export class PaymentsStore {
       if (now !== was) w.operatorPaid(c, was, now);
     }
     const familyBefore = (k: string) => (changes.lines.has(k) ? changes.lines.get(k)?.settlement?.adherentId : after.lines[k]?.settlement?.adherentId);
-    w.finish((k) => [familyBefore(k), Object.hasOwn(after.lines, k) ? after.lines[k]!.settlement?.adherentId : undefined]);
+    w.finish((k) => [familyBefore(k), Object.hasOwn(after.lines, k) ? after.lines[k]!.settlement?.adherentId : undefined], true);
   }
 
   private subs(): LedgerSubs {
@@ -905,9 +905,14 @@ class LedgerWrites {
     this.lists.list(now.lineKey, c);
   }
 
-  /** The statement marks (`families`: the ledger's view of a changed line's family, before and after), then every write. */
-  finish(families: (lineKey: string) => Iterable<string | null | undefined>): void {
+  /**
+   * The statement marks (`families`: the ledger's view of a changed line's family, before and
+   * after), then every write. `last`: nothing of the commit reads after these writes, so they are
+   * not kept for read-your-writes (LevelStore.writesOnly: a consumed batch's tens of thousands).
+   */
+  finish(families: (lineKey: string) => Iterable<string | null | undefined>, last = false): void {
     this.subs.statements.markLines(this.changed, families);
+    if (last) this.subs.statements.families.level.writesOnly();
     for (const [sub, k, v] of this.writes) {
       if (v === undefined) sub.remove(k);
       else sub.put(k, v as never);
