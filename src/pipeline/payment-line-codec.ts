@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import type { LineReturn } from '../payments/types.js';
+import type { LineLedger, LineReturn } from '../payments/types.js';
 import type { BinaryCodec } from '../state/level-store.js';
 import type { StoredLine } from './payments-store.js';
 
@@ -57,9 +57,13 @@ function fits(line: StoredLine): boolean {
 
 function encode(line: StoredLine): Uint8Array {
   if (!fits(line)) return Buffer.from(JSON.stringify(line), 'utf8');
+  return packFitting(line);
+}
+
+/** A line that fits the structures, packed: every object in its structure's key order, every field there (nil for an absent one). */
+function packFitting(line: StoredLine | LineLedger): Uint8Array {
   const s = line.settlement;
   const tp = line.tp;
-  // every object in its structure's key order, every field there (nil for an absent one)
   return packr.pack({
     settlement: s === null ? null : { version: s.version, status: s.status, annulled: s.annulled, tiersPayant: s.tiersPayant, adherentId: s.adherentId, amcAmount: s.amcAmount, careDate: s.careDate ?? null },
     tp: tp === null ? null : { version: tp.version, kind: tp.kind, payee: tp.payee, owed: tp.owed },
@@ -99,3 +103,44 @@ function decode(raw: Buffer): StoredLine {
 }
 
 export const paymentLineCodec: BinaryCodec<StoredLine> = { encode, decode };
+
+/**
+ * The same bytes as `paymentLineCodec`, read and written as the LineLedger the payment code uses
+ * (payee-keyed objects): a line is read up to four times in a payment stage (the consumed
+ * settlement and outcome, the run's scan and apply) and written up to three, and going through
+ * the StoredLine (its pairs) built one more object per read and per write, plus a copy of the line
+ * field by field (bench/README.md, "Session 14 — payments"). `toLedger` turns what the value held
+ * before (JSON, pairs or objects) into the LineLedger; `toStored` gives the StoredLine a JSON value
+ * holds (a line with a field the structures do not name).
+ */
+export function ledgerLineCodec(toLedger: (stored: StoredLine) => LineLedger, toStored: (line: LineLedger) => StoredLine): BinaryCodec<LineLedger> {
+  return {
+    encode(line: LineLedger): Uint8Array {
+      return fitsLedger(line) ? packFitting(line) : Buffer.from(JSON.stringify(toStored(line)), 'utf8');
+    },
+    decode(raw: Buffer): LineLedger {
+      if (raw[0] === JSON_OBJECT) return toLedger(JSON.parse(raw.toString('utf8')) as StoredLine);
+      const w = packr.unpack(raw) as Wire;
+      const s = w.settlement;
+      let settlement: Facts | null = null;
+      if (s !== null) {
+        settlement = { version: s.version, status: s.status, annulled: s.annulled, tiersPayant: s.tiersPayant, adherentId: s.adherentId, amcAmount: s.amcAmount };
+        if (s.careDate !== null) settlement.careDate = s.careDate;
+      }
+      // the fields in the order the StoredLine → LineLedger conversion always gave them (payments-store.ts lineOf)
+      const line: LineLedger = { settlement, tp: w.tp, paid: Object.fromEntries(w.paid) };
+      if (w.returns !== null) line.returns = w.returns;
+      if (w.returned !== null) line.returned = Object.fromEntries(w.returned);
+      return line;
+    },
+  };
+}
+
+/** `fits` for a LineLedger (its maps are objects). */
+function fitsLedger(line: LineLedger): boolean {
+  if (!only(line, LINE_KEYS)) return false;
+  if (line.settlement !== null && !only(line.settlement, SETTLEMENT_KEYS)) return false;
+  if (line.tp !== null && !only(line.tp, TP_KEYS)) return false;
+  if (line.returned !== undefined) for (const id in line.returned) if (!only(line.returned[id]!, RETURN_KEYS)) return false;
+  return true;
+}

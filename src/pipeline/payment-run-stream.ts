@@ -297,6 +297,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
       }
       if (full.length === 0 && moves.length === 0) return null;
       return () => {
+        keys.level.writesOnly();
         for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
         for (const [k, v] of moves) keys.runMoves.put(k, v);
       };
@@ -435,22 +436,37 @@ export function applyCursorOf(store: PaymentsStore): ApplyCursor | null {
 export async function applyStreamedRun(store: PaymentsStore, options: { sliceLines?: number; onSlice?: () => void } = {}): Promise<void> {
   const keys = store.runKeys();
   const slice = options.sliceLines ?? DEFAULT_SLICE_LINES;
+  let outcomes: Map<string, LineOutcome> | null = null;
   for (;;) {
     const cursor = applyCursorOf(store);
     if (cursor === null) return;
-    if (cursor.phase === 'lines') await applyLineSlice(keys, cursor, slice);
+    if (cursor.phase === 'lines') await applyLineSlice(keys, cursor, slice, (outcomes ??= await lineOutcomesOf(keys)));
     else await applyTransferSlice(keys, cursor, slice);
     options.onSlice?.();
   }
 }
 
-async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number): Promise<void> {
+/** What the line updates need of a payee's recorded decision: paid, or why not (a blocked payee's reason). */
+type LineOutcome = { o: 'order' } | { o: 'blocked'; reason: string } | { o: 'held' };
+const PAID: LineOutcome = { o: 'order' };
+const HELD: LineOutcome = { o: 'held' };
+
+/**
+ * Every payee's recorded decision, read once for the whole apply (one range read; one entry per
+ * payee, as the scan's totals): the slices looked each payee up again, a point read and a JSON
+ * parse of its order head per payee and slice. Nothing writes them while the run is applied.
+ */
+async function lineOutcomesOf(keys: RunKeys): Promise<Map<string, LineOutcome>> {
+  const out = new Map<string, LineOutcome>();
+  for (const [payee, o] of await keys.runPayees.entriesIn()) out.set(payee, o.o === 'order' ? PAID : o.o === 'held' ? HELD : { o: 'blocked', reason: o.reason });
+  return out;
+}
+
+async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>): Promise<void> {
   const { runId, at } = cursor;
   await keys.level.update(async () => {
     const dueKeys = await keys.due.keysAfter(cursor.after, slice);
-    const outcomes = new Map<string, ReturnType<typeof keys.runPayees.get>>();
     const outcomeOf = (payee: string) => {
-      if (!outcomes.has(payee)) outcomes.set(payee, keys.runPayees.get(payee));
       const o = outcomes.get(payee);
       if (o === undefined) throw new Error(`payment run ${runId}: no recorded decision for payee ${payee} (the run's record is incomplete)`);
       return o;
@@ -460,7 +476,10 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
     // folds its own writes into a read-your-writes map (LevelStore.read)
     const writes: LineWrite[] = [];
     const changed = new Map<string, string | null | undefined>();
-    const [lines, operators, blockedMarks, runLists] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys), keys.lineBlocked.getMany(dueKeys), keys.lineRuns.getMany(dueKeys)]);
+    const [lines, operators, blockedMarks] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys), keys.lineBlocked.getMany(dueKeys)]);
+    // a line's run list exists only once a run has paid it someone (its `paid` names a payee:
+    // PaymentsStore.paymentFactsOf reads them the same way): a line paid for the first time has none to read
+    const runLists = await runListsOf(keys, dueKeys, lines);
     for (let i = 0; i < dueKeys.length; i++) {
       const lineKey = dueKeys[i]!;
       const line = lines[i];
@@ -510,6 +529,8 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
     return () => {
       // the marks first: they read the statement index (and the marks), before the batch holds any write
       keys.statements.markLines(changed.keys(), (k) => [changed.get(k)]);
+      // then only writes: none kept on the heap for a read back (LevelStore.writesOnly)
+      keys.level.writesOnly();
       for (const w of writes) {
         if (w.line !== undefined) keys.putLine(w.lineKey, w.line);
         if (w.runs !== undefined) keys.lineRuns.put(w.lineKey, w.runs);
@@ -520,6 +541,23 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number)
       keys.pendingRun.put(APPLY, next as never);
     };
   });
+}
+
+/** The due lines' run lists (undefined: none), read only for the lines paid to someone before. */
+async function runListsOf(keys: RunKeys, dueKeys: readonly string[], lines: readonly (LineLedger | undefined)[]): Promise<(LineRun[] | undefined)[]> {
+  const at: number[] = [];
+  for (let i = 0; i < dueKeys.length; i++) {
+    const paid = lines[i]?.paid;
+    if (paid !== undefined) for (const _ in paid) {
+      at.push(i);
+      break;
+    }
+  }
+  const out = new Array<LineRun[] | undefined>(dueKeys.length);
+  if (at.length === 0) return out;
+  const read = await keys.lineRuns.getMany(at.map((i) => dueKeys[i]!));
+  for (let j = 0; j < at.length; j++) out[at[j]!] = read[j];
+  return out;
 }
 
 /** A line blocked for no payee (shared, never written to). */

@@ -17,7 +17,7 @@ import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
 import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
 import { moveMarkerOf, type MoveMarker } from '../state/lmdb-to-level.js';
 import { movePaymentsToLevel, PAYMENTS_LAYOUT } from './payments-move.js';
-import { paymentLineCodec } from './payment-line-codec.js';
+import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
 
 /**
  * The payment stage's durable state, in the home's LevelDB store (src/state/level-store.ts,
@@ -228,6 +228,8 @@ export const chunkKey = (runId: string, n: number) => compositeKey(runId, String
 
 export class PaymentsStore {
   private readonly lines: LevelSubStore<StoredLine>;
+  /** the same keys read and written as LineLedgers, without the StoredLine between (the stage's reads and writes: payment-line-codec.ts) */
+  private readonly ledgerLines: LevelSubStore<LineLedger>;
   private readonly due: LevelSubStore<1>;
   private readonly operator: LevelSubStore<OperatorPayment>;
   /** per line, the claims whose operator payment names it (one value per line: a point read, where LMDB scanned `payments.operator-by-line/<lineKey>␟<claimId>`) */
@@ -258,6 +260,7 @@ export class PaymentsStore {
 
   private constructor(readonly level: LevelStore) {
     this.lines = level.sub('payments.line', paymentLineCodec);
+    this.ledgerLines = level.sub('payments.line', paymentLedgerLineCodec);
     this.due = level.sub('payments.due');
     this.operator = level.sub('payments.operator');
     this.lineOperators = level.sub('payments.line-operators');
@@ -366,8 +369,8 @@ export class PaymentsStore {
     const due: Record<string, true> = {};
     const addLine = (k: string) => {
       if (Object.hasOwn(lines, k)) return;
-      const line = this.lines.get(k);
-      if (line !== undefined) lines[k] = lineOf(line);
+      const line = this.ledgerLines.get(k);
+      if (line !== undefined) lines[k] = line;
     };
     const addClaim = (c: string) => {
       if (Object.hasOwn(operatorPaid, c)) return;
@@ -377,11 +380,11 @@ export class PaymentsStore {
     const lineDue = keys.lineDue !== false;
     // the given lines and claims read at once (LevelDB's reads on the thread pool): a consumed batch's thousands
     const lineKeys = [...new Set(keys.lineKeys ?? [])];
-    const stored = await this.lines.getMany(lineKeys);
+    const stored = await this.ledgerLines.getMany(lineKeys);
     for (let i = 0; i < lineKeys.length; i++) {
       const k = lineKeys[i]!;
       const line = stored[i];
-      if (line !== undefined) lines[k] = lineOf(line);
+      if (line !== undefined) lines[k] = line;
       // a line already due stays due: knowing it spares the batch a put of the same key (and a
       // step that removes marks must know them: a bank return's slice reads them)
       if (lineDue && this.due.has(k)) due[k] = true;
@@ -500,11 +503,11 @@ export class PaymentsStore {
       if (now !== was) w.operatorPaid(c, was, now);
     }
     const familyBefore = (k: string) => (changes.lines.has(k) ? changes.lines.get(k)?.settlement?.adherentId : after.lines[k]?.settlement?.adherentId);
-    w.finish((k) => [familyBefore(k), Object.hasOwn(after.lines, k) ? after.lines[k]!.settlement?.adherentId : undefined]);
+    w.finish((k) => [familyBefore(k), Object.hasOwn(after.lines, k) ? after.lines[k]!.settlement?.adherentId : undefined], true);
   }
 
   private subs(): LedgerSubs {
-    return { lines: this.lines, due: this.due, operator: this.operator, lineOperators: this.lineOperators, statements: this.statements };
+    return { lines: this.ledgerLines, due: this.due, operator: this.operator, lineOperators: this.lineOperators, statements: this.statements };
   }
 
   /**
@@ -618,8 +621,7 @@ export class PaymentsStore {
       return heldOf.get(payee);
     };
     for (const lineKey of lineKeys) {
-      const stored = this.lines.get(lineKey);
-      const line = stored === undefined ? null : lineOf(stored);
+      const line = this.ledgerLines.get(lineKey) ?? null;
       // a run records a line-run only when it changes the line's `paid`, whose payees stay once
       // there (a recovery or a return leaves the payee at its new amount): no payee, no record
       const runs = !paidToSomeone(line) ? [] : (this.lineRuns.get(lineKey) ?? []);
@@ -641,8 +643,8 @@ export class PaymentsStore {
    * What is committed, outside any commit (a commit's batch being built is not seen).
    */
   async paymentFactsOfMany(lineKeys: readonly string[]): Promise<Map<string, LinePaymentFacts>> {
-    const [stored, claimsOf, blocked] = await Promise.all([this.lines.getMany(lineKeys), this.lineOperators.getMany(lineKeys), this.lineBlocked.getMany(lineKeys)]);
-    const lines = stored.map((s) => (s === undefined ? null : lineOf(s)));
+    const [stored, claimsOf, blocked] = await Promise.all([this.ledgerLines.getMany(lineKeys), this.lineOperators.getMany(lineKeys), this.lineBlocked.getMany(lineKeys)]);
+    const lines = stored.map((s) => s ?? null);
     const paid = lineKeys.filter((_, i) => paidToSomeone(lines[i]!));
     const claims = [...new Set(claimsOf.flatMap((c) => c ?? []))];
     const payees = [...new Set(lines.flatMap((line) => [...payeesWaitingFor(line)]))];
@@ -794,12 +796,9 @@ export class PaymentsStore {
       held: this.held, approvals: this.approvals, handedOver: this.handedOver, pendingRun: this.pendingRun, pendingOrders: this.pendingOrders,
       transfers: this.transfers, returnBlocks: this.returnBlocks, returnsToReport: this.returnsToReport, lineRuns: this.lineRuns, lineBlocked: this.lineBlocked,
       reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, statements: this.statements,
-      lineOf: (k) => {
-        const stored = this.lines.get(k);
-        return stored === undefined ? undefined : lineOf(stored);
-      },
-      linesOf: async (ks) => (await this.lines.getMany(ks)).map((stored) => (stored === undefined ? undefined : lineOf(stored))),
-      putLine: (k, line) => this.lines.put(k, storedLine(line)),
+      lineOf: (k) => this.ledgerLines.get(k),
+      linesOf: (ks) => this.ledgerLines.getMany(ks),
+      putLine: (k, line) => this.ledgerLines.put(k, line),
       putLineRun: (k, run) => putLineRun(this.lineRuns, k, run),
     };
   }
@@ -849,7 +848,7 @@ export class PaymentsStore {
 
 /** The sub-stores `LedgerWrites` writes. */
 interface LedgerSubs {
-  lines: LevelSubStore<StoredLine>;
+  lines: LevelSubStore<LineLedger>;
   due: LevelSubStore<1>;
   operator: LevelSubStore<OperatorPayment>;
   lineOperators: LevelSubStore<string[]>;
@@ -883,7 +882,7 @@ class LedgerWrites {
 
   line(k: string, line: LineLedger | undefined): void {
     this.changed.add(k);
-    this.write(this.subs.lines, k, line === undefined ? undefined : storedLine(line));
+    this.write(this.subs.lines, k, line);
   }
 
   due(k: string, on: boolean): void {
@@ -905,9 +904,14 @@ class LedgerWrites {
     this.lists.list(now.lineKey, c);
   }
 
-  /** The statement marks (`families`: the ledger's view of a changed line's family, before and after), then every write. */
-  finish(families: (lineKey: string) => Iterable<string | null | undefined>): void {
+  /**
+   * The statement marks (`families`: the ledger's view of a changed line's family, before and
+   * after), then every write. `last`: nothing of the commit reads after these writes, so they are
+   * not kept for read-your-writes (LevelStore.writesOnly: a consumed batch's tens of thousands).
+   */
+  finish(families: (lineKey: string) => Iterable<string | null | undefined>, last = false): void {
     this.subs.statements.markLines(this.changed, families);
+    if (last) this.subs.statements.families.level.writesOnly();
     for (const [sub, k, v] of this.writes) {
       if (v === undefined) sub.remove(k);
       else sub.put(k, v as never);
@@ -1024,6 +1028,9 @@ function storedLine(line: LineLedger): StoredLine {
   if (line.returned !== undefined) out.returned = Object.entries(line.returned);
   return withOtherFields(line, out);
 }
+
+/** `payments.line` values as LineLedgers: the bytes of `paymentLineCodec` for `storedLine(line)`, read as `lineOf` reads them. */
+export const paymentLedgerLineCodec = ledgerLineCodec(lineOf, storedLine);
 
 /** A run records a line-run only when it changes the line's `paid` (paymentFactsOf). */
 function paidToSomeone(line: LineLedger | null): boolean {

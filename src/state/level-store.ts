@@ -84,6 +84,8 @@ export class LevelStore {
    */
   private written: (string | Uint8Array | undefined)[] = [];
   private overlay: Map<string, string | Uint8Array | undefined> | null = null;
+  /** `writesOnly()` was called in this commit: its later writes are not kept, a read throws */
+  private blind = false;
   /** NOEMIE_STATE_TRACE: the commit being written (write-trace.ts) */
   trace: TraceCommit | null = null;
   /** commits run one after another: two batches on libuv's pool could otherwise land in either order */
@@ -171,6 +173,7 @@ export class LevelStore {
       this.batch = null;
       this.written = [];
       this.overlay = null;
+      this.blind = false;
     }
     if (ops === 0) return batch.close();
     try {
@@ -183,10 +186,25 @@ export class LevelStore {
     this.stats.puts += ops;
   }
 
+  /**
+   * Inside `commit`: the rest of this commit only writes. Its writes are no longer kept for
+   * read-your-writes (a `get` after this throws): a commit of tens of thousands of writes (a
+   * consumed batch, a slice of the payment run) kept every key and value alive on the JS heap until
+   * the batch was written — the native batch holds its own copy —, so each young-generation GC in
+   * between copied and promoted them (bench/README.md, "Session 14 — payments").
+   */
+  writesOnly(): void {
+    if (this.batch === null) throw new Error('level store: writesOnly() outside commit()');
+    this.blind = true;
+    this.written = [];
+    this.overlay = null;
+  }
+
   /** @internal the sub-stores' writes: into the batch being built, or refused outside `commit` (bytes: a binary sub-store's) */
   put(key: string, value: string | Uint8Array, name: string): void {
     if (typeof value === 'string') this.writing('put', key, name).put(key, value);
     else this.writing('put', key, name).put(key, value as unknown as string, AS_BUFFER);
+    if (this.blind) return;
     if (this.overlay !== null) this.overlay.set(key, value);
     else this.written.push(key, value);
   }
@@ -194,6 +212,7 @@ export class LevelStore {
   /** @internal */
   del(key: string, name: string): void {
     this.writing('del', key, name).del(key);
+    if (this.blind) return;
     if (this.overlay !== null) this.overlay.set(key, undefined);
     else this.written.push(key, undefined);
   }
@@ -204,6 +223,7 @@ export class LevelStore {
    * `bytes`: a binary sub-store's key, read as a Buffer (its own writes are bytes too).
    */
   read(key: string, bytes = false): string | Buffer | undefined {
+    if (this.blind) throw new Error(`level store: read of ${key} after writesOnly() in the same commit`);
     // nothing written yet (a commit that reads first, as the reconciliation's does): no Map to make
     if (this.batch !== null && (this.overlay !== null || this.written.length > 0)) {
       if (this.overlay === null) {

@@ -1,6 +1,6 @@
 import { expect, it, vi } from 'vitest';
 import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
-import { PaymentsStore, type StoredLine } from '../../src/pipeline/payments-store.js';
+import { paymentLedgerLineCodec, PaymentsStore, type StoredLine } from '../../src/pipeline/payments-store.js';
 import type { LineLedger } from '../../src/payments/types.js';
 import { tempDir } from './stages-given.js';
 
@@ -42,6 +42,36 @@ it('a line with a field the structures do not name is written as JSON, whole: no
   expect(paymentLineCodec.decode(bytes)).toStrictEqual(later);
   const extraTop = { ...lines[0]!, note: 'n' } as unknown as StoredLine;
   expect(paymentLineCodec.decode(Buffer.from(paymentLineCodec.encode(extraTop)))).toStrictEqual(extraTop);
+});
+
+/** A StoredLine as the payment code reads it (payee-keyed objects), fields in the order the stage always built them. */
+function ledgerOf(l: StoredLine): LineLedger {
+  const line: LineLedger = { settlement: l.settlement, tp: l.tp, paid: Object.fromEntries(l.paid as [string, string][]) };
+  if (l.returns !== undefined) line.returns = l.returns;
+  if (l.returned !== undefined) line.returned = Object.fromEntries(l.returned as [string, NonNullable<LineLedger['returned']>[string]][]);
+  return line;
+}
+
+it('the LineLedger view (session 14) writes the same bytes as the StoredLine path and reads every stored form as the LineLedger it holds', () => {
+  for (const stored of lines) {
+    const ledger = ledgerOf(stored);
+    const bytes = Buffer.from(paymentLineCodec.encode(stored));
+    // the same bytes for the same line, whichever view writes it
+    expect(Buffer.from(paymentLedgerLineCodec.encode(ledger)).equals(bytes)).toBe(true);
+    const back = paymentLedgerLineCodec.decode(bytes);
+    expect(back).toStrictEqual(ledger);
+    expect(JSON.stringify(back)).toBe(JSON.stringify(ledger));
+    // JSON values of earlier sessions: pairs, and the plain-object form
+    expect(paymentLedgerLineCodec.decode(Buffer.from(JSON.stringify(stored), 'utf8'))).toStrictEqual(ledger);
+  }
+  const plain = { settlement: null, tp: null, paid: { 'member:A9': '9.00' } };
+  expect(paymentLedgerLineCodec.decode(Buffer.from(JSON.stringify(plain), 'utf8'))).toStrictEqual(plain);
+  // a field the structures do not name: JSON, whole, as the StoredLine path writes it, and read back with it
+  const later = { ...ledgerOf(lines[3]!), settlement: { ...lines[3]!.settlement!, origin: 'x' } } as unknown as LineLedger;
+  const json = Buffer.from(paymentLedgerLineCodec.encode(later));
+  expect(json[0]).toBe(0x7b);
+  expect(paymentLineCodec.decode(json)).toStrictEqual({ ...lines[3]!, settlement: { ...lines[3]!.settlement!, origin: 'x' } });
+  expect(paymentLedgerLineCodec.decode(json)).toStrictEqual(later);
 });
 
 it('the structures are in the format, not in the writing process: a fresh module instance reads what another wrote', async () => {

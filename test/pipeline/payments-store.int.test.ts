@@ -270,3 +270,24 @@ it("a consumed batch folded in place (the ledger's own fold) writes exactly what
     await rm(other, { recursive: true, force: true });
   }
 });
+
+it("a line paid by a second run gets that run's record after the first one's (the apply reads a line's run list only once a run paid it to someone); a line paid for the first time gets its first", async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  // D1 corrected (version 2: 11.00, 2.00 more), D3 new
+  await bus.produce('settlements', [{ value: { ...a9Line('n:D1:1', '11.00'), version: 2 } }, { value: a9Line('n:D3:1', '4.50') }]);
+  const r2 = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
+  expect(r2.orders.map((o) => [o.amount, o.lineKeys])).toEqual([['6.50', ['n:D1:1', 'n:D3:1']]]);
+  const store = await PaymentsStore.open(home);
+  try {
+    const runs = Object.fromEntries(await store.level.sub<{ runId: string; moved: { payee: string; amount: string }[] }[]>('payments.line-runs').entriesIn());
+    const moved = (k: string) => runs[k]!.map((r) => [r.runId, r.moved.map((m) => `${m.payee} ${m.amount}`)]);
+    expect(moved('n:D1:1')).toEqual([['R1', ['member:A9 9.00']], ['R2', ['member:A9 2.00']]]);
+    expect(moved('n:D2:1')).toEqual([['R1', ['member:A9 12.50']]]);
+    expect(moved('n:D3:1')).toEqual([['R2', ['member:A9 4.50']]]);
+    // what a member statement reads of them (paymentFactsOf): the same lists
+    expect([...store.paymentFactsOf(['n:D1:1', 'n:D3:1']).values()].map((f) => f.runs.map((r) => r.runId))).toEqual([['R1', 'R2'], ['R2']]);
+  } finally {
+    await store.close();
+  }
+});

@@ -138,6 +138,35 @@ it('read-your-writes inside a commit: a get sees the batch own puts and removes 
   await store.close();
 });
 
+it('writesOnly: the rest of a commit only writes — its writes land whole, a read after it throws (a stale read is never served), the next commit reads and tracks again', async () => {
+  const store = await LevelStore.open(home);
+  const rows = store.sub<{ n: number }>('rows');
+  const text = store.sub<string>('text', 'text');
+  await store.commit(() => rows.put('a', { n: 1 }));
+  await store.commit(() => {
+    // a read, a write read back, then only writes
+    expect(rows.get('a')).toEqual({ n: 1 });
+    rows.put('a', { n: 2 });
+    expect(rows.get('a')).toEqual({ n: 2 });
+    store.writesOnly();
+    rows.put('b', { n: 3 });
+    text.put('t', 'x');
+    rows.remove('a');
+    // the batch holds a removal of `a` that is not tracked any more: reading it would be stale
+    expect(() => rows.get('a')).toThrow(/after writesOnly/);
+  });
+  expect(rows.get('a')).toBeUndefined();
+  expect(rows.get('b')).toEqual({ n: 3 });
+  expect(text.get('t')).toBe('x');
+  // the next commit tracks its writes again (read-your-writes)
+  await store.commit(() => {
+    rows.put('c', { n: 4 });
+    expect(rows.get('c')).toEqual({ n: 4 });
+  });
+  expect(() => store.writesOnly()).toThrow(/outside commit/);
+  await store.close();
+});
+
 it('update: an async decide (a scan) runs after the steps asked before it are written, and no commit lands between its read and its write', async () => {
   const store = await LevelStore.open(home);
   const due = store.sub<number>('due');
