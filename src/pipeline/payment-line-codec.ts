@@ -84,6 +84,15 @@ interface Wire {
   returned: Pairs<LineReturn> | null;
 }
 
+/** The settlement facts a packed value holds, in the fields' order JSON gave them (careDate last, when known). */
+function factsOf(w: Wire): Facts | null {
+  const s = w.settlement;
+  if (s === null) return null;
+  const facts: Facts = { version: s.version, status: s.status, annulled: s.annulled, tiersPayant: s.tiersPayant, adherentId: s.adherentId, amcAmount: s.amcAmount };
+  if (s.careDate !== null) facts.careDate = s.careDate;
+  return facts;
+}
+
 /**
  * The StoredLine a value holds, as JSON.parse gave it before: the same fields in the same order
  * (settlement, tp, returns?, paid, returned? — `storedLine`'s), the absent optional ones left out.
@@ -91,12 +100,7 @@ interface Wire {
 function decode(raw: Buffer): StoredLine {
   if (raw[0] === JSON_OBJECT) return JSON.parse(raw.toString('utf8')) as StoredLine;
   const w = packr.unpack(raw) as Wire;
-  const s = w.settlement;
-  let settlement: Facts | null = null;
-  if (s !== null) {
-    settlement = { version: s.version, status: s.status, annulled: s.annulled, tiersPayant: s.tiersPayant, adherentId: s.adherentId, amcAmount: s.amcAmount };
-    if (s.careDate !== null) settlement.careDate = s.careDate;
-  }
+  const settlement = factsOf(w);
   const out: StoredLine = w.returns === null ? { settlement, tp: w.tp, paid: w.paid } : { settlement, tp: w.tp, returns: w.returns, paid: w.paid };
   if (w.returned !== null) out.returned = w.returned;
   return out;
@@ -121,12 +125,7 @@ export function ledgerLineCodec(toLedger: (stored: StoredLine) => LineLedger, to
     decode(raw: Buffer): LineLedger {
       if (raw[0] === JSON_OBJECT) return toLedger(JSON.parse(raw.toString('utf8')) as StoredLine);
       const w = packr.unpack(raw) as Wire;
-      const s = w.settlement;
-      let settlement: Facts | null = null;
-      if (s !== null) {
-        settlement = { version: s.version, status: s.status, annulled: s.annulled, tiersPayant: s.tiersPayant, adherentId: s.adherentId, amcAmount: s.amcAmount };
-        if (s.careDate !== null) settlement.careDate = s.careDate;
-      }
+      const settlement = factsOf(w);
       // the fields in the order the StoredLine → LineLedger conversion always gave them (payments-store.ts lineOf)
       const line: LineLedger = { settlement, tp: w.tp, paid: Object.fromEntries(w.paid) };
       if (w.returns !== null) line.returns = w.returns;
