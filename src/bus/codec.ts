@@ -90,7 +90,7 @@ function prepareText(topic: string, def: TopicDef, m: OutgoingText, index: numbe
   let json = m.json;
   let headers = wireHeaders(undefined, m.headers);
   if (check) {
-    const text = typeof m.json === 'string' ? m.json : Buffer.from(m.json.buffer, m.json.byteOffset, m.json.byteLength).toString('utf8');
+    const text = textOfBytes(m.json);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -253,4 +253,9 @@ function invalid(topic: string, error: z.ZodError, context: Record<string, unkno
     .map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`)
     .join('; ');
   return new BusError('BUS_INVALID_MESSAGE', `${side} on ${topic}: message does not match the topic schema: ${summary}`, { ...context, topic, issues });
+}
+
+/** A message's JSON given as a string or as its UTF-8 bytes (`OutgoingText.json`), as a string. */
+export function textOfBytes(text: string | Uint8Array): string {
+  return typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
 }

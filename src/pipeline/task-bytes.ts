@@ -27,7 +27,5 @@ export function utf8Views(texts: readonly string[]): { buffer: ArrayBuffer; view
   return { buffer, views };
 }
 
-/** A text given as a string or as its UTF-8 bytes, as a string. */
-export function textOfBytes(text: string | Uint8Array): string {
-  return typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
-}
+/** A text given as a string or as its UTF-8 bytes, as a string: the bus codec's reader of `OutgoingText.json`. */
+export { textOfBytes } from '../bus/codec.js';
