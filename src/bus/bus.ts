@@ -82,6 +82,12 @@ export interface BusRecord<T extends TopicName> {
   headers: Headers;
   /** ms since epoch, set when appended (embedded) or produced (Kafka CreateTime) */
   timestamp: number;
+  /**
+   * The value's JSON as the bus stored it (text, or its UTF-8 bytes: a view the handler must not
+   * change), given only for a topic the consumer asked `raw` for and only by a bus that does it
+   * (the embedded one); `value` is then what the `raw` reader read from it.
+   */
+  json?: string | Uint8Array;
 }
 
 /**
@@ -135,6 +141,17 @@ export interface ConsumeOptions<T extends TopicName> {
    * the values as what this returns (a subset of the message) or whole: the Kafka bus hands them whole.
    */
   slim?: { [K in T]?: (value: MessageOf<K>) => MessageOf<K> };
+  /**
+   * Per topic, a reader of each value's stored JSON, for a consumer that hands the values on as
+   * they are (the liquidation sends them to its worker threads, which parse them) and reads only a
+   * few fields itself: a bus that supports it (the embedded one) does not parse a value this
+   * process appended (checked by `produce` then), gives the record its `json` as stored and as
+   * `value` what the reader returns (a subset of the message, read as `slim`'s); a record it did
+   * not append (found on disk) is parsed and checked by zod as ever, then given whole with its
+   * JSON made again (`json`). A bus that does not support it (Kafka today) hands every value whole
+   * and no `json`: the handler must take both.
+   */
+  raw?: { [K in T]?: (json: string | Uint8Array) => MessageOf<K> };
 }
 
 export interface Subscription {

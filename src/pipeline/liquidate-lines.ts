@@ -9,7 +9,7 @@ import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLin
 import { encodeLineInput } from './line-input.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
 import { utf8Views } from './task-bytes.js';
-import { unpackRequests } from './task-lines.js';
+import { unpackRaw, unpackRequests } from './task-lines.js';
 
 /**
  * The per-line loop run in a worker (and in-process by replay): the engine's `liquidateAll`, plus
@@ -96,6 +96,9 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
   if (task.packed) {
     task.requests = unpackRequests(task.packed);
     delete task.packed;
+  } else if (task.raw) {
+    task.requests = unpackRaw(task.raw);
+    delete task.raw;
   }
   openLedgers(task);
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);

@@ -19,7 +19,13 @@ import { asOfTimestamp, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
 import type { LiquidateTask, LiquidateTaskResult, WrittenOutcome } from './pool-messages.js';
-import { packRequests } from './task-lines.js';
+import { packRaw, packRequests } from './task-lines.js';
+import { lineRoutingOf } from './line-routing.js';
+import { textOfBytes } from '../bus/codec.js';
+import type { LineMessage } from '../bus/messages.js';
+import type { ActLine } from '../model/act-line.js';
+import type { IsoDate } from '../model/dates.js';
+import type { Beneficiary } from '../model/reference.js';
 import { ReferenceCache, type ReferenceSource } from './reference.js';
 import { recordLiquidationBatch } from '../http/metrics.js';
 
@@ -54,6 +60,30 @@ const EMBEDDED_SLICE = 100_000;
  * (a long one gets the member evicted on a short session timeout), and tests that want many
  * small batches set small tasks.
  */
+/**
+ * A consumed line the batch liquidates. Its `line` is the whole act line, or only the fields
+ * line-routing.ts reads when the record came raw (`record.json`: the worker gets that text).
+ */
+interface LineItem {
+  record: BusRecord<LineTopic>;
+  line: ActLine;
+  beneficiary: Beneficiary | null;
+  asOf: IsoDate;
+  family: string;
+}
+
+const lineRequestOf = ({ line, beneficiary, asOf }: LineItem): LineRequest => ({ line, beneficiary, asOf });
+
+/**
+ * A consumed line's lineKey: the header the topic derives from the line when the record came raw
+ * (its value holds only the routing fields; parsed whole in the rare record without the header),
+ * else computed from the line as ever.
+ */
+function lineKeyOfRecord(record: BusRecord<LineTopic>): string {
+  if (record.json === undefined) return lineKeyOf(record.value.line);
+  return record.headers.lineKey ?? lineKeyOf((JSON.parse(textOfBytes(record.json)) as LineMessage).line);
+}
+
 /** The record a batch ledger holds for a line (undefined: none, or no ledger). */
 function recordOf(ledger: BatchLedger | undefined, lineKey: string): LineRecord | undefined {
   return ledger && Object.hasOwn(ledger.lines, lineKey) ? ledger.lines[lineKey] : undefined;
@@ -184,6 +214,9 @@ export class LiquidationService {
       topics: LIQUIDATION_TOPICS,
       maxBatch: o.maxBatch ?? defaultMaxBatch(o.taskLines, workers, o.bus.kind),
       concurrency: o.partitionsAtOnce ?? DEFAULT_PARTITIONS_AT_ONCE,
+      // The lines as their stored JSON (the embedded bus; Kafka hands them parsed): this thread
+      // reads only the routing fields, the workers parse the lines (line-routing.ts says why).
+      raw: { 'decompte-lines': lineRoutingOf, 'invoice-lines': lineRoutingOf },
       handler: (batch, session) => (batch.topic === 'reliquidations' ? service.handleRequests(batch, session) : service.handle(batch, session)),
     });
     return service;
@@ -271,7 +304,7 @@ export class LiquidationService {
       const id = familyOf(i);
       let set = linesOf.get(id);
       if (!set) linesOf.set(id, (set = new Set()));
-      set.add(lineKeyOf(r.value.line));
+      set.add(lineKeyOfRecord(r));
     });
     // Batches of other partitions may be under way (Kafka `concurrency`): this one holds its
     // partition number and its families' until it returns (partition-locks.ts).
@@ -301,7 +334,7 @@ export class LiquidationService {
   ): Promise<void> {
     // Heads as text (the worker parses them) with their write number and watermarks, and the records of the batch's lines.
     const families = this.store.getBatch(linesOf.keys(), (id) => linesOf.get(id)!);
-    const items: { record: BusRecord<LineTopic>; request: LineRequest; family: string }[] = [];
+    const items: LineItem[] = [];
     const idsInBatch = new Set<string>();
     for (const [i, record] of records.entries()) {
       const { line, recordId } = record.value;
@@ -315,12 +348,12 @@ export class LiquidationService {
       }
       // The same input record published twice (ingestion resumed after a crash, bus-sink.ts):
       // applied already, whatever happened to its line since (an I after its own A must not reopen it).
-      if (recordId !== undefined && (idsInBatch.has(recordId) || recordIdsOf(recordOf(ledger, lineKeyOf(line))).includes(recordId))) {
+      if (recordId !== undefined && (idsInBatch.has(recordId) || recordIdsOf(recordOf(ledger, lineKeyOfRecord(record))).includes(recordId))) {
         this.stats.republished += 1;
         continue;
       }
       if (recordId !== undefined) idsInBatch.add(recordId);
-      items.push({ record, request: { line, beneficiary, asOf: asOfTimestamp(record.timestamp) }, family });
+      items.push({ record, line, beneficiary, asOf: asOfTimestamp(record.timestamp), family });
     }
 
     // 1. Liquidate: whole families per task, in order of first appearance. Each task also writes
@@ -339,10 +372,17 @@ export class LiquidationService {
       return w;
     };
     const tasks = this.split(items, families, this.o.taskLines ?? 256, reference, write);
-    // The lines cross to the worker packed (task-lines.ts): values without their names.
-    for (const { task } of tasks) {
-      task.packed = packRequests(task.requests);
-      task.requests = [];
+    // The lines cross to the worker as the bus's JSON of each (a `raw` consume: one transferred
+    // buffer, parsed there), or packed (task-lines.ts): values without their names.
+    const raw = items.every((item) => item.record.json !== undefined);
+    for (const { task, indices } of tasks) {
+      if (raw) {
+        task.raw = packRaw(
+          indices.map((i) => items[i]!.record.json!),
+          indices.map((i) => items[i]!.beneficiary),
+          indices.map((i) => items[i]!.asOf),
+        );
+      } else task.packed = packRequests(indices.map((i) => lineRequestOf(items[i]!)));
     }
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
     const outcomes: WrittenOutcome[] = new Array(items.length);
@@ -388,7 +428,7 @@ export class LiquidationService {
       // would (the topic derives the lineKey header; NOEMIE_BUS_VERIFY parses and checks the text).
       settlements.push({
         json: outcome.json,
-        key: outcome.adherentId ?? item.request.line.amcMemberId,
+        key: outcome.adherentId ?? item.line.amcMemberId,
         headers: { ...(file ? { file } : {}), ...(entry ? { entry } : {}), ...(record ? { record } : {}), lineKey: outcome.lineKey },
       });
       counted.push({ value: outcome });
@@ -605,7 +645,7 @@ export class LiquidationService {
   }
 
   /** Tasks of whole families up to `taskLines` lines (an unknown beneficiary: the ledger of its member number). */
-  private split(items: { request: LineRequest; family: string; record: BusRecord<LineTopic> }[], families: ReadonlyMap<string, BatchLedger>, taskLines: number, reference: string, write: (family: string) => { seq: number; applied: Record<string, number> }): { task: LiquidateTask; indices: number[] }[] {
+  private split(items: LineItem[], families: ReadonlyMap<string, BatchLedger>, taskLines: number, reference: string, write: (family: string) => { seq: number; applied: Record<string, number> }): { task: LiquidateTask; indices: number[] }[] {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
       const g = item.family;
@@ -629,7 +669,6 @@ export class LiquidationService {
       current.task.write!.applied[g] = applied;
       for (const i of indices) {
         current.indices.push(i);
-        current.task.requests.push(items[i]!.request);
         current.task.write!.recordIds.push(items[i]!.record.value.recordId ?? null);
         current.task.write!.positions.push(i);
       }

@@ -1,6 +1,6 @@
 import type { EngineState, LineRecord } from '../engine/index.js';
 import type { LineOutcome, LineRequest, Reference } from './liquidate-lines.js';
-import type { PackedLines } from './task-lines.js';
+import type { PackedLines, RawLines } from './task-lines.js';
 import type { Settlement } from '../model/settlement.js';
 
 /**
@@ -36,6 +36,8 @@ export interface LiquidateTask {
   requests: LineRequest[];
   /** a batch of lines (the service): its requests packed (task-lines.ts), unpacked into `requests` by the worker */
   packed?: PackedLines;
+  /** …or, consumed raw from the embedded bus, its lines as their messages' JSON (task-lines.ts `RawLines`), parsed by the worker */
+  raw?: RawLines;
   ledgers: Record<string, EngineState>;
   /**
    * A batch of lines (the service): per family, its head as the store holds it — the changelog

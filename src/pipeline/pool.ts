@@ -66,7 +66,8 @@ export class LiquidationPool {
   async run(task: LiquidateTask): Promise<LiquidateTaskResult> {
     while (this.piscina.queueSize >= this.maxQueue) await new Promise<void>((r) => this.waiting.push(r));
     try {
-      return await this.piscina.run(task);
+      // A task's raw lines (task-lines.ts RawLines) are transferred, not cloned: one buffer, moved.
+      return await this.piscina.run(task, task.raw ? { transferList: [task.raw.bytes] } : {});
     } catch (cause) {
       throw new PipelineStageError('PIPELINE_WORKER', `liquidation task failed: ${(cause as Error).message}`, {}, { cause });
     } finally {

@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+import type { LineMessage } from '../bus/messages.js';
 import type { ActLine } from '../model/act-line.js';
 import type { IsoDate } from '../model/dates.js';
 import type { Beneficiary } from '../model/reference.js';
@@ -69,6 +71,60 @@ export function unpackRequests(packed: PackedLines): LineRequest[] {
     const line: Record<string, unknown> = {};
     for (let j = 0; j < shape.length; j++) line[shape[j]!] = row[j + 1];
     out[r] = { line: line as unknown as ActLine, beneficiary: beneficiaries[r]!, asOf: asOf[r]! };
+  }
+  return out;
+}
+
+/**
+ * The lines of a pool task as the bus stored them (a `raw` consume of the embedded bus,
+ * line-routing.ts): each line message's JSON, one after the other in one buffer that the service
+ * transfers to the worker (no clone, no copy), which parses each and takes its line. Against packed
+ * lines: the service's thread neither parses, packs nor clones a line (a memcpy of its bytes), and
+ * the worker parses its JSON where it rebuilt it from the packed values.
+ */
+export interface RawLines {
+  /** the messages' UTF-8 JSON, back to back */
+  bytes: ArrayBuffer;
+  /** per line, where its JSON ends in `bytes` (it starts where the one before ends) */
+  ends: Uint32Array;
+  beneficiaries: (Beneficiary | null)[];
+  asOf: IsoDate[];
+}
+
+/** The task's lines as one buffer of their JSON (strings written as UTF-8, bytes copied as they are). */
+export function packRaw(jsons: readonly (string | Uint8Array)[], beneficiaries: (Beneficiary | null)[], asOf: IsoDate[]): RawLines {
+  let total = 0;
+  for (const j of jsons) total += typeof j === 'string' ? Buffer.byteLength(j, 'utf8') : j.byteLength;
+  const bytes = new ArrayBuffer(total);
+  const out = Buffer.from(bytes);
+  const ends = new Uint32Array(jsons.length);
+  let at = 0;
+  for (let i = 0; i < jsons.length; i++) {
+    const j = jsons[i]!;
+    if (typeof j === 'string') at += out.write(j, at, 'utf8');
+    else {
+      out.set(j, at);
+      at += j.byteLength;
+    }
+    ends[i] = at;
+  }
+  return { bytes, ends, beneficiaries, asOf };
+}
+
+/**
+ * The requests back: each message parsed, its line taken as the bus's JSON gives it (the same
+ * object a parsing consumer got). Not checked again: the bus handed as raw only what `produce`
+ * checked in this process, or what it checked with zod when it read it from disk.
+ */
+export function unpackRaw(raw: RawLines): LineRequest[] {
+  const text = Buffer.from(raw.bytes);
+  const out: LineRequest[] = new Array(raw.ends.length);
+  let start = 0;
+  for (let r = 0; r < out.length; r++) {
+    const end = raw.ends[r]!;
+    const { line } = JSON.parse(text.toString('utf8', start, end)) as LineMessage;
+    out[r] = { line, beneficiary: raw.beneficiaries[r]!, asOf: raw.asOf[r]! };
+    start = end;
   }
   return out;
 }

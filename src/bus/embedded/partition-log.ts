@@ -24,7 +24,10 @@ export interface StoredRecord {
   t: number;
   k: string;
   h: Record<string, string>;
+  /** the value (undefined when read raw: `j`) */
   v: unknown;
+  /** read raw (`read`'s `rawFrom`): the value's JSON as stored, not parsed — a string, or a view on its UTF-8 bytes */
+  j?: string | Uint8Array;
 }
 
 export interface AppendEntry {
@@ -125,12 +128,16 @@ export class PartitionLog {
     return base;
   }
 
-  /** Up to `maxRecords` records from `from`, at most ~maxBytes of log (at least one record). */
-  async read(from: number, maxRecords: number, maxBytes = 1024 * 1024): Promise<StoredRecord[]> {
+  /**
+   * Up to `maxRecords` records from `from`, at most ~maxBytes of log (at least one record). Records
+   * at or past `rawFrom` come raw: their value's JSON as stored (`j`), not parsed (a consumer's
+   * `raw` option, subscription.ts).
+   */
+  async read(from: number, maxRecords: number, maxBytes = 1024 * 1024, rawFrom = Infinity): Promise<StoredRecord[]> {
     const end = this.endOffset;
     const size = this.size;
     if (from >= end || from < 0) return [];
-    const kept = this.tail?.read(from, maxRecords, maxBytes);
+    const kept = this.tail?.read(from, maxRecords, maxBytes, rawFrom);
     if (kept) return kept;
     const n = Math.min(maxRecords, end - from);
     const withNext = from + n < end;
@@ -149,7 +156,7 @@ export class PartitionLog {
     for (let i = 0; i < k; i++) {
       const nl = buf.indexOf(10, lineStart);
       // One small string per line: JSON.parse of slices of one decoded batch measured twice as slow.
-      const rec = nl === -1 ? null : parseStored(buf.subarray(lineStart, nl));
+      const rec = nl === -1 ? null : from + i >= rawFrom ? storedRaw(buf.subarray(lineStart, nl)) : parseStored(buf.subarray(lineStart, nl));
       if (!rec || rec.o !== from + i) {
         throw new BusError('BUS_CORRUPT_LOG', `${this.path}.log: record ${from + i} not found at byte ${startPos + lineStart}`, { file: `${this.path}.log`, offset: String(from + i) });
       }
@@ -305,6 +312,32 @@ function parseStored(bytes: Buffer): StoredRecord | null {
     // not JSON: damaged
   }
   return null;
+}
+
+/** `,"v":` — where a stored line's value starts (encodeRecords) */
+const VALUE_AT = Buffer.from(',"v":');
+
+/**
+ * A stored line with its value left as bytes (a view on the line): the envelope before `,"v":` is
+ * parsed, the value is the bytes between it and the line's closing brace. The first `,"v":` of a
+ * line is the value's: the key and the headers before it are JSON strings, inside which a quote is
+ * always escaped. A line not in that shape is read whole (`parseStored`) and its value written
+ * again as JSON.
+ */
+function storedRaw(bytes: Buffer): StoredRecord | null {
+  const at = bytes.indexOf(VALUE_AT);
+  if (at > 0 && bytes[bytes.length - 1] === 0x7d) {
+    try {
+      const r = JSON.parse(`${bytes.toString('utf8', 0, at)}}`) as Partial<StoredRecord> | null;
+      if (r && Number.isInteger(r.o) && typeof r.t === 'number' && typeof r.k === 'string' && typeof r.h === 'object' && r.h !== null && !('v' in r)) {
+        return { o: r.o!, t: r.t, k: r.k, h: r.h, v: undefined, j: bytes.subarray(at + VALUE_AT.length, bytes.length - 1) };
+      }
+    } catch {
+      // not the envelope we write: read the line whole below
+    }
+  }
+  const whole = parseStored(bytes);
+  return whole && { ...whole, v: undefined, j: JSON.stringify(whole.v) };
 }
 
 async function firstLine(fh: FileHandle, pos: number, end: number): Promise<Line | null> {

@@ -85,10 +85,20 @@ export class EmbeddedSubscription<T extends TopicName> implements Subscription {
    */
   private async take(slot: Slot, maxBatch: number): Promise<BusRecord<TopicName>[]> {
     const { log, topic, partition } = slot;
-    const stored = await log.read(slot.position, maxBatch, batchBytes(maxBatch));
+    const raw = this.options.raw?.[topic as T] as ((json: string | Uint8Array) => unknown) | undefined;
+    // Raw: what this process appended comes as its JSON (checked by `produce` when appended); what
+    // was found on disk is parsed and checked by zod below, as for any consumer.
+    const stored = await log.read(slot.position, maxBatch, batchBytes(maxBatch), raw !== undefined ? log.ownFrom : Infinity);
     const slim = this.options.slim?.[topic as T] as ((value: unknown) => unknown) | undefined;
     return stored.map((r) => {
+      if (r.j !== undefined) {
+        const record = decodeOwn(topic, { partition, offset: r.o, key: r.k, value: raw!(r.j), headers: r.h, timestamp: r.t });
+        record.json = r.j;
+        return record;
+      }
       const record = (r.o >= log.ownFrom ? decodeOwn : decode)(topic, { partition, offset: r.o, key: r.k, value: r.v, headers: r.h, timestamp: r.t });
+      // Found on disk, checked: given whole, its JSON made again from what zod gave.
+      if (raw !== undefined) record.json = JSON.stringify(record.value);
       if (slim !== undefined) record.value = slim(record.value) as typeof record.value;
       return record;
     });

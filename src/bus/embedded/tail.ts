@@ -137,7 +137,7 @@ export class PartitionTail {
    * Records [from, …) from memory, at most `maxRecords` and about `maxBytes` of values (at least
    * one), none past what the tail holds; null when the tail does not hold `from` (read the file).
    */
-  read(from: number, maxRecords: number, maxBytes: number): StoredRecord[] | null {
+  read(from: number, maxRecords: number, maxBytes: number, rawFrom = Infinity): StoredRecord[] | null {
     const chunks = this.chunks;
     if (chunks.length === 0 || from < this.start || from >= this.end) {
       this.stats.missed += 1;
@@ -154,7 +154,8 @@ export class PartitionTail {
         if (out.length > 0 && bytes + e.value.length > maxBytes) return this.served(out);
         bytes += e.value.length;
         const o = base + i;
-        out.push({ o, t, k: e.key, h: e.headers, v: this.parse(e.value, o) });
+        // Raw (a consumer's `raw` option): the value's JSON as the producer gave it, not parsed.
+        out.push(o >= rawFrom ? { o, t, k: e.key, h: e.headers, v: undefined, j: e.value } : { o, t, k: e.key, h: e.headers, v: this.parse(e.value, o) });
       }
     }
     return this.served(out);
