@@ -72,6 +72,46 @@ interface LineItem {
   family: string;
 }
 
+/** What a batch's routing found, for its decision only (`decideLines`). */
+interface Routed {
+  beneficiaries: (Beneficiary | null)[];
+  /** per record, its family (stateKeyOf) */
+  families: string[];
+  linesOf: Map<string, Set<string>>;
+}
+
+type Counted = { value: { status: string; amcAmount: string; operation?: 'I' | 'A' } };
+
+/** What a batch of lines writes, decided (`decideLines` → `writeBatch`). */
+interface Decided {
+  settlements: Outgoing<'settlements'>[];
+  snapshots: Outgoing<'counters-changelog'>[];
+  pieces: StagedPiece[];
+  counted: Counted[];
+  unchanged: number;
+}
+
+/** A settlement's headers: its line's origin, as the value path derives them, and its lineKey. */
+function settlementHeaders({ file, entry, record }: BusRecord<LineTopic>['headers'], lineKey: string): BusRecord<'settlements'>['headers'] {
+  const headers: BusRecord<'settlements'>['headers'] = {};
+  if (file) headers.file = file;
+  if (entry) headers.entry = entry;
+  if (record) headers.record = record;
+  headers.lineKey = lineKey;
+  return headers;
+}
+
+/**
+ * The engine's date of a record (asOfTimestamp), the last one remembered: a batch's records
+ * mostly share their append's timestamp, so most lines get the same string, not a Date and two new
+ * strings each.
+ */
+let lastAsOf = { timestamp: NaN, asOf: '' as IsoDate };
+function asOfOf(timestamp: number): IsoDate {
+  if (timestamp !== lastAsOf.timestamp) lastAsOf = { timestamp, asOf: asOfTimestamp(timestamp) };
+  return lastAsOf.asOf;
+}
+
 const lineRequestOf = ({ line, beneficiary, asOf }: LineItem): LineRequest => ({ line, beneficiary, asOf });
 
 /**
@@ -299,9 +339,9 @@ export class LiquidationService {
     const linesOf = new Map<string, Set<string>>();
     // An unknown beneficiary's lines live in the ledger of the member number they name (stateKeyOf):
     // consuming nothing, but remembering their versions.
-    const familyOf = (i: number) => stateKeyOf({ line: records[i]!.value.line, beneficiary: beneficiaries[i] ?? undefined });
+    const families = records.map((r, i) => stateKeyOf({ line: r.value.line, beneficiary: beneficiaries[i] ?? undefined }));
     records.forEach((r, i) => {
-      const id = familyOf(i);
+      const id = families[i]!;
       let set = linesOf.get(id);
       if (!set) linesOf.set(id, (set = new Set()));
       set.add(lineKeyOfRecord(r));
@@ -310,28 +350,30 @@ export class LiquidationService {
     // partition number and its families' until it returns (partition-locks.ts).
     const release = await this.locks.acquire([partition, ...[...linesOf.keys()].map((family) => partitionFor(family))]);
     let reference: string | undefined;
+    // What only the decision needs, let go once decided: an async function's frame keeps its
+    // locals through every await (subscription.ts `take`), and the writes below wait on fsyncs.
+    let routed: Routed | undefined = { beneficiaries, families, linesOf };
     try {
       await this.catchUp(partition, session);
       // The reference versions in force now: every task of this batch uses them (one batch is never
       // liquidated under two grid versions); a version published meanwhile counts from the next batch.
       reference = await this.enterReference();
-      await this.liquidateLines(batch, started, wk, records, beneficiaries, linesOf, familyOf, reference);
+      const decided = await this.decideLines(wk, records, routed, reference);
+      routed = undefined;
+      await this.writeBatch(partition, started, records.length, decided);
     } finally {
       if (reference !== undefined) this.leaveReference();
       release();
     }
   }
 
-  private async liquidateLines(
-    { partition }: Batch<LineTopic>,
-    started: number,
-    wk: string,
-    records: BusRecord<LineTopic>[],
-    beneficiaries: (ReturnType<BeneficiaryIndex['byNirRang']> | null)[],
-    linesOf: Map<string, Set<string>>,
-    familyOf: (i: number) => string,
-    reference: string,
-  ): Promise<void> {
+  /**
+   * Steps 1 (liquidate) and the messages of 2 and 3: what the batch writes. Its own function so that
+   * what only the decision needs (the batch's ledgers, the tasks, their results, the items) is
+   * garbage once it returns, not live through the writes' awaits (young-generation copies, then
+   * promotions: the GC helper threads' work, bench/README.md "Session 15 — liquidation").
+   */
+  private async decideLines(wk: string, records: BusRecord<LineTopic>[], { beneficiaries, families: familyOf, linesOf }: Routed, reference: string): Promise<Decided> {
     // Heads as text (the worker parses them) with their write number and watermarks, and the records of the batch's lines.
     const families = this.store.getBatch(linesOf.keys(), (id) => linesOf.get(id)!);
     const items: LineItem[] = [];
@@ -339,7 +381,7 @@ export class LiquidationService {
     for (const [i, record] of records.entries()) {
       const { line, recordId } = record.value;
       const beneficiary = beneficiaries[i] ?? null;
-      const family = familyOf(i);
+      const family = familyOf[i]!;
       const ledger = families.get(family);
       const applied = ledger?.applied[wk];
       if (applied !== undefined && record.offset <= applied) {
@@ -353,7 +395,7 @@ export class LiquidationService {
         continue;
       }
       if (recordId !== undefined) idsInBatch.add(recordId);
-      items.push({ record, line, beneficiary, asOf: asOfTimestamp(record.timestamp), family });
+      items.push({ record, line, beneficiary, asOf: asOfOf(record.timestamp), family });
     }
 
     // 1. Liquidate: whole families per task, in order of first appearance. Each task also writes
@@ -410,7 +452,8 @@ export class LiquidationService {
     // 2. Settlements, in input order — after those a re-liquidation left in the outbox of a family
     // this batch rewrites (the rewrite drops the outbox; README "Re-liquidation").
     const settlements: Outgoing<'settlements'>[] = [];
-    const counted: { value: { status: string; amcAmount: string; operation?: 'I' | 'A' } }[] = [];
+    const counted: Counted[] = [];
+    let unchanged = 0;
     for (const family of changed) {
       for (const m of outboxOf(family, families.get(family))) {
         settlements.push(m);
@@ -420,19 +463,19 @@ export class LiquidationService {
     items.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if (!outcome.changed) {
-        this.stats.unchanged += 1;
+        unchanged += 1;
         return;
       }
-      const { file, entry, record } = item.record.headers;
       // The worker's JSON of the settlement, written as it is, keyed and headed as the value path
       // would (the topic derives the lineKey header; NOEMIE_BUS_VERIFY parses and checks the text).
-      settlements.push({
-        json: outcome.json,
-        key: outcome.adherentId ?? item.line.amcMemberId,
-        headers: { ...(file ? { file } : {}), ...(entry ? { entry } : {}), ...(record ? { record } : {}), lineKey: outcome.lineKey },
-      });
+      settlements.push({ json: outcome.json, key: outcome.adherentId ?? item.line.amcMemberId, headers: settlementHeaders(item.record.headers, outcome.lineKey) });
       counted.push({ value: outcome });
     });
+    return { settlements, snapshots, pieces, counted, unchanged };
+  }
+
+  /** Steps 2 and 3 of a batch of lines: its settlements, then its ledgers. */
+  private async writeBatch(partition: number, started: number, lines: number, { settlements, snapshots, pieces, counted, unchanged }: Decided): Promise<void> {
     await this.produceSettlements(settlements);
     await this.pause();
 
@@ -442,7 +485,8 @@ export class LiquidationService {
     await this.pause();
 
     this.stats.batches += 1;
-    this.stats.lines += records.length;
+    this.stats.lines += lines;
+    this.stats.unchanged += unchanged;
     this.stats.published += settlements.length;
     this.stats.snapshots += snapshots.length;
     recordLiquidationBatch('lines', started, counted);
