@@ -56,14 +56,28 @@ function kernelOf(reference: Reference): LiquidationKernel {
   return kernel;
 }
 
+/**
+ * `written`: each changed line's settlement is handed to it as soon as decided, and its outcome
+ * keeps no settlement (only `changed` and `previous`): a task's
+ * settlements — ≈ 40 small objects each — are then garbage at once instead of living through the
+ * rest of the task (a worker's young generation copied them at every scavenge).
+ */
+export function liquidateLines(requests: readonly LineRequest[], reference: Reference, ledgers: Readonly<Record<string, EngineState>>): { outcomes: LineOutcome[]; ledgers: Record<string, EngineState> };
 export function liquidateLines(
   requests: readonly LineRequest[],
   reference: Reference,
   ledgers: Readonly<Record<string, EngineState>>,
-): { outcomes: LineOutcome[]; ledgers: Record<string, EngineState> } {
+  written: (settlement: Settlement, k: number) => void,
+): { outcomes: Omit<LineOutcome, 'settlement'>[]; ledgers: Record<string, EngineState> };
+export function liquidateLines(
+  requests: readonly LineRequest[],
+  reference: Reference,
+  ledgers: Readonly<Record<string, EngineState>>,
+  written?: (settlement: Settlement, k: number) => void,
+): { outcomes: (LineOutcome | Omit<LineOutcome, 'settlement'>)[]; ledgers: Record<string, EngineState> } {
   const changedLedgers: Record<string, EngineState> = {};
   const current = (key: string): EngineState => (Object.hasOwn(changedLedgers, key) ? changedLedgers[key]! : Object.hasOwn(ledgers, key) ? ledgers[key]! : emptyState());
-  const outcomes: LineOutcome[] = [];
+  const outcomes: (LineOutcome | Omit<LineOutcome, 'settlement'>)[] = [];
   const kernel = kernelOf(reference);
   // A line with no record yet (most of a drop) is always new: its state is always kept, so the
   // kernel may write it in place, copy-on-write once per family for the call (`exclusive`: the
@@ -78,10 +92,15 @@ export function liquidateLines(
     const previous = lineRecord(before, lineKey);
     const { settlement, state } = previous === undefined ? exclusive(request, r.asOf, before) : kernel.liquidate(request, r.asOf, before);
     if (previous && !r.newVersion && sameDecision(previous, lineRecord(state, lineKey), settlement)) {
-      outcomes.push({ settlement, changed: false, previous });
+      outcomes.push(written ? { changed: false, previous } : { settlement, changed: false, previous });
       continue;
     }
     changedLedgers[key] = state;
+    if (written) {
+      written(settlement, outcomes.length);
+      outcomes.push(previous ? { changed: true, previous } : { changed: true });
+      continue;
+    }
     outcomes.push(previous ? { settlement, changed: true, previous } : { settlement, changed: true });
   }
   return { outcomes, ledgers: changedLedgers };
@@ -101,23 +120,23 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
     delete task.raw;
   }
   openLedgers(task);
-  const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
   if (task.write) {
-    // The new settlements' JSON made here, off the service's thread, and only that text and a
-    // summary cross back (pool-messages.ts WrittenOutcome); it and the ledger pieces' texts as
+    // The new settlements' JSON made here, off the service's thread, as each is decided, and only
+    // that text and a summary cross back (pool-messages.ts WrittenOutcome); it and the ledger pieces' texts as
     // UTF-8 views on buffers the worker transfers (task-bytes.ts): what the bus writes in one,
     // the line pieces' texts the store stages until its flush in another, so that a staged piece
     // keeps alive no more than the staged texts (its bound counts their bytes).
     const sent: string[] = [];
     const kept: string[] = [];
     const slots: number[] = [];
-    const written = outcomes.map(({ settlement: s, changed }, k): WrittenOutcome => {
-      if (!changed) return { changed };
+    const summaries: WrittenOutcome[] = [];
+    const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers, (s, k) => {
       slots[k] = sent.push(JSON.stringify(s)) - 1;
-      const out: WrittenOutcome = { changed, json: EMPTY, lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
+      const out: WrittenOutcome = { changed: true, json: EMPTY, lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
       if (s.operation !== undefined) out.operation = s.operation;
-      return out;
+      summaries[k] = out;
     });
+    const written = outcomes.map(({ changed }, k): WrittenOutcome => (changed ? summaries[k]! : { changed }));
     const pieces = encodeTaskLedgers(task, task.write, outcomes, ledgers);
     // per piece: its text's slot in `kept` (a head's text stays a string: -1) and its record's in `sent`
     const pieceSlots: Record<string, [number, number][]> = {};
@@ -137,6 +156,7 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
     }
     return { outcomes: [], written, ledgers: {}, pieces, bytes: [out.buffer, stored.buffer] };
   }
+  const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
   const changes: LiquidateTaskResult['ledgers'] = {};
   for (const [id, state] of Object.entries(ledgers)) changes[id] = ledgerDelta(Object.hasOwn(task.ledgers, id) ? task.ledgers[id] : undefined, state);
   return { outcomes: outcomes.map(({ settlement, changed }) => ({ settlement, changed })), ledgers: changes };
@@ -163,7 +183,7 @@ export function openLedgers(task: LiquidateTask): void {
  * changed family is encoded as its changelog pieces (ledgers.ts `encodeChange`: line records, then
  * the head at the next write number with the batch's watermarks).
  */
-export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outcomes: readonly LineOutcome[], ledgers: Readonly<Record<string, EngineState>>): Record<string, TaskPiece[]> {
+export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outcomes: readonly Pick<LineOutcome, 'changed'>[], ledgers: Readonly<Record<string, EngineState>>): Record<string, TaskPiece[]> {
   const stamps = new Map<string, Map<string, LineStamp & { recordIds: string[] }>>();
   task.requests.forEach((r, k) => {
     if (!outcomes[k]!.changed) return;
