@@ -126,12 +126,12 @@ async function main(): Promise<void> {
     const ls = (pipe as unknown as { ledgerStats: { cached: number; cachedBytes: number; reads: number; hits: number; writes: number } }).ledgerStats;
     console.log(`  ledger cache at the end: ${ls.cached} families, ${(ls.cachedBytes / 1048576).toFixed(1)} MiB of text; ${ls.reads} store reads, ${ls.hits} hits, ${ls.writes} writes`);
     console.log(`  of which ingest ${pipe.ingestSeconds!.toFixed(2)} s, liquidation ${pipe.liquidateSeconds!.toFixed(2)} s; ${pipe.published} settlements, ${pipe.snapshots} ledger snapshots`);
-    const { taskBytes: t, batches } = pipe as unknown as { taskBytes: { tasks: number; in: number; out: number; inParsed: number; transferred?: number }; batches: number };
+    const { taskBytes: t, batches } = pipe as unknown as { taskBytes: { tasks: number; in: number; out: number; inParsed: number; transferred?: number; transferredIn?: number }; batches: number };
     const perLine = (n: number) => Math.round(n / pipe.lines!);
     const perBatch = (n: number) => Math.round(n / batches / 1024);
     if (t !== undefined && t.tasks > 0) {
       console.log(`  pool tasks (structured clone, v8.serialize), ${t.tasks} tasks over ${batches} batches:`);
-      console.log(`    heads as text: ${perLine(t.in)} B in, ${perLine(t.out)} B out per line (cloned) + ${perLine(t.transferred ?? 0)} B transferred (the texts, session 14), ${perBatch(t.in)} KiB in per batch`);
+      console.log(`    heads as text: ${perLine(t.in)} B in, ${perLine(t.out)} B out per line (cloned) + ${perLine(t.transferred ?? 0)} B transferred back (the texts, session 14), ${perLine(t.transferredIn ?? 0)} B transferred in (the lines' JSON, session 15), ${perBatch(t.in)} KiB in per batch`);
       console.log(`    same tasks with the heads parsed (before session 7): ${perLine(t.inParsed)} B in per line, ${perBatch(t.inParsed)} KiB in per batch`);
     }
     console.log(`  written per line (ingest + liquidation): ${pipe.writtenBytesPerLine} bytes to disk (/proc/self/io write_bytes), ${pipe.writeCallBytesPerLine} bytes through write calls (wchar)`);

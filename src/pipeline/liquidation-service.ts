@@ -202,7 +202,7 @@ export interface ServiceStats {
 export class LiquidationService {
   readonly stats: ServiceStats = { batches: 0, lines: 0, redelivered: 0, republished: 0, published: 0, unchanged: 0, snapshots: 0, caughtUp: 0, requests: 0, redecided: 0, notRedecided: 0, reference: '' };
   /** with `measureTasks`: pool tasks run, the structured-clone bytes sent to and back from them, and the bytes transferred back (the results' texts) */
-  readonly taskBytes = { tasks: 0, in: 0, out: 0, inParsed: 0, transferred: 0 };
+  readonly taskBytes = { tasks: 0, in: 0, out: 0, inParsed: 0, transferred: 0, transferredIn: 0 };
   private subscription: Subscription | undefined;
   private stopped: Promise<void> | undefined;
   private readonly locks = new PartitionLocks();
@@ -426,6 +426,9 @@ export class LiquidationService {
         );
       } else task.packed = packRequests(indices.map((i) => lineRequestOf(items[i]!)));
     }
+    // The lines' bytes are in the tasks' buffers now: the records let go of their views, so the
+    // buffer a batch was read into from the log is not kept through the pool and the writes.
+    if (raw) for (const r of records) r.json = undefined;
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
     const outcomes: WrittenOutcome[] = new Array(items.length);
     const snapshots: Outgoing<'counters-changelog'>[] = [];
@@ -730,8 +733,11 @@ export class LiquidationService {
     if (this.o.measureTasks) {
       const b = this.taskBytes;
       b.tasks += 1;
-      b.in += serialize(task).length;
-      b.inParsed += serialize({ ...task, heads: undefined, ledgers: Object.fromEntries(Object.entries(task.heads ?? {}).map(([id, { head, lines }]) => { const h = JSON.parse(head) as HeadPiece; return [id, { counters: h.counters, renewals: h.renewals, lines: withLines({}, lines) }]; })) }).length;
+      // Raw lines' buffer is transferred, not cloned (pool.ts): counted apart (`transferredIn`).
+      const cloned = task.raw ? { ...task, raw: { ...task.raw, bytes: new ArrayBuffer(0) } } : task;
+      b.in += serialize(cloned).length;
+      b.transferredIn += task.raw?.bytes.byteLength ?? 0;
+      b.inParsed += serialize({ ...cloned, heads: undefined, ledgers: Object.fromEntries(Object.entries(task.heads ?? {}).map(([id, { head, lines }]) => { const h = JSON.parse(head) as HeadPiece; return [id, { counters: h.counters, renewals: h.renewals, lines: withLines({}, lines) }]; })) }).length;
     }
     const result = await this.liquidator.run(task);
     if (this.o.measureTasks) {
