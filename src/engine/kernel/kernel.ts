@@ -1,5 +1,4 @@
 import { lineKeyOf } from '../../model/act-line.js';
-import type { Beneficiary } from '../../model/reference.js';
 import type { Settlement, SettlementPart } from '../../model/settlement.js';
 import { liquidate } from '../liquidate.js';
 import { emptyState, own, stateKeyOf, type CounterMove } from '../state.js';
@@ -10,6 +9,7 @@ import { cents, flat, money } from './cents.js';
 import { hashOfTokens, str } from './digest.js';
 import { CompiledReference } from './compile.js';
 import { decideCents } from './decide.js';
+import { LedgerParts, People } from './shared.js';
 
 
 /**
@@ -38,19 +38,14 @@ export interface KernelStats {
 export class LiquidationKernel {
   readonly reference: CompiledReference;
   readonly stats: KernelStats = { fast: 0, fallback: 0 };
-  /**
-   * A beneficiary's token in the decision's input hash (`#` and its digest), once per beneficiary
-   * object: the same string every line, no `#`-prefixed copy built per line.
-   */
-  private readonly beneficiaryTokens = new WeakMap<Beneficiary, string>();
-  private readonly tokenOfBeneficiary = (b: Beneficiary): string => {
-    let token = this.beneficiaryTokens.get(b);
-    if (token === undefined) this.beneficiaryTokens.set(b, (token = flat(`#${this.reference.digester.digestOnce(b)}`)));
-    return token;
-  };
+  /** Per beneficiary object: its input-hash token and the settlements' shared `beneficiary` (shared.ts). */
+  private readonly people: People;
+  /** The ledger records' parts, shared per (contract, rule, amount) (shared.ts). */
+  private readonly ledgerParts = new LedgerParts();
 
   constructor(private readonly context: Omit<LiquidationContext, 'asOf'>) {
     this.reference = new CompiledReference(context);
+    this.people = new People(this.reference.digester);
   }
 
   /**
@@ -161,7 +156,7 @@ export class LiquidationKernel {
     if (previous === undefined && line.operation === 'A') return undefined;
     const lineHash = this.reference.digester.flatDigest(line as unknown as Record<string, unknown>, true);
     if (previous !== undefined) return annulCents(request, lineHash, before, owned.of(family, before), lineKey, bucketIndex, previous);
-    const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
+    const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.people);
     if (d === FALLBACK) return undefined;
     const s = d.settlement;
     const version = s.version;
@@ -174,7 +169,7 @@ export class LiquidationKernel {
       roAmount: s.roAmount,
       amcAmount: s.amcAmount,
       restToPay: s.restToPay,
-      parts: ledgerParts(s.parts),
+      parts: this.ledgerParts.of(s.parts),
       consumed: d.effects.consumed,
       renewals: d.effects.renewals,
       inputHash: s.inputHash ?? '',
@@ -310,16 +305,6 @@ function annulCents(
   }
   mine.bucket(bucketIndex)[lineKey] = record;
   return { settlement, state };
-}
-
-/** liquidate.ts ledgerPart for the kernel's parts (never sliced): the formula stays in the settlement. */
-function ledgerParts(parts: readonly SettlementPart[]): SettlementPart[] {
-  const out: SettlementPart[] = new Array(parts.length);
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    out[i] = p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount };
-  }
-  return out;
 }
 
 /** key.split('|')[3] ?? 'amount' (the kind of a counter key: grid|who|counter|kind|period), without the list of five texts. */
