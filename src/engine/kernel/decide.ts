@@ -12,7 +12,7 @@ import { splitStay } from '../stay.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
 import { hashOfTokens, nested, str } from './digest.js';
 import { Fnv } from '../hash.js';
-import { whoOf, type People } from './shared.js';
+import { whoOf, type People } from './people.js';
 
 /**
  * decide.ts in integer cents: the decision for one initial line against the family's state before

@@ -9,7 +9,7 @@ import { cents, flat, money } from './cents.js';
 import { hashOfTokens, str } from './digest.js';
 import { CompiledReference } from './compile.js';
 import { decideCents } from './decide.js';
-import { LedgerParts, People } from './shared.js';
+import { People } from './people.js';
 
 
 /**
@@ -38,10 +38,8 @@ export interface KernelStats {
 export class LiquidationKernel {
   readonly reference: CompiledReference;
   readonly stats: KernelStats = { fast: 0, fallback: 0 };
-  /** Per beneficiary object: its input-hash token and the settlements' shared `beneficiary` (shared.ts). */
+  /** Per beneficiary object: its input-hash token and the settlements' shared `beneficiary` (people.ts). */
   private readonly people: People;
-  /** The ledger records' parts, shared per (contract, rule, amount) (shared.ts). */
-  private readonly ledgerParts = new LedgerParts();
 
   constructor(private readonly context: Omit<LiquidationContext, 'asOf'>) {
     this.reference = new CompiledReference(context);
@@ -169,7 +167,7 @@ export class LiquidationKernel {
       roAmount: s.roAmount,
       amcAmount: s.amcAmount,
       restToPay: s.restToPay,
-      parts: this.ledgerParts.of(s.parts),
+      parts: ledgerParts(s.parts),
       consumed: d.effects.consumed,
       renewals: d.effects.renewals,
       inputHash: s.inputHash ?? '',
@@ -305,6 +303,16 @@ function annulCents(
   }
   mine.bucket(bucketIndex)[lineKey] = record;
   return { settlement, state };
+}
+
+/** liquidate.ts ledgerPart for the kernel's parts (never sliced): the formula stays in the settlement. */
+function ledgerParts(parts: readonly SettlementPart[]): SettlementPart[] {
+  const out: SettlementPart[] = new Array(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    out[i] = p.rule !== undefined ? { contract: p.contract, amount: p.amount, rule: p.rule } : { contract: p.contract, amount: p.amount };
+  }
+  return out;
 }
 
 /** key.split('|')[3] ?? 'amount' (the kind of a counter key: grid|who|counter|kind|period), without the list of five texts. */
