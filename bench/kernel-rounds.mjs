@@ -4,9 +4,12 @@
 // it prints the CPU ms of each build and round, then each build's median (round 0, the JIT's warm-up, left out) and best. A build is a
 // directory holding dist/src/engine (+ dist/src/model) compiled from a commit (kernel-steps.mjs says how); generation
 // and reference loading come from this repository's dist. PROFILE=<path> writes a .cpuprofile of each build's last round.
-//   [CHUNK=50000] [MODE=batch|line|exclusive] [FRESH=1] node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
+//   [CHUNK=50000] [MODE=batch|line|exclusive] [FRESH=1] [KEEP=all|json|none] node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
 // CHUNK: lines per liquidateAll call; MODE: batch = liquidateAll (the default), line = kernel.liquidate line by line (the
 // workers' call), exclusive = kernel.exclusive() line by line (noemie liquidate's shards).
+// KEEP (line and exclusive modes): all = each chunk's settlements kept until the chunk ends (the default, as a worker
+// keeps its task's), json = each settlement's JSON made as soon as it is decided and only the text kept, none = the
+// settlement dropped at once (what the kernel costs when nothing it returns outlives the line; ledgers are kept in all).
 // Each round also prints the CPU of the main thread and of the process's other threads (V8's GC helpers, the
 // compiler's), read from /proc/self/task (Linux; at the kernel's clock tick, 10 ms): the process figure counts both.
 import { dirname, join, resolve } from 'node:path';
@@ -14,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 const [linesArg, roundsArg, ...dists] = process.argv.slice(2);
-const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = Number(process.env.CHUNK ?? 50000), MODE = process.env.MODE ?? 'batch', FRESH = process.env.FRESH === '1';
+const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = Number(process.env.CHUNK ?? 50000), MODE = process.env.MODE ?? 'batch', FRESH = process.env.FRESH === '1', KEEP = process.env.KEEP ?? 'all';
+if (!['all', 'json', 'none'].includes(KEEP) || (KEEP !== 'all' && MODE === 'batch')) throw new Error(`KEEP is all, json or none (json and none with MODE=line or exclusive); got ${KEEP}`);
 if (!['batch', 'line', 'exclusive'].includes(MODE)) throw new Error(`MODE is batch, line or exclusive; got ${MODE}`);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { loadGrids } = await import(join(root, 'dist/src/ingest/reference/grids.js'));
@@ -73,7 +77,7 @@ for (let r = 0; r < rounds; r++) {
           const family = mods[i].stateKeyOf(c[j]);
           const o = one(c[j], ctx.asOf, states.get(family) ?? mods[i].emptyState());
           states.set(family, o.state);
-          settlements[j] = o.settlement;
+          settlements[j] = KEEP === 'all' ? o.settlement : KEEP === 'json' ? JSON.stringify(o.settlement) : undefined;
         }
         outs.push(settlements); if (outs.length > 1) outs.shift();
       }
