@@ -179,49 +179,6 @@ describe('kernel, line by line', () => {
   }, 120_000);
 });
 
-describe('kernel: objects shared between settlements (kernel/people.ts)', () => {
-  it('the settlements of one person share one frozen beneficiary object, with the line\'s NIR and rang, and serialise as the decimal engine\'s', () => {
-    // Given one person and three of their lines (one decided early: a review for an unknown act code)
-    const p = person();
-    const lines = [line({ decompteId: 'S1' }), line({ decompteId: 'S2', expense: '30.00', br: '30.00', roAmount: '21.00' }), line({ decompteId: 'S3', actCode: 'NOPE' })];
-    const requests = lines.map((l) => ({ line: l, beneficiary: p }));
-    // When the kernel decides them, in a batch and line by line
-    const ctx = context();
-    const batch = new LiquidationKernel(ctx).liquidateAll(requests, ctx.asOf).settlements;
-    const one = new LiquidationKernel(ctx);
-    let state = emptyState();
-    const byLine = requests.map((r) => {
-      const o = one.liquidate(r, ctx.asOf, state);
-      state = o.state;
-      return o.settlement;
-    });
-    // Then every settlement of one kernel holds the same object, frozen, naming the line's person
-    for (const settlements of [batch, byLine]) {
-      const who = settlements[0]!.beneficiary;
-      expect(who).toEqual({ nir: lines[0]!.nir, rang: lines[0]!.rang });
-      expect(Object.isFrozen(who)).toBe(true);
-      for (const s of settlements) expect(s.beneficiary).toBe(who);
-    }
-    expect(batch[2]!.status).toBe('review');
-    // and the settlements are the decimal engine's, byte for byte
-    const decimal = liquidateAllDecimal(requests, ctx).settlements;
-    expect(batch.map((s) => JSON.stringify(s))).toEqual(decimal.map((s) => JSON.stringify(s)));
-    expect(byLine.map((s) => JSON.stringify(s))).toEqual(decimal.map((s) => JSON.stringify(s)));
-  });
-
-  it('a beneficiary object that names another NIR or rang than the line (a caller\'s mix-up) does not lend its object: the settlement names the line\'s', () => {
-    // Given a line of rang 2 handed with the person of rang 1
-    const p = person();
-    const l = line({ decompteId: 'M1', rang: 2 });
-    // When the kernel decides it
-    const s = new LiquidationKernel(context()).liquidateAll([{ line: l, beneficiary: p }], context().asOf).settlements[0]!;
-    // Then the settlement names the line's NIR and rang, in its own object, as the decimal engine does
-    expect(s.beneficiary).toEqual({ nir: l.nir, rang: 2 });
-    expect(Object.isFrozen(s.beneficiary)).toBe(false);
-    expect(JSON.stringify(s)).toBe(JSON.stringify(liquidate({ line: l, beneficiary: p }, context(), emptyState()).settlement));
-  });
-});
-
 describe('kernel worked examples (computed by hand, on the integer path)', () => {
   function one(request: LiquidationRequest): { kernel: Settlement; decimal: Settlement; fast: number } {
     const k = new LiquidationKernel(context());

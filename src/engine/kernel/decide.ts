@@ -12,7 +12,6 @@ import { splitStay } from '../stay.js';
 import { FALLBACK, liquidateGridCents, type CentsFacts, type CentsOutcome, type Fallback } from './grid.js';
 import { hashOfTokens, nested, str } from './digest.js';
 import { Fnv } from '../hash.js';
-import { whoOf, type People } from './people.js';
 
 /**
  * decide.ts in integer cents: the decision for one initial line against the family's state before
@@ -56,7 +55,7 @@ export function decideCents(
   state: EngineState,
   lineKey: string,
   lineHash: string,
-  people: People,
+  beneficiaryToken: (b: NonNullable<LiquidationRequest['beneficiary']>) => string,
 ): CentsDecision | Fallback {
   const { line, beneficiary: b } = request;
   const expense = cents(line.expense);
@@ -66,12 +65,11 @@ export function decideCents(
   const br = cents(line.br);
   if (Number.isNaN(expense + roGross + pf + franchise + br) || expense < 0 || roGross < 0 || pf < 0 || franchise < 0 || br < 0) return FALLBACK;
   const roNet = roGross - pf - franchise;
-  const person = b !== undefined ? people.of(b) : undefined;
   // One object for the whole decision, with every key in liquidate.ts's order ({ ...settlement,
   // version, counters }): filled in as the decision goes, never copied.
   const s: Settlement = {
     lineKey,
-    beneficiary: whoOf(person, line),
+    beneficiary: { nir: line.nir, rang: line.rang },
     adherentId: b?.adherentId ?? null,
     careDate: line.careStart,
     actCode: line.actCode,
@@ -93,7 +91,7 @@ export function decideCents(
   };
   if (!b) return only(s, 'review', `unknown beneficiary: nobody with this NIR and rang ${line.rang} (member number ${line.amcMemberId}); the line waits for the membership file`, nested(`{${lineToken(lineHash)}}`));
   if (line.amcMemberId !== b.adherentId) return only(s, 'review', `member number ${line.amcMemberId} on the line disagrees with the membership file, where this beneficiary (rang ${line.rang}) belongs to adhérent ${b.adherentId}: check the membership before paying`, nested(`{b:${str(b.adherentId)},${lineToken(lineHash)}}`));
-  const bToken = person!.token;
+  const bToken = beneficiaryToken(b);
   const ce = ref.entry(line.actCode);
   if (!ce) return only(s, 'review', `act code ${line.actCode} is not in the nomenclature: no poste to apply; map it, then replay the line`, nested(`{b:${bToken},${lineToken(lineHash)}}`));
   const entry = ce.entry;

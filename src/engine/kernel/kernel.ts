@@ -1,4 +1,5 @@
 import { lineKeyOf } from '../../model/act-line.js';
+import type { Beneficiary } from '../../model/reference.js';
 import type { Settlement, SettlementPart } from '../../model/settlement.js';
 import { liquidate } from '../liquidate.js';
 import { emptyState, own, stateKeyOf, type CounterMove } from '../state.js';
@@ -9,7 +10,6 @@ import { cents, flat, money } from './cents.js';
 import { hashOfTokens, str } from './digest.js';
 import { CompiledReference } from './compile.js';
 import { decideCents } from './decide.js';
-import { People } from './people.js';
 
 
 /**
@@ -38,12 +38,19 @@ export interface KernelStats {
 export class LiquidationKernel {
   readonly reference: CompiledReference;
   readonly stats: KernelStats = { fast: 0, fallback: 0 };
-  /** Per beneficiary object: its input-hash token and the settlements' shared `beneficiary` (people.ts). */
-  private readonly people: People;
+  /**
+   * A beneficiary's token in the decision's input hash (`#` and its digest), once per beneficiary
+   * object: the same string every line, no `#`-prefixed copy built per line.
+   */
+  private readonly beneficiaryTokens = new WeakMap<Beneficiary, string>();
+  private readonly tokenOfBeneficiary = (b: Beneficiary): string => {
+    let token = this.beneficiaryTokens.get(b);
+    if (token === undefined) this.beneficiaryTokens.set(b, (token = flat(`#${this.reference.digester.digestOnce(b)}`)));
+    return token;
+  };
 
   constructor(private readonly context: Omit<LiquidationContext, 'asOf'>) {
     this.reference = new CompiledReference(context);
-    this.people = new People(this.reference.digester);
   }
 
   /**
@@ -154,7 +161,7 @@ export class LiquidationKernel {
     if (previous === undefined && line.operation === 'A') return undefined;
     const lineHash = this.reference.digester.flatDigest(line as unknown as Record<string, unknown>, true);
     if (previous !== undefined) return annulCents(request, lineHash, before, owned.of(family, before), lineKey, bucketIndex, previous);
-    const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.people);
+    const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
     const s = d.settlement;
     const version = s.version;
