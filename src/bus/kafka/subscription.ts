@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Batch, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
 import { decode, parseJson } from '../codec.js';
+import { WIRE_HEADERS } from '../messages.js';
 import { BusError } from '../errors.js';
 import { commitGroups } from './commits.js';
 import { CoPartitionedAssigner } from './co-partitioned-assigner.js';
@@ -14,6 +15,9 @@ import type { KafkaMessage } from 'kafkajs';
  * batch comes with the next fetch, right after the handler calls of this one.
  */
 const LINGER_MS = 1_000;
+
+/** the wire names of the headers a record carries (messages.ts WIRE_HEADERS) */
+const ENVELOPE_HEADERS: readonly string[] = Object.values(WIRE_HEADERS);
 
 /** Records of one topic-partition read and not yet handled (`onBatch`). */
 interface Held {
@@ -236,7 +240,15 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
 export function toRecord<T extends TopicName>(topic: T, partition: number, m: KafkaMessage): BusRecord<T> {
   const offset = Number(m.offset);
   const value = m.value === null ? null : parseJson(m.value, { topic, partition, offset });
+  // Only the envelope's wire names are read (codec.ts fromWire): the others are not copied out. A header
+  // sent twice comes as an array from kafkajs: its first value, as before.
   const headers: Record<string, string | Uint8Array | undefined> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Array.isArray(v) ? v[0] : v;
+  const given = m.headers;
+  if (given !== undefined) {
+    for (const name of ENVELOPE_HEADERS) {
+      const v = given[name];
+      if (v !== undefined) headers[name] = Array.isArray(v) ? v[0] : v;
+    }
+  }
   return decode(topic, { partition, offset, key: m.key?.toString('utf8') ?? '', value, headers, timestamp: Number(m.timestamp) });
 }
