@@ -1,3 +1,5 @@
+// First, before kafkajs is loaded: kafkajs's producer then groups a send per partition in linear time (linear-grouping.ts).
+import { linearGrouping } from '../src/bus/kafka/linear-grouping.js';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,6 +67,22 @@ const mb = (kb: number) => Math.round(kb / 1024);
 /** user + system CPU of the whole process (every thread) between two `process.cpuUsage()` readings */
 const cpuSeconds = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1e6;
 
+/**
+ * CPU seconds of this process's main thread so far (Linux: /proc/self/task/<pid>/stat, utime + stime
+ * in clock ticks of 1/100 s), or NaN elsewhere: beside `process.cpuUsage()` (every thread: V8's GC
+ * and compiler threads, libuv's pool, the pool workers) it says how much of the process's CPU is
+ * the main thread's, the one the Kafka client, the decoding and the service's batches share.
+ */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const env = readEnv();
 const isMock = () => !env.KAFKA_BROKERS;
 const compressionOf = (v: string | undefined): Compression => {
@@ -131,14 +149,21 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
   const bus = await openKafkaBus(busOptions(brokers, prefix, compression));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const m0 = mainThreadCpuSeconds();
   phase = 'ingest';
   const ingested = await ingestDrop(drop, { sink: new BusIngestSink(bus, { batch }) });
+  const tIngested = performance.now();
+  const cIngested = process.cpuUsage();
+  const mIngested = mainThreadCpuSeconds();
+  // Fail fast: a head dropped now is lines the service will never see. Outside both windows, as the baseline's own check.
+  const truncated = (await bus.endOffsets('decompte-lines')).filter((p) => p.low > 0);
+  if (truncated.length > 0) throw new Error(`the broker dropped the head of decompte-lines (${JSON.stringify(truncated)}): ${MOCK_LIMIT_TEXT}`);
+  // The liquidation's window, as the baseline's consume window: from here the consumer side's
+  // whole start (the service's pool, store, restore, its consumer's connect, subscribe and group join) to the last line.
   phase = 'liquidation';
   const t1 = performance.now();
   const c1 = process.cpuUsage();
-  // Fail fast: a head dropped now is lines the service will never see.
-  const truncated = (await bus.endOffsets('decompte-lines')).filter((p) => p.low > 0);
-  if (truncated.length > 0) throw new Error(`the broker dropped the head of decompte-lines (${JSON.stringify(truncated)}): ${MOCK_LIMIT_TEXT}`);
+  const m1 = mainThreadCpuSeconds();
   // The first batch's time: before it, the service loads the changelog and joins its group (≈ the session timeout on the mock).
   let firstAt = 0;
   // Done when the service has handled as many lines as were accepted (as the baseline counts what
@@ -157,6 +182,8 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
       if (stats.lines >= ingested.totals.accepted) handledAll();
     },
   });
+  // start() returns once the service's consumer joined its group (kafkajs's run: join and sync first)
+  const startedAt = performance.now();
   await Promise.race([handled, service.done]);
   for (;;) {
     const lag = await bus.lag(LIQUIDATION_GROUP, LINE_TOPICS);
@@ -165,15 +192,17 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
   }
   const t2 = performance.now();
   const c2 = process.cpuUsage();
+  const m2 = mainThreadCpuSeconds();
   stopTrace();
   await service.stop();
   // After the run, not just after ingest: settlements and the changelog grew meanwhile.
   const kept = { lines: await keptOn(bus, 'decompte-lines'), invoiceLines: await keptOn(bus, 'invoice-lines'), settlements: await keptOn(bus, 'settlements'), changelog: await keptOn(bus, 'counters-changelog') };
   await bus.close();
   return {
-    lines: ingested.totals.accepted, ingestSeconds: (t1 - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, joinSeconds: (firstAt - t1) / 1000, seconds: (t2 - t0) / 1000,
-    ingestCpuSeconds: cpuSeconds(c0, c1), liquidateCpuSeconds: cpuSeconds(c1, c2), cpuSeconds: cpuSeconds(c0, c2),
-    settlements: kept.settlements.produced, kept, stats: service.stats, peakRssMb: mb(process.resourceUsage().maxRSS),
+    lines: ingested.totals.accepted, ingestSeconds: (tIngested - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, startSeconds: (startedAt - t1) / 1000, joinSeconds: (firstAt - t1) / 1000, seconds: (tIngested - t0 + (t2 - t1)) / 1000,
+    ingestCpuSeconds: cpuSeconds(c0, cIngested), liquidateCpuSeconds: cpuSeconds(c1, c2), cpuSeconds: cpuSeconds(c0, cIngested) + cpuSeconds(c1, c2),
+    mainThreadCpuSeconds: { ingest: mIngested - m0, liquidation: m2 - m1 },
+    settlements: kept.settlements.produced, kept, stats: service.stats, peakRssMb: mb(process.resourceUsage().maxRSS), linearGrouping: linearGrouping(),
   };
 }
 
@@ -184,7 +213,10 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
  * average key size, with the values and headers of the drop's first lines as BusIngestSink wrote
  * them (`pool`, cycled: real content, so gzip compresses it as it does the pipeline's); then a
  * fresh consumer group reads them all (eachBatch, one offset commit per batch, as the service).
- * Produce then consume, as the pipeline ingests then liquidates.
+ * Produce then consume, as the pipeline ingests then liquidates. The windows are the pipeline's:
+ * produce (= ingest) from the first send to the last ack; consume (= liquidation) from before the
+ * consumer is made (connect, subscribe, group join: the pipeline's window holds its service's start)
+ * to the last message read; the broker checks between the two are in neither.
  */
 async function rawChild(brokers: string[], prefix: string, o: { count: number; keyBytes: number; keys: number; batch: number; pool: string; partitions: number; compression: Compression }): Promise<object> {
   // The bus's gzip codec (level and in-place calls, src/bus/kafka/gzip-codec.ts): the same compression work per byte as the pipeline.
@@ -203,6 +235,7 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
   let valueBytes = 0;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const m0 = mainThreadCpuSeconds();
   for (let i = 0; i < o.count; i += o.batch) {
     const messages = [];
     for (let j = i; j < Math.min(o.count, i + o.batch); j += 1) {
@@ -214,9 +247,15 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
   }
   const t1 = performance.now();
   const c1 = process.cpuUsage();
+  const m1 = mainThreadCpuSeconds();
   await producer.disconnect();
   const truncated = (await admin.fetchTopicOffsets(topic)).filter((p) => Number(p.low) > 0);
   if (truncated.length > 0) throw new Error(`the broker dropped the head of ${topic} (${JSON.stringify(truncated)}): ${MOCK_LIMIT_TEXT}`);
+  // The consume window, as the pipeline's liquidation window: from here the consumer's whole start
+  // (creation, connect, subscribe, group join) to the last message.
+  const t2 = performance.now();
+  const c2 = process.cpuUsage();
+  const m2 = mainThreadCpuSeconds();
   // The bus's consumer settings (src/bus/kafka/subscription.ts), so only the pipeline's own work differs.
   const sessionTimeout = isMock() ? 3_000 : 6_000;
   const consumer = kafka.consumer({
@@ -227,8 +266,6 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let seen = 0;
   let firstAt = 0;
-  const t2 = performance.now();
-  const c2 = process.cpuUsage();
   await new Promise<void>((res, rej) => {
     consumer
       .run({
@@ -248,6 +285,7 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
   });
   const t3 = performance.now();
   const c3 = process.cpuUsage();
+  const m3 = mainThreadCpuSeconds();
   await consumer.disconnect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
@@ -255,7 +293,8 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
   return {
     lines: seen, produceSeconds: (t1 - t0) / 1000, consumeSeconds: (t3 - t2) / 1000, joinSeconds: (firstAt - t2) / 1000, seconds: (t1 - t0 + (t3 - t2)) / 1000,
     produceCpuSeconds: cpuSeconds(c0, c1), consumeCpuSeconds: cpuSeconds(c2, c3), cpuSeconds: cpuSeconds(c0, c1) + cpuSeconds(c2, c3),
-    valueBytes: Math.round(valueBytes / Math.max(1, o.count)), kept, partitions: ends.length, peakRssMb: mb(process.resourceUsage().maxRSS),
+    mainThreadCpuSeconds: { produce: m1 - m0, consume: m3 - m2 },
+    valueBytes: Math.round(valueBytes / Math.max(1, o.count)), kept, partitions: ends.length, peakRssMb: mb(process.resourceUsage().maxRSS), linearGrouping: linearGrouping(),
   };
 }
 
@@ -336,8 +375,9 @@ async function main(): Promise<void> {
         ...(['worker-heap', 'worker-young', 'partitions-at-once', 'max-batch', 'heap-growing-percent'] as const).flatMap((o) => (values[o] ? [`--${o}`, values[o]] : []))],
         [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...(values['node-flags']?.split(' ').filter(Boolean) ?? [])], values['child-stdout']),
     );
-    const r = raw.result as Record<string, number> & { kept: Kept };
-    const p = pipe.result as Record<string, number> & { kept: Record<'lines' | 'invoiceLines' | 'settlements' | 'changelog', Kept>; stats: Record<string, number> };
+    const r = raw.result as Record<string, number> & { kept: Kept; mainThreadCpuSeconds: Record<string, number> };
+    const p = pipe.result as Record<string, number> & { kept: Record<'lines' | 'invoiceLines' | 'settlements' | 'changelog', Kept>; stats: Record<string, number>; mainThreadCpuSeconds: Record<string, number> };
+    const mainOf = (x: { mainThreadCpuSeconds: Record<string, number> }) => Object.values(x.mainThreadCpuSeconds).map((v) => v.toFixed(2)).join(' + ');
     const lineKept = { produced: p.kept.lines.produced + p.kept.invoiceLines.produced, evicted: p.kept.lines.evicted + p.kept.invoiceLines.evicted };
     const losses = [
       lost('raw-lines', r.kept, sizes.count),
@@ -353,8 +393,8 @@ async function main(): Promise<void> {
     for (const row of rows) console.log(`${row.run.padEnd(52)} ${String(row.lines).padStart(9)} lines ${row.seconds.toFixed(2).padStart(8)} s ${String(Math.round(row.lines / row.seconds)).padStart(8)} lines/s  peak RSS ${row.peakRssMb} MB`);
     const ratio = (p.lines! / p.seconds!) / (r.lines! / r.seconds!);
     console.log(`  pipeline / raw lines/s: ${ratio.toFixed(3)}; peak RSS pipeline / raw: ${(p.peakRssMb! / r.peakRssMb!).toFixed(2)}`);
-    console.log(`  raw: ${r.valueBytes} B values, ${r.partitions} partitions, ${compression}, produce ${r.produceSeconds!.toFixed(2)} s, consume ${r.consumeSeconds!.toFixed(2)} s (of which group join → first batch ${r.joinSeconds!.toFixed(2)} s); CPU ${r.cpuSeconds!.toFixed(2)} s (produce ${r.produceCpuSeconds!.toFixed(2)}, consume ${r.consumeCpuSeconds!.toFixed(2)})`);
-    console.log(`  pipeline: ingest ${p.ingestSeconds!.toFixed(2)} s, liquidation ${p.liquidateSeconds!.toFixed(2)} s (of which start + join → first batch done ${p.joinSeconds!.toFixed(2)} s); ${p.settlements} settlements on the topic; CPU ${p.cpuSeconds!.toFixed(2)} s (ingest ${p.ingestCpuSeconds!.toFixed(2)}, liquidation ${p.liquidateCpuSeconds!.toFixed(2)}), ${p.stats.batches} service batches`);
+    console.log(`  raw: ${r.valueBytes} B values, ${r.partitions} partitions, ${compression}, produce ${r.produceSeconds!.toFixed(2)} s, consume ${r.consumeSeconds!.toFixed(2)} s (of which consumer start + group join → first batch ${r.joinSeconds!.toFixed(2)} s); CPU ${r.cpuSeconds!.toFixed(2)} s (produce ${r.produceCpuSeconds!.toFixed(2)}, consume ${r.consumeCpuSeconds!.toFixed(2)}; main thread ${mainOf(r)})`);
+    console.log(`  pipeline: ingest ${p.ingestSeconds!.toFixed(2)} s, liquidation ${p.liquidateSeconds!.toFixed(2)} s (of which service start + group join ${p.startSeconds!.toFixed(2)} s, → first batch done ${p.joinSeconds!.toFixed(2)} s); ${p.settlements} settlements on the topic; CPU ${p.cpuSeconds!.toFixed(2)} s (ingest ${p.ingestCpuSeconds!.toFixed(2)}, liquidation ${p.liquidateCpuSeconds!.toFixed(2)}; main thread ${mainOf(p)}), ${p.stats.batches} service batches; kafkajs grouping per partition: ${p.linearGrouping ? 'linear' : "kafkajs's"} (raw: ${r.linearGrouping ? 'linear' : "kafkajs's"})`);
     console.log(`  pipeline / raw CPU s: ${(p.cpuSeconds! / r.cpuSeconds!).toFixed(2)}`);
     if (losses.length > 0) throw new Error(`not a valid run, not recorded:\n  ${losses.join('\n  ')}\n${MOCK_LIMIT_TEXT}`);
     console.log(`  kept by the broker, from offset 0: raw-lines ${r.kept.produced}, lines ${lineKept.produced}, settlements ${p.kept.settlements.produced} (= lines read and settlements published)`);

@@ -132,13 +132,13 @@ export interface ConsumeOptions<T extends TopicName> {
    */
   concurrency?: number;
   /**
-   * Per topic, what the handler keeps of each consumed value: applied by the embedded bus to each
+   * Per topic, what the handler keeps of each consumed value: applied by either bus to each
    * value as it decodes a batch (after zod, for a record that goes through it), before the handler
    * sees it — for a consumer that reads a few fields of large values (the reconciliation reads ≈ 15
    * of a settlement's, src/reconcile/settlement.ts `slimSettlement`), so the batch does not hold
    * every value whole through the handler's awaits (live, each young-generation collection copies
    * it, then promotes it: bench/README.md "Session 14 — reconciliation"). The handler must read
-   * the values as what this returns (a subset of the message) or whole: the Kafka bus hands them whole.
+   * the values as what this returns (a subset of the message) or whole (readRange hands them whole).
    */
   slim?: { [K in T]?: (value: MessageOf<K>) => MessageOf<K> };
   /**

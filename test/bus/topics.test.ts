@@ -124,6 +124,36 @@ describe('codec', () => {
     expect(fromWire({ record: Buffer.from('3') })).toEqual({ record: 3 });
   });
 
+  it("decodes a consumed record's headers as the schema pass does (fromWire), or fails as it does, whatever the wire gives", () => {
+    // decode checks plain headers without zod (codec.ts checkedHeaders): it must agree with fromWire's zod pass on every value.
+    const texts = [undefined, '', 'x.zip', 'é.csv', '0', '1', '01', '12', '-1', '1.5', '1e3', ' 7', '9007199254740991', '9007199254740993', 'invoice:F1:1'];
+    const forms = (t: string | undefined) => (t === undefined ? [undefined] : [t, Buffer.from(t), new Uint8Array(Buffer.from(t))]);
+    const value = lineMessage(NIRS[0], 1, 1);
+    let checked = 0;
+    for (const file of texts) for (const record of texts) for (const lineKey of [undefined, '', 'invoice:F1:1']) {
+      for (const f of forms(file)) for (const r of forms(record)) for (const k of forms(lineKey)) {
+        const wire: Record<string, string | Uint8Array | undefined> = { other: 'kept out' };
+        if (f !== undefined) wire['source-file'] = f;
+        if (r !== undefined) wire.record = r;
+        if (k !== undefined) wire['line-key'] = k;
+        const raw = { partition: 2, offset: 7, key: 'k', value, headers: wire, timestamp: 0 };
+        let expected: unknown;
+        try {
+          expected = fromWire(wire);
+        } catch {
+          expect(() => decode('decompte-lines', raw)).toThrow(expect.objectContaining({ code: 'BUS_INVALID_MESSAGE', context: expect.objectContaining({ partition: 2, offset: '7' }) }));
+          checked += 1;
+          continue;
+        }
+        const headers = decode('decompte-lines', raw).headers;
+        expect(headers).toStrictEqual(expected);
+        expect(Object.keys(headers)).toEqual(Object.keys(expected as object));
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
   it('names topic, partition and offset of a message that fails its schema, without its content', () => {
     const bad = { ...lineMessage(NIRS[0], 1, 1), origin: { file: 'f', record: 0 } };
     let err: unknown;

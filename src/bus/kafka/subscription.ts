@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Batch, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
 import { decode, parseJson } from '../codec.js';
+import { WIRE_HEADERS } from '../messages.js';
 import { BusError } from '../errors.js';
 import { commitGroups } from './commits.js';
 import { CoPartitionedAssigner } from './co-partitioned-assigner.js';
@@ -15,11 +16,21 @@ import type { KafkaMessage } from 'kafkajs';
  */
 const LINGER_MS = 1_000;
 
-/** Records of one topic-partition read and not yet handled (`onBatch`). */
+/** the wire names of the headers a record carries (messages.ts WIRE_HEADERS) */
+const ENVELOPE_HEADERS: readonly string[] = Object.values(WIRE_HEADERS);
+
+/**
+ * Records of one topic-partition read and not yet handled (`onBatch`), as kafkajs handed them:
+ * decoded (JSON, zod) only when they go to the handler. Why: a record waits here over many fetches
+ * (the test broker's ≈ 30 per fetch, gathered to `maxBatch`), through several young-generation
+ * collections, so whatever it holds is copied and then promoted; kafkajs's message is a few small
+ * objects over its fetch's bytes, the decoded line some forty objects (bench/README.md "Session 15 —
+ * kafka").
+ */
 interface Held {
   /** group joins when they were read */
   generation: number;
-  records: BusRecord<TopicName>[];
+  messages: KafkaMessage[];
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -130,23 +141,25 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     }
     const gone = () => this.stopping || this.failure !== null || !isRunning() || isStale();
     if (gone()) return this.release(slot);
-    let records: BusRecord<TopicName>[];
-    try {
-      records = batch.messages.map((m) => toRecord(topic, partition, m));
-    } catch (e) {
-      this.fail(e);
-      return;
-    }
-    if (records.length === 0) return;
-    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-    if (held === undefined) this.held.set(slot, (held = { generation, records: [], timer: undefined }));
-    for (const r of records) held.records.push(r);
-    this.heldCount += records.length;
+    const read = batch.messages;
+    if (read.length === 0) return;
+    resolveOffset(read[read.length - 1]!.offset);
+    if (held === undefined) this.held.set(slot, (held = { generation, messages: [], timer: undefined }));
+    for (const m of read) held.messages.push(m);
+    this.heldCount += read.length;
     const readAll = this.lingered.delete(slot) || Number(batch.lastOffset()) + 1 >= Number(batch.highWatermark);
-    while (held.records.length >= maxBatch || (held.records.length > 0 && (readAll || this.heldCount > this.heldLimit))) {
+    while (held.messages.length >= maxBatch || (held.messages.length > 0 && (readAll || this.heldCount > this.heldLimit))) {
       if (gone()) return this.release(slot);
-      const chunk = held.records.splice(0, maxBatch);
-      this.heldCount -= chunk.length;
+      const taken = held.messages.splice(0, maxBatch);
+      this.heldCount -= taken.length;
+      // A record that is not JSON or fails its schema ends the subscription, nothing of its chunk handled or committed.
+      let chunk: BusRecord<TopicName>[];
+      try {
+        chunk = taken.map((m) => toRecord(topic, partition, m, this.slim(topic)));
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
       const keepAlive = this.keepAlive(heartbeat);
       try {
         await this.options.handler({ topic, partition, records: chunk } as Batch<T>, { heartbeat, generation });
@@ -160,7 +173,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       await this.commits.push({ generation, commit: commitOffsetsIfNecessary, topic: batch.topic, partition, offset: String(chunk[chunk.length - 1]!.offset + 1) });
       await heartbeat();
     }
-    if (held.records.length > 0) {
+    if (held.messages.length > 0) {
       const kept = held;
       kept.timer = setTimeout(() => this.linger(slot, batch.topic, partition, kept), LINGER_MS);
       kept.timer.unref();
@@ -176,11 +189,11 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
    */
   private linger(slot: string, kafkaTopic: string, partition: number, held: Held): void {
     if (this.held.get(slot) !== held || held.generation !== this.joins || this.stopping || this.failure !== null) return;
-    const first = held.records[0]!.offset;
+    const first = held.messages[0]!.offset;
     this.release(slot);
     this.lingered.add(slot);
     try {
-      this.consumer.seek({ topic: kafkaTopic, partition, offset: String(first) });
+      this.consumer.seek({ topic: kafkaTopic, partition, offset: first });
     } catch (e) {
       // The consumer is not running: its next run starts from the committed offsets, before `first`.
       this.ctx.logger?.warn({ err: e, group: this.options.groupId, topic: kafkaTopic, partition }, 'kafka consumer: could not seek back to held records');
@@ -192,7 +205,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     const held = this.held.get(slot);
     if (held === undefined) return;
     clearTimeout(held.timer);
-    this.heldCount -= held.records.length;
+    this.heldCount -= held.messages.length;
     this.held.delete(slot);
   }
 
@@ -210,6 +223,11 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     const timer = setInterval(() => void heartbeat().catch(() => undefined), Math.max(100, Math.floor(this.ctx.sessionTimeout / 10)));
     timer.unref();
     return timer;
+  }
+
+  /** What the handler keeps of each value of `topic` (ConsumeOptions.slim), as the embedded bus applies it. */
+  private slim(topic: TopicName): ((value: never) => unknown) | undefined {
+    return (this.options.slim as Record<string, ((value: never) => unknown) | undefined> | undefined)?.[topic];
   }
 
   stop(): Promise<void> {
@@ -233,10 +251,21 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
   }
 }
 
-export function toRecord<T extends TopicName>(topic: T, partition: number, m: KafkaMessage): BusRecord<T> {
+/** A kafkajs message as a checked record (codec.ts `decode`); `slim`: what is kept of its value, after the check (ConsumeOptions.slim). */
+export function toRecord<T extends TopicName>(topic: T, partition: number, m: KafkaMessage, slim?: (value: never) => unknown): BusRecord<T> {
   const offset = Number(m.offset);
   const value = m.value === null ? null : parseJson(m.value, { topic, partition, offset });
+  // Only the envelope's wire names are read (codec.ts fromWire): the others are not copied out. A header
+  // sent twice comes as an array from kafkajs: its first value, as before.
   const headers: Record<string, string | Uint8Array | undefined> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Array.isArray(v) ? v[0] : v;
-  return decode(topic, { partition, offset, key: m.key?.toString('utf8') ?? '', value, headers, timestamp: Number(m.timestamp) });
+  const given = m.headers;
+  if (given !== undefined) {
+    for (const name of ENVELOPE_HEADERS) {
+      const v = given[name];
+      if (v !== undefined) headers[name] = Array.isArray(v) ? v[0] : v;
+    }
+  }
+  const record = decode(topic, { partition, offset, key: m.key?.toString('utf8') ?? '', value, headers, timestamp: Number(m.timestamp) });
+  if (slim !== undefined) record.value = slim(record.value as never) as BusRecord<T>['value'];
+  return record;
 }
