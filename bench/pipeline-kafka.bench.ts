@@ -1,5 +1,3 @@
-// First, before kafkajs is loaded: kafkajs's producer then groups a send per partition in linear time (linear-grouping.ts).
-import { linearGrouping } from '../src/bus/kafka/linear-grouping.js';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -202,7 +200,7 @@ async function pipelineChild(drop: string, ref: string, brokers: string[], prefi
     lines: ingested.totals.accepted, ingestSeconds: (tIngested - t0) / 1000, liquidateSeconds: (t2 - t1) / 1000, startSeconds: (startedAt - t1) / 1000, joinSeconds: (firstAt - t1) / 1000, seconds: (tIngested - t0 + (t2 - t1)) / 1000,
     ingestCpuSeconds: cpuSeconds(c0, cIngested), liquidateCpuSeconds: cpuSeconds(c1, c2), cpuSeconds: cpuSeconds(c0, cIngested) + cpuSeconds(c1, c2),
     mainThreadCpuSeconds: { ingest: mIngested - m0, liquidation: m2 - m1 },
-    settlements: kept.settlements.produced, kept, stats: service.stats, peakRssMb: mb(process.resourceUsage().maxRSS), linearGrouping: linearGrouping(),
+    settlements: kept.settlements.produced, kept, stats: service.stats, peakRssMb: mb(process.resourceUsage().maxRSS),
   };
 }
 
@@ -294,7 +292,7 @@ async function rawChild(brokers: string[], prefix: string, o: { count: number; k
     lines: seen, produceSeconds: (t1 - t0) / 1000, consumeSeconds: (t3 - t2) / 1000, joinSeconds: (firstAt - t2) / 1000, seconds: (t1 - t0 + (t3 - t2)) / 1000,
     produceCpuSeconds: cpuSeconds(c0, c1), consumeCpuSeconds: cpuSeconds(c2, c3), cpuSeconds: cpuSeconds(c0, c1) + cpuSeconds(c2, c3),
     mainThreadCpuSeconds: { produce: m1 - m0, consume: m3 - m2 },
-    valueBytes: Math.round(valueBytes / Math.max(1, o.count)), kept, partitions: ends.length, peakRssMb: mb(process.resourceUsage().maxRSS), linearGrouping: linearGrouping(),
+    valueBytes: Math.round(valueBytes / Math.max(1, o.count)), kept, partitions: ends.length, peakRssMb: mb(process.resourceUsage().maxRSS),
   };
 }
 
@@ -394,7 +392,7 @@ async function main(): Promise<void> {
     const ratio = (p.lines! / p.seconds!) / (r.lines! / r.seconds!);
     console.log(`  pipeline / raw lines/s: ${ratio.toFixed(3)}; peak RSS pipeline / raw: ${(p.peakRssMb! / r.peakRssMb!).toFixed(2)}`);
     console.log(`  raw: ${r.valueBytes} B values, ${r.partitions} partitions, ${compression}, produce ${r.produceSeconds!.toFixed(2)} s, consume ${r.consumeSeconds!.toFixed(2)} s (of which consumer start + group join → first batch ${r.joinSeconds!.toFixed(2)} s); CPU ${r.cpuSeconds!.toFixed(2)} s (produce ${r.produceCpuSeconds!.toFixed(2)}, consume ${r.consumeCpuSeconds!.toFixed(2)}; main thread ${mainOf(r)})`);
-    console.log(`  pipeline: ingest ${p.ingestSeconds!.toFixed(2)} s, liquidation ${p.liquidateSeconds!.toFixed(2)} s (of which service start + group join ${p.startSeconds!.toFixed(2)} s, → first batch done ${p.joinSeconds!.toFixed(2)} s); ${p.settlements} settlements on the topic; CPU ${p.cpuSeconds!.toFixed(2)} s (ingest ${p.ingestCpuSeconds!.toFixed(2)}, liquidation ${p.liquidateCpuSeconds!.toFixed(2)}; main thread ${mainOf(p)}), ${p.stats.batches} service batches; kafkajs grouping per partition: ${p.linearGrouping ? 'linear' : "kafkajs's"} (raw: ${r.linearGrouping ? 'linear' : "kafkajs's"})`);
+    console.log(`  pipeline: ingest ${p.ingestSeconds!.toFixed(2)} s, liquidation ${p.liquidateSeconds!.toFixed(2)} s (of which service start + group join ${p.startSeconds!.toFixed(2)} s, → first batch done ${p.joinSeconds!.toFixed(2)} s); ${p.settlements} settlements on the topic; CPU ${p.cpuSeconds!.toFixed(2)} s (ingest ${p.ingestCpuSeconds!.toFixed(2)}, liquidation ${p.liquidateCpuSeconds!.toFixed(2)}; main thread ${mainOf(p)}), ${p.stats.batches} service batches`);
     console.log(`  pipeline / raw CPU s: ${(p.cpuSeconds! / r.cpuSeconds!).toFixed(2)}`);
     if (losses.length > 0) throw new Error(`not a valid run, not recorded:\n  ${losses.join('\n  ')}\n${MOCK_LIMIT_TEXT}`);
     console.log(`  kept by the broker, from offset 0: raw-lines ${r.kept.produced}, lines ${lineKept.produced}, settlements ${p.kept.settlements.produced} (= lines read and settlements published)`);

@@ -1,5 +1,3 @@
-// First, before kafkajs is loaded: kafkajs's producer then groups a send per partition in linear time (linear-grouping.ts).
-import './linear-grouping.js';
 import { readFile } from 'node:fs/promises';
 import { Kafka, logLevel, type LogEntry, type RetryOptions, type SASLOptions } from 'kafkajs';
 import type { KafkaSettings } from '../../config.js';

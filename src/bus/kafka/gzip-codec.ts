@@ -1,5 +1,3 @@
-// First, before kafkajs is loaded: kafkajs's producer then groups a send per partition in linear time (linear-grouping.ts).
-import './linear-grouping.js';
 import { promisify } from 'node:util';
 import { gzip, gzipSync, unzipSync } from 'node:zlib';
 import kafkajs from 'kafkajs';

@@ -1,5 +1,3 @@
-// First, before kafkajs is loaded: kafkajs's producer then groups a send per partition in linear time (linear-grouping.ts).
-import './linear-grouping.js';
 import { CompressionTypes, Partitioners, type Admin, type Kafka, type Producer, type RetryOptions } from 'kafkajs';
 import { checkRange, lagOf, type Bus, type BusRecord, type CommittedOffset, type ConsumeOptions, type GroupLag, type Outgoing, type PartitionOffsets, type ProduceOptions, type ReadRangeOptions, type Subscription } from '../bus.js';
 import { prepare } from '../codec.js';
