@@ -133,6 +133,13 @@ const EnvSchema = z.object({
    * (bench/README.md "Session 12 — statements", "Session 12 — the whole run after the merges").
    */
   NOEMIE_STATEMENT_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  /**
+   * LevelDB's write buffer (memtable) in MiB, for the home's log-structured store: a trade of memory
+   * against bytes written (a larger memtable, fewer compactions). Default: `LEVEL_WRITE_BUFFER_BYTES`
+   * of src/state/level-store.ts, 32 MiB since session 15 (64 in session 14), which says why: the
+   * memtables are filled from libuv's pool threads, whose malloc arenas keep their high-water mark.
+   */
+  NOEMIE_LEVEL_WRITE_BUFFER_MB: z.coerce.number().int().min(1).max(1024).optional(),
   /** MEASUREMENT: a file where the state stores append, per group of sub-stores, the commits, puts and bytes written (src/state/write-trace.ts) */
   NOEMIE_STATE_TRACE: z.string().min(1).optional(),
 });
@@ -172,6 +179,11 @@ export function busVerify(env: NodeJS.ProcessEnv = process.env): boolean {
 /** NOEMIE_BUS_TAIL_MB alone, read by src/bus/embedded/embedded-bus.ts when a bus is opened. */
 export function busTailMb(env: NodeJS.ProcessEnv = process.env): number {
   return parseEnv(EnvSchema.pick({ NOEMIE_BUS_TAIL_MB: true }), env).NOEMIE_BUS_TAIL_MB;
+}
+
+/** NOEMIE_LEVEL_WRITE_BUFFER_MB alone (undefined: the store's default), read by src/state/level-store.ts when the database is opened. */
+export function levelWriteBufferMb(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  return parseEnv(EnvSchema.pick({ NOEMIE_LEVEL_WRITE_BUFFER_MB: true }), env).NOEMIE_LEVEL_WRITE_BUFFER_MB;
 }
 
 /** NOEMIE_STATE_TRACE alone, read by src/state/write-trace.ts when it is loaded. */

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { levelWriteBufferMb } from '../config.js';
 import { flushTrace, TraceCommit, traceNote, tracing } from './write-trace.js';
 
 /**
@@ -33,17 +34,27 @@ const AFTER_SEP = '\u0020';
 
 /**
  * LevelDB's memory, outside the JS heap (it counts in RSS): one 8 MiB LRU of decompressed blocks,
- * and a write buffer (memtable) of 64 MiB, two while one is being written out as a table file.
+ * and a write buffer (memtable), two while one is being written out as a table file.
  * Larger memtables make fewer level-0 files (fewer compactions, fewer bytes re-written: a transient
  * key put and removed within one memtable never reaches a table file) and cost their size in RSS.
  * 8 MiB until session 9, 32 until session 14: `bench:reconcile` at 100 000 settlements re-wrote 68 MB
  * in compactions with 8 MiB, 34 with 16, 21 with 32 ("Session 9 — payments"); the whole run at
- * 300 k lines re-wrote 1 611 MB with 32 MiB and 1 120 MB with 64 (written per line 15.3 → 13.6 KB,
- * peak RSS +29 MB; bench/README.md, "Session 14 — LevelDB's write buffer"). The cost on a restart:
- * the log of up to one memtable is replayed at open (≈ 1 s per 32 MiB measured in session 9).
+ * 300 k lines re-wrote 1 611 MB with 32 MiB and 1 120 MB with 64 (written per line 15.3 → 13.6 KB;
+ * bench/README.md, "Session 14 — LevelDB's write buffer").
+ * 32 again since session 15: the memtable costs more than its size. LevelDB allocates it (4 KiB
+ * blocks) in the thread that writes the batch — libuv's pool threads (four) run classic-level's
+ * batch writes —, and glibc gives each of those threads its own malloc arena, which keeps what it
+ * gave a memtable after the memtable is written out (for that thread's next allocations) and cannot
+ * lend it to another thread: each pool thread's arena climbs towards its share of the live
+ * memtables' high-water mark, more of it the longer the run. At 1 M lines with 64 MiB the four pool
+ * threads' arenas held 198 MB (gdb: each thread's `thread_arena`; the memtables are not all of it),
+ * the largest malloc holder; with 32 MiB every arena together held ≈ 50 MB less at the 100 k-line
+ * peak and the peak RSS was 80 MB lower (bench/README.md, "Session 15 — memory", with the bytes it
+ * costs). `NOEMIE_LEVEL_WRITE_BUFFER_MB` sets another (src/config.ts); the cost on a restart: the
+ * log of up to one memtable is replayed at open (≈ 1 s per 32 MiB measured in session 9).
  */
 export const LEVEL_CACHE_BYTES = 8 * 1024 * 1024;
-export const LEVEL_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
+export const LEVEL_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 
 export interface OpenLevelStoreOptions {
   /** false: a commit's batch is not fsynced (tests, benches without fsync); a killed process loses nothing, a power cut may lose the last batches whole. Default true. The first open in a process decides. */
@@ -70,6 +81,12 @@ export type LevelCodec<V> = 'text' | 'json' | BinaryCodec<V>;
 const AS_BUFFER = { keyEncoding: 'utf8', valueEncoding: 'buffer' } as const;
 
 const OPEN = new Map<string, { opening: Promise<LevelStore>; users: number }>();
+
+/** the write buffer the database is opened with: NOEMIE_LEVEL_WRITE_BUFFER_MB, else LEVEL_WRITE_BUFFER_BYTES */
+function writeBufferBytes(): number {
+  const mb = levelWriteBufferMb();
+  return mb === undefined ? LEVEL_WRITE_BUFFER_BYTES : mb * 1024 * 1024;
+}
 
 export class LevelStore {
   /** the batch being built by `commit` (null: not writing) and the ops put in it */
@@ -108,7 +125,7 @@ export class LevelStore {
     }
     const opening = (async () => {
       mkdirSync(dir, { recursive: true });
-      const db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8', cacheSize: LEVEL_CACHE_BYTES, writeBufferSize: LEVEL_WRITE_BUFFER_BYTES });
+      const db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8', cacheSize: LEVEL_CACHE_BYTES, writeBufferSize: writeBufferBytes() });
       await db.open();
       return new LevelStore(dir, db, options.sync ?? true);
     })();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -248,4 +248,28 @@ it('getMany reads many keys in one go (absent: undefined), binary sub-stores inc
   // a walk stopped early closes its iterator: the store still closes
   for await (const c of rows.walk(null, 1)) if (c.length > 0) break;
   await store.close();
+});
+
+it("NOEMIE_LEVEL_WRITE_BUFFER_MB reaches LevelDB: 3 MB of puts fill a 1 MiB memtable into table files, and stay in the log with the default (32 MiB)", async () => {
+  // LevelDB writes a memtable out as a level-0 table (.ldb) once it passes the write buffer; below
+  // it, the puts are only in the write-ahead log (.log) until the next open replays them.
+  const tablesAfterPuts = async (dir: string, env: string | undefined): Promise<string[]> => {
+    const was = process.env.NOEMIE_LEVEL_WRITE_BUFFER_MB;
+    if (env === undefined) delete process.env.NOEMIE_LEVEL_WRITE_BUFFER_MB;
+    else process.env.NOEMIE_LEVEL_WRITE_BUFFER_MB = env;
+    try {
+      const store = await LevelStore.open(dir, { sync: false });
+      const rows = store.sub<string>('rows', 'text');
+      const value = 'x'.repeat(1000);
+      for (let c = 0; c < 30; c++) await store.commit(() => { for (let i = 0; i < 100; i++) rows.put(`${c}-${i}`, value); });
+      await store.close();
+      return (await readdir(levelDirOf(dir))).filter((f) => f.endsWith('.ldb'));
+    } finally {
+      if (was === undefined) delete process.env.NOEMIE_LEVEL_WRITE_BUFFER_MB;
+      else process.env.NOEMIE_LEVEL_WRITE_BUFFER_MB = was;
+    }
+  };
+  expect((await tablesAfterPuts(join(home, 'small'), '1')).length).toBeGreaterThan(0);
+  expect(await tablesAfterPuts(join(home, 'default'), undefined)).toEqual([]);
+  await expect(tablesAfterPuts(join(home, 'bad'), '0')).rejects.toThrow(/NOEMIE_LEVEL_WRITE_BUFFER_MB/);
 });
