@@ -52,3 +52,25 @@ describe('line routing: the fields the service reads of a raw line', () => {
     expect(back.map((r) => Object.keys(r.line))).toEqual(ms.map((m) => Object.keys(m.line)));
   });
 });
+
+describe('line routing: what the byte scan assumes of the line message', () => {
+  // lineRoutingOf takes the FIRST `"nir":"`, `"rang":`, `"amcMemberId":"` and `"recordId":"` of the
+  // bytes: right only while each name is a property of exactly one object of the message. A field of
+  // that name added anywhere else (an origin's, a nested beneficiary's) must fail here, not route a
+  // line to the wrong family.
+  it('each field it reads is named once in the whole message schema', async () => {
+    const { z } = await import('zod');
+    const { LineMessageSchema } = await import('../../src/bus/messages.js');
+    const names: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      const props = (node as { properties?: Record<string, unknown> }).properties;
+      if (props) names.push(...Object.keys(props));
+      Object.values(node).forEach(walk);
+    };
+    walk(z.toJSONSchema(LineMessageSchema, { unrepresentable: 'any' }));
+    expect(names.length).toBeGreaterThan(20);
+    for (const field of ['nir', 'rang', 'amcMemberId', 'recordId']) expect(names.filter((n) => n === field), field).toHaveLength(1);
+  });
+});
