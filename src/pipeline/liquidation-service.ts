@@ -52,15 +52,6 @@ const KAFKA_SETTLEMENT_SLICE = 500;
 export const DEFAULT_PARTITIONS_AT_ONCE = 4;
 const EMBEDDED_SLICE = 100_000;
 /**
- * Records per bus batch when none is given: on the embedded bus 4 096 (each batch costs a few
- * fsyncs — settlements, changelog, the store's commit, the offsets — and its store commit rewrites
- * about a page per family, so larger batches cost fewer of both per line: bench/README.md
- * "pipeline"). Otherwise, and whenever `taskLines` is given, enough to keep every thread busy
- * (taskLines × workers × 2): on Kafka a batch is handled between two heartbeats of the group
- * (a long one gets the member evicted on a short session timeout), and tests that want many
- * small batches set small tasks.
- */
-/**
  * A consumed line the batch liquidates. Its `line` is the whole act line, or only the fields
  * line-routing.ts reads when the record came raw (`record.json`: the worker gets that text).
  */
@@ -129,6 +120,15 @@ function recordOf(ledger: BatchLedger | undefined, lineKey: string): LineRecord 
   return ledger && Object.hasOwn(ledger.lines, lineKey) ? ledger.lines[lineKey] : undefined;
 }
 
+/**
+ * Records per bus batch when none is given: on the embedded bus 4 096 (each batch costs a few
+ * fsyncs — settlements, changelog, the store's commit, the offsets — and its store commit rewrites
+ * about a page per family, so larger batches cost fewer of both per line: bench/README.md
+ * "pipeline"). Otherwise, and whenever `taskLines` is given, enough to keep every thread busy
+ * (taskLines × workers × 2): on Kafka a batch is handled between two heartbeats of the group
+ * (a long one gets the member evicted on a short session timeout), and tests that want many
+ * small batches set small tasks.
+ */
 export function defaultMaxBatch(taskLines: number | undefined, workers: number, bus: Bus['kind']): number {
   return taskLines === undefined && bus === 'embedded' ? 4_096 : (taskLines ?? 256) * Math.max(1, workers) * 2;
 }
