@@ -41,20 +41,20 @@ const AFTER_SEP = '\u0020';
  * in compactions with 8 MiB, 34 with 16, 21 with 32 ("Session 9 — payments"); the whole run at
  * 300 k lines re-wrote 1 611 MB with 32 MiB and 1 120 MB with 64 (written per line 15.3 → 13.6 KB;
  * bench/README.md, "Session 14 — LevelDB's write buffer").
- * 32 again since session 15: the memtable costs more than its size. LevelDB allocates it (4 KiB
- * blocks) in the thread that writes the batch — libuv's pool threads (four) run classic-level's
- * batch writes —, and glibc gives each of those threads its own malloc arena, which keeps what it
- * gave a memtable after the memtable is written out (for that thread's next allocations) and cannot
- * lend it to another thread: each pool thread's arena climbs towards its share of the live
- * memtables' high-water mark, more of it the longer the run. At 1 M lines with 64 MiB the four pool
- * threads' arenas held 198 MB (gdb: each thread's `thread_arena`; the memtables are not all of it),
- * the largest malloc holder; with 32 MiB every arena together held ≈ 50 MB less at the 100 k-line
- * peak and the peak RSS was 80 MB lower (bench/README.md, "Session 15 — memory", with the bytes it
- * costs). `NOEMIE_LEVEL_WRITE_BUFFER_MB` sets another (src/config.ts); the cost on a restart: the
- * log of up to one memtable is replayed at open (≈ 1 s per 32 MiB measured in session 9).
+ * Kept at 64 in session 15 against the memory helper's 32: the memtable costs more than its size
+ * (LevelDB allocates it in the thread that writes the batch — libuv's four pool threads run
+ * classic-level's batch writes — and each thread's glibc malloc arena keeps what it gave a memtable
+ * for that thread's next one: at 1 M lines with 64 MiB the pool threads' arenas held ≈ 200 MB), but
+ * 32 MiB lowered the 100 k-line peak by ≈ 50 MB and NOT the 1 M-line peak (1 095 MB against 1 079
+ * with 64, one run each of the same build), for +13 % bytes written at 300 k and +13 % at 1 M
+ * (20 276 against 17 907 B a line; compactions 9.6 GB against 7.3) and +4 % CPU at 1 M
+ * (bench/README.md, "Session 15 — memory" and "Session 15 — the whole run after the merges").
+ * `NOEMIE_LEVEL_WRITE_BUFFER_MB` sets another (src/config.ts) where memory matters more than
+ * bytes; the cost on a restart: the log of up to one memtable is replayed at open (≈ 1 s per
+ * 32 MiB measured in session 9).
  */
 export const LEVEL_CACHE_BYTES = 8 * 1024 * 1024;
-export const LEVEL_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
+export const LEVEL_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 
 export interface OpenLevelStoreOptions {
   /** false: a commit's batch is not fsynced (tests, benches without fsync); a killed process loses nothing, a power cut may lose the last batches whole. Default true. The first open in a process decides. */

@@ -250,7 +250,7 @@ it('getMany reads many keys in one go (absent: undefined), binary sub-stores inc
   await store.close();
 });
 
-it("NOEMIE_LEVEL_WRITE_BUFFER_MB reaches LevelDB: 3 MB of puts fill a 1 MiB memtable into table files, and stay in the log with the default (32 MiB)", async () => {
+it("NOEMIE_LEVEL_WRITE_BUFFER_MB reaches LevelDB: 3 MB of puts fill a 1 MiB memtable into table files, and stay in the log with the default (64 MiB)", async () => {
   // LevelDB writes a memtable out as a level-0 table (.ldb) once it passes the write buffer; below
   // it, the puts are only in the write-ahead log (.log) until the next open replays them.
   const tablesAfterPuts = async (dir: string, env: string | undefined): Promise<string[]> => {
