@@ -11,20 +11,39 @@ import { Buffer } from 'node:buffer';
  * into LevelDB (level-store.ts `put` of bytes): nothing encodes them to UTF-8 again.
  */
 export function utf8Views(texts: readonly string[]): { buffer: ArrayBuffer; views: Uint8Array[] } {
-  const sizes = new Array<number>(texts.length);
-  let total = 0;
-  for (let i = 0; i < texts.length; i++) total += sizes[i] = Buffer.byteLength(texts[i]!, 'utf8');
-  const buffer = new ArrayBuffer(total);
-  const bytes = Buffer.from(buffer);
+  const { buffer, ends } = packUtf8(texts);
   const views = new Array<Uint8Array>(texts.length);
   let at = 0;
   for (let i = 0; i < texts.length; i++) {
-    const size = sizes[i]!;
-    bytes.write(texts[i]!, at, size, 'utf8');
-    views[i] = new Uint8Array(buffer, at, size);
-    at += size;
+    views[i] = new Uint8Array(buffer, at, ends[i]! - at);
+    at = ends[i]!;
   }
   return { buffer, views };
+}
+
+/**
+ * Texts (strings written as UTF-8, bytes copied as they are) back to back in one new ArrayBuffer,
+ * with where each ends (it starts where the one before ends): what crosses between the service's
+ * thread and a liquidation worker as one transferable buffer, both ways (`utf8Views` back,
+ * task-lines.ts `packRaw` out).
+ */
+export function packUtf8(texts: readonly (string | Uint8Array)[]): { buffer: ArrayBuffer; ends: Uint32Array } {
+  let total = 0;
+  for (const t of texts) total += typeof t === 'string' ? Buffer.byteLength(t, 'utf8') : t.byteLength;
+  const buffer = new ArrayBuffer(total);
+  const out = Buffer.from(buffer);
+  const ends = new Uint32Array(texts.length);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i]!;
+    if (typeof t === 'string') at += out.write(t, at, 'utf8');
+    else {
+      out.set(t, at);
+      at += t.byteLength;
+    }
+    ends[i] = at;
+  }
+  return { buffer, ends };
 }
 
 /** A text given as a string or as its UTF-8 bytes, as a string: the bus codec's reader of `OutgoingText.json`. */

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { LineMessage } from '../bus/messages.js';
+import { packUtf8 } from './task-bytes.js';
 import type { ActLine } from '../model/act-line.js';
 import type { IsoDate } from '../model/dates.js';
 import type { Beneficiary } from '../model/reference.js';
@@ -93,22 +94,8 @@ export interface RawLines {
 
 /** The task's lines as one buffer of their JSON (strings written as UTF-8, bytes copied as they are). */
 export function packRaw(jsons: readonly (string | Uint8Array)[], beneficiaries: (Beneficiary | null)[], asOf: IsoDate[]): RawLines {
-  let total = 0;
-  for (const j of jsons) total += typeof j === 'string' ? Buffer.byteLength(j, 'utf8') : j.byteLength;
-  const bytes = new ArrayBuffer(total);
-  const out = Buffer.from(bytes);
-  const ends = new Uint32Array(jsons.length);
-  let at = 0;
-  for (let i = 0; i < jsons.length; i++) {
-    const j = jsons[i]!;
-    if (typeof j === 'string') at += out.write(j, at, 'utf8');
-    else {
-      out.set(j, at);
-      at += j.byteLength;
-    }
-    ends[i] = at;
-  }
-  return { bytes, ends, beneficiaries, asOf };
+  const { buffer, ends } = packUtf8(jsons);
+  return { bytes: buffer, ends, beneficiaries, asOf };
 }
 
 /**
