@@ -136,8 +136,9 @@ const EnvSchema = z.object({
   /**
    * LevelDB's write buffer (memtable) in MiB, for the home's log-structured store: a trade of memory
    * against bytes written (a larger memtable, fewer compactions). Default: `LEVEL_WRITE_BUFFER_BYTES`
-   * of src/state/level-store.ts, 32 MiB since session 15 (64 in session 14), which says why: the
-   * memtables are filled from libuv's pool threads, whose malloc arenas keep their high-water mark.
+   * of src/state/level-store.ts, 64 MiB, which says why and what 32 measured (session 15: the
+   * memtables are filled from libuv's pool threads, whose malloc arenas keep their high-water mark;
+   * a smaller buffer lowers the 100 k-line peak, not the 1 M one, and writes more).
    */
   NOEMIE_LEVEL_WRITE_BUFFER_MB: z.coerce.number().int().min(1).max(1024).optional(),
   /** MEASUREMENT: a file where the state stores append, per group of sub-stores, the commits, puts and bytes written (src/state/write-trace.ts) */
