@@ -4,14 +4,12 @@
 // it prints the CPU ms of each build and round, then each build's median (round 0, the JIT's warm-up, left out) and best. A build is a
 // directory holding dist/src/engine (+ dist/src/model) compiled from a commit (kernel-steps.mjs says how); generation
 // and reference loading come from this repository's dist. PROFILE=<path> writes a .cpuprofile of each build's last round.
-//   [CHUNK=50000] [MODE=batch|line|exclusive] [FRESH=1] [KEEP=all|json|text|none] node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
+//   [CHUNK=50000] [MODE=batch|line|exclusive] [FRESH=1] [KEEP=all|json|none] node --expose-gc bench/kernel-rounds.mjs <lines> <rounds> <build dir>...
 // CHUNK: lines per liquidateAll call; MODE: batch = liquidateAll (the default), line = kernel.liquidate line by line (the
 // workers' call), exclusive = kernel.exclusive() line by line (noemie liquidate's shards).
 // KEEP (line and exclusive modes): all = each chunk's settlements kept until the chunk ends (the default, as a worker
 // keeps its task's), json = each settlement's JSON made as soon as it is decided and only the text kept, none = the
-// settlement dropped at once (what the kernel costs when nothing it returns outlives the line; ledgers are kept in all),
-// text = its JSON made at once by the build's own `settlementJson` when its engine exports one (session 16), else
-// JSON.stringify: a worker's `written` path (src/pipeline/liquidate-lines.ts), each build with its own serialiser.
+// settlement dropped at once (what the kernel costs when nothing it returns outlives the line; ledgers are kept in all).
 // Each round also prints the CPU of the main thread and of the process's other threads (V8's GC helpers, the
 // compiler's), read from /proc/self/task (Linux; at the kernel's clock tick, 10 ms): the process figure counts both.
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +19,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { kernelDrop } from './kernel-drop.mjs';
 const [linesArg, roundsArg, ...dists] = process.argv.slice(2);
 const N = Number(linesArg), rounds = Number(roundsArg), CHUNK = Number(process.env.CHUNK ?? 50000), MODE = process.env.MODE ?? 'batch', FRESH = process.env.FRESH === '1', KEEP = process.env.KEEP ?? 'all';
-if (!['all', 'json', 'text', 'none'].includes(KEEP) || (KEEP !== 'all' && MODE === 'batch')) throw new Error(`KEEP is all, json, text or none (json, text and none with MODE=line or exclusive); got ${KEEP}`);
+if (!['all', 'json', 'none'].includes(KEEP) || (KEEP !== 'all' && MODE === 'batch')) throw new Error(`KEEP is all, json or none (json and none with MODE=line or exclusive); got ${KEEP}`);
 if (!['batch', 'line', 'exclusive'].includes(MODE)) throw new Error(`MODE is batch, line or exclusive; got ${MODE}`);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { ctx, all } = await kernelDrop(root, N);
@@ -66,14 +64,13 @@ for (let r = 0; r < rounds; r++) {
       // state written in place, as noemie liquidate's shards, src/pipeline/drop-shard.ts).
       const one = MODE === 'exclusive' ? k.exclusive() : (request, asOf, state) => k.liquidate(request, asOf, state);
       const states = new Map();
-      const text = mods[i].settlementJson ?? JSON.stringify;
       for (const c of runChunks) {
         const settlements = new Array(c.length);
         for (let j = 0; j < c.length; j++) {
           const family = mods[i].stateKeyOf(c[j]);
           const o = one(c[j], ctx.asOf, states.get(family) ?? mods[i].emptyState());
           states.set(family, o.state);
-          settlements[j] = KEEP === 'all' ? o.settlement : KEEP === 'json' ? JSON.stringify(o.settlement) : KEEP === 'text' ? text(o.settlement) : undefined;
+          settlements[j] = KEEP === 'all' ? o.settlement : KEEP === 'json' ? JSON.stringify(o.settlement) : undefined;
         }
         outs.push(settlements); if (outs.length > 1) outs.shift();
       }

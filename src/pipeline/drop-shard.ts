@@ -1,4 +1,4 @@
-import { LiquidationKernel, settlementJson, stateKeyOf, type EngineState } from '../engine/index.js';
+import { LiquidationKernel, stateKeyOf, type EngineState } from '../engine/index.js';
 import { decodeCsvRow } from '../ingest/csv/codec.js';
 import type { CsvRowLayout } from '../ingest/types.js';
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
@@ -130,7 +130,7 @@ export class DropShard {
       const key = keys[i]!;
       const { settlement, state } = this.liquidateLine(request, batch.asOf, states.get(key)!);
       states.set(key, state);
-      texts[i] = settlementJson(settlement);
+      texts[i] = JSON.stringify(settlement);
       bound += 3 * texts[i]!.length + 1;
       statuses[settlement.status] = (statuses[settlement.status] ?? 0) + 1;
       amounts[i] = settlement.amcAmount;

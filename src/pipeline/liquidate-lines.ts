@@ -1,4 +1,4 @@
-import { emptyState, lineRecord, LiquidationKernel, settlementJson, stateKeyOf, type EngineState, type LineRecord } from '../engine/index.js';
+import { emptyState, lineRecord, LiquidationKernel, stateKeyOf, type EngineState, type LineRecord } from '../engine/index.js';
 import { lineKeyOf, type ActLine } from '../model/act-line.js';
 import type { IsoDate } from '../model/dates.js';
 import type { GridSet } from '../model/grid.js';
@@ -131,8 +131,7 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
     const slots: number[] = [];
     const summaries: WrittenOutcome[] = [];
     const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers, (s, k) => {
-      // JSON.stringify's text, written from the settlement's known fields (engine settlement-json.ts)
-      slots[k] = sent.push(settlementJson(s)) - 1;
+      slots[k] = sent.push(JSON.stringify(s)) - 1;
       const out: WrittenOutcome = { changed: true, json: EMPTY, lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
       if (s.operation !== undefined) out.operation = s.operation;
       summaries[k] = out;
