@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
-import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
+import type { Bus, OutgoingText, PartitionOffsets } from '../bus/bus.js';
+import { changelogKey, changelogRecordJson, changelogText } from '../bus/messages.js';
 import { TRUSTED } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import { parseReconState, type ClaimEntry, type LineEntry, type ReconState } from '../reconcile/index.js';
@@ -720,7 +721,8 @@ export async function restoreReconStates(bus: Bus, store: ReconStore, busId: str
       const batch = new ReadBatch(store);
       for (const r of records) {
         try {
-          await batch.add(r.value.key, r.value.value);
+          // either form of record (bus/messages.ts): the value's JSON as text, the key the value's or the record's
+          await batch.add(changelogKey(r), changelogText(r.value.value));
         } catch (e) {
           throw new Error(`reconcile-changelog[${partition}]@${r.offset}: not a reconciliation state record: ${(e as Error).message}`, { cause: e });
         }
@@ -748,7 +750,7 @@ export async function settleReconLeftovers(bus: Bus, store: ReconStore, busId: s
   const marks: { beneficiary: string; kind: EntryKind; id: string }[] = [];
   for await (const m of store.suspectEntries()) marks.push(m);
   if (marks.length === 0) return 0;
-  const messages: OutgoingMessage<'reconcile-changelog'>[] = [];
+  const messages: OutgoingText[] = [];
   const writes: BeneficiaryWrite[] = [];
   for (const { beneficiary: b, kind, id } of marks) {
     const rec = store.record(b, kind, id);
@@ -756,7 +758,7 @@ export async function settleReconLeftovers(bus: Bus, store: ReconStore, busId: s
     if (rec === undefined || rec.w <= headW || rec.undo === undefined) continue;
     const undo = rec.undo;
     const undoText = undo === null ? null : entryText(b, kind, undo);
-    messages.push({ value: { key: entryChangelogKey(b, kind, id), value: undoText === null ? null : entryRecordText(headW, undoText, null) }, partition: partitionFor(b) });
+    messages.push({ json: changelogRecordJson(undoText === null ? null : entryRecordText(headW, undoText, null)), key: entryChangelogKey(b, kind, id), headers: {}, partition: partitionFor(b) });
     writes.push({ beneficiary: b, entries: [{ kind, id, entry: undo, text: undoText === null ? null : entryRecordText(headW, undoText), old: rec.entry }] });
   }
   if (messages.length > 0) await bus.produce('reconcile-changelog', messages, TRUSTED);
