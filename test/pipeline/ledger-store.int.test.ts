@@ -179,6 +179,46 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(byPartition(await readTopic(bus, 'settlements'))).toEqual(byPartition(await readTopic(single.bus, 'settlements')));
   }, 60_000);
 
+  it('a changelog in the record form of earlier builds (each piece a JSON string, its key in the value) restores the same ledgers and store texts, and the next drop on it settles as an uninterrupted run', async () => {
+    const single = await uninterruptedRun();
+    const { home, bus } = await afterFirstDrop();
+    // This build writes the piece as JSON in the record, keyed by the record's key only.
+    const records = await readTopic(bus, 'counters-changelog');
+    expect(records.length).toBeGreaterThan(24);
+    for (const r of records) {
+      expect(r.value.key).toBeUndefined();
+      expect(typeof r.value.value).toBe('object');
+    }
+    // The same home as an earlier build left it: the same lines, and its changelog with each piece
+    // as a string of its JSON and the key in the value (the form written before session 16).
+    const old = await freshBus();
+    await ingest(old.bus, drops[0]);
+    const legacy = records.map((r) => ({ key: r.key, partition: r.partition, value: { key: r.key, value: JSON.stringify(r.value.value) } }));
+    await old.bus.produce('counters-changelog', legacy);
+    expect((await readTopic(old.bus, 'counters-changelog')).every((r) => typeof r.value.value === 'string' && r.value.key === r.key)).toBe(true);
+    expect(await loadFamilies(old.bus)).toEqual(await loadFamilies(bus));
+    // Restored into a store: the same texts, byte for byte, as the store this build wrote itself.
+    const ledgers = { home: old.home, cacheSize: 3, fsync: false };
+    const store = await LedgerStore.open(ledgers);
+    expect(await restoreLedgers(old.bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: records.length });
+    const own = await LedgerStore.open({ home, cacheSize: 3, fsync: false });
+    for (const r of records) {
+      const k = compositeKey('embedded', r.key);
+      expect(store.kv.sub('ledger.piece', 'text').get(k)).toBe(own.kv.sub('ledger.piece', 'text').get(k));
+    }
+    await own.close();
+    await store.close();
+    // The next drop liquidated on that home: the first drop's lines are under the restored
+    // watermarks (nothing settled twice), the second's settle as the uninterrupted run settled them.
+    await ingest(old.bus, drops[1]);
+    await run(old.bus, { ledgers });
+    const json = (rs: readonly { value: unknown }[]) => rs.map((r) => JSON.stringify(r.value)).sort();
+    const first = await readTopic(bus, 'settlements');
+    const next = await readTopic(old.bus, 'settlements');
+    expect(next).toHaveLength(200);
+    expect([...json(first), ...json(next)].sort()).toEqual(json(await readTopic(single.bus, 'settlements')));
+  }, 60_000);
+
   it('rebuilds the whole store from offset 0 when the marker is corrupt or made for another bus', async () => {
     const { home, bus } = await freshBus();
     await ingest(bus, drops[0]);
