@@ -68,7 +68,8 @@ export const CounterChangelogSchema = z
   .object({
     key: z.string().min(1).optional().meta({ description: "the piece's key; absent: the record's key (written since session 16)" }),
     value: z
-      .union([z.string(), z.array(z.unknown()), z.record(z.string(), z.unknown())])
+      // the JSON forms first: a failed branch of a union costs zod an issue object per record (restore reads ~10⁵)
+      .union([z.record(z.string(), z.unknown()), z.array(z.unknown()), z.string()])
       .nullable()
       .meta({ description: 'the piece after the change, as JSON (since session 16) or as a string holding its JSON (earlier builds); null = deleted' }),
     lineKey: z.string().optional().meta({ description: 'the line whose settlement made this change' }),
