@@ -53,20 +53,44 @@ export const RejectMessageSchema = z
 export type RejectMessage = z.infer<typeof RejectMessageSchema>;
 
 /**
- * counters-changelog: the value of one counter after a change, keyed by the counter key. The
- * liquidation service writes it to the same partition number as the line that changed it (the
- * counters are partition-local state) and rebuilds its state by reading the partition to its end,
- * keeping the last value per key (what compaction keeps). `value: null` deletes the counter.
+ * counters-changelog (and reconcile-changelog): the value of one piece of a stage's state after a
+ * change, keyed by the piece's key. The liquidation service writes it to the same partition number
+ * as the line that changed it (the state is partition-local) and rebuilds its state by reading the
+ * partition to its end, keeping the last value per key (what compaction keeps). `value: null`
+ * deletes the piece.
+ *
+ * Two forms, both read (session 16): the value as JSON inside the record (`{"value":{…}}`, what the
+ * stages write now, without `key`: the record's own key says it), or as a string holding that JSON
+ * (`{"key":"…","value":"{\"v\":3,…}"}`, what earlier builds wrote: every quote escaped, the key
+ * twice). `changelogKey` / `changelogText` read either.
  */
 export const CounterChangelogSchema = z
   .object({
-    key: z.string().min(1).meta({ description: 'counter key, as in Settlement.counters[].key' }),
-    value: z.string().nullable().meta({ description: 'state after the change (Settlement.counters[].after); null = deleted' }),
+    key: z.string().min(1).optional().meta({ description: "the piece's key; absent: the record's key (written since session 16)" }),
+    value: z
+      // the JSON forms first: a failed branch of a union costs zod an issue object per record (restore reads ~10⁵)
+      .union([z.record(z.string(), z.unknown()), z.array(z.unknown()), z.string()])
+      .nullable()
+      .meta({ description: 'the piece after the change, as JSON (since session 16) or as a string holding its JSON (earlier builds); null = deleted' }),
     lineKey: z.string().optional().meta({ description: 'the line whose settlement made this change' }),
     version: z.number().int().min(1).optional().meta({ description: 'version of that settlement' }),
   })
   .meta({ title: 'Counter changelog entry' });
 export type CounterChangelog = z.infer<typeof CounterChangelogSchema>;
+
+/** A changelog record's piece key: the value's (earlier builds) or the record's own. */
+export const changelogKey = (record: { key: string; value: Pick<CounterChangelog, 'key'> }): string => record.value.key ?? record.key;
+
+/** A changelog value's JSON text, whichever form it was written in (null: a removal). */
+export function changelogText(value: CounterChangelog['value']): string | null {
+  return value === null || typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * A changelog record's JSON as the stages write it (the `{ value }` form): the piece's JSON text put
+ * in as it is, neither parsed nor escaped. `text` must be JSON (the stages' own JSON.stringify).
+ */
+export const changelogRecordJson = (text: string | null): string => `{"value":${text ?? 'null'}}`;
 
 /**
  * reliquidations: "re-decide this family's lines whose care date is on or after `from`, and every

@@ -40,7 +40,8 @@ export interface TopicDef<S extends z.ZodType = z.ZodType> {
   retentionMs?: number;
   /** what the key is, for the README and `noemie topics` */
   key: string;
-  keyOf?: (value: z.output<S>) => string;
+  /** the key of a message given without one (undefined: none, the producer must give it) */
+  keyOf?: (value: z.output<S>) => string | undefined;
   headersOf?: (value: z.output<S>) => Headers;
 }
 
@@ -94,7 +95,7 @@ export const TOPICS = {
   'counters-changelog': def({
     name: 'counters-changelog',
     schema: CounterChangelogSchema,
-    key: 'adhérent for a family ledger head, adhérent#lineKey for one of its line records (src/pipeline/ledgers.ts), compacted',
+    key: 'adhérent for a family ledger head, adhérent#lineKey for one of its line records (src/pipeline/ledgers.ts), compacted; the value `{ value: <piece> }` (earlier builds: `{ key, value: "<piece as a JSON string>" }`, read too)',
     compacted: true,
     keyOf: (c) => c.key,
     headersOf: (c) => (c.lineKey === undefined ? {} : { lineKey: c.lineKey }),
@@ -116,7 +117,7 @@ export const TOPICS = {
   'reconcile-changelog': def({
     name: 'reconcile-changelog',
     schema: CounterChangelogSchema,
-    key: 'NIR-rang#L#lineKey / NIR-rang#C#tpClaimId (an entry: [3, w, tuple, undo], the last of a write with the head: [3, w, tuple, undo, seq]); on partitionFor(NIR-rang); null = removed. Older builds: NIR-rang, a whole ReconState',
+    key: 'NIR-rang#L#lineKey / NIR-rang#C#tpClaimId (an entry: [3, w, tuple, undo], the last of a write with the head: [3, w, tuple, undo, seq]); on partitionFor(NIR-rang); null = removed; the value `{ value: <record> }` (before session 16: `{ key, value: "<record as a JSON string>" }`, read too). Older builds: NIR-rang, a whole ReconState',
     compacted: true,
     keyOf: (c) => c.key,
   }),

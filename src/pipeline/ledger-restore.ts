@@ -1,4 +1,5 @@
 import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
+import { changelogKey, changelogText } from '../bus/messages.js';
 import { partitionFor } from '../bus/topics.js';
 import { decodeSnapshot, familyOfKey, familyOfPiece, rollbackOf, unfinished, type HeadPiece, type LedgerPiece } from './ledgers.js';
 import type { LedgerMarker, LedgerStore } from './ledger-store.js';
@@ -92,7 +93,7 @@ export async function healLedgers(bus: Bus, store: LedgerStore, busId: string, p
         continue;
       }
       const back = rollbackOf(piece, head);
-      rollbacks.push({ key, partition: partitionFor(family), value: { key, value: back === null ? null : JSON.stringify(back) } });
+      rollbacks.push({ key, partition: partitionFor(family), value: { value: back } });
     }
     if (settled.length > 0) await store.write([], new Map(), busId, { remove: settled });
     if (rollbacks.length === 0 || round === 1) break;
@@ -120,16 +121,19 @@ export async function applyChangelog(bus: Bus, store: LedgerStore, busId: string
     const parsed = new Map<string, LedgerPiece>();
     const heads = new Map<string, HeadPiece>();
     for (const r of batch) {
-      last.delete(r.value.key);
-      parsed.delete(r.value.key);
+      // Either form of record (bus/messages.ts): the key in the value (earlier builds) or the record's.
+      const key = changelogKey(r);
+      last.delete(key);
+      parsed.delete(key);
       // Checked before anything is written: a bad entry stops the restore with its offset.
       if (r.value.value !== null) {
         const piece = decodeSnapshot(r.value.value, { partition, offset: r.offset });
-        parsed.set(r.value.key, piece);
-        if (piece.piece === 'head') heads.set(r.value.key, piece);
+        parsed.set(key, piece);
+        if (piece.piece === 'head') heads.set(key, piece);
       }
-      // Not cached (piece null): the cache keeps what the service uses.
-      last.set(r.value.key, [r.value.key, null, r.value.value] as const);
+      // Not cached (piece null): the cache keeps what the service uses. The store keeps the piece's
+      // JSON text whichever form the record had (a string's is the text itself).
+      last.set(key, [key, null, changelogText(r.value.value)] as const);
     }
     // A line above its family's head as of this batch's end may be a left-over: marked with it, settled by healLedgers.
     const suspects: string[] = [];

@@ -3,7 +3,7 @@ import { compositeKey, StateStore } from '../state/kv-store.js';
 import { LevelStore, type LevelSubStore } from '../state/level-store.js';
 import { PipelineStageError } from './errors.js';
 import { partitionFor } from '../bus/topics.js';
-import { assemble, decodeSnapshot, encodeFamily, familyOfKey, lineKeyOfPiece, recordUnder, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
+import { assemble, encodeFamilyPieces, familyOfKey, lineKeyOfPiece, recordUnder, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
 import type { LineRecord } from '../engine/index.js';
 import type { Settlement } from '../model/settlement.js';
 import { scratchDir } from './scratch.js';
@@ -291,7 +291,8 @@ export class LedgerStore {
 
   /** Writes a whole family as one change (tests, tools). */
   async set(adherentId: string, family: Family): Promise<void> {
-    await this.setPieces(encodeFamily(adherentId, family).map((m) => [m.key!, decodeSnapshot(m.value.value!, { partition: -1, offset: -1 }), m.value.value!] as const));
+    const written = encodeFamilyPieces(adherentId, family);
+    await this.setPieces(written.pieces.map(([key, piece], k) => [key, piece, written.texts[k]!] as const));
   }
 
   /**

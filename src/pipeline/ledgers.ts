@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Bus, OutgoingMessage } from '../bus/bus.js';
+import { changelogKey } from '../bus/messages.js';
 import { partitionFor } from '../bus/topics.js';
 import type { EngineState, LineRecord } from '../engine/index.js';
 import { lineBucket, lineRecord } from '../engine/state.js';
@@ -152,15 +153,20 @@ export function withLines(lines: EngineState['lines'], written: Readonly<Lines>)
  * (their previous versions are the pieces' `undo`): the service loads them, replay and requests
  * load whole ledgers.
  */
-export function encodeChange(adherentId: string, before: Family | undefined, change: LedgerChange, applied: Record<string, number>, outbox: readonly Settlement[] = []): { messages: OutgoingMessage<'counters-changelog'>[]; family: Family; pieces: [string, LedgerPiece][] } {
+export function encodeChange(adherentId: string, before: Family | undefined, change: LedgerChange, applied: Record<string, number>, outbox: readonly Settlement[] = []): { messages: OutgoingMessage<'counters-changelog'>[]; family: Family; pieces: [string, LedgerPiece][]; texts: string[] } {
   const seq = (before?.seq ?? 0) + 1;
   const pieces = changePieces(adherentId, before, change, applied, outbox);
   const partition = partitionFor(adherentId);
-  const messages = pieces.map(([key, piece]) => ({ key, partition, value: { key, value: JSON.stringify(piece) } }));
+  // The piece as the record's value (JSON in JSON, not a string of it: bus/messages.ts), keyed by the message's key.
+  const messages = pieces.map(([key, piece]) => ({ key, partition, value: { value: piece } }));
   // The family as it now is, built only when asked (a worker writing a batch never asks).
   return {
     messages,
     pieces,
+    /** each piece's JSON text, what the store keeps */
+    get texts(): string[] {
+      return pieces.map(([, piece]) => JSON.stringify(piece));
+    },
     get family(): Family {
       const lines = withLines(before?.state.lines ?? {}, change.lines);
       return { state: { counters: change.counters, renewals: change.renewals, lines }, applied, seq, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) };
@@ -193,15 +199,26 @@ export function outboxOf(id: string, family: Pick<Family, 'outbox'> | undefined)
 
 /** A whole family written as one change (tests, tools): every line it holds, then its head. */
 export function encodeFamily(adherentId: string, family: Family): OutgoingMessage<'counters-changelog'>[] {
-  return encodeChange(adherentId, { ...family, state: { ...family.state, lines: {} } }, ledgerChange(undefined, family.state), family.applied).messages;
+  return encodeFamilyPieces(adherentId, family).messages;
 }
 
-export function decodeSnapshot(text: string, where: { partition: number; offset: number }): LedgerPiece {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `counters-changelog[${where.partition}]@${where.offset}: value is not JSON`, { topic: 'counters-changelog', ...where, offset: String(where.offset) }, { cause });
+/** `encodeFamily` with its pieces and their texts (the store's values). */
+export function encodeFamilyPieces(adherentId: string, family: Family): ReturnType<typeof encodeChange> {
+  return encodeChange(adherentId, { ...family, state: { ...family.state, lines: {} } }, ledgerChange(undefined, family.state), family.applied);
+}
+
+/**
+ * A piece from a changelog value: its JSON text (earlier builds' records, the store's values) or the
+ * JSON itself (the records written since session 16, parsed by the bus with the record), checked.
+ */
+export function decodeSnapshot(value: string | object, where: { partition: number; offset: number }): LedgerPiece {
+  let json: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      json = JSON.parse(value);
+    } catch (cause) {
+      throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `counters-changelog[${where.partition}]@${where.offset}: value is not JSON`, { topic: 'counters-changelog', ...where, offset: String(where.offset) }, { cause });
+    }
   }
   const parsed = LedgerSnapshotSchema.safeParse(json);
   if (!parsed.success) {
@@ -263,7 +280,8 @@ export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promis
     if (high <= low) continue;
     for await (const batch of bus.readRange('counters-changelog', partition, { from: low, to: high })) {
       for (const r of batch) {
-        const { key, value } = r.value;
+        const key = changelogKey(r);
+        const { value } = r.value;
         if (value === null) {
           heads.delete(key);
           const family = families.get(key);

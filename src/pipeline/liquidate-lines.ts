@@ -7,6 +7,7 @@ import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
 import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
+import { changelogRecordJson } from '../bus/messages.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
 import { utf8Views } from './task-bytes.js';
 import { unpackRaw, unpackRequests } from './task-lines.js';
@@ -210,12 +211,14 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
     stampLines(change, stamps.get(id) ?? new Map(), true);
     const pieces = changePieces(id, { state: before ?? emptyState(), seq: write.seqs[id] ?? 0 }, change, write.applied[id] ?? {});
     // The changelog record's JSON made here too: the service produces it as it is (pool-messages.ts
-    // TaskPiece). No message objects (the service keys and partitions them).
+    // TaskPiece). No message objects (the service keys and partitions them). The piece's text goes
+    // into the record as it is (bus/messages.ts: JSON in JSON, keyed by the record's key), not
+    // stringified a second time and escaped as earlier builds did.
     const texts: TaskPiece[] = new Array(pieces.length);
     for (let i = 0; i < pieces.length; i++) {
       const [key, piece] = pieces[i]!;
       const text = JSON.stringify(piece);
-      texts[i] = [key, text, JSON.stringify({ key, value: text })];
+      texts[i] = [key, text, changelogRecordJson(text)];
     }
     out[id] = texts;
   }

@@ -590,7 +590,8 @@ export class LiquidationService {
       const change: LedgerChange = { counters: state.counters, renewals: state.renewals, lines: Object.fromEntries([...touched].flatMap((k) => { const r = lineRecord(state, k); return r ? [[k, r]] : []; })) };
       const written = encodeChange(id, family, change, { ...family?.applied, [wk]: last }, settlements);
       snapshots.push(...written.messages);
-      written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, written.messages[k]!.value.value!]));
+      const texts = written.texts;
+      written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, texts[k]!]));
     }
     await this.writeLedgers(partition, snapshots, pieces);
     await this.pause();

@@ -103,8 +103,9 @@ export type WrittenOutcome =
 
 /**
  * A ledger piece a worker wrote: its key, its value text (what the store keeps) and the JSON of its
- * counters-changelog record, `JSON.stringify({ key, value: text })`, which the service produces as
- * it is (`OutgoingText.json`) instead of escaping the text again on its thread. As they cross back
+ * counters-changelog record, `{"value":<text>}` (bus/messages.ts `changelogRecordJson`: the text put
+ * in as it is; before session 16 `JSON.stringify({ key, value: text })`, escaped a second time),
+ * which the service produces as it is (`OutgoingText.json`). As they cross back
  * (`LiquidateTaskResult.pieces`), the record and a line piece's text are UTF-8 views on the
  * result's `bytes`; a head's text stays a string (the store caches it and the family's next task
  * carries it: a view would take its whole buffer along).

@@ -2,6 +2,7 @@ import type { Batch, Bus, BusRecord, OutgoingText, Subscription } from '../bus/i
 import { TRUSTED } from '../bus/index.js';
 import type { Logger } from '../log.js';
 import type { ReconOutcome } from '../model/reconciliation.js';
+import { changelogRecordJson } from '../bus/messages.js';
 import { partitionFor } from '../bus/topics.js';
 import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, slimSettlement, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
 import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
@@ -136,8 +137,9 @@ interface Working {
  * entries, never changes them in place, and never removes one), as store records and changelog
  * records (with their undo), its head at the next write number. Undefined when nothing changed.
  *
- * The changelog records are handed to the bus as their message's JSON text (OutgoingText, the
- * bytes `JSON.stringify({ key, value })` gives): built once here instead of a message object the
+ * The changelog records are handed to the bus as their message's JSON text (OutgoingText,
+ * `{"value":<record>}`: the record's JSON put in as it is, the key the message's — bus/messages.ts;
+ * before session 16 `JSON.stringify({ key, value })`, the record escaped as a string): built once here instead of a message object the
  * bus serialises again. The LAST record of a write carries the head, so it is never read above it
  * (entry-codec.ts): its undo is written `null`, not the entry's tuple before the write.
  */
@@ -168,7 +170,8 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
     const undo = i === last || before === undefined ? null : (loaded.texts?.get(before) ?? entryText(beneficiary, kind, before));
     const key = entryChangelogKey(beneficiary, kind, id);
     const record = entryRecordText(w, text, undo, i === last ? after.seq : undefined);
-    log.push({ json: `{"key":${JSON.stringify(key)},"value":${JSON.stringify(record)}}`, key, headers: NO_HEADERS, partition });
+    // the record's text as the value's JSON, keyed by the record's key (bus/messages.ts: no escaped string, no second key)
+    log.push({ json: changelogRecordJson(record), key, headers: NO_HEADERS, partition });
   }
   return { write: { beneficiary, head: { w, seq: after.seq }, entries, known: { head: loaded.head !== undefined, groups: loaded.groups } }, log };
 }

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
-import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
+import type { Bus, OutgoingText, PartitionOffsets } from '../bus/bus.js';
+import { changelogKey, changelogRecordJson, changelogText, type CounterChangelog } from '../bus/messages.js';
 import { TRUSTED } from '../bus/bus.js';
 import { partitionFor } from '../bus/topics.js';
 import { parseReconState, type ClaimEntry, type LineEntry, type ReconState } from '../reconcile/index.js';
@@ -13,7 +14,8 @@ import {
   entryText,
   parseChangelogKey,
   parseEntryRecord,
-  parseHeadRecord,
+  entryRecordOf,
+  headRecordOf,
   type AnyEntry,
   type EntryKind,
   type EntryRecord,
@@ -647,17 +649,23 @@ class ReadBatch {
     }
   }
 
-  async add(key: string, value: string | null): Promise<void> {
+  /**
+   * One changelog record: its value as written — a string of the record's JSON (earlier builds) or
+   * that JSON itself (since session 16: read from it, not parsed again; the store keeps its text).
+   */
+  async add(key: string, written: CounterChangelog['value']): Promise<void> {
     const k = parseChangelogKey(key);
     const b = k.beneficiary;
+    const value = changelogText(written);
+    const json = (): unknown => (typeof written === 'string' ? JSON.parse(written) : written);
     if (k.what === 'head') {
       if (value === null) return this.forget(b);
-      this.heads.set(b, parseHeadRecord(value));
+      this.heads.set(b, headRecordOf(json()));
       return;
     }
     if (k.what === 'entry') {
       if (value === null) return this.put(b, { kind: k.kind, id: k.id, entry: null, text: null }, -1);
-      const rec = parseEntryRecord(b, k.kind, value);
+      const rec = entryRecordOf(b, k.kind, json());
       const schema = k.kind === 'L' ? LineEntrySchema : ClaimEntrySchema;
       schema.parse(rec.entry);
       if (rec.undo) schema.parse(rec.undo);
@@ -668,7 +676,7 @@ class ReadBatch {
     }
     // a whole state of an older build: all its entries at the next write number, then its head
     if (value === null) return this.forget(b);
-    const parsed: unknown = JSON.parse(value);
+    const parsed: unknown = json();
     const state = parseReconState(isCompactState(parsed) ? decodeReconState(b, parsed) : parsed);
     const w = this.headW(b) + 1;
     for (const [id, line] of Object.entries(state.lines)) this.put(b, { kind: 'L', id, entry: line, text: entryRecordText(w, entryText(b, 'L', line)) }, w);
@@ -720,7 +728,8 @@ export async function restoreReconStates(bus: Bus, store: ReconStore, busId: str
       const batch = new ReadBatch(store);
       for (const r of records) {
         try {
-          await batch.add(r.value.key, r.value.value);
+          // either form of record (bus/messages.ts): the value's JSON as text, the key the value's or the record's
+          await batch.add(changelogKey(r), r.value.value);
         } catch (e) {
           throw new Error(`reconcile-changelog[${partition}]@${r.offset}: not a reconciliation state record: ${(e as Error).message}`, { cause: e });
         }
@@ -748,7 +757,7 @@ export async function settleReconLeftovers(bus: Bus, store: ReconStore, busId: s
   const marks: { beneficiary: string; kind: EntryKind; id: string }[] = [];
   for await (const m of store.suspectEntries()) marks.push(m);
   if (marks.length === 0) return 0;
-  const messages: OutgoingMessage<'reconcile-changelog'>[] = [];
+  const messages: OutgoingText[] = [];
   const writes: BeneficiaryWrite[] = [];
   for (const { beneficiary: b, kind, id } of marks) {
     const rec = store.record(b, kind, id);
@@ -756,7 +765,7 @@ export async function settleReconLeftovers(bus: Bus, store: ReconStore, busId: s
     if (rec === undefined || rec.w <= headW || rec.undo === undefined) continue;
     const undo = rec.undo;
     const undoText = undo === null ? null : entryText(b, kind, undo);
-    messages.push({ value: { key: entryChangelogKey(b, kind, id), value: undoText === null ? null : entryRecordText(headW, undoText, null) }, partition: partitionFor(b) });
+    messages.push({ json: changelogRecordJson(undoText === null ? null : entryRecordText(headW, undoText, null)), key: entryChangelogKey(b, kind, id), headers: {}, partition: partitionFor(b) });
     writes.push({ beneficiary: b, entries: [{ kind, id, entry: undo, text: undoText === null ? null : entryRecordText(headW, undoText), old: rec.entry }] });
   }
   if (messages.length > 0) await bus.produce('reconcile-changelog', messages, TRUSTED);

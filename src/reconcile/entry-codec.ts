@@ -72,7 +72,11 @@ function entryOfTuple(beneficiary: string, kind: EntryKind, t: unknown): AnyEntr
  * what comes from the bus is checked with zod by the reader).
  */
 export function parseEntryRecord(beneficiary: string, kind: EntryKind, text: string): EntryRecord {
-  const v: unknown = JSON.parse(text);
+  return entryRecordOf(beneficiary, kind, JSON.parse(text));
+}
+
+/** `parseEntryRecord` of a record already parsed (a changelog record's value, written as JSON in the record since session 16). */
+export function entryRecordOf(beneficiary: string, kind: EntryKind, v: unknown): EntryRecord {
   if (!Array.isArray(v) || v[0] !== ENTRY_LAYOUT || !Number.isInteger(v[1])) throw new Error(`not a reconciliation entry record (layout ${ENTRY_LAYOUT})`);
   const undo = v.length > 3 ? (v[3] === null ? null : entryOfTuple(beneficiary, kind, v[3])) : undefined;
   const record: EntryRecord = { w: v[1] as number, entry: entryOfTuple(beneficiary, kind, v[2]), undo };
@@ -84,7 +88,10 @@ export function parseEntryRecord(beneficiary: string, kind: EntryKind, text: str
 }
 
 export function parseHeadRecord(text: string): { w: number; seq: number } {
-  const v: unknown = JSON.parse(text);
+  return headRecordOf(JSON.parse(text));
+}
+
+export function headRecordOf(v: unknown): { w: number; seq: number } {
   if (!Array.isArray(v) || v[0] !== ENTRY_LAYOUT || !Number.isInteger(v[1]) || !Number.isInteger(v[2])) throw new Error(`not a reconciliation head record (layout ${ENTRY_LAYOUT})`);
   return { w: v[1] as number, seq: v[2] as number };
 }

@@ -179,6 +179,46 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(byPartition(await readTopic(bus, 'settlements'))).toEqual(byPartition(await readTopic(single.bus, 'settlements')));
   }, 60_000);
 
+  it('a changelog in the record form of earlier builds (each piece a JSON string, its key in the value) restores the same ledgers and store texts, and the next drop on it settles as an uninterrupted run', async () => {
+    const single = await uninterruptedRun();
+    const { home, bus } = await afterFirstDrop();
+    // This build writes the piece as JSON in the record, keyed by the record's key only.
+    const records = await readTopic(bus, 'counters-changelog');
+    expect(records.length).toBeGreaterThan(24);
+    for (const r of records) {
+      expect(r.value.key).toBeUndefined();
+      expect(typeof r.value.value).toBe('object');
+    }
+    // The same home as an earlier build left it: the same lines, and its changelog with each piece
+    // as a string of its JSON and the key in the value (the form written before session 16).
+    const old = await freshBus();
+    await ingest(old.bus, drops[0]);
+    const legacy = records.map((r) => ({ key: r.key, partition: r.partition, value: { key: r.key, value: JSON.stringify(r.value.value) } }));
+    await old.bus.produce('counters-changelog', legacy);
+    expect((await readTopic(old.bus, 'counters-changelog')).every((r) => typeof r.value.value === 'string' && r.value.key === r.key)).toBe(true);
+    expect(await loadFamilies(old.bus)).toEqual(await loadFamilies(bus));
+    // Restored into a store: the same texts, byte for byte, as the store this build wrote itself.
+    const ledgers = { home: old.home, cacheSize: 3, fsync: false };
+    const store = await LedgerStore.open(ledgers);
+    expect(await restoreLedgers(old.bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: records.length });
+    const own = await LedgerStore.open({ home, cacheSize: 3, fsync: false });
+    for (const r of records) {
+      const k = compositeKey('embedded', r.key);
+      expect(store.kv.sub('ledger.piece', 'text').get(k)).toBe(own.kv.sub('ledger.piece', 'text').get(k));
+    }
+    await own.close();
+    await store.close();
+    // The next drop liquidated on that home: the first drop's lines are under the restored
+    // watermarks (nothing settled twice), the second's settle as the uninterrupted run settled them.
+    await ingest(old.bus, drops[1]);
+    await run(old.bus, { ledgers });
+    const json = (rs: readonly { value: unknown }[]) => rs.map((r) => JSON.stringify(r.value)).sort();
+    const first = await readTopic(bus, 'settlements');
+    const next = await readTopic(old.bus, 'settlements');
+    expect(next).toHaveLength(200);
+    expect([...json(first), ...json(next)].sort()).toEqual(json(await readTopic(single.bus, 'settlements')));
+  }, 60_000);
+
   it('rebuilds the whole store from offset 0 when the marker is corrupt or made for another bus', async () => {
     const { home, bus } = await freshBus();
     await ingest(bus, drops[0]);
@@ -205,9 +245,9 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const change = encodeChange('F2', undefined, ledgerChange(undefined, family.state), family.applied);
     const partition = change.messages[0]!.partition!;
     await bus.produce('counters-changelog', change.messages);
-    const { views } = utf8Views(change.messages.map((m) => m.value.value!));
+    const { views } = utf8Views(change.texts);
     // as the service stages a worker's pieces: line pieces as bytes, the head as text
-    store.stage(change.pieces.map(([key, piece], k) => [key, key === 'F2' ? piece : undefined, key === 'F2' ? change.messages[k]!.value.value! : views[k]!] as const), new Map([[partition, 1]]));
+    store.stage(change.pieces.map(([key, piece], k) => [key, key === 'F2' ? piece : undefined, key === 'F2' ? change.texts[k]! : views[k]!] as const), new Map([[partition, 1]]));
     expect(lineRecord((await store.get('F2', ['L1']))!.state, 'L1')).toEqual(record);
     await store.flush('embedded');
     await store.close();
@@ -215,7 +255,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     expect(lineRecord((await again.get('F2', ['L1']))!.state, 'L1')).toEqual(record);
     // the stored value is the changelog's text itself
     const stored = again.kv.sub('ledger.piece', 'text').get(compositeKey('embedded', 'F2#L1'));
-    expect(stored).toBe(change.messages.find((m) => m.key === 'F2#L1')!.value.value);
+    expect(stored).toBe(change.texts[change.messages.findIndex((m) => m.key === 'F2#L1')]);
     await again.close();
   }, 60_000);
 
@@ -230,7 +270,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const partition = change.messages[0]!.partition!;
     const end = (await bus.endOffsets('counters-changelog')).find((e) => e.partition === partition)!.high;
     expect(end).toBe(1);
-    const due = store.stage(change.pieces.map(([key, piece], k) => [key, piece, change.messages[k]!.value.value!] as const), new Map([[partition, end]]));
+    const due = store.stage(change.pieces.map(([key, piece], k) => [key, piece, change.texts[k]!] as const), new Map([[partition, end]]));
     expect(due).toBe(false); // one family, one batch: far below every bound
     expect(await store.get('F1')).toEqual(change.family);
     // Not in the store, and the marker still says offset 0: a crash now (close, no flush) loses nothing.
@@ -243,7 +283,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     // A flush commits what is staged with the marker, in one transaction.
     const next = encodeChange('F1', change.family, ledgerChange(change.family.state, change.family.state), { 'decompte-lines:0': 9 });
     await bus.produce('counters-changelog', next.messages);
-    again.stage(next.pieces.map(([key, piece], k) => [key, piece, next.messages[k]!.value.value!] as const), new Map([[partition, 2]]));
+    again.stage(next.pieces.map(([key, piece], k) => [key, piece, next.texts[k]!] as const), new Map([[partition, 2]]));
     await again.flush('embedded');
     expect(again.marker()!.next[String(partition)]).toBe(2);
     await again.close();
@@ -270,7 +310,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const b = changeOf(second, '20.00');
     await bus.produce('counters-changelog', a.messages);
     await bus.produce('counters-changelog', b.messages);
-    const staged = (c: typeof a) => c.pieces.map(([key, piece], k) => [key, piece, c.messages[k]!.value.value!] as const);
+    const staged = (c: typeof a) => c.pieces.map(([key, piece], k) => [key, piece, c.texts[k]!] as const);
     const [pa, pb] = [partitionFor(first), partitionFor(second)];
     store.stage(staged(a), new Map([[pa, 1]]));
     const flushing = store.flush('embedded');
@@ -381,7 +421,7 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const record = (version: number) => ({ version, operation: 'I', inputHash: `h${version}` }) as unknown as LineRecord;
     const one = encodeChange('F1', undefined, { counters: { c: '1' }, renewals: {}, lines: { L1: record(1) } }, { 'decompte-lines:0': 3 });
     const p = partitionFor('F1');
-    store.stage(one.pieces.map(([key, piece], k) => [key, piece, one.messages[k]!.value.value!] as const), new Map([[p, 2]]));
+    store.stage(one.pieces.map(([key, piece], k) => [key, piece, one.texts[k]!] as const), new Map([[p, 2]]));
     await store.flush('embedded');
     // Read once: now cached (head text and summary, and L1's piece).
     const first = store.getBatch(['F1'], () => ['L1']).get('F1')!;
@@ -392,12 +432,12 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     // Another member wrote F1 meanwhile (write 2: L1 version 2, watermark 7); the catch-up
     // (applyChangelog) stores its entries as text only. The batch must see write 2, not the cached write 1.
     const two = encodeChange('F1', one.family, { counters: { c: '2' }, renewals: {}, lines: { L1: record(2) } }, { 'decompte-lines:0': 7 });
-    await store.write(two.messages.map((m) => [m.key!, null, m.value.value!] as const), new Map([[p, 4]]), 'embedded');
+    await store.write(two.messages.map((m, k) => [m.key!, null, two.texts[k]!] as const), new Map([[p, 4]]), 'embedded');
     const second = store.getBatch(['F1'], () => ['L1']).get('F1')!;
-    expect([second.seq, second.applied, second.lines, second.text]).toEqual([2, { 'decompte-lines:0': 7 }, { L1: record(2) }, two.messages[1]!.value.value]);
+    expect([second.seq, second.applied, second.lines, second.text]).toEqual([2, { 'decompte-lines:0': 7 }, { L1: record(2) }, two.texts[1]]);
     // A left-over of a write cut before its head (L1 at write 3, no head 3) reads as its undo: version 2.
     const cut = encodeChange('F1', two.family, { counters: { c: '3' }, renewals: {}, lines: { L1: record(3) } }, { 'decompte-lines:0': 9 });
-    store.stage([[cut.messages[0]!.key!, undefined, cut.messages[0]!.value.value!]], new Map([[p, 5]]));
+    store.stage([[cut.messages[0]!.key!, undefined, cut.texts[0]!]], new Map([[p, 5]]));
     expect(store.getBatch(['F1'], () => ['L1']).get('F1')!.lines).toEqual({ L1: record(2) });
     // A rollback to nothing (a tombstone) removes the line from what a batch reads.
     await store.flush('embedded');

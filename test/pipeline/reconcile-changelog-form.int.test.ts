@@ -8,7 +8,7 @@ import { waitCaughtUp } from '../../src/pipeline/catch-up.js';
 import { ReconStore, restoreReconStates } from '../../src/pipeline/reconcile-store.js';
 import { RECONCILE_GROUP, RECONCILE_TOPICS, startReconcileService } from '../../src/pipeline/reconcile-service.js';
 import { entryRecordText, parseEntryRecord } from '../../src/reconcile/entry-codec.js';
-import { claim, readAll, settlement, tempDir } from './stages-given.js';
+import { claim, readAll, readChangelog, settlement, tempDir } from './stages-given.js';
 
 /**
  * The form of a write's changelog records since session 14 (README "Reconciliation state"): the
@@ -61,7 +61,9 @@ describe('reconcile-changelog: a write’s records', () => {
     }
     expect((await readAll(bus, 'reconciliation')).map((o) => o.outcomeId).sort()).toEqual(['matched|noemie-1:L1:1@1|C1#1', 'matched|noemie-1:L2:1@1|C2#1']);
 
-    const log = await readAll(bus, 'reconcile-changelog');
+    const log = await readChangelog(bus, 'reconcile-changelog');
+    // written as JSON in the record, keyed by the record's key (not a string of it with the key again)
+    expect(log.map((r) => r.form)).toEqual(log.map(() => 'json'));
     expect(log.map((r) => r.key)).toEqual([`${B}#C#C1`, `${B}#C#C2`, `${B}#L#noemie-1:L1:1`, `${B}#L#noemie-1:L2:1`, `${B}#C#C1`, `${B}#C#C2`]);
     const second = log.slice(2).map((r) => parseEntryRecord(B, r.key.split('#')[1] as 'L' | 'C', r.value!));
     expect(second.map((r) => r.w)).toEqual([2, 2, 2, 2]);
@@ -89,7 +91,8 @@ describe('reconcile-changelog: a write’s records', () => {
     try {
       const pendingC2 = JSON.parse(log[1]!.value!) as unknown[];
       const last = JSON.parse(log[5]!.value!) as unknown[];
-      const earlier = log.map((r, i) => (i === 5 ? { ...r, value: entryRecordText(2, JSON.stringify(last[2]), JSON.stringify(pendingC2[2]), 2) } : r));
+      // and in the record form of earlier builds: the record as a string, the key in the value
+      const earlier = log.map((r, i) => ({ key: r.key, value: i === 5 ? entryRecordText(2, JSON.stringify(last[2]), JSON.stringify(pendingC2[2]), 2) : r.value }));
       expect(JSON.parse(earlier[5]!.value!)[3]).toEqual(pendingC2[2]);
       await old.produce('reconcile-changelog', earlier.map((value) => ({ value, partition: partitionFor(B) })), TRUSTED);
       expect(await statesRebuiltFrom(old, 'rebuilt-old')).toEqual(kept);

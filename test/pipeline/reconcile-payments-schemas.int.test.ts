@@ -13,7 +13,7 @@ const GENERATED = [
     file: 'topics/reconcile-changelog.schema.json',
     schema: CounterChangelogSchema,
     source: 'src/bus/messages.ts (CounterChangelogSchema), written by src/pipeline/reconcile-service.ts',
-    extra: { 'x-value': 'key: NIR-rang; value: JSON text of the reconcile state in its compact form [2, seq, [line tuple…], [claim tuple…]] (src/reconcile/state-codec.ts; the whole-object form of older builds, src/reconcile/state-schema.ts ReconStateSchema, is still read), checked with ReconStateSchema when read back; null: forgotten' },
+    extra: { 'x-value': 'key (the record\'s): NIR-rang#L#lineKey or NIR-rang#C#tpClaimId; value: the entry record [3, w, tuple, undo], the last of a write [3, w, tuple, undo, seq] (src/reconcile/entry-codec.ts), as JSON in the record since session 16, as a string holding it with the key in the value before; null: removed. Still read: a whole state keyed NIR-rang of layouts 1-2 (the compact form [2, seq, [line tuple…], [claim tuple…]], src/reconcile/state-codec.ts, or the whole object, ReconStateSchema)' },
   },
   {
     file: 'professionals.csv.schema.json',

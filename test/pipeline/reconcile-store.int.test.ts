@@ -16,7 +16,7 @@ import { decide, initialReconState, nextDeadline, reconKeyOf, type ReconEvent, t
 import { partitionFor } from '../../src/bus/topics.js';
 import { entryRecordText, entryText } from '../../src/reconcile/entry-codec.js';
 import { encodeReconStateText } from '../../src/reconcile/state-codec.js';
-import { claim, readAll, settlement, tempDir } from './stages-given.js';
+import { claim, readAll, readChangelog, settlement, tempDir } from './stages-given.js';
 
 /**
  * The reconcile service's state in the home's state store (reconcile-store.ts): a restart reads
@@ -386,7 +386,7 @@ describe('reconcile service state in the state store', () => {
     const key1 = `${nirOf(1)}-1`;
     const m1Before = await rawEntry(key1, 'L', 'noemie-1:M1:1');
     // a beneficiary's records are on one partition, in write order
-    const ofKey1 = async () => (await readAll(bus, 'reconcile-changelog')).filter((r) => r.key.startsWith(`${key1}#`)).map((r) => r.key);
+    const ofKey1 = async () => (await readChangelog(bus, 'reconcile-changelog')).filter((r) => r.key.startsWith(`${key1}#`)).map((r) => r.key);
     const before = (await ofKey1()).length;
     const total = await changelogLength();
     await bus.produce('tp-claims', [{ value: claim({ tpClaimId: 'C1', nir: nirOf(1), amcAmountClaimed: '19.00' }) }]);
@@ -400,7 +400,8 @@ describe('reconcile service state in the state store', () => {
     const expected = decide(states.get(key1)!, { kind: 'claim', claim: claimRecord.value, at: new Date(claimRecord.timestamp).toISOString() });
     expect(expected.outcomes.map((o) => o.outcomeId)).toEqual(['matched|noemie-1:D1:1@1|C1#1']);
     // the last record of the write carries the head (write number, outcome count): [3, w, tuple, undo, seq]
-    const last = (await readAll(bus, 'reconcile-changelog')).filter((r) => r.key === `${key1}#C#C1`).at(-1)!;
+    const last = (await readChangelog(bus, 'reconcile-changelog')).filter((r) => r.key === `${key1}#C#C1`).at(-1)!;
+    expect(last.form).toBe('json');
     expect(JSON.parse(last.value!)).toEqual([3, await headW(key1), expect.any(Array), null, expected.state.seq]);
     after = await storeOf(home());
     expect(after.states.get(key1)).toEqual(expected.state);

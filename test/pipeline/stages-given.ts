@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
+import { changelogKey, changelogText } from '../../src/bus/messages.js';
 import type { Bus, MessageOf, TopicName } from '../../src/bus/index.js';
 import type { PaymentOrder } from '../../src/model/payment.js';
 import type { Settlement } from '../../src/model/settlement.js';
@@ -53,6 +54,22 @@ export async function writeTpClaimsCsv(file: string, claims: readonly TpClaim[],
   const columns = Object.keys(TP_CLAIM_COLUMNS) as (keyof typeof TP_CLAIM_COLUMNS)[];
   const rows = claims.map((c) => columns.map((col) => String(c[TP_CLAIM_COLUMNS[col]] ?? '')).join(';'));
   await writeFile(file, `${[columns.join(';'), ...rows, ...extraLines].join('\n')}\n`);
+}
+
+/**
+ * A changelog's records as `{ key, value }` with the value's JSON text (null: a removal), whichever
+ * form a record was written in (bus/messages.ts), and `form`: 'json' (the value inline, no key in
+ * it: what the stages write since session 16) or 'string' (earlier builds).
+ */
+export async function readChangelog(bus: Bus, topic: 'counters-changelog' | 'reconcile-changelog'): Promise<{ key: string; value: string | null; form: 'json' | 'string' }[]> {
+  const out: { key: string; value: string | null; form: 'json' | 'string' }[] = [];
+  for (const { partition, low, high } of await bus.endOffsets(topic)) {
+    if (high <= low) continue;
+    for await (const records of bus.readRange(topic, partition, { from: low, to: high })) {
+      for (const r of records) out.push({ key: changelogKey(r), value: changelogText(r.value.value), form: typeof r.value.value === 'string' || r.value.key !== undefined ? 'string' : 'json' });
+    }
+  }
+  return out;
 }
 
 export async function readAll<T extends TopicName>(bus: Bus, topic: T): Promise<MessageOf<T>[]> {
