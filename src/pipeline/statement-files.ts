@@ -1,4 +1,5 @@
-import { open, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BoundedJobs } from './bounded-jobs.js';
 
@@ -9,23 +10,24 @@ import { BoundedJobs } from './bounded-jobs.js';
  * A few families are written at once (`inFlight`), so the stage does not wait on each file in
  * turn; memory stays bounded by that number of statements.
  *
- * `durable`: `flush` fdatasyncs every file queued since the last flush (a file left as it was
- * too: it may be one a crashed run wrote and never synced), SYNC_AT_ONCE at a time, then the
- * folders new files were created in — once `flush` resolves, every file queued so far survives a
- * power cut, so the statement stage may then clear the families' dirty marks (statement-pass.ts).
- * The syncs are issued together rather than one after each write: the file system commits its
- * journal once for many of them (the first pass of a 100 k-line home, 4 572 files synced one by
- * one, took 58 s of wall on a busy disk against 11 s unsynced).
+ * One descriptor per file does everything: opened read-write without truncation (created when
+ * absent), its size looked at (a file of another size is not read), read and compared when the
+ * size is the same, written from offset 0 and cut to the new length when it was longer.
+ * `durable`: each file is fdatasynced on that descriptor before its statement's job resolves (a
+ * file left as it was too: it may be one a crashed run wrote and never synced), and `flush` then
+ * fsyncs the folders new files were created in — once `flush` resolves, every file queued so far
+ * survives a power cut, so the statement stage may then clear the families' dirty marks
+ * (statement-pass.ts). Until session 15 each file was opened three times (read to compare, write,
+ * sync at flush): bench/README.md, "Session 16 — statements".
+ *
+ * A crash in the middle of a write leaves a file cut short or mixing both versions, as a
+ * truncating write did: the family's dirty mark is cleared only after `flush`, so the next run
+ * writes it again (test/pipeline/statement-pass.int.test.ts, "a crash after the files are written").
  */
-/** fdatasyncs in flight at once at a flush (each holds a file descriptor) */
-const SYNC_AT_ONCE = 128;
-
 export class StatementFiles {
   private readonly jobs: BoundedJobs;
   /** folders a new file was created in since the last flush (their entries to fsync) */
   private readonly newIn = new Set<string>();
-  /** files written or found unchanged since the last flush (durable: their data to fsync) */
-  private toSync: string[] = [];
   /** files written (new or changed), and files left as they were (same bytes) */
   readonly counts = { written: 0, unchanged: 0 };
 
@@ -41,49 +43,58 @@ export class StatementFiles {
     await this.jobs.add(() => Promise.all(files.map(([path, text]) => this.writeIfChanged(path, text))));
   }
 
-  /** Waits for every queued file (durable: and the folders of new ones); throws the first write that failed. */
+  /** Waits for every queued file (durable: synced each, then the folders of new ones); throws the first write that failed. */
   async flush(): Promise<void> {
     await this.jobs.drain();
     if (this.options.durable) {
-      const files = this.toSync;
-      this.toSync = [];
-      for (let i = 0; i < files.length; i += SYNC_AT_ONCE) await Promise.all(files.slice(i, i + SYNC_AT_ONCE).map((f) => syncPath(f, 'data')));
       const dirs = [...this.newIn];
       this.newIn.clear();
-      await Promise.all(dirs.map((d) => syncPath(d, 'all')));
+      await Promise.all(dirs.map(syncFolder));
     }
   }
 
   private async writeIfChanged(path: string, text: string): Promise<void> {
     const bytes = Buffer.from(text, 'utf8');
-    let existing: Buffer | null = null;
+    // one descriptor for the comparison, the write and the sync: opened without truncation (a
+    // file holding these bytes is left as it is, its times too), created when absent
+    const file = await open(path, constants.O_RDWR | constants.O_CREAT, 0o666);
     try {
-      existing = await readFile(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    if (existing !== null && existing.equals(bytes)) {
-      this.counts.unchanged += 1;
-      if (this.options.durable) this.toSync.push(path);
-      return;
-    }
-    if (existing === null) this.newIn.add(dirname(path));
-    const file = await open(path, 'w');
-    try {
-      await file.writeFile(bytes);
+      const { size } = await file.stat();
+      // size 0: a file just created (or an empty one): written, and its folder synced at flush
+      if (size > 0 && size === bytes.length && (await readWhole(file, size)).equals(bytes)) {
+        this.counts.unchanged += 1;
+        // it may be one a crashed run wrote and never synced
+        if (this.options.durable) await file.datasync();
+        return;
+      }
+      if (size === 0) this.newIn.add(dirname(path));
+      for (let at = 0; at < bytes.length; ) at += (await file.write(bytes, at, bytes.length - at, at)).bytesWritten;
+      if (size > bytes.length) await file.truncate(bytes.length);
+      // the bytes and the size (what reading the file needs), not the times — on this descriptor,
+      // before `flush` may resolve (a reopen and a close per file saved)
+      if (this.options.durable) await file.datasync();
+      this.counts.written += 1;
     } finally {
       await file.close();
     }
-    // fdatasync at flush: the bytes and the size (what reading the file needs), not the times
-    if (this.options.durable) this.toSync.push(path);
-    this.counts.written += 1;
   }
 }
 
-async function syncPath(path: string, what: 'data' | 'all'): Promise<void> {
+/** The file's `size` bytes from its start. */
+async function readWhole(file: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  for (let at = 0; at < size; ) {
+    const { bytesRead } = await file.read(buffer, at, size - at, at);
+    if (bytesRead === 0) return buffer.subarray(0, at);
+    at += bytesRead;
+  }
+  return buffer;
+}
+
+async function syncFolder(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
-    await (what === 'data' ? handle.datasync() : handle.sync());
+    await handle.sync();
   } finally {
     await handle.close();
   }

@@ -159,6 +159,9 @@ export function statementData(
 
 function named(payment: LinePayment | null, names: Readonly<Record<string, string>>): LinePayment | null {
   if (payment === null) return null;
+  const named = (t: PaidTo): boolean => t.kind === 'professional' && Object.hasOwn(names, t.psId);
+  // most payments are the member's: the line's own objects kept (linePaymentOf made them for this statement)
+  if (!payment.paid.some((p) => named(p.to)) && !payment.waiting.some((w) => named(w.to))) return payment;
   const to = (t: PaidTo): PaidTo => (t.kind === 'professional' && Object.hasOwn(names, t.psId) ? { ...t, name: names[t.psId]! } : t);
   return { paid: payment.paid.map((p) => ({ ...p, to: to(p.to) })), waiting: payment.waiting.map((w) => ({ ...w, to: to(w.to) })) };
 }

@@ -2,7 +2,7 @@
 export { statementData, chartScale, regularisationText, type StatementData, type StatementLine, type StatementRequest, type StatementSettlement, type StatementOptions, type CategoryTotal, type Amounts } from './data.js';
 export { renderStatementText } from './text.js';
 export { renderStatementHtml } from './html.js';
-export { renderChartSvg, SEGMENT_COLOURS } from './chart.js';
+export { renderChartSvg, renderChartSvgDecimal, SEGMENT_COLOURS } from './chart.js';
 export { CATEGORIES, categoryOf, type CategoryId } from './categories.js';
 export { euros, frenchDate } from './format.js';
 export { DEFAULT_INSURER, type InsurerIdentity } from './insurer.js';

@@ -63,6 +63,23 @@ export function categoryOfReason(reason: string): ReasonCategory | null {
  */
 export function memberReasons(reason: string | null, status: Settlement['status']): string[] {
   if (reason === null || reason.trim() === '') return status === 'review' ? [NEUTRAL_MEMBER_TEXT] : [];
+  // the same engine reasons come back line after line: the table's patterns are tried once per
+  // reason and status (a copy is handed out: the caller owns its array)
+  const key = `${status}\u241f${reason}`;
+  let texts = SEEN.get(key);
+  if (texts === undefined) {
+    if (SEEN.size >= SEEN_MAX) SEEN.clear();
+    texts = memberReasonsOf(reason, status);
+    SEEN.set(key, texts);
+  }
+  return texts.slice();
+}
+
+/** reason texts already mapped (bounded: cleared whole when full — reasons carry amounts and dates, so their variety grows with the data) */
+const SEEN = new Map<string, readonly string[]>();
+const SEEN_MAX = 4096;
+
+function memberReasonsOf(reason: string, status: Settlement['status']): string[] {
   if (status === 'review' || status === 'rejected') return [categoryOfReason(reason)?.member ?? NEUTRAL_MEMBER_TEXT];
   // an item of its own may hold "; " too (a renewal's "…; next one from …"): its tail matches no
   // category and adds nothing; the contract text stands in only when no item has a category

@@ -1,5 +1,5 @@
 import { centsOf, moneyOfCents } from '../model/cents.js';
-import { entitlementOf } from '../payments/entitlement.js';
+import { entitledOf } from '../payments/entitlement.js';
 import { nextTarget2BusinessDay } from '../payments/target2.js';
 import type { Held, LineLedger, OperatorPayment } from '../payments/types.js';
 
@@ -145,7 +145,9 @@ export function linePaymentOf(facts: LinePaymentFacts, settlement: Parameters<ty
   }
 
   const waiting: PaymentWaiting[] = [];
-  const ent = entitlementOf(line);
+  // `entitledOf`, not `entitlementOf`: at most one payee is entitled, and a map keyed by its name
+  // gets a hidden class per payee (bench/README.md, "Session 16 — statements")
+  const ent = entitledOf(line);
   if (ent.kind === 'pending') {
     // tiers payant awaiting the professional's claim; a line under review shows its reason instead
     if (line.settlement.tiersPayant && line.settlement.status === 'paid') {
@@ -154,19 +156,21 @@ export function linePaymentOf(facts: LinePaymentFacts, settlement: Parameters<ty
     }
     return { paid, waiting };
   }
-  for (const [payee, entitled] of Object.entries(ent.amounts)) {
-    const owed = cents(entitled) - cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00') - (byOperator.get(payee) ?? 0);
-    if (!(owed > 0)) continue;
-    const reason: WaitingReason =
-      facts.returned?.payee === payee ? 'returned'
-        : facts.held?.payee === payee ? 'held'
-          : facts.blocked?.payee === payee ? blockedKind(facts.blocked.reason)
-            : 'next-run';
-    const returned = reason === 'returned' ? { returnReason: { label: facts.returned!.label, blocks: facts.returned!.blocks } } : {};
-    waiting.push({ to: paidTo(payee), amount: moneyOfCents(owed), reason, ...returned });
+  const payee = ent.payee;
+  if (payee !== null) {
+    const owed = cents(ent.amount) - cents(Object.hasOwn(line.paid, payee) ? line.paid[payee]! : '0.00') - (byOperator.get(payee) ?? 0);
+    if (owed > 0) {
+      const reason: WaitingReason =
+        facts.returned?.payee === payee ? 'returned'
+          : facts.held?.payee === payee ? 'held'
+            : facts.blocked?.payee === payee ? blockedKind(facts.blocked.reason)
+              : 'next-run';
+      const returned = reason === 'returned' ? { returnReason: { label: facts.returned!.label, blocks: facts.returned!.blocks } } : {};
+      waiting.push({ to: paidTo(payee), amount: moneyOfCents(owed), reason, ...returned });
+    }
   }
   // tiers payant held or in exception at reconciliation: the professional is owed nothing yet
-  if (line.settlement.tiersPayant && Object.keys(ent.amounts).length === 0 && !line.settlement.annulled && line.settlement.status === 'paid' && cents(line.settlement.amcAmount) > 0) {
+  if (line.settlement.tiersPayant && payee === null && !line.settlement.annulled && line.settlement.status === 'paid' && cents(line.settlement.amcAmount) > 0) {
     waiting.push({ to: settlement.psId ? { kind: 'professional', psId: settlement.psId } : { kind: 'member' }, amount: line.settlement.amcAmount, reason: 'reconciliation' });
   }
   return { paid, waiting };

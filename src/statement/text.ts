@@ -15,12 +15,18 @@ const SURROGATE = /[\uD800-\uDFFF]/;
 const charCount = (cell: string) => (SURROGATE.test(cell) ? [...cell].length : cell.length);
 
 function table(rows: string[][], rightAligned: ReadonlySet<number>): string[] {
-  const widths = rows[0]!.map((_, i) => rows.reduce((w, r) => Math.max(w, charCount(r[i] ?? '')), 0));
-  const pad = (cell: string, i: number) => {
-    const fill = ' '.repeat(widths[i]! - charCount(cell));
-    return rightAligned.has(i) ? fill + cell : cell + fill;
-  };
-  return rows.map((r) => r.map(pad).join('  ').trimEnd());
+  // each cell's width counted once (for the columns' widths and for its padding)
+  const counts = rows.map((r) => r.map(charCount));
+  const widths = rows[0]!.map((_, i) => counts.reduce((w, c) => Math.max(w, c[i] ?? 0), 0));
+  return rows.map((r, j) =>
+    r
+      .map((cell, i) => {
+        const fill = ' '.repeat(widths[i]! - counts[j]![i]!);
+        return rightAligned.has(i) ? fill + cell : cell + fill;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function renderStatementText(data: StatementData): string {

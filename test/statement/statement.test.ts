@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MEMBERSHIP_EVENT_TYPES } from '../../src/model/membership.js';
-import { euros, regularisationText, renderChartSvg, renderStatementHtml, renderStatementText, statementData } from '../../src/statement/index.js';
+import { euros, regularisationText, renderChartSvg, renderChartSvgDecimal, renderStatementHtml, renderStatementText, statementData, type CategoryTotal } from '../../src/statement/index.js';
 import { BENEFICIARIES, DATA, LABELS, SETTLEMENTS } from './given.js';
 
 describe('statement data', () => {
@@ -100,5 +100,35 @@ describe('statement: lines decided again after a membership change', () => {
 
   it('an event type it has no words for is printed as it is', () => {
     expect(regularisationText({ eventId: 'e', type: 'rib-change', effectiveDate: '2025-02-01' })).toBe('régularisation suite à rib change du 01/02/2025');
+  });
+});
+
+describe('the chart’s geometry in integer tenths (chart.ts tenthsOf)', () => {
+  const category = (id: CategoryTotal['category'], expense: string, roAmount: string, amcAmount: string, restToPay: string): CategoryTotal => ({ category: id, label: id, lines: 1, expense, roAmount, amcAmount, restToPay });
+  const money = (cents: number) => `${cents < 0 ? '-' : ''}${Math.floor(Math.abs(cents) / 100)}.${String(Math.abs(cents) % 100).padStart(2, '0')}`;
+
+  it('draws what the decimal.js geometry draws, on 3 000 generated charts (negative parts, zero scale, large amounts)', () => {
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    for (let k = 0; k < 3000; k++) {
+      const size = 1 + next(6);
+      const big = next(10) === 0 ? 1_000_000_00 : 100_00;
+      const charts = Array.from({ length: size }, (_, i) => {
+        const parts = [next(big) - (next(8) === 0 ? next(500) : 0), next(big), next(big)];
+        const expense = next(12) === 0 ? 0 : parts.reduce((a, b) => a + Math.max(0, b), 0);
+        return category((['ville', 'pharmacie', 'hospitalisation', 'optique', 'dentaire', 'audio', 'autres'] as const)[i]!, money(expense), money(parts[0]!), money(parts[1]!), money(parts[2]!));
+      });
+      expect(renderChartSvg(charts)).toBe(renderChartSvgDecimal(charts));
+    }
+  });
+
+  it('a position exactly on a half tenth is left to decimal.js (ties), and a non-Money amount too', () => {
+    // 0.01 of 84.00 is 0.05 px exactly (half a tenth): a tie, rounded half up to 0.1 by decimal.js
+    const tie = [category('ville', '84.00', '0.01', '83.99', '0.00')];
+    expect(renderChartSvg(tie)).toBe(renderChartSvgDecimal(tie));
+    expect(renderChartSvg(tie)).toMatch(/class="seg-ro" x="170" y="\d+" width="0.1"/);
+    const notMoney = [category('ville', '10', '2.5', '7.50', '0.00')];
+    expect(renderChartSvg(notMoney)).toBe(renderChartSvgDecimal(notMoney));
+    expect(renderChartSvg(notMoney)).toMatch(/class="seg-ro" x="170" y="\d+" width="105"/);
   });
 });
