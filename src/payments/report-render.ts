@@ -100,12 +100,6 @@ const td = (t: string | number) => `<td>${escapeHtml(String(t))}</td>`;
 /** identifiers (file names, MsgId, EndToEndId): long, unbreakable, monospace */
 const tdId = (t: string) => `<td class="id">${escapeHtml(t)}</td>`;
 
-/**
- * Where the settled table's rows go in the page (one row per due line: the page's bulk). The page
- * is rendered with this in their place, then written around the rows, which are rendered a few at
- * a time: a run of a million lines never holds its page as one string.
- */
-const SETTLED_ROWS = '\u241fsettled-rows\u241f';
 /** rows per chunk of the page or of report.json (a chunk is a few hundred kB) */
 const ROWS_PER_CHUNK = 1000;
 
@@ -113,9 +107,34 @@ const ROWS_PER_CHUNK = 1000;
 const settledRow = (l: RunReport['settled']['lines'][number]) =>
   `<tr><td>${escapeHtml(String(l.lineKey))}</td><td class="num">${l.version}</td><td class="num">${eur(l.amcAmount)}</td><td class="num">${eur(l.entitled)}</td><td class="num">${eur(l.paidBefore)}</td><td class="num">${eur(l.movement)}</td><td>${escapeHtml(String(l.note ?? ''))}</td></tr>`;
 
-/** The page, whole (tests, small runs): the chunks of `reportHtmlChunks` joined. */
+/**
+ * The tables whose rows grow with the run: one row per due line (settled), per line withheld, per
+ * transfer, per payee recovered from. The page is rendered with a placeholder in place of each
+ * one's rows, then written around them, a few rows at a time: a large run never holds its page, or
+ * one of these tables, as one string.
+ */
+const BULK_TABLES = ['settled', 'withheld', 'transfers', 'recoveries'] as const;
+type BulkTable = (typeof BULK_TABLES)[number];
+const placeholderOf = (id: BulkTable) => `\u241f${id}-rows\u241f`;
+
+/** a bulk table's rows other than the settled ones, in page order (one string per row, made as they are written) */
+function* bulkRows(r: RunReport, id: Exclude<BulkTable, 'settled'>): Generator<string> {
+  if (id === 'withheld') {
+    for (const w of r.withheld.reconciliation) yield `<tr>${td(w.lineKey)}${td(`tiers payant : ${w.kind}`)}${num(w.amcAmount)}</tr>`;
+    for (const p of r.withheld.pending) yield `<tr>${td(p.lineKey)}${td(p.reason)}<td></td></tr>`;
+  } else if (id === 'transfers') {
+    for (const o of r.transferred.orders) yield `<tr>${td(o.paymentId)}${td(`${o.name} (${o.payee})`)}${td(o.iban)}${tdId(o.endToEndId)}${tdId(o.messageId ?? '')}${num(o.amount)}</tr>`;
+  } else {
+    for (const o of r.recoveries.items) yield `<tr>${td(o.paymentId)}${td(o.payee)}${num(o.debtBefore)}${num(o.amount)}${num(o.debtAfter)}</tr>`;
+  }
+}
+
+const bulkCount = (r: RunReport, id: Exclude<BulkTable, 'settled'>) =>
+  id === 'withheld' ? r.withheld.reconciliation.length + r.withheld.pending.length : id === 'transfers' ? r.transferred.orders.length : r.recoveries.items.length;
+
+/** The page, whole (tests, small runs): every table's rows rendered in place; `reportHtmlChunks` writes the same bytes. */
 export function renderReportHtml(r: RunReport): string {
-  return [...reportHtmlChunks(r)].join('');
+  return renderPage(r, (id) => (id === 'settled' ? r.settled.lines.map(settledRow) : [...bulkRows(r, id)]));
 }
 
 /**
@@ -132,48 +151,136 @@ function* chunksOf(r: RunReport, rows?: SettledRows): Generator<readonly RunRepo
   for (let i = 0; i < r.settled.lines.length; i += ROWS_PER_CHUNK) yield r.settled.lines.slice(i, i + ROWS_PER_CHUNK);
 }
 
-/** The page chunk by chunk, byte for byte `renderReportHtml`'s: the settled rows are rendered as they are written. */
-export function* reportHtmlChunks(r: RunReport, rows?: SettledRows): Generator<string> {
-  if ((rows === undefined ? r.settled.lines.length : r.settled.count) === 0) {
-    yield renderPage(r, []);
+/** a bulk table's rows, ROWS_PER_CHUNK at a time, `\n` between rows */
+function* bulkChunks(r: RunReport, id: BulkTable, rows?: SettledRows): Generator<string> {
+  let first = true;
+  if (id === 'settled') {
+    for (const chunk of chunksOf(r, rows)) {
+      yield (first ? '' : '\n') + chunk.map(settledRow).join('\n');
+      first = false;
+    }
     return;
   }
-  const page = renderPage(r, [SETTLED_ROWS]);
-  // looked for inside the settled table: a runId before it could spell the placeholder (escapeHtml keeps it), never `<table`
-  const at = page.indexOf(SETTLED_ROWS, page.indexOf('<table id="settled">'));
-  yield page.slice(0, at);
-  let first = true;
-  for (const chunk of chunksOf(r, rows)) {
-    yield (first ? '' : '\n') + chunk.map(settledRow).join('\n');
+  let s = '';
+  let n = 0;
+  for (const row of bulkRows(r, id)) {
+    s += (first ? '' : '\n') + row;
     first = false;
+    if (++n === ROWS_PER_CHUNK) {
+      yield s;
+      s = '';
+      n = 0;
+    }
   }
-  yield page.slice(at + SETTLED_ROWS.length);
+  if (s !== '') yield s;
+}
+
+/** The page chunk by chunk, byte for byte `renderReportHtml`'s: the bulk tables' rows are rendered as they are written. */
+export function* reportHtmlChunks(r: RunReport, rows?: SettledRows): Generator<string> {
+  const count = (id: BulkTable) => (id !== 'settled' ? bulkCount(r, id) : rows === undefined ? r.settled.lines.length : r.settled.count);
+  // an empty table has its own row (`—`): no placeholder
+  const page = renderPage(r, (id) => (count(id) === 0 ? [] : [placeholderOf(id)]));
+  let from = 0;
+  for (const id of BULK_TABLES) {
+    if (count(id) === 0) continue;
+    const mark = placeholderOf(id);
+    // looked for inside its table (in page order): a runId or a cell before it could spell it (escapeHtml keeps it), never `<table`
+    const at = page.indexOf(mark, page.indexOf(`<table id="${id}">`, from));
+    yield page.slice(from, at);
+    yield* bulkChunks(r, id, rows);
+    from = at + mark.length;
+  }
+  yield page.slice(from);
 }
 
 /**
- * report.json chunk by chunk, byte for byte `JSON.stringify(r, null, 2)` and a newline: the settled
- * lines (one per due line) are stringified a few at a time, indented as the whole document has them.
+ * report.json chunk by chunk, byte for byte `JSON.stringify(r, null, 2)` and a newline. Nothing
+ * that grows with the run is one string: the settled lines (one per due line) come a chunk at a
+ * time, the other long arrays (the transferred orders, the withheld lines…) a few elements at a
+ * time (`jsonChunks`); the rest of the document is a few kB.
  */
 export function* reportJsonChunks(r: RunReport, rows?: SettledRows): Generator<string> {
   if ((rows === undefined ? r.settled.lines.length : r.settled.count) === 0) {
-    yield `${JSON.stringify(r, null, 2)}\n`;
+    yield* jsonChunks(r, '', new Map());
+    yield '\n';
     return;
   }
-  const doc = JSON.stringify({ ...r, settled: { ...r.settled, lines: [SETTLED_ROWS] } }, null, 2);
-  const mark = JSON.stringify(SETTLED_ROWS);
-  // looked for inside `settled` (its first key is `lines`): runId and at come before it and could spell it
-  const at = doc.indexOf(mark, doc.indexOf('\n  "settled": {'));
-  // the indentation of the array's elements: what precedes the mark on its line
-  const indent = doc.slice(doc.lastIndexOf('\n', at) + 1, at);
-  const settled = settledElement(indent);
-  const element = (l: RunReport['settled']['lines'][number]) => settled(l) ?? flatElement(l, indent) ?? JSON.stringify(l, null, 2).replace(/\n/g, `\n${indent}`);
-  yield doc.slice(0, at);
+  // the settled lines' array, told by its identity (a runId or a note can spell any text)
+  const settledLines: unknown[] = [];
+  const own = new Map<unknown, (indent: string) => Iterable<string>>([[settledLines, (indent) => settledChunks(r, rows, indent)]]);
+  yield* jsonChunks({ ...r, settled: { ...r.settled, lines: settledLines } }, '', own);
+  yield '\n';
+}
+
+/** The settled lines' array at `indent`, a chunk of rows at a time (the bulk of report.json). */
+function* settledChunks(r: RunReport, rows: SettledRows | undefined, indent: string): Generator<string> {
+  const inner = `${indent}  `;
+  const settled = settledElement(inner);
+  const element = (l: RunReport['settled']['lines'][number]) => settled(l) ?? flatElement(l, inner) ?? indented(l, inner);
   let first = true;
   for (const chunk of chunksOf(r, rows)) {
-    yield (first ? '' : `,\n${indent}`) + chunk.map(element).join(`,\n${indent}`);
+    yield (first ? `[\n${inner}` : `,\n${inner}`) + chunk.map(element).join(`,\n${inner}`);
     first = false;
   }
-  yield `${doc.slice(at + mark.length)}\n`;
+  yield first ? '[]' : `\n${indent}]`;
+}
+
+/** elements per chunk of a long array of report.json other than the settled lines (a few tens of kB) */
+const ELEMENTS_PER_CHUNK = 256;
+
+/** `JSON.stringify(v, null, 2)` with `indent` after each newline (a JSON string holds no raw newline: each is the layout's) */
+const indented = (v: unknown, indent: string): string => {
+  const s = JSON.stringify(v, null, 2) as string | undefined;
+  return s === undefined ? 'null' : indent === '' ? s : s.replace(/\n/g, `\n${indent}`);
+};
+
+/** an object JSON.stringify walks key by key: no toJSON, Object's prototype (or none) */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `JSON.stringify(v, null, 2)` of a value at `indent`, as chunks: a plain object is walked key by
+ * key, an array of more than ELEMENTS_PER_CHUNK elements yields that many at a time (each element
+ * stringified whole), anything else is stringified whole; `own` replaces a value (by identity) with
+ * its own chunks. Same bytes: the keys JSON.stringify keeps, in its order (Object.keys), a key
+ * whose value stringifies to nothing (undefined, a function) left out, such an element `null`.
+ */
+function* jsonChunks(v: unknown, indent: string, own: ReadonlyMap<unknown, (indent: string) => Iterable<string>>): Generator<string> {
+  const replaced = own.get(v);
+  if (replaced !== undefined) {
+    yield* replaced(indent);
+    return;
+  }
+  const inner = `${indent}  `;
+  if (isPlainObject(v)) {
+    let first = true;
+    for (const k of Object.keys(v)) {
+      const x = v[k];
+      // a member JSON.stringify leaves out (what `indented` would make `null`)
+      if (!own.has(x) && !isPlainObject(x) && !Array.isArray(x) && JSON.stringify(x) === undefined) continue;
+      yield `${first ? '{' : ','}\n${inner}${JSON.stringify(k)}: `;
+      first = false;
+      yield* jsonChunks(x, inner, own);
+    }
+    yield first ? '{}' : `\n${indent}}`;
+    return;
+  }
+  if (Array.isArray(v) && v.length > ELEMENTS_PER_CHUNK && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+    const element = (x: unknown) => (isPlainObject(x) ? flatElement(x, inner) : null) ?? indented(x, inner);
+    for (let i = 0; i < v.length; i += ELEMENTS_PER_CHUNK) {
+      let s = i === 0 ? `[\n${inner}` : `,\n${inner}`;
+      const end = Math.min(v.length, i + ELEMENTS_PER_CHUNK);
+      // (a sparse array's hole is undefined: `null`, as JSON.stringify writes it)
+      for (let j = i; j < end; j++) s += (j === i ? '' : `,\n${inner}`) + element(v[j]);
+      yield s;
+    }
+    yield `\n${indent}]`;
+    return;
+  }
+  yield indented(v, indent);
 }
 
 /**
@@ -217,7 +324,7 @@ function flatElement(l: object, indent: string): string | null {
   return first ? '{}' : `${out}\n${indent}}`;
 }
 
-function renderPage(r: RunReport, settledRows: string[]): string {
+function renderPage(r: RunReport, rowsOf: (id: BulkTable) => string[]): string {
   const eq = r.reconciliation;
   const verdict = eq.reconciled
     ? `<p class="ok" id="verdict">Rapprochement au centime : vérifié.</p>`
@@ -239,13 +346,10 @@ ${table('checks', ['Contrôle', '#Gauche', '#Droite', 'Vérifié'], eq.checks.ma
 ${flowChart(r)}
 <h2>Réglé (${r.settled.count} ligne${r.settled.count > 1 ? 's' : ''})</h2>
 ${table('settled', ['Ligne', '#Version', '#Part mutuelle', '#Dû', '#Déjà payé', '#Mouvement', 'Note'],
-  settledRows,
+  rowsOf('settled'),
   `<tr><td colspan="2">Total</td>${num(r.settled.amcAmount)}${num(r.settled.entitled)}${num(r.settled.paidBefore)}${num(r.settled.movement)}<td></td></tr>`)}
 <h2>Retenu / exception</h2>
-${table('withheld', ['Ligne', 'Motif', '#Part mutuelle'], [
-  ...r.withheld.reconciliation.map((w) => `<tr>${td(w.lineKey)}${td(`tiers payant : ${w.kind}`)}${num(w.amcAmount)}</tr>`),
-  ...r.withheld.pending.map((p) => `<tr>${td(p.lineKey)}${td(p.reason)}<td></td></tr>`),
-])}
+${table('withheld', ['Ligne', 'Motif', '#Part mutuelle'], rowsOf('withheld'))}
 ${table('held', ['Ordre retenu pour approbation', 'Bénéficiaire', '#Montant', 'Plafond', 'Motif'],
   r.held.items.map((h) => `<tr>${td(h.paymentId)}${td(h.payee)}${num(h.amount)}${td(`${h.ceiling}${h.limit ? ` ${h.limit}` : ''}`)}${td(h.reason)}</tr>`),
   `<tr><td colspan="2">Total (${r.held.count})</td>${num(r.held.total)}<td colspan="2"></td></tr>`)}
@@ -255,14 +359,14 @@ ${table('files', ['Fichier pain.001', 'MsgId', 'Compte débiteur', 'Exécution',
   r.transferred.files.map((f) => `<tr>${tdId(f.fileName)}${tdId(f.messageId)}${td(f.debtorIban)}${td(f.executionDate)}<td class="num">${f.count}</td>${num(f.total)}</tr>`),
   `<tr><td colspan="4">Total</td><td class="num">${r.transferred.count}</td>${num(r.transferred.total)}</tr>`)}
 ${table('transfers', ['Ordre', 'Bénéficiaire', 'IBAN', 'EndToEndId', 'MsgId', '#Montant'],
-  r.transferred.orders.map((o) => `<tr>${td(o.paymentId)}${td(`${o.name} (${o.payee})`)}${td(o.iban)}${tdId(o.endToEndId)}${tdId(o.messageId ?? '')}${num(o.amount)}</tr>`))}
+  rowsOf('transfers'))}
 <h2>Bloqué (${r.blocked.count})</h2>
 ${table('blocked', ['Bénéficiaire', '#Montant', 'Motif'],
   r.blocked.items.map((b) => `<tr data-payee="${escapeHtml(b.payee)}">${td(b.payee)}${num(b.amount)}<td>${escapeHtml(b.reason)}<br><span class="reason">${b.lines} ligne(s)</span></td></tr>`),
   `<tr><td>Total</td>${num(r.blocked.total)}<td></td></tr>`)}
 <h2>Récupérations et dettes</h2>
 ${table('recoveries', ['Ordre', 'Bénéficiaire', '#Dette avant', '#Récupéré', '#Dette reportée'],
-  r.recoveries.items.map((o) => `<tr>${td(o.paymentId)}${td(o.payee)}${num(o.debtBefore)}${num(o.amount)}${num(o.debtAfter)}</tr>`),
+  rowsOf('recoveries'),
   `<tr><td colspan="3">Dettes reprises : ${eur(r.debts.broughtForward)} — dettes reportées : ${eur(r.debts.carried)}</td>${num(r.recoveries.total)}<td></td></tr>`)}
 <h2>Retours bancaires</h2>
 <p class="meta">Virements retournés par la banque depuis le paiement précédent (leurs lignes sont à nouveau dues : elles figurent dans les mouvements réglés ci-dessus).</p>

@@ -85,13 +85,29 @@ export class MembershipStore {
   private readonly unknown: SubStore<true>;
   /** the member statements to write again (statement-dirty.ts, in the home's LevelDB): a family's history changed */
   private readonly statements: LazyDirtyFamilies;
-  /** folded families by event count: a family is folded again only when an event was added */
-  private readonly cache = new Map<string, { events: number; state: FamilyState }>();
-  // Every family of a 1 M-line portfolio (18 354): with 4 096, 300 k lines (7 500 families) missed for most
-  // families of every batch, each miss a range read of its events and a fold (bench/README.md "Session 7 — liquidation ledgers").
-  private static readonly CACHE = 32_768;
+  /**
+   * Folded families by event count, least recently used first: a family is folded again only when an
+   * event was added, or once evicted. Bounded by an estimate of their heap (`cacheBytes`).
+   */
+  private readonly cache = new Map<string, { events: number; state: FamilyState; bytes: number }>();
+  private cached = 0;
+  private cacheLimit: number;
+  /**
+   * The bound while lines are keyed and liquidated: every family of a 1 M-line portfolio (18 354,
+   * ≈ 55 MB). Those lookups are spread over the whole portfolio (4 096 lines of the bench's drop name
+   * half its families), so a cache smaller than the families misses for most of every batch, each
+   * miss a range read of its events and a fold (≈ 20 µs; bench/README.md "Session 7 — liquidation
+   * ledgers", "Session 16 — payments"); `run --once` lowers it once they are done (`limitCache`).
+   */
+  static readonly CACHE_BYTES = 64 * 1024 * 1024;
+  /**
+   * What a folded family holds on the heap, estimated from its events: 8.1 MB for the bench's 2 500
+   * families of 7 460 events (members, accounts and the events themselves), ≈ 1.1 kB an event.
+   */
+  static readonly BYTES_PER_EVENT = 1_100;
 
-  constructor(readonly kv: StateStore, private readonly clock: () => string = todayUtc) {
+  constructor(readonly kv: StateStore, private readonly clock: () => string = todayUtc, options: { cacheBytes?: number } = {}) {
+    this.cacheLimit = options.cacheBytes ?? MembershipStore.CACHE_BYTES;
     this.events = kv.sub('members.event');
     this.families = kv.sub('members.family');
     this.applied = kv.sub('members.applied');
@@ -104,8 +120,8 @@ export class MembershipStore {
     this.statements = new LazyDirtyFamilies(homeOfStateStore(kv));
   }
 
-  static open(home: string, options: { today?: () => string } = {}): MembershipStore {
-    return new MembershipStore(StateStore.open(home), options.today);
+  static open(home: string, options: { today?: () => string; cacheBytes?: number } = {}): MembershipStore {
+    return new MembershipStore(StateStore.open(home), options.today, options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes });
   }
 
   /** The store of a home that has one, or null (nothing created: read-only commands). */
@@ -301,11 +317,46 @@ export class MembershipStore {
     const mark = this.families.get(adherentId);
     if (mark === undefined) return null;
     const hit = this.cache.get(adherentId);
-    if (hit && hit.events === mark.events) return hit.state;
+    if (hit !== undefined) {
+      this.cache.delete(adherentId);
+      if (hit.events === mark.events) {
+        // the most recently used last (a Map keeps insertion order)
+        this.cache.set(adherentId, hit);
+        return hit.state;
+      }
+      this.cached -= hit.bytes;
+    }
     const state = foldFamily(adherentId, this.eventsOf(adherentId));
-    if (this.cache.size >= MembershipStore.CACHE) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(adherentId, { events: mark.events, state });
+    const bytes = mark.events * MembershipStore.BYTES_PER_EVENT;
+    this.cache.set(adherentId, { events: mark.events, state, bytes });
+    this.cached += bytes;
+    this.evictOver(this.cacheLimit);
     return state;
+  }
+
+  /** Drops the least recently used families until the cache's estimate is within `bytes`. */
+  private evictOver(bytes: number): void {
+    for (const [id, entry] of this.cache) {
+      if (this.cached <= bytes) return;
+      this.cache.delete(id);
+      this.cached -= entry.bytes;
+    }
+  }
+
+  /**
+   * Bounds the fold cache from now on (the least recently used families dropped to fit): `run --once`
+   * lowers it once the lines are keyed and liquidated, when each family is asked for once or twice
+   * (its payees' accounts, its statement) and a cache of the whole portfolio is only heap held
+   * through the payment run, the run's memory peak.
+   */
+  limitCache(bytes: number): void {
+    this.cacheLimit = bytes;
+    this.evictOver(bytes);
+  }
+
+  /** The fold cache's size: families held and their estimated heap. */
+  cacheUse(): { families: number; bytes: number } {
+    return { families: this.cache.size, bytes: this.cached };
   }
 
   /** The family as it stood on `date` (who was covered, at which level, paid where), as known now. */

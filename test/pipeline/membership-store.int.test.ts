@@ -282,3 +282,68 @@ describe('member statements to write again (statements.dirty)', () => {
     }
   });
 });
+
+describe('the fold cache, bounded', () => {
+  /** family i: its holder (nir 1 870 4 59 280 000 + i), an account, a child added for odd i */
+  const familyEvents = (i: number): MembershipEvent[] => {
+    const adherentId = `ADH80${String(i).padStart(5, '0')}`;
+    const nir = String(1870459280000 + i);
+    const events = [MembershipEventSchema.parse({ eventId: `f${i}`, adherentId, eventType: 'family_created', effectiveDate: '2024-01-01', ...person({ nir, rang: 1 }, 'A', '1987-04-20', `HOLDER ${i}`), iban: OLD_IBAN, bic: 'PSSTFRPPXXX' })];
+    if (i % 2 === 1) events.push(MembershipEventSchema.parse({ eventId: `c${i}`, adherentId, eventType: 'beneficiary_added', effectiveDate: '2024-03-01', ...person({ nir, rang: 2 }, 'E', '2008-02-19', `CHILD ${i}`) }));
+    return events;
+  };
+  const idOf = (i: number) => `ADH80${String(i).padStart(5, '0')}`;
+
+  it('holds at most its bound (an estimate by events), least recently used out; an evicted family is folded again, the same', async () => {
+    const bound = 5 * MembershipStore.BYTES_PER_EVENT;
+    const small = MembershipStore.open(home, { today: () => TODAY, cacheBytes: bound });
+    const whole = MembershipStore.open(home, { today: () => TODAY, cacheBytes: Number.MAX_SAFE_INTEGER });
+    try {
+      await small.apply(Array.from({ length: 40 }, (_, i) => familyEvents(i)).flat());
+      const seen = new Map<number, unknown>();
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 40; i++) {
+          const state = small.family(idOf(i));
+          // folded again after its eviction: what a cache of every family says
+          expect(state).toEqual(whole.family(idOf(i)));
+          expect(state?.members).toHaveLength(i % 2 === 1 ? 2 : 1);
+          if (round > 0) expect(state).toEqual(seen.get(i));
+          seen.set(i, state);
+          expect(small.cacheUse().bytes).toBeLessThanOrEqual(bound);
+        }
+      }
+      // 40 families of 1 or 2 events: 3 or 4 held, never the 40
+      expect(small.cacheUse().families).toBeGreaterThanOrEqual(3);
+      expect(small.cacheUse().families).toBeLessThanOrEqual(5);
+      expect(whole.cacheUse().families).toBe(40);
+      // least recently used out: the family asked for just now stays, one not asked for since is out
+      // (39: 2 events, 36 and 38: 1 each — 4 within 5; 37 too would make 6)
+      const recent = small.family(idOf(39));
+      for (const i of [36, 38]) small.family(idOf(i));
+      expect(small.family(idOf(39))).toBe(recent);
+      const before = small.family(idOf(0));
+      for (const i of [36, 37, 38, 39]) small.family(idOf(i));
+      expect(small.family(idOf(0))).not.toBe(before);
+      expect(small.family(idOf(0))).toEqual(before);
+    } finally {
+      await whole.kv.close();
+    }
+  });
+
+  it('an event added to a cached family is seen (the cached fold is not reused), and limitCache bounds a cache already full', async () => {
+    await store.apply(Array.from({ length: 30 }, (_, i) => familyEvents(i)).flat());
+    for (let i = 0; i < 30; i++) store.family(idOf(i));
+    expect(store.cacheUse().families).toBe(30);
+    const was = store.family(idOf(4))!;
+    await store.apply([MembershipEventSchema.parse({ eventId: 'rib4', adherentId: idOf(4), eventType: 'bank_account_change', effectiveDate: '2026-01-01', iban: NEW_IBAN, bic: 'PSSTFRPPXXX' })]);
+    expect(store.family(idOf(4))!.accounts.map((a) => a.iban)).toEqual([OLD_IBAN, NEW_IBAN]);
+    expect(was.accounts).toHaveLength(1);
+    store.limitCache(4 * MembershipStore.BYTES_PER_EVENT);
+    expect(store.cacheUse().bytes).toBeLessThanOrEqual(4 * MembershipStore.BYTES_PER_EVENT);
+    // the most recently used (family 4, two events) is kept
+    expect(store.cacheUse().families).toBeGreaterThanOrEqual(1);
+    expect(store.accountOn(idOf(4), '2026-02-01')?.iban).toBe(NEW_IBAN);
+    for (let i = 0; i < 30; i++) expect(store.index().holder(idOf(i))?.name).toBe(`HOLDER ${i}`);
+    expect(store.cacheUse().bytes).toBeLessThanOrEqual(4 * MembershipStore.BYTES_PER_EVENT);
+  });
+});

@@ -102,6 +102,8 @@ const SAMPLE_TP_CLAIMS = 'fixtures/sample/tp_claims.csv';
 /** the sample's members feed of "the next day" (fixtures/sample/README.md): copied once the sample's drop was read */
 const SAMPLE_FEEDS = 'fixtures/sample/feeds';
 const SAMPLE_FIRST_DROP = join(SAMPLE_INBOX, 'cpam-lot-0001.zip');
+/** the membership fold cache's bound once `run --once` has liquidated (≈ 1 200 families of the bench's population) */
+const FOLD_CACHE_AFTER_LIQUIDATION = 4 * 1024 * 1024;
 
 export const command: Command = {
   name: 'run',
@@ -344,6 +346,10 @@ export const command: Command = {
       throw e;
     });
     const { returns, claims, memberFiles, outcomes, m, familiesInStore, exceptions, l, r } = once;
+    // The lines are keyed and liquidated: from here each family is folded once or twice (its payees'
+    // accounts, its statement), and a fold cache of the whole portfolio would only be heap held
+    // through the payment run, the run's peak (bench/README.md "Session 16 — payments").
+    membership.limitCache(FOLD_CACHE_AFTER_LIQUIDATION);
 
     // the rule of noemie ingest: a drop archived with a refused part still needs attention
     let code = outcomes.some((o) => dropNeedsAttention({ action: o.action, error: o.result?.error, totals: o.result?.totals ?? EMPTY_TOTALS })) || returns.refused > 0 ? 1 : 0;
