@@ -656,15 +656,14 @@ class ReadBatch {
   async add(key: string, written: CounterChangelog['value']): Promise<void> {
     const k = parseChangelogKey(key);
     const b = k.beneficiary;
-    const value = changelogText(written);
     const json = (): unknown => (typeof written === 'string' ? JSON.parse(written) : written);
     if (k.what === 'head') {
-      if (value === null) return this.forget(b);
+      if (written === null) return this.forget(b);
       this.heads.set(b, headRecordOf(json()));
       return;
     }
     if (k.what === 'entry') {
-      if (value === null) return this.put(b, { kind: k.kind, id: k.id, entry: null, text: null }, -1);
+      if (written === null) return this.put(b, { kind: k.kind, id: k.id, entry: null, text: null }, -1);
       const rec = entryRecordOf(b, k.kind, json());
       const schema = k.kind === 'L' ? LineEntrySchema : ClaimEntrySchema;
       schema.parse(rec.entry);
@@ -672,10 +671,11 @@ class ReadBatch {
       if (idOf(k.kind, rec.entry) !== k.id) throw new Error(`the entry's id is not its key's (${k.id})`);
       // the last record of a write commits it (its head); a later write's head always comes later
       if (rec.seq !== undefined && rec.w >= this.headW(b)) this.heads.set(b, { w: rec.w, seq: rec.seq });
-      return this.put(b, { kind: k.kind, id: k.id, entry: rec.entry, text: value }, rec.w);
+      // the text only here, where the store keeps it (a JSON-form record's is stringified again)
+      return this.put(b, { kind: k.kind, id: k.id, entry: rec.entry, text: changelogText(written) }, rec.w);
     }
     // a whole state of an older build: all its entries at the next write number, then its head
-    if (value === null) return this.forget(b);
+    if (written === null) return this.forget(b);
     const parsed: unknown = json();
     const state = parseReconState(isCompactState(parsed) ? decodeReconState(b, parsed) : parsed);
     const w = this.headW(b) + 1;

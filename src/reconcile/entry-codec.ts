@@ -87,10 +87,7 @@ export function entryRecordOf(beneficiary: string, kind: EntryKind, v: unknown):
   return record;
 }
 
-export function parseHeadRecord(text: string): { w: number; seq: number } {
-  return headRecordOf(JSON.parse(text));
-}
-
+/** A reconciliation head record (`[layout, w, seq]`), already parsed from its changelog record. */
 export function headRecordOf(v: unknown): { w: number; seq: number } {
   if (!Array.isArray(v) || v[0] !== ENTRY_LAYOUT || !Number.isInteger(v[1]) || !Number.isInteger(v[2])) throw new Error(`not a reconciliation head record (layout ${ENTRY_LAYOUT})`);
   return { w: v[1] as number, seq: v[2] as number };
