@@ -117,20 +117,29 @@ const BULK_TABLES = ['settled', 'withheld', 'transfers', 'recoveries'] as const;
 type BulkTable = (typeof BULK_TABLES)[number];
 const placeholderOf = (id: BulkTable) => `\u241f${id}-rows\u241f`;
 
-/** a bulk table's rows other than the settled ones, in page order (one string per row, made as they are written) */
-function* bulkRows(r: RunReport, id: Exclude<BulkTable, 'settled'>): Generator<string> {
+type BulkSource = readonly [items: readonly unknown[], row: (item: never) => string];
+
+/** a bulk table's arrays other than the settled lines, in page order, each with its row */
+function bulkSources(r: RunReport, id: Exclude<BulkTable, 'settled'>): BulkSource[] {
+  type W = RunReport['withheld'];
+  type T = RunReport['transferred']['orders'][number];
+  type R = RunReport['recoveries']['items'][number];
   if (id === 'withheld') {
-    for (const w of r.withheld.reconciliation) yield `<tr>${td(w.lineKey)}${td(`tiers payant : ${w.kind}`)}${num(w.amcAmount)}</tr>`;
-    for (const p of r.withheld.pending) yield `<tr>${td(p.lineKey)}${td(p.reason)}<td></td></tr>`;
-  } else if (id === 'transfers') {
-    for (const o of r.transferred.orders) yield `<tr>${td(o.paymentId)}${td(`${o.name} (${o.payee})`)}${td(o.iban)}${tdId(o.endToEndId)}${tdId(o.messageId ?? '')}${num(o.amount)}</tr>`;
-  } else {
-    for (const o of r.recoveries.items) yield `<tr>${td(o.paymentId)}${td(o.payee)}${num(o.debtBefore)}${num(o.amount)}${num(o.debtAfter)}</tr>`;
+    return [
+      [r.withheld.reconciliation, (w: W['reconciliation'][number]) => `<tr>${td(w.lineKey)}${td(`tiers payant : ${w.kind}`)}${num(w.amcAmount)}</tr>`],
+      [r.withheld.pending, (p: W['pending'][number]) => `<tr>${td(p.lineKey)}${td(p.reason)}<td></td></tr>`],
+    ];
   }
+  if (id === 'transfers') return [[r.transferred.orders, (o: T) => `<tr>${td(o.paymentId)}${td(`${o.name} (${o.payee})`)}${td(o.iban)}${tdId(o.endToEndId)}${tdId(o.messageId ?? '')}${num(o.amount)}</tr>`]];
+  return [[r.recoveries.items, (o: R) => `<tr>${td(o.paymentId)}${td(o.payee)}${num(o.debtBefore)}${num(o.amount)}${num(o.debtAfter)}</tr>`]];
 }
 
-const bulkCount = (r: RunReport, id: Exclude<BulkTable, 'settled'>) =>
-  id === 'withheld' ? r.withheld.reconciliation.length + r.withheld.pending.length : id === 'transfers' ? r.transferred.orders.length : r.recoveries.items.length;
+/** a bulk table's rows other than the settled ones, in page order (one string per row, made as they are written) */
+function* bulkRows(r: RunReport, id: Exclude<BulkTable, 'settled'>): Generator<string> {
+  for (const [items, row] of bulkSources(r, id)) for (const item of items) yield (row as (item: unknown) => string)(item);
+}
+
+const bulkCount = (r: RunReport, id: Exclude<BulkTable, 'settled'>) => bulkSources(r, id).reduce((n, [items]) => n + items.length, 0);
 
 /** The page, whole (tests, small runs): every table's rows rendered in place; `reportHtmlChunks` writes the same bytes. */
 export function renderReportHtml(r: RunReport): string {
