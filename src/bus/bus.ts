@@ -214,12 +214,21 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-/** Lag from end and committed offsets, shared by both buses. */
+/**
+ * Lag from end and committed offsets, shared by both buses. Every topic's committed offsets are read
+ * BEFORE any end offset: a service produces a record's effects (a handover request on the very
+ * topic it reads, say) before it commits the record, so ends read after the commits include those
+ * effects. Read at once or the other way round, a commit could land between the two reads and a
+ * group with work still ahead would look caught up (seen: a handover request left unread by a
+ * `--once` wait on Kafka).
+ */
 export async function lagOf(bus: Pick<Bus, 'endOffsets' | 'committedOffsets'>, groupId: string, topics: readonly TopicName[]): Promise<GroupLag[]> {
+  const committedOf = await Promise.all(topics.map((topic) => bus.committedOffsets(groupId, topic)));
+  const endsOf = await Promise.all(topics.map((topic) => bus.endOffsets(topic)));
   const out: GroupLag[] = [];
-  for (const topic of topics) {
-    const [ends, committed] = await Promise.all([bus.endOffsets(topic), bus.committedOffsets(groupId, topic)]);
-    const byPartition = new Map(committed.map((c) => [c.partition, c.offset]));
+  for (const [i, topic] of topics.entries()) {
+    const ends = endsOf[i]!;
+    const byPartition = new Map(committedOf[i]!.map((c) => [c.partition, c.offset]));
     for (const { partition, low, high } of [...ends].sort((a, b) => a.partition - b.partition)) {
       const c = byPartition.get(partition) ?? null;
       out.push({ topic, partition, committed: c, end: high, lag: Math.max(0, high - (c ?? low)) });
