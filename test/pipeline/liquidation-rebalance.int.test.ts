@@ -154,11 +154,27 @@ describe('kafka: two liquidation services in one group, one stopped mid-drop', (
     }
   }
 
-  it('gives exactly the settlements of one uninterrupted service: the survivor reads the stopped member\'s ledgers before deciding', async () => {
-    expect(partitionCount(), 'the families are laid out for 4 partitions (the mock auto-creates topics with 4)').toBe(4);
-    const reference1 = await single('reference', [PART1, PART2]);
-    const emptyLedgers = await single('empty', [PART2]);
+  /** counters-changelog records on `partitions`, summed (their end offsets) */
+  const changelogEnds = async (bus: Bus, partitions: readonly number[]) =>
+    (await bus.endOffsets('counters-changelog')).filter((e) => partitions.includes(e.partition)).reduce((n, e) => n + e.high, 0);
 
+  interface Settled { client: Bus; group: string; a: LiquidationService; b: LiquidationService; seenA: Set<number>; seenB: Set<number>; ownedA: number[]; ownedB: number[] }
+
+  /**
+   * Two services join one new group on new topics; resolves once the group is settled: two probe
+   * rounds in a row split the partitions between both the same way (the first member in may get
+   * every partition until the other's join moves some). Bounded in time, not in rounds: a round
+   * takes well under a second when one member has every partition, while the other's join can take
+   * longer than 20 of them on a loaded machine.
+   *
+   * Undefined when a member's subscription ended on INVALID_REQUEST to its SyncGroup: librdkafka's
+   * mock coordinator closes a sync once every member HAS an assignment (the leader's SyncGroup
+   * carries them all), not once every member has ASKED, so a follower whose SyncGroup comes after
+   * the leader's finds the group Up and gets INVALID_REQUEST (rdkafka_mock_cgrp.c `sync_check`,
+   * `check_state`); kafkajs takes that as fatal. A real broker answers the late follower with its
+   * assignment. Seen in 2 of 27 runs as `[[],[0,1,2,3]]` for 90 s. Any other end fails the test.
+   */
+  async function settle(attempt: number): Promise<Settled | undefined> {
     const prefix = `r${randomUUID().slice(0, 8)}.`;
     const group = `liquidation-${randomUUID().slice(0, 8)}`;
     const client = await kafka(prefix);
@@ -166,17 +182,21 @@ describe('kafka: two liquidation services in one group, one stopped mid-drop', (
     const seenB = new Set<number>();
     // Both join at once: one group join round instead of two.
     const [a, b] = await Promise.all([
-      kafka(prefix).then((bus) => start(watched(bus, seenA), group, 'a-ledgers')),
-      kafka(prefix).then((bus) => start(watched(bus, seenB), group, 'b-ledgers')),
+      kafka(prefix).then((bus) => start(watched(bus, seenA), group, `a${attempt}-ledgers`)),
+      kafka(prefix).then((bus) => start(watched(bus, seenB), group, `b${attempt}-ledgers`)),
     ]);
-
-    // 1. The group settles: the first member in may get every partition until the other's join moves
-    //    some. Settled once two probe rounds in a row split the partitions between both the same way.
-    //    Bounded in time, not in rounds: a round takes well under a second when one member has every
-    //    partition, while the other's join can take longer than 20 of them on a loaded machine.
+    const ended: unknown[] = [];
+    for (const member of [a, b]) member.done.then(() => ended.push(new Error('subscription ended')), (e: unknown) => ended.push(e));
+    const mockSyncRace = (e: unknown) => (e as { cause?: { type?: unknown } }).cause?.type === 'INVALID_REQUEST';
     let split = '';
     const settleBy = Date.now() + 90_000;
     for (let round = 1; ; round++) {
+      if (ended.length > 0) {
+        const why = [...ended]; // before the stops below end the other member's subscription too
+        await Promise.allSettled([a.stop(), b.stop()]);
+        if (why.every(mockSyncRace)) return undefined;
+        throw new Error(`a member stopped while the group settled (round ${round}, split ${split}): ${why.map(String).join('; ')}`);
+      }
       seenA.clear();
       seenB.clear();
       await ingest(client, `probe${round}.csv`, probes(round));
@@ -188,6 +208,22 @@ describe('kafka: two liquidation services in one group, one stopped mid-drop', (
       await new Promise((r) => setTimeout(r, 250));
     }
     const [ownedA, ownedB] = JSON.parse(split) as [number[], number[]];
+    return { client, group, a, b, seenA, seenB, ownedA, ownedB };
+  }
+
+  it('gives exactly the settlements of one uninterrupted service: the survivor reads the stopped member\'s ledgers before deciding', async () => {
+    expect(partitionCount(), 'the families are laid out for 4 partitions (the mock auto-creates topics with 4)').toBe(4);
+    const reference1 = await single('reference', [PART1, PART2]);
+    const emptyLedgers = await single('empty', [PART2]);
+
+    // Settled on fresh topics and a fresh group; once more if the mock broker's sync race (below) ended a member.
+    let settled: Settled | undefined;
+    for (let attempt = 1; settled === undefined; attempt++) {
+      settled = await settle(attempt);
+      if (settled === undefined && attempt === 3) throw new Error('the group was cut by the mock broker\'s sync race three times running');
+    }
+    const { client, group, a, b, seenA, seenB, ownedA, ownedB } = settled;
+    const atSettle = { a: { ...a.stats }, b: { ...b.stats }, ownedEnds: await changelogEnds(client, ownedA) };
     // A first read joins the client's range reader (a group join: seconds) while the services work.
     const warmUp = readTopic(client, 'settlements').catch(() => undefined); // a failure shows in the real read below
     expect(sorted([...ownedA, ...ownedB])).toEqual([0, 1, 2, 3]);
@@ -198,19 +234,23 @@ describe('kafka: two liquidation services in one group, one stopped mid-drop', (
     await ingest(client, 'part1.csv', PART1);
     await waitCaughtUp(client, group, LINE_TOPICS, 60_000);
     expect([sorted(seenA), sorted(seenB)]).toEqual([ownedA, ownedB]);
-    expect(a.stats.snapshots).toBeGreaterThan(0);
-    // Nobody has read anything from the other so far (probes have no ledger, nothing moved since B's start).
-    expect([a.stats.caughtUp, b.stats.caughtUp]).toEqual([0, 0]);
+    expect(a.stats.snapshots).toBeGreaterThan(atSettle.a.snapshots);
+    // Nobody read anything from the other during part 1 (the partitions did not move).
+    expect([a.stats.caughtUp, b.stats.caughtUp]).toEqual([atSettle.a.caughtUp, atSettle.b.caughtUp]);
 
     // 3. A leaves: B gets A's partitions, with A's ledger pieces on counters-changelog only.
     await a.stop();
+    const writtenByA = (await changelogEnds(client, ownedA)) - atSettle.ownedEnds;
     seenB.clear();
     await ingest(client, 'part2.csv', PART2);
     await waitCaughtUp(client, group, LINE_TOPICS, 60_000);
     await b.stop();
     for (const p of ownedA) expect(seenB.has(p)).toBe(true);
-    // Exactly what A wrote (on its partitions only) was read in, nothing of B's own.
-    expect(b.stats.caughtUp).toBe(a.stats.snapshots);
+    // Everything A wrote since the settle went to its own partitions, and B read all of it in (and
+    // perhaps older pieces there: a probe line is kept in the ledger of the member number it names,
+    // so a round where A held every partition left pieces B had not read yet).
+    expect(a.stats.snapshots - atSettle.a.snapshots).toBe(writtenByA);
+    expect(b.stats.caughtUp - atSettle.b.caughtUp).toBeGreaterThanOrEqual(writtenByA);
 
     // 4. The same settlements as one uninterrupted service, each line published once (a batch the
     //    rebalance redelivers is skipped: its lines are at or below their family's watermark).
