@@ -21,6 +21,11 @@ import { readEnv } from '../../src/config.js';
  * Either mock lives in its process's memory: killing it loses every topic, message and committed
  * offset, and a new one listens on other ports. It keeps at most 5 MiB per partition and drops the
  * oldest messages beyond that (bench/README.md "pipeline on Kafka").
+ * Its group coordinator closes a sync once every member HAS an assignment, not once every member
+ * has asked: a follower whose SyncGroup arrives after the leader's gets INVALID_REQUEST, which
+ * kafkajs takes as fatal (the consumer stops, no restart). A real broker answers it. Tests that
+ * start several members of one group at once must allow for it (liquidation-rebalance.int.test.ts
+ * `settle`, kafka-assignor.int.test.ts).
  */
 export interface TestBroker {
   kind: 'mock' | 'external';
