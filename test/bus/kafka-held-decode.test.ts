@@ -125,6 +125,7 @@ describe('kafka subscription: records held as kafkajs handed them', () => {
     const spaced = { ...message(0), value: Buffer.from(JSON.stringify(lineMessage(NIRS[0], 1, 1), null, 1)) } as KafkaMessage;
     await deliver([spaced, message(1)], 2);
     expect(handled[0]!.map((r) => r.unchecked)).toEqual([true, true]);
+    expect(handled[0]!.map((r) => r.json)).toEqual([spaced.value, expect.anything()]);
     // not JSON: the reader throws, the bus's own check ends the subscription
     const notJson = { ...message(2), value: Buffer.from('{"line":') } as KafkaMessage;
     await deliver([notJson, message(3)], 4);
@@ -141,6 +142,21 @@ describe('kafka subscription: records held as kafkajs handed them', () => {
     expect(handled[0]!.value).toEqual(lineMessage(NIRS[0], 1, 1));
     expect(handled[0]!.json).toBeUndefined();
     expect(handled[0]!.unchecked).toBeUndefined();
+    await sub.stop();
+  });
+
+  it('a valid record its reader cannot read comes whole and checked, its JSON made again from the schema output', async () => {
+    const handled: BusRecord<'decompte-lines'>[] = [];
+    const reader = (json: string | Uint8Array) => {
+      if (Buffer.from(json as Uint8Array).includes('"lineNo":2,')) throw new Error('not for me');
+      return lineRoutingOf(json);
+    };
+    const { sub, message, deliver } = harness({ raw: { 'decompte-lines': reader }, checksRaw: true, handler: async (b) => void handled.push(...(b.records as BusRecord<'decompte-lines'>[])) });
+    await sub.start();
+    await deliver([message(0), message(1)], 2);
+    expect(handled.map((r) => r.unchecked)).toEqual([true, undefined]);
+    expect(handled[1]!.value).toEqual(lineMessage(NIRS[0], 1, 2));
+    expect(handled[1]!.json).toBe(JSON.stringify(handled[1]!.value));
     await sub.stop();
   });
 });

@@ -262,7 +262,7 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
  * its value's bytes as `json` (a view on kafkajs's fetch buffer, not copied), `value` what `raw` read
  * from them, the headers checked here. A value `raw` cannot read (not JSON, a field missing) goes
  * through `toRecord`: parsed and checked by zod, whose error ends the subscription as for any
- * consumer; one that passes comes whole, with no `json` (the handler takes both).
+ * consumer; one that passes comes whole, checked, its `json` made again from zod's output.
  */
 export function toRawRecord<T extends TopicName>(topic: T, partition: number, m: KafkaMessage, raw: (json: string | Uint8Array) => unknown): BusRecord<T> {
   let value: unknown;
@@ -273,7 +273,13 @@ export function toRawRecord<T extends TopicName>(topic: T, partition: number, m:
       value = undefined;
     }
   }
-  if (value === undefined || m.value === null) return toRecord(topic, partition, m);
+  if (value === undefined || m.value === null) {
+    // Checked here and whole: its JSON made again from what zod gave (as the embedded bus gives a
+    // record found on disk), so that every record of a batch has its `json`.
+    const record = toRecord(topic, partition, m);
+    record.json = JSON.stringify(record.value);
+    return record;
+  }
   return decodeUnchecked(topic, { partition, offset: Number(m.offset), key: m.key?.toString('utf8') ?? '', headers: envelopeHeaders(m), timestamp: Number(m.timestamp) }, value, m.value);
 }
 
