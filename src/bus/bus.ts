@@ -85,9 +85,15 @@ export interface BusRecord<T extends TopicName> {
   /**
    * The value's JSON as the bus stored it (text, or its UTF-8 bytes: a view the handler must not
    * change), given only for a topic the consumer asked `raw` for and only by a bus that does it
-   * (the embedded one); `value` is then what the `raw` reader read from it.
+   * (the embedded one, and Kafka for a consumer that `checksRaw`); `value` is then what the `raw`
+   * reader read from it.
    */
   json?: string | Uint8Array;
+  /**
+   * True when `json` was checked by nobody yet (Kafka, `checksRaw`): the handler checks it against
+   * its topic's schema before any use, and fails the batch on a value that does not pass.
+   */
+  unchecked?: true;
 }
 
 /**
@@ -148,10 +154,21 @@ export interface ConsumeOptions<T extends TopicName> {
    * process appended (checked by `produce` then), gives the record its `json` as stored and as
    * `value` what the reader returns (a subset of the message, read as `slim`'s); a record it did
    * not append (found on disk) is parsed and checked by zod as ever, then given whole with its
-   * JSON made again (`json`). A bus that does not support it (Kafka today) hands every value whole
-   * and no `json`: the handler must take both.
+   * JSON made again (`json`). Kafka does it only for a consumer that `checksRaw` (its records come
+   * from outside: nobody checked them). A bus that does not do it hands every value whole and no
+   * `json`: the handler must take both.
    */
   raw?: { [K in T]?: (json: string | Uint8Array) => MessageOf<K> };
+  /**
+   * The handler checks a raw record's JSON (`BusRecord.unchecked`) against its topic's schema
+   * before any use, failing the batch (so nothing of it is committed) on one that does not pass,
+   * and checks that what the `raw` reader read agrees with it. Kafka then hands the `raw` topics'
+   * records as their JSON too, unchecked (headers are checked as ever): the liquidation checks its
+   * lines in its worker threads, where it parses them, not on the consuming thread
+   * (bench/README.md "Session 17 — kafka"). A value the `raw` reader cannot read is parsed and
+   * checked here as for any consumer (an error ends the subscription).
+   */
+  checksRaw?: boolean;
 }
 
 export interface Subscription {

@@ -187,6 +187,27 @@ export function decode<T extends TopicName>(topic: T, raw: RawRecord): BusRecord
 }
 
 /**
+ * A Kafka record handed as its JSON to a consumer that checks it itself (ConsumeOptions.checksRaw):
+ * its headers checked as `decode` checks them, its value what the consumer's `raw` reader read
+ * from `json`, the record marked `unchecked` — the consumer checks `json` against the topic's
+ * schema before any use.
+ */
+export function decodeUnchecked<T extends TopicName>(topic: T, raw: Omit<RawRecord, 'value'>, value: unknown, json: Uint8Array): BusRecord<T> {
+  const where = () => ({ topic, partition: raw.partition, offset: String(raw.offset) });
+  return {
+    topic,
+    partition: raw.partition,
+    offset: raw.offset,
+    key: raw.key,
+    value: value as BusRecord<T>['value'],
+    headers: checkedHeaders(raw.headers) ?? fromWire(raw.headers, where()),
+    timestamp: raw.timestamp,
+    json,
+    unchecked: true,
+  };
+}
+
+/**
  * fromWire's result for headers that plainly pass HeadersSchema — every present field a non-empty
  * string, `record` decimal digits giving a safe integer ≥ 1 — built without the schema pass and the
  * intermediate objects (zod's copy, the entries filtered): the same object, in the schema's field

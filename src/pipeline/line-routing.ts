@@ -12,7 +12,9 @@ import type { LineMessage } from '../bus/messages.js';
  *
  * Read from the bytes without parsing them: the value is a line message this process produced
  * (checked by zod at ingest, by `produce`'s checks for other producers) — a flat act line, whose
- * field names are unique, and `recordId` beside it. A field name followed by `":` cannot occur
+ * field names are unique, and `recordId` beside it. On Kafka (`ConsumeOptions.checksRaw`) nobody
+ * checked the bytes: the worker checks the line and that these fields are the line's
+ * (task-lines.ts `checkedLine`), so a value that fools the scan fails its batch. A field name followed by `":` cannot occur
  * inside a JSON string (a quote there is escaped), so the first `"nir":"` is the line's NIR. A
  * value with an escape (`\`) in a field read here, or not found, is parsed whole instead: the
  * same fields, the slow way.

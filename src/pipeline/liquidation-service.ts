@@ -19,7 +19,7 @@ import { asOfTimestamp, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
 import type { LiquidateTask, LiquidateTaskResult, WrittenOutcome } from './pool-messages.js';
-import { packRaw, packRequests } from './task-lines.js';
+import { checkedLine, packRaw, packRequests, routeOf, type RawCheck } from './task-lines.js';
 import { lineRoutingOf } from './line-routing.js';
 import { textOfBytes } from '../bus/codec.js';
 import type { LineMessage } from '../bus/messages.js';
@@ -113,6 +113,25 @@ const lineRequestOf = ({ line, beneficiary, asOf }: LineItem): LineRequest => ({
 function lineKeyOfRecord(record: BusRecord<LineTopic>): string {
   if (record.json === undefined) return lineKeyOf(record.value.line);
   return record.headers.lineKey ?? lineKeyOf((JSON.parse(textOfBytes(record.json)) as LineMessage).line);
+}
+
+/** What the worker checks a task's unchecked lines against (task-lines.ts RawCheck): the routing this thread used. */
+function rawCheck(records: BusRecord<LineTopic>[]): RawCheck {
+  const first = records[0]!;
+  return {
+    topic: first.topic,
+    partition: first.partition,
+    offsets: records.map((r) => r.offset),
+    routes: records.map((r) => {
+      const { line, recordId } = r.value;
+      return routeOf(line.nir, line.rang, line.amcMemberId, recordId, lineKeyOfRecord(r));
+    }),
+  };
+}
+
+/** An unchecked line that goes to no worker, checked on this thread as a worker would (task-lines.ts `checkedLine`). */
+function checkHere(record: BusRecord<LineTopic>): void {
+  checkedLine(textOfBytes(record.json!), rawCheck([record]), 0);
 }
 
 /** The record a batch ledger holds for a line (undefined: none, or no ledger). */
@@ -254,9 +273,11 @@ export class LiquidationService {
       topics: LIQUIDATION_TOPICS,
       maxBatch: o.maxBatch ?? defaultMaxBatch(o.taskLines, workers, o.bus.kind),
       concurrency: o.partitionsAtOnce ?? DEFAULT_PARTITIONS_AT_ONCE,
-      // The lines as their stored JSON (the embedded bus; Kafka hands them parsed): this thread
-      // reads only the routing fields, the workers parse the lines (line-routing.ts says why).
+      // The lines as their stored JSON: this thread reads only the routing fields, the workers
+      // parse the lines (line-routing.ts says why) — and on Kafka, where nobody checked them, check
+      // them against the topic schema and what this thread read (task-lines.ts `checkedLine`).
       raw: { 'decompte-lines': lineRoutingOf, 'invoice-lines': lineRoutingOf },
+      checksRaw: true,
       handler: (batch, session) => (batch.topic === 'reliquidations' ? service.handleRequests(batch, session) : service.handle(batch, session)),
     });
     return service;
@@ -384,13 +405,17 @@ export class LiquidationService {
       const family = familyOf[i]!;
       const ledger = families.get(family);
       const applied = ledger?.applied[wk];
+      // A line skipped below is checked here if nobody did yet (Kafka; rare: a redelivery, a
+      // republished record): every consumed line is, before anything of its batch is written.
       if (applied !== undefined && record.offset <= applied) {
+        if (record.unchecked) checkHere(record);
         this.stats.redelivered += 1;
         continue;
       }
       // The same input record published twice (ingestion resumed after a crash, bus-sink.ts):
       // applied already, whatever happened to its line since (an I after its own A must not reopen it).
       if (recordId !== undefined && (idsInBatch.has(recordId) || recordIdsOf(recordOf(ledger, lineKeyOfRecord(record))).includes(recordId))) {
+        if (record.unchecked) checkHere(record);
         this.stats.republished += 1;
         continue;
       }
@@ -417,12 +442,16 @@ export class LiquidationService {
     // The lines cross to the worker as the bus's JSON of each (a `raw` consume: one transferred
     // buffer, parsed there), or packed (task-lines.ts): values without their names.
     const raw = items.every((item) => item.record.json !== undefined);
+    // Lines nobody checked yet (Kafka): the worker checks them, and that they are what this thread
+    // routed, deduplicated and filed them by (task-lines.ts RawCheck).
+    const unchecked = raw && items.some((item) => item.record.unchecked === true);
     for (const { task, indices } of tasks) {
       if (raw) {
         task.raw = packRaw(
           indices.map((i) => items[i]!.record.json!),
           indices.map((i) => items[i]!.beneficiary),
           indices.map((i) => items[i]!.asOf),
+          unchecked ? rawCheck(indices.map((i) => items[i]!.record)) : undefined,
         );
       } else task.packed = packRequests(indices.map((i) => lineRequestOf(items[i]!)));
     }

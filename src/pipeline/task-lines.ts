@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
-import type { LineMessage } from '../bus/messages.js';
+import { BusError } from '../bus/errors.js';
+import { LineMessageSchema, type LineMessage } from '../bus/messages.js';
 import { packUtf8 } from './task-bytes.js';
-import type { ActLine } from '../model/act-line.js';
+import { lineKeyOf, type ActLine } from '../model/act-line.js';
 import type { IsoDate } from '../model/dates.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { LineRequest } from './liquidate-lines.js';
@@ -90,18 +91,44 @@ export interface RawLines {
   ends: Uint32Array;
   beneficiaries: (Beneficiary | null)[];
   asOf: IsoDate[];
+  /** lines nobody checked yet (Kafka, `BusRecord.unchecked`): the worker checks each (`checkedLine`) */
+  check?: RawCheck;
+}
+
+/**
+ * What the worker checks lines consumed unchecked against: the topic schema (LineMessageSchema,
+ * both line topics'), and, per line, the routing the service read from its bytes without parsing
+ * them (line-routing.ts) and the line key it filed the line under (the `line-key` header): a value
+ * whose fields are not where the byte scan looked (a duplicate key, a nested object of the same
+ * name) or whose header contradicts it would have been routed, deduplicated or filed by fields the
+ * line does not have.
+ */
+export interface RawCheck {
+  topic: string;
+  partition: number;
+  offsets: number[];
+  /** per line, `routeOf` of what the service used */
+  routes: string[];
+}
+
+/** The routing fields and line key of a line, as one string compared between the service and the worker. */
+export function routeOf(nir: string, rang: number, amcMemberId: string, recordId: string | undefined, lineKey: string): string {
+  return `${nir}\t${rang}\t${amcMemberId}\t${recordId ?? ''}\t${lineKey}`;
 }
 
 /** The task's lines as one buffer of their JSON (strings written as UTF-8, bytes copied as they are). */
-export function packRaw(jsons: readonly (string | Uint8Array)[], beneficiaries: (Beneficiary | null)[], asOf: IsoDate[]): RawLines {
+export function packRaw(jsons: readonly (string | Uint8Array)[], beneficiaries: (Beneficiary | null)[], asOf: IsoDate[], check?: RawCheck): RawLines {
   const { buffer, ends } = packUtf8(jsons);
-  return { bytes: buffer, ends, beneficiaries, asOf };
+  const raw: RawLines = { bytes: buffer, ends, beneficiaries, asOf };
+  if (check !== undefined) raw.check = check;
+  return raw;
 }
 
 /**
  * The requests back: each message parsed, its line taken as the bus's JSON gives it (the same
- * object a parsing consumer got). Not checked again: the bus handed as raw only what `produce`
- * checked in this process, or what it checked with zod when it read it from disk.
+ * object a parsing consumer got). Not checked again when the bus handed as raw only what `produce`
+ * checked in this process, or what it checked with zod when it read it from disk; checked here
+ * when it came unchecked (`check`: Kafka), as the consuming thread would have (`checkedLine`).
  */
 export function unpackRaw(raw: RawLines): LineRequest[] {
   const text = Buffer.from(raw.bytes);
@@ -109,9 +136,38 @@ export function unpackRaw(raw: RawLines): LineRequest[] {
   let start = 0;
   for (let r = 0; r < out.length; r++) {
     const end = raw.ends[r]!;
-    const { line } = JSON.parse(text.toString('utf8', start, end)) as LineMessage;
+    const json = text.toString('utf8', start, end);
+    const line = raw.check === undefined ? (JSON.parse(json) as LineMessage).line : checkedLine(json, raw.check, r);
     out[r] = { line, beneficiary: raw.beneficiaries[r]!, asOf: raw.asOf[r]! };
     start = end;
   }
   return out;
+}
+
+/**
+ * A line consumed unchecked, checked as the bus checks a consumed record (codec.ts `parseJson`,
+ * `decode`: JSON, then the topic's schema, whose output is the line) and against what the service
+ * read of it (RawCheck). Anything wrong throws BUS_INVALID_MESSAGE: the task, then its batch, fails,
+ * the subscription ends and nothing of the batch is written or committed — as when the consuming
+ * thread found the record bad.
+ */
+export function checkedLine(json: string, check: RawCheck, r: number): ActLine {
+  const where = { topic: check.topic, partition: check.partition, offset: String(check.offsets[r]) };
+  const at = `${check.topic}[${check.partition}]@${check.offsets[r]}`;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (cause) {
+    throw new BusError('BUS_INVALID_MESSAGE', `${at}: value is not JSON`, where, { cause });
+  }
+  const parsed = LineMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    const summary = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ');
+    throw new BusError('BUS_INVALID_MESSAGE', `consume on ${check.topic}: message does not match the topic schema: ${summary}`, where);
+  }
+  const { line, recordId } = parsed.data;
+  if (routeOf(line.nir, line.rang, line.amcMemberId, recordId, lineKeyOf(line)) !== check.routes[r]) {
+    throw new BusError('BUS_INVALID_MESSAGE', `${at}: the line's NIR, rang, member number, record id or line key is not what its bytes or its line-key header said`, where);
+  }
+  return line;
 }

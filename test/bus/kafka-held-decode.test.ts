@@ -2,6 +2,7 @@ import type { Consumer, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage
 import { describe, expect, it, vi } from 'vitest';
 import type { BusRecord, ConsumeOptions } from '../../src/bus/bus.js';
 import { KafkaSubscription } from '../../src/bus/kafka/subscription.js';
+import { lineRoutingOf } from '../../src/pipeline/line-routing.js';
 import { TOPICS } from '../../src/bus/topics.js';
 import { lineMessage, NIRS } from './fixtures.js';
 
@@ -93,5 +94,69 @@ describe('kafka subscription: records held as kafkajs handed them', () => {
     await deliver([message(8)], 9);
     expect(handled).toEqual([[0, 1, 2, 3]]);
     expect(commits).toEqual(['4']);
+  });
+
+  it('hands the raw topics as their JSON, unchecked, to a consumer that checks them itself (checksRaw): value from its reader, headers checked', async () => {
+    const handled: BusRecord<'decompte-lines'>[] = [];
+    const { sub, message, deliver } = harness({ raw: { 'decompte-lines': lineRoutingOf }, checksRaw: true, handler: async (b) => void handled.push(...(b.records as BusRecord<'decompte-lines'>[])) });
+    await sub.start();
+    const parse = vi.spyOn(TOPICS['decompte-lines'].schema, 'safeParse');
+    try {
+      const sent = [message(0), message(1)];
+      await deliver(sent, 2);
+      expect(parse).toHaveBeenCalledTimes(0);
+      expect(handled.map((r) => r.offset)).toEqual([0, 1]);
+      const line = lineMessage(NIRS[0], 1, 2).line;
+      expect(handled[1]).toMatchObject({ topic: 'decompte-lines', partition: 1, offset: 1, key: `${NIRS[0]}-1`, headers: { file: 'd.csv', record: 2 }, timestamp: 1_700_000_000_000, unchecked: true });
+      expect(handled[1]!.value).toEqual({ line: { nir: line.nir, rang: line.rang, amcMemberId: line.amcMemberId } });
+      // the bytes kafkajs handed, not a copy
+      expect(handled[1]!.json).toBe(sent[1]!.value);
+    } finally {
+      parse.mockRestore();
+      await sub.stop();
+    }
+  });
+
+  it('parses and checks a raw record whose reader fails, as for any consumer: one that passes comes whole, a bad one ends the subscription', async () => {
+    const handled: BusRecord<'decompte-lines'>[][] = [];
+    const { sub, commits, message, deliver } = harness({ raw: { 'decompte-lines': lineRoutingOf }, checksRaw: true, handler: async (b) => void handled.push(b.records as BusRecord<'decompte-lines'>[]) });
+    await sub.start();
+    // valid, but its fields in an order and spacing the byte scan does not read: its reader parses it (slow path), so it stays raw
+    const spaced = { ...message(0), value: Buffer.from(JSON.stringify(lineMessage(NIRS[0], 1, 1), null, 1)) } as KafkaMessage;
+    await deliver([spaced, message(1)], 2);
+    expect(handled[0]!.map((r) => r.unchecked)).toEqual([true, true]);
+    expect(handled[0]!.map((r) => r.json)).toEqual([spaced.value, expect.anything()]);
+    // not JSON: the reader throws, the bus's own check ends the subscription
+    const notJson = { ...message(2), value: Buffer.from('{"line":') } as KafkaMessage;
+    await deliver([notJson, message(3)], 4);
+    expect(handled).toHaveLength(1);
+    expect(commits).toEqual(['2']);
+    await expect(sub.done).rejects.toMatchObject({ code: 'BUS_INVALID_MESSAGE', context: expect.objectContaining({ topic: 'decompte-lines', partition: 1, offset: '2' }) });
+  });
+
+  it('hands raw topics parsed and checked to a consumer that does not check them itself', async () => {
+    const handled: BusRecord<'decompte-lines'>[] = [];
+    const { sub, message, deliver } = harness({ raw: { 'decompte-lines': lineRoutingOf }, handler: async (b) => void handled.push(...(b.records as BusRecord<'decompte-lines'>[])) });
+    await sub.start();
+    await deliver([message(0)], 1);
+    expect(handled[0]!.value).toEqual(lineMessage(NIRS[0], 1, 1));
+    expect(handled[0]!.json).toBeUndefined();
+    expect(handled[0]!.unchecked).toBeUndefined();
+    await sub.stop();
+  });
+
+  it('a valid record its reader cannot read comes whole and checked, its JSON made again from the schema output', async () => {
+    const handled: BusRecord<'decompte-lines'>[] = [];
+    const reader = (json: string | Uint8Array) => {
+      if (Buffer.from(json as Uint8Array).includes('"lineNo":2,')) throw new Error('not for me');
+      return lineRoutingOf(json);
+    };
+    const { sub, message, deliver } = harness({ raw: { 'decompte-lines': reader }, checksRaw: true, handler: async (b) => void handled.push(...(b.records as BusRecord<'decompte-lines'>[])) });
+    await sub.start();
+    await deliver([message(0), message(1)], 2);
+    expect(handled.map((r) => r.unchecked)).toEqual([true, undefined]);
+    expect(handled[1]!.value).toEqual(lineMessage(NIRS[0], 1, 2));
+    expect(handled[1]!.json).toBe(JSON.stringify(handled[1]!.value));
+    await sub.stop();
   });
 });

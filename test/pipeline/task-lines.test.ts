@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { ActLine } from '../../src/model/act-line.js';
 import type { Beneficiary } from '../../src/model/reference.js';
 import type { LineRequest } from '../../src/pipeline/liquidate-lines.js';
-import { packRequests, unpackRequests } from '../../src/pipeline/task-lines.js';
+import { LineMessageSchema } from '../../src/bus/messages.js';
+import { lineKeyOf } from '../../src/model/act-line.js';
+import { lineRoutingOf } from '../../src/pipeline/line-routing.js';
+import { packRaw, packRequests, routeOf, unpackRaw, unpackRequests, type RawCheck } from '../../src/pipeline/task-lines.js';
 import { handLine } from './liquidation-support.js';
 
 /**
@@ -52,5 +55,50 @@ describe('pool task lines, packed', () => {
 
   it('refuses a request asking for a new version (a re-liquidation task is sent as it is)', () => {
     expect(() => packRequests([{ line: handLine(), beneficiary: person, asOf: '2026-12-06', newVersion: true }])).toThrow(/newVersion/);
+  });
+});
+
+describe('pool task lines, raw and unchecked (Kafka): checked by the worker', () => {
+  const messages = () => [1, 2, 3].map((lineNo) => ({ line: { ...handLine(), lineNo }, origin: { file: 'd.csv', record: lineNo }, recordId: `0123456789abcdef:1:${lineNo}` }));
+  const routes = (ms: ReturnType<typeof messages>) => ms.map((m) => routeOf(m.line.nir, m.line.rang, m.line.amcMemberId, m.recordId, lineKeyOf(m.line)));
+  const check = (ms: ReturnType<typeof messages>, r = routes(ms)): RawCheck => ({ topic: 'decompte-lines', partition: 3, offsets: ms.map((_, i) => 10 + i), routes: r });
+  const unpack = (jsons: string[], c: RawCheck) => unpackRaw(deserialize(serialize(packRaw(jsons, jsons.map(() => person), jsons.map(() => '2026-12-06'), c))) as ReturnType<typeof packRaw>);
+
+  it("give the topic schema's line, as a parsing consumer got it", () => {
+    const ms = messages();
+    const back = unpack(ms.map((m) => JSON.stringify(m)), check(ms));
+    expect(back.map((r) => r.line)).toStrictEqual(ms.map((m) => LineMessageSchema.parse(m).line));
+    expect(back.map((r) => r.asOf)).toEqual(['2026-12-06', '2026-12-06', '2026-12-06']);
+  });
+
+  it('refuse a value that is not JSON or fails the schema, naming the record', () => {
+    const ms = messages();
+    const jsons = ms.map((m) => JSON.stringify(m));
+    expect(() => unpack([jsons[0]!, '{"line":', jsons[2]!], check(ms))).toThrow(expect.objectContaining({ code: 'BUS_INVALID_MESSAGE', message: 'decompte-lines[3]@11: value is not JSON' }));
+    const bad = JSON.stringify({ ...ms[2], origin: { file: 'd.csv', record: 0 } });
+    expect(() => unpack([jsons[0]!, jsons[1]!, bad], check(ms))).toThrow(expect.objectContaining({ code: 'BUS_INVALID_MESSAGE', context: expect.objectContaining({ offset: '12' }) }));
+  });
+
+  it("refuse a line that is not what the service routed, deduplicated or filed it by (a duplicate key, a line-key header that contradicts it)", () => {
+    const ms = messages();
+    const jsons = ms.map((m) => JSON.stringify(m));
+    const r = routes(ms);
+    // the byte scan reads the first "nir", JSON.parse keeps the last
+    const twice = jsons[1]!.replace('"line":{', `"line":{"nir":"${ms[1]!.line.nir.replace(/^1/, '2')}",`);
+    // what the service routed it by: the byte scan's reading (line-routing.ts)
+    const read = lineRoutingOf(Buffer.from(twice)) as unknown as { line: ActLine; recordId?: string };
+    expect(read.line.nir).not.toBe(ms[1]!.line.nir);
+    const scanned = routeOf(read.line.nir, read.line.rang, read.line.amcMemberId, read.recordId, lineKeyOf(ms[1]!.line));
+    expect(() => unpack([jsons[0]!, twice, jsons[2]!], check(ms, [r[0]!, scanned, r[2]!]))).toThrow(expect.objectContaining({ code: 'BUS_INVALID_MESSAGE', context: expect.objectContaining({ offset: '11' }) }));
+    for (const wrong of [
+      routeOf(ms[0]!.line.nir, ms[0]!.line.rang, ms[0]!.line.amcMemberId, ms[0]!.recordId, 'noemie-x:1:1'),
+      routeOf(ms[0]!.line.nir, ms[0]!.line.rang, ms[0]!.line.amcMemberId, undefined, lineKeyOf(ms[0]!.line)),
+      routeOf(ms[0]!.line.nir, ms[0]!.line.rang + 1, ms[0]!.line.amcMemberId, ms[0]!.recordId, lineKeyOf(ms[0]!.line)),
+      routeOf(ms[0]!.line.nir, ms[0]!.line.rang, `${ms[0]!.line.amcMemberId}X`, ms[0]!.recordId, lineKeyOf(ms[0]!.line)),
+    ]) {
+      expect(() => unpack(jsons, check(ms, [wrong, r[1]!, r[2]!]))).toThrow(expect.objectContaining({ code: 'BUS_INVALID_MESSAGE', context: expect.objectContaining({ offset: '10' }) }));
+    }
+    // the same lines without a check (the embedded bus's own records, checked by `produce`): parsed as they are, no refusal
+    expect(unpackRaw(packRaw([jsons[0]!, twice], [person, person], ['2026-12-06', '2026-12-06']))[1]!.line.nir).toBe(ms[1]!.line.nir);
   });
 });

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Batch, BusRecord, ConsumeOptions, Subscription } from '../bus.js';
-import { decode, parseJson } from '../codec.js';
+import { decode, decodeUnchecked, parseJson } from '../codec.js';
 import { WIRE_HEADERS } from '../messages.js';
 import { BusError } from '../errors.js';
 import { commitGroups } from './commits.js';
@@ -155,7 +155,8 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
       // A record that is not JSON or fails its schema ends the subscription, nothing of its chunk handled or committed.
       let chunk: BusRecord<TopicName>[];
       try {
-        chunk = taken.map((m) => toRecord(topic, partition, m, this.slim(topic)));
+        const raw = this.options.checksRaw === true ? this.raw(topic) : undefined;
+        chunk = taken.map((m) => (raw !== undefined ? toRawRecord(topic, partition, m, raw) : toRecord(topic, partition, m, this.slim(topic))));
       } catch (e) {
         this.fail(e);
         return;
@@ -225,6 +226,11 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
     return timer;
   }
 
+  /** The consumer's reader of `topic`'s JSON (ConsumeOptions.raw), used only when it `checksRaw`. */
+  private raw(topic: TopicName): ((json: string | Uint8Array) => unknown) | undefined {
+    return (this.options.raw as Record<string, ((json: string | Uint8Array) => unknown) | undefined> | undefined)?.[topic];
+  }
+
   /** What the handler keeps of each value of `topic` (ConsumeOptions.slim), as the embedded bus applies it. */
   private slim(topic: TopicName): ((value: never) => unknown) | undefined {
     return (this.options.slim as Record<string, ((value: never) => unknown) | undefined> | undefined)?.[topic];
@@ -251,12 +257,46 @@ export class KafkaSubscription<T extends TopicName> implements Subscription {
   }
 }
 
+/**
+ * A kafkajs message as a record for a consumer that checks its JSON itself (ConsumeOptions.checksRaw):
+ * its value's bytes as `json` (a view on kafkajs's fetch buffer, not copied), `value` what `raw` read
+ * from them, the headers checked here. A value `raw` cannot read (not JSON, a field missing) goes
+ * through `toRecord`: parsed and checked by zod, whose error ends the subscription as for any
+ * consumer; one that passes comes whole, checked, its `json` made again from zod's output.
+ */
+export function toRawRecord<T extends TopicName>(topic: T, partition: number, m: KafkaMessage, raw: (json: string | Uint8Array) => unknown): BusRecord<T> {
+  let value: unknown;
+  if (m.value !== null) {
+    try {
+      value = raw(m.value);
+    } catch {
+      value = undefined;
+    }
+  }
+  if (value === undefined || m.value === null) {
+    // Checked here and whole: its JSON made again from what zod gave (as the embedded bus gives a
+    // record found on disk), so that every record of a batch has its `json`.
+    const record = toRecord(topic, partition, m);
+    record.json = JSON.stringify(record.value);
+    return record;
+  }
+  return decodeUnchecked(topic, { partition, offset: Number(m.offset), key: m.key?.toString('utf8') ?? '', headers: envelopeHeaders(m), timestamp: Number(m.timestamp) }, value, m.value);
+}
+
 /** A kafkajs message as a checked record (codec.ts `decode`); `slim`: what is kept of its value, after the check (ConsumeOptions.slim). */
 export function toRecord<T extends TopicName>(topic: T, partition: number, m: KafkaMessage, slim?: (value: never) => unknown): BusRecord<T> {
   const offset = Number(m.offset);
   const value = m.value === null ? null : parseJson(m.value, { topic, partition, offset });
-  // Only the envelope's wire names are read (codec.ts fromWire): the others are not copied out. A header
-  // sent twice comes as an array from kafkajs: its first value, as before.
+  const record = decode(topic, { partition, offset, key: m.key?.toString('utf8') ?? '', value, headers: envelopeHeaders(m), timestamp: Number(m.timestamp) });
+  if (slim !== undefined) record.value = slim(record.value as never) as BusRecord<T>['value'];
+  return record;
+}
+
+/**
+ * Only the envelope's wire names are read (codec.ts fromWire): the others are not copied out. A header
+ * sent twice comes as an array from kafkajs: its first value, as before.
+ */
+function envelopeHeaders(m: KafkaMessage): Record<string, string | Uint8Array | undefined> {
   const headers: Record<string, string | Uint8Array | undefined> = {};
   const given = m.headers;
   if (given !== undefined) {
@@ -265,7 +305,5 @@ export function toRecord<T extends TopicName>(topic: T, partition: number, m: Ka
       if (v !== undefined) headers[name] = Array.isArray(v) ? v[0] : v;
     }
   }
-  const record = decode(topic, { partition, offset, key: m.key?.toString('utf8') ?? '', value, headers, timestamp: Number(m.timestamp) });
-  if (slim !== undefined) record.value = slim(record.value as never) as BusRecord<T>['value'];
-  return record;
+  return headers;
 }
