@@ -5,7 +5,7 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
-import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
+import { changePieces, storedPiece, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { changelogRecordJson } from '../bus/messages.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
@@ -217,7 +217,8 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
     const texts: TaskPiece[] = new Array(pieces.length);
     for (let i = 0; i < pieces.length; i++) {
       const [key, piece] = pieces[i]!;
-      const text = JSON.stringify(piece);
+      // a line piece as its tuple (line-piece.ts: no field names, the lineKey not repeated), a head as its object
+      const text = JSON.stringify(storedPiece(piece));
       texts[i] = [key, text, changelogRecordJson(text)];
     }
     out[id] = texts;
