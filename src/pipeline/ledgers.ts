@@ -380,15 +380,15 @@ export function causeOf(record: LineRecord | undefined): ReliquidationCause | un
 }
 
 /**
- * Puts each line's pipeline fields into the records `change` writes: new objects (the change may
- * share them with a state that lives on), or, `inPlace`, into the records themselves — for a
- * worker's task, whose states are dropped once its pieces are encoded (the copy was ≈ 4 % of a
- * worker's busy time). Same fields in the same order either way, so the same JSON.
+ * Puts each line's pipeline fields into the records `change` writes, as new objects (the change may
+ * share them with a state that lives on): re-liquidations. A worker's task does not stamp its
+ * records: it writes the same fields into each record's stored tuple (liquidate-lines.ts
+ * `encodeTaskLedgers`, line-piece.ts `lineTuple` with its stamp), the kernel's objects untouched.
  */
-export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>, inPlace = false): void {
+export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>): void {
   for (const [lineKey, stamp] of stamps) {
     if (!Object.hasOwn(change.lines, lineKey)) continue;
-    const record: StoredLineRecord = inPlace ? change.lines[lineKey]! : { ...change.lines[lineKey]! };
+    const record: StoredLineRecord = { ...change.lines[lineKey]! };
     if (stamp.recordIds && stamp.recordIds.length > 0) record.recordIds = [...stamp.recordIds];
     if (stamp.input && record.operation === 'I') record.input = stamp.input;
     if (stamp.cause) record.cause = stamp.cause;

@@ -32,32 +32,48 @@ const EXTRA = RECORD_FIELDS.length;
 const PARTS = 8;
 const CONSUMED = 9;
 const RENEWALS = 10;
+const RECORD_IDS = 15;
 const INPUT = 16;
+
+/** As stampLines puts them: record ids when there are any, the input on an I record, the cause when given. */
+function stamped(i: number, own: unknown, r: Obj, stamp: Stamp): unknown {
+  if (i === RECORD_IDS) return stamp.recordIds && stamp.recordIds.length > 0 ? stamp.recordIds : own;
+  if (i === INPUT) return stamp.input && r.operation === 'I' ? stamp.input : own;
+  return stamp.cause ?? own;
+}
 
 export type LineTuple = [typeof LINE_PIECE_TAG, number, unknown[] | null, unknown[] | null];
 
 type Obj = Record<string, unknown>;
 
 /** The stored form of a line piece of `line` (its lineKey) written at `seq`. */
-export function lineTuple(line: string, seq: number, record: object | null, undo: object | null): LineTuple {
-  return [LINE_PIECE_TAG, seq, record === null ? null : recordTuple(record as Obj, line), undo === null ? null : recordTuple(undo as Obj, line)];
+export function lineTuple(line: string, seq: number, record: object | null, undo: object | null, stamp?: Stamp): LineTuple {
+  return [LINE_PIECE_TAG, seq, record === null ? null : recordTuple(record as Obj, line, stamp), undo === null ? null : recordTuple(undo as Obj, line)];
+}
+
+/** The pipeline's fields of a record (ledgers.ts `stampLines`), written into its tuple instead of into the record. */
+export interface Stamp {
+  recordIds?: readonly string[];
+  input?: unknown;
+  cause?: unknown;
 }
 
 export function isLineTuple(value: unknown): value is unknown[] {
   return Array.isArray(value) && value[0] === LINE_PIECE_TAG;
 }
 
-function recordTuple(r: Obj, line: string): unknown[] {
+function recordTuple(r: Obj, line: string, stamp?: Stamp): unknown[] {
   const out: unknown[] = new Array(EXTRA);
   let end = 0;
   let present = 0;
   let extra: Obj | undefined;
   for (let i = 0; i < EXTRA; i++) {
     const f = RECORD_FIELDS[i]!;
-    const v = r[f];
+    const own = r[f];
     out[i] = null;
+    if (own !== undefined) present += 1;
+    const v = stamp === undefined || i < RECORD_IDS ? own : stamped(i, own, r, stamp);
     if (v === undefined) continue;
-    present += 1;
     // a null field (none of the engine's or pipeline's is) rides in the trailing object: null means absent
     if (v === null) {
       (extra ??= {})[f] = null;

@@ -91,6 +91,21 @@ describe('line piece, positional', () => {
     expect(JSON.stringify(back.consumed)).toBe(JSON.stringify(odd.consumed));
   });
 
+  it("writes a stamp (a worker's record ids and input) as ledgers.ts stampLines would have put it in the record", () => {
+    const { recordIds: _r, input: _i, ...bare } = initial;
+    const stamp = { recordIds: ['a:1:9', 'a:1:10'], input: { at: '2026-12-07', n: [2, 5] as [number, number], line: ['noemie'] } };
+    expect(JSON.stringify(lineTuple(LINE, 3, bare, null, stamp))).toBe(JSON.stringify(lineTuple(LINE, 3, { ...bare, ...stamp }, null)));
+    // no record ids in the stamp: the record's own are kept; an A record takes no input
+    const { recordIds: _a, ...bareA } = annulation;
+    expect(roundTrip(null, null).record).toBeNull();
+    const a = linePieceOfTuple(LINE, JSON.parse(JSON.stringify(lineTuple(LINE, 3, bareA, null, stamp))) as unknown[]).record!;
+    expect([a.recordIds, a.input]).toEqual([stamp.recordIds, undefined]);
+    const kept = linePieceOfTuple(LINE, JSON.parse(JSON.stringify(lineTuple(LINE, 3, initial, null, { recordIds: [] }))) as unknown[]).record!;
+    expect(JSON.stringify(kept)).toBe(JSON.stringify(initial));
+    // the stamped object is not changed
+    expect(Object.hasOwn(bare, 'recordIds')).toBe(false);
+  });
+
   it('refuses what is not a line tuple', () => {
     expect(() => linePieceOfTuple(LINE, [4, 1, null])).toThrow(/not a line piece tuple/);
     expect(() => linePieceOfTuple(LINE, [3, 1, null, null])).toThrow(/not a line piece tuple/);
