@@ -24,6 +24,14 @@ for (const f of readdirSync(dir).filter((n) => n.endsWith('.log'))) {
     const bytes = Buffer.byteLength(text);
     s.valueBytes += bytes;
     const p = typeof v === 'string' ? JSON.parse(v) : v;
+    // a ledger line piece since session 17: [4, seq, record, undo] (src/pipeline/line-piece.ts; the input at record[16], itself [at, n0, n1, line])
+    if (Array.isArray(p) && p[0] === 4 && r.k.includes('#')) {
+      s.lines++;
+      s.lineBytes += bytes;
+      if (p[3] !== null) s.undos++;
+      if (p[2]?.[16] != null) s.inputBytes += Buffer.byteLength(JSON.stringify(p[2][16]));
+      continue;
+    }
     if (Array.isArray(p)) { if (p.length > 3 && p[3] !== null) s.undos++; continue; }
     if (p.piece === 'head') { s.heads++; s.headBytes += bytes; continue; }
     s.lines++;

@@ -1,7 +1,7 @@
 import type { Bus, OutgoingMessage, PartitionOffsets } from '../bus/bus.js';
 import { changelogKey, changelogText } from '../bus/messages.js';
 import { partitionFor } from '../bus/topics.js';
-import { decodeSnapshot, familyOfKey, familyOfPiece, rollbackOf, unfinished, type HeadPiece, type LedgerPiece } from './ledgers.js';
+import { decodeSnapshot, familyOfKey, familyOfPiece, rollbackOf, storedPiece, unfinished, type HeadPiece, type LedgerPiece } from './ledgers.js';
 import type { LedgerMarker, LedgerStore } from './ledger-store.js';
 
 /**
@@ -93,7 +93,7 @@ export async function healLedgers(bus: Bus, store: LedgerStore, busId: string, p
         continue;
       }
       const back = rollbackOf(piece, head);
-      rollbacks.push({ key, partition: partitionFor(family), value: { value: back } });
+      rollbacks.push({ key, partition: partitionFor(family), value: { value: back === null ? null : storedPiece(back) } });
     }
     if (settled.length > 0) await store.write([], new Map(), busId, { remove: settled });
     if (rollbacks.length === 0 || round === 1) break;
@@ -127,7 +127,7 @@ export async function applyChangelog(bus: Bus, store: LedgerStore, busId: string
       parsed.delete(key);
       // Checked before anything is written: a bad entry stops the restore with its offset.
       if (r.value.value !== null) {
-        const piece = decodeSnapshot(r.value.value, { partition, offset: r.offset });
+        const piece = decodeSnapshot(r.value.value, { partition, offset: r.offset }, key);
         parsed.set(key, piece);
         if (piece.piece === 'head') heads.set(key, piece);
       }

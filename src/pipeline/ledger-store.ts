@@ -8,13 +8,15 @@ import type { LineRecord } from '../engine/index.js';
 import type { Settlement } from '../model/settlement.js';
 import { scratchDir } from './scratch.js';
 import { textOfBytes } from './task-bytes.js';
+import { isLineTuple, linePieceOfTuple } from './line-piece.js';
 
 /**
  * The liquidation service's local state store (Kafka Streams' "state store" idea): family ledgers
  * as the changelog's pieces (ledgers.ts: a head per adhérent, one entry per line record) in the
  * home's log-structured store (src/state/level-store.ts, `<home>/state/level/`, LevelDB):
  *
- *   ledger.piece/<bus>␟<piece key>   the changelog value text of the piece (`A`, `A#<lineKey>`)
+ *   ledger.piece/<bus>␟<piece key>   the changelog value text of the piece (`A`, `A#<lineKey>`): a head's
+ *                                    object, a line's tuple (line-piece.ts; earlier builds: its object)
  *   ledger.marker/<bus>              { v: 5, bus, next: { changelog partition: first offset NOT in the store } }
  *   ledger.suspect/<bus>␟<piece key> a line piece read from the changelog above its head's write
  *                                    number: maybe a left-over of an unfinished write, to settle
@@ -491,6 +493,16 @@ export class LedgerStore {
       piece = JSON.parse(textOfBytes(text));
     } catch {
       piece = undefined;
+    }
+    // a line piece as written since session 17 (line-piece.ts), or the object form (heads; line pieces of earlier builds)
+    if (isLineTuple(piece)) {
+      const hash = key.indexOf('#');
+      if (hash < 0) throw this.bad(key, 'holds a line record where a head was expected');
+      try {
+        return linePieceOfTuple(key.slice(hash + 1), piece) as LinePiece;
+      } catch {
+        throw this.bad(key, 'is not a ledger piece');
+      }
     }
     const p = piece as Partial<LedgerPiece> | undefined;
     if (typeof p !== 'object' || p === null || p.v !== 3 || (p.piece !== 'head' && p.piece !== 'line')) throw this.bad(key, 'is not a ledger piece');

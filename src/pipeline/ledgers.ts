@@ -8,6 +8,7 @@ import type { LedgerDelta } from './pool-messages.js';
 import { PipelineStageError } from './errors.js';
 import { ReliquidationCauseSchema, SettlementSchema, type ReliquidationCause, type Settlement } from '../model/settlement.js';
 import { LineInputSchema, type LineInput } from './line-input.js';
+import { isLineTuple, lineTuple, linePieceOfTuple, LINE_PIECE_TAG } from './line-piece.js';
 
 /**
  * The liquidation service's state: one engine ledger per family (adhérent), persisted on
@@ -51,7 +52,7 @@ const HeadSchema = z.object({
   outbox: z.array(SettlementSchema).optional().meta({ description: 'the settlements a re-liquidation decided in this write, published AFTER it: whoever next handles the family (the redelivered request, or any next write) publishes them again before anything else (README "Re-liquidation")' }),
 });
 const LineSchema = z.object({
-  v: z.literal(3),
+  v: z.literal(3).meta({ description: 'the object form of a line piece, written by builds before session 17 (they read only this form)' }),
   piece: z.literal('line'),
   line: z.string().min(1).meta({ description: 'the lineKey (the piece key is `<adhérent>#<lineKey>`)' }),
   seq: Seq,
@@ -59,12 +60,26 @@ const LineSchema = z.object({
   undo: LineRecordSchema.nullable().meta({ description: 'the record before this write (null: absent): read instead of `record` while the head is below `seq`' }),
 });
 
+/** A line piece as written since session 17 (line-piece.ts): positional, the lineKey from the piece key. */
+const LineTupleSchema = z
+  .tuple([
+    z.literal(LINE_PIECE_TAG),
+    Seq,
+    z.array(z.unknown()).nullable().meta({ description: `the line record as of this write, its values in the order of line-piece.ts RECORD_FIELDS (null: absent; parts, consumptions, renewals and input as arrays too), then optionally an object of any other field; null: the rollback of a line an unfinished write created` }),
+    z.array(z.unknown()).nullable().meta({ description: 'the record before this write, in the same form (null: absent): read instead of the record while the head is below seq' }),
+  ])
+  .meta({ description: 'a line piece since session 17: [4, seq, record, undo], positional (src/pipeline/line-piece.ts); its lineKey is the piece key after `#`' });
+/** The object a line tuple reads as, checked field by field like the object form. */
+const LineOfTupleSchema = LineSchema.extend({ v: z.literal(LINE_PIECE_TAG) });
+const PieceObjectSchema = z.discriminatedUnion('piece', [HeadSchema, LineSchema]);
+
 export const LedgerSnapshotSchema = z
-  .discriminatedUnion('piece', [HeadSchema, LineSchema])
-  .meta({ title: 'Family ledger piece', description: 'value of a counters-changelog entry: the head of a family ledger (key = adhérent) or one of its line records (key = adhérent#lineKey)' });
+  .union([PieceObjectSchema, LineTupleSchema])
+  .meta({ title: 'Family ledger piece', description: 'value of a counters-changelog entry: the head of a family ledger (key = adhérent) or one of its line records (key = adhérent#lineKey), a line record positional since session 17 or an object (earlier builds)' });
 
 export type HeadPiece = z.infer<typeof HeadSchema>;
-export type LinePiece = z.infer<typeof LineSchema>;
+/** A line piece read or to write: `v` says the form it was read in (3: the object form of earlier builds); it is written as a tuple (`storedPiece`). */
+export type LinePiece = Omit<z.infer<typeof LineSchema>, 'v'> & { v: 3 | 4 };
 export type LedgerPiece = HeadPiece | LinePiece;
 type Lines = Record<string, LineRecord>;
 
@@ -158,14 +173,14 @@ export function encodeChange(adherentId: string, before: Family | undefined, cha
   const pieces = changePieces(adherentId, before, change, applied, outbox);
   const partition = partitionFor(adherentId);
   // The piece as the record's value (JSON in JSON, not a string of it: bus/messages.ts), keyed by the message's key.
-  const messages = pieces.map(([key, piece]) => ({ key, partition, value: { value: piece } }));
+  const messages = pieces.map(([key, piece]) => ({ key, partition, value: { value: storedPiece(piece) } }));
   // The family as it now is, built only when asked (a worker writing a batch never asks).
   return {
     messages,
     pieces,
     /** each piece's JSON text, what the store keeps */
     get texts(): string[] {
-      return pieces.map(([, piece]) => JSON.stringify(piece));
+      return pieces.map(([, piece]) => JSON.stringify(storedPiece(piece)));
     },
     get family(): Family {
       const lines = withLines(before?.state.lines ?? {}, change.lines);
@@ -185,7 +200,7 @@ export function changePieces(adherentId: string, before: Pick<Family, 'state' | 
   for (const k in lines) {
     if (!Object.hasOwn(lines, k)) continue;
     const undo = (before && lineRecord(before.state, k)) ?? null;
-    pieces.push([lineKeyOfPiece(adherentId, k), { v: 3, piece: 'line', line: k, seq, record: lines[k] as unknown as LinePiece['record'], undo: undo as unknown as LinePiece['undo'] }]);
+    pieces.push([lineKeyOfPiece(adherentId, k), { v: LINE_PIECE_TAG, piece: 'line', line: k, seq, record: lines[k] as unknown as LinePiece['record'], undo: undo as unknown as LinePiece['undo'] }]);
   }
   const head: HeadPiece = { v: 3, piece: 'head', seq, counters: { ...change.counters }, renewals: change.renewals as HeadPiece['renewals'], applied, ...(outbox.length > 0 ? { outbox: [...outbox] } : {}) };
   pieces.push([adherentId, head]);
@@ -208,22 +223,48 @@ export function encodeFamilyPieces(adherentId: string, family: Family): ReturnTy
 }
 
 /**
+ * What a piece is written as (the changelog record's value; its JSON text is the store's value): a
+ * head as its object, a line piece as its tuple (line-piece.ts), whatever form it was read in.
+ */
+export function storedPiece(piece: LedgerPiece): Record<string, unknown> | unknown[] {
+  return piece.piece === 'head' ? piece : lineTuple(piece.line, piece.seq, piece.record, piece.undo);
+}
+
+/** A line piece's stored text (the worker's path: no piece object built). */
+export function linePieceText(line: string, seq: number, record: object | null, undo: object | null): string {
+  return JSON.stringify(lineTuple(line, seq, record, undo));
+}
+
+/**
  * A piece from a changelog value: its JSON text (earlier builds' records, the store's values) or the
  * JSON itself (the records written since session 16, parsed by the bus with the record), checked.
+ * `key` is the piece key: a line tuple (since session 17) does not repeat its lineKey.
  */
-export function decodeSnapshot(value: string | object, where: { partition: number; offset: number }): LedgerPiece {
+export function decodeSnapshot(value: string | object, where: { partition: number; offset: number }, key?: string): LedgerPiece {
   let json: unknown = value;
+  const bad = (why: string, cause?: unknown) => new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `counters-changelog[${where.partition}]@${where.offset}: ${why}`, { topic: 'counters-changelog', ...where, offset: String(where.offset) }, cause === undefined ? undefined : { cause });
   if (typeof value === 'string') {
     try {
       json = JSON.parse(value);
     } catch (cause) {
-      throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `counters-changelog[${where.partition}]@${where.offset}: value is not JSON`, { topic: 'counters-changelog', ...where, offset: String(where.offset) }, { cause });
+      throw bad('value is not JSON', cause);
     }
   }
-  const parsed = LedgerSnapshotSchema.safeParse(json);
+  let parsed;
+  if (isLineTuple(json)) {
+    const hash = key?.indexOf('#') ?? -1;
+    if (key === undefined || hash < 0) throw bad(`a line piece under key ${key ?? '(none)'}, which names no line`);
+    let piece;
+    try {
+      piece = linePieceOfTuple(key.slice(hash + 1), json);
+    } catch (cause) {
+      throw bad(`not a ledger piece: ${(cause as Error).message}`);
+    }
+    parsed = LineOfTupleSchema.safeParse(piece);
+  } else parsed = PieceObjectSchema.safeParse(json);
   if (!parsed.success) {
     const why = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new PipelineStageError('PIPELINE_BAD_SNAPSHOT', `counters-changelog[${where.partition}]@${where.offset}: not a ledger piece: ${why}`, { topic: 'counters-changelog', ...where, offset: String(where.offset) });
+    throw bad(`not a ledger piece: ${why}`);
   }
   return parsed.data;
 }
@@ -253,7 +294,7 @@ export function unfinished(piece: LinePiece, head: Pick<HeadPiece, 'seq'> | unde
 /** The piece that undoes a left-over line piece: its previous record at the head's write number (null: remove the key). */
 export function rollbackOf(piece: LinePiece, head: Pick<HeadPiece, 'seq'> | undefined): LinePiece | null {
   if (piece.undo === null || head === undefined) return null;
-  return { v: 3, piece: 'line', line: piece.line, seq: head.seq, record: piece.undo, undo: piece.undo };
+  return { v: LINE_PIECE_TAG, piece: 'line', line: piece.line, seq: head.seq, record: piece.undo, undo: piece.undo };
 }
 
 /** A family from its head and the line pieces found (only those wanted, or all): a piece newer than the head reads as its `undo`. */
@@ -288,7 +329,7 @@ export async function loadFamilies(bus: Bus, only?: ReadonlySet<string>): Promis
           if (family !== undefined) lines.get(family)?.delete(key);
           continue;
         }
-        const piece = decodeSnapshot(value, { partition, offset: r.offset });
+        const piece = decodeSnapshot(value, { partition, offset: r.offset }, key);
         const family = familyOfPiece(key, piece);
         if (only && !only.has(family)) continue;
         if (piece.piece === 'head') heads.set(family, piece);
@@ -339,15 +380,15 @@ export function causeOf(record: LineRecord | undefined): ReliquidationCause | un
 }
 
 /**
- * Puts each line's pipeline fields into the records `change` writes: new objects (the change may
- * share them with a state that lives on), or, `inPlace`, into the records themselves — for a
- * worker's task, whose states are dropped once its pieces are encoded (the copy was ≈ 4 % of a
- * worker's busy time). Same fields in the same order either way, so the same JSON.
+ * Puts each line's pipeline fields into the records `change` writes, as new objects (the change may
+ * share them with a state that lives on): re-liquidations. A worker's task does not stamp its
+ * records: it writes the same fields into each record's stored tuple (liquidate-lines.ts
+ * `encodeTaskLedgers`, line-piece.ts `lineTuple` with its stamp), the kernel's objects untouched.
  */
-export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>, inPlace = false): void {
+export function stampLines(change: LedgerChange, stamps: ReadonlyMap<string, LineStamp>): void {
   for (const [lineKey, stamp] of stamps) {
     if (!Object.hasOwn(change.lines, lineKey)) continue;
-    const record: StoredLineRecord = inPlace ? change.lines[lineKey]! : { ...change.lines[lineKey]! };
+    const record: StoredLineRecord = { ...change.lines[lineKey]! };
     if (stamp.recordIds && stamp.recordIds.length > 0) record.recordIds = [...stamp.recordIds];
     if (stamp.input && record.operation === 'I') record.input = stamp.input;
     if (stamp.cause) record.cause = stamp.cause;

@@ -5,7 +5,8 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
-import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, stampLines, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
+import { lineTuple } from './line-piece.js';
+import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { changelogRecordJson } from '../bus/messages.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
@@ -179,10 +180,13 @@ export function openLedgers(task: LiquidateTask): void {
 
 /**
  * A batch's ledger writes, done where the lines were decided (the worker: the service's thread
- * only appends the text): every changed record gets the pipeline's fields — the record ids of the
- * input records that made it, and for an `I` its input with its order of arrival — then each
- * changed family is encoded as its changelog pieces (ledgers.ts `encodeChange`: line records, then
- * the head at the next write number with the batch's watermarks).
+ * only appends the text): every changed record is written with the pipeline's fields — the record
+ * ids of the input records that made it, and for an `I` its input with its order of arrival — put
+ * into its stored tuple as it is written (line-piece.ts `lineTuple`; stamping them into the
+ * kernel's records, as ledgers.ts `stampLines` does, gave those objects new hidden classes and cost
+ * ≈ 12 % more of a worker's task, bench/README.md "Session 17 — pieces"); each changed family is
+ * encoded as its changelog pieces (line records, then the head at the next write number with the
+ * batch's watermarks).
  */
 export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outcomes: readonly Pick<LineOutcome, 'changed'>[], ledgers: Readonly<Record<string, EngineState>>): Record<string, TaskPiece[]> {
   const stamps = new Map<string, Map<string, LineStamp & { recordIds: string[] }>>();
@@ -207,8 +211,8 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
   for (const [id, state] of Object.entries(ledgers)) {
     const before = Object.hasOwn(task.ledgers, id) ? task.ledgers[id]! : undefined;
     const change = ledgerChange(before, state);
-    // in place: this task's states are dropped once encoded (a record written here is new, the kernel's)
-    stampLines(change, stamps.get(id) ?? new Map(), true);
+    // the pipeline's fields go into each record's tuple as it is written (line-piece.ts), not into the kernel's records
+    const stampsOf = stamps.get(id);
     const pieces = changePieces(id, { state: before ?? emptyState(), seq: write.seqs[id] ?? 0 }, change, write.applied[id] ?? {});
     // The changelog record's JSON made here too: the service produces it as it is (pool-messages.ts
     // TaskPiece). No message objects (the service keys and partitions them). The piece's text goes
@@ -217,7 +221,8 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
     const texts: TaskPiece[] = new Array(pieces.length);
     for (let i = 0; i < pieces.length; i++) {
       const [key, piece] = pieces[i]!;
-      const text = JSON.stringify(piece);
+      // a line piece as its tuple (line-piece.ts: no field names, the lineKey not repeated), a head as its object
+      const text = JSON.stringify(piece.piece === 'line' ? lineTuple(piece.line, piece.seq, piece.record, piece.undo, stampsOf?.get(piece.line)) : piece);
       texts[i] = [key, text, changelogRecordJson(text)];
     }
     out[id] = texts;

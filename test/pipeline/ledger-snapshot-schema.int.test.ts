@@ -28,10 +28,19 @@ describe('ledger snapshot', () => {
     // One line piece then the head, both on the family's partition, each under its own compaction key.
     expect(msgs.map((m) => m.key)).toEqual(['A001#L1', 'A001']);
     expect(new Set(msgs.map((m) => m.partition))).toEqual(new Set([partitionFor('A001')]));
-    const [line, head] = msgs.map((m) => decodeSnapshot(m.value.value!, { partition: 1, offset: 7 })) as [LinePiece, HeadPiece];
+    const [line, head] = msgs.map((m) => decodeSnapshot(m.value.value!, { partition: 1, offset: 7 }, m.key)) as [LinePiece, HeadPiece];
     expect(head).toEqual({ v: 3, piece: 'head', seq: 1, counters: { 'k|x|c|count|2025': '2' }, renewals: {}, applied: { 'decompte-lines:1': 41 } });
-    expect(line).toEqual({ v: 3, piece: 'line', line: 'L1', seq: 1, record: record(1), undo: null });
+    // The line piece is written positional (line-piece.ts), its lineKey read from the piece key.
+    expect(msgs[0]!.value.value).toEqual([4, 1, [1, 'I', null, null, null, null, null, null, null, null, null, 'h1'], null]);
+    expect(line).toEqual({ v: 4, piece: 'line', line: 'L1', seq: 1, record: record(1), undo: null });
     expect(assemble(head, [line])).toEqual({ ...family, seq: 1 });
+    // The object form earlier builds wrote reads as the same piece.
+    const old = decodeSnapshot(JSON.stringify({ v: 3, piece: 'line', line: 'L1', seq: 1, record: record(1), undo: null }), { partition: 1, offset: 6 }, 'A001#L1');
+    expect({ ...old, v: 4 }).toEqual(line);
+    // A tuple is checked like the object: a key naming no line, a record without its fields, a bad tuple.
+    expect(() => decodeSnapshot([4, 1, [1, 'I', null, null, null, null, null, null, null, null, null, 'h1'], null], { partition: 1, offset: 9 }, 'A001')).toThrow(/@9: a line piece under key A001/);
+    expect(() => decodeSnapshot([4, 1, [1, 'X'], null], { partition: 1, offset: 9 }, 'A001#L1')).toThrow(/@9: not a ledger piece: record\.operation/);
+    expect(() => decodeSnapshot([4, 1, [1, 'I', null, null, null, null, null, null, null, null, null, 'h1']], { partition: 1, offset: 9 }, 'A001#L1')).toThrow(/@9: not a ledger piece/);
     expect(() => decodeSnapshot('{"v":1}', { partition: 1, offset: 7 })).toThrow(PipelineStageError);
     expect(() => decodeSnapshot('{"v":1}', { partition: 1, offset: 7 })).toThrow(/counters-changelog\[1\]@7/);
     // The layout before (v2: 16 buckets per family) is refused, not misread.
@@ -52,7 +61,7 @@ describe('ledger snapshot', () => {
     expect(lineRecord(assemble(head2, [l1, l2]).state, 'L1')).toEqual(record(2));
     expect(lineRecord(assemble(head2, [l1, l2]).state, 'L2')).toEqual(record(1));
     // The rollback a restore writes for a left-over: its undo at the head's number, or nothing (a tombstone).
-    expect(rollbackOf(l1, head1)).toEqual({ v: 3, piece: 'line', line: 'L1', seq: 1, record: record(1), undo: record(1) });
+    expect(rollbackOf(l1, head1)).toEqual({ v: 4, piece: 'line', line: 'L1', seq: 1, record: record(1), undo: record(1) });
     expect(rollbackOf(l2, head1)).toBeNull();
   });
 });

@@ -14,6 +14,7 @@ import { LedgerStore } from '../../src/pipeline/ledger-store.js';
 import { utf8Views } from '../../src/pipeline/task-bytes.js';
 import { encodeChange, ledgerChange, loadFamilies, type Family } from '../../src/pipeline/ledgers.js';
 import { compositeKey, StateStore } from '../../src/state/kv-store.js';
+import { isLineTuple, linePieceOfTuple } from '../../src/pipeline/line-piece.js';
 import { lineRecord, type LineRecord } from '../../src/engine/index.js';
 import { LiquidationService, type LiquidationServiceOptions } from '../../src/pipeline/liquidation-service.js';
 import type { ReferencePaths } from '../../src/pipeline/reference.js';
@@ -217,6 +218,57 @@ describe('ledger store: bounded cache and restart from the local store', () => {
     const next = await readTopic(old.bus, 'settlements');
     expect(next).toHaveLength(200);
     expect([...json(first), ...json(next)].sort()).toEqual(json(await readTopic(single.bus, 'settlements')));
+  }, 60_000);
+
+  it('line pieces in the object form of earlier builds (before session 17), on the changelog and in the store, read as the same ledgers, and the next drop on them settles as an uninterrupted run', async () => {
+    const single = await uninterruptedRun();
+    const { home, bus } = await afterFirstDrop();
+    // This build writes each line piece positional (line-piece.ts), a head as its object.
+    const records = await readTopic(bus, 'counters-changelog');
+    const lines = records.filter((r) => r.key.includes('#'));
+    expect(lines.length).toBeGreaterThan(24);
+    expect(lines.every((r) => isLineTuple(r.value.value))).toBe(true);
+    expect(records.filter((r) => !r.key.includes('#')).every((r) => (r.value.value as { piece?: string }).piece === 'head')).toBe(true);
+    // The same home as a session-16 build left it: its line pieces `{"v":3,"piece":"line","line":…}`.
+    const old = await freshBus();
+    await ingest(old.bus, drops[0]);
+    const objectForm = (key: string, value: unknown) => {
+      if (!isLineTuple(value)) return value as Record<string, unknown>;
+      const { v: _v, ...piece } = linePieceOfTuple(key.slice(key.indexOf('#') + 1), value);
+      return { v: 3, ...piece };
+    };
+    await old.bus.produce('counters-changelog', records.map((r) => ({ key: r.key, partition: r.partition, value: { value: objectForm(r.key, r.value.value) } })));
+    const written = await readTopic(old.bus, 'counters-changelog');
+    expect(written.filter((r) => r.key.includes('#')).every((r) => (r.value.value as { v?: number }).v === 3)).toBe(true);
+    expect(await loadFamilies(old.bus)).toEqual(await loadFamilies(bus));
+    // Restored into a store: it keeps the object-form texts (the store's values as the older build wrote them), and reads them as the same pieces.
+    const ledgers = { home: old.home, cacheSize: 3, fsync: false };
+    const store = await LedgerStore.open(ledgers);
+    expect(await restoreLedgers(old.bus, store, 'embedded')).toMatchObject({ rebuilt: true, read: records.length });
+    const own = await LedgerStore.open({ home, cacheSize: 3, fsync: false });
+    for (const r of lines) {
+      expect(store.kv.sub('ledger.piece', 'text').get(compositeKey('embedded', r.key))).toMatch(/^\{"v":3,"piece":"line"/);
+      expect({ ...store.linePiece(r.key), v: 4 }).toEqual(own.linePiece(r.key));
+    }
+    await own.close();
+    await store.close();
+    // The next drop liquidated on that home reads the old pieces (their records become the new pieces' undo):
+    // nothing of the first drop settled again, the second's settled as the uninterrupted run settled them.
+    await ingest(old.bus, drops[1]);
+    await run(old.bus, { ledgers });
+    const json = (rs: readonly { value: unknown }[]) => rs.map((r) => JSON.stringify(r.value)).sort();
+    const next = await readTopic(old.bus, 'settlements');
+    expect(next).toHaveLength(200);
+    const first = await readTopic(bus, 'settlements');
+    expect([...json(first), ...json(next)].sort()).toEqual(json(await readTopic(single.bus, 'settlements')));
+    // and it ends with the ledgers (and settlements) of the same two runs on the home this build wrote
+    // itself: counters, renewals and line records (write numbers and order of arrival aside: they follow the batches)
+    await ingest(bus, drops[1]);
+    await run(bus, { ledgers: { home, cacheSize: 3, fsync: false } });
+    expect([...json(first), ...json(next)].sort()).toEqual(json(await readTopic(bus, 'settlements')));
+    const content = (families: Map<string, Family>) =>
+      new Map([...families].map(([id, f]) => [id, { ...f.state, lines: Object.values(f.state.lines).flatMap((b) => Object.entries(b)).map(([k, r]) => [k, JSON.stringify(r, (name, v) => (name === 'n' ? undefined : v))]).sort() }]));
+    expect(content(await loadFamilies(old.bus))).toEqual(content(await loadFamilies(bus)));
   }, 60_000);
 
   it('rebuilds the whole store from offset 0 when the marker is corrupt or made for another bus', async () => {
