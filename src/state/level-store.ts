@@ -42,8 +42,8 @@ const AFTER_SEP = '\u0020';
  * 300 k lines re-wrote 1 611 MB with 32 MiB and 1 120 MB with 64 (written per line 15.3 → 13.6 KB;
  * bench/README.md, "Session 14 — LevelDB's write buffer").
  * Kept at 64 in session 15 against the memory helper's 32: the memtable costs more than its size
- * (LevelDB allocates it in the thread that writes the batch — libuv's four pool threads run
- * classic-level's batch writes — and each thread's glibc malloc arena keeps what it gave a memtable
+ * (LevelDB allocates it in the thread that writes the batch — libuv's pool threads run
+ * classic-level's batch writes, four of them until session 17, two since (bin/noemie.js) — and each thread's glibc malloc arena keeps what it gave a memtable
  * for that thread's next one: at 1 M lines with 64 MiB the pool threads' arenas held ≈ 200 MB), but
  * 32 MiB lowered the 100 k-line peak by ≈ 50 MB and NOT the 1 M-line peak (1 095 MB against 1 079
  * with 64, one run each of the same build), for +13 % bytes written at 300 k and +13 % at 1 M
