@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { prepare } from '../../src/bus/codec.js';
+import type { Bus } from '../../src/bus/bus.js';
 import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import type { LineMessage } from '../../src/bus/messages.js';
 import type { BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
@@ -55,37 +56,38 @@ describe('kafka: liquidation lines nobody checked', () => {
     ['names another NIR first (the byte scan reads the first, JSON the last)', (m) => void (m.value = m.value.replace('"line":{', `"line":{"nir":"2${HAND_NIR.slice(1)}",`)), /not what its bytes or its line-key header said/],
   ];
 
-  for (const [what, edit, error] of cases) {
-    it(`a line that ${what} ends the service: nothing of its batch written or committed`, async () => {
-      const prefix = `p${randomUUID().slice(0, 8)}.`;
-      const bus = await openKafkaBus(testBusOptions(broker, prefix, 'noemie-pipeline-test'));
-      const kafka = new Kafka({ clientId: 'unchecked-test', brokers: broker.brokers(), logLevel: logLevel.NOTHING });
-      const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-      try {
-        // a good line, then the bad one, same key (same partition): one batch
-        await producer.send({ topic: `${prefix}decompte-lines`, acks: -1, messages: [wire(good(1)), wire(good(2), edit)] });
-        const service = await LiquidationService.start({ bus, beneficiaries, reference: world.reference });
-        await expect(service.done).rejects.toThrow(error);
-        await service.stop();
-        expect(await readTopic(bus, 'settlements')).toEqual([]);
-        expect(await readTopic(bus, 'counters-changelog')).toEqual([]);
-        expect((await bus.committedOffsets(LIQUIDATION_GROUP, 'decompte-lines')).filter((o) => o.offset !== null)).toEqual([]);
-      } finally {
-        await producer.disconnect();
-        await bus.close();
-      }
-    });
-  }
-
-  it('the same two lines, unedited, are liquidated and committed (the check refuses only the bad)', async () => {
+  /** `messages` written to decompte-lines of new topics by a plain kafkajs producer (past the bus's checks), then `run` with a bus on those topics */
+  async function withLinesWritten(messages: ReturnType<typeof wire>[], run: (bus: Bus) => Promise<void>): Promise<void> {
     const prefix = `p${randomUUID().slice(0, 8)}.`;
     const bus = await openKafkaBus(testBusOptions(broker, prefix, 'noemie-pipeline-test'));
     const kafka = new Kafka({ clientId: 'unchecked-test', brokers: broker.brokers(), logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     try {
-      await producer.send({ topic: `${prefix}decompte-lines`, acks: -1, messages: [wire(good(1)), wire(good(2))] });
+      await producer.send({ topic: `${prefix}decompte-lines`, acks: -1, messages });
+      await run(bus);
+    } finally {
+      await producer.disconnect();
+      await bus.close();
+    }
+  }
+
+  for (const [what, edit, error] of cases) {
+    it(`a line that ${what} ends the service: nothing of its batch written or committed`, async () => {
+      // a good line, then the bad one, same key (same partition): one batch
+      await withLinesWritten([wire(good(1)), wire(good(2), edit)], async (bus) => {
+        const service = await LiquidationService.start({ bus, beneficiaries, reference: world.reference });
+        await expect(service.done).rejects.toThrow(error);
+        await service.stop();
+        expect(await readTopic(bus, 'settlements')).toEqual([]);
+        expect(await readTopic(bus, 'counters-changelog')).toEqual([]);
+        expect((await bus.committedOffsets(LIQUIDATION_GROUP, 'decompte-lines')).filter((o) => o.offset !== null)).toEqual([]);
+      });
+    });
+  }
+
+  it('the same two lines, unedited, are liquidated and committed (the check refuses only the bad)', async () => {
+    await withLinesWritten([wire(good(1)), wire(good(2))], async (bus) => {
       const service = await LiquidationService.start({ bus, beneficiaries, reference: world.reference });
       for (let i = 0; i < 600; i++) {
         if ((await bus.committedOffsets(LIQUIDATION_GROUP, 'decompte-lines')).some((o) => o.offset === 2)) break;
@@ -94,9 +96,6 @@ describe('kafka: liquidation lines nobody checked', () => {
       await service.stop();
       expect((await readTopic(bus, 'settlements')).map((r) => r.headers.lineKey)).toEqual(['noemie-011751001:HAND0001:1', 'noemie-011751001:HAND0001:2']);
       expect((await bus.committedOffsets(LIQUIDATION_GROUP, 'decompte-lines')).filter((o) => o.offset !== null).map((o) => o.offset)).toEqual([2]);
-    } finally {
-      await producer.disconnect();
-      await bus.close();
-    }
+    });
   });
 });
