@@ -3,7 +3,7 @@ import { compositeKey, StateStore } from '../state/kv-store.js';
 import { LevelStore, type LevelSubStore } from '../state/level-store.js';
 import { PipelineStageError } from './errors.js';
 import { partitionFor } from '../bus/topics.js';
-import { assemble, encodeFamilyPieces, familyOfKey, lineKeyOfPiece, recordUnder, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
+import { assemble, encodeFamilyPieces, familyOfKey, lineKeyOfPiece, lineOfKey, recordUnder, type Family, type HeadPiece, type LedgerPiece, type LinePiece } from './ledgers.js';
 import type { LineRecord } from '../engine/index.js';
 import type { Settlement } from '../model/settlement.js';
 import { scratchDir } from './scratch.js';
@@ -496,10 +496,10 @@ export class LedgerStore {
     }
     // a line piece as written since session 17 (line-piece.ts), or the object form (heads; line pieces of earlier builds)
     if (isLineTuple(piece)) {
-      const hash = key.indexOf('#');
-      if (hash < 0) throw this.bad(key, 'holds a line record where a head was expected');
+      const line = lineOfKey(key);
+      if (line === undefined) throw this.bad(key, 'holds a line record where a head was expected');
       try {
-        return linePieceOfTuple(key.slice(hash + 1), piece) as LinePiece;
+        return linePieceOfTuple(line, piece) as LinePiece;
       } catch {
         throw this.bad(key, 'is not a ledger piece');
       }

@@ -8,7 +8,7 @@ import type { LedgerDelta } from './pool-messages.js';
 import { PipelineStageError } from './errors.js';
 import { ReliquidationCauseSchema, SettlementSchema, type ReliquidationCause, type Settlement } from '../model/settlement.js';
 import { LineInputSchema, type LineInput } from './line-input.js';
-import { isLineTuple, lineTuple, linePieceOfTuple, LINE_PIECE_TAG } from './line-piece.js';
+import { isLineTuple, lineTuple, linePieceOfTuple, LINE_PIECE_TAG, type Stamp } from './line-piece.js';
 
 /**
  * The liquidation service's state: one engine ledger per family (adhérent), persisted on
@@ -224,15 +224,11 @@ export function encodeFamilyPieces(adherentId: string, family: Family): ReturnTy
 
 /**
  * What a piece is written as (the changelog record's value; its JSON text is the store's value): a
- * head as its object, a line piece as its tuple (line-piece.ts), whatever form it was read in.
+ * head as its object, a line piece as its tuple (line-piece.ts), whatever form it was read in; a
+ * worker's `stamp` (record ids, input) written into the tuple rather than into the kernel's record.
  */
-export function storedPiece(piece: LedgerPiece): Record<string, unknown> | unknown[] {
-  return piece.piece === 'head' ? piece : lineTuple(piece.line, piece.seq, piece.record, piece.undo);
-}
-
-/** A line piece's stored text (the worker's path: no piece object built). */
-export function linePieceText(line: string, seq: number, record: object | null, undo: object | null): string {
-  return JSON.stringify(lineTuple(line, seq, record, undo));
+export function storedPiece(piece: LedgerPiece, stamp?: Stamp): Record<string, unknown> | unknown[] {
+  return piece.piece === 'head' ? piece : lineTuple(piece.line, piece.seq, piece.record, piece.undo, stamp);
 }
 
 /**
@@ -252,11 +248,11 @@ export function decodeSnapshot(value: string | object, where: { partition: numbe
   }
   let parsed;
   if (isLineTuple(json)) {
-    const hash = key?.indexOf('#') ?? -1;
-    if (key === undefined || hash < 0) throw bad(`a line piece under key ${key ?? '(none)'}, which names no line`);
+    const line = key === undefined ? undefined : lineOfKey(key);
+    if (line === undefined) throw bad(`a line piece under key ${key ?? '(none)'}, which names no line`);
     let piece;
     try {
-      piece = linePieceOfTuple(key.slice(hash + 1), json);
+      piece = linePieceOfTuple(line, json);
     } catch (cause) {
       throw bad(`not a ledger piece: ${(cause as Error).message}`);
     }
@@ -278,6 +274,12 @@ export function familyOfPiece(key: string, piece: LedgerPiece): string {
 export function familyOfKey(key: string): string {
   const hash = key.indexOf('#');
   return hash < 0 ? key : key.slice(0, hash);
+}
+
+/** The lineKey a line piece's key names (`<adhérent>#<lineKey>`); undefined for a head's key. */
+export function lineOfKey(key: string): string | undefined {
+  const hash = key.indexOf('#');
+  return hash < 0 ? undefined : key.slice(hash + 1);
 }
 
 /** The record a line piece gives under a head of write number `headSeq` (undefined: no record). */

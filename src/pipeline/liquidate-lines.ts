@@ -5,8 +5,7 @@ import type { GridSet } from '../model/grid.js';
 import type { Nomenclature } from '../model/nomenclature.js';
 import type { Beneficiary, PmssTable } from '../model/reference.js';
 import type { Settlement } from '../model/settlement.js';
-import { lineTuple } from './line-piece.js';
-import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
+import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, storedPiece, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { changelogRecordJson } from '../bus/messages.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
@@ -222,7 +221,7 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
     for (let i = 0; i < pieces.length; i++) {
       const [key, piece] = pieces[i]!;
       // a line piece as its tuple (line-piece.ts: no field names, the lineKey not repeated), a head as its object
-      const text = JSON.stringify(piece.piece === 'line' ? lineTuple(piece.line, piece.seq, piece.record, piece.undo, stampsOf?.get(piece.line)) : piece);
+      const text = JSON.stringify(storedPiece(piece, piece.piece === 'line' ? stampsOf?.get(piece.line) : undefined));
       texts[i] = [key, text, changelogRecordJson(text)];
     }
     out[id] = texts;
