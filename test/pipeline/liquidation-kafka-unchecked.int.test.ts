@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { prepare } from '../../src/bus/codec.js';
@@ -12,7 +11,7 @@ import { LIQUIDATION_GROUP } from '../../src/pipeline/keys.js';
 import { LiquidationService } from '../../src/pipeline/liquidation-service.js';
 import { testBusOptions } from '../support/kafka-mock.js';
 import { useTestBroker } from '../support/use-broker.js';
-import { HAND_NIR, handLine, makeWorld, membershipIndexOf, readTopic, type World } from './liquidation-support.js';
+import { HAND_NIR, handLine, makeWorld, worldMembers, readTopic, type World } from './liquidation-support.js';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
@@ -32,7 +31,7 @@ describe('kafka: liquidation lines nobody checked', () => {
   let members: { close: () => Promise<void> } | undefined;
   beforeAll(async () => {
     world = await makeWorld(20, 0);
-    const store = await membershipIndexOf(world.reference.beneficiariesFile, join(world.dir, 'members-home'));
+    const store = await worldMembers(world);
     members = store;
     beneficiaries = store.index;
   }, 60_000);

@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/bus.js';
 import { partitionFor } from '../../src/bus/topics.js';
@@ -11,7 +10,7 @@ import { LiquidationService, type LiquidationServiceOptions } from '../../src/pi
 import { loadReference } from '../../src/pipeline/reference.js';
 import { replay } from '../../src/pipeline/replay.js';
 import {
-  HAND_FAMILY, HAND_LINE_KEY, byPartition, dedupe, ingestWorld, makeWorld, membershipIndexOf, readTopic, setRulePct, spawnService, until, waitIdle, type World,
+  HAND_FAMILY, HAND_LINE_KEY, byPartition, dedupe, ingestWorld, makeWorld, worldMembers, readTopic, setRulePct, spawnService, until, waitIdle, type World,
 } from './liquidation-support.js';
 
 /**
@@ -47,7 +46,7 @@ export function defineLiquidationSuite(w: PipelineBusWorld): void {
     beforeAll(async () => {
       world = await makeWorld();
       // the members as the service child reads them (--beneficiaries: imported into a membership store)
-      const store = await membershipIndexOf(world.reference.beneficiariesFile, join(world.dir, 'members-home'));
+      const store = await worldMembers(world);
       members = store;
       beneficiaries = store.index;
     }, 60_000);

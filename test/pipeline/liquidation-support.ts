@@ -162,6 +162,9 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
  * The members of a beneficiaries.csv as the pipeline reads them: imported as events into a
  * membership store in `home` (what `service-main.js --beneficiaries` does), read through its live index.
  */
+/** The world's members as a service reads them (its beneficiaries file imported into a membership store in the world's folder). */
+export const worldMembers = (world: World) => membershipIndexOf(world.reference.beneficiariesFile, join(world.dir, 'members-home'));
+
 export async function membershipIndexOf(file: string, home: string): Promise<{ index: BeneficiaryIndex; close: () => Promise<void> }> {
   const { loadBeneficiaries } = await import('../../src/ingest/reference/beneficiaries.js');
   const { eventsOfPopulation } = await import('../../src/pipeline/members-import.js');
