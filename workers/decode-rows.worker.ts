@@ -2,7 +2,7 @@ import { decodeCsvRow } from '../src/ingest/csv/index.js';
 import { tallyRun } from '../src/ingest/summary.js';
 import type { ActLine } from '../src/model/act-line.js';
 import type { DecodedRows, DecodedRuns, DecodeRowsTask } from '../src/pipeline/row-decode-messages.js';
-import { spoolLinePrefix } from '../src/pipeline/spool-line.js';
+import { spoolLinePrefixer } from '../src/pipeline/spool-line.js';
 
 /**
  * Piscina entry point of the ingest's row decoder (worker side; the pool side is
@@ -34,6 +34,7 @@ export default function decodeRows(task: DecodeRowsTask): DecodedRows | DecodedR
     spool = [];
     spoolBytes = 0;
   };
+  const prefix = spoolLinePrefixer(where);
   for (let i = 0; i < texts.length; i++) {
     const origin = { ...where, record: records[i]! };
     const ev = decodeCsvRow(texts[i]!, origin, layout);
@@ -42,7 +43,7 @@ export default function decodeRows(task: DecodeRowsTask): DecodedRows | DecodedR
       out.push(ev);
       continue;
     }
-    const text = spoolLinePrefix(ev.line, JSON.stringify(ev.line), origin);
+    const text = prefix(ev.line, JSON.stringify(ev.line), origin.record);
     lines.push(ev.line);
     lineRecords.push(origin.record);
     spool.push(text);

@@ -5,12 +5,12 @@ import { TRUSTED } from '../bus/bus.js';
 import { verifyTrusted } from '../bus/codec.js';
 import { lineChunks } from '../bus/embedded/lines.js';
 import type { RejectMessage } from '../bus/messages.js';
-import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
+import { adherentOfPerson, type BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
 import type { LineRun, PartSummary } from '../ingest/types.js';
 import type { Origin, RejectedRecord } from '../model/issues.js';
 import { PipelineStageError } from './errors.js';
-import { familyKeyOf, type LineTopic } from './keys.js';
+import { familyKeyOfAdherent, type LineTopic } from './keys.js';
 import type { DropMarks } from './publication-marks.js';
 import { scratchDir } from './scratch.js';
 import { originOf, spoolLineEnd, spoolLinePrefix, type SpoolHead } from './spool-line.js';
@@ -51,7 +51,7 @@ export interface BusSinkOptions {
   /** the drop this sink ingests (one sink per drop): record ids and resumable publication */
   drop?: { sha256: string; marks: DropMarks };
   /** the membership file: lines are keyed by the beneficiary's adhérent found there (keys.ts) */
-  members?: Pick<BeneficiaryIndex, 'byNirRang'>;
+  members?: Pick<BeneficiaryIndex, 'byNirRang' | 'adherentOf'>;
   /**
    * Told, before they are produced, the lines whose person `members` does not know (keyed by the
    * member number they name): the membership store remembers under which numbers an unknown
@@ -255,7 +255,9 @@ export class BusIngestSink implements IngestSink {
     // The lines of `pending` whose person the membership does not know, found when each line was
     // keyed (one membership lookup per line, not one for the key and one for this list).
     let unknown: { nir: string; rang: number; adherentId: string }[] = [];
-    let persons = new Map<string, ReturnType<Pick<BeneficiaryIndex, 'byNirRang'>['byNirRang']>>();
+    // person → the family the membership puts them in (undefined: unknown); only the family is
+    // needed to key a line, not the person's fold (`adherentOf`: one point read a person)
+    let persons = new Map<string, string | undefined>();
     const { members, onUnknownPersons } = this.options;
     let read = 0;
     // `through`: the spool lines now on the bus once `pending` is — the lines read so far, but for
@@ -278,11 +280,11 @@ export class BusIngestSink implements IngestSink {
       // One lookup per person per produce call (a person has several lines in a call): the lines
       // of one call get the same answer even if a membership event lands between two of them.
       const person = `${nir}-${rang}`;
-      let known = persons.get(person);
-      if (known === undefined && !persons.has(person)) persons.set(person, (known = members?.byNirRang(nir, rang)));
+      let family = persons.get(person);
+      if (family === undefined && !persons.has(person)) persons.set(person, (family = members ? adherentOfPerson(members, nir, rang) : undefined));
       // Every line of an unknown person: each names the member number its lines are kept under.
-      if (members && known === undefined) unknown.push({ nir, rang, adherentId: amcMemberId });
-      pending.push({ json, key: familyKeyOf({ amcMemberId }, known), headers });
+      if (members && family === undefined) unknown.push({ nir, rang, adherentId: amcMemberId });
+      pending.push({ json, key: familyKeyOfAdherent({ amcMemberId }, family), headers });
       pendingTopic = topic;
     };
     const fh = await open(path, 'r');

@@ -37,7 +37,12 @@ export function familyKeyOfLine(line: Pick<ActLine, 'amcMemberId' | 'nir' | 'ran
 
 /** `familyKeyOfLine` for a caller that already looked the line's person up (undefined: unknown to the membership). */
 export function familyKeyOf(line: Pick<ActLine, 'amcMemberId'>, person: { adherentId: string } | undefined): string {
-  return person?.adherentId ?? line.amcMemberId;
+  return familyKeyOfAdherent(line, person?.adherentId);
+}
+
+/** `familyKeyOf` given the person's family alone (BeneficiaryIndex.adherentOf; undefined: unknown to the membership). */
+export function familyKeyOfAdherent(line: Pick<ActLine, 'amcMemberId'>, adherentId: string | undefined): string {
+  return adherentId ?? line.amcMemberId;
 }
 
 export function isLineTopic(topic: string): topic is LineTopic {

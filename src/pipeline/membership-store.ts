@@ -408,6 +408,14 @@ export class MembershipStore {
         if (adherentId === undefined) return undefined;
         return store.family(adherentId)?.members.find((b) => b.nir === nir && b.rang === rang);
       },
+      // One point read, no fold: the person's entry names the family whose family_created /
+      // beneficiary_added last named them (`append`), written in the same commit as that family's
+      // events and mark, and neither is ever removed; a family's fold has every person such an
+      // event named. So this is `byNirRang(nir, rang)?.adherentId` — what the ingest sink keys a
+      // line by — without the family's fold or its cache (bench/README.md "Session 18 — ingest").
+      adherentOf(nir, rang) {
+        return store.persons.get(`${nir}-${rang}`);
+      },
       byAdherent: (adherentId) => store.family(adherentId)?.members ?? [],
       holder: (adherentId) => store.family(adherentId)?.members.find((b) => b.role === 'A'),
       *all(): Generator<Beneficiary> {

@@ -36,6 +36,22 @@ export function spoolLinePrefix(line: ActLine, json: string, origin: Origin): st
   return `${JSON.stringify(head)}\t{"line":${json},"origin":${JSON.stringify(bus)}`;
 }
 
+/**
+ * `spoolLinePrefix` for many lines of one file (the row decoder's batch): the same text byte for
+ * byte (test/pipeline/spool-line.test.ts), with the file's part of the origin serialised once
+ * and the head written as text — no origin, head or headers object made per line, nor
+ * JSON.stringify of them (a sixth of the decoding thread's time a line, bench/README.md
+ * "Session 18 — ingest").
+ */
+export function spoolLinePrefixer(where: { file: string; entry?: string }): (line: ActLine, json: string, record: number) => string {
+  // `{"file":…[,"entry":…]` — the origin's keys in originOf's order, the record after
+  const open = JSON.stringify(originOf({ ...where, record: 0 })).slice(0, -',"record":0}'.length);
+  return (line, json, record) => {
+    const origin = `${open},"record":${record}`;
+    return `[${JSON.stringify(lineTopicOf(line))},${JSON.stringify(line.nir)},${line.rang},${JSON.stringify(line.amcMemberId)},${origin},"lineKey":${JSON.stringify(lineKeyOf(line))}}]\t{"line":${json},"origin":${origin}}`;
+  };
+}
+
 /** What ends a spool line after `spoolLinePrefix`: the record id when there is one, the brace, the newline. */
 export function spoolLineEnd(recordId: string | undefined): string {
   // a record id is `<16 hex>:<part>:<line>`: nothing in it needs escaping

@@ -189,6 +189,23 @@ describe('re-affiliation and one person', () => {
   });
 });
 
+describe("adherentOf: a person's family without the fold (what the ingest sink keys a line by)", () => {
+  it('is byNirRang(…)?.adherentId for a holder, a removed child, a person who moved to another family and a person no event names', async () => {
+    const OTHER = 'ADH9000002';
+    const index = store.index();
+    const agree = (p: { nir: string; rang: number }) => expect(index.adherentOf!(p.nir, p.rang)).toBe(index.byNirRang(p.nir, p.rang)?.adherentId);
+    expect(index.adherentOf!(HOLDER.nir, HOLDER.rang)).toBeUndefined();
+    await store.apply([created(), ev({ eventType: 'beneficiary_added', effectiveDate: '2024-03-01', ...person(CHILD, 'E', '2008-02-19', 'BERTRAND Philippe') })]);
+    await store.apply([ev({ eventType: 'beneficiary_removed', effectiveDate: '2026-01-01', ...CHILD })]);
+    expect(index.adherentOf!(HOLDER.nir, HOLDER.rang)).toBe(ADH);
+    expect(index.adherentOf!(CHILD.nir, CHILD.rang)).toBe(ADH);
+    // the child, removed here, becomes the holder of a family of their own: their lines go there
+    await store.apply([ev({ eventType: 'family_created', adherentId: OTHER, effectiveDate: '2026-01-01', ...person(CHILD, 'A', '2008-02-19', 'BERTRAND Philippe') })]);
+    expect(index.adherentOf!(CHILD.nir, CHILD.rang)).toBe(OTHER);
+    for (const p of [HOLDER, CHILD, SPOUSE, { nir: HOLDER.nir, rang: 2 }]) agree(p);
+  });
+});
+
 describe('history and as-of queries', () => {
   it('the family as it stood on a date, as known now: who had joined, at which level, covered or not; the history is kept whole', async () => {
     await store.apply([

@@ -107,6 +107,11 @@ export interface BeneficiaryIndex {
   readonly size: number;
   /** the person a décompte line names */
   byNirRang(nir: string, rang: number): Beneficiary | undefined;
+  /**
+   * `byNirRang(nir, rang)?.adherentId` without making the person: what keying a line needs (its
+   * family, keys.ts). Optional: a caller falls back on `byNirRang` (adherentOfPerson below).
+   */
+  adherentOf?(nir: string, rang: number): string | undefined;
   /** the family, in file order */
   byAdherent(adherentId: string): readonly Beneficiary[];
   /** the adhérent's own row (role A): whose IBAN the family's payments go to */
@@ -126,6 +131,7 @@ export function indexBeneficiaries(rows: Iterable<Beneficiary>): BeneficiaryInde
   return {
     size: byPerson.size,
     byNirRang: (nir, rang) => byPerson.get(`${nir}-${rang}`),
+    adherentOf: (nir, rang) => byPerson.get(`${nir}-${rang}`)?.adherentId,
     byAdherent: (id) => byFamily.get(id) ?? [],
     holder: (id) => byFamily.get(id)?.find((b) => b.role === 'A'),
     all: () => byPerson.values(),
@@ -164,4 +170,9 @@ export async function loadBeneficiaries(file: string, options: { strict?: boolea
   rejected.sort((a, b) => a.origin.record - b.origin.record);
   if (options.strict ?? true) throwIfRejected(file, rejected);
   return { index: indexBeneficiaries(kept), rejected };
+}
+
+/** The family a person belongs to (`byNirRang(nir, rang)?.adherentId`), through `adherentOf` when the index has it. */
+export function adherentOfPerson(index: Pick<BeneficiaryIndex, 'byNirRang' | 'adherentOf'>, nir: string, rang: number): string | undefined {
+  return index.adherentOf ? index.adherentOf(nir, rang) : index.byNirRang(nir, rang)?.adherentId;
 }
