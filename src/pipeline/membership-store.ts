@@ -5,7 +5,7 @@ import type { AccountBook } from '../payments/types.js';
 import type { Beneficiary } from '../model/reference.js';
 import type { ReliquidationRequest } from '../bus/messages.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
-import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type StoredMembershipEvent } from './membership-fold.js';
+import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type FamilyView, type StoredMembershipEvent } from './membership-fold.js';
 import { homeOfStateStore, LazyDirtyFamilies } from './statement-dirty.js';
 
 /**
@@ -87,24 +87,26 @@ export class MembershipStore {
   private readonly statements: LazyDirtyFamilies;
   /**
    * Folded families by event count, least recently used first: a family is folded again only when an
-   * event was added, or once evicted. Bounded by an estimate of their heap (`cacheBytes`).
+   * event was added, or once evicted. Bounded by an estimate of their heap (`cacheBytes`). Each holds
+   * the family's view (members, accounts), not the events it was folded from (FamilyView).
    */
-  private readonly cache = new Map<string, { events: number; state: FamilyState; bytes: number }>();
+  private readonly cache = new Map<string, { events: number; state: FamilyView; bytes: number }>();
   private cached = 0;
   private cacheLimit: number;
   /**
-   * The bound while lines are keyed and liquidated: every family of a 1 M-line portfolio (18 354,
-   * ≈ 55 MB). Those lookups are spread over the whole portfolio (4 096 lines of the bench's drop name
+   * The bound while lines are keyed and liquidated: every family of a 1 M-line portfolio (20 000
+   * families of 59 524 events, ≈ 47 MB by BYTES_PER_EVENT). Those lookups are spread over the whole portfolio (4 096 lines of the bench's drop name
    * half its families), so a cache smaller than the families misses for most of every batch, each
    * miss a range read of its events and a fold (≈ 20 µs; bench/README.md "Session 7 — liquidation
    * ledgers", "Session 16 — payments"); `run --once` lowers it once they are done (`limitCache`).
    */
-  static readonly CACHE_BYTES = 64 * 1024 * 1024;
+  static readonly CACHE_BYTES = 48 * 1024 * 1024;
   /**
-   * What a folded family holds on the heap, estimated from its events: 8.1 MB for the bench's 2 500
-   * families of 7 460 events (members, accounts and the events themselves), ≈ 1.1 kB an event.
+   * What a cached family holds on the heap, estimated from its events: 17.1 MB for the bench's 7 500
+   * families of 22 263 events at 300 k lines (members and accounts; with the events themselves it
+   * was 24.4 MB, 1.1 kB an event), ≈ 0.8 kB an event (bench/README.md "Session 18 — memory").
    */
-  static readonly BYTES_PER_EVENT = 1_100;
+  static readonly BYTES_PER_EVENT = 800;
 
   constructor(readonly kv: StateStore, private readonly clock: () => string = todayUtc, options: { cacheBytes?: number } = {}) {
     this.cacheLimit = options.cacheBytes ?? MembershipStore.CACHE_BYTES;
@@ -312,8 +314,11 @@ export class MembershipStore {
     return [...this.events.entries(compositeKey(adherentId, ''))].map(([, e]) => e);
   }
 
-  /** The family as known now, with its whole dated history (null: no event names it). */
-  family(adherentId: string): FamilyState | null {
+  /**
+   * The family as known now, its members and accounts with their whole dated history (null: no
+   * event names it); from the fold cache.
+   */
+  family(adherentId: string): FamilyView | null {
     const mark = this.families.get(adherentId);
     if (mark === undefined) return null;
     const hit = this.cache.get(adherentId);
@@ -326,12 +331,18 @@ export class MembershipStore {
       }
       this.cached -= hit.bytes;
     }
-    const state = foldFamily(adherentId, this.eventsOf(adherentId));
+    // the view alone is kept: the events array (and the event objects only it holds) is left to the GC
+    const { events: _folded, ...state } = foldFamily(adherentId, this.eventsOf(adherentId));
     const bytes = mark.events * MembershipStore.BYTES_PER_EVENT;
     this.cache.set(adherentId, { events: mark.events, state, bytes });
     this.cached += bytes;
     this.evictOver(this.cacheLimit);
     return state;
+  }
+
+  /** The family with the events it is folded from (`noemie members show`): folded now, not cached. */
+  history(adherentId: string): FamilyState | null {
+    return this.families.has(adherentId) ? foldFamily(adherentId, this.eventsOf(adherentId)) : null;
   }
 
   /** Drops the least recently used families until the cache's estimate is within `bytes`. */

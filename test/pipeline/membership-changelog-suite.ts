@@ -61,7 +61,7 @@ function fillers(): MembershipEvent[] {
 /** Every family's answers as `members show --json --as-of` gives them, for each date. */
 function answers(store: MembershipStore): Map<string, unknown> {
   const out = new Map<string, unknown>();
-  for (const id of store.adherents()) out.set(id, AS_OF.map((d) => familyJson(store.family(id)!, d)));
+  for (const id of store.adherents()) out.set(id, AS_OF.map((d) => familyJson(store.history(id)!, d)));
   return out;
 }
 

@@ -114,7 +114,7 @@ export const showCommand: Command = {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || !isRealDate(asOf)) throw new UsageError(`--as-of expects a calendar date YYYY-MM-DD, got "${asOf}"`);
     const home = resolve(values.home ?? readEnv().NOEMIE_HOME);
     const store = MembershipStore.openForReading(home);
-    const state = store?.family(adherentId) ?? null;
+    const state = store?.history(adherentId) ?? null;
     await store?.close();
     if (state === null) {
       writeHumanLine(io.err, `unknown adherent ${adherentId}: no membership event names it in ${home} (noemie members import, or a members*.csv in the inbox)`);

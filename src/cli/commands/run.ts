@@ -102,7 +102,7 @@ const SAMPLE_TP_CLAIMS = 'fixtures/sample/tp_claims.csv';
 /** the sample's members feed of "the next day" (fixtures/sample/README.md): copied once the sample's drop was read */
 const SAMPLE_FEEDS = 'fixtures/sample/feeds';
 const SAMPLE_FIRST_DROP = join(SAMPLE_INBOX, 'cpam-lot-0001.zip');
-/** the membership fold cache's bound once `run --once` has liquidated (≈ 1 200 families of the bench's population) */
+/** the membership fold cache's bound once `run --once` has liquidated (≈ 1 750 families of the bench's population) */
 const FOLD_CACHE_AFTER_LIQUIDATION = 4 * 1024 * 1024;
 
 export const command: Command = {
