@@ -15,7 +15,11 @@ import { JsonFields } from '../bus/json-fields.js';
  * The value handed on is a subset of the message, typed as the message (as a `slim` one is): the
  * payment handler reads these fields only, and reads a whole value the same way (Kafka, a record
  * found on disk, `readRange` for a dry run hand values whole). Bytes the scan does not read are
- * parsed whole and the same fields taken from them.
+ * parsed whole and the same fields taken from them. A record the bus found on disk (appended by
+ * another process: `noemie payments run`, a restart) is parsed and checked by zod as ever; the
+ * `slim` readers below keep the same fields of it, so a batch holds the same small values either way
+ * (the bus also gives such a record its JSON made again, `BusRecord.json`, for a `raw` consumer:
+ * one JSON.stringify per record, beside zod's check).
  */
 
 const SETTLEMENT_FIELDS = new JsonFields(['lineKey', 'version', 'status', 'operation', 'tp', 'payee', 'adherentId', 'amcAmount', 'careDate'] as const);
@@ -45,8 +49,7 @@ export function settlementForPayments(json: string | Uint8Array): Settlement {
   const v = typeof json === 'string' ? null : SETTLEMENT_FIELDS.read(json);
   // the fields the schema requires (operation and tp are optional): one missing is not a value we wrote
   if (v !== null && REQUIRED_IN_SETTLEMENT.every((i) => v[i] !== undefined)) return settlementOf(v) as Settlement;
-  const whole = parseWhole(json) as Settlement;
-  return settlementOf(SETTLEMENT_FIELDS.keys.map((k) => whole[k])) as Settlement;
+  return slimSettlementForPayments(parseWhole(json) as Settlement);
 }
 
 const OUTCOME_FIELDS = new JsonFields(['kind', 'lineKey', 'version', 'tpClaimId', 'payee', 'amount', 'claimed', 'owed', 'claimPaidOn'] as const);
@@ -73,9 +76,14 @@ export function outcomeForPayments(json: string | Uint8Array): ReconOutcome {
   const v = typeof json === 'string' ? null : OUTCOME_FIELDS.read(json);
   // every field is required by the schema (nullable ones are written as null): one missing is not ours
   if (v !== null && v.every((x) => x !== undefined)) return outcomeOf(v) as ReconOutcome;
-  const whole = parseWhole(json) as ReconOutcome;
-  return outcomeOf(OUTCOME_FIELDS.keys.map((k) => whole[k])) as ReconOutcome;
+  return slimOutcomeForPayments(parseWhole(json) as ReconOutcome);
 }
+
+/** A whole settlement (a record found on disk, checked by zod) as the payment fields alone: what a batch keeps through its awaits (a `slim` for `settlements`). */
+export const slimSettlementForPayments = (s: Settlement): Settlement => settlementOf(SETTLEMENT_FIELDS.keys.map((k) => s[k])) as Settlement;
+
+/** A whole outcome as its payment fields alone (a `slim` for `reconciliation`). */
+export const slimOutcomeForPayments = (o: ReconOutcome): ReconOutcome => outcomeOf(OUTCOME_FIELDS.keys.map((k) => o[k])) as ReconOutcome;
 
 function parseWhole(json: string | Uint8Array): unknown {
   return JSON.parse(typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));

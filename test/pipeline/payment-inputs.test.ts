@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyPaymentEvents, initialLedger, type PaymentEvent } from '../../src/payments/index.js';
-import { outcomeForPayments, settlementForPayments } from '../../src/pipeline/payment-inputs.js';
+import { outcomeForPayments, settlementForPayments, slimOutcomeForPayments, slimSettlementForPayments } from '../../src/pipeline/payment-inputs.js';
 import { outcome, settled, PS } from '../payments/given.js';
 
 /**
@@ -34,6 +34,7 @@ describe('payment inputs read raw: the fold’s fields from the bytes', () => {
       const want = Object.fromEntries(SETTLEMENT_FIELDS.map((k) => [k, (s as Record<string, unknown>)[k]]));
       expect(settlementForPayments(bytes(s))).toEqual(want);
       expect(settlementForPayments(JSON.stringify(s))).toEqual(want);
+      expect(slimSettlementForPayments(s)).toEqual(want);
       // bytes the scan does not read (whitespace): parsed whole, the same fields
       expect(settlementForPayments(new TextEncoder().encode(JSON.stringify(s, null, 1)))).toEqual(want);
     }
@@ -44,6 +45,7 @@ describe('payment inputs read raw: the fold’s fields from the bytes', () => {
       const want = Object.fromEntries(OUTCOME_FIELDS.map((k) => [k, (o as Record<string, unknown>)[k]]));
       expect(outcomeForPayments(bytes(o))).toEqual(want);
       expect(outcomeForPayments(JSON.stringify(o))).toEqual(want);
+      expect(slimOutcomeForPayments(o)).toEqual(want);
     }
   });
 
