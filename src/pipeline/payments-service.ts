@@ -13,6 +13,7 @@ import {
 import { stateStoreFileOf } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
 import { PaymentsStore } from './payments-store.js';
+import { outcomeForPayments, settlementForPayments, slimOutcomeForPayments, slimSettlementForPayments } from './payment-inputs.js';
 import { applyCursorOf, applyStreamedRun, clearRunScratch, decideStreamedRun, ordersWithLines, recordStreamedRun, reportRows, streamedIntentOf, type StreamedIntent } from './payment-run-stream.js';
 
 export { runDirOf };
@@ -218,6 +219,9 @@ async function consumeNew(bus: Bus, groupId: string, store: PaymentsStore, count
     groupId,
     topics: PAYMENTS_TOPICS,
     maxBatch: PAYMENTS_MAX_BATCH,
+    // the fold reads a few fields of each value: read from the stored bytes, not parsed whole (payment-inputs.ts)
+    raw: { settlements: settlementForPayments, reconciliation: outcomeForPayments },
+    slim: { settlements: slimSettlementForPayments, reconciliation: slimOutcomeForPayments },
     handler: async (batch) => {
       const events = eventsOf(batch);
       await store.applyEvents(events, applyPaymentEvents);

@@ -1,0 +1,149 @@
+import { Buffer } from 'node:buffer';
+
+/**
+ * A few top-level fields of a JSON object read from its UTF-8 bytes, without parsing the rest: for a
+ * consumer's `raw` reader (bus.ts `ConsumeOptions.raw`) that needs a handful of fields of a large
+ * value — the payment stage reads 9 of a settlement's ≈ 840 bytes (lineKey, version, status…), the
+ * rest being its parts, counters and formulas. JSON.parse of the whole value built every nested
+ * object, and a consumed batch of 4 096 of them lived through the batch's awaits (copied by each
+ * scavenge, then promoted: bench/README.md "Session 18 — payments").
+ *
+ * The scan walks the object's top level only: a string is skipped to its closing quote (one not
+ * escaped), an object or array to its matching bracket (strings inside skipped the same way), a
+ * number / true / false / null to the next `,` or `}`. So a field name inside a nested value or
+ * inside a string is never taken for a top-level one, whatever the field names or their order. A
+ * wanted value that is a string holding an escape, or an object / array, is parsed by JSON.parse
+ * from its own bytes (rare: the slow way for that field only). Anything the scan does not expect —
+ * whitespace between tokens (JSON.stringify writes none), a key holding an escape, a truncated
+ * value — makes it give up (null): the caller parses the value whole, the same fields the slow way.
+ */
+export class JsonFields<K extends string> {
+  /** the wanted keys' bytes, by byte length (a key is compared only with the wanted ones of its length) */
+  private readonly byLength = new Map<number, { index: number; bytes: Buffer }[]>();
+
+  constructor(readonly keys: readonly K[]) {
+    keys.forEach((key, index) => {
+      const bytes = Buffer.from(key, 'utf8');
+      const list = this.byLength.get(bytes.length) ?? [];
+      list.push({ index, bytes });
+      this.byLength.set(bytes.length, list);
+    });
+  }
+
+  /**
+   * The wanted fields' values, in the order of `keys` (undefined: absent), or null when the bytes
+   * are not a JSON object in the shape the scan reads (see the class comment).
+   */
+  read(b: Uint8Array): unknown[] | null {
+    const n = b.length;
+    const out: unknown[] = new Array(this.keys.length);
+    let i = 0;
+    if (b[i++] !== LBRACE) return null;
+    if (b[i] === RBRACE) return i + 1 === n ? out : null;
+    for (;;) {
+      // a key: no escape in it (a wanted key has none; any key holding one is left to JSON.parse)
+      if (b[i] !== QUOTE) return null;
+      let keyEnd = i + 1;
+      while (keyEnd < n && b[keyEnd] !== QUOTE && b[keyEnd] !== BACKSLASH) keyEnd++;
+      if (keyEnd >= n || b[keyEnd] !== QUOTE) return null;
+      const wanted = this.match(b, i + 1, keyEnd);
+      i = keyEnd + 1;
+      if (b[i++] !== COLON) return null;
+      const start = i;
+      const c = b[i];
+      let escaped = false;
+      if (c === QUOTE) {
+        // a string: to the quote that closes it, an escaped character skipped with its backslash
+        i++;
+        while (i < n && b[i] !== QUOTE) {
+          if (b[i] === BACKSLASH) {
+            escaped = true;
+            i++;
+          }
+          i++;
+        }
+        if (i >= n) return null;
+        i++;
+      } else if (c === LBRACE || c === LBRACKET) {
+        i = containerEnd(b, i);
+        if (i < 0) return null;
+      } else {
+        // a number, true, false or null: nothing else starts a JSON value (whitespace before one is not read)
+        if (!(c === MINUS || (c! >= 0x30 && c! <= 0x39) || c === 0x74 || c === 0x66 || c === 0x6e)) return null;
+        while (i < n && b[i] !== COMMA && b[i] !== RBRACE) i++;
+      }
+      if (wanted >= 0) {
+        const v = valueOf(b, start, i, c!, escaped);
+        if (v === INVALID) return null;
+        out[wanted] = v;
+      }
+      const sep = b[i++];
+      if (sep === RBRACE) return i === n ? out : null;
+      if (sep !== COMMA) return null;
+    }
+  }
+
+  private match(b: Uint8Array, start: number, end: number): number {
+    const list = this.byLength.get(end - start);
+    if (list === undefined) return -1;
+    for (const { index, bytes } of list) {
+      let k = 0;
+      while (k < bytes.length && b[start + k] === bytes[k]) k++;
+      if (k === bytes.length) return index;
+    }
+    return -1;
+  }
+}
+
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const INVALID = Symbol('invalid');
+
+/** The position after the bracket closing the object or array opened at `at` (strings inside skipped, escapes with them), or −1. */
+function containerEnd(b: Uint8Array, at: number): number {
+  let depth = 0;
+  const n = b.length;
+  for (let i = at; i < n; i++) {
+    const c = b[i];
+    if (c === QUOTE) {
+      i++;
+      while (i < n && b[i] !== QUOTE) {
+        if (b[i] === BACKSLASH) i++;
+        i++;
+      }
+    } else if (c === LBRACE || c === LBRACKET) depth++;
+    else if (c === RBRACE || c === RBRACKET) {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+const view = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+function valueOf(b: Uint8Array, start: number, end: number, first: number, escaped: boolean): unknown {
+  if (first === QUOTE && !escaped) return view(b).toString('utf8', start + 1, end - 1);
+  // a small non-negative integer (a version): its digits, without a string made of them
+  if (end - start <= 15 && first >= 0x30 && first <= 0x39 && (first !== 0x30 || end - start === 1)) {
+    let v = 0;
+    let i = start;
+    while (i < end && b[i]! >= 0x30 && b[i]! <= 0x39) v = v * 10 + (b[i++]! - 0x30);
+    if (i === end) return v;
+  }
+  const text = view(b).toString('utf8', start, end);
+  if (text === 'null') return null;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return INVALID;
+  }
+}
