@@ -16,6 +16,10 @@ import { Buffer } from 'node:buffer';
  * from its own bytes (rare: the slow way for that field only). Anything the scan does not expect —
  * whitespace between tokens (JSON.stringify writes none), a key holding an escape, a truncated
  * value — makes it give up (null): the caller parses the value whole, the same fields the slow way.
+ *
+ * Not a library: `binary-extract` (npm) matches a key by its prefix (`tp` in `"tpClaimId"`), ends a
+ * string value at its first `,` or `}` (our formula texts hold commas) and makes a pass per key;
+ * `json-stream-extract` is slower than JSON.parse by its own account.
  */
 export class JsonFields<K extends string> {
   /** the wanted keys' bytes, by byte length (a key is compared only with the wanted ones of its length) */
