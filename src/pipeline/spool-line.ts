@@ -31,17 +31,15 @@ export function originOf(o: Origin): LineMessage['origin'] {
  * byte for byte (keys in that order).
  */
 export function spoolLinePrefix(line: ActLine, json: string, origin: Origin): string {
-  const bus = originOf(origin);
-  const head: SpoolHead = [lineTopicOf(line), line.nir, line.rang, line.amcMemberId, { ...bus, lineKey: lineKeyOf(line) }];
-  return `${JSON.stringify(head)}\t{"line":${json},"origin":${JSON.stringify(bus)}`;
+  return spoolLinePrefixer(origin)(line, json, origin.record);
 }
 
 /**
- * `spoolLinePrefix` for many lines of one file (the row decoder's batch): the same text byte for
- * byte (test/pipeline/spool-line.test.ts), with the file's part of the origin serialised once
- * and the head written as text — no origin, head or headers object made per line, nor
- * JSON.stringify of them (a sixth of the decoding thread's time a line, bench/README.md
- * "Session 18 — ingest").
+ * `spoolLinePrefix` for many lines of one file (the row decoder's batch): the file's part of the
+ * origin serialised once, the head written as text — no origin, head or headers object made per
+ * line, nor JSON.stringify of them (a sixth of the decoding thread's time a line, bench/README.md
+ * "Session 18 — ingest"). The head is the SpoolHead array, its headers the origin's keys in
+ * originOf's order then the lineKey: what `JSON.stringify(head)` wrote (test/pipeline/spool-line.test.ts).
  */
 export function spoolLinePrefixer(where: { file: string; entry?: string }): (line: ActLine, json: string, record: number) => string {
   // `{"file":…[,"entry":…]` — the origin's keys in originOf's order, the record after
