@@ -5,7 +5,7 @@ import { TRUSTED } from '../bus/bus.js';
 import { verifyTrusted } from '../bus/codec.js';
 import { lineChunks } from '../bus/embedded/lines.js';
 import type { RejectMessage } from '../bus/messages.js';
-import { adherentOfPerson, type BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
+import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import type { IngestSink, LineEvent, PartRef } from '../ingest/sink.js';
 import type { LineRun, PartSummary } from '../ingest/types.js';
 import type { Origin, RejectedRecord } from '../model/issues.js';
@@ -51,7 +51,7 @@ export interface BusSinkOptions {
   /** the drop this sink ingests (one sink per drop): record ids and resumable publication */
   drop?: { sha256: string; marks: DropMarks };
   /** the membership file: lines are keyed by the beneficiary's adhérent found there (keys.ts) */
-  members?: Pick<BeneficiaryIndex, 'byNirRang' | 'adherentOf'>;
+  members?: Pick<BeneficiaryIndex, 'adherentOf'>;
   /**
    * Told, before they are produced, the lines whose person `members` does not know (keyed by the
    * member number they name): the membership store remembers under which numbers an unknown
@@ -281,7 +281,7 @@ export class BusIngestSink implements IngestSink {
       // of one call get the same answer even if a membership event lands between two of them.
       const person = `${nir}-${rang}`;
       let family = persons.get(person);
-      if (family === undefined && !persons.has(person)) persons.set(person, (family = members ? adherentOfPerson(members, nir, rang) : undefined));
+      if (family === undefined && !persons.has(person)) persons.set(person, (family = members?.adherentOf(nir, rang)));
       // Every line of an unknown person: each names the member number its lines are kept under.
       if (members && family === undefined) unknown.push({ nir, rang, adherentId: amcMemberId });
       pending.push({ json, key: familyKeyOfAdherent({ amcMemberId }, family), headers });

@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedBus, type EmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { partitionFor } from '../../src/bus/topics.js';
 import { BusIngestSink } from '../../src/pipeline/bus-sink.js';
-import { familyKeyOfLine } from '../../src/pipeline/keys.js';
 import { PipelineStageError } from '../../src/pipeline/errors.js';
 import type { PartSummary } from '../../src/ingest/types.js';
+import type { BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
 import { DropMarks } from '../../src/pipeline/publication-marks.js';
 import type { Bus } from '../../src/bus/bus.js';
 import { handLine, readTopic } from './liquidation-support.js';
@@ -75,7 +75,8 @@ describe('BusIngestSink', () => {
 
   it('keys a line by the adhérent of the membership file, not by the member number printed on it', async () => {
     // The hand line says A001; the membership file puts this NIR + rang in family B002.
-    const members = { byNirRang: (nir: string, rang: number) => (nir === handLine().nir && rang === 1 ? { adherentId: 'B002' } : undefined) } as Parameters<typeof familyKeyOfLine>[1];
+    const byNirRang = (nir: string, rang: number) => (nir === handLine().nir && rang === 1 ? { adherentId: 'B002' } : undefined);
+    const members = { byNirRang, adherentOf: (nir: string, rang: number) => byNirRang(nir, rang)?.adherentId } as Pick<BeneficiaryIndex, 'byNirRang' | 'adherentOf'>;
     const sink = new BusIngestSink(bus, { spoolDir: dir, members });
     await sink.beginPart({ file: 'd.csv', format: 'csv' });
     await sink.line(line(1));

@@ -193,7 +193,7 @@ describe("adherentOf: a person's family without the fold (what the ingest sink k
   it('is byNirRang(…)?.adherentId for a holder, a removed child, a person who moved to another family and a person no event names', async () => {
     const OTHER = 'ADH9000002';
     const index = store.index();
-    const agree = (p: { nir: string; rang: number }) => expect(index.adherentOf!(p.nir, p.rang)).toBe(index.byNirRang(p.nir, p.rang)?.adherentId);
+    const agree = (p: { nir: string; rang: number }) => expect(index.adherentOf(p.nir, p.rang)).toBe(index.byNirRang(p.nir, p.rang)?.adherentId);
     expect(index.adherentOf!(HOLDER.nir, HOLDER.rang)).toBeUndefined();
     await store.apply([created(), ev({ eventType: 'beneficiary_added', effectiveDate: '2024-03-01', ...person(CHILD, 'E', '2008-02-19', 'BERTRAND Philippe') })]);
     await store.apply([ev({ eventType: 'beneficiary_removed', effectiveDate: '2026-01-01', ...CHILD })]);

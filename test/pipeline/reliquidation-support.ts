@@ -52,6 +52,7 @@ export class Members {
       return 0;
     },
     byNirRang: (nir, rang) => this.index.byNirRang(nir, rang),
+    adherentOf: (nir, rang) => this.index.adherentOf(nir, rang),
     byAdherent: (id) => this.index.byAdherent(id),
     holder: (id) => this.index.holder(id),
     all: () => this.index.all(),

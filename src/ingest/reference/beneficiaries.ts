@@ -107,11 +107,8 @@ export interface BeneficiaryIndex {
   readonly size: number;
   /** the person a décompte line names */
   byNirRang(nir: string, rang: number): Beneficiary | undefined;
-  /**
-   * `byNirRang(nir, rang)?.adherentId` without making the person: what keying a line needs (its
-   * family, keys.ts). Optional: a caller falls back on `byNirRang` (adherentOfPerson below).
-   */
-  adherentOf?(nir: string, rang: number): string | undefined;
+  /** `byNirRang(nir, rang)?.adherentId` without making the person: what keying a line needs (its family, keys.ts) */
+  adherentOf(nir: string, rang: number): string | undefined;
   /** the family, in file order */
   byAdherent(adherentId: string): readonly Beneficiary[];
   /** the adhérent's own row (role A): whose IBAN the family's payments go to */
@@ -170,9 +167,4 @@ export async function loadBeneficiaries(file: string, options: { strict?: boolea
   rejected.sort((a, b) => a.origin.record - b.origin.record);
   if (options.strict ?? true) throwIfRejected(file, rejected);
   return { index: indexBeneficiaries(kept), rejected };
-}
-
-/** The family a person belongs to (`byNirRang(nir, rang)?.adherentId`), through `adherentOf` when the index has it. */
-export function adherentOfPerson(index: Pick<BeneficiaryIndex, 'byNirRang' | 'adherentOf'>, nir: string, rang: number): string | undefined {
-  return index.adherentOf ? index.adherentOf(nir, rang) : index.byNirRang(nir, rang)?.adherentId;
 }
