@@ -32,15 +32,10 @@ export function lineTopicOf(line: Pick<ActLine, 'source'>): LineTopic {
  * as `review`, naming both numbers.)
  */
 export function familyKeyOfLine(line: Pick<ActLine, 'amcMemberId' | 'nir' | 'rang'>, members?: Pick<BeneficiaryIndex, 'byNirRang'>): string {
-  return familyKeyOf(line, members?.byNirRang(line.nir, line.rang));
+  return familyKeyOfAdherent(line, members?.byNirRang(line.nir, line.rang)?.adherentId);
 }
 
-/** `familyKeyOfLine` for a caller that already looked the line's person up (undefined: unknown to the membership). */
-export function familyKeyOf(line: Pick<ActLine, 'amcMemberId'>, person: { adherentId: string } | undefined): string {
-  return familyKeyOfAdherent(line, person?.adherentId);
-}
-
-/** `familyKeyOf` given the person's family alone (BeneficiaryIndex.adherentOf; undefined: unknown to the membership). */
+/** `familyKeyOfLine` for a caller that already looked up the person's family (BeneficiaryIndex.adherentOf; undefined: unknown to the membership). */
 export function familyKeyOfAdherent(line: Pick<ActLine, 'amcMemberId'>, adherentId: string | undefined): string {
   return adherentId ?? line.amcMemberId;
 }
