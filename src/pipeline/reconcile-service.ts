@@ -6,6 +6,7 @@ import { changelogRecordJson } from '../bus/messages.js';
 import { partitionFor } from '../bus/topics.js';
 import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, slimSettlement, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
 import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
+import { settlementForReconcile } from './reconcile-inputs.js';
 import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants } from './reconcile-store.js';
 
 /**
@@ -285,7 +286,9 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       topics: RECONCILE_TOPICS,
       handler,
       maxBatch: options.maxBatch ?? RECONCILE_MAX_BATCH,
-      // a batch's settlements are held through its slices' awaits: only what the decider reads
+      // a batch's settlements are held through its slices' awaits: only what the decider reads —
+      // read from the stored bytes when the bus has them (reconcile-inputs.ts), else parsed, checked and slimmed
+      raw: { settlements: settlementForReconcile },
       slim: { settlements: slimSettlement },
     });
   } catch (e) {
