@@ -177,6 +177,42 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
   return { write: { beneficiary, head: { w, seq: after.seq }, entries, known: { head: loaded.head !== undefined, groups: loaded.groups } }, log };
 }
 
+/**
+ * A slice's decision, from what its load read: the outcomes (in the records' order) and the writes
+ * (store and changelog records). Its own function, not inline in the service's `apply`: an async
+ * function's frame keeps every local through its awaits, and the loaded states, the folds' copies
+ * of their maps and the per-beneficiary working objects would then live through the slice's
+ * produces and commit (copied by each scavenge, then promoted — bench/README.md "Session 14 —
+ * reconciliation"); here they are garbage once it returns. What it returns is what the awaits need.
+ */
+function decideSlice(
+  events: readonly { key: string; event: ReconEvent }[],
+  parts: ReadonlyMap<string, LoadedState>,
+  config: ReconConfig,
+): { outcomes: ReconOutcome[]; writes: BeneficiaryWrite[]; log: OutgoingText[] } {
+  // one working copy per beneficiary for the whole slice, read once; outcomes keep the records' order
+  const folds = new Map<string, Working>();
+  const outcomes: ReconOutcome[] = [];
+  for (const { key, event } of events) {
+    let f = folds.get(key);
+    if (f === undefined) {
+      const loaded = parts.get(key)!;
+      f = { loaded, fold: foldOf(loaded.state, config) };
+      folds.set(key, f);
+    }
+    for (const o of f.fold.decide(event)) outcomes.push(o);
+  }
+  const writes: BeneficiaryWrite[] = [];
+  const log: OutgoingText[] = [];
+  for (const [key, f] of folds) {
+    const w = writeOf(key, f);
+    if (w === undefined) continue;
+    writes.push(w.write);
+    for (const m of w.log) log.push(m);
+  }
+  return { outcomes, writes, log };
+}
+
 /** reconcile-changelog derives no header from its values */
 const NO_HEADERS = Object.freeze({});
 
@@ -220,27 +256,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       await restore();
       behind = false;
     }
-    const parts = await store.loadMany(wants);
-    // one working copy per beneficiary for the whole batch, read once; outcomes keep the records' order
-    const folds = new Map<string, Working>();
-    const outcomes: ReconOutcome[] = [];
-    for (const { key, event } of events) {
-      let f = folds.get(key);
-      if (f === undefined) {
-        const loaded = parts.get(key)!;
-        f = { loaded, fold: foldOf(loaded.state, config) };
-        folds.set(key, f);
-      }
-      for (const o of f.fold.decide(event)) outcomes.push(o);
-    }
-    const writes: BeneficiaryWrite[] = [];
-    const log: OutgoingText[] = [];
-    for (const [key, f] of folds) {
-      const w = writeOf(key, f);
-      if (w === undefined) continue;
-      writes.push(w.write);
-      for (const m of w.log) log.push(m);
-    }
+    const { outcomes, writes, log } = decideSlice(events, await store.loadMany(wants), config);
     if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })), TRUSTED);
     if (writes.length > 0) {
       behind = true;
