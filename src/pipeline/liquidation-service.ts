@@ -529,20 +529,27 @@ export class LiquidationService {
   }
 
   /** Steps 2 and 3 of a batch of lines: its settlements, then its ledgers. */
-  private async writeBatch(partition: number, started: number, lines: number, { settlements, snapshots, pieces, sums, unchanged }: Decided): Promise<void> {
-    await this.produceSettlements(settlements);
+  private async writeBatch(partition: number, started: number, lines: number, decided: Decided): Promise<void> {
+    const { pieces, sums, unchanged } = decided;
+    const published = decided.settlements.length;
+    const snapshots = decided.snapshots.length;
+    await this.produceSettlements(decided.settlements);
+    // Produced: let go of the messages (the bus keeps what it appended for its followers, tail.ts),
+    // so that they do not live through the changelog's fsync and the store's commit below, copied
+    // by each young-generation collection meanwhile (the caller's frame holds `decided` too).
+    decided.settlements = [];
     await this.pause();
 
     // 3. Ledgers of the families that changed (line records before their head, in order on the
     // family's partition: see ledgers.ts for a crash between them), with the watermark of this batch.
-    await this.writeLedgers(partition, snapshots, pieces);
+    await this.writeLedgers(partition, decided, pieces);
     await this.pause();
 
     this.stats.batches += 1;
     this.stats.lines += lines;
     this.stats.unchanged += unchanged;
-    this.stats.published += settlements.length;
-    this.stats.snapshots += snapshots.length;
+    this.stats.published += published;
+    this.stats.snapshots += snapshots;
     recordLiquidationSums('lines', started, sums);
     this.o.onBatch?.(this.stats);
     // 4. Returning lets the bus commit the batch's offsets.
@@ -644,7 +651,7 @@ export class LiquidationService {
       const texts = written.texts;
       written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, texts[k]!]));
     }
-    await this.writeLedgers(partition, snapshots, pieces);
+    await this.writeLedgers(partition, { snapshots }, pieces);
     await this.pause();
 
     // 3. The settlements, each family's in the order decided.
@@ -665,17 +672,23 @@ export class LiquidationService {
    * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
    * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
    */
-  private async writeLedgers(partition: number, snapshots: Outgoing<'counters-changelog'>[], pieces: StagedPiece[]): Promise<void> {
-    if (snapshots.length === 0) return;
+  private async writeLedgers(partition: number, messages: { snapshots: Outgoing<'counters-changelog'>[] }, pieces: StagedPiece[]): Promise<void> {
+    // No local holds the messages (an async function's frame keeps its locals through its awaits):
+    // once produced they are let go, before the store's commit (the pieces' texts stay staged).
+    if (messages.snapshots.length === 0) return;
+    const written = new Map<number, number>();
+    for (let i = 0; i < messages.snapshots.length; i++) {
+      const p = messages.snapshots[i]!.partition!;
+      written.set(p, (written.get(p) ?? 0) + 1);
+    }
     // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
-    for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE), TRUSTED);
+    for (let i = 0; i < messages.snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', messages.snapshots.slice(i, i + CHANGELOG_SLICE), TRUSTED);
+    messages.snapshots = [];
     // The only writer of the partition since its end was last asked (`catchUp`): the end is that
     // position plus what this batch wrote there. A producer retry that wrote a slice twice leaves
     // the real end further: the marker then sits below it and a restore reads those copies again
     // (harmless), never above it.
-    const written = new Map<number, number>();
-    for (const s of snapshots) written.set(s.partition!, (written.get(s.partition!) ?? 0) + 1);
     const known = this.confirmed.has(partition) ? this.positions.get(partition) : undefined;
     const end = known !== undefined ? known + (written.get(partition) ?? 0) : (await this.changelogRange(partition)).high;
     if (this.store.stage(pieces, new Map([[partition, end]]))) await this.store.flush(this.busId);
