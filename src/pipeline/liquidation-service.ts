@@ -120,6 +120,25 @@ function lineKeyOfRecord(record: BusRecord<LineTopic>): string {
   return record.headers.lineKey ?? lineKeyOf((JSON.parse(textOfBytes(record.json)) as LineMessage).line);
 }
 
+/** A decided record's value and headers (`decidedRecords`): shared, empty. */
+const DECIDED_VALUE = Object.freeze({ line: Object.freeze({}) }) as unknown as LineMessage;
+const DECIDED_HEADERS: BusRecord<LineTopic>['headers'] = Object.freeze({});
+
+/**
+ * A decided batch's records keep their place only: what the writes need of them is in the decision
+ * (settlements' keys and headers, the pieces), and the bus commits by offset. Each record's value
+ * (its routing fields, or the whole line) and headers — ≈ 8 objects a line — would otherwise live
+ * through the batch's writes (two fsynced produces, the store's commit), copied by each
+ * young-generation collection meanwhile (bench/README.md "Session 19 — liquidation"), as its JSON
+ * did until it was let go once packed (`decideLines`).
+ */
+function decidedRecords(records: BusRecord<LineTopic>[]): void {
+  for (const r of records) {
+    r.value = DECIDED_VALUE;
+    r.headers = DECIDED_HEADERS;
+  }
+}
+
 /** What the worker checks a task's unchecked lines against (task-lines.ts RawCheck): the routing this thread used. */
 function rawCheck(records: BusRecord<LineTopic>[]): RawCheck {
   const first = records[0]!;
@@ -387,6 +406,7 @@ export class LiquidationService {
       reference = await this.enterReference();
       const decided = await this.decideLines(wk, records, routed, reference);
       routed = undefined;
+      decidedRecords(records);
       await this.writeBatch(partition, started, records.length, decided);
     } finally {
       if (reference !== undefined) this.leaveReference();
