@@ -40,7 +40,20 @@ export class SettlementSums {
     return this;
   }
 
+  /**
+   * Never throws: metrics must never stop a stage (http/metrics.ts `safely`), and these are made
+   * in a liquidation worker too, where a throw would fail the task and its batch. A group whose
+   * amounts do not sum (one not a decimal: never an engine's settlement) is left out.
+   */
   sums(): SettlementSum[] {
-    return [...this.groups.values()].map(({ status, operation, count, amounts }) => ({ status, operation, count, amount: sumMoneyText(amounts) }));
+    const out: SettlementSum[] = [];
+    for (const { status, operation, count, amounts } of this.groups.values()) {
+      try {
+        out.push({ status, operation, count, amount: sumMoneyText(amounts) });
+      } catch {
+        // left out (above)
+      }
+    }
+    return out;
   }
 }

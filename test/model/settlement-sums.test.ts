@@ -43,4 +43,9 @@ describe('SettlementSums', () => {
       expect(byKey(new SettlementSums().addSums(first).addSums(second).sums())).toEqual(reference(values));
     }
   });
+
+  it('leaves out a group whose amounts do not sum instead of throwing (metrics never stop a stage)', () => {
+    const sums = new SettlementSums().addSettlements([...values, { status: 'odd', amcAmount: 'not a number' }]).sums();
+    expect(byKey(sums)).toEqual(reference(values));
+  });
 });
