@@ -1,5 +1,5 @@
 import { Decimal } from 'decimal.js';
-import { sumMoneyText } from '../model/cents.js';
+import { SettlementSums, type SettlementSum } from '../model/settlement-sums.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -156,26 +156,27 @@ export function recordDropPart(drop: string, part: { format: string; records: nu
  * at its start) and the settlements it published (status, operation and AMC amount of each).
  */
 export function recordLiquidationBatch(kind: 'lines' | 'reliquidations', startedMs: number, settlements: readonly { value: { status: string; amcAmount: string; operation?: 'I' | 'A' } }[]): void {
+  // Counted and summed per (status, operation) for the batch first, then given to prom-client and
+  // to the decimal sums once per label set: per settlement that was a label lookup, a
+  // JSON.stringify and two Decimals on the service's thread (0.5 s of its CPU per 100 k lines,
+  // bench/README.md "Session 9 — service").
+  let sums: SettlementSum[] = [];
+  safely('liquidation batch', () => {
+    sums = new SettlementSums().addSettlements(settlements.map((s) => s.value)).sums();
+  });
+  recordLiquidationSums(kind, startedMs, sums);
+}
+
+/**
+ * One liquidation batch whose settlements were counted and summed per (status, operation) already
+ * (model/settlement-sums.ts: a batch of lines' workers sum their tasks').
+ */
+export function recordLiquidationSums(kind: 'lines' | 'reliquidations', startedMs: number, sums: readonly SettlementSum[]): void {
   safely('liquidation batch', () => {
     batchDuration.observe({ kind }, (performance.now() - startedMs) / 1000);
-    // Counted and summed per (status, operation) for the batch first, then given to prom-client and
-    // to the decimal sums once per label set: per settlement that was a label lookup, a
-    // JSON.stringify and two Decimals on the service's thread (0.5 s of its CPU per 100 k lines,
-    // bench/README.md "Session 9 — service"). |amcAmount| is summed as exact Money text
-    // (`sumMoneyText`: integer cents, decimal.js past the safe range).
-    const groups = new Map<string, { status: string; operation: 'I' | 'A'; count: number; amounts: string[] }>();
-    for (const { value } of settlements) {
-      const operation = value.operation ?? 'I';
-      const key = `${value.status}\u001f${operation}`;
-      let g = groups.get(key);
-      if (g === undefined) groups.set(key, (g = { status: value.status, operation, count: 0, amounts: [] }));
-      g.count += 1;
-      const a = value.amcAmount;
-      g.amounts.push(a.charCodeAt(0) === 45 /* - */ ? a.slice(1) : a);
-    }
-    for (const g of groups.values()) {
+    for (const g of sums) {
       liquidatedLines.inc({ status: g.status }, g.count);
-      settledSums.add({ status: g.status, operation: g.operation }, sumMoneyText(g.amounts));
+      settledSums.add({ status: g.status, operation: g.operation }, g.amount);
     }
   });
 }

@@ -8,8 +8,9 @@ import type { Settlement } from '../model/settlement.js';
 import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, storedPiece, withLines, type HeadPiece, type LineStamp } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { changelogRecordJson } from '../bus/messages.js';
-import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenOutcome } from './pool-messages.js';
-import { utf8Views } from './task-bytes.js';
+import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenLines } from './pool-messages.js';
+import { packUtf8, utf8Views } from './task-bytes.js';
+import { SettlementSums } from '../model/settlement-sums.js';
 import { unpackRaw, unpackRequests } from './task-lines.js';
 
 /**
@@ -49,8 +50,6 @@ export interface LineOutcome {
  * give the same settlements and ledgers, test/engine/kernel.test.ts on 100 000 lines).
  */
 const kernels = new WeakMap<Reference, LiquidationKernel>();
-/** a settlement's bytes until its view is known (liquidateTask) */
-const EMPTY = new Uint8Array(0);
 function kernelOf(reference: Reference): LiquidationKernel {
   let kernel = kernels.get(reference);
   if (kernel === undefined) kernels.set(reference, (kernel = new LiquidationKernel(reference)));
@@ -117,44 +116,49 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
     task.requests = unpackRequests(task.packed);
     delete task.packed;
   } else if (task.raw) {
-    task.requests = unpackRaw(task.raw);
+    // Raw lines' record ids are read from their messages here (pool-messages.ts LedgerWrite.recordIds).
+    const recordIds = task.write && task.write.recordIds === undefined ? (task.write.recordIds = []) : undefined;
+    task.requests = unpackRaw(task.raw, recordIds);
     delete task.raw;
   }
   openLedgers(task);
   if (task.write) {
-    // The new settlements' JSON made here, off the service's thread, as each is decided, and only
-    // that text and a summary cross back (pool-messages.ts WrittenOutcome); it and the ledger pieces' texts as
-    // UTF-8 views on buffers the worker transfers (task-bytes.ts): what the bus writes in one,
-    // the line pieces' texts the store stages until its flush in another, so that a staged piece
-    // keeps alive no more than the staged texts (its bound counts their bytes).
+    // The new settlements' JSON made here, off the service's thread, as each is decided; it crosses
+    // back by column (pool-messages.ts WrittenLines): the texts back to back in a buffer the worker
+    // transfers (task-bytes.ts), each one's end, which lines are new, and the metrics' sums — no
+    // object per line. The ledger pieces' texts as UTF-8 views: what the bus writes in the first
+    // buffer, after the settlements, the line pieces' texts the store stages until its flush in
+    // another, so that a staged piece keeps alive no more than the staged texts (its bound counts
+    // their bytes).
     const sent: string[] = [];
     const kept: string[] = [];
-    const slots: number[] = [];
-    const summaries: WrittenOutcome[] = [];
-    const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers, (s, k) => {
-      slots[k] = sent.push(JSON.stringify(s)) - 1;
-      const out: WrittenOutcome = { changed: true, json: EMPTY, lineKey: s.lineKey, adherentId: s.adherentId, status: s.status, amcAmount: s.amcAmount };
-      if (s.operation !== undefined) out.operation = s.operation;
-      summaries[k] = out;
+    const sums = new SettlementSums();
+    const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers, (s) => {
+      sent.push(JSON.stringify(s));
+      sums.add(s.status, s.operation, s.amcAmount);
     });
-    const written = outcomes.map(({ changed }, k): WrittenOutcome => (changed ? summaries[k]! : { changed }));
+    const settlements = sent.length;
+    const changed = new Uint8Array(outcomes.length);
+    for (let k = 0; k < outcomes.length; k++) if (outcomes[k]!.changed) changed[k] = 1;
     const pieces = encodeTaskLedgers(task, task.write, outcomes, ledgers);
     // per piece: its text's slot in `kept` (a head's text stays a string: -1) and its record's in `sent`
     const pieceSlots: Record<string, [number, number][]> = {};
     for (const family in pieces) pieceSlots[family] = pieces[family]!.map(([key, text, json]) => [key === family ? -1 : kept.push(text as string) - 1, sent.push(json as string) - 1]);
-    const out = utf8Views(sent);
+    const out = packUtf8(sent);
     const stored = utf8Views(kept);
-    written.forEach((w, k) => {
-      if (w.changed) w.json = out.views[slots[k]!]!;
-    });
+    const viewOf = (slot: number) => {
+      const start = slot === 0 ? 0 : out.ends[slot - 1]!;
+      return new Uint8Array(out.buffer, start, out.ends[slot]! - start);
+    };
     for (const family in pieces) {
       const slotsOf = pieceSlots[family]!;
       pieces[family]!.forEach((piece, i) => {
         const [text, json] = slotsOf[i]!;
         if (text >= 0) piece[1] = stored.views[text]!;
-        piece[2] = out.views[json]!;
+        piece[2] = viewOf(json);
       });
     }
+    const written: WrittenLines = { changed, ends: out.ends.slice(0, settlements), sums: sums.sums() };
     return { outcomes: [], written, ledgers: {}, pieces, bytes: [out.buffer, stored.buffer] };
   }
   const { outcomes, ledgers } = liquidateLines(task.requests, reference, task.ledgers);
@@ -193,7 +197,7 @@ export function encodeTaskLedgers(task: LiquidateTask, write: LedgerWrite, outco
     if (!outcomes[k]!.changed) return;
     const family = stateKeyOf({ line: r.line, beneficiary: r.beneficiary ?? undefined });
     const lineKey = lineKeyOf(r.line);
-    const recordId = write.recordIds[k] ?? undefined;
+    const recordId = write.recordIds?.[k] ?? undefined;
     let ofFamily = stamps.get(family);
     if (!ofFamily) stamps.set(family, (ofFamily = new Map()));
     // The record before the batch (the task carries it): its record ids and place are kept.

@@ -18,7 +18,7 @@ import { requestReliquidation, type ReliquidationRequest } from './reliquidation
 import { asOfTimestamp, type LineRequest } from './liquidate-lines.js';
 import { Liquidator } from './liquidator.js';
 import { PipelineStageError } from './errors.js';
-import type { LiquidateTask, LiquidateTaskResult, WrittenOutcome } from './pool-messages.js';
+import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 import { checkedLine, packRaw, packRequests, routeOf, type RawCheck } from './task-lines.js';
 import { lineRoutingOf } from './line-routing.js';
 import { textOfBytes } from '../bus/codec.js';
@@ -27,7 +27,8 @@ import type { ActLine } from '../model/act-line.js';
 import type { IsoDate } from '../model/dates.js';
 import type { Beneficiary } from '../model/reference.js';
 import { ReferenceCache, type ReferenceSource } from './reference.js';
-import { recordLiquidationBatch } from '../http/metrics.js';
+import { recordLiquidationBatch, recordLiquidationSums } from '../http/metrics.js';
+import { SettlementSums, type SettlementSum } from '../model/settlement-sums.js';
 
 /**
  * The liquidation service: consumes décompte and invoice lines (group `liquidation`), liquidates
@@ -60,7 +61,10 @@ interface LineItem {
   line: ActLine;
   beneficiary: Beneficiary | null;
   asOf: IsoDate;
+  /** stateKeyOf: the ledger it lives in, and its settlement's key (the settlement's adherentId, else the line's member number) */
   family: string;
+  /** lineKeyOfRecord: its settlement's lineKey */
+  lineKey: string;
 }
 
 /** What a batch's routing found, for its decision only (`decideLines`). */
@@ -68,17 +72,18 @@ interface Routed {
   beneficiaries: (Beneficiary | null)[];
   /** per record, its family (stateKeyOf) */
   families: string[];
+  /** per record, its lineKey (lineKeyOfRecord) */
+  lineKeys: string[];
   linesOf: Map<string, Set<string>>;
 }
-
-type Counted = { value: { status: string; amcAmount: string; operation?: 'I' | 'A' } };
 
 /** What a batch of lines writes, decided (`decideLines` → `writeBatch`). */
 interface Decided {
   settlements: Outgoing<'settlements'>[];
   snapshots: Outgoing<'counters-changelog'>[];
   pieces: StagedPiece[];
-  counted: Counted[];
+  /** the settlements counted and summed for the metrics */
+  sums: SettlementSum[];
   unchanged: number;
 }
 
@@ -113,6 +118,25 @@ const lineRequestOf = ({ line, beneficiary, asOf }: LineItem): LineRequest => ({
 function lineKeyOfRecord(record: BusRecord<LineTopic>): string {
   if (record.json === undefined) return lineKeyOf(record.value.line);
   return record.headers.lineKey ?? lineKeyOf((JSON.parse(textOfBytes(record.json)) as LineMessage).line);
+}
+
+/** A decided record's value and headers (`decidedRecords`): shared, empty. */
+const DECIDED_VALUE = Object.freeze({ line: Object.freeze({}) }) as unknown as LineMessage;
+const DECIDED_HEADERS: BusRecord<LineTopic>['headers'] = Object.freeze({});
+
+/**
+ * A decided batch's records keep their place only: what the writes need of them is in the decision
+ * (settlements' keys and headers, the pieces), and the bus commits by offset. Each record's value
+ * (its routing fields, or the whole line) and headers — ≈ 8 objects a line — would otherwise live
+ * through the batch's writes (two fsynced produces, the store's commit), copied by each
+ * young-generation collection meanwhile (bench/README.md "Session 19 — liquidation"), as its JSON
+ * did until it was let go once packed (`decideLines`).
+ */
+function decidedRecords(records: BusRecord<LineTopic>[]): void {
+  for (const r of records) {
+    r.value = DECIDED_VALUE;
+    r.headers = DECIDED_HEADERS;
+  }
 }
 
 /** What the worker checks a task's unchecked lines against (task-lines.ts RawCheck): the routing this thread used. */
@@ -361,11 +385,12 @@ export class LiquidationService {
     // An unknown beneficiary's lines live in the ledger of the member number they name (stateKeyOf):
     // consuming nothing, but remembering their versions.
     const families = records.map((r, i) => stateKeyOf({ line: r.value.line, beneficiary: beneficiaries[i] ?? undefined }));
-    records.forEach((r, i) => {
+    const lineKeys = records.map(lineKeyOfRecord);
+    records.forEach((_, i) => {
       const id = families[i]!;
       let set = linesOf.get(id);
       if (!set) linesOf.set(id, (set = new Set()));
-      set.add(lineKeyOfRecord(r));
+      set.add(lineKeys[i]!);
     });
     // Batches of other partitions may be under way (Kafka `concurrency`): this one holds its
     // partition number and its families' until it returns (partition-locks.ts).
@@ -373,7 +398,7 @@ export class LiquidationService {
     let reference: string | undefined;
     // What only the decision needs, let go once decided: an async function's frame keeps its
     // locals through every await (subscription.ts `take`), and the writes below wait on fsyncs.
-    let routed: Routed | undefined = { beneficiaries, families, linesOf };
+    let routed: Routed | undefined = { beneficiaries, families, lineKeys, linesOf };
     try {
       await this.catchUp(partition, session);
       // The reference versions in force now: every task of this batch uses them (one batch is never
@@ -381,6 +406,7 @@ export class LiquidationService {
       reference = await this.enterReference();
       const decided = await this.decideLines(wk, records, routed, reference);
       routed = undefined;
+      decidedRecords(records);
       await this.writeBatch(partition, started, records.length, decided);
     } finally {
       if (reference !== undefined) this.leaveReference();
@@ -394,7 +420,7 @@ export class LiquidationService {
    * garbage once it returns, not live through the writes' awaits (young-generation copies, then
    * promotions: the GC helper threads' work, bench/README.md "Session 15 — liquidation").
    */
-  private async decideLines(wk: string, records: BusRecord<LineTopic>[], { beneficiaries, families: familyOf, linesOf }: Routed, reference: string): Promise<Decided> {
+  private async decideLines(wk: string, records: BusRecord<LineTopic>[], { beneficiaries, families: familyOf, lineKeys, linesOf }: Routed, reference: string): Promise<Decided> {
     // Heads as text (the worker parses them) with their write number and watermarks, and the records of the batch's lines.
     const families = this.store.getBatch(linesOf.keys(), (id) => linesOf.get(id)!);
     const items: LineItem[] = [];
@@ -403,6 +429,7 @@ export class LiquidationService {
       const { line, recordId } = record.value;
       const beneficiary = beneficiaries[i] ?? null;
       const family = familyOf[i]!;
+      const lineKey = lineKeys[i]!;
       const ledger = families.get(family);
       const applied = ledger?.applied[wk];
       // A line skipped below is checked here if nobody did yet (Kafka; rare: a redelivery, a
@@ -414,13 +441,13 @@ export class LiquidationService {
       }
       // The same input record published twice (ingestion resumed after a crash, bus-sink.ts):
       // applied already, whatever happened to its line since (an I after its own A must not reopen it).
-      if (recordId !== undefined && (idsInBatch.has(recordId) || recordIdsOf(recordOf(ledger, lineKeyOfRecord(record))).includes(recordId))) {
+      if (recordId !== undefined && (idsInBatch.has(recordId) || recordIdsOf(recordOf(ledger, lineKey)).includes(recordId))) {
         if (record.unchecked) checkHere(record);
         this.stats.republished += 1;
         continue;
       }
       if (recordId !== undefined) idsInBatch.add(recordId);
-      items.push({ record, line, beneficiary, asOf: asOfOf(record.timestamp), family });
+      items.push({ record, line, beneficiary, asOf: asOfOf(record.timestamp), family, lineKey });
     }
 
     // 1. Liquidate: whole families per task, in order of first appearance. Each task also writes
@@ -438,10 +465,11 @@ export class LiquidationService {
       }
       return w;
     };
-    const tasks = this.split(items, families, this.o.taskLines ?? 256, reference, write);
     // The lines cross to the worker as the bus's JSON of each (a `raw` consume: one transferred
-    // buffer, parsed there), or packed (task-lines.ts): values without their names.
+    // buffer, parsed there, their record ids read there too), or packed (task-lines.ts): values
+    // without their names.
     const raw = items.every((item) => item.record.json !== undefined);
+    const tasks = this.split(items, families, this.o.taskLines ?? 256, reference, write, !raw);
     // Lines nobody checked yet (Kafka): the worker checks them, and that they are what this thread
     // routed, deduplicated and filed them by (task-lines.ts RawCheck).
     const unchecked = raw && items.some((item) => item.record.unchecked === true);
@@ -459,13 +487,10 @@ export class LiquidationService {
     // buffer a batch was read into from the log is not kept through the pool and the writes.
     if (raw) for (const r of records) r.json = undefined;
     const results = await Promise.all(tasks.map((t) => this.runTask(t.task)));
-    const outcomes: WrittenOutcome[] = new Array(items.length);
     const snapshots: Outgoing<'counters-changelog'>[] = [];
     const pieces: StagedPiece[] = [];
     const changed: string[] = [];
-    results.forEach((result, t) => {
-      const written = result.written!;
-      tasks[t]!.indices.forEach((index, k) => (outcomes[index] = written[k]!));
+    for (const result of results) {
       for (const [family, familyPieces] of Object.entries(result.pieces ?? {})) {
         changed.push(family);
         const partition = partitionFor(family);
@@ -479,49 +504,73 @@ export class LiquidationService {
           pieces.push([key, key === family ? { seq: seq + 1, applied } : undefined, text]);
         }
       }
-    });
+    }
 
     // 2. Settlements, in input order — after those a re-liquidation left in the outbox of a family
     // this batch rewrites (the rewrite drops the outbox; README "Re-liquidation").
     const settlements: Outgoing<'settlements'>[] = [];
-    const counted: Counted[] = [];
+    const sums = new SettlementSums();
     let unchanged = 0;
     for (const family of changed) {
       for (const m of outboxOf(family, families.get(family))) {
         settlements.push(m);
-        counted.push(m);
+        sums.add(m.value.status, m.value.operation, m.value.amcAmount);
       }
     }
+    // Each task's new settlements in its lines' order; the tasks' lines cover the items, each
+    // family's in one task: in input order once placed by index.
+    const json: (Uint8Array | undefined)[] = new Array(items.length);
+    results.forEach((result, t) => {
+      const { changed: isNew, ends, sums: taskSums } = result.written!;
+      const buffer = result.bytes![0]!;
+      sums.addSums(taskSums);
+      let s = 0;
+      let start = 0;
+      tasks[t]!.indices.forEach((index, k) => {
+        if (isNew[k] === 0) return;
+        const end = ends[s++]!;
+        json[index] = new Uint8Array(buffer, start, end - start);
+        start = end;
+      });
+    });
     items.forEach((item, i) => {
-      const outcome = outcomes[i]!;
-      if (!outcome.changed) {
+      const text = json[i];
+      if (text === undefined) {
         unchanged += 1;
         return;
       }
       // The worker's JSON of the settlement, written as it is, keyed and headed as the value path
-      // would (the topic derives the lineKey header; NOEMIE_BUS_VERIFY parses and checks the text).
-      settlements.push({ json: outcome.json, key: outcome.adherentId ?? item.line.amcMemberId, headers: settlementHeaders(item.record.headers, outcome.lineKey) });
-      counted.push({ value: outcome });
+      // would: its key the settlement's adherentId, else the line's member number (the item's
+      // family, stateKeyOf), its lineKey the line's (the topic derives the lineKey header;
+      // NOEMIE_BUS_VERIFY parses and checks the text).
+      settlements.push({ json: text, key: item.family, headers: settlementHeaders(item.record.headers, item.lineKey) });
     });
-    return { settlements, snapshots, pieces, counted, unchanged };
+    return { settlements, snapshots, pieces, sums: sums.sums(), unchanged };
   }
 
   /** Steps 2 and 3 of a batch of lines: its settlements, then its ledgers. */
-  private async writeBatch(partition: number, started: number, lines: number, { settlements, snapshots, pieces, counted, unchanged }: Decided): Promise<void> {
-    await this.produceSettlements(settlements);
+  private async writeBatch(partition: number, started: number, lines: number, decided: Decided): Promise<void> {
+    const { pieces, sums, unchanged } = decided;
+    const published = decided.settlements.length;
+    const snapshots = decided.snapshots.length;
+    await this.produceSettlements(decided.settlements);
+    // Produced: let go of the messages (the bus keeps what it appended for its followers, tail.ts),
+    // so that they do not live through the changelog's fsync and the store's commit below, copied
+    // by each young-generation collection meanwhile (the caller's frame holds `decided` too).
+    decided.settlements = [];
     await this.pause();
 
     // 3. Ledgers of the families that changed (line records before their head, in order on the
     // family's partition: see ledgers.ts for a crash between them), with the watermark of this batch.
-    await this.writeLedgers(partition, snapshots, pieces);
+    await this.writeLedgers(partition, decided, pieces);
     await this.pause();
 
     this.stats.batches += 1;
     this.stats.lines += lines;
     this.stats.unchanged += unchanged;
-    this.stats.published += settlements.length;
-    this.stats.snapshots += snapshots.length;
-    recordLiquidationBatch('lines', started, counted);
+    this.stats.published += published;
+    this.stats.snapshots += snapshots;
+    recordLiquidationSums('lines', started, sums);
     this.o.onBatch?.(this.stats);
     // 4. Returning lets the bus commit the batch's offsets.
   }
@@ -622,7 +671,7 @@ export class LiquidationService {
       const texts = written.texts;
       written.pieces.forEach(([key, piece], k) => pieces.push([key, piece, texts[k]!]));
     }
-    await this.writeLedgers(partition, snapshots, pieces);
+    await this.writeLedgers(partition, { snapshots }, pieces);
     await this.pause();
 
     // 3. The settlements, each family's in the order decided.
@@ -643,17 +692,23 @@ export class LiquidationService {
    * pieces of the last few batches in ONE transaction with its marker moved to the changelog's
    * end they reach (ledger-store.ts `stage` / `flush`; ledger-restore.ts: why the order).
    */
-  private async writeLedgers(partition: number, snapshots: Outgoing<'counters-changelog'>[], pieces: StagedPiece[]): Promise<void> {
-    if (snapshots.length === 0) return;
+  private async writeLedgers(partition: number, messages: { snapshots: Outgoing<'counters-changelog'>[] }, pieces: StagedPiece[]): Promise<void> {
+    // No local holds the messages (an async function's frame keeps its locals through its awaits):
+    // once produced they are let go, before the store's commit (the pieces' texts stay staged).
+    if (messages.snapshots.length === 0) return;
+    const written = new Map<number, number>();
+    for (let i = 0; i < messages.snapshots.length; i++) {
+      const p = messages.snapshots[i]!.partition!;
+      written.set(p, (written.get(p) ?? 0) + 1);
+    }
     // Pieces are small (a head, or one line record): 1 000 per produce, so a batch
     // costs a few changelog fsyncs, not one per 200 pieces.
-    for (let i = 0; i < snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', snapshots.slice(i, i + CHANGELOG_SLICE), TRUSTED);
+    for (let i = 0; i < messages.snapshots.length; i += CHANGELOG_SLICE) await this.o.bus.produce('counters-changelog', messages.snapshots.slice(i, i + CHANGELOG_SLICE), TRUSTED);
+    messages.snapshots = [];
     // The only writer of the partition since its end was last asked (`catchUp`): the end is that
     // position plus what this batch wrote there. A producer retry that wrote a slice twice leaves
     // the real end further: the marker then sits below it and a restore reads those copies again
     // (harmless), never above it.
-    const written = new Map<number, number>();
-    for (const s of snapshots) written.set(s.partition!, (written.get(s.partition!) ?? 0) + 1);
     const known = this.confirmed.has(partition) ? this.positions.get(partition) : undefined;
     const end = known !== undefined ? known + (written.get(partition) ?? 0) : (await this.changelogRange(partition)).high;
     if (this.store.stage(pieces, new Map([[partition, end]]))) await this.store.flush(this.busId);
@@ -722,7 +777,7 @@ export class LiquidationService {
   }
 
   /** Tasks of whole families up to `taskLines` lines (an unknown beneficiary: the ledger of its member number). */
-  private split(items: LineItem[], families: ReadonlyMap<string, BatchLedger>, taskLines: number, reference: string, write: (family: string) => { seq: number; applied: Record<string, number> }): { task: LiquidateTask; indices: number[] }[] {
+  private split(items: LineItem[], families: ReadonlyMap<string, BatchLedger>, taskLines: number, reference: string, write: (family: string) => { seq: number; applied: Record<string, number> }, withRecordIds: boolean): { task: LiquidateTask; indices: number[] }[] {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
       const g = item.family;
@@ -734,7 +789,7 @@ export class LiquidationService {
     let current: { task: LiquidateTask; indices: number[] } | undefined;
     for (const [g, indices] of groups) {
       if (!current || current.indices.length >= taskLines) {
-        current = { task: { reference, requests: [], ledgers: {}, heads: {}, write: { recordIds: [], positions: [], seqs: {}, applied: {} } }, indices: [] };
+        current = { task: { reference, requests: [], ledgers: {}, heads: {}, write: withRecordIds ? { recordIds: [], positions: [], seqs: {}, applied: {} } : { positions: [], seqs: {}, applied: {} } }, indices: [] };
         tasks.push(current);
       }
       // The head as text (parsed by the worker) and only the records of the family's lines in this
@@ -746,7 +801,8 @@ export class LiquidationService {
       current.task.write!.applied[g] = applied;
       for (const i of indices) {
         current.indices.push(i);
-        current.task.write!.recordIds.push(items[i]!.record.value.recordId ?? null);
+        // raw lines: the worker reads each record id from the line's bytes (pool-messages.ts LedgerWrite)
+        if (withRecordIds) current.task.write!.recordIds!.push(items[i]!.record.value.recordId ?? null);
         current.task.write!.positions.push(i);
       }
     }
@@ -774,7 +830,7 @@ export class LiquidationService {
       // The texts' buffers were transferred, not cloned: counted apart (`transferred`), each view
       // in the clone as its length (v8.serialize would copy a view's bytes, as a clone does not).
       const size = (v: unknown) => (v instanceof Uint8Array ? v.byteLength : v);
-      this.taskBytes.out += serialize({ ...result, written: result.written?.map((w) => (w.changed ? { ...w, json: w.json.byteLength } : w)), pieces: Object.fromEntries(Object.entries(result.pieces ?? {}).map(([f, list]) => [f, list.map((p) => p.map(size))])), bytes: undefined }).length;
+      this.taskBytes.out += serialize({ ...result, pieces: Object.fromEntries(Object.entries(result.pieces ?? {}).map(([f, list]) => [f, list.map((p) => p.map(size))])), bytes: undefined }).length;
       this.taskBytes.transferred += (result.bytes ?? []).reduce((n, b) => n + b.byteLength, 0);
     }
     return result;

@@ -1,7 +1,7 @@
 import type { EngineState, LineRecord } from '../engine/index.js';
 import type { LineOutcome, LineRequest, Reference } from './liquidate-lines.js';
 import type { PackedLines, RawLines } from './task-lines.js';
-import type { Settlement } from '../model/settlement.js';
+import type { SettlementSum } from '../model/settlement-sums.js';
 
 /**
  * What crosses the thread boundary between the service (src/pipeline/pool.ts) and a worker
@@ -60,8 +60,13 @@ export interface TaskLedger {
  * the pipeline's fields of each line record (ledgers.ts `StoredLineRecord`) and each family's head.
  */
 export interface LedgerWrite {
-  /** per request, in task order: the input record's id (null: none), and its place in the batch (order of arrival, line-input.ts `n`) */
-  recordIds: (string | null)[];
+  /**
+   * per request, in task order: the input record's id (null: none). Absent when the task's lines
+   * came raw (`LiquidateTask.raw`): the worker takes each from the line's message it parses
+   * (task-lines.ts `unpackRaw`), where the service read it from the same bytes (line-routing.ts).
+   */
+  recordIds?: (string | null)[];
+  /** per request, in task order: its place in the batch (order of arrival, line-input.ts `n`) */
   positions: number[];
   /** per family of the task: its head's write number now (0: no ledger yet), and the watermarks its next head records */
   seqs: Record<string, number>;
@@ -80,26 +85,24 @@ export interface LedgerDelta {
 }
 
 /**
- * A line's outcome as it crosses back from a task with `write` (the service's batches of lines):
- * a new settlement comes as its JSON text, made in the worker, and the few fields the service
- * keys, heads and counts it by; the settlement object itself does not cross. The service produces
- * the text as it is (`OutgoingText`) and never needs the object: cloning it back cost its thread
- * 2–3× the text's clone (structured clone of ≈ 40 small objects per settlement, then their
- * garbage; bench/README.md "Session 12 — mainthread").
+ * The lines' outcomes as they cross back from a task with `write` (the service's batches of lines),
+ * by column: a new settlement comes as its JSON, made in the worker, back to back in the result's
+ * first buffer (`bytes[0]`, before the changelog records); the settlement object does not cross
+ * (cloning it back cost the service's thread 2–3× the text's clone: bench/README.md "Session 12 —
+ * mainthread"), nor, since session 19, a summary object per line: the service already has what it
+ * keys and heads a settlement by — the line's family (`stateKeyOf`: the settlement's `adherentId`,
+ * else the line's member number) and lineKey (its record's `line-key` header) — and the metrics'
+ * counts and sums are made in the worker (`sums`). A per-line object with four strings and a view
+ * lived on the service's heap through the batch's writes (bench/README.md "Session 19 — liquidation").
  */
-export type WrittenOutcome =
-  | { changed: false }
-  | {
-      changed: true;
-      /** `JSON.stringify(settlement)`'s UTF-8, the bytes produced to `settlements` (a view on the result's `bytes`) */
-      json: Uint8Array;
-      lineKey: string;
-      adherentId: string | null;
-      /** for the service's metrics (http/metrics.ts recordLiquidationBatch) */
-      status: Settlement['status'];
-      amcAmount: string;
-      operation?: 'I' | 'A';
-    };
+export interface WrittenLines {
+  /** per request, in task order: 1 a new settlement, 0 the same decision as recorded (nothing published) */
+  changed: Uint8Array;
+  /** per new settlement, in task order: where its JSON ends in `bytes[0]` (it starts where the one before ends, the first at 0) */
+  ends: Uint32Array;
+  /** the new settlements counted and summed per (status, operation), for the service's metrics (http/metrics.ts) */
+  sums: SettlementSum[];
+}
 
 /**
  * A ledger piece a worker wrote: its key, its value text (what the store keeps) and the JSON of its
@@ -116,16 +119,16 @@ export type TaskPiece = [key: string, text: string | Uint8Array, json: string | 
 export interface LiquidateTaskResult {
   /** without `write` (re-liquidation requests, replays): each line's settlement and whether it is new */
   outcomes: Pick<LineOutcome, 'settlement' | 'changed'>[];
-  /** with `write`: each line's outcome as text and summary (`outcomes` is then empty) */
-  written?: WrittenOutcome[];
+  /** with `write`: the lines' outcomes by column, the new settlements' JSON in `bytes[0]` (`outcomes` is then empty) */
+  written?: WrittenLines;
   /** per changed ledger, its delta (empty when the task had `write`: `pieces` instead) */
   ledgers: Record<string, LedgerDelta>;
   /** with `write`: per changed family, its changelog pieces, line records first and the head last */
   pieces?: Record<string, TaskPiece[]>;
   /**
-   * with `write`: the buffers every byte view of `written` and `pieces` is on (what is produced;
-   * the line pieces' texts the store stages); the worker transfers them (task-bytes.ts says why),
-   * so the texts cross without a copy
+   * with `write`: the buffers the settlements' JSON (`written.ends`) and every byte view of `pieces`
+   * are on (what is produced; the line pieces' texts the store stages); the worker transfers them
+   * (task-bytes.ts says why), so the texts cross without a copy
    */
   bytes?: ArrayBuffer[];
 }

@@ -130,15 +130,17 @@ export function packRaw(jsons: readonly (string | Uint8Array)[], beneficiaries: 
  * checked in this process, or what it checked with zod when it read it from disk; checked here
  * when it came unchecked (`check`: Kafka), as the consuming thread would have (`checkedLine`).
  */
-export function unpackRaw(raw: RawLines): LineRequest[] {
+export function unpackRaw(raw: RawLines, recordIds?: (string | null)[]): LineRequest[] {
   const text = Buffer.from(raw.bytes);
   const out: LineRequest[] = new Array(raw.ends.length);
   let start = 0;
   for (let r = 0; r < out.length; r++) {
     const end = raw.ends[r]!;
     const json = text.toString('utf8', start, end);
-    const line = raw.check === undefined ? (JSON.parse(json) as LineMessage).line : checkedLine(json, raw.check, r);
-    out[r] = { line, beneficiary: raw.beneficiaries[r]!, asOf: raw.asOf[r]! };
+    const message = raw.check === undefined ? (JSON.parse(json) as LineMessage) : checkedMessage(json, raw.check, r);
+    out[r] = { line: message.line, beneficiary: raw.beneficiaries[r]!, asOf: raw.asOf[r]! };
+    // The message's record id (pool-messages.ts LedgerWrite.recordIds): what the service read from these bytes.
+    if (recordIds !== undefined) recordIds[r] = message.recordId ?? null;
     start = end;
   }
   return out;
@@ -152,6 +154,11 @@ export function unpackRaw(raw: RawLines): LineRequest[] {
  * thread found the record bad.
  */
 export function checkedLine(json: string, check: RawCheck, r: number): ActLine {
+  return checkedMessage(json, check, r).line;
+}
+
+/** `checkedLine`, the whole message (its record id with the line). */
+function checkedMessage(json: string, check: RawCheck, r: number): LineMessage {
   const where = { topic: check.topic, partition: check.partition, offset: String(check.offsets[r]) };
   const at = `${check.topic}[${check.partition}]@${check.offsets[r]}`;
   let value: unknown;
@@ -169,5 +176,5 @@ export function checkedLine(json: string, check: RawCheck, r: number): ActLine {
   if (routeOf(line.nir, line.rang, line.amcMemberId, recordId, lineKeyOf(line)) !== check.routes[r]) {
     throw new BusError('BUS_INVALID_MESSAGE', `${at}: the line's NIR, rang, member number, record id or line key is not what its bytes or its line-key header said`, where);
   }
-  return line;
+  return parsed.data;
 }
