@@ -61,8 +61,8 @@ describe('statement index over a home whose `statements.where` is JSON (before s
   });
 
   it('reads the old entries (version, family), skips an old version, moves a line on a newer one and writes it as text', async () => {
-    const a = settlement({ lineKey: 'noemie:D1:1', adherentId: FAMILY, careDate: '2025-02-03', version: 2 });
-    const b = settlement({ lineKey: 'noemie:D1:2', adherentId: FAMILY, careDate: '2025-02-04', version: 1 });
+    const a = settlement({ lineKey: 'noemie:D1:1', beneficiary: { nir: '1850575123456', rang: 1 }, adherentId: FAMILY, careDate: '2025-02-03', version: 2 });
+    const b = settlement({ lineKey: 'noemie:D1:2', beneficiary: { nir: '1850575123456', rang: 2 }, adherentId: FAMILY, careDate: '2025-02-04', version: 1 });
     // what the index wrote before: its lines, and JSON `where` entries
     await index.apply([a, b]);
     const json = index.level.sub<Where>(STATEMENTS_WHERE, 'json');
