@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { splitCompositeKey, type StateStore, type SubStore } from '../state/kv-store.js';
 import { LevelStore, type LevelSubStore } from '../state/level-store.js';
+import { WhereEntries } from './statement-where.js';
 
 /**
  * Which member statements can have changed since they were last written (src/pipeline/README.md,
@@ -35,8 +36,8 @@ export const STATEMENTS_DIRTY = 'statements.dirty';
 /** LMDB: lines whose payment facts changed, marked by an earlier version's payment writer that could not open the index (LmdbStatementMarks reads them) */
 export const STATEMENTS_DIRTY_LINE = 'statements.dirty-line';
 export const STATEMENTS_META = 'statements.meta';
-/** the statement index's line → key sub-store (statement-index.ts), read to find a line's family */
-export const STATEMENTS_WHERE = 'statements.where';
+/** the statement index's line → key sub-store (statement-index.ts, statement-where.ts), read to find a line's family */
+export { STATEMENTS_WHERE } from './statement-where.js';
 
 const WRITTEN = 'written';
 
@@ -59,12 +60,12 @@ function familiesIn(adherentIds: Iterable<string | null | undefined>): string[] 
 export class DirtyFamilies {
   private readonly dirty: LevelSubStore<number>;
   private readonly meta: LevelSubStore<StatementsWritten>;
-  private readonly where: LevelSubStore<{ key: string | null }>;
+  private readonly where: WhereEntries;
 
   constructor(readonly level: LevelStore) {
     this.dirty = level.sub(STATEMENTS_DIRTY);
     this.meta = level.sub(STATEMENTS_META);
-    this.where = level.sub(STATEMENTS_WHERE);
+    this.where = new WhereEntries(level);
   }
 
   /** Inside a LevelDB commit: these families' statements must be computed again (null / undefined ignored, each family once). */

@@ -8,6 +8,7 @@ import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../st
 import { caughtUp, endOffsetsOf } from './catch-up.js';
 import { DirtyFamilies, STATEMENTS_META, STATEMENTS_WHERE } from './statement-dirty.js';
 import { statementLineCodec, type EncodedLines } from './statement-line-codec.js';
+import { WhereEntries, type Where } from './statement-where.js';
 
 /**
  * The member statements' index, in the home's state store (src/state), kept as settlements pass:
@@ -16,6 +17,8 @@ import { statementLineCodec, type EncodedLines } from './statement-line-codec.js
  *                                                       (msgpack, statement-line-codec.ts; JSON before session 11, still read)
  *   statements.where/<lineKey>                          { key, version } — where the line's latest version is
  *                                                       indexed (key null: no family), and which version it is
+ *                                                       (text `<version>␟<adherentId>␟<careDate>` since session 19,
+ *                                                       statement-where.ts; JSON before, still read)
  *
  * A statement for a family and a period is one range scan of `statements.line` (keys sort by
  * family, then care date). It is maintained by a consumer of `settlements` with its own group
@@ -30,11 +33,6 @@ export const STATEMENTS_GROUP = 'statements';
 
 export const STATEMENTS_MAX_BATCH = 16384;
 
-interface Where {
-  /** the line's key in `statements.line`, null when its latest version names no family */
-  key: string | null;
-  version: number;
-}
 
 /** What a statement reads of a settlement: `counters` (a line's counter changes) is left out. */
 export function statementSettlementOf(s: Settlement): StatementSettlement {
@@ -78,14 +76,14 @@ const MOVING = new Map<string, Promise<void>>();
 
 export class StatementIndex {
   private readonly lines: LevelSubStore<StatementSettlement>;
-  private readonly where: LevelSubStore<Where>;
+  private readonly where: WhereEntries;
   private readonly meta: LevelSubStore<Layout>;
   readonly dirty: DirtyFamilies;
 
   constructor(readonly level: LevelStore) {
     // msgpack with fixed structures; JSON values (session 10's homes, the move from LMDB) still read
     this.lines = level.sub('statements.line', statementLineCodec);
-    this.where = level.sub(STATEMENTS_WHERE);
+    this.where = new WhereEntries(level);
     this.meta = level.sub(STATEMENTS_META);
     this.dirty = new DirtyFamilies(level);
   }

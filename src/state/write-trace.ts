@@ -22,6 +22,32 @@ interface GroupTotals {
 
 const totals = new Map<string, Map<string, GroupTotals>>();
 
+/** Per sub-store: puts and removes, and the key + value bytes they hand the engine (what LevelDB's log gets). */
+interface SubTotals {
+  puts: number;
+  putBytes: number;
+  removes: number;
+  removeBytes: number;
+}
+const subTotals = new Map<string, Map<string, SubTotals>>();
+
+/** Counts one put (value bytes ≥ 0) or remove (value null) of `name`'s key, when tracing. */
+export function traceOp(engine: string, file: string, name: string, storedKey: string, value: string | Uint8Array | null): void {
+  const store = `${engine} ${file}`;
+  let byName = subTotals.get(store);
+  if (!byName) subTotals.set(store, (byName = new Map()));
+  let t = byName.get(name);
+  if (!t) byName.set(name, (t = { puts: 0, putBytes: 0, removes: 0, removeBytes: 0 }));
+  const keyBytes = Buffer.byteLength(storedKey); // the stored key, `<name>␟<key>`
+  if (value === null) {
+    t.removes += 1;
+    t.removeBytes += keyBytes;
+  } else {
+    t.puts += 1;
+    t.putBytes += keyBytes + (typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength);
+  }
+}
+
 /** The process's write_bytes so far (0 where /proc is absent). */
 export function writeBytesNow(): number {
   try {
@@ -72,6 +98,12 @@ export function flushTrace(engine: string, file: string): void {
   const byEngine = totals.get(store);
   if (FILE === null || !byEngine) return;
   totals.delete(store);
+  const subs = subTotals.get(store);
+  subTotals.delete(store);
+  if (subs) {
+    const rows = [...subs].sort((a, b) => b[1].putBytes + b[1].removeBytes - (a[1].putBytes + a[1].removeBytes)).map(([name, t]) => JSON.stringify({ engine, file, subStore: name, ...t, pid: process.pid }));
+    appendFileSync(FILE, `${rows.join('\n')}\n`);
+  }
   const lines = [...byEngine].sort((a, b) => b[1].bytes - a[1].bytes).map(([group, t]) => JSON.stringify({ engine, file, group, ...t, pid: process.pid }));
   appendFileSync(FILE, `${lines.join('\n')}\n`);
 }

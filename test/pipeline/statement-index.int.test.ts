@@ -59,8 +59,9 @@ function generatedDrop(): Settlement[] {
 /** Every entry of one of the index's sub-stores (LevelDB: an async scan), in key order. */
 async function entriesOf(of: StatementIndex, name: string): Promise<[string, unknown][]> {
   const out: [string, unknown][] = [];
-  // the lines are msgpack (statement-line-codec.ts), the other sub-stores JSON
-  for await (const e of of.level.sub<unknown>(name, name === 'statements.line' ? (statementLineCodec as BinaryCodec<unknown>) : 'json').entries()) out.push(e);
+  // the lines are msgpack (statement-line-codec.ts), `where` text (statement-where.ts, compared as stored), the other sub-stores JSON
+  const codec = name === 'statements.line' ? (statementLineCodec as BinaryCodec<unknown>) : name === 'statements.where' ? 'text' : 'json';
+  for await (const e of of.level.sub<unknown>(name, codec).entries()) out.push(e);
   return out;
 }
 
