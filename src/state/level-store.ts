@@ -56,14 +56,17 @@ const AFTER_SEP = '\u0020';
 export const LEVEL_CACHE_BYTES = 8 * 1024 * 1024;
 export const LEVEL_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 /**
- * LevelDB's table block, the unit it compresses (snappy) and reads: 16 KiB since session 19
+ * LevelDB's table block, the unit it compresses (snappy) and reads: 8 KiB since session 19
  * (LevelDB's default, 4 KiB, before). Larger blocks compress better, so every flush and compaction
- * writes less: the tables of a 100 k-line store were 55.4 MB with 4 KiB blocks, 46.7 with 16
- * (−16 %), 42.7 with 64; a point read that misses the block cache decompresses the larger block
- * (≈ 18 against 11 µs CPU per uniformly random read there; 50 with 64 KiB, hence not more).
- * Tables of any block size are read by any build. bench/README.md, "Session 19 — writes".
+ * writes less: the tables of a 100 k-line store were 55.4 MB with 4 KiB blocks, 50.1 with 8 (−10 %),
+ * 46.7 with 16, 42.7 with 64; a point read that misses the block cache decompresses the larger
+ * block: ≈ 10–12 µs CPU per uniformly random read at 4 KiB, 12 at 8, 18–19 at 16, 50 at 64. The run
+ * reads far more than it compacts (every line's ledger, reconciliation and payment keys), and the
+ * branch with 16 KiB blocks measured +4.6 and +6.9 % CPU in its two 300 k pairs: 8 KiB takes most
+ * of the bytes without the read cost. Tables of any block size are read by any build.
+ * bench/README.md, "Session 19 — writes" and the lead's section after it.
  */
-export const LEVEL_BLOCK_BYTES = 16 * 1024;
+export const LEVEL_BLOCK_BYTES = 8 * 1024;
 
 export interface OpenLevelStoreOptions {
   /** false: a commit's batch is not fsynced (tests, benches without fsync); a killed process loses nothing, a power cut may lose the last batches whole. Default true. The first open in a process decides. */
