@@ -33,7 +33,6 @@ export const STATEMENTS_GROUP = 'statements';
 
 export const STATEMENTS_MAX_BATCH = 16384;
 
-
 /** What a statement reads of a settlement: `counters` (a line's counter changes) is left out. */
 export function statementSettlementOf(s: Settlement): StatementSettlement {
   const out: StatementSettlement = {
