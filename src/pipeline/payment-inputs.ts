@@ -1,7 +1,7 @@
-import { Buffer } from 'node:buffer';
 import type { ReconOutcome } from '../model/reconciliation.js';
 import type { Settlement } from '../model/settlement.js';
 import { JsonFields } from '../bus/json-fields.js';
+import { textOfBytes } from '../bus/codec.js';
 
 /**
  * What the payment stage reads of its inputs when the bus hands it their JSON as stored (the
@@ -49,7 +49,7 @@ export function settlementForPayments(json: string | Uint8Array): Settlement {
   const v = typeof json === 'string' ? null : SETTLEMENT_FIELDS.read(json);
   // the fields the schema requires (operation and tp are optional): one missing is not a value we wrote
   if (v !== null && REQUIRED_IN_SETTLEMENT.every((i) => v[i] !== undefined)) return settlementOf(v) as Settlement;
-  return slimSettlementForPayments(parseWhole(json) as Settlement);
+  return slimSettlementForPayments(JSON.parse(textOfBytes(json)) as Settlement);
 }
 
 const OUTCOME_FIELDS = new JsonFields(['kind', 'lineKey', 'version', 'tpClaimId', 'payee', 'amount', 'claimed', 'owed', 'claimPaidOn'] as const);
@@ -76,7 +76,7 @@ export function outcomeForPayments(json: string | Uint8Array): ReconOutcome {
   const v = typeof json === 'string' ? null : OUTCOME_FIELDS.read(json);
   // every field is required by the schema (nullable ones are written as null): one missing is not ours
   if (v !== null && v.every((x) => x !== undefined)) return outcomeOf(v) as ReconOutcome;
-  return slimOutcomeForPayments(parseWhole(json) as ReconOutcome);
+  return slimOutcomeForPayments(JSON.parse(textOfBytes(json)) as ReconOutcome);
 }
 
 /** A whole settlement (a record found on disk, checked by zod) as the payment fields alone: what a batch keeps through its awaits (a `slim` for `settlements`). */
@@ -85,6 +85,3 @@ export const slimSettlementForPayments = (s: Settlement): Settlement => settleme
 /** A whole outcome as its payment fields alone (a `slim` for `reconciliation`). */
 export const slimOutcomeForPayments = (o: ReconOutcome): ReconOutcome => outcomeOf(OUTCOME_FIELDS.keys.map((k) => o[k])) as ReconOutcome;
 
-function parseWhole(json: string | Uint8Array): unknown {
-  return JSON.parse(typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
-}

@@ -1,6 +1,6 @@
-import { Buffer } from 'node:buffer';
 import type { Settlement } from '../model/settlement.js';
 import { JsonFields } from '../bus/json-fields.js';
+import { textOfBytes } from '../bus/codec.js';
 import { slimSettlement } from '../reconcile/index.js';
 import type { ReconSettlement } from '../reconcile/types.js';
 
@@ -62,5 +62,5 @@ export function settlementForReconcile(json: string | Uint8Array): Settlement {
     // the one nested value: an object of exactly the two fields the schema gives it (else the slow way)
     if (b !== null && typeof b === 'object' && typeof b.nir === 'string' && typeof b.rang === 'number') return settlementOf(v) as Settlement;
   }
-  return slimSettlement(JSON.parse(typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8')) as Settlement);
+  return slimSettlement(JSON.parse(textOfBytes(json)) as Settlement);
 }
