@@ -9,7 +9,7 @@ import { changePieces, inputOf, ledgerChange, ledgerDelta, recordIdsOf, storedPi
 import { encodeLineInput } from './line-input.js';
 import { changelogRecordJson } from '../bus/messages.js';
 import type { LedgerWrite, LiquidateTask, LiquidateTaskResult, TaskPiece, WrittenLines } from './pool-messages.js';
-import { packUtf8, utf8Views } from './task-bytes.js';
+import { utf8Views } from './task-bytes.js';
 import { SettlementSums } from '../model/settlement-sums.js';
 import { unpackRaw, unpackRequests } from './task-lines.js';
 
@@ -144,18 +144,14 @@ export function liquidateTask(task: LiquidateTask, reference: Reference): Liquid
     // per piece: its text's slot in `kept` (a head's text stays a string: -1) and its record's in `sent`
     const pieceSlots: Record<string, [number, number][]> = {};
     for (const family in pieces) pieceSlots[family] = pieces[family]!.map(([key, text, json]) => [key === family ? -1 : kept.push(text as string) - 1, sent.push(json as string) - 1]);
-    const out = packUtf8(sent);
+    const out = utf8Views(sent);
     const stored = utf8Views(kept);
-    const viewOf = (slot: number) => {
-      const start = slot === 0 ? 0 : out.ends[slot - 1]!;
-      return new Uint8Array(out.buffer, start, out.ends[slot]! - start);
-    };
     for (const family in pieces) {
       const slotsOf = pieceSlots[family]!;
       pieces[family]!.forEach((piece, i) => {
         const [text, json] = slotsOf[i]!;
         if (text >= 0) piece[1] = stored.views[text]!;
-        piece[2] = viewOf(json);
+        piece[2] = out.views[json]!;
       });
     }
     const written: WrittenLines = { changed, ends: out.ends.slice(0, settlements), sums: sums.sums() };

@@ -22,6 +22,7 @@ import type { LiquidateTask, LiquidateTaskResult } from './pool-messages.js';
 import { checkedLine, packRaw, packRequests, routeOf, type RawCheck } from './task-lines.js';
 import { lineRoutingOf } from './line-routing.js';
 import { textOfBytes } from '../bus/codec.js';
+import { viewsOf } from './task-bytes.js';
 import type { LineMessage } from '../bus/messages.js';
 import type { ActLine } from '../model/act-line.js';
 import type { IsoDate } from '../model/dates.js';
@@ -522,15 +523,11 @@ export class LiquidationService {
     const json: (Uint8Array | undefined)[] = new Array(items.length);
     results.forEach((result, t) => {
       const { changed: isNew, ends, sums: taskSums } = result.written!;
-      const buffer = result.bytes![0]!;
+      const views = viewsOf(result.bytes![0]!, ends);
       sums.addSums(taskSums);
       let s = 0;
-      let start = 0;
       tasks[t]!.indices.forEach((index, k) => {
-        if (isNew[k] === 0) return;
-        const end = ends[s++]!;
-        json[index] = new Uint8Array(buffer, start, end - start);
-        start = end;
+        if (isNew[k] === 1) json[index] = views[s++];
       });
     });
     items.forEach((item, i) => {

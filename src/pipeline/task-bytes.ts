@@ -10,15 +10,20 @@ import { Buffer } from 'node:buffer';
  * off the heap, and the bus writes them into its log as they are (`OutgoingText.json`), the store
  * into LevelDB (level-store.ts `put` of bytes): nothing encodes them to UTF-8 again.
  */
-export function utf8Views(texts: readonly string[]): { buffer: ArrayBuffer; views: Uint8Array[] } {
+export function utf8Views(texts: readonly string[]): { buffer: ArrayBuffer; ends: Uint32Array; views: Uint8Array[] } {
   const { buffer, ends } = packUtf8(texts);
-  const views = new Array<Uint8Array>(texts.length);
+  return { buffer, ends, views: viewsOf(buffer, ends) };
+}
+
+/** The texts `packUtf8` put back to back in `buffer` (or their first `ends.length`), each as a view: where each starts is where the one before ends. */
+export function viewsOf(buffer: ArrayBuffer, ends: ArrayLike<number>): Uint8Array[] {
+  const views = new Array<Uint8Array>(ends.length);
   let at = 0;
-  for (let i = 0; i < texts.length; i++) {
+  for (let i = 0; i < ends.length; i++) {
     views[i] = new Uint8Array(buffer, at, ends[i]! - at);
     at = ends[i]!;
   }
-  return { buffer, views };
+  return views;
 }
 
 /**
