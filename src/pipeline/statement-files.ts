@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fdatasync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BoundedJobs } from './bounded-jobs.js';
 
@@ -56,35 +56,45 @@ export class StatementFiles {
   private async writeIfChanged(path: string, text: string): Promise<void> {
     const bytes = Buffer.from(text, 'utf8');
     // one descriptor for the comparison, the write and the sync: opened without truncation (a
-    // file holding these bytes is left as it is, its times too), created when absent
-    const file = await open(path, constants.O_RDWR | constants.O_CREAT, 0o666);
+    // file holding these bytes is left as it is, its times too), created when absent. The open,
+    // the size, the compare read, the write and the close are synchronous calls on this thread
+    // (a file of ≈ 20 kB into the page cache: tens of µs each), only the sync waits on libuv's
+    // pool: five pool round trips and promises a file cost more CPU than the calls themselves
+    // (bench/README.md "Session 20 — statements"). Nothing else runs on this thread meanwhile
+    // that a short block would delay: the pass reads its next families while the files sync.
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o666);
     try {
-      const { size } = await file.stat();
+      const { size } = fstatSync(fd);
       // size 0: a file just created (or an empty one): written, and its folder synced at flush
-      if (size > 0 && size === bytes.length && (await readWhole(file, size)).equals(bytes)) {
+      if (size > 0 && size === bytes.length && readWhole(fd, size).equals(bytes)) {
         this.counts.unchanged += 1;
         // it may be one a crashed run wrote and never synced
-        if (this.options.durable) await file.datasync();
+        if (this.options.durable) await datasync(fd);
         return;
       }
       if (size === 0) this.newIn.add(dirname(path));
-      for (let at = 0; at < bytes.length; ) at += (await file.write(bytes, at, bytes.length - at, at)).bytesWritten;
-      if (size > bytes.length) await file.truncate(bytes.length);
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+      if (size > bytes.length) ftruncateSync(fd, bytes.length);
       // the bytes and the size (what reading the file needs), not the times — on this descriptor,
       // before `flush` may resolve (a reopen and a close per file saved)
-      if (this.options.durable) await file.datasync();
+      if (this.options.durable) await datasync(fd);
       this.counts.written += 1;
     } finally {
-      await file.close();
+      closeSync(fd);
     }
   }
 }
 
+/** fdatasync on libuv's pool (the one call of a file that waits for the disk). */
+function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
 /** The file's `size` bytes from its start. */
-async function readWhole(file: FileHandle, size: number): Promise<Buffer> {
+function readWhole(fd: number, size: number): Buffer {
   const buffer = Buffer.allocUnsafe(size);
   for (let at = 0; at < size; ) {
-    const { bytesRead } = await file.read(buffer, at, size - at, at);
+    const bytesRead = readSync(fd, buffer, at, size - at, at);
     if (bytesRead === 0) return buffer.subarray(0, at);
     at += bytesRead;
   }
