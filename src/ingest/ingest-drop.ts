@@ -23,13 +23,13 @@ export type DropReader = (path: string, options?: { limits?: ZipLimits; name?: s
  * yielding exactly what the codec's `decode` yields for them (`rows` then `decodeCsvRow`, in order),
  * and throwing what `rows` throws after the events before it.
  */
-export type RowDecoder = (rows: AsyncIterable<CsvRowEvent[]>, where: { file: string; entry?: string }) => AsyncIterable<IngestEvent>;
+export type RowDecoder = (rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }) => AsyncIterable<IngestEvent>;
 
 /**
  * A `RowDecoder` that hands consecutive accepted lines over as runs (`LineRun`, for a sink with
  * `lineRun`), rejects one by one, in file order; the same lines, rejects and refusal otherwise.
  */
-export type RowRunDecoder = (rows: AsyncIterable<CsvRowEvent[]>, where: { file: string; entry?: string }) => AsyncIterable<LineRun | Extract<IngestEvent, { kind: 'reject' }>>;
+export type RowRunDecoder = (rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }) => AsyncIterable<LineRun | Extract<IngestEvent, { kind: 'reject' }>>;
 
 export interface IngestProgress {
   file: string;

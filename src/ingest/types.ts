@@ -101,11 +101,8 @@ export interface DecodeInput {
 export interface Codec {
   format: DropFormat;
   decode(input: DecodeInput): AsyncIterable<IngestEvent>;
-  /**
-   * the CSV décompte codec only: the rows framed, each validated later by `decodeCsvRow`
-   * (src/ingest/csv/codec.ts), handed over in batches (the lines of a read of the file), in order
-   */
-  rows?(input: DecodeInput): AsyncIterable<CsvRowEvent[]>;
+  /** the CSV décompte codec only: the rows framed, each validated later by `decodeCsvRow` (src/ingest/csv/codec.ts) */
+  rows?(input: DecodeInput): AsyncIterable<CsvRowEvent>;
 }
 
 /** One decodable part of a drop: the file itself, or one entry of a ZIP archive. */
@@ -120,7 +117,7 @@ export interface DropPart {
    * reader that validates them elsewhere (`noemie liquidate`'s shards). Iterate either `events` or
    * `rows`, not both; the same refusals are thrown.
    */
-  rows?: AsyncIterable<CsvRowEvent[]>;
+  rows?: AsyncIterable<CsvRowEvent>;
 }
 
 export type IngestErrorCode =

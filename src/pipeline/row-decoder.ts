@@ -49,7 +49,7 @@ export class RowDecodePool {
    */
   readonly decodeRuns: RowRunDecoder = (rows, where) => this.decodeRows(rows, where, true) as AsyncGenerator<DecodedRuns[number]>;
 
-  private async *decodeRows(rows: AsyncIterable<CsvRowEvent[]>, where: { file: string; entry?: string }, runs: boolean): AsyncGenerator<IngestEvent | DecodedRuns[number]> {
+  private async *decodeRows(rows: AsyncIterable<CsvRowEvent>, where: { file: string; entry?: string }, runs: boolean): AsyncGenerator<IngestEvent | DecodedRuns[number]> {
     const ahead: Promise<(IngestEvent | DecodedRuns[number])[]>[] = [];
     const send = (task: DecodeRowsTask) => {
       const done = this.piscina.run(task).catch(
@@ -72,23 +72,20 @@ export class RowDecodePool {
     };
     let failure: { error: unknown } | undefined;
     try {
-      // the rows a read of the file at a time (`Codec.rows`), each batch in one synchronous loop
-      for await (const batch of rows) {
-        for (const ev of batch) {
-          if (ev.kind === 'layout') {
-            flush();
-            layout = ev.layout;
-          } else if (ev.kind === 'reject') {
-            // a line that could not be framed: its reject keeps its place among the rows
-            flush();
-            ahead.push(Promise.resolve([ev]));
-          } else {
-            texts.push(ev.text);
-            records.push(ev.record);
-            if (texts.length >= BATCH_ROWS) flush();
-          }
-          while (ahead.length > AHEAD) yield* await ahead.shift()!;
+      for await (const ev of rows) {
+        if (ev.kind === 'layout') {
+          flush();
+          layout = ev.layout;
+        } else if (ev.kind === 'reject') {
+          // a line that could not be framed: its reject keeps its place among the rows
+          flush();
+          ahead.push(Promise.resolve([ev]));
+        } else {
+          texts.push(ev.text);
+          records.push(ev.record);
+          if (texts.length >= BATCH_ROWS) flush();
         }
+        while (ahead.length > AHEAD) yield* await ahead.shift()!;
       }
       flush();
     } catch (error) {

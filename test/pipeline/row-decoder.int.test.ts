@@ -120,17 +120,9 @@ describe('ingest row decoder (worker thread)', () => {
     const { CSV_COLUMN_NAMES, CSV_COLUMNS } = await import('../../src/model/act-line.js');
     const layout = { positions: CSV_COLUMN_NAMES.map((c) => [CSV_COLUMNS[c], names.indexOf(c)] as const), width: names.length };
     const boom = new Error('the entry failed its CRC check');
-    // batches as `Codec.rows` hands them (the lines of a read of the file), the last one before the throw
-    async function* source(): AsyncGenerator<CsvRowEvent[]> {
-      let batch: CsvRowEvent[] = [{ kind: 'layout', layout }];
-      for (let i = 0; i < 1300; i++) {
-        batch.push({ kind: 'row', record: i + 2, text: rows[i % rows.length]! });
-        if (batch.length === 97) {
-          yield batch;
-          batch = [];
-        }
-      }
-      yield batch;
+    async function* source(): AsyncGenerator<CsvRowEvent> {
+      yield { kind: 'layout', layout };
+      for (let i = 0; i < 1300; i++) yield { kind: 'row', record: i + 2, text: rows[i % rows.length]! };
       throw boom;
     }
     const got: IngestEvent[] = [];

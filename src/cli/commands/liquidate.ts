@@ -161,15 +161,12 @@ export const command: Command = {
           if (part.rows !== undefined) {
             // A CSV: rows routed raw to their family's shard, validated there (the codec's check).
             let file: RowFile | undefined;
-            // the rows a read of the file at a time (`Codec.rows`)
-            for await (const rows of part.rows) {
-              for (const ev of rows) {
-                if (ev.kind === 'layout') file = { where, layout: ev.layout, route: rowRouter(ev.layout, reference.beneficiaries) };
-                else if (ev.kind === 'reject') batch.reject(ev.rejected);
-                else {
-                  batch.row(file!, ev.record, ev.text);
-                  if (batch.size >= BATCH_LINES) await submit();
-                }
+            for await (const ev of part.rows) {
+              if (ev.kind === 'layout') file = { where, layout: ev.layout, route: rowRouter(ev.layout, reference.beneficiaries) };
+              else if (ev.kind === 'reject') batch.reject(ev.rejected);
+              else {
+                batch.row(file!, ev.record, ev.text);
+                if (batch.size >= BATCH_LINES) await submit();
               }
             }
           } else {

@@ -2,7 +2,7 @@ import { ActLineSchema, CSV_COLUMN_NAMES, CSV_COLUMNS, CSV_OPTIONAL_COLUMN_NAMES
 import { fromZodIssues, type Origin, type RecordIssue, type RejectedRecord } from '../../model/issues.js';
 import type { Codec, CsvRowEvent, CsvRowLayout, DecodeInput, IngestEvent } from '../types.js';
 import { readHeader } from './header.js';
-import { frameLineBatches, splitFields, unreadableLine } from './lines.js';
+import { frameLines, splitFields, unreadableLine } from './lines.js';
 
 /**
  * Décompte CSV (formats.md §1b): `;`, UTF-8, header row required (any column order), one row per
@@ -29,51 +29,38 @@ const HEADER_SPEC = { kind: 'CSV décompte file', required: CSV_COLUMN_NAMES, op
 async function* decodeCsv(input: DecodeInput, maxLineBytes: number): AsyncGenerator<IngestEvent> {
   const where = input.entry === undefined ? { file: input.file } : { file: input.file, entry: input.entry };
   let layout: CsvRowLayout | undefined;
-  for await (const batch of csvRows(input, maxLineBytes)) {
-    for (const ev of batch) {
-      if (ev.kind === 'layout') layout = ev.layout;
-      else if (ev.kind === 'reject') yield ev;
-      else yield decodeCsvRow(ev.text, { ...where, record: ev.record }, layout!);
-    }
+  for await (const ev of csvRows(input, maxLineBytes)) {
+    if (ev.kind === 'layout') layout = ev.layout;
+    else if (ev.kind === 'reject') yield ev;
+    else yield decodeCsvRow(ev.text, { ...where, record: ev.record }, layout!);
   }
 }
 
-/** The part's rows framed, the lines of a read of the file at a time (`Codec.rows`): the layout first. */
-async function* csvRows(input: DecodeInput, maxLineBytes: number): AsyncGenerator<CsvRowEvent[]> {
+async function* csvRows(input: DecodeInput, maxLineBytes: number): AsyncGenerator<CsvRowEvent> {
   const where = input.entry === undefined ? { file: input.file } : { file: input.file, entry: input.entry };
   const stream = await input.open();
   try {
-    let out: CsvRowEvent[] | undefined;
-    for await (const lines of frameLineBatches(stream, maxLineBytes)) {
-      let from = 0;
-      if (out === undefined) {
-        // the header is the file's first line
-        const { index, width } = readHeader(lines[0], HEADER_SPEC, where);
-        const positions: (readonly [keyof ActLine, number])[] = CSV_COLUMN_NAMES.map((col) => [CSV_COLUMNS[col], index.get(col) ?? -1] as const);
-        // Optional columns (finess) are read when the header has them; a file without them reads as before.
-        for (const col of CSV_OPTIONAL_COLUMN_NAMES) {
-          const at = index.get(col);
-          if (at !== undefined) positions.push([CSV_OPTIONAL_COLUMNS[col], at]);
-        }
-        out = [{ kind: 'layout', layout: { positions, width } }];
-        from = 1;
-      }
-      for (let i = from; i < lines.length; i++) {
-        const framed = lines[i]!;
-        const unreadable = unreadableLine(framed, maxLineBytes);
-        if (unreadable !== null) {
-          out.push(reject({ ...where, record: framed.no }, [unreadable], 'text' in framed ? framed.text : undefined));
-          continue;
-        }
-        const text = (framed as { text: string }).text;
-        if (text.trim() === '') continue;
-        out.push({ kind: 'row', record: framed.no, text });
-      }
-      if (out.length > 0) yield out;
-      out = [];
+    const lines = frameLines(stream, maxLineBytes);
+    const first = await lines.next();
+    const { index, width } = readHeader(first.done === true ? undefined : first.value, HEADER_SPEC, where);
+    const positions: (readonly [keyof ActLine, number])[] = CSV_COLUMN_NAMES.map((col) => [CSV_COLUMNS[col], index.get(col) ?? -1] as const);
+    // Optional columns (finess) are read when the header has them; a file without them reads as before.
+    for (const col of CSV_OPTIONAL_COLUMN_NAMES) {
+      const at = index.get(col);
+      if (at !== undefined) positions.push([CSV_OPTIONAL_COLUMNS[col], at]);
     }
-    // an empty file: its header is missing
-    if (out === undefined) readHeader(undefined, HEADER_SPEC, where);
+    yield { kind: 'layout', layout: { positions, width } };
+
+    for await (const framed of lines) {
+      const unreadable = unreadableLine(framed, maxLineBytes);
+      if (unreadable !== null) {
+        yield reject({ ...where, record: framed.no }, [unreadable], 'text' in framed ? framed.text : undefined);
+        continue;
+      }
+      const text = (framed as { text: string }).text;
+      if (text.trim() === '') continue;
+      yield { kind: 'row', record: framed.no, text };
+    }
   } finally {
     stream.destroy();
   }

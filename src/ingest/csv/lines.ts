@@ -20,15 +20,6 @@ const LF = 0x0a;
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export async function* frameLines(stream: Readable, maxLineBytes: number): AsyncGenerator<FramedLine> {
-  for await (const lines of frameLineBatches(stream, maxLineBytes)) yield* lines;
-}
-
-/**
- * `frameLines`, the lines a read of the stream ends handed over together: a reader that takes
- * them in one synchronous loop pays an await a read, not a line (three async generators a row
- * were a fifth of the drop's reading on the service's thread, bench/README.md "Session 20 — ingest").
- */
-export async function* frameLineBatches(stream: Readable, maxLineBytes: number): AsyncGenerator<FramedLine[]> {
   let no = 0;
   let carry: Buffer[] = [];
   let carryBytes = 0;
@@ -56,7 +47,6 @@ export async function* frameLineBatches(stream: Readable, maxLineBytes: number):
 
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    const out: FramedLine[] = [];
     let start = 0;
     for (;;) {
       const nl = buf.indexOf(LF, start);
@@ -77,23 +67,22 @@ export async function* frameLineBatches(stream: Readable, maxLineBytes: number):
       if (nl === -1) break;
       if (overlongBytes >= 0) {
         no += 1;
-        out.push({ no, overlong: true, bytes: overlongBytes });
+        yield { no, overlong: true, bytes: overlongBytes };
         overlongBytes = -1;
       } else {
         const piece = buf.subarray(start, end);
-        out.push(finish(carry.length === 0 ? piece : Buffer.concat([...carry, piece])));
+        yield finish(carry.length === 0 ? piece : Buffer.concat([...carry, piece]));
         carry = [];
         carryBytes = 0;
       }
       start = nl + 1;
     }
-    if (out.length > 0) yield out;
   }
   if (overlongBytes >= 0) {
     no += 1;
-    yield [{ no, overlong: true, bytes: overlongBytes }];
+    yield { no, overlong: true, bytes: overlongBytes };
   } else if (carryBytes > 0) {
-    yield [finish(Buffer.concat(carry))];
+    yield finish(Buffer.concat(carry));
   }
 }
 
