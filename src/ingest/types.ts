@@ -36,13 +36,12 @@ export interface LineRun {
   /** each line's record number, in order */
   records: number[];
   /**
-   * The lines' spool texts as the bus sink writes them (src/pipeline/spool-line.ts: each line's
-   * `spoolLinePrefix` and a newline), UTF-8, one after the other: the sink writes them as they are
-   * — no string of a line on its thread (bench/README.md "Session 20 — ingest").
+   * Each line's text for the bus sink's spool, up to its record id (src/pipeline/spool-line.ts
+   * `spoolLinePrefix`): what the sink would have made of the line itself.
    */
-  spool: Uint8Array;
-  /** where each line's text ends in `spool` (after its newline), in order */
-  ends: number[];
+  spool: string[];
+  /** UTF-8 bytes of `spool`, all lines together */
+  spoolBytes: number;
   /** what the part's summary counts of these lines (summary.ts `PartTally.run`) */
   tally: RunTally;
 }

@@ -13,7 +13,7 @@ import { PipelineStageError } from './errors.js';
 import { familyKeyOfAdherent, type LineTopic } from './keys.js';
 import type { DropMarks } from './publication-marks.js';
 import { scratchDir } from './scratch.js';
-import { messageEnd, messageEndBytes, originOf, spoolLinePrefix, type SpoolHead } from './spool-line.js';
+import { originOf, spoolLineEnd, spoolLinePrefix, type SpoolHead } from './spool-line.js';
 
 /**
  * Ingest → bus. Accepted lines go to `decompte-lines` / `invoice-lines` (by `line.source`), keyed
@@ -71,12 +71,6 @@ export interface BusSinkStats {
 }
 
 const FLUSH_BYTES = 256 * 1024;
-/**
- * The most bytes a line's message end can take (`messageEnd`: `,"recordId":"` + 16 hex + two
- * ordinals of up to 16 digits + `"}`).
- */
-const END_MAX = 13 + 16 + 1 + 16 + 1 + 16 + 2;
-const VALUES_SLACK = 64 * 1024;
 const TAB = 0x09;
 const NL = 0x0a;
 /** bytes of spool read at a time */
@@ -100,9 +94,8 @@ export function defaultSinkBatch(kind: Bus['kind']): number {
 interface Spool {
   fh: FileHandle;
   path: string;
-  /** what the size limit counts: the spool's bytes and each line's message end (added at produce) */
   bytes: number;
-  pending: Uint8Array[];
+  pending: string[];
   pendingBytes: number;
 }
 
@@ -150,37 +143,47 @@ export class BusIngestSink implements IngestSink {
       return;
     }
     const s = this.openSpool();
-    const bytes = Buffer.from(`${spoolLinePrefix(ev.line, lineJson(ev), ev.origin)}\n`);
-    s.bytes += bytes.length + this.endBytes(this.partLines);
+    const text = spoolLinePrefix(ev.line, lineJson(ev), ev.origin) + spoolLineEnd(this.recordId(this.partLines));
+    s.bytes += Buffer.byteLength(text);
     if (s.bytes > this.maxSpoolBytes) throw this.spoolFull(ev.origin);
-    s.pending.push(bytes);
-    s.pendingBytes += bytes.length;
+    s.pending.push(text);
+    s.pendingBytes += text.length;
     if (s.pendingBytes >= FLUSH_BYTES) await this.flushSpool();
   }
 
   /**
-   * Consecutive lines whose spool bytes the row decoder made (`LineRun.spool`, its worker thread):
-   * written as they are — nothing of a line is made or copied on this thread; each line's record id
-   * is added when it is produced (`messageEnd`).
+   * Consecutive lines whose spool text the row decoder made (`LineRun.spool`, its worker thread):
+   * each gets its record id and goes to the spool as `line` would have written it.
    */
   async lineRun(run: LineRun): Promise<void> {
-    const n = run.ends.length;
+    const n = run.spool.length;
     if (this.skipPart) {
       this.partLines += n;
       this.stats.alreadyPublished += n;
       return;
     }
     const s = this.openSpool();
-    let bytes = s.bytes;
+    let ends = 0;
+    const texts: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      bytes += run.ends[i]! - (i === 0 ? 0 : run.ends[i - 1]!) + this.endBytes(this.partLines + i + 1);
+      const end = spoolLineEnd(this.recordId(this.partLines + i + 1));
+      ends += end.length; // ASCII: one byte a character
+      texts[i] = run.spool[i]! + end;
+    }
+    if (s.bytes + run.spoolBytes + ends > this.maxSpoolBytes) {
       // the line that goes past the limit names the refusal, as `line` does
-      if (bytes > this.maxSpoolBytes) throw this.spoolFull({ ...run.where, record: run.records[i]! });
+      let bytes = s.bytes;
+      for (let i = 0; i < n; i++) {
+        bytes += Buffer.byteLength(texts[i]!);
+        if (bytes > this.maxSpoolBytes) throw this.spoolFull({ ...run.where, record: run.records[i]! });
+      }
     }
     this.partLines += n;
-    s.bytes = bytes;
-    s.pending.push(run.spool);
-    s.pendingBytes += run.spool.length;
+    s.bytes += run.spoolBytes + ends;
+    for (const text of texts) {
+      s.pending.push(text);
+      s.pendingBytes += text.length;
+    }
     if (s.pendingBytes >= FLUSH_BYTES) await this.flushSpool();
   }
 
@@ -191,11 +194,6 @@ export class BusIngestSink implements IngestSink {
 
   private recordId(lineInPart: number): string | undefined {
     return this.options.drop ? `${this.options.drop.sha256.slice(0, 16)}:${this.part}:${lineInPart}` : undefined;
-  }
-
-  /** bytes of the message end (`messageEnd`) of the part's line `lineInPart` */
-  private endBytes(lineInPart: number): number {
-    return messageEndBytes(this.options.drop?.sha256.slice(0, 16), this.part, lineInPart);
   }
 
   private spoolFull(origin: Origin): PipelineStageError {
@@ -291,17 +289,11 @@ export class BusIngestSink implements IngestSink {
     };
     const fh = await open(path, 'r');
     try {
-      // Read as bytes, whole lines per chunk (spoolChunks): each line's JSON goes to the bus as
-      // bytes (OutgoingText), copied into the log as they are — not decoded into a string here to
-      // be encoded again by the log —, and a chunk's lines are taken in one synchronous loop,
-      // awaiting only a produce (bench/README.md "Session 13 — bus"). A line's message is its spool
-      // bytes and its end (record id, brace: `messageEnd`), put together in `values`, a buffer a
-      // chunk: the bus's tail keeps them for its followers, so they are never written over.
+      // Read as bytes, whole lines per chunk (spoolChunks): each line's JSON goes to the bus as the
+      // bytes line() wrote (OutgoingText), copied into the log as they are — not decoded into a
+      // string here to be encoded again by the log —, and a chunk's lines are taken in one
+      // synchronous loop, awaiting only a produce (bench/README.md "Session 13 — bus").
       for await (const data of spoolChunks(fh, path)) {
-        // a line's message is shorter than its spool line (a head of tens of bytes, less the end's
-        // END_MAX at most): the chunk's size and some slack hold them all; a new buffer if not
-        let values = Buffer.allocUnsafe(data.length + VALUES_SLACK);
-        let at = 0;
         for (let from = 0, nl = data.indexOf(NL); nl !== -1; from = nl + 1, nl = data.indexOf(NL, from)) {
           if (nl === from) continue;
           read += 1;
@@ -313,14 +305,7 @@ export class BusIngestSink implements IngestSink {
           const tab = data.indexOf(TAB, from);
           const head = JSON.parse(data.toString('utf8', from, tab)) as SpoolHead;
           if (head[0] !== pendingTopic) await flush(read - 1);
-          if (at + (nl - tab) + END_MAX > values.length) {
-            values = Buffer.allocUnsafe(Math.max(data.length, nl - tab + END_MAX));
-            at = 0;
-          }
-          const start = at;
-          at += data.copy(values, at, tab + 1, nl);
-          at += values.write(messageEnd(this.recordId(read)), at, 'latin1');
-          add(head, values.subarray(start, at));
+          add(head, data.subarray(tab + 1, nl));
           if (pending.length >= this.batch) await flush(read);
         }
       }
@@ -334,7 +319,7 @@ export class BusIngestSink implements IngestSink {
   private async flushSpool(): Promise<void> {
     const s = this.spool;
     if (!s || s.pending.length === 0) return;
-    const chunk = s.pending.length === 1 ? s.pending[0]! : Buffer.concat(s.pending, s.pendingBytes);
+    const chunk = s.pending.join('');
     s.pending = [];
     s.pendingBytes = 0;
     await s.fh.write(chunk);

@@ -9,8 +9,7 @@ import { lineTopicOf, type LineTopic } from './keys.js';
  * service's thread for a codec's own events (`BusIngestSink.line`), in the row decoder's worker for
  * a CSV part's rows (workers/decode-rows.worker.ts), so that thread only appends the record id.
  *
- * A spool line is `<head>\t<the line message's JSON but its end>\n` (the end — record id and closing
- * brace, `messageEnd` — is added as the line is produced): the head, a small JSON array, holds what
+ * A spool line is `<head>\t<the line message's JSON>\n`: the head, a small JSON array, holds what
  * producing the line needs besides its text — the topic, the person (NIR, rang) and member number
  * it is keyed by, and the headers the topic derives from the message (origin and lineKey) — so the
  * line itself is never parsed back (it was most of produceSpool's main-thread time; bench/README.md
@@ -51,31 +50,8 @@ export function spoolLinePrefixer(where: { file: string; entry?: string }): (lin
   };
 }
 
-/**
- * What ends a line's message after its `spoolLinePrefix`: the record id when there is one, then the
- * brace. Not in the spool: the sink adds it as it produces the line (bus-sink.ts), the one place
- * that knows the line's ordinal in its part, so the spool is written as the decoder made it.
- */
-export function messageEnd(recordId: string | undefined): string {
+/** What ends a spool line after `spoolLinePrefix`: the record id when there is one, the brace, the newline. */
+export function spoolLineEnd(recordId: string | undefined): string {
   // a record id is `<16 hex>:<part>:<line>`: nothing in it needs escaping
-  return recordId === undefined ? '}' : `,"recordId":"${recordId}"}`;
-}
-
-/**
- * `messageEnd(recordId).length` (its bytes: ASCII) for the record id `<idPrefix>:<part>:<line>`, or
- * none (`idPrefix` undefined), without making the string: what the spool's size limit counts for
- * the end of each line, as when the end was written in the spool.
- */
-export function messageEndBytes(idPrefix: string | undefined, part: number, line: number): number {
-  // `,"recordId":"` 13, the id, `"}` 2
-  return idPrefix === undefined ? 1 : 13 + idPrefix.length + 1 + digits(part) + 1 + digits(line) + 2;
-}
-
-function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    d += 1;
-  }
-  return d;
+  return recordId === undefined ? '}\n' : `,"recordId":"${recordId}"}\n`;
 }
