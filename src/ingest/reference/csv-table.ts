@@ -8,7 +8,8 @@ import { maskPersonalData } from '../../log.js';
 
 /**
  * "CSV table → zod rows with located issues", shared by the reference loaders (beneficiaries,
- * PMSS, and any other `;` table with a header row). Streams the file with csv-parse; each row is
+ * PMSS, and any other `;` table with a header row). Streams the file (split here when plain, else with
+ * csv-parse: `readCsvTableBatches`); each row is
  * either a validated value or a RejectedRecord naming file, line and column with ALL its issues.
  * A header that lacks a column refuses the whole table (a shifted table would be read wrong).
  */
