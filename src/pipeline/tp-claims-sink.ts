@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { Bus, OutgoingMessage } from '../bus/index.js';
 import { TRUSTED } from '../bus/index.js';
 import { defaultSinkBatch } from './bus-sink.js';
-import { readTpClaims } from '../ingest/reference/tp-claims.js';
+import { readTpClaimBatches } from '../ingest/reference/tp-claims.js';
 import type { RejectedRecord } from '../model/issues.js';
 
 /**
@@ -40,7 +40,8 @@ export async function publishTpClaims(bus: Bus, file: string, options: { batchSi
     claims = [];
     rejects = [];
   };
-  for await (const ev of readTpClaims(file)) {
+  // a batch of the file's rows taken in one synchronous loop: an await a batch or a produce, not a row
+  for await (const events of readTpClaimBatches(file)) for (const ev of events) {
     if (ev.kind === 'claim') {
       claims.push({ value: ev.claim, headers: { file: name, record: ev.origin.record } });
     } else {

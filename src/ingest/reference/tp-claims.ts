@@ -1,6 +1,6 @@
 import { TP_CLAIM_COLUMN_NAMES, TP_CLAIM_COLUMNS, TpClaimSchema, type TpClaim } from '../../model/tp-claim.js';
 import type { Origin, RejectedRecord } from '../../model/issues.js';
-import { readCsvTable, type CsvTableSpec } from './csv-table.js';
+import { readCsvTableBatches, type CsvTableEvent, type CsvTableSpec } from './csv-table.js';
 
 /**
  * tp_claims.csv (formats.md §4), a drop of tiers-payant claims: streamed row by row (a drop of any
@@ -45,17 +45,43 @@ function toCandidate(c: Readonly<Record<string, string>>): unknown {
   };
 }
 
+/** `toCandidate` from the cells by position: the claim's candidate the only object made for it before zod */
+function toCandidateAt(cells: readonly string[], at: Readonly<Record<string, number>>): unknown {
+  const cell = (column: string): string | undefined => {
+    const i = at[column];
+    return i === undefined ? undefined : cells[i];
+  };
+  const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+  const rang = cell('rang');
+  return {
+    tpClaimId: cell('tp_claim_id'),
+    operator: cell('operator'),
+    psId: cell('ps_id'),
+    nir: cell('nir'),
+    rang: rang !== undefined && /^\d$/.test(rang) ? Number(rang) : rang,
+    careDate: cell('care_date'),
+    actCode: cell('act_code'),
+    invoiceNo: orNull(cell('invoice_no')),
+    amcAmountClaimed: money(cell('amc_amount_claimed')),
+    paidOn: orNull(cell('paid_on')),
+  };
+}
+
 export const TP_CLAIMS_TABLE: CsvTableSpec<TpClaim> = {
   columns: TP_CLAIM_COLUMN_NAMES,
   schema: TpClaimSchema,
   toCandidate,
+  toCandidateAt,
   fieldToColumn: FIELD_TO_COLUMN,
 };
 
 /** `origin.record` is the 1-based line of the file (the header is line 1). */
 export async function* readTpClaims(file: string): AsyncGenerator<TpClaimEvent> {
-  for await (const ev of readCsvTable(file, TP_CLAIMS_TABLE)) {
-    if (ev.kind === 'row') yield { kind: 'claim', claim: ev.row, origin: { file, record: ev.record } };
-    else yield ev;
-  }
+  for await (const events of readTpClaimBatches(file)) yield* events;
+}
+
+/** `readTpClaims`'s events a batch at a time (csv-table.ts `readCsvTableBatches`). */
+export async function* readTpClaimBatches(file: string): AsyncGenerator<TpClaimEvent[]> {
+  const claimOf = (ev: CsvTableEvent<TpClaim>): TpClaimEvent => (ev.kind === 'row' ? { kind: 'claim', claim: ev.row, origin: { file, record: ev.record } } : ev);
+  for await (const events of readCsvTableBatches(file, TP_CLAIMS_TABLE)) yield events.map(claimOf);
 }
