@@ -375,6 +375,7 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
   // the keys of an earlier intent's orders, removed in the same batch (none is pending: a pending run completes first)
   await keys.level.update(async () => {
     const oldOrders = d.intent === null ? [] : await keys.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
+    const marks = await keys.commitMarks();
     return () => {
       keys.runs.put(d.runId, { at: d.at, orders: d.orders.length });
       diffInto(d.before.debts, d.after.debts, (k, v) => keys.debts.put(k, v), (k) => keys.debts.remove(k));
@@ -399,7 +400,7 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
           keys.held.remove(k);
         },
       );
-      keys.statements.markLines(heldChanged, (k) => [keys.lineOf(k)?.settlement?.adherentId]);
+      marks.markLines(heldChanged, (k) => [keys.lineOf(k)?.settlement?.adherentId]);
       for (const o of d.orders) keys.runPayees.put(o.payee, { o: 'order', head: o });
       for (const b of d.blocked) keys.runPayees.put(b.payee, { o: 'blocked', reason: b.reason });
       for (const h of d.held) keys.runPayees.put(h.payee, { o: 'held' });
@@ -437,10 +438,15 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
   const keys = store.runKeys();
   const slice = options.sliceLines ?? DEFAULT_SLICE_LINES;
   let outcomes: Map<string, LineOutcome> | null = null;
+  let blocked: Map<string, LineBlocked> | null = null;
   for (;;) {
     const cursor = applyCursorOf(store);
     if (cursor === null) return;
-    if (cursor.phase === 'lines') await applyLineSlice(keys, cursor, slice, (outcomes ??= await lineOutcomesOf(keys)));
+    if (cursor.phase === 'lines') {
+      outcomes ??= await lineOutcomesOf(keys);
+      blocked ??= await blockedMarksOf(keys);
+      await applyLineSlice(keys, cursor, slice, outcomes, blocked);
+    }
     else await applyTransferSlice(keys, cursor, slice);
     options.onSlice?.();
   }
@@ -462,7 +468,19 @@ async function lineOutcomesOf(keys: RunKeys): Promise<Map<string, LineOutcome>> 
   return out;
 }
 
-async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>): Promise<void> {
+/**
+ * Every line's blocked mark, read once for the whole apply (one range read), where each slice read
+ * its lines' marks (a `getMany` per slice: 98 k keys at 100 k lines, all misses in a first run;
+ * bench/README.md, "Session 20 — payments"). A run leaves a mark only on a line it keeps due (its
+ * payee blocked) and removes it when it pays the line: the marks are about the lines of the blocked
+ * payees (1 239 at 100 k lines), not the ledger's. Each slice writes the marks of its own lines
+ * only, so what later slices read of this map is still what is stored.
+ */
+async function blockedMarksOf(keys: RunKeys): Promise<Map<string, LineBlocked>> {
+  return new Map(await keys.lineBlocked.entriesIn());
+}
+
+async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked>): Promise<void> {
   const { runId, at } = cursor;
   await keys.level.update(async () => {
     const dueKeys = await keys.due.keysAfter(cursor.after, slice);
@@ -476,7 +494,7 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
     // folds its own writes into a read-your-writes map (LevelStore.read)
     const writes: LineWrite[] = [];
     const changed = new Map<string, string | null | undefined>();
-    const [lines, operators, blockedMarks] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys), keys.lineBlocked.getMany(dueKeys)]);
+    const [lines, operators] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys)]);
     // a line's run list exists only once a run has paid it someone (its `paid` names a payee:
     // PaymentsStore.paymentFactsOf reads them the same way): a line paid for the first time has none to read
     const runLists = await runListsOf(keys, dueKeys, lines);
@@ -512,7 +530,7 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
           next = kept === undefined ? rest : { ...rest, returned: kept };
         }
       }
-      const wasBlocked = blockedMarks[i];
+      const wasBlocked = blockedMarks.get(lineKey);
       if (next !== line) changed.set(lineKey, line.settlement?.adherentId);
       for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
       writes.push({
@@ -526,9 +544,10 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
       });
     }
     const next: ApplyCursor = dueKeys.length < slice ? { ...cursor, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
+    const marks = await keys.commitMarks();
     return () => {
       // the marks first: they read the statement index (and the marks), before the batch holds any write
-      keys.statements.markLines(changed.keys(), (k) => [changed.get(k)]);
+      marks.markLines(changed.keys(), (k) => [changed.get(k)]);
       // then only writes: none kept on the heap for a read back (LevelStore.writesOnly)
       keys.level.writesOnly();
       for (const w of writes) {
