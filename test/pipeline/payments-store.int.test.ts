@@ -7,9 +7,10 @@ import type { Bus } from '../../src/bus/index.js';
 import { accountBook, applyPaymentEvents, runPayments, type PaymentEvent } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
 import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
-import { stateStoreFileOf } from '../../src/state/kv-store.js';
+import { compositeKey, stateStoreFileOf } from '../../src/state/kv-store.js';
 import { levelDirOf, type BinaryCodec } from '../../src/state/level-store.js';
 import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
+import { WhereEntries } from '../../src/pipeline/statement-where.js';
 import { A9, a9Line, readAll, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import type { LineLedger } from '../../src/payments/types.js';
@@ -291,3 +292,21 @@ it("a line paid by a second run gets that run's record after the first one's (th
     await store.close();
   }
 });
+
+it("a consumed batch marks the families the ledger knows while the statement index files no line, and also the index's family once it files any (a line the index holds under another family)", async () => {
+  const store = await PaymentsStore.open(home);
+  try {
+    const dirty = async () => (await store.level.sub<number>('statements.dirty').entriesIn()).map(([k]) => k);
+    // the index empty (run --once: the statements come after the payments): the ledger's family, no index read needed
+    await store.applyEvents([{ kind: 'settlement', settlement: a9Line('n:W1:1', '9.00') }]);
+    expect(await dirty()).toEqual(['A9']);
+    await store.level.commit(() => store.level.sub<number>('statements.dirty').remove('A9'));
+    // the index files W2 under family B7 (a version that moved the line, not folded here yet): B7 is marked beside A9
+    await store.level.commit(() => new WhereEntries(store.level).put('n:W2:1', { key: compositeKey('B7', '2025-03-01', 'n:W2:1'), version: 2 }));
+    await store.applyEvents([{ kind: 'settlement', settlement: a9Line('n:W2:1', '12.50') }]);
+    expect(await dirty()).toEqual(['A9', 'B7']);
+  } finally {
+    await store.close();
+  }
+});
+
