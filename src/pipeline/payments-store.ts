@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,7 @@ import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
  *
  *   payments.line/<lineKey>                   LineLedger (latest facts, what each payee was paid): msgpack, payment-line-codec.ts
  *   payments.due/<lineKey>                    1 — the line must be looked at by the next run
+ *   payments.due-set/<id>                     the lines ONE consumed batch made due, sorted, '\n'-joined (session 20; DueKeys)
  *   payments.operator/<claimId>               OperatorPayment (what the TP operator paid for the claim)
  *   payments.line-operators/<lineKey>         [claimId, …] — index: a line's operator payments (one value per line)
  *   payments.debt/<payee>                     Money the payee owes us after a recovery
@@ -196,6 +198,7 @@ export interface RunKeys {
   level: LevelStore;
   lines: LevelSubStore<StoredLine>;
   due: LevelSubStore<1>;
+  dueSets: LevelSubStore<string>;
   operator: LevelSubStore<OperatorPayment>;
   lineOperators: LevelSubStore<string[]>;
   debts: LevelSubStore<string>;
@@ -233,6 +236,8 @@ export class PaymentsStore {
   /** the same keys read and written as LineLedgers, without the StoredLine between (the stage's reads and writes: payment-line-codec.ts) */
   private readonly ledgerLines: LevelSubStore<LineLedger>;
   private readonly due: LevelSubStore<1>;
+  /** the due lines of consumed batches, one key per batch (`DueKeys`): with `due`, the due set */
+  private readonly dueSets: LevelSubStore<string>;
   private readonly operator: LevelSubStore<OperatorPayment>;
   /** per line, the claims whose operator payment names it (one value per line: a point read, where LMDB scanned `payments.operator-by-line/<lineKey>␟<claimId>`) */
   private readonly lineOperators: LevelSubStore<string[]>;
@@ -266,6 +271,7 @@ export class PaymentsStore {
     this.lines = level.sub('payments.line', paymentLineCodec);
     this.ledgerLines = level.sub('payments.line', paymentLedgerLineCodec);
     this.due = level.sub('payments.due');
+    this.dueSets = level.sub('payments.due-set', 'text');
     this.operator = level.sub('payments.operator');
     this.lineOperators = level.sub('payments.line-operators');
     this.debts = level.sub('payments.debt');
@@ -420,6 +426,12 @@ export class PaymentsStore {
         due[k] = true;
         addLine(k);
       }
+      for (const [, text] of await this.dueSets.entriesIn()) {
+        for (const k of linesOfDueSet(text)) {
+          due[k] = true;
+          addLine(k);
+        }
+      }
       // a run needs the operator payments of the lines it looks at: the due lines and any line
       // this slice carries (a dry run adds the lines of the inputs it applies in memory)
       for (const k of Object.keys(lines)) for (const c of this.lineOperators.get(k) ?? []) addClaim(c);
@@ -517,7 +529,8 @@ export class PaymentsStore {
     const w = new LedgerWrites({ ...this.subs(), statements: marks });
     // a fold sets lines, never removes one
     for (const [k, was] of changes.lines) if (after.lines[k] !== was) w.line(k, after.lines[k]);
-    for (const k of changes.due) w.due(k, true);
+    // the batch's due marks as ONE key (DueKeys), not a key per line: put here, removed whole by the run
+    w.dueSet(changes.due);
     for (const [c, was] of changes.operatorPaid) {
       const now = Object.hasOwn(after.operatorPaid, c) ? after.operatorPaid[c] : undefined;
       if (now !== was) w.operatorPaid(c, was, now);
@@ -527,7 +540,7 @@ export class PaymentsStore {
   }
 
   private subs(): LedgerSubs {
-    return { lines: this.ledgerLines, due: this.due, operator: this.operator, lineOperators: this.lineOperators, statements: this.statements };
+    return { lines: this.ledgerLines, due: this.due, dueSets: this.dueSets, operator: this.operator, lineOperators: this.lineOperators, statements: this.statements };
   }
 
   /**
@@ -575,11 +588,17 @@ export class PaymentsStore {
   async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, report: RunReport | null = null, blocked: readonly Blocked[] = []): Promise<void> {
     await this.level.update(async () => {
       const oldOrders = intent === null ? [] : await this.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
+      const dueSets = await this.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER);
       return () => {
         // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change
         // when what they show of it does (a line blocked again for the same payee and reason: no)
         const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
         this.writeChanges(before, after, newlyBlocked);
+        // the run read the batches' due sets (readSlice): removed, the lines it leaves due marked one by one
+        if (dueSets.length > 0) {
+          for (const id of dueSets) this.dueSets.remove(id);
+          for (const k of Object.keys(after.due)) if (!this.due.has(k)) this.due.put(k, 1);
+        }
         this.recordLineRuns(before, after, blocked);
         if (report !== null) this.putReport(report);
         if (intent === null) return;
@@ -813,7 +832,7 @@ export class PaymentsStore {
    */
   runKeys(): RunKeys {
     return {
-      level: this.level, lines: this.lines, due: this.due, operator: this.operator, lineOperators: this.lineOperators, debts: this.debts, runs: this.runs,
+      level: this.level, lines: this.lines, due: this.due, dueSets: this.dueSets, operator: this.operator, lineOperators: this.lineOperators, debts: this.debts, runs: this.runs,
       held: this.held, approvals: this.approvals, handedOver: this.handedOver, pendingRun: this.pendingRun, pendingOrders: this.pendingOrders,
       transfers: this.transfers, returnBlocks: this.returnBlocks, returnsToReport: this.returnsToReport, lineRuns: this.lineRuns, lineBlocked: this.lineBlocked,
       reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, statements: this.statements,
@@ -833,7 +852,7 @@ export class PaymentsStore {
     const ledger: PaymentsLedger = {
       lines: Object.fromEntries((await this.lines.entriesIn()).map(([k, v]) => [k, lineOf(v)])),
       operatorPaid: await all(this.operator),
-      due: Object.fromEntries((await this.due.keysAfter(null, Number.MAX_SAFE_INTEGER)).map((k) => [k, true as const])),
+      due: Object.fromEntries([...(await this.due.keysAfter(null, Number.MAX_SAFE_INTEGER)), ...(await this.dueSets.entriesIn()).flatMap(([, text]) => linesOfDueSet(text))].sort().map((k) => [k, true as const])),
       debts: await all(this.debts),
       runs: await all(this.runs),
       held: await all(this.held),
@@ -851,7 +870,7 @@ export class PaymentsStore {
    * so a crash in between imports it again (and a read-only view reads the file until then).
    */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
+    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.dueSets, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
     // what the statements were written from is gone: the next statement pass writes every family
     await this.level.commit(() => this.statements.families.forgetWritten());
     for (const s of subs) await s.clear();
@@ -892,6 +911,7 @@ class KnownFamilyMarks implements LineMarks {
 interface LedgerSubs {
   lines: LevelSubStore<LineLedger>;
   due: LevelSubStore<1>;
+  dueSets: LevelSubStore<string>;
   operator: LevelSubStore<OperatorPayment>;
   lineOperators: LevelSubStore<string[]>;
   statements: LineMarks;
@@ -929,6 +949,18 @@ class LedgerWrites {
 
   due(k: string, on: boolean): void {
     this.write(this.subs.due, k, on ? 1 : undefined);
+  }
+
+  /** these lines made due, as one `payments.due-set` key (a line key holding a newline: its own mark) */
+  dueSet(lineKeys: Iterable<string>): void {
+    const keys: string[] = [];
+    for (const k of lineKeys) {
+      if (k.includes(DUE_SET_SEP)) this.due(k, true);
+      else keys.push(k);
+    }
+    if (keys.length === 0) return;
+    keys.sort();
+    this.write(this.subs.dueSets, randomUUID(), keys.join(DUE_SET_SEP));
   }
 
   /** a claim's operator payment changed from `was` to `now` (undefined: none) */
@@ -1016,6 +1048,125 @@ export function withLineRun(runs: readonly LineRun[] | undefined, run: LineRun):
   if (i < 0) return [...runs, run];
   if (runs[i]!.runId === run.runId) return runs.map((r, j) => (j === i ? run : r));
   return [...runs.slice(0, i), run, ...runs.slice(i)];
+}
+
+const DUE_SET_SEP = '\n';
+
+/** A `payments.due-set` value's line keys. */
+export function linesOfDueSet(text: string): string[] {
+  return text === '' ? [] : text.split(DUE_SET_SEP);
+}
+
+/**
+ * The due set in key order, a slice at a time: the per-line marks (`payments.due`, a range read
+ * per slice) merged with the consumed batches' due sets (`payments.due-set`, each one sorted text,
+ * read whole once: a heap of one cursor per set), each line once. Session 20: a consumed batch
+ * wrote one `payments.due` key per line it changed (139 524 puts at 100 k lines) which the run then
+ * removed one by one (94 616 removes); a batch now writes ONE key, which the run's apply removes
+ * whole in its last line slice (the lines it leaves due get a per-line mark in their slice).
+ * Memory: the sets' texts (≈ 31 bytes a line the batches named since the last run), no object per
+ * line but the slice's. `marked[i]`: the line has a per-line mark (the apply removes it).
+ */
+export class DueKeys {
+  private readonly heap: { text: string; pos: number; head: string }[] = [];
+  private last: string | null = null;
+
+  private constructor(
+    private readonly due: LevelSubStore<1>,
+    texts: readonly string[],
+    after: string | null,
+  ) {
+    for (const text of texts) {
+      const c = { text, pos: 0, head: '' };
+      if (!this.advance(c)) continue;
+      while (after !== null && c.head <= after) if (!this.advance(c)) break;
+      if (after === null || c.head > after) this.push(c);
+    }
+    this.last = after;
+  }
+
+  /** The due keys after `after` (null: from the first), reading the sets `ids` (the ones the run's scan listed). */
+  static async open(keys: Pick<RunKeys, 'due' | 'dueSets'>, ids: readonly string[], after: string | null): Promise<DueKeys> {
+    const texts = ids.length === 0 ? [] : (await keys.dueSets.getMany(ids)).filter((t): t is string => t !== undefined);
+    return new DueKeys(keys.due, texts, after);
+  }
+
+  /** The next `limit` due keys after the last ones given (fewer: the end). */
+  async next(limit: number): Promise<{ keys: string[]; marked: boolean[] }> {
+    const marks = await this.due.keysAfter(this.last, limit);
+    const keys: string[] = [];
+    const marked: boolean[] = [];
+    let m = 0;
+    while (keys.length < limit) {
+      const top = this.heap[0];
+      const mark = m < marks.length ? marks[m]! : undefined;
+      if (top === undefined && mark === undefined) break;
+      if (mark !== undefined && (top === undefined || mark <= top.head)) {
+        keys.push(mark);
+        marked.push(true);
+        m += 1;
+        // the same line in a set: taken once
+        while (this.heap.length > 0 && this.heap[0]!.head === mark) this.pop();
+        continue;
+      }
+      const k = top!.head;
+      keys.push(k);
+      marked.push(false);
+      while (this.heap.length > 0 && this.heap[0]!.head === k) this.pop();
+    }
+    if (keys.length > 0) this.last = keys.at(-1)!;
+    return { keys, marked };
+  }
+
+  /** The cursor's next line (false: none left). */
+  private advance(c: { text: string; pos: number; head: string }): boolean {
+    if (c.pos > c.text.length) return false;
+    const nl = c.text.indexOf(DUE_SET_SEP, c.pos);
+    const end = nl < 0 ? c.text.length : nl;
+    c.head = c.text.slice(c.pos, end);
+    c.pos = end + 1;
+    return true;
+  }
+
+  /** The least cursor advanced past its head (dropped at its end). */
+  private pop(): void {
+    const h = this.heap;
+    const c = h[0]!;
+    if (this.advance(c)) this.siftDown(0);
+    else {
+      const tail = h.pop()!;
+      if (h.length > 0) {
+        h[0] = tail;
+        this.siftDown(0);
+      }
+    }
+  }
+
+  private push(c: { text: string; pos: number; head: string }): void {
+    const h = this.heap;
+    h.push(c);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.head <= h[i]!.head) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]!.head < h[m]!.head) m = l;
+      if (r < h.length && h[r]!.head < h[m]!.head) m = r;
+      if (m === i) return;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
 }
 
 /** The homes whose move is running in this process: two opens of one process (the stage and the admin API) share it. */
