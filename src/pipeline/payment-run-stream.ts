@@ -12,7 +12,7 @@ import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBl
 import { blockedShown, type LineBlocked, type LineRun } from '../statement/payment.js';
 import { compositeKey } from '../state/kv-store.js';
 import type { LevelSubStore } from '../state/level-store.js';
-import { chunkKey, DueKeys, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
+import { chunkKey, DueKeys, dueSetIdsOf, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
 
 /**
  * A payment run decided and applied by streaming its due lines, so that its memory follows its
@@ -258,8 +258,8 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   // `payments.run-move` (quadratic in the run), so they were sorted in a private LMDB first; a
   // LevelDB batch appends them to its log whatever their order, and its compactions sort them.
   // the due sets there now: nothing consumes before this run is applied and complete
-  const dueSets = await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER);
-  const due = await DueKeys.open(keys, dueSets, null);
+  const dueSets = dueSetIdsOf(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER));
+  const due = DueKeys.open(keys, dueSets, null);
   for (;;) {
     let dueKeys: string[] = [];
     await keys.level.update(async () => {
@@ -456,7 +456,7 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
       outcomes ??= await lineOutcomesOf(keys);
       blocked ??= await blockedMarksOf(keys);
       // from the cursor: a restart resumes after the last slice applied
-      due ??= await DueKeys.open(keys, cursor.dueSets ?? [], cursor.after);
+      due ??= DueKeys.open(keys, cursor.dueSets ?? [], cursor.after);
       await applyLineSlice(keys, cursor, slice, outcomes, blocked, due);
     }
     else await applyTransferSlice(keys, cursor, slice);
@@ -561,6 +561,8 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
     }
     // the last line slice: the due sets go (each line they named is applied, or marked on its own if still due)
     const last = dueKeys.length < slice;
+    const setKeys: string[] = [];
+    if (last) for (const id of cursor.dueSets ?? []) setKeys.push(...(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER, compositeKey(id, ''))));
     const next: ApplyCursor = last ? { runId, at, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
     const marks = await keys.commitMarks();
     return () => {
@@ -576,7 +578,7 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
         if (w.due === 'remove') keys.due.remove(w.lineKey);
         else if (w.due === 'mark') keys.due.put(w.lineKey, 1);
       }
-      if (last) for (const id of cursor.dueSets ?? []) keys.dueSets.remove(id);
+      for (const k of setKeys) keys.dueSets.remove(k);
       keys.pendingRun.put(APPLY, next as never);
     };
   });

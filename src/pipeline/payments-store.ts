@@ -10,7 +10,7 @@ import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, 
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
 import { blockedShown, type LineBlocked, type LinePaymentFacts, type LineReturned, type LineRun } from '../statement/payment.js';
-import { compositeKey, StateStore, stateStoreFileOf } from '../state/kv-store.js';
+import { compositeKey, KEY_SEP, StateStore, stateStoreFileOf } from '../state/kv-store.js';
 import { centsOf, moneyOfCents } from '../model/cents.js';
 import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
 import { orderWithLines } from '../payments/run.js';
@@ -28,7 +28,7 @@ import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
  *
  *   payments.line/<lineKey>                   LineLedger (latest facts, what each payee was paid): msgpack, payment-line-codec.ts
  *   payments.due/<lineKey>                    1 — the line must be looked at by the next run
- *   payments.due-set/<id>                     the lines ONE consumed batch made due, sorted, '\n'-joined (session 20; DueKeys)
+ *   payments.due-set/<id>␟<nnnnnn>            the lines ONE consumed batch made due, sorted, '\n'-joined, DUE_SET_CHUNK per key (session 20; DueKeys)
  *   payments.operator/<claimId>               OperatorPayment (what the TP operator paid for the claim)
  *   payments.line-operators/<lineKey>         [claimId, …] — index: a line's operator payments (one value per line)
  *   payments.debt/<payee>                     Money the payee owes us after a recovery
@@ -960,7 +960,8 @@ class LedgerWrites {
     }
     if (keys.length === 0) return;
     keys.sort();
-    this.write(this.subs.dueSets, randomUUID(), keys.join(DUE_SET_SEP));
+    const id = randomUUID();
+    for (let n = 0; n * DUE_SET_CHUNK < keys.length; n++) this.write(this.subs.dueSets, dueSetChunkKey(id, n), keys.slice(n * DUE_SET_CHUNK, (n + 1) * DUE_SET_CHUNK).join(DUE_SET_SEP));
   }
 
   /** a claim's operator payment changed from `was` to `now` (undefined: none) */
@@ -1052,6 +1053,24 @@ export function withLineRun(runs: readonly LineRun[] | undefined, run: LineRun):
 
 const DUE_SET_SEP = '\n';
 
+/**
+ * Lines per `payments.due-set` key: a set is read a key at a time by the run (DueKeys), so what it
+ * holds is ≈ 32 kB per set (≈ 350 sets at 1 M lines), not the sets whole (≈ 45 MB at 1 M).
+ */
+export const DUE_SET_CHUNK = 1024;
+
+const dueSetChunkKey = (id: string, n: number) => compositeKey(id, String(n).padStart(6, '0'));
+
+/** The due sets' ids, in key order, from their keys (`<id>␟<nnnnnn>`). */
+export function dueSetIdsOf(keys: readonly string[]): string[] {
+  const ids: string[] = [];
+  for (const k of keys) {
+    const id = k.slice(0, k.lastIndexOf(KEY_SEP));
+    if (ids.at(-1) !== id) ids.push(id);
+  }
+  return ids;
+}
+
 /** A `payments.due-set` value's line keys. */
 export function linesOfDueSet(text: string): string[] {
   return text === '' ? [] : text.split(DUE_SET_SEP);
@@ -1060,24 +1079,23 @@ export function linesOfDueSet(text: string): string[] {
 /**
  * The due set in key order, a slice at a time: the per-line marks (`payments.due`, a range read
  * per slice) merged with the consumed batches' due sets (`payments.due-set`, each one sorted text,
- * read whole once: a heap of one cursor per set), each line once. Session 20: a consumed batch
+ * read a key of DUE_SET_CHUNK lines at a time: a heap of one cursor per set), each line once. Session 20: a consumed batch
  * wrote one `payments.due` key per line it changed (139 524 puts at 100 k lines) which the run then
  * removed one by one (94 616 removes); a batch now writes ONE key, which the run's apply removes
  * whole in its last line slice (the lines it leaves due get a per-line mark in their slice).
- * Memory: the sets' texts (≈ 31 bytes a line the batches named since the last run), no object per
- * line but the slice's. `marked[i]`: the line has a per-line mark (the apply removes it).
+ * Memory: one key's text per set (≈ 32 kB), no object per line but the slice's. `marked[i]`: the line has a per-line mark (the apply removes it).
  */
 export class DueKeys {
-  private readonly heap: { text: string; pos: number; head: string }[] = [];
+  private readonly heap: DueCursor[] = [];
   private last: string | null = null;
 
   private constructor(
-    private readonly due: LevelSubStore<1>,
-    texts: readonly string[],
+    private readonly keys: Pick<RunKeys, 'due' | 'dueSets'>,
+    ids: readonly string[],
     after: string | null,
   ) {
-    for (const text of texts) {
-      const c = { text, pos: 0, head: '' };
+    for (const id of ids) {
+      const c: DueCursor = { id, n: -1, text: '', pos: 1, head: '' };
       if (!this.advance(c)) continue;
       while (after !== null && c.head <= after) if (!this.advance(c)) break;
       if (after === null || c.head > after) this.push(c);
@@ -1085,15 +1103,17 @@ export class DueKeys {
     this.last = after;
   }
 
-  /** The due keys after `after` (null: from the first), reading the sets `ids` (the ones the run's scan listed). */
-  static async open(keys: Pick<RunKeys, 'due' | 'dueSets'>, ids: readonly string[], after: string | null): Promise<DueKeys> {
-    const texts = ids.length === 0 ? [] : (await keys.dueSets.getMany(ids)).filter((t): t is string => t !== undefined);
-    return new DueKeys(keys.due, texts, after);
+  /**
+   * The due keys after `after` (null: from the first), reading the sets `ids` (the ones the run's
+   * scan listed) a key at a time: point reads of committed keys, made in a step's read phase.
+   */
+  static open(keys: Pick<RunKeys, 'due' | 'dueSets'>, ids: readonly string[], after: string | null): DueKeys {
+    return new DueKeys(keys, ids, after);
   }
 
   /** The next `limit` due keys after the last ones given (fewer: the end). */
   async next(limit: number): Promise<{ keys: string[]; marked: boolean[] }> {
-    const marks = await this.due.keysAfter(this.last, limit);
+    const marks = await this.keys.due.keysAfter(this.last, limit);
     const keys: string[] = [];
     const marked: boolean[] = [];
     let m = 0;
@@ -1118,9 +1138,15 @@ export class DueKeys {
     return { keys, marked };
   }
 
-  /** The cursor's next line (false: none left). */
-  private advance(c: { text: string; pos: number; head: string }): boolean {
-    if (c.pos > c.text.length) return false;
+  /** The cursor's next line, from its set's next key when its text is used up (false: none left). */
+  private advance(c: DueCursor): boolean {
+    while (c.pos > c.text.length) {
+      const text = this.keys.dueSets.get(dueSetChunkKey(c.id, c.n + 1));
+      if (text === undefined) return false;
+      c.n += 1;
+      c.text = text;
+      c.pos = 0;
+    }
     const nl = c.text.indexOf(DUE_SET_SEP, c.pos);
     const end = nl < 0 ? c.text.length : nl;
     c.head = c.text.slice(c.pos, end);
@@ -1142,7 +1168,7 @@ export class DueKeys {
     }
   }
 
-  private push(c: { text: string; pos: number; head: string }): void {
+  private push(c: DueCursor): void {
     const h = this.heap;
     h.push(c);
     let i = h.length - 1;
@@ -1167,6 +1193,15 @@ export class DueKeys {
       i = m;
     }
   }
+}
+
+/** A set's reader: its key `n` in hand (text), where it is in it (pos), its current line (head). */
+interface DueCursor {
+  id: string;
+  n: number;
+  text: string;
+  pos: number;
+  head: string;
 }
 
 /** The homes whose move is running in this process: two opens of one process (the stage and the admin API) share it. */

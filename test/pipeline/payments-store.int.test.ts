@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.js';
 import { accountBook, applyPaymentEvents, runPayments, type PaymentEvent } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
-import { DueKeys, legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
+import { DueKeys, dueSetIdsOf, legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
 import { compositeKey, stateStoreFileOf } from '../../src/state/kv-store.js';
 import { levelDirOf, type BinaryCodec } from '../../src/state/level-store.js';
 import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
@@ -349,10 +349,13 @@ it('the due keys in order, a slice at a time: the per-line marks and the batches
     const keys = store.runKeys();
     await store.level.commit(() => {
       for (const k of ['b', 'd']) keys.due.put(k, 1);
-      keys.dueSets.put('s1', 'a\nc\nd');
-      keys.dueSets.put('s2', 'c\ne\nf');
+      keys.dueSets.put(compositeKey('s1', '000000'), 'a\nc\nd');
+      // a set of two keys (DUE_SET_CHUNK lines each), read one after the other
+      keys.dueSets.put(compositeKey('s2', '000000'), 'c');
+      keys.dueSets.put(compositeKey('s2', '000001'), 'e\nf');
     });
-    const due = await DueKeys.open(keys, ['s1', 's2'], null);
+    expect(dueSetIdsOf(await keys.dueSets.keysAfter(null, 10))).toEqual(['s1', 's2']);
+    const due = DueKeys.open(keys, ['s1', 's2'], null);
     expect([await due.next(2), await due.next(2), await due.next(2), await due.next(2)]).toEqual([
       { keys: ['a', 'b'], marked: [false, true] },
       { keys: ['c', 'd'], marked: [false, true] },
@@ -360,8 +363,8 @@ it('the due keys in order, a slice at a time: the per-line marks and the batches
       { keys: [], marked: [] },
     ]);
     // resumed after 'c' (a restart at the apply's cursor); a set not listed is not read
-    expect(await (await DueKeys.open(keys, ['s1', 's2'], 'c')).next(10)).toEqual({ keys: ['d', 'e', 'f'], marked: [true, false, false] });
-    expect(await (await DueKeys.open(keys, ['s1'], null)).next(10)).toEqual({ keys: ['a', 'b', 'c', 'd'], marked: [false, true, false, true] });
+    expect(await DueKeys.open(keys, ['s1', 's2'], 'c').next(10)).toEqual({ keys: ['d', 'e', 'f'], marked: [true, false, false] });
+    expect(await DueKeys.open(keys, ['s1'], null).next(10)).toEqual({ keys: ['a', 'b', 'c', 'd'], marked: [false, true, false, true] });
   } finally {
     await store.close();
   }
