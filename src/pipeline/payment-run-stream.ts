@@ -12,7 +12,7 @@ import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBl
 import { blockedShown, type LineBlocked, type LineRun } from '../statement/payment.js';
 import { compositeKey } from '../state/kv-store.js';
 import type { LevelSubStore } from '../state/level-store.js';
-import { chunkKey, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
+import { chunkKey, DueKeys, dueSetIdsOf, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
 
 /**
  * A payment run decided and applied by streaming its due lines, so that its memory follows its
@@ -64,6 +64,12 @@ export interface ApplyCursor {
   phase: 'lines' | 'transfers';
   /** the last key applied (a due lineKey, then a payee); null before the first */
   after: string | null;
+  /**
+   * the consumed batches' due sets the run's scan read (`payments.due-set` ids, DueKeys): the
+   * apply reads the same due set, and its last line slice removes them (none: a cursor recorded
+   * before session 20, whose due set was the per-line marks alone)
+   */
+  dueSets?: string[];
 }
 
 export interface StreamedRunOptions extends RunInput {
@@ -91,6 +97,8 @@ export interface StreamedDecision {
   /** the report without its rows (in `payments.report-lines`, `settledLineKeys` chunks of them) */
   report: RunReport;
   settledLineKeys: number;
+  /** the due sets the scan read (ApplyCursor.dueSets) */
+  dueSets: string[];
   /** what the record commit writes besides the outcomes */
   after: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock> };
   before: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock>; returnsToReport: Record<string, LineReturn> };
@@ -249,11 +257,13 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   // the scan meets them in lineKey order. In LMDB each slice's commit re-wrote pages all over
   // `payments.run-move` (quadratic in the run), so they were sorted in a private LMDB first; a
   // LevelDB batch appends them to its log whatever their order, and its compactions sort them.
-  let after: string | null = null;
+  // the due sets there now: nothing consumes before this run is applied and complete
+  const dueSets = dueSetIdsOf(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER));
+  const due = DueKeys.open(keys, dueSets, null);
   for (;;) {
     let dueKeys: string[] = [];
     await keys.level.update(async () => {
-      dueKeys = await keys.due.keysAfter(after, slice);
+      dueKeys = (await due.next(slice)).keys;
       const moves: [string, StoredMove][] = [];
       const [lines, operators] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys)]);
       for (let i = 0; i < dueKeys.length; i++) {
@@ -304,7 +314,6 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     });
     options.onScanSlice?.();
     if (dueKeys.length === 0) break;
-    after = dueKeys.at(-1)!;
   }
 
   // ---- 2. decide, payee by payee ----
@@ -354,7 +363,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     repaidMarksOf: (o) => payees.get(o.payee)?.marks ?? [],
   });
   return {
-    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks,
+    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks, dueSets,
     before, after: { debts: state.debts, held: state.heldByPayee, approvals: state.approvals, returnBlocks: state.returnBlocks },
   };
 }
@@ -375,6 +384,7 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
   // the keys of an earlier intent's orders, removed in the same batch (none is pending: a pending run completes first)
   await keys.level.update(async () => {
     const oldOrders = d.intent === null ? [] : await keys.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
+    const marks = await keys.commitMarks();
     return () => {
       keys.runs.put(d.runId, { at: d.at, orders: d.orders.length });
       diffInto(d.before.debts, d.after.debts, (k, v) => keys.debts.put(k, v), (k) => keys.debts.remove(k));
@@ -399,7 +409,7 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
           keys.held.remove(k);
         },
       );
-      keys.statements.markLines(heldChanged, (k) => [keys.lineOf(k)?.settlement?.adherentId]);
+      marks.markLines(heldChanged, (k) => [keys.lineOf(k)?.settlement?.adherentId]);
       for (const o of d.orders) keys.runPayees.put(o.payee, { o: 'order', head: o });
       for (const b of d.blocked) keys.runPayees.put(b.payee, { o: 'blocked', reason: b.reason });
       for (const h of d.held) keys.runPayees.put(h.payee, { o: 'held' });
@@ -408,7 +418,7 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
         putStreamedIntent(keys, d.intent, oldOrders);
         for (const f of d.intent.files) for (const id of f.endToEndIds) keys.handedOver.put(id, f.messageId);
       }
-      keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null } satisfies ApplyCursor as never);
+      keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null, dueSets: d.dueSets } satisfies ApplyCursor as never);
       keys.pendingRun.remove(SCAN);
     };
   });
@@ -437,10 +447,18 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
   const keys = store.runKeys();
   const slice = options.sliceLines ?? DEFAULT_SLICE_LINES;
   let outcomes: Map<string, LineOutcome> | null = null;
+  let blocked: Map<string, LineBlocked> | null = null;
+  let due: DueKeys | null = null;
   for (;;) {
     const cursor = applyCursorOf(store);
     if (cursor === null) return;
-    if (cursor.phase === 'lines') await applyLineSlice(keys, cursor, slice, (outcomes ??= await lineOutcomesOf(keys)));
+    if (cursor.phase === 'lines') {
+      outcomes ??= await lineOutcomesOf(keys);
+      blocked ??= await blockedMarksOf(keys);
+      // from the cursor: a restart resumes after the last slice applied
+      due ??= DueKeys.open(keys, cursor.dueSets ?? [], cursor.after);
+      await applyLineSlice(keys, cursor, slice, outcomes, blocked, due);
+    }
     else await applyTransferSlice(keys, cursor, slice);
     options.onSlice?.();
   }
@@ -462,10 +480,22 @@ async function lineOutcomesOf(keys: RunKeys): Promise<Map<string, LineOutcome>> 
   return out;
 }
 
-async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>): Promise<void> {
+/**
+ * Every line's blocked mark, read once for the whole apply (one range read), where each slice read
+ * its lines' marks (a `getMany` per slice: 98 k keys at 100 k lines, all misses in a first run;
+ * bench/README.md, "Session 20 — payments"). A run leaves a mark only on a line it keeps due (its
+ * payee blocked) and removes it when it pays the line: the marks are about the lines of the blocked
+ * payees (1 239 at 100 k lines), not the ledger's. Each slice writes the marks of its own lines
+ * only, so what later slices read of this map is still what is stored.
+ */
+async function blockedMarksOf(keys: RunKeys): Promise<Map<string, LineBlocked>> {
+  return new Map(await keys.lineBlocked.entriesIn());
+}
+
+async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked>, due: DueKeys): Promise<void> {
   const { runId, at } = cursor;
   await keys.level.update(async () => {
-    const dueKeys = await keys.due.keysAfter(cursor.after, slice);
+    const { keys: dueKeys, marked } = await due.next(slice);
     const outcomeOf = (payee: string) => {
       const o = outcomes.get(payee);
       if (o === undefined) throw new Error(`payment run ${runId}: no recorded decision for payee ${payee} (the run's record is incomplete)`);
@@ -476,7 +506,7 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
     // folds its own writes into a read-your-writes map (LevelStore.read)
     const writes: LineWrite[] = [];
     const changed = new Map<string, string | null | undefined>();
-    const [lines, operators, blockedMarks] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys), keys.lineBlocked.getMany(dueKeys)]);
+    const [lines, operators] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys)]);
     // a line's run list exists only once a run has paid it someone (its `paid` names a payee:
     // PaymentsStore.paymentFactsOf reads them the same way): a line paid for the first time has none to read
     const runLists = await runListsOf(keys, dueKeys, lines);
@@ -484,11 +514,15 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
       const lineKey = dueKeys[i]!;
       const line = lines[i];
       if (line === undefined) {
-        writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: true });
+        writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: marked[i]! ? 'remove' : 'keep' });
         continue;
       }
       const m = movementsOf(lineKey, line, operators[i]!.byPayee);
-      if (!(m instanceof Map)) continue; // pending: stays due, unchanged
+      if (!(m instanceof Map)) {
+        // pending: stays due, unchanged (a mark of its own when it was due by a batch's set only)
+        if (!marked[i]!) writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: 'mark' });
+        continue;
+      }
       // (made when first needed: most lines move for one payee, and are blocked for none)
       let paid: Record<string, string> | null = null;
       const moved: { payee: string; amount: string }[] = [];
@@ -512,7 +546,7 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
           next = kept === undefined ? rest : { ...rest, returned: kept };
         }
       }
-      const wasBlocked = blockedMarks[i];
+      const wasBlocked = blockedMarks.get(lineKey);
       if (next !== line) changed.set(lineKey, line.settlement?.adherentId);
       for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
       writes.push({
@@ -522,13 +556,18 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
         // read once above, in this update's decision: nothing else writes the line meanwhile
         unblock: moved.length > 0 && wasBlocked !== undefined,
         blockedFor,
-        due: notMoved === null,
+        due: notMoved === null ? (marked[i]! ? 'remove' : 'keep') : marked[i]! ? 'keep' : 'mark',
       });
     }
-    const next: ApplyCursor = dueKeys.length < slice ? { ...cursor, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
+    // the last line slice: the due sets go (each line they named is applied, or marked on its own if still due)
+    const last = dueKeys.length < slice;
+    const setKeys: string[] = [];
+    if (last) for (const id of cursor.dueSets ?? []) setKeys.push(...(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER, compositeKey(id, ''))));
+    const next: ApplyCursor = last ? { runId, at, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
+    const marks = await keys.commitMarks();
     return () => {
       // the marks first: they read the statement index (and the marks), before the batch holds any write
-      keys.statements.markLines(changed.keys(), (k) => [changed.get(k)]);
+      marks.markLines(changed.keys(), (k) => [changed.get(k)]);
       // then only writes: none kept on the heap for a read back (LevelStore.writesOnly)
       keys.level.writesOnly();
       for (const w of writes) {
@@ -536,8 +575,10 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
         if (w.runs !== undefined) keys.lineRuns.put(w.lineKey, w.runs);
         if (w.unblock) keys.lineBlocked.remove(w.lineKey);
         for (const b of w.blockedFor) keys.lineBlocked.put(w.lineKey, { runId, at, payee: b.payee, reason: b.reason } satisfies LineBlocked);
-        if (w.due) keys.due.remove(w.lineKey);
+        if (w.due === 'remove') keys.due.remove(w.lineKey);
+        else if (w.due === 'mark') keys.due.put(w.lineKey, 1);
       }
+      for (const k of setKeys) keys.dueSets.remove(k);
       keys.pendingRun.put(APPLY, next as never);
     };
   });
@@ -572,8 +613,11 @@ interface LineWrite {
   /** the line's blocked mark removed (the run moved it) */
   unblock: boolean;
   blockedFor: { payee: string; reason: string }[];
-  /** the due mark removed: every payee's movement was made (or the line is gone) */
-  due: boolean;
+  /**
+   * the line's own due mark: removed (every payee's movement was made, or the line is gone), put
+   * (the line stays due and only a batch's due set, removed with this run, named it), or kept as it is
+   */
+  due: 'remove' | 'mark' | 'keep';
 }
 
 async function applyTransferSlice(keys: RunKeys, cursor: ApplyCursor, slice: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -9,11 +10,11 @@ import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, 
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
 import { blockedShown, type LineBlocked, type LinePaymentFacts, type LineReturned, type LineRun } from '../statement/payment.js';
-import { compositeKey, StateStore, stateStoreFileOf } from '../state/kv-store.js';
+import { compositeKey, KEY_SEP, StateStore, stateStoreFileOf } from '../state/kv-store.js';
 import { centsOf, moneyOfCents } from '../model/cents.js';
 import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
 import { orderWithLines } from '../payments/run.js';
-import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
+import { DirtyFamilies, PaymentStatementMarks, STATEMENTS_WHERE } from './statement-dirty.js';
 import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
 import { moveMarkerOf, type MoveMarker } from '../state/lmdb-to-level.js';
 import { movePaymentsToLevel, PAYMENTS_LAYOUT } from './payments-move.js';
@@ -27,6 +28,7 @@ import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
  *
  *   payments.line/<lineKey>                   LineLedger (latest facts, what each payee was paid): msgpack, payment-line-codec.ts
  *   payments.due/<lineKey>                    1 — the line must be looked at by the next run
+ *   payments.due-set/<id>␟<nnnnnn>            the lines ONE consumed batch made due, sorted, '\n'-joined, DUE_SET_CHUNK per key (session 20; DueKeys)
  *   payments.operator/<claimId>               OperatorPayment (what the TP operator paid for the claim)
  *   payments.line-operators/<lineKey>         [claimId, …] — index: a line's operator payments (one value per line)
  *   payments.debt/<payee>                     Money the payee owes us after a recovery
@@ -196,6 +198,7 @@ export interface RunKeys {
   level: LevelStore;
   lines: LevelSubStore<StoredLine>;
   due: LevelSubStore<1>;
+  dueSets: LevelSubStore<string>;
   operator: LevelSubStore<OperatorPayment>;
   lineOperators: LevelSubStore<string[]>;
   debts: LevelSubStore<string>;
@@ -216,6 +219,8 @@ export interface RunKeys {
   runMoves: LevelSubStore<StoredMove>;
   runPayees: LevelSubStore<PayeeOutcome>;
   statements: PaymentStatementMarks;
+  /** the statement marks of ONE commit, asked for in its read phase (`PaymentsStore.commitMarks`) */
+  commitMarks(): Promise<LineMarks>;
   lineOf(lineKey: string): LineLedger | undefined;
   /** these lines, read at once before a batch (LevelSubStore.getMany): undefined for a line not there */
   linesOf(lineKeys: readonly string[]): Promise<(LineLedger | undefined)[]>;
@@ -231,6 +236,8 @@ export class PaymentsStore {
   /** the same keys read and written as LineLedgers, without the StoredLine between (the stage's reads and writes: payment-line-codec.ts) */
   private readonly ledgerLines: LevelSubStore<LineLedger>;
   private readonly due: LevelSubStore<1>;
+  /** the due lines of consumed batches, one key per batch (`DueKeys`): with `due`, the due set */
+  private readonly dueSets: LevelSubStore<string>;
   private readonly operator: LevelSubStore<OperatorPayment>;
   /** per line, the claims whose operator payment names it (one value per line: a point read, where LMDB scanned `payments.operator-by-line/<lineKey>␟<claimId>`) */
   private readonly lineOperators: LevelSubStore<string[]>;
@@ -257,11 +264,14 @@ export class PaymentsStore {
   private readonly runPayees: LevelSubStore<PayeeOutcome>;
   /** the member statements to write again (statement-dirty.ts): in the payment commits' own batch */
   private readonly statements: PaymentStatementMarks;
+  /** the statement index's line → family entries: only whether there is any is read here (`commitMarks`) */
+  private readonly where: LevelSubStore<string>;
 
   private constructor(readonly level: LevelStore) {
     this.lines = level.sub('payments.line', paymentLineCodec);
     this.ledgerLines = level.sub('payments.line', paymentLedgerLineCodec);
     this.due = level.sub('payments.due');
+    this.dueSets = level.sub('payments.due-set', 'text');
     this.operator = level.sub('payments.operator');
     this.lineOperators = level.sub('payments.line-operators');
     this.debts = level.sub('payments.debt');
@@ -285,6 +295,22 @@ export class PaymentsStore {
     this.runMoves = level.sub('payments.run-move');
     this.runPayees = level.sub('payments.run-payee');
     this.statements = new PaymentStatementMarks(new DirtyFamilies(level));
+    this.where = level.sub(STATEMENTS_WHERE, 'text');
+  }
+
+  /**
+   * The statement marks for ONE commit, asked for in its read phase (inside its `LevelStore.update`,
+   * before the write it returns): while the statement index files no line at all (`statements.where`
+   * empty: one range read of one key), no line has an indexed family, so the marks are the families
+   * the caller knows — the same marks as `PaymentStatementMarks.markLines` makes, without its point
+   * read of the index per line (all misses: in `run --once` the index is built after the payments,
+   * 211 k reads at 100 k lines; bench/README.md, "Session 20 — payments"). Valid for that commit
+   * only: no other commit of the process runs between its reads and its batch, and no other process
+   * opens the LevelDB (LOCK). An index with entries: the lookups, as before.
+   */
+  async commitMarks(): Promise<LineMarks> {
+    const filed = await this.where.keysAfter(null, 1);
+    return filed.length === 0 ? new KnownFamilyMarks(this.statements.families) : this.statements;
   }
 
   /**
@@ -400,6 +426,12 @@ export class PaymentsStore {
         due[k] = true;
         addLine(k);
       }
+      for (const [, text] of await this.dueSets.entriesIn()) {
+        for (const k of linesOfDueSet(text)) {
+          due[k] = true;
+          addLine(k);
+        }
+      }
       // a run needs the operator payments of the lines it looks at: the due lines and any line
       // this slice carries (a dry run adds the lines of the inputs it applies in memory)
       for (const k of Object.keys(lines)) for (const c of this.lineOperators.get(k) ?? []) addClaim(c);
@@ -493,11 +525,12 @@ export class PaymentsStore {
    * diff of them whole (a consumed batch's 16 384 keys; bench/README.md, "Session 13 — payments").
    * The same writes and marks as `writeChanges(slice before, slice after)`.
    */
-  private writeFolded(after: PaymentsLedger, changes: FoldChanges): void {
-    const w = new LedgerWrites(this.subs());
+  private writeFolded(after: PaymentsLedger, changes: FoldChanges, marks: LineMarks = this.statements): void {
+    const w = new LedgerWrites({ ...this.subs(), statements: marks });
     // a fold sets lines, never removes one
     for (const [k, was] of changes.lines) if (after.lines[k] !== was) w.line(k, after.lines[k]);
-    for (const k of changes.due) w.due(k, true);
+    // the batch's due marks as ONE key (DueKeys), not a key per line: put here, removed whole by the run
+    w.dueSet(changes.due);
     for (const [c, was] of changes.operatorPaid) {
       const now = Object.hasOwn(after.operatorPaid, c) ? after.operatorPaid[c] : undefined;
       if (now !== was) w.operatorPaid(c, was, now);
@@ -507,7 +540,7 @@ export class PaymentsStore {
   }
 
   private subs(): LedgerSubs {
-    return { lines: this.ledgerLines, due: this.due, operator: this.operator, lineOperators: this.lineOperators, statements: this.statements };
+    return { lines: this.ledgerLines, due: this.due, dueSets: this.dueSets, operator: this.operator, lineOperators: this.lineOperators, statements: this.statements };
   }
 
   /**
@@ -538,10 +571,11 @@ export class PaymentsStore {
         const after = apply(slice, events);
         return () => this.writeChanges(slice, after);
       }
+      const marks = await this.commitMarks();
       // the ledger's own fold: the slice (this step's alone) folded in place, what changed recorded as it goes
       const changes = noFoldChanges();
       foldPaymentEvents(slice, events, changes);
-      return () => this.writeFolded(slice, changes);
+      return () => this.writeFolded(slice, changes, marks);
     });
   }
 
@@ -554,11 +588,17 @@ export class PaymentsStore {
   async commitRun(before: PaymentsLedger, after: PaymentsLedger, intent: RunIntent | null, report: RunReport | null = null, blocked: readonly Blocked[] = []): Promise<void> {
     await this.level.update(async () => {
       const oldOrders = intent === null ? [] : await this.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
+      const dueSets = await this.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER);
       return () => {
         // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change
         // when what they show of it does (a line blocked again for the same payee and reason: no)
         const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
         this.writeChanges(before, after, newlyBlocked);
+        // the run read the batches' due sets (readSlice): removed, the lines it leaves due marked one by one
+        if (dueSets.length > 0) {
+          for (const id of dueSets) this.dueSets.remove(id);
+          for (const k of Object.keys(after.due)) if (!this.due.has(k)) this.due.put(k, 1);
+        }
         this.recordLineRuns(before, after, blocked);
         if (report !== null) this.putReport(report);
         if (intent === null) return;
@@ -792,10 +832,11 @@ export class PaymentsStore {
    */
   runKeys(): RunKeys {
     return {
-      level: this.level, lines: this.lines, due: this.due, operator: this.operator, lineOperators: this.lineOperators, debts: this.debts, runs: this.runs,
+      level: this.level, lines: this.lines, due: this.due, dueSets: this.dueSets, operator: this.operator, lineOperators: this.lineOperators, debts: this.debts, runs: this.runs,
       held: this.held, approvals: this.approvals, handedOver: this.handedOver, pendingRun: this.pendingRun, pendingOrders: this.pendingOrders,
       transfers: this.transfers, returnBlocks: this.returnBlocks, returnsToReport: this.returnsToReport, lineRuns: this.lineRuns, lineBlocked: this.lineBlocked,
       reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, statements: this.statements,
+      commitMarks: () => this.commitMarks(),
       lineOf: (k) => this.ledgerLines.get(k),
       linesOf: (ks) => this.ledgerLines.getMany(ks),
       putLine: (k, line) => this.ledgerLines.put(k, line),
@@ -811,7 +852,7 @@ export class PaymentsStore {
     const ledger: PaymentsLedger = {
       lines: Object.fromEntries((await this.lines.entriesIn()).map(([k, v]) => [k, lineOf(v)])),
       operatorPaid: await all(this.operator),
-      due: Object.fromEntries((await this.due.keysAfter(null, Number.MAX_SAFE_INTEGER)).map((k) => [k, true as const])),
+      due: Object.fromEntries([...(await this.due.keysAfter(null, Number.MAX_SAFE_INTEGER)), ...(await this.dueSets.entriesIn()).flatMap(([, text]) => linesOfDueSet(text))].sort().map((k) => [k, true as const])),
       debts: await all(this.debts),
       runs: await all(this.runs),
       held: await all(this.held),
@@ -829,7 +870,7 @@ export class PaymentsStore {
    * so a crash in between imports it again (and a read-only view reads the file until then).
    */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
+    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.dueSets, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
     // what the statements were written from is gone: the next statement pass writes every family
     await this.level.commit(() => this.statements.families.forgetWritten());
     for (const s of subs) await s.clear();
@@ -846,13 +887,34 @@ export class PaymentsStore {
   }
 }
 
+/** What marks the families of lines whose payment facts changed, inside a commit (statement-dirty.ts). */
+export interface LineMarks {
+  readonly families: DirtyFamilies;
+  markLines(lineKeys: Iterable<string>, knownFamilies?: (lineKey: string) => Iterable<string | null | undefined>): void;
+}
+
+/**
+ * `PaymentStatementMarks` for a commit during which the statement index files no line (`commitMarks`):
+ * a line's families are the ones the caller knows, the index's being none.
+ */
+class KnownFamilyMarks implements LineMarks {
+  constructor(readonly families: DirtyFamilies) {}
+
+  markLines(lineKeys: Iterable<string>, knownFamilies: (lineKey: string) => Iterable<string | null | undefined> = () => []): void {
+    const families = new Set<string | null | undefined>();
+    for (const lineKey of lineKeys) for (const f of knownFamilies(lineKey)) families.add(f);
+    this.families.mark(families);
+  }
+}
+
 /** The sub-stores `LedgerWrites` writes. */
 interface LedgerSubs {
   lines: LevelSubStore<LineLedger>;
   due: LevelSubStore<1>;
+  dueSets: LevelSubStore<string>;
   operator: LevelSubStore<OperatorPayment>;
   lineOperators: LevelSubStore<string[]>;
-  statements: PaymentStatementMarks;
+  statements: LineMarks;
 }
 
 /**
@@ -887,6 +949,19 @@ class LedgerWrites {
 
   due(k: string, on: boolean): void {
     this.write(this.subs.due, k, on ? 1 : undefined);
+  }
+
+  /** these lines made due, as one `payments.due-set` key (a line key holding a newline: its own mark) */
+  dueSet(lineKeys: Iterable<string>): void {
+    const keys: string[] = [];
+    for (const k of lineKeys) {
+      if (k.includes(DUE_SET_SEP)) this.due(k, true);
+      else keys.push(k);
+    }
+    if (keys.length === 0) return;
+    keys.sort();
+    const id = randomUUID();
+    for (let n = 0; n * DUE_SET_CHUNK < keys.length; n++) this.write(this.subs.dueSets, dueSetChunkKey(id, n), keys.slice(n * DUE_SET_CHUNK, (n + 1) * DUE_SET_CHUNK).join(DUE_SET_SEP));
   }
 
   /** a claim's operator payment changed from `was` to `now` (undefined: none) */
@@ -974,6 +1049,159 @@ export function withLineRun(runs: readonly LineRun[] | undefined, run: LineRun):
   if (i < 0) return [...runs, run];
   if (runs[i]!.runId === run.runId) return runs.map((r, j) => (j === i ? run : r));
   return [...runs.slice(0, i), run, ...runs.slice(i)];
+}
+
+const DUE_SET_SEP = '\n';
+
+/**
+ * Lines per `payments.due-set` key: a set is read a key at a time by the run (DueKeys), so what it
+ * holds is ≈ 32 kB per set (≈ 350 sets at 1 M lines), not the sets whole (≈ 45 MB at 1 M).
+ */
+export const DUE_SET_CHUNK = 1024;
+
+const dueSetChunkKey = (id: string, n: number) => compositeKey(id, String(n).padStart(6, '0'));
+
+/** The due sets' ids, in key order, from their keys (`<id>␟<nnnnnn>`). */
+export function dueSetIdsOf(keys: readonly string[]): string[] {
+  const ids: string[] = [];
+  for (const k of keys) {
+    const id = k.slice(0, k.lastIndexOf(KEY_SEP));
+    if (ids.at(-1) !== id) ids.push(id);
+  }
+  return ids;
+}
+
+/** A `payments.due-set` value's line keys. */
+export function linesOfDueSet(text: string): string[] {
+  return text === '' ? [] : text.split(DUE_SET_SEP);
+}
+
+/**
+ * The due set in key order, a slice at a time: the per-line marks (`payments.due`, a range read
+ * per slice) merged with the consumed batches' due sets (`payments.due-set`, each one sorted text,
+ * read a key of DUE_SET_CHUNK lines at a time: a heap of one cursor per set), each line once. Session 20: a consumed batch
+ * wrote one `payments.due` key per line it changed (139 524 puts at 100 k lines) which the run then
+ * removed one by one (94 616 removes); a batch now writes ONE key, which the run's apply removes
+ * whole in its last line slice (the lines it leaves due get a per-line mark in their slice).
+ * Memory: one key's text per set (≈ 32 kB), no object per line but the slice's. `marked[i]`: the line has a per-line mark (the apply removes it).
+ */
+export class DueKeys {
+  private readonly heap: DueCursor[] = [];
+  private last: string | null = null;
+
+  private constructor(
+    private readonly keys: Pick<RunKeys, 'due' | 'dueSets'>,
+    ids: readonly string[],
+    after: string | null,
+  ) {
+    for (const id of ids) {
+      const c: DueCursor = { id, n: -1, text: '', pos: 1, head: '' };
+      if (!this.advance(c)) continue;
+      while (after !== null && c.head <= after) if (!this.advance(c)) break;
+      if (after === null || c.head > after) this.push(c);
+    }
+    this.last = after;
+  }
+
+  /**
+   * The due keys after `after` (null: from the first), reading the sets `ids` (the ones the run's
+   * scan listed) a key at a time: point reads of committed keys, made in a step's read phase.
+   */
+  static open(keys: Pick<RunKeys, 'due' | 'dueSets'>, ids: readonly string[], after: string | null): DueKeys {
+    return new DueKeys(keys, ids, after);
+  }
+
+  /** The next `limit` due keys after the last ones given (fewer: the end). */
+  async next(limit: number): Promise<{ keys: string[]; marked: boolean[] }> {
+    const marks = await this.keys.due.keysAfter(this.last, limit);
+    const keys: string[] = [];
+    const marked: boolean[] = [];
+    let m = 0;
+    while (keys.length < limit) {
+      const top = this.heap[0];
+      const mark = m < marks.length ? marks[m]! : undefined;
+      if (top === undefined && mark === undefined) break;
+      if (mark !== undefined && (top === undefined || mark <= top.head)) {
+        keys.push(mark);
+        marked.push(true);
+        m += 1;
+        // the same line in a set: taken once
+        while (this.heap.length > 0 && this.heap[0]!.head === mark) this.pop();
+        continue;
+      }
+      const k = top!.head;
+      keys.push(k);
+      marked.push(false);
+      while (this.heap.length > 0 && this.heap[0]!.head === k) this.pop();
+    }
+    if (keys.length > 0) this.last = keys.at(-1)!;
+    return { keys, marked };
+  }
+
+  /** The cursor's next line, from its set's next key when its text is used up (false: none left). */
+  private advance(c: DueCursor): boolean {
+    while (c.pos > c.text.length) {
+      const text = this.keys.dueSets.get(dueSetChunkKey(c.id, c.n + 1));
+      if (text === undefined) return false;
+      c.n += 1;
+      c.text = text;
+      c.pos = 0;
+    }
+    const nl = c.text.indexOf(DUE_SET_SEP, c.pos);
+    const end = nl < 0 ? c.text.length : nl;
+    c.head = c.text.slice(c.pos, end);
+    c.pos = end + 1;
+    return true;
+  }
+
+  /** The least cursor advanced past its head (dropped at its end). */
+  private pop(): void {
+    const h = this.heap;
+    const c = h[0]!;
+    if (this.advance(c)) this.siftDown(0);
+    else {
+      const tail = h.pop()!;
+      if (h.length > 0) {
+        h[0] = tail;
+        this.siftDown(0);
+      }
+    }
+  }
+
+  private push(c: DueCursor): void {
+    const h = this.heap;
+    h.push(c);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.head <= h[i]!.head) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]!.head < h[m]!.head) m = l;
+      if (r < h.length && h[r]!.head < h[m]!.head) m = r;
+      if (m === i) return;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+}
+
+/** A set's reader: its key `n` in hand (text), where it is in it (pos), its current line (head). */
+interface DueCursor {
+  id: string;
+  n: number;
+  text: string;
+  pos: number;
+  head: string;
 }
 
 /** The homes whose move is running in this process: two opens of one process (the stage and the admin API) share it. */

@@ -6,10 +6,11 @@ import { expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.js';
 import { accountBook, applyPaymentEvents, runPayments, type PaymentEvent } from '../../src/payments/index.js';
 import { runPaymentStage } from '../../src/pipeline/payments-service.js';
-import { legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
-import { stateStoreFileOf } from '../../src/state/kv-store.js';
+import { DueKeys, dueSetIdsOf, legacyLedgerFileOf, loadPaymentsState, PaymentsStore } from '../../src/pipeline/payments-store.js';
+import { compositeKey, stateStoreFileOf } from '../../src/state/kv-store.js';
 import { levelDirOf, type BinaryCodec } from '../../src/state/level-store.js';
 import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
+import { WhereEntries } from '../../src/pipeline/statement-where.js';
 import { A9, a9Line, readAll, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import type { LineLedger } from '../../src/payments/types.js';
@@ -287,6 +288,83 @@ it("a line paid by a second run gets that run's record after the first one's (th
     expect(moved('n:D3:1')).toEqual([['R2', ['member:A9 4.50']]]);
     // what a member statement reads of them (paymentFactsOf): the same lists
     expect([...store.paymentFactsOf(['n:D1:1', 'n:D3:1']).values()].map((f) => f.runs.map((r) => r.runId))).toEqual([['R1', 'R2'], ['R2']]);
+  } finally {
+    await store.close();
+  }
+});
+
+it("a consumed batch marks the families the ledger knows while the statement index files no line, and also the index's family once it files any (a line the index holds under another family)", async () => {
+  const store = await PaymentsStore.open(home);
+  try {
+    const dirty = async () => (await store.level.sub<number>('statements.dirty').entriesIn()).map(([k]) => k);
+    // the index empty (run --once: the statements come after the payments): the ledger's family, no index read needed
+    await store.applyEvents([{ kind: 'settlement', settlement: a9Line('n:W1:1', '9.00') }]);
+    expect(await dirty()).toEqual(['A9']);
+    await store.level.commit(() => store.level.sub<number>('statements.dirty').remove('A9'));
+    // the index files W2 under family B7 (a version that moved the line, not folded here yet): B7 is marked beside A9
+    await store.level.commit(() => new WhereEntries(store.level).put('n:W2:1', { key: compositeKey('B7', '2025-03-01', 'n:W2:1'), version: 2 }));
+    await store.applyEvents([{ kind: 'settlement', settlement: a9Line('n:W2:1', '12.50') }]);
+    expect(await dirty()).toEqual(['A9', 'B7']);
+  } finally {
+    await store.close();
+  }
+});
+
+
+it("a consumed batch's due lines are ONE key; the run pays what they and the lines marked one by one (the form before session 20, still read) name, each once, and leaves a mark of its own on each line it keeps due", async () => {
+  const store = await PaymentsStore.open(home);
+  const z1 = (lineKey: string, amc: string) => ({ ...a9Line(lineKey, amc), adherentId: 'Z1' }); // no account: blocked, stays due
+  try {
+    // marked one by one, as a home of the previous version has them (the copy-and-diff fold writes them so)
+    await store.applyEvents([{ kind: 'settlement', settlement: a9Line('n:D2:1', '12.50') }], (ledger, events) => applyPaymentEvents(ledger, events));
+    // two batches of the stage's own fold: D2 again (a newer version), D1, D3 and Z1's line, one key each
+    await store.applyEvents([{ kind: 'settlement', settlement: { ...a9Line('n:D2:1', '13.50'), version: 2 } }, { kind: 'settlement', settlement: a9Line('n:D3:1', '4.50') }]);
+    await store.applyEvents([{ kind: 'settlement', settlement: a9Line('n:D1:1', '9.00') }, { kind: 'settlement', settlement: z1('n:Z1:1', '7.00') }]);
+    const dueSets = await store.level.sub<string>('payments.due-set', 'text').entriesIn();
+    expect(dueSets.map(([, text]) => text)).toEqual(expect.arrayContaining(['n:D2:1\nn:D3:1', 'n:D1:1\nn:Z1:1']));
+    expect(dueSets).toHaveLength(2);
+    expect(await store.level.sub('payments.due').keysAfter(null, 10)).toEqual(['n:D2:1']);
+    expect(Object.keys((await store.readAll()).ledger.due)).toEqual(['n:D1:1', 'n:D2:1', 'n:D3:1', 'n:Z1:1']);
+  } finally {
+    await store.close();
+  }
+  const run = await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z', sliceLines: 2 });
+  expect(run.orders.map((o) => [o.amount, o.lineKeys])).toEqual([['27.00', ['n:D1:1', 'n:D2:1', 'n:D3:1']]]);
+  expect(run.blocked.map((b) => [b.payee, b.lineKeys])).toEqual([['member:Z1', ['n:Z1:1']]]);
+  const after = await PaymentsStore.open(home);
+  try {
+    expect(await after.level.sub('payments.due-set').keysAfter(null, 10)).toEqual([]);
+    expect(await after.level.sub('payments.due').keysAfter(null, 10)).toEqual(['n:Z1:1']);
+  } finally {
+    await after.close();
+  }
+  // nothing new: the next run pays nothing (Z1 still blocked), nothing twice
+  const r2 = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
+  expect([r2.orders, r2.blocked.map((b) => b.lineKeys)]).toEqual([[], [['n:Z1:1']]]);
+});
+
+it('the due keys in order, a slice at a time: the per-line marks and the batches\' sets merged, each line once, from any line on', async () => {
+  const store = await PaymentsStore.open(home);
+  try {
+    const keys = store.runKeys();
+    await store.level.commit(() => {
+      for (const k of ['b', 'd']) keys.due.put(k, 1);
+      keys.dueSets.put(compositeKey('s1', '000000'), 'a\nc\nd');
+      // a set of two keys (DUE_SET_CHUNK lines each), read one after the other
+      keys.dueSets.put(compositeKey('s2', '000000'), 'c');
+      keys.dueSets.put(compositeKey('s2', '000001'), 'e\nf');
+    });
+    expect(dueSetIdsOf(await keys.dueSets.keysAfter(null, 10))).toEqual(['s1', 's2']);
+    const due = DueKeys.open(keys, ['s1', 's2'], null);
+    expect([await due.next(2), await due.next(2), await due.next(2), await due.next(2)]).toEqual([
+      { keys: ['a', 'b'], marked: [false, true] },
+      { keys: ['c', 'd'], marked: [false, true] },
+      { keys: ['e', 'f'], marked: [false, false] },
+      { keys: [], marked: [] },
+    ]);
+    // resumed after 'c' (a restart at the apply's cursor); a set not listed is not read
+    expect(await DueKeys.open(keys, ['s1', 's2'], 'c').next(10)).toEqual({ keys: ['d', 'e', 'f'], marked: [true, false, false] });
+    expect(await DueKeys.open(keys, ['s1'], null).next(10)).toEqual({ keys: ['a', 'b', 'c', 'd'], marked: [false, true, false, true] });
   } finally {
     await store.close();
   }
