@@ -443,18 +443,18 @@ export function applyCursorOf(store: PaymentsStore): ApplyCursor | null {
  * advance in one commit; `onSlice` after each (the crash tests stop there). Idempotent: a slice
  * is applied whole or not at all, and the cursor says where the next one starts.
  */
-export async function applyStreamedRun(store: PaymentsStore, options: { sliceLines?: number; onSlice?: () => void } = {}): Promise<void> {
+export async function applyStreamedRun(store: PaymentsStore, options: { sliceLines?: number; onSlice?: () => void; blockedMarksAtOnce?: number } = {}): Promise<void> {
   const keys = store.runKeys();
   const slice = options.sliceLines ?? DEFAULT_SLICE_LINES;
   let outcomes: Map<string, LineOutcome> | null = null;
-  let blocked: Map<string, LineBlocked> | null = null;
+  let blocked: Map<string, LineBlocked> | 'per-slice' | null = null;
   let due: DueKeys | null = null;
   for (;;) {
     const cursor = applyCursorOf(store);
     if (cursor === null) return;
     if (cursor.phase === 'lines') {
       outcomes ??= await lineOutcomesOf(keys);
-      blocked ??= await blockedMarksOf(keys);
+      blocked ??= await blockedMarksOf(keys, options.blockedMarksAtOnce ?? BLOCKED_MARKS_AT_ONCE);
       // from the cursor: a restart resumes after the last slice applied
       due ??= DueKeys.open(keys, cursor.dueSets ?? [], cursor.after);
       await applyLineSlice(keys, cursor, slice, outcomes, blocked, due);
@@ -487,12 +487,19 @@ async function lineOutcomesOf(keys: RunKeys): Promise<Map<string, LineOutcome>> 
  * payee blocked) and removes it when it pays the line: the marks are about the lines of the blocked
  * payees (1 239 at 100 k lines), not the ledger's. Each slice writes the marks of its own lines
  * only, so what later slices read of this map is still what is stored.
+ * A mark can outlive its reason (a line whose movements came to nothing keeps it): so that the
+ * apply's cost never follows the home's history, more than BLOCKED_MARKS_AT_ONCE marks are read
+ * per slice, for the slice's lines only, as before ('per-slice').
  */
-async function blockedMarksOf(keys: RunKeys): Promise<Map<string, LineBlocked>> {
-  return new Map(await keys.lineBlocked.entriesIn());
+async function blockedMarksOf(keys: RunKeys, atOnce: number): Promise<Map<string, LineBlocked> | 'per-slice'> {
+  const marks = await keys.lineBlocked.entriesAfter(null, atOnce + 1);
+  return marks.length > atOnce ? 'per-slice' : new Map(marks);
 }
 
-async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked>, due: DueKeys): Promise<void> {
+/** The most blocked marks an apply holds at once (≈ 100 B each). */
+export const BLOCKED_MARKS_AT_ONCE = 50_000;
+
+async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: DueKeys): Promise<void> {
   const { runId, at } = cursor;
   await keys.level.update(async () => {
     const { keys: dueKeys, marked } = await due.next(slice);
@@ -506,7 +513,11 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
     // folds its own writes into a read-your-writes map (LevelStore.read)
     const writes: LineWrite[] = [];
     const changed = new Map<string, string | null | undefined>();
-    const [lines, operators] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys)]);
+    const [lines, operators, sliceMarks] = await Promise.all([
+      keys.linesOf(dueKeys),
+      operatorsOf(keys, dueKeys),
+      blockedMarks === 'per-slice' ? keys.lineBlocked.getMany(dueKeys) : null,
+    ]);
     // a line's run list exists only once a run has paid it someone (its `paid` names a payee:
     // PaymentsStore.paymentFactsOf reads them the same way): a line paid for the first time has none to read
     const runLists = await runListsOf(keys, dueKeys, lines);
@@ -546,7 +557,7 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
           next = kept === undefined ? rest : { ...rest, returned: kept };
         }
       }
-      const wasBlocked = blockedMarks.get(lineKey);
+      const wasBlocked = sliceMarks === null ? (blockedMarks as ReadonlyMap<string, LineBlocked>).get(lineKey) : sliceMarks[i];
       if (next !== line) changed.set(lineKey, line.settlement?.adherentId);
       for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
       writes.push({

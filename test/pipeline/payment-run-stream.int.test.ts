@@ -136,10 +136,13 @@ async function inMemory(name: string, ledger: PaymentsLedger, accounts: AccountB
   return { store, planned, report };
 }
 
-it.each([[1], [7], [1000]])('decided and applied in slices of %i lines: the same orders, report and keys as the run in memory', async (slice) => {
+// the last case reads the lines' blocked marks per slice, as an apply does when a home holds more
+// than BLOCKED_MARKS_AT_ONCE of them (the others read them once for the whole apply)
+it.each([[1, undefined], [7, undefined], [1000, undefined], [7, 0]])('decided and applied in slices of %i lines (blocked marks held at once: %s): the same orders, report and keys as the run in memory', async (slice, blockedMarksAtOnce) => {
   const { ledger, accounts } = world(20251205, 300);
-  const old = await inMemory(`memory-${slice}`, ledger, accounts);
-  const home = join(root, `streamed-${slice}`);
+  const name = `${slice}-${blockedMarksAtOnce ?? 'all'}`;
+  const old = await inMemory(`memory-${name}`, ledger, accounts);
+  const home = join(root, `streamed-${name}`);
   await savePaymentsState(home, { ledger, outbox: [], pending: null, handedOver: {} });
   const store = await PaymentsStore.open(home);
   try {
@@ -150,7 +153,7 @@ it.each([[1], [7], [1000]])('decided and applied in slices of %i lines: the same
     expect({ blocked: d.blocked, held: d.held, pending: d.pending }).toEqual({ blocked: result.blocked, held: result.held, pending: result.pending });
 
     await recordStreamedRun(store, d);
-    await applyStreamedRun(store, { sliceLines: slice });
+    await applyStreamedRun(store, { sliceLines: slice, ...(blockedMarksAtOnce === undefined ? {} : { blockedMarksAtOnce }) });
     expect(applyCursorOf(store)).toBeNull();
     // the orders with their lines, as orders.ndjson and the topic carry them: the same bytes
     const orders: PaymentOrder[] = [];
