@@ -29,28 +29,8 @@ function money(v: string | undefined): string | undefined {
   return m ? `${BigInt(m[1]!).toString()}.${(m[2] ?? '').padEnd(2, '0')}` : v;
 }
 
-function toCandidate(c: Readonly<Record<string, string>>): unknown {
-  const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v);
-  return {
-    tpClaimId: c.tp_claim_id,
-    operator: c.operator,
-    psId: c.ps_id,
-    nir: c.nir,
-    rang: c.rang !== undefined && /^\d$/.test(c.rang) ? Number(c.rang) : c.rang,
-    careDate: c.care_date,
-    actCode: c.act_code,
-    invoiceNo: orNull(c.invoice_no),
-    amcAmountClaimed: money(c.amc_amount_claimed),
-    paidOn: orNull(c.paid_on),
-  };
-}
-
-/** `toCandidate` from the cells by position: the claim's candidate the only object made for it before zod */
-function toCandidateAt(cells: readonly string[], at: Readonly<Record<string, number>>): unknown {
-  const cell = (column: string): string | undefined => {
-    const i = at[column];
-    return i === undefined ? undefined : cells[i];
-  };
+/** A claim's candidate from its cells by column name (absent column: undefined). */
+function candidateOf(cell: (column: string) => string | undefined): unknown {
   const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v);
   const rang = cell('rang');
   return {
@@ -66,6 +46,15 @@ function toCandidateAt(cells: readonly string[], at: Readonly<Record<string, num
     paidOn: orNull(cell('paid_on')),
   };
 }
+
+const toCandidate = (c: Readonly<Record<string, string>>): unknown => candidateOf((column) => c[column]);
+
+/** By position (the header's): the claim's candidate is the only object made for it before zod. */
+const toCandidateAt = (cells: readonly string[], at: Readonly<Record<string, number>>): unknown =>
+  candidateOf((column) => {
+    const i = at[column];
+    return i === undefined ? undefined : cells[i];
+  });
 
 export const TP_CLAIMS_TABLE: CsvTableSpec<TpClaim> = {
   columns: TP_CLAIM_COLUMN_NAMES,
