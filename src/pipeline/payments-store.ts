@@ -14,7 +14,7 @@ import { compositeKey, KEY_SEP, StateStore, stateStoreFileOf } from '../state/kv
 import { centsOf, moneyOfCents } from '../model/cents.js';
 import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
 import { orderWithLines } from '../payments/run.js';
-import { DirtyFamilies, PaymentStatementMarks, STATEMENTS_WHERE } from './statement-dirty.js';
+import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
 import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
 import { moveMarkerOf, type MoveMarker } from '../state/lmdb-to-level.js';
 import { movePaymentsToLevel, PAYMENTS_LAYOUT } from './payments-move.js';
@@ -219,8 +219,8 @@ export interface RunKeys {
   runMoves: LevelSubStore<StoredMove>;
   runPayees: LevelSubStore<PayeeOutcome>;
   statements: PaymentStatementMarks;
-  /** the statement marks of ONE commit, asked for in its read phase (`PaymentsStore.commitMarks`) */
-  commitMarks(): Promise<LineMarks>;
+  /** the statement marks of ONE commit, asked for in its read phase (`PaymentStatementMarks.forCommit`) */
+  commitMarks(): Promise<PaymentStatementMarks>;
   lineOf(lineKey: string): LineLedger | undefined;
   /** these lines, read at once before a batch (LevelSubStore.getMany): undefined for a line not there */
   linesOf(lineKeys: readonly string[]): Promise<(LineLedger | undefined)[]>;
@@ -264,8 +264,6 @@ export class PaymentsStore {
   private readonly runPayees: LevelSubStore<PayeeOutcome>;
   /** the member statements to write again (statement-dirty.ts): in the payment commits' own batch */
   private readonly statements: PaymentStatementMarks;
-  /** the statement index's line → family entries: only whether there is any is read here (`commitMarks`) */
-  private readonly where: LevelSubStore<string>;
 
   private constructor(readonly level: LevelStore) {
     this.lines = level.sub('payments.line', paymentLineCodec);
@@ -295,22 +293,11 @@ export class PaymentsStore {
     this.runMoves = level.sub('payments.run-move');
     this.runPayees = level.sub('payments.run-payee');
     this.statements = new PaymentStatementMarks(new DirtyFamilies(level));
-    this.where = level.sub(STATEMENTS_WHERE, 'text');
   }
 
-  /**
-   * The statement marks for ONE commit, asked for in its read phase (inside its `LevelStore.update`,
-   * before the write it returns): while the statement index files no line at all (`statements.where`
-   * empty: one range read of one key), no line has an indexed family, so the marks are the families
-   * the caller knows — the same marks as `PaymentStatementMarks.markLines` makes, without its point
-   * read of the index per line (all misses: in `run --once` the index is built after the payments,
-   * 211 k reads at 100 k lines; bench/README.md, "Session 20 — payments"). Valid for that commit
-   * only: no other commit of the process runs between its reads and its batch, and no other process
-   * opens the LevelDB (LOCK). An index with entries: the lookups, as before.
-   */
-  async commitMarks(): Promise<LineMarks> {
-    const filed = await this.where.keysAfter(null, 1);
-    return filed.length === 0 ? new KnownFamilyMarks(this.statements.families) : this.statements;
+  /** The statement marks for ONE commit, asked for in its read phase (`PaymentStatementMarks.forCommit`). */
+  commitMarks(): Promise<PaymentStatementMarks> {
+    return this.statements.forCommit();
   }
 
   /**
@@ -525,7 +512,7 @@ export class PaymentsStore {
    * diff of them whole (a consumed batch's 16 384 keys; bench/README.md, "Session 13 — payments").
    * The same writes and marks as `writeChanges(slice before, slice after)`.
    */
-  private writeFolded(after: PaymentsLedger, changes: FoldChanges, marks: LineMarks = this.statements): void {
+  private writeFolded(after: PaymentsLedger, changes: FoldChanges, marks: PaymentStatementMarks = this.statements): void {
     const w = new LedgerWrites({ ...this.subs(), statements: marks });
     // a fold sets lines, never removes one
     for (const [k, was] of changes.lines) if (after.lines[k] !== was) w.line(k, after.lines[k]);
@@ -887,26 +874,6 @@ export class PaymentsStore {
   }
 }
 
-/** What marks the families of lines whose payment facts changed, inside a commit (statement-dirty.ts). */
-export interface LineMarks {
-  readonly families: DirtyFamilies;
-  markLines(lineKeys: Iterable<string>, knownFamilies?: (lineKey: string) => Iterable<string | null | undefined>): void;
-}
-
-/**
- * `PaymentStatementMarks` for a commit during which the statement index files no line (`commitMarks`):
- * a line's families are the ones the caller knows, the index's being none.
- */
-class KnownFamilyMarks implements LineMarks {
-  constructor(readonly families: DirtyFamilies) {}
-
-  markLines(lineKeys: Iterable<string>, knownFamilies: (lineKey: string) => Iterable<string | null | undefined> = () => []): void {
-    const families = new Set<string | null | undefined>();
-    for (const lineKey of lineKeys) for (const f of knownFamilies(lineKey)) families.add(f);
-    this.families.mark(families);
-  }
-}
-
 /** The sub-stores `LedgerWrites` writes. */
 interface LedgerSubs {
   lines: LevelSubStore<LineLedger>;
@@ -914,7 +881,7 @@ interface LedgerSubs {
   dueSets: LevelSubStore<string>;
   operator: LevelSubStore<OperatorPayment>;
   lineOperators: LevelSubStore<string[]>;
-  statements: LineMarks;
+  statements: PaymentStatementMarks;
 }
 
 /**

@@ -48,6 +48,11 @@ export class WhereEntries {
     return text === undefined ? undefined : whereOfText(lineKey, text);
   }
 
+  /** Whether any line is filed (one range read of one key). */
+  async any(): Promise<boolean> {
+    return (await this.sub.keysAfter(null, 1)).length > 0;
+  }
+
   /** Inside a LevelDB commit. */
   put(lineKey: string, w: Where): void {
     this.sub.put(lineKey, whereText(lineKey, w));
