@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BusError } from '../errors.js';
+import { encodeRecords, IDX, parseStored as parseAt, storedRaw, writePos } from './envelope.js';
 import { linesOf, type Line } from './lines.js';
 import { PartitionTail, type TailBudget } from './tail.js';
 
@@ -16,7 +17,6 @@ import { PartitionTail, type TailBudget } from './tail.js';
  * keeps its newest appends in memory while a subscription follows the partition (`tail`, tail.ts):
  * a reader keeping up is served from there instead of the file.
  */
-const IDX = 8;
 const INDEX_FLUSH = 4096;
 
 export interface StoredRecord {
@@ -155,8 +155,8 @@ export class PartitionLog {
     let lineStart = 0;
     for (let i = 0; i < k; i++) {
       const nl = buf.indexOf(10, lineStart);
-      // One small string per line: JSON.parse of slices of one decoded batch measured twice as slow.
-      const rec = nl === -1 ? null : from + i >= rawFrom ? storedRaw(buf.subarray(lineStart, nl)) : parseStored(buf.subarray(lineStart, nl));
+      // The envelope read from the bytes (envelope.ts); one string per value parsed. JSON.parse of slices of one decoded batch measured twice as slow.
+      const rec = nl === -1 ? null : from + i >= rawFrom ? storedRaw(buf, lineStart, nl) : parseAt(buf, lineStart, nl);
       if (!rec || rec.o !== from + i) {
         throw new BusError('BUS_CORRUPT_LOG', `${this.path}.log: record ${from + i} not found at byte ${startPos + lineStart}`, { file: `${this.path}.log`, offset: String(from + i) });
       }
@@ -255,100 +255,12 @@ async function isTail(log: FileHandle, bad: Line, logSize: number): Promise<bool
   return logSize - next <= rest.length && rest.every((b) => b === 0 || b === 10);
 }
 
-/**
- * A process-wide scratch buffer the records of one append are encoded into, then copied out at
- * their exact size: each string is UTF-8-encoded once, straight into bytes (a string concatenated
- * then measured with Buffer.byteLength and converted with Buffer.from is flattened twice and
- * scanned twice). Encoding is synchronous, so one buffer serves every log; it grows to the largest
- * append seen (3 bytes per UTF-16 unit at worst) up to SCRATCH_MAX and stays there; a larger
- * append gets a buffer of its own.
- */
-const SCRATCH_MAX = 8 * 1024 * 1024;
-let scratch = Buffer.allocUnsafe(256 * 1024);
-
-/** The NDJSON lines of records base.., and their byte positions (from `at`) into `positions`. */
-function encodeRecords(entries: readonly AppendEntry[], base: number, t: number, at: number, positions: Buffer): Buffer {
-  const heads: string[] = new Array(entries.length);
-  let bound = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    // A fixed prefix around the value: the value is already JSON, no second stringify.
-    const head = `{"o":${base + i},"t":${t},"k":${JSON.stringify(e.key)},"h":${JSON.stringify(e.headers)},"v":`;
-    heads[i] = head;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit; bytes are copied as they are.
-    bound += 3 * head.length + (typeof e.value === 'string' ? 3 : 1) * e.value.length + 2;
-  }
-  let buf = scratch;
-  if (buf.length < bound) {
-    buf = Buffer.allocUnsafe(Math.max(bound, 2 * scratch.length));
-    if (buf.length <= SCRATCH_MAX) scratch = buf;
-  }
-  let n = 0;
-  for (let i = 0; i < entries.length; i++) {
-    writePos(positions, i, at + n);
-    n += buf.write(heads[i]!, n);
-    const value = entries[i]!.value;
-    if (typeof value === 'string') n += buf.write(value, n);
-    else {
-      buf.set(value, n);
-      n += value.length;
-    }
-    buf[n++] = 0x7d; // }
-    buf[n++] = 0x0a; // \n
-  }
-  const out = Buffer.allocUnsafe(n);
-  buf.copy(out, 0, 0, n);
-  return out;
-}
-
-function parseStored(bytes: Buffer): StoredRecord | null {
-  // The whole line at once: parsing the value alone (its slice after `,"v":`) measured no faster.
-  try {
-    const r = JSON.parse(bytes.toString('utf8')) as Partial<StoredRecord> | null;
-    if (r && Number.isInteger(r.o) && typeof r.t === 'number' && typeof r.k === 'string' && typeof r.h === 'object' && r.h !== null && 'v' in r) {
-      return r as StoredRecord;
-    }
-  } catch {
-    // not JSON: damaged
-  }
-  return null;
-}
-
-/** `,"v":` — where a stored line's value starts (encodeRecords) */
-const VALUE_AT = Buffer.from(',"v":');
-
-/**
- * A stored line with its value left as bytes (a view on the line): the envelope before `,"v":` is
- * parsed, the value is the bytes between it and the line's closing brace. The first `,"v":` of a
- * line is the value's: the key and the headers before it are JSON strings, inside which a quote is
- * always escaped. A line not in that shape is read whole (`parseStored`) and its value written
- * again as JSON.
- */
-function storedRaw(bytes: Buffer): StoredRecord | null {
-  const at = bytes.indexOf(VALUE_AT);
-  if (at > 0 && bytes[bytes.length - 1] === 0x7d) {
-    try {
-      const r = JSON.parse(`${bytes.toString('utf8', 0, at)}}`) as Partial<StoredRecord> | null;
-      if (r && Number.isInteger(r.o) && typeof r.t === 'number' && typeof r.k === 'string' && typeof r.h === 'object' && r.h !== null && !('v' in r)) {
-        return { o: r.o!, t: r.t, k: r.k, h: r.h, v: undefined, j: bytes.subarray(at + VALUE_AT.length, bytes.length - 1) };
-      }
-    } catch {
-      // not the envelope we write: read the line whole below
-    }
-  }
-  const whole = parseStored(bytes);
-  return whole && { ...whole, v: undefined, j: JSON.stringify(whole.v) };
-}
+/** A whole line (recovery) as a record, or null. */
+const parseStored = (bytes: Buffer): StoredRecord | null => parseAt(bytes, 0, bytes.length);
 
 async function firstLine(fh: FileHandle, pos: number, end: number): Promise<Line | null> {
   for await (const line of linesOf(fh, pos, end)) return line;
   return null;
-}
-
-function writePos(buf: Buffer, i: number, pos: number): void {
-  // Two 32-bit halves: positions pass 4 GiB on big logs, and stay far below 2^53.
-  buf.writeUInt32BE(Math.floor(pos / 2 ** 32), i * IDX);
-  buf.writeUInt32BE(pos >>> 0, i * IDX + 4);
 }
 
 function readPos(buf: Buffer, i: number): number {
