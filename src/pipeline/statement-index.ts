@@ -9,6 +9,7 @@ import { caughtUp, endOffsetsOf } from './catch-up.js';
 import { DirtyFamilies, STATEMENTS_META, STATEMENTS_WHERE } from './statement-dirty.js';
 import { statementLineCodec, type EncodedLines } from './statement-line-codec.js';
 import { WhereEntries, type Where } from './statement-where.js';
+import { settlementForStatements } from './statement-inputs.js';
 
 /**
  * The member statements' index, in the home's state store (src/state), kept as settlements pass:
@@ -308,6 +309,8 @@ export async function updateStatementIndex(bus: Bus, index: StatementIndex, opti
     topics: ['settlements'],
     // one commit per batch: the larger the batch, the more of its keys share a B-tree page
     maxBatch: options.maxBatch ?? STATEMENTS_MAX_BATCH,
+    // a statement's fields read from the stored bytes when the bus has them (statement-inputs.ts), not the whole value parsed
+    raw: { settlements: settlementForStatements },
     handler: async (batch) => {
       await index.apply(batch.records.map((r) => r.value));
       update.consumed += batch.records.length;
@@ -389,6 +392,7 @@ export async function startStatementIndexer(options: { bus: Bus; home: string; g
       groupId: options.groupId ?? STATEMENTS_GROUP,
       topics: ['settlements'],
       maxBatch: STATEMENTS_MAX_BATCH,
+      raw: { settlements: settlementForStatements },
       handler: async (batch) => {
         await index.apply(batch.records.map((r) => r.value));
         stats.consumed += batch.records.length;
