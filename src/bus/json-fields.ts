@@ -132,8 +132,49 @@ function containerEnd(b: Uint8Array, at: number): number {
 
 const view = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
+/**
+ * Short ASCII strings made once: a consumed settlement's fields are mostly a few values seen again
+ * and again (a status, a date, an act code, a member number, an amount), and making each with a
+ * Buffer method (a native call, ≈ 100 ns) was most of a raw reader's cost after the scan. A table of
+ * the last string made per hash slot of its bytes (FNV-1a): a hit compares the bytes and hands the
+ * same string again (strings are immutable: nobody can tell), a miss makes it and takes the slot.
+ * Bounded: SLOTS strings of at most INTERN_MAX characters (bench/README.md "Session 21 — bus").
+ */
+const INTERN_MAX = 24;
+const SLOTS = 4096;
+const internBytes = new Uint8Array(SLOTS * INTERN_MAX);
+const internLength = new Uint8Array(SLOTS);
+const internString: string[] = new Array<string>(SLOTS).fill('');
+
+/** The UTF-8 text of `b[start, end)`, as `Buffer.toString('utf8', start, end)` gives it. */
+export function textAt(b: Uint8Array, start: number, end: number): string {
+  const len = end - start;
+  if (len > INTERN_MAX) return view(b).toString('utf8', start, end);
+  let h = 0x811c9dc5;
+  let high = 0;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    high |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  // not ASCII: UTF-8 decoded, not kept
+  if (high >= 0x80) return view(b).toString('utf8', start, end);
+  const slot = (h >>> 0) & (SLOTS - 1);
+  const at = slot * INTERN_MAX;
+  if (internLength[slot] === len) {
+    let k = 0;
+    while (k < len && internBytes[at + k] === b[start + k]) k++;
+    if (k === len) return internString[slot]!;
+  }
+  const s = view(b).toString('latin1', start, end);
+  for (let k = 0; k < len; k++) internBytes[at + k] = b[start + k]!;
+  internLength[slot] = len;
+  internString[slot] = s;
+  return s;
+}
+
 function valueOf(b: Uint8Array, start: number, end: number, first: number, escaped: boolean): unknown {
-  if (first === QUOTE && !escaped) return view(b).toString('utf8', start + 1, end - 1);
+  if (first === QUOTE && !escaped) return textAt(b, start + 1, end - 1);
   // a small non-negative integer (a version): its digits, without a string made of them
   if (end - start <= 15 && first >= 0x30 && first <= 0x39 && (first !== 0x30 || end - start === 1)) {
     let v = 0;
@@ -141,12 +182,13 @@ function valueOf(b: Uint8Array, start: number, end: number, first: number, escap
     while (i < end && b[i]! >= 0x30 && b[i]! <= 0x39) v = v * 10 + (b[i++]! - 0x30);
     if (i === end) return v;
   }
-  const text = view(b).toString('utf8', start, end);
-  if (text === 'null') return null;
-  if (text === 'true') return true;
-  if (text === 'false') return false;
+  // null, true, false from their bytes: no string made to compare
+  const len = end - start;
+  if (len === 4 && first === 0x6e && b[start + 1] === 0x75 && b[start + 2] === 0x6c && b[start + 3] === 0x6c) return null;
+  if (len === 4 && first === 0x74 && b[start + 1] === 0x72 && b[start + 2] === 0x75 && b[start + 3] === 0x65) return true;
+  if (len === 5 && first === 0x66 && b[start + 1] === 0x61 && b[start + 2] === 0x6c && b[start + 3] === 0x73 && b[start + 4] === 0x65) return false;
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(view(b).toString('utf8', start, end)) as unknown;
   } catch {
     return INVALID;
   }

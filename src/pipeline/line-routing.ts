@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { LineMessage } from '../bus/messages.js';
+import { textAt } from '../bus/json-fields.js';
 
 /**
  * What the liquidation service's thread reads of a consumed line when the bus hands it the line's
@@ -64,7 +65,7 @@ function stringAfter(b: Buffer, key: Buffer): string | null {
   if (end < 0) return null;
   const slash = b.indexOf(BACKSLASH, start);
   if (slash >= 0 && slash < end) return null;
-  return b.toString('utf8', start, end);
+  return textAt(b, start, end);
 }
 
 function slow(json: string | Uint8Array): LineRouting {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JsonFields } from '../../src/bus/json-fields.js';
+import { JsonFields, textAt } from '../../src/bus/json-fields.js';
 
 /**
  * JsonFields (src/bus/json-fields.ts): a few top-level fields of a JSON object read from its bytes,
@@ -73,6 +73,23 @@ describe('JsonFields: top-level fields from the bytes', () => {
     for (let i = 0; i < 2000; i++) {
       const json = JSON.stringify(obj(0));
       expect(fields.read(bytes(json)), json).toEqual(parsedPick(json));
+    }
+  });
+});
+
+describe('textAt: the UTF-8 text of a byte range, short ASCII strings made once', () => {
+  it('gives what Buffer.toString gives, on hits, misses and slots taken by another string', () => {
+    const texts = ['', 'paid', 'ADH0001540', '2023-12-29', '8.17', 'é', 'Cé', '€😀', 'x'.repeat(24), 'y'.repeat(25), 'line "q"'];
+    // 20 000 distinct short strings for 4 096 slots: every slot is taken over and over
+    for (let i = 0; i < 20_000; i++) texts.push(`k${i.toString(36)}`);
+    for (let round = 0; round < 3; round++) {
+      for (const t of texts) {
+        const b = Buffer.from(`[${t}]`);
+        expect(textAt(b, 1, b.length - 1)).toBe(t);
+        // a plain Uint8Array too
+        const u = new TextEncoder().encode(`..${t}`);
+        expect(textAt(u, 2, u.length)).toBe(t);
+      }
     }
   });
 });
