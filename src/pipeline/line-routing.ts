@@ -1,6 +1,5 @@
 import { Buffer } from 'node:buffer';
 import type { LineMessage } from '../bus/messages.js';
-import { textAt } from '../bus/json-fields.js';
 
 /**
  * What the liquidation service's thread reads of a consumed line when the bus hands it the line's
@@ -65,7 +64,7 @@ function stringAfter(b: Buffer, key: Buffer): string | null {
   if (end < 0) return null;
   const slash = b.indexOf(BACKSLASH, start);
   if (slash >= 0 && slash < end) return null;
-  return textAt(b, start, end);
+  return b.toString('utf8', start, end);
 }
 
 function slow(json: string | Uint8Array): LineRouting {
