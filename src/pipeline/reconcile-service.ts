@@ -7,7 +7,7 @@ import { partitionFor } from '../bus/topics.js';
 import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, slimSettlement, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
 import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
 import { settlementForReconcile } from './reconcile-inputs.js';
-import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants } from './reconcile-store.js';
+import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants, type StagedWrite } from './reconcile-store.js';
 
 /**
  * The reconcile stage on the bus: consumes `settlements` and `tp-claims` (group `reconcile`), runs
@@ -149,47 +149,50 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
   if (after === loaded.state) return undefined;
   const w = (loaded.head?.w ?? 0) + 1;
   const partition = partitionFor(beneficiary);
-  const entries: EntryWrite[] = [];
-  const log: OutgoingText[] = [];
-  const changed: [EntryKind, string, AnyEntry, AnyEntry | undefined][] = [];
-  for (const id in after.lines) {
-    const entry = after.lines[id]!;
-    const before = loaded.state.lines[id];
-    if (entry !== before) changed.push(['L', id, entry, before]);
-  }
-  for (const id in after.claims) {
-    const entry = after.claims[id]!;
-    const before = loaded.state.claims[id];
-    if (entry !== before) changed.push(['C', id, entry, before]);
-  }
-  const last = changed.length - 1;
+  // the changed ids, lines then claims, in the maps' order (the order of the write's records)
+  const ids: string[] = [];
+  for (const id in after.lines) if (after.lines[id] !== loaded.state.lines[id]) ids.push(id);
+  const lines = ids.length;
+  for (const id in after.claims) if (after.claims[id] !== loaded.state.claims[id]) ids.push(id);
+  const last = ids.length - 1;
+  const entries: EntryWrite[] = new Array(ids.length);
+  const log: OutgoingText[] = new Array(ids.length);
+  // most beneficiaries read no left-over and no record of the store's own form: no look-up then
+  const stored = loaded.stored.size > 0 ? loaded.stored : undefined;
+  const texts = loaded.texts !== undefined && loaded.texts.size > 0 ? loaded.texts : undefined;
   // the last record carries the head: a write cut before it reads as it was (entry-codec.ts, settleReconLeftovers)
   for (let i = 0; i <= last; i++) {
-    const [kind, id, entry, before] = changed[i]!;
+    const id = ids[i]!;
+    const kind: EntryKind = i < lines ? 'L' : 'C';
+    const entry: AnyEntry = kind === 'L' ? after.lines[id]! : after.claims[id]!;
+    const before: AnyEntry | undefined = kind === 'L' ? loaded.state.lines[id] : loaded.state.claims[id];
     const text = entryText(beneficiary, kind, entry);
-    entries.push({ kind, id, entry, text: entryRecordText(w, text), old: loaded.stored.get(kind + id) ?? before ?? null });
-    const undo = i === last || before === undefined ? null : (loaded.texts?.get(before) ?? entryText(beneficiary, kind, before));
-    const key = entryChangelogKey(beneficiary, kind, id);
+    entries[i] = { kind, id, entry, text: entryRecordText(w, text), old: stored?.get(kind + id) ?? before ?? null };
+    const undo = i === last || before === undefined ? null : (texts?.get(before) ?? entryText(beneficiary, kind, before));
     const record = entryRecordText(w, text, undo, i === last ? after.seq : undefined);
     // the record's text as the value's JSON, keyed by the record's key (bus/messages.ts: no escaped string, no second key)
-    log.push({ json: changelogRecordJson(record), key, headers: NO_HEADERS, partition });
+    log[i] = { json: changelogRecordJson(record), key: entryChangelogKey(beneficiary, kind, id), headers: NO_HEADERS, partition };
   }
   return { write: { beneficiary, head: { w, seq: after.seq }, entries, known: { head: loaded.head !== undefined, groups: loaded.groups } }, log };
 }
 
 /**
- * A slice's decision, from what its load read: the outcomes (in the records' order) and the writes
- * (store and changelog records). Its own function, not inline in the service's `apply`: an async
- * function's frame keeps every local through its awaits, and the loaded states, the folds' copies
- * of their maps and the per-beneficiary working objects would then live through the slice's
- * produces and commit (copied by each scavenge, then promoted — bench/README.md "Session 14 —
- * reconciliation"); here they are garbage once it returns. What it returns is what the awaits need.
+ * A slice's decision, from what its load read: the outcomes (in the records' order), the changelog
+ * records and the store's operations as text (`ReconStore.stage`, null: nothing changed). Its own
+ * function, not inline in the service's `apply`: an async function's frame keeps every local
+ * through its awaits, and the loaded states, the folds' copies of their maps, the per-beneficiary
+ * working objects — and, since session 21, the writes' entry objects, their old versions and the
+ * care-event lists read, which the store's operations were computed from in the commit — would
+ * then live through the slice's produces and commit (copied by each scavenge, then promoted —
+ * bench/README.md "Session 14 — reconciliation", "Session 21 — reconcile"); here they are garbage
+ * once it returns. What it returns is what the awaits need: strings, and the outcomes for their produce.
  */
 function decideSlice(
   events: readonly { key: string; event: ReconEvent }[],
   parts: ReadonlyMap<string, LoadedState>,
   config: ReconConfig,
-): { outcomes: ReconOutcome[]; writes: BeneficiaryWrite[]; log: OutgoingText[] } {
+  stage: (writes: BeneficiaryWrite[]) => StagedWrite,
+): { outcomes: ReconOutcome[]; staged: StagedWrite | null; log: OutgoingText[] } {
   // one working copy per beneficiary for the whole slice, read once; outcomes keep the records' order
   const folds = new Map<string, Working>();
   const outcomes: ReconOutcome[] = [];
@@ -210,8 +213,10 @@ function decideSlice(
     writes.push(w.write);
     for (const m of w.log) log.push(m);
   }
-  return { outcomes, writes, log };
+  return { outcomes, staged: writes.length > 0 ? stage(writes) : null, log };
 }
+
+const OUTCOME_KINDS: readonly ReconOutcome['kind'][] = ['matched', 'indu', 'held', 'exception', 'annulation-indu'];
 
 /** reconcile-changelog derives no header from its values */
 const NO_HEADERS = Object.freeze({});
@@ -251,36 +256,45 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
    * changed entries and heads; then commits them and the changelog's new end in one store transaction.
    * `load` gives each beneficiary's part of the state the batch needs.
    */
-  async function apply(events: readonly { key: string; event: ReconEvent }[], wants: ReadonlyMap<string, LoadWants>): Promise<ReconOutcome[]> {
+  async function apply(events: readonly { key: string; event: ReconEvent }[], wants: ReadonlyMap<string, LoadWants>, keep: boolean): Promise<{ outcomes: ReconOutcome[] | null; count: number }> {
     if (behind) {
       await restore();
       behind = false;
     }
-    const { outcomes, writes, log } = decideSlice(events, await store.loadMany(wants), config);
-    if (outcomes.length > 0) await bus.produce('reconciliation', outcomes.map((value) => ({ value })), TRUSTED);
-    if (writes.length > 0) {
+    let slice: ReturnType<typeof decideSlice> | null = decideSlice(events, await store.loadMany(wants), config, (writes) => store.stage(writes));
+    // From here the frame holds strings (the changelog records, the store's operations) and, until
+    // the bus has them, the outcomes: a batch's records are counted, not kept (a tick returns its outcomes).
+    const { staged, log } = slice;
+    const count = slice.outcomes.length;
+    const kept = keep ? slice.outcomes : null;
+    const byKind = [0, 0, 0, 0, 0];
+    for (const o of slice.outcomes) byKind[OUTCOME_KINDS.indexOf(o.kind)]! += 1;
+    const produced = count > 0 ? bus.produce('reconciliation', slice.outcomes.map((value) => ({ value })), TRUSTED) : undefined;
+    slice = null;
+    await produced;
+    if (staged !== null) {
       behind = true;
       await bus.produce('reconcile-changelog', log, TRUSTED);
       await faults?.afterProduce?.();
       // One writer of the changelog (this service): its end is the position the store now reflects.
       const ends = await bus.endOffsets('reconcile-changelog');
-      await store.write(writes, new Map(ends.map((e) => [e.partition, e.high])), busId);
+      await store.commitStaged(staged, new Map(ends.map((e) => [e.partition, e.high])), busId);
       behind = false;
       await faults?.afterStoreCommit?.();
     }
-    for (const o of outcomes) stats.outcomes[o.kind] += 1;
-    return outcomes;
+    OUTCOME_KINDS.forEach((kind, i) => (stats.outcomes[kind] += byKind[i]!));
+    return { outcomes: kept, count };
   }
 
   /** A batch of records: each beneficiary's entries its events name, and their care events, closed over links. */
-  function applyRecords(events: readonly { key: string; event: ReconEvent }[]): Promise<ReconOutcome[]> {
+  async function applyRecords(events: readonly { key: string; event: ReconEvent }[]): Promise<number> {
     const wants = new Map<string, Wants>();
     for (const { key, event } of events) {
       let w = wants.get(key);
       if (w === undefined) wants.set(key, (w = { lines: [], claims: [], groups: [] }));
       wantsOf(event, w);
     }
-    return apply(events, wants);
+    return (await apply(events, wants, false)).count;
   }
 
   const handler = (batch: Batch<'settlements' | 'tp-claims'>) =>
@@ -292,7 +306,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
       stats.events += events.length;
       // in slices, each read, decided, produced and committed before the next is read (see RECONCILE_SLICE)
       let outcomes = 0;
-      for (let from = 0; from < events.length; from += sliceSize) outcomes += (await applyRecords(from === 0 && events.length <= sliceSize ? events : events.slice(from, from + sliceSize))).length;
+      for (let from = 0; from < events.length; from += sliceSize) outcomes += await applyRecords(from === 0 && events.length <= sliceSize ? events : events.slice(from, from + sliceSize));
       logger?.debug({ topic: batch.topic, partition: batch.partition, records: events.length, outcomes }, 'reconcile: batch');
     });
 
@@ -340,7 +354,7 @@ export async function startReconcileService(options: ReconcileServiceOptions): P
           const events = [...due.keys()].map((key) => ({ key, event: { kind: 'tick', now } as ReconEvent }));
           const wants = new Map<string, LoadWants>();
           for (const [key, d] of due) wants.set(key, { lines: d.lines, claims: d.claims, close: false });
-          outcomes.push(...(await apply(events, wants)));
+          outcomes.push(...(await apply(events, wants, true)).outcomes!);
         }
       }),
     get keys() {

@@ -75,6 +75,17 @@ export interface EntryWrite {
   old?: AnyEntry | null;
 }
 
+/**
+ * A transaction's store operations as text (`ReconStore.stage`): `people` and `deadlines` as key,
+ * value pairs (null: remove) in the order they are applied, `heads` the change in the number of
+ * beneficiaries with a head (the marker's `keys`).
+ */
+export interface StagedWrite {
+  readonly people: readonly (string | null)[];
+  readonly deadlines: readonly (string | null)[];
+  readonly heads: number;
+}
+
 /** A beneficiary's part of a transaction: its changed entries and its head (undefined: unchanged, null: removed). */
 export interface BeneficiaryWrite {
   beneficiary: string;
@@ -467,98 +478,118 @@ export class ReconStore {
     busId: string,
     marks: { add?: Iterable<string>; remove?: Iterable<string> } = {},
   ): Promise<void> {
-    await this.level.commit(() => {
-      const before = this.marker();
-      let keys = before?.keys ?? 0;
-      // the puts (a value) and removes (null), made after the reads above: key, value pairs per sub-store
-      const people: (string | null)[] = [];
-      const deadlines: (string | null)[] = [];
-      // care-event lists read and changed by this batch, written once each at the end
-      const groups = new Map<string, string[]>();
-      let known: BeneficiaryWrite['known'];
-      const members = (key: string) => {
-        let list = groups.get(key);
-        if (list === undefined) {
-          const read = known?.groups.get(key);
-          groups.set(key, (list = read !== undefined ? read.slice() : this.groupMembers(key)));
-        }
-        return list;
-      };
-      for (const { beneficiary: b, head, entries, known: k } of writes) {
-        known = k;
-        if (head !== undefined) {
-          const hk = headKey(b);
-          const had = known !== undefined ? known.head : this.people.get(hk) !== undefined;
-          if (head === null) {
-            if (had) keys -= 1;
-            people.push(hk, null);
-          } else {
-            if (!had) keys += 1;
-            const value = JSON.stringify([head.w, head.seq] satisfies StoredHead);
-            people.push(hk, value);
-          }
-        }
-        for (const e of entries) {
-          const key = entryKey(b, e.kind, e.id);
-          let old = e.old;
-          if (old === undefined) {
-            const text = this.people.get(key);
-            old = text === undefined ? null : parseEntryRecord(b, e.kind, text).entry;
-          }
-          const oldDeadline = old === null ? null : deadlineOf(e.kind, old);
-          const newDeadline = e.entry === null ? null : deadlineOf(e.kind, e.entry);
-          if (oldDeadline !== newDeadline) {
-            if (oldDeadline !== null) {
-              const k = `${oldDeadline}${KEY_SEP}${key}`;
-              deadlines.push(k, null);
-            }
-            if (newDeadline !== null) {
-              const k = `${newDeadline}${KEY_SEP}${key}`;
-              deadlines.push(k, '1');
-            }
-          }
-          const member = e.kind + e.id;
-          // listed: claims, and the lines the decider finds by care event (match.ts findableInCareEvent); a
-          // member or review line is reached by its lineKey only (one list and one put less per such line)
-          const oldGroup = old === null || !listed(e.kind, old) ? null : groupKey(b, groupOf(e.kind, old));
-          const newGroup = e.entry === null || !listed(e.kind, e.entry) ? null : groupKey(b, groupOf(e.kind, e.entry));
-          if (oldGroup !== newGroup) {
-            if (oldGroup !== null) {
-              const list = members(oldGroup);
-              const at = list.indexOf(member);
-              if (at >= 0) list.splice(at, 1);
-            }
-            if (newGroup !== null) {
-              const list = members(newGroup);
-              if (!list.includes(member)) list.push(member);
-            }
-          }
-          people.push(key, e.text);
+    await this.level.commit(() => this.put(this.stageOps(writes), positions, busId, marks));
+  }
+
+  /**
+   * The store operations of `writes` — keys and values as text, no entry object — computed now,
+   * for a `commitStaged` after the awaits that come between (the reconcile service's produces):
+   * what lives through them is these strings, not the slice's entries, their old versions and the
+   * care-event lists read (bench/README.md "Session 21 — reconcile"). The caller guarantees no
+   * commit of these keys in between (the service's one-at-a-time lock): the reads made here (a
+   * list or an old entry the caller did not give) then give what they would inside the commit.
+   */
+  stage(writes: Iterable<BeneficiaryWrite>): StagedWrite {
+    return this.stageOps(writes);
+  }
+
+  /** `write` of operations staged by `stage`: the same ONE durable batch. */
+  async commitStaged(staged: StagedWrite, positions: ReadonlyMap<number, number>, busId: string): Promise<void> {
+    await this.level.commit(() => this.put(staged, positions, busId, {}));
+  }
+
+  private stageOps(writes: Iterable<BeneficiaryWrite>): StagedWrite {
+    let heads = 0;
+    // the puts (a value) and removes (null), made after the reads above: key, value pairs per sub-store
+    const people: (string | null)[] = [];
+    const deadlines: (string | null)[] = [];
+    // care-event lists read and changed by this batch, written once each at the end
+    const groups = new Map<string, string[]>();
+    let known: BeneficiaryWrite['known'];
+    const members = (key: string) => {
+      let list = groups.get(key);
+      if (list === undefined) {
+        const read = known?.groups.get(key);
+        groups.set(key, (list = read !== undefined ? read.slice() : this.groupMembers(key)));
+      }
+      return list;
+    };
+    for (const { beneficiary: b, head, entries, known: k } of writes) {
+      known = k;
+      if (head !== undefined) {
+        const hk = headKey(b);
+        const had = known !== undefined ? known.head : this.people.get(hk) !== undefined;
+        if (head === null) {
+          if (had) heads -= 1;
+          people.push(hk, null);
+        } else {
+          if (!had) heads += 1;
+          const value = JSON.stringify([head.w, head.seq] satisfies StoredHead);
+          people.push(hk, value);
         }
       }
-      const next = { ...(before?.bus === busId ? before.next : {}) };
-      for (const [p, offset] of positions) next[String(p)] = offset;
-      const marker: ReconMarker = { v: RECON_LAYOUT, bus: busId, next, keys };
-      const add = [...(marks.add ?? [])];
-      const remove = [...(marks.remove ?? [])];
-      for (let i = 0; i < people.length; i += 2) {
-        const value = people[i + 1] as string | null;
-        if (value === null) this.people.remove(people[i] as string);
-        else this.people.put(people[i] as string, value);
+      for (const e of entries) {
+        const key = entryKey(b, e.kind, e.id);
+        let old = e.old;
+        if (old === undefined) {
+          const text = this.people.get(key);
+          old = text === undefined ? null : parseEntryRecord(b, e.kind, text).entry;
+        }
+        const oldDeadline = old === null ? null : deadlineOf(e.kind, old);
+        const newDeadline = e.entry === null ? null : deadlineOf(e.kind, e.entry);
+        if (oldDeadline !== newDeadline) {
+          if (oldDeadline !== null) {
+            const k = `${oldDeadline}${KEY_SEP}${key}`;
+            deadlines.push(k, null);
+          }
+          if (newDeadline !== null) {
+            const k = `${newDeadline}${KEY_SEP}${key}`;
+            deadlines.push(k, '1');
+          }
+        }
+        const member = e.kind + e.id;
+        // listed: claims, and the lines the decider finds by care event (match.ts findableInCareEvent); a
+        // member or review line is reached by its lineKey only (one list and one put less per such line)
+        const oldGroup = old === null || !listed(e.kind, old) ? null : groupKey(b, groupOf(e.kind, old));
+        const newGroup = e.entry === null || !listed(e.kind, e.entry) ? null : groupKey(b, groupOf(e.kind, e.entry));
+        if (oldGroup !== newGroup) {
+          if (oldGroup !== null) {
+            const list = members(oldGroup);
+            const at = list.indexOf(member);
+            if (at >= 0) list.splice(at, 1);
+          }
+          if (newGroup !== null) {
+            const list = members(newGroup);
+            if (!list.includes(member)) list.push(member);
+          }
+        }
+        people.push(key, e.text);
       }
-      for (let i = 0; i < deadlines.length; i += 2) {
-        const value = deadlines[i + 1] as string | null;
-        if (value === null) this.deadlines.remove(deadlines[i] as string);
-        else this.deadlines.put(deadlines[i] as string, value);
-      }
-      for (const [key, list] of groups) {
-        if (list.length === 0) this.people.remove(key);
-        else this.people.put(key, JSON.stringify(list));
-      }
-      for (const k of remove) this.suspects.remove(k);
-      for (const k of add) this.suspects.put(k, '1');
-      this.markers.put(MARKER, marker);
-    });
+    }
+    for (const [key, list] of groups) people.push(key, list.length === 0 ? null : JSON.stringify(list));
+    return { people, deadlines, heads };
+  }
+
+  /** Inside a commit: the staged operations, the suspect marks, and the marker (its count of heads moved by theirs). */
+  private put(staged: StagedWrite, positions: ReadonlyMap<number, number>, busId: string, marks: { add?: Iterable<string>; remove?: Iterable<string> }): void {
+    const before = this.marker();
+    const next = { ...(before?.bus === busId ? before.next : {}) };
+    for (const [p, offset] of positions) next[String(p)] = offset;
+    const marker: ReconMarker = { v: RECON_LAYOUT, bus: busId, next, keys: (before?.keys ?? 0) + staged.heads };
+    const { people, deadlines } = staged;
+    for (let i = 0; i < people.length; i += 2) {
+      const value = people[i + 1] as string | null;
+      if (value === null) this.people.remove(people[i] as string);
+      else this.people.put(people[i] as string, value);
+    }
+    for (let i = 0; i < deadlines.length; i += 2) {
+      const value = deadlines[i + 1] as string | null;
+      if (value === null) this.deadlines.remove(deadlines[i] as string);
+      else this.deadlines.put(deadlines[i] as string, value);
+    }
+    for (const k of marks.remove ?? []) this.suspects.remove(k);
+    for (const k of marks.add ?? []) this.suspects.put(k, '1');
+    this.markers.put(MARKER, marker);
   }
 
   /** The entry keys of a beneficiary (a whole state of an older layout replaces them all; a forgotten beneficiary removes them). */
