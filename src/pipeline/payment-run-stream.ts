@@ -449,15 +449,20 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
   let outcomes: Map<string, LineOutcome> | null = null;
   let blocked: Map<string, LineBlocked> | 'per-slice' | null = null;
   let due: DueKeys | null = null;
+  // the due lines that had a blocked mark, when this apply reads the whole due set (module comment of blockedMarksOf)
+  let seen: Set<string> | null = null;
   for (;;) {
     const cursor = applyCursorOf(store);
     if (cursor === null) return;
     if (cursor.phase === 'lines') {
       outcomes ??= await lineOutcomesOf(keys);
-      blocked ??= await blockedMarksOf(keys, options.blockedMarksAtOnce ?? BLOCKED_MARKS_AT_ONCE);
+      if (blocked === null) {
+        blocked = await blockedMarksOf(keys, options.blockedMarksAtOnce ?? BLOCKED_MARKS_AT_ONCE);
+        if (cursor.after === null) seen = new Set();
+      }
       // from the cursor: a restart resumes after the last slice applied
       due ??= DueKeys.open(keys, cursor.dueSets ?? [], cursor.after);
-      await applyLineSlice(keys, cursor, slice, outcomes, blocked, due);
+      await applyLineSlice(keys, cursor, slice, outcomes, blocked, due, seen);
     }
     else await applyTransferSlice(keys, cursor, slice);
     options.onSlice?.();
@@ -487,9 +492,14 @@ async function lineOutcomesOf(keys: RunKeys): Promise<Map<string, LineOutcome>> 
  * payee blocked) and removes it when it pays the line: the marks are about the lines of the blocked
  * payees (1 239 at 100 k lines), not the ledger's. Each slice writes the marks of its own lines
  * only, so what later slices read of this map is still what is stored.
- * A mark can outlive its reason (a line whose movements came to nothing keeps it): so that the
- * apply's cost never follows the home's history, more than BLOCKED_MARKS_AT_ONCE marks are read
- * per slice, for the slice's lines only, as before ('per-slice').
+ * Since session 21 a mark never outlives its reason: the apply removes it from a line it moves or
+ * leaves due for nobody (its movements came to nothing, or were all made), from a line gone, and —
+ * in its last line slice, when it read the whole due set in this process (`seen`: not after a
+ * restart; the next run does it) — from every line the due set did not name (a run keeps a blocked
+ * line due: a mark on a line not due is stale, left by a build before session 21). So the marks are
+ * the blocked lines' and a second run reads no stale one. A home holding more than
+ * BLOCKED_MARKS_AT_ONCE marks (an older home's history) reads them per slice, for the slice's lines
+ * only, as before ('per-slice'), until its first run sweeps them.
  */
 async function blockedMarksOf(keys: RunKeys, atOnce: number): Promise<Map<string, LineBlocked> | 'per-slice'> {
   const marks = await keys.lineBlocked.entriesAfter(null, atOnce + 1);
@@ -499,7 +509,9 @@ async function blockedMarksOf(keys: RunKeys, atOnce: number): Promise<Map<string
 /** The most blocked marks an apply holds at once (≈ 100 B each). */
 export const BLOCKED_MARKS_AT_ONCE = 50_000;
 
-async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: DueKeys): Promise<void> {
+async function applyLineSlice(
+  keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: DueKeys, seen: Set<string> | null,
+): Promise<void> {
   const { runId, at } = cursor;
   await keys.level.update(async () => {
     const { keys: dueKeys, marked } = await due.next(slice);
@@ -524,8 +536,12 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
     for (let i = 0; i < dueKeys.length; i++) {
       const lineKey = dueKeys[i]!;
       const line = lines[i];
+      const wasBlocked = sliceMarks === null ? (blockedMarks as ReadonlyMap<string, LineBlocked>).get(lineKey) : sliceMarks[i];
+      if (wasBlocked !== undefined) seen?.add(lineKey);
       if (line === undefined) {
-        writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: marked[i]! ? 'remove' : 'keep' });
+        // the line is gone: so is the reason of a blocked mark it kept
+        if (wasBlocked !== undefined) changed.set(lineKey, undefined);
+        writes.push({ lineKey, line: undefined, runs: undefined, unblock: wasBlocked !== undefined, blockedFor: [], due: marked[i]! ? 'remove' : 'keep' });
         continue;
       }
       const m = movementsOf(lineKey, line, operators[i]!.byPayee);
@@ -557,15 +573,17 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
           next = kept === undefined ? rest : { ...rest, returned: kept };
         }
       }
-      const wasBlocked = sliceMarks === null ? (blockedMarks as ReadonlyMap<string, LineBlocked>).get(lineKey) : sliceMarks[i];
-      if (next !== line) changed.set(lineKey, line.settlement?.adherentId);
+      // the mark goes when the run moved the line or leaves it due for nobody (its movements came to
+      // nothing, or all were made): a mark never outlives its reason (a blocked payee's is put again)
+      const unblock = wasBlocked !== undefined && (moved.length > 0 || notMoved === null);
+      if (next !== line || unblock) changed.set(lineKey, line.settlement?.adherentId);
       for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
       writes.push({
         lineKey,
         line: next !== line ? next : undefined,
         runs: moved.length > 0 ? withLineRun(runLists[i], { runId, at, moved }) : undefined,
         // read once above, in this update's decision: nothing else writes the line meanwhile
-        unblock: moved.length > 0 && wasBlocked !== undefined,
+        unblock,
         blockedFor,
         due: notMoved === null ? (marked[i]! ? 'remove' : 'keep') : marked[i]! ? 'keep' : 'mark',
       });
@@ -574,6 +592,15 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
     const last = dueKeys.length < slice;
     const setKeys: string[] = [];
     if (last) for (const id of cursor.dueSets ?? []) setKeys.push(...(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER, compositeKey(id, ''))));
+    // the marks of lines the due set did not name: no run keeps a line blocked without keeping it due,
+    // so their reason is gone (a mark left by a build before session 21); not shown by a statement
+    // (a line due to nobody shows no waiting payment): no statement mark
+    const swept: string[] = [];
+    if (last && seen !== null) {
+      // (per slice: more than BLOCKED_MARKS_AT_ONCE marks, an older home's history, read once here, then gone)
+      const all = blockedMarks === 'per-slice' ? await keys.lineBlocked.keysAfter(null, Number.MAX_SAFE_INTEGER) : blockedMarks.keys();
+      for (const k of all) if (!seen.has(k)) swept.push(k);
+    }
     const next: ApplyCursor = last ? { runId, at, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
     const marks = await keys.commitMarks();
     return () => {
@@ -589,6 +616,7 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
         if (w.due === 'remove') keys.due.remove(w.lineKey);
         else if (w.due === 'mark') keys.due.put(w.lineKey, 1);
       }
+      for (const k of swept) keys.lineBlocked.remove(k);
       for (const k of setKeys) keys.dueSets.remove(k);
       keys.pendingRun.put(APPLY, next as never);
     };

@@ -576,17 +576,20 @@ export class PaymentsStore {
     await this.level.update(async () => {
       const oldOrders = intent === null ? [] : await this.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
       const dueSets = await this.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER);
+      // the lines with a blocked mark the run leaves due for nobody: the mark's reason is gone (recordLineRuns)
+      const stale = (await this.lineBlocked.keysAfter(null, Number.MAX_SAFE_INTEGER)).filter((k) => !Object.hasOwn(after.due, k));
       return () => {
         // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change
-        // when what they show of it does (a line blocked again for the same payee and reason: no)
+        // when what they show of it does (a line blocked again for the same payee and reason: no);
+        // a due line's mark removed too (the streamed apply marks the same lines)
         const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
-        this.writeChanges(before, after, newlyBlocked);
+        this.writeChanges(before, after, [...newlyBlocked, ...stale.filter((k) => Object.hasOwn(before.due, k))]);
         // the run read the batches' due sets (readSlice): removed, the lines it leaves due marked one by one
         if (dueSets.length > 0) {
           for (const id of dueSets) this.dueSets.remove(id);
           for (const k of Object.keys(after.due)) if (!this.due.has(k)) this.due.put(k, 1);
         }
-        this.recordLineRuns(before, after, blocked);
+        this.recordLineRuns(before, after, blocked, stale);
         if (report !== null) this.putReport(report);
         if (intent === null) return;
         this.putPending(intent, oldOrders);
@@ -620,9 +623,11 @@ export class PaymentsStore {
    * a line-run record of the run's movements (and lose their blocked mark); the lines of a blocked
    * payee get one. Inside `commitRun`'s batch, so a run and its records are one fact.
    */
-  private recordLineRuns(before: PaymentsLedger, after: PaymentsLedger, blocked: readonly Blocked[]): void {
+  private recordLineRuns(before: PaymentsLedger, after: PaymentsLedger, blocked: readonly Blocked[], stale: readonly string[]): void {
     const runId = Object.keys(after.runs).find((k) => !Object.hasOwn(before.runs, k));
     if (runId === undefined) return;
+    // a mark never outlives its reason (payment-run-stream.ts blockedMarksOf): a run keeps a blocked line due
+    for (const lineKey of stale) this.lineBlocked.remove(lineKey);
     const at = after.runs[runId]!.at;
     for (const [lineKey, line] of Object.entries(after.lines)) {
       const was = Object.hasOwn(before.lines, lineKey) ? before.lines[lineKey]! : undefined;

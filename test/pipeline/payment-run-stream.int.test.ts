@@ -171,3 +171,81 @@ it.each([[1, undefined], [7, undefined], [1000, undefined], [7, 0]])('decided an
     await old.store.close();
   }
 }, 60_000);
+
+// Session 21: a blocked mark never outlives its reason. Before, a mark stayed on a line whose
+// movements came to nothing (and on any line no longer due), and every later apply read it.
+it.each([[2, undefined], [2, 0], [1000, undefined]])('a blocked mark whose reason is gone is removed (slices of %i, marks held at once: %s), the same as the run in memory, and a second run reads none of them', async (slice, blockedMarksAtOnce) => {
+  const member = (adh: string, amc: string, paid: Record<string, string>, status: 'paid' | 'review' = 'paid'): LineLedger => ({ settlement: { version: 1, status, annulled: false, tiersPayant: false, adherentId: adh, amcAmount: amc, careDate: '2025-03-10' }, tp: null, paid });
+  const ledger: PaymentsLedger = {
+    lines: {
+      // paid in full already: its movements come to nothing
+      A1: member('M0', '10.00', { 'member:M0': '10.00' }),
+      // not due: its mark is history
+      B1: member('M0', '15.00', { 'member:M0': '15.00' }),
+      // M3 has no account: blocked again, its mark stays
+      C1: member('M3', '20.00', {}),
+      // under review: still due, its mark stays
+      D1: member('M0', '25.00', {}, 'review'),
+      // paid by this run: its mark goes (as before)
+      E1: member('M0', '30.00', {}),
+    },
+    operatorPaid: {}, due: { A1: true, C1: true, D1: true, E1: true, 'G-no-line': true }, debts: {}, runs: {}, held: {}, approvals: {},
+  };
+  const accounts: AccountBook = { members: { M0: { iban: IBAN(0), bic: null, name: 'Famille M0' } }, professionals: {} };
+  const marked = ['A1', 'B1', 'C1', 'D1', 'E1', 'G-no-line'];
+  const homeWith = async (name: string) => {
+    const home = join(root, `stale-${name}-${slice}-${blockedMarksAtOnce ?? 'all'}`);
+    await savePaymentsState(home, { ledger, outbox: [], pending: null, handedOver: {} });
+    const store = await PaymentsStore.open(home);
+    const sub = store.level.sub('payments.line-blocked');
+    await store.level.commit(() => {
+      for (const k of marked) sub.put(k, { runId: 'R0', at: '2025-03-01T18:00:00.000Z', payee: k === 'C1' ? 'member:M3' : 'member:M0', reason: 'no account known' });
+    });
+    return store;
+  };
+  const blockedKeys = async (store: PaymentsStore) => (await store.level.sub('payments.line-blocked').keysAfter(null, 100));
+  const streamed = async (store: PaymentsStore, runId: string, at: string) => {
+    const d = (await decideStreamedRun(store, { ...optionsOf(accounts, join(root, 'out-stale')), runId, at, executionDate: nextTarget2BusinessDay(at.slice(0, 10)), sliceLines: slice }))!;
+    await recordStreamedRun(store, d);
+    await applyStreamedRun(store, { sliceLines: slice, ...(blockedMarksAtOnce === undefined ? {} : { blockedMarksAtOnce }) });
+    return d;
+  };
+
+  const memory = await homeWith('memory');
+  const store = await homeWith('streamed');
+  try {
+    const before = await memory.readSlice({ run: true, runId: RUN });
+    const planned = planPaymentRun(before, optionsOf(accounts, join(root, 'out-stale')));
+    await memory.commitRun(before, planned.result.ledger, planned.intent, buildRunReport({ runId: RUN, at: AT, slice: before, result: planned.result, intent: planned.intent }), planned.result.blocked);
+    const d = await streamed(store, RUN, AT);
+    expect(d.blocked.map((b) => b.lineKeys)).toEqual([['C1']]);
+    expect(d.pending.map((p) => p.lineKey)).toEqual(['D1']);
+    // the blocked line's mark (put again by this run) and the pending line's; the others gone
+    expect(await blockedKeys(store)).toEqual(['C1', 'D1']);
+    expect(await dump(store)).toEqual(await dump(memory));
+
+    // a second run reads the marks of the lines still blocked or pending only
+    const read: string[] = [];
+    const sub = store.runKeys().lineBlocked;
+    const spy = <F extends 'entriesAfter' | 'getMany' | 'keysAfter'>(f: F) => {
+      const o = (sub[f] as (...a: unknown[]) => Promise<unknown[]>).bind(sub);
+      (sub as unknown as Record<string, unknown>)[f] = async (...a: unknown[]) => {
+        const got = await o(...a);
+        if (f === 'getMany') (a[0] as string[]).forEach((k, i) => got[i] !== undefined && read.push(k));
+        else for (const e of got) read.push(Array.isArray(e) ? (e[0] as string) : (e as string));
+        return got;
+      };
+    };
+    spy('entriesAfter');
+    spy('getMany');
+    spy('keysAfter');
+    const AT2 = '2025-04-02T18:00:00.000Z';
+    const d2 = await streamed(store, 'R-stream-2', AT2);
+    expect(d2.orders).toEqual([]);
+    expect([...new Set(read)].sort()).toEqual(['C1', 'D1']);
+    expect(await blockedKeys(store)).toEqual(['C1', 'D1']);
+  } finally {
+    await store.close();
+    await memory.close();
+  }
+}, 60_000);
