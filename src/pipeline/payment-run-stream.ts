@@ -530,7 +530,8 @@ async function applyLineSlice(
       operatorsOf(keys, dueKeys),
       blockedMarks === 'per-slice' ? keys.lineBlocked.getMany(dueKeys) : null,
     ]);
-    // a line's run list exists only once a run has paid it someone (its `paid` names a payee:
+    // a line's run list is inside the line since session 21; a line written before keeps it in its
+    // own key, which exists only once a run has paid it someone (its `paid` names a payee:
     // PaymentsStore.paymentFactsOf reads them the same way): a line paid for the first time has none to read
     const runLists = await runListsOf(keys, dueKeys, lines);
     for (let i = 0; i < dueKeys.length; i++) {
@@ -541,13 +542,13 @@ async function applyLineSlice(
       if (line === undefined) {
         // the line is gone: so is the reason of a blocked mark it kept
         if (wasBlocked !== undefined) changed.set(lineKey, undefined);
-        writes.push({ lineKey, line: undefined, runs: undefined, unblock: wasBlocked !== undefined, blockedFor: [], due: marked[i]! ? 'remove' : 'keep' });
+        writes.push({ lineKey, line: undefined, dropRunsKey: false, unblock: wasBlocked !== undefined, blockedFor: [], due: marked[i]! ? 'remove' : 'keep' });
         continue;
       }
       const m = movementsOf(lineKey, line, operators[i]!.byPayee);
       if (!(m instanceof Map)) {
         // pending: stays due, unchanged (a mark of its own when it was due by a batch's set only)
-        if (!marked[i]!) writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: 'mark' });
+        if (!marked[i]!) writes.push({ lineKey, line: undefined, dropRunsKey: false, unblock: false, blockedFor: [], due: 'mark' });
         continue;
       }
       // (made when first needed: most lines move for one payee, and are blocked for none)
@@ -573,6 +574,8 @@ async function applyLineSlice(
           next = kept === undefined ? rest : { ...rest, returned: kept };
         }
       }
+      // the run's record in the line's run list, in the line's own value (one put: no `payments.line-runs` key)
+      if (moved.length > 0) next = { ...next, runs: withLineRun(line.runs ?? runLists[i], { runId, at, moved }) };
       // the mark goes when the run moved the line or leaves it due for nobody (its movements came to
       // nothing, or all were made): a mark never outlives its reason (a blocked payee's is put again)
       const unblock = wasBlocked !== undefined && (moved.length > 0 || notMoved === null);
@@ -581,7 +584,8 @@ async function applyLineSlice(
       writes.push({
         lineKey,
         line: next !== line ? next : undefined,
-        runs: moved.length > 0 ? withLineRun(runLists[i], { runId, at, moved }) : undefined,
+        // a list read from its own key (a line written before) is now inside the line
+        dropRunsKey: moved.length > 0 && runLists[i] !== undefined,
         // read once above, in this update's decision: nothing else writes the line meanwhile
         unblock,
         blockedFor,
@@ -610,7 +614,7 @@ async function applyLineSlice(
       keys.level.writesOnly();
       for (const w of writes) {
         if (w.line !== undefined) keys.putLine(w.lineKey, w.line);
-        if (w.runs !== undefined) keys.lineRuns.put(w.lineKey, w.runs);
+        if (w.dropRunsKey) keys.lineRuns.remove(w.lineKey);
         if (w.unblock) keys.lineBlocked.remove(w.lineKey);
         for (const b of w.blockedFor) keys.lineBlocked.put(w.lineKey, { runId, at, payee: b.payee, reason: b.reason } satisfies LineBlocked);
         if (w.due === 'remove') keys.due.remove(w.lineKey);
@@ -623,10 +627,11 @@ async function applyLineSlice(
   });
 }
 
-/** The due lines' run lists (undefined: none), read only for the lines paid to someone before. */
+/** The due lines' run lists kept in their own key (undefined: none), read only for the lines paid to someone before whose value holds none. */
 async function runListsOf(keys: RunKeys, dueKeys: readonly string[], lines: readonly (LineLedger | undefined)[]): Promise<(LineRun[] | undefined)[]> {
   const at: number[] = [];
   for (let i = 0; i < dueKeys.length; i++) {
+    if (lines[i]?.runs !== undefined) continue;
     const paid = lines[i]?.paid;
     if (paid !== undefined) for (const _ in paid) {
       at.push(i);
@@ -647,8 +652,8 @@ const NOT_BLOCKED: { payee: string; reason: string }[] = [];
 interface LineWrite {
   lineKey: string;
   line: LineLedger | undefined;
-  /** the line's run list with this run's record in it */
-  runs: LineRun[] | undefined;
+  /** the line's `payments.line-runs` key removed: its list was read from there and is now inside the line */
+  dropRunsKey: boolean;
   /** the line's blocked mark removed (the run moved it) */
   unblock: boolean;
   blockedFor: { payee: string; reason: string }[];
