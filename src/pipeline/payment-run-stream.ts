@@ -12,7 +12,7 @@ import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBl
 import { blockedShown, type LineBlocked, type LineRun } from '../statement/payment.js';
 import { compositeKey } from '../state/kv-store.js';
 import type { LevelSubStore } from '../state/level-store.js';
-import { chunkKey, DueKeys, dueSetIdsOf, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
+import { chunkKey, DueKeys, dueSetIdsOf, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove, type StoredOps } from './payments-store.js';
 
 /**
  * A payment run decided and applied by streaming its due lines, so that its memory follows its
@@ -70,6 +70,12 @@ export interface ApplyCursor {
    * before session 20, whose due set was the per-line marks alone)
    */
   dueSets?: string[];
+  /**
+   * how many `payments.run-ops` chunks the scan wrote (its operator payments per line, session 21):
+   * the apply reads them instead of the lines' claim lists and claims (none: a cursor recorded
+   * before, whose apply reads those)
+   */
+  operatorChunks?: number;
 }
 
 export interface StreamedRunOptions extends RunInput {
@@ -99,6 +105,8 @@ export interface StreamedDecision {
   settledLineKeys: number;
   /** the due sets the scan read (ApplyCursor.dueSets) */
   dueSets: string[];
+  /** the `payments.run-ops` chunks the scan wrote (ApplyCursor.operatorChunks) */
+  operatorChunks: number;
   /** what the record commit writes besides the outcomes */
   after: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock> };
   before: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock>; returnsToReport: Record<string, LineReturn> };
@@ -227,7 +235,7 @@ class MoveWalk {
  */
 export async function clearRunScratch(store: PaymentsStore): Promise<void> {
   const keys = store.runKeys();
-  for (const sub of [keys.runMoves, keys.runPayees] as LevelSubStore<unknown>[]) await sub.clear();
+  for (const sub of [keys.runMoves, keys.runPayees, keys.runOps] as LevelSubStore<unknown>[]) await sub.clear();
 }
 
 /**
@@ -253,6 +261,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   const totals = new SettledTotals();
   let rows: SettledLine[] = [];
   let chunks = 0;
+  let operatorChunks = 0;
   // The movements are keyed payee first (the decision and the transfers read them per payee), but
   // the scan meets them in lineKey order. In LMDB each slice's commit re-wrote pages all over
   // `payments.run-move` (quadratic in the run), so they were sorted in a private LMDB first; a
@@ -266,6 +275,12 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
       dueKeys = (await due.next(slice)).keys;
       const moves: [string, StoredMove][] = [];
       const [lines, operators] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys)]);
+      // what the operator paid on the slice's lines, for the apply (its movements are these lines' again)
+      const ops: StoredOps['ops'] = [];
+      for (let i = 0; i < dueKeys.length; i++) {
+        const byPayee = operators[i]!.byPayee;
+        if (byPayee !== undefined && byPayee.size > 0) ops.push([dueKeys[i]!, [...byPayee]]);
+      }
       for (let i = 0; i < dueKeys.length; i++) {
         const lineKey = dueKeys[i]!;
         const line = lines[i];
@@ -305,11 +320,12 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
         full.push(rows.slice(0, REPORT_LINES_PER_KEY));
         rows = rows.slice(REPORT_LINES_PER_KEY);
       }
-      if (full.length === 0 && moves.length === 0) return null;
+      if (full.length === 0 && moves.length === 0 && dueKeys.length === 0) return null;
       return () => {
         keys.level.writesOnly();
         for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
         for (const [k, v] of moves) keys.runMoves.put(k, v);
+        if (dueKeys.length > 0) keys.runOps.put(opsChunkKey(operatorChunks++), { last: dueKeys.at(-1)!, ops });
       };
     });
     options.onScanSlice?.();
@@ -363,7 +379,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     repaidMarksOf: (o) => payees.get(o.payee)?.marks ?? [],
   });
   return {
-    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks, dueSets,
+    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks, dueSets, operatorChunks,
     before, after: { debts: state.debts, held: state.heldByPayee, approvals: state.approvals, returnBlocks: state.returnBlocks },
   };
 }
@@ -418,7 +434,7 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
         putStreamedIntent(keys, d.intent, oldOrders);
         for (const f of d.intent.files) for (const id of f.endToEndIds) keys.handedOver.put(id, f.messageId);
       }
-      keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null, dueSets: d.dueSets } satisfies ApplyCursor as never);
+      keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null, dueSets: d.dueSets, operatorChunks: d.operatorChunks } satisfies ApplyCursor as never);
       keys.pendingRun.remove(SCAN);
     };
   });
@@ -451,6 +467,7 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
   let due: DueKeys | null = null;
   // the due lines that had a blocked mark, when this apply reads the whole due set (module comment of blockedMarksOf)
   let seen: Set<string> | null = null;
+  let ops: RunOps | null | undefined;
   for (;;) {
     const cursor = applyCursorOf(store);
     if (cursor === null) return;
@@ -462,7 +479,8 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
       }
       // from the cursor: a restart resumes after the last slice applied
       due ??= DueKeys.open(keys, cursor.dueSets ?? [], cursor.after);
-      await applyLineSlice(keys, cursor, slice, outcomes, blocked, due, seen);
+      if (ops === undefined) ops = cursor.operatorChunks === undefined ? null : new RunOps(keys, cursor.operatorChunks);
+      await applyLineSlice(keys, cursor, slice, outcomes, blocked, due, seen, ops);
     }
     else await applyTransferSlice(keys, cursor, slice);
     options.onSlice?.();
@@ -510,7 +528,7 @@ async function blockedMarksOf(keys: RunKeys, atOnce: number): Promise<Map<string
 export const BLOCKED_MARKS_AT_ONCE = 50_000;
 
 async function applyLineSlice(
-  keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: DueKeys, seen: Set<string> | null,
+  keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: DueKeys, seen: Set<string> | null, ops: RunOps | null,
 ): Promise<void> {
   const { runId, at } = cursor;
   await keys.level.update(async () => {
@@ -525,9 +543,11 @@ async function applyLineSlice(
     // folds its own writes into a read-your-writes map (LevelStore.read)
     const writes: LineWrite[] = [];
     const changed = new Map<string, string | null | undefined>();
+    // the operator payments the scan found (run-ops): not the claim lists and claims read again
+    const scanned = ops?.of(dueKeys) ?? null;
     const [lines, operators, sliceMarks] = await Promise.all([
       keys.linesOf(dueKeys),
-      operatorsOf(keys, dueKeys),
+      scanned ?? operatorsOf(keys, dueKeys),
       blockedMarks === 'per-slice' ? keys.lineBlocked.getMany(dueKeys) : null,
     ]);
     // a line's run list is inside the line since session 21; a line written before keeps it in its
@@ -643,6 +663,47 @@ async function runListsOf(keys: RunKeys, dueKeys: readonly string[], lines: read
   const read = await keys.lineRuns.getMany(at.map((i) => dueKeys[i]!));
   for (let j = 0; j < at.length; j++) out[at[j]!] = read[j];
   return out;
+}
+
+const opsChunkKey = (n: number) => String(n).padStart(6, '0');
+
+/**
+ * The scan's `payments.run-ops` chunks, read in order as the apply's due keys come (the same due
+ * set, in the same key order: nothing is consumed, and nothing changes a claim, between a run's
+ * scan and its apply). Chunk n holds the lines after chunk n − 1's `last` up to its own: a key is
+ * looked up in the first chunk whose `last` is not before it (a resumed apply skips the chunks of
+ * the slices applied). One chunk held at a time.
+ */
+class RunOps {
+  private next = 0;
+  private last: string | null = null;
+  private byLine = new Map<string, Map<string, number>>();
+
+  constructor(
+    private readonly keys: RunKeys,
+    private count: number,
+  ) {}
+
+  /** The operator's payments per payee of each key (operatorsOf's shape), or null when a key is past the chunks (then the apply reads them). */
+  of(dueKeys: readonly string[]): { byPayee: Map<string, number> | undefined }[] | null {
+    const out = new Array<{ byPayee: Map<string, number> | undefined }>(dueKeys.length);
+    for (let i = 0; i < dueKeys.length; i++) {
+      const k = dueKeys[i]!;
+      while (this.last === null || k > this.last) {
+        if (this.next >= this.count) return null;
+        const chunk = this.keys.runOps.get(opsChunkKey(this.next++));
+        if (chunk === undefined) {
+          // (never, short of a scratch cleared under the apply): from here on the apply reads them all
+          this.count = 0;
+          return null;
+        }
+        this.last = chunk.last;
+        this.byLine = new Map(chunk.ops.map(([line, byPayee]) => [line, new Map(byPayee)]));
+      }
+      out[i] = { byPayee: this.byLine.get(k) };
+    }
+    return out;
+  }
 }
 
 /** A line blocked for no payee (shared, never written to). */

@@ -51,6 +51,7 @@ import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
  *   payments.run-move/<payee>␟<lineKey>        scratch of the run being decided / applied: StoredMove (payment-run-stream.ts)
  *   payments.run-payee/<payee>                scratch: PayeeOutcome, the recorded decision for the payee
+ *   payments.run-ops/<nnnnnn>                 scratch: a scan slice's operator payments per line (StoredOps), for the apply
  *   payments.pending/apply, payments.pending/scan   the streamed run's apply cursor / the run id of a scan in progress
  *   payments.layout/layout                    the payment state is in LevelDB (payments-move.ts)
  *
@@ -191,6 +192,17 @@ export type StoredIntent = RunIntent & { orderKeys?: number; /** a streamed run'
 /** A streamed run's movement of one line for one payee (`payments.run-move/<payee>␟<lineKey>`): [version, signed cents, the line's bank returns]. */
 export type StoredMove = readonly [version: number, cents: number, returns: number];
 
+/**
+ * What the scan of a streamed run found the TP operator paid on the lines of one of its slices
+ * (`payments.run-ops/<nnnnnn>`, session 21), for the apply, which needs the same to compute the
+ * same movements: `last`, the slice's last due key (chunk n holds the slice's lines after chunk
+ * n − 1's `last`, up to its own), and, for each line with an operator payment, per payee, cents.
+ */
+export interface StoredOps {
+  last: string;
+  ops: [lineKey: string, byPayee: [payee: string, cents: number][]][];
+}
+
 /** A streamed run's decision for one payee (`payments.run-payee/<payee>`): its order's head, or why its lines stay due. */
 export type PayeeOutcome = { o: 'order'; head: PaymentOrderHead } | { o: 'blocked'; reason: string } | { o: 'held' };
 
@@ -218,6 +230,7 @@ export interface RunKeys {
   reportLines: LevelSubStore<(SettledTuple | SettledLine)[]>;
   runMoves: LevelSubStore<StoredMove>;
   runPayees: LevelSubStore<PayeeOutcome>;
+  runOps: LevelSubStore<StoredOps>;
   statements: PaymentStatementMarks;
   /** the statement marks of ONE commit, asked for in its read phase (`PaymentStatementMarks.forCommit`) */
   commitMarks(): Promise<PaymentStatementMarks>;
@@ -260,6 +273,7 @@ export class PaymentsStore {
   private readonly reportLines: LevelSubStore<(SettledTuple | SettledLine)[]>;
   private readonly runMoves: LevelSubStore<StoredMove>;
   private readonly runPayees: LevelSubStore<PayeeOutcome>;
+  private readonly runOps: LevelSubStore<StoredOps>;
   /** the member statements to write again (statement-dirty.ts): in the payment commits' own batch */
   private readonly statements: PaymentStatementMarks;
 
@@ -290,6 +304,7 @@ export class PaymentsStore {
     this.reportLines = level.sub('payments.report-lines');
     this.runMoves = level.sub('payments.run-move');
     this.runPayees = level.sub('payments.run-payee');
+    this.runOps = level.sub('payments.run-ops');
     this.statements = new PaymentStatementMarks(new DirtyFamilies(level));
   }
 
@@ -864,7 +879,7 @@ export class PaymentsStore {
       level: this.level, lines: this.lines, due: this.due, dueSets: this.dueSets, operator: this.operator, lineOperators: this.lineOperators, debts: this.debts, runs: this.runs,
       held: this.held, approvals: this.approvals, handedOver: this.handedOver, pendingRun: this.pendingRun, pendingOrders: this.pendingOrders,
       transfers: this.transfers, returnBlocks: this.returnBlocks, returnsToReport: this.returnsToReport, lineRuns: this.lineRuns, lineBlocked: this.lineBlocked,
-      reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, statements: this.statements,
+      reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, runOps: this.runOps, statements: this.statements,
       commitMarks: () => this.commitMarks(),
       lineOf: (k) => this.ledgerLines.get(k),
       linesOf: (ks) => this.ledgerLines.getMany(ks),
@@ -900,7 +915,7 @@ export class PaymentsStore {
    * so a crash in between imports it again (and a read-only view reads the file until then).
    */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.dueSets, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
+    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.dueSets, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees, this.runOps];
     // what the statements were written from is gone: the next statement pass writes every family
     await this.level.commit(() => this.statements.families.forgetWritten());
     for (const s of subs) await s.clear();

@@ -136,11 +136,13 @@ async function inMemory(name: string, ledger: PaymentsLedger, accounts: AccountB
   return { store, planned, report };
 }
 
-// the last case reads the lines' blocked marks per slice, as an apply does when a home holds more
-// than BLOCKED_MARKS_AT_ONCE of them (the others read them once for the whole apply)
-it.each([[1, undefined], [7, undefined], [1000, undefined], [7, 0]])('decided and applied in slices of %i lines (blocked marks held at once: %s): the same orders, report and keys as the run in memory', async (slice, blockedMarksAtOnce) => {
+// the [7, 0] case reads the lines' blocked marks per slice, as an apply does when a home holds more
+// than BLOCKED_MARKS_AT_ONCE of them (the others read them once for the whole apply); the last one
+// applies a cursor recorded before session 21 (no `operatorChunks`: the apply reads the operator
+// payments itself, not the scan's `payments.run-ops`)
+it.each([[1, undefined, false], [7, undefined, false], [1000, undefined, false], [7, 0, false], [7, undefined, true]])('decided and applied in slices of %i lines (blocked marks held at once: %s, a cursor of before session 21: %s): the same orders, report and keys as the run in memory', async (slice, blockedMarksAtOnce, oldCursor) => {
   const { ledger, accounts } = world(20251205, 300);
-  const name = `${slice}-${blockedMarksAtOnce ?? 'all'}`;
+  const name = `${slice}-${blockedMarksAtOnce ?? 'all'}-${oldCursor}`;
   const old = await inMemory(`memory-${name}`, ledger, accounts);
   const home = join(root, `streamed-${name}`);
   await savePaymentsState(home, { ledger, outbox: [], pending: null, handedOver: {} });
@@ -153,6 +155,12 @@ it.each([[1, undefined], [7, undefined], [1000, undefined], [7, 0]])('decided an
     expect({ blocked: d.blocked, held: d.held, pending: d.pending }).toEqual({ blocked: result.blocked, held: result.held, pending: result.pending });
 
     await recordStreamedRun(store, d);
+    expect(applyCursorOf(store)!.operatorChunks).toBe(Math.ceil(301 / slice));
+    if (oldCursor) {
+      const { operatorChunks: _o, ...cursor } = applyCursorOf(store)!;
+      const pending = store.level.sub('payments.pending');
+      await store.level.commit(() => pending.put('apply', cursor));
+    }
     await applyStreamedRun(store, { sliceLines: slice, ...(blockedMarksAtOnce === undefined ? {} : { blockedMarksAtOnce }) });
     expect(applyCursorOf(store)).toBeNull();
     // the orders with their lines, as orders.ndjson and the topic carry them: the same bytes
@@ -165,7 +173,7 @@ it.each([[1, undefined], [7, undefined], [1000, undefined], [7, 0]])('decided an
     expect(JSON.stringify(store.report(RUN))).toBe(JSON.stringify(old.report));
     expect(await dump(store)).toEqual(await dump(old.store));
     await clearRunScratch(store);
-    expect([await store.level.sub('payments.run-move').keysAfter(null, 10), await store.level.sub('payments.run-payee').keysAfter(null, 10)]).toEqual([[], []]);
+    expect([await store.level.sub('payments.run-move').keysAfter(null, 10), await store.level.sub('payments.run-payee').keysAfter(null, 10), await store.level.sub('payments.run-ops').keysAfter(null, 10)]).toEqual([[], [], []]);
   } finally {
     await store.close();
     await old.store.close();
