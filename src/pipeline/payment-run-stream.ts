@@ -599,6 +599,8 @@ async function applyLineSlice(
       // the mark goes when the run moved the line or leaves it due for nobody (its movements came to
       // nothing, or all were made): a mark never outlives its reason (a blocked payee's is put again)
       const unblock = wasBlocked !== undefined && (moved.length > 0 || notMoved === null);
+      // (a mark this apply puts is no stale one: the last slice's sweep, reading the marks per slice, sees it)
+      if (blockedFor.length > 0) seen?.add(lineKey);
       if (next !== line || unblock) changed.set(lineKey, line.settlement?.adherentId);
       for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
       writes.push({

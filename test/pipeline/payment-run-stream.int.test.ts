@@ -192,12 +192,14 @@ it.each([[2, undefined], [2, 0], [1000, undefined]])('a blocked mark whose reaso
       B1: member('M0', '15.00', { 'member:M0': '15.00' }),
       // M3 has no account: blocked again, its mark stays
       C1: member('M3', '20.00', {}),
+      // blocked for the first time (no mark before): its new mark stays, in an earlier slice than the last
+      C2: member('M3', '21.00', {}),
       // under review: still due, its mark stays
       D1: member('M0', '25.00', {}, 'review'),
       // paid by this run: its mark goes (as before)
       E1: member('M0', '30.00', {}),
     },
-    operatorPaid: {}, due: { A1: true, C1: true, D1: true, E1: true, 'G-no-line': true }, debts: {}, runs: {}, held: {}, approvals: {},
+    operatorPaid: {}, due: { A1: true, C1: true, C2: true, D1: true, E1: true, 'G-no-line': true }, debts: {}, runs: {}, held: {}, approvals: {},
   };
   const accounts: AccountBook = { members: { M0: { iban: IBAN(0), bic: null, name: 'Famille M0' } }, professionals: {} };
   const marked = ['A1', 'B1', 'C1', 'D1', 'E1', 'G-no-line'];
@@ -226,10 +228,10 @@ it.each([[2, undefined], [2, 0], [1000, undefined]])('a blocked mark whose reaso
     const planned = planPaymentRun(before, optionsOf(accounts, join(root, 'out-stale')));
     await memory.commitRun(before, planned.result.ledger, planned.intent, buildRunReport({ runId: RUN, at: AT, slice: before, result: planned.result, intent: planned.intent }), planned.result.blocked);
     const d = await streamed(store, RUN, AT);
-    expect(d.blocked.map((b) => b.lineKeys)).toEqual([['C1']]);
+    expect(d.blocked.map((b) => b.lineKeys)).toEqual([['C1', 'C2']]);
     expect(d.pending.map((p) => p.lineKey)).toEqual(['D1']);
-    // the blocked line's mark (put again by this run) and the pending line's; the others gone
-    expect(await blockedKeys(store)).toEqual(['C1', 'D1']);
+    // the blocked lines' marks (put again or for the first time by this run) and the pending line's; the others gone
+    expect(await blockedKeys(store)).toEqual(['C1', 'C2', 'D1']);
     expect(await dump(store)).toEqual(await dump(memory));
 
     // a second run reads the marks of the lines still blocked or pending only
@@ -250,8 +252,8 @@ it.each([[2, undefined], [2, 0], [1000, undefined]])('a blocked mark whose reaso
     const AT2 = '2025-04-02T18:00:00.000Z';
     const d2 = await streamed(store, 'R-stream-2', AT2);
     expect(d2.orders).toEqual([]);
-    expect([...new Set(read)].sort()).toEqual(['C1', 'D1']);
-    expect(await blockedKeys(store)).toEqual(['C1', 'D1']);
+    expect([...new Set(read)].sort()).toEqual(['C1', 'C2', 'D1']);
+    expect(await blockedKeys(store)).toEqual(['C1', 'C2', 'D1']);
   } finally {
     await store.close();
     await memory.close();
