@@ -51,6 +51,28 @@ export interface LineLedger {
    * re-payment. Absent = none.
    */
   returned?: Readonly<Record<string, LineReturn>>;
+  /**
+   * What each run moved for the line, per payee, in runId order (member statements say who was paid
+   * and when). Since session 21 inside the line's own value (`payments.line`), written by the run
+   * that changes `paid`; a line written before keeps its list in `payments.line-runs/<lineKey>`
+   * until a run moves it again (src/pipeline/README.md, "Payment state"). Absent = none here.
+   */
+  runs?: readonly LineRun[];
+}
+
+/** What one payment run moved for one line, per payee (signed: a recovery is negative). */
+export interface LineRun {
+  runId: string;
+  /** the run's cut-off instant */
+  at: string;
+  moved: { payee: string; amount: string; returned?: ReturnedMark }[];
+}
+
+/** The bank returned the transfer that made this movement: it is not counted as paid. */
+export interface ReturnedMark {
+  endToEndId: string;
+  code: string;
+  label: string;
 }
 
 /** One returned transfer, as it concerns one line (and, in `returnsToReport`, a whole transfer). */

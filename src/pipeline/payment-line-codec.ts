@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import type { LineLedger, LineReturn } from '../payments/types.js';
+import type { LineLedger, LineReturn, LineRun } from '../payments/types.js';
 import type { BinaryCodec } from '../state/level-store.js';
 import type { StoredLine } from './payments-store.js';
 
@@ -20,21 +20,33 @@ import type { StoredLine } from './payments-store.js';
  * structures do not name (a later version's) is written as JSON, whole: never a field dropped.
  * Adding a field means a FIFTH structure (appended: 0x40–0x43 stay what they are), never a change
  * of these four.
+ *
+ * Session 21: the fifth (0x44), `LINE_RUNS`, is the line with its run list (`runs`, which a
+ * separate `payments.line-runs/<lineKey>` value held before: one key and one put per paid line
+ * less). msgpackr takes a structure by the object's keys in order: a line without `runs` is packed
+ * with 0x40 as before, byte for byte (test/pipeline/payment-line-codec.int.test.ts). The runs are
+ * arrays, not records: `[runId, at, [[payee, amount] | [payee, amount, endToEndId, code, label], …]]`
+ * (a movement the bank returned carries its mark's three fields). Not the reverse: a build before
+ * session 21 cannot read a line written with 0x44.
  */
 const LINE = ['settlement', 'tp', 'returns', 'paid', 'returned'];
 const SETTLEMENT = ['version', 'status', 'annulled', 'tiersPayant', 'adherentId', 'amcAmount', 'careDate'];
 const TP = ['version', 'kind', 'payee', 'owed'];
 const RETURN = ['payee', 'paymentId', 'runId', 'amount', 'code', 'label', 'blocks', 'file', 'record', 'at'];
+const LINE_RUNS = [...LINE, 'runs'];
 const JSON_OBJECT = 0x7b;
 
 // the structures are the format's: none is ever added (maxSharedStructures) and nothing is saved
-const packr = new Packr({ structures: [LINE.slice(), SETTLEMENT.slice(), TP.slice(), RETURN.slice()], maxSharedStructures: 4 });
+const packr = new Packr({ structures: [LINE.slice(), SETTLEMENT.slice(), TP.slice(), RETURN.slice(), LINE_RUNS.slice()], maxSharedStructures: 5 });
 
 type Facts = NonNullable<StoredLine['settlement']>;
 type Tp = NonNullable<StoredLine['tp']>;
 type Pairs<V> = readonly (readonly [string, V])[];
 
-const LINE_KEYS = new Set(LINE);
+const LINE_KEYS = new Set(LINE_RUNS);
+const RUN_KEYS = new Set(['runId', 'at', 'moved']);
+const MOVED_KEYS = new Set(['payee', 'amount', 'returned']);
+const MARK_KEYS = new Set(['endToEndId', 'code', 'label']);
 const SETTLEMENT_KEYS = new Set(SETTLEMENT);
 const TP_KEYS = new Set(TP);
 const RETURN_KEYS = new Set(RETURN);
@@ -47,12 +59,36 @@ function only(o: object, known: ReadonlySet<string>): boolean {
 
 const pairsOf = <V>(m: Pairs<V> | Readonly<Record<string, V>>): Pairs<V> => (Array.isArray(m) ? (m as Pairs<V>) : Object.entries(m));
 
+/** Whether a run list is of the shapes the arrays hold (strings where strings are): else the line is JSON. */
+function runsFit(runs: readonly LineRun[] | undefined): boolean {
+  if (runs === undefined) return true;
+  if (!Array.isArray(runs)) return false;
+  for (const r of runs) {
+    if (r === null || typeof r !== 'object' || !only(r, RUN_KEYS) || typeof r.runId !== 'string' || typeof r.at !== 'string' || !Array.isArray(r.moved)) return false;
+    for (const m of r.moved) {
+      if (m === null || typeof m !== 'object' || !only(m, MOVED_KEYS) || typeof m.payee !== 'string' || typeof m.amount !== 'string') return false;
+      const x = m.returned;
+      if (x !== undefined && (x === null || typeof x !== 'object' || !only(x, MARK_KEYS) || typeof x.endToEndId !== 'string' || typeof x.code !== 'string' || typeof x.label !== 'string')) return false;
+    }
+  }
+  return true;
+}
+
+type MovedWire = [payee: string, amount: string] | [payee: string, amount: string, endToEndId: string, code: string, label: string];
+type RunWire = [runId: string, at: string, moved: MovedWire[]];
+
+const runsWire = (runs: readonly LineRun[]): RunWire[] =>
+  runs.map((r) => [r.runId, r.at, r.moved.map((m): MovedWire => (m.returned === undefined ? [m.payee, m.amount] : [m.payee, m.amount, m.returned.endToEndId, m.returned.code, m.returned.label]))]);
+
+const runsOf = (wire: readonly RunWire[]): LineRun[] =>
+  wire.map(([runId, at, moved]) => ({ runId, at, moved: moved.map((m) => (m.length === 2 ? { payee: m[0], amount: m[1] } : { payee: m[0], amount: m[1], returned: { endToEndId: m[2], code: m[3], label: m[4] } })) }));
+
 function fits(line: StoredLine): boolean {
   if (!only(line, LINE_KEYS)) return false;
   if (line.settlement !== null && !only(line.settlement, SETTLEMENT_KEYS)) return false;
   if (line.tp !== null && !only(line.tp, TP_KEYS)) return false;
   if (line.returned !== undefined) for (const [, r] of pairsOf(line.returned)) if (!only(r, RETURN_KEYS)) return false;
-  return true;
+  return runsFit(line.runs);
 }
 
 function encode(line: StoredLine): Uint8Array {
@@ -64,7 +100,7 @@ function encode(line: StoredLine): Uint8Array {
 function packFitting(line: StoredLine | LineLedger): Uint8Array {
   const s = line.settlement;
   const tp = line.tp;
-  return packr.pack({
+  const w: Wire = {
     settlement: s === null ? null : { version: s.version, status: s.status, annulled: s.annulled, tiersPayant: s.tiersPayant, adherentId: s.adherentId, amcAmount: s.amcAmount, careDate: s.careDate ?? null },
     tp: tp === null ? null : { version: tp.version, kind: tp.kind, payee: tp.payee, owed: tp.owed },
     returns: line.returns ?? null,
@@ -73,7 +109,10 @@ function packFitting(line: StoredLine | LineLedger): Uint8Array {
       line.returned === undefined
         ? null
         : pairsOf(line.returned).map(([id, r]) => [id, { payee: r.payee, paymentId: r.paymentId, runId: r.runId, amount: r.amount, code: r.code, label: r.label, blocks: r.blocks, file: r.file, record: r.record, at: r.at }]),
-  });
+  };
+  // (the sixth key last: the structure LINE_RUNS; without it, LINE as before)
+  if (line.runs !== undefined) w.runs = runsWire(line.runs);
+  return packr.pack(w);
 }
 
 interface Wire {
@@ -82,6 +121,8 @@ interface Wire {
   returns: number | null;
   paid: Pairs<string>;
   returned: Pairs<LineReturn> | null;
+  /** LINE_RUNS only */
+  runs?: RunWire[];
 }
 
 /** The settlement facts a packed value holds, in the fields' order JSON gave them (careDate last, when known). */
@@ -103,6 +144,7 @@ function decode(raw: Buffer): StoredLine {
   const settlement = factsOf(w);
   const out: StoredLine = w.returns === null ? { settlement, tp: w.tp, paid: w.paid } : { settlement, tp: w.tp, returns: w.returns, paid: w.paid };
   if (w.returned !== null) out.returned = w.returned;
+  if (w.runs !== undefined) out.runs = runsOf(w.runs);
   return out;
 }
 
@@ -130,6 +172,7 @@ export function ledgerLineCodec(toLedger: (stored: StoredLine) => LineLedger, to
       const line: LineLedger = { settlement, tp: w.tp, paid: Object.fromEntries(w.paid) };
       if (w.returns !== null) line.returns = w.returns;
       if (w.returned !== null) line.returned = Object.fromEntries(w.returned);
+      if (w.runs !== undefined) line.runs = runsOf(w.runs);
       return line;
     },
   };
@@ -141,5 +184,5 @@ function fitsLedger(line: LineLedger): boolean {
   if (line.settlement !== null && !only(line.settlement, SETTLEMENT_KEYS)) return false;
   if (line.tp !== null && !only(line.tp, TP_KEYS)) return false;
   if (line.returned !== undefined) for (const id in line.returned) if (!only(line.returned[id]!, RETURN_KEYS)) return false;
-  return true;
+  return runsFit(line.runs);
 }

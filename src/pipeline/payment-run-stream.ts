@@ -12,7 +12,7 @@ import type { Approval, Blocked, Held, LineLedger, LineReturn, Pending, ReturnBl
 import { blockedShown, type LineBlocked, type LineRun } from '../statement/payment.js';
 import { compositeKey } from '../state/kv-store.js';
 import type { LevelSubStore } from '../state/level-store.js';
-import { chunkKey, DueKeys, dueSetIdsOf, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove } from './payments-store.js';
+import { chunkKey, DueKeys, dueSetIdsOf, REPORT_LINES_PER_KEY, withLineRun, type PaymentsStore, type RunKeys, type StoredMove, type StoredOps } from './payments-store.js';
 
 /**
  * A payment run decided and applied by streaming its due lines, so that its memory follows its
@@ -70,6 +70,12 @@ export interface ApplyCursor {
    * before session 20, whose due set was the per-line marks alone)
    */
   dueSets?: string[];
+  /**
+   * how many `payments.run-ops` chunks the scan wrote (its operator payments per line, session 21):
+   * the apply reads them instead of the lines' claim lists and claims (none: a cursor recorded
+   * before, whose apply reads those)
+   */
+  operatorChunks?: number;
 }
 
 export interface StreamedRunOptions extends RunInput {
@@ -99,6 +105,8 @@ export interface StreamedDecision {
   settledLineKeys: number;
   /** the due sets the scan read (ApplyCursor.dueSets) */
   dueSets: string[];
+  /** the `payments.run-ops` chunks the scan wrote (ApplyCursor.operatorChunks) */
+  operatorChunks: number;
   /** what the record commit writes besides the outcomes */
   after: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock> };
   before: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock>; returnsToReport: Record<string, LineReturn> };
@@ -227,7 +235,7 @@ class MoveWalk {
  */
 export async function clearRunScratch(store: PaymentsStore): Promise<void> {
   const keys = store.runKeys();
-  for (const sub of [keys.runMoves, keys.runPayees] as LevelSubStore<unknown>[]) await sub.clear();
+  for (const sub of [keys.runMoves, keys.runPayees, keys.runOps] as LevelSubStore<unknown>[]) await sub.clear();
 }
 
 /**
@@ -253,6 +261,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   const totals = new SettledTotals();
   let rows: SettledLine[] = [];
   let chunks = 0;
+  let operatorChunks = 0;
   // The movements are keyed payee first (the decision and the transfers read them per payee), but
   // the scan meets them in lineKey order. In LMDB each slice's commit re-wrote pages all over
   // `payments.run-move` (quadratic in the run), so they were sorted in a private LMDB first; a
@@ -266,6 +275,12 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
       dueKeys = (await due.next(slice)).keys;
       const moves: [string, StoredMove][] = [];
       const [lines, operators] = await Promise.all([keys.linesOf(dueKeys), operatorsOf(keys, dueKeys)]);
+      // what the operator paid on the slice's lines, for the apply (its movements are these lines' again)
+      const ops: StoredOps['ops'] = [];
+      for (let i = 0; i < dueKeys.length; i++) {
+        const byPayee = operators[i]!.byPayee;
+        if (byPayee !== undefined && byPayee.size > 0) ops.push([dueKeys[i]!, [...byPayee]]);
+      }
       for (let i = 0; i < dueKeys.length; i++) {
         const lineKey = dueKeys[i]!;
         const line = lines[i];
@@ -305,11 +320,12 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
         full.push(rows.slice(0, REPORT_LINES_PER_KEY));
         rows = rows.slice(REPORT_LINES_PER_KEY);
       }
-      if (full.length === 0 && moves.length === 0) return null;
+      if (full.length === 0 && moves.length === 0 && dueKeys.length === 0) return null;
       return () => {
         keys.level.writesOnly();
         for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
         for (const [k, v] of moves) keys.runMoves.put(k, v);
+        if (dueKeys.length > 0) keys.runOps.put(opsChunkKey(operatorChunks++), { last: dueKeys.at(-1)!, ops });
       };
     });
     options.onScanSlice?.();
@@ -363,7 +379,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     repaidMarksOf: (o) => payees.get(o.payee)?.marks ?? [],
   });
   return {
-    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks, dueSets,
+    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks, dueSets, operatorChunks,
     before, after: { debts: state.debts, held: state.heldByPayee, approvals: state.approvals, returnBlocks: state.returnBlocks },
   };
 }
@@ -418,7 +434,7 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
         putStreamedIntent(keys, d.intent, oldOrders);
         for (const f of d.intent.files) for (const id of f.endToEndIds) keys.handedOver.put(id, f.messageId);
       }
-      keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null, dueSets: d.dueSets } satisfies ApplyCursor as never);
+      keys.pendingRun.put(APPLY, { runId: d.runId, at: d.at, phase: 'lines', after: null, dueSets: d.dueSets, operatorChunks: d.operatorChunks } satisfies ApplyCursor as never);
       keys.pendingRun.remove(SCAN);
     };
   });
@@ -449,15 +465,22 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
   let outcomes: Map<string, LineOutcome> | null = null;
   let blocked: Map<string, LineBlocked> | 'per-slice' | null = null;
   let due: DueKeys | null = null;
+  // the due lines that had a blocked mark, when this apply reads the whole due set (module comment of blockedMarksOf)
+  let seen: Set<string> | null = null;
+  let ops: RunOps | null | undefined;
   for (;;) {
     const cursor = applyCursorOf(store);
     if (cursor === null) return;
     if (cursor.phase === 'lines') {
       outcomes ??= await lineOutcomesOf(keys);
-      blocked ??= await blockedMarksOf(keys, options.blockedMarksAtOnce ?? BLOCKED_MARKS_AT_ONCE);
+      if (blocked === null) {
+        blocked = await blockedMarksOf(keys, options.blockedMarksAtOnce ?? BLOCKED_MARKS_AT_ONCE);
+        if (cursor.after === null) seen = new Set();
+      }
       // from the cursor: a restart resumes after the last slice applied
       due ??= DueKeys.open(keys, cursor.dueSets ?? [], cursor.after);
-      await applyLineSlice(keys, cursor, slice, outcomes, blocked, due);
+      if (ops === undefined) ops = cursor.operatorChunks === undefined ? null : new RunOps(keys, cursor.operatorChunks);
+      await applyLineSlice(keys, cursor, slice, outcomes, blocked, due, seen, ops);
     }
     else await applyTransferSlice(keys, cursor, slice);
     options.onSlice?.();
@@ -487,9 +510,14 @@ async function lineOutcomesOf(keys: RunKeys): Promise<Map<string, LineOutcome>> 
  * payee blocked) and removes it when it pays the line: the marks are about the lines of the blocked
  * payees (1 239 at 100 k lines), not the ledger's. Each slice writes the marks of its own lines
  * only, so what later slices read of this map is still what is stored.
- * A mark can outlive its reason (a line whose movements came to nothing keeps it): so that the
- * apply's cost never follows the home's history, more than BLOCKED_MARKS_AT_ONCE marks are read
- * per slice, for the slice's lines only, as before ('per-slice').
+ * Since session 21 a mark never outlives its reason: the apply removes it from a line it moves or
+ * leaves due for nobody (its movements came to nothing, or were all made), from a line gone, and —
+ * in its last line slice, when it read the whole due set in this process (`seen`: not after a
+ * restart; the next run does it) — from every line the due set did not name (a run keeps a blocked
+ * line due: a mark on a line not due is stale, left by a build before session 21). So the marks are
+ * the blocked lines' and a second run reads no stale one. A home holding more than
+ * BLOCKED_MARKS_AT_ONCE marks (an older home's history) reads them per slice, for the slice's lines
+ * only, as before ('per-slice'), until its first run sweeps them.
  */
 async function blockedMarksOf(keys: RunKeys, atOnce: number): Promise<Map<string, LineBlocked> | 'per-slice'> {
   const marks = await keys.lineBlocked.entriesAfter(null, atOnce + 1);
@@ -499,7 +527,9 @@ async function blockedMarksOf(keys: RunKeys, atOnce: number): Promise<Map<string
 /** The most blocked marks an apply holds at once (≈ 100 B each). */
 export const BLOCKED_MARKS_AT_ONCE = 50_000;
 
-async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: DueKeys): Promise<void> {
+async function applyLineSlice(
+  keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: DueKeys, seen: Set<string> | null, ops: RunOps | null,
+): Promise<void> {
   const { runId, at } = cursor;
   await keys.level.update(async () => {
     const { keys: dueKeys, marked } = await due.next(slice);
@@ -513,25 +543,32 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
     // folds its own writes into a read-your-writes map (LevelStore.read)
     const writes: LineWrite[] = [];
     const changed = new Map<string, string | null | undefined>();
+    // the operator payments the scan found (run-ops): not the claim lists and claims read again
+    const scanned = ops?.of(dueKeys) ?? null;
     const [lines, operators, sliceMarks] = await Promise.all([
       keys.linesOf(dueKeys),
-      operatorsOf(keys, dueKeys),
+      scanned ?? operatorsOf(keys, dueKeys),
       blockedMarks === 'per-slice' ? keys.lineBlocked.getMany(dueKeys) : null,
     ]);
-    // a line's run list exists only once a run has paid it someone (its `paid` names a payee:
+    // a line's run list is inside the line since session 21; a line written before keeps it in its
+    // own key, which exists only once a run has paid it someone (its `paid` names a payee:
     // PaymentsStore.paymentFactsOf reads them the same way): a line paid for the first time has none to read
     const runLists = await runListsOf(keys, dueKeys, lines);
     for (let i = 0; i < dueKeys.length; i++) {
       const lineKey = dueKeys[i]!;
       const line = lines[i];
+      const wasBlocked = sliceMarks === null ? (blockedMarks as ReadonlyMap<string, LineBlocked>).get(lineKey) : sliceMarks[i];
+      if (wasBlocked !== undefined) seen?.add(lineKey);
       if (line === undefined) {
-        writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: marked[i]! ? 'remove' : 'keep' });
+        // the line is gone: so is the reason of a blocked mark it kept
+        if (wasBlocked !== undefined) changed.set(lineKey, undefined);
+        writes.push({ lineKey, line: undefined, dropRunsKey: false, unblock: wasBlocked !== undefined, blockedFor: [], due: marked[i]! ? 'remove' : 'keep' });
         continue;
       }
       const m = movementsOf(lineKey, line, operators[i]!.byPayee);
       if (!(m instanceof Map)) {
         // pending: stays due, unchanged (a mark of its own when it was due by a batch's set only)
-        if (!marked[i]!) writes.push({ lineKey, line: undefined, runs: undefined, unblock: false, blockedFor: [], due: 'mark' });
+        if (!marked[i]!) writes.push({ lineKey, line: undefined, dropRunsKey: false, unblock: false, blockedFor: [], due: 'mark' });
         continue;
       }
       // (made when first needed: most lines move for one payee, and are blocked for none)
@@ -557,15 +594,22 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
           next = kept === undefined ? rest : { ...rest, returned: kept };
         }
       }
-      const wasBlocked = sliceMarks === null ? (blockedMarks as ReadonlyMap<string, LineBlocked>).get(lineKey) : sliceMarks[i];
-      if (next !== line) changed.set(lineKey, line.settlement?.adherentId);
+      // the run's record in the line's run list, in the line's own value (one put: no `payments.line-runs` key)
+      if (moved.length > 0) next = { ...next, runs: withLineRun(line.runs ?? runLists[i], { runId, at, moved }) };
+      // the mark goes when the run moved the line or leaves it due for nobody (its movements came to
+      // nothing, or all were made): a mark never outlives its reason (a blocked payee's is put again)
+      const unblock = wasBlocked !== undefined && (moved.length > 0 || notMoved === null);
+      // (a mark this apply puts is no stale one: the last slice's sweep, reading the marks per slice, sees it)
+      if (blockedFor.length > 0) seen?.add(lineKey);
+      if (next !== line || unblock) changed.set(lineKey, line.settlement?.adherentId);
       for (const b of blockedFor) if (blockedShown(wasBlocked) !== blockedShown(b)) changed.set(lineKey, line.settlement?.adherentId);
       writes.push({
         lineKey,
         line: next !== line ? next : undefined,
-        runs: moved.length > 0 ? withLineRun(runLists[i], { runId, at, moved }) : undefined,
+        // a list read from its own key (a line written before) is now inside the line
+        dropRunsKey: moved.length > 0 && runLists[i] !== undefined,
         // read once above, in this update's decision: nothing else writes the line meanwhile
-        unblock: moved.length > 0 && wasBlocked !== undefined,
+        unblock,
         blockedFor,
         due: notMoved === null ? (marked[i]! ? 'remove' : 'keep') : marked[i]! ? 'keep' : 'mark',
       });
@@ -574,6 +618,15 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
     const last = dueKeys.length < slice;
     const setKeys: string[] = [];
     if (last) for (const id of cursor.dueSets ?? []) setKeys.push(...(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER, compositeKey(id, ''))));
+    // the marks of lines the due set did not name: no run keeps a line blocked without keeping it due,
+    // so their reason is gone (a mark left by a build before session 21); not shown by a statement
+    // (a line due to nobody shows no waiting payment): no statement mark
+    const swept: string[] = [];
+    if (last && seen !== null) {
+      // (per slice: more than BLOCKED_MARKS_AT_ONCE marks, an older home's history, read once here, then gone)
+      const all = blockedMarks === 'per-slice' ? await keys.lineBlocked.keysAfter(null, Number.MAX_SAFE_INTEGER) : blockedMarks.keys();
+      for (const k of all) if (!seen.has(k)) swept.push(k);
+    }
     const next: ApplyCursor = last ? { runId, at, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
     const marks = await keys.commitMarks();
     return () => {
@@ -583,22 +636,24 @@ async function applyLineSlice(keys: RunKeys, cursor: ApplyCursor, slice: number,
       keys.level.writesOnly();
       for (const w of writes) {
         if (w.line !== undefined) keys.putLine(w.lineKey, w.line);
-        if (w.runs !== undefined) keys.lineRuns.put(w.lineKey, w.runs);
+        if (w.dropRunsKey) keys.lineRuns.remove(w.lineKey);
         if (w.unblock) keys.lineBlocked.remove(w.lineKey);
         for (const b of w.blockedFor) keys.lineBlocked.put(w.lineKey, { runId, at, payee: b.payee, reason: b.reason } satisfies LineBlocked);
         if (w.due === 'remove') keys.due.remove(w.lineKey);
         else if (w.due === 'mark') keys.due.put(w.lineKey, 1);
       }
+      for (const k of swept) keys.lineBlocked.remove(k);
       for (const k of setKeys) keys.dueSets.remove(k);
       keys.pendingRun.put(APPLY, next as never);
     };
   });
 }
 
-/** The due lines' run lists (undefined: none), read only for the lines paid to someone before. */
+/** The due lines' run lists kept in their own key (undefined: none), read only for the lines paid to someone before whose value holds none. */
 async function runListsOf(keys: RunKeys, dueKeys: readonly string[], lines: readonly (LineLedger | undefined)[]): Promise<(LineRun[] | undefined)[]> {
   const at: number[] = [];
   for (let i = 0; i < dueKeys.length; i++) {
+    if (lines[i]?.runs !== undefined) continue;
     const paid = lines[i]?.paid;
     if (paid !== undefined) for (const _ in paid) {
       at.push(i);
@@ -612,6 +667,47 @@ async function runListsOf(keys: RunKeys, dueKeys: readonly string[], lines: read
   return out;
 }
 
+const opsChunkKey = (n: number) => String(n).padStart(6, '0');
+
+/**
+ * The scan's `payments.run-ops` chunks, read in order as the apply's due keys come (the same due
+ * set, in the same key order: nothing is consumed, and nothing changes a claim, between a run's
+ * scan and its apply). Chunk n holds the lines after chunk n − 1's `last` up to its own: a key is
+ * looked up in the first chunk whose `last` is not before it (a resumed apply skips the chunks of
+ * the slices applied). One chunk held at a time.
+ */
+class RunOps {
+  private next = 0;
+  private last: string | null = null;
+  private byLine = new Map<string, Map<string, number>>();
+
+  constructor(
+    private readonly keys: RunKeys,
+    private count: number,
+  ) {}
+
+  /** The operator's payments per payee of each key (operatorsOf's shape), or null when a key is past the chunks (then the apply reads them). */
+  of(dueKeys: readonly string[]): { byPayee: Map<string, number> | undefined }[] | null {
+    const out = new Array<{ byPayee: Map<string, number> | undefined }>(dueKeys.length);
+    for (let i = 0; i < dueKeys.length; i++) {
+      const k = dueKeys[i]!;
+      while (this.last === null || k > this.last) {
+        if (this.next >= this.count) return null;
+        const chunk = this.keys.runOps.get(opsChunkKey(this.next++));
+        if (chunk === undefined) {
+          // (never, short of a scratch cleared under the apply): from here on the apply reads them all
+          this.count = 0;
+          return null;
+        }
+        this.last = chunk.last;
+        this.byLine = new Map(chunk.ops.map(([line, byPayee]) => [line, new Map(byPayee)]));
+      }
+      out[i] = { byPayee: this.byLine.get(k) };
+    }
+    return out;
+  }
+}
+
 /** A line blocked for no payee (shared, never written to). */
 const NOT_BLOCKED: { payee: string; reason: string }[] = [];
 
@@ -619,8 +715,8 @@ const NOT_BLOCKED: { payee: string; reason: string }[] = [];
 interface LineWrite {
   lineKey: string;
   line: LineLedger | undefined;
-  /** the line's run list with this run's record in it */
-  runs: LineRun[] | undefined;
+  /** the line's `payments.line-runs` key removed: its list was read from there and is now inside the line */
+  dropRunsKey: boolean;
   /** the line's blocked mark removed (the run moved it) */
   unblock: boolean;
   blockedFor: { payee: string; reason: string }[];

@@ -51,6 +51,7 @@ import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
  *   payments.run-move/<payee>␟<lineKey>        scratch of the run being decided / applied: StoredMove (payment-run-stream.ts)
  *   payments.run-payee/<payee>                scratch: PayeeOutcome, the recorded decision for the payee
+ *   payments.run-ops/<nnnnnn>                 scratch: a scan slice's operator payments per line (StoredOps), for the apply
  *   payments.pending/apply, payments.pending/scan   the streamed run's apply cursor / the run id of a scan in progress
  *   payments.layout/layout                    the payment state is in LevelDB (payments-move.ts)
  *
@@ -191,6 +192,17 @@ export type StoredIntent = RunIntent & { orderKeys?: number; /** a streamed run'
 /** A streamed run's movement of one line for one payee (`payments.run-move/<payee>␟<lineKey>`): [version, signed cents, the line's bank returns]. */
 export type StoredMove = readonly [version: number, cents: number, returns: number];
 
+/**
+ * What the scan of a streamed run found the TP operator paid on the lines of one of its slices
+ * (`payments.run-ops/<nnnnnn>`, session 21), for the apply, which needs the same to compute the
+ * same movements: `last`, the slice's last due key (chunk n holds the slice's lines after chunk
+ * n − 1's `last`, up to its own), and, for each line with an operator payment, per payee, cents.
+ */
+export interface StoredOps {
+  last: string;
+  ops: [lineKey: string, byPayee: [payee: string, cents: number][]][];
+}
+
 /** A streamed run's decision for one payee (`payments.run-payee/<payee>`): its order's head, or why its lines stay due. */
 export type PayeeOutcome = { o: 'order'; head: PaymentOrderHead } | { o: 'blocked'; reason: string } | { o: 'held' };
 
@@ -218,6 +230,7 @@ export interface RunKeys {
   reportLines: LevelSubStore<(SettledTuple | SettledLine)[]>;
   runMoves: LevelSubStore<StoredMove>;
   runPayees: LevelSubStore<PayeeOutcome>;
+  runOps: LevelSubStore<StoredOps>;
   statements: PaymentStatementMarks;
   /** the statement marks of ONE commit, asked for in its read phase (`PaymentStatementMarks.forCommit`) */
   commitMarks(): Promise<PaymentStatementMarks>;
@@ -225,8 +238,6 @@ export interface RunKeys {
   /** these lines, read at once before a batch (LevelSubStore.getMany): undefined for a line not there */
   linesOf(lineKeys: readonly string[]): Promise<(LineLedger | undefined)[]>;
   putLine(lineKey: string, line: LineLedger): void;
-  /** inside a commit: the line's record of this run, in its runId-ordered list */
-  putLineRun(lineKey: string, run: LineRun): void;
 }
 
 export const chunkKey = (runId: string, n: number) => compositeKey(runId, String(n).padStart(6, '0'));
@@ -262,6 +273,7 @@ export class PaymentsStore {
   private readonly reportLines: LevelSubStore<(SettledTuple | SettledLine)[]>;
   private readonly runMoves: LevelSubStore<StoredMove>;
   private readonly runPayees: LevelSubStore<PayeeOutcome>;
+  private readonly runOps: LevelSubStore<StoredOps>;
   /** the member statements to write again (statement-dirty.ts): in the payment commits' own batch */
   private readonly statements: PaymentStatementMarks;
 
@@ -292,6 +304,7 @@ export class PaymentsStore {
     this.reportLines = level.sub('payments.report-lines');
     this.runMoves = level.sub('payments.run-move');
     this.runPayees = level.sub('payments.run-payee');
+    this.runOps = level.sub('payments.run-ops');
     this.statements = new PaymentStatementMarks(new DirtyFamilies(level));
   }
 
@@ -536,12 +549,24 @@ export class PaymentsStore {
    */
   markLineRunsReturned(transfer: TransferRecord, returned: { endToEndId: string; code: string; label: string }): void {
     this.statements.markLines(transfer.lines.map((l) => l.lineKey));
-    for (const l of transfer.lines) {
-      const runs = this.lineRuns.get(l.lineKey);
+    const marked = (runs: readonly LineRun[] | undefined): LineRun[] | null => {
       const i = runs?.findIndex((r) => r.runId === transfer.runId) ?? -1;
-      if (runs === undefined || i < 0) continue;
+      if (runs === undefined || i < 0) return null;
       const run = runs[i]!;
-      this.lineRuns.put(l.lineKey, runs.map((r, j) => (j === i ? { ...run, moved: run.moved.map((m) => (m.payee === transfer.payee ? { ...m, returned } : m)) } : r)));
+      return runs.map((r, j) => (j === i ? { ...run, moved: run.moved.map((m) => (m.payee === transfer.payee ? { ...m, returned } : m)) } : r));
+    };
+    for (const l of transfer.lines) {
+      // (this batch's own write of the line, when the return changed it: read-your-writes)
+      const line = this.ledgerLines.get(l.lineKey);
+      if (line?.runs !== undefined) {
+        // the list inside the line (since session 21)
+        const runs = marked(line.runs);
+        if (runs !== null) this.ledgerLines.put(l.lineKey, { ...line, runs });
+        continue;
+      }
+      // a line written before: its list in its own key
+      const runs = marked(this.lineRuns.get(l.lineKey));
+      if (runs !== null) this.lineRuns.put(l.lineKey, runs);
     }
   }
 
@@ -576,17 +601,22 @@ export class PaymentsStore {
     await this.level.update(async () => {
       const oldOrders = intent === null ? [] : await this.pendingOrders.keysAfter(null, Number.MAX_SAFE_INTEGER);
       const dueSets = await this.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER);
+      // the lines with a blocked mark the run leaves due for nobody: the mark's reason is gone (recordLineRuns)
+      const stale = (await this.lineBlocked.keysAfter(null, Number.MAX_SAFE_INTEGER)).filter((k) => !Object.hasOwn(after.due, k));
       return () => {
         // the blocked payees' lines get a new blocked mark (recordLineRuns): their statements change
-        // when what they show of it does (a line blocked again for the same payee and reason: no)
+        // when what they show of it does (a line blocked again for the same payee and reason: no);
+        // a due line's mark removed too (the streamed apply marks the same lines)
         const newlyBlocked = blocked.flatMap((b) => b.lineKeys.filter((k) => blockedShown(this.lineBlocked.get(k)) !== blockedShown(b)));
-        this.writeChanges(before, after, newlyBlocked);
+        // the lines whose `paid` the run changed, with its record in their run list (recordLineRuns)
+        after = this.withRunRecords(before, after);
+        this.writeChanges(before, after, [...newlyBlocked, ...stale.filter((k) => Object.hasOwn(before.due, k))]);
         // the run read the batches' due sets (readSlice): removed, the lines it leaves due marked one by one
         if (dueSets.length > 0) {
           for (const id of dueSets) this.dueSets.remove(id);
           for (const k of Object.keys(after.due)) if (!this.due.has(k)) this.due.put(k, 1);
         }
-        this.recordLineRuns(before, after, blocked);
+        this.recordLineRuns(before, after, blocked, stale);
         if (report !== null) this.putReport(report);
         if (intent === null) return;
         this.putPending(intent, oldOrders);
@@ -617,19 +647,44 @@ export class PaymentsStore {
 
   /**
    * Which run paid which line (for member statements): the lines whose `paid` this run changed get
-   * a line-run record of the run's movements (and lose their blocked mark); the lines of a blocked
-   * payee get one. Inside `commitRun`'s batch, so a run and its records are one fact.
+   * the run's record of its movements in their run list — inside the line since session 21 (a
+   * line written before: its `payments.line-runs` list taken in, that key removed). Inside
+   * `commitRun`'s batch, before the lines are written, so a run and its records are one fact.
    */
-  private recordLineRuns(before: PaymentsLedger, after: PaymentsLedger, blocked: readonly Blocked[]): void {
-    const runId = Object.keys(after.runs).find((k) => !Object.hasOwn(before.runs, k));
-    if (runId === undefined) return;
+  private withRunRecords(before: PaymentsLedger, after: PaymentsLedger): PaymentsLedger {
+    const runId = newRunOf(before, after);
+    if (runId === undefined) return after;
     const at = after.runs[runId]!.at;
+    let lines: Record<string, LineLedger> | null = null;
     for (const [lineKey, line] of Object.entries(after.lines)) {
       const was = Object.hasOwn(before.lines, lineKey) ? before.lines[lineKey]! : undefined;
       if (was === line) continue;
       const moved = movedBetween(was?.paid ?? {}, line.paid);
       if (moved.length === 0) continue;
-      putLineRun(this.lineRuns, lineKey, { runId, at, moved });
+      let runs = line.runs;
+      if (runs === undefined && was !== undefined && paidToSomeone(was)) {
+        runs = this.lineRuns.get(lineKey);
+        if (runs !== undefined) this.lineRuns.remove(lineKey);
+      }
+      (lines ??= { ...after.lines })[lineKey] = { ...line, runs: withLineRun(runs, { runId, at, moved }) };
+    }
+    return lines === null ? after : { ...after, lines };
+  }
+
+  /**
+   * The blocked marks of a run: the lines it moved lose theirs, the lines of a blocked payee get one,
+   * and a mark whose line the run leaves due for nobody goes (`stale`). Inside `commitRun`'s batch.
+   */
+  private recordLineRuns(before: PaymentsLedger, after: PaymentsLedger, blocked: readonly Blocked[], stale: readonly string[]): void {
+    const runId = newRunOf(before, after);
+    if (runId === undefined) return;
+    // a mark never outlives its reason (payment-run-stream.ts blockedMarksOf): a run keeps a blocked line due
+    for (const lineKey of stale) this.lineBlocked.remove(lineKey);
+    const at = after.runs[runId]!.at;
+    for (const [lineKey, line] of Object.entries(after.lines)) {
+      const was = Object.hasOwn(before.lines, lineKey) ? before.lines[lineKey]! : undefined;
+      if (was === line) continue;
+      if (movedBetween(was?.paid ?? {}, line.paid).length === 0) continue;
       if (this.lineBlocked.has(lineKey)) this.lineBlocked.remove(lineKey);
     }
     for (const b of blocked) for (const lineKey of b.lineKeys) this.lineBlocked.put(lineKey, { runId, at, payee: b.payee, reason: b.reason });
@@ -651,7 +706,8 @@ export class PaymentsStore {
       const line = this.ledgerLines.get(lineKey) ?? null;
       // a run records a line-run only when it changes the line's `paid`, whose payees stay once
       // there (a recovery or a return leaves the payee at its new amount): no payee, no record
-      const runs = !paidToSomeone(line) ? [] : (this.lineRuns.get(lineKey) ?? []);
+      // inside the line since session 21; a line written before: its own key
+      const runs = line?.runs ?? (!paidToSomeone(line) ? [] : (this.lineRuns.get(lineKey) ?? []));
       const operatorPaid: OperatorPayment[] = [];
       for (const c of this.lineOperators.get(lineKey) ?? []) {
         const p = this.operator.get(c);
@@ -672,7 +728,8 @@ export class PaymentsStore {
   async paymentFactsOfMany(lineKeys: readonly string[]): Promise<Map<string, LinePaymentFacts>> {
     const [stored, claimsOf, blocked] = await Promise.all([this.ledgerLines.getMany(lineKeys), this.lineOperators.getMany(lineKeys), this.lineBlocked.getMany(lineKeys)]);
     const lines = stored.map((s) => s ?? null);
-    const paid = lineKeys.filter((_, i) => paidToSomeone(lines[i]!));
+    // the run lists not inside their line (a line written before session 21)
+    const paid = lineKeys.filter((_, i) => lines[i]?.runs === undefined && paidToSomeone(lines[i]!));
     const claims = [...new Set(claimsOf.flatMap((c) => c ?? []))];
     const payees = [...new Set(lines.flatMap((line) => [...payeesWaitingFor(line)]))];
     const [runs, operator, held] = await Promise.all([this.lineRuns.getMany(paid), this.operator.getMany(claims), this.held.getMany(payees)]);
@@ -688,7 +745,7 @@ export class PaymentsStore {
         const p = operatorOf.get(c);
         if (p !== undefined) operatorPaid.push(p);
       }
-      const lineRuns = !paidToSomeone(line) ? [] : (runsOf.get(lineKey) ?? []);
+      const lineRuns = line?.runs ?? (!paidToSomeone(line) ? [] : (runsOf.get(lineKey) ?? []));
       out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, blocked[i] ?? null, (payee) => heldOf.get(payee)));
     }
     return out;
@@ -822,12 +879,11 @@ export class PaymentsStore {
       level: this.level, lines: this.lines, due: this.due, dueSets: this.dueSets, operator: this.operator, lineOperators: this.lineOperators, debts: this.debts, runs: this.runs,
       held: this.held, approvals: this.approvals, handedOver: this.handedOver, pendingRun: this.pendingRun, pendingOrders: this.pendingOrders,
       transfers: this.transfers, returnBlocks: this.returnBlocks, returnsToReport: this.returnsToReport, lineRuns: this.lineRuns, lineBlocked: this.lineBlocked,
-      reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, statements: this.statements,
+      reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, runOps: this.runOps, statements: this.statements,
       commitMarks: () => this.commitMarks(),
       lineOf: (k) => this.ledgerLines.get(k),
       linesOf: (ks) => this.ledgerLines.getMany(ks),
       putLine: (k, line) => this.ledgerLines.put(k, line),
-      putLineRun: (k, run) => putLineRun(this.lineRuns, k, run),
     };
   }
 
@@ -837,7 +893,9 @@ export class PaymentsStore {
   async readAll(): Promise<PaymentsState> {
     const all = async <V>(sub: LevelSubStore<V>) => Object.fromEntries(await sub.entriesIn());
     const ledger: PaymentsLedger = {
-      lines: Object.fromEntries((await this.lines.entriesIn()).map(([k, v]) => [k, lineOf(v)])),
+      // without their run lists (statement facts, never in a PaymentsState: the legacy file has none, and
+      // they were a key apart until session 21; `paymentFactsOf` reads them)
+      lines: Object.fromEntries((await this.lines.entriesIn()).map(([k, v]) => [k, withoutRuns(lineOf(v))])),
       operatorPaid: await all(this.operator),
       due: Object.fromEntries([...(await this.due.keysAfter(null, Number.MAX_SAFE_INTEGER)), ...(await this.dueSets.entriesIn()).flatMap(([, text]) => linesOfDueSet(text))].sort().map((k) => [k, true as const])),
       debts: await all(this.debts),
@@ -857,7 +915,7 @@ export class PaymentsStore {
    * so a crash in between imports it again (and a read-only view reads the file until then).
    */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.dueSets, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees];
+    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.dueSets, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees, this.runOps];
     // what the statements were written from is gone: the next statement pass writes every family
     await this.level.commit(() => this.statements.families.forgetWritten());
     for (const s of subs) await s.clear();
@@ -1004,10 +1062,14 @@ class OperatorLists {
   }
 }
 
-/** Inside a commit: the line's run record for `run.runId` put in its list, kept in runId order (replaced when already there). */
-function putLineRun(sub: LevelSubStore<LineRun[]>, lineKey: string, run: LineRun): void {
-  sub.put(lineKey, withLineRun(sub.get(lineKey), run));
+function withoutRuns(line: LineLedger): LineLedger {
+  if (line.runs === undefined) return line;
+  const { runs: _runs, ...rest } = line;
+  return rest;
 }
+
+/** The run `after` records and `before` does not (commitRun's), if any. */
+const newRunOf = (before: PaymentsLedger, after: PaymentsLedger) => Object.keys(after.runs).find((k) => !Object.hasOwn(before.runs, k));
 
 /** A line's run list (none yet: undefined) with the record of `run.runId` in it, kept in runId order (replaced when already there). */
 export function withLineRun(runs: readonly LineRun[] | undefined, run: LineRun): LineRun[] {
@@ -1210,7 +1272,7 @@ export interface StoredLine extends Omit<LineLedger, 'paid' | 'returned'> {
 }
 
 /** The fields a LineLedger has: any other (a later version's) is carried over as it is. */
-const LINE_FIELDS = new Set(['settlement', 'tp', 'returns', 'paid', 'returned']);
+const LINE_FIELDS = new Set(['settlement', 'tp', 'returns', 'paid', 'returned', 'runs']);
 
 /**
  * Both directions build the object field by field, not by rest and spread (`{ paid, ...rest }`):
@@ -1221,6 +1283,7 @@ const LINE_FIELDS = new Set(['settlement', 'tp', 'returns', 'paid', 'returned'])
 function storedLine(line: LineLedger): StoredLine {
   const out: StoredLine = line.returns === undefined ? { settlement: line.settlement, tp: line.tp, paid: Object.entries(line.paid) } : { settlement: line.settlement, tp: line.tp, returns: line.returns, paid: Object.entries(line.paid) };
   if (line.returned !== undefined) out.returned = Object.entries(line.returned);
+  if (line.runs !== undefined) out.runs = line.runs;
   return withOtherFields(line, out);
 }
 
@@ -1238,7 +1301,7 @@ function payeesWaitingFor(line: LineLedger | null): Set<string> {
 }
 
 /** One line's facts from what was read of it (paymentFactsOf, paymentFactsOfMany): the hold naming it among its payees' ones. */
-function factsOfLine(lineKey: string, line: LineLedger | null, runs: LineRun[], operatorPaid: OperatorPayment[], blocked: LineBlocked | null, heldOf: (payee: string) => Held | undefined): LinePaymentFacts {
+function factsOfLine(lineKey: string, line: LineLedger | null, runs: readonly LineRun[], operatorPaid: OperatorPayment[], blocked: LineBlocked | null, heldOf: (payee: string) => Held | undefined): LinePaymentFacts {
   let held: LinePaymentFacts['held'] = null;
   for (const payee of payeesWaitingFor(line)) {
     const h = heldOf(payee);
@@ -1252,6 +1315,7 @@ function lineOf(stored: StoredLine): LineLedger {
   const line: LineLedger = { settlement: stored.settlement, tp: stored.tp, paid: Array.isArray(paid) ? Object.fromEntries(paid) : (paid as LineLedger['paid']) };
   if (stored.returns !== undefined) line.returns = stored.returns;
   if (returned !== undefined) line.returned = Array.isArray(returned) ? Object.fromEntries(returned) : (returned as LineLedger['returned']);
+  if (stored.runs !== undefined) line.runs = stored.runs;
   return withOtherFields(stored, line);
 }
 

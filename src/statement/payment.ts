@@ -1,7 +1,7 @@
 import { centsOf, moneyOfCents } from '../model/cents.js';
 import { entitledOf } from '../payments/entitlement.js';
 import { nextTarget2BusinessDay } from '../payments/target2.js';
-import type { Held, LineLedger, OperatorPayment } from '../payments/types.js';
+import type { Held, LineLedger, LineRun, OperatorPayment } from '../payments/types.js';
 
 /**
  * Who was paid for a statement line, when, and what is still waiting and why — from the payment
@@ -9,20 +9,8 @@ import type { Held, LineLedger, OperatorPayment } from '../payments/types.js';
  * ledger. Pure.
  */
 
-/** What one payment run moved for one line, per payee (signed: a recovery is negative). */
-export interface LineRun {
-  runId: string;
-  /** the run's cut-off instant */
-  at: string;
-  moved: { payee: string; amount: string; returned?: ReturnedMark }[];
-}
-
-/** The bank returned the transfer that made this movement: it is not counted as paid. */
-export interface ReturnedMark {
-  endToEndId: string;
-  code: string;
-  label: string;
-}
+// (the payment state's records, defined with the line that holds them since session 21)
+export type { LineRun, ReturnedMark } from '../payments/types.js';
 
 /** The last run that looked at the line could not pay it: no account, or one it cannot use. */
 export interface LineBlocked {
@@ -55,7 +43,7 @@ export interface LineReturned {
 
 export interface LinePaymentFacts {
   line: LineLedger | null;
-  runs: LineRun[];
+  runs: readonly LineRun[];
   operatorPaid: OperatorPayment[];
   blocked: LineBlocked | null;
   held: Pick<Held, 'payee' | 'runId' | 'ceiling'> | null;

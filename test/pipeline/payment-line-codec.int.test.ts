@@ -107,3 +107,41 @@ it('a home whose lines are JSON (session 11) reads them, and a line written agai
     await cleanup();
   }
 });
+
+// Session 21: a line's run list inside its value (a fifth structure, 0x44); the four before unchanged.
+it('a line without runs is the same bytes as the build before session 21 wrote (structure 0x40), whichever view writes it', () => {
+  // written by main 6f172c6's codec (session 20) for lines[0..3]
+  const before = [
+    '404101a470616964c2c2a24139a531322e3530aa323032352d30312d3130c0c090c0',
+    '404103a6726576696577c3c3c0aa313233343536372e3839c04203a76d617463686564ac70733a353931303030303036a4372e3030c09292ac70733a353931303030303036a4372e303092a96d656d6265723a4139a52d322e3030c0',
+    '40c04201a468656c64c0a4302e3030c090c0',
+    '404102a470616964c2c2a24139a531322e3530aa323032352d30312d3130c0019192a96d656d6265723a4139a4302e30309192a44532453143a96d656d6265723a4139ac52303a6d656d6265723a4139a25230a531322e3530a441433034b0636f6d70746520636cc3b4747572c3a9c3ad63616d743035342d312e786d6c01c0',
+  ];
+  lines.forEach((line, i) => {
+    expect(Buffer.from(paymentLineCodec.encode(line)).toString('hex')).toBe(before[i]);
+    expect(Buffer.from(paymentLedgerLineCodec.encode(ledgerOf(line))).toString('hex')).toBe(before[i]);
+  });
+});
+
+it('a line with its run list (a returned movement among them) round-trips in both views, as structure 0x44; a run of another shape makes the line JSON, whole', () => {
+  const runs = [
+    { runId: 'R1', at: '2025-03-31T18:00:00.000Z', moved: [{ payee: 'member:A9', amount: '12.50', returned: { endToEndId: 'E2E1', code: 'AC04', label: 'compte clôturé' } }] },
+    { runId: 'R2', at: '2025-04-30T18:00:00.000Z', moved: [{ payee: 'member:A9', amount: '-2.00' }, { payee: 'ps:591000006', amount: '7.00' }] },
+  ];
+  for (const base of lines) {
+    const stored: StoredLine = { ...base, runs };
+    const bytes = Buffer.from(paymentLineCodec.encode(stored));
+    expect(bytes[0]).toBe(0x44);
+    expect(paymentLineCodec.decode(bytes)).toStrictEqual(stored);
+    const ledger = { ...ledgerOf(base), runs };
+    expect(Buffer.from(paymentLedgerLineCodec.encode(ledger)).equals(bytes)).toBe(true);
+    expect(paymentLedgerLineCodec.decode(bytes)).toStrictEqual(ledger);
+    // the run list costs its values, not a key and its names: well under the separate JSON value it replaces
+    expect(bytes.length - Buffer.from(paymentLineCodec.encode(base)).length).toBeLessThan(Buffer.byteLength(JSON.stringify(runs)) / 2);
+  }
+  const odd = { ...lines[0]!, runs: [{ ...runs[1]!, by: 'ops' }] } as unknown as StoredLine;
+  const json = Buffer.from(paymentLineCodec.encode(odd));
+  expect(json[0]).toBe(0x7b);
+  expect(paymentLineCodec.decode(json)).toStrictEqual(odd);
+  expect(paymentLedgerLineCodec.decode(Buffer.from(paymentLedgerLineCodec.encode({ ...ledgerOf(lines[0]!), runs: odd.runs! })))).toStrictEqual({ ...ledgerOf(lines[0]!), runs: odd.runs });
+});

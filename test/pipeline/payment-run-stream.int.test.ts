@@ -136,11 +136,13 @@ async function inMemory(name: string, ledger: PaymentsLedger, accounts: AccountB
   return { store, planned, report };
 }
 
-// the last case reads the lines' blocked marks per slice, as an apply does when a home holds more
-// than BLOCKED_MARKS_AT_ONCE of them (the others read them once for the whole apply)
-it.each([[1, undefined], [7, undefined], [1000, undefined], [7, 0]])('decided and applied in slices of %i lines (blocked marks held at once: %s): the same orders, report and keys as the run in memory', async (slice, blockedMarksAtOnce) => {
+// the [7, 0] case reads the lines' blocked marks per slice, as an apply does when a home holds more
+// than BLOCKED_MARKS_AT_ONCE of them (the others read them once for the whole apply); the last one
+// applies a cursor recorded before session 21 (no `operatorChunks`: the apply reads the operator
+// payments itself, not the scan's `payments.run-ops`)
+it.each([[1, undefined, false], [7, undefined, false], [1000, undefined, false], [7, 0, false], [7, undefined, true]])('decided and applied in slices of %i lines (blocked marks held at once: %s, a cursor of before session 21: %s): the same orders, report and keys as the run in memory', async (slice, blockedMarksAtOnce, oldCursor) => {
   const { ledger, accounts } = world(20251205, 300);
-  const name = `${slice}-${blockedMarksAtOnce ?? 'all'}`;
+  const name = `${slice}-${blockedMarksAtOnce ?? 'all'}-${oldCursor}`;
   const old = await inMemory(`memory-${name}`, ledger, accounts);
   const home = join(root, `streamed-${name}`);
   await savePaymentsState(home, { ledger, outbox: [], pending: null, handedOver: {} });
@@ -153,6 +155,12 @@ it.each([[1, undefined], [7, undefined], [1000, undefined], [7, 0]])('decided an
     expect({ blocked: d.blocked, held: d.held, pending: d.pending }).toEqual({ blocked: result.blocked, held: result.held, pending: result.pending });
 
     await recordStreamedRun(store, d);
+    expect(applyCursorOf(store)!.operatorChunks).toBe(Math.ceil(301 / slice));
+    if (oldCursor) {
+      const { operatorChunks: _o, ...cursor } = applyCursorOf(store)!;
+      const pending = store.level.sub('payments.pending');
+      await store.level.commit(() => pending.put('apply', cursor));
+    }
     await applyStreamedRun(store, { sliceLines: slice, ...(blockedMarksAtOnce === undefined ? {} : { blockedMarksAtOnce }) });
     expect(applyCursorOf(store)).toBeNull();
     // the orders with their lines, as orders.ndjson and the topic carry them: the same bytes
@@ -165,9 +173,89 @@ it.each([[1, undefined], [7, undefined], [1000, undefined], [7, 0]])('decided an
     expect(JSON.stringify(store.report(RUN))).toBe(JSON.stringify(old.report));
     expect(await dump(store)).toEqual(await dump(old.store));
     await clearRunScratch(store);
-    expect([await store.level.sub('payments.run-move').keysAfter(null, 10), await store.level.sub('payments.run-payee').keysAfter(null, 10)]).toEqual([[], []]);
+    expect([await store.level.sub('payments.run-move').keysAfter(null, 10), await store.level.sub('payments.run-payee').keysAfter(null, 10), await store.level.sub('payments.run-ops').keysAfter(null, 10)]).toEqual([[], [], []]);
   } finally {
     await store.close();
     await old.store.close();
+  }
+}, 60_000);
+
+// Session 21: a blocked mark never outlives its reason. Before, a mark stayed on a line whose
+// movements came to nothing (and on any line no longer due), and every later apply read it.
+it.each([[2, undefined], [2, 0], [1000, undefined]])('a blocked mark whose reason is gone is removed (slices of %i, marks held at once: %s), the same as the run in memory, and a second run reads none of them', async (slice, blockedMarksAtOnce) => {
+  const member = (adh: string, amc: string, paid: Record<string, string>, status: 'paid' | 'review' = 'paid'): LineLedger => ({ settlement: { version: 1, status, annulled: false, tiersPayant: false, adherentId: adh, amcAmount: amc, careDate: '2025-03-10' }, tp: null, paid });
+  const ledger: PaymentsLedger = {
+    lines: {
+      // paid in full already: its movements come to nothing
+      A1: member('M0', '10.00', { 'member:M0': '10.00' }),
+      // not due: its mark is history
+      B1: member('M0', '15.00', { 'member:M0': '15.00' }),
+      // M3 has no account: blocked again, its mark stays
+      C1: member('M3', '20.00', {}),
+      // blocked for the first time (no mark before): its new mark stays, in an earlier slice than the last
+      C2: member('M3', '21.00', {}),
+      // under review: still due, its mark stays
+      D1: member('M0', '25.00', {}, 'review'),
+      // paid by this run: its mark goes (as before)
+      E1: member('M0', '30.00', {}),
+    },
+    operatorPaid: {}, due: { A1: true, C1: true, C2: true, D1: true, E1: true, 'G-no-line': true }, debts: {}, runs: {}, held: {}, approvals: {},
+  };
+  const accounts: AccountBook = { members: { M0: { iban: IBAN(0), bic: null, name: 'Famille M0' } }, professionals: {} };
+  const marked = ['A1', 'B1', 'C1', 'D1', 'E1', 'G-no-line'];
+  const homeWith = async (name: string) => {
+    const home = join(root, `stale-${name}-${slice}-${blockedMarksAtOnce ?? 'all'}`);
+    await savePaymentsState(home, { ledger, outbox: [], pending: null, handedOver: {} });
+    const store = await PaymentsStore.open(home);
+    const sub = store.level.sub('payments.line-blocked');
+    await store.level.commit(() => {
+      for (const k of marked) sub.put(k, { runId: 'R0', at: '2025-03-01T18:00:00.000Z', payee: k === 'C1' ? 'member:M3' : 'member:M0', reason: 'no account known' });
+    });
+    return store;
+  };
+  const blockedKeys = async (store: PaymentsStore) => (await store.level.sub('payments.line-blocked').keysAfter(null, 100));
+  const streamed = async (store: PaymentsStore, runId: string, at: string) => {
+    const d = (await decideStreamedRun(store, { ...optionsOf(accounts, join(root, 'out-stale')), runId, at, executionDate: nextTarget2BusinessDay(at.slice(0, 10)), sliceLines: slice }))!;
+    await recordStreamedRun(store, d);
+    await applyStreamedRun(store, { sliceLines: slice, ...(blockedMarksAtOnce === undefined ? {} : { blockedMarksAtOnce }) });
+    return d;
+  };
+
+  const memory = await homeWith('memory');
+  const store = await homeWith('streamed');
+  try {
+    const before = await memory.readSlice({ run: true, runId: RUN });
+    const planned = planPaymentRun(before, optionsOf(accounts, join(root, 'out-stale')));
+    await memory.commitRun(before, planned.result.ledger, planned.intent, buildRunReport({ runId: RUN, at: AT, slice: before, result: planned.result, intent: planned.intent }), planned.result.blocked);
+    const d = await streamed(store, RUN, AT);
+    expect(d.blocked.map((b) => b.lineKeys)).toEqual([['C1', 'C2']]);
+    expect(d.pending.map((p) => p.lineKey)).toEqual(['D1']);
+    // the blocked lines' marks (put again or for the first time by this run) and the pending line's; the others gone
+    expect(await blockedKeys(store)).toEqual(['C1', 'C2', 'D1']);
+    expect(await dump(store)).toEqual(await dump(memory));
+
+    // a second run reads the marks of the lines still blocked or pending only
+    const read: string[] = [];
+    const sub = store.runKeys().lineBlocked;
+    const spy = <F extends 'entriesAfter' | 'getMany' | 'keysAfter'>(f: F) => {
+      const o = (sub[f] as (...a: unknown[]) => Promise<unknown[]>).bind(sub);
+      (sub as unknown as Record<string, unknown>)[f] = async (...a: unknown[]) => {
+        const got = await o(...a);
+        if (f === 'getMany') (a[0] as string[]).forEach((k, i) => got[i] !== undefined && read.push(k));
+        else for (const e of got) read.push(Array.isArray(e) ? (e[0] as string) : (e as string));
+        return got;
+      };
+    };
+    spy('entriesAfter');
+    spy('getMany');
+    spy('keysAfter');
+    const AT2 = '2025-04-02T18:00:00.000Z';
+    const d2 = await streamed(store, 'R-stream-2', AT2);
+    expect(d2.orders).toEqual([]);
+    expect([...new Set(read)].sort()).toEqual(['C1', 'C2', 'D1']);
+    expect(await blockedKeys(store)).toEqual(['C1', 'C2', 'D1']);
+  } finally {
+    await store.close();
+    await memory.close();
   }
 }, 60_000);

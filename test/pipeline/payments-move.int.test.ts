@@ -35,10 +35,20 @@ async function asAnOlderHome(): Promise<void> {
   const level = await LevelStore.open(home);
   const kv = StateStore.open(home);
   try {
+    // since session 21 a line's run list is inside the line: that version's lines had none, their runs were keys apart
+    const runsOfLines: [string, LineRun[]][] = [];
     for (const s of PAYMENTS_SUB_STORES) {
       // payments.line through its codec (msgpack since session 12: payment-line-codec.ts), the others JSON
       const from = level.sub<unknown>(s.to ?? s.from, s.from === 'payments.line' ? (paymentLineCodec as BinaryCodec<unknown>) : 'json');
-      const entries = await from.entriesIn();
+      let entries = await from.entriesIn();
+      if (s.from === 'payments.line') {
+        entries = entries.map(([k, v]) => {
+          const { runs, ...line } = v as { runs?: LineRun[] };
+          if (runs !== undefined) runsOfLines.push([k, runs]);
+          return [k, line];
+        });
+      }
+      if (s.from === 'payments.line-run') entries = [...runsOfLines, ...entries];
       const to = kv.sub<unknown>(s.from);
       await kv.commit(() => {
         for (const [k, v] of entries) {

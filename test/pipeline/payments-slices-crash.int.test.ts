@@ -40,9 +40,14 @@ async function whatIsLeft(home: string) {
   let lineRuns: unknown[];
   let scratch: unknown[];
   try {
-    // in the home's LevelDB since session 11 (a line's runs are one value per line)
-    lineRuns = await store.level.sub('payments.line-runs').entriesIn();
-    scratch = [...(await store.level.sub('payments.run-move').entriesIn()), ...(await store.level.sub('payments.run-payee').entriesIn()), ...(await store.level.sub('payments.pending').entriesIn())].map(([k]) => k);
+    // in the home's LevelDB since session 11 (a line's runs are one value per line); since session 21
+    // inside the line's own value (`LineLedger.runs`), and a `payments.line-runs` key only for a line written before
+    const keys = store.runKeys();
+    lineRuns = [
+      ...(await keys.level.sub('payments.line').keysAfter(null, Number.MAX_SAFE_INTEGER)).flatMap((k) => { const runs = keys.lineOf(k)?.runs; return runs === undefined ? [] : [[k, runs]]; }),
+      ...(await store.level.sub('payments.line-runs').entriesIn()),
+    ];
+    scratch = [...(await store.level.sub('payments.run-move').entriesIn()), ...(await store.level.sub('payments.run-payee').entriesIn()), ...(await store.level.sub('payments.run-ops').entriesIn()), ...(await store.level.sub('payments.pending').entriesIn())].map(([k]) => k);
   } finally {
     await store.close();
   }

@@ -281,8 +281,9 @@ it("a line paid by a second run gets that run's record after the first one's (th
   expect(r2.orders.map((o) => [o.amount, o.lineKeys])).toEqual([['6.50', ['n:D1:1', 'n:D3:1']]]);
   const store = await PaymentsStore.open(home);
   try {
-    const runs = Object.fromEntries(await store.level.sub<{ runId: string; moved: { payee: string; amount: string }[] }[]>('payments.line-runs').entriesIn());
-    const moved = (k: string) => runs[k]!.map((r) => [r.runId, r.moved.map((m) => `${m.payee} ${m.amount}`)]);
+    // since session 21 a line's run list is inside the line's value: no `payments.line-runs` key
+    expect(await store.level.sub('payments.line-runs').keysAfter(null, 10)).toEqual([]);
+    const moved = (k: string) => store.runKeys().lineOf(k)!.runs!.map((r) => [r.runId, r.moved.map((m) => `${m.payee} ${m.amount}`)]);
     expect(moved('n:D1:1')).toEqual([['R1', ['member:A9 9.00']], ['R2', ['member:A9 2.00']]]);
     expect(moved('n:D2:1')).toEqual([['R1', ['member:A9 12.50']]]);
     expect(moved('n:D3:1')).toEqual([['R2', ['member:A9 4.50']]]);
@@ -365,6 +366,49 @@ it('the due keys in order, a slice at a time: the per-line marks and the batches
     // resumed after 'c' (a restart at the apply's cursor); a set not listed is not read
     expect(await DueKeys.open(keys, ['s1', 's2'], 'c').next(10)).toEqual({ keys: ['d', 'e', 'f'], marked: [true, false, false] });
     expect(await DueKeys.open(keys, ['s1'], null).next(10)).toEqual({ keys: ['a', 'b', 'c', 'd'], marked: [false, true, false, true] });
+  } finally {
+    await store.close();
+  }
+});
+
+it("a home whose lines keep their run lists in `payments.line-runs` keys (the form before session 21) reads them, and a run that moves such a line takes its list into the line and removes the key", async () => {
+  await bus.produce('settlements', [{ value: a9Line('n:D1:1', '9.00') }, { value: a9Line('n:D2:1', '12.50') }]);
+  await runPaymentStage({ bus, home, accounts, runId: 'R1', at: '2025-03-31T18:00:00Z' });
+  // the home as a build before session 21 left it: each line without its list (structure 0x40), the list in its own key
+  let store = await PaymentsStore.open(home);
+  try {
+    const keys = store.runKeys();
+    const lineRuns = store.level.sub<unknown>('payments.line-runs');
+    const paid = ['n:D1:1', 'n:D2:1'].map((k) => [k, keys.lineOf(k)!] as const);
+    await store.level.commit(() => {
+      for (const [k, line] of paid) {
+        const { runs, ...old } = line;
+        keys.putLine(k, old);
+        lineRuns.put(k, runs);
+      }
+    });
+    const raw = await store.level.sub<Buffer>('payments.line', { encode: (b: Buffer) => b, decode: (b: Buffer) => b }).entriesIn();
+    expect(raw.map(([k, b]) => [k, b[0]])).toEqual([['n:D1:1', 0x40], ['n:D2:1', 0x40]]);
+    const ids = (facts: Map<string, { runs: readonly { runId: string }[] }>) => [...facts.values()].map((f) => f.runs.map((r) => r.runId));
+    expect(ids(store.paymentFactsOf(['n:D1:1', 'n:D2:1']))).toEqual([['R1'], ['R1']]);
+    expect(ids(await store.paymentFactsOfMany(['n:D1:1', 'n:D2:1']))).toEqual([['R1'], ['R1']]);
+  } finally {
+    await store.close();
+  }
+  // D1 corrected (2.00 more), D3 new: R2 moves D1 and D3, not D2
+  await bus.produce('settlements', [{ value: { ...a9Line('n:D1:1', '11.00'), version: 2 } }, { value: a9Line('n:D3:1', '4.50') }]);
+  const r2 = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
+  expect(r2.orders.map((o) => [o.amount, o.lineKeys])).toEqual([['6.50', ['n:D1:1', 'n:D3:1']]]);
+  store = await PaymentsStore.open(home);
+  try {
+    const keys = store.runKeys();
+    const moved = (k: string) => keys.lineOf(k)!.runs?.map((r) => [r.runId, r.moved.map((m) => `${m.payee} ${m.amount}`)]);
+    expect([moved('n:D1:1'), moved('n:D2:1'), moved('n:D3:1')]).toEqual([[['R1', ['member:A9 9.00']], ['R2', ['member:A9 2.00']]], undefined, [['R2', ['member:A9 4.50']]]]);
+    // D1's key went with the batch that took its list in; D2's, untouched, is still read
+    expect(await store.level.sub('payments.line-runs').keysAfter(null, 10)).toEqual(['n:D2:1']);
+    const facts = await store.paymentFactsOfMany(['n:D1:1', 'n:D2:1', 'n:D3:1']);
+    expect([...facts.values()].map((f) => f.runs.map((r) => r.runId))).toEqual([['R1', 'R2'], ['R1'], ['R2']]);
+    expect([...store.paymentFactsOf(['n:D1:1', 'n:D2:1', 'n:D3:1']).values()]).toEqual([...facts.values()]);
   } finally {
     await store.close();
   }
