@@ -46,10 +46,12 @@ import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
  *   payments.return-file/<sha256>             a bank return file applied (the same bytes again are skipped)
  *   payments.return-exception/<sha256>␟<record>  a return that could not be applied (unknown or already returned transfer…)
  *   payments.return-to-report/<EndToEndId>    LineReturn: a bank return applied since the last run (the next run's report lists it)
- *   payments.line-runs/<lineKey>              [LineRun, …] in runId order: what each run moved to whom for the line (member
- *                                             statements; a movement the bank returned is marked `returned`)
+ *   payments.line-runs/<lineKey>              [LineRun, …]: the form before session 21 of a line's run list (now `runs` inside
+ *                                             payments.line, what each run moved to whom: member statements, bank returns);
+ *                                             still read, never written, removed by the next run that moves the line
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
  *   payments.run-move/<payee>␟<lineKey>        scratch of the run being decided / applied: StoredMove (payment-run-stream.ts)
+ *   payments.run-ops/<nnnnnn>                 scratch: the operator payments one scan slice found, for the apply (payment-run-stream.ts)
  *   payments.run-payee/<payee>                scratch: PayeeOutcome, the recorded decision for the payee
  *   payments.run-ops/<nnnnnn>                 scratch: a scan slice's operator payments per line (StoredOps), for the apply
  *   payments.pending/apply, payments.pending/scan   the streamed run's apply cursor / the run id of a scan in progress
