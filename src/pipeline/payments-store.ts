@@ -51,7 +51,6 @@ import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
  *                                             still read, never written, removed by the next run that moves the line
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
  *   payments.run-move/<payee>␟<lineKey>        scratch of the run being decided / applied: StoredMove (payment-run-stream.ts)
- *   payments.run-ops/<nnnnnn>                 scratch: the operator payments one scan slice found, for the apply (payment-run-stream.ts)
  *   payments.run-payee/<payee>                scratch: PayeeOutcome, the recorded decision for the payee
  *   payments.run-ops/<nnnnnn>                 scratch: a scan slice's operator payments per line (StoredOps), for the apply
  *   payments.pending/apply, payments.pending/scan   the streamed run's apply cursor / the run id of a scan in progress
