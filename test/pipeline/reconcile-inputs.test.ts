@@ -2,20 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Settlement } from '../../src/model/settlement.js';
 import { decideAll, initialReconState, slimSettlement, type ReconEvent } from '../../src/reconcile/index.js';
 import { settlementForReconcile } from '../../src/pipeline/reconcile-inputs.js';
-import { at, C, claim, line, NIR, PS, S } from '../reconcile/given.js';
+import { at, C, claim, jsonBytes as bytes, line, NIR, PS, S, without } from '../reconcile/given.js';
 
 /**
  * What the reconcile service reads of a settlement consumed raw (reconcile-inputs.ts): the fields
  * the decider reads, from the bytes, equal to `slimSettlement` of the whole value — and the
  * decider's outcomes and state from those equal the ones from the whole values.
  */
-const bytes = (v: object) => new TextEncoder().encode(JSON.stringify(v));
 const FIELDS = ['lineKey', 'beneficiary', 'adherentId', 'careDate', 'actCode', 'status', 'amcAmount', 'payee', 'version', 'operation', 'tp', 'psId', 'invoiceNo'] as const;
-const without = <K extends keyof Settlement>(s: Settlement, ...keys: K[]): Settlement => {
-  const out = { ...s };
-  for (const k of keys) delete out[k];
-  return out;
-};
 
 const settlements: Settlement[] = [
   line(),

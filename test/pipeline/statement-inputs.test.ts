@@ -2,19 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { Settlement } from '../../src/model/settlement.js';
 import { settlementForStatements } from '../../src/pipeline/statement-inputs.js';
 import { statementSettlementOf } from '../../src/pipeline/statement-index.js';
-import { line, NIR } from '../reconcile/given.js';
+import { jsonBytes as bytes, line, NIR, without } from '../reconcile/given.js';
 
 /**
  * What the statement index reads of a settlement consumed raw (statement-inputs.ts): the fields a
  * statement line keeps, from the bytes — `statementSettlementOf` of it equal to that of the whole
  * value (what the index stores), and none of the parts, counters, input hash.
  */
-const bytes = (v: object) => new TextEncoder().encode(JSON.stringify(v));
-const without = <K extends keyof Settlement>(s: Settlement, ...keys: K[]): Settlement => {
-  const out = { ...s };
-  for (const k of keys) delete out[k];
-  return out;
-};
 
 const settlements: Settlement[] = [
   line(),

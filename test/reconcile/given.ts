@@ -33,6 +33,16 @@ export function line(over: Partial<Settlement> = {}): Settlement {
   };
 }
 
+/** A value's JSON as the bytes a raw reader of the bus is handed. */
+export const jsonBytes = (v: object) => new TextEncoder().encode(JSON.stringify(v));
+
+/** The settlement without these fields (an optional field absent, or a value a raw reader must refuse). */
+export function without<K extends keyof Settlement>(s: Settlement, ...keys: K[]): Settlement {
+  const out = { ...s };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
 export function claim(over: Partial<TpClaim> = {}): TpClaim {
   return {
     tpClaimId: 'C1',
