@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { AppendEntry, StoredRecord } from './partition-log.js';
+import { WIRE_HEADERS } from '../messages.js';
 
 /**
  * The stored line of a record, `{"o":offset,"t":ms,"k":key,"h":{headers},"v":value}\n`, written and
@@ -163,7 +164,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /** The wire header names our writer writes (messages.ts WIRE_HEADERS), as bytes beside the interned strings. */
-const NAMES = ['source-file', 'source-entry', 'record', 'line-key'].map((s) => ({ s, b: Buffer.from(s) }));
+const NAMES = Object.values(WIRE_HEADERS).map((s) => ({ s: s as string, b: Buffer.from(s) }));
 
 /** The envelope of a stored line, read by `scan`; `at`: where the value starts. */
 export interface Envelope {
