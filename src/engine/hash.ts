@@ -139,3 +139,158 @@ export function digestOf(value: unknown): string {
 export function hashInputs(value: unknown): string {
   return `fnv1a64:${digestOf(value)}`;
 }
+
+/**
+ * `lineHash`, the act line's identity in the ledger (a record's `lineHash`, an annulation's
+ * `reversed` and `seen`) and the line's token in every `inputHash` — definition "line2" (session 22,
+ * bench/README.md "Session 22 — kernel"). It was `hashInputs(line)`: FNV-1a over the ≈ 440 UTF-16
+ * units of the line's token text (`key:"value",` per field), one unit a step, ≈ 12 % of the
+ * kernel's profile. line2 reads the same fields (own keys, sorted, undefined ones skipped, as
+ * `feed`) but enters each key as one word (the FNV-1a 32 of its name, worked out once per key
+ * list, combined with the value's kind and length) and each string value two UTF-16 units a step, a
+ * small integer as one word: ≈ 130 steps a line. The step is FNV-1a's on a 32-bit word for lane `a`;
+ * lane `b` takes the word's halves swapped, so both units of a pair reach every bit of the 64, and
+ * a last mix of the lanes. It only detects change (same reasoning as `hashInputs`).
+ * The prefix names the definition: a ledger keeps `fnv1a64:` line hashes written before, and a
+ * comparison with one of them recomputes the old definition for that line (`sameLine`).
+ */
+export const LINE_HASH_PREFIX = 'line2:';
+
+/** A key list met (act lines come in a handful: optional fields present or not): its order, the sorted order as indexes into it, each sorted key's word. */
+interface LineShape {
+  keys: string[];
+  at: number[];
+  tags: number[];
+}
+
+const KIND_NULL = 0;
+const KIND_STRING = 1;
+const KIND_NUMBER = 2;
+const KIND_BOOLEAN = 3;
+const KIND_NESTED = 4;
+const KIND_INTEGER = 5;
+
+/** FNV-1a 32 of a key's name: the word that stands for it. */
+function keyTag(key: string): number {
+  let a = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) a = Math.imul(a ^ key.charCodeAt(i), PRIME);
+  return a;
+}
+
+/**
+ * `lineHashOf` with its key lists kept (a memo of a pure function: the shapes met, most recent
+ * first, at most 8). One per kernel; the decimal path uses the module's own.
+ */
+export class LineHasher {
+  private readonly shapes: LineShape[] = [];
+  private readonly values: unknown[] = [];
+
+  private shapeOf(record: Record<string, unknown>): LineShape {
+    const values = this.values;
+    // for…in reads each field by the object's enum cache, in its own order (no keyed load per field).
+    for (const shape of this.shapes) {
+      const own = shape.keys;
+      let i = 0;
+      for (const k in record) {
+        if (k !== own[i]) {
+          i = -1;
+          break;
+        }
+        values[i++] = record[k];
+      }
+      if (i === own.length) return shape;
+    }
+    const keys = Object.keys(record);
+    const sorted = [...keys].sort().filter((k) => !SKIPPED.has(k));
+    const shape: LineShape = { keys, at: sorted.map((k) => keys.indexOf(k)), tags: sorted.map(keyTag) };
+    this.shapes.unshift(shape);
+    if (this.shapes.length > 8) this.shapes.pop();
+    for (let i = 0; i < keys.length; i++) values[i] = record[keys[i]!];
+    return shape;
+  }
+
+  hash(line: object): string {
+    const record = line as Record<string, unknown>;
+    const { at, tags } = this.shapeOf(record);
+    const values = this.values;
+    let a = 0x811c9dc5;
+    let b = 0xcbf29ce4;
+    for (let k = 0; k < at.length; k++) {
+      const v = values[at[k]!];
+      if (v === undefined) continue;
+      let text: string;
+      let kind: number;
+      if (typeof v === 'string') {
+        text = v;
+        kind = KIND_STRING;
+      } else if (typeof v === 'number' && (v | 0) === v) {
+        // A small integer (line number, rang, quantity): one word, no text.
+        const w = tags[k]! ^ KIND_INTEGER;
+        a = Math.imul(a ^ w, PRIME);
+        b = Math.imul(b ^ ((w << 16) | (w >>> 16)) ^ (a >>> 16), PRIME);
+        a = Math.imul(a ^ v, PRIME);
+        b = Math.imul(b ^ ((v << 16) | (v >>> 16)) ^ (a >>> 16), PRIME);
+        continue;
+      } else if (v === null) {
+        text = '';
+        kind = KIND_NULL;
+      } else if (typeof v === 'boolean') {
+        text = v ? 't' : 'f';
+        kind = KIND_BOOLEAN;
+      } else if (typeof v === 'number') {
+        text = String(v);
+        kind = KIND_NUMBER;
+      } else {
+        text = typeof v === 'object' ? digestOf(v) : String(v);
+        kind = KIND_NESTED;
+      }
+      const n = text.length;
+      // The key, the value's kind and its length in one word: no separator needed between values.
+      const w = tags[k]! ^ ((n << 3) | kind);
+      a = Math.imul(a ^ w, PRIME);
+      b = Math.imul(b ^ ((w << 16) | (w >>> 16)) ^ (a >>> 16), PRIME);
+      let i = 0;
+      for (; i + 1 < n; i += 2) {
+        const lo = text.charCodeAt(i);
+        const hi = text.charCodeAt(i + 1);
+        a = Math.imul(a ^ (lo | (hi << 16)), PRIME);
+        b = Math.imul(b ^ (hi | (lo << 16)) ^ (a >>> 16), PRIME);
+      }
+      if (i < n) {
+        const lo = text.charCodeAt(i);
+        a = Math.imul(a ^ lo, PRIME);
+        b = Math.imul(b ^ (lo << 16) ^ (a >>> 16), PRIME);
+      }
+    }
+    a = Math.imul(a ^ (b >>> 15), PRIME);
+    b = Math.imul(b ^ (a >>> 13), PRIME);
+    return String.fromCharCode(
+      108, 105, 110, 101, 50, 58,
+      HEXC[a >>> 28]!, HEXC[(a >>> 24) & 15]!, HEXC[(a >>> 20) & 15]!, HEXC[(a >>> 16) & 15]!, HEXC[(a >>> 12) & 15]!, HEXC[(a >>> 8) & 15]!, HEXC[(a >>> 4) & 15]!, HEXC[a & 15]!,
+      HEXC[b >>> 28]!, HEXC[(b >>> 24) & 15]!, HEXC[(b >>> 20) & 15]!, HEXC[(b >>> 16) & 15]!, HEXC[(b >>> 12) & 15]!, HEXC[(b >>> 8) & 15]!, HEXC[(b >>> 4) & 15]!, HEXC[b & 15]!,
+    );
+  }
+}
+
+const lineHasher = new LineHasher();
+
+/** The line's `lineHash` (definition line2, above). */
+export function lineHashOf(line: object): string {
+  return lineHasher.hash(line);
+}
+
+/**
+ * Whether one of `recorded` — a ledger's `reversed` and `seen` hashes — names this line, whose line2
+ * hash is `lineHash`. A hash written before line2 (`fnv1a64:`: it was `hashInputs(line)`) is
+ * compared with the line's hash under that definition, so an annulled line's initial recorded by an
+ * older build, seen again, is still recognised (computed only when such a hash is there).
+ */
+export function namesLine(recorded: readonly (string | undefined)[], lineHash: string, line: object): boolean {
+  let legacy: string | undefined;
+  for (const h of recorded) {
+    if (h === undefined || h === '') continue;
+    if (h === lineHash) return true;
+    if (h.startsWith('fnv1a64:') && h === (legacy ??= hashInputs(line))) return true;
+  }
+  return false;
+}

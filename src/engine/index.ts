@@ -7,6 +7,6 @@ export { liquidateAll, liquidateAllDecimal, type Ledgers } from './batch.js';
 export { LiquidationKernel, type KernelStats } from './kernel/index.js';
 export { emptyState, stateKeyOf, lineRecord } from './state.js';
 export { payeeOf } from './decide.js';
-export { hashInputs, digestOf, canonicalJson, fnv1a64 } from './hash.js';
+export { hashInputs, digestOf, canonicalJson, fnv1a64, lineHashOf, namesLine, LINE_HASH_PREFIX } from './hash.js';
 export { periodOf, counterKey, renewalKey } from './periods.js';
 export type { LiquidationRequest, LiquidationContext, EngineState, LineRecord, RenewalEntry, Consumption, Liquidation } from './types.js';

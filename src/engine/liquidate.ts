@@ -2,7 +2,7 @@ import { Decimal } from 'decimal.js';
 import { lineKeyOf } from '../model/act-line.js';
 import type { Settlement, SettlementPart } from '../model/settlement.js';
 import { decide, payeeOf } from './decide.js';
-import { hashInputs } from './hash.js';
+import { hashInputs, lineHashOf, namesLine } from './hash.js';
 import { applyEffects, lineRecord, releaseLine, withLine, type CounterMove } from './state.js';
 import type { EngineState, LineRecord, Liquidation, LiquidationContext, LiquidationRequest } from './types.js';
 
@@ -26,8 +26,9 @@ export function liquidate(request: LiquidationRequest, context: LiquidationConte
   const lineKey = lineKeyOf(request.line);
   const previous = lineRecord(state, lineKey);
   const version = request.version ?? (previous ? previous.version + 1 : 1);
-  // What this record says, whatever the reference data: recognises the same record seen again.
-  const lineHash = hashInputs(request.line);
+  // What this record says, whatever the reference data: recognises the same record seen again
+  // (hash.ts lineHashOf; a ledger's older `fnv1a64:` hashes are matched by `namesLine`).
+  const lineHash = lineHashOf(request.line);
   if (request.line.operation === 'A') return annul(request, state, lineKey, previous, version, lineHash);
   if (previous?.operation === 'A') return afterAnnulation(request, state, lineKey, previous, version, lineHash);
 
@@ -108,7 +109,7 @@ function annulledRecord(previous: LineRecord | undefined, settlement: Settlement
  * on a line the RO annulled without a person deciding.
  */
 function afterAnnulation(request: LiquidationRequest, state: EngineState, lineKey: string, previous: LineRecord, version: number, lineHash: string): Liquidation {
-  if (request.version === undefined && (previous.reversed === lineHash || (previous.seen ?? []).includes(lineHash))) {
+  if (request.version === undefined && namesLine([previous.reversed, ...(previous.seen ?? [])], lineHash, request.line)) {
     return unchanged(request, state, lineKey, previous, `line annulled by the RO (version ${previous.version}): this record was already settled; seen again, it changes nothing`);
   }
   const why = previous.reversed === ''
@@ -123,7 +124,7 @@ function afterAnnulation(request: LiquidationRequest, state: EngineState, lineKe
 
 function annul(request: LiquidationRequest, state: EngineState, lineKey: string, previous: LineRecord | undefined, version: number, lineHash: string): Liquidation {
   const base = shellOf(request, lineKey, version);
-  if (previous?.operation === 'A' && request.version === undefined && (previous.seen ?? []).includes(lineHash)) {
+  if (previous?.operation === 'A' && request.version === undefined && namesLine(previous.seen ?? [], lineHash, request.line)) {
     return unchanged(request, state, lineKey, previous, `annulation already settled (version ${previous.version}): seen again, it changes nothing`);
   }
   if (!previous || previous.operation === 'A') {

@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LiquidationKernel, digestOf, emptyState, fnv1a64, hashInputs, liquidate, liquidateAllDecimal, type Ledgers, type LiquidationRequest } from '../../src/engine/index.js';
+import { LiquidationKernel, digestOf, emptyState, fnv1a64, hashInputs, lineHashOf, lineRecord, liquidate, liquidateAllDecimal, type EngineState, type Ledgers, type LineRecord, type LiquidationRequest } from '../../src/engine/index.js';
+import { LineHasher } from '../../src/engine/hash.js';
 import { divHalfUp, money, pctOfCents, ratio } from '../../src/engine/kernel/cents.js';
-import { Digester } from '../../src/engine/kernel/digest.js';
 import { bucketOf } from '../../src/engine/kernel/kernel.js';
 import { lineBucket } from '../../src/engine/state.js';
 
@@ -240,11 +240,10 @@ describe('input hash v2 (nested objects by digest)', () => {
     expect(hashInputs(l)).toBe(`fnv1a64:${fnv1a64(v1)}`);
   });
 
-  it('the kernel feeds an act line to the hash piece by piece: same digest as digestOf, optional fields present or not', () => {
-    const d = new Digester();
-    const lines = [line(), line({ finess: '750100018', side: 'R', operation: 'A' }), { ...line(), finess: undefined }];
-    for (const l of lines) expect(d.flatDigest(l as unknown as Record<string, unknown>)).toBe(digestOf(l));
-    expect(new Set(lines.map((l) => d.flatDigest(l as unknown as Record<string, unknown>))).size).toBe(2); // finess undefined = absent
+  it('hashInputs of an act line is still the fnv1a64 token stream of its fields (the lineHash of ledgers written before line2)', () => {
+    const l = line({ finess: '750100018', side: 'R', operation: 'A' });
+    const legacy = `{${Object.keys(l).sort().map((k) => `${k}:${typeof (l as Record<string, unknown>)[k] === 'string' ? `"${(l as Record<string, unknown>)[k] as string}"` : String((l as Record<string, unknown>)[k] ?? 'n')}`).join(',')},}`;
+    expect(hashInputs(l)).toBe(`fnv1a64:${fnv1a64(legacy)}`);
   });
 
   it('the kernel picks a line\'s bucket from the first hash lane alone: the same bucket as state.ts lineBucket', () => {
@@ -270,6 +269,92 @@ describe('input hash v2 (nested objects by digest)', () => {
     expect(outcomes[0]!.changed).toBe(false);
     expect(outcomes[0]!.settlement.version).toBe(1);
     expect(ledgers).toEqual({});
+  });
+});
+
+describe('lineHash line2 (session 22)', () => {
+  // Given a line with every kind of value: strings of odd and even length, null, a boolean, small integers
+  const given = () => line({ finess: '750100018', side: 'R' }) as unknown as Record<string, unknown>;
+
+  it('names the same line whatever its key order, in the kernel and in the decimal path', () => {
+    const l = given();
+    const h = lineHashOf(l);
+    expect(h).toMatch(/^line2:[0-9a-f]{16}$/);
+    expect(lineHashOf(Object.fromEntries(Object.entries(l).reverse()))).toBe(h);
+    expect(new LineHasher().hash({ ...l })).toBe(h);
+    // an undefined field is an absent one (as hashInputs)
+    expect(lineHashOf({ ...l, extra: undefined })).toBe(h);
+  });
+
+  it('any one field changed, emptied, swapped within a pair, nulled or removed gives another hash', () => {
+    const l = given();
+    const hashes = new Set([lineHashOf(l)]);
+    let variants = 1;
+    const add = (v: Record<string, unknown>) => {
+      hashes.add(lineHashOf(v));
+      variants += 1;
+    };
+    for (const [k, v] of Object.entries(l)) {
+      const { [k]: _gone, ...without } = l;
+      add(without);
+      if (typeof v === 'string') {
+        add({ ...l, [k]: `${v}0` });
+        add({ ...l, [k]: '' === v ? 'x' : '' });
+        if (v.length >= 2 && v[0] !== v[1]) add({ ...l, [k]: `${v[1]}${v[0]}${v.slice(2)}` }); // the two units of a step
+        if (v.length >= 2) add({ ...l, [k]: `${v.slice(0, -1)}${v.at(-1) === '9' ? '8' : '9'}` }); // the last (odd) unit
+      }
+      if (typeof v === 'number') {
+        add({ ...l, [k]: v + 1 });
+        add({ ...l, [k]: String(v) });
+      }
+      if (typeof v === 'boolean') add({ ...l, [k]: !v });
+      add({ ...l, [k]: v === null ? '' : null });
+    }
+    // a value moved from one field to the next is another line
+    add({ ...l, nir: l.nirKey, nirKey: l.nir });
+    expect(hashes.size).toBe(variants);
+  });
+});
+
+describe('ledgers written before line2 (lineHash fnv1a64:)', () => {
+  // An annulled line, recorded by an older build: its A record names the initial and itself by hashInputs(line).
+  const initial = line({ expense: '40.00' });
+  const annulment = { ...initial, operation: 'A' as const };
+  const olderBuild = (state: EngineState): EngineState => {
+    const key = Object.keys(state.lines)[0]!;
+    const bucket = state.lines[key]!;
+    const records = Object.fromEntries(Object.entries(bucket).map(([k, r]): [string, LineRecord] => [k, { ...r, reversed: hashInputs(initial), seen: [hashInputs(annulment)] }]));
+    return { ...state, lines: { [key]: records } };
+  };
+  const annulled = () => {
+    const first = liquidate({ line: initial, beneficiary: person() }, context(), emptyState());
+    const second = liquidate({ line: annulment, beneficiary: person() }, context(), first.state);
+    return olderBuild(second.state);
+  };
+
+  it('the initial seen again after its annulation changes nothing, as it did before line2', () => {
+    const state = annulled();
+    const lineKey = Object.keys(Object.values(state.lines)[0]!)[0]!;
+    const again = liquidate({ line: initial, beneficiary: person() }, context(), state);
+    expect(again.settlement.version).toBe(2);
+    expect(again.settlement.reason).toContain('this record was already settled; seen again, it changes nothing');
+    expect(again.state).toBe(state);
+    expect(lineRecord(again.state, lineKey)!.reversed).toBe(hashInputs(initial));
+    // and through the kernel (an initial after an annulation is the decimal path's)
+    expect(new LiquidationKernel(REFERENCE).liquidate({ line: initial, beneficiary: person() }, '2025-12-31', state).settlement.reason).toBe(again.settlement.reason);
+  });
+
+  it('the annulation seen again changes nothing; another initial under the lineKey is still review', () => {
+    const state = annulled();
+    const again = liquidate({ line: annulment, beneficiary: person() }, context(), state);
+    expect(again.settlement.reason).toContain('annulation already settled (version 2)');
+    expect(again.state).toBe(state);
+    const other = liquidate({ line: { ...initial, expense: '41.00' }, beneficiary: person() }, context(), state);
+    expect(other.settlement.status).toBe('review');
+    expect(other.settlement.reason).toContain('this initial record differs from the one annulled');
+    // the new record adds the line2 hash of what it saw to the older ones
+    const seen = Object.values(other.state.lines).flatMap((b) => Object.values(b))[0]!.seen!;
+    expect(seen).toEqual([hashInputs(annulment), lineHashOf({ ...initial, expense: '41.00' })]);
   });
 });
 

@@ -7,28 +7,8 @@
  */
 import { fnv1a64, Fnv } from '../hash.js';
 
-// ../hash.ts Fnv's lanes, inlined in flatDigest.
-const FNV_PRIME = 0x01000193;
-const FNV_A = new Fnv().a;
-const FNV_B = new Fnv().b;
-
-function hexOf(a: number, b: number, prefixed: boolean): string {
-  const h = new Fnv();
-  h.a = a;
-  h.b = b;
-  return prefixed ? h.prefixedHex() : h.hex();
-}
-
 // The keys ../hash.ts skips (documentation; `bounds` derived from hashed columns).
 const SKIPPED = new Set(['note', 'label', 'bounds']);
-
-/** One key list of flat records (flatDigest): the keys in the record's order, sorted, where each sorted key is in the record, `key:` of each sorted key. */
-interface FlatShape {
-  keys: string[];
-  sorted: string[];
-  at: number[];
-  prefixes: string[];
-}
 
 export class Digester {
   private readonly sortedKeys = new Map<string, string[]>();
@@ -111,93 +91,6 @@ export class Digester {
   /** ../hash.ts digestOf(value). */
   digest(value: unknown): string {
     return fnv1a64(this.level(value));
-  }
-
-  /** The act line shapes met, most recent first (a handful: optional fields present or not). */
-  private readonly flatShapes: FlatShape[] = [];
-  /** The record's values in its own key order, filled by flatDigest (reused: no list per line). */
-  private readonly values: unknown[] = [];
-
-  /** The shape of `record`, its values read into `this.values` in the record's own key order. */
-  private flatShapeOf(record: Record<string, unknown>): FlatShape {
-    const values = this.values;
-    // for…in with record[k] reads each field by its index in the object's enum cache; the record
-    // read by key name (record[keys[k]], the keys sorted) was a megamorphic keyed load per field,
-    // ≈ 30 per line.
-    for (const shape of this.flatShapes) {
-      const own = shape.keys;
-      let i = 0;
-      for (const k in record) {
-        if (k !== own[i]) {
-          i = -1;
-          break;
-        }
-        values[i++] = record[k];
-      }
-      if (i === own.length) return shape;
-    }
-    const keys = Object.keys(record);
-    const sorted = this.keysOf(record);
-    const shape: FlatShape = { keys, sorted, at: sorted.map((k) => keys.indexOf(k)), prefixes: sorted.map((k) => `${k}:`) };
-    this.flatShapes.unshift(shape);
-    if (this.flatShapes.length > 8) this.flatShapes.pop();
-    for (let i = 0; i < keys.length; i++) values[i] = record[keys[i]!];
-    return shape;
-  }
-
-  /**
-   * `digest(record)` for a flat record (the act line: strings, numbers, booleans, null), fed to the
-   * two FNV lanes piece by piece instead of building the ≈ 450-character token text first: the
-   * line's digest was 12 % of the kernel's profile, most of it building and flattening that text.
-   * Same tokens, same order, same digest (test/engine/kernel.test.ts compares with ../hash.ts
-   * digestOf). A nested value falls back to `digest`.
-   */
-  flatDigest(record: Record<string, unknown>, prefixed = false): string {
-    const { sorted: keys, at, prefixes } = this.flatShapeOf(record);
-    const values = this.values;
-    let a = FNV_A;
-    let b = FNV_B;
-    // '{'
-    a = Math.imul(a ^ 123, FNV_PRIME);
-    b = Math.imul(b ^ 123 ^ (a >>> 16), FNV_PRIME);
-    for (let k = 0; k < keys.length; k++) {
-      const v = values[at[k]!];
-      if (v === undefined) continue;
-      let token: string;
-      let quoted = false;
-      if (v === null) token = 'n';
-      else if (typeof v === 'string') {
-        token = v;
-        quoted = true;
-      } else if (typeof v === 'number' || typeof v === 'boolean') token = String(v);
-      else return prefixed ? `fnv1a64:${this.digest(record)}` : this.digest(record);
-      const p = prefixes[k]!;
-      for (let i = 0; i < p.length; i++) {
-        const c = p.charCodeAt(i);
-        a = Math.imul(a ^ c, FNV_PRIME);
-        b = Math.imul(b ^ c ^ (a >>> 16), FNV_PRIME);
-      }
-      if (quoted) {
-        a = Math.imul(a ^ 34, FNV_PRIME);
-        b = Math.imul(b ^ 34 ^ (a >>> 16), FNV_PRIME);
-      }
-      for (let i = 0; i < token.length; i++) {
-        const c = token.charCodeAt(i);
-        a = Math.imul(a ^ c, FNV_PRIME);
-        b = Math.imul(b ^ c ^ (a >>> 16), FNV_PRIME);
-      }
-      if (quoted) {
-        a = Math.imul(a ^ 34, FNV_PRIME);
-        b = Math.imul(b ^ 34 ^ (a >>> 16), FNV_PRIME);
-      }
-      // ','
-      a = Math.imul(a ^ 44, FNV_PRIME);
-      b = Math.imul(b ^ 44 ^ (a >>> 16), FNV_PRIME);
-    }
-    // '}'
-    a = Math.imul(a ^ 125, FNV_PRIME);
-    b = Math.imul(b ^ 125 ^ (a >>> 16), FNV_PRIME);
-    return hexOf(a, b, prefixed);
   }
 
   /** The digest of a reference object, computed once (it must not change while the kernel lives). */

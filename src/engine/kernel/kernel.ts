@@ -3,7 +3,7 @@ import type { Beneficiary } from '../../model/reference.js';
 import type { Settlement, SettlementPart } from '../../model/settlement.js';
 import { liquidate } from '../liquidate.js';
 import { emptyState, own, stateKeyOf, type CounterMove } from '../state.js';
-import { Fnv } from '../hash.js';
+import { Fnv, LineHasher } from '../hash.js';
 import type { EngineState, LineRecord, LiquidationContext, LiquidationRequest, RenewalEntry } from '../types.js';
 import { counterCents, counterUnits, FALLBACK } from './grid.js';
 import { cents, flat, money } from './cents.js';
@@ -38,6 +38,8 @@ export interface KernelStats {
 export class LiquidationKernel {
   readonly reference: CompiledReference;
   readonly stats: KernelStats = { fast: 0, fallback: 0 };
+  /** The line's `lineHash` (../hash.ts, definition line2), its key lists kept per kernel. */
+  private readonly lineHasher = new LineHasher();
   /**
    * A beneficiary's token in the decision's input hash (`#` and its digest), once per beneficiary
    * object: the same string every line, no `#`-prefixed copy built per line.
@@ -159,7 +161,7 @@ export class LiquidationKernel {
     const previous = known !== undefined ? own(known, lineKey) : undefined;
     if (previous !== undefined && line.operation === 'I') return undefined;
     if (previous === undefined && line.operation === 'A') return undefined;
-    const lineHash = this.reference.digester.flatDigest(line as unknown as Record<string, unknown>, true);
+    const lineHash = this.lineHasher.hash(line);
     if (previous !== undefined) return annulCents(request, lineHash, before, owned.of(family, before), lineKey, bucketIndex, previous);
     const d = decideCents(request, this.reference, asOf, before, lineKey, lineHash, this.tokenOfBeneficiary);
     if (d === FALLBACK) return undefined;
