@@ -3,8 +3,6 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { LiquidationKernel, liquidateAllDecimal, type Ledgers, type LiquidationContext, type LiquidationRequest } from '../src/engine/index.js';
 import type { Settlement } from '../src/model/settlement.js';
 import { DEFAULT_WINDOW, buildPopulation, defaultFamilies, generateActLines, readNomenclature } from '../src/generate/index.js';
@@ -25,15 +23,7 @@ import type { Beneficiary } from '../src/model/reference.js';
  * included) and every family ledger at the end too; any difference is printed and the run fails
  * (exit 1). `--baseline false` skips the decimal run and the check (kernel speed only).
  *
- * What a worker thread runs is a long-lived, warmed-up kernel in a heap that holds its own ledgers.
- * So, outside the timed sections: `--warmup` lines of another seed first go through a throwaway
- * kernel and baseline (the JIT's first compilations: ≈ 1.5–2× the CPU of a warm chunk), and
- * `--settle` (default true) runs a full GC before each timed section, so neither engine is charged
- * the other's garbage (the baseline's heap, ≈ 0.5 GB at 200 000 lines, was being marked
- * concurrently during the kernel's section). `--warmup 0 --settle false` is the bench before
- * session 22 (bench/README.md "Session 22 — kernel").
- *
- *   node dist/bench/liquidate.bench.js [--lines 1000000] [--chunk 50000] [--seed 1] [--warmup 20000] [--settle true]
+ *   node dist/bench/liquidate.bench.js [--lines 1000000] [--chunk 50000] [--seed 1]
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, existsSync(resolve(here, '../package.json')) ? '..' : '../..');
@@ -45,21 +35,12 @@ async function main(): Promise<void> {
       chunk: { type: 'string', default: '50000' },
       seed: { type: 'string', default: '1' },
       baseline: { type: 'string', default: 'true' },
-      warmup: { type: 'string', default: '20000' },
-      settle: { type: 'string', default: 'true' },
     },
   });
   const total = Number.parseInt(values.lines, 10);
   const chunk = Number.parseInt(values.chunk, 10);
   const seed = Number.parseInt(values.seed, 10);
-  const warmup = Number.parseInt(values.warmup, 10);
-  if (!(total > 0) || !(chunk > 0) || !Number.isInteger(seed) || !(warmup >= 0)) throw new Error('--lines, --chunk and --seed are positive integers, --warmup a count of lines');
-  // A full collection on demand without --expose-gc on the command line (npm run bench:liquidate).
-  let settle = (): void => {};
-  if (values.settle !== 'false') {
-    setFlagsFromString('--expose-gc');
-    settle = runInNewContext('gc') as () => void;
-  }
+  if (!(total > 0) || !(chunk > 0) || !Number.isInteger(seed)) throw new Error('--lines, --chunk and --seed are positive integers');
 
   const fixtures = join(root, 'fixtures');
   const context: LiquidationContext = {
@@ -74,19 +55,6 @@ async function main(): Promise<void> {
   const stream = generateActLines({ seed, lines: total, population, nomenclature: readNomenclature(join(fixtures, 'nomenclature.csv')) });
 
   const withBaseline = values.baseline !== 'false';
-  const warmupStart = process.hrtime.bigint();
-  if (warmup > 0) {
-    // Lines of another seed and population: the measured lines are the same with or without it.
-    const warmPopulation = buildPopulation(seed + 1, defaultFamilies(warmup), DEFAULT_WINDOW);
-    const warmPeople = new Map<string, Beneficiary>(warmPopulation.people.map((p) => [`${p.beneficiary.nir}-${p.beneficiary.rang}`, p.beneficiary]));
-    const warmRequests: LiquidationRequest[] = [];
-    for (const line of generateActLines({ seed: seed + 1, lines: warmup, population: warmPopulation, nomenclature: readNomenclature(join(fixtures, 'nomenclature.csv')) })) {
-      warmRequests.push({ line, beneficiary: warmPeople.get(`${line.nir}-${line.rang}`) });
-    }
-    new LiquidationKernel(context).liquidateAll(warmRequests, context.asOf, {});
-    if (withBaseline) liquidateAllDecimal(warmRequests, context, {});
-  }
-  const warmupSeconds = Number(process.hrtime.bigint() - warmupStart) / 1e9;
   const kernel = new LiquidationKernel(context);
   let ledgers: Ledgers = {};
   let baseLedgers: Ledgers = {};
@@ -117,7 +85,6 @@ async function main(): Promise<void> {
 
     let baseline: Settlement[] = [];
     if (withBaseline) {
-      settle();
       const b0 = process.hrtime.bigint();
       const c0 = cpu();
       const base = liquidateAllDecimal(requests, context, baseLedgers);
@@ -127,7 +94,6 @@ async function main(): Promise<void> {
       baseline = base.settlements;
     }
 
-    settle();
     const t0 = process.hrtime.bigint();
     const k0 = cpu();
     const out = kernel.liquidateAll(requests, context.asOf, ledgers);
@@ -179,9 +145,6 @@ async function main(): Promise<void> {
     differences: withBaseline ? differences : null,
     microsecondsPerLine: Number(((seconds * 1e6) / done).toFixed(2)),
     generateSeconds: Number((Number(generateNs) / 1e9).toFixed(3)),
-    warmupLines: warmup,
-    warmupSeconds: Number(warmupSeconds.toFixed(3)),
-    settle: values.settle !== 'false',
     families,
     beneficiaries: population.people.length,
     ledgers: Object.keys(ledgers).length,
@@ -196,7 +159,7 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model ?? 'unknown',
     date: new Date().toISOString(),
   };
-  process.stdout.write(`liquidation kernel, one thread: ${result.linesPerSecond} lines/s (${done} lines in ${result.kernelSeconds} s, ${result.microsecondsPerLine} µs/line; generation ${result.generateSeconds} s not counted; warm-up ${warmup} lines${result.settle ? ', a full GC before each timed section' : ''})\n`);
+  process.stdout.write(`liquidation kernel, one thread: ${result.linesPerSecond} lines/s (${done} lines in ${result.kernelSeconds} s, ${result.microsecondsPerLine} µs/line; generation ${result.generateSeconds} s not counted)\n`);
   process.stdout.write(`  per CPU second of the process (user + system, GC threads included; the figure on a shared machine): ${result.linesPerCpuSecond} lines/s (${result.kernelCpuSeconds} s CPU)\n`);
   process.stdout.write(`kernel paths: ${kernel.stats.fast} lines in integer cents, ${kernel.stats.fallback} by decimal.js\n`);
   if (result.baseline) {
