@@ -179,7 +179,7 @@ function keyTag(key: string): number {
 
 /**
  * `lineHashOf` with its key lists kept (a memo of a pure function: the shapes met, most recent
- * first, at most 8). One per kernel; the decimal path uses the module's own.
+ * first, at most 8): one per kernel.
  */
 export class LineHasher {
   private readonly shapes: LineShape[] = [];
@@ -272,11 +272,13 @@ export class LineHasher {
   }
 }
 
-const lineHasher = new LineHasher();
-
-/** The line's `lineHash` (definition line2, above). */
+/**
+ * The line's `lineHash` (definition line2, above). A hasher of its own each call (the engine keeps no
+ * module state): the decimal path pays a sort of the line's keys, small beside its decision; the
+ * kernel keeps one `LineHasher`.
+ */
 export function lineHashOf(line: object): string {
-  return lineHasher.hash(line);
+  return new LineHasher().hash(line);
 }
 
 /**

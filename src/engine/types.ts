@@ -48,7 +48,7 @@ export interface LineRecord {
   consumed: Consumption[];
   renewals: { key: string; entry: RenewalEntry }[];
   inputHash: string;
-  /** I records: hash of the initial line last decided (what an annulation records as `reversed`) */
+  /** I records: hash of the initial line last decided (what an annulation records as `reversed`): hash.ts `lineHashOf` (`line2:`) since session 22, `fnv1a64:` (`hashInputs(line)`) in records written before; compared through `namesLine` */
   lineHash?: string;
   /** A records: `lineHash` of the initial the annulation reversed; '' when it reversed nothing (it came first) */
   reversed?: string;

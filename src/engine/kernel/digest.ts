@@ -2,8 +2,8 @@
  * Input hashes on the kernel's path, equal to ../hash.ts `hashInputs` / `digestOf`: one level of
  * canonical tokens per object, nested objects by their digest. The kernel digests each reference
  * object (beneficiary, nomenclature entry, grid rule) once, caches the sorted key list of each
- * object shape (the act lines share one), and hashes a line's decision as a short text of digests
- * and counter values.
+ * object shape, and hashes a line's decision as a short text of digests and counter values. The
+ * act line's own hash is ../hash.ts `LineHasher` (lineHash line2).
  */
 import { fnv1a64, Fnv } from '../hash.js';
 
