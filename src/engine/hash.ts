@@ -82,8 +82,8 @@ export function fnv1a64(text: string): string {
  * a nested object or array enters as `#` and its own 64-bit digest (a Merkle hash), not as its
  * tokens. Why: the reference objects a decision reads (beneficiary, nomenclature entry, grid rule)
  * are the same for thousands of lines, so the kernel (kernel/digest.ts) digests each once and a
- * line's hash costs a short text, not a walk of every object. A flat object — the act line — has
- * the same tokens as before, so `lineHash` (the record's identity in the ledger) did not change.
+ * line's hash costs a short text, not a walk of every object. (A flat object had the same tokens as
+ * before v2: the act line's `fnv1a64:` hash, its `lineHash` until line2 below, did not change then.)
  */
 function feed(h: Fnv, value: unknown): void {
   if (value === null || value === undefined) return h.text('n');
