@@ -17,6 +17,11 @@ const PRIME = 0x01000193;
 // `bounds` (nomenclature) is derived from the row's own max_* columns, which are hashed.
 const SKIPPED = new Set(['note', 'label', 'bounds']);
 
+/** The keys a hash reads of an object with these own keys, in the order it reads them: sorted, documentation skipped. */
+export function hashedKeys(keys: readonly string[]): string[] {
+  return [...keys].sort().filter((k) => !SKIPPED.has(k));
+}
+
 /**
  * JSON with object keys sorted at every level, so equal data always gives the same text. The
  * hash's tokens follow it level by level (a nested object enters by its digest, see `feed`).
@@ -110,8 +115,8 @@ function feed(h: Fnv, value: unknown): void {
   }
   h.text('{');
   const record = value as Record<string, unknown>;
-  for (const k of Object.keys(record).sort()) {
-    if (record[k] === undefined || SKIPPED.has(k)) continue;
+  for (const k of hashedKeys(Object.keys(record))) {
+    if (record[k] === undefined) continue;
     h.text(k);
     h.text(':');
     member(h, record[k]);
@@ -201,7 +206,7 @@ export class LineHasher {
       if (i === own.length) return shape;
     }
     const keys = Object.keys(record);
-    const sorted = [...keys].sort().filter((k) => !SKIPPED.has(k));
+    const sorted = hashedKeys(keys);
     const shape: LineShape = { keys, at: sorted.map((k) => keys.indexOf(k)), tags: sorted.map(keyTag) };
     this.shapes.unshift(shape);
     if (this.shapes.length > 8) this.shapes.pop();
@@ -224,13 +229,9 @@ export class LineHasher {
         text = v;
         kind = KIND_STRING;
       } else if (typeof v === 'number' && (v | 0) === v) {
-        // A small integer (line number, rang, quantity): one word, no text.
-        const w = tags[k]! ^ KIND_INTEGER;
-        a = Math.imul(a ^ w, PRIME);
-        b = Math.imul(b ^ ((w << 16) | (w >>> 16)) ^ (a >>> 16), PRIME);
-        a = Math.imul(a ^ v, PRIME);
-        b = Math.imul(b ^ ((v << 16) | (v >>> 16)) ^ (a >>> 16), PRIME);
-        continue;
+        // A small integer (line number, rang, quantity): no text, its value one word after the key's.
+        text = '';
+        kind = KIND_INTEGER;
       } else if (v === null) {
         text = '';
         kind = KIND_NULL;
@@ -249,6 +250,12 @@ export class LineHasher {
       const w = tags[k]! ^ ((n << 3) | kind);
       a = Math.imul(a ^ w, PRIME);
       b = Math.imul(b ^ ((w << 16) | (w >>> 16)) ^ (a >>> 16), PRIME);
+      if (kind === KIND_INTEGER) {
+        const i = v as number;
+        a = Math.imul(a ^ i, PRIME);
+        b = Math.imul(b ^ ((i << 16) | (i >>> 16)) ^ (a >>> 16), PRIME);
+        continue;
+      }
       let i = 0;
       for (; i + 1 < n; i += 2) {
         const lo = text.charCodeAt(i);

@@ -478,7 +478,12 @@ export class ReconStore {
     busId: string,
     marks: { add?: Iterable<string>; remove?: Iterable<string> } = {},
   ): Promise<void> {
-    await this.level.commit(() => this.put(this.stageOps(writes), positions, busId, marks));
+    await this.level.commit(() => this.put(this.stage(writes), positions, busId, marks));
+  }
+
+  /** `write` of operations staged by `stage`: the same ONE durable batch. */
+  async commitStaged(staged: StagedWrite, positions: ReadonlyMap<number, number>, busId: string): Promise<void> {
+    await this.level.commit(() => this.put(staged, positions, busId, {}));
   }
 
   /**
@@ -490,15 +495,6 @@ export class ReconStore {
    * list or an old entry the caller did not give) then give what they would inside the commit.
    */
   stage(writes: Iterable<BeneficiaryWrite>): StagedWrite {
-    return this.stageOps(writes);
-  }
-
-  /** `write` of operations staged by `stage`: the same ONE durable batch. */
-  async commitStaged(staged: StagedWrite, positions: ReadonlyMap<number, number>, busId: string): Promise<void> {
-    await this.level.commit(() => this.put(staged, positions, busId, {}));
-  }
-
-  private stageOps(writes: Iterable<BeneficiaryWrite>): StagedWrite {
     let heads = 0;
     // the puts (a value) and removes (null), made after the reads above: key, value pairs per sub-store
     const people: (string | null)[] = [];
@@ -576,17 +572,8 @@ export class ReconStore {
     const next = { ...(before?.bus === busId ? before.next : {}) };
     for (const [p, offset] of positions) next[String(p)] = offset;
     const marker: ReconMarker = { v: RECON_LAYOUT, bus: busId, next, keys: (before?.keys ?? 0) + staged.heads };
-    const { people, deadlines } = staged;
-    for (let i = 0; i < people.length; i += 2) {
-      const value = people[i + 1] as string | null;
-      if (value === null) this.people.remove(people[i] as string);
-      else this.people.put(people[i] as string, value);
-    }
-    for (let i = 0; i < deadlines.length; i += 2) {
-      const value = deadlines[i + 1] as string | null;
-      if (value === null) this.deadlines.remove(deadlines[i] as string);
-      else this.deadlines.put(deadlines[i] as string, value);
-    }
+    applyOps(this.people, staged.people);
+    applyOps(this.deadlines, staged.deadlines);
     for (const k of marks.remove ?? []) this.suspects.remove(k);
     for (const k of marks.add ?? []) this.suspects.put(k, '1');
     this.markers.put(MARKER, marker);
@@ -631,6 +618,15 @@ export interface ReconRestoreResult {
 }
 
 /** Where to start per changelog partition, or why the store must be rebuilt. */
+/** Staged key, value pairs (null: remove) applied to their sub-store, in order. */
+function applyOps(sub: LevelSubStore<string>, ops: readonly (string | null)[]): void {
+  for (let i = 0; i < ops.length; i += 2) {
+    const value = ops[i + 1]!;
+    if (value === null) sub.remove(ops[i]!);
+    else sub.put(ops[i]!, value);
+  }
+}
+
 function startOffsets(marker: ReconMarker | undefined, busId: string, ends: PartitionOffsets[]): Map<number, number> | string {
   if (marker === undefined) return 'no marker';
   if (marker.v !== RECON_LAYOUT) return `store layout v${String((marker as { v: unknown }).v)}, this build keeps v${RECON_LAYOUT}`;

@@ -27,6 +27,7 @@ const HEAD_O = Buffer.from('{"o":');
 const HEAD_T = Buffer.from(',"t":');
 const HEAD_K = Buffer.from(',"k":');
 const HEAD_H = Buffer.from(',"h":');
+/** `,"v":` — where a stored line's value starts (the first in a line: a quote inside the key or a header is escaped) */
 const HEAD_V = Buffer.from(',"v":');
 
 /** `HEAD_*` are 5 bytes each: copied by hand (a Buffer method call costs more than 5 stores). */
@@ -296,9 +297,6 @@ export function parseStored(b: Buffer, start: number, end: number): StoredRecord
   return parseWhole(b.subarray(start, end));
 }
 
-/** `,"v":` — where a stored line's value starts (encodeRecords) */
-const VALUE_AT = Buffer.from(',"v":');
-
 /**
  * The stored line `b[start, end)` with its value left as bytes (a view on the line, `j`): the
  * envelope read by `scan`, or for a line in another shape the envelope before its first `,"v":`
@@ -309,12 +307,12 @@ export function storedRaw(b: Buffer, start: number, end: number): StoredRecord |
   const e = scan(b, start, end);
   if (e !== null) return { o: e.o, t: e.t, k: e.k, h: e.h, v: undefined, j: b.subarray(e.at, end - 1) };
   const bytes = b.subarray(start, end);
-  const at = bytes.indexOf(VALUE_AT);
+  const at = bytes.indexOf(HEAD_V);
   if (at > 0 && bytes[bytes.length - 1] === 0x7d) {
     try {
       const r = JSON.parse(`${bytes.toString('utf8', 0, at)}}`) as Partial<StoredRecord> | null;
       if (r && Number.isInteger(r.o) && typeof r.t === 'number' && typeof r.k === 'string' && typeof r.h === 'object' && r.h !== null && !('v' in r)) {
-        return { o: r.o!, t: r.t, k: r.k, h: r.h, v: undefined, j: bytes.subarray(at + VALUE_AT.length, bytes.length - 1) };
+        return { o: r.o!, t: r.t, k: r.k, h: r.h, v: undefined, j: bytes.subarray(at + HEAD_V.length, bytes.length - 1) };
       }
     } catch {
       // not the envelope we write: read the line whole below

@@ -5,10 +5,7 @@
  * object shape, and hashes a line's decision as a short text of digests and counter values. The
  * act line's own hash is ../hash.ts `LineHasher` (lineHash line2).
  */
-import { fnv1a64, Fnv } from '../hash.js';
-
-// The keys ../hash.ts skips (documentation; `bounds` derived from hashed columns).
-const SKIPPED = new Set(['note', 'label', 'bounds']);
+import { fnv1a64, Fnv, hashedKeys } from '../hash.js';
 
 export class Digester {
   private readonly sortedKeys = new Map<string, string[]>();
@@ -39,7 +36,7 @@ export class Digester {
     const shape = keys.join(',');
     let sorted = this.sortedKeys.get(shape);
     if (!sorted) {
-      sorted = [...keys].sort().filter((k) => !SKIPPED.has(k));
+      sorted = hashedKeys(keys);
       if (this.sortedKeys.size < 4096) this.sortedKeys.set(shape, sorted);
     }
     recent.unshift(keys);
