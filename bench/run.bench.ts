@@ -14,7 +14,7 @@ import type { CliOutput } from '../src/cli/output-schemas.js';
  * timings (`run --once --json`), the child's peak RSS, the bytes it wrote (`/proc/<pid>/io`
  * write_bytes, polled) and the size of the home afterwards, per folder, per line.
  *
- *   npm run bench:run -- --lines 20000 [--workers 2] [--dir <dir>] [--keep] [--prepare] [--node-flags "--max-semi-space-size=8"]
+ *   npm run bench:run -- --lines 20000 [--workers 2] [--dir <dir>] [--keep] [--prepare] ["--node-flags=--max-semi-space-size=8 --trace-gc"] (the = form: a value that starts with a dash)
  * --prepare: make the home and print the `noemie run` command line, run nothing (for profilers).
  */
 const { values } = parseArgs({
