@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readDrop } from '../src/ingest/index.js';
 import { publishSample } from '../src/pipeline/reference-store.js';
 import { root, runChild } from './support.js';
-import type { CliOutput } from '../src/cli/output-schemas.js';
+import { generate, mb, runArgs, runEnv, runOnce, type RunResult } from './run-once.js';
 
 /**
  * The whole `noemie run --once` on a generated drop (embedded bus, fsync on, `--workers 2`), in a
@@ -24,9 +23,6 @@ const { values } = parseArgs({
   },
 });
 
-const mb = (kb: number) => Math.round(kb / 1024);
-const bin = join(root, 'bin', 'noemie.js');
-
 async function parseChild(drop: string): Promise<object> {
   const t0 = performance.now();
   let lines = 0;
@@ -34,84 +30,7 @@ async function parseChild(drop: string): Promise<object> {
   return { lines, seconds: (performance.now() - t0) / 1000, peakRssMb: mb(process.resourceUsage().maxRSS) };
 }
 
-interface Generated { drop: string; beneficiaries: string; professionals: string; claims: string }
-
-/** The drop (CSV, seed 1) with its members, professionals' accounts and TP claims, generated once under `dir`. */
-function generate(lines: number, dir: string): Promise<Generated> {
-  const g = join(dir, `gen-${lines}`);
-  const out: Generated = { drop: join(g, `drop-1-${lines}.csv`), beneficiaries: join(g, 'beneficiaries.csv'), professionals: join(g, 'professionals.csv'), claims: join(g, 'tp_claims.csv') };
-  if (existsSync(join(g, 'done'))) return Promise.resolve(out);
-  rmSync(g, { recursive: true, force: true });
-  mkdirSync(g, { recursive: true });
-  const args = [bin, 'fixtures', 'generate', '--lines', String(lines), '--seed', '1', '--format', 'csv', '--out', `${g}/`, '--beneficiaries', out.beneficiaries, '--professionals', out.professionals, '--tp-claims-out', out.claims, '--json'];
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-    child.once('exit', (code) => {
-      if (code !== 0) return rej(new Error(`fixtures generate exited ${code}`));
-      writeFileSync(join(g, 'done'), '');
-      res(out);
-    });
-  });
-}
-
-type RunOnceDocument = CliOutput<'run'>;
-/** one /proc/<pid>/status sample: seconds since the child started, anonymous (heaps, buffers) and file-backed (mapped LMDB pages) resident MB */
-interface MemorySample { t: number; anonMb: number; fileMb: number }
-interface RunResult { json: { seconds: number; stages: Record<string, number>; cpuSeconds: Record<string, number>; lines: number; peakRssMb: number; code: number }; wallSeconds: number; writeBytes: number; vmHwmMb: number; samples: MemorySample[]; stdout: string }
-
-/** `noemie run --once --json` in a child; /proc/<pid>/io and VmHWM sampled every 100 ms (the last sample before exit counts). */
 const nodeFlags = values['node-flags']?.split(/\s+/).filter(Boolean) ?? [];
-const runArgs = (home: string, gen: Generated, workers: number) => [...nodeFlags, bin, 'run', '--once', '--home', home, '--beneficiaries', gen.beneficiaries, '--professionals', gen.professionals, '--stable-ms', '0', '--workers', String(workers), '--http-port', '0', '--json'];
-/** the per-run payment ceiling lifted (as the chaos harness does): the bench measures the run, not the controls */
-const runEnv = (home: string) => ({ NOEMIE_HOME: home, NOEMIE_LOG_LEVEL: 'warn', NOEMIE_PAYMENT_MAX_RUN: '999999999.99', TMPDIR: join(home, '..', 'tmp') });
-
-function runOnce(home: string, gen: Generated, workers: number): Promise<RunResult> {
-  const args = runArgs(home, gen, workers);
-  const env = { ...process.env, ...runEnv(home) };
-  mkdirSync(env.TMPDIR, { recursive: true });
-  const t0 = performance.now();
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    let writeBytes = 0;
-    let vmHwmKb = 0;
-    const samples: MemorySample[] = [];
-    const sample = () => {
-      try {
-        const io = readFileSync(`/proc/${child.pid}/io`, 'utf8');
-        writeBytes = Number(/write_bytes: (\d+)/.exec(io)?.[1] ?? writeBytes);
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        vmHwmKb = Math.max(vmHwmKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-        const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-        samples.push({ t: (performance.now() - t0) / 1000, anonMb: mb(kb('RssAnon')), fileMb: mb(kb('RssFile') + kb('RssShmem')) });
-      } catch {
-        // exited between two samples
-      }
-    };
-    const timer = setInterval(sample, 100);
-    let shown = 0;
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-      const end = stdout.lastIndexOf('\n') + 1;
-      if (end > shown) process.stdout.write(stdout.slice(shown, end).replace(/^(?=.)/gm, '  | '));
-      shown = Math.max(shown, end);
-    });
-    child.once('exit', (code) => {
-      clearInterval(timer);
-      // with --json, stdout holds the run's summary document alone (schemas/cli/run.schema.json)
-      let doc: RunOnceDocument;
-      try {
-        doc = JSON.parse(stdout) as RunOnceDocument;
-      } catch {
-        return rej(new Error(`noemie run exited ${code} without its JSON summary`));
-      }
-      const stages = Object.fromEntries(Object.entries(doc.stages).map(([k, v]) => [k, v.seconds]));
-      const cpuSeconds = Object.fromEntries(Object.entries(doc.stages).map(([k, v]) => [k, v.cpuSeconds]));
-      const json = { seconds: doc.durationMs / 1000, stages, cpuSeconds, lines: doc.liquidation.lines, peakRssMb: doc.peakRssMb, code: doc.exitCode };
-      res({ json, wallSeconds: (performance.now() - t0) / 1000, writeBytes, vmHwmMb: mb(vmHwmKb), samples, stdout });
-    });
-  });
-}
 
 /**
  * Peak anonymous and file-backed resident memory per stage: the stages are consecutive and end
@@ -168,13 +87,13 @@ async function main(): Promise<void> {
   cpSync(gen.claims, join(home, 'inbox', 'tp_claims.csv'));
   if (values.prepare) {
     const env = Object.entries(runEnv(home)).map(([k, v]) => `${k}=${v}`).join(' ');
-    return void console.log(`${env} ${process.execPath} ${runArgs(home, gen, workers).join(' ')}`);
+    return void console.log(`${env} ${process.execPath} ${runArgs(home, gen, workers, nodeFlags).join(' ')}`);
   }
 
   const parse = await runChild(import.meta.url, ['--child', 'parse', '--drop', gen.drop]);
   console.log(`bare parse (readDrop): ${parse.lines} lines in ${parse.seconds!.toFixed(2)} s, ${Math.round(parse.lines! / parse.seconds!)} lines/s, peak RSS ${parse.peakRssMb} MB`);
   const before = sizes(home, 1);
-  const run = await runOnce(home, gen, workers);
+  const run = await runOnce(home, gen, workers, nodeFlags);
   const after = sizes(home, 2);
   const n = run.json.lines || lines;
   const perLine = (b: number) => (b / n).toFixed(0);

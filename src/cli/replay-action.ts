@@ -2,6 +2,7 @@ import type { Bus } from '../bus/index.js';
 import type { BeneficiaryIndex } from '../ingest/reference/beneficiaries.js';
 import { referencePaths } from '../pipeline/reference.js';
 import { replay, type ReplayResult } from '../pipeline/replay.js';
+import type { FamilyLedgers } from '../pipeline/replay-ledgers.js';
 import type { ReplayRequest } from '../http/admin.js';
 import { chooseReference } from './home-reference.js';
 import { writeLine, type CliIo } from './command.js';
@@ -11,13 +12,13 @@ import { writeLine, type CliIo } from './command.js';
  * /v1/admin/replays): the command runs it on its own bus, the running service on its bus with its
  * live members (a real replay with its liquidation stopped meanwhile: run.ts).
  */
-export async function replayAction(request: ReplayRequest, ctx: { bus: Bus; home: string; beneficiaries: BeneficiaryIndex }): Promise<ReplayResult> {
+export async function replayAction(request: ReplayRequest, ctx: { bus: Bus; home: string; beneficiaries: BeneficiaryIndex; ledgers?: FamilyLedgers }): Promise<ReplayResult> {
   const paths = referencePaths(request.reference ?? 'fixtures');
   const files = request.reference !== undefined ? { grids: paths.gridsDir, nomenclature: paths.nomenclatureFile, pmss: paths.pmssFile } : {};
   const { data: reference } = await chooseReference(['grids', 'nomenclature', 'pmss'], { home: ctx.home, files: { ...files, ...(request.grids ? { grids: request.grids } : {}) } });
   return replay({
     bus: ctx.bus, topic: request.topic, partition: request.partition, from: request.from, ...(request.to !== undefined ? { to: request.to } : {}),
-    dryRun: request.dryRun, beneficiaries: ctx.beneficiaries, reference,
+    dryRun: request.dryRun, beneficiaries: ctx.beneficiaries, reference, ...(ctx.ledgers ? { ledgers: ctx.ledgers } : {}),
   });
 }
 

@@ -8,9 +8,10 @@ import { lineKeyOf } from '../model/act-line.js';
 import type { ReliquidationCause, SettlementStatus } from '../model/settlement.js';
 import { PipelineStageError } from './errors.js';
 import { isLineTopic, LIQUIDATION_GROUP, type LineTopic } from './keys.js';
-import { causeOf, encodeChange, inputOf, ledgerChange, loadFamilies, outboxOf, recordIdsOf, type Family, type StoredLineRecord } from './ledgers.js';
+import { causeOf, encodeChange, inputOf, ledgerChange, outboxOf, recordIdsOf, type Family, type StoredLineRecord } from './ledgers.js';
 import { encodeLineInput } from './line-input.js';
 import { asOfTimestamp, liquidateLines, type Reference } from './liquidate-lines.js';
+import { changelogLedgers, type FamilyLedgers } from './replay-ledgers.js';
 
 /**
  * Ops replay of one partition range (after a grid correction, say): each line is liquidated again
@@ -40,6 +41,12 @@ export interface ReplayOptions {
   beneficiaries: BeneficiaryIndex;
   reference: Reference;
   groupId?: string;
+  /**
+   * Where the touched families' ledgers are read (replay-ledgers.ts): the home's ledger store
+   * brought up to the changelog's end (`storeLedgers`: the cost follows the range), or by default
+   * the whole `counters-changelog` (`changelogLedgers`: the cost follows the topic's history).
+   */
+  ledgers?: FamilyLedgers;
 }
 
 export interface LineDiff {
@@ -81,17 +88,22 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   // First pass: the last offset of each lineKey in the range (the ledger's record is the last one's).
   const lastOf = new Map<string, number>();
   const range = () => (to > from ? o.bus.readRange(topic, o.partition, { from, to }) : emptyRange<LineTopic>());
-  // And the families the range touches: only their ledgers are loaded, not the whole portfolio's.
-  const wanted = new Set<string>();
+  // And the families the range touches, with the range's lines of each: only those ledgers and
+  // records are read (as the service reads a batch's), not the portfolio's nor a family's history.
+  const wanted = new Map<string, Set<string>>();
   for await (const batch of range()) {
     for (const r of batch) {
-      lastOf.set(lineKeyOf(r.value.line), r.offset);
+      const lineKey = lineKeyOf(r.value.line);
+      lastOf.set(lineKey, r.offset);
       const b = o.beneficiaries.byNirRang(r.value.line.nir, r.value.line.rang);
-      if (b) wanted.add(b.adherentId);
+      if (!b) continue;
+      let lines = wanted.get(b.adherentId);
+      if (!lines) wanted.set(b.adherentId, (lines = new Set()));
+      lines.add(lineKey);
     }
   }
 
-  const families = await loadFamilies(o.bus, wanted);
+  const families = await (o.ledgers ?? changelogLedgers(o.bus))(wanted);
   const touched = new Map<string, Family>();
   const changed: LineDiff[] = [];
   const settlements: OutgoingMessage<'settlements'>[] = [];

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
-import { readEnv } from '../../config.js';
+import { kafkaSettings, readEnv } from '../../config.js';
 import { cliKafkaOptions } from '../kafka.js';
+import { liquidationState } from '../../pipeline/liquidation-settings.js';
+import { storeLedgers } from '../../pipeline/replay-ledgers.js';
 import { openBus } from '../../bus/index.js';
 import type { ReplayResult } from '../../pipeline/replay.js';
 import type { ReplayRequest } from '../../http/admin.js';
@@ -61,8 +63,10 @@ export const command: Command = {
     const brokers = values.kafka ?? env.KAFKA_BROKERS;
     const logger = createLogger({ name: 'replay' });
     const open = () => openBus({ home, logger, ...(brokers ? { kafka: cliKafkaOptions(env, brokers) } : {}) });
+    // no service on this home: the families' ledgers from the home's ledger store, caught up first
+    const { busId } = liquidationState(home, brokers ? kafkaSettings(env, brokers) : undefined, env);
     const result = await adminOrHere<ReplayResult | null>({ home, open, path: '/v1/admin/replays', request, logger }, async (bus, membership) =>
-      membership === null ? null : replayAction(request, { bus, home, beneficiaries: membership.index() }),
+      membership === null ? null : replayAction(request, { bus, home, beneficiaries: membership.index(), ledgers: storeLedgers({ bus, home, busId, heal: !request.dryRun, logger }) }),
     );
     if (result === null) {
       writeLine(io.err, `no membership store in ${home}: every line would be an unknown beneficiary (noemie members import first)`);

@@ -41,6 +41,7 @@ import { PipelineError } from '../../model/errors.js';
 import { STATEMENTS_GROUP } from '../../pipeline/statement-index.js';
 import { maskedReport, paymentCutoff } from '../payment-cutoff.js';
 import { replayAction } from '../replay-action.js';
+import { storeLedgers } from '../../pipeline/replay-ledgers.js';
 import { oneAtATime, paymentStateActions } from '../payment-state.js';
 import { HTTP_FLAGS, HTTP_USAGE, httpSettings, startRunHttp } from '../run-http.js';
 import { limitHeapGrowth } from '../../heap-growth.js';
@@ -231,7 +232,8 @@ export const command: Command = {
               // the replay wrote from the changelog before its next batch.
               await liquidation.stop();
               try {
-                return await replayAction(request, { bus, home, beneficiaries });
+                // the liquidation stopped, its ledger store is the home's to read (caught up first)
+                return await replayAction(request, { bus, home, beneficiaries, ledgers: storeLedgers({ bus, home, busId: state.busId, heal: true, logger }) });
               } finally {
                 liquidation = await startLiquidation();
                 consumers();
