@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFile, cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import type { Bus, BusRecord } from '../../src/bus/bus.js';
 import type { TopicName } from '../../src/bus/topics.js';
 import { generateFixtures } from '../../src/generate/index.js';
@@ -172,4 +173,25 @@ export async function membershipIndexOf(file: string, home: string): Promise<{ i
   const store = MembershipStore.open(home);
   await store.apply(eventsOfPopulation([...(await loadBeneficiaries(file)).index.all()]));
   return { index: store.index(), close: () => store.close() };
+}
+
+/**
+ * A world and its members for the describe block that calls this (made before its tests, removed
+ * after them): read `.world` and `.beneficiaries` inside the tests.
+ */
+export function useWorld(lines?: number, bad?: number): { readonly world: World; readonly beneficiaries: BeneficiaryIndex } {
+  let world: World | undefined;
+  let members: { index: BeneficiaryIndex; close: () => Promise<void> } | undefined;
+  beforeAll(async () => {
+    world = await makeWorld(lines, bad);
+    members = await worldMembers(world);
+  }, 60_000);
+  afterAll(async () => {
+    await members?.close();
+    if (world) await rm(world.dir, { recursive: true, force: true });
+  });
+  return {
+    get world() { return world!; },
+    get beneficiaries() { return members!.index; },
+  };
 }

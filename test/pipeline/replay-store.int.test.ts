@@ -1,16 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/bus.js';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import { partitionFor } from '../../src/bus/topics.js';
-import type { BeneficiaryIndex } from '../../src/ingest/reference/beneficiaries.js';
 import { LiquidationService } from '../../src/pipeline/liquidation-service.js';
 import { loadReference } from '../../src/pipeline/reference.js';
 import { replay } from '../../src/pipeline/replay.js';
 import { storeLedgers } from '../../src/pipeline/replay-ledgers.js';
-import { HAND_FAMILY, HAND_LINE_KEY, ingestWorld, makeWorld, readTopic, setRulePct, waitIdle, worldMembers, type World } from './liquidation-support.js';
+import { HAND_FAMILY, HAND_LINE_KEY, ingestWorld, readTopic, setRulePct, useWorld, waitIdle } from './liquidation-support.js';
 
 /**
  * A replay reading its families' ledgers from the home's ledger store (replay-ledgers.ts
@@ -19,23 +18,12 @@ import { HAND_FAMILY, HAND_LINE_KEY, ingestWorld, makeWorld, readTopic, setRuleP
  * cost follows the range replayed, not the topic's history.
  */
 describe('replay from the home ledger store', () => {
-  let world: World;
-  let beneficiaries: BeneficiaryIndex;
-  let members: { close: () => Promise<void> } | undefined;
+  const given = useWorld();
   const homes: string[] = [];
   const buses: Bus[] = [];
-
-  beforeAll(async () => {
-    world = await makeWorld();
-    const store = await worldMembers(world);
-    members = store;
-    beneficiaries = store.index;
-  }, 60_000);
   afterAll(async () => {
-    await members?.close();
     await Promise.all(buses.map((b) => b.close()));
     await Promise.all(homes.map((h) => rm(h, { recursive: true, force: true })));
-    await rm(world.dir, { recursive: true, force: true });
   });
 
   /** a home whose liquidation service (its ledgers in the home's store) has liquidated the world's drop */
@@ -44,8 +32,8 @@ describe('replay from the home ledger store', () => {
     homes.push(home);
     const bus = await openEmbeddedBus({ dir: join(home, 'bus'), fsync: false });
     buses.push(bus);
-    await ingestWorld(bus, world);
-    const service = await LiquidationService.start({ bus, beneficiaries, reference: world.reference, workers: 1, ledgers: { home } });
+    await ingestWorld(bus, given.world);
+    const service = await LiquidationService.start({ bus, beneficiaries: given.beneficiaries, reference: given.world.reference, workers: 1, ledgers: { home } });
     await waitIdle(bus);
     await service.stop();
     return { home, bus };
@@ -74,6 +62,7 @@ describe('replay from the home ledger store', () => {
     const changelogRecords = (await readTopic(viaStore.bus, 'counters-changelog')).length;
     expect(changelogRecords).toBeGreaterThan(0);
 
+    const { world, beneficiaries } = given;
     await setRulePct(world, 'CCN-HLA-BASE', 'soins.generalistes', '150');
     try {
       const reference = await loadReference(world.reference);
