@@ -165,23 +165,33 @@ function* bulkChunks(r: RunReport, id: BulkTable, rows?: SettledRows): Generator
   let first = true;
   if (id === 'settled') {
     for (const chunk of chunksOf(r, rows)) {
-      yield (first ? '' : '\n') + chunk.map(settledRow).join('\n');
+      yield joinedAfter(first ? '' : '\n', chunk, settledRow, '\n');
       first = false;
     }
     return;
   }
-  let s = '';
-  let n = 0;
+  let parts: string[] = [];
   for (const row of bulkRows(r, id)) {
-    s += (first ? '' : '\n') + row;
+    parts.push(parts.length === 0 && !first ? `\n${row}` : row);
     first = false;
-    if (++n === ROWS_PER_CHUNK) {
-      yield s;
-      s = '';
-      n = 0;
+    if (parts.length === ROWS_PER_CHUNK) {
+      yield parts.join('\n');
+      parts = [];
     }
   }
-  if (s !== '') yield s;
+  if (parts.length > 0) yield parts.join('\n');
+}
+
+/**
+ * `lead + items.map(row).join(sep)` made as ONE flat string by the join: a string added in front of
+ * a joined chunk (or rows added one by one) is a rope, which the file stream flattens into a copy
+ * of the whole chunk before encoding it (bench/README.md "Session 23 — alloc"). `items` not empty.
+ */
+function joinedAfter<T>(lead: string, items: readonly T[], row: (item: T) => string, sep: string): string {
+  const parts = new Array<string>(items.length);
+  for (let i = 0; i < items.length; i++) parts[i] = row(items[i]!);
+  parts[0] = lead + parts[0]!;
+  return parts.join(sep);
 }
 
 /** The page chunk by chunk, byte for byte `renderReportHtml`'s: the bulk tables' rows are rendered as they are written. */
@@ -228,7 +238,7 @@ function* settledChunks(r: RunReport, rows: SettledRows | undefined, indent: str
   const element = (l: RunReport['settled']['lines'][number]) => settled(l) ?? flatElement(l, inner) ?? indented(l, inner);
   let first = true;
   for (const chunk of chunksOf(r, rows)) {
-    yield (first ? `[\n${inner}` : `,\n${inner}`) + chunk.map(element).join(`,\n${inner}`);
+    yield joinedAfter(first ? `[\n${inner}` : `,\n${inner}`, chunk, element, `,\n${inner}`);
     first = false;
   }
   yield first ? '[]' : `\n${indent}]`;
