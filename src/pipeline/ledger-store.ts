@@ -257,7 +257,8 @@ export class LedgerStore {
    * Parsed pieces given with their text are cached after the commit; the others are forgotten.
    */
   async write(entries: Iterable<readonly [string, LedgerPiece | HeadSummary | null | undefined, PieceText | null]>, next: ReadonlyMap<number, number>, bus: string, suspects: { add?: Iterable<string>; remove?: Iterable<string> } = {}): Promise<void> {
-    const list = [...entries];
+    // an array is the caller's to give away (flush builds one per commit): not copied again
+    const list = Array.isArray(entries) ? (entries as (readonly [string, LedgerPiece | HeadSummary | null | undefined, PieceText | null])[]) : [...entries];
     // One commit at a time: each builds its marker from the one before (batches of several
     // partitions may flush or catch up at once on Kafka).
     const run = () => this.commitPieces(list, next, bus, suspects);
@@ -270,6 +271,8 @@ export class LedgerStore {
     const marker: LedgerMarker = { v: 5, bus, next: { ...(this.marker()?.bus === bus ? this.marker()!.next : {}) } };
     for (const [p, offset] of next) marker.next[String(p)] = offset;
     await this.kv.commit(() => {
+      // only writes from here (the marker was read above): none kept for read-your-writes (bench/README.md "Session 23 — alloc")
+      this.kv.writesOnly();
       for (const [key, , text] of list) {
         const k = compositeKey(this.namespace, key);
         if (text === null) this.pieces.remove(k);
@@ -378,12 +381,23 @@ export class LedgerStore {
   /** Commits what `stage` took, with the marker, in ONE transaction (nothing staged: nothing written). */
   async flush(bus: string): Promise<void> {
     if (this.dirty.size === 0 && this.pending.size === 0) return;
-    const taken = new Map(this.dirty);
+    // What is staged, read once into the commit's list and its staged objects beside it (not a copy
+    // of the map, then its entries spread, then mapped: three copies of up to 16 batches' pieces,
+    // bench/README.md "Session 23 — alloc").
+    const list: (readonly [string, LedgerPiece | HeadSummary | null | undefined, PieceText])[] = new Array(this.dirty.size);
+    const taken: Dirty[] = new Array(this.dirty.size);
+    let i = 0;
+    this.dirty.forEach((d, key) => {
+      list[i] = [key, d.head ?? d.line, d.text];
+      taken[i++] = d;
+    });
     const next = new Map(this.pending);
-    await this.write([...taken].map(([key, d]) => [key, d.head ?? d.line, d.text] as const), next, bus);
+    await this.write(list, next, bus);
     // A batch of another partition may have staged during the commit (the Kafka service handles
     // several at once): only what this commit wrote leaves the staging area, the rest waits for the next.
-    for (const [key, d] of taken) {
+    for (let j = 0; j < list.length; j++) {
+      const key = list[j]![0];
+      const d = taken[j]!;
       if (this.dirty.get(key) !== d) continue;
       this.dirty.delete(key);
       this.dirtyBytes -= d.text.length;

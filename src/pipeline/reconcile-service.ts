@@ -5,7 +5,8 @@ import type { ReconOutcome } from '../model/reconciliation.js';
 import { changelogRecordJson } from '../bus/messages.js';
 import { partitionFor } from '../bus/topics.js';
 import { careEventOfClaim, careEventOfLine, DEFAULT_RECON_CONFIG, foldOf, identityOf, looksInCareEvent, reconKeyOf, slimSettlement, type CareEvent, type ReconConfig, type ReconEvent, type ReconFold } from '../reconcile/index.js';
-import { entryChangelogKey, entryRecordText, entryText, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
+import { entryChangelogKey, entryRecordText, entryTextOf, type AnyEntry, type EntryKind } from '../reconcile/entry-codec.js';
+import { personOf } from '../reconcile/state-codec.js';
 import { settlementForReconcile } from './reconcile-inputs.js';
 import { ReconStore, restoreReconStates, type BeneficiaryWrite, type EntryWrite, type LoadedState, type LoadWants, type StagedWrite } from './reconcile-store.js';
 
@@ -160,15 +161,16 @@ function writeOf(beneficiary: string, { loaded, fold }: Working): { write: Benef
   // most beneficiaries read no left-over and no record of the store's own form: no look-up then
   const stored = loaded.stored.size > 0 ? loaded.stored : undefined;
   const texts = loaded.texts !== undefined && loaded.texts.size > 0 ? loaded.texts : undefined;
+  const person = personOf(beneficiary);
   // the last record carries the head: a write cut before it reads as it was (entry-codec.ts, settleReconLeftovers)
   for (let i = 0; i <= last; i++) {
     const id = ids[i]!;
     const kind: EntryKind = i < lines ? 'L' : 'C';
     const entry: AnyEntry = kind === 'L' ? after.lines[id]! : after.claims[id]!;
     const before: AnyEntry | undefined = kind === 'L' ? loaded.state.lines[id] : loaded.state.claims[id];
-    const text = entryText(beneficiary, kind, entry);
+    const text = entryTextOf(person, kind, entry);
     entries[i] = { kind, id, entry, text: entryRecordText(w, text), old: stored?.get(kind + id) ?? before ?? null };
-    const undo = i === last || before === undefined ? null : (texts?.get(before) ?? entryText(beneficiary, kind, before));
+    const undo = i === last || before === undefined ? null : (texts?.get(before) ?? entryTextOf(person, kind, before));
     const record = entryRecordText(w, text, undo, i === last ? after.seq : undefined);
     // the record's text as the value's JSON, keyed by the record's key (bus/messages.ts: no escaped string, no second key)
     log[i] = { json: changelogRecordJson(record), key: entryChangelogKey(beneficiary, kind, id), headers: NO_HEADERS, partition };

@@ -164,6 +164,10 @@ const headKey = (beneficiary: string) => `${beneficiary}${KEY_SEP}H`;
 /** The key of a care event's index value under its beneficiary. */
 const groupKey = (beneficiary: string, g: CareEvent) => `${beneficiary}${KEY_SEP}E${KEY_SEP}${g[0]}${KEY_SEP}${g[1]}${KEY_SEP}${g[2]}`;
 
+/** Whether two care events (null: not listed) are the same one: as their keys under one beneficiary compare. */
+const sameCareEvent = (a: CareEvent | null, b: CareEvent | null): boolean =>
+  a === null || b === null ? a === b : a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+
 const groupOf = (kind: EntryKind, entry: AnyEntry): CareEvent => (kind === 'L' ? careEventOfLine(entry as LineEntry) : careEventOfClaim((entry as ClaimEntry).claim));
 /** In its care event's index: every claim, a line only when the decider can find it there (layout 4 listed every line; such a list still reads). */
 const listed = (kind: EntryKind, entry: AnyEntry): boolean => kind === 'C' || findableInCareEvent(entry as LineEntry);
@@ -543,20 +547,27 @@ export class ReconStore {
             deadlines.push(k, '1');
           }
         }
-        const member = e.kind + e.id;
         // listed: claims, and the lines the decider finds by care event (match.ts findableInCareEvent); a
         // member or review line is reached by its lineKey only (one list and one put less per such line)
-        const oldGroup = old === null || !listed(e.kind, old) ? null : groupKey(b, groupOf(e.kind, old));
-        const newGroup = e.entry === null || !listed(e.kind, e.entry) ? null : groupKey(b, groupOf(e.kind, e.entry));
-        if (oldGroup !== newGroup) {
-          if (oldGroup !== null) {
-            const list = members(oldGroup);
-            const at = list.indexOf(member);
-            if (at >= 0) list.splice(at, 1);
-          }
-          if (newGroup !== null) {
-            const list = members(newGroup);
-            if (!list.includes(member)) list.push(member);
+        const oldEvent = old === null || !listed(e.kind, old) ? null : groupOf(e.kind, old);
+        const newEvent = e.entry === null || !listed(e.kind, e.entry) ? null : groupOf(e.kind, e.entry);
+        // compared by their fields: most writes leave an entry in its care event, and the two keys
+        // were made (then flattened to compare) for each of them (bench/README.md "Session 23 — alloc")
+        if (!sameCareEvent(oldEvent, newEvent)) {
+          const oldGroup = oldEvent === null ? null : groupKey(b, oldEvent);
+          const newGroup = newEvent === null ? null : groupKey(b, newEvent);
+          // (different fields may still spell one key, a separator inside one: the keys decide, as before)
+          if (oldGroup !== newGroup) {
+            const member = e.kind + e.id;
+            if (oldGroup !== null) {
+              const list = members(oldGroup);
+              const at = list.indexOf(member);
+              if (at >= 0) list.splice(at, 1);
+            }
+            if (newGroup !== null) {
+              const list = members(newGroup);
+              if (!list.includes(member)) list.push(member);
+            }
           }
         }
         people.push(key, e.text);
@@ -572,6 +583,9 @@ export class ReconStore {
     const next = { ...(before?.bus === busId ? before.next : {}) };
     for (const [p, offset] of positions) next[String(p)] = offset;
     const marker: ReconMarker = { v: RECON_LAYOUT, bus: busId, next, keys: (before?.keys ?? 0) + staged.heads };
+    // nothing is read after this in the commit: its writes need not be kept for read-your-writes
+    // (a key and value pair pushed per write, alive until the batch is written: bench/README.md "Session 23 — alloc")
+    this.level.writesOnly();
     applyOps(this.people, staged.people);
     applyOps(this.deadlines, staged.deadlines);
     for (const k of marks.remove ?? []) this.suspects.remove(k);

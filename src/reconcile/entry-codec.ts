@@ -35,7 +35,15 @@ export function claimEntryText(beneficiary: string, claim: ClaimEntry): string {
 }
 
 export function entryText(beneficiary: string, kind: EntryKind, entry: AnyEntry): string {
-  return kind === 'L' ? lineEntryText(beneficiary, entry as LineEntry) : claimEntryText(beneficiary, entry as ClaimEntry);
+  return entryTextOf(personOf(beneficiary), kind, entry);
+}
+
+/**
+ * `entryText` with the beneficiary's NIR and rang already split (`personOf`): a write of several
+ * entries splits them once, not once per entry and undo (bench/README.md "Session 23 — alloc").
+ */
+export function entryTextOf(person: { nir: string; rang: number }, kind: EntryKind, entry: AnyEntry): string {
+  return JSON.stringify(kind === 'L' ? lineTuple(entry as LineEntry, person) : claimTuple(entry as ClaimEntry, person));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import { cp, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
@@ -438,6 +439,12 @@ function reportGridCorrections(io: CliIo, r: GridCorrectionResult): void {
  * previous one ended). Reconciliation runs beside the liquidation: its figure is the tail left once
  * the lines are decided, plus the run's tick.
  */
+/**
+ * The end of each stage of `run --once`, published (the stage's name) for in-process profilers that
+ * split what they count by stage: bench/profiles/alloc-stages.mjs. No subscriber, no cost.
+ */
+export const stageEnds = channel('noemie:run-stage-end');
+
 export class StageClock {
   private last = performance.now();
   private lastCpu = process.cpuUsage();
@@ -451,6 +458,7 @@ export class StageClock {
     this.spent.set(stage, { wall: was.wall + (now - this.last) / 1000, cpu: was.cpu + (cpu.user + cpu.system) / 1e6 });
     this.last = now;
     this.lastCpu = process.cpuUsage();
+    if (stageEnds.hasSubscribers) stageEnds.publish(stage);
   }
 
   /** wall seconds per stage */
