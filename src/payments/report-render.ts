@@ -1,7 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { escapeHtml, euros } from '../statement/format.js';
 import { SETTLED_FIELDS, type RunReport } from './report.js';
-import { ChunkBytes } from './report-bytes.js';
 
 /**
  * The payment-run report as CSV (one row per order, held order, blocked payee) and as one
@@ -108,50 +107,6 @@ const ROWS_PER_CHUNK = 1000;
 const settledRow = (l: RunReport['settled']['lines'][number]) =>
   `<tr><td>${escapeHtml(String(l.lineKey))}</td><td class="num">${l.version}</td><td class="num">${eur(l.amcAmount)}</td><td class="num">${eur(l.entitled)}</td><td class="num">${eur(l.paidBefore)}</td><td class="num">${eur(l.movement)}</td><td>${escapeHtml(String(l.note ?? ''))}</td></tr>`;
 
-type SettledLine = RunReport['settled']['lines'][number];
-
-/** a settled row's fields are the ones its template writes as text: a string for each, a number for the version (else the template) */
-const plainRow = (l: SettledLine) =>
-  typeof l.lineKey === 'string' && typeof l.version === 'number' && typeof l.amcAmount === 'string' && typeof l.entitled === 'string' && typeof l.paidBefore === 'string' && typeof l.movement === 'string' && (l.note === null || l.note === undefined || typeof l.note === 'string');
-
-const ROW_TD = Buffer.from('<tr><td>');
-const ROW_NUM = Buffer.from('</td><td class="num">');
-const ROW_NOTE = Buffer.from('</td><td>');
-const ROW_END = Buffer.from('</td></tr>');
-
-/** `settledRow(l)`'s bytes, into the chunk's */
-function settledRowBytes(out: ChunkBytes, l: SettledLine): void {
-  if (!plainRow(l)) return out.text(settledRow(l));
-  out.bytes(ROW_TD);
-  out.html(l.lineKey);
-  out.bytes(ROW_NUM);
-  out.number(l.version);
-  out.bytes(ROW_NUM);
-  out.eurosHtml(l.amcAmount);
-  out.bytes(ROW_NUM);
-  out.eurosHtml(l.entitled);
-  out.bytes(ROW_NUM);
-  out.eurosHtml(l.paidBefore);
-  out.bytes(ROW_NUM);
-  out.eurosHtml(l.movement);
-  out.bytes(ROW_NOTE);
-  out.html(l.note ?? '');
-  out.bytes(ROW_END);
-}
-
-/** a chunk's rows written as bytes (a few hundred per row, the buffer grows if a row is longer): `lead`, then the rows `sep` between */
-function chunkBytes<T>(lead: string, items: readonly T[], row: (out: ChunkBytes, item: T) => void, sep: Uint8Array): Buffer {
-  const out = new ChunkBytes(items.length * 384);
-  out.text(lead);
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0) out.bytes(sep);
-    row(out, items[i]!);
-  }
-  return out.take();
-}
-
-const NEWLINE = Buffer.from('\n');
-
 /**
  * The tables whose rows grow with the run: one row per due line (settled), per line withheld, per
  * transfer, per payee recovered from. The page is rendered with a placeholder in place of each
@@ -206,11 +161,11 @@ function* chunksOf(r: RunReport, rows?: SettledRows): Generator<readonly RunRepo
 }
 
 /** a bulk table's rows, ROWS_PER_CHUNK at a time, `\n` between rows */
-function* bulkChunks(r: RunReport, id: BulkTable, rows?: SettledRows): Generator<string | Buffer> {
+function* bulkChunks(r: RunReport, id: BulkTable, rows?: SettledRows): Generator<string> {
   let first = true;
   if (id === 'settled') {
     for (const chunk of chunksOf(r, rows)) {
-      yield chunkBytes(first ? '' : '\n', chunk, settledRowBytes, NEWLINE);
+      yield joinedAfter(first ? '' : '\n', chunk, settledRow, '\n');
       first = false;
     }
     return;
@@ -227,8 +182,20 @@ function* bulkChunks(r: RunReport, id: BulkTable, rows?: SettledRows): Generator
   if (parts.length > 0) yield parts.join('\n');
 }
 
+/**
+ * `lead + items.map(row).join(sep)` made as ONE flat string by the join: a string added in front of
+ * a joined chunk (or rows added one by one) is a rope, which the file stream flattens into a copy
+ * of the whole chunk before encoding it (bench/README.md "Session 23 — alloc"). `items` not empty.
+ */
+function joinedAfter<T>(lead: string, items: readonly T[], row: (item: T) => string, sep: string): string {
+  const parts = new Array<string>(items.length);
+  for (let i = 0; i < items.length; i++) parts[i] = row(items[i]!);
+  parts[0] = lead + parts[0]!;
+  return parts.join(sep);
+}
+
 /** The page chunk by chunk, byte for byte `renderReportHtml`'s: the bulk tables' rows are rendered as they are written. */
-export function* reportHtmlChunks(r: RunReport, rows?: SettledRows): Generator<string | Buffer> {
+export function* reportHtmlChunks(r: RunReport, rows?: SettledRows): Generator<string> {
   const count = (id: BulkTable) => (id !== 'settled' ? bulkCount(r, id) : rows === undefined ? r.settled.lines.length : r.settled.count);
   // an empty table has its own row (`—`): no placeholder
   const page = renderPage(r, (id) => (count(id) === 0 ? [] : [placeholderOf(id)]));
@@ -251,7 +218,7 @@ export function* reportHtmlChunks(r: RunReport, rows?: SettledRows): Generator<s
  * time, the other long arrays (the transferred orders, the withheld lines…) a few elements at a
  * time (`jsonChunks`); the rest of the document is a few kB.
  */
-export function* reportJsonChunks(r: RunReport, rows?: SettledRows): Generator<string | Buffer> {
+export function* reportJsonChunks(r: RunReport, rows?: SettledRows): Generator<string> {
   if ((rows === undefined ? r.settled.lines.length : r.settled.count) === 0) {
     yield* jsonChunks(r, '', new Map());
     yield '\n';
@@ -259,19 +226,19 @@ export function* reportJsonChunks(r: RunReport, rows?: SettledRows): Generator<s
   }
   // the settled lines' array, told by its identity (a runId or a note can spell any text)
   const settledLines: unknown[] = [];
-  const own = new Map<unknown, (indent: string) => Iterable<string | Buffer>>([[settledLines, (indent) => settledChunks(r, rows, indent)]]);
+  const own = new Map<unknown, (indent: string) => Iterable<string>>([[settledLines, (indent) => settledChunks(r, rows, indent)]]);
   yield* jsonChunks({ ...r, settled: { ...r.settled, lines: settledLines } }, '', own);
   yield '\n';
 }
 
 /** The settled lines' array at `indent`, a chunk of rows at a time (the bulk of report.json). */
-function* settledChunks(r: RunReport, rows: SettledRows | undefined, indent: string): Generator<string | Buffer> {
+function* settledChunks(r: RunReport, rows: SettledRows | undefined, indent: string): Generator<string> {
   const inner = `${indent}  `;
-  const element = settledElementBytes(inner);
-  const sep = Buffer.from(`,\n${inner}`);
+  const settled = settledElement(inner);
+  const element = (l: RunReport['settled']['lines'][number]) => settled(l) ?? flatElement(l, inner) ?? indented(l, inner);
   let first = true;
   for (const chunk of chunksOf(r, rows)) {
-    yield chunkBytes(first ? `[\n${inner}` : `,\n${inner}`, chunk, element, sep);
+    yield joinedAfter(first ? `[\n${inner}` : `,\n${inner}`, chunk, element, `,\n${inner}`);
     first = false;
   }
   yield first ? '[]' : `\n${indent}]`;
@@ -300,7 +267,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * its own chunks. Same bytes: the keys JSON.stringify keeps, in its order (Object.keys), a key
  * whose value stringifies to nothing (undefined, a function) left out, such an element `null`.
  */
-function* jsonChunks(v: unknown, indent: string, own: ReadonlyMap<unknown, (indent: string) => Iterable<string | Buffer>>): Generator<string | Buffer> {
+function* jsonChunks(v: unknown, indent: string, own: ReadonlyMap<unknown, (indent: string) => Iterable<string>>): Generator<string> {
   const replaced = own.get(v);
   if (replaced !== undefined) {
     yield* replaced(indent);
@@ -336,41 +303,22 @@ function* jsonChunks(v: unknown, indent: string, own: ReadonlyMap<unknown, (inde
 }
 
 /**
- * JSON.stringify(l, null, 2) at `indent` of a settled row of exactly its fields, in their order (one per
- * due line, the bulk of report.json), as bytes into the chunk's: the field names and the indentation
- * encoded once, each field's JSON written in place (as one template per row since session 13, a
- * string per field before: bench/README.md "Session 13 — payments", "Session 23 — alloc"); any
- * other object as the string path writes it (`flatElement`, else stringified whole).
+ * `flatElement` for a settled row of exactly its fields, in their order (one per due line, the
+ * bulk of report.json): one template with the field names and the indentation made once, where
+ * the loop stringified each name and made a string per field (four times the allocation; bench/
+ * README.md, "Session 13 — payments"). null for any other object (the caller falls back).
  */
-function settledElementBytes(indent: string): (out: ChunkBytes, l: SettledLine) => void {
-  const heads = SETTLED_FIELDS.map((k, i) => Buffer.from(`${i === 0 ? '{' : ','}\n${indent}  ${JSON.stringify(k)}: `));
-  const [lineKey, version, amcAmount, entitled, paidBefore, movement, note] = heads as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
-  const end = Buffer.from(`\n${indent}}`);
-  const NULL = Buffer.from('null');
-  return (out, l) => {
+function settledElement(indent: string): (l: RunReport['settled']['lines'][number]) => string | null {
+  const head = SETTLED_FIELDS.map((k) => `\n${indent}  ${JSON.stringify(k)}: `);
+  const [lineKey, version, amcAmount, entitled, paidBefore, movement, note] = head.map((h, i) => (i === 0 ? `{${h}` : `,${h}`));
+  const end = `\n${indent}}`;
+  return (l) => {
     let i = 0;
-    let exact = true;
-    for (const k in l) if (k !== SETTLED_FIELDS[i++]) exact = false;
+    for (const k in l) if (k !== SETTLED_FIELDS[i++]) return null;
+    if (i !== SETTLED_FIELDS.length) return null;
     const v = l.version;
-    if (!exact || i !== SETTLED_FIELDS.length || typeof l.lineKey !== 'string' || typeof v !== 'number' || !Number.isFinite(v) || typeof l.amcAmount !== 'string' || typeof l.entitled !== 'string' || typeof l.paidBefore !== 'string' || typeof l.movement !== 'string' || (l.note !== null && typeof l.note !== 'string')) {
-      return out.text(flatElement(l, indent) ?? indented(l, indent));
-    }
-    out.bytes(lineKey);
-    out.jsonString(l.lineKey);
-    out.bytes(version);
-    out.number(v);
-    out.bytes(amcAmount);
-    out.jsonString(l.amcAmount);
-    out.bytes(entitled);
-    out.jsonString(l.entitled);
-    out.bytes(paidBefore);
-    out.jsonString(l.paidBefore);
-    out.bytes(movement);
-    out.jsonString(l.movement);
-    out.bytes(note);
-    if (l.note === null) out.bytes(NULL);
-    else out.jsonString(l.note);
-    out.bytes(end);
+    if (typeof l.lineKey !== 'string' || typeof v !== 'number' || !Number.isFinite(v) || typeof l.amcAmount !== 'string' || typeof l.entitled !== 'string' || typeof l.paidBefore !== 'string' || typeof l.movement !== 'string' || (l.note !== null && typeof l.note !== 'string')) return null;
+    return `${lineKey}${JSON.stringify(l.lineKey)}${version}${JSON.stringify(v)}${amcAmount}${JSON.stringify(l.amcAmount)}${entitled}${JSON.stringify(l.entitled)}${paidBefore}${JSON.stringify(l.paidBefore)}${movement}${JSON.stringify(l.movement)}${note}${l.note === null ? 'null' : JSON.stringify(l.note)}${end}`;
   };
 }
 

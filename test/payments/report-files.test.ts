@@ -20,9 +20,7 @@ function bigReport(n: number): RunReport {
   const lines = Array.from({ length: n }, (_, i) => {
     const l = base[i % base.length]!;
     // a note with a quote, a newline, a tab and accents: escaped inside the JSON string, never re-indented
-    // amounts of every shape the page writes: thousands and millions (grouped), negative, under a euro
-    const amounts = i % 5 === 1 ? { amcAmount: `${i * 1000 + 7}.05`, movement: `-${i * 100}.10`, paidBefore: '1234567.89', entitled: '-0.07' } : {};
-    return { ...l, lineKey: `n:D${String(i).padStart(6, '0')}:1`, note: i % 7 === 3 ? `ligne « ${i} » "annulée"\nretenue\tpar le TP` : l.note, ...amounts };
+    return { ...l, lineKey: `n:D${String(i).padStart(6, '0')}:1`, note: i % 7 === 3 ? `ligne « ${i} » "annulée"\nretenue\tpar le TP` : l.note };
   });
   return { ...report, settled: { ...report.settled, lines, count: n } };
 }
@@ -63,18 +61,6 @@ describe('payment-run report files, streamed', () => {
     }
   });
 
-  it('the settled rows of both files are written as UTF-8 bytes, the same bytes the strings had (no string per row on the heap)', () => {
-    const report = bigReport(2501);
-    for (const [chunks, whole] of [
-      [[...reportJsonChunks(report)], `${JSON.stringify(report, null, 2)}\n`],
-      [[...reportHtmlChunks(report)], renderReportHtml(report)],
-    ] as const) {
-      // the rows' chunks (a thousand rows each) are bytes; the page or document around them stays text
-      expect(chunks.filter((c) => Buffer.isBuffer(c)).length).toBe(3);
-      expect(Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))).equals(Buffer.from(whole))).toBe(true);
-    }
-  });
-
   it('report.html chunks hold every settled row once, in order, where the whole page had them', () => {
     const report = bigReport(2501);
     const chunks = [...reportHtmlChunks(report)];
@@ -109,7 +95,7 @@ describe('payment-run report files, streamed', () => {
     const whole = `${JSON.stringify(report, null, 2)}\n`;
     expect(chunks.join('')).toBe(whole);
     // no chunk holds one of those arrays whole: a few hundred elements at most
-    const most = (pattern: RegExp) => Math.max(...chunks.map((c) => String(c).match(pattern)?.length ?? 0));
+    const most = (pattern: RegExp) => Math.max(...chunks.map((c) => c.match(pattern)?.length ?? 0));
     expect(most(/"paymentId": "P\d+"/g)).toBeLessThanOrEqual(256);
     expect(most(/"lineKey": "w:\d+"/g)).toBeLessThanOrEqual(256);
     expect(most(/"paymentId": "R\d+"/g)).toBeLessThanOrEqual(256);
@@ -139,7 +125,7 @@ describe('payment-run report files, streamed', () => {
     expect(rowsOf('transfers')[5]).toContain('Dupont &quot;le 5&quot;');
     expect(html).not.toMatch(/-rows\u241f/);
     // none of those tables is one chunk: a thousand rows at most
-    const most = (pattern: RegExp) => Math.max(...chunks.map((c) => String(c).match(pattern)?.length ?? 0));
+    const most = (pattern: RegExp) => Math.max(...chunks.map((c) => c.match(pattern)?.length ?? 0));
     expect(most(/<td>P\d+<\/td>/g)).toBeLessThanOrEqual(1000);
     expect(most(/<td>w:\d+<\/td>/g)).toBeLessThanOrEqual(1000);
     expect(most(/<td>R\d+<\/td>/g)).toBeLessThanOrEqual(1000);

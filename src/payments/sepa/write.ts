@@ -25,7 +25,7 @@ async function fsyncPath(path: string, flags: string): Promise<void> {
 }
 
 /** Writes `chunks` to `path` durably (temp, fsync, rename, fsync dir); `afterTemp` runs between fsync and rename. */
-export async function writeDurably(path: string, chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>, afterTemp?: () => void): Promise<void> {
+export async function writeDurably(path: string, chunks: Iterable<string> | AsyncIterable<string>, afterTemp?: () => void): Promise<void> {
   const tmp = tempNameOf(path);
   await pipeline(Readable.from(chunks), createWriteStream(tmp));
   await fsyncPath(tmp, 'r+');
