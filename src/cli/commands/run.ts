@@ -435,15 +435,16 @@ function reportGridCorrections(io: CliIo, r: GridCorrectionResult): void {
 }
 
 /**
- * Wall time of each stage of `run --once`, in the order they end (the stage begins where the
- * previous one ended). Reconciliation runs beside the liquidation: its figure is the tail left once
- * the lines are decided, plus the run's tick.
- */
-/**
  * The end of each stage of `run --once`, published (the stage's name) for in-process profilers that
  * split what they count by stage: bench/profiles/alloc-stages.mjs. No subscriber, no cost.
  */
 export const stageEnds = channel('noemie:run-stage-end');
+
+/**
+ * Wall time of each stage of `run --once`, in the order they end (the stage begins where the
+ * previous one ended). Reconciliation runs beside the liquidation: its figure is the tail left once
+ * the lines are decided, plus the run's tick.
+ */
 
 export class StageClock {
   private last = performance.now();
