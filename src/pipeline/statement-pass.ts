@@ -78,6 +78,8 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const marks = StatementMarks.families(seen);
   // the payment facts, in the same LevelDB (an older home's payment state moved there first)
   const payments = await PaymentsStore.over(o.index.level, o.kv);
+  // the blocked marks and held orders, read once for every family (while few): not per line
+  const once = await payments.statementFactsOnce();
   const setup: StatementRenderSetup = { dir: o.dir, labels: o.labels, insurer: o.insurer, issuedOn: o.issuedOn, professionalNames: o.professionalNames, durable: true };
   // with workers: this thread reads, a task of `perTask` families renders and writes in a worker
   const render = o.renderThreads ? new StatementRenderPool({ threads: o.renderThreads, setup, measureClone: o.measureClone ?? false }) : null;
@@ -88,14 +90,15 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
 
   /**
    * A group's families read together: their index ranges at once (`range`), then their lines'
-   * payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool, not this thread).
+   * payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool, not this thread;
+   * the blocked marks and holds from what the pass read once, `statementFactsOnce`).
    * Families without a statement (unknown to the home, no settlement) are left out.
    */
   const readFamilies = async <R>(adherentIds: readonly string[], range: (request: StatementRequest) => Promise<R>, lineKeysOf: (read: R) => readonly string[]) => {
     const known = adherentIds.filter((id) => o.families.has(id));
     const read = await Promise.all(known.map((adherentId) => range({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
     const keys = read.map(lineKeysOf);
-    const facts = await payments.paymentFactsOfMany(keys.flat());
+    const facts = await payments.paymentFactsOfMany(keys.flat(), once);
     return known.flatMap((adherentId, i) =>
       keys[i]!.length === 0 ? [] : [{ adherentId, read: read[i]!, payments: new Map(keys[i]!.map((k) => [k, facts.get(k)!])), members: [...o.families.members(adherentId)] }],
     );
