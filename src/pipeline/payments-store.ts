@@ -15,7 +15,7 @@ import { centsOf, moneyOfCents } from '../model/cents.js';
 import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
 import { orderWithLines } from '../payments/run.js';
 import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
-import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
+import { isLevelLocked, LevelStore, levelDirOf, type BinaryCodec, type LevelSubStore } from '../state/level-store.js';
 import { moveMarkerOf, type MoveMarker } from '../state/lmdb-to-level.js';
 import { movePaymentsToLevel, PAYMENTS_LAYOUT } from './payments-move.js';
 import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
@@ -247,6 +247,8 @@ export class PaymentsStore {
   private readonly lines: LevelSubStore<StoredLine>;
   /** the same keys read and written as LineLedgers, without the StoredLine between (the stage's reads and writes: payment-line-codec.ts) */
   private readonly ledgerLines: LevelSubStore<LineLedger>;
+  /** the same keys as stored, not decoded (a statement group's lines, decoded family by family: `storedFactsOf`) */
+  private readonly storedLines: LevelSubStore<Buffer>;
   private readonly due: LevelSubStore<1>;
   /** the due lines of consumed batches, one key per batch (`DueKeys`): with `due`, the due set */
   private readonly dueSets: LevelSubStore<string>;
@@ -281,6 +283,7 @@ export class PaymentsStore {
   private constructor(readonly level: LevelStore) {
     this.lines = level.sub('payments.line', paymentLineCodec);
     this.ledgerLines = level.sub('payments.line', paymentLedgerLineCodec);
+    this.storedLines = level.sub('payments.line', STORED_BYTES);
     this.due = level.sub('payments.due');
     this.dueSets = level.sub('payments.due-set', 'text');
     this.operator = level.sub('payments.operator');
@@ -753,6 +756,55 @@ export class PaymentsStore {
       // a hold counts only where it names the line: a line no hold names is held by none (factsOfLine)
       const heldAt = heldOnce === null || heldOnce.lines.has(lineKey) ? (payee: string) => heldOf.get(payee) : null;
       out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, blockedMark, heldAt));
+    }
+    return out;
+  }
+
+  /**
+   * `paymentFactsOfMany` in two steps, for the statement pass of one thread (session 23): this reads
+   * a group's lines as stored (bytes, not decoded), their claim lists and claims; `storedFactsOf`
+   * then gives one family's facts, decoded as its statement is rendered — so a group's decoded facts
+   * do not live through the previous group's writing (read-ahead), outliving young-generation
+   * collections. Needs the marks and holds read once (`once` whole); null otherwise (the caller
+   * reads with `paymentFactsOfMany`).
+   */
+  async storedFactsOfMany(lineKeys: readonly string[], once: StatementFactsOnce): Promise<StoredFacts | null> {
+    if (once.blocked === null || once.held === null) return null;
+    const [stored, claimsOf] = await Promise.all([this.storedLines.getMany(lineKeys), this.lineOperators.getMany(lineKeys)]);
+    const claims = [...new Set(claimsOf.flatMap((c) => c ?? []))];
+    const operator = await this.operator.getMany(claims);
+    const lines = new Map<string, Buffer | undefined>();
+    const claimsOfLine = new Map<string, string[] | undefined>();
+    for (let i = 0; i < lineKeys.length; i++) {
+      lines.set(lineKeys[i]!, stored[i]);
+      claimsOfLine.set(lineKeys[i]!, claimsOf[i]);
+    }
+    return { lines, claims: claimsOfLine, operator: new Map(claims.map((c, i) => [c, operator[i]] as const)), blocked: once.blocked, held: once.held };
+  }
+
+  /** These lines' facts from a group's `storedFactsOfMany` (the same as `paymentFactsOfMany` gives): decoded now; a run list still in its own key read. */
+  async storedFactsOf(stored: StoredFacts, lineKeys: readonly string[]): Promise<Map<string, LinePaymentFacts>> {
+    const lines = lineKeys.map((k) => {
+      const raw = stored.lines.get(k);
+      return raw === undefined ? null : paymentLedgerLineCodec.decode(raw);
+    });
+    // the run lists not inside their line (a line written before session 21)
+    const paid = lineKeys.filter((_, i) => lines[i]?.runs === undefined && paidToSomeone(lines[i]!));
+    const runs = paid.length === 0 ? [] : await this.lineRuns.getMany(paid);
+    const runsOf = new Map(paid.map((k, i) => [k, runs[i]] as const));
+    const { byPayee, lines: heldLines } = stored.held;
+    const heldOf = (payee: string) => byPayee.get(payee);
+    const out = new Map<string, LinePaymentFacts>();
+    for (let i = 0; i < lineKeys.length; i++) {
+      const lineKey = lineKeys[i]!;
+      const line = lines[i]!;
+      const operatorPaid: OperatorPayment[] = [];
+      for (const c of stored.claims.get(lineKey) ?? []) {
+        const p = stored.operator.get(c);
+        if (p !== undefined) operatorPaid.push(p);
+      }
+      const lineRuns = line?.runs ?? (!paidToSomeone(line) ? [] : (runsOf.get(lineKey) ?? []));
+      out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, stored.blocked.get(lineKey) ?? null, heldLines.has(lineKey) ? heldOf : null));
     }
     return out;
   }
@@ -1328,6 +1380,18 @@ export interface StatementFactsOnce {
   blocked: ReadonlyMap<string, LineBlocked> | null;
   held: { byPayee: ReadonlyMap<string, Held>; lines: ReadonlySet<string> } | null;
 }
+
+/** A group's payment facts as read, its lines not decoded yet (`storedFactsOfMany`, `storedFactsOf`). */
+export interface StoredFacts {
+  lines: ReadonlyMap<string, Buffer | undefined>;
+  claims: ReadonlyMap<string, string[] | undefined>;
+  operator: ReadonlyMap<string, OperatorPayment | undefined>;
+  blocked: ReadonlyMap<string, LineBlocked>;
+  held: { byPayee: ReadonlyMap<string, Held>; lines: ReadonlySet<string> };
+}
+
+/** A binary sub-store's values as LevelDB gives them (Buffers), not decoded. */
+const STORED_BYTES: BinaryCodec<Buffer> = { encode: (b) => b, decode: (b) => b };
 
 /** A run records a line-run only when it changes the line's `paid` (paymentFactsOf). */
 function paidToSomeone(line: LineLedger | null): boolean {
