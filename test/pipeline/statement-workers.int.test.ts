@@ -84,6 +84,11 @@ it('a statement pass reads the blocked marks and holds once, not per line and pa
     expect(await store.paymentFactsOfMany(keys, few)).toEqual(store.paymentFactsOf(keys));
     expect(read['payments.line-blocked']).toBe(7);
     expect(read['payments.held']).toBeGreaterThan(0);
+    // the pass of one thread: a group read as stored, a family's facts decoded when it is rendered — the same
+    const stored = (await store.storedFactsOfMany(keys, once))!;
+    expect(await store.storedFactsOf(stored, keys)).toEqual(store.paymentFactsOf(keys));
+    expect(await store.storedFactsOf(stored, ['C2', 'H1'])).toEqual(store.paymentFactsOf(['C2', 'H1']));
+    expect(await store.storedFactsOfMany(keys, few)).toBeNull();
   } finally {
     spy.mockRestore();
     await store.close();
