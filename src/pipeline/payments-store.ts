@@ -15,7 +15,7 @@ import { centsOf, moneyOfCents } from '../model/cents.js';
 import type { PaymentLine, PaymentOrderHead } from '../model/payment.js';
 import { orderWithLines } from '../payments/run.js';
 import { DirtyFamilies, PaymentStatementMarks } from './statement-dirty.js';
-import { isLevelLocked, LevelStore, levelDirOf, type LevelSubStore } from '../state/level-store.js';
+import { isLevelLocked, LevelStore, levelDirOf, type BinaryCodec, type LevelSubStore } from '../state/level-store.js';
 import { moveMarkerOf, type MoveMarker } from '../state/lmdb-to-level.js';
 import { movePaymentsToLevel, PAYMENTS_LAYOUT } from './payments-move.js';
 import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
@@ -247,6 +247,8 @@ export class PaymentsStore {
   private readonly lines: LevelSubStore<StoredLine>;
   /** the same keys read and written as LineLedgers, without the StoredLine between (the stage's reads and writes: payment-line-codec.ts) */
   private readonly ledgerLines: LevelSubStore<LineLedger>;
+  /** the same keys as stored, not decoded (a statement group's lines, decoded family by family: `storedFactsOf`) */
+  private readonly storedLines: LevelSubStore<Buffer>;
   private readonly due: LevelSubStore<1>;
   /** the due lines of consumed batches, one key per batch (`DueKeys`): with `due`, the due set */
   private readonly dueSets: LevelSubStore<string>;
@@ -281,6 +283,7 @@ export class PaymentsStore {
   private constructor(readonly level: LevelStore) {
     this.lines = level.sub('payments.line', paymentLineCodec);
     this.ledgerLines = level.sub('payments.line', paymentLedgerLineCodec);
+    this.storedLines = level.sub('payments.line', STORED_BYTES);
     this.due = level.sub('payments.due');
     this.dueSets = level.sub('payments.due-set', 'text');
     this.operator = level.sub('payments.operator');
@@ -726,17 +729,19 @@ export class PaymentsStore {
    * thread — the statement pass's main thread, which reads while its workers render (session 12).
    * What is committed, outside any commit (a commit's batch being built is not seen).
    */
-  async paymentFactsOfMany(lineKeys: readonly string[]): Promise<Map<string, LinePaymentFacts>> {
-    const [stored, claimsOf, blocked] = await Promise.all([this.ledgerLines.getMany(lineKeys), this.lineOperators.getMany(lineKeys), this.lineBlocked.getMany(lineKeys)]);
+  async paymentFactsOfMany(lineKeys: readonly string[], once: StatementFactsOnce | null = null): Promise<Map<string, LinePaymentFacts>> {
+    const blockedOnce = once?.blocked ?? null;
+    const heldOnce = once?.held ?? null;
+    const [stored, claimsOf, blocked] = await Promise.all([this.ledgerLines.getMany(lineKeys), this.lineOperators.getMany(lineKeys), blockedOnce === null ? this.lineBlocked.getMany(lineKeys) : null]);
     const lines = stored.map((s) => s ?? null);
     // the run lists not inside their line (a line written before session 21)
     const paid = lineKeys.filter((_, i) => lines[i]?.runs === undefined && paidToSomeone(lines[i]!));
     const claims = [...new Set(claimsOf.flatMap((c) => c ?? []))];
-    const payees = [...new Set(lines.flatMap((line) => [...payeesWaitingFor(line)]))];
+    const payees = heldOnce === null ? [...new Set(lines.flatMap((line) => [...payeesWaitingFor(line)]))] : [];
     const [runs, operator, held] = await Promise.all([this.lineRuns.getMany(paid), this.operator.getMany(claims), this.held.getMany(payees)]);
     const runsOf = new Map(paid.map((k, i) => [k, runs[i]] as const));
     const operatorOf = new Map(claims.map((c, i) => [c, operator[i]] as const));
-    const heldOf = new Map(payees.map((p, i) => [p, held[i]] as const));
+    const heldOf = heldOnce?.byPayee ?? new Map(payees.map((p, i) => [p, held[i]] as const));
     const out = new Map<string, LinePaymentFacts>();
     for (let i = 0; i < lineKeys.length; i++) {
       const lineKey = lineKeys[i]!;
@@ -747,9 +752,82 @@ export class PaymentsStore {
         if (p !== undefined) operatorPaid.push(p);
       }
       const lineRuns = line?.runs ?? (!paidToSomeone(line) ? [] : (runsOf.get(lineKey) ?? []));
-      out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, blocked[i] ?? null, (payee) => heldOf.get(payee)));
+      const blockedMark = blockedOnce === null ? (blocked![i] ?? null) : (blockedOnce.get(lineKey) ?? null);
+      // a hold counts only where it names the line: a line no hold names is held by none (factsOfLine)
+      const heldAt = heldOnce === null || heldOnce.lines.has(lineKey) ? (payee: string) => heldOf.get(payee) : null;
+      out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, blockedMark, heldAt));
     }
     return out;
+  }
+
+  /**
+   * `paymentFactsOfMany` in two steps, for the statement pass of one thread (session 23): this reads
+   * a group's lines as stored (bytes, not decoded), their claim lists and claims; `storedFactsOf`
+   * then gives one family's facts, decoded as its statement is rendered — so a group's decoded facts
+   * do not live through the previous group's writing (read-ahead), outliving young-generation
+   * collections. Needs the marks and holds read once (`once` whole); null otherwise (the caller
+   * reads with `paymentFactsOfMany`).
+   */
+  async storedFactsOfMany(lineKeys: readonly string[], once: StatementFactsOnce): Promise<StoredFacts | null> {
+    if (once.blocked === null || once.held === null) return null;
+    const [stored, claimsOf] = await Promise.all([this.storedLines.getMany(lineKeys), this.lineOperators.getMany(lineKeys)]);
+    const claims = [...new Set(claimsOf.flatMap((c) => c ?? []))];
+    const operator = await this.operator.getMany(claims);
+    const lines = new Map<string, Buffer | undefined>();
+    const claimsOfLine = new Map<string, string[] | undefined>();
+    for (let i = 0; i < lineKeys.length; i++) {
+      lines.set(lineKeys[i]!, stored[i]);
+      claimsOfLine.set(lineKeys[i]!, claimsOf[i]);
+    }
+    return { lines, claims: claimsOfLine, operator: new Map(claims.map((c, i) => [c, operator[i]] as const)), blocked: once.blocked, held: once.held };
+  }
+
+  /** These lines' facts from a group's `storedFactsOfMany` (the same as `paymentFactsOfMany` gives): decoded now; a run list still in its own key read. */
+  async storedFactsOf(stored: StoredFacts, lineKeys: readonly string[]): Promise<Map<string, LinePaymentFacts>> {
+    const lines = lineKeys.map((k) => {
+      const raw = stored.lines.get(k);
+      return raw === undefined ? null : paymentLedgerLineCodec.decode(raw);
+    });
+    // the run lists not inside their line (a line written before session 21)
+    const paid = lineKeys.filter((_, i) => lines[i]?.runs === undefined && paidToSomeone(lines[i]!));
+    const runs = paid.length === 0 ? [] : await this.lineRuns.getMany(paid);
+    const runsOf = new Map(paid.map((k, i) => [k, runs[i]] as const));
+    const { byPayee, lines: heldLines } = stored.held;
+    const heldOf = (payee: string) => byPayee.get(payee);
+    const out = new Map<string, LinePaymentFacts>();
+    for (let i = 0; i < lineKeys.length; i++) {
+      const lineKey = lineKeys[i]!;
+      const line = lines[i]!;
+      const operatorPaid: OperatorPayment[] = [];
+      for (const c of stored.claims.get(lineKey) ?? []) {
+        const p = stored.operator.get(c);
+        if (p !== undefined) operatorPaid.push(p);
+      }
+      const lineRuns = line?.runs ?? (!paidToSomeone(line) ? [] : (runsOf.get(lineKey) ?? []));
+      out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, stored.blocked.get(lineKey) ?? null, heldLines.has(lineKey) ? heldOf : null));
+    }
+    return out;
+  }
+
+  /**
+   * What a statement pass reads once for all its families, not per line (session 23): every
+   * line's blocked mark (a run leaves them on the lines of its blocked payees only: 1 239 at 100 k
+   * lines, where the pass read 98 k keys, nearly all misses) and every held order (one per held
+   * payee: 21 at 100 k, where the pass read ≈ 20 k payee keys), each one range read — while there
+   * are at most `atOnce` of them (an older home's history of marks, or a home with that many held
+   * payees: null, read per group as before). What is committed when the pass starts: a payment
+   * change after it marks its families again (a newer mark number, which the pass's clear keeps),
+   * as a change after a group's reads always did.
+   */
+  async statementFactsOnce(atOnce = STATEMENT_FACTS_AT_ONCE): Promise<StatementFactsOnce> {
+    const [marks, holds] = await Promise.all([this.lineBlocked.entriesAfter(null, atOnce + 1), this.held.entriesAfter(null, atOnce + 1)]);
+    let held: StatementFactsOnce['held'] = null;
+    if (holds.length <= atOnce) {
+      const lines = new Set<string>();
+      for (const [, h] of holds) for (const k of h.lineKeys) lines.add(k);
+      held = { byPayee: new Map(holds), lines };
+    }
+    return { blocked: marks.length > atOnce ? null : new Map(marks), held };
   }
 
   async commitApproval(before: PaymentsLedger, after: PaymentsLedger): Promise<void> {
@@ -1291,6 +1369,30 @@ function storedLine(line: LineLedger): StoredLine {
 /** `payments.line` values as LineLedgers: the bytes of `paymentLineCodec` for `storedLine(line)`, read as `lineOf` reads them. */
 export const paymentLedgerLineCodec = ledgerLineCodec(lineOf, storedLine);
 
+/**
+ * The blocked marks and held orders a statement pass reads at once (`statementFactsOnce`), each
+ * null when there are more than this: ≈ 100 B a mark, a held order its lines' keys.
+ */
+export const STATEMENT_FACTS_AT_ONCE = 50_000;
+
+/** What `statementFactsOnce` read: every blocked mark by line, every held order by payee with the lines they name (null: too many, read per group). */
+export interface StatementFactsOnce {
+  blocked: ReadonlyMap<string, LineBlocked> | null;
+  held: { byPayee: ReadonlyMap<string, Held>; lines: ReadonlySet<string> } | null;
+}
+
+/** A group's payment facts as read, its lines not decoded yet (`storedFactsOfMany`, `storedFactsOf`). */
+export interface StoredFacts {
+  lines: ReadonlyMap<string, Buffer | undefined>;
+  claims: ReadonlyMap<string, string[] | undefined>;
+  operator: ReadonlyMap<string, OperatorPayment | undefined>;
+  blocked: ReadonlyMap<string, LineBlocked>;
+  held: { byPayee: ReadonlyMap<string, Held>; lines: ReadonlySet<string> };
+}
+
+/** A binary sub-store's values as LevelDB gives them (Buffers), not decoded. */
+const STORED_BYTES: BinaryCodec<Buffer> = { encode: (b) => b, decode: (b) => b };
+
 /** A run records a line-run only when it changes the line's `paid` (paymentFactsOf). */
 function paidToSomeone(line: LineLedger | null): boolean {
   return line !== null && Object.keys(line.paid).length > 0;
@@ -1301,10 +1403,13 @@ function payeesWaitingFor(line: LineLedger | null): Set<string> {
   return new Set([...Object.keys(line?.paid ?? {}), ...(line?.tp?.payee ? [line.tp.payee] : []), ...(line?.settlement?.adherentId ? [`member:${line.settlement.adherentId}`] : [])]);
 }
 
-/** One line's facts from what was read of it (paymentFactsOf, paymentFactsOfMany): the hold naming it among its payees' ones. */
-function factsOfLine(lineKey: string, line: LineLedger | null, runs: readonly LineRun[], operatorPaid: OperatorPayment[], blocked: LineBlocked | null, heldOf: (payee: string) => Held | undefined): LinePaymentFacts {
+/**
+ * One line's facts from what was read of it (paymentFactsOf, paymentFactsOfMany): the hold naming it
+ * among its payees' ones (`heldOf` null: no hold names the line).
+ */
+function factsOfLine(lineKey: string, line: LineLedger | null, runs: readonly LineRun[], operatorPaid: OperatorPayment[], blocked: LineBlocked | null, heldOf: ((payee: string) => Held | undefined) | null): LinePaymentFacts {
   let held: LinePaymentFacts['held'] = null;
-  for (const payee of payeesWaitingFor(line)) {
+  if (heldOf !== null) for (const payee of payeesWaitingFor(line)) {
     const h = heldOf(payee);
     if (h !== undefined && h.lineKeys.includes(lineKey)) held = { payee: h.payee, runId: h.runId, ceiling: h.ceiling };
   }

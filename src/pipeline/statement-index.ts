@@ -32,7 +32,16 @@ import { settlementForStatements } from './statement-inputs.js';
  */
 export const STATEMENTS_GROUP = 'statements';
 
-export const STATEMENTS_MAX_BATCH = 16384;
+/**
+ * Settlements per consumed batch (one LevelDB commit each). 2 048 since session 23 (16 384
+ * before): a batch's settlements, their index values and `statements.where` texts live until its
+ * commit is durable, so with 16 384 most of them outlived two young-generation collections and
+ * were promoted — the catch-up of 100 k settlements in `run --once` made 2 full collections and
+ * 630–840 ms of GC pauses, 0 and 130–410 ms with 2 048, and 15–35 % less CPU in paired runs
+ * (bench/README.md "Session 23 — statements"); the cost, ≈ 4 commits (fsyncs) a partition where
+ * there was one at 100 k.
+ */
+export const STATEMENTS_MAX_BATCH = 2048;
 
 /** What a statement reads of a settlement: `counters` (a line's counter changes) is left out. */
 export function statementSettlementOf(s: Settlement): StatementSettlement {

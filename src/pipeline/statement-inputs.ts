@@ -8,7 +8,7 @@ import { textOfBytes } from '../bus/codec.js';
  * by `produce` then): the fields a statement line keeps (`statementSettlementOf`), read from the
  * bytes by `JsonFields` — a settlement's `parts` (with their formula texts), `counters` and
  * `inputHash` are most of its ≈ 875 bytes and a statement reads none of them; JSON.parse built them
- * as objects for `statementSettlementOf` to drop, 16 384 settlements a batch (the statements
+ * as objects for `statementSettlementOf` to drop, a whole batch of settlements at a time (the statements
  * stage's largest bus cost: bench/README.md "Session 21 — bus"). Bytes the scan does not read are
  * parsed whole and given whole; a record found on disk is parsed and checked by zod by the bus and given whole; all
  * go through `statementSettlementOf` in `StatementIndex.apply` as ever, so the index stores the same.

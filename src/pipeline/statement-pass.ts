@@ -8,6 +8,10 @@ import type { StatementIndex } from './statement-index.js';
 import { familyStatementFiles } from './statement-render.js';
 import type { FamilyStatementInput, FamilyTaskInput, StatementRenderSetup } from './statement-render-messages.js';
 import { StatementRenderPool } from './statement-render-pool.js';
+import { decodeIndexedLines } from './statement-line-codec.js';
+
+/** A family of a group read on this thread: its statement's inputs, decoded when called. */
+type FamilyToRender = () => Promise<FamilyStatementInput>;
 
 /** The family side of a statement: who is in it (the membership store's live index). */
 export interface StatementFamilies {
@@ -78,6 +82,8 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const marks = StatementMarks.families(seen);
   // the payment facts, in the same LevelDB (an older home's payment state moved there first)
   const payments = await PaymentsStore.over(o.index.level, o.kv);
+  // the blocked marks and held orders, read once for every family (while few): not per line
+  const once = await payments.statementFactsOnce();
   const setup: StatementRenderSetup = { dir: o.dir, labels: o.labels, insurer: o.insurer, issuedOn: o.issuedOn, professionalNames: o.professionalNames, durable: true };
   // with workers: this thread reads, a task of `perTask` families renders and writes in a worker
   const render = o.renderThreads ? new StatementRenderPool({ threads: o.renderThreads, setup, measureClone: o.measureClone ?? false }) : null;
@@ -88,27 +94,53 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
 
   /**
    * A group's families read together: their index ranges at once (`range`), then their lines'
-   * payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool, not this thread).
+   * payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool, not this thread;
+   * the blocked marks and holds from what the pass read once, `statementFactsOnce`).
    * Families without a statement (unknown to the home, no settlement) are left out.
    */
   const readFamilies = async <R>(adherentIds: readonly string[], range: (request: StatementRequest) => Promise<R>, lineKeysOf: (read: R) => readonly string[]) => {
     const known = adherentIds.filter((id) => o.families.has(id));
     const read = await Promise.all(known.map((adherentId) => range({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
     const keys = read.map(lineKeysOf);
-    const facts = await payments.paymentFactsOfMany(keys.flat());
+    const facts = await payments.paymentFactsOfMany(keys.flat(), once);
     return known.flatMap((adherentId, i) =>
       keys[i]!.length === 0 ? [] : [{ adherentId, read: read[i]!, payments: new Map(keys[i]!.map((k) => [k, facts.get(k)!])), members: [...o.families.members(adherentId)] }],
     );
   };
-  /** on this thread: the families decoded, rendered and written here */
-  const readGroup = async (ids: readonly string[]): Promise<FamilyStatementInput[]> =>
-    (await readFamilies(ids, (q) => o.index.settlementsIn(q), (settlements) => settlements.map((s) => s.lineKey))).map(({ read, ...f }) => ({ ...f, settlements: read }));
+  /**
+   * on this thread: a group read as stored — the index's lines and the payment lines as bytes —,
+   * each family decoded just before it is rendered (`inputOf`): a group is read while the one
+   * before it is written, and its decoded objects lived through that writing, outliving
+   * young-generation collections (promoted: ≈ 1.3 kB a line). With more marks or holds than the
+   * pass reads at once, decoded when read, as before.
+   */
+  const readGroup = async (ids: readonly string[]): Promise<FamilyToRender[]> => {
+    const known = ids.filter((id) => o.families.has(id));
+    const read = await Promise.all(known.map((adherentId) => o.index.encodedSettlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
+    const keys = read.map((r) => r.lineKeys);
+    const stored = await payments.storedFactsOfMany(keys.flat(), once);
+    const facts = stored === null ? await payments.paymentFactsOfMany(keys.flat(), once) : null;
+    return known.flatMap((adherentId, i) => {
+      const lineKeys = keys[i]!;
+      if (lineKeys.length === 0) return [];
+      const members = [...o.families.members(adherentId)];
+      const lines = read[i]!.lines;
+      return [
+        async (): Promise<FamilyStatementInput> => ({
+          adherentId,
+          settlements: decodeIndexedLines(lines),
+          payments: stored === null ? new Map(lineKeys.map((k) => [k, facts!.get(k)!])) : await payments.storedFactsOf(stored, lineKeys),
+          members,
+        }),
+      ];
+    });
+  };
   /** with workers: the index's lines as stored (the worker decodes them) */
   const readTask = async (ids: readonly string[]): Promise<FamilyTaskInput[]> =>
     (await readFamilies(ids, (q) => o.index.encodedSettlementsIn(q), (r) => r.lineKeys)).map(({ read, ...f }) => ({ ...f, lines: read.lines }));
 
   /** on this thread: the group being read while the one before it is written (null: none) */
-  let readAhead: Promise<FamilyStatementInput[]> | null = null;
+  let readAhead: Promise<FamilyToRender[]> | null = null;
   /** start reading `ids` (null: nothing more), then write the group read before them */
   const readNextWritePrevious = async (ids: readonly string[] | null) => {
     const previous = readAhead;
@@ -116,9 +148,9 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
     // a read that fails while the previous group is written is reported by its own await, later
     readAhead?.catch(() => undefined);
     if (previous === null) return;
-    for (const input of await previous) {
+    for (const inputOf of await previous) {
       result.families += 1;
-      await files!.add(familyStatementFiles(input, setup));
+      await files!.add(familyStatementFiles(await inputOf(), setup));
     }
   };
   /** a group of families, to a worker or to this thread's read-ahead */

@@ -392,6 +392,9 @@ it("a home whose lines keep their run lists in `payments.line-runs` keys (the fo
     const ids = (facts: Map<string, { runs: readonly { runId: string }[] }>) => [...facts.values()].map((f) => f.runs.map((r) => r.runId));
     expect(ids(store.paymentFactsOf(['n:D1:1', 'n:D2:1']))).toEqual([['R1'], ['R1']]);
     expect(ids(await store.paymentFactsOfMany(['n:D1:1', 'n:D2:1']))).toEqual([['R1'], ['R1']]);
+    // the statement pass's two steps (its group read as stored, a family decoded later): the same facts
+    const stored = (await store.storedFactsOfMany(['n:D1:1', 'n:D2:1'], await store.statementFactsOnce()))!;
+    expect(await store.storedFactsOf(stored, ['n:D1:1', 'n:D2:1'])).toEqual(store.paymentFactsOf(['n:D1:1', 'n:D2:1']));
   } finally {
     await store.close();
   }

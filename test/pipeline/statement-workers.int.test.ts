@@ -1,6 +1,6 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { openEmbeddedBus } from '../../src/bus/embedded/embedded-bus.js';
 import type { Bus } from '../../src/bus/index.js';
 import { accountBook } from '../../src/payments/index.js';
@@ -11,6 +11,7 @@ import { StatementIndex, updateStatementIndex } from '../../src/pipeline/stateme
 import { decodeIndexedLines } from '../../src/pipeline/statement-line-codec.js';
 import { writeStatementPass } from '../../src/pipeline/statement-pass.js';
 import { StateStore } from '../../src/state/kv-store.js';
+import { LevelSubStore } from '../../src/state/level-store.js';
 import { DEFAULT_INSURER } from '../../src/statement/index.js';
 import { tempDir } from './stages-given.js';
 import { A9, B7, C3, line } from './statement-families.js';
@@ -58,6 +59,73 @@ it('paymentFactsOfMany reads what paymentFactsOf reads: paid twice, held, blocke
     expect(await store.paymentFactsOfMany([])).toEqual(new Map());
   } finally {
     await store.close();
+  }
+});
+
+it('a statement pass reads the blocked marks and holds once, not per line and payee: the same facts, and per group again past the bound', async () => {
+  await paymentsOfEveryKind();
+  const store = await PaymentsStore.open(home);
+  const read: Record<string, number> = {};
+  const getMany = LevelSubStore.prototype.getMany;
+  const spy = vi.spyOn(LevelSubStore.prototype, 'getMany').mockImplementation(function (this: LevelSubStore<unknown>, keys: readonly string[]) {
+    if (keys.length > 0) read[this.name] = (read[this.name] ?? 0) + keys.length;
+    return getMany.call(this, keys);
+  });
+  try {
+    const keys = ['H1', 'H2', 'B1', 'C1', 'C2', 'unknown', 'C1'];
+    const once = await store.statementFactsOnce();
+    expect(await store.paymentFactsOfMany(keys, once)).toEqual(store.paymentFactsOf(keys));
+    // the lines and their claim lists per line; no blocked mark nor held order read per line or payee
+    expect(read).toEqual({ 'payments.line': 7, 'payments.line-operators': 7 });
+    // more marks (or holds) than the pass holds at once: read per group, the same facts
+    for (const k of Object.keys(read)) delete read[k];
+    const few = await store.statementFactsOnce(0);
+    expect(few).toEqual({ blocked: null, held: null });
+    expect(await store.paymentFactsOfMany(keys, few)).toEqual(store.paymentFactsOf(keys));
+    expect(read['payments.line-blocked']).toBe(7);
+    expect(read['payments.held']).toBeGreaterThan(0);
+    // the pass of one thread: a group read as stored, a family's facts decoded when it is rendered — the same
+    const stored = (await store.storedFactsOfMany(keys, once))!;
+    expect(await store.storedFactsOf(stored, keys)).toEqual(store.paymentFactsOf(keys));
+    expect(await store.storedFactsOf(stored, ['C2', 'H1'])).toEqual(store.paymentFactsOf(['C2', 'H1']));
+    expect(await store.storedFactsOfMany(keys, few)).toBeNull();
+  } finally {
+    spy.mockRestore();
+    await store.close();
+  }
+});
+
+it('the statement pass reads no blocked mark per line and no held order per payee (held and blocked statements all the same)', async () => {
+  await paymentsOfEveryKind();
+  const index = await StatementIndex.open(home);
+  const kv = StateStore.open(home);
+  const people = new Map([A9, B7, C3].map((p) => [p.adherentId, [p]]));
+  const read: Record<string, number> = {};
+  const getMany = LevelSubStore.prototype.getMany;
+  try {
+    await updateStatementIndex(bus, index);
+    await mkdir(join(home, 'statements'));
+    const spy = vi.spyOn(LevelSubStore.prototype, 'getMany').mockImplementation(function (this: LevelSubStore<unknown>, keys: readonly string[]) {
+      if (keys.length > 0) read[this.name] = (read[this.name] ?? 0) + keys.length;
+      return getMany.call(this, keys);
+    });
+    try {
+      await writeStatementPass({
+        dir: join(home, 'statements'), index, kv, labels: {}, insurer: DEFAULT_INSURER, issuedOn: '2025-04-02', professionalNames: {},
+        families: { all: () => [...people.keys()].sort(), has: (id) => people.has(id), members: (id) => people.get(id) ?? [] },
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(read['payments.line']).toBe(5);
+    expect(read['payments.line-blocked']).toBeUndefined();
+    expect(read['payments.held']).toBeUndefined();
+    // what a held and a blocked line print (src/statement/payment.ts waitingText)
+    expect(await readFile(join(home, 'statements', 'A9.txt'), 'utf8')).toContain('paiement retenu pour contrôle');
+    expect(await readFile(join(home, 'statements', 'B7.txt'), 'utf8')).toContain('nous n’avons pas vos coordonnées bancaires');
+  } finally {
+    await kv.close();
+    await index.close();
   }
 });
 
