@@ -185,9 +185,10 @@ function* bulkChunks(r: RunReport, id: BulkTable, rows?: SettledRows): Generator
 /**
  * `lead + items.map(row).join(sep)` made as ONE flat string by the join: a string added in front of
  * a joined chunk (or rows added one by one) is a rope, which the file stream flattens into a copy
- * of the whole chunk before encoding it (bench/README.md "Session 23 — alloc"). `items` not empty.
+ * of the whole chunk before encoding it (bench/README.md "Session 23 — alloc").
  */
 function joinedAfter<T>(lead: string, items: readonly T[], row: (item: T) => string, sep: string): string {
+  if (items.length === 0) return lead;
   const parts = new Array<string>(items.length);
   for (let i = 0; i < items.length; i++) parts[i] = row(items[i]!);
   parts[0] = lead + parts[0]!;
