@@ -734,30 +734,20 @@ export class PaymentsStore {
     const heldOnce = once?.held ?? null;
     const [stored, claimsOf, blocked] = await Promise.all([this.ledgerLines.getMany(lineKeys), this.lineOperators.getMany(lineKeys), blockedOnce === null ? this.lineBlocked.getMany(lineKeys) : null]);
     const lines = stored.map((s) => s ?? null);
-    // the run lists not inside their line (a line written before session 21)
-    const paid = lineKeys.filter((_, i) => lines[i]?.runs === undefined && paidToSomeone(lines[i]!));
+    const paid = runListsApart(lineKeys, lines);
     const claims = [...new Set(claimsOf.flatMap((c) => c ?? []))];
     const payees = heldOnce === null ? [...new Set(lines.flatMap((line) => [...payeesWaitingFor(line)]))] : [];
     const [runs, operator, held] = await Promise.all([this.lineRuns.getMany(paid), this.operator.getMany(claims), this.held.getMany(payees)]);
-    const runsOf = new Map(paid.map((k, i) => [k, runs[i]] as const));
-    const operatorOf = new Map(claims.map((c, i) => [c, operator[i]] as const));
     const heldOf = heldOnce?.byPayee ?? new Map(payees.map((p, i) => [p, held[i]] as const));
-    const out = new Map<string, LinePaymentFacts>();
-    for (let i = 0; i < lineKeys.length; i++) {
-      const lineKey = lineKeys[i]!;
-      const line = lines[i]!;
-      const operatorPaid: OperatorPayment[] = [];
-      for (const c of claimsOf[i] ?? []) {
-        const p = operatorOf.get(c);
-        if (p !== undefined) operatorPaid.push(p);
-      }
-      const lineRuns = line?.runs ?? (!paidToSomeone(line) ? [] : (runsOf.get(lineKey) ?? []));
-      const blockedMark = blockedOnce === null ? (blocked![i] ?? null) : (blockedOnce.get(lineKey) ?? null);
+    const heldAt = (payee: string) => heldOf.get(payee);
+    return factsOfLines(lineKeys, lines, {
+      runs: new Map(paid.map((k, i) => [k, runs[i]] as const)),
+      claimsAt: (i) => claimsOf[i],
+      operator: new Map(claims.map((c, i) => [c, operator[i]] as const)),
+      blockedAt: (i, lineKey) => (blockedOnce === null ? (blocked![i] ?? null) : (blockedOnce.get(lineKey) ?? null)),
       // a hold counts only where it names the line: a line no hold names is held by none (factsOfLine)
-      const heldAt = heldOnce === null || heldOnce.lines.has(lineKey) ? (payee: string) => heldOf.get(payee) : null;
-      out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, blockedMark, heldAt));
-    }
-    return out;
+      heldOf: (lineKey) => (heldOnce === null || heldOnce.lines.has(lineKey) ? heldAt : null),
+    });
   }
 
   /**
@@ -788,25 +778,17 @@ export class PaymentsStore {
       const raw = stored.lines.get(k);
       return raw === undefined ? null : paymentLedgerLineCodec.decode(raw);
     });
-    // the run lists not inside their line (a line written before session 21)
-    const paid = lineKeys.filter((_, i) => lines[i]?.runs === undefined && paidToSomeone(lines[i]!));
+    const paid = runListsApart(lineKeys, lines);
     const runs = paid.length === 0 ? [] : await this.lineRuns.getMany(paid);
-    const runsOf = new Map(paid.map((k, i) => [k, runs[i]] as const));
     const { byPayee, lines: heldLines } = stored.held;
-    const heldOf = (payee: string) => byPayee.get(payee);
-    const out = new Map<string, LinePaymentFacts>();
-    for (let i = 0; i < lineKeys.length; i++) {
-      const lineKey = lineKeys[i]!;
-      const line = lines[i]!;
-      const operatorPaid: OperatorPayment[] = [];
-      for (const c of stored.claims.get(lineKey) ?? []) {
-        const p = stored.operator.get(c);
-        if (p !== undefined) operatorPaid.push(p);
-      }
-      const lineRuns = line?.runs ?? (!paidToSomeone(line) ? [] : (runsOf.get(lineKey) ?? []));
-      out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, stored.blocked.get(lineKey) ?? null, heldLines.has(lineKey) ? heldOf : null));
-    }
-    return out;
+    const heldAt = (payee: string) => byPayee.get(payee);
+    return factsOfLines(lineKeys, lines, {
+      runs: new Map(paid.map((k, i) => [k, runs[i]] as const)),
+      claimsAt: (i) => stored.claims.get(lineKeys[i]!),
+      operator: stored.operator,
+      blockedAt: (_, lineKey) => stored.blocked.get(lineKey) ?? null,
+      heldOf: (lineKey) => (heldLines.has(lineKey) ? heldAt : null),
+    });
   }
 
   /**
@@ -1401,6 +1383,40 @@ function paidToSomeone(line: LineLedger | null): boolean {
 /** The payees the line could be waiting for: its current ones and the ones it was paid to. */
 function payeesWaitingFor(line: LineLedger | null): Set<string> {
   return new Set([...Object.keys(line?.paid ?? {}), ...(line?.tp?.payee ? [line.tp.payee] : []), ...(line?.settlement?.adherentId ? [`member:${line.settlement.adherentId}`] : [])]);
+}
+
+/** The lines paid to someone whose run list is not inside the line (written before session 21): read from `payments.line-runs`. */
+function runListsApart(lineKeys: readonly string[], lines: readonly (LineLedger | null)[]): string[] {
+  return lineKeys.filter((_, i) => lines[i]?.runs === undefined && paidToSomeone(lines[i]!));
+}
+
+/** What `factsOfLines` reads a line's facts from, beside the line itself. */
+interface ReadFacts {
+  /** the run lists read apart (`runListsApart`) */
+  runs: ReadonlyMap<string, readonly LineRun[] | undefined>;
+  /** the i-th line's operator claims */
+  claimsAt: (i: number) => readonly string[] | undefined;
+  operator: ReadonlyMap<string, OperatorPayment | undefined>;
+  blockedAt: (i: number, lineKey: string) => LineBlocked | null;
+  /** the holds that may name the line (null: none does) */
+  heldOf: (lineKey: string) => ((payee: string) => Held | undefined) | null;
+}
+
+/** The facts of these lines from what was read of them (paymentFactsOfMany, storedFactsOf). */
+function factsOfLines(lineKeys: readonly string[], lines: readonly (LineLedger | null)[], read: ReadFacts): Map<string, LinePaymentFacts> {
+  const out = new Map<string, LinePaymentFacts>();
+  for (let i = 0; i < lineKeys.length; i++) {
+    const lineKey = lineKeys[i]!;
+    const line = lines[i]!;
+    const operatorPaid: OperatorPayment[] = [];
+    for (const c of read.claimsAt(i) ?? []) {
+      const p = read.operator.get(c);
+      if (p !== undefined) operatorPaid.push(p);
+    }
+    const lineRuns = line?.runs ?? (!paidToSomeone(line) ? [] : (read.runs.get(lineKey) ?? []));
+    out.set(lineKey, factsOfLine(lineKey, line, lineRuns, operatorPaid, read.blockedAt(i, lineKey), read.heldOf(lineKey)));
+  }
+  return out;
 }
 
 /**
