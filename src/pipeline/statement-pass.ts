@@ -1,5 +1,5 @@
 import type { Beneficiary } from '../model/reference.js';
-import type { StatementOptions, StatementRequest } from '../statement/index.js';
+import type { StatementOptions } from '../statement/index.js';
 import { PaymentsStore } from './payments-store.js';
 import type { StateStore } from '../state/kv-store.js';
 import { LmdbStatementMarks, StatementMarks, statementInputsHash } from './statement-dirty.js';
@@ -93,19 +93,13 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
   const result: StatementPass = { pass: full ? 'all' : 'changed', looked: 0, families: 0, files: render?.counts ?? files!.counts };
 
   /**
-   * A group's families read together: their index ranges at once (`range`), then their lines'
-   * payment facts in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool, not this thread;
-   * the blocked marks and holds from what the pass read once, `statementFactsOnce`).
-   * Families without a statement (unknown to the home, no settlement) are left out.
+   * A group's families' index ranges, read at once and kept as stored (the index's encoded lines),
+   * with their lineKeys. Families without a statement (unknown to the home) are left out.
    */
-  const readFamilies = async <R>(adherentIds: readonly string[], range: (request: StatementRequest) => Promise<R>, lineKeysOf: (read: R) => readonly string[]) => {
-    const known = adherentIds.filter((id) => o.families.has(id));
-    const read = await Promise.all(known.map((adherentId) => range({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
-    const keys = read.map(lineKeysOf);
-    const facts = await payments.paymentFactsOfMany(keys.flat(), once);
-    return known.flatMap((adherentId, i) =>
-      keys[i]!.length === 0 ? [] : [{ adherentId, read: read[i]!, payments: new Map(keys[i]!.map((k) => [k, facts.get(k)!])), members: [...o.families.members(adherentId)] }],
-    );
+  const readRanges = async (ids: readonly string[]) => {
+    const known = ids.filter((id) => o.families.has(id));
+    const read = await Promise.all(known.map((adherentId) => o.index.encodedSettlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
+    return { known, read, keys: read.map((r) => r.lineKeys) };
   };
   /**
    * on this thread: a group read as stored — the index's lines and the payment lines as bytes —,
@@ -115,9 +109,7 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
    * pass reads at once, decoded when read, as before.
    */
   const readGroup = async (ids: readonly string[]): Promise<FamilyToRender[]> => {
-    const known = ids.filter((id) => o.families.has(id));
-    const read = await Promise.all(known.map((adherentId) => o.index.encodedSettlementsIn({ adherentId, from: '2000-01-01', to: '2099-12-31' })));
-    const keys = read.map((r) => r.lineKeys);
+    const { known, read, keys } = await readRanges(ids);
     const stored = await payments.storedFactsOfMany(keys.flat(), once);
     const facts = stored === null ? await payments.paymentFactsOfMany(keys.flat(), once) : null;
     return known.flatMap((adherentId, i) => {
@@ -135,9 +127,18 @@ export async function writeStatementPass(o: StatementPassOptions): Promise<State
       ];
     });
   };
-  /** with workers: the index's lines as stored (the worker decodes them) */
-  const readTask = async (ids: readonly string[]): Promise<FamilyTaskInput[]> =>
-    (await readFamilies(ids, (q) => o.index.encodedSettlementsIn(q), (r) => r.lineKeys)).map(({ read, ...f }) => ({ ...f, lines: read.lines }));
+  /**
+   * with workers: the index's lines as stored (the worker decodes them), the lines' payment facts
+   * in one `paymentFactsOfMany` (LevelDB's reads on libuv's pool, not this thread; the blocked marks
+   * and holds from what the pass read once, `statementFactsOnce`)
+   */
+  const readTask = async (ids: readonly string[]): Promise<FamilyTaskInput[]> => {
+    const { known, read, keys } = await readRanges(ids);
+    const facts = await payments.paymentFactsOfMany(keys.flat(), once);
+    return known.flatMap((adherentId, i) =>
+      keys[i]!.length === 0 ? [] : [{ adherentId, lines: read[i]!.lines, payments: new Map(keys[i]!.map((k) => [k, facts.get(k)!])), members: [...o.families.members(adherentId)] }],
+    );
+  };
 
   /** on this thread: the group being read while the one before it is written (null: none) */
   let readAhead: Promise<FamilyToRender[]> | null = null;
