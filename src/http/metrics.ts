@@ -182,7 +182,7 @@ export function recordLiquidationSums(kind: 'lines' | 'reliquidations', startedM
 }
 
 /** A payment run made (not a dry run): its orders and the payees it blocked. */
-export function recordPaymentRun(run: { orders: readonly { kind: string; amount: string; transfer: boolean }[]; blocked: readonly { amount: string }[] }): void {
+export function recordPaymentRun(run: { orders: readonly { kind: string; amount: string; transfer: boolean }[]; blocked: readonly { amount: string }[]; carried?: readonly { amount: string }[] }): void {
   safely('payment run', () => {
     paymentRuns.inc();
     for (const o of run.orders) {
@@ -191,8 +191,10 @@ export function recordPaymentRun(run: { orders: readonly { kind: string; amount:
       paymentSums.add({ kind }, o.amount);
     }
     for (const b of run.blocked) paymentSums.add({ kind: 'blocked' }, b.amount);
-    blockedPayees.set(run.blocked.length);
-    blockedEuros.set(euros(run.blocked.reduce((sum, b) => sum.plus(b.amount), new Decimal(0)).toFixed(2)));
+    // the payees blocked now: this run's, and the ones it carried without deciding them again (parked.ts)
+    const all = [...run.blocked, ...(run.carried ?? [])];
+    blockedPayees.set(all.length);
+    blockedEuros.set(euros(all.reduce((sum, b) => sum.plus(b.amount), new Decimal(0)).toFixed(2)));
   });
 }
 

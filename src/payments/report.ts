@@ -68,6 +68,14 @@ export const RunReportSchema = z.object({
   /** payments of 0.00 (movements that cancel out): recorded, nothing sent */
   zero: z.object({ items: z.array(z.object({ paymentId: z.string(), payee: z.string(), debtBefore: M, lines: count })), count }),
   blocked: z.object({ items: z.array(z.object({ payee: z.string(), amount: M, reason: z.string(), lines: count, lineKeys: z.array(z.string()) })), ...TotalSchema.shape }),
+  /**
+   * blocked payees this run did not decide again (src/payments/parked.ts): an earlier run (`since`)
+   * parked them and nothing their decision reads has changed (no line of theirs due, the same
+   * account, return block and debt). Their lines are not among this run's settled movements: no
+   * term of the equation. Absent in a report written before session 24, and in a dry run's (which
+   * decides every parked payee again: its `blocked` lists them).
+   */
+  carried: z.object({ items: z.array(z.object({ payee: z.string(), amount: M, reason: z.string(), lines: count, since: z.string() })), ...TotalSchema.shape }).optional(),
   recoveries: z.object({ items: z.array(z.object({ paymentId: z.string(), payee: z.string(), amount: M, debtBefore: M, debtAfter: M, lines: count })), ...TotalSchema.shape }),
   debts: z.object({
     /** Σ the debts the run's payees owed before it (offset against their movements) */
@@ -252,6 +260,18 @@ export interface RunReportParts {
   returnsToReport: Readonly<Record<string, LineReturn>>;
   /** an order's repaid marks (empty: it pays no returned line again) */
   repaidMarksOf: (o: PaymentOrder | PaymentOrderHead) => readonly RepaidMark[];
+  /** the parked payees the run did not decide again (a streamed run; none or absent: the section is left out) */
+  carried?: readonly CarriedBlocked[];
+}
+
+/** A parked payee a run carries without deciding it again (RunReport `carried`). */
+export interface CarriedBlocked {
+  payee: string;
+  amount: string;
+  reason: string;
+  lines: number;
+  /** the run that decided it blocked */
+  since: string;
 }
 
 export function buildRunReport({ runId, at, slice, result, intent }: RunReportInput): RunReport {
@@ -371,6 +391,7 @@ export function assembleRunReport(parts: RunReportParts): RunReport {
       count: result.blocked.length,
       total: money(blockedTotal),
     },
+    ...(parts.carried === undefined || parts.carried.length === 0 ? {} : { carried: { items: parts.carried.map((c) => ({ ...c })), count: parts.carried.length, total: money(sum(parts.carried.map((c) => c.amount))) } }),
     recoveries: {
       items: recoveries.map((o) => ({ paymentId: o.paymentId, payee: o.payee, amount: o.amount, debtBefore: o.debtBefore, debtAfter: o.debtAfter, lines: lineCount(o) })),
       count: recoveries.length,
@@ -396,6 +417,8 @@ export interface RunReportSummary {
   transferred: { count: number; total: string; files: number };
   held: { count: number; total: string };
   blocked: { count: number; total: string; items: { payee: string; amount: string; reason: string }[] };
+  /** blocked payees carried from earlier runs, not decided again (absent: none, or a summary recorded before session 24) */
+  carried?: { count: number; total: string };
   recovered: { count: number; total: string };
   debtsCarried: string;
   /** bank returns applied since the previous run, and this run's re-payments of returned lines */
@@ -409,6 +432,7 @@ export function reportSummary(r: RunReport): RunReportSummary {
     transferred: { count: r.transferred.count, total: r.transferred.total, files: r.transferred.files.length },
     held: { count: r.held.count, total: r.held.total },
     blocked: { count: r.blocked.count, total: r.blocked.total, items: r.blocked.items.map(({ payee, amount, reason }) => ({ payee, amount, reason })) },
+    ...(r.carried === undefined || r.carried.count === 0 ? {} : { carried: { count: r.carried.count, total: r.carried.total } }),
     recovered: { count: r.recoveries.count, total: r.recoveries.total },
     debtsCarried: r.debts.carried,
     // a report recorded before re-payments were reported has no `repaid`
@@ -422,6 +446,7 @@ export function renderReportSummary(s: RunReportSummary): string[] {
     s.reconciled ? 'reconciled to the cent' : '*** THE RUN DOES NOT RECONCILE: see the report\'s checks ***',
   ];
   for (const b of s.blocked.items) out.push(`blocked: ${b.payee} ${b.amount}: ${b.reason}`);
+  if (s.carried !== undefined) out.push(`blocked before and not decided again (nothing changed for them): ${s.carried.count} payee(s), ${s.carried.total}`);
   // absent in a summary recorded before returns were reported
   const ret = s.returned as RunReportSummary['returned'] | undefined;
   if (ret !== undefined && ret.count + ret.repaid.count > 0) out.push(`bank returns since the previous run: ${ret.count} (${ret.total}); re-paid by this run: ${ret.repaid.count} (${ret.repaid.total})`);

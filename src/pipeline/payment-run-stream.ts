@@ -3,8 +3,9 @@ import type { PaymentLine, PaymentOrder, PaymentOrderHead } from '../model/payme
 import { endToEndId } from '../payments/end-to-end.js';
 import { runDirOf } from '../payments/execute.js';
 import { runIntent, type RunIntent } from '../payments/intent.js';
-import { assembleRunReport, repaidMarksOf, SettledTotals, settledLineOf, settledRowOf, settledTupleOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
+import { assembleRunReport, repaidMarksOf, type CarriedBlocked, SettledTotals, settledLineOf, settledRowOf, settledTupleOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
 import { transferRecordOf } from '../payments/returns.js';
+import { factsChanged, parkedByLineOf, parkedOf, payeeFactsOf, wokenClosure, type ParkedPayee } from '../payments/parked.js';
 import { add, cents, checkRun, decidePayee, keptReturns, movementsOf, orderWithLines, resolveHeld, runDecisionState } from '../payments/run.js';
 import { planSepaFiles } from '../payments/sepa/files.js';
 import type { DebtorAccount, PartyId } from '../payments/sepa/pain001.js';
@@ -61,8 +62,12 @@ export const DEFAULT_SLICE_LINES = 16384;
 export interface ApplyCursor {
   runId: string;
   at: string;
-  phase: 'lines' | 'transfers';
-  /** the last key applied (a due lineKey, then a payee); null before the first */
+  /**
+   * the due lines, then the parked lines the run decided again (`payments.run-parked`, session 24:
+   * a cursor recorded before goes from 'lines' to 'parked', which finds none), then the transfers
+   */
+  phase: 'lines' | 'parked' | 'transfers';
+  /** the last key applied (a due lineKey, a parked lineKey, then a payee); null before the first */
   after: string | null;
   /**
    * the consumed batches' due sets the run's scan read (`payments.due-set` ids, DueKeys): the
@@ -107,6 +112,8 @@ export interface StreamedDecision {
   dueSets: string[];
   /** the `payments.run-ops` chunks the scan wrote (ApplyCursor.operatorChunks) */
   operatorChunks: number;
+  /** the parked payees after the run (parked.ts): this run's blocked ones put, the woken ones it paid or held removed */
+  parked: { put: [string, ParkedPayee][]; remove: string[] };
   /** what the record commit writes besides the outcomes */
   after: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock> };
   before: { debts: Record<string, string>; held: Record<string, Held>; approvals: Record<string, Approval>; returnBlocks: Record<string, ReturnBlock>; returnsToReport: Record<string, LineReturn> };
@@ -235,7 +242,7 @@ class MoveWalk {
  */
 export async function clearRunScratch(store: PaymentsStore): Promise<void> {
   const keys = store.runKeys();
-  for (const sub of [keys.runMoves, keys.runPayees, keys.runOps] as LevelSubStore<unknown>[]) await sub.clear();
+  for (const sub of [keys.runMoves, keys.runPayees, keys.runOps, keys.runParked] as LevelSubStore<unknown>[]) await sub.clear();
 }
 
 /**
@@ -262,6 +269,74 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   let rows: SettledLine[] = [];
   let chunks = 0;
   let operatorChunks = 0;
+  // what the decision reads besides the lines, read before the scan: the parked payees woken by a
+  // change of their account, return block or debt (parked.ts) are known before their lines are read
+  const before = {
+    debts: Object.fromEntries(await keys.debts.entriesIn()), held: Object.fromEntries(await keys.held.entriesIn()), approvals: Object.fromEntries(await keys.approvals.entriesIn()),
+    returnBlocks: Object.fromEntries(await keys.returnBlocks.entriesIn()), returnsToReport: Object.fromEntries(await keys.returnsToReport.entriesIn()),
+  };
+  // one entry per blocked payee (their line lists: keys, not the lines)
+  const parked = new Map(await keys.parked.entriesIn());
+  const parkedByLine = parkedByLineOf(parked);
+  const factsOf = (payee: string) => payeeFactsOf(options.accounts, before, payee);
+  const woken = new Set<string>();
+  for (const [payee, p] of parked) if (factsChanged(p, factsOf(payee))) woken.add(payee);
+  // the parked lines the due set named (a line of theirs due again: its payees are woken, and the
+  // line is not read twice)
+  const scanned = new Set<string>();
+  /** one slice's lines into the payees' totals, the report's rows and the movements (the scratch the decision reads back) */
+  const scanSlice = (dueKeys: readonly string[], lines: readonly (LineLedger | undefined)[], operators: readonly { byPayee: Map<string, number> | undefined; total: number }[], moves: [string, StoredMove][]) => {
+    for (let i = 0; i < dueKeys.length; i++) {
+      const lineKey = dueKeys[i]!;
+      const parkedFor = parkedByLine.get(lineKey);
+      if (parkedFor !== undefined) {
+        scanned.add(lineKey);
+        for (const p of parkedFor) woken.add(p);
+      }
+      const line = lines[i];
+      if (line === undefined) continue;
+      const operator = operators[i]!;
+      const m = movementsOf(lineKey, line, operator.byPayee);
+      if (!(m instanceof Map)) {
+        pending.push(m);
+        continue;
+      }
+      const settled = settledLineOf(lineKey, line, operator.total);
+      if (settled !== null) {
+        rows.push(settled.row);
+        totals.add(settled.row);
+        if (settled.withheld !== null) withheld.push(settled.withheld);
+      }
+      const careDate = line.settlement?.careDate;
+      for (const [payee, move] of m) {
+        // a parked payee with a line in this run is decided again, on all its lines
+        if (parked.has(payee)) woken.add(payee);
+        let t = payees.get(payee);
+        if (t === undefined) payees.set(payee, (t = { sum: 0, lineCount: 0, careFrom: undefined, careTo: undefined, careMissing: false, marks: undefined }));
+        t.sum = add(t.sum, move.amount);
+        t.lineCount += 1;
+        if (careDate === undefined) t.careMissing = true;
+        else {
+          if (t.careFrom === undefined || careDate < t.careFrom) t.careFrom = careDate;
+          if (t.careTo === undefined || careDate > t.careTo) t.careTo = careDate;
+        }
+        if (line.returned !== undefined) {
+          const marks = repaidMarksOf([{ lineKey, amount: moneyOfCents(move.amount) }], payee, () => line.returned);
+          if (marks.length > 0) (t.marks ??= []).push(...marks);
+        }
+        moves.push([compositeKey(payee, lineKey), [move.version, move.amount, line.returns ?? 0]]);
+      }
+    }
+  };
+  /** the report's rows in full chunks (all of them: the scan's end) */
+  const fullChunks = (end: boolean) => {
+    const full: SettledLine[][] = [];
+    while (rows.length >= REPORT_LINES_PER_KEY || (end && rows.length > 0)) {
+      full.push(rows.slice(0, REPORT_LINES_PER_KEY));
+      rows = rows.slice(REPORT_LINES_PER_KEY);
+    }
+    return full;
+  };
   // The movements are keyed payee first (the decision and the transfers read them per payee), but
   // the scan meets them in lineKey order. In LMDB each slice's commit re-wrote pages all over
   // `payments.run-move` (quadratic in the run), so they were sorted in a private LMDB first; a
@@ -281,45 +356,9 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
         const byPayee = operators[i]!.byPayee;
         if (byPayee !== undefined && byPayee.size > 0) ops.push([dueKeys[i]!, [...byPayee]]);
       }
-      for (let i = 0; i < dueKeys.length; i++) {
-        const lineKey = dueKeys[i]!;
-        const line = lines[i];
-        if (line === undefined) continue;
-        const operator = operators[i]!;
-        const m = movementsOf(lineKey, line, operator.byPayee);
-        if (!(m instanceof Map)) {
-          pending.push(m);
-          continue;
-        }
-        const settled = settledLineOf(lineKey, line, operator.total);
-        if (settled !== null) {
-          rows.push(settled.row);
-          totals.add(settled.row);
-          if (settled.withheld !== null) withheld.push(settled.withheld);
-        }
-        const careDate = line.settlement?.careDate;
-        for (const [payee, move] of m) {
-          let t = payees.get(payee);
-          if (t === undefined) payees.set(payee, (t = { sum: 0, lineCount: 0, careFrom: undefined, careTo: undefined, careMissing: false, marks: undefined }));
-          t.sum = add(t.sum, move.amount);
-          t.lineCount += 1;
-          if (careDate === undefined) t.careMissing = true;
-          else {
-            if (t.careFrom === undefined || careDate < t.careFrom) t.careFrom = careDate;
-            if (t.careTo === undefined || careDate > t.careTo) t.careTo = careDate;
-          }
-          if (line.returned !== undefined) {
-            const marks = repaidMarksOf([{ lineKey, amount: moneyOfCents(move.amount) }], payee, () => line.returned);
-            if (marks.length > 0) (t.marks ??= []).push(...marks);
-          }
-          moves.push([compositeKey(payee, lineKey), [move.version, move.amount, line.returns ?? 0]]);
-        }
-      }
-      const full: SettledLine[][] = [];
-      while (rows.length >= REPORT_LINES_PER_KEY || (dueKeys.length === 0 && rows.length > 0)) {
-        full.push(rows.slice(0, REPORT_LINES_PER_KEY));
-        rows = rows.slice(REPORT_LINES_PER_KEY);
-      }
+      scanSlice(dueKeys, lines, operators, moves);
+      // (the rows' last chunk waits for the parked lines' rows)
+      const full = fullChunks(false);
       if (full.length === 0 && moves.length === 0 && dueKeys.length === 0) return null;
       return () => {
         keys.level.writesOnly();
@@ -331,12 +370,44 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     options.onScanSlice?.();
     if (dueKeys.length === 0) break;
   }
+  // the woken parked payees' lines the due set did not name, in rounds: a round's lines may name
+  // another parked payee (wokenClosure covers the lines the records share; this, a movement the
+  // record did not count), whose lines come in the next round. Their keys go to the scratch for
+  // the apply (no run-ops chunk: the apply reads their operator payments itself).
+  const redecided = new Set<string>();
+  for (;;) {
+    const round = new Set<string>();
+    for (const payee of wokenClosure(parked, parkedByLine, woken)) {
+      if (redecided.has(payee)) continue;
+      redecided.add(payee);
+      for (const k of parked.get(payee)!.lineKeys) if (!scanned.has(k)) round.add(k);
+    }
+    if (round.size === 0) break;
+    const roundKeys = [...round].sort();
+    for (const k of roundKeys) scanned.add(k);
+    for (let at = 0; at < roundKeys.length; at += slice) {
+      const sliceKeys = roundKeys.slice(at, at + slice);
+      await keys.level.update(async () => {
+        const moves: [string, StoredMove][] = [];
+        const [lines, operators] = await Promise.all([keys.linesOf(sliceKeys), operatorsOf(keys, sliceKeys)]);
+        scanSlice(sliceKeys, lines, operators, moves);
+        const full = fullChunks(false);
+        return () => {
+          keys.level.writesOnly();
+          for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
+          for (const [k, v] of moves) keys.runMoves.put(k, v);
+          for (const k of sliceKeys) keys.runParked.put(k, 1);
+        };
+      });
+      options.onScanSlice?.();
+    }
+  }
+  const last = fullChunks(true);
+  if (last.length > 0) await keys.level.commit(() => {
+    for (const c of last) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
+  });
 
   // ---- 2. decide, payee by payee ----
-  const before = {
-    debts: Object.fromEntries(await keys.debts.entriesIn()), held: Object.fromEntries(await keys.held.entriesIn()), approvals: Object.fromEntries(await keys.approvals.entriesIn()),
-    returnBlocks: Object.fromEntries(await keys.returnBlocks.entriesIn()), returnsToReport: Object.fromEntries(await keys.returnsToReport.entriesIn()),
-  };
   const state = runDecisionState(before, options, at);
   const orders: PaymentOrderHead[] = [];
   const blocked: Blocked[] = [];
@@ -370,6 +441,14 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     await walk.close();
   }
   resolveHeld(state, (k) => stillDue.has(k));
+  // the blocked payees parked (again, or anew), the woken ones paid or held un-parked, the others carried
+  const blockedNow = new Set(blocked.map((b) => b.payee));
+  const parkedChanges = {
+    put: blocked.map((b) => [b.payee, parkedOf(b, { runId: options.runId, at }, factsOf(b.payee))] as [string, ParkedPayee]),
+    remove: [...redecided].filter((p) => !blockedNow.has(p)),
+  };
+  const carried: CarriedBlocked[] = [];
+  for (const [payee, p] of parked) if (!redecided.has(payee)) carried.push({ payee, amount: p.amount, reason: p.reason, lines: p.lineKeys.length, since: p.runId });
 
   const files = orders.length === 0 ? [] : planSepaFiles({ runId: options.runId, createdAt: at, executionDate: options.executionDate, initiatingParty: options.initiatingParty, initiatingPartyId: options.initiatingPartyId ?? null, orders, debtorOf: options.debtorOf });
   const intent = orders.length === 0 ? null : (runIntent(options.runId, at, runDirOf(options.outDir, options.runId), orders, files) as StreamedIntent);
@@ -377,9 +456,10 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     runId: options.runId, at, settled: { lines: [], totals }, withheldReconciliation: withheld, result: { orders, blocked, held, pending }, files: intent?.files ?? [],
     debtOf: (payee) => (Object.hasOwn(before.debts, payee) ? before.debts[payee] : undefined), returnsToReport: before.returnsToReport,
     repaidMarksOf: (o) => payees.get(o.payee)?.marks ?? [],
+    carried,
   });
   return {
-    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks, dueSets, operatorChunks,
+    runId: options.runId, at, orders, blocked, held, pending, intent, report, settledLineKeys: chunks, dueSets, operatorChunks, parked: parkedChanges,
     before, after: { debts: state.debts, held: state.heldByPayee, approvals: state.approvals, returnBlocks: state.returnBlocks },
   };
 }
@@ -429,6 +509,8 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
       for (const o of d.orders) keys.runPayees.put(o.payee, { o: 'order', head: o });
       for (const b of d.blocked) keys.runPayees.put(b.payee, { o: 'blocked', reason: b.reason });
       for (const h of d.held) keys.runPayees.put(h.payee, { o: 'held' });
+      for (const [payee, p] of d.parked.put) keys.parked.put(payee, p);
+      for (const payee of d.parked.remove) keys.parked.remove(payee);
       keys.reports.put(d.runId, { ...d.report, settledLineKeys: d.settledLineKeys });
       if (d.intent !== null) {
         putStreamedIntent(keys, d.intent, oldOrders);
@@ -481,6 +563,17 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
       due ??= DueKeys.open(keys, cursor.dueSets ?? [], cursor.after);
       if (ops === undefined) ops = cursor.operatorChunks === undefined ? null : new RunOps(keys, cursor.operatorChunks);
       await applyLineSlice(keys, cursor, slice, outcomes, blocked, due, seen, ops);
+    } else if (cursor.phase === 'parked') {
+      outcomes ??= await lineOutcomesOf(keys);
+      // (after a restart: read per slice, the sweep is done)
+      blocked ??= 'per-slice';
+      // the parked lines decided again: no due mark of their own, no run-ops chunk (their operator payments read here)
+      const after = cursor.after;
+      const parked: LineSource = { next: async (limit) => {
+        const keysOf = await keys.runParked.keysAfter(after, limit);
+        return { keys: keysOf, marked: keysOf.map(() => false) };
+      } };
+      await applyLineSlice(keys, cursor, slice, outcomes, blocked, parked, null, null);
     }
     else await applyTransferSlice(keys, cursor, slice);
     options.onSlice?.();
@@ -527,9 +620,15 @@ async function blockedMarksOf(keys: RunKeys, atOnce: number): Promise<Map<string
 /** The most blocked marks an apply holds at once (≈ 100 B each). */
 export const BLOCKED_MARKS_AT_ONCE = 50_000;
 
+/** Where an apply slice's lines come from: the due set (DueKeys, `marked`: the line has a due mark of its own), or the run's parked lines. */
+interface LineSource {
+  next(limit: number): Promise<{ keys: string[]; marked: boolean[] }>;
+}
+
 async function applyLineSlice(
-  keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: DueKeys, seen: Set<string> | null, ops: RunOps | null,
+  keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: LineSource, seen: Set<string> | null, ops: RunOps | null,
 ): Promise<void> {
+  const lines$ = cursor.phase === 'lines';
   const { runId, at } = cursor;
   await keys.level.update(async () => {
     const { keys: dueKeys, marked } = await due.next(slice);
@@ -567,8 +666,12 @@ async function applyLineSlice(
       }
       const m = movementsOf(lineKey, line, operators[i]!.byPayee);
       if (!(m instanceof Map)) {
-        // pending: stays due, unchanged (a mark of its own when it was due by a batch's set only)
-        if (!marked[i]!) writes.push({ lineKey, line: undefined, dropRunsKey: false, unblock: false, blockedFor: [], due: 'mark' });
+        // pending (under review, awaiting reconciliation, nobody to pay): it leaves the due set — what
+        // would make it payable is a new version or outcome of the line, which makes it due again
+        // (session 24; before, every run read it again to find it pending again)
+        // (a blocked mark it kept goes with it: the line waits for its own facts, not for a payee's account)
+        if (wasBlocked !== undefined) changed.set(lineKey, line.settlement?.adherentId);
+        if (marked[i]! || wasBlocked !== undefined) writes.push({ lineKey, line: undefined, dropRunsKey: false, unblock: wasBlocked !== undefined, blockedFor: [], due: marked[i]! ? 'remove' : 'keep' });
         continue;
       }
       // (made when first needed: most lines move for one payee, and are blocked for none)
@@ -611,23 +714,28 @@ async function applyLineSlice(
         // read once above, in this update's decision: nothing else writes the line meanwhile
         unblock,
         blockedFor,
-        due: notMoved === null ? (marked[i]! ? 'remove' : 'keep') : marked[i]! ? 'keep' : 'mark',
+        // moved for every payee, or left only to blocked payees (parked: their records name it,
+        // parked.ts): out of the due set; left to a held payee: due
+        due: notMoved === null || blockedFor.length === notMoved.size ? (marked[i]! ? 'remove' : 'keep') : marked[i]! ? 'keep' : 'mark',
       });
     }
     // the last line slice: the due sets go (each line they named is applied, or marked on its own if still due)
     const last = dueKeys.length < slice;
     const setKeys: string[] = [];
-    if (last) for (const id of cursor.dueSets ?? []) setKeys.push(...(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER, compositeKey(id, ''))));
-    // the marks of lines the due set did not name: no run keeps a line blocked without keeping it due,
-    // so their reason is gone (a mark left by a build before session 21); not shown by a statement
-    // (a line due to nobody shows no waiting payment): no statement mark
+    if (last && lines$) for (const id of cursor.dueSets ?? []) setKeys.push(...(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER, compositeKey(id, ''))));
+    // the marks of lines neither the due set nor a parked payee names: no run keeps a line blocked
+    // without keeping it due or parked, so their reason is gone (a mark left by a build before
+    // session 21); not shown by a statement (a line due to nobody shows no waiting payment): no
+    // statement mark. (The parked lines this run decides again are applied next: not swept.)
     const swept: string[] = [];
-    if (last && seen !== null) {
+    if (last && lines$ && seen !== null) {
       // (per slice: more than BLOCKED_MARKS_AT_ONCE marks, an older home's history, read once here, then gone)
       const all = blockedMarks === 'per-slice' ? await keys.lineBlocked.keysAfter(null, Number.MAX_SAFE_INTEGER) : blockedMarks.keys();
-      for (const k of all) if (!seen.has(k)) swept.push(k);
+      const parked = new Set(await keys.runParked.keysAfter(null, Number.MAX_SAFE_INTEGER));
+      for (const [, p] of await keys.parked.entriesIn()) for (const k of p.lineKeys) parked.add(k);
+      for (const k of all) if (!seen.has(k) && !parked.has(k)) swept.push(k);
     }
-    const next: ApplyCursor = last ? { runId, at, phase: 'transfers', after: null } : { ...cursor, after: dueKeys.at(-1)! };
+    const next: ApplyCursor = !last ? { ...cursor, after: dueKeys.at(-1)! } : lines$ ? { runId, at, phase: 'parked', after: null } : { runId, at, phase: 'transfers', after: null };
     const marks = await keys.commitMarks();
     return () => {
       // the marks first: they read the statement index (and the marks), before the batch holds any write

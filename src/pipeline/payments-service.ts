@@ -10,6 +10,7 @@ import {
   applyPaymentEvents, buildRunReport, checkNotHandedOver, initialLedger, nextTarget2BusinessDay, planPaymentRun, removeTempFiles, reportSummary, runDirOf, writeReportFiles, writeRunFiles,
   type AccountBook, type ReportFiles, type RunReport, type RunReportSummary, type Blocked, type DebtorAccount, type Held, type PaymentEvent, type PaymentLimits, type PaymentRunStep, type PaymentsLedger, type Pending, type RunIntent,
 } from '../payments/index.js';
+import type { CarriedBlocked } from '../payments/report.js';
 import { stateStoreFileOf } from '../state/kv-store.js';
 import { caughtUp, endOffsetsOf } from './catch-up.js';
 import { PaymentsStore } from './payments-store.js';
@@ -130,6 +131,8 @@ export interface PaymentStageReport {
   /** the run's orders without their lines (always filled; `orders` may be left empty: options.orderLines) */
   orderHeads: PaymentOrderHead[];
   blocked: Blocked[];
+  /** blocked payees of earlier runs not decided again by this one: nothing changed for them (src/payments/parked.ts) */
+  carried: CarriedBlocked[];
   pending: Pending[];
   /** orders the payment controls held for approval: not transferred, lines still due */
   held: Held[];
@@ -339,7 +342,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
   const onStep = options.onStep ?? (() => {});
   const debtor = options.debtor ?? DEFAULT_DEBTOR;
   const report = (over: Partial<PaymentStageReport>): PaymentStageReport => ({
-    runId, dryRun, alreadyRun: false, consumed, republished: 0, orders: [], orderHeads: [], blocked: [], pending: [], held: [], resumed: null, pendingRun: null,
+    runId, dryRun, alreadyRun: false, consumed, republished: 0, orders: [], orderHeads: [], blocked: [], carried: [], pending: [], held: [], resumed: null, pendingRun: null,
     runDir: runDirOf(outDir, runId), ordersFile: null, sepaFiles: [], ledgerFile: stateStoreFileOf(home), report: null, reportFiles: null, ...over,
   });
   // the report is decided with the run, from the slice it read: cost of the run, not of the history
@@ -431,7 +434,7 @@ export async function runPaymentStage(options: PaymentStageOptions): Promise<Pay
     onStep('intent-saved');
     await applyStreamedRun(store, { ...(sliceLines ? { sliceLines } : {}), onSlice: () => onStep('slice-applied') });
     onStep('applied');
-    const outcome = { republished, resumed, orderHeads: decided.orders, blocked: decided.blocked, pending: decided.pending, held: decided.held, report: reportSummary(decided.report) };
+    const outcome = { republished, resumed, orderHeads: decided.orders, blocked: decided.blocked, carried: decided.report.carried?.items ?? [], pending: decided.pending, held: decided.held, report: reportSummary(decided.report) };
     if (intent === null) {
       // no file for the bank: the report still goes where the run's files would be
       const reportFiles = await writeReportFiles(await ensureDir(runDirOf(outDir, runId)), decided.report, () => reportRows(store, runId, decided.settledLineKeys));

@@ -7,6 +7,7 @@ import { applyPaymentEvents, initialLedger, parsePaymentsLedger, RunIntentSchema
 import { foldPaymentEvents, noFoldChanges, type FoldChanges } from '../payments/ledger.js';
 import { settledRowOf, settledTupleOf, type RunReport, type SettledLine, type SettledTuple } from '../payments/report.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, ReturnBlock } from '../payments/types.js';
+import type { ParkedPayee } from '../payments/parked.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
 import { blockedShown, type LineBlocked, type LinePaymentFacts, type LineReturned, type LineRun } from '../statement/payment.js';
@@ -50,9 +51,12 @@ import { ledgerLineCodec, paymentLineCodec } from './payment-line-codec.js';
  *                                             payments.line, what each run moved to whom: member statements, bank returns);
  *                                             still read, never written, removed by the next run that moves the line
  *   payments.line-blocked/<lineKey>           LineBlocked: the last run could not pay the line (no usable account)
+ *   payments.parked/<payee>                   ParkedPayee: a blocked payee's decision, its lines out of the due set until
+ *                                             something it read changes (src/payments/parked.ts; session 24)
  *   payments.run-move/<payee>␟<lineKey>        scratch of the run being decided / applied: StoredMove (payment-run-stream.ts)
  *   payments.run-payee/<payee>                scratch: PayeeOutcome, the recorded decision for the payee
  *   payments.run-ops/<nnnnnn>                 scratch: a scan slice's operator payments per line (StoredOps), for the apply
+ *   payments.run-parked/<lineKey>             scratch: the parked lines the run decides again (its woken payees'), for the apply
  *   payments.pending/apply, payments.pending/scan   the streamed run's apply cursor / the run id of a scan in progress
  *   payments.layout/layout                    the payment state is in LevelDB (payments-move.ts)
  *
@@ -232,6 +236,8 @@ export interface RunKeys {
   runMoves: LevelSubStore<StoredMove>;
   runPayees: LevelSubStore<PayeeOutcome>;
   runOps: LevelSubStore<StoredOps>;
+  parked: LevelSubStore<ParkedPayee>;
+  runParked: LevelSubStore<1>;
   statements: PaymentStatementMarks;
   /** the statement marks of ONE commit, asked for in its read phase (`PaymentStatementMarks.forCommit`) */
   commitMarks(): Promise<PaymentStatementMarks>;
@@ -277,6 +283,9 @@ export class PaymentsStore {
   private readonly runMoves: LevelSubStore<StoredMove>;
   private readonly runPayees: LevelSubStore<PayeeOutcome>;
   private readonly runOps: LevelSubStore<StoredOps>;
+  /** the blocked payees whose lines are out of the due set (src/payments/parked.ts) */
+  private readonly parked: LevelSubStore<ParkedPayee>;
+  private readonly runParked: LevelSubStore<1>;
   /** the member statements to write again (statement-dirty.ts): in the payment commits' own batch */
   private readonly statements: PaymentStatementMarks;
 
@@ -309,6 +318,8 @@ export class PaymentsStore {
     this.runMoves = level.sub('payments.run-move');
     this.runPayees = level.sub('payments.run-payee');
     this.runOps = level.sub('payments.run-ops');
+    this.parked = level.sub('payments.parked');
+    this.runParked = level.sub('payments.run-parked');
     this.statements = new PaymentStatementMarks(new DirtyFamilies(level));
   }
 
@@ -436,6 +447,13 @@ export class PaymentsStore {
           addLine(k);
         }
       }
+      // the parked payees' lines: owed, out of the due set only so that a streamed run need not
+      // decide them again while nothing changes for them (parked.ts); a run decided in memory (a
+      // dry run) decides them all, as before session 24
+      for (const k of await this.parkedLines()) {
+        due[k] = true;
+        addLine(k);
+      }
       // a run needs the operator payments of the lines it looks at: the due lines and any line
       // this slice carries (a dry run adds the lines of the inputs it applies in memory)
       for (const k of Object.keys(lines)) for (const c of this.lineOperators.get(k) ?? []) addClaim(c);
@@ -464,6 +482,13 @@ export class PaymentsStore {
       if (r !== undefined) runs[keys.runId] = r;
     }
     return { lines, operatorPaid, due, debts, runs, held, approvals, returnBlocks, returnsToReport };
+  }
+
+  /** Every line a parked payee's decision counted (parked.ts), once each. */
+  private async parkedLines(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const [, p] of await this.parked.entriesIn()) for (const k of p.lineKeys) out.add(k);
+    return out;
   }
 
   /** Every key of a slice of inputs: their lines and their claims. */
@@ -940,7 +965,8 @@ export class PaymentsStore {
       level: this.level, lines: this.lines, due: this.due, dueSets: this.dueSets, operator: this.operator, lineOperators: this.lineOperators, debts: this.debts, runs: this.runs,
       held: this.held, approvals: this.approvals, handedOver: this.handedOver, pendingRun: this.pendingRun, pendingOrders: this.pendingOrders,
       transfers: this.transfers, returnBlocks: this.returnBlocks, returnsToReport: this.returnsToReport, lineRuns: this.lineRuns, lineBlocked: this.lineBlocked,
-      reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, runOps: this.runOps, statements: this.statements,
+      reports: this.reports, reportLines: this.reportLines, runMoves: this.runMoves, runPayees: this.runPayees, runOps: this.runOps,
+      parked: this.parked, runParked: this.runParked, statements: this.statements,
       commitMarks: () => this.commitMarks(),
       lineOf: (k) => this.ledgerLines.get(k),
       linesOf: (ks) => this.ledgerLines.getMany(ks),
@@ -958,7 +984,8 @@ export class PaymentsStore {
       // they were a key apart until session 21; `paymentFactsOf` reads them)
       lines: Object.fromEntries((await this.lines.entriesIn()).map(([k, v]) => [k, withoutRuns(lineOf(v))])),
       operatorPaid: await all(this.operator),
-      due: Object.fromEntries([...(await this.due.keysAfter(null, Number.MAX_SAFE_INTEGER)), ...(await this.dueSets.entriesIn()).flatMap(([, text]) => linesOfDueSet(text))].sort().map((k) => [k, true as const])),
+      // (the parked payees' lines are owed: in the due set of the ledger's model, readSlice's)
+      due: Object.fromEntries([...(await this.due.keysAfter(null, Number.MAX_SAFE_INTEGER)), ...(await this.dueSets.entriesIn()).flatMap(([, text]) => linesOfDueSet(text)), ...(await this.parkedLines())].sort().map((k) => [k, true as const])),
       debts: await all(this.debts),
       runs: await all(this.runs),
       held: await all(this.held),
@@ -976,7 +1003,7 @@ export class PaymentsStore {
    * so a crash in between imports it again (and a read-only view reads the file until then).
    */
   async replaceAll(state: PaymentsState): Promise<void> {
-    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.dueSets, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees, this.runOps];
+    const subs: LevelSubStore<unknown>[] = [this.lines, this.due, this.dueSets, this.operator, this.lineOperators, this.debts, this.runs, this.held, this.approvals, this.handedOver, this.pendingRun, this.pendingOrders, this.outboxEntries, this.transfers, this.returnBlocks, this.returned, this.returnFiles, this.returnExceptions, this.returnsToReport, this.lineRuns, this.lineBlocked, this.reports, this.reportLines, this.runMoves, this.runPayees, this.runOps, this.parked, this.runParked];
     // what the statements were written from is gone: the next statement pass writes every family
     await this.level.commit(() => this.statements.families.forgetWritten());
     for (const s of subs) await s.clear();

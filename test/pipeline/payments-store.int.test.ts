@@ -14,6 +14,7 @@ import { WhereEntries } from '../../src/pipeline/statement-where.js';
 import { A9, a9Line, readAll, withEmbeddedHome } from './stages-given.js';
 import { outcome } from '../payments/given.js';
 import type { LineLedger } from '../../src/payments/types.js';
+import type { ParkedPayee } from '../../src/payments/parked.js';
 import { validPain001 } from '../support/pain001.js';
 
 let home = '';
@@ -312,9 +313,9 @@ it("a consumed batch marks the families the ledger knows while the statement ind
 });
 
 
-it("a consumed batch's due lines are ONE key; the run pays what they and the lines marked one by one (the form before session 20, still read) name, each once, and leaves a mark of its own on each line it keeps due", async () => {
+it("a consumed batch's due lines are ONE key; the run pays what they and the lines marked one by one (the form before session 20, still read) name, each once, and parks the line it keeps for a blocked payee", async () => {
   const store = await PaymentsStore.open(home);
-  const z1 = (lineKey: string, amc: string) => ({ ...a9Line(lineKey, amc), adherentId: 'Z1' }); // no account: blocked, stays due
+  const z1 = (lineKey: string, amc: string) => ({ ...a9Line(lineKey, amc), adherentId: 'Z1' }); // no account: blocked, parked
   try {
     // marked one by one, as a home of the previous version has them (the copy-and-diff fold writes them so)
     await store.applyEvents([{ kind: 'settlement', settlement: a9Line('n:D2:1', '12.50') }], (ledger, events) => applyPaymentEvents(ledger, events));
@@ -335,13 +336,17 @@ it("a consumed batch's due lines are ONE key; the run pays what they and the lin
   const after = await PaymentsStore.open(home);
   try {
     expect(await after.level.sub('payments.due-set').keysAfter(null, 10)).toEqual([]);
-    expect(await after.level.sub('payments.due').keysAfter(null, 10)).toEqual(['n:Z1:1']);
+    // (session 24) out of the due set, counted by the blocked payee's parked decision
+    expect(await after.level.sub('payments.due').keysAfter(null, 10)).toEqual([]);
+    expect((await after.level.sub<ParkedPayee>('payments.parked').entriesIn()).map(([payee, p]) => [payee, p.lineKeys, p.amount, p.runId])).toEqual([['member:Z1', ['n:Z1:1'], '7.00', 'R1']]);
+    // still owed: in the due set of the ledger's model
+    expect(Object.keys((await after.readAll()).ledger.due)).toEqual(['n:Z1:1']);
   } finally {
     await after.close();
   }
-  // nothing new: the next run pays nothing (Z1 still blocked), nothing twice
+  // nothing new: the next run pays nothing, nothing twice, and does not decide Z1 again (carried)
   const r2 = await runPaymentStage({ bus, home, accounts, runId: 'R2', at: '2025-04-01T18:00:00Z' });
-  expect([r2.orders, r2.blocked.map((b) => b.lineKeys)]).toEqual([[], [['n:Z1:1']]]);
+  expect([r2.orders, r2.blocked, r2.carried]).toEqual([[], [], [{ payee: 'member:Z1', amount: '7.00', reason: 'member:Z1: no account known', lines: 1, since: 'R1' }]]);
 });
 
 it('the due keys in order, a slice at a time: the per-line marks and the batches\' sets merged, each line once, from any line on', async () => {

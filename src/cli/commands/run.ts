@@ -367,9 +367,9 @@ export const command: Command = {
         const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
         professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
         const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env), orderLines: false, ...(env.NOEMIE_PAYMENT_SLICE_LINES === undefined ? {} : { sliceLines: env.NOEMIE_PAYMENT_SLICE_LINES }) });
-        if (!run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked });
+        if (!run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked, carried: run.carried });
         const total = run.orderHeads.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
-        writeLine(io.out, `payment run ${run.runId}: ${run.orderHeads.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked, ${run.held.length} held for approval`);
+        writeLine(io.out, `payment run ${run.runId}: ${run.orderHeads.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked${run.carried.length > 0 ? ` (+ ${run.carried.length} blocked before, nothing changed for them)` : ''}, ${run.held.length} held for approval`);
         for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);
         for (const b of run.blocked) if (b.reason.includes('returned by the bank')) writeLine(io.out, `  blocked: ${b.amount} — ${b.reason}`);
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
@@ -381,6 +381,7 @@ export const command: Command = {
         payments = {
           runId: run.runId, orders: run.orderHeads.length, transfers: total.toFixed(2),
           blocked: run.blocked.map((b) => ({ payee: b.payee, amount: b.amount, reason: b.reason })),
+          carried: run.carried.map((b) => ({ payee: b.payee, amount: b.amount, reason: b.reason, since: b.since })),
           held: run.held.map((h) => ({ payee: h.payee, amount: h.amount, ceiling: h.ceiling, reason: h.reason })),
           recoveries: run.orderHeads.filter((o) => o.kind === 'recovery').map((o) => ({ payee: o.payee, amount: o.amount, debtAfter: o.debtAfter })),
           sepaFiles: run.sepaFiles.map((f) => (typeof f === 'string' ? f : (f as { file: string }).file)),

@@ -1,0 +1,96 @@
+import type { Money } from '../model/money.js';
+import type { PayeeAccount } from '../model/payment.js';
+import { accountOf } from './accounts.js';
+import { ibanHash } from './returns.js';
+import type { AccountBook, Blocked, ReturnBlock } from './types.js';
+
+/**
+ * A blocked payee parked between runs (issue 12: a run's cost follows what changed, not the
+ * backlog). A payee the run cannot pay (no usable account, an account the bank returned) keeps its
+ * lines owed; before session 24 they stayed in the due set and every run read, decided and wrote
+ * them again — the same "blocked" each time, at ≈ 150 µs a line. Now the run records the payee's
+ * decision here and takes its lines out of the due set; a later run decides the payee again only
+ * when something its decision reads has changed:
+ *   - one of its lines is due again (a new version, a reconciliation outcome, a bank return);
+ *   - its account (the account book: a new RIB, a résiliation, a corrected IBAN);
+ *   - its return block or its debt (bank returns, which also make lines due).
+ * A blocked decision is a function of exactly these (run.ts `decidePayee`: the lines' sum, the
+ * debt, the account, the return block): if none changed, the run would decide "blocked" again with
+ * the same amount, so not deciding it loses nothing, and the report carries it (`carried`).
+ */
+export interface ParkedPayee {
+  /** the run that decided the payee blocked (last), and its cut-off */
+  runId: string;
+  at: string;
+  amount: Money;
+  reason: string;
+  /** every line the decision counted, in lineKey order (a line may also stay due: another payee of it is held) */
+  lineKeys: string[];
+  /** what the decision read besides the lines, as fingerprints (never an IBAN in clear) */
+  account: string;
+  returnBlock: string | null;
+  debt: Money | null;
+}
+
+/** What a blocked decision read besides the lines, now. */
+export interface PayeeFacts {
+  account: PayeeAccount | undefined;
+  returnBlock: ReturnBlock | undefined;
+  debt: Money | undefined;
+}
+
+const own = <T>(r: Readonly<Record<string, T>>, k: string): T | undefined => (Object.hasOwn(r, k) ? r[k] : undefined);
+
+/** A payee's facts from the run's inputs (the account book) and state (return blocks, debts). */
+export function payeeFactsOf(accounts: AccountBook, state: { returnBlocks: Readonly<Record<string, ReturnBlock>>; debts: Readonly<Record<string, Money>> }, payee: string): PayeeFacts {
+  return { account: accountOf(accounts, payee), returnBlock: own(state.returnBlocks, payee), debt: own(state.debts, payee) };
+}
+
+/** The account as the decision saw it: its IBAN's hash and its BIC ('none': no account). A name change alone changes no decision. */
+export function accountFingerprint(account: PayeeAccount | undefined): string {
+  return account === undefined ? 'none' : `${ibanHash(account.iban)}:${account.bic ?? ''}`;
+}
+
+const blockFingerprint = (block: ReturnBlock | undefined) => (block === undefined ? null : `${block.ibanHash}:${block.endToEndId}`);
+
+export function parkedOf(blocked: Blocked, run: { runId: string; at: string }, facts: PayeeFacts): ParkedPayee {
+  return {
+    runId: run.runId, at: run.at, amount: blocked.amount, reason: blocked.reason, lineKeys: blocked.lineKeys,
+    account: accountFingerprint(facts.account), returnBlock: blockFingerprint(facts.returnBlock), debt: facts.debt ?? null,
+  };
+}
+
+/** Whether what the payee's blocked decision read (besides its lines) has changed since it was parked. */
+export function factsChanged(parked: ParkedPayee, now: PayeeFacts): boolean {
+  return parked.account !== accountFingerprint(now.account) || parked.returnBlock !== blockFingerprint(now.returnBlock) || parked.debt !== (now.debt ?? null);
+}
+
+/**
+ * The parked payees to decide again, from the ones woken: a payee decided must be decided on ALL
+ * its lines, so a woken payee's lines bring in every other parked payee that counts one of them
+ * (a line owed to two blocked payees), and so on.
+ */
+export function wokenClosure(parked: ReadonlyMap<string, ParkedPayee>, parkedByLine: ReadonlyMap<string, readonly string[]>, woken: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  const todo = [...woken];
+  while (todo.length > 0) {
+    const payee = todo.pop()!;
+    if (out.has(payee) || !parked.has(payee)) continue;
+    out.add(payee);
+    for (const line of parked.get(payee)!.lineKeys) for (const other of parkedByLine.get(line) ?? []) if (!out.has(other)) todo.push(other);
+  }
+  return out;
+}
+
+/** Line → the parked payees that count it. */
+export function parkedByLineOf(parked: ReadonlyMap<string, ParkedPayee>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [payee, p] of parked) {
+    for (const line of p.lineKeys) {
+      const payees = out.get(line);
+      if (payees === undefined) out.set(line, [payee]);
+      else payees.push(payee);
+    }
+  }
+  return out;
+}
