@@ -6,6 +6,8 @@ import type { PaymentEvent } from '../../src/payments/ledger.js';
 import type { ParkedPayee } from '../../src/payments/parked.js';
 import { applyStreamedRun, decideStreamedRun, ordersWithLines, recordStreamedRun } from '../../src/pipeline/payment-run-stream.js';
 import { PaymentsStore, savePaymentsState } from '../../src/pipeline/payments-store.js';
+import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
+import type { BinaryCodec } from '../../src/state/level-store.js';
 import { ibanCheckDigits } from '../../src/generate/identity.js';
 import { settlement, tempDir } from './stages-given.js';
 
@@ -202,3 +204,40 @@ it('a parked payee whose debt changes is decided again', async () => {
     await t.close();
   }
 });
+
+it('an apply cut after any of its slices (the parked lines\' included) and resumed leaves what the uninterrupted one leaves', async () => {
+  const lines = { L1: member('M3', '20.00'), L2: member('M3', '5.00'), L3: member('M3', '1.50'), L4: member('M4', '7.00'), L5: member('M1', '3.00') };
+  const none: AccountBook = { members: { M1: account(1, 'Famille M1') }, professionals: {} };
+  const withM3: AccountBook = { members: { ...none.members, M3: account(3, 'Famille M3') }, professionals: {} };
+  const SUBS = ['payments.line', 'payments.due', 'payments.parked', 'payments.line-blocked', 'payments.run', 'payments.transfer', 'payments.pending', 'payments.run-parked'];
+  const options = (accounts: AccountBook, runId: string, at: string) => ({
+    runId, at, accounts, outDir: join(root, 'cut-out'), debtorOf: () => DEBTOR, executionDate: nextTarget2BusinessDay(at.slice(0, 10)), initiatingParty: DEBTOR.name, initiatingPartyId: null, sliceLines: 1,
+  });
+  /** R1 parks M3 (three lines) and M4; R2 (M3's account) decides M3's parked lines again: cut after its `cut`-th slice, then resumed */
+  const home = async (name: string, cut: number | null) => {
+    const dir = join(root, `cut-${name}`);
+    await savePaymentsState(dir, { ledger: { lines, operatorPaid: {}, due: Object.fromEntries(Object.keys(lines).map((k) => [k, true as const])), debts: {}, runs: {}, held: {}, approvals: {} }, outbox: [], pending: null, handedOver: {} });
+    const store = await PaymentsStore.open(dir);
+    for (const [runId, at, accounts] of [['R1', '2025-04-01T18:00:00.000Z', none], ['R2', '2025-04-02T18:00:00.000Z', withM3]] as const) {
+      const d = (await decideStreamedRun(store, options(accounts, runId, at)))!;
+      await recordStreamedRun(store, d);
+      let slices = 0;
+      const phases: string[] = [];
+      const onSlice = () => {
+        phases.push(store.runKeys().pendingRun.get('apply') === undefined ? 'done' : (store.runKeys().pendingRun.get('apply') as unknown as { phase: string }).phase);
+        if (runId === 'R2' && ++slices === cut) throw new Error('cut');
+      };
+      await applyStreamedRun(store, { sliceLines: 1, onSlice }).catch((e: Error) => expect(e.message).toBe('cut'));
+      await applyStreamedRun(store, { sliceLines: 1 });
+      if (runId === 'R2' && cut === null) expect(phases.filter((p) => p === 'parked').length).toBeGreaterThanOrEqual(2);
+    }
+    const dump = Object.fromEntries(await Promise.all(SUBS.map(async (s) => [s, await store.level.sub(s, s === 'payments.line' ? (paymentLineCodec as BinaryCodec<unknown>) : 'json').entriesIn()])));
+    await store.close();
+    return dump;
+  };
+  const whole = await home('whole', null);
+  // M3 paid 26.50 in R2 on its three lines (marks gone), M4 still parked
+  expect((whole['payments.parked'] as [string, ParkedPayee][]).map(([p, r]) => [p, r.lineKeys, r.runId])).toEqual([['member:M4', ['L4'], 'R1']]);
+  expect((whole['payments.line-blocked'] as [string][]).map(([k]) => k)).toEqual(['L4']);
+  for (let cut = 1; cut <= 6; cut++) expect(await home(`at-${cut}`, cut)).toEqual(whole);
+}, 60_000);
