@@ -31,7 +31,7 @@ const RunReportSummarySchema = z.object({
   transferred: z.object({ count: Count, total: Amount, files: Count }),
   held: z.object({ count: Count, total: Amount }),
   blocked: z.object({ count: Count, total: Amount, items: z.array(z.object({ payee: z.string(), amount: Amount, reason: z.string() })) }),
-  carried: z.object({ count: Count, total: Amount }).optional().meta({ description: 'blocked payees of earlier runs not decided again: nothing changed for them (absent: none)' }),
+  carried: z.object({ count: Count, total: Amount }).optional().meta({ description: 'blocked (and per-order held) payees of earlier runs not decided again: nothing changed for them (absent: none)' }),
   recovered: z.object({ count: Count, total: Amount }),
   debtsCarried: Amount,
   returned: z.object({ count: Count, total: Amount, repaid: z.object({ count: Count, total: Amount }) }),
@@ -77,7 +77,7 @@ const PaymentStageSchema = z
     /** the orders without their lines (`lineCount` of them): what the text output and `run --once` print */
     orderHeads: z.array(OrderItem.extend({ lineCount: Count })),
     blocked: z.array(BlockedItem),
-    carried: z.array(BlockedItem.extend({ lines: Count, since: z.string() })).meta({ description: 'blocked payees of earlier runs (since: the run that blocked them) not decided again: nothing changed for them' }),
+    carried: z.array(BlockedItem.extend({ lines: Count, since: z.string(), kind: z.literal('held').optional() })).meta({ description: 'blocked payees, and orders held by the per-order ceiling (kind: held), of earlier runs (since: the run that decided them) not decided again: nothing changed for them' }),
     pending: z.array(z.looseObject({})),
     held: z.array(z.looseObject({ paymentId: z.string(), payee: z.string(), amount: Amount, reason: z.string() })),
     resumed: z.looseObject({ runId: z.string(), orders: Count }).nullable(),

@@ -2,24 +2,30 @@ import type { Money } from '../model/money.js';
 import type { PayeeAccount } from '../model/payment.js';
 import { accountOf } from './accounts.js';
 import { ibanHash } from './returns.js';
-import type { AccountBook, Blocked, ReturnBlock } from './types.js';
+import type { AccountBook, Blocked, Held, ReturnBlock } from './types.js';
 
 /**
- * A blocked payee parked between runs (issue 12: a run's cost follows what changed, not the
- * backlog). A payee the run cannot pay (no usable account, an account the bank returned) keeps its
- * lines owed; before session 24 they stayed in the due set and every run read, decided and wrote
- * them again — the same "blocked" each time, at ≈ 150 µs a line. Now the run records the payee's
- * decision here and takes its lines out of the due set; a later run decides the payee again only
- * when something its decision reads has changed:
+ * A blocked or held payee parked between runs (issue 12: a run's cost follows what changed, not the
+ * backlog). A payee the run cannot pay (no usable account, an account the bank returned) or whose
+ * order it holds for approval (above the per-order ceiling, or an amount no SEPA transfer carries)
+ * keeps its lines owed; before session 24 they stayed in the due set and every run read, decided
+ * and wrote them again — the same decision each time, at ≈ 150 µs a line. Now the run records the
+ * payee's decision here and takes its lines out of the due set; a later run decides the payee
+ * again only when something its decision reads has changed:
  *   - one of its lines is due again (a new version, a reconciliation outcome, a bank return);
  *   - its account (the account book: a new RIB, a résiliation, a corrected IBAN);
- *   - its return block or its debt (bank returns, which also make lines due).
- * A blocked decision is a function of exactly these (run.ts `decidePayee`: the lines' sum, the
- * debt, the account, the return block): if none changed, the run would decide "blocked" again with
- * the same amount, so not deciding it loses nothing, and the report carries it (`carried`).
+ *   - its return block or its debt (bank returns, which also make lines due);
+ *   - held: an approval for the payee, or another per-order ceiling.
+ * Such a decision is a function of exactly these (run.ts `decidePayee`: the lines' sum, the debt,
+ * the account, the return block; the gate's per-order check: the amount, the ceiling, the payee's
+ * approval): if none changed, the run would decide the same again for the same amount, so not
+ * deciding it loses nothing, and the report carries it (`carried`). An order held by the per-RUN
+ * ceiling depends on the other payees of the run: never parked, decided at every run.
  */
 export interface ParkedPayee {
-  /** the run that decided the payee blocked (last), and its cut-off */
+  /** held for approval (the per-order ceiling or the SEPA maximum); absent: blocked */
+  kind?: 'held';
+  /** the run that decided the payee blocked or held (last), and its cut-off */
   runId: string;
   at: string;
   amount: Money;
@@ -30,6 +36,15 @@ export interface ParkedPayee {
   account: string;
   returnBlock: string | null;
   debt: Money | null;
+  /** held: the per-order ceiling the order was above (null: held as no SEPA transfer can carry it) */
+  limit?: Money | null;
+}
+
+/** What the run's controls are now, for a held payee. */
+export interface ControlsNow {
+  maxOrder: Money;
+  /** whether an approval is recorded for the payee */
+  approved: boolean;
 }
 
 /** What a blocked decision read besides the lines, now. */
@@ -60,9 +75,18 @@ export function parkedOf(blocked: Blocked, run: { runId: string; at: string }, f
   };
 }
 
-/** Whether what the payee's blocked decision read (besides its lines) has changed since it was parked. */
-export function factsChanged(parked: ParkedPayee, now: PayeeFacts): boolean {
-  return parked.account !== accountFingerprint(now.account) || parked.returnBlock !== blockFingerprint(now.returnBlock) || parked.debt !== (now.debt ?? null);
+/** A held order the run may park (not one held by the per-run ceiling: that depends on the other payees). */
+export const parkableHold = (h: Pick<Held, 'ceiling'>) => h.ceiling === 'order' || h.ceiling === 'amount';
+
+export function parkedHeldOf(held: Held, run: { runId: string; at: string }, facts: PayeeFacts): ParkedPayee {
+  return { kind: 'held', ...parkedOf({ payee: held.payee, amount: held.amount, reason: held.reason, lineKeys: held.lineKeys }, run, facts), limit: held.limit };
+}
+
+/** Whether what the payee's decision read (besides its lines) has changed since it was parked. */
+export function factsChanged(parked: ParkedPayee, now: PayeeFacts, controls: ControlsNow): boolean {
+  if (parked.account !== accountFingerprint(now.account) || parked.returnBlock !== blockFingerprint(now.returnBlock) || parked.debt !== (now.debt ?? null)) return true;
+  // an approval (for this order or not: the run says which), or the ceiling the order was above moved
+  return parked.kind === 'held' && (controls.approved || (parked.limit !== undefined && parked.limit !== null && parked.limit !== controls.maxOrder));
 }
 
 /**

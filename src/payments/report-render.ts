@@ -22,8 +22,8 @@ function cell(value: string | number | null, text = true): string {
 /**
  * `;`-separated (what French spreadsheets open), `.` decimals (what accounting tools import). Sections:
  * `transferred` (in a pain.001), `zero` (0.00, nothing sent), `recovery` (owed by the payee, carried),
- * `held` (awaiting approval), `blocked` (no usable account), `carried` (blocked by an earlier run, not
- * decided again: nothing changed for the payee), `returned` (bank returns applied since the
+ * `held` (awaiting approval), `blocked` (no usable account), `carried` (blocked, or held by the per-order
+ * ceiling, by an earlier run, not decided again: nothing changed for the payee), `returned` (bank returns applied since the
  * previous run: the returned EndToEndId, the bank file in `fileName`), `repaid` (this run's orders paying
  * returned lines again: the new EndToEndId, the returned ones in `reason`).
  */
@@ -36,7 +36,7 @@ export function* reportCsv(r: RunReport): Generator<string> {
   for (const o of r.recoveries.items) yield row('recovery', { paymentId: o.paymentId, payee: o.payee, amount: o.amount, lines: o.lines, debtBefore: o.debtBefore, debtAfter: o.debtAfter });
   for (const h of r.held.items) yield row('held', { paymentId: h.paymentId, payee: h.payee, amount: h.amount, lines: h.lines, reason: h.reason });
   for (const b of r.blocked.items) yield row('blocked', { payee: b.payee, amount: b.amount, lines: b.lines, reason: b.reason });
-  for (const b of r.carried?.items ?? []) yield row('carried', { payee: b.payee, amount: b.amount, lines: b.lines, reason: `${b.reason} (blocked since ${b.since})` });
+  for (const b of r.carried?.items ?? []) yield row('carried', { payee: b.payee, amount: b.amount, lines: b.lines, reason: `${b.reason} (${b.kind === 'held' ? 'held' : 'blocked'} since ${b.since})` });
   for (const x of r.returned.items) yield row('returned', { paymentId: x.paymentId, payee: x.payee, amount: x.amount, endToEndId: x.endToEndId, fileName: x.file, reason: x.reason });
   for (const x of r.returned.repaid?.items ?? []) yield row('repaid', { paymentId: x.paymentId, payee: x.payee, amount: x.amount, endToEndId: x.endToEndId, lines: x.lines, reason: `re-payment of ${x.returnedEndToEndIds.join(' ')} (returned ${x.returnedAmount})` });
 }
@@ -386,8 +386,8 @@ ${table('transfers', ['Ordre', 'Bénéficiaire', 'IBAN', 'EndToEndId', 'MsgId', 
 ${table('blocked', ['Bénéficiaire', '#Montant', 'Motif'],
   r.blocked.items.map((b) => `<tr data-payee="${escapeHtml(b.payee)}">${td(b.payee)}${num(b.amount)}<td>${escapeHtml(b.reason)}<br><span class="reason">${b.lines} ligne(s)</span></td></tr>`),
   `<tr><td>Total</td>${num(r.blocked.total)}<td></td></tr>`)}
-${r.carried === undefined || r.carried.count === 0 ? '' : `<h2>Bloqué depuis un paiement précédent (${r.carried.count})</h2>
-<p class="meta">Rien n'a changé pour ces bénéficiaires (ni ligne, ni compte, ni retour, ni dette) : ils ne sont pas décidés à nouveau et leurs lignes ne figurent pas dans les mouvements réglés ci-dessus.</p>
+${r.carried === undefined || r.carried.count === 0 ? '' : `<h2>Bloqué ou retenu depuis un paiement précédent (${r.carried.count})</h2>
+<p class="meta">Rien n'a changé pour ces bénéficiaires (ni ligne, ni compte, ni retour, ni dette ; pour un ordre retenu, ni approbation ni plafond) : ils ne sont pas décidés à nouveau et leurs lignes ne figurent pas dans les mouvements réglés ci-dessus.</p>
 ${table('carried', ['Bénéficiaire', '#Montant', 'Motif'],
   r.carried.items.map((b) => `<tr data-payee="${escapeHtml(b.payee)}">${td(b.payee)}${num(b.amount)}<td>${escapeHtml(b.reason)}<br><span class="reason">${b.lines} ligne(s), depuis ${escapeHtml(b.since)}</span></td></tr>`),
   `<tr><td>Total</td>${num(r.carried.total)}<td></td></tr>`)}`}

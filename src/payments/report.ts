@@ -69,13 +69,14 @@ export const RunReportSchema = z.object({
   zero: z.object({ items: z.array(z.object({ paymentId: z.string(), payee: z.string(), debtBefore: M, lines: count })), count }),
   blocked: z.object({ items: z.array(z.object({ payee: z.string(), amount: M, reason: z.string(), lines: count, lineKeys: z.array(z.string()) })), ...TotalSchema.shape }),
   /**
-   * blocked payees this run did not decide again (src/payments/parked.ts): an earlier run (`since`)
-   * parked them and nothing their decision reads has changed (no line of theirs due, the same
-   * account, return block and debt). Their lines are not among this run's settled movements: no
-   * term of the equation. Absent in a report written before session 24, and in a dry run's (which
-   * decides every parked payee again: its `blocked` lists them).
+   * blocked payees, and orders held by the per-order ceiling (`kind: 'held'`), this run did not
+   * decide again (src/payments/parked.ts): an earlier run (`since`) parked them and nothing their
+   * decision reads has changed (no line of theirs due, the same account, return block and debt;
+   * held: no approval, the same ceiling). Their lines are not among this run's settled movements:
+   * no term of the equation. Absent when empty, in a report written before session 24, and in a dry
+   * run's (which decides every parked payee again: its `blocked` and `held` list them).
    */
-  carried: z.object({ items: z.array(z.object({ payee: z.string(), amount: M, reason: z.string(), lines: count, since: z.string() })), ...TotalSchema.shape }).optional(),
+  carried: z.object({ items: z.array(z.object({ payee: z.string(), amount: M, reason: z.string(), lines: count, since: z.string(), kind: z.literal('held').optional() })), ...TotalSchema.shape }).optional(),
   recoveries: z.object({ items: z.array(z.object({ paymentId: z.string(), payee: z.string(), amount: M, debtBefore: M, debtAfter: M, lines: count })), ...TotalSchema.shape }),
   debts: z.object({
     /** Σ the debts the run's payees owed before it (offset against their movements) */
@@ -270,8 +271,10 @@ export interface CarriedBlocked {
   amount: string;
   reason: string;
   lines: number;
-  /** the run that decided it blocked */
+  /** the run that decided it blocked (or held) */
   since: string;
+  /** held for approval (the per-order ceiling, or an amount no SEPA transfer carries); absent: blocked */
+  kind?: 'held';
 }
 
 export function buildRunReport({ runId, at, slice, result, intent }: RunReportInput): RunReport {
@@ -417,7 +420,7 @@ export interface RunReportSummary {
   transferred: { count: number; total: string; files: number };
   held: { count: number; total: string };
   blocked: { count: number; total: string; items: { payee: string; amount: string; reason: string }[] };
-  /** blocked payees carried from earlier runs, not decided again (absent: none, or a summary recorded before session 24) */
+  /** blocked (and per-order held) payees carried from earlier runs, not decided again (absent: none, or a summary recorded before session 24) */
   carried?: { count: number; total: string };
   recovered: { count: number; total: string };
   debtsCarried: string;
@@ -446,7 +449,7 @@ export function renderReportSummary(s: RunReportSummary): string[] {
     s.reconciled ? 'reconciled to the cent' : '*** THE RUN DOES NOT RECONCILE: see the report\'s checks ***',
   ];
   for (const b of s.blocked.items) out.push(`blocked: ${b.payee} ${b.amount}: ${b.reason}`);
-  if (s.carried !== undefined) out.push(`blocked before and not decided again (nothing changed for them): ${s.carried.count} payee(s), ${s.carried.total}`);
+  if (s.carried !== undefined) out.push(`blocked or held before and not decided again (nothing changed for them): ${s.carried.count} payee(s), ${s.carried.total}`);
   // absent in a summary recorded before returns were reported
   const ret = s.returned as RunReportSummary['returned'] | undefined;
   if (ret !== undefined && ret.count + ret.repaid.count > 0) out.push(`bank returns since the previous run: ${ret.count} (${ret.total}); re-paid by this run: ${ret.repaid.count} (${ret.repaid.total})`);

@@ -5,7 +5,8 @@ import { runDirOf } from '../payments/execute.js';
 import { runIntent, type RunIntent } from '../payments/intent.js';
 import { assembleRunReport, repaidMarksOf, type CarriedBlocked, SettledTotals, settledLineOf, settledRowOf, settledTupleOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
 import { transferRecordOf } from '../payments/returns.js';
-import { factsChanged, parkedByLineOf, parkedOf, payeeFactsOf, wokenClosure, type ParkedPayee } from '../payments/parked.js';
+import { DEFAULT_LIMITS } from '../payments/controls.js';
+import { factsChanged, parkableHold, parkedByLineOf, parkedHeldOf, parkedOf, payeeFactsOf, wokenClosure, type ParkedPayee } from '../payments/parked.js';
 import { add, cents, checkRun, decidePayee, keptReturns, movementsOf, orderWithLines, resolveHeld, runDecisionState } from '../payments/run.js';
 import { planSepaFiles } from '../payments/sepa/files.js';
 import type { DebtorAccount, PartyId } from '../payments/sepa/pain001.js';
@@ -280,7 +281,8 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   const parkedByLine = parkedByLineOf(parked);
   const factsOf = (payee: string) => payeeFactsOf(options.accounts, before, payee);
   const woken = new Set<string>();
-  for (const [payee, p] of parked) if (factsChanged(p, factsOf(payee))) woken.add(payee);
+  const maxOrder = (options.limits ?? DEFAULT_LIMITS).maxOrder;
+  for (const [payee, p] of parked) if (factsChanged(p, factsOf(payee), { maxOrder, approved: Object.hasOwn(before.approvals, payee) })) woken.add(payee);
   // the parked lines the due set named (a line of theirs due again: its payees are woken, and the
   // line is not read twice)
   const scanned = new Set<string>();
@@ -440,15 +442,20 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
   } finally {
     await walk.close();
   }
-  resolveHeld(state, (k) => stillDue.has(k));
-  // the blocked payees parked (again, or anew), the woken ones paid or held un-parked, the others carried
-  const blockedNow = new Set(blocked.map((b) => b.payee));
-  const parkedChanges = {
-    put: blocked.map((b) => [b.payee, parkedOf(b, { runId: options.runId, at }, factsOf(b.payee))] as [string, ParkedPayee]),
-    remove: [...redecided].filter((p) => !blockedNow.has(p)),
-  };
+  // the parked payees not decided again: carried as they are (a held one's order stays held)
   const carried: CarriedBlocked[] = [];
-  for (const [payee, p] of parked) if (!redecided.has(payee)) carried.push({ payee, amount: p.amount, reason: p.reason, lines: p.lineKeys.length, since: p.runId });
+  const carriedLines = new Set<string>();
+  for (const [payee, p] of parked) {
+    if (redecided.has(payee)) continue;
+    carried.push({ payee, amount: p.amount, reason: p.reason, lines: p.lineKeys.length, since: p.runId, ...(p.kind === undefined ? {} : { kind: p.kind }) });
+    for (const k of p.lineKeys) carriedLines.add(k);
+  }
+  resolveHeld(state, (k) => stillDue.has(k) || carriedLines.has(k));
+  // the blocked and (per-order) held payees parked (again, or anew), the woken ones paid (or held by the run's ceiling) un-parked
+  const run = { runId: options.runId, at };
+  const put: [string, ParkedPayee][] = [...blocked.map((b) => [b.payee, parkedOf(b, run, factsOf(b.payee))] as [string, ParkedPayee]), ...held.filter(parkableHold).map((h) => [h.payee, parkedHeldOf(h, run, factsOf(h.payee))] as [string, ParkedPayee])];
+  const parkedNow = new Set(put.map(([payee]) => payee));
+  const parkedChanges = { put, remove: [...redecided].filter((p) => !parkedNow.has(p)) };
 
   const files = orders.length === 0 ? [] : planSepaFiles({ runId: options.runId, createdAt: at, executionDate: options.executionDate, initiatingParty: options.initiatingParty, initiatingPartyId: options.initiatingPartyId ?? null, orders, debtorOf: options.debtorOf });
   const intent = orders.length === 0 ? null : (runIntent(options.runId, at, runDirOf(options.outDir, options.runId), orders, files) as StreamedIntent);
@@ -508,7 +515,8 @@ export async function recordStreamedRun(store: PaymentsStore, d: StreamedDecisio
       marks.markLines(heldChanged, (k) => [keys.lineOf(k)?.settlement?.adherentId]);
       for (const o of d.orders) keys.runPayees.put(o.payee, { o: 'order', head: o });
       for (const b of d.blocked) keys.runPayees.put(b.payee, { o: 'blocked', reason: b.reason });
-      for (const h of d.held) keys.runPayees.put(h.payee, { o: 'held' });
+      // (a held order the run parks: its lines leave the due set in the apply, as a blocked payee's)
+      for (const h of d.held) keys.runPayees.put(h.payee, parkableHold(h) ? { o: 'held', parked: true } : { o: 'held' });
       for (const [payee, p] of d.parked.put) keys.parked.put(payee, p);
       for (const payee of d.parked.remove) keys.parked.remove(payee);
       keys.reports.put(d.runId, { ...d.report, settledLineKeys: d.settledLineKeys });
@@ -581,9 +589,10 @@ export async function applyStreamedRun(store: PaymentsStore, options: { sliceLin
 }
 
 /** What the line updates need of a payee's recorded decision: paid, or why not (a blocked payee's reason). */
-type LineOutcome = { o: 'order' } | { o: 'blocked'; reason: string } | { o: 'held' };
+type LineOutcome = { o: 'order' } | { o: 'blocked'; reason: string } | { o: 'held'; parked: boolean };
 const PAID: LineOutcome = { o: 'order' };
-const HELD: LineOutcome = { o: 'held' };
+const HELD: LineOutcome = { o: 'held', parked: false };
+const HELD_PARKED: LineOutcome = { o: 'held', parked: true };
 
 /**
  * Every payee's recorded decision, read once for the whole apply (one range read; one entry per
@@ -592,7 +601,7 @@ const HELD: LineOutcome = { o: 'held' };
  */
 async function lineOutcomesOf(keys: RunKeys): Promise<Map<string, LineOutcome>> {
   const out = new Map<string, LineOutcome>();
-  for (const [payee, o] of await keys.runPayees.entriesIn()) out.set(payee, o.o === 'order' ? PAID : o.o === 'held' ? HELD : { o: 'blocked', reason: o.reason });
+  for (const [payee, o] of await keys.runPayees.entriesIn()) out.set(payee, o.o === 'order' ? PAID : o.o === 'held' ? (o.parked === true ? HELD_PARKED : HELD) : { o: 'blocked', reason: o.reason });
   return out;
 }
 
@@ -679,6 +688,8 @@ async function applyLineSlice(
       const moved: { payee: string; amount: string }[] = [];
       let notMoved: Set<string> | null = null;
       let blockedFor: { payee: string; reason: string }[] = NOT_BLOCKED;
+      // the payees not moved whose decision is parked (blocked, held by the per-order ceiling)
+      let parkedFor = 0;
       for (const [payee, move] of m) {
         const o = outcomeOf(payee);
         if (o.o === 'order') {
@@ -687,6 +698,7 @@ async function applyLineSlice(
         } else {
           (notMoved ??= new Set<string>()).add(payee);
           if (o.o === 'blocked') (blockedFor === NOT_BLOCKED ? (blockedFor = []) : blockedFor).push({ payee, reason: o.reason });
+          if (o.o === 'blocked' || o.parked) parkedFor += 1;
         }
       }
       let next: LineLedger = paid !== null ? { ...line, paid } : line;
@@ -714,9 +726,10 @@ async function applyLineSlice(
         // read once above, in this update's decision: nothing else writes the line meanwhile
         unblock,
         blockedFor,
-        // moved for every payee, or left only to blocked payees (parked: their records name it,
-        // parked.ts): out of the due set; left to a held payee: due
-        due: notMoved === null || blockedFor.length === notMoved.size ? (marked[i]! ? 'remove' : 'keep') : marked[i]! ? 'keep' : 'mark',
+        // moved for every payee, or left only to parked payees (blocked, held by the per-order
+        // ceiling: their records name it, parked.ts): out of the due set; left to a payee held by
+        // the run's ceiling: due
+        due: notMoved === null || parkedFor === notMoved.size ? (marked[i]! ? 'remove' : 'keep') : marked[i]! ? 'keep' : 'mark',
       });
     }
     // the last line slice: the due sets go (each line they named is applied, or marked on its own if still due)

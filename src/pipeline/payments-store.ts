@@ -209,7 +209,7 @@ export interface StoredOps {
 }
 
 /** A streamed run's decision for one payee (`payments.run-payee/<payee>`): its order's head, or why its lines stay due. */
-export type PayeeOutcome = { o: 'order'; head: PaymentOrderHead } | { o: 'blocked'; reason: string } | { o: 'held' };
+export type PayeeOutcome = { o: 'order'; head: PaymentOrderHead } | { o: 'blocked'; reason: string } | { o: 'held'; /** parked (session 24; absent: not) */ parked?: true };
 
 export interface RunKeys {
   level: LevelStore;

@@ -173,15 +173,18 @@ it.each([[1, undefined, false], [7, undefined, false], [1000, undefined, false],
     expect(JSON.stringify(store.report(RUN))).toBe(JSON.stringify(old.store.report(RUN)));
     expect(JSON.stringify(store.report(RUN))).toBe(JSON.stringify(old.report));
     // (session 24) what stays owed is laid out apart: a pending line leaves the due set (only a new
-    // version or outcome of it can change that), a line left to blocked payees only is parked with
-    // them (src/payments/parked.ts); a line a held order counts stays due. Every other key: the same.
+    // version or outcome of it can change that), a line left to blocked payees and orders held by
+    // the per-order ceiling only is parked with them (src/payments/parked.ts); a line an order held
+    // by the per-run ceiling counts stays due. Every other key: the same.
     const memory = await dump(old.store);
-    const heldLines = new Set(result.held.flatMap((h) => h.lineKeys));
-    const parkedLines = new Set(result.blocked.flatMap((b) => b.lineKeys).filter((k) => !heldLines.has(k)));
+    const parkable = result.held.filter((h) => h.ceiling !== 'run');
+    const runHeldLines = new Set(result.held.filter((h) => h.ceiling === 'run').flatMap((h) => h.lineKeys));
+    const parkedLines = new Set([...result.blocked.flatMap((b) => b.lineKeys), ...parkable.flatMap((h) => h.lineKeys)].filter((k) => !runHeldLines.has(k)));
     const pendingLines = new Set(result.pending.map((p) => p.lineKey));
-    expect(parkedLines.size).toBeGreaterThan(5);
+    expect([parkedLines.size > 5, parkable.length > 0, runHeldLines.size > 0]).toEqual([true, true, true]);
     expect(await dump(store)).toEqual({ ...memory, 'payments.due': (memory['payments.due'] as [string, unknown][]).filter(([k]) => !parkedLines.has(k) && !pendingLines.has(k)) });
-    expect((await store.level.sub<ParkedPayee>('payments.parked').entriesIn()).map(([payee, p]) => [payee, p.lineKeys, p.amount, p.reason, p.runId])).toEqual(result.blocked.map((b) => [b.payee, b.lineKeys, b.amount, b.reason, RUN]));
+    const records = [...result.blocked.map((b) => [b.payee, b.lineKeys, b.amount, b.reason, RUN, undefined]), ...parkable.map((h) => [h.payee, h.lineKeys, h.amount, h.reason, RUN, 'held'])];
+    expect((await store.level.sub<ParkedPayee>('payments.parked').entriesIn()).map(([payee, p]) => [payee, p.lineKeys, p.amount, p.reason, p.runId, p.kind])).toEqual(records.sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)));
     await clearRunScratch(store);
     expect([await store.level.sub('payments.run-move').keysAfter(null, 10), await store.level.sub('payments.run-payee').keysAfter(null, 10), await store.level.sub('payments.run-ops').keysAfter(null, 10)]).toEqual([[], [], []]);
   } finally {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { PaymentOrder } from '../../src/model/payment.js';
-import { buildRunReport, nextTarget2BusinessDay, planPaymentRun, type AccountBook, type LineLedger, type PaymentsLedger } from '../../src/payments/index.js';
+import { buildRunReport, nextTarget2BusinessDay, planPaymentRun, type AccountBook, type LineLedger, type PaymentLimits, type PaymentsLedger } from '../../src/payments/index.js';
 import type { PaymentEvent } from '../../src/payments/ledger.js';
 import type { ParkedPayee } from '../../src/payments/parked.js';
 import { applyStreamedRun, decideStreamedRun, ordersWithLines, recordStreamedRun } from '../../src/pipeline/payment-run-stream.js';
@@ -50,8 +50,9 @@ async function twins(name: string, lines: Record<string, LineLedger>) {
   const streamedStore = await open('streamed');
   const memoryStore = await open('memory');
   let n = 0;
-  const options = (accounts: AccountBook, runId: string, at: string) => ({
+  const options = (accounts: AccountBook, runId: string, at: string, limits?: PaymentLimits) => ({
     runId, at, accounts, outDir: join(root, `${name}-out`), debtorOf: () => DEBTOR, executionDate: nextTarget2BusinessDay(at.slice(0, 10)), initiatingParty: DEBTOR.name, initiatingPartyId: null,
+    ...(limits === undefined ? {} : { limits }),
   });
   return {
     streamedStore,
@@ -61,30 +62,35 @@ async function twins(name: string, lines: Record<string, LineLedger>) {
       await memoryStore.applyEvents(events);
     },
     /** one run on each home; the same orders, and each payee blocked for the same amount (this run's or carried) */
-    async run(accounts: AccountBook) {
+    async run(accounts: AccountBook, limits?: PaymentLimits) {
       n += 1;
       const runId = `R${n}`;
       const at = `2025-04-${String(n).padStart(2, '0')}T18:00:00.000Z`;
-      const d = (await decideStreamedRun(streamedStore, { ...options(accounts, runId, at), sliceLines: 2 }))!;
+      const d = (await decideStreamedRun(streamedStore, { ...options(accounts, runId, at, limits), sliceLines: 2 }))!;
       await recordStreamedRun(streamedStore, d);
       await applyStreamedRun(streamedStore, { sliceLines: 2 });
       const orders: PaymentOrder[] = [];
       for await (const o of ordersWithLines(streamedStore, d.orders)) orders.push(o);
 
       const before = await memoryStore.readSlice({ run: true, runId });
-      const planned = planPaymentRun(before, options(accounts, runId, at));
+      const planned = planPaymentRun(before, options(accounts, runId, at, limits));
       await memoryStore.commitRun(before, planned.result.ledger, planned.intent, buildRunReport({ runId, at, slice: before, result: planned.result, intent: planned.intent }), planned.result.blocked);
 
       expect(orders.map((o) => JSON.stringify(o))).toEqual(planned.result.orders.map((o) => JSON.stringify(o)));
       const carried = d.report.carried?.items ?? [];
-      const blockedNow = [...d.blocked.map((b) => [b.payee, b.amount]), ...carried.map((c) => [c.payee, c.amount])].sort(([a], [b]) => (a! < b! ? -1 : 1));
+      const sorted = (xs: string[][]) => xs.sort(([a], [b]) => (a! < b! ? -1 : 1));
+      const blockedNow = sorted([...d.blocked.map((b) => [b.payee, b.amount]), ...carried.filter((c) => c.kind === undefined).map((c) => [c.payee, c.amount])]);
       expect(blockedNow).toEqual(planned.result.blocked.map((b) => [b.payee, b.amount]));
+      const heldNow = sorted([...d.held.map((h) => [h.payee, h.amount]), ...carried.filter((c) => c.kind === 'held').map((c) => [c.payee, c.amount])]);
+      expect(heldNow).toEqual(sorted(planned.result.held.map((h) => [h.payee, h.amount])));
       expect(d.report.reconciliation.reconciled).toBe(true);
       return {
         runId,
         orders: orders.map((o) => [o.payee, o.amount, o.lineKeys]),
         blocked: d.blocked.map((b) => [b.payee, b.amount, b.lineKeys]),
-        carried: carried.map((c) => [c.payee, c.amount, c.since]),
+        held: d.held.map((h) => [h.payee, h.amount, h.ceiling, h.lineKeys]),
+        heldIds: d.held.map((h) => [h.payee, h.paymentId, h.endToEndId]),
+        carried: carried.map((c) => (c.kind === undefined ? [c.payee, c.amount, c.since] : [c.payee, c.amount, c.since, c.kind])),
         /** the chunks of settled rows the run's report has (0: it decided no line) */
         decided: d.settledLineKeys,
         pending: d.pending.map((p) => p.lineKey),
@@ -241,3 +247,40 @@ it('an apply cut after any of its slices (the parked lines\' included) and resum
   expect((whole['payments.line-blocked'] as [string][]).map(([k]) => k)).toEqual(['L4']);
   for (let cut = 1; cut <= 6; cut++) expect(await home(`at-${cut}`, cut)).toEqual(whole);
 }, 60_000);
+
+it('an order held by the per-order ceiling is parked and carried; an approval, a higher ceiling or a new line brings it back (one held by the per-run ceiling is decided at every run)', async () => {
+  // M5 owed 12 000.00 (two lines), M6 15 000.00: both above the 10 000.00 per-order ceiling; M7
+  // 7 000.00 and M8 6 000.00 under a 12 000.00 per-run ceiling: M7 passes, M8 waits for the run's room
+  const t = await twins('held', { H1: member('M5', '7000.00'), H2: member('M5', '5000.00'), H3: member('M6', '15000.00'), H4: member('M7', '7000.00'), H5: member('M8', '6000.00') });
+  try {
+    const accounts: AccountBook = { members: Object.fromEntries(['M5', 'M6', 'M7', 'M8'].map((m, i) => [m, account(10 + i, `Famille ${m}`)])), professionals: {} };
+    const limits = { maxOrder: '10000.00', maxRun: '12000.00' };
+    const r1 = await t.run(accounts, limits);
+    expect([r1.orders, r1.held]).toEqual([[['member:M7', '7000.00', ['H4']]], [['member:M5', '12000.00', 'order', ['H1', 'H2']], ['member:M6', '15000.00', 'order', ['H3']], ['member:M8', '6000.00', 'run', ['H5']]]]);
+    // the per-run hold stays due; the per-order ones are parked
+    expect([await t.due(), await t.parked()]).toEqual([['H5'], [['member:M5', ['H1', 'H2']], ['member:M6', ['H3']]]]);
+
+    // R2, nothing new: M8 decided again (the run has room now: paid), M5 and M6 carried, their holds kept
+    const r2 = await t.run(accounts, limits);
+    expect([r2.orders, r2.held, r2.carried]).toEqual([[['member:M8', '6000.00', ['H5']]], [], [['member:M5', '12000.00', 'R1', 'held'], ['member:M6', '15000.00', 'R1', 'held']]]);
+    const holds = await t.streamedStore.runKeys().held.entriesIn();
+    expect(holds.map(([payee, h]) => [payee, h.runId, h.amount])).toEqual([['member:M5', 'R1', '12000.00'], ['member:M6', 'R1', '15000.00']]);
+
+    // someone approves M5's order (that EndToEndId): R3 pays it, M6 carried
+    const m5 = r1.heldIds.find(([payee]) => payee === 'member:M5')!;
+    await t.write((keys) => keys.approvals.put('member:M5', { payee: 'member:M5', paymentId: m5[1]!, endToEndId: m5[2]!, amount: '12000.00', by: 'trésorerie', at: '2025-04-02T09:00:00.000Z' }));
+    const r3 = await t.run(accounts, limits);
+    expect([r3.orders, r3.held, r3.carried]).toEqual([[['member:M5', '12000.00', ['H1', 'H2']]], [], [['member:M6', '15000.00', 'R1', 'held']]]);
+
+    // a new line for M6 (100.00): decided again, held for 15 100.00 on both lines
+    await t.consume([newVersion('H6', 'M6', '100.00', 1)]);
+    const r4 = await t.run(accounts, limits);
+    expect([r4.orders, r4.held, r4.carried]).toEqual([[], [['member:M6', '15100.00', 'order', ['H3', 'H6']]], []]);
+
+    // the per-order ceiling raised to 20 000.00 (and the run's): M6 paid 15 100.00
+    const r5 = await t.run(accounts, { maxOrder: '20000.00', maxRun: '50000.00' });
+    expect([r5.orders, r5.held, r5.carried, await t.parked(), await t.due()]).toEqual([[['member:M6', '15100.00', ['H3', 'H6']]], [], [], [], []]);
+  } finally {
+    await t.close();
+  }
+});

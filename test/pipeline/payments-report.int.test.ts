@@ -113,17 +113,18 @@ it('payments run --json carries the report summary and paths; a run with nothing
   const run = await cli(paymentsRun, ['--home', home, '--run-id', 'R3', '--at', '2025-05-31T18:00:00Z', '--json']);
   expect(run.code).toBe(0);
   const r = JSON.parse(run.out) as PaymentStageReport;
-  // R3: nothing new; ADH0000003 still held (25 000.00), decided again (a held order's lines stay due);
-  // ADH0000008 still blocked (40.00), not decided again: nothing changed for it (session 24, parked) —
-  // carried, outside the equation. ADH0000001 owes 10.00 and has no movement: its debt is not part of
-  // this run → 25 000.00 settled = 25 000.00 held
-  expect(r.report).toMatchObject({ reconciled: true, settled: '25000.00', held: { total: '25000.00' }, blocked: { total: '0.00' }, carried: { count: 1, total: '40.00' } });
-  expect(r.carried).toEqual([{ payee: 'member:ADH0000008', amount: '40.00', reason: expect.stringContaining('no account'), lines: 1, since: 'R2' }]);
+  // R3: nothing new. ADH0000003 still held (25 000.00, above the per-order ceiling) and ADH0000008
+  // still blocked (40.00): neither decided again, nothing changed for them (session 24, parked) —
+  // carried, outside the equation; ADH0000001 owes 10.00 and has no movement: its debt is not part
+  // of this run → nothing settled
+  expect(r.report).toMatchObject({ reconciled: true, settled: '0.00', held: { total: '0.00' }, blocked: { total: '0.00' }, carried: { count: 2, total: '25040.00' } });
+  expect(r.carried.map((c) => [c.payee, c.amount, c.since, c.kind])).toEqual([['member:ADH0000003', '25000.00', 'R2', 'held'], ['member:ADH0000008', '40.00', 'R2', undefined]]);
   expect(r.reportFiles?.json).toBe(join(home, 'payments', 'R3', 'report.json'));
   const report = RunReportSchema.parse(JSON.parse(await readFile(r.reportFiles!.json, 'utf8')));
   expect(report.transferred.count).toBe(0);
-  expect(report.carried?.items.map((c) => [c.payee, c.amount, c.since])).toEqual([['member:ADH0000008', '40.00', 'R2']]);
-  // finance still sees it: the report's CSV and HTML list it
-  expect(await readFile(r.reportFiles!.csv, 'utf8')).toMatch(/^carried;;member:ADH0000008;;40\.00;/m);
-  expect(await readFile(r.reportFiles!.html, 'utf8')).toContain('Bloqué depuis un paiement précédent (1)');
+  expect(report.carried?.items.map((c) => [c.payee, c.amount, c.since])).toEqual([['member:ADH0000003', '25000.00', 'R2'], ['member:ADH0000008', '40.00', 'R2']]);
+  // finance still sees them: the report's CSV and HTML list them
+  expect(await readFile(r.reportFiles!.csv, 'utf8')).toMatch(/^carried;;member:ADH0000008;;40\.00;.*blocked since R2/m);
+  expect(await readFile(r.reportFiles!.csv, 'utf8')).toMatch(/^carried;;member:ADH0000003;;25000\.00;.*held since R2/m);
+  expect(await readFile(r.reportFiles!.html, 'utf8')).toContain('Bloqué ou retenu depuis un paiement précédent (2)');
 });

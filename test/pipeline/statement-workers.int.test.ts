@@ -52,7 +52,7 @@ it('paymentFactsOfMany reads what paymentFactsOf reads: paid twice, held, blocke
     const many = await store.paymentFactsOfMany(keys);
     expect(many).toEqual(store.paymentFactsOf(keys));
     // the cases are there (not all empty facts compared with each other)
-    expect(many.get('H1')!.held).toEqual({ payee: 'member:A9', runId: 'R2', ceiling: 'order' }); // held again by R2
+    expect(many.get('H1')!.held).toEqual({ payee: 'member:A9', runId: 'R1', ceiling: 'order' }); // held by R1, carried by R2 (nothing changed for A9)
     // (blocked by R1, carried by R2: nothing changed for B7)
     expect(many.get('B1')!.blocked).toMatchObject({ runId: 'R1', payee: 'member:B7' });
     expect(many.get('C2')!.runs.map((r) => r.runId)).toEqual(['R2']);

@@ -369,7 +369,7 @@ export const command: Command = {
         const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env), orderLines: false, ...(env.NOEMIE_PAYMENT_SLICE_LINES === undefined ? {} : { sliceLines: env.NOEMIE_PAYMENT_SLICE_LINES }) });
         if (!run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked, carried: run.carried });
         const total = run.orderHeads.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
-        writeLine(io.out, `payment run ${run.runId}: ${run.orderHeads.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked${run.carried.length > 0 ? ` (+ ${run.carried.length} blocked before, nothing changed for them)` : ''}, ${run.held.length} held for approval`);
+        writeLine(io.out, `payment run ${run.runId}: ${run.orderHeads.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked${run.carried.length > 0 ? ` (+ ${run.carried.length} blocked or held before, nothing changed for them)` : ''}, ${run.held.length} held for approval`);
         for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);
         for (const b of run.blocked) if (b.reason.includes('returned by the bank')) writeLine(io.out, `  blocked: ${b.amount} — ${b.reason}`);
         for (const f of run.sepaFiles) writeLine(io.out, `  pain.001: ${typeof f === 'string' ? f : (f as { file: string }).file}`);
