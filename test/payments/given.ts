@@ -2,8 +2,17 @@ import type { ReconOutcome } from '../../src/model/reconciliation.js';
 import type { Beneficiary } from '../../src/model/reference.js';
 import type { Settlement } from '../../src/model/settlement.js';
 import { accountBook, applyPaymentEvents, initialLedger, type PaymentEvent, type PaymentsLedger } from '../../src/payments/index.js';
+import { ibanCheckDigits } from '../../src/generate/identity.js';
 
 /** A family (adhérent + twins, one IBAN on the adhérent's row) and a professional with its own account. */
+
+/** A valid French IBAN per n (RIB key, then the ISO 13616 check digits). */
+export function IBAN(n: number): string {
+  const [bank, branch, account] = ['30006', '00001', `123456789${String(n).padStart(2, '0')}`];
+  const ribKey = 97n - ((89n * BigInt(bank) + 15n * BigInt(branch) + 3n * BigInt(account)) % 97n);
+  const bban = `${bank}${branch}${account}${String(ribKey).padStart(2, '0')}`;
+  return `FR${ibanCheckDigits('FR', bban)}${bban}`;
+}
 
 export const FAMILY_IBAN = 'FR7630006000011234567890189';
 export const PS_IBAN = 'FR1420041010050500013M02606';

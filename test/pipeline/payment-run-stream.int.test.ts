@@ -10,8 +10,8 @@ import { applyCursorOf, applyStreamedRun, clearRunScratch, decideStreamedRun, or
 import { PaymentsStore, savePaymentsState } from '../../src/pipeline/payments-store.js';
 import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
 import type { BinaryCodec } from '../../src/state/level-store.js';
-import { ibanCheckDigits } from '../../src/generate/identity.js';
 import { tempDir } from './stages-given.js';
+import { IBAN } from '../payments/given.js';
 
 /**
  * The streamed payment run (src/pipeline/payment-run-stream.ts) against the in-memory one it
@@ -27,13 +27,6 @@ import { tempDir } from './stages-given.js';
 
 const RUN = 'R-stream';
 const AT = '2025-04-01T18:00:00.000Z';
-/** A valid French IBAN per n (RIB key, then the ISO 13616 check digits). */
-function IBAN(n: number): string {
-  const [bank, branch, account] = ['30006', '00001', `123456789${String(n).padStart(2, '0')}`];
-  const ribKey = 97n - ((89n * BigInt(bank) + 15n * BigInt(branch) + 3n * BigInt(account)) % 97n);
-  const bban = `${bank}${branch}${account}${String(ribKey).padStart(2, '0')}`;
-  return `FR${ibanCheckDigits('FR', bban)}${bban}`;
-}
 
 /** mulberry32: the same ledger at every run of the test */
 function rng(seed: number): () => number {

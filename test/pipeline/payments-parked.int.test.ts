@@ -8,8 +8,8 @@ import { applyStreamedRun, decideStreamedRun, ordersWithLines, recordStreamedRun
 import { PaymentsStore, savePaymentsState } from '../../src/pipeline/payments-store.js';
 import { paymentLineCodec } from '../../src/pipeline/payment-line-codec.js';
 import type { BinaryCodec } from '../../src/state/level-store.js';
-import { ibanCheckDigits } from '../../src/generate/identity.js';
 import { settlement, tempDir } from './stages-given.js';
+import { IBAN } from '../payments/given.js';
 
 /**
  * Session 24: a blocked payee is parked (src/payments/parked.ts) — its lines leave the due set and
@@ -23,12 +23,6 @@ import { settlement, tempDir } from './stages-given.js';
 
 const DEBTOR = { name: 'MUTUELLE NOEMIE', iban: 'FR7630004000031234567890143', bic: 'BNPAFRPPXXX' };
 
-function IBAN(n: number): string {
-  const [bank, branch, account] = ['30006', '00001', `123456789${String(n).padStart(2, '0')}`];
-  const ribKey = 97n - ((89n * BigInt(bank) + 15n * BigInt(branch) + 3n * BigInt(account)) % 97n);
-  const bban = `${bank}${branch}${account}${String(ribKey).padStart(2, '0')}`;
-  return `FR${ibanCheckDigits('FR', bban)}${bban}`;
-}
 const account = (n: number, name: string) => ({ iban: IBAN(n), bic: null, name });
 
 const member = (adh: string, amc: string, over: Partial<LineLedger> = {}): LineLedger => ({ settlement: { version: 1, status: 'paid', annulled: false, tiersPayant: false, adherentId: adh, amcAmount: amc, careDate: '2025-03-10' }, tp: null, paid: {}, ...over });
