@@ -389,9 +389,9 @@ ${table('blocked', ['Bénéficiaire', '#Montant', 'Motif'],
 ${r.carried === undefined || r.carried.count === 0 ? '' : `<h2>Bloqué ou retenu depuis un paiement précédent (${r.carried.count})</h2>
 <p class="meta">Rien n'a changé pour ces bénéficiaires (ni ligne, ni compte, ni retour, ni dette ; pour un ordre retenu, ni approbation ni plafond) : ils ne sont pas décidés à nouveau et leurs lignes ne figurent pas dans les mouvements réglés ci-dessus.</p>
 ${table('carried', ['Bénéficiaire', '#Montant', 'Motif'],
-  r.carried.items.map((b) => `<tr data-payee="${escapeHtml(b.payee)}">${td(b.payee)}${num(b.amount)}<td>${escapeHtml(b.reason)}<br><span class="reason">${b.lines} ligne(s), depuis ${escapeHtml(b.since)}</span></td></tr>`),
-  `<tr><td>Total</td>${num(r.carried.total)}<td></td></tr>`)}`}
-<h2>Récupérations et dettes</h2>
+  r.carried.items.map((b) => `<tr data-payee="${escapeHtml(b.payee)}">${td(b.payee)}${num(b.amount)}<td>${escapeHtml(b.reason)}<br><span class="reason">${b.kind === 'held' ? 'retenu pour approbation, ' : ''}${b.lines} ligne(s), depuis ${escapeHtml(b.since)}</span></td></tr>`),
+  `<tr><td>Total</td>${num(r.carried.total)}<td></td></tr>`)}
+`}<h2>Récupérations et dettes</h2>
 ${table('recoveries', ['Ordre', 'Bénéficiaire', '#Dette avant', '#Récupéré', '#Dette reportée'],
   rowsOf('recoveries'),
   `<tr><td colspan="3">Dettes reprises : ${eur(r.debts.broughtForward)} — dettes reportées : ${eur(r.debts.carried)}</td>${num(r.recoveries.total)}<td></td></tr>`)}
