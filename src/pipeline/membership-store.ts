@@ -410,6 +410,12 @@ export class MembershipStore {
     return this.families.has(adherentId);
   }
 
+  /** Whether any family is known: the first key only (familyCount walks every family). */
+  hasFamilies(): boolean {
+    for (const _ of this.families.keys()) return true;
+    return false;
+  }
+
   familyCount(): number {
     let n = 0;
     for (const _ of this.families.keys()) n++;
