@@ -310,8 +310,11 @@ export class LevelStore {
     // (bench/README.md "Session 24 — restart"). LevelDB flushes the memtable before a manual
     // compaction; this range holds no key (every key starts with an ASCII sub-store name), so
     // nothing else is compacted. A kill skips it: the log is replayed at the next open, as before.
-    await this.db.compactRange(FLUSH_ONLY, FLUSH_ONLY);
-    await this.db.close();
+    try {
+      await this.db.compactRange(FLUSH_ONLY, FLUSH_ONLY);
+    } finally {
+      await this.db.close();
+    }
     flushTrace('level', this.dir);
   }
 }
