@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { openEmbeddedBus, openKafkaBus, type Bus, type TopicName } from '../../src/bus/index.js';
+import { openEmbeddedBus, type Bus, type TopicName } from '../../src/bus/index.js';
+import { openKafkaBus } from '../../src/bus/kafka/kafka-bus.js';
 import type { KafkaSettings } from '../../src/config.js';
 import { LIQUIDATION_GROUP, LINE_TOPICS } from '../../src/pipeline/keys.js';
 import { RECONCILE_GROUP, RECONCILE_TOPICS } from '../../src/pipeline/reconcile-service.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Bus } from './bus.js';
 import { openEmbeddedBus } from './embedded/embedded-bus.js';
-import { openKafkaBus, type KafkaBusOptions } from './kafka/kafka-bus.js';
+import type { KafkaBusOptions } from './kafka/kafka-bus.js';
 import type { Logger } from '../log.js';
 
 /** The bus between stages: topics, one interface, two implementations (README "Bus"). */
@@ -10,8 +10,11 @@ export * from './errors.js';
 export * from './messages.js';
 export { partitionCount, TOPICS, TOPIC_NAMES, partitionFor, topicDef, type MessageOf, type TopicDef, type TopicName } from './topics.js';
 export { openEmbeddedBus, EmbeddedBus, type EmbeddedBusOptions } from './embedded/embedded-bus.js';
-export { openKafkaBus, KafkaBus, type KafkaBusOptions } from './kafka/kafka-bus.js';
-export { CLI_CONNECT_RETRY } from './kafka/client.js';
+// Kafka's bus is loaded when a command opens it (openBus), not with this module: kafkajs costs
+// ≈ 0.12 CPU s to load, paid by every start on the embedded bus until session 24 (bench/README.md
+// "Session 24 — restart"). Its modules are imported from src/bus/kafka/ by what needs them.
+export type { KafkaBus, KafkaBusOptions } from './kafka/kafka-bus.js';
+export { CLI_CONNECT_RETRY } from './kafka/cli-retry.js';
 export { onShutdownSignals } from './shutdown.js';
 
 export interface OpenBusOptions {
@@ -24,7 +27,10 @@ export interface OpenBusOptions {
   logger?: Logger;
 }
 
-export function openBus(options: OpenBusOptions): Promise<Bus> {
-  if (options.kafka) return openKafkaBus({ ...options.kafka, ...(options.logger ? { logger: options.logger } : {}) });
+export async function openBus(options: OpenBusOptions): Promise<Bus> {
+  if (options.kafka) {
+    const { openKafkaBus } = await import('./kafka/kafka-bus.js');
+    return openKafkaBus({ ...options.kafka, ...(options.logger ? { logger: options.logger } : {}) });
+  }
   return openEmbeddedBus({ dir: join(options.home, 'bus'), readOnly: options.readOnly ?? false, ...(options.logger ? { logger: options.logger } : {}) });
 }

@@ -18,9 +18,10 @@ export const SAMPLE_BENEFICIARIES = 'fixtures/sample/beneficiaries.csv';
 
 /** Publishes a population file as membership events; prints its rejected rows. Returns the events published. */
 export async function importPopulationFile(bus: Bus, file: string, io: CliIo, store?: MembershipStore): Promise<{ events: number; skipped: number; rejected: number }> {
-  const { events, skipped, rejected } = await importPopulation(bus, resolve(file), store ? { alreadyApplied: (id) => store.isApplied(id) } : {});
+  const { events, skipped, rejected, unchanged } = await importPopulation(bus, resolve(file), store ? { alreadyApplied: (id) => store.isApplied(id), imports: store } : {});
   for (const line of rejected.flatMap(describeRejected)) writeLine(io.err, `${line} (row not imported)`);
-  return { events, skipped, rejected: rejected.length };
+  if (unchanged && unchanged.rejected > 0) writeLine(io.err, `${file}: the same content as a file imported before: its ${unchanged.rejected} rejected row(s) were listed then (not imported)`);
+  return { events, skipped, rejected: unchanged?.rejected ?? rejected.length };
 }
 
 /** Opens the home's membership store and applies what is new on `members`. */

@@ -275,7 +275,9 @@ export class LiquidationService {
     let firstKey: string;
     try {
       firstKey = references.currentKey();
-      await liquidator.use(firstKey);
+      // loaded now, so that unreadable reference data fails the start; the pool's threads start
+      // with the first batch (`enterReference`): a restart with nothing to liquidate starts none
+      await references.get(firstKey);
     } catch (e) {
       await liquidator.close();
       throw e;

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { Bus, OutgoingMessage } from '../bus/index.js';
+import { sha256File } from '../ingest/ingest-drop.js';
 import { loadBeneficiaries } from '../ingest/reference/beneficiaries.js';
 import { contentId } from '../ingest/reference/members-feed.js';
 import type { RejectedRecord } from '../model/issues.js';
@@ -40,11 +41,43 @@ export function eventsOfPopulation(rows: readonly Beneficiary[]): MembershipEven
   return events;
 }
 
+/** What importing one population file published: its events (all of them, published or already applied) and its rejected rows. */
+export interface PopulationImportMark {
+  events: number;
+  rejected: number;
+}
+
+/** The home's record of the population files imported (the membership store): by `populationFileKey`. */
+export interface PopulationImports {
+  populationImported(key: string): PopulationImportMark | undefined;
+  populationPublished(key: string, mark: PopulationImportMark): Promise<void>;
+}
+
+/**
+ * How the events of a population file are derived (the row loader and eventsOfPopulation): part of
+ * the key a file's import is recorded under. Bump it when that derivation changes, so that files
+ * imported by an older build are read again (their events may differ now).
+ */
+export const POPULATION_EVENTS_VERSION = 1;
+
+/** The key a population file's import is recorded under: its content (sha256), not its name or path. */
+export async function populationFileKey(file: string): Promise<string> {
+  return `v${POPULATION_EVENTS_VERSION}-${await sha256File(file)}`;
+}
+
 /**
  * `alreadyApplied`: the home's store's check; events it has applied are not published again (a
  * `noemie run --beneficiaries` at every start would otherwise add the population to the topic each time).
+ * `imports`: the home's record of the files imported. A file whose content was imported before
+ * costs its hash only (`unchanged`: nothing read, nothing published — every event it gives is on
+ * the bus already; its rows rejected then are counted, not listed); any other is read whole, and
+ * recorded once all its events are produced (a crash before that reads it again, and
+ * `alreadyApplied` skips what was applied).
  */
-export async function importPopulation(bus: Bus, file: string, options: { batchSize?: number; alreadyApplied?: (eventId: string) => boolean } = {}): Promise<{ events: number; skipped: number; rejected: RejectedRecord[] }> {
+export async function importPopulation(bus: Bus, file: string, options: { batchSize?: number; alreadyApplied?: (eventId: string) => boolean; imports?: PopulationImports } = {}): Promise<{ events: number; skipped: number; rejected: RejectedRecord[]; unchanged?: { rejected: number } }> {
+  const key = options.imports ? await populationFileKey(file) : undefined;
+  const before = key === undefined ? undefined : options.imports!.populationImported(key);
+  if (before !== undefined) return { events: 0, skipped: before.events, rejected: [], unchanged: { rejected: before.rejected } };
   const { index, rejected } = await loadBeneficiaries(file, { strict: false });
   const all = eventsOfPopulation([...index.all()]);
   const events = options.alreadyApplied ? all.filter((e) => !options.alreadyApplied!(e.eventId)) : all;
@@ -54,5 +87,6 @@ export async function importPopulation(bus: Bus, file: string, options: { batchS
     const batch: OutgoingMessage<'members'>[] = events.slice(i, i + size).map((e) => ({ value: e, key: e.adherentId, headers: { file: name } }));
     await bus.produce('members', batch);
   }
+  if (key !== undefined) await options.imports!.populationPublished(key, { events: all.length, rejected: rejected.length });
   return { events: events.length, skipped: all.length - events.length, rejected };
 }

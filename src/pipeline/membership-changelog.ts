@@ -71,7 +71,7 @@ export async function restoreMembership(bus: Bus, store: MembershipStore, groupI
 }
 
 async function restoreReason(bus: Bus, store: MembershipStore, groupId: string): Promise<string | null> {
-  if (store.familyCount() === 0) return 'the store knows no family';
+  if (!store.hasFamilies()) return 'the store knows no family';
   const committed = new Map((await bus.committedOffsets(groupId, 'members')).map((c) => [c.partition, c.offset]));
   for (const { partition, low } of await bus.endOffsets('members')) {
     if (low === 0) continue;

@@ -7,6 +7,7 @@ import type { ReliquidationRequest } from '../bus/messages.js';
 import { compositeKey, splitCompositeKey, StateStore, type SubStore } from '../state/kv-store.js';
 import { accountOn, familyOn, foldFamily, type FamilyOn, type FamilyState, type FamilyView, type StoredMembershipEvent } from './membership-fold.js';
 import { homeOfStateStore, LazyDirtyFamilies } from './statement-dirty.js';
+import type { PopulationImportMark } from './members-import.js';
 
 /**
  * The membership store (issue 10), in the home's state store (src/state):
@@ -83,6 +84,8 @@ export class MembershipStore {
   private readonly contracts: SubStore<true>;
   private readonly meta: SubStore<true>;
   private readonly unknown: SubStore<true>;
+  /** population files whose events were all published to the home's bus, by content (members-import.ts `populationFileKey`) */
+  private readonly populations: SubStore<PopulationImportMark>;
   /** the member statements to write again (statement-dirty.ts, in the home's LevelDB): a family's history changed */
   private readonly statements: LazyDirtyFamilies;
   /**
@@ -119,6 +122,7 @@ export class MembershipStore {
     this.contracts = kv.sub('members.contract');
     this.meta = kv.sub('members.meta');
     this.unknown = kv.sub('members.unknown');
+    this.populations = kv.sub('members.population');
     this.statements = new LazyDirtyFamilies(homeOfStateStore(kv));
   }
 
@@ -227,6 +231,16 @@ export class MembershipStore {
     await this.kv.commit(() => {
       for (const k of keys) this.unknown.put(k, true);
     });
+  }
+
+  /** What importing the population file of this key published, if it was imported into this home. */
+  populationImported(key: string): PopulationImportMark | undefined {
+    return this.populations.get(key);
+  }
+
+  /** Once every event of the file was produced: the next import of the same content reads no row (durable when it resolves). */
+  async populationPublished(key: string, mark: PopulationImportMark): Promise<void> {
+    await this.kv.commit(() => this.populations.put(key, mark));
   }
 
   /** Requests decided but not yet produced (a crash between the commit and the produce). */
@@ -394,6 +408,12 @@ export class MembershipStore {
   /** Does an event name this family? (one point read) */
   hasFamily(adherentId: string): boolean {
     return this.families.has(adherentId);
+  }
+
+  /** Whether any family is known: the first key only (familyCount walks every family). */
+  hasFamilies(): boolean {
+    for (const _ of this.families.keys()) return true;
+    return false;
   }
 
   familyCount(): number {

@@ -38,7 +38,8 @@ export const STATEMENT_WORKER_FILE = workerEntry('statements.entry.cjs');
 const WORKER_HEAP_MB = 128;
 
 export class StatementRenderPool {
-  private readonly piscina: Piscina<StatementRenderTask, StatementRenderResult>;
+  /** started with the first task: a pass with no family to write starts no thread (a restart with nothing new) */
+  private piscina: Piscina<StatementRenderTask, StatementRenderResult> | undefined;
   private readonly jobs: BoundedJobs;
   readonly counts = { written: 0, unchanged: 0 };
   /** with measureClone: tasks sent, their structured-clone bytes in all and the largest */
@@ -48,14 +49,18 @@ export class StatementRenderPool {
     const filename = options.workerFile ?? STATEMENT_WORKER_FILE;
     if (!existsSync(filename)) throw new PipelineStageError('PIPELINE_WORKER', `worker ${filename} is missing: run \`npm run build\` first`, { file: filename });
     this.jobs = new BoundedJobs(options.inFlight ?? 2 * options.threads, (cause) => new PipelineStageError('PIPELINE_WORKER', `statement task failed: ${(cause as Error).message}`, {}, { cause }));
-    this.piscina = new Piscina<StatementRenderTask, StatementRenderResult>({
-      filename,
+  }
+
+  private started(): Piscina<StatementRenderTask, StatementRenderResult> {
+    const options = this.options;
+    return (this.piscina ??= new Piscina<StatementRenderTask, StatementRenderResult>({
+      filename: options.workerFile ?? STATEMENT_WORKER_FILE,
       minThreads: options.threads,
       maxThreads: options.threads,
       workerData: options.setup,
       // the liquidation workers' young generation too (pool.ts): V8's default made each worker's heap ≈ 30 MB larger
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: DEFAULT_WORKER_YOUNG_MB },
-    });
+    }));
   }
 
   /** Hands these families to a worker; waits while `inFlight` tasks are queued or running. */
@@ -68,7 +73,7 @@ export class StatementRenderPool {
         this.clone.bytes += bytes;
         this.clone.largest = Math.max(this.clone.largest, bytes);
       }
-      return this.piscina.run(task).then((r) => {
+      return this.started().run(task).then((r) => {
         this.counts.written += r.written;
         this.counts.unchanged += r.unchanged;
       });
@@ -82,6 +87,6 @@ export class StatementRenderPool {
 
   async close(): Promise<void> {
     await this.jobs.settle();
-    await this.piscina.close();
+    await this.piscina?.close();
   }
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -262,8 +263,10 @@ it("NOEMIE_LEVEL_WRITE_BUFFER_MB reaches LevelDB: 3 MB of puts fill a 1 MiB memt
       const rows = store.sub<string>('rows', 'text');
       const value = 'x'.repeat(1000);
       for (let c = 0; c < 30; c++) await store.commit(() => { for (let i = 0; i < 100; i++) rows.put(`${c}-${i}`, value); });
+      // looked at before the close, which writes the memtable out as a table whatever its size
+      const tables = (await readdir(levelDirOf(dir))).filter((f) => f.endsWith('.ldb'));
       await store.close();
-      return (await readdir(levelDirOf(dir))).filter((f) => f.endsWith('.ldb'));
+      return tables;
     } finally {
       if (was === undefined) delete process.env.NOEMIE_LEVEL_WRITE_BUFFER_MB;
       else process.env.NOEMIE_LEVEL_WRITE_BUFFER_MB = was;
@@ -272,4 +275,24 @@ it("NOEMIE_LEVEL_WRITE_BUFFER_MB reaches LevelDB: 3 MB of puts fill a 1 MiB memt
   expect((await tablesAfterPuts(join(home, 'small'), '1')).length).toBeGreaterThan(0);
   expect(await tablesAfterPuts(join(home, 'default'), undefined)).toEqual([]);
   await expect(tablesAfterPuts(join(home, 'bad'), '0')).rejects.toThrow(/NOEMIE_LEVEL_WRITE_BUFFER_MB/);
+});
+
+it('a clean close writes the memtable out as a table: the next open has no log to replay, and reads what was written', async () => {
+  const store = await LevelStore.open(home);
+  const rows = store.sub<string>('rows', 'text');
+  await store.commit(() => {
+    for (let i = 0; i < 500; i++) rows.put(compositeKey('k', String(i).padStart(4, '0')), `value ${i}`);
+  });
+  await store.close();
+  const dir = levelDirOf(home);
+  const files = await readdir(dir);
+  // the write-ahead log the next open would replay is empty; the puts are in a table file
+  const logBytes = files.filter((f) => f.endsWith('.log')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  expect(logBytes).toBe(0);
+  expect(files.some((f) => f.endsWith('.ldb'))).toBe(true);
+  const again = await LevelStore.open(home);
+  const read = again.sub<string>('rows', 'text');
+  expect(read.get(compositeKey('k', '0499'))).toBe('value 499');
+  expect((await collect(read.keys())).length).toBe(500);
+  await again.close();
 });

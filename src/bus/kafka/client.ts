@@ -33,12 +33,7 @@ export interface KafkaBusOptions extends Omit<KafkaSettings, 'brokers'> {
 /** ~3 minutes of backoff (0.3 s doubling to 30 s) before an operation gives up. */
 export const RETRY: RetryOptions = { initialRetryTime: 300, maxRetryTime: 30_000, retries: 10, factor: 0.2, multiplier: 2 };
 
-/**
- * About 4 s of backoff (0.3, 0.6, 1.2, 2 s, ±20 %) before a CLI command says the broker cannot be
- * reached: a refused or unresolved address fails at once each time, so the wait is the backoff; an
- * address that swallows packets adds kafkajs's connectionTimeout (1 s) per attempt.
- */
-export const CLI_CONNECT_RETRY: RetryOptions = { initialRetryTime: 300, maxRetryTime: 2_000, retries: 3, factor: 0.2, multiplier: 2 };
+export { CLI_CONNECT_RETRY } from './cli-retry.js';
 
 /** The seed brokers as the operator gave them, for error messages. */
 export function brokersTried(options: Pick<KafkaBusOptions, 'brokers'>): string {
