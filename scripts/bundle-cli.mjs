@@ -9,7 +9,7 @@
 // Left outside (imported from node_modules as before): the packages with native code or that
 // find their own files by __dirname (classic-level, lmdb, msgpackr, piscina). Worker threads
 // still load dist/workers/*.cjs and the modules they import: they start only when work comes.
-// Without esbuild (a dev dependency of tsx and vitest) the bundle is not made, and the CLI runs
+// esbuild is a dev dependency; without it (an install with --omit=dev) the bundle is not made, and the CLI runs
 // from dist/src as before.
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
