@@ -367,7 +367,7 @@ export const command: Command = {
         const accounts = membershipAccountBook(membership, at.slice(0, 10), await loadProfessionalAccounts(values.professionals, io, home));
         professionalNames = Object.fromEntries(Object.entries(accounts.professionals).map(([psId, a]) => [psId, a.name]));
         const run = await runPaymentStage({ bus, home, accounts, at, logger, limits: paymentLimits(env), initiatingParty: initiatingParty(env), orderLines: false, ...(env.NOEMIE_PAYMENT_SLICE_LINES === undefined ? {} : { sliceLines: env.NOEMIE_PAYMENT_SLICE_LINES }) });
-        if (!run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked, carried: run.carried });
+        if (!run.alreadyRun) recordPaymentRun({ orders: run.orderHeads, blocked: run.blocked, carried: run.carried.filter((c) => c.kind === undefined) });
         const total = run.orderHeads.filter((o) => o.kind === 'payment').reduce((s, o) => s.plus(o.amount), new Decimal(0));
         writeLine(io.out, `payment run ${run.runId}: ${run.orderHeads.length} orders (transfers ${total.toFixed(2)} €), ${run.blocked.length} blocked${run.carried.length > 0 ? ` (+ ${run.carried.length} blocked or held before, nothing changed for them)` : ''}, ${run.held.length} held for approval`);
         for (const h of run.held) writeLine(io.out, `  held: ${h.payee} ${h.amount} (${h.ceiling} ceiling): ${h.reason}`);
