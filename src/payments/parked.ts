@@ -106,6 +106,13 @@ export function wokenClosure(parked: ReadonlyMap<string, ParkedPayee>, parkedByL
   return out;
 }
 
+/** Every line the parked payees count, once each (with `also`). */
+export function parkedLinesOf(parked: Iterable<ParkedPayee>, also: Iterable<string> = []): Set<string> {
+  const out = new Set(also);
+  for (const p of parked) for (const k of p.lineKeys) out.add(k);
+  return out;
+}
+
 /** Line → the parked payees that count it. */
 export function parkedByLineOf(parked: ReadonlyMap<string, ParkedPayee>): Map<string, string[]> {
   const out = new Map<string, string[]>();

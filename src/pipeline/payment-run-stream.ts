@@ -6,7 +6,7 @@ import { runIntent, type RunIntent } from '../payments/intent.js';
 import { assembleRunReport, repaidMarksOf, type CarriedBlocked, SettledTotals, settledLineOf, settledRowOf, settledTupleOf, type RepaidMark, type RunReport, type SettledLine, type WithheldLine } from '../payments/report.js';
 import { transferRecordOf } from '../payments/returns.js';
 import { DEFAULT_LIMITS } from '../payments/controls.js';
-import { factsChanged, parkableHold, parkedByLineOf, parkedHeldOf, parkedOf, payeeFactsOf, wokenClosure, type ParkedPayee } from '../payments/parked.js';
+import { factsChanged, parkableHold, parkedLinesOf, parkedByLineOf, parkedHeldOf, parkedOf, payeeFactsOf, wokenClosure, type ParkedPayee } from '../payments/parked.js';
 import { add, cents, checkRun, decidePayee, keptReturns, movementsOf, orderWithLines, resolveHeld, runDecisionState } from '../payments/run.js';
 import { planSepaFiles } from '../payments/sepa/files.js';
 import type { DebtorAccount, PartyId } from '../payments/sepa/pain001.js';
@@ -339,6 +339,12 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     }
     return full;
   };
+  /** a scan slice's batch: its full chunks of report rows and its movements (only writes: LevelStore.writesOnly) */
+  const writeSlice = (full: readonly SettledLine[][], moves: readonly [string, StoredMove][]) => {
+    keys.level.writesOnly();
+    for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
+    for (const [k, v] of moves) keys.runMoves.put(k, v);
+  };
   // The movements are keyed payee first (the decision and the transfers read them per payee), but
   // the scan meets them in lineKey order. In LMDB each slice's commit re-wrote pages all over
   // `payments.run-move` (quadratic in the run), so they were sorted in a private LMDB first; a
@@ -363,9 +369,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
       const full = fullChunks(false);
       if (full.length === 0 && moves.length === 0 && dueKeys.length === 0) return null;
       return () => {
-        keys.level.writesOnly();
-        for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
-        for (const [k, v] of moves) keys.runMoves.put(k, v);
+        writeSlice(full, moves);
         if (dueKeys.length > 0) keys.runOps.put(opsChunkKey(operatorChunks++), { last: dueKeys.at(-1)!, ops });
       };
     });
@@ -395,9 +399,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
         scanSlice(sliceKeys, lines, operators, moves);
         const full = fullChunks(false);
         return () => {
-          keys.level.writesOnly();
-          for (const c of full) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
-          for (const [k, v] of moves) keys.runMoves.put(k, v);
+          writeSlice(full, moves);
           for (const k of sliceKeys) keys.runParked.put(k, 1);
         };
       });
@@ -405,9 +407,7 @@ export async function decideStreamedRun(store: PaymentsStore, options: StreamedR
     }
   }
   const last = fullChunks(true);
-  if (last.length > 0) await keys.level.commit(() => {
-    for (const c of last) keys.reportLines.put(chunkKey(options.runId, chunks++), c.map(settledTupleOf));
-  });
+  if (last.length > 0) await keys.level.commit(() => writeSlice(last, []));
 
   // ---- 2. decide, payee by payee ----
   const state = runDecisionState(before, options, at);
@@ -637,7 +637,7 @@ interface LineSource {
 async function applyLineSlice(
   keys: RunKeys, cursor: ApplyCursor, slice: number, outcomes: ReadonlyMap<string, LineOutcome>, blockedMarks: ReadonlyMap<string, LineBlocked> | 'per-slice', due: LineSource, seen: Set<string> | null, ops: RunOps | null,
 ): Promise<void> {
-  const lines$ = cursor.phase === 'lines';
+  const duePhase = cursor.phase === 'lines';
   const { runId, at } = cursor;
   await keys.level.update(async () => {
     const { keys: dueKeys, marked } = await due.next(slice);
@@ -735,20 +735,19 @@ async function applyLineSlice(
     // the last line slice: the due sets go (each line they named is applied, or marked on its own if still due)
     const last = dueKeys.length < slice;
     const setKeys: string[] = [];
-    if (last && lines$) for (const id of cursor.dueSets ?? []) setKeys.push(...(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER, compositeKey(id, ''))));
+    if (last && duePhase) for (const id of cursor.dueSets ?? []) setKeys.push(...(await keys.dueSets.keysAfter(null, Number.MAX_SAFE_INTEGER, compositeKey(id, ''))));
     // the marks of lines neither the due set nor a parked payee names: no run keeps a line blocked
     // without keeping it due or parked, so their reason is gone (a mark left by a build before
     // session 21); not shown by a statement (a line due to nobody shows no waiting payment): no
     // statement mark. (The parked lines this run decides again are applied next: not swept.)
     const swept: string[] = [];
-    if (last && lines$ && seen !== null) {
+    if (last && duePhase && seen !== null) {
       // (per slice: more than BLOCKED_MARKS_AT_ONCE marks, an older home's history, read once here, then gone)
       const all = blockedMarks === 'per-slice' ? await keys.lineBlocked.keysAfter(null, Number.MAX_SAFE_INTEGER) : blockedMarks.keys();
-      const parked = new Set(await keys.runParked.keysAfter(null, Number.MAX_SAFE_INTEGER));
-      for (const [, p] of await keys.parked.entriesIn()) for (const k of p.lineKeys) parked.add(k);
+      const parked = parkedLinesOf((await keys.parked.entriesIn()).map(([, p]) => p), await keys.runParked.keysAfter(null, Number.MAX_SAFE_INTEGER));
       for (const k of all) if (!seen.has(k) && !parked.has(k)) swept.push(k);
     }
-    const next: ApplyCursor = !last ? { ...cursor, after: dueKeys.at(-1)! } : lines$ ? { runId, at, phase: 'parked', after: null } : { runId, at, phase: 'transfers', after: null };
+    const next: ApplyCursor = !last ? { ...cursor, after: dueKeys.at(-1)! } : duePhase ? { runId, at, phase: 'parked', after: null } : { runId, at, phase: 'transfers', after: null };
     const marks = await keys.commitMarks();
     return () => {
       // the marks first: they read the statement index (and the marks), before the batch holds any write

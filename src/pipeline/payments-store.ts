@@ -7,7 +7,7 @@ import { applyPaymentEvents, initialLedger, parsePaymentsLedger, RunIntentSchema
 import { foldPaymentEvents, noFoldChanges, type FoldChanges } from '../payments/ledger.js';
 import { settledRowOf, settledTupleOf, type RunReport, type SettledLine, type SettledTuple } from '../payments/report.js';
 import type { Approval, Blocked, Held, LineLedger, LineReturn, OperatorPayment, ReturnBlock } from '../payments/types.js';
-import type { ParkedPayee } from '../payments/parked.js';
+import { parkedLinesOf, type ParkedPayee } from '../payments/parked.js';
 import type { TransferRecord } from '../payments/returns.js';
 import { transferRecordOf } from '../payments/returns.js';
 import { blockedShown, type LineBlocked, type LinePaymentFacts, type LineReturned, type LineRun } from '../statement/payment.js';
@@ -486,9 +486,7 @@ export class PaymentsStore {
 
   /** Every line a parked payee's decision counted (parked.ts), once each. */
   private async parkedLines(): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const [, p] of await this.parked.entriesIn()) for (const k of p.lineKeys) out.add(k);
-    return out;
+    return parkedLinesOf((await this.parked.entriesIn()).map(([, p]) => p));
   }
 
   /** Every key of a slice of inputs: their lines and their claims. */
